@@ -1,0 +1,76 @@
+package dev.carapace.config;
+
+import dev.carapace.model.Access;
+import dev.carapace.model.ModelSpec;
+import dev.carapace.model.ProviderSpec;
+import dev.carapace.model.RoutingPolicy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole configuration, as read from one YAML file by {@link ConfigLoader}. Every map keeps the file's order.
+ *
+ * @param tiers the service tiers, cheapest first; {@link #DEFAULT_TIERS} when the file names none
+ */
+public record CarapaceConfig(
+        Server server,
+        Store store,
+        String org,
+        List<String> tiers,
+        Map<String, ProviderSpec> providers,
+        Map<String, ModelSpec> models,
+        Map<String, Team> teams,
+        RoutingPolicy routing,
+        Auth auth,
+        Logging logging) {
+
+    /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
+    public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
+
+    /**
+     * @param maxBodyBytes requests with a larger body are refused with 413
+     */
+    public record Server(String host, int port, long maxBodyBytes) {
+        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024);
+    }
+
+    /**
+     * @param url         JDBC URL; null means SQLite at {@code DATA_DIR/carapace.db}
+     * @param userEnv     environment variable holding the database user (PostgreSQL), or null
+     * @param passwordEnv environment variable holding the database password, or null
+     */
+    public record Store(String url, String userEnv, String passwordEnv, int poolSize) {
+        public static final Store DEFAULT = new Store(null, null, null, 8);
+
+        public String jdbcUrl(Path dataDir) {
+            return url != null ? url : "jdbc:sqlite:" + dataDir.resolve("carapace.db").toAbsolutePath();
+        }
+    }
+
+    /** A team and what its members may use. */
+    public record Team(String name, Access access) {}
+
+    /**
+     * @param keyCacheTtl how long a verified API key is trusted without asking the store again; a key revoked
+     *                    through another process stops working at most this much later
+     */
+    public record Auth(Duration keyCacheTtl) {
+        public static final Auth DEFAULT = new Auth(Duration.ofSeconds(5));
+    }
+
+    /**
+     * @param json write one JSON object per log line (for log shippers) instead of plain text
+     */
+    public record Logging(boolean json) {
+        public static final Logging DEFAULT = new Logging(false);
+    }
+
+    /** A config with nothing configured: the default tiers, no providers, no models. */
+    public static CarapaceConfig empty() {
+        return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT);
+    }
+}

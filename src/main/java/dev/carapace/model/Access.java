@@ -1,0 +1,17 @@
+package dev.carapace.model;
+
+import java.util.Set;
+
+/** Which tiers and models a caller may use. An empty set means "no restriction" on that axis. */
+public record Access(Set<String> tiers, Set<String> models) {
+    public static final Access ALL = new Access(Set.of(), Set.of());
+
+    public Access {
+        tiers = Set.copyOf(tiers);
+        models = Set.copyOf(models);
+    }
+
+    public boolean allowsTier(String tier) { return tiers.isEmpty() || tiers.contains(tier); }
+
+    public boolean allowsModel(String model) { return models.isEmpty() || models.contains(model); }
+}

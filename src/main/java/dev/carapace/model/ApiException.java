@@ -1,0 +1,63 @@
+package dev.carapace.model;
+
+import java.time.Duration;
+
+/**
+ * A request that cannot be served, with everything a wire format needs to render it in its API's documented
+ * error shape. The message is for the client: it names what was wrong and where (the {@code param}, as a JSON
+ * path like {@code messages[2].content}), and never holds a secret, a prompt or a stack trace.
+ */
+public final class ApiException extends RuntimeException {
+
+    /** The kind of failure; each wire format maps it to its own status code and error type. */
+    public enum Kind {
+        INVALID_REQUEST(400), AUTHENTICATION(401), PERMISSION(403), NOT_FOUND(404), TOO_LARGE(413),
+        UNSUPPORTED_MEDIA_TYPE(415), RATE_LIMITED(429), UPSTREAM(502), UNAVAILABLE(503), TIMEOUT(504), INTERNAL(500);
+
+        public final int status;
+
+        Kind(int status) { this.status = status; }
+    }
+
+    private final Kind kind;
+    private final String param;
+    private final String code;
+    private final Duration retryAfter;
+    private final boolean retryable;
+
+    public ApiException(Kind kind, String message, String param, String code, Duration retryAfter, boolean retryable) {
+        super(message, null, false, false);
+        this.kind = kind;
+        this.param = param;
+        this.code = code;
+        this.retryAfter = retryAfter;
+        this.retryable = retryable;
+    }
+
+    public static ApiException invalid(String param, String message) {
+        return new ApiException(Kind.INVALID_REQUEST, message, param, "invalid_request", null, false);
+    }
+
+    public static ApiException of(Kind kind, String code, String message) {
+        boolean retryable = kind.status == 429 || kind.status >= 500;
+        return new ApiException(kind, message, null, code, null, retryable);
+    }
+
+    public Kind kind() { return kind; }
+
+    /** The JSON path of the offending request field, or null. */
+    public String param() { return param; }
+
+    /** A stable machine-readable code, e.g. {@code model_not_found}, {@code invalid_api_key}. */
+    public String code() { return code; }
+
+    /** How long the client should wait before retrying, or null. */
+    public Duration retryAfter() { return retryAfter; }
+
+    /** False when retrying the same request cannot help (sent to clients as {@code x-should-retry: false}). */
+    public boolean retryable() { return retryable; }
+
+    public ApiException withRetryAfter(Duration d) {
+        return new ApiException(kind, getMessage(), param, code, d, retryable);
+    }
+}

@@ -1,0 +1,61 @@
+package dev.carapace.model;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.List;
+
+/**
+ * A chat request in provider-neutral form: what both {@code /v1/chat/completions} and {@code /v1/messages}
+ * parse into, and what every provider translates to its upstream's format.
+ *
+ * <p>System prompts are {@link Role#SYSTEM} messages at the head of {@code messages}. Nullable fields mean
+ * "not given; use the upstream's default".
+ *
+ * @param model        a model id, or {@code tier:NAME}
+ * @param includeUsage the client asked for a usage report at the end of the stream (OpenAI
+ *                     {@code stream_options.include_usage}); providers always ask their upstream for usage
+ * @param user         an end-user or session id the client supplied (OpenAI {@code user}, Anthropic
+ *                     {@code metadata.user_id}); used for deployment affinity
+ * @param passthrough  parameters only one wire format understands (e.g. OpenAI {@code seed},
+ *                     {@code response_format}; Anthropic {@code top_k}), forwarded verbatim to an upstream of
+ *                     that same format and refused for any other
+ */
+public record ChatRequest(
+        String model,
+        List<Message> messages,
+        List<Tool> tools,
+        ToolChoice toolChoice,
+        Integer maxTokens,
+        Double temperature,
+        Double topP,
+        List<String> stop,
+        Boolean parallelToolCalls,
+        boolean stream,
+        boolean includeUsage,
+        String user,
+        Passthrough passthrough) {
+
+    public ChatRequest {
+        messages = List.copyOf(messages);
+        tools = List.copyOf(tools);
+        stop = stop == null ? List.of() : List.copyOf(stop);
+        if (passthrough == null) passthrough = Passthrough.NONE;
+    }
+
+    public ChatRequest withModel(String newModel) {
+        return new ChatRequest(newModel, messages, tools, toolChoice, maxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, user, passthrough);
+    }
+
+    public ChatRequest withMessages(List<Message> newMessages) {
+        return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, user, passthrough);
+    }
+
+    /** Format-specific parameters, kept as the client wrote them. */
+    public record Passthrough(WireApi api, ObjectNode fields) {
+        public static final Passthrough NONE = new Passthrough(null, null);
+
+        public boolean isEmpty() { return fields == null || fields.isEmpty(); }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.carapace.model;
+
+/**
+ * One event of a streamed answer in provider-neutral form. An upstream stream parses into these, and each
+ * client-facing format renders them back into its own SSE events.
+ *
+ * <p>Order: {@link Started} first; then any mix of {@link TextDelta} and tool-call events, where
+ * {@link ToolCallStarted} for an index precedes its {@link ToolCallDelta}s; then {@link Finished}; {@link UsageReport}
+ * comes last when the upstream reports usage.
+ */
+public sealed interface StreamEvent {
+
+    record Started(String id, String model) implements StreamEvent {}
+
+    record TextDelta(String text) implements StreamEvent {}
+
+    /** A new tool call at position {@code index} (0-based, in order of appearance among this answer's tool calls). */
+    record ToolCallStarted(int index, String id, String name) implements StreamEvent {}
+
+    record ToolCallDelta(int index, String argumentsDelta) implements StreamEvent {}
+
+    record Finished(FinishReason reason) implements StreamEvent {}
+
+    record UsageReport(Usage usage) implements StreamEvent {}
+}

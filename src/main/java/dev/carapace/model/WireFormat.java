@@ -1,0 +1,74 @@
+package dev.carapace.model;
+
+/**
+ * One wire protocol (OpenAI Chat Completions or Anthropic Messages), both as Carapace serves it to clients and
+ * as Carapace speaks it to an upstream. All translation between the two goes through the neutral types of this
+ * package, so any client format reaches any upstream format.
+ */
+public interface WireFormat {
+
+    WireApi api();
+
+    // ---- client side ----
+
+    /**
+     * Parses and validates a client's request body. Throws {@link ApiException} of kind INVALID_REQUEST naming the
+     * offending field (as a JSON path) for malformed JSON, wrong types, missing or unknown fields, invalid tool
+     * schemas, and parameters Carapace does not support.
+     */
+    ChatRequest parseRequest(byte[] body);
+
+    /** Renders a complete answer as this API's response body. {@code response.model()} is what the client sees. */
+    byte[] renderResponse(ChatResponse response);
+
+    /** A fresh encoder for one streamed answer to {@code request}; the model name shown is {@code model}. */
+    StreamEncoder streamEncoder(ChatRequest request, String model);
+
+    /** This API's error body for {@code error}. */
+    byte[] renderError(ApiException error);
+
+    /** This API's status code for {@code error} (Anthropic answers 529 where OpenAI answers 503). */
+    default int status(ApiException error) { return error.kind().status; }
+
+    // ---- upstream side ----
+
+    /**
+     * The body to send upstream for {@code request}, addressed to {@code upstreamModel}. When streaming, asks the
+     * upstream to report usage whether or not the client did. {@code defaultMaxTokens} is used when the request
+     * sets no limit and the API requires one.
+     */
+    byte[] upstreamRequest(ChatRequest request, String upstreamModel, int defaultMaxTokens);
+
+    /** Parses an upstream's complete (non-streamed) response. */
+    ChatResponse parseUpstreamResponse(byte[] body);
+
+    /** A fresh decoder for one upstream SSE stream. */
+    StreamDecoder streamDecoder();
+
+    /** Turns a failed upstream response into the error to report (message kept short, no upstream secrets). */
+    ApiException upstreamError(int status, byte[] body);
+
+    /** Renders neutral stream events as this API's SSE frames. Stateful: one per streamed answer. */
+    interface StreamEncoder {
+        /** The SSE bytes for {@code event}; may be empty (e.g. a usage report the client did not ask for). */
+        byte[] encode(StreamEvent event);
+
+        /** The SSE bytes reporting {@code error} mid-stream, after which the stream ends. */
+        byte[] error(ApiException error);
+
+        /** The SSE bytes that close a successful stream (OpenAI's {@code data: [DONE]}); may be empty. */
+        byte[] end();
+    }
+
+    /** Parses one upstream SSE stream into neutral events. Stateful: one per stream. */
+    interface StreamDecoder {
+        /**
+         * Handles one SSE event ({@code event} is null when the frame had no {@code event:} line).
+         * Throws {@link ApiException} for an error event sent by the upstream mid-stream.
+         */
+        void decode(String event, String data, StreamSink sink);
+
+        /** True once the upstream signalled the end of the stream. */
+        boolean done();
+    }
+}
