@@ -1,0 +1,640 @@
+package dev.carapace.config;
+
+import dev.carapace.config.CarapaceConfig.Auth;
+import dev.carapace.config.CarapaceConfig.Logging;
+import dev.carapace.config.CarapaceConfig.Server;
+import dev.carapace.config.CarapaceConfig.Store;
+import dev.carapace.config.CarapaceConfig.Team;
+import dev.carapace.config.YamlTree.Entry;
+import dev.carapace.config.YamlTree.ListNode;
+import dev.carapace.config.YamlTree.MapNode;
+import dev.carapace.config.YamlTree.Node;
+import dev.carapace.config.YamlTree.Scalar;
+import dev.carapace.model.Access;
+import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelSpec;
+import dev.carapace.model.Price;
+import dev.carapace.model.PrivacyClass;
+import dev.carapace.model.ProviderSpec;
+import dev.carapace.model.RoutingPolicy;
+import dev.carapace.model.WireApi;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.MalformedInputException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the YAML config file into a {@link CarapaceConfig}, checking everything and reporting every problem at
+ * once, each with its line, column and key path. See {@code carapace.example.yaml} for the format.
+ *
+ * <p>{@link #load} is for starting the server: it returns the config or throws. {@link #check} also returns the
+ * warnings (an environment variable that is not set, a tier without models), which do not stop loading.
+ */
+public final class ConfigLoader {
+
+    /**
+     * One problem in the config file.
+     *
+     * @param line   1-based; 0 when the problem is with the file as a whole (missing, unreadable)
+     * @param column 1-based; 0 when unknown
+     * @param path   the key path, like {@code providers.openai.base_url}; empty for the file as a whole
+     */
+    public record Problem(String file, int line, int column, String path, String message) implements Serializable {
+        /** {@code FILE:LINE:COL: PATH: MESSAGE}; the parts that are unknown or empty are left out. */
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder(file);
+            if (line > 0) {
+                sb.append(':').append(line);
+                if (column > 0) {
+                    sb.append(':').append(column);
+                }
+            }
+            sb.append(": ");
+            if (!path.isEmpty()) {
+                sb.append(path).append(": ");
+            }
+            return sb.append(message).toString();
+        }
+    }
+
+    /**
+     * What {@link #check} found.
+     *
+     * @param config   the config; null when there are errors
+     * @param errors   in file order
+     * @param warnings in file order
+     */
+    public record Result(CarapaceConfig config, List<Problem> errors, List<Problem> warnings) {
+        public Result {
+            errors = List.copyOf(errors);
+            warnings = List.copyOf(warnings);
+        }
+    }
+
+    static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+    static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}");
+    static final Pattern ENV_NAME = Pattern.compile("[A-Z_][A-Z0-9_]*");
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+    private static final Pattern URL_PASSWORD = Pattern.compile("(?i)[?&;]password=");
+
+    private static final String NAME_RULE = "lowercase letters, digits, '_' and '-', starting with a letter or digit, "
+            + "at most 63 characters";
+    private static final Set<String> SECRET_WORDS =
+            Set.of("api_key", "apikey", "password", "passwd", "secret", "token", "authorization");
+    private static final Set<String> MANAGED_HEADERS =
+            Set.of("host", "content-length", "content-type", "transfer-encoding", "connection", "upgrade", "expect", "te");
+    private static final Set<String> NAMED_SECTIONS = Set.of("providers", "models", "teams");
+
+    private static final Map<String, WireApi> KINDS = options(WireApi.values());
+    private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
+
+    private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(120);
+
+    private final Problems problems;
+    private final Function<String, String> env;
+    /** The tier names as written, for warnings; empty when the file uses the default tiers. */
+    private final Map<String, Scalar> tierNodes = new LinkedHashMap<>();
+
+    private ConfigLoader(Problems problems, Function<String, String> env) {
+        this.problems = problems;
+        this.env = env;
+    }
+
+    // ---- public surface ----------------------------------------------------------------------------------------
+
+    /** Reads and checks {@code file}; throws listing every error. Warnings are not reported: see {@link #check}. */
+    public static CarapaceConfig load(Path file) throws ConfigException {
+        return configOrThrow(check(file));
+    }
+
+    /** Same as {@link #load(Path)}, for YAML text; {@code fileName} is only used in messages. */
+    public static CarapaceConfig load(String yamlText, String fileName) throws ConfigException {
+        return configOrThrow(check(yamlText, fileName, System::getenv));
+    }
+
+    /** Reads and checks {@code file}, looking up environment variables with {@link System#getenv(String)}. */
+    public static Result check(Path file) {
+        return check(file, System::getenv);
+    }
+
+    /**
+     * Reads and checks {@code file}.
+     *
+     * @param env looks up environment variables; only used to warn about variables that are not set
+     */
+    public static Result check(Path file, Function<String, String> env) {
+        String name = file.toString();
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            return fileProblem(name, "file not found");
+        } catch (AccessDeniedException e) {
+            return fileProblem(name, "cannot read the file: permission denied");
+        } catch (MalformedInputException e) {
+            return fileProblem(name, "the file is not UTF-8 text");
+        } catch (IOException e) {
+            return fileProblem(name, "cannot read the file: " + e);
+        }
+        return check(text, name, env);
+    }
+
+    /** Checks YAML text; {@code fileName} is only used in messages. */
+    public static Result check(String yamlText, String fileName, Function<String, String> env) {
+        Problems problems = new Problems(fileName);
+        Node root = YamlTree.parse(yamlText, problems);
+        CarapaceConfig config = null;
+        if (root instanceof MapNode map) {
+            config = new ConfigLoader(problems, env).config(map);
+        } else if (root != null) {
+            problems.error(root.line(), root.column(), "",
+                    "expected settings (key: value lines) at the top level, got " + MapReader.describe(root));
+        }
+        return new Result(problems.hasErrors() ? null : config, problems.errors(), problems.warnings());
+    }
+
+    private static Result fileProblem(String file, String message) {
+        return new Result(null, List.of(new Problem(file, 0, 0, "", message)), List.of());
+    }
+
+    private static CarapaceConfig configOrThrow(Result result) throws ConfigException {
+        if (!result.errors().isEmpty()) {
+            throw new ConfigException(result.errors());
+        }
+        return result.config();
+    }
+
+    // ---- the whole file ----------------------------------------------------------------------------------------
+
+    private CarapaceConfig config(MapNode rootNode) {
+        refuseSecrets(rootNode);
+        MapReader root = MapReader.root(rootNode, problems);
+        Server server = server(root.object("server"));
+        Store store = store(root.object("store"));
+        String org = org(root);
+        List<String> tiers = tiers(root);
+        Map<String, ProviderSpec> providers = providers(root);
+        Map<String, ModelSpec> models = models(root, tiers, providers);
+        Map<String, Team> teams = teams(root, tiers, models);
+        RoutingPolicy routing = routing(root.object("routing"));
+        Auth auth = auth(root.object("auth"));
+        Logging logging = logging(root.object("logging"));
+        root.finish();
+        warnAboutEmptyTiers(rootNode, tiers, models);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging);
+    }
+
+    // ---- sections, in file order -------------------------------------------------------------------------------
+
+    private Server server(MapReader r) {
+        Server d = Server.DEFAULT;
+        String host = r.string("host", "a host name or IP address to listen on", d.host());
+        int port = r.integer("port", 1, 65535, d.port());
+        long maxBodyBytes = r.size("max_body_bytes", 1, Integer.MAX_VALUE, d.maxBodyBytes());
+        r.finish();
+        return new Server(host, port, maxBodyBytes);
+    }
+
+    private Store store(MapReader r) {
+        String url = r.string("url", "a JDBC URL starting with jdbc:sqlite: or jdbc:postgresql:", null);
+        if (url != null) {
+            Scalar at = (Scalar) r.value("url");
+            if (URL_PASSWORD.matcher(url).find() || url.matches("jdbc:[a-z]+://[^/@]*:[^/@]*@.*")) {
+                r.error(at, "url", secretMessage("password_env"));
+            } else if (!url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:postgresql:")) {
+                r.error(at, "url", "expected a JDBC URL starting with jdbc:sqlite: or jdbc:postgresql:, got "
+                        + MapReader.describe(at));
+            }
+        }
+        String userEnv = envName(r, "user_env");
+        String passwordEnv = envName(r, "password_env");
+        boolean postgres = url != null && url.startsWith("jdbc:postgresql:");
+        for (String key : List.of("user_env", "password_env")) {
+            Node at = r.value(key);
+            if (!postgres && at != null) {
+                problems.warning(at.line(), at.column(), r.pathOf(key), "only used with PostgreSQL (store.url is "
+                        + (url == null ? "not set, so SQLite is used" : "not a PostgreSQL URL") + ")");
+            }
+        }
+        int poolSize = r.integer("pool_size", 1, 256, Store.DEFAULT.poolSize());
+        r.finish();
+        return new Store(url, userEnv, passwordEnv, poolSize);
+    }
+
+    private String org(MapReader r) {
+        Scalar s = r.scalar("org", "an organisation name (" + NAME_RULE + ")");
+        if (s == null) {
+            return "default";
+        }
+        checkName(s.line(), s.column(), r.pathOf("org"), s.text(), "organisation name");
+        return s.text();
+    }
+
+    private List<String> tiers(MapReader r) {
+        List<Scalar> items = r.scalars("tiers", "a list of tier names", "a tier name");
+        if (items == null) {
+            return CarapaceConfig.DEFAULT_TIERS;
+        }
+        Node list = r.value("tiers");
+        if (((ListNode) list).items().isEmpty()) {
+            r.error(list, "tiers", "must name at least one tier (leave the key out for the default tiers: "
+                    + String.join(", ", CarapaceConfig.DEFAULT_TIERS) + ")");
+        }
+        List<String> tiers = new ArrayList<>();
+        for (Scalar s : items) {
+            String path = r.pathOf("tiers");
+            if (!checkName(s.line(), s.column(), path, s.text(), "tier name")) {
+                continue;
+            }
+            Scalar first = tierNodes.putIfAbsent(s.text(), s);
+            if (first != null) {
+                problems.error(s.line(), s.column(), path,
+                        "tier '" + s.text() + "' is listed twice (first at line " + first.line() + ")");
+            } else {
+                tiers.add(s.text());
+            }
+        }
+        return List.copyOf(tiers);
+    }
+
+    private Map<String, ProviderSpec> providers(MapReader root) {
+        Map<String, ProviderSpec> providers = new LinkedHashMap<>();
+        for (Entry e : root.entries("providers")) {
+            providers.put(e.key(), provider(e));
+        }
+        return Collections.unmodifiableMap(providers);
+    }
+
+    private ProviderSpec provider(Entry e) {
+        String path = KeyPath.key("providers", e.key());
+        checkName(e.line(), e.column(), path, e.key(), "provider name");
+        MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+        WireApi kind = r.requiredChoice("kind", KINDS);
+        URI baseUrl = baseUrl(r);
+        String apiKeyEnv = envName(r, "api_key_env");
+        Duration connectTimeout = r.duration("connect_timeout", Duration.ofMillis(1), DEFAULT_CONNECT_TIMEOUT);
+        Duration readTimeout = r.duration("read_timeout", Duration.ofMillis(1), DEFAULT_READ_TIMEOUT);
+        Map<String, String> headers = headers(r);
+        r.finish();
+        return new ProviderSpec(e.key(), kind, baseUrl, apiKeyEnv, connectTimeout, readTimeout, headers);
+    }
+
+    /** An absolute http(s) URL without credentials, query or fragment; a trailing '/' is dropped. */
+    private URI baseUrl(MapReader r) {
+        String what = "an absolute http(s) URL like https://api.openai.com/v1";
+        Scalar s = r.requiredScalar("base_url", what);
+        if (s == null) {
+            return null;
+        }
+        URI uri;
+        try {
+            uri = new URI(s.text().trim());
+        } catch (URISyntaxException ex) {
+            r.error(s, "base_url", "expected " + what + ", got " + MapReader.describe(s) + " (" + ex.getReason() + ")");
+            return null;
+        }
+        if (uri.getRawUserInfo() != null) {
+            r.error(s, "base_url", secretMessage("api_key_env"));
+            return null;
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+            r.error(s, "base_url", "expected " + what + ", got " + MapReader.describe(s));
+            return null;
+        }
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+            r.error(s, "base_url", "must not have a query (?...) or fragment (#...); request paths are appended to it");
+            return null;
+        }
+        String text = uri.toString();
+        while (text.endsWith("/")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        return URI.create(text);
+    }
+
+    private Map<String, String> headers(MapReader r) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        Map<String, Entry> seen = new HashMap<>();
+        for (Entry h : r.entries("headers")) {
+            String path = KeyPath.key(r.pathOf("headers"), h.key());
+            String lower = h.key().toLowerCase(Locale.ROOT);
+            if (!HEADER_NAME.matcher(h.key()).matches()) {
+                problems.error(h.line(), h.column(), path, "invalid header name '" + h.key() + "'");
+                continue;
+            }
+            if (isSecretHeader(lower)) {
+                problems.error(h.line(), h.column(), path, secretMessage("api_key_env")
+                        + "; the provider sends the key in the header its API expects");
+                continue;
+            }
+            if (MANAGED_HEADERS.contains(lower)) {
+                problems.error(h.line(), h.column(), path,
+                        "header '" + h.key() + "' is set by Carapace for each request and cannot be configured");
+                continue;
+            }
+            Entry first = seen.putIfAbsent(lower, h);
+            if (first != null) {
+                problems.error(h.line(), h.column(), path, "header '" + h.key() + "' is already given at line "
+                        + first.line() + " (header names ignore case)");
+                continue;
+            }
+            if (h.value() instanceof Scalar s && s.kind() == YamlTree.Kind.INVALID) {
+                continue;
+            }
+            if (!(h.value() instanceof Scalar value) || value.isNull()) {
+                problems.error(h.value().line(), h.value().column(), path,
+                        "expected the header's value as text, got " + MapReader.describe(h.value()));
+                continue;
+            }
+            if (value.text().indexOf('\r') >= 0 || value.text().indexOf('\n') >= 0) {
+                problems.error(value.line(), value.column(), path, "a header value must be on one line");
+                continue;
+            }
+            headers.put(h.key(), value.text());
+        }
+        return headers;
+    }
+
+    private Map<String, ModelSpec> models(MapReader root, List<String> tiers, Map<String, ProviderSpec> providers) {
+        Map<String, ModelSpec> models = new LinkedHashMap<>();
+        for (Entry e : root.entries("models")) {
+            models.put(e.key(), model(e, tiers, providers));
+        }
+        return Collections.unmodifiableMap(models);
+    }
+
+    private ModelSpec model(Entry e, List<String> tiers, Map<String, ProviderSpec> providers) {
+        String id = e.key();
+        String path = KeyPath.key("models", id);
+        if (id.startsWith("tier:")) {
+            problems.error(e.line(), e.column(), path,
+                    "a model id must not start with 'tier:' (clients use tier:NAME to ask for a whole tier)");
+        } else if (!MODEL_ID.matcher(id).matches()) {
+            problems.error(e.line(), e.column(), path, "invalid model id '" + id + "' (expected letters, digits, "
+                    + "'.', '_', ':', '/' and '-', starting with a letter or digit, at most 128 characters)");
+        }
+        MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+        String tier = reference(r, "tier", tiers, "tier");
+        PrivacyClass privacy = r.choice("privacy", PRIVACY, PrivacyClass.EXTERNAL);
+        int contextWindow = r.requiredInteger("context_window", 1, Integer.MAX_VALUE);
+        int maxOutputTokens = r.requiredInteger("max_output_tokens", 1, Integer.MAX_VALUE);
+        if (contextWindow > 0 && maxOutputTokens > contextWindow) {
+            r.error(r.value("max_output_tokens"), "max_output_tokens", "must not be more than context_window ("
+                    + contextWindow + "), got " + maxOutputTokens);
+        }
+        double speedTarget = r.positiveNumber("speed_target", 0);
+        Price price = price(r.requiredObject("price", "USD per million tokens: {input: ..., output: ...}"));
+        List<DeploymentSpec> deployments = deployments(r, id, providers);
+        r.finish();
+        return new ModelSpec(id, tier, price, contextWindow, maxOutputTokens, speedTarget, privacy, deployments);
+    }
+
+    private Price price(MapReader r) {
+        BigDecimal input = r.requiredDecimal("input");
+        BigDecimal output = r.requiredDecimal("output");
+        BigDecimal cachedInput = r.decimal("cached_input", input);
+        r.finish();
+        return new Price(input, output, cachedInput);
+    }
+
+    private List<DeploymentSpec> deployments(MapReader r, String id, Map<String, ProviderSpec> providers) {
+        ListNode list = r.requiredList("deployments", "a list of deployments, each '- provider: NAME'");
+        if (list == null) {
+            return List.of();
+        }
+        if (list.items().isEmpty()) {
+            r.error(list, "deployments", "must list at least one deployment ('- provider: NAME')");
+        }
+        List<DeploymentSpec> deployments = new ArrayList<>();
+        for (int i = 0; i < list.items().size(); i++) {
+            Node item = list.items().get(i);
+            MapReader d = MapReader.of(item, KeyPath.index(r.pathOf("deployments"), i), item.line(), item.column(),
+                    problems);
+            String provider = reference(d, "provider", providers.keySet(), "provider");
+            String upstreamModel = d.string("model", "the model's name at the provider", id);
+            d.finish();
+            deployments.add(new DeploymentSpec(provider, upstreamModel));
+        }
+        return deployments;
+    }
+
+    private Map<String, Team> teams(MapReader root, List<String> tiers, Map<String, ModelSpec> models) {
+        Map<String, Team> teams = new LinkedHashMap<>();
+        for (Entry e : root.entries("teams")) {
+            String path = KeyPath.key("teams", e.key());
+            checkName(e.line(), e.column(), path, e.key(), "team name");
+            MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+            Set<String> teamTiers = references(r, "tiers", tiers, "tier");
+            Set<String> teamModels = references(r, "models", models.keySet(), "model");
+            r.finish();
+            teams.put(e.key(), new Team(e.key(), new Access(teamTiers, teamModels)));
+        }
+        return Collections.unmodifiableMap(teams);
+    }
+
+    private RoutingPolicy routing(MapReader r) {
+        RoutingPolicy d = RoutingPolicy.DEFAULT;
+        int maxAttempts = r.integer("max_attempts", 1, 10, d.maxAttempts());
+        int failureThreshold = r.integer("failure_threshold", 1, 100, d.failureThreshold());
+        Duration cooldown = r.duration("cooldown", Duration.ZERO, d.cooldown());
+        r.finish();
+        return new RoutingPolicy(maxAttempts, failureThreshold, cooldown);
+    }
+
+    private Auth auth(MapReader r) {
+        Duration keyCacheTtl = r.duration("key_cache_ttl", Duration.ZERO, Auth.DEFAULT.keyCacheTtl());
+        r.finish();
+        return new Auth(keyCacheTtl);
+    }
+
+    private Logging logging(MapReader r) {
+        boolean json = r.bool("json", Logging.DEFAULT.json());
+        r.finish();
+        return new Logging(json);
+    }
+
+    // ---- shared checks -----------------------------------------------------------------------------------------
+
+    /** A required reference to one of {@code known}; reports an unknown name with the known ones. */
+    private String reference(MapReader r, String key, Collection<String> known, String what) {
+        Scalar s = r.requiredScalar(key, "the name of a " + what);
+        if (s == null) {
+            return null;
+        }
+        if (!known.contains(s.text())) {
+            r.error(s, key, unknownReference(s.text(), known, what));
+        }
+        return s.text();
+    }
+
+    /** An optional list of references; empty when absent. */
+    private Set<String> references(MapReader r, String key, Collection<String> known, String what) {
+        List<Scalar> items = r.scalars(key, "a list of " + what + " names", "a " + what + " name");
+        Set<String> names = new LinkedHashSet<>();
+        if (items == null) {
+            return names;
+        }
+        for (Scalar s : items) {
+            if (!known.contains(s.text())) {
+                problems.error(s.line(), s.column(), r.pathOf(key), unknownReference(s.text(), known, what));
+            }
+            names.add(s.text());
+        }
+        return names;
+    }
+
+    private static String unknownReference(String name, Collection<String> known, String what) {
+        String knownText = known.isEmpty() ? "no " + what + "s are configured"
+                : "known " + what + "s: " + String.join(", ", known);
+        return "unknown " + what + " '" + name + "' (" + knownText + ")";
+    }
+
+    /** Checks a name against {@link #NAME}; line and column locate it. */
+    private boolean checkName(int line, int column, String path, String name, String what) {
+        if (NAME.matcher(name).matches()) {
+            return true;
+        }
+        problems.error(line, column, path, "invalid " + what + " '" + name + "' (expected " + NAME_RULE + ")");
+        return false;
+    }
+
+    /**
+     * The name of an environment variable, or null. The value is never shown in messages: a value that is not a
+     * variable name may be the secret itself. A variable that is not set is a warning.
+     */
+    private String envName(MapReader r, String key) {
+        Scalar s = r.scalar(key, "the name of an environment variable");
+        if (s == null) {
+            return null;
+        }
+        if (!ENV_NAME.matcher(s.text()).matches()) {
+            r.error(s, key, "expected the NAME of an environment variable (capital letters, digits and '_', "
+                    + "like OPENAI_API_KEY), not its value");
+            return null;
+        }
+        String value = env.apply(s.text());
+        if (value == null || value.isEmpty()) {
+            problems.warning(s.line(), s.column(), r.pathOf(key), "environment variable " + s.text() + " is not set");
+        }
+        return s.text();
+    }
+
+    private void warnAboutEmptyTiers(MapNode root, List<String> tiers, Map<String, ModelSpec> models) {
+        if (models.isEmpty()) {
+            Entry at = root.get("models");
+            problems.warning(at == null ? root.line() : at.line(), at == null ? root.column() : at.column(),
+                    "models", "no models are configured");
+            return;
+        }
+        Set<String> used = new LinkedHashSet<>();
+        models.values().forEach(m -> used.add(m.tier()));
+        for (String tier : tiers) {
+            if (!used.contains(tier)) {
+                Node at = tierNodes.get(tier);
+                problems.warning(at == null ? root.line() : at.line(), at == null ? root.column() : at.column(),
+                        "tiers", "tier '" + tier + "' has no models");
+            }
+        }
+    }
+
+    // ---- secrets -----------------------------------------------------------------------------------------------
+
+    /**
+     * Refuses every key named like a secret (api_key, password, token, ...), at any depth, except the names of
+     * providers, models and teams and the provider headers (checked by {@link #headers}).
+     */
+    private void refuseSecrets(MapNode root) {
+        for (Entry e : root.entries().values()) {
+            String path = KeyPath.key("", e.key());
+            String hint = switch (e.key()) {
+                case "providers" -> "api_key_env";
+                case "store" -> "password_env";
+                default -> null;
+            };
+            if (isSecretKey(e.key())) {
+                problems.error(e.line(), e.column(), path, secretMessage(null));
+            } else if (NAMED_SECTIONS.contains(e.key()) && e.value() instanceof MapNode named) {
+                for (Entry n : named.entries().values()) {
+                    refuseSecrets(n.value(), KeyPath.key(path, n.key()), hint, e.key().equals("providers"));
+                }
+            } else {
+                refuseSecrets(e.value(), path, hint, false);
+            }
+        }
+    }
+
+    private void refuseSecrets(Node node, String path, String hint, boolean provider) {
+        if (node instanceof MapNode map) {
+            for (Entry e : map.entries().values()) {
+                if (isSecretKey(e.key())) {
+                    problems.error(e.line(), e.column(), KeyPath.key(path, e.key()), secretMessage(hint));
+                } else if (!(provider && e.key().equals("headers"))) {
+                    refuseSecrets(e.value(), KeyPath.key(path, e.key()), hint, false);
+                }
+            }
+        } else if (node instanceof ListNode list) {
+            for (int i = 0; i < list.items().size(); i++) {
+                refuseSecrets(list.items().get(i), KeyPath.index(path, i), hint, false);
+            }
+        }
+    }
+
+    /** Whether a settings key names a secret: api_key, password, secret, token, authorization (any case), ... */
+    static boolean isSecretKey(String key) {
+        String k = key.toLowerCase(Locale.ROOT).replace('-', '_');
+        if (SECRET_WORDS.contains(k)) {
+            return true;
+        }
+        for (String word : SECRET_WORDS) {
+            if (k.endsWith("_" + word)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isSecretHeader(String lowerName) {
+        String n = lowerName.replace('_', '-');
+        return n.contains("authorization") || n.contains("api-key") || n.contains("apikey") || n.contains("token")
+                || n.contains("secret") || n.contains("password") || n.equals("cookie");
+    }
+
+    private static String secretMessage(String envKey) {
+        return envKey == null
+                ? "secrets are not written in the config; put the value in an environment variable"
+                : "secrets are not written in the config; put the value in an environment variable and name it with "
+                + envKey;
+    }
+
+    /** The enum's constants by their lowercase names, in declaration order. */
+    private static <E extends Enum<E>> Map<String, E> options(E[] values) {
+        Map<String, E> options = new LinkedHashMap<>();
+        for (E e : values) {
+            options.put(e.name().toLowerCase(Locale.ROOT), e);
+        }
+        return Collections.unmodifiableMap(options);
+    }
+}

@@ -1,0 +1,96 @@
+package dev.carapace.gateway;
+
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatRequest;
+import dev.carapace.model.Deployment;
+import dev.carapace.model.Portfolio;
+import dev.carapace.model.Usage;
+import dev.carapace.model.WireApi;
+
+/**
+ * One request's way through the gateway: who asked, what, where it went, and how it ended. Filters read it and
+ * may replace the request (a privacy filter redacts it, say) before routing. Confined to the request's thread.
+ */
+public final class Call {
+
+    private final String id;
+    private final Principal principal;
+    private final WireApi api;
+    private final String affinityKey;
+    private final long startNanos = System.nanoTime();
+    private ChatRequest request;
+    private Portfolio.Entry model;
+    private Deployment deployment;
+    private int attempts;
+    private long firstTokenNanos;
+    private Usage usage = Usage.ZERO;
+    private int status;
+    private String errorCode;
+
+    /**
+     * @param affinityKey a session or end-user id that should stick to one deployment, or null
+     */
+    public Call(String id, Principal principal, WireApi api, ChatRequest request, String affinityKey) {
+        this.id = id;
+        this.principal = principal;
+        this.api = api;
+        this.request = request;
+        this.affinityKey = affinityKey;
+    }
+
+    public String id() { return id; }
+
+    public Principal principal() { return principal; }
+
+    /** The API the client spoke. */
+    public WireApi api() { return api; }
+
+    public ChatRequest request() { return request; }
+
+    public void request(ChatRequest replacement) { this.request = replacement; }
+
+    public String affinityKey() { return affinityKey; }
+
+    public long startNanos() { return startNanos; }
+
+    /** The model chosen, or null if the call failed before routing. */
+    public Portfolio.Entry model() { return model; }
+
+    /** The deployment of the last attempt, or null. */
+    public Deployment deployment() { return deployment; }
+
+    public int attempts() { return attempts; }
+
+    /** When the first token reached the client (nanoTime), or 0. */
+    public long firstTokenNanos() { return firstTokenNanos; }
+
+    public Usage usage() { return usage; }
+
+    /** The HTTP status the client got: 200, an error status, or 499 when the client went away mid-stream. */
+    public int status() { return status; }
+
+    public String errorCode() { return errorCode; }
+
+    void routed(Portfolio.Entry m) { this.model = m; }
+
+    void attempt(Deployment d) {
+        this.deployment = d;
+        this.attempts++;
+    }
+
+    void firstToken() {
+        if (firstTokenNanos == 0) firstTokenNanos = System.nanoTime();
+    }
+
+    void finish(int status, Usage usage, String errorCode) {
+        this.status = status;
+        this.usage = usage;
+        this.errorCode = errorCode;
+    }
+
+    void fail(ApiException e, int status) {
+        this.status = status;
+        this.errorCode = e.code();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.carapace.gateway;
+
+import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatResponse;
+import dev.carapace.model.Deployment;
+import dev.carapace.model.StreamEvent;
+
+/**
+ * A stage of the request pipeline. Filters run in order around every call, from {@code /v1} and from agents
+ * alike: the privacy router rewrites requests and restores answers, the ledger reserves at {@link #routed} and
+ * settles at {@link #completed}, metering and metrics observe. A filter refuses a call by throwing
+ * {@link ApiException}.
+ */
+public interface CallFilter {
+
+    /** Before the model is resolved; may replace {@link Call#request}. */
+    default void beforeRoute(Call call) {}
+
+    /** The model is chosen ({@link Call#model}); no upstream has been called yet. */
+    default void routed(Call call) {}
+
+    /** Each streamed event on its way to the client; returns the event to pass on (or a changed one). */
+    default StreamEvent onEvent(Call call, StreamEvent event) { return event; }
+
+    /** A complete answer on its way to the client; returns the answer to pass on. */
+    default ChatResponse onResponse(Call call, ChatResponse response) { return response; }
+
+    /** One upstream attempt failed; {@code cooldown} tells whether the deployment now cools down. */
+    default void attemptFailed(Call call, Deployment deployment, ApiException failure, boolean cooldown) {}
+
+    /**
+     * Exactly once per call that passed authentication, however it ended: {@link Call#status},
+     * {@link Call#usage} and the rest are final. Must not throw.
+     */
+    default void completed(Call call) {}
+}

@@ -1,0 +1,237 @@
+package dev.carapace.gateway;
+
+import dev.carapace.model.Access;
+import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatRequest;
+import dev.carapace.model.ChatResponse;
+import dev.carapace.model.Deployment;
+import dev.carapace.model.Portfolio;
+import dev.carapace.model.Router;
+import dev.carapace.model.StreamEvent;
+import dev.carapace.model.StreamSink;
+import dev.carapace.model.TokenCounter;
+import dev.carapace.model.Usage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one pipeline every model call goes through, whoever makes it: filters (before routing), the portfolio
+ * router, filters (routed), upstream attempts with failover, filters on the answer, filters at completion.
+ *
+ * <p>Failover happens only while nothing has reached the client. Once the first streamed event is out, an
+ * upstream failure ends the stream with an error; it is never retried, because the client has already seen part
+ * of an answer that a retry would not repeat.
+ */
+public final class Gateway {
+
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    private final Portfolio portfolio;
+    private final Router router;
+    private final Map<String, Access> teamAccess;
+    private final CallFilter[] filters;
+
+    /** @param teamAccess what each configured team may use; a key of a team not listed here is refused */
+    public Gateway(Portfolio portfolio, Router router, Map<String, Access> teamAccess, List<CallFilter> filters) {
+        this.portfolio = portfolio;
+        this.router = router;
+        this.teamAccess = Map.copyOf(teamAccess);
+        this.filters = filters.toArray(CallFilter[]::new);
+    }
+
+    public Portfolio portfolio() { return portfolio; }
+
+    /** What a team may use. */
+    public Access access(String team) {
+        Access a = teamAccess.get(team);
+        if (a == null) {
+            throw new ApiException(ApiException.Kind.PERMISSION, "Team '" + team + "' is not in the gateway's config;"
+                    + " its keys cannot be used until an admin adds it.", null, "unknown_team", null, false);
+        }
+        return a;
+    }
+
+    /** Runs a non-streamed call. Throws {@link ApiException} when it cannot be answered. */
+    public ChatResponse complete(Call call) {
+        try {
+            Portfolio.Entry model = route(call);
+            List<Deployment> tried = new ArrayList<>(2);
+            ApiException last = null;
+            for (int i = 0; i < router.policy().maxAttempts(); i++) {
+                Deployment d = router.choose(model, call.affinityKey(), tried, System.nanoTime());
+                if (d == null) break;
+                tried.add(d);
+                call.attempt(d);
+                d.begin();
+                try {
+                    ChatResponse r = d.provider().complete(call.request(), d.upstreamModel(), model.spec().maxOutputTokens());
+                    router.succeeded(d);
+                    Usage usage = r.usage() != null ? r.usage() : TokenCounter.estimate(call.request(), outputText(r));
+                    r = r.withModel(model.id()).withUsage(usage);
+                    for (CallFilter f : filters) r = f.onResponse(call, r);
+                    call.finish(200, usage, null);
+                    return r;
+                } catch (ApiException e) {
+                    last = e;
+                    if (!attemptFailed(call, d, e)) throw e;
+                } finally {
+                    d.end();
+                }
+            }
+            throw exhausted(model, last);
+        } catch (ApiException e) {
+            call.fail(e, e.kind().status);
+            throw e;
+        } finally {
+            completed(call);
+        }
+    }
+
+    /**
+     * Runs a streamed call, passing every event to {@code client}. Throws {@link ApiException} when it fails,
+     * before the first event or mid-stream: the caller knows which by whether its sink has been called.
+     * If {@code client} throws (the client went away), the upstream call is abandoned,
+     * the call is recorded with status 499 and the tokens generated so far, and this method returns normally.
+     */
+    public void stream(Call call, StreamSink client) {
+        Relay relay = new Relay(call, client);
+        try {
+            Portfolio.Entry model = route(call);
+            List<Deployment> tried = new ArrayList<>(2);
+            ApiException last = null;
+            for (int i = 0; i < router.policy().maxAttempts(); i++) {
+                Deployment d = router.choose(model, call.affinityKey(), tried, System.nanoTime());
+                if (d == null) break;
+                tried.add(d);
+                call.attempt(d);
+                d.begin();
+                try {
+                    d.provider().stream(call.request(), d.upstreamModel(), model.spec().maxOutputTokens(), relay);
+                    router.succeeded(d);
+                    call.finish(200, relay.usage(), null);
+                    return;
+                } catch (ApiException e) {
+                    last = e;
+                    if (!attemptFailed(call, d, e) || relay.delivered) {
+                        call.finish(e.kind().status, relay.delivered ? relay.usage() : Usage.ZERO, e.code());
+                        throw e;
+                    }
+                } catch (ClientGone gone) {
+                    call.finish(499, relay.usage(), "client_disconnected");
+                    return;
+                } finally {
+                    d.end();
+                }
+            }
+            throw exhausted(model, last);
+        } catch (ApiException e) {
+            if (call.status() == 0) call.fail(e, e.kind().status);
+            throw e;
+        } finally {
+            completed(call);
+        }
+    }
+
+    private Portfolio.Entry route(Call call) {
+        for (CallFilter f : filters) f.beforeRoute(call);
+        ChatRequest req = call.request();
+        String team = call.principal().team();
+        Portfolio.Entry model = portfolio.resolve(req.model(), access(team), "Team '" + team + "'");
+        Integer max = req.maxTokens();
+        if (max != null && max > model.spec().maxOutputTokens()) {
+            throw ApiException.invalid("max_tokens", "max_tokens: " + max + " is more than model '" + model.id()
+                    + "' can produce (at most " + model.spec().maxOutputTokens() + ")");
+        }
+        call.routed(model);
+        for (CallFilter f : filters) f.routed(call);
+        return model;
+    }
+
+    /** Records a failed attempt; true if another deployment should be tried. */
+    private boolean attemptFailed(Call call, Deployment d, ApiException e) {
+        if (!Router.worthFailover(e)) return false;
+        boolean cooldown = router.failed(d, e, System.nanoTime());
+        for (CallFilter f : filters) {
+            try {
+                f.attemptFailed(call, d, e, cooldown);
+            } catch (RuntimeException bug) {
+                log.error("filter {} failed in attemptFailed", f.getClass().getSimpleName(), bug);
+            }
+        }
+        return true;
+    }
+
+    private ApiException exhausted(Portfolio.Entry model, ApiException last) {
+        long wait = router.shortestCooldown(model, System.nanoTime());
+        Duration retryAfter = wait > 0 ? Duration.ofNanos(wait) : null;
+        if (last != null) return retryAfter != null && last.retryAfter() == null ? last.withRetryAfter(retryAfter) : last;
+        return new ApiException(ApiException.Kind.UNAVAILABLE, "Every deployment of model '" + model.id()
+                + "' is cooling down after upstream failures; retry later.", null, "model_unavailable", retryAfter, true);
+    }
+
+    private void completed(Call call) {
+        for (CallFilter f : filters) {
+            try {
+                f.completed(call);
+            } catch (RuntimeException bug) {
+                log.error("filter {} failed in completed", f.getClass().getSimpleName(), bug);
+            }
+        }
+    }
+
+    private static CharSequence outputText(ChatResponse r) {
+        StringBuilder sb = new StringBuilder(r.text() == null ? "" : r.text());
+        r.toolCalls().forEach(c -> sb.append(c.name()).append(c.arguments()));
+        return sb;
+    }
+
+    /** Passes upstream events through the filters to the client, noting what the usage figures need. */
+    private final class Relay implements StreamSink {
+        private final Call call;
+        private final StreamSink client;
+        private final StringBuilder output = new StringBuilder();
+        private Usage reported;
+        boolean delivered;
+
+        Relay(Call call, StreamSink client) {
+            this.call = call;
+            this.client = client;
+        }
+
+        @Override
+        public void accept(StreamEvent event) {
+            for (CallFilter f : filters) {
+                event = f.onEvent(call, event);
+                if (event == null) return;
+            }
+            switch (event) {
+                case StreamEvent.TextDelta t -> { output.append(t.text()); call.firstToken(); }
+                case StreamEvent.ToolCallStarted s -> { output.append(s.name()); call.firstToken(); }
+                case StreamEvent.ToolCallDelta d -> output.append(d.argumentsDelta());
+                case StreamEvent.UsageReport u -> reported = u.usage();
+                default -> { }
+            }
+            try {
+                client.accept(event);
+            } catch (RuntimeException e) {
+                throw new ClientGone(e);
+            }
+            delivered = true;
+        }
+
+        /** What the upstream reported, or our own count of the prompt and of what was generated so far. */
+        Usage usage() {
+            return reported != null ? reported : TokenCounter.estimate(call.request(), output);
+        }
+    }
+
+    /** The client stopped reading; unwinds the upstream read without being mistaken for an upstream failure. */
+    private static final class ClientGone extends RuntimeException {
+        ClientGone(Throwable cause) { super(null, cause, false, false); }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.carapace.gateway;
+
+import dev.carapace.model.Usage;
+import dev.carapace.store.UsageLog;
+import dev.carapace.store.UsageLog.UsageRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes a usage record for every call. Records are queued and written in batches by one background thread, so
+ * the request path pays for a queue offer, not a database write; {@link #close} writes whatever is queued.
+ * A failed batch is retried with backoff rather than dropped.
+ */
+public final class UsageRecorder implements CallFilter, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(UsageRecorder.class);
+    private static final int BATCH = 500;
+
+    private final UsageLog usageLog;
+    private final Clock clock;
+    private final BlockingQueue<UsageRecord> queue = new LinkedBlockingQueue<>();
+    private final AtomicLong queued = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private final Thread writer;
+    private volatile boolean closing;
+
+    public UsageRecorder(UsageLog usageLog, Clock clock) {
+        this.usageLog = usageLog;
+        this.clock = clock;
+        this.writer = Thread.ofPlatform().daemon().name("usage-writer").start(this::run);
+    }
+
+    @Override
+    public void completed(Call call) {
+        Usage u = call.usage();
+        var p = call.principal();
+        var model = call.model();
+        long now = System.nanoTime();
+        queue.add(new UsageRecord(call.id(), clock.instant(), p.org(), p.team(), p.user(), p.keyPrefix(),
+                call.api().name().toLowerCase(), model == null ? call.request().model() : model.id(),
+                model == null ? null : model.tier(), call.deployment() == null ? null : call.deployment().id(),
+                u.inputTokens(), u.cachedInputTokens(), u.cacheWriteTokens(), u.outputTokens(), u.reasoningTokens(),
+                u.estimated(), call.request().stream(), call.status(), call.errorCode(),
+                (now - call.startNanos()) / 1000,
+                call.firstTokenNanos() == 0 ? null : (call.firstTokenNanos() - call.startNanos()) / 1000));
+        queued.incrementAndGet();
+    }
+
+    /** Waits until every record queued so far is written; false on timeout. For tests and orderly shutdown. */
+    public boolean flush(long timeoutMillis) {
+        long target = queued.get();
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (written.get() < target) {
+            if (System.currentTimeMillis() > deadline) return false;
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void run() {
+        List<UsageRecord> batch = new ArrayList<>(BATCH);
+        long backoff = 100;
+        while (!(closing && queue.isEmpty() && batch.isEmpty())) {
+            try {
+                if (batch.isEmpty()) {
+                    UsageRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
+                    if (first == null) continue;
+                    batch.add(first);
+                    queue.drainTo(batch, BATCH - 1);
+                }
+                usageLog.insertBatch(batch);
+                written.addAndGet(batch.size());
+                batch.clear();
+                backoff = 100;
+            } catch (InterruptedException e) {
+                if (closing) continue;
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                log.error("writing {} usage records failed; retrying in {} ms", batch.size(), backoff, e);
+                if (closing && backoff > 5_000) {
+                    log.error("giving up on {} usage records at shutdown", batch.size());
+                    return;
+                }
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ie) {
+                    if (!closing) return;
+                }
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            writer.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

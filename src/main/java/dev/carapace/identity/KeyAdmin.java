@@ -1,0 +1,62 @@
+package dev.carapace.identity;
+
+import dev.carapace.model.ApiException;
+import dev.carapace.store.ApiKeys;
+import dev.carapace.store.ApiKeys.StoredKey;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/** Creates, lists and revokes API keys: the admin side of identity, shared by the CLI and {@code /api/keys}. */
+public final class KeyAdmin {
+
+    private static final Pattern USER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,127}");
+
+    private final ApiKeys keys;
+    private final Set<String> teams;
+    private final Clock clock;
+
+    /** @param teams the teams the config declares; a key must belong to one of them */
+    public KeyAdmin(ApiKeys keys, Set<String> teams, Clock clock) {
+        this.keys = keys;
+        this.teams = teams;
+        this.clock = clock;
+    }
+
+    /** A created key: {@code secret} is shown once, only its hash is stored. */
+    public record Created(String secret, StoredKey key) {
+        @Override
+        public String toString() { return "Created[" + key.prefix() + "]"; }
+    }
+
+    public Created create(String user, String team, Principal.Role role, String name) {
+        if (user == null || !USER.matcher(user).matches()) {
+            throw ApiException.invalid("user", "user: expected 1-128 characters of letters, digits, '.', '_', '@' or '-'"
+                    + " starting with a letter or digit; got '" + clip(user) + "'");
+        }
+        if (team == null || !teams.contains(team)) {
+            throw ApiException.invalid("team", "team: '" + clip(team) + "' is not a team of the config (known: "
+                    + (teams.isEmpty() ? "none; declare teams under 'teams:'" : String.join(", ", teams.stream().sorted().toList()))
+                    + ")");
+        }
+        if (name != null && name.length() > 200) throw ApiException.invalid("name", "name: at most 200 characters");
+        KeyMaterial.NewKey k = KeyMaterial.generate();
+        StoredKey stored = new StoredKey(UUID.randomUUID().toString(), k.prefix(), k.hash(), user, team,
+                role.name().toLowerCase(), name, clock.instant(), null);
+        keys.insert(stored);
+        return new Created(k.secret(), stored);
+    }
+
+    public List<StoredKey> list() { return keys.list(); }
+
+    /** @return false when no active key has that prefix */
+    public boolean revoke(String prefix) { return keys.revoke(prefix, clock.instant()); }
+
+    private static String clip(String s) {
+        if (s == null) return "";
+        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    }
+}

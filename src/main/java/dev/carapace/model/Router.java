@@ -1,0 +1,84 @@
+package dev.carapace.model;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Chooses the deployment for each attempt of a request.
+ *
+ * <p>With an affinity key (a session or end-user id), rendezvous hashing picks the same healthy deployment every
+ * time, on every gateway replica, without shared state — so the upstream's prefix cache is reused. Without one,
+ * the deployment with the fewest requests in flight wins, ties rotating so idle deployments share the load.
+ * Deployments in cooldown are skipped.
+ */
+public final class Router {
+
+    private final RoutingPolicy policy;
+    private final AtomicInteger rotation = new AtomicInteger();
+
+    public Router(RoutingPolicy policy) {
+        this.policy = policy;
+    }
+
+    public RoutingPolicy policy() { return policy; }
+
+    /** The deployment to try next, or null when every untried deployment is cooling down or tried. */
+    public Deployment choose(Portfolio.Entry model, String affinityKey, List<Deployment> tried, long nowNanos) {
+        List<Deployment> all = model.deployments();
+        int n = all.size();
+        if (affinityKey != null) {
+            long keyHash = mix(affinityKey.hashCode());
+            Deployment best = null;
+            long bestScore = 0;
+            for (Deployment d : all) {
+                if (tried.contains(d) || d.coolingDown(nowNanos)) continue;
+                long score = mix(keyHash ^ d.id().hashCode());
+                if (best == null || Long.compareUnsigned(score, bestScore) > 0) {
+                    best = d;
+                    bestScore = score;
+                }
+            }
+            return best;
+        }
+        int start = n == 1 ? 0 : Math.floorMod(rotation.getAndIncrement(), n);
+        Deployment best = null;
+        for (int i = 0; i < n; i++) {
+            Deployment d = all.get((start + i) % n);
+            if (tried.contains(d) || d.coolingDown(nowNanos)) continue;
+            if (best == null || d.inFlight() < best.inFlight()) best = d;
+        }
+        return best;
+    }
+
+    /** Shortest time until one of the model's deployments leaves cooldown (0 if one is available). */
+    public long shortestCooldown(Portfolio.Entry model, long nowNanos) {
+        long min = Long.MAX_VALUE;
+        for (Deployment d : model.deployments()) min = Math.min(min, d.cooldownLeft(nowNanos));
+        return min == Long.MAX_VALUE ? 0 : min;
+    }
+
+    /** Records a failed attempt; true if it put the deployment into cooldown. */
+    public boolean failed(Deployment d, ApiException failure, long nowNanos) {
+        return d.failed(failure.retryAfter(), policy, nowNanos);
+    }
+
+    public void succeeded(Deployment d) { d.succeeded(); }
+
+    /**
+     * Failures that say something about the deployment rather than the request: unreachable, overloaded,
+     * rate-limited, timed out, or misconfigured (its key or model rejected). Another deployment may do better.
+     */
+    public static boolean worthFailover(ApiException e) {
+        return switch (e.kind()) {
+            case RATE_LIMITED, UPSTREAM, UNAVAILABLE, TIMEOUT -> true;
+            default -> false;
+        };
+    }
+
+    /** A 64-bit finalizer (splitmix64) so neighbouring hash codes spread over the whole range. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.carapace.model;
+
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+
+/**
+ * Counts tokens when an upstream does not (an interrupted stream, or a server that never reports usage). Uses
+ * the o200k tokenizer: exact for current OpenAI models, a close estimate for others — which is why figures
+ * counted here are marked {@link Usage#estimated()}.
+ */
+public final class TokenCounter {
+
+    /** Per-message framing tokens the chat formats add around each message. */
+    private static final int PER_MESSAGE = 4;
+
+    private static final Encoding ENCODING = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+
+    private TokenCounter() {}
+
+    public static int count(String text) {
+        return text == null || text.isEmpty() ? 0 : ENCODING.countTokensOrdinary(text);
+    }
+
+    /** Tokens of a whole prompt: every message's text and tool calls, and the tool schemas. */
+    public static int prompt(ChatRequest request) {
+        int n = 3;
+        for (Message m : request.messages()) {
+            n += PER_MESSAGE;
+            for (Part p : m.content()) if (p instanceof Part.Text t) n += count(t.text());
+            for (ToolCall c : m.toolCalls()) n += count(c.name()) + count(c.arguments());
+        }
+        for (Tool t : request.tools()) {
+            n += count(t.name()) + count(t.description()) + (t.parameters() == null ? 0 : count(t.parameters().toString()));
+        }
+        return n;
+    }
+
+    /** An estimated usage for a prompt and the output text generated so far. */
+    public static Usage estimate(ChatRequest request, CharSequence output) {
+        return new Usage(prompt(request), count(output.toString()), 0, 0, 0, true);
+    }
+}

@@ -1,0 +1,115 @@
+package dev.carapace.server;
+
+import dev.carapace.config.CarapaceConfig;
+import dev.carapace.gateway.CallFilter;
+import dev.carapace.gateway.Gateway;
+import dev.carapace.gateway.UsageRecorder;
+import dev.carapace.identity.Authenticator;
+import dev.carapace.identity.KeyAdmin;
+import dev.carapace.model.Access;
+import dev.carapace.model.Portfolio;
+import dev.carapace.model.Provider;
+import dev.carapace.model.ProviderSpec;
+import dev.carapace.model.Router;
+import dev.carapace.model.WireApi;
+import dev.carapace.model.WireFormat;
+import dev.carapace.model.anthropic.AnthropicFormat;
+import dev.carapace.model.openai.OpenAiFormat;
+import dev.carapace.store.Store;
+import io.helidon.webserver.WebServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.function.Function;
+
+/**
+ * The composition root: builds every part of a running gateway from a config, in dependency order, and stops
+ * them in reverse. Nothing else constructs long-lived parts.
+ */
+public final class Carapace implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Carapace.class);
+
+    private final Store store;
+    private final ScheduledThreadPoolExecutor watchdog;
+    private final UsageRecorder usage;
+    private final Gateway gateway;
+    private final KeyAdmin keyAdmin;
+    private final WebServer server;
+
+    private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride) {
+        store = openStore(config, dataDir, env);
+        watchdog = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("upstream-watchdog").unstarted(r));
+        watchdog.setRemoveOnCancelPolicy(true);
+
+        WireFormat openai = new OpenAiFormat();
+        WireFormat anthropic = new AnthropicFormat();
+        Map<String, Provider> providers = new LinkedHashMap<>();
+        for (ProviderSpec spec : config.providers().values()) {
+            String key = spec.apiKeyEnv() == null ? null : env.apply(spec.apiKeyEnv());
+            if (spec.apiKeyEnv() != null && key == null) {
+                log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
+                        spec.name(), spec.apiKeyEnv());
+            }
+            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key,
+                    Provider.httpClient(spec.connectTimeout()), watchdog));
+        }
+        Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
+        Map<String, Access> teamAccess = new LinkedHashMap<>();
+        config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
+
+        Metrics metrics = new Metrics();
+        usage = new UsageRecorder(store.usageLog(), clock);
+        List<CallFilter> filters = List.of(metrics, usage);
+        gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
+
+        Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
+        keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
+        HttpApi api = new HttpApi(gateway, auth, keyAdmin, openai, anthropic, metrics, config.server().maxBodyBytes());
+
+        server = WebServer.builder()
+                .host(config.server().host())
+                .port(portOverride != null ? portOverride : config.server().port())
+                .maxPayloadSize(-1)              // HttpApi enforces the limit itself, with an API-shaped 413
+                .shutdownHook(false)
+                .routing(api::routes)
+                .build()
+                .start();
+    }
+
+    /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */
+    public static Carapace start(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock,
+                                 Integer portOverride) {
+        return new Carapace(config, dataDir, env, clock, portOverride);
+    }
+
+    static Store openStore(CarapaceConfig config, Path dataDir, Function<String, String> env) {
+        CarapaceConfig.Store s = config.store();
+        return Store.open(s.jdbcUrl(dataDir), s.userEnv() == null ? null : env.apply(s.userEnv()),
+                s.passwordEnv() == null ? null : env.apply(s.passwordEnv()), s.poolSize());
+    }
+
+    public int port() { return server.port(); }
+
+    public Store store() { return store; }
+
+    public Gateway gateway() { return gateway; }
+
+    public KeyAdmin keyAdmin() { return keyAdmin; }
+
+    public UsageRecorder usage() { return usage; }
+
+    @Override
+    public void close() {
+        server.stop();
+        usage.close();
+        watchdog.shutdownNow();
+        store.close();
+    }
+}

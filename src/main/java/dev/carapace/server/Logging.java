@@ -1,0 +1,25 @@
+package dev.carapace.server;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import ch.qos.logback.core.joran.spi.JoranException;
+import org.slf4j.LoggerFactory;
+
+/** Switches the log format: plain lines for people (default) or one JSON object per line for log shippers. */
+final class Logging {
+
+    private Logging() {}
+
+    static void configure(boolean json) {
+        if (!json) return;
+        LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+        ctx.reset();
+        JoranConfigurator jc = new JoranConfigurator();
+        jc.setContext(ctx);
+        try {
+            jc.doConfigure(Logging.class.getResource("/logback-json.xml"));
+        } catch (JoranException e) {
+            throw new IllegalStateException("bundled logback-json.xml is broken", e);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package dev.carapace.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+import org.jdbi.v3.core.statement.StatementExceptions;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The database: a HikariCP pool over SQLite or PostgreSQL with the schema migrated, and the repositories on top.
+ *
+ * <p><b>SQLite</b> runs in WAL mode with {@code synchronous=NORMAL}, {@code busy_timeout=5000} and foreign keys
+ * on, set through the driver's own configuration so every pooled connection gets them. WAL lets readers run in
+ * parallel with the one writer SQLite allows, so the pool is sized by {@code poolSize} for reads, while writes
+ * inside this process take a lock first: they queue in Java instead of spinning in SQLite's busy handler (no
+ * {@code SQLITE_BUSY} storms), and the busy timeout is left to cover other processes on the same file (an admin
+ * CLI, say). Write transactions begin {@code IMMEDIATE}, so a writer never has to upgrade a read lock, which is
+ * the one case SQLite answers with an instant {@code SQLITE_BUSY} instead of waiting. An in-memory URL gets a
+ * single connection that never expires, since each SQLite connection would otherwise see its own empty database.
+ *
+ * <p><b>PostgreSQL</b> gets {@code poolSize} connections, batched inserts rewritten into multi-row inserts, and
+ * server error details (which can quote row values) kept out of exception messages.
+ */
+public final class Store implements AutoCloseable {
+
+    static final int SQLITE_BUSY_TIMEOUT_MILLIS = 5_000;
+
+    private final HikariDataSource dataSource;
+    private final Jdbi jdbi;
+    private final boolean postgres;
+    /** Serializes writes for SQLite; null for PostgreSQL. */
+    private final ReentrantLock writeLock;
+    private final ApiKeys apiKeys;
+    private final UsageLog usageLog;
+
+    private Store(HikariDataSource dataSource, boolean postgres) {
+        this.dataSource = dataSource;
+        this.postgres = postgres;
+        this.writeLock = postgres ? null : new ReentrantLock();
+        this.jdbi = Jdbi.create(dataSource);
+        // Jdbi's default exception text lists bound values (key hashes, user names): keep it out.
+        jdbi.getConfig(StatementExceptions.class).setMessageRendering(StatementExceptions.MessageRendering.NONE);
+        this.apiKeys = new ApiKeys(this);
+        this.usageLog = new UsageLog(this);
+    }
+
+    /**
+     * Opens the pool and migrates the schema to the latest version.
+     *
+     * @param jdbcUrl  {@code jdbc:sqlite:<file>} (parent directories are created) or {@code jdbc:postgresql://...}
+     * @param user     database user; ignored for SQLite, may be null
+     * @param password database password; ignored for SQLite, may be null
+     * @param poolSize maximum connections (at least 1 is used)
+     * @throws StoreException if the URL is not SQLite or PostgreSQL, the database cannot be reached or the
+     *                        migration fails; the message holds the URL without credentials and never the password
+     */
+    public static Store open(String jdbcUrl, String user, String password, int poolSize) {
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        String safeUrl = JdbcUrls.redact(jdbcUrl);
+        boolean postgres;
+        if (JdbcUrls.isPostgres(jdbcUrl)) {
+            postgres = true;
+        } else if (JdbcUrls.isSqlite(jdbcUrl)) {
+            postgres = false;
+        } else {
+            throw new StoreException(StoreException.Reason.OTHER,
+                    "unsupported JDBC URL " + safeUrl + " (expected jdbc:sqlite: or jdbc:postgresql:)", null);
+        }
+        HikariConfig config = postgres
+                ? postgresConfig(jdbcUrl, user, password, poolSize)
+                : sqliteConfig(jdbcUrl, poolSize, safeUrl);
+        config.setPoolName("carapace-store");
+
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            throw openFailure(StoreException.Reason.UNAVAILABLE, "cannot connect to " + safeUrl, e, password);
+        }
+        try {
+            migrate(ds, postgres);
+        } catch (RuntimeException e) {
+            ds.close();
+            throw openFailure(StoreException.Reason.MIGRATION, "cannot migrate schema of " + safeUrl, e, password);
+        }
+        return new Store(ds, postgres);
+    }
+
+    private static HikariConfig postgresConfig(String url, String user, String password, int poolSize) {
+        HikariConfig c = new HikariConfig();
+        c.setJdbcUrl(url);
+        if (user != null) c.setUsername(user);
+        if (password != null) c.setPassword(password);
+        c.setMaximumPoolSize(Math.max(1, poolSize));
+        c.addDataSourceProperty("reWriteBatchedInserts", "true");
+        c.addDataSourceProperty("logServerErrorDetail", "false");
+        c.addDataSourceProperty("ApplicationName", "carapace");
+        return c;
+    }
+
+    private static HikariConfig sqliteConfig(String url, int poolSize, String safeUrl) {
+        Path file = JdbcUrls.sqliteFile(url).orElse(null);
+        if (file != null && file.getParent() != null) {
+            try {
+                Files.createDirectories(file.getParent());
+            } catch (IOException e) {
+                throw new StoreException(StoreException.Reason.UNAVAILABLE,
+                        "cannot create the directory for " + safeUrl + ": " + e.getClass().getSimpleName(), e);
+            }
+        }
+        SQLiteConfig sc = new SQLiteConfig();
+        sc.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        sc.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        sc.setBusyTimeout(SQLITE_BUSY_TIMEOUT_MILLIS);
+        sc.enforceForeignKeys(true);
+        sc.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        SQLiteDataSource sds = new SQLiteDataSource(sc);
+        sds.setUrl(url);
+
+        HikariConfig c = new HikariConfig();
+        c.setDataSource(sds);
+        if (JdbcUrls.isSqliteMemory(url)) {
+            c.setMaximumPoolSize(1);
+            c.setMinimumIdle(1);
+            c.setMaxLifetime(0);   // never retire the one connection: the database lives and dies with it
+            c.setIdleTimeout(0);
+        } else {
+            c.setMaximumPoolSize(Math.max(1, poolSize));
+        }
+        return c;
+    }
+
+    private static void migrate(HikariDataSource ds, boolean postgres) {
+        Flyway.configure(Store.class.getClassLoader())
+                .dataSource(ds)
+                .locations("classpath:db/migration/" + (postgres ? "postgresql" : "sqlite"))
+                .failOnMissingLocations(true)
+                .load()
+                .migrate();
+    }
+
+    private static StoreException openFailure(StoreException.Reason reason, String what, Throwable e, String password) {
+        // The driver's words ("Connection to db:5432 refused", "password authentication failed for user x",
+        // "database x does not exist") or Flyway's are what an operator needs. They never quote the password,
+        // but make sure of it.
+        SQLException sql = StoreException.sqlCause(e);
+        Throwable told = reason == StoreException.Reason.MIGRATION || sql == null ? e : sql;
+        String detail = told.getMessage() == null ? told.getClass().getSimpleName() : told.getMessage();
+        if (password != null && !password.isEmpty()) detail = detail.replace(password, "***");
+        return new StoreException(reason, what + ": " + detail, sql != null ? sql : e);
+    }
+
+    /** Jdbi over the pool, for this package's repositories and tests. Bound values never appear in its errors. */
+    public Jdbi jdbi() { return jdbi; }
+
+    /** True for PostgreSQL, false for SQLite. */
+    public boolean postgres() { return postgres; }
+
+    public ApiKeys apiKeys() { return apiKeys; }
+
+    public UsageLog usageLog() { return usageLog; }
+
+    /** Runs {@code work} on a pooled connection, outside a transaction. */
+    <R> R read(String operation, HandleCallback<R, RuntimeException> work) {
+        try {
+            return jdbi.withHandle(work);
+        } catch (JdbiException e) {
+            throw failure(operation, e);
+        }
+    }
+
+    /** Runs {@code work} in one transaction; for SQLite, after the other writers of this process are done. */
+    <R> R write(String operation, HandleCallback<R, RuntimeException> work) {
+        ReentrantLock lock = writeLock;
+        if (lock != null) lock.lock();
+        try {
+            return jdbi.inTransaction(work);
+        } catch (JdbiException e) {
+            throw failure(operation, e);
+        } finally {
+            if (lock != null) lock.unlock();
+        }
+    }
+
+    private StoreException failure(String operation, JdbiException e) {
+        if (dataSource.isClosed()) {
+            return new StoreException(StoreException.Reason.UNAVAILABLE, operation + " failed: the store is closed", e);
+        }
+        return StoreException.of(operation, e);
+    }
+
+    /** Closes the pool. Idempotent. */
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+}

@@ -1,0 +1,188 @@
+package dev.carapace.testing;
+
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockResponseBody;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okio.BufferedSink;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A scripted model server speaking the OpenAI or Anthropic wire format: each test enqueues the exact responses
+ * (JSON, SSE streams with delays, errors with retry-after, streams that break mid-way) and reads back what
+ * Carapace sent upstream.
+ */
+public final class ScriptedUpstream implements AutoCloseable {
+
+    private final MockWebServer server = new MockWebServer();
+
+    public ScriptedUpstream() {
+        try {
+            server.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Base URL as an OpenAI-kind provider takes it (with /v1). */
+    public String openAiBaseUrl() { return server.url("/v1").toString(); }
+
+    /** Base URL as an Anthropic-kind provider takes it (without /v1). */
+    public String anthropicBaseUrl() { return server.url("/").toString(); }
+
+    public ScriptedUpstream enqueue(MockResponse... responses) {
+        for (MockResponse r : responses) server.enqueue(r);
+        return this;
+    }
+
+    /** The next request Carapace sent here (waits up to 5 s). */
+    public RecordedRequest take() {
+        try {
+            RecordedRequest r = server.takeRequest(5, TimeUnit.SECONDS);
+            if (r == null) throw new AssertionError("no request reached the scripted upstream within 5 s");
+            return r;
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    public static String body(RecordedRequest r) { return r.getBody() == null ? "" : r.getBody().utf8(); }
+
+    public int requestCount() { return server.getRequestCount(); }
+
+    @Override
+    public void close() { server.close(); }
+
+    // ---- responses ----
+
+    public static MockResponse json(int status, String json, String... headerPairs) {
+        MockResponse.Builder b = new MockResponse.Builder().code(status).addHeader("content-type", "application/json").body(json);
+        for (int i = 0; i < headerPairs.length; i += 2) b.addHeader(headerPairs[i], headerPairs[i + 1]);
+        return b.build();
+    }
+
+    /** An OpenAI chat.completion with text and usage. */
+    public static MockResponse openAiText(String text, int promptTokens, int completionTokens) {
+        return json(200, """
+                {"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up-model",
+                 "choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],
+                 "usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,
+                          "prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}
+                """.formatted(quote(text), promptTokens, completionTokens, promptTokens + completionTokens));
+    }
+
+    /** An Anthropic message with text and usage. */
+    public static MockResponse anthropicText(String text, int inputTokens, int outputTokens) {
+        return json(200, """
+                {"id":"msg_1","type":"message","role":"assistant","model":"up-model",
+                 "content":[{"type":"text","text":%s}],"stop_reason":"end_turn","stop_sequence":null,
+                 "usage":{"input_tokens":%d,"output_tokens":%d}}
+                """.formatted(quote(text), inputTokens, outputTokens));
+    }
+
+    /** OpenAI SSE: each payload becomes one {@code data:} frame; {@code [DONE]} closes it. */
+    public static List<String> openAiFrames(String... payloads) {
+        List<String> frames = new ArrayList<>();
+        for (String p : payloads) frames.add("data: " + p + "\n\n");
+        frames.add("data: [DONE]\n\n");
+        return frames;
+    }
+
+    /** An OpenAI streamed answer of text deltas, optionally with a final usage chunk. */
+    public static List<String> openAiTextStream(List<String> deltas, Integer promptTokens, Integer completionTokens) {
+        List<String> payloads = new ArrayList<>();
+        payloads.add(chunk("{\"role\":\"assistant\",\"content\":\"\"}", null));
+        for (String d : deltas) payloads.add(chunk("{\"content\":" + quote(d) + "}", null));
+        payloads.add(chunk("{}", "stop"));
+        if (promptTokens != null) {
+            payloads.add("{\"id\":\"chatcmpl-s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[],"
+                    + "\"usage\":{\"prompt_tokens\":" + promptTokens + ",\"completion_tokens\":" + completionTokens
+                    + ",\"total_tokens\":" + (promptTokens + completionTokens) + "}}");
+        }
+        return openAiFrames(payloads.toArray(String[]::new));
+    }
+
+    public static String chunk(String deltaJson, String finishReason) {
+        return "{\"id\":\"chatcmpl-s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\","
+                + "\"choices\":[{\"index\":0,\"delta\":" + deltaJson + ",\"finish_reason\":"
+                + (finishReason == null ? "null" : "\"" + finishReason + "\"") + "}]}";
+    }
+
+    /** Anthropic SSE: pairs of (event name, JSON data). */
+    public static List<String> anthropicFrames(String... eventAndData) {
+        List<String> frames = new ArrayList<>();
+        for (int i = 0; i < eventAndData.length; i += 2) {
+            frames.add("event: " + eventAndData[i] + "\ndata: " + eventAndData[i + 1] + "\n\n");
+        }
+        return frames;
+    }
+
+    /** An Anthropic streamed text answer with usage. */
+    public static List<String> anthropicTextStream(List<String> deltas, int inputTokens, int outputTokens) {
+        List<String> ev = new ArrayList<>(List.of(
+                "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"type\":\"message\",\"role\":\"assistant\","
+                        + "\"model\":\"up-model\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":" + inputTokens + ",\"output_tokens\":1}}}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"));
+        for (String d : deltas) {
+            ev.add("content_block_delta");
+            ev.add("{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" + quote(d) + "}}");
+        }
+        ev.addAll(List.of(
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+                "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":" + outputTokens + "}}",
+                "message_stop", "{\"type\":\"message_stop\"}"));
+        return anthropicFrames(ev.toArray(String[]::new));
+    }
+
+    /** A 200 SSE response writing {@code frames} one by one, {@code gapMillis} apart. */
+    public static MockResponse sse(List<String> frames, long gapMillis) {
+        return new MockResponse.Builder().code(200).addHeader("content-type", "text/event-stream")
+                .body(new SseBody(frames, gapMillis, false)).build();
+    }
+
+    /** Writes {@code frames}, then drops the connection without finishing the stream. */
+    public static MockResponse sseThenDrop(List<String> frames, long gapMillis) {
+        return new MockResponse.Builder().code(200).addHeader("content-type", "text/event-stream")
+                .body(new SseBody(frames, gapMillis, true)).build();
+    }
+
+    /** Answers only after {@code millis}: for read-timeout tests. */
+    public static MockResponse delayed(MockResponse r, long millis) {
+        return new MockResponse.Builder(r).headersDelay(millis, TimeUnit.MILLISECONDS).build();
+    }
+
+    public static String quote(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                default -> { if (c < 0x20) sb.append(String.format("\\u%04x", (int) c)); else sb.append(c); }
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    private record SseBody(List<String> frames, long gapMillis, boolean drop) implements MockResponseBody {
+        @Override
+        public long getContentLength() { return -1; }
+
+        @Override
+        public void writeTo(BufferedSink sink) throws IOException {
+            for (String f : frames) {
+                sink.writeUtf8(f);
+                sink.flush();
+                if (gapMillis > 0) {
+                    try { Thread.sleep(gapMillis); } catch (InterruptedException e) { throw new IOException(e); }
+                }
+            }
+            if (drop) throw new IOException("scripted: connection dropped mid-stream");
+        }
+    }
+}
