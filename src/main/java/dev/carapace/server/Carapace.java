@@ -77,6 +77,7 @@ public final class Carapace implements AutoCloseable {
                 .host(config.server().host())
                 .port(portOverride != null ? portOverride : config.server().port())
                 .maxPayloadSize(-1)              // HttpApi enforces the limit itself, with an API-shaped 413
+                .connectionOptions(o -> o.tcpNoDelay(true))   // small SSE frames must not wait for delayed ACKs
                 .shutdownHook(false)
                 .routing(api::routes)
                 .build()

@@ -40,6 +40,15 @@ public final class ScriptedUpstream implements AutoCloseable {
         return this;
     }
 
+    /** Answers every request with {@code script} instead of the queue. */
+    public ScriptedUpstream respond(java.util.function.Function<RecordedRequest, MockResponse> script) {
+        server.setDispatcher(new mockwebserver3.Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) { return script.apply(request); }
+        });
+        return this;
+    }
+
     /** The next request Carapace sent here (waits up to 5 s). */
     public RecordedRequest take() {
         try {
@@ -142,13 +151,18 @@ public final class ScriptedUpstream implements AutoCloseable {
     /** A 200 SSE response writing {@code frames} one by one, {@code gapMillis} apart. */
     public static MockResponse sse(List<String> frames, long gapMillis) {
         return new MockResponse.Builder().code(200).addHeader("content-type", "text/event-stream")
-                .body(new SseBody(frames, gapMillis, false)).build();
+                .body(new SseBody(frames, gapMillis)).build();
     }
 
-    /** Writes {@code frames}, then drops the connection without finishing the stream. */
-    public static MockResponse sseThenDrop(List<String> frames, long gapMillis) {
+    /**
+     * Writes {@code frames}, then closes the socket in the middle of the response. MockWebServer cuts a body at
+     * its half, so the frames are followed by as many bytes of SSE comments (which readers ignore).
+     */
+    public static MockResponse sseThenDrop(List<String> frames) {
+        String head = String.join("", frames);
+        String body = head + ": " + "x".repeat(head.length() + 64) + "\n\n";
         return new MockResponse.Builder().code(200).addHeader("content-type", "text/event-stream")
-                .body(new SseBody(frames, gapMillis, true)).build();
+                .body(body).onResponseBody(new mockwebserver3.SocketEffect.CloseSocket()).build();
     }
 
     /** Answers only after {@code millis}: for read-timeout tests. */
@@ -169,7 +183,7 @@ public final class ScriptedUpstream implements AutoCloseable {
         return sb.append('"').toString();
     }
 
-    private record SseBody(List<String> frames, long gapMillis, boolean drop) implements MockResponseBody {
+    private record SseBody(List<String> frames, long gapMillis) implements MockResponseBody {
         @Override
         public long getContentLength() { return -1; }
 
@@ -182,7 +196,6 @@ public final class ScriptedUpstream implements AutoCloseable {
                     try { Thread.sleep(gapMillis); } catch (InterruptedException e) { throw new IOException(e); }
                 }
             }
-            if (drop) throw new IOException("scripted: connection dropped mid-stream");
         }
     }
 }
