@@ -1,6 +1,7 @@
 package dev.carapace.gateway;
 
 import dev.carapace.model.Usage;
+import dev.carapace.store.StoreException;
 import dev.carapace.store.UsageLog;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.slf4j.Logger;
@@ -81,7 +82,7 @@ public final class UsageRecorder implements CallFilter, AutoCloseable {
                     batch.add(first);
                     queue.drainTo(batch, BATCH - 1);
                 }
-                usageLog.insertBatch(batch);
+                insert(batch);
                 written.addAndGet(batch.size());
                 batch.clear();
                 backoff = 100;
@@ -101,6 +102,27 @@ public final class UsageRecorder implements CallFilter, AutoCloseable {
                     if (!closing) return;
                 }
                 backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    /**
+     * Writes a batch. A batch that collides with records already stored (a commit whose acknowledgement was lost,
+     * then retried) is written record by record, skipping the ones that are already there, so one duplicate can
+     * neither block the writer nor cost the other records.
+     */
+    private void insert(List<UsageRecord> batch) {
+        try {
+            usageLog.insertBatch(batch);
+        } catch (StoreException e) {
+            if (e.reason() != StoreException.Reason.DUPLICATE) throw e;
+            for (UsageRecord r : batch) {
+                try {
+                    usageLog.insertBatch(List.of(r));
+                } catch (StoreException dup) {
+                    if (dup.reason() != StoreException.Reason.DUPLICATE) throw dup;
+                    log.warn("usage record {} is already stored; skipped", r.requestId());
+                }
             }
         }
     }

@@ -59,7 +59,8 @@ final class HttpApi {
     private final WireFormat anthropic;
     private final Metrics metrics;
     private final long maxBodyBytes;
-    private final String idPrefix = "req_" + Long.toString(System.nanoTime() & 0xffffff, 36);
+    /** Random per process, so gateways sharing one PostgreSQL never hand out the same request id. */
+    private final String idPrefix = "req_" + Long.toString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE, 36) + "_";
     private final AtomicLong ids = new AtomicLong();
 
     HttpApi(Gateway gateway, Authenticator auth, KeyAdmin keyAdmin, WireFormat openai, WireFormat anthropic,
@@ -74,20 +75,20 @@ final class HttpApi {
     }
 
     void routes(HttpRouting.Builder r) {
-        r.post("/v1/chat/completions", (req, res) -> handle("chat", req, res, openai, () -> chat(req, res, openai)))
-         .post("/v1/messages", (req, res) -> handle("messages", req, res, anthropic, () -> chat(req, res, anthropic)))
-         .get("/v1/models", (req, res) -> handle("models", req, res, formatOf(req), () -> models(req, res)))
-         .get("/v1/models/{id}", (req, res) -> handle("models", req, res, formatOf(req), () -> model(req, res)))
-         .get("/api/me", (req, res) -> handle("api", req, res, openai, () -> me(req, res)))
-         .get("/api/keys", (req, res) -> handle("api", req, res, openai, () -> listKeys(req, res)))
-         .post("/api/keys", (req, res) -> handle("api", req, res, openai, () -> createKey(req, res)))
-         .delete("/api/keys/{prefix}", (req, res) -> handle("api", req, res, openai, () -> revokeKey(req, res)))
+        r.post("/v1/chat/completions", (req, res) -> handle("chat", req, res, openai, x -> chat(req, res, openai, x)))
+         .post("/v1/messages", (req, res) -> handle("messages", req, res, anthropic, x -> chat(req, res, anthropic, x)))
+         .get("/v1/models", (req, res) -> handle("models", req, res, formatOf(req), x -> models(req, res)))
+         .get("/v1/models/{id}", (req, res) -> handle("models", req, res, formatOf(req), x -> model(req, res)))
+         .get("/api/me", (req, res) -> handle("api", req, res, openai, x -> me(req, res)))
+         .get("/api/keys", (req, res) -> handle("api", req, res, openai, x -> listKeys(req, res)))
+         .post("/api/keys", (req, res) -> handle("api", req, res, openai, x -> createKey(req, res)))
+         .delete("/api/keys/{prefix}", (req, res) -> handle("api", req, res, openai, x -> revokeKey(req, res)))
          .get("/healthz", (req, res) -> sendJson(res, 200, JSON.createObjectNode().put("status", "ok")))
          .get("/metrics", (req, res) -> {
              res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
              res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
          })
-         .any((req, res) -> handle("unknown", req, res, formatOf(req), () -> {
+         .any((req, res) -> handle("unknown", req, res, formatOf(req), x -> {
              throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + req.prologue().method().text()
                      + " " + clip(req.path().path()) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
                      + " GET /v1/models.", null, "unknown_endpoint", null, false);
@@ -104,7 +105,12 @@ final class HttpApi {
 
     @FunctionalInterface
     private interface Action {
-        void run() throws IOException;
+        void run(Exchange exchange) throws IOException;
+    }
+
+    /** Per-request notes for the access log: the model call, when the route made one. */
+    private static final class Exchange {
+        Call call;
     }
 
     /** Common frame of every API route: a request id, errors in the route's API shape, an access log line. */
@@ -114,15 +120,28 @@ final class HttpApi {
         res.header(X_REQUEST_ID, id);
         if (format == anthropic) res.header(REQUEST_ID, id);
         MDC.put("request_id", id);
+        Exchange exchange = new Exchange();
         try {
-            action.run();
+            action.run(exchange);
         } catch (ApiException e) {
             if (!res.isSent()) sendError(res, format, e);
         } finally {
             int status = res.status().code();
-            metrics.httpRequest(route, status, System.nanoTime() - t0);
+            long micros = (System.nanoTime() - t0) / 1000;
+            metrics.httpRequest(route, status, micros * 1000);
+            Call call = exchange.call;
             if (log.isInfoEnabled()) {
-                log.info("{} {} {} {}us", req.prologue().method().text(), req.path().path(), status, (System.nanoTime() - t0) / 1000);
+                if (call == null) {
+                    log.info("{} {} {} {}us", req.prologue().method().text(), req.path().path(), status, micros);
+                } else {
+                    var u = call.usage();
+                    log.info("{} {} {} {}us team={} user={} model={} deployment={} attempts={} tokens_in={} tokens_out={}{}",
+                            req.prologue().method().text(), req.path().path(), status, micros,
+                            call.principal().team(), call.principal().user(),
+                            call.model() == null ? call.request().model() : call.model().id(),
+                            call.deployment() == null ? "-" : call.deployment().id(), call.attempts(),
+                            u.inputTokens(), u.outputTokens(), u.estimated() ? " estimated" : "");
+                }
             }
             MDC.remove("request_id");
         }
@@ -130,12 +149,13 @@ final class HttpApi {
 
     // ---- /v1: the model API ----
 
-    private void chat(ServerRequest req, ServerResponse res, WireFormat format) throws IOException {
+    private void chat(ServerRequest req, ServerResponse res, WireFormat format, Exchange exchange) throws IOException {
         Principal principal = authenticate(req);
         byte[] body = readBody(req);
         ChatRequest request = format.parseRequest(body);
         String affinity = req.headers().first(X_SESSION_ID).orElse(request.user());
         Call call = new Call(res.headers().first(X_REQUEST_ID).orElseThrow(), principal, format.api(), request, affinity);
+        exchange.call = call;
         if (!request.stream()) {
             ChatResponse answer = gateway.complete(call);
             res.header(X_MODEL, call.model().id());

@@ -1,0 +1,56 @@
+// Drives the official SDKs, unchanged, against Carapace. Prints one JSON object with what each call returned.
+// Usage: CARAPACE_URL=http://127.0.0.1:PORT CARAPACE_KEY=cpk_... node check.mjs
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+
+const base = process.env.CARAPACE_URL;
+const key = process.env.CARAPACE_KEY;
+const openai = new OpenAI({ baseURL: base + '/v1', apiKey: key, maxRetries: 0 });
+const anthropic = new Anthropic({ baseURL: base, apiKey: key, maxRetries: 0 });
+const out = {};
+const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+
+const completion = await openai.chat.completions.create({ model: 'm-solo', messages: [{ role: 'user', content: 'hi' }] });
+out.openaiText = completion.choices[0].message.content;
+out.openaiUsage = completion.usage.prompt_tokens;
+
+let streamed = '', usage = null;
+const stream = await openai.chat.completions.create({
+  model: 'm-solo', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+for await (const chunk of stream) {
+  if (chunk.choices[0]?.delta?.content) streamed += chunk.choices[0].delta.content;
+  if (chunk.usage) usage = chunk.usage.completion_tokens;
+}
+out.openaiStream = streamed;
+out.openaiStreamUsage = usage;
+
+// Tool-call deltas reassembled by the SDK's own stream helper, from an Anthropic upstream.
+const runner = openai.chat.completions.stream({ model: 'm-claude', messages: [{ role: 'user', content: 'weather?' }], tools });
+const final = await runner.finalChatCompletion();
+out.openaiToolName = final.choices[0].message.tool_calls[0].function.name;
+out.openaiToolArgs = JSON.parse(final.choices[0].message.tool_calls[0].function.arguments);
+
+const models = await openai.models.list();
+out.openaiModels = models.data.map(m => m.id);
+
+const message = await anthropic.messages.create({ model: 'm-solo', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+out.anthropicText = message.content[0].text;
+
+const astream = anthropic.messages.stream({ model: 'm-solo', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+const amessage = await astream.finalMessage();
+out.anthropicStream = amessage.content.map(b => b.text).join('');
+out.anthropicStreamOutputTokens = amessage.usage.output_tokens;
+
+try {
+  await openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] });
+} catch (e) {
+  out.openaiErrorStatus = e.status;
+  out.openaiErrorCode = e.code;
+}
+try {
+  await anthropic.messages.create({ model: 'm-solo', messages: [{ role: 'user', content: 'hi' }] });
+} catch (e) {
+  out.anthropicErrorStatus = e.status;
+  out.anthropicErrorType = e.error?.error?.type;
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,77 @@
+package dev.carapace.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.testing.ScriptedUpstream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static dev.carapace.testing.ScriptedUpstream.anthropicFrames;
+import static dev.carapace.testing.ScriptedUpstream.openAiText;
+import static dev.carapace.testing.ScriptedUpstream.openAiTextStream;
+import static dev.carapace.testing.ScriptedUpstream.sse;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The official OpenAI and Anthropic SDKs (npm packages, see sdk-tests/), unchanged, against a real Carapace.
+ * {@code run-tests} installs them; this test fails rather than skips when they are missing.
+ */
+class SdkCompatibilityTest {
+
+    @TempDir Path data;
+
+    @Test
+    void officialSdksWorkUnchanged() throws Exception {
+        Path sdk = Path.of("sdk-tests").toAbsolutePath();
+        assertThat(sdk.resolve("node_modules/openai")).as("run-tests installs the SDKs (npm ci in sdk-tests)").exists();
+        assertThat(sdk.resolve("node_modules/@anthropic-ai/sdk")).exists();
+
+        try (GatewayHarness h = new GatewayHarness(data)) {
+            h.a.respond(req -> {
+                String body = ScriptedUpstream.body(req);
+                if (body.contains("\"stream\":true")) return sse(openAiTextStream(List.of("str", "eam"), 5, 2), 0);
+                return openAiText("plain", 5, 1);
+            });
+            h.b.respond(req -> openAiText("plain", 5, 1));
+            h.claude.respond(req -> sse(anthropicFrames(
+                    "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}",
+                    "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"weather\",\"input\":{}}}",
+                    "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\":\"}}",
+                    "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Oslo\\\"}\"}}",
+                    "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+                    "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":12}}",
+                    "message_stop", "{\"type\":\"message_stop\"}"), 0));
+
+            ProcessBuilder pb = new ProcessBuilder("node", "check.mjs").directory(sdk.toFile())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().put("CARAPACE_URL", "http://127.0.0.1:" + h.carapace.port());
+            pb.environment().put("CARAPACE_KEY", h.memberKey);
+            Process p = pb.start();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("node finished").isTrue();
+            String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as("node exit code; output: " + stdout).isZero();
+            JsonNode out = GatewayHarness.json(stdout.strip());
+
+            assertThat(out.get("openaiText").asText()).isEqualTo("plain");
+            assertThat(out.get("openaiUsage").asInt()).isEqualTo(5);
+            assertThat(out.get("openaiStream").asText()).isEqualTo("stream");
+            assertThat(out.get("openaiStreamUsage").asInt()).isEqualTo(2);
+            assertThat(out.get("openaiToolName").asText()).isEqualTo("weather");
+            assertThat(out.get("openaiToolArgs").get("city").asText()).isEqualTo("Oslo");
+            assertThat(out.get("openaiModels")).extracting(JsonNode::asText).contains("m-mid", "m-claude", "m-solo");
+            assertThat(out.get("anthropicText").asText()).isEqualTo("plain");
+            assertThat(out.get("anthropicStream").asText()).isEqualTo("stream");
+            assertThat(out.get("anthropicStreamOutputTokens").asInt()).isEqualTo(2);
+            assertThat(out.get("openaiErrorStatus").asInt()).isEqualTo(404);
+            assertThat(out.get("openaiErrorCode").asText()).isEqualTo("model_not_found");
+            assertThat(out.get("anthropicErrorStatus").asInt()).isEqualTo(400);
+            assertThat(out.get("anthropicErrorType").asText()).isEqualTo("invalid_request_error");
+        }
+    }
+}
