@@ -25,7 +25,8 @@ public record CarapaceConfig(
         Map<String, Team> teams,
         RoutingPolicy routing,
         Auth auth,
-        Logging logging) {
+        Logging logging,
+        Alerts alerts) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -68,9 +69,18 @@ public record CarapaceConfig(
         public static final Logging DEFAULT = new Logging(false);
     }
 
+    /** @param webhooks where budget alerts are POSTed as JSON */
+    public record Alerts(List<java.net.URI> webhooks) {
+        public static final Alerts DEFAULT = new Alerts(List.of());
+
+        public Alerts {
+            webhooks = List.copyOf(webhooks);
+        }
+    }
+
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT);
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT);
     }
 }

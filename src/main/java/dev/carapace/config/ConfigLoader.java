@@ -1,6 +1,7 @@
 package dev.carapace.config;
 
 import dev.carapace.config.CarapaceConfig.Auth;
+import dev.carapace.config.CarapaceConfig.Alerts;
 import dev.carapace.config.CarapaceConfig.Logging;
 import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
@@ -201,9 +202,10 @@ public final class ConfigLoader {
         RoutingPolicy routing = routing(root.object("routing"));
         Auth auth = auth(root.object("auth"));
         Logging logging = logging(root.object("logging"));
+        Alerts alerts = alerts(root.object("alerts"));
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -474,6 +476,28 @@ public final class ConfigLoader {
         boolean json = r.bool("json", Logging.DEFAULT.json());
         r.finish();
         return new Logging(json);
+    }
+
+    private Alerts alerts(MapReader r) {
+        List<java.net.URI> hooks = new ArrayList<>();
+        List<Scalar> items = r.scalars("webhooks", "a list of webhook URLs", "an absolute http(s) URL");
+        for (Scalar s : items == null ? List.<Scalar>of() : items) {
+            try {
+                java.net.URI u = new java.net.URI(s.text());
+                if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
+                    throw new java.net.URISyntaxException(s.text(), "not an absolute http(s) URL");
+                }
+                if (u.getUserInfo() != null) {
+                    r.error(s, "webhooks", "a webhook URL must not carry a user or password");
+                    continue;
+                }
+                hooks.add(u);
+            } catch (java.net.URISyntaxException ex) {
+                r.error(s, "webhooks", "expected an absolute http(s) URL, got " + MapReader.describe(s));
+            }
+        }
+        r.finish();
+        return new Alerts(hooks);
     }
 
     // ---- shared checks -----------------------------------------------------------------------------------------

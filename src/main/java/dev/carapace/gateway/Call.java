@@ -27,6 +27,7 @@ public final class Call {
     private Usage usage = Usage.ZERO;
     private int status;
     private String errorCode;
+    private Object[] notes;
 
     /**
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
@@ -71,6 +72,32 @@ public final class Call {
     public int status() { return status; }
 
     public String errorCode() { return errorCode; }
+
+    /**
+     * Keeps a filter's own state for this call between its hooks (the ledger's reservation, say), keyed by the
+     * note's type.
+     */
+    public <T> void note(Class<T> type, T value) {
+        if (notes == null) notes = new Object[4];
+        for (int i = 0; i < notes.length; i += 2) {
+            if (notes[i] == null || notes[i] == type) {
+                notes[i] = type;
+                notes[i + 1] = value;
+                return;
+            }
+        }
+        Object[] grown = java.util.Arrays.copyOf(notes, notes.length * 2);
+        grown[notes.length] = type;
+        grown[notes.length + 1] = value;
+        notes = grown;
+    }
+
+    /** The note of this type, or null. */
+    public <T> T note(Class<T> type) {
+        if (notes == null) return null;
+        for (int i = 0; i < notes.length; i += 2) if (notes[i] == type) return type.cast(notes[i + 1]);
+        return null;
+    }
 
     void routed(Portfolio.Entry m) { this.model = m; }
 

@@ -47,6 +47,11 @@ public record ChatRequest(
                 parallelToolCalls, stream, includeUsage, user, passthrough);
     }
 
+    public ChatRequest withMaxTokens(Integer newMaxTokens) {
+        return new ChatRequest(model, messages, tools, toolChoice, newMaxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, user, passthrough);
+    }
+
     public ChatRequest withMessages(List<Message> newMessages) {
         return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
                 parallelToolCalls, stream, includeUsage, user, passthrough);

@@ -3,9 +3,12 @@ package dev.carapace.server;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Gateway;
-import dev.carapace.gateway.UsageRecorder;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
+import dev.carapace.ledger.Alerts;
+import dev.carapace.ledger.Budgets;
+import dev.carapace.ledger.Ledger;
+import dev.carapace.ledger.PriceBook;
 import dev.carapace.model.Access;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
@@ -38,7 +41,7 @@ public final class Carapace implements AutoCloseable {
 
     private final Store store;
     private final ScheduledThreadPoolExecutor watchdog;
-    private final UsageRecorder usage;
+    private final Ledger ledger;
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
     private final WebServer server;
@@ -65,8 +68,20 @@ public final class Carapace implements AutoCloseable {
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
 
         Metrics metrics = new Metrics();
-        usage = new UsageRecorder(store.usageLog(), clock);
-        List<CallFilter> filters = List.of(metrics, usage);
+        Budgets budgets = new Budgets(store.ledgerBook(), clock, config.org(), config.teams().keySet(),
+                new java.util.LinkedHashSet<>(config.tiers()),
+                user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
+        Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(), Provider.httpClient(java.time.Duration.ofSeconds(5)),
+                watchdog, clock, java.time.Duration.ofSeconds(1));
+        ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
+                alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
+        // A gateway that died left its reservations open. On SQLite only this gateway reserves, so settle them all
+        // now; on a shared PostgreSQL, only those older than any call could still be running elsewhere.
+        java.time.Duration orphanAge = store.postgres() ? java.time.Duration.ofMinutes(15) : java.time.Duration.ZERO;
+        ledger.reconcile(orphanAge);
+        every(java.time.Duration.ofSeconds(2), budgets::refresh);
+        if (store.postgres()) every(java.time.Duration.ofMinutes(1), () -> ledger.reconcile(orphanAge));
+        List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
@@ -90,6 +105,17 @@ public final class Carapace implements AutoCloseable {
         return new Carapace(config, dataDir, env, clock, portOverride);
     }
 
+    /** Runs {@code task} periodically; a failure is logged and the next run still happens. */
+    private void every(java.time.Duration period, Runnable task) {
+        watchdog.scheduleWithFixedDelay(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                log.error("periodic task failed", e);
+            }
+        }, period.toMillis(), period.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     static Store openStore(CarapaceConfig config, Path dataDir, Function<String, String> env) {
         CarapaceConfig.Store s = config.store();
         return Store.open(s.jdbcUrl(dataDir), s.userEnv() == null ? null : env.apply(s.userEnv()),
@@ -104,12 +130,12 @@ public final class Carapace implements AutoCloseable {
 
     public KeyAdmin keyAdmin() { return keyAdmin; }
 
-    public UsageRecorder usage() { return usage; }
+    public Ledger ledger() { return ledger; }
 
     @Override
     public void close() {
         server.stop();
-        usage.close();
+        ledger.close();
         watchdog.shutdownNow();
         store.close();
     }

@@ -43,6 +43,7 @@ public final class Store implements AutoCloseable {
     private final ReentrantLock writeLock;
     private final ApiKeys apiKeys;
     private final UsageLog usageLog;
+    private final LedgerBook ledgerBook;
 
     private Store(HikariDataSource dataSource, boolean postgres) {
         this.dataSource = dataSource;
@@ -53,6 +54,7 @@ public final class Store implements AutoCloseable {
         jdbi.getConfig(StatementExceptions.class).setMessageRendering(StatementExceptions.MessageRendering.NONE);
         this.apiKeys = new ApiKeys(this);
         this.usageLog = new UsageLog(this);
+        this.ledgerBook = new LedgerBook(this);
     }
 
     /**
@@ -170,6 +172,8 @@ public final class Store implements AutoCloseable {
     public ApiKeys apiKeys() { return apiKeys; }
 
     public UsageLog usageLog() { return usageLog; }
+
+    public LedgerBook ledgerBook() { return ledgerBook; }
 
     /** Runs {@code work} on a pooled connection, outside a transaction. */
     <R> R read(String operation, HandleCallback<R, RuntimeException> work) {

@@ -1,9 +1,13 @@
 package dev.carapace.store;
 
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.PreparedBatch;
 
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -26,26 +30,50 @@ public final class UsageLog {
      * @param errorCode         the error code returned, null on success
      * @param latencyMicros     time to the last byte
      * @param ttftMicros        time to the first token of a stream, null if none was sent
+     * @param agent             the agent that made the call, null for direct API calls
+     * @param costNanos         what it cost, in nano-USD, at the price in force when it was made
      */
     public record UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
                               String api, String model, String tier, String deployment,
                               long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
                               long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
-                              long latencyMicros, Long ttftMicros) {
+                              long latencyMicros, Long ttftMicros, String agent, long costNanos) {
         public UsageRecord {
             Objects.requireNonNull(requestId, "requestId");
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A record without agent and cost. */
+        public UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
+                           String api, String model, String tier, String deployment,
+                           long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
+                           long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
+                           long latencyMicros, Long ttftMicros) {
+            this(requestId, at, org, team, user, keyPrefix, api, model, tier, deployment, inputTokens, cachedInputTokens,
+                    cacheWriteTokens, outputTokens, reasoningTokens, estimated, stream, status, errorCode, latencyMicros,
+                    ttftMicros, null, 0);
         }
     }
 
     private static final String COLUMNS = "request_id, at, org, team, user_id, key_prefix, api, model, tier, "
             + "deployment, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
-            + "estimated, stream, status, error_code, latency_micros, ttft_micros";
+            + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos";
 
     private static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (:requestId, :at, "
             + ":org, :team, :user, :keyPrefix, :api, :model, :tier, :deployment, :inputTokens, :cachedInputTokens, "
             + ":cacheWriteTokens, :outputTokens, :reasoningTokens, :estimated, :stream, :status, :errorCode, "
-            + ":latencyMicros, :ttftMicros)";
+            + ":latencyMicros, :ttftMicros, :agent, :costNanos)";
+
+    private static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
+            + "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos) VALUES (:day, :org, :team, "
+            + ":user, :agent, :model, :tier, :requests, :in, :cached, :out, :reasoning, :cost) "
+            + "ON CONFLICT (day, org, team, user_id, agent, model, tier) DO UPDATE SET "
+            + "requests = spend_daily.requests + excluded.requests, "
+            + "input_tokens = spend_daily.input_tokens + excluded.input_tokens, "
+            + "cached_input_tokens = spend_daily.cached_input_tokens + excluded.cached_input_tokens, "
+            + "output_tokens = spend_daily.output_tokens + excluded.output_tokens, "
+            + "reasoning_tokens = spend_daily.reasoning_tokens + excluded.reasoning_tokens, "
+            + "cost_nanos = spend_daily.cost_nanos + excluded.cost_nanos";
 
     private static final RowMapper<UsageRecord> MAPPER = (rs, ctx) -> new UsageRecord(
             rs.getString("request_id"),
@@ -68,7 +96,9 @@ public final class UsageLog {
             rs.getInt("status"),
             rs.getString("error_code"),
             rs.getLong("latency_micros"),
-            Times.nullableLong(rs, "ttft_micros"));
+            Times.nullableLong(rs, "ttft_micros"),
+            rs.getString("agent"),
+            rs.getLong("cost_nanos"));
 
     private final Store store;
 
@@ -84,35 +114,63 @@ public final class UsageLog {
         Objects.requireNonNull(records, "records");
         if (records.isEmpty()) return;
         store.write("insert usage records", h -> {
-            PreparedBatch batch = h.prepareBatch(INSERT);
-            for (UsageRecord r : records) {
-                batch.bind("requestId", r.requestId())
-                        .bind("at", r.at().toEpochMilli())
-                        .bind("org", r.org())
-                        .bind("team", r.team())
-                        .bind("user", r.user())
-                        .bind("keyPrefix", r.keyPrefix())
-                        .bind("api", r.api())
-                        .bind("model", r.model())
-                        .bind("tier", r.tier())
-                        .bind("deployment", r.deployment())
-                        .bind("inputTokens", r.inputTokens())
-                        .bind("cachedInputTokens", r.cachedInputTokens())
-                        .bind("cacheWriteTokens", r.cacheWriteTokens())
-                        .bind("outputTokens", r.outputTokens())
-                        .bind("reasoningTokens", r.reasoningTokens())
-                        .bind("estimated", r.estimated())
-                        .bind("stream", r.stream())
-                        .bind("status", r.status())
-                        .bind("errorCode", r.errorCode())
-                        .bind("latencyMicros", r.latencyMicros())
-                        .bind("ttftMicros", r.ttftMicros())
-                        .add();
-            }
-            batch.execute();
+            insert(h, records);
             return null;
         });
     }
+
+    /** Inserts records and adds them to the daily rollups, inside the caller's transaction. */
+    static void insert(Handle h, List<UsageRecord> records) {
+        PreparedBatch batch = h.prepareBatch(INSERT);
+        for (UsageRecord r : records) {
+            batch.bind("requestId", r.requestId())
+                    .bind("at", r.at().toEpochMilli())
+                    .bind("org", r.org())
+                    .bind("team", r.team())
+                    .bind("user", r.user())
+                    .bind("keyPrefix", r.keyPrefix())
+                    .bind("api", r.api())
+                    .bind("model", r.model())
+                    .bind("tier", r.tier())
+                    .bind("deployment", r.deployment())
+                    .bind("inputTokens", r.inputTokens())
+                    .bind("cachedInputTokens", r.cachedInputTokens())
+                    .bind("cacheWriteTokens", r.cacheWriteTokens())
+                    .bind("outputTokens", r.outputTokens())
+                    .bind("reasoningTokens", r.reasoningTokens())
+                    .bind("estimated", r.estimated())
+                    .bind("stream", r.stream())
+                    .bind("status", r.status())
+                    .bind("errorCode", r.errorCode())
+                    .bind("latencyMicros", r.latencyMicros())
+                    .bind("ttftMicros", r.ttftMicros())
+                    .bind("agent", r.agent())
+                    .bind("costNanos", r.costNanos())
+                    .add();
+        }
+        batch.execute();
+        // One row per rollup key: a multi-row upsert (which PostgreSQL makes of a batch) may not touch a row twice.
+        Map<List<String>, long[]> sums = new LinkedHashMap<>();
+        for (UsageRecord r : records) {
+            List<String> key = List.of(r.at().atZone(ZoneOffset.UTC).toLocalDate().toString(), nz(r.org()), nz(r.team()),
+                    nz(r.user()), nz(r.agent()), nz(r.model()), nz(r.tier()));
+            long[] s = sums.computeIfAbsent(key, k -> new long[6]);
+            s[0]++;
+            s[1] += r.inputTokens();
+            s[2] += r.cachedInputTokens();
+            s[3] += r.outputTokens();
+            s[4] += r.reasoningTokens();
+            s[5] += r.costNanos();
+        }
+        PreparedBatch rollup = h.prepareBatch(ROLLUP);
+        sums.forEach((k, s) -> rollup.bind("day", k.get(0)).bind("org", k.get(1)).bind("team", k.get(2))
+                .bind("user", k.get(3)).bind("agent", k.get(4)).bind("model", k.get(5)).bind("tier", k.get(6))
+                .bind("requests", s[0]).bind("in", s[1]).bind("cached", s[2]).bind("out", s[3]).bind("reasoning", s[4])
+                .bind("cost", s[5]).add());
+        rollup.execute();
+    }
+
+    private static String nz(String s) { return s == null ? "" : s; }
 
     /** The {@code limit} most recent records, newest first (same millisecond: last inserted first). */
     public List<UsageRecord> recent(int limit) {

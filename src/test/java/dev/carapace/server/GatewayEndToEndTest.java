@@ -41,7 +41,7 @@ class GatewayEndToEndTest {
     void stop() { h.close(); }
 
     UsageRecord record(HttpResponse<?> r) {
-        assertThat(h.carapace.usage().flush(5000)).isTrue();
+        assertThat(h.carapace.ledger().flush(5000)).isTrue();
         String id = r.headers().firstValue("x-request-id").orElseThrow();
         return h.carapace.store().usageLog().byRequestId(id).orElseThrow();
     }

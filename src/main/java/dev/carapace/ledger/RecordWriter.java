@@ -1,13 +1,11 @@
-package dev.carapace.gateway;
+package dev.carapace.ledger;
 
-import dev.carapace.model.Usage;
 import dev.carapace.store.StoreException;
 import dev.carapace.store.UsageLog;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -16,42 +14,30 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Writes a usage record for every call. Records are queued and written in batches by one background thread, so
- * the request path pays for a queue offer, not a database write; {@link #close} writes whatever is queued.
- * A failed batch is retried with backoff rather than dropped.
+ * Writes the records of calls that hold no budget. They are queued and written in batches by one background
+ * thread, so the request path pays for a queue offer, not a database write; {@link #close} writes whatever is
+ * queued. A failed batch is retried with backoff rather than dropped. (Calls under a budget are written
+ * synchronously, in the same transaction as their charge.)
  */
-public final class UsageRecorder implements CallFilter, AutoCloseable {
+final class RecordWriter implements AutoCloseable {
 
-    private static final Logger log = LoggerFactory.getLogger(UsageRecorder.class);
+    private static final Logger log = LoggerFactory.getLogger(RecordWriter.class);
     private static final int BATCH = 500;
 
     private final UsageLog usageLog;
-    private final Clock clock;
     private final BlockingQueue<UsageRecord> queue = new LinkedBlockingQueue<>();
     private final AtomicLong queued = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final Thread writer;
     private volatile boolean closing;
 
-    public UsageRecorder(UsageLog usageLog, Clock clock) {
+    RecordWriter(UsageLog usageLog) {
         this.usageLog = usageLog;
-        this.clock = clock;
         this.writer = Thread.ofPlatform().daemon().name("usage-writer").start(this::run);
     }
 
-    @Override
-    public void completed(Call call) {
-        Usage u = call.usage();
-        var p = call.principal();
-        var model = call.model();
-        long now = System.nanoTime();
-        queue.add(new UsageRecord(call.id(), clock.instant(), p.org(), p.team(), p.user(), p.keyPrefix(),
-                call.api().name().toLowerCase(), model == null ? call.request().model() : model.id(),
-                model == null ? null : model.tier(), call.deployment() == null ? null : call.deployment().id(),
-                u.inputTokens(), u.cachedInputTokens(), u.cacheWriteTokens(), u.outputTokens(), u.reasoningTokens(),
-                u.estimated(), call.request().stream(), call.status(), call.errorCode(),
-                (now - call.startNanos()) / 1000,
-                call.firstTokenNanos() == 0 ? null : (call.firstTokenNanos() - call.startNanos()) / 1000));
+    void add(UsageRecord record) {
+        queue.add(record);
         queued.incrementAndGet();
     }
 

@@ -1,0 +1,121 @@
+package dev.carapace.ledger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.store.LedgerBook;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Budget alerts: when spend crosses a soft threshold, or reaches (or is refused at) the hard limit, once per
+ * budget, window and threshold — across gateways too, since the store decides who sends. Each alert is logged
+ * and POSTed as JSON to every configured webhook, retried with exponential backoff on a background scheduler;
+ * nothing here ever blocks a request for the network.
+ */
+public final class Alerts {
+
+    private static final Logger log = LoggerFactory.getLogger(Alerts.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final int MAX_ATTEMPTS = 8;
+
+    private final LedgerBook book;
+    private final List<URI> webhooks;
+    private final HttpClient http;
+    private final ScheduledExecutorService scheduler;
+    private final Clock clock;
+    private final Duration firstRetry;
+    /** Alerts this process already knows were sent: spares the store a write per call above a threshold. */
+    private final Set<String> sent = ConcurrentHashMap.newKeySet();
+
+    public Alerts(LedgerBook book, List<URI> webhooks, HttpClient http, ScheduledExecutorService scheduler, Clock clock,
+                  Duration firstRetry) {
+        this.book = book;
+        this.webhooks = List.copyOf(webhooks);
+        this.http = http;
+        this.scheduler = scheduler;
+        this.clock = clock;
+        this.firstRetry = firstRetry;
+    }
+
+    /** After a charge: alerts for every threshold the window's spend has reached. */
+    void spent(Budget b, LedgerBook.WindowRow w) {
+        int percent = Math.max(percent(w.spentNanos(), b.limitNanos()), percent(w.spentTokens(), b.limitTokens()));
+        if (percent < 0) return;
+        for (int threshold : b.softPercents()) {
+            if (percent >= threshold) once(b, w.key().windowStart(), threshold, w, "soft_limit");
+        }
+        if (percent >= 100) once(b, w.key().windowStart(), 100, w, "hard_limit");
+    }
+
+    /** A request was refused by this budget's hard limit. */
+    void refused(Budget b, LedgerBook.WindowRow w) {
+        once(b, w.key().windowStart(), 100, w, "hard_limit");
+    }
+
+    private static int percent(long spent, Long limit) {
+        if (limit == null) return -1;
+        if (limit == 0) return 100;
+        return (int) Math.min(100, spent * 100 / limit);
+    }
+
+    private void once(Budget b, long windowStart, int threshold, LedgerBook.WindowRow w, String kind) {
+        String key = b.id() + "|" + windowStart + "|" + threshold;
+        if (sent.contains(key)) return;
+        Instant now = clock.instant();
+        if (!book.markAlert(b.id(), windowStart, threshold, now)) {
+            sent.add(key);
+            return;
+        }
+        sent.add(key);
+        ObjectNode event = JSON.createObjectNode()
+                .put("type", "budget." + kind)
+                .put("budget", b.id())
+                .put("threshold_percent", threshold)
+                .put("period", b.period().label())
+                .put("window_start", Instant.ofEpochMilli(windowStart).toString())
+                .put("resets_at", b.period().reset(now, b.zone()) == null ? null : b.period().reset(now, b.zone()).toString())
+                .put("currency", b.currency())
+                .put("spent", Money.amount(w.spentNanos()).toPlainString())
+                .put("limit", b.limitNanos() == null ? null : Money.amount(b.limitNanos()).toPlainString())
+                .put("spent_tokens", w.spentTokens())
+                .put("limit_tokens", b.limitTokens())
+                .put("at", now.toString());
+        log.warn("budget alert {} {}% ({}): spent {} {} of {}", b.id(), threshold, kind, b.currency(),
+                Money.format(w.spentNanos()), b.limitNanos() == null ? "-" : Money.format(b.limitNanos()));
+        byte[] body;
+        try {
+            body = JSON.writeValueAsBytes(event);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        for (URI hook : webhooks) deliver(hook, body, 1, firstRetry);
+    }
+
+    private void deliver(URI hook, byte[] body, int attempt, Duration backoff) {
+        HttpRequest req = HttpRequest.newBuilder(hook).timeout(Duration.ofSeconds(10))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        http.sendAsync(req, HttpResponse.BodyHandlers.discarding()).whenComplete((res, err) -> {
+            if (err == null && res.statusCode() / 100 == 2) return;
+            String why = err != null ? err.getClass().getSimpleName() : "status " + res.statusCode();
+            if (attempt >= MAX_ATTEMPTS) {
+                log.error("budget alert to {} failed {} times ({}); giving up", hook.getHost(), attempt, why);
+                return;
+            }
+            log.warn("budget alert to {} failed ({}); retry {} in {} ms", hook.getHost(), why, attempt + 1, backoff.toMillis());
+            scheduler.schedule(() -> deliver(hook, body, attempt + 1, backoff.multipliedBy(2)), backoff.toMillis(), TimeUnit.MILLISECONDS);
+        });
+    }
+}

@@ -1,0 +1,233 @@
+package dev.carapace.ledger;
+
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerBook.BudgetRow;
+
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The budgets, kept in the store and mirrored in memory so the request path finds a caller's budgets with three
+ * map lookups. Edits go through {@link #set}, which validates everything before anything is written.
+ */
+public final class Budgets {
+
+    private final LedgerBook book;
+    private final Clock clock;
+    private final String org;
+    private final Set<String> teams;
+    private final Set<String> tiers;
+    private final Predicate<String> knownUser;
+    private volatile Map<String, Budget> byId = Map.of();
+
+    /**
+     * @param knownUser whether a user exists (has had a key); budgets for unknown users are refused
+     */
+    public Budgets(LedgerBook book, Clock clock, String org, Set<String> teams, Set<String> tiers, Predicate<String> knownUser) {
+        this.book = book;
+        this.clock = clock;
+        this.org = org;
+        this.teams = teams;
+        this.tiers = tiers;
+        this.knownUser = knownUser;
+        refresh();
+    }
+
+    /** Re-reads the budgets from the store (other gateways may have changed them). */
+    public void refresh() {
+        Map<String, Budget> m = new HashMap<>();
+        for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
+        byId = Map.copyOf(m);
+    }
+
+    /** The budgets a call by {@code p} must satisfy: its user's, its team's and the org's. */
+    public List<Budget> path(Principal p) {
+        Map<String, Budget> m = byId;
+        if (m.isEmpty()) return List.of();
+        List<Budget> out = new ArrayList<>(3);
+        Budget b;
+        if ((b = m.get(Budget.id(Budget.Scope.USER, p.user()))) != null) out.add(b);
+        if ((b = m.get(Budget.id(Budget.Scope.TEAM, p.team()))) != null) out.add(b);
+        if ((b = m.get(Budget.id(Budget.Scope.ORG, p.org()))) != null) out.add(b);
+        return out;
+    }
+
+    public List<Budget> list() {
+        List<Budget> l = new ArrayList<>(byId.values());
+        l.sort(java.util.Comparator.comparing(Budget::id));
+        return l;
+    }
+
+    public Budget get(String id) {
+        Budget b = byId.get(id);
+        if (b == null) {
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id) + "'. Budgets are named SCOPE:NAME,"
+                    + " e.g. team:platform.", "id", "budget_not_found", null, false);
+        }
+        return b;
+    }
+
+    public boolean delete(String id) {
+        boolean deleted = book.deleteBudget(id);
+        refresh();
+        return deleted;
+    }
+
+    /** What an admin asks for; every field is checked by {@link #set}. Null means "not given". */
+    public record Request(String scope, String subject, BigDecimal amount, Long tokens, String period, String timeZone,
+                          String currency, String soft, Map<String, String> tiers) {}
+
+    /** Creates or replaces a budget. Throws {@link ApiException} naming the first invalid field; nothing changes then. */
+    public Budget set(Request r) {
+        Budget.Scope scope = parseScope(r.scope());
+        String subject = r.subject();
+        if (scope == Budget.Scope.ORG && subject == null) subject = org;
+        checkSubject(scope, subject);
+        if (r.amount() == null && r.tokens() == null) {
+            throw ApiException.invalid("amount", "a budget needs a money limit (amount), a token limit (tokens), or both");
+        }
+        Long limitNanos = null;
+        if (r.amount() != null) {
+            if (r.amount().signum() < 0 || r.amount().compareTo(Money.MAX) > 0) {
+                throw ApiException.invalid("amount", "amount: expected 0 to " + Money.MAX.toPlainString() + "; got " + r.amount().toPlainString());
+            }
+            if (r.amount().scale() > 9) throw ApiException.invalid("amount", "amount: at most 9 decimals");
+            limitNanos = Money.nanos(r.amount());
+        }
+        if (r.tokens() != null && (r.tokens() < 0 || r.tokens() > 1_000_000_000_000_000L)) {
+            throw ApiException.invalid("tokens", "tokens: expected 0 to 10^18; got " + r.tokens());
+        }
+        Period period = parsePeriod(r.period() == null ? "month" : r.period());
+        ZoneId zone;
+        try {
+            zone = ZoneId.of(r.timeZone() == null ? "UTC" : r.timeZone());
+        } catch (DateTimeException e) {
+            throw ApiException.invalid("time_zone", "time_zone: '" + clip(r.timeZone()) + "' is not a time zone (expected e.g. UTC, Europe/Paris, America/New_York)");
+        }
+        String currency = r.currency() == null ? "USD" : r.currency();
+        if (!currency.matches("[A-Z]{3}")) {
+            throw ApiException.invalid("currency", "currency: expected a 3-letter code such as USD or EUR; got '" + clip(currency) + "'");
+        }
+        List<Integer> soft = parseSoft(r.soft() == null ? "50,80,90" : r.soft());
+        Map<String, Budget.TierRule> tierRules = new LinkedHashMap<>();
+        if (r.tiers() != null) {
+            for (var e : r.tiers().entrySet()) {
+                if (!tiers.contains(e.getKey())) {
+                    throw ApiException.invalid("tiers", "tiers: unknown tier '" + clip(e.getKey()) + "' (tiers: " + String.join(", ", tiers) + ")");
+                }
+                tierRules.put(e.getKey(), parseTierRule(e.getKey(), e.getValue()));
+            }
+        }
+        Budget b = new Budget(scope, subject, period, zone, currency, limitNanos, r.tokens(), soft, tierRules);
+        book.putBudget(toRow(b, clock));
+        refresh();
+        return b;
+    }
+
+    private void checkSubject(Budget.Scope scope, String subject) {
+        if (subject == null || subject.isBlank()) throw ApiException.invalid("subject", "subject: which " + scope.name().toLowerCase() + " the budget is for");
+        switch (scope) {
+            case ORG -> {
+                if (!subject.equals(org)) throw ApiException.invalid("subject", "subject: this gateway's org is '" + org + "', not '" + clip(subject) + "'");
+            }
+            case TEAM -> {
+                if (!teams.contains(subject)) {
+                    throw ApiException.invalid("subject", "subject: unknown team '" + clip(subject) + "' (teams: " + String.join(", ", teams.stream().sorted().toList()) + ")");
+                }
+            }
+            case USER -> {
+                if (!knownUser.test(subject)) throw ApiException.invalid("subject", "subject: unknown user '" + clip(subject) + "' (no API key was ever created for it)");
+            }
+            case AGENT -> {
+                if (!subject.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) throw ApiException.invalid("subject", "subject: not a valid agent id");
+            }
+        }
+    }
+
+    static Budget.Scope parseScope(String s) {
+        try {
+            return Budget.Scope.valueOf(s == null ? "" : s.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("scope", "scope: expected org, team, user or agent; got '" + clip(s) + "'");
+        }
+    }
+
+    static Period parsePeriod(String s) {
+        try {
+            return Period.valueOf(s.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("period", "period: expected day, week, month or none; got '" + clip(s) + "'");
+        }
+    }
+
+    static List<Integer> parseSoft(String s) {
+        if (s.isBlank()) return List.of();
+        List<Integer> out = new ArrayList<>();
+        for (String part : s.split(",")) {
+            int p;
+            try {
+                p = Integer.parseInt(part.strip());
+            } catch (NumberFormatException e) {
+                throw ApiException.invalid("soft", "soft: expected percentages like 50,80,90; got '" + clip(s) + "'");
+            }
+            if (p < 1 || p > 99) throw ApiException.invalid("soft", "soft: each percentage must be 1 to 99; got " + p);
+            if (!out.isEmpty() && p <= out.get(out.size() - 1)) throw ApiException.invalid("soft", "soft: percentages must be ascending");
+            out.add(p);
+        }
+        return out;
+    }
+
+    static Budget.TierRule parseTierRule(String tier, String v) {
+        if ("exempt".equals(v)) return new Budget.TierRule(true, null);
+        try {
+            BigDecimal cap = new BigDecimal(v);
+            if (cap.signum() < 0 || cap.compareTo(Money.MAX) > 0) throw new NumberFormatException();
+            return new Budget.TierRule(false, Money.nanos(cap));
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw ApiException.invalid("tiers", "tiers." + tier + ": expected an amount (0 forbids the tier) or 'exempt'; got '" + clip(v) + "'");
+        }
+    }
+
+    static BudgetRow toRow(Budget b, Clock clock) {
+        StringBuilder rules = new StringBuilder();
+        b.tiers().forEach((t, r) -> {
+            if (!rules.isEmpty()) rules.append(';');
+            rules.append(t).append('=').append(r.exempt() ? "exempt" : Money.amount(r.capNanos()).toPlainString());
+        });
+        return new BudgetRow(b.id(), b.scope().name().toLowerCase(), b.subject(), b.period().label(), b.zone().getId(),
+                b.currency(), b.limitNanos(), b.limitTokens(),
+                String.join(",", b.softPercents().stream().map(String::valueOf).toList()), rules.toString(), clock.instant());
+    }
+
+    static Budget fromRow(BudgetRow r) {
+        Map<String, Budget.TierRule> tierRules = new LinkedHashMap<>();
+        for (String rule : r.tierRules().split(";")) {
+            if (rule.isEmpty()) continue;
+            String[] kv = rule.split("=", 2);
+            tierRules.put(kv[0], parseTierRule(kv[0], kv[1]));
+        }
+        List<Integer> soft = r.softPercents().isEmpty() ? List.of()
+                : Arrays.stream(r.softPercents().split(",")).map(Integer::parseInt).toList();
+        return new Budget(Budget.Scope.valueOf(r.scope().toUpperCase(Locale.ROOT)), r.subject(),
+                Period.valueOf(r.period().toUpperCase(Locale.ROOT)), ZoneId.of(r.timeZone()), r.currency(),
+                r.limitNanos(), r.limitTokens(), soft, tierRules);
+    }
+
+    private static String clip(String s) {
+        if (s == null) return "";
+        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    }
+}

@@ -1,0 +1,308 @@
+package dev.carapace.store;
+
+import dev.carapace.store.UsageLog.UsageRecord;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.mapper.RowMapper;
+
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The ledger's tables: budgets, their period windows (spent and reserved), reservations, alerts sent, prices.
+ *
+ * <p>Exactness under concurrency comes from one conditional update per window: {@code reserved += n} only where
+ * {@code spent + reserved + n <= limit}. On PostgreSQL the row lock makes concurrent reservations on the same window
+ * take turns, and the condition is re-checked against the committed row; on SQLite writes are serialized. Windows are
+ * always updated in the same (sorted) order, so two reservations never deadlock.
+ */
+public final class LedgerBook {
+
+    /** "No limit": large enough never to bind, small enough that sums cannot overflow. */
+    static final long UNLIMITED = Long.MAX_VALUE / 4;
+
+    public record BudgetRow(String id, String scope, String subject, String period, String timeZone, String currency,
+                            Long limitNanos, Long limitTokens, String softPercents, String tierRules, Instant updatedAt) {}
+
+    /** One period window of one budget; {@code tier} is {@code *} for the budget's total. */
+    public record WindowKey(String budgetId, long windowStart, String tier) implements Comparable<WindowKey> {
+        @Override
+        public int compareTo(WindowKey o) {
+            return Comparator.comparing(WindowKey::budgetId).thenComparingLong(WindowKey::windowStart)
+                    .thenComparing(WindowKey::tier).compare(this, o);
+        }
+
+        String encode() { return budgetId + "|" + windowStart + "|" + tier; }
+
+        static WindowKey decode(String s) {
+            String[] p = s.split("\\|", 3);
+            return new WindowKey(p[0], Long.parseLong(p[1]), p[2]);
+        }
+    }
+
+    /** Reserve against {@code window}, refusing past these limits (null: no limit of that kind). */
+    public record Charge(WindowKey window, Long limitNanos, Long limitTokens) {}
+
+    public record WindowRow(WindowKey key, long spentNanos, long reservedNanos, long spentTokens, long reservedTokens) {}
+
+    /**
+     * An amount held against windows until the request's real usage is known. {@code context} carries what a
+     * usage record needs if the process dies and the reservation is reconciled at restart (its token fields are
+     * the estimate).
+     */
+    public record Reservation(String id, Instant createdAt, long nanos, long tokens, List<WindowKey> windows,
+                              UsageRecord context) {}
+
+    public record PriceRow(String model, Instant effectiveAt, String input, String output, String cachedInput) {}
+
+    private static final RowMapper<BudgetRow> BUDGET = (rs, ctx) -> new BudgetRow(rs.getString("id"),
+            rs.getString("scope"), rs.getString("subject"), rs.getString("period"), rs.getString("time_zone"),
+            rs.getString("currency"), Times.nullableLong(rs, "limit_nanos"), Times.nullableLong(rs, "limit_tokens"),
+            rs.getString("soft_percents"), rs.getString("tier_rules"), Instant.ofEpochMilli(rs.getLong("updated_at")));
+
+    private static final RowMapper<WindowRow> WINDOW = (rs, ctx) -> new WindowRow(
+            new WindowKey(rs.getString("budget_id"), rs.getLong("window_start"), rs.getString("tier")),
+            rs.getLong("spent_nanos"), rs.getLong("reserved_nanos"), rs.getLong("spent_tokens"), rs.getLong("reserved_tokens"));
+
+    private final Store store;
+
+    LedgerBook(Store store) { this.store = store; }
+
+    // ---- budgets ----
+
+    /** Creates or replaces a budget; its windows (what was spent) are kept. */
+    public void putBudget(BudgetRow b) {
+        store.write("save budget", h -> h.createUpdate("""
+                        INSERT INTO budgets (id, scope, subject, period, time_zone, currency, limit_nanos, limit_tokens,
+                                             soft_percents, tier_rules, updated_at)
+                        VALUES (:id, :scope, :subject, :period, :tz, :currency, :ln, :lt, :soft, :tiers, :at)
+                        ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, subject = excluded.subject,
+                            period = excluded.period, time_zone = excluded.time_zone, currency = excluded.currency,
+                            limit_nanos = excluded.limit_nanos, limit_tokens = excluded.limit_tokens,
+                            soft_percents = excluded.soft_percents, tier_rules = excluded.tier_rules,
+                            updated_at = excluded.updated_at""")
+                .bind("id", b.id()).bind("scope", b.scope()).bind("subject", b.subject()).bind("period", b.period())
+                .bind("tz", b.timeZone()).bind("currency", b.currency()).bind("ln", b.limitNanos())
+                .bind("lt", b.limitTokens()).bind("soft", b.softPercents()).bind("tiers", b.tierRules())
+                .bind("at", b.updatedAt().toEpochMilli()).execute());
+    }
+
+    public boolean deleteBudget(String id) {
+        return store.write("delete budget", h -> h.createUpdate("DELETE FROM budgets WHERE id = :id").bind("id", id).execute()) > 0;
+    }
+
+    public List<BudgetRow> budgets() {
+        return store.read("list budgets", h -> h.createQuery("SELECT * FROM budgets ORDER BY id").map(BUDGET).list());
+    }
+
+    public Optional<BudgetRow> budget(String id) {
+        return store.read("read budget", h -> h.createQuery("SELECT * FROM budgets WHERE id = :id").bind("id", id).map(BUDGET).findOne());
+    }
+
+    public List<WindowRow> windows(String budgetId) {
+        return store.read("read budget windows", h -> h.createQuery(
+                "SELECT * FROM budget_windows WHERE budget_id = :id ORDER BY window_start DESC, tier")
+                .bind("id", budgetId).map(WINDOW).list());
+    }
+
+    public Optional<WindowRow> window(WindowKey k) {
+        return store.read("read budget window", h -> h.createQuery(
+                        "SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
+                .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).map(WINDOW).findOne());
+    }
+
+    // ---- reservations ----
+
+    /**
+     * Holds {@code r.nanos()} and {@code r.tokens()} on every charged window, or on none.
+     *
+     * @return the window whose limit refused, or empty when the reservation is in place
+     */
+    public Optional<WindowKey> reserve(Reservation r, List<Charge> charges) {
+        List<Charge> sorted = new ArrayList<>(charges);
+        sorted.sort(Comparator.comparing(Charge::window));
+        try {
+            store.write("reserve budget", h -> {
+                for (Charge c : sorted) {
+                    WindowKey k = c.window();
+                    h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
+                                    + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
+                            .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
+                    int updated = h.createUpdate("""
+                                    UPDATE budget_windows SET reserved_nanos = reserved_nanos + :n, reserved_tokens = reserved_tokens + :tk
+                                    WHERE budget_id = :b AND window_start = :w AND tier = :t
+                                      AND spent_nanos + reserved_nanos + :n <= :ln AND spent_tokens + reserved_tokens + :tk <= :lt""")
+                            .bind("n", r.nanos()).bind("tk", r.tokens())
+                            .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier())
+                            .bind("ln", c.limitNanos() == null ? UNLIMITED : c.limitNanos())
+                            .bind("lt", c.limitTokens() == null ? UNLIMITED : c.limitTokens())
+                            .execute();
+                    if (updated == 0) throw new Refused(k);   // rolls back the windows reserved so far
+                }
+                UsageRecord u = r.context();
+                h.createUpdate("""
+                                INSERT INTO reservations (id, request_id, created_at, state, nanos, tokens, windows, org, team, user_id,
+                                                          agent, key_prefix, api, model, tier, input_tokens, output_tokens, stream)
+                                VALUES (:id, :req, :at, 'open', :n, :tk, :windows, :org, :team, :user, :agent, :key, :api, :model,
+                                        :tier, :in, :out, :stream)""")
+                        .bind("id", r.id()).bind("req", u.requestId()).bind("at", r.createdAt().toEpochMilli())
+                        .bind("n", r.nanos()).bind("tk", r.tokens())
+                        .bind("windows", String.join(";", r.windows().stream().map(WindowKey::encode).toList()))
+                        .bind("org", u.org()).bind("team", u.team()).bind("user", u.user()).bind("agent", u.agent())
+                        .bind("key", u.keyPrefix()).bind("api", u.api()).bind("model", u.model()).bind("tier", u.tier())
+                        .bind("in", u.inputTokens()).bind("out", u.outputTokens()).bind("stream", u.stream())
+                        .execute();
+                return null;
+            });
+            return Optional.empty();
+        } catch (Refused r2) {
+            return Optional.of(r2.window);
+        }
+    }
+
+    private static final class Refused extends RuntimeException {
+        final WindowKey window;
+
+        Refused(WindowKey window) {
+            super(null, null, false, false);
+            this.window = window;
+        }
+    }
+
+    /**
+     * Replaces the reservation by the real charge: its held amounts leave {@code reserved}, {@code nanos} and
+     * {@code tokens} join {@code spent}, and {@code record} is written — all in one transaction, so a charge is
+     * never lost or counted twice.
+     *
+     * @return the windows after the charge, or empty if the reservation was not open (already settled)
+     */
+    public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record) {
+        return store.write("settle reservation", h -> settle(h, reservationId, "settled", nanos, tokens, record));
+    }
+
+    private static List<WindowRow> settle(Handle h, String id, String state, long nanos, long tokens, UsageRecord record) {
+        Optional<String[]> held = h.createQuery("SELECT nanos, tokens, windows FROM reservations WHERE id = :id AND state = 'open'")
+                .bind("id", id)
+                .map((rs, ctx) -> new String[] {rs.getString("nanos"), rs.getString("tokens"), rs.getString("windows")})
+                .findOne();
+        if (held.isEmpty()) return List.of();
+        int claimed = h.createUpdate("UPDATE reservations SET state = :state WHERE id = :id AND state = 'open'")
+                .bind("state", state).bind("id", id).execute();
+        if (claimed == 0) return List.of();    // another process settled it between our read and update
+        long heldNanos = Long.parseLong(held.get()[0]);
+        long heldTokens = Long.parseLong(held.get()[1]);
+        List<WindowKey> keys = new ArrayList<>();
+        for (String w : held.get()[2].split(";")) if (!w.isEmpty()) keys.add(WindowKey.decode(w));
+        keys.sort(null);
+        List<WindowRow> after = new ArrayList<>();
+        for (WindowKey k : keys) {
+            h.createUpdate("""
+                            UPDATE budget_windows SET reserved_nanos = reserved_nanos - :hn, spent_nanos = spent_nanos + :n,
+                                                      reserved_tokens = reserved_tokens - :ht, spent_tokens = spent_tokens + :tk
+                            WHERE budget_id = :b AND window_start = :w AND tier = :t""")
+                    .bind("hn", heldNanos).bind("n", nanos).bind("ht", heldTokens).bind("tk", tokens)
+                    .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
+            after.add(h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
+                    .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).map(WINDOW).one());
+        }
+        UsageLog.insert(h, List.of(record));
+        return after;
+    }
+
+    /** Reservations left open by a process that died, oldest first. */
+    public List<Reservation> openReservations() {
+        return store.read("list open reservations", h -> h.createQuery(
+                        "SELECT * FROM reservations WHERE state = 'open' ORDER BY created_at")
+                .map((rs, ctx) -> {
+                    List<WindowKey> keys = new ArrayList<>();
+                    for (String w : rs.getString("windows").split(";")) if (!w.isEmpty()) keys.add(WindowKey.decode(w));
+                    Instant at = Instant.ofEpochMilli(rs.getLong("created_at"));
+                    UsageRecord ctxRecord = new UsageRecord(rs.getString("request_id"), at, rs.getString("org"),
+                            rs.getString("team"), rs.getString("user_id"), rs.getString("key_prefix"), rs.getString("api"),
+                            rs.getString("model"), rs.getString("tier"), null, rs.getLong("input_tokens"), 0, 0,
+                            rs.getLong("output_tokens"), 0, true, rs.getBoolean("stream"), 0, null, 0, null,
+                            rs.getString("agent"), rs.getLong("nanos"));
+                    return new Reservation(rs.getString("id"), at, rs.getLong("nanos"), rs.getLong("tokens"), keys, ctxRecord);
+                }).list());
+    }
+
+    /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
+    public List<WindowRow> reconcile(Reservation r, UsageRecord record) {
+        return store.write("reconcile reservation", h -> settle(h, r.id(), "reconciled", r.nanos(), r.tokens(), record));
+    }
+
+    // ---- alerts ----
+
+    /** Notes that an alert was sent; false if it had already been sent for this window and threshold. */
+    public boolean markAlert(String budgetId, long windowStart, int threshold, Instant at) {
+        return store.write("record budget alert", h -> h.createUpdate(
+                        "INSERT INTO budget_alerts (budget_id, window_start, threshold, at) VALUES (:b, :w, :th, :at) "
+                                + "ON CONFLICT (budget_id, window_start, threshold) DO NOTHING")
+                .bind("b", budgetId).bind("w", windowStart).bind("th", threshold).bind("at", at.toEpochMilli())
+                .execute()) > 0;
+    }
+
+    // ---- prices ----
+
+    /** Records a price from {@code at}, unless it is already the model's latest price. @return true if recorded */
+    public boolean putPrice(PriceRow p) {
+        return store.write("record price", h -> {
+            Optional<PriceRow> latest = h.createQuery("SELECT * FROM prices WHERE model = :m ORDER BY effective_at DESC LIMIT 1")
+                    .bind("m", p.model()).map(PRICE).findOne();
+            if (latest.isPresent() && latest.get().input().equals(p.input()) && latest.get().output().equals(p.output())
+                    && latest.get().cachedInput().equals(p.cachedInput())) {
+                return false;
+            }
+            h.createUpdate("INSERT INTO prices (model, effective_at, input, output, cached_input) VALUES (:m, :at, :i, :o, :c) "
+                            + "ON CONFLICT (model, effective_at) DO UPDATE SET input = excluded.input, output = excluded.output, "
+                            + "cached_input = excluded.cached_input")
+                    .bind("m", p.model()).bind("at", p.effectiveAt().toEpochMilli()).bind("i", p.input())
+                    .bind("o", p.output()).bind("c", p.cachedInput()).execute();
+            return true;
+        });
+    }
+
+    /** Every price ever recorded, oldest first per model. */
+    public List<PriceRow> prices() {
+        return store.read("list prices", h -> h.createQuery("SELECT * FROM prices ORDER BY model, effective_at").map(PRICE).list());
+    }
+
+    private static final RowMapper<PriceRow> PRICE = (rs, ctx) -> new PriceRow(rs.getString("model"),
+            Instant.ofEpochMilli(rs.getLong("effective_at")), rs.getString("input"), rs.getString("output"),
+            rs.getString("cached_input"));
+
+    // ---- reports ----
+
+    /** One group of a spend report. */
+    public record SpendRow(String key, long requests, long inputTokens, long cachedInputTokens, long outputTokens,
+                           long reasoningTokens, long costNanos) {}
+
+    /**
+     * Spend from the daily rollups, grouped by one dimension.
+     *
+     * @param by    team, user, agent, model or tier
+     * @param user  when not null, only this user's spend
+     */
+    public List<SpendRow> spend(String by, LocalDate since, LocalDate until, String user) {
+        String column = switch (by) {
+            case "team" -> "team";
+            case "user" -> "user_id";
+            case "agent" -> "agent";
+            case "model" -> "model";
+            case "tier" -> "tier";
+            default -> throw new IllegalArgumentException("cannot group spend by " + by);
+        };
+        return store.read("spend report", h -> h.createQuery("SELECT " + column + " AS k, SUM(requests) AS requests, "
+                        + "SUM(input_tokens) AS i, SUM(cached_input_tokens) AS c, SUM(output_tokens) AS o, "
+                        + "SUM(reasoning_tokens) AS r, SUM(cost_nanos) AS cost FROM spend_daily "
+                        + "WHERE day >= :since AND day <= :until" + (user != null ? " AND user_id = :user" : "")
+                        + " GROUP BY " + column + " ORDER BY SUM(cost_nanos) DESC, " + column)
+                .bind("since", since.toString()).bind("until", until.toString()).bind("user", user)
+                .map((rs, ctx) -> new SpendRow(rs.getString("k"), rs.getLong("requests"), rs.getLong("i"), rs.getLong("c"),
+                        rs.getLong("o"), rs.getLong("r"), rs.getLong("cost")))
+                .list());
+    }
+}

@@ -1,0 +1,92 @@
+-- Ledger (SQLite). Keep in step with ../postgresql/V2__ledger.sql.
+-- Money is integer nano-USD (1e-9 USD): exact sums, and a price of 0.075 USD per million tokens is 75 per token.
+
+ALTER TABLE usage_records ADD COLUMN cost_nanos INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_records ADD COLUMN agent TEXT;
+
+-- A budget: one per (scope, subject); id is "scope:subject", e.g. "team:platform".
+CREATE TABLE budgets (
+    id            TEXT    PRIMARY KEY,
+    scope         TEXT    NOT NULL CHECK (scope IN ('org', 'team', 'user', 'agent')),
+    subject       TEXT    NOT NULL,
+    period        TEXT    NOT NULL CHECK (period IN ('day', 'week', 'month', 'none')),
+    time_zone     TEXT    NOT NULL,
+    currency      TEXT    NOT NULL,
+    limit_nanos   INTEGER,
+    limit_tokens  INTEGER,
+    soft_percents TEXT    NOT NULL,            -- "50,80,90"
+    tier_rules    TEXT    NOT NULL,            -- "ultra=0;free=exempt" (cap in nano-USD, or exempt)
+    updated_at    INTEGER NOT NULL
+) STRICT;
+
+-- What a budget has spent and holds reserved in one period window; tier '*' is the budget's total.
+CREATE TABLE budget_windows (
+    budget_id       TEXT    NOT NULL,
+    window_start    INTEGER NOT NULL,
+    tier            TEXT    NOT NULL,
+    spent_nanos     INTEGER NOT NULL DEFAULT 0,
+    reserved_nanos  INTEGER NOT NULL DEFAULT 0,
+    spent_tokens    INTEGER NOT NULL DEFAULT 0,
+    reserved_tokens INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (budget_id, window_start, tier)
+) STRICT;
+
+-- One per request that reserved: open until settled (or reconciled after a crash).
+CREATE TABLE reservations (
+    id            TEXT    PRIMARY KEY,
+    request_id    TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('open', 'settled', 'reconciled')),
+    nanos         INTEGER NOT NULL,
+    tokens        INTEGER NOT NULL,
+    windows       TEXT    NOT NULL,            -- "budget|window_start|tier;..."
+    org           TEXT,
+    team          TEXT,
+    user_id       TEXT,
+    agent         TEXT,
+    key_prefix    TEXT,
+    api           TEXT,
+    model         TEXT,
+    tier          TEXT,
+    input_tokens  INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    stream        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX ix_reservations_state ON reservations (state);
+
+-- Alerts sent: at most one per budget, window and threshold (percent; 100 = hard limit).
+CREATE TABLE budget_alerts (
+    budget_id    TEXT    NOT NULL,
+    window_start INTEGER NOT NULL,
+    threshold    INTEGER NOT NULL,
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (budget_id, window_start, threshold)
+) STRICT;
+
+-- Daily rollups of usage records, maintained in the same transaction as the records.
+CREATE TABLE spend_daily (
+    day                 TEXT    NOT NULL,      -- UTC, YYYY-MM-DD
+    org                 TEXT    NOT NULL,
+    team                TEXT    NOT NULL,
+    user_id             TEXT    NOT NULL,
+    agent               TEXT    NOT NULL,
+    model               TEXT    NOT NULL,
+    tier                TEXT    NOT NULL,
+    requests            INTEGER NOT NULL,
+    input_tokens        INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    output_tokens       INTEGER NOT NULL,
+    reasoning_tokens    INTEGER NOT NULL,
+    cost_nanos          INTEGER NOT NULL,
+    PRIMARY KEY (day, org, team, user_id, agent, model, tier)
+) STRICT;
+
+-- Price history: a price applies from effective_at; records keep the cost computed when they were made.
+CREATE TABLE prices (
+    model        TEXT    NOT NULL,
+    effective_at INTEGER NOT NULL,
+    input        TEXT    NOT NULL,
+    output       TEXT    NOT NULL,
+    cached_input TEXT    NOT NULL,
+    PRIMARY KEY (model, effective_at)
+) STRICT;
