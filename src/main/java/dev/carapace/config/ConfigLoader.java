@@ -451,8 +451,17 @@ public final class ConfigLoader {
             MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
             Set<String> teamTiers = references(r, "tiers", tiers, "tier");
             Set<String> teamModels = references(r, "models", models.keySet(), "model");
+            Scalar downgrade = r.scalar("downgrade_to", "a tier name");
+            String downgradeTier = null;
+            if (downgrade != null) {
+                if (tiers.contains(downgrade.text())) {
+                    downgradeTier = downgrade.text();
+                } else {
+                    r.error(downgrade, "downgrade_to", unknownReference(downgrade.text(), tiers, "tier"));
+                }
+            }
             r.finish();
-            teams.put(e.key(), new Team(e.key(), new Access(teamTiers, teamModels)));
+            teams.put(e.key(), new Team(e.key(), new Access(teamTiers, teamModels, downgradeTier)));
         }
         return Collections.unmodifiableMap(teams);
     }

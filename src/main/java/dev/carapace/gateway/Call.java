@@ -28,6 +28,7 @@ public final class Call {
     private int status;
     private String errorCode;
     private Object[] notes;
+    private String downgradedFrom;
 
     /**
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
@@ -98,6 +99,11 @@ public final class Call {
         for (int i = 0; i < notes.length; i += 2) if (notes[i] == type) return type.cast(notes[i + 1]);
         return null;
     }
+
+    /** The model a budget refused before the call was moved to its team's downgrade tier, or null. */
+    public String downgradedFrom() { return downgradedFrom; }
+
+    void downgraded(String from) { this.downgradedFrom = from; }
 
     void routed(Portfolio.Entry m) { this.model = m; }
 

@@ -148,7 +148,20 @@ public final class Gateway {
                     + "' can produce (at most " + model.spec().maxOutputTokens() + ")");
         }
         call.routed(model);
-        for (CallFilter f : filters) f.routed(call);
+        try {
+            for (CallFilter f : filters) f.routed(call);
+        } catch (ApiException refused) {
+            Access access = access(team);
+            if (!"budget_exceeded".equals(refused.code()) || access.downgradeTier() == null
+                    || model.tier().equals(access.downgradeTier())) {
+                throw refused;
+            }
+            // The team asked for explicit downgrade over refusal: same request, cheaper tier, said in a header.
+            call.downgraded(model.id());
+            model = portfolio.resolve(Portfolio.TIER_PREFIX + access.downgradeTier(), access, "Team '" + team + "'");
+            call.routed(model);
+            for (CallFilter f : filters) f.routed(call);
+        }
         return model;
     }
 

@@ -50,6 +50,7 @@ final class HttpApi {
     private static final HeaderName ANTHROPIC_VERSION = HeaderNames.create("anthropic-version");
     private static final HeaderName X_MODEL = HeaderNames.create("x-carapace-model");
     private static final HeaderName X_DEPLOYMENT = HeaderNames.create("x-carapace-deployment");
+    private static final HeaderName X_DOWNGRADED = HeaderNames.create("x-carapace-downgraded-from");
     private static final String JSON_TYPE = "application/json";
 
     private final Gateway gateway;
@@ -160,6 +161,7 @@ final class HttpApi {
             ChatResponse answer = gateway.complete(call);
             res.header(X_MODEL, call.model().id());
             res.header(X_DEPLOYMENT, call.deployment().id());
+            if (call.downgradedFrom() != null) res.header(X_DOWNGRADED, call.downgradedFrom());
             res.header(HeaderNames.CONTENT_TYPE, JSON_TYPE);
             res.send(format.renderResponse(answer));
             return;
@@ -199,6 +201,7 @@ final class HttpApi {
                     res.header(HeaderNames.CACHE_CONTROL, "no-cache");
                     res.header(X_MODEL, call.model().id());
                     res.header(X_DEPLOYMENT, call.deployment().id());
+                    if (call.downgradedFrom() != null) res.header(X_DOWNGRADED, call.downgradedFrom());
                     encoder = format.streamEncoder(call.request(), call.model().id());
                     out = res.outputStream();
                 }
