@@ -1,7 +1,6 @@
 package dev.carapace.gateway;
 
 import dev.carapace.identity.Principal;
-import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Deployment;
 import dev.carapace.model.Portfolio;
@@ -120,10 +119,5 @@ public final class Call {
         this.status = status;
         this.usage = usage;
         this.errorCode = errorCode;
-    }
-
-    void fail(ApiException e, int status) {
-        this.status = status;
-        this.errorCode = e.code();
     }
 }

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * The one pipeline every model call goes through, whoever makes it: filters (before routing), the portfolio
@@ -58,34 +59,18 @@ public final class Gateway {
 
     /** Runs a non-streamed call. Throws {@link ApiException} when it cannot be answered. */
     public ChatResponse complete(Call call) {
+        Usage usage = Usage.ZERO;
         try {
             Portfolio.Entry model = route(call);
-            List<Deployment> tried = new ArrayList<>(2);
-            ApiException last = null;
-            for (int i = 0; i < router.policy().maxAttempts(); i++) {
-                Deployment d = router.choose(model, call.affinityKey(), tried, System.nanoTime());
-                if (d == null) break;
-                tried.add(d);
-                call.attempt(d);
-                d.begin();
-                try {
-                    ChatResponse r = d.provider().complete(call.request(), d.upstreamModel(), model.spec().maxOutputTokens());
-                    router.succeeded(d);
-                    Usage usage = r.usage() != null ? r.usage() : TokenCounter.estimate(call.request(), outputText(r));
-                    r = r.withModel(model.id()).withUsage(usage);
-                    for (CallFilter f : filters) r = f.onResponse(call, r);
-                    call.finish(200, usage, null);
-                    return r;
-                } catch (ApiException e) {
-                    last = e;
-                    if (!attemptFailed(call, d, e)) throw e;
-                } finally {
-                    d.end();
-                }
-            }
-            throw exhausted(model, last);
+            ChatResponse r = withFailover(call, model,
+                    (d, maxOutput) -> d.provider().complete(call.request(), d.upstreamModel(), maxOutput), () -> false);
+            usage = r.usage() != null ? r.usage() : TokenCounter.estimate(call.request(), outputText(r));
+            r = r.withModel(model.id()).withUsage(usage);
+            for (CallFilter f : filters) r = f.onResponse(call, r);
+            call.finish(200, usage, null);
+            return r;
         } catch (ApiException e) {
-            call.fail(e, e.kind().status);
+            call.finish(e.kind().status, usage, e.code());   // an answer refused after it was made still cost its tokens
             throw e;
         } finally {
             completed(call);
@@ -102,39 +87,52 @@ public final class Gateway {
         Relay relay = new Relay(call, client);
         try {
             Portfolio.Entry model = route(call);
-            List<Deployment> tried = new ArrayList<>(2);
-            ApiException last = null;
-            for (int i = 0; i < router.policy().maxAttempts(); i++) {
-                Deployment d = router.choose(model, call.affinityKey(), tried, System.nanoTime());
-                if (d == null) break;
-                tried.add(d);
-                call.attempt(d);
-                d.begin();
-                try {
-                    d.provider().stream(call.request(), d.upstreamModel(), model.spec().maxOutputTokens(), relay);
-                    router.succeeded(d);
-                    call.finish(200, relay.usage(), null);
-                    return;
-                } catch (ApiException e) {
-                    last = e;
-                    if (!attemptFailed(call, d, e) || relay.delivered) {
-                        call.finish(e.kind().status, relay.delivered ? relay.usage() : Usage.ZERO, e.code());
-                        throw e;
-                    }
-                } catch (ClientGone gone) {
-                    call.finish(499, relay.usage(), "client_disconnected");
-                    return;
-                } finally {
-                    d.end();
-                }
-            }
-            throw exhausted(model, last);
+            withFailover(call, model, (d, maxOutput) -> {
+                d.provider().stream(call.request(), d.upstreamModel(), maxOutput, relay);
+                return null;
+            }, () -> relay.delivered);
+            call.finish(200, relay.usage(), null);
+        } catch (ClientGone gone) {
+            call.finish(499, relay.usage(), "client_disconnected");
         } catch (ApiException e) {
-            if (call.status() == 0) call.fail(e, e.kind().status);
+            call.finish(e.kind().status, relay.delivered ? relay.usage() : Usage.ZERO, e.code());
             throw e;
         } finally {
             completed(call);
         }
+    }
+
+    /** One upstream attempt on a deployment. */
+    @FunctionalInterface
+    private interface Attempt<T> {
+        T run(Deployment d, int maxOutputTokens);
+    }
+
+    /**
+     * Tries deployments of {@code model} until one answers, the failure is the request's own fault, the attempts
+     * run out — or {@code committed} says the client has already received part of an answer.
+     */
+    private <T> T withFailover(Call call, Portfolio.Entry model, Attempt<T> attempt, BooleanSupplier committed) {
+        List<Deployment> tried = new ArrayList<>(2);
+        ApiException last = null;
+        for (int i = 0; i < router.policy().maxAttempts(); i++) {
+            Deployment d = router.choose(model, call.affinityKey(), tried, System.nanoTime());
+            if (d == null) break;
+            tried.add(d);
+            call.attempt(d);
+            d.begin();
+            try {
+                T result = attempt.run(d, model.spec().maxOutputTokens());
+                router.succeeded(d);
+                return result;
+            } catch (ApiException e) {
+                last = e;
+                if (!attemptFailed(call, d, e) || committed.getAsBoolean()) throw e;
+            } finally {
+                d.end();
+            }
+        }
+        throw exhausted(model, last);
     }
 
     private Portfolio.Entry route(Call call) {
