@@ -29,7 +29,8 @@ public interface CallFilter {
     default void attemptFailed(Call call, Deployment deployment, ApiException failure, boolean cooldown) {}
 
     /**
-     * Exactly once per call that passed authentication, however it ended: {@link Call#status},
+     * Exactly once per call, however it ended — a call being a request that was authenticated and parsed (one refused
+     * before that, with 401, 413, 415 or a malformed body, never becomes a call): {@link Call#status},
      * {@link Call#usage} and the rest are final. Must not throw.
      */
     default void completed(Call call) {}
