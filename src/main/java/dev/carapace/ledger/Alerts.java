@@ -68,7 +68,10 @@ public final class Alerts {
     private static int percent(long spent, Long limit) {
         if (limit == null) return -1;
         if (limit == 0) return 100;
-        return (int) Math.min(100, spent * 100 / limit);
+        long pct = spent <= Long.MAX_VALUE / 100 ? spent * 100 / limit
+                : java.math.BigInteger.valueOf(spent).multiply(java.math.BigInteger.valueOf(100))
+                        .divide(java.math.BigInteger.valueOf(limit)).min(java.math.BigInteger.valueOf(100)).longValue();
+        return (int) Math.min(100, pct);
     }
 
     private void once(Budget b, long windowStart, int threshold, LedgerBook.WindowRow w, String kind) {

@@ -25,6 +25,9 @@ import java.util.function.Predicate;
  */
 public final class Budgets {
 
+    /** Largest token limit: 10^15, far from where sums in the store could overflow. */
+    static final long MAX_TOKENS = 1_000_000_000_000_000L;
+
     private final LedgerBook book;
     private final Clock clock;
     private final String org;
@@ -107,8 +110,8 @@ public final class Budgets {
             if (r.amount().scale() > 9) throw ApiException.invalid("amount", "amount: at most 9 decimals");
             limitNanos = Money.nanos(r.amount());
         }
-        if (r.tokens() != null && (r.tokens() < 0 || r.tokens() > 1_000_000_000_000_000L)) {
-            throw ApiException.invalid("tokens", "tokens: expected 0 to 10^18; got " + r.tokens());
+        if (r.tokens() != null && (r.tokens() < 0 || r.tokens() > MAX_TOKENS)) {
+            throw ApiException.invalid("tokens", "tokens: expected 0 to " + MAX_TOKENS + "; got " + r.tokens());
         }
         Period period = parsePeriod(r.period() == null ? "month" : r.period());
         ZoneId zone;

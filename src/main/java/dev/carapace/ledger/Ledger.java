@@ -54,6 +54,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
     private final PriceBook prices;
     private final Clock clock;
     private final RecordWriter writer;
+    /** This gateway, as the owner of its reservations. */
+    private final String instance = UUID.randomUUID().toString();
 
     public Ledger(LedgerBook book, UsageLog usageLog, Budgets budgets, Alerts alerts, PriceBook prices, Clock clock) {
         this.book = book;
@@ -82,6 +84,13 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long tokens = prompt + maxOutput;
         long nanos = Pricing.worstCase(price, prompt, maxOutput);
 
+        for (Budget b : path) {
+            Budget.TierRule rule = b.tiers().get(model.tier());
+            if (rule != null && rule.capNanos() != null && rule.capNanos() == 0) {
+                // A cap of 0 forbids the tier outright, even its zero-priced models.
+                throw refusal(path, new WindowKey(b.id(), b.period().start(now, b.zone()).toEpochMilli(), model.tier()), nanos, now);
+            }
+        }
         List<Charge> charges = new ArrayList<>();
         for (Budget b : path) {
             Budget.TierRule rule = b.tiers().get(model.tier());
@@ -92,7 +101,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (charges.isEmpty()) return;
         Reservation r = new Reservation(UUID.randomUUID().toString(), now, nanos, tokens,
                 charges.stream().map(Charge::window).toList(), record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
-        WindowKey refused = book.reserve(r, charges).orElse(null);
+        WindowKey refused = book.reserve(r, instance, charges).orElse(null);
         if (refused != null) throw refusal(path, refused, nanos, now);
         call.note(Held.class, new Held(r, path, price));
     }
@@ -103,12 +112,19 @@ public final class Ledger implements CallFilter, AutoCloseable {
         Usage u = call.usage();
         Price price = held != null ? held.price : call.model() == null ? null : prices.at(call.model().spec(), clock.instant());
         long cost = price == null ? 0 : Pricing.cost(price, u);
+        if (held != null && u.estimated()) {
+            // Our own count can exceed the upstream's token for token (rare scripts); the upstream was held to
+            // what was reserved, so an estimate is never charged beyond it.
+            cost = Math.min(cost, held.reservation.nanos());
+        }
         UsageRecord rec = record(call, cost);
         if (held == null) {
             writer.add(rec);
             return;
         }
-        List<WindowRow> after = book.settle(held.reservation.id(), cost, u.inputTokens() + u.outputTokens(), rec);
+        long tokens = u.inputTokens() + u.outputTokens();
+        if (u.estimated()) tokens = Math.min(tokens, held.reservation.tokens());
+        List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec);
         if (cost > held.reservation.nanos()) {
             log.warn("call {} cost {} nano-USD, more than the {} reserved", call.id(), cost, held.reservation.nanos());
         }
@@ -119,26 +135,30 @@ public final class Ledger implements CallFilter, AutoCloseable {
     }
 
     /**
-     * Settles the reservations of calls that never finished (the process died), at their estimate; their records
-     * are marked estimated. Only reservations older than {@code olderThan} are touched, so on a shared database a
-     * gateway does not settle calls another gateway is still serving.
+     * Settles, at their estimate, the reservations of gateways that died: those owned by another gateway that has
+     * not sent a heartbeat for {@code staleAfter}. Their records are marked estimated, with error code
+     * {@code interrupted}. With a store only this gateway writes to (SQLite), any other owner is dead: pass zero.
      *
      * @return how many were reconciled
      */
-    public int reconcile(Duration olderThan) {
-        Instant cutoff = clock.instant().minus(olderThan);
+    public int reconcile(Duration staleAfter) {
+        Instant cutoff = clock.instant().minus(staleAfter);
         int n = 0;
-        for (Reservation r : book.openReservations()) {
-            if (r.createdAt().isAfter(cutoff)) continue;
+        for (LedgerBook.OpenReservation open : book.openReservations()) {
+            if (open.owner().equals(instance) || open.heartbeatAt().isAfter(cutoff)) continue;
+            Reservation r = open.reservation();
             UsageRecord c = r.context();
             UsageRecord rec = new UsageRecord(c.requestId(), c.at(), c.org(), c.team(), c.user(), c.keyPrefix(), c.api(),
                     c.model(), c.tier(), null, c.inputTokens(), 0, 0, c.outputTokens(), 0, true, c.stream(), 0,
                     "interrupted", 0, null, c.agent(), r.nanos());
             if (!book.reconcile(r, rec).isEmpty()) n++;
         }
-        if (n > 0) log.warn("reconciled {} reservations left open by an interrupted gateway, charged at their estimate", n);
+        if (n > 0) log.warn("reconciled {} reservations left open by a gateway that stopped, charged at their estimate", n);
         return n;
     }
+
+    /** Keeps this gateway's open reservations from being taken for orphans by other gateways. */
+    public void heartbeat() { book.heartbeat(instance, clock.instant()); }
 
     /** Waits until queued records are written; false on timeout. */
     public boolean flush(long timeoutMillis) { return writer.flush(timeoutMillis); }
@@ -183,6 +203,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
             n += MESSAGE_TOKENS + utf8Length(t.name()) + utf8Length(t.description())
                     + (t.parameters() == null ? 0 : utf8Length(t.parameters().toString()));
         }
+        // Pass-through parameters can be prompt too (a response_format schema is).
+        if (!req.passthrough().isEmpty()) n += utf8Length(req.passthrough().fields().toString());
         return n;
     }
 

@@ -38,6 +38,9 @@ public final class TokenCounter {
 
     /** An estimated usage for a prompt and the output text generated so far. */
     public static Usage estimate(ChatRequest request, CharSequence output) {
-        return new Usage(prompt(request), count(output.toString()), 0, 0, 0, true);
+        long out = count(output.toString());
+        // The upstream stopped at max_tokens of its own tokenizer; ours may count the same text as more.
+        if (request.maxTokens() != null) out = Math.min(out, request.maxTokens());
+        return new Usage(prompt(request), out, 0, 0, 0, true);
     }
 }

@@ -75,12 +75,12 @@ public final class Carapace implements AutoCloseable {
                 watchdog, clock, java.time.Duration.ofSeconds(1));
         ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
                 alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
-        // A gateway that died left its reservations open. On SQLite only this gateway reserves, so settle them all
-        // now; on a shared PostgreSQL, only those older than any call could still be running elsewhere.
-        java.time.Duration orphanAge = store.postgres() ? java.time.Duration.ofMinutes(15) : java.time.Duration.ZERO;
-        ledger.reconcile(orphanAge);
+        // A gateway that died left its reservations open. On SQLite only this gateway writes, so every other owner
+        // is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a minute old.
+        ledger.reconcile(store.postgres() ? java.time.Duration.ofMinutes(1) : java.time.Duration.ZERO);
         every(java.time.Duration.ofSeconds(2), budgets::refresh);
-        if (store.postgres()) every(java.time.Duration.ofMinutes(1), () -> ledger.reconcile(orphanAge));
+        every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
+        every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 

@@ -56,6 +56,9 @@ public final class LedgerBook {
     public record Reservation(String id, Instant createdAt, long nanos, long tokens, List<WindowKey> windows,
                               UsageRecord context) {}
 
+    /** A reservation still open, with the gateway that holds it and when that gateway last said it was alive. */
+    public record OpenReservation(Reservation reservation, String owner, Instant heartbeatAt) {}
+
     public record PriceRow(String model, Instant effectiveAt, String input, String output, String cachedInput) {}
 
     private static final RowMapper<BudgetRow> BUDGET = (rs, ctx) -> new BudgetRow(rs.getString("id"),
@@ -121,7 +124,7 @@ public final class LedgerBook {
      *
      * @return the window whose limit refused, or empty when the reservation is in place
      */
-    public Optional<WindowKey> reserve(Reservation r, List<Charge> charges) {
+    public Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges) {
         List<Charge> sorted = new ArrayList<>(charges);
         sorted.sort(Comparator.comparing(Charge::window));
         try {
@@ -144,11 +147,12 @@ public final class LedgerBook {
                 }
                 UsageRecord u = r.context();
                 h.createUpdate("""
-                                INSERT INTO reservations (id, request_id, created_at, state, nanos, tokens, windows, org, team, user_id,
-                                                          agent, key_prefix, api, model, tier, input_tokens, output_tokens, stream)
-                                VALUES (:id, :req, :at, 'open', :n, :tk, :windows, :org, :team, :user, :agent, :key, :api, :model,
-                                        :tier, :in, :out, :stream)""")
-                        .bind("id", r.id()).bind("req", u.requestId()).bind("at", r.createdAt().toEpochMilli())
+                                INSERT INTO reservations (id, owner, heartbeat_at, request_id, created_at, state, nanos, tokens, windows,
+                                                          org, team, user_id, agent, key_prefix, api, model, tier, input_tokens,
+                                                          output_tokens, stream)
+                                VALUES (:id, :owner, :at, :req, :at, 'open', :n, :tk, :windows, :org, :team, :user, :agent, :key, :api,
+                                        :model, :tier, :in, :out, :stream)""")
+                        .bind("id", r.id()).bind("owner", owner).bind("req", u.requestId()).bind("at", r.createdAt().toEpochMilli())
                         .bind("n", r.nanos()).bind("tk", r.tokens())
                         .bind("windows", String.join(";", r.windows().stream().map(WindowKey::encode).toList()))
                         .bind("org", u.org()).bind("team", u.team()).bind("user", u.user()).bind("agent", u.agent())
@@ -212,8 +216,15 @@ public final class LedgerBook {
         return after;
     }
 
-    /** Reservations left open by a process that died, oldest first. */
-    public List<Reservation> openReservations() {
+    /** Tells other gateways that {@code owner} is alive and still serving its open reservations. */
+    public void heartbeat(String owner, Instant now) {
+        store.write("reservation heartbeat", h -> h.createUpdate(
+                        "UPDATE reservations SET heartbeat_at = :now WHERE owner = :o AND state = 'open'")
+                .bind("now", now.toEpochMilli()).bind("o", owner).execute());
+    }
+
+    /** Every open reservation, oldest first. */
+    public List<OpenReservation> openReservations() {
         return store.read("list open reservations", h -> h.createQuery(
                         "SELECT * FROM reservations WHERE state = 'open' ORDER BY created_at")
                 .map((rs, ctx) -> {
@@ -225,7 +236,9 @@ public final class LedgerBook {
                             rs.getString("model"), rs.getString("tier"), null, rs.getLong("input_tokens"), 0, 0,
                             rs.getLong("output_tokens"), 0, true, rs.getBoolean("stream"), 0, null, 0, null,
                             rs.getString("agent"), rs.getLong("nanos"));
-                    return new Reservation(rs.getString("id"), at, rs.getLong("nanos"), rs.getLong("tokens"), keys, ctxRecord);
+                    return new OpenReservation(
+                            new Reservation(rs.getString("id"), at, rs.getLong("nanos"), rs.getLong("tokens"), keys, ctxRecord),
+                            rs.getString("owner"), Instant.ofEpochMilli(rs.getLong("heartbeat_at")));
                 }).list());
     }
 

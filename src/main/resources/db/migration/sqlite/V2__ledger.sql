@@ -31,9 +31,12 @@ CREATE TABLE budget_windows (
     PRIMARY KEY (budget_id, window_start, tier)
 ) STRICT;
 
--- One per request that reserved: open until settled (or reconciled after a crash).
+-- One per request that reserved: open until settled (or reconciled after its gateway died). The owning gateway
+-- refreshes heartbeat_at while it runs; a reservation whose owner stopped beating is an orphan.
 CREATE TABLE reservations (
     id            TEXT    PRIMARY KEY,
+    owner         TEXT    NOT NULL,
+    heartbeat_at  INTEGER NOT NULL,
     request_id    TEXT    NOT NULL,
     created_at    INTEGER NOT NULL,
     state         TEXT    NOT NULL CHECK (state IN ('open', 'settled', 'reconciled')),
