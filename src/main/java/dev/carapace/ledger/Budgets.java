@@ -135,7 +135,16 @@ public final class Budgets {
             }
         }
         Budget b = new Budget(scope, subject, period, zone, currency, limitNanos, r.tokens(), soft, tierRules);
-        book.putBudget(toRow(b, clock));
+        Budget old = byId.get(b.id());
+        java.time.Instant now = clock.instant();
+        if (old != null && (old.period() != period || !old.zone().equals(zone))) {
+            // Windows are keyed by their start, so a new period or zone means a new window: carry what the current
+            // one spent, or an admin's edit would hand the period's money back.
+            book.putBudget(toRow(b, clock), new LedgerBook.WindowKey(b.id(), old.period().start(now, old.zone()).toEpochMilli(), "*"),
+                    new LedgerBook.WindowKey(b.id(), period.start(now, zone).toEpochMilli(), "*"));
+        } else {
+            book.putBudget(toRow(b, clock));
+        }
         refresh();
         return b;
     }
@@ -196,11 +205,15 @@ public final class Budgets {
     static Budget.TierRule parseTierRule(String tier, String v) {
         if ("exempt".equals(v)) return new Budget.TierRule(true, null);
         try {
-            BigDecimal cap = new BigDecimal(v);
-            if (cap.signum() < 0 || cap.compareTo(Money.MAX) > 0) throw new NumberFormatException();
+            BigDecimal cap = new BigDecimal(v == null ? "" : v);
+            // More than 9 decimals would round to another amount (0.0000000004 to 0, which forbids the tier).
+            if (cap.signum() < 0 || cap.compareTo(Money.MAX) > 0 || cap.stripTrailingZeros().scale() > 9) {
+                throw new NumberFormatException();
+            }
             return new Budget.TierRule(false, Money.nanos(cap));
         } catch (NumberFormatException | ArithmeticException e) {
-            throw ApiException.invalid("tiers", "tiers." + tier + ": expected an amount (0 forbids the tier) or 'exempt'; got '" + clip(v) + "'");
+            throw ApiException.invalid("tiers", "tiers." + tier + ": expected an amount from 0 (forbids the tier) to "
+                    + Money.MAX.toPlainString() + " with at most 9 decimals, or 'exempt'; got '" + clip(v) + "'");
         }
     }
 

@@ -68,9 +68,7 @@ public final class Carapace implements AutoCloseable {
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
 
         Metrics metrics = new Metrics();
-        Budgets budgets = new Budgets(store.ledgerBook(), clock, config.org(), config.teams().keySet(),
-                new java.util.LinkedHashSet<>(config.tiers()),
-                user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
+        Budgets budgets = budgets(config, store, clock);
         Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(), Provider.httpClient(java.time.Duration.ofSeconds(5)),
                 watchdog, clock, java.time.Duration.ofSeconds(1));
         ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
@@ -86,7 +84,8 @@ public final class Carapace implements AutoCloseable {
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
-        HttpApi api = new HttpApi(gateway, auth, keyAdmin, openai, anthropic, metrics, config.server().maxBodyBytes());
+        HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
+                config.server().maxBodyBytes());
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -120,6 +119,13 @@ public final class Carapace implements AutoCloseable {
         CarapaceConfig.Store s = config.store();
         return Store.open(s.jdbcUrl(dataDir), s.userEnv() == null ? null : env.apply(s.userEnv()),
                 s.passwordEnv() == null ? null : env.apply(s.passwordEnv()), s.poolSize());
+    }
+
+    /** The budgets of the store, checked against the config's org, teams and tiers; users are those that had a key. */
+    static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
+        return new Budgets(store.ledgerBook(), clock, config.org(), config.teams().keySet(),
+                new java.util.LinkedHashSet<>(config.tiers()),
+                user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
     }
 
     public int port() { return server.port(); }

@@ -1,7 +1,9 @@
 package dev.carapace.server;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.gateway.Call;
@@ -9,6 +11,9 @@ import dev.carapace.gateway.Gateway;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
+import dev.carapace.ledger.Budget;
+import dev.carapace.ledger.Budgets;
+import dev.carapace.ledger.Money;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
@@ -16,6 +21,10 @@ import dev.carapace.model.Portfolio;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.store.ApiKeys.StoredKey;
+import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerBook.SpendRow;
+import dev.carapace.store.LedgerBook.WindowKey;
+import dev.carapace.store.LedgerBook.WindowRow;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
@@ -29,8 +38,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -41,6 +62,8 @@ final class HttpApi {
 
     private static final Logger log = LoggerFactory.getLogger("carapace.access");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Reads request bodies keeping decimals exact: 0.1 stays 0.1, never the nearest double. */
+    private static final ObjectReader BODY = JSON.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     private static final HeaderName X_API_KEY = HeaderNames.create("x-api-key");
     private static final HeaderName X_REQUEST_ID = HeaderNames.create("x-request-id");
     private static final HeaderName REQUEST_ID = HeaderNames.create("request-id");
@@ -56,6 +79,9 @@ final class HttpApi {
     private final Gateway gateway;
     private final Authenticator auth;
     private final KeyAdmin keyAdmin;
+    private final Budgets budgets;
+    private final LedgerBook book;
+    private final Clock clock;
     private final WireFormat openai;
     private final WireFormat anthropic;
     private final Metrics metrics;
@@ -64,11 +90,14 @@ final class HttpApi {
     private final String idPrefix = "req_" + Long.toString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE, 36) + "_";
     private final AtomicLong ids = new AtomicLong();
 
-    HttpApi(Gateway gateway, Authenticator auth, KeyAdmin keyAdmin, WireFormat openai, WireFormat anthropic,
-            Metrics metrics, long maxBodyBytes) {
+    HttpApi(Gateway gateway, Authenticator auth, KeyAdmin keyAdmin, Budgets budgets, LedgerBook book, Clock clock,
+            WireFormat openai, WireFormat anthropic, Metrics metrics, long maxBodyBytes) {
         this.gateway = gateway;
         this.auth = auth;
         this.keyAdmin = keyAdmin;
+        this.budgets = budgets;
+        this.book = book;
+        this.clock = clock;
         this.openai = openai;
         this.anthropic = anthropic;
         this.metrics = metrics;
@@ -84,6 +113,11 @@ final class HttpApi {
          .get("/api/keys", (req, res) -> handle("api", req, res, openai, x -> listKeys(req, res)))
          .post("/api/keys", (req, res) -> handle("api", req, res, openai, x -> createKey(req, res)))
          .delete("/api/keys/{prefix}", (req, res) -> handle("api", req, res, openai, x -> revokeKey(req, res)))
+         .get("/api/budgets", (req, res) -> handle("api", req, res, openai, x -> listBudgets(req, res)))
+         .get("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> getBudget(req, res)))
+         .put("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> putBudget(req, res)))
+         .delete("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> deleteBudget(req, res)))
+         .get("/api/spend", (req, res) -> handle("api", req, res, openai, x -> spend(req, res)))
          .get("/healthz", (req, res) -> sendJson(res, 200, JSON.createObjectNode().put("status", "ok")))
          .get("/metrics", (req, res) -> {
              res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
@@ -325,6 +359,230 @@ final class HttpApi {
                 .put("revoked_at", k.revokedAt() == null ? null : k.revokedAt().toString());
     }
 
+    // ---- /api/budgets and /api/spend: the ledger ----
+
+    private void listBudgets(ServerRequest req, ServerResponse res) {
+        Principal p = authenticate(req);
+        Instant now = clock.instant();
+        ObjectNode body = JSON.createObjectNode();
+        ArrayNode data = body.putArray("data");
+        for (Budget b : budgets.list()) {
+            if (visible(p, b.id())) data.add(BudgetView.of(b, book, now).json());
+        }
+        sendJson(res, 200, body);
+    }
+
+    private void getBudget(ServerRequest req, ServerResponse res) {
+        Principal p = authenticate(req);
+        String id = req.path().pathParameters().get("id");
+        if (!visible(p, id)) throw noBudget(id);   // the same answer as for a budget that does not exist
+        sendJson(res, 200, BudgetView.of(budgets.get(id), book, clock.instant()).json());
+    }
+
+    private void putBudget(ServerRequest req, ServerResponse res) throws IOException {
+        requireAdmin(req);
+        String id = req.path().pathParameters().get("id");
+        int colon = id.indexOf(':');
+        if (colon <= 0 || colon == id.length() - 1) {
+            throw ApiException.invalid("id", "id: expected SCOPE:NAME, e.g. team:platform, user:alice, org:"
+                    + "ORG or agent:NAME; got '" + clip(id) + "'");
+        }
+        JsonNode in = parseJsonObject(readBody(req));
+        for (var it = in.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!Set.of("amount", "tokens", "period", "time_zone", "currency", "soft", "tiers").contains(f)) {
+                throw ApiException.invalid(f, f + ": unknown field (expected amount, tokens, period, time_zone, currency,"
+                        + " soft, tiers; the scope and subject come from the URL)");
+            }
+        }
+        Budgets.Request r = new Budgets.Request(id.substring(0, colon), id.substring(colon + 1), amount(in), tokens(in),
+                text(in, "period", null), text(in, "time_zone", null), text(in, "currency", null), soft(in), tierRules(in));
+        Budget b;
+        try {
+            b = budgets.set(r);
+        } catch (ApiException e) {
+            if (!"scope".equals(e.param()) && !"subject".equals(e.param())) throw e;
+            throw ApiException.invalid("id", "id: " + e.getMessage());   // scope and subject were read from the id
+        }
+        sendJson(res, 200, BudgetView.of(b, book, clock.instant()).json());
+    }
+
+    private void deleteBudget(ServerRequest req, ServerResponse res) {
+        requireAdmin(req);
+        String id = req.path().pathParameters().get("id");
+        if (!budgets.delete(id)) throw noBudget(id);
+        sendJson(res, 200, JSON.createObjectNode().put("id", id).put("deleted", true));
+    }
+
+    /** Admins see every budget; members the budgets their own calls are held to: their user's, team's and org's. */
+    private static boolean visible(Principal p, String id) {
+        return p.isAdmin() || id.equals(Budget.id(Budget.Scope.USER, p.user()))
+                || id.equals(Budget.id(Budget.Scope.TEAM, p.team())) || id.equals(Budget.id(Budget.Scope.ORG, p.org()));
+    }
+
+    /** Worded like {@link Budgets#get}'s refusal, so a member cannot tell a hidden budget from a missing one. */
+    private static ApiException noBudget(String id) {
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id) + "'. Budgets are named SCOPE:NAME,"
+                + " e.g. team:platform.", "id", "budget_not_found", null, false);
+    }
+
+    /** "500.00" or 500.00: kept exact. */
+    private static BigDecimal amount(JsonNode in) {
+        JsonNode v = in.get("amount");
+        if (v == null || v.isNull()) return null;
+        if (v.isNumber()) return v.decimalValue();
+        if (v.isTextual()) {
+            try {
+                return new BigDecimal(v.asText().strip());
+            } catch (NumberFormatException e) {
+                // below
+            }
+        }
+        throw ApiException.invalid("amount", "amount: expected a decimal such as \"500.00\" or 500; got " + clip(v.toString()));
+    }
+
+    private static Long tokens(JsonNode in) {
+        JsonNode v = in.get("tokens");
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw ApiException.invalid("tokens", "tokens: expected a whole number of tokens; got " + clip(v.toString()));
+        }
+        return v.longValue();
+    }
+
+    /** [50, 80, 90] or "50,80,90"; the percentages themselves are checked by {@link Budgets#set}. */
+    private static String soft(JsonNode in) {
+        JsonNode v = in.get("soft");
+        if (v == null || v.isNull()) return null;
+        if (v.isTextual()) return v.asText();
+        if (!v.isArray()) throw ApiException.invalid("soft", "soft: expected percentages such as [50, 80, 90] or \"50,80,90\"");
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            if (!v.get(i).isIntegralNumber() || !v.get(i).canConvertToInt()) {
+                throw ApiException.invalid("soft", "soft[" + i + "]: expected a whole percentage; got " + clip(v.get(i).toString()));
+            }
+            parts.add(Integer.toString(v.get(i).intValue()));
+        }
+        return String.join(",", parts);
+    }
+
+    /** {"ultra": "0", "free": "exempt"}; caps may also be numbers. */
+    private static Map<String, String> tierRules(JsonNode in) {
+        JsonNode v = in.get("tiers");
+        if (v == null || v.isNull()) return null;
+        if (!v.isObject()) throw ApiException.invalid("tiers", "tiers: expected an object such as {\"ultra\": \"0\", \"free\": \"exempt\"}");
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (var it = v.fields(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode rule = e.getValue();
+            if (rule.isNumber()) out.put(e.getKey(), rule.decimalValue().toPlainString());
+            else if (rule.isTextual()) out.put(e.getKey(), rule.asText());
+            else throw ApiException.invalid("tiers", "tiers." + clip(e.getKey()) + ": expected an amount (0 forbids the tier) or 'exempt'; got "
+                    + clip(rule.toString()));
+        }
+        return out;
+    }
+
+    private void spend(ServerRequest req, ServerResponse res) {
+        Principal p = authenticate(req);
+        var query = req.query();
+        for (String name : query.names()) {
+            if (!Set.of("by", "since", "until").contains(name)) {
+                throw ApiException.invalid(name, name + ": unknown parameter (expected by, since, until)");
+            }
+        }
+        String by = query.first("by").orElse(null);
+        if (by == null || !SPEND_DIMENSIONS.contains(by)) {
+            throw ApiException.invalid("by", "by: expected one of team, user, agent, model, tier; got '" + clip(by) + "'");
+        }
+        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        LocalDate since = date("since", query.first("since").orElse(null), today.withDayOfMonth(1));
+        LocalDate until = date("until", query.first("until").orElse(null), today);
+        if (since.isAfter(until)) throw ApiException.invalid("since", "since: " + since + " is after until (" + until + ")");
+        String user = p.isAdmin() ? null : p.user();
+        sendJson(res, 200, spendJson(by, since, until, user, book.spend(by, since, until, user)));
+    }
+
+    static final List<String> SPEND_DIMENSIONS = List.of("team", "user", "agent", "model", "tier");
+
+    private static LocalDate date(String param, String value, LocalDate fallback) {
+        if (value == null) return fallback;
+        try {
+            return LocalDate.parse(value);
+        } catch (DateTimeParseException e) {
+            throw ApiException.invalid(param, param + ": expected a date YYYY-MM-DD (UTC); got '" + clip(value) + "'");
+        }
+    }
+
+    /** A spend report: money as exact decimal strings of USD, tokens as integers. Days are UTC. */
+    static ObjectNode spendJson(String by, LocalDate since, LocalDate until, String user, List<SpendRow> rows) {
+        ObjectNode body = JSON.createObjectNode().put("by", by).put("since", since.toString()).put("until", until.toString())
+                .put("user", user);
+        ArrayNode data = body.putArray("data");
+        long requests = 0, in = 0, cached = 0, out = 0, reasoning = 0, cost = 0;
+        for (SpendRow r : rows) {
+            ObjectNode n = data.addObject().put(by, r.key().isEmpty() ? null : r.key());
+            spendFields(n, r.requests(), r.inputTokens(), r.cachedInputTokens(), r.outputTokens(), r.reasoningTokens(), r.costNanos());
+            requests += r.requests();
+            in += r.inputTokens();
+            cached += r.cachedInputTokens();
+            out += r.outputTokens();
+            reasoning += r.reasoningTokens();
+            cost += r.costNanos();
+        }
+        spendFields(body.putObject("total"), requests, in, cached, out, reasoning, cost);
+        return body;
+    }
+
+    private static void spendFields(ObjectNode n, long requests, long in, long cached, long out, long reasoning, long cost) {
+        n.put("requests", requests).put("input_tokens", in).put("cached_input_tokens", cached).put("output_tokens", out)
+                .put("reasoning_tokens", reasoning).put("cost_usd", Money.amount(cost).toPlainString());
+    }
+
+    /** A budget and its current window (what it has spent and holds for calls in flight), as the CLI and API show it. */
+    record BudgetView(Budget budget, Instant windowStart, Instant resetsAt, WindowRow window) {
+
+        static BudgetView of(Budget b, LedgerBook book, Instant now) {
+            Instant start = b.period().start(now, b.zone());
+            WindowKey key = new WindowKey(b.id(), start.toEpochMilli(), "*");
+            return new BudgetView(b, start, b.period().reset(now, b.zone()), book.window(key).orElse(new WindowRow(key, 0, 0, 0, 0)));
+        }
+
+        /** How much of its limit the window has spent (the larger of money and tokens), e.g. 12.5. */
+        BigDecimal percent() {
+            BigDecimal money = percent(window.spentNanos(), budget.limitNanos());
+            BigDecimal tokens = percent(window.spentTokens(), budget.limitTokens());
+            if (money == null) return tokens;
+            return tokens == null ? money : money.max(tokens);
+        }
+
+        private static BigDecimal percent(long spent, Long limit) {
+            if (limit == null) return null;
+            if (limit == 0) return new BigDecimal("100.00");   // nothing may be spent: the budget is used up
+            return BigDecimal.valueOf(spent).multiply(BigDecimal.valueOf(100)).divide(BigDecimal.valueOf(limit), 2, RoundingMode.HALF_UP);
+        }
+
+        ObjectNode json() {
+            Budget b = budget;
+            ObjectNode n = JSON.createObjectNode().put("id", b.id()).put("scope", b.scope().name().toLowerCase(Locale.ROOT))
+                    .put("subject", b.subject()).put("period", b.period().label()).put("time_zone", b.zone().getId())
+                    .put("currency", b.currency())
+                    .put("amount", b.limitNanos() == null ? null : Money.amount(b.limitNanos()).toPlainString())
+                    .put("tokens", b.limitTokens());
+            ArrayNode soft = n.putArray("soft");
+            b.softPercents().forEach(soft::add);
+            ObjectNode tiers = n.putObject("tiers");
+            new TreeMap<>(b.tiers()).forEach((t, r) -> tiers.put(t, r.exempt() ? "exempt" : Money.amount(r.capNanos()).toPlainString()));
+            n.putObject("current").put("window_start", windowStart.toString())
+                    .put("resets_at", resetsAt == null ? null : resetsAt.toString())
+                    .put("spent", Money.amount(window.spentNanos()).toPlainString())
+                    .put("reserved", Money.amount(window.reservedNanos()).toPlainString())
+                    .put("spent_tokens", window.spentTokens()).put("reserved_tokens", window.reservedTokens())
+                    .put("percent", percent());
+            return n;
+        }
+    }
+
     // ---- helpers ----
 
     private Principal authenticate(ServerRequest req) {
@@ -375,7 +633,7 @@ final class HttpApi {
 
     private static JsonNode parseJsonObject(byte[] body) {
         try {
-            JsonNode n = JSON.readTree(body);
+            JsonNode n = BODY.readTree(body);
             if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object.");
             return n;
         } catch (IOException e) {

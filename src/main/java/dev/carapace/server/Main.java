@@ -8,26 +8,43 @@ import dev.carapace.config.ConfigException;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
+import dev.carapace.ledger.Budget;
+import dev.carapace.ledger.Budgets;
+import dev.carapace.ledger.Money;
+import dev.carapace.ledger.Period;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ModelSpec;
+import dev.carapace.server.HttpApi.BudgetView;
 import dev.carapace.store.ApiKeys.StoredKey;
+import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerBook.SpendRow;
 import dev.carapace.store.Store;
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /** The {@code carapace} command line. Every command has {@code --help} and exits non-zero on error. */
 @Command(name = "carapace", mixinStandardHelpOptions = true, version = "carapace 0.1.0",
         description = "The enterprise agent gateway: OpenAI/Anthropic-compatible, with budgets, tiers and policy.",
-        subcommands = {Main.Serve.class, Main.ConfigCommand.class, Main.Keys.class, Main.Models.class})
+        subcommands = {Main.Serve.class, Main.ConfigCommand.class, Main.Keys.class, Main.Models.class,
+                Main.BudgetCommand.class, Main.Spend.class})
 public final class Main implements Runnable {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -47,6 +64,12 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("error: " + message(e));
             return 1;
+        });
+        cl.setParameterExceptionHandler((e, given) -> {
+            CommandLine line = e.getCommandLine();
+            String m = e.getMessage().startsWith("Error: ") ? e.getMessage().substring(7) : e.getMessage();
+            line.getErr().println("error: " + m + " (see '" + line.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
         });
         return cl.execute(args);
     }
@@ -277,6 +300,274 @@ public final class Main implements Runnable {
                 }
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "budget", mixinStandardHelpOptions = true,
+            description = "Set, show, list and delete the budgets of the org, teams, users and agents.",
+            subcommands = {BudgetCommand.Set.class, BudgetCommand.Show.class, BudgetCommand.List.class, BudgetCommand.Delete.class})
+    static final class BudgetCommand implements Runnable {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() { spec.commandLine().usage(spec.commandLine().getOut()); }
+
+        abstract static class LedgerCommand implements java.util.concurrent.Callable<Integer> {
+            @Mixin Common common;
+            @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws Exception {
+                CarapaceConfig config = common.config();
+                Clock clock = Clock.systemUTC();
+                try (Store store = Carapace.openStore(config, common.dataDir(), System::getenv)) {
+                    return run(Carapace.budgets(config, store, clock), store.ledgerBook(), clock.instant(),
+                            spec.commandLine().getOut());
+                }
+            }
+
+            abstract int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) throws Exception;
+        }
+
+        /** Whose budget it is: exactly one of these. */
+        static final class Subject {
+            @Option(names = "--team", paramLabel = "TEAM", required = true, description = "A team of the config.") String team;
+            @Option(names = "--user", paramLabel = "USER", required = true, description = "A user that has (or had) a key.") String user;
+            @Option(names = "--agent", paramLabel = "AGENT", required = true, description = "An agent id.") String agent;
+            @Option(names = "--org", required = true, description = "The whole org (the config's org).") boolean org;
+        }
+
+        @Command(name = "set", mixinStandardHelpOptions = true,
+                description = {"Create or replace a budget: a money and/or token limit per period. Calls that would pass "
+                        + "the limit are refused. What the current period has spent is kept, also when "
+                        + "the period or time zone changes.",
+                        "Example: carapace budget set --team platform --amount 500 --tier ultra=0 --tier free=exempt"})
+        static final class Set extends LedgerCommand {
+            @ArgGroup(exclusive = true, multiplicity = "1") Subject subject;
+            @Option(names = "--amount", paramLabel = "USD", description = "Money limit per period, e.g. 500 or 0.25.") String amount;
+            @Option(names = "--tokens", paramLabel = "N", description = "Token limit per period (input plus output tokens).") Long tokens;
+            @Option(names = "--period", paramLabel = "PERIOD", description = "day, week, month or none (default: month).") String period;
+            @Option(names = "--tz", paramLabel = "ZONE", description = "Time zone the periods start in, e.g. Europe/Paris (default: UTC).") String timeZone;
+            @Option(names = "--currency", paramLabel = "CODE",
+                    description = "Currency code shown with the amounts (default: USD). Costs are counted at the config's "
+                            + "USD prices; nothing is converted.") String currency;
+            @Option(names = "--soft", paramLabel = "PERCENTS",
+                    description = "Alert when spend reaches these percentages of the limit (default: 50,80,90; '' for none).") String soft;
+            @Option(names = "--tier", paramLabel = "TIER=RULE",
+                    description = "Repeatable. An amount caps what the tier may spend per period (0 forbids it); "
+                            + "'exempt' keeps the tier's calls out of this budget (e.g. free=exempt).") Map<String, String> tiers;
+            @Option(names = "--json", description = "Print JSON.") boolean json;
+
+            @Override
+            int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) throws Exception {
+                BigDecimal limit = null;
+                if (amount != null) {
+                    try {
+                        limit = new BigDecimal(amount);
+                    } catch (NumberFormatException e) {
+                        throw new CommandLine.ParameterException(spec.commandLine(),
+                                "--amount: expected a decimal such as 500 or 0.25; got '" + amount + "'");
+                    }
+                }
+                String scope = subject.team != null ? "team" : subject.user != null ? "user" : subject.agent != null ? "agent" : "org";
+                String name = subject.team != null ? subject.team : subject.user != null ? subject.user : subject.agent;
+                Budget b;
+                try {
+                    b = budgets.set(new Budgets.Request(scope, name, limit, tokens, period, timeZone, currency, soft, tiers));
+                } catch (ApiException e) {
+                    throw new ApiException(e.kind(), forCli(e, "--" + scope), e.param(), e.code(), null, false);
+                }
+                printBudget(BudgetView.of(b, book, now), json, out);
+                return 0;
+            }
+
+            private static final Map<String, String> OPTIONS = Map.of("amount", "--amount", "tokens", "--tokens",
+                    "period", "--period", "time_zone", "--tz", "currency", "--currency", "soft", "--soft", "tiers", "--tier");
+
+            /** {@link Budgets#set}'s messages start with the API's field name; here they name this command's option. */
+            static String forCli(ApiException e, String subjectOption) {
+                String m = e.getMessage();
+                String param = e.param();
+                String option = "subject".equals(param) ? subjectOption : OPTIONS.get(param);
+                if (option == null) return m;
+                if (m.startsWith(param + ": ")) return option + ": " + m.substring(param.length() + 2);
+                if (m.startsWith(param + ".")) return option + " " + m.substring(param.length() + 1);   // tiers.ultra: ...
+                return option + ": " + m;
+            }
+        }
+
+        @Command(name = "show", mixinStandardHelpOptions = true,
+                description = "Show a budget and its current period: spent, held by calls in flight, and when it resets.")
+        static final class Show extends LedgerCommand {
+            @Parameters(paramLabel = "ID", description = "SCOPE:NAME, e.g. team:platform, user:alice, org:acme.") String id;
+            @Option(names = "--json", description = "Print JSON.") boolean json;
+
+            @Override
+            int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) throws Exception {
+                printBudget(BudgetView.of(budgets.get(id), book, now), json, out);
+                return 0;
+            }
+        }
+
+        @Command(name = "list", mixinStandardHelpOptions = true, description = "List the budgets with their current spend.")
+        static final class List extends LedgerCommand {
+            @Option(names = "--json", description = "Print JSON.") boolean json;
+
+            @Override
+            int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) throws Exception {
+                java.util.List<BudgetView> views = budgets.list().stream().map(b -> BudgetView.of(b, book, now)).toList();
+                if (json) {
+                    ArrayNode a = JSON.createArrayNode();
+                    views.forEach(v -> a.add(v.json()));
+                    out.println(JSON.writeValueAsString(a));
+                    return 0;
+                }
+                String row = "%-28s %-6s %18s %14s %18s %8s  %s%n";
+                out.printf(row, "ID", "PERIOD", "LIMIT", "TOKENS", "SPENT", "USED", "RESETS");
+                for (BudgetView v : views) {
+                    Budget b = v.budget();
+                    out.printf(row, b.id(), b.period().label(),
+                            b.limitNanos() == null ? "-" : b.currency() + " " + Money.format(b.limitNanos()),
+                            b.limitTokens() == null ? "-" : b.limitTokens().toString(),
+                            b.currency() + " " + Money.format(v.window().spentNanos()),
+                            v.percent().toPlainString() + "%",
+                            v.resetsAt() == null ? "never" : time(v.resetsAt(), b.zone()));
+                }
+                return 0;
+            }
+        }
+
+        @Command(name = "delete", mixinStandardHelpOptions = true,
+                description = "Delete a budget: calls are no longer held to it. What it counted stays in the spend reports.")
+        static final class Delete extends LedgerCommand {
+            @Parameters(paramLabel = "ID", description = "SCOPE:NAME, e.g. team:platform.") String id;
+
+            @Override
+            int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) {
+                if (!budgets.delete(id)) {
+                    spec.commandLine().getErr().println("error: no budget '" + id + "' (see 'carapace budget list')");
+                    return 1;
+                }
+                out.println("deleted " + id);
+                return 0;
+            }
+        }
+
+        static void printBudget(BudgetView v, boolean json, PrintWriter out) throws Exception {
+            if (json) {
+                out.println(JSON.writeValueAsString(v.json()));
+                return;
+            }
+            Budget b = v.budget();
+            String per = b.period() == Period.NONE ? " in all" : " per " + b.period().label();
+            out.printf("%-10s %s%n", "budget", b.id());
+            if (b.limitNanos() != null) out.printf("%-10s %s %s%s%n", "limit", b.currency(), Money.format(b.limitNanos()), per);
+            if (b.limitTokens() != null) out.printf("%-10s %d tokens%s%n", "tokens", b.limitTokens(), per);
+            out.printf("%-10s %s%n", "soft", b.softPercents().isEmpty() ? "none"
+                    : String.join(", ", b.softPercents().stream().map(p -> p + "%").toList()));
+            if (!b.tiers().isEmpty()) {
+                out.printf("%-10s %s%n", "tiers", String.join(", ", new java.util.TreeMap<>(b.tiers()).entrySet().stream()
+                        .map(e -> e.getKey() + " " + (e.getValue().exempt() ? "exempt"
+                                : e.getValue().capNanos() == 0 ? "forbidden" : "capped at " + Money.format(e.getValue().capNanos())))
+                        .toList()));
+            }
+            out.printf("%-10s %s%n", "window", v.resetsAt() == null ? "all time (period none: never resets)"
+                    : "since " + time(v.windowStart(), b.zone()) + ", resets " + time(v.resetsAt(), b.zone()));
+            out.printf("%-10s %s %s, %d tokens (%s%% used)%n", "spent", b.currency(), Money.format(v.window().spentNanos()),
+                    v.window().spentTokens(), v.percent().toPlainString());
+            out.printf("%-10s %s %s, %d tokens (held by calls in flight)%n", "reserved", b.currency(),
+                    Money.format(v.window().reservedNanos()), v.window().reservedTokens());
+        }
+
+        private static String time(Instant t, ZoneId zone) {
+            return DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm").format(t.atZone(zone)) + " " + zone.getId();
+        }
+    }
+
+    @Command(name = "spend", mixinStandardHelpOptions = true,
+            description = {"Report spend (requests, tokens, cost in USD) grouped by team, user, agent, model or tier.",
+                    "Days are UTC; both ends are included. Default: from the first day of this month to today."})
+    static final class Spend implements java.util.concurrent.Callable<Integer> {
+        @Mixin Common common;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--by", required = true, paramLabel = "DIMENSION", description = "team, user, agent, model or tier.") String by;
+        @Option(names = "--since", paramLabel = "YYYY-MM-DD", description = "First day (default: the first day of this month).") String since;
+        @Option(names = "--until", paramLabel = "YYYY-MM-DD", description = "Last day (default: today).") String until;
+        @Option(names = "--json", description = "Print JSON.") boolean json;
+        @Option(names = "--csv", description = "Print CSV (RFC 4180) with a header row.") boolean csv;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!HttpApi.SPEND_DIMENSIONS.contains(by)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--by: expected team, user, agent, model or tier; got '" + by + "'");
+            }
+            if (json && csv) throw new CommandLine.ParameterException(spec.commandLine(), "--json and --csv cannot be used together");
+            LocalDate today = LocalDate.now(ZoneOffset.UTC);
+            LocalDate from = date("--since", since, today.withDayOfMonth(1));
+            LocalDate to = date("--until", until, today);
+            if (from.isAfter(to)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--since " + from + " is after --until " + to);
+            }
+            CarapaceConfig config = common.config();
+            java.util.List<SpendRow> rows;
+            try (Store store = Carapace.openStore(config, common.dataDir(), System::getenv)) {
+                rows = store.ledgerBook().spend(by, from, to, null);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(JSON.writeValueAsString(HttpApi.spendJson(by, from, to, null, rows)));
+            } else if (csv) {
+                out.print(csvLine(by, "requests", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd"));
+                for (SpendRow r : rows) {
+                    out.print(csvLine(r.key(), Long.toString(r.requests()), Long.toString(r.inputTokens()),
+                            Long.toString(r.cachedInputTokens()), Long.toString(r.outputTokens()),
+                            Long.toString(r.reasoningTokens()), Money.amount(r.costNanos()).toPlainString()));
+                }
+                out.flush();
+            } else {
+                String row = "%-28s %10s %14s %14s %14s %14s %14s%n";
+                out.printf("Spend by %s, %s to %s (UTC days)%n", by, from, to);
+                out.printf(row, by.toUpperCase(java.util.Locale.ROOT), "REQUESTS", "INPUT", "CACHED", "OUTPUT", "REASONING", "COST USD");
+                long requests = 0, in = 0, cached = 0, output = 0, reasoning = 0, cost = 0;
+                for (SpendRow r : rows) {
+                    out.printf(row, r.key().isEmpty() ? "-" : r.key(), r.requests(), r.inputTokens(), r.cachedInputTokens(),
+                            r.outputTokens(), r.reasoningTokens(), Money.format(r.costNanos()));
+                    requests += r.requests();
+                    in += r.inputTokens();
+                    cached += r.cachedInputTokens();
+                    output += r.outputTokens();
+                    reasoning += r.reasoningTokens();
+                    cost += r.costNanos();
+                }
+                out.printf(row, "TOTAL", requests, in, cached, output, reasoning, Money.format(cost));
+            }
+            return 0;
+        }
+
+        private LocalDate date(String option, String value, LocalDate fallback) {
+            if (value == null) return fallback;
+            try {
+                return LocalDate.parse(value);
+            } catch (DateTimeParseException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        option + ": expected a date YYYY-MM-DD; got '" + value + "'");
+            }
+        }
+
+        /** One CSV record: fields with a comma, quote or line break are quoted, quotes doubled; CRLF ends it. */
+        static String csvLine(String... fields) {
+            StringBuilder line = new StringBuilder();
+            for (String f : fields) {
+                if (!line.isEmpty()) line.append(',');
+                if (f.contains(",") || f.contains("\"") || f.contains("\n") || f.contains("\r")) {
+                    line.append('"').append(f.replace("\"", "\"\"")).append('"');
+                } else {
+                    line.append(f);
+                }
+            }
+            return line.append("\r\n").toString();
         }
     }
 }

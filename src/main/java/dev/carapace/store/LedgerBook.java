@@ -78,7 +78,39 @@ public final class LedgerBook {
 
     /** Creates or replaces a budget; its windows (what was spent) are kept. */
     public void putBudget(BudgetRow b) {
-        store.write("save budget", h -> h.createUpdate("""
+        store.write("save budget", h -> {
+            upsertBudget(h, b);
+            return null;
+        });
+    }
+
+    /**
+     * Replaces a budget whose period or time zone changed, carrying the spend of its current window {@code from}
+     * into the new current window {@code to} (keeping the larger figure if {@code to} already has spend), in the
+     * same transaction.
+     */
+    public void putBudget(BudgetRow b, WindowKey from, WindowKey to) {
+        store.write("save budget", h -> {
+            upsertBudget(h, b);
+            Optional<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
+                    .bind("b", from.budgetId()).bind("w", from.windowStart()).bind("t", from.tier()).map(WINDOW).findOne();
+            if (old.isEmpty() || from.equals(to)) return null;
+            h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
+                            + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
+                    .bind("b", to.budgetId()).bind("w", to.windowStart()).bind("t", to.tier()).execute();
+            h.createUpdate("""
+                            UPDATE budget_windows SET
+                                spent_nanos = CASE WHEN spent_nanos < :n THEN :n ELSE spent_nanos END,
+                                spent_tokens = CASE WHEN spent_tokens < :tk THEN :tk ELSE spent_tokens END
+                            WHERE budget_id = :b AND window_start = :w AND tier = :t""")
+                    .bind("n", old.get().spentNanos()).bind("tk", old.get().spentTokens())
+                    .bind("b", to.budgetId()).bind("w", to.windowStart()).bind("t", to.tier()).execute();
+            return null;
+        });
+    }
+
+    private static void upsertBudget(Handle h, BudgetRow b) {
+        h.createUpdate("""
                         INSERT INTO budgets (id, scope, subject, period, time_zone, currency, limit_nanos, limit_tokens,
                                              soft_percents, tier_rules, updated_at)
                         VALUES (:id, :scope, :subject, :period, :tz, :currency, :ln, :lt, :soft, :tiers, :at)
@@ -90,7 +122,7 @@ public final class LedgerBook {
                 .bind("id", b.id()).bind("scope", b.scope()).bind("subject", b.subject()).bind("period", b.period())
                 .bind("tz", b.timeZone()).bind("currency", b.currency()).bind("ln", b.limitNanos())
                 .bind("lt", b.limitTokens()).bind("soft", b.softPercents()).bind("tiers", b.tierRules())
-                .bind("at", b.updatedAt().toEpochMilli()).execute());
+                .bind("at", b.updatedAt().toEpochMilli()).execute();
     }
 
     public boolean deleteBudget(String id) {

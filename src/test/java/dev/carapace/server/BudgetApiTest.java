@@ -1,0 +1,325 @@
+package dev.carapace.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.ledger.Period;
+import dev.carapace.store.LedgerBook.BudgetRow;
+import dev.carapace.store.UsageLog.UsageRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+
+import static dev.carapace.server.GatewayHarness.chat;
+import static dev.carapace.server.GatewayHarness.json;
+import static dev.carapace.testing.ScriptedUpstream.openAiText;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code /api/budgets} and {@code /api/spend} on a real gateway, and a budget refusing a real call. */
+class BudgetApiTest {
+
+    @TempDir Path data;
+    GatewayHarness h;
+
+    @BeforeEach
+    void start() throws Exception { h = new GatewayHarness(data); }
+
+    @AfterEach
+    void stop() { h.close(); }
+
+    HttpResponse<String> put(String path, String key, String body) {
+        return h.send(HttpRequest.newBuilder(URI.create(h.url(path))).header("authorization", "Bearer " + key)
+                .header("content-type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    HttpResponse<String> delete(String path, String key) {
+        return h.send(HttpRequest.newBuilder(URI.create(h.url(path))).header("authorization", "Bearer " + key).DELETE().build());
+    }
+
+    JsonNode okJson(HttpResponse<String> r) {
+        assertThat(r.statusCode()).as("status; body: %s", r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+        return json(r.body());
+    }
+
+    List<BudgetRow> stored() {
+        return h.carapace.store().ledgerBook().budgets();
+    }
+
+    List<String> ids(HttpResponse<String> list) {
+        return okJson(list).get("data").findValuesAsText("id");
+    }
+
+    @Test
+    void adminCreatesReadsReplacesAndDeletes() {
+        JsonNode b = okJson(put("/api/budgets/team:platform", h.adminKey, """
+                {"amount": "500.00", "tokens": 2000000, "period": "week", "time_zone": "Europe/Paris", "currency": "EUR",
+                 "soft": [50, 80], "tiers": {"ultra": "0", "free": "exempt", "high": 12.5}}"""));
+        Instant now = Instant.now();
+        ZoneId paris = ZoneId.of("Europe/Paris");
+        assertThat(b.get("id").asText()).isEqualTo("team:platform");
+        assertThat(b.get("scope").asText()).isEqualTo("team");
+        assertThat(b.get("subject").asText()).isEqualTo("platform");
+        assertThat(b.get("period").asText()).isEqualTo("week");
+        assertThat(b.get("time_zone").asText()).isEqualTo("Europe/Paris");
+        assertThat(b.get("currency").asText()).isEqualTo("EUR");
+        assertThat(b.get("amount").asText()).isEqualTo("500");
+        assertThat(b.get("tokens").asLong()).isEqualTo(2_000_000);
+        assertThat(b.get("soft").toString()).isEqualTo("[50,80]");
+        assertThat(b.get("tiers").toString()).isEqualTo("{\"free\":\"exempt\",\"high\":\"12.5\",\"ultra\":\"0\"}");
+        assertThat(b.at("/current/window_start").asText()).isEqualTo(Period.WEEK.start(now, paris).toString());
+        assertThat(b.at("/current/resets_at").asText()).isEqualTo(Period.WEEK.reset(now, paris).toString());
+        assertThat(b.at("/current/spent").asText()).isEqualTo("0");
+        assertThat(b.at("/current/reserved").asText()).isEqualTo("0");
+        assertThat(b.at("/current/spent_tokens").asLong()).isZero();
+        assertThat(b.at("/current/reserved_tokens").asLong()).isZero();
+        assertThat(b.at("/current/percent").decimalValue()).isZero();
+
+        assertThat(okJson(h.get("/api/budgets/team:platform", h.adminKey))).isEqualTo(b);
+        assertThat(ids(h.get("/api/budgets", h.adminKey))).containsExactly("team:platform");
+        assertThat(stored()).singleElement().satisfies(row -> {
+            assertThat(row.limitNanos()).isEqualTo(500_000_000_000L);
+            assertThat(row.period()).isEqualTo("week");
+        });
+
+        // PUT replaces: what is not given takes its default; a number amount stays exact
+        JsonNode replaced = okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": 0.1, \"soft\": \"60,70\"}"));
+        assertThat(replaced.get("amount").asText()).isEqualTo("0.1");
+        assertThat(replaced.get("tokens").isNull()).isTrue();
+        assertThat(replaced.get("period").asText()).isEqualTo("month");
+        assertThat(replaced.get("time_zone").asText()).isEqualTo("UTC");
+        assertThat(replaced.get("soft").toString()).isEqualTo("[60,70]");
+        assertThat(replaced.get("tiers").size()).isZero();
+        assertThat(stored()).singleElement().extracting(BudgetRow::limitNanos).isEqualTo(100_000_000L);
+
+        okJson(put("/api/budgets/org:acme", h.adminKey, "{\"tokens\": 5}"));
+        okJson(put("/api/budgets/user:alice", h.adminKey, "{\"amount\": \"3\"}"));
+        assertThat(ids(h.get("/api/budgets", h.adminKey))).containsExactly("org:acme", "team:platform", "user:alice");
+
+        JsonNode deleted = okJson(delete("/api/budgets/team:platform", h.adminKey));
+        assertThat(deleted.get("id").asText()).isEqualTo("team:platform");
+        assertThat(deleted.get("deleted").asBoolean()).isTrue();
+        assertThat(stored()).extracting(BudgetRow::id).containsExactly("org:acme", "user:alice");
+
+        HttpResponse<String> gone = h.get("/api/budgets/team:platform", h.adminKey);
+        assertThat(gone.statusCode()).isEqualTo(404);
+        assertThat(json(gone.body()).at("/error/code").asText()).isEqualTo("budget_not_found");
+        HttpResponse<String> again = delete("/api/budgets/team:platform", h.adminKey);
+        assertThat(again.statusCode()).isEqualTo(404);
+        assertThat(json(again.body()).at("/error/param").asText()).isEqualTo("id");
+    }
+
+    @Test
+    void membersSeeOnlyTheBudgetsOnTheirOwnPath() {
+        for (String id : List.of("org:acme", "team:platform", "team:research", "user:alice", "user:rita", "user:root", "agent:nightly")) {
+            okJson(put("/api/budgets/" + id, h.adminKey, "{\"amount\": \"10\"}"));
+        }
+        assertThat(ids(h.get("/api/budgets", h.adminKey))).hasSize(7);
+        assertThat(ids(h.get("/api/budgets", h.memberKey))).containsExactly("org:acme", "team:platform", "user:alice");
+        assertThat(ids(h.get("/api/budgets", h.researchKey))).containsExactly("org:acme", "team:research", "user:rita");
+
+        assertThat(okJson(h.get("/api/budgets/team:platform", h.memberKey)).get("amount").asText()).isEqualTo("10");
+        assertThat(okJson(h.get("/api/budgets/user:alice", h.memberKey)).get("id").asText()).isEqualTo("user:alice");
+
+        // another team's budget looks exactly like one that does not exist
+        HttpResponse<String> hidden = h.get("/api/budgets/team:research", h.memberKey);
+        HttpResponse<String> nowhere = h.get("/api/budgets/team:nowhere", h.memberKey);
+        assertThat(hidden.statusCode()).isEqualTo(404);
+        assertThat(nowhere.statusCode()).isEqualTo(404);
+        assertThat(json(hidden.body()).get("error").toString().replace("team:research", "X"))
+                .isEqualTo(json(nowhere.body()).get("error").toString().replace("team:nowhere", "X"));
+        assertThat(h.get("/api/budgets/user:root", h.memberKey).statusCode()).isEqualTo(404);
+        assertThat(h.get("/api/budgets/agent:nightly", h.memberKey).statusCode()).isEqualTo(404);
+
+        // members may not change budgets, not even their own
+        List<BudgetRow> before = stored();
+        HttpResponse<String> put = put("/api/budgets/user:alice", h.memberKey, "{\"amount\": \"1000000\"}");
+        assertThat(put.statusCode()).isEqualTo(403);
+        assertThat(json(put.body()).at("/error/code").asText()).isEqualTo("admin_required");
+        HttpResponse<String> del = delete("/api/budgets/team:platform", h.memberKey);
+        assertThat(del.statusCode()).isEqualTo(403);
+        assertThat(json(del.body()).at("/error/code").asText()).isEqualTo("admin_required");
+        assertThat(stored()).isEqualTo(before);
+
+        assertThat(h.get("/api/budgets", null).statusCode()).isEqualTo(401);
+        assertThat(h.get("/api/budgets", "cpk_not_a_key").statusCode()).isEqualTo(401);
+    }
+
+    @ParameterizedTest(name = "{0} {1} -> {2}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            team:platform | {"amount": "-1"}                                      | amount
+            team:platform | {"amount": "lots"}                                    | amount
+            team:platform | {"amount": true}                                      | amount
+            team:platform | {"amount": "1000000000.01"}                           | amount
+            team:platform | {"amount": "0.0000000001"}                            | amount
+            team:platform | {}                                                    | amount
+            team:platform | {"tokens": 1.5}                                       | tokens
+            team:platform | {"tokens": -3}                                        | tokens
+            team:platform | {"amount": 5, "period": "year"}                       | period
+            team:platform | {"amount": 5, "period": 7}                            | period
+            team:platform | {"amount": 5, "time_zone": "Mars/Olympus"}            | time_zone
+            team:platform | {"amount": 5, "currency": "usd"}                      | currency
+            team:platform | {"amount": 5, "soft": [90, 50]}                       | soft
+            team:platform | {"amount": 5, "soft": [50, "x"]}                      | soft
+            team:platform | {"amount": 5, "soft": "50,100"}                       | soft
+            team:platform | {"amount": 5, "soft": {}}                             | soft
+            team:platform | {"amount": 5, "tiers": {"mega": "1"}}                 | tiers
+            team:platform | {"amount": 5, "tiers": {"ultra": "x"}}                | tiers
+            team:platform | {"amount": 5, "tiers": {"ultra": null}}               | tiers
+            team:platform | {"amount": 5, "tiers": {"ultra": "-1"}}               | tiers
+            team:platform | {"amount": 5, "tiers": ["ultra"]}                     | tiers
+            team:platform | {"amount": 5, "colour": "red"}                        | colour
+            team:platform | {"amount": 5, "scope": "team"}                        | scope
+            team:platform | {"amount": 5, "subject": "research"}                  | subject
+            team:marketing | {"amount": 5}                                        | id
+            planet:mars   | {"amount": 5}                                         | id
+            platform      | {"amount": 5}                                         | id
+            team:         | {"amount": 5}                                         | id
+            user:mallory  | {"amount": 5}                                         | id
+            org:globex    | {"amount": 5}                                         | id
+            agent:a b     | {"amount": 5}                                         | id
+            """)
+    void invalidPutsNameTheFieldAndChangeNothing(String id, String body, String param) {
+        okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": \"100\", \"tiers\": {\"ultra\": \"0\"}}"));
+        List<BudgetRow> before = stored();
+
+        HttpResponse<String> r = put("/api/budgets/" + URLEncoder.encode(id, StandardCharsets.UTF_8).replace("%3A", ":"), h.adminKey, body);
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        JsonNode error = json(r.body()).get("error");
+        assertThat(error.get("param").asText()).isEqualTo(param);
+        assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+        assertThat(error.get("message").asText()).contains(param);
+        assertThat(stored()).isEqualTo(before);
+        assertThat(h.carapace.ledger().budgets().list()).hasSize(1);
+    }
+
+    @Test
+    void unreadableBodiesChangeNothing() {
+        for (String body : List.of("not json", "[1,2]", "")) {
+            HttpResponse<String> r = put("/api/budgets/team:platform", h.adminKey, body);
+            assertThat(r.statusCode()).as(body).isEqualTo(400);
+            assertThat(json(r.body()).at("/error/message").asText()).startsWith("Request body");
+        }
+        assertThat(stored()).isEmpty();
+    }
+
+    @Test
+    void spendShowsAdminsEverythingAndMembersTheirOwn() {
+        Instant now = Instant.now();
+        h.carapace.store().usageLog().insertBatch(List.of(
+                usage("s1", now, "platform", "alice", "m-mid", 2_000_000_000L),
+                usage("s2", now, "platform", "alice", "m-claude", 500_000_000L),
+                usage("s3", now, "platform", "root", "m-mid", 7_000_000_000L),
+                usage("s4", now, "research", "rita", "m-mid", 1_000_000_000L)));
+
+        JsonNode all = okJson(h.get("/api/spend?by=user", h.adminKey));
+        assertThat(all.get("data").findValuesAsText("user")).containsExactly("root", "alice", "rita");
+        assertThat(all.get("user").isNull()).isTrue();
+        assertThat(all.at("/total/cost_usd").asText()).isEqualTo("10.5");
+        assertThat(okJson(h.get("/api/spend?by=team", h.adminKey)).get("data").findValuesAsText("team"))
+                .containsExactly("platform", "research");
+
+        JsonNode mine = okJson(h.get("/api/spend?by=user", h.memberKey));
+        assertThat(mine.get("user").asText()).isEqualTo("alice");
+        assertThat(mine.get("data").findValuesAsText("user")).containsExactly("alice");
+        assertThat(mine.at("/data/0/cost_usd").asText()).isEqualTo("2.5");
+        assertThat(mine.at("/data/0/requests").asLong()).isEqualTo(2);
+        JsonNode myTeam = okJson(h.get("/api/spend?by=team", h.memberKey));
+        assertThat(myTeam.get("data").findValuesAsText("team")).containsExactly("platform");
+        assertThat(myTeam.at("/data/0/cost_usd").asText()).isEqualTo("2.5");   // not root's 7 USD
+        JsonNode myModels = okJson(h.get("/api/spend?by=model", h.memberKey));
+        assertThat(myModels.get("data").findValuesAsText("model")).containsExactly("m-mid", "m-claude");
+        JsonNode rita = okJson(h.get("/api/spend?by=team", h.researchKey));
+        assertThat(rita.get("data").findValuesAsText("team")).containsExactly("research");
+
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        assertThat(mine.get("since").asText()).isEqualTo(today.withDayOfMonth(1).toString());
+        assertThat(mine.get("until").asText()).isEqualTo(today.toString());
+        JsonNode past = okJson(h.get("/api/spend?by=team&since=2020-01-01&until=2020-12-31", h.adminKey));
+        assertThat(past.get("data").size()).isZero();
+        assertThat(past.at("/total/cost_usd").asText()).isEqualTo("0");
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            /api/spend                                         | by
+            /api/spend?by=planet                               | by
+            /api/spend?by=team&since=2026-13-01                | since
+            /api/spend?by=team&until=tomorrow                  | until
+            /api/spend?by=team&since=2026-11-30&until=2026-11-01 | since
+            /api/spend?by=team&user=rita                       | user
+            """)
+    void badSpendQueriesNameTheParameter(String path, String param) {
+        HttpResponse<String> r = h.get(path, h.memberKey);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).at("/error/param").asText()).isEqualTo(param);
+        assertThat(json(r.body()).at("/error/message").asText()).startsWith(param);
+    }
+
+    @Test
+    void aSpentBudgetRefusesTheCallUntilItResets() {
+        JsonNode b = okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": \"0.000050\"}"));
+        assertThat(b.get("amount").asText()).isEqualTo("0.00005");
+
+        // m-solo at 3/6 USD per M: the prompt plus 4096 output tokens may cost about 0.025 USD, far more than 0.00005
+        HttpResponse<String> refused = h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ""));
+        Instant now = Instant.now();
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(refused.headers().firstValue("x-should-retry")).hasValue("false");
+        JsonNode error = json(refused.body()).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("budget_exceeded");
+        assertThat(error.get("type").asText()).isEqualTo("rate_limit_error");
+        assertThat(error.get("message").asText()).contains("Budget team:platform would be exceeded")
+                .contains("USD 0.00 of 0.00005 spent this month")
+                .contains("It resets at " + Period.MONTH.reset(now, ZoneOffset.UTC) + ".");
+        assertThat(h.a.requestCount()).isZero();
+
+        // nothing was spent or left held by the refused call
+        JsonNode current = okJson(h.get("/api/budgets/team:platform", h.memberKey)).get("current");
+        assertThat(current.get("spent").asText()).isEqualTo("0");
+        assertThat(current.get("reserved").asText()).isEqualTo("0");
+
+        // another team is not held to it
+        h.a.enqueue(openAiText("Hi!", 12, 3));
+        assertThat(h.post("/v1/chat/completions", h.researchKey, chat("m-solo", false, "")).statusCode()).isEqualTo(200);
+
+        // with the budget gone the call goes through
+        okJson(delete("/api/budgets/team:platform", h.adminKey));
+        h.a.enqueue(openAiText("Hi!", 12, 3));
+        assertThat(h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, "")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aCallChargesTheBudgetItPassed() {
+        okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": \"1\", \"tokens\": 100000}"));
+        h.a.enqueue(openAiText("Hi!", 1000, 500));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ",\"max_tokens\":1000"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+
+        // 1000 in at 3 USD/M + 500 out at 6 USD/M = 0.006 USD, 1500 tokens
+        JsonNode current = okJson(h.get("/api/budgets/team:platform", h.memberKey)).get("current");
+        assertThat(current.get("spent").asText()).isEqualTo("0.006");
+        assertThat(current.get("spent_tokens").asLong()).isEqualTo(1500);
+        assertThat(current.get("reserved").asText()).isEqualTo("0");
+        assertThat(current.get("percent").decimalValue()).isEqualByComparingTo("1.5");   // tokens 1.5% > money 0.6%
+    }
+
+    static UsageRecord usage(String id, Instant at, String team, String user, String model, long cost) {
+        return new UsageRecord(id, at, "acme", team, user, "cpk_test", "openai", model, "mid", "a/up-model", 100, 0, 0,
+                10, 0, false, false, 200, null, 1000, null, null, cost);
+    }
+}
