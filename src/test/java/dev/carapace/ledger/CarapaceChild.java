@@ -1,0 +1,31 @@
+package dev.carapace.ledger;
+
+import dev.carapace.config.ConfigLoader;
+import dev.carapace.identity.Principal;
+import dev.carapace.server.Carapace;
+
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.time.Clock;
+
+/**
+ * A gateway in its own JVM, for crash tests: {@code CarapaceChild CONFIG_FILE DATA_DIR BUDGET_USD} starts Carapace
+ * on the config and data dir, gives team platform a monthly budget of BUDGET_USD, creates a key for alice, prints
+ * {@code READY <port> <key>} and serves until it is killed.
+ */
+public final class CarapaceChild {
+
+    private CarapaceChild() {}
+
+    public static void main(String[] args) throws Exception {
+        var config = ConfigLoader.load(Path.of(args[0]));
+        Carapace c = Carapace.start(config, Path.of(args[1]), name -> "UP_KEY".equals(name) ? "secret-up" : System.getenv(name),
+                Clock.systemUTC(), 0);
+        c.ledger().budgets().set(new Budgets.Request("team", "platform", new BigDecimal(args[2]), null, "month", "UTC", "USD",
+                "", null));
+        String key = c.keyAdmin().create("alice", "platform", Principal.Role.MEMBER, null).secret();
+        System.out.println("READY " + c.port() + " " + key);
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
+    }
+}
