@@ -137,29 +137,33 @@ public final class Gateway {
 
     private Portfolio.Entry route(Call call) {
         for (CallFilter f : filters) f.beforeRoute(call);
-        ChatRequest req = call.request();
+        ChatRequest asked = call.request();
         String team = call.principal().team();
-        Portfolio.Entry model = portfolio.resolve(req.model(), access(team), "Team '" + team + "'");
-        Integer max = req.maxTokens();
+        Access access = access(team);
+        Portfolio.Entry model = portfolio.resolve(asked.model(), access, "Team '" + team + "'");
+        try {
+            return routeTo(call, model);
+        } catch (ApiException refused) {
+            if (!"budget_exceeded".equals(refused.code()) || access.downgradeTier() == null
+                    || model.tier().equals(access.downgradeTier())) {
+                throw refused;
+            }
+            // The team asked for explicit downgrade over refusal: the client's own request (not what filters made
+            // of it for the refused model), a cheaper tier, and a header saying so.
+            call.request(asked);
+            call.downgraded(model.id());
+            return routeTo(call, portfolio.resolve(Portfolio.TIER_PREFIX + access.downgradeTier(), access, "Team '" + team + "'"));
+        }
+    }
+
+    private Portfolio.Entry routeTo(Call call, Portfolio.Entry model) {
+        Integer max = call.request().maxTokens();
         if (max != null && max > model.spec().maxOutputTokens()) {
             throw ApiException.invalid("max_tokens", "max_tokens: " + max + " is more than model '" + model.id()
                     + "' can produce (at most " + model.spec().maxOutputTokens() + ")");
         }
         call.routed(model);
-        try {
-            for (CallFilter f : filters) f.routed(call);
-        } catch (ApiException refused) {
-            Access access = access(team);
-            if (!"budget_exceeded".equals(refused.code()) || access.downgradeTier() == null
-                    || model.tier().equals(access.downgradeTier())) {
-                throw refused;
-            }
-            // The team asked for explicit downgrade over refusal: same request, cheaper tier, said in a header.
-            call.downgraded(model.id());
-            model = portfolio.resolve(Portfolio.TIER_PREFIX + access.downgradeTier(), access, "Team '" + team + "'");
-            call.routed(model);
-            for (CallFilter f : filters) f.routed(call);
-        }
+        for (CallFilter f : filters) f.routed(call);
         return model;
     }
 
@@ -224,6 +228,7 @@ public final class Gateway {
                 case StreamEvent.TextDelta t -> { output.append(t.text()); call.firstToken(); }
                 case StreamEvent.ToolCallStarted s -> { output.append(s.name()); call.firstToken(); }
                 case StreamEvent.ToolCallDelta d -> output.append(d.argumentsDelta());
+                case StreamEvent.ReasoningDelta r -> output.append(r.text());
                 case StreamEvent.UsageReport u -> reported = u.usage();
                 default -> { }
             }

@@ -60,9 +60,15 @@ public final class Alerts {
         if (percent >= 100) once(b, w.key().windowStart(), 100, w, "hard_limit");
     }
 
-    /** A request was refused by this budget's hard limit. */
+    /**
+     * A request was refused by this budget's limit. That is the hard-limit alert only once the budget is really
+     * used up (spend at its highest soft threshold, or 90%): a refusal because calls in flight hold the rest, or
+     * because one call's worst case is larger than what is left, must not use up the once-per-window alert.
+     */
     void refused(Budget b, LedgerBook.WindowRow w) {
-        once(b, w.key().windowStart(), 100, w, "hard_limit");
+        int percent = Math.max(percent(w.spentNanos(), b.limitNanos()), percent(w.spentTokens(), b.limitTokens()));
+        int usedUp = b.softPercents().isEmpty() ? 90 : b.softPercents().get(b.softPercents().size() - 1);
+        if (percent >= usedUp) once(b, w.key().windowStart(), 100, w, "hard_limit");
     }
 
     private static int percent(long spent, Long limit) {

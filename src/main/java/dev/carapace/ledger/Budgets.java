@@ -139,9 +139,9 @@ public final class Budgets {
         java.time.Instant now = clock.instant();
         if (old != null && (old.period() != period || !old.zone().equals(zone))) {
             // Windows are keyed by their start, so a new period or zone means a new window: carry what the current
-            // one spent, or an admin's edit would hand the period's money back.
-            book.putBudget(toRow(b, clock), new LedgerBook.WindowKey(b.id(), old.period().start(now, old.zone()).toEpochMilli(), "*"),
-                    new LedgerBook.WindowKey(b.id(), period.start(now, zone).toEpochMilli(), "*"));
+            // one spent and holds, or an admin's edit would hand the period's money back.
+            book.putBudget(toRow(b, clock), old.period().start(now, old.zone()).toEpochMilli(),
+                    period.start(now, zone).toEpochMilli());
         } else {
             book.putBudget(toRow(b, clock));
         }

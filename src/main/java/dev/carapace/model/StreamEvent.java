@@ -14,6 +14,13 @@ public sealed interface StreamEvent {
 
     record TextDelta(String text) implements StreamEvent {}
 
+    /**
+     * Reasoning the model did before answering (Anthropic thinking, vLLM/DeepSeek {@code reasoning_content}). It is
+     * billed as output but not shown to clients: Carapace cannot carry it across formats faithfully (Anthropic
+     * thinking must round-trip with its signature). It still counts when Carapace estimates an interrupted stream.
+     */
+    record ReasoningDelta(String text) implements StreamEvent {}
+
     /** A new tool call at position {@code index} (0-based, in order of appearance among this answer's tool calls). */
     record ToolCallStarted(int index, String id, String name) implements StreamEvent {}
 

@@ -39,6 +39,7 @@ public final class Carapace implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Carapace.class);
 
+    private final SoleWriter soleWriter;
     private final Store store;
     private final ScheduledThreadPoolExecutor watchdog;
     private final Ledger ledger;
@@ -46,7 +47,9 @@ public final class Carapace implements AutoCloseable {
     private final KeyAdmin keyAdmin;
     private final WebServer server;
 
-    private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride) {
+    private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride,
+                     SoleWriter soleWriter) {
+        this.soleWriter = soleWriter;
         store = openStore(config, dataDir, env);
         watchdog = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("upstream-watchdog").unstarted(r));
         watchdog.setRemoveOnCancelPolicy(true);
@@ -73,8 +76,9 @@ public final class Carapace implements AutoCloseable {
                 watchdog, clock, java.time.Duration.ofSeconds(1));
         ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
                 alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
-        // A gateway that died left its reservations open. On SQLite only this gateway writes, so every other owner
-        // is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a minute old.
+        // A gateway that died left its reservations open. On SQLite this gateway holds the store's lock, so every
+        // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a
+        // minute old.
         ledger.reconcile(store.postgres() ? java.time.Duration.ofMinutes(1) : java.time.Duration.ZERO);
         every(java.time.Duration.ofSeconds(2), budgets::refresh);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
@@ -101,7 +105,13 @@ public final class Carapace implements AutoCloseable {
     /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */
     public static Carapace start(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock,
                                  Integer portOverride) {
-        return new Carapace(config, dataDir, env, clock, portOverride);
+        SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
+        try {
+            return new Carapace(config, dataDir, env, clock, portOverride, lock);
+        } catch (RuntimeException e) {
+            lock.release();
+            throw e;
+        }
     }
 
     /** Runs {@code task} periodically; a failure is logged and the next run still happens. */
@@ -144,5 +154,6 @@ public final class Carapace implements AutoCloseable {
         ledger.close();
         watchdog.shutdownNow();
         store.close();
+        soleWriter.release();
     }
 }

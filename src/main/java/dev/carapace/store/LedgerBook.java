@@ -85,26 +85,40 @@ public final class LedgerBook {
     }
 
     /**
-     * Replaces a budget whose period or time zone changed, carrying the spend of its current window {@code from}
-     * into the new current window {@code to} (keeping the larger figure if {@code to} already has spend), in the
-     * same transaction.
+     * Replaces a budget whose period or time zone changed, so that its current window now starts at
+     * {@code toStart} instead of {@code fromStart}. In the same transaction, the old current window's rows (total
+     * and per tier) move to the new start: spend carries over (the larger figure wins if the new window already
+     * has spend, so flipping back and forth never counts twice), holds of calls in flight move with their
+     * reservations, so they settle where the limit is now checked.
      */
-    public void putBudget(BudgetRow b, WindowKey from, WindowKey to) {
+    public void putBudget(BudgetRow b, long fromStart, long toStart) {
         store.write("save budget", h -> {
             upsertBudget(h, b);
-            Optional<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
-                    .bind("b", from.budgetId()).bind("w", from.windowStart()).bind("t", from.tier()).map(WINDOW).findOne();
-            if (old.isEmpty() || from.equals(to)) return null;
-            h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
-                            + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
-                    .bind("b", to.budgetId()).bind("w", to.windowStart()).bind("t", to.tier()).execute();
-            h.createUpdate("""
-                            UPDATE budget_windows SET
-                                spent_nanos = CASE WHEN spent_nanos < :n THEN :n ELSE spent_nanos END,
-                                spent_tokens = CASE WHEN spent_tokens < :tk THEN :tk ELSE spent_tokens END
-                            WHERE budget_id = :b AND window_start = :w AND tier = :t""")
-                    .bind("n", old.get().spentNanos()).bind("tk", old.get().spentTokens())
-                    .bind("b", to.budgetId()).bind("w", to.windowStart()).bind("t", to.tier()).execute();
+            if (fromStart == toStart) return null;
+            List<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w")
+                    .bind("b", b.id()).bind("w", fromStart).map(WINDOW).list();
+            for (WindowRow o : old) {
+                String tier = o.key().tier();
+                h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
+                                + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
+                        .bind("b", b.id()).bind("w", toStart).bind("t", tier).execute();
+                h.createUpdate("""
+                                UPDATE budget_windows SET
+                                    spent_nanos = CASE WHEN spent_nanos < :n THEN :n ELSE spent_nanos END,
+                                    spent_tokens = CASE WHEN spent_tokens < :tk THEN :tk ELSE spent_tokens END,
+                                    reserved_nanos = reserved_nanos + :rn, reserved_tokens = reserved_tokens + :rt
+                                WHERE budget_id = :b AND window_start = :w AND tier = :t""")
+                        .bind("n", o.spentNanos()).bind("tk", o.spentTokens())
+                        .bind("rn", o.reservedNanos()).bind("rt", o.reservedTokens())
+                        .bind("b", b.id()).bind("w", toStart).bind("t", tier).execute();
+                h.createUpdate("UPDATE budget_windows SET reserved_nanos = 0, reserved_tokens = 0 "
+                                + "WHERE budget_id = :b AND window_start = :w AND tier = :t")
+                        .bind("b", b.id()).bind("w", fromStart).bind("t", tier).execute();
+            }
+            // Ids cannot contain '|', and no id ends with another (scopes are whole words before the ':'), so the
+            // text "id|start|" names exactly this budget's window in a reservation's list.
+            h.createUpdate("UPDATE reservations SET windows = REPLACE(windows, :from, :to) WHERE state = 'open'")
+                    .bind("from", b.id() + "|" + fromStart + "|").bind("to", b.id() + "|" + toStart + "|").execute();
             return null;
         });
     }

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -165,6 +166,11 @@ public final class Store implements AutoCloseable {
 
     /** Jdbi over the pool, for this package's repositories and tests. Bound values never appear in its errors. */
     public Jdbi jdbi() { return jdbi; }
+
+    /** The database file of a file-backed SQLite store; empty for PostgreSQL and in-memory SQLite. */
+    public static Optional<Path> sqliteFile(String jdbcUrl) {
+        return JdbcUrls.isSqlite(jdbcUrl) && !JdbcUrls.isSqliteMemory(jdbcUrl) ? JdbcUrls.sqliteFile(jdbcUrl) : Optional.empty();
+    }
 
     /** True for PostgreSQL, false for SQLite. */
     public boolean postgres() { return postgres; }

@@ -74,7 +74,11 @@ final class AnthropicStreamDecoder implements WireFormat.StreamDecoder {
                         String json = d.path("partial_json").asText("");
                         if (tool != null && !json.isEmpty()) sink.accept(new StreamEvent.ToolCallDelta(tool, json));
                     }
-                    default -> { } // thinking_delta, signature_delta, citations_delta, ...
+                    case "thinking_delta" -> {
+                        String thinking = d.path("thinking").asText("");
+                        if (!thinking.isEmpty()) sink.accept(new StreamEvent.ReasoningDelta(thinking));
+                    }
+                    default -> { } // signature_delta, citations_delta, ...
                 }
             }
             case "message_delta" -> {

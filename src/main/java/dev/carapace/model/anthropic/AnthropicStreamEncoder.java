@@ -69,6 +69,7 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
         if (finished && !(event instanceof StreamEvent.UsageReport)) return out.bytes(); // nothing after the end
         switch (event) {
             case StreamEvent.Started s -> { } // handled above; a repeated Started is ignored
+            case StreamEvent.ReasoningDelta r -> { } // not shown to clients (see StreamEvent.ReasoningDelta)
             case StreamEvent.TextDelta t -> {
                 if (t.text() == null || t.text().isEmpty()) break;
                 Block tail = queue.peekLast();

@@ -673,6 +673,7 @@ public final class OpenAiFormat implements WireFormat {
                 // Carapace always asks the upstream for usage; the client only sees it when it asked too.
                 return includeUsage ? usageChunk(u.usage()) : EMPTY;
             }
+            if (event instanceof StreamEvent.ReasoningDelta) return EMPTY;   // see StreamEvent.ReasoningDelta
             byte[] chunk = switch (event) {
                 case StreamEvent.TextDelta t -> chunk(g -> g.writeStringField("content", t.text()), null);
                 case StreamEvent.ToolCallStarted t -> chunk(g -> {
@@ -701,6 +702,7 @@ public final class OpenAiFormat implements WireFormat {
                 case StreamEvent.Finished f -> chunk(g -> { }, finishName(f.reason()));
                 case StreamEvent.Started s -> throw new AssertionError(s);
                 case StreamEvent.UsageReport u -> throw new AssertionError(u);
+                case StreamEvent.ReasoningDelta r -> throw new AssertionError(r);
             };
             // Clients key on the first delta's role; if the upstream skipped Started, supply it here.
             return roleSent ? chunk : concat(roleChunk(), chunk);
@@ -1056,6 +1058,11 @@ public final class OpenAiFormat implements WireFormat {
         private void decodeChoice(JsonNode choice, StreamSink sink) {
             JsonNode delta = choice.get("delta");
             if (delta != null && delta.isObject() && !finished) {
+                // vLLM, SGLang and DeepSeek stream reasoning apart from the answer, under either name.
+                JsonNode reasoning = delta.has("reasoning_content") ? delta.get("reasoning_content") : delta.get("reasoning");
+                if (reasoning != null && reasoning.isTextual() && !reasoning.textValue().isEmpty()) {
+                    sink.accept(new StreamEvent.ReasoningDelta(reasoning.textValue()));
+                }
                 JsonNode content = delta.get("content");
                 if (content != null && content.isTextual() && !content.textValue().isEmpty()) {
                     sink.accept(new StreamEvent.TextDelta(content.textValue()));
