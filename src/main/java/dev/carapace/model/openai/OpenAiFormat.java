@@ -571,20 +571,7 @@ public final class OpenAiFormat implements WireFormat {
             boolean noText = r.text() == null || (r.text().isEmpty() && !r.toolCalls().isEmpty());
             if (noText) g.writeNullField("content");
             else g.writeStringField("content", r.text());
-            if (!r.toolCalls().isEmpty()) {
-                g.writeArrayFieldStart("tool_calls");
-                for (ToolCall c : r.toolCalls()) {
-                    g.writeStartObject();
-                    g.writeStringField("id", c.id());
-                    g.writeStringField("type", "function");
-                    g.writeObjectFieldStart("function");
-                    g.writeStringField("name", c.name());
-                    g.writeStringField("arguments", c.arguments() != null ? c.arguments() : "{}");
-                    g.writeEndObject();
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
-            }
+            writeToolCalls(g, r.toolCalls());
             g.writeEndObject();
             g.writeStringField("finish_reason", finishName(r.finishReason()));
             g.writeEndObject();
@@ -831,20 +818,7 @@ public final class OpenAiFormat implements WireFormat {
                 g.writeStringField("role", "assistant");
                 if (m.content().isEmpty() && !m.toolCalls().isEmpty()) g.writeNullField("content");
                 else writeContent(g, m.content());
-                if (!m.toolCalls().isEmpty()) {
-                    g.writeArrayFieldStart("tool_calls");
-                    for (ToolCall c : m.toolCalls()) {
-                        g.writeStartObject();
-                        g.writeStringField("id", c.id());
-                        g.writeStringField("type", "function");
-                        g.writeObjectFieldStart("function");
-                        g.writeStringField("name", c.name());
-                        g.writeStringField("arguments", c.arguments() != null ? c.arguments() : "{}");
-                        g.writeEndObject();
-                        g.writeEndObject();
-                    }
-                    g.writeEndArray();
-                }
+                writeToolCalls(g, m.toolCalls());
             }
             case TOOL -> {
                 // OpenAI has no error flag on tool results; the text itself says what went wrong.
@@ -1287,5 +1261,22 @@ public final class OpenAiFormat implements WireFormat {
         StringBuilder sb = new StringBuilder(prefix.length() + 24).append(prefix);
         for (int i = 0; i < 24; i++) sb.append(ID_CHARS[random.nextInt(ID_CHARS.length)]);
         return sb.toString();
+    }
+
+    /** {@code "tool_calls": [...]} as both the API's answers and its assistant messages carry it; nothing if none. */
+    private static void writeToolCalls(JsonGenerator g, List<ToolCall> calls) throws IOException {
+        if (calls.isEmpty()) return;
+        g.writeArrayFieldStart("tool_calls");
+        for (ToolCall c : calls) {
+            g.writeStartObject();
+            g.writeStringField("id", c.id());
+            g.writeStringField("type", "function");
+            g.writeObjectFieldStart("function");
+            g.writeStringField("name", c.name());
+            g.writeStringField("arguments", c.arguments() != null ? c.arguments() : "{}");
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 }
