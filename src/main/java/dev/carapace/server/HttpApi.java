@@ -620,6 +620,12 @@ final class HttpApi {
         long declared = req.headers().contentLength().orElse(-1);
         if (declared > maxBodyBytes) throw tooLarge();
         try (InputStream in = req.content().inputStream()) {
+            if (declared >= 0) {
+                // The usual case: read exactly what was declared, into one array of that size.
+                byte[] body = in.readNBytes((int) declared);
+                if (in.read() != -1) throw tooLarge();
+                return body;
+            }
             byte[] body = in.readNBytes((int) Math.min(maxBodyBytes + 1, Integer.MAX_VALUE - 8));
             if (body.length > maxBodyBytes) throw tooLarge();
             return body;
