@@ -41,7 +41,7 @@ public final class Carapace implements AutoCloseable {
 
     private final SoleWriter soleWriter;
     private final Store store;
-    private final ScheduledThreadPoolExecutor watchdog;
+    private final ScheduledThreadPoolExecutor scheduler;
     private final Ledger ledger;
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
@@ -51,8 +51,8 @@ public final class Carapace implements AutoCloseable {
                      SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
         store = openStore(config, dataDir, env);
-        watchdog = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("upstream-watchdog").unstarted(r));
-        watchdog.setRemoveOnCancelPolicy(true);
+        scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("upstream-scheduler").unstarted(r));
+        scheduler.setRemoveOnCancelPolicy(true);
 
         WireFormat openai = new OpenAiFormat();
         WireFormat anthropic = new AnthropicFormat();
@@ -64,7 +64,7 @@ public final class Carapace implements AutoCloseable {
                         spec.name(), spec.apiKeyEnv());
             }
             providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key,
-                    Provider.httpClient(spec.connectTimeout()), watchdog));
+                    Provider.httpClient(spec.connectTimeout()), scheduler));
         }
         Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
         Map<String, Access> teamAccess = new LinkedHashMap<>();
@@ -73,7 +73,7 @@ public final class Carapace implements AutoCloseable {
         Metrics metrics = new Metrics();
         Budgets budgets = budgets(config, store, clock);
         Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(), Provider.httpClient(java.time.Duration.ofSeconds(5)),
-                watchdog, clock, java.time.Duration.ofSeconds(1));
+                scheduler, clock, java.time.Duration.ofSeconds(1));
         ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
                 alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
         // A gateway that died left its reservations open. On SQLite this gateway holds the store's lock, so every
@@ -116,7 +116,7 @@ public final class Carapace implements AutoCloseable {
 
     /** Runs {@code task} periodically; a failure is logged and the next run still happens. */
     private void every(java.time.Duration period, Runnable task) {
-        watchdog.scheduleWithFixedDelay(() -> {
+        scheduler.scheduleWithFixedDelay(() -> {
             try {
                 task.run();
             } catch (RuntimeException e) {
@@ -152,7 +152,7 @@ public final class Carapace implements AutoCloseable {
     public void close() {
         server.stop();
         ledger.close();
-        watchdog.shutdownNow();
+        scheduler.shutdownNow();
         store.close();
         soleWriter.release();
     }
