@@ -51,7 +51,7 @@ public final class Carapace implements AutoCloseable {
                      SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
         store = openStore(config, dataDir, env);
-        scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("upstream-scheduler").unstarted(r));
+        scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
 
         WireFormat openai = new OpenAiFormat();
