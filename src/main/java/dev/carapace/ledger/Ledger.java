@@ -221,14 +221,16 @@ public final class Ledger implements CallFilter, AutoCloseable {
         return n;
     }
 
-    private static UsageRecord record(Call call, long cost) {
+    /** The record of a finished call, stamped with when the request arrived (by this ledger's clock). */
+    private UsageRecord record(Call call, long cost) {
         Usage u = call.usage();
         var model = call.model();
         long now = System.nanoTime();
         return base(call, model == null ? call.request().model() : model.id(), model == null ? null : model.tier(),
                 call.deployment() == null ? null : call.deployment().id(), u, call.status(), call.errorCode(),
                 (now - call.startNanos()) / 1000,
-                call.firstTokenNanos() == 0 ? null : (call.firstTokenNanos() - call.startNanos()) / 1000, cost, Instant.now());
+                call.firstTokenNanos() == 0 ? null : (call.firstTokenNanos() - call.startNanos()) / 1000, cost,
+                clock.instant().minusNanos(now - call.startNanos()));
     }
 
     private static UsageRecord record(Call call, String model, String tier, long prompt, long output, long nanos, Instant at) {
