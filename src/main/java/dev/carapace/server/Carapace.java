@@ -45,6 +45,7 @@ public final class Carapace implements AutoCloseable {
     private final Ledger ledger;
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
+    private final List<Provider> providers;
     private final WebServer server;
 
     private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride,
@@ -63,16 +64,17 @@ public final class Carapace implements AutoCloseable {
                 log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
                         spec.name(), spec.apiKeyEnv());
             }
-            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key,
-                    Provider.httpClient(spec.connectTimeout()), scheduler));
+            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key));
         }
+        this.providers = List.copyOf(providers.values());
         Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
         Map<String, Access> teamAccess = new LinkedHashMap<>();
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
 
         Metrics metrics = new Metrics();
         Budgets budgets = budgets(config, store, clock);
-        Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(), Provider.httpClient(java.time.Duration.ofSeconds(5)),
+        Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(),
+                java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(),
                 scheduler, clock, java.time.Duration.ofSeconds(1));
         ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
                 alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
@@ -152,6 +154,7 @@ public final class Carapace implements AutoCloseable {
     public void close() {
         server.stop();
         ledger.close();
+        providers.forEach(Provider::close);
         scheduler.shutdownNow();
         store.close();
         soleWriter.release();

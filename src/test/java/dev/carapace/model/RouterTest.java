@@ -24,7 +24,7 @@ class RouterTest {
         for (int i = 0; i < deployments; i++) {
             ProviderSpec spec = new ProviderSpec("p" + i, WireApi.OPENAI, URI.create("http://127.0.0.1:9/v1"), null,
                     Duration.ofSeconds(1), Duration.ofSeconds(1), Map.of());
-            providers.put(spec.name(), new Provider(spec, new dev.carapace.model.openai.OpenAiFormat(), null, null, null));
+            providers.put(spec.name(), new Provider(spec, new dev.carapace.model.openai.OpenAiFormat(), null));
             ds.add(new DeploymentSpec("p" + i, "m"));
         }
         Price price = new Price(BigDecimal.ONE, BigDecimal.ONE, BigDecimal.ONE);

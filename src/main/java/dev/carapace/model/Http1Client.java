@@ -1,0 +1,411 @@
+package dev.carapace.model;
+
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A blocking HTTP/1.1 client for one origin, keeping connections alive between requests.
+ *
+ * <p>Why not the JDK {@code HttpClient}: it hands every exchange from the calling thread to its selector thread and
+ * back, which measured as most of the latency and CPU the gateway added (BENCHMARKS.md, "Where the time goes").
+ * Callers here are virtual threads, so a plain blocking socket holds no platform thread while it waits; a request is
+ * one write, and its answer is read on the caller's own thread.
+ *
+ * <p>The socket's read timeout is the idle watchdog: it bounds the wait for the response headers and every silence
+ * inside a body, streams included. A connection returns to the pool only once its body was read to the end; closing
+ * a body early closes the connection, which is how an abandoned call stops the upstream's generation.
+ */
+final class Http1Client implements AutoCloseable {
+
+    private static final int MAX_HEADER_BYTES = 64 * 1024;
+    private static final int MAX_IDLE = 256;
+    /** Kept-alive connections older than this are not reused: upstream servers close idle ones after a few seconds. */
+    private static final long MAX_IDLE_NANOS = Duration.ofSeconds(30).toNanos();
+
+    private final String host;
+    private final int port;
+    private final boolean tls;
+    private final byte[] hostLine;
+    private final int connectTimeoutMillis;
+    private final int readTimeoutMillis;
+    private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger idleCount = new AtomicInteger();
+    private volatile boolean closed;
+
+    Http1Client(URI origin, Duration connectTimeout, Duration readTimeout) {
+        String scheme = origin.getScheme() == null ? "" : origin.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("only http and https URLs are supported, not " + origin);
+        }
+        this.tls = scheme.equals("https");
+        this.host = origin.getHost();
+        if (host == null) throw new IllegalArgumentException("URL has no host: " + origin);
+        this.port = origin.getPort() != -1 ? origin.getPort() : tls ? 443 : 80;
+        boolean defaultPort = origin.getPort() == -1 || origin.getPort() == (tls ? 443 : 80);
+        String authority = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + (defaultPort ? "" : ":" + port);
+        this.hostLine = ("host: " + authority + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectTimeout.toMillis()));
+        this.readTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, readTimeout.toMillis()));
+    }
+
+    /** Renders request header lines once, for every {@link #post}. Names and values may not hold CR or LF. */
+    static byte[] headerLines(String... namesAndValues) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            String name = namesAndValues[i], value = namesAndValues[i + 1];
+            if (name.isEmpty() || (name + value).chars().anyMatch(ch -> ch == '\r' || ch == '\n' || ch > 0xff)
+                || name.chars().anyMatch(ch -> ch == ':' || ch == ' ')) {
+                throw new IllegalArgumentException("header '" + name + "' has a character HTTP does not allow");
+            }
+            sb.append(name).append(": ").append(value).append("\r\n");
+        }
+        return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** A response whose headers have arrived; its body must be read to the end or closed. */
+    static final class Response implements AutoCloseable {
+        private final int status;
+        private final Map<String, String> headers;
+        private final Body body;
+
+        private Response(int status, Map<String, String> headers, Body body) {
+            this.status = status;
+            this.headers = headers;
+            this.body = body;
+        }
+
+        int status() { return status; }
+
+        /** The first value of a header, by its name in any case; null when absent. */
+        String header(String name) { return headers.get(name.toLowerCase(Locale.ROOT)); }
+
+        InputStream body() { return body; }
+
+        @Override
+        public void close() { body.close(); }
+    }
+
+    /**
+     * Sends {@code POST path} with the given header lines and body, and waits for the response headers.
+     *
+     * <p>A kept-alive connection the server has closed in the meantime fails before it yields a byte; the request is
+     * then sent again on another connection (the server never read it). Any other failure is thrown.
+     *
+     * @throws ConnectException       when no connection could be opened
+     * @throws SocketTimeoutException when the server stayed silent longer than the read timeout
+     */
+    Response post(String path, byte[] headerLines, byte[] body) throws IOException {
+        byte[] request = request(path, headerLines, body);
+        while (true) {
+            Connection c = pooled();
+            boolean reused = c != null;
+            if (c == null) c = connect();
+            try {
+                c.received = false;
+                c.out.write(request);
+                return readResponse(c);
+            } catch (IOException e) {
+                c.close();
+                if (reused && !c.received && !(e instanceof SocketTimeoutException)) continue;
+                throw e;
+            }
+        }
+    }
+
+    private byte[] request(String path, byte[] headerLines, byte[] body) {
+        byte[] start = ("POST " + path + " HTTP/1.1\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] length = ("content-length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] r = new byte[start.length + hostLine.length + headerLines.length + length.length + body.length];
+        int at = 0;
+        for (byte[] part : new byte[][] {start, hostLine, headerLines, length, body}) {
+            System.arraycopy(part, 0, r, at, part.length);
+            at += part.length;
+        }
+        return r;
+    }
+
+    private Connection pooled() {
+        long now = System.nanoTime();
+        for (Connection c; (c = idle.pollFirst()) != null; ) {
+            idleCount.decrementAndGet();
+            if (now - c.idleSince < MAX_IDLE_NANOS) return c;
+            c.close();
+        }
+        return null;
+    }
+
+    private void release(Connection c) {
+        if (closed || idleCount.incrementAndGet() > MAX_IDLE) {
+            idleCount.decrementAndGet();
+            c.close();
+            return;
+        }
+        c.idleSince = System.nanoTime();
+        idle.offerFirst(c);     // last in, first out: the warmest connection is reused first
+    }
+
+    private Connection connect() throws IOException {
+        Socket s = new Socket();
+        try {
+            s.setTcpNoDelay(true);
+            s.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
+            s.setSoTimeout(readTimeoutMillis);
+            if (tls) {
+                SSLSocket ssl = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault()).createSocket(s, host, port, true);
+                SSLParameters p = ssl.getSSLParameters();
+                p.setEndpointIdentificationAlgorithm("HTTPS");
+                ssl.setSSLParameters(p);
+                ssl.startHandshake();
+                s = ssl;
+            }
+            return new Connection(s);
+        } catch (SocketTimeoutException e) {
+            closeQuietly(s);
+            throw new ConnectException("connect timed out after " + connectTimeoutMillis + " ms");
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(s);
+            throw e;
+        }
+    }
+
+    private Response readResponse(Connection c) throws IOException {
+        int status;
+        Map<String, String> headers;
+        do {    // 1xx answers are interim: the final one follows
+            String statusLine = c.readLine();
+            if (!statusLine.startsWith("HTTP/1.") || statusLine.length() < 12 || statusLine.charAt(8) != ' ') {
+                throw new IOException("not an HTTP/1.x response");
+            }
+            try {
+                status = Integer.parseInt(statusLine.substring(9, 12));
+            } catch (NumberFormatException e) {
+                throw new IOException("not an HTTP/1.x response");
+            }
+            headers = new HashMap<>();
+            int size = statusLine.length();
+            for (String line; !(line = c.readLine()).isEmpty(); ) {
+                size += line.length();
+                if (size > MAX_HEADER_BYTES) throw new IOException("response headers larger than " + MAX_HEADER_BYTES + " bytes");
+                int colon = line.indexOf(':');
+                if (colon <= 0) throw new IOException("malformed response header");
+                headers.putIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+            }
+        } while (status / 100 == 1);
+
+        boolean keepAlive = !"close".equalsIgnoreCase(headers.get("connection"));
+        String te = headers.get("transfer-encoding");
+        String cl = headers.get("content-length");
+        Body body;
+        if (status == 204 || status == 304) {
+            body = new Body(c, 0, false, keepAlive);
+        } else if (te != null && te.toLowerCase(Locale.ROOT).endsWith("chunked")) {
+            body = new Body(c, 0, true, keepAlive);
+        } else if (cl != null) {
+            long length;
+            try {
+                length = Long.parseLong(cl);
+            } catch (NumberFormatException e) {
+                throw new IOException("malformed content-length");
+            }
+            // Some servers send -1 for "unknown"; as with no length at all, the body then ends with the connection.
+            body = length < 0 ? new Body(c, Long.MAX_VALUE, false, false) : new Body(c, length, false, keepAlive);
+        } else {
+            body = new Body(c, Long.MAX_VALUE, false, false);  // delimited by the server closing the connection
+        }
+        return new Response(status, headers, body);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Connection c; (c = idle.pollFirst()) != null; ) c.close();
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // nothing to save
+        }
+    }
+
+    /** A socket with its own read buffer, so that lines and chunk headers are parsed without extra copies. */
+    private static final class Connection {
+        final Socket socket;
+        final InputStream in;
+        final OutputStream out;
+        final byte[] buf = new byte[16 * 1024];
+        int pos, lim;
+        /** Whether any byte arrived during the current exchange. */
+        boolean received;
+        long idleSince;
+
+        Connection(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = socket.getInputStream();
+            this.out = socket.getOutputStream();
+        }
+
+        int buffered() { return lim - pos; }
+
+        /** Reads more bytes into the buffer; false at end of stream. */
+        boolean fill() throws IOException {
+            if (pos == lim) {
+                pos = lim = 0;
+            } else if (lim == buf.length) {
+                System.arraycopy(buf, pos, buf, 0, lim - pos);
+                lim -= pos;
+                pos = 0;
+            }
+            int n = in.read(buf, lim, buf.length - lim);
+            if (n <= 0) return false;
+            lim += n;
+            received = true;
+            return true;
+        }
+
+        /** One line without its CRLF (or bare LF). */
+        String readLine() throws IOException {
+            int from = pos;
+            while (true) {
+                for (int i = from; i < lim; i++) {
+                    if (buf[i] == '\n') {
+                        int end = i > pos && buf[i - 1] == '\r' ? i - 1 : i;
+                        String line = new String(buf, pos, end - pos, StandardCharsets.ISO_8859_1);
+                        pos = i + 1;
+                        return line;
+                    }
+                }
+                if (lim - pos >= buf.length) throw new IOException("response line longer than " + buf.length + " bytes");
+                from = lim - pos;
+                if (!fill()) throw new EOFException("the upstream closed the connection");
+                from += pos;
+            }
+        }
+
+        /** Whether a whole line is already buffered (so {@link #readLine} will not block). */
+        boolean lineBuffered(int lines) {
+            for (int i = pos; i < lim; i++) if (buf[i] == '\n' && --lines == 0) return true;
+            return false;
+        }
+
+        void close() {
+            closeQuietly(socket);
+        }
+    }
+
+    /** A response body: a known length, chunked, or up to the server closing the connection. */
+    private final class Body extends InputStream {
+        private final Connection c;
+        private final boolean chunked;
+        private final boolean keepAlive;
+        /** Bytes left in the body (known length) or in the current chunk. */
+        private long remaining;
+        /** Chunked: whether the CRLF that ends a chunk's data is still to be read. */
+        private boolean chunkEnd;
+        private boolean eof;
+        private boolean closed;
+
+        Body(Connection c, long length, boolean chunked, boolean keepAlive) {
+            this.c = c;
+            this.chunked = chunked;
+            this.keepAlive = keepAlive;
+            this.remaining = length;
+            if (!chunked && length == 0) finish();
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) == -1 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (closed) throw new IOException("body closed");
+            if (eof) return -1;
+            if (len == 0) return 0;
+            if (chunked && remaining == 0 && !nextChunk()) return -1;
+            if (c.buffered() == 0 && !c.fill()) {
+                if (remaining == Long.MAX_VALUE) {     // close-delimited: this is the end
+                    finish();
+                    return -1;
+                }
+                throw new EOFException("the upstream closed the connection before the body was complete");
+            }
+            int n = (int) Math.min(Math.min(len, c.buffered()), remaining);
+            System.arraycopy(c.buf, c.pos, b, off, n);
+            c.pos += n;
+            if (remaining != Long.MAX_VALUE) remaining -= n;
+            if (remaining == 0) {
+                if (chunked) chunkEnd = true;
+                else finish();
+            }
+            return n;
+        }
+
+        /** Bytes that can be read without blocking: only what is buffered, and only body bytes. */
+        @Override
+        public int available() throws IOException {
+            if (eof || closed) return 0;
+            if (chunked && remaining == 0) {
+                if (!c.lineBuffered(chunkEnd ? 2 : 1) || !nextChunk()) return 0;
+            }
+            return (int) Math.min(c.buffered(), remaining);
+        }
+
+        /** Reads the next chunk's size line; false (and the body is finished) at the last chunk. */
+        private boolean nextChunk() throws IOException {
+            if (chunkEnd) {
+                if (!c.readLine().isEmpty()) throw new IOException("malformed chunked body");
+                chunkEnd = false;
+            }
+            String line = c.readLine();
+            int semi = line.indexOf(';');
+            long size;
+            try {
+                size = Long.parseLong((semi < 0 ? line : line.substring(0, semi)).trim(), 16);
+            } catch (NumberFormatException e) {
+                throw new IOException("malformed chunk size");
+            }
+            if (size < 0) throw new IOException("malformed chunk size");
+            if (size > 0) {
+                remaining = size;
+                return true;
+            }
+            while (!c.readLine().isEmpty()) { /* trailers are not used */ }
+            finish();
+            return false;
+        }
+
+        private void finish() {
+            eof = true;
+            if (keepAlive) release(c);
+            else c.close();
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            if (!eof) c.close();
+        }
+    }
+}

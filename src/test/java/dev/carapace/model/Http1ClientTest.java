@@ -1,0 +1,299 @@
+package dev.carapace.model;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The upstream client against a hand-scripted server, byte for byte: framing of bodies (length, chunked, close),
+ * connection reuse, the stale-connection retry, timeouts, and what {@code available()} promises.
+ */
+class Http1ClientTest {
+
+    private static final byte[] HEADERS = Http1Client.headerLines("content-type", "application/json");
+
+    /** A server that answers each request on a connection with the next scripted step. */
+    interface Step {
+        void answer(String request, OutputStream out, Socket socket) throws Exception;
+    }
+
+    private final BlockingQueue<Step> steps = new LinkedBlockingQueue<>();
+    private final List<String> requests = new ArrayList<>();
+    private final AtomicInteger connections = new AtomicInteger();
+    private ServerSocket server;
+    private Http1Client client;
+
+    private Http1Client start(Duration readTimeout) throws IOException {
+        server = new ServerSocket(0);
+        Thread.ofVirtual().start(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    connections.incrementAndGet();
+                    Thread.ofVirtual().start(() -> serve(s));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        client = new Http1Client(URI.create("http://127.0.0.1:" + server.getLocalPort() + "/v1"),
+                Duration.ofSeconds(2), readTimeout);
+        return client;
+    }
+
+    private void serve(Socket s) {
+        try (s) {
+            InputStream in = s.getInputStream();
+            while (true) {
+                String request = readRequest(in);
+                if (request == null) return;
+                synchronized (requests) { requests.add(request); }
+                Step step = steps.poll(5, TimeUnit.SECONDS);
+                if (step == null) return;
+                step.answer(request, s.getOutputStream(), s);
+                if (s.isClosed()) return;
+            }
+        } catch (Exception e) {
+            // the connection ends
+        }
+    }
+
+    private static String readRequest(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int matched = 0;
+        while (matched < 4) {
+            int b = in.read();
+            if (b < 0) return null;
+            head.write(b);
+            matched = (b == "\r\n\r\n".charAt(matched)) ? matched + 1 : (b == '\r' ? 1 : 0);
+        }
+        String h = head.toString(StandardCharsets.ISO_8859_1);
+        int length = 0;
+        for (String line : h.split("\r\n")) {
+            if (line.toLowerCase().startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
+        }
+        return h + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    }
+
+    private static Step raw(String bytes) {
+        return (req, out, s) -> {
+            out.write(bytes.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        };
+    }
+
+    private static String read(InputStream in) throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (client != null) client.close();
+        if (server != null) server.close();
+    }
+
+    @Test
+    void sendsOneWellFormedRequestAndReadsALengthDelimitedBody() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nRetry-After: 7\r\n\r\nhello"));
+        try (Http1Client.Response r = client.post("/v1/chat/completions", HEADERS, "{\"a\":1}".getBytes())) {
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("retry-after")).isEqualTo("7");
+            assertThat(r.header("RETRY-AFTER")).isEqualTo("7");
+            assertThat(r.header("x-missing")).isNull();
+            assertThat(read(r.body())).isEqualTo("hello");
+        }
+        assertThat(requests.getFirst()).startsWith("POST /v1/chat/completions HTTP/1.1\r\n")
+                .contains("\r\nhost: 127.0.0.1:" + server.getLocalPort() + "\r\n")
+                .contains("\r\ncontent-type: application/json\r\n")
+                .contains("\r\ncontent-length: 7\r\n\r\n{\"a\":1}");
+    }
+
+    @Test
+    void decodesChunkedBodiesWithExtensionsAndTrailers() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add(raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      + "5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\n"));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("hello 0123456789");
+        }
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("ok");
+        }
+        assertThat(connections).as("the chunked body was read to its end, so the connection was reused").hasValue(1);
+    }
+
+    @Test
+    void aBodyDelimitedByCloseEndsWithTheConnection() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\n\r\nuntil the end".getBytes());
+            s.close();
+        });
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("until the end");
+        }
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("ok");
+        }
+        assertThat(connections).hasValue(2);
+    }
+
+    @Test
+    void keepsConnectionsAliveButNotOneTheServerMeansToClose() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nb"));
+        steps.add(raw("HTTP/1.1 204 No Content\r\n\r\n"));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd"));
+        for (String expected : new String[] {"a", "b", "", "d"}) {
+            try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+                assertThat(read(r.body())).isEqualTo(expected);
+            }
+        }
+        assertThat(connections).as("a, b on the first; 204 and d on the second").hasValue(2);
+    }
+
+    @Test
+    void aBodyClosedEarlyClosesItsConnection() throws Exception {
+        start(Duration.ofSeconds(2));
+        CountDownLatch serverSawClose = new CountDownLatch(1);
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n".getBytes());
+            out.flush();
+            if (s.getInputStream().read() == -1) serverSawClose.countDown();
+        });
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        Http1Client.Response r = client.post("/x", HEADERS, new byte[0]);
+        assertThat(r.body().read()).isEqualTo('a');
+        r.close();
+        assertThat(serverSawClose.await(2, TimeUnit.SECONDS)).as("the upstream sees the abandoned call end").isTrue();
+        try (Http1Client.Response again = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(again.body())).isEqualTo("ok");
+        }
+        assertThat(connections).hasValue(2);
+    }
+
+    @Test
+    void aKeptAliveConnectionTheServerDroppedIsRetriedOnceOnAFreshOne() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"));
+        // the server reads the second request, then drops the connection without a byte (as an idle-timeout close
+        // racing the request does); the client must not surface that as a failure
+        steps.add((req, out, s) -> s.close());
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"));
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("a");
+        }
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("b");
+        }
+        assertThat(connections).hasValue(2);
+        assertThat(requests).hasSize(3);
+    }
+
+    @Test
+    void aFreshConnectionThatFailsIsNotRetried() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add((req, out, s) -> s.close());
+        assertThatThrownBy(() -> client.post("/x", HEADERS, new byte[0])).isInstanceOf(IOException.class);
+        assertThat(requests).hasSize(1);
+    }
+
+    @Test
+    void aBodyCutShortIsAnErrorNotATruncatedSuccess() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".getBytes());
+            s.close();
+        });
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThatThrownBy(() -> r.body().readAllBytes()).isInstanceOf(java.io.EOFException.class);
+        }
+    }
+
+    @Test
+    void silenceLongerThanTheReadTimeoutFailsTheHeadersAndTheBody() throws Exception {
+        start(Duration.ofMillis(200));
+        steps.add((req, out, s) -> Thread.sleep(1_000));
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n".getBytes());
+            out.flush();
+            Thread.sleep(1_000);
+        });
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> client.post("/x", HEADERS, new byte[0])).isInstanceOf(SocketTimeoutException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(900));
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(r.body().read()).isEqualTo('a');
+            assertThatThrownBy(() -> r.body().read()).isInstanceOf(SocketTimeoutException.class);
+        }
+    }
+
+    @Test
+    void availableCountsOnlyBodyBytesThatAreAlreadyHere() throws Exception {
+        start(Duration.ofSeconds(2));
+        CountDownLatch more = new CountDownLatch(1);
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n".getBytes());
+            out.flush();
+            more.await();
+            out.write("2\r\nde\r\n0\r\n\r\n".getBytes());
+            out.flush();
+        });
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            InputStream body = r.body();
+            byte[] three = new byte[3];
+            assertThat(body.readNBytes(three, 0, 3)).isEqualTo(3);
+            assertThat(body.available()).as("the chunk's CRLF is buffered, but no body byte").isZero();
+            more.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (body.available() == 0 && System.nanoTime() < deadline) Thread.sleep(5);
+            // bytes arrive only when read: available() never blocks and never reads the socket
+            assertThat(read(body)).isEqualTo("de");
+        }
+    }
+
+    @Test
+    void refusedConnectionsAndBadUrlsFailClearly() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) { closedPort = s.getLocalPort(); }
+        try (Http1Client c = new Http1Client(URI.create("http://127.0.0.1:" + closedPort), Duration.ofSeconds(1), Duration.ofSeconds(1))) {
+            assertThatThrownBy(() -> c.post("/x", HEADERS, new byte[0])).isInstanceOf(ConnectException.class);
+        }
+        assertThatThrownBy(() -> new Http1Client(URI.create("ftp://example.com"), Duration.ofSeconds(1), Duration.ofSeconds(1)))
+                .hasMessageContaining("only http and https");
+        assertThatThrownBy(() -> Http1Client.headerLines("x-evil", "a\r\nhost: other"))
+                .hasMessageContaining("x-evil");
+    }
+
+    @Test
+    void garbageInsteadOfAResponseIsAnError() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add(raw("SSH-2.0-OpenSSH\r\n\r\n"));
+        assertThatThrownBy(() -> client.post("/x", HEADERS, new byte[0])).hasMessageContaining("not an HTTP/1.x response");
+    }
+}
