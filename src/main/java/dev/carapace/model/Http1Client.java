@@ -38,6 +38,9 @@ final class Http1Client implements AutoCloseable {
     private static final int MAX_IDLE = 256;
     /** Kept-alive connections older than this are not reused: upstream servers close idle ones after a few seconds. */
     private static final long MAX_IDLE_NANOS = Duration.ofSeconds(30).toNanos();
+    /** How much of an unneeded body is read to keep its connection, and for how long. */
+    private static final long MAX_DRAIN = 64 * 1024;
+    private static final int DRAIN_MILLIS = 1_000;
 
     private final String host;
     private final int port;
@@ -98,6 +101,10 @@ final class Http1Client implements AutoCloseable {
 
         InputStream body() { return body; }
 
+        /** Ends the exchange once the caller has what it needs (a stream's final event), keeping the connection if it can. */
+        void done() { body.done(); }
+
+        /** Ends the exchange; a body not read to its end closes the connection. */
         @Override
         public void close() { body.close(); }
     }
@@ -152,6 +159,15 @@ final class Http1Client implements AutoCloseable {
     }
 
     private void release(Connection c) {
+        if (c.draining) {
+            try {
+                c.socket.setSoTimeout(readTimeoutMillis);
+                c.draining = false;
+            } catch (IOException e) {
+                c.close();
+                return;
+            }
+        }
         if (closed || idleCount.incrementAndGet() > MAX_IDLE) {
             idleCount.decrementAndGet();
             c.close();
@@ -255,6 +271,8 @@ final class Http1Client implements AutoCloseable {
         int pos, lim;
         /** Whether any byte arrived during the current exchange. */
         boolean received;
+        /** Whether the read timeout is shortened while the rest of an unneeded body is read. */
+        boolean draining;
         long idleSince;
 
         Connection(Socket socket) throws IOException {
@@ -301,8 +319,8 @@ final class Http1Client implements AutoCloseable {
         }
 
         /** Whether a whole line is already buffered (so {@link #readLine} will not block). */
-        boolean lineBuffered(int lines) {
-            for (int i = pos; i < lim; i++) if (buf[i] == '\n' && --lines == 0) return true;
+        boolean lineBuffered() {
+            for (int i = pos; i < lim; i++) if (buf[i] == '\n') return true;
             return false;
         }
 
@@ -316,10 +334,12 @@ final class Http1Client implements AutoCloseable {
         private final Connection c;
         private final boolean chunked;
         private final boolean keepAlive;
-        /** Bytes left in the body (known length) or in the current chunk. */
+        /** Bytes left in the body (known length; {@code Long.MAX_VALUE} when close-delimited) or in the current chunk. */
         private long remaining;
-        /** Chunked: whether the CRLF that ends a chunk's data is still to be read. */
+        /** Chunked: the CRLF that ends a chunk's data is still to be read. */
         private boolean chunkEnd;
+        /** Chunked: the last (empty) chunk was seen; trailer lines follow up to an empty one. */
+        private boolean trailers;
         private boolean eof;
         private boolean closed;
 
@@ -340,9 +360,12 @@ final class Http1Client implements AutoCloseable {
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
             if (closed) throw new IOException("body closed");
+            return len == 0 ? 0 : read0(b, off, len);
+        }
+
+        private int read0(byte[] b, int off, int len) throws IOException {
+            if (chunked) frame(true);
             if (eof) return -1;
-            if (len == 0) return 0;
-            if (chunked && remaining == 0 && !nextChunk()) return -1;
             if (c.buffered() == 0 && !c.fill()) {
                 if (remaining == Long.MAX_VALUE) {     // close-delimited: this is the end
                     finish();
@@ -364,35 +387,81 @@ final class Http1Client implements AutoCloseable {
         /** Bytes that can be read without blocking: only what is buffered, and only body bytes. */
         @Override
         public int available() throws IOException {
-            if (eof || closed) return 0;
-            if (chunked && remaining == 0) {
-                if (!c.lineBuffered(chunkEnd ? 2 : 1) || !nextChunk()) return 0;
-            }
+            return closed ? 0 : buffered();
+        }
+
+        private int buffered() throws IOException {
+            if ((chunked && !frame(false)) || eof) return 0;
             return (int) Math.min(c.buffered(), remaining);
         }
 
-        /** Reads the next chunk's size line; false (and the body is finished) at the last chunk. */
-        private boolean nextChunk() throws IOException {
-            if (chunkEnd) {
-                if (!c.readLine().isEmpty()) throw new IOException("malformed chunked body");
-                chunkEnd = false;
+        /**
+         * Reads chunk framing up to the next data byte or the end of the body.
+         *
+         * @return false when {@code block} is false and the framing is not all buffered yet
+         */
+        private boolean frame(boolean block) throws IOException {
+            while (remaining == 0 && !eof) {
+                if (!block && !c.lineBuffered()) return false;
+                String line = c.readLine();
+                if (chunkEnd) {
+                    if (!line.isEmpty()) throw new IOException("malformed chunked body");
+                    chunkEnd = false;
+                } else if (trailers) {
+                    if (line.isEmpty()) finish();
+                } else {
+                    int semi = line.indexOf(';');
+                    try {
+                        remaining = Long.parseLong((semi < 0 ? line : line.substring(0, semi)).trim(), 16);
+                    } catch (NumberFormatException e) {
+                        throw new IOException("malformed chunk size");
+                    }
+                    if (remaining < 0) throw new IOException("malformed chunk size");
+                    trailers = remaining == 0;
+                }
             }
-            String line = c.readLine();
-            int semi = line.indexOf(';');
-            long size;
+            return true;
+        }
+
+        /** Reads and drops the rest of the body, blocking or not; true if it ended, within {@code MAX_DRAIN} bytes. */
+        private boolean drain(boolean block) throws IOException {
+            byte[] scratch = new byte[1024];
+            for (long left = MAX_DRAIN; !eof && left > 0; ) {
+                if (!block && buffered() == 0) break;
+                int n = read0(scratch, 0, scratch.length);
+                if (n < 0) break;
+                left -= n;
+            }
+            return eof;
+        }
+
+        /**
+         * Ends a body the caller no longer needs, keeping its connection if the rest arrives soon: a stream's last
+         * chunk usually follows its final event by microseconds. What is buffered is read here; the rest, if any,
+         * in the background, for at most {@code DRAIN_MILLIS}.
+         */
+        void done() {
+            if (closed) return;
+            closed = true;
             try {
-                size = Long.parseLong((semi < 0 ? line : line.substring(0, semi)).trim(), 16);
-            } catch (NumberFormatException e) {
-                throw new IOException("malformed chunk size");
+                if (eof || drain(false)) return;
+            } catch (IOException e) {
+                c.close();
+                return;
             }
-            if (size < 0) throw new IOException("malformed chunk size");
-            if (size > 0) {
-                remaining = size;
-                return true;
+            if (!keepAlive) {
+                c.close();
+                return;
             }
-            while (!c.readLine().isEmpty()) { /* trailers are not used */ }
-            finish();
-            return false;
+            Thread.ofVirtual().name("carapace-upstream-drain").start(() -> {
+                try {
+                    c.socket.setSoTimeout(DRAIN_MILLIS);
+                    c.draining = true;
+                    if (!drain(true)) c.close();
+                } catch (IOException e) {
+                    c.close();
+                }
+            });
         }
 
         private void finish() {

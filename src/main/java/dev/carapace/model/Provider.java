@@ -69,6 +69,7 @@ public final class Provider implements AutoCloseable {
                 throw ApiException.of(ApiException.Kind.UPSTREAM, "upstream_stream_truncated",
                         "provider '" + spec.name() + "' ended the stream before it was complete");
             }
+            response.done();
         }
     }
 

@@ -41,6 +41,8 @@ class Http1ClientTest {
     private final BlockingQueue<Step> steps = new LinkedBlockingQueue<>();
     private final List<String> requests = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    /** Counts down when the client closes a connection the server was waiting on for a request. */
+    private final CountDownLatch clientClosed = new CountDownLatch(1);
     private ServerSocket server;
     private Http1Client client;
 
@@ -67,7 +69,10 @@ class Http1ClientTest {
             InputStream in = s.getInputStream();
             while (true) {
                 String request = readRequest(in);
-                if (request == null) return;
+                if (request == null) {
+                    clientClosed.countDown();
+                    return;
+                }
                 synchronized (requests) { requests.add(request); }
                 Step step = steps.poll(5, TimeUnit.SECONDS);
                 if (step == null) return;
@@ -295,5 +300,40 @@ class Http1ClientTest {
         start(Duration.ofSeconds(2));
         steps.add(raw("SSH-2.0-OpenSSH\r\n\r\n"));
         assertThatThrownBy(() -> client.post("/x", HEADERS, new byte[0])).hasMessageContaining("not an HTTP/1.x response");
+    }
+
+    @Test
+    void aBodyEndedWhenTheCallerHasWhatItNeedsKeepsItsConnection() throws Exception {
+        start(Duration.ofSeconds(5));
+        CountDownLatch terminator = new CountDownLatch(1);
+        // the final event, then the last chunk: at once, then late, then never (that connection must go)
+        steps.add(raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nDONE\r\n0\r\n\r\n"));
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nDONE\r\n".getBytes());
+            out.flush();
+            terminator.await();
+            out.write("0\r\n\r\n".getBytes());
+            out.flush();
+        });
+        steps.add(raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nDONE\r\n"));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        for (int i = 0; i < 3; i++) {
+            try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+                assertThat(r.body().readNBytes(4)).isEqualTo("DONE".getBytes());
+                r.done();
+            }
+            if (i == 1) {
+                terminator.countDown();
+                Thread.sleep(300);      // the background read of the last chunk returns the connection
+            }
+            assertThat(connections).as("request %d", i).hasValue(1);
+        }
+        long t0 = System.nanoTime();
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("ok");
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("no wait for the abandoned one").isLessThan(Duration.ofMillis(500));
+        assertThat(connections).as("the third body never ended, so its connection was not reused").hasValue(2);
+        assertThat(clientClosed.await(3, TimeUnit.SECONDS)).as("and was closed after the drain time").isTrue();
     }
 }
