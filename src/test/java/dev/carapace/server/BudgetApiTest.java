@@ -322,4 +322,42 @@ class BudgetApiTest {
         return new UsageRecord(id, at, "acme", team, user, "cpk_test", "openai", model, "mid", "a/up-model", 100, 0, 0,
                 10, 0, false, false, 200, null, 1000, null, null, cost);
     }
+
+    @Test
+    void concurrentEditsEachApplyWholeAndKeepTheSpend() throws Exception {
+        okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": \"100\"}"));
+        h.a.enqueue(openAiText("Hi!", 1000, 500));
+        assertThat(h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, "")).statusCode()).isEqualTo(200);
+        String spent = okJson(h.get("/api/budgets/team:platform", h.adminKey)).at("/current/spent").asText();
+        assertThat(new java.math.BigDecimal(spent)).isPositive();
+
+        // 8 editors x 10 edits, each a whole budget whose fields all derive from one number: a mix of two edits
+        // would show as an amount whose token limit or soft thresholds do not match it
+        int editors = 8, edits = 10;
+        List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.ConcurrentLinkedQueue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        for (int t = 0; t < editors; t++) {
+            int editor = t;
+            threads.add(Thread.ofVirtual().start(() -> {
+                for (int e = 0; e < edits; e++) {
+                    int n = 100 + editor * edits + e;
+                    HttpResponse<String> r = put("/api/budgets/team:platform", h.adminKey,
+                            "{\"amount\": %d, \"tokens\": %d, \"soft\": [%d], \"period\": \"%s\"}"
+                                    .formatted(n, n * 1000, n % 99 + 1, n % 2 == 0 ? "month" : "week"));
+                    if (r.statusCode() != 200) failures.add(r.statusCode() + " " + r.body());
+                }
+            }));
+        }
+        for (Thread t : threads) t.join();
+        assertThat(failures).isEmpty();
+
+        JsonNode b = okJson(h.get("/api/budgets/team:platform", h.adminKey));
+        int n = b.get("amount").asInt();
+        assertThat(n).isBetween(100, 100 + editors * edits - 1);
+        assertThat(b.get("tokens").asLong()).isEqualTo(n * 1000L);
+        assertThat(b.get("soft").toString()).isEqualTo("[" + (n % 99 + 1) + "]");
+        assertThat(b.get("period").asText()).isEqualTo(n % 2 == 0 ? "month" : "week");
+        assertThat(b.at("/current/spent").asText()).as("the spend survives every edit and period switch").isEqualTo(spent);
+        assertThat(stored()).singleElement().satisfies(row -> assertThat(row.limitNanos()).isEqualTo(n * 1_000_000_000L));
+    }
 }
