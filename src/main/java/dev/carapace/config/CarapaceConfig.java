@@ -1,5 +1,6 @@
 package dev.carapace.config;
 
+import dev.carapace.agent.AgentSpec;
 import dev.carapace.model.Access;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
@@ -13,7 +14,8 @@ import java.util.Map;
 /**
  * The whole configuration, as read from one YAML file by {@link ConfigLoader}. Every map keeps the file's order.
  *
- * @param tiers the service tiers, cheapest first; {@link #DEFAULT_TIERS} when the file names none
+ * @param tiers  the service tiers, cheapest first; {@link #DEFAULT_TIERS} when the file names none
+ * @param agents the agents of the {@code agents:} section, then those found in {@code agents/NAME/agent.yaml}
  */
 public record CarapaceConfig(
         Server server,
@@ -26,7 +28,8 @@ public record CarapaceConfig(
         RoutingPolicy routing,
         Auth auth,
         Logging logging,
-        Alerts alerts) {
+        Alerts alerts,
+        Map<String, AgentSpec> agents) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -81,6 +84,6 @@ public record CarapaceConfig(
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT);
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of());
     }
 }

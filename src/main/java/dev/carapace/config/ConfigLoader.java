@@ -11,6 +11,8 @@ import dev.carapace.config.YamlTree.ListNode;
 import dev.carapace.config.YamlTree.MapNode;
 import dev.carapace.config.YamlTree.Node;
 import dev.carapace.config.YamlTree.Scalar;
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.tools.BuiltinTools;
 import dev.carapace.model.Access;
 import dev.carapace.model.DeploymentSpec;
 import dev.carapace.model.ModelSpec;
@@ -105,7 +107,11 @@ public final class ConfigLoader {
             Set.of("api_key", "apikey", "password", "passwd", "secret", "token", "authorization");
     private static final Set<String> MANAGED_HEADERS =
             Set.of("host", "content-length", "content-type", "transfer-encoding", "connection", "upgrade", "expect", "te");
-    private static final Set<String> NAMED_SECTIONS = Set.of("providers", "models", "teams");
+    private static final Set<String> NAMED_SECTIONS = Set.of("providers", "models", "teams", "agents");
+    private static final Map<String, AgentSpec.OnBusy> ON_BUSY = options(AgentSpec.OnBusy.values());
+    /** Where agents are found besides the {@code agents:} section: {@code agents/NAME/agent.yaml} next to the config. */
+    static final String AGENTS_DIR = "agents";
+    static final String AGENT_FILE = "agent.yaml";
 
     private static final Map<String, WireApi> KINDS = options(WireApi.values());
     private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
@@ -115,12 +121,20 @@ public final class ConfigLoader {
 
     private final Problems problems;
     private final Function<String, String> env;
+    /** The config file's directory: what relative paths (agent workspaces) are relative to. */
+    private final Path baseDir;
+    /** Where agent folders are discovered; null when checking text that has no file. */
+    private final Path agentsDir;
+    /** The problems of each discovered agent file, reported with the config's own. */
+    private final List<Problems> agentFiles = new ArrayList<>();
     /** The tier names as written, for warnings; empty when the file uses the default tiers. */
     private final Map<String, Scalar> tierNodes = new LinkedHashMap<>();
 
-    private ConfigLoader(Problems problems, Function<String, String> env) {
+    private ConfigLoader(Problems problems, Function<String, String> env, Path baseDir, Path agentsDir) {
         this.problems = problems;
         this.env = env;
+        this.baseDir = baseDir;
+        this.agentsDir = agentsDir;
     }
 
     // ---- public surface ----------------------------------------------------------------------------------------
@@ -159,21 +173,36 @@ public final class ConfigLoader {
         } catch (IOException e) {
             return fileProblem(name, "cannot read the file: " + e);
         }
-        return check(text, name, env);
+        Path dir = file.toAbsolutePath().getParent();
+        return check(text, name, env, dir, dir.resolve(AGENTS_DIR));
     }
 
-    /** Checks YAML text; {@code fileName} is only used in messages. */
+    /**
+     * Checks YAML text; {@code fileName} is only used in messages. Relative agent workspaces are relative to the
+     * current directory, and no {@code agents/} folder is searched (there is no file to search next to).
+     */
     public static Result check(String yamlText, String fileName, Function<String, String> env) {
+        return check(yamlText, fileName, env, Path.of("").toAbsolutePath(), null);
+    }
+
+    private static Result check(String yamlText, String fileName, Function<String, String> env, Path baseDir, Path agentsDir) {
         Problems problems = new Problems(fileName);
         Node root = YamlTree.parse(yamlText, problems);
         CarapaceConfig config = null;
+        ConfigLoader loader = new ConfigLoader(problems, env, baseDir, agentsDir);
         if (root instanceof MapNode map) {
-            config = new ConfigLoader(problems, env).config(map);
+            config = loader.config(map);
         } else if (root != null) {
             problems.error(root.line(), root.column(), "",
                     "expected settings (key: value lines) at the top level, got " + MapReader.describe(root));
         }
-        return new Result(problems.hasErrors() ? null : config, problems.errors(), problems.warnings());
+        List<Problem> errors = new ArrayList<>(problems.errors());
+        List<Problem> warnings = new ArrayList<>(problems.warnings());
+        for (Problems p : loader.agentFiles) {
+            errors.addAll(p.errors());
+            warnings.addAll(p.warnings());
+        }
+        return new Result(errors.isEmpty() ? config : null, errors, warnings);
     }
 
     private static Result fileProblem(String file, String message) {
@@ -203,9 +232,10 @@ public final class ConfigLoader {
         Auth auth = auth(root.object("auth"));
         Logging logging = logging(root.object("logging"));
         Alerts alerts = alerts(root.object("alerts"));
+        Map<String, AgentSpec> agents = agents(root, tiers, models, teams);
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -507,6 +537,159 @@ public final class ConfigLoader {
         }
         r.finish();
         return new Alerts(hooks);
+    }
+
+    // ---- agents ------------------------------------------------------------------------------------------------
+
+    /** The {@code agents:} section, then every {@code agents/NAME/agent.yaml}; an id defined twice is an error. */
+    private Map<String, AgentSpec> agents(MapReader root, List<String> tiers, Map<String, ModelSpec> models,
+                                          Map<String, Team> teams) {
+        Map<String, AgentSpec> agents = new LinkedHashMap<>();
+        for (Entry e : root.entries("agents")) {
+            String path = KeyPath.key("agents", e.key());
+            checkName(e.line(), e.column(), path, e.key(), "agent id");
+            MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+            AgentSpec a = agent(r, e.key(), null, tiers, models, teams);
+            if (a != null) agents.put(e.key(), a);
+        }
+        if (agentsDir == null || !Files.isDirectory(agentsDir)) return Collections.unmodifiableMap(agents);
+        List<Path> folders;
+        try (var list = Files.list(agentsDir)) {
+            folders = list.filter(d -> Files.isRegularFile(d.resolve(AGENT_FILE))).sorted().toList();
+        } catch (IOException e) {
+            problems.error(0, 0, "", "cannot list " + agentsDir + ": " + e.getClass().getSimpleName());
+            return Collections.unmodifiableMap(agents);
+        }
+        for (Path folder : folders) {
+            Path file = folder.resolve(AGENT_FILE);
+            Problems fileProblems = new Problems(file.toString());
+            agentFiles.add(fileProblems);
+            ConfigLoader sub = new ConfigLoader(fileProblems, env, folder, null);
+            String id = folder.getFileName().toString();
+            String text;
+            try {
+                text = Files.readString(file);
+            } catch (IOException e) {
+                fileProblems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
+                continue;
+            }
+            Node node = YamlTree.parse(text, fileProblems);
+            if (node == null) {
+                if (!fileProblems.hasErrors()) fileProblems.error(1, 1, "", "the file is empty (expected the agent's settings)");
+                continue;
+            }
+            if (!(node instanceof MapNode map)) {
+                fileProblems.error(node.line(), node.column(), "", "expected the agent's settings (key: value lines), got "
+                        + MapReader.describe(node));
+                continue;
+            }
+            sub.checkName(1, 1, "", id, "agent id (the folder's name)");
+            for (Entry e : map.entries().values()) {
+                if (isSecretKey(e.key())) fileProblems.error(e.line(), e.column(), e.key(), secretMessage(null));
+                else sub.refuseSecrets(e.value(), e.key(), null, false);
+            }
+            AgentSpec a = sub.agent(MapReader.root(map, fileProblems), id, folder, tiers, models, teams);
+            if (agents.containsKey(id)) {
+                fileProblems.error(1, 1, "", "agent '" + id + "' is also defined in the config's agents: section");
+            } else if (a != null) {
+                agents.put(id, a);
+            }
+        }
+        return Collections.unmodifiableMap(agents);
+    }
+
+    /**
+     * One agent's settings. {@code defaultWorkspace} is the agent's own folder for a discovered agent (where
+     * {@code workspace} may be left out), null in the {@code agents:} section (where it is required).
+     */
+    private AgentSpec agent(MapReader r, String id, Path defaultWorkspace, List<String> tiers,
+                            Map<String, ModelSpec> models, Map<String, Team> teams) {
+        Path workspace = defaultWorkspace;
+        Scalar ws = defaultWorkspace == null ? r.requiredScalar("workspace", "the agent's folder (holding its AGENTS.md)")
+                : r.scalar("workspace", "the agent's folder (holding its AGENTS.md)");
+        if (ws != null) {
+            try {
+                workspace = baseDir.resolve(ws.text()).toAbsolutePath().normalize();
+                if (!Files.isDirectory(workspace)) {
+                    r.error(ws, "workspace", "folder '" + workspace + "' does not exist (create it, with the agent's "
+                            + "instructions in AGENTS.md)");
+                }
+            } catch (java.nio.file.InvalidPathException e) {
+                r.error(ws, "workspace", "not a valid path: " + MapReader.describe(ws));
+                workspace = null;
+            }
+        }
+        String model = modelRef(r, r.requiredScalar("model", "a model id or tier:NAME"), "model", tiers, models);
+        List<String> fallbacks = new ArrayList<>();
+        List<Scalar> fb = r.scalars("fallbacks", "a list of model ids or tier:NAME", "a model id or tier:NAME");
+        for (Scalar s : fb == null ? List.<Scalar>of() : fb) fallbacks.add(modelRef(r, s, "fallbacks", tiers, models));
+        List<String> tools = new ArrayList<>();
+        List<Scalar> ts = r.scalars("tools", "a list of tool names", "a tool name");
+        for (Scalar s : ts == null ? List.<Scalar>of() : ts) {
+            if (!BuiltinTools.NAMES.contains(s.text())) {
+                problems.error(s.line(), s.column(), r.pathOf("tools"), unknownReference(s.text(),
+                        BuiltinTools.NAMES.stream().sorted().toList(), "tool"));
+            } else if (tools.contains(s.text())) {
+                problems.error(s.line(), s.column(), r.pathOf("tools"), "tool '" + s.text() + "' is listed twice");
+            } else {
+                tools.add(s.text());
+            }
+        }
+        AgentSpec.Owner owner = owner(r.requiredObject("owner", "{team: NAME} or {user: NAME}"), teams);
+        AgentSpec.Limits limits = limits(r.object("limits"));
+        AgentSpec.OnBusy onBusy = r.choice("on_busy", ON_BUSY, AgentSpec.OnBusy.QUEUE);
+        String policy = r.string("policy", "the name of a policy profile", null);
+        r.finish();
+        if (workspace == null || model == null || owner == null) return null;
+        return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy);
+    }
+
+    /** A model id or tier:NAME that the config defines; null (reported) otherwise. */
+    private String modelRef(MapReader r, Scalar s, String key, List<String> tiers, Map<String, ModelSpec> models) {
+        if (s == null) return null;
+        String ref = s.text();
+        if (ref.startsWith("tier:")) {
+            String tier = ref.substring(5);
+            if (!tiers.contains(tier)) {
+                problems.error(s.line(), s.column(), r.pathOf(key), unknownReference(tier, tiers, "tier"));
+                return null;
+            }
+            return ref;
+        }
+        if (!models.containsKey(ref)) {
+            problems.error(s.line(), s.column(), r.pathOf(key), unknownReference(ref, models.keySet(), "model")
+                    + "; or use tier:NAME");
+            return null;
+        }
+        return ref;
+    }
+
+    private AgentSpec.Owner owner(MapReader r, Map<String, Team> teams) {
+        Scalar user = r.scalar("user", "a user name");
+        Scalar team = r.scalar("team", "a team name");
+        r.finish();
+        if (user == null && team == null) {
+            r.errorHere("expected {team: NAME} or {user: NAME} (a user may add team: NAME)");
+            return null;
+        }
+        boolean ok = true;
+        if (user != null && !checkName(user.line(), user.column(), r.pathOf("user"), user.text(), "user name")) ok = false;
+        if (team != null && !teams.containsKey(team.text())) {
+            r.error(team, "team", unknownReference(team.text(), teams.keySet(), "team"));
+            ok = false;
+        }
+        return ok ? new AgentSpec.Owner(user == null ? null : user.text(), team == null ? null : team.text()) : null;
+    }
+
+    private AgentSpec.Limits limits(MapReader r) {
+        AgentSpec.Limits d = AgentSpec.Limits.DEFAULT;
+        int maxSteps = r.integer("max_steps", 1, 10_000, d.maxSteps());
+        Duration maxWall = r.duration("max_wall", Duration.ofMillis(100), d.maxWall());
+        int maxTokens = r.integer("max_tokens", 1, Integer.MAX_VALUE, (int) d.maxTokens());
+        Duration toolTimeout = r.duration("tool_timeout", Duration.ofMillis(100), d.toolTimeout());
+        long maxToolOutput = r.size("max_tool_output", 1024, 16L * 1024 * 1024, d.maxToolOutputBytes());
+        r.finish();
+        return new AgentSpec.Limits(maxSteps, maxWall, maxTokens, toolTimeout, (int) maxToolOutput);
     }
 
     // ---- shared checks -----------------------------------------------------------------------------------------

@@ -395,6 +395,11 @@ final class MapReader {
 
     // ---- reporting ---------------------------------------------------------------------------------------------
 
+    /** Reports a problem with this mapping as a whole, at the key that introduced it (unless already reported). */
+    void errorHere(String message) {
+        if (!quiet) problems.error(line, column, path, message);
+    }
+
     /** Reports a problem with the value of {@code key}. */
     void error(Node at, String key, String message) {
         problems.error(at.line(), at.column(), pathOf(key), message);

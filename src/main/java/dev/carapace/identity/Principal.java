@@ -1,14 +1,26 @@
 package dev.carapace.identity;
 
 /**
- * Who is calling: a user of a team of an org, authenticated by an API key. Agents (a later capability) are
- * principals too, owned by a user or team.
+ * Who is calling: a user of a team of an org, authenticated by an API key, or an agent running inside Carapace on
+ * behalf of its owner (a team, or a user of a team).
  *
- * @param keyPrefix the public part of the key used, safe to log and show
+ * @param user      the user, or null for an agent owned by a team
+ * @param keyPrefix the public part of the key used, safe to log and show; null for an agent
+ * @param agent     the agent's id when an agent is calling, else null; its budget applies on top of its owner's
  */
-public record Principal(String org, String team, String user, Role role, String keyPrefix) {
+public record Principal(String org, String team, String user, Role role, String keyPrefix, String agent) {
 
     public enum Role { ADMIN, MEMBER }
+
+    /** A person (or their program) calling with an API key. */
+    public Principal(String org, String team, String user, Role role, String keyPrefix) {
+        this(org, team, user, role, keyPrefix, null);
+    }
+
+    /** An agent calling models as its owner: {@code team}, and {@code user} when a user owns it. */
+    public static Principal agent(String org, String team, String user, String agentId) {
+        return new Principal(org, team, user, Role.MEMBER, null, agentId);
+    }
 
     public boolean isAdmin() { return role == Role.ADMIN; }
 }

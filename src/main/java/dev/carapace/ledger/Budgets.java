@@ -56,13 +56,17 @@ public final class Budgets {
         byId = Map.copyOf(m);
     }
 
-    /** The budgets a call by {@code p} must satisfy: its user's, its team's and the org's. */
+    /**
+     * The budgets a call by {@code p} must satisfy: its agent's (when an agent calls), its user's, its team's and the
+     * org's.
+     */
     public List<Budget> path(Principal p) {
         Map<String, Budget> m = byId;
         if (m.isEmpty()) return List.of();
-        List<Budget> out = new ArrayList<>(3);
+        List<Budget> out = new ArrayList<>(4);
         Budget b;
-        if ((b = m.get(Budget.id(Budget.Scope.USER, p.user()))) != null) out.add(b);
+        if (p.agent() != null && (b = m.get(Budget.id(Budget.Scope.AGENT, p.agent()))) != null) out.add(b);
+        if (p.user() != null && (b = m.get(Budget.id(Budget.Scope.USER, p.user()))) != null) out.add(b);
         if ((b = m.get(Budget.id(Budget.Scope.TEAM, p.team()))) != null) out.add(b);
         if ((b = m.get(Budget.id(Budget.Scope.ORG, p.org()))) != null) out.add(b);
         return out;

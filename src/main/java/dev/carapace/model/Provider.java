@@ -63,6 +63,8 @@ public final class Provider implements AutoCloseable {
             try {
                 new SseReader(response.body()).read((event, data) -> decoder.decode(event, data, sink), decoder::done);
             } catch (IOException e) {
+                // An interrupt (an agent run being cancelled) closes the socket of a virtual thread: not the upstream's fault.
+                if (Thread.currentThread().isInterrupted()) throw interrupted();
                 throw ioFailure(e);
             }
             if (!decoder.done()) {
@@ -82,10 +84,7 @@ public final class Provider implements AutoCloseable {
         try {
             response = http.post(path, stream ? streamHeaders : headers, body);
         } catch (IOException e) {
-            if (Thread.interrupted()) {
-                Thread.currentThread().interrupt();
-                throw ApiException.of(ApiException.Kind.UNAVAILABLE, "interrupted", "the request was interrupted");
-            }
+            if (Thread.currentThread().isInterrupted()) throw interrupted();
             throw ioFailure(e);
         }
         if (response.status() / 100 != 2) {
@@ -100,6 +99,11 @@ public final class Provider implements AutoCloseable {
             throw retryAfter == null ? failure : failure.withRetryAfter(retryAfter);
         }
         return response;
+    }
+
+    /** The calling thread was interrupted; {@link Router#worthFailover} does not retry it or blame the deployment. */
+    private static ApiException interrupted() {
+        return ApiException.of(ApiException.Kind.UNAVAILABLE, Router.INTERRUPTED, "the request was interrupted");
     }
 
     private ApiException ioFailure(IOException e) {

@@ -13,6 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Router {
 
+    /** The {@link ApiException#code} of a call abandoned because its own thread was interrupted. */
+    public static final String INTERRUPTED = "interrupted";
+
     private final RoutingPolicy policy;
     private final AtomicInteger rotation = new AtomicInteger();
 
@@ -69,6 +72,7 @@ public final class Router {
      * rate-limited, timed out, or misconfigured (its key or model rejected). Another deployment may do better.
      */
     public static boolean worthFailover(ApiException e) {
+        if (INTERRUPTED.equals(e.code())) return false;   // our own caller gave up (a cancelled agent run)
         return switch (e.kind()) {
             case RATE_LIMITED, UPSTREAM, UNAVAILABLE, TIMEOUT -> true;
             default -> false;

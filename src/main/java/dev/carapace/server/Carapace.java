@@ -1,10 +1,19 @@
 package dev.carapace.server;
 
+import dev.carapace.agent.AgentRuntime;
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.AgentTool;
+import dev.carapace.agent.Agents;
+import dev.carapace.agent.RunEvents;
+import dev.carapace.agent.WorkspaceGuard;
+import dev.carapace.agent.tools.FileTools;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
 import dev.carapace.ledger.Alerts;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Ledger;
@@ -45,6 +54,7 @@ public final class Carapace implements AutoCloseable {
     private final Ledger ledger;
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
+    private final AgentRuntime agentRuntime;
     private final List<Provider> providers;
     private final WebServer server;
 
@@ -88,6 +98,8 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
+        agentRuntime = agentRuntime(config, store, gateway, clock);
+
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
@@ -114,6 +126,35 @@ public final class Carapace implements AutoCloseable {
             lock.release();
             throw e;
         }
+    }
+
+    /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
+    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock) {
+        Agents agents = new Agents(config.agents().values());
+        List<AgentTool> tools = new java.util.ArrayList<>(FileTools.all());
+        // exec and web_fetch are registered here once they exist (with the sandbox and egress the config selects).
+        return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
+                agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+    }
+
+    /**
+     * Whom an agent calls models as: its owner's team (and user), with its own id so its budget applies too. A
+     * user-owned agent without a configured team takes the team of its owner's newest active key.
+     */
+    static Principal agentPrincipal(String org, AgentSpec agent, Store store) {
+        AgentSpec.Owner owner = agent.owner();
+        String team = owner.team();
+        if (team == null) {
+            team = store.apiKeys().list().stream()
+                    .filter(k -> owner.user().equals(k.user()) && !k.revoked() && k.team() != null)
+                    .reduce((first, second) -> second).map(dev.carapace.store.ApiKeys.StoredKey::team).orElse(null);
+            if (team == null) {
+                throw new ApiException(ApiException.Kind.PERMISSION, "Agent '" + agent.id() + "' is owned by user '"
+                        + owner.user() + "', who has no active API key to tell their team; set owner.team in the config.",
+                        null, "agent_owner_unresolved", null, false);
+            }
+        }
+        return Principal.agent(org, team, owner.user(), agent.id());
     }
 
     /** Runs {@code task} periodically; a failure is logged and the next run still happens. */
@@ -150,9 +191,12 @@ public final class Carapace implements AutoCloseable {
 
     public Ledger ledger() { return ledger; }
 
+    public AgentRuntime agentRuntime() { return agentRuntime; }
+
     @Override
     public void close() {
         server.stop();
+        agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();

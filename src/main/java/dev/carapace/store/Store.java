@@ -45,6 +45,7 @@ public final class Store implements AutoCloseable {
     private final ApiKeys apiKeys;
     private final UsageLog usageLog;
     private final LedgerBook ledgerBook;
+    private final Sessions sessions;
 
     private Store(HikariDataSource dataSource, boolean postgres) {
         this.dataSource = dataSource;
@@ -56,6 +57,7 @@ public final class Store implements AutoCloseable {
         this.apiKeys = new ApiKeys(this);
         this.usageLog = new UsageLog(this);
         this.ledgerBook = new LedgerBook(this);
+        this.sessions = new Sessions(this);
     }
 
     /**
@@ -180,6 +182,9 @@ public final class Store implements AutoCloseable {
     public UsageLog usageLog() { return usageLog; }
 
     public LedgerBook ledgerBook() { return ledgerBook; }
+
+    /** Agent sessions, runs and transcripts. */
+    public Sessions sessions() { return sessions; }
 
     /** Runs {@code work} on a pooled connection, outside a transaction. */
     <R> R read(String operation, HandleCallback<R, RuntimeException> work) {

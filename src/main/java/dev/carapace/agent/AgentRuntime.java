@@ -1,0 +1,744 @@
+package dev.carapace.agent;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.gateway.Call;
+import dev.carapace.gateway.Gateway;
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatRequest;
+import dev.carapace.model.FinishReason;
+import dev.carapace.model.Message;
+import dev.carapace.model.Part;
+import dev.carapace.model.Role;
+import dev.carapace.model.Router;
+import dev.carapace.model.StreamEvent;
+import dev.carapace.model.StreamSink;
+import dev.carapace.model.Tool;
+import dev.carapace.model.ToolCall;
+import dev.carapace.model.ToolChoice;
+import dev.carapace.model.Usage;
+import dev.carapace.model.WireApi;
+import dev.carapace.store.Sessions;
+import dev.carapace.store.Sessions.EntryRow;
+import dev.carapace.store.Sessions.RunRow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Runs agents: accepts messages for sessions, serializes the runs of each session, and drives the loop of each run
+ * on a virtual thread — model call through the {@link Gateway} (so routing, failover, budgets and metering apply as
+ * to any {@code /v1} call), then the tool calls it asked for (in parallel, each checked by the {@link Guard} first),
+ * then the model again, until it answers without tools or a limit is reached.
+ *
+ * <p>Durability: a message is in the store (in its run's row) before {@link #start} returns; it enters the
+ * transcript when its run begins; every assistant turn and every tool result is committed as it completes. On
+ * construction, runs a previous process left queued or running are marked {@code interrupted}; {@link #resume}
+ * continues such a session from its transcript.
+ */
+public final class AgentRuntime implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(AgentRuntime.class);
+
+    private static final Pattern SESSION_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    /** The largest user message accepted, in characters. */
+    static final int MAX_MESSAGE_CHARS = 1_000_000;
+    /** The most of AGENTS.md that goes into the system prompt, in bytes. */
+    static final int MAX_INSTRUCTIONS_BYTES = 64 * 1024;
+    static final String INSTRUCTIONS_FILE = "AGENTS.md";
+    private static final int SUMMARY_CHARS = 200;
+
+    private final Agents agents;
+    private final Gateway gateway;
+    private final Sessions sessions;
+    private final Guard guard;
+    private final Map<String, AgentTool> tools;
+    private final Function<AgentSpec, Principal> principals;
+    private final Clock clock;
+    private final RunEvents events;
+    private final ScheduledThreadPoolExecutor timers;
+    private final Object laneLock = new Object();
+    private final Map<String, Lane> lanes = new HashMap<>();
+    private final Map<String, Execution> executions = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param tools      every tool agents may be given; each agent's config names a subset
+     * @param principals whom an agent calls models as (its owner's org, team and user, plus its own id); may throw
+     *                   {@link ApiException} when the owner cannot be resolved, which fails the run
+     * @throws IllegalArgumentException when an agent lists a tool that is not among {@code tools}
+     */
+    public AgentRuntime(Agents agents, Gateway gateway, Sessions sessions, Guard guard, List<AgentTool> tools,
+                        Function<AgentSpec, Principal> principals, RunEvents events, Clock clock) {
+        this.agents = agents;
+        this.gateway = gateway;
+        this.sessions = sessions;
+        this.guard = guard;
+        this.principals = principals;
+        this.events = events;
+        this.clock = clock;
+        Map<String, AgentTool> byName = new LinkedHashMap<>();
+        for (AgentTool t : tools) {
+            if (byName.putIfAbsent(t.name(), t) != null) throw new IllegalArgumentException("two tools are named '" + t.name() + "'");
+        }
+        this.tools = Map.copyOf(byName);
+        for (AgentSpec a : agents.list()) {
+            for (String t : a.tools()) {
+                if (!byName.containsKey(t)) {
+                    throw new IllegalArgumentException("agent '" + a.id() + "' lists tool '" + t + "', which this gateway "
+                            + "does not provide (tools: " + String.join(", ", byName.keySet()) + ")");
+                }
+            }
+        }
+        this.timers = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("agent-timers").unstarted(r));
+        timers.setRemoveOnCancelPolicy(true);
+        List<RunRow> cut = sessions.interruptUnfinished(
+                "the gateway stopped while this run was queued or running; resume the session to continue", clock.instant());
+        if (!cut.isEmpty()) log.info("{} agent run(s) cut off by the previous shutdown marked interrupted", cut.size());
+    }
+
+    // ---- the API ------------------------------------------------------------------------------------------------
+
+    public Agents agents() { return agents; }
+
+    /**
+     * Sends {@code message} to the agent's session {@code sessionName} (created on first use). The message is stored
+     * before this returns. If the session is busy, the run waits (on_busy: queue) or stops the current run (on_busy:
+     * interrupt) and runs next.
+     *
+     * @return the new run's id
+     * @throws ApiException unknown agent (404), bad session name or empty message (400), runtime closed (503)
+     */
+    public String start(String agentId, String sessionName, String message) {
+        AgentSpec agent = agents.get(agentId);
+        if (sessionName == null || !SESSION_NAME.matcher(sessionName).matches()) {
+            throw ApiException.invalid("session", "session: expected a name of letters, digits, '.', '_' and '-', "
+                    + "starting with a letter or digit, at most 128 characters; got '" + Agents.clip(sessionName) + "'");
+        }
+        if (message == null || message.isBlank()) throw ApiException.invalid("message", "message: must not be empty");
+        if (message.length() > MAX_MESSAGE_CHARS) {
+            throw ApiException.invalid("message", "message: at most " + MAX_MESSAGE_CHARS + " characters; got " + message.length());
+        }
+        return submit(agent, agent.sessionKey(sessionName), message, List.of());
+    }
+
+    /**
+     * Continues a session whose last run was interrupted: the model picks up from the transcript. Messages that were
+     * accepted but whose runs never began are added to the transcript first, in order.
+     *
+     * @return the new run's id
+     * @throws ApiException unknown session (404); nothing to resume or the session is busy (409-kind: invalid)
+     */
+    public String resume(String sessionKey) {
+        Sessions.SessionRow session = sessions.session(sessionKey).orElseThrow(() -> sessionNotFound(sessionKey));
+        AgentSpec agent = agents.get(session.agent());
+        synchronized (laneLock) {
+            if (lanes.containsKey(sessionKey)) {
+                throw ApiException.invalid("session", "session '" + sessionKey + "' has a run in progress; nothing to resume");
+            }
+        }
+        List<RunRow> runs = sessions.runs(sessionKey);
+        RunRow last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
+        if (last == null || RunStatus.of(last.status()) != RunStatus.INTERRUPTED) {
+            throw ApiException.invalid("session", "session '" + sessionKey + "' has no interrupted run to resume"
+                    + (last == null ? "" : " (its last run is " + last.status() + ")"));
+        }
+        Set<String> begun = new HashSet<>();
+        for (EntryRow e : sessions.entries(sessionKey)) if (e.runId() != null) begun.add(e.runId());
+        List<EntryRow> carried = new ArrayList<>();
+        for (RunRow r : runs) {
+            if (RunStatus.of(r.status()) == RunStatus.INTERRUPTED && r.input() != null && !begun.contains(r.id())) {
+                carried.add(entry(sessionKey, r.id(), "user", Transcript.user(r.input()), null, null));
+            }
+        }
+        return submit(agent, sessionKey, null, carried);
+    }
+
+    /**
+     * Cancels a run: a queued run ends at once; a running one is interrupted (its upstream stream and its tool
+     * calls too) and ends {@code cancelled} promptly.
+     *
+     * @return false when the run had already ended
+     * @throws ApiException unknown run (404)
+     */
+    public boolean cancel(String runId) {
+        Execution ex = executions.get(runId);
+        if (ex == null) {
+            run(runId);   // 404 when unknown
+            return false;
+        }
+        return stop(ex, RunStatus.CANCELLED, "cancelled");
+    }
+
+    /** The run as stored. @throws ApiException unknown run (404) */
+    public RunInfo run(String runId) {
+        return sessions.run(runId).map(AgentRuntime::info).orElseThrow(() -> new ApiException(ApiException.Kind.NOT_FOUND,
+                "No run '" + Agents.clip(runId) + "'.", "run", "run_not_found", null, false));
+    }
+
+    /** The session's runs, oldest first. */
+    public List<RunInfo> runs(String sessionKey) {
+        return sessions.runs(sessionKey).stream().map(AgentRuntime::info).toList();
+    }
+
+    /**
+     * Waits until the run has ended or {@code timeout} passed, and returns it as stored then.
+     */
+    public RunInfo await(String runId, Duration timeout) throws InterruptedException {
+        Execution ex = executions.get(runId);
+        if (ex != null) {
+            try {
+                ex.done.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // reported by the status read below
+            }
+        }
+        return run(runId);
+    }
+
+    /** The session's transcript. @throws ApiException unknown session (404) */
+    public List<TranscriptEntry> transcript(String sessionKey) {
+        sessions.session(sessionKey).orElseThrow(() -> sessionNotFound(sessionKey));
+        return sessions.entries(sessionKey).stream().map(Transcript::entry).toList();
+    }
+
+    /**
+     * Live events of one run until it ends. A run that has already ended gets its final status at once.
+     */
+    public RunEvents.Subscription subscribeRun(String runId, java.util.function.Consumer<RunEvent> listener) {
+        RunInfo before = run(runId);
+        RunEvents.Subscription s = events.subscribeRun(runId, listener);
+        RunInfo now = before.status().isFinal() ? before : run(runId);
+        if (now.status().isFinal()) {
+            events.publishTo(s, new RunEvent.StatusChanged(runId, now.sessionKey(), now.status(), now.reason()));
+        }
+        return s;
+    }
+
+    /** Live events of every run of a session, until closed. */
+    public RunEvents.Subscription subscribeSession(String sessionKey, java.util.function.Consumer<RunEvent> listener) {
+        return events.subscribeSession(sessionKey, listener);
+    }
+
+    /**
+     * Stops every run: running ones end {@code interrupted} (resumable), queued ones too. Waits up to 10 s for runs
+     * to write their end.
+     */
+    @Override
+    public void close() {
+        List<Execution> all;
+        synchronized (laneLock) {
+            closed = true;
+            all = List.copyOf(executions.values());
+        }
+        for (Execution ex : all) stop(ex, RunStatus.INTERRUPTED, "the gateway shut down during this run; resume the session to continue");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (Execution ex : all) {
+            try {
+                ex.done.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException | TimeoutException e) {
+                log.warn("run {} did not end within the shutdown grace period", ex.runId);
+            }
+        }
+        timers.shutdownNow();
+        events.close();
+    }
+
+    // ---- sessions: one run at a time ----------------------------------------------------------------------------
+
+    /** The runs of one session: the one executing, and those waiting their turn. */
+    private static final class Lane {
+        Execution active;
+        final ArrayDeque<Execution> waiting = new ArrayDeque<>();
+    }
+
+    /** The state of a run this runtime is handling. */
+    private static final class Execution {
+        final String runId;
+        final AgentSpec agent;
+        final String sessionKey;
+        final String input;
+        final List<EntryRow> carried;
+        final CompletableFuture<RunStatus> done = new CompletableFuture<>();
+        final AtomicReference<Outcome> stop = new AtomicReference<>();
+        volatile Thread thread;
+        int steps;
+        long tokens;
+
+        Execution(String runId, AgentSpec agent, String sessionKey, String input, List<EntryRow> carried) {
+            this.runId = runId;
+            this.agent = agent;
+            this.sessionKey = sessionKey;
+            this.input = input;
+            this.carried = carried;
+        }
+
+        boolean stopped() { return stop.get() != null; }
+    }
+
+    /** How a run ended. */
+    private record Outcome(RunStatus status, String reason) {}
+
+    private String submit(AgentSpec agent, String sessionKey, String input, List<EntryRow> carried) {
+        if (closed) throw closedError();
+        String runId = "run_" + UUID.randomUUID().toString().replace("-", "");
+        Instant now = clock.instant();
+        sessions.acceptRun(new Sessions.SessionRow(sessionKey, agent.id(), now),
+                new RunRow(runId, sessionKey, agent.id(), null, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null));
+        Execution ex = new Execution(runId, agent, sessionKey, input, carried);
+        Execution interrupt = null;
+        boolean launch;
+        synchronized (laneLock) {
+            if (closed) {
+                sessions.finishRun(runId, RunStatus.INTERRUPTED.label(), "the gateway is shutting down", 0, 0, now);
+                throw closedError();
+            }
+            executions.put(runId, ex);
+            Lane lane = lanes.computeIfAbsent(sessionKey, k -> new Lane());
+            launch = lane.active == null;
+            if (launch) {
+                lane.active = ex;
+            } else {
+                lane.waiting.add(ex);
+                if (agent.onBusy() == AgentSpec.OnBusy.INTERRUPT) interrupt = lane.active;
+            }
+        }
+        events.publish(new RunEvent.StatusChanged(runId, sessionKey, RunStatus.QUEUED, null));
+        if (interrupt != null) stop(interrupt, RunStatus.INTERRUPTED, "interrupted by a newer message (on_busy: interrupt)");
+        if (launch) launch(ex);
+        return runId;
+    }
+
+    private void launch(Execution ex) {
+        ex.thread = Thread.ofVirtual().name("agent-run-" + ex.runId).start(() -> execute(ex));
+    }
+
+    /** Ends a run with {@code status} unless it has ended already; true if this call decided how it ends. */
+    private boolean stop(Execution ex, RunStatus status, String reason) {
+        boolean dequeued;
+        synchronized (laneLock) {
+            if (!ex.stop.compareAndSet(null, new Outcome(status, reason))) return false;
+            Lane lane = lanes.get(ex.sessionKey);
+            dequeued = lane != null && lane.waiting.remove(ex);
+        }
+        if (dequeued) {
+            // Never started: nothing to interrupt.
+            end(ex, new Outcome(status, reason));
+            executions.remove(ex.runId);
+            ex.done.complete(status);
+            return true;
+        }
+        Thread t = ex.thread;
+        if (t != null) t.interrupt();
+        return true;
+    }
+
+    private void execute(Execution ex) {
+        Outcome outcome;
+        ScheduledFuture<?> wall = timers.schedule(() -> stop(ex, RunStatus.LIMIT_EXCEEDED,
+                "max_wall: the run took longer than " + describe(ex.agent.limits().maxWall())),
+                ex.agent.limits().maxWall().toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            outcome = loop(ex);
+        } catch (ApiException e) {
+            outcome = ex.stopped() ? ex.stop.get() : new Outcome(RunStatus.FAILED, "model call failed: " + e.getMessage());
+        } catch (RuntimeException | Error e) {
+            if (ex.stopped()) {
+                outcome = ex.stop.get();
+            } else {
+                log.error("run {} failed", ex.runId, e);
+                outcome = new Outcome(RunStatus.FAILED, "internal error (" + e.getClass().getSimpleName() + "); see the gateway log");
+            }
+        } finally {
+            wall.cancel(false);
+        }
+        Thread.interrupted();   // a stop may have interrupted this thread after its last wait: the store must still work
+        // The first outcome decided wins (a cancel racing a natural end is reported as the end that was recorded).
+        if (!ex.stop.compareAndSet(null, outcome)) outcome = ex.stop.get();
+        try {
+            end(ex, outcome);
+        } finally {
+            Execution next;
+            synchronized (laneLock) {
+                executions.remove(ex.runId);
+                Lane lane = lanes.get(ex.sessionKey);
+                next = lane == null ? null : lane.waiting.poll();
+                if (lane != null) {
+                    lane.active = next;
+                    if (next == null) lanes.remove(ex.sessionKey);
+                }
+                if (next != null && closed) next.stop.compareAndSet(null, new Outcome(RunStatus.INTERRUPTED, "the gateway shut down"));
+            }
+            ex.done.complete(outcome.status());
+            if (next != null) launch(next);
+        }
+    }
+
+    /** Records how a run ended and tells the subscribers. */
+    private void end(Execution ex, Outcome outcome) {
+        try {
+            sessions.finishRun(ex.runId, outcome.status().label(), outcome.reason(), ex.steps, ex.tokens, clock.instant());
+        } catch (RuntimeException e) {
+            log.error("run {}: could not record its end ({})", ex.runId, outcome.status().label(), e);
+        }
+        if (outcome.status() == RunStatus.FAILED) events.publish(new RunEvent.Error(ex.runId, ex.sessionKey, outcome.reason()));
+        events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, outcome.status(), outcome.reason()));
+    }
+
+    // ---- the loop -----------------------------------------------------------------------------------------------
+
+    private Outcome loop(Execution ex) {
+        if (ex.stopped()) return ex.stop.get();
+        AgentSpec agent = ex.agent;
+        List<EntryRow> first = new ArrayList<>(ex.carried);
+        if (ex.input != null) first.add(entry(ex.sessionKey, ex.runId, "user", Transcript.user(ex.input), null, null));
+        if (!sessions.beginRun(ex.runId, clock.instant(), first)) {
+            return new Outcome(RunStatus.CANCELLED, "the run was ended before it began");
+        }
+        events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
+        Principal principal = principals.apply(agent);
+        Message system = new Message(Role.SYSTEM, List.of(new Part.Text(systemPrompt(agent), true)), List.of(), null, false);
+        List<Tool> schemas = agent.tools().stream()
+                .map(tools::get).map(t -> new Tool(t.name(), t.description(), t.parameters())).toList();
+        AgentSpec.Limits limits = agent.limits();
+        while (true) {
+            if (ex.stopped()) return ex.stop.get();
+            if (ex.steps >= limits.maxSteps()) {
+                return new Outcome(RunStatus.LIMIT_EXCEEDED, "max_steps: the run made " + ex.steps
+                        + " model calls, its limit, and the model still asked for tools");
+            }
+            if (ex.tokens >= limits.maxTokens()) return tokenLimit(ex);
+            List<Message> messages = new ArrayList<>();
+            messages.add(system);
+            messages.addAll(Transcript.messages(sessions.entries(ex.sessionKey)));
+            Turn turn = callModel(ex, principal, messages, schemas);
+            ex.steps++;
+            ex.tokens += turn.usage.inputTokens() + turn.usage.outputTokens();
+            boolean cut = ex.stopped();
+            if (!turn.text.isEmpty() || (!cut && !turn.calls.isEmpty())) {
+                append(ex, entry(ex.sessionKey, ex.runId, "assistant",
+                        Transcript.assistant(turn.text, cut ? List.of() : turn.calls, turn.finish, cut), turn.model, turn.usage));
+            }
+            events.publish(new RunEvent.UsageReported(ex.runId, ex.sessionKey, ex.steps, turn.model, turn.usage));
+            sessions.progress(ex.runId, ex.steps, ex.tokens);
+            if (cut) return ex.stop.get();
+            if (turn.calls.isEmpty()) return new Outcome(RunStatus.COMPLETED, null);
+            if (ex.tokens >= limits.maxTokens()) return tokenLimit(ex);
+            runTools(ex, turn.calls);
+        }
+    }
+
+    private static Outcome tokenLimit(Execution ex) {
+        return new Outcome(RunStatus.LIMIT_EXCEEDED, "max_tokens: the run used " + ex.tokens + " tokens, its limit is "
+                + ex.agent.limits().maxTokens());
+    }
+
+    /** One model answer: its text, the tool calls it asked for, and what it cost. */
+    private record Turn(String text, List<ToolCall> calls, FinishReason finish, String model, Usage usage) {}
+
+    /**
+     * Calls the agent's model, then its fallbacks while a model is unavailable or refused before answering anything.
+     * A stop (cancel, interrupt, wall-time limit) ends the stream at the next event, or at once through the
+     * interrupt when the upstream is silent; what arrived until then is returned.
+     */
+    private Turn callModel(Execution ex, Principal principal, List<Message> messages, List<Tool> schemas) {
+        ApiException last = null;
+        for (String model : ex.agent.models()) {
+            ChatRequest request = new ChatRequest(model, messages, schemas, schemas.isEmpty() ? null : ToolChoice.AUTO,
+                    null, null, null, null, null, true, true, null, null);
+            Call call = new Call("agt_" + UUID.randomUUID().toString().replace("-", ""), principal, WireApi.OPENAI,
+                    request, ex.sessionKey);
+            Accumulator acc = new Accumulator(ex);
+            try {
+                gateway.stream(call, acc);
+            } catch (ApiException e) {
+                if (ex.stopped()) return acc.turn(call, model);
+                if (acc.received || !worthFallback(e)) throw e;
+                last = e;
+                log.info("run {}: model {} refused or unavailable ({}); trying the next", ex.runId, model, e.code());
+                continue;
+            }
+            return acc.turn(call, model);
+        }
+        throw last;
+    }
+
+    private static boolean worthFallback(ApiException e) {
+        return Router.worthFailover(e) || e.kind() == ApiException.Kind.PERMISSION || e.kind() == ApiException.Kind.NOT_FOUND;
+    }
+
+    /** Collects a streamed answer and relays its text to the subscribers. */
+    private final class Accumulator implements StreamSink {
+        private final Execution ex;
+        private final StringBuilder text = new StringBuilder();
+        private final TreeMap<Integer, String[]> calls = new TreeMap<>();   // index -> {id, name}
+        private final Map<Integer, StringBuilder> arguments = new HashMap<>();
+        private FinishReason finish;
+        boolean received;
+
+        Accumulator(Execution ex) { this.ex = ex; }
+
+        @Override
+        public void accept(StreamEvent event) {
+            // Throwing here makes the gateway abandon the upstream call as if its client had gone away.
+            if (ex.stopped()) throw new RunStopped();
+            received = true;
+            switch (event) {
+                case StreamEvent.TextDelta t -> {
+                    text.append(t.text());
+                    events.publish(new RunEvent.TextDelta(ex.runId, ex.sessionKey, t.text()));
+                }
+                case StreamEvent.ToolCallStarted s -> calls.put(s.index(), new String[]{s.id(), s.name()});
+                case StreamEvent.ToolCallDelta d -> arguments.computeIfAbsent(d.index(), i -> new StringBuilder()).append(d.argumentsDelta());
+                case StreamEvent.Finished f -> finish = f.reason();
+                default -> { }
+            }
+        }
+
+        Turn turn(Call call, String asked) {
+            List<ToolCall> list = new ArrayList<>();
+            for (var e : calls.entrySet()) {
+                String id = e.getValue()[0] == null || e.getValue()[0].isEmpty() ? "call_" + e.getKey() : e.getValue()[0];
+                StringBuilder args = arguments.get(e.getKey());
+                list.add(new ToolCall(id, e.getValue()[1], args == null || args.isEmpty() ? "{}" : args.toString()));
+            }
+            String model = call.model() != null ? call.model().id() : asked;
+            return new Turn(text.toString(), list, finish, model, call.usage() == null ? Usage.ZERO : call.usage());
+        }
+    }
+
+    /** Unwinds the gateway's stream when the run is stopped; never seen outside this class. */
+    private static final class RunStopped extends RuntimeException {
+        RunStopped() { super(null, null, false, false); }
+    }
+
+    // ---- tools --------------------------------------------------------------------------------------------------
+
+    /**
+     * Runs one turn's tool calls in parallel, each on its own virtual thread with the agent's timeout. Each result is
+     * committed the moment it is known; exactly one result is recorded per call. Returns when every call has a
+     * result, or at once when the run is stopped (unfinished calls are then interrupted and recorded as cancelled).
+     */
+    private void runTools(Execution ex, List<ToolCall> calls) {
+        AgentSpec agent = ex.agent;
+        ToolContext context = new ToolContext(agent.id(), ex.sessionKey, agent.workspace(),
+                agent.limits().toolTimeout(), agent.limits().maxToolOutputBytes());
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<?>> futures = new ArrayList<>(calls.size());
+        List<AtomicBoolean> settled = new ArrayList<>(calls.size());
+        try {
+            for (ToolCall call : calls) {
+                AtomicBoolean once = new AtomicBoolean();
+                settled.add(once);
+                events.publish(new RunEvent.ToolStarted(ex.runId, ex.sessionKey, call.id(), call.name(), call.arguments()));
+                Prepared p = prepare(ex, call);
+                if (p.refusal != null) {
+                    once.set(true);
+                    record(ex, call, p.refusal);
+                    futures.add(null);
+                } else {
+                    futures.add(pool.submit(() -> {
+                        ToolResult r = invoke(p.tool, p.arguments, context);
+                        // An interrupt that came as the tool finished must not fail the store write of its result.
+                        Thread.interrupted();
+                        if (once.compareAndSet(false, true)) record(ex, call, r);
+                    }));
+                }
+            }
+            long deadline = System.nanoTime() + agent.limits().toolTimeout().toNanos();
+            for (int i = 0; i < calls.size(); i++) {
+                Future<?> f = futures.get(i);
+                if (f == null) continue;
+                try {
+                    f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    // settled first, then interrupted: the tool's own (interrupted) result must not win the race
+                    if (settled.get(i).compareAndSet(false, true)) {
+                        record(ex, calls.get(i), ToolResult.error(json("timeout", "the tool did not finish within "
+                                + describe(agent.limits().toolTimeout()) + " and was stopped")));
+                    }
+                    f.cancel(true);
+                } catch (ExecutionException e) {
+                    log.error("run {}: tool {} task failed", ex.runId, calls.get(i).name(), e.getCause());
+                    if (settled.get(i).compareAndSet(false, true)) {
+                        record(ex, calls.get(i), ToolResult.error(json("tool_failed", "the tool failed unexpectedly")));
+                    }
+                } catch (InterruptedException e) {
+                    break;   // the run was stopped
+                }
+            }
+        } finally {
+            pool.shutdownNow();   // interrupts calls still running; never waits for a tool that ignores interrupts
+        }
+        if (ex.stopped()) {
+            Thread.interrupted();
+            for (int i = 0; i < calls.size(); i++) {
+                if (settled.get(i).compareAndSet(false, true)) {
+                    record(ex, calls.get(i), ToolResult.error(json("cancelled", "the run was stopped ("
+                            + ex.stop.get().status().label() + ") before this tool call finished")));
+                }
+            }
+        }
+    }
+
+    /** A call ready to run, or the result that refuses it. */
+    private record Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal) {}
+
+    private Prepared prepare(Execution ex, ToolCall call) {
+        JsonNode args;
+        try {
+            args = Transcript.JSON.readTree(call.arguments() == null || call.arguments().isBlank() ? "{}" : call.arguments());
+        } catch (JsonProcessingException e) {
+            return new Prepared(null, null, ToolResult.error(json("invalid_arguments",
+                    "the arguments are not valid JSON (" + e.getOriginalMessage() + "); send a JSON object")));
+        }
+        Guard.Decision d;
+        try {
+            d = guard.decide(ex.agent.id(), ex.sessionKey, call.name(), args);
+        } catch (RuntimeException e) {
+            log.error("run {}: guard failed on {}", ex.runId, call.name(), e);
+            d = Guard.Decision.deny("the guard could not decide", "guard.error");
+        }
+        if (d == null || d.verdict() != Guard.Decision.Verdict.ALLOW) {
+            boolean ask = d != null && d.verdict() == Guard.Decision.Verdict.ASK;
+            // Until approvals exist, "ask" is a denial the model is told needs a human.
+            String reason = ask ? "needs approval" + (d.reason() == null ? "" : ": " + d.reason())
+                    : d == null || d.reason() == null ? "denied by policy" : d.reason();
+            return new Prepared(null, null, ToolResult.error(Transcript.JSON.createObjectNode()
+                    .put("error", ask ? "needs_approval" : "denied").put("tool", call.name()).put("reason", reason)
+                    .put("rule", d == null ? null : d.rule()).toString()));
+        }
+        AgentTool tool = tools.get(call.name());
+        if (tool == null) {
+            return new Prepared(null, null, ToolResult.error(json("unknown_tool", "there is no tool '"
+                    + Agents.clip(call.name()) + "'")));
+        }
+        return new Prepared(tool, args, null);
+    }
+
+    private ToolResult invoke(AgentTool tool, JsonNode args, ToolContext context) {
+        ToolResult r;
+        try {
+            r = tool.run(args, context);
+        } catch (InterruptedException e) {
+            return ToolResult.error(json("cancelled", "the tool call was stopped"));
+        } catch (RuntimeException e) {
+            // The exception's text may hold paths or data the model must not see; the log has it.
+            log.error("tool {} failed", tool.name(), e);
+            return ToolResult.error(json("tool_failed", "the tool failed unexpectedly (" + e.getClass().getSimpleName() + ")"));
+        }
+        if (r == null) return ToolResult.error(json("tool_failed", "the tool returned nothing"));
+        return cap(r, context.maxOutputBytes());
+    }
+
+    /** Holds a result to the byte cap even when a tool does not. */
+    static ToolResult cap(ToolResult r, int maxBytes) {
+        String c = r.content() == null ? "" : r.content();
+        byte[] bytes = c.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= maxBytes) return r;
+        int keep = Math.max(0, maxBytes - 64);
+        while (keep > 0 && (bytes[keep] & 0xC0) == 0x80) keep--;
+        String cut = new String(bytes, 0, keep, StandardCharsets.UTF_8) + "\n[truncated: " + (bytes.length - keep) + " more bytes]";
+        return new ToolResult(cut, r.error());
+    }
+
+    private void record(Execution ex, ToolCall call, ToolResult result) {
+        append(ex, entry(ex.sessionKey, ex.runId, "tool", Transcript.tool(call.id(), call.name(), result), null, null));
+        String c = result.content() == null ? "" : result.content();
+        events.publish(new RunEvent.ToolFinished(ex.runId, ex.sessionKey, call.id(), call.name(), !result.error(),
+                c.length() <= SUMMARY_CHARS ? c : c.substring(0, SUMMARY_CHARS) + "..."));
+    }
+
+    /** Appends to the transcript; one writer per session at a time, so seq numbers never collide. */
+    private void append(Execution ex, EntryRow e) {
+        synchronized (ex) {
+            sessions.append(e);
+        }
+    }
+
+    private static String json(String error, String reason) {
+        return Transcript.JSON.createObjectNode().put("error", error).put("reason", reason).toString();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    /** A short preamble, then the agent's own instructions. Kept stable across turns so prompt caches hit. */
+    static String systemPrompt(AgentSpec agent) {
+        String preamble = "You are the agent '" + agent.id() + "', running in Carapace. File paths are relative to your "
+                + "workspace. Tool results that are JSON with an \"error\" field are failures or denials: adapt instead "
+                + "of repeating the same call. When done, answer in plain text without calling tools.";
+        Path file = agent.workspace().resolve(INSTRUCTIONS_FILE);
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return preamble;
+        try (var in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] bytes = in.readNBytes(MAX_INSTRUCTIONS_BYTES + 1);
+            boolean cut = bytes.length > MAX_INSTRUCTIONS_BYTES;
+            String text = new String(bytes, 0, Math.min(bytes.length, MAX_INSTRUCTIONS_BYTES), StandardCharsets.UTF_8);
+            return preamble + "\n\n" + text.strip() + (cut ? "\n[" + INSTRUCTIONS_FILE + " truncated]" : "");
+        } catch (IOException e) {
+            log.warn("agent {}: cannot read {}: {}", agent.id(), INSTRUCTIONS_FILE, e.getClass().getSimpleName());
+            return preamble;
+        }
+    }
+
+    private EntryRow entry(String sessionKey, String runId, String role, String content, String model, Usage usage) {
+        return new EntryRow(sessionKey, 0, runId, role, content, model,
+                usage == null ? null : usage.inputTokens(), usage == null ? null : usage.outputTokens(),
+                usage == null ? null : usage.cachedInputTokens(), clock.instant());
+    }
+
+    private static RunInfo info(RunRow r) {
+        return new RunInfo(r.id(), r.sessionKey(), r.agent(), r.parentRunId(), RunStatus.of(r.status()), r.reason(),
+                r.steps(), r.tokens(), r.createdAt(), r.startedAt(), r.endedAt());
+    }
+
+    private static ApiException sessionNotFound(String key) {
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + Agents.clip(key) + "'.", "session",
+                "session_not_found", null, false);
+    }
+
+    private static ApiException closedError() {
+        return ApiException.of(ApiException.Kind.UNAVAILABLE, "agent_runtime_closed", "the agent runtime is shutting down");
+    }
+
+    static String describe(Duration d) {
+        if (d.toMillis() % 60_000 == 0 && d.toMinutes() > 0) return d.toMinutes() + "m";
+        if (d.toMillis() % 1000 == 0) return d.toSeconds() + "s";
+        return d.toMillis() + "ms";
+    }
+}

@@ -1,0 +1,41 @@
+package dev.carapace.agent;
+
+import dev.carapace.model.Usage;
+
+/**
+ * Something that happened in a run, as it happens, for live views (SSE, WebSocket, the CLI). Events of one run
+ * reach a subscriber in the order they happened. They are a view, not the record: the transcript and the run's
+ * row in the store are.
+ */
+public sealed interface RunEvent {
+
+    /** Null only for {@link Dropped} on a session subscription. */
+    String runId();
+
+    String sessionKey();
+
+    /** The run was queued, started, or ended; {@code reason} says why it ended when it did not complete. */
+    record StatusChanged(String runId, String sessionKey, RunStatus status, String reason) implements RunEvent {}
+
+    /** Assistant text as it streams in. */
+    record TextDelta(String runId, String sessionKey, String text) implements RunEvent {}
+
+    /** The model asked for a tool call; {@code arguments} is the JSON text it wrote. */
+    record ToolStarted(String runId, String sessionKey, String callId, String tool, String arguments) implements RunEvent {}
+
+    /** A tool call's result went back to the model; {@code summary} is its start, shortened. */
+    record ToolFinished(String runId, String sessionKey, String callId, String tool, boolean ok, String summary)
+            implements RunEvent {}
+
+    /** Tokens of one model call (step {@code step}, 1-based). */
+    record UsageReported(String runId, String sessionKey, int step, String model, Usage usage) implements RunEvent {}
+
+    /** The run failed; {@code message} is safe to show (no secrets, no stack traces). */
+    record Error(String runId, String sessionKey, String message) implements RunEvent {}
+
+    /** This subscriber was too slow: {@code count} events were dropped here. */
+    record Dropped(String runId, String sessionKey, long count) implements RunEvent {}
+
+    /** Whether this event ends its run. */
+    default boolean isTerminal() { return this instanceof StatusChanged s && s.status().isFinal(); }
+}

@@ -1,0 +1,108 @@
+package dev.carapace.agent;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.model.FinishReason;
+import dev.carapace.model.Message;
+import dev.carapace.model.Role;
+import dev.carapace.model.ToolCall;
+import dev.carapace.model.Usage;
+import dev.carapace.store.Sessions.EntryRow;
+
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The transcript's JSON shapes (see {@link TranscriptEntry}) and the conversation a model sees from them. */
+final class Transcript {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the model is told about a call whose result never came (the run was stopped or the gateway died). */
+    static final String NO_RESULT = "{\"error\":\"no_result\",\"reason\":\"the run stopped before this tool call finished;"
+            + " it may or may not have taken effect\"}";
+
+    private Transcript() {}
+
+    static String user(String text) {
+        return JSON.createObjectNode().put("text", text).toString();
+    }
+
+    static String assistant(String text, List<ToolCall> calls, FinishReason finish, boolean partial) {
+        ObjectNode n = JSON.createObjectNode().put("text", text);
+        ArrayNode a = n.putArray("tool_calls");
+        for (ToolCall c : calls) a.addObject().put("id", c.id()).put("name", c.name()).put("arguments", c.arguments());
+        if (finish != null) n.put("finish", finish.name().toLowerCase(Locale.ROOT));
+        if (partial) n.put("partial", true);
+        return n.toString();
+    }
+
+    static String tool(String callId, String name, ToolResult result) {
+        return JSON.createObjectNode().put("tool_call_id", callId).put("name", name).put("content", result.content())
+                .put("error", result.error()).toString();
+    }
+
+    static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException("transcript entry is not JSON", e);
+        }
+    }
+
+    static TranscriptEntry entry(EntryRow r) {
+        Usage usage = r.inputTokens() == null ? null : new Usage(r.inputTokens(), r.outputTokens() == null ? 0 : r.outputTokens(),
+                r.cachedInputTokens() == null ? 0 : r.cachedInputTokens(), 0, 0, false);
+        return new TranscriptEntry(r.seq(), r.runId(), r.role(), parse(r.content()), r.model(), usage, r.createdAt());
+    }
+
+    /**
+     * The conversation for the model, after the system prompt. Every assistant tool call gets exactly one result,
+     * in call order, right after it: results are stored as they complete (any order), and a call whose result was
+     * never stored (a cancelled or crashed run) gets {@link #NO_RESULT}, since upstreams refuse a conversation
+     * with an unanswered call.
+     */
+    static List<Message> messages(List<EntryRow> rows) {
+        List<Message> out = new ArrayList<>(rows.size());
+        int i = 0;
+        while (i < rows.size()) {
+            EntryRow row = rows.get(i++);
+            JsonNode c = parse(row.content());
+            switch (row.role()) {
+                case "user" -> out.add(Message.of(Role.USER, c.path("text").asText()));
+                case "summary" -> out.add(Message.of(Role.USER, "[Summary of the earlier conversation]\n" + c.path("text").asText()));
+                case "assistant" -> {
+                    List<ToolCall> calls = new ArrayList<>();
+                    for (JsonNode t : c.path("tool_calls")) {
+                        calls.add(new ToolCall(t.path("id").asText(), t.path("name").asText(), t.path("arguments").asText("{}")));
+                    }
+                    String text = c.path("text").asText("");
+                    if (calls.isEmpty()) {
+                        if (!text.isEmpty()) out.add(Message.of(Role.ASSISTANT, text));
+                        continue;
+                    }
+                    out.add(new Message(Role.ASSISTANT, text.isEmpty() ? List.of() : List.of(new dev.carapace.model.Part.Text(text)),
+                            calls, null, false));
+                    Map<String, JsonNode> results = new HashMap<>();
+                    while (i < rows.size() && rows.get(i).role().equals("tool")) {
+                        JsonNode r = parse(rows.get(i++).content());
+                        results.putIfAbsent(r.path("tool_call_id").asText(), r);
+                    }
+                    for (ToolCall call : calls) {
+                        JsonNode r = results.get(call.id());
+                        out.add(r == null ? Message.toolResult(call.id(), NO_RESULT, true)
+                                : Message.toolResult(call.id(), r.path("content").asText(), r.path("error").asBoolean()));
+                    }
+                }
+                default -> { }   // a tool result without its call (cannot happen through the runtime): left out
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,29 @@
+package dev.carapace.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The guard until the policy engine arrives: an agent may call exactly the tools its config lists. Where file
+ * tools may reach is not decided here: {@link dev.carapace.agent.tools.Workspace} confines them to the workspace
+ * whatever the guard says.
+ */
+public final class WorkspaceGuard implements Guard {
+
+    static final String RULE = "agent.tools";
+
+    private final Agents agents;
+
+    public WorkspaceGuard(Agents agents) {
+        this.agents = agents;
+    }
+
+    @Override
+    public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments) {
+        AgentSpec agent = agents.find(agentId).orElse(null);
+        if (agent == null) return Decision.deny("unknown agent '" + Agents.clip(agentId) + "'", RULE);
+        if (agent.tools().contains(tool)) return Decision.allow(RULE);
+        String enabled = agent.tools().isEmpty() ? "none" : String.join(", ", agent.tools());
+        return Decision.deny("tool '" + Agents.clip(tool) + "' is not enabled for agent '" + agentId
+                + "' (enabled tools: " + enabled + ")", RULE);
+    }
+}

@@ -1,0 +1,156 @@
+package dev.carapace.config;
+
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.config.ConfigLoader.Result;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class AgentConfigTest {
+
+    @TempDir
+    Path dir;
+
+    /** Lines 1-13: a provider, a model, a team. */
+    private static final String BASE = """
+            providers:
+              openai: {kind: openai, base_url: https://api.openai.com/v1}
+            models:
+              m-mid:
+                tier: mid
+                context_window: 128000
+                max_output_tokens: 4096
+                price: {input: 3, output: 6}
+                deployments: [{provider: openai}]
+            teams:
+              platform: {}
+            tiers: [free, mid, high]
+            org: acme
+            """;
+
+    private Result check(String yaml) throws Exception {
+        Path file = dir.resolve("carapace.yaml");
+        Files.writeString(file, BASE + yaml);
+        return ConfigLoader.check(file, name -> "x");
+    }
+
+    private List<String> errors(String yaml) throws Exception {
+        return check(yaml).errors().stream().map(Object::toString).toList();
+    }
+
+    @Test
+    void readsAnAgentWithEverySetting() throws Exception {
+        Files.createDirectories(dir.resolve("ws/coder"));
+        Result r = check("""
+                agents:
+                  coder:
+                    workspace: ws/coder
+                    model: m-mid
+                    fallbacks: [tier:free]
+                    tools: [read, grep]
+                    owner: {user: alice, team: platform}
+                    limits: {max_steps: 5, max_wall: 2m, max_tokens: 5000, tool_timeout: 10s, max_tool_output: 8KiB}
+                    on_busy: interrupt
+                    policy: strict
+                  helper:
+                    workspace: ws/coder
+                    model: tier:mid
+                    owner: {team: platform}
+                """);
+        assertThat(r.errors()).isEmpty();
+        AgentSpec coder = r.config().agents().get("coder");
+        assertThat(coder.workspace()).isEqualTo(dir.resolve("ws/coder").toAbsolutePath().normalize());
+        assertThat(coder.models()).containsExactly("m-mid", "tier:free");
+        assertThat(coder.tools()).containsExactly("read", "grep");
+        assertThat(coder.owner()).isEqualTo(new AgentSpec.Owner("alice", "platform"));
+        assertThat(coder.limits()).isEqualTo(new AgentSpec.Limits(5, Duration.ofMinutes(2), 5000, Duration.ofSeconds(10), 8192));
+        assertThat(coder.onBusy()).isEqualTo(AgentSpec.OnBusy.INTERRUPT);
+        assertThat(coder.policy()).isEqualTo("strict");
+        AgentSpec helper = r.config().agents().get("helper");
+        assertThat(helper.limits()).isEqualTo(AgentSpec.Limits.DEFAULT);
+        assertThat(helper.onBusy()).isEqualTo(AgentSpec.OnBusy.QUEUE);
+        assertThat(helper.tools()).isEmpty();
+        assertThat(helper.owner()).isEqualTo(new AgentSpec.Owner(null, "platform"));
+    }
+
+    @Test
+    void reportsEveryAgentProblemWithFileLineAndPath() throws Exception {
+        Files.createDirectories(dir.resolve("ws"));
+        String file = dir.resolve("carapace.yaml").toString();
+        List<String> errors = errors("""
+                agents:
+                  a1:
+                    workspace: nowhere
+                    model: gpt-9
+                    tools: [read, exec, read]
+                    owner: {team: marketing}
+                  a2:
+                    workspace: ws
+                    model: tier:gold
+                    owner: {}
+                    on_busy: panic
+                    colour: blue
+                  Bad_Id:
+                    model: m-mid
+                    owner: {user: alice}
+                """);
+        assertThat(errors).containsExactly(
+                file + ":16:16: agents.a1.workspace: folder '" + dir.resolve("nowhere") + "' does not exist (create it, with the agent's instructions in AGENTS.md)",
+                file + ":17:12: agents.a1.model: unknown model 'gpt-9' (known models: m-mid); or use tier:NAME",
+                file + ":18:19: agents.a1.tools: unknown tool 'exec' (known tools: edit, glob, grep, list, read, write)",
+                file + ":18:25: agents.a1.tools: tool 'read' is listed twice",
+                file + ":19:19: agents.a1.owner.team: unknown team 'marketing' (known teams: platform)",
+                file + ":22:12: agents.a2.model: unknown tier 'gold' (known tiers: free, mid, high)",
+                file + ":23:5: agents.a2.owner: expected {team: NAME} or {user: NAME} (a user may add team: NAME)",
+                file + ":24:14: agents.a2.on_busy: unknown value 'panic' (expected one of: queue, interrupt)",
+                file + ":25:5: agents.a2.colour: unknown key 'colour' (expected one of: workspace, model, fallbacks, tools, owner, limits, on_busy, policy)",
+                file + ":26:3: agents.Bad_Id: invalid agent id 'Bad_Id' (expected lowercase letters, digits, '_' and '-', starting with a letter or digit, at most 63 characters)",
+                file + ":26:3: agents.Bad_Id: missing required key 'workspace' (the agent's folder (holding its AGENTS.md))");
+    }
+
+    @Test
+    void discoversAgentFoldersNextToTheConfigWithTheSameChecks() throws Exception {
+        Path good = Files.createDirectories(dir.resolve("agents/scribe"));
+        Files.writeString(good.resolve("agent.yaml"), """
+                model: m-mid
+                tools: [write]
+                owner: {team: platform}
+                """);
+        Path bad = Files.createDirectories(dir.resolve("agents/broken"));
+        Files.writeString(bad.resolve("agent.yaml"), """
+                model: m-mid
+                owner: {team: platform}
+                tools: [teleport]
+                api_key: sk-123
+                """);
+        Result r = check("");
+        assertThat(r.errors()).extracting(Object::toString).containsExactly(
+                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, glob, grep, list, read, write)",
+                bad.resolve("agent.yaml") + ":4:1: api_key: secrets are not written in the config; put the value in an environment variable");
+
+        Files.delete(bad.resolve("agent.yaml"));
+        Result ok = check("");
+        assertThat(ok.errors()).isEmpty();
+        AgentSpec scribe = ok.config().agents().get("scribe");
+        assertThat(scribe.workspace()).isEqualTo(good.toAbsolutePath().normalize());   // the folder is the workspace
+        assertThat(scribe.tools()).containsExactly("write");
+    }
+
+    @Test
+    void anAgentDefinedTwiceIsAnError() throws Exception {
+        Files.createDirectories(dir.resolve("ws"));
+        Path folder = Files.createDirectories(dir.resolve("agents/twin"));
+        Files.writeString(folder.resolve("agent.yaml"), "model: m-mid\nowner: {team: platform}\n");
+        List<String> errors = errors("""
+                agents:
+                  twin: {workspace: ws, model: m-mid, owner: {team: platform}}
+                """);
+        assertThat(errors).containsExactly(folder.resolve("agent.yaml") + ":1:1: agent 'twin' is also defined in the config's agents: section");
+    }
+}

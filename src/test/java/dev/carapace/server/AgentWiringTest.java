@@ -1,0 +1,71 @@
+package dev.carapace.server;
+
+import dev.carapace.agent.AgentRuntime;
+import dev.carapace.agent.RunInfo;
+import dev.carapace.agent.RunStatus;
+import dev.carapace.agent.TranscriptEntry;
+import dev.carapace.testing.ScriptedUpstream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The agent runtime as the composition root builds it from the config, across a restart. */
+class AgentWiringTest {
+
+    @TempDir
+    Path dir;
+
+    private String agents(Path ws) {
+        return """
+                agents:
+                  helper:
+                    workspace: %s
+                    model: m-solo
+                    tools: [read, list]
+                    owner: {user: alice}
+                """.formatted(ws);
+    }
+
+    @Test
+    void configuredAgentsRunAsTheirOwnerAndSurviveARestart() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(ws.resolve("AGENTS.md"), "You help.");
+        Path data = dir.resolve("data");
+        String runId;
+        try (GatewayHarness h = new GatewayHarness(data, agents(ws))) {
+            AgentRuntime rt = h.carapace.agentRuntime();
+            assertThat(rt.agents().list()).extracting(a -> a.id()).containsExactly("helper");
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("hello"), 30, 2), 0));
+            RunInfo done = rt.await(rt.start("helper", "chat", "hi"), Duration.ofSeconds(10));
+            assertThat(done.status()).isEqualTo(RunStatus.COMPLETED);
+            h.carapace.ledger().flush(5000);
+            String who = h.carapace.store().jdbi().withHandle(x -> x.createQuery(
+                    "SELECT agent || '/' || team || '/' || user_id FROM usage_records").mapTo(String.class).one());
+            assertThat(who).isEqualTo("helper/platform/alice");   // the team came from alice's key
+
+            // A run in flight when the gateway shuts down ends interrupted.
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("a", "b", "c", "d"), 30, 2), 1000));
+            runId = rt.start("helper", "chat", "tell me more");
+            await().atMost(Duration.ofSeconds(10)).until(() -> rt.run(runId).status() == RunStatus.RUNNING);
+        }
+        try (GatewayHarness h = new GatewayHarness(data, agents(ws))) {
+            AgentRuntime rt = h.carapace.agentRuntime();
+            RunInfo cut = rt.run(runId);
+            assertThat(cut.status()).isEqualTo(RunStatus.INTERRUPTED);
+            assertThat(cut.reason()).contains("shut down");
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("more"), 40, 2), 0));
+            RunInfo resumed = rt.await(rt.resume("agent:helper:chat"), Duration.ofSeconds(10));
+            assertThat(resumed.status()).isEqualTo(RunStatus.COMPLETED);
+            List<TranscriptEntry> t = rt.transcript("agent:helper:chat");
+            assertThat(t).extracting(TranscriptEntry::role).startsWith("user", "assistant", "user").endsWith("assistant");
+            assertThat(t.get(t.size() - 1).content().path("text").asText()).isEqualTo("more");
+        }
+    }
+}
