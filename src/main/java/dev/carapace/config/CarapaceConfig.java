@@ -29,7 +29,8 @@ public record CarapaceConfig(
         Auth auth,
         Logging logging,
         Alerts alerts,
-        Map<String, AgentSpec> agents) {
+        Map<String, AgentSpec> agents,
+        Tools tools) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -81,9 +82,24 @@ public record CarapaceConfig(
         }
     }
 
+    /**
+     * How the tools that reach beyond an agent's workspace run; both are off unless the config turns them on.
+     *
+     * @param exec     {@code off}, or {@code local}: commands run on this host with no isolation (the bubblewrap
+     *                 sandbox arrives with the guard)
+     * @param webFetch {@code off}, or {@code direct}: HTTP GETs leave with no fence
+     */
+    public record Tools(Exec exec, WebFetch webFetch) {
+        public static final Tools DEFAULT = new Tools(Exec.OFF, WebFetch.OFF);
+
+        public enum Exec { OFF, LOCAL }
+
+        public enum WebFetch { OFF, DIRECT }
+    }
+
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of());
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT);
     }
 }

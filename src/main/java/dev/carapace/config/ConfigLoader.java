@@ -6,6 +6,7 @@ import dev.carapace.config.CarapaceConfig.Logging;
 import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
 import dev.carapace.config.CarapaceConfig.Team;
+import dev.carapace.config.CarapaceConfig.Tools;
 import dev.carapace.config.YamlTree.Entry;
 import dev.carapace.config.YamlTree.ListNode;
 import dev.carapace.config.YamlTree.MapNode;
@@ -109,6 +110,8 @@ public final class ConfigLoader {
             Set.of("host", "content-length", "content-type", "transfer-encoding", "connection", "upgrade", "expect", "te");
     private static final Set<String> NAMED_SECTIONS = Set.of("providers", "models", "teams", "agents");
     private static final Map<String, AgentSpec.OnBusy> ON_BUSY = options(AgentSpec.OnBusy.values());
+    private static final Map<String, Tools.Exec> EXEC = options(Tools.Exec.values());
+    private static final Map<String, Tools.WebFetch> WEB_FETCH = options(Tools.WebFetch.values());
     /** Where agents are found besides the {@code agents:} section: {@code agents/NAME/agent.yaml} next to the config. */
     static final String AGENTS_DIR = "agents";
     static final String AGENT_FILE = "agent.yaml";
@@ -232,10 +235,11 @@ public final class ConfigLoader {
         Auth auth = auth(root.object("auth"));
         Logging logging = logging(root.object("logging"));
         Alerts alerts = alerts(root.object("alerts"));
-        Map<String, AgentSpec> agents = agents(root, tiers, models, teams);
+        Tools tools = tools(root.object("tools"));
+        Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -517,6 +521,13 @@ public final class ConfigLoader {
         return new Logging(json);
     }
 
+    private Tools tools(MapReader r) {
+        Tools.Exec exec = r.choice("exec", EXEC, Tools.DEFAULT.exec());
+        Tools.WebFetch webFetch = r.choice("web_fetch", WEB_FETCH, Tools.DEFAULT.webFetch());
+        r.finish();
+        return new Tools(exec, webFetch);
+    }
+
     private Alerts alerts(MapReader r) {
         List<java.net.URI> hooks = new ArrayList<>();
         List<Scalar> items = r.scalars("webhooks", "a list of webhook URLs", "an absolute http(s) URL");
@@ -543,13 +554,13 @@ public final class ConfigLoader {
 
     /** The {@code agents:} section, then every {@code agents/NAME/agent.yaml}; an id defined twice is an error. */
     private Map<String, AgentSpec> agents(MapReader root, List<String> tiers, Map<String, ModelSpec> models,
-                                          Map<String, Team> teams) {
+                                          Map<String, Team> teams, Tools tools) {
         Map<String, AgentSpec> agents = new LinkedHashMap<>();
         for (Entry e : root.entries("agents")) {
             String path = KeyPath.key("agents", e.key());
             checkName(e.line(), e.column(), path, e.key(), "agent id");
             MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
-            AgentSpec a = agent(r, e.key(), null, tiers, models, teams);
+            AgentSpec a = agent(r, e.key(), null, tiers, models, teams, tools);
             if (a != null) agents.put(e.key(), a);
         }
         if (agentsDir == null || !Files.isDirectory(agentsDir)) return Collections.unmodifiableMap(agents);
@@ -588,7 +599,7 @@ public final class ConfigLoader {
                 if (isSecretKey(e.key())) fileProblems.error(e.line(), e.column(), e.key(), secretMessage(null));
                 else sub.refuseSecrets(e.value(), e.key(), null, false);
             }
-            AgentSpec a = sub.agent(MapReader.root(map, fileProblems), id, folder, tiers, models, teams);
+            AgentSpec a = sub.agent(MapReader.root(map, fileProblems), id, folder, tiers, models, teams, tools);
             if (agents.containsKey(id)) {
                 fileProblems.error(1, 1, "", "agent '" + id + "' is also defined in the config's agents: section");
             } else if (a != null) {
@@ -603,7 +614,7 @@ public final class ConfigLoader {
      * {@code workspace} may be left out), null in the {@code agents:} section (where it is required).
      */
     private AgentSpec agent(MapReader r, String id, Path defaultWorkspace, List<String> tiers,
-                            Map<String, ModelSpec> models, Map<String, Team> teams) {
+                            Map<String, ModelSpec> models, Map<String, Team> teams, Tools enabled) {
         Path workspace = defaultWorkspace;
         Scalar ws = defaultWorkspace == null ? r.requiredScalar("workspace", "the agent's folder (holding its AGENTS.md)")
                 : r.scalar("workspace", "the agent's folder (holding its AGENTS.md)");
@@ -629,6 +640,12 @@ public final class ConfigLoader {
             if (!BuiltinTools.NAMES.contains(s.text())) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), unknownReference(s.text(),
                         BuiltinTools.NAMES.stream().sorted().toList(), "tool"));
+            } else if (s.text().equals("exec") && enabled.exec() == Tools.Exec.OFF) {
+                problems.error(s.line(), s.column(), r.pathOf("tools"), "tool 'exec' is off: commands run only where the"
+                        + " config says, e.g. 'tools: {exec: local}' (on this host, with no isolation)");
+            } else if (s.text().equals("web_fetch") && enabled.webFetch() == Tools.WebFetch.OFF) {
+                problems.error(s.line(), s.column(), r.pathOf("tools"), "tool 'web_fetch' is off: turn it on with"
+                        + " 'tools: {web_fetch: direct}' (requests leave with no fence)");
             } else if (tools.contains(s.text())) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), "tool '" + s.text() + "' is listed twice");
             } else {

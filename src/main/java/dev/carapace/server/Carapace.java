@@ -6,7 +6,9 @@ import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
-import dev.carapace.agent.tools.FileTools;
+import dev.carapace.agent.tools.BuiltinTools;
+import dev.carapace.agent.tools.DirectEgress;
+import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Gateway;
@@ -131,8 +133,10 @@ public final class Carapace implements AutoCloseable {
     /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock) {
         Agents agents = new Agents(config.agents().values());
-        List<AgentTool> tools = new java.util.ArrayList<>(FileTools.all());
-        // exec and web_fetch are registered here once they exist (with the sandbox and egress the config selects).
+        CarapaceConfig.Tools chosen = config.tools();
+        List<AgentTool> tools = BuiltinTools.all(
+                chosen.exec() == CarapaceConfig.Tools.Exec.LOCAL ? new LocalRunner() : null,
+                chosen.webFetch() == CarapaceConfig.Tools.WebFetch.DIRECT ? new DirectEgress() : null);
         return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
                 agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
     }

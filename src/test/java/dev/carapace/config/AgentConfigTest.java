@@ -88,7 +88,7 @@ class AgentConfigTest {
                   a1:
                     workspace: nowhere
                     model: gpt-9
-                    tools: [read, exec, read]
+                    tools: [read, exec, shell, read]
                     owner: {team: marketing}
                   a2:
                     workspace: ws
@@ -103,8 +103,9 @@ class AgentConfigTest {
         assertThat(errors).containsExactly(
                 file + ":16:16: agents.a1.workspace: folder '" + dir.resolve("nowhere") + "' does not exist (create it, with the agent's instructions in AGENTS.md)",
                 file + ":17:12: agents.a1.model: unknown model 'gpt-9' (known models: m-mid); or use tier:NAME",
-                file + ":18:19: agents.a1.tools: unknown tool 'exec' (known tools: edit, glob, grep, list, read, write)",
-                file + ":18:25: agents.a1.tools: tool 'read' is listed twice",
+                file + ":18:19: agents.a1.tools: tool 'exec' is off: commands run only where the config says, e.g. 'tools: {exec: local}' (on this host, with no isolation)",
+                file + ":18:25: agents.a1.tools: unknown tool 'shell' (known tools: edit, exec, glob, grep, list, read, web_fetch, write)",
+                file + ":18:32: agents.a1.tools: tool 'read' is listed twice",
                 file + ":19:19: agents.a1.owner.team: unknown team 'marketing' (known teams: platform)",
                 file + ":22:12: agents.a2.model: unknown tier 'gold' (known tiers: free, mid, high)",
                 file + ":23:5: agents.a2.owner: expected {team: NAME} or {user: NAME} (a user may add team: NAME)",
@@ -131,7 +132,7 @@ class AgentConfigTest {
                 """);
         Result r = check("");
         assertThat(r.errors()).extracting(Object::toString).containsExactly(
-                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, glob, grep, list, read, write)",
+                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, exec, glob, grep, list, read, web_fetch, write)",
                 bad.resolve("agent.yaml") + ":4:1: api_key: secrets are not written in the config; put the value in an environment variable");
 
         Files.delete(bad.resolve("agent.yaml"));
@@ -152,5 +153,31 @@ class AgentConfigTest {
                   twin: {workspace: ws, model: m-mid, owner: {team: platform}}
                 """);
         assertThat(errors).containsExactly(folder.resolve("agent.yaml") + ":1:1: agent 'twin' is also defined in the config's agents: section");
+    }
+
+    @Test
+    void execAndWebFetchCanBeListedOnceTheConfigSaysHowTheyRun() throws Exception {
+        Files.createDirectories(dir.resolve("ws"));
+        Result r = check("""
+                tools: {exec: local, web_fetch: direct}
+                agents:
+                  ops:
+                    workspace: ws
+                    model: m-mid
+                    tools: [exec, web_fetch, read]
+                    owner: {team: platform}
+                """);
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.config().tools()).isEqualTo(new dev.carapace.config.CarapaceConfig.Tools(
+                dev.carapace.config.CarapaceConfig.Tools.Exec.LOCAL, dev.carapace.config.CarapaceConfig.Tools.WebFetch.DIRECT));
+        assertThat(r.config().agents().get("ops").tools()).containsExactly("exec", "web_fetch", "read");
+
+        String file = dir.resolve("carapace.yaml").toString();
+        assertThat(errors("""
+                tools: {exec: docker, web_fetch: direct, ssh: on}
+                """)).containsExactly(
+                file + ":14:15: tools.exec: unknown value 'docker' (expected one of: off, local)",
+                file + ":14:42: tools.ssh: unknown key 'ssh' (expected one of: exec, web_fetch)");
+        assertThat(check("").config().tools()).isEqualTo(dev.carapace.config.CarapaceConfig.Tools.DEFAULT);
     }
 }

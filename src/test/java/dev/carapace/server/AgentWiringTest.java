@@ -68,4 +68,34 @@ class AgentWiringTest {
             assertThat(t.get(t.size() - 1).content().path("text").asText()).isEqualTo("more");
         }
     }
+
+    @Test
+    void execRunsOnlyWhenTheConfigChoseTheLocalRunner() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ops"));
+        Files.writeString(ws.resolve("AGENTS.md"), "You run commands.");
+        String yaml = """
+                tools: {exec: local}
+                agents:
+                  ops:
+                    workspace: %s
+                    model: m-solo
+                    tools: [exec]
+                    owner: {user: alice}
+                """.formatted(ws);
+        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+            String call = ScriptedUpstream.chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,"
+                    + "\"id\":\"x1\",\"type\":\"function\",\"function\":{\"name\":\"exec\",\"arguments\":"
+                    + ScriptedUpstream.quote("{\"command\":\"echo sum=$((40+2)) > out.txt; cat out.txt; pwd\"}") + "}}]}", null);
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiFrames(call, ScriptedUpstream.chunk("{}", "tool_calls")), 0),
+                    ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
+            AgentRuntime rt = h.carapace.agentRuntime();
+            RunInfo done = rt.await(rt.start("ops", "s", "add"), Duration.ofSeconds(20));
+            assertThat(done.status()).as(done.reason()).isEqualTo(RunStatus.COMPLETED);
+
+            h.a.take();
+            String second = ScriptedUpstream.body(h.a.take());
+            assertThat(second).contains("sum=42").contains(ws.toRealPath().toString()).contains("exit code 0");
+            assertThat(Files.readString(ws.resolve("out.txt"))).isEqualTo("sum=42\n");
+        }
+    }
 }

@@ -1,15 +1,38 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.agent.AgentTool;
+
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
- * The names of the tools Carapace itself provides: what an agent's {@code tools:} list may name. The config is
- * checked against these; the composition root registers the tools themselves (and must register every one).
+ * The tools Carapace itself provides. {@link #NAMES} is what an agent's {@code tools:} list may name: the config is
+ * checked against it, and the composition root registers the tools themselves (and must register every one).
+ * {@link #all} builds them for one configuration.
  */
 public final class BuiltinTools {
 
     private BuiltinTools() {}
 
-    /** read, write, edit, list, glob, grep (see {@link FileTools}). exec and web_fetch join here when they land. */
-    public static final Set<String> NAMES = Set.of("read", "write", "edit", "list", "glob", "grep");
+    /**
+     * read, write, edit, list, glob, grep (see {@link FileTools}), exec and web_fetch. The config refuses an agent
+     * listing exec or web_fetch unless it also chose how they run ({@code tools: {exec: local, web_fetch: direct}}).
+     */
+    public static final Set<String> NAMES = Set.of("read", "write", "edit", "list", "glob", "grep", "exec", "web_fetch");
+
+    /**
+     * The file tools, then {@code exec} if {@code sandbox} is given and {@code web_fetch} if {@code egress} is given.
+     * A command never runs and a URL is never fetched unless the config chose a way on purpose ({@link LocalRunner}
+     * and {@link DirectEgress} are unisolated).
+     *
+     * @param sandbox where commands run, or null for no {@code exec}
+     * @param egress  the way out to the network, or null for no {@code web_fetch}
+     */
+    public static List<AgentTool> all(Sandbox sandbox, Egress egress) {
+        List<AgentTool> tools = new ArrayList<>(FileTools.all());
+        if (sandbox != null) tools.add(new ExecTool(sandbox));
+        if (egress != null) tools.add(new WebFetchTool(egress));
+        return List.copyOf(tools);
+    }
 }
