@@ -106,6 +106,7 @@ public final class Carapace implements AutoCloseable {
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
                 config.server().maxBodyBytes());
+        AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -113,7 +114,11 @@ public final class Carapace implements AutoCloseable {
                 .maxPayloadSize(-1)              // HttpApi enforces the limit itself, with an API-shaped 413
                 .connectionOptions(o -> o.tcpNoDelay(true))   // small SSE frames must not wait for delayed ACKs
                 .shutdownHook(false)
-                .routing(api::routes)
+                .routing(r -> {
+                    agentApi.routes(r);   // before the API's catch-all
+                    api.routes(r);
+                })
+                .addRouting(AgentSocket.routing(agentRuntime, auth))
                 .build()
                 .start();
     }

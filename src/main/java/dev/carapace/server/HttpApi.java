@@ -64,7 +64,6 @@ final class HttpApi {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Reads request bodies keeping decimals exact: 0.1 stays 0.1, never the nearest double. */
     private static final ObjectReader BODY = JSON.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
-    private static final HeaderName X_API_KEY = HeaderNames.create("x-api-key");
     private static final HeaderName X_REQUEST_ID = HeaderNames.create("x-request-id");
     private static final HeaderName REQUEST_ID = HeaderNames.create("request-id");
     private static final HeaderName X_SHOULD_RETRY = HeaderNames.create("x-should-retry");
@@ -583,22 +582,28 @@ final class HttpApi {
         }
     }
 
+    // ---- for routes defined in other classes of this package (AgentApi) ----
+
+    /** A route's work, framed by {@link #handle}. */
+    @FunctionalInterface
+    interface ApiRoute {
+        void run() throws IOException;
+    }
+
+    /** {@link #handle}'s frame for a route of another class: request id, the /api error shape, metrics, the access log. */
+    void handleApi(String route, ServerRequest req, ServerResponse res, ApiRoute action) throws IOException {
+        handle(route, req, res, openai, x -> action.run());
+    }
+
+    /** The request's JSON body, with this API's content-type and size checks. */
+    byte[] body(ServerRequest req) throws IOException {
+        return readBody(req);
+    }
+
     // ---- helpers ----
 
     private Principal authenticate(ServerRequest req) {
-        var h = req.headers();
-        String key = h.first(X_API_KEY).orElse(null);
-        if (key == null) {
-            String authz = h.first(HeaderNames.AUTHORIZATION).orElse(null);
-            if (authz != null) {
-                if (!authz.regionMatches(true, 0, "Bearer ", 0, 7)) {
-                    throw new ApiException(ApiException.Kind.AUTHENTICATION,
-                            "The Authorization header must be 'Bearer KEY'.", null, "invalid_api_key", null, false);
-                }
-                key = authz.substring(7);
-            }
-        }
-        return auth.authenticate(key);
+        return auth.authenticate(Credentials.apiKey(req.headers()));
     }
 
     private Principal requireAdmin(ServerRequest req) {

@@ -44,7 +44,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "carapace", mixinStandardHelpOptions = true, version = "carapace 0.1.0",
         description = "The enterprise agent gateway: OpenAI/Anthropic-compatible, with budgets, tiers and policy.",
         subcommands = {Main.Serve.class, Main.ConfigCommand.class, Main.Keys.class, Main.Models.class,
-                Main.BudgetCommand.class, Main.Spend.class})
+                Main.BudgetCommand.class, Main.Spend.class, AgentsCommand.class, ChatCommand.class})
 public final class Main implements Runnable {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -58,7 +58,12 @@ public final class Main implements Runnable {
 
     /** Runs one command line; the exit code is returned, never {@code System.exit}ed, so tests can call it. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new Main());
+        return run(args, System.in, out, err);
+    }
+
+    /** As {@link #run(String[], PrintWriter, PrintWriter)}, with {@code in} as what {@code chat} reads its lines from. */
+    public static int run(String[] args, java.io.InputStream in, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main(), ChatCommand.factory(in));
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {

@@ -1,0 +1,146 @@
+package dev.carapace.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.RunStatus;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static dev.carapace.server.GatewayHarness.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A session over WebSocket (JDK client): the same events as SSE, messages and cancels from the client. */
+class AgentSocketTest {
+
+    @TempDir Path dir;
+    AgentHarness x;
+    GatewayHarness h;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        x = new AgentHarness(dir);
+        h = x.h;
+    }
+
+    @AfterEach
+    void tearDown() {
+        x.close();
+    }
+
+    /** Collects the server's messages. */
+    static final class Inbox implements WebSocket.Listener {
+        final BlockingQueue<JsonNode> messages = new LinkedBlockingQueue<>();
+        private final StringBuilder partial = new StringBuilder();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            partial.append(data);
+            if (last) {
+                messages.add(json(partial.toString()));
+                partial.setLength(0);
+            }
+            ws.request(1);
+            return null;
+        }
+
+        /** Every message up to and including the first that {@code until} accepts. */
+        List<JsonNode> until(Predicate<JsonNode> until) throws InterruptedException {
+            List<JsonNode> got = new ArrayList<>();
+            while (true) {
+                JsonNode m = messages.poll(10, TimeUnit.SECONDS);
+                if (m == null) throw new AssertionError("no message within 10 s; got " + got);
+                got.add(m);
+                if (until.test(m)) return got;
+            }
+        }
+    }
+
+    WebSocket connect(String key, String sessionKey, Inbox inbox) {
+        return h.http.newWebSocketBuilder().header("authorization", "Bearer " + key)
+                .buildAsync(URI.create("ws://127.0.0.1:" + h.carapace.port() + "/api/sessions/" + sessionKey + "/ws"), inbox)
+                .join();
+    }
+
+    static Predicate<JsonNode> finalStatus(String status) {
+        return m -> "status".equals(m.path("type").asText()) && status.equals(m.path("status").asText());
+    }
+
+    @Test
+    void aMessageStartsARunWhoseEventsComeBackThenACancelStopsTheNext() throws Exception {
+        x.scriptReadThenAnswer();
+        Inbox inbox = new Inbox();
+        WebSocket ws = connect(h.memberKey, "agent:helper:chat", inbox);
+
+        ws.sendText("{\"type\":\"message\",\"text\":\"What is the secret word?\"}", true).join();
+
+        List<JsonNode> got = inbox.until(finalStatus("completed"));
+        List<String> types = got.stream().map(m -> m.path("type").asText()
+                + (m.has("status") ? ":" + m.path("status").asText() : "")).toList();
+        assertThat(types).containsSubsequence("accepted", "status:running", "usage", "tool_started", "tool_finished",
+                "text", "usage", "status:completed");
+        assertThat(types).containsSubsequence("status:queued", "status:running");
+        String runId = got.stream().filter(m -> m.path("type").asText().equals("accepted")).findFirst().orElseThrow()
+                .path("run_id").asText();
+        assertThat(got).filteredOn(m -> m.has("run_id") && !m.path("type").asText().equals("accepted"))
+                .allSatisfy(m -> assertThat(m.path("run_id").asText()).isEqualTo(runId));
+        assertThat(got).filteredOn(m -> m.path("type").asText().equals("text")).singleElement()
+                .satisfies(m -> assertThat(m.path("text").asText()).isEqualTo("kumquat"));
+        assertThat(x.runtime().transcript("agent:helper:chat")).hasSize(4);
+
+        // A slow second run, cancelled from the socket.
+        h.a.enqueue(AgentHarness.slowText(List.of("a", "b", "c", "d", "e", "f"), 1000));
+        ws.sendText("{\"type\":\"message\",\"text\":\"and slowly?\"}", true).join();
+        String second = inbox.until(m -> m.path("type").asText().equals("accepted")).getLast().path("run_id").asText();
+        inbox.until(finalStatus("running"));
+        ws.sendText("{\"type\":\"cancel\"}", true).join();
+        List<JsonNode> end = inbox.until(finalStatus("cancelled"));
+        assertThat(end).anySatisfy(m -> {
+            assertThat(m.path("type").asText()).isEqualTo("cancelled");
+            assertThat(m.path("run_ids").toString()).isEqualTo("[\"" + second + "\"]");
+        });
+        assertThat(x.runtime().run(second).status()).isEqualTo(RunStatus.CANCELLED);
+
+        // Mistakes are answered and the socket stays usable.
+        ws.sendText("not json", true).join();
+        assertThat(inbox.until(m -> true).getFirst().path("message").asText()).contains("Not valid JSON");
+        ws.sendText("{\"type\":\"shout\"}", true).join();
+        assertThat(inbox.until(m -> true).getFirst().path("message").asText()).contains("type: expected 'message' or 'cancel'");
+        ws.sendText("{\"type\":\"message\",\"text\":\"\"}", true).join();
+        JsonNode empty = inbox.until(m -> true).getFirst();
+        assertThat(empty.path("type").asText()).isEqualTo("error");
+        assertThat(empty.path("message").asText()).contains("message: must not be empty");
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").join();
+    }
+
+    @Test
+    void theUpgradeIsRefusedWithTheApisStatusForAnotherTeamsSessionOrNoKey() {
+        assertThatThrownBy(() -> connect(h.researchKey, "agent:helper:chat", new Inbox()))
+                .isInstanceOf(CompletionException.class).cause().isInstanceOf(WebSocketHandshakeException.class)
+                .satisfies(e -> {
+                    var response = ((WebSocketHandshakeException) e).getResponse();
+                    assertThat(response.statusCode()).isEqualTo(403);
+                    assertThat(String.valueOf(response.body())).contains("may not use session 'agent:helper:chat'");
+                });
+        assertThatThrownBy(() -> connect("cpk_wrong", "agent:helper:chat", new Inbox()))
+                .cause().isInstanceOf(WebSocketHandshakeException.class)
+                .satisfies(e -> assertThat(((WebSocketHandshakeException) e).getResponse().statusCode()).isEqualTo(401));
+        assertThatThrownBy(() -> connect(h.memberKey, "agent:nope:chat", new Inbox()))
+                .cause().isInstanceOf(WebSocketHandshakeException.class)
+                .satisfies(e -> assertThat(((WebSocketHandshakeException) e).getResponse().statusCode()).isEqualTo(404));
+    }
+}

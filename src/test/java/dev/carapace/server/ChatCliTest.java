@@ -1,0 +1,174 @@
+package dev.carapace.server;
+
+import dev.carapace.agent.RunInfo;
+import dev.carapace.agent.RunStatus;
+import dev.carapace.agent.TranscriptEntry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static dev.carapace.server.CliTest.EXAMPLE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** {@code carapace agents} against the example config, and {@code carapace chat} against a real server, in-process. */
+class ChatCliTest {
+
+    @TempDir Path dir;
+
+    static CliTest.Result run(String stdin, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit;
+        try (PrintWriter o = new PrintWriter(out, true); PrintWriter e = new PrintWriter(err, true)) {
+            exit = Main.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), o, e);
+        }
+        return new CliTest.Result(exit, out.toString(), err.toString());
+    }
+
+    static String[] chat(GatewayHarness h, String key, String... rest) {
+        String[] head = {"chat", "--url", h.url(""), "--key", key};
+        String[] all = new String[head.length + rest.length];
+        System.arraycopy(head, 0, all, 0, head.length);
+        System.arraycopy(rest, 0, all, head.length, rest.length);
+        return all;
+    }
+
+    @Test
+    void agentsListAndShowReadTheConfig() {
+        CliTest.Result list = run("", "agents", "list", "--config", EXAMPLE.toString());
+        assertThat(list.exit()).as(list.err()).isZero();
+        assertThat(list.out().lines().toList()).hasSize(2).last().satisfies(l -> assertThat(l.split("\\s+")).containsExactly(
+                "assistant", "claude-haiku-4-5", "team:platform", "read,", "write,", "edit,", "list,", "glob,", "grep"));
+
+        CliTest.Result json = run("", "agents", "list", "--json", "--config", EXAMPLE.toString());
+        assertThat(json.json().get(0).path("fallbacks").toString()).isEqualTo("[\"gpt-4o-mini\"]");
+        assertThat(json.json().get(0).path("limits").path("max_wall").asText()).isEqualTo("10m");
+
+        CliTest.Result show = run("", "agents", "show", "assistant", "--config", EXAMPLE.toString());
+        assertThat(show.exit()).as(show.err()).isZero();
+        assertThat(show.out()).contains("model        claude-haiku-4-5 (fallbacks: gpt-4o-mini)")
+                .contains("owner        team:platform")
+                .contains("workspace    " + EXAMPLE.getParent().resolve("agents/assistant"))
+                .doesNotContain("no AGENTS.md")
+                .contains("limits       32 steps, 10m, 200000 tokens per run; tools 1m and 32768 bytes per call");
+
+        CliTest.Result missing = run("", "agents", "show", "nope", "--config", EXAMPLE.toString());
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("error: no agent 'nope' (agents: assistant)");
+    }
+
+    @Test
+    void oneShotChatStreamsTextAndToolCallsAndExitsZeroOnCompletion() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            x.scriptReadThenAnswer();
+
+            // alice may use one agent only: it is the default.
+            CliTest.Result r = run("", chat(x.h, x.h.memberKey, "What", "is", "the", "secret", "word?"));
+
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).isEqualTo("""
+                    → read {"path":"notes.txt"}
+                    ✓ read: the secret word is kumquat
+                    kumquat
+                    """);
+            List<TranscriptEntry> t = x.runtime().transcript("agent:helper:main");
+            assertThat(t.get(0).content().path("text").asText()).isEqualTo("What is the secret word?");
+            assertThat(r.out() + r.err()).doesNotContain(x.h.memberKey);
+        }
+    }
+
+    @Test
+    void interactiveChatSendsEachLineToTheSameSessionUntilExit() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            x.h.a.enqueue(AgentHarness.text("Hello, Alice.", 10, 3), AgentHarness.text("You said hello.", 20, 4));
+
+            CliTest.Result r = run("hello\n\nwhat did I say?\n/exit\nnever sent\n",
+                    chat(x.h, x.h.memberKey, "--agent", "helper", "--session", "talk"));
+
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).isEqualTo("helper> Hello, Alice.\nhelper> helper> You said hello.\nhelper> ");
+            assertThat(x.runtime().transcript("agent:helper:talk")).extracting(TranscriptEntry::role)
+                    .containsExactly("user", "assistant", "user", "assistant");
+            assertThat(x.h.a.requestCount()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aRunThatDoesNotCompleteExitsNonZeroWithItsReason() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            x.h.a.enqueue(AgentHarness.slowText(List.of("a", "b", "c", "d", "e", "f", "g", "h"), 1000));
+            CompletableFuture<CliTest.Result> chat = CompletableFuture.supplyAsync(() -> run("", chat(x.h, x.h.memberKey, "slowly")));
+            await().atMost(Duration.ofSeconds(10)).until(() -> x.runtime().runs("agent:helper:main").stream()
+                    .anyMatch(run -> run.status() == RunStatus.RUNNING));
+            String runId = x.runtime().runs("agent:helper:main").getFirst().id();
+
+            x.runtime().cancel(runId);   // as another client (or the user's Ctrl-C) would
+
+            CliTest.Result r = chat.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err()).contains("error: run cancelled");
+        }
+    }
+
+    @Test
+    void ctrlCDuringARunCancelsTheRunThroughTheApi() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            x.h.a.enqueue(AgentHarness.slowText(List.of("a", "b", "c", "d", "e", "f", "g", "h"), 1000));
+            StringWriter out = new StringWriter();
+            ChatClient client = new ChatClient(HttpClient.newHttpClient(), URI.create(x.h.url("/")), x.h.memberKey,
+                    new PrintWriter(out, true));
+            CompletableFuture<ChatClient.Outcome> sent = CompletableFuture.supplyAsync(() -> client.send("helper", "main", "slowly"));
+            await().atMost(Duration.ofSeconds(10)).until(client::busy);
+            await().atMost(Duration.ofSeconds(10)).until(() -> x.runtime().runs("agent:helper:main").getFirst().status()
+                    == RunStatus.RUNNING);
+
+            client.cancel();   // what the Ctrl-C handler calls while a run is in progress
+
+            ChatClient.Outcome o = sent.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(o.status()).isEqualTo("cancelled");
+            assertThat(client.busy()).isFalse();
+            RunInfo run = x.runtime().run(o.runId());
+            assertThat(run.status()).isEqualTo(RunStatus.CANCELLED);
+        }
+    }
+
+    @Test
+    void chatExplainsWhatIsWrong() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            CliTest.Result several = run("", chat(x.h, x.h.adminKey, "hi"));
+            assertThat(several.exit()).isEqualTo(2);
+            assertThat(several.err()).contains("several agents: helper, lab; choose one with --agent ID");
+
+            CliTest.Result unknown = run("", chat(x.h, x.h.memberKey, "--agent", "nope", "hi"));
+            assertThat(unknown.exit()).isEqualTo(1);
+            assertThat(unknown.err()).contains("error: HTTP 404: No agent 'nope' (agents: helper)");
+
+            CliTest.Result forbidden = run("", chat(x.h, x.h.researchKey, "--agent", "helper", "hi"));
+            assertThat(forbidden.exit()).isEqualTo(1);
+            assertThat(forbidden.err()).contains("error: HTTP 403: ").contains("may not use agent 'helper'");
+
+            CliTest.Result badKey = run("", chat(x.h, "cpk_wrong", "--agent", "helper", "hi"));
+            assertThat(badKey.exit()).isEqualTo(1);
+            assertThat(badKey.err()).contains("error: HTTP 401: ").doesNotContain("cpk_wrong");
+        }
+        int closed;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        CliTest.Result down = run("", "chat", "--url", "http://127.0.0.1:" + closed, "--key", "k", "--agent", "a", "hi");
+        assertThat(down.exit()).isEqualTo(1);
+        assertThat(down.err()).contains("cannot reach Carapace at http://127.0.0.1:" + closed);
+    }
+}
