@@ -7,6 +7,7 @@ import dev.carapace.gateway.Gateway;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
+import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -54,6 +55,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -93,6 +95,7 @@ public final class AgentRuntime implements AutoCloseable {
     private final Object laneLock = new Object();
     private final Map<String, Lane> lanes = new HashMap<>();
     private final Map<String, Execution> executions = new ConcurrentHashMap<>();
+    private final SubAgents subAgents;
     private volatile boolean closed;
 
     /**
@@ -114,6 +117,29 @@ public final class AgentRuntime implements AutoCloseable {
         for (AgentTool t : tools) {
             if (byName.putIfAbsent(t.name(), t) != null) throw new IllegalArgumentException("two tools are named '" + t.name() + "'");
         }
+        // Sub-agents are the runtime's own tools: they start runs here.
+        for (AgentTool t : List.of(SubAgents.SPAWN, SubAgents.WAIT)) {
+            if (byName.putIfAbsent(t.name(), t) != null) throw new IllegalArgumentException("tool '" + t.name() + "' is the runtime's own");
+        }
+        this.subAgents = new SubAgents(new SubAgents.Host() {
+            @Override
+            public SubAgents.Child startChild(Execution parent, AgentSpec agent, String sessionName, String task,
+                                              long maxTokens, SubAgents.Family family, String name) {
+                SubAgents.Result result = new SubAgents.Result();
+                Execution child = submit(agent, agent.sessionKey(sessionName), task, List.of(), parent.runId, family,
+                        Math.min(maxTokens, agent.limits().maxTokens()), result);
+                return new SubAgents.Child(name, child.runId, child.sessionKey, agent.id(), maxTokens, child.done, result);
+            }
+
+            @Override
+            public RunInfo run(String runId) { return AgentRuntime.this.run(runId); }
+
+            @Override
+            public AgentSpec agent(String id) { return agents.get(id); }
+
+            @Override
+            public void cancel(String runId) { AgentRuntime.this.cancel(runId); }
+        });
         this.tools = Map.copyOf(byName);
         for (AgentSpec a : agents.list()) {
             for (String t : a.tools()) {
@@ -152,7 +178,8 @@ public final class AgentRuntime implements AutoCloseable {
         if (message.length() > MAX_MESSAGE_CHARS) {
             throw ApiException.invalid("message", "message: at most " + MAX_MESSAGE_CHARS + " characters; got " + message.length());
         }
-        return submit(agent, agent.sessionKey(sessionName), message, List.of());
+        return submit(agent, agent.sessionKey(sessionName), message, List.of(), null, null, agent.limits().maxTokens(),
+                null).runId;
     }
 
     /**
@@ -184,7 +211,7 @@ public final class AgentRuntime implements AutoCloseable {
                 carried.add(entry(sessionKey, r.id(), "user", Transcript.user(r.input()), null, null));
             }
         }
-        return submit(agent, sessionKey, null, carried);
+        return submit(agent, sessionKey, null, carried, null, null, agent.limits().maxTokens(), null).runId;
     }
 
     /**
@@ -289,7 +316,7 @@ public final class AgentRuntime implements AutoCloseable {
     }
 
     /** The state of a run this runtime is handling. */
-    private static final class Execution {
+    static final class Execution {
         final String runId;
         final AgentSpec agent;
         final String sessionKey;
@@ -297,31 +324,54 @@ public final class AgentRuntime implements AutoCloseable {
         final List<EntryRow> carried;
         final CompletableFuture<RunStatus> done = new CompletableFuture<>();
         final AtomicReference<Outcome> stop = new AtomicReference<>();
+        /** Its place in its sub-agent tree. */
+        final SubAgents.Family family;
+        /** Its token budget: the agent's, or the slice its parent gave it. */
+        final long maxTokens;
+        /** The run that started it, and where its end is reported to; null for a run no run started. */
+        final Execution parent;
+        final SubAgents.Result result;
+        /** Tokens its children spent, added as each ends. */
+        final AtomicLong childTokens = new AtomicLong();
         volatile Thread thread;
+        /** The last assistant text: a child's result. */
+        volatile String lastText = "";
         int steps;
         long tokens;
 
-        Execution(String runId, AgentSpec agent, String sessionKey, String input, List<EntryRow> carried) {
+        Execution(String runId, AgentSpec agent, String sessionKey, String input, List<EntryRow> carried,
+                  SubAgents.Family family, long maxTokens, Execution parent, SubAgents.Result result) {
             this.runId = runId;
             this.agent = agent;
             this.sessionKey = sessionKey;
             this.input = input;
             this.carried = carried;
+            this.family = family;
+            this.maxTokens = maxTokens;
+            this.parent = parent;
+            this.result = result;
         }
 
         boolean stopped() { return stop.get() != null; }
+
+        /** Its own tokens and those of its children that have ended. */
+        long totalTokens() { return tokens + childTokens.get(); }
     }
 
     /** How a run ended. */
     private record Outcome(RunStatus status, String reason) {}
 
-    private String submit(AgentSpec agent, String sessionKey, String input, List<EntryRow> carried) {
+    private Execution submit(AgentSpec agent, String sessionKey, String input, List<EntryRow> carried, String parentRunId,
+                             SubAgents.Family family, long maxTokens, SubAgents.Result result) {
         if (closed) throw closedError();
+        Execution parent = parentRunId == null ? null : executions.get(parentRunId);
+        if (parentRunId != null && parent == null) throw closedError();
         String runId = "run_" + UUID.randomUUID().toString().replace("-", "");
         Instant now = clock.instant();
         sessions.acceptRun(new Sessions.SessionRow(sessionKey, agent.id(), now),
-                new RunRow(runId, sessionKey, agent.id(), null, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null));
-        Execution ex = new Execution(runId, agent, sessionKey, input, carried);
+                new RunRow(runId, sessionKey, agent.id(), parentRunId, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null));
+        Execution ex = new Execution(runId, agent, sessionKey, input, carried,
+                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result);
         Execution interrupt = null;
         boolean launch;
         synchronized (laneLock) {
@@ -342,7 +392,7 @@ public final class AgentRuntime implements AutoCloseable {
         events.publish(new RunEvent.StatusChanged(runId, sessionKey, RunStatus.QUEUED, null));
         if (interrupt != null) stop(interrupt, RunStatus.INTERRUPTED, "interrupted by a newer message (on_busy: interrupt)");
         if (launch) launch(ex);
-        return runId;
+        return ex;
     }
 
     private void launch(Execution ex) {
@@ -357,16 +407,44 @@ public final class AgentRuntime implements AutoCloseable {
             Lane lane = lanes.get(ex.sessionKey);
             dequeued = lane != null && lane.waiting.remove(ex);
         }
+        stopChildren(ex, status);
         if (dequeued) {
             // Never started: nothing to interrupt.
             end(ex, new Outcome(status, reason));
             executions.remove(ex.runId);
+            ended(ex);
             ex.done.complete(status);
             return true;
         }
         Thread t = ex.thread;
         if (t != null) t.interrupt();
         return true;
+    }
+
+    /** A tree ends with its root: the children a run leaves behind are cancelled (and theirs, in turn). */
+    private void stopChildren(Execution ex, RunStatus parentStatus) {
+        for (SubAgents.Child c : ex.family.children()) {
+            Execution child = executions.get(c.runId());
+            if (child != null) {
+                stop(child, RunStatus.CANCELLED, "its parent run " + ex.runId + " ended (" + parentStatus.label() + ")");
+            }
+        }
+    }
+
+    /** Reports a child's end to its parent: its result, and its tokens into the parent's. */
+    private void ended(Execution ex) {
+        if (ex.parent == null) return;
+        ex.family.tree.active.decrementAndGet();
+        long total = ex.totalTokens();
+        if (ex.result != null) {
+            ex.result.text = ex.lastText;
+            ex.result.tokens.set(total);
+        }
+        ex.parent.childTokens.addAndGet(total);
+        SubAgents.Family pf = ex.parent.family;
+        synchronized (pf) {
+            for (SubAgents.Child c : pf.children) if (c.runId().equals(ex.runId)) pf.reserved -= c.slice();
+        }
     }
 
     private void execute(Execution ex) {
@@ -391,6 +469,19 @@ public final class AgentRuntime implements AutoCloseable {
         Thread.interrupted();   // a stop may have interrupted this thread after its last wait: the store must still work
         // The first outcome decided wins (a cancel racing a natural end is reported as the end that was recorded).
         if (!ex.stop.compareAndSet(null, outcome)) outcome = ex.stop.get();
+        // Children still running end now, and are waited for, so that this run's tokens include theirs.
+        stopChildren(ex, outcome.status());
+        for (SubAgents.Child c : ex.family.children()) {
+            try {
+                c.done().get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException | TimeoutException e) {
+                log.warn("run {}: sub-agent run {} did not end in time", ex.runId, c.runId());
+            }
+        }
+        Thread.interrupted();
         try {
             end(ex, outcome);
         } finally {
@@ -405,6 +496,7 @@ public final class AgentRuntime implements AutoCloseable {
                 }
                 if (next != null && closed) next.stop.compareAndSet(null, new Outcome(RunStatus.INTERRUPTED, "the gateway shut down"));
             }
+            ended(ex);
             ex.done.complete(outcome.status());
             if (next != null) launch(next);
         }
@@ -413,7 +505,7 @@ public final class AgentRuntime implements AutoCloseable {
     /** Records how a run ended and tells the subscribers. */
     private void end(Execution ex, Outcome outcome) {
         try {
-            sessions.finishRun(ex.runId, outcome.status().label(), outcome.reason(), ex.steps, ex.tokens, clock.instant());
+            sessions.finishRun(ex.runId, outcome.status().label(), outcome.reason(), ex.steps, ex.totalTokens(), clock.instant());
         } catch (RuntimeException e) {
             log.error("run {}: could not record its end ({})", ex.runId, outcome.status().label(), e);
         }
@@ -433,9 +525,10 @@ public final class AgentRuntime implements AutoCloseable {
         }
         events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
         Principal principal = principals.apply(agent);
+        // The system prompt and the tool schemas are the same on every turn, in config order, so the prefix a
+        // provider caches (explicitly, by the breakpoint on the system prompt, or automatically) is hit every time.
         Message system = new Message(Role.SYSTEM, List.of(new Part.Text(systemPrompt(agent), true)), List.of(), null, false);
-        List<Tool> schemas = agent.tools().stream()
-                .map(tools::get).map(t -> new Tool(t.name(), t.description(), t.parameters())).toList();
+        List<Tool> schemas = schemas(agent, ex.family);
         AgentSpec.Limits limits = agent.limits();
         while (true) {
             if (ex.stopped()) return ex.stop.get();
@@ -443,30 +536,112 @@ public final class AgentRuntime implements AutoCloseable {
                 return new Outcome(RunStatus.LIMIT_EXCEEDED, "max_steps: the run made " + ex.steps
                         + " model calls, its limit, and the model still asked for tools");
             }
-            if (ex.tokens >= limits.maxTokens()) return tokenLimit(ex);
-            List<Message> messages = new ArrayList<>();
-            messages.add(system);
-            messages.addAll(Transcript.messages(sessions.entries(ex.sessionKey)));
+            if (ex.totalTokens() >= ex.maxTokens) return tokenLimit(ex);
+            List<Message> messages = prompt(ex, principal, system, schemas);
+            if (ex.stopped()) return ex.stop.get();
             Turn turn = callModel(ex, principal, messages, schemas);
             ex.steps++;
             ex.tokens += turn.usage.inputTokens() + turn.usage.outputTokens();
+            if (!turn.text.isEmpty()) ex.lastText = turn.text;
             boolean cut = ex.stopped();
             if (!turn.text.isEmpty() || (!cut && !turn.calls.isEmpty())) {
                 append(ex, entry(ex.sessionKey, ex.runId, "assistant",
                         Transcript.assistant(turn.text, cut ? List.of() : turn.calls, turn.finish, cut), turn.model, turn.usage));
             }
             events.publish(new RunEvent.UsageReported(ex.runId, ex.sessionKey, ex.steps, turn.model, turn.usage));
-            sessions.progress(ex.runId, ex.steps, ex.tokens);
+            sessions.progress(ex.runId, ex.steps, ex.totalTokens());
             if (cut) return ex.stop.get();
             if (turn.calls.isEmpty()) return new Outcome(RunStatus.COMPLETED, null);
-            if (ex.tokens >= limits.maxTokens()) return tokenLimit(ex);
+            if (ex.totalTokens() >= ex.maxTokens) return tokenLimit(ex);
             runTools(ex, turn.calls);
         }
     }
 
     private static Outcome tokenLimit(Execution ex) {
-        return new Outcome(RunStatus.LIMIT_EXCEEDED, "max_tokens: the run used " + ex.tokens + " tokens, its limit is "
-                + ex.agent.limits().maxTokens());
+        return new Outcome(RunStatus.LIMIT_EXCEEDED, "max_tokens: the run used " + ex.totalTokens() + " tokens, its limit is "
+                + ex.maxTokens + (ex.maxTokens < ex.agent.limits().maxTokens() ? " (its share of its parent's budget)" : ""));
+    }
+
+    /**
+     * The schemas of the agent's tools, in its config's order. A run as deep as its tree may go does not get the
+     * sub-agent tools: it could not use them.
+     */
+    private List<Tool> schemas(AgentSpec agent, SubAgents.Family family) {
+        boolean canSpawn = family.depth < family.tree.limits.maxDepth();
+        return agent.enabledTools().stream()
+                .filter(n -> canSpawn || !(n.equals(AgentSpec.SPAWN_AGENT) || n.equals(AgentSpec.WAIT_AGENTS)))
+                .map(tools::get).map(t -> new Tool(t.name(), t.description(), t.parameters())).toList();
+    }
+
+    /**
+     * The messages of the next model call: the system prompt, then the transcript as the model sees it (from the
+     * last summary on). When that would fill more of the model's context window than the agent's compaction
+     * threshold allows, older turns are summarized first (see {@link Compactor}).
+     */
+    private List<Message> prompt(Execution ex, Principal principal, Message system, List<Tool> schemas) {
+        List<EntryRow> visible = Compactor.visible(sessions.entries(ex.sessionKey));
+        List<Message> messages = assemble(system, visible);
+        AgentSpec.Compaction settings = ex.agent.compaction();
+        long window = contextWindow(ex.agent.model());
+        if (window <= 0) return messages;
+        long limit = (long) (window * settings.threshold());
+        long estimate = Compactor.estimate(visible, messages, schemas, limit);
+        if (estimate <= limit) return messages;
+        Compactor.Split split = Compactor.split(visible, settings.keepTurns());
+        if (split == null) return messages;   // nothing older than the turns kept verbatim: send as is
+        String model = settings.model() != null ? settings.model() : ex.agent.model();
+        ChatRequest request = new ChatRequest(model, Compactor.request(split.old()), List.of(), null, null, null, null,
+                null, null, false, false, null, null);
+        Call call = new Call("agt_" + UUID.randomUUID().toString().replace("-", ""), principal, WireApi.OPENAI, request,
+                ex.sessionKey + "#compaction");
+        ChatResponse answer;
+        try {
+            answer = gateway.complete(call);
+        } catch (ApiException e) {
+            if (ex.stopped()) return messages;
+            // A run that cannot be compacted still tries its call: the upstream may yet accept the prompt.
+            log.warn("run {}: compaction with {} failed ({}); sending the full conversation", ex.runId, model, e.code());
+            return messages;
+        }
+        Usage usage = answer.usage() == null ? Usage.ZERO : answer.usage();
+        ex.tokens += usage.inputTokens() + usage.outputTokens();
+        String text = answer.text() == null ? "" : answer.text().strip();
+        String content = Transcript.JSON.createObjectNode().put("text", text).put("through", split.through())
+                .put("replaced", split.old().size()).put("tokens_before", estimate).toString();
+        append(ex, entry(ex.sessionKey, ex.runId, "summary", content, answer.model(), usage));
+        events.publish(new RunEvent.Compacted(ex.runId, ex.sessionKey, split.through(), split.old().size(), estimate,
+                answer.model(), usage));
+        return assemble(system, Compactor.visible(sessions.entries(ex.sessionKey)));
+    }
+
+    /**
+     * System prompt, then the conversation. The last message carries a cache breakpoint, so a provider with
+     * explicit prompt caching also caches the conversation so far for the next turn.
+     */
+    private static List<Message> assemble(Message system, List<EntryRow> visible) {
+        List<Message> messages = new ArrayList<>();
+        messages.add(system);
+        messages.addAll(Transcript.messages(visible));
+        int last = messages.size() - 1;
+        Message m = messages.get(last);
+        if (last > 0 && (m.role() == Role.USER || m.role() == Role.TOOL) && m.content().size() == 1
+                && m.content().get(0) instanceof Part.Text t) {
+            messages.set(last, new Message(m.role(), List.of(new Part.Text(t.text(), true)), m.toolCalls(), m.toolCallId(),
+                    m.toolError()));
+        }
+        return messages;
+    }
+
+    /** The model's context window in tokens; for a tier, the smallest of its models'. 0 when unknown. */
+    private long contextWindow(String model) {
+        long min = 0;
+        for (var e : gateway.portfolio().models()) {
+            boolean match = model.startsWith(dev.carapace.model.Portfolio.TIER_PREFIX)
+                    ? e.tier().equals(model.substring(dev.carapace.model.Portfolio.TIER_PREFIX.length()))
+                    : e.id().equals(model);
+            if (match && (min == 0 || e.spec().contextWindow() < min)) min = e.spec().contextWindow();
+        }
+        return min;
     }
 
     /** One model answer: its text, the tool calls it asked for, and what it cost. */
@@ -574,7 +749,9 @@ public final class AgentRuntime implements AutoCloseable {
                     futures.add(null);
                 } else {
                     futures.add(pool.submit(() -> {
-                        ToolResult r = invoke(p.tool, p.arguments, context);
+                        ToolResult r = p.tool == SubAgents.SPAWN || p.tool == SubAgents.WAIT
+                                ? subAgentCall(ex, p.tool, p.arguments, context)
+                                : invoke(p.tool, p.arguments, context);
                         // An interrupt that came as the tool finished must not fail the store write of its result.
                         Thread.interrupted();
                         if (once.compareAndSet(false, true)) record(ex, call, r);
@@ -650,6 +827,21 @@ public final class AgentRuntime implements AutoCloseable {
                     + Agents.clip(call.name()) + "'")));
         }
         return new Prepared(tool, args, null);
+    }
+
+    /**
+     * spawn_agent and wait_agents wait at most until shortly before the tool timeout, then report what is still
+     * running: the model may wait again, and the children are not lost to a timeout.
+     */
+    private ToolResult subAgentCall(Execution ex, AgentTool tool, JsonNode args, ToolContext context) {
+        Duration patience = context.timeout().minus(context.timeout().dividedBy(10)).minusMillis(50);
+        if (patience.isNegative()) patience = Duration.ZERO;
+        try {
+            ToolResult r = tool == SubAgents.SPAWN ? subAgents.spawn(ex, args, patience) : subAgents.await(ex, args, patience);
+            return cap(r, context.maxOutputBytes());
+        } catch (InterruptedException e) {
+            return ToolResult.error(json("cancelled", "the tool call was stopped"));
+        }
     }
 
     private ToolResult invoke(AgentTool tool, JsonNode args, ToolContext context) {

@@ -15,9 +15,22 @@ import java.util.Objects;
  * @param fallbacks models tried in order when {@code model} is unavailable or refused before it answered
  * @param tools     the names of the tools the agent may use; only their schemas are sent to the model
  * @param policy    the policy profile's name (kept for the policy engine; not interpreted yet), or null
+ * @param subagents limits of the sub-agent trees this agent starts (used when its tools list {@code spawn_agent})
+ * @param compaction when and how the transcript is summarized as it nears the model's context window
  */
 public record AgentSpec(String id, Path workspace, String model, List<String> fallbacks, List<String> tools,
-                        Owner owner, Limits limits, OnBusy onBusy, String policy) {
+                        Owner owner, Limits limits, OnBusy onBusy, String policy, SubAgents subagents,
+                        Compaction compaction) {
+
+    /** The tool name that enables sub-agents; it brings {@link #WAIT_AGENTS} with it. */
+    public static final String SPAWN_AGENT = "spawn_agent";
+    public static final String WAIT_AGENTS = "wait_agents";
+
+    /** Without sub-agent or compaction settings: the defaults. */
+    public AgentSpec(String id, Path workspace, String model, List<String> fallbacks, List<String> tools,
+                     Owner owner, Limits limits, OnBusy onBusy, String policy) {
+        this(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy, null, null);
+    }
 
     public AgentSpec {
         Objects.requireNonNull(id, "id");
@@ -28,6 +41,53 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
         tools = List.copyOf(tools);
         if (limits == null) limits = Limits.DEFAULT;
         if (onBusy == null) onBusy = OnBusy.QUEUE;
+        if (subagents == null) subagents = SubAgents.DEFAULT;
+        if (compaction == null) compaction = Compaction.DEFAULT;
+    }
+
+    /**
+     * How big a tree of sub-agents a run may grow. A tree is a run that no other run started, and every run it
+     * started, transitively; {@code maxDepth} and {@code maxConcurrency} are taken from the tree's root agent,
+     * {@code maxChildren} from the agent that spawns.
+     *
+     * @param maxDepth       how deep the tree may go: the root is at depth 0, its children at 1
+     * @param maxChildren    children one run may start, over its whole life
+     * @param maxConcurrency runs of the tree (the root excluded) running or queued at once
+     */
+    public record SubAgents(int maxDepth, int maxChildren, int maxConcurrency) {
+        public static final SubAgents DEFAULT = new SubAgents(2, 5, 8);
+
+        public SubAgents {
+            if (maxDepth < 1 || maxChildren < 1 || maxConcurrency < 1) {
+                throw new IllegalArgumentException("sub-agent limits must be at least 1");
+            }
+        }
+    }
+
+    /**
+     * When the conversation sent to the model is summarized.
+     *
+     * @param threshold the fraction of the model's context window a prompt may reach before older turns are
+     *                  summarized (0.75: compact once the next prompt would be above 75%)
+     * @param model     the model that writes the summary (a cheaper one, typically), or null for the agent's own
+     * @param keepTurns the most recent turns (a user message, or an assistant message with its tool results) kept
+     *                  verbatim
+     */
+    public record Compaction(double threshold, String model, int keepTurns) {
+        public static final Compaction DEFAULT = new Compaction(0.75, null, 4);
+
+        public Compaction {
+            if (!(threshold > 0 && threshold <= 1)) throw new IllegalArgumentException("threshold must be in (0, 1]");
+            if (keepTurns < 1) throw new IllegalArgumentException("keepTurns must be at least 1");
+        }
+    }
+
+    /** The tools whose schemas the model gets and the guard allows: {@link #tools} plus what they bring along. */
+    public List<String> enabledTools() {
+        if (!tools.contains(SPAWN_AGENT) || tools.contains(WAIT_AGENTS)) return tools;
+        List<String> all = new ArrayList<>(tools);
+        all.add(all.indexOf(SPAWN_AGENT) + 1, WAIT_AGENTS);
+        return List.copyOf(all);
     }
 
     /**

@@ -30,6 +30,13 @@ public sealed interface RunEvent {
     /** Tokens of one model call (step {@code step}, 1-based). */
     record UsageReported(String runId, String sessionKey, int step, String model, Usage usage) implements RunEvent {}
 
+    /**
+     * Older turns were summarized before a model call: entries up to {@code through} (seq) are replaced by a summary
+     * entry; {@code promptTokens} is the prompt size that triggered it.
+     */
+    record Compacted(String runId, String sessionKey, long through, int replacedEntries, long promptTokens, String model,
+                     Usage usage) implements RunEvent {}
+
     /** The run failed; {@code message} is safe to show (no secrets, no stack traces). */
     record Error(String runId, String sessionKey, String message) implements RunEvent {}
 

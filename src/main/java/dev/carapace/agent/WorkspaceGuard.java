@@ -21,8 +21,8 @@ public final class WorkspaceGuard implements Guard {
     public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments) {
         AgentSpec agent = agents.find(agentId).orElse(null);
         if (agent == null) return Decision.deny("unknown agent '" + Agents.clip(agentId) + "'", RULE);
-        if (agent.tools().contains(tool)) return Decision.allow(RULE);
-        String enabled = agent.tools().isEmpty() ? "none" : String.join(", ", agent.tools());
+        if (agent.enabledTools().contains(tool)) return Decision.allow(RULE);
+        String enabled = agent.tools().isEmpty() ? "none" : String.join(", ", agent.enabledTools());
         return Decision.deny("tool '" + Agents.clip(tool) + "' is not enabled for agent '" + agentId
                 + "' (enabled tools: " + enabled + ")", RULE);
     }

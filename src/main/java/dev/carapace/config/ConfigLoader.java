@@ -637,9 +637,9 @@ public final class ConfigLoader {
         List<String> tools = new ArrayList<>();
         List<Scalar> ts = r.scalars("tools", "a list of tool names", "a tool name");
         for (Scalar s : ts == null ? List.<Scalar>of() : ts) {
-            if (!BuiltinTools.NAMES.contains(s.text())) {
+            if (!BuiltinTools.accepted().contains(s.text())) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), unknownReference(s.text(),
-                        BuiltinTools.NAMES.stream().sorted().toList(), "tool"));
+                        BuiltinTools.accepted().stream().sorted().toList(), "tool"));
             } else if (s.text().equals("exec") && enabled.exec() == Tools.Exec.OFF) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), "tool 'exec' is off: commands run only where the"
                         + " config says, e.g. 'tools: {exec: local}' (on this host, with no isolation)");
@@ -656,9 +656,11 @@ public final class ConfigLoader {
         AgentSpec.Limits limits = limits(r.object("limits"));
         AgentSpec.OnBusy onBusy = r.choice("on_busy", ON_BUSY, AgentSpec.OnBusy.QUEUE);
         String policy = r.string("policy", "the name of a policy profile", null);
+        AgentSpec.SubAgents subagents = subagents(r.object("subagents"));
+        AgentSpec.Compaction compaction = compaction(r.object("compaction"), tiers, models);
         r.finish();
         if (workspace == null || model == null || owner == null) return null;
-        return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy);
+        return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy, subagents, compaction);
     }
 
     /** A model id or tier:NAME that the config defines; null (reported) otherwise. */
@@ -707,6 +709,30 @@ public final class ConfigLoader {
         long maxToolOutput = r.size("max_tool_output", 1024, 16L * 1024 * 1024, d.maxToolOutputBytes());
         r.finish();
         return new AgentSpec.Limits(maxSteps, maxWall, maxTokens, toolTimeout, (int) maxToolOutput);
+    }
+
+    private AgentSpec.SubAgents subagents(MapReader r) {
+        AgentSpec.SubAgents d = AgentSpec.SubAgents.DEFAULT;
+        int maxDepth = r.integer("max_depth", 1, 16, d.maxDepth());
+        int maxChildren = r.integer("max_children", 1, 1000, d.maxChildren());
+        int maxConcurrency = r.integer("max_concurrency", 1, 10_000, d.maxConcurrency());
+        r.finish();
+        return new AgentSpec.SubAgents(maxDepth, maxChildren, maxConcurrency);
+    }
+
+    private AgentSpec.Compaction compaction(MapReader r, List<String> tiers, Map<String, ModelSpec> models) {
+        AgentSpec.Compaction d = AgentSpec.Compaction.DEFAULT;
+        double threshold = r.positiveNumber("threshold", d.threshold());
+        Scalar thresholdAt = r.scalar("threshold", "a fraction of the context window, above 0 and at most 1");
+        if (threshold > 1) {
+            r.error(thresholdAt, "threshold", "expected a fraction of the context window, above 0 and at most 1 (0.75 "
+                    + "is 75%), got " + threshold);
+            threshold = d.threshold();
+        }
+        String model = modelRef(r, r.scalar("model", "a model id or tier:NAME"), "model", tiers, models);
+        int keepTurns = r.integer("keep_turns", 1, 1000, d.keepTurns());
+        r.finish();
+        return new AgentSpec.Compaction(threshold, model, keepTurns);
     }
 
     // ---- shared checks -----------------------------------------------------------------------------------------

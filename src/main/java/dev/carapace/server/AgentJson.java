@@ -66,6 +66,8 @@ final class AgentJson {
             case RunEvent.UsageReported u -> usage(n.put("step", u.step()).put("model", u.model()), u.usage());
             case RunEvent.Error e -> n.put("message", e.message());
             case RunEvent.Dropped d -> n.put("count", d.count());
+            case RunEvent.Compacted c -> usage(n.put("through", c.through()).put("replaced_entries", c.replacedEntries())
+                    .put("prompt_tokens", c.promptTokens()).put("model", c.model()), c.usage());
         }
         return n;
     }
@@ -79,6 +81,7 @@ final class AgentJson {
             case RunEvent.UsageReported u -> "usage";
             case RunEvent.Error e -> "error";
             case RunEvent.Dropped d -> "dropped";
+            case RunEvent.Compacted c -> "compacted";
         };
     }
 

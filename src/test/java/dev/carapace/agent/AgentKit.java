@@ -39,6 +39,8 @@ final class AgentKit implements AutoCloseable {
 
     final ScriptedUpstream a = new ScriptedUpstream();
     final ScriptedUpstream b = new ScriptedUpstream();
+    /** An Anthropic upstream: model {@code m-claude}. */
+    final ScriptedUpstream c = new ScriptedUpstream();
     final Carapace carapace;
     final String memberKey;
     final Path workspace;
@@ -51,6 +53,7 @@ final class AgentKit implements AutoCloseable {
                 providers:
                   a: {kind: openai, base_url: %s, api_key_env: A_KEY, read_timeout: 5s}
                   b: {kind: openai, base_url: %s, api_key_env: B_KEY, read_timeout: 5s}
+                  c: {kind: anthropic, base_url: %s, api_key_env: C_KEY, read_timeout: 5s}
                 models:
                   m-mid:
                     tier: mid
@@ -70,15 +73,33 @@ final class AgentKit implements AutoCloseable {
                     max_output_tokens: 4096
                     price: {input: 3, output: 6}
                     deployments: [{provider: b, model: up-model}]
+                  m-small:
+                    tier: mid
+                    context_window: 4000
+                    max_output_tokens: 1000
+                    price: {input: 3, output: 6}
+                    deployments: [{provider: a, model: up-model}]
+                  m-cheap:
+                    tier: free
+                    context_window: 128000
+                    max_output_tokens: 4096
+                    price: {input: 1, output: 1}
+                    deployments: [{provider: b, model: cheap-model}]
+                  m-claude:
+                    tier: high
+                    context_window: 200000
+                    max_output_tokens: 4096
+                    price: {input: 3, output: 15}
+                    deployments: [{provider: c, model: claude-up}]
                 teams:
                   platform: {}
                 routing:
                   max_attempts: 3
                   failure_threshold: 1
                   cooldown: 1s
-                """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl());
+                """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl(), c.anthropicBaseUrl());
         CarapaceConfig config = ConfigLoader.load(yaml, "test.yaml");
-        Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b");
+        Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b", "C_KEY", "secret-c");
         carapace = Carapace.start(config, dir.resolve("data"), env::get, Clock.systemUTC(), 0);
         memberKey = carapace.keyAdmin().create("alice", "platform", Principal.Role.MEMBER, null).secret();
     }
@@ -87,6 +108,13 @@ final class AgentKit implements AutoCloseable {
     AgentSpec agent(String id, String model, List<String> tools, AgentSpec.Limits limits, AgentSpec.OnBusy onBusy) {
         return new AgentSpec(id, workspace, model, List.of(), tools, new AgentSpec.Owner("alice", "platform"),
                 limits, onBusy, null);
+    }
+
+    /** An agent with sub-agent and compaction settings. */
+    AgentSpec agent(String id, String model, List<String> tools, AgentSpec.Limits limits, AgentSpec.SubAgents subagents,
+                    AgentSpec.Compaction compaction) {
+        return new AgentSpec(id, workspace, model, List.of(), tools, new AgentSpec.Owner("alice", "platform"),
+                limits, AgentSpec.OnBusy.QUEUE, null, subagents, compaction);
     }
 
     AgentSpec agent(String id, List<String> tools) {
@@ -119,6 +147,7 @@ final class AgentKit implements AutoCloseable {
         carapace.close();
         a.close();
         b.close();
+        c.close();
     }
 
     // ---- scripted answers ----
@@ -155,6 +184,24 @@ final class AgentKit implements AutoCloseable {
         return "{\"id\":\"chatcmpl-s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[],"
                 + "\"usage\":{\"prompt_tokens\":" + prompt + ",\"completion_tokens\":" + completion
                 + ",\"total_tokens\":" + (prompt + completion) + "}}";
+    }
+
+    /** The first user message of an upstream request (a run's task), and how many tool results it carries. */
+    static String firstUser(JsonNode request) {
+        for (JsonNode m : request.path("messages")) {
+            if ("user".equals(m.path("role").asText())) {
+                JsonNode c = m.path("content");
+                return c.isTextual() ? c.asText() : c.path(0).path("text").asText();
+            }
+        }
+        return "";
+    }
+
+    /** The names of the tools an upstream request offers, in order. */
+    static List<String> toolNames(JsonNode request) {
+        List<String> names = new ArrayList<>();
+        request.path("tools").forEach(t -> names.add(t.path("function").path("name").asText()));
+        return names;
     }
 
     static JsonNode body(RecordedRequest r) {

@@ -379,6 +379,7 @@ class AgentRuntimeTest {
             case RunEvent.UsageReported u -> "usage:" + u.step() + ":" + (u.usage().inputTokens() + u.usage().outputTokens());
             case RunEvent.Error x -> "error:" + x.message();
             case RunEvent.Dropped d -> "dropped:" + d.count();
+            case RunEvent.Compacted c -> "compacted:" + c.through();
         };
     }
 

@@ -21,6 +21,16 @@ public final class BuiltinTools {
      */
     public static final Set<String> NAMES = Set.of("read", "write", "edit", "list", "glob", "grep", "exec", "web_fetch");
 
+    /** The tools the agent runtime provides itself (it starts runs): not built here, but an agent may list them. */
+    public static final Set<String> RUNTIME_NAMES = Set.of("spawn_agent", "wait_agents");
+
+    /** Every name an agent's {@code tools:} list may hold. */
+    public static Set<String> accepted() {
+        java.util.Set<String> all = new java.util.HashSet<>(NAMES);
+        all.addAll(RUNTIME_NAMES);
+        return Set.copyOf(all);
+    }
+
     /**
      * The file tools, then {@code exec} if {@code sandbox} is given and {@code web_fetch} if {@code egress} is given.
      * A command never runs and a URL is never fetched unless the config chose a way on purpose ({@link LocalRunner}

@@ -1,0 +1,228 @@
+package dev.carapace.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.model.ApiException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sub-agents: the {@code spawn_agent} and {@code wait_agents} tools, and the tree of runs they grow.
+ *
+ * <p>A child is a run of its own, in a session of its own, linked to its parent by {@code parent_run_id}. Its
+ * token budget is a slice of what its parent has left (so a tree never spends more than its root was given), and
+ * what it spends is added to its parent's run when it ends. A run that ends for any reason stops the children
+ * it left running: a tree ends with its root.
+ */
+final class SubAgents {
+
+    /** Where a run stands in its tree, and the children it started. */
+    static final class Family {
+        final Tree tree;
+        final int depth;
+        /** Guarded by {@code this}. */
+        final List<Child> children = new ArrayList<>();
+        /** Tokens promised to children still running; guarded by {@code this}. */
+        long reserved;
+
+        Family(Tree tree, int depth) {
+            this.tree = tree;
+            this.depth = depth;
+        }
+
+        static Family root(AgentSpec agent) { return new Family(new Tree(agent.subagents()), 0); }
+
+        synchronized List<Child> children() { return List.copyOf(children); }
+    }
+
+    /** What a whole tree shares: the root's limits and how many of its runs are active. */
+    static final class Tree {
+        final AgentSpec.SubAgents limits;
+        final AtomicInteger active = new AtomicInteger();
+
+        Tree(AgentSpec.SubAgents limits) { this.limits = limits; }
+    }
+
+    /**
+     * A child as its parent knows it.
+     *
+     * @param name  what the parent's model calls it: sub-1, sub-2, ...
+     * @param slice the tokens it was given
+     */
+    record Child(String name, String runId, String sessionKey, String agent, long slice, CompletableFuture<RunStatus> done,
+                 Result result) {}
+
+    /** Filled in when the child ends, before {@code done} completes. */
+    static final class Result {
+        volatile String text = "";
+        final AtomicLong tokens = new AtomicLong();
+    }
+
+    /** What the runtime does for this class: start a child run, read a run's end. */
+    interface Host {
+        /** Starts {@code task} as a run of {@code agent} in {@code sessionName}, with a budget of {@code maxTokens}. */
+        Child startChild(AgentRuntime.Execution parent, AgentSpec agent, String sessionName, String task, long maxTokens,
+                         Family family, String name);
+
+        RunInfo run(String runId);
+
+        AgentSpec agent(String id);
+
+        void cancel(String runId);
+    }
+
+    private final Host host;
+
+    SubAgents(Host host) { this.host = host; }
+
+    static final AgentTool SPAWN = new Schema(AgentSpec.SPAWN_AGENT,
+            "Start a sub-agent on a task in its own session; it gets a share of your token budget. With wait=true, "
+                    + "returns its result; otherwise returns its id at once (collect results with wait_agents).",
+            """
+            {"type":"object","properties":{"task":{"type":"string"},"agent":{"type":"string","description":"agent id; default: yourself"},\
+            "max_tokens":{"type":"integer"},"wait":{"type":"boolean"}},"required":["task"]}""");
+
+    static final AgentTool WAIT = new Schema(AgentSpec.WAIT_AGENTS,
+            "Wait for sub-agents (default: all you started) and return their status and results.",
+            """
+            {"type":"object","properties":{"ids":{"type":"array","items":{"type":"string"}},"mode":{"enum":["all","any"]}}}""");
+
+    /** The two tools as the model sees them; the runtime runs them through {@link #spawn} and {@link #await}. */
+    private record Schema(String name, String description, String schema) implements AgentTool {
+        @Override
+        public ObjectNode parameters() { return (ObjectNode) Transcript.parse(schema); }
+
+        @Override
+        public ToolResult run(JsonNode arguments, ToolContext context) {
+            throw new IllegalStateException(name + " runs inside the agent runtime");
+        }
+    }
+
+    /** {@code spawn_agent}: checks the limits, starts the child, and waits for it when asked to. */
+    ToolResult spawn(AgentRuntime.Execution parent, JsonNode args, Duration patience) throws InterruptedException {
+        String task = args.path("task").asText("");
+        if (task.isBlank()) return error("invalid_arguments", "task: required, the sub-agent's instructions");
+        if (task.length() > AgentRuntime.MAX_MESSAGE_CHARS) {
+            return error("invalid_arguments", "task: at most " + AgentRuntime.MAX_MESSAGE_CHARS + " characters");
+        }
+        AgentSpec agent;
+        try {
+            agent = args.hasNonNull("agent") ? host.agent(args.path("agent").asText()) : parent.agent;
+        } catch (ApiException e) {
+            return error("unknown_agent", e.getMessage());
+        }
+        Family family = parent.family;
+        Tree tree = family.tree;
+        if (family.depth + 1 > tree.limits.maxDepth()) {
+            return error("depth_limit", "sub-agents may nest " + tree.limits.maxDepth() + " deep and this run is at depth "
+                    + family.depth + "; do the task yourself");
+        }
+        int maxChildren = parent.agent.subagents().maxChildren();
+        long slice;
+        String name;
+        Child child;
+        synchronized (family) {
+            if (family.children.size() >= maxChildren) {
+                return error("children_limit", "this run has started " + family.children.size() + " sub-agents, its limit");
+            }
+            // A share of what is left, counting this run itself as one of the takers so it can still finish.
+            long left = parent.maxTokens - parent.totalTokens() - family.reserved;
+            int takers = maxChildren - family.children.size() + 1;
+            slice = left / takers;
+            if (args.path("max_tokens").canConvertToLong() && args.path("max_tokens").asLong() > 0) {
+                slice = Math.min(slice, args.path("max_tokens").asLong());
+            }
+            slice = Math.min(slice, agent.limits().maxTokens());
+            if (slice < 1) {
+                return error("budget_exhausted", "this run has no tokens left to give a sub-agent (" + left + " left)");
+            }
+            if (tree.active.incrementAndGet() > tree.limits.maxConcurrency()) {
+                tree.active.decrementAndGet();
+                return error("concurrency_limit", tree.limits.maxConcurrency() + " sub-agents of this tree are already "
+                        + "running; wait for some (wait_agents) before starting more");
+            }
+            name = "sub-" + (family.children.size() + 1);
+            try {
+                child = host.startChild(parent, agent, "sub." + parent.runId.substring(4) + "." + (family.children.size() + 1),
+                        task, slice, new Family(tree, family.depth + 1), name);
+            } catch (RuntimeException e) {
+                tree.active.decrementAndGet();
+                if (e instanceof ApiException a) return error("spawn_failed", a.getMessage());
+                throw e;
+            }
+            family.reserved += slice;
+            family.children.add(child);
+        }
+        // A parent stopped while this child was being started did not see it among its children: stop it here.
+        if (parent.stopped()) host.cancel(child.runId());
+        if (!args.path("wait").asBoolean(false)) {
+            ObjectNode n = Transcript.JSON.createObjectNode().put("id", name).put("status", "running")
+                    .put("agent", agent.id()).put("max_tokens", slice);
+            return ToolResult.ok(n.toString());
+        }
+        waitFor(List.of(child), false, patience);
+        return ToolResult.ok(describe(child).toString());
+    }
+
+    /** {@code wait_agents}: waits for all (or any) of the named children, at most {@code patience}. */
+    ToolResult await(AgentRuntime.Execution parent, JsonNode args, Duration patience) throws InterruptedException {
+        List<Child> all = parent.family.children();
+        List<Child> chosen = new ArrayList<>();
+        if (args.path("ids").isArray() && !args.path("ids").isEmpty()) {
+            for (JsonNode id : args.path("ids")) {
+                Child c = all.stream().filter(x -> x.name().equals(id.asText())).findFirst().orElse(null);
+                if (c == null) return error("unknown_id", "no sub-agent '" + Agents.clip(id.asText()) + "' in this run");
+                chosen.add(c);
+            }
+        } else {
+            chosen.addAll(all);
+        }
+        if (chosen.isEmpty()) return error("no_subagents", "this run has not started any sub-agents");
+        waitFor(chosen, "any".equals(args.path("mode").asText()), patience);
+        ObjectNode n = Transcript.JSON.createObjectNode();
+        ArrayNode list = n.putArray("agents");
+        int pending = 0;
+        for (Child c : chosen) {
+            list.add(describe(c));
+            if (!c.done().isDone()) pending++;
+        }
+        n.put("pending", pending);
+        return ToolResult.ok(n.toString());
+    }
+
+    private static void waitFor(List<Child> children, boolean any, Duration patience) throws InterruptedException {
+        CompletableFuture<?> f = any
+                ? CompletableFuture.anyOf(children.stream().map(Child::done).toArray(CompletableFuture[]::new))
+                : CompletableFuture.allOf(children.stream().map(Child::done).toArray(CompletableFuture[]::new));
+        try {
+            f.get(Math.max(1, patience.toMillis()), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // reported as "running" below: the model may wait again
+        }
+    }
+
+    private ObjectNode describe(Child c) {
+        ObjectNode n = Transcript.JSON.createObjectNode().put("id", c.name()).put("agent", c.agent())
+                .put("session", c.sessionKey());
+        if (!c.done().isDone()) return n.put("status", "running");
+        RunInfo info = host.run(c.runId());
+        n.put("status", info.status().label());
+        if (info.reason() != null) n.put("reason", info.reason());
+        n.put("tokens", info.tokens());
+        n.put("result", c.result().text);
+        return n;
+    }
+
+    private static ToolResult error(String code, String reason) {
+        return ToolResult.error(Transcript.JSON.createObjectNode().put("error", code).put("reason", reason).toString());
+    }
+}
