@@ -817,9 +817,12 @@ public final class AgentRuntime implements AutoCloseable {
             // Until approvals exist, "ask" is a denial the model is told needs a human.
             String reason = ask ? "needs approval" + (d.reason() == null ? "" : ": " + d.reason())
                     : d == null || d.reason() == null ? "denied by policy" : d.reason();
-            return new Prepared(null, null, ToolResult.error(Transcript.JSON.createObjectNode()
+            var refusal = Transcript.JSON.createObjectNode()
                     .put("error", ask ? "needs_approval" : "denied").put("tool", call.name()).put("reason", reason)
-                    .put("rule", d == null ? null : d.rule()).toString()));
+                    .put("rule", d == null ? null : d.rule()).put("layer", d == null ? "tool" : d.layer());
+            if (d != null && d.target() != null) refusal.put("target", d.target());
+            if (d != null && d.remedy() != null) refusal.put("remedy", d.remedy());
+            return new Prepared(null, null, ToolResult.error(refusal.toString()));
         }
         AgentTool tool = tools.get(call.name());
         if (tool == null) {
