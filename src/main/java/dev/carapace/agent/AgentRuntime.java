@@ -96,6 +96,8 @@ public final class AgentRuntime implements AutoCloseable {
     private final Map<String, Lane> lanes = new HashMap<>();
     private final Map<String, Execution> executions = new ConcurrentHashMap<>();
     private final SubAgents subAgents;
+    /** This runtime (one per gateway process) as the owner of the runs it executes. */
+    private final String instance = UUID.randomUUID().toString();
     private volatile boolean closed;
 
     /**
@@ -151,10 +153,21 @@ public final class AgentRuntime implements AutoCloseable {
         }
         this.timers = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("agent-timers").unstarted(r));
         timers.setRemoveOnCancelPolicy(true);
-        List<RunRow> cut = sessions.interruptUnfinished(
-                "the gateway stopped while this run was queued or running; resume the session to continue", clock.instant());
-        if (!cut.isEmpty()) log.info("{} agent run(s) cut off by the previous shutdown marked interrupted", cut.size());
+        reapOrphans();
     }
+
+    /**
+     * Marks interrupted the runs a stopped gateway left queued or running (see {@link Sessions#interruptOrphans}):
+     * at construction, and periodically where several gateways share the store.
+     */
+    public void reapOrphans() {
+        List<RunRow> cut = sessions.interruptOrphans(instance,
+                "the gateway stopped while this run was queued or running; resume the session to continue", clock.instant());
+        if (!cut.isEmpty()) log.info("{} agent run(s) cut off by a stopped gateway marked interrupted", cut.size());
+    }
+
+    /** Keeps this runtime's queued and running runs from being taken for orphans by other gateways. */
+    public void heartbeat() { sessions.heartbeat(instance, clock.instant()); }
 
     // ---- the API ------------------------------------------------------------------------------------------------
 
@@ -369,7 +382,7 @@ public final class AgentRuntime implements AutoCloseable {
         String runId = "run_" + UUID.randomUUID().toString().replace("-", "");
         Instant now = clock.instant();
         sessions.acceptRun(new Sessions.SessionRow(sessionKey, agent.id(), now),
-                new RunRow(runId, sessionKey, agent.id(), parentRunId, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null));
+                new RunRow(runId, sessionKey, agent.id(), parentRunId, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null), instance);
         Execution ex = new Execution(runId, agent, sessionKey, input, carried,
                 family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result);
         Execution interrupt = null;

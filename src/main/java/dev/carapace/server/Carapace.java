@@ -101,6 +101,8 @@ public final class Carapace implements AutoCloseable {
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         agentRuntime = agentRuntime(config, store, gateway, clock);
+        every(java.time.Duration.ofSeconds(10), agentRuntime::heartbeat);
+        if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);

@@ -3,6 +3,7 @@ package dev.carapace.store;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.mapper.RowMapper;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -67,19 +68,31 @@ public final class Sessions {
             rs.getString("model"), Times.nullableLong(rs, "input_tokens"), Times.nullableLong(rs, "output_tokens"),
             Times.nullableLong(rs, "cached_input_tokens"), Instant.ofEpochMilli(rs.getLong("created_at")));
 
+    /**
+     * How long a run's owner may stay silent before another gateway takes the run for cut off. Owners heart-beat
+     * every few seconds ({@link #heartbeat}); a minute allows for long pauses without racing a live peer.
+     */
+    static final Duration ORPHAN_AFTER = Duration.ofMinutes(1);
+
     private final Store store;
 
     Sessions(Store store) { this.store = store; }
 
-    /** Records a run (normally {@code queued}, with its input), creating its session first if it is new. */
-    public void acceptRun(SessionRow session, RunRow run) {
+    /**
+     * Records a run (normally {@code queued}, with its input), creating its session first if it is new.
+     *
+     * @param owner the runtime that will execute it (one per gateway process), which heart-beats for it
+     */
+    public void acceptRun(SessionRow session, RunRow run, String owner) {
         store.write("accept agent run", h -> {
             h.createUpdate("INSERT INTO agent_sessions (session_key, agent, created_at) VALUES (:key, :agent, :at) "
                             + "ON CONFLICT (session_key) DO NOTHING")
                     .bind("key", session.key()).bind("agent", session.agent()).bind("at", session.createdAt().toEpochMilli())
                     .execute();
-            return h.createUpdate("INSERT INTO agent_runs (" + RUN_COLUMNS + ") VALUES (:id, :session, :agent, :parent, "
-                            + ":status, :reason, :input, :steps, :tokens, :created, :started, :ended)")
+            return h.createUpdate("INSERT INTO agent_runs (" + RUN_COLUMNS + ", owner, heartbeat_at) VALUES (:id, :session, "
+                            + ":agent, :parent, :status, :reason, :input, :steps, :tokens, :created, :started, :ended, "
+                            + ":owner, :created)")
+                    .bind("owner", owner)
                     .bind("id", run.id()).bind("session", run.sessionKey()).bind("agent", run.agent())
                     .bind("parent", run.parentRunId()).bind("status", run.status()).bind("reason", run.reason())
                     .bind("input", run.input()).bind("steps", run.steps()).bind("tokens", run.tokens())
@@ -142,19 +155,31 @@ public final class Sessions {
                 .bind("at", at.toEpochMilli()).bind("id", runId).execute()) > 0;
     }
 
+    /** Tells other gateways that {@code owner} is alive and still executing the runs it owns. */
+    public void heartbeat(String owner, Instant now) {
+        store.write("agent run heartbeat", h -> h.createUpdate("UPDATE agent_runs SET heartbeat_at = :now "
+                        + "WHERE owner = :owner AND status IN ('queued', 'running')")
+                .bind("now", now.toEpochMilli()).bind("owner", owner).execute());
+    }
+
     /**
-     * Marks every queued or running run interrupted: after a restart no run of this store is executing. (On a
-     * PostgreSQL store shared by several gateways this would also cut off the others' runs; runs have no owner
-     * heartbeat yet.) Returns the runs as they were before.
+     * Marks interrupted the queued or running runs that no live gateway executes: on SQLite (one writer process)
+     * every run another process left unfinished; on a shared PostgreSQL only the runs whose owner has not
+     * heart-beaten for {@link #ORPHAN_AFTER}, so a restarting gateway never cuts off its peers' live runs. Returns
+     * the runs as they were before. The runs of {@code owner}, the caller, are never orphans.
      */
-    public List<RunRow> interruptUnfinished(String reason, Instant at) {
-        return store.write("interrupt unfinished agent runs", h -> {
-            List<RunRow> cut = h.createQuery("SELECT " + RUN_COLUMNS + " FROM agent_runs "
-                            + "WHERE status IN ('queued', 'running') ORDER BY created_at, id")
-                    .map(RUN).list();
-            h.createUpdate("UPDATE agent_runs SET status = 'interrupted', reason = :reason, ended_at = :at "
-                            + "WHERE status IN ('queued', 'running')")
-                    .bind("reason", reason).bind("at", at.toEpochMilli()).execute();
+    public List<RunRow> interruptOrphans(String owner, String reason, Instant at) {
+        long cutoff = at.minus(store.postgres() ? ORPHAN_AFTER : Duration.ZERO).toEpochMilli();
+        String orphan = " status IN ('queued', 'running') AND (owner IS NULL OR owner <> :owner) "
+                + "AND (heartbeat_at IS NULL OR heartbeat_at <= :cutoff)";
+        return store.write("interrupt orphaned agent runs", h -> {
+            List<RunRow> cut = h.createQuery("SELECT " + RUN_COLUMNS + " FROM agent_runs WHERE" + orphan
+                            + " ORDER BY created_at, id")
+                    .bind("owner", owner).bind("cutoff", cutoff).map(RUN).list();
+            if (cut.isEmpty()) return cut;
+            h.createUpdate("UPDATE agent_runs SET status = 'interrupted', reason = :reason, ended_at = :at WHERE" + orphan)
+                    .bind("reason", reason).bind("at", at.toEpochMilli())
+                    .bind("owner", owner).bind("cutoff", cutoff).execute();
             return cut;
         });
     }

@@ -372,6 +372,43 @@ abstract class StoreContractTest {
                         e -> assertThat(e.reason()).isEqualTo(StoreException.Reason.UNAVAILABLE));
     }
 
+    // ---- agent runs ---------------------------------------------------------------------------------------------
+
+    @Test
+    void aRestartingGatewayInterruptsOnlyRunsNoLiveGatewayOwns() {
+        Sessions live = store.sessions();
+        live.acceptRun(new Sessions.SessionRow("agent:a:main", "a", T0), run("r-live", T0), "gateway-1");
+        try (Store other = open()) {
+            Sessions restarted = other.sessions();
+            // Its own runs are never orphans, however old their heartbeat.
+            restarted.acceptRun(new Sessions.SessionRow("agent:a:other", "a", T0), run("r-own", T0), "gateway-2");
+            List<Sessions.RunRow> cut = restarted.interruptOrphans("gateway-2", "cut off", T0.plusSeconds(5));
+            if (store.postgres()) {
+                // A peer that heart-beat 5 s ago is alive: its run keeps running.
+                assertThat(cut).isEmpty();
+                assertThat(live.run("r-live").orElseThrow().status()).isEqualTo("queued");
+                live.heartbeat("gateway-1", T0.plusSeconds(50));
+                assertThat(restarted.interruptOrphans("gateway-2", "cut off", T0.plus(Sessions.ORPHAN_AFTER).plusSeconds(10)))
+                        .isEmpty();
+                // Silent for longer than ORPHAN_AFTER: its gateway is gone.
+                cut = restarted.interruptOrphans("gateway-2", "cut off",
+                        T0.plusSeconds(50).plus(Sessions.ORPHAN_AFTER).plusSeconds(1));
+            }
+            // On SQLite one process writes the store, so any other owner has stopped.
+            assertThat(cut).extracting(Sessions.RunRow::id).containsExactly("r-live");
+            assertThat(live.run("r-live").orElseThrow()).satisfies(r -> {
+                assertThat(r.status()).isEqualTo("interrupted");
+                assertThat(r.reason()).isEqualTo("cut off");
+            });
+            assertThat(live.run("r-own").orElseThrow().status()).isEqualTo("queued");
+        }
+    }
+
+    private static Sessions.RunRow run(String id, Instant at) {
+        String session = id.equals("r-own") ? "agent:a:other" : "agent:a:main";
+        return new Sessions.RunRow(id, session, "a", null, "queued", null, "hello", 0, 0, at, null, null);
+    }
+
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     static int appliedMigrations(Store s) {
