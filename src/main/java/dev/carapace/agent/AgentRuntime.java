@@ -10,6 +10,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.Message;
+import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
 import dev.carapace.model.Router;
@@ -647,12 +648,28 @@ public final class AgentRuntime implements AutoCloseable {
 
     /** The model's context window in tokens; for a tier, the smallest of its models'. 0 when unknown. */
     private long contextWindow(String model) {
+        return smallest(model, ModelSpec::contextWindow);
+    }
+
+    /**
+     * The output limit of the next call: what the run has left of its token limit, when that is less than the
+     * model's own output limit (so one answer cannot run far past the run's limit); else none, the model's default.
+     */
+    private Integer outputCap(Execution ex, String model) {
+        long left = Math.max(1, ex.maxTokens - ex.totalTokens());
+        long modelMax = smallest(model, ModelSpec::maxOutputTokens);
+        return modelMax > 0 && left < modelMax ? (int) left : null;
+    }
+
+    /** For a model id or {@code tier:NAME}, the smallest positive value of {@code field} over its models; 0 if none. */
+    private long smallest(String model, java.util.function.ToLongFunction<ModelSpec> field) {
         long min = 0;
         for (var e : gateway.portfolio().models()) {
             boolean match = model.startsWith(dev.carapace.model.Portfolio.TIER_PREFIX)
                     ? e.tier().equals(model.substring(dev.carapace.model.Portfolio.TIER_PREFIX.length()))
                     : e.id().equals(model);
-            if (match && (min == 0 || e.spec().contextWindow() < min)) min = e.spec().contextWindow();
+            long v = match ? field.applyAsLong(e.spec()) : 0;
+            if (v > 0 && (min == 0 || v < min)) min = v;
         }
         return min;
     }
@@ -669,7 +686,7 @@ public final class AgentRuntime implements AutoCloseable {
         ApiException last = null;
         for (String model : ex.agent.models()) {
             ChatRequest request = new ChatRequest(model, messages, schemas, schemas.isEmpty() ? null : ToolChoice.AUTO,
-                    null, null, null, null, null, true, true, null, null);
+                    outputCap(ex, model), null, null, null, null, true, true, null, null);
             Call call = new Call("agt_" + UUID.randomUUID().toString().replace("-", ""), principal, WireApi.OPENAI,
                     request, ex.sessionKey);
             Accumulator acc = new Accumulator(ex);

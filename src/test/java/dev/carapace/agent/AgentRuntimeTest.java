@@ -186,6 +186,25 @@ class AgentRuntimeTest {
     }
 
     @Test
+    void eachCallsOutputIsCappedAtWhatTheRunHasLeftOfItsTokenLimit() throws Exception {
+        Files.writeString(kit.workspace.resolve("a.txt"), "a");
+        kit.a.enqueue(toolCalls(1000, 500, ask("c1", "read", "{\"path\":\"a.txt\"}")), text("done", 1, 1));
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("capped", "m-solo", List.of("read"),
+                limits(10, Duration.ofMinutes(1), 3000, Duration.ofSeconds(5)), AgentSpec.OnBusy.QUEUE),
+                kit.agent("roomy", "m-solo", List.of("read"),
+                        limits(10, Duration.ofMinutes(1), 1_000_000, Duration.ofSeconds(5)), AgentSpec.OnBusy.QUEUE));
+
+        assertThat(rt.await(rt.start("capped", "s", "go"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        // 3000 left is below the model's 4096; after 1500 used, 1500 left.
+        assertThat(body(kit.a.take()).path("max_tokens").asInt()).isEqualTo(3000);
+        assertThat(body(kit.a.take()).path("max_tokens").asInt()).isEqualTo(1500);
+
+        kit.a.enqueue(text("fine", 1, 1));
+        assertThat(rt.await(rt.start("roomy", "s", "go"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(body(kit.a.take()).has("max_tokens")).as("no cap below the model's own").isFalse();
+    }
+
+    @Test
     void maxWallEndsARunStuckInAToolWithLimitExceeded() throws Exception {
         BlockTool block = new BlockTool();
         kit.a.enqueue(toolCalls(10, 5, ask("b1", "block", "{}")));
