@@ -145,6 +145,36 @@ class ChatCliTest {
     }
 
     @Test
+    void ctrlCInARealProcessCancelsTheRunAndNotTheProgram() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            x.h.a.enqueue(AgentHarness.slowText(List.of("a", "b", "c", "d", "e", "f", "g", "h"), 1000));
+            String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            // perl resets SIGINT to its default first: a CI runner may start the tests with it ignored (a background
+            // job's lot), which the child would inherit, and which no terminal user ever has.
+            List<String> command = new java.util.ArrayList<>(List.of("perl", "-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die",
+                    javaBin, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            command.addAll(List.of(chat(x.h, x.h.memberKey, "slowly")));
+            Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> x.runtime().runs("agent:helper:main").stream()
+                        .anyMatch(run -> run.status() == RunStatus.RUNNING));
+
+                // What a terminal sends on Ctrl-C.
+                assertThat(new ProcessBuilder("kill", "-INT", Long.toString(child.pid())).start().waitFor()).isZero();
+
+                assertThat(child.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).as("chat exits after the run ends").isTrue();
+                String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                // Cancelled through the API and reported, not killed by the signal (which would exit 130).
+                assertThat(child.exitValue()).as(output).isEqualTo(1);
+                assertThat(output).contains("error: run cancelled");
+                assertThat(x.runtime().runs("agent:helper:main").getFirst().status()).isEqualTo(RunStatus.CANCELLED);
+            } finally {
+                child.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
     void chatExplainsWhatIsWrong() throws Exception {
         try (AgentHarness x = new AgentHarness(dir)) {
             CliTest.Result several = run("", chat(x.h, x.h.adminKey, "hi"));
