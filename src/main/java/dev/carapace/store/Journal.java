@@ -44,13 +44,16 @@ import java.util.zip.CRC32C;
  * row in a SQLite table per decision is a commit of six lock calls and two writes, 15 µs in a loop and 40–50 µs for
  * a thread that was just waiting on the network. One {@code write} here is 2–7 µs. It is durable the same way: it
  * survives the process being killed, and neither is synced to disk at once (WAL with {@code synchronous=NORMAL}).
- * Each entry carries its length and CRC-32C, so a tail torn by a power loss fails its check and ends the replay.
+ * Each entry carries its length and CRC-32C, so a tail torn by a power loss fails its check and ends the replay; a
+ * write that fails (disk full) is cut back off the file, so nothing ever follows a torn entry. The file is emptied
+ * only once everything it holds is folded and a complete checkpoint has synced the database to disk.
  *
  * <p>A background thread folds the entries in order into reservations, budget_windows, usage_records and
  * spend_daily, at most every {@value #GATHER_MILLIS} ms, and records the last one folded in {@code ledger_journal}
  * in the same transaction: the next start after a crash folds exactly the entries that were not folded
- * ({@link #open}), so none is lost or counted twice. Appending never waits for a fold: the fold uses SQLite, the
- * append only the file. Every statement is prepared once on the fold's own connection, which also writes the usage
+ * ({@link #open}), so none is lost or counted twice. Appending does not wait for a fold (the fold uses SQLite, the
+ * append only the file) unless the folder falls {@value #MAX_UNFOLDED} entries behind; then the append folds
+ * before it writes, so a failing fold fails the call before its decision is in the file, never after. Every statement is prepared once on the fold's own connection, which also writes the usage
  * records of calls without a budget ({@link #insertRecords}), and which never checkpoints the WAL itself (SQLite
  * does that inside whichever commit passes 1,000 pages); the background writers checkpoint on another connection.
  *
@@ -67,6 +70,8 @@ final class Journal implements AutoCloseable {
     static final int BATCH = 256;
     /** How often the background writers copy the WAL into the database file. */
     static final long CHECKPOINT_MILLIS = 250;
+    /** Past this many unfolded entries (some MB of memory), an append folds first: the folder is behind or failing. */
+    static final long MAX_UNFOLDED = 16_384;
     /** Once everything in it is folded, the file is emptied when it has grown past this. */
     static final long TRUNCATE_BYTES = 1 << 20;
 
@@ -98,6 +103,8 @@ final class Journal implements AutoCloseable {
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(512);
     private final DataOutputStream out = new DataOutputStream(bytes);
     private long fileBytes;
+    /** Set when a failed write could not be undone: no entry may follow it. */
+    private StoreException broken;
     /** Appended, not yet folded, in seq order. */
     private final ConcurrentLinkedQueue<Stored> pending = new ConcurrentLinkedQueue<>();
     private volatile long appendedSeq, foldedSeq;
@@ -111,6 +118,8 @@ final class Journal implements AutoCloseable {
     /** Checkpoints the WAL for the background writers; opened on first use, guarded by itself. */
     private Connection checkpointer;
     private volatile long lastCheckpoint = System.nanoTime();
+    /** Entries up to this seq are folded into tables that a complete checkpoint has put on disk. */
+    private volatile long syncedSeq;
 
     private final AtomicBoolean folderIdle = new AtomicBoolean();
     private volatile Thread folder;
@@ -197,6 +206,7 @@ final class Journal implements AutoCloseable {
         all.flip();
         long last = folded;
         int torn = 0;
+        long validEnd = 0;
         while (all.remaining() >= 8) {
             int length = all.getInt();
             int crc = all.getInt();
@@ -216,14 +226,18 @@ final class Journal implements AutoCloseable {
             long seq = p.getLong();
             last = Math.max(last, seq);
             if (seq > folded) pending.add(new Stored(seq, decode(p)));
+            validEnd = all.position();
         }
         if (torn > 0) log.warn("the ledger journal ends with {} bytes that fail their check (a write torn by a crash); ignored", torn);
         if (!pending.isEmpty()) log.warn("folding {} ledger journal entries left by a gateway that stopped", pending.size());
         appendedSeq = last;
         foldedSeq = pending.isEmpty() ? last : folded;
         foldAll();
-        file.truncate(0);
-        file.position(0);
+        // Emptied only once what it held is on disk in the database; else only a torn tail is cut off, since an
+        // entry appended after one that fails its check would never be replayed.
+        fileBytes = checkpoint() ? 0 : validEnd;
+        file.truncate(fileBytes);
+        file.position(fileBytes);
     }
 
     /**
@@ -231,9 +245,14 @@ final class Journal implements AutoCloseable {
      * (under their own lock), which is the order of the fold.
      */
     void append(Entry e) {
+        // Backpressure, before anything is written: a folder that fails or falls far behind makes the caller fold
+        // (or fail) here, so a failure never comes after an entry is in the file, where the caller's decision and
+        // the journal would part ways.
+        if (appendedSeq - foldedSeq > MAX_UNFOLDED) foldAll();
         appendLock.lock();
         try {
             checkOpen("journal " + e.kind());
+            if (broken != null) throw broken;
             long seq = appendedSeq + 1;
             bytes.reset();
             encode(seq, e);
@@ -241,7 +260,12 @@ final class Journal implements AutoCloseable {
             CRC32C crc = new CRC32C();
             crc.update(payload);
             ByteBuffer b = ByteBuffer.allocate(8 + payload.length).putInt(payload.length).putInt((int) crc.getValue()).put(payload).flip();
-            while (b.hasRemaining()) file.write(b);
+            try {
+                while (b.hasRemaining()) file.write(b);
+            } catch (IOException ex) {
+                cutBack(ex);
+                throw ex;
+            }
             fileBytes += b.limit();
             pending.add(new Stored(seq, e));
             appendedSeq = seq;
@@ -255,6 +279,22 @@ final class Journal implements AutoCloseable {
         else if (folderIdle.get() && folderIdle.compareAndSet(true, false)) LockSupport.unpark(f);   // only an idle folder is woken
     }
 
+    /**
+     * After a failed write (disk full), removes whatever part of the entry reached the file: replay stops at the
+     * first entry that fails its check, so a torn entry followed by good ones would lose the good ones. If even that
+     * fails, the journal takes no more entries (calls under a budget fail) rather than write after garbage.
+     */
+    private void cutBack(IOException cause) {
+        try {
+            file.truncate(fileBytes);
+            file.position(fileBytes);
+        } catch (IOException ex) {
+            broken = new StoreException(StoreException.Reason.UNAVAILABLE,
+                    "the ledger journal cannot be written (" + cause.getClass().getSimpleName() + "); restart the gateway", cause);
+            log.error("the ledger journal could not be cut back after a failed write; it takes no more entries", ex);
+        }
+    }
+
     /** Writes usage records and their rollups in one transaction, all or none (calls without a budget). */
     void insertRecords(List<UsageRecord> records) {
         writeLock.lock();
@@ -264,7 +304,7 @@ final class Journal implements AutoCloseable {
         } finally {
             writeLock.unlock();
         }
-        checkpoint();
+        maybeCheckpoint();
     }
 
     /** Folds what was appended so far, if anything: a read after this sees every decision made before it. */
@@ -496,8 +536,8 @@ final class Journal implements AutoCloseable {
             try {
                 Thread.sleep(GATHER_MILLIS);   // let entries gather: a busy gateway folds in batches, not entry by entry
                 foldAll();
-                truncateIfFolded();
-                checkpoint();
+                maybeCheckpoint();
+                truncateIfSynced();
                 backoff = 100;
             } catch (InterruptedException e) {
                 if (!closed) Thread.currentThread().interrupt();
@@ -511,11 +551,15 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /** Empties the file once it has grown and everything in it is folded (no append can come in meanwhile). */
-    private void truncateIfFolded() {
+    /**
+     * Empties the file once it has grown and everything in it is folded and synced to disk by a checkpoint (no
+     * append can come in meanwhile). Until the checkpoint, a power loss could take the folded transactions from the
+     * WAL ({@code synchronous=NORMAL}), and the entries must still be there to fold them again.
+     */
+    private void truncateIfSynced() {
         appendLock.lock();
         try {
-            if (closed || fileBytes < TRUNCATE_BYTES || !pending.isEmpty()) return;
+            if (closed || fileBytes < TRUNCATE_BYTES || syncedSeq < appendedSeq) return;
             file.truncate(0);
             file.position(0);
             fileBytes = 0;
@@ -526,22 +570,34 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /**
-     * Copies the WAL into the database file, at most every {@value #CHECKPOINT_MILLIS} ms. Passive: it never waits
-     * for, nor blocks, a writer.
-     */
-    private void checkpoint() {
+    /** {@link #checkpoint}, at most every {@value #CHECKPOINT_MILLIS} ms. */
+    private void maybeCheckpoint() {
         long now = System.nanoTime();
         if (closed || now - lastCheckpoint < TimeUnit.MILLISECONDS.toNanos(CHECKPOINT_MILLIS)) return;
         lastCheckpoint = now;
+        checkpoint();
+    }
+
+    /**
+     * Copies the WAL into the database file and syncs it, on a connection of its own. Passive: it never waits for,
+     * nor blocks, a writer, so it may stop short (a reader holds an old snapshot).
+     *
+     * @return true if it copied everything: what was folded before it began is then on disk
+     */
+    private boolean checkpoint() {
+        long folded = foldedSeq;
         synchronized (this) {
             try {
                 if (checkpointer == null) checkpointer = sqlite.getConnection();
-                try (var s = checkpointer.createStatement()) {
-                    s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+                try (var s = checkpointer.createStatement(); ResultSet rs = s.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
+                    // (busy, frames in the WAL, frames copied)
+                    boolean complete = rs.next() && rs.getInt(1) == 0 && rs.getInt(2) == rs.getInt(3);
+                    if (complete) syncedSeq = Math.max(syncedSeq, folded);
+                    return complete;
                 }
             } catch (SQLException e) {
-                log.warn("checkpointing the WAL failed; the next write tries again", e);
+                log.warn("checkpointing the WAL failed; the next fold tries again", e);
+                return false;
             }
         }
     }
@@ -556,7 +612,7 @@ final class Journal implements AutoCloseable {
             if (closed) return;
             try {
                 foldAll();
-                file.truncate(0);
+                if (checkpoint()) file.truncate(0);
             } catch (RuntimeException | IOException e) {
                 log.error("folding the ledger journal at close failed; the next start folds it", e);
             }
