@@ -49,10 +49,18 @@ public final class Budgets {
         refresh();
     }
 
-    /** Re-reads the budgets from the store (other gateways may have changed them). */
+    /** Re-reads the budgets from the store (other gateways, or the CLI, may have changed them). */
     public void refresh() {
+        Map<String, Budget> before = byId;
         Map<String, Budget> m = new HashMap<>();
         for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
+        // A new period or time zone moved the budget's windows in the store (LedgerBook.putBudget): a gateway that
+        // keeps windows in memory must read them again, before its calls use the new windows.
+        boolean moved = m.values().stream().anyMatch(b -> {
+            Budget old = before.get(b.id());
+            return old != null && (old.period() != b.period() || !old.zone().equals(b.zone()));
+        });
+        if (moved) book.reload();
         byId = Map.copyOf(m);
     }
 

@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Meters every call and enforces budgets, as a stage of the gateway pipeline.
@@ -36,9 +37,10 @@ import java.util.UUID;
  * path — an upper bound of the prompt's tokens plus the most output it may produce, at the model's price — and the
  * call is refused if any budget's limit would be passed, counting what calls in flight hold. A call that set no
  * {@code max_tokens} is given the model's maximum, so the upstream cannot produce more than was reserved: that,
- * plus the conditional update in the store, is why concurrent calls never overspend. When the call ends
- * ({@link #completed}), the reservation is replaced by the real cost and the spend record is written in the same
- * transaction, before the response completes. Calls under no budget are recorded asynchronously.
+ * plus the store's atomic check-and-hold, is why concurrent calls never overspend. The reservation is durable before
+ * the upstream call. When the call ends ({@link #completed}), the reservation is replaced by the real cost and the
+ * spend record is written, both at once and durably, before the response completes. Calls under no budget are
+ * recorded asynchronously.
  */
 public final class Ledger implements CallFilter, AutoCloseable {
 
@@ -56,6 +58,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
     private final RecordWriter writer;
     /** This gateway, as the owner of its reservations. */
     private final String instance = UUID.randomUUID().toString();
+    private final AtomicLong reservations = new AtomicLong();
 
     public Ledger(LedgerBook book, UsageLog usageLog, Budgets budgets, Alerts alerts, PriceBook prices, Clock clock) {
         this.book = book;
@@ -99,7 +102,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             if (rule != null && rule.capNanos() != null) charges.add(new Charge(new WindowKey(b.id(), start, model.tier()), rule.capNanos(), null));
         }
         if (charges.isEmpty()) return;
-        Reservation r = new Reservation(UUID.randomUUID().toString(), now, nanos, tokens,
+        Reservation r = new Reservation(reservationId(), now, nanos, tokens,
                 charges.stream().map(Charge::window).toList(), record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
         if (refused != null) throw refusal(path, refused, nanos, now);
@@ -155,6 +158,15 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         if (n > 0) log.warn("reconciled {} reservations left open by a gateway that stopped, charged at their estimate", n);
         return n;
+    }
+
+    /**
+     * A new reservation id: this gateway's, then a counter of fixed width, so ids follow their creation order and
+     * each one lands next to the previous one in the reservations index (random ids touch a random page each).
+     */
+    private String reservationId() {
+        String n = Long.toHexString(reservations.incrementAndGet());
+        return instance + "-" + "000000000000".substring(Math.min(12, n.length())) + n;
     }
 
     /** Keeps this gateway's open reservations from being taken for orphans by other gateways. */

@@ -14,15 +14,11 @@ import java.util.Optional;
 /**
  * The ledger's tables: budgets, their period windows (spent and reserved), reservations, alerts sent, prices.
  *
- * <p>Exactness under concurrency comes from one conditional update per window: {@code reserved += n} only where
- * {@code spent + reserved + n <= limit}. On PostgreSQL the row lock makes concurrent reservations on the same window
- * take turns, and the condition is re-checked against the committed row; on SQLite writes are serialized. Windows are
- * always updated in the same (sorted) order, so two reservations never deadlock.
+ * <p>Reservations and their settlement go through {@link Reservations}: the database decides when gateways share it
+ * ({@link SqlReservations}), this process's memory when it owns a SQLite file ({@link MemoryReservations}, made
+ * durable by the {@link Journal}). Reads fold the journal first, so they see every decision made so far.
  */
 public final class LedgerBook {
-
-    /** "No limit": large enough never to bind, small enough that sums cannot overflow. */
-    static final long UNLIMITED = Long.MAX_VALUE / 4;
 
     public record BudgetRow(String id, String scope, String subject, String period, String timeZone, String currency,
                             Long limitNanos, Long limitTokens, String softPercents, String tierRules, Instant updatedAt) {}
@@ -35,11 +31,24 @@ public final class LedgerBook {
                     .thenComparing(WindowKey::tier).compare(this, o);
         }
 
-        String encode() { return budgetId + "|" + windowStart + "|" + tier; }
+        /** "budget|window_start|tier;..." as the reservations table keeps them. */
+        static String encode(List<WindowKey> keys) {
+            StringBuilder b = new StringBuilder();
+            for (WindowKey k : keys) {
+                if (!b.isEmpty()) b.append(';');
+                b.append(k.budgetId).append('|').append(k.windowStart).append('|').append(k.tier);
+            }
+            return b.toString();
+        }
 
-        static WindowKey decode(String s) {
-            String[] p = s.split("\\|", 3);
-            return new WindowKey(p[0], Long.parseLong(p[1]), p[2]);
+        static List<WindowKey> decode(String windows) {
+            List<WindowKey> keys = new ArrayList<>();
+            for (String w : windows.split(";")) {
+                if (w.isEmpty()) continue;
+                String[] p = w.split("\\|", 3);
+                keys.add(new WindowKey(p[0], Long.parseLong(p[1]), p[2]));
+            }
+            return keys;
         }
     }
 
@@ -66,13 +75,17 @@ public final class LedgerBook {
             rs.getString("currency"), Times.nullableLong(rs, "limit_nanos"), Times.nullableLong(rs, "limit_tokens"),
             rs.getString("soft_percents"), rs.getString("tier_rules"), Instant.ofEpochMilli(rs.getLong("updated_at")));
 
-    private static final RowMapper<WindowRow> WINDOW = (rs, ctx) -> new WindowRow(
+    static final RowMapper<WindowRow> WINDOW = (rs, ctx) -> new WindowRow(
             new WindowKey(rs.getString("budget_id"), rs.getLong("window_start"), rs.getString("tier")),
             rs.getLong("spent_nanos"), rs.getLong("reserved_nanos"), rs.getLong("spent_tokens"), rs.getLong("reserved_tokens"));
 
     private final Store store;
+    private final Reservations reservations;
 
-    LedgerBook(Store store) { this.store = store; }
+    LedgerBook(Store store, Reservations reservations) {
+        this.store = store;
+        this.reservations = reservations;
+    }
 
     // ---- budgets ----
 
@@ -89,10 +102,11 @@ public final class LedgerBook {
      * {@code toStart} instead of {@code fromStart}. In the same transaction, the old current window's rows (total
      * and per tier) move to the new start: spend carries over (the larger figure wins if the new window already
      * has spend, so flipping back and forth never counts twice), holds of calls in flight move with their
-     * reservations, so they settle where the limit is now checked.
+     * reservations, so they settle where the limit is now checked. The journal is folded first, so every call in
+     * flight is in the tables to be moved, and a process keeping windows in memory reads them again after.
      */
     public void putBudget(BudgetRow b, long fromStart, long toStart) {
-        store.write("save budget", h -> {
+        reservations.resync(() -> store.write("save budget", h -> {
             upsertBudget(h, b);
             if (fromStart == toStart) return null;
             List<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w")
@@ -120,8 +134,14 @@ public final class LedgerBook {
             h.createUpdate("UPDATE reservations SET windows = REPLACE(windows, :from, :to) WHERE state = 'open'")
                     .bind("from", b.id() + "|" + fromStart + "|").bind("to", b.id() + "|" + toStart + "|").execute();
             return null;
-        });
+        }));
     }
+
+    /**
+     * Reads the windows and open reservations again, for a process that keeps them in memory: after another process
+     * (the CLI) moved a budget's windows to a new period or time zone.
+     */
+    public void reload() { reservations.resync(() -> {}); }
 
     private static void upsertBudget(Handle h, BudgetRow b) {
         h.createUpdate("""
@@ -152,118 +172,54 @@ public final class LedgerBook {
     }
 
     public List<WindowRow> windows(String budgetId) {
+        store.foldJournal();
         return store.read("read budget windows", h -> h.createQuery(
                 "SELECT * FROM budget_windows WHERE budget_id = :id ORDER BY window_start DESC, tier")
                 .bind("id", budgetId).map(WINDOW).list());
     }
 
     public Optional<WindowRow> window(WindowKey k) {
-        return store.read("read budget window", h -> h.createQuery(
-                        "SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
-                .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).map(WINDOW).findOne());
+        Optional<WindowRow> known = reservations.window(k);
+        if (known.isPresent()) return known;
+        store.foldJournal();
+        return store.read("read budget window", h -> window(h, k));
+    }
+
+    static Optional<WindowRow> window(Handle h, WindowKey k) {
+        return h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
+                .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).map(WINDOW).findOne();
     }
 
     // ---- reservations ----
 
     /**
-     * Holds {@code r.nanos()} and {@code r.tokens()} on every charged window, or on none.
+     * Holds {@code r.nanos()} and {@code r.tokens()} on every charged window, or on none. Durable when it returns.
      *
      * @return the window whose limit refused, or empty when the reservation is in place
      */
     public Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges) {
-        List<Charge> sorted = new ArrayList<>(charges);
-        sorted.sort(Comparator.comparing(Charge::window));
-        try {
-            store.write("reserve budget", h -> {
-                for (Charge c : sorted) {
-                    WindowKey k = c.window();
-                    h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
-                                    + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
-                            .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
-                    int updated = h.createUpdate("""
-                                    UPDATE budget_windows SET reserved_nanos = reserved_nanos + :n, reserved_tokens = reserved_tokens + :tk
-                                    WHERE budget_id = :b AND window_start = :w AND tier = :t
-                                      AND spent_nanos + reserved_nanos + :n <= :ln AND spent_tokens + reserved_tokens + :tk <= :lt""")
-                            .bind("n", r.nanos()).bind("tk", r.tokens())
-                            .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier())
-                            .bind("ln", c.limitNanos() == null ? UNLIMITED : c.limitNanos())
-                            .bind("lt", c.limitTokens() == null ? UNLIMITED : c.limitTokens())
-                            .execute();
-                    if (updated == 0) throw new Refused(k);   // rolls back the windows reserved so far
-                }
-                UsageRecord u = r.context();
-                h.createUpdate("""
-                                INSERT INTO reservations (id, owner, heartbeat_at, request_id, created_at, state, nanos, tokens, windows,
-                                                          org, team, user_id, agent, key_prefix, api, model, tier, input_tokens,
-                                                          output_tokens, stream)
-                                VALUES (:id, :owner, :at, :req, :at, 'open', :n, :tk, :windows, :org, :team, :user, :agent, :key, :api,
-                                        :model, :tier, :in, :out, :stream)""")
-                        .bind("id", r.id()).bind("owner", owner).bind("req", u.requestId()).bind("at", r.createdAt().toEpochMilli())
-                        .bind("n", r.nanos()).bind("tk", r.tokens())
-                        .bind("windows", String.join(";", r.windows().stream().map(WindowKey::encode).toList()))
-                        .bind("org", u.org()).bind("team", u.team()).bind("user", u.user()).bind("agent", u.agent())
-                        .bind("key", u.keyPrefix()).bind("api", u.api()).bind("model", u.model()).bind("tier", u.tier())
-                        .bind("in", u.inputTokens()).bind("out", u.outputTokens()).bind("stream", u.stream())
-                        .execute();
-                return null;
-            });
-            return Optional.empty();
-        } catch (Refused r2) {
-            return Optional.of(r2.window);
-        }
-    }
-
-    private static final class Refused extends RuntimeException {
-        final WindowKey window;
-
-        Refused(WindowKey window) {
-            super(null, null, false, false);
-            this.window = window;
-        }
+        return reservations.reserve(r, owner, charges);
     }
 
     /**
      * Replaces the reservation by the real charge: its held amounts leave {@code reserved}, {@code nanos} and
-     * {@code tokens} join {@code spent}, and {@code record} is written — all in one transaction, so a charge is
+     * {@code tokens} join {@code spent}, and {@code record} is written — all at once and durably, so a charge is
      * never lost or counted twice.
      *
      * @return the windows after the charge, or empty if the reservation was not open (already settled)
      */
     public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record) {
-        return store.write("settle reservation", h -> settle(h, reservationId, "settled", nanos, tokens, record));
+        return reservations.settle(reservationId, "settled", nanos, tokens, record);
     }
 
-    private static List<WindowRow> settle(Handle h, String id, String state, long nanos, long tokens, UsageRecord record) {
-        Optional<String[]> held = h.createQuery("SELECT nanos, tokens, windows FROM reservations WHERE id = :id AND state = 'open'")
-                .bind("id", id)
-                .map((rs, ctx) -> new String[] {rs.getString("nanos"), rs.getString("tokens"), rs.getString("windows")})
-                .findOne();
-        if (held.isEmpty()) return List.of();
-        int claimed = h.createUpdate("UPDATE reservations SET state = :state WHERE id = :id AND state = 'open'")
-                .bind("state", state).bind("id", id).execute();
-        if (claimed == 0) return List.of();    // another process settled it between our read and update
-        long heldNanos = Long.parseLong(held.get()[0]);
-        long heldTokens = Long.parseLong(held.get()[1]);
-        List<WindowKey> keys = new ArrayList<>();
-        for (String w : held.get()[2].split(";")) if (!w.isEmpty()) keys.add(WindowKey.decode(w));
-        keys.sort(null);
-        List<WindowRow> after = new ArrayList<>();
-        for (WindowKey k : keys) {
-            h.createUpdate("""
-                            UPDATE budget_windows SET reserved_nanos = reserved_nanos - :hn, spent_nanos = spent_nanos + :n,
-                                                      reserved_tokens = reserved_tokens - :ht, spent_tokens = spent_tokens + :tk
-                            WHERE budget_id = :b AND window_start = :w AND tier = :t""")
-                    .bind("hn", heldNanos).bind("n", nanos).bind("ht", heldTokens).bind("tk", tokens)
-                    .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
-            after.add(h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w AND tier = :t")
-                    .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).map(WINDOW).one());
-        }
-        UsageLog.insert(h, List.of(record));
-        return after;
+    /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
+    public List<WindowRow> reconcile(Reservation r, UsageRecord record) {
+        return reservations.settle(r.id(), "reconciled", r.nanos(), r.tokens(), record);
     }
 
     /** Tells other gateways that {@code owner} is alive and still serving its open reservations. */
     public void heartbeat(String owner, Instant now) {
+        store.foldJournal();
         store.write("reservation heartbeat", h -> h.createUpdate(
                         "UPDATE reservations SET heartbeat_at = :now WHERE owner = :o AND state = 'open'")
                 .bind("now", now.toEpochMilli()).bind("o", owner).execute());
@@ -271,26 +227,23 @@ public final class LedgerBook {
 
     /** Every open reservation, oldest first. */
     public List<OpenReservation> openReservations() {
-        return store.read("list open reservations", h -> h.createQuery(
-                        "SELECT * FROM reservations WHERE state = 'open' ORDER BY created_at")
+        store.foldJournal();
+        return store.read("list open reservations", LedgerBook::openReservations);
+    }
+
+    static List<OpenReservation> openReservations(Handle h) {
+        return h.createQuery("SELECT * FROM reservations WHERE state = 'open' ORDER BY created_at")
                 .map((rs, ctx) -> {
-                    List<WindowKey> keys = new ArrayList<>();
-                    for (String w : rs.getString("windows").split(";")) if (!w.isEmpty()) keys.add(WindowKey.decode(w));
                     Instant at = Instant.ofEpochMilli(rs.getLong("created_at"));
                     UsageRecord ctxRecord = new UsageRecord(rs.getString("request_id"), at, rs.getString("org"),
                             rs.getString("team"), rs.getString("user_id"), rs.getString("key_prefix"), rs.getString("api"),
                             rs.getString("model"), rs.getString("tier"), null, rs.getLong("input_tokens"), 0, 0,
                             rs.getLong("output_tokens"), 0, true, rs.getBoolean("stream"), 0, null, 0, null,
                             rs.getString("agent"), rs.getLong("nanos"));
-                    return new OpenReservation(
-                            new Reservation(rs.getString("id"), at, rs.getLong("nanos"), rs.getLong("tokens"), keys, ctxRecord),
+                    return new OpenReservation(new Reservation(rs.getString("id"), at, rs.getLong("nanos"),
+                            rs.getLong("tokens"), WindowKey.decode(rs.getString("windows")), ctxRecord),
                             rs.getString("owner"), Instant.ofEpochMilli(rs.getLong("heartbeat_at")));
-                }).list());
-    }
-
-    /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
-    public List<WindowRow> reconcile(Reservation r, UsageRecord record) {
-        return store.write("reconcile reservation", h -> settle(h, r.id(), "reconciled", r.nanos(), r.tokens(), record));
+                }).list();
     }
 
     // ---- alerts ----
@@ -354,6 +307,7 @@ public final class LedgerBook {
             case "tier" -> "tier";
             default -> throw new IllegalArgumentException("cannot group spend by " + by);
         };
+        store.foldJournal();
         return store.read("spend report", h -> h.createQuery("SELECT " + column + " AS k, SUM(requests) AS requests, "
                         + "SUM(input_tokens) AS i, SUM(cached_input_tokens) AS c, SUM(output_tokens) AS o, "
                         + "SUM(reasoning_tokens) AS r, SUM(cost_nanos) AS cost FROM spend_daily "

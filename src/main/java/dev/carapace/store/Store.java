@@ -30,6 +30,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the one case SQLite answers with an instant {@code SQLITE_BUSY} instead of waiting. An in-memory URL gets a
  * single connection that never expires, since each SQLite connection would otherwise see its own empty database.
  *
+ * <p>A SQLite <b>file</b> also gets the ledger's {@link Journal}, if no other store has it: a file next to the
+ * database, and one more connection, which the ledger writes through with statements prepared once. It lets the
+ * gateway decide budgets in memory ({@link MemoryReservations}).
+ *
  * <p><b>PostgreSQL</b> gets {@code poolSize} connections, batched inserts rewritten into multi-row inserts, and
  * server error details (which can quote row values) kept out of exception messages.
  */
@@ -46,8 +50,11 @@ public final class Store implements AutoCloseable {
     private final UsageLog usageLog;
     private final LedgerBook ledgerBook;
     private final Sessions sessions;
+    /** The ledger's journal and writer connection, for the store that owns a SQLite file; null otherwise. */
+    private final Journal journal;
 
-    private Store(HikariDataSource dataSource, boolean postgres) {
+    /** @param sqliteFile the database file of a SQLite store, null for PostgreSQL and in-memory SQLite */
+    private Store(HikariDataSource dataSource, boolean postgres, Path sqliteFile) {
         this.dataSource = dataSource;
         this.postgres = postgres;
         this.writeLock = postgres ? null : new ReentrantLock();
@@ -56,7 +63,16 @@ public final class Store implements AutoCloseable {
         jdbi.getConfig(StatementExceptions.class).setMessageRendering(StatementExceptions.MessageRendering.NONE);
         this.apiKeys = new ApiKeys(this);
         this.usageLog = new UsageLog(this);
-        this.ledgerBook = new LedgerBook(this);
+        // A memory database lives in the pool's one connection, so only a file can have a journal and a writer
+        // connection of its own; and only the first store to open the file (the gateway) owns them.
+        this.journal = sqliteFile == null ? null : Journal.open(Journal.pathFor(sqliteFile), dataSource.getDataSource(), writeLock);
+        try {
+            this.ledgerBook = new LedgerBook(this, journal != null
+                    ? new MemoryReservations(this, journal) : new SqlReservations(this));
+        } catch (RuntimeException e) {
+            if (journal != null) journal.close();
+            throw e;
+        }
         this.sessions = new Sessions(this);
     }
 
@@ -99,7 +115,12 @@ public final class Store implements AutoCloseable {
             ds.close();
             throw openFailure(StoreException.Reason.MIGRATION, "cannot migrate schema of " + safeUrl, e, password);
         }
-        return new Store(ds, postgres);
+        try {
+            return new Store(ds, postgres, sqliteFile(jdbcUrl).orElse(null));
+        } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+        }
     }
 
     private static HikariConfig postgresConfig(String url, String user, String password, int poolSize) {
@@ -130,6 +151,9 @@ public final class Store implements AutoCloseable {
         sc.setBusyTimeout(SQLITE_BUSY_TIMEOUT_MILLIS);
         sc.enforceForeignKeys(true);
         sc.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        // Nothing here asks for generated keys; left on, the driver runs a regex over every INSERT and then a
+        // second statement (SELECT last_insert_rowid()), which costs the ledger's journal a fifth of each append.
+        sc.setGetGeneratedKeys(false);
         SQLiteDataSource sds = new SQLiteDataSource(sc);
         sds.setUrl(url);
 
@@ -166,8 +190,14 @@ public final class Store implements AutoCloseable {
         return new StoreException(reason, what + ": " + detail, sql != null ? sql : e);
     }
 
-    /** Jdbi over the pool, for this package's repositories and tests. Bound values never appear in its errors. */
-    public Jdbi jdbi() { return jdbi; }
+    /**
+     * Jdbi over the pool, for tests. The ledger's journal is folded first, so what they read is what was written.
+     * Bound values never appear in its errors.
+     */
+    public Jdbi jdbi() {
+        foldJournal();
+        return jdbi;
+    }
 
     /** The database file of a file-backed SQLite store; empty for PostgreSQL and in-memory SQLite. */
     public static Optional<Path> sqliteFile(String jdbcUrl) {
@@ -185,6 +215,13 @@ public final class Store implements AutoCloseable {
 
     /** Agent sessions, runs and transcripts. */
     public Sessions sessions() { return sessions; }
+
+    Journal journal() { return journal; }
+
+    /** Folds what this process put in the ledger's journal into the tables, so that a read sees it. */
+    void foldJournal() {
+        if (journal != null) journal.catchUp();
+    }
 
     /** Runs {@code work} on a pooled connection, outside a transaction. */
     <R> R read(String operation, HandleCallback<R, RuntimeException> work) {
@@ -215,9 +252,10 @@ public final class Store implements AutoCloseable {
         return StoreException.of(operation, e);
     }
 
-    /** Closes the pool. Idempotent. */
+    /** Folds the journal and closes the connections. Idempotent. */
     @Override
     public void close() {
+        if (journal != null) journal.close();
         dataSource.close();
     }
 }

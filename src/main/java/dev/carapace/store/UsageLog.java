@@ -2,8 +2,10 @@ package dev.carapace.store;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.mapper.RowMapper;
-import org.jdbi.v3.core.statement.PreparedBatch;
 
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
@@ -55,18 +57,18 @@ public final class UsageLog {
         }
     }
 
-    private static final String COLUMNS = "request_id, at, org, team, user_id, key_prefix, api, model, tier, "
+    static final String COLUMNS = "request_id, at, org, team, user_id, key_prefix, api, model, tier, "
             + "deployment, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
             + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos";
 
-    private static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (:requestId, :at, "
-            + ":org, :team, :user, :keyPrefix, :api, :model, :tier, :deployment, :inputTokens, :cachedInputTokens, "
-            + ":cacheWriteTokens, :outputTokens, :reasoningTokens, :estimated, :stream, :status, :errorCode, "
-            + ":latencyMicros, :ttftMicros, :agent, :costNanos)";
+    /** Positional, in the order of {@link #bind}. */
+    static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-    private static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
-            + "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos) VALUES (:day, :org, :team, "
-            + ":user, :agent, :model, :tier, :requests, :in, :cached, :out, :reasoning, :cost) "
+    /** Positional, in the order of {@link #bindRollup}. */
+    static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
+            + "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             + "ON CONFLICT (day, org, team, user_id, agent, model, tier) DO UPDATE SET "
             + "requests = spend_daily.requests + excluded.requests, "
             + "input_tokens = spend_daily.input_tokens + excluded.input_tokens, "
@@ -75,7 +77,7 @@ public final class UsageLog {
             + "reasoning_tokens = spend_daily.reasoning_tokens + excluded.reasoning_tokens, "
             + "cost_nanos = spend_daily.cost_nanos + excluded.cost_nanos";
 
-    private static final RowMapper<UsageRecord> MAPPER = (rs, ctx) -> new UsageRecord(
+    static final RowMapper<UsageRecord> MAPPER = (rs, ctx) -> new UsageRecord(
             rs.getString("request_id"),
             Instant.ofEpochMilli(rs.getLong("at")),
             rs.getString("org"),
@@ -105,7 +107,7 @@ public final class UsageLog {
     UsageLog(Store store) { this.store = store; }
 
     /**
-     * Inserts the records as one JDBC batch in one transaction: all of them land, or none does.
+     * Inserts the records in one transaction: all of them land, or none does.
      *
      * @throws StoreException with reason {@link StoreException.Reason#DUPLICATE} if a request id is already
      *                        stored (or repeated in the batch); nothing of the batch is then stored
@@ -113,6 +115,11 @@ public final class UsageLog {
     public void insertBatch(List<UsageRecord> records) {
         Objects.requireNonNull(records, "records");
         if (records.isEmpty()) return;
+        Journal journal = store.journal();
+        if (journal != null) {
+            journal.insertRecords(records);   // on the writer connection, statements prepared once
+            return;
+        }
         store.write("insert usage records", h -> {
             insert(h, records);
             return null;
@@ -121,35 +128,53 @@ public final class UsageLog {
 
     /** Inserts records and adds them to the daily rollups, inside the caller's transaction. */
     static void insert(Handle h, List<UsageRecord> records) {
-        PreparedBatch batch = h.prepareBatch(INSERT);
-        for (UsageRecord r : records) {
-            batch.bind("requestId", r.requestId())
-                    .bind("at", r.at().toEpochMilli())
-                    .bind("org", r.org())
-                    .bind("team", r.team())
-                    .bind("user", r.user())
-                    .bind("keyPrefix", r.keyPrefix())
-                    .bind("api", r.api())
-                    .bind("model", r.model())
-                    .bind("tier", r.tier())
-                    .bind("deployment", r.deployment())
-                    .bind("inputTokens", r.inputTokens())
-                    .bind("cachedInputTokens", r.cachedInputTokens())
-                    .bind("cacheWriteTokens", r.cacheWriteTokens())
-                    .bind("outputTokens", r.outputTokens())
-                    .bind("reasoningTokens", r.reasoningTokens())
-                    .bind("estimated", r.estimated())
-                    .bind("stream", r.stream())
-                    .bind("status", r.status())
-                    .bind("errorCode", r.errorCode())
-                    .bind("latencyMicros", r.latencyMicros())
-                    .bind("ttftMicros", r.ttftMicros())
-                    .bind("agent", r.agent())
-                    .bind("costNanos", r.costNanos())
-                    .add();
+        try (PreparedStatement insert = h.getConnection().prepareStatement(INSERT);
+             PreparedStatement rollup = h.getConnection().prepareStatement(ROLLUP)) {
+            for (UsageRecord r : records) {
+                bind(insert, 1, r);
+                insert.addBatch();
+            }
+            insert.executeBatch();   // PostgreSQL makes one multi-row insert of it (reWriteBatchedInserts)
+            for (var e : rollups(records).entrySet()) {
+                bindRollup(rollup, e.getKey(), e.getValue());
+                rollup.addBatch();
+            }
+            rollup.executeBatch();
+        } catch (SQLException e) {
+            throw StoreException.of("insert usage records", e);
         }
-        batch.execute();
-        // One row per rollup key: a multi-row upsert (which PostgreSQL makes of a batch) may not touch a row twice.
+    }
+
+    /** Binds a record to the 23 parameters from {@code first} on, in the order of {@link #COLUMNS}. */
+    static void bind(PreparedStatement ps, int first, UsageRecord r) throws SQLException {
+        int i = first;
+        ps.setString(i++, r.requestId());
+        ps.setLong(i++, r.at().toEpochMilli());
+        ps.setString(i++, r.org());
+        ps.setString(i++, r.team());
+        ps.setString(i++, r.user());
+        ps.setString(i++, r.keyPrefix());
+        ps.setString(i++, r.api());
+        ps.setString(i++, r.model());
+        ps.setString(i++, r.tier());
+        ps.setString(i++, r.deployment());
+        ps.setLong(i++, r.inputTokens());
+        ps.setLong(i++, r.cachedInputTokens());
+        ps.setLong(i++, r.cacheWriteTokens());
+        ps.setLong(i++, r.outputTokens());
+        ps.setLong(i++, r.reasoningTokens());
+        ps.setBoolean(i++, r.estimated());
+        ps.setBoolean(i++, r.stream());
+        ps.setInt(i++, r.status());
+        ps.setString(i++, r.errorCode());
+        ps.setLong(i++, r.latencyMicros());
+        if (r.ttftMicros() == null) ps.setNull(i++, Types.BIGINT); else ps.setLong(i++, r.ttftMicros());
+        ps.setString(i++, r.agent());
+        ps.setLong(i, r.costNanos());
+    }
+
+    /** The rollup rows of some records, one per key: a multi-row upsert (which PostgreSQL makes of a batch) may not touch a row twice. */
+    static Map<List<String>, long[]> rollups(List<UsageRecord> records) {
         Map<List<String>, long[]> sums = new LinkedHashMap<>();
         for (UsageRecord r : records) {
             List<String> key = List.of(r.at().atZone(ZoneOffset.UTC).toLocalDate().toString(), nz(r.org()), nz(r.team()),
@@ -162,12 +187,12 @@ public final class UsageLog {
             s[4] += r.reasoningTokens();
             s[5] += r.costNanos();
         }
-        PreparedBatch rollup = h.prepareBatch(ROLLUP);
-        sums.forEach((k, s) -> rollup.bind("day", k.get(0)).bind("org", k.get(1)).bind("team", k.get(2))
-                .bind("user", k.get(3)).bind("agent", k.get(4)).bind("model", k.get(5)).bind("tier", k.get(6))
-                .bind("requests", s[0]).bind("in", s[1]).bind("cached", s[2]).bind("out", s[3]).bind("reasoning", s[4])
-                .bind("cost", s[5]).add());
-        rollup.execute();
+        return sums;
+    }
+
+    static void bindRollup(PreparedStatement ps, List<String> key, long[] sums) throws SQLException {
+        for (int i = 0; i < key.size(); i++) ps.setString(i + 1, key.get(i));
+        for (int i = 0; i < sums.length; i++) ps.setLong(key.size() + 1 + i, sums[i]);
     }
 
     private static String nz(String s) { return s == null ? "" : s; }
@@ -175,6 +200,7 @@ public final class UsageLog {
     /** The {@code limit} most recent records, newest first (same millisecond: last inserted first). */
     public List<UsageRecord> recent(int limit) {
         if (limit <= 0) return List.of();
+        store.foldJournal();
         return store.read("read recent usage", h -> h.createQuery(
                         "SELECT " + COLUMNS + " FROM usage_records ORDER BY at DESC, seq DESC LIMIT :limit")
                 .bind("limit", limit)
@@ -184,6 +210,7 @@ public final class UsageLog {
 
     public Optional<UsageRecord> byRequestId(String requestId) {
         if (requestId == null) return Optional.empty();
+        store.foldJournal();
         return store.read("find usage record", h -> h.createQuery(
                         "SELECT " + COLUMNS + " FROM usage_records WHERE request_id = :id")
                 .bind("id", requestId)
@@ -192,6 +219,7 @@ public final class UsageLog {
     }
 
     public long count() {
+        store.foldJournal();
         return store.read("count usage records",
                 h -> h.createQuery("SELECT COUNT(*) FROM usage_records").mapTo(Long.class).one());
     }

@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -46,6 +47,59 @@ class BudgetEditTest {
             budgets.set(new Budgets.Request("team", "platform", new BigDecimal("20"), null, "month", "UTC", null, null, null));
             assertThat(book.window(month).orElseThrow().spentNanos()).as("a new amount keeps the spend").isEqualTo(6_000_000_000L);
         }
+    }
+
+    /**
+     * The CLI (another process; here another store on the same file) moves a budget to a new period and zone while the
+     * gateway, which keeps windows in memory, has a call in flight. After its 2 s refresh the gateway agrees with the
+     * tables: the call settles into the new window, and what is left there is exactly the limit minus all of it.
+     */
+    @Test
+    void aBudgetMovedByAnotherProcessIsReadAgainByTheGateway() {
+        Instant now = Instant.parse("2026-11-22T10:00:00Z");
+        Clock clock = Clock.fixed(now, ZoneOffset.UTC);
+        String url = "jdbc:sqlite:" + dir.resolve("m.db");
+        LedgerBook.WindowKey month = new LedgerBook.WindowKey("team:platform", Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli(), "*");
+        LedgerBook.WindowKey day = new LedgerBook.WindowKey("team:platform",
+                Period.DAY.start(now, ZoneId.of("Pacific/Kiritimati")).toEpochMilli(), "*");
+        try (Store gateway = Store.open(url, null, null, 2)) {
+            LedgerBook book = gateway.ledgerBook();
+            Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), u -> true);
+            budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "month", "UTC", null, null, null));
+            spend(book, month, 6_000_000_000L);
+            assertThat(book.reserve(reservation("held", 1_000_000_000L, month), "gw", charge(month))).isEmpty();
+            book.openReservations();   // folds the journal, as the gateway's folder does within milliseconds
+
+            try (Store cli = Store.open(url, null, null, 2)) {   // not the journal's owner: it edits the tables
+                new Budgets(cli.ledgerBook(), clock, "acme", Set.of("platform"), Set.of("mid"), u -> true)
+                        .set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "day", "Pacific/Kiritimati", null, null, null));
+            }
+            budgets.refresh();
+
+            assertThat(book.window(day)).contains(new LedgerBook.WindowRow(day, 6_000_000_000L, 1_000_000_000L, 2, 1));
+            assertThat(book.reserve(reservation("a", 100_000_000L, day), "gw", charge(day))).isEmpty();
+            book.settle("held", 500_000_000L, 50, record("held", 500_000_000L));
+            assertThat(book.window(day)).contains(new LedgerBook.WindowRow(day, 6_500_000_000L, 100_000_000L, 52, 1));
+            assertThat(book.reserve(reservation("b", 3_400_000_000L, day), "gw", charge(day))).as("exactly the rest fits").isEmpty();
+            assertThat(book.reserve(reservation("c", 1, day), "gw", charge(day))).contains(day);
+        }
+        try (Store reopened = Store.open(url, null, null, 2)) {
+            assertThat(reopened.ledgerBook().window(day)).contains(new LedgerBook.WindowRow(day, 6_500_000_000L, 3_500_000_000L, 52, 2));
+            assertThat(reopened.ledgerBook().window(month).orElseThrow().reservedNanos()).isZero();
+        }
+    }
+
+    private static List<LedgerBook.Charge> charge(LedgerBook.WindowKey w) {
+        return List.of(new LedgerBook.Charge(w, 10_000_000_000L, null));
+    }
+
+    private static LedgerBook.Reservation reservation(String id, long nanos, LedgerBook.WindowKey w) {
+        return new LedgerBook.Reservation(id, Instant.now(), nanos, 1, List.of(w), record(id, nanos));
+    }
+
+    private static dev.carapace.store.UsageLog.UsageRecord record(String id, long nanos) {
+        return new dev.carapace.store.UsageLog.UsageRecord("req-" + id, Instant.now(), "acme", "platform", "u", "k",
+                "openai", "m", "mid", null, 1, 0, 0, 1, 0, false, false, 200, null, 1, null, null, nanos);
     }
 
     @Test

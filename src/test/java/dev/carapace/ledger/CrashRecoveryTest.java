@@ -165,10 +165,13 @@ class CrashRecoveryTest {
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> up.requestCount() == 5);
-                // the reservations are committed before the upstream is called: four are open now
-                try (Store peek = Store.open("jdbc:sqlite:" + data.resolve("carapace.db"), null, null, 1)) {
-                    assertThat(reservations(peek)).filteredOn(r -> r.state().equals("open")).hasSize(4);
-                }
+                // the reservations are durable (journaled) before the upstream is called, and in the tables, where
+                // another process sees them, once the gateway folded them, milliseconds later: four are open
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                    try (Store peek = Store.open("jdbc:sqlite:" + data.resolve("carapace.db"), null, null, 1)) {
+                        assertThat(reservations(peek)).filteredOn(r -> r.state().equals("open")).hasSize(4);
+                    }
+                });
             } finally {
                 child.destroyForcibly();
                 assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();

@@ -1,0 +1,153 @@
+package dev.carapace.store;
+
+import dev.carapace.store.Journal.Entry;
+import dev.carapace.store.LedgerBook.Charge;
+import dev.carapace.store.LedgerBook.OpenReservation;
+import dev.carapace.store.LedgerBook.Reservation;
+import dev.carapace.store.LedgerBook.WindowKey;
+import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.store.UsageLog.UsageRecord;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Budget windows decided in memory, for a store that one gateway owns: a SQLite file ({@code server.SoleWriter}
+ * refuses a second gateway on it; the CLI only edits budgets, and when such an edit moves windows to a new period,
+ * the gateway's budget refresh has them read again). Nothing else changes what a window holds, so
+ * this process keeps every window's figures as the authority: a reservation is checked and held under one lock
+ * without reading anything, and made durable by appending it to the {@link Journal} under the same lock, so memory
+ * and journal always agree, in the same order, and the tables agree with both once the journal is folded.
+ *
+ * <p>A window is read from its table the first time it is needed, and that read is exact: every decision loads its
+ * windows before its entry is appended, so no entry waiting in the journal, or being folded meanwhile, can touch a
+ * window that is not in memory yet; and {@link #resync} folds the journal before it forgets anything.
+ */
+final class MemoryReservations implements Reservations {
+
+    /** A window's figures; changed only under the lock. */
+    private static final class Figures {
+        long spentNanos, reservedNanos, spentTokens, reservedTokens;
+
+        WindowRow row(WindowKey k) { return new WindowRow(k, spentNanos, reservedNanos, spentTokens, reservedTokens); }
+    }
+
+    /** What an open reservation holds, and on which windows. */
+    private record Held(long nanos, long tokens, List<WindowKey> windows) {}
+
+    private final Store store;
+    private final Journal journal;
+    /** Guards the figures and orders the decisions; never held by the fold, so a decision never waits for one. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Map<WindowKey, Figures> windows = new HashMap<>();
+    private final Map<String, Held> open = new HashMap<>();
+
+    /** Starts from the tables, once the journal is folded (the reservations a stopped gateway left count too). */
+    MemoryReservations(Store store, Journal journal) {
+        this.store = store;
+        this.journal = journal;
+        resync(() -> {});
+    }
+
+    @Override
+    public Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges) {
+        List<Charge> sorted = new ArrayList<>(charges);
+        sorted.sort(Comparator.comparing(Charge::window));   // the same refusal as the database would make
+        lock.lock();
+        try {
+            for (Charge c : sorted) {
+                Figures f = figures(c.window());
+                long ln = c.limitNanos() == null ? SqlReservations.UNLIMITED : c.limitNanos();
+                long lt = c.limitTokens() == null ? SqlReservations.UNLIMITED : c.limitTokens();
+                if (f.spentNanos + f.reservedNanos + r.nanos() > ln || f.spentTokens + f.reservedTokens + r.tokens() > lt) {
+                    return Optional.of(c.window());
+                }
+            }
+            List<Figures> held = new ArrayList<>(r.windows().size());
+            for (WindowKey k : r.windows()) held.add(figures(k));   // loaded before the entry exists (class comment)
+            journal.append(Entry.reserve(r, owner));   // durable before the upstream call; if it fails, nothing is held
+            for (Figures f : held) {
+                f.reservedNanos += r.nanos();
+                f.reservedTokens += r.tokens();
+            }
+            open.put(r.id(), new Held(r.nanos(), r.tokens(), r.windows()));
+            return Optional.empty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record) {
+        lock.lock();
+        try {
+            Held held = open.get(reservationId);
+            if (held == null) return List.of();   // settled or reconciled already
+            List<Figures> figures = new ArrayList<>(held.windows().size());
+            for (WindowKey k : held.windows()) figures.add(figures(k));
+            journal.append(Entry.end(state, reservationId, nanos, tokens, record));
+            open.remove(reservationId);
+            List<WindowRow> after = new ArrayList<>(held.windows().size());
+            for (int i = 0; i < figures.size(); i++) {
+                Figures f = figures.get(i);
+                f.reservedNanos -= held.nanos();
+                f.spentNanos += nanos;
+                f.reservedTokens -= held.tokens();
+                f.spentTokens += tokens;
+                after.add(f.row(held.windows().get(i)));
+            }
+            return after;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Optional<WindowRow> window(WindowKey k) {
+        lock.lock();
+        try {
+            Figures f = windows.get(k);
+            return f == null ? Optional.empty() : Optional.of(f.row(k));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void resync(Runnable change) {
+        lock.lock();
+        try {
+            journal.foldAll();
+            change.run();
+            windows.clear();
+            open.clear();
+            for (OpenReservation o : store.read("list open reservations", LedgerBook::openReservations)) {
+                Reservation r = o.reservation();
+                open.put(r.id(), new Held(r.nanos(), r.tokens(), r.windows()));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Figures figures(WindowKey k) {
+        Figures f = windows.get(k);
+        if (f == null) {
+            f = new Figures();
+            WindowRow row = store.read("read budget window", h -> LedgerBook.window(h, k)).orElse(null);
+            if (row != null) {
+                f.spentNanos = row.spentNanos();
+                f.reservedNanos = row.reservedNanos();
+                f.spentTokens = row.spentTokens();
+                f.reservedTokens = row.reservedTokens();
+            }
+            windows.put(k, f);
+        }
+        return f;
+    }
+}

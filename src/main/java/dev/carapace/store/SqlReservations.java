@@ -1,0 +1,155 @@
+package dev.carapace.store;
+
+import dev.carapace.store.LedgerBook.Charge;
+import dev.carapace.store.LedgerBook.Reservation;
+import dev.carapace.store.LedgerBook.WindowKey;
+import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.store.UsageLog.UsageRecord;
+import org.jdbi.v3.core.Handle;
+
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Budget windows decided by the database, for a store that several gateways share (PostgreSQL), that lives in
+ * memory, or whose ledger journal another store owns (the CLI while a gateway serves the file; it edits budgets and
+ * reads, and does not reserve). Each reservation and each settlement is one transaction.
+ *
+ * <p>Exactness under concurrency comes from one conditional update per window: {@code reserved += n} only where
+ * {@code spent + reserved + n <= limit}. On PostgreSQL the row lock makes concurrent reservations on the same window
+ * take turns, and the condition is re-checked against the committed row; on SQLite writes are serialized. Windows are
+ * always updated in the same (sorted) order, so two reservations never deadlock.
+ */
+final class SqlReservations implements Reservations {
+
+    /** "No limit": large enough never to bind, small enough that sums cannot overflow. */
+    static final long UNLIMITED = Long.MAX_VALUE / 4;
+
+    /** Positional, in the order of {@link #bindReservation}. */
+    static final String INSERT_RESERVATION = """
+            INSERT INTO reservations (id, owner, heartbeat_at, request_id, created_at, state, nanos, tokens, windows,
+                                      org, team, user_id, agent, key_prefix, api, model, tier, input_tokens, output_tokens, stream)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+
+    /** Ends an open reservation (state, id) and says what it held and where. */
+    static final String CLAIM = "UPDATE reservations SET state = ? WHERE id = ? AND state = 'open' RETURNING nanos, tokens, windows";
+
+    private static final String CHARGE = """
+            UPDATE budget_windows SET reserved_nanos = reserved_nanos - ?, spent_nanos = spent_nanos + ?,
+                                      reserved_tokens = reserved_tokens - ?, spent_tokens = spent_tokens + ?
+            WHERE budget_id = ? AND window_start = ? AND tier = ?
+            RETURNING *""";
+
+    private static final String HOLD = """
+            UPDATE budget_windows SET reserved_nanos = reserved_nanos + ?, reserved_tokens = reserved_tokens + ?
+            WHERE budget_id = ? AND window_start = ? AND tier = ?
+              AND spent_nanos + reserved_nanos + ? <= ? AND spent_tokens + reserved_tokens + ? <= ?""";
+
+    private final Store store;
+
+    SqlReservations(Store store) { this.store = store; }
+
+    @Override
+    public Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges) {
+        List<Charge> sorted = new ArrayList<>(charges);
+        sorted.sort(Comparator.comparing(Charge::window));
+        try {
+            store.write("reserve budget", h -> {
+                for (Charge c : sorted) {
+                    WindowKey k = c.window();
+                    // The window's row usually exists: create it only when the hold finds none.
+                    if (hold(h, r, c) == 0) {
+                        h.execute("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (?, ?, ?) "
+                                + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING", k.budgetId(), k.windowStart(), k.tier());
+                        if (hold(h, r, c) == 0) throw new Refused(k);   // rolls back the windows held so far
+                    }
+                }
+                try (PreparedStatement ps = h.getConnection().prepareStatement(INSERT_RESERVATION)) {
+                    bindReservation(ps, r, owner, "open");
+                    ps.executeUpdate();
+                } catch (SQLException e) {
+                    throw StoreException.of("reserve budget", e);
+                }
+                return null;
+            });
+            return Optional.empty();
+        } catch (Refused refused) {
+            return Optional.of(refused.window);
+        }
+    }
+
+    private static int hold(Handle h, Reservation r, Charge c) {
+        WindowKey k = c.window();
+        long ln = c.limitNanos() == null ? UNLIMITED : c.limitNanos();
+        long lt = c.limitTokens() == null ? UNLIMITED : c.limitTokens();
+        return h.execute(HOLD, r.nanos(), r.tokens(), k.budgetId(), k.windowStart(), k.tier(), r.nanos(), ln, r.tokens(), lt);
+    }
+
+    private static final class Refused extends RuntimeException {
+        final WindowKey window;
+
+        Refused(WindowKey window) {
+            super(null, null, false, false);
+            this.window = window;
+        }
+    }
+
+    @Override
+    public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record) {
+        return store.write(state.equals("settled") ? "settle reservation" : "reconcile reservation", h -> {
+            // One statement claims the reservation and says what it held: a concurrent settle finds it no longer open.
+            Optional<Object[]> held = h.createQuery(CLAIM).bind(0, state).bind(1, reservationId)
+                    .map((rs, ctx) -> new Object[] {rs.getLong(1), rs.getLong(2), rs.getString(3)}).findOne();
+            if (held.isEmpty()) return List.<WindowRow>of();
+            long heldNanos = (Long) held.get()[0];
+            long heldTokens = (Long) held.get()[1];
+            List<WindowKey> keys = new ArrayList<>(WindowKey.decode((String) held.get()[2]));
+            keys.sort(null);
+            List<WindowRow> after = new ArrayList<>();
+            for (WindowKey k : keys) {
+                after.add(h.createQuery(CHARGE)
+                        .bind(0, heldNanos).bind(1, nanos).bind(2, heldTokens).bind(3, tokens)
+                        .bind(4, k.budgetId()).bind(5, k.windowStart()).bind(6, k.tier())
+                        .map(LedgerBook.WINDOW).one());
+            }
+            UsageLog.insert(h, List.of(record));
+            return after;
+        });
+    }
+
+    /** The database is the authority: there is no view of its own to offer. */
+    @Override
+    public Optional<WindowRow> window(WindowKey k) { return Optional.empty(); }
+
+    @Override
+    public void resync(Runnable change) { change.run(); }
+
+    static void bindReservation(PreparedStatement ps, Reservation r, String owner, String state) throws SQLException {
+        UsageRecord u = r.context();
+        int i = 1;
+        ps.setString(i++, r.id());
+        ps.setString(i++, owner);
+        ps.setLong(i++, r.createdAt().toEpochMilli());   // heartbeat_at
+        ps.setString(i++, u.requestId());
+        ps.setLong(i++, r.createdAt().toEpochMilli());
+        ps.setString(i++, state);
+        ps.setLong(i++, r.nanos());
+        ps.setLong(i++, r.tokens());
+        ps.setString(i++, WindowKey.encode(r.windows()));
+        ps.setString(i++, u.org());
+        ps.setString(i++, u.team());
+        ps.setString(i++, u.user());
+        ps.setString(i++, u.agent());
+        ps.setString(i++, u.keyPrefix());
+        ps.setString(i++, u.api());
+        ps.setString(i++, u.model());
+        ps.setString(i++, u.tier());
+        ps.setLong(i++, u.inputTokens());
+        ps.setLong(i++, u.outputTokens());
+        ps.setBoolean(i, u.stream());
+    }
+}
