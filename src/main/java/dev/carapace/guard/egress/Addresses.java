@@ -24,7 +24,7 @@ final class Addresses {
     /**
      * A host as a client wrote it, made canonical: lower case, without a trailing dot; an IP literal in any spelling
      * inet_aton accepts ({@code 2130706433}, {@code 0177.0.0.1}, {@code 0x7f.1}, {@code 127.1}) becomes its dotted
-     * quad, an IPv6 literal (with or without brackets) its compressed form. A host whose last label is numeric but
+     * quad, an IPv6 literal (with or without brackets) its full lower-case form ({@code fd00:ec2:0:0:0:0:0:254}). A host whose last label is numeric but
      * which is no valid IPv4 address ({@code 1.2.3.4.5}, {@code 256.1}) is refused: some resolvers would read it as
      * an address, so it must never be treated as a name.
      *
