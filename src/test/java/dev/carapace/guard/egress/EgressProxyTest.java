@@ -300,6 +300,20 @@ class EgressProxyTest {
                 assertThat(ProxyFixture.read(in, "GET").body()).isEqualTo("ok GET /via-unix");
                 assertThat(ProxyFixture.read(in, "GET").status()).isEqualTo(403);
             }
+            // a CONNECT tunnel over the Unix socket carries both directions at once
+            try (TestUpstream echo = TestUpstream.echo("127.0.0.1");
+                 SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+                OutputStream out = Channels.newOutputStream(ch);
+                out.write(("CONNECT api.test:" + echo.port() + " HTTP/1.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                InputStream in = Channels.newInputStream(ch);
+                assertThat(new String(in.readNBytes(39), StandardCharsets.ISO_8859_1))
+                        .isEqualTo("HTTP/1.1 200 Connection established\r\n\r\n");
+                for (int i = 0; i < 3; i++) {
+                    out.write(("round " + i).getBytes(StandardCharsets.ISO_8859_1));
+                    assertThat(new String(in.readNBytes(7), StandardCharsets.ISO_8859_1)).isEqualTo("round " + i);
+                }
+            }
             assertThat(fx.asked).extracting(NetworkRules.NetworkRequest::agent).containsOnly("sandboxed-agent");
             unix.close();
             assertThat(socket).doesNotExist();
