@@ -290,7 +290,13 @@ public final class EgressProxy implements AutoCloseable {
                 HttpMessages.writeAscii(out, "HTTP/1.1 100 Continue\r\n\r\n");
                 out.flush();
             }
-            HttpMessages.copy(HttpMessages.body(in, request.framing()), upOut, chunked);
+            try {
+                HttpMessages.copy(HttpMessages.body(in, request.framing()), upOut, chunked);
+            } catch (BadMessageException e) {
+                // the body broke its own framing half-way: the server gets no complete request, the client an answer
+                respond(out, refuseMalformed(agent, request.method(), target, e.getMessage()));
+                return false;
+            }
 
             InputStream upIn = new BufferedInputStream(up.getInputStream(), BUFFER);
             HttpMessages.Response response;

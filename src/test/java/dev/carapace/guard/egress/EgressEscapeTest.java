@@ -260,8 +260,10 @@ class EgressEscapeTest {
             String raw = "POST http://api.test:" + up.port() + "/allowed/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + "5\r\nhello\r\n0x10\r\n0123456789abcdef\r\n0\r\n\r\n";
             String answer = fx.exchange(raw);
-            assertThat(answer).doesNotContain("200 OK");
+            assertThat(answer).startsWith("HTTP/1.1 400").contains("invalid chunk size").doesNotContain("200 OK");
             assertThat(up.received).isEmpty(); // the server never got a complete (smuggled) request
+            assertThat(fx.audit).extracting(AuditEvent::outcome).containsExactly("allow", "deny");
+            assertThat(fx.audit.get(1).rule()).isEqualTo("egress:bad-request");
         }
     }
 
