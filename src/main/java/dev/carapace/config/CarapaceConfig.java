@@ -16,6 +16,8 @@ import java.util.Map;
  *
  * @param tiers  the service tiers, cheapest first; {@link #DEFAULT_TIERS} when the file names none
  * @param agents the agents of the {@code agents:} section, then those found in {@code agents/NAME/agent.yaml}
+ * @param secrets secret name to reference ({@code env:VAR} or {@code file:/abs/path}) for the egress proxy's
+ *                credential injection; values are never in the config and are read only when a request needs them
  */
 public record CarapaceConfig(
         Server server,
@@ -30,7 +32,8 @@ public record CarapaceConfig(
         Logging logging,
         Alerts alerts,
         Map<String, AgentSpec> agents,
-        Tools tools) {
+        Tools tools,
+        Map<String, String> secrets) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -87,19 +90,21 @@ public record CarapaceConfig(
      *
      * @param exec     {@code off}, or {@code local}: commands run on this host with no isolation (the bubblewrap
      *                 sandbox arrives with the guard)
-     * @param webFetch {@code off}, or {@code direct}: HTTP GETs leave with no fence
+     * @param webFetch {@code off}; {@code direct}: HTTP GETs leave with no fence; or {@code proxy}: through
+     *                 Carapace's egress proxy (SSRF and DNS-rebinding defence, public addresses only until a network
+     *                 policy says more)
      */
     public record Tools(Exec exec, WebFetch webFetch) {
         public static final Tools DEFAULT = new Tools(Exec.OFF, WebFetch.OFF);
 
         public enum Exec { OFF, LOCAL }
 
-        public enum WebFetch { OFF, DIRECT }
+        public enum WebFetch { OFF, DIRECT, PROXY }
     }
 
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT);
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of());
     }
 }

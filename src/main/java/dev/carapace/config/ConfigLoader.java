@@ -237,9 +237,10 @@ public final class ConfigLoader {
         Alerts alerts = alerts(root.object("alerts"));
         Tools tools = tools(root.object("tools"));
         Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
+        Map<String, String> secrets = secrets(root);
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -528,6 +529,28 @@ public final class ConfigLoader {
         return new Tools(exec, webFetch);
     }
 
+    /**
+     * {@code secrets: {NAME: env:VAR | file:/abs/path}}: references only. A value that is not a reference is refused
+     * without being echoed (it may be the secret itself).
+     */
+    private Map<String, String> secrets(MapReader root) {
+        Map<String, String> secrets = new LinkedHashMap<>();
+        for (Entry e : root.entries("secrets")) {
+            String path = KeyPath.key("secrets", e.key());
+            if (!(e.value() instanceof Scalar s) || s.isNull() || s.kind() == YamlTree.Kind.INVALID) {
+                problems.error(e.line(), e.column(), path, "expected a reference, env:VAR or file:/absolute/path");
+                continue;
+            }
+            String problem = dev.carapace.guard.egress.SecretStore.problem(e.key(), s.text());
+            if (problem != null) {
+                problems.error(s.line(), s.column(), path, problem);
+            } else {
+                secrets.put(e.key(), s.text());
+            }
+        }
+        return Collections.unmodifiableMap(secrets);
+    }
+
     private Alerts alerts(MapReader r) {
         List<java.net.URI> hooks = new ArrayList<>();
         List<Scalar> items = r.scalars("webhooks", "a list of webhook URLs", "an absolute http(s) URL");
@@ -645,7 +668,8 @@ public final class ConfigLoader {
                         + " config says, e.g. 'tools: {exec: local}' (on this host, with no isolation)");
             } else if (s.text().equals("web_fetch") && enabled.webFetch() == Tools.WebFetch.OFF) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), "tool 'web_fetch' is off: turn it on with"
-                        + " 'tools: {web_fetch: direct}' (requests leave with no fence)");
+                        + " 'tools: {web_fetch: proxy}' (through the egress proxy) or 'tools: {web_fetch: direct}'"
+                        + " (requests leave with no fence)");
             } else if (tools.contains(s.text())) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), "tool '" + s.text() + "' is listed twice");
             } else {
@@ -833,7 +857,9 @@ public final class ConfigLoader {
                 case "store" -> "password_env";
                 default -> null;
             };
-            if (isSecretKey(e.key())) {
+            if (e.key().equals("secrets")) {
+                continue; // names of secrets, each checked to hold a reference by secrets()
+            } else if (isSecretKey(e.key())) {
                 problems.error(e.line(), e.column(), path, secretMessage(null));
             } else if (NAMED_SECTIONS.contains(e.key()) && e.value() instanceof MapNode named) {
                 for (Entry n : named.entries().values()) {

@@ -8,6 +8,11 @@ import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
 import dev.carapace.agent.tools.BuiltinTools;
 import dev.carapace.agent.tools.DirectEgress;
+import dev.carapace.guard.AuditSink;
+import dev.carapace.guard.NetworkRules;
+import dev.carapace.guard.egress.EgressProxy;
+import dev.carapace.guard.egress.Resolver;
+import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
@@ -57,6 +62,7 @@ public final class Carapace implements AutoCloseable {
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
+    private final EgressProxy egressProxy;
     private final List<Provider> providers;
     private final WebServer server;
 
@@ -100,7 +106,9 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
-        agentRuntime = agentRuntime(config, store, gateway, clock);
+        egressProxy = config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
+                ? egressProxy(config, env, clock) : null;
+        agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy);
         every(java.time.Duration.ofSeconds(10), agentRuntime::heartbeat);
         if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
 
@@ -138,14 +146,37 @@ public final class Carapace implements AutoCloseable {
     }
 
     /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
-    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock) {
+    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
+                                     EgressProxy egressProxy) {
         Agents agents = new Agents(config.agents().values());
         CarapaceConfig.Tools chosen = config.tools();
         List<AgentTool> tools = BuiltinTools.all(
                 chosen.exec() == CarapaceConfig.Tools.Exec.LOCAL ? new LocalRunner() : null,
-                chosen.webFetch() == CarapaceConfig.Tools.WebFetch.DIRECT ? new DirectEgress() : null);
+                switch (chosen.webFetch()) {
+                    case OFF -> null;
+                    case DIRECT -> new DirectEgress();
+                    case PROXY -> new ProxyEgress(egressProxy, null);
+                });
         return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
                 agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+    }
+
+    /**
+     * The egress proxy for {@code web_fetch: proxy}. Until a network policy is attached, its rules let agents reach
+     * public addresses on ports 80 and 443 only (the proxy's SSRF defence refuses everything internal), and its
+     * decisions go to the {@code carapace.audit} log.
+     */
+    static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock) {
+        NetworkRules publicWeb = r -> r.port() == 80 || r.port() == 443
+                ? new NetworkRules.NetworkDecision(NetworkRules.Verdict.ALLOW, "tools.web_fetch", "public web on ports 80"
+                + " and 443 (no network policy attached)", false, List.of(), List.of())
+                : new NetworkRules.NetworkDecision(NetworkRules.Verdict.DENY, "tools.web_fetch", "only ports 80 and"
+                + " 443 are reachable without a network policy", false, List.of(), List.of());
+        org.slf4j.Logger auditLog = LoggerFactory.getLogger("carapace.audit");
+        AuditSink audit = e -> auditLog.info("{} {} {} {} {} by {}: {}", e.layer(), e.outcome(), e.action(), e.target(),
+                e.rule(), e.agent(), e.reason());
+        return new EgressProxy(publicWeb, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
+                EgressProxy.Options.defaults());
     }
 
     /**
@@ -208,6 +239,7 @@ public final class Carapace implements AutoCloseable {
     public void close() {
         server.stop();
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
+        if (egressProxy != null) egressProxy.close();
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();

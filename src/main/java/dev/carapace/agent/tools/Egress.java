@@ -38,6 +38,14 @@ public interface Egress {
             throws IOException, InterruptedException;
 
     /**
+     * This egress for the calls of one agent, so that a fence can apply that agent's policy and record its
+     * decisions under its name. An egress without per-agent rules returns itself.
+     */
+    default Egress forAgent(String agentId) {
+        return this;
+    }
+
+    /**
      * @param uri       the URI requested
      * @param status    the HTTP status (3xx included: redirects are the caller's)
      * @param headers   response headers; names are kept in lower case

@@ -112,6 +112,7 @@ public final class WebFetchTool implements AgentTool {
         int maxOutput = context == null || context.maxOutputBytes() <= 0 ? Output.DEFAULT_MAX_BYTES
                 : context.maxOutputBytes();
 
+        Egress egress = context == null || context.agentId() == null ? this.egress : this.egress.forAgent(context.agentId());
         List<URI> chain = new ArrayList<>(List.of(uri));
         while (true) {
             URI current = chain.getLast();
