@@ -30,7 +30,15 @@ public record CarapaceConfig(
         Logging logging,
         Alerts alerts,
         Map<String, AgentSpec> agents,
-        Tools tools) {
+        Tools tools,
+        Guard guard) {
+
+    /** Without a guard section: no policy, agents are held to their tool lists ({@code WorkspaceGuard}). */
+    public CarapaceConfig(Server server, Store store, String org, List<String> tiers, Map<String, ProviderSpec> providers,
+                          Map<String, ModelSpec> models, Map<String, Team> teams, RoutingPolicy routing, Auth auth,
+                          Logging logging, Alerts alerts, Map<String, AgentSpec> agents, Tools tools) {
+        this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, Guard.NONE);
+    }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -95,6 +103,35 @@ public record CarapaceConfig(
         public enum Exec { OFF, LOCAL }
 
         public enum WebFetch { OFF, DIRECT }
+    }
+
+    /**
+     * The {@code guard:} section: which policy files apply to which agents, and what an invalid edit of one does.
+     *
+     * @param policies        by name, in file order; empty means no policy engine
+     * @param onInvalidReload {@code keep} the last valid policy (default), or {@code fail_closed}: deny everything
+     */
+    public record Guard(Map<String, PolicyRef> policies, OnInvalidReload onInvalidReload) {
+        public static final Guard NONE = new Guard(Map.of(), OnInvalidReload.KEEP);
+
+        public Guard {
+            policies = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(policies));
+        }
+
+        /**
+         * @param file   absolute path of the policy file
+         * @param agents agent ids it applies to ({@code *}: every agent); agents naming it in {@code policy:} are
+         *               included
+         * @param teams  it applies to the agents owned by these teams
+         */
+        public record PolicyRef(String name, Path file, List<String> agents, List<String> teams) {
+            public PolicyRef {
+                agents = List.copyOf(agents);
+                teams = List.copyOf(teams);
+            }
+        }
+
+        public enum OnInvalidReload { KEEP, FAIL_CLOSED }
     }
 
     /** A config with nothing configured: the default tiers, no providers, no models. */

@@ -57,12 +57,16 @@ public final class Carapace implements AutoCloseable {
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
+    /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
+    private final dev.carapace.guard.policy.PolicyWatcher policyWatcher;
     private final List<Provider> providers;
     private final WebServer server;
 
-    private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride,
-                     SoleWriter soleWriter) {
+    private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
+                     Integer portOverride, SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
+        // before anything starts: a policy that does not load, or a policy/config file an agent could write, stops us
+        policyWatcher = GuardWiring.policyWatcher(config, configFile, GuardWiring.logSink(), clock);
         store = openStore(config, dataDir, env);
         scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
@@ -100,7 +104,12 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
-        agentRuntime = agentRuntime(config, store, gateway, clock);
+        agentRuntime = agentRuntime(config, store, gateway, clock, policyWatcher);
+        if (policyWatcher != null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("carapace.guard.policy.reload.failures", policyWatcher,
+                    dev.carapace.guard.policy.PolicyWatcher::reloadFailures)
+                    .description("Guard policy edits refused as invalid").register(metrics.registry());
+        }
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
@@ -126,9 +135,18 @@ public final class Carapace implements AutoCloseable {
     /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */
     public static Carapace start(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock,
                                  Integer portOverride) {
+        return start(config, null, dataDir, env, clock, portOverride);
+    }
+
+    /**
+     * Starts a gateway from the config read from {@code configFile} (null if it was not read from a file): the
+     * file is then also one no agent may be able to write.
+     */
+    public static Carapace start(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
+                                 Clock clock, Integer portOverride) {
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
-            return new Carapace(config, dataDir, env, clock, portOverride, lock);
+            return new Carapace(config, configFile, dataDir, env, clock, portOverride, lock);
         } catch (RuntimeException e) {
             lock.release();
             throw e;
@@ -136,13 +154,16 @@ public final class Carapace implements AutoCloseable {
     }
 
     /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
-    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock) {
+    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
+                                     dev.carapace.guard.policy.PolicyWatcher policy) {
         Agents agents = new Agents(config.agents().values());
         CarapaceConfig.Tools chosen = config.tools();
         List<AgentTool> tools = BuiltinTools.all(
                 chosen.exec() == CarapaceConfig.Tools.Exec.LOCAL ? new LocalRunner() : null,
                 chosen.webFetch() == CarapaceConfig.Tools.WebFetch.DIRECT ? new DirectEgress() : null);
-        return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
+        dev.carapace.agent.Guard guard = policy == null ? new WorkspaceGuard(agents)
+                : new PolicyGuard(agents, policy::current, GuardWiring.logSink(), clock);
+        return new AgentRuntime(agents, gateway, store.sessions(), guard, tools,
                 agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
     }
 
@@ -202,10 +223,14 @@ public final class Carapace implements AutoCloseable {
 
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
+    /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
+    public dev.carapace.guard.policy.PolicyWatcher policyWatcher() { return policyWatcher; }
+
     @Override
     public void close() {
         server.stop();
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
+        if (policyWatcher != null) policyWatcher.close();
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
