@@ -362,7 +362,11 @@ public final class PolicyLoader {
         f.unsupported("graphql", "GraphQL operation inspection is not implemented");
         f.unsupported("websocket", "WebSocket message inspection is not implemented");
         f.finish();
-        boolean hasL7 = access != null && access != Access.FULL || !allow.isEmpty() || !deny.isEmpty() || pathScope != null;
+        // Requests are restricted unless something allows every request: no access and no rules (L4 only), access
+        // full, or a rule allowing * /**. Only an unrestricted endpoint may be reached through an opaque tunnel.
+        boolean everything = access == null && allow.isEmpty() || access == Access.FULL
+                || allow.stream().anyMatch(h -> h.method().equals("*") && (h.path().equals("/**") || h.path().equals("**")));
+        boolean hasL7 = !everything || !deny.isEmpty() || pathScope != null;
         if (protocol == Protocol.TCP && (access != null || !allow.isEmpty() || !deny.isEmpty() || pathScope != null)) {
             problems.add(node, path, "protocol tcp allows plain connections: access, rules, deny_rules and path need "
                     + "protocol rest (or no protocol)");
