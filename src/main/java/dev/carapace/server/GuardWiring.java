@@ -32,6 +32,16 @@ final class GuardWiring {
     static PolicyWatcher policyWatcher(CarapaceConfig config, Path configFile, AuditSink sink, Clock clock) {
         PolicyWatcher w = load(config, configFile, sink, clock);
         if (w == null) return null;
+        // process.run_as_user: sandbox says commands run as the unprivileged sandbox identity; the local runner
+        // has no such identity, so the field would be ignored: refuse instead.
+        for (dev.carapace.guard.policy.Policy p : w.policies()) {
+            if (p.process() != null && config.tools().exec() == CarapaceConfig.Tools.Exec.LOCAL) {
+                w.close();
+                throw new IllegalStateException("guard policy '" + p.name() + "' sets process (run_as_user/run_as_group: "
+                        + "sandbox), but tools.exec is local: commands would run unisolated as the gateway's own user. "
+                        + "Run exec in the sandbox, or remove the process section");
+            }
+        }
         try {
             w.start();
         } catch (IOException e) {

@@ -171,4 +171,22 @@ class PolicyGuardTest {
         assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml)).hasMessageContaining(
                 policy + ": lies inside the workspace of agent 'coder', so an agent could rewrite it");
     }
+
+    @Test
+    void startupRefusesASandboxIdentityWithTheUnisolatedLocalRunner() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(ws.resolve("AGENTS.md"), "You help.");
+        Path policy = Files.writeString(Files.createDirectories(dir.resolve("etc")).resolve("p.yaml"),
+                "process: {run_as_user: sandbox}\ntools: {allow: [exec]}\n");
+        String yaml = """
+                tools: {exec: local}
+                guard:
+                  policies:
+                    base: {file: %s, agents: [coder]}
+                agents:
+                  coder: {workspace: %s, model: m-solo, tools: [exec], owner: {team: platform}}
+                """.formatted(policy, ws);
+        assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml)).hasMessageContaining(
+                "guard policy 'base' sets process (run_as_user/run_as_group: sandbox), but tools.exec is local");
+    }
 }

@@ -46,7 +46,7 @@ public record Policy(String name, Filesystem filesystem, Process process, Map<St
     /**
      * OpenShell's {@code process} section. Carapace's exec sandbox runs every command as an unprivileged identity
      * with no capabilities; the only identity accepted is the conventional {@code sandbox}, which says exactly
-     * that, and a policy carrying it requires exec to run in the sandbox.
+     * that; the server refuses to start a policy carrying it with the unisolated local exec runner.
      */
     public record Process(String runAsUser, String runAsGroup) {}
 

@@ -55,6 +55,7 @@ public final class PolicyWatcher implements AutoCloseable {
     private final List<Path> protectedFiles;
     private final AtomicLong failures = new AtomicLong();
     private volatile PolicyEngine current;
+    private volatile List<Policy> policies = List.of();
     private WatchService watcher;
     private Thread thread;
 
@@ -88,6 +89,9 @@ public final class PolicyWatcher implements AutoCloseable {
     public long reloadFailures() { return failures.get(); }
 
     public List<Source> sources() { return sources; }
+
+    /** The policies last loaded successfully. */
+    public List<Policy> policies() { return policies; }
 
     /**
      * Reads every file again. Returns true when a valid policy is now in force (the same or a new one), false when
@@ -127,7 +131,9 @@ public final class PolicyWatcher implements AutoCloseable {
         }
         if (!problems.isEmpty()) throw new PolicyException(problems);
         refuseWritableProtectedFiles(attachments);
-        return PolicyEngine.compile(attachments, subjects);
+        PolicyEngine engine = PolicyEngine.compile(attachments, subjects);
+        policies = attachments.stream().map(Attachment::policy).toList();
+        return engine;
     }
 
     /**
