@@ -33,7 +33,8 @@ public record CarapaceConfig(
         Alerts alerts,
         Map<String, AgentSpec> agents,
         Tools tools,
-        Map<String, String> secrets) {
+        Map<String, String> secrets,
+        Guard guard) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -102,9 +103,38 @@ public record CarapaceConfig(
         public enum WebFetch { OFF, DIRECT, PROXY }
     }
 
+    /**
+     * The {@code guard:} section: which policy files apply to which agents, and what an invalid edit of one does.
+     *
+     * @param policies        by name, in file order; empty means no policy engine
+     * @param onInvalidReload {@code keep} the last valid policy (default), or {@code fail_closed}: deny everything
+     */
+    public record Guard(Map<String, PolicyRef> policies, OnInvalidReload onInvalidReload) {
+        public static final Guard NONE = new Guard(Map.of(), OnInvalidReload.KEEP);
+
+        public Guard {
+            policies = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(policies));
+        }
+
+        /**
+         * @param file   absolute path of the policy file
+         * @param agents agent ids it applies to ({@code *}: every agent); agents naming it in {@code policy:} are
+         *               included
+         * @param teams  it applies to the agents owned by these teams
+         */
+        public record PolicyRef(String name, Path file, List<String> agents, List<String> teams) {
+            public PolicyRef {
+                agents = List.copyOf(agents);
+                teams = List.copyOf(teams);
+            }
+        }
+
+        public enum OnInvalidReload { KEEP, FAIL_CLOSED }
+    }
+
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of());
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of(), Guard.NONE);
     }
 }

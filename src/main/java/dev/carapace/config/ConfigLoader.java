@@ -236,11 +236,14 @@ public final class ConfigLoader {
         Logging logging = logging(root.object("logging"));
         Alerts alerts = alerts(root.object("alerts"));
         Tools tools = tools(root.object("tools"));
+        GuardSection guard = guard(root.object("guard"));
         Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
         Map<String, String> secrets = secrets(root);
+        CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
+                tools, secrets, checkedGuard);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -551,6 +554,95 @@ public final class ConfigLoader {
         return Collections.unmodifiableMap(secrets);
     }
 
+    // ---- guard -------------------------------------------------------------------------------------------------
+
+    private static final Map<String, CarapaceConfig.Guard.OnInvalidReload> ON_INVALID = options(CarapaceConfig.Guard.OnInvalidReload.values());
+    /** Names of guard.policies, read before the agents so an agent's {@code policy:} can be checked. */
+    private Set<String> guardPolicies = Set.of();
+
+    /** One {@code guard.policies} entry as written, checked against the agents and teams once they are known. */
+    private record PolicyEntry(String name, Path file, List<Scalar> agents, List<Scalar> teams, String path) {}
+
+    /** The guard section before the agents are known. */
+    private final class GuardSection {
+        final List<PolicyEntry> entries = new ArrayList<>();
+        CarapaceConfig.Guard.OnInvalidReload onInvalid = CarapaceConfig.Guard.OnInvalidReload.KEEP;
+
+        CarapaceConfig.Guard check(Map<String, AgentSpec> agents, Map<String, Team> teams) {
+            Map<String, CarapaceConfig.Guard.PolicyRef> refs = new LinkedHashMap<>();
+            for (PolicyEntry e : entries) {
+                List<String> as = new ArrayList<>();
+                for (Scalar s : e.agents()) {
+                    if (!s.text().equals("*") && !agents.containsKey(s.text())) {
+                        problems.error(s.line(), s.column(), KeyPath.key(e.path(), "agents"),
+                                unknownReference(s.text(), agents.keySet(), "agent") + "; or * for every agent");
+                    } else {
+                        as.add(s.text());
+                    }
+                }
+                for (AgentSpec a : agents.values()) {
+                    if (e.name().equals(a.policy()) && !as.contains(a.id()) && !as.contains("*")) as.add(a.id());
+                }
+                List<String> ts = new ArrayList<>();
+                for (Scalar s : e.teams()) {
+                    if (!teams.containsKey(s.text())) {
+                        problems.error(s.line(), s.column(), KeyPath.key(e.path(), "teams"),
+                                unknownReference(s.text(), teams.keySet(), "team"));
+                    } else {
+                        ts.add(s.text());
+                    }
+                }
+                refs.put(e.name(), new CarapaceConfig.Guard.PolicyRef(e.name(), e.file(), as, ts));
+            }
+            return new CarapaceConfig.Guard(refs, onInvalid);
+        }
+    }
+
+    private GuardSection guard(MapReader r) {
+        GuardSection g = new GuardSection();
+        g.onInvalid = r.choice("on_invalid_reload", ON_INVALID, g.onInvalid);
+        for (Entry e : r.entries("policies")) {
+            String path = KeyPath.key(KeyPath.key(r.path(), "policies"), e.key());
+            checkName(e.line(), e.column(), path, e.key(), "policy name");
+            MapReader p = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+            Scalar fileAt = p.requiredScalar("file", "the policy file (relative to this config)");
+            List<Scalar> agents = p.scalars("agents", "a list of agent ids", "an agent id or *");
+            List<Scalar> teams = p.scalars("teams", "a list of team names", "a team name");
+            p.finish();
+            if (fileAt == null) continue;
+            Path file;
+            try {
+                file = baseDir.resolve(fileAt.text()).toAbsolutePath().normalize();
+            } catch (java.nio.file.InvalidPathException ex) {
+                p.error(fileAt, "file", "not a valid path: " + MapReader.describe(fileAt));
+                continue;
+            }
+            checkPolicyFile(fileAt, p.pathOf("file"), file, e.key());
+            g.entries.add(new PolicyEntry(e.key(), file, agents == null ? List.of() : agents,
+                    teams == null ? List.of() : teams, path));
+        }
+        r.finish();
+        Set<String> names = new LinkedHashSet<>();
+        g.entries.forEach(e -> names.add(e.name()));
+        guardPolicies = Set.copyOf(names);
+        return g;
+    }
+
+    /** The policy file must exist and load: its own problems are reported with their own file and line. */
+    private void checkPolicyFile(Scalar at, String path, Path file, String name) {
+        if (!Files.isRegularFile(file)) {
+            problems.error(at.line(), at.column(), path, "policy file '" + file + "' does not exist");
+            return;
+        }
+        try {
+            dev.carapace.guard.policy.PolicyLoader.load(file, name);
+        } catch (dev.carapace.guard.policy.PolicyException ex) {
+            Problems fileProblems = new Problems(file.toString());
+            agentFiles.add(fileProblems);
+            for (var pr : ex.problems()) fileProblems.error(pr.line(), pr.column(), pr.path(), pr.message());
+        }
+    }
+
     private Alerts alerts(MapReader r) {
         List<java.net.URI> hooks = new ArrayList<>();
         List<Scalar> items = r.scalars("webhooks", "a list of webhook URLs", "an absolute http(s) URL");
@@ -599,6 +691,7 @@ public final class ConfigLoader {
             Problems fileProblems = new Problems(file.toString());
             agentFiles.add(fileProblems);
             ConfigLoader sub = new ConfigLoader(fileProblems, env, folder, null);
+            sub.guardPolicies = guardPolicies;
             String id = folder.getFileName().toString();
             String text;
             try {
@@ -679,7 +772,11 @@ public final class ConfigLoader {
         AgentSpec.Owner owner = owner(r.requiredObject("owner", "{team: NAME} or {user: NAME}"), teams);
         AgentSpec.Limits limits = limits(r.object("limits"));
         AgentSpec.OnBusy onBusy = r.choice("on_busy", ON_BUSY, AgentSpec.OnBusy.QUEUE);
-        String policy = r.string("policy", "the name of a policy profile", null);
+        String policy = r.string("policy", "the name of a policy under guard.policies", null);
+        if (policy != null && !guardPolicies.contains(policy)) {
+            r.error(r.value("policy"), "policy", unknownReference(policy, guardPolicies, "guard policy")
+                    + " (define it under guard.policies)");
+        }
         AgentSpec.SubAgents subagents = subagents(r.object("subagents"));
         AgentSpec.Compaction compaction = compaction(r.object("compaction"), tiers, models);
         r.finish();

@@ -63,12 +63,16 @@ public final class Carapace implements AutoCloseable {
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
     private final EgressProxy egressProxy;
+    /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
+    private final dev.carapace.guard.policy.PolicyWatcher policyWatcher;
     private final List<Provider> providers;
     private final WebServer server;
 
-    private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride,
-                     SoleWriter soleWriter) {
+    private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
+                     Integer portOverride, SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
+        // before anything starts: a policy that does not load, or a policy/config file an agent could write, stops us
+        policyWatcher = GuardWiring.policyWatcher(config, configFile, GuardWiring.logSink(), clock);
         store = openStore(config, dataDir, env);
         scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
@@ -107,10 +111,15 @@ public final class Carapace implements AutoCloseable {
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         egressProxy = config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
-                ? egressProxy(config, env, clock) : null;
-        agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy);
+                ? egressProxy(config, env, clock, policyWatcher, GuardWiring.logSink()) : null;
+        agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher);
         every(java.time.Duration.ofSeconds(10), agentRuntime::heartbeat);
         if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
+        if (policyWatcher != null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("carapace.guard.policy.reload.failures", policyWatcher,
+                    dev.carapace.guard.policy.PolicyWatcher::reloadFailures)
+                    .description("Guard policy edits refused as invalid").register(metrics.registry());
+        }
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
@@ -136,9 +145,18 @@ public final class Carapace implements AutoCloseable {
     /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */
     public static Carapace start(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock,
                                  Integer portOverride) {
+        return start(config, null, dataDir, env, clock, portOverride);
+    }
+
+    /**
+     * Starts a gateway from the config read from {@code configFile} (null if it was not read from a file): the
+     * file is then also one no agent may be able to write.
+     */
+    public static Carapace start(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
+                                 Clock clock, Integer portOverride) {
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
-            return new Carapace(config, dataDir, env, clock, portOverride, lock);
+            return new Carapace(config, configFile, dataDir, env, clock, portOverride, lock);
         } catch (RuntimeException e) {
             lock.release();
             throw e;
@@ -147,7 +165,8 @@ public final class Carapace implements AutoCloseable {
 
     /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
-                                     EgressProxy egressProxy) {
+                                     EgressProxy egressProxy,
+                                     dev.carapace.guard.policy.PolicyWatcher policy) {
         Agents agents = new Agents(config.agents().values());
         CarapaceConfig.Tools chosen = config.tools();
         List<AgentTool> tools = BuiltinTools.all(
@@ -157,25 +176,26 @@ public final class Carapace implements AutoCloseable {
                     case DIRECT -> new DirectEgress();
                     case PROXY -> new ProxyEgress(egressProxy, null);
                 });
-        return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
+        dev.carapace.agent.Guard guard = policy == null ? new WorkspaceGuard(agents)
+                : new PolicyGuard(agents, policy::current, GuardWiring.logSink(), clock);
+        return new AgentRuntime(agents, gateway, store.sessions(), guard, tools,
                 agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
     }
 
     /**
-     * The egress proxy for {@code web_fetch: proxy}. Until a network policy is attached, its rules let agents reach
-     * public addresses on ports 80 and 443 only (the proxy's SSRF defence refuses everything internal), and its
-     * decisions go to the {@code carapace.audit} log.
+     * The egress proxy for {@code web_fetch: proxy}. Its rules are the attached guard policy's network layer; with no
+     * policy attached, agents may reach public addresses on ports 80 and 443 only (the proxy's SSRF defence refuses
+     * everything internal either way).
      */
-    static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock) {
-        NetworkRules publicWeb = r -> r.port() == 80 || r.port() == 443
+    static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock,
+                                   dev.carapace.guard.policy.PolicyWatcher policy, AuditSink audit) {
+        NetworkRules rules = policy != null ? policy.networkRules()
+                : r -> r.port() == 80 || r.port() == 443
                 ? new NetworkRules.NetworkDecision(NetworkRules.Verdict.ALLOW, "tools.web_fetch", "public web on ports 80"
                 + " and 443 (no network policy attached)", false, List.of(), List.of())
                 : new NetworkRules.NetworkDecision(NetworkRules.Verdict.DENY, "tools.web_fetch", "only ports 80 and"
                 + " 443 are reachable without a network policy", false, List.of(), List.of());
-        org.slf4j.Logger auditLog = LoggerFactory.getLogger("carapace.audit");
-        AuditSink audit = e -> auditLog.info("{} {} {} {} {} by {}: {}", e.layer(), e.outcome(), e.action(), e.target(),
-                e.rule(), e.agent(), e.reason());
-        return new EgressProxy(publicWeb, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
+        return new EgressProxy(rules, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
                 EgressProxy.Options.defaults());
     }
 
@@ -235,11 +255,15 @@ public final class Carapace implements AutoCloseable {
 
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
+    /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
+    public dev.carapace.guard.policy.PolicyWatcher policyWatcher() { return policyWatcher; }
+
     @Override
     public void close() {
         server.stop();
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
         if (egressProxy != null) egressProxy.close();
+        if (policyWatcher != null) policyWatcher.close();
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();

@@ -44,7 +44,8 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "carapace", mixinStandardHelpOptions = true, version = "carapace 0.1.0",
         description = "The enterprise agent gateway: OpenAI/Anthropic-compatible, with budgets, tiers and policy.",
         subcommands = {Main.Serve.class, Main.ConfigCommand.class, Main.Keys.class, Main.Models.class,
-                Main.BudgetCommand.class, Main.Spend.class, AgentsCommand.class, ChatCommand.class})
+                Main.BudgetCommand.class, Main.Spend.class, AgentsCommand.class, ChatCommand.class,
+                PolicyCommand.class})
 public final class Main implements Runnable {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -99,10 +100,16 @@ public final class Main implements Runnable {
         Path data;
 
         CarapaceConfig config() throws ConfigException {
+            Path file = configFile();
+            return file == null ? CarapaceConfig.empty() : ConfigLoader.load(file);
+        }
+
+        /** The config file in use, or null for the empty config. */
+        Path configFile() {
             Path file = config;
             if (file == null && System.getenv("CARAPACE_CONFIG") != null) file = Path.of(System.getenv("CARAPACE_CONFIG"));
             if (file == null && Files.exists(Path.of("carapace.yaml"))) file = Path.of("carapace.yaml");
-            return file == null ? CarapaceConfig.empty() : ConfigLoader.load(file);
+            return file;
         }
 
         Path dataDir() {
@@ -124,7 +131,8 @@ public final class Main implements Runnable {
         public Integer call() throws Exception {
             CarapaceConfig config = common.config();
             Logging.configure(config.logging().json());
-            Carapace carapace = Carapace.start(config, common.dataDir(), System::getenv, Clock.systemUTC(), port);
+            Carapace carapace = Carapace.start(config, common.configFile(), common.dataDir(), System::getenv,
+                    Clock.systemUTC(), port);
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 carapace.close();

@@ -47,7 +47,11 @@ class AgentConfigTest {
     @Test
     void readsAnAgentWithEverySetting() throws Exception {
         Files.createDirectories(dir.resolve("ws/coder"));
+        Files.writeString(dir.resolve("strict.yaml"), "version: 1\ntools: {allow: [read]}\n");
         Result r = check("""
+                guard:
+                  policies:
+                    strict: {file: strict.yaml}
                 agents:
                   coder:
                     workspace: ws/coder

@@ -1,0 +1,467 @@
+package dev.carapace.guard.policy;
+
+import dev.carapace.guard.NetworkRules;
+import dev.carapace.guard.policy.Policy.Access;
+import dev.carapace.guard.policy.Policy.Credential;
+import dev.carapace.guard.policy.Policy.Endpoint;
+import dev.carapace.guard.policy.Policy.HttpRule;
+import dev.carapace.guard.policy.Policy.NameRule;
+import dev.carapace.guard.policy.Policy.NetworkGroup;
+import dev.carapace.guard.policy.Policy.Root;
+import dev.carapace.guard.policy.Policy.ToolRule;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The policies attached to each agent, compiled once for cheap decisions: an immutable value, replaced whole on
+ * reload (see {@link PolicyWatcher}). Semantics, for every layer: default deny, a matching deny rule wins over any
+ * allow, every policy attached to an agent adds what it allows (a union), and {@code enforcement} is {@code enforce}
+ * unless an endpoint says {@code audit}.
+ *
+ * <ul>
+ *   <li>tools ({@link #tool}): the tool name and the call's target against the policies' {@code tools} sections;
+ *       an agent whose policies have none is not restricted by name (its own tool list still is).</li>
+ *   <li>filesystem ({@link #filesystem}): a canonical path against the read-only and read-write roots (and the
+ *       agent's workspace with {@code include_workdir}); the longest matching root decides, read-only on a tie, so
+ *       a read-only root inside a read-write one stays read-only.</li>
+ *   <li>network ({@link #decide}, the egress proxy's {@link NetworkRules}): host, port, binary, then method and
+ *       path. An opaque CONNECT tunnel is allowed only by an endpoint that restricts no request (L4 only or access
+ *       full without deny rules): its requests cannot be checked.</li>
+ * </ul>
+ */
+public final class PolicyEngine implements NetworkRules {
+
+    /** An agent the engine decides for: its owning team (may be null) and its workspace (for include_workdir). */
+    public record Subject(String agent, String team, Path workspace) {}
+
+    /**
+     * A policy and whom it applies to. {@code agents} may hold {@code *} (every agent).
+     */
+    public record Attachment(Policy policy, Set<String> agents, Set<String> teams) {
+        public Attachment {
+            agents = Set.copyOf(agents);
+            teams = Set.copyOf(teams);
+        }
+
+        boolean appliesTo(Subject s) {
+            return agents.contains("*") || agents.contains(s.agent()) || s.team() != null && teams.contains(s.team());
+        }
+    }
+
+    /**
+     * One layer's decision.
+     *
+     * @param layer  {@code tool}, {@code filesystem}, {@code network} or {@code policy} (no usable policy)
+     * @param rule   the deciding rule's id, or {@code AGENT:default-deny} when nothing allowed it
+     * @param reason one line for the agent and the audit log
+     * @param remedy what an operator could add or approve to allow it (null when allowed)
+     * @param audit  denied by an {@code enforcement: audit} rule: recorded, but let through
+     */
+    public record Decision(Verdict verdict, String layer, String rule, String reason, String remedy, boolean audit) {
+        public Decision {
+            Objects.requireNonNull(verdict, "verdict");
+        }
+
+        public boolean allowed() { return verdict == Verdict.ALLOW || audit; }
+    }
+
+    /** What a file tool does to its target. */
+    public enum Mode { READ, WRITE }
+
+    /** What a tool call's target is, which selects the glob dialect of {@code tools.rules}. */
+    public enum TargetKind { PATH, COMMAND, URL, NONE }
+
+    private static final String SHELL_CONTROL = ";&|`$<>()\n\r";
+
+    private final Map<String, Compiled> byAgent;
+    private final String closedReason;
+
+    private PolicyEngine(Map<String, Compiled> byAgent, String closedReason) {
+        this.byAgent = byAgent;
+        this.closedReason = closedReason;
+    }
+
+    /** Compiles the attachments for each subject. */
+    public static PolicyEngine compile(List<Attachment> attachments, Collection<Subject> subjects) {
+        Map<String, Compiled> m = new HashMap<>();
+        for (Subject s : subjects) {
+            List<Policy> mine = attachments.stream().filter(a -> a.appliesTo(s)).map(Attachment::policy).toList();
+            if (!mine.isEmpty()) m.put(s.agent(), new Compiled(s, mine));
+        }
+        return new PolicyEngine(Map.copyOf(m), null);
+    }
+
+    /** An engine that denies everything, saying {@code reason} (a policy that failed to reload, fail-closed). */
+    public static PolicyEngine failClosed(String reason) {
+        return new PolicyEngine(Map.of(), Objects.requireNonNull(reason));
+    }
+
+    /** Whether this engine denies everything because no valid policy could be loaded. */
+    public boolean closed() { return closedReason != null; }
+
+    /** The names of the policies attached to {@code agent}, in attachment order. */
+    public List<String> policiesOf(String agent) {
+        Compiled c = byAgent.get(agent);
+        return c == null ? List.of() : c.names;
+    }
+
+    // ---- tools -------------------------------------------------------------------------------------------------
+
+    /**
+     * May {@code agent} call {@code tool} on {@code target}? Order: a deny list or deny rule matching wins; then a
+     * rule matching the target (ask before allow); then the ask list, then the allow list; else denied. A wildcard
+     * allow rule never matches a command holding shell control characters ({@code ; & | $ ` < > ( )}, newlines):
+     * "mvn test*" must not allow "mvn test; curl evil".
+     */
+    public Decision tool(String agent, String tool, String target, TargetKind kind) {
+        Compiled c = byAgent.get(agent);
+        if (c == null) return unattached(agent, "tool");
+        if (c.toolsUnrestricted) {
+            return new Decision(Verdict.ALLOW, "tool", String.join("+", c.names) + ":tools", "no attached policy "
+                    + "restricts tools by name (the agent's tool list applies)", null, false);
+        }
+        for (CName n : c.denyTools) {
+            if (n.match.test(tool)) return new Decision(Verdict.DENY, "tool", n.rule, "tool '" + tool + "' is denied by "
+                    + n.rule + " (" + n.glob + ")", null, false);
+        }
+        CToolRule ask = null, allow = null;
+        if (target != null) {
+            for (CToolRule r : c.toolRules) {
+                if (!r.tool.test(tool) || !r.matches(target, kind)) continue;
+                if (r.decision == Verdict.DENY) {
+                    return new Decision(Verdict.DENY, "tool", r.rule, tool + " '" + clip(target) + "' is denied by "
+                            + r.rule + " (target " + r.glob + ")", null, false);
+                }
+                if (r.decision == Verdict.ASK && ask == null) ask = r;
+                if (r.decision == Verdict.ALLOW && allow == null) allow = r;
+            }
+        }
+        String remedy = "allow the call once (an operator approves it), or add to a policy of agent '" + agent
+                + "': tools: {allow: [" + tool + "]}";
+        if (ask != null) {
+            return new Decision(Verdict.ASK, "tool", ask.rule, tool + " '" + clip(target) + "' needs an operator's "
+                    + "approval (" + ask.rule + ")", remedy, false);
+        }
+        if (allow != null) return new Decision(Verdict.ALLOW, "tool", allow.rule, null, null, false);
+        for (CName n : c.askTools) {
+            if (n.match.test(tool)) return new Decision(Verdict.ASK, "tool", n.rule, "tool '" + tool
+                    + "' needs an operator's approval (" + n.rule + ")", remedy, false);
+        }
+        for (CName n : c.allowTools) {
+            if (n.match.test(tool)) return new Decision(Verdict.ALLOW, "tool", n.rule, null, null, false);
+        }
+        return new Decision(Verdict.DENY, "tool", agent + ":default-deny", "no policy of agent '" + agent
+                + "' allows tool '" + tool + "' (policies: " + String.join(", ", c.names) + ")",
+                "add to a policy of agent '" + agent + "': tools: {allow: [" + tool + "]}", false);
+    }
+
+    // ---- filesystem --------------------------------------------------------------------------------------------
+
+    /**
+     * May {@code agent} read (or write) {@code canonical}? The path must already be canonical (absolute, real, no
+     * {@code ..}); the caller resolves symlinks.
+     */
+    public Decision filesystem(String agent, Path canonical, Mode mode) {
+        Compiled c = byAgent.get(agent);
+        if (c == null) return unattached(agent, "filesystem");
+        for (CRoot r : c.roots) {
+            if (!canonical.startsWith(r.path)) continue;
+            if (mode == Mode.READ || r.write) return new Decision(Verdict.ALLOW, "filesystem", r.rule, null, null, false);
+            return new Decision(Verdict.DENY, "filesystem", r.rule, "'" + canonical + "' is under the read-only root "
+                    + r.path + " (" + r.rule + ")", "move the file under a read_write root, or (if the agent should "
+                    + "change it) add to a policy of agent '" + agent + "': filesystem_policy: {read_write: ["
+                    + canonical + "]}", false);
+        }
+        Path dir = canonical.getParent() == null ? canonical : canonical.getParent();
+        return new Decision(Verdict.DENY, "filesystem", agent + ":default-deny", "'" + canonical + "' is outside every "
+                + (mode == Mode.WRITE ? "read-write" : "readable") + " root of agent '" + agent + "'",
+                "add to a policy of agent '" + agent + "': filesystem_policy: {" + (mode == Mode.WRITE ? "read_write"
+                : "read_only") + ": [" + dir + "]}", false);
+    }
+
+    // ---- network -----------------------------------------------------------------------------------------------
+
+    /** The egress proxy's question; see {@link #network} for the same answer with its remedy. */
+    @Override
+    public NetworkDecision decide(NetworkRequest request) {
+        Net n = evaluate(request);
+        return new NetworkDecision(n.decision.verdict(), n.decision.rule(), n.decision.reason(), n.decision.audit(),
+                n.allowedIps, n.inject);
+    }
+
+    /** The network decision with the remedy an operator could apply. */
+    public Decision network(NetworkRequest request) {
+        return evaluate(request).decision;
+    }
+
+    private record Net(Decision decision, List<String> allowedIps, List<Injection> inject) {
+        static Net of(Decision d) { return new Net(d, List.of(), List.of()); }
+    }
+
+    private Net evaluate(NetworkRequest r) {
+        Compiled c = byAgent.get(r.agent());
+        if (c == null) return Net.of(unattached(r.agent(), "network"));
+        String host = normalizeHost(r.host());
+        String method = r.method() == null ? null : r.method().toUpperCase(Locale.ROOT);
+        String what = (method == null ? "CONNECT " + host + ":" + r.port()
+                : method + " " + host + ":" + r.port() + (r.path() == null ? "" : r.path()));
+        List<CEndpoint> found = new ArrayList<>(2);
+        List<CEndpoint> exact = c.exactHosts.get(host);
+        if (exact != null) for (CEndpoint e : exact) if (e.ports.contains(r.port())) found.add(e);
+        for (CEndpoint e : c.wildcardHosts) if (e.ports.contains(r.port()) && e.hostMatches(host)) found.add(e);
+        if (found.isEmpty()) {
+            Verdict v = c.askUnknownHosts ? Verdict.ASK : Verdict.DENY;
+            return Net.of(new Decision(v, "network", r.agent() + ":default-deny", "no network policy of agent '"
+                    + r.agent() + "' allows " + host + ":" + r.port() + (v == Verdict.ASK ? "; an operator may approve it" : ""),
+                    "add to a policy of agent '" + r.agent() + "': network_policies: {NAME: {endpoints: [{host: " + host
+                            + ", port: " + r.port() + (method == null ? "" : ", rules: [{allow: {method: " + method
+                            + ", path: \"" + (r.path() == null ? "/**" : r.path()) + "\"}}]") + "}]}}", false));
+        }
+        List<CEndpoint> usable = new ArrayList<>(found.size());
+        for (CEndpoint e : found) if (e.binaryMatches(r.binary())) usable.add(e);
+        if (usable.isEmpty()) {
+            CEndpoint e = found.getFirst();
+            return Net.of(new Decision(Verdict.DENY, "network", e.rule, host + ":" + r.port() + " is allowed only for "
+                    + "the binaries " + e.binaryGlobs + " (" + e.rule + "); this request comes from "
+                    + (r.binary() == null ? "an unidentified process or a tool" : r.binary()),
+                    "add the binary to group '" + e.group + "': binaries: [{path: " + (r.binary() == null ? "PATH" : r.binary())
+                            + "}], or give the endpoint a group without binaries", e.audit));
+        }
+        // deny rules first: they win over any allow of any endpoint
+        for (CEndpoint e : usable) {
+            if (!e.scopeMatches(r.path())) continue;
+            if (method == null && !e.deny.isEmpty()) continue;   // handled as "cannot inspect" below
+            for (CHttp d : e.deny) {
+                if (d.matches(method, r.path())) {
+                    return Net.of(new Decision(Verdict.DENY, "network", d.rule, what + " is denied by " + d.rule + " ("
+                            + d.method + " " + d.glob + ")" + (e.audit ? " [audit only]" : ""), null, e.audit));
+                }
+            }
+        }
+        for (CEndpoint e : usable) {
+            String rule = e.allowing(method, r.path());
+            if (rule != null) {
+                List<Injection> inject = List.of();
+                for (CCredential cr : c.credentials) {
+                    if (cr.hostMatches(host)) {
+                        if (inject.isEmpty()) inject = new ArrayList<>(2);
+                        inject.add(cr.injection);
+                    }
+                }
+                return new Net(new Decision(Verdict.ALLOW, "network", rule, null, null, false), e.allowedIps, inject);
+            }
+        }
+        CEndpoint e = usable.getFirst();
+        boolean audit = usable.stream().allMatch(x -> x.audit);
+        String reason;
+        String remedy;
+        if (method == null) {
+            reason = "CONNECT " + host + ":" + r.port() + " would be an opaque tunnel, but " + e.rule + " restricts "
+                    + "requests (" + e.describe() + "), which cannot be checked inside it; send the request through the "
+                    + "proxy as plain HTTP or with a tool";
+            remedy = "set access: full on " + e.rule + " (and no deny_rules) to allow any request to it";
+        } else {
+            reason = what + " is not allowed by " + e.rule + " (" + e.describe() + ")" + (audit ? " [audit only]" : "");
+            remedy = "add to " + e.rule + ": rules: [{allow: {method: " + method + ", path: \"" + r.path() + "\"}}]";
+        }
+        return Net.of(new Decision(Verdict.DENY, "network", e.rule, reason, remedy, audit));
+    }
+
+    static String normalizeHost(String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
+        if (h.startsWith("[") && h.endsWith("]")) h = h.substring(1, h.length() - 1);
+        if (h.indexOf(':') >= 0) h = Cidr.canonicalIp(h);
+        return h;
+    }
+
+    private Decision unattached(String agent, String layer) {
+        if (closedReason != null) {
+            return new Decision(Verdict.DENY, "policy", "policy:fail-closed", closedReason,
+                    "fix the policy file; the guard denies everything until it loads", false);
+        }
+        return new Decision(Verdict.DENY, layer, agent + ":default-deny", "no policy is attached to agent '" + agent + "'",
+                "attach a policy to agent '" + agent + "' under guard.policies in the config", false);
+    }
+
+    private static String clip(String s) {
+        if (s == null) return "";
+        return s.length() <= 120 ? s : s.substring(0, 120) + "...";
+    }
+
+    // ---- compiled form -----------------------------------------------------------------------------------------
+
+    private record CName(String glob, Predicate<String> match, String rule) {
+        static CName of(NameRule n) { return new CName(n.glob(), Globs.text(n.glob()), n.rule()); }
+    }
+
+    private record CToolRule(String rule, Predicate<String> tool, String glob, Predicate<String> pathTarget,
+                             Predicate<String> textTarget, Verdict decision) {
+        boolean matches(String target, TargetKind kind) {
+            if (kind == TargetKind.PATH) return pathTarget.test(target);
+            if (kind == TargetKind.COMMAND && decision == Verdict.ALLOW && Globs.hasWildcard(glob)) {
+                for (int i = 0; i < target.length(); i++) if (SHELL_CONTROL.indexOf(target.charAt(i)) >= 0) return false;
+            }
+            return textTarget.test(target);
+        }
+    }
+
+    private record CRoot(Path path, boolean write, String rule) {}
+
+    private record CHttp(String rule, String method, String glob, Predicate<String> path) {
+        boolean matches(String m, String p) {
+            return ("*".equals(method) || method.equals(m)) && p != null && path.test(p);
+        }
+    }
+
+    private record CCredential(String suffix, boolean wildcard, boolean oneLabel, String host, Injection injection) {
+        boolean hostMatches(String h) { return wildcard ? wildcardMatch(h, suffix, oneLabel) : host.equals(h); }
+    }
+
+    private static boolean wildcardMatch(String host, String suffix, boolean oneLabel) {
+        if (!host.endsWith(suffix) || host.length() == suffix.length()) return false;
+        return !oneLabel || host.lastIndexOf('.', host.length() - suffix.length() - 1) < 0;
+    }
+
+    private static final class CEndpoint {
+        final String rule, group, host, suffix;
+        final boolean wildcard, oneLabel, l7, audit, connectable;
+        final Set<Integer> ports;
+        final Predicate<String> scope;
+        final Access access;
+        final List<CHttp> allow = new ArrayList<>(), deny = new ArrayList<>();
+        final List<Predicate<String>> binaries;
+        final List<String> binaryGlobs, allowedIps;
+
+        CEndpoint(NetworkGroup g, Endpoint e) {
+            rule = e.rule();
+            group = g.key();
+            host = e.host();
+            wildcard = host.startsWith("*");
+            oneLabel = host.startsWith("*.");
+            suffix = wildcard ? host.substring(host.indexOf('.')) : null;
+            ports = Set.copyOf(e.ports());
+            scope = e.pathScope() == null ? null : Globs.path(e.pathScope());
+            access = e.access();
+            for (HttpRule h : e.allow()) allow.add(new CHttp(h.rule(), h.method(), h.path(), Globs.path(h.path())));
+            for (HttpRule h : e.deny()) deny.add(new CHttp(h.rule(), h.method(), h.path(), Globs.path(h.path())));
+            l7 = e.l7();
+            audit = e.audit();
+            connectable = !l7;
+            binaries = g.binaries().isEmpty() ? null : g.binaries().stream().map(b -> Globs.path(b.glob())).toList();
+            binaryGlobs = g.binaries().stream().map(Policy.Binary::glob).toList();
+            allowedIps = e.allowedIps();
+        }
+
+        boolean hostMatches(String h) { return wildcard ? wildcardMatch(h, suffix, oneLabel) : host.equals(h); }
+
+        boolean binaryMatches(String binary) {
+            if (binaries == null) return true;
+            if (binary == null) return false;
+            for (Predicate<String> b : binaries) if (b.test(binary)) return true;
+            return false;
+        }
+
+        boolean scopeMatches(String path) { return scope == null || path != null && scope.test(path); }
+
+        /** The id of what allows the request, or null. */
+        String allowing(String method, String path) {
+            if (method == null) return connectable ? rule : null;
+            if (!scopeMatches(path)) return null;
+            if (!l7) return rule;
+            if (access != null && access.allows(method)) return rule + " (access " + access.label() + ")";
+            for (CHttp a : allow) if (a.matches(method, path)) return a.rule;
+            return null;
+        }
+
+        String describe() {
+            List<String> parts = new ArrayList<>();
+            if (access != null) parts.add("access " + access.label());
+            for (CHttp a : allow) parts.add("allow " + a.method + " " + a.glob);
+            for (CHttp d : deny) parts.add("deny " + d.method + " " + d.glob);
+            if (scope != null) parts.add("path scope");
+            return parts.isEmpty() ? "connections only" : String.join(", ", parts);
+        }
+    }
+
+    /** Everything one agent's attached policies allow, merged. */
+    private static final class Compiled {
+        final List<String> names;
+        final boolean toolsUnrestricted;
+        final List<CName> allowTools = new ArrayList<>(), askTools = new ArrayList<>(), denyTools = new ArrayList<>();
+        final List<CToolRule> toolRules = new ArrayList<>();
+        final List<CRoot> roots = new ArrayList<>();
+        final Map<String, List<CEndpoint>> exactHosts = new HashMap<>();
+        final List<CEndpoint> wildcardHosts = new ArrayList<>();
+        final List<CCredential> credentials = new ArrayList<>();
+        final boolean askUnknownHosts;
+
+        Compiled(Subject s, List<Policy> policies) {
+            names = policies.stream().map(Policy::name).toList();
+            toolsUnrestricted = policies.stream().allMatch(p -> p.tools() == null);
+            boolean ask = false;
+            for (Policy p : policies) {
+                if (p.tools() != null) {
+                    p.tools().allow().forEach(n -> allowTools.add(CName.of(n)));
+                    p.tools().ask().forEach(n -> askTools.add(CName.of(n)));
+                    p.tools().deny().forEach(n -> denyTools.add(CName.of(n)));
+                    for (ToolRule r : p.tools().rules()) {
+                        toolRules.add(new CToolRule(r.rule(), Globs.text(r.tool()), r.target(), Globs.path(r.target()),
+                                Globs.text(r.target()), r.decision()));
+                    }
+                }
+                if (p.filesystem() != null) {
+                    p.filesystem().readOnly().forEach(r -> roots.add(root(r, false)));
+                    p.filesystem().readWrite().forEach(r -> roots.add(root(r, true)));
+                    if (p.filesystem().includeWorkdir() && s.workspace() != null) {
+                        roots.add(new CRoot(real(s.workspace()), true, p.name() + ":filesystem_policy.include_workdir"));
+                    }
+                }
+                for (NetworkGroup g : p.network().values()) {
+                    for (Endpoint e : g.endpoints()) {
+                        CEndpoint ce = new CEndpoint(g, e);
+                        if (ce.wildcard) wildcardHosts.add(ce);
+                        else exactHosts.computeIfAbsent(ce.host, k -> new ArrayList<>()).add(ce);
+                    }
+                }
+                for (Credential cr : p.credentials().values()) {
+                    Injection inj = new Injection(cr.header(), cr.template(), cr.secret());
+                    for (String h : cr.hosts()) {
+                        boolean w = h.startsWith("*");
+                        credentials.add(new CCredential(w ? h.substring(h.indexOf('.')) : null, w, h.startsWith("*."), h, inj));
+                    }
+                }
+                ask |= p.approvals().unknownHosts() == Verdict.ASK;
+            }
+            askUnknownHosts = ask;
+            // longest root first; on equal roots the read-only one first (restriction wins)
+            roots.sort(Comparator.comparingInt((CRoot r) -> -r.path.getNameCount()).thenComparing(r -> r.write));
+            // drop duplicate credentials for the same host (two policies naming the same secret)
+            Set<String> seen = new LinkedHashSet<>();
+            credentials.removeIf(cr -> !seen.add(cr.host + "|" + cr.injection.header().toLowerCase(Locale.ROOT)));
+        }
+
+        private static CRoot root(Root r, boolean write) { return new CRoot(real(r.path()), write, r.rule()); }
+
+        /** Roots are compared with real paths, so a root under a symlinked directory still matches. */
+        private static Path real(Path p) {
+            try {
+                return p.toRealPath();
+            } catch (IOException | SecurityException e) {
+                return p.toAbsolutePath().normalize();
+            }
+        }
+    }
+}
