@@ -91,6 +91,7 @@ public final class Gateway {
                 d.provider().stream(call.request(), d.upstreamModel(), maxOutput, relay);
                 return null;
             }, () -> relay.delivered);
+            relay.idle();   // the answer is complete: events the client's sink still holds go now, not after the bookkeeping
             call.finish(200, relay.usage(), null);
         } catch (ClientGone gone) {
             call.finish(499, relay.usage(), "client_disconnected");
@@ -238,6 +239,16 @@ public final class Gateway {
                 throw new ClientGone(e);
             }
             delivered = true;
+        }
+
+        /** The client's sink may be holding events for one write; this is when they go (see StreamSink#idle). */
+        @Override
+        public void idle() {
+            try {
+                client.idle();
+            } catch (RuntimeException e) {
+                throw new ClientGone(e);
+            }
         }
 
         /** What the upstream reported, or our own count of the prompt and of what was generated so far. */

@@ -17,7 +17,11 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -28,9 +32,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Callers here are virtual threads, so a plain blocking socket holds no platform thread while it waits; a request is
  * one write, and its answer is read on the caller's own thread.
  *
- * <p>The socket's read timeout is the idle watchdog: it bounds the wait for the response headers and every silence
- * inside a body, streams included. A connection returns to the pool only once its body was read to the end; closing
- * a body early closes the connection, which is how an abandoned call stops the upstream's generation.
+ * <p>The read timeout bounds the wait for the response headers and every silence inside a body, streams included. It
+ * is not the socket's own ({@code SO_TIMEOUT}): on a virtual thread a timed read schedules a timer task and cancels
+ * it, which can wake the JDK's delay-scheduler thread, once per wait, so once per upstream frame of a stream
+ * (measured: context switches per stream 4.5 -> 2.3, BENCHMARKS.md). Reads block untimed instead, and one watchdog
+ * per client, running only while exchanges are open, closes a connection whose read has waited too long: the
+ * timeout is then detected within {@code tickMillis} (a tenth of it, 10-250 ms) of its due time.
+ *
+ * <p>A connection returns to the pool only once its body was read to the end; closing a body early closes the
+ * connection, which is how an abandoned call stops the upstream's generation.
  */
 final class Http1Client implements AutoCloseable {
 
@@ -41,6 +51,8 @@ final class Http1Client implements AutoCloseable {
     /** How much of an unneeded body is read to keep its connection, and for how long. */
     private static final long MAX_DRAIN = 64 * 1024;
     private static final int DRAIN_MILLIS = 1_000;
+    /** How often the watchdog looks, at most: a tenth of the read timeout, bounded to keep it cheap and prompt. */
+    private static final long MIN_TICK_MILLIS = 10, MAX_TICK_MILLIS = 250;
 
     private final String host;
     private final int port;
@@ -48,8 +60,12 @@ final class Http1Client implements AutoCloseable {
     private final byte[] hostLine;
     private final int connectTimeoutMillis;
     private final int readTimeoutMillis;
+    private final long tickMillis;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger();
+    /** Connections in an exchange (or draining one): what the watchdog looks at. */
+    private final Set<Connection> busy = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean watching = new AtomicBoolean();
     private volatile boolean closed;
 
     Http1Client(URI origin, Duration connectTimeout, Duration readTimeout) {
@@ -66,6 +82,7 @@ final class Http1Client implements AutoCloseable {
         this.hostLine = ("host: " + authority + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
         this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectTimeout.toMillis()));
         this.readTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, readTimeout.toMillis()));
+        this.tickMillis = Math.clamp(readTimeoutMillis / 10, MIN_TICK_MILLIS, MAX_TICK_MILLIS);
     }
 
     /** Renders request header lines once, for every {@link #post}. Names and values may not hold CR or LF. */
@@ -124,6 +141,9 @@ final class Http1Client implements AutoCloseable {
             Connection c = pooled();
             boolean reused = c != null;
             if (c == null) c = connect();
+            c.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(readTimeoutMillis);
+            busy.add(c);
+            watch();
             try {
                 c.received = false;
                 c.out.write(request);
@@ -159,15 +179,7 @@ final class Http1Client implements AutoCloseable {
     }
 
     private void release(Connection c) {
-        if (c.draining) {
-            try {
-                c.socket.setSoTimeout(readTimeoutMillis);
-                c.draining = false;
-            } catch (IOException e) {
-                c.close();
-                return;
-            }
-        }
+        busy.remove(c);
         if (closed || idleCount.incrementAndGet() > MAX_IDLE) {
             idleCount.decrementAndGet();
             c.close();
@@ -182,16 +194,18 @@ final class Http1Client implements AutoCloseable {
         try {
             s.setTcpNoDelay(true);
             s.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
-            s.setSoTimeout(readTimeoutMillis);
             if (tls) {
+                // The handshake happens before the watchdog knows the connection: the socket's own timeout bounds it.
+                s.setSoTimeout(readTimeoutMillis);
                 SSLSocket ssl = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault()).createSocket(s, host, port, true);
                 SSLParameters p = ssl.getSSLParameters();
                 p.setEndpointIdentificationAlgorithm("HTTPS");
                 ssl.setSSLParameters(p);
                 ssl.startHandshake();
+                ssl.setSoTimeout(0);
                 s = ssl;
             }
-            return new Connection(s);
+            return new Connection(s, this);
         } catch (SocketTimeoutException e) {
             closeQuietly(s);
             throw new ConnectException("connect timed out after " + connectTimeoutMillis + " ms");
@@ -254,6 +268,33 @@ final class Http1Client implements AutoCloseable {
         for (Connection c; (c = idle.pollFirst()) != null; ) c.close();
     }
 
+    /** Starts the watchdog unless it runs. It stops by itself once no exchange is open. */
+    private void watch() {
+        if (!watching.get() && watching.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("carapace-upstream-watchdog").start(this::watchdog);
+        }
+    }
+
+    private void watchdog() {
+        while (true) {
+            try {
+                Thread.sleep(tickMillis);
+            } catch (InterruptedException e) {
+                watching.set(false);
+                return;
+            }
+            long now = System.nanoTime();
+            for (Connection c : busy) {
+                if (c.waiting && now - c.waitingSince > c.timeoutNanos) c.timeOut();
+            }
+            if (busy.isEmpty()) {
+                watching.set(false);
+                // an exchange that began after the look above either started a watchdog or finds this one going on
+                if (busy.isEmpty() || !watching.compareAndSet(false, true)) return;
+            }
+        }
+    }
+
     private static void closeQuietly(Socket s) {
         try {
             s.close();
@@ -267,18 +308,25 @@ final class Http1Client implements AutoCloseable {
         final Socket socket;
         final InputStream in;
         final OutputStream out;
+        final Http1Client client;
         final byte[] buf = new byte[16 * 1024];
         int pos, lim;
         /** Whether any byte arrived during the current exchange. */
         boolean received;
-        /** Whether the read timeout is shortened while the rest of an unneeded body is read. */
-        boolean draining;
         long idleSince;
+        /** The longest wait a read may have before the watchdog closes the connection. */
+        volatile long timeoutNanos;
+        /** Whether a read is under way, and since when: what the watchdog checks. */
+        volatile boolean waiting;
+        volatile long waitingSince;
+        /** The watchdog closed the socket: the failed read is reported as a timeout. */
+        volatile boolean timedOut;
 
-        Connection(Socket socket) throws IOException {
+        Connection(Socket socket, Http1Client client) throws IOException {
             this.socket = socket;
             this.in = socket.getInputStream();
             this.out = socket.getOutputStream();
+            this.client = client;
         }
 
         int buffered() { return lim - pos; }
@@ -292,7 +340,18 @@ final class Http1Client implements AutoCloseable {
                 lim -= pos;
                 pos = 0;
             }
-            int n = in.read(buf, lim, buf.length - lim);
+            int n;
+            waitingSince = System.nanoTime();
+            waiting = true;
+            try {
+                n = in.read(buf, lim, buf.length - lim);
+            } catch (IOException e) {
+                if (timedOut) throw new SocketTimeoutException("no byte for " + (timeoutNanos / 1_000_000) + " ms");
+                throw e;
+            } finally {
+                waiting = false;
+            }
+            if (timedOut) throw new SocketTimeoutException("no byte for " + (timeoutNanos / 1_000_000) + " ms");
             if (n <= 0) return false;
             lim += n;
             received = true;
@@ -324,7 +383,14 @@ final class Http1Client implements AutoCloseable {
             return false;
         }
 
+        /** Called by the watchdog: the read under way fails with a {@link SocketTimeoutException}. */
+        void timeOut() {
+            timedOut = true;
+            close();
+        }
+
         void close() {
+            client.busy.remove(this);
             closeQuietly(socket);
         }
     }
@@ -453,10 +519,9 @@ final class Http1Client implements AutoCloseable {
                 c.close();
                 return;
             }
+            c.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(DRAIN_MILLIS);
             Thread.ofVirtual().name("carapace-upstream-drain").start(() -> {
                 try {
-                    c.socket.setSoTimeout(DRAIN_MILLIS);
-                    c.draining = true;
                     if (!drain(true)) c.close();
                 } catch (IOException e) {
                     c.close();

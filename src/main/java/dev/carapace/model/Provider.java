@@ -61,7 +61,9 @@ public final class Provider implements AutoCloseable {
         WireFormat.StreamDecoder decoder = format.streamDecoder();
         try (Http1Client.Response response = open(body, true)) {
             try {
-                new SseReader(response.body()).read((event, data) -> decoder.decode(event, data, sink), decoder::done);
+                // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
+                SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));
+                reader.read((event, data) -> decoder.decode(event, data, sink), decoder::done);
             } catch (IOException e) {
                 // An interrupt (an agent run being cancelled) closes the socket of a virtual thread: not the upstream's fault.
                 if (Thread.currentThread().isInterrupted()) throw interrupted();

@@ -18,6 +18,8 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.Portfolio;
+import dev.carapace.model.StreamEvent;
+import dev.carapace.model.StreamSink;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.store.ApiKeys.StoredKey;
@@ -53,6 +55,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Every HTTP route of Carapace, read top to bottom: the OpenAI- and Anthropic-compatible model API under
@@ -199,57 +202,91 @@ final class HttpApi {
             res.send(format.renderResponse(answer));
             return;
         }
-        SseResponse sse = new SseResponse(res, call, format);
+        SseResponse sse = new SseResponse(() -> startSse(res, call),
+                () -> format.streamEncoder(call.request(), call.model().id()));
         try {
-            gateway.stream(call, sse::send);
+            gateway.stream(call, sse);
         } catch (ApiException e) {
             if (!sse.started()) throw e;
             sse.fail(e);
             return;
         }
-        sse.end();
+        if (call.status() != 499) sse.end();   // 499: the client has gone, there is no one to end the stream for
     }
 
-    /** A streamed answer: headers go out with the first event, so failover stays possible until then. */
-    private static final class SseResponse {
-        private final ServerResponse res;
-        private final Call call;
-        private final WireFormat format;
+    /** Sets a stream's status and headers, once the first event is there; they leave with it. */
+    private static OutputStream startSse(ServerResponse res, Call call) {
+        res.status(200);
+        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        res.header(X_MODEL, call.model().id());
+        res.header(X_DEPLOYMENT, call.deployment().id());
+        if (call.downgradedFrom() != null) res.header(X_DOWNGRADED, call.downgradedFrom());
+        return res.outputStream();
+    }
+
+    /**
+     * A streamed answer, written as its events come. Nothing is sent before the first event, so failover stays
+     * possible until then.
+     *
+     * <p>Flushing is one socket write per flush. The first event is flushed at once: it carries the headers and is
+     * the client's time to first byte. After that, if the upstream reader says when it goes idle
+     * ({@link StreamSink#idle()}), events wait for that call, so a burst the upstream sent in one go leaves in one
+     * write. A reader that never says so gets a flush per event.
+     */
+    static final class SseResponse implements StreamSink {
+        private final Supplier<OutputStream> start;
+        private final Supplier<WireFormat.StreamEncoder> encoders;
         private WireFormat.StreamEncoder encoder;
         private OutputStream out;
+        private boolean flushed;        // something has been flushed: the first event is out
+        private boolean readerSignals;  // the reader has called idle() and will again before it waits
+        private boolean pending;        // written since the last flush
 
-        SseResponse(ServerResponse res, Call call, WireFormat format) {
-            this.res = res;
-            this.call = call;
-            this.format = format;
+        /** @param start sets the status and headers and gives the body stream; called once, at the first event */
+        SseResponse(Supplier<OutputStream> start, Supplier<WireFormat.StreamEncoder> encoders) {
+            this.start = start;
+            this.encoders = encoders;
         }
 
         boolean started() { return out != null; }
 
-        void send(dev.carapace.model.StreamEvent event) {
+        @Override
+        public void accept(StreamEvent event) {
             try {
                 if (out == null) {
-                    res.status(200);
-                    res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-                    res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-                    res.header(X_MODEL, call.model().id());
-                    res.header(X_DEPLOYMENT, call.deployment().id());
-                    if (call.downgradedFrom() != null) res.header(X_DOWNGRADED, call.downgradedFrom());
-                    encoder = format.streamEncoder(call.request(), call.model().id());
-                    out = res.outputStream();
+                    encoder = encoders.get();
+                    out = start.get();
                 }
                 byte[] bytes = encoder.encode(event);
-                if (bytes.length > 0) {
-                    out.write(bytes);
+                if (bytes.length == 0) return;
+                out.write(bytes);
+                if (flushed && readerSignals) {
+                    pending = true;
+                } else {
                     out.flush();
+                    flushed = true;
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
 
+        @Override
+        public void idle() {
+            readerSignals = true;
+            if (!pending) return;
+            pending = false;
+            try {
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** Closes a complete stream; closing flushes whatever events were still held. */
         void end() {
-            if (out == null || call.status() == 499) return;
+            if (out == null) return;
             try (OutputStream o = out) {
                 o.write(encoder.end());
             } catch (IOException | UncheckedIOException gone) {

@@ -259,6 +259,35 @@ class Http1ClientTest {
     }
 
     @Test
+    void theReadTimeoutBoundsEachSilenceNotTheWholeStream() throws Exception {
+        start(Duration.ofMillis(300));
+        steps.add((req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes());
+            out.flush();
+            for (int i = 0; i < 8; i++) {      // 8 x 100 ms: far longer than the timeout, never silent for as long
+                Thread.sleep(100);
+                out.write(("1\r\n" + i + "\r\n").getBytes());
+                out.flush();
+            }
+            out.write("0\r\n\r\n".getBytes());
+            out.flush();
+        });
+        steps.add((req, out, s) -> Thread.sleep(2_000));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("01234567");
+        }
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> client.post("/x", HEADERS, new byte[0]))
+                .isInstanceOf(SocketTimeoutException.class).hasMessageContaining("300 ms");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(290), Duration.ofMillis(1_500));
+        try (Http1Client.Response r = client.post("/x", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("ok");
+        }
+        assertThat(connections).as("the timed-out connection was closed, not reused").hasValue(2);
+    }
+
+    @Test
     void availableCountsOnlyBodyBytesThatAreAlreadyHere() throws Exception {
         start(Duration.ofSeconds(2));
         CountDownLatch more = new CountDownLatch(1);

@@ -16,6 +16,7 @@ import dev.carapace.model.ApiException.Kind;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
+import dev.carapace.model.JsonBytes;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
@@ -60,7 +61,7 @@ public final class OpenAiFormat implements WireFormat {
     private static final int ECHO_LIMIT = 40;
     private static final int UPSTREAM_MESSAGE_LIMIT = 300;
 
-    private static final JsonFactory JSON_FACTORY = JsonFactory.builder()
+    static final JsonFactory JSON_FACTORY = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
             // Parser messages quote the offending token; keep that short and never quote the raw document.
             .errorReportConfiguration(ErrorReportConfiguration.builder()
@@ -637,12 +638,41 @@ public final class OpenAiFormat implements WireFormat {
         };
     }
 
-    /** Renders one streamed answer as chat.completion.chunk frames, all under the same id and timestamp. */
+    /**
+     * Renders one streamed answer as chat.completion.chunk frames, all under the same id and timestamp. The frames
+     * are written by hand into one reused buffer (see {@link JsonBytes}), in exactly the bytes a Jackson generator
+     * wrote before; the part every chunk shares is rendered once.
+     */
     private static final class Encoder implements StreamEncoder {
+        private static final byte[] ID_FIELD = JsonBytes.ascii("{\"id\":");
+        private static final byte[] OBJECT_CREATED = JsonBytes.ascii(",\"object\":\"chat.completion.chunk\",\"created\":");
+        private static final byte[] MODEL = JsonBytes.ascii(",\"model\":");
+        private static final byte[] DELTA = JsonBytes.ascii(",\"choices\":[{\"index\":0,\"delta\":{");
+        private static final byte[] ROLE = JsonBytes.ascii("\"role\":\"assistant\",\"content\":\"\"");
+        private static final byte[] CONTENT = JsonBytes.ascii("\"content\":");
+        private static final byte[] TOOL_CALL_INDEX = JsonBytes.ascii("\"tool_calls\":[{\"index\":");
+        private static final byte[] ID = JsonBytes.ascii(",\"id\":");
+        private static final byte[] FUNCTION_NAME = JsonBytes.ascii(",\"type\":\"function\",\"function\":{\"name\":");
+        private static final byte[] NO_ARGUMENTS = JsonBytes.ascii(",\"arguments\":\"\"}}]");
+        private static final byte[] FUNCTION_ARGUMENTS = JsonBytes.ascii(",\"function\":{\"arguments\":");
+        private static final byte[] CLOSE_TOOL_CALL = JsonBytes.ascii("}}]");
+        private static final byte[] NOT_FINISHED = JsonBytes.ascii("},\"finish_reason\":null}]}\n\n");
+        private static final byte[] FINISH_REASON = JsonBytes.ascii("},\"finish_reason\":");
+        private static final byte[] FINISHED = JsonBytes.ascii("}]}\n\n");
+        private static final byte[] USAGE = JsonBytes.ascii(",\"choices\":[],\"usage\":{\"prompt_tokens\":");
+        private static final byte[] COMPLETION_TOKENS = JsonBytes.ascii(",\"completion_tokens\":");
+        private static final byte[] TOTAL_TOKENS = JsonBytes.ascii(",\"total_tokens\":");
+        private static final byte[] CACHED_TOKENS = JsonBytes.ascii(",\"prompt_tokens_details\":{\"cached_tokens\":");
+        private static final byte[] REASONING_TOKENS = JsonBytes.ascii("},\"completion_tokens_details\":{\"reasoning_tokens\":");
+        private static final byte[] USAGE_END = JsonBytes.ascii("}}}\n\n");
+
         private final String model;
         private final boolean includeUsage;
         private final long created = nowSeconds();
+        private final JsonBytes out = new JsonBytes(256);
         private String id;
+        /** What every chunk starts with, {@code data: {"id":...,"model":...,}}, fixed once the first is written. */
+        private byte[] head;
         private boolean roleSent;
 
         Encoder(String model, boolean includeUsage) {
@@ -654,45 +684,39 @@ public final class OpenAiFormat implements WireFormat {
         public byte[] encode(StreamEvent event) {
             if (event instanceof StreamEvent.Started s) {
                 if (id == null && s.id() != null && !s.id().isEmpty()) id = s.id();
-                return roleSent ? EMPTY : roleChunk();
+                if (roleSent) return EMPTY;
+                out.reset();
+                roleChunk();
+                return out.toByteArray();
             }
             if (event instanceof StreamEvent.UsageReport u) {
                 // Carapace always asks the upstream for usage; the client only sees it when it asked too.
-                return includeUsage ? usageChunk(u.usage()) : EMPTY;
+                if (!includeUsage) return EMPTY;
+                Usage usage = u.usage();
+                out.reset().raw(head()).raw(USAGE).number(usage.inputTokens())
+                        .raw(COMPLETION_TOKENS).number(usage.outputTokens())
+                        .raw(TOTAL_TOKENS).number(usage.inputTokens() + usage.outputTokens())
+                        .raw(CACHED_TOKENS).number(usage.cachedInputTokens())
+                        .raw(REASONING_TOKENS).number(usage.reasoningTokens()).raw(USAGE_END);
+                return out.toByteArray();
             }
             if (event instanceof StreamEvent.ReasoningDelta) return EMPTY;   // see StreamEvent.ReasoningDelta
-            byte[] chunk = switch (event) {
-                case StreamEvent.TextDelta t -> chunk(g -> g.writeStringField("content", t.text()), null);
-                case StreamEvent.ToolCallStarted t -> chunk(g -> {
-                    g.writeArrayFieldStart("tool_calls");
-                    g.writeStartObject();
-                    g.writeNumberField("index", t.index());
-                    g.writeStringField("id", t.id());
-                    g.writeStringField("type", "function");
-                    g.writeObjectFieldStart("function");
-                    g.writeStringField("name", t.name());
-                    g.writeStringField("arguments", "");
-                    g.writeEndObject();
-                    g.writeEndObject();
-                    g.writeEndArray();
-                }, null);
-                case StreamEvent.ToolCallDelta t -> chunk(g -> {
-                    g.writeArrayFieldStart("tool_calls");
-                    g.writeStartObject();
-                    g.writeNumberField("index", t.index());
-                    g.writeObjectFieldStart("function");
-                    g.writeStringField("arguments", t.argumentsDelta());
-                    g.writeEndObject();
-                    g.writeEndObject();
-                    g.writeEndArray();
-                }, null);
-                case StreamEvent.Finished f -> chunk(g -> { }, finishName(f.reason()));
+            out.reset();
+            // Clients key on the first delta's role; if the upstream skipped Started, supply it here.
+            if (!roleSent) roleChunk();
+            out.raw(head()).raw(DELTA);
+            switch (event) {
+                case StreamEvent.TextDelta t -> out.raw(CONTENT).string(t.text()).raw(NOT_FINISHED);
+                case StreamEvent.ToolCallStarted t -> out.raw(TOOL_CALL_INDEX).number(t.index())
+                        .raw(ID).string(t.id()).raw(FUNCTION_NAME).string(t.name()).raw(NO_ARGUMENTS).raw(NOT_FINISHED);
+                case StreamEvent.ToolCallDelta t -> out.raw(TOOL_CALL_INDEX).number(t.index())
+                        .raw(FUNCTION_ARGUMENTS).string(t.argumentsDelta()).raw(CLOSE_TOOL_CALL).raw(NOT_FINISHED);
+                case StreamEvent.Finished f -> out.raw(FINISH_REASON).string(finishName(f.reason())).raw(FINISHED);
                 case StreamEvent.Started s -> throw new AssertionError(s);
                 case StreamEvent.UsageReport u -> throw new AssertionError(u);
                 case StreamEvent.ReasoningDelta r -> throw new AssertionError(r);
-            };
-            // Clients key on the first delta's role; if the upstream skipped Started, supply it here.
-            return roleSent ? chunk : concat(roleChunk(), chunk);
+            }
+            return out.toByteArray();
         }
 
         @Override
@@ -703,47 +727,18 @@ public final class OpenAiFormat implements WireFormat {
         @Override
         public byte[] end() { return DONE.clone(); }
 
-        private byte[] roleChunk() {
+        private void roleChunk() {
             roleSent = true;
-            return chunk(g -> {
-                g.writeStringField("role", "assistant");
-                g.writeStringField("content", "");
-            }, null);
+            out.raw(head()).raw(DELTA).raw(ROLE).raw(NOT_FINISHED);
         }
 
-        private byte[] chunk(JsonBody delta, String finishReason) {
-            return sse(g -> {
-                writeHeader(g);
-                g.writeArrayFieldStart("choices");
-                g.writeStartObject();
-                g.writeNumberField("index", 0);
-                g.writeObjectFieldStart("delta");
-                delta.write(g);
-                g.writeEndObject();
-                g.writeStringField("finish_reason", finishReason);
-                g.writeEndObject();
-                g.writeEndArray();
-                g.writeEndObject();
-            });
-        }
-
-        private byte[] usageChunk(Usage usage) {
-            return sse(g -> {
-                writeHeader(g);
-                g.writeArrayFieldStart("choices");
-                g.writeEndArray();
-                writeUsage(g, usage);
-                g.writeEndObject();
-            });
-        }
-
-        private void writeHeader(JsonGenerator g) throws IOException {
-            if (id == null) id = newId("chatcmpl-");
-            g.writeStartObject();
-            g.writeStringField("id", id);
-            g.writeStringField("object", "chat.completion.chunk");
-            g.writeNumberField("created", created);
-            g.writeStringField("model", model);
+        private byte[] head() {
+            if (head == null) {
+                if (id == null) id = newId("chatcmpl-");
+                head = new JsonBytes(128).raw(DATA_PREFIX).raw(ID_FIELD).string(id).raw(OBJECT_CREATED).number(created)
+                        .raw(MODEL).string(model).toByteArray();
+            }
+            return head;
         }
     }
 
@@ -944,12 +939,12 @@ public final class OpenAiFormat implements WireFormat {
     }
 
     /** Arguments are a JSON string per the spec; some servers send the object itself. */
-    private static String argumentsText(JsonNode args) {
+    static String argumentsText(JsonNode args) {
         if (args == null || args.isNull()) return null;
         return args.isTextual() ? args.textValue() : args.toString();
     }
 
-    private static Usage parseUsage(JsonNode u) {
+    static Usage parseUsage(JsonNode u) {
         return new Usage(u.path("prompt_tokens").asLong(0), u.path("completion_tokens").asLong(0),
                 u.path("prompt_tokens_details").path("cached_tokens").asLong(0), 0,
                 u.path("completion_tokens_details").path("reasoning_tokens").asLong(0), false);
@@ -1006,56 +1001,47 @@ public final class OpenAiFormat implements WireFormat {
                 return;
             }
             if ("error".equals(event)) throw upstreamFailure(lenientJson(payload));
-            JsonNode chunk = readUpstream(payload.getBytes(StandardCharsets.UTF_8));
-            if (isErrorBody(chunk)) throw upstreamFailure(chunk);
-            if (!chunk.isObject()) throw invalidUpstream("a stream chunk is not a JSON object");
+            byte[] json = payload.getBytes(StandardCharsets.UTF_8);
+            OpenAiChunk chunk = OpenAiChunk.read(JSON_FACTORY, json, !started);
+            if (chunk == null) chunk = OpenAiChunk.of(chunkTree(json));   // whatever the fast reading left
             if (!started) {
                 started = true;
-                String id = chunk.path("id").textValue();
-                sink.accept(new StreamEvent.Started(id == null || id.isEmpty() ? newId("chatcmpl-") : id,
-                        chunk.path("model").textValue()));
+                sink.accept(new StreamEvent.Started(chunk.id == null || chunk.id.isEmpty() ? newId("chatcmpl-") : chunk.id,
+                        chunk.model));
             }
-            JsonNode choices = chunk.get("choices");
-            if (choices != null && choices.isArray()) {
-                for (JsonNode choice : choices) {
-                    if (choice.path("index").asInt(0) == 0) decodeChoice(choice, sink);
-                }
-            }
-            JsonNode usage = chunk.get("usage");
-            if (usage != null && usage.isObject()) {
-                latestUsage = parseUsage(usage);
+            for (OpenAiChunk.Choice choice : chunk.choices) decodeChoice(choice, sink);
+            if (chunk.usage != null) {
+                latestUsage = chunk.usage;
                 // Usage before the finish (vLLM's continuous stats) is partial; the report waits for the end.
                 if (finished && !usageReported) reportUsage(sink);
             }
         }
 
-        private void decodeChoice(JsonNode choice, StreamSink sink) {
-            JsonNode delta = choice.get("delta");
-            if (delta != null && delta.isObject() && !finished) {
-                // vLLM, SGLang and DeepSeek stream reasoning apart from the answer, under either name.
-                JsonNode reasoning = delta.has("reasoning_content") ? delta.get("reasoning_content") : delta.get("reasoning");
-                if (reasoning != null && reasoning.isTextual() && !reasoning.textValue().isEmpty()) {
-                    sink.accept(new StreamEvent.ReasoningDelta(reasoning.textValue()));
-                }
-                JsonNode content = delta.get("content");
-                if (content != null && content.isTextual() && !content.textValue().isEmpty()) {
-                    sink.accept(new StreamEvent.TextDelta(content.textValue()));
-                }
-                JsonNode calls = delta.get("tool_calls");
-                if (calls != null && calls.isArray()) {
-                    for (JsonNode call : calls) decodeToolCall(call, sink);
-                }
-            }
-            JsonNode reason = choice.get("finish_reason");
-            if (reason != null && reason.isTextual() && !finished) finish(reason.textValue(), sink);
+        private static JsonNode chunkTree(byte[] json) {
+            JsonNode chunk = readUpstream(json);
+            if (isErrorBody(chunk)) throw upstreamFailure(chunk);
+            if (!chunk.isObject()) throw invalidUpstream("a stream chunk is not a JSON object");
+            return chunk;
         }
 
-        private void decodeToolCall(JsonNode entry, StreamSink sink) {
-            JsonNode fn = entry.path("function");
-            String id = nonEmptyText(entry.get("id"));
-            String name = nonEmptyText(fn.get("name"));
-            String args = argumentsText(fn.get("arguments"));
-            Call call = callFor(entry.get("index"), id);
+        private void decodeChoice(OpenAiChunk.Choice choice, StreamSink sink) {
+            if (choice.delta && !finished) {
+                if (choice.reasoning != null && !choice.reasoning.isEmpty()) {
+                    sink.accept(new StreamEvent.ReasoningDelta(choice.reasoning));
+                }
+                if (choice.content != null && !choice.content.isEmpty()) sink.accept(new StreamEvent.TextDelta(choice.content));
+                if (choice.toolCalls != null) {
+                    for (OpenAiChunk.ToolEntry call : choice.toolCalls) decodeToolCall(call, sink);
+                }
+            }
+            if (choice.finishReason != null && !finished) finish(choice.finishReason, sink);
+        }
+
+        private void decodeToolCall(OpenAiChunk.ToolEntry entry, StreamSink sink) {
+            String id = nonEmpty(entry.id());
+            String name = nonEmpty(entry.name());
+            String args = entry.arguments();
+            Call call = callFor(entry.index(), id);
             if (call.id == null) call.id = id;
             if (call.name == null) call.name = name;
             if (call.index < 0) {
@@ -1082,10 +1068,9 @@ public final class OpenAiFormat implements WireFormat {
          * Finds the call an entry continues. Normally the upstream index says; but some servers give every call
          * index 0 and tell them apart only by id, and some omit the index, so a new id always opens a new call.
          */
-        private Call callFor(JsonNode indexNode, String id) {
+        private Call callFor(Integer index, String id) {
             Call call;
-            if (indexNode != null && indexNode.canConvertToInt()) {
-                int index = indexNode.intValue();
+            if (index != null) {
                 call = byUpstreamIndex.get(index);
                 if (call == null || (id != null && call.id != null && !id.equals(call.id))) {
                     call = new Call();
@@ -1109,8 +1094,8 @@ public final class OpenAiFormat implements WireFormat {
             sink.accept(new StreamEvent.UsageReport(latestUsage));
         }
 
-        private static String nonEmptyText(JsonNode v) {
-            return v != null && v.isTextual() && !v.textValue().isEmpty() ? v.textValue() : null;
+        private static String nonEmpty(String s) {
+            return s != null && !s.isEmpty() ? s : null;
         }
     }
 
@@ -1242,13 +1227,6 @@ public final class OpenAiFormat implements WireFormat {
         } catch (IOException e) {
             throw new UncheckedIOException(e); // in-memory output: only a bug gets here
         }
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = new byte[a.length + b.length];
-        System.arraycopy(a, 0, out, 0, a.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 
     private static long nowSeconds() { return System.currentTimeMillis() / 1000; }

@@ -18,6 +18,7 @@ import dev.carapace.model.WireFormat;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -266,6 +267,33 @@ class OpenAiStreamTest {
         assertThat(usageChunk.path("usage")).isEqualTo(tree("""
                 {"prompt_tokens":10,"completion_tokens":7,"total_tokens":17,
                  "prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}"""));
+    }
+
+    @Test
+    void rendersChunksInTheExactBytesOfBefore() {
+        // The frames are written by hand now; these are the bytes Jackson's generator wrote for them.
+        WireFormat.StreamEncoder encoder = format.streamEncoder(request(true), "sm\"art");
+        List<StreamEvent> events = List.of(
+                new Started("up-1", "upstream-model"),
+                new TextDelta("a\"b\\c\n\t\u0001 é 😀"),
+                new ToolCallStarted(0, "call_1", "lookup"),
+                new ToolCallDelta(0, "{\"q\":"),
+                new Finished(FinishReason.TOOL_CALLS),
+                new UsageReport(new Usage(10, 7, 2, 0, 1, false)));
+        StringBuilder sse = new StringBuilder();
+        for (StreamEvent e : events) sse.append(new String(encoder.encode(e), StandardCharsets.UTF_8));
+        String head = "data: {\"id\":\"up-1\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"sm\\\"art\",";
+        assertThat(sse.toString().replaceAll("\"created\":\\d+", "\"created\":0")).isEqualTo(
+                head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
+                + head + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\\\"b\\\\c\\n\\t\\u0001 é \\uD83D\\uDE00\"},"
+                        + "\"finish_reason\":null}]}\n\n"
+                + head + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
+                        + "\"function\":{\"name\":\"lookup\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n"
+                + head + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"q\\\":\"}}]},"
+                        + "\"finish_reason\":null}]}\n\n"
+                + head + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+                + head + "\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":7,\"total_tokens\":17,"
+                        + "\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":1}}}\n\n");
     }
 
     @Test
