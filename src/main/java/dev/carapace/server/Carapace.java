@@ -9,9 +9,11 @@ import dev.carapace.agent.WorkspaceGuard;
 import dev.carapace.agent.tools.BuiltinTools;
 import dev.carapace.agent.tools.DirectEgress;
 import dev.carapace.agent.tools.LocalRunner;
+import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Gateway;
+import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
@@ -57,12 +59,16 @@ public final class Carapace implements AutoCloseable {
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
+    /** The exec sandbox, when the config chose bubblewrap; null otherwise. */
+    private final Bubblewrap bubblewrap;
     private final List<Provider> providers;
     private final WebServer server;
 
     private Carapace(CarapaceConfig config, Path dataDir, Function<String, String> env, Clock clock, Integer portOverride,
                      SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
+        // First: a missing or broken sandbox is a startup error, before anything else is opened.
+        bubblewrap = config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP ? openSandbox(config, dataDir, env) : null;
         store = openStore(config, dataDir, env);
         scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
@@ -100,7 +106,8 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
-        agentRuntime = agentRuntime(config, store, gateway, clock);
+        agentRuntime = agentRuntime(config, store, gateway, clock,
+                bubblewrap == null ? null : new BwrapExec(bubblewrap, workspaces(config)));
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
@@ -129,6 +136,9 @@ public final class Carapace implements AutoCloseable {
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
             return new Carapace(config, dataDir, env, clock, portOverride, lock);
+        } catch (dev.carapace.guard.sandbox.SandboxUnavailableException e) {
+            lock.release();
+            throw new IllegalStateException("tools.exec is bwrap, but the sandbox cannot run here: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             lock.release();
             throw e;
@@ -136,14 +146,44 @@ public final class Carapace implements AutoCloseable {
     }
 
     /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
-    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock) {
+    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
+                                     Sandbox sandboxed) {
         Agents agents = new Agents(config.agents().values());
         CarapaceConfig.Tools chosen = config.tools();
-        List<AgentTool> tools = BuiltinTools.all(
-                chosen.exec() == CarapaceConfig.Tools.Exec.LOCAL ? new LocalRunner() : null,
+        Sandbox exec = switch (chosen.exec()) {
+            case OFF -> null;
+            case LOCAL -> new LocalRunner();
+            case BWRAP -> java.util.Objects.requireNonNull(sandboxed, "exec: bwrap needs the sandbox");
+        };
+        List<AgentTool> tools = BuiltinTools.all(exec,
                 chosen.webFetch() == CarapaceConfig.Tools.WebFetch.DIRECT ? new DirectEgress() : null);
         return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
                 agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+    }
+
+    /**
+     * The bubblewrap sandbox for exec, checked by running a command in it. The data folder is hidden inside even
+     * if it lies in a system directory or a workspace. No egress proxy yet: sandboxed commands have no network.
+     */
+    static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env) {
+        return Bubblewrap.open(executable("bwrap", env.apply("PATH")), config.tools().sandbox(), null,
+                List.of(dataDir));
+    }
+
+    /** {@code name} found on {@code path}, else where Debian puts it. */
+    static Path executable(String name, String path) {
+        if (path != null) {
+            for (String dir : path.split(":")) {
+                if (dir.isEmpty()) continue;
+                Path p = Path.of(dir, name);
+                if (java.nio.file.Files.isExecutable(p)) return p;
+            }
+        }
+        return Path.of("/usr/bin", name);
+    }
+
+    private static List<Path> workspaces(CarapaceConfig config) {
+        return config.agents().values().stream().map(AgentSpec::workspace).toList();
     }
 
     /**
@@ -210,6 +250,7 @@ public final class Carapace implements AutoCloseable {
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
         store.close();
+        if (bubblewrap != null) bubblewrap.close();
         soleWriter.release();
     }
 }

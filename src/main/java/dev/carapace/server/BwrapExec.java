@@ -1,0 +1,58 @@
+package dev.carapace.server;
+
+import dev.carapace.agent.tools.LocalRunner;
+import dev.carapace.agent.tools.Sandbox;
+import dev.carapace.guard.sandbox.Bubblewrap;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The {@code exec} tool's sandbox when the config says {@code tools: {exec: bwrap}}: each command runs in
+ * {@link Bubblewrap} with its agent's workspace as the one writable directory. The process handling (output drained
+ * within the cap, timeout, tree kill, interrupt) is {@link LocalRunner}'s, started from the sandbox's launcher thread;
+ * killing the first process (bwrap) ends the sandbox's pid namespace and with it every process in it.
+ *
+ * <p>The command's workspace is the configured agent workspace that contains its working directory (the innermost,
+ * if workspaces nest): the {@link Sandbox} seam carries no agent id, and a working directory outside every workspace
+ * is refused.
+ */
+final class BwrapExec implements Sandbox {
+
+    private final Bubblewrap bwrap;
+    private final LocalRunner runner;
+    private final List<Path> workspaces;
+
+    /** @param workspaces every agent's workspace; a command runs with the one holding its working directory */
+    BwrapExec(Bubblewrap bwrap, Collection<Path> workspaces) {
+        this.bwrap = bwrap;
+        this.runner = new LocalRunner(bwrap::start);
+        List<Path> roots = new ArrayList<>();
+        for (Path w : workspaces) roots.add(real(w));
+        roots.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+        this.workspaces = List.copyOf(roots);
+    }
+
+    @Override
+    public Result run(Command command) throws IOException, InterruptedException {
+        Path cwd = command.workingDirectory().toRealPath();
+        Path workspace = workspaces.stream().filter(cwd::startsWith).findFirst()
+                .orElseThrow(() -> new IOException("working directory is not inside any agent's workspace"));
+        try (Bubblewrap.Launch launch = bwrap.prepare(workspace, cwd, command.environment(), command.argv())) {
+            return runner.run(new Command(launch.argv(), cwd, launch.environment(), command.timeout(),
+                    command.maxOutputBytes()));
+        }
+    }
+
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p.toAbsolutePath().normalize(); // not created yet; the workspace tool creates it on first use
+        }
+    }
+}
