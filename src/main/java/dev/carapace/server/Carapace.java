@@ -166,20 +166,24 @@ public final class Carapace implements AutoCloseable {
      * if it lies in a system directory or a workspace. No egress proxy yet: sandboxed commands have no network.
      */
     static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env) {
-        return Bubblewrap.open(executable("bwrap", env.apply("PATH")), config.tools().sandbox(), null,
-                List.of(dataDir));
+        String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
+        Path bwrap = executable("bwrap", path);
+        if (bwrap == null) {
+            throw new dev.carapace.guard.sandbox.SandboxUnavailableException("bubblewrap is not installed (no bwrap on"
+                    + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
+                    + " 'tools: {exec: local}' to run commands without isolation");
+        }
+        return Bubblewrap.open(bwrap, config.tools().sandbox(), null, List.of(dataDir));
     }
 
-    /** {@code name} found on {@code path}, else where Debian puts it. */
+    /** The first executable {@code name} in the directories of {@code path}, or null. */
     static Path executable(String name, String path) {
-        if (path != null) {
-            for (String dir : path.split(":")) {
-                if (dir.isEmpty()) continue;
-                Path p = Path.of(dir, name);
-                if (java.nio.file.Files.isExecutable(p)) return p;
-            }
+        for (String dir : path.split(":")) {
+            if (dir.isEmpty()) continue;
+            Path p = Path.of(dir, name);
+            if (java.nio.file.Files.isExecutable(p)) return p;
         }
-        return Path.of("/usr/bin", name);
+        return null;
     }
 
     private static List<Path> workspaces(CarapaceConfig config) {
