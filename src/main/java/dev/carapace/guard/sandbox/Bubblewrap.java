@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs commands inside bubblewrap: a fresh read-only root holding only the system directories (read-only), the
  * command's workspace (read-write), a private {@code /tmp} and {@code /dev/shm} (bounded tmpfs); new user, pid, ipc, uts, cgroup and network namespaces; no
- * capabilities, {@code no_new_privs}, no further user namespaces; kernel limits from {@link SandboxLimits}. The
+ * capabilities, {@code no_new_privs}, no further user namespaces; kernel limits from {@link SandboxLimits}, and where
+ * the gateway may create cgroups, a pids and a memory cgroup per command (required as root, see {@link Cgroups}). The
  * network namespace has only loopback. When an egress proxy socket is given, it is bound into the sandbox and a
  * bridge inside ({@code socat}) listens on {@code 127.0.0.1:3128} and forwards to it; {@code HTTP(S)_PROXY} point
  * there. That proxy is the one way out.
@@ -69,15 +70,15 @@ public final class Bubblewrap implements AutoCloseable {
     private final SandboxLimits limits;
     private final Path proxySocket;
     private final List<Path> hidden;
-    private final PidsCgroup cgroup;
+    private final Cgroups cgroups;
     private final ExecutorService launcher;
 
-    private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, PidsCgroup cgroup) {
+    private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, Cgroups cgroups) {
         this.bwrap = bwrap;
         this.limits = limits;
         this.proxySocket = proxySocket;
         this.hidden = hidden;
-        this.cgroup = cgroup;
+        this.cgroups = cgroups;
         this.launcher = Executors.newSingleThreadExecutor(
                 r -> Thread.ofPlatform().daemon().name("sandbox-launcher").unstarted(r));
     }
@@ -108,14 +109,14 @@ public final class Bubblewrap implements AutoCloseable {
             throw new SandboxUnavailableException("the sandbox reaches the egress proxy through socat (" + SOCAT
                     + "), which is missing: apt-get install socat");
         }
-        PidsCgroup cgroup = null;
-        if (runningAsRoot()) {
-            cgroup = PidsCgroup.find().orElseThrow(() -> new SandboxUnavailableException("the gateway runs as root,"
-                    + " whom the kernel's process limit (RLIMIT_NPROC) does not bind, and no writable pids cgroup was"
-                    + " found to bound a command's processes instead: run Carapace as an unprivileged user"));
-            cgroup.sweep();
+        Cgroups cgroups = Cgroups.find();
+        if (runningAsRoot() && !cgroups.limitsProcesses()) {
+            throw new SandboxUnavailableException("the gateway runs as root, whom the kernel's process limit"
+                    + " (RLIMIT_NPROC) does not bind, and no writable pids cgroup was found to bound a command's"
+                    + " processes instead: run Carapace as an unprivileged user");
         }
-        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroup);
+        cgroups.sweep();
+        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups);
         try {
             b.probe();
         } catch (RuntimeException e) {
@@ -150,11 +151,13 @@ public final class Bubblewrap implements AutoCloseable {
         if (!cwd.startsWith(root)) throw new IOException("working directory " + cwd + " is outside workspace " + root);
         if (argv.isEmpty()) throw new IllegalArgumentException("argv is empty");
 
-        PidsCgroup.Slot slot = cgroup == null ? null : cgroup.open(limits.processes());
+        Cgroups.Slot slot = cgroups.parents().isEmpty() ? null : cgroups.open(limits.processes(), limits.memoryBytes());
         List<String> a = new ArrayList<>();
         if (slot != null) {
-            // Joins the cgroup before bwrap starts, so that nothing the command forks is ever outside it.
-            a.addAll(List.of("/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", slot.procs().toString()));
+            // Joins the cgroups before bwrap starts, so that nothing the command forks is ever outside them.
+            List<Path> procs = slot.procs();
+            a.addAll(List.of("/bin/sh", "-c", "echo $$ > \"$0\" && echo $$ > \"$1\" && shift && exec \"$@\"",
+                    procs.get(0).toString(), procs.get(procs.size() - 1).toString()));
         }
         a.add(bwrap.toString());
         a.addAll(List.of("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
@@ -295,9 +298,9 @@ public final class Bubblewrap implements AutoCloseable {
     public static final class Launch implements AutoCloseable {
         private final List<String> argv;
         private final Map<String, String> environment;
-        private final PidsCgroup.Slot slot;
+        private final Cgroups.Slot slot;
 
-        private Launch(List<String> argv, Map<String, String> environment, PidsCgroup.Slot slot) {
+        private Launch(List<String> argv, Map<String, String> environment, Cgroups.Slot slot) {
             this.argv = List.copyOf(argv);
             this.environment = Map.copyOf(environment);
             this.slot = slot;

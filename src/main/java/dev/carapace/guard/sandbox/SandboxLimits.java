@@ -7,8 +7,10 @@ import java.time.Duration;
  * limits, set inside the sandbox with {@code prlimit} and, where the kernel would not apply them, a cgroup.
  *
  * @param cpuTime     CPU time of each process; past it the kernel kills the process (RLIMIT_CPU)
- * @param memoryBytes address space of each process (RLIMIT_AS); an allocation past it fails. Virtual, not resident:
- *                    runtimes that reserve large regions up front (V8, the JVM, Go) need a generous value
+ * @param memoryBytes address space of each process (RLIMIT_AS), where an allocation past it fails; and where a
+ *                    memory cgroup is available, the memory of all the command's processes together, past which the
+ *                    kernel kills one of them. The address space is virtual, not resident: runtimes that reserve
+ *                    large regions up front (V8, the JVM, Go) need a generous value
  * @param processes   processes and threads the command may have at once (RLIMIT_NPROC counted in the sandbox's own
  *                    user namespace, or a pids cgroup when the gateway runs as root, whom RLIMIT_NPROC exempts)
  * @param fileBytes   largest file the command may write (RLIMIT_FSIZE), in the workspace or in /tmp

@@ -247,6 +247,16 @@ class BubblewrapTest {
     }
 
     @Test
+    void manyProcessesTogetherAreStoppedByTheMemoryCgroup() throws Exception {
+        // Each stays under the address-space limit (512 MiB); four together are over the cgroup's 512 MiB.
+        assertThat(Cgroups.find().limitsMemory()).as("a memory cgroup is available on this machine").isTrue();
+        Sandbox.Result r = sh("pids=; for i in 1 2 3 4; do perl -e '$x = \"x\" x (200 * 1024 * 1024); sleep 2;"
+                + " print \"survived\\n\"' & pids=\"$pids $!\"; done; k=0; for p in $pids; do wait $p || k=$((k+1));"
+                + " done; echo killed=$k");
+        assertThat(r.output()).containsPattern("killed=[1-4]");
+    }
+
+    @Test
     void aCpuSpinIsStoppedByTheCpuLimit() throws Exception {
         long start = System.nanoTime();
         Sandbox.Result r = sh("while :; do :; done", Duration.ofSeconds(30), 4096);
@@ -356,11 +366,13 @@ class BubblewrapTest {
     }
 
     private static List<Path> leftoverCgroups() throws IOException {
-        if (!Bubblewrap.runningAsRoot()) return List.of();
-        Path parent = PidsCgroup.find().orElseThrow().parent();
-        try (var s = Files.list(parent)) {
-            return s.filter(p -> p.getFileName().toString()
-                    .startsWith(PidsCgroup.PREFIX + ProcessHandle.current().pid() + "-")).toList();
+        List<Path> left = new java.util.ArrayList<>();
+        for (Path parent : Cgroups.find().parents()) {
+            try (var s = Files.list(parent)) {
+                s.filter(p -> p.getFileName().toString().startsWith(Cgroups.PREFIX + ProcessHandle.current().pid() + "-"))
+                        .forEach(left::add);
+            }
         }
+        return left;
     }
 }
