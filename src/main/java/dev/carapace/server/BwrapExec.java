@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The {@code exec} tool's sandbox when the config says {@code tools: {exec: bwrap}}: each command runs in
@@ -43,7 +44,7 @@ final class BwrapExec implements Sandbox {
         Path workspace = workspaces.stream().filter(cwd::startsWith).findFirst()
                 .orElseThrow(() -> new IOException("working directory is not inside any agent's workspace"));
         try (Bubblewrap.Launch launch = bwrap.prepare(workspace, cwd, command.environment(), command.argv())) {
-            return runner.run(new Command(launch.argv(), cwd, launch.environment(), command.timeout(),
+            return runner.run(new Command(launch.argv(), cwd, Map.of(), command.timeout(),
                     command.maxOutputBytes()));
         }
     }

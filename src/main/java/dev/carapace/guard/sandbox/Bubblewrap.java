@@ -136,7 +136,8 @@ public final class Bubblewrap implements AutoCloseable {
     }
 
     /**
-     * What to run for {@code argv} in {@code workspace}: the wrapped argv and its whole environment. Close the launch
+     * What to run for {@code argv} in {@code workspace}: the wrapped argv, to be started with an empty environment
+     * (the command's is in the arguments). Close the launch
      * when the command has ended (it releases the command's cgroup, killing anything left in it).
      *
      * @param workspace        the agent's workspace, the one writable directory besides /tmp; bound at its own path
@@ -189,7 +190,19 @@ public final class Bubblewrap implements AutoCloseable {
             }
         }
         // The root and /dev are tmpfs of unbounded size: read-only, or they would be a way to fill the host's memory.
-        a.addAll(List.of("--remount-ro", "/dev", "--remount-ro", "/", "--chdir", cwd.toString(), "--"));
+        a.addAll(List.of("--remount-ro", "/dev", "--remount-ro", "/", "--chdir", cwd.toString()));
+        // The environment goes in as arguments, not inherited: host-side processes (sh, bwrap) run with none, so that
+        // nothing in it (LD_PRELOAD, say) can act outside the sandbox.
+        Map<String, String> env = new LinkedHashMap<>(environment);
+        if (proxySocket != null) {
+            for (String name : List.of("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                    "all_proxy")) {
+                env.put(name, PROXY_URL);
+            }
+        }
+        a.add("--clearenv");
+        env.forEach((name, value) -> a.addAll(List.of("--setenv", name, value)));
+        a.add("--");
         a.addAll(List.of(PRLIMIT.toString(),
                 "--cpu=" + limits.cpuTime().toSeconds(),
                 "--as=" + limits.memoryBytes(),
@@ -198,16 +211,9 @@ public final class Bubblewrap implements AutoCloseable {
                 "--nofile=" + limits.openFiles(),
                 "--core=0",
                 "--"));
-        Map<String, String> env = new LinkedHashMap<>(environment);
-        if (proxySocket != null) {
-            a.addAll(List.of("/bin/sh", "-c", BRIDGE, "sandbox"));
-            for (String name : List.of("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                    "all_proxy")) {
-                env.put(name, PROXY_URL);
-            }
-        }
+        if (proxySocket != null) a.addAll(List.of("/bin/sh", "-c", BRIDGE, "sandbox"));
         a.addAll(argv);
-        return new Launch(a, env, slot);
+        return new Launch(a, slot);
     }
 
     /**
@@ -250,7 +256,6 @@ public final class Bubblewrap implements AutoCloseable {
             ProcessBuilder pb = new ProcessBuilder(launch.argv()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             pb.environment().clear();
-            pb.environment().putAll(launch.environment());
             Process p = start(pb);
             if (!p.waitFor(20, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -294,24 +299,21 @@ public final class Bubblewrap implements AutoCloseable {
         launcher.shutdownNow();
     }
 
-    /** A prepared command: bwrap and its arguments ending with the command, and the command's whole environment. */
+    /**
+     * A prepared command: bwrap and its arguments (the command's environment among them), ending with the command.
+     * Start it with an empty environment.
+     */
     public static final class Launch implements AutoCloseable {
         private final List<String> argv;
-        private final Map<String, String> environment;
         private final Cgroups.Slot slot;
 
-        private Launch(List<String> argv, Map<String, String> environment, Cgroups.Slot slot) {
+        private Launch(List<String> argv, Cgroups.Slot slot) {
             this.argv = List.copyOf(argv);
-            this.environment = Map.copyOf(environment);
             this.slot = slot;
         }
 
         public List<String> argv() {
             return argv;
-        }
-
-        public Map<String, String> environment() {
-            return environment;
         }
 
         /** Releases the command's cgroup, if it has one, killing whatever is left in it. */
