@@ -221,7 +221,12 @@ public final class Bubblewrap implements AutoCloseable {
      * for the start does not lose the process: it is returned, with the interrupt status set, for the caller to kill.
      */
     public Process start(ProcessBuilder builder) throws IOException {
-        Future<Process> started = launcher.submit(builder::start);
+        Future<Process> started;
+        try {
+            started = launcher.submit(builder::start);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new IOException("the sandbox has been closed");
+        }
         boolean interrupted = false;
         try {
             while (true) {

@@ -157,6 +157,43 @@ class BubblewrapTest {
     }
 
     @Test
+    void symlinksInTheWorkspaceResolveInsideTheSandbox() throws Exception {
+        Files.createSymbolicLink(workspace.resolve("theirs"), otherAgent);
+        Files.createSymbolicLink(workspace.resolve("roothome"), Path.of("/root"));
+        Sandbox.Result r = sh("cat theirs/secret.txt; ls roothome/ 2>&1; echo x > theirs/planted");
+        assertThat(r.output()).doesNotContain("b's secret");
+        assertThat(r.output()).contains("theirs/secret.txt: No such file", "roothome/': No such file");
+        assertThat(otherAgent.resolve("planted")).doesNotExist();
+    }
+
+    @Test
+    void concurrentCommandsEachGetTheirOwnSandbox() throws Exception {
+        List<CompletableFuture<Sandbox.Result>> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            String n = Integer.toString(i);
+            runs.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sh("echo " + n + " > /tmp/mine; sleep 0.3; echo \"$(cat /tmp/mine) $(ls /tmp | wc -l)\"");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        for (int i = 0; i < runs.size(); i++) {
+            // Its own /tmp: its own file, and besides it only the way to the workspace.
+            assertThat(runs.get(i).get(60, TimeUnit.SECONDS).output()).isEqualTo(i + " 2\n");
+        }
+    }
+
+    @Test
+    void aClosedSandboxStartsNothing() throws Exception {
+        Bubblewrap closing = Bubblewrap.open(Path.of("/usr/bin/bwrap"), LIMITS, null, List.of());
+        closing.close();
+        assertThatThrownBy(() -> closing.start(new ProcessBuilder("/bin/true")))
+                .isInstanceOf(IOException.class).hasMessageContaining("closed");
+    }
+
+    @Test
     void shadowPasswordsAreMasked() throws Exception {
         // Masked with /dev/null on a nodev mount: unreadable, where the real file would be readable by the
         // gateway's own user when that is root.
