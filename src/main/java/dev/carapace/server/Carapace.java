@@ -68,7 +68,9 @@ public final class Carapace implements AutoCloseable {
                      SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
         // First: a missing or broken sandbox is a startup error, before anything else is opened.
-        bubblewrap = config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP ? openSandbox(config, dataDir, env) : null;
+        // The egress proxy's Unix socket goes where the null is once the proxy is wired: it becomes the sandbox's way out.
+        bubblewrap = config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP
+                ? openSandbox(config, dataDir, env, null) : null;
         store = openStore(config, dataDir, env);
         scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
@@ -163,9 +165,11 @@ public final class Carapace implements AutoCloseable {
 
     /**
      * The bubblewrap sandbox for exec, checked by running a command in it. The data folder is hidden inside even
-     * if it lies in a system directory or a workspace. No egress proxy yet: sandboxed commands have no network.
+     * if it lies in a system directory or a workspace. With no {@code proxySocket} (the egress proxy's Unix socket),
+     * sandboxed commands have no network at all.
      */
-    static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env) {
+    static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env,
+                                  Path proxySocket) {
         String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
         Path bwrap = executable("bwrap", path);
         if (bwrap == null) {
@@ -173,7 +177,7 @@ public final class Carapace implements AutoCloseable {
                     + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
                     + " 'tools: {exec: local}' to run commands without isolation");
         }
-        return Bubblewrap.open(bwrap, config.tools().sandbox(), null, List.of(dataDir));
+        return Bubblewrap.open(bwrap, config.tools().sandbox(), proxySocket, List.of(dataDir));
     }
 
     /** The first executable {@code name} in the directories of {@code path}, or null. */

@@ -146,6 +146,18 @@ public final class Bubblewrap implements AutoCloseable {
      */
     public Launch prepare(Path workspace, Path workingDirectory, Map<String, String> environment, List<String> argv)
             throws IOException {
+        return prepare(workspace, List.of(), List.of(), workingDirectory, environment, argv);
+    }
+
+    /**
+     * As {@link #prepare(Path, Path, Map, List)}, with more host directories shown at their own paths (a policy's
+     * {@code filesystem_policy}). Those that do not exist are left out; the hidden paths stay hidden inside them.
+     *
+     * @param readOnly  directories shown read-only
+     * @param readWrite directories shown writable (after the read-only ones, so a writable one may lie inside one)
+     */
+    public Launch prepare(Path workspace, List<Path> readOnly, List<Path> readWrite, Path workingDirectory,
+                          Map<String, String> environment, List<String> argv) throws IOException {
         Path root = workspace.toRealPath();
         Path cwd = workingDirectory.toRealPath();
         if (!Files.isDirectory(root)) throw new IOException("workspace " + root + " is not a directory");
@@ -178,6 +190,8 @@ public final class Bubblewrap implements AutoCloseable {
                 "--size", tmpSize, "--tmpfs", "/tmp",
                 "--bind", root.toString(), root.toString()));
         mounted.add(root);
+        for (Path p : readOnly) bindExisting(a, "--ro-bind", p, mounted);
+        for (Path p : readWrite) bindExisting(a, "--bind", p, mounted);
         if (proxySocket != null) a.addAll(List.of("--bind", proxySocket.toString(), PROXY_SOCKET_INSIDE));
         List<Path> masks = new ArrayList<>(SECRETS);
         masks.addAll(hidden);
@@ -214,6 +228,17 @@ public final class Bubblewrap implements AutoCloseable {
         if (proxySocket != null) a.addAll(List.of("/bin/sh", "-c", BRIDGE, "sandbox"));
         a.addAll(argv);
         return new Launch(a, slot);
+    }
+
+    private static void bindExisting(List<String> a, String how, Path p, List<Path> mounted) {
+        Path real;
+        try {
+            real = p.toRealPath();
+        } catch (IOException e) {
+            return; // not there: nothing to show
+        }
+        a.addAll(List.of(how, real.toString(), real.toString()));
+        mounted.add(real);
     }
 
     /**

@@ -377,6 +377,26 @@ class BubblewrapTest {
     }
 
     @Test
+    void extraDirectoriesFromAPolicyAreShownWithTheirMode(@TempDir Path extra) throws Exception {
+        Path docs = Files.createDirectories(extra.resolve("docs"));
+        Files.writeString(docs.resolve("readme.txt"), "shared docs");
+        Path cache = Files.createDirectories(extra.resolve("cache"));
+        Path hiddenInside = Files.createDirectories(docs.resolve("data")); // hidden, as the gateway's data is
+        Files.writeString(hiddenInside.resolve("x"), "secret");
+        Bubblewrap b = Bubblewrap.open(Path.of("/usr/bin/bwrap"), LIMITS, null, List.of(hiddenInside));
+        try (b; Bubblewrap.Launch launch = b.prepare(workspace, List.of(docs, extra.resolve("missing")), List.of(cache),
+                workspace, Map.of("PATH", "/usr/bin:/bin"), List.of("/bin/sh", "-c", "cat " + docs
+                        + "/readme.txt; echo; touch " + docs + "/new 2>&1; echo c > " + cache + "/c && echo wrote;"
+                        + " ls -A " + hiddenInside + " | wc -l"))) {
+            Sandbox.Result r = new LocalRunner(b::start).run(new Sandbox.Command(launch.argv(), workspace, Map.of(),
+                    Duration.ofSeconds(20), 4096));
+            assertThat(r.output()).startsWith("shared docs\n").contains("Read-only file system").contains("wrote\n0\n");
+        }
+        assertThat(cache.resolve("c")).hasContent("c");
+        assertThat(docs.resolve("new")).doesNotExist();
+    }
+
+    @Test
     void aWorkingDirectoryOutsideTheWorkspaceIsRefused() {
         assertThatThrownBy(() -> bwrap.prepare(workspace, otherAgent, Map.of(), List.of("true")))
                 .isInstanceOf(IOException.class).hasMessageContaining("outside workspace");
