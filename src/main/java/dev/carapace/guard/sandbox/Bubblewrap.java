@@ -17,10 +17,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs commands inside bubblewrap: a fresh read-only root holding only the system directories (read-only), the
- * command's workspace (read-write), a private {@code /tmp} and {@code /dev/shm} (bounded tmpfs); new user, pid, ipc, uts, cgroup and network namespaces; no
- * capabilities, {@code no_new_privs}, no further user namespaces; kernel limits from {@link SandboxLimits}, and where
- * the gateway may create cgroups, a pids and a memory cgroup per command (required as root, see {@link Cgroups}). The
- * network namespace has only loopback. When an egress proxy socket is given, it is bound into the sandbox and a
+ * command's workspace (writable), a private {@code /tmp} and {@code /dev/shm} (bounded tmpfs); new user, pid, ipc,
+ * uts, cgroup and network namespaces; no capabilities, {@code no_new_privs}, nosuid mounts, no further user
+ * namespaces; kernel limits from {@link SandboxLimits}, and where the gateway may create cgroups, a pids and a memory
+ * cgroup per command (required as root, see {@link Cgroups}). The network namespace has only loopback. When an egress proxy socket is given, it is bound into the sandbox and a
  * bridge inside ({@code socat}) listens on {@code 127.0.0.1:3128} and forwards to it; {@code HTTP(S)_PROXY} point
  * there. That proxy is the one way out.
  *
