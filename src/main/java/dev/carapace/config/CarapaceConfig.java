@@ -1,6 +1,7 @@
 package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.guard.sandbox.SandboxLimits;
 import dev.carapace.model.Access;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
@@ -89,16 +90,26 @@ public record CarapaceConfig(
     /**
      * How the tools that reach beyond an agent's workspace run; both are off unless the config turns them on.
      *
-     * @param exec     {@code off}, or {@code local}: commands run on this host with no isolation (the bubblewrap
-     *                 sandbox arrives with the guard)
+     * @param exec     {@code off}; {@code bwrap}: commands run in a bubblewrap sandbox (the workspace and a private
+     *                 /tmp writable, the system read-only, nothing else visible, no network but the egress proxy,
+     *                 kernel limits from {@code sandbox}); or {@code local}: on this host with no isolation
      * @param webFetch {@code off}; {@code direct}: HTTP GETs leave with no fence; or {@code proxy}: through
      *                 Carapace's egress proxy (SSRF and DNS-rebinding defence, public addresses only until a network
      *                 policy says more)
+     * @param sandbox  limits of every sandboxed command ({@code exec: bwrap})
      */
-    public record Tools(Exec exec, WebFetch webFetch) {
+    public record Tools(Exec exec, WebFetch webFetch, SandboxLimits sandbox) {
         public static final Tools DEFAULT = new Tools(Exec.OFF, WebFetch.OFF);
 
-        public enum Exec { OFF, LOCAL }
+        public Tools {
+            if (sandbox == null) sandbox = SandboxLimits.DEFAULT;
+        }
+
+        public Tools(Exec exec, WebFetch webFetch) {
+            this(exec, webFetch, SandboxLimits.DEFAULT);
+        }
+
+        public enum Exec { OFF, LOCAL, BWRAP }
 
         public enum WebFetch { OFF, DIRECT, PROXY }
     }

@@ -7,6 +7,7 @@ import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
 import dev.carapace.config.CarapaceConfig.Team;
 import dev.carapace.config.CarapaceConfig.Tools;
+import dev.carapace.guard.sandbox.SandboxLimits;
 import dev.carapace.config.YamlTree.Entry;
 import dev.carapace.config.YamlTree.ListNode;
 import dev.carapace.config.YamlTree.MapNode;
@@ -528,8 +529,22 @@ public final class ConfigLoader {
     private Tools tools(MapReader r) {
         Tools.Exec exec = r.choice("exec", EXEC, Tools.DEFAULT.exec());
         Tools.WebFetch webFetch = r.choice("web_fetch", WEB_FETCH, Tools.DEFAULT.webFetch());
+        SandboxLimits sandbox = sandbox(r.object("sandbox"));
         r.finish();
-        return new Tools(exec, webFetch);
+        return new Tools(exec, webFetch, sandbox);
+    }
+
+    private SandboxLimits sandbox(MapReader r) {
+        SandboxLimits d = SandboxLimits.DEFAULT;
+        long mib = 1024 * 1024;
+        Duration cpu = r.duration("cpu_time", Duration.ofSeconds(1), d.cpuTime());
+        long memory = r.size("memory", 16 * mib, Long.MAX_VALUE / 2, d.memoryBytes());
+        int processes = r.integer("processes", 4, 1_000_000, d.processes());
+        long fileSize = r.size("file_size", 1, Long.MAX_VALUE / 2, d.fileBytes());
+        long tmp = r.size("tmp_size", mib, Long.MAX_VALUE / 2, d.tmpBytes());
+        int openFiles = r.integer("open_files", 16, 1_048_576, d.openFiles());
+        r.finish();
+        return new SandboxLimits(cpu, memory, processes, fileSize, tmp, openFiles);
     }
 
     /**
@@ -758,7 +773,8 @@ public final class ConfigLoader {
                         BuiltinTools.accepted().stream().sorted().toList(), "tool"));
             } else if (s.text().equals("exec") && enabled.exec() == Tools.Exec.OFF) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), "tool 'exec' is off: commands run only where the"
-                        + " config says, e.g. 'tools: {exec: local}' (on this host, with no isolation)");
+                        + " config says: 'tools: {exec: bwrap}' (in a sandbox) or 'tools: {exec: local}' (on this host,"
+                        + " with no isolation)");
             } else if (s.text().equals("web_fetch") && enabled.webFetch() == Tools.WebFetch.OFF) {
                 problems.error(s.line(), s.column(), r.pathOf("tools"), "tool 'web_fetch' is off: turn it on with"
                         + " 'tools: {web_fetch: proxy}' (through the egress proxy) or 'tools: {web_fetch: direct}'"

@@ -14,9 +14,11 @@ import dev.carapace.guard.egress.EgressProxy;
 import dev.carapace.guard.egress.Resolver;
 import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.agent.tools.LocalRunner;
+import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Gateway;
+import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
@@ -65,6 +67,10 @@ public final class Carapace implements AutoCloseable {
     private final EgressProxy egressProxy;
     /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
     private final dev.carapace.guard.policy.PolicyWatcher policyWatcher;
+    /** The exec sandbox, when the config chose bubblewrap; null otherwise. */
+    private final Bubblewrap bubblewrap;
+    /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
+    private final EgressSockets sandboxSockets;
     private final List<Provider> providers;
     private final WebServer server;
 
@@ -73,6 +79,29 @@ public final class Carapace implements AutoCloseable {
         this.soleWriter = soleWriter;
         // before anything starts: a policy that does not load, or a policy/config file an agent could write, stops us
         policyWatcher = GuardWiring.policyWatcher(config, configFile, GuardWiring.logSink(), clock);
+        EgressProxy proxy = null;
+        EgressSockets sockets = null;
+        Bubblewrap sandbox = null;
+        try {
+            if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
+                    || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
+                proxy = egressProxy(config, env, clock, policyWatcher, GuardWiring.logSink());
+            }
+            // A missing or broken sandbox is a startup error, before the store is opened. Each agent's sandboxed
+            // commands reach the egress proxy through a socket of their own: the proxy knows whose traffic it judges.
+            if (config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
+                sockets = EgressSockets.open(proxy, config.agents().values());
+                sandbox = openSandbox(config, dataDir, env, sockets);
+            }
+        } catch (RuntimeException e) {
+            if (proxy != null) proxy.close();
+            if (sockets != null) sockets.close();
+            if (policyWatcher != null) policyWatcher.close();
+            throw e;
+        }
+        egressProxy = proxy;
+        sandboxSockets = sockets;
+        bubblewrap = sandbox;
         store = openStore(config, dataDir, env);
         scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
@@ -110,9 +139,8 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
-        egressProxy = config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
-                ? egressProxy(config, env, clock, policyWatcher, GuardWiring.logSink()) : null;
-        agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher);
+        agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
+                bubblewrap == null ? null : new BwrapExec(bubblewrap, sandboxSockets.byWorkspace()));
         every(java.time.Duration.ofSeconds(10), agentRuntime::heartbeat);
         if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
         if (policyWatcher != null) {
@@ -157,6 +185,9 @@ public final class Carapace implements AutoCloseable {
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
             return new Carapace(config, configFile, dataDir, env, clock, portOverride, lock);
+        } catch (dev.carapace.guard.sandbox.SandboxUnavailableException e) {
+            lock.release();
+            throw new IllegalStateException("tools.exec is bwrap, but the sandbox cannot run here: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             lock.release();
             throw e;
@@ -166,11 +197,16 @@ public final class Carapace implements AutoCloseable {
     /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
                                      EgressProxy egressProxy,
-                                     dev.carapace.guard.policy.PolicyWatcher policy) {
+                                     dev.carapace.guard.policy.PolicyWatcher policy,
+                                     Sandbox sandboxed) {
         Agents agents = new Agents(config.agents().values());
         CarapaceConfig.Tools chosen = config.tools();
-        List<AgentTool> tools = BuiltinTools.all(
-                chosen.exec() == CarapaceConfig.Tools.Exec.LOCAL ? new LocalRunner() : null,
+        Sandbox exec = switch (chosen.exec()) {
+            case OFF -> null;
+            case LOCAL -> new LocalRunner();
+            case BWRAP -> java.util.Objects.requireNonNull(sandboxed, "exec: bwrap needs the sandbox");
+        };
+        List<AgentTool> tools = BuiltinTools.all(exec,
                 switch (chosen.webFetch()) {
                     case OFF -> null;
                     case DIRECT -> new DirectEgress();
@@ -197,6 +233,33 @@ public final class Carapace implements AutoCloseable {
                 + " 443 are reachable without a network policy", false, List.of(), List.of());
         return new EgressProxy(rules, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
                 EgressProxy.Options.defaults());
+    }
+
+    /**
+     * The bubblewrap sandbox for exec, checked by running a command in it. The data folder is hidden inside even
+     * if it lies in a system directory or a workspace. Sandboxed commands reach the network only through the egress
+     * proxy's sockets; with none, not at all.
+     */
+    static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env,
+                                  EgressSockets sockets) {
+        String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
+        Path bwrap = executable("bwrap", path);
+        if (bwrap == null) {
+            throw new dev.carapace.guard.sandbox.SandboxUnavailableException("bubblewrap is not installed (no bwrap on"
+                    + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
+                    + " 'tools: {exec: local}' to run commands without isolation");
+        }
+        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), List.of(dataDir));
+    }
+
+    /** The first executable {@code name} in the directories of {@code path}, or null. */
+    static Path executable(String name, String path) {
+        for (String dir : path.split(":")) {
+            if (dir.isEmpty()) continue;
+            Path p = Path.of(dir, name);
+            if (java.nio.file.Files.isExecutable(p)) return p;
+        }
+        return null;
     }
 
     /**
@@ -268,6 +331,8 @@ public final class Carapace implements AutoCloseable {
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
         store.close();
+        if (bubblewrap != null) bubblewrap.close();
+        if (sandboxSockets != null) sandboxSockets.close();
         soleWriter.release();
     }
 }

@@ -107,7 +107,7 @@ class AgentConfigTest {
         assertThat(errors).containsExactly(
                 file + ":16:16: agents.a1.workspace: folder '" + dir.resolve("nowhere") + "' does not exist (create it, with the agent's instructions in AGENTS.md)",
                 file + ":17:12: agents.a1.model: unknown model 'gpt-9' (known models: m-mid); or use tier:NAME",
-                file + ":18:19: agents.a1.tools: tool 'exec' is off: commands run only where the config says, e.g. 'tools: {exec: local}' (on this host, with no isolation)",
+                file + ":18:19: agents.a1.tools: tool 'exec' is off: commands run only where the config says: 'tools: {exec: bwrap}' (in a sandbox) or 'tools: {exec: local}' (on this host, with no isolation)",
                 file + ":18:25: agents.a1.tools: unknown tool 'shell' (known tools: edit, exec, glob, grep, list, read, spawn_agent, wait_agents, web_fetch, write)",
                 file + ":18:32: agents.a1.tools: tool 'read' is listed twice",
                 file + ":19:19: agents.a1.owner.team: unknown team 'marketing' (known teams: platform)",
@@ -180,9 +180,35 @@ class AgentConfigTest {
         assertThat(errors("""
                 tools: {exec: docker, web_fetch: direct, ssh: on}
                 """)).containsExactly(
-                file + ":14:15: tools.exec: unknown value 'docker' (expected one of: off, local)",
-                file + ":14:42: tools.ssh: unknown key 'ssh' (expected one of: exec, web_fetch)");
+                file + ":14:15: tools.exec: unknown value 'docker' (expected one of: off, local, bwrap)",
+                file + ":14:42: tools.ssh: unknown key 'ssh' (expected one of: exec, web_fetch, sandbox)");
         assertThat(check("").config().tools()).isEqualTo(dev.carapace.config.CarapaceConfig.Tools.DEFAULT);
+    }
+
+    @Test
+    void readsTheSandboxLimitsAndRejectsBadOnes() throws Exception {
+        Result r = check("""
+                tools:
+                  exec: bwrap
+                  sandbox: {cpu_time: 30s, memory: 2GiB, processes: 100, file_size: 100MiB, tmp_size: 64MiB, open_files: 512}
+                """);
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.config().tools().exec()).isEqualTo(dev.carapace.config.CarapaceConfig.Tools.Exec.BWRAP);
+        assertThat(r.config().tools().sandbox()).isEqualTo(new dev.carapace.guard.sandbox.SandboxLimits(
+                java.time.Duration.ofSeconds(30), 2L << 30, 100, 100L << 20, 64L << 20, 512));
+        assertThat(check("tools: {exec: bwrap}\n").config().tools().sandbox())
+                .isEqualTo(dev.carapace.guard.sandbox.SandboxLimits.DEFAULT);
+
+        String file = dir.resolve("carapace.yaml").toString();
+        assertThat(errors("""
+                tools:
+                  exec: bwrap
+                  sandbox: {memory: 1MiB, processes: 2, swap: 1GiB}
+                """)).containsExactly(
+                file + ":16:21: tools.sandbox.memory: must be between 16777216 and 4611686018427387903 bytes, got 1048576",
+                file + ":16:38: tools.sandbox.processes: must be between 4 and 1000000, got 2",
+                file + ":16:41: tools.sandbox.swap: unknown key 'swap' (expected one of: cpu_time, memory, processes,"
+                        + " file_size, tmp_size, open_files)");
     }
 
     @Test

@@ -41,6 +41,27 @@ public final class LocalRunner implements Sandbox {
     private static final int KILL_ROUNDS = 10;
     private static final File NO_INPUT = new File("/dev/null");
 
+    /**
+     * Starts a process. A sandbox supplies its own when where the start happens matters: a process that asks to die
+     * with its parent ({@code bwrap --die-with-parent}) dies when the thread that started it ends, so it must be
+     * started from a thread that lives as long as the gateway, not from a pooled one.
+     */
+    @FunctionalInterface
+    public interface Launcher {
+        Process start(ProcessBuilder builder) throws IOException;
+    }
+
+    private final Launcher launcher;
+
+    /** Starts processes from the calling thread. */
+    public LocalRunner() {
+        this(ProcessBuilder::start);
+    }
+
+    public LocalRunner(Launcher launcher) {
+        this.launcher = java.util.Objects.requireNonNull(launcher, "launcher");
+    }
+
     @Override
     public Result run(Command command) throws IOException, InterruptedException {
         if (Thread.interrupted()) throw new InterruptedException();
@@ -52,7 +73,7 @@ public final class LocalRunner implements Sandbox {
         builder.environment().putAll(command.environment());
 
         long end = System.nanoTime() + command.timeout().toNanos();
-        Process process = builder.start();
+        Process process = launcher.start(builder);
         Tree tree = new Tree(process.toHandle());
         OutputCapture capture = new OutputCapture(command.maxOutputBytes());
         // A platform daemon thread: a read blocked on a pipe that a detached process holds open may never return,

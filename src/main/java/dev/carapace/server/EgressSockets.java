@@ -1,0 +1,73 @@
+package dev.carapace.server;
+
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.guard.egress.EgressProxy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * One egress-proxy Unix socket per agent, for its sandboxed commands: the proxy judges a connection as the agent whose
+ * socket it came through, so a command cannot speak for another agent. The sockets live in a private temporary
+ * folder (mode 700; a socket path must also stay under the kernel's 108 bytes), which is removed on close.
+ */
+final class EgressSockets implements AutoCloseable {
+
+    private final Path dir;
+    private final Map<Path, Path> byWorkspace;
+
+    private EgressSockets(Path dir, Map<Path, Path> byWorkspace) {
+        this.dir = dir;
+        this.byWorkspace = byWorkspace;
+    }
+
+    static EgressSockets open(EgressProxy proxy, Collection<AgentSpec> agents) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("carapace-egress-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the folder of the egress proxy's sockets", e);
+        }
+        Map<Path, Path> sockets = new LinkedHashMap<>();
+        try {
+            int n = 0;
+            for (AgentSpec a : agents) {
+                Path socket = dir.resolve((n++) + ".sock");   // by number: an agent id may be longer than a socket path allows
+                proxy.listen(UnixDomainSocketAddress.of(socket), a.id());
+                sockets.put(a.workspace().toAbsolutePath().normalize(), socket);
+            }
+        } catch (IOException e) {
+            delete(dir);
+            throw new UncheckedIOException("cannot open the egress proxy's sockets in " + dir, e);
+        }
+        return new EgressSockets(dir, Map.copyOf(sockets));
+    }
+
+    /** Each agent's workspace (absolute, normalized) to the socket its sandboxed commands use. */
+    Map<Path, Path> byWorkspace() { return byWorkspace; }
+
+    /** Some socket, for checking at start-up that the sandbox can reach one; null when there are no agents. */
+    Path any() { return byWorkspace.values().stream().findFirst().orElse(null); }
+
+    /** Removes the folder; the proxy closes the listeners themselves. */
+    @Override
+    public void close() { delete(dir); }
+
+    private static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // a temporary folder: the system cleans it up in the end
+        }
+    }
+}
