@@ -46,6 +46,8 @@ public final class Store implements AutoCloseable {
     private final UsageLog usageLog;
     private final LedgerBook ledgerBook;
     private final Sessions sessions;
+    private final AuditRecords auditRecords;
+    private final ApprovalRecords approvalRecords;
 
     private Store(HikariDataSource dataSource, boolean postgres) {
         this.dataSource = dataSource;
@@ -58,6 +60,8 @@ public final class Store implements AutoCloseable {
         this.usageLog = new UsageLog(this);
         this.ledgerBook = new LedgerBook(this);
         this.sessions = new Sessions(this);
+        this.auditRecords = new AuditRecords(this);
+        this.approvalRecords = new ApprovalRecords(this);
     }
 
     /**
@@ -185,6 +189,12 @@ public final class Store implements AutoCloseable {
 
     /** Agent sessions, runs and transcripts. */
     public Sessions sessions() { return sessions; }
+
+    /** The guard's hash-chained audit log. */
+    public AuditRecords auditRecords() { return auditRecords; }
+
+    /** Pending approvals and standing grants. */
+    public ApprovalRecords approvalRecords() { return approvalRecords; }
 
     /** Runs {@code work} on a pooled connection, outside a transaction. */
     <R> R read(String operation, HandleCallback<R, RuntimeException> work) {
