@@ -2,6 +2,7 @@ package dev.carapace.config;
 
 import dev.carapace.config.CarapaceConfig.Auth;
 import dev.carapace.config.CarapaceConfig.Alerts;
+import dev.carapace.config.CarapaceConfig.Approvals;
 import dev.carapace.config.CarapaceConfig.Logging;
 import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
@@ -237,9 +238,11 @@ public final class ConfigLoader {
         Alerts alerts = alerts(root.object("alerts"));
         Tools tools = tools(root.object("tools"));
         Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
+        Approvals approvals = approvals(root.object("approvals"));
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools,
+                approvals);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -526,6 +529,12 @@ public final class ConfigLoader {
         Tools.WebFetch webFetch = r.choice("web_fetch", WEB_FETCH, Tools.DEFAULT.webFetch());
         r.finish();
         return new Tools(exec, webFetch);
+    }
+
+    private Approvals approvals(MapReader r) {
+        Duration timeout = r.duration("timeout", Duration.ofSeconds(1), Approvals.DEFAULT.timeout());
+        r.finish();
+        return new Approvals(timeout);
     }
 
     private Alerts alerts(MapReader r) {

@@ -3,6 +3,7 @@ package dev.carapace.server;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
+import dev.carapace.agent.Guard;
 import dev.carapace.agent.Agents;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
@@ -11,6 +12,8 @@ import dev.carapace.agent.tools.DirectEgress;
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
+import dev.carapace.guard.approval.ApprovalQueue;
+import dev.carapace.guard.audit.AuditLog;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
@@ -57,6 +60,8 @@ public final class Carapace implements AutoCloseable {
     private final Gateway gateway;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
+    private final AuditLog auditLog;
+    private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final WebServer server;
 
@@ -100,13 +105,19 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
-        agentRuntime = agentRuntime(config, store, gateway, clock);
+        auditLog = new AuditLog(store.auditRecords());
+        approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
+        agentRuntime = agentRuntime(config, store, gateway, clock, auditLog, approvals);
+        // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
+        int abandoned = approvals.expireAbandoned().size();
+        if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
                 config.server().maxBodyBytes());
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
+        GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -116,6 +127,7 @@ public final class Carapace implements AutoCloseable {
                 .shutdownHook(false)
                 .routing(r -> {
                     agentApi.routes(r);   // before the API's catch-all
+                    guardApi.routes(r);
                     api.routes(r);
                 })
                 .addRouting(AgentSocket.routing(agentRuntime, auth))
@@ -135,15 +147,29 @@ public final class Carapace implements AutoCloseable {
         }
     }
 
-    /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
-    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock) {
+    /**
+     * The agents of the config and the runtime that runs them, calling models through {@code gateway}. Tool calls the
+     * guard asks about wait in {@code approvals}; standing grants allow them without asking.
+     */
+    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock, AuditLog audit,
+                                     ApprovalQueue approvals) {
         Agents agents = new Agents(config.agents().values());
+        Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
         CarapaceConfig.Tools chosen = config.tools();
         List<AgentTool> tools = BuiltinTools.all(
                 chosen.exec() == CarapaceConfig.Tools.Exec.LOCAL ? new LocalRunner() : null,
                 chosen.webFetch() == CarapaceConfig.Tools.WebFetch.DIRECT ? new DirectEgress() : null);
-        return new AgentRuntime(agents, gateway, store.sessions(), new WorkspaceGuard(agents), tools,
-                agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+        Guard guard = new GrantingGuard(new WorkspaceGuard(agents), approvals, audit, clock, principalOf);
+        return new AgentRuntime(agents, gateway, store.sessions(), guard, new QueuedApprovals(approvals, principalOf),
+                tools, agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+    }
+
+    /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */
+    static String auditPrincipal(String org, Agents agents, String agentId) {
+        AgentSpec a = agents.find(agentId).orElse(null);
+        if (a == null) return org;
+        AgentSpec.Owner o = a.owner();
+        return org + "/" + (o.team() == null ? "-" : o.team()) + (o.user() == null ? "" : "/" + o.user());
     }
 
     /**
@@ -202,10 +228,17 @@ public final class Carapace implements AutoCloseable {
 
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
+    /** The guard's audit log (every decision goes here). */
+    public AuditLog auditLog() { return auditLog; }
+
+    /** Pending approvals and standing grants. */
+    public ApprovalQueue approvals() { return approvals; }
+
     @Override
     public void close() {
         server.stop();
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
+        auditLog.close();       // after the runs: their last decisions are written too
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
