@@ -141,6 +141,14 @@ class ApprovalFlowTest {
             assertThat(r.target()).isEqualTo("notes.txt");
             assertThat(r.reason()).contains(id).contains("approved by root (key ").contains("fine");
         });
+        JsonNode listed = json(h.get("/api/audit?agent=reader&outcome=approved", h.adminKey).body());
+        assertThat(listed.path("data")).singleElement().satisfies(r -> {
+            assertThat(r.path("layer").asText()).isEqualTo("approval");
+            assertThat(r.path("hash").asText()).hasSize(64);
+        });
+        JsonNode verified = json(h.get("/api/audit/verify", h.adminKey).body());
+        assertThat(verified.path("ok").asBoolean()).isTrue();
+        assertThat(verified.path("records").asLong()).isPositive();
         // decided once: a second decision is refused, saying by whom it was decided
         HttpResponse<String> again = h.post("/api/approvals/" + id + "/deny", h.adminKey, "{}");
         assertThat(again.statusCode()).isEqualTo(400);
