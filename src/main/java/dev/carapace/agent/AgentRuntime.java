@@ -88,6 +88,8 @@ public final class AgentRuntime implements AutoCloseable {
     private final Gateway gateway;
     private final Sessions sessions;
     private final Guard guard;
+    /** Where {@code ask} decisions wait for an operator; null: they are refused as needing approval. */
+    private final Approvals approvals;
     private final Map<String, AgentTool> tools;
     private final Function<AgentSpec, Principal> principals;
     private final Clock clock;
@@ -109,6 +111,16 @@ public final class AgentRuntime implements AutoCloseable {
      */
     public AgentRuntime(Agents agents, Gateway gateway, Sessions sessions, Guard guard, List<AgentTool> tools,
                         Function<AgentSpec, Principal> principals, RunEvents events, Clock clock) {
+        this(agents, gateway, sessions, guard, null, tools, principals, events, clock);
+    }
+
+    /**
+     * As above, with {@code approvals} taking the tool calls the guard answers {@code ask}: the run waits for an
+     * operator's decision (null: such calls are refused as needing approval).
+     */
+    public AgentRuntime(Agents agents, Gateway gateway, Sessions sessions, Guard guard, Approvals approvals,
+                        List<AgentTool> tools, Function<AgentSpec, Principal> principals, RunEvents events, Clock clock) {
+        this.approvals = approvals;
         this.agents = agents;
         this.gateway = gateway;
         this.sessions = sessions;
@@ -767,13 +779,22 @@ public final class AgentRuntime implements AutoCloseable {
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<?>> futures = new ArrayList<>(calls.size());
         List<AtomicBoolean> settled = new ArrayList<>(calls.size());
+        List<Prepared> prepared = new ArrayList<>(calls.size());
+        for (ToolCall call : calls) {
+            events.publish(new RunEvent.ToolStarted(ex.runId, ex.sessionKey, call.id(), call.name(), call.arguments()));
+            prepared.add(prepare(ex, call));
+        }
+        // Calls waiting for an operator are decided before any call of the turn runs (their wait is not tool time).
+        settleApprovals(ex, calls, prepared);
         try {
-            for (ToolCall call : calls) {
+            for (int c = 0; c < calls.size(); c++) {
+                ToolCall call = calls.get(c);
                 AtomicBoolean once = new AtomicBoolean();
                 settled.add(once);
-                events.publish(new RunEvent.ToolStarted(ex.runId, ex.sessionKey, call.id(), call.name(), call.arguments()));
-                Prepared p = prepare(ex, call);
-                if (p.refusal != null) {
+                Prepared p = prepared.get(c);
+                if (ex.stopped()) {
+                    futures.add(null);   // recorded as cancelled below
+                } else if (p.refusal != null) {
                     once.set(true);
                     record(ex, call, p.refusal);
                     futures.add(null);
@@ -824,8 +845,73 @@ public final class AgentRuntime implements AutoCloseable {
         }
     }
 
-    /** A call ready to run, or the result that refuses it. */
-    private record Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal) {}
+    /** A call ready to run, or the result that refuses it, or (with {@code ask}) one that waits for an operator. */
+    private record Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal, Guard.Decision ask) {
+        Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal) { this(tool, arguments, refusal, null); }
+    }
+
+    /**
+     * Asks an operator about every call the guard answered {@code ask}, all at once, and waits for the answers: an
+     * approved call becomes ready to run, any other answer a refusal. A stop interrupts the waits (the approvals are
+     * withdrawn) and leaves the calls to be recorded as cancelled.
+     */
+    private void settleApprovals(Execution ex, List<ToolCall> calls, List<Prepared> prepared) {
+        List<Integer> asking = new ArrayList<>();
+        for (int i = 0; i < prepared.size(); i++) if (prepared.get(i).ask != null) asking.add(i);
+        if (asking.isEmpty()) return;
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        Map<Integer, Future<Approvals.Outcome>> waits = new LinkedHashMap<>();
+        try {
+            for (int i : asking) {
+                ToolCall call = calls.get(i);
+                Guard.Decision d = prepared.get(i).ask;
+                Approvals.Request request = new Approvals.Request(ex.agent.id(), ex.sessionKey, ex.runId, call.id(),
+                        call.name(), d);
+                waits.put(i, pool.submit(() -> approvals.await(request, pending -> events.publish(
+                        new RunEvent.ApprovalRequested(ex.runId, ex.sessionKey, pending.id(), call.id(), call.name(),
+                                d.layer(), d.target(), d.rule(), d.reason(), pending.expiresAt())))));
+            }
+            for (var w : waits.entrySet()) {
+                int i = w.getKey();
+                ToolCall call = calls.get(i);
+                Prepared p = prepared.get(i);
+                Approvals.Outcome o;
+                try {
+                    o = w.getValue().get();
+                } catch (ExecutionException e) {
+                    log.error("run {}: approval for {} failed", ex.runId, call.name(), e.getCause());
+                    prepared.set(i, new Prepared(null, null, ToolResult.error(refusal(call, p.ask, "denied",
+                            "the approval could not be requested; the call is refused").toString())));
+                    continue;
+                }
+                events.publish(new RunEvent.ApprovalResolved(ex.runId, ex.sessionKey, o.id(), call.id(), call.name(),
+                        o.status(), o.decidedBy(), o.reason()));
+                if (o.approved()) {
+                    prepared.set(i, new Prepared(p.tool, p.arguments, null));
+                } else {
+                    String why = "expired".equals(o.status())
+                            ? (o.reason() == null ? "approval timed out" : o.reason())
+                            : "rejected by " + o.decidedBy() + (o.reason() == null || o.reason().isBlank() ? "" : ": " + o.reason());
+                    prepared.set(i, new Prepared(null, null, ToolResult.error(refusal(call, p.ask, "denied", why)
+                            .put("approval", o.id()).put("approval_status", o.status()).toString())));
+                }
+            }
+        } catch (InterruptedException e) {
+            // The run was stopped: runTools records every call as cancelled.
+        } finally {
+            pool.shutdownNow();   // interrupts waits still open, which withdraws their approvals
+        }
+    }
+
+    /** The structured refusal the model gets: what was refused, by which layer and rule, and what could allow it. */
+    private static com.fasterxml.jackson.databind.node.ObjectNode refusal(ToolCall call, Guard.Decision d, String error,
+                                                                          String reason) {
+        var r = Transcript.JSON.createObjectNode().put("error", error).put("tool", call.name()).put("reason", reason)
+                .put("rule", d == null ? null : d.rule()).put("layer", d == null ? "tool" : d.layer());
+        if (d != null && d.target() != null) r.put("target", d.target());
+        if (d != null && d.remedy() != null) r.put("remedy", d.remedy());
+        return r;
+    }
 
     private Prepared prepare(Execution ex, ToolCall call) {
         JsonNode args;
@@ -842,24 +928,20 @@ public final class AgentRuntime implements AutoCloseable {
             log.error("run {}: guard failed on {}", ex.runId, call.name(), e);
             d = Guard.Decision.deny("the guard could not decide", "guard.error");
         }
-        if (d == null || d.verdict() != Guard.Decision.Verdict.ALLOW) {
-            boolean ask = d != null && d.verdict() == Guard.Decision.Verdict.ASK;
-            // Until approvals exist, "ask" is a denial the model is told needs a human.
+        boolean ask = d != null && d.verdict() == Guard.Decision.Verdict.ASK;
+        if (d == null || (d.verdict() != Guard.Decision.Verdict.ALLOW && !(ask && approvals != null))) {
+            // Without an approval queue, "ask" is a denial the model is told needs a human.
             String reason = ask ? "needs approval" + (d.reason() == null ? "" : ": " + d.reason())
                     : d == null || d.reason() == null ? "denied by policy" : d.reason();
-            var refusal = Transcript.JSON.createObjectNode()
-                    .put("error", ask ? "needs_approval" : "denied").put("tool", call.name()).put("reason", reason)
-                    .put("rule", d == null ? null : d.rule()).put("layer", d == null ? "tool" : d.layer());
-            if (d != null && d.target() != null) refusal.put("target", d.target());
-            if (d != null && d.remedy() != null) refusal.put("remedy", d.remedy());
-            return new Prepared(null, null, ToolResult.error(refusal.toString()));
+            return new Prepared(null, null, ToolResult.error(refusal(call, d, ask ? "needs_approval" : "denied", reason)
+                    .toString()));
         }
         AgentTool tool = tools.get(call.name());
         if (tool == null) {
             return new Prepared(null, null, ToolResult.error(json("unknown_tool", "there is no tool '"
                     + Agents.clip(call.name()) + "'")));
         }
-        return new Prepared(tool, args, null);
+        return new Prepared(tool, args, null, ask ? d : null);
     }
 
     /**

@@ -37,6 +37,17 @@ public sealed interface RunEvent {
     record Compacted(String runId, String sessionKey, long through, int replacedEntries, long promptTokens, String model,
                      Usage usage) implements RunEvent {}
 
+    /**
+     * A tool call waits for an operator: approval {@code approvalId} is pending until {@code expiresAt}. Everything
+     * here is what the guard told (no argument values beyond the target).
+     */
+    record ApprovalRequested(String runId, String sessionKey, String approvalId, String callId, String tool, String layer,
+                             String target, String rule, String reason, java.time.Instant expiresAt) implements RunEvent {}
+
+    /** The approval was decided: {@code outcome} is approved, rejected or expired. */
+    record ApprovalResolved(String runId, String sessionKey, String approvalId, String callId, String tool, String outcome,
+                            String decidedBy, String reason) implements RunEvent {}
+
     /** The run failed; {@code message} is safe to show (no secrets, no stack traces). */
     record Error(String runId, String sessionKey, String message) implements RunEvent {}
 

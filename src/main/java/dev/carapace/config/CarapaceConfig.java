@@ -35,7 +35,8 @@ public record CarapaceConfig(
         Map<String, AgentSpec> agents,
         Tools tools,
         Map<String, String> secrets,
-        Guard guard) {
+        Guard guard,
+        Approvals approvals) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -143,9 +144,20 @@ public record CarapaceConfig(
         public enum OnInvalidReload { KEEP, FAIL_CLOSED }
     }
 
+    /**
+     * Human approvals of guard decisions that ask.
+     *
+     * @param timeout how long a run waits for an operator before the call is denied ("approval timed out"); an
+     *                agent's max_wall still bounds the whole run
+     */
+    public record Approvals(Duration timeout) {
+        public static final Approvals DEFAULT = new Approvals(Duration.ofMinutes(5));
+    }
+
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of(), Guard.NONE);
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of(), Guard.NONE,
+                Approvals.DEFAULT);
     }
 }

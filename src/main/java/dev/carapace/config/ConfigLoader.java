@@ -2,6 +2,7 @@ package dev.carapace.config;
 
 import dev.carapace.config.CarapaceConfig.Auth;
 import dev.carapace.config.CarapaceConfig.Alerts;
+import dev.carapace.config.CarapaceConfig.Approvals;
 import dev.carapace.config.CarapaceConfig.Logging;
 import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
@@ -241,10 +242,11 @@ public final class ConfigLoader {
         Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
         Map<String, String> secrets = secrets(root);
         CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
+        Approvals approvals = approvals(root.object("approvals"));
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
-                tools, secrets, checkedGuard);
+                tools, secrets, checkedGuard, approvals);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -656,6 +658,12 @@ public final class ConfigLoader {
             agentFiles.add(fileProblems);
             for (var pr : ex.problems()) fileProblems.error(pr.line(), pr.column(), pr.path(), pr.message());
         }
+    }
+
+    private Approvals approvals(MapReader r) {
+        Duration timeout = r.duration("timeout", Duration.ofSeconds(1), Approvals.DEFAULT.timeout());
+        r.finish();
+        return new Approvals(timeout);
     }
 
     private Alerts alerts(MapReader r) {

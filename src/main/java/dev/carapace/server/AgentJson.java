@@ -66,6 +66,12 @@ final class AgentJson {
             case RunEvent.UsageReported u -> usage(n.put("step", u.step()).put("model", u.model()), u.usage());
             case RunEvent.Error e -> n.put("message", e.message());
             case RunEvent.Dropped d -> n.put("count", d.count());
+            case RunEvent.ApprovalRequested a -> n.put("approval_id", a.approvalId()).put("call_id", a.callId())
+                    .put("tool", a.tool()).put("layer", a.layer()).put("target", a.target()).put("rule", a.rule())
+                    .put("reason", a.reason()).put("expires_at", time(a.expiresAt()));
+            case RunEvent.ApprovalResolved a -> n.put("approval_id", a.approvalId()).put("call_id", a.callId())
+                    .put("tool", a.tool()).put("outcome", a.outcome()).put("decided_by", a.decidedBy())
+                    .put("reason", a.reason());
             case RunEvent.Compacted c -> usage(n.put("through", c.through()).put("replaced_entries", c.replacedEntries())
                     .put("prompt_tokens", c.promptTokens()).put("model", c.model()), c.usage());
         }
@@ -82,6 +88,8 @@ final class AgentJson {
             case RunEvent.Error e -> "error";
             case RunEvent.Dropped d -> "dropped";
             case RunEvent.Compacted c -> "compacted";
+            case RunEvent.ApprovalRequested a -> "approval_requested";
+            case RunEvent.ApprovalResolved a -> "approval_resolved";
         };
     }
 

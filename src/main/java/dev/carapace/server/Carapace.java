@@ -3,6 +3,7 @@ package dev.carapace.server;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
+import dev.carapace.agent.Guard;
 import dev.carapace.agent.Agents;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
@@ -17,6 +18,8 @@ import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.gateway.CallFilter;
+import dev.carapace.guard.approval.ApprovalQueue;
+import dev.carapace.guard.audit.AuditLog;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.identity.Authenticator;
@@ -71,24 +74,29 @@ public final class Carapace implements AutoCloseable {
     private final Bubblewrap bubblewrap;
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
+    private final AuditLog auditLog;
+    private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final WebServer server;
 
     private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
                      Integer portOverride, SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
-        // before anything starts: a policy that does not load, or a policy/config file an agent could write, stops us
-        policyWatcher = GuardWiring.policyWatcher(config, configFile, GuardWiring.logSink(), clock);
+        store = openStore(config, dataDir, env);
+        auditLog = new AuditLog(store.auditRecords());
+        dev.carapace.guard.policy.PolicyWatcher watcher = null;
         EgressProxy proxy = null;
         EgressSockets sockets = null;
         Bubblewrap sandbox = null;
         try {
+            // before anything serves: a policy that does not load, or a policy/config file an agent could write, stops us
+            watcher = GuardWiring.policyWatcher(config, configFile, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                proxy = egressProxy(config, env, clock, policyWatcher, GuardWiring.logSink());
+                proxy = egressProxy(config, env, clock, watcher, auditLog);
             }
-            // A missing or broken sandbox is a startup error, before the store is opened. Each agent's sandboxed
-            // commands reach the egress proxy through a socket of their own: the proxy knows whose traffic it judges.
+            // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
+            // through a socket of their own: the proxy knows whose traffic it judges.
             if (config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
                 sockets = EgressSockets.open(proxy, config.agents().values());
                 sandbox = openSandbox(config, dataDir, env, sockets);
@@ -96,13 +104,15 @@ public final class Carapace implements AutoCloseable {
         } catch (RuntimeException e) {
             if (proxy != null) proxy.close();
             if (sockets != null) sockets.close();
-            if (policyWatcher != null) policyWatcher.close();
+            if (watcher != null) watcher.close();
+            auditLog.close();
+            store.close();
             throw e;
         }
+        policyWatcher = watcher;
         egressProxy = proxy;
         sandboxSockets = sockets;
         bubblewrap = sandbox;
-        store = openStore(config, dataDir, env);
         scheduler = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("carapace-scheduler").unstarted(r));
         scheduler.setRemoveOnCancelPolicy(true);
 
@@ -139,8 +149,12 @@ public final class Carapace implements AutoCloseable {
         List<CallFilter> filters = List.of(metrics, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
+        approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
         agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
-                bubblewrap == null ? null : new BwrapExec(bubblewrap, sandboxSockets.byWorkspace()));
+                bubblewrap == null ? null : new BwrapExec(bubblewrap, sandboxSockets.byWorkspace()), auditLog, approvals);
+        // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
+        int abandoned = approvals.expireAbandoned().size();
+        if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
         every(java.time.Duration.ofSeconds(10), agentRuntime::heartbeat);
         if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
         if (policyWatcher != null) {
@@ -154,6 +168,7 @@ public final class Carapace implements AutoCloseable {
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
                 config.server().maxBodyBytes());
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
+        GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -163,6 +178,7 @@ public final class Carapace implements AutoCloseable {
                 .shutdownHook(false)
                 .routing(r -> {
                     agentApi.routes(r);   // before the API's catch-all
+                    guardApi.routes(r);
                     api.routes(r);
                 })
                 .addRouting(AgentSocket.routing(agentRuntime, auth))
@@ -194,12 +210,16 @@ public final class Carapace implements AutoCloseable {
         }
     }
 
-    /** The agents of the config and the runtime that runs them, calling models through {@code gateway}. */
+    /**
+     * The agents of the config and the runtime that runs them, calling models through {@code gateway}. Every tool
+     * call passes the guard (the attached policy, else the agents' tool lists); calls it asks about wait in
+     * {@code approvals}, and standing grants allow them without asking. Every decision goes to {@code audit}.
+     */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
-                                     EgressProxy egressProxy,
-                                     dev.carapace.guard.policy.PolicyWatcher policy,
-                                     Sandbox sandboxed) {
+                                     EgressProxy egressProxy, dev.carapace.guard.policy.PolicyWatcher policy,
+                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals) {
         Agents agents = new Agents(config.agents().values());
+        Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
         CarapaceConfig.Tools chosen = config.tools();
         Sandbox exec = switch (chosen.exec()) {
             case OFF -> null;
@@ -212,10 +232,18 @@ public final class Carapace implements AutoCloseable {
                     case DIRECT -> new DirectEgress();
                     case PROXY -> new ProxyEgress(egressProxy, null);
                 });
-        dev.carapace.agent.Guard guard = policy == null ? new WorkspaceGuard(agents)
-                : new PolicyGuard(agents, policy::current, GuardWiring.logSink(), clock);
-        return new AgentRuntime(agents, gateway, store.sessions(), guard, tools,
-                agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+        Guard decided = policy == null ? new WorkspaceGuard(agents) : new PolicyGuard(agents, policy::current, audit, clock);
+        Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
+        return new AgentRuntime(agents, gateway, store.sessions(), guard, new QueuedApprovals(approvals, principalOf),
+                tools, agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+    }
+
+    /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */
+    static String auditPrincipal(String org, Agents agents, String agentId) {
+        AgentSpec a = agents.find(agentId).orElse(null);
+        if (a == null) return org;
+        AgentSpec.Owner o = a.owner();
+        return org + "/" + (o.team() == null ? "-" : o.team()) + (o.user() == null ? "" : "/" + o.user());
     }
 
     /**
@@ -321,12 +349,19 @@ public final class Carapace implements AutoCloseable {
     /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
     public dev.carapace.guard.policy.PolicyWatcher policyWatcher() { return policyWatcher; }
 
+    /** The guard's audit log (every decision goes here). */
+    public AuditLog auditLog() { return auditLog; }
+
+    /** Pending approvals and standing grants. */
+    public ApprovalQueue approvals() { return approvals; }
+
     @Override
     public void close() {
         server.stop();
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
         if (egressProxy != null) egressProxy.close();
         if (policyWatcher != null) policyWatcher.close();
+        auditLog.close();       // after the runs and the proxy: their last decisions are written too
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();

@@ -126,6 +126,11 @@ final class ChatClient {
                     return new Outcome(e.path("run_id").asText(), status, e.path("reason").asText(null));
                 }
             }
+            case "approval_requested" -> line("… " + e.path("tool").asText() + " waits for an operator: approval "
+                    + e.path("approval_id").asText() + (e.path("target").isTextual() ? " (" + e.path("target").asText() + ")" : "")
+                    + "; carapace approvals approve|deny " + e.path("approval_id").asText());
+            case "approval_resolved" -> line("… approval " + e.path("approval_id").asText() + " " + e.path("outcome").asText()
+                    + (e.path("decided_by").isTextual() ? " by " + e.path("decided_by").asText() : ""));
             case "dropped" -> line("(" + e.path("count").asLong() + " events were lost: this terminal read too slowly)");
             default -> { }   // usage and error: the final status carries what matters
         }

@@ -71,10 +71,4 @@ final class GuardWiring {
             throw new IllegalStateException("the guard policy cannot be used:\n" + e.getMessage());
         }
     }
-
-    /** Until the store-backed audit log is wired: decisions go to the {@code carapace.audit} logger. */
-    static AuditSink logSink() {
-        return e -> audit.info("{} {} agent={} session={} action={} target={} rule={} reason={}", e.layer(), e.outcome(),
-                e.agent(), e.session(), e.action(), e.target(), e.rule(), e.reason());
-    }
 }

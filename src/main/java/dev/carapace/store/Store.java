@@ -52,6 +52,8 @@ public final class Store implements AutoCloseable {
     private final Sessions sessions;
     /** The ledger's journal and writer connection, for the store that owns a SQLite file; null otherwise. */
     private final Journal journal;
+    private final AuditRecords auditRecords;
+    private final ApprovalRecords approvalRecords;
 
     /** @param sqliteFile the database file of a SQLite store, null for PostgreSQL and in-memory SQLite */
     private Store(HikariDataSource dataSource, boolean postgres, Path sqliteFile) {
@@ -74,6 +76,8 @@ public final class Store implements AutoCloseable {
             throw e;
         }
         this.sessions = new Sessions(this);
+        this.auditRecords = new AuditRecords(this);
+        this.approvalRecords = new ApprovalRecords(this);
     }
 
     /**
@@ -222,6 +226,12 @@ public final class Store implements AutoCloseable {
     void foldJournal() {
         if (journal != null) journal.catchUp();
     }
+
+    /** The guard's hash-chained audit log. */
+    public AuditRecords auditRecords() { return auditRecords; }
+
+    /** Pending approvals and standing grants. */
+    public ApprovalRecords approvalRecords() { return approvalRecords; }
 
     /** Runs {@code work} on a pooled connection, outside a transaction. */
     <R> R read(String operation, HandleCallback<R, RuntimeException> work) {

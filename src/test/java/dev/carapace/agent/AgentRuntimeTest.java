@@ -399,6 +399,8 @@ class AgentRuntimeTest {
             case RunEvent.Error x -> "error:" + x.message();
             case RunEvent.Dropped d -> "dropped:" + d.count();
             case RunEvent.Compacted c -> "compacted:" + c.through();
+            case RunEvent.ApprovalRequested a -> "approval:" + a.tool();
+            case RunEvent.ApprovalResolved a -> "approval:" + a.outcome();
         };
     }
 

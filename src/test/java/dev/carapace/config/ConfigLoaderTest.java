@@ -322,6 +322,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void approvalsTimeoutDefaultsAndIsChecked() {
+        assertThat(check(BASE).config().approvals().timeout()).isEqualTo(java.time.Duration.ofMinutes(5));
+        assertThat(check(BASE + "approvals: {timeout: 90s}\n").config().approvals().timeout())
+                .isEqualTo(java.time.Duration.ofSeconds(90));
+        assertThat(errors(BASE + "approvals: {timeout: 10}\n")).singleElement().asString()
+                .contains("approvals.timeout: expected a duration like 250ms, 5s, 2m or 1h").contains("add a unit");
+        assertThat(errors(BASE + "approvals: {timout: 1m}\n")).singleElement().asString()
+                .contains("unknown key 'timout' (expected one of: timeout)");
+    }
+
+    @Test
     void unknownKeyListsTheExpectedOnes() {
         assertThat(errors("""
                 server:
@@ -330,7 +341,7 @@ class ConfigLoaderTest {
                 """ + BASE)).containsExactly(
                 "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes)",
                 "t.yaml:3:1: loging: unknown key 'loging' (expected one of: server, store, org, tiers, providers, models, "
-                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets)");
+                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals)");
     }
 
     @Test
