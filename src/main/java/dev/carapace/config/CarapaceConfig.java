@@ -5,6 +5,7 @@ import dev.carapace.model.Access;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
+import dev.carapace.privacy.PrivacySpec;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +17,7 @@ import java.util.Map;
  *
  * @param tiers  the service tiers, cheapest first; {@link #DEFAULT_TIERS} when the file names none
  * @param agents the agents of the {@code agents:} section, then those found in {@code agents/NAME/agent.yaml}
+ * @param privacy the privacy router's settings; null when the file has no {@code privacy:} section (no router runs)
  */
 public record CarapaceConfig(
         Server server,
@@ -30,7 +32,8 @@ public record CarapaceConfig(
         Logging logging,
         Alerts alerts,
         Map<String, AgentSpec> agents,
-        Tools tools) {
+        Tools tools,
+        PrivacySpec privacy) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -100,6 +103,6 @@ public record CarapaceConfig(
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
-                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT);
+                RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, null);
     }
 }

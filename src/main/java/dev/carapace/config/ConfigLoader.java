@@ -22,6 +22,7 @@ import dev.carapace.model.PrivacyClass;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
 import dev.carapace.model.WireApi;
+import dev.carapace.privacy.PrivacySpec;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -237,9 +238,12 @@ public final class ConfigLoader {
         Alerts alerts = alerts(root.object("alerts"));
         Tools tools = tools(root.object("tools"));
         Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
+        PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
+                agents.keySet(), problems);
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
-        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools);
+        return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools,
+                privacy);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -835,6 +839,8 @@ public final class ConfigLoader {
             };
             if (isSecretKey(e.key())) {
                 problems.error(e.line(), e.column(), path, secretMessage(null));
+            } else if (e.key().equals("privacy")) {
+                continue;   // its names are classes and dictionaries (a "secret" class), never credentials
             } else if (NAMED_SECTIONS.contains(e.key()) && e.value() instanceof MapNode named) {
                 for (Entry n : named.entries().values()) {
                     refuseSecrets(n.value(), KeyPath.key(path, n.key()), hint, e.key().equals("providers"));

@@ -49,6 +49,11 @@ public record PrivacySpec(Map<String, Action> actions, Map<String, Map<String, A
     /** A regular expression whose matches are findings of {@code type} and {@code dataClass}. */
     public record CustomPattern(String type, String dataClass, Pattern regex) {}
 
+    /** Whether libphonenumber knows the numbering plan of this ISO 3166 region code (US, DE, ...). */
+    public static boolean isPhoneRegion(String code) {
+        return com.google.i18n.phonenumbers.PhoneNumberUtil.getInstance().getSupportedRegions().contains(code);
+    }
+
     /** What a class gets when no level of the config names it: secrets blocked, confidential private, the rest redacted. */
     public static Action defaultAction(String dataClass) {
         return switch (dataClass) {

@@ -28,6 +28,7 @@ import dev.carapace.model.Router;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
+import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.model.openai.OpenAiFormat;
 import dev.carapace.store.Store;
 import io.helidon.webserver.WebServer;
@@ -55,6 +56,7 @@ public final class Carapace implements AutoCloseable {
     private final ScheduledThreadPoolExecutor scheduler;
     private final Ledger ledger;
     private final Gateway gateway;
+    private final PrivacyRouter privacy;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
     private final List<Provider> providers;
@@ -97,7 +99,9 @@ public final class Carapace implements AutoCloseable {
         every(java.time.Duration.ofSeconds(2), budgets::refresh);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
-        List<CallFilter> filters = List.of(metrics, ledger);
+        // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
+        privacy = config.privacy() == null ? null : new PrivacyRouter(config.privacy());
+        List<CallFilter> filters = privacy == null ? List.of(metrics, ledger) : List.of(metrics, privacy, ledger);
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         agentRuntime = agentRuntime(config, store, gateway, clock);
@@ -107,6 +111,8 @@ public final class Carapace implements AutoCloseable {
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
                 config.server().maxBodyBytes());
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
+        PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
+                : new PrivacyRouter(dev.carapace.privacy.PrivacySpec.DEFAULT), privacy != null);
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -115,6 +121,7 @@ public final class Carapace implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))   // small SSE frames must not wait for delayed ACKs
                 .shutdownHook(false)
                 .routing(r -> {
+                    privacyApi.routes(r);
                     agentApi.routes(r);   // before the API's catch-all
                     api.routes(r);
                 })

@@ -44,7 +44,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "carapace", mixinStandardHelpOptions = true, version = "carapace 0.1.0",
         description = "The enterprise agent gateway: OpenAI/Anthropic-compatible, with budgets, tiers and policy.",
         subcommands = {Main.Serve.class, Main.ConfigCommand.class, Main.Keys.class, Main.Models.class,
-                Main.BudgetCommand.class, Main.Spend.class, AgentsCommand.class, ChatCommand.class})
+                Main.BudgetCommand.class, Main.Spend.class, AgentsCommand.class, ChatCommand.class, PrivacyCommand.class})
 public final class Main implements Runnable {
 
     static final ObjectMapper JSON = new ObjectMapper();

@@ -32,15 +32,29 @@ public final class UsageLog {
      * @param ttftMicros        time to the first token of a stream, null if none was sent
      * @param agent             the agent that made the call, null for direct API calls
      * @param costNanos         what it cost, in nano-USD, at the price in force when it was made
+     * @param privacyDecision   what the privacy router did (allow, redact, private, block), null if none ran
+     * @param privacyClasses    the classes of data it found, comma-separated (never values), null if none ran
      */
     public record UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
                               String api, String model, String tier, String deployment,
                               long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
                               long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
-                              long latencyMicros, Long ttftMicros, String agent, long costNanos) {
+                              long latencyMicros, Long ttftMicros, String agent, long costNanos,
+                              String privacyDecision, String privacyClasses) {
         public UsageRecord {
             Objects.requireNonNull(requestId, "requestId");
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A record of a call no privacy router looked at. */
+        public UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
+                           String api, String model, String tier, String deployment,
+                           long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
+                           long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
+                           long latencyMicros, Long ttftMicros, String agent, long costNanos) {
+            this(requestId, at, org, team, user, keyPrefix, api, model, tier, deployment, inputTokens, cachedInputTokens,
+                    cacheWriteTokens, outputTokens, reasoningTokens, estimated, stream, status, errorCode, latencyMicros,
+                    ttftMicros, agent, costNanos, null, null);
         }
 
         /** A record without agent and cost. */
@@ -57,12 +71,13 @@ public final class UsageLog {
 
     private static final String COLUMNS = "request_id, at, org, team, user_id, key_prefix, api, model, tier, "
             + "deployment, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
-            + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos";
+            + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos, privacy_decision, "
+            + "privacy_classes";
 
     private static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (:requestId, :at, "
             + ":org, :team, :user, :keyPrefix, :api, :model, :tier, :deployment, :inputTokens, :cachedInputTokens, "
             + ":cacheWriteTokens, :outputTokens, :reasoningTokens, :estimated, :stream, :status, :errorCode, "
-            + ":latencyMicros, :ttftMicros, :agent, :costNanos)";
+            + ":latencyMicros, :ttftMicros, :agent, :costNanos, :privacyDecision, :privacyClasses)";
 
     private static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
             + "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos) VALUES (:day, :org, :team, "
@@ -98,7 +113,9 @@ public final class UsageLog {
             rs.getLong("latency_micros"),
             Times.nullableLong(rs, "ttft_micros"),
             rs.getString("agent"),
-            rs.getLong("cost_nanos"));
+            rs.getLong("cost_nanos"),
+            rs.getString("privacy_decision"),
+            rs.getString("privacy_classes"));
 
     private final Store store;
 
@@ -146,6 +163,8 @@ public final class UsageLog {
                     .bind("ttftMicros", r.ttftMicros())
                     .bind("agent", r.agent())
                     .bind("costNanos", r.costNanos())
+                    .bind("privacyDecision", r.privacyDecision())
+                    .bind("privacyClasses", r.privacyClasses())
                     .add();
         }
         batch.execute();
