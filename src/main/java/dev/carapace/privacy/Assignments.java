@@ -68,7 +68,7 @@ final class Assignments {
         double h = Text.entropy(s, vs, ve);
         double needed = Math.min(3.0, 0.8 * (Math.log(len) / Math.log(2)));
         if (h < needed) return i + 1;
-        out.add(new Finding("credential", Finding.SECRET, vs, ve, Math.min(0.95, 0.6 + (h - needed) * 0.25)));
+        out.add(new Finding("credential", Finding.SECRET, vs, ve, Math.min(0.9, 0.6 + (h - needed) * 0.25)));
         return vs;      // the value may also have a known format (sk-..., a JWT): let its detector name it
     }
 

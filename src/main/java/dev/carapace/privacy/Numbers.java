@@ -182,7 +182,8 @@ final class Numbers {
     private Finding phone(String s, int start, int end, boolean plus, boolean paren, int[] gs, int[] ge, char[] sep,
                           int k, boolean sameSep) {
         for (int g = 1; g < k; g++) if (sep[g] == '/') return null;            // dates, fractions, paths
-        if (k == 3 && sameSep && sep[1] != ' ' && looksLikeDate(gs, ge)) return null;
+        if (k >= 3 && sep[1] == sep[2] && sep[1] != ' ' && looksLikeDate(gs, ge)) return null;
+        if (end + 1 < s.length() && s.charAt(end) == ':' && Text.digit(s.charAt(end + 1))) return null;   // 12:30
         if (k == 2 && sep[1] == '.') return null;                              // a decimal number
         boolean formatted = k > 1 || paren;
         boolean keyword = Text.keywordBefore(s, start, 24, PHONE_WORDS);
@@ -196,7 +197,14 @@ final class Numbers {
                 }
                 return null;
             }
+            int written = digits(gs, ge, k);
+            char first = s.charAt(gs[0]);
             for (String region : regions) {
+                // Written nationally, a number carries its trunk prefix (0 in most of Europe) or, in the NANP, all
+                // ten digits; "4471-2231" is an order number, not a phone number without its area code.
+                String trunk = PHONES.getNddPrefixForRegion(region, true);
+                if ("0".equals(trunk) && first != '0') continue;
+                if ("1".equals(trunk) && !(written == 10 || (written == 11 && first == '1'))) continue;
                 if (PHONES.isValidNumber(PHONES.parse(candidate, region))) {
                     return new Finding("phone", Finding.PII, start, end, keyword ? 0.9 : 0.8);
                 }
