@@ -17,7 +17,7 @@ final class Assignments {
     /** Values that are references or stand-ins, not the secret itself. */
     private static final String[] STAND_INS = {"changeme", "example", "placeholder", "redacted", "your_", "your-",
             "xxxx", "****", "${", "{{", "%(", "getenv", "process.env", "os.environ", "secrets.", "vault:", "<", ">",
-            "...", "dummy", "sample"};
+            "...", "dummy", "sample", "password"};
     private static final int MAX_VALUE = 200;
     private static final int MIN_VALUE = 8;
 

@@ -32,7 +32,8 @@ final class Emails {
             end++;
         }
         while (end > at + 1 && (s.charAt(end - 1) == '.' || s.charAt(end - 1) == '-')) end--;
-        int lastDot = s.lastIndexOf('.', end - 1);
+        int lastDot = end - 1;
+        while (lastDot > at && s.charAt(lastDot) != '.') lastDot--;   // not lastIndexOf: it would run to the text's start
         if (lastDot <= at + 1) return at + 1;
         int tld = end - lastDot - 1;
         if (tld < 2 || tld > 24) return at + 1;

@@ -78,6 +78,7 @@ final class Keys {
                 if (Text.asciiAlnum(c) || c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r' || c == '\\') end++;
                 else break;
             }
+            if (end - body < 16) return body;                            // a BEGIN line alone is no key
         }
         out.add(new Finding("private_key", Finding.SECRET, i, end, 1.0));
         return end;
