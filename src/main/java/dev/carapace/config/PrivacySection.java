@@ -128,7 +128,13 @@ final class PrivacySection {
     private Map<String, Action> actions(MapReader r) {
         Map<String, Action> out = new LinkedHashMap<>();
         Map<String, String> firstAt = new LinkedHashMap<>();
-        for (String name : List.of("allow", "redact", "private", "block")) {
+        // In file order, so a class given twice is reported where it is given the second time.
+        List<String> names = new ArrayList<>(List.of("allow", "redact", "private", "block"));
+        names.sort(java.util.Comparator.comparingLong(n -> {
+            Entry e = r.entry(n);
+            return e == null ? Long.MAX_VALUE : (long) e.line() << 20 | e.column();
+        }));
+        for (String name : names) {
             List<Scalar> classes = r.scalars(name, "a list of class names", CLASS_RULE);
             if (classes == null) continue;
             for (Scalar c : classes) {
