@@ -89,16 +89,21 @@ final class Assignments {
     }
 
     private static boolean credentialName(String s, int from, int to) {
-        char last = Character.toLowerCase(s.charAt(to - 1));
-        if ("dtnyslea".indexOf(last) < 0 && last != 'ñ') return false;
-        StringBuilder b = new StringBuilder(to - from);
-        for (int p = from; p < to; p++) {
-            char c = s.charAt(p);
-            if (c != '_' && c != '-' && c != '.') b.append(Character.toLowerCase(c));
-        }
-        String name = b.toString();
-        for (String w : NAMES) if (name.endsWith(w)) return true;
+        for (String w : NAMES) if (endsWith(s, from, to, w)) return true;
         return false;
+    }
+
+    /** Whether the name {@code s[from, to)} ends with {@code word}, ignoring case and '_', '-', '.' (DB_PASS_WORD). */
+    private static boolean endsWith(String s, int from, int to, String word) {
+        int p = to - 1;
+        for (int k = word.length() - 1; k >= 0; k--) {
+            while (p >= from && (s.charAt(p) == '_' || s.charAt(p) == '-' || s.charAt(p) == '.')) p--;
+            if (p < from) return false;
+            char c = s.charAt(p);
+            if (c != word.charAt(k) && Character.toLowerCase(c) != word.charAt(k)) return false;
+            p--;
+        }
+        return true;
     }
 
     /** {@code settings.DB_PASSWORD}, {@code config.secret}: a reference to where the value is. */

@@ -26,13 +26,20 @@ final class Ipv6 {
         while (b > colon + 1 && (s.charAt(b - 1) == '.' || s.charAt(b - 1) == ':') && !(b - 2 >= a && s.charAt(b - 2) == ':')) b--;
         if (!Text.wordStart(s, a) || !Text.wordEnd(s, b) || (a > 0 && s.charAt(a - 1) == '.')) return b;
         int colons = 0;
-        boolean digit = false;
+        boolean digit = false, doubleColon = false, dot = false;
         for (int p = a; p < b; p++) {
             char c = s.charAt(p);
-            if (c == ':') colons++;
-            else if (Text.digit(c)) digit = true;
+            if (c == ':') {
+                colons++;
+                if (p > a && s.charAt(p - 1) == ':') doubleColon = true;
+            } else if (c == '.') {
+                dot = true;
+            } else if (Text.digit(c)) {
+                digit = true;
+            }
         }
-        if (colons < 2 || !digit) return b;
+        // Eight groups, or fewer with "::" (an IPv4 tail counts as two): anything else (12:30:45) is not an address.
+        if (colons < 2 || !digit || !(doubleColon || colons == 7 || (colons == 6 && dot))) return b;
         if (VALIDATOR.isValidInet6Address(s.substring(a, b))) {
             out.add(new Finding("ipv6", Finding.PII, a, b, 0.9));
         }

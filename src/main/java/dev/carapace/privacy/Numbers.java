@@ -1,7 +1,7 @@
 package dev.carapace.privacy;
 
-import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.Phonenumber;
 import org.apache.commons.validator.routines.checkdigit.LuhnCheckDigit;
 
 import java.util.List;
@@ -139,11 +139,13 @@ final class Numbers {
         int area, group, serial;
         double confidence;
         if (k == 3 && ge[0] - gs[0] == 3 && ge[1] - gs[1] == 2 && ge[2] - gs[2] == 4 && sep[1] == sep[2]
-                && (sep[1] == '-' || (sep[1] == ' ' && Text.keywordBefore(s, start, 24, SSN_WORDS)))) {
+                && (sep[1] == '-' || sep[1] == ' ')) {
+            boolean keyword = Text.keywordBefore(s, start, 24, SSN_WORDS);
+            if (sep[1] == ' ' && !keyword) return null;
             area = Integer.parseInt(s, gs[0], ge[0], 10);
             group = Integer.parseInt(s, gs[1], ge[1], 10);
             serial = Integer.parseInt(s, gs[2], ge[2], 10);
-            confidence = Text.keywordBefore(s, start, 24, SSN_WORDS) ? 0.97 : 0.85;
+            confidence = keyword ? 0.97 : 0.85;
         } else if (k == 1 && ge[0] - gs[0] == 9 && Text.keywordBefore(s, start, 24, SSN_WORDS)) {
             area = Integer.parseInt(s, gs[0], gs[0] + 3, 10);
             group = Integer.parseInt(s, gs[0] + 3, gs[0] + 5, 10);
@@ -186,33 +188,59 @@ final class Numbers {
         if (end + 1 < s.length() && s.charAt(end) == ':' && Text.digit(s.charAt(end + 1))) return null;   // 12:30
         if (k == 2 && sep[1] == '.') return null;                              // a decimal number
         boolean formatted = k > 1 || paren;
-        boolean keyword = Text.keywordBefore(s, start, 24, PHONE_WORDS);
-        if (!plus && !formatted && !keyword) return null;                      // a bare number: an id, a count, a time
-        if (!plus && digits(gs, ge, k) < 8 && !keyword) return null;
-        String candidate = s.substring(start, end);
-        try {
-            if (plus) {
-                if (PHONES.isValidNumber(PHONES.parse(candidate, "ZZ"))) {
-                    return new Finding("phone", Finding.PII, start, end, 0.92);
-                }
-                return null;
+        int written = digits(gs, ge, k);
+        boolean keyword = false;
+        if (!plus && (!formatted || written < 8)) {
+            keyword = Text.keywordBefore(s, start, 24, PHONE_WORDS);
+            if (!keyword) return null;                                         // a bare number: an id, a count, a time
+        }
+        StringBuilder d = new StringBuilder(written);
+        for (int g = 0; g < k; g++) d.append(s, gs[g], ge[g]);
+        if (plus) {
+            // +CC NATIONAL: the country code is the 1-3 leading digits that name a country.
+            for (int cc = 1; cc <= 3 && cc < d.length(); cc++) {
+                int code = Integer.parseInt(d, 0, cc, 10);
+                if (PHONES.getRegionCodeForCountryCode(code).equals("ZZ")) continue;
+                return valid(code, d.substring(cc)) ? new Finding("phone", Finding.PII, start, end, 0.92) : null;
             }
-            int written = digits(gs, ge, k);
-            char first = s.charAt(gs[0]);
-            for (String region : regions) {
-                // Written nationally, a number carries its trunk prefix (0 in most of Europe) or, in the NANP, all
-                // ten digits; "4471-2231" is an order number, not a phone number without its area code.
-                String trunk = PHONES.getNddPrefixForRegion(region, true);
-                if ("0".equals(trunk) && first != '0') continue;
-                if ("1".equals(trunk) && !(written == 10 || (written == 11 && first == '1'))) continue;
-                if (PHONES.isValidNumber(PHONES.parse(candidate, region))) {
-                    return new Finding("phone", Finding.PII, start, end, keyword ? 0.9 : 0.8);
-                }
-            }
-        } catch (NumberParseException e) {
             return null;
         }
+        char first = d.charAt(0);
+        for (String region : regions) {
+            // Written nationally, a number carries its trunk prefix (0 in most of Europe) or, in the NANP, all
+            // ten digits; "4471-2231" is an order number, not a phone number without its area code.
+            String trunk = PHONES.getNddPrefixForRegion(region, true);
+            String national;
+            if ("0".equals(trunk)) {
+                if (first != '0') continue;
+                national = d.substring(1);
+            } else if ("1".equals(trunk)) {
+                if (written == 10) national = d.toString();
+                else if (written == 11 && first == '1') national = d.substring(1);
+                else continue;
+            } else {
+                national = trunk != null && d.indexOf(trunk) == 0 ? d.substring(trunk.length()) : d.toString();
+            }
+            if (valid(PHONES.getCountryCodeForRegion(region), national)) {
+                if (!keyword) keyword = Text.keywordBefore(s, start, 24, PHONE_WORDS);
+                return new Finding("phone", Finding.PII, start, end, keyword ? 0.9 : 0.8);
+            }
+        }
         return null;
+    }
+
+    /**
+     * Checks a number against its country's numbering plan, built directly rather than parsed: the caller has
+     * already split country code and national digits, and parsing (many regexes) would cost more than the check.
+     */
+    private static boolean valid(int countryCode, String national) {
+        if (national.length() < 4 || national.length() > 14) return false;
+        Phonenumber.PhoneNumber n = new Phonenumber.PhoneNumber().setCountryCode(countryCode)
+                .setNationalNumber(Long.parseLong(national));
+        int zeros = 0;
+        while (zeros < national.length() - 1 && national.charAt(zeros) == '0') zeros++;
+        if (zeros > 0) n.setItalianLeadingZero(true).setNumberOfLeadingZeros(zeros);   // Italy's fixed lines keep their 0
+        return PHONES.isValidNumber(n);
     }
 
     private static int digits(int[] gs, int[] ge, int k) {

@@ -34,8 +34,9 @@ public final class Scanner {
         TRIGGER['='] = EQUALS;
     }
 
-    private static final Comparator<Finding> ORDER = Comparator.comparingInt(Finding::start)
-            .thenComparing(Comparator.comparingInt(Finding::length).reversed());
+    /** By start, then longest first. */
+    private static final Comparator<Finding> ORDER = (a, b) -> a.start() != b.start()
+            ? Integer.compare(a.start(), b.start()) : Integer.compare(b.length(), a.length());
 
     private final Numbers numbers;
     private final Terms terms;
@@ -69,11 +70,12 @@ public final class Scanner {
         int n = s.length();
         int ipv6Done = 0;
         Keys.PemEnds pemEnds = null;
+        char[] cs = s.toCharArray();   // the skip loop below runs over every char: an array makes it tight
         int i = 0;
         while (i < n) {
-            char c = s.charAt(i);
-            byte kind = c < 128 ? TRIGGER[c] : 0;
-            if (kind == 0) {
+            char c = cs[i];
+            byte kind;
+            if (c >= 128 || (kind = TRIGGER[c]) == 0) {
                 i++;
                 continue;
             }
@@ -87,7 +89,19 @@ public final class Scanner {
                     }
                 }
                 case UPPER -> { if (Text.wordStart(s, i)) next = Keys.upper(s, i, out); }
-                case LOWER -> { if (i == 0 || !(Text.wordChar(s.charAt(i - 1)) || s.charAt(i - 1) == '_' || s.charAt(i - 1) == '-')) next = Keys.lower(s, i, out); }
+                case LOWER -> {
+                    // sk-, eyJ, gh?_/gl/github_, xox: the second char rules out most words before anything else.
+                    char second = i + 1 < n ? cs[i + 1] : 0;
+                    boolean may = switch (c) {
+                        case 's' -> second == 'k';
+                        case 'e' -> second == 'y';
+                        case 'g' -> second == 'h' || second == 'l' || second == 'i';
+                        default -> second == 'o';
+                    };
+                    if (may && (i == 0 || !(Text.wordChar(cs[i - 1]) || cs[i - 1] == '_' || cs[i - 1] == '-'))) {
+                        next = Keys.lower(s, i, out);
+                    }
+                }
                 case DASH -> {
                     if (s.startsWith("-----BEGIN ", i)) {
                         if (pemEnds == null) pemEnds = new Keys.PemEnds();

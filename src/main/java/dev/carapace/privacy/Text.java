@@ -30,10 +30,9 @@ final class Text {
     /** Whether one of {@code words} (lowercase) occurs in the {@code window} chars before {@code i}, ignoring case. */
     static boolean keywordBefore(String s, int i, int window, String... words) {
         int from = Math.max(0, i - window);
-        for (String w : words) {
-            int last = i - w.length();
-            for (int p = from; p <= last; p++) if (s.regionMatches(true, p, w, 0, w.length())) return true;
-        }
+        if (from == i) return false;
+        String before = s.substring(from, i).toLowerCase(java.util.Locale.ROOT);
+        for (String w : words) if (before.contains(w)) return true;
         return false;
     }
 

@@ -16,7 +16,7 @@ import java.util.function.Function;
  * found (invalid checksums, version strings, UUIDs, hashes, placeholders). Each document knows the span and type of
  * every value it holds. Seeded: the same seed gives the same corpus.
  */
-final class Corpus {
+public final class Corpus {
 
     /** A value the corpus put in a document: its type and UTF-16 span. */
     record Label(String type, int start, int end) {}
@@ -31,7 +31,7 @@ final class Corpus {
 
     private final Random rnd;
 
-    Corpus(long seed) { this.rnd = new Random(seed); }
+    public Corpus(long seed) { this.rnd = new Random(seed); }
 
     /** A document assembled from pieces: plain strings, and labeled values. */
     private static final class Builder {
@@ -57,7 +57,7 @@ final class Corpus {
     }
 
     /** About {@code chars} of mixed text (the throughput benchmark's input). */
-    String mixedText(int chars) {
+    public String mixedText(int chars) {
         StringBuilder b = new StringBuilder(chars + 512);
         List<Function<Builder, Builder>> templates = templates();
         int i = 0;
@@ -69,7 +69,7 @@ final class Corpus {
         return b.toString();
     }
 
-    static final String[] PROSE = {
+    public static final String[] PROSE = {
             "The quarterly review covers the migration of the billing service to the new cluster, the retirement of "
                     + "the legacy queue, and the plan for the next two sprints. Latency improved by 14% after the cache change.",
             "Die Besprechung wurde auf Donnerstag verschoben, weil das Team noch auf die Ergebnisse der Lasttests wartet. "
