@@ -6,6 +6,7 @@ import dev.carapace.model.Access;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
+import dev.carapace.privacy.PrivacySpec;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.Map;
  * @param agents the agents of the {@code agents:} section, then those found in {@code agents/NAME/agent.yaml}
  * @param secrets secret name to reference ({@code env:VAR} or {@code file:/abs/path}) for the egress proxy's
  *                credential injection; values are never in the config and are read only when a request needs them
+ * @param privacy the privacy router's settings; null when the file has no {@code privacy:} section (no router runs)
  */
 public record CarapaceConfig(
         Server server,
@@ -36,7 +38,8 @@ public record CarapaceConfig(
         Tools tools,
         Map<String, String> secrets,
         Guard guard,
-        Approvals approvals) {
+        Approvals approvals,
+        PrivacySpec privacy) {
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -158,6 +161,6 @@ public record CarapaceConfig(
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
                 RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of(), Guard.NONE,
-                Approvals.DEFAULT);
+                Approvals.DEFAULT, null);
     }
 }

@@ -24,6 +24,7 @@ import dev.carapace.model.PrivacyClass;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
 import dev.carapace.model.WireApi;
+import dev.carapace.privacy.PrivacySpec;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -243,10 +244,12 @@ public final class ConfigLoader {
         Map<String, String> secrets = secrets(root);
         CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
         Approvals approvals = approvals(root.object("approvals"));
+        PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
+                agents.keySet(), problems);
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
-                tools, secrets, checkedGuard, approvals);
+                tools, secrets, checkedGuard, approvals, privacy);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -982,6 +985,8 @@ public final class ConfigLoader {
                 continue; // names of secrets, each checked to hold a reference by secrets()
             } else if (isSecretKey(e.key())) {
                 problems.error(e.line(), e.column(), path, secretMessage(null));
+            } else if (e.key().equals("privacy")) {
+                continue;   // its names are classes and dictionaries (a "secret" class), never credentials
             } else if (NAMED_SECTIONS.contains(e.key()) && e.value() instanceof MapNode named) {
                 for (Entry n : named.entries().values()) {
                     refuseSecrets(n.value(), KeyPath.key(path, n.key()), hint, e.key().equals("providers"));

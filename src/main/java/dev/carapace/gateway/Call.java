@@ -28,6 +28,8 @@ public final class Call {
     private String errorCode;
     private Object[] notes;
     private String downgradedFrom;
+    private String privateOnly;
+    private Screening screening;
 
     /**
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
@@ -98,6 +100,36 @@ public final class Call {
         for (int i = 0; i < notes.length; i += 2) if (notes[i] == type) return type.cast(notes[i + 1]);
         return null;
     }
+
+    /**
+     * What the privacy router found and did with this call, or null when no privacy router ran (never values: types,
+     * classes and actions only).
+     *
+     * @param decision the strictest action taken: {@code allow}, {@code redact}, {@code private} or {@code block}
+     * @param classes  the classes of data found, sorted
+     * @param counts   how many findings of each type, with the action their class got
+     */
+    public record Screening(String decision, java.util.List<String> classes, java.util.List<Count> counts) {
+        public Screening {
+            classes = java.util.List.copyOf(classes);
+            counts = java.util.List.copyOf(counts);
+        }
+
+        public record Count(String type, String action, int findings) {}
+    }
+
+    public Screening screening() { return screening; }
+
+    public void screening(Screening s) { this.screening = s; }
+
+    /**
+     * Why this call may only go to models whose privacy class is private, or null when it may go anywhere. Said in
+     * the refusal when no private model can take it.
+     */
+    public String privateOnly() { return privateOnly; }
+
+    /** Keeps this call on private models; {@code reason} names what it carries (classes, never values). */
+    public void requirePrivate(String reason) { this.privateOnly = reason; }
 
     /** The model a budget refused before the call was moved to its team's downgrade tier, or null. */
     public String downgradedFrom() { return downgradedFrom; }

@@ -4,6 +4,7 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.Deployment;
 import dev.carapace.model.StreamEvent;
+import dev.carapace.model.StreamSink;
 
 /**
  * A stage of the request pipeline. Filters run in order around every call, from {@code /v1} and from agents
@@ -19,8 +20,15 @@ public interface CallFilter {
     /** The model is chosen ({@link Call#model}); no upstream has been called yet. */
     default void routed(Call call) {}
 
-    /** Each streamed event on its way to the client; returns the event to pass on (or a changed one). */
+    /** Each streamed event on its way to the client; returns the event to pass on (or a changed one), or null to drop it. */
     default StreamEvent onEvent(Call call, StreamEvent event) { return event; }
+
+    /**
+     * As {@link #onEvent(Call, StreamEvent)}, for a filter that holds events back and must release them before the
+     * one at hand (the privacy router holds a placeholder split across chunks): {@code earlier} passes an event on to
+     * the filters after this one and then the client, ahead of the returned event.
+     */
+    default StreamEvent onEvent(Call call, StreamEvent event, StreamSink earlier) { return onEvent(call, event); }
 
     /** A complete answer on its way to the client; returns the answer to pass on. */
     default ChatResponse onResponse(Call call, ChatResponse response) { return response; }

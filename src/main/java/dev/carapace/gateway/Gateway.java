@@ -141,7 +141,7 @@ public final class Gateway {
         ChatRequest asked = call.request();
         String team = call.principal().team();
         Access access = access(team);
-        Portfolio.Entry model = portfolio.resolve(asked.model(), access, "Team '" + team + "'");
+        Portfolio.Entry model = resolve(call, asked.model(), access, "Team '" + team + "'");
         try {
             return routeTo(call, model);
         } catch (ApiException refused) {
@@ -153,8 +153,14 @@ public final class Gateway {
             // of it for the refused model), a cheaper tier, and a header saying so.
             call.request(asked);
             call.downgraded(model.id());
-            return routeTo(call, portfolio.resolve(Portfolio.TIER_PREFIX + access.downgradeTier(), access, "Team '" + team + "'"));
+            return routeTo(call, resolve(call, Portfolio.TIER_PREFIX + access.downgradeTier(), access, "Team '" + team + "'"));
         }
+    }
+
+    /** The model for {@code requested}; a private one when a filter said the call must stay on private models. */
+    private Portfolio.Entry resolve(Call call, String requested, Access access, String who) {
+        return call.privateOnly() == null ? portfolio.resolve(requested, access, who)
+                : portfolio.resolvePrivate(requested, access, who, call.privateOnly());
     }
 
     private Portfolio.Entry routeTo(Call call, Portfolio.Entry model) {
@@ -219,10 +225,22 @@ public final class Gateway {
             this.client = client;
         }
 
+        /** For each filter, a sink that passes an event on from the filter after it: what it releases early. */
+        private final StreamSink[] after = new StreamSink[filters.length];
+
         @Override
         public void accept(StreamEvent event) {
-            for (CallFilter f : filters) {
-                event = f.onEvent(call, event);
+            deliver(event, 0);
+        }
+
+        private void deliver(StreamEvent event, int from) {
+            for (int i = from; i < filters.length; i++) {
+                StreamSink earlier = after[i];
+                if (earlier == null) {
+                    int next = i + 1;
+                    earlier = after[i] = e -> deliver(e, next);
+                }
+                event = filters[i].onEvent(call, event, earlier);
                 if (event == null) return;
             }
             switch (event) {

@@ -255,6 +255,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
         return new UsageRecord(call.id(), at, p.org(), p.team(), p.user(), p.keyPrefix(),
                 call.api().name().toLowerCase(), model, tier, deployment, u.inputTokens(), u.cachedInputTokens(),
                 u.cacheWriteTokens(), u.outputTokens(), u.reasoningTokens(), u.estimated(), call.request().stream(),
-                status, error, latencyMicros, ttftMicros, p.agent(), cost);
+                status, error, latencyMicros, ttftMicros, p.agent(), cost,
+                call.screening() == null ? null : call.screening().decision(),
+                call.screening() == null ? null : String.join(",", call.screening().classes()));
     }
 }

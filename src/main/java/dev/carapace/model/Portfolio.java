@@ -97,6 +97,35 @@ public final class Portfolio {
         return e;
     }
 
+    /**
+     * As {@link #resolve}, for a call that may only go to models whose privacy class is private: the requested model
+     * if it is private, else a private model the caller may use, preferring the requested model's tier and models
+     * whose deployments are not all cooling down. Refused with 403 when there is none; never an external model.
+     *
+     * @param reason what the call carries, for the refusal (e.g. "data of class confidential")
+     */
+    public Entry resolvePrivate(String requested, Access access, String who, String reason) {
+        Entry asked = resolve(requested, access, who);
+        if (asked.spec().privacy() == PrivacyClass.PRIVATE) return asked;
+        long now = System.nanoTime();
+        Entry best = null;
+        int bestScore = -1;
+        for (Entry e : visible(access)) {
+            if (e.spec().privacy() != PrivacyClass.PRIVATE) continue;
+            int score = (e.tier().equals(asked.tier()) ? 2 : 0) + (e.allCooling(now) ? 0 : 1);
+            if (score > bestScore) {
+                best = e;
+                bestScore = score;
+            }
+        }
+        if (best == null) {
+            throw new ApiException(ApiException.Kind.PERMISSION, "The request carries " + reason + ", which may only be"
+                    + " sent to private models, and no private model is available to " + who + " (model '" + asked.id() + "' is external)."
+                    + " Remove that data, or ask an admin for a private model.", "messages", "no_private_model", null, false);
+        }
+        return best;
+    }
+
     private static ApiException tierDenied(String who, String tier, Access access) {
         return new ApiException(ApiException.Kind.PERMISSION, who + " may not use tier '" + tier + "'. Allowed tiers: "
                 + String.join(", ", access.tiers().stream().sorted().toList()) + ".", "model", "tier_not_allowed", null, false);

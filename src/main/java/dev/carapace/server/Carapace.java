@@ -38,6 +38,7 @@ import dev.carapace.model.Router;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
+import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.model.openai.OpenAiFormat;
 import dev.carapace.store.Store;
 import io.helidon.webserver.WebServer;
@@ -65,6 +66,7 @@ public final class Carapace implements AutoCloseable {
     private final ScheduledThreadPoolExecutor scheduler;
     private final Ledger ledger;
     private final Gateway gateway;
+    private final PrivacyRouter privacy;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
     private final EgressProxy egressProxy;
@@ -146,7 +148,10 @@ public final class Carapace implements AutoCloseable {
         every(java.time.Duration.ofSeconds(2), budgets::refresh);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
-        List<CallFilter> filters = List.of(metrics, ledger);
+        // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
+        privacy = config.privacy() == null ? null : new PrivacyRouter(config.privacy());
+        List<CallFilter> filters = privacy == null ? List.of(metrics, ledger)
+                : List.of(metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
@@ -169,6 +174,8 @@ public final class Carapace implements AutoCloseable {
                 config.server().maxBodyBytes());
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
+        PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
+                : new PrivacyRouter(dev.carapace.privacy.PrivacySpec.DEFAULT), privacy != null);
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -177,6 +184,7 @@ public final class Carapace implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))   // small SSE frames must not wait for delayed ACKs
                 .shutdownHook(false)
                 .routing(r -> {
+                    privacyApi.routes(r);
                     agentApi.routes(r);   // before the API's catch-all
                     guardApi.routes(r);
                     api.routes(r);

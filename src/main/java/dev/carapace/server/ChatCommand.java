@@ -54,6 +54,7 @@ final class ChatCommand implements java.util.concurrent.Callable<Integer> {
             public <K> K create(Class<K> cls) throws Exception {
                 K made = defaults.create(cls);
                 if (made instanceof ChatCommand c) c.in = in;
+                if (made instanceof PrivacyCommand.StdinCommand c) c.in = in;
                 return made;
             }
         };

@@ -45,7 +45,7 @@ import java.util.concurrent.CountDownLatch;
         description = "The enterprise agent gateway: OpenAI/Anthropic-compatible, with budgets, tiers and policy.",
         subcommands = {Main.Serve.class, Main.ConfigCommand.class, Main.Keys.class, Main.Models.class,
                 Main.BudgetCommand.class, Main.Spend.class, AgentsCommand.class, ChatCommand.class,
-                PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class})
+                PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class, PrivacyCommand.class})
 public final class Main implements Runnable {
 
     static final ObjectMapper JSON = new ObjectMapper();

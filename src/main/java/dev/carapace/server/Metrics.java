@@ -50,11 +50,23 @@ final class Metrics implements CallFilter {
                     .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
                     .register(registry).record(call.firstTokenNanos() - call.startNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
         }
+        privacy(call.screening());
         Usage u = call.usage();
         tokens("input", u.inputTokens(), model, tier, team);
         tokens("output", u.outputTokens(), model, tier, team);
         tokens("cached_input", u.cachedInputTokens(), model, tier, team);
         tokens("reasoning", u.reasoningTokens(), model, tier, team);
+    }
+
+    /** What the privacy router did: calls by decision, findings by type and the action their class got. */
+    private void privacy(Call.Screening s) {
+        if (s == null) return;
+        Counter.builder("carapace.privacy.decisions").description("Model calls by privacy decision")
+                .tags("decision", s.decision()).register(registry).increment();
+        for (Call.Screening.Count c : s.counts()) {
+            Counter.builder("carapace.privacy.findings").description("Sensitive values found, by type and action taken")
+                    .tags("type", c.type(), "action", c.action()).register(registry).increment(c.findings());
+        }
     }
 
     private void tokens(String direction, long n, String model, String tier, String team) {

@@ -466,7 +466,7 @@ final class Journal implements AutoCloseable {
         out.writeLong(e.tokens());
         out.writeLong(e.at().toEpochMilli());
         for (String s : new String[] {r.requestId(), r.org(), r.team(), r.user(), r.keyPrefix(), r.api(), r.model(), r.tier(),
-                r.deployment(), r.errorCode(), r.agent()}) {
+                r.deployment(), r.errorCode(), r.agent(), r.privacyDecision(), r.privacyClasses()}) {
             writeString(s);
         }
         for (long n : new long[] {r.inputTokens(), r.cachedInputTokens(), r.cacheWriteTokens(), r.outputTokens(),
@@ -493,14 +493,14 @@ final class Journal implements AutoCloseable {
         String kind = readString(p), reservationId = readString(p), owner = readString(p), windows = readString(p);
         long nanos = p.getLong(), tokens = p.getLong();
         Instant at = Instant.ofEpochMilli(p.getLong());
-        String[] s = new String[11];
+        String[] s = new String[13];
         for (int i = 0; i < s.length; i++) s[i] = readString(p);
         long[] n = new long[8];
         for (int i = 0; i < n.length; i++) n[i] = p.getLong();
         int status = p.getInt();
         boolean estimated = p.get() != 0, stream = p.get() != 0;
         UsageRecord record = new UsageRecord(s[0], at, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], n[0], n[1], n[2], n[3],
-                n[4], estimated, stream, status, s[9], n[5], n[6] < 0 ? null : n[6], s[10], n[7]);
+                n[4], estimated, stream, status, s[9], n[5], n[6] < 0 ? null : n[6], s[10], n[7], s[11], s[12]);
         return new Entry(kind, reservationId, owner, windows, nanos, tokens, at, record);
     }
 

@@ -34,15 +34,29 @@ public final class UsageLog {
      * @param ttftMicros        time to the first token of a stream, null if none was sent
      * @param agent             the agent that made the call, null for direct API calls
      * @param costNanos         what it cost, in nano-USD, at the price in force when it was made
+     * @param privacyDecision   what the privacy router did (allow, redact, private, block), null if none ran
+     * @param privacyClasses    the classes of data it found, comma-separated (never values), null if none ran
      */
     public record UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
                               String api, String model, String tier, String deployment,
                               long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
                               long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
-                              long latencyMicros, Long ttftMicros, String agent, long costNanos) {
+                              long latencyMicros, Long ttftMicros, String agent, long costNanos,
+                              String privacyDecision, String privacyClasses) {
         public UsageRecord {
             Objects.requireNonNull(requestId, "requestId");
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A record of a call no privacy router looked at. */
+        public UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
+                           String api, String model, String tier, String deployment,
+                           long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
+                           long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
+                           long latencyMicros, Long ttftMicros, String agent, long costNanos) {
+            this(requestId, at, org, team, user, keyPrefix, api, model, tier, deployment, inputTokens, cachedInputTokens,
+                    cacheWriteTokens, outputTokens, reasoningTokens, estimated, stream, status, errorCode, latencyMicros,
+                    ttftMicros, agent, costNanos, null, null);
         }
 
         /** A record without agent and cost. */
@@ -59,11 +73,12 @@ public final class UsageLog {
 
     static final String COLUMNS = "request_id, at, org, team, user_id, key_prefix, api, model, tier, "
             + "deployment, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
-            + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos";
+            + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos, privacy_decision, "
+            + "privacy_classes";
 
     /** Positional, in the order of {@link #bind}. */
     static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
     /** Positional, in the order of {@link #bindRollup}. */
     static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
@@ -100,7 +115,9 @@ public final class UsageLog {
             rs.getLong("latency_micros"),
             Times.nullableLong(rs, "ttft_micros"),
             rs.getString("agent"),
-            rs.getLong("cost_nanos"));
+            rs.getLong("cost_nanos"),
+            rs.getString("privacy_decision"),
+            rs.getString("privacy_classes"));
 
     private final Store store;
 
@@ -170,7 +187,9 @@ public final class UsageLog {
         ps.setLong(i++, r.latencyMicros());
         if (r.ttftMicros() == null) ps.setNull(i++, Types.BIGINT); else ps.setLong(i++, r.ttftMicros());
         ps.setString(i++, r.agent());
-        ps.setLong(i, r.costNanos());
+        ps.setLong(i++, r.costNanos());
+        ps.setString(i++, r.privacyDecision());
+        ps.setString(i, r.privacyClasses());
     }
 
     /** The rollup rows of some records, one per key: a multi-row upsert (which PostgreSQL makes of a batch) may not touch a row twice. */

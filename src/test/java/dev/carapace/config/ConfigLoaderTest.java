@@ -341,7 +341,7 @@ class ConfigLoaderTest {
                 """ + BASE)).containsExactly(
                 "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes)",
                 "t.yaml:3:1: loging: unknown key 'loging' (expected one of: server, store, org, tiers, providers, models, "
-                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals)");
+                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy)");
     }
 
     @Test

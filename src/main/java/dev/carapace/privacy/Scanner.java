@@ -1,0 +1,141 @@
+package dev.carapace.privacy;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Finds personal data, secrets and an org's own terms in text. One pass over the text looks only at the characters
+ * where a value can start (a digit, '@', ':', '=', a letter starting a word...) and hands each to its detector; the
+ * org's dictionaries run as one automaton and its patterns under a read budget. Every detector looks at a bounded
+ * window around its trigger, so the time is linear in the length of the text, whatever the text.
+ *
+ * <p>Thread-safe; build one per config and share it.
+ */
+public final class Scanner {
+
+    private static final Logger log = LoggerFactory.getLogger(Scanner.class);
+
+    private static final byte DIGIT = 1, PLUS = 2, UPPER = 3, LOWER = 4, DASH = 5, AT = 6, COLON = 7, EQUALS = 8;
+    private static final byte[] TRIGGER = new byte[128];
+
+    static {
+        for (char c = '0'; c <= '9'; c++) TRIGGER[c] = DIGIT;
+        for (char c = 'A'; c <= 'Z'; c++) TRIGGER[c] = UPPER;
+        for (char c : "sgxe".toCharArray()) TRIGGER[c] = LOWER;
+        TRIGGER['+'] = PLUS;
+        TRIGGER['('] = PLUS;
+        TRIGGER['-'] = DASH;
+        TRIGGER['@'] = AT;
+        TRIGGER[':'] = COLON;
+        TRIGGER['='] = EQUALS;
+    }
+
+    /** By start, then longest first. */
+    private static final Comparator<Finding> ORDER = (a, b) -> a.start() != b.start()
+            ? Integer.compare(a.start(), b.start()) : Integer.compare(b.length(), a.length());
+
+    private final Numbers numbers;
+    private final Terms terms;
+    private final List<PrivacySpec.CustomPattern> patterns;
+
+    public Scanner(PrivacySpec spec) {
+        this.numbers = new Numbers(spec.phoneRegions());
+        Terms t = new Terms(spec.dictionaries());
+        this.terms = t.isEmpty() ? null : t;
+        this.patterns = spec.patterns();
+    }
+
+    /**
+     * The findings in {@code text}, in order of their start; where two overlap, the longer one (then the surer one)
+     * is kept, so every char belongs to at most one finding.
+     */
+    public List<Finding> scan(String text) {
+        List<Finding> out = new ArrayList<>();
+        builtins(text, out);
+        if (terms != null) terms.scan(text, out);
+        for (PrivacySpec.CustomPattern p : patterns) {
+            if (!Patterns.scan(p, text, out)) {
+                log.warn("privacy pattern '{}' gave up on a {}-char text: it backtracks too much; its findings there "
+                        + "are incomplete", p.type(), text.length());
+            }
+        }
+        return resolve(out);
+    }
+
+    private void builtins(String s, List<Finding> out) {
+        int n = s.length();
+        int ipv6Done = 0;
+        Keys.PemEnds pemEnds = null;
+        char[] cs = s.toCharArray();   // the skip loop below runs over every char: an array makes it tight
+        int i = 0;
+        while (i < n) {
+            char c = cs[i];
+            byte kind;
+            if (c >= 128 || (kind = TRIGGER[c]) == 0) {
+                i++;
+                continue;
+            }
+            int next = i + 1;
+            switch (kind) {
+                case DIGIT -> { if (Numbers.runStart(s, i)) next = numbers.scan(s, i, out); }
+                case PLUS -> {
+                    if (i + 1 < n && (Text.digit(s.charAt(i + 1)) || (c == '+' && s.charAt(i + 1) == '('))
+                            && Numbers.runStart(s, i)) {
+                        next = numbers.scan(s, i, out);
+                    }
+                }
+                case UPPER -> { if (Text.wordStart(s, i)) next = Keys.upper(s, i, out); }
+                case LOWER -> {
+                    // sk-, eyJ, gh?_/gl/github_, xox: the second char rules out most words before anything else.
+                    char second = i + 1 < n ? cs[i + 1] : 0;
+                    boolean may = switch (c) {
+                        case 's' -> second == 'k';
+                        case 'e' -> second == 'y';
+                        case 'g' -> second == 'h' || second == 'l' || second == 'i';
+                        default -> second == 'o';
+                    };
+                    if (may && (i == 0 || !(Text.wordChar(cs[i - 1]) || cs[i - 1] == '_' || cs[i - 1] == '-'))) {
+                        next = Keys.lower(s, i, out);
+                    }
+                }
+                case DASH -> {
+                    if (s.startsWith("-----BEGIN ", i)) {
+                        if (pemEnds == null) pemEnds = new Keys.PemEnds();
+                        next = Keys.pem(s, i, out, pemEnds);
+                    }
+                }
+                case AT -> next = Emails.scan(s, i, out);
+                case COLON -> {
+                    if (i >= ipv6Done) ipv6Done = Ipv6.scan(s, i, out);
+                    next = Assignments.scan(s, i, out);
+                }
+                case EQUALS -> next = Assignments.scan(s, i, out);
+                default -> { }
+            }
+            i = Math.max(next, i + 1);
+        }
+    }
+
+    private static List<Finding> resolve(List<Finding> found) {
+        if (found.size() < 2) return found;
+        found.sort(ORDER);
+        List<Finding> kept = new ArrayList<>(found.size());
+        for (Finding f : found) {
+            if (kept.isEmpty()) {
+                kept.add(f);
+                continue;
+            }
+            Finding last = kept.get(kept.size() - 1);
+            if (f.start() >= last.end()) {
+                kept.add(f);
+            } else if (f.length() > last.length() || (f.length() == last.length() && f.confidence() > last.confidence())) {
+                kept.set(kept.size() - 1, f);
+            }
+        }
+        return kept;
+    }
+}
