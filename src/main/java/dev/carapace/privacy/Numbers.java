@@ -1,10 +1,14 @@
 package dev.carapace.privacy;
 
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.Phonemetadata;
 import com.google.i18n.phonenumbers.Phonenumber;
+import com.google.i18n.phonenumbers.metadata.DefaultMetadataDependenciesProvider;
+import com.google.i18n.phonenumbers.metadata.source.MetadataSource;
 import org.apache.commons.validator.routines.checkdigit.LuhnCheckDigit;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Finds the values written as runs of digit groups: IPv4 addresses, US social security numbers, payment cards and
@@ -21,10 +25,28 @@ final class Numbers {
     private static final String[] SSN_WORDS = {"ssn", "social security", "soc. sec"};
     private static final String[] VERSION_WORDS = {"version", "ver.", "release", "build", "firmware", "v."};
 
+    /** The metadata PHONES reads (its default source), for the number lengths each plan allows. */
+    private static final MetadataSource PLANS = DefaultMetadataDependenciesProvider.getInstance().getPhoneNumberMetadataSource();
+    /**
+     * Per country calling code, bit L set if some region of that code has national numbers of L digits (0 = not yet
+     * known). libphonenumber only calls a number valid if its plan allows its length, but it finds that out after
+     * looking up the region's metadata by name (building a file name per call) and, for codes shared by many regions
+     * like +1, doing so per region: knowing the lengths up front turns most candidates away for a bit test.
+     */
+    private static final AtomicLongArray LENGTHS = new AtomicLongArray(1000);
+
     private final String[] regions;
+    private final String[] trunks;
+    private final int[] countryCodes;
 
     Numbers(List<String> phoneRegions) {
         this.regions = phoneRegions.toArray(String[]::new);
+        this.trunks = new String[regions.length];
+        this.countryCodes = new int[regions.length];
+        for (int r = 0; r < regions.length; r++) {
+            trunks[r] = PHONES.getNddPrefixForRegion(regions[r], true);
+            countryCodes[r] = PHONES.getCountryCodeForRegion(regions[r]);
+        }
     }
 
     /** Whether a run may start at the digit at {@code i}: not inside a word, a decimal, a path or an identifier. */
@@ -206,10 +228,10 @@ final class Numbers {
             return null;
         }
         char first = d.charAt(0);
-        for (String region : regions) {
+        for (int r = 0; r < regions.length; r++) {
             // Written nationally, a number carries its trunk prefix (0 in most of Europe) or, in the NANP, all
             // ten digits; "4471-2231" is an order number, not a phone number without its area code.
-            String trunk = PHONES.getNddPrefixForRegion(region, true);
+            String trunk = trunks[r];
             String national;
             if ("0".equals(trunk)) {
                 if (first != '0') continue;
@@ -221,7 +243,7 @@ final class Numbers {
             } else {
                 national = trunk != null && d.indexOf(trunk) == 0 ? d.substring(trunk.length()) : d.toString();
             }
-            if (valid(PHONES.getCountryCodeForRegion(region), national)) {
+            if (valid(countryCodes[r], national)) {
                 if (!keyword) keyword = Text.keywordBefore(s, start, 24, PHONE_WORDS);
                 return new Finding("phone", Finding.PII, start, end, keyword ? 0.9 : 0.8);
             }
@@ -235,12 +257,40 @@ final class Numbers {
      */
     private static boolean valid(int countryCode, String national) {
         if (national.length() < 4 || national.length() > 14) return false;
+        if ((lengths(countryCode) & (1L << national.length())) == 0) return false;
         Phonenumber.PhoneNumber n = new Phonenumber.PhoneNumber().setCountryCode(countryCode)
                 .setNationalNumber(Long.parseLong(national));
         int zeros = 0;
         while (zeros < national.length() - 1 && national.charAt(zeros) == '0') zeros++;
         if (zeros > 0) n.setItalianLeadingZero(true).setNumberOfLeadingZeros(zeros);   // Italy's fixed lines keep their 0
         return PHONES.isValidNumber(n);
+    }
+
+    /** The {@link #LENGTHS} of a country calling code; all lengths if its plans do not say. */
+    private static long lengths(int countryCode) {
+        if (countryCode <= 0 || countryCode >= LENGTHS.length()) return -1L;
+        long known = LENGTHS.get(countryCode);
+        if (known != 0) return known;
+        long mask = 0;
+        try {
+            for (String region : PHONES.getRegionCodesForCountryCode(countryCode)) {
+                Phonemetadata.PhoneMetadata m = "001".equals(region)
+                        ? PLANS.getMetadataForNonGeographicalRegion(countryCode) : PLANS.getMetadataForRegion(region);
+                List<Integer> possible = m == null ? List.of() : m.getGeneralDesc().getPossibleLengthList();
+                if (possible.isEmpty()) return all(countryCode);                // no length data: every length may do
+                for (int length : possible) mask |= length >= 0 && length < 64 ? 1L << length : -1L;
+            }
+        } catch (RuntimeException e) {
+            return all(countryCode);
+        }
+        if (mask == 0) mask = 1;      // no region: nothing is valid, but 0 means "not yet known"; length 0 never asks
+        LENGTHS.set(countryCode, mask);
+        return mask;
+    }
+
+    private static long all(int countryCode) {
+        LENGTHS.set(countryCode, -1L);
+        return -1L;
     }
 
     private static int digits(int[] gs, int[] ge, int k) {

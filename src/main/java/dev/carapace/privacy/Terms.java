@@ -22,6 +22,18 @@ final class Terms {
     private int[] fail = new int[16];
     private Hit[][] hits = new Hit[16][];
     private int nodes = 1;
+    /**
+     * Per UTF-16 char of the text, 1 + the index of its lowercase among the chars of the terms, or 0 if no term holds
+     * it: such a char leads back to the root from any state, so the scan skips it without a lookup.
+     */
+    private final char[] classOf = new char[Character.MAX_VALUE + 1];
+    private int width;
+    /**
+     * The automaton with its failure links folded in ({@code node * width + class - 1} -> next node): one array read
+     * per char. Null when it would exceed {@link #MAX_TABLE} (a huge dictionary); the scan then follows the links.
+     */
+    private int[] delta;
+    static final int MAX_TABLE = 1 << 21;
 
     Terms(List<PrivacySpec.Dictionary> dictionaries) {
         this.dictionaries = List.copyOf(dictionaries);
@@ -37,6 +49,40 @@ final class Terms {
             }
         }
         link();
+        table();
+    }
+
+    private void table() {
+        boolean[] used = new boolean[Character.MAX_VALUE + 1];
+        for (int node = 0; node < nodes; node++) for (char c : keys[node]) used[c] = true;
+        char[] classes = new char[Character.MAX_VALUE + 1];
+        StringBuilder alphabet = new StringBuilder();      // lowercase chars only, so far fewer than 65535 classes
+        for (int c = 0; c <= Character.MAX_VALUE; c++) {
+            if (used[c]) {
+                classes[c] = (char) ++width;
+                alphabet.append((char) c);
+            }
+        }
+        for (int c = 0; c <= Character.MAX_VALUE; c++) classOf[c] = classes[lower((char) c)];
+        if ((long) nodes * width > MAX_TABLE) return;
+        int[] d = new int[nodes * width];
+        // Breadth first, so a node's failure target (shallower) has its row before the node needs it.
+        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        queue.add(0);
+        while (!queue.isEmpty()) {
+            int node = queue.poll();
+            for (int col = 0; col < width; col++) {
+                int to = child(node, alphabet.charAt(col));
+                d[node * width + col] = to >= 0 ? to : node == 0 ? 0 : d[fail[node] * width + col];
+            }
+            for (int child : targets[node]) queue.add(child);
+        }
+        delta = d;
+    }
+
+    /** The char the automaton reads for {@code c}: the terms were lowercased, so is the text. */
+    private static char lower(char c) {
+        return c < 128 ? (c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) : Character.toLowerCase(c);
     }
 
     boolean isEmpty() { return nodes == 1; }
@@ -45,7 +91,7 @@ final class Terms {
         int node = 0;
         for (int i = 0; i < lowered.length(); i++) {
             char c = lowered.charAt(i);
-            int next = step(node, c);
+            int next = child(node, c);
             if (next < 0) {
                 next = newNode();
                 int at = -Arrays.binarySearch(keys[node], c) - 1;
@@ -73,8 +119,20 @@ final class Terms {
         return nodes++;
     }
 
-    private int step(int node, char c) {
+    /** The node {@code c} leads to from {@code node}, or -1; while building. */
+    private int child(int node, char c) {
         int at = Arrays.binarySearch(keys[node], c);
+        return at >= 0 ? targets[node][at] : -1;
+    }
+
+    /** {@link #child} for a scan without the table: a plain loop over the few children most nodes have. */
+    private int step(int node, char c) {
+        char[] k = keys[node];
+        if (k.length <= 8) {
+            for (int j = 0; j < k.length; j++) if (k[j] == c) return targets[node][j];
+            return -1;
+        }
+        int at = Arrays.binarySearch(k, c);
         return at >= 0 ? targets[node][at] : -1;
     }
 
@@ -91,8 +149,8 @@ final class Terms {
                 char c = keys[node][k];
                 int child = targets[node][k];
                 int f = fail[node];
-                while (f != 0 && step(f, c) < 0) f = fail[f];
-                int to = step(f, c);
+                while (f != 0 && child(f, c) < 0) f = fail[f];
+                int to = child(f, c);
                 fail[child] = to >= 0 && to != child ? to : 0;
                 if (hits[fail[child]].length > 0) {
                     Hit[] merged = Arrays.copyOf(hits[child], hits[child].length + hits[fail[child]].length);
@@ -107,18 +165,29 @@ final class Terms {
     void scan(String s, List<Finding> out) {
         int node = 0;
         List<Finding> found = new ArrayList<>();
+        int[] d = delta;
+        int w = width;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            char lc = c < 128 ? (c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) : Character.toLowerCase(c);
-            int next;
-            while ((next = step(node, lc)) < 0 && node != 0) node = fail[node];
-            node = Math.max(next, 0);
+            int cls = classOf[c];
+            if (cls == 0) {
+                node = 0;                                     // the root has no hits: nothing ends here
+                continue;
+            }
+            if (d != null) {
+                node = d[node * w + cls - 1];
+            } else {
+                char lc = lower(c);
+                int next;
+                while ((next = step(node, lc)) < 0 && node != 0) node = fail[node];
+                node = Math.max(next, 0);
+            }
             for (Hit h : hits[node]) {
                 int start = i + 1 - h.length;
                 if (!Text.wordStart(s, start) || !Text.wordEnd(s, i + 1)) continue;
                 if (h.caseSensitive && !s.startsWith(h.term, start)) continue;
-                PrivacySpec.Dictionary d = dictionaries.get(h.dictionary);
-                found.add(new Finding(d.type(), d.dataClass(), start, i + 1, 1.0));
+                PrivacySpec.Dictionary dict = dictionaries.get(h.dictionary);
+                found.add(new Finding(dict.type(), dict.dataClass(), start, i + 1, 1.0));
             }
         }
         out.addAll(found);
