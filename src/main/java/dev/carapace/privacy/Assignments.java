@@ -18,6 +18,8 @@ final class Assignments {
     private static final String[] STAND_INS = {"changeme", "example", "placeholder", "redacted", "your_", "your-",
             "xxxx", "****", "${", "{{", "%(", "getenv", "process.env", "os.environ", "secrets.", "vault:", "<", ">",
             "...", "dummy", "sample", "password"};
+    /** The last char of each of {@link #NAMES}. */
+    private static final String LAST_CHARS = lastChars();
     private static final int MAX_VALUE = 200;
     private static final int MIN_VALUE = 8;
 
@@ -72,6 +74,12 @@ final class Assignments {
         return vs;      // the value may also have a known format (sk-..., a JWT): let its detector name it
     }
 
+    private static String lastChars() {
+        StringBuilder b = new StringBuilder();
+        for (String w : NAMES) if (b.indexOf(w.substring(w.length() - 1)) < 0) b.append(w.charAt(w.length() - 1));
+        return b.toString();
+    }
+
     private static int valueEnd(String s, int from) {
         int ve = from;
         while (ve < s.length() && ve - from <= MAX_VALUE) {
@@ -89,6 +97,12 @@ final class Assignments {
     }
 
     private static boolean credentialName(String s, int from, int to) {
+        // Most names before a ':' or '=' end in a letter no credential name ends in: one test turns them away.
+        int p = to - 1;
+        while (p >= from && (s.charAt(p) == '_' || s.charAt(p) == '-' || s.charAt(p) == '.')) p--;
+        if (p < from) return false;
+        char c = s.charAt(p);
+        if (LAST_CHARS.indexOf(c) < 0 && LAST_CHARS.indexOf(Character.toLowerCase(c)) < 0) return false;
         for (String w : NAMES) if (endsWith(s, from, to, w)) return true;
         return false;
     }

@@ -55,8 +55,9 @@ public final class Scanner {
      */
     public List<Finding> scan(String text) {
         List<Finding> out = new ArrayList<>();
-        builtins(text, out);
-        if (terms != null) terms.scan(text, out);
+        char[] cs = text.toCharArray();   // the loops below run over every char: an array makes them tight
+        builtins(text, cs, out);
+        if (terms != null) terms.scan(text, cs, out);
         for (PrivacySpec.CustomPattern p : patterns) {
             if (!Patterns.scan(p, text, out)) {
                 log.warn("privacy pattern '{}' gave up on a {}-char text: it backtracks too much; its findings there "
@@ -66,11 +67,10 @@ public final class Scanner {
         return resolve(out);
     }
 
-    private void builtins(String s, List<Finding> out) {
+    private void builtins(String s, char[] cs, List<Finding> out) {
         int n = s.length();
         int ipv6Done = 0;
         Keys.PemEnds pemEnds = null;
-        char[] cs = s.toCharArray();   // the skip loop below runs over every char: an array makes it tight
         int i = 0;
         while (i < n) {
             char c = cs[i];

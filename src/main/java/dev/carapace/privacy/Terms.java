@@ -162,14 +162,16 @@ final class Terms {
         }
     }
 
-    void scan(String s, List<Finding> out) {
+    /** @param cs the chars of {@code s} (the scanner has them already: reading an array is faster than charAt) */
+    void scan(String s, char[] cs, List<Finding> out) {
         int node = 0;
         List<Finding> found = new ArrayList<>();
         int[] d = delta;
         int w = width;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            int cls = classOf[c];
+        char[] classes = classOf;
+        for (int i = 0; i < cs.length; i++) {
+            char c = cs[i];
+            int cls = classes[c];
             if (cls == 0) {
                 node = 0;                                     // the root has no hits: nothing ends here
                 continue;
