@@ -71,13 +71,13 @@ final class AgentApi {
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         access.visible(p).forEach(a -> data.add(AgentJson.agent(a)));
-        send(res, 200, body);
+        HttpApi.sendJson(res, 200, body);
     }
 
     private void getAgent(ServerRequest req, ServerResponse res) {
         Principal p = principal(req);
         noQuery(req);
-        send(res, 200, AgentJson.agent(access.agent(p, param(req, "id"))));
+        HttpApi.sendJson(res, 200, AgentJson.agent(access.agent(p, param(req, "id"))));
     }
 
     // ---- runs ----
@@ -108,7 +108,7 @@ final class AgentApi {
         if (!stream) {
             String runId = runtime.start(agent.id(), session, m.asText());
             RunInfo info = wait ? await(runId, agent.limits().maxWall().plus(CANCEL_WAIT)) : runtime.run(runId);
-            send(res, info.status().isFinal() ? 200 : 202, accepted(info));
+            HttpApi.sendJson(res, info.status().isFinal() ? 200 : 202, accepted(info));
             return;
         }
         // Subscribed to the session before the run exists, so not even its first event is missed.
@@ -123,7 +123,7 @@ final class AgentApi {
     private void getRun(ServerRequest req, ServerResponse res) {
         Principal p = principal(req);
         noQuery(req);
-        send(res, 200, AgentJson.run(access.run(p, param(req, "id"))));
+        HttpApi.sendJson(res, 200, AgentJson.run(access.run(p, param(req, "id"))));
     }
 
     /** Cancels and waits briefly for the run's end; a run that had already ended is answered as it is, not refused. */
@@ -133,7 +133,7 @@ final class AgentApi {
         RunInfo run = access.run(p, param(req, "id"));
         boolean cancelled = runtime.cancel(run.id());
         ObjectNode body = AgentJson.run(cancelled ? await(run.id(), CANCEL_WAIT) : runtime.run(run.id()));
-        send(res, 200, body.put("cancelled", cancelled));
+        HttpApi.sendJson(res, 200, body.put("cancelled", cancelled));
     }
 
     private void runEvents(ServerRequest req, ServerResponse res) {
@@ -158,14 +158,14 @@ final class AgentApi {
         for (TranscriptEntry e : runtime.transcript(s.key())) transcript.add(AgentJson.entry(e));   // 404 when unknown
         ArrayNode runs = body.putArray("runs");
         runtime.runs(s.key()).forEach(r -> runs.add(AgentJson.run(r)));
-        send(res, 200, body);
+        HttpApi.sendJson(res, 200, body);
     }
 
     private void resume(ServerRequest req, ServerResponse res) {
         Principal p = principal(req);
         noQuery(req);
         AgentAccess.SessionRef s = access.session(p, param(req, "key"));
-        send(res, 202, accepted(runtime.run(runtime.resume(s.key()))));
+        HttpApi.sendJson(res, 202, accepted(runtime.run(runtime.resume(s.key()))));
     }
 
     /** Every run of the session, until the client leaves. */
@@ -236,15 +236,5 @@ final class AgentApi {
         }
         if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object, e.g. {\"message\": \"hello\"}.");
         return n;
-    }
-
-    private static void send(ServerResponse res, int status, JsonNode body) {
-        res.status(status);
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        try {
-            res.send(AgentJson.JSON.writeValueAsBytes(body));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

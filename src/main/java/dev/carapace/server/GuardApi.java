@@ -86,7 +86,7 @@ final class GuardApi {
         ArrayNode data = body.putArray("data");
         rows.forEach(r -> data.add(GuardJson.audit(r)));
         body.put("next_before", rows.size() == limit ? rows.get(rows.size() - 1).seq() : null);
-        send(res, 200, body);
+        HttpApi.sendJson(res, 200, body);
     }
 
     /** {@code ?anchor=SEQ:HASH} optional. 200 either way; {@code ok} says whether the chain is intact. */
@@ -94,7 +94,7 @@ final class GuardApi {
         admin(req);
         onlyParams(req, Set.of("anchor"));
         try {
-            send(res, 200, GuardJson.verification(audit.verify(GuardJson.anchor(q(req, "anchor")))));
+            HttpApi.sendJson(res, 200, GuardJson.verification(audit.verify(GuardJson.anchor(q(req, "anchor")))));
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("anchor", e.getMessage());
         }
@@ -118,14 +118,14 @@ final class GuardApi {
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         approvals.list(status.equals("all") ? null : status, limit).forEach(a -> data.add(GuardJson.approval(a, now)));
-        send(res, 200, body);
+        HttpApi.sendJson(res, 200, body);
     }
 
     private void getApproval(ServerRequest req, ServerResponse res) {
         admin(req);
         onlyParams(req, Set.of());
         String id = param(req, "id");
-        send(res, 200, GuardJson.approval(approvals.find(id).orElseThrow(() -> noApproval(id)), clock.instant()));
+        HttpApi.sendJson(res, 200, GuardJson.approval(approvals.find(id).orElseThrow(() -> noApproval(id)), clock.instant()));
     }
 
     /**
@@ -168,7 +168,7 @@ final class GuardApi {
                     + d.approval().status() + (d.approval().decidedBy() == null ? "" : " (by " + d.approval().decidedBy() + ")")
                     + "; only a pending approval can be decided.", "id", "approval_already_decided", null, false);
         }
-        send(res, 200, GuardJson.approval(d.approval(), clock.instant()));
+        HttpApi.sendJson(res, 200, GuardJson.approval(d.approval(), clock.instant()));
     }
 
     // ---- grants ----
@@ -184,7 +184,7 @@ final class GuardApi {
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         approvals.grants(all.equals("true")).forEach(g -> data.add(GuardJson.grant(g)));
-        send(res, 200, body);
+        HttpApi.sendJson(res, 200, body);
     }
 
     private void revokeGrant(ServerRequest req, ServerResponse res) {
@@ -195,7 +195,7 @@ final class GuardApi {
             throw new ApiException(ApiException.Kind.NOT_FOUND, "No active grant '" + GuardJson.clip(id) + "'. List them with "
                     + "GET /api/grants.", "id", "grant_not_found", null, false);
         }
-        send(res, 200, GuardJson.grant(approvals.grant(id).orElseThrow()));
+        HttpApi.sendJson(res, 200, GuardJson.grant(approvals.grant(id).orElseThrow()));
     }
 
     // ---- helpers ----
@@ -254,15 +254,5 @@ final class GuardApi {
 
     private static String param(ServerRequest req, String name) {
         return req.path().pathParameters().get(name);
-    }
-
-    private static void send(ServerResponse res, int status, JsonNode body) {
-        res.status(status);
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        try {
-            res.send(AgentJson.JSON.writeValueAsBytes(body));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -712,7 +712,8 @@ final class HttpApi {
         res.send(format.renderError(e));
     }
 
-    private static void sendJson(ServerResponse res, int status, JsonNode body) {
+    /** Answers with {@code body} as JSON: every {@code /api} route's success path. */
+    static void sendJson(ServerResponse res, int status, JsonNode body) {
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, JSON_TYPE);
         try {
