@@ -252,7 +252,8 @@ class ApprovalFlowTest {
         JsonNode a = json(h.get("/api/approvals/" + id, h.adminKey).body());
         assertThat(a.path("status").asText()).isEqualTo("expired");
         assertThat(a.path("decision_reason").asText()).isEqualTo("the run ended before a decision");
-        assertThat(audit("expired")).hasSize(1);
+        // The withdrawal is recorded right after the row changes, by the thread that was waiting: allow it a moment.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(audit("expired")).hasSize(1));
         assertThat(h.post("/api/approvals/" + id + "/approve", h.adminKey, "{}").body()).contains("already expired");
     }
 
