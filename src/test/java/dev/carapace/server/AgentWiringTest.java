@@ -83,10 +83,8 @@ class AgentWiringTest {
                     owner: {user: alice}
                 """.formatted(ws);
         try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
-            String call = ScriptedUpstream.chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,"
-                    + "\"id\":\"x1\",\"type\":\"function\",\"function\":{\"name\":\"exec\",\"arguments\":"
-                    + ScriptedUpstream.quote("{\"command\":\"echo sum=$((40+2)) > out.txt; cat out.txt; pwd\"}") + "}}]}", null);
-            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiFrames(call, ScriptedUpstream.chunk("{}", "tool_calls")), 0),
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(new ScriptedUpstream.ToolCall("x1", "exec",
+                    "{\"command\":\"echo sum=$((40+2)) > out.txt; cat out.txt; pwd\"}")), 0),
                     ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
             AgentRuntime rt = h.carapace.agentRuntime();
             RunInfo done = rt.await(rt.start("ops", "s", "add"), Duration.ofSeconds(20));

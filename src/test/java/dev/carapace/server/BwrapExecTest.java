@@ -54,10 +54,8 @@ class BwrapExecTest {
         try (GatewayHarness h = new GatewayHarness(data, yaml)) {
             String command = "echo sum=$((40+2)) > out.txt; cat out.txt; cat " + other.resolve("notes.txt")
                     + " 2>&1; ls " + data + " 2>&1; bash -c 'echo > /dev/tcp/1.1.1.1/80'";
-            String call = ScriptedUpstream.chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,"
-                    + "\"id\":\"x1\",\"type\":\"function\",\"function\":{\"name\":\"exec\",\"arguments\":"
-                    + ScriptedUpstream.quote("{\"command\":" + ScriptedUpstream.quote(command) + "}") + "}}]}", null);
-            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiFrames(call, ScriptedUpstream.chunk("{}", "tool_calls")), 0),
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(new ScriptedUpstream.ToolCall("x1", "exec",
+                    "{\"command\":" + ScriptedUpstream.quote(command) + "}")), 0),
                     ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
             AgentRuntime rt = h.carapace.agentRuntime();
             RunInfo done = rt.await(rt.start("ops", "s", "go"), Duration.ofSeconds(30));
@@ -106,10 +104,8 @@ class BwrapExecTest {
                 String command = "curl -s http://127.0.0.1:" + allowed.getLocalPort() + "/hello; echo; curl -s http://127.0.0.1:"
                         + denied.getLocalPort() + "/; echo; curl -s --noproxy '*' -m 2 http://127.0.0.1:"
                         + allowed.getLocalPort() + "/ || echo direct-failed";
-                String call = ScriptedUpstream.chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,"
-                        + "\"id\":\"x1\",\"type\":\"function\",\"function\":{\"name\":\"exec\",\"arguments\":"
-                        + ScriptedUpstream.quote("{\"command\":" + ScriptedUpstream.quote(command) + "}") + "}}]}", null);
-                h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiFrames(call, ScriptedUpstream.chunk("{}", "tool_calls")), 0),
+                h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(new ScriptedUpstream.ToolCall("x1", "exec",
+                    "{\"command\":" + ScriptedUpstream.quote(command) + "}")), 0),
                         ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
                 AgentRuntime rt = h.carapace.agentRuntime();
                 RunInfo done = rt.await(rt.start("ops", "s", "go"), Duration.ofSeconds(60));

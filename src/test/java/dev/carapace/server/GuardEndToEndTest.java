@@ -55,8 +55,9 @@ class GuardEndToEndTest {
                     owner: {user: alice}
                 """.formatted(policy, ws);
         try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
-            h.a.enqueue(toolCalls(call("w1", "write", "{\"path\":\"out.txt\",\"content\":\"hello\"}"),
-                            call("r1", "read", "{\"path\":\"/etc/hostname\"}")),
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(
+                            new ScriptedUpstream.ToolCall("w1", "write", "{\"path\":\"out.txt\",\"content\":\"hello\"}"),
+                            new ScriptedUpstream.ToolCall("r1", "read", "{\"path\":\"/etc/hostname\"}")), 0),
                     ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
             AgentRuntime rt = h.carapace.agentRuntime();
             String run = rt.start("coder", "main", "write the file");
@@ -93,16 +94,5 @@ class GuardEndToEndTest {
                     .satisfies(r -> assertThat(r.target()).isEqualTo("/etc/hostname"));
             assertThat(h.get("/api/audit/verify", h.adminKey).body()).contains("\"ok\":true");
         }
-    }
-
-    private static String call(String id, String name, String args) {
-        return "{\"index\":%d,\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"%s\",\"arguments\":%s}}"
-                .formatted(id.equals("w1") ? 0 : 1, id, name, ScriptedUpstream.quote(args));
-    }
-
-    private static mockwebserver3.MockResponse toolCalls(String... calls) {
-        String delta = "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" + String.join(",", calls) + "]}";
-        return ScriptedUpstream.sse(ScriptedUpstream.openAiFrames(ScriptedUpstream.chunk(delta, null),
-                ScriptedUpstream.chunk("{}", "tool_calls")), 0);
     }
 }

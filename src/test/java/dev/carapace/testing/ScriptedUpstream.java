@@ -102,6 +102,20 @@ public final class ScriptedUpstream implements AutoCloseable {
         return frames;
     }
 
+    /** One tool call of a scripted answer; {@code arguments} is the JSON text the model sends. */
+    public record ToolCall(String id, String name, String arguments) {}
+
+    /** An OpenAI streamed answer asking for {@code calls} in one turn (finish reason {@code tool_calls}). */
+    public static List<String> openAiToolCallStream(ToolCall... calls) {
+        List<String> entries = new ArrayList<>();
+        for (int i = 0; i < calls.length; i++) {
+            entries.add("{\"index\":" + i + ",\"id\":" + quote(calls[i].id()) + ",\"type\":\"function\",\"function\":{\"name\":"
+                    + quote(calls[i].name()) + ",\"arguments\":" + quote(calls[i].arguments()) + "}}");
+        }
+        return openAiFrames(chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" + String.join(",", entries) + "]}", null),
+                chunk("{}", "tool_calls"));
+    }
+
     /** An OpenAI streamed answer of text deltas, optionally with a final usage chunk. */
     public static List<String> openAiTextStream(List<String> deltas, Integer promptTokens, Integer completionTokens) {
         List<String> payloads = new ArrayList<>();
