@@ -163,10 +163,11 @@ final class HttpApi {
         } catch (ApiException e) {
             if (!res.isSent()) sendError(res, format, e);
         } finally {
-            int status = res.status().code();
+            Call call = exchange.call;
+            // A stream whose client went away was sent as 200; its call knows the client got no answer (499).
+            int status = call != null && call.status() == 499 ? 499 : res.status().code();
             long micros = (System.nanoTime() - t0) / 1000;
             metrics.httpRequest(route, status, micros * 1000);
-            Call call = exchange.call;
             if (log.isInfoEnabled()) {
                 if (call == null) {
                     log.info("{} {} {} {}us", req.prologue().method().text(), req.path().path(), status, micros);

@@ -16,7 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
+import java.io.InputStream;
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -265,6 +268,42 @@ class MetricsAndLogsTest {
         for (String line : lines) {
             for (String s : secrets) assertThat(line).as("log line must not contain %s", s).doesNotContain(s);
         }
+    }
+
+    @Test
+    void aStreamTheClientAbandonsIsLoggedAndCountedAs499NotAsTheSent200() throws Exception {
+        List<String> deltas = new ArrayList<>();
+        for (int i = 0; i < 40; i++) deltas.add("word" + i + " ");
+        h.a.enqueue(sse(openAiTextStream(deltas, 9, 40), 100));   // 4 s of stream; the client stays for the first event
+        String id;
+        try (Socket s = new Socket("127.0.0.1", h.carapace.port())) {
+            byte[] body = chat("m-solo", true).getBytes(StandardCharsets.UTF_8);
+            s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer " + h.memberKey
+                    + "\r\ncontent-type: application/json\r\ncontent-length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write(body);
+            String seen = "";
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[4096];
+            while (!seen.contains("data: ")) {
+                int n = in.read(buf);
+                assertThat(n).as("the stream's first event before the end: %s", seen).isPositive();
+                seen += new String(buf, 0, n, StandardCharsets.ISO_8859_1);
+            }
+            assertThat(seen).startsWith("HTTP/1.1 200");
+            Matcher m = Pattern.compile("(?i)x-request-id: (\\S+)").matcher(seen);
+            assertThat(m.find()).as(seen).isTrue();
+            id = m.group(1);
+            s.setSoLinger(true, 0);   // hang up with a reset, like a killed client
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(captured())
+                .anySatisfy(e -> {
+                    assertThat(e.getMDCPropertyMap()).containsEntry("request_id", id);
+                    assertThat(e.getFormattedMessage()).startsWith("POST /v1/chat/completions 499 ");
+                }));
+        List<Sample> m = parse(h.get("/metrics", null).body());
+        assertThat(value(m, "carapace_http_requests_seconds_count", "route", "chat", "status", "499")).isEqualTo(1.0);
+        assertThat(find(m, "carapace_http_requests_seconds_count", "route", "chat", "status", "200")).isEmpty();
     }
 
     static String secretPart(String key) {
