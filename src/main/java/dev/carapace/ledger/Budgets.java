@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 
 /**
@@ -35,6 +36,11 @@ public final class Budgets {
     private final Set<String> tiers;
     private final Predicate<String> knownUser;
     private volatile Map<String, Budget> byId = Map.of();
+    /**
+     * Held from reading a budget's old version to mirroring the store again: edits apply one at a time, so the
+     * mirror ends as the store ends, and a period change moves the windows of the version it replaces.
+     */
+    private final ReentrantLock edits = new ReentrantLock();
 
     /**
      * @param knownUser whether a user exists (has had a key); budgets for unknown users are refused
@@ -51,17 +57,22 @@ public final class Budgets {
 
     /** Re-reads the budgets from the store (other gateways, or the CLI, may have changed them). */
     public void refresh() {
-        Map<String, Budget> before = byId;
-        Map<String, Budget> m = new HashMap<>();
-        for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
-        // A new period or time zone moved the budget's windows in the store (LedgerBook.putBudget): a gateway that
-        // keeps windows in memory must read them again, before its calls use the new windows.
-        boolean moved = m.values().stream().anyMatch(b -> {
-            Budget old = before.get(b.id());
-            return old != null && (old.period() != b.period() || !old.zone().equals(b.zone()));
-        });
-        if (moved) book.reload();
-        byId = Map.copyOf(m);
+        edits.lock();
+        try {
+            Map<String, Budget> before = byId;
+            Map<String, Budget> m = new HashMap<>();
+            for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
+            // A new period or time zone moved the budget's windows in the store (LedgerBook.putBudget): a gateway
+            // that keeps windows in memory must read them again, before its calls use the new windows.
+            boolean moved = m.values().stream().anyMatch(b -> {
+                Budget old = before.get(b.id());
+                return old != null && (old.period() != b.period() || !old.zone().equals(b.zone()));
+            });
+            if (moved) book.reload();
+            byId = Map.copyOf(m);
+        } finally {
+            edits.unlock();
+        }
     }
 
     /**
@@ -96,9 +107,14 @@ public final class Budgets {
     }
 
     public boolean delete(String id) {
-        boolean deleted = book.deleteBudget(id);
-        refresh();
-        return deleted;
+        edits.lock();
+        try {
+            boolean deleted = book.deleteBudget(id);
+            refresh();
+            return deleted;
+        } finally {
+            edits.unlock();
+        }
     }
 
     /** What an admin asks for; every field is checked by {@link #set}. Null means "not given". */
@@ -147,17 +163,22 @@ public final class Budgets {
             }
         }
         Budget b = new Budget(scope, subject, period, zone, currency, limitNanos, r.tokens(), soft, tierRules);
-        Budget old = byId.get(b.id());
-        java.time.Instant now = clock.instant();
-        if (old != null && (old.period() != period || !old.zone().equals(zone))) {
-            // Windows are keyed by their start, so a new period or zone means a new window: carry what the current
-            // one spent and holds, or an admin's edit would hand the period's money back.
-            book.putBudget(toRow(b, clock), old.period().start(now, old.zone()).toEpochMilli(),
-                    period.start(now, zone).toEpochMilli());
-        } else {
-            book.putBudget(toRow(b, clock));
+        edits.lock();
+        try {
+            Budget old = byId.get(b.id());
+            java.time.Instant now = clock.instant();
+            if (old != null && (old.period() != period || !old.zone().equals(zone))) {
+                // Windows are keyed by their start, so a new period or zone means a new window: carry what the
+                // current one spent and holds, or an admin's edit would hand the period's money back.
+                book.putBudget(toRow(b, clock), old.period().start(now, old.zone()).toEpochMilli(),
+                        period.start(now, zone).toEpochMilli());
+            } else {
+                book.putBudget(toRow(b, clock));
+            }
+            refresh();
+        } finally {
+            edits.unlock();
         }
-        refresh();
         return b;
     }
 
