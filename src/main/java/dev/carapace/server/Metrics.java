@@ -5,12 +5,17 @@ import dev.carapace.gateway.CallFilter;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.Deployment;
 import dev.carapace.model.Usage;
+import dev.carapace.model.WireApi;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Prometheus metrics: every HTTP request, and for model calls latency, time to first token, tokens by model,
@@ -19,36 +24,50 @@ import java.time.Duration;
 final class Metrics implements CallFilter {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // The meters of every request, by their tag values. Registering finds a meter by name and sorted tags, which
+    // allocates and sorts on every call; these maps make the request path one lookup per meter.
+    private final Map<HttpKey, Timer> http = new ConcurrentHashMap<>();
+    private final Map<CallKey, CallMeters> calls = new ConcurrentHashMap<>();
+    private final Map<String, Timer> ttft = new ConcurrentHashMap<>();
+    private final Map<TokenKey, Counter> tokens = new ConcurrentHashMap<>();
+
+    private record HttpKey(String route, int status) {}
+
+    private record CallKey(WireApi api, String model, String tier, String team, int status, boolean stream) {}
+
+    private record CallMeters(Counter requests, Timer latency) {}
+
+    private record TokenKey(String direction, String model, String tier, String team) {}
 
     String scrape() { return registry.scrape(); }
 
     PrometheusMeterRegistry registry() { return registry; }
 
     void httpRequest(String route, int status, long nanos) {
-        Timer.builder("carapace.http.requests").description("HTTP requests by route and status")
-                .tags("route", route, "status", Integer.toString(status))
-                .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        http.computeIfAbsent(new HttpKey(route, status), k -> Timer.builder("carapace.http.requests")
+                        .description("HTTP requests by route and status")
+                        .tags("route", k.route(), "status", Integer.toString(k.status()))
+                        .register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void completed(Call call) {
-        String api = call.api().name().toLowerCase();
         String model = call.model() == null ? "none" : call.model().id();
         String tier = call.model() == null ? "none" : call.model().tier();
         String team = call.principal().team();
-        String status = Integer.toString(call.status());
-        Counter.builder("carapace.model.requests").description("Model calls by outcome")
-                .tags("api", api, "model", model, "tier", tier, "team", team, "status", status)
-                .register(registry).increment();
-        Timer.builder("carapace.model.latency").description("Model call duration, whole answer")
-                .tags("api", api, "model", model, "stream", Boolean.toString(call.request().stream()))
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10))
-                .register(registry).record(System.nanoTime() - call.startNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        CallMeters m = calls.computeIfAbsent(
+                new CallKey(call.api(), model, tier, team, call.status(), call.request().stream()), this::callMeters);
+        m.requests().increment();
+        m.latency().record(System.nanoTime() - call.startNanos(), TimeUnit.NANOSECONDS);
         if (call.firstTokenNanos() != 0) {
-            Timer.builder("carapace.model.ttft").description("Time to first streamed token")
-                    .tags("model", model)
-                    .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
-                    .register(registry).record(call.firstTokenNanos() - call.startNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            ttft.computeIfAbsent(model, k -> Timer.builder("carapace.model.ttft")
+                            .description("Time to first streamed token")
+                            .tags("model", k)
+                            .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                            .maximumExpectedValue(Duration.ofMinutes(2))
+                            .register(registry))
+                    .record(call.firstTokenNanos() - call.startNanos(), TimeUnit.NANOSECONDS);
         }
         privacy(call.screening());
         Usage u = call.usage();
@@ -56,6 +75,20 @@ final class Metrics implements CallFilter {
         tokens("output", u.outputTokens(), model, tier, team);
         tokens("cached_input", u.cachedInputTokens(), model, tier, team);
         tokens("reasoning", u.reasoningTokens(), model, tier, team);
+    }
+
+    private CallMeters callMeters(CallKey k) {
+        String api = k.api().name().toLowerCase(Locale.ROOT);
+        return new CallMeters(
+                Counter.builder("carapace.model.requests").description("Model calls by outcome")
+                        .tags("api", api, "model", k.model(), "tier", k.tier(), "team", k.team(),
+                                "status", Integer.toString(k.status()))
+                        .register(registry),
+                Timer.builder("carapace.model.latency").description("Model call duration, whole answer")
+                        .tags("api", api, "model", k.model(), "stream", Boolean.toString(k.stream()))
+                        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                        .maximumExpectedValue(Duration.ofMinutes(10))
+                        .register(registry));
     }
 
     /** What the privacy router did: calls by decision, findings by type and the action their class got. */
@@ -70,10 +103,12 @@ final class Metrics implements CallFilter {
     }
 
     private void tokens(String direction, long n, String model, String tier, String team) {
-        if (n == 0) return;
-        Counter.builder("carapace.tokens").description("Tokens by direction, model, tier and team")
-                .tags("direction", direction, "model", model, "tier", tier, "team", team)
-                .register(registry).increment(n);
+        if (n == 0) return;   // no series for a count that never moved (a model without reasoning tokens, say)
+        tokens.computeIfAbsent(new TokenKey(direction, model, tier, team), k -> Counter.builder("carapace.tokens")
+                        .description("Tokens by direction, model, tier and team")
+                        .tags("direction", k.direction(), "model", k.model(), "tier", k.tier(), "team", k.team())
+                        .register(registry))
+                .increment(n);
     }
 
     @Override
