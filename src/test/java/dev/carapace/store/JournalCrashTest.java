@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A process killed (SIGKILL) with decisions in the journal not yet folded into the tables, and a torn write at its
- * end: the next store to open the file folds each of them exactly once, and the books balance.
+ * end: the next store to open the file folds each of them exactly once, and the books balance. And the torn bytes
+ * are cut off even when the journal cannot be emptied yet, so the entries written after them survive the next crash.
  */
 class JournalCrashTest {
 
@@ -128,6 +129,81 @@ class JournalCrashTest {
                 long rolledUp = store.jdbi().withHandle(h -> h.createQuery("SELECT SUM(cost_nanos) FROM spend_daily").mapTo(Long.class).one());
                 assertThat(rolledUp).isEqualTo(spent);
             }
+        }
+    }
+
+    /**
+     * Makes {@code n} calls from {@code first}, each reserved and settled, while the fold is held: their entries are
+     * in the journal only. Then copies the database, its WAL and the journal as a crash would leave them, and lets
+     * the fold go.
+     */
+    static void callsThenCrashCopy(Store store, Path db, int first, int n, Path to) throws Exception {
+        var holding = new java.util.concurrent.CountDownLatch(1);
+        var release = new java.util.concurrent.CountDownLatch(1);
+        Thread hold = Thread.ofVirtual().start(() -> store.write("hold the fold", h -> {
+            holding.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
+        }));
+        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        try {
+            List<Charge> charges = List.of(new Charge(WINDOW, null, null));
+            for (int i = first; i < first + n; i++) {
+                Reservation r = ReservationsTest.reservation("r" + i, 100 + i, 10, List.of(WINDOW));
+                assertThat(store.ledgerBook().reserve(r, "test", charges)).isEmpty();
+                store.ledgerBook().settle(r.id(), 50 + i, 7, ReservationsTest.record("req-r" + i, 3, 4, 50 + i));
+            }
+            for (String suffix : List.of("", "-wal")) {
+                Path f = db.resolveSibling(db.getFileName() + suffix);
+                if (Files.exists(f)) Files.copy(f, to.resolveSibling(to.getFileName() + suffix));
+            }
+            Files.copy(Journal.pathFor(db), Journal.pathFor(to));
+        } finally {
+            release.countDown();
+            hold.join();
+        }
+    }
+
+    static WindowRow settledWindow(int calls) {
+        long spent = 0;
+        for (int i = 0; i < calls; i++) spent += 50 + i;
+        return new WindowRow(WINDOW, spent, 0, 7L * calls, 0);
+    }
+
+    @Test
+    void aTornTailIsCutOffEvenWhenTheJournalCannotBeEmptiedSoLaterEntriesReplay() throws Exception {
+        Path first = dir.resolve("first.db"), second = dir.resolve("second.db"), third = dir.resolve("third.db");
+        try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            callsThenCrashCopy(a, first, 0, 20, second);
+        }
+        Path journal = Journal.pathFor(second);
+        long intact = Files.size(journal);
+        assertThat(intact).as("20 calls' entries, unfolded at the crash").isPositive();
+        Files.write(journal, new byte[] {0, 0, 1, 0, 42, 42, 42, 42, 7}, StandardOpenOption.APPEND);   // a torn write
+
+        // A reader holding an old snapshot stops the checkpoint short, so opening cannot empty the journal: it may
+        // only cut the torn bytes off. Entries appended after them would otherwise never be replayed.
+        try (var reader = java.sql.DriverManager.getConnection("jdbc:sqlite:" + second)) {
+            reader.setAutoCommit(false);
+            try (var st = reader.createStatement(); var rs = st.executeQuery("SELECT COUNT(*) FROM reservations")) {
+                assertThat(rs.next()).isTrue();
+            }
+            try (Store b = Store.open("jdbc:sqlite:" + second, null, null, 2)) {
+                assertThat(b.ledgerBook().window(WINDOW)).contains(settledWindow(20));
+                assertThat(Files.size(journal)).as("kept (not synced yet), without the torn bytes").isEqualTo(intact);
+                callsThenCrashCopy(b, second, 20, 10, third);
+            }
+            reader.rollback();
+        }
+
+        try (Store c = Store.open("jdbc:sqlite:" + third, null, null, 2)) {
+            assertThat(c.ledgerBook().window(WINDOW)).as("the 10 calls made after the cut are replayed").contains(settledWindow(30));
+            assertThat(c.usageLog().count()).isEqualTo(30);
+            assertThat(c.ledgerBook().openReservations()).isEmpty();
         }
     }
 }
