@@ -201,7 +201,8 @@ class JournalCrashTest {
         }
 
         try (Store c = Store.open("jdbc:sqlite:" + third, null, null, 2)) {
-            assertThat(c.ledgerBook().window(WINDOW)).as("the 10 calls made after the cut are replayed").contains(settledWindow(30));
+            assertThat(c.ledgerBook().window(WINDOW)).as("the 10 calls made after the cut are replayed")
+                    .contains(settledWindow(30));
             assertThat(c.usageLog().count()).isEqualTo(30);
             assertThat(c.ledgerBook().openReservations()).isEmpty();
         }
