@@ -296,8 +296,7 @@ public final class Report {
                 String metric = wholeAnswer(phase, mode);
                 Row d = find(phase, mode, DIRECT, metric), f = find(phase, mode, FLOOR, metric);
                 if (d != null && f != null) {
-                    floor.add(pct(f.rps() / d.rps()) + " " + (mode.equals("stream") ? "streaming" : "non-streaming")
-                            + (phase.equals("wrk") ? " (wrk)" : " (Java client)"));
+                    floor.add(pct(f.rps() / d.rps()) + " " + throughputLabel(phase, mode));
                 }
             }
         }
@@ -305,6 +304,10 @@ public final class Report {
             md.append("For scale, the floor path reached ").append(String.join(", ", floor))
                     .append(" of direct: the most a gateway on this HTTP server and upstream client gets here.\n\n");
         }
+    }
+
+    private static String throughputLabel(String phase, String mode) {
+        return (mode.equals("stream") ? "streaming" : "non-streaming") + (phase.equals("wrk") ? " (wrk)" : " (Java client)");
     }
 
     /** The metric that counts whole answers: the Java client times a stream to its first byte and to its end. */
@@ -315,8 +318,7 @@ public final class Report {
     private void throughputRow(String phase, String mode, List<String> gateways) {
         Row d = find(phase, mode, DIRECT, wholeAnswer(phase, mode));
         if (d == null) return;
-        md.append("| throughput vs direct, ").append(mode.equals("stream") ? "streaming" : "non-streaming")
-                .append(phase.equals("wrk") ? " (wrk)" : " (Java client)").append(" | >= ")
+        md.append("| throughput vs direct, ").append(throughputLabel(phase, mode)).append(" | >= ")
                 .append(pct(GOAL_THROUGHPUT_RATIO)).append(" |");
         for (String g : gateways) {
             Row c = find(phase, mode, g, wholeAnswer(phase, mode));
