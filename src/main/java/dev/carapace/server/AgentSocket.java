@@ -79,10 +79,15 @@ final class AgentSocket implements WsListener {
         if (!last) return;
         String message = partial.toString();
         partial.setLength(0);
-        try {
-            send(ws, handle(message));
-        } catch (ApiException e) {
-            send(ws, AgentJson.JSON.createObjectNode().put("type", "error").put("code", e.code()).put("message", e.getMessage()));
+        // Held from handling to replying: a new run's first events (sent under the same lock by this socket's
+        // delivery thread) cannot overtake its "accepted", so a client always learns a run's id before its events.
+        synchronized (this) {
+            try {
+                send(ws, handle(message));
+            } catch (ApiException e) {
+                send(ws, AgentJson.JSON.createObjectNode().put("type", "error").put("code", e.code())
+                        .put("message", e.getMessage()));
+            }
         }
     }
 

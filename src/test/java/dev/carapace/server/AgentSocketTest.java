@@ -12,7 +12,9 @@ import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -124,6 +126,27 @@ class AgentSocketTest {
         JsonNode empty = inbox.until(m -> true).getFirst();
         assertThat(empty.path("type").asText()).isEqualTo("error");
         assertThat(empty.path("message").asText()).contains("message: must not be empty");
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").join();
+    }
+
+    @Test
+    void aRunsAcceptedReplyComesBeforeAnyOfItsEvents() throws Exception {
+        int runs = 30;
+        for (int i = 0; i < runs; i++) h.a.enqueue(AgentHarness.text("ok " + i, 10, 2));
+        Inbox inbox = new Inbox();
+        WebSocket ws = connect(h.memberKey, "agent:helper:order", inbox);
+        List<JsonNode> got = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            ws.sendText("{\"type\":\"message\",\"text\":\"number " + i + "\"}", true).join();
+            got.addAll(inbox.until(finalStatus("completed")));
+        }
+        Set<String> accepted = new HashSet<>();
+        for (JsonNode m : got) {
+            String run = m.path("run_id").asText();
+            if (m.path("type").asText().equals("accepted")) accepted.add(run);
+            else assertThat(accepted).as("%s arrived before its run's accepted reply", m).contains(run);
+        }
+        assertThat(accepted).hasSize(runs);
         ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").join();
     }
 
