@@ -99,9 +99,12 @@ public final class PolicyWatcher implements AutoCloseable {
      */
     public synchronized boolean reload() {
         try {
-            current = compile();
+            PolicyEngine next = compile();
             log.info("guard policy reloaded ({} files)", sources.size());
+            // Recorded before it takes effect: in the audit trail, every decision made under the new policy
+            // comes after the record of the change.
             record("allow", null, "policy reloaded");
+            current = next;
             return true;
         } catch (PolicyException e) {
             failures.incrementAndGet();
