@@ -13,12 +13,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A process killed (SIGKILL) with decisions in the journal not yet folded into the tables, and a torn write at its
@@ -205,6 +207,65 @@ class JournalCrashTest {
                     .contains(settledWindow(30));
             assertThat(c.usageLog().count()).isEqualTo(30);
             assertThat(c.ledgerBook().openReservations()).isEmpty();
+        }
+    }
+
+    /** Entries in a journal file: length, CRC-32C, payload, one after another. */
+    static long entriesIn(Path journal) throws Exception {
+        java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
+        long n = 0;
+        while (all.remaining() >= 8) {
+            int length = all.getInt();
+            all.getInt();
+            all.position(all.position() + length);
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void aFolderTooFarBehindStopsTheCallBeforeItsEntryIsWritten() throws Exception {
+        Path db = dir.resolve("behind.db");
+        try (Store store = Store.open("jdbc:sqlite:" + db, null, null, 2)) {
+            LedgerBook book = store.ledgerBook();
+            List<Charge> charges = List.of(new Charge(WINDOW, null, null));
+            var holding = new java.util.concurrent.CountDownLatch(1);
+            var release = new java.util.concurrent.CountDownLatch(1);
+            Thread hold = Thread.ofVirtual().start(() -> store.write("hold the fold", h -> {
+                holding.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            }));
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            long folded = store.jdbi().withHandle(h -> h.createQuery("SELECT folded_seq FROM ledger_journal").mapTo(Long.class).one());
+
+            // Reservations only: one entry each. The folder cannot fold while the write lock is held.
+            var made = new java.util.concurrent.atomic.AtomicInteger();
+            Thread caller = Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < Journal.MAX_UNFOLDED + 10; i++) {
+                    Reservation r = ReservationsTest.reservation("r" + i, 1, 1, List.of(WINDOW));
+                    if (book.reserve(r, "test", charges).isPresent()) throw new IllegalStateException("refused");
+                    made.incrementAndGet();
+                }
+            });
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> caller.getState() == Thread.State.WAITING
+                        && made.get() == Journal.MAX_UNFOLDED + 1);
+                Thread.sleep(200);   // it stays stopped
+                assertThat(made.get()).isEqualTo((int) Journal.MAX_UNFOLDED + 1);
+                assertThat(entriesIn(Journal.pathFor(db)) - folded)
+                        .as("every call that returned is in the file, and the stopped call is not").isEqualTo(made.get());
+            } finally {
+                release.countDown();
+                hold.join();
+            }
+            assertThat(caller.join(Duration.ofSeconds(30))).isTrue();
+            assertThat(made.get()).isEqualTo((int) Journal.MAX_UNFOLDED + 10);
+            assertThat(book.openReservations()).hasSize((int) Journal.MAX_UNFOLDED + 10);
         }
     }
 }
