@@ -25,7 +25,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * A process killed (SIGKILL) with decisions in the journal not yet folded into the tables, and a torn write at its
  * end: the next store to open the file folds each of them exactly once, and the books balance. And the torn bytes
- * are cut off even when the journal cannot be emptied yet, so the entries written after them survive the next crash.
+ * are cut off even when the journal cannot be emptied yet, so the entries written after them survive the next crash;
+ * and a call the folder's backlog stops is stopped before its entry is written.
  */
 class JournalCrashTest {
 
@@ -241,7 +242,8 @@ class JournalCrashTest {
                 return null;
             }));
             assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-            long folded = store.jdbi().withHandle(h -> h.createQuery("SELECT folded_seq FROM ledger_journal").mapTo(Long.class).one());
+            long folded = store.jdbi().withHandle(h -> h.createQuery("SELECT folded_seq FROM ledger_journal")
+                    .mapTo(Long.class).one());
 
             // Reservations only: one entry each. The folder cannot fold while the write lock is held.
             var made = new java.util.concurrent.atomic.AtomicInteger();
@@ -258,7 +260,8 @@ class JournalCrashTest {
                 Thread.sleep(200);   // it stays stopped
                 assertThat(made.get()).isEqualTo((int) Journal.MAX_UNFOLDED + 1);
                 assertThat(entriesIn(Journal.pathFor(db)) - folded)
-                        .as("every call that returned is in the file, and the stopped call is not").isEqualTo(made.get());
+                        .as("every call that returned is in the file, and the stopped call is not")
+                        .isEqualTo(made.get());
             } finally {
                 release.countDown();
                 hold.join();
