@@ -141,19 +141,7 @@ class JournalCrashTest {
      * the fold go.
      */
     static void callsThenCrashCopy(Store store, Path db, int first, int n, Path to) throws Exception {
-        var holding = new java.util.concurrent.CountDownLatch(1);
-        var release = new java.util.concurrent.CountDownLatch(1);
-        Thread hold = Thread.ofVirtual().start(() -> store.write("hold the fold", h -> {
-            holding.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return null;
-        }));
-        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-        try {
+        try (FoldHeld held = FoldHeld.on(store)) {
             List<Charge> charges = List.of(new Charge(WINDOW, null, null));
             for (int i = first; i < first + n; i++) {
                 Reservation r = ReservationsTest.reservation("r" + i, 100 + i, 10, List.of(WINDOW));
@@ -165,9 +153,31 @@ class JournalCrashTest {
                 if (Files.exists(f)) Files.copy(f, to.resolveSibling(to.getFileName() + suffix));
             }
             Files.copy(Journal.pathFor(db), Journal.pathFor(to));
-        } finally {
+        }
+    }
+
+    /** Holds the store's write lock, which the fold needs, from another thread until closed. */
+    record FoldHeld(Thread holder, java.util.concurrent.CountDownLatch release) implements AutoCloseable {
+        static FoldHeld on(Store store) throws InterruptedException {
+            var holding = new java.util.concurrent.CountDownLatch(1);
+            var release = new java.util.concurrent.CountDownLatch(1);
+            Thread holder = Thread.ofVirtual().start(() -> store.write("hold the fold", h -> {
+                holding.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            }));
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            return new FoldHeld(holder, release);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
             release.countDown();
-            hold.join();
+            holder.join();
         }
     }
 
@@ -230,18 +240,7 @@ class JournalCrashTest {
         try (Store store = Store.open("jdbc:sqlite:" + db, null, null, 2)) {
             LedgerBook book = store.ledgerBook();
             List<Charge> charges = List.of(new Charge(WINDOW, null, null));
-            var holding = new java.util.concurrent.CountDownLatch(1);
-            var release = new java.util.concurrent.CountDownLatch(1);
-            Thread hold = Thread.ofVirtual().start(() -> store.write("hold the fold", h -> {
-                holding.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return null;
-            }));
-            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            FoldHeld held = FoldHeld.on(store);
             long folded = store.jdbi().withHandle(h -> h.createQuery("SELECT folded_seq FROM ledger_journal")
                     .mapTo(Long.class).one());
 
@@ -263,8 +262,7 @@ class JournalCrashTest {
                         .as("every call that returned is in the file, and the stopped call is not")
                         .isEqualTo(made.get());
             } finally {
-                release.countDown();
-                hold.join();
+                held.close();
             }
             assertThat(caller.join(Duration.ofSeconds(30))).isTrue();
             assertThat(made.get()).isEqualTo((int) Journal.MAX_UNFOLDED + 10);
