@@ -10,6 +10,9 @@ import java.util.Locale;
  */
 final class Assignments {
 
+    /** The type of what this finds. */
+    static final String TYPE = "credential";
+
     /** Endings of a name (lowercase, without '_', '-' and '.') that say its value is a credential. */
     private static final String[] NAMES = {"password", "passwd", "pwd", "passphrase", "secret", "secretkey", "token",
             "apikey", "accesskey", "privatekey", "authkey", "credential", "credentials", "authorization", "passwort",
@@ -70,7 +73,7 @@ final class Assignments {
         double h = Text.entropy(s, vs, ve);
         double needed = Math.min(3.0, 0.8 * (Math.log(len) / Math.log(2)));
         if (h < needed) return i + 1;
-        out.add(new Finding("credential", Finding.SECRET, vs, ve, Math.min(0.9, 0.6 + (h - needed) * 0.25)));
+        out.add(new Finding(TYPE, Finding.SECRET, vs, ve, Math.min(0.9, 0.6 + (h - needed) * 0.25)));
         return vs;      // the value may also have a known format (sk-..., a JWT): let its detector name it
     }
 

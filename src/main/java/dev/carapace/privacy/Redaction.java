@@ -45,8 +45,15 @@ public final class Redaction {
     public String redact(String text, List<Finding> findings, java.util.function.Predicate<Finding> redact, boolean json) {
         StringBuilder out = null;
         int copied = 0;
-        for (Finding f : findings) {
-            if (!redact.test(f)) continue;
+        for (int i = 0; i < findings.size(); i++) {
+            Finding f = findings.get(i);
+            // Findings over the same span (a value that is a card and a credential) are one value: replaced once,
+            // named by the first, if any of them is to be redacted.
+            int group = i;
+            boolean selected = false;
+            while (group < findings.size() && sameSpan(findings.get(group), f)) selected |= redact.test(findings.get(group++));
+            i = group - 1;
+            if (!selected) continue;
             if (out == null) out = new StringBuilder(text.length());
             out.append(text, copied, f.start());
             String raw = text.substring(f.start(), f.end());
@@ -55,6 +62,10 @@ public final class Redaction {
         }
         if (out == null) return text;
         return out.append(text, copied, text.length()).toString();
+    }
+
+    private static boolean sameSpan(Finding a, Finding b) {
+        return a.start() == b.start() && a.end() == b.end();
     }
 
     /** A placeholder for a value that is not text (an image): it is removed, never restored. */

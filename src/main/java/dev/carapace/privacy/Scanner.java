@@ -51,7 +51,8 @@ public final class Scanner {
 
     /**
      * The findings in {@code text}, in order of their start; where two overlap, the longer one (then the surer one)
-     * is kept, so every char belongs to at most one finding.
+     * is kept, so every char belongs to at most one finding, with one exception: a credential's value with a format
+     * of its own is reported twice over the same span, as that format and then as a credential (see {@link #pair}).
      */
     public List<Finding> scan(String text) {
         List<Finding> out = new ArrayList<>();
@@ -132,10 +133,44 @@ public final class Scanner {
             Finding last = kept.get(kept.size() - 1);
             if (f.start() >= last.end()) {
                 kept.add(f);
+            } else if (isCredential(f) != isCredential(last) && !f.dataClass().equals(last.dataClass())) {
+                pair(kept, f);
             } else if (f.length() > last.length() || (f.length() == last.length() && f.confidence() > last.confidence())) {
+                if (isCredential(last) && kept.size() > 1 && sameSpan(kept.get(kept.size() - 2), last)) {
+                    kept.remove(kept.size() - 1);           // a longer value replaces the whole pair
+                }
                 kept.set(kept.size() - 1, f);
             }
         }
         return kept;
+    }
+
+    /**
+     * A credential's value that also has a format of its own (a card number after {@code token=}, an e-mail address
+     * after {@code password:}) is reported as both, over the union of their spans: the format first, so records and
+     * placeholders name the most specific type, and the credential right after, so a policy acting on secrets still
+     * sees it. Both must be kept: a policy may block cards and only redact credentials, or the other way round. A
+     * format that is itself a secret (an API key) needs no second finding: the policies act on classes.
+     */
+    private static void pair(List<Finding> kept, Finding f) {
+        int at = kept.size() - 1;
+        Finding last = kept.get(at);
+        if (at > 0 && sameSpan(kept.get(at - 1), last)) {
+            return;                                         // already a pair: one format per credential is enough
+        }
+        Finding specific = isCredential(f) ? last : f;
+        Finding credential = isCredential(f) ? f : last;
+        int start = Math.min(f.start(), last.start());
+        int end = Math.max(f.end(), last.end());
+        kept.set(at, new Finding(specific.type(), specific.dataClass(), start, end, specific.confidence()));
+        kept.add(new Finding(credential.type(), credential.dataClass(), start, end, credential.confidence()));
+    }
+
+    private static boolean isCredential(Finding f) {
+        return f.type().equals(Assignments.TYPE);
+    }
+
+    private static boolean sameSpan(Finding a, Finding b) {
+        return a.start() == b.start() && a.end() == b.end();
     }
 }

@@ -114,6 +114,28 @@ class PrivacyRouterTest {
     }
 
     @Test
+    void aCardWrittenAfterTokenIsBlockedAsACardWhenCardsAreBlockedAndCredentialsRedacted() {
+        PrivacyRouter strictOnPii = new PrivacyRouter(new PrivacySpec(Map.of("pii", Action.BLOCK, "secret", Action.REDACT),
+                Map.of(), Map.of(), null, List.of("US"), List.of(), List.of()));
+        Call c = call("platform", null, Message.of(Role.USER, "token=4539578763621486"));
+        assertThatThrownBy(() -> strictOnPii.beforeRoute(c)).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.getMessage()).contains("class pii (card in messages[0])").doesNotContain("4539"));
+        assertThat(c.screening().counts()).containsExactly(new Call.Screening.Count("card", "block", 1),
+                new Call.Screening.Count("credential", "redact", 1));
+    }
+
+    @Test
+    void aValueThatIsBothACardAndACredentialIsRedactedOnceIfEitherClassSaysRedact() {
+        PrivacyRouter redactSecrets = new PrivacyRouter(new PrivacySpec(Map.of("pii", Action.ALLOW, "secret", Action.REDACT),
+                Map.of(), Map.of(), null, List.of("US"), List.of(), List.of()));
+        Call c = call("platform", null, Message.of(Role.USER, "pay with token=4539578763621486 now"));
+        redactSecrets.beforeRoute(c);
+        assertThat(c.request().messages().get(0).text()).isEqualTo("pay with token=<CARD_1> now");
+        assertThat(c.screening().decision()).isEqualTo("redact");
+        assertThat(c.screening().classes()).containsExactly("pii", "secret");
+    }
+
+    @Test
     void agentTeamAndOrgLevelsOverrideEachOther() {
         Call research = call("research", null, Message.of(Role.USER, "mail bob@example.com"));
         router.beforeRoute(research);

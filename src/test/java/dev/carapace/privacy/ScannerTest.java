@@ -57,6 +57,15 @@ class ScannerTest {
     }
 
     @Test
+    void aCredentialWithAFormatOfItsOwnIsReportedAsThatFormatAndAsACredential() {
+        assertThat(found(scanner, "token=4539578763621486 password: jw.k7@qz-mail.net "
+                + "secret: \"GB82WEST12345698765432\""))
+                .containsExactly("card:4539578763621486", "credential:4539578763621486",
+                        "email:jw.k7@qz-mail.net", "credential:jw.k7@qz-mail.net",
+                        "iban:GB82WEST12345698765432", "credential:GB82WEST12345698765432");
+    }
+
+    @Test
     void tenMegabytesAndBacktrackingBaitTakeBoundedTime() {
         Scanner withRegex = new Scanner(new PrivacySpec(Map.of(), Map.of(), Map.of(), null, PrivacySpec.DEFAULT_PHONE_REGIONS,
                 List.of(), List.of(new PrivacySpec.CustomPattern("evil", "custom", Pattern.compile("(a+)+b")))));
