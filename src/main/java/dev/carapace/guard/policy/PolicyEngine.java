@@ -83,7 +83,6 @@ public final class PolicyEngine implements NetworkRules {
     /** What a tool call's target is, which selects the glob dialect of {@code tools.rules}. */
     public enum TargetKind { PATH, COMMAND, URL, NONE }
 
-    private static final String SHELL_CONTROL = ";&|`$<>()\n\r";
 
     private final Map<String, Compiled> byAgent;
     private final String closedReason;
@@ -121,9 +120,9 @@ public final class PolicyEngine implements NetworkRules {
 
     /**
      * May {@code agent} call {@code tool} on {@code target}? Order: a deny list or deny rule matching wins; then a
-     * rule matching the target (ask before allow); then the ask list, then the allow list; else denied. A wildcard
-     * allow rule never matches a command holding shell control characters ({@code ; & | $ ` < > ( )}, newlines):
-     * "mvn test*" must not allow "mvn test; curl evil".
+     * rule matching the target (ask before allow); then the ask list, then the allow list; else denied. Rules on
+     * {@code exec} match the commands the line runs, parsed ({@link CommandRule}): a deny rule "rm -rf *" also
+     * stops "rm -r -f x" and "cd /; rm -fr x", and an allow rule "mvn test*" never allows "mvn test; curl evil".
      */
     public Decision tool(String agent, String tool, String target, TargetKind kind) {
         Compiled c = byAgent.get(agent);
@@ -138,8 +137,9 @@ public final class PolicyEngine implements NetworkRules {
         }
         CToolRule ask = null, allow = null;
         if (target != null) {
+            CommandLine.Parsed parsed = kind == TargetKind.COMMAND ? CommandLine.parse(target) : null;
             for (CToolRule r : c.toolRules) {
-                if (!r.tool.test(tool) || !r.matches(target, kind)) continue;
+                if (!r.tool.test(tool) || !r.matches(target, kind, parsed)) continue;
                 if (r.decision == Verdict.DENY) {
                     return new Decision(Verdict.DENY, "tool", r.rule, tool + " '" + clip(target) + "' is denied by "
                             + r.rule + " (target " + r.glob + ")", null, false);
@@ -308,12 +308,10 @@ public final class PolicyEngine implements NetworkRules {
     }
 
     private record CToolRule(String rule, Predicate<String> tool, String glob, Predicate<String> pathTarget,
-                             Predicate<String> textTarget, Verdict decision) {
-        boolean matches(String target, TargetKind kind) {
+                             Predicate<String> textTarget, CommandRule command, Verdict decision) {
+        boolean matches(String target, TargetKind kind, CommandLine.Parsed parsed) {
             if (kind == TargetKind.PATH) return pathTarget.test(target);
-            if (kind == TargetKind.COMMAND && decision == Verdict.ALLOW && Globs.hasWildcard(glob)) {
-                for (int i = 0; i < target.length(); i++) if (SHELL_CONTROL.indexOf(target.charAt(i)) >= 0) return false;
-            }
+            if (kind == TargetKind.COMMAND) return decision == Verdict.ALLOW ? command.allows(parsed) : command.covers(parsed);
             return textTarget.test(target);
         }
     }
@@ -419,7 +417,7 @@ public final class PolicyEngine implements NetworkRules {
                     p.tools().deny().forEach(n -> denyTools.add(CName.of(n)));
                     for (ToolRule r : p.tools().rules()) {
                         toolRules.add(new CToolRule(r.rule(), Globs.text(r.tool()), r.target(), Globs.path(r.target()),
-                                Globs.text(r.target()), r.decision()));
+                                Globs.text(r.target()), CommandRule.of(r.target()), r.decision()));
                     }
                 }
                 if (p.filesystem() != null) {

@@ -1,0 +1,289 @@
+package dev.carapace.guard.policy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A shell command line as the command rules see it: the simple commands it would run, each as an argv with quotes
+ * and escapes removed, the program named by its file name ({@code /bin/rm} and {@code \rm} are {@code rm}).
+ *
+ * <p>It is parsed the way {@code sh} splits words, not evaluated. So that a rule cannot be walked around by a
+ * different spelling, the simple commands include those after {@code ;}, {@code &&}, {@code ||}, {@code |},
+ * {@code &} and newlines, inside {@code ( )}, {@code $( )} and backquotes, in the string of {@code sh -c} (and
+ * bash, dash, zsh, ksh) and {@code eval}, and behind wrappers that run their arguments as a command ({@code env},
+ * {@code sudo}, {@code xargs}, {@code timeout}, {@code nice}, ...). Redirections and leading {@code NAME=value}
+ * assignments are not arguments. A command whose program name is only known when it runs ({@code $x}, a glob, a
+ * command substitution) is marked {@link Simple#dynamic()}: no rule can say what it is.
+ *
+ * <p>What this cannot promise: the shell is a programming language, and a command can build another at run time
+ * (a script file it wrote, {@code python -c}, {@code find -exec}, an alias file). Command rules are guard rails
+ * against honest mistakes and careless models; the boundary against a hostile one is the sandbox (file-system
+ * roots, no network but the egress proxy).
+ */
+final class CommandLine {
+
+    /** Programs that run their arguments as a command. */
+    private static final Set<String> WRAPPERS = Set.of("env", "sudo", "doas", "command", "exec", "nice", "nohup",
+            "time", "timeout", "xargs", "stdbuf", "setsid", "chrt", "ionice", "taskset", "unbuffer", "busybox",
+            "builtin", "watch", "flock", "runuser", "su", "chroot", "strace", "ltrace", "firejail");
+    /** Shells whose {@code -c} argument is itself a command line. */
+    private static final Set<String> SHELLS = Set.of("sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox");
+    /** Reserved words that may stand where a program would. */
+    private static final Set<String> KEYWORDS = Set.of("!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done",
+            "while", "until", "for", "in", "case", "esac", "function");
+    /** Nesting deeper than this is itself suspicious: the whole line is then dynamic. */
+    private static final int MAX_DEPTH = 8;
+
+    /**
+     * One command the line would run.
+     *
+     * @param argv    program (its file name) and arguments, unquoted
+     * @param dynamic the program name depends on an expansion, so it cannot be known before the command runs
+     */
+    record Simple(List<String> argv, boolean dynamic) {
+        String program() { return argv.getFirst(); }
+    }
+
+    /**
+     * @param commands every simple command found, nested ones included
+     * @param plain    the line is exactly one simple command with no expansion, substitution, redirection or
+     *                 control operator: what an allow rule may match
+     */
+    record Parsed(List<Simple> commands, boolean plain) {}
+
+    private CommandLine() {}
+
+    static Parsed parse(String line) {
+        List<Simple> out = new ArrayList<>();
+        boolean plain = new Parser(line, out, 0).run();
+        return new Parsed(List.copyOf(out), plain && out.size() == 1 && !out.getFirst().dynamic());
+    }
+
+    /** A rule's target, split into words the same way (its {@code *} and {@code ?} kept as glob characters). */
+    static List<String> ruleWords(String target) {
+        List<Simple> out = new ArrayList<>();
+        new Parser(target, out, 0).run();
+        return out.isEmpty() ? List.of() : out.getFirst().argv();
+    }
+
+    private static final class Parser {
+        private final String s;
+        private final List<Simple> out;
+        private final int depth;
+        private int i;
+        private boolean plain = true;
+
+        Parser(String s, List<Simple> out, int depth) {
+            this.s = s;
+            this.out = out;
+            this.depth = depth;
+        }
+
+        /** Parses the whole string; returns whether it held nothing but plain words. */
+        boolean run() {
+            List<String> words = new ArrayList<>();
+            StringBuilder w = null;
+            while (true) {
+                boolean end = i >= s.length();             // also after an unterminated quote or substitution
+                char c = end ? '\n' : s.charAt(i);
+                if (c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')'
+                        || c == '<' || c == '>') {
+                    if (w != null) {
+                        if (isRedirectFd(w, c)) {
+                            w = null;                           // the 2 of 2>: part of the redirection
+                        } else {
+                            words.add(w.toString());
+                            w = null;
+                        }
+                    }
+                    if (c == '<' || c == '>') {
+                        plain = false;
+                        skipRedirection();
+                        continue;
+                    }
+                    if (c != ' ' && c != '\t') {
+                        if (!end) plain = false;
+                        emit(words);
+                        words = new ArrayList<>();
+                    }
+                    if (end) return plain;
+                    i++;
+                    continue;
+                }
+                if (w == null) w = new StringBuilder();
+                switch (c) {
+                    case '\\' -> {
+                        if (i + 1 < s.length()) w.append(s.charAt(i + 1));
+                        i += 2;
+                    }
+                    case '\'' -> {
+                        int end = s.indexOf('\'', i + 1);
+                        if (end < 0) end = s.length();
+                        w.append(s, i + 1, end);
+                        i = end + 1;
+                    }
+                    case '"' -> i = doubleQuoted(w);
+                    case '$', '`' -> {
+                        plain = false;
+                        i = expansion(w);
+                    }
+                    default -> {
+                        w.append(c);
+                        i++;
+                    }
+                }
+            }
+        }
+
+        private static boolean isRedirectFd(StringBuilder w, char next) {
+            if (next != '<' && next != '>') return false;
+            for (int k = 0; k < w.length(); k++) if (!Character.isDigit(w.charAt(k))) return false;
+            return true;
+        }
+
+        /** Skips {@code >}, {@code >>}, {@code >&}, {@code <<<}, {@code >|}... and the word they take. */
+        private void skipRedirection() {
+            while (i < s.length() && "<>&|".indexOf(s.charAt(i)) >= 0) i++;
+            while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t')) i++;
+            StringBuilder target = new StringBuilder();
+            while (i < s.length() && " \t\n;&|()<>".indexOf(s.charAt(i)) < 0) {
+                char c = s.charAt(i);
+                if (c == '\'' || c == '"' || c == '\\' || c == '$' || c == '`') {
+                    // a quoted or computed target: parse it as part of a throwaway word
+                    switch (c) {
+                        case '\\' -> i += 2;
+                        case '\'' -> {
+                            int end = s.indexOf('\'', i + 1);
+                            i = end < 0 ? s.length() : end + 1;
+                        }
+                        case '"' -> i = doubleQuoted(target);
+                        default -> i = expansion(target);
+                    }
+                } else {
+                    i++;
+                }
+            }
+        }
+
+        /** Appends a {@code "..."} string's text; command substitutions inside are parsed. Returns the next index. */
+        private int doubleQuoted(StringBuilder w) {
+            i++;
+            while (i < s.length() && s.charAt(i) != '"') {
+                char c = s.charAt(i);
+                if (c == '\\' && i + 1 < s.length()) {
+                    w.append(s.charAt(i + 1));
+                    i += 2;
+                } else if (c == '$' || c == '`') {
+                    plain = false;
+                    i = expansion(w);
+                } else {
+                    w.append(c);
+                    i++;
+                }
+            }
+            return i + 1;
+        }
+
+        /**
+         * An expansion at {@code i}: {@code $( )} and backquotes are parsed as command lines of their own (their
+         * commands run too); {@code ${ }}, {@code $(( ))} and {@code $NAME} only make the word dynamic. Returns the
+         * next index. The word gets a character no program name has, so a dynamic word never equals a rule's word.
+         */
+        private int expansion(StringBuilder w) {
+            w.append('\u0000');
+            char c = s.charAt(i);
+            if (c == '`') {
+                int end = s.indexOf('`', i + 1);
+                if (end < 0) end = s.length();
+                nested(s.substring(i + 1, end));
+                return end + 1;
+            }
+            if (i + 1 >= s.length()) return i + 1;
+            char n = s.charAt(i + 1);
+            if (n == '(' || n == '{') {
+                char close = n == '(' ? ')' : '}';
+                int level = 0, k = i + 1;
+                for (; k < s.length(); k++) {
+                    char d = s.charAt(k);
+                    if (d == n) level++;
+                    else if (d == close && --level == 0) break;
+                }
+                if (n == '(') nested(s.substring(i + 2, Math.min(k, s.length())));
+                return k + 1;
+            }
+            int k = i + 1;
+            while (k < s.length() && (Character.isLetterOrDigit(s.charAt(k)) || s.charAt(k) == '_')) k++;
+            return k == i + 1 ? i + 2 : k;                  // $? $$ $1 ...: one character
+        }
+
+        private void nested(String inner) {
+            if (depth >= MAX_DEPTH) {
+                out.add(new Simple(List.of("\u0000"), true));
+                return;
+            }
+            new Parser(inner, out, depth + 1).run();
+        }
+
+        /** Adds a simple command, and what it runs in turn (a wrapped command, a shell's -c string, eval's words). */
+        private void emit(List<String> words) {
+            int k = 0;
+            while (k < words.size() && (KEYWORDS.contains(words.get(k)) || assignment(words.get(k)))) k++;
+            if (k >= words.size()) return;
+            List<String> argv = new ArrayList<>(words.subList(k, words.size()));
+            argv.set(0, fileName(argv.getFirst()));
+            out.add(new Simple(List.copyOf(argv), dynamic(argv.getFirst())));
+            if (depth >= MAX_DEPTH) return;
+            String program = argv.getFirst();
+            if (SHELLS.contains(program)) {
+                int c = argv.indexOf("-c");
+                if (c < 0) c = indexOfClusterWith(argv, 'c');
+                if (c > 0 && c + 1 < argv.size()) nested(argv.get(c + 1));
+            }
+            if (program.equals("eval") && argv.size() > 1) nested(String.join(" ", argv.subList(1, argv.size())));
+            if (WRAPPERS.contains(program)) {
+                // Which argument starts the wrapped command depends on each wrapper's options; every argument that
+                // is not an option, an assignment or a number may be it, and checking them all only checks more.
+                for (int a = 1; a < argv.size(); a++) {
+                    String x = argv.get(a);
+                    if (x.startsWith("-") || assignment(x) || x.chars().allMatch(ch -> Character.isDigit(ch) || ch == '.')) {
+                        continue;
+                    }
+                    List<String> wrapped = new ArrayList<>(argv.subList(a, argv.size()));
+                    wrapped.set(0, fileName(wrapped.getFirst()));
+                    out.add(new Simple(List.copyOf(wrapped), dynamic(wrapped.getFirst())));
+                }
+            }
+        }
+
+        /** A program name that an expansion or a glob decides when the command runs. */
+        private static boolean dynamic(String program) {
+            if (program.isEmpty()) return true;
+            for (int k = 0; k < program.length(); k++) if ("\u0000*?[".indexOf(program.charAt(k)) >= 0) return true;
+            return false;
+        }
+
+        private static int indexOfClusterWith(List<String> argv, char flag) {
+            for (int a = 1; a < argv.size(); a++) {
+                String x = argv.get(a);
+                if (x.length() > 1 && x.charAt(0) == '-' && x.charAt(1) != '-' && x.indexOf(flag) > 0) return a;
+            }
+            return -1;
+        }
+
+        private static boolean assignment(String word) {
+            int eq = word.indexOf('=');
+            if (eq <= 0) return false;
+            for (int k = 0; k < eq; k++) {
+                char c = word.charAt(k);
+                if (!(c == '_' || Character.isLetter(c) || (k > 0 && Character.isDigit(c)))) return false;
+            }
+            return true;
+        }
+
+        private static String fileName(String program) {
+            int slash = program.lastIndexOf('/');
+            return slash >= 0 && slash < program.length() - 1 ? program.substring(slash + 1) : program;
+        }
+    }
+}
