@@ -2,6 +2,7 @@ package dev.carapace.guard.approval;
 
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
+import dev.carapace.guard.policy.CommandLine;
 import dev.carapace.store.ApprovalRecords;
 import dev.carapace.store.ApprovalRecords.ApprovalRow;
 import dev.carapace.store.ApprovalRecords.GrantRow;
@@ -204,6 +205,7 @@ public final class ApprovalQueue {
 
     /** The oldest active grant letting {@code agent} call {@code tool} on {@code target}, if any. */
     public Optional<GrantRow> grantFor(String agent, String tool, String target) {
+        if (tool.equals("exec") && target != null && !CommandLine.isPlain(target)) return Optional.empty();
         GrantSnapshot g = grants;
         if (g == null || System.nanoTime() - g.loadedAt() > GRANTS_TTL_NANOS) g = reloadGrants();
         for (Compiled c : g.grants()) {

