@@ -255,7 +255,7 @@ public final class EgressProxy implements AutoCloseable {
             throws IOException {
         Target target;
         try {
-            target = Target.absolute(request.target(), options.tlsPorts());
+            target = Target.absolute(utf8(request.target()), options.tlsPorts());
         } catch (IllegalArgumentException e) {
             respond(out, refuseMalformed(agent, request.method(), null, e.getMessage()));
             return false;
@@ -327,6 +327,21 @@ public final class EgressProxy implements AutoCloseable {
             HttpMessages.writeAscii(out, responseHead);
             HttpMessages.copy(HttpMessages.body(upIn, framing), out, reChunk && request.http11());
             return keepAlive;
+        }
+    }
+
+    /**
+     * A request target as text: the head is read byte for byte as ISO-8859-1, but a client that sends raw non-ASCII
+     * in a path (an IRI) means UTF-8, and the canonical path encodes characters as UTF-8.
+     */
+    private static String utf8(String latin1) {
+        byte[] bytes = latin1.getBytes(StandardCharsets.ISO_8859_1);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("the request target has bytes that are not UTF-8; percent-encode them");
         }
     }
 

@@ -9,6 +9,7 @@ import dev.carapace.guard.policy.Policy.NameRule;
 import dev.carapace.guard.policy.Policy.NetworkGroup;
 import dev.carapace.guard.policy.Policy.Root;
 import dev.carapace.guard.policy.Policy.ToolRule;
+import dev.carapace.guard.url.CanonicalPath;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -215,6 +216,19 @@ public final class PolicyEngine implements NetworkRules {
         if (c == null) return Net.of(unattached(r.agent(), "network"));
         String host = normalizeHost(r.host());
         String method = r.method() == null ? null : r.method().toUpperCase(Locale.ROOT);
+        if (r.path() != null) {
+            // callers pass canonical paths already; canonicalising again is a no-op for them and makes sure no
+            // caller can bring a path this engine would read differently from the egress proxy
+            String path;
+            try {
+                path = CanonicalPath.of(r.path());
+            } catch (IllegalArgumentException e) {
+                return Net.of(new Decision(Verdict.DENY, "network", "guard.url", "the path of " + method + " " + host
+                        + ":" + r.port() + " is refused: " + e.getMessage(), "send the path in its plain form", false));
+            }
+            r = new NetworkRequest(r.agent(), r.host(), r.port(), r.method(), path, r.binary());
+        }
+        String alias = r.path() == null ? null : CanonicalPath.lenientAlias(r.path());
         String what = (method == null ? "CONNECT " + host + ":" + r.port()
                 : method + " " + host + ":" + r.port() + (r.path() == null ? "" : r.path()));
         List<CEndpoint> found = new ArrayList<>(2);
@@ -244,7 +258,8 @@ public final class PolicyEngine implements NetworkRules {
             if (!e.scopeMatches(r.path())) continue;
             if (method == null && !e.deny.isEmpty()) continue;   // handled as "cannot inspect" below
             for (CHttp d : e.deny) {
-                if (d.matches(method, r.path())) {
+                // also the path a server dropping trailing dots and spaces would serve: /secret./x is /secret/x there
+                if (d.matches(method, r.path()) || d.matches(method, alias)) {
                     return Net.of(new Decision(Verdict.DENY, "network", d.rule, what + " is denied by " + d.rule + " ("
                             + d.method + " " + d.glob + ")" + (e.audit ? " [audit only]" : ""), null, e.audit));
                 }
