@@ -37,7 +37,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * One corpus of attacker-spelled paths against {@code deny_rules: /secret/**}, through every entry point that judges
+ * One corpus of attacker-spelled paths against {@code deny_rules: [/secret/**, /admin]}, through every entry point that judges
  * a URL: the agent guard's {@code web_fetch} decision, the egress proxy's {@code fetch} (what web_fetch then sends),
  * and a raw proxy request on a real socket (what curl in {@code exec} sends). All must give the expected verdict,
  * so no spelling passes one gate that another refuses.
@@ -70,6 +70,7 @@ class PathAgreementTest {
                         allowed_ips: [127.0.0.1/32]
                         deny_rules:
                           - {method: "*", path: "/secret/**"}
+                          - {method: "*", path: "/admin"}
                 tools:
                   allow: [web_fetch]
                 """.formatted(upstream.getLocalPort());
@@ -127,6 +128,9 @@ class PathAgreementTest {
             "/secret./x|false", "/secret%20/x|false", "/\uff53ecret/x|false", "/\uff0e\uff0e/secret/x|false",
             // the query is not the path, and an escaped '?' is data
             "/secret/x?y=1|false", "/public%3F/../secret/x|false", "/public?/../secret/x|true",
+            // the bare name of a denied tree, and a trailing slash on a denied name
+            "/secret|false", "/secret/|false", "/admin|false", "/admin/|false", "/admin./|false", "/x/../admin//|false",
+            "/administrator|true", "/secretary|true",
             // ordinary paths stay allowed
             "/a/%20b|true", "/a//b/./c|true", "/%7Euser/caf%C3%A9|true", "/caf\u00e9|true", "/Washington,_D.C.|true"})
     void everyEntryPointGivesTheSameVerdict(String path, boolean allowed) throws Exception {
