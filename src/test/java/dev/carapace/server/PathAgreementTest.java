@@ -131,6 +131,8 @@ class PathAgreementTest {
             // the bare name of a denied tree, and a trailing slash on a denied name
             "/secret|false", "/secret/|false", "/admin|false", "/admin/|false", "/admin./|false", "/x/../admin//|false",
             "/administrator|true", "/secretary|true",
+            // case: IIS and ASP.NET route case-insensitively; Unicode that folds or normalises to ASCII is refused
+            "/SECRET/x|false", "/Admin|false", "/%53ecret/x|false", "/\u017fecret/x|false", "/\u212aey|false",
             // ordinary paths stay allowed
             "/a/%20b|true", "/a//b/./c|true", "/%7Euser/caf%C3%A9|true", "/caf\u00e9|true", "/Washington,_D.C.|true"})
     void everyEntryPointGivesTheSameVerdict(String path, boolean allowed) throws Exception {

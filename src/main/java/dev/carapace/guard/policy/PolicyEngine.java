@@ -428,13 +428,20 @@ public final class PolicyEngine implements NetworkRules {
 
     /**
      * A deny rule's path glob. {@code /secret/**} also denies {@code /secret} itself: servers serve the bare name
-     * as (or redirect it to) the directory, so a deny rule that left it out would leave its index open.
+     * as (or redirect it to) the directory, so a deny rule that left it out would leave its index open. And it
+     * matches regardless of case: IIS and ASP.NET routing are case-insensitive, so {@code /SECRET/x} is
+     * {@code /secret/x} there (Unicode that case-folds to ASCII, such as {@code ſ}, is refused by the canonicaliser).
      */
     private static Predicate<String> denyGlob(String glob) {
+        Predicate<String> exact = treeGlob(glob);
+        Predicate<String> folded = treeGlob(glob.toLowerCase(Locale.ROOT));
+        return p -> exact.test(p) || folded.test(p.toLowerCase(Locale.ROOT));
+    }
+
+    private static Predicate<String> treeGlob(String glob) {
         Predicate<String> all = Globs.path(glob);
         if (!glob.endsWith("/**") || glob.length() <= 3) return all;
-        Predicate<String> bare = Globs.path(glob.substring(0, glob.length() - 3));
-        return all.or(bare);
+        return all.or(Globs.path(glob.substring(0, glob.length() - 3)));
     }
 
     /** Everything one agent's attached policies allow, merged. */
