@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <p>Besides each value itself it catches the forms an echo commonly takes: URL-encoded ({@code +} or {@code %20}
  * for a space, either case of hex), JSON-escaped, Base64 (standard and URL-safe, without padding, so a padded copy
- * is caught too), and for an injected {@code Basic} header the decoded {@code user:password} and the password alone.
+ * is caught too, and at every alignment inside a larger Base64 text), and for an injected {@code Basic} header the decoded {@code user:password} and the password alone.
  * It cannot catch a value the server transforms in other ways (hashed, cut, re-encoded inside a larger Base64 blob);
  * what the proxy does not terminate (a CONNECT tunnel) it cannot see at all, which is why credentials are never
  * injected into tunnels.
@@ -106,8 +106,29 @@ final class CredentialScrubber {
             byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
             forms.add(Base64.getEncoder().withoutPadding().encodeToString(utf8));
             forms.add(Base64.getUrlEncoder().withoutPadding().encodeToString(utf8));
+            if (utf8.length >= 12) {
+                for (int offset = 1; offset <= 2; offset++) {
+                    forms.add(embeddedBase64(utf8, offset, Base64.getEncoder()));
+                    forms.add(embeddedBase64(utf8, offset, Base64.getUrlEncoder()));
+                }
+            }
         }
         return forms;
+    }
+
+    /**
+     * The characters of a Base64 text that depend only on {@code value}, when the value starts {@code offset} bytes
+     * (1 or 2) past a 3-byte boundary of a larger encoded text, e.g. a server that Base64-encodes the whole request
+     * it echoes. (At offset 0 the plain encoding is a prefix of what appears.) The characters that mix in the bytes
+     * before or after are left out.
+     */
+    private static String embeddedBase64(byte[] value, int offset, Base64.Encoder encoder) {
+        byte[] shifted = new byte[offset + value.length];
+        System.arraycopy(value, 0, shifted, offset, value.length);
+        String encoded = encoder.withoutPadding().encodeToString(shifted);
+        int skip = offset == 1 ? 2 : 3;   // characters holding bits of the bytes before the value
+        int end = shifted.length % 3 == 0 ? encoded.length() : encoded.length() - 1;   // ... and of the bytes after
+        return encoded.substring(skip, end);
     }
 
     private static String base64Text(String s) {

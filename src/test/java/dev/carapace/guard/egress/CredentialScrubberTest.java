@@ -89,6 +89,20 @@ class CredentialScrubberTest {
     }
 
     @Test
+    void findsTheValueInsideALargerBase64TextAtEveryAlignment() throws IOException {
+        for (String before : new String[] {"", "A", "AB", "Authorization: Bearer "}) {
+            String whole = before + TOKEN + "\r\nHost: api.test\r\n";
+            String encoded = Base64.getEncoder().encodeToString(whole.getBytes(StandardCharsets.UTF_8));
+            CredentialScrubber s = CredentialScrubber.of(List.of(BEARER));
+            String out = readAll(s.body(trickle(encoded.getBytes(StandardCharsets.UTF_8), 4)), 64);
+            String decoded = new String(Base64.getDecoder().decode(out.replace('*', 'A')), StandardCharsets.ISO_8859_1);
+            assertThat(decoded).as("after %d bytes", before.length()).doesNotContain(TOKEN)
+                    .doesNotContain(TOKEN.substring(3, TOKEN.length() - 3));
+            assertThat(s.hits()).containsOnlyKeys("GH_TOKEN");
+        }
+    }
+
+    @Test
     void leavesEverythingElseAsItIsIncludingNearMisses() throws IOException {
         String body = "tok/en+val=ue:9f8e7d5  tok/en+val=ue:9f8e7d5C " + "x".repeat(40_000);
         CredentialScrubber s = CredentialScrubber.of(List.of(BEARER));
