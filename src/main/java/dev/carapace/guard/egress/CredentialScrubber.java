@@ -23,7 +23,7 @@ import java.util.Set;
  * {@code Content-Length} stays true and no re-framing is needed.
  *
  * <p>Besides each value itself it catches the forms an echo commonly takes: URL-encoded ({@code +} or {@code %20}
- * for a space, either case of hex), JSON-escaped, Base64 (standard and URL-safe, without padding, so a padded copy
+ * for a space, either case of hex), JSON-escaped, hex, Base64 (standard and URL-safe, without padding, so a padded copy
  * is caught too, and at every alignment inside a larger Base64 text), and for an injected {@code Basic} header the decoded {@code user:password} and the password alone.
  * It cannot catch a value the server transforms in other ways (hashed, cut, re-encoded inside a larger Base64 blob);
  * what the proxy does not terminate (a CONNECT tunnel) it cannot see at all, which is why credentials are never
@@ -106,6 +106,8 @@ final class CredentialScrubber {
             byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
             forms.add(Base64.getEncoder().withoutPadding().encodeToString(utf8));
             forms.add(Base64.getUrlEncoder().withoutPadding().encodeToString(utf8));
+            forms.add(java.util.HexFormat.of().formatHex(utf8));
+            forms.add(java.util.HexFormat.of().withUpperCase().formatHex(utf8));
             if (utf8.length >= 12) {
                 for (int offset = 1; offset <= 2; offset++) {
                     forms.add(embeddedBase64(utf8, offset, Base64.getEncoder()));
