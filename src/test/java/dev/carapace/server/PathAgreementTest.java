@@ -152,6 +152,22 @@ class PathAgreementTest {
         assertThat(proxyAllows(url)).as("a '#' cannot travel in a request target").isFalse();
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"/secret;a/x", "/a/../../b", "/p/%252e%252e/x", "/a%2fb"})
+    void aRefusedSpellingIsRefusedInTheSameWordsEverywhere(String path) throws Exception {
+        String url = "http://api.test:" + upstream.getLocalPort() + path;
+        String guardReason = guard.decide("coder", "s", "web_fetch", JSON.createObjectNode().put("url", url)).reason();
+        String proxyAnswer;
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET " + url + " HTTP/1.1\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            proxyAnswer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+        assertThat(proxyAnswer).startsWith("HTTP/1.1 400");
+        String proxyReason = JSON.readTree(proxyAnswer.substring(proxyAnswer.indexOf("\r\n\r\n") + 4)).path("reason").asText();
+        assertThat(guardReason).startsWith("the path").isEqualTo(proxyReason);
+    }
+
     @org.junit.jupiter.api.Test
     void rawUnicodeReachesTheServerAsItsUtf8Escapes() throws Exception {
         served.clear();
