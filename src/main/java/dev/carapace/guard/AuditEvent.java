@@ -17,7 +17,8 @@ import java.util.Objects;
  * @param target    what it touched (path, host:port/path, command), or null
  * @param outcome   {@code allow}, {@code deny}, {@code ask}, {@code audit} (allowed by an audit-only rule that would
  *                  have denied), {@code approved}, {@code rejected}, {@code expired}, {@code revoked} (a standing
- *                  grant); for the privacy layer the router's decision: {@code block}, {@code redact},
+ *                  grant), {@code scrub} (the egress proxy masked an injected credential a server echoed back;
+ *                  the reason names the secret, never its value); for the privacy layer the router's decision: {@code block}, {@code redact},
  *                  {@code private}
  * @param rule      id of the deciding rule, or of the default deny
  * @param reason    one line of why

@@ -18,8 +18,8 @@ public interface NetworkRules {
      * @param host   the host as the client named it, lower case, no trailing dot (a name or an IP literal)
      * @param port   the destination port
      * @param method the HTTP method, upper case; null for an opaque CONNECT tunnel, whose requests cannot be read
-     * @param path   the canonical path (percent-decoding of unreserved characters, dot segments and duplicate
-     *               slashes resolved, encoded slashes refused earlier); null for a CONNECT tunnel
+     * @param path   the path made canonical by {@link dev.carapace.guard.url.CanonicalPath} (the one canonicaliser of
+     *               the proxy, the engine and the web_fetch guard); null for a CONNECT tunnel
      * @param binary the executable making the request when known (sandboxed processes), else null
      */
     record NetworkRequest(String agent, String host, int port, String method, String path, String binary) {

@@ -11,6 +11,7 @@ import dev.carapace.guard.NetworkRules.Verdict;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyEngine.Mode;
 import dev.carapace.guard.policy.PolicyEngine.TargetKind;
+import dev.carapace.guard.url.CanonicalPath;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -215,7 +216,14 @@ final class PolicyGuard implements Guard {
         return real;
     }
 
-    /** A URL, or {@code host:port}, as the request the egress proxy would be asked about. */
+    /**
+     * A URL, or {@code host:port}, as the request the egress proxy would be asked about. The path is made canonical
+     * by {@link CanonicalPath}, the proxy's own canonicaliser, so this guard and the proxy always judge the same path
+     * (a path it refuses is refused here too, with the same words). A fragment is never sent and is ignored; the
+     * query is not part of the path.
+     *
+     * @throws IllegalArgumentException saying what is wrong with the target
+     */
     static NetworkRequest request(String agent, String target, String method) {
         if (!target.contains("://")) {
             int colon = target.lastIndexOf(':');
@@ -238,36 +246,8 @@ final class PolicyGuard implements Guard {
             throw new IllegalArgumentException("expected an http(s) URL with a host, got '" + clip(target) + "'");
         }
         int port = u.getPort() != -1 ? u.getPort() : scheme.equals("https") ? 443 : 80;
-        return new NetworkRequest(agent, u.getHost().toLowerCase(Locale.ROOT), port, method, canonicalPath(u.getRawPath()), null);
-    }
-
-    /**
-     * The path rules are matched against: percent-decoded, duplicate slashes collapsed, dot segments resolved. An
-     * encoded slash or backslash, or an encoded NUL, is refused: servers disagree on what it means.
-     */
-    static String canonicalPath(String rawPath) {
-        if (rawPath == null || rawPath.isEmpty()) return "/";
-        String lower = rawPath.toLowerCase(Locale.ROOT);
-        if (lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") || rawPath.contains("\\")) {
-            throw new IllegalArgumentException("the URL path holds an encoded slash, backslash or NUL; refused");
-        }
-        String decoded;
-        try {
-            decoded = java.net.URLDecoder.decode(rawPath.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException ex) {
-            throw new IllegalArgumentException("the URL path has a malformed percent-encoding");
-        }
-        Deque<String> out = new ArrayDeque<>();
-        for (String seg : decoded.split("/")) {
-            if (seg.isEmpty() || seg.equals(".")) continue;
-            if (seg.equals("..")) {
-                if (!out.isEmpty()) out.removeLast();
-                continue;
-            }
-            out.addLast(seg);
-        }
-        String joined = "/" + String.join("/", out);
-        return decoded.endsWith("/") && !joined.equals("/") ? joined + "/" : joined;
+        String raw = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
+        return new NetworkRequest(agent, u.getHost().toLowerCase(Locale.ROOT), port, method, CanonicalPath.of(raw), null);
     }
 
     private static String clip(String s) {

@@ -51,7 +51,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code allowed_ips}; the connection goes to one of the checked addresses (never to a fresh lookup); the
  * decision's credentials are injected, replacing any header of the same name the client sent. Each decision is
  * recorded in the {@link AuditSink}; a refusal is answered 403 (400 for a malformed request) with a JSON
- * {@link Denial}.
+ * {@link Denial}. With credentials injected, the response is passed through a {@link CredentialScrubber} (status
+ * line, headers, body) before the client sees it, and every masking is audited; see {@link #forward}.
  *
  * <p>A CONNECT tunnel is opaque: only host and port can be judged and no credential can be added. To have the proxy
  * read (judge, add credentials to) requests to an HTTPS endpoint, send them as plain {@code http://host:443/...}
@@ -169,6 +170,8 @@ public final class EgressProxy implements AutoCloseable {
                 // finished in time
             }
         });
+        CredentialScrubber scrubber = CredentialScrubber.of(plan.credentials());
+        Set<String> dropped = dropped(plan, scrubber);
         try (Socket up = connect(plan, target)) {
             synchronized (open) {
                 open[0] = up;
@@ -180,17 +183,20 @@ public final class EgressProxy implements AutoCloseable {
             headers.forEach((name, value) -> {
                 if (HttpMessages.isToken(name) && !value.contains("\r") && !value.contains("\n")
                         && !HttpMessages.HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT))
-                        && plan.inject().stream().noneMatch(h -> h.is(name.toLowerCase(Locale.ROOT)))) {
+                        && !dropped.contains(name.toLowerCase(Locale.ROOT))) {
                     head.append(name).append(": ").append(value).append("\r\n");
                 }
             });
-            for (Header h : plan.inject()) head.append(h.name()).append(": ").append(h.value()).append("\r\n");
+            appendInjected(head, plan, scrubber);
             head.append("Connection: close\r\n\r\n");
             HttpMessages.writeAscii(out, head);
             out.flush();
             InputStream in = new BufferedInputStream(up.getInputStream(), BUFFER);
             HttpMessages.Response response = readFinalResponse(in);
-            InputStream body = HttpMessages.body(in, HttpMessages.responseFraming(response, "GET"));
+            if (scrubber.active() && compressed(response)) {
+                throw new EgressDeniedException(compressedRefused(agent, "GET", target));
+            }
+            InputStream body = scrubber.body(HttpMessages.body(in, HttpMessages.responseFraming(response, "GET")));
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             byte[] buffer = new byte[BUFFER];
             int cap = Math.max(0, maxBytes);
@@ -207,7 +213,8 @@ public final class EgressProxy implements AutoCloseable {
             }
             Map<String, List<String>> responseHeaders = new LinkedHashMap<>();
             for (Header h : response.headers()) {
-                responseHeaders.computeIfAbsent(h.name().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(h.value());
+                responseHeaders.computeIfAbsent(scrubber.text(h.name()).toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                        .add(scrubber.text(h.value()));
             }
             return new Fetched(response.status(), responseHeaders, bytes.toByteArray(), truncated);
         } catch (IOException e) {
@@ -215,9 +222,11 @@ public final class EgressProxy implements AutoCloseable {
             if (timedOut.get() || System.nanoTime() - deadline > 0) {
                 throw new HttpTimeoutException("timed out after " + timeout.toMillis() + " ms");
             }
+            if (e instanceof BadMessageException && scrubber.active()) throw withheld();
             throw e;
         } finally {
             timer.interrupt();
+            auditScrubbed(agent, "GET", target, scrubber);
         }
     }
 
@@ -250,12 +259,16 @@ public final class EgressProxy implements AutoCloseable {
         }
     }
 
-    /** Forwards one absolute-form request; true if the client connection may carry another. */
+    /**
+     * Forwards one absolute-form request; true if the client connection may carry another. When the decision injects
+     * credentials, the server is an echo risk: it is asked for identity encoding (a compressed answer is refused),
+     * gets no Range, and whatever it answers reaches the client only through the credential scrubber.
+     */
     private boolean forward(HttpMessages.Request request, InputStream in, OutputStream out, String agent)
             throws IOException {
         Target target;
         try {
-            target = Target.absolute(request.target(), options.tlsPorts());
+            target = Target.absolute(utf8(request.target()), options.tlsPorts());
         } catch (IllegalArgumentException e) {
             respond(out, refuseMalformed(agent, request.method(), null, e.getMessage()));
             return false;
@@ -274,13 +287,14 @@ public final class EgressProxy implements AutoCloseable {
             respond(out, unreachable(target, request.method(), e));
             return false;
         }
+        CredentialScrubber scrubber = CredentialScrubber.of(plan.credentials());
         try (up) {
             OutputStream upOut = new BufferedOutputStream(up.getOutputStream(), BUFFER);
             boolean chunked = request.framing() instanceof Framing.Chunked;
             StringBuilder head = new StringBuilder(request.method()).append(' ').append(target.originForm())
                     .append(" HTTP/1.1\r\nHost: ").append(target.hostHeader()).append("\r\n");
-            appendPassed(head, request.headers(), plan.inject());
-            for (Header h : plan.inject()) head.append(h.name()).append(": ").append(h.value()).append("\r\n");
+            appendPassed(head, request.headers(), dropped(plan, scrubber), s -> s);
+            appendInjected(head, plan, scrubber);
             if (request.framing() instanceof Framing.Fixed f) head.append("Content-Length: ").append(f.length()).append("\r\n");
             if (chunked) head.append("Transfer-Encoding: chunked\r\n");
             head.append("Connection: close\r\n\r\n");
@@ -305,17 +319,23 @@ public final class EgressProxy implements AutoCloseable {
                 response = readFinalResponse(upIn);
                 framing = HttpMessages.responseFraming(response, request.method());
             } catch (BadMessageException e) {
+                // the server's text may quote the request, so with credentials in it nothing of it is repeated
                 respond(out, new Denial(502, "bad_upstream_response", target.host().name(), target.port(),
                         request.method(), target.path(), "egress:upstream", "the server's response was refused: "
-                        + e.getMessage(), "the server must answer with well-formed HTTP/1.1"));
+                        + (scrubber.active() ? withheld().getMessage() : e.getMessage()),
+                        "the server must answer with well-formed HTTP/1.1"));
+                return false;
+            }
+            if (scrubber.active() && compressed(response)) {
+                respond(out, compressedRefused(agent, request.method(), target));
                 return false;
             }
             boolean keepAlive = request.keepAlive();
             boolean reChunk = framing instanceof Framing.Chunked || framing instanceof Framing.UntilClose;
             if (reChunk && !request.http11()) keepAlive = false;
             StringBuilder responseHead = new StringBuilder("HTTP/1.1 ").append(response.status()).append(' ')
-                    .append(response.reason()).append("\r\n");
-            appendPassed(responseHead, response.headers(), List.of());
+                    .append(scrubber.text(response.reason())).append("\r\n");
+            appendPassed(responseHead, response.headers(), Set.of(), scrubber::text);
             String length = response.header("content-length");
             if (framing instanceof Framing.Fixed f) responseHead.append("Content-Length: ").append(f.length()).append("\r\n");
             else if (framing instanceof Framing.None && length != null && response.status() != 204) {
@@ -325,8 +345,29 @@ public final class EgressProxy implements AutoCloseable {
             if (!keepAlive) responseHead.append("Connection: close\r\n");
             responseHead.append("\r\n");
             HttpMessages.writeAscii(out, responseHead);
-            HttpMessages.copy(HttpMessages.body(upIn, framing), out, reChunk && request.http11());
+            try {
+                HttpMessages.copy(scrubber.body(HttpMessages.body(upIn, framing)), out, reChunk && request.http11());
+            } catch (BadMessageException e) {
+                throw scrubber.active() ? withheld() : e;
+            } finally {
+                auditScrubbed(agent, request.method(), target, scrubber);
+            }
             return keepAlive;
+        }
+    }
+
+    /**
+     * A request target as text: the head is read byte for byte as ISO-8859-1, but a client that sends raw non-ASCII
+     * in a path (an IRI) means UTF-8, and the canonical path encodes characters as UTF-8.
+     */
+    private static String utf8(String latin1) {
+        byte[] bytes = latin1.getBytes(StandardCharsets.ISO_8859_1);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("the request target has bytes that are not UTF-8; percent-encode them");
         }
     }
 
@@ -339,15 +380,72 @@ public final class EgressProxy implements AutoCloseable {
         }
     }
 
-    /** Headers that pass a hop: not hop-by-hop, not named in Connection, not replaced by an injected one. */
-    private static void appendPassed(StringBuilder head, List<Header> headers, List<Header> injected) {
+    /**
+     * Headers that pass a hop: not hop-by-hop, not named in Connection, not in {@code dropped} (lower-case names),
+     * each name and value through {@code scrub}.
+     */
+    private static void appendPassed(StringBuilder head, List<Header> headers, Set<String> dropped,
+                                     java.util.function.UnaryOperator<String> scrub) {
         Set<String> connection = HttpMessages.connectionTokens(headers);
         for (Header h : headers) {
             String lower = h.name().toLowerCase(Locale.ROOT);
-            if (HttpMessages.HOP_BY_HOP.contains(lower) || connection.contains(lower)) continue;
-            if (injected.stream().anyMatch(i -> i.is(lower))) continue;
-            head.append(h.name()).append(": ").append(h.value()).append("\r\n");
+            if (HttpMessages.HOP_BY_HOP.contains(lower) || connection.contains(lower) || dropped.contains(lower)) continue;
+            head.append(scrub.apply(h.name())).append(": ").append(scrub.apply(h.value())).append("\r\n");
         }
+    }
+
+    /**
+     * The client's headers that are not sent on: those the decision injects, and with credentials injected, the
+     * ones that would let the response carry a credential back in a form the scrubber cannot see: Accept-Encoding
+     * (a compressed echo hides the value; {@code identity} is asked instead) and Range / If-Range (an echo cut into
+     * slices smaller than the value passes piece by piece).
+     */
+    private static Set<String> dropped(Plan plan, CredentialScrubber scrubber) {
+        Set<String> names = new java.util.HashSet<>();
+        for (Header h : plan.inject()) names.add(h.name().toLowerCase(Locale.ROOT));
+        if (scrubber.active()) names.addAll(Set.of("accept-encoding", "range", "if-range"));
+        return names;
+    }
+
+    private static void appendInjected(StringBuilder head, Plan plan, CredentialScrubber scrubber) {
+        for (Header h : plan.inject()) head.append(h.name()).append(": ").append(h.value()).append("\r\n");
+        if (scrubber.active()) head.append("Accept-Encoding: identity\r\n");
+    }
+
+    /** A body in a content coding other than identity: the scrubber could not read it. */
+    private static boolean compressed(HttpMessages.Response response) {
+        for (Header h : response.headers()) {
+            if (h.is("content-encoding") && !h.value().isBlank() && !h.value().strip().equalsIgnoreCase("identity")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The proxy asked for identity encoding; a server that compresses anyway sends a body in which an echoed
+     * credential cannot be found, so the response is refused rather than passed on unchecked.
+     */
+    private Denial compressedRefused(String agent, String method, Target target) {
+        String reason = "the server compressed its response (Content-Encoding) to a request carrying credentials, "
+                + "although the proxy asked for identity encoding; a compressed body cannot be checked for echoed "
+                + "credentials, so it is refused";
+        record(agent, method, target, "deny", "egress:scrub", reason);
+        return new Denial(502, "bad_upstream_response", target.host().name(), target.port(), method, target.path(),
+                "egress:scrub", reason, "the server must honour 'Accept-Encoding: identity' for this endpoint");
+    }
+
+    /** A malformed response to a request with credentials: its details could quote them, so none are given. */
+    private static BadMessageException withheld() {
+        return new BadMessageException("the server's response was malformed (details withheld: the request carried "
+                + "credentials the server may have quoted)");
+    }
+
+    /** One audit record per credential that came back and was masked: its name and count, never its value. */
+    private void auditScrubbed(String agent, String method, Target target, CredentialScrubber scrubber) {
+        scrubber.hits().forEach((secret, count) -> record(agent, method, target, "scrub", "egress:scrub",
+                "credential '" + secret + "' came back in the response (" + count + " time" + (count == 1 ? "" : "s")
+                        + ") and was masked before reaching the agent"));
     }
 
     private void tunnel(HttpMessages.Request request, InputStream in, OutputStream out, Closeable client, String agent)
@@ -416,7 +514,8 @@ public final class EgressProxy implements AutoCloseable {
     // ---- deciding ----------------------------------------------------------------------------------------------
 
     /** What an allowed request needs: the checked addresses to connect to and the headers to add. */
-    private record Plan(List<InetAddress> addresses, List<Header> inject) {}
+    private record Plan(List<InetAddress> addresses, List<Header> inject,
+                        List<CredentialScrubber.Injected> credentials) {}
 
     /**
      * Decides on {@code target} and records the decision. Nothing is resolved before the rules allow the name.
@@ -452,6 +551,7 @@ public final class EgressProxy implements AutoCloseable {
                             + "/... to the proxy; it connects with TLS itself and adds the credentials");
         }
         List<Header> inject = new ArrayList<>();
+        List<CredentialScrubber.Injected> credentials = new ArrayList<>();
         for (NetworkRules.Injection i : decision.inject()) {
             String value;
             try {
@@ -467,6 +567,7 @@ public final class EgressProxy implements AutoCloseable {
                         "an operator must fix the secret or the injection");
             }
             inject.add(new Header(i.header(), header));
+            credentials.add(new CredentialScrubber.Injected(i.secret(), value, i.header(), header));
         }
         List<Addresses.Cidr> allowed = new ArrayList<>();
         for (String cidr : decision.allowedIps()) {
@@ -503,7 +604,7 @@ public final class EgressProxy implements AutoCloseable {
         }
         boolean auditOnly = decision.verdict() != NetworkRules.Verdict.ALLOW;
         record(agent, method, target, auditOnly ? "audit" : "allow", decision.rule(), decision.reason());
-        return new Plan(addresses, List.copyOf(inject));
+        return new Plan(addresses, List.copyOf(inject), List.copyOf(credentials));
     }
 
     /** Connects to the first reachable checked address, with TLS (verified for the host name) if the target says. */

@@ -1,5 +1,7 @@
 package dev.carapace.guard.egress;
 
+import dev.carapace.guard.url.CanonicalPath;
+
 import java.util.Locale;
 
 /**

@@ -9,6 +9,7 @@ import dev.carapace.guard.policy.Policy.NameRule;
 import dev.carapace.guard.policy.Policy.NetworkGroup;
 import dev.carapace.guard.policy.Policy.Root;
 import dev.carapace.guard.policy.Policy.ToolRule;
+import dev.carapace.guard.url.CanonicalPath;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -215,6 +216,19 @@ public final class PolicyEngine implements NetworkRules {
         if (c == null) return Net.of(unattached(r.agent(), "network"));
         String host = normalizeHost(r.host());
         String method = r.method() == null ? null : r.method().toUpperCase(Locale.ROOT);
+        if (r.path() != null) {
+            // callers pass canonical paths already; canonicalising again is a no-op for them and makes sure no
+            // caller can bring a path this engine would read differently from the egress proxy
+            String path;
+            try {
+                path = CanonicalPath.of(r.path());
+            } catch (IllegalArgumentException e) {
+                return Net.of(new Decision(Verdict.DENY, "network", "guard.url", "the path of " + method + " " + host
+                        + ":" + r.port() + " is refused: " + e.getMessage(), "send the path in its plain form", false));
+            }
+            r = new NetworkRequest(r.agent(), r.host(), r.port(), r.method(), path, r.binary());
+        }
+        List<String> denyForms = denyForms(r.path());
         String what = (method == null ? "CONNECT " + host + ":" + r.port()
                 : method + " " + host + ":" + r.port() + (r.path() == null ? "" : r.path()));
         List<CEndpoint> found = new ArrayList<>(2);
@@ -244,7 +258,7 @@ public final class PolicyEngine implements NetworkRules {
             if (!e.scopeMatches(r.path())) continue;
             if (method == null && !e.deny.isEmpty()) continue;   // handled as "cannot inspect" below
             for (CHttp d : e.deny) {
-                if (d.matches(method, r.path())) {
+                if (denyForms.stream().anyMatch(p -> d.matches(method, p))) {
                     return Net.of(new Decision(Verdict.DENY, "network", d.rule, what + " is denied by " + d.rule + " ("
                             + d.method + " " + d.glob + ")" + (e.audit ? " [audit only]" : ""), null, e.audit));
                 }
@@ -277,6 +291,22 @@ public final class PolicyEngine implements NetworkRules {
             remedy = "add to " + e.rule + ": rules: [{allow: {method: " + method + ", path: \"" + r.path() + "\"}}]";
         }
         return Net.of(new Decision(Verdict.DENY, "network", e.rule, reason, remedy, audit));
+    }
+
+    /**
+     * The paths a deny rule is checked against: the canonical one, the one a server dropping trailing dots and
+     * spaces from segments would serve ({@code /secret./x} is {@code /secret/x} on Windows), and each without a
+     * trailing slash (Spring and others serve {@code /admin/} as {@code /admin}). A deny rule matching any of them
+     * denies; allow rules see only the canonical path, so these forms can only make a decision stricter.
+     */
+    private static List<String> denyForms(String path) {
+        if (path == null) return java.util.Collections.singletonList(null);
+        Set<String> forms = new LinkedHashSet<>();
+        for (String p : List.of(path, CanonicalPath.lenientAlias(path))) {
+            forms.add(p);
+            if (p.length() > 1 && p.endsWith("/")) forms.add(p.substring(0, p.length() - 1));
+        }
+        return List.copyOf(forms);
     }
 
     static String normalizeHost(String host) {
@@ -354,7 +384,7 @@ public final class PolicyEngine implements NetworkRules {
             scope = e.pathScope() == null ? null : Globs.path(e.pathScope());
             access = e.access();
             for (HttpRule h : e.allow()) allow.add(new CHttp(h.rule(), h.method(), h.path(), Globs.path(h.path())));
-            for (HttpRule h : e.deny()) deny.add(new CHttp(h.rule(), h.method(), h.path(), Globs.path(h.path())));
+            for (HttpRule h : e.deny()) deny.add(new CHttp(h.rule(), h.method(), h.path(), denyGlob(h.path())));
             l7 = e.l7();
             audit = e.audit();
             connectable = !l7;
@@ -392,6 +422,24 @@ public final class PolicyEngine implements NetworkRules {
             if (scope != null) parts.add("path scope");
             return parts.isEmpty() ? "connections only" : String.join(", ", parts);
         }
+    }
+
+    /**
+     * A deny rule's path glob. {@code /secret/**} also denies {@code /secret} itself: servers serve the bare name
+     * as (or redirect it to) the directory, so a deny rule that left it out would leave its index open. And it
+     * matches regardless of case: IIS and ASP.NET routing are case-insensitive, so {@code /SECRET/x} is
+     * {@code /secret/x} there (Unicode that case-folds to ASCII, such as {@code ſ}, is refused by the canonicaliser).
+     */
+    private static Predicate<String> denyGlob(String glob) {
+        Predicate<String> exact = treeGlob(glob);
+        Predicate<String> folded = treeGlob(glob.toLowerCase(Locale.ROOT));
+        return p -> exact.test(p) || folded.test(p.toLowerCase(Locale.ROOT));
+    }
+
+    private static Predicate<String> treeGlob(String glob) {
+        Predicate<String> all = Globs.path(glob);
+        if (!glob.endsWith("/**") || glob.length() <= 3) return all;
+        return all.or(Globs.path(glob.substring(0, glob.length() - 3)));
     }
 
     /** Everything one agent's attached policies allow, merged. */
