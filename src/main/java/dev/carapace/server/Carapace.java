@@ -206,6 +206,9 @@ public final class Carapace implements AutoCloseable {
      */
     public static Carapace start(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
                                  Clock clock, Integer portOverride) {
+        // Before the store is opened: an agent that can write the data folder could replace the live database.
+        String layout = dev.carapace.config.WritableRoots.dataDirProblem(config, dataDir);
+        if (layout != null) throw new IllegalStateException(layout);
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
             return new Carapace(config, configFile, dataDir, env, clock, portOverride, lock);
