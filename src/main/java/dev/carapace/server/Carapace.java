@@ -150,8 +150,12 @@ public final class Carapace implements AutoCloseable {
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
         privacy = config.privacy() == null ? null : new PrivacyRouter(config.privacy());
-        List<CallFilter> filters = privacy == null ? List.of(metrics, ledger)
-                : List.of(metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
+        // The store watch first: a call on an unsound store is refused before anything reserves or routes it.
+        StoreWatch storeWatch = new StoreWatch(store, store.postgres() ? "postgresql"
+                : Store.sqliteFile(config.store().jdbcUrl(dataDir)).map(Path::toString).orElse("in memory"));
+        every(java.time.Duration.ofSeconds(1), storeWatch::check);
+        List<CallFilter> filters = privacy == null ? List.of(storeWatch, metrics, ledger)
+                : List.of(storeWatch, metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
@@ -171,7 +175,7 @@ public final class Carapace implements AutoCloseable {
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
-                config.server().maxBodyBytes());
+                config.server().maxBodyBytes(), storeWatch);
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
