@@ -168,8 +168,10 @@ class PolicyGuardTest {
                 agents:
                   coder: {workspace: %s, model: m-solo, tools: [read], owner: {team: platform}}
                 """.formatted(policy, ws);
+        // refused as the config loads (with the position of the workspace key), before any policy is watched
         assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml)).hasMessageContaining(
-                policy + ": lies inside the workspace of agent 'coder', so an agent could rewrite it");
+                "agents.coder.workspace: The workspace of agent 'coder' (" + ws + ") holds the file of guard policy "
+                        + "'base' (" + policy + "), so an agent could rewrite it");
     }
 
     @Test
