@@ -92,7 +92,7 @@ public final class Carapace implements AutoCloseable {
         Bubblewrap sandbox = null;
         try {
             // before anything serves: a policy that does not load, or a policy/config file an agent could write, stops us
-            watcher = GuardWiring.policyWatcher(config, configFile, auditLog, clock);
+            watcher = GuardWiring.policyWatcher(config, configFile, dataDir, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
                 proxy = egressProxy(config, env, clock, watcher, auditLog);
