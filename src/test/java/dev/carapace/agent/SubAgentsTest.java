@@ -337,4 +337,28 @@ class SubAgentsTest {
         assertThat(refusal).doesNotContain("theirs");
         assertThat(spawnRecords()).singleElement().satisfies(r -> assertThat(r.reason()).contains("another workspace"));
     }
+
+    @Test
+    void aChildSpendsAsItsParentsOwnerUnderItsOwnAgentName() throws Exception {
+        script((task, results) -> switch (task) {
+            case "plan" -> results == 0
+                    ? toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"help\",\"agent\":\"helper\",\"wait\":true}"))
+                    : text("done", 10, 2);
+            default -> text("helped", 7, 3);
+        });
+        // helper belongs to team platform, not to alice: started by alice's agent, alice pays (and helper's budget too)
+        AgentSpec helper = new AgentSpec("helper", kit.workspace, "m-solo", List.of(), List.of(),
+                new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("boss", "m-solo", List.of("spawn_agent"),
+                limits(10, WAIT, 10_000, Duration.ofSeconds(10)), AgentSpec.SubAgents.DEFAULT, NO_COMPACTION), helper);
+
+        assertThat(rt.await(rt.start("boss", "main", "plan"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+
+        await().atMost(WAIT).until(() -> kit.carapace.store().jdbi().withHandle(h -> h.createQuery(
+                "SELECT count(*) FROM usage_records WHERE agent = 'helper'").mapTo(Integer.class).one()) == 1);
+        List<String> payer = kit.carapace.store().jdbi().withHandle(h -> h.createQuery(
+                "SELECT org || '/' || team || '/' || coalesce(user_id, '-') FROM usage_records WHERE agent = 'helper'")
+                .mapTo(String.class).list());
+        assertThat(payer).containsExactly("acme/platform/alice");
+    }
 }
