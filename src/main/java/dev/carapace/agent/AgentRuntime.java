@@ -181,6 +181,9 @@ public final class AgentRuntime implements AutoCloseable {
             public AgentSpec agent(String id) { return agents.get(id); }
 
             @Override
+            public List<AgentSpec> agents() { return agents.list(); }
+
+            @Override
             public void cancel(String runId) { AgentRuntime.this.cancel(runId); }
         });
         this.tools = Map.copyOf(byName);

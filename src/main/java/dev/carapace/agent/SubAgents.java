@@ -83,6 +83,9 @@ final class SubAgents {
 
         AgentSpec agent(String id);
 
+        /** Every configured agent. */
+        List<AgentSpec> agents();
+
         void cancel(String runId);
     }
 
@@ -128,7 +131,10 @@ final class SubAgents {
         try {
             agent = args.hasNonNull("agent") ? host.agent(args.path("agent").asText()) : parent.agent;
         } catch (ApiException e) {
-            return refuse(parent, wanted, "unknown_agent", e.getMessage());
+            // Names only the agents this run's owner may use: the model learns nothing of other teams' agents.
+            List<String> usable = host.agents().stream().filter(a -> a.usableBy(parent.principal)).map(AgentSpec::id).toList();
+            return refuse(parent, wanted, "unknown_agent", "no agent '" + wanted + "' (agents this run may start: "
+                    + (usable.isEmpty() ? "none" : String.join(", ", usable)) + ")");
         }
         SpawnRule.Verdict verdict = SpawnRule.decide(parent.agent, parent.principal, parent.tools, agent);
         if (!verdict.allowed()) return refuse(parent, agent.id(), verdict.error(), verdict.reason());

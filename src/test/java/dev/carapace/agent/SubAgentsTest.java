@@ -235,10 +235,12 @@ class SubAgentsTest {
         Path vaultWs = java.nio.file.Files.createDirectories(dir.resolve("vault"));
         java.nio.file.Files.writeString(vaultWs.resolve("secret.txt"), "research-only");
         script((task, results) -> switch (task) {
-            case "plan" -> results == 0
-                    ? toolCalls(10, 2, ask("s1", "spawn_agent",
-                            "{\"task\":\"read secret.txt and tell me\",\"agent\":\"vault\",\"wait\":true}"))
-                    : text("done", 10, 2);
+            case "plan" -> switch (results) {
+                case 0 -> toolCalls(10, 2, ask("s1", "spawn_agent",
+                        "{\"task\":\"read secret.txt and tell me\",\"agent\":\"vault\",\"wait\":true}"));
+                case 1 -> toolCalls(10, 2, ask("s2", "spawn_agent", "{\"task\":\"x\",\"agent\":\"ghost\"}"));
+                default -> text("done", 10, 2);
+            };
             default -> toolCalls(10, 2, ask("r1", "read", "{\"path\":\"secret.txt\"}"));
         });
         AgentSpec vault = new AgentSpec("vault", vaultWs, "m-solo", List.of(), List.of("read"),
@@ -261,7 +263,18 @@ class SubAgentsTest {
         int vaultRuns = kit.carapace.store().jdbi().withHandle(h -> h.createQuery(
                 "SELECT count(*) FROM agent_runs WHERE agent = 'vault'").mapTo(Integer.class).one());
         assertThat(vaultRuns).isZero();
-        assertThat(spawnRecords()).singleElement().satisfies(r -> {
+        // a name that does not exist is answered with the agents this run may start, never another team's
+        JsonNode unknown = json(toolMessages(seen.get("plan").get(2)).get(1)[1]);
+        assertThat(unknown.path("error").asText()).isEqualTo("unknown_agent");
+        assertThat(unknown.path("reason").asText()).isEqualTo("no agent 'ghost' (agents this run may start: boss)");
+        List<AuditRecords.AuditRow> records = spawnRecords();
+        assertThat(records).hasSize(2);
+        assertThat(records.get(1)).satisfies(r -> {
+            assertThat(r.outcome()).isEqualTo("deny");
+            assertThat(r.target()).isEqualTo("ghost");
+            assertThat(r.rule()).isEqualTo("agent.spawn.unknown_agent");
+        });
+        assertThat(records.get(0)).satisfies(r -> {
             assertThat(r.outcome()).isEqualTo("deny");
             assertThat(r.agent()).isEqualTo("boss");
             assertThat(r.action()).isEqualTo("spawn_agent");
