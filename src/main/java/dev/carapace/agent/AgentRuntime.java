@@ -235,8 +235,11 @@ public final class AgentRuntime implements AutoCloseable {
         if (message.length() > MAX_MESSAGE_CHARS) {
             throw ApiException.invalid("message", "message: at most " + MAX_MESSAGE_CHARS + " characters; got " + message.length());
         }
-        return submit(agent, agent.enabledTools(), agent.sessionKey(sessionName), message, List.of(), null, null,
-                agent.limits().maxTokens(), null).runId;
+        String key = agent.sessionKey(sessionName);
+        String parent = sessions.startedBy(key).orElse(null);
+        if (parent != null) throw subAgentSession(key, parent);
+        return submit(agent, agent.enabledTools(), key, message, List.of(), null, null, agent.limits().maxTokens(),
+                null).runId;
     }
 
     /**
@@ -255,6 +258,7 @@ public final class AgentRuntime implements AutoCloseable {
             }
         }
         List<RunRow> runs = sessions.runs(sessionKey);
+        if (!runs.isEmpty() && runs.get(0).parentRunId() != null) throw subAgentSession(sessionKey, runs.get(0).parentRunId());
         RunRow last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
         if (last == null || RunStatus.of(last.status()) != RunStatus.INTERRUPTED) {
             throw ApiException.invalid("session", "session '" + sessionKey + "' has no interrupted run to resume"
@@ -1111,6 +1115,17 @@ public final class AgentRuntime implements AutoCloseable {
     private static ApiException sessionNotFound(String key) {
         return new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + Agents.clip(key) + "'.", "session",
                 "session_not_found", null, false);
+    }
+
+    /**
+     * A sub-agent's session holds what its parent run told it and ran with what that run allowed: continued on its
+     * own, as a run no run started, it would get its agent's full tools on instructions a parent (perhaps another
+     * agent's) wrote. So it is continued only through its parent.
+     */
+    private static ApiException subAgentSession(String key, String parentRunId) {
+        return ApiException.invalid("session", "session '" + Agents.clip(key) + "' belongs to a sub-agent started by run "
+                + parentRunId + "; it cannot be continued on its own: message or resume the parent's session, or use "
+                + "another session name");
     }
 
     private static ApiException closedError() {

@@ -26,6 +26,7 @@ import static dev.carapace.agent.AgentKit.toolCalls;
 import static dev.carapace.agent.AgentKit.toolMessages;
 import static dev.carapace.agent.AgentKit.toolNames;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -317,6 +318,13 @@ class SubAgentsTest {
         assertThat(json(refusal).path("error").asText()).isEqualTo("denied");
         assertThat(json(refusal).path("rule").asText()).isEqualTo("agent.spawn.tools");
         assertThat(marker).doesNotExist();
+        // nor by messaging or resuming the child's session directly, as a run no run started (with all of ops' tools)
+        String session = child.path("session").asText();
+        assertThatThrownBy(() -> rt.start("ops", session.substring("agent:ops:".length()), "now touch pwned"))
+                .isInstanceOf(dev.carapace.model.ApiException.class)
+                .hasMessageContaining("session '" + session + "' belongs to a sub-agent started by run ");
+        assertThatThrownBy(() -> rt.resume(session)).hasMessageContaining("belongs to a sub-agent");
+        assertThat(rt.runs(session)).hasSize(1);
         assertThat(spawnRecords()).singleElement().satisfies(r -> {
             assertThat(r.outcome()).isEqualTo("allow");
             assertThat(r.target()).isEqualTo("ops");
