@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.gateway.Call;
 import dev.carapace.gateway.Gateway;
+import dev.carapace.guard.AuditEvent;
+import dev.carapace.guard.AuditSink;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
@@ -99,6 +101,8 @@ public final class AgentRuntime implements AutoCloseable {
     private final Map<String, Lane> lanes = new HashMap<>();
     private final Map<String, Execution> executions = new ConcurrentHashMap<>();
     private final SubAgents subAgents;
+    /** Where sub-agent spawn decisions are recorded (layer {@code agent}). */
+    private final AuditSink audit;
     /** This runtime (one per gateway process) as the owner of the runs it executes. */
     private final String instance = UUID.randomUUID().toString();
     private volatile boolean closed;
@@ -120,6 +124,17 @@ public final class AgentRuntime implements AutoCloseable {
      */
     public AgentRuntime(Agents agents, Gateway gateway, Sessions sessions, Guard guard, Approvals approvals,
                         List<AgentTool> tools, Function<AgentSpec, Principal> principals, RunEvents events, Clock clock) {
+        this(agents, gateway, sessions, guard, approvals, tools, principals, events, clock, event -> { });
+    }
+
+    /**
+     * As above, with {@code audit} receiving every sub-agent spawn decision (allowed or refused, with its reason);
+     * the constructors without it record none.
+     */
+    public AgentRuntime(Agents agents, Gateway gateway, Sessions sessions, Guard guard, Approvals approvals,
+                        List<AgentTool> tools, Function<AgentSpec, Principal> principals, RunEvents events, Clock clock,
+                        AuditSink audit) {
+        this.audit = audit;
         this.approvals = approvals;
         this.agents = agents;
         this.gateway = gateway;
@@ -138,12 +153,25 @@ public final class AgentRuntime implements AutoCloseable {
         }
         this.subAgents = new SubAgents(new SubAgents.Host() {
             @Override
-            public SubAgents.Child startChild(Execution parent, AgentSpec agent, String sessionName, String task,
-                                              long maxTokens, SubAgents.Family family, String name) {
+            public SubAgents.Child startChild(Execution parent, AgentSpec agent, List<String> tools, String sessionName,
+                                              String task, long maxTokens, SubAgents.Family family, String name) {
                 SubAgents.Result result = new SubAgents.Result();
-                Execution child = submit(agent, agent.sessionKey(sessionName), task, List.of(), parent.runId, family,
+                Execution child = submit(agent, tools, agent.sessionKey(sessionName), task, List.of(), parent.runId, family,
                         Math.min(maxTokens, agent.limits().maxTokens()), result);
                 return new SubAgents.Child(name, child.runId, child.sessionKey, agent.id(), maxTokens, child.done, result);
+            }
+
+            @Override
+            public void audit(Execution parent, String agent, String outcome, String rule, String reason) {
+                Principal p = parent.principal;
+                String who = p == null ? null : p.org() + "/" + (p.team() == null ? "-" : p.team())
+                        + (p.user() == null ? "" : "/" + p.user());
+                try {
+                    audit.record(new AuditEvent(clock.instant(), who, parent.agent.id(), parent.sessionKey, "agent",
+                            AgentSpec.SPAWN_AGENT, agent, outcome, rule, reason));
+                } catch (RuntimeException e) {
+                    log.warn("run {}: the audit sink failed on a spawn record", parent.runId, e);
+                }
             }
 
             @Override
@@ -151,6 +179,9 @@ public final class AgentRuntime implements AutoCloseable {
 
             @Override
             public AgentSpec agent(String id) { return agents.get(id); }
+
+            @Override
+            public List<AgentSpec> agents() { return agents.list(); }
 
             @Override
             public void cancel(String runId) { AgentRuntime.this.cancel(runId); }
@@ -204,7 +235,10 @@ public final class AgentRuntime implements AutoCloseable {
         if (message.length() > MAX_MESSAGE_CHARS) {
             throw ApiException.invalid("message", "message: at most " + MAX_MESSAGE_CHARS + " characters; got " + message.length());
         }
-        return submit(agent, agent.sessionKey(sessionName), message, List.of(), null, null, agent.limits().maxTokens(),
+        String key = agent.sessionKey(sessionName);
+        String parent = sessions.startedBy(key).orElse(null);
+        if (parent != null) throw subAgentSession(key, parent);
+        return submit(agent, agent.enabledTools(), key, message, List.of(), null, null, agent.limits().maxTokens(),
                 null).runId;
     }
 
@@ -224,6 +258,7 @@ public final class AgentRuntime implements AutoCloseable {
             }
         }
         List<RunRow> runs = sessions.runs(sessionKey);
+        if (!runs.isEmpty() && runs.get(0).parentRunId() != null) throw subAgentSession(sessionKey, runs.get(0).parentRunId());
         RunRow last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
         if (last == null || RunStatus.of(last.status()) != RunStatus.INTERRUPTED) {
             throw ApiException.invalid("session", "session '" + sessionKey + "' has no interrupted run to resume"
@@ -237,7 +272,8 @@ public final class AgentRuntime implements AutoCloseable {
                 carried.add(entry(sessionKey, r.id(), "user", Transcript.user(r.input()), null, null));
             }
         }
-        return submit(agent, sessionKey, null, carried, null, null, agent.limits().maxTokens(), null).runId;
+        return submit(agent, agent.enabledTools(), sessionKey, null, carried, null, null, agent.limits().maxTokens(),
+                null).runId;
     }
 
     /**
@@ -345,6 +381,16 @@ public final class AgentRuntime implements AutoCloseable {
     static final class Execution {
         final String runId;
         final AgentSpec agent;
+        /**
+         * The tools this run may use: its agent's, or for a sub-agent those of them its parent run also has (see
+         * {@link SpawnRule}). The model gets only these schemas, and a call of any other is refused.
+         */
+        final List<String> tools;
+        /**
+         * Whom it calls models as, set when it begins: its agent's owner, or for a sub-agent its parent's principal
+         * with its own agent id (the spend counts against the parent's owner and the child agent's own budget).
+         */
+        volatile Principal principal;
         final String sessionKey;
         final String input;
         final List<EntryRow> carried;
@@ -365,10 +411,12 @@ public final class AgentRuntime implements AutoCloseable {
         int steps;
         long tokens;
 
-        Execution(String runId, AgentSpec agent, String sessionKey, String input, List<EntryRow> carried,
-                  SubAgents.Family family, long maxTokens, Execution parent, SubAgents.Result result) {
+        Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input,
+                  List<EntryRow> carried, SubAgents.Family family, long maxTokens, Execution parent,
+                  SubAgents.Result result) {
             this.runId = runId;
             this.agent = agent;
+            this.tools = List.copyOf(tools);
             this.sessionKey = sessionKey;
             this.input = input;
             this.carried = carried;
@@ -387,8 +435,8 @@ public final class AgentRuntime implements AutoCloseable {
     /** How a run ended. */
     private record Outcome(RunStatus status, String reason) {}
 
-    private Execution submit(AgentSpec agent, String sessionKey, String input, List<EntryRow> carried, String parentRunId,
-                             SubAgents.Family family, long maxTokens, SubAgents.Result result) {
+    private Execution submit(AgentSpec agent, List<String> tools, String sessionKey, String input, List<EntryRow> carried,
+                             String parentRunId, SubAgents.Family family, long maxTokens, SubAgents.Result result) {
         if (closed) throw closedError();
         Execution parent = parentRunId == null ? null : executions.get(parentRunId);
         if (parentRunId != null && parent == null) throw closedError();
@@ -396,7 +444,7 @@ public final class AgentRuntime implements AutoCloseable {
         Instant now = clock.instant();
         sessions.acceptRun(new Sessions.SessionRow(sessionKey, agent.id(), now),
                 new RunRow(runId, sessionKey, agent.id(), parentRunId, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null), instance);
-        Execution ex = new Execution(runId, agent, sessionKey, input, carried,
+        Execution ex = new Execution(runId, agent, tools, sessionKey, input, carried,
                 family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result);
         Execution interrupt = null;
         boolean launch;
@@ -550,11 +598,12 @@ public final class AgentRuntime implements AutoCloseable {
             return new Outcome(RunStatus.CANCELLED, "the run was ended before it began");
         }
         events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
-        Principal principal = principals.apply(agent);
+        Principal principal = ex.parent == null ? principals.apply(agent) : asAgent(ex.parent.principal, agent.id());
+        ex.principal = principal;
         // The system prompt and the tool schemas are the same on every turn, in config order, so the prefix a
         // provider caches (explicitly, by the breakpoint on the system prompt, or automatically) is hit every time.
         Message system = new Message(Role.SYSTEM, List.of(new Part.Text(systemPrompt(agent), true)), List.of(), null, false);
-        List<Tool> schemas = schemas(agent, ex.family);
+        List<Tool> schemas = schemas(ex.tools, ex.family);
         AgentSpec.Limits limits = agent.limits();
         while (true) {
             if (ex.stopped()) return ex.stop.get();
@@ -583,6 +632,11 @@ public final class AgentRuntime implements AutoCloseable {
         }
     }
 
+    /** A parent's principal, as the child agent {@code agentId}: the same owner, the child's own agent budget. */
+    private static Principal asAgent(Principal parent, String agentId) {
+        return new Principal(parent.org(), parent.team(), parent.user(), parent.role(), parent.keyPrefix(), agentId);
+    }
+
     private static Outcome tokenLimit(Execution ex) {
         return new Outcome(RunStatus.LIMIT_EXCEEDED, "max_tokens: the run used " + ex.totalTokens() + " tokens, its limit is "
                 + ex.maxTokens + (ex.maxTokens < ex.agent.limits().maxTokens() ? " (its share of its parent's budget)" : ""));
@@ -592,9 +646,9 @@ public final class AgentRuntime implements AutoCloseable {
      * The schemas of the agent's tools, in its config's order. A run as deep as its tree may go does not get the
      * sub-agent tools: it could not use them.
      */
-    private List<Tool> schemas(AgentSpec agent, SubAgents.Family family) {
+    private List<Tool> schemas(List<String> enabled, SubAgents.Family family) {
         boolean canSpawn = family.depth < family.tree.limits.maxDepth();
-        return agent.enabledTools().stream()
+        return enabled.stream()
                 .filter(n -> canSpawn || !(n.equals(AgentSpec.SPAWN_AGENT) || n.equals(AgentSpec.WAIT_AGENTS)))
                 .map(tools::get).map(t -> new Tool(t.name(), t.description(), t.parameters())).toList();
     }
@@ -921,13 +975,11 @@ public final class AgentRuntime implements AutoCloseable {
             return new Prepared(null, null, ToolResult.error(json("invalid_arguments",
                     "the arguments are not valid JSON (" + e.getOriginalMessage() + "); send a JSON object")));
         }
-        Guard.Decision d;
-        try {
-            d = guard.decide(ex.agent.id(), ex.sessionKey, call.name(), args);
-        } catch (RuntimeException e) {
-            log.error("run {}: guard failed on {}", ex.runId, call.name(), e);
-            d = Guard.Decision.deny("the guard could not decide", "guard.error");
-        }
+        // A root run's tools are its agent's, which the guard knows; a sub-agent's may be fewer (see SpawnRule).
+        Guard.Decision d = ex.parent == null || ex.tools.contains(call.name()) ? decide(ex, call, args)
+                : Guard.Decision.deny("tool '" + Agents.clip(call.name()) + "' is not available to this sub-agent (its "
+                + "tools: " + (ex.tools.isEmpty() ? "none" : String.join(", ", ex.tools)) + "): a sub-agent gets only "
+                + "the tools its parent run has", "agent.spawn.tools");
         boolean ask = d != null && d.verdict() == Guard.Decision.Verdict.ASK;
         if (d == null || (d.verdict() != Guard.Decision.Verdict.ALLOW && !(ask && approvals != null))) {
             // Without an approval queue, "ask" is a denial the model is told needs a human.
@@ -942,6 +994,32 @@ public final class AgentRuntime implements AutoCloseable {
                     + Agents.clip(call.name()) + "'")));
         }
         return new Prepared(tool, args, null, ask ? d : null);
+    }
+
+    /**
+     * The guard's decision for this run's agent and, for a sub-agent, for every ancestor's agent as well: a child
+     * acts under its own policy and never beyond its parent's. A denial anywhere denies; else an ask anywhere asks.
+     */
+    private Guard.Decision decide(Execution ex, ToolCall call, JsonNode args) {
+        Guard.Decision own = null;
+        Guard.Decision asked = null;
+        for (Execution e = ex; e != null; e = e.parent) {
+            Guard.Decision d;
+            try {
+                d = guard.decide(e.agent.id(), ex.sessionKey, call.name(), args);
+            } catch (RuntimeException failure) {
+                log.error("run {}: guard failed on {}", ex.runId, call.name(), failure);
+                return Guard.Decision.deny("the guard could not decide", "guard.error");
+            }
+            if (d == null) return null;
+            if (e == ex) own = d;
+            if (d.verdict() == Guard.Decision.Verdict.DENY) {
+                return e == ex ? d : new Guard.Decision(d.verdict(), "denied for agent '" + e.agent.id() + "', which "
+                        + "started this sub-agent: " + d.reason(), d.rule(), d.layer(), d.target(), d.remedy());
+            }
+            if (d.verdict() == Guard.Decision.Verdict.ASK && asked == null) asked = d;
+        }
+        return asked != null ? asked : own;
     }
 
     /**
@@ -1037,6 +1115,17 @@ public final class AgentRuntime implements AutoCloseable {
     private static ApiException sessionNotFound(String key) {
         return new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + Agents.clip(key) + "'.", "session",
                 "session_not_found", null, false);
+    }
+
+    /**
+     * A sub-agent's session holds what its parent run told it and ran with what that run allowed: continued on its
+     * own, as a run no run started, it would get its agent's full tools on instructions a parent (perhaps another
+     * agent's) wrote. So it is continued only through its parent.
+     */
+    private static ApiException subAgentSession(String key, String parentRunId) {
+        return ApiException.invalid("session", "session '" + Agents.clip(key) + "' belongs to a sub-agent started by run "
+                + parentRunId + "; it cannot be continued on its own: message or resume the parent's session, or use "
+                + "another session name");
     }
 
     private static ApiException closedError() {

@@ -1,5 +1,7 @@
 package dev.carapace.agent;
 
+import dev.carapace.identity.Principal;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -123,6 +125,16 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
         QUEUE,
         /** Stops the current run (it ends {@code interrupted}) and runs next. */
         INTERRUPT
+    }
+
+    /**
+     * Whether {@code p} may use this agent: admins every agent, a member those owned by themselves or by their
+     * team. The HTTP API asks this for a caller's key, the runtime for the owner of a run that starts a sub-agent:
+     * one rule, so an agent can never reach through a sub-agent what its owner could not reach over HTTP.
+     */
+    public boolean usableBy(Principal p) {
+        if (p.isAdmin()) return true;
+        return (owner.user() != null && owner.user().equals(p.user())) || (owner.team() != null && owner.team().equals(p.team()));
     }
 
     /** The key of this agent's session called {@code name}. */

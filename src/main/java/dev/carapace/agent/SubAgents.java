@@ -69,13 +69,22 @@ final class SubAgents {
 
     /** What the runtime does for this class: start a child run, read a run's end. */
     interface Host {
-        /** Starts {@code task} as a run of {@code agent} in {@code sessionName}, with a budget of {@code maxTokens}. */
-        Child startChild(AgentRuntime.Execution parent, AgentSpec agent, String sessionName, String task, long maxTokens,
-                         Family family, String name);
+        /**
+         * Starts {@code task} as a run of {@code agent} in {@code sessionName}, with a budget of {@code maxTokens},
+         * allowed only {@code tools}.
+         */
+        Child startChild(AgentRuntime.Execution parent, AgentSpec agent, List<String> tools, String sessionName,
+                         String task, long maxTokens, Family family, String name);
+
+        /** Records a spawn decision in the guard's audit log ({@code outcome} allow or deny). */
+        void audit(AgentRuntime.Execution parent, String agent, String outcome, String rule, String reason);
 
         RunInfo run(String runId);
 
         AgentSpec agent(String id);
+
+        /** Every configured agent. */
+        List<AgentSpec> agents();
 
         void cancel(String runId);
     }
@@ -107,24 +116,33 @@ final class SubAgents {
         }
     }
 
-    /** {@code spawn_agent}: checks the limits, starts the child, and waits for it when asked to. */
+    /**
+     * {@code spawn_agent}: checks who may be started ({@link SpawnRule}) and the limits, starts the child, and waits
+     * for it when asked to. Every decision, allowed or refused, goes to the audit log with its reason.
+     */
     ToolResult spawn(AgentRuntime.Execution parent, JsonNode args, Duration patience) throws InterruptedException {
+        String wanted = args.hasNonNull("agent") ? Agents.clip(args.path("agent").asText()) : parent.agent.id();
         String task = args.path("task").asText("");
-        if (task.isBlank()) return error("invalid_arguments", "task: required, the sub-agent's instructions");
+        if (task.isBlank()) return refuse(parent, wanted, "invalid_arguments", "task: required, the sub-agent's instructions");
         if (task.length() > AgentRuntime.MAX_MESSAGE_CHARS) {
-            return error("invalid_arguments", "task: at most " + AgentRuntime.MAX_MESSAGE_CHARS + " characters");
+            return refuse(parent, wanted, "invalid_arguments", "task: at most " + AgentRuntime.MAX_MESSAGE_CHARS + " characters");
         }
         AgentSpec agent;
         try {
             agent = args.hasNonNull("agent") ? host.agent(args.path("agent").asText()) : parent.agent;
         } catch (ApiException e) {
-            return error("unknown_agent", e.getMessage());
+            // Names only the agents this run's owner may use: the model learns nothing of other teams' agents.
+            List<String> usable = host.agents().stream().filter(a -> a.usableBy(parent.principal)).map(AgentSpec::id).toList();
+            return refuse(parent, wanted, "unknown_agent", "no agent '" + wanted + "' (agents this run may start: "
+                    + (usable.isEmpty() ? "none" : String.join(", ", usable)) + ")");
         }
+        SpawnRule.Verdict verdict = SpawnRule.decide(parent.agent, parent.principal, parent.tools, agent);
+        if (!verdict.allowed()) return refuse(parent, agent.id(), verdict.error(), verdict.reason());
         Family family = parent.family;
         Tree tree = family.tree;
         if (family.depth + 1 > tree.limits.maxDepth()) {
-            return error("depth_limit", "sub-agents may nest " + tree.limits.maxDepth() + " deep and this run is at depth "
-                    + family.depth + "; do the task yourself");
+            return refuse(parent, agent.id(), "depth_limit", "sub-agents may nest " + tree.limits.maxDepth()
+                    + " deep and this run is at depth " + family.depth + "; do the task yourself");
         }
         int maxChildren = parent.agent.subagents().maxChildren();
         long slice;
@@ -132,7 +150,8 @@ final class SubAgents {
         Child child;
         synchronized (family) {
             if (family.children.size() >= maxChildren) {
-                return error("children_limit", "this run has started " + family.children.size() + " sub-agents, its limit");
+                return refuse(parent, agent.id(), "children_limit", "this run has started " + family.children.size()
+                        + " sub-agents, its limit");
             }
             // A share of what is left, counting this run itself as one of the takers so it can still finish.
             long left = parent.maxTokens - parent.totalTokens() - family.reserved;
@@ -143,34 +162,55 @@ final class SubAgents {
             }
             slice = Math.min(slice, agent.limits().maxTokens());
             if (slice < 1) {
-                return error("budget_exhausted", "this run has no tokens left to give a sub-agent (" + left + " left)");
+                return refuse(parent, agent.id(), "budget_exhausted", "this run has no tokens left to give a sub-agent ("
+                        + left + " left)");
             }
             if (tree.active.incrementAndGet() > tree.limits.maxConcurrency()) {
                 tree.active.decrementAndGet();
-                return error("concurrency_limit", tree.limits.maxConcurrency() + " sub-agents of this tree are already "
-                        + "running; wait for some (wait_agents) before starting more");
+                return refuse(parent, agent.id(), "concurrency_limit", tree.limits.maxConcurrency() + " sub-agents of "
+                        + "this tree are already running; wait for some (wait_agents) before starting more");
             }
             name = "sub-" + (family.children.size() + 1);
             try {
-                child = host.startChild(parent, agent, "sub." + parent.runId.substring(4) + "." + (family.children.size() + 1),
+                child = host.startChild(parent, agent, verdict.tools(),
+                        "sub." + parent.runId.substring(4) + "." + (family.children.size() + 1),
                         task, slice, new Family(tree, family.depth + 1), name);
             } catch (RuntimeException e) {
                 tree.active.decrementAndGet();
-                if (e instanceof ApiException a) return error("spawn_failed", a.getMessage());
+                if (e instanceof ApiException a) return refuse(parent, agent.id(), "spawn_failed", a.getMessage());
                 throw e;
             }
             family.reserved += slice;
             family.children.add(child);
         }
+        host.audit(parent, agent.id(), "allow", "agent.spawn", verdict.reason() + " as run " + child.runId());
         // A parent stopped while this child was being started did not see it among its children: stop it here.
         if (parent.stopped()) host.cancel(child.runId());
         if (!args.path("wait").asBoolean(false)) {
             ObjectNode n = Transcript.JSON.createObjectNode().put("id", name).put("status", "running")
                     .put("agent", agent.id()).put("max_tokens", slice);
+            tools(n, verdict);
             return ToolResult.ok(n.toString());
         }
         waitFor(List.of(child), false, patience);
-        return ToolResult.ok(describe(child).toString());
+        return ToolResult.ok(tools(describe(child), verdict).toString());
+    }
+
+    /** Tells the model what the child may use, and what it was denied, so it does not expect the impossible. */
+    private static ObjectNode tools(ObjectNode n, SpawnRule.Verdict verdict) {
+        ArrayNode t = n.putArray("tools");
+        verdict.tools().forEach(t::add);
+        if (!verdict.withheld().isEmpty()) {
+            ArrayNode w = n.putArray("withheld_tools");
+            verdict.withheld().forEach(w::add);
+        }
+        return n;
+    }
+
+    /** A refused spawn: audited, then the structured error the model gets. */
+    private ToolResult refuse(AgentRuntime.Execution parent, String agent, String code, String reason) {
+        host.audit(parent, agent, "deny", "agent.spawn." + code, reason);
+        return error(code, reason);
     }
 
     /** {@code wait_agents}: waits for all (or any) of the named children, at most {@code patience}. */

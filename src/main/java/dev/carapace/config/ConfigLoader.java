@@ -118,6 +118,11 @@ public final class ConfigLoader {
     /** Where agents are found besides the {@code agents:} section: {@code agents/NAME/agent.yaml} next to the config. */
     static final String AGENTS_DIR = "agents";
     static final String AGENT_FILE = "agent.yaml";
+    /**
+     * A discovered agent's default workspace, inside its folder: not the folder itself, which holds its
+     * {@code agent.yaml} (an agent must never be able to rewrite its own definition).
+     */
+    static final String DISCOVERED_WORKSPACE = "workspace";
 
     private static final Map<String, WireApi> KINDS = options(WireApi.values());
     private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
@@ -135,6 +140,20 @@ public final class ConfigLoader {
     private final List<Problems> agentFiles = new ArrayList<>();
     /** The tier names as written, for warnings; empty when the file uses the default tiers. */
     private final Map<String, Scalar> tierNodes = new LinkedHashMap<>();
+
+    /** The config file being read, or null when checking text that has no file. */
+    private Path configFile;
+    /** Where each agent's workspace was set (or defaulted), shared with the loaders of discovered agent files. */
+    private List<Site> workspaceSites = new ArrayList<>();
+    /** Where each guard policy was named, and the policy when it loaded. */
+    private final List<PolicySite> policySites = new ArrayList<>();
+    /** The discovered {@code agents/NAME/agent.yaml} files, whether or not they loaded. */
+    private final List<Path> definitionFiles = new ArrayList<>();
+
+    /** A key (or a whole file, at 1:1) that a layout problem is reported at. */
+    private record Site(String name, Path path, Problems problems, int line, int column, String keyPath) {}
+
+    private record PolicySite(Site site, dev.carapace.guard.policy.Policy policy) {}
 
     private ConfigLoader(Problems problems, Function<String, String> env, Path baseDir, Path agentsDir) {
         this.problems = problems;
@@ -180,7 +199,7 @@ public final class ConfigLoader {
             return fileProblem(name, "cannot read the file: " + e);
         }
         Path dir = file.toAbsolutePath().getParent();
-        return check(text, name, env, dir, dir.resolve(AGENTS_DIR));
+        return check(text, name, env, dir, dir.resolve(AGENTS_DIR), file.toAbsolutePath());
     }
 
     /**
@@ -188,14 +207,16 @@ public final class ConfigLoader {
      * current directory, and no {@code agents/} folder is searched (there is no file to search next to).
      */
     public static Result check(String yamlText, String fileName, Function<String, String> env) {
-        return check(yamlText, fileName, env, Path.of("").toAbsolutePath(), null);
+        return check(yamlText, fileName, env, Path.of("").toAbsolutePath(), null, null);
     }
 
-    private static Result check(String yamlText, String fileName, Function<String, String> env, Path baseDir, Path agentsDir) {
+    private static Result check(String yamlText, String fileName, Function<String, String> env, Path baseDir,
+                                Path agentsDir, Path configFile) {
         Problems problems = new Problems(fileName);
         Node root = YamlTree.parse(yamlText, problems);
         CarapaceConfig config = null;
         ConfigLoader loader = new ConfigLoader(problems, env, baseDir, agentsDir);
+        loader.configFile = configFile;
         if (root instanceof MapNode map) {
             config = loader.config(map);
         } else if (root != null) {
@@ -243,6 +264,7 @@ public final class ConfigLoader {
         Map<String, AgentSpec> agents = agents(root, tiers, models, teams, tools);
         Map<String, String> secrets = secrets(root);
         CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
+        checkLayout(secrets);
         Approvals approvals = approvals(root.object("approvals"));
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
@@ -655,7 +677,8 @@ public final class ConfigLoader {
             return;
         }
         try {
-            dev.carapace.guard.policy.PolicyLoader.load(file, name);
+            policySites.add(new PolicySite(new Site(name, file, problems, at.line(), at.column(), path),
+                    dev.carapace.guard.policy.PolicyLoader.load(file, name)));
         } catch (dev.carapace.guard.policy.PolicyException ex) {
             Problems fileProblems = new Problems(file.toString());
             agentFiles.add(fileProblems);
@@ -691,6 +714,98 @@ public final class ConfigLoader {
         return new Alerts(hooks);
     }
 
+    // ---- layout: what agents can write ---------------------------------------------------------------------------
+
+    /**
+     * Agents' workspaces must not overlap, and none of them nor any policy's read_write root may hold what steers the
+     * gateway: the config file, agent definitions (and the folder they are found in), policy files, secret files.
+     * Compared by real path. (The data folder is not named in the config: {@code serve} and {@code config check}
+     * check it with {@link WritableRoots#dataDirProblem}.)
+     */
+    private void checkLayout(Map<String, String> secrets) {
+        record Guarded(Path path, String what) {}
+        List<Guarded> guarded = new ArrayList<>();
+        if (configFile != null) guarded.add(new Guarded(configFile, "the config file " + configFile));
+        for (Path f : definitionFiles) {
+            guarded.add(new Guarded(f, "the definition of agent '" + f.getParent().getFileName() + "' (" + f + ")"));
+        }
+        for (PolicySite p : policySites) {
+            guarded.add(new Guarded(p.site().path(), "the file of guard policy '" + p.site().name() + "' ("
+                    + p.site().path() + ")"));
+        }
+        secrets.forEach((name, ref) -> {
+            if (ref.startsWith("file:")) {
+                Path f = Path.of(ref.substring(5));
+                guarded.add(new Guarded(f, "the file of secret '" + name + "' (" + f + ")"));
+            }
+        });
+        Path agentsReal = agentsDir == null || !Files.isDirectory(agentsDir) ? null : WritableRoots.real(agentsDir);
+
+        List<Site> rootSites = new ArrayList<>();
+        List<WritableRoots.Root> roots = new ArrayList<>();
+        for (Site s : workspaceSites) {
+            rootSites.add(s);
+            roots.add(WritableRoots.workspace(s.name(), s.path()));
+        }
+        for (PolicySite p : policySites) {
+            for (WritableRoots.Root r : WritableRoots.policyRoots(p.site().name(), p.policy())) {
+                rootSites.add(p.site());
+                roots.add(r);
+            }
+        }
+
+        // Overlapping workspaces: one agent could read and rewrite another's files (and its AGENTS.md).
+        for (int j = 0; j < workspaceSites.size(); j++) {
+            for (int i = 0; i < j; i++) {
+                Path a = roots.get(i).path();
+                Path b = roots.get(j).path();
+                String how = a.equals(b) ? "is the same folder as" : b.startsWith(a) ? "lies inside"
+                        : a.startsWith(b) ? "contains" : null;
+                if (how == null) continue;
+                Site s = workspaceSites.get(j);
+                Site other = workspaceSites.get(i);
+                s.problems().error(s.line(), s.column(), s.keyPath(), "the workspace of agent '" + s.name() + "' ("
+                        + s.path() + realSuffix(s.path(), b) + ") " + how + " the workspace of agent '" + other.name()
+                        + "' (" + other.path() + realSuffix(other.path(), a) + "): agents' workspaces must not overlap, "
+                        + "or one agent could read and rewrite another's files; give each agent a folder of its own");
+            }
+        }
+        for (int k = 0; k < roots.size(); k++) {
+            WritableRoots.Root root = roots.get(k);
+            Site s = rootSites.get(k);
+            for (Guarded g : guarded) {
+                if (!WritableRoots.real(g.path()).startsWith(root.path())) continue;
+                s.problems().error(s.line(), s.column(), s.keyPath(), capitalize(root.what()) + " holds " + g.what()
+                        + ", so an agent could rewrite it; keep the config, agent definitions, policy and secret files "
+                        + "outside every workspace and read_write root");
+            }
+            if (agentsReal == null) continue;
+            if (agentsReal.startsWith(root.path())) {
+                s.problems().error(s.line(), s.column(), s.keyPath(), capitalize(root.what()) + " holds the agents "
+                        + "folder " + agentsDir + ", so an agent could write new agent definitions there; keep it "
+                        + "outside every workspace and read_write root");
+            } else if (root.path().startsWith(agentsReal)) {
+                // agents/NAME is where agent NAME's definition is found: only agent NAME itself may work there
+                // (a definition planted there clashes with its own and the config is refused); deeper is inert.
+                Path rel = agentsReal.relativize(root.path());
+                if (rel.getNameCount() == 1 && !rel.toString().equals(root.agent())) {
+                    s.problems().error(s.line(), s.column(), s.keyPath(), capitalize(root.what()) + " is the folder "
+                            + "where a definition of agent '" + rel + "' would be found (" + agentsDir.resolve(rel)
+                            + "/" + AGENT_FILE + "), so an agent could define a new agent there; use a folder outside "
+                            + agentsDir + ", or one inside agents/" + rel + "/");
+                }
+            }
+        }
+    }
+
+    private static String realSuffix(Path given, Path real) {
+        return given.toAbsolutePath().normalize().equals(real) ? "" : ", really " + real;
+    }
+
+    private static String capitalize(String s) {
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+
     // ---- agents ------------------------------------------------------------------------------------------------
 
     /** The {@code agents:} section, then every {@code agents/NAME/agent.yaml}; an id defined twice is an error. */
@@ -718,6 +833,8 @@ public final class ConfigLoader {
             agentFiles.add(fileProblems);
             ConfigLoader sub = new ConfigLoader(fileProblems, env, folder, null);
             sub.guardPolicies = guardPolicies;
+            sub.workspaceSites = workspaceSites;
+            definitionFiles.add(file);
             String id = folder.getFileName().toString();
             String text;
             try {
@@ -741,7 +858,8 @@ public final class ConfigLoader {
                 if (isSecretKey(e.key())) fileProblems.error(e.line(), e.column(), e.key(), secretMessage(null));
                 else sub.refuseSecrets(e.value(), e.key(), null, false);
             }
-            AgentSpec a = sub.agent(MapReader.root(map, fileProblems), id, folder, tiers, models, teams, tools);
+            AgentSpec a = sub.agent(MapReader.root(map, fileProblems), id, folder.resolve(DISCOVERED_WORKSPACE), tiers,
+                    models, teams, tools);
             if (agents.containsKey(id)) {
                 fileProblems.error(1, 1, "", "agent '" + id + "' is also defined in the config's agents: section");
             } else if (a != null) {
@@ -760,6 +878,10 @@ public final class ConfigLoader {
         Path workspace = defaultWorkspace;
         Scalar ws = defaultWorkspace == null ? r.requiredScalar("workspace", "the agent's folder (holding its AGENTS.md)")
                 : r.scalar("workspace", "the agent's folder (holding its AGENTS.md)");
+        if (ws == null && defaultWorkspace != null && !Files.isDirectory(defaultWorkspace)) {
+            problems.error(1, 1, r.pathOf("workspace"), "not set, and its default folder '" + defaultWorkspace + "' does "
+                    + "not exist (create it, with the agent's instructions in AGENTS.md, or set workspace:)");
+        }
         if (ws != null) {
             try {
                 workspace = baseDir.resolve(ws.text()).toAbsolutePath().normalize();
@@ -807,6 +929,10 @@ public final class ConfigLoader {
         AgentSpec.SubAgents subagents = subagents(r.object("subagents"));
         AgentSpec.Compaction compaction = compaction(r.object("compaction"), tiers, models);
         r.finish();
+        if (workspace != null) {
+            workspaceSites.add(ws != null ? new Site(id, workspace, problems, ws.line(), ws.column(), r.pathOf("workspace"))
+                    : new Site(id, workspace, problems, 1, 1, ""));
+        }
         if (workspace == null || model == null || owner == null) return null;
         return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy, subagents, compaction);
     }

@@ -24,10 +24,9 @@ final class AgentAccess {
         this.runtime = runtime;
     }
 
+    /** The rule lives with the agent ({@link AgentSpec#usableBy}) so the runtime applies it to sub-agents too. */
     static boolean mayUse(Principal p, AgentSpec a) {
-        if (p.isAdmin()) return true;
-        AgentSpec.Owner o = a.owner();
-        return (o.user() != null && o.user().equals(p.user())) || (o.team() != null && o.team().equals(p.team()));
+        return a.usableBy(p);
     }
 
     List<AgentSpec> visible(Principal p) {

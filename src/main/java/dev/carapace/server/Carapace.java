@@ -92,7 +92,7 @@ public final class Carapace implements AutoCloseable {
         Bubblewrap sandbox = null;
         try {
             // before anything serves: a policy that does not load, or a policy/config file an agent could write, stops us
-            watcher = GuardWiring.policyWatcher(config, configFile, auditLog, clock);
+            watcher = GuardWiring.policyWatcher(config, configFile, dataDir, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
                 proxy = egressProxy(config, env, clock, watcher, auditLog);
@@ -150,8 +150,12 @@ public final class Carapace implements AutoCloseable {
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
         privacy = config.privacy() == null ? null : new PrivacyRouter(config.privacy());
-        List<CallFilter> filters = privacy == null ? List.of(metrics, ledger)
-                : List.of(metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
+        // The store watch first: a call on an unsound store is refused before anything reserves or routes it.
+        StoreWatch storeWatch = new StoreWatch(store, store.postgres() ? "postgresql"
+                : Store.sqliteFile(config.store().jdbcUrl(dataDir)).map(Path::toString).orElse("in memory"));
+        every(java.time.Duration.ofSeconds(1), storeWatch::check);
+        List<CallFilter> filters = privacy == null ? List.of(storeWatch, metrics, ledger)
+                : List.of(storeWatch, metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
@@ -171,7 +175,7 @@ public final class Carapace implements AutoCloseable {
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
-                config.server().maxBodyBytes());
+                config.server().maxBodyBytes(), storeWatch);
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
@@ -206,6 +210,9 @@ public final class Carapace implements AutoCloseable {
      */
     public static Carapace start(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
                                  Clock clock, Integer portOverride) {
+        // Before the store is opened: an agent that can write the data folder could replace the live database.
+        String layout = dev.carapace.config.WritableRoots.dataDirProblem(config, dataDir);
+        if (layout != null) throw new IllegalStateException(layout);
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
             return new Carapace(config, configFile, dataDir, env, clock, portOverride, lock);
@@ -243,7 +250,7 @@ public final class Carapace implements AutoCloseable {
         Guard decided = policy == null ? new WorkspaceGuard(agents) : new PolicyGuard(agents, policy::current, audit, clock);
         Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
         return new AgentRuntime(agents, gateway, store.sessions(), guard, new QueuedApprovals(approvals, principalOf),
-                tools, agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock);
+                tools, agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock, audit);
     }
 
     /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */

@@ -15,7 +15,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /** Builds the guard's policy parts from the config (for the server and for {@code carapace policy explain}). */
 final class GuardWiring {
@@ -29,8 +28,8 @@ final class GuardWiring {
      *
      * @throws IllegalStateException when a policy does not load, or a policy or config file lies in a writable root
      */
-    static PolicyWatcher policyWatcher(CarapaceConfig config, Path configFile, AuditSink sink, Clock clock) {
-        PolicyWatcher w = load(config, configFile, sink, clock);
+    static PolicyWatcher policyWatcher(CarapaceConfig config, Path configFile, Path dataDir, AuditSink sink, Clock clock) {
+        PolicyWatcher w = load(config, configFile, dataDir, sink, clock);
         if (w == null) return null;
         // process.run_as_user: sandbox says commands run as the unprivileged sandbox identity; the local runner
         // has no such identity, so the field would be ignored: refuse instead.
@@ -51,8 +50,13 @@ final class GuardWiring {
         return w;
     }
 
-    /** As {@link #policyWatcher}, not watching the files. */
-    static PolicyWatcher load(CarapaceConfig config, Path configFile, AuditSink sink, Clock clock) {
+    /**
+     * As {@link #policyWatcher}, not watching the files. Besides the policy files, what no policy edit may make
+     * writable: the config file, the agents folder next to it (agent definitions), the data folder ({@code dataDir},
+     * null when not known) and the secret files; the config loader checked them once, a reloaded policy is checked
+     * again.
+     */
+    static PolicyWatcher load(CarapaceConfig config, Path configFile, Path dataDir, AuditSink sink, Clock clock) {
         CarapaceConfig.Guard g = config.guard();
         if (g.policies().isEmpty()) return null;
         List<PolicyWatcher.Source> sources = new ArrayList<>();
@@ -64,7 +68,16 @@ final class GuardWiring {
             subjects.add(new PolicyEngine.Subject(a.id(), a.owner().team(), a.workspace()));
         }
         try {
-            return new PolicyWatcher(sources, subjects, configFile == null ? Set.of() : Set.of(configFile),
+            List<Path> guarded = new ArrayList<>();
+            if (configFile != null) {
+                guarded.add(configFile);
+                Path dir = configFile.toAbsolutePath().getParent();
+                if (dir != null) guarded.add(dir.resolve("agents"));
+            }
+            if (dataDir != null) guarded.add(dataDir);
+            config.secrets().values().stream().filter(ref -> ref.startsWith("file:"))
+                    .forEach(ref -> guarded.add(Path.of(ref.substring(5))));
+            return new PolicyWatcher(sources, subjects, guarded,
                     g.onInvalidReload() == CarapaceConfig.Guard.OnInvalidReload.FAIL_CLOSED
                             ? PolicyWatcher.OnInvalid.FAIL_CLOSED : PolicyWatcher.OnInvalid.KEEP, sink, clock);
         } catch (PolicyException e) {

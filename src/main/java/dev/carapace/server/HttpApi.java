@@ -92,8 +92,12 @@ final class HttpApi {
     private final String idPrefix = "req_" + Long.toString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE, 36) + "_";
     private final AtomicLong ids = new AtomicLong();
 
+    /** Whether the store is still the one opened: healthz and model calls answer 503 once it is not. */
+    private final StoreWatch storeWatch;
+
     HttpApi(Gateway gateway, Authenticator auth, KeyAdmin keyAdmin, Budgets budgets, LedgerBook book, Clock clock,
-            WireFormat openai, WireFormat anthropic, Metrics metrics, long maxBodyBytes) {
+            WireFormat openai, WireFormat anthropic, Metrics metrics, long maxBodyBytes, StoreWatch storeWatch) {
+        this.storeWatch = storeWatch;
         this.gateway = gateway;
         this.auth = auth;
         this.keyAdmin = keyAdmin;
@@ -120,7 +124,14 @@ final class HttpApi {
          .put("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> putBudget(req, res)))
          .delete("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> deleteBudget(req, res)))
          .get("/api/spend", (req, res) -> handle("api", req, res, openai, x -> spend(req, res)))
-         .get("/healthz", (req, res) -> sendJson(res, 200, JSON.createObjectNode().put("status", "ok")))
+         .get("/healthz", (req, res) -> {
+             String problem = storeWatch.check();
+             if (problem == null) {
+                 sendJson(res, 200, JSON.createObjectNode().put("status", "ok"));
+             } else {
+                 sendJson(res, 503, JSON.createObjectNode().put("status", "unavailable").put("reason", problem));
+             }
+         })
          .get("/metrics", (req, res) -> {
              res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
              res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
@@ -188,6 +199,9 @@ final class HttpApi {
     // ---- /v1: the model API ----
 
     private void chat(ServerRequest req, ServerResponse res, WireFormat format, Exchange exchange) throws IOException {
+        // Before authenticating: the keys are read from the very store that failed.
+        String unsound = storeWatch.problem();
+        if (unsound != null) throw StoreWatch.unavailable(unsound);
         Principal principal = authenticate(req);
         byte[] body = readBody(req);
         ChatRequest request = format.parseRequest(body);

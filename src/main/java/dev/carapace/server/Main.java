@@ -158,6 +158,9 @@ public final class Main implements Runnable {
                 description = "Validate a config file: prints 'ok', or every problem as FILE:LINE:COLUMN: PATH: MESSAGE.")
         static final class Check implements java.util.concurrent.Callable<Integer> {
             @Parameters(paramLabel = "FILE") Path file;
+            @Option(names = "--data", paramLabel = "DIR", description = "The data folder serve would use, checked to lie "
+                    + "outside every agent's reach (default: $CARAPACE_DATA, else ./data).")
+            Path data;
             @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
             @Override
@@ -166,9 +169,16 @@ public final class Main implements Runnable {
                 PrintWriter out = spec.commandLine().getOut();
                 PrintWriter err = spec.commandLine().getErr();
                 r.warnings().forEach(w -> err.println("warning: " + w));
-                if (!r.errors().isEmpty()) {
-                    r.errors().forEach(err::println);
-                    err.println(r.errors().size() + (r.errors().size() == 1 ? " error" : " errors"));
+                java.util.List<ConfigLoader.Problem> errors = new java.util.ArrayList<>(r.errors());
+                if (r.config() != null) {
+                    Common where = new Common();
+                    where.data = data;
+                    String problem = dev.carapace.config.WritableRoots.dataDirProblem(r.config(), where.dataDir());
+                    if (problem != null) errors.add(new ConfigLoader.Problem(file.toString(), 0, 0, "--data", problem));
+                }
+                if (!errors.isEmpty()) {
+                    errors.forEach(err::println);
+                    err.println(errors.size() + (errors.size() == 1 ? " error" : " errors"));
                     return 1;
                 }
                 out.println("ok");

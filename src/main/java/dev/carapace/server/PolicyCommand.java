@@ -109,7 +109,7 @@ final class PolicyCommand implements Runnable {
                         ? "no agents are configured" : "agents: " + String.join(", ", config.agents().keySet())) + ")");
                 return 1;
             }
-            PolicyWatcher w = GuardWiring.load(config, common.configFile(), e -> { }, Clock.systemUTC());
+            PolicyWatcher w = GuardWiring.load(config, common.configFile(), common.dataDir(), e -> { }, Clock.systemUTC());
             if (w == null) {
                 spec.commandLine().getErr().println("error: the config attaches no guard policy (guard.policies); agents "
                         + "are held to their tool lists only");

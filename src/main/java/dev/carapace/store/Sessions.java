@@ -205,6 +205,13 @@ public final class Sessions {
                 .bind("key", sessionKey).map(RUN).list());
     }
 
+    /** The run that started the session's first run (a sub-agent's session), or empty for a session no run started. */
+    public Optional<String> startedBy(String sessionKey) {
+        return store.read("find who started a session", h -> h.createQuery("SELECT parent_run_id FROM agent_runs "
+                        + "WHERE session_key = :key ORDER BY created_at, id LIMIT 1")
+                .bind("key", sessionKey).mapTo(String.class).findOne());
+    }
+
     /** A session's transcript, in order. */
     public List<EntryRow> entries(String sessionKey) {
         return store.read("read transcript", h -> h.createQuery("SELECT " + ENTRY_COLUMNS + " FROM agent_transcript "

@@ -54,6 +54,8 @@ public final class Store implements AutoCloseable {
     private final Journal journal;
     private final AuditRecords auditRecords;
     private final ApprovalRecords approvalRecords;
+    /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
+    private final FileIntegrity fileIntegrity;
 
     /** @param sqliteFile the database file of a SQLite store, null for PostgreSQL and in-memory SQLite */
     private Store(HikariDataSource dataSource, boolean postgres, Path sqliteFile) {
@@ -63,6 +65,8 @@ public final class Store implements AutoCloseable {
         this.jdbi = Jdbi.create(dataSource);
         // Jdbi's default exception text lists bound values (key hashes, user names): keep it out.
         jdbi.getConfig(StatementExceptions.class).setMessageRendering(StatementExceptions.MessageRendering.NONE);
+        // First, so a failure leaves nothing open: the file as migrated is the one every later check compares with.
+        this.fileIntegrity = sqliteFile == null ? null : FileIntegrity.remember(sqliteFile);
         this.apiKeys = new ApiKeys(this);
         this.usageLog = new UsageLog(this);
         // A memory database lives in the pool's one connection, so only a file can have a journal and a writer
@@ -232,6 +236,15 @@ public final class Store implements AutoCloseable {
 
     /** Pending approvals and standing grants. */
     public ApprovalRecords approvalRecords() { return approvalRecords; }
+
+    /**
+     * What is wrong with the database file under this store, or null: a SQLite file that was replaced (renamed over,
+     * deleted, made a symlink), truncated or overwritten since the store opened it. Cheap (a stat and a 100-byte
+     * read); always null for PostgreSQL and in-memory SQLite.
+     */
+    public String fileProblem() {
+        return fileIntegrity == null ? null : fileIntegrity.problem();
+    }
 
     /** Runs {@code work} on a pooled connection, outside a transaction. */
     <R> R read(String operation, HandleCallback<R, RuntimeException> work) {

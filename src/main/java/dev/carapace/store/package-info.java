@@ -8,5 +8,9 @@
  * PostgreSQL are both supported and behave identically from the Java side: times are stored as epoch milliseconds,
  * so every {@link java.time.Instant} read back is truncated to the millisecond. Every failure surfaces as an
  * unchecked {@link dev.carapace.store.StoreException} whose message holds no secret.
+ *
+ * <p>A SQLite store remembers the identity of the file it opened ({@code FileIntegrity}):
+ * {@link dev.carapace.store.Store#fileProblem()} tells when the file on disk was replaced, truncated or overwritten
+ * since, which the pool's open connections would never notice.
  */
 package dev.carapace.store;

@@ -131,9 +131,9 @@ final class AgentKit implements AutoCloseable {
         tools.addAll(extra);
         Agents registry = new Agents(List.of(agents));
         AgentRuntime r = new AgentRuntime(registry, carapace.gateway(), carapace.store().sessions(),
-                new WorkspaceGuard(registry), tools,
+                new WorkspaceGuard(registry), null, tools,
                 spec -> Principal.agent("acme", spec.owner().team(), spec.owner().user(), spec.id()),
-                new RunEvents(), Clock.systemUTC());
+                new RunEvents(), Clock.systemUTC(), carapace.auditLog());
         runtimes.add(r);
         return r;
     }

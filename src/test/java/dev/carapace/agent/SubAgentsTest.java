@@ -3,6 +3,7 @@ package dev.carapace.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.AgentKit.BlockTool;
 import dev.carapace.agent.AgentKit.SlowTool;
+import dev.carapace.store.AuditRecords;
 import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,6 +26,7 @@ import static dev.carapace.agent.AgentKit.toolCalls;
 import static dev.carapace.agent.AgentKit.toolMessages;
 import static dev.carapace.agent.AgentKit.toolNames;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -185,7 +187,8 @@ class SubAgentsTest {
         });
         AgentSpec.Limits lim = limits(20, Duration.ofSeconds(30), 100_000, Duration.ofSeconds(20));
         AgentRuntime rt = kit.runtime(List.of(block),
-                kit.agent("boss", "m-solo", List.of("spawn_agent"), lim, new AgentSpec.SubAgents(2, 5, 2), NO_COMPACTION),
+                // boss has block too: a sub-agent gets only the tools its parent has
+                kit.agent("boss", "m-solo", List.of("spawn_agent", "block"), lim, new AgentSpec.SubAgents(2, 5, 2), NO_COMPACTION),
                 kit.agent("worker", "m-solo", List.of("block"), lim, AgentSpec.SubAgents.DEFAULT, NO_COMPACTION));
 
         String root = rt.start("boss", "main", "root");
@@ -215,5 +218,168 @@ class SubAgentsTest {
             assertThat(ended.reason()).contains("its parent run " + r.parentRunId());
         }
         assertThat(rootInfo.tokens()).as("the tree's tokens add up at the root").isEqualTo(2 * 12 + 3 * 12 + 12);
+    }
+
+    // ---- who a run may start, and with what ----
+
+    /** The spawn decisions of the audit log, oldest first. */
+    List<AuditRecords.AuditRow> spawnRecords() throws InterruptedException {
+        assertThat(kit.carapace.auditLog().flush(WAIT)).isTrue();
+        List<AuditRecords.AuditRow> rows = new java.util.ArrayList<>(kit.carapace.store().auditRecords().search(
+                new AuditRecords.Filter(null, null, null, "agent", null, null, 0), 100));
+        rows.sort(java.util.Comparator.comparingLong(AuditRecords.AuditRow::seq));
+        return rows;
+    }
+
+    @Test
+    void anAgentCannotStartAnotherTeamsAgentAndTheRefusalIsAudited() throws Exception {
+        Path vaultWs = java.nio.file.Files.createDirectories(dir.resolve("vault"));
+        java.nio.file.Files.writeString(vaultWs.resolve("secret.txt"), "research-only");
+        script((task, results) -> switch (task) {
+            case "plan" -> switch (results) {
+                case 0 -> toolCalls(10, 2, ask("s1", "spawn_agent",
+                        "{\"task\":\"read secret.txt and tell me\",\"agent\":\"vault\",\"wait\":true}"));
+                case 1 -> toolCalls(10, 2, ask("s2", "spawn_agent", "{\"task\":\"x\",\"agent\":\"ghost\"}"));
+                default -> text("done", 10, 2);
+            };
+            default -> toolCalls(10, 2, ask("r1", "read", "{\"path\":\"secret.txt\"}"));
+        });
+        AgentSpec vault = new AgentSpec("vault", vaultWs, "m-solo", List.of(), List.of("read"),
+                new AgentSpec.Owner(null, "research"), AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("boss", "m-solo", List.of("spawn_agent", "read"),
+                limits(10, WAIT, 10_000, Duration.ofSeconds(10)), AgentSpec.SubAgents.DEFAULT, NO_COMPACTION), vault);
+
+        RunInfo info = rt.await(rt.start("boss", "main", "plan"), WAIT);
+
+        assertThat(info.status()).isEqualTo(RunStatus.COMPLETED);
+        JsonNode result = rt.transcript("agent:boss:main").stream().filter(e -> e.role().equals("tool")).findFirst()
+                .orElseThrow().content();
+        assertThat(result.path("error").asBoolean()).isTrue();
+        JsonNode refusal = json(result.path("content").asText());
+        assertThat(refusal.path("error").asText()).isEqualTo("agent_forbidden");
+        assertThat(refusal.path("reason").asText()).contains("'vault'").contains("team:research")
+                .doesNotContain("research-only");
+        // vault never ran: no model call for its task, no run of it
+        assertThat(seen).doesNotContainKey("read secret.txt and tell me");
+        int vaultRuns = kit.carapace.store().jdbi().withHandle(h -> h.createQuery(
+                "SELECT count(*) FROM agent_runs WHERE agent = 'vault'").mapTo(Integer.class).one());
+        assertThat(vaultRuns).isZero();
+        // a name that does not exist is answered with the agents this run may start, never another team's
+        JsonNode unknown = json(toolMessages(seen.get("plan").get(2)).get(1)[1]);
+        assertThat(unknown.path("error").asText()).isEqualTo("unknown_agent");
+        assertThat(unknown.path("reason").asText()).isEqualTo("no agent 'ghost' (agents this run may start: boss)");
+        List<AuditRecords.AuditRow> records = spawnRecords();
+        assertThat(records).hasSize(2);
+        assertThat(records.get(1)).satisfies(r -> {
+            assertThat(r.outcome()).isEqualTo("deny");
+            assertThat(r.target()).isEqualTo("ghost");
+            assertThat(r.rule()).isEqualTo("agent.spawn.unknown_agent");
+        });
+        assertThat(records.get(0)).satisfies(r -> {
+            assertThat(r.outcome()).isEqualTo("deny");
+            assertThat(r.agent()).isEqualTo("boss");
+            assertThat(r.action()).isEqualTo("spawn_agent");
+            assertThat(r.target()).isEqualTo("vault");
+            assertThat(r.rule()).isEqualTo("agent.spawn.agent_forbidden");
+            assertThat(r.principal()).isEqualTo("acme/platform/alice");
+            assertThat(r.reason()).contains("may not use it");
+        });
+    }
+
+    @Test
+    void aChildNeverGetsAToolItsParentLacks() throws Exception {
+        Path marker = kit.workspace.resolve("pwned");
+        script((task, results) -> switch (task) {
+            case "plan" -> results == 0
+                    ? toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"run it\",\"agent\":\"ops\",\"wait\":true}"))
+                    : text("done", 10, 2);
+            // the child is not offered exec, but models invent calls
+            default -> results == 0 ? toolCalls(10, 2, ask("x1", "exec", "{\"command\":\"touch pwned\"}"))
+                    : text("could not", 10, 2);
+        });
+        List<AgentTool> exec = dev.carapace.agent.tools.BuiltinTools.all(new dev.carapace.agent.tools.LocalRunner(), null)
+                .stream().filter(t -> t.name().equals("exec")).toList();
+        AgentRuntime rt = kit.runtime(exec,
+                kit.agent("boss", "m-solo", List.of("spawn_agent", "read"), limits(10, WAIT, 10_000, Duration.ofSeconds(10)),
+                        AgentSpec.SubAgents.DEFAULT, NO_COMPACTION),
+                kit.agent("ops", "m-solo", List.of("exec", "read"), limits(10, WAIT, 10_000, Duration.ofSeconds(10)),
+                        AgentSpec.SubAgents.DEFAULT, NO_COMPACTION));
+
+        RunInfo info = rt.await(rt.start("boss", "main", "plan"), WAIT);
+
+        assertThat(info.status()).isEqualTo(RunStatus.COMPLETED);
+        JsonNode child = json(rt.transcript("agent:boss:main").stream().filter(e -> e.role().equals("tool"))
+                .findFirst().orElseThrow().content().path("content").asText());
+        assertThat(child.path("status").asText()).isEqualTo("completed");
+        assertThat(child.path("tools")).extracting(JsonNode::asText).containsExactly("read");
+        assertThat(child.path("withheld_tools")).extracting(JsonNode::asText).containsExactly("exec");
+        assertThat(toolNames(seen.get("run it").get(0))).containsExactly("read");
+        String refusal = toolMessages(seen.get("run it").get(1)).get(0)[1];
+        assertThat(json(refusal).path("error").asText()).isEqualTo("denied");
+        assertThat(json(refusal).path("rule").asText()).isEqualTo("agent.spawn.tools");
+        assertThat(marker).doesNotExist();
+        // nor by messaging or resuming the child's session directly, as a run no run started (with all of ops' tools)
+        String session = child.path("session").asText();
+        assertThatThrownBy(() -> rt.start("ops", session.substring("agent:ops:".length()), "now touch pwned"))
+                .isInstanceOf(dev.carapace.model.ApiException.class)
+                .hasMessageContaining("session '" + session + "' belongs to a sub-agent started by run ");
+        assertThatThrownBy(() -> rt.resume(session)).hasMessageContaining("belongs to a sub-agent");
+        assertThat(rt.runs(session)).hasSize(1);
+        assertThat(spawnRecords()).singleElement().satisfies(r -> {
+            assertThat(r.outcome()).isEqualTo("allow");
+            assertThat(r.target()).isEqualTo("ops");
+            assertThat(r.rule()).isEqualTo("agent.spawn");
+            assertThat(r.reason()).contains("without exec");
+        });
+    }
+
+    @Test
+    void anotherAgentsChildInAnotherWorkspaceKeepsOnlyTheSubAgentTools() throws Exception {
+        Path otherWs = java.nio.file.Files.createDirectories(dir.resolve("other"));
+        java.nio.file.Files.writeString(otherWs.resolve("notes.txt"), "theirs");
+        script((task, results) -> switch (task) {
+            case "plan" -> results == 0
+                    ? toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"peek\",\"agent\":\"scribe\",\"wait\":true}"))
+                    : text("done", 10, 2);
+            default -> results == 0 ? toolCalls(10, 2, ask("r1", "read", "{\"path\":\"notes.txt\"}"))
+                    : text("could not", 10, 2);
+        });
+        AgentSpec scribe = new AgentSpec("scribe", otherWs, "m-solo", List.of(), List.of("read"),
+                new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("boss", "m-solo", List.of("spawn_agent", "read"),
+                limits(10, WAIT, 10_000, Duration.ofSeconds(10)), AgentSpec.SubAgents.DEFAULT, NO_COMPACTION), scribe);
+
+        RunInfo info = rt.await(rt.start("boss", "main", "plan"), WAIT);
+
+        assertThat(info.status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(toolNames(seen.get("peek").get(0))).isEmpty();
+        String refusal = toolMessages(seen.get("peek").get(1)).get(0)[1];
+        assertThat(json(refusal).path("rule").asText()).isEqualTo("agent.spawn.tools");
+        assertThat(refusal).doesNotContain("theirs");
+        assertThat(spawnRecords()).singleElement().satisfies(r -> assertThat(r.reason()).contains("another workspace"));
+    }
+
+    @Test
+    void aChildSpendsAsItsParentsOwnerUnderItsOwnAgentName() throws Exception {
+        script((task, results) -> switch (task) {
+            case "plan" -> results == 0
+                    ? toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"help\",\"agent\":\"helper\",\"wait\":true}"))
+                    : text("done", 10, 2);
+            default -> text("helped", 7, 3);
+        });
+        // helper belongs to team platform, not to alice: started by alice's agent, alice pays (and helper's budget too)
+        AgentSpec helper = new AgentSpec("helper", kit.workspace, "m-solo", List.of(), List.of(),
+                new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("boss", "m-solo", List.of("spawn_agent"),
+                limits(10, WAIT, 10_000, Duration.ofSeconds(10)), AgentSpec.SubAgents.DEFAULT, NO_COMPACTION), helper);
+
+        assertThat(rt.await(rt.start("boss", "main", "plan"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+
+        await().atMost(WAIT).until(() -> kit.carapace.store().jdbi().withHandle(h -> h.createQuery(
+                "SELECT count(*) FROM usage_records WHERE agent = 'helper'").mapTo(Integer.class).one()) == 1);
+        List<String> payer = kit.carapace.store().jdbi().withHandle(h -> h.createQuery(
+                "SELECT org || '/' || team || '/' || coalesce(user_id, '-') FROM usage_records WHERE agent = 'helper'")
+                .mapTo(String.class).list());
+        assertThat(payer).containsExactly("acme/platform/alice");
     }
 }

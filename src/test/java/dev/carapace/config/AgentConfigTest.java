@@ -47,6 +47,7 @@ class AgentConfigTest {
     @Test
     void readsAnAgentWithEverySetting() throws Exception {
         Files.createDirectories(dir.resolve("ws/coder"));
+        Files.createDirectories(dir.resolve("ws/helper"));
         Files.writeString(dir.resolve("strict.yaml"), "version: 1\ntools: {allow: [read]}\n");
         Result r = check("""
                 guard:
@@ -63,7 +64,7 @@ class AgentConfigTest {
                     on_busy: interrupt
                     policy: strict
                   helper:
-                    workspace: ws/coder
+                    workspace: ws/helper
                     model: tier:mid
                     owner: {team: platform}
                 """);
@@ -122,12 +123,14 @@ class AgentConfigTest {
     @Test
     void discoversAgentFoldersNextToTheConfigWithTheSameChecks() throws Exception {
         Path good = Files.createDirectories(dir.resolve("agents/scribe"));
+        Files.createDirectories(good.resolve("workspace"));
         Files.writeString(good.resolve("agent.yaml"), """
                 model: m-mid
                 tools: [write]
                 owner: {team: platform}
                 """);
         Path bad = Files.createDirectories(dir.resolve("agents/broken"));
+        Files.createDirectories(bad.resolve("workspace"));
         Files.writeString(bad.resolve("agent.yaml"), """
                 model: m-mid
                 owner: {team: platform}
@@ -143,14 +146,15 @@ class AgentConfigTest {
         Result ok = check("");
         assertThat(ok.errors()).isEmpty();
         AgentSpec scribe = ok.config().agents().get("scribe");
-        assertThat(scribe.workspace()).isEqualTo(good.toAbsolutePath().normalize());   // the folder is the workspace
+        // the workspace is a folder inside the agent's folder, not the folder itself: that holds its definition
+        assertThat(scribe.workspace()).isEqualTo(good.resolve("workspace").toAbsolutePath().normalize());
         assertThat(scribe.tools()).containsExactly("write");
     }
 
     @Test
     void anAgentDefinedTwiceIsAnError() throws Exception {
         Files.createDirectories(dir.resolve("ws"));
-        Path folder = Files.createDirectories(dir.resolve("agents/twin"));
+        Path folder = Files.createDirectories(dir.resolve("agents/twin/workspace")).getParent();
         Files.writeString(folder.resolve("agent.yaml"), "model: m-mid\nowner: {team: platform}\n");
         List<String> errors = errors("""
                 agents:

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** The {@code carapace} command line, driven through {@link Main#run} with temporary config and data folders. */
 class CliTest {
@@ -113,6 +114,47 @@ class CliTest {
         Result r = run("config", "check", missing.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains(missing.toString()).contains("file not found");
+    }
+
+    @Test
+    void configCheckAndServeRefuseAnAgentThatCouldRewriteTheConfigOrTheStore() throws IOException {
+        Path cfg = dir.resolve("c.yaml");
+        String yaml = """
+                providers:
+                  p: {kind: openai, base_url: http://127.0.0.1:1/v1}
+                models:
+                  m: {tier: mid, context_window: 1000, max_output_tokens: 100, price: {input: 1, output: 1}, deployments: [{provider: p}]}
+                teams:
+                  platform: {}
+                agents:
+                  bot: {workspace: %s, model: m, owner: {team: platform}}
+                """;
+        // the config in the agent's workspace
+        Files.writeString(cfg, yaml.formatted("."));
+        for (Result r : List.of(run("config", "check", cfg.toString(), "--data", data.toString()),
+                assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                        () -> run("serve", "--config", cfg.toString(), "--data", data.toString(), "--port", "0")))) {
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err()).contains(cfg + ":8:20: agents.bot.workspace: The workspace of agent 'bot' (")
+                    .contains("holds the config file " + cfg.toAbsolutePath());
+        }
+        assertThat(data).doesNotExist();
+
+        // the data folder in the agent's workspace (reached through a symlink)
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(cfg, yaml.formatted("ws"));
+        Path into = Files.createSymbolicLink(dir.resolve("store-link"), ws).resolve("data");
+        Result check = run("config", "check", cfg.toString(), "--data", into.toString());
+        assertThat(check.exit()).isEqualTo(1);
+        assertThat(check.err()).contains(cfg + ": --data: the data folder " + into + " (the SQLite store, its WAL and "
+                + "journal) lies inside the workspace of agent 'bot' (" + ws.toAbsolutePath().normalize() + ")");
+        Result serve = assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                () -> run("serve", "--config", cfg.toString(), "--data", into.toString(), "--port", "0"));
+        assertThat(serve.exit()).isEqualTo(1);
+        assertThat(serve.err()).contains("the data folder " + into).contains("workspace of agent 'bot'");
+        assertThat(ws.resolve("data")).doesNotExist();
+        // elsewhere it is fine
+        assertThat(run("config", "check", cfg.toString(), "--data", data.toString()).exit()).isZero();
     }
 
     // ---- keys ----

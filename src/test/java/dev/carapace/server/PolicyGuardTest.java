@@ -168,8 +168,35 @@ class PolicyGuardTest {
                 agents:
                   coder: {workspace: %s, model: m-solo, tools: [read], owner: {team: platform}}
                 """.formatted(policy, ws);
+        // refused as the config loads (with the position of the workspace key), before any policy is watched
         assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml)).hasMessageContaining(
-                policy + ": lies inside the workspace of agent 'coder', so an agent could rewrite it");
+                "agents.coder.workspace: The workspace of agent 'coder' (" + ws + ") holds the file of guard policy "
+                        + "'base' (" + policy + "), so an agent could rewrite it");
+    }
+
+    @Test
+    void aPolicyEditThatWouldMakeTheDataFolderWritableIsRefused() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Path data = dir.resolve("data");
+        Path policy = Files.writeString(Files.createDirectories(dir.resolve("etc")).resolve("p.yaml"), POLICY);
+        String yaml = """
+                guard:
+                  policies:
+                    base: {file: %s, agents: [coder]}
+                agents:
+                  coder: {workspace: %s, model: m-solo, tools: [read], owner: {team: platform}}
+                """.formatted(policy, ws);
+        try (GatewayHarness h = new GatewayHarness(data, yaml)) {
+            Files.writeString(policy, POLICY.replace("include_workdir: true", "include_workdir: true\n  read_write: ["
+                    + data.toRealPath() + "]"));
+            assertThat(h.carapace.policyWatcher().reload()).isFalse();
+            // the last valid policy stays: the data folder is not writable for the agent
+            assertThat(h.carapace.policyWatcher().policies().getFirst().filesystem().readWrite()).isEmpty();
+            assertThat(h.carapace.auditLog().flush(java.time.Duration.ofSeconds(10))).isTrue();
+            assertThat(h.carapace.store().auditRecords().search(new dev.carapace.store.AuditRecords.Filter(
+                    null, null, "deny", "policy", null, null, 0), 10)).singleElement().satisfies(r ->
+                    assertThat(r.reason()).contains(data.toString()).contains("lies inside the read_write root"));
+        }
     }
 
     @Test
