@@ -17,12 +17,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs commands inside bubblewrap: a fresh read-only root holding only the system directories (read-only), the
- * command's workspace (writable), a private {@code /tmp} and {@code /dev/shm} (bounded tmpfs); new user, pid, ipc,
+ * command's workspace (writable unless its agent's policy says otherwise, see {@link Mount}), a private {@code /tmp}
+ * and {@code /dev/shm} (bounded tmpfs), {@code /proc} with its kernel settings ({@code /proc/sys} and the like)
+ * read-only; new user, pid, ipc,
  * uts, cgroup and network namespaces; no capabilities, {@code no_new_privs}, nosuid mounts, no further user
  * namespaces; kernel limits from {@link SandboxLimits}, and where the gateway may create cgroups, a pids and a memory
  * cgroup per command (required as root, see {@link Cgroups}). The network namespace has only loopback. When an egress proxy socket is given, it is bound into the sandbox and a
  * bridge inside ({@code socat}) listens on {@code 127.0.0.1:3128} and forwards to it; {@code HTTP(S)_PROXY} point
  * there. That proxy is the one way out.
+ *
+ * <p>Commands never run as the host's root. A user namespace does not make root harmless: bubblewrap started by
+ * root maps uid 0 to uid 0, and whatever the namespace does not fence off ({@code /proc/sys}, a file of mode 0600)
+ * is root's. So a root gateway switches to the {@link SandboxUser} ({@code setpriv}) after joining the command's
+ * cgroups and before bubblewrap starts; a gateway that is not root runs commands as itself. {@link #open} checks
+ * both with a real command.
  *
  * <p>This class decides what to run ({@link #prepare}) and starts it ({@link #start}); draining, the timeout and the
  * kill are the caller's (the server runs the prepared command with the agent runtime's process runner). Killing the
@@ -46,8 +54,14 @@ public final class Bubblewrap implements AutoCloseable {
     static final List<Path> SECRETS = paths("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
             "/etc/ssh", "/etc/ssl/private", "/etc/sudoers", "/etc/sudoers.d");
 
+    /** Kernel interfaces under /proc bound read-only over themselves: bwrap covers them only when it is setuid. */
+    static final List<String> PROC_READ_ONLY = List.of("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus");
+    /** Where a policy's roots are never mounted: they would cover the sandbox's own /proc, /dev or /tmp. */
+    private static final List<Path> NOT_MOUNTABLE = paths("/proc", "/dev", "/sys", "/run/carapace");
+
     private static final Path PRLIMIT = Path.of("/usr/bin/prlimit");
     private static final Path SOCAT = Path.of("/usr/bin/socat");
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
 
     /**
      * Starts the bridge, waits (reading /proc/net/tcp with shell built-ins only) until it listens, then becomes the
@@ -71,30 +85,56 @@ public final class Bubblewrap implements AutoCloseable {
     private final Path proxySocket;
     private final List<Path> hidden;
     private final Cgroups cgroups;
+    /** Whom commands run as on the host when the gateway is root; null: as the gateway's own (non-root) user. */
+    private final SandboxUser dropTo;
     private final ExecutorService launcher;
 
-    private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, Cgroups cgroups) {
+    private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, Cgroups cgroups,
+                       SandboxUser dropTo) {
         this.bwrap = bwrap;
         this.limits = limits;
         this.proxySocket = proxySocket;
         this.hidden = hidden;
         this.cgroups = cgroups;
+        this.dropTo = dropTo;
         this.launcher = Executors.newSingleThreadExecutor(
                 r -> Thread.ofPlatform().daemon().name("sandbox-launcher").unstarted(r));
     }
 
+    /** As {@link #open(Path, SandboxLimits, Path, List, SandboxUser)} with {@link SandboxUser#NOBODY}. */
+    public static Bubblewrap open(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden) {
+        return open(bwrap, limits, proxySocket, hidden, SandboxUser.NOBODY);
+    }
+
     /**
      * A sandbox, checked by running a command in it: fails with a message saying what is missing if bubblewrap is
-     * not installed, user namespaces do not work, the egress bridge cannot run, or (as root) there is no way to
-     * bound the number of processes.
+     * not installed, user namespaces do not work, the egress bridge cannot run, (as root) there is no way to
+     * bound the number of processes, or a command in it could act as the host's root (own files as uid 0, write
+     * {@code /proc/sys}, read a root-only file).
      *
      * @param bwrap       the bubblewrap executable, e.g. {@code /usr/bin/bwrap}
      * @param limits      kernel limits of every command
      * @param proxySocket the egress proxy's Unix socket on the host, or null for no network at all
      * @param hidden      host paths never to show inside (the gateway's data and config), even when they lie in a
      *                    system directory or a workspace
+     * @param user        whom commands run as when the gateway runs as root
      */
-    public static Bubblewrap open(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden) {
+    public static Bubblewrap open(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
+                                  SandboxUser user) {
+        Objects.requireNonNull(user, "user");
+        return checked(bwrap, limits, proxySocket, hidden, runningAsRoot() ? user : null);
+    }
+
+    /**
+     * A sandbox that does not switch users even when the gateway is root: for tests only, to show that the probe
+     * catches a sandbox whose commands would be the host's root.
+     */
+    static Bubblewrap openKeepingPrivileges(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden) {
+        return checked(bwrap, limits, proxySocket, hidden, null);
+    }
+
+    private static Bubblewrap checked(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
+                                      SandboxUser dropTo) {
         Objects.requireNonNull(limits, "limits");
         if (!Files.isExecutable(bwrap)) {
             throw new SandboxUnavailableException("bubblewrap is not installed (no executable " + bwrap + "): install"
@@ -104,6 +144,10 @@ public final class Bubblewrap implements AutoCloseable {
         if (!Files.isExecutable(PRLIMIT)) {
             throw new SandboxUnavailableException("the sandbox sets its limits with " + PRLIMIT + " (util-linux),"
                     + " which is missing");
+        }
+        if (dropTo != null && !Files.isExecutable(SETPRIV)) {
+            throw new SandboxUnavailableException("the gateway runs as root and starts sandboxed commands as the"
+                    + " sandbox user " + dropTo + " with " + SETPRIV + " (util-linux), which is missing");
         }
         if (proxySocket != null && !Files.isExecutable(SOCAT)) {
             throw new SandboxUnavailableException("the sandbox reaches the egress proxy through socat (" + SOCAT
@@ -116,7 +160,7 @@ public final class Bubblewrap implements AutoCloseable {
                     + " processes instead: run Carapace as an unprivileged user");
         }
         cgroups.sweep();
-        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups);
+        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups, dropTo);
         try {
             b.probe();
         } catch (RuntimeException e) {
@@ -135,6 +179,23 @@ public final class Bubblewrap implements AutoCloseable {
         return proxySocket;
     }
 
+    /** Whom commands run as on the host: the sandbox user when the gateway is root, else null (the gateway's user). */
+    public SandboxUser commandUser() {
+        return dropTo;
+    }
+
+    /**
+     * Makes {@code workspace} usable by the commands: when they run as the sandbox user (the gateway is root), gives
+     * it and everything in it to that user (symlinks and hard-linked files are not followed, the hidden paths are
+     * skipped) and checks the user can reach it. Does nothing when commands run as the gateway's own user. Call it
+     * at start-up, for every workspace, before any command runs there.
+     *
+     * @throws SandboxUnavailableException the workspace cannot be handed over or reached
+     */
+    public void handOver(Path workspace) {
+        if (dropTo != null) WorkspaceOwner.give(workspace, dropTo, hidden);
+    }
+
     /**
      * What to run for {@code argv} in {@code workspace}: the wrapped argv, to be started with an empty environment
      * (the command's is in the arguments). Close the launch
@@ -146,29 +207,36 @@ public final class Bubblewrap implements AutoCloseable {
      */
     public Launch prepare(Path workspace, Path workingDirectory, Map<String, String> environment, List<String> argv)
             throws IOException {
-        return prepare(workspace, List.of(), List.of(), workingDirectory, environment, argv);
+        return prepare(workspace, List.of(), workingDirectory, environment, argv, proxySocket);
     }
 
     /**
-     * As {@link #prepare(Path, Path, Map, List)}, with more host directories shown at their own paths (a policy's
-     * {@code filesystem_policy}). Those that do not exist are left out; the hidden paths stay hidden inside them.
+     * As {@link #prepare(Path, Path, Map, List)}, with more host directories shown at their own paths. Those that do
+     * not exist are left out; the hidden paths stay hidden inside them.
      *
      * @param readOnly  directories shown read-only
-     * @param readWrite directories shown writable (after the read-only ones, so a writable one may lie inside one)
+     * @param readWrite directories shown writable; the deeper of two nested ones decides
      */
     public Launch prepare(Path workspace, List<Path> readOnly, List<Path> readWrite, Path workingDirectory,
                           Map<String, String> environment, List<String> argv) throws IOException {
-        return prepare(workspace, readOnly, readWrite, workingDirectory, environment, argv, proxySocket);
+        List<Mount> mounts = new ArrayList<>();
+        for (Path p : readOnly) mounts.add(new Mount(p.toAbsolutePath(), Mount.Access.READ_ONLY));
+        for (Path p : readWrite) mounts.add(new Mount(p.toAbsolutePath(), Mount.Access.READ_WRITE));
+        return prepare(workspace, mounts, workingDirectory, environment, argv, proxySocket);
     }
 
     /**
-     * As {@link #prepare(Path, List, List, Path, Map, List)}, through a proxy socket of the caller's: the gateway
-     * gives each agent its own, so the egress proxy knows whose request it judges.
+     * The general form: an agent's file-system layer and a proxy socket of the caller's (the gateway gives each
+     * agent its own, so the egress proxy knows whose request it judges).
      *
+     * @param mounts      host paths shown, read-only, writable or hidden (see {@link Mount}); the workspace is
+     *                    writable unless one of them names it. A path that is no longer its own real path (a symlink
+     *                    was put on the way since it was named) is not mounted: following it could show what no
+     *                    policy named. Paths under /proc, /dev, /sys, and / itself, are never mounted.
      * @param proxySocket the egress proxy's Unix socket for this command, or null for no network at all
      */
-    public Launch prepare(Path workspace, List<Path> readOnly, List<Path> readWrite, Path workingDirectory,
-                          Map<String, String> environment, List<String> argv, Path proxySocket) throws IOException {
+    public Launch prepare(Path workspace, List<Mount> mounts, Path workingDirectory, Map<String, String> environment,
+                          List<String> argv, Path proxySocket) throws IOException {
         if (proxySocket != null && this.proxySocket == null) {
             throw new IllegalArgumentException("this sandbox was opened without a proxy (socat was not checked)");
         }
@@ -181,10 +249,16 @@ public final class Bubblewrap implements AutoCloseable {
         Cgroups.Slot slot = cgroups.parents().isEmpty() ? null : cgroups.open(limits.processes(), limits.memoryBytes());
         List<String> a = new ArrayList<>();
         if (slot != null) {
-            // Joins the cgroups before bwrap starts, so that nothing the command forks is ever outside them.
+            // Joins the cgroups before bwrap starts (and while still root: the cgroup files are root's), so that
+            // nothing the command forks is ever outside them.
             List<Path> procs = slot.procs();
             a.addAll(List.of("/bin/sh", "-c", "echo $$ > \"$0\" && echo $$ > \"$1\" && shift && exec \"$@\"",
                     procs.get(0).toString(), procs.get(procs.size() - 1).toString()));
+        }
+        if (dropTo != null) {
+            // The same process, as the sandbox user with no groups and no capabilities left to regain, becomes bwrap.
+            a.addAll(List.of(SETPRIV.toString(), "--reuid=" + dropTo.uid(), "--regid=" + dropTo.gid(),
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
         }
         a.add(bwrap.toString());
         a.addAll(List.of("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
@@ -200,12 +274,13 @@ public final class Bubblewrap implements AutoCloseable {
             }
         }
         String tmpSize = Long.toString(limits.tmpBytes());
-        a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", tmpSize, "--tmpfs", "/dev/shm",
-                "--size", tmpSize, "--tmpfs", "/tmp",
-                "--bind", root.toString(), root.toString()));
-        mounted.add(root);
-        for (Path p : readOnly) bindExisting(a, "--ro-bind", p, mounted);
-        for (Path p : readWrite) bindExisting(a, "--bind", p, mounted);
+        a.addAll(List.of("--proc", "/proc"));
+        // Inside a user namespace bwrap leaves these writable, and a command that is (or becomes) root on the host
+        // could then change the host's kernel settings through them.
+        for (String p : PROC_READ_ONLY) a.addAll(List.of("--ro-bind-try", p, p));
+        a.addAll(List.of("--dev", "/dev", "--size", tmpSize, "--tmpfs", "/dev/shm",
+                "--size", tmpSize, "--tmpfs", "/tmp"));
+        layer(a, root, mounts, mounted);
         if (proxySocket != null) a.addAll(List.of("--bind", proxySocket.toString(), PROXY_SOCKET_INSIDE));
         List<Path> masks = new ArrayList<>(SECRETS);
         masks.addAll(hidden);
@@ -244,15 +319,70 @@ public final class Bubblewrap implements AutoCloseable {
         return new Launch(a, slot);
     }
 
-    private static void bindExisting(List<String> a, String how, Path p, List<Path> mounted) {
-        Path real;
-        try {
-            real = p.toRealPath();
-        } catch (IOException e) {
-            return; // not there: nothing to show
+    /**
+     * The workspace and the policy's paths, outermost first and, on one path, the more restrictive last: bwrap
+     * mounts in order and a later mount covers an earlier one, so a read-only path inside a writable one (the
+     * workspace, say) stays read-only.
+     */
+    private static void layer(List<String> a, Path workspace, List<Mount> mounts, List<Path> mounted) {
+        List<Mount> all = new ArrayList<>();
+        all.add(new Mount(workspace, Mount.Access.READ_WRITE));
+        for (Mount m : mounts) {
+            Path p = m.path();
+            if (p.getNameCount() == 0 || NOT_MOUNTABLE.stream().anyMatch(p::startsWith)) continue;
+            if (p.equals(workspace)) all.removeIf(w -> w.path().equals(workspace));
+            all.add(m);
         }
-        a.addAll(List.of(how, real.toString(), real.toString()));
-        mounted.add(real);
+        all.sort(java.util.Comparator.comparingInt((Mount m) -> m.path().getNameCount())
+                .thenComparing(Mount::access));
+        // What is mounted so far, in order: the last one holding a path decides whether the command could create it.
+        List<Mount> made = new ArrayList<>();
+        for (Mount m : all) {
+            Path p = m.path();
+            boolean exists = Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (exists && !isOwnRealPath(p)) continue;
+            boolean creatable = made.reversed().stream().filter(d -> p.startsWith(d.path())).findFirst()
+                    .map(d -> d.access() == Mount.Access.READ_WRITE).orElse(false);
+            switch (m.access()) {
+                case READ_WRITE -> {
+                    if (!exists) continue;
+                    a.addAll(List.of("--bind", p.toString(), p.toString()));
+                    mounted.add(p);
+                }
+                case READ_ONLY -> {
+                    if (exists) {
+                        a.addAll(List.of("--ro-bind", p.toString(), p.toString()));
+                        mounted.add(p);
+                    } else if (creatable) {
+                        emptyReadOnly(a, p); // else the command could create it, and write there
+                    } else {
+                        continue;
+                    }
+                }
+                case HIDDEN -> {
+                    if (exists && !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        a.addAll(List.of("--ro-bind", "/dev/null", p.toString()));
+                    } else if (exists || creatable) {
+                        emptyReadOnly(a, p);
+                    } else {
+                        continue;
+                    }
+                }
+            }
+            made.add(m);
+        }
+    }
+
+    private static void emptyReadOnly(List<String> a, Path p) {
+        a.addAll(List.of("--size", "4096", "--tmpfs", p.toString(), "--remount-ro", p.toString()));
+    }
+
+    private static boolean isOwnRealPath(Path p) {
+        try {
+            return p.toRealPath().equals(p);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
@@ -283,20 +413,40 @@ public final class Bubblewrap implements AutoCloseable {
         }
     }
 
+    /** Kernel settings of the host the probe tries to open for writing (without writing anything). */
+    static final List<String> PROBED_SETTINGS = List.of("/proc/sys/fs/lease-break-time", "/proc/sys/kernel/core_pattern");
+
     /**
      * Runs a check inside a sandbox, as {@link #open} does: it must start, and see no capabilities, no_new_privs set
-     * and no network device but loopback.
+     * and no network device but loopback; and it must not act as the host's root: a file it makes in its workspace
+     * must not belong to uid 0, it must not be able to open the host's kernel settings for writing, and (when the
+     * gateway is root) it must not be able to read a root-only file (mode 0600) the probe puts in its workspace.
      */
     void probe() {
         Path dir;
         try {
             dir = Files.createTempDirectory("carapace-sandbox-probe");
+            Files.writeString(dir.resolve("root-only"), "the gateway's own");
+            Files.setPosixFilePermissions(dir.resolve("root-only"), java.nio.file.attribute.PosixFilePermissions
+                    .fromString("rw-------"));
+            handOver(dir);
+            // handOver gave the file to the sandbox user too: the point is a file that stays the gateway's
+            Files.setAttribute(dir.resolve("root-only"), "unix:uid", gatewayUid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             throw new SandboxUnavailableException("cannot check the sandbox: no temporary directory (" + e.getMessage()
                     + ")");
         }
-        String script = "grep -E '^(NoNewPrivs|CapEff):' /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1";
-        try (Launch launch = prepare(dir, dir, Map.of("PATH", "/usr/bin:/bin"), List.of("/bin/sh", "-c", script))) {
+        StringBuilder script = new StringBuilder("""
+                grep -E '^(NoNewPrivs|CapEff):' /proc/self/status
+                tail -n +3 /proc/net/dev | cut -d: -f1 | while read -r d; do echo "net-device=$d"; done
+                (: > owned-by) 2>/dev/null
+                (: < root-only) 2>/dev/null && echo "readable=root-only"
+                """);
+        for (String f : PROBED_SETTINGS) script.append("(: >> ").append(f).append(") 2>/dev/null && echo writable=")
+                .append(f).append('\n');
+        script.append("exit 0\n");
+        try (Launch launch = prepare(dir, dir, Map.of("PATH", "/usr/bin:/bin"),
+                List.of("/bin/sh", "-c", script.toString()))) {
             ProcessBuilder pb = new ProcessBuilder(launch.argv()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             pb.environment().clear();
@@ -319,22 +469,58 @@ public final class Bubblewrap implements AutoCloseable {
             if (lines.stream().noneMatch(l -> l.matches("CapEff:\\s+0+"))) {
                 throw new SandboxUnavailableException("the sandbox keeps capabilities: " + firstLines(out));
             }
-            List<String> devices = lines.stream().filter(l -> !l.contains(":")).toList();
+            List<String> devices = lines.stream().filter(l -> l.startsWith("net-device="))
+                    .map(l -> l.substring("net-device=".length())).toList();
             if (!devices.equals(List.of("lo"))) {
                 throw new SandboxUnavailableException("the sandbox's network is not isolated (devices " + devices + ")");
             }
+            checkNotHostRoot(dir.resolve("owned-by"), lines);
         } catch (IOException e) {
             throw new SandboxUnavailableException("bubblewrap could not be run: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SandboxUnavailableException("interrupted while checking the sandbox");
         } finally {
-            try {
-                Files.deleteIfExists(dir);
-            } catch (IOException e) {
-                // an empty temporary directory left behind
+            for (String name : List.of("owned-by", "root-only", "")) {
+                try {
+                    Files.deleteIfExists(dir.resolve(name));
+                } catch (IOException e) {
+                    // a small temporary file left behind
+                }
             }
         }
+    }
+
+    private void checkNotHostRoot(Path made, List<String> lines) throws IOException {
+        String fix = dropTo == null && runningAsRoot()
+                ? "the gateway runs as root and its sandbox does not switch to an unprivileged user"
+                : "check tools.sandbox_user";
+        if (!Files.exists(made, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new SandboxUnavailableException("a command in the sandbox cannot create a file in its workspace"
+                    + (dropTo == null ? "" : " as the sandbox user " + dropTo));
+        }
+        int owner = (int) Files.getAttribute(made, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (owner == 0) {
+            throw new SandboxUnavailableException("commands in the sandbox would run as root on the host (a file one"
+                    + " made belongs to uid 0): " + fix);
+        }
+        List<String> writable = lines.stream().filter(l -> l.startsWith("writable="))
+                .map(l -> l.substring("writable=".length())).toList();
+        if (!writable.isEmpty()) {
+            throw new SandboxUnavailableException("a command in the sandbox could change the host's kernel settings"
+                    + " (it opened " + String.join(", ", writable) + " for writing): " + fix);
+        }
+        if (lines.contains("readable=root-only")) {
+            throw new SandboxUnavailableException("a command in the sandbox could read a root-only (mode 0600) host"
+                    + " file: " + fix);
+        }
+    }
+
+    private static int gatewayUid() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("Uid:")) return Integer.parseInt(line.split("\\s+")[1]);
+        }
+        throw new IOException("no Uid in /proc/self/status");
     }
 
     /** Stops the launcher thread: every sandbox it started that is still running is killed (--die-with-parent). */
