@@ -145,15 +145,19 @@ class BwrapExecTest {
     }
 
     @Test
-    void aWorkingDirectoryOutsideEveryWorkspaceIsRefused() throws Exception {
+    void aWorkingDirectoryOutsideTheCallersWorkspaceIsRefused() throws Exception {
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
         try (Bubblewrap bwrap = Bubblewrap.open(Path.of("/usr/bin/bwrap"), SandboxLimits.DEFAULT, null, List.of())) {
-            BwrapExec exec = new BwrapExec(bwrap, java.util.Collections.singletonMap(ws, null));
-            Sandbox.Command outside = new Sandbox.Command(List.of("true"), elsewhere, Map.of(), Duration.ofSeconds(5), 100);
+            bwrap.handOver(ws);
+            BwrapExec exec = new BwrapExec(bwrap, Map.of("a", new BwrapExec.AgentSandbox(ws, null)), null);
+            Sandbox.Command outside = new Sandbox.Command("a", List.of("true"), elsewhere, Map.of(), Duration.ofSeconds(5), 100);
             assertThatThrownBy(() -> exec.run(outside)).isInstanceOf(IOException.class)
-                    .hasMessageContaining("not inside any agent's workspace");
-            Sandbox.Result ok = exec.run(new Sandbox.Command(List.of("/bin/sh", "-c", "pwd; exit 3"), ws,
+                    .hasMessageContaining("outside agent 'a''s workspace");
+            Sandbox.Command nobody = new Sandbox.Command(List.of("true"), ws, Map.of(), Duration.ofSeconds(5), 100);
+            assertThatThrownBy(() -> exec.run(nobody)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("names no agent");
+            Sandbox.Result ok = exec.run(new Sandbox.Command("a", List.of("/bin/sh", "-c", "pwd; exit 3"), ws,
                     Map.of("PATH", "/usr/bin:/bin"), Duration.ofSeconds(10), 1000));
             assertThat(ok.exitCode()).isEqualTo(3);
             assertThat(ok.output()).isEqualTo(ws.toRealPath() + "\n");

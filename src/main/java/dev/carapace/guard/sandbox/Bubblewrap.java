@@ -87,10 +87,13 @@ public final class Bubblewrap implements AutoCloseable {
     private final Cgroups cgroups;
     /** Whom commands run as on the host when the gateway is root; null: as the gateway's own (non-root) user. */
     private final SandboxUser dropTo;
+    /** Whether /proc's kernel interfaces are bound read-only; false only in the probe's tests. */
+    private final boolean coverProc;
     private final ExecutorService launcher;
 
     private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, Cgroups cgroups,
-                       SandboxUser dropTo) {
+                       SandboxUser dropTo, boolean coverProc) {
+        this.coverProc = coverProc;
         this.bwrap = bwrap;
         this.limits = limits;
         this.proxySocket = proxySocket;
@@ -126,15 +129,20 @@ public final class Bubblewrap implements AutoCloseable {
     }
 
     /**
-     * A sandbox that does not switch users even when the gateway is root: for tests only, to show that the probe
-     * catches a sandbox whose commands would be the host's root.
+     * A sandbox that does not switch users even when the gateway is root, and (with {@code procWritable}) leaves
+     * /proc's kernel interfaces as bwrap does: for tests only, to show that the probe catches each.
      */
-    static Bubblewrap openKeepingPrivileges(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden) {
-        return checked(bwrap, limits, proxySocket, hidden, null);
+    static Bubblewrap openKeepingPrivileges(Path bwrap, SandboxLimits limits, boolean procWritable) {
+        return checked(bwrap, limits, null, List.of(), null, !procWritable);
     }
 
     private static Bubblewrap checked(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
                                       SandboxUser dropTo) {
+        return checked(bwrap, limits, proxySocket, hidden, dropTo, true);
+    }
+
+    private static Bubblewrap checked(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
+                                      SandboxUser dropTo, boolean coverProc) {
         Objects.requireNonNull(limits, "limits");
         if (!Files.isExecutable(bwrap)) {
             throw new SandboxUnavailableException("bubblewrap is not installed (no executable " + bwrap + "): install"
@@ -149,6 +157,13 @@ public final class Bubblewrap implements AutoCloseable {
             throw new SandboxUnavailableException("the gateway runs as root and starts sandboxed commands as the"
                     + " sandbox user " + dropTo + " with " + SETPRIV + " (util-linux), which is missing");
         }
+        if (dropTo != null && proxySocket != null) {
+            String barrier = WorkspaceOwner.socketBarrier(proxySocket, dropTo);
+            if (barrier != null) {
+                throw new SandboxUnavailableException("the sandbox user " + dropTo + " cannot use the egress proxy's"
+                        + " socket " + proxySocket + ": " + barrier);
+            }
+        }
         if (proxySocket != null && !Files.isExecutable(SOCAT)) {
             throw new SandboxUnavailableException("the sandbox reaches the egress proxy through socat (" + SOCAT
                     + "), which is missing: apt-get install socat");
@@ -160,7 +175,7 @@ public final class Bubblewrap implements AutoCloseable {
                     + " processes instead: run Carapace as an unprivileged user");
         }
         cgroups.sweep();
-        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups, dropTo);
+        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups, dropTo, coverProc);
         try {
             b.probe();
         } catch (RuntimeException e) {
@@ -277,7 +292,7 @@ public final class Bubblewrap implements AutoCloseable {
         a.addAll(List.of("--proc", "/proc"));
         // Inside a user namespace bwrap leaves these writable, and a command that is (or becomes) root on the host
         // could then change the host's kernel settings through them.
-        for (String p : PROC_READ_ONLY) a.addAll(List.of("--ro-bind-try", p, p));
+        if (coverProc) for (String p : PROC_READ_ONLY) a.addAll(List.of("--ro-bind-try", p, p));
         a.addAll(List.of("--dev", "/dev", "--size", tmpSize, "--tmpfs", "/dev/shm",
                 "--size", tmpSize, "--tmpfs", "/tmp"));
         layer(a, root, mounts, mounted);
@@ -499,20 +514,16 @@ public final class Bubblewrap implements AutoCloseable {
             throw new SandboxUnavailableException("a command in the sandbox cannot create a file in its workspace"
                     + (dropTo == null ? "" : " as the sandbox user " + dropTo));
         }
-        int owner = (int) Files.getAttribute(made, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        if (owner == 0) {
-            throw new SandboxUnavailableException("commands in the sandbox would run as root on the host (a file one"
-                    + " made belongs to uid 0): " + fix);
+        List<String> holes = new ArrayList<>();
+        if ((int) Files.getAttribute(made, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS) == 0) {
+            holes.add("a file one made belongs to uid 0");
         }
-        List<String> writable = lines.stream().filter(l -> l.startsWith("writable="))
-                .map(l -> l.substring("writable=".length())).toList();
-        if (!writable.isEmpty()) {
-            throw new SandboxUnavailableException("a command in the sandbox could change the host's kernel settings"
-                    + " (it opened " + String.join(", ", writable) + " for writing): " + fix);
-        }
-        if (lines.contains("readable=root-only")) {
-            throw new SandboxUnavailableException("a command in the sandbox could read a root-only (mode 0600) host"
-                    + " file: " + fix);
+        lines.stream().filter(l -> l.startsWith("writable=")).map(l -> l.substring("writable=".length()))
+                .forEach(f -> holes.add("it opened " + f + " for writing"));
+        if (lines.contains("readable=root-only")) holes.add("it read a root-only (mode 0600) file");
+        if (!holes.isEmpty()) {
+            throw new SandboxUnavailableException("commands in the sandbox would act as root on the host ("
+                    + String.join("; ", holes) + "): " + fix);
         }
     }
 

@@ -78,19 +78,37 @@ final class WorkspaceOwner {
     /** The first folder above {@code dir} that {@code user} may not search, or null. */
     static String barrier(Path dir, SandboxUser user) {
         for (Path p = dir.getParent(); p != null; p = p.getParent()) {
-            try {
-                Set<PosixFilePermission> mode = Files.getPosixFilePermissions(p);
-                int owner = (int) Files.getAttribute(p, "unix:uid");
-                int group = (int) Files.getAttribute(p, "unix:gid");
-                boolean search = owner == user.uid() ? mode.contains(PosixFilePermission.OWNER_EXECUTE)
-                        : group == user.gid() ? mode.contains(PosixFilePermission.GROUP_EXECUTE)
-                        : mode.contains(PosixFilePermission.OTHERS_EXECUTE);
-                if (!search) return p.toString();
-            } catch (IOException e) {
+            if (!may(p, user, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
+                    PosixFilePermission.OTHERS_EXECUTE)) {
                 return p.toString();
             }
         }
         return null;
+    }
+
+    /**
+     * Whether {@code user} may connect to the Unix socket {@code socket}: reach it, and write it.
+     *
+     * @return what stops it, or null
+     */
+    static String socketBarrier(Path socket, SandboxUser user) {
+        String barrier = barrier(socket, user);
+        if (barrier != null) return barrier + " does not let it search";
+        return may(socket, user, PosixFilePermission.OWNER_WRITE, PosixFilePermission.GROUP_WRITE,
+                PosixFilePermission.OTHERS_WRITE) ? null : "the socket does not let it write (connect)";
+    }
+
+    /** Whether {@code user} has the owner's, the group's or others' permission on {@code p}, whichever applies. */
+    private static boolean may(Path p, SandboxUser user, PosixFilePermission asOwner, PosixFilePermission asGroup,
+                               PosixFilePermission asOther) {
+        try {
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS);
+            int owner = (int) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int group = (int) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+            return mode.contains(owner == user.uid() ? asOwner : group == user.gid() ? asGroup : asOther);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static void chown(Path p, SandboxUser user) throws IOException {
