@@ -7,6 +7,7 @@ import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.testing.SandboxDirs;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,11 @@ class BwrapExecTest {
 
     @TempDir
     Path dir;
+
+    @org.junit.jupiter.api.BeforeEach
+    void reachable() throws IOException {
+        SandboxDirs.searchable(dir); // the parents of a workspace must let the sandbox user through
+    }
 
     @Test
     void anAgentsExecRunsInTheSandboxWithItsOwnWorkspace() throws Exception {
