@@ -352,6 +352,8 @@ public final class Bubblewrap implements AutoCloseable {
                 .thenComparing(Mount::access));
         // What is mounted so far, in order: the last one holding a path decides whether the command could create it.
         List<Mount> made = new ArrayList<>();
+        // Empty folders are made read-only after everything: a deeper mount may need its mount point made in one.
+        List<Path> emptied = new ArrayList<>();
         for (Mount m : all) {
             Path p = m.path();
             boolean exists = Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -369,7 +371,7 @@ public final class Bubblewrap implements AutoCloseable {
                         a.addAll(List.of("--ro-bind", p.toString(), p.toString()));
                         mounted.add(p);
                     } else if (creatable) {
-                        emptyReadOnly(a, p); // else the command could create it, and write there
+                        empty(a, p, emptied); // else the command could create it, and write there
                     } else {
                         continue;
                     }
@@ -378,7 +380,7 @@ public final class Bubblewrap implements AutoCloseable {
                     if (exists && !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                         a.addAll(List.of("--ro-bind", "/dev/null", p.toString()));
                     } else if (exists || creatable) {
-                        emptyReadOnly(a, p);
+                        empty(a, p, emptied);
                     } else {
                         continue;
                     }
@@ -386,10 +388,12 @@ public final class Bubblewrap implements AutoCloseable {
             }
             made.add(m);
         }
+        for (Path p : emptied) a.addAll(List.of("--remount-ro", p.toString()));
     }
 
-    private static void emptyReadOnly(List<String> a, Path p) {
-        a.addAll(List.of("--size", "4096", "--tmpfs", p.toString(), "--remount-ro", p.toString()));
+    private static void empty(List<String> a, Path p, List<Path> emptied) {
+        a.addAll(List.of("--size", "4096", "--tmpfs", p.toString()));
+        emptied.add(p);
     }
 
     private static boolean isOwnRealPath(Path p) {
