@@ -445,12 +445,13 @@ public final class Bubblewrap implements AutoCloseable {
         Path dir;
         try {
             dir = Files.createTempDirectory("carapace-sandbox-probe");
-            Files.writeString(dir.resolve("root-only"), "the gateway's own");
-            Files.setPosixFilePermissions(dir.resolve("root-only"), java.nio.file.attribute.PosixFilePermissions
-                    .fromString("rw-------"));
             handOver(dir);
-            // handOver gave the file to the sandbox user too: the point is a file that stays the gateway's
-            Files.setAttribute(dir.resolve("root-only"), "unix:uid", gatewayUid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            // A gateway that is not root runs commands as itself: its own files are theirs by design (the hidden
+            // paths aside). Only root's must be out of reach.
+            if (runningAsRoot()) {
+                Path secret = Files.writeString(dir.resolve("root-only"), "root's own");
+                Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            }
         } catch (IOException e) {
             throw new SandboxUnavailableException("cannot check the sandbox: no temporary directory (" + e.getMessage()
                     + ")");
@@ -529,13 +530,6 @@ public final class Bubblewrap implements AutoCloseable {
             throw new SandboxUnavailableException("commands in the sandbox would act as root on the host ("
                     + String.join("; ", holes) + "): " + fix);
         }
-    }
-
-    private static int gatewayUid() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("Uid:")) return Integer.parseInt(line.split("\\s+")[1]);
-        }
-        throw new IOException("no Uid in /proc/self/status");
     }
 
     /** Stops the launcher thread: every sandbox it started that is still running is killed (--die-with-parent). */
