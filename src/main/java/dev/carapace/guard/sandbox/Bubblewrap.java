@@ -247,7 +247,8 @@ public final class Bubblewrap implements AutoCloseable {
      * @param mounts      host paths shown, read-only, writable or hidden (see {@link Mount}); the workspace is
      *                    writable unless one of them names it. A path that is no longer its own real path (a symlink
      *                    was put on the way since it was named) is not mounted: following it could show what no
-     *                    policy named. Paths under /proc, /dev, /sys, and / itself, are never mounted.
+     *                    policy named. Paths under /proc, /dev, /sys, and / and /run themselves, are never
+     *                    mounted.
      * @param proxySocket the egress proxy's Unix socket for this command, or null for no network at all
      */
     public Launch prepare(Path workspace, List<Mount> mounts, Path workingDirectory, Map<String, String> environment,
@@ -344,7 +345,12 @@ public final class Bubblewrap implements AutoCloseable {
         all.add(new Mount(workspace, Mount.Access.READ_WRITE));
         for (Mount m : mounts) {
             Path p = m.path();
-            if (p.getNameCount() == 0 || NOT_MOUNTABLE.stream().anyMatch(p::startsWith)) continue;
+            // Not / or the kernel's interfaces, nor a folder holding the proxy socket's mount point (read-only,
+            // it would stop bwrap from making that point).
+            if (p.getNameCount() == 0 || NOT_MOUNTABLE.stream().anyMatch(p::startsWith)
+                    || Path.of(PROXY_SOCKET_INSIDE).startsWith(p)) {
+                continue;
+            }
             if (p.equals(workspace)) all.removeIf(w -> w.path().equals(workspace));
             all.add(m);
         }
