@@ -94,6 +94,21 @@ class BwrapExecLayerTest {
     }
 
     @Test
+    void aSymlinkPlantedWhereARootWillBeDoesNotMountWhatItPointsTo() throws Exception {
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.writeString(outside.resolve("outside.txt"), "no policy names this");
+        BwrapExec exec = exec("{include_workdir: true, read_only: [" + ws.resolve("docs") + ", "
+                + ws.resolve("later") + "]}");
+        // From inside, a missing read-only root is an empty read-only folder: no link can be put there.
+        assertThat(sh(exec, ws, "ln -s " + outside + " later && echo LINKED").output()).doesNotContain("LINKED");
+        // Put there some other way (a link made before the policy named the root), it is not followed.
+        Files.deleteIfExists(ws.resolve("docs")); // the empty mount point bwrap left
+        Files.createSymbolicLink(ws.resolve("docs"), outside);
+        Sandbox.Result r = sh(exec, ws, "cat docs/outside.txt " + outside + "/outside.txt; echo end");
+        assertThat(r.output()).doesNotContain("no policy names this").contains("No such file").endsWith("end\n");
+    }
+
+    @Test
     void aPolicyReloadChangesTheNextCommandsMounts() throws Exception {
         BwrapExec exec = exec("{include_workdir: true}");
         assertThat(sh(exec, ws, "echo first > protected/p.txt && echo WROTE").output()).isEqualTo("WROTE\n");
