@@ -9,7 +9,6 @@ import dev.carapace.guard.sandbox.Mount;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -48,7 +47,7 @@ final class BwrapExec implements Sandbox {
     BwrapExec(Bubblewrap bwrap, Map<String, AgentSandbox> agents, Supplier<PolicyEngine> policy) {
         this.bwrap = bwrap;
         this.runner = new LocalRunner(bwrap::start);
-        this.agents = Map.copyOf(new HashMap<>(agents));
+        this.agents = Map.copyOf(agents);
         this.policy = policy;
     }
 

@@ -56,8 +56,6 @@ public final class Bubblewrap implements AutoCloseable {
 
     /** Kernel interfaces under /proc bound read-only over themselves: bwrap covers them only when it is setuid. */
     static final List<String> PROC_READ_ONLY = List.of("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus");
-    /** Where a policy's roots are never mounted: they would cover the sandbox's own /proc, /dev or /tmp. */
-    private static final List<Path> NOT_MOUNTABLE = paths("/proc", "/dev", "/sys", "/run/carapace");
 
     private static final Path PRLIMIT = Path.of("/usr/bin/prlimit");
     private static final Path SOCAT = Path.of("/usr/bin/socat");
@@ -296,7 +294,7 @@ public final class Bubblewrap implements AutoCloseable {
         if (coverProc) for (String p : PROC_READ_ONLY) a.addAll(List.of("--ro-bind-try", p, p));
         a.addAll(List.of("--dev", "/dev", "--size", tmpSize, "--tmpfs", "/dev/shm",
                 "--size", tmpSize, "--tmpfs", "/tmp"));
-        layer(a, root, mounts, mounted);
+        MountPlan.add(a, root, mounts, mounted);
         if (proxySocket != null) a.addAll(List.of("--bind", proxySocket.toString(), PROXY_SOCKET_INSIDE));
         List<Path> masks = new ArrayList<>(SECRETS);
         masks.addAll(hidden);
@@ -333,81 +331,6 @@ public final class Bubblewrap implements AutoCloseable {
         if (proxySocket != null) a.addAll(List.of("/bin/sh", "-c", BRIDGE, "sandbox"));
         a.addAll(argv);
         return new Launch(a, slot);
-    }
-
-    /**
-     * The workspace and the policy's paths, outermost first and, on one path, the more restrictive last: bwrap
-     * mounts in order and a later mount covers an earlier one, so a read-only path inside a writable one (the
-     * workspace, say) stays read-only.
-     */
-    private static void layer(List<String> a, Path workspace, List<Mount> mounts, List<Path> mounted) {
-        List<Mount> all = new ArrayList<>();
-        all.add(new Mount(workspace, Mount.Access.READ_WRITE));
-        for (Mount m : mounts) {
-            Path p = m.path();
-            // Not / or the kernel's interfaces, nor a folder holding the proxy socket's mount point (read-only,
-            // it would stop bwrap from making that point).
-            if (p.getNameCount() == 0 || NOT_MOUNTABLE.stream().anyMatch(p::startsWith)
-                    || Path.of(PROXY_SOCKET_INSIDE).startsWith(p)) {
-                continue;
-            }
-            if (p.equals(workspace)) all.removeIf(w -> w.path().equals(workspace));
-            all.add(m);
-        }
-        all.sort(java.util.Comparator.comparingInt((Mount m) -> m.path().getNameCount())
-                .thenComparing(Mount::access));
-        // What is mounted so far, in order: the last one holding a path decides whether the command could create it.
-        List<Mount> made = new ArrayList<>();
-        // Empty folders are made read-only after everything: a deeper mount may need its mount point made in one.
-        List<Path> emptied = new ArrayList<>();
-        for (Mount m : all) {
-            Path p = m.path();
-            boolean exists = Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            if (exists && !isOwnRealPath(p)) continue;
-            boolean creatable = made.reversed().stream().filter(d -> p.startsWith(d.path())).findFirst()
-                    .map(d -> d.access() == Mount.Access.READ_WRITE).orElse(false);
-            switch (m.access()) {
-                case READ_WRITE -> {
-                    if (!exists) continue;
-                    a.addAll(List.of("--bind", p.toString(), p.toString()));
-                    mounted.add(p);
-                }
-                case READ_ONLY -> {
-                    if (exists) {
-                        a.addAll(List.of("--ro-bind", p.toString(), p.toString()));
-                        mounted.add(p);
-                    } else if (creatable) {
-                        empty(a, p, emptied); // else the command could create it, and write there
-                    } else {
-                        continue;
-                    }
-                }
-                case HIDDEN -> {
-                    if (exists && !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                        a.addAll(List.of("--ro-bind", "/dev/null", p.toString()));
-                    } else if (exists || creatable) {
-                        empty(a, p, emptied);
-                    } else {
-                        continue;
-                    }
-                }
-            }
-            made.add(m);
-        }
-        for (Path p : emptied) a.addAll(List.of("--remount-ro", p.toString()));
-    }
-
-    private static void empty(List<String> a, Path p, List<Path> emptied) {
-        a.addAll(List.of("--size", "4096", "--tmpfs", p.toString()));
-        emptied.add(p);
-    }
-
-    private static boolean isOwnRealPath(Path p) {
-        try {
-            return p.toRealPath().equals(p);
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /**

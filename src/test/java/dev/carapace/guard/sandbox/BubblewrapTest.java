@@ -293,7 +293,7 @@ class BubblewrapTest {
         Files.writeString(secret, "root's secret");
         Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Files.setAttribute(secret, "unix:uid", 0);
-        Sandbox.Result r = sh("cat root-only.txt; cat /etc/shadow-probe 2>/dev/null; echo end");
+        Sandbox.Result r = sh("cat root-only.txt; echo end");
         assertThat(r.output()).doesNotContain("root's secret").contains("Permission denied").endsWith("end\n");
     }
 
