@@ -74,6 +74,13 @@ class BwrapExecTest {
             assertThat(second).contains(other.resolve("notes.txt") + ": No such file or directory");
             assertThat(second).contains("cannot access '" + data + "': No such file or directory");
             assertThat(Files.readString(ws.resolve("out.txt"))).isEqualTo("sum=42\n");
+            // never the host's root; as root, serve gave the workspace to the sandbox user (nobody) at start-up
+            assertThat((int) Files.getAttribute(ws.resolve("out.txt"), "unix:uid")).isNotZero();
+            if (SandboxDirs.root()) {
+                assertThat((int) Files.getAttribute(ws, "unix:uid")).isEqualTo(65534);
+                assertThat((int) Files.getAttribute(ws.resolve("AGENTS.md"), "unix:uid")).isEqualTo(65534);
+                assertThat((int) Files.getAttribute(data, "unix:uid")).as("the data folder stays root's").isZero();
+            }
         }
     }
 
@@ -137,6 +144,23 @@ class BwrapExecTest {
         } catch (IOException ignored) {
             // the test fails on the missing answer
         }
+    }
+
+    @Test
+    void serveAsRootRefusesAWorkspaceTheSandboxUserCannotReach() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway switches users");
+        Path locked = Files.createDirectories(dir.resolve("locked"));
+        Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path ws = Files.createDirectories(locked.resolve("agents/ops"));
+        String yaml = """
+                tools: {exec: bwrap}
+                agents:
+                  ops: {workspace: %s, model: m-solo, tools: [exec], owner: {user: alice}}
+                """.formatted(ws);
+        assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml).close())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("the sandbox cannot run here: the sandbox user 65534:65534 cannot reach workspace "
+                        + ws.toRealPath() + ": " + locked + " does not let it search (chmod o+x " + locked);
     }
 
     @Test
