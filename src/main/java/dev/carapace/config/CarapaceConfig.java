@@ -101,12 +101,19 @@ public record CarapaceConfig(
      *                 Carapace's egress proxy (SSRF and DNS-rebinding defence, public addresses only until a network
      *                 policy says more)
      * @param sandbox  limits of every sandboxed command ({@code exec: bwrap})
+     * @param sandboxUser whom sandboxed commands run as on the host when the gateway runs as root: a user name or
+     *                 {@code UID:GID}, never root ({@code nobody} unless set); resolved when the sandbox opens
      */
-    public record Tools(Exec exec, WebFetch webFetch, SandboxLimits sandbox) {
+    public record Tools(Exec exec, WebFetch webFetch, SandboxLimits sandbox, String sandboxUser) {
         public static final Tools DEFAULT = new Tools(Exec.OFF, WebFetch.OFF);
 
         public Tools {
             if (sandbox == null) sandbox = SandboxLimits.DEFAULT;
+            if (sandboxUser == null) sandboxUser = dev.carapace.guard.sandbox.SandboxUser.DEFAULT_SPEC;
+        }
+
+        public Tools(Exec exec, WebFetch webFetch, SandboxLimits sandbox) {
+            this(exec, webFetch, sandbox, null);
         }
 
         public Tools(Exec exec, WebFetch webFetch) {

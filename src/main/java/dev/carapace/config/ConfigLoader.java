@@ -557,8 +557,14 @@ public final class ConfigLoader {
         Tools.Exec exec = r.choice("exec", EXEC, Tools.DEFAULT.exec());
         Tools.WebFetch webFetch = r.choice("web_fetch", WEB_FETCH, Tools.DEFAULT.webFetch());
         SandboxLimits sandbox = sandbox(r.object("sandbox"));
+        String user = r.string("sandbox_user", "a user name or UID:GID", null);
+        String problem = user == null ? null : dev.carapace.guard.sandbox.SandboxUser.problem(user);
+        if (problem != null) {
+            r.error(r.scalar("sandbox_user", "a user name or UID:GID"), "sandbox_user", problem);
+            user = null;
+        }
         r.finish();
-        return new Tools(exec, webFetch, sandbox);
+        return new Tools(exec, webFetch, sandbox, user);
     }
 
     private SandboxLimits sandbox(MapReader r) {

@@ -2,67 +2,84 @@ package dev.carapace.server;
 
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.agent.tools.Sandbox;
+import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.sandbox.Bubblewrap;
+import dev.carapace.guard.sandbox.Mount;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The {@code exec} tool's sandbox when the config says {@code tools: {exec: bwrap}}: each command runs in
- * {@link Bubblewrap} with its agent's workspace as the one writable directory. The process handling (output drained
- * within the cap, timeout, tree kill, interrupt) is {@link LocalRunner}'s, started from the sandbox's launcher thread;
- * killing the first process (bwrap) ends the sandbox's pid namespace and with it every process in it.
+ * {@link Bubblewrap} as the agent that made the call. The process handling (output drained within the cap, timeout,
+ * tree kill, interrupt) is {@link LocalRunner}'s, started from the sandbox's launcher thread; killing the first
+ * process (bwrap) ends the sandbox's pid namespace and with it every process in it.
  *
- * <p>The command's workspace is the configured agent workspace that contains its working directory (the innermost,
- * if workspaces nest): the {@link Sandbox} seam carries no agent id, and a working directory outside every workspace
- * is refused.
+ * <p>Whom a command runs as comes from the call ({@link Sandbox.Command#agentId()}), never from where it runs:
+ * workspaces may nest, and a command of agent {@code main} whose working directory is inside agent {@code inner}'s
+ * workspace is still {@code main}'s, with {@code main}'s workspace, egress socket and file-system layer. A working
+ * directory outside the calling agent's workspace is refused.
+ *
+ * <p>With a guard policy, the agent's file-system layer is read from the engine in force at each command (a reload
+ * applies to the next one): the workspace is writable, read-only or hidden as the policy decides for it, and every
+ * root of the agent's policies is mounted with its mode (see {@link Mount} for the order). Without a policy the
+ * workspace is writable and nothing else is shown.
  */
 final class BwrapExec implements Sandbox {
 
+    /** An agent's place: its workspace and the egress socket its commands use (null: no network). */
+    record AgentSandbox(Path workspace, Path proxySocket) {}
+
     private final Bubblewrap bwrap;
     private final LocalRunner runner;
-    private final List<Path> workspaces;
-    /** Real workspace path to the egress proxy socket of its agent (absent: no network). */
-    private final Map<Path, Path> sockets = new java.util.HashMap<>();
+    private final Map<String, AgentSandbox> agents;
+    /** The policy engine in force, or null without a guard policy. */
+    private final Supplier<PolicyEngine> policy;
 
     /**
-     * @param sockets every agent's workspace, to the egress proxy's socket for that agent's commands (null: no
-     *                network); a command runs with the workspace holding its working directory
+     * @param agents every agent by id
+     * @param policy the engine in force for each command (a {@code PolicyWatcher::current}), or null without one
      */
-    BwrapExec(Bubblewrap bwrap, Map<Path, Path> sockets) {
+    BwrapExec(Bubblewrap bwrap, Map<String, AgentSandbox> agents, Supplier<PolicyEngine> policy) {
         this.bwrap = bwrap;
         this.runner = new LocalRunner(bwrap::start);
-        List<Path> roots = new ArrayList<>();
-        sockets.forEach((w, s) -> {
-            Path root = real(w);
-            roots.add(root);
-            if (s != null) this.sockets.put(root, s);
-        });
-        roots.sort(Comparator.comparingInt(Path::getNameCount).reversed());
-        this.workspaces = List.copyOf(roots);
+        this.agents = Map.copyOf(agents);
+        this.policy = policy;
     }
 
     @Override
     public Result run(Command command) throws IOException, InterruptedException {
+        if (command.agentId() == null) throw new IOException("the command names no agent to run as");
+        AgentSandbox agent = agents.get(command.agentId());
+        if (agent == null) throw new IOException("unknown agent '" + command.agentId() + "'");
+        Path workspace = agent.workspace().toRealPath();
         Path cwd = command.workingDirectory().toRealPath();
-        Path workspace = workspaces.stream().filter(cwd::startsWith).findFirst()
-                .orElseThrow(() -> new IOException("working directory is not inside any agent's workspace"));
-        try (Bubblewrap.Launch launch = bwrap.prepare(workspace, List.of(), List.of(), cwd, command.environment(),
-                command.argv(), sockets.get(workspace))) {
-            return runner.run(new Command(launch.argv(), cwd, Map.of(), command.timeout(),
+        if (!cwd.startsWith(workspace)) {
+            throw new IOException("working directory is outside agent '" + command.agentId() + "''s workspace");
+        }
+        List<Mount> mounts = policy == null ? List.of() : layer(policy.get(), command.agentId(), workspace);
+        try (Bubblewrap.Launch launch = bwrap.prepare(workspace, mounts, cwd, command.environment(), command.argv(),
+                agent.proxySocket())) {
+            return runner.run(new Command(command.agentId(), launch.argv(), cwd, Map.of(), command.timeout(),
                     command.maxOutputBytes()));
         }
     }
 
-    private static Path real(Path p) {
-        try {
-            return p.toRealPath();
-        } catch (IOException e) {
-            return p.toAbsolutePath().normalize(); // not created yet; the workspace tool creates it on first use
+    /** The agent's file-system layer as mounts: the workspace as the policy decides for it, then every root. */
+    static List<Mount> layer(PolicyEngine engine, String agent, Path workspace) {
+        List<Mount> mounts = new ArrayList<>();
+        Mount.Access own = engine.filesystem(agent, workspace, PolicyEngine.Mode.WRITE).allowed() ? Mount.Access.READ_WRITE
+                : engine.filesystem(agent, workspace, PolicyEngine.Mode.READ).allowed() ? Mount.Access.READ_ONLY
+                : Mount.Access.HIDDEN;
+        mounts.add(new Mount(workspace, own));
+        for (PolicyEngine.FilesystemRoot r : engine.filesystemRoots(agent)) {
+            if (r.path().equals(workspace)) continue; // decided above, with every root that covers it
+            mounts.add(new Mount(r.path(), r.writable() ? Mount.Access.READ_WRITE : Mount.Access.READ_ONLY));
         }
+        return mounts;
     }
 }

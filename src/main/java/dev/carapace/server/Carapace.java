@@ -100,10 +100,15 @@ public final class Carapace implements AutoCloseable {
             // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
             // through a socket of their own: the proxy knows whose traffic it judges.
             if (config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                sockets = EgressSockets.open(proxy, config.agents().values());
-                sandbox = openSandbox(config, dataDir, env, sockets);
+                dev.carapace.guard.sandbox.SandboxUser user = dev.carapace.guard.sandbox.SandboxUser.resolve(
+                        config.tools().sandboxUser(), Path.of("/etc/passwd"));
+                sockets = EgressSockets.open(proxy, config.agents().values(), user);
+                sandbox = openSandbox(config, dataDir, env, sockets, user);
+                // Commands run as the sandbox user when we are root: each workspace must be that user's.
+                for (AgentSpec a : config.agents().values()) sandbox.handOver(a.workspace());
             }
         } catch (RuntimeException e) {
+            if (sandbox != null) sandbox.close();
             if (proxy != null) proxy.close();
             if (sockets != null) sockets.close();
             if (watcher != null) watcher.close();
@@ -160,7 +165,8 @@ public final class Carapace implements AutoCloseable {
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
         agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
-                bubblewrap == null ? null : new BwrapExec(bubblewrap, sandboxSockets.byWorkspace()), auditLog, approvals);
+                bubblewrap == null ? null : bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
+                approvals);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
@@ -279,12 +285,25 @@ public final class Carapace implements AutoCloseable {
     }
 
     /**
+     * Exec in the sandbox: each agent's commands with its own workspace and egress socket, and (with a guard policy)
+     * the file-system layer of the policy in force at each command.
+     */
+    static BwrapExec bwrapExec(CarapaceConfig config, Bubblewrap bubblewrap, EgressSockets sockets,
+                               dev.carapace.guard.policy.PolicyWatcher policy) {
+        Map<String, BwrapExec.AgentSandbox> agents = new LinkedHashMap<>();
+        for (AgentSpec a : config.agents().values()) {
+            agents.put(a.id(), new BwrapExec.AgentSandbox(a.workspace(), sockets.byAgent().get(a.id())));
+        }
+        return new BwrapExec(bubblewrap, agents, policy == null ? null : policy::current);
+    }
+
+    /**
      * The bubblewrap sandbox for exec, checked by running a command in it. The data folder is hidden inside even
      * if it lies in a system directory or a workspace. Sandboxed commands reach the network only through the egress
      * proxy's sockets; with none, not at all.
      */
     static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env,
-                                  EgressSockets sockets) {
+                                  EgressSockets sockets, dev.carapace.guard.sandbox.SandboxUser user) {
         String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
         Path bwrap = executable("bwrap", path);
         if (bwrap == null) {
@@ -292,7 +311,8 @@ public final class Carapace implements AutoCloseable {
                     + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
                     + " 'tools: {exec: local}' to run commands without isolation");
         }
-        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), List.of(dataDir));
+        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), List.of(dataDir),
+                user);
     }
 
     /** The first executable {@code name} in the directories of {@code path}, or null. */

@@ -2,6 +2,7 @@ package dev.carapace.server;
 
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.guard.egress.EgressProxy;
+import dev.carapace.guard.sandbox.SandboxUser;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,19 +19,22 @@ import java.util.stream.Stream;
 /**
  * One egress-proxy Unix socket per agent, for its sandboxed commands: the proxy judges a connection as the agent whose
  * socket it came through, so a command cannot speak for another agent. The sockets live in a private temporary
- * folder (mode 700; a socket path must also stay under the kernel's 108 bytes), which is removed on close.
+ * folder (mode 700; a socket path must also stay under the kernel's 108 bytes), which is removed on close. When the
+ * gateway runs as root its sandboxed commands run as the sandbox user, whose bubblewrap must reach the socket to bind
+ * it in: the folder is then the user's group's to search (710) and the sockets its group's to connect to (660).
  */
 final class EgressSockets implements AutoCloseable {
 
     private final Path dir;
-    private final Map<Path, Path> byWorkspace;
+    private final Map<String, Path> byAgent;
 
-    private EgressSockets(Path dir, Map<Path, Path> byWorkspace) {
+    private EgressSockets(Path dir, Map<String, Path> byAgent) {
         this.dir = dir;
-        this.byWorkspace = byWorkspace;
+        this.byAgent = byAgent;
     }
 
-    static EgressSockets open(EgressProxy proxy, Collection<AgentSpec> agents) {
+    /** @param sandboxUser whom sandboxed commands run as when the gateway is root */
+    static EgressSockets open(EgressProxy proxy, Collection<AgentSpec> agents, SandboxUser sandboxUser) {
         Path dir;
         try {
             dir = Files.createTempDirectory("carapace-egress-",
@@ -38,13 +42,16 @@ final class EgressSockets implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the folder of the egress proxy's sockets", e);
         }
-        Map<Path, Path> sockets = new LinkedHashMap<>();
+        Map<String, Path> sockets = new LinkedHashMap<>();
         try {
+            boolean root = (int) Files.getAttribute(dir, "unix:uid") == 0;
+            if (root) share(dir, sandboxUser, "rwx--x---");
             int n = 0;
             for (AgentSpec a : agents) {
                 Path socket = dir.resolve((n++) + ".sock");   // by number: an agent id may be longer than a socket path allows
                 proxy.listen(UnixDomainSocketAddress.of(socket), a.id());
-                sockets.put(a.workspace().toAbsolutePath().normalize(), socket);
+                if (root) share(socket, sandboxUser, "rw-rw----");
+                sockets.put(a.id(), socket);
             }
         } catch (IOException e) {
             delete(dir);
@@ -53,11 +60,16 @@ final class EgressSockets implements AutoCloseable {
         return new EgressSockets(dir, Map.copyOf(sockets));
     }
 
-    /** Each agent's workspace (absolute, normalized) to the socket its sandboxed commands use. */
-    Map<Path, Path> byWorkspace() { return byWorkspace; }
+    /** Each agent's id to the socket its sandboxed commands use. */
+    Map<String, Path> byAgent() { return byAgent; }
 
     /** Some socket, for checking at start-up that the sandbox can reach one; null when there are no agents. */
-    Path any() { return byWorkspace.values().stream().findFirst().orElse(null); }
+    Path any() { return byAgent.values().stream().findFirst().orElse(null); }
+
+    private static void share(Path p, SandboxUser user, String mode) throws IOException {
+        Files.setAttribute(p, "unix:gid", user.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+    }
 
     /** Removes the folder; the proxy closes the listeners themselves. */
     @Override

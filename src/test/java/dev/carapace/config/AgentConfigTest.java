@@ -185,7 +185,7 @@ class AgentConfigTest {
                 tools: {exec: docker, web_fetch: direct, ssh: on}
                 """)).containsExactly(
                 file + ":14:15: tools.exec: unknown value 'docker' (expected one of: off, local, bwrap)",
-                file + ":14:42: tools.ssh: unknown key 'ssh' (expected one of: exec, web_fetch, sandbox)");
+                file + ":14:42: tools.ssh: unknown key 'ssh' (expected one of: exec, web_fetch, sandbox, sandbox_user)");
         assertThat(check("").config().tools()).isEqualTo(dev.carapace.config.CarapaceConfig.Tools.DEFAULT);
     }
 
@@ -213,6 +213,21 @@ class AgentConfigTest {
                 file + ":16:38: tools.sandbox.processes: must be between 4 and 1000000, got 2",
                 file + ":16:41: tools.sandbox.swap: unknown key 'swap' (expected one of: cpu_time, memory, processes,"
                         + " file_size, tmp_size, open_files)");
+    }
+
+    @Test
+    void readsTheSandboxUserAndRefusesRoot() throws Exception {
+        assertThat(check("tools: {exec: bwrap}\n").config().tools().sandboxUser()).isEqualTo("nobody");
+        assertThat(check("tools: {exec: bwrap, sandbox_user: carapace-sbx}\n").config().tools().sandboxUser())
+                .isEqualTo("carapace-sbx");
+        assertThat(check("tools: {exec: bwrap, sandbox_user: \"2000:2000\"}\n").config().tools().sandboxUser())
+                .isEqualTo("2000:2000");
+        assertThat(String.join("\n", errors("tools: {exec: bwrap, sandbox_user: root}\n")))
+                .contains("tools.sandbox_user: the sandbox user must not be root");
+        assertThat(String.join("\n", errors("tools: {exec: bwrap, sandbox_user: \"0:0\"}\n")))
+                .contains("tools.sandbox_user: the sandbox user must not be root");
+        assertThat(String.join("\n", errors("tools: {exec: bwrap, sandbox_user: \"a b\"}\n")))
+                .contains("tools.sandbox_user: expected a user name (e.g. nobody) or UID:GID");
     }
 
     @Test

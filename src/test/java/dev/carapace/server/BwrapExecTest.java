@@ -7,6 +7,7 @@ import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.testing.SandboxDirs;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,11 @@ class BwrapExecTest {
 
     @TempDir
     Path dir;
+
+    @org.junit.jupiter.api.BeforeEach
+    void reachable() throws IOException {
+        SandboxDirs.searchable(dir); // the parents of a workspace must let the sandbox user through
+    }
 
     @Test
     void anAgentsExecRunsInTheSandboxWithItsOwnWorkspace() throws Exception {
@@ -68,6 +74,13 @@ class BwrapExecTest {
             assertThat(second).contains(other.resolve("notes.txt") + ": No such file or directory");
             assertThat(second).contains("cannot access '" + data + "': No such file or directory");
             assertThat(Files.readString(ws.resolve("out.txt"))).isEqualTo("sum=42\n");
+            // never the host's root; as root, serve gave the workspace to the sandbox user (nobody) at start-up
+            assertThat((int) Files.getAttribute(ws.resolve("out.txt"), "unix:uid")).isNotZero();
+            if (SandboxDirs.root()) {
+                assertThat((int) Files.getAttribute(ws, "unix:uid")).isEqualTo(65534);
+                assertThat((int) Files.getAttribute(ws.resolve("AGENTS.md"), "unix:uid")).isEqualTo(65534);
+                assertThat((int) Files.getAttribute(data, "unix:uid")).as("the data folder stays root's").isZero();
+            }
         }
     }
 
@@ -134,6 +147,23 @@ class BwrapExecTest {
     }
 
     @Test
+    void serveAsRootRefusesAWorkspaceTheSandboxUserCannotReach() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway switches users");
+        Path locked = Files.createDirectories(dir.resolve("locked"));
+        Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path ws = Files.createDirectories(locked.resolve("agents/ops"));
+        String yaml = """
+                tools: {exec: bwrap}
+                agents:
+                  ops: {workspace: %s, model: m-solo, tools: [exec], owner: {user: alice}}
+                """.formatted(ws);
+        assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml).close())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("the sandbox cannot run here: the sandbox user 65534:65534 cannot reach workspace "
+                        + ws.toRealPath() + ": " + locked + " does not let it search (chmod o+x " + locked);
+    }
+
+    @Test
     void serveFailsClearlyWhenBubblewrapIsMissing() throws Exception {
         var config = ConfigLoader.load("tools: {exec: bwrap}\n", "t.yaml");
         Map<String, String> env = Map.of("PATH", dir.resolve("empty-bin").toString());
@@ -145,15 +175,19 @@ class BwrapExecTest {
     }
 
     @Test
-    void aWorkingDirectoryOutsideEveryWorkspaceIsRefused() throws Exception {
+    void aWorkingDirectoryOutsideTheCallersWorkspaceIsRefused() throws Exception {
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
         try (Bubblewrap bwrap = Bubblewrap.open(Path.of("/usr/bin/bwrap"), SandboxLimits.DEFAULT, null, List.of())) {
-            BwrapExec exec = new BwrapExec(bwrap, java.util.Collections.singletonMap(ws, null));
-            Sandbox.Command outside = new Sandbox.Command(List.of("true"), elsewhere, Map.of(), Duration.ofSeconds(5), 100);
+            bwrap.handOver(ws);
+            BwrapExec exec = new BwrapExec(bwrap, Map.of("a", new BwrapExec.AgentSandbox(ws, null)), null);
+            Sandbox.Command outside = new Sandbox.Command("a", List.of("true"), elsewhere, Map.of(), Duration.ofSeconds(5), 100);
             assertThatThrownBy(() -> exec.run(outside)).isInstanceOf(IOException.class)
-                    .hasMessageContaining("not inside any agent's workspace");
-            Sandbox.Result ok = exec.run(new Sandbox.Command(List.of("/bin/sh", "-c", "pwd; exit 3"), ws,
+                    .hasMessageContaining("outside agent 'a''s workspace");
+            Sandbox.Command nobody = new Sandbox.Command(List.of("true"), ws, Map.of(), Duration.ofSeconds(5), 100);
+            assertThatThrownBy(() -> exec.run(nobody)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("names no agent");
+            Sandbox.Result ok = exec.run(new Sandbox.Command("a", List.of("/bin/sh", "-c", "pwd; exit 3"), ws,
                     Map.of("PATH", "/usr/bin:/bin"), Duration.ofSeconds(10), 1000));
             assertThat(ok.exitCode()).isEqualTo(3);
             assertThat(ok.output()).isEqualTo(ws.toRealPath() + "\n");

@@ -118,7 +118,7 @@ public final class ExecTool implements AgentTool {
 
         Sandbox.Result result;
         try {
-            result = sandbox.run(new Sandbox.Command(List.of("/bin/sh", "-c", command), directory,
+            result = sandbox.run(new Sandbox.Command(context.agentId(), List.of("/bin/sh", "-c", command), directory,
                     environment(workspace.root()), limit, outputCap));
         } catch (IOException e) {
             // The message would name host paths; the model only needs to know it did not start.

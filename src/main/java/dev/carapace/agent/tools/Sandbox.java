@@ -39,14 +39,18 @@ public interface Sandbox {
     Result run(Command command) throws IOException, InterruptedException;
 
     /**
+     * @param agentId          the agent that made the call: whom the command runs as (its workspace, its egress
+     *                         socket, its policy). Never derived from a path: workspaces may nest, and a command in
+     *                         another agent's folder is still its caller's. Null only where no agent is involved
+     *                         (the unisolated runner ignores it; the sandbox refuses a command without one)
      * @param argv             program and arguments; the program is looked up on the environment's PATH
      * @param workingDirectory an existing directory inside the agent's workspace
      * @param environment      the complete environment of the command
      * @param timeout          wall-clock limit, after which the process tree is killed
      * @param maxOutputBytes   most bytes of output (UTF-8, marker included) that {@link Result#output()} may hold
      */
-    record Command(List<String> argv, Path workingDirectory, Map<String, String> environment, Duration timeout,
-                   int maxOutputBytes) {
+    record Command(String agentId, List<String> argv, Path workingDirectory, Map<String, String> environment,
+                   Duration timeout, int maxOutputBytes) {
         public Command {
             argv = List.copyOf(argv);
             if (argv.isEmpty()) throw new IllegalArgumentException("argv is empty");
@@ -56,6 +60,12 @@ public interface Sandbox {
                 throw new IllegalArgumentException("timeout must be positive");
             }
             if (maxOutputBytes < 1) throw new IllegalArgumentException("maxOutputBytes must be positive");
+        }
+
+        /** A command on no agent's behalf (a sandbox's own processes, tests of the runner). */
+        public Command(List<String> argv, Path workingDirectory, Map<String, String> environment, Duration timeout,
+                       int maxOutputBytes) {
+            this(null, argv, workingDirectory, environment, timeout, maxOutputBytes);
         }
     }
 

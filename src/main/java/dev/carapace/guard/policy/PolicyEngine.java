@@ -192,6 +192,24 @@ public final class PolicyEngine implements NetworkRules {
                 : "read_only") + ": [" + dir + "]}", false);
     }
 
+    /**
+     * A root of an agent's file-system layer as compiled: its real path (resolved when the policy was loaded).
+     *
+     * @param writable read-write; else read-only
+     */
+    public record FilesystemRoot(Path path, boolean writable, String rule) {}
+
+    /**
+     * Every file-system root of {@code agent} ({@code include_workdir} among them, as its workspace), longest first
+     * and read-only first on a tie, as {@link #filesystem} tries them: what the exec sandbox mounts. Empty when no
+     * policy is attached or the engine is closed: then nothing is readable.
+     */
+    public List<FilesystemRoot> filesystemRoots(String agent) {
+        Compiled c = byAgent.get(agent);
+        if (c == null) return List.of();
+        return c.roots.stream().map(r -> new FilesystemRoot(r.path, r.write, r.rule)).toList();
+    }
+
     // ---- network -----------------------------------------------------------------------------------------------
 
     /** The egress proxy's question; see {@link #network} for the same answer with its remedy. */

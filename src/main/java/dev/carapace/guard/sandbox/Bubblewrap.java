@@ -17,12 +17,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs commands inside bubblewrap: a fresh read-only root holding only the system directories (read-only), the
- * command's workspace (writable), a private {@code /tmp} and {@code /dev/shm} (bounded tmpfs); new user, pid, ipc,
+ * command's workspace (writable unless its agent's policy says otherwise, see {@link Mount}), a private {@code /tmp}
+ * and {@code /dev/shm} (bounded tmpfs), {@code /proc} with its kernel settings ({@code /proc/sys} and the like)
+ * read-only; new user, pid, ipc,
  * uts, cgroup and network namespaces; no capabilities, {@code no_new_privs}, nosuid mounts, no further user
  * namespaces; kernel limits from {@link SandboxLimits}, and where the gateway may create cgroups, a pids and a memory
  * cgroup per command (required as root, see {@link Cgroups}). The network namespace has only loopback. When an egress proxy socket is given, it is bound into the sandbox and a
  * bridge inside ({@code socat}) listens on {@code 127.0.0.1:3128} and forwards to it; {@code HTTP(S)_PROXY} point
  * there. That proxy is the one way out.
+ *
+ * <p>Commands never run as the host's root. A user namespace does not make root harmless: bubblewrap started by
+ * root maps uid 0 to uid 0, and whatever the namespace does not fence off ({@code /proc/sys}, a file of mode 0600)
+ * is root's. So a root gateway switches to the {@link SandboxUser} ({@code setpriv}) after joining the command's
+ * cgroups and before bubblewrap starts; a gateway that is not root runs commands as itself. {@link #open} checks
+ * both with a real command.
  *
  * <p>This class decides what to run ({@link #prepare}) and starts it ({@link #start}); draining, the timeout and the
  * kill are the caller's (the server runs the prepared command with the agent runtime's process runner). Killing the
@@ -46,8 +54,12 @@ public final class Bubblewrap implements AutoCloseable {
     static final List<Path> SECRETS = paths("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
             "/etc/ssh", "/etc/ssl/private", "/etc/sudoers", "/etc/sudoers.d");
 
+    /** Kernel interfaces under /proc bound read-only over themselves: bwrap covers them only when it is setuid. */
+    static final List<String> PROC_READ_ONLY = List.of("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus");
+
     private static final Path PRLIMIT = Path.of("/usr/bin/prlimit");
     private static final Path SOCAT = Path.of("/usr/bin/socat");
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
 
     /**
      * Starts the bridge, waits (reading /proc/net/tcp with shell built-ins only) until it listens, then becomes the
@@ -71,30 +83,64 @@ public final class Bubblewrap implements AutoCloseable {
     private final Path proxySocket;
     private final List<Path> hidden;
     private final Cgroups cgroups;
+    /** Whom commands run as on the host when the gateway is root; null: as the gateway's own (non-root) user. */
+    private final SandboxUser dropTo;
+    /** Whether /proc's kernel interfaces are bound read-only; false only in the probe's tests. */
+    private final boolean coverProc;
     private final ExecutorService launcher;
 
-    private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, Cgroups cgroups) {
+    private Bubblewrap(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden, Cgroups cgroups,
+                       SandboxUser dropTo, boolean coverProc) {
+        this.coverProc = coverProc;
         this.bwrap = bwrap;
         this.limits = limits;
         this.proxySocket = proxySocket;
         this.hidden = hidden;
         this.cgroups = cgroups;
+        this.dropTo = dropTo;
         this.launcher = Executors.newSingleThreadExecutor(
                 r -> Thread.ofPlatform().daemon().name("sandbox-launcher").unstarted(r));
     }
 
+    /** As {@link #open(Path, SandboxLimits, Path, List, SandboxUser)} with {@link SandboxUser#NOBODY}. */
+    public static Bubblewrap open(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden) {
+        return open(bwrap, limits, proxySocket, hidden, SandboxUser.NOBODY);
+    }
+
     /**
      * A sandbox, checked by running a command in it: fails with a message saying what is missing if bubblewrap is
-     * not installed, user namespaces do not work, the egress bridge cannot run, or (as root) there is no way to
-     * bound the number of processes.
+     * not installed, user namespaces do not work, the egress bridge cannot run, (as root) there is no way to
+     * bound the number of processes, or a command in it could act as the host's root (own files as uid 0, write
+     * {@code /proc/sys}, read a root-only file).
      *
      * @param bwrap       the bubblewrap executable, e.g. {@code /usr/bin/bwrap}
      * @param limits      kernel limits of every command
      * @param proxySocket the egress proxy's Unix socket on the host, or null for no network at all
      * @param hidden      host paths never to show inside (the gateway's data and config), even when they lie in a
      *                    system directory or a workspace
+     * @param user        whom commands run as when the gateway runs as root
      */
-    public static Bubblewrap open(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden) {
+    public static Bubblewrap open(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
+                                  SandboxUser user) {
+        Objects.requireNonNull(user, "user");
+        return checked(bwrap, limits, proxySocket, hidden, runningAsRoot() ? user : null);
+    }
+
+    /**
+     * A sandbox that does not switch users even when the gateway is root, and (with {@code procWritable}) leaves
+     * /proc's kernel interfaces as bwrap does: for tests only, to show that the probe catches each.
+     */
+    static Bubblewrap openKeepingPrivileges(Path bwrap, SandboxLimits limits, boolean procWritable) {
+        return checked(bwrap, limits, null, List.of(), null, !procWritable);
+    }
+
+    private static Bubblewrap checked(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
+                                      SandboxUser dropTo) {
+        return checked(bwrap, limits, proxySocket, hidden, dropTo, true);
+    }
+
+    private static Bubblewrap checked(Path bwrap, SandboxLimits limits, Path proxySocket, List<Path> hidden,
+                                      SandboxUser dropTo, boolean coverProc) {
         Objects.requireNonNull(limits, "limits");
         if (!Files.isExecutable(bwrap)) {
             throw new SandboxUnavailableException("bubblewrap is not installed (no executable " + bwrap + "): install"
@@ -104,6 +150,17 @@ public final class Bubblewrap implements AutoCloseable {
         if (!Files.isExecutable(PRLIMIT)) {
             throw new SandboxUnavailableException("the sandbox sets its limits with " + PRLIMIT + " (util-linux),"
                     + " which is missing");
+        }
+        if (dropTo != null && !Files.isExecutable(SETPRIV)) {
+            throw new SandboxUnavailableException("the gateway runs as root and starts sandboxed commands as the"
+                    + " sandbox user " + dropTo + " with " + SETPRIV + " (util-linux), which is missing");
+        }
+        if (dropTo != null && proxySocket != null) {
+            String barrier = WorkspaceOwner.socketBarrier(proxySocket, dropTo);
+            if (barrier != null) {
+                throw new SandboxUnavailableException("the sandbox user " + dropTo + " cannot use the egress proxy's"
+                        + " socket " + proxySocket + ": " + barrier);
+            }
         }
         if (proxySocket != null && !Files.isExecutable(SOCAT)) {
             throw new SandboxUnavailableException("the sandbox reaches the egress proxy through socat (" + SOCAT
@@ -116,7 +173,7 @@ public final class Bubblewrap implements AutoCloseable {
                     + " processes instead: run Carapace as an unprivileged user");
         }
         cgroups.sweep();
-        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups);
+        Bubblewrap b = new Bubblewrap(bwrap, limits, proxySocket, realPaths(hidden), cgroups, dropTo, coverProc);
         try {
             b.probe();
         } catch (RuntimeException e) {
@@ -135,6 +192,23 @@ public final class Bubblewrap implements AutoCloseable {
         return proxySocket;
     }
 
+    /** Whom commands run as on the host: the sandbox user when the gateway is root, else null (the gateway's user). */
+    public SandboxUser commandUser() {
+        return dropTo;
+    }
+
+    /**
+     * Makes {@code workspace} usable by the commands: when they run as the sandbox user (the gateway is root), gives
+     * it and everything in it to that user (symlinks and hard-linked files are not followed, the hidden paths are
+     * skipped) and checks the user can reach it. Does nothing when commands run as the gateway's own user. Call it
+     * at start-up, for every workspace, before any command runs there.
+     *
+     * @throws SandboxUnavailableException the workspace cannot be handed over or reached
+     */
+    public void handOver(Path workspace) {
+        if (dropTo != null) WorkspaceOwner.give(workspace, dropTo, hidden);
+    }
+
     /**
      * What to run for {@code argv} in {@code workspace}: the wrapped argv, to be started with an empty environment
      * (the command's is in the arguments). Close the launch
@@ -146,29 +220,37 @@ public final class Bubblewrap implements AutoCloseable {
      */
     public Launch prepare(Path workspace, Path workingDirectory, Map<String, String> environment, List<String> argv)
             throws IOException {
-        return prepare(workspace, List.of(), List.of(), workingDirectory, environment, argv);
+        return prepare(workspace, List.of(), workingDirectory, environment, argv, proxySocket);
     }
 
     /**
-     * As {@link #prepare(Path, Path, Map, List)}, with more host directories shown at their own paths (a policy's
-     * {@code filesystem_policy}). Those that do not exist are left out; the hidden paths stay hidden inside them.
+     * As {@link #prepare(Path, Path, Map, List)}, with more host directories shown at their own paths. Those that do
+     * not exist are left out; the hidden paths stay hidden inside them.
      *
      * @param readOnly  directories shown read-only
-     * @param readWrite directories shown writable (after the read-only ones, so a writable one may lie inside one)
+     * @param readWrite directories shown writable; the deeper of two nested ones decides
      */
     public Launch prepare(Path workspace, List<Path> readOnly, List<Path> readWrite, Path workingDirectory,
                           Map<String, String> environment, List<String> argv) throws IOException {
-        return prepare(workspace, readOnly, readWrite, workingDirectory, environment, argv, proxySocket);
+        List<Mount> mounts = new ArrayList<>();
+        for (Path p : readOnly) mounts.add(new Mount(p.toAbsolutePath(), Mount.Access.READ_ONLY));
+        for (Path p : readWrite) mounts.add(new Mount(p.toAbsolutePath(), Mount.Access.READ_WRITE));
+        return prepare(workspace, mounts, workingDirectory, environment, argv, proxySocket);
     }
 
     /**
-     * As {@link #prepare(Path, List, List, Path, Map, List)}, through a proxy socket of the caller's: the gateway
-     * gives each agent its own, so the egress proxy knows whose request it judges.
+     * The general form: an agent's file-system layer and a proxy socket of the caller's (the gateway gives each
+     * agent its own, so the egress proxy knows whose request it judges).
      *
+     * @param mounts      host paths shown, read-only, writable or hidden (see {@link Mount}); the workspace is
+     *                    writable unless one of them names it. A path that is no longer its own real path (a symlink
+     *                    was put on the way since it was named) is not mounted: following it could show what no
+     *                    policy named. Paths under /proc, /dev, /sys, and / and /run themselves, are never
+     *                    mounted.
      * @param proxySocket the egress proxy's Unix socket for this command, or null for no network at all
      */
-    public Launch prepare(Path workspace, List<Path> readOnly, List<Path> readWrite, Path workingDirectory,
-                          Map<String, String> environment, List<String> argv, Path proxySocket) throws IOException {
+    public Launch prepare(Path workspace, List<Mount> mounts, Path workingDirectory, Map<String, String> environment,
+                          List<String> argv, Path proxySocket) throws IOException {
         if (proxySocket != null && this.proxySocket == null) {
             throw new IllegalArgumentException("this sandbox was opened without a proxy (socat was not checked)");
         }
@@ -181,10 +263,16 @@ public final class Bubblewrap implements AutoCloseable {
         Cgroups.Slot slot = cgroups.parents().isEmpty() ? null : cgroups.open(limits.processes(), limits.memoryBytes());
         List<String> a = new ArrayList<>();
         if (slot != null) {
-            // Joins the cgroups before bwrap starts, so that nothing the command forks is ever outside them.
+            // Joins the cgroups before bwrap starts (and while still root: the cgroup files are root's), so that
+            // nothing the command forks is ever outside them.
             List<Path> procs = slot.procs();
             a.addAll(List.of("/bin/sh", "-c", "echo $$ > \"$0\" && echo $$ > \"$1\" && shift && exec \"$@\"",
                     procs.get(0).toString(), procs.get(procs.size() - 1).toString()));
+        }
+        if (dropTo != null) {
+            // The same process, as the sandbox user with no groups and no capabilities left to regain, becomes bwrap.
+            a.addAll(List.of(SETPRIV.toString(), "--reuid=" + dropTo.uid(), "--regid=" + dropTo.gid(),
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
         }
         a.add(bwrap.toString());
         a.addAll(List.of("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
@@ -200,12 +288,13 @@ public final class Bubblewrap implements AutoCloseable {
             }
         }
         String tmpSize = Long.toString(limits.tmpBytes());
-        a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", tmpSize, "--tmpfs", "/dev/shm",
-                "--size", tmpSize, "--tmpfs", "/tmp",
-                "--bind", root.toString(), root.toString()));
-        mounted.add(root);
-        for (Path p : readOnly) bindExisting(a, "--ro-bind", p, mounted);
-        for (Path p : readWrite) bindExisting(a, "--bind", p, mounted);
+        a.addAll(List.of("--proc", "/proc"));
+        // Inside a user namespace bwrap leaves these writable, and a command that is (or becomes) root on the host
+        // could then change the host's kernel settings through them.
+        if (coverProc) for (String p : PROC_READ_ONLY) a.addAll(List.of("--ro-bind-try", p, p));
+        a.addAll(List.of("--dev", "/dev", "--size", tmpSize, "--tmpfs", "/dev/shm",
+                "--size", tmpSize, "--tmpfs", "/tmp"));
+        MountPlan.add(a, root, mounts, mounted);
         if (proxySocket != null) a.addAll(List.of("--bind", proxySocket.toString(), PROXY_SOCKET_INSIDE));
         List<Path> masks = new ArrayList<>(SECRETS);
         masks.addAll(hidden);
@@ -244,17 +333,6 @@ public final class Bubblewrap implements AutoCloseable {
         return new Launch(a, slot);
     }
 
-    private static void bindExisting(List<String> a, String how, Path p, List<Path> mounted) {
-        Path real;
-        try {
-            real = p.toRealPath();
-        } catch (IOException e) {
-            return; // not there: nothing to show
-        }
-        a.addAll(List.of(how, real.toString(), real.toString()));
-        mounted.add(real);
-    }
-
     /**
      * Starts {@code builder} from this sandbox's launcher thread (see the class comment). An interrupt while waiting
      * for the start does not lose the process: it is returned, with the interrupt status set, for the caller to kill.
@@ -283,20 +361,41 @@ public final class Bubblewrap implements AutoCloseable {
         }
     }
 
+    /** Kernel settings of the host the probe tries to open for writing (without writing anything). */
+    static final List<String> PROBED_SETTINGS = List.of("/proc/sys/fs/lease-break-time", "/proc/sys/kernel/core_pattern");
+
     /**
      * Runs a check inside a sandbox, as {@link #open} does: it must start, and see no capabilities, no_new_privs set
-     * and no network device but loopback.
+     * and no network device but loopback; and it must not act as the host's root: a file it makes in its workspace
+     * must not belong to uid 0, it must not be able to open the host's kernel settings for writing, and (when the
+     * gateway is root) it must not be able to read a root-only file (mode 0600) the probe puts in its workspace.
      */
     void probe() {
         Path dir;
         try {
             dir = Files.createTempDirectory("carapace-sandbox-probe");
+            handOver(dir);
+            // A gateway that is not root runs commands as itself: its own files are theirs by design (the hidden
+            // paths aside). Only root's must be out of reach.
+            if (runningAsRoot()) {
+                Path secret = Files.writeString(dir.resolve("root-only"), "root's own");
+                Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            }
         } catch (IOException e) {
             throw new SandboxUnavailableException("cannot check the sandbox: no temporary directory (" + e.getMessage()
                     + ")");
         }
-        String script = "grep -E '^(NoNewPrivs|CapEff):' /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1";
-        try (Launch launch = prepare(dir, dir, Map.of("PATH", "/usr/bin:/bin"), List.of("/bin/sh", "-c", script))) {
+        StringBuilder script = new StringBuilder("""
+                grep -E '^(NoNewPrivs|CapEff):' /proc/self/status
+                tail -n +3 /proc/net/dev | cut -d: -f1 | while read -r d; do echo "net-device=$d"; done
+                (: > owned-by) 2>/dev/null
+                (: < root-only) 2>/dev/null && echo "readable=root-only"
+                """);
+        for (String f : PROBED_SETTINGS) script.append("(: >> ").append(f).append(") 2>/dev/null && echo writable=")
+                .append(f).append('\n');
+        script.append("exit 0\n");
+        try (Launch launch = prepare(dir, dir, Map.of("PATH", "/usr/bin:/bin"),
+                List.of("/bin/sh", "-c", script.toString()))) {
             ProcessBuilder pb = new ProcessBuilder(launch.argv()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             pb.environment().clear();
@@ -319,21 +418,46 @@ public final class Bubblewrap implements AutoCloseable {
             if (lines.stream().noneMatch(l -> l.matches("CapEff:\\s+0+"))) {
                 throw new SandboxUnavailableException("the sandbox keeps capabilities: " + firstLines(out));
             }
-            List<String> devices = lines.stream().filter(l -> !l.contains(":")).toList();
+            List<String> devices = lines.stream().filter(l -> l.startsWith("net-device="))
+                    .map(l -> l.substring("net-device=".length())).toList();
             if (!devices.equals(List.of("lo"))) {
                 throw new SandboxUnavailableException("the sandbox's network is not isolated (devices " + devices + ")");
             }
+            checkNotHostRoot(dir.resolve("owned-by"), lines);
         } catch (IOException e) {
             throw new SandboxUnavailableException("bubblewrap could not be run: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SandboxUnavailableException("interrupted while checking the sandbox");
         } finally {
-            try {
-                Files.deleteIfExists(dir);
-            } catch (IOException e) {
-                // an empty temporary directory left behind
+            for (String name : List.of("owned-by", "root-only", "")) {
+                try {
+                    Files.deleteIfExists(dir.resolve(name));
+                } catch (IOException e) {
+                    // a small temporary file left behind
+                }
             }
+        }
+    }
+
+    private void checkNotHostRoot(Path made, List<String> lines) throws IOException {
+        String fix = dropTo == null && runningAsRoot()
+                ? "the gateway runs as root and its sandbox does not switch to an unprivileged user"
+                : "check tools.sandbox_user";
+        if (!Files.exists(made, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new SandboxUnavailableException("a command in the sandbox cannot create a file in its workspace"
+                    + (dropTo == null ? "" : " as the sandbox user " + dropTo));
+        }
+        List<String> holes = new ArrayList<>();
+        if ((int) Files.getAttribute(made, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS) == 0) {
+            holes.add("a file one made belongs to uid 0");
+        }
+        lines.stream().filter(l -> l.startsWith("writable=")).map(l -> l.substring("writable=".length()))
+                .forEach(f -> holes.add("it opened " + f + " for writing"));
+        if (lines.contains("readable=root-only")) holes.add("it read a root-only (mode 0600) file");
+        if (!holes.isEmpty()) {
+            throw new SandboxUnavailableException("commands in the sandbox would act as root on the host ("
+                    + String.join("; ", holes) + "): " + fix);
         }
     }
 

@@ -257,6 +257,7 @@ class ExecToolTest {
         new ExecTool(recording).run(json("{\"command\":\"make test\",\"timeout_seconds\":5}"),
                 context(ws, 10_000, Duration.ofSeconds(60)));
         Sandbox.Command c = seen.get();
+        assertThat(c.agentId()).as("whom the command runs as: the caller").isEqualTo("agent-1");
         assertThat(c.argv()).containsExactly("/bin/sh", "-c", "make test");
         assertThat(c.workingDirectory()).isEqualTo(ws.toRealPath());
         assertThat(c.environment()).containsOnlyKeys("PATH", "HOME", "LANG");

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.carapace.testing.SandboxDirs;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -58,7 +59,9 @@ class BubblewrapTest {
             exchange.close();
         });
         upstream.start();
+        SandboxDirs.searchable(shared);
         proxy = new TestUnixProxy(shared.resolve("proxy.sock"), upstream.getAddress());
+        SandboxDirs.connectable(proxy.socket());
         dataDir = Files.createDirectories(shared.resolve("data"));
         Files.writeString(dataDir.resolve("carapace.db"), "gateway data");
         bwrap = Bubblewrap.open(Path.of("/usr/bin/bwrap"), LIMITS, proxy.socket(), List.of(dataDir));
@@ -74,9 +77,11 @@ class BubblewrapTest {
 
     @BeforeEach
     void workspaces(@TempDir Path dir) throws IOException {
+        SandboxDirs.searchable(dir);
         workspace = Files.createDirectories(dir.resolve("agents/a"));
         otherAgent = Files.createDirectories(dir.resolve("agents/b"));
         Files.writeString(otherAgent.resolve("secret.txt"), "b's secret");
+        bwrap.handOver(workspace);
     }
 
     private Sandbox.Result sh(String script) throws Exception {
@@ -257,6 +262,57 @@ class BubblewrapTest {
         assertThat(r.output()).doesNotContain("su=0");
     }
 
+    // ---- never the host's root ----
+
+    @Test
+    void commandsRunAsAnUnprivilegedHostUser() throws Exception {
+        Sandbox.Result r = sh("touch made; grep '^Uid:' /proc/self/status");
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        int owner = (int) Files.getAttribute(workspace.resolve("made"), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        assertThat(owner).as("host uid of a file the command made").isNotZero();
+        if (SandboxDirs.root()) assertThat(owner).isEqualTo(SandboxUser.NOBODY.uid());
+    }
+
+    @Test
+    void hostKernelSettingsCannotBeChanged() throws Exception {
+        Path setting = Path.of("/proc/sys/fs/lease-break-time");
+        String before = Files.readString(setting).strip();
+        Sandbox.Result r = sh("v=$(cat " + setting + "); echo $((v+1)) > " + setting + " && echo CHANGED;"
+                + " echo c > /proc/sysrq-trigger && echo SYSRQ; (: >> /proc/sys/kernel/core_pattern) && echo CORE;"
+                + " grep ' /proc/sys ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1");
+        assertThat(Files.readString(setting).strip()).isEqualTo(before);
+        assertThat(r.output()).doesNotContain("CHANGED").doesNotContain("SYSRQ").doesNotContain("CORE");
+        assertThat(r.output().strip()).endsWith("ro"); // /proc/sys is a read-only mount, whoever runs the command
+    }
+
+    @Test
+    void aRootOnlyHostFileIsNotReadable() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "the gateway's own files are its commands' too"
+                + " when it is not root; the unprivileged run is UnprivilegedGatewayTest");
+        Path secret = workspace.resolve("root-only.txt");
+        Files.writeString(secret, "root's secret");
+        Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setAttribute(secret, "unix:uid", 0);
+        Sandbox.Result r = sh("cat root-only.txt; echo end");
+        assertThat(r.output()).doesNotContain("root's secret").contains("Permission denied").endsWith("end\n");
+    }
+
+    @Test
+    void theProbeRefusesASandboxWhoseCommandsWouldBeHostRoot() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway can start root commands");
+        assertThatThrownBy(() -> Bubblewrap.openKeepingPrivileges(Path.of("/usr/bin/bwrap"), LIMITS, false))
+                .isInstanceOf(SandboxUnavailableException.class)
+                .hasMessageContaining("would act as root on the host")
+                .hasMessageContaining("a file one made belongs to uid 0")
+                .hasMessageContaining("it read a root-only (mode 0600) file")
+                .hasMessageContaining("does not switch to an unprivileged user")
+                .hasMessageNotContaining("for writing"); // /proc/sys stays read-only even then
+        // bwrap alone, as root, leaves the host's kernel settings writable: the probe says so.
+        assertThatThrownBy(() -> Bubblewrap.openKeepingPrivileges(Path.of("/usr/bin/bwrap"), LIMITS, true))
+                .isInstanceOf(SandboxUnavailableException.class)
+                .hasMessageContaining("it opened /proc/sys/fs/lease-break-time for writing");
+    }
+
     // ---- limits ----
 
     @Test
@@ -381,6 +437,8 @@ class BubblewrapTest {
         Path docs = Files.createDirectories(extra.resolve("docs"));
         Files.writeString(docs.resolve("readme.txt"), "shared docs");
         Path cache = Files.createDirectories(extra.resolve("cache"));
+        SandboxDirs.searchable(extra);
+        bwrap.handOver(cache); // writable by the commands' user
         Path hiddenInside = Files.createDirectories(docs.resolve("data")); // hidden, as the gateway's data is
         Files.writeString(hiddenInside.resolve("x"), "secret");
         Bubblewrap b = Bubblewrap.open(Path.of("/usr/bin/bwrap"), LIMITS, null, List.of(hiddenInside));
