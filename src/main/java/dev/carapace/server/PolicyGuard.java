@@ -8,6 +8,8 @@ import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules.NetworkRequest;
 import dev.carapace.guard.NetworkRules.Verdict;
+import dev.carapace.guard.fs.PathException;
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyEngine.Mode;
 import dev.carapace.guard.policy.PolicyEngine.TargetKind;
@@ -170,38 +172,41 @@ final class PolicyGuard implements Guard {
 
     /**
      * The real path a file tool would touch: {@code raw} resolved against the workspace (an absolute path is taken
-     * as it is), every existing part with symlinks resolved by the OS, the names that do not exist yet appended (and
-     * refused if {@code .} or {@code ..}). A dangling symlink, and an existing file with more than one hard link,
-     * are refused: where they lead cannot be told.
+     * as it is) by the canonicaliser the file tools use ({@link RealPaths}), without confining it: a path outside is
+     * judged (and denied) by the filesystem roots. An existing file with more than one hard link is refused too:
+     * where its other names are cannot be told.
      */
     static Path canonical(Path workspace, String raw) {
         if (raw.indexOf('\0') >= 0) throw new IllegalArgumentException("the path contains a NUL byte");
-        Path p;
+        Path names;
         try {
-            p = workspace.resolve(raw);
+            names = workspace.getFileSystem().getPath(raw);
         } catch (InvalidPathException ex) {
             throw new IllegalArgumentException("'" + clip(raw) + "' is not a valid path");
         }
-        Deque<String> missing = new ArrayDeque<>();
-        Path cur = p;
-        while (cur != null && !Files.exists(cur, LinkOption.NOFOLLOW_LINKS)) {
-            if (cur.getFileName() != null) missing.push(cur.getFileName().toString());
-            cur = cur.getParent();
-        }
-        if (cur == null) throw new IllegalArgumentException("'" + clip(raw) + "' has no existing parent");
-        Path real;
-        try {
-            real = cur.toRealPath();
-        } catch (IOException ex) {
-            throw new IllegalArgumentException("'" + clip(raw) + "' goes through a dangling symlink or a symlink loop");
-        }
-        for (String name : missing) {
-            if (name.equals("..") || name.equals(".")) {
-                throw new IllegalArgumentException("'" + clip(raw) + "' has '" + name + "' after a name that does not exist");
+        Path start = null;
+        if (!names.isAbsolute()) {
+            try {
+                start = workspace.toRealPath();
+            } catch (IOException ex) {
+                names = workspace.toAbsolutePath().resolve(names);   // no workspace yet (policy explain): walk it too
             }
-            real = real.resolve(name);
         }
-        if (missing.isEmpty() && Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
+        if (start == null) {
+            start = names.getRoot();
+            // subpath, not relativize: relativize normalizes, and ".." must be walked physically
+            names = names.getNameCount() == 0 ? names.getFileSystem().getPath("") : names.subpath(0, names.getNameCount());
+        }
+        Path real;
+        boolean exists;
+        try {
+            RealPaths.Resolved r = RealPaths.resolve(start, names, null, raw);
+            real = r.real();
+            exists = r.exists();
+        } catch (PathException ex) {
+            throw new IllegalArgumentException(ex.getMessage());
+        }
+        if (exists && Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
             try {
                 Object links = Files.getAttribute(real, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
                 if (links instanceof Integer n && n > 1) {

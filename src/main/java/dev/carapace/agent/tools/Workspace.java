@@ -1,11 +1,13 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.guard.fs.PathException;
+import dev.carapace.guard.fs.RealPaths;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -41,14 +43,11 @@ import java.util.Set;
  *
  * <h2>Resolution</h2>
  * A model path must be relative, non-empty, free of NUL bytes and at most {@value #MAX_PATH_CHARS} characters. It
- * is refused if it escapes lexically ({@code ../x}, {@code a/../../x}), then walked one name at a time from the
- * workspace's real path: every existing name is examined without following it; a symlink is resolved to its real
- * path ({@link Path#toRealPath}) and must land inside the workspace, so a symlink inside pointing inside is fine and
- * one pointing outside (directly, through other links, or through {@code /proc/self/root}) is refused, naming the
- * link. Every intermediate position must be inside the workspace too: a walk never continues from outside. Once a name
- * does not exist, the remaining names are appended as they are, and each must not be {@code .} or {@code ..}. The
- * result equals "real path of the nearest existing ancestor + remaining names", checked to be inside the root.
- * Dangling symlinks and symlink loops are refused.
+ * is refused if it escapes lexically ({@code ../x}, {@code a/../../x}), then resolved by the guard's one canonicaliser,
+ * {@link RealPaths}, confined to the workspace: a symlink inside pointing inside is fine, one pointing outside
+ * (directly, through other links, or through {@code /proc/self/root}) is refused naming the link, and the walk never
+ * continues from outside. The policy decides on the same canonicaliser's result, so the path judged is the path
+ * opened. Dangling symlinks and symlink loops are refused.
  *
  * <h2>Symlinks and writes</h2>
  * A write to a path that is (or goes through) a symlink whose target is inside the workspace writes the target: the
@@ -162,78 +161,12 @@ public final class Workspace {
         Path normal = rel.normalize();
         if (normal.startsWith("..")) throw escapes(raw);
         String shown = normal.toString().isEmpty() ? "." : normal.toString();
-
-        Path cur = root;            // real, inside root, exists while `exists`
-        boolean exists = true;
-        String walked = "";
-        for (Path element : rel) {
-            String name = element.toString();
-            String before = walked;
-            walked = walked.isEmpty() ? name : walked + "/" + name;
-            if (!exists) {
-                if (name.equals(".") || name.equals("..")) {
-                    throw new WorkspaceException(quote(raw) + ": '" + name + "' after " + quote(before)
-                            + ", which does not exist");
-                }
-                cur = cur.resolve(name);
-                continue;
-            }
-            if (!Files.isDirectory(cur, NOFOLLOW)) throw new WorkspaceException(quote(before) + " is not a directory");
-            if (name.equals(".")) continue;
-            if (name.equals("..")) {
-                // cur is a real path, so its lexical parent is its physical parent.
-                if (cur.equals(root)) throw escapes(raw);
-                cur = cur.getParent();
-                continue;
-            }
-            Path candidate = cur.resolve(name);
-            BasicFileAttributes attrs;
-            try {
-                attrs = Files.readAttributes(candidate, BasicFileAttributes.class, NOFOLLOW);
-            } catch (NoSuchFileException e) {
-                exists = false;
-                cur = candidate;
-                continue;
-            } catch (IOException e) {
-                throw new WorkspaceException(quote(walked) + " cannot be resolved (" + describe(e) + ")");
-            }
-            if (!attrs.isSymbolicLink()) {
-                cur = candidate;
-                continue;
-            }
-            Path real;
-            try {
-                real = candidate.toRealPath();
-            } catch (NoSuchFileException e) {
-                throw dangling(candidate, cur, walked);
-            } catch (FileSystemException e) {
-                if (isLoop(e)) throw new WorkspaceException(quote(walked) + " is a symlink loop");
-                throw new WorkspaceException(quote(walked) + " cannot be resolved (" + describe(e) + ")");
-            } catch (IOException e) {
-                throw new WorkspaceException(quote(walked) + " cannot be resolved (" + describe(e) + ")");
-            }
-            // A symlink is allowed only if everything it leads to is inside; reads and writes then go to its real
-            // target (a write never replaces the link itself). See "Symlinks and writes" above.
-            if (!real.startsWith(root)) {
-                throw new WorkspaceException(quote(walked) + " is a symlink to outside the workspace");
-            }
-            cur = real;
-        }
-        if (!cur.startsWith(root)) throw escapes(raw); // cannot happen; kept as the final word
-        return new Target(shown, cur, exists);
-    }
-
-    private WorkspaceException dangling(Path link, Path dir, String walked) {
         try {
-            Path target = Files.readSymbolicLink(link);
-            Path lexical = (target.isAbsolute() ? target : dir.resolve(target)).normalize();
-            if (!lexical.startsWith(root)) {
-                return new WorkspaceException(quote(walked) + " is a symlink to outside the workspace");
-            }
-        } catch (IOException | RuntimeException e) {
-            // fall through to the generic message
+            RealPaths.Resolved r = RealPaths.resolve(root, rel, root, raw);
+            return new Target(shown, r.real(), r.exists());
+        } catch (PathException e) {
+            throw new WorkspaceException(e.getMessage());
         }
-        return new WorkspaceException(quote(walked) + " is a dangling symlink (its target does not exist)");
     }
 
     private void checkExisting(Target t, boolean forWrite) throws WorkspaceException {
@@ -549,7 +482,7 @@ public final class Workspace {
     // Messages
 
     private static WorkspaceException escapes(String raw) {
-        return new WorkspaceException(quote(raw) + ": path escapes the workspace");
+        return new WorkspaceException(RealPaths.escapes(raw).getMessage());
     }
 
     private static WorkspaceException hardLinks(String shown) {
@@ -562,26 +495,16 @@ public final class Workspace {
     }
 
     private static boolean isLoop(FileSystemException e) {
-        String reason = e.getReason();
-        return reason != null && reason.contains("levels of symbolic links");
+        return RealPaths.isLoop(e);
     }
 
     /** A short, path-free description of an I/O failure. */
     static String describe(IOException e) {
-        if (e instanceof NoSuchFileException) return "no such file or directory";
-        if (e instanceof AccessDeniedException) return "permission denied";
-        if (e instanceof FileAlreadyExistsException) return "already exists";
-        if (e instanceof NotDirectoryException) return "not a directory";
-        if (e instanceof FileSystemException f) {
-            return f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
-        }
-        // Other messages may carry paths; say only what kind of failure it was.
-        return "I/O error: " + e.getClass().getSimpleName();
+        return RealPaths.describe(e);
     }
 
     /** The model's own path, quoted and shortened for a message. */
     static String quote(String path) {
-        String p = path.length() > 200 ? path.substring(0, 200) + "..." : path;
-        return "'" + p + "'";
+        return RealPaths.quote(path);
     }
 }
