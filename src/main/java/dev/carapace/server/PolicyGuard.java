@@ -3,6 +3,7 @@ package dev.carapace.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.Agents;
+import dev.carapace.agent.FileGate;
 import dev.carapace.agent.Guard;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
@@ -80,6 +81,13 @@ final class PolicyGuard implements Guard {
             log.warn("audit sink failed", ex);
         }
         return d;
+    }
+
+    /** The file rules at every file the agent's tools touch; see {@link PolicyFileGate}. */
+    @Override
+    public FileGate files(String agentId) {
+        AgentSpec agent = agents.find(agentId).orElse(null);
+        return new PolicyFileGate(agentId, agent == null ? null : agent.owner().toString(), engine, audit, clock);
     }
 
     /** A tool call's target as the model gave it: a file tool's path, exec's command, web_fetch's URL. */

@@ -53,7 +53,7 @@ abstract sealed class FileTool implements AgentTool
         if (context == null || context.workspace() == null) return ToolResult.error("no workspace for this agent");
         Workspace workspace;
         try {
-            workspace = new Workspace(context.workspace());
+            workspace = new Workspace(context.workspace(), context.files(), name);
         } catch (IOException e) {
             return ToolResult.error("the workspace is not available");
         }

@@ -55,7 +55,9 @@ public final class GlobTool extends FileTool {
         if (full[0]) out.note("[truncated: more than " + found[0] + " matches; narrow the pattern or path]");
         else if (walk.timedOut) out.note("[stopped: time limit; results are incomplete]");
         else if (walk.truncated) out.note("[stopped after " + walk.entries + " entries; results are incomplete]");
-        else if (found[0] == 0) return ToolResult.ok("no matches");
+        else if (found[0] == 0 && walk.denied == 0) return ToolResult.ok("no matches");
+        else if (found[0] == 0) out.note("no matches");
+        if (walk.denied > 0) out.note("[" + walk.denied + " files skipped by policy]");
         return ToolResult.ok(out.toString());
     }
 

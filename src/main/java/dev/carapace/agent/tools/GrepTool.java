@@ -52,6 +52,7 @@ public final class GrepTool extends FileTool {
         int binary;
         int large;
         int refused;
+        int denied;
 
         Search(Pattern regex, Deadline deadline, Output out) {
             this.regex = regex;
@@ -107,8 +108,12 @@ public final class GrepTool extends FileTool {
                 Workspace.OpenFile file;
                 try {
                     file = workspace.openIn(dir, name, abs, path);
-                } catch (WorkspaceException | IOException e) {
-                    search.refused++; // hard-linked, replaced, unreadable
+                } catch (WorkspaceException e) {
+                    if (e.byPolicy()) search.denied++;
+                    else search.refused++; // hard-linked, replaced
+                    return true;
+                } catch (IOException e) {
+                    search.refused++; // unreadable
                     return true;
                 }
                 try (file) {
@@ -116,6 +121,7 @@ public final class GrepTool extends FileTool {
                 }
             });
             if (walk.timedOut) search.timedOut = true;
+            search.denied += walk.denied;
             if (walk.truncated) search.out.note("[stopped after " + walk.entries + " entries; results are incomplete]");
         }
         Output out = search.out;
@@ -125,6 +131,7 @@ public final class GrepTool extends FileTool {
             out.note("[skipped: " + search.binary + " binary, " + search.large + " over " + MAX_FILE_BYTES
                     + " bytes, " + search.refused + " hard-linked or unreadable]");
         }
+        if (search.denied > 0) out.note("[" + search.denied + " files skipped by policy]");
         if (out.isEmpty() && !search.full) {
             String notes = out.toString();
             return ToolResult.ok(notes.isEmpty() ? "no matches" : "no matches\n" + notes);
