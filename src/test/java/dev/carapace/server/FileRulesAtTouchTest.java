@@ -180,9 +180,9 @@ class FileRulesAtTouchTest {
         assertThat(glob).endsWith("secrets/\n[2 files skipped by policy]");
         String list = run("list", "{}").content();
         assertThat(list).doesNotContain(".env").contains("app.txt", "secrets/");
-        assertThat(list).endsWith("secrets/\n[1 entries skipped by policy]");
+        assertThat(list).endsWith("secrets/\n[1 entry skipped by policy]");
         assertThat(run("list", "{\"path\":\"secrets\"}").content())
-                .isEqualTo("[1 entries skipped by policy]");
+                .isEqualTo("[1 entry skipped by policy]");
         Files.createSymbolicLink(ws.resolve("shortcut"), ws.resolve("secrets/key"));
         assertThat(run("list", "{}").content()).contains("shortcut@ -> (link)").doesNotContain("secrets/key");
     }
@@ -194,5 +194,37 @@ class FileRulesAtTouchTest {
         assertThat(r.content()).startsWith("'.env' is denied by policy: read '").doesNotContain("TOPSECRET");
         assertThat(Files.readString(ws.resolve(".env"))).isEqualTo("TOKEN=TOPSECRET-2\n");
         assertThat(Files.exists(ws.resolve("secrets"), LinkOption.NOFOLLOW_LINKS)).isTrue();
+    }
+
+    @Test
+    void aRealRunsGrepDoesNotReturnWhatAReadRuleDenies() throws Exception {
+        Path real = Files.createDirectories(dir.resolve("run-ws"));
+        Files.writeString(real.resolve("AGENTS.md"), "You help.");
+        Files.writeString(real.resolve(".env"), "TOKEN=TOPSECRET-3\n");
+        Files.writeString(real.resolve("app.txt"), "uses TOKEN\n");
+        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
+                version: 1
+                filesystem_policy: {include_workdir: true}
+                tools:
+                  allow: [read, grep]
+                  rules: [{id: env-files, tool: read, target: "/**/.env", decision: deny}]
+                """);
+        String yaml = """
+                guard:
+                  policies:
+                    base: {file: %s, agents: ["*"]}
+                agents:
+                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
+                """.formatted(policy, real);
+        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+            h.a.enqueue(AgentHarness.toolCall("c1", "grep", "{\"pattern\":\"TOKEN\"}"), AgentHarness.text("done", 100, 3));
+            dev.carapace.agent.AgentRuntime rt = h.carapace.agentRuntime();
+            assertThat(rt.await(rt.start("coder", "s", "find tokens"), Duration.ofSeconds(20)).status())
+                    .isEqualTo(dev.carapace.agent.RunStatus.COMPLETED);
+            h.a.take();
+            String afterGrep = dev.carapace.testing.ScriptedUpstream.body(h.a.take());
+            assertThat(afterGrep).contains("app.txt:1: uses TOKEN").contains("1 file skipped by policy")
+                    .doesNotContain("TOPSECRET");
+        }
     }
 }

@@ -57,7 +57,7 @@ public final class GlobTool extends FileTool {
         else if (walk.truncated) out.note("[stopped after " + walk.entries + " entries; results are incomplete]");
         else if (found[0] == 0 && walk.denied == 0) return ToolResult.ok("no matches");
         else if (found[0] == 0) out.note("no matches");
-        if (walk.denied > 0) out.note("[" + walk.denied + " files skipped by policy]");
+        if (walk.denied > 0) out.note(Output.skippedByPolicy(walk.denied, "file", "files"));
         return ToolResult.ok(out.toString());
     }
 

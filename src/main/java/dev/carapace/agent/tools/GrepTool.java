@@ -131,7 +131,7 @@ public final class GrepTool extends FileTool {
             out.note("[skipped: " + search.binary + " binary, " + search.large + " over " + MAX_FILE_BYTES
                     + " bytes, " + search.refused + " hard-linked or unreadable]");
         }
-        if (search.denied > 0) out.note("[" + search.denied + " files skipped by policy]");
+        if (search.denied > 0) out.note(Output.skippedByPolicy(search.denied, "file", "files"));
         if (out.isEmpty() && !search.full) {
             String notes = out.toString();
             return ToolResult.ok(notes.isEmpty() ? "no matches" : "no matches\n" + notes);

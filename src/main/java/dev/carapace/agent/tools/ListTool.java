@@ -83,7 +83,7 @@ public final class ListTool extends FileTool {
                 out.note("[truncated: " + (more ? "more than " + (MAX_READ - shown - denied)
                         : names.size() - shown - denied) + " more entries]");
             }
-            if (denied > 0) out.note("[" + denied + " entries skipped by policy]");
+            if (denied > 0) out.note(Output.skippedByPolicy(denied, "entry", "entries"));
             return ToolResult.ok(out.toString());
         }
     }
