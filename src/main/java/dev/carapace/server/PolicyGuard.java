@@ -2,9 +2,12 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
 import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.Guard;
+import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules.NetworkRequest;
@@ -28,9 +31,10 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -52,16 +56,23 @@ final class PolicyGuard implements Guard {
 
     /** The rule id the agent's own tool list decides with (as the default guard's). */
     static final String AGENT_TOOLS = "agent.tools";
-    static final Set<String> READ_TOOLS = Set.of("read", "list", "glob", "grep");
-    static final Set<String> WRITE_TOOLS = Set.of("write", "edit");
-
     private final Agents agents;
+    /** The file tools by name, as each declares itself ({@link AgentTool#fileTarget}). */
+    private final Map<String, FileTarget> fileTools;
     private final Supplier<PolicyEngine> engine;
     private final AuditSink audit;
     private final Clock clock;
 
     /** @param engine the engine in force for each new decision (a {@code PolicyWatcher::current}) */
     PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock) {
+        this(agents, engine, audit, clock, FileTools.all());
+    }
+
+    /** @param tools the tools the runtime runs; those that name a file say so ({@link AgentTool#fileTarget}) */
+    PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock, List<AgentTool> tools) {
+        Map<String, FileTarget> files = new HashMap<>();
+        for (AgentTool t : tools) if (t.fileTarget() != null) files.put(t.name(), t.fileTarget());
+        this.fileTools = Map.copyOf(files);
         this.agents = agents;
         this.engine = engine;
         this.audit = audit;
@@ -91,13 +102,14 @@ final class PolicyGuard implements Guard {
     }
 
     /** A tool call's target as the model gave it: a file tool's path, exec's command, web_fetch's URL. */
-    static String target(String tool, JsonNode args) {
-        String key = READ_TOOLS.contains(tool) || WRITE_TOOLS.contains(tool) ? "path"
+    String target(String tool, JsonNode args) {
+        FileTarget file = fileTools.get(tool);
+        String key = file != null ? file.argument()
                 : tool.equals("exec") ? "command" : tool.equals("web_fetch") ? "url" : null;
         if (key == null) return null;
         JsonNode v = args == null ? null : args.get(key);
         if (v != null && v.isTextual()) return v.asText();
-        return READ_TOOLS.contains(tool) && !tool.equals("read") ? "." : null;   // list/glob/grep default to the root
+        return file != null ? file.whenAbsent() : null;   // e.g. list/glob/grep default to the root
     }
 
     /**
@@ -126,7 +138,8 @@ final class PolicyGuard implements Guard {
                     + agentId + "' in the config", false), null);
         }
         PolicyEngine e = engine.get();
-        boolean file = READ_TOOLS.contains(tool) || WRITE_TOOLS.contains(tool);
+        FileTarget fileTarget = fileTools.get(tool);
+        boolean file = fileTarget != null;
         Path path = null;
         String shown = raw;
         if (file) {
@@ -149,7 +162,7 @@ final class PolicyGuard implements Guard {
         if (t.verdict() == Verdict.DENY) return refuse(steps, t, shown);
         PolicyEngine.Decision layer = null;
         if (file) {
-            layer = e.filesystem(agentId, path, WRITE_TOOLS.contains(tool) ? Mode.WRITE : Mode.READ);
+            layer = e.filesystem(agentId, path, fileTarget.access() == FileGate.Access.WRITE ? Mode.WRITE : Mode.READ);
         } else if (kind == TargetKind.URL && raw != null) {
             NetworkRequest req;
             try {

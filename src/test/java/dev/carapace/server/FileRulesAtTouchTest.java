@@ -227,4 +227,41 @@ class FileRulesAtTouchTest {
                     .doesNotContain("TOPSECRET");
         }
     }
+
+    /** A tool added later, unknown to the guard by name, that reads the file its "file" argument names. */
+    private static final class CatTool implements AgentTool {
+        public String name() { return "cat"; }
+        public String description() { return "cat"; }
+        public com.fasterxml.jackson.databind.node.ObjectNode parameters() { return JSON.createObjectNode(); }
+        public dev.carapace.agent.FileTarget fileTarget() {
+            return new dev.carapace.agent.FileTarget("file", null, dev.carapace.agent.FileGate.Access.READ);
+        }
+        public ToolResult run(JsonNode arguments, ToolContext context) { return ToolResult.ok("unused"); }
+    }
+
+    @Test
+    void aToolDeclaringItReadsAFileIsJudgedOnThatFileWithoutBeingNamedInTheGuard() throws Exception {
+        String policy = """
+                version: 1
+                filesystem_policy: {include_workdir: true}
+                tools:
+                  allow: [cat]
+                  rules: [{id: env-files, tool: cat, target: "/**/.env", decision: deny}]
+                """;
+        AgentSpec coder = new AgentSpec("coder", ws, "m", List.of(), List.of("cat"), new AgentSpec.Owner(null, "platform"),
+                null, null, null);
+        PolicyEngine engine = PolicyEngine.compile(List.of(new PolicyEngine.Attachment(
+                PolicyLoader.parse(policy, "p.yaml", "base"), Set.of("*"), Set.of())),
+                List.of(new PolicyEngine.Subject("coder", "platform", ws)));
+        PolicyGuard g = new PolicyGuard(new Agents(List.of(coder)), () -> engine, audit::add, Clock.systemUTC(),
+                List.of(new CatTool()));
+        Decision env = g.decide("coder", "s", "cat", json("{\"file\":\".env\"}"));
+        assertThat(env.verdict()).isEqualTo(Decision.Verdict.DENY);
+        assertThat(env.rule()).isEqualTo("base:env-files");
+        assertThat(env.target()).isEqualTo(ws.resolve(".env").toString());
+        Decision out = g.decide("coder", "s", "cat", json("{\"file\":\"../outside.txt\"}"));
+        assertThat(out.layer()).isEqualTo("filesystem");
+        assertThat(out.reason()).contains("outside every readable root");
+        assertThat(g.decide("coder", "s", "cat", json("{}")).reason()).isEqualTo("the call names no path");
+    }
 }

@@ -67,8 +67,8 @@ final class DirectoryMaker {
             throws IOException, WorkspaceException {
         Flags flags = Native0.FLAGS;
         if (flags == null) {
-            throw new WorkspaceException("cannot create directories safely on this platform (" + System.getProperty("os.arch")
-                    + "); create " + Workspace.quote(shown) + "'s directory first");
+            throw new WorkspaceException("cannot create directories safely on this platform ("
+                    + System.getProperty("os.arch") + "); create " + Workspace.quote(shown) + "'s directory first");
         }
         LibC c = Native0.LIBC;
         int dirFlags = flags.directory | flags.nofollow | flags.cloexec; // O_RDONLY is 0

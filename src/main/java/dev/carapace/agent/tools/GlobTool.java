@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -26,7 +28,8 @@ public final class GlobTool extends FileTool {
             "path":{"type":"string","description":"base directory, default ."}},"required":["pattern"]}""";
 
     public GlobTool() {
-        super("glob", "Find workspace paths matching a glob (* within a name, ** across directories).", SCHEMA);
+        super("glob", "Find workspace paths matching a glob (* within a name, ** across directories).", SCHEMA,
+                new FileTarget("path", ".", FileGate.Access.LIST));
     }
 
     @Override

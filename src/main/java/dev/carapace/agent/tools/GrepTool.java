@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -38,7 +40,8 @@ public final class GrepTool extends FileTool {
             "glob":{"type":"string","description":"file filter, e.g. *.java"}},"required":["pattern"]}""";
 
     public GrepTool() {
-        super("grep", "Search workspace files for a Java regex; prints path:line: text.", SCHEMA);
+        super("grep", "Search workspace files for a Java regex; prints path:line: text.", SCHEMA,
+                new FileTarget("path", ".", FileGate.Access.READ));
     }
 
     /** Counts and limits of one search. */

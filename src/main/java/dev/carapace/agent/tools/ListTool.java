@@ -2,6 +2,7 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -31,7 +32,8 @@ public final class ListTool extends FileTool {
             {"type":"object","properties":{"path":{"type":"string","description":"directory, default ."}}}""";
 
     public ListTool() {
-        super("list", "List a workspace directory; directories end with /.", SCHEMA);
+        super("list", "List a workspace directory; directories end with /.", SCHEMA,
+                new FileTarget("path", ".", FileGate.Access.LIST));
     }
 
     @Override
