@@ -14,7 +14,7 @@ public interface Guard {
      * The gate file tools ask at every file they touch for this agent: the enforcement of the file rules, where
      * {@link #decide} is the up-front decision (audited, may ask a human). The default confines to the workspace only.
      */
-    default FileGate files(String agentId) {
+    default FileGate files(String agentId, String sessionKey) {
         return FileGate.WORKSPACE;
     }
 

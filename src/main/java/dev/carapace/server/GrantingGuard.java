@@ -48,7 +48,7 @@ final class GrantingGuard implements Guard {
 
     /** Grants only answer "ask"; the file rules enforced at the touch are the guard's own. */
     @Override
-    public dev.carapace.agent.FileGate files(String agentId) {
-        return policy.files(agentId);
+    public dev.carapace.agent.FileGate files(String agentId, String sessionKey) {
+        return policy.files(agentId, sessionKey);
     }
 }

@@ -24,13 +24,16 @@ final class PolicyFileGate implements FileGate {
     private static final Logger log = LoggerFactory.getLogger(PolicyFileGate.class);
 
     private final String agentId;
+    private final String sessionKey;
     private final String principal;
     private final Supplier<PolicyEngine> engine;
     private final AuditSink audit;
     private final Clock clock;
 
-    PolicyFileGate(String agentId, String principal, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock) {
+    PolicyFileGate(String agentId, String sessionKey, String principal, Supplier<PolicyEngine> engine, AuditSink audit,
+                   Clock clock) {
         this.agentId = agentId;
+        this.sessionKey = sessionKey;
         this.principal = principal;
         this.engine = engine;
         this.audit = audit;
@@ -47,7 +50,7 @@ final class PolicyFileGate implements FileGate {
         PolicyEngine.Decision d = engine.get().touch(agentId, tools, real, access == Access.WRITE ? Mode.WRITE : Mode.READ);
         if (d == null) return null;
         try {
-            audit.record(new AuditEvent(clock.instant(), principal, agentId, null, d.layer(), tool, real.toString(),
+            audit.record(new AuditEvent(clock.instant(), principal, agentId, sessionKey, d.layer(), tool, real.toString(),
                     "deny", d.rule(), d.reason()));
         } catch (RuntimeException ex) {
             log.warn("audit sink failed", ex);

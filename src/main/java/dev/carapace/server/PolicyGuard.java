@@ -96,9 +96,10 @@ final class PolicyGuard implements Guard {
 
     /** The file rules at every file the agent's tools touch; see {@link PolicyFileGate}. */
     @Override
-    public FileGate files(String agentId) {
+    public FileGate files(String agentId, String sessionKey) {
         AgentSpec agent = agents.find(agentId).orElse(null);
-        return new PolicyFileGate(agentId, agent == null ? null : agent.owner().toString(), engine, audit, clock);
+        return new PolicyFileGate(agentId, sessionKey, agent == null ? null : agent.owner().toString(), engine, audit,
+                clock);
     }
 
     /** A tool call's target as the model gave it: a file tool's path, exec's command, web_fetch's URL. */

@@ -78,7 +78,7 @@ class FileRulesAtTouchTest {
     private ToolResult run(String tool, String args) throws InterruptedException {
         AgentTool t = FileTools.all().stream().filter(x -> x.name().equals(tool)).findFirst().orElseThrow();
         return t.run(json(args), new ToolContext("coder", "s", ws, Duration.ofSeconds(10), 64 * 1024,
-                guard.files("coder")));
+                guard.files("coder", "s")));
     }
 
     private static JsonNode json(String s) {
@@ -106,6 +106,7 @@ class FileRulesAtTouchTest {
         assertThat(audit.getLast().outcome()).isEqualTo("deny");
         assertThat(audit.getLast().rule()).isEqualTo("base:secrets");
         assertThat(audit.getLast().target()).isEqualTo(ws.resolve("secrets/key").toString());
+        assertThat(audit.getLast().session()).isEqualTo("s");
     }
 
     @Test

@@ -105,13 +105,22 @@ final class DirectoryMaker {
                         throw changed(shown);
                     }
                 }
-                c.close(fd);
+                closeQuietly(fd);
                 fd = next;
             }
         } finally {
-            c.close(fd);
+            closeQuietly(fd);
         }
         return created;
+    }
+
+    /** A failed close of a read-only directory descriptor loses nothing; it must not hide the real outcome. */
+    private static void closeQuietly(int fd) {
+        try {
+            Native0.LIBC.close(fd);
+        } catch (LastErrorException ignored) {
+            // the descriptor is released by the kernel either way on Linux
+        }
     }
 
     private static WorkspaceException changed(String shown) {
