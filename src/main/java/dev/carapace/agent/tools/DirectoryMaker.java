@@ -65,12 +65,21 @@ final class DirectoryMaker {
      */
     static BitSet ensure(Path root, List<String> names, String shown, BeforeCreate before)
             throws IOException, WorkspaceException {
-        Flags flags = Native0.FLAGS;
+        Flags flags;
+        LibC c;
+        try {
+            flags = Native0.FLAGS;
+            c = Native0.LIBC;
+        } catch (LinkageError e) {
+            // JNA's native part could not be loaded (e.g. no writable temp directory to unpack it to): refuse to
+            // create rather than fall back to a path-based mkdir a swap could redirect.
+            throw new WorkspaceException("cannot create directories here (native access unavailable); create "
+                    + Workspace.quote(shown) + "'s directory first");
+        }
         if (flags == null) {
             throw new WorkspaceException("cannot create directories safely on this platform ("
                     + System.getProperty("os.arch") + "); create " + Workspace.quote(shown) + "'s directory first");
         }
-        LibC c = Native0.LIBC;
         int dirFlags = flags.directory | flags.nofollow | flags.cloexec; // O_RDONLY is 0
         BitSet created = new BitSet(names.size());
         int fd;
