@@ -47,7 +47,8 @@ import java.util.function.Supplier;
  *       resolved, {@code ..} resolved physically, a hard-linked file refused) against the filesystem roots; a
  *       {@code web_fetch} URL against the network rules.</li>
  * </ol>
- * {@code exec}'s own network traffic is decided later, by the egress proxy through the same engine. Every decision
+ * {@code exec}'s own network traffic is decided later, by the egress proxy through the same engine, and the file
+ * rules are enforced again at every file a tool touches, by {@link #files} ({@link PolicyFileGate}). Every decision
  * is recorded in the {@link AuditSink}.
  */
 final class PolicyGuard implements Guard {
@@ -56,6 +57,7 @@ final class PolicyGuard implements Guard {
 
     /** The rule id the agent's own tool list decides with (as the default guard's). */
     static final String AGENT_TOOLS = "agent.tools";
+
     private final Agents agents;
     /** The file tools by name, as each declares itself ({@link AgentTool#fileTarget}). */
     private final Map<String, FileTarget> fileTools;
