@@ -20,6 +20,15 @@ public interface AgentTool {
     ObjectNode parameters();
 
     /**
+     * The workspace path a call names and what the tool does there, for the guard's up-front decision; null for a
+     * tool that names no file. The file rules do not depend on this being right: tools reach files only through
+     * the workspace, which asks the {@link FileGate} at every file it touches.
+     */
+    default FileTarget fileTarget() {
+        return null;
+    }
+
+    /**
      * Runs one call. Failures the model can reason about (a missing file, a bad argument) are returned as
      * {@link ToolResult#error}; an exception means the tool itself is broken.
      */

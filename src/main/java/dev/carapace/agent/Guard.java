@@ -11,6 +11,14 @@ public interface Guard {
     Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments);
 
     /**
+     * The gate file tools ask at every file they touch for this agent: the enforcement of the file rules, where
+     * {@link #decide} is the up-front decision (audited, may ask a human). The default confines to the workspace only.
+     */
+    default FileGate files(String agentId, String sessionKey) {
+        return FileGate.WORKSPACE;
+    }
+
+    /**
      * {@code allow}, {@code deny}, or {@code ask} a human first. A refusal reaches the model as a structured result,
      * so every field is written for it and for the operator reading the transcript: no secret values.
      *

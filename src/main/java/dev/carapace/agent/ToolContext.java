@@ -4,10 +4,22 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * What a tool call may use: the agent's workspace (the only directory file tools reach), who is calling, and the
- * limits of this call.
+ * What a tool call may use: the agent's workspace (the only directory file tools reach), who is calling, the limits
+ * of this call, and the gate file tools ask at every file they touch.
  *
  * @param workspace      absolute, real path of the agent's workspace
  * @param maxOutputBytes results longer than this are cut (and say so)
+ * @param files          asked on every real path a file tool opens, lists or creates
  */
-public record ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes) {}
+public record ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
+                          FileGate files) {
+
+    public ToolContext {
+        if (files == null) files = FileGate.WORKSPACE;
+    }
+
+    /** A context whose file tools are confined to the workspace only (no policy). */
+    public ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes) {
+        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, FileGate.WORKSPACE);
+    }
+}

@@ -253,7 +253,8 @@ public final class Carapace implements AutoCloseable {
                     case DIRECT -> new DirectEgress();
                     case PROXY -> new ProxyEgress(egressProxy, null);
                 });
-        Guard decided = policy == null ? new WorkspaceGuard(agents) : new PolicyGuard(agents, policy::current, audit, clock);
+        Guard decided = policy == null ? new WorkspaceGuard(agents)
+                : new PolicyGuard(agents, policy::current, audit, clock, tools);
         Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
         return new AgentRuntime(agents, gateway, store.sessions(), guard, new QueuedApprovals(approvals, principalOf),
                 tools, agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock, audit);

@@ -45,4 +45,10 @@ final class GrantingGuard implements Guard {
                 + grant.get().createdBy() + ") covers what rule " + d.rule() + " would ask about"));
         return new Decision(Decision.Verdict.ALLOW, null, rule, d.layer(), d.target(), null);
     }
+
+    /** Grants only answer "ask"; the file rules enforced at the touch are the guard's own. */
+    @Override
+    public dev.carapace.agent.FileGate files(String agentId, String sessionKey) {
+        return policy.files(agentId, sessionKey);
+    }
 }

@@ -2,12 +2,18 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.Guard;
+import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules.NetworkRequest;
 import dev.carapace.guard.NetworkRules.Verdict;
+import dev.carapace.guard.fs.PathException;
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyEngine.Mode;
 import dev.carapace.guard.policy.PolicyEngine.TargetKind;
@@ -26,9 +32,10 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -41,7 +48,8 @@ import java.util.function.Supplier;
  *       resolved, {@code ..} resolved physically, a hard-linked file refused) against the filesystem roots; a
  *       {@code web_fetch} URL against the network rules.</li>
  * </ol>
- * {@code exec}'s own network traffic is decided later, by the egress proxy through the same engine. Every decision
+ * {@code exec}'s own network traffic is decided later, by the egress proxy through the same engine, and the file
+ * rules are enforced again at every file a tool touches, by {@link #files} ({@link PolicyFileGate}). Every decision
  * is recorded in the {@link AuditSink}.
  */
 final class PolicyGuard implements Guard {
@@ -50,16 +58,24 @@ final class PolicyGuard implements Guard {
 
     /** The rule id the agent's own tool list decides with (as the default guard's). */
     static final String AGENT_TOOLS = "agent.tools";
-    static final Set<String> READ_TOOLS = Set.of("read", "list", "glob", "grep");
-    static final Set<String> WRITE_TOOLS = Set.of("write", "edit");
 
     private final Agents agents;
+    /** The file tools by name, as each declares itself ({@link AgentTool#fileTarget}). */
+    private final Map<String, FileTarget> fileTools;
     private final Supplier<PolicyEngine> engine;
     private final AuditSink audit;
     private final Clock clock;
 
     /** @param engine the engine in force for each new decision (a {@code PolicyWatcher::current}) */
     PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock) {
+        this(agents, engine, audit, clock, FileTools.all());
+    }
+
+    /** @param tools the tools the runtime runs; those that name a file say so ({@link AgentTool#fileTarget}) */
+    PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock, List<AgentTool> tools) {
+        Map<String, FileTarget> files = new HashMap<>();
+        for (AgentTool t : tools) if (t.fileTarget() != null) files.put(t.name(), t.fileTarget());
+        this.fileTools = Map.copyOf(files);
         this.agents = agents;
         this.engine = engine;
         this.audit = audit;
@@ -81,14 +97,23 @@ final class PolicyGuard implements Guard {
         return d;
     }
 
+    /** The file rules at every file the agent's tools touch; see {@link PolicyFileGate}. */
+    @Override
+    public FileGate files(String agentId, String sessionKey) {
+        AgentSpec agent = agents.find(agentId).orElse(null);
+        return new PolicyFileGate(agentId, sessionKey, agent == null ? null : agent.owner().toString(), engine, audit,
+                clock);
+    }
+
     /** A tool call's target as the model gave it: a file tool's path, exec's command, web_fetch's URL. */
-    static String target(String tool, JsonNode args) {
-        String key = READ_TOOLS.contains(tool) || WRITE_TOOLS.contains(tool) ? "path"
+    String target(String tool, JsonNode args) {
+        FileTarget file = fileTools.get(tool);
+        String key = file != null ? file.argument()
                 : tool.equals("exec") ? "command" : tool.equals("web_fetch") ? "url" : null;
         if (key == null) return null;
         JsonNode v = args == null ? null : args.get(key);
         if (v != null && v.isTextual()) return v.asText();
-        return READ_TOOLS.contains(tool) && !tool.equals("read") ? "." : null;   // list/glob/grep default to the root
+        return file != null ? file.whenAbsent() : null;   // e.g. list/glob/grep default to the root
     }
 
     /**
@@ -117,7 +142,8 @@ final class PolicyGuard implements Guard {
                     + agentId + "' in the config", false), null);
         }
         PolicyEngine e = engine.get();
-        boolean file = READ_TOOLS.contains(tool) || WRITE_TOOLS.contains(tool);
+        FileTarget fileTarget = fileTools.get(tool);
+        boolean file = fileTarget != null;
         Path path = null;
         String shown = raw;
         if (file) {
@@ -140,7 +166,7 @@ final class PolicyGuard implements Guard {
         if (t.verdict() == Verdict.DENY) return refuse(steps, t, shown);
         PolicyEngine.Decision layer = null;
         if (file) {
-            layer = e.filesystem(agentId, path, WRITE_TOOLS.contains(tool) ? Mode.WRITE : Mode.READ);
+            layer = e.filesystem(agentId, path, fileTarget.access() == FileGate.Access.WRITE ? Mode.WRITE : Mode.READ);
         } else if (kind == TargetKind.URL && raw != null) {
             NetworkRequest req;
             try {
@@ -171,38 +197,41 @@ final class PolicyGuard implements Guard {
 
     /**
      * The real path a file tool would touch: {@code raw} resolved against the workspace (an absolute path is taken
-     * as it is), every existing part with symlinks resolved by the OS, the names that do not exist yet appended (and
-     * refused if {@code .} or {@code ..}). A dangling symlink, and an existing file with more than one hard link,
-     * are refused: where they lead cannot be told.
+     * as it is) by the canonicaliser the file tools use ({@link RealPaths}), without confining it: a path outside is
+     * judged (and denied) by the filesystem roots. An existing file with more than one hard link is refused too:
+     * where its other names are cannot be told.
      */
     static Path canonical(Path workspace, String raw) {
         if (raw.indexOf('\0') >= 0) throw new IllegalArgumentException("the path contains a NUL byte");
-        Path p;
+        Path names;
         try {
-            p = workspace.resolve(raw);
+            names = workspace.getFileSystem().getPath(raw);
         } catch (InvalidPathException ex) {
             throw new IllegalArgumentException("'" + clip(raw) + "' is not a valid path");
         }
-        Deque<String> missing = new ArrayDeque<>();
-        Path cur = p;
-        while (cur != null && !Files.exists(cur, LinkOption.NOFOLLOW_LINKS)) {
-            if (cur.getFileName() != null) missing.push(cur.getFileName().toString());
-            cur = cur.getParent();
-        }
-        if (cur == null) throw new IllegalArgumentException("'" + clip(raw) + "' has no existing parent");
-        Path real;
-        try {
-            real = cur.toRealPath();
-        } catch (IOException ex) {
-            throw new IllegalArgumentException("'" + clip(raw) + "' goes through a dangling symlink or a symlink loop");
-        }
-        for (String name : missing) {
-            if (name.equals("..") || name.equals(".")) {
-                throw new IllegalArgumentException("'" + clip(raw) + "' has '" + name + "' after a name that does not exist");
+        Path start = null;
+        if (!names.isAbsolute()) {
+            try {
+                start = workspace.toRealPath();
+            } catch (IOException ex) {
+                names = workspace.toAbsolutePath().resolve(names);   // no workspace yet (policy explain): walk it too
             }
-            real = real.resolve(name);
         }
-        if (missing.isEmpty() && Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
+        if (start == null) {
+            start = names.getRoot();
+            // subpath, not relativize: relativize normalizes, and ".." must be walked physically
+            names = names.getNameCount() == 0 ? names.getFileSystem().getPath("") : names.subpath(0, names.getNameCount());
+        }
+        Path real;
+        boolean exists;
+        try {
+            RealPaths.Resolved r = RealPaths.resolve(start, names, null, raw);
+            real = r.real();
+            exists = r.exists();
+        } catch (PathException ex) {
+            throw new IllegalArgumentException(ex.getMessage());
+        }
+        if (exists && Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
             try {
                 Object links = Files.getAttribute(real, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
                 if (links instanceof Integer n && n > 1) {

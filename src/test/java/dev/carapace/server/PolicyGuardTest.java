@@ -117,7 +117,7 @@ class PolicyGuardTest {
         assertThat(g.decide("coder", "s", "read", JSON.readTree("{\"path\":\"root/etc/passwd\"}")).target()).isEqualTo("/etc/passwd");
         assertThat(g.decide("coder", "s", "read", JSON.readTree("{\"path\":\"hard\"}")).reason()).contains("2 hard links");
         assertThat(g.decide("coder", "s", "write", JSON.readTree("{\"path\":\"new/../../x\"}")).reason())
-                .contains("'..' after a name that does not exist");
+                .contains("'..' after 'new', which does not exist");
     }
 
     @Test

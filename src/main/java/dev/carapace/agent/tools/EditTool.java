@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -28,7 +30,8 @@ public final class EditTool extends FileTool {
             "all":{"type":"boolean","description":"replace every occurrence"}},"required":["path","old","new"]}""";
 
     public EditTool() {
-        super("edit", "Replace exact text in a workspace file; 'old' must occur once unless all is true.", SCHEMA);
+        super("edit", "Replace exact text in a workspace file; 'old' must occur once unless all is true.", SCHEMA,
+                new FileTarget("path", null, FileGate.Access.WRITE));
     }
 
     @Override

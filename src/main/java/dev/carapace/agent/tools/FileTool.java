@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.agent.AgentTool;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -22,10 +23,12 @@ abstract sealed class FileTool implements AgentTool
     private final String name;
     private final String description;
     private final ObjectNode parameters;
+    private final FileTarget target;
 
-    FileTool(String name, String description, String schema) {
+    FileTool(String name, String description, String schema, FileTarget target) {
         this.name = name;
         this.description = description;
+        this.target = target;
         try {
             this.parameters = (ObjectNode) JSON.readTree(schema);
         } catch (JsonProcessingException e) {
@@ -49,11 +52,16 @@ abstract sealed class FileTool implements AgentTool
     }
 
     @Override
+    public final FileTarget fileTarget() {
+        return target;
+    }
+
+    @Override
     public final ToolResult run(JsonNode arguments, ToolContext context) throws InterruptedException {
         if (context == null || context.workspace() == null) return ToolResult.error("no workspace for this agent");
         Workspace workspace;
         try {
-            workspace = new Workspace(context.workspace());
+            workspace = new Workspace(context.workspace(), context.files(), name);
         } catch (IOException e) {
             return ToolResult.error("the workspace is not available");
         }

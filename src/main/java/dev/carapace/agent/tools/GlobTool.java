@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -26,7 +28,8 @@ public final class GlobTool extends FileTool {
             "path":{"type":"string","description":"base directory, default ."}},"required":["pattern"]}""";
 
     public GlobTool() {
-        super("glob", "Find workspace paths matching a glob (* within a name, ** across directories).", SCHEMA);
+        super("glob", "Find workspace paths matching a glob (* within a name, ** across directories).", SCHEMA,
+                new FileTarget("path", ".", FileGate.Access.LIST));
     }
 
     @Override
@@ -55,7 +58,9 @@ public final class GlobTool extends FileTool {
         if (full[0]) out.note("[truncated: more than " + found[0] + " matches; narrow the pattern or path]");
         else if (walk.timedOut) out.note("[stopped: time limit; results are incomplete]");
         else if (walk.truncated) out.note("[stopped after " + walk.entries + " entries; results are incomplete]");
-        else if (found[0] == 0) return ToolResult.ok("no matches");
+        else if (found[0] == 0 && walk.denied == 0) return ToolResult.ok("no matches");
+        else if (found[0] == 0) out.note("no matches");
+        if (walk.denied > 0) out.note(Output.skippedByPolicy(walk.denied, "file", "files"));
         return ToolResult.ok(out.toString());
     }
 

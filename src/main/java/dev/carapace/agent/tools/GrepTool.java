@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -38,7 +40,8 @@ public final class GrepTool extends FileTool {
             "glob":{"type":"string","description":"file filter, e.g. *.java"}},"required":["pattern"]}""";
 
     public GrepTool() {
-        super("grep", "Search workspace files for a Java regex; prints path:line: text.", SCHEMA);
+        super("grep", "Search workspace files for a Java regex; prints path:line: text.", SCHEMA,
+                new FileTarget("path", ".", FileGate.Access.READ));
     }
 
     /** Counts and limits of one search. */
@@ -52,6 +55,7 @@ public final class GrepTool extends FileTool {
         int binary;
         int large;
         int refused;
+        int denied;
 
         Search(Pattern regex, Deadline deadline, Output out) {
             this.regex = regex;
@@ -107,8 +111,12 @@ public final class GrepTool extends FileTool {
                 Workspace.OpenFile file;
                 try {
                     file = workspace.openIn(dir, name, abs, path);
-                } catch (WorkspaceException | IOException e) {
-                    search.refused++; // hard-linked, replaced, unreadable
+                } catch (WorkspaceException e) {
+                    if (e.byPolicy()) search.denied++;
+                    else search.refused++; // hard-linked, replaced
+                    return true;
+                } catch (IOException e) {
+                    search.refused++; // unreadable
                     return true;
                 }
                 try (file) {
@@ -116,6 +124,7 @@ public final class GrepTool extends FileTool {
                 }
             });
             if (walk.timedOut) search.timedOut = true;
+            search.denied += walk.denied;
             if (walk.truncated) search.out.note("[stopped after " + walk.entries + " entries; results are incomplete]");
         }
         Output out = search.out;
@@ -125,6 +134,7 @@ public final class GrepTool extends FileTool {
             out.note("[skipped: " + search.binary + " binary, " + search.large + " over " + MAX_FILE_BYTES
                     + " bytes, " + search.refused + " hard-linked or unreadable]");
         }
+        if (search.denied > 0) out.note(Output.skippedByPolicy(search.denied, "file", "files"));
         if (out.isEmpty() && !search.full) {
             String notes = out.toString();
             return ToolResult.ok(notes.isEmpty() ? "no matches" : "no matches\n" + notes);

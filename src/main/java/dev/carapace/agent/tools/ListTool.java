@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -30,7 +32,8 @@ public final class ListTool extends FileTool {
             {"type":"object","properties":{"path":{"type":"string","description":"directory, default ."}}}""";
 
     public ListTool() {
-        super("list", "List a workspace directory; directories end with /.", SCHEMA);
+        super("list", "List a workspace directory; directories end with /.", SCHEMA,
+                new FileTarget("path", ".", FileGate.Access.LIST));
     }
 
     @Override
@@ -56,9 +59,14 @@ public final class ListTool extends FileTool {
             }
             names.sort(Comparator.comparing(Path::toString));
             int shown = 0;
+            int denied = 0;
             for (Path entry : names) {
                 if (shown == MAX_ENTRIES) break;
                 String name = entry.toString();
+                if (!workspace.admits(target.real().resolve(entry), FileGate.Access.LIST)) {
+                    denied++; // a name under a denied path is not shown either
+                    continue;
+                }
                 BasicFileAttributes attrs;
                 try {
                     attrs = dir.getFileAttributeView(entry, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -73,10 +81,11 @@ public final class ListTool extends FileTool {
                 shown++;
             }
             if (names.isEmpty()) return ToolResult.ok("(empty directory)");
-            if (shown < names.size() || more) {
-                out.note("[truncated: " + (more ? "more than " + (MAX_READ - shown) : names.size() - shown)
-                        + " more entries]");
+            if (shown + denied < names.size() || more) {
+                out.note("[truncated: " + (more ? "more than " + (MAX_READ - shown - denied)
+                        : names.size() - shown - denied) + " more entries]");
             }
+            if (denied > 0) out.note(Output.skippedByPolicy(denied, "entry", "entries"));
             return ToolResult.ok(out.toString());
         }
     }
@@ -85,7 +94,7 @@ public final class ListTool extends FileTool {
     private static String linkTarget(Workspace workspace, String link) {
         try {
             Workspace.Target t = workspace.resolve(link);
-            if (t.exists()) {
+            if (t.exists() && workspace.admits(t.real(), FileGate.Access.LIST)) {
                 return Output.printable(workspace.relative(t.real()))
                         + (Files.isDirectory(t.real(), LinkOption.NOFOLLOW_LINKS) ? "/" : "");
             }

@@ -36,6 +36,11 @@ final class Output {
         text.append(note).append('\n');
     }
 
+    /** The note saying that the file gate hid {@code n} files or entries: the model learns something was left out. */
+    static String skippedByPolicy(int n, String one, String many) {
+        return "[" + n + " " + (n == 1 ? one : many) + " skipped by policy]";
+    }
+
     boolean isEmpty() {
         return lines == 0;
     }

@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -28,7 +30,8 @@ public final class ReadTool extends FileTool {
 
     public ReadTool() {
         super("read", "Read a text file in the workspace (paths are relative to it). Long output is cut; "
-                + "continue with offset/limit.", SCHEMA);
+                + "continue with offset/limit.", SCHEMA,
+                new FileTarget("path", null, FileGate.Access.READ));
     }
 
     @Override

@@ -1,14 +1,16 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.agent.FileGate;
+import dev.carapace.guard.fs.PathException;
+import dev.carapace.guard.fs.RealPaths;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -23,11 +25,14 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -41,14 +46,11 @@ import java.util.Set;
  *
  * <h2>Resolution</h2>
  * A model path must be relative, non-empty, free of NUL bytes and at most {@value #MAX_PATH_CHARS} characters. It
- * is refused if it escapes lexically ({@code ../x}, {@code a/../../x}), then walked one name at a time from the
- * workspace's real path: every existing name is examined without following it; a symlink is resolved to its real
- * path ({@link Path#toRealPath}) and must land inside the workspace, so a symlink inside pointing inside is fine and
- * one pointing outside (directly, through other links, or through {@code /proc/self/root}) is refused, naming the
- * link. Every intermediate position must be inside the workspace too: a walk never continues from outside. Once a name
- * does not exist, the remaining names are appended as they are, and each must not be {@code .} or {@code ..}. The
- * result equals "real path of the nearest existing ancestor + remaining names", checked to be inside the root.
- * Dangling symlinks and symlink loops are refused.
+ * is refused if it escapes lexically ({@code ../x}, {@code a/../../x}), then resolved by the guard's one canonicaliser,
+ * {@link RealPaths}, confined to the workspace: a symlink inside pointing inside is fine, one pointing outside
+ * (directly, through other links, or through {@code /proc/self/root}) is refused naming the link, and the walk never
+ * continues from outside. The policy decides on the same canonicaliser's result, so the path judged is the path
+ * opened. Dangling symlinks and symlink loops are refused.
  *
  * <h2>Symlinks and writes</h2>
  * A write to a path that is (or goes through) a symlink whose target is inside the workspace writes the target: the
@@ -71,13 +73,18 @@ import java.util.Set;
  * fstatat} relative to the directory descriptor, and the hard-link count is checked against the same identity.
  * Writes never write into an existing file: they create a fresh temporary file ({@code O_CREAT|O_EXCL|O_NOFOLLOW})
  * in the already opened directory and {@code renameat} it over the name, so a name swapped for a symlink or hard
- * link just before the rename is replaced, and the file outside is left untouched.
+ * link just before the rename is replaced, and the file outside is left untouched. Missing parent directories are
+ * created with {@code mkdirat} relative to a descriptor of their parent, opened the same no-follow way
+ * ({@link DirectoryMaker}), so a swap cannot make them appear outside.
+ *
+ * <h2>The file gate</h2>
+ * Every real path is put to the {@link FileGate} right before it is opened, listed or created; since the open then
+ * walks exactly that real path without following links, the object opened is the object judged. A walk (grep,
+ * glob) skips and counts what the gate refuses, and never shows or enters it, so a tool added later that reaches
+ * files only through this class obeys the file rules by construction.
  *
  * <h2>Races: what is not defended</h2>
  * <ul>
- *   <li>Missing parent directories are created with a path-based {@code mkdir} (Java has no {@code mkdirat}); a
- *       concurrent swap can make it create an empty directory outside. The file content still cannot go there:
- *       the new directory is then opened with {@code O_NOFOLLOW} relative to the parent descriptor.</li>
  *   <li>The identity check around {@code open} compares names, not the descriptor (Java cannot {@code fstat} a
  *       channel): swapping a file away and back (A-B-A) within that window is not detected.</li>
  *   <li>A name swapped for a FIFO between the type check and the open can block the call (it cannot leak).</li>
@@ -95,13 +102,27 @@ public final class Workspace {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path root;
+    private final FileGate gate;
+    private final String tool;
+    private PosixFileAttributes rootAttributes;   // read on first write
 
-    /** @param root the workspace directory; it must exist */
+    /** A workspace its callers are confined to, without any further file rule. @param root it must exist */
     public Workspace(Path root) throws IOException {
+        this(root, FileGate.WORKSPACE, "workspace");
+    }
+
+    /**
+     * @param root the workspace directory; it must exist
+     * @param gate asked on every real path before it is opened, listed or created
+     * @param tool the calling tool's name, for the gate
+     */
+    public Workspace(Path root, FileGate gate, String tool) throws IOException {
         Path real = root.toRealPath();
         if (!Files.isDirectory(real, NOFOLLOW)) throw new NotDirectoryException(root.toString());
         if (real.getParent() == null) throw new IOException("the file system root cannot be a workspace");
         this.root = real;
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.tool = tool;
     }
 
     /** The real path of the workspace root. */
@@ -139,6 +160,20 @@ public final class Workspace {
         return root.relativize(real).toString();
     }
 
+    /**
+     * Asks the gate about a real path about to be touched: the last step before the no-follow open of exactly that
+     * path, so a path swapped after this makes the open fail rather than reach something unjudged.
+     */
+    void admit(Path real, FileGate.Access access, String shown) throws WorkspaceException {
+        String why = gate.refusal(tool, real, access);
+        if (why != null) throw WorkspaceException.byPolicy(quote(shown) + " is denied by policy: " + why);
+    }
+
+    /** Whether the gate lets {@code real} be touched; for walks, which skip what it refuses. */
+    boolean admits(Path real, FileGate.Access access) {
+        return gate.refusal(tool, real, access) == null;
+    }
+
     /** Resolves without checking what the path names (symlinks are still checked, hard links are not). */
     Target resolve(String raw) throws WorkspaceException {
         if (raw == null || raw.isEmpty()) throw new WorkspaceException("path is empty; give a path relative to the workspace");
@@ -162,78 +197,12 @@ public final class Workspace {
         Path normal = rel.normalize();
         if (normal.startsWith("..")) throw escapes(raw);
         String shown = normal.toString().isEmpty() ? "." : normal.toString();
-
-        Path cur = root;            // real, inside root, exists while `exists`
-        boolean exists = true;
-        String walked = "";
-        for (Path element : rel) {
-            String name = element.toString();
-            String before = walked;
-            walked = walked.isEmpty() ? name : walked + "/" + name;
-            if (!exists) {
-                if (name.equals(".") || name.equals("..")) {
-                    throw new WorkspaceException(quote(raw) + ": '" + name + "' after " + quote(before)
-                            + ", which does not exist");
-                }
-                cur = cur.resolve(name);
-                continue;
-            }
-            if (!Files.isDirectory(cur, NOFOLLOW)) throw new WorkspaceException(quote(before) + " is not a directory");
-            if (name.equals(".")) continue;
-            if (name.equals("..")) {
-                // cur is a real path, so its lexical parent is its physical parent.
-                if (cur.equals(root)) throw escapes(raw);
-                cur = cur.getParent();
-                continue;
-            }
-            Path candidate = cur.resolve(name);
-            BasicFileAttributes attrs;
-            try {
-                attrs = Files.readAttributes(candidate, BasicFileAttributes.class, NOFOLLOW);
-            } catch (NoSuchFileException e) {
-                exists = false;
-                cur = candidate;
-                continue;
-            } catch (IOException e) {
-                throw new WorkspaceException(quote(walked) + " cannot be resolved (" + describe(e) + ")");
-            }
-            if (!attrs.isSymbolicLink()) {
-                cur = candidate;
-                continue;
-            }
-            Path real;
-            try {
-                real = candidate.toRealPath();
-            } catch (NoSuchFileException e) {
-                throw dangling(candidate, cur, walked);
-            } catch (FileSystemException e) {
-                if (isLoop(e)) throw new WorkspaceException(quote(walked) + " is a symlink loop");
-                throw new WorkspaceException(quote(walked) + " cannot be resolved (" + describe(e) + ")");
-            } catch (IOException e) {
-                throw new WorkspaceException(quote(walked) + " cannot be resolved (" + describe(e) + ")");
-            }
-            // A symlink is allowed only if everything it leads to is inside; reads and writes then go to its real
-            // target (a write never replaces the link itself). See "Symlinks and writes" above.
-            if (!real.startsWith(root)) {
-                throw new WorkspaceException(quote(walked) + " is a symlink to outside the workspace");
-            }
-            cur = real;
-        }
-        if (!cur.startsWith(root)) throw escapes(raw); // cannot happen; kept as the final word
-        return new Target(shown, cur, exists);
-    }
-
-    private WorkspaceException dangling(Path link, Path dir, String walked) {
         try {
-            Path target = Files.readSymbolicLink(link);
-            Path lexical = (target.isAbsolute() ? target : dir.resolve(target)).normalize();
-            if (!lexical.startsWith(root)) {
-                return new WorkspaceException(quote(walked) + " is a symlink to outside the workspace");
-            }
-        } catch (IOException | RuntimeException e) {
-            // fall through to the generic message
+            RealPaths.Resolved r = RealPaths.resolve(root, rel, root, raw);
+            return new Target(shown, r.real(), r.exists());
+        } catch (PathException e) {
+            throw new WorkspaceException(e.getMessage());
         }
-        return new WorkspaceException(quote(walked) + " is a dangling symlink (its target does not exist)");
     }
 
     private void checkExisting(Target t, boolean forWrite) throws WorkspaceException {
@@ -288,6 +257,7 @@ public final class Workspace {
      */
     OpenFile openIn(SecureDirectoryStream<Path> dir, Path name, Path abs, String shown)
             throws IOException, WorkspaceException {
+        admit(abs, FileGate.Access.READ, shown);
         BasicFileAttributes before = attributes(dir, name, BasicFileAttributeView.class, shown).readAttributes();
         if (before.isSymbolicLink()) throw changed(shown);
         if (before.isDirectory()) throw new WorkspaceException(quote(shown) + " is a directory");
@@ -314,18 +284,21 @@ public final class Workspace {
 
     /** Opens a resolved directory for listing. */
     SecureDirectoryStream<Path> openDirectory(Target t) throws IOException, WorkspaceException {
+        admit(t.real(), FileGate.Access.LIST, t.shown());
         return openDirectory(names(t.real()), t.shown(), false);
     }
 
     /**
      * Replaces (or creates) a resolved file with {@code data}: temporary file in the same directory, then an atomic
-     * rename. Missing parent directories are created.
+     * rename. Missing parent directories are created. What is created takes the owner and group of the workspace
+     * root (a replaced file keeps its own), so a sandbox running as the workspace's owner can still change it.
      *
      * @param expected if not null, the file must still be this version (an edit of what was read)
      */
     void writeAtomically(Target t, byte[] data, Version expected) throws IOException, WorkspaceException {
         List<String> names = names(t.real());
         if (names.isEmpty()) throw new WorkspaceException(quote(t.shown()) + " is a directory");
+        admit(t.real(), FileGate.Access.WRITE, t.shown());
         Path name = path(names.get(names.size() - 1));
         try (SecureDirectoryStream<Path> dir = openDirectory(names.subList(0, names.size() - 1), t.shown(), true)) {
             PosixFileAttributes existing = checkReplaceable(dir, name, t, expected);
@@ -342,6 +315,9 @@ public final class Workspace {
                     while (buffer.hasRemaining()) out.write(buffer);
                     if (out instanceof FileChannel file) file.force(true);
                 }
+                PosixFileAttributeView made = attributes(dir, temp, PosixFileAttributeView.class, t.shown());
+                if (existing == null) giveToOwner(made);
+                else giveTo(made, existing.owner(), existing.group());
                 checkReplaceable(dir, name, t, expected); // again, as late as possible
                 dir.move(temp, dir, name);                 // renameat: replaces the name, never writes through it
                 moved = true;
@@ -394,6 +370,8 @@ public final class Workspace {
         final Deadline deadline;
         final int maxEntries;
         int entries;
+        /** entries the gate refused: not visited, not entered */
+        int denied;
         boolean truncated;
         boolean timedOut;
 
@@ -405,7 +383,8 @@ public final class Workspace {
 
     /**
      * Visits everything under a resolved directory, depth first, names sorted, never following symlinks (a
-     * symlink is visited as itself). Directories are entered with {@code O_NOFOLLOW} relative to their parent.
+     * symlink is visited as itself). Directories are entered with {@code O_NOFOLLOW} relative to their parent. An
+     * entry the gate refuses to list is skipped with everything under it, and counted in {@link Walk#denied}.
      */
     void walk(Target base, Walk walk, Visitor visitor) throws IOException, WorkspaceException, InterruptedException {
         try (SecureDirectoryStream<Path> dir = openDirectory(base)) {
@@ -447,6 +426,10 @@ public final class Workspace {
             String childPath = path.isEmpty() ? n : path + "/" + n;
             String childFromBase = fromBase.isEmpty() ? n : fromBase + "/" + n;
             Path childAbs = abs.resolve(name);
+            if (!admits(childAbs, FileGate.Access.LIST)) {
+                walk.denied++; // neither shown nor entered: its name and what is under it stay hidden
+                continue;
+            }
             if (!visitor.visit(dir, name, childAbs, childPath, childFromBase, attrs)) return false;
             if (attrs.isDirectory() && depth + 1 < MAX_DEPTH) {
                 SecureDirectoryStream<Path> child;
@@ -463,46 +446,75 @@ public final class Workspace {
         return true;
     }
 
-    /** Opens the directory at root/names..., each name with O_NOFOLLOW relative to its parent's descriptor. */
+    /**
+     * Opens the directory at root/names..., each name with O_NOFOLLOW relative to its parent's descriptor. With
+     * {@code create}, missing directories are first made by {@link DirectoryMaker} (descriptor-relative, each one
+     * admitted by the gate), then the walk is done again; whatever changed in between makes it fail.
+     */
     private SecureDirectoryStream<Path> openDirectory(List<String> names, String shown, boolean create)
+            throws IOException, WorkspaceException {
+        SecureDirectoryStream<Path> dir = openExisting(names, shown, null);
+        if (dir != null) return dir;
+        if (!create) throw changed(shown);
+        BitSet created = DirectoryMaker.ensure(root, names, shown, abs -> admit(abs, FileGate.Access.WRITE, shown));
+        dir = openExisting(names, shown, created);
+        if (dir == null) throw changed(shown);
+        return dir;
+    }
+
+    /**
+     * The walk of {@link #openDirectory}; null if a name does not exist.
+     *
+     * @param created indexes of names just created, to give to the workspace's owner (null: none)
+     */
+    private SecureDirectoryStream<Path> openExisting(List<String> names, String shown, BitSet created)
             throws IOException, WorkspaceException {
         DirectoryStream<Path> top = Files.newDirectoryStream(root);
         if (!(top instanceof SecureDirectoryStream<Path> current)) {
             top.close();
             throw new WorkspaceException("file tools need a platform with secure directory streams (Linux)");
         }
-        Path abs = root;
         try {
-            for (String n : names) {
-                Path name = path(n);
-                abs = abs.resolve(n);
+            for (int i = 0; i < names.size(); i++) {
                 SecureDirectoryStream<Path> next;
                 try {
-                    next = current.newDirectoryStream(name, NOFOLLOW);
+                    next = current.newDirectoryStream(path(names.get(i)), NOFOLLOW);
                 } catch (NoSuchFileException e) {
-                    if (!create) throw changed(shown);
-                    try {
-                        // Path-based: see "what is not defended". Opened below with O_NOFOLLOW all the same.
-                        Files.createDirectory(abs);
-                    } catch (FileAlreadyExistsException raced) {
-                        // someone else made it; the open below decides
-                    }
-                    try {
-                        next = current.newDirectoryStream(name, NOFOLLOW);
-                    } catch (FileSystemException again) {
-                        throw changed(shown);
-                    }
+                    current.close();
+                    return null;
                 } catch (FileSystemException e) {
                     // ELOOP (a symlink now), ENOTDIR (a file now), ...
                     throw changed(shown);
                 }
                 current.close();
                 current = next;
+                if (created != null && created.get(i)) {
+                    // fchown on the directory's own descriptor: the very directory just opened, not a path
+                    giveToOwner(attributes(current, PosixFileAttributeView.class, shown));
+                }
             }
             return current;
         } catch (IOException | WorkspaceException | RuntimeException e) {
             current.close();
             throw e;
+        }
+    }
+
+    /** Gives a file or directory this call created the workspace root's owner and group, if it has others. */
+    private void giveToOwner(PosixFileAttributeView view) throws IOException {
+        if (rootAttributes == null) rootAttributes = Files.readAttributes(root, PosixFileAttributes.class, NOFOLLOW);
+        giveTo(view, rootAttributes.owner(), rootAttributes.group());
+    }
+
+    private static void giveTo(PosixFileAttributeView view, UserPrincipal owner, GroupPrincipal group)
+            throws IOException {
+        PosixFileAttributes now = view.readAttributes();
+        try {
+            if (!now.owner().equals(owner)) view.setOwner(owner);
+            if (!now.group().equals(group)) view.setGroup(group);
+        } catch (FileSystemException e) {
+            // Not privileged to give files away (a gateway not running as root): they stay the gateway's, which
+            // is then the only user the workspace can have been shared with.
         }
     }
 
@@ -516,6 +528,14 @@ public final class Workspace {
         // The path-based look must see the very file the descriptor-based look saw.
         if (fileKey == null || !fileKey.equals(a.get("fileKey"))) throw changed(shown);
         if (((Number) a.get("nlink")).longValue() > 1) throw hardLinks(shown);
+    }
+
+    /** The attributes of an open directory itself, through its descriptor. */
+    private static <V extends BasicFileAttributeView> V attributes(SecureDirectoryStream<Path> dir, Class<V> type,
+                                                                  String shown) throws WorkspaceException {
+        V view = dir.getFileAttributeView(type);
+        if (view == null) throw new WorkspaceException(quote(shown) + ": file attributes are not supported here");
+        return view;
     }
 
     private static <V extends BasicFileAttributeView> V attributes(SecureDirectoryStream<Path> dir, Path name,
@@ -549,7 +569,7 @@ public final class Workspace {
     // Messages
 
     private static WorkspaceException escapes(String raw) {
-        return new WorkspaceException(quote(raw) + ": path escapes the workspace");
+        return new WorkspaceException(RealPaths.escapes(raw).getMessage());
     }
 
     private static WorkspaceException hardLinks(String shown) {
@@ -562,26 +582,16 @@ public final class Workspace {
     }
 
     private static boolean isLoop(FileSystemException e) {
-        String reason = e.getReason();
-        return reason != null && reason.contains("levels of symbolic links");
+        return RealPaths.isLoop(e);
     }
 
     /** A short, path-free description of an I/O failure. */
     static String describe(IOException e) {
-        if (e instanceof NoSuchFileException) return "no such file or directory";
-        if (e instanceof AccessDeniedException) return "permission denied";
-        if (e instanceof FileAlreadyExistsException) return "already exists";
-        if (e instanceof NotDirectoryException) return "not a directory";
-        if (e instanceof FileSystemException f) {
-            return f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
-        }
-        // Other messages may carry paths; say only what kind of failure it was.
-        return "I/O error: " + e.getClass().getSimpleName();
+        return RealPaths.describe(e);
     }
 
     /** The model's own path, quoted and shortened for a message. */
     static String quote(String path) {
-        String p = path.length() > 200 ? path.substring(0, 200) + "..." : path;
-        return "'" + p + "'";
+        return RealPaths.quote(path);
     }
 }

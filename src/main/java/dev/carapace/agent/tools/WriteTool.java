@@ -1,6 +1,8 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 
@@ -21,7 +23,8 @@ public final class WriteTool extends FileTool {
             "required":["path","content"]}""";
 
     public WriteTool() {
-        super("write", "Create or overwrite a file in the workspace; parent directories are created.", SCHEMA);
+        super("write", "Create or overwrite a file in the workspace; parent directories are created.", SCHEMA,
+                new FileTarget("path", null, FileGate.Access.WRITE));
     }
 
     @Override

@@ -210,6 +210,33 @@ public final class PolicyEngine implements NetworkRules {
         return c.roots.stream().map(r -> new FilesystemRoot(r.path, r.write, r.rule)).toList();
     }
 
+    /**
+     * The file rules at the moment a file is touched (the agent runtime's file gate): the filesystem roots for
+     * {@code mode}, then the deny rules of {@code tools.rules} whose tool matches any of {@code tools} and whose target
+     * matches the path. Naming several tools lets a rule written for {@code read} hold for every tool that reads.
+     * Ask and allow rules, and the tool name lists, are not applied here: they were decided, with a human if need be,
+     * before the call ran, and nobody can be asked in the middle of a directory walk.
+     *
+     * @return the denial, or null if none applies
+     */
+    public Decision touch(String agent, Collection<String> tools, Path canonical, Mode mode) {
+        Decision fs = filesystem(agent, canonical, mode);
+        if (!fs.allowed()) return fs;
+        Compiled c = byAgent.get(agent);
+        if (c == null) return null;                     // no policy: the filesystem layer's answer was all there is
+        String target = canonical.toString();
+        for (CToolRule r : c.toolRules) {
+            if (r.decision != Verdict.DENY || !r.matches(target, TargetKind.PATH, null)) continue;
+            for (String tool : tools) {
+                if (r.tool.test(tool)) {
+                    return new Decision(Verdict.DENY, "tool", r.rule, tool + " '" + clip(target) + "' is denied by "
+                            + r.rule + " (target " + r.glob + ")", null, false);
+                }
+            }
+        }
+        return null;
+    }
+
     // ---- network -----------------------------------------------------------------------------------------------
 
     /** The egress proxy's question; see {@link #network} for the same answer with its remedy. */

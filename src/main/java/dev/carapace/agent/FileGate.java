@@ -1,0 +1,33 @@
+package dev.carapace.agent;
+
+import java.nio.file.Path;
+
+/**
+ * The file-system decision at the moment of touch. {@link Guard#decide} judges a call before it runs, on the path
+ * the model named; a file can be swapped for a symlink after that, and a directory walk (grep, glob) reaches files
+ * the model never named. So the file tools ask this gate again on every real path they are about to open, list or
+ * create, after resolving it and right before a no-follow open of exactly that path: what is opened is what was
+ * judged, or the open fails.
+ */
+public interface FileGate {
+
+    /** What a tool is about to do with a path. */
+    enum Access {
+        /** read a file's content */
+        READ,
+        /** create or replace a file, or create a directory */
+        WRITE,
+        /** show a name, or enter a directory to list or search it */
+        LIST
+    }
+
+    /**
+     * @param tool the calling tool's name
+     * @param real an absolute path without symlinks, inside the agent's workspace
+     * @return null when allowed, else why not (for the model: names the rule, holds no secret)
+     */
+    String refusal(String tool, Path real, Access access);
+
+    /** Without a policy: everything inside the workspace, which the file tools confine themselves to anyway. */
+    FileGate WORKSPACE = (tool, real, access) -> null;
+}
