@@ -1,5 +1,7 @@
 package dev.carapace.agent;
 
+import dev.carapace.guard.call.FileAccess;
+
 import java.nio.file.Path;
 
 /**
@@ -11,22 +13,12 @@ import java.nio.file.Path;
  */
 public interface FileGate {
 
-    /** What a tool is about to do with a path. */
-    enum Access {
-        /** read a file's content */
-        READ,
-        /** create or replace a file, or create a directory */
-        WRITE,
-        /** show a name, or enter a directory to list or search it */
-        LIST
-    }
-
     /**
      * @param tool the calling tool's name
      * @param real an absolute path without symlinks, inside the agent's workspace
      * @return null when allowed, else why not (for the model: names the rule, holds no secret)
      */
-    String refusal(String tool, Path real, Access access);
+    String refusal(String tool, Path real, FileAccess access);
 
     /** Without a policy: everything inside the workspace, which the file tools confine themselves to anyway. */
     FileGate WORKSPACE = (tool, real, access) -> null;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.agent.Agents;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.guard.NetworkRules.NetworkRequest;
+import dev.carapace.guard.call.Explanation;
+import dev.carapace.guard.call.Targets;
 import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyException;
@@ -121,7 +123,7 @@ final class PolicyCommand implements Runnable {
             if (tool == null) {
                 NetworkRequest r;
                 try {
-                    r = PolicyGuard.request(agent, target, method.toUpperCase(Locale.ROOT));
+                    r = Targets.request(agent, target, method.toUpperCase(Locale.ROOT));
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "--target: " + e.getMessage());
                 }
@@ -132,7 +134,7 @@ final class PolicyCommand implements Runnable {
                 rule = d.rule();
             } else {
                 PolicyGuard g = new PolicyGuard(new Agents(config.agents().values()), w::current, e -> { }, Clock.systemUTC());
-                PolicyGuard.Explanation x = g.explain(agent, tool, target);
+                Explanation x = g.policy().explain(agent, tool, target);
                 steps = x.steps();
                 verdict = x.audit() ? "allow (audit only: would be denied)" : x.decision().verdict().name().toLowerCase(Locale.ROOT);
                 rule = x.decision().rule();

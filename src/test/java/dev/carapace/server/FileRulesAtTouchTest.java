@@ -10,6 +10,7 @@ import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditEvent;
+import dev.carapace.guard.call.FileAccess;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
 import org.junit.jupiter.api.BeforeEach;
@@ -234,8 +235,8 @@ class FileRulesAtTouchTest {
         public String name() { return "cat"; }
         public String description() { return "cat"; }
         public com.fasterxml.jackson.databind.node.ObjectNode parameters() { return JSON.createObjectNode(); }
-        public dev.carapace.agent.FileTarget fileTarget() {
-            return new dev.carapace.agent.FileTarget("file", null, dev.carapace.agent.FileGate.Access.READ);
+        public dev.carapace.guard.call.FileTarget fileTarget() {
+            return new dev.carapace.guard.call.FileTarget("file", null, dev.carapace.guard.call.FileAccess.READ);
         }
         public ToolResult run(JsonNode arguments, ToolContext context) { return ToolResult.ok("unused"); }
     }

@@ -2,9 +2,10 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
-import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -31,7 +32,7 @@ public final class EditTool extends FileTool {
 
     public EditTool() {
         super("edit", "Replace exact text in a workspace file; 'old' must occur once unless all is true.", SCHEMA,
-                new FileTarget("path", null, FileGate.Access.WRITE));
+                new FileTarget("path", null, FileAccess.WRITE));
     }
 
     @Override

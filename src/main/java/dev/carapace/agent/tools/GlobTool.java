@@ -2,9 +2,10 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
-import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,7 +30,7 @@ public final class GlobTool extends FileTool {
 
     public GlobTool() {
         super("glob", "Find workspace paths matching a glob (* within a name, ** across directories).", SCHEMA,
-                new FileTarget("path", ".", FileGate.Access.LIST));
+                new FileTarget("path", ".", FileAccess.LIST));
     }
 
     @Override

@@ -2,9 +2,10 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
-import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
@@ -41,7 +42,7 @@ public final class GrepTool extends FileTool {
 
     public GrepTool() {
         super("grep", "Search workspace files for a Java regex; prints path:line: text.", SCHEMA,
-                new FileTarget("path", ".", FileGate.Access.READ));
+                new FileTarget("path", ".", FileAccess.READ));
     }
 
     /** Counts and limits of one search. */

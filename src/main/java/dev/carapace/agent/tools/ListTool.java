@@ -2,9 +2,10 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
-import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ public final class ListTool extends FileTool {
 
     public ListTool() {
         super("list", "List a workspace directory; directories end with /.", SCHEMA,
-                new FileTarget("path", ".", FileGate.Access.LIST));
+                new FileTarget("path", ".", FileAccess.LIST));
     }
 
     @Override
@@ -63,7 +64,7 @@ public final class ListTool extends FileTool {
             for (Path entry : names) {
                 if (shown == MAX_ENTRIES) break;
                 String name = entry.toString();
-                if (!workspace.admits(target.real().resolve(entry), FileGate.Access.LIST)) {
+                if (!workspace.admits(target.real().resolve(entry), FileAccess.LIST)) {
                     denied++; // a name under a denied path is not shown either
                     continue;
                 }
@@ -94,7 +95,7 @@ public final class ListTool extends FileTool {
     private static String linkTarget(Workspace workspace, String link) {
         try {
             Workspace.Target t = workspace.resolve(link);
-            if (t.exists() && workspace.admits(t.real(), FileGate.Access.LIST)) {
+            if (t.exists() && workspace.admits(t.real(), FileAccess.LIST)) {
                 return Output.printable(workspace.relative(t.real()))
                         + (Files.isDirectory(t.real(), LinkOption.NOFOLLOW_LINKS) ? "/" : "");
             }

@@ -2,9 +2,10 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
-import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +32,7 @@ public final class ReadTool extends FileTool {
     public ReadTool() {
         super("read", "Read a text file in the workspace (paths are relative to it). Long output is cut; "
                 + "continue with offset/limit.", SCHEMA,
-                new FileTarget("path", null, FileGate.Access.READ));
+                new FileTarget("path", null, FileAccess.READ));
     }
 
     @Override

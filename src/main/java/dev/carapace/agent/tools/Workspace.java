@@ -1,6 +1,7 @@
 package dev.carapace.agent.tools;
 
 import dev.carapace.agent.FileGate;
+import dev.carapace.guard.call.FileAccess;
 import dev.carapace.guard.fs.PathException;
 import dev.carapace.guard.fs.RealPaths;
 
@@ -164,13 +165,13 @@ public final class Workspace {
      * Asks the gate about a real path about to be touched: the last step before the no-follow open of exactly that
      * path, so a path swapped after this makes the open fail rather than reach something unjudged.
      */
-    void admit(Path real, FileGate.Access access, String shown) throws WorkspaceException {
+    void admit(Path real, FileAccess access, String shown) throws WorkspaceException {
         String why = gate.refusal(tool, real, access);
         if (why != null) throw WorkspaceException.byPolicy(quote(shown) + " is denied by policy: " + why);
     }
 
     /** Whether the gate lets {@code real} be touched; for walks, which skip what it refuses. */
-    boolean admits(Path real, FileGate.Access access) {
+    boolean admits(Path real, FileAccess access) {
         return gate.refusal(tool, real, access) == null;
     }
 
@@ -257,7 +258,7 @@ public final class Workspace {
      */
     OpenFile openIn(SecureDirectoryStream<Path> dir, Path name, Path abs, String shown)
             throws IOException, WorkspaceException {
-        admit(abs, FileGate.Access.READ, shown);
+        admit(abs, FileAccess.READ, shown);
         BasicFileAttributes before = attributes(dir, name, BasicFileAttributeView.class, shown).readAttributes();
         if (before.isSymbolicLink()) throw changed(shown);
         if (before.isDirectory()) throw new WorkspaceException(quote(shown) + " is a directory");
@@ -284,7 +285,7 @@ public final class Workspace {
 
     /** Opens a resolved directory for listing. */
     SecureDirectoryStream<Path> openDirectory(Target t) throws IOException, WorkspaceException {
-        admit(t.real(), FileGate.Access.LIST, t.shown());
+        admit(t.real(), FileAccess.LIST, t.shown());
         return openDirectory(names(t.real()), t.shown(), false);
     }
 
@@ -298,7 +299,7 @@ public final class Workspace {
     void writeAtomically(Target t, byte[] data, Version expected) throws IOException, WorkspaceException {
         List<String> names = names(t.real());
         if (names.isEmpty()) throw new WorkspaceException(quote(t.shown()) + " is a directory");
-        admit(t.real(), FileGate.Access.WRITE, t.shown());
+        admit(t.real(), FileAccess.WRITE, t.shown());
         Path name = path(names.get(names.size() - 1));
         try (SecureDirectoryStream<Path> dir = openDirectory(names.subList(0, names.size() - 1), t.shown(), true)) {
             PosixFileAttributes existing = checkReplaceable(dir, name, t, expected);
@@ -426,7 +427,7 @@ public final class Workspace {
             String childPath = path.isEmpty() ? n : path + "/" + n;
             String childFromBase = fromBase.isEmpty() ? n : fromBase + "/" + n;
             Path childAbs = abs.resolve(name);
-            if (!admits(childAbs, FileGate.Access.LIST)) {
+            if (!admits(childAbs, FileAccess.LIST)) {
                 walk.denied++; // neither shown nor entered: its name and what is under it stay hidden
                 continue;
             }
@@ -456,7 +457,7 @@ public final class Workspace {
         SecureDirectoryStream<Path> dir = openExisting(names, shown, null);
         if (dir != null) return dir;
         if (!create) throw changed(shown);
-        BitSet created = DirectoryMaker.ensure(root, names, shown, abs -> admit(abs, FileGate.Access.WRITE, shown));
+        BitSet created = DirectoryMaker.ensure(root, names, shown, abs -> admit(abs, FileAccess.WRITE, shown));
         dir = openExisting(names, shown, created);
         if (dir == null) throw changed(shown);
         return dir;

@@ -2,9 +2,10 @@ package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
-import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +25,7 @@ public final class WriteTool extends FileTool {
 
     public WriteTool() {
         super("write", "Create or overwrite a file in the workspace; parent directories are created.", SCHEMA,
-                new FileTarget("path", null, FileGate.Access.WRITE));
+                new FileTarget("path", null, FileAccess.WRITE));
     }
 
     @Override

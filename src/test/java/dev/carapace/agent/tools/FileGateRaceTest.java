@@ -3,6 +3,7 @@ package dev.carapace.agent.tools;
 import dev.carapace.agent.FileGate;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.guard.call.FileAccess;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,7 +51,7 @@ class FileGateRaceTest {
         AtomicBoolean done = new AtomicBoolean();
         return (tool, real, access) -> {
             if (real.startsWith(ws.resolve("secrets"))) return "secrets are denied";
-            if (access == FileGate.Access.WRITE && real.startsWith(ws.resolve("ro"))) return "ro is read-only";
+            if (access == FileAccess.WRITE && real.startsWith(ws.resolve("ro"))) return "ro is read-only";
             if (real.equals(at) && done.compareAndSet(false, true)) swap.run();
             return null;
         };

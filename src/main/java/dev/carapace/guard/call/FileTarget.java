@@ -1,4 +1,4 @@
-package dev.carapace.agent;
+package dev.carapace.guard.call;
 
 /**
  * What a file tool declares about its calls, so the guard can judge one up front without a list of tool names: the
@@ -8,4 +8,4 @@ package dev.carapace.agent;
  * @param whenAbsent the path meant without that argument (e.g. {@code .} for grep), or null if it is required
  * @param access     what the tool does at that path
  */
-public record FileTarget(String argument, String whenAbsent, FileGate.Access access) {}
+public record FileTarget(String argument, String whenAbsent, FileAccess access) {}
