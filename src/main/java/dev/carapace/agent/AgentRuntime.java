@@ -853,10 +853,11 @@ public final class AgentRuntime implements AutoCloseable {
                     record(ex, call, p.refusal);
                     futures.add(null);
                 } else {
+                    ToolContext forCall = context.forCall(p.target);
                     futures.add(pool.submit(() -> {
                         ToolResult r = p.tool == SubAgents.SPAWN || p.tool == SubAgents.WAIT
-                                ? subAgentCall(ex, p.tool, p.arguments, context)
-                                : invoke(p.tool, p.arguments, context);
+                                ? subAgentCall(ex, p.tool, p.arguments, forCall)
+                                : invoke(p.tool, p.arguments, forCall);
                         // An interrupt that came as the tool finished must not fail the store write of its result.
                         Thread.interrupted();
                         if (once.compareAndSet(false, true)) record(ex, call, r);
@@ -899,9 +900,13 @@ public final class AgentRuntime implements AutoCloseable {
         }
     }
 
-    /** A call ready to run, or the result that refuses it, or (with {@code ask}) one that waits for an operator. */
-    private record Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal, Guard.Decision ask) {
-        Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal) { this(tool, arguments, refusal, null); }
+    /**
+     * A call ready to run, or the result that refuses it, or (with {@code ask}) one that waits for an operator; and
+     * {@code target}, what the guard's decision named (a file tool's real path): asking rules on it are
+     * satisfied for this call, since the decision (with an operator, if it asked) was about exactly that path.
+     */
+    private record Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal, Guard.Decision ask, String target) {
+        Prepared(AgentTool tool, JsonNode arguments, ToolResult refusal) { this(tool, arguments, refusal, null, null); }
     }
 
     /**
@@ -941,7 +946,7 @@ public final class AgentRuntime implements AutoCloseable {
                 events.publish(new RunEvent.ApprovalResolved(ex.runId, ex.sessionKey, o.id(), call.id(), call.name(),
                         o.status(), o.decidedBy(), o.reason()));
                 if (o.approved()) {
-                    prepared.set(i, new Prepared(p.tool, p.arguments, null));
+                    prepared.set(i, new Prepared(p.tool, p.arguments, null, null, p.target));
                 } else {
                     String why = "expired".equals(o.status())
                             ? (o.reason() == null ? "approval timed out" : o.reason())
@@ -993,7 +998,7 @@ public final class AgentRuntime implements AutoCloseable {
             return new Prepared(null, null, ToolResult.error(json("unknown_tool", "there is no tool '"
                     + Agents.clip(call.name()) + "'")));
         }
-        return new Prepared(tool, args, null, ask ? d : null);
+        return new Prepared(tool, args, null, ask ? d : null, d.target());
     }
 
     /**

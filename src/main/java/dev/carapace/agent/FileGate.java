@@ -20,6 +20,15 @@ public interface FileGate {
      */
     String refusal(String tool, Path real, FileAccess access);
 
+    /**
+     * The gate for one call whose guard decision (allowed, or approved by an operator) named {@code target}: rules
+     * that would ask an operator are satisfied for that path, and still refuse every other path the call reaches (a
+     * grep must not read, unasked, what a read would have had to ask for).
+     */
+    default FileGate forCall(String target) {
+        return this;
+    }
+
     /** Without a policy: everything inside the workspace, which the file tools confine themselves to anyway. */
     FileGate WORKSPACE = (tool, real, access) -> null;
 }

@@ -18,6 +18,12 @@ public record ToolContext(String agentId, String sessionKey, Path workspace, Dur
         if (files == null) files = FileGate.WORKSPACE;
     }
 
+    /** This context for one call whose guard decision named {@code target} (see {@link FileGate#forCall}). */
+    public ToolContext forCall(String target) {
+        return target == null ? this : new ToolContext(agentId, sessionKey, workspace, timeout, maxOutputBytes,
+                files.forCall(target));
+    }
+
     /** A context whose file tools are confined to the workspace only (no policy). */
     public ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes) {
         this(agentId, sessionKey, workspace, timeout, maxOutputBytes, FileGate.WORKSPACE);

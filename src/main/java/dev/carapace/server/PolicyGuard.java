@@ -10,10 +10,13 @@ import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.call.CallDecision;
 import dev.carapace.guard.call.Caller;
+import dev.carapace.guard.call.FileAccess;
 import dev.carapace.guard.call.FileTarget;
+import dev.carapace.guard.call.FileTouch;
 import dev.carapace.guard.call.ToolCallPolicy;
 import dev.carapace.guard.policy.PolicyEngine;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
@@ -61,6 +64,20 @@ final class PolicyGuard implements Guard {
 
     @Override
     public FileGate files(String agentId, String sessionKey) {
-        return policy.files(agentId, sessionKey)::refusal;
+        return gate(policy.files(agentId, sessionKey));
+    }
+
+    private static FileGate gate(FileTouch touch) {
+        return new FileGate() {
+            @Override
+            public String refusal(String tool, Path real, FileAccess access) {
+                return touch.refusal(tool, real, access);
+            }
+
+            @Override
+            public FileGate forCall(String target) {
+                return gate(touch.forCall(target));
+            }
+        };
     }
 }

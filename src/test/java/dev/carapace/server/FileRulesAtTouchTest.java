@@ -230,6 +230,51 @@ class FileRulesAtTouchTest {
         }
     }
 
+    @Test
+    void aFileAnAskRuleCoversIsReadOnlyOnceAnOperatorApprovedThatFileAndAGrepNeverReadsItUnasked() throws Exception {
+        Path real = Files.createDirectories(dir.resolve("ask-ws"));
+        Files.writeString(real.resolve("AGENTS.md"), "You help.");
+        Files.createDirectories(real.resolve("hr"));
+        Files.writeString(real.resolve("hr/salaries.txt"), "alice SALARY-91\n");
+        Files.writeString(real.resolve("app.txt"), "SALARY is computed elsewhere\n");
+        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
+                version: 1
+                filesystem_policy: {include_workdir: true}
+                tools:
+                  allow: [read, grep]
+                  rules: [{id: hr, tool: read, target: "/**/hr/**", decision: ask}]
+                """);
+        String yaml = """
+                guard:
+                  policies:
+                    base: {file: %s, agents: ["*"]}
+                agents:
+                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
+                """.formatted(policy, real);
+        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+            h.a.enqueue(AgentHarness.toolCall("c1", "grep", "{\"pattern\":\"SALARY\"}"),
+                    AgentHarness.toolCall("c2", "read", "{\"path\":\"hr/salaries.txt\"}"), AgentHarness.text("done", 100, 3));
+            dev.carapace.agent.AgentRuntime rt = h.carapace.agentRuntime();
+            String run = rt.start("coder", "s", "find salaries");
+            // the grep runs without asking, and skips the file; the read names it and waits for an operator
+            String[] id = new String[1];
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+                JsonNode list = JSON.readTree(h.get("/api/approvals", h.adminKey).body()).path("data");
+                if (list.isEmpty()) return false;
+                id[0] = list.get(0).path("id").asText();
+                return true;
+            });
+            assertThat(h.post("/api/approvals/" + id[0] + "/approve", h.adminKey, "{}").statusCode()).isEqualTo(200);
+            assertThat(rt.await(run, Duration.ofSeconds(20)).status()).isEqualTo(dev.carapace.agent.RunStatus.COMPLETED);
+            h.a.take();
+            String afterGrep = dev.carapace.testing.ScriptedUpstream.body(h.a.take());
+            assertThat(afterGrep).contains("app.txt:1: SALARY is computed").contains("1 file skipped by policy")
+                    .doesNotContain("SALARY-91");
+            String afterRead = dev.carapace.testing.ScriptedUpstream.body(h.a.take());
+            assertThat(afterRead).contains("alice SALARY-91");
+        }
+    }
+
     /** A tool added later, unknown to the guard by name, that reads the file its "file" argument names. */
     private static final class CatTool implements AgentTool {
         public String name() { return "cat"; }

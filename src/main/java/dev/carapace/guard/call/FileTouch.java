@@ -28,15 +28,26 @@ public final class FileTouch {
     private final Supplier<PolicyEngine> engine;
     private final AuditSink audit;
     private final Clock clock;
+    /** The real path the call's up-front decision named (asked about, if a rule asked), or null. */
+    private final String named;
 
     FileTouch(String agent, String sessionKey, String principal, Supplier<PolicyEngine> engine, AuditSink audit,
-              Clock clock) {
+              Clock clock, String named) {
         this.agent = agent;
         this.sessionKey = sessionKey;
         this.principal = principal;
         this.engine = engine;
         this.audit = audit;
         this.clock = clock;
+        this.named = named;
+    }
+
+    /**
+     * The file rules for one call whose decision named {@code target}: asking rules are satisfied for that path
+     * alone, since the decision (with an operator, if a rule asked) was about it.
+     */
+    public FileTouch forCall(String target) {
+        return new FileTouch(agent, sessionKey, principal, engine, audit, clock, target);
     }
 
     /**
@@ -50,7 +61,8 @@ public final class FileTouch {
             case LIST -> List.of(tool, "read", "list");
             case WRITE -> List.of(tool, "write");
         };
-        PolicyEngine.Decision d = engine.get().touch(agent, tools, real, access == FileAccess.WRITE ? Mode.WRITE : Mode.READ);
+        PolicyEngine.Decision d = engine.get().touch(agent, tools, real, access == FileAccess.WRITE ? Mode.WRITE : Mode.READ,
+                real.toString().equals(named));
         if (d == null) return null;
         try {
             audit.record(new AuditEvent(clock.instant(), principal, agent, sessionKey, d.layer(), tool, real.toString(),

@@ -82,7 +82,8 @@ public final class ToolCallPolicy {
     /** The file rules at every file the agent's tools touch in this session. */
     public FileTouch files(String agentId, String sessionKey) {
         Caller caller = callers.apply(agentId).orElse(null);
-        return new FileTouch(agentId, sessionKey, caller == null ? null : caller.principal(), engine, audit, clock);
+        return new FileTouch(agentId, sessionKey, caller == null ? null : caller.principal(), engine, audit, clock,
+                null);
     }
 
     /** A tool call's target as the model gave it: a file tool's path, exec's command, web_fetch's URL. */

@@ -212,26 +212,33 @@ public final class PolicyEngine implements NetworkRules {
 
     /**
      * The file rules at the moment a file is touched (the agent runtime's file gate): the filesystem roots for
-     * {@code mode}, then the deny rules of {@code tools.rules} whose tool matches any of {@code tools} and whose target
+     * {@code mode}, then the rules of {@code tools.rules} whose tool matches any of {@code tools} and whose target
      * matches the path. Naming several tools lets a rule written for {@code read} hold for every tool that reads.
-     * Ask and allow rules, and the tool name lists, are not applied here: they were decided, with a human if need be,
-     * before the call ran, and nobody can be asked in the middle of a directory walk.
+     * A deny rule refuses; an ask rule refuses too, unless {@code asked}: this path is the one the call's up-front
+     * decision named, with an operator if a rule asked. Nobody can be asked in the middle of a directory walk, so a
+     * walk never reads, unasked, what a call naming the file would have had to ask for. Allow rules and the tool name
+     * lists were applied up front.
      *
-     * @return the denial, or null if none applies
+     * @return the refusal, or null if none applies
      */
-    public Decision touch(String agent, Collection<String> tools, Path canonical, Mode mode) {
+    public Decision touch(String agent, Collection<String> tools, Path canonical, Mode mode, boolean asked) {
         Decision fs = filesystem(agent, canonical, mode);
         if (!fs.allowed()) return fs;
         Compiled c = byAgent.get(agent);
         if (c == null) return null;                     // no policy: the filesystem layer's answer was all there is
         String target = canonical.toString();
         for (CToolRule r : c.toolRules) {
-            if (r.decision != Verdict.DENY || !r.matches(target, TargetKind.PATH, null)) continue;
+            boolean refuses = r.decision == Verdict.DENY || (r.decision == Verdict.ASK && !asked);
+            if (!refuses || !r.matches(target, TargetKind.PATH, null)) continue;
             for (String tool : tools) {
-                if (r.tool.test(tool)) {
+                if (!r.tool.test(tool)) continue;
+                if (r.decision == Verdict.DENY) {
                     return new Decision(Verdict.DENY, "tool", r.rule, tool + " '" + clip(target) + "' is denied by "
                             + r.rule + " (target " + r.glob + ")", null, false);
                 }
+                return new Decision(Verdict.DENY, "tool", r.rule, tool + " '" + clip(target) + "' needs an operator's "
+                        + "approval (" + r.rule + "), which a call reaching it on the way cannot ask for",
+                        "name the file in a call of its own (e.g. read it), so an operator can be asked", false);
             }
         }
         return null;
