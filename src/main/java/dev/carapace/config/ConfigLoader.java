@@ -835,6 +835,15 @@ public final class ConfigLoader {
         }
         for (Path folder : folders) {
             Path file = folder.resolve(AGENT_FILE);
+            AgentSpec writer = agents.values().stream().filter(a -> inside(folder, a.workspace())).findFirst().orElse(null);
+            if (writer != null) {
+                // A file an agent could have written is no definition: were it read, the agent could give itself
+                // tools, or stop the next start with a duplicate definition.
+                problems.warning(0, 0, "agents", "ignored " + file + ": it lies in the workspace of agent '"
+                        + writer.id() + "', which could have written it; define agents in the config or in folders "
+                        + "no agent can write");
+                continue;
+            }
             Problems fileProblems = new Problems(file.toString());
             agentFiles.add(fileProblems);
             ConfigLoader sub = new ConfigLoader(fileProblems, env, folder, null);
@@ -873,6 +882,11 @@ public final class ConfigLoader {
             }
         }
         return Collections.unmodifiableMap(agents);
+    }
+
+    /** Whether {@code path} lies in {@code dir}, compared as real paths. */
+    private static boolean inside(Path path, Path dir) {
+        return WritableRoots.real(path).startsWith(WritableRoots.real(dir));
     }
 
     /**

@@ -68,8 +68,8 @@ public final class WritableRoots {
     }
 
     /**
-     * Refuses a data folder (and a SQLite file named by {@code store.url}) that an agent could write: an agent could
-     * replace or truncate the live database.
+     * Refuses a data folder (and a SQLite file named by {@code store.url}) that an agent could write, or that holds a
+     * place an agent can write: an agent could replace or truncate the live database.
      *
      * @return the problem, or null when there is none
      */
@@ -85,6 +85,14 @@ public final class WritableRoots {
                 return "the data folder " + g.toAbsolutePath().normalize() + " (the SQLite store, its WAL and journal)"
                         + " lies inside " + r.what() + ", so an agent could replace or truncate the live database; "
                         + "move the data folder (--data or $CARAPACE_DATA) outside every workspace and read_write root";
+            }
+            Path guardedReal = real(g);
+            for (Root inside : roots) {
+                if (inside.path().startsWith(guardedReal)) {
+                    return inside.what() + " lies inside the data folder " + g.toAbsolutePath().normalize() + ", next to the "
+                            + "live database and the egress sockets, which agents must never reach; move it out of the "
+                            + "data folder";
+                }
             }
         }
         return null;

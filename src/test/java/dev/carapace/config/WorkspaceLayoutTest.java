@@ -195,4 +195,29 @@ class WorkspaceLayoutTest {
         assertThat(WritableRoots.dataDirProblem(config, link.resolve("data"))).contains("workspace of agent 'main'");
         assertThat(WritableRoots.dataDirProblem(config, dir.resolve("data"))).isNull();
     }
+
+    @Test
+    void aWorkspaceInsideTheDataFolderIsRefused() throws Exception {
+        errors(agents("ws/main", "ws/other"));
+        CarapaceConfig config = ConfigLoader.load(file);
+        assertThat(WritableRoots.dataDirProblem(config, dir.resolve("ws"))).isEqualTo("the workspace of agent 'main' ("
+                + dir.resolve("ws/main") + ") lies inside the data folder " + dir.resolve("ws") + ", next to the live "
+                + "database and the egress sockets, which agents must never reach; move it out of the data folder");
+    }
+
+    @Test
+    void anAgentFileInsideAnotherAgentsWorkspaceIsIgnoredWithAWarningNotLoaded() throws Exception {
+        Files.createDirectories(dir.resolve("agents/main"));
+        Files.writeString(dir.resolve("agents/main/agent.yaml"), "model: m-mid\ntools: [exec]\nowner: {team: research}\n");
+        Files.writeString(file, BASE + """
+                agents:
+                  main: {workspace: agents/main, model: m-mid, tools: [read], owner: {team: platform}}
+                """);
+        Result r = ConfigLoader.check(file, name -> "x");
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.config().agents().get("main").tools()).containsExactly("read");
+        assertThat(r.config().agents().get("main").owner().team()).isEqualTo("platform");
+        assertThat(r.warnings()).anySatisfy(w -> assertThat(w.toString()).contains("ignored "
+                + dir.resolve("agents/main/agent.yaml") + ": it lies in the workspace of agent 'main'"));
+    }
 }
