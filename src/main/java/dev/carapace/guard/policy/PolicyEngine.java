@@ -10,8 +10,11 @@ import dev.carapace.guard.policy.Policy.NetworkGroup;
 import dev.carapace.guard.policy.Policy.Root;
 import dev.carapace.guard.policy.Policy.ToolRule;
 import dev.carapace.guard.url.CanonicalPath;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -43,6 +46,8 @@ import java.util.function.Predicate;
  * </ul>
  */
 public final class PolicyEngine implements NetworkRules {
+
+    private static final Logger log = LoggerFactory.getLogger(PolicyEngine.class);
 
     /** An agent the engine decides for: its owning team (may be null) and its workspace (for include_workdir). */
     public record Subject(String agent, String team, Path workspace) {}
@@ -96,9 +101,11 @@ public final class PolicyEngine implements NetworkRules {
     /** Compiles the attachments for each subject. */
     public static PolicyEngine compile(List<Attachment> attachments, Collection<Subject> subjects) {
         Map<String, Compiled> m = new HashMap<>();
+        List<Path> workspaces = subjects.stream().map(Subject::workspace).filter(Objects::nonNull)
+                .map(Compiled::real).toList();
         for (Subject s : subjects) {
             List<Policy> mine = attachments.stream().filter(a -> a.appliesTo(s)).map(Attachment::policy).toList();
-            if (!mine.isEmpty()) m.put(s.agent(), new Compiled(s, mine));
+            if (!mine.isEmpty()) m.put(s.agent(), new Compiled(s, mine, workspaces));
         }
         return new PolicyEngine(Map.copyOf(m), null);
     }
@@ -506,7 +513,8 @@ public final class PolicyEngine implements NetworkRules {
         final List<CCredential> credentials = new ArrayList<>();
         final boolean askUnknownHosts;
 
-        Compiled(Subject s, List<Policy> policies) {
+        /** @param workspaces every agent's workspace (real paths): where a symlink may have been planted */
+        Compiled(Subject s, List<Policy> policies, List<Path> workspaces) {
             names = policies.stream().map(Policy::name).toList();
             toolsUnrestricted = policies.stream().allMatch(p -> p.tools() == null);
             boolean ask = false;
@@ -521,8 +529,8 @@ public final class PolicyEngine implements NetworkRules {
                     }
                 }
                 if (p.filesystem() != null) {
-                    p.filesystem().readOnly().forEach(r -> roots.add(root(r, false)));
-                    p.filesystem().readWrite().forEach(r -> roots.add(root(r, true)));
+                    p.filesystem().readOnly().forEach(r -> roots.add(root(r, false, workspaces)));
+                    p.filesystem().readWrite().forEach(r -> roots.add(root(r, true, workspaces)));
                     if (p.filesystem().includeWorkdir() && s.workspace() != null) {
                         roots.add(new CRoot(real(s.workspace()), true, p.name() + ":filesystem_policy.include_workdir"));
                     }
@@ -551,7 +559,33 @@ public final class PolicyEngine implements NetworkRules {
             credentials.removeIf(cr -> !seen.add(cr.host + "|" + cr.injection.header().toLowerCase(Locale.ROOT)));
         }
 
-        private static CRoot root(Root r, boolean write) { return new CRoot(real(r.path()), write, r.rule()); }
+        /**
+         * A root as its real path, so a root under a symlinked directory still matches; but a root reached through a
+         * symlink that lies in an agent's workspace is not followed: the agent could have planted it (before a reload
+         * or a restart) to point the root anywhere. Kept as written, such a root matches no real path and grants
+         * nothing, and the sandbox does not mount it.
+         */
+        private static CRoot root(Root r, boolean write, List<Path> workspaces) {
+            Path written = r.path().toAbsolutePath().normalize();
+            Path real = real(written);
+            if (!real.equals(written) && linkInWorkspace(written, workspaces)) {
+                log.warn("guard policy root {} ({}) goes through a symlink inside an agent's workspace; it is not "
+                        + "followed, and the root grants nothing", written, r.rule());
+                return new CRoot(written, write, r.rule());
+            }
+            return new CRoot(real, write, r.rule());
+        }
+
+        private static boolean linkInWorkspace(Path written, List<Path> workspaces) {
+            Path p = written.getRoot();
+            for (Path name : written) {
+                p = p.resolve(name);
+                if (!Files.isSymbolicLink(p)) continue;
+                Path dir = real(p.getParent());
+                for (Path w : workspaces) if (dir.startsWith(w)) return true;
+            }
+            return false;
+        }
 
         /** Roots are compared with real paths, so a root under a symlinked directory still matches. */
         private static Path real(Path p) {

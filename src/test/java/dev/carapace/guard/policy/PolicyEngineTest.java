@@ -233,6 +233,25 @@ class PolicyEngineTest {
     }
 
     @Test
+    void aRootReachedThroughASymlinkPlantedInAWorkspaceGrantsNothing() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+        Path admins = Files.createDirectories(dir.resolve("shared-real"));
+        Files.createSymbolicLink(ws.resolve("out"), elsewhere);                     // planted by the agent
+        Files.createSymbolicLink(dir.resolve("shared"), admins);                   // the operator's own link
+        PolicyEngine e = engine("""
+                filesystem_policy:
+                  read_write: [%s, %s]
+                """.formatted(ws.resolve("out"), dir.resolve("shared")), new Subject("coder", null, ws));
+        assertThat(e.filesystem("coder", elsewhere.toRealPath().resolve("x"), Mode.WRITE).verdict())
+                .isEqualTo(Verdict.DENY);
+        assertThat(e.filesystemRoots("coder")).extracting(PolicyEngine.FilesystemRoot::path)
+                .contains(ws.toRealPath().resolve("out")).doesNotContain(elsewhere.toRealPath());
+        assertThat(e.filesystem("coder", admins.toRealPath().resolve("x"), Mode.WRITE).verdict())
+                .isEqualTo(Verdict.ALLOW);
+    }
+
+    @Test
     void attachmentSelectsAgentsAndTeamsAndPoliciesAddUp() throws Exception {
         Policy base = PolicyLoader.parse("tools: {allow: [read]}\n", "b.yaml", "base");
         Policy extra = PolicyLoader.parse("tools: {allow: [write], deny: [read]}\n", "e.yaml", "extra");
