@@ -90,7 +90,10 @@ class EscapeCorpusTest {
         attempts.add(new ToolCall("c12", "web_fetch", "{\"url\":\"http://127.0.0.1:9/secret;a/x\"}"));
         attempts.add(new ToolCall("c13", "web_fetch", "{\"url\":\"http://127.0.0.1:9/a/../secret/x\"}"));
         attempts.add(new ToolCall("c14", "exec", "{\"command\":\"cat secret.txt\",\"cwd\":\"../other\"}"));
-        try (GatewayHarness h = new GatewayHarness(data, yaml)) {
+        try (GatewayHarness h = new GatewayHarness(data, yaml); AutoCloseable restore = () -> {
+            // should the sandbox ever regress, put the host's setting back rather than leave the machine changed
+            if (!Files.readString(lease).equals(leaseBefore)) Files.writeString(lease, leaseBefore);
+        }) {
             h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(attempts.toArray(ToolCall[]::new)), 0),
                     ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
             AgentRuntime rt = h.carapace.agentRuntime();
