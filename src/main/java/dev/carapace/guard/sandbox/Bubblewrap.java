@@ -62,12 +62,14 @@ public final class Bubblewrap implements AutoCloseable {
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
 
     /**
-     * Starts the bridge, waits (reading /proc/net/tcp with shell built-ins only) until it listens, then becomes the
-     * command. 0100007F:0C38 is 127.0.0.1:3128; state 0A is LISTEN.
+     * Starts the bridge, waits (reading /proc/net/tcp with shell built-ins only) until it listens, runs the command,
+     * then stops the bridge before exiting with the command's status: left running, the bridge would be counted among
+     * the command's leftover background processes (and the model told so after every command). 0100007F:0C38 is
+     * 127.0.0.1:3128; state 0A is LISTEN.
      */
     private static final String BRIDGE = """
             %s TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:%s </dev/null >/dev/null 2>&1 &
-            ok= n=0
+            bridge=$! ok= n=0
             while [ -z "$ok" ] && [ $n -lt 20000 ]; do
               while read -r _ a _ s _; do
                 if [ "$a" = 0100007F:%04X ] && [ "$s" = 0A ]; then ok=1; break; fi
@@ -75,7 +77,11 @@ public final class Bubblewrap implements AutoCloseable {
               n=$((n+1))
             done
             [ -n "$ok" ] || echo "sandbox: the bridge to the egress proxy did not start" >&2
-            exec "$@"
+            "$@"
+            rc=$?
+            kill "$bridge" 2>/dev/null
+            wait "$bridge" 2>/dev/null
+            exit $rc
             """.formatted(SOCAT, BRIDGE_PORT, PROXY_SOCKET_INSIDE, BRIDGE_PORT);
 
     private final Path bwrap;
