@@ -7,6 +7,7 @@ import dev.carapace.guard.policy.PolicyLoader;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -108,7 +109,7 @@ public final class WritableRoots {
         if (rest.isEmpty() || rest.startsWith(":")) return null;
         try {
             return Path.of(rest).toAbsolutePath().normalize();
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             return null;
         }
     }

@@ -53,6 +53,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -166,7 +167,7 @@ public final class Carapace implements AutoCloseable {
         // The store watch first: a call on an unsound store is refused before anything reserves or routes it.
         StoreWatch storeWatch = new StoreWatch(store, store.postgres() ? "postgresql"
                 : Store.sqliteFile(config.store().jdbcUrl(dataDir)).map(Path::toString).orElse("in memory"));
-        every(java.time.Duration.ofSeconds(1), storeWatch::check);
+        every(Duration.ofSeconds(1), storeWatch::check);
         List<CallFilter> filters = privacy == null ? List.of(storeWatch, metrics, ledger)
                 : List.of(storeWatch, metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);

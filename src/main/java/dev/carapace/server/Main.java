@@ -38,6 +38,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -170,7 +171,7 @@ public final class Main implements Runnable {
                 PrintWriter out = spec.commandLine().getOut();
                 PrintWriter err = spec.commandLine().getErr();
                 r.warnings().forEach(w -> err.println("warning: " + w));
-                java.util.List<ConfigLoader.Problem> errors = new java.util.ArrayList<>(r.errors());
+                java.util.List<ConfigLoader.Problem> errors = new ArrayList<>(r.errors());
                 if (r.config() != null) {
                     Common where = new Common();
                     where.data = data;

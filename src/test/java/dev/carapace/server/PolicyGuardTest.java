@@ -10,6 +10,7 @@ import dev.carapace.agent.RunStatus;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.store.AuditRecords;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -192,8 +193,8 @@ class PolicyGuardTest {
             assertThat(h.carapace.policyWatcher().reload()).isFalse();
             // the last valid policy stays: the data folder is not writable for the agent
             assertThat(h.carapace.policyWatcher().policies().getFirst().filesystem().readWrite()).isEmpty();
-            assertThat(h.carapace.auditLog().flush(java.time.Duration.ofSeconds(10))).isTrue();
-            assertThat(h.carapace.store().auditRecords().search(new dev.carapace.store.AuditRecords.Filter(
+            assertThat(h.carapace.auditLog().flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(h.carapace.store().auditRecords().search(new AuditRecords.Filter(
                     null, null, "deny", "policy", null, null, 0), 10)).singleElement().satisfies(r ->
                     assertThat(r.reason()).contains(data.toString()).contains("lies inside the read_write root"));
         }
