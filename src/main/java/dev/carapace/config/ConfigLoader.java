@@ -16,6 +16,7 @@ import dev.carapace.config.YamlTree.MapNode;
 import dev.carapace.config.YamlTree.Node;
 import dev.carapace.config.YamlTree.Scalar;
 import dev.carapace.guard.egress.SecretStore;
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;
@@ -750,7 +751,7 @@ public final class ConfigLoader {
                 guarded.add(new Guarded(f, "the file of secret '" + name + "' (" + f + ")"));
             }
         });
-        Path agentsReal = agentsDir == null || !Files.isDirectory(agentsDir) ? null : WritableRoots.real(agentsDir);
+        Path agentsReal = agentsDir == null || !Files.isDirectory(agentsDir) ? null : RealPaths.real(agentsDir);
 
         List<Site> rootSites = new ArrayList<>();
         List<WritableRoots.Root> roots = new ArrayList<>();
@@ -785,7 +786,7 @@ public final class ConfigLoader {
             WritableRoots.Root root = roots.get(k);
             Site s = rootSites.get(k);
             for (Guarded g : guarded) {
-                if (!WritableRoots.real(g.path()).startsWith(root.path())) continue;
+                if (!RealPaths.real(g.path()).startsWith(root.path())) continue;
                 s.problems().error(s.line(), s.column(), s.keyPath(), capitalize(root.what()) + " holds " + g.what()
                         + ", so an agent could rewrite it; keep the config, agent definitions, policy and secret files "
                         + "outside every workspace and read_write root");
@@ -891,7 +892,7 @@ public final class ConfigLoader {
 
     /** Whether {@code path} lies in {@code dir}, compared as real paths. */
     private static boolean inside(Path path, Path dir) {
-        return WritableRoots.real(path).startsWith(WritableRoots.real(dir));
+        return RealPaths.real(path).startsWith(RealPaths.real(dir));
     }
 
     /**
