@@ -204,27 +204,31 @@ class FileRulesAtTouchTest {
         assertThat(Files.exists(ws.resolve("secrets"), LinkOption.NOFOLLOW_LINKS)).isTrue();
     }
 
+    /** A real gateway whose agent coder (read, grep) works in {@code workspace} under a policy with one read rule. */
+    private GatewayHarness coderWithReadRule(Path workspace, String rule) throws Exception {
+        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
+                version: 1
+                filesystem_policy: {include_workdir: true}
+                tools:
+                  allow: [read, grep]
+                  rules: [%s]
+                """.formatted(rule));
+        return new GatewayHarness(dir.resolve("data"), """
+                guard:
+                  policies:
+                    base: {file: %s, agents: ["*"]}
+                agents:
+                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
+                """.formatted(policy, workspace));
+    }
+
     @Test
     void aRealRunsGrepDoesNotReturnWhatAReadRuleDenies() throws Exception {
         Path real = Files.createDirectories(dir.resolve("run-ws"));
         Files.writeString(real.resolve("AGENTS.md"), "You help.");
         Files.writeString(real.resolve(".env"), "TOKEN=TOPSECRET-3\n");
         Files.writeString(real.resolve("app.txt"), "uses TOKEN\n");
-        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
-                version: 1
-                filesystem_policy: {include_workdir: true}
-                tools:
-                  allow: [read, grep]
-                  rules: [{id: env-files, tool: read, target: "/**/.env", decision: deny}]
-                """);
-        String yaml = """
-                guard:
-                  policies:
-                    base: {file: %s, agents: ["*"]}
-                agents:
-                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
-                """.formatted(policy, real);
-        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+        try (GatewayHarness h = coderWithReadRule(real, "{id: env-files, tool: read, target: \"/**/.env\", decision: deny}")) {
             h.a.enqueue(AgentHarness.toolCall("c1", "grep", "{\"pattern\":\"TOKEN\"}"), AgentHarness.text("done", 100, 3));
             AgentRuntime rt = h.carapace.agentRuntime();
             assertThat(rt.await(rt.start("coder", "s", "find tokens"), Duration.ofSeconds(20)).status())
@@ -243,21 +247,7 @@ class FileRulesAtTouchTest {
         Files.createDirectories(real.resolve("hr"));
         Files.writeString(real.resolve("hr/salaries.txt"), "alice SALARY-91\n");
         Files.writeString(real.resolve("app.txt"), "SALARY is computed elsewhere\n");
-        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
-                version: 1
-                filesystem_policy: {include_workdir: true}
-                tools:
-                  allow: [read, grep]
-                  rules: [{id: hr, tool: read, target: "/**/hr/**", decision: ask}]
-                """);
-        String yaml = """
-                guard:
-                  policies:
-                    base: {file: %s, agents: ["*"]}
-                agents:
-                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
-                """.formatted(policy, real);
-        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+        try (GatewayHarness h = coderWithReadRule(real, "{id: hr, tool: read, target: \"/**/hr/**\", decision: ask}")) {
             h.a.enqueue(AgentHarness.toolCall("c1", "grep", "{\"pattern\":\"SALARY\"}"),
                     AgentHarness.toolCall("c2", "read", "{\"path\":\"hr/salaries.txt\"}"), AgentHarness.text("done", 100, 3));
             AgentRuntime rt = h.carapace.agentRuntime();
