@@ -1,8 +1,8 @@
 package dev.carapace.agent;
 
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.identity.Principal;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,16 +66,9 @@ final class SpawnRule {
         return new Verdict(null, reason, List.copyOf(tools), List.copyOf(withheld));
     }
 
-    /** Same folder by real path (symlinks, {@code ..}, case on a case-insensitive disk), else by normalized path. */
+    /** Same folder by real path (symlinks, {@code ..}, case on a case-insensitive disk; see {@link RealPaths#real}). */
     static boolean sameFolder(Path a, Path b) {
-        return real(a).equals(real(b));
+        return RealPaths.real(a).equals(RealPaths.real(b));
     }
 
-    private static Path real(Path p) {
-        try {
-            return p.toRealPath();
-        } catch (IOException | SecurityException e) {
-            return p.toAbsolutePath().normalize();
-        }
-    }
 }

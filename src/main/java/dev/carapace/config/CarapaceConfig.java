@@ -2,6 +2,7 @@ package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.model.Access;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
@@ -109,7 +110,7 @@ public record CarapaceConfig(
 
         public Tools {
             if (sandbox == null) sandbox = SandboxLimits.DEFAULT;
-            if (sandboxUser == null) sandboxUser = dev.carapace.guard.sandbox.SandboxUser.DEFAULT_SPEC;
+            if (sandboxUser == null) sandboxUser = SandboxUser.DEFAULT_SPEC;
         }
 
         public Tools(Exec exec, WebFetch webFetch, SandboxLimits sandbox) {

@@ -1,21 +1,27 @@
 package dev.carapace.config;
 
-import dev.carapace.config.CarapaceConfig.Auth;
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.tools.BuiltinTools;
 import dev.carapace.config.CarapaceConfig.Alerts;
 import dev.carapace.config.CarapaceConfig.Approvals;
+import dev.carapace.config.CarapaceConfig.Auth;
 import dev.carapace.config.CarapaceConfig.Logging;
 import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
 import dev.carapace.config.CarapaceConfig.Team;
 import dev.carapace.config.CarapaceConfig.Tools;
-import dev.carapace.guard.sandbox.SandboxLimits;
 import dev.carapace.config.YamlTree.Entry;
 import dev.carapace.config.YamlTree.ListNode;
 import dev.carapace.config.YamlTree.MapNode;
 import dev.carapace.config.YamlTree.Node;
 import dev.carapace.config.YamlTree.Scalar;
-import dev.carapace.agent.AgentSpec;
-import dev.carapace.agent.tools.BuiltinTools;
+import dev.carapace.guard.egress.SecretStore;
+import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.guard.policy.Policy;
+import dev.carapace.guard.policy.PolicyException;
+import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.model.Access;
 import dev.carapace.model.DeploymentSpec;
 import dev.carapace.model.ModelSpec;
@@ -153,7 +159,7 @@ public final class ConfigLoader {
     /** A key (or a whole file, at 1:1) that a layout problem is reported at. */
     private record Site(String name, Path path, Problems problems, int line, int column, String keyPath) {}
 
-    private record PolicySite(Site site, dev.carapace.guard.policy.Policy policy) {}
+    private record PolicySite(Site site, Policy policy) {}
 
     private ConfigLoader(Problems problems, Function<String, String> env, Path baseDir, Path agentsDir) {
         this.problems = problems;
@@ -558,7 +564,7 @@ public final class ConfigLoader {
         Tools.WebFetch webFetch = r.choice("web_fetch", WEB_FETCH, Tools.DEFAULT.webFetch());
         SandboxLimits sandbox = sandbox(r.object("sandbox"));
         String user = r.string("sandbox_user", "a user name or UID:GID", null);
-        String problem = user == null ? null : dev.carapace.guard.sandbox.SandboxUser.problem(user);
+        String problem = user == null ? null : SandboxUser.problem(user);
         if (problem != null) {
             r.error(r.scalar("sandbox_user", "a user name or UID:GID"), "sandbox_user", problem);
             user = null;
@@ -592,7 +598,7 @@ public final class ConfigLoader {
                 problems.error(e.line(), e.column(), path, "expected a reference, env:VAR or file:/absolute/path");
                 continue;
             }
-            String problem = dev.carapace.guard.egress.SecretStore.problem(e.key(), s.text());
+            String problem = SecretStore.problem(e.key(), s.text());
             if (problem != null) {
                 problems.error(s.line(), s.column(), path, problem);
             } else {
@@ -684,8 +690,8 @@ public final class ConfigLoader {
         }
         try {
             policySites.add(new PolicySite(new Site(name, file, problems, at.line(), at.column(), path),
-                    dev.carapace.guard.policy.PolicyLoader.load(file, name)));
-        } catch (dev.carapace.guard.policy.PolicyException ex) {
+                    PolicyLoader.load(file, name)));
+        } catch (PolicyException ex) {
             Problems fileProblems = new Problems(file.toString());
             agentFiles.add(fileProblems);
             for (var pr : ex.problems()) fileProblems.error(pr.line(), pr.column(), pr.path(), pr.message());
@@ -745,7 +751,7 @@ public final class ConfigLoader {
                 guarded.add(new Guarded(f, "the file of secret '" + name + "' (" + f + ")"));
             }
         });
-        Path agentsReal = agentsDir == null || !Files.isDirectory(agentsDir) ? null : WritableRoots.real(agentsDir);
+        Path agentsReal = agentsDir == null || !Files.isDirectory(agentsDir) ? null : RealPaths.real(agentsDir);
 
         List<Site> rootSites = new ArrayList<>();
         List<WritableRoots.Root> roots = new ArrayList<>();
@@ -780,7 +786,7 @@ public final class ConfigLoader {
             WritableRoots.Root root = roots.get(k);
             Site s = rootSites.get(k);
             for (Guarded g : guarded) {
-                if (!WritableRoots.real(g.path()).startsWith(root.path())) continue;
+                if (!RealPaths.real(g.path()).startsWith(root.path())) continue;
                 s.problems().error(s.line(), s.column(), s.keyPath(), capitalize(root.what()) + " holds " + g.what()
                         + ", so an agent could rewrite it; keep the config, agent definitions, policy and secret files "
                         + "outside every workspace and read_write root");
@@ -886,7 +892,7 @@ public final class ConfigLoader {
 
     /** Whether {@code path} lies in {@code dir}, compared as real paths. */
     private static boolean inside(Path path, Path dir) {
-        return WritableRoots.real(path).startsWith(WritableRoots.real(dir));
+        return RealPaths.real(path).startsWith(RealPaths.real(dir));
     }
 
     /**

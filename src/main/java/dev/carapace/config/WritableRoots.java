@@ -1,13 +1,12 @@
 package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,14 +46,14 @@ public final class WritableRoots {
     }
 
     static Root workspace(String agent, Path folder) {
-        return new Root(real(folder), "the workspace of agent '" + agent + "' (" + folder + ")", agent);
+        return new Root(RealPaths.real(folder), "the workspace of agent '" + agent + "' (" + folder + ")", agent);
     }
 
     static List<Root> policyRoots(String name, Policy policy) {
         List<Root> roots = new ArrayList<>();
         if (policy.filesystem() == null) return roots;
         for (Policy.Root r : policy.filesystem().readWrite()) {
-            roots.add(new Root(real(r.path()), "the read_write root " + r.path() + " of guard policy '" + name + "' ("
+            roots.add(new Root(RealPaths.real(r.path()), "the read_write root " + r.path() + " of guard policy '" + name + "' ("
                     + r.rule() + ")", null));
         }
         return roots;
@@ -62,7 +61,7 @@ public final class WritableRoots {
 
     /** The first root that holds {@code path} (or is it), or null. */
     public static Root holding(List<Root> roots, Path path) {
-        Path p = real(path);
+        Path p = RealPaths.real(path);
         for (Root r : roots) if (p.startsWith(r.path())) return r;
         return null;
     }
@@ -86,7 +85,7 @@ public final class WritableRoots {
                         + " lies inside " + r.what() + ", so an agent could replace or truncate the live database; "
                         + "move the data folder (--data or $CARAPACE_DATA) outside every workspace and read_write root";
             }
-            Path guardedReal = real(g);
+            Path guardedReal = RealPaths.real(g);
             for (Root inside : roots) {
                 if (inside.path().startsWith(guardedReal)) {
                     return inside.what() + " lies inside the data folder " + g.toAbsolutePath().normalize() + ", next to the "
@@ -108,30 +107,8 @@ public final class WritableRoots {
         if (rest.isEmpty() || rest.startsWith(":")) return null;
         try {
             return Path.of(rest).toAbsolutePath().normalize();
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             return null;
-        }
-    }
-
-    /**
-     * The real path: symlinks followed, {@code ..} resolved, spelled as the disk spells it. A path that does not
-     * exist yet is its deepest existing ancestor's real path with the rest appended (a data folder not yet created
-     * still lands where its parent really is).
-     */
-    public static Path real(Path p) {
-        try {
-            return p.toAbsolutePath().toRealPath();   // '..' after a symlink is resolved as the OS does
-        } catch (IOException | SecurityException e) {
-            // does not exist (yet): below
-        }
-        Path abs = p.toAbsolutePath().normalize();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) existing = existing.getParent();
-        if (existing == null) return abs;
-        try {
-            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
-        } catch (IOException | SecurityException e) {
-            return abs;
         }
     }
 }

@@ -25,4 +25,9 @@ public record Finding(String type, String dataClass, int start, int end, double 
     }
 
     public int length() { return end - start; }
+
+    /** Whether {@code other} covers exactly this span: the same value found as two types (see {@link Scanner#scan}). */
+    public boolean sameSpan(Finding other) {
+        return start == other.start && end == other.end;
+    }
 }

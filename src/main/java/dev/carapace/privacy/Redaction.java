@@ -51,7 +51,7 @@ public final class Redaction {
             // named by the first, if any of them is to be redacted.
             int group = i;
             boolean selected = false;
-            while (group < findings.size() && sameSpan(findings.get(group), f)) selected |= redact.test(findings.get(group++));
+            while (group < findings.size() && findings.get(group).sameSpan(f)) selected |= redact.test(findings.get(group++));
             i = group - 1;
             if (!selected) continue;
             if (out == null) out = new StringBuilder(text.length());
@@ -62,10 +62,6 @@ public final class Redaction {
         }
         if (out == null) return text;
         return out.append(text, copied, text.length()).toString();
-    }
-
-    private static boolean sameSpan(Finding a, Finding b) {
-        return a.start() == b.start() && a.end() == b.end();
     }
 
     /** A placeholder for a value that is not text (an image): it is removed, never restored. */

@@ -136,7 +136,7 @@ public final class Scanner {
             } else if (isCredential(f) != isCredential(last) && !f.dataClass().equals(last.dataClass())) {
                 pair(kept, f);
             } else if (f.length() > last.length() || (f.length() == last.length() && f.confidence() > last.confidence())) {
-                if (isCredential(last) && kept.size() > 1 && sameSpan(kept.get(kept.size() - 2), last)) {
+                if (isCredential(last) && kept.size() > 1 && kept.get(kept.size() - 2).sameSpan(last)) {
                     kept.remove(kept.size() - 1);           // a longer value replaces the whole pair
                 }
                 kept.set(kept.size() - 1, f);
@@ -155,7 +155,7 @@ public final class Scanner {
     private static void pair(List<Finding> kept, Finding f) {
         int at = kept.size() - 1;
         Finding last = kept.get(at);
-        if (at > 0 && sameSpan(kept.get(at - 1), last)) {
+        if (at > 0 && kept.get(at - 1).sameSpan(last)) {
             return;                                         // already a pair: one format per credential is enough
         }
         Finding specific = isCredential(f) ? last : f;
@@ -168,9 +168,5 @@ public final class Scanner {
 
     private static boolean isCredential(Finding f) {
         return f.type().equals(Assignments.TYPE);
-    }
-
-    private static boolean sameSpan(Finding a, Finding b) {
-        return a.start() == b.start() && a.end() == b.end();
     }
 }

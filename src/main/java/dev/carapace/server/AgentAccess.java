@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * Who may use which agent, and through it which sessions and runs: admins everything; a member the agents owned by
  * themselves or by their team, with those agents' sessions and runs. A session belongs to its agent (the store does
- * not record who sent each message), so the members who may use an agent share its sessions.
+ * not record who sent each message), so the members who may use an agent share its sessions. The rule itself lives
+ * with the agent ({@link AgentSpec#usableBy}), so the runtime applies the same one to sub-agents.
  */
 final class AgentAccess {
 
@@ -24,13 +25,8 @@ final class AgentAccess {
         this.runtime = runtime;
     }
 
-    /** The rule lives with the agent ({@link AgentSpec#usableBy}) so the runtime applies it to sub-agents too. */
-    static boolean mayUse(Principal p, AgentSpec a) {
-        return a.usableBy(p);
-    }
-
     List<AgentSpec> visible(Principal p) {
-        return runtime.agents().list().stream().filter(a -> mayUse(p, a)).toList();
+        return runtime.agents().list().stream().filter(a -> a.usableBy(p)).toList();
     }
 
     /** The agent, if {@code p} may use it: 404 names only the agents {@code p} may see, 403 says whose it is. */
@@ -42,7 +38,7 @@ final class AgentAccess {
                     + (ids.isEmpty() ? "no agents are available to this key" : "agents: " + String.join(", ", ids)) + ").",
                     "agent", "agent_not_found", null, false);
         }
-        if (!mayUse(p, a)) throw forbidden(p, "agent '" + a.id() + "'", a);
+        if (!a.usableBy(p)) throw forbidden(p, "agent '" + a.id() + "'", a);
         return a;
     }
 
@@ -50,7 +46,7 @@ final class AgentAccess {
     RunInfo run(Principal p, String runId) {
         RunInfo r = runtime.run(runId);   // 404 when unknown
         AgentSpec a = runtime.agents().find(r.agent()).orElse(null);
-        if (!p.isAdmin() && (a == null || !mayUse(p, a))) throw forbidden(p, "run '" + r.id() + "'", a);
+        if (!p.isAdmin() && (a == null || !a.usableBy(p))) throw forbidden(p, "run '" + r.id() + "'", a);
         return r;
     }
 
@@ -69,7 +65,7 @@ final class AgentAccess {
             throw new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + clip(key) + "': there is no agent '"
                     + clip(parts[1]) + "'.", "session", "session_not_found", null, false);
         }
-        if (!mayUse(p, a)) throw forbidden(p, "session '" + clip(key) + "'", a);
+        if (!a.usableBy(p)) throw forbidden(p, "session '" + clip(key) + "'", a);
         return new SessionRef(key, a, parts[2]);
     }
 

@@ -3,34 +3,38 @@ package dev.carapace.server;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
-import dev.carapace.agent.Guard;
 import dev.carapace.agent.Agents;
+import dev.carapace.agent.Guard;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
 import dev.carapace.agent.tools.BuiltinTools;
 import dev.carapace.agent.tools.DirectEgress;
-import dev.carapace.guard.AuditSink;
-import dev.carapace.guard.NetworkRules;
-import dev.carapace.guard.egress.EgressProxy;
-import dev.carapace.guard.egress.Resolver;
-import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
+import dev.carapace.config.WritableRoots;
 import dev.carapace.gateway.CallFilter;
+import dev.carapace.gateway.Gateway;
+import dev.carapace.guard.AuditSink;
+import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.approval.ApprovalQueue;
 import dev.carapace.guard.audit.AuditLog;
-import dev.carapace.gateway.Gateway;
+import dev.carapace.guard.egress.EgressProxy;
+import dev.carapace.guard.egress.Resolver;
+import dev.carapace.guard.egress.SecretStore;
+import dev.carapace.guard.policy.PolicyWatcher;
 import dev.carapace.guard.sandbox.Bubblewrap;
+import dev.carapace.guard.sandbox.SandboxUnavailableException;
+import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
-import dev.carapace.model.ApiException;
 import dev.carapace.ledger.Alerts;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Ledger;
 import dev.carapace.ledger.PriceBook;
 import dev.carapace.model.Access;
+import dev.carapace.model.ApiException;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
@@ -38,8 +42,10 @@ import dev.carapace.model.Router;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
-import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.model.openai.OpenAiFormat;
+import dev.carapace.privacy.PrivacyRouter;
+import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.store.ApiKeys;
 import dev.carapace.store.Store;
 import io.helidon.webserver.WebServer;
 import org.slf4j.Logger;
@@ -47,9 +53,12 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.function.Function;
 
@@ -71,7 +80,7 @@ public final class Carapace implements AutoCloseable {
     private final AgentRuntime agentRuntime;
     private final EgressProxy egressProxy;
     /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
-    private final dev.carapace.guard.policy.PolicyWatcher policyWatcher;
+    private final PolicyWatcher policyWatcher;
     /** The exec sandbox, when the config chose bubblewrap; null otherwise. */
     private final Bubblewrap bubblewrap;
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
@@ -86,7 +95,7 @@ public final class Carapace implements AutoCloseable {
         this.soleWriter = soleWriter;
         store = openStore(config, dataDir, env);
         auditLog = new AuditLog(store.auditRecords());
-        dev.carapace.guard.policy.PolicyWatcher watcher = null;
+        PolicyWatcher watcher = null;
         EgressProxy proxy = null;
         EgressSockets sockets = null;
         Bubblewrap sandbox = null;
@@ -100,7 +109,7 @@ public final class Carapace implements AutoCloseable {
             // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
             // through a socket of their own: the proxy knows whose traffic it judges.
             if (config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                dev.carapace.guard.sandbox.SandboxUser user = dev.carapace.guard.sandbox.SandboxUser.resolve(
+                SandboxUser user = SandboxUser.resolve(
                         config.tools().sandboxUser(), Path.of("/etc/passwd"));
                 sockets = EgressSockets.open(proxy, config.agents().values(), user);
                 sandbox = openSandbox(config, dataDir, env, sockets, user);
@@ -158,7 +167,7 @@ public final class Carapace implements AutoCloseable {
         // The store watch first: a call on an unsound store is refused before anything reserves or routes it.
         StoreWatch storeWatch = new StoreWatch(store, store.postgres() ? "postgresql"
                 : Store.sqliteFile(config.store().jdbcUrl(dataDir)).map(Path::toString).orElse("in memory"));
-        every(java.time.Duration.ofSeconds(1), storeWatch::check);
+        every(Duration.ofSeconds(1), storeWatch::check);
         List<CallFilter> filters = privacy == null ? List.of(storeWatch, metrics, ledger)
                 : List.of(storeWatch, metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
@@ -174,7 +183,7 @@ public final class Carapace implements AutoCloseable {
         if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
         if (policyWatcher != null) {
             io.micrometer.core.instrument.FunctionCounter.builder("carapace.guard.policy.reload.failures", policyWatcher,
-                    dev.carapace.guard.policy.PolicyWatcher::reloadFailures)
+                    PolicyWatcher::reloadFailures)
                     .description("Guard policy edits refused as invalid").register(metrics.registry());
         }
 
@@ -185,7 +194,7 @@ public final class Carapace implements AutoCloseable {
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
-                : new PrivacyRouter(dev.carapace.privacy.PrivacySpec.DEFAULT), privacy != null);
+                : new PrivacyRouter(PrivacySpec.DEFAULT), privacy != null);
 
         server = WebServer.builder()
                 .host(config.server().host())
@@ -217,12 +226,12 @@ public final class Carapace implements AutoCloseable {
     public static Carapace start(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
                                  Clock clock, Integer portOverride) {
         // Before the store is opened: an agent that can write the data folder could replace the live database.
-        String layout = dev.carapace.config.WritableRoots.dataDirProblem(config, dataDir);
+        String layout = WritableRoots.dataDirProblem(config, dataDir);
         if (layout != null) throw new IllegalStateException(layout);
         SoleWriter lock = SoleWriter.claim(config.store().jdbcUrl(dataDir));
         try {
             return new Carapace(config, configFile, dataDir, env, clock, portOverride, lock);
-        } catch (dev.carapace.guard.sandbox.SandboxUnavailableException e) {
+        } catch (SandboxUnavailableException e) {
             lock.release();
             throw new IllegalStateException("tools.exec is bwrap, but the sandbox cannot run here: " + e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -237,7 +246,7 @@ public final class Carapace implements AutoCloseable {
      * {@code approvals}, and standing grants allow them without asking. Every decision goes to {@code audit}.
      */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
-                                     EgressProxy egressProxy, dev.carapace.guard.policy.PolicyWatcher policy,
+                                     EgressProxy egressProxy, PolicyWatcher policy,
                                      Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals) {
         Agents agents = new Agents(config.agents().values());
         Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
@@ -245,7 +254,7 @@ public final class Carapace implements AutoCloseable {
         Sandbox exec = switch (chosen.exec()) {
             case OFF -> null;
             case LOCAL -> new LocalRunner();
-            case BWRAP -> java.util.Objects.requireNonNull(sandboxed, "exec: bwrap needs the sandbox");
+            case BWRAP -> Objects.requireNonNull(sandboxed, "exec: bwrap needs the sandbox");
         };
         List<AgentTool> tools = BuiltinTools.all(exec,
                 switch (chosen.webFetch()) {
@@ -274,7 +283,7 @@ public final class Carapace implements AutoCloseable {
      * everything internal either way).
      */
     static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock,
-                                   dev.carapace.guard.policy.PolicyWatcher policy, AuditSink audit) {
+                                   PolicyWatcher policy, AuditSink audit) {
         NetworkRules rules = policy != null ? policy.networkRules()
                 : r -> r.port() == 80 || r.port() == 443
                 ? new NetworkRules.NetworkDecision(NetworkRules.Verdict.ALLOW, "tools.web_fetch", "public web on ports 80"
@@ -290,7 +299,7 @@ public final class Carapace implements AutoCloseable {
      * the file-system layer of the policy in force at each command.
      */
     static BwrapExec bwrapExec(CarapaceConfig config, Bubblewrap bubblewrap, EgressSockets sockets,
-                               dev.carapace.guard.policy.PolicyWatcher policy) {
+                               PolicyWatcher policy) {
         Map<String, BwrapExec.AgentSandbox> agents = new LinkedHashMap<>();
         for (AgentSpec a : config.agents().values()) {
             agents.put(a.id(), new BwrapExec.AgentSandbox(a.workspace(), sockets.byAgent().get(a.id())));
@@ -304,11 +313,11 @@ public final class Carapace implements AutoCloseable {
      * proxy's sockets; with none, not at all.
      */
     static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env,
-                                  EgressSockets sockets, dev.carapace.guard.sandbox.SandboxUser user) {
+                                  EgressSockets sockets, SandboxUser user) {
         String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
         Path bwrap = executable("bwrap", path);
         if (bwrap == null) {
-            throw new dev.carapace.guard.sandbox.SandboxUnavailableException("bubblewrap is not installed (no bwrap on"
+            throw new SandboxUnavailableException("bubblewrap is not installed (no bwrap on"
                     + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
                     + " 'tools: {exec: local}' to run commands without isolation");
         }
@@ -336,7 +345,7 @@ public final class Carapace implements AutoCloseable {
         if (team == null) {
             team = store.apiKeys().list().stream()
                     .filter(k -> owner.user().equals(k.user()) && !k.revoked() && k.team() != null)
-                    .reduce((first, second) -> second).map(dev.carapace.store.ApiKeys.StoredKey::team).orElse(null);
+                    .reduce((first, second) -> second).map(ApiKeys.StoredKey::team).orElse(null);
             if (team == null) {
                 throw new ApiException(ApiException.Kind.PERMISSION, "Agent '" + agent.id() + "' is owned by user '"
                         + owner.user() + "', who has no active API key to tell their team; set owner.team in the config.",
@@ -366,7 +375,7 @@ public final class Carapace implements AutoCloseable {
     /** The budgets of the store, checked against the config's org, teams and tiers; users are those that had a key. */
     static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
         return new Budgets(store.ledgerBook(), clock, config.org(), config.teams().keySet(),
-                new java.util.LinkedHashSet<>(config.tiers()),
+                new LinkedHashSet<>(config.tiers()),
                 user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
     }
 
@@ -383,7 +392,7 @@ public final class Carapace implements AutoCloseable {
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
     /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
-    public dev.carapace.guard.policy.PolicyWatcher policyWatcher() { return policyWatcher; }
+    public PolicyWatcher policyWatcher() { return policyWatcher; }
 
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Collection;
@@ -67,7 +68,7 @@ final class EgressSockets implements AutoCloseable {
     Path any() { return byAgent.values().stream().findFirst().orElse(null); }
 
     private static void share(Path p, SandboxUser user, String mode) throws IOException {
-        Files.setAttribute(p, "unix:gid", user.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:gid", user.gid(), LinkOption.NOFOLLOW_LINKS);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
     }
 

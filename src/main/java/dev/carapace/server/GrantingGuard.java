@@ -1,6 +1,7 @@
 package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
 import dev.carapace.agent.Guard;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
@@ -48,7 +49,7 @@ final class GrantingGuard implements Guard {
 
     /** Grants only answer "ask"; the file rules enforced at the touch are the guard's own. */
     @Override
-    public dev.carapace.agent.FileGate files(String agentId, String sessionKey) {
+    public FileGate files(String agentId, String sessionKey) {
         return policy.files(agentId, sessionKey);
     }
 }

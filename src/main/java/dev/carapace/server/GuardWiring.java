@@ -3,6 +3,7 @@ package dev.carapace.server;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.guard.AuditSink;
+import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyWatcher;
@@ -33,7 +34,7 @@ final class GuardWiring {
         if (w == null) return null;
         // process.run_as_user: sandbox says commands run as the unprivileged sandbox identity; the local runner
         // has no such identity, so the field would be ignored: refuse instead.
-        for (dev.carapace.guard.policy.Policy p : w.policies()) {
+        for (Policy p : w.policies()) {
             if (p.process() != null && config.tools().exec() == CarapaceConfig.Tools.Exec.LOCAL) {
                 w.close();
                 throw new IllegalStateException("guard policy '" + p.name() + "' sets process (run_as_user/run_as_group: "

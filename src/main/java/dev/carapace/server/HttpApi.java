@@ -20,7 +20,6 @@ import dev.carapace.model.ChatResponse;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
-import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.store.ApiKeys.StoredKey;
 import dev.carapace.store.LedgerBook;

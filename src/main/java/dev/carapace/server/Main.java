@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.ConfigException;
 import dev.carapace.config.ConfigLoader;
+import dev.carapace.config.WritableRoots;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Budget;
@@ -16,15 +17,15 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.server.HttpApi.BudgetView;
 import dev.carapace.store.ApiKeys.StoredKey;
-import dev.carapace.store.LedgerBook;
 import dev.carapace.store.LedgerBook.SpendRow;
+import dev.carapace.store.LedgerBook;
 import dev.carapace.store.Store;
-import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.math.BigDecimal;
@@ -37,6 +38,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -169,11 +171,11 @@ public final class Main implements Runnable {
                 PrintWriter out = spec.commandLine().getOut();
                 PrintWriter err = spec.commandLine().getErr();
                 r.warnings().forEach(w -> err.println("warning: " + w));
-                java.util.List<ConfigLoader.Problem> errors = new java.util.ArrayList<>(r.errors());
+                java.util.List<ConfigLoader.Problem> errors = new ArrayList<>(r.errors());
                 if (r.config() != null) {
                     Common where = new Common();
                     where.data = data;
-                    String problem = dev.carapace.config.WritableRoots.dataDirProblem(r.config(), where.dataDir());
+                    String problem = WritableRoots.dataDirProblem(r.config(), where.dataDir());
                     if (problem != null) errors.add(new ConfigLoader.Problem(file.toString(), 0, 0, "--data", problem));
                 }
                 if (!errors.isEmpty()) {

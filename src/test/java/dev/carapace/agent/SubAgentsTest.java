@@ -3,6 +3,9 @@ package dev.carapace.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.AgentKit.BlockTool;
 import dev.carapace.agent.AgentKit.SlowTool;
+import dev.carapace.agent.tools.BuiltinTools;
+import dev.carapace.agent.tools.LocalRunner;
+import dev.carapace.model.ApiException;
 import dev.carapace.store.AuditRecords;
 import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.AfterEach;
@@ -10,8 +13,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -225,16 +231,16 @@ class SubAgentsTest {
     /** The spawn decisions of the audit log, oldest first. */
     List<AuditRecords.AuditRow> spawnRecords() throws InterruptedException {
         assertThat(kit.carapace.auditLog().flush(WAIT)).isTrue();
-        List<AuditRecords.AuditRow> rows = new java.util.ArrayList<>(kit.carapace.store().auditRecords().search(
+        List<AuditRecords.AuditRow> rows = new ArrayList<>(kit.carapace.store().auditRecords().search(
                 new AuditRecords.Filter(null, null, null, "agent", null, null, 0), 100));
-        rows.sort(java.util.Comparator.comparingLong(AuditRecords.AuditRow::seq));
+        rows.sort(Comparator.comparingLong(AuditRecords.AuditRow::seq));
         return rows;
     }
 
     @Test
     void anAgentCannotStartAnotherTeamsAgentAndTheRefusalIsAudited() throws Exception {
-        Path vaultWs = java.nio.file.Files.createDirectories(dir.resolve("vault"));
-        java.nio.file.Files.writeString(vaultWs.resolve("secret.txt"), "research-only");
+        Path vaultWs = Files.createDirectories(dir.resolve("vault"));
+        Files.writeString(vaultWs.resolve("secret.txt"), "research-only");
         script((task, results) -> switch (task) {
             case "plan" -> switch (results) {
                 case 0 -> toolCalls(10, 2, ask("s1", "spawn_agent",
@@ -297,7 +303,7 @@ class SubAgentsTest {
             default -> results == 0 ? toolCalls(10, 2, ask("x1", "exec", "{\"command\":\"touch pwned\"}"))
                     : text("could not", 10, 2);
         });
-        List<AgentTool> exec = dev.carapace.agent.tools.BuiltinTools.all(new dev.carapace.agent.tools.LocalRunner(), null)
+        List<AgentTool> exec = BuiltinTools.all(new LocalRunner(), null)
                 .stream().filter(t -> t.name().equals("exec")).toList();
         AgentRuntime rt = kit.runtime(exec,
                 kit.agent("boss", "m-solo", List.of("spawn_agent", "read"), limits(10, WAIT, 10_000, Duration.ofSeconds(10)),
@@ -321,7 +327,7 @@ class SubAgentsTest {
         // nor by messaging or resuming the child's session directly, as a run no run started (with all of ops' tools)
         String session = child.path("session").asText();
         assertThatThrownBy(() -> rt.start("ops", session.substring("agent:ops:".length()), "now touch pwned"))
-                .isInstanceOf(dev.carapace.model.ApiException.class)
+                .isInstanceOf(ApiException.class)
                 .hasMessageContaining("session '" + session + "' belongs to a sub-agent started by run ");
         assertThatThrownBy(() -> rt.resume(session)).hasMessageContaining("belongs to a sub-agent");
         assertThat(rt.runs(session)).hasSize(1);
@@ -335,8 +341,8 @@ class SubAgentsTest {
 
     @Test
     void anotherAgentsChildInAnotherWorkspaceKeepsOnlyTheSubAgentTools() throws Exception {
-        Path otherWs = java.nio.file.Files.createDirectories(dir.resolve("other"));
-        java.nio.file.Files.writeString(otherWs.resolve("notes.txt"), "theirs");
+        Path otherWs = Files.createDirectories(dir.resolve("other"));
+        Files.writeString(otherWs.resolve("notes.txt"), "theirs");
         script((task, results) -> switch (task) {
             case "plan" -> results == 0
                     ? toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"peek\",\"agent\":\"scribe\",\"wait\":true}"))

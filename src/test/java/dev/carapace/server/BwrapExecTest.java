@@ -9,12 +9,15 @@ import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxLimits;
 import dev.carapace.testing.SandboxDirs;
 import dev.carapace.testing.ScriptedUpstream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -29,7 +32,7 @@ class BwrapExecTest {
     @TempDir
     Path dir;
 
-    @org.junit.jupiter.api.BeforeEach
+    @BeforeEach
     void reachable() throws IOException {
         SandboxDirs.searchable(dir); // the parents of a workspace must let the sandbox user through
     }
@@ -148,9 +151,9 @@ class BwrapExecTest {
 
     @Test
     void serveAsRootRefusesAWorkspaceTheSandboxUserCannotReach() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway switches users");
+        Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway switches users");
         Path locked = Files.createDirectories(dir.resolve("locked"));
-        Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwx------"));
         Path ws = Files.createDirectories(locked.resolve("agents/ops"));
         String yaml = """
                 tools: {exec: bwrap}

@@ -18,6 +18,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -132,7 +133,7 @@ class CliTest {
         // the config in the agent's workspace
         Files.writeString(cfg, yaml.formatted("."));
         for (Result r : List.of(run("config", "check", cfg.toString(), "--data", data.toString()),
-                assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                assertTimeoutPreemptively(Duration.ofSeconds(60),
                         () -> run("serve", "--config", cfg.toString(), "--data", data.toString(), "--port", "0")))) {
             assertThat(r.exit()).isEqualTo(1);
             assertThat(r.err()).contains(cfg + ":8:20: agents.bot.workspace: The workspace of agent 'bot' (")
@@ -148,7 +149,7 @@ class CliTest {
         assertThat(check.exit()).isEqualTo(1);
         assertThat(check.err()).contains(cfg + ": --data: the data folder " + into + " (the SQLite store, its WAL and "
                 + "journal) lies inside the workspace of agent 'bot' (" + ws.toAbsolutePath().normalize() + ")");
-        Result serve = assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        Result serve = assertTimeoutPreemptively(Duration.ofSeconds(60),
                 () -> run("serve", "--config", cfg.toString(), "--data", into.toString(), "--port", "0"));
         assertThat(serve.exit()).isEqualTo(1);
         assertThat(serve.err()).contains("the data folder " + into).contains("workspace of agent 'bot'");

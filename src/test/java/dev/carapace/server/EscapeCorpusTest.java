@@ -3,11 +3,13 @@ package dev.carapace.server;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunStatus;
-import dev.carapace.testing.ScriptedUpstream;
+import dev.carapace.testing.SandboxDirs;
 import dev.carapace.testing.ScriptedUpstream.ToolCall;
+import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +31,7 @@ class EscapeCorpusTest {
 
     @Test
     void noEscapeAttemptGetsThrough() throws Exception {
-        dev.carapace.testing.SandboxDirs.searchable(dir);
+        SandboxDirs.searchable(dir);
         Path ws = Files.createDirectories(dir.resolve("ws/main"));
         Path other = Files.createDirectories(dir.resolve("ws/other"));
         Files.writeString(ws.resolve("AGENTS.md"), "You run commands.");
@@ -115,7 +117,7 @@ class EscapeCorpusTest {
             assertThat(seen).doesNotContain("TOPSECRET-ENV").doesNotContain("RESEARCH-ONLY");
             assertThat(seen).contains("1 file skipped by policy");
             // 6: the store cannot be written
-            assertThat(Files.readString(data.resolve("carapace.db"), java.nio.charset.StandardCharsets.ISO_8859_1))
+            assertThat(Files.readString(data.resolve("carapace.db"), StandardCharsets.ISO_8859_1))
                     .startsWith("SQLite format 3");
             assertThat(Files.size(data.resolve("carapace.db"))).isGreaterThan(4096);
             assertThat(h.get("/healthz", h.adminKey).statusCode()).isEqualTo(200);

@@ -2,17 +2,23 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
 import dev.carapace.agent.Guard.Decision;
+import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.call.FileAccess;
+import dev.carapace.guard.call.FileTarget;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.testing.ScriptedUpstream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -198,33 +204,37 @@ class FileRulesAtTouchTest {
         assertThat(Files.exists(ws.resolve("secrets"), LinkOption.NOFOLLOW_LINKS)).isTrue();
     }
 
+    /** A real gateway whose agent coder (read, grep) works in {@code workspace} under a policy with one read rule. */
+    private GatewayHarness coderWithReadRule(Path workspace, String rule) throws Exception {
+        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
+                version: 1
+                filesystem_policy: {include_workdir: true}
+                tools:
+                  allow: [read, grep]
+                  rules: [%s]
+                """.formatted(rule));
+        return new GatewayHarness(dir.resolve("data"), """
+                guard:
+                  policies:
+                    base: {file: %s, agents: ["*"]}
+                agents:
+                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
+                """.formatted(policy, workspace));
+    }
+
     @Test
     void aRealRunsGrepDoesNotReturnWhatAReadRuleDenies() throws Exception {
         Path real = Files.createDirectories(dir.resolve("run-ws"));
         Files.writeString(real.resolve("AGENTS.md"), "You help.");
         Files.writeString(real.resolve(".env"), "TOKEN=TOPSECRET-3\n");
         Files.writeString(real.resolve("app.txt"), "uses TOKEN\n");
-        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
-                version: 1
-                filesystem_policy: {include_workdir: true}
-                tools:
-                  allow: [read, grep]
-                  rules: [{id: env-files, tool: read, target: "/**/.env", decision: deny}]
-                """);
-        String yaml = """
-                guard:
-                  policies:
-                    base: {file: %s, agents: ["*"]}
-                agents:
-                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
-                """.formatted(policy, real);
-        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+        try (GatewayHarness h = coderWithReadRule(real, "{id: env-files, tool: read, target: \"/**/.env\", decision: deny}")) {
             h.a.enqueue(AgentHarness.toolCall("c1", "grep", "{\"pattern\":\"TOKEN\"}"), AgentHarness.text("done", 100, 3));
-            dev.carapace.agent.AgentRuntime rt = h.carapace.agentRuntime();
+            AgentRuntime rt = h.carapace.agentRuntime();
             assertThat(rt.await(rt.start("coder", "s", "find tokens"), Duration.ofSeconds(20)).status())
-                    .isEqualTo(dev.carapace.agent.RunStatus.COMPLETED);
+                    .isEqualTo(RunStatus.COMPLETED);
             h.a.take();
-            String afterGrep = dev.carapace.testing.ScriptedUpstream.body(h.a.take());
+            String afterGrep = ScriptedUpstream.body(h.a.take());
             assertThat(afterGrep).contains("app.txt:1: uses TOKEN").contains("1 file skipped by policy")
                     .doesNotContain("TOPSECRET");
         }
@@ -237,40 +247,26 @@ class FileRulesAtTouchTest {
         Files.createDirectories(real.resolve("hr"));
         Files.writeString(real.resolve("hr/salaries.txt"), "alice SALARY-91\n");
         Files.writeString(real.resolve("app.txt"), "SALARY is computed elsewhere\n");
-        Path policy = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("base.yaml"), """
-                version: 1
-                filesystem_policy: {include_workdir: true}
-                tools:
-                  allow: [read, grep]
-                  rules: [{id: hr, tool: read, target: "/**/hr/**", decision: ask}]
-                """);
-        String yaml = """
-                guard:
-                  policies:
-                    base: {file: %s, agents: ["*"]}
-                agents:
-                  coder: {workspace: %s, model: m-solo, tools: [read, grep], owner: {team: platform}}
-                """.formatted(policy, real);
-        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), yaml)) {
+        try (GatewayHarness h = coderWithReadRule(real, "{id: hr, tool: read, target: \"/**/hr/**\", decision: ask}")) {
             h.a.enqueue(AgentHarness.toolCall("c1", "grep", "{\"pattern\":\"SALARY\"}"),
                     AgentHarness.toolCall("c2", "read", "{\"path\":\"hr/salaries.txt\"}"), AgentHarness.text("done", 100, 3));
-            dev.carapace.agent.AgentRuntime rt = h.carapace.agentRuntime();
+            AgentRuntime rt = h.carapace.agentRuntime();
             String run = rt.start("coder", "s", "find salaries");
             // the grep runs without asking, and skips the file; the read names it and waits for an operator
             String[] id = new String[1];
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
                 JsonNode list = JSON.readTree(h.get("/api/approvals", h.adminKey).body()).path("data");
                 if (list.isEmpty()) return false;
                 id[0] = list.get(0).path("id").asText();
                 return true;
             });
             assertThat(h.post("/api/approvals/" + id[0] + "/approve", h.adminKey, "{}").statusCode()).isEqualTo(200);
-            assertThat(rt.await(run, Duration.ofSeconds(20)).status()).isEqualTo(dev.carapace.agent.RunStatus.COMPLETED);
+            assertThat(rt.await(run, Duration.ofSeconds(20)).status()).isEqualTo(RunStatus.COMPLETED);
             h.a.take();
-            String afterGrep = dev.carapace.testing.ScriptedUpstream.body(h.a.take());
+            String afterGrep = ScriptedUpstream.body(h.a.take());
             assertThat(afterGrep).contains("app.txt:1: SALARY is computed").contains("1 file skipped by policy")
                     .doesNotContain("SALARY-91");
-            String afterRead = dev.carapace.testing.ScriptedUpstream.body(h.a.take());
+            String afterRead = ScriptedUpstream.body(h.a.take());
             assertThat(afterRead).contains("alice SALARY-91");
         }
     }
@@ -279,9 +275,9 @@ class FileRulesAtTouchTest {
     private static final class CatTool implements AgentTool {
         public String name() { return "cat"; }
         public String description() { return "cat"; }
-        public com.fasterxml.jackson.databind.node.ObjectNode parameters() { return JSON.createObjectNode(); }
-        public dev.carapace.guard.call.FileTarget fileTarget() {
-            return new dev.carapace.guard.call.FileTarget("file", null, dev.carapace.guard.call.FileAccess.READ);
+        public ObjectNode parameters() { return JSON.createObjectNode(); }
+        public FileTarget fileTarget() {
+            return new FileTarget("file", null, FileAccess.READ);
         }
         public ToolResult run(JsonNode arguments, ToolContext context) { return ToolResult.ok("unused"); }
     }

@@ -12,9 +12,11 @@ import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -26,6 +28,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -33,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import javax.net.ssl.SSLContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -75,7 +79,7 @@ class PathAgreementTest {
                   allow: [web_fetch]
                 """.formatted(upstream.getLocalPort());
         Path ws = dir.resolve("ws");
-        java.nio.file.Files.createDirectories(ws);
+        Files.createDirectories(ws);
         PolicyEngine engine = PolicyEngine.compile(List.of(new PolicyEngine.Attachment(
                 PolicyLoader.parse(policy, "p.yaml", "p"), Set.of("*"), Set.of())),
                 List.of(new PolicyEngine.Subject("coder", null, ws)));
@@ -85,7 +89,7 @@ class PathAgreementTest {
         guard = new PolicyGuard(new Agents(List.of(coder)), () -> engine, audit::add, Clock.systemUTC());
         proxy = new EgressProxy(engine, name -> List.of(InetAddress.getByName("127.0.0.1")), SecretStore.empty(),
                 audit::add, Clock.systemUTC(), new EgressProxy.Options(Duration.ofSeconds(2), Duration.ofSeconds(10),
-                javax.net.ssl.SSLContext.getDefault(), Set.of(443)));
+                SSLContext.getDefault(), Set.of(443)));
         proxyPort = ((InetSocketAddress) proxy.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
                 "coder").address()).getPort();
     }
@@ -153,7 +157,7 @@ class PathAgreementTest {
     }
 
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"/secret;a/x", "/a/../../b", "/p/%252e%252e/x", "/a%2fb"})
+    @ValueSource(strings = {"/secret;a/x", "/a/../../b", "/p/%252e%252e/x", "/a%2fb"})
     void aRefusedSpellingIsRefusedInTheSameWordsEverywhere(String path) throws Exception {
         String url = "http://api.test:" + upstream.getLocalPort() + path;
         String guardReason = guard.decide("coder", "s", "web_fetch", JSON.createObjectNode().put("url", url)).reason();
@@ -168,7 +172,7 @@ class PathAgreementTest {
         assertThat(guardReason).startsWith("the path").isEqualTo(proxyReason);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void rawUnicodeReachesTheServerAsItsUtf8Escapes() throws Exception {
         served.clear();
         assertThat(proxyAllows("http://api.test:" + upstream.getLocalPort() + "/caf\u00e9/%c3%a9")).isTrue();

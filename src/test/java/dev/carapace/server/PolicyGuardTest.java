@@ -10,6 +10,7 @@ import dev.carapace.agent.RunStatus;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.store.AuditRecords;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -156,18 +157,23 @@ class PolicyGuardTest {
         }
     }
 
-    @Test
-    void startupRefusesAPolicyInsideAnAgentWorkspace() throws Exception {
-        Path ws = Files.createDirectories(dir.resolve("ws"));
-        Files.writeString(ws.resolve("AGENTS.md"), "You help.");
-        Path policy = Files.writeString(ws.resolve("policy.yaml"), POLICY);
-        String yaml = """
+    /** The config of one agent, coder (read), working in {@code ws} under the guard policy {@code policy}. */
+    private static String readerUnder(Path policy, Path ws) {
+        return """
                 guard:
                   policies:
                     base: {file: %s, agents: [coder]}
                 agents:
                   coder: {workspace: %s, model: m-solo, tools: [read], owner: {team: platform}}
                 """.formatted(policy, ws);
+    }
+
+    @Test
+    void startupRefusesAPolicyInsideAnAgentWorkspace() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(ws.resolve("AGENTS.md"), "You help.");
+        Path policy = Files.writeString(ws.resolve("policy.yaml"), POLICY);
+        String yaml = readerUnder(policy, ws);
         // refused as the config loads (with the position of the workspace key), before any policy is watched
         assertThatThrownBy(() -> new GatewayHarness(dir.resolve("data"), yaml)).hasMessageContaining(
                 "agents.coder.workspace: The workspace of agent 'coder' (" + ws + ") holds the file of guard policy "
@@ -179,21 +185,15 @@ class PolicyGuardTest {
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Path data = dir.resolve("data");
         Path policy = Files.writeString(Files.createDirectories(dir.resolve("etc")).resolve("p.yaml"), POLICY);
-        String yaml = """
-                guard:
-                  policies:
-                    base: {file: %s, agents: [coder]}
-                agents:
-                  coder: {workspace: %s, model: m-solo, tools: [read], owner: {team: platform}}
-                """.formatted(policy, ws);
+        String yaml = readerUnder(policy, ws);
         try (GatewayHarness h = new GatewayHarness(data, yaml)) {
             Files.writeString(policy, POLICY.replace("include_workdir: true", "include_workdir: true\n  read_write: ["
                     + data.toRealPath() + "]"));
             assertThat(h.carapace.policyWatcher().reload()).isFalse();
             // the last valid policy stays: the data folder is not writable for the agent
             assertThat(h.carapace.policyWatcher().policies().getFirst().filesystem().readWrite()).isEmpty();
-            assertThat(h.carapace.auditLog().flush(java.time.Duration.ofSeconds(10))).isTrue();
-            assertThat(h.carapace.store().auditRecords().search(new dev.carapace.store.AuditRecords.Filter(
+            assertThat(h.carapace.auditLog().flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(h.carapace.store().auditRecords().search(new AuditRecords.Filter(
                     null, null, "deny", "policy", null, null, 0), 10)).singleElement().satisfies(r ->
                     assertThat(r.reason()).contains(data.toString()).contains("lies inside the read_write root"));
         }

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 
 import static dev.carapace.server.GatewayHarness.chat;
@@ -52,14 +53,14 @@ class StoreReplacedTest {
         try (GatewayHarness h = new GatewayHarness(data)) {
             Path db = data.resolve("carapace.db");
             healthyAndServing(h);
-            Object inode = Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            Object inode = Files.readAttributes(db, BasicFileAttributes.class).fileKey();
 
             try (FileChannel ch = FileChannel.open(db, StandardOpenOption.WRITE)) {
                 ch.truncate(0);
                 ch.write(ByteBuffer.wrap("21 bytes of garbage!!".getBytes()));
             }
             assertThat(Files.size(db)).isEqualTo(21);
-            assertThat(Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class).fileKey())
+            assertThat(Files.readAttributes(db, BasicFileAttributes.class).fileKey())
                     .as("the same file, clobbered in place").isEqualTo(inode);
 
             refusesEverything(h, "truncated or overwritten");

@@ -1,7 +1,6 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.carapace.agent.FileGate;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 import dev.carapace.guard.call.FileAccess;

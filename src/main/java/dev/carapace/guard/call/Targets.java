@@ -3,6 +3,7 @@ package dev.carapace.guard.call;
 import dev.carapace.guard.NetworkRules.NetworkRequest;
 import dev.carapace.guard.fs.PathException;
 import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.guard.url.CanonicalHost;
 import dev.carapace.guard.url.CanonicalPath;
 
 import java.io.IOException;
@@ -73,9 +74,9 @@ public final class Targets {
     }
 
     /**
-     * A URL as the egress proxy would judge it: scheme and host in lower case, the port always present, the path
-     * made canonical by {@link CanonicalPath} (so a spelling the proxy refuses is refused here with the same words),
-     * the query as given, no fragment (it is never sent).
+     * A URL as the egress proxy would judge it: scheme in lower case, host and path made canonical by
+     * {@link CanonicalHost} and {@link CanonicalPath} (so a spelling the proxy refuses is refused here with the same
+     * words), the port always present, the query as given, no fragment (it is never sent).
      */
     public record Url(String scheme, String host, int port, String path, String query) {
 
@@ -103,7 +104,8 @@ public final class Targets {
         }
         int port = u.getPort() != -1 ? u.getPort() : scheme.equals("https") ? 443 : 80;
         String raw = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
-        return new Url(scheme, u.getHost().toLowerCase(Locale.ROOT), port, CanonicalPath.of(raw), u.getRawQuery());
+        String host = CanonicalHost.of(u.getHost()).authority();
+        return new Url(scheme, host, port, CanonicalPath.of(raw), u.getRawQuery());
     }
 
     /** A URL, or {@code host:port}, as the request the egress proxy would be asked about. */

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -106,8 +107,8 @@ final class CredentialScrubber {
             byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
             forms.add(Base64.getEncoder().withoutPadding().encodeToString(utf8));
             forms.add(Base64.getUrlEncoder().withoutPadding().encodeToString(utf8));
-            forms.add(java.util.HexFormat.of().formatHex(utf8));
-            forms.add(java.util.HexFormat.of().withUpperCase().formatHex(utf8));
+            forms.add(HexFormat.of().formatHex(utf8));
+            forms.add(HexFormat.of().withUpperCase().formatHex(utf8));
             if (utf8.length >= 12) {
                 for (int offset = 1; offset <= 2; offset++) {
                     forms.add(embeddedBase64(utf8, offset, Base64.getEncoder()));

@@ -2,17 +2,13 @@ package dev.carapace.guard.egress;
 
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
-import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.NetworkRules.NetworkDecision;
+import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.egress.HttpMessages.Framing;
 import dev.carapace.guard.egress.HttpMessages.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -27,11 +23,15 @@ import java.net.SocketAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -39,6 +39,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 
 /**
  * Carapace's egress proxy: the only way out to the network for sandboxed processes (over a Unix socket bound into
@@ -363,10 +368,10 @@ public final class EgressProxy implements AutoCloseable {
     private static String utf8(String latin1) {
         byte[] bytes = latin1.getBytes(StandardCharsets.ISO_8859_1);
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("the request target has bytes that are not UTF-8; percent-encode them");
         }
     }
@@ -385,7 +390,7 @@ public final class EgressProxy implements AutoCloseable {
      * each name and value through {@code scrub}.
      */
     private static void appendPassed(StringBuilder head, List<Header> headers, Set<String> dropped,
-                                     java.util.function.UnaryOperator<String> scrub) {
+                                     UnaryOperator<String> scrub) {
         Set<String> connection = HttpMessages.connectionTokens(headers);
         for (Header h : headers) {
             String lower = h.name().toLowerCase(Locale.ROOT);
@@ -401,7 +406,7 @@ public final class EgressProxy implements AutoCloseable {
      * slices smaller than the value passes piece by piece).
      */
     private static Set<String> dropped(Plan plan, CredentialScrubber scrubber) {
-        Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (Header h : plan.inject()) names.add(h.name().toLowerCase(Locale.ROOT));
         if (scrubber.active()) names.addAll(Set.of("accept-encoding", "range", "if-range"));
         return names;

@@ -1,5 +1,6 @@
 package dev.carapace.guard.egress;
 
+import dev.carapace.guard.url.CanonicalHost;
 import dev.carapace.guard.url.CanonicalPath;
 
 import java.util.Locale;
@@ -14,7 +15,7 @@ import java.util.Locale;
  * @param path  the canonical path, or null for a tunnel
  * @param query the raw query without {@code ?}, or null; passed on as is and never audited
  */
-record Target(Addresses.Host host, int port, boolean tls, String path, String query) {
+record Target(CanonicalHost host, int port, boolean tls, String path, String query) {
 
     /** {@code host:port/path}, without the query (which may carry tokens). */
     String audited() {
@@ -73,7 +74,7 @@ record Target(Addresses.Host host, int port, boolean tls, String path, String qu
         return new Target(hp.host, hp.port, false, null, null);
     }
 
-    private record HostPort(Addresses.Host host, int port) {}
+    private record HostPort(CanonicalHost host, int port) {}
 
     private static HostPort hostPort(String authority, int defaultPort) {
         if (authority.indexOf('@') >= 0) {
@@ -107,7 +108,7 @@ record Target(Addresses.Host host, int port, boolean tls, String path, String qu
             }
             p = Integer.parseInt(port);
         }
-        return new HostPort(Addresses.parse(host), p);
+        return new HostPort(CanonicalHost.of(host), p);
     }
 
     private static int firstOf(String s, char a, char b) {

@@ -120,6 +120,29 @@ public final class RealPaths {
         return new PathException(quote(walked) + " is a dangling symlink (its target does not exist)");
     }
 
+    /**
+     * The real path: symlinks followed, {@code ..} resolved, spelled as the disk spells it. A path that does not
+     * exist yet is its deepest existing ancestor's real path with the rest appended (a data folder not yet created
+     * still lands where its parent really is). Unlike {@link #resolve} it never refuses: for comparing configured
+     * paths (workspaces, writable roots, the files they must not hold), not for opening what a model named.
+     */
+    public static Path real(Path p) {
+        try {
+            return p.toAbsolutePath().toRealPath();   // '..' after a symlink is resolved as the OS does
+        } catch (IOException | SecurityException e) {
+            // does not exist (yet): below
+        }
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) existing = existing.getParent();
+        if (existing == null) return abs;
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
+        } catch (IOException | SecurityException e) {
+            return abs;
+        }
+    }
+
     /** A path that leaves {@code confine} by its names alone. */
     public static PathException escapes(String raw) {
         return new PathException(quote(raw) + ": path escapes the workspace");

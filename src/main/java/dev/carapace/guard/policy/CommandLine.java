@@ -237,7 +237,10 @@ public final class CommandLine {
         /** Adds a simple command, and what it runs in turn (a wrapped command, a shell's -c string, eval's words). */
         private void emit(List<String> words) {
             int k = 0;
-            while (k < words.size() && (KEYWORDS.contains(words.get(k)) || assignment(words.get(k)))) k++;
+            while (k < words.size() && (KEYWORDS.contains(words.get(k)) || assignment(words.get(k)))) {
+                // "function NAME { ...": the name is not a program, the body that follows is a command
+                k += words.get(k).equals("function") ? 2 : 1;
+            }
             if (k >= words.size()) return;
             List<String> argv = new ArrayList<>(words.subList(k, words.size()));
             argv.set(0, fileName(argv.getFirst()));

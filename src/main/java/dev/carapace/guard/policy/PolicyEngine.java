@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -359,7 +360,7 @@ public final class PolicyEngine implements NetworkRules {
      * denies; allow rules see only the canonical path, so these forms can only make a decision stricter.
      */
     private static List<String> denyForms(String path) {
-        if (path == null) return java.util.Collections.singletonList(null);
+        if (path == null) return Collections.singletonList(null);
         Set<String> forms = new LinkedHashSet<>();
         for (String p : List.of(path, CanonicalPath.lenientAlias(path))) {
             forms.add(p);

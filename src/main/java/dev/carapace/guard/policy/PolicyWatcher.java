@@ -3,6 +3,7 @@ package dev.carapace.guard.policy;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules;
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.PolicyEngine.Attachment;
 import dev.carapace.guard.policy.PolicyEngine.Subject;
 import org.slf4j.Logger;
@@ -147,17 +148,19 @@ public final class PolicyWatcher implements AutoCloseable {
         record Writable(Path root, String what) {}
         List<Writable> writable = new ArrayList<>();
         for (Subject s : subjects) {
-            if (s.workspace() != null) writable.add(new Writable(real(s.workspace()), "the workspace of agent '" + s.agent() + "'"));
+            if (s.workspace() != null) {
+                writable.add(new Writable(RealPaths.real(s.workspace()), "the workspace of agent '" + s.agent() + "'"));
+            }
         }
         for (Attachment a : attachments) {
             if (a.policy().filesystem() == null) continue;
             for (Policy.Root r : a.policy().filesystem().readWrite()) {
-                writable.add(new Writable(real(r.path()), "the read_write root " + r.path() + " (" + r.rule() + ")"));
+                writable.add(new Writable(RealPaths.real(r.path()), "the read_write root " + r.path() + " (" + r.rule() + ")"));
             }
         }
         List<PolicyProblem> problems = new ArrayList<>();
         for (Path f : protectedFiles) {
-            Path file = real(f);
+            Path file = RealPaths.real(f);
             for (Writable w : writable) {
                 if (file.startsWith(w.root())) {
                     problems.add(new PolicyProblem(f.toString(), 0, 0, "", "lies inside " + w.what() + ", so an agent "
@@ -169,13 +172,6 @@ public final class PolicyWatcher implements AutoCloseable {
         if (!problems.isEmpty()) throw new PolicyException(problems);
     }
 
-    private static Path real(Path p) {
-        try {
-            return p.toRealPath();
-        } catch (IOException | SecurityException e) {
-            return p.toAbsolutePath().normalize();
-        }
-    }
 
     private void record(String outcome, String file, String reason) {
         try {

@@ -3,7 +3,9 @@ package dev.carapace.guard.sandbox;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -385,7 +387,7 @@ public final class Bubblewrap implements AutoCloseable {
             // paths aside). Only root's must be out of reach.
             if (runningAsRoot()) {
                 Path secret = Files.writeString(dir.resolve("root-only"), "root's own");
-                Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
             }
         } catch (IOException e) {
             throw new SandboxUnavailableException("cannot check the sandbox: no temporary directory (" + e.getMessage()
@@ -450,12 +452,12 @@ public final class Bubblewrap implements AutoCloseable {
         String fix = dropTo == null && runningAsRoot()
                 ? "the gateway runs as root and its sandbox does not switch to an unprivileged user"
                 : "check tools.sandbox_user";
-        if (!Files.exists(made, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(made, LinkOption.NOFOLLOW_LINKS)) {
             throw new SandboxUnavailableException("a command in the sandbox cannot create a file in its workspace"
                     + (dropTo == null ? "" : " as the sandbox user " + dropTo));
         }
         List<String> holes = new ArrayList<>();
-        if ((int) Files.getAttribute(made, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS) == 0) {
+        if ((int) Files.getAttribute(made, "unix:uid", LinkOption.NOFOLLOW_LINKS) == 0) {
             holes.add("a file one made belongs to uid 0");
         }
         lines.stream().filter(l -> l.startsWith("writable=")).map(l -> l.substring("writable=".length()))

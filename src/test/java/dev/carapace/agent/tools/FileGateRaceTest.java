@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -126,7 +127,7 @@ class FileGateRaceTest {
             while (!stop.get()) {
                 try {
                     // the moment the tool has made "p", replace it by a symlink to outside
-                    if (Files.isDirectory(ws.resolve("p"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    if (Files.isDirectory(ws.resolve("p"), LinkOption.NOFOLLOW_LINKS)) {
                         Files.move(ws.resolve("p"), ws.resolve("old-" + n++));
                         Files.createSymbolicLink(ws.resolve("p"), outside);
                         swaps.incrementAndGet();

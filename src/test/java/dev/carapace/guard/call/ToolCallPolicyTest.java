@@ -51,7 +51,8 @@ class ToolCallPolicyTest {
     @ParameterizedTest
     @ValueSource(strings = {"https://api.example.com/secret/x", "https://API.example.com/secret/x",
             "https://api.example.com:443/secret/x", "https://api.example.com/a/../secret/x",
-            "https://api.example.com//secret/x", "https://api.example.com/%73ecret/x", "https://api.example.com/./secret/x#f"})
+            "https://api.example.com//secret/x", "https://api.example.com/%73ecret/x", "https://api.example.com/./secret/x#f",
+            "https://api.example.com./secret/x", "https://API.EXAMPLE.COM.:443/secret/x"})
     void aToolRuleOnUrlsJudgesTheUrlAsTheProxyWill(String url) throws Exception {
         CallDecision d = policy(WEB).decide("coder", "s", "web_fetch", JSON.createObjectNode().put("url", url));
         assertThat(d.verdict()).as(url).isEqualTo(Verdict.DENY);

@@ -6,12 +6,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -155,7 +157,7 @@ class CredentialEchoTest {
                     out.flush();
                     Thread.sleep(2);
                 }
-                throw new java.io.EOFException("done: close the connection");
+                throw new EOFException("done: close the connection");
             });
             fx = proxy("Bearer {secret}", SECRET);
             String answer = raw(up.port(), "/slow");
@@ -172,7 +174,7 @@ class CredentialEchoTest {
             up.answering((r, out) -> {
                 String value = r.header("authorization").substring("Basic ".length());
                 String user = new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
-                String body = "raw=" + value + "\nuser=" + user + "\nurl=" + java.net.URLEncoder.encode(user,
+                String body = "raw=" + value + "\nuser=" + user + "\nurl=" + URLEncoder.encode(user,
                         StandardCharsets.UTF_8) + "\nb64url=" + Base64.getUrlEncoder().encodeToString(user.getBytes(
                         StandardCharsets.UTF_8)) + "\n";
                 out.write(ascii("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body));
@@ -181,7 +183,7 @@ class CredentialEchoTest {
             String answer = raw(up.port(), "/basic");
             assertThat(answer).startsWith("HTTP/1.1 200").doesNotContain(SECRET).doesNotContain("S3cr3t")
                     .doesNotContain(basic).doesNotContain(basic.substring(0, basic.length() - 2))
-                    .doesNotContain(java.net.URLEncoder.encode(SECRET, StandardCharsets.UTF_8))
+                    .doesNotContain(URLEncoder.encode(SECRET, StandardCharsets.UTF_8))
                     .contains("user=" + "*".repeat(("robot:" + SECRET).length()));
         }
         assertScrubAudited(4);
@@ -259,7 +261,7 @@ class CredentialEchoTest {
     private static String dechunk(String raw) throws Exception {
         int head = raw.indexOf("\r\n\r\n") + 4;
         if (!raw.substring(0, head).contains("Transfer-Encoding: chunked")) return raw.substring(head);
-        InputStream chunked = new java.io.ByteArrayInputStream(raw.getBytes(StandardCharsets.ISO_8859_1));
+        InputStream chunked = new ByteArrayInputStream(raw.getBytes(StandardCharsets.ISO_8859_1));
         HttpMessages.Response r = HttpMessages.readResponse(chunked);
         return new String(HttpMessages.body(chunked, HttpMessages.responseFraming(r, "GET")).readAllBytes(),
                 StandardCharsets.UTF_8);

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -73,7 +74,7 @@ class CredentialScrubberTest {
                 "tok%2fen%2bval%3due%3a9f8e7d5c",       // lower-case hex
                 "tok\\/en+val=ue:9f8e7d5c",             // JSON with escaped slashes
                 Base64.getEncoder().encodeToString(TOKEN.getBytes(StandardCharsets.UTF_8)),
-                java.util.HexFormat.of().formatHex(TOKEN.getBytes(StandardCharsets.UTF_8)),
+                HexFormat.of().formatHex(TOKEN.getBytes(StandardCharsets.UTF_8)),
                 Base64.getUrlEncoder().withoutPadding().encodeToString(TOKEN.getBytes(StandardCharsets.UTF_8)),
                 basicSecret,
                 "robot:pa55w0rd-xyz",                    // Basic, decoded

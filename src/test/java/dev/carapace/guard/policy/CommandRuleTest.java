@@ -46,7 +46,9 @@ class CommandRuleTest {
             "echo $(rm -rf x)", "echo `rm -rf x`", "echo \"$(rm -rf x)\"", "sh -c 'rm -rf x'", "bash -lc \"rm -r -f x\"",
             "env FOO=1 rm -rf x", "sudo -n rm -rf x", "timeout 5 rm -rf x", "nice -n 10 rm -fr x", "xargs rm -rf < list",
             "FOO=bar rm -rf x", "eval rm -rf x", "if true; then rm -rf x; fi", "rm -rf x > /dev/null 2>&1",
-            "rm\t-rf\tx", "rm -rf x &", "x=rm; $x -rf y", "${CMD} -rf y", "`which rm` -rf y", "r? -rf y"})
+            "rm\t-rf\tx", "rm -rf x &", "x=rm; $x -rf y", "${CMD} -rf y", "`which rm` -rf y", "r? -rf y",
+            "f() { rm -rf x; }; f", "function f { rm -rf x; }; f", "function f() { rm -rf x; }; f",
+            "function f {\nrm -rf x\n}\nf"})
     void aDenyRuleStopsEverySpellingOfTheCommand(String command) {
         assertThat(exec(ENGINE, command)).as(command).isEqualTo(Verdict.DENY);
     }

@@ -103,4 +103,23 @@ class PolicyWatcherTest {
                 .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.problems()).extracting(PolicyProblem::file)
                         .containsExactly(outside.toString(), config.toString()));
     }
+
+    /**
+     * A protected file that does not exist yet (a secret file the secret manager writes later) is guarded where it
+     * will really be: through a symlinked folder, a policy edit making that folder writable is refused, as the config
+     * loader refuses it at start-up.
+     */
+    @Test
+    void aProtectedFileNotYetWrittenBehindASymlinkIsGuardedWhereItWillReallyBe() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        Path token = Files.createSymbolicLink(dir.resolve("secrets-link"), secrets).resolve("token");
+        Path policy = Files.createDirectories(dir.resolve("etc")).resolve("policy.yaml");
+        Files.writeString(policy, "filesystem_policy: {read_write: [" + secrets + "]}\n");
+        assertThatThrownBy(() -> new PolicyWatcher(List.of(new PolicyWatcher.Source("base", policy, Set.of("*"), Set.of())),
+                List.of(new Subject("coder", null, ws)), List.of(token), PolicyWatcher.OnInvalid.KEEP, events::add,
+                Clock.systemUTC()))
+                .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.problems()).extracting(PolicyProblem::file)
+                        .containsExactly(token.toString()));
+    }
 }

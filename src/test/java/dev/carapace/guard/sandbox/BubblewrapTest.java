@@ -3,19 +3,22 @@ package dev.carapace.guard.sandbox;
 import com.sun.net.httpserver.HttpServer;
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.agent.tools.Sandbox;
+import dev.carapace.testing.SandboxDirs;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import dev.carapace.testing.SandboxDirs;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -268,7 +271,7 @@ class BubblewrapTest {
     void commandsRunAsAnUnprivilegedHostUser() throws Exception {
         Sandbox.Result r = sh("touch made; grep '^Uid:' /proc/self/status");
         assertThat(r.exitCode()).as(r.output()).isZero();
-        int owner = (int) Files.getAttribute(workspace.resolve("made"), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        int owner = (int) Files.getAttribute(workspace.resolve("made"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
         assertThat(owner).as("host uid of a file the command made").isNotZero();
         if (SandboxDirs.root()) assertThat(owner).isEqualTo(SandboxUser.NOBODY.uid());
     }
@@ -287,11 +290,11 @@ class BubblewrapTest {
 
     @Test
     void aRootOnlyHostFileIsNotReadable() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "the gateway's own files are its commands' too"
+        Assumptions.assumeTrue(SandboxDirs.root(), "the gateway's own files are its commands' too"
                 + " when it is not root; the unprivileged run is UnprivilegedGatewayTest");
         Path secret = workspace.resolve("root-only.txt");
         Files.writeString(secret, "root's secret");
-        Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
         Files.setAttribute(secret, "unix:uid", 0);
         Sandbox.Result r = sh("cat root-only.txt; echo end");
         assertThat(r.output()).doesNotContain("root's secret").contains("Permission denied").endsWith("end\n");
@@ -299,7 +302,7 @@ class BubblewrapTest {
 
     @Test
     void theProbeRefusesASandboxWhoseCommandsWouldBeHostRoot() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway can start root commands");
+        Assumptions.assumeTrue(SandboxDirs.root(), "only a root gateway can start root commands");
         assertThatThrownBy(() -> Bubblewrap.openKeepingPrivileges(Path.of("/usr/bin/bwrap"), LIMITS, false))
                 .isInstanceOf(SandboxUnavailableException.class)
                 .hasMessageContaining("would act as root on the host")

@@ -3,6 +3,7 @@ package dev.carapace.guard.sandbox;
 import dev.carapace.testing.SandboxDirs;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,7 +33,7 @@ class UnprivilegedGatewayTest {
         try {
             Files.setPosixFilePermissions(top, PosixFilePermissions.fromString("rwxr-xr-x"));
             List<String> classpath = new ArrayList<>();
-            for (Class<?> c : List.of(Bubblewrap.class, UnprivilegedGatewayCheck.class, org.slf4j.Logger.class)) {
+            for (Class<?> c : List.of(Bubblewrap.class, UnprivilegedGatewayCheck.class, Logger.class)) {
                 Path from = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
                 Path to = top.resolve("cp" + classpath.size() + (Files.isDirectory(from) ? "" : ".jar"));
                 copy(from, to);
