@@ -21,6 +21,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.UnknownHostException;
 import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
@@ -281,6 +282,8 @@ public final class EgressProxy implements AutoCloseable {
         Plan plan;
         try {
             plan = plan(agent, request.method(), target);
+            String override = methodOverride(request, target);
+            if (override != null && !override.equals(request.method())) plan(agent, override, target);
         } catch (EgressDeniedException e) {
             respond(out, e.denial());
             return false;
@@ -527,6 +530,38 @@ public final class EgressProxy implements AutoCloseable {
      *
      * @throws EgressDeniedException when refused (the refusal is already recorded)
      */
+    /** Headers by which frameworks (Rails, Laravel, ASP.NET, Express's method-override...) let a request claim a
+     * method other than its own. */
+    private static final List<String> METHOD_OVERRIDES = List.of("x-http-method-override", "x-http-method",
+            "x-method-override");
+
+    /**
+     * The method a request claims through a method-override header or a {@code _method} query parameter, upper
+     * case, or null: many servers act on it, so a read-only endpoint must not let {@code GET} with
+     * {@code X-HTTP-Method-Override: DELETE} through. It is judged as well as the request's own method.
+     */
+    static String methodOverride(HttpMessages.Request request, Target target) {
+        for (String name : METHOD_OVERRIDES) {
+            String v = request.header(name);
+            if (v != null && !v.isBlank()) return v.strip().toUpperCase(Locale.ROOT);
+        }
+        if (target.query() == null) return null;
+        for (String pair : target.query().split("&")) {
+            int eq = pair.indexOf('=');
+            String name = eq < 0 ? pair : pair.substring(0, eq);
+            if (name.equalsIgnoreCase("_method") && eq >= 0 && eq + 1 < pair.length()) {
+                String value = pair.substring(eq + 1);
+                try {
+                    value = URLDecoder.decode(value, StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException malformed) {
+                    // judged as written: no server decodes it into another method either
+                }
+                return value.strip().toUpperCase(Locale.ROOT);
+            }
+        }
+        return null;
+    }
+
     private Plan plan(String agent, String method, Target target) throws EgressDeniedException {
         boolean tunnel = method.equals("CONNECT");
         String host = target.host().name();

@@ -530,8 +530,8 @@ public final class PolicyEngine implements NetworkRules {
                     }
                 }
                 if (p.filesystem() != null) {
-                    p.filesystem().readOnly().forEach(r -> roots.add(root(r, false, workspaces)));
-                    p.filesystem().readWrite().forEach(r -> roots.add(root(r, true, workspaces)));
+                    p.filesystem().readOnly().forEach(r -> addRoot(roots, r, false, workspaces, s.workspace()));
+                    p.filesystem().readWrite().forEach(r -> addRoot(roots, r, true, workspaces, s.workspace()));
                     if (p.filesystem().includeWorkdir() && s.workspace() != null) {
                         roots.add(new CRoot(real(s.workspace()), true, p.name() + ":filesystem_policy.include_workdir"));
                     }
@@ -561,20 +561,24 @@ public final class PolicyEngine implements NetworkRules {
         }
 
         /**
-         * A root as its real path, so a root under a symlinked directory still matches; but a root reached through a
-         * symlink that lies in an agent's workspace is not followed: the agent could have planted it (before a reload
-         * or a restart) to point the root anywhere. Kept as written, such a root matches no real path and grants
-         * nothing, and the sandbox does not mount it.
+         * Adds a root as its real path, so a root under a symlinked directory still matches; but a root reached
+         * through a symlink that lies in an agent's workspace is not followed: the agent could have planted it (before
+         * a reload or a restart) to point the root anywhere. Kept as written, such a root matches no real path and
+         * grants nothing, and the sandbox does not mount it. A read-only root the agent moved behind such a link
+         * still protects what it moved, where that now is, if that is inside the agent's own workspace (so the link
+         * can neither extend what the agent may read nor free what it must not write).
          */
-        private static CRoot root(Root r, boolean write, List<Path> workspaces) {
+        private static void addRoot(List<CRoot> roots, Root r, boolean write, List<Path> workspaces, Path own) {
             Path written = r.path().toAbsolutePath().normalize();
             Path real = real(written);
-            if (!real.equals(written) && linkInWorkspace(written, workspaces)) {
-                log.warn("guard policy root {} ({}) goes through a symlink inside an agent's workspace; it is not "
-                        + "followed, and the root grants nothing", written, r.rule());
-                return new CRoot(written, write, r.rule());
+            if (real.equals(written) || !linkInWorkspace(written, workspaces)) {
+                roots.add(new CRoot(real, write, r.rule()));
+                return;
             }
-            return new CRoot(real, write, r.rule());
+            log.warn("guard policy root {} ({}) goes through a symlink inside an agent's workspace; it is not "
+                    + "followed, and the root grants nothing", written, r.rule());
+            roots.add(new CRoot(written, write, r.rule()));
+            if (!write && own != null && real.startsWith(real(own))) roots.add(new CRoot(real, false, r.rule()));
         }
 
         private static boolean linkInWorkspace(Path written, List<Path> workspaces) {

@@ -43,6 +43,7 @@ final class MountPlan {
             if (p.equals(workspace)) all.removeIf(w -> w.path().equals(workspace));
             all.add(m);
         }
+        all.addAll(pins(all));
         all.sort(Comparator.comparingInt((Mount m) -> m.path().getNameCount())
                 .thenComparing(Mount::access));
         // What is mounted so far, in order: the last one holding a path decides whether the command could create it.
@@ -84,6 +85,36 @@ final class MountPlan {
             made.add(m);
         }
         for (Path p : emptied) a.addAll(List.of("--remount-ro", p.toString()));
+    }
+
+    /**
+     * The folders between a writable mount and a read-only or hidden path inside it, each to be bound onto itself.
+     * A mount point cannot be renamed or removed (EBUSY); its parent folder could be, taking the mount along, after
+     * which the command could make a new folder at the protected path and write there. Pinned, every folder on the
+     * way stays where the policy named it. They keep the writable mount's access: only their names are fixed.
+     */
+    private static List<Mount> pins(List<Mount> all) {
+        List<Mount> pins = new ArrayList<>();
+        for (Mount m : all) {
+            if (m.access() == Mount.Access.READ_WRITE) continue;
+            Mount covering = null;
+            for (Mount w : all) {
+                if (w != m && m.path().startsWith(w.path()) && !w.path().equals(m.path())
+                        && (covering == null || w.path().getNameCount() > covering.path().getNameCount())) {
+                    covering = w;
+                }
+            }
+            if (covering == null || covering.access() != Mount.Access.READ_WRITE) continue;
+            for (Path p = m.path().getParent(); p != null && !p.equals(covering.path()); p = p.getParent()) {
+                Path folder = p;
+                boolean taken = all.stream().anyMatch(x -> x.path().equals(folder))
+                        || pins.stream().anyMatch(x -> x.path().equals(folder));
+                if (!taken && Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS) && isOwnRealPath(folder)) {
+                    pins.add(new Mount(folder, Mount.Access.READ_WRITE));
+                }
+            }
+        }
+        return pins;
     }
 
     private static void empty(List<String> a, Path p, List<Path> emptied) {
