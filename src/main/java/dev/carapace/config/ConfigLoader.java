@@ -734,6 +734,13 @@ public final class ConfigLoader {
      * Compared by real path. (The data folder is not named in the config: {@code serve} and {@code config check}
      * check it with {@link WritableRoots#dataDirProblem}.)
      */
+    /** How a message names the writable root that holds {@code link}. */
+    private static String holder(List<WritableRoots.Root> roots, Path link) {
+        Path dir = RealPaths.real(link.getParent());
+        return roots.stream().filter(r -> dir.startsWith(r.path())).findFirst().map(WritableRoots.Root::what)
+                .orElse("a writable root");
+    }
+
     private void checkLayout(Map<String, String> secrets) {
         record Guarded(Path path, String what) {}
         List<Guarded> guarded = new ArrayList<>();
@@ -781,6 +788,26 @@ public final class ConfigLoader {
                         + "' (" + other.path() + realSuffix(other.path(), a) + "): agents' workspaces must not overlap, "
                         + "or one agent could read and rewrite another's files; give each agent a folder of its own");
             }
+        }
+        // Reached through a link an agent can repoint: that agent could move the workspace, or the file, to its own.
+        for (int j = 0; j < workspaceSites.size(); j++) {
+            List<Path> others = new ArrayList<>();
+            for (int k = 0; k < roots.size(); k++) if (k != j) others.add(roots.get(k).path());
+            Path link = RealPaths.linkInside(workspaceSites.get(j).path(), others);
+            if (link == null) continue;
+            Site s = workspaceSites.get(j);
+            s.problems().error(s.line(), s.column(), s.keyPath(), "the workspace of agent '" + s.name() + "' ("
+                    + s.path() + ") is reached through the symbolic link " + link + ", which lies in "
+                    + holder(roots, link) + ": that agent could repoint it and take this workspace over; name the "
+                    + "workspace by its real path");
+        }
+        List<Path> writable = roots.stream().map(WritableRoots.Root::path).toList();
+        for (Guarded g : guarded) {
+            Path link = RealPaths.linkInside(g.path(), writable);
+            if (link == null) continue;
+            problems.error(0, 0, "", capitalize(g.what()) + " is reached through the symbolic link " + link
+                    + ", which lies in " + holder(roots, link) + ": an agent could repoint it to a file of its own; "
+                    + "name the file by its real path");
         }
         for (int k = 0; k < roots.size(); k++) {
             WritableRoots.Root root = roots.get(k);

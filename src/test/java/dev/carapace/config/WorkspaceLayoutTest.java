@@ -197,6 +197,31 @@ class WorkspaceLayoutTest {
     }
 
     @Test
+    void aWorkspaceOrAProtectedFileReachedThroughALinkInAnotherWorkspaceIsRefused() throws Exception {
+        Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("ws/main/link"), elsewhere);
+        List<String> errors = errors("""
+                agents:
+                  main: {workspace: ws/main, model: m-mid, tools: [read], owner: {team: platform}}
+                  other: {workspace: ws/main/link, model: m-mid, tools: [read], owner: {team: platform}}
+                """);
+        assertThat(errors).anySatisfy(e -> assertThat(e).contains("the workspace of agent 'other' (" + dir.resolve(
+                "ws/main/link") + ") is reached through the symbolic link " + dir.resolve("ws/main/link")
+                + ", which lies in the workspace of agent 'main'"));
+        Files.writeString(elsewhere.resolve("p.yaml"), "version: 1\n");
+        List<String> policy = errors("""
+                guard:
+                  policies:
+                    p: {file: ws/main/link/p.yaml, agents: [main]}
+                agents:
+                  main: {workspace: ws/main, model: m-mid, tools: [read], owner: {team: platform}}
+                """);
+        assertThat(policy).anySatisfy(e -> assertThat(e).contains("The file of guard policy 'p'").contains("is reached "
+                + "through the symbolic link " + dir.resolve("ws/main/link") + ", which lies in the workspace of agent "
+                + "'main'").contains("an agent could repoint it to a file of its own"));
+    }
+
+    @Test
     void aWorkspaceInsideTheDataFolderIsRefused() throws Exception {
         errors(agents("ws/main", "ws/other"));
         CarapaceConfig config = ConfigLoader.load(file);

@@ -9,6 +9,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.attribute.BasicFileAttributes;
 
 /**
@@ -141,6 +142,23 @@ public final class RealPaths {
         } catch (IOException | SecurityException e) {
             return abs;
         }
+    }
+
+    /**
+     * The first symbolic link on the way to {@code path} (as written, made absolute) that lies in one of
+     * {@code writable} (real paths), or null. Whoever can write there can repoint the link, and with it whatever is
+     * configured through it: such a path must not be trusted for a workspace, a protected file or a policy root.
+     */
+    public static Path linkInside(Path path, List<Path> writable) {
+        Path written = path.toAbsolutePath().normalize();
+        Path p = written.getRoot();
+        for (Path name : written) {
+            p = p.resolve(name);
+            if (!Files.isSymbolicLink(p)) continue;
+            Path dir = real(p.getParent());
+            for (Path w : writable) if (dir.startsWith(w)) return p;
+        }
+        return null;
     }
 
     /** A path that leaves {@code confine} by its names alone. */

@@ -1,6 +1,7 @@
 package dev.carapace.guard.policy;
 
 import dev.carapace.guard.NetworkRules;
+import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.Policy.Access;
 import dev.carapace.guard.policy.Policy.Credential;
 import dev.carapace.guard.policy.Policy.Endpoint;
@@ -571,7 +572,7 @@ public final class PolicyEngine implements NetworkRules {
         private static void addRoot(List<CRoot> roots, Root r, boolean write, List<Path> workspaces, Path own) {
             Path written = r.path().toAbsolutePath().normalize();
             Path real = real(written);
-            if (real.equals(written) || !linkInWorkspace(written, workspaces)) {
+            if (real.equals(written) || RealPaths.linkInside(written, workspaces) == null) {
                 roots.add(new CRoot(real, write, r.rule()));
                 return;
             }
@@ -579,17 +580,6 @@ public final class PolicyEngine implements NetworkRules {
                     + "followed, and the root grants nothing", written, r.rule());
             roots.add(new CRoot(written, write, r.rule()));
             if (!write && own != null && real.startsWith(real(own))) roots.add(new CRoot(real, false, r.rule()));
-        }
-
-        private static boolean linkInWorkspace(Path written, List<Path> workspaces) {
-            Path p = written.getRoot();
-            for (Path name : written) {
-                p = p.resolve(name);
-                if (!Files.isSymbolicLink(p)) continue;
-                Path dir = real(p.getParent());
-                for (Path w : workspaces) if (dir.startsWith(w)) return true;
-            }
-            return false;
         }
 
         /** Roots are compared with real paths, so a root under a symlinked directory still matches. */
