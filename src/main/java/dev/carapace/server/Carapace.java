@@ -54,6 +54,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -112,7 +113,7 @@ public final class Carapace implements AutoCloseable {
                 SandboxUser user = SandboxUser.resolve(
                         config.tools().sandboxUser(), Path.of("/etc/passwd"));
                 sockets = EgressSockets.open(proxy, config.agents().values(), user);
-                sandbox = openSandbox(config, dataDir, env, sockets, user);
+                sandbox = openSandbox(config, configFile, dataDir, env, sockets, user);
                 // Commands run as the sandbox user when we are root: each workspace must be that user's.
                 for (AgentSpec a : config.agents().values()) sandbox.handOver(a.workspace());
             }
@@ -308,11 +309,12 @@ public final class Carapace implements AutoCloseable {
     }
 
     /**
-     * The bubblewrap sandbox for exec, checked by running a command in it. The data folder is hidden inside even
-     * if it lies in a system directory or a workspace. Sandboxed commands reach the network only through the egress
-     * proxy's sockets; with none, not at all.
+     * The bubblewrap sandbox for exec, checked by running a command in it. What steers the gateway is hidden inside
+     * even where it lies in a system directory (a secret file under /etc, say): the data folder, the config and
+     * policy files, and the files the egress proxy injects secrets from. Sandboxed commands reach the network only
+     * through the egress proxy's sockets; with none, not at all.
      */
-    static Bubblewrap openSandbox(CarapaceConfig config, Path dataDir, Function<String, String> env,
+    static Bubblewrap openSandbox(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
                                   EgressSockets sockets, SandboxUser user) {
         String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
         Path bwrap = executable("bwrap", path);
@@ -321,8 +323,12 @@ public final class Carapace implements AutoCloseable {
                     + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
                     + " 'tools: {exec: local}' to run commands without isolation");
         }
-        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), List.of(dataDir),
-                user);
+        List<Path> hidden = new ArrayList<>(List.of(dataDir));
+        if (configFile != null) hidden.add(configFile);
+        config.guard().policies().values().forEach(r -> hidden.add(r.file()));
+        config.secrets().values().stream().filter(ref -> ref.startsWith("file:"))
+                .forEach(ref -> hidden.add(Path.of(ref.substring("file:".length()))));
+        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), hidden, user);
     }
 
     /** The first executable {@code name} in the directories of {@code path}, or null. */
