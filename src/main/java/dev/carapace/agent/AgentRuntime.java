@@ -829,7 +829,8 @@ public final class AgentRuntime implements AutoCloseable {
     private void runTools(Execution ex, List<ToolCall> calls) {
         AgentSpec agent = ex.agent;
         ToolContext context = new ToolContext(agent.id(), ex.sessionKey, agent.workspace(),
-                agent.limits().toolTimeout(), agent.limits().maxToolOutputBytes(), guard.files(agent.id(), ex.sessionKey));
+                agent.limits().toolTimeout(), agent.limits().maxToolOutputBytes(), guard.files(agent.id(), ex.sessionKey),
+                guard.urls(agent.id(), ex.sessionKey));
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<?>> futures = new ArrayList<>(calls.size());
         List<AtomicBoolean> settled = new ArrayList<>(calls.size());

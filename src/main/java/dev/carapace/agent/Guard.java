@@ -18,6 +18,11 @@ public interface Guard {
         return FileGate.WORKSPACE;
     }
 
+    /** The gate tools ask before fetching a URL the model did not name (a redirect's). The default asks nothing. */
+    default UrlGate urls(String agentId, String sessionKey) {
+        return UrlGate.ANY;
+    }
+
     /**
      * {@code allow}, {@code deny}, or {@code ask} a human first. A refusal reaches the model as a structured result,
      * so every field is written for it and for the operator reading the transcript: no secret values.

@@ -5,27 +5,35 @@ import java.time.Duration;
 
 /**
  * What a tool call may use: the agent's workspace (the only directory file tools reach), who is calling, the limits
- * of this call, and the gate file tools ask at every file they touch.
+ * of this call, and the gates tools ask at every file and URL they reach on their own.
  *
  * @param workspace      absolute, real path of the agent's workspace
  * @param maxOutputBytes results longer than this are cut (and say so)
  * @param files          asked on every real path a file tool opens, lists or creates
+ * @param urls           asked on every URL a tool fetches that the model did not name (a redirect's)
  */
 public record ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
-                          FileGate files) {
+                          FileGate files, UrlGate urls) {
 
     public ToolContext {
         if (files == null) files = FileGate.WORKSPACE;
+        if (urls == null) urls = UrlGate.ANY;
+    }
+
+    /** A context with the file gate given and no URL gate but the tools' own fence. */
+    public ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
+                       FileGate files) {
+        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, files, UrlGate.ANY);
     }
 
     /** This context for one call whose guard decision named {@code target} (see {@link FileGate#forCall}). */
     public ToolContext forCall(String target) {
         return target == null ? this : new ToolContext(agentId, sessionKey, workspace, timeout, maxOutputBytes,
-                files.forCall(target));
+                files.forCall(target), urls);
     }
 
     /** A context whose file tools are confined to the workspace only (no policy). */
     public ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes) {
-        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, FileGate.WORKSPACE);
+        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, FileGate.WORKSPACE, UrlGate.ANY);
     }
 }

@@ -3,6 +3,7 @@ package dev.carapace.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
 import dev.carapace.agent.Guard;
+import dev.carapace.agent.UrlGate;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.approval.ApprovalQueue;
@@ -51,5 +52,10 @@ final class GrantingGuard implements Guard {
     @Override
     public FileGate files(String agentId, String sessionKey) {
         return policy.files(agentId, sessionKey);
+    }
+
+    @Override
+    public UrlGate urls(String agentId, String sessionKey) {
+        return policy.urls(agentId, sessionKey);
     }
 }

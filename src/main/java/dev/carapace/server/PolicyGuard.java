@@ -6,6 +6,7 @@ import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
 import dev.carapace.agent.FileGate;
 import dev.carapace.agent.Guard;
+import dev.carapace.agent.UrlGate;
 import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.call.CallDecision;
@@ -65,6 +66,11 @@ final class PolicyGuard implements Guard {
     @Override
     public FileGate files(String agentId, String sessionKey) {
         return gate(policy.files(agentId, sessionKey));
+    }
+
+    @Override
+    public UrlGate urls(String agentId, String sessionKey) {
+        return (tool, url) -> policy.urlRefusal(agentId, sessionKey, tool, url);
     }
 
     private static FileGate gate(FileTouch touch) {

@@ -31,7 +31,8 @@ import java.util.stream.Collectors;
 /**
  * {@code web_fetch {url, max_chars?}}: an HTTP GET through an {@link Egress}, returned as status, content type and
  * the body as text; HTML is reduced to its words ({@link HtmlText}), binary content is refused. Redirects are
- * followed here, up to {@value #MAX_REDIRECTS}, each hop a new {@link Egress#get} so the fence decides on every URI.
+ * followed here, up to {@value #MAX_REDIRECTS}, each hop a new {@link Egress#get} so the fence decides on every URI,
+ * and each hop asked of the context's {@link dev.carapace.agent.UrlGate} first, so the guard's rules do too.
  * A 4xx or 5xx status is a result like any other (marked as an error), with its body: error pages say what went wrong.
  */
 public final class WebFetchTool implements AgentTool {
@@ -142,8 +143,15 @@ public final class WebFetchTool implements AgentTool {
             }
             String location = response.header("location").orElseThrow().strip();
             try {
-                URI next = current.resolve(new URI(location.replace(" ", "%20")));
-                chain.add(checked(next.toString(), "the redirect from " + shown(current)));
+                URI next = checked(current.resolve(new URI(location.replace(" ", "%20"))).toString(),
+                        "the redirect from " + shown(current));
+                // The guard judged the URL the model named; where a redirect leads is judged here, hop by hop.
+                String refused = context == null ? null : context.urls().refusal(name(), next.toString());
+                if (refused != null) {
+                    return ToolResult.error("the redirect from " + shown(current) + " to " + shown(next)
+                            + " is refused: " + refused);
+                }
+                chain.add(next);
             } catch (URISyntaxException | IllegalArgumentException | ArgumentException e) {
                 String why = e instanceof ArgumentException ? e.getMessage()
                         : "the redirect from " + shown(current) + " is to an invalid URL";

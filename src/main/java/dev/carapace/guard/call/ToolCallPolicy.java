@@ -86,6 +86,27 @@ public final class ToolCallPolicy {
                 null);
     }
 
+    /**
+     * Whether a tool may fetch {@code url}, which the model did not name (a redirect's): the tool layer and the
+     * network layer, as for a call naming it, with no operator to ask in the middle of a fetch. A refusal is audited.
+     *
+     * @return null when allowed, else why not
+     */
+    public String urlRefusal(String agentId, String sessionKey, String tool, String url) {
+        Explanation e = explain(callers.apply(agentId).orElse(null), agentId, tool, url);
+        CallDecision d = e.decision();
+        if (d.verdict() == Verdict.ALLOW) return null;
+        Caller caller = callers.apply(agentId).orElse(null);
+        try {
+            audit.record(new AuditEvent(clock.instant(), caller == null ? null : caller.principal(), agentId, sessionKey,
+                    d.layer(), tool, d.target(), "deny", d.rule(), "redirect: " + d.reason()));
+        } catch (RuntimeException ex) {
+            log.warn("audit sink failed", ex);
+        }
+        return d.verdict() == Verdict.ASK ? d.reason() + "; call " + tool + " on that URL to ask an operator"
+                : d.reason();
+    }
+
     /** A tool call's target as the model gave it: a file tool's path, exec's command, web_fetch's URL. */
     public String target(String tool, JsonNode args) {
         FileTarget file = fileTools.get(tool);

@@ -399,12 +399,40 @@ public final class PolicyEngine implements NetworkRules {
     }
 
     private record CToolRule(String rule, Predicate<String> tool, String glob, Predicate<String> pathTarget,
-                             Predicate<String> textTarget, CommandRule command, Verdict decision) {
+                             Predicate<String> textTarget, CommandRule command, Predicate<String> urlDeny,
+                             Verdict decision) {
         boolean matches(String target, TargetKind kind, CommandLine.Parsed parsed) {
             if (kind == TargetKind.PATH) return pathTarget.test(target);
             if (kind == TargetKind.COMMAND) return decision == Verdict.ALLOW ? command.allows(parsed) : command.covers(parsed);
+            if (kind == TargetKind.URL && decision != Verdict.ALLOW && urlDeny != null && urlDeny.test(target)) return true;
             return textTarget.test(target);
         }
+    }
+
+    /**
+     * A deny or ask rule's URL glob ({@code https://host/secret/**}), matched as the network layer's deny rules match
+     * paths: the scheme and host regardless of case, the path without its query, regardless of case, its bare name
+     * and the forms other servers serve it under ({@link #denyForms}). So {@code /SECRET/x}, {@code /secret?x=1},
+     * {@code /secret./x} and {@code /secret} are caught as the proxy would catch them. Null for a glob that is not a
+     * URL.
+     */
+    private static Predicate<String> urlDenyGlob(String glob) {
+        int scheme = glob.indexOf("://");
+        if (scheme < 0) return null;
+        int slash = glob.indexOf('/', scheme + 3);
+        Predicate<String> origin = Globs.text((slash < 0 ? glob : glob.substring(0, slash)).toLowerCase(Locale.ROOT));
+        Predicate<String> path = slash < 0 ? p -> true : denyGlob(glob.substring(slash));
+        return url -> {
+            int s = url.indexOf("://");
+            if (s < 0) return false;
+            int at = url.indexOf('/', s + 3);
+            if (!origin.test((at < 0 ? url : url.substring(0, at)).toLowerCase(Locale.ROOT))) return false;
+            String p = at < 0 ? "/" : url.substring(at);
+            int q = p.indexOf('?');
+            if (q >= 0) p = p.substring(0, q);
+            for (String form : denyForms(p)) if (path.test(form)) return true;
+            return false;
+        };
     }
 
     private record CRoot(Path path, boolean write, String rule) {}
@@ -527,7 +555,8 @@ public final class PolicyEngine implements NetworkRules {
                     p.tools().deny().forEach(n -> denyTools.add(CName.of(n)));
                     for (ToolRule r : p.tools().rules()) {
                         toolRules.add(new CToolRule(r.rule(), Globs.text(r.tool()), r.target(), Globs.path(r.target()),
-                                Globs.text(r.target()), CommandRule.of(r.target()), r.decision()));
+                                Globs.text(r.target()), CommandRule.of(r.target()), urlDenyGlob(r.target()),
+                                r.decision()));
                     }
                 }
                 if (p.filesystem() != null) {

@@ -60,6 +60,25 @@ class ToolCallPolicyTest {
         assertThat(d.target()).isEqualTo("https://api.example.com/secret/x");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"https://api.example.com/SECRET/x", "https://api.example.com/Secret/x",
+            "https://api.example.com/secret", "https://api.example.com/secret/", "https://api.example.com/secret?x=1",
+            "https://api.example.com/secret./x", "https://api.example.com/secret%20/x", "https://api.example.com/secret%2e/x",
+            "HTTPS://API.EXAMPLE.COM/secret/x"})
+    void aDenyRuleOnUrlsCatchesWhatOtherServersServeUnderThePath(String url) throws Exception {
+        CallDecision d = policy(WEB).decide("coder", "s", "web_fetch", JSON.createObjectNode().put("url", url));
+        assertThat(d.verdict()).as(url).isEqualTo(Verdict.DENY);
+    }
+
+    @Test
+    void aRedirectIsJudgedAsACallNamingItWouldBeAndItsRefusalAudited() throws Exception {
+        ToolCallPolicy p = policy(WEB);
+        assertThat(p.urlRefusal("coder", "s", "web_fetch", "https://api.example.com/public/a")).isNull();
+        assertThat(p.urlRefusal("coder", "s", "web_fetch", "https://api.example.com/secret/x")).contains("p:secret");
+        assertThat(p.urlRefusal("coder", "s", "web_fetch", "https://elsewhere.example/x")).contains("elsewhere.example");
+        assertThat(audit).extracting(AuditEvent::outcome).containsExactly("deny", "deny");
+    }
+
     @Test
     void aSpellingTheProxyRefusesIsRefusedBeforeAnyRuleIsAsked() throws Exception {
         CallDecision d = policy(WEB).decide("coder", "s", "web_fetch",

@@ -1,0 +1,62 @@
+package dev.carapace.guard.policy;
+
+import dev.carapace.guard.policy.PolicyEngine.Attachment;
+import dev.carapace.guard.policy.PolicyEngine.Subject;
+import dev.carapace.guard.policy.PolicyEngine.TargetKind;
+import dev.carapace.guard.NetworkRules.Verdict;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Attack (branch attack): spellings that run {@code rm -rf} under a deny rule {@code rm -rf *}. Each case runs the
+ * deletion in /bin/sh (dash) or bash. A failing case is a spelling the parser lets through; the README says command
+ * rules are not a boundary against a hostile model (the sandbox is), so these are reported as documented limitations
+ * unless the README claims the spelling (env/sudo/xargs/timeout/sh -c, file name of the program, flags as a set).
+ */
+class AttackCommandSpellingTest {
+
+    private static final PolicyEngine ENGINE = engine("""
+            tools:
+              allow: [exec]
+              rules:
+                - {id: rm, tool: exec, target: "rm -rf *", decision: deny}
+            """);
+
+    private static PolicyEngine engine(String yaml) {
+        try {
+            return PolicyEngine.compile(List.of(new Attachment(PolicyLoader.parse(yaml, "p.yaml", "p"), Set.of("*"),
+                    Set.of())), List.of(new Subject("coder", "platform", Path.of("/tmp"))));
+        } catch (PolicyException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Verdict exec(String command) {
+        return ENGINE.tool("coder", "exec", command, TargetKind.COMMAND).verdict();
+    }
+
+    /** Wrappers/prefixes of the kind the README lists ("behind env, sudo, xargs, timeout..."). */
+    @ParameterizedTest
+    @ValueSource(strings = {"command rm -rf x", "command -p rm -rf x", "exec rm -rf x", "nohup rm -rf x",
+            "builtin command rm -rf x", "time rm -rf x", "stdbuf -o0 rm -rf x", "setsid rm -rf x", "ionice rm -rf x",
+            "chroot / rm -rf x", "busybox rm -rf x", "doas rm -rf x", "env -i rm -rf x", "env -u HOME rm -rf x",
+            "sudo -u root rm -rf x", "timeout -s KILL 5 rm -rf x", "xargs -0 rm -rf < list", "xargs -I{} rm -rf {} < l",
+            "find . -maxdepth 0 -exec rm -rf x \\;", "nice rm -rf x", "dash -c 'rm -rf x'", "sh -ec 'rm -rf x'",
+            "bash -c -- 'rm -rf x'", "sh -c \"cd /; rm -rf x\"", "! rm -rf x", "{ rm -rf x; }", "rm -rf x;",
+            "while true; do rm -rf x; break; done", "for i in 1; do rm -rf x; done", "case a in a) rm -rf x;; esac",
+            "f() { rm -rf x; }; f", "echo x | xargs rm -rf", "rm -rf x\n", "true\nrm -rf x", "rm -r\\\n-f x",
+            "rm -$(echo rf) x", "rm -\"rf\" x", "rm '-rf' x", "rm -r'f' x", "rm \"-r\" '-f' x", "rm ${X:--rf} x",
+            "rm -rf$IFS x", "rm${IFS}-rf${IFS}x", "{rm,-rf,x}", "r\\m -rf x", "$(printf rm) -rf x", "\"$(echo rm)\" -rf x",
+            "cat <<E | sh\nrm -rf x\nE", "sh <<< 'rm -rf x'", "echo 'rm -rf x' | sh", "printf 'rm -rf x' | bash",
+            "sh -c \"$(echo rm -rf x)\"", ". /dev/stdin <<< 'rm -rf x'", "eval \"rm -rf x\"", "alias d='rm -rf'; d x",
+            "/usr/bin/env rm -rf x", "./rm -rf x", "/usr/bin/../bin/rm -rf x", "rm -Rf x"})
+    void aDenyRuleStopsEverySpelling(String command) {
+        assertThat(exec(command)).as(command).isIn(Verdict.DENY);
+    }
+}
