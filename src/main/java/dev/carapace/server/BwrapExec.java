@@ -69,8 +69,14 @@ final class BwrapExec implements Sandbox {
         }
     }
 
-    /** The agent's file-system layer as mounts: the workspace as the policy decides for it, then every root. */
-    static List<Mount> layer(PolicyEngine engine, String agent, Path workspace) {
+    /** How many files and folders may be looked at to apply an agent's read rules to one command. */
+    static final int MAX_RULE_WALK = 100_000;
+
+    /**
+     * The agent's file-system layer as mounts: the workspace as the policy decides for it, then every root, then
+     * what its read rules keep from a command (hidden).
+     */
+    static List<Mount> layer(PolicyEngine engine, String agent, Path workspace) throws IOException {
         List<Mount> mounts = new ArrayList<>();
         Mount.Access own = engine.filesystem(agent, workspace, PolicyEngine.Mode.WRITE).allowed() ? Mount.Access.READ_WRITE
                 : engine.filesystem(agent, workspace, PolicyEngine.Mode.READ).allowed() ? Mount.Access.READ_ONLY
@@ -79,6 +85,12 @@ final class BwrapExec implements Sandbox {
         for (PolicyEngine.FilesystemRoot r : engine.filesystemRoots(agent)) {
             if (r.path().equals(workspace)) continue; // decided above, with every root that covers it
             mounts.add(new Mount(r.path(), r.writable() ? Mount.Access.READ_WRITE : Mount.Access.READ_ONLY));
+        }
+        List<Path> visible = mounts.stream().filter(m -> m.access() != Mount.Access.HIDDEN).map(Mount::path).toList();
+        try {
+            for (Path p : engine.unreadable(agent, visible, MAX_RULE_WALK)) mounts.add(new Mount(p, Mount.Access.HIDDEN));
+        } catch (IllegalStateException tooMany) {
+            throw new IOException(tooMany.getMessage());
         }
         return mounts;
     }

@@ -15,8 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -251,6 +255,64 @@ public final class PolicyEngine implements NetworkRules {
             }
         }
         return null;
+    }
+
+    /** The tools whose file rules bind a command's reads: a command reads files as {@code read} does. */
+    private static final List<String> COMMAND_READS = List.of("exec", "read");
+
+    /**
+     * What under {@code roots} the agent's file rules keep from a command: every file or folder a deny or ask rule of
+     * {@code read} (or {@code exec}) covers, as the file tools would refuse it at the touch. The exec sandbox hides
+     * them, so a rule on reading holds for commands too. Nothing is walked when no such rule applies to the agent.
+     *
+     * @param maxEntries how many entries may be looked at in all
+     * @throws IllegalStateException when the roots hold more than that: the rules cannot be applied in bounded time
+     */
+    public List<Path> unreadable(String agent, List<Path> roots, int maxEntries) throws IOException {
+        Compiled c = byAgent.get(agent);
+        if (c == null || c.toolRules.stream().noneMatch(r -> r.decision != Verdict.ALLOW
+                && COMMAND_READS.stream().anyMatch(r.tool))) {
+            return List.of();
+        }
+        List<Path> out = new ArrayList<>();
+        int[] seen = {0};
+        for (Path root : roots) {
+            if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) continue;
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                    count();
+                    if (dir.equals(root) || !denied(dir)) return FileVisitResult.CONTINUE;
+                    out.add(dir);
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                    count();
+                    if (!attrs.isSymbolicLink() && denied(file)) out.add(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException e) {
+                    return FileVisitResult.CONTINUE;        // unreadable to the gateway: nothing to hide
+                }
+
+                private void count() {
+                    if (++seen[0] > maxEntries) {
+                        throw new IllegalStateException("more than " + maxEntries + " files and folders under "
+                                + roots + ": the read rules of agent '" + agent + "' cannot be applied to a command in "
+                                + "bounded time; narrow the agent's roots or its rules");
+                    }
+                }
+
+                private boolean denied(Path p) {
+                    return touch(agent, COMMAND_READS, p, Mode.READ, false) != null;
+                }
+            });
+        }
+        return out;
     }
 
     // ---- network -----------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PolicyEngineTest {
 
@@ -249,6 +250,33 @@ class PolicyEngineTest {
                 .contains(ws.toRealPath().resolve("out")).doesNotContain(elsewhere.toRealPath());
         assertThat(e.filesystem("coder", admins.toRealPath().resolve("x"), Mode.WRITE).verdict())
                 .isEqualTo(Verdict.ALLOW);
+    }
+
+    @Test
+    void whatReadRulesKeepFromACommandIsFoundByAWalkBoundedInEntries() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(ws.resolve(".env"), "x");
+        Files.createDirectories(ws.resolve("a/secrets/deep"));
+        Files.writeString(ws.resolve("a/secrets/deep/k"), "x");
+        Files.writeString(ws.resolve("a/b.txt"), "x");
+        Files.createSymbolicLink(ws.resolve("a/.env"), ws.resolve("a/b.txt"));   // a link: its target is what is read
+        PolicyEngine e = engine("""
+                filesystem_policy: {include_workdir: true}
+                tools:
+                  allow: [exec, read]
+                  rules:
+                    - {id: env, tool: read, target: "/**/.env", decision: deny}
+                    - {id: keys, tool: "*", target: "/**/secrets/**", decision: ask}
+                """, new Subject("coder", null, ws));
+        Path real = ws.toRealPath();
+        // a folder a rule covers is hidden whole, not walked into; the link is left to its target's rules
+        assertThat(e.unreadable("coder", List.of(real), 100)).containsExactlyInAnyOrder(real.resolve(".env"),
+                real.resolve("a/secrets/deep"));
+        assertThatThrownBy(() -> e.unreadable("coder", List.of(real), 3)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("more than 3 files and folders");
+        // no rule on reading: nothing to walk, whatever the size
+        assertThat(engine("filesystem_policy: {include_workdir: true}\n", new Subject("coder", null, ws))
+                .unreadable("coder", List.of(real), 0)).isEmpty();
     }
 
     @Test
