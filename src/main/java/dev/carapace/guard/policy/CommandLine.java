@@ -39,9 +39,10 @@ public final class CommandLine {
      * One command the line would run.
      *
      * @param argv    program (its file name) and arguments, unquoted
-     * @param dynamic the program name depends on an expansion, so it cannot be known before the command runs
+     * @param dynamic      the program name depends on an expansion, so it cannot be known before the command runs
+     * @param computedArgs an argument is computed when the command runs, so it may be any flags
      */
-    record Simple(List<String> argv, boolean dynamic) {
+    record Simple(List<String> argv, boolean dynamic, boolean computedArgs) {
         String program() { return argv.getFirst(); }
     }
 
@@ -228,7 +229,7 @@ public final class CommandLine {
 
         private void nested(String inner) {
             if (depth >= MAX_DEPTH) {
-                out.add(new Simple(List.of("\u0000"), true));
+                out.add(new Simple(List.of("\u0000"), true, true));
                 return;
             }
             new Parser(inner, out, depth + 1).run();
@@ -242,17 +243,27 @@ public final class CommandLine {
                 k += words.get(k).equals("function") ? 2 : 1;
             }
             if (k >= words.size()) return;
-            List<String> argv = new ArrayList<>(words.subList(k, words.size()));
-            argv.set(0, fileName(argv.getFirst()));
-            out.add(new Simple(List.copyOf(argv), dynamic(argv.getFirst())));
+            List<String> argv = add(words.subList(k, words.size()));
             if (depth >= MAX_DEPTH) return;
             String program = argv.getFirst();
-            if (SHELLS.contains(program)) {
-                int c = argv.indexOf("-c");
-                if (c < 0) c = indexOfClusterWith(argv, 'c');
-                if (c > 0 && c + 1 < argv.size()) nested(argv.get(c + 1));
-            }
+            if (SHELLS.contains(program)) shell(argv);
+            if ((program.equals(".") || program.equals("source")) && argv.size() > 1 && fromStdin(argv.get(1))) unknown();
             if (program.equals("eval") && argv.size() > 1) nested(String.join(" ", argv.subList(1, argv.size())));
+            if (program.equals("alias")) {
+                for (String def : argv.subList(1, argv.size())) {
+                    int eq = def.indexOf('=');
+                    if (eq > 0) nested(def.substring(eq + 1));     // the alias runs its value wherever it is used
+                }
+            }
+            if (program.equals("find")) {
+                for (int a = 1; a < argv.size(); a++) {
+                    if (!Set.of("-exec", "-execdir", "-ok", "-okdir").contains(argv.get(a))) continue;
+                    int end = a + 1;
+                    while (end < argv.size() && !argv.get(end).equals(";") && !argv.get(end).equals("+")) end++;
+                    if (end > a + 1) add(argv.subList(a + 1, end));
+                    a = end;
+                }
+            }
             if (WRAPPERS.contains(program)) {
                 // Which argument starts the wrapped command depends on each wrapper's options; every argument that
                 // is not an option, an assignment or a number may be it, and checking them all only checks more.
@@ -261,26 +272,71 @@ public final class CommandLine {
                     if (x.startsWith("-") || assignment(x) || x.chars().allMatch(ch -> Character.isDigit(ch) || ch == '.')) {
                         continue;
                     }
-                    List<String> wrapped = new ArrayList<>(argv.subList(a, argv.size()));
-                    wrapped.set(0, fileName(wrapped.getFirst()));
-                    out.add(new Simple(List.copyOf(wrapped), dynamic(wrapped.getFirst())));
+                    add(argv.subList(a, argv.size()));
                 }
             }
         }
 
-        /** A program name that an expansion or a glob decides when the command runs. */
-        private static boolean dynamic(String program) {
-            if (program.isEmpty()) return true;
-            for (int k = 0; k < program.length(); k++) if ("\u0000*?[".indexOf(program.charAt(k)) >= 0) return true;
-            return false;
+        /** Adds one simple command (its program by file name); returns its argv. */
+        private List<String> add(List<String> words) {
+            List<String> argv = new ArrayList<>(words);
+            argv.set(0, fileName(argv.getFirst()));
+            boolean computed = false;
+            for (String w : argv.subList(1, argv.size())) computed |= computed(w);
+            out.add(new Simple(List.copyOf(argv), dynamic(argv.getFirst()), computed));
+            return argv;
         }
 
-        private static int indexOfClusterWith(List<String> argv, char flag) {
-            for (int a = 1; a < argv.size(); a++) {
+        /** A command whose program cannot be known: it matches every deny and ask rule. */
+        private void unknown() {
+            out.add(new Simple(List.of("\u0000"), true, true));
+        }
+
+        /**
+         * A shell's command: its {@code -c} string (the first operand after the options, {@code --} included) is a
+         * command line of its own; with neither {@code -c} nor a script operand it reads its commands from standard
+         * input (a pipe, a here-document), which no rule can see.
+         */
+        private void shell(List<String> argv) {
+            boolean c = false;
+            int a = 1;
+            for (; a < argv.size(); a++) {
                 String x = argv.get(a);
-                if (x.length() > 1 && x.charAt(0) == '-' && x.charAt(1) != '-' && x.indexOf(flag) > 0) return a;
+                if (x.equals("--")) {
+                    a++;
+                    break;
+                }
+                if (x.length() < 2 || (x.charAt(0) != '-' && x.charAt(0) != '+')) break;
+                if (x.charAt(0) == '-' && x.charAt(1) != '-' && x.indexOf('c') > 0) c = true;
+                if (x.equals("-o") || x.equals("+o") || x.equals("-O") || x.equals("+O")) a++;   // takes a name
             }
-            return -1;
+            if (a >= argv.size()) {
+                unknown();                              // commands from standard input
+            } else if (c) {
+                nested(argv.get(a));
+            }
+        }
+
+        private static boolean fromStdin(String file) {
+            return file.equals("/dev/stdin") || file.equals("-") || file.startsWith("/dev/fd/")
+                    || file.startsWith("/proc/self/fd/") || file.indexOf('\u0000') >= 0;
+        }
+
+        /**
+         * An argument the shell computes when the command runs (an expansion, a substitution, a brace list): it
+         * may turn into any flags, so a deny rule on the program cannot tell it is not one of its own.
+         */
+        private static boolean computed(String word) {
+            if (word.indexOf('\u0000') >= 0) return true;
+            int brace = word.indexOf('{');
+            return brace >= 0 && word.indexOf(',', brace) > 0 && word.indexOf('}', brace) > 0;
+        }
+
+        /** A program name that an expansion or a glob decides when the command runs. */
+        private static boolean dynamic(String program) {
+            if (program.isEmpty() || computed(program)) return true;
+            for (int k = 0; k < program.length(); k++) if ("*?[".indexOf(program.charAt(k)) >= 0) return true;
+            return false;
         }
 
         private static boolean assignment(String word) {

@@ -20,7 +20,8 @@ import java.util.function.Predicate;
  * </ul>
  * A deny or ask rule matches any command of the line that has its program, at least its flags and operands starting
  * with its operands: adding a flag or an argument never escapes it, and a command whose program is computed when it
- * runs is treated as matching (it might be that program). An allow rule matches only a plain line (one command, no
+ * runs is treated as matching (it might be that program), as is one of its program with an argument computed when it
+ * runs (it might be any flags). An allow rule matches only a plain line (one command, no
  * expansion, substitution, redirection or chaining) with exactly its flags and operands, or more where its last word
  * ends in {@code *}.
  */
@@ -66,6 +67,7 @@ final class CommandRule {
         for (CommandLine.Simple c : line.commands()) {
             if (c.dynamic()) return true;
             if (!program.test(c.program())) continue;
+            if (c.computedArgs()) return true;         // its flags are only known when it runs
             Args a = Args.of(c.argv());
             if (!a.flags.containsAll(flags) || a.operands.size() < operands.size()) continue;
             if (operandsMatch(a.operands)) return true;

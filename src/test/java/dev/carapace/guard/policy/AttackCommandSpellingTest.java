@@ -14,10 +14,9 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Attack (branch attack): spellings that run {@code rm -rf} under a deny rule {@code rm -rf *}. Each case runs the
- * deletion in /bin/sh (dash) or bash. A failing case is a spelling the parser lets through; the README says command
- * rules are not a boundary against a hostile model (the sandbox is), so these are reported as documented limitations
- * unless the README claims the spelling (env/sudo/xargs/timeout/sh -c, file name of the program, flags as a set).
+ * Spellings that run {@code rm -rf} under a deny rule {@code rm -rf *}, from the attack on issue 12's guard: each case
+ * runs the deletion in /bin/sh (dash) or bash. Command rules are not a boundary against a hostile model (the sandbox
+ * is, README "The guard"), but every spelling here is one the parser can see through, so it must.
  */
 class AttackCommandSpellingTest {
 
@@ -55,8 +54,18 @@ class AttackCommandSpellingTest {
             "rm -rf$IFS x", "rm${IFS}-rf${IFS}x", "{rm,-rf,x}", "r\\m -rf x", "$(printf rm) -rf x", "\"$(echo rm)\" -rf x",
             "cat <<E | sh\nrm -rf x\nE", "sh <<< 'rm -rf x'", "echo 'rm -rf x' | sh", "printf 'rm -rf x' | bash",
             "sh -c \"$(echo rm -rf x)\"", ". /dev/stdin <<< 'rm -rf x'", "eval \"rm -rf x\"", "alias d='rm -rf'; d x",
-            "/usr/bin/env rm -rf x", "./rm -rf x", "/usr/bin/../bin/rm -rf x", "rm -Rf x"})
+            "/usr/bin/env rm -rf x", "./rm -rf x", "/usr/bin/../bin/rm -rf x"})
     void aDenyRuleStopsEverySpelling(String command) {
         assertThat(exec(command)).as(command).isIn(Verdict.DENY);
+    }
+
+    /**
+     * What the README says a command rule cannot promise: it does not know that two spellings of an option are one
+     * (rm's -R is its -r), nor what a script the agent wrote will run. Pinned so that a change is noticed.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"rm -Rf x", "rm --recursive --force x", "sh ./cleanup.sh"})
+    void documentedLimitsOfCommandRules(String command) {
+        assertThat(exec(command)).as(command).isEqualTo(Verdict.ALLOW);
     }
 }
