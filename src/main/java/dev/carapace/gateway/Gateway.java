@@ -6,6 +6,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.Deployment;
 import dev.carapace.model.Portfolio;
+import dev.carapace.model.Provider;
 import dev.carapace.model.Router;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
@@ -178,6 +179,14 @@ public final class Gateway {
     private boolean attemptFailed(Call call, Deployment d, ApiException e) {
         if (!Router.worthFailover(e)) return false;
         boolean cooldown = router.failed(d, e, System.nanoTime());
+        // The access line names only the last deployment; a failed one is named here. A request that may have reached
+        // it unanswered is a warning: that upstream may bill it, and the next deployment will bill it again.
+        if (Provider.UNANSWERED.equals(e.code())) {
+            log.warn("attempt {} on {} got no answer after the request was sent (it may have been processed there){}",
+                    call.attempts(), d.id(), cooldown ? "; cooling down" : "");
+        } else if (log.isInfoEnabled()) {
+            log.info("attempt {} on {} failed: {}{}", call.attempts(), d.id(), e.code(), cooldown ? "; cooling down" : "");
+        }
         for (CallFilter f : filters) {
             try {
                 f.attemptFailed(call, d, e, cooldown);

@@ -12,6 +12,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -41,6 +43,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>A connection returns to the pool only once its body was read to the end; closing a body early closes the
  * connection, which is how an abandoned call stops the upstream's generation.
+ *
+ * <p>A POST is never sent twice unless the first copy provably did not reach the server: providers bill every
+ * request they read, and a model call is not idempotent. See {@link #post} for what counts as proof.
  */
 final class Http1Client implements AutoCloseable {
 
@@ -129,11 +134,25 @@ final class Http1Client implements AutoCloseable {
     /**
      * Sends {@code POST path} with the given header lines and body, and waits for the response headers.
      *
-     * <p>A kept-alive connection the server has closed in the meantime fails before it yields a byte; the request is
-     * then sent again on another connection (the server never read it). Any other failure is thrown.
+     * <p>The request goes out once. It is sent again, on another connection, only when this one provably never
+     * carried it to the server:
+     * <ul>
+     *   <li>a kept-alive connection is checked before it is reused ({@link Connection#stale}): one the server has
+     *       closed or reset while it idled, or that holds bytes nobody asked for, is dropped before a byte is written;
+     *   <li>a write on a kept-alive connection that fails before the kernel accepted any byte of the request (the
+     *       server's reset arrived between that check and the write) sent nothing.
+     * </ul>
+     * Once any byte of the request is written, a connection that then fails before the first byte of an answer may
+     * have delivered it: the server may have read the whole request and be generating (and billing) the answer when
+     * it resets. That cannot be told apart from a server that closed the idle connection just as the request went
+     * out — the write succeeds into the kernel's buffer either way — so it is treated as delivered and thrown as
+     * {@link UnansweredException}; the caller fails over to another deployment or fails, never silently twice here.
+     * The check before reuse makes the benign case rare: only a close racing the request's own flight is left.
      *
      * @throws ConnectException       when no connection could be opened
      * @throws SocketTimeoutException when the server stayed silent longer than the read timeout
+     * @throws UnansweredException    when the connection failed after the request was (or may have been) written,
+     *                                before any byte of an answer
      */
     Response post(String path, byte[] headerLines, byte[] body) throws IOException {
         byte[] request = request(path, headerLines, body);
@@ -144,16 +163,32 @@ final class Http1Client implements AutoCloseable {
             c.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(readTimeoutMillis);
             busy.add(c);
             watch();
+            c.received = false;
             try {
-                c.received = false;
-                c.out.write(request);
+                c.send(request);
+            } catch (IOException e) {
+                c.close();
+                if (c.sent) throw new UnansweredException("the connection failed while the request was being sent", e);
+                if (reused) continue;       // not a byte left: the server cannot have read it
+                throw e;
+            }
+            try {
                 return readResponse(c);
             } catch (IOException e) {
                 c.close();
-                if (reused && !c.received && !(e instanceof SocketTimeoutException)) continue;
-                throw e;
+                if (c.received || e instanceof SocketTimeoutException) throw e;
+                throw new UnansweredException("the connection " + (reused ? "(kept alive) " : "")
+                        + "failed after the request was sent, before any byte of an answer", e);
             }
         }
+    }
+
+    /**
+     * The request was written (or may have been), then the connection failed before the first byte of an answer. The
+     * server may have read it and acted on it, so it must not be sent to this server again.
+     */
+    static final class UnansweredException extends IOException {
+        UnansweredException(String message, IOException cause) { super(message, cause); }
     }
 
     private byte[] request(String path, byte[] headerLines, byte[] body) {
@@ -172,7 +207,7 @@ final class Http1Client implements AutoCloseable {
         long now = System.nanoTime();
         for (Connection c; (c = idle.pollFirst()) != null; ) {
             idleCount.decrementAndGet();
-            if (now - c.idleSince < MAX_IDLE_NANOS) return c;
+            if (now - c.idleSince < MAX_IDLE_NANOS && !c.stale()) return c;
             c.close();
         }
         return null;
@@ -190,7 +225,10 @@ final class Http1Client implements AutoCloseable {
     }
 
     private Connection connect() throws IOException {
-        Socket s = new Socket();
+        // A channel's socket rather than a plain one: only a channel can be read without blocking, which is how an
+        // idle connection is checked for the server's close before it is reused (Connection#stale).
+        SocketChannel channel = SocketChannel.open();
+        Socket s = channel.socket();
         try {
             s.setTcpNoDelay(true);
             s.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
@@ -205,7 +243,7 @@ final class Http1Client implements AutoCloseable {
                 ssl.setSoTimeout(0);
                 s = ssl;
             }
-            return new Connection(s, this);
+            return new Connection(s, channel, this);
         } catch (SocketTimeoutException e) {
             closeQuietly(s);
             throw new ConnectException("connect timed out after " + connectTimeoutMillis + " ms");
@@ -306,6 +344,8 @@ final class Http1Client implements AutoCloseable {
     /** A socket with its own read buffer, so that lines and chunk headers are parsed without extra copies. */
     private static final class Connection {
         final Socket socket;
+        /** The TCP connection under {@link #socket} (which is TLS over it, or its own adaptor). */
+        final SocketChannel channel;
         final InputStream in;
         final OutputStream out;
         final Http1Client client;
@@ -313,6 +353,8 @@ final class Http1Client implements AutoCloseable {
         int pos, lim;
         /** Whether any byte arrived during the current exchange. */
         boolean received;
+        /** Whether any byte of the current request may have left, once {@link #send} returned or failed. */
+        boolean sent;
         long idleSince;
         /** The longest wait a read may have before the watchdog closes the connection. */
         volatile long timeoutNanos;
@@ -322,11 +364,51 @@ final class Http1Client implements AutoCloseable {
         /** The watchdog closed the socket: the failed read is reported as a timeout. */
         volatile boolean timedOut;
 
-        Connection(Socket socket, Http1Client client) throws IOException {
+        Connection(Socket socket, SocketChannel channel, Http1Client client) throws IOException {
             this.socket = socket;
+            this.channel = channel;
             this.in = socket.getInputStream();
             this.out = socket.getOutputStream();
             this.client = client;
+        }
+
+        /**
+         * Writes a whole request, noting in {@link #sent} whether any of it left. In plain text the channel says how
+         * many bytes the kernel took, so a write refused outright is known to have sent nothing. Under TLS the bytes
+         * pass through the TLS layer first, which does not say: any failure there counts as possibly sent.
+         */
+        void send(byte[] request) throws IOException {
+            if (socket != channel.socket()) {
+                sent = true;
+                out.write(request);
+                return;
+            }
+            ByteBuffer b = ByteBuffer.wrap(request);
+            try {
+                while (b.hasRemaining()) channel.write(b);
+            } finally {
+                sent = b.position() > 0;
+            }
+        }
+
+        /**
+         * Whether an idle connection can no longer carry a request: the server closed it (end of stream) or reset it,
+         * or it holds bytes nobody asked for (a 408 before a close, a TLS close_notify). Looked at with one read that
+         * does not wait: an idle connection that is fine has nothing to read, and the read costs one system call.
+         * A byte read here is lost, but a connection with a byte to read is dropped anyway.
+         */
+        boolean stale() {
+            if (pos < lim) return true;
+            try {
+                channel.configureBlocking(false);
+                try {
+                    return channel.read(ByteBuffer.wrap(buf, 0, 1)) != 0;
+                } finally {
+                    channel.configureBlocking(true);
+                }
+            } catch (IOException e) {
+                return true;
+            }
         }
 
         int buffered() { return lim - pos; }

@@ -16,6 +16,12 @@ import java.util.Map;
  */
 public final class Provider implements AutoCloseable {
 
+    /**
+     * The {@link ApiException#code} of an attempt whose request was sent and then got no answer: the upstream may have
+     * processed (and billed) it.
+     */
+    public static final String UNANSWERED = "upstream_connection_lost";
+
     private static final long MAX_BODY = 64L * 1024 * 1024;
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
@@ -112,6 +118,13 @@ public final class Provider implements AutoCloseable {
         if (e instanceof SocketTimeoutException) {
             return ApiException.of(ApiException.Kind.TIMEOUT, "upstream_timeout",
                     "provider '" + spec.name() + "' sent nothing for " + spec.readTimeout().toMillis() + " ms");
+        }
+        if (e instanceof Http1Client.UnansweredException) {
+            // Worth a failover to another deployment, like any upstream failure, but said plainly: this one may have
+            // read the request and billed it, which is why it was not sent there again.
+            return ApiException.of(ApiException.Kind.UPSTREAM, UNANSWERED,
+                    "provider '" + spec.name() + "' closed the connection after the request was sent, without an"
+                    + " answer; it was not sent there again, as it may have been processed");
         }
         String why = e instanceof ConnectException ? "connection refused" : e.getClass().getSimpleName();
         if (e instanceof ConnectException && e.getMessage() != null && e.getMessage().startsWith("connect timed out")) {

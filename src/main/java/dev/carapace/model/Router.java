@@ -1,15 +1,19 @@
 package dev.carapace.model;
 
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Chooses the deployment for each attempt of a request.
  *
+ * <p>Without an affinity key, deployments are tried in the order the config lists them ("in order of
+ * preference"): the first one that is neither cooling down nor already tried for this request. The later ones are
+ * failovers, not load-sharing peers: an operator lists a backup second because it is slower, dearer or further
+ * away, and a call must not land there while the first one is healthy.
+ *
  * <p>With an affinity key (a session or end-user id), rendezvous hashing picks the same healthy deployment every
- * time, on every gateway replica, without shared state — so the upstream's prefix cache is reused. Without one,
- * the deployment with the fewest requests in flight wins, ties rotating so idle deployments share the load.
- * Deployments in cooldown are skipped.
+ * time, on every gateway replica, without shared state — so the upstream's prefix cache is reused. That choice may
+ * be any healthy deployment, not the first listed: sessions are spread over them. A failover goes to the key's
+ * next-highest score among the untried ones, as stable per key. Deployments in cooldown are skipped either way.
  */
 public final class Router {
 
@@ -17,7 +21,6 @@ public final class Router {
     public static final String INTERRUPTED = "interrupted";
 
     private final RoutingPolicy policy;
-    private final AtomicInteger rotation = new AtomicInteger();
 
     public Router(RoutingPolicy policy) {
         this.policy = policy;
@@ -28,7 +31,6 @@ public final class Router {
     /** The deployment to try next, or null when every untried deployment is cooling down or tried. */
     public Deployment choose(Portfolio.Entry model, String affinityKey, List<Deployment> tried, long nowNanos) {
         List<Deployment> all = model.deployments();
-        int n = all.size();
         if (affinityKey != null) {
             long keyHash = mix(affinityKey.hashCode());
             Deployment best = null;
@@ -43,14 +45,10 @@ public final class Router {
             }
             return best;
         }
-        int start = n == 1 ? 0 : Math.floorMod(rotation.getAndIncrement(), n);
-        Deployment best = null;
-        for (int i = 0; i < n; i++) {
-            Deployment d = all.get((start + i) % n);
-            if (tried.contains(d) || d.coolingDown(nowNanos)) continue;
-            if (best == null || d.inFlight() < best.inFlight()) best = d;
+        for (Deployment d : all) {
+            if (!tried.contains(d) && !d.coolingDown(nowNanos)) return d;
         }
-        return best;
+        return null;
     }
 
     /** Shortest time until one of the model's deployments leaves cooldown (0 if one is available). */

@@ -66,15 +66,25 @@ class RouterTest {
     }
 
     @Test
-    void leastInFlightWinsAndTriedDeploymentsAreSkipped() {
+    void withoutAffinityTheFirstHealthyDeploymentInListOrderIsTriedFirst() {
         Portfolio.Entry a = portfolio(3).resolve("a", Access.ALL, "t");
         Router r = new Router(POLICY);
-        a.deployments().get(0).begin();
-        a.deployments().get(0).begin();
-        a.deployments().get(2).begin();
-        assertThat(r.choose(a, null, List.of(), 0)).isSameAs(a.deployments().get(1));
-        assertThat(r.choose(a, null, List.of(a.deployments().get(1)), 0)).isSameAs(a.deployments().get(2));
+        Deployment first = a.deployments().get(0), second = a.deployments().get(1), third = a.deployments().get(2);
+        // load on the first does not move calls off it: the list is an order of preference, not a pool
+        first.begin();
+        first.begin();
+        third.begin();
+        for (int i = 0; i < 64; i++) {
+            assertThat(r.choose(a, null, List.of(), 0)).as("call %d", i).isSameAs(first);
+            assertThat(r.choose(a, null, List.of(first), 0)).as("its failover").isSameAs(second);
+            assertThat(r.choose(a, null, List.of(first, second), 0)).isSameAs(third);
+        }
         assertThat(r.choose(a, null, a.deployments(), 0)).isNull();
+        first.failed(Duration.ofSeconds(5), POLICY, 0);
+        for (int i = 0; i < 64; i++) {
+            assertThat(r.choose(a, null, List.of(), 1)).as("the first is cooling").isSameAs(second);
+        }
+        assertThat(r.choose(a, null, List.of(), Duration.ofSeconds(5).toNanos())).as("and back").isSameAs(first);
     }
 
     @Test
