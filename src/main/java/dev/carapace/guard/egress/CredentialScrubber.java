@@ -2,7 +2,6 @@ package dev.carapace.guard.egress;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -20,20 +19,34 @@ import java.util.Set;
 /**
  * Masks the credentials the proxy injected into a request wherever the response carries them back: an allowed server
  * that echoes request headers (httpbin's {@code /anything}, a debug endpoint, an error page quoting the request)
- * would otherwise hand the token to the agent. Every occurrence is replaced by {@code *} of the same length, so a
- * {@code Content-Length} stays true and no re-framing is needed.
+ * would otherwise hand the token to the agent. Every occurrence is replaced by {@code *} of the same length in bytes,
+ * so a {@code Content-Length} stays true and no re-framing is needed.
  *
- * <p>Besides each value itself it catches the forms an echo commonly takes: URL-encoded ({@code +} or {@code %20}
- * for a space, either case of hex), JSON-escaped, hex, Base64 (standard and URL-safe, without padding, so a padded copy
- * is caught too, and at every alignment inside a larger Base64 text), and for an injected {@code Basic} header the decoded {@code user:password} and the password alone.
- * It cannot catch a value the server transforms in other ways (hashed, cut, re-encoded inside a larger Base64 blob);
- * what the proxy does not terminate (a CONNECT tunnel) it cannot see at all, which is why credentials are never
- * injected into tunnels.
+ * <p>Each value is looked for with every one of its characters in any of the per-character spellings an echo
+ * commonly gives it, mixed freely within one occurrence: the character itself; URL-encoded {@code %XX} (either case
+ * of hex, {@code +} for a space, {@code %uXXXX}); quoted-printable {@code =XX} (and its soft line breaks); an HTML
+ * character reference ({@code &#47;}, {@code &#x2F;} in any case, leading zeros, with or without the {@code ;}, or
+ * the named ones for ASCII punctuation such as {@code &sol;} {@code &amp;} {@code &quot;} {@code &lt;}); and the
+ * backslash escapes of JSON, JavaScript, Python, Java and C (<code>&#92;uXXXX</code> as Gson writes {@code =}
+ * {@code +} {@code <} {@code >} {@code &} {@code '}, <code>&#92;u{..}</code>, {@code \UXXXXXXXX},
+ * {@code \xNN}, octal {@code \NNN}, and a backslash before punctuation as in {@code \/} or {@code \"}). Up to
+ * three NUL bytes may follow any byte, so the UTF-16 (LE or BE) and UTF-32 text of an ASCII value is caught as well;
+ * those NUL bytes are left as they are, so the masked text stays valid UTF-16. One matcher reads these spellings as
+ * it goes (see {@link Search}) rather than a list of precomputed forms. Whole-value encodings are precomputed: hex,
+ * and Base64 (standard and URL-safe, without padding, so a padded copy is caught too, and at every alignment inside a
+ * larger Base64 text). For an injected {@code Basic} header the decoded {@code user:password} and the password alone
+ * are looked for too, in all of the above.
+ *
+ * <p>It cannot catch a value the server transforms rather than encodes: changed in case, reversed, hashed, cut,
+ * re-encoded inside a larger Base64 blob, spelled with more leading zeros in a character reference than
+ * {@value #MAX_DIGITS} digits, or with non-ASCII characters in UTF-16. What the proxy does not terminate (a CONNECT
+ * tunnel) it cannot see at all, which is why credentials are never injected into tunnels.
  *
  * <p>A body is scrubbed as it streams: the bytes at the end of what has arrived that could be the start of a value
- * are held back until the next read shows whether they are, so a value split across two reads or two chunks is
- * still caught, and everything else passes on at once. Names of the credentials found (never their values) are
- * counted for the audit record.
+ * in any of these spellings are held back until the next read shows whether they are (at most the longest spelling
+ * of a value, {@value #MAX_UNIT} bytes a character), so a value split across two reads or two chunks is still
+ * caught, and everything else passes on at once. Names of the credentials found (never their values) are counted
+ * for the audit record.
  */
 final class CredentialScrubber {
 
@@ -47,31 +60,160 @@ final class CredentialScrubber {
 
     private static final byte MASK = '*';
     private static final int READ = 16 * 1024;
+    /** The most NUL bytes that may follow any byte of an occurrence: 1 for UTF-16 of ASCII, 3 for UTF-32. */
+    private static final int MAX_NULS = 3;
+    /** The most digits of a numeric character reference, leading zeros included. */
+    static final int MAX_DIGITS = 10;
+    /**
+     * The most bytes one character of a value can take: a QP soft line break (3) before the longest spelling,
+     * {@code &DiacriticalGrave;} (18), every byte followed by {@value #MAX_NULS} NUL bytes.
+     */
+    static final int MAX_UNIT = (3 + 18) * (1 + MAX_NULS);
 
-    private final byte[][] patterns;
+    /** The HTML named character references of ASCII punctuation, by character. */
+    private static final Map<Character, List<String>> ENTITIES = Map.ofEntries(
+            Map.entry('!', List.of("excl")), Map.entry('"', List.of("quot", "QUOT")), Map.entry('#', List.of("num")),
+            Map.entry('$', List.of("dollar")), Map.entry('%', List.of("percnt")), Map.entry('&', List.of("amp", "AMP")),
+            Map.entry('\'', List.of("apos")), Map.entry('(', List.of("lpar")), Map.entry(')', List.of("rpar")),
+            Map.entry('*', List.of("ast", "midast")), Map.entry('+', List.of("plus")), Map.entry(',', List.of("comma")),
+            Map.entry('.', List.of("period")), Map.entry('/', List.of("sol")), Map.entry(':', List.of("colon")),
+            Map.entry(';', List.of("semi")), Map.entry('<', List.of("lt", "LT")), Map.entry('=', List.of("equals")),
+            Map.entry('>', List.of("gt", "GT")), Map.entry('?', List.of("quest")), Map.entry('@', List.of("commat")),
+            Map.entry('[', List.of("lsqb", "lbrack")), Map.entry('\\', List.of("bsol")),
+            Map.entry(']', List.of("rsqb", "rbrack")), Map.entry('^', List.of("Hat")),
+            Map.entry('_', List.of("lowbar", "UnderBar")), Map.entry('`', List.of("grave", "DiacriticalGrave")),
+            Map.entry('{', List.of("lcub", "lbrace")), Map.entry('|', List.of("verbar", "vert", "VerticalLine")),
+            Map.entry('}', List.of("rcub", "rbrace")));
+    /** The named references a browser reads without their {@code ;}. */
+    private static final Set<String> LEGACY = Set.of("amp", "AMP", "lt", "LT", "gt", "GT", "quot", "QUOT");
+    private static final byte[] HEX = new byte[256];
+
+    static {
+        Arrays.fill(HEX, (byte) -1);
+        for (int c = '0'; c <= '9'; c++) HEX[c] = (byte) (c - '0');
+        for (int c = 'a'; c <= 'f'; c++) HEX[c] = (byte) (c - 'a' + 10);
+        for (int c = 'A'; c <= 'F'; c++) HEX[c] = (byte) (c - 'A' + 10);
+    }
+
+    /**
+     * A value looked for with each character in any of its per-character spellings: its UTF-8 bytes, and for each
+     * byte that starts a character, the code point and its length (a character reference or a <code>&#92;u</code>
+     * escape stands for a whole character), and the named references of ASCII punctuation.
+     */
+    private record Spelled(String owner, byte[] v, int[] cp, int[] cpLen, byte[][][] names) {
+        static Spelled of(String owner, String value) {
+            byte[] v = value.getBytes(StandardCharsets.UTF_8);
+            int[] cp = new int[v.length];
+            int[] cpLen = new int[v.length];
+            byte[][][] names = new byte[v.length][][];
+            Arrays.fill(cp, -1);
+            for (int j = 0, c = 0; c < value.length(); ) {
+                int point = value.codePointAt(c);
+                int len = new String(Character.toChars(point)).getBytes(StandardCharsets.UTF_8).length;
+                cp[j] = point;
+                cpLen[j] = len;
+                List<String> named = point < 0x80 ? ENTITIES.getOrDefault((char) point, List.of()) : List.of();
+                names[j] = named.stream().map(n -> n.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
+                j += len;
+                c += Character.charCount(point);
+            }
+            for (int j = 0; j < v.length; j++) if (names[j] == null) names[j] = new byte[0][];
+            return new Spelled(owner, v, cp, cpLen, names);
+        }
+
+        /** The bytes an occurrence can start with: its first byte, or that of an escape. */
+        boolean[] firstBytes() {
+            boolean[] first = new boolean[256];
+            first[v[0] & 0xff] = true;
+            for (char c : "%&\\=".toCharArray()) first[c] = true;
+            if (v[0] == ' ') first['+'] = true;
+            return first;
+        }
+
+        /**
+         * Marks in {@code pairs} (indexed by first byte * 256 + second) every two bytes an occurrence can start with,
+         * as {@link Search#unit} reads them: a superset, to skip at once the places where none can start.
+         */
+        void markPairs(boolean[] pairs) {
+            boolean[] after = new boolean[256];   // what can follow the first character when it is spelled raw
+            if (v.length == 1) {
+                Arrays.fill(after, true);
+            } else {
+                for (char c : "\0%&\\=".toCharArray()) after[c] = true;
+                after[v[1] & 0xff] = true;
+                if (v[1] == ' ') after['+'] = true;
+            }
+            for (int b = 0; b < 256; b++) {
+                if (!after[b]) continue;
+                pairs[(v[0] & 0xff) << 8 | b] = true;
+                if (v[0] == ' ') pairs['+' << 8 | b] = true;
+            }
+            for (int b = 0; b < 256; b++) {
+                boolean hex = HEX[b] >= 0;
+                pairs['%' << 8 | b] |= hex || b == 0 || b == 'u' || b == 'U';
+                pairs['=' << 8 | b] |= hex || b == 0;
+                pairs['\\' << 8 | b] |= b == 0 || b == 'u' || b == 'U' || b == 'x' || (b >= '0' && b <= '7')
+                        || b == (v[0] & 0xff);
+            }
+            pairs['&' << 8] = true;
+            pairs['&' << 8 | '#'] = true;
+            for (byte[] name : names[0]) pairs['&' << 8 | name[0]] = true;
+        }
+    }
+
+    private final byte[][] patterns;     // whole-value encodings (hex, Base64), matched byte for byte
     private final String[] owners;
     private final int[][] byFirstByte;
+    private final Spelled[] spelled;     // values matched with each character in any per-character spelling
+    private final int[][] spelledByFirstByte;
+    private final boolean[] starts;      // a byte that can start any of the above
+    private final boolean[] pairs;       // two bytes that can start any of the above (first * 256 + second)
     private final int longest;
     private final Map<String, Long> hits = new LinkedHashMap<>();
 
-    private CredentialScrubber(List<byte[]> patterns, List<String> owners) {
+    private CredentialScrubber(List<byte[]> patterns, List<String> owners, List<Spelled> spelled) {
         this.patterns = patterns.toArray(byte[][]::new);
         this.owners = owners.toArray(String[]::new);
+        this.spelled = spelled.toArray(Spelled[]::new);
         List<List<Integer>> first = new ArrayList<>(256);
-        for (int i = 0; i < 256; i++) first.add(new ArrayList<>());
+        List<List<Integer>> spelledFirst = new ArrayList<>(256);
+        for (int i = 0; i < 256; i++) {
+            first.add(new ArrayList<>());
+            spelledFirst.add(new ArrayList<>());
+        }
         int max = 0;
         for (int i = 0; i < this.patterns.length; i++) {
             first.get(this.patterns[i][0] & 0xff).add(i);
             max = Math.max(max, this.patterns[i].length);
         }
-        this.byFirstByte = first.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
+        for (int i = 0; i < this.spelled.length; i++) {
+            boolean[] f = this.spelled[i].firstBytes();
+            for (int b = 0; b < 256; b++) if (f[b]) spelledFirst.get(b).add(i);
+            max = Math.max(max, this.spelled[i].v().length * MAX_UNIT);
+        }
+        this.byFirstByte = first.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray())
+                .toArray(int[][]::new);
+        this.spelledByFirstByte = spelledFirst.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray())
+                .toArray(int[][]::new);
+        this.starts = new boolean[256];
+        for (int b = 0; b < 256; b++) starts[b] = byFirstByte[b].length > 0 || spelledByFirstByte[b].length > 0;
+        this.pairs = new boolean[256 * 256];
+        for (byte[] p : this.patterns) {
+            for (int b = 0; b < 256; b++) pairs[(p[0] & 0xff) << 8 | b] |= p.length == 1 || b == (p[1] & 0xff);
+        }
+        for (Spelled s : this.spelled) s.markPairs(pairs);
         this.longest = max;
     }
 
     static CredentialScrubber of(List<Injected> injected) {
         List<byte[]> patterns = new ArrayList<>();
         List<String> owners = new ArrayList<>();
+        List<Spelled> spelled = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
         for (Injected i : injected) {
+            for (String v : values(i)) {
+                if (!v.isEmpty() && seen.add(v)) spelled.add(Spelled.of(i.secret(), v));
+            }
             for (String form : forms(i)) {
                 byte[] bytes = form.getBytes(StandardCharsets.UTF_8);
                 if (bytes.length == 0 || patterns.stream().anyMatch(p -> Arrays.equals(p, bytes))) continue;
@@ -79,11 +221,11 @@ final class CredentialScrubber {
                 owners.add(i.secret());
             }
         }
-        return new CredentialScrubber(patterns, owners);
+        return new CredentialScrubber(patterns, owners, spelled);
     }
 
-    /** The spellings of one credential to look for. */
-    static Set<String> forms(Injected i) {
+    /** The values of one credential to look for, each in any per-character spelling. */
+    static Set<String> values(Injected i) {
         Set<String> values = new LinkedHashSet<>();
         values.add(i.value());
         if (i.headerValue().regionMatches(true, 0, "Basic ", 0, 6)) {
@@ -94,16 +236,13 @@ final class CredentialScrubber {
                 if (colon >= 0 && decoded.length() - colon - 1 >= 4) values.add(decoded.substring(colon + 1));
             }
         }
+        return values;
+    }
+
+    /** The whole-value encodings of one credential to look for, byte for byte. */
+    static Set<String> forms(Injected i) {
         Set<String> forms = new LinkedHashSet<>();
-        for (String v : values) {
-            forms.add(v);
-            String url = URLEncoder.encode(v, StandardCharsets.UTF_8);
-            forms.add(url);
-            forms.add(url.replace("+", "%20"));
-            forms.add(lowerHex(url));
-            forms.add(lowerHex(url.replace("+", "%20")));
-            forms.add(v.replace("\\", "\\\\").replace("\"", "\\\"").replace("/", "\\/"));
-            forms.add(v.replace("\\", "\\\\").replace("\"", "\\\""));
+        for (String v : values(i)) {
             byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
             forms.add(Base64.getEncoder().withoutPadding().encodeToString(utf8));
             forms.add(Base64.getUrlEncoder().withoutPadding().encodeToString(utf8));
@@ -145,19 +284,8 @@ final class CredentialScrubber {
         }
     }
 
-    private static String lowerHex(String urlEncoded) {
-        StringBuilder b = new StringBuilder(urlEncoded);
-        for (int i = 0; i + 2 < b.length(); i++) {
-            if (b.charAt(i) == '%') {
-                b.setCharAt(i + 1, Character.toLowerCase(b.charAt(i + 1)));
-                b.setCharAt(i + 2, Character.toLowerCase(b.charAt(i + 2)));
-            }
-        }
-        return b.toString();
-    }
-
     boolean active() {
-        return patterns.length > 0;
+        return patterns.length > 0 || spelled.length > 0;
     }
 
     /** The names of the credentials found so far (in headers or bodies), with how often. */
@@ -165,24 +293,19 @@ final class CredentialScrubber {
         return Map.copyOf(hits);
     }
 
-    private synchronized void hit(int pattern) {
-        hits.merge(owners[pattern], 1L, Long::sum);
+    private synchronized void hit(String owner) {
+        hits.merge(owner, 1L, Long::sum);
     }
 
     /** A header name or value, status reason or any other text read as ISO-8859-1 bytes, with every value masked. */
     String text(String s) {
         if (!active()) return s;
         byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
-        int maskEnd = 0;
+        boolean[] masked = new boolean[bytes.length];
+        new Search().scan(bytes, bytes.length, true, masked, 0);
         boolean changed = false;
         for (int i = 0; i < bytes.length; i++) {
-            for (int p : byFirstByte[bytes[i] & 0xff]) {
-                if (matched(bytes, i, bytes.length, patterns[p]) == patterns[p].length) {
-                    if (i >= maskEnd) hit(p);   // one count per masked stretch, however many forms overlap in it
-                    maskEnd = Math.max(maskEnd, i + patterns[p].length);
-                }
-            }
-            if (i < maskEnd) {
+            if (masked[i] && bytes[i] != 0) {
                 bytes[i] = MASK;
                 changed = true;
             }
@@ -202,11 +325,294 @@ final class CredentialScrubber {
         return n;
     }
 
+    /**
+     * Finds the values in a buffer. For a {@link Spelled} value it reads, from each byte that can start one, the
+     * spellings of one character after another, keeping for each character of the value the set of places in the
+     * buffer where its spelling could start (usually one, and never more than the spellings of one character
+     * allow), so the work for a start is bounded by the value's length and no spelling is tried twice at one place.
+     * Scratch for one stream or one header, not shared between threads.
+     */
+    private final class Search {
+        private static final int MORE = -2;   // the data ends before it is decided
+        private static final int NONE = -1;   // no such byte (at the end of the data, or after too many NUL bytes)
+
+        private byte[] b;
+        private int end;
+        private boolean eof;
+        private boolean more;          // some spelling ran into the end of the data undecided
+        private int val;               // what the last hex() decoded
+        private int hold;              // scan(): the first place that is still undecided
+        int lastEnd;                   // scan(): the furthest end of a value found, or -1
+        private int top;               // the highest character index with a place to try
+        private int[][] at = new int[1][];
+        private int[] count = new int[1];
+
+        /**
+         * Finds every value in {@code buf[0, size)}, marking it in {@code masked} and counting those ending past
+         * {@code scanned} whose start was not masked yet; returns where the first byte that could still start one
+         * (with more data) is, so that everything before it is decided.
+         */
+        int scan(byte[] buf, int size, boolean eof, boolean[] masked, int scanned) {
+            boolean[] pairs = CredentialScrubber.this.pairs;
+            hold = size;
+            lastEnd = -1;
+            int last = size - 1;
+            for (int i = 0; i < last; i++) {
+                if (pairs[(buf[i] & 0xff) << 8 | (buf[i + 1] & 0xff)]) at(buf, i, size, eof, masked, scanned);
+            }
+            if (last >= 0 && starts[buf[last] & 0xff]) at(buf, last, size, eof, masked, scanned);
+            return hold;
+        }
+
+        /** The values that start at {@code i}, if any. */
+        private void at(byte[] buf, int i, int size, boolean eof, boolean[] masked, int scanned) {
+            int first = buf[i] & 0xff;
+            for (int p : byFirstByte[first]) {
+                byte[] pattern = patterns[p];
+                int m = matched(buf, i, size, pattern);
+                if (m == pattern.length) {
+                    if (i + m > scanned && !masked[i]) hit(owners[p]);   // one count per masked stretch
+                    Arrays.fill(masked, i, i + m, true);
+                    lastEnd = Math.max(lastEnd, i + m);
+                } else if (i + m == size && !eof) {
+                    hold = Math.min(hold, i);
+                }
+            }
+            for (int k : spelledByFirstByte[first]) {
+                int e = match(spelled[k], buf, i, size, eof);
+                if (e > i) {
+                    if (e > scanned && !masked[i]) hit(spelled[k].owner());
+                    Arrays.fill(masked, i, e, true);
+                    lastEnd = Math.max(lastEnd, e);
+                }
+                if (more) hold = Math.min(hold, i);
+            }
+        }
+
+        /**
+         * Where the longest occurrence of {@code s} starting at {@code start} ends (exclusive), or -1; sets
+         * {@link #more} if one could still be found, or end later, with more data.
+         */
+        int match(Spelled s, byte[] buf, int start, int size, boolean eof) {
+            this.b = buf;
+            this.end = size;
+            this.eof = eof;
+            this.more = false;
+            int n = s.v().length;
+            if (at.length < n + 1) {
+                at = Arrays.copyOf(at, n + 1);
+                count = Arrays.copyOf(count, n + 1);
+            }
+            top = 0;
+            add(0, start);
+            for (int j = 0; j < n && j <= top; j++) {
+                for (int k = 0; k < count[j]; k++) {
+                    int p = at[j][k];
+                    if (j == 0) {
+                        unit(s, j, p);
+                    } else {
+                        next(s, j, p);
+                    }
+                }
+                count[j] = 0;
+            }
+            int best = -1;
+            for (int k = 0; k < count[n]; k++) best = Math.max(best, at[n][k]);
+            count[n] = 0;
+            return best;
+        }
+
+        /** A place where the spelling of character {@code level} can start. */
+        private void add(int level, int pos) {
+            int[] a = at[level];
+            int c = count[level];
+            if (a == null) at[level] = a = new int[4];
+            for (int k = 0; k < c; k++) if (a[k] == pos) return;
+            if (c == a.length) at[level] = a = Arrays.copyOf(a, 2 * c);
+            a[c] = pos;
+            count[level] = c + 1;
+            top = Math.max(top, level);
+        }
+
+        /** The index of the first byte from {@code p} on that is not NUL (skipping at most MAX_NULS), or NONE, MORE. */
+        private int nx(int p) {
+            for (int k = 0; k <= MAX_NULS; k++, p++) {
+                if (p >= end) return eof ? NONE : MORE;
+                if (b[p] != 0) return p;
+            }
+            return NONE;
+        }
+
+        /** Whether {@code q} is a byte (true), else notes MORE. */
+        private boolean ok(int q) {
+            if (q == MORE) more = true;
+            return q >= 0;
+        }
+
+        /** Character {@code j} of the value after the one ending at {@code p}: past NUL bytes and a QP soft break. */
+        private void next(Spelled s, int j, int p) {
+            p = nx(p);
+            if (!ok(p)) return;
+            unit(s, j, p);
+            if (b[p] == '=') {   // "=" CRLF or "=" LF: a quoted-printable soft line break
+                int q = nx(p + 1);
+                if (q >= 0 && b[q] == '\r') q = nx(q + 1);
+                if (!ok(q) || b[q] != '\n') return;
+                q = nx(q + 1);
+                if (ok(q)) unit(s, j, q);
+            }
+        }
+
+        /** The spellings of character {@code j} of the value at {@code p} (a byte that is not NUL). */
+        private void unit(Spelled s, int j, int p) {
+            byte c = b[p];
+            byte want = s.v()[j];
+            if (c == want) add(j + 1, p + 1);
+            switch (c) {
+                case '+' -> {
+                    if (want == ' ') add(j + 1, p + 1);
+                }
+                case '%' -> {
+                    int q = nx(p + 1);
+                    if (!ok(q)) return;
+                    if (b[q] == 'u' || b[q] == 'U') {
+                        if ((q = hex(q + 1, 4)) >= 0) asChar(s, j, q);
+                    } else if ((q = hex(q, 2)) >= 0) {
+                        asByte(s, j, q);
+                    }
+                }
+                case '=' -> {
+                    int q = hex(p + 1, 2);
+                    if (q >= 0) asByte(s, j, q);
+                }
+                case '&' -> reference(s, j, p);
+                case '\\' -> backslash(s, j, p);
+                default -> { }
+            }
+        }
+
+        /** Exactly {@code digits} hex digits from {@code q} on: where they end (with their value in val), or -1. */
+        private int hex(int q, int digits) {
+            int v = 0;
+            for (int d = 0; d < digits; d++) {
+                q = nx(q);
+                if (!ok(q) || HEX[b[q] & 0xff] < 0) return -1;
+                v = v * 16 + HEX[b[q] & 0xff];
+                q++;
+            }
+            val = v;
+            return q;
+        }
+
+        /** One to {@code max} digits in {@code radix} from {@code q} on, as many as there are: as hex(). */
+        private int digits(int q, int radix, int max) {
+            int v = 0;
+            int n = 0;
+            int after = -1;
+            while (true) {
+                int t = nx(q);
+                if (t == MORE) {
+                    more = true;
+                    return -1;
+                }
+                int d = t < 0 ? -1 : HEX[b[t] & 0xff];
+                if (d < 0 || d >= radix) break;
+                if (++n > max) return -1;
+                v = Math.min(v * radix + d, 0x110000);
+                q = t + 1;
+                after = q;
+            }
+            val = v;
+            return after;
+        }
+
+        private void asByte(Spelled s, int j, int e) {
+            if (val == (s.v()[j] & 0xff)) add(j + 1, e);
+        }
+
+        private void asChar(Spelled s, int j, int e) {
+            if (val == s.cp()[j]) add(j + s.cpLen()[j], e);
+        }
+
+        /** {@code &#NN;}, {@code &#xNN;} or a named reference, the {@code ;} optional where a browser allows it. */
+        private void reference(Spelled s, int j, int p) {
+            int q = nx(p + 1);
+            if (!ok(q)) return;
+            if (b[q] == '#') {
+                int r = nx(q + 1);
+                if (!ok(r)) return;
+                boolean hex = b[r] == 'x' || b[r] == 'X';
+                int e = digits(hex ? r + 1 : q + 1, hex ? 16 : 10, MAX_DIGITS);
+                if (e < 0 || val != s.cp()[j]) return;
+                int semi = nx(e);
+                if (!ok(semi) && semi == MORE) return;
+                asChar(s, j, semi >= 0 && b[semi] == ';' ? semi + 1 : e);
+                return;
+            }
+            for (byte[] name : s.names()[j]) {
+                int r = q;
+                int k = 0;
+                for (; k < name.length; k++) {
+                    r = nx(r);
+                    if (!ok(r) || b[r] != name[k]) break;
+                    r++;
+                }
+                if (k < name.length) continue;
+                int semi = nx(r);
+                if (semi == MORE) {
+                    more = true;
+                } else if (semi >= 0 && b[semi] == ';') {
+                    add(j + 1, semi + 1);
+                } else if (LEGACY.contains(new String(name, StandardCharsets.US_ASCII))) {
+                    add(j + 1, r);
+                }
+            }
+        }
+
+        /**
+         * <code>&#92;uXXXX</code>, <code>&#92;u{X..}</code>, {@code \UXXXXXXXX}, {@code \xNN}, octal, or a backslash
+         * before punctuation.
+         */
+        private void backslash(Spelled s, int j, int p) {
+            int q = nx(p + 1);
+            if (!ok(q)) return;
+            byte c = b[q];
+            if (c == 'u') {
+                int r = nx(q + 1);
+                if (!ok(r)) return;
+                if (b[r] == '{') {
+                    int e = digits(r + 1, 16, 6);
+                    if (e < 0) return;
+                    int close = nx(e);
+                    if (ok(close) && b[close] == '}') asChar(s, j, close + 1);
+                } else if ((r = hex(q + 1, 4)) >= 0) {
+                    asChar(s, j, r);
+                }
+            } else if (c == 'U') {
+                int r = hex(q + 1, 8);
+                if (r >= 0) asChar(s, j, r);
+            } else if (c == 'x') {
+                int r = hex(q + 1, 2);
+                if (r >= 0) {
+                    asByte(s, j, r);
+                    asChar(s, j, r);
+                }
+            } else if (c >= '0' && c <= '7') {
+                int r = digits(q, 8, 3);
+                if (r >= 0 && val <= 0xff) asByte(s, j, r);
+            } else if (c == s.v()[j] && c > ' ' && c < 0x7f && !Character.isLetterOrDigit(c)) {
+                add(j + 1, q + 1);
+            }
+        }
+    }
+
     private final class Scrubbing extends InputStream {
         private final InputStream in;
+        private final Search search = new Search();
         private byte[] pending = new byte[READ + longest];
         private int size;
         private boolean[] masked = new boolean[READ + longest];   // pending[i] is part of a found value
+        private int maskedTo;     // masked[i] is false from here on
         private int scanned;      // pending[0, scanned) was there at the last scan: matches ending in it are counted
         private byte[] ready = new byte[0];
         private int readyAt;
@@ -257,37 +663,25 @@ final class CredentialScrubber {
             in.close();
         }
 
-        /**
-         * Finds every whole value in what is pending; returns where the first byte that could still start one (with
-         * more data) is, so that everything before it is decided.
-         */
+        /** Finds every value in what is pending; returns how much of it is decided. */
         private int scan() {
-            int hold = size;
-            for (int i = 0; i < size; i++) {
-                for (int p : byFirstByte[pending[i] & 0xff]) {
-                    int m = matched(pending, i, size, patterns[p]);
-                    if (m == patterns[p].length) {
-                        if (i + m > scanned && !masked[i]) hit(p);   // one count per masked stretch
-                        Arrays.fill(masked, i, i + m, true);
-                    } else if (i + m == size && !eof) {
-                        hold = Math.min(hold, i);
-                    }
-                }
-            }
+            int hold = search.scan(pending, size, eof, masked, scanned);
+            maskedTo = Math.max(maskedTo, search.lastEnd);
             scanned = size;
             return hold;
         }
 
-        /** Hands on pending[0, n), masked, and keeps the rest. */
+        /** Hands on pending[0, n), masked (NUL bytes inside a value kept, for UTF-16), and keeps the rest. */
         private void emit(int n) {
             ready = Arrays.copyOf(pending, n);
-            for (int i = 0; i < n; i++) if (masked[i]) ready[i] = MASK;
+            for (int i = 0; i < Math.min(n, maskedTo); i++) if (masked[i] && ready[i] != 0) ready[i] = MASK;
             readyAt = 0;
             System.arraycopy(pending, n, pending, 0, size - n);
             System.arraycopy(masked, n, masked, 0, size - n);
             Arrays.fill(masked, size - n, size, false);
             size -= n;
             scanned = Math.max(0, scanned - n);
+            maskedTo = Math.max(0, maskedTo - n);
         }
     }
 }
