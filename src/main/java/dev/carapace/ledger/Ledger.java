@@ -44,8 +44,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * record written durably before its response completes too (on a SQLite file, both are one journal append).
  *
  * <p>While a budgeted stream runs, its progress (the tokens streamed so far, by our count, and their cost) is made
- * durable every {@value #PROGRESS_MILLIS} ms of streaming, so a call cut off by a crash is charged about what it
- * streamed ({@link #reconcile}), not its whole reservation.
+ * durable every {@value #PROGRESS_MILLIS} ms of streaming (or {@value #PROGRESS_CHARS} characters), so a call cut
+ * off by a crash is charged about what it streamed ({@link #reconcile}), not its whole reservation.
  *
  * <p>An upstream report that is impossible for the request (output past {@code max_tokens} by more than a margin,
  * a prompt far past its upper bound: see {@link #implausible}) is recorded as reported, but the budget is charged
@@ -60,8 +60,14 @@ public final class Ledger implements CallFilter, AutoCloseable {
     private static final int IMAGE_TOKENS = 2_000;
     /** Framing tokens a chat format adds per message, generously. */
     private static final int MESSAGE_TOKENS = 16;
-    /** How often a budgeted stream's progress is made durable: the most streaming a crash can leave uncharged. */
+    /**
+     * How often a budgeted stream's progress is made durable: every this many ms of streaming, or every
+     * {@value #PROGRESS_CHARS} characters of output, whichever comes first. The time bounds what a crash leaves
+     * uncharged of a steady stream; the characters bound it for a burst (a thread that was kept off the CPU reads
+     * many frames at once and passes them on within a millisecond).
+     */
     static final long PROGRESS_MILLIS = 200;
+    static final int PROGRESS_CHARS = 128;
     private static final long PROGRESS_NANOS = PROGRESS_MILLIS * 1_000_000;
 
     private final LedgerBook book;
@@ -142,7 +148,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         call.note(Held.class, new Held(r, path, price, prompt, maxOutput, call.startNanos()));
     }
 
-    /** Counts a budgeted stream's output, and makes its progress durable every {@value #PROGRESS_MILLIS} ms. */
+    /** Counts a budgeted stream's output, and makes its progress durable at the intervals of {@link #PROGRESS_MILLIS}. */
     @Override
     public StreamEvent onEvent(Call call, StreamEvent event) {
         Held held = call.note(Held.class);
@@ -158,7 +164,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (held.uncounted == null) held.uncounted = new StringBuilder(256);
         held.uncounted.append(text);
         long now = System.nanoTime();
-        if (now - held.lastProgress >= PROGRESS_NANOS) progress(call, held, now);
+        if (now - held.lastProgress >= PROGRESS_NANOS || held.uncounted.length() >= PROGRESS_CHARS) progress(call, held, now);
         return event;
     }
 
