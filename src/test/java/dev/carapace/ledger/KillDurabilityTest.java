@@ -46,7 +46,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class KillDurabilityTest {
 
-    static final int LOADERS = 6;            // per key, calling back to back
+    static final int LOADERS = 4;            // per key, calling back to back
     static final int STREAMS = 4;            // budgeted streams in flight at the kill
     static final int STREAM_MAX_TOKENS = 2000;
     static final long FRAME_GAP_MILLIS = 20;
@@ -148,7 +148,10 @@ class KillDurabilityTest {
                 }
                 // let the streams run a while, under load, then kill at the next unbudgeted 200
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while ((streamsStarted.get() < STREAMS || minLength(streamed) < 40 * 4) && System.nanoTime() < deadline) Thread.sleep(20);
+                while ((streamsStarted.get() < STREAMS || minLength(streamed) < 40 * 4 || completed.size() < 4 * LOADERS)
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
                 assertThat(streamsStarted.get()).as("streams started").isEqualTo(STREAMS);
                 armed.set(true);
                 assertThat(killNow.await(30, TimeUnit.SECONDS)).isTrue();
@@ -161,7 +164,7 @@ class KillDurabilityTest {
             Thread.sleep(200);   // what was in flight to the clients has arrived
             assertThat(output).as("the child logged no ledger failure").noneMatch(l -> l.contains("ERROR"));
             assertThat(upstreamDuplicates).as("no request reached the upstream twice").isEmpty();
-            assertThat(completed).as("calls completed before the kill").hasSizeGreaterThan(2 * LOADERS);
+            assertThat(completed).as("calls completed before the kill").hasSizeGreaterThanOrEqualTo(4 * LOADERS);
 
             // ---- the next start replays the journal and reconciles what was in flight ----
             try (Carapace c = LedgerTestKit.start(yaml, data, Clock.systemUTC())) {
@@ -176,6 +179,8 @@ class KillDurabilityTest {
                 assertThat(lost).as("calls whose client got a complete 200 but left no record (of %d completed; %s)",
                         completed.size(), lost.stream().map(completed::get).collect(Collectors.joining(","))).isEmpty();
                 assertThat(perRequest.values()).as("one record per request").allMatch(n -> n == 1);
+                System.out.printf("%d calls completed with a 200 before the kill, %d requests reached the upstream, %d records%n",
+                        completed.size(), upstreamLog.size(), perRequest.size());
                 // no record for anything the upstream did not see: records <= upstream requests
                 assertThat((long) perRequest.size()).isLessThanOrEqualTo(upstreamLog.size());
                 // nothing charged twice: the budget's window holds exactly what its records cost, nothing still held
@@ -191,12 +196,16 @@ class KillDurabilityTest {
                             () -> new AssertionError("no record for stream " + e.getKey()));
                     long clientTokens;
                     synchronized (e.getValue()) { clientTokens = TokenCounter.count(e.getValue().toString()); }
+                    System.out.printf("stream %s: client got %d tokens; charged %d output tokens, %d nano-USD of %d reserved%n",
+                            e.getKey(), clientTokens, rec.outputTokens(), rec.costNanos(), reservation);
                     assertThat(rec.estimated()).isTrue();
                     assertThat(rec.errorCode()).isEqualTo("interrupted");
-                    // what the gateway had streamed by its last progress: at most one interval (~10 frames) behind
-                    // what the client got, never ahead of it by more than what was in the socket
+                    // what the gateway had streamed by its last progress: at most one interval behind what the client
+                    // got (10 frames of time, or 32 frames of " tok" when a starved thread passed a burst on at
+                    // once), never ahead of it by more than what was in the socket
+                    long interval = Math.max(Ledger.PROGRESS_MILLIS / FRAME_GAP_MILLIS, Ledger.PROGRESS_CHARS / " tok".length());
                     assertThat(rec.outputTokens()).as("stream %s: client got %d tokens", e.getKey(), clientTokens)
-                            .isBetween(clientTokens - (Ledger.PROGRESS_MILLIS / FRAME_GAP_MILLIS) - 8, clientTokens + 8);
+                            .isBetween(clientTokens - interval - 8, clientTokens + 8);
                     assertThat(rec.costNanos()).as("charged about what was streamed, not the reservation of %d", reservation)
                             .isLessThan(reservation / 4);
                     assertThat(rec.costNanos()).isEqualTo(Pricing.cost(CrashRecoveryTest.MID,
