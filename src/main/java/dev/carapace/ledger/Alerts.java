@@ -71,6 +71,39 @@ public final class Alerts {
         if (percent >= usedUp) once(b, w.key().windowStart(), 100, w, "hard_limit");
     }
 
+    /**
+     * An upstream reported usage impossible for the call (see {@code Ledger#implausible}): logged and sent to the
+     * webhooks every time, since each one is money the provider may bill and the budget was not charged.
+     */
+    void implausibleUsage(String requestId, dev.carapace.identity.Principal who, String model, String deployment,
+                          String why, dev.carapace.model.Usage reported, int maxOutput, long promptBound, long charged,
+                          long disputed) {
+        ObjectNode event = JSON.createObjectNode()
+                .put("type", "usage.implausible")
+                .put("request_id", requestId)
+                .put("team", who.team())
+                .put("user", who.user())
+                .put("model", model)
+                .put("deployment", deployment)
+                .put("reason", why)
+                .put("reported_input_tokens", reported.inputTokens())
+                .put("reported_output_tokens", reported.outputTokens())
+                .put("max_tokens", maxOutput)
+                .put("prompt_bound_tokens", promptBound)
+                .put("charged", Money.amount(charged).toPlainString())
+                .put("disputed", Money.amount(disputed).toPlainString())
+                .put("at", clock.instant().toString());
+        log.warn("usage alert: deployment {} reported {} (request {}, team {}); charged {}, disputed {} (not charged)",
+                deployment, why, requestId, who.team(), Money.format(charged), Money.format(disputed));
+        byte[] body;
+        try {
+            body = JSON.writeValueAsBytes(event);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        for (URI hook : webhooks) deliver(hook, body, 1, firstRetry);
+    }
+
     private static int percent(long spent, Long limit) {
         if (limit == null) return -1;
         if (limit == 0) return 100;

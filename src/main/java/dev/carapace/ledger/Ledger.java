@@ -9,6 +9,8 @@ import dev.carapace.model.Message;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Part;
 import dev.carapace.model.Price;
+import dev.carapace.model.StreamEvent;
+import dev.carapace.model.TokenCounter;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.Usage;
@@ -17,7 +19,6 @@ import dev.carapace.store.LedgerBook.Charge;
 import dev.carapace.store.LedgerBook.Reservation;
 import dev.carapace.store.LedgerBook.WindowKey;
 import dev.carapace.store.LedgerBook.WindowRow;
-import dev.carapace.store.UsageLog;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +40,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code max_tokens} is given the model's maximum, so the upstream cannot produce more than was reserved: that,
  * plus the store's atomic check-and-hold, is why concurrent calls never overspend. The reservation is durable before
  * the upstream call. When the call ends ({@link #completed}), the reservation is replaced by the real cost and the
- * spend record is written, both at once and durably, before the response completes. Calls under no budget are
- * recorded asynchronously.
+ * spend record is written, both at once and durably, before the response completes. A call under no budget has its
+ * record written durably before its response completes too (on a SQLite file, both are one journal append).
+ *
+ * <p>While a budgeted stream runs, its progress (the tokens streamed so far, by our count, and their cost) is made
+ * durable every {@value #PROGRESS_MILLIS} ms of streaming (or {@value #PROGRESS_CHARS} characters), so a call cut
+ * off by a crash is charged about what it streamed ({@link #reconcile}), not its whole reservation.
+ *
+ * <p>An upstream report that is impossible for the request (output past {@code max_tokens} by more than a margin,
+ * a prompt far past its upper bound: see {@link #implausible}) is recorded as reported, but the budget is charged
+ * at most the call's worst case (what a budgeted call reserved); the difference goes into the record's
+ * {@code disputed_nanos}, and operators are alerted ({@link Alerts#implausibleUsage}). One bad report thus never
+ * locks a subject out, nor goes unnoticed.
  */
 public final class Ledger implements CallFilter, AutoCloseable {
 
@@ -49,29 +60,57 @@ public final class Ledger implements CallFilter, AutoCloseable {
     private static final int IMAGE_TOKENS = 2_000;
     /** Framing tokens a chat format adds per message, generously. */
     private static final int MESSAGE_TOKENS = 16;
+    /**
+     * How often a budgeted stream's progress is made durable: every this many ms of streaming, or every
+     * {@value #PROGRESS_CHARS} characters of output, whichever comes first. The time bounds what a crash leaves
+     * uncharged of a steady stream; the characters bound it for a burst (a thread that was kept off the CPU reads
+     * many frames at once and passes them on within a millisecond).
+     */
+    static final long PROGRESS_MILLIS = 200;
+    static final int PROGRESS_CHARS = 128;
+    private static final long PROGRESS_NANOS = PROGRESS_MILLIS * 1_000_000;
 
     private final LedgerBook book;
     private final Budgets budgets;
     private final Alerts alerts;
     private final PriceBook prices;
     private final Clock clock;
-    private final RecordWriter writer;
     /** This gateway, as the owner of its reservations. */
     private final String instance = UUID.randomUUID().toString();
     private final AtomicLong reservations = new AtomicLong();
 
-    public Ledger(LedgerBook book, UsageLog usageLog, Budgets budgets, Alerts alerts, PriceBook prices, Clock clock) {
+    public Ledger(LedgerBook book, Budgets budgets, Alerts alerts, PriceBook prices, Clock clock) {
         this.book = book;
         this.budgets = budgets;
         this.alerts = alerts;
         this.prices = prices;
         this.clock = clock;
-        this.writer = new RecordWriter(usageLog);
     }
 
     public Budgets budgets() { return budgets; }
 
-    private record Held(Reservation reservation, List<Budget> budgets, Price price) {}
+    /** A budgeted call's reservation, and what its stream has produced so far. Confined to the call's thread. */
+    private static final class Held {
+        final Reservation reservation;
+        final List<Budget> budgets;
+        final Price price;
+        final long promptBound;
+        final int maxOutput;
+        /** Streamed text not yet counted (null until a stream's first delta); at most one interval's worth. */
+        StringBuilder uncounted;
+        long outputTokens;
+        long promptTokens = -1;
+        long lastProgress;
+
+        Held(Reservation reservation, List<Budget> budgets, Price price, long promptBound, int maxOutput, long startNanos) {
+            this.reservation = reservation;
+            this.budgets = budgets;
+            this.price = price;
+            this.promptBound = promptBound;
+            this.maxOutput = maxOutput;
+            this.lastProgress = startNanos;
+        }
+    }
 
     @Override
     public void routed(Call call) {
@@ -106,7 +145,44 @@ public final class Ledger implements CallFilter, AutoCloseable {
                 charges.stream().map(Charge::window).toList(), record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
         if (refused != null) throw refusal(path, refused, nanos, now);
-        call.note(Held.class, new Held(r, path, price));
+        call.note(Held.class, new Held(r, path, price, prompt, maxOutput, call.startNanos()));
+    }
+
+    /** Counts a budgeted stream's output, and makes its progress durable at the intervals of {@link #PROGRESS_MILLIS}. */
+    @Override
+    public StreamEvent onEvent(Call call, StreamEvent event) {
+        Held held = call.note(Held.class);
+        if (held == null) return event;
+        String text = switch (event) {
+            case StreamEvent.TextDelta t -> t.text();
+            case StreamEvent.ToolCallStarted t -> t.name();
+            case StreamEvent.ToolCallDelta d -> d.argumentsDelta();
+            case StreamEvent.ReasoningDelta r -> r.text();
+            default -> null;
+        };
+        if (text == null) return event;
+        if (held.uncounted == null) held.uncounted = new StringBuilder(256);
+        held.uncounted.append(text);
+        long now = System.nanoTime();
+        if (now - held.lastProgress >= PROGRESS_NANOS || held.uncounted.length() >= PROGRESS_CHARS) progress(call, held, now);
+        return event;
+    }
+
+    private void progress(Call call, Held held, long now) {
+        held.lastProgress = now;
+        // Counted a slice at a time: a token split across two slices counts twice at most, once per interval.
+        held.outputTokens += TokenCounter.count(held.uncounted.toString());
+        held.uncounted.setLength(0);
+        if (held.promptTokens < 0) held.promptTokens = TokenCounter.prompt(call.request());
+        long in = Math.min(held.promptTokens, held.promptBound);
+        long out = Math.min(held.outputTokens, held.maxOutput);
+        long nanos = Math.min(Pricing.cost(held.price, new Usage(in, out, 0, 0, 0, true)), held.reservation.nanos());
+        try {
+            book.progress(held.reservation.id(), new LedgerBook.Progress(nanos, in, out));
+        } catch (RuntimeException e) {
+            // The stream goes on: without this entry a crash charges the previous one, or the reservation.
+            log.warn("recording the progress of call {} failed", call.id(), e);
+        }
     }
 
     @Override
@@ -120,13 +196,26 @@ public final class Ledger implements CallFilter, AutoCloseable {
             // what was reserved, so an estimate is never charged beyond it.
             cost = Math.min(cost, held.reservation.nanos());
         }
-        UsageRecord rec = record(call, cost);
+        long disputed = 0;
+        String implausible = u.estimated() || price == null ? null : implausible(call, held, u);
+        if (implausible != null) {
+            long bound = held != null ? held.promptBound : promptBound(call.request());
+            int maxOutput = held != null ? held.maxOutput : maxOutput(call);
+            long plausible = held != null ? held.reservation.nanos() : Pricing.worstCase(price, bound, maxOutput);
+            if (cost > plausible) {
+                disputed = cost - plausible;
+                cost = plausible;
+            }
+            if (alerts != null) alerts.implausibleUsage(call.id(), call.principal(), call.model().id(),
+                    call.deployment() == null ? null : call.deployment().id(), implausible, u, maxOutput, bound, cost, disputed);
+        }
+        UsageRecord rec = record(call, cost, disputed);
         if (held == null) {
-            writer.add(rec);
+            book.record(rec);   // durable before the response completes: a crash must not lose a served call
             return;
         }
         long tokens = u.inputTokens() + u.outputTokens();
-        if (u.estimated()) tokens = Math.min(tokens, held.reservation.tokens());
+        if (u.estimated() || implausible != null) tokens = Math.min(tokens, held.reservation.tokens());
         List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec);
         if (cost > held.reservation.nanos()) {
             log.warn("call {} cost {} nano-USD, more than the {} reserved", call.id(), cost, held.reservation.nanos());
@@ -138,9 +227,35 @@ public final class Ledger implements CallFilter, AutoCloseable {
     }
 
     /**
+     * Why an upstream's usage report is impossible for the call, or null if it is not: more output than the
+     * request allowed ({@code max_tokens}, or the model's maximum) past a margin of 10% or 16 tokens (tokenizers and
+     * stop sequences overshoot a little, never tenfold), or a prompt more than twice its upper bound plus 1,024
+     * tokens (the bound counts UTF-8 bytes, which no byte-level tokenizer exceeds; the slack covers a provider's own
+     * framing, such as a tool-use system prompt).
+     */
+    private String implausible(Call call, Held held, Usage u) {
+        int maxOutput = held != null ? held.maxOutput : maxOutput(call);
+        if (u.outputTokens() > maxOutput + Math.max(16, maxOutput / 10)) {
+            return "completion tokens " + u.outputTokens() + " for max_tokens " + maxOutput;
+        }
+        // Below 1,024 no prompt can be implausible: the bound is only worked out past it (it walks the prompt).
+        if (u.inputTokens() <= 1024) return null;
+        long bound = held != null ? held.promptBound : promptBound(call.request());
+        if (u.inputTokens() > 2 * bound + 1024) return "prompt tokens " + u.inputTokens() + " for a prompt of at most " + bound;
+        return null;
+    }
+
+    private static int maxOutput(Call call) {
+        Integer max = call.request().maxTokens();
+        return max != null ? max : call.model().spec().maxOutputTokens();
+    }
+
+    /**
      * Settles, at their estimate, the reservations of gateways that died: those owned by another gateway that has
-     * not sent a heartbeat for {@code staleAfter}. Their records are marked estimated, with error code
-     * {@code interrupted}. With a store only this gateway writes to (SQLite), any other owner is dead: pass zero.
+     * not sent a heartbeat for {@code staleAfter}. A stream that recorded progress is charged that (what it had
+     * streamed by its last progress, by our count), any other call its reservation. Their records are marked
+     * estimated, with error code {@code interrupted}. With a store only this gateway writes to (SQLite), any other
+     * owner is dead: pass zero.
      *
      * @return how many were reconciled
      */
@@ -151,10 +266,15 @@ public final class Ledger implements CallFilter, AutoCloseable {
             if (open.owner().equals(instance) || open.heartbeatAt().isAfter(cutoff)) continue;
             Reservation r = open.reservation();
             UsageRecord c = r.context();
+            LedgerBook.Progress p = open.progress();
+            long nanos = p == null ? r.nanos() : Math.min(p.nanos(), r.nanos());
+            long in = p == null ? c.inputTokens() : p.inputTokens();
+            long out = p == null ? c.outputTokens() : p.outputTokens();
+            long tokens = p == null ? r.tokens() : Math.min(in + out, r.tokens());
             UsageRecord rec = new UsageRecord(c.requestId(), c.at(), c.org(), c.team(), c.user(), c.keyPrefix(), c.api(),
-                    c.model(), c.tier(), null, c.inputTokens(), 0, 0, c.outputTokens(), 0, true, c.stream(), 0,
-                    "interrupted", 0, null, c.agent(), r.nanos());
-            if (!book.reconcile(r, rec).isEmpty()) n++;
+                    c.model(), c.tier(), null, in, 0, 0, out, 0, true, c.stream(), 0,
+                    "interrupted", 0, null, c.agent(), nanos);
+            if (!book.reconcile(r, nanos, tokens, rec).isEmpty()) n++;
         }
         if (n > 0) log.warn("reconciled {} reservations left open by a gateway that stopped, charged at their estimate", n);
         return n;
@@ -172,11 +292,16 @@ public final class Ledger implements CallFilter, AutoCloseable {
     /** Keeps this gateway's open reservations from being taken for orphans by other gateways. */
     public void heartbeat() { book.heartbeat(instance, clock.instant()); }
 
-    /** Waits until queued records are written; false on timeout. */
-    public boolean flush(long timeoutMillis) { return writer.flush(timeoutMillis); }
+    /**
+     * Every record is durable when its call completes, so there is nothing to wait for; kept for callers that
+     * waited when records of calls under no budget were written in the background.
+     */
+    public boolean flush(long timeoutMillis) { return true; }
 
     @Override
-    public void close() { writer.close(); }
+    public void close() {
+        // nothing of its own to release: the store is closed by its owner
+    }
 
     private ApiException refusal(List<Budget> path, WindowKey k, long nanos, Instant now) {
         Budget b = path.stream().filter(x -> x.id().equals(k.budgetId())).findFirst().orElseThrow();
@@ -234,7 +359,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
     }
 
     /** The record of a finished call, stamped with when the request arrived (by this ledger's clock). */
-    private UsageRecord record(Call call, long cost) {
+    private UsageRecord record(Call call, long cost, long disputed) {
         Usage u = call.usage();
         var model = call.model();
         long now = System.nanoTime();
@@ -242,21 +367,21 @@ public final class Ledger implements CallFilter, AutoCloseable {
                 call.deployment() == null ? null : call.deployment().id(), u, call.status(), call.errorCode(),
                 (now - call.startNanos()) / 1000,
                 call.firstTokenNanos() == 0 ? null : (call.firstTokenNanos() - call.startNanos()) / 1000, cost,
-                clock.instant().minusNanos(now - call.startNanos()));
+                clock.instant().minusNanos(now - call.startNanos()), disputed);
     }
 
     private static UsageRecord record(Call call, String model, String tier, long prompt, long output, long nanos, Instant at) {
-        return base(call, model, tier, null, new Usage(prompt, output, 0, 0, 0, true), 0, null, 0, null, nanos, at);
+        return base(call, model, tier, null, new Usage(prompt, output, 0, 0, 0, true), 0, null, 0, null, nanos, at, 0);
     }
 
     private static UsageRecord base(Call call, String model, String tier, String deployment, Usage u, int status,
-                                    String error, long latencyMicros, Long ttftMicros, long cost, Instant at) {
+                                    String error, long latencyMicros, Long ttftMicros, long cost, Instant at, long disputed) {
         Principal p = call.principal();
         return new UsageRecord(call.id(), at, p.org(), p.team(), p.user(), p.keyPrefix(),
                 call.api().name().toLowerCase(), model, tier, deployment, u.inputTokens(), u.cachedInputTokens(),
                 u.cacheWriteTokens(), u.outputTokens(), u.reasoningTokens(), u.estimated(), call.request().stream(),
                 status, error, latencyMicros, ttftMicros, p.agent(), cost,
                 call.screening() == null ? null : call.screening().decision(),
-                call.screening() == null ? null : String.join(",", call.screening().classes()));
+                call.screening() == null ? null : String.join(",", call.screening().classes()), disputed);
     }
 }

@@ -154,7 +154,7 @@ public final class Carapace implements AutoCloseable {
         Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(),
                 java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(),
                 scheduler, clock, java.time.Duration.ofSeconds(1));
-        ledger = new Ledger(store.ledgerBook(), store.usageLog(), budgets,
+        ledger = new Ledger(store.ledgerBook(), budgets,
                 alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
         // A gateway that died left its reservations open. On SQLite this gateway holds the store's lock, so every
         // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a

@@ -40,7 +40,9 @@ import java.util.zip.CRC32C;
  * makes budget decisions durable, and the connection that folds them into the tables.
  *
  * <p>Why a file: a budgeted call must be durable twice, its reservation before the upstream call, its charge and
- * spend record before the response. Written into the tables, that was two transactions over five tables. Even one
+ * spend record before the response; a call under no budget once, its record before the response (issue 13: written
+ * in the background, such records were lost to a {@code kill -9}); a budgeted stream also notes its progress every
+ * few hundred ms, so a crash charges what it streamed. Written into the tables, that was two transactions over five tables. Even one
  * row in a SQLite table per decision is a commit of six lock calls and two writes, 15 µs in a loop and 40–50 µs for
  * a thread that was just waiting on the network. One {@code write} here is 2–7 µs. It is durable the same way: it
  * survives the process being killed, and neither is synced to disk at once (WAL with {@code synchronous=NORMAL}).
@@ -49,12 +51,11 @@ import java.util.zip.CRC32C;
  * only once everything it holds is folded and a complete checkpoint has synced the database to disk.
  *
  * <p>A background thread folds the entries in order into reservations, budget_windows, usage_records and
- * spend_daily, at most every {@value #GATHER_MILLIS} ms, and records the last one folded in {@code ledger_journal}
+ * spend_daily (and the usage records of calls under no budget, and streams' progress), at most every {@value #GATHER_MILLIS} ms, and records the last one folded in {@code ledger_journal}
  * in the same transaction: the next start after a crash folds exactly the entries that were not folded
  * ({@link #open}), so none is lost or counted twice. Appending does not wait for a fold (the fold uses SQLite, the
  * append only the file) unless the folder falls {@value #MAX_UNFOLDED} entries behind; then the append folds
- * before it writes, so a failing fold fails the call before its decision is in the file, never after. Every statement is prepared once on the fold's own connection, which also writes the usage
- * records of calls without a budget ({@link #insertRecords}), and which never checkpoints the WAL itself (SQLite
+ * before it writes, so a failing fold fails the call before its decision is in the file, never after. Every statement is prepared once on the fold's own connection, which never checkpoints the WAL itself (SQLite
  * does that inside whichever commit passes 1,000 pages); the background writers checkpoint on another connection.
  *
  * <p>One process owns the journal: the first to open the store locks the file. Any other ({@code carapace budget}
@@ -77,8 +78,11 @@ final class Journal implements AutoCloseable {
 
     /**
      * One entry: a reservation made ({@code reserve}: {@code nanos} and {@code tokens} are held on {@code windows};
-     * {@code record} is its context, the estimate) or one ended ({@code settled} or {@code reconciled}: they are
-     * charged, and {@code record} is the call's usage record).
+     * {@code record} is its context, the estimate), one ended ({@code settled} or {@code reconciled}: they are
+     * charged, and {@code record} is the call's usage record), a call under no budget ({@code record}: only its usage
+     * record), or an open reservation's progress ({@code progress}: what its stream has produced so far, an estimate
+     * of {@code nanos}, and in {@code record} only the input and output tokens, which a crash charges instead of the
+     * whole reservation).
      *
      * @param at a reservation's creation time; the record's own time otherwise
      */
@@ -92,6 +96,18 @@ final class Journal implements AutoCloseable {
         static Entry end(String state, String reservationId, long nanos, long tokens, UsageRecord record) {
             return new Entry(state, reservationId, null, null, nanos, tokens, record.at(), record);
         }
+
+        static Entry record(UsageRecord record) {
+            return new Entry("record", null, null, null, record.costNanos(), 0, record.at(), record);
+        }
+
+        static Entry progress(String reservationId, LedgerBook.Progress p) {
+            return new Entry("progress", reservationId, null, null, p.nanos(), p.inputTokens() + p.outputTokens(), Instant.EPOCH,
+                    new UsageRecord("", Instant.EPOCH, null, null, null, null, null, null, null, null, p.inputTokens(), 0, 0,
+                            p.outputTokens(), 0, true, true, 0, null, 0, null));
+        }
+
+        boolean ends() { return kind.equals("settled") || kind.equals("reconciled"); }
     }
 
     private record Stored(long seq, Entry entry) {}
@@ -114,7 +130,7 @@ final class Journal implements AutoCloseable {
     private final Connection connection;
     private final ReentrantLock writeLock;
     private final PreparedStatement begin, commit, rollback, markFolded;
-    private final PreparedStatement insertReservation, claim, addToWindow, insertRecord, insertRecordOnce, rollup;
+    private final PreparedStatement insertReservation, claim, addToWindow, insertRecord, insertRecordOnce, rollup, progress;
     /** Checkpoints the WAL for the background writers; opened on first use, guarded by itself. */
     private Connection checkpointer;
     private volatile long lastCheckpoint = System.nanoTime();
@@ -151,6 +167,7 @@ final class Journal implements AutoCloseable {
         insertRecord = connection.prepareStatement(UsageLog.INSERT);
         insertRecordOnce = connection.prepareStatement(UsageLog.INSERT + " ON CONFLICT (request_id) DO NOTHING");
         rollup = connection.prepareStatement(UsageLog.ROLLUP);
+        progress = connection.prepareStatement(SqlReservations.PROGRESS);
     }
 
     /** The journal of a SQLite database file. */
@@ -350,24 +367,38 @@ final class Journal implements AutoCloseable {
         for (Stored s : batch) {
             Entry e = s.entry();
             if (e.kind().equals("reserve")) reserved.add(e.reservationId());
-            else if (reserved.contains(e.reservationId())) endOf.putIfAbsent(e.reservationId(), e);
+            else if (e.ends() && reserved.contains(e.reservationId())) endOf.putIfAbsent(e.reservationId(), e);
         }
         List<UsageRecord> records = new ArrayList<>();
         for (Stored s : batch) {
             Entry e = s.entry();
-            if (e.kind().equals("reserve")) {
-                Entry end = endOf.get(e.reservationId());
-                if (reserveEnded(e, end)) {
-                    if (end != null) records.add(end.record());
-                } else {
-                    endOf.remove(e.reservationId());   // not made here after all: its settlement applies on its own
+            switch (e.kind()) {
+                case "reserve" -> {
+                    Entry end = endOf.get(e.reservationId());
+                    if (reserveEnded(e, end)) {
+                        if (end != null) records.add(end.record());
+                    } else {
+                        endOf.remove(e.reservationId());   // not made here after all: its settlement applies on its own
+                    }
                 }
-            } else if (endOf.get(e.reservationId()) != e && end(e)) {
-                records.add(e.record());
+                case "record" -> records.add(e.record());
+                case "progress" -> progress(e);
+                default -> {
+                    if (endOf.get(e.reservationId()) != e && end(e)) records.add(e.record());
+                }
             }
         }
         // A request id already stored keeps its record: one bad entry must not wedge the journal.
         insert(records, insertRecordOnce);
+    }
+
+    /** A stream's progress, on its reservation if still open (an ended one has its real charge). */
+    private void progress(Entry e) throws SQLException {
+        progress.setLong(1, e.nanos());
+        progress.setLong(2, e.record().inputTokens());
+        progress.setLong(3, e.record().outputTokens());
+        progress.setString(4, e.reservationId());
+        progress.executeUpdate();
     }
 
     /**
@@ -465,6 +496,11 @@ final class Journal implements AutoCloseable {
         out.writeLong(e.nanos());
         out.writeLong(e.tokens());
         out.writeLong(e.at().toEpochMilli());
+        if (e.kind().equals("progress")) {   // only the tokens: it is written every few hundred ms of every stream
+            out.writeLong(r.inputTokens());
+            out.writeLong(r.outputTokens());
+            return;
+        }
         for (String s : new String[] {r.requestId(), r.org(), r.team(), r.user(), r.keyPrefix(), r.api(), r.model(), r.tier(),
                 r.deployment(), r.errorCode(), r.agent(), r.privacyDecision(), r.privacyClasses()}) {
             writeString(s);
@@ -476,6 +512,7 @@ final class Journal implements AutoCloseable {
         out.writeInt(r.status());
         out.writeBoolean(r.estimated());
         out.writeBoolean(r.stream());
+        out.writeLong(r.disputedNanos());
     }
 
     private void writeString(String s) throws IOException {
@@ -493,14 +530,18 @@ final class Journal implements AutoCloseable {
         String kind = readString(p), reservationId = readString(p), owner = readString(p), windows = readString(p);
         long nanos = p.getLong(), tokens = p.getLong();
         Instant at = Instant.ofEpochMilli(p.getLong());
+        if (kind.equals("progress")) {
+            return Entry.progress(reservationId, new LedgerBook.Progress(nanos, p.getLong(), p.getLong()));
+        }
         String[] s = new String[13];
         for (int i = 0; i < s.length; i++) s[i] = readString(p);
         long[] n = new long[8];
         for (int i = 0; i < n.length; i++) n[i] = p.getLong();
         int status = p.getInt();
         boolean estimated = p.get() != 0, stream = p.get() != 0;
+        long disputed = p.remaining() >= 8 ? p.getLong() : 0;   // entries written before the field have none
         UsageRecord record = new UsageRecord(s[0], at, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], n[0], n[1], n[2], n[3],
-                n[4], estimated, stream, status, s[9], n[5], n[6] < 0 ? null : n[6], s[10], n[7], s[11], s[12]);
+                n[4], estimated, stream, status, s[9], n[5], n[6] < 0 ? null : n[6], s[10], n[7], s[11], s[12], disputed);
         return new Entry(kind, reservationId, owner, windows, nanos, tokens, at, record);
     }
 

@@ -65,8 +65,17 @@ public final class LedgerBook {
     public record Reservation(String id, Instant createdAt, long nanos, long tokens, List<WindowKey> windows,
                               UsageRecord context) {}
 
-    /** A reservation still open, with the gateway that holds it and when that gateway last said it was alive. */
-    public record OpenReservation(Reservation reservation, String owner, Instant heartbeatAt) {}
+    /**
+     * What a call holding a reservation has produced so far, by the gateway's own count: a stream's tokens at its
+     * last progress entry, and what they cost. A call interrupted by a crash is charged this, not its reservation.
+     */
+    public record Progress(long nanos, long inputTokens, long outputTokens) {}
+
+    /**
+     * A reservation still open, with the gateway that holds it, when that gateway last said it was alive, and the
+     * call's last progress (null if it reported none: not a stream, or no interval passed).
+     */
+    public record OpenReservation(Reservation reservation, String owner, Instant heartbeatAt, Progress progress) {}
 
     public record PriceRow(String model, Instant effectiveAt, String input, String output, String cachedInput) {}
 
@@ -214,8 +223,25 @@ public final class LedgerBook {
 
     /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
     public List<WindowRow> reconcile(Reservation r, UsageRecord record) {
-        return reservations.settle(r.id(), "reconciled", r.nanos(), r.tokens(), record);
+        return reconcile(r, r.nanos(), r.tokens(), record);
     }
+
+    /** Settles an orphaned reservation at {@code nanos} and {@code tokens} (its progress) and writes its record. */
+    public List<WindowRow> reconcile(Reservation r, long nanos, long tokens, UsageRecord record) {
+        return reservations.settle(r.id(), "reconciled", nanos, tokens, record);
+    }
+
+    /**
+     * Writes the record of a call that held no reservation (no budget on its path). Durable when it returns, as a
+     * settlement is: the call's response may complete after this, and a crash must not lose it.
+     */
+    public void record(UsageRecord record) { reservations.record(record); }
+
+    /**
+     * Notes what an open reservation's call has produced so far. Durable when it returns; ignored once the
+     * reservation has ended. Meant for bounded intervals of a stream, not per token.
+     */
+    public void progress(String reservationId, Progress progress) { reservations.progress(reservationId, progress); }
 
     /** Tells other gateways that {@code owner} is alive and still serving its open reservations. */
     public void heartbeat(String owner, Instant now) {
@@ -240,9 +266,12 @@ public final class LedgerBook {
                             rs.getString("model"), rs.getString("tier"), null, rs.getLong("input_tokens"), 0, 0,
                             rs.getLong("output_tokens"), 0, true, rs.getBoolean("stream"), 0, null, 0, null,
                             rs.getString("agent"), rs.getLong("nanos"));
+                    Long progressNanos = Times.nullableLong(rs, "progress_nanos");
+                    Progress progress = progressNanos == null ? null : new Progress(progressNanos,
+                            rs.getLong("progress_input_tokens"), rs.getLong("progress_output_tokens"));
                     return new OpenReservation(new Reservation(rs.getString("id"), at, rs.getLong("nanos"),
                             rs.getLong("tokens"), WindowKey.decode(rs.getString("windows")), ctxRecord),
-                            rs.getString("owner"), Instant.ofEpochMilli(rs.getLong("heartbeat_at")));
+                            rs.getString("owner"), Instant.ofEpochMilli(rs.getLong("heartbeat_at")), progress);
                 }).list();
     }
 

@@ -107,6 +107,16 @@ final class MemoryReservations implements Reservations {
         }
     }
 
+    /** Journaled like a settlement, outside the lock: a record moves no window, so its order does not matter. */
+    @Override
+    public void record(UsageRecord record) { journal.append(Entry.record(record)); }
+
+    /** Outside the lock too: the fold applies it only while the reservation is open, whatever came before. */
+    @Override
+    public void progress(String reservationId, LedgerBook.Progress progress) {
+        journal.append(Entry.progress(reservationId, progress));
+    }
+
     @Override
     public Optional<WindowRow> window(WindowKey k) {
         lock.lock();

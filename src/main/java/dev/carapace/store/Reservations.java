@@ -28,6 +28,12 @@ interface Reservations {
      */
     List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record);
 
+    /** @see LedgerBook#record */
+    void record(UsageRecord record);
+
+    /** @see LedgerBook#progress */
+    void progress(String reservationId, LedgerBook.Progress progress);
+
     /** The window as this process knows it, when it keeps one; empty means: read the table. */
     Optional<WindowRow> window(WindowKey k);
 

@@ -38,6 +38,10 @@ final class SqlReservations implements Reservations {
     /** Ends an open reservation (state, id) and says what it held and where. */
     static final String CLAIM = "UPDATE reservations SET state = ? WHERE id = ? AND state = 'open' RETURNING nanos, tokens, windows";
 
+    /** A stream's progress (nanos, input tokens, output tokens, id), on its reservation while it is open. */
+    static final String PROGRESS = "UPDATE reservations SET progress_nanos = ?, progress_input_tokens = ?, "
+            + "progress_output_tokens = ? WHERE id = ? AND state = 'open'";
+
     private static final String CHARGE = """
             UPDATE budget_windows SET reserved_nanos = reserved_nanos - ?, spent_nanos = spent_nanos + ?,
                                       reserved_tokens = reserved_tokens - ?, spent_tokens = spent_tokens + ?
@@ -119,6 +123,20 @@ final class SqlReservations implements Reservations {
             UsageLog.insert(h, List.of(record));
             return after;
         });
+    }
+
+    @Override
+    public void record(UsageRecord record) {
+        // One transaction per call, before its response: a round trip on PostgreSQL, the price of not losing it.
+        store.write("insert usage record", h -> {
+            UsageLog.insert(h, List.of(record));
+            return null;
+        });
+    }
+
+    @Override
+    public void progress(String reservationId, LedgerBook.Progress p) {
+        store.write("record progress", h -> h.execute(PROGRESS, p.nanos(), p.inputTokens(), p.outputTokens(), reservationId));
     }
 
     /** The database is the authority: there is no view of its own to offer. */

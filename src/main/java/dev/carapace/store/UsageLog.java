@@ -36,16 +36,30 @@ public final class UsageLog {
      * @param costNanos         what it cost, in nano-USD, at the price in force when it was made
      * @param privacyDecision   what the privacy router did (allow, redact, private, block), null if none ran
      * @param privacyClasses    the classes of data it found, comma-separated (never values), null if none ran
+     * @param disputedNanos     what the upstream's report would have cost beyond what was charged, when it reported
+     *                          usage impossible for the request (the token fields keep the report); 0 otherwise
      */
     public record UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
                               String api, String model, String tier, String deployment,
                               long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
                               long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
                               long latencyMicros, Long ttftMicros, String agent, long costNanos,
-                              String privacyDecision, String privacyClasses) {
+                              String privacyDecision, String privacyClasses, long disputedNanos) {
         public UsageRecord {
             Objects.requireNonNull(requestId, "requestId");
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A record with nothing disputed. */
+        public UsageRecord(String requestId, Instant at, String org, String team, String user, String keyPrefix,
+                           String api, String model, String tier, String deployment,
+                           long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens,
+                           long reasoningTokens, boolean estimated, boolean stream, int status, String errorCode,
+                           long latencyMicros, Long ttftMicros, String agent, long costNanos,
+                           String privacyDecision, String privacyClasses) {
+            this(requestId, at, org, team, user, keyPrefix, api, model, tier, deployment, inputTokens, cachedInputTokens,
+                    cacheWriteTokens, outputTokens, reasoningTokens, estimated, stream, status, errorCode, latencyMicros,
+                    ttftMicros, agent, costNanos, privacyDecision, privacyClasses, 0);
         }
 
         /** A record of a call no privacy router looked at. */
@@ -74,11 +88,11 @@ public final class UsageLog {
     static final String COLUMNS = "request_id, at, org, team, user_id, key_prefix, api, model, tier, "
             + "deployment, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
             + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos, privacy_decision, "
-            + "privacy_classes";
+            + "privacy_classes, disputed_nanos";
 
     /** Positional, in the order of {@link #bind}. */
     static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
     /** Positional, in the order of {@link #bindRollup}. */
     static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
@@ -117,7 +131,8 @@ public final class UsageLog {
             rs.getString("agent"),
             rs.getLong("cost_nanos"),
             rs.getString("privacy_decision"),
-            rs.getString("privacy_classes"));
+            rs.getString("privacy_classes"),
+            rs.getLong("disputed_nanos"));
 
     private final Store store;
 
@@ -162,7 +177,7 @@ public final class UsageLog {
         }
     }
 
-    /** Binds a record to the 23 parameters from {@code first} on, in the order of {@link #COLUMNS}. */
+    /** Binds a record to the 26 parameters from {@code first} on, in the order of {@link #COLUMNS}. */
     static void bind(PreparedStatement ps, int first, UsageRecord r) throws SQLException {
         int i = first;
         ps.setString(i++, r.requestId());
@@ -189,7 +204,8 @@ public final class UsageLog {
         ps.setString(i++, r.agent());
         ps.setLong(i++, r.costNanos());
         ps.setString(i++, r.privacyDecision());
-        ps.setString(i, r.privacyClasses());
+        ps.setString(i++, r.privacyClasses());
+        ps.setLong(i, r.disputedNanos());
     }
 
     /** The rollup rows of some records, one per key: a multi-row upsert (which PostgreSQL makes of a batch) may not touch a row twice. */

@@ -18,8 +18,9 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * What a budgeted call costs in the store: {@code LedgerBook.reserve} then {@code settle}, as {@code Ledger.routed}
- * and {@code completed} call them, against a real SQLite file. Sequential latency (p50/p90/p99 of each), then the
- * rate and CPU per call of {@code THREADS} virtual threads calling together.
+ * and {@code completed} call them, against a real SQLite file. Sequential latency (p50/p90/p99 of each); then the
+ * same for a call under no budget ({@code LedgerBook.record}) and for a stream's progress entry; then the rate and
+ * CPU per call of {@code THREADS} virtual threads calling together.
  *
  * <pre>
  * mvn -q -o dependency:build-classpath -Dmdep.outputFile=cp.txt
@@ -54,6 +55,14 @@ public final class LedgerBench {
             call(book, charges, window, iterations, reserve, settle);
             System.out.printf("sequential, %d calls: reserve %s | settle %s | both p50 %.1f us%n", iterations,
                     percentiles(reserve), percentiles(settle), median(sum(reserve, settle)) / 1e3);
+
+            // A call under no budget: its record alone, durable before the response (issue 13); and a budgeted
+            // stream's progress, which it notes every Ledger.PROGRESS_MILLIS of streaming.
+            long[] record = new long[iterations];
+            long[] progress = new long[iterations];
+            unbudgeted(book, charges, window, iterations, record, progress);
+            System.out.printf("sequential, %d calls: record (no budget) %s | progress %s%n", iterations,
+                    percentiles(record), percentiles(progress));
 
             // Concurrent: virtual threads, as the gateway serves requests; CPU per call is the whole process's.
             var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
@@ -100,6 +109,27 @@ public final class LedgerBench {
                 reserve[i] = t1 - t0;
                 settle[i] = t3 - t2;
             }
+        }
+    }
+
+    private static void unbudgeted(LedgerBook book, List<Charge> charges, WindowKey window, int n, long[] record, long[] progress) {
+        for (int i = 0; i < n; i++) {
+            String request = "req-" + Long.toString(SEQ.incrementAndGet(), 36);
+            Instant now = Instant.now();
+            UsageRecord real = new UsageRecord(request, now, "acme", "bench", "bench", "cpk_bench", "openai", "m-mid", "mid",
+                    "up/up-model", 30, 0, 0, 20, 0, false, false, 200, null, 420, null, null, 210_000);
+            if (PAUSE_NANOS > 0) LockSupport.parkNanos(PAUSE_NANOS);
+            long t0 = System.nanoTime();
+            book.record(real);
+            record[i] = System.nanoTime() - t0;
+            Reservation r = new Reservation("res-" + Long.toString(SEQ.incrementAndGet(), 36), now, 24_729_000, 4147,
+                    List.of(window), real);
+            if (book.reserve(r, "bench", charges).isPresent()) throw new IllegalStateException("refused");
+            if (PAUSE_NANOS > 0) LockSupport.parkNanos(PAUSE_NANOS);
+            long t1 = System.nanoTime();
+            book.progress(r.id(), new LedgerBook.Progress(120_000, 30, 5));
+            progress[i] = System.nanoTime() - t1;
+            book.settle(r.id(), 210_000, 50, real);
         }
     }
 

@@ -10,8 +10,9 @@ import java.time.Clock;
 
 /**
  * A gateway in its own JVM, for crash tests: {@code CarapaceChild CONFIG_FILE DATA_DIR BUDGET_USD} starts Carapace
- * on the config and data dir, gives team platform a monthly budget of BUDGET_USD, creates a key for alice, prints
- * {@code READY <port> <key>} and serves until it is killed.
+ * on the config and data dir, gives team platform a monthly budget of BUDGET_USD, creates a key for alice (team
+ * platform) and one for bob (team research, which has no budget), prints {@code READY <port> <alice's key> <bob's key>}
+ * and serves until it is killed.
  */
 public final class CarapaceChild {
 
@@ -24,7 +25,8 @@ public final class CarapaceChild {
         c.ledger().budgets().set(new Budgets.Request("team", "platform", new BigDecimal(args[2]), null, "month", "UTC", "USD",
                 "", null));
         String key = c.keyAdmin().create("alice", "platform", Principal.Role.MEMBER, null).secret();
-        System.out.println("READY " + c.port() + " " + key);
+        String unbudgeted = c.keyAdmin().create("bob", "research", Principal.Role.MEMBER, null).secret();
+        System.out.println("READY " + c.port() + " " + key + " " + unbudgeted);
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);
     }

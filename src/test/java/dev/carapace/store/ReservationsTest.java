@@ -128,4 +128,36 @@ class ReservationsTest {
             assertThat(store.usageLog().count()).isEqualTo(10);
         }
     }
+
+    /**
+     * Issue 13: a call under no budget is recorded durably on its own, disputed nano-dollars included; a stream's
+     * progress lands on its reservation while it is open, the last one wins, and one after the end changes nothing.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite-file", "sqlite-memory", "postgres"})
+    void recordsAndProgressAlike(String kind) {
+        try (Store store = open(kind)) {
+            LedgerBook book = store.ledgerBook();
+            UsageRecord r = record("req-free", 30, 100_000, 453_000);
+            UsageRecord disputed = new UsageRecord(r.requestId(), r.at(), r.org(), r.team(), r.user(), r.keyPrefix(), r.api(),
+                    r.model(), r.tier(), "up/m", r.inputTokens(), 0, 0, r.outputTokens(), 0, false, false, 200, null, 10, null,
+                    null, r.costNanos(), null, null, 599_637_000);
+            book.record(disputed);
+            assertThat(store.usageLog().byRequestId("req-free")).contains(disputed);
+
+            List<Charge> charges = List.of(new Charge(TOTAL, null, null));
+            assertThat(book.reserve(reservation("p", 12_000_000, 2_051, List.of(TOTAL)), "gw", charges)).isEmpty();
+            book.progress("p", new LedgerBook.Progress(51_000, 15, 1));
+            book.progress("p", new LedgerBook.Progress(309_000, 15, 44));
+            assertThat(book.openReservations()).singleElement()
+                    .satisfies(o -> assertThat(o.progress()).isEqualTo(new LedgerBook.Progress(309_000, 15, 44)));
+            assertThat(book.reconcile(reservation("p", 12_000_000, 2_051, List.of(TOTAL)), 309_000, 59,
+                    record("req-p", 15, 44, 309_000))).hasSize(1);
+            book.progress("p", new LedgerBook.Progress(999_000, 15, 140));   // after the end: nothing
+            assertThat(book.window(TOTAL)).contains(new WindowRow(TOTAL, 309_000, 0, 59, 0));
+            assertThat(store.usageLog().byRequestId("req-p").orElseThrow().costNanos()).isEqualTo(309_000);
+            assertThat(book.openReservations()).isEmpty();
+            assertThat(store.usageLog().count()).isEqualTo(2);
+        }
+    }
 }
