@@ -95,13 +95,7 @@ public final class Alerts {
                 .put("at", clock.instant().toString());
         log.warn("usage alert: deployment {} reported {} (request {}, team {}); charged {}, disputed {} (not charged)",
                 deployment, why, requestId, who.team(), Money.format(charged), Money.format(disputed));
-        byte[] body;
-        try {
-            body = JSON.writeValueAsBytes(event);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-        for (URI hook : webhooks) deliver(hook, body, 1, firstRetry);
+        post(event);
     }
 
     private static int percent(long spent, Long limit) {
@@ -137,6 +131,11 @@ public final class Alerts {
                 .put("at", now.toString());
         log.warn("budget alert {} {}% ({}): spent {} {} of {}", b.id(), threshold, kind, b.currency(),
                 Money.format(w.spentNanos()), b.limitNanos() == null ? "-" : Money.format(b.limitNanos()));
+        post(event);
+    }
+
+    /** Sends {@code event} to every webhook, each in the background with its retries. */
+    private void post(ObjectNode event) {
         byte[] body;
         try {
             body = JSON.writeValueAsBytes(event);

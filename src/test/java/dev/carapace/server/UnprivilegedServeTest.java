@@ -157,7 +157,7 @@ class UnprivilegedServeTest {
             if (!Files.exists(from)) continue;
             Path dest = to.resolve(out.size() + "-" + from.getFileName());
             if (Files.isDirectory(from)) {
-                copyTree(from, dest);
+                SandboxDirs.copyReadable(from, dest);
             } else {
                 try {
                     Files.createLink(dest, from);
@@ -170,20 +170,5 @@ class UnprivilegedServeTest {
             out.add(dest.toString());
         }
         return String.join(":", out);
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path f : (Iterable<Path>) all::iterator) {
-                Path t = to.resolve(from.relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(t);
-                    Files.setPosixFilePermissions(t, PosixFilePermissions.fromString("rwxr-xr-x"));
-                } else {
-                    Files.copy(f, t);
-                    Files.setPosixFilePermissions(t, PosixFilePermissions.fromString("rw-r--r--"));
-                }
-            }
-        }
     }
 }

@@ -8,7 +8,6 @@ import org.slf4j.Logger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,7 +35,7 @@ class UnprivilegedGatewayTest {
             for (Class<?> c : List.of(Bubblewrap.class, UnprivilegedGatewayCheck.class, Logger.class)) {
                 Path from = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
                 Path to = top.resolve("cp" + classpath.size() + (Files.isDirectory(from) ? "" : ".jar"));
-                copy(from, to);
+                SandboxDirs.copyReadable(from, to);
                 classpath.add(to.toString());
             }
             Path ws = Files.createDirectories(top.resolve("ws"));
@@ -63,26 +62,6 @@ class UnprivilegedGatewayTest {
         } finally {
             try (Stream<Path> all = Files.walk(top)) {
                 all.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
-        }
-    }
-
-    private static void copy(Path from, Path to) throws Exception {
-        if (!Files.isDirectory(from)) {
-            Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
-            Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-r--r--"));
-            return;
-        }
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path f : (Iterable<Path>) all::iterator) {
-                Path t = to.resolve(from.relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(t);
-                    Files.setPosixFilePermissions(t, PosixFilePermissions.fromString("rwxr-xr-x"));
-                } else {
-                    Files.copy(f, t);
-                    Files.setPosixFilePermissions(t, PosixFilePermissions.fromString("rw-r--r--"));
-                }
             }
         }
     }
