@@ -23,7 +23,8 @@ import java.util.Set;
  * so a {@code Content-Length} stays true and no re-framing is needed.
  *
  * <p>Each value is looked for with every one of its characters in any of the per-character spellings an echo
- * commonly gives it, mixed freely within one occurrence: the character itself; URL-encoded {@code %XX} (either case
+ * commonly gives it, mixed freely within one occurrence: the character itself (an ASCII letter in either case, so
+ * an upper-cased echo is caught); URL-encoded {@code %XX} (either case
  * of hex, {@code +} for a space, {@code %uXXXX}); quoted-printable {@code =XX} (and its soft line breaks); an HTML
  * character reference ({@code &#47;}, {@code &#x2F;} in any case, leading zeros, with or without the {@code ;}, or
  * the named ones for ASCII punctuation such as {@code &sol;} {@code &amp;} {@code &quot;} {@code &lt;}); and the
@@ -37,7 +38,7 @@ import java.util.Set;
  * larger Base64 text). For an injected {@code Basic} header the decoded {@code user:password} and the password alone
  * are looked for too, in all of the above.
  *
- * <p>It cannot catch a value the server transforms rather than encodes: changed in case, reversed, hashed, cut,
+ * <p>It cannot catch a value the server transforms rather than encodes: reversed, hashed, cut,
  * re-encoded inside a larger Base64 blob, spelled with more leading zeros in a character reference than
  * {@value #MAX_DIGITS} digits, or with non-ASCII characters in UTF-16. What the proxy does not terminate (a CONNECT
  * tunnel) it cannot see at all, which is why credentials are never injected into tunnels.
@@ -124,7 +125,8 @@ final class CredentialScrubber {
         /** The bytes an occurrence can start with: its first byte, or that of an escape. */
         boolean[] firstBytes() {
             boolean[] first = new boolean[256];
-            first[v[0] & 0xff] = true;
+            first[lower(v[0] & 0xff)] = true;
+            first[upper(v[0] & 0xff)] = true;
             for (char c : "%&\\=".toCharArray()) first[c] = true;
             if (v[0] == ' ') first['+'] = true;
             return first;
@@ -140,12 +142,14 @@ final class CredentialScrubber {
                 Arrays.fill(after, true);
             } else {
                 for (char c : "\0%&\\=".toCharArray()) after[c] = true;
-                after[v[1] & 0xff] = true;
+                after[lower(v[1] & 0xff)] = true;
+                after[upper(v[1] & 0xff)] = true;
                 if (v[1] == ' ') after['+'] = true;
             }
             for (int b = 0; b < 256; b++) {
                 if (!after[b]) continue;
-                pairs[(v[0] & 0xff) << 8 | b] = true;
+                pairs[lower(v[0] & 0xff) << 8 | b] = true;
+                pairs[upper(v[0] & 0xff) << 8 | b] = true;
                 if (v[0] == ' ') pairs['+' << 8 | b] = true;
             }
             for (int b = 0; b < 256; b++) {
@@ -159,6 +163,19 @@ final class CredentialScrubber {
             pairs['&' << 8 | '#'] = true;
             for (byte[] name : names[0]) pairs['&' << 8 | name[0]] = true;
         }
+    }
+
+    /**
+     * ASCII letters compared regardless of case: a server that upper-cases what it echoes would otherwise hand the
+     * agent the value up to case, a few bits of guessing per letter. A string equal to a credential but for case is
+     * masked too, which costs nothing anyone needs.
+     */
+    static int lower(int c) {
+        return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+    }
+
+    static int upper(int c) {
+        return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
     }
 
     private final byte[][] patterns;     // whole-value encodings (hex, Base64), matched byte for byte
@@ -467,7 +484,7 @@ final class CredentialScrubber {
         private void unit(Spelled s, int j, int p) {
             byte c = b[p];
             byte want = s.v()[j];
-            if (c == want) add(j + 1, p + 1);
+            if (lower(c & 0xff) == lower(want & 0xff)) add(j + 1, p + 1);
             switch (c) {
                 case '+' -> {
                     if (want == ' ') add(j + 1, p + 1);
@@ -527,11 +544,11 @@ final class CredentialScrubber {
         }
 
         private void asByte(Spelled s, int j, int e) {
-            if (val == (s.v()[j] & 0xff)) add(j + 1, e);
+            if (lower(val) == lower(s.v()[j] & 0xff)) add(j + 1, e);
         }
 
         private void asChar(Spelled s, int j, int e) {
-            if (val == s.cp()[j]) add(j + s.cpLen()[j], e);
+            if (lower(val) == lower(s.cp()[j])) add(j + s.cpLen()[j], e);
         }
 
         /** {@code &#NN;}, {@code &#xNN;} or a named reference, the {@code ;} optional where a browser allows it. */
@@ -543,7 +560,7 @@ final class CredentialScrubber {
                 if (!ok(r)) return;
                 boolean hex = b[r] == 'x' || b[r] == 'X';
                 int e = digits(hex ? r + 1 : q + 1, hex ? 16 : 10, MAX_DIGITS);
-                if (e < 0 || val != s.cp()[j]) return;
+                if (e < 0 || lower(val) != lower(s.cp()[j])) return;
                 int semi = nx(e);
                 if (!ok(semi) && semi == MORE) return;
                 asChar(s, j, semi >= 0 && b[semi] == ';' ? semi + 1 : e);

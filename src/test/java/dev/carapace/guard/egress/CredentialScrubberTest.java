@@ -174,9 +174,9 @@ class CredentialScrubberTest {
         // escapes that are broken or decode to something else
         body.append("tok%2Gen+val=ue:9f8e7d5c tok%2en+val=ue:9f8e7d5c tok&#x2E;en+val=ue:9f8e7d5c\n")
                 .append("tok\\u002en+val=ue:9f8e7d5c tok\\u02Fen+val=ue:9f8e7d5c\n")
-                // beyond the documented bounds: more leading zeros than MAX_DIGITS, a transform (case)
+                // beyond the documented bounds: more leading zeros than MAX_DIGITS
                 .append("tok&#x0000000002F;en+val=ue:9f8e7d5c ")
-                .append("tok/en+val=ue:9f8e7d5c".toUpperCase()).append(" 50% & 3 \\ 4 = 7 &amp; &#47; \\u0041\n");
+                .append(" 50% & 3 \\ 4 = 7 &amp; &#47; \\u0041\n");
         String text = body.toString();
         for (int step : new int[] {1, 13, 100_000}) {
             CredentialScrubber s = CredentialScrubber.of(List.of(BEARER));
@@ -200,8 +200,22 @@ class CredentialScrubberTest {
     }
 
     @Test
+    void anEchoInAnotherCaseIsMaskedTooInEverySpelling() throws IOException {
+        String upper = TOKEN.toUpperCase(java.util.Locale.ROOT);
+        StringBuilder percent = new StringBuilder();
+        for (char c : upper.toCharArray()) percent.append(String.format("%%%02x", (int) c));
+        String text = "a " + upper + " b " + percent + " c";
+        for (int step : new int[] {1, 7, 100_000}) {
+            CredentialScrubber s = CredentialScrubber.of(List.of(BEARER));
+            String out = readAll(s.body(trickle(text.getBytes(StandardCharsets.UTF_8), step)), 4096);
+            assertThat(out).isEqualTo("a " + "*".repeat(upper.length()) + " b " + "*".repeat(percent.length()) + " c");
+            assertThat(s.hits()).containsEntry("GH_TOKEN", 2L);
+        }
+    }
+
+    @Test
     void leavesEverythingElseAsItIsIncludingNearMisses() throws IOException {
-        String body = "tok/en+val=ue:9f8e7d5  tok/en+val=ue:9f8e7d5C " + "x".repeat(40_000);
+        String body = "tok/en+val=ue:9f8e7d5  tok/en+val=ue:9f8e7d5d " + "x".repeat(40_000);
         CredentialScrubber s = CredentialScrubber.of(List.of(BEARER));
         assertThat(readAll(s.body(trickle(body.getBytes(StandardCharsets.UTF_8), 10_000)), 8192)).isEqualTo(body);
         assertThat(s.hits()).isEmpty();
