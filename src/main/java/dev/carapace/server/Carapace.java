@@ -203,7 +203,6 @@ public final class Carapace implements AutoCloseable {
                 .maxPayloadSize(-1)              // HttpApi enforces the limit itself, with an API-shaped 413
                 .connectionOptions(o -> o.tcpNoDelay(true))   // small SSE frames must not wait for delayed ACKs
                 .shutdownHook(false)
-                .update(b -> FrontDoor.configure(b, openai, anthropic))
                 .routing(r -> {
                     privacyApi.routes(r);
                     agentApi.routes(r);   // before the API's catch-all

@@ -28,11 +28,6 @@ import dev.carapace.store.LedgerBook.WindowKey;
 import dev.carapace.store.LedgerBook.WindowRow;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
-import io.helidon.webserver.CloseConnectionException;
-import io.helidon.webserver.http.FilterChain;
-import io.helidon.webserver.http.RoutingRequest;
-import io.helidon.webserver.http.RoutingResponse;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -115,7 +110,6 @@ final class HttpApi {
     }
 
     void routes(HttpRouting.Builder r) {
-        r.addFilter(this::framing);
         r.post("/v1/chat/completions", (req, res) -> handle("chat", req, res, openai, x -> chat(req, res, openai, x)))
          .post("/v1/messages", (req, res) -> handle("messages", req, res, anthropic, x -> chat(req, res, anthropic, x)))
          .get("/v1/models", (req, res) -> handle("models", req, res, formatOf(req), x -> models(req, res)))
@@ -147,7 +141,7 @@ final class HttpApi {
                      + " GET /v1/models.", null, "unknown_endpoint", null, false);
          }))
          .error(Throwable.class, (req, res, t) -> {
-             log.error("unexpected failure on {} {}", escape(req.prologue().method().text()), escape(req.path().path()), t);
+             log.error("unexpected failure on {} {}", req.prologue().method().text(), req.path().path(), t);
              if (!res.isSent()) {
                  sendError(res, formatOf(req), ApiException.of(ApiException.Kind.INTERNAL, "internal_error",
                          "Carapace failed to handle this request (request id " + res.headers().first(X_REQUEST_ID).orElse("?")
@@ -177,11 +171,7 @@ final class HttpApi {
         try {
             action.run(exchange);
         } catch (ApiException e) {
-            if (!res.isSent()) {
-                // the rest of the body is unread (or unreadable): nothing after it on this connection is a request
-                if (e.kind() == ApiException.Kind.TOO_LARGE || FRAMING.equals(e.code())) res.header(HeaderValues.CONNECTION_CLOSE);
-                sendError(res, format, e);
-            }
+            if (!res.isSent()) sendError(res, format, e);
         } finally {
             Call call = exchange.call;
             // A stream whose client went away was sent as 200; its call knows the client got no answer (499).
@@ -190,11 +180,11 @@ final class HttpApi {
             metrics.httpRequest(route, status, micros * 1000);
             if (log.isInfoEnabled()) {
                 if (call == null) {
-                    log.info("{} {} {} {}us", escape(req.prologue().method().text()), escape(req.path().path()), status, micros);
+                    log.info("{} {} {} {}us", req.prologue().method().text(), req.path().path(), status, micros);
                 } else {
                     var u = call.usage();
                     log.info("{} {} {} {}us team={} user={} model={} deployment={} attempts={} tokens_in={} tokens_out={}{}",
-                            escape(req.prologue().method().text()), escape(req.path().path()), status, micros,
+                            req.prologue().method().text(), req.path().path(), status, micros,
                             call.principal().team(), call.principal().user(),
                             call.model() == null ? call.request().model() : call.model().id(),
                             call.deployment() == null ? "-" : call.deployment().id(), call.attempts(),
@@ -689,75 +679,13 @@ final class HttpApi {
             if (declared >= 0) {
                 // The usual case: read exactly what was declared, into one array of that size.
                 byte[] body = in.readNBytes((int) declared);
-                if (body.length < declared) throw badFraming("the body ended after " + body.length + " of its " + declared + " bytes");
                 if (in.read() != -1) throw tooLarge();
                 return body;
             }
             byte[] body = in.readNBytes((int) Math.min(maxBodyBytes + 1, Integer.MAX_VALUE - 8));
             if (body.length > maxBodyBytes) throw tooLarge();
             return body;
-        } catch (ApiException e) {
-            throw e;
-        } catch (RuntimeException | IOException e) {
-            // a chunk size that is no number, a body cut short by a half-close: the client's framing, not our failure
-            throw badFraming("the body is not framed as its headers declare");
         }
-    }
-
-    static final String FRAMING = "invalid_framing";
-
-    private static ApiException badFraming(String why) {
-        return new ApiException(ApiException.Kind.INVALID_REQUEST, "Malformed HTTP/1.1 request: " + why + ".", null,
-                FRAMING, null, false);
-    }
-
-    /**
-     * Before every route: refuses a request whose body length is ambiguous (RFC 9112 6.1 and 6.3) and closes the
-     * connection; after every route, closes the connection when the request or the response said
-     * {@code Connection: close}, so that nothing after such a request is ever read as the next one.
-     */
-    private void framing(FilterChain chain, RoutingRequest req, RoutingResponse res) {
-        var headers = req.headers();
-        String problem = null;
-        List<String> lengths = headers.contains(HeaderNames.CONTENT_LENGTH) ? headers.get(HeaderNames.CONTENT_LENGTH).allValues(true) : List.of();
-        if (headers.contains(HeaderNames.TRANSFER_ENCODING)) {
-            List<String> codings = headers.get(HeaderNames.TRANSFER_ENCODING).allValues(true);
-            if (!lengths.isEmpty()) problem = "both Content-Length and Transfer-Encoding";
-            else if (codings.size() != 1 || !codings.getFirst().trim().equalsIgnoreCase("chunked")) {
-                problem = "Transfer-Encoding other than chunked";
-            }
-        } else if (lengths.stream().map(String::trim).distinct().count() > 1) {
-            problem = "conflicting Content-Length headers";
-        }
-        if (problem != null) {
-            String why = problem;
-            try {
-                handle("framing", req, res, formatOf(req), x -> { throw badFraming(why); });
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            throw new CloseConnectionException("malformed framing: " + problem);
-        }
-        chain.proceed();
-        if (headers.contains(HeaderValues.CONNECTION_CLOSE) || res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
-            throw new CloseConnectionException("Connection: close");
-        }
-    }
-
-    /** A request's text as one log line: control characters (CR, LF, NUL...) and backslashes escaped. */
-    static String escape(String s) {
-        if (s == null) return "";
-        StringBuilder sb = null;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            boolean bad = c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029;
-            if (bad && sb == null) sb = new StringBuilder(s.length() + 16).append(s, 0, i);
-            if (sb != null) {
-                if (bad) sb.append(String.format("\\x%02x", (int) c));
-                else sb.append(c);
-            }
-        }
-        return sb == null ? s : sb.toString();
     }
 
     private ApiException tooLarge() {
