@@ -4,6 +4,7 @@ import dev.carapace.guard.NetworkRules.NetworkRequest;
 import dev.carapace.guard.fs.PathException;
 import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.url.CanonicalHost;
+import dev.carapace.guard.url.CanonicalHost;
 import dev.carapace.guard.url.CanonicalPath;
 
 import java.io.IOException;
@@ -113,12 +114,18 @@ public final class Targets {
         if (!target.contains("://")) {
             int colon = target.lastIndexOf(':');
             if (colon <= 0) throw new IllegalArgumentException("expected a URL or host:port, got '" + clip(target) + "'");
+            int port;
             try {
-                return new NetworkRequest(agent, target.substring(0, colon).toLowerCase(Locale.ROOT),
-                        Integer.parseInt(target.substring(colon + 1)), null, null, null);
-            } catch (IllegalArgumentException ex) {
+                port = Integer.parseInt(target.substring(colon + 1));
+            } catch (NumberFormatException ex) {
+                port = 0;
+            }
+            if (port < 1 || port > 65535) {
                 throw new IllegalArgumentException("expected host:port with a port from 1 to 65535, got '" + clip(target) + "'");
             }
+            // the host as the proxy spells it, as for a URL: one host canonicaliser for every entry point
+            String host = CanonicalHost.of(target.substring(0, colon)).name();
+            return new NetworkRequest(agent, host, port, null, null, null);
         }
         Url u = url(target);
         return new NetworkRequest(agent, u.host(), u.port(), method, u.path(), null);

@@ -80,6 +80,16 @@ class ToolCallPolicyTest {
     }
 
     @Test
+    void aHostAndPortTargetIsSpelledAsTheProxySpellsItsHostAndItsPortIsChecked() {
+        assertThat(Targets.request("coder", "API.Example.COM.:443", null).host()).isEqualTo("api.example.com");
+        assertThat(Targets.request("coder", "0x7f.1:8080", null).host()).isEqualTo("127.0.0.1");
+        for (String bad : new String[] {"api.example.com:70000", "api.example.com:0", "api.example.com:x", ":443"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Targets.request("coder", bad, null))
+                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("host:port");
+        }
+    }
+
+    @Test
     void aSpellingTheProxyRefusesIsRefusedBeforeAnyRuleIsAsked() throws Exception {
         CallDecision d = policy(WEB).decide("coder", "s", "web_fetch",
                 JSON.createObjectNode().put("url", "https://api.example.com/secret;a/x"));
