@@ -93,10 +93,9 @@ public final class ToolCallPolicy {
      * @return null when allowed, else why not
      */
     public String urlRefusal(String agentId, String sessionKey, String tool, String url) {
-        Explanation e = explain(callers.apply(agentId).orElse(null), agentId, tool, url);
-        CallDecision d = e.decision();
-        if (d.verdict() == Verdict.ALLOW) return null;
         Caller caller = callers.apply(agentId).orElse(null);
+        CallDecision d = explain(caller, agentId, tool, url).decision();
+        if (d.verdict() == Verdict.ALLOW) return null;
         try {
             audit.record(new AuditEvent(clock.instant(), caller == null ? null : caller.principal(), agentId, sessionKey,
                     d.layer(), tool, d.target(), "deny", d.rule(), "redirect: " + d.reason()));
