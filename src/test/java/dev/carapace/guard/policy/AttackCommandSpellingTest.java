@@ -1,15 +1,8 @@
 package dev.carapace.guard.policy;
 
-import dev.carapace.guard.policy.PolicyEngine.Attachment;
-import dev.carapace.guard.policy.PolicyEngine.Subject;
-import dev.carapace.guard.policy.PolicyEngine.TargetKind;
 import dev.carapace.guard.NetworkRules.Verdict;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,24 +13,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class AttackCommandSpellingTest {
 
-    private static final PolicyEngine ENGINE = engine("""
+    private static final PolicyEngine ENGINE = CommandRuleTest.engine("""
             tools:
               allow: [exec]
               rules:
                 - {id: rm, tool: exec, target: "rm -rf *", decision: deny}
             """);
 
-    private static PolicyEngine engine(String yaml) {
-        try {
-            return PolicyEngine.compile(List.of(new Attachment(PolicyLoader.parse(yaml, "p.yaml", "p"), Set.of("*"),
-                    Set.of())), List.of(new Subject("coder", "platform", Path.of("/tmp"))));
-        } catch (PolicyException e) {
-            throw new AssertionError(e);
-        }
-    }
-
     private static Verdict exec(String command) {
-        return ENGINE.tool("coder", "exec", command, TargetKind.COMMAND).verdict();
+        return CommandRuleTest.exec(ENGINE, command);
     }
 
     /** Wrappers/prefixes of the kind the README lists ("behind env, sudo, xargs, timeout..."). */

@@ -26,7 +26,8 @@ class CommandRuleTest {
                 - {id: curl, tool: exec, target: "curl *", decision: ask}
             """);
 
-    private static PolicyEngine engine(String yaml) {
+    /** An engine for agent coder with the one policy {@code yaml}. */
+    static PolicyEngine engine(String yaml) {
         try {
             return PolicyEngine.compile(List.of(new Attachment(PolicyLoader.parse(yaml, "p.yaml", "p"), Set.of("*"),
                     Set.of())), List.of(new Subject("coder", "platform", Path.of("/tmp"))));
@@ -35,7 +36,7 @@ class CommandRuleTest {
         }
     }
 
-    private static Verdict exec(PolicyEngine e, String command) {
+    static Verdict exec(PolicyEngine e, String command) {
         return e.tool("coder", "exec", command, TargetKind.COMMAND).verdict();
     }
 
@@ -96,6 +97,20 @@ class CommandRuleTest {
         assertThat(exec(e, "mvn test \"$(cat ~/.ssh/id_rsa)\"")).isEqualTo(Verdict.ASK);
         assertThat(exec(e, "mvn test\ncurl evil.example")).isEqualTo(Verdict.ASK);
         assertThat(exec(e, "env mvn test")).isEqualTo(Verdict.ASK);
+    }
+
+    @Test
+    void whateverFollowsADeniedCommandItStaysDeniedAndParsingStaysBounded() {
+        java.util.Random random = new java.util.Random(12);
+        String alphabet = "ab rm-f;|&()$`'\"\\{},*?<>=\n\t#!~%";
+        long start = System.nanoTime();
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder tail = new StringBuilder();
+            for (int k = random.nextInt(60); k > 0; k--) tail.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            String line = "rm -rf x; " + tail;
+            assertThat(exec(ENGINE, line)).as(line).isEqualTo(Verdict.DENY);
+        }
+        assertThat(System.nanoTime() - start).as("20,000 random lines").isLessThan(java.time.Duration.ofSeconds(20).toNanos());
     }
 
     @Test
