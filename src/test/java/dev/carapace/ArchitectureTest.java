@@ -31,10 +31,10 @@ class ArchitectureTest {
             .allowEmptyShould(true);
 
     @ArchTest
-    static final ArchRule onlyTheServerKnowsHelidon = noClasses()
-            .that().resideOutsideOfPackage("dev.carapace.server..")
-            .should().dependOnClassesThat().resideInAPackage("io.helidon..")
-            .because("HttpApi is the only class that knows the HTTP server");
+    static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()
+            .that().resideOutsideOfPackage("dev.carapace.server.http..")
+            .should().dependOnClassesThat().resideInAPackage("org.eclipse.jetty..")
+            .because("routes see an Exchange; only dev.carapace.server.http knows the HTTP server");
 
     @ArchTest
     static final ArchRule onlyTheStoreKnowsTheDatabase = noClasses()

@@ -46,10 +46,12 @@ public record CarapaceConfig(
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
 
     /**
-     * @param maxBodyBytes requests with a larger body are refused with 413
+     * @param maxBodyBytes   requests with a larger body are refused with 413
+     * @param maxConnections open client connections at most (past it, accepting pauses until one closes); 0 derives
+     *                       it from the process's open-files limit
      */
-    public record Server(String host, int port, long maxBodyBytes) {
-        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024);
+    public record Server(String host, int port, long maxBodyBytes, int maxConnections) {
+        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0);
     }
 
     /**

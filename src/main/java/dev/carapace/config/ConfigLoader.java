@@ -287,8 +287,9 @@ public final class ConfigLoader {
         String host = r.string("host", "a host name or IP address to listen on", d.host());
         int port = r.integer("port", 1, 65535, d.port());
         long maxBodyBytes = r.size("max_body_bytes", 1, Integer.MAX_VALUE, d.maxBodyBytes());
+        int maxConnections = r.integer("max_connections", 1, 1_000_000, d.maxConnections());
         r.finish();
-        return new Server(host, port, maxBodyBytes);
+        return new Server(host, port, maxBodyBytes, maxConnections);
     }
 
     private Store store(MapReader r) {

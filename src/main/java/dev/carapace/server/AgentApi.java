@@ -12,10 +12,8 @@ import dev.carapace.agent.TranscriptEntry;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
+import dev.carapace.server.http.Routes;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,46 +46,45 @@ final class AgentApi {
     }
 
     /** Registered before {@link HttpApi#routes}, whose catch-all answers everything else. */
-    void routes(HttpRouting.Builder r) {
-        r.get("/api/agents", (req, res) -> api.handleApi("agents", req, res, () -> listAgents(req, res)))
-         .get("/api/agents/{id}", (req, res) -> api.handleApi("agents", req, res, () -> getAgent(req, res)))
-         .post("/api/agents/{id}/runs", (req, res) -> api.handleApi("agents", req, res, () -> startRun(req, res)))
-         .get("/api/runs/{id}", (req, res) -> api.handleApi("agents", req, res, () -> getRun(req, res)))
-         .post("/api/runs/{id}/cancel", (req, res) -> api.handleApi("agents", req, res, () -> cancelRun(req, res)))
-         .delete("/api/runs/{id}", (req, res) -> api.handleApi("agents", req, res, () -> cancelRun(req, res)))
-         .get("/api/runs/{id}/events", (req, res) -> api.handleApi("agents", req, res, () -> runEvents(req, res)))
-         .get("/api/sessions/{key}", (req, res) -> api.handleApi("agents", req, res, () -> getSession(req, res)))
-         .post("/api/sessions/{key}/resume", (req, res) -> api.handleApi("agents", req, res, () -> resume(req, res)))
-         .get("/api/sessions/{key}/events", (req, res) -> api.handleApi("agents", req, res, () -> sessionEvents(req, res)))
-         // Reached only when a request is not a WebSocket upgrade, or AgentSocket refused it: say why, API-shaped.
-         .get("/api/sessions/{key}/ws", (req, res) -> api.handleApi("agents", req, res, () -> notAnUpgrade(req)));
+    void routes(Routes r) {
+        r.get("/api/agents", x -> api.handleApi("agents", x, () -> listAgents(x)))
+         .get("/api/agents/{id}", x -> api.handleApi("agents", x, () -> getAgent(x)))
+         .post("/api/agents/{id}/runs", x -> api.handleApi("agents", x, () -> startRun(x)))
+         .get("/api/runs/{id}", x -> api.handleApi("agents", x, () -> getRun(x)))
+         .post("/api/runs/{id}/cancel", x -> api.handleApi("agents", x, () -> cancelRun(x)))
+         .delete("/api/runs/{id}", x -> api.handleApi("agents", x, () -> cancelRun(x)))
+         .get("/api/runs/{id}/events", x -> api.handleApi("agents", x, () -> runEvents(x)))
+         .get("/api/sessions/{key}", x -> api.handleApi("agents", x, () -> getSession(x)))
+         .post("/api/sessions/{key}/resume", x -> api.handleApi("agents", x, () -> resume(x)))
+         .get("/api/sessions/{key}/events", x -> api.handleApi("agents", x, () -> sessionEvents(x)))
+         .get("/api/sessions/{key}/ws", x -> api.handleApi("agents", x, () -> socket(x)));
     }
 
     // ---- agents ----
 
-    private void listAgents(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
+    private void listAgents(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         access.visible(p).forEach(a -> data.add(AgentJson.agent(a)));
-        HttpApi.sendJson(res, 200, body);
+        HttpApi.sendJson(x, 200, body);
     }
 
-    private void getAgent(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        HttpApi.sendJson(res, 200, AgentJson.agent(access.agent(p, param(req, "id"))));
+    private void getAgent(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        HttpApi.sendJson(x, 200, AgentJson.agent(access.agent(p, param(x, "id"))));
     }
 
     // ---- runs ----
 
     /** {"message": "...", "session": "main", "stream": false}; {@code ?wait=true} answers when the run has ended. */
-    private void startRun(ServerRequest req, ServerResponse res) throws IOException {
-        Principal p = principal(req);
-        boolean wait = waitParam(req);
-        AgentSpec agent = access.agent(p, param(req, "id"));
-        JsonNode in = jsonObject(api.body(req));
+    private void startRun(Exchange x) throws IOException {
+        Principal p = principal(x);
+        boolean wait = waitParam(x);
+        AgentSpec agent = access.agent(p, param(x, "id"));
+        JsonNode in = jsonObject(api.body(x));
         for (var it = in.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!Set.of("message", "session", "stream").contains(f)) {
@@ -108,87 +105,92 @@ final class AgentApi {
         if (!stream) {
             String runId = runtime.start(agent.id(), session, m.asText());
             RunInfo info = wait ? await(runId, agent.limits().maxWall().plus(CANCEL_WAIT)) : runtime.run(runId);
-            HttpApi.sendJson(res, info.status().isFinal() ? 200 : 202, accepted(info));
+            HttpApi.sendJson(x, info.status().isFinal() ? 200 : 202, accepted(info));
             return;
         }
         // Subscribed to the session before the run exists, so not even its first event is missed.
         EventStream events = new EventStream(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeSession(agent.sessionKey(session), events)) {
             String runId = runtime.start(agent.id(), session, m.asText());
-            res.header(HeaderNames.create("x-carapace-run-id"), runId);
-            events.pump(res, e -> e.runId() == null || runId.equals(e.runId()), e -> runId.equals(e.runId()) && e.isTerminal());
+            x.header("x-carapace-run-id", runId);
+            events.pump(x, e -> e.runId() == null || runId.equals(e.runId()), e -> runId.equals(e.runId()) && e.isTerminal());
         }
     }
 
-    private void getRun(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        HttpApi.sendJson(res, 200, AgentJson.run(access.run(p, param(req, "id"))));
+    private void getRun(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        HttpApi.sendJson(x, 200, AgentJson.run(access.run(p, param(x, "id"))));
     }
 
     /** Cancels and waits briefly for the run's end; a run that had already ended is answered as it is, not refused. */
-    private void cancelRun(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        RunInfo run = access.run(p, param(req, "id"));
+    private void cancelRun(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        RunInfo run = access.run(p, param(x, "id"));
         boolean cancelled = runtime.cancel(run.id());
         ObjectNode body = AgentJson.run(cancelled ? await(run.id(), CANCEL_WAIT) : runtime.run(run.id()));
-        HttpApi.sendJson(res, 200, body.put("cancelled", cancelled));
+        HttpApi.sendJson(x, 200, body.put("cancelled", cancelled));
     }
 
-    private void runEvents(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        RunInfo run = access.run(p, param(req, "id"));
+    private void runEvents(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        RunInfo run = access.run(p, param(x, "id"));
         EventStream events = new EventStream(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeRun(run.id(), events)) {
-            events.pump(res, e -> true, RunEvent::isTerminal);
+            events.pump(x, e -> true, RunEvent::isTerminal);
         }
     }
 
     // ---- sessions ----
 
-    private void getSession(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        AgentAccess.SessionRef s = access.session(p, param(req, "key"));
+    private void getSession(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        AgentAccess.SessionRef s = access.session(p, param(x, "key"));
         ObjectNode body = AgentJson.JSON.createObjectNode().put("key", s.key()).put("agent", s.agent().id())
                 .put("name", s.name());
         ArrayNode transcript = body.putArray("transcript");
         for (TranscriptEntry e : runtime.transcript(s.key())) transcript.add(AgentJson.entry(e));   // 404 when unknown
         ArrayNode runs = body.putArray("runs");
         runtime.runs(s.key()).forEach(r -> runs.add(AgentJson.run(r)));
-        HttpApi.sendJson(res, 200, body);
+        HttpApi.sendJson(x, 200, body);
     }
 
-    private void resume(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        AgentAccess.SessionRef s = access.session(p, param(req, "key"));
-        HttpApi.sendJson(res, 202, accepted(runtime.run(runtime.resume(s.key()))));
+    private void resume(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        AgentAccess.SessionRef s = access.session(p, param(x, "key"));
+        HttpApi.sendJson(x, 202, accepted(runtime.run(runtime.resume(s.key()))));
     }
 
     /** Every run of the session, until the client leaves. */
-    private void sessionEvents(ServerRequest req, ServerResponse res) {
-        Principal p = principal(req);
-        noQuery(req);
-        AgentAccess.SessionRef s = access.session(p, param(req, "key"));
+    private void sessionEvents(Exchange x) {
+        Principal p = principal(x);
+        noQuery(x);
+        AgentAccess.SessionRef s = access.session(p, param(x, "key"));
         EventStream events = new EventStream(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeSession(s.key(), events)) {
-            events.pump(res, e -> true, e -> false);
+            events.pump(x, e -> true, e -> false);
         }
     }
 
-    private void notAnUpgrade(ServerRequest req) {
-        access.session(principal(req), param(req, "key"));   // the refusal the upgrade got, if it was one
-        throw ApiException.invalid(null, "This endpoint is a WebSocket: connect with 'Upgrade: websocket'. For events over "
-                + "plain HTTP, use GET /api/sessions/{key}/events (server-sent events).");
+    /** The session's WebSocket ({@link AgentSocket}); the key and the session are checked before the upgrade. */
+    private void socket(Exchange x) {
+        Principal p = principal(x);
+        AgentAccess.SessionRef s = access.session(p, param(x, "key"));
+        if (!x.isWebSocketUpgrade() || !x.upgradeToWebSocket(new AgentSocket(runtime, p, s))) {
+            throw ApiException.invalid(null, "This endpoint is a WebSocket: connect with 'Upgrade: websocket' (and its"
+                    + " Sec-WebSocket-Key and Sec-WebSocket-Version: 13). For events over plain HTTP, use"
+                    + " GET /api/sessions/{key}/events (server-sent events).");
+        }
     }
 
     // ---- helpers ----
 
-    private Principal principal(ServerRequest req) {
-        return auth.authenticate(Credentials.apiKey(req.headers()));
+    private Principal principal(Exchange x) {
+        return auth.authenticate(Credentials.apiKey(x::header));
     }
 
     private RunInfo await(String runId, Duration timeout) {
@@ -205,24 +207,25 @@ final class AgentApi {
                 .put("status", r.status().label()).put("reason", r.reason());
     }
 
-    private static String param(ServerRequest req, String name) {
-        return req.path().pathParameters().get(name);
+    private static String param(Exchange x, String name) {
+        return x.pathParam(name);
     }
 
-    private static boolean waitParam(ServerRequest req) {
-        for (String name : req.query().names()) {
+    private static boolean waitParam(Exchange x) {
+        for (String name : x.queryNames()) {
             if (!name.equals("wait")) throw ApiException.invalid(name, name + ": unknown parameter (expected wait)");
         }
-        String v = req.query().first("wait").orElse("false");
+        String v = x.query("wait");
+        if (v == null) return false;
         return switch (v) {
-            case "true", "" -> true;
+            case "true", "" -> true;   // ?wait alone means true
             case "false" -> false;
             default -> throw ApiException.invalid("wait", "wait: expected true or false; got '" + AgentAccess.clip(v) + "'");
         };
     }
 
-    private static void noQuery(ServerRequest req) {
-        for (String name : req.query().names()) {
+    private static void noQuery(Exchange x) {
+        for (String name : x.queryNames()) {
             throw ApiException.invalid(name, name + ": unknown parameter (this endpoint takes none)");
         }
     }

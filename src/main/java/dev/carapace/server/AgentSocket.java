@@ -6,20 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
-import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
-import io.helidon.http.Headers;
-import io.helidon.http.HttpPrologue;
-import io.helidon.webserver.websocket.WsRouting;
-import io.helidon.websocket.WsListener;
-import io.helidon.websocket.WsSession;
-import io.helidon.websocket.WsUpgradeException;
+import dev.carapace.server.http.WebSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.util.Optional;
 
 /**
  * A session over WebSocket at {@code /api/sessions/{key}/ws}: the server sends every live event of the session's
@@ -28,64 +21,43 @@ import java.util.Optional;
  * {@code {"type":"cancel"}} (the session's unfinished runs, or {@code "run_id"}'s only). Client mistakes are
  * answered with {@code {"type":"error","code":...,"message":...}} and the socket stays open.
  *
- * <p>One instance per connection. The key is checked at the upgrade; a refused upgrade falls through to the HTTP
- * route of the same path, which answers with the API's error.
+ * <p>One instance per connection, made by {@link AgentApi} once the key and the session are checked: a refused
+ * upgrade is answered like any API request.
  */
-final class AgentSocket implements WsListener {
+final class AgentSocket implements WebSocket.Listener {
 
     private static final Logger log = LoggerFactory.getLogger("carapace.access");
     private static final String PREFIX = "/api/sessions/";
     private static final String SUFFIX = "/ws";
 
     private final AgentRuntime runtime;
-    private final Authenticator auth;
-    private final AgentAccess access;
-    private final StringBuilder partial = new StringBuilder();
-    private Principal principal;
-    private AgentAccess.SessionRef session;
+    private final Principal principal;
+    private final AgentAccess.SessionRef session;
+    private volatile WebSocket ws;
     private volatile RunEvents.Subscription subscription;
 
-    private AgentSocket(AgentRuntime runtime, Authenticator auth) {
+    AgentSocket(AgentRuntime runtime, Principal principal, AgentAccess.SessionRef session) {
         this.runtime = runtime;
-        this.auth = auth;
-        this.access = new AgentAccess(runtime);
-    }
-
-    static WsRouting.Builder routing(AgentRuntime runtime, Authenticator auth) {
-        return WsRouting.builder().endpoint(PREFIX + "{key}" + SUFFIX, () -> new AgentSocket(runtime, auth));
+        this.principal = principal;
+        this.session = session;
     }
 
     @Override
-    public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) throws WsUpgradeException {
-        String path = prologue.uriPath().path();
-        try {
-            principal = auth.authenticate(Credentials.apiKey(headers));
-            session = access.session(principal, path.substring(PREFIX.length(), path.length() - SUFFIX.length()));
-        } catch (ApiException e) {
-            throw new WsUpgradeException(e.getMessage());
-        }
-        return Optional.empty();
-    }
-
-    @Override
-    public void onOpen(WsSession ws) {
+    public void onOpen(WebSocket ws) {
+        this.ws = ws;
         log.info("WS {}{}{} 101 user={} team={}", PREFIX, session.key(), SUFFIX, principal.user(), principal.team());
-        subscription = runtime.subscribeSession(session.key(), e -> send(ws, AgentJson.event(e)));
+        subscription = runtime.subscribeSession(session.key(), e -> send(AgentJson.event(e)));
     }
 
     @Override
-    public void onMessage(WsSession ws, String text, boolean last) {
-        partial.append(text);
-        if (!last) return;
-        String message = partial.toString();
-        partial.setLength(0);
+    public void onText(String message) {
         // Held from handling to replying: a new run's first events (sent under the same lock by this socket's
         // delivery thread) cannot overtake its "accepted", so a client always learns a run's id before its events.
         synchronized (this) {
             try {
-                send(ws, handle(message));
+                send(handle(message));
             } catch (ApiException e) {
-                send(ws, AgentJson.JSON.createObjectNode().put("type", "error").put("code", e.code())
+                send(AgentJson.JSON.createObjectNode().put("type", "error").put("code", e.code())
                         .put("message", e.getMessage()));
             }
         }
@@ -120,28 +92,18 @@ final class AgentSocket implements WsListener {
         };
     }
 
-    /** From the runtime's delivery thread and from the reading thread: one frame at a time. */
-    private void send(WsSession ws, ObjectNode json) {
+    /**
+     * From the runtime's delivery thread and from the reading thread: one frame at a time, each sent before the next
+     * (so a slow client slows its own delivery thread, whose bounded queue then drops, never the run).
+     */
+    private void send(ObjectNode json) {
         synchronized (this) {
-            try {
-                ws.send(json.toString(), true);
-            } catch (RuntimeException gone) {
-                // the client left; onClose or onError ends the subscription
-            }
+            ws.send(json.toString());   // false: the client left, and onClose ends the subscription
         }
     }
 
     @Override
-    public void onClose(WsSession ws, int status, String reason) {
-        end();
-    }
-
-    @Override
-    public void onError(WsSession ws, Throwable t) {
-        end();
-    }
-
-    private void end() {
+    public void onClose() {
         RunEvents.Subscription s = subscription;
         if (s != null) s.close();
     }

@@ -47,7 +47,8 @@ import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.store.ApiKeys;
 import dev.carapace.store.Store;
-import io.helidon.webserver.WebServer;
+import dev.carapace.server.http.HttpServer;
+import dev.carapace.server.http.Routes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +71,15 @@ import java.util.function.Function;
 public final class Carapace implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Carapace.class);
+    /** How long a request's head may take to arrive once it has begun: a slowloris holds no connection longer. */
+    static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * How long a connection may stay silent both ways. Longer than any upstream read timeout a config is likely to
+     * set, so a client waiting on a slow model is never cut off by the front door first.
+     */
+    static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
+    /** The request line and headers together at most: past it, 414 for a long URI, 431 for large headers. */
+    static final int MAX_HEADER_BYTES = 16 * 1024;
 
     private final SoleWriter soleWriter;
     private final Store store;
@@ -89,7 +99,7 @@ public final class Carapace implements AutoCloseable {
     private final AuditLog auditLog;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
-    private final WebServer server;
+    private final HttpServer server;
 
     private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
                      Integer portOverride, SoleWriter soleWriter) {
@@ -197,21 +207,15 @@ public final class Carapace implements AutoCloseable {
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
                 : new PrivacyRouter(PrivacySpec.DEFAULT), privacy != null);
 
-        server = WebServer.builder()
-                .host(config.server().host())
-                .port(portOverride != null ? portOverride : config.server().port())
-                .maxPayloadSize(-1)              // HttpApi enforces the limit itself, with an API-shaped 413
-                .connectionOptions(o -> o.tcpNoDelay(true))   // small SSE frames must not wait for delayed ACKs
-                .shutdownHook(false)
-                .routing(r -> {
-                    privacyApi.routes(r);
-                    agentApi.routes(r);   // before the API's catch-all
-                    guardApi.routes(r);
-                    api.routes(r);
-                })
-                .addRouting(AgentSocket.routing(agentRuntime, auth))
-                .build()
-                .start();
+        Routes routes = new Routes();
+        privacyApi.routes(routes);
+        agentApi.routes(routes);
+        guardApi.routes(routes);
+        api.routes(routes);   // last: its fallback answers every unknown path
+        server = HttpServer.start(new HttpServer.Settings(config.server().host(),
+                portOverride != null ? portOverride : config.server().port(),
+                OpenFiles.clientConnections(config.server().maxConnections()), HEADER_TIMEOUT, IDLE_TIMEOUT,
+                MAX_HEADER_BYTES), routes, api::errorBody);
     }
 
     /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */
@@ -408,7 +412,7 @@ public final class Carapace implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop();
+        server.close();
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
         if (egressProxy != null) egressProxy.close();
         if (policyWatcher != null) policyWatcher.close();

@@ -1,8 +1,7 @@
 package dev.carapace.server;
 
 import dev.carapace.agent.RunEvent;
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -49,11 +48,11 @@ final class EventStream implements Consumer<RunEvent> {
      * Answers 200 with the event stream and writes the events {@code include} accepts until one for which
      * {@code last} holds has gone out, the client leaves, or the thread is interrupted.
      */
-    void pump(ServerResponse res, Predicate<RunEvent> include, Predicate<RunEvent> last) {
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        try (OutputStream out = res.outputStream()) {
+    void pump(Exchange x, Predicate<RunEvent> include, Predicate<RunEvent> last) {
+        x.status(200);
+        x.header("content-type", "text/event-stream; charset=utf-8");
+        x.header("cache-control", "no-cache");
+        try (OutputStream out = x.outputStream()) {
             out.write(": connected\n\n".getBytes(StandardCharsets.US_ASCII));   // headers out now, not with the first event
             out.flush();
             while (true) {

@@ -10,15 +10,14 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.store.AuditRecords;
 import dev.carapace.store.AuditRecords.AuditRow;
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
+import dev.carapace.server.http.Routes;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.List;
 import java.util.Set;
 
@@ -48,15 +47,15 @@ final class GuardApi {
     }
 
     /** Registered before {@link HttpApi#routes}, whose catch-all answers everything else. */
-    void routes(HttpRouting.Builder r) {
-        r.get("/api/audit", (req, res) -> api.handleApi("guard", req, res, () -> searchAudit(req, res)))
-         .get("/api/audit/verify", (req, res) -> api.handleApi("guard", req, res, () -> verify(req, res)))
-         .get("/api/approvals", (req, res) -> api.handleApi("guard", req, res, () -> listApprovals(req, res)))
-         .get("/api/approvals/{id}", (req, res) -> api.handleApi("guard", req, res, () -> getApproval(req, res)))
-         .post("/api/approvals/{id}/approve", (req, res) -> api.handleApi("guard", req, res, () -> decide(req, res, true)))
-         .post("/api/approvals/{id}/deny", (req, res) -> api.handleApi("guard", req, res, () -> decide(req, res, false)))
-         .get("/api/grants", (req, res) -> api.handleApi("guard", req, res, () -> listGrants(req, res)))
-         .delete("/api/grants/{id}", (req, res) -> api.handleApi("guard", req, res, () -> revokeGrant(req, res)));
+    void routes(Routes r) {
+        r.get("/api/audit", x -> api.handleApi("guard", x, () -> searchAudit(x)))
+         .get("/api/audit/verify", x -> api.handleApi("guard", x, () -> verify(x)))
+         .get("/api/approvals", x -> api.handleApi("guard", x, () -> listApprovals(x)))
+         .get("/api/approvals/{id}", x -> api.handleApi("guard", x, () -> getApproval(x)))
+         .post("/api/approvals/{id}/approve", x -> api.handleApi("guard", x, () -> decide(x, true)))
+         .post("/api/approvals/{id}/deny", x -> api.handleApi("guard", x, () -> decide(x, false)))
+         .get("/api/grants", x -> api.handleApi("guard", x, () -> listGrants(x)))
+         .delete("/api/grants/{id}", x -> api.handleApi("guard", x, () -> revokeGrant(x)));
     }
 
     // ---- audit ----
@@ -65,19 +64,19 @@ final class GuardApi {
      * {@code ?agent=&session=&outcome=&layer=&since=&until=&limit=&before=}: newest first; {@code next_before}
      * pages further back.
      */
-    private void searchAudit(ServerRequest req, ServerResponse res) {
-        admin(req);
-        onlyParams(req, Set.of("agent", "session", "outcome", "layer", "since", "until", "limit", "before"));
+    private void searchAudit(Exchange x) {
+        admin(x);
+        onlyParams(x, Set.of("agent", "session", "outcome", "layer", "since", "until", "limit", "before"));
         Instant now = clock.instant();
         AuditRecords.Filter f;
         int limit;
         try {
-            f = new AuditRecords.Filter(q(req, "agent"), q(req, "session"),
-                    GuardJson.oneOf(q(req, "outcome"), GuardJson.OUTCOMES, "outcome"),
-                    GuardJson.oneOf(q(req, "layer"), GuardJson.LAYERS, "layer"),
-                    GuardJson.time(q(req, "since"), now, "since"), GuardJson.time(q(req, "until"), now, "until"),
-                    number(req, "before", 0, 0, Long.MAX_VALUE));
-            limit = (int) number(req, "limit", 100, 1, MAX_LIMIT);
+            f = new AuditRecords.Filter(q(x, "agent"), q(x, "session"),
+                    GuardJson.oneOf(q(x, "outcome"), GuardJson.OUTCOMES, "outcome"),
+                    GuardJson.oneOf(q(x, "layer"), GuardJson.LAYERS, "layer"),
+                    GuardJson.time(q(x, "since"), now, "since"), GuardJson.time(q(x, "until"), now, "until"),
+                    number(x, "before", 0, 0, Long.MAX_VALUE));
+            limit = (int) number(x, "limit", 100, 1, MAX_LIMIT);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid(null, e.getMessage());
         }
@@ -86,15 +85,15 @@ final class GuardApi {
         ArrayNode data = body.putArray("data");
         rows.forEach(r -> data.add(GuardJson.audit(r)));
         body.put("next_before", rows.size() == limit ? rows.get(rows.size() - 1).seq() : null);
-        HttpApi.sendJson(res, 200, body);
+        HttpApi.sendJson(x, 200, body);
     }
 
     /** {@code ?anchor=SEQ:HASH} optional. 200 either way; {@code ok} says whether the chain is intact. */
-    private void verify(ServerRequest req, ServerResponse res) {
-        admin(req);
-        onlyParams(req, Set.of("anchor"));
+    private void verify(Exchange x) {
+        admin(x);
+        onlyParams(x, Set.of("anchor"));
         try {
-            HttpApi.sendJson(res, 200, GuardJson.verification(audit.verify(GuardJson.anchor(q(req, "anchor")))));
+            HttpApi.sendJson(x, 200, GuardJson.verification(audit.verify(GuardJson.anchor(q(x, "anchor")))));
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("anchor", e.getMessage());
         }
@@ -103,14 +102,14 @@ final class GuardApi {
     // ---- approvals ----
 
     /** {@code ?status=pending|approved|rejected|expired|all} (default pending), {@code limit}. */
-    private void listApprovals(ServerRequest req, ServerResponse res) {
-        admin(req);
-        onlyParams(req, Set.of("status", "limit"));
-        String status = req.query().first("status").orElse("pending");
+    private void listApprovals(Exchange x) {
+        admin(x);
+        onlyParams(x, Set.of("status", "limit"));
+        String status = Objects.requireNonNullElse(x.query("status"), "pending");
         int limit;
         try {
             if (!status.equals("all")) GuardJson.oneOf(status, GuardJson.APPROVAL_STATUSES, "status");
-            limit = (int) number(req, "limit", 100, 1, MAX_LIMIT);
+            limit = (int) number(x, "limit", 100, 1, MAX_LIMIT);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid(null, e.getMessage() + (e.getMessage().startsWith("status") ? " (or all)" : ""));
         }
@@ -118,25 +117,25 @@ final class GuardApi {
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         approvals.list(status.equals("all") ? null : status, limit).forEach(a -> data.add(GuardJson.approval(a, now)));
-        HttpApi.sendJson(res, 200, body);
+        HttpApi.sendJson(x, 200, body);
     }
 
-    private void getApproval(ServerRequest req, ServerResponse res) {
-        admin(req);
-        onlyParams(req, Set.of());
-        String id = param(req, "id");
-        HttpApi.sendJson(res, 200, GuardJson.approval(approvals.find(id).orElseThrow(() -> noApproval(id)), clock.instant()));
+    private void getApproval(Exchange x) {
+        admin(x);
+        onlyParams(x, Set.of());
+        String id = param(x, "id");
+        HttpApi.sendJson(x, 200, GuardJson.approval(approvals.find(id).orElseThrow(() -> noApproval(id)), clock.instant()));
     }
 
     /**
      * Approve: {@code {"reason": "...", "remember": true, "target_pattern": "src/**"}}; deny: {@code {"reason": "..."}}.
      * An empty body is an empty object.
      */
-    private void decide(ServerRequest req, ServerResponse res, boolean approve) throws IOException {
-        Principal p = admin(req);
-        onlyParams(req, Set.of());
-        String id = param(req, "id");
-        byte[] raw = api.body(req);
+    private void decide(Exchange x, boolean approve) throws IOException {
+        Principal p = admin(x);
+        onlyParams(x, Set.of());
+        String id = param(x, "id");
+        byte[] raw = api.body(x);
         JsonNode in = raw.length == 0 ? AgentJson.JSON.createObjectNode() : AgentApi.jsonObject(raw);
         Set<String> fields = approve ? Set.of("reason", "remember", "target_pattern") : Set.of("reason");
         for (var it = in.fieldNames(); it.hasNext(); ) {
@@ -168,40 +167,40 @@ final class GuardApi {
                     + d.approval().status() + (d.approval().decidedBy() == null ? "" : " (by " + d.approval().decidedBy() + ")")
                     + "; only a pending approval can be decided.", "id", "approval_already_decided", null, false);
         }
-        HttpApi.sendJson(res, 200, GuardJson.approval(d.approval(), clock.instant()));
+        HttpApi.sendJson(x, 200, GuardJson.approval(d.approval(), clock.instant()));
     }
 
     // ---- grants ----
 
     /** {@code ?include_revoked=true} for revoked ones too. */
-    private void listGrants(ServerRequest req, ServerResponse res) {
-        admin(req);
-        onlyParams(req, Set.of("include_revoked"));
-        String all = req.query().first("include_revoked").orElse("false");
+    private void listGrants(Exchange x) {
+        admin(x);
+        onlyParams(x, Set.of("include_revoked"));
+        String all = Objects.requireNonNullElse(x.query("include_revoked"), "false");
         if (!all.equals("true") && !all.equals("false")) {
             throw ApiException.invalid("include_revoked", "include_revoked: expected true or false; got '" + GuardJson.clip(all) + "'");
         }
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         approvals.grants(all.equals("true")).forEach(g -> data.add(GuardJson.grant(g)));
-        HttpApi.sendJson(res, 200, body);
+        HttpApi.sendJson(x, 200, body);
     }
 
-    private void revokeGrant(ServerRequest req, ServerResponse res) {
-        Principal p = admin(req);
-        onlyParams(req, Set.of());
-        String id = param(req, "id");
+    private void revokeGrant(Exchange x) {
+        Principal p = admin(x);
+        onlyParams(x, Set.of());
+        String id = param(x, "id");
         if (!approvals.revoke(id, who(p))) {
             throw new ApiException(ApiException.Kind.NOT_FOUND, "No active grant '" + GuardJson.clip(id) + "'. List them with "
                     + "GET /api/grants.", "id", "grant_not_found", null, false);
         }
-        HttpApi.sendJson(res, 200, GuardJson.grant(approvals.grant(id).orElseThrow()));
+        HttpApi.sendJson(x, 200, GuardJson.grant(approvals.grant(id).orElseThrow()));
     }
 
     // ---- helpers ----
 
-    private Principal admin(ServerRequest req) {
-        Principal p = auth.authenticate(Credentials.apiKey(req.headers()));
+    private Principal admin(Exchange x) {
+        Principal p = auth.authenticate(Credentials.apiKey(x::header));
         if (!p.isAdmin()) {
             throw new ApiException(ApiException.Kind.PERMISSION, "This endpoint needs an admin key; key " + p.keyPrefix()
                     + " belongs to a member.", null, "admin_required", null, false);
@@ -219,12 +218,13 @@ final class GuardApi {
                 + "with GET /api/approvals.", "id", "approval_not_found", null, false);
     }
 
-    private static String q(ServerRequest req, String name) {
-        return req.query().first(name).map(String::trim).filter(s -> !s.isEmpty()).orElse(null);
+    private static String q(Exchange x, String name) {
+        String v = x.query(name);
+        return v == null || v.isBlank() ? null : v.trim();
     }
 
-    private static long number(ServerRequest req, String name, long fallback, long min, long max) {
-        String v = q(req, name);
+    private static long number(Exchange x, String name, long fallback, long min, long max) {
+        String v = q(x, name);
         if (v == null) return fallback;
         try {
             long n = Long.parseLong(v);
@@ -236,8 +236,8 @@ final class GuardApi {
                 + GuardJson.clip(v) + "'");
     }
 
-    private static void onlyParams(ServerRequest req, Set<String> allowed) {
-        for (String name : req.query().names()) {
+    private static void onlyParams(Exchange x, Set<String> allowed) {
+        for (String name : x.queryNames()) {
             if (!allowed.contains(name)) {
                 throw ApiException.invalid(name, name + ": unknown parameter" + (allowed.isEmpty() ? " (this endpoint takes none)"
                         : " (expected " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")"));
@@ -252,7 +252,7 @@ final class GuardApi {
         return v.asText();
     }
 
-    private static String param(ServerRequest req, String name) {
-        return req.path().pathParameters().get(name);
+    private static String param(Exchange x, String name) {
+        return x.pathParam(name);
     }
 }

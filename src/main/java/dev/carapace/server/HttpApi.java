@@ -26,11 +26,8 @@ import dev.carapace.store.LedgerBook;
 import dev.carapace.store.LedgerBook.SpendRow;
 import dev.carapace.store.LedgerBook.WindowKey;
 import dev.carapace.store.LedgerBook.WindowRow;
-import io.helidon.http.HeaderName;
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
+import dev.carapace.server.http.Routes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -66,15 +63,15 @@ final class HttpApi {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Reads request bodies keeping decimals exact: 0.1 stays 0.1, never the nearest double. */
     private static final ObjectReader BODY = JSON.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
-    private static final HeaderName X_REQUEST_ID = HeaderNames.create("x-request-id");
-    private static final HeaderName REQUEST_ID = HeaderNames.create("request-id");
-    private static final HeaderName X_SHOULD_RETRY = HeaderNames.create("x-should-retry");
-    private static final HeaderName RETRY_AFTER_MS = HeaderNames.create("retry-after-ms");
-    private static final HeaderName X_SESSION_ID = HeaderNames.create("x-session-id");
-    private static final HeaderName ANTHROPIC_VERSION = HeaderNames.create("anthropic-version");
-    private static final HeaderName X_MODEL = HeaderNames.create("x-carapace-model");
-    private static final HeaderName X_DEPLOYMENT = HeaderNames.create("x-carapace-deployment");
-    private static final HeaderName X_DOWNGRADED = HeaderNames.create("x-carapace-downgraded-from");
+    private static final String X_REQUEST_ID = "x-request-id";
+    private static final String REQUEST_ID = "request-id";
+    private static final String X_SHOULD_RETRY = "x-should-retry";
+    private static final String RETRY_AFTER_MS = "retry-after-ms";
+    private static final String X_SESSION_ID = "x-session-id";
+    private static final String ANTHROPIC_VERSION = "anthropic-version";
+    private static final String X_MODEL = "x-carapace-model";
+    private static final String X_DEPLOYMENT = "x-carapace-deployment";
+    private static final String X_DOWNGRADED = "x-carapace-downgraded-from";
     private static final String JSON_TYPE = "application/json";
 
     private final Gateway gateway;
@@ -109,82 +106,103 @@ final class HttpApi {
         this.maxBodyBytes = maxBodyBytes;
     }
 
-    void routes(HttpRouting.Builder r) {
-        r.post("/v1/chat/completions", (req, res) -> handle("chat", req, res, openai, x -> chat(req, res, openai, x)))
-         .post("/v1/messages", (req, res) -> handle("messages", req, res, anthropic, x -> chat(req, res, anthropic, x)))
-         .get("/v1/models", (req, res) -> handle("models", req, res, formatOf(req), x -> models(req, res)))
-         .get("/v1/models/{id}", (req, res) -> handle("models", req, res, formatOf(req), x -> model(req, res)))
-         .get("/api/me", (req, res) -> handle("api", req, res, openai, x -> me(req, res)))
-         .get("/api/keys", (req, res) -> handle("api", req, res, openai, x -> listKeys(req, res)))
-         .post("/api/keys", (req, res) -> handle("api", req, res, openai, x -> createKey(req, res)))
-         .delete("/api/keys/{prefix}", (req, res) -> handle("api", req, res, openai, x -> revokeKey(req, res)))
-         .get("/api/budgets", (req, res) -> handle("api", req, res, openai, x -> listBudgets(req, res)))
-         .get("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> getBudget(req, res)))
-         .put("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> putBudget(req, res)))
-         .delete("/api/budgets/{id}", (req, res) -> handle("api", req, res, openai, x -> deleteBudget(req, res)))
-         .get("/api/spend", (req, res) -> handle("api", req, res, openai, x -> spend(req, res)))
-         .get("/healthz", (req, res) -> {
+    void routes(Routes r) {
+        r.post("/v1/chat/completions", x -> handle("chat", x, openai, note -> chat(x, openai, note)))
+         .post("/v1/messages", x -> handle("messages", x, anthropic, note -> chat(x, anthropic, note)))
+         .get("/v1/models", x -> handle("models", x, formatOf(x), note -> models(x)))
+         .get("/v1/models/{id}", x -> handle("models", x, formatOf(x), note -> model(x)))
+         .get("/api/me", x -> handle("api", x, openai, note -> me(x)))
+         .get("/api/keys", x -> handle("api", x, openai, note -> listKeys(x)))
+         .post("/api/keys", x -> handle("api", x, openai, note -> createKey(x)))
+         .delete("/api/keys/{prefix}", x -> handle("api", x, openai, note -> revokeKey(x)))
+         .get("/api/budgets", x -> handle("api", x, openai, note -> listBudgets(x)))
+         .get("/api/budgets/{id}", x -> handle("api", x, openai, note -> getBudget(x)))
+         .put("/api/budgets/{id}", x -> handle("api", x, openai, note -> putBudget(x)))
+         .delete("/api/budgets/{id}", x -> handle("api", x, openai, note -> deleteBudget(x)))
+         .get("/api/spend", x -> handle("api", x, openai, note -> spend(x)))
+         .get("/healthz", x -> handle("healthz", x, openai, note -> {
              String problem = storeWatch.check();
              if (problem == null) {
-                 sendJson(res, 200, JSON.createObjectNode().put("status", "ok"));
+                 sendJson(x, 200, JSON.createObjectNode().put("status", "ok"));
              } else {
-                 sendJson(res, 503, JSON.createObjectNode().put("status", "unavailable").put("reason", problem));
+                 sendJson(x, 503, JSON.createObjectNode().put("status", "unavailable").put("reason", problem));
              }
-         })
-         .get("/metrics", (req, res) -> {
-             res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-             res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
-         })
-         .any((req, res) -> handle("unknown", req, res, formatOf(req), x -> {
-             throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + req.prologue().method().text()
-                     + " " + clip(req.path().path()) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
-                     + " GET /v1/models.", null, "unknown_endpoint", null, false);
          }))
-         .error(Throwable.class, (req, res, t) -> {
-             log.error("unexpected failure on {} {}", req.prologue().method().text(), req.path().path(), t);
-             if (!res.isSent()) {
-                 sendError(res, formatOf(req), ApiException.of(ApiException.Kind.INTERNAL, "internal_error",
-                         "Carapace failed to handle this request (request id " + res.headers().first(X_REQUEST_ID).orElse("?")
-                         + "); the error is in the gateway's log."));
-             }
-         });
+         .get("/metrics", x -> {
+             x.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+             x.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
+         })
+         .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
+             throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method())
+                     + " " + clip(x.rawPath()) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
+                     + " GET /v1/models.", null, "unknown_endpoint", null, false);
+         }));
+    }
+
+    /**
+     * Bodies for the errors the HTTP layer answers before any route (malformed framing, a URI or headers too long,
+     * an unknown HTTP version), in the shape of the API the request was for: Anthropic's for {@code /v1/messages}
+     * or a request with {@code anthropic-version}, OpenAI's for everything else.
+     */
+    byte[] errorBody(int status, String message, String path, java.util.function.Function<String, String> header) {
+        boolean anthropicShape = header.apply(ANTHROPIC_VERSION) != null || (path != null && path.startsWith("/v1/messages"));
+        ApiException.Kind kind = status == 413 ? ApiException.Kind.TOO_LARGE
+                : status >= 500 ? ApiException.Kind.INTERNAL : ApiException.Kind.INVALID_REQUEST;
+        String code = switch (status) {
+            case 408 -> "request_timeout";
+            case 413 -> "request_too_large";
+            case 414 -> "uri_too_long";
+            case 431 -> "headers_too_large";
+            case 505 -> "http_version_not_supported";
+            default -> status >= 500 ? "internal_error" : "malformed_request";
+        };
+        return (anthropicShape ? anthropic : openai).renderError(new ApiException(kind, message, null, code, null, false));
     }
 
     @FunctionalInterface
     private interface Action {
-        void run(Exchange exchange) throws IOException;
+        void run(CallNote note) throws IOException;
     }
 
     /** Per-request notes for the access log: the model call, when the route made one. */
-    private static final class Exchange {
+    private static final class CallNote {
         Call call;
+        boolean clientGone;
     }
 
     /** Common frame of every API route: a request id, errors in the route's API shape, an access log line. */
-    private void handle(String route, ServerRequest req, ServerResponse res, WireFormat format, Action action) throws IOException {
+    private void handle(String route, Exchange x, WireFormat format, Action action) throws IOException {
         long t0 = System.nanoTime();
         String id = idPrefix + Long.toString(ids.incrementAndGet(), 36);
-        res.header(X_REQUEST_ID, id);
-        if (format == anthropic) res.header(REQUEST_ID, id);
+        x.header(X_REQUEST_ID, id);
+        if (format == anthropic) x.header(REQUEST_ID, id);
         MDC.put("request_id", id);
-        Exchange exchange = new Exchange();
+        CallNote note = new CallNote();
         try {
-            action.run(exchange);
+            action.run(note);
         } catch (ApiException e) {
-            if (!res.isSent()) sendError(res, format, e);
+            if (!x.isCommitted()) sendError(x, format, e);
+        } catch (IOException | UncheckedIOException gone) {
+            // Writing the answer failed: the client has gone. The access log line below says so; nothing to send.
+            note.clientGone = true;
+        } catch (RuntimeException e) {
+            log.error("unexpected failure on {} {}", x.method(), x.rawPath(), e);
+            if (x.isCommitted()) throw e;   // a body was under way: the server cuts the connection
+            sendError(x, format, ApiException.of(ApiException.Kind.INTERNAL, "internal_error", "Carapace failed to"
+                    + " handle this request (request id " + id + "); the error is in the gateway's log."));
         } finally {
-            Call call = exchange.call;
+            Call call = note.call;
             // A stream whose client went away was sent as 200; its call knows the client got no answer (499).
-            int status = call != null && call.status() == 499 ? 499 : res.status().code();
+            int status = note.clientGone || call != null && call.status() == 499 ? 499 : x.status();
             long micros = (System.nanoTime() - t0) / 1000;
             metrics.httpRequest(route, status, micros * 1000);
             if (log.isInfoEnabled()) {
                 if (call == null) {
-                    log.info("{} {} {} {}us", req.prologue().method().text(), req.path().path(), status, micros);
+                    log.info("{} {} {} {}us", x.method(), x.rawPath(), status, micros);
                 } else {
                     var u = call.usage();
                     log.info("{} {} {} {}us team={} user={} model={} deployment={} attempts={} tokens_in={} tokens_out={}{}",
-                            req.prologue().method().text(), req.path().path(), status, micros,
+                            x.method(), x.rawPath(), status, micros,
                             call.principal().team(), call.principal().user(),
                             call.model() == null ? call.request().model() : call.model().id(),
                             call.deployment() == null ? "-" : call.deployment().id(), call.attempts(),
@@ -197,26 +215,27 @@ final class HttpApi {
 
     // ---- /v1: the model API ----
 
-    private void chat(ServerRequest req, ServerResponse res, WireFormat format, Exchange exchange) throws IOException {
+    private void chat(Exchange x, WireFormat format, CallNote note) throws IOException {
         // Before authenticating: the keys are read from the very store that failed.
         String unsound = storeWatch.problem();
         if (unsound != null) throw StoreWatch.unavailable(unsound);
-        Principal principal = authenticate(req);
-        byte[] body = readBody(req);
+        Principal principal = authenticate(x);
+        byte[] body = readBody(x);
         ChatRequest request = format.parseRequest(body);
-        String affinity = req.headers().first(X_SESSION_ID).orElse(request.user());
-        Call call = new Call(res.headers().first(X_REQUEST_ID).orElseThrow(), principal, format.api(), request, affinity);
-        exchange.call = call;
+        String session = x.header(X_SESSION_ID);
+        String affinity = session != null ? session : request.user();
+        Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, format.api(), request, affinity);
+        note.call = call;
         if (!request.stream()) {
             ChatResponse answer = gateway.complete(call);
-            res.header(X_MODEL, call.model().id());
-            res.header(X_DEPLOYMENT, call.deployment().id());
-            if (call.downgradedFrom() != null) res.header(X_DOWNGRADED, call.downgradedFrom());
-            res.header(HeaderNames.CONTENT_TYPE, JSON_TYPE);
-            res.send(format.renderResponse(answer));
+            x.header(X_MODEL, call.model().id());
+            x.header(X_DEPLOYMENT, call.deployment().id());
+            if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
+            x.header("content-type", JSON_TYPE);
+            x.send(format.renderResponse(answer));
             return;
         }
-        SseResponse sse = new SseResponse(() -> startSse(res, call),
+        SseResponse sse = new SseResponse(() -> startSse(x, call),
                 () -> format.streamEncoder(call.request(), call.model().id()));
         try {
             gateway.stream(call, sse);
@@ -229,14 +248,14 @@ final class HttpApi {
     }
 
     /** Sets a stream's status and headers, once the first event is there; they leave with it. */
-    private static OutputStream startSse(ServerResponse res, Call call) {
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        res.header(X_MODEL, call.model().id());
-        res.header(X_DEPLOYMENT, call.deployment().id());
-        if (call.downgradedFrom() != null) res.header(X_DOWNGRADED, call.downgradedFrom());
-        return res.outputStream();
+    private static OutputStream startSse(Exchange x, Call call) {
+        x.status(200);
+        x.header("content-type", "text/event-stream; charset=utf-8");
+        x.header("cache-control", "no-cache");
+        x.header(X_MODEL, call.model().id());
+        x.header(X_DEPLOYMENT, call.deployment().id());
+        if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
+        return x.outputStream();
     }
 
     /**
@@ -317,12 +336,12 @@ final class HttpApi {
         }
     }
 
-    private void models(ServerRequest req, ServerResponse res) {
-        Principal p = authenticate(req);
+    private void models(Exchange x) {
+        Principal p = authenticate(x);
         var visible = gateway.portfolio().visible(gateway.access(p.team()));
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
-        boolean anthropicShape = req.headers().contains(ANTHROPIC_VERSION);
+        boolean anthropicShape = x.hasHeader(ANTHROPIC_VERSION);
         for (Portfolio.Entry e : visible) data.add(modelJson(e, anthropicShape));
         if (anthropicShape) {
             body.put("has_more", false);
@@ -331,14 +350,14 @@ final class HttpApi {
         } else {
             body.put("object", "list");
         }
-        sendJson(res, 200, body);
+        sendJson(x, 200, body);
     }
 
-    private void model(ServerRequest req, ServerResponse res) {
-        Principal p = authenticate(req);
-        String id = req.path().pathParameters().get("id");
+    private void model(Exchange x) {
+        Principal p = authenticate(x);
+        String id = x.pathParam("id");
         Portfolio.Entry e = gateway.portfolio().resolve(id, gateway.access(p.team()), "Team '" + p.team() + "'");
-        sendJson(res, 200, modelJson(e, req.headers().contains(ANTHROPIC_VERSION)));
+        sendJson(x, 200, modelJson(e, x.hasHeader(ANTHROPIC_VERSION)));
     }
 
     private static ObjectNode modelJson(Portfolio.Entry e, boolean anthropicShape) {
@@ -357,23 +376,23 @@ final class HttpApi {
 
     // ---- /api: the native API ----
 
-    private void me(ServerRequest req, ServerResponse res) {
-        Principal p = authenticate(req);
-        sendJson(res, 200, JSON.createObjectNode().put("org", p.org()).put("team", p.team()).put("user", p.user())
+    private void me(Exchange x) {
+        Principal p = authenticate(x);
+        sendJson(x, 200, JSON.createObjectNode().put("org", p.org()).put("team", p.team()).put("user", p.user())
                 .put("role", p.role().name().toLowerCase(Locale.ROOT)).put("key_prefix", p.keyPrefix()));
     }
 
-    private void listKeys(ServerRequest req, ServerResponse res) {
-        requireAdmin(req);
+    private void listKeys(Exchange x) {
+        requireAdmin(x);
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         for (StoredKey k : keyAdmin.list()) data.add(keyJson(k));
-        sendJson(res, 200, body);
+        sendJson(x, 200, body);
     }
 
-    private void createKey(ServerRequest req, ServerResponse res) throws IOException {
-        requireAdmin(req);
-        JsonNode in = parseJsonObject(readBody(req));
+    private void createKey(Exchange x) throws IOException {
+        requireAdmin(x);
+        JsonNode in = parseJsonObject(readBody(x));
         for (var it = in.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!java.util.Set.of("user", "team", "role", "name").contains(f)) {
@@ -389,18 +408,18 @@ final class HttpApi {
         KeyAdmin.Created created = keyAdmin.create(text(in, "user", null), text(in, "team", null), role, text(in, "name", null));
         ObjectNode body = keyJson(created.key());
         body.put("key", created.secret());
-        sendJson(res, 201, body);
+        sendJson(x, 201, body);
     }
 
-    private void revokeKey(ServerRequest req, ServerResponse res) {
-        requireAdmin(req);
-        String prefix = req.path().pathParameters().get("prefix");
+    private void revokeKey(Exchange x) {
+        requireAdmin(x);
+        String prefix = x.pathParam("prefix");
         if (!keyAdmin.revoke(prefix)) {
             throw new ApiException(ApiException.Kind.NOT_FOUND, "No active key has prefix '" + clip(prefix) + "'.",
                     "prefix", "key_not_found", null, false);
         }
         auth.forget(prefix);
-        sendJson(res, 200, JSON.createObjectNode().put("prefix", prefix).put("revoked", true));
+        sendJson(x, 200, JSON.createObjectNode().put("prefix", prefix).put("revoked", true));
     }
 
     private static ObjectNode keyJson(StoredKey k) {
@@ -411,33 +430,33 @@ final class HttpApi {
 
     // ---- /api/budgets and /api/spend: the ledger ----
 
-    private void listBudgets(ServerRequest req, ServerResponse res) {
-        Principal p = authenticate(req);
+    private void listBudgets(Exchange x) {
+        Principal p = authenticate(x);
         Instant now = clock.instant();
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         for (Budget b : budgets.list()) {
             if (visible(p, b.id())) data.add(BudgetView.of(b, book, now).json());
         }
-        sendJson(res, 200, body);
+        sendJson(x, 200, body);
     }
 
-    private void getBudget(ServerRequest req, ServerResponse res) {
-        Principal p = authenticate(req);
-        String id = req.path().pathParameters().get("id");
+    private void getBudget(Exchange x) {
+        Principal p = authenticate(x);
+        String id = x.pathParam("id");
         if (!visible(p, id)) throw noBudget(id);   // the same answer as for a budget that does not exist
-        sendJson(res, 200, BudgetView.of(budgets.get(id), book, clock.instant()).json());
+        sendJson(x, 200, BudgetView.of(budgets.get(id), book, clock.instant()).json());
     }
 
-    private void putBudget(ServerRequest req, ServerResponse res) throws IOException {
-        requireAdmin(req);
-        String id = req.path().pathParameters().get("id");
+    private void putBudget(Exchange x) throws IOException {
+        requireAdmin(x);
+        String id = x.pathParam("id");
         int colon = id.indexOf(':');
         if (colon <= 0 || colon == id.length() - 1) {
             throw ApiException.invalid("id", "id: expected SCOPE:NAME, e.g. team:platform, user:alice, org:"
                     + "ORG or agent:NAME; got '" + clip(id) + "'");
         }
-        JsonNode in = parseJsonObject(readBody(req));
+        JsonNode in = parseJsonObject(readBody(x));
         for (var it = in.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!Set.of("amount", "tokens", "period", "time_zone", "currency", "soft", "tiers").contains(f)) {
@@ -454,14 +473,14 @@ final class HttpApi {
             if (!"scope".equals(e.param()) && !"subject".equals(e.param())) throw e;
             throw ApiException.invalid("id", "id: " + e.getMessage());   // scope and subject were read from the id
         }
-        sendJson(res, 200, BudgetView.of(b, book, clock.instant()).json());
+        sendJson(x, 200, BudgetView.of(b, book, clock.instant()).json());
     }
 
-    private void deleteBudget(ServerRequest req, ServerResponse res) {
-        requireAdmin(req);
-        String id = req.path().pathParameters().get("id");
+    private void deleteBudget(Exchange x) {
+        requireAdmin(x);
+        String id = x.pathParam("id");
         if (!budgets.delete(id)) throw noBudget(id);
-        sendJson(res, 200, JSON.createObjectNode().put("id", id).put("deleted", true));
+        sendJson(x, 200, JSON.createObjectNode().put("id", id).put("deleted", true));
     }
 
     /** Admins see every budget; members the budgets their own calls are held to: their user's, team's and org's. */
@@ -533,24 +552,23 @@ final class HttpApi {
         return out;
     }
 
-    private void spend(ServerRequest req, ServerResponse res) {
-        Principal p = authenticate(req);
-        var query = req.query();
-        for (String name : query.names()) {
+    private void spend(Exchange x) {
+        Principal p = authenticate(x);
+        for (String name : x.queryNames()) {
             if (!Set.of("by", "since", "until").contains(name)) {
                 throw ApiException.invalid(name, name + ": unknown parameter (expected by, since, until)");
             }
         }
-        String by = query.first("by").orElse(null);
+        String by = x.query("by");
         if (by == null || !SPEND_DIMENSIONS.contains(by)) {
             throw ApiException.invalid("by", "by: expected one of team, user, agent, model, tier; got '" + clip(by) + "'");
         }
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
-        LocalDate since = date("since", query.first("since").orElse(null), today.withDayOfMonth(1));
-        LocalDate until = date("until", query.first("until").orElse(null), today);
+        LocalDate since = date("since", x.query("since"), today.withDayOfMonth(1));
+        LocalDate until = date("until", x.query("until"), today);
         if (since.isAfter(until)) throw ApiException.invalid("since", "since: " + since + " is after until (" + until + ")");
         String user = p.isAdmin() ? null : p.user();
-        sendJson(res, 200, spendJson(by, since, until, user, book.spend(by, since, until, user)));
+        sendJson(x, 200, spendJson(by, since, until, user, book.spend(by, since, until, user)));
     }
 
     static final List<String> SPEND_DIMENSIONS = List.of("team", "user", "agent", "model", "tier");
@@ -642,23 +660,23 @@ final class HttpApi {
     }
 
     /** {@link #handle}'s frame for a route of another class: request id, the /api error shape, metrics, the access log. */
-    void handleApi(String route, ServerRequest req, ServerResponse res, ApiRoute action) throws IOException {
-        handle(route, req, res, openai, x -> action.run());
+    void handleApi(String route, Exchange x, ApiRoute action) throws IOException {
+        handle(route, x, openai, note -> action.run());
     }
 
     /** The request's JSON body, with this API's content-type and size checks. */
-    byte[] body(ServerRequest req) throws IOException {
-        return readBody(req);
+    byte[] body(Exchange x) throws IOException {
+        return readBody(x);
     }
 
     // ---- helpers ----
 
-    private Principal authenticate(ServerRequest req) {
-        return auth.authenticate(Credentials.apiKey(req.headers()));
+    private Principal authenticate(Exchange x) {
+        return auth.authenticate(Credentials.apiKey(x::header));
     }
 
-    private Principal requireAdmin(ServerRequest req) {
-        Principal p = authenticate(req);
+    private Principal requireAdmin(Exchange x) {
+        Principal p = authenticate(x);
         if (!p.isAdmin()) {
             throw new ApiException(ApiException.Kind.PERMISSION, "This endpoint needs an admin key; key " + p.keyPrefix()
                     + " belongs to a member.", null, "admin_required", null, false);
@@ -667,25 +685,35 @@ final class HttpApi {
     }
 
     /** The body, refused with 415 unless it is JSON and with 413 past the size limit. */
-    private byte[] readBody(ServerRequest req) throws IOException {
-        String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse(null);
+    private byte[] readBody(Exchange x) throws IOException {
+        String type = x.header("content-type");
         if (type != null && !type.toLowerCase(Locale.ROOT).contains("json")) {
             throw new ApiException(ApiException.Kind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json; got '"
                     + clip(type) + "'.", null, "unsupported_media_type", null, false);
         }
-        long declared = req.headers().contentLength().orElse(-1);
+        long declared = x.contentLength();
         if (declared > maxBodyBytes) throw tooLarge();
-        try (InputStream in = req.content().inputStream()) {
+        try (InputStream in = x.body()) {
             if (declared >= 0) {
                 // The usual case: read exactly what was declared, into one array of that size.
                 byte[] body = in.readNBytes((int) declared);
-                if (in.read() != -1) throw tooLarge();
+                if (body.length < declared) throw truncated(declared, body.length);
                 return body;
             }
             byte[] body = in.readNBytes((int) Math.min(maxBodyBytes + 1, Integer.MAX_VALUE - 8));
             if (body.length > maxBodyBytes) throw tooLarge();
             return body;
+        } catch (IOException e) {
+            // The framing broke mid-body (a bad chunk, the client closing early): the client's mistake, not ours.
+            // The server closes the connection after this answer: the rest of the bytes cannot be trusted.
+            throw ApiException.invalid(null, "The request body could not be read: " + clip(e.getMessage() == null
+                    ? "it ended early" : e.getMessage()) + ". Send Content-Length bytes, or well-formed chunks.");
         }
+    }
+
+    private static ApiException truncated(long declared, int got) {
+        return ApiException.invalid(null, "The request body ended after " + got + " of its declared " + declared
+                + " bytes (Content-Length).");
     }
 
     private ApiException tooLarge() {
@@ -710,28 +738,28 @@ final class HttpApi {
         return v.asText();
     }
 
-    private WireFormat formatOf(ServerRequest req) {
-        return req.headers().contains(ANTHROPIC_VERSION) || req.path().path().startsWith("/v1/messages") ? anthropic : openai;
+    private WireFormat formatOf(Exchange x) {
+        return x.hasHeader(ANTHROPIC_VERSION) || x.path().startsWith("/v1/messages") ? anthropic : openai;
     }
 
-    private static void sendError(ServerResponse res, WireFormat format, ApiException e) {
-        res.status(format.status(e));
+    private static void sendError(Exchange x, WireFormat format, ApiException e) throws IOException {
+        x.status(format.status(e));
         if (e.retryAfter() != null) {
             long ms = Math.max(1, e.retryAfter().toMillis());
-            res.header(HeaderNames.RETRY_AFTER, Long.toString((ms + 999) / 1000));
-            res.header(RETRY_AFTER_MS, Long.toString(ms));
+            x.header("retry-after", Long.toString((ms + 999) / 1000));
+            x.header(RETRY_AFTER_MS, Long.toString(ms));
         }
-        res.header(X_SHOULD_RETRY, Boolean.toString(e.retryable()));
-        res.header(HeaderNames.CONTENT_TYPE, JSON_TYPE);
-        res.send(format.renderError(e));
+        x.header(X_SHOULD_RETRY, Boolean.toString(e.retryable()));
+        x.header("content-type", JSON_TYPE);
+        x.send(format.renderError(e));
     }
 
     /** Answers with {@code body} as JSON: every {@code /api} route's success path. */
-    static void sendJson(ServerResponse res, int status, JsonNode body) {
-        res.status(status);
-        res.header(HeaderNames.CONTENT_TYPE, JSON_TYPE);
+    static void sendJson(Exchange x, int status, JsonNode body) {
+        x.status(status);
+        x.header("content-type", JSON_TYPE);
         try {
-            res.send(JSON.writeValueAsBytes(body));
+            x.send(JSON.writeValueAsBytes(body));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -11,10 +11,8 @@ import dev.carapace.privacy.Action;
 import dev.carapace.privacy.Finding;
 import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.Redaction;
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
+import dev.carapace.server.http.Routes;
 
 import java.io.IOException;
 import java.util.List;
@@ -42,15 +40,15 @@ final class PrivacyApi {
         this.enabled = enabled;
     }
 
-    void routes(HttpRouting.Builder r) {
-        r.post("/api/privacy/scan", (req, res) -> api.handleApi("privacy", req, res, () -> scan(req, res)));
+    void routes(Routes r) {
+        r.post("/api/privacy/scan", x -> api.handleApi("privacy", x, () -> scan(x)));
     }
 
-    private void scan(ServerRequest req, ServerResponse res) throws IOException {
-        Principal p = auth.authenticate(Credentials.apiKey(req.headers()));
+    private void scan(Exchange x) throws IOException {
+        Principal p = auth.authenticate(Credentials.apiKey(x::header));
         JsonNode in;
         try {
-            in = JSON.readTree(api.body(req));
+            in = JSON.readTree(api.body(x));
         } catch (IOException e) {
             throw ApiException.invalid(null, "Request body is not valid JSON.");
         }
@@ -83,8 +81,8 @@ final class PrivacyApi {
             redaction.reserve(text);
             body.put("redacted", redaction.redact(text, findings, f -> true, false));
         }
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(JSON.writeValueAsBytes(body));
+        x.status(200);
+        x.header("content-type", "application/json");
+        x.send(JSON.writeValueAsBytes(body));
     }
 }

@@ -97,7 +97,7 @@ class ConfigLoaderTest {
         void serverStoreOrgTiers() throws Exception {
             CarapaceConfig c = ConfigLoader.load(EXAMPLE);
 
-            assertThat(c.server()).isEqualTo(new Server("127.0.0.1", 8080, 10L * 1024 * 1024));
+            assertThat(c.server()).isEqualTo(new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0));
             assertThat(c.store()).isEqualTo(new Store(null, null, null, 8));
             assertThat(c.org()).isEqualTo("acme");
             assertThat(c.tiers()).containsExactly("free", "mid", "high", "high-speed", "ultra");

@@ -1,0 +1,138 @@
+package dev.carapace.server.http;
+
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Blocker;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One request and its response, as a route sees them. Blocking: the route runs on a virtual thread, reads the body
+ * as a stream and answers with {@link #send} or writes an {@link #outputStream} (a stream's events, flushed as they
+ * go).
+ */
+public final class Exchange {
+
+    private final Request request;
+    private final Response response;
+    private final Callback callback;
+    private final ServerWebSocketContainer sockets;
+    private final Map<String, String> pathParams;
+    private Fields query;
+    private OutputStream out;
+    private boolean upgraded;
+
+    Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer sockets,
+             Map<String, String> pathParams) {
+        this.request = request;
+        this.response = response;
+        this.callback = callback;
+        this.sockets = sockets;
+        this.pathParams = pathParams;
+    }
+
+    // ---- the request ----
+
+    public String method() { return request.getMethod(); }
+
+    /** The decoded path, e.g. {@code /v1/models/gpt 4} for {@code /v1/models/gpt%204}. */
+    public String path() { return Request.getPathInContext(request); }
+
+    /** The path as the client sent it (still percent-encoded): what the access log shows. */
+    public String rawPath() { return request.getHttpURI().getPath(); }
+
+    /** A {@code {name}} segment of the route's template, decoded. */
+    public String pathParam(String name) { return pathParams.get(name); }
+
+    /** The first value of a request header, or null. */
+    public String header(String name) { return request.getHeaders().get(name); }
+
+    public boolean hasHeader(String name) { return request.getHeaders().contains(name); }
+
+    /** The declared Content-Length, or -1 when the body is chunked or absent. */
+    public long contentLength() { return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH); }
+
+    /** The names of the query parameters, in the order sent. */
+    public Set<String> queryNames() { return query().getNames(); }
+
+    /** The first value of a query parameter, or null. */
+    public String query(String name) {
+        Fields.Field f = query().get(name);
+        return f == null ? null : f.getValue();
+    }
+
+    private Fields query() {
+        if (query == null) query = Request.extractQueryParameters(request);
+        return query;
+    }
+
+    /** Whether the client asks to switch this connection to WebSocket. */
+    public boolean isWebSocketUpgrade() {
+        return "websocket".equalsIgnoreCase(request.getHeaders().get(HttpHeader.UPGRADE));
+    }
+
+    /** The body, as it arrives. Reading past a framing error fails with an IOException (the client's fault: 400). */
+    public InputStream body() { return Content.Source.asInputStream(request); }
+
+    // ---- the response ----
+
+    public void status(int status) { response.setStatus(status); }
+
+    public int status() { return response.getStatus(); }
+
+    public void header(String name, String value) { response.getHeaders().put(name, value); }
+
+    /** A header already set on the response, or null. */
+    public String responseHeader(String name) { return response.getHeaders().get(name); }
+
+    /** Whether the status and headers have left: after that only the body can still be written. */
+    public boolean isCommitted() { return response.isCommitted(); }
+
+    /** Answers with this whole body (and its Content-Length). */
+    public void send(byte[] body) throws IOException {
+        if (out != null) throw new IllegalStateException("the body is being streamed");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        try (Blocker.Callback done = Blocker.callback()) {
+            response.write(true, ByteBuffer.wrap(body), done);
+            done.block();
+        }
+    }
+
+    /** The body as a stream, for answers written as they are made; close it to end the response. */
+    public OutputStream outputStream() {
+        if (out == null) out = Content.Sink.asOutputStream(response);
+        return out;
+    }
+
+    /**
+     * Switches the connection to WebSocket, served by {@code listener}; false when the request is no valid upgrade,
+     * and the route still answers it.
+     */
+    public boolean upgradeToWebSocket(WebSocket.Listener listener) {
+        JettyWebSocket endpoint = new JettyWebSocket(listener);
+        if (!sockets.upgrade((req, res, cb) -> endpoint, request, response, callback)) return false;
+        upgraded = true;
+        return true;
+    }
+
+    // ---- for the server ----
+
+    Request request() { return request; }
+
+    Response response() { return response; }
+
+    OutputStream openedOutput() { return out; }
+
+    /** Whether the WebSocket container now owns the connection (and completes the request itself). */
+    boolean upgraded() { return upgraded; }
+}

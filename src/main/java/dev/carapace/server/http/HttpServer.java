@@ -1,0 +1,236 @@
+package dev.carapace.server.http;
+
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+
+/**
+ * Carapace's HTTP/1.1 server: Jetty 12, each request's route on its own virtual thread.
+ *
+ * <p>Why Jetty: its parser refuses what RFC 9112 says to refuse (Content-Length beside Transfer-Encoding, a
+ * Transfer-Encoding other than a final {@code chunked}, conflicting Content-Lengths, malformed chunks) with 400 and
+ * closes the connection; a response it sends with {@code Connection: close} closes the connection; and a body the
+ * route did not read is drained or the connection closed, never parsed as the next request. Its accept loop also
+ * survives running out of file descriptors. Helidon 4.3 did none of these.
+ *
+ * <p>On top of Jetty: a cap on open connections (past it, the server stops accepting until one closes), a header
+ * deadline ({@link ConnectionWatch}), and error bodies in the API's shape for the requests Jetty refuses before any
+ * route sees them ({@link ErrorPage}).
+ */
+public final class HttpServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger("carapace.http");
+
+    /**
+     * @param maxConnections  open client connections at most; past it, accepting pauses until one closes
+     * @param headerTimeout   how long a request's head may take to arrive once its first byte has
+     * @param idleTimeout     how long a connection may see no bytes either way before it is closed
+     * @param maxHeaderBytes  the request line and headers together at most (a longer URI gets 414, headers 431)
+     */
+    public record Settings(String host, int port, int maxConnections, Duration headerTimeout, Duration idleTimeout,
+                           int maxHeaderBytes) {}
+
+    private final Server server;
+    private final ServerConnector connector;
+    private final NetworkConnectionLimit limit;
+    private final ConnectionWatch watch;
+    private final Dispatch dispatch;
+
+    private HttpServer(Settings settings, Routes routes, ErrorPage errors) {
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("http");
+        threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server = new Server(threads);
+
+        HttpConfiguration config = new HttpConfiguration();
+        config.setSendServerVersion(false);
+        config.setSendXPoweredBy(false);
+        config.setRequestHeaderSize(settings.maxHeaderBytes());
+        HttpConnectionFactory http = new HttpConnectionFactory(config);
+        watch = new ConnectionWatch(settings.headerTimeout());
+        http.addEventListener(watch);
+
+        connector = new ServerConnector(server, 1, -1, http);
+        connector.setHost(settings.host());
+        connector.setPort(settings.port());
+        connector.setIdleTimeout(settings.idleTimeout().toMillis());
+        connector.setAcceptedTcpNoDelay(true);   // small SSE frames must not wait for delayed ACKs
+        server.addConnector(connector);
+        limit = new NetworkConnectionLimit(settings.maxConnections(), connector);
+        server.addBean(limit);
+
+        server.setErrorHandler(new JsonErrors(errors));
+        ServerWebSocketContainer sockets = ServerWebSocketContainer.ensure(server);
+        dispatch = new Dispatch(routes, sockets, watch, errors);
+        server.setHandler(dispatch);
+    }
+
+    /** Builds and starts a server; fails if the port cannot be bound. */
+    public static HttpServer start(Settings settings, Routes routes, ErrorPage errors) {
+        HttpServer s = new HttpServer(settings, routes, errors);
+        try {
+            s.server.start();
+        } catch (Exception e) {
+            s.close();
+            throw new IllegalStateException("cannot start the HTTP server on " + settings.host() + ":" + settings.port()
+                    + ": " + e.getMessage(), e);
+        }
+        return s;
+    }
+
+    public int port() { return connector.getLocalPort(); }
+
+    /** Client connections open now (the connection cap counts these). */
+    public int openConnections() { return limit.getNetworkConnectionCount(); }
+
+    /**
+     * Stops accepting, interrupts the routes still running (a live event stream then ends its response cleanly; a
+     * model call in flight ends as interrupted and is recorded so), gives them a moment to finish, then stops.
+     */
+    @Override
+    public void close() {
+        try {
+            connector.setAccepting(false);
+            dispatch.running.forEach(Thread::interrupt);
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (!dispatch.running.isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
+            server.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.warn("stopping the HTTP server: {}", e.toString());
+        }
+        watch.close();
+    }
+
+    /** Finds each request's route and runs it (Jetty calls this on a virtual thread: the route may block). */
+    private static final class Dispatch extends Handler.Abstract {
+        private final Routes routes;
+        private final ServerWebSocketContainer sockets;
+        private final ConnectionWatch watch;
+        private final ErrorPage errors;
+        /** The threads running a route now: {@link #close} interrupts them. */
+        final Set<Thread> running = ConcurrentHashMap.newKeySet();
+
+        Dispatch(Routes routes, ServerWebSocketContainer sockets, ConnectionWatch watch, ErrorPage errors) {
+            super(InvocationType.BLOCKING);
+            this.routes = routes;
+            this.sockets = sockets;
+            this.watch = watch;
+            this.errors = errors;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            Routes.Match match;
+            try {
+                match = routes.find(request.getMethod(), request.getHttpURI().getPath());
+            } catch (IllegalArgumentException e) {
+                writeError(request, response, callback, 400, "Malformed path: " + e.getMessage() + ".", errors);
+                return true;
+            }
+            Connection connection = request.getConnectionMetaData().getConnection();
+            watch.routeStarted(connection);
+            Exchange exchange = new Exchange(request, response, callback, sockets, match.params());
+            Thread thread = Thread.currentThread();
+            running.add(thread);
+            try {
+                match.route().handle(exchange);
+                if (exchange.upgraded()) return true;
+                OutputStream out = exchange.openedOutput();
+                if (out != null) out.close();
+                callback.succeeded();
+            } catch (Throwable t) {
+                if (exchange.upgraded()) return true;
+                if (response.isCommitted()) {
+                    callback.failed(t);   // a body was under way: the connection is cut, the client sees it short
+                } else {
+                    log.error("unexpected failure on {} {}", request.getMethod(), request.getHttpURI().getPath(), t);
+                    writeError(request, response, callback, 500, "Carapace failed to handle this request; the error"
+                            + " is in the gateway's log.", errors);
+                }
+            } finally {
+                running.remove(thread);
+                Thread.interrupted();   // an interrupt meant for this route must not reach the next task of the thread
+                watch.routeEnded(connection);
+            }
+            return true;
+        }
+    }
+
+    static void writeError(Request request, Response response, Callback callback, int status, String message,
+                           ErrorPage errors) {
+        byte[] body = errors.render(status, message, request.getHttpURI().getPath(), request.getHeaders()::get);
+        response.setStatus(status);
+        HttpFields.Mutable h = response.getHeaders();
+        h.put(HttpHeader.CONTENT_TYPE, "application/json");
+        h.put(HttpHeader.CONTENT_LENGTH, body.length);
+        if (status >= 500) h.put(HttpHeader.CONNECTION, "close");
+        response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
+    /**
+     * Jetty's answers to requests that never reached a route, as API-shaped JSON instead of an HTML page. A request
+     * refused this way is always one Jetty closes the connection after.
+     */
+    private static final class JsonErrors extends ErrorHandler {
+        private final ErrorPage errors;
+
+        JsonErrors(ErrorPage errors) {
+            this.errors = errors;
+        }
+
+        /** A request the parser refused, before there is any request object: only the status and reason are known. */
+        @Override
+        public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+            fields.put(HttpHeader.CONTENT_TYPE, "application/json");
+            return ByteBuffer.wrap(errors.render(status, describe(status, reason), null, name -> null));
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            Object status = request.getAttribute(ERROR_STATUS);
+            Object message = request.getAttribute(ERROR_MESSAGE);
+            int code = status instanceof Integer i ? i : response.getStatus();
+            HttpServer.writeError(request, response, callback, code, describe(code, message == null ? null : message.toString()), errors);
+            return true;
+        }
+
+        private static String describe(int status, String reason) {
+            String what = switch (status) {
+                case 400 -> "The request is not valid HTTP/1.1";
+                case 408 -> "The request did not arrive in time";
+                case 413 -> "The request is too large";
+                case 414 -> "The request's URI is too long";
+                case 431 -> "The request's headers are too large";
+                case 505 -> "Unsupported HTTP version; use HTTP/1.1 or HTTP/1.0";
+                default -> HttpStatus.getMessage(status);
+            };
+            return reason == null || reason.isBlank() || reason.equals(HttpStatus.getMessage(status))
+                    ? what + "." : what + ": " + reason + ".";
+        }
+    }
+
+}

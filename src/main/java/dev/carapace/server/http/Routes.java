@@ -1,0 +1,102 @@
+package dev.carapace.server.http;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The routing table, in the order routes were added: a method and a path template such as
+ * {@code /api/runs/{id}/events}, whose {@code {name}} segments match one non-empty path segment each. The first
+ * route that matches wins; a request no route matches goes to the fallback.
+ */
+public final class Routes {
+
+    private record Entry(String method, String[] segments, Route route) {}
+
+    /** A route found for a request, with the values of its template's {@code {name}} segments. */
+    record Match(Route route, Map<String, String> params) {}
+
+    private final List<Entry> entries = new ArrayList<>();
+    private Route fallback = x -> {
+        throw new IllegalStateException("no fallback route");
+    };
+
+    public Routes get(String template, Route route) { return add("GET", template, route); }
+
+    public Routes post(String template, Route route) { return add("POST", template, route); }
+
+    public Routes put(String template, Route route) { return add("PUT", template, route); }
+
+    public Routes delete(String template, Route route) { return add("DELETE", template, route); }
+
+    /** Answers every request no route matches (an unknown path, or a known path with another method). */
+    public Routes otherwise(Route route) {
+        fallback = route;
+        return this;
+    }
+
+    private Routes add(String method, String template, Route route) {
+        if (!template.startsWith("/")) throw new IllegalArgumentException("a template starts with '/': " + template);
+        entries.add(new Entry(method, template.substring(1).split("/", -1), route));
+        return this;
+    }
+
+    /**
+     * The route for a request. {@code rawPath} is still percent-encoded: it is split first and each segment decoded
+     * after, so an encoded '/' stays inside its segment.
+     *
+     * @throws IllegalArgumentException if a segment's percent-encoding is malformed
+     */
+    Match find(String method, String rawPath) {
+        String[] parts = rawPath.substring(rawPath.startsWith("/") ? 1 : 0).split("/", -1);
+        for (int i = 0; i < parts.length; i++) parts[i] = decode(parts[i]);
+        for (Entry e : entries) {
+            if (!e.method.equals(method) || e.segments.length != parts.length) continue;
+            Map<String, String> params = match(e.segments, parts);
+            if (params != null) return new Match(e.route, params);
+        }
+        return new Match(fallback, Map.of());
+    }
+
+    private static Map<String, String> match(String[] template, String[] parts) {
+        Map<String, String> params = null;
+        for (int i = 0; i < template.length; i++) {
+            String t = template[i];
+            if (t.startsWith("{") && t.endsWith("}")) {
+                if (parts[i].isEmpty()) return null;
+                if (params == null) params = new HashMap<>(2);
+                params.put(t.substring(1, t.length() - 1), parts[i]);
+            } else if (!t.equals(parts[i])) {
+                return null;
+            }
+        }
+        return params == null ? Map.of() : params;
+    }
+
+    /** Percent-decoding of one path segment ('+' is a plus in a path); malformed escapes and invalid UTF-8 are refused. */
+    static String decode(String segment) {
+        if (segment.indexOf('%') < 0) return segment;
+        byte[] out = new byte[segment.length()];
+        int n = 0;
+        for (int i = 0; i < segment.length(); i++) {
+            char c = segment.charAt(i);
+            if (c != '%') {
+                if (c > 0x7f) throw new IllegalArgumentException("a non-ASCII character in the path");
+                out[n++] = (byte) c;
+                continue;
+            }
+            int hi = i + 2 < segment.length() ? Character.digit(segment.charAt(i + 1), 16) : -1;
+            int lo = hi < 0 ? -1 : Character.digit(segment.charAt(i + 2), 16);
+            if (lo < 0) throw new IllegalArgumentException("'%' must be followed by two hex digits");
+            out[n++] = (byte) (hi << 4 | lo);
+            i += 2;
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(out, 0, n)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("the percent-encoded bytes are not UTF-8");
+        }
+    }
+}
