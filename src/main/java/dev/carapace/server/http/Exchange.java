@@ -9,6 +9,7 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,6 +23,9 @@ import java.util.Set;
  * go).
  */
 public final class Exchange {
+
+    /** Bytes a streamed body holds before a write: a few SSE events, and small enough to keep many streams open. */
+    static final int STREAM_BUFFER = 8 * 1024;
 
     private final Request request;
     private final Response response;
@@ -108,9 +112,12 @@ public final class Exchange {
         }
     }
 
-    /** The body as a stream, for answers written as they are made; close it to end the response. */
+    /**
+     * The body as a stream, for answers written as they are made: writes are held until {@code flush()} (or
+     * {@value #STREAM_BUFFER} bytes), so a burst of events leaves in one socket write. Close it to end the response.
+     */
     public OutputStream outputStream() {
-        if (out == null) out = Content.Sink.asOutputStream(response);
+        if (out == null) out = new BufferedOutputStream(Content.Sink.asOutputStream(response), STREAM_BUFFER);
         return out;
     }
 
