@@ -55,7 +55,8 @@ import java.util.function.Supplier;
 
 /**
  * Every HTTP route of Carapace, read top to bottom: the OpenAI- and Anthropic-compatible model API under
- * {@code /v1}, the native admin API under {@code /api}, health and metrics. The only class that knows Helidon.
+ * {@code /v1}, the native admin API under {@code /api}, health and metrics.
+ * Routes see an {@link Exchange}; the HTTP server itself is {@code dev.carapace.server.http}'s.
  */
 final class HttpApi {
 

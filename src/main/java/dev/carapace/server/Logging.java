@@ -11,7 +11,7 @@ final class Logging {
     private Logging() {}
 
     static void configure(boolean json) {
-        // Helidon logs through java.util.logging; send it to the same place, at the levels logback.xml sets.
+        // Libraries that log through java.util.logging go to the same place, at the levels logback.xml sets.
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         if (!json) return;

@@ -44,7 +44,7 @@ class MalformedRequestCorpusTest {
 
     /** Fragments that betray a stack trace or internal class names in a client-facing body. */
     static final List<String> INTERNALS = List.of("Exception", "at dev.", "java.lang", "\tat ", "com.fasterxml",
-            "io.helidon", "dev.carapace");
+            "org.eclipse.jetty", "dev.carapace");
 
     enum Api { OPENAI, ANTHROPIC }
 
