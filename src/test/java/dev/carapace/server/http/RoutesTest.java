@@ -1,0 +1,68 @@
+package dev.carapace.server.http;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RoutesTest {
+
+    private final Route a = x -> {};
+    private final Route b = x -> {};
+    private final Route c = x -> {};
+    private final Route fallback = x -> {};
+    private final Routes routes = new Routes()
+            .get("/api/runs/{id}", a)
+            .post("/api/runs/{id}/cancel", b)
+            .get("/api/runs/{id}/events", c)
+            .otherwise(fallback);
+
+    @Test
+    void templateSegmentsMatchOneDecodedSegmentEach() {
+        Routes.Match m = routes.find("GET", "/api/runs/run%201");
+        assertThat(m.route()).isSameAs(a);
+        assertThat(m.params()).isEqualTo(Map.of("id", "run 1"));
+        assertThat(routes.find("POST", "/api/runs/r/cancel").route()).isSameAs(b);
+        assertThat(routes.find("GET", "/api/runs/r/events").route()).isSameAs(c);
+    }
+
+    @Test
+    void anEncodedSlashStaysInsideItsSegment() {
+        Routes.Match m = routes.find("GET", "/api/runs/a%2Fevents");
+        assertThat(m.route()).isSameAs(a);
+        assertThat(m.params()).containsEntry("id", "a/events");
+    }
+
+    @Test
+    void aPlusInAPathIsAPlus() {
+        assertThat(routes.find("GET", "/api/runs/a+b").params()).containsEntry("id", "a+b");
+    }
+
+    @Test
+    void theWrongMethodAnEmptySegmentOrExtraSegmentsGoToTheFallback() {
+        assertThat(routes.find("DELETE", "/api/runs/r").route()).isSameAs(fallback);
+        assertThat(routes.find("GET", "/api/runs/").route()).isSameAs(fallback);
+        assertThat(routes.find("GET", "/api/runs/r/events/x").route()).isSameAs(fallback);
+        assertThat(routes.find("GET", "/api/runs").route()).isSameAs(fallback);
+    }
+
+    @Test
+    void literalSegmentsAreComparedDecoded() {
+        assertThat(routes.find("GET", "/api/%72uns/r").route()).isSameAs(a);
+    }
+
+    @Test
+    void malformedPercentEncodingIsRefusedNotGuessed() {
+        for (String bad : new String[] {"/api/runs/%zz", "/api/runs/%4", "/api/runs/%", "/api/runs/%c3%28", "/api/runs/%ff"}) {
+            assertThatThrownBy(() -> routes.find("GET", bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void encodedControlCharactersDecodeToThemselvesForTheRouteToJudge() {
+        assertThat(Routes.decode("x%0a%00y")).isEqualTo("x\n\0y");
+        assertThat(Routes.decode("caf%C3%A9")).isEqualTo("café");
+    }
+}
