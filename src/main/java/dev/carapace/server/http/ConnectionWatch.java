@@ -12,7 +12,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What happens on a connection between its requests. Two things are bounded here because the parser alone cannot
+ * What happens on a connection between its requests, and which thread runs its route (so a shutdown can interrupt
+ * it). Two things are bounded here because the parser alone cannot
  * see them:
  * <ul>
  *   <li><b>The header deadline.</b> A client that sends a request's head a byte at a time never trips the idle
@@ -33,7 +34,7 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
     /** One open connection. Written by its request threads and the sweeper; a stale read only delays a close by a sweep. */
     private static final class Watched {
-        volatile int routes;            // routes running on it (0 or 1: HTTP/1.1 handles one request at a time)
+        volatile Thread route;          // the thread running its route, null between requests (HTTP/1.1: one at a time)
         volatile long bytesAtIdle;      // bytes in when it last went idle, so later bytes are a new request
         volatile long waitingSince;     // nanoTime when bytes of a new request were first seen, 0 when none are
     }
@@ -63,32 +64,51 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
     @Override
     public void onClosed(Connection connection) {
         Watched w = open.remove(connection);
-        if (w != null && w.routes == 0 && connection.getBytesIn() > w.bytesAtIdle) {
+        if (w != null && w.route == null && connection.getBytesIn() > w.bytesAtIdle) {
             log.info("- - closed by the client in the middle of a request's head ({} bytes) from {}",
                     connection.getBytesIn() - w.bytesAtIdle, connection.getEndPoint().getRemoteSocketAddress());
         }
     }
 
-    /** A route starts on {@code connection}: its head arrived in time. */
+    /** A route starts on {@code connection}, on the current thread: its head arrived in time. */
     void routeStarted(Connection connection) {
         Watched w = open.get(connection);
-        if (w == null) return;   // upgraded or already closed
-        w.routes++;
+        if (w == null) return;   // already closed
+        w.route = Thread.currentThread();
         w.waitingSince = 0;
     }
 
     /** The route has ended: from now on, bytes in belong to the next request. */
     void routeEnded(Connection connection) {
         Watched w = open.get(connection);
-        if (w == null) return;
+        if (w == null) return;   // closed, or upgraded to a WebSocket
         w.bytesAtIdle = connection.getBytesIn();
-        w.routes--;
+        w.route = null;
+    }
+
+    /** Interrupts every running route (at shutdown); returns how many were running. */
+    int interruptRoutes() {
+        int n = 0;
+        for (Watched w : open.values()) {
+            Thread t = w.route;
+            if (t != null) {
+                t.interrupt();
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Whether any route is still running. */
+    boolean routesRunning() {
+        for (Watched w : open.values()) if (w.route != null) return true;
+        return false;
     }
 
     private void sweep() {
         long now = System.nanoTime();
         open.forEach((connection, w) -> {
-            if (w.routes > 0 || connection.getBytesIn() <= w.bytesAtIdle) return;
+            if (w.route != null || connection.getBytesIn() <= w.bytesAtIdle) return;
             if (w.waitingSince == 0) {
                 w.waitingSince = now;
             } else if (now - w.waitingSince > headerNanos) {

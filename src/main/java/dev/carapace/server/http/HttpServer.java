@@ -22,8 +22,6 @@ import org.slf4j.LoggerFactory;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 
 /**
@@ -56,7 +54,6 @@ public final class HttpServer implements AutoCloseable {
     private final ServerConnector connector;
     private final NetworkConnectionLimit limit;
     private final ConnectionWatch watch;
-    private final Dispatch dispatch;
 
     private HttpServer(Settings settings, Routes routes, ErrorPage errors) {
         QueuedThreadPool threads = new QueuedThreadPool();
@@ -83,8 +80,7 @@ public final class HttpServer implements AutoCloseable {
 
         server.setErrorHandler(new JsonErrors(errors));
         ServerWebSocketContainer sockets = ServerWebSocketContainer.ensure(server);
-        dispatch = new Dispatch(routes, sockets, watch, errors);
-        server.setHandler(dispatch);
+        server.setHandler(new Dispatch(routes, sockets, watch, errors));
     }
 
     /** Builds and starts a server; fails if the port cannot be bound. */
@@ -113,9 +109,9 @@ public final class HttpServer implements AutoCloseable {
     public void close() {
         try {
             connector.setAccepting(false);
-            dispatch.running.forEach(Thread::interrupt);
+            watch.interruptRoutes();
             long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-            while (!dispatch.running.isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
+            while (watch.routesRunning() && System.nanoTime() < deadline) Thread.sleep(10);
             server.stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -131,8 +127,6 @@ public final class HttpServer implements AutoCloseable {
         private final ServerWebSocketContainer sockets;
         private final ConnectionWatch watch;
         private final ErrorPage errors;
-        /** The threads running a route now: {@link #close} interrupts them. */
-        final Set<Thread> running = ConcurrentHashMap.newKeySet();
 
         Dispatch(Routes routes, ServerWebSocketContainer sockets, ConnectionWatch watch, ErrorPage errors) {
             super(InvocationType.BLOCKING);
@@ -154,8 +148,6 @@ public final class HttpServer implements AutoCloseable {
             Connection connection = request.getConnectionMetaData().getConnection();
             watch.routeStarted(connection);
             Exchange exchange = new Exchange(request, response, callback, sockets, match.params());
-            Thread thread = Thread.currentThread();
-            running.add(thread);
             try {
                 match.route().handle(exchange);
                 if (exchange.upgraded()) return true;
@@ -172,7 +164,6 @@ public final class HttpServer implements AutoCloseable {
                             + " is in the gateway's log.", errors);
                 }
             } finally {
-                running.remove(thread);
                 Thread.interrupted();   // an interrupt meant for this route must not reach the next task of the thread
                 watch.routeEnded(connection);
             }
