@@ -148,9 +148,8 @@ public final class Carapace implements AutoCloseable {
         WireFormat anthropic = new AnthropicFormat();
         Map<String, Provider> providers = new LinkedHashMap<>();
         // one cap for every provider's connections, derived like the client connections' when not configured
-        int maxUpstream = config.server().maxUpstreamConnections();
         UpstreamConnections upstreamConnections = new UpstreamConnections(
-                maxUpstream > 0 ? maxUpstream : OpenFiles.share(OpenFiles.limit()), UpstreamConnections.DEFAULT_WAIT);
+                OpenFiles.upstreamConnections(config.server().maxUpstreamConnections()), UpstreamConnections.DEFAULT_WAIT);
         for (ProviderSpec spec : config.providers().values()) {
             String key = spec.apiKeyEnv() == null ? null : env.apply(spec.apiKeyEnv());
             if (spec.apiKeyEnv() != null && key == null) {
