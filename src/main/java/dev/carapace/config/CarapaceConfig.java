@@ -49,9 +49,12 @@ public record CarapaceConfig(
      * @param maxBodyBytes   requests with a larger body are refused with 413
      * @param maxConnections open client connections at most (past it, accepting pauses until one closes); 0 derives
      *                       it from the process's open-files limit
+     * @param maxUpstreamConnections open upstream connections at most, every provider together, idle kept-alive ones
+     *                       included (past it, a call that cannot get one within a second is refused with 503); 0
+     *                       derives it from the process's open-files limit
      */
-    public record Server(String host, int port, long maxBodyBytes, int maxConnections) {
-        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0);
+    public record Server(String host, int port, long maxBodyBytes, int maxConnections, int maxUpstreamConnections) {
+        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0, 0);
     }
 
     /**

@@ -288,8 +288,9 @@ public final class ConfigLoader {
         int port = r.integer("port", 1, 65535, d.port());
         long maxBodyBytes = r.size("max_body_bytes", 1, Integer.MAX_VALUE, d.maxBodyBytes());
         int maxConnections = r.integer("max_connections", 1, 1_000_000, d.maxConnections());
+        int maxUpstreamConnections = r.integer("max_upstream_connections", 1, 1_000_000, d.maxUpstreamConnections());
         r.finish();
-        return new Server(host, port, maxBodyBytes, maxConnections);
+        return new Server(host, port, maxBodyBytes, maxConnections, maxUpstreamConnections);
     }
 
     private Store store(MapReader r) {

@@ -46,6 +46,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>A POST is never sent twice unless the first copy provably did not reach the server: providers bill every
  * request they read, and a model call is not idempotent. See {@link #post} for what counts as proof.
+ *
+ * <p>Every open connection, idle or not, holds a permit of the {@link UpstreamConnections} shared by all clients: a
+ * new one is opened only with a permit, and gives it back when it closes.
  */
 final class Http1Client implements AutoCloseable {
 
@@ -71,9 +74,14 @@ final class Http1Client implements AutoCloseable {
     /** Connections in an exchange (or draining one): what the watchdog looks at. */
     private final Set<Connection> busy = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean watching = new AtomicBoolean();
+    private final UpstreamConnections connections;
     private volatile boolean closed;
 
     Http1Client(URI origin, Duration connectTimeout, Duration readTimeout) {
+        this(origin, connectTimeout, readTimeout, UpstreamConnections.unlimited());
+    }
+
+    Http1Client(URI origin, Duration connectTimeout, Duration readTimeout, UpstreamConnections connections) {
         String scheme = origin.getScheme() == null ? "" : origin.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("only http and https URLs are supported, not " + origin);
@@ -88,6 +96,8 @@ final class Http1Client implements AutoCloseable {
         this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectTimeout.toMillis()));
         this.readTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, readTimeout.toMillis()));
         this.tickMillis = Math.clamp(readTimeoutMillis / 10, MIN_TICK_MILLIS, MAX_TICK_MILLIS);
+        this.connections = connections;
+        connections.register(this);
     }
 
     /** Renders request header lines once, for every {@link #post}. Names and values may not hold CR or LF. */
@@ -150,6 +160,8 @@ final class Http1Client implements AutoCloseable {
      * The check before reuse makes the benign case rare: only a close racing the request's own flight is left.
      *
      * @throws ConnectException       when no connection could be opened
+     * @throws UpstreamConnections.Exhausted        when no connection could be had within the shared cap
+     * @throws UpstreamConnections.OutOfDescriptors when the kernel refused a descriptor for the connection
      * @throws SocketTimeoutException when the server stayed silent longer than the read timeout
      * @throws UnansweredException    when the connection failed after the request was (or may have been) written,
      *                                before any byte of an answer
@@ -215,7 +227,12 @@ final class Http1Client implements AutoCloseable {
 
     private void release(Connection c) {
         busy.remove(c);
-        if (closed || idleCount.incrementAndGet() > MAX_IDLE) {
+        // a call waiting for a permit of the shared cap gets this connection's, rather than it idling here
+        if (closed || connections.contended()) {
+            c.close();
+            return;
+        }
+        if (idleCount.incrementAndGet() > MAX_IDLE) {
             idleCount.decrementAndGet();
             c.close();
             return;
@@ -225,11 +242,13 @@ final class Http1Client implements AutoCloseable {
     }
 
     private Connection connect() throws IOException {
-        // A channel's socket rather than a plain one: only a channel can be read without blocking, which is how an
-        // idle connection is checked for the server's close before it is reused (Connection#stale).
-        SocketChannel channel = SocketChannel.open();
-        Socket s = channel.socket();
+        connections.acquire();
+        Socket s = null;
         try {
+            // A channel's socket rather than a plain one: only a channel can be read without blocking, which is how an
+            // idle connection is checked for the server's close before it is reused (Connection#stale).
+            SocketChannel channel = SocketChannel.open();
+            s = channel.socket();
             s.setTcpNoDelay(true);
             s.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
             if (tls) {
@@ -245,10 +264,16 @@ final class Http1Client implements AutoCloseable {
             }
             return new Connection(s, channel, this);
         } catch (SocketTimeoutException e) {
-            closeQuietly(s);
+            if (s != null) closeQuietly(s);
+            connections.release();
             throw new ConnectException("connect timed out after " + connectTimeoutMillis + " ms");
         } catch (IOException | RuntimeException e) {
-            closeQuietly(s);
+            if (s != null) closeQuietly(s);
+            connections.release();
+            // Carapace's own exhaustion, said so: the upstream is not to blame for it
+            if (e instanceof IOException io && UpstreamConnections.outOfDescriptors(io)) {
+                throw new UpstreamConnections.OutOfDescriptors(io);
+            }
             throw e;
         }
     }
@@ -303,7 +328,17 @@ final class Http1Client implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        connections.unregister(this);
         for (Connection c; (c = idle.pollFirst()) != null; ) c.close();
+    }
+
+    /** Closes the idle connection that waited longest, if there is one, giving its permit back; false if none idles. */
+    boolean closeEldestIdle() {
+        Connection c = idle.pollLast();
+        if (c == null) return false;
+        idleCount.decrementAndGet();
+        c.close();
+        return true;
     }
 
     /** Starts the watchdog unless it runs. It stops by itself once no exchange is open. */
@@ -363,6 +398,8 @@ final class Http1Client implements AutoCloseable {
         volatile long waitingSince;
         /** The watchdog closed the socket: the failed read is reported as a timeout. */
         volatile boolean timedOut;
+        /** Set by the first {@link #close}, which alone gives the permit back. */
+        private final AtomicBoolean closed = new AtomicBoolean();
 
         Connection(Socket socket, SocketChannel channel, Http1Client client) throws IOException {
             this.socket = socket;
@@ -474,6 +511,7 @@ final class Http1Client implements AutoCloseable {
         void close() {
             client.busy.remove(this);
             closeQuietly(socket);
+            if (closed.compareAndSet(false, true)) client.connections.release();
         }
     }
 

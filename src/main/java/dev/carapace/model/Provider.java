@@ -21,6 +21,18 @@ public final class Provider implements AutoCloseable {
      * processed (and billed) it.
      */
     public static final String UNANSWERED = "upstream_connection_lost";
+    /**
+     * The {@link ApiException#code} of an attempt refused because Carapace had every upstream connection it may open
+     * ({@code server.max_upstream_connections}) in use: its own limit, not the upstream's fault.
+     */
+    public static final String CONNECTIONS_EXHAUSTED = "upstream_connections_exhausted";
+    /**
+     * The {@link ApiException#code} of an attempt refused because the process (or the system) had no file descriptor
+     * left for the connection: Carapace's own exhaustion, not the upstream's fault.
+     */
+    public static final String OUT_OF_DESCRIPTORS = "too_many_open_files";
+    /** What a client is told to wait before retrying a call refused for Carapace's own exhaustion. */
+    private static final Duration EXHAUSTED_RETRY_AFTER = Duration.ofSeconds(1);
 
     private static final long MAX_BODY = 64L * 1024 * 1024;
     private static final int MAX_ERROR_BODY = 64 * 1024;
@@ -32,13 +44,21 @@ public final class Provider implements AutoCloseable {
     private final byte[] headers;
     private final byte[] streamHeaders;
 
-    /** @param apiKey the resolved secret, or null when the server needs none */
+    /** A provider whose connections count against no shared cap. */
     public Provider(ProviderSpec spec, WireFormat format, String apiKey) {
+        this(spec, format, apiKey, UpstreamConnections.unlimited());
+    }
+
+    /**
+     * @param apiKey      the resolved secret, or null when the server needs none
+     * @param connections the cap on upstream connections that every provider shares
+     */
+    public Provider(ProviderSpec spec, WireFormat format, String apiKey, UpstreamConnections connections) {
         this.spec = spec;
         this.format = format;
         String base = spec.baseUrl().toString().replaceAll("/+$", "");
         URI endpoint = URI.create(base + (format.api() == WireApi.ANTHROPIC ? "/v1/messages" : "/chat/completions"));
-        this.http = new Http1Client(endpoint, spec.connectTimeout(), spec.readTimeout());
+        this.http = new Http1Client(endpoint, spec.connectTimeout(), spec.readTimeout(), connections);
         this.path = endpoint.getRawPath() + (endpoint.getRawQuery() == null ? "" : "?" + endpoint.getRawQuery());
         String[] h = headers(spec, format.api(), apiKey);
         this.headers = Http1Client.headerLines(h);
@@ -115,6 +135,17 @@ public final class Provider implements AutoCloseable {
     }
 
     private ApiException ioFailure(IOException e) {
+        // Carapace's own limits first: these say nothing about the upstream (Router#local)
+        if (e instanceof UpstreamConnections.Exhausted) {
+            return ApiException.of(ApiException.Kind.UNAVAILABLE, CONNECTIONS_EXHAUSTED,
+                    "Carapace has every upstream connection it may open in use (server.max_upstream_connections);"
+                    + " retry shortly").withRetryAfter(EXHAUSTED_RETRY_AFTER);
+        }
+        if (UpstreamConnections.outOfDescriptors(e)) {
+            return ApiException.of(ApiException.Kind.UNAVAILABLE, OUT_OF_DESCRIPTORS,
+                    "Carapace has no file descriptor left to reach provider '" + spec.name() + "' (too many open"
+                    + " files); retry shortly").withRetryAfter(EXHAUSTED_RETRY_AFTER);
+        }
         if (e instanceof SocketTimeoutException) {
             return ApiException.of(ApiException.Kind.TIMEOUT, "upstream_timeout",
                     "provider '" + spec.name() + "' sent nothing for " + spec.readTimeout().toMillis() + " ms");

@@ -58,8 +58,12 @@ public final class Router {
         return min == Long.MAX_VALUE ? 0 : min;
     }
 
-    /** Records a failed attempt; true if it put the deployment into cooldown. */
+    /**
+     * Records a failed attempt; true if it put the deployment into cooldown. A {@link #local} failure is not the
+     * deployment's and is not counted.
+     */
     public boolean failed(Deployment d, ApiException failure, long nowNanos) {
+        if (local(failure)) return false;
         return d.failed(failure.retryAfter(), policy, nowNanos);
     }
 
@@ -70,11 +74,22 @@ public final class Router {
      * rate-limited, timed out, or misconfigured (its key or model rejected). Another deployment may do better.
      */
     public static boolean worthFailover(ApiException e) {
-        if (INTERRUPTED.equals(e.code())) return false;   // our own caller gave up (a cancelled agent run)
+        if (local(e)) return false;
         return switch (e.kind()) {
             case RATE_LIMITED, UPSTREAM, UNAVAILABLE, TIMEOUT -> true;
             default -> false;
         };
+    }
+
+    /**
+     * Failures of Carapace itself, not of the deployment: its caller gave up (a cancelled agent run), or it had no
+     * upstream connection (its cap, {@code server.max_upstream_connections}) or file descriptor left to open one.
+     * They never count against a deployment's health, and another deployment would fare no better: no failover.
+     */
+    public static boolean local(ApiException e) {
+        String code = e.code();
+        return e.kind() == ApiException.Kind.UNAVAILABLE && (INTERRUPTED.equals(code)
+                || Provider.CONNECTIONS_EXHAUSTED.equals(code) || Provider.OUT_OF_DESCRIPTORS.equals(code));
     }
 
     /** A 64-bit finalizer (splitmix64) so neighbouring hash codes spread over the whole range. */

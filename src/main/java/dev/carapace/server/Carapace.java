@@ -39,6 +39,7 @@ import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.Router;
+import dev.carapace.model.UpstreamConnections;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
@@ -146,13 +147,17 @@ public final class Carapace implements AutoCloseable {
         WireFormat openai = new OpenAiFormat();
         WireFormat anthropic = new AnthropicFormat();
         Map<String, Provider> providers = new LinkedHashMap<>();
+        // one cap for every provider's connections, derived like the client connections' when not configured
+        UpstreamConnections upstreamConnections = new UpstreamConnections(
+                OpenFiles.upstreamConnections(config.server().maxUpstreamConnections()), UpstreamConnections.DEFAULT_WAIT);
         for (ProviderSpec spec : config.providers().values()) {
             String key = spec.apiKeyEnv() == null ? null : env.apply(spec.apiKeyEnv());
             if (spec.apiKeyEnv() != null && key == null) {
                 log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
                         spec.name(), spec.apiKeyEnv());
             }
-            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key));
+            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key,
+                    upstreamConnections));
         }
         this.providers = List.copyOf(providers.values());
         Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
@@ -192,6 +197,9 @@ public final class Carapace implements AutoCloseable {
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
         every(java.time.Duration.ofSeconds(10), agentRuntime::heartbeat);
         if (store.postgres()) every(java.time.Duration.ofSeconds(30), agentRuntime::reapOrphans);
+        io.micrometer.core.instrument.Gauge.builder("carapace.upstream.connections", upstreamConnections,
+                UpstreamConnections::open).description("Upstream connections open, idle ones included")
+                .register(metrics.registry());
         if (policyWatcher != null) {
             io.micrometer.core.instrument.FunctionCounter.builder("carapace.guard.policy.reload.failures", policyWatcher,
                     PolicyWatcher::reloadFailures)

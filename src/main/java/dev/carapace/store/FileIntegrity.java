@@ -53,7 +53,7 @@ final class FileIntegrity {
         } catch (NoSuchFileException e) {
             return "the database file was deleted or moved away under the running gateway";
         } catch (IOException e) {
-            return "the database file cannot be read (" + e.getClass().getSimpleName() + ")";
+            return outOfDescriptors(e) ? null : "the database file cannot be read (" + e.getClass().getSimpleName() + ")";
         }
         if (!now.isRegularFile()) {
             return "the database file was replaced by " + (now.isSymbolicLink() ? "a symlink" : "something "
@@ -67,7 +67,7 @@ final class FileIntegrity {
         try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             header = in.readNBytes(HEADER_BYTES);
         } catch (IOException e) {
-            return "the database file cannot be read (" + e.getClass().getSimpleName() + ")";
+            return outOfDescriptors(e) ? null : "the database file cannot be read (" + e.getClass().getSimpleName() + ")";
         }
         if (header.length < HEADER_BYTES || !Arrays.equals(header, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             return "the database file was truncated or overwritten under the running gateway (it is "
@@ -80,6 +80,14 @@ final class FileIntegrity {
                     + now.size() + " bytes, is not a whole number of its " + pageSize + "-byte pages)";
         }
         return null;
+    }
+
+    /**
+     * The process (EMFILE) or the system (ENFILE) had no descriptor left to open the file for the check: that says
+     * nothing about the file, and must not stop the gateway for good. The check is skipped; the next one looks again.
+     */
+    private static boolean outOfDescriptors(IOException e) {
+        return e.getMessage() != null && e.getMessage().contains("Too many open files");
     }
 
     private static BasicFileAttributes attributes(Path file) throws IOException {

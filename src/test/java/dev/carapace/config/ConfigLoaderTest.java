@@ -97,7 +97,7 @@ class ConfigLoaderTest {
         void serverStoreOrgTiers() throws Exception {
             CarapaceConfig c = ConfigLoader.load(EXAMPLE);
 
-            assertThat(c.server()).isEqualTo(new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0));
+            assertThat(c.server()).isEqualTo(new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0, 0));
             assertThat(c.store()).isEqualTo(new Store(null, null, null, 8));
             assertThat(c.org()).isEqualTo("acme");
             assertThat(c.tiers()).containsExactly("free", "mid", "high", "high-speed", "ultra");
@@ -214,6 +214,18 @@ class ConfigLoaderTest {
         CarapaceConfig c = ConfigLoader.load("server: {max_body_bytes: " + text + "}\n" + BASE, "t.yaml");
 
         assertThat(c.server().maxBodyBytes()).isEqualTo(bytes);
+    }
+
+    @Test
+    void connectionCapsDefaultToDerivedAndTakeAPositiveCount() throws Exception {
+        CarapaceConfig c = ConfigLoader.load("server: {max_connections: 500, max_upstream_connections: 300}\n" + BASE,
+                "t.yaml");
+
+        assertThat(c.server().maxConnections()).isEqualTo(500);
+        assertThat(c.server().maxUpstreamConnections()).isEqualTo(300);
+        assertThat(ConfigLoader.load(BASE, "t.yaml").server().maxUpstreamConnections()).isZero();   // derived
+        assertThat(errors("server: {max_upstream_connections: 0}\n" + BASE)).singleElement().asString()
+                .contains("server.max_upstream_connections: must be between 1 and 1000000");
     }
 
     @ParameterizedTest
@@ -339,7 +351,8 @@ class ConfigLoaderTest {
                   hots: 0.0.0.0
                 loging: {json: true}
                 """ + BASE)).containsExactly(
-                "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes, max_connections)",
+                "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes, max_connections, "
+                        + "max_upstream_connections)",
                 "t.yaml:3:1: loging: unknown key 'loging' (expected one of: server, store, org, tiers, providers, models, "
                         + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy)");
     }

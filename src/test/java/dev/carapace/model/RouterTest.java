@@ -121,6 +121,29 @@ class RouterTest {
     }
 
     @Test
+    void carapacesOwnExhaustionNeverCoolsADeploymentDown() {
+        Deployment d = portfolio(1).resolve("a", Access.ALL, "t").deployments().getFirst();
+        Router r = new Router(POLICY);   // cools down at the second failure
+        for (String code : List.of(Provider.CONNECTIONS_EXHAUSTED, Provider.OUT_OF_DESCRIPTORS, Router.INTERRUPTED)) {
+            ApiException local = ApiException.of(ApiException.Kind.UNAVAILABLE, code, "x")
+                    .withRetryAfter(Duration.ofSeconds(1));
+            assertThat(Router.local(local)).as(code).isTrue();
+            assertThat(Router.worthFailover(local)).as(code).isFalse();
+            for (int i = 0; i < 5; i++) assertThat(r.failed(d, local, 0)).as(code).isFalse();
+            assertThat(d.coolingDown(1)).as(code).isFalse();
+        }
+        // an upstream's own answer cannot pass for Carapace's exhaustion: only UNAVAILABLE with the code is local
+        ApiException fromUpstream = new ApiException(ApiException.Kind.UPSTREAM, "x", null,
+                Provider.OUT_OF_DESCRIPTORS, null, true);
+        assertThat(Router.local(fromUpstream)).isFalse();
+        // and a real upstream failure still counts, from where it stood
+        ApiException unreachable = ApiException.of(ApiException.Kind.UPSTREAM, "upstream_unreachable", "x");
+        assertThat(r.failed(d, unreachable, 0)).isFalse();
+        assertThat(r.failed(d, unreachable, 0)).isTrue();
+        assertThat(d.coolingDown(1)).isTrue();
+    }
+
+    @Test
     void tierResolutionPrefersAModelThatIsNotCooling() {
         Portfolio p = portfolio(2);
         assertThat(p.resolve("tier:mid", Access.ALL, "t").id()).isEqualTo("a");
