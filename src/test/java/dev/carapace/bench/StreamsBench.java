@@ -81,6 +81,7 @@ public final class StreamsBench {
         Thread.sleep(3000);
         Histo h0 = histogram(t, out, "0");
         long rss0 = status(t.pid, "VmRSS");
+        Map<String, Long> nmt0 = nativeMemory(t);
         long t0 = System.nanoTime();
         Holder h = Holder.open(t, n);
         double openSeconds = (System.nanoTime() - t0) / 1e9;
@@ -88,6 +89,9 @@ public final class StreamsBench {
         long rssN = status(t.pid, "VmRSS");
         Histo hN = histogram(t, out, String.valueOf(n));
         long rssNgc = status(t.pid, "VmRSS");
+        Map<String, Long> nmtN = nativeMemory(t);
+        jcmd(t, out.resolve("threads-" + t.name + ".txt"), "Thread.dump_to_file", "-overwrite",
+                out.resolve("threads-" + t.name + ".txt").toAbsolutePath().toString());
         int live = h.alive();
         h.close();
         Thread.sleep(3000);
@@ -102,6 +106,14 @@ public final class StreamsBench {
         int open = Math.max(1, h.opened());
         System.out.printf("%s: PER STREAM live heap %,d bytes, RSS %,d bytes%n", t.name, (hN.bytes - h0.bytes) / open,
                 (rssN - rss0) * 1024 / open);
+        if (!nmt0.isEmpty() && !nmtN.isEmpty()) {
+            StringBuilder sb = new StringBuilder();
+            for (var e : nmtN.entrySet()) {
+                long d = (e.getValue() - nmt0.getOrDefault(e.getKey(), 0L)) * 1024 / open;
+                if (Math.abs(d) >= 512) sb.append(String.format(" %s %,d;", e.getKey(), d));
+            }
+            System.out.printf("%s: per stream, committed native memory by JVM category (NMT), bytes:%s%n", t.name, sb);
+        }
         System.out.printf("%s: per stream, by class (live bytes with %d open minus with 0, / %d):%n", t.name, open, open);
         List<Map.Entry<String, Long>> grew = new ArrayList<>();
         for (var e : hN.classes.entrySet()) {
@@ -119,11 +131,7 @@ public final class StreamsBench {
 
     /** The live heap of the target process, by class, after a full GC; the text is kept in {@code out}. */
     static Histo histogram(Target t, Path out, String stage) throws IOException, InterruptedException {
-        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        Process proc = new ProcessBuilder(jcmd.toString(), String.valueOf(t.pid), "GC.class_histogram")
-                .redirectErrorStream(true).start();
-        String text = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        proc.waitFor();
+        String text = jcmd(t, null, "GC.class_histogram");
         Files.writeString(out.resolve("histo-" + t.name + "-" + stage + ".txt"), text);
         Map<String, long[]> classes = new HashMap<>();
         long total = -1;
@@ -138,6 +146,32 @@ public final class StreamsBench {
         }
         if (total < 0) throw new IOException("no histogram from jcmd " + t.pid + ": " + text);
         return new Histo(classes, total);
+    }
+
+    /**
+     * Committed KiB per category from {@code jcmd PID VM.native_memory summary}; empty unless the process runs with
+     * {@code -XX:NativeMemoryTracking=summary}.
+     */
+    static Map<String, Long> nativeMemory(Target t) throws IOException, InterruptedException {
+        Map<String, Long> m = new java.util.TreeMap<>();
+        var line = java.util.regex.Pattern.compile("^-\\s+(.+?) \\(reserved=\\d+KB, committed=(\\d+)KB\\)");
+        for (String l : jcmd(t, null, "VM.native_memory", "summary").split("\n")) {
+            var matcher = line.matcher(l.trim());
+            if (matcher.find()) m.put(matcher.group(1).trim(), Long.parseLong(matcher.group(2)));
+        }
+        return m;
+    }
+
+    /** Runs {@code jcmd PID COMMAND...}, keeping its output in {@code keep} (if not null). */
+    static String jcmd(Target t, Path keep, String... command) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                String.valueOf(t.pid)));
+        cmd.addAll(List.of(command));
+        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        proc.waitFor();
+        if (keep != null && !Files.exists(keep)) Files.writeString(keep, text);
+        return text;
     }
 
     /** A /proc/PID/status figure in KiB. */
