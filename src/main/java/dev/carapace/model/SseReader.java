@@ -7,6 +7,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * Reads Server-Sent Events from a byte stream: {@code event:} and {@code data:} lines, frames separated by a blank
  * line, multi-line data joined with '\n', comments ignored. Lines may end in LF, CR or CRLF.
+ *
+ * <p>A reader lives as long as its stream, so its read buffer is sized to the traffic: it starts at {@link #MIN_BUFFER}
+ * and doubles, up to {@link #MAX_BUFFER}, each time a read fills it. A stream of small events (most of them, and one
+ * reader per open stream) keeps the small one.
  */
 public final class SseReader {
 
@@ -17,7 +21,9 @@ public final class SseReader {
     }
 
     private final InputStream in;
-    private final byte[] buf = new byte[8192];
+    static final int MIN_BUFFER = 512, MAX_BUFFER = 8192;
+
+    private byte[] buf = new byte[MIN_BUFFER];
     private int pos, len;
     private final ByteLine line = new ByteLine();
 
@@ -61,8 +67,7 @@ public final class SseReader {
         line.reset();
         while (true) {
             if (pos == len) {
-                len = in.read(buf, 0, buf.length);
-                pos = 0;
+                fill();
                 if (len <= 0) {
                     len = 0;
                     return line.size() == 0 ? null : line.string();
@@ -72,14 +77,22 @@ public final class SseReader {
             if (b == '\n') return line.string();
             if (b == '\r') {
                 if (pos == len) {
-                    len = in.read(buf, 0, buf.length);
-                    pos = 0;
+                    fill();
                     if (len <= 0) { len = 0; return line.string(); }
                 }
                 if (buf[pos] == '\n') pos++;
                 return line.string();
             }
             line.add(b);
+        }
+    }
+
+    /** Reads into the (empty) buffer; a read that fills it makes the buffer bigger for the next one. */
+    private void fill() throws IOException {
+        len = in.read(buf, 0, buf.length);
+        pos = 0;
+        if (len == buf.length && buf.length < MAX_BUFFER) {
+            buf = java.util.Arrays.copyOf(buf, Math.min(MAX_BUFFER, buf.length * 2));
         }
     }
 
