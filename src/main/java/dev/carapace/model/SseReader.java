@@ -63,6 +63,10 @@ public final class SseReader {
         }
     }
 
+    /**
+     * The next line, or null at the end of the stream. A line found whole in the buffer becomes a string straight from
+     * it; only a line split across reads is gathered in {@link #line} first.
+     */
     private String readLine() throws IOException {
         line.reset();
         while (true) {
@@ -73,17 +77,32 @@ public final class SseReader {
                     return line.size() == 0 ? null : line.string();
                 }
             }
-            byte b = buf[pos++];
-            if (b == '\n') return line.string();
-            if (b == '\r') {
+            int end = pos;
+            while (end < len && buf[end] != '\n' && buf[end] != '\r') end++;
+            if (end == len) {           // no line end yet: keep what there is and read on
+                line.add(buf, pos, end - pos);
+                pos = end;
+                continue;
+            }
+            String s;
+            if (line.size() == 0) {
+                s = new String(buf, pos, end - pos, StandardCharsets.UTF_8);
+            } else {
+                line.add(buf, pos, end - pos);
+                s = line.string();
+            }
+            pos = end + 1;
+            if (buf[end] == '\r') {     // CRLF counts as one line end
                 if (pos == len) {
                     fill();
-                    if (len <= 0) { len = 0; return line.string(); }
+                    if (len <= 0) {
+                        len = 0;
+                        return s;
+                    }
                 }
                 if (buf[pos] == '\n') pos++;
-                return line.string();
             }
-            line.add(b);
+            return s;
         }
     }
 
@@ -96,17 +115,20 @@ public final class SseReader {
         }
     }
 
+    /** The part of a line read so far, for a line split across reads; its array is made at the first such line. */
     private static final class ByteLine {
-        private byte[] bytes = new byte[256];
+        private byte[] bytes;
         private int size;
 
         void reset() { size = 0; }
 
         int size() { return size; }
 
-        void add(byte b) {
-            if (size == bytes.length) bytes = java.util.Arrays.copyOf(bytes, size * 2);
-            bytes[size++] = b;
+        void add(byte[] from, int off, int n) {
+            if (bytes == null) bytes = new byte[Math.max(256, n)];
+            if (size + n > bytes.length) bytes = java.util.Arrays.copyOf(bytes, Math.max(size + n, bytes.length * 2));
+            System.arraycopy(from, off, bytes, size, n);
+            size += n;
         }
 
         String string() { return new String(bytes, 0, size, StandardCharsets.UTF_8); }
