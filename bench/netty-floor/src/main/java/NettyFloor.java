@@ -17,7 +17,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import java.net.InetSocketAddress;
 
 /**
- * The floor of an HTTP relay on Netty (epoll event loops), to set beside bench/run's Helidon floor path. Each
+ * The floor of an HTTP relay on Netty (epoll event loops), to set beside bench/run's floor path (Jetty since issue 13, Helidon before). Each
  * client connection gets its own upstream connection on the same event loop. Requests and answers are decoded and
  * encoded again by Netty's HTTP codecs, as any gateway must frame them, and relayed, flushed once per read burst.
  * Nothing else: no auth, routing, body parsing, metering or logs.

@@ -53,6 +53,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Http1Client implements AutoCloseable {
 
     private static final int MAX_HEADER_BYTES = 64 * 1024;
+    /**
+     * A connection's read buffer starts this small and doubles, up to {@link #MAX_BUFFER}, each time a read fills it:
+     * a stream of small events (the common case, and one connection per open stream) never needs more, while a large
+     * body soon reads in big pieces. A response line longer than the buffer grows it too, up to the header limit.
+     */
+    static final int MIN_BUFFER = 2 * 1024, MAX_BUFFER = 16 * 1024;
     private static final int MAX_IDLE = 256;
     /** Kept-alive connections older than this are not reused: upstream servers close idle ones after a few seconds. */
     private static final long MAX_IDLE_NANOS = Duration.ofSeconds(30).toNanos();
@@ -167,7 +173,7 @@ final class Http1Client implements AutoCloseable {
      *                                before any byte of an answer
      */
     Response post(String path, byte[] headerLines, byte[] body) throws IOException {
-        byte[] request = request(path, headerLines, body);
+        byte[] head = head(path, headerLines, body.length);
         while (true) {
             Connection c = pooled();
             boolean reused = c != null;
@@ -177,7 +183,7 @@ final class Http1Client implements AutoCloseable {
             watch();
             c.received = false;
             try {
-                c.send(request);
+                c.send(head, body);
             } catch (IOException e) {
                 c.close();
                 if (c.sent) throw new UnansweredException("the connection failed while the request was being sent", e);
@@ -203,12 +209,13 @@ final class Http1Client implements AutoCloseable {
         UnansweredException(String message, IOException cause) { super(message, cause); }
     }
 
-    private byte[] request(String path, byte[] headerLines, byte[] body) {
+    /** The request line and headers; the body is written after them from the caller's array, never copied. */
+    private byte[] head(String path, byte[] headerLines, int bodyLength) {
         byte[] start = ("POST " + path + " HTTP/1.1\r\n").getBytes(StandardCharsets.ISO_8859_1);
-        byte[] length = ("content-length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
-        byte[] r = new byte[start.length + hostLine.length + headerLines.length + length.length + body.length];
+        byte[] length = ("content-length: " + bodyLength + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] r = new byte[start.length + hostLine.length + headerLines.length + length.length];
         int at = 0;
-        for (byte[] part : new byte[][] {start, hostLine, headerLines, length, body}) {
+        for (byte[] part : new byte[][] {start, hostLine, headerLines, length}) {
             System.arraycopy(part, 0, r, at, part.length);
             at += part.length;
         }
@@ -376,7 +383,10 @@ final class Http1Client implements AutoCloseable {
         }
     }
 
-    /** A socket with its own read buffer, so that lines and chunk headers are parsed without extra copies. */
+    /**
+     * A socket with its own read buffer, so that lines and chunk headers are parsed without extra copies. The buffer
+     * is sized to the traffic ({@link #MIN_BUFFER} to {@link #MAX_BUFFER}).
+     */
     private static final class Connection {
         final Socket socket;
         /** The TCP connection under {@link #socket} (which is TLS over it, or its own adaptor). */
@@ -384,7 +394,7 @@ final class Http1Client implements AutoCloseable {
         final InputStream in;
         final OutputStream out;
         final Http1Client client;
-        final byte[] buf = new byte[16 * 1024];
+        byte[] buf = new byte[MIN_BUFFER];
         int pos, lim;
         /** Whether any byte arrived during the current exchange. */
         boolean received;
@@ -414,17 +424,18 @@ final class Http1Client implements AutoCloseable {
          * many bytes the kernel took, so a write refused outright is known to have sent nothing. Under TLS the bytes
          * pass through the TLS layer first, which does not say: any failure there counts as possibly sent.
          */
-        void send(byte[] request) throws IOException {
+        void send(byte[] head, byte[] body) throws IOException {
             if (socket != channel.socket()) {
                 sent = true;
-                out.write(request);
+                out.write(head);
+                out.write(body);
                 return;
             }
-            ByteBuffer b = ByteBuffer.wrap(request);
+            ByteBuffer[] b = {ByteBuffer.wrap(head), ByteBuffer.wrap(body)};   // one gathering write, as one array was
             try {
-                while (b.hasRemaining()) channel.write(b);
+                while (b[0].hasRemaining() || b[1].hasRemaining()) channel.write(b);
             } finally {
-                sent = b.position() > 0;
+                sent = b[0].position() > 0;
             }
         }
 
@@ -450,14 +461,24 @@ final class Http1Client implements AutoCloseable {
 
         int buffered() { return lim - pos; }
 
-        /** Reads more bytes into the buffer; false at end of stream. */
-        boolean fill() throws IOException {
+        /**
+         * Reads more bytes into the buffer; false at end of stream. A full buffer whose bytes are all unread (a line
+         * longer than it) grows, up to {@code max}.
+         */
+        boolean fill() throws IOException { return fill(MAX_BUFFER); }
+
+        private boolean fill(int max) throws IOException {
             if (pos == lim) {
                 pos = lim = 0;
             } else if (lim == buf.length) {
-                System.arraycopy(buf, pos, buf, 0, lim - pos);
-                lim -= pos;
-                pos = 0;
+                if (pos == 0) {
+                    if (buf.length >= max) throw new IOException("response line longer than " + max + " bytes");
+                    buf = java.util.Arrays.copyOf(buf, Math.min(max, buf.length * 2));
+                } else {
+                    System.arraycopy(buf, pos, buf, 0, lim - pos);
+                    lim -= pos;
+                    pos = 0;
+                }
             }
             int n;
             waitingSince = System.nanoTime();
@@ -472,6 +493,10 @@ final class Http1Client implements AutoCloseable {
             }
             if (timedOut) throw new SocketTimeoutException("no byte for " + (timeoutNanos / 1_000_000) + " ms");
             if (n <= 0) return false;
+            // A read that filled a buffer (mostly) empty before it: more may be waiting, so the next read gets more room.
+            if (lim + n == buf.length && lim <= buf.length / 2 && buf.length < MAX_BUFFER) {
+                buf = java.util.Arrays.copyOf(buf, Math.min(MAX_BUFFER, buf.length * 2));
+            }
             lim += n;
             received = true;
             return true;
@@ -489,9 +514,8 @@ final class Http1Client implements AutoCloseable {
                         return line;
                     }
                 }
-                if (lim - pos >= buf.length) throw new IOException("response line longer than " + buf.length + " bytes");
                 from = lim - pos;
-                if (!fill()) throw new EOFException("the upstream closed the connection");
+                if (!fill(MAX_HEADER_BYTES)) throw new EOFException("the upstream closed the connection");
                 from += pos;
             }
         }

@@ -83,9 +83,9 @@ public final class Provider implements AutoCloseable {
 
     /** Streams one answer into {@code sink}. Whatever {@code sink} throws ends the call and propagates unchanged. */
     public void stream(ChatRequest request, String upstreamModel, int defaultMaxTokens, StreamSink sink) {
-        byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
         WireFormat.StreamDecoder decoder = format.streamDecoder();
-        try (Http1Client.Response response = open(body, true)) {
+        // The request's bytes are not kept in a local: a stream lasts long, and its frame should not hold them.
+        try (Http1Client.Response response = open(format.upstreamRequest(request, upstreamModel, defaultMaxTokens), true)) {
             try {
                 // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
                 SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));

@@ -1,15 +1,14 @@
 package dev.carapace.bench;
 
-import io.helidon.http.HeaderNames;
-import io.helidon.http.Status;
-import io.helidon.webserver.WebServer;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
+import dev.carapace.server.http.HttpServer;
+import dev.carapace.server.http.Routes;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -18,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
  * The scripted model server the benchmark calls directly and through the gateways: an OpenAI-compatible
  * {@code POST /v1/chat/completions} answering every request with the same small answer, as JSON or as an SSE
  * stream. It does as little as possible per request (no JSON parsing, pre-rendered bytes) so that the time it
- * takes is small and identical on every path.
+ * takes is small and identical on every path. It runs on Carapace's HTTP server ({@link HttpServer}: Jetty 12, a
+ * virtual thread per request, TCP_NODELAY).
  *
  * <p>Run as its own process: {@code BenchUpstream [PORT]} (0 or nothing: any free port); prints
  * {@code bench-upstream listening on PORT} once it accepts connections, and runs until killed.
@@ -49,39 +49,37 @@ public final class BenchUpstream {
 
     public static void main(String[] args) throws InterruptedException {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
-        WebServer server = WebServer.builder()
-                .host("127.0.0.1")
-                .port(port)
-                .connectionOptions(o -> o.tcpNoDelay(true))
-                .shutdownHook(false)
-                .routing(r -> r
-                        .post("/v1/chat/completions", BenchUpstream::chat)
-                        .any((req, res) -> {
-                            res.status(Status.NOT_FOUND_404);
-                            res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                            res.send(NOT_FOUND);
-                        }))
-                .build()
-                .start();
+        HttpServer server = start(port, new Routes().post("/v1/chat/completions", BenchUpstream::chat));
         System.out.println("bench-upstream listening on " + server.port());
         System.out.flush();
         new CountDownLatch(1).await();
     }
 
-    private static void chat(ServerRequest req, ServerResponse res) throws IOException {
+    /** A scripted upstream's server: Carapace's, with room for many connections; unknown paths get a 404. */
+    static HttpServer start(int port, Routes routes) {
+        routes.otherwise(x -> {
+            x.status(404);
+            x.header("content-type", "application/json");
+            x.send(NOT_FOUND);
+        });
+        return HttpServer.start(new HttpServer.Settings("127.0.0.1", port, 100_000, Duration.ofSeconds(10),
+                Duration.ofMinutes(5), 16 * 1024), routes, (status, message, path, header) -> NOT_FOUND);
+    }
+
+    private static void chat(Exchange x) throws IOException {
         byte[] body;
-        try (InputStream in = req.content().inputStream()) {
+        try (InputStream in = x.body()) {
             body = in.readAllBytes();
         }
         if (!isTrue(body, "\"stream\"")) {
-            res.header(HeaderNames.CONTENT_TYPE, "application/json");
-            res.send(COMPLETION);
+            x.header("content-type", "application/json");
+            x.send(COMPLETION);
             return;
         }
         boolean usage = isTrue(body, "\"include_usage\"");
-        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
-        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        try (OutputStream out = res.outputStream()) {
+        x.header("content-type", "text/event-stream");
+        x.header("cache-control", "no-cache");
+        try (OutputStream out = x.outputStream()) {
             // Each frame is flushed on its own, as a model server sends tokens as they are generated.
             for (byte[] f : STREAM) {
                 out.write(f);

@@ -110,7 +110,7 @@ public final class Report {
         if (meta.containsKey("floor")) md.append("- floor: ").append(meta.getProperty("floor")).append("\n");
         if (meta.containsKey("portkey")) md.append("- Portkey: ").append(meta.getProperty("portkey")).append("\n");
         if (meta.containsKey("portkey_note")) md.append("- Portkey: ").append(meta.getProperty("portkey_note")).append("\n");
-        md.append("- Upstream: scripted OpenAI-compatible server (`BenchUpstream`, Helidon SE), its own JVM; every"
+        md.append("- Upstream: scripted OpenAI-compatible server (`BenchUpstream`, on Carapace's HTTP server: Jetty 12), its own JVM; every"
                 + " process on 127.0.0.1 on the same machine\n");
         md.append("- Load: ").append(meta.getProperty("load", "?")).append("\n");
         md.append("- Machine load average (1, 5, 15 min) before the run: ").append(meta.getProperty("load_before", "?"))

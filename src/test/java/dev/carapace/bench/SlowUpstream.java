@@ -1,9 +1,8 @@
 package dev.carapace.bench;
 
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.WebServer;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
+import dev.carapace.server.http.Exchange;
+import dev.carapace.server.http.HttpServer;
+import dev.carapace.server.http.Routes;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A slow scripted model server for the agent benchmark: every {@code POST /v1/chat/completions} is answered with
  * an OpenAI SSE stream of {@code deltas} text pieces, {@code gapMillis} apart, then usage. Each stream holds a
  * connection open for deltas x gap, so thousands of agent runs are streaming at once. Pre-rendered bytes and a
- * virtual thread per connection (Helidon) keep it cheap; it never parses the request.
+ * virtual thread per request (Carapace's HTTP server, {@link HttpServer}) keep it cheap; it never parses the request.
  *
  * <p>Run as its own process: {@code SlowUpstream PORT DELTAS GAP_MS}; prints {@code slow-upstream listening on
  * PORT}, then every 5 s the streams open now and at most.
@@ -39,10 +38,8 @@ public final class SlowUpstream {
         byte[] usage = ("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"slow\",\"choices\":[],"
                 + "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":" + deltas + ",\"total_tokens\":" + (100 + deltas)
                 + "}}\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8);
-        WebServer server = WebServer.builder().host("127.0.0.1").port(port).shutdownHook(false)
-                .connectionOptions(o -> o.tcpNoDelay(true))
-                .routing(r -> r.post("/v1/chat/completions", (req, res) -> stream(req, res, deltas, gap, first, piece, stop, usage)))
-                .build().start();
+        HttpServer server = BenchUpstream.start(port, new Routes().post("/v1/chat/completions",
+                x -> stream(x, deltas, gap, first, piece, stop, usage)));
         System.out.println("slow-upstream listening on " + server.port());
         Thread.ofPlatform().daemon().start(() -> {
             while (true) {
@@ -57,19 +54,24 @@ public final class SlowUpstream {
         new CountDownLatch(1).await();
     }
 
-    private static void stream(ServerRequest req, ServerResponse res, int deltas, long gap, byte[] first, byte[] piece,
-                               byte[] stop, byte[] usage) throws IOException, InterruptedException {
-        try (InputStream in = req.content().inputStream()) {
+    private static void stream(Exchange x, int deltas, long gap, byte[] first, byte[] piece, byte[] stop, byte[] usage)
+            throws IOException {
+        try (InputStream in = x.body()) {
             in.transferTo(OutputStream.nullOutputStream());
         }
         peak.accumulateAndGet(open.incrementAndGet(), Math::max);
         try {
-            res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
-            try (OutputStream out = res.outputStream()) {
+            x.header("content-type", "text/event-stream");
+            try (OutputStream out = x.outputStream()) {
                 out.write(first);
                 out.flush();
                 for (int i = 0; i < deltas; i++) {
-                    Thread.sleep(gap);
+                    try {
+                        Thread.sleep(gap);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
                     out.write(piece);
                     out.flush();
                 }

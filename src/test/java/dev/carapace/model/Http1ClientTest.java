@@ -414,4 +414,38 @@ class Http1ClientTest {
         assertThat(connections).as("the third body never ended, so its connection was not reused").hasValue(2);
         assertThat(clientClosed.await(3, TimeUnit.SECONDS)).as("and was closed after the drain time").isTrue();
     }
+
+    @Test
+    void theReadBufferGrowsForLongHeaderLinesAndLargeBodiesAndTheBodyIsSentAsGiven() throws Exception {
+        start(Duration.ofSeconds(2));
+        String longValue = "v".repeat(40_000);              // one header line far beyond the buffer's first size
+        StringBuilder chunked = new StringBuilder();
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 50; i++) {
+            String piece = ("chunk " + i + " ").repeat(300);
+            chunked.append(Integer.toHexString(piece.length())).append("\r\n").append(piece).append("\r\n");
+            expected.append(piece);
+        }
+        steps.add(raw("HTTP/1.1 200 OK\r\nX-Long: " + longValue + "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+                + "0\r\n\r\n"));
+        steps.add(raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        byte[] body = "{\"big\":\"".concat("x".repeat(100_000)).concat("\"}").getBytes();
+        try (Http1Client.Response r = client.post("/v1/chat/completions", HEADERS, body)) {
+            assertThat(r.header("x-long")).isEqualTo(longValue);
+            assertThat(read(r.body())).isEqualTo(expected.toString());
+        }
+        try (Http1Client.Response r = client.post("/v1/chat/completions", HEADERS, new byte[0])) {
+            assertThat(read(r.body())).isEqualTo("ok");
+        }
+        assertThat(requests.get(0)).endsWith("\r\n\r\n" + new String(body));
+        assertThat(requests.get(1)).endsWith("content-length: 0\r\n\r\n");
+        assertThat(connections).hasValue(1);
+    }
+
+    @Test
+    void aResponseLineLongerThanTheHeaderLimitIsRefused() throws Exception {
+        start(Duration.ofSeconds(2));
+        steps.add(raw("HTTP/1.1 200 OK\r\nX-Long: " + "v".repeat(70_000) + "\r\nContent-Length: 0\r\n\r\n"));
+        assertThatThrownBy(() -> client.post("/x", HEADERS, new byte[0])).isInstanceOf(IOException.class);
+    }
 }

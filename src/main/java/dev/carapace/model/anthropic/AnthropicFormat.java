@@ -12,6 +12,7 @@ import dev.carapace.model.ApiException.Kind;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
+import dev.carapace.model.JsonBytes;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
@@ -47,6 +48,7 @@ public final class AnthropicFormat implements WireFormat {
 
     /** Shared and thread-safe once configured; every request and response of this format goes through it. */
     static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .recyclerPool(JsonBytes.RECYCLER_POOL)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

@@ -62,6 +62,7 @@ public final class OpenAiFormat implements WireFormat {
     private static final int UPSTREAM_MESSAGE_LIMIT = 300;
 
     static final JsonFactory JSON_FACTORY = JsonFactory.builder()
+            .recyclerPool(JsonBytes.RECYCLER_POOL)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
             // Parser messages quote the offending token; keep that short and never quote the raw document.
             .errorReportConfiguration(ErrorReportConfiguration.builder()
