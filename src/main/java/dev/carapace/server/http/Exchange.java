@@ -9,7 +9,6 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,7 +24,7 @@ import java.util.Set;
 public final class Exchange {
 
     /** Bytes a streamed body holds before a write: a few SSE events, and small enough to keep many streams open. */
-    static final int STREAM_BUFFER = 8 * 1024;
+    static final int STREAM_BUFFER = 16 * 1024;
 
     private final Request request;
     private final Response response;
@@ -114,10 +113,16 @@ public final class Exchange {
 
     /**
      * The body as a stream, for answers written as they are made: writes are held until {@code flush()} (or
-     * {@value #STREAM_BUFFER} bytes), so a burst of events leaves in one socket write. Close it to end the response.
+     * {@value #STREAM_BUFFER} bytes), so a burst of events leaves in one socket write. The buffer comes from Jetty's
+     * pool when a write needs it and goes back after each flush, so an open stream waiting for its next event holds
+     * none. Close the stream to end the response.
      */
     public OutputStream outputStream() {
-        if (out == null) out = new BufferedOutputStream(Content.Sink.asOutputStream(response), STREAM_BUFFER);
+        if (out == null) {
+            Content.Sink buffered = Content.Sink.asBuffered(response, request.getComponents().getByteBufferPool(), true,
+                    STREAM_BUFFER / 2, STREAM_BUFFER);
+            out = Content.Sink.asOutputStream(buffered);
+        }
         return out;
     }
 
