@@ -82,7 +82,7 @@ public final class Exchange {
     }
 
     /** The body, as it arrives. Reading past a framing error fails with an IOException (the client's fault: 400). */
-    public InputStream body() { return Content.Source.asInputStream(request); }
+    public InputStream body() { return Content.Source.asInputStream(UnreadBody.of(request)); }
 
     // ---- the response ----
 
@@ -101,6 +101,7 @@ public final class Exchange {
     /** Answers with this whole body (and its Content-Length). */
     public void send(byte[] body) throws IOException {
         if (out != null) throw new IllegalStateException("the body is being streamed");
+        UnreadBody.sayCloseUnlessSkipped(request, response);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
         try (Blocker.Callback done = Blocker.callback()) {
             response.write(true, ByteBuffer.wrap(body), done);
@@ -110,7 +111,10 @@ public final class Exchange {
 
     /** The body as a stream, for answers written as they are made; close it to end the response. */
     public OutputStream outputStream() {
-        if (out == null) out = Content.Sink.asOutputStream(response);
+        if (out == null) {
+            UnreadBody.sayCloseUnlessSkipped(request, response);
+            out = Content.Sink.asOutputStream(response);
+        }
         return out;
     }
 

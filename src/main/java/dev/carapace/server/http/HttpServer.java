@@ -2,6 +2,7 @@ package dev.carapace.server.http;
 
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Handler;
@@ -161,7 +162,7 @@ public final class HttpServer implements AutoCloseable {
                 if (exchange.upgraded()) return true;
                 OutputStream out = exchange.openedOutput();
                 if (out != null) out.close();
-                callback.succeeded();
+                complete(request, response, callback);
             } catch (Throwable t) {
                 if (exchange.upgraded()) return true;
                 if (response.isCommitted()) {
@@ -178,6 +179,18 @@ public final class HttpServer implements AutoCloseable {
             }
             return true;
         }
+
+        /**
+         * Ends a request whose answer has left. After an answer that closes the connection, the rest of the body is
+         * read and dropped first ({@link UnreadBody#linger}): Jetty aborts a connection whose request body is unread
+         * when the request ends, and the reset would reach a client still sending its body.
+         */
+        private static void complete(Request request, Response response, Callback callback) {
+            if (response.getHeaders().contains(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString())) {
+                UnreadBody.linger(request);
+            }
+            callback.succeeded();
+        }
     }
 
     static void writeError(Request request, Response response, Callback callback, int status, String message,
@@ -188,6 +201,7 @@ public final class HttpServer implements AutoCloseable {
         h.put(HttpHeader.CONTENT_TYPE, "application/json");
         h.put(HttpHeader.CONTENT_LENGTH, body.length);
         if (status >= 500) h.put(HttpHeader.CONNECTION, "close");
+        else UnreadBody.sayCloseUnlessSkipped(request, response);
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 
