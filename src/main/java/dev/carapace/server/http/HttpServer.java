@@ -4,6 +4,7 @@ import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -46,6 +47,13 @@ public final class HttpServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("carapace.http");
     private static final Logger access = LoggerFactory.getLogger("carapace.access");
+
+    /**
+     * The longest request target (path and query) a route is given; past it, 414. Jetty's only limit is on the
+     * whole head ({@link Settings#maxHeaderBytes}), far above any URI this API uses; a 4 KiB target is what Helidon
+     * allowed before, so no client that worked then is refused now.
+     */
+    static final int MAX_URI_LENGTH = 4096;
 
     /**
      * @param maxConnections  open client connections at most; past it, accepting pauses until one closes
@@ -149,6 +157,22 @@ public final class HttpServer implements AutoCloseable {
 
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
+            String target = request.getHttpURI().getPathQuery();
+            if (target != null && target.length() > MAX_URI_LENGTH) {
+                // Closed like the parser's own 414 (a URI past the head limit): one answer for every long URI.
+                refuse(request, response, callback, 414, "The request's URI is longer than " + MAX_URI_LENGTH
+                        + " characters.", true);
+                return true;
+            }
+            if (request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_1_0
+                    && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
+                // HTTP/1.0 has no transfer codings, so where this body ends is unknowable: RFC 9112 6.1 says to treat
+                // the framing as faulty and close. Jetty decodes it as chunked and keeps a keep-alive connection
+                // open, so what followed the chunks would be read as the next request. Refused unread, and closed.
+                refuse(request, response, callback, 400, "Transfer-Encoding is not part of HTTP/1.0; send"
+                        + " Content-Length, or use HTTP/1.1.", true);
+                return true;
+            }
             Routes.Match match;
             try {
                 match = routes.find(request.getMethod(), request.getHttpURI().getPath());
@@ -284,6 +308,13 @@ public final class HttpServer implements AutoCloseable {
             Object message = request.getAttribute(ERROR_MESSAGE);
             int code = status instanceof Integer i ? i : response.getStatus();
             String reason = message == null ? null : message.toString();
+            if (code == HttpStatus.UPGRADE_REQUIRED_426) {
+                // Jetty's answer to an HTTP/2.0 request line (or the h2c preface) on a connector without h2c. No
+                // upgrade would help, as this server speaks only HTTP/1.x, and a 426 must name one (RFC 9110
+                // 15.5.22): the version is what is not supported.
+                code = HttpStatus.HTTP_VERSION_NOT_SUPPORTED_505;
+                reason = "HTTP/2 is not served on this port";
+            }
             // Jetty has already decided whether the connection stays open (a framing error closes it): say so only
             // where it must close anyway.
             boolean close = !request.getConnectionMetaData().isPersistent() || code >= 500;
