@@ -147,8 +147,9 @@ final class HttpApi {
      */
     byte[] errorBody(int status, String message, String path, java.util.function.Function<String, String> header) {
         boolean anthropicShape = header.apply(ANTHROPIC_VERSION) != null || (path != null && path.startsWith("/v1/messages"));
+        // 505 is the client's mistake (a version this server does not speak), not a failure of the gateway
         ApiException.Kind kind = status == 413 ? ApiException.Kind.TOO_LARGE
-                : status >= 500 ? ApiException.Kind.INTERNAL : ApiException.Kind.INVALID_REQUEST;
+                : status >= 500 && status != 505 ? ApiException.Kind.INTERNAL : ApiException.Kind.INVALID_REQUEST;
         String code = switch (status) {
             case 408 -> "request_timeout";
             case 413 -> "request_too_large";

@@ -4,6 +4,7 @@ import org.eclipse.jetty.io.Connection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,13 +21,18 @@ import java.util.concurrent.TimeUnit;
  *   timeout, yet holds a connection (and a slot under the connection cap) for as long as it likes. Once bytes of a
  *   new request have arrived, its route must have been reached within {@code headerTimeout}, or the connection is
  *   closed.</li>
+ *   <li><b>The linger after a closing answer.</b> After an answer saying {@code Connection: close} (a 413, a refused
+ *   request), Jetty half-closes and reads and drops what the client still sends until it closes, so that the client
+ *   is not reset before it has read the answer. That is bounded by the same deadline.</li>
  *   <li><b>Hang-ups.</b> A client that closes the connection in the middle of a request's head is worth one access-log
- *   line, not a stack trace.</li>
+ *   line, not a stack trace; a connection closed by the server, or after an answer that said close, is no hang-up.</li>
  * </ul>
  * Only the public counters of a connection are used (bytes in, and whether a route is running), so this does not
  * depend on the parser's internals: between requests, bytes in that did not lead to a route are a request head
- * still arriving. A sweep every quarter of the deadline checks every open connection; that costs a few map reads per
- * connection, off the request path.
+ * still arriving. A sweep every twentieth of the deadline checks every open connection; that costs a few map reads
+ * per connection, off the request path. A head first seen by one sweep arrived at most one sweep earlier, and the close
+ * comes at most one sweep late: a head is cut off within the deadline and a tenth (11 s for 10 s). A sweep every
+ * quarter would let it run to one and a half times the deadline.
  */
 final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
@@ -34,9 +40,15 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
     /** One open connection. Written by its request threads and the sweeper; a stale read only delays a close by a sweep. */
     private static final class Watched {
+        final SocketAddress remote;     // kept from the open: a closed endpoint no longer knows it
         volatile Thread route;          // the thread running its route, null between requests (HTTP/1.1: one at a time)
         volatile long bytesAtIdle;      // bytes in when it last went idle, so later bytes are a new request
         volatile long waitingSince;     // nanoTime when bytes of a new request were first seen, 0 when none are
+        volatile boolean ending;        // no request will be read on it any more: its close is no hang-up
+
+        Watched(SocketAddress remote) {
+            this.remote = remote;
+        }
     }
 
     private final Map<Connection, Watched> open = new ConcurrentHashMap<>();
@@ -50,7 +62,7 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        long every = Math.max(50, headerTimeout.toMillis() / 4);
+        long every = Math.max(50, headerTimeout.toMillis() / 20);
         sweeper.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
     }
 
@@ -58,15 +70,15 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
     @Override
     public void onOpened(Connection connection) {
-        open.put(connection, new Watched());
+        open.put(connection, new Watched(connection.getEndPoint().getRemoteSocketAddress()));
     }
 
     @Override
     public void onClosed(Connection connection) {
         Watched w = open.remove(connection);
-        if (w != null && w.route == null && connection.getBytesIn() > w.bytesAtIdle) {
+        if (w != null && !w.ending && w.route == null && connection.getBytesIn() > w.bytesAtIdle) {
             log.info("- - closed by the client in the middle of a request's head ({} bytes) from {}",
-                    connection.getBytesIn() - w.bytesAtIdle, connection.getEndPoint().getRemoteSocketAddress());
+                    connection.getBytesIn() - w.bytesAtIdle, w.remote);
         }
     }
 
@@ -78,11 +90,17 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         w.waitingSince = 0;
     }
 
-    /** The route has ended: from now on, bytes in belong to the next request. */
-    void routeEnded(Connection connection) {
+    /**
+     * The route has ended: from now on, bytes in belong to the next request.
+     *
+     * @param closing its answer said {@code Connection: close}: Jetty now reads and drops what the client still sends
+     *                (the rest of a body it was refused) until the client closes, so those bytes are no request head
+     */
+    void routeEnded(Connection connection, boolean closing) {
         Watched w = open.get(connection);
         if (w == null) return;   // closed, or upgraded to a WebSocket
         w.bytesAtIdle = connection.getBytesIn();
+        if (closing) w.ending = true;
         w.route = null;
     }
 
@@ -105,6 +123,22 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         return false;
     }
 
+    /**
+     * The HTTP layer answered the request itself, no route ran (it was refused): like a route's end, its bytes were
+     * a request, not a head still arriving, and its access line is already written. Without this, every refused
+     * request would also be logged as a hang-up when its connection closes.
+     *
+     * @param closing the answer closes the connection: Jetty reads and drops whatever the client still sends until it
+     *                closes, and none of that is a request's head either
+     */
+    void answered(Connection connection, boolean closing) {
+        Watched w = open.get(connection);
+        if (w == null) return;
+        w.bytesAtIdle = connection.getBytesIn();
+        w.waitingSince = 0;
+        if (closing) w.ending = true;
+    }
+
     private void sweep() {
         long now = System.nanoTime();
         open.forEach((connection, w) -> {
@@ -112,8 +146,14 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
             if (w.waitingSince == 0) {
                 w.waitingSince = now;
             } else if (now - w.waitingSince > headerNanos) {
-                log.info("- - closed: a request's head took longer than {} ms to arrive, from {}",
-                        headerNanos / 1_000_000, connection.getEndPoint().getRemoteSocketAddress());
+                // Still bounded after a refusal that closes: a client that keeps sending is not kept till the idle timeout.
+                if (w.ending) {
+                    log.info("- - closed: still sending {} ms after its last answer, from {}", headerNanos / 1_000_000, w.remote);
+                } else {
+                    log.info("- - closed: a request's head took longer than {} ms to arrive, from {}",
+                            headerNanos / 1_000_000, w.remote);
+                }
+                w.ending = true;   // the close is ours, not the client's hanging up
                 connection.getEndPoint().close();
             }
         });

@@ -85,7 +85,7 @@ public final class Exchange {
     }
 
     /** The body, as it arrives. Reading past a framing error fails with an IOException (the client's fault: 400). */
-    public InputStream body() { return Content.Source.asInputStream(request); }
+    public InputStream body() { return Content.Source.asInputStream(UnreadBody.of(request)); }
 
     // ---- the response ----
 
@@ -104,6 +104,7 @@ public final class Exchange {
     /** Answers with this whole body (and its Content-Length). */
     public void send(byte[] body) throws IOException {
         if (out != null) throw new IllegalStateException("the body is being streamed");
+        UnreadBody.sayCloseUnlessSkipped(request, response);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
         try (Blocker.Callback done = Blocker.callback()) {
             response.write(true, ByteBuffer.wrap(body), done);
@@ -119,6 +120,7 @@ public final class Exchange {
      */
     public OutputStream outputStream() {
         if (out == null) {
+            UnreadBody.sayCloseUnlessSkipped(request, response);
             Content.Sink buffered = Content.Sink.asBuffered(response, request.getComponents().getByteBufferPool(), true,
                     STREAM_BUFFER / 2, STREAM_BUFFER);
             out = Content.Sink.asOutputStream(buffered);
