@@ -64,8 +64,9 @@ class OpenFilesExhaustionTest {
     void pastItsDescriptorsTheGatewayRefusesCleanlyBlamesNoDeploymentAndResumes() throws Exception {
         Report r = run("server: {max_connections: 5000, max_upstream_connections: 5000}");
         assertThat(r.log).as("the kernel really ran out of descriptors").anyMatch(l -> l.contains("Too many open files"));
-        assertThat(r.refused).as("calls that found no descriptor for their upstream connection were refused with 503")
-                .anySatisfy(b -> assertThat(b).contains(Provider.OUT_OF_DESCRIPTORS));
+        // Which side meets the limit first, accepting or connecting upstream, is the kernel's timing: a call refused
+        // for its upstream connection gets 503 too_many_open_files (checked with every refusal below), one that was
+        // not accepted waits; UpstreamConnectionsTest pins the mapping itself.
         r.assertCleanAndResumed();
     }
 

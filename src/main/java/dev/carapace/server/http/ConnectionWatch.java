@@ -36,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  */
 final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
+    /** How long an idle connection is kept when the server is near its connection cap. */
+    static final Duration CROWDED_KEEP_ALIVE = Duration.ofSeconds(2);
+
     private static final Logger log = LoggerFactory.getLogger("carapace.access");
 
     /** One open connection. Written by its request threads and the sweeper; a stale read only delays a close by a sweep. */
@@ -44,6 +47,7 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         volatile Thread route;          // the thread running its route, null between requests (HTTP/1.1: one at a time)
         volatile long bytesAtIdle;      // bytes in when it last went idle, so later bytes are a new request
         volatile long waitingSince;     // nanoTime when bytes of a new request were first seen, 0 when none are
+        volatile long idleSince = System.nanoTime();   // when it last went idle (or opened)
         volatile boolean ending;        // no request will be read on it any more: its close is no hang-up
 
         Watched(SocketAddress remote) {
@@ -53,10 +57,19 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
     private final Map<Connection, Watched> open = new ConcurrentHashMap<>();
     private final long headerNanos;
+    private final long keepAliveNanos;
+    private final int maxConnections;
     private final ScheduledExecutorService sweeper;
 
-    ConnectionWatch(Duration headerTimeout) {
+    /**
+     * @param keepAlive      how long a connection may wait for its next request; when the server is near its
+     *                       connection cap, {@link #CROWDED_KEEP_ALIVE} at most, so idle connections make room
+     * @param maxConnections the connection cap
+     */
+    ConnectionWatch(Duration headerTimeout, Duration keepAlive, int maxConnections) {
         this.headerNanos = headerTimeout.toNanos();
+        this.keepAliveNanos = keepAlive.toNanos();
+        this.maxConnections = maxConnections;
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "http-header-deadline");
             t.setDaemon(true);
@@ -100,6 +113,7 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         Watched w = open.get(connection);
         if (w == null) return;   // closed, or upgraded to a WebSocket
         w.bytesAtIdle = connection.getBytesIn();
+        w.idleSince = System.nanoTime();
         if (closing) w.ending = true;
         w.route = null;
     }
@@ -135,14 +149,26 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         Watched w = open.get(connection);
         if (w == null) return;
         w.bytesAtIdle = connection.getBytesIn();
+        w.idleSince = System.nanoTime();
         w.waitingSince = 0;
         if (closing) w.ending = true;
     }
 
     private void sweep() {
         long now = System.nanoTime();
+        long keepAlive = open.size() >= maxConnections * 9L / 10 ? Math.min(keepAliveNanos, CROWDED_KEEP_ALIVE.toNanos())
+                : keepAliveNanos;
         open.forEach((connection, w) -> {
-            if (w.route != null || connection.getBytesIn() <= w.bytesAtIdle) return;
+            if (w.route != null) return;
+            if (connection.getBytesIn() <= w.bytesAtIdle) {
+                // Waiting for its next request: a kept-alive connection is closed after a while, as every server
+                // does, so that idle ones cannot hold every slot under the cap (silently: it is routine).
+                if (now - w.idleSince > keepAlive) {
+                    w.ending = true;
+                    connection.getEndPoint().close();
+                }
+                return;
+            }
             if (w.waitingSince == 0) {
                 w.waitingSince = now;
             } else if (now - w.waitingSince > headerNanos) {

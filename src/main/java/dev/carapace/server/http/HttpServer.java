@@ -52,11 +52,16 @@ public final class HttpServer implements AutoCloseable {
      * allowed before, so no client that worked then is refused now.
      */
     static final int MAX_URI_LENGTH = 4096;
+    /** How long a connection may wait for its next request before it is closed (nginx keeps 75 s, Apache 5 s). */
+    static final Duration KEEP_ALIVE = Duration.ofSeconds(60);
+    /** Connections the kernel holds for accepting (its own cap, somaxconn, still applies). */
+    static final int ACCEPT_QUEUE = 1024;
 
     /**
      * @param maxConnections  open client connections at most; past it, accepting pauses until one closes
      * @param headerTimeout   how long a request's head may take to arrive once its first byte has
-     * @param idleTimeout     how long a connection may see no bytes either way before it is closed
+     * @param idleTimeout     how long a connection may see no bytes either way while a request is under way (between
+     *                        requests, {@link #KEEP_ALIVE} applies)
      * @param maxHeaderBytes  the request line and headers together at most (a longer URI gets 414, headers 431)
      */
     public record Settings(String host, int port, int maxConnections, Duration headerTimeout, Duration idleTimeout,
@@ -78,13 +83,15 @@ public final class HttpServer implements AutoCloseable {
         config.setSendXPoweredBy(false);
         config.setRequestHeaderSize(settings.maxHeaderBytes());
         HttpConnectionFactory http = new HttpConnectionFactory(config);
-        watch = new ConnectionWatch(settings.headerTimeout());
+        watch = new ConnectionWatch(settings.headerTimeout(), KEEP_ALIVE, settings.maxConnections());
         http.addEventListener(watch);
 
         connector = new ServerConnector(server, 1, -1, http);
         connector.setHost(settings.host());
         connector.setPort(settings.port());
         connector.setIdleTimeout(settings.idleTimeout().toMillis());
+        // Past the cap, accepting pauses: connections then wait in the kernel's queue rather than being reset.
+        connector.setAcceptQueueSize(ACCEPT_QUEUE);
         connector.setAcceptedTcpNoDelay(true);   // small SSE frames must not wait for delayed ACKs
         server.addConnector(connector);
         limit = new NetworkConnectionLimit(settings.maxConnections(), connector);
