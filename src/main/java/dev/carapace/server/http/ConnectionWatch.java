@@ -14,8 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What happens on a connection between its requests, and which thread runs its route (so a shutdown can interrupt
- * it). Two things are bounded here because the parser alone cannot
- * see them:
+ * it). These are bounded here because the parser alone cannot see them:
  * <ul>
  *   <li><b>The header deadline.</b> A client that sends a request's head a byte at a time never trips the idle
  *   timeout, yet holds a connection (and a slot under the connection cap) for as long as it likes. Once bytes of a
@@ -26,13 +25,14 @@ import java.util.concurrent.TimeUnit;
  *   is not reset before it has read the answer. That is bounded by the same deadline.</li>
  *   <li><b>Hang-ups.</b> A client that closes the connection in the middle of a request's head is worth one access-log
  *   line, not a stack trace; a connection closed by the server, or after an answer that said close, is no hang-up.</li>
+ *   <li><b>Keep-alive.</b> A connection waiting for its next request is closed after a while ({@code keepAlive}, or
+ *   {@link #CROWDED_KEEP_ALIVE} near the connection cap), so idle connections cannot hold every slot.</li>
  * </ul>
  * Only the public counters of a connection are used (bytes in, and whether a route is running), so this does not
  * depend on the parser's internals: between requests, bytes in that did not lead to a route are a request head
  * still arriving. A sweep every twentieth of the deadline checks every open connection; that costs a few map reads
  * per connection, off the request path. A head first seen by one sweep arrived at most one sweep earlier, and the close
- * comes at most one sweep late: a head is cut off within the deadline and a tenth (11 s for 10 s). A sweep every
- * quarter would let it run to one and a half times the deadline.
+ * comes at most one sweep late: a head is cut off within the deadline and a tenth (11 s for 10 s).
  */
 final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
