@@ -26,6 +26,7 @@ import dev.carapace.store.LedgerBook;
 import dev.carapace.store.LedgerBook.SpendRow;
 import dev.carapace.store.LedgerBook.WindowKey;
 import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.server.http.BadRequest;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
 import org.slf4j.Logger;
@@ -184,6 +185,8 @@ final class HttpApi {
             action.run(note);
         } catch (ApiException e) {
             if (!x.isCommitted()) sendError(x, format, e);
+        } catch (BadRequest e) {
+            if (!x.isCommitted()) sendError(x, format, ApiException.invalid(null, e.getMessage()));
         } catch (IOException | UncheckedIOException gone) {
             // Writing the answer failed: the client has gone. The access log line below says so; nothing to send.
             note.clientGone = true;

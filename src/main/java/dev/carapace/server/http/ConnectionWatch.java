@@ -4,6 +4,9 @@ import org.eclipse.jetty.io.Connection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -14,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What happens on a connection between its requests, and which thread runs its route (so a shutdown can interrupt
- * it). These are bounded here because the parser alone cannot see them:
+ * it). What is bounded here, the parser alone cannot see:
  * <ul>
  *   <li><b>The header deadline.</b> A client that sends a request's head a byte at a time never trips the idle
  *   timeout, yet holds a connection (and a slot under the connection cap) for as long as it likes. Once bytes of a
@@ -25,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  *   is not reset before it has read the answer. That is bounded by the same deadline.</li>
  *   <li><b>Hang-ups.</b> A client that closes the connection in the middle of a request's head is worth one access-log
  *   line, not a stack trace; a connection closed by the server, or after an answer that said close, is no hang-up.</li>
+ *   <li><b>Slow bodies.</b> Once a route reads a body, it must arrive at {@link #MIN_BODY_RATE} at least (after a
+ *   grace), or the connection is closed.</li>
  *   <li><b>Keep-alive.</b> A connection waiting for its next request is closed after a while ({@code keepAlive}, or
  *   {@link #CROWDED_KEEP_ALIVE} near the connection cap), so idle connections cannot hold every slot.</li>
  * </ul>
@@ -35,6 +40,15 @@ import java.util.concurrent.TimeUnit;
  * comes at most one sweep late: a head is cut off within the deadline and a tenth (11 s for 10 s).
  */
 final class ConnectionWatch implements Connection.Listener, AutoCloseable {
+
+    /**
+     * The slowest a request body may arrive, after {@link #BODY_GRACE}: bytes read must keep up with this rate over
+     * the time since the route began reading, or the connection is closed. A client trickling a byte every few
+     * seconds would otherwise hold a connection (and a slot under the cap) for hours, each byte resetting the idle
+     * timeout. (Jetty 12 has the setting, {@code minRequestDataRate}, but does not enforce it.)
+     */
+    static final long MIN_BODY_RATE = 1024;
+    static final Duration BODY_GRACE = Duration.ofSeconds(10);
 
     /** How long an idle connection is kept when the server is near its connection cap. */
     static final Duration CROWDED_KEEP_ALIVE = Duration.ofSeconds(2);
@@ -49,6 +63,8 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         volatile long waitingSince;     // nanoTime when bytes of a new request were first seen, 0 when none are
         volatile long idleSince = System.nanoTime();   // when it last went idle (or opened)
         volatile boolean ending;        // no request will be read on it any more: its close is no hang-up
+        volatile long bodySince;        // nanoTime when its route began reading a body, 0 when none is being read
+        volatile long bodyBytes;        // bytes of that body read so far
 
         Watched(SocketAddress remote) {
             this.remote = remote;
@@ -114,8 +130,48 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         if (w == null) return;   // closed, or upgraded to a WebSocket
         w.bytesAtIdle = connection.getBytesIn();
         w.idleSince = System.nanoTime();
+        w.bodySince = 0;
         if (closing) w.ending = true;
         w.route = null;
+    }
+
+    /** Times the reading of one request's body on a connection; see {@link #MIN_BODY_RATE}. */
+    interface BodyClock {
+        InputStream time(InputStream body);
+    }
+
+    /** The clock for bodies read on {@code connection}. */
+    BodyClock body(Connection connection) {
+        Watched w = open.get(connection);
+        if (w == null) return in -> in;
+        return in -> new FilterInputStream(in) {
+            {
+                w.bodyBytes = 0;
+                w.bodySince = System.nanoTime();
+            }
+
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                if (b < 0) w.bodySince = 0;
+                else w.bodyBytes++;
+                return b;
+            }
+
+            @Override
+            public int read(byte[] buf, int off, int len) throws IOException {
+                int n = super.read(buf, off, len);
+                if (n < 0) w.bodySince = 0;
+                else w.bodyBytes += n;
+                return n;
+            }
+
+            @Override
+            public void close() throws IOException {
+                w.bodySince = 0;
+                super.close();
+            }
+        };
     }
 
     /** Interrupts every running route (at shutdown); returns how many were running. */
@@ -159,7 +215,16 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         long keepAlive = open.size() >= maxConnections * 9L / 10 ? Math.min(keepAliveNanos, CROWDED_KEEP_ALIVE.toNanos())
                 : keepAliveNanos;
         open.forEach((connection, w) -> {
-            if (w.route != null) return;
+            if (w.route != null) {
+                long since = w.bodySince;
+                if (since != 0 && (now - since - BODY_GRACE.toNanos()) / 1_000_000_000.0 * MIN_BODY_RATE > w.bodyBytes) {
+                    log.info("- - closed: a request body arrived slower than {} bytes/s ({} bytes in {} ms), from {}",
+                            MIN_BODY_RATE, w.bodyBytes, (now - since) / 1_000_000, w.remote);
+                    w.ending = true;
+                    connection.getEndPoint().close();
+                }
+                return;
+            }
             if (connection.getBytesIn() <= w.bytesAtIdle) {
                 // Waiting for its next request: a kept-alive connection is closed after a while, as every server
                 // does, so that idle ones cannot hold every slot under the cap (silently: it is routine).

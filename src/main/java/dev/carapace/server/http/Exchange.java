@@ -1,5 +1,6 @@
 package dev.carapace.server.http;
 
+import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
 
@@ -35,8 +37,11 @@ public final class Exchange {
     private OutputStream out;
     private boolean upgraded;
 
+    private final ConnectionWatch.BodyClock bodyClock;
+
     Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer sockets,
-             Map<String, String> pathParams) {
+             Map<String, String> pathParams, ConnectionWatch.BodyClock bodyClock) {
+        this.bodyClock = bodyClock;
         this.request = request;
         this.response = response;
         this.callback = callback;
@@ -75,7 +80,15 @@ public final class Exchange {
     }
 
     private Fields query() {
-        if (query == null) query = Request.extractQueryParameters(request);
+        if (query == null) {
+            try {
+                query = Request.extractQueryParameters(request);
+            } catch (RuntimeException e) {
+                if (!(e instanceof HttpException) && !(e instanceof IllegalArgumentException)) throw e;
+                throw new BadRequest("The query string is malformed (a '%' must be followed by two hex digits of"
+                        + " UTF-8).");
+            }
+        }
         return query;
     }
 
@@ -85,7 +98,31 @@ public final class Exchange {
     }
 
     /** The body, as it arrives. Reading past a framing error fails with an IOException (the client's fault: 400). */
-    public InputStream body() { return Content.Source.asInputStream(UnreadBody.of(request)); }
+    public InputStream body() {
+        return bodyClock.time(Content.Source.asInputStream(UnreadBody.of(request)));
+    }
+
+    /**
+     * RFC 6455 4.2.1: version 13, and a key that is the base64 of 16 bytes. Jetty takes any key; a client sending
+     * another is not speaking WebSocket, and is told which version this server speaks.
+     */
+    private void checkHandshake() {
+        String version = request.getHeaders().get(HttpHeader.SEC_WEBSOCKET_VERSION);
+        if (!"13".equals(version)) {
+            response.getHeaders().put(HttpHeader.SEC_WEBSOCKET_VERSION, "13");
+            throw new BadRequest("Sec-WebSocket-Version must be 13 (RFC 6455).");
+        }
+        String key = request.getHeaders().get(HttpHeader.SEC_WEBSOCKET_KEY);
+        byte[] nonce;
+        try {
+            nonce = key == null ? null : Base64.getDecoder().decode(key.strip());
+        } catch (IllegalArgumentException e) {
+            nonce = null;
+        }
+        if (nonce == null || nonce.length != 16) {
+            throw new BadRequest("Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455).");
+        }
+    }
 
     // ---- the response ----
 
@@ -133,8 +170,14 @@ public final class Exchange {
      * and the route still answers it.
      */
     public boolean upgradeToWebSocket(WebSocket.Listener listener) {
+        checkHandshake();
         JettyWebSocket endpoint = new JettyWebSocket(listener);
-        if (!sockets.upgrade((req, res, cb) -> endpoint, request, response, callback)) return false;
+        try {
+            if (!sockets.upgrade((req, res, cb) -> endpoint, request, response, callback)) return false;
+        } catch (RuntimeException e) {
+            if (!(e instanceof HttpException)) throw e;
+            throw new BadRequest("The WebSocket handshake is malformed: " + e.getMessage() + ".");
+        }
         upgraded = true;
         return true;
     }

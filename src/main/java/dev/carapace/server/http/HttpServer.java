@@ -183,7 +183,7 @@ public final class HttpServer implements AutoCloseable {
             }
             Connection connection = request.getConnectionMetaData().getConnection();
             watch.routeStarted(connection);
-            Exchange exchange = new Exchange(request, response, callback, sockets, match.params());
+            Exchange exchange = new Exchange(request, response, callback, sockets, match.params(), watch.body(connection));
             boolean closing = false;
             try {
                 match.route().handle(exchange);
