@@ -224,6 +224,8 @@ public final class Carapace implements AutoCloseable {
                 portOverride != null ? portOverride : config.server().port(),
                 OpenFiles.clientConnections(config.server().maxConnections()), HEADER_TIMEOUT, IDLE_TIMEOUT,
                 MAX_HEADER_BYTES), routes, api::errorBody);
+        io.micrometer.core.instrument.Gauge.builder("carapace.http.connections", server, HttpServer::openConnections)
+                .description("Client connections open (server.max_connections caps them)").register(metrics.registry());
     }
 
     /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */

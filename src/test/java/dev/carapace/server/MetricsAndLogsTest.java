@@ -154,6 +154,9 @@ class MetricsAndLogsTest {
         assertThat(scrape.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
         List<Sample> m = parse(scrape.body());
 
+        // the scrape's own connection, at least, is open
+        assertThat(value(m, "carapace_http_connections")).isGreaterThanOrEqualTo(1.0);
+
         // requests by model, tier, team and status
         assertThat(value(m, "carapace_model_requests_total", "model", "m-solo", "tier", "mid", "team", "platform",
                 "status", "200", "api", "openai")).isEqualTo(2.0);

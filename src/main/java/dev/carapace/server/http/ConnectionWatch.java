@@ -95,8 +95,6 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         sweeper.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
     }
 
-    int openConnections() { return open.size(); }
-
     @Override
     public void onOpened(Connection connection) {
         open.put(connection, new Watched(connection.getEndPoint().getRemoteSocketAddress()));

@@ -1,0 +1,74 @@
+package dev.carapace.server.http;
+
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Jetty's answers to requests that never reached a route, as API-shaped JSON instead of an HTML page. A request
+ * the parser refused (bad framing, a head too large) gets a request object with its request line only, if even
+ * that could be read; Jetty then closes the connection after the answer.
+ */
+final class JsonErrors extends ErrorHandler {
+    private final ErrorWriter errors;
+
+    JsonErrors(ErrorWriter errors) {
+        this.errors = errors;
+    }
+
+    /** A request the parser refused, before there is any request object: only the status and reason are known. */
+    @Override
+    public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+        fields.put(HttpHeader.CONTENT_TYPE, "application/json");
+        return ByteBuffer.wrap(errors.page().render(status, describe(status, reason), null, name -> null));
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        Object status = request.getAttribute(ERROR_STATUS);
+        Object message = request.getAttribute(ERROR_MESSAGE);
+        int code = status instanceof Integer i ? i : response.getStatus();
+        String reason = message == null ? null : message.toString();
+        if (code == HttpStatus.UPGRADE_REQUIRED_426) {
+            // Jetty's answer to an HTTP/2.0 request line (or the h2c preface) on a connector without h2c. No
+            // upgrade would help, as this server speaks only HTTP/1.x, and a 426 must name one (RFC 9110
+            // 15.5.22): the version is what is not supported.
+            code = HttpStatus.HTTP_VERSION_NOT_SUPPORTED_505;
+            reason = "HTTP/2 is not served on this port";
+        }
+        // Jetty has already decided whether the connection stays open (a framing error closes it): say so only
+        // where it must close anyway.
+        boolean close = !request.getConnectionMetaData().isPersistent() || code >= 500;
+        if (code == HttpStatus.BAD_REQUEST_400
+                && request.getConnectionMetaData().getConnection().getEndPoint().isInputShutdown()) {
+            // The client closed its side (Jetty: "Early EOF") before the request's head was complete. The 400
+            // still goes out (a client that only half-closed can read it), but this is a hang-up, not a request:
+            // ConnectionWatch logs it once, as such, when the connection closes, which may come before or after
+            // this.
+            errors.respond(request, response, callback, code, describe(code, reason), true);
+        } else {
+            errors.write(request, response, callback, code, describe(code, reason), close);
+        }
+        return true;
+    }
+
+    private static String describe(int status, String reason) {
+        String what = switch (status) {
+            case 400 -> "The request is not valid HTTP/1.1";
+            case 408 -> "The request did not arrive in time";
+            case 413 -> "The request is too large";
+            case 414 -> "The request's URI is too long";
+            case 431 -> "The request's headers are too large";
+            case 505 -> "Unsupported HTTP version; use HTTP/1.1 or HTTP/1.0";
+            default -> HttpStatus.getMessage(status);
+        };
+        return reason == null || reason.isBlank() || reason.equals(HttpStatus.getMessage(status))
+                ? what + "." : what + ": " + reason + ".";
+    }
+}
