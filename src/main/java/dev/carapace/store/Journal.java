@@ -7,8 +7,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -116,8 +114,6 @@ final class Journal implements AutoCloseable {
     private final FileChannel file;
     private final FileLock owner;
     private final ReentrantLock appendLock = new ReentrantLock();
-    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(512);
-    private final DataOutputStream out = new DataOutputStream(bytes);
     private long fileBytes;
     /** Set when a failed write could not be undone: no entry may follow it. */
     private StoreException broken;
@@ -266,17 +262,18 @@ final class Journal implements AutoCloseable {
         // (or fail) here, so a failure never comes after an entry is in the file, where the caller's decision and
         // the journal would part ways.
         if (appendedSeq - foldedSeq > MAX_UNFOLDED) foldAll();
+        // Encoded before the lock, which then only numbers, checksums and writes it: callers wait for each other only
+        // that long.
+        ByteBuffer b = encode(e);
         appendLock.lock();
         try {
             checkOpen("journal " + e.kind());
             if (broken != null) throw broken;
             long seq = appendedSeq + 1;
-            bytes.reset();
-            encode(seq, e);
-            byte[] payload = bytes.toByteArray();
+            b.putLong(FRAME_HEAD, seq);
             CRC32C crc = new CRC32C();
-            crc.update(payload);
-            ByteBuffer b = ByteBuffer.allocate(8 + payload.length).putInt(payload.length).putInt((int) crc.getValue()).put(payload).flip();
+            crc.update(b.array(), FRAME_HEAD, b.limit() - FRAME_HEAD);
+            b.putInt(4, (int) crc.getValue());
             try {
                 while (b.hasRemaining()) file.write(b);
             } catch (IOException ex) {
@@ -486,43 +483,46 @@ final class Journal implements AutoCloseable {
 
     // ---- the entry format: seq, then the fields in order; strings as UTF-8 with their length (-1: null) ----
 
-    private void encode(long seq, Entry e) throws IOException {
+    /** An entry's frame: its payload's length and CRC-32C (of the payload), then the payload, which starts with the seq. */
+    private static final int FRAME_HEAD = 8;
+
+    /**
+     * The frame of {@code e}, with room for its seq and checksum, which {@link #append} fills in: length, CRC, seq,
+     * kind, reservation id, owner, windows, nanos, tokens, time, then the usage record's fields (only its tokens for
+     * {@code progress}, which every stream writes every few hundred ms). Strings are a length (-1 for null) and UTF-8.
+     */
+    private static ByteBuffer encode(Entry e) {
         UsageRecord r = e.record();
-        out.writeLong(seq);
-        writeString(e.kind());
-        writeString(e.reservationId());
-        writeString(e.owner());
-        writeString(e.windows());
-        out.writeLong(e.nanos());
-        out.writeLong(e.tokens());
-        out.writeLong(e.at().toEpochMilli());
-        if (e.kind().equals("progress")) {   // only the tokens: it is written every few hundred ms of every stream
-            out.writeLong(r.inputTokens());
-            out.writeLong(r.outputTokens());
-            return;
-        }
-        for (String s : new String[] {r.requestId(), r.org(), r.team(), r.user(), r.keyPrefix(), r.api(), r.model(), r.tier(),
-                r.deployment(), r.errorCode(), r.agent(), r.privacyDecision(), r.privacyClasses()}) {
-            writeString(s);
-        }
-        for (long n : new long[] {r.inputTokens(), r.cachedInputTokens(), r.cacheWriteTokens(), r.outputTokens(),
-                r.reasoningTokens(), r.latencyMicros(), r.ttftMicros() == null ? -1 : r.ttftMicros(), r.costNanos()}) {
-            out.writeLong(n);
-        }
-        out.writeInt(r.status());
-        out.writeBoolean(r.estimated());
-        out.writeBoolean(r.stream());
-        out.writeLong(r.disputedNanos());
+        boolean progress = e.kind().equals("progress");
+        byte[][] strings = progress
+                ? new byte[][] {utf8(e.kind()), utf8(e.reservationId()), utf8(e.owner()), utf8(e.windows())}
+                : new byte[][] {utf8(e.kind()), utf8(e.reservationId()), utf8(e.owner()), utf8(e.windows()),
+                        utf8(r.requestId()), utf8(r.org()), utf8(r.team()), utf8(r.user()), utf8(r.keyPrefix()),
+                        utf8(r.api()), utf8(r.model()), utf8(r.tier()), utf8(r.deployment()), utf8(r.errorCode()),
+                        utf8(r.agent()), utf8(r.privacyDecision()), utf8(r.privacyClasses())};
+        int size = FRAME_HEAD + 8 + 3 * 8 + (progress ? 2 * 8 : 8 * 8 + 4 + 2 + 8);
+        for (byte[] b : strings) size += 4 + (b == null ? 0 : b.length);
+        ByteBuffer out = ByteBuffer.allocate(size);
+        out.putInt(size - FRAME_HEAD).putInt(0).putLong(0);   // CRC and seq: filled in under the lock
+        for (int i = 0; i < 4; i++) putString(out, strings[i]);
+        out.putLong(e.nanos()).putLong(e.tokens()).putLong(e.at().toEpochMilli());
+        if (progress) return out.putLong(r.inputTokens()).putLong(r.outputTokens()).flip();
+        for (int i = 4; i < strings.length; i++) putString(out, strings[i]);
+        out.putLong(r.inputTokens()).putLong(r.cachedInputTokens()).putLong(r.cacheWriteTokens()).putLong(r.outputTokens())
+                .putLong(r.reasoningTokens()).putLong(r.latencyMicros()).putLong(r.ttftMicros() == null ? -1 : r.ttftMicros())
+                .putLong(r.costNanos());
+        out.putInt(r.status()).put((byte) (r.estimated() ? 1 : 0)).put((byte) (r.stream() ? 1 : 0)).putLong(r.disputedNanos());
+        return out.flip();
     }
 
-    private void writeString(String s) throws IOException {
-        if (s == null) {
-            out.writeInt(-1);
-            return;
+    private static byte[] utf8(String s) { return s == null ? null : s.getBytes(StandardCharsets.UTF_8); }
+
+    private static void putString(ByteBuffer out, byte[] b) {
+        if (b == null) {
+            out.putInt(-1);
+        } else {
+            out.putInt(b.length).put(b);
         }
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        out.writeInt(b.length);
-        out.write(b);
     }
 
     /** Reads what {@link #encode} wrote, after the seq. */
