@@ -1,7 +1,6 @@
 package dev.carapace.model;
 
 import com.fasterxml.jackson.core.util.BufferRecycler;
-import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.core.util.RecyclerPool;
 
 import java.nio.charset.StandardCharsets;
@@ -22,14 +21,9 @@ public final class JsonBytes {
      * The buffers of the wire formats' Jackson parsers and generators, shared by every thread. Jackson's default keeps
      * them per thread, which with a virtual thread per request means a fresh set allocated by every request and held by
      * every open stream for its whole life: about 16 KB per stream in {@code bench/streams} (8.4 KB of char arrays,
-     * the rest byte arrays).
-     *
-     * <p>A lock-free deque rather than Jackson's bounded pool: the bounded one is an {@code ArrayBlockingQueue}, and its
-     * lock was 2% of a streamed call's CPU under load (every chunk takes and returns a set). The deque is unbounded,
-     * but it only ever holds as many sets as were in use at once, and a parse or a render never blocks, so that is
-     * about one per carrier thread.
+     * the rest byte arrays). See {@link BufferPool} for why not one of Jackson's shared pools.
      */
-    public static final RecyclerPool<BufferRecycler> RECYCLER_POOL = JsonRecyclerPools.newConcurrentDequePool();
+    public static final RecyclerPool<BufferRecycler> RECYCLER_POOL = new BufferPool();
 
     private static final byte[] NULL = ascii("null");
     private static final byte[] HEX = ascii("0123456789ABCDEF");
