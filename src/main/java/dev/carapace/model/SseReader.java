@@ -32,16 +32,17 @@ public final class SseReader {
     /** Reads frames until end of stream or until {@code stop} returns true after a frame. */
     public void read(FrameHandler handler, java.util.function.BooleanSupplier stop) throws IOException {
         String event = null;
-        StringBuilder data = null;
+        // Usually one data line per frame, kept as the line's own substring; a frame of several lines (rare) joins them.
+        String data = null;
         while (true) {
             String l = readLine();
             if (l == null) {
-                if (data != null) handler.frame(event, data.toString());
+                if (data != null) handler.frame(event, data);
                 return;
             }
             if (l.isEmpty()) {
                 if (data != null) {
-                    handler.frame(event, data.toString());
+                    handler.frame(event, data);
                     if (stop.getAsBoolean()) return;
                 }
                 event = null;
@@ -50,15 +51,17 @@ public final class SseReader {
             }
             if (l.charAt(0) == ':') continue;
             int colon = l.indexOf(':');
-            String field = colon < 0 ? l : l.substring(0, colon);
-            String value = colon < 0 ? "" : l.substring(colon + 1);
-            if (value.startsWith(" ")) value = value.substring(1);
-            if (field.equals("data")) {
-                if (data == null) data = new StringBuilder(value.length());
-                else data.append('\n');
-                data.append(value);
-            } else if (field.equals("event")) {
-                event = value;
+            int from = colon < 0 ? l.length() : colon + 1;
+            if (from < l.length() && l.charAt(from) == ' ') from++;
+            if (colon == 4 && l.startsWith("data")) {
+                String value = l.substring(from);
+                data = data == null ? value : data + "\n" + value;
+            } else if (colon < 0 && l.equals("data")) {
+                data = data == null ? "" : data + "\n";
+            } else if (colon == 5 && l.startsWith("event")) {
+                event = l.substring(from);
+            } else if (colon < 0 && l.equals("event")) {
+                event = "";
             }
         }
     }

@@ -47,4 +47,18 @@ class SseReaderTest {
             assertThat(frames(trickle(text.toString(), max))).as("reads of at most %d bytes", max).isEqualTo(expected);
         }
     }
+
+    /** The field rules of the SSE spec that the fast path for "data: ..." must not skip. */
+    @Test
+    void fieldsFollowTheEventStreamRules() throws IOException {
+        String text = "data:no space\n\n"          // the space after the colon is optional
+                + "data:  two spaces\n\n"          // only one is removed
+                + "data\ndata\n\n"                 // a bare field name is an empty value; two lines join with \n
+                + "event:x\nid: 7\nretry: 10\ndata: a\n\n"   // other fields are ignored
+                + "event\ndata: b\n\n"            // a bare event name is the empty type
+                + "datum: c\ndata: d\n\n"         // a field that only starts with "data" is not data
+                + "eventful: e\n\n";              // nor is one that starts with "event"; no data, no frame
+        assertThat(frames(trickle(text, 3))).containsExactly("null|no space", "null| two spaces", "null|\n", "x|a", "|b",
+                "null|d");
+    }
 }
