@@ -25,8 +25,6 @@ import java.util.Set;
  */
 public final class Exchange {
 
-    /** Bytes a streamed body holds before a write: a few SSE events, and small enough to keep many streams open. */
-    static final int STREAM_BUFFER = 16 * 1024;
 
     private final Request request;
     private final Response response;
@@ -150,17 +148,13 @@ public final class Exchange {
     }
 
     /**
-     * The body as a stream, for answers written as they are made: writes are held until {@code flush()} (or
-     * {@value #STREAM_BUFFER} bytes), so a burst of events leaves in one socket write. The buffer comes from Jetty's
-     * pool when a write needs it and goes back after each flush, so an open stream waiting for its next event holds
-     * none. Close the stream to end the response.
+     * The body as a stream, for answers written as they are made: writes are held until {@code flush()}, so a burst of
+     * events leaves in one socket write ({@link StreamBody}). Close the stream to end the response.
      */
     public OutputStream outputStream() {
         if (out == null) {
             UnreadBody.sayCloseUnlessSkipped(request, response);
-            Content.Sink buffered = Content.Sink.asBuffered(response, request.getComponents().getByteBufferPool(), true,
-                    STREAM_BUFFER / 2, STREAM_BUFFER);
-            out = Content.Sink.asOutputStream(buffered);
+            out = new StreamBody(response);
         }
         return out;
     }
