@@ -35,6 +35,7 @@ final class JsonErrors extends ErrorHandler {
         Object message = request.getAttribute(ERROR_MESSAGE);
         int code = status instanceof Integer i ? i : response.getStatus();
         String reason = message == null ? null : message.toString();
+        if (generic(code, reason) && request.getAttribute(ERROR_EXCEPTION) instanceof Throwable t) reason = detail(t);
         if (code == HttpStatus.UPGRADE_REQUIRED_426) {
             // Jetty's answer to an HTTP/2.0 request line (or the h2c preface) on a connector without h2c. No
             // upgrade would help, as this server speaks only HTTP/1.x, and a 426 must name one (RFC 9110
@@ -58,6 +59,27 @@ final class JsonErrors extends ErrorHandler {
         return true;
     }
 
+    private static boolean generic(int status, String reason) {
+        return reason == null || reason.isBlank() || reason.equals(HttpStatus.getMessage(status))
+                || reason.equals(status + ": " + HttpStatus.getMessage(status));
+    }
+
+    /**
+     * What Jetty's exception says went wrong (e.g. "Bad URI"), without its status prefix or class name, and only when
+     * it is a short phrase: the innermost cause that has a message.
+     */
+    private static String detail(Throwable t) {
+        String found = null;
+        for (Throwable c = t; c != null && c != c.getCause(); c = c.getCause()) {
+            if (c.getMessage() != null && !c.getMessage().isBlank()) found = c.getMessage();
+        }
+        if (found == null) return null;
+        found = found.replaceFirst("^\\d{3}: ", "").strip();
+        // Jetty's word for a '%' not followed by two hex digits
+        if (found.startsWith("!hex")) return "a '%' in the URI must be followed by two hex digits";
+        return found.length() > 120 || found.contains("Exception") || found.contains("org.") ? null : found;
+    }
+
     private static String describe(int status, String reason) {
         String what = switch (status) {
             case 400 -> "The request is not valid HTTP/1.1";
@@ -68,7 +90,6 @@ final class JsonErrors extends ErrorHandler {
             case 505 -> "Unsupported HTTP version; use HTTP/1.1 or HTTP/1.0";
             default -> HttpStatus.getMessage(status);
         };
-        return reason == null || reason.isBlank() || reason.equals(HttpStatus.getMessage(status))
-                ? what + "." : what + ": " + reason + ".";
+        return generic(status, reason) ? what + "." : what + ": " + reason + ".";
     }
 }

@@ -19,6 +19,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class HttpServerTest {
 
     private HttpServer server;
+    /** The messages the error page was asked to render. */
+    private final java.util.List<String> errorMessages = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @AfterEach
     void stop() {
@@ -32,7 +34,10 @@ class HttpServerTest {
                     x.send(new byte[0]);
                 });
         server = HttpServer.start(new HttpServer.Settings("127.0.0.1", 0, maxConnections, Duration.ofSeconds(10),
-                Duration.ofMinutes(5), 16 * 1024), routes, (status, message, path, header) -> new byte[0]);
+                Duration.ofMinutes(5), 16 * 1024), routes, (status, message, path, header) -> {
+                    errorMessages.add(status + " " + message);
+                    return new byte[0];
+                });
     }
 
     /**
@@ -95,5 +100,23 @@ class HttpServerTest {
         }
         in.readNBytes(length);
         return Integer.parseInt(head.substring(9, 12));
+    }
+
+    /** A request Jetty refuses before any route still gets an error that says what was wrong with it. */
+    @Test
+    void aRefusedRequestIsToldWhatWasWrong() throws Exception {
+        start(10);
+        for (String target : new String[] {"/v1/models/%zz", "/v1/%2e%2e/api/keys", "/api//keys"}) {
+            try (Socket s = new Socket("127.0.0.1", server.port())) {
+                s.setSoTimeout(5_000);
+                s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                s.getInputStream().readAllBytes();
+            }
+        }
+        assertThat(errorMessages).containsExactly(
+                "400 The request is not valid HTTP/1.1: a '%' in the URI must be followed by two hex digits.",
+                "400 The request is not valid HTTP/1.1: Ambiguous URI path segment.",
+                "400 The request is not valid HTTP/1.1: Ambiguous URI empty segment.");
     }
 }
