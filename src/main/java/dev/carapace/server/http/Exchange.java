@@ -5,7 +5,6 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Blocker;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
@@ -25,17 +24,15 @@ import java.util.Set;
  */
 public final class Exchange {
 
-
     private final Request request;
     private final Response response;
     private final Callback callback;
     private final ServerWebSocketContainer sockets;
     private final Map<String, String> pathParams;
+    private final ConnectionWatch.BodyClock bodyClock;
     private Fields query;
     private OutputStream out;
     private boolean upgraded;
-
-    private final ConnectionWatch.BodyClock bodyClock;
 
     Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer sockets,
              Map<String, String> pathParams, ConnectionWatch.BodyClock bodyClock) {
@@ -141,10 +138,7 @@ public final class Exchange {
         if (out != null) throw new IllegalStateException("the body is being streamed");
         UnreadBody.sayCloseUnlessSkipped(request, response);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-        try (Blocker.Callback done = Blocker.callback()) {
-            response.write(true, ByteBuffer.wrap(body), done);
-            done.block();
-        }
+        Content.Sink.write(response, true, ByteBuffer.wrap(body));
     }
 
     /**
@@ -177,10 +171,6 @@ public final class Exchange {
     }
 
     // ---- for the server ----
-
-    Request request() { return request; }
-
-    Response response() { return response; }
 
     OutputStream openedOutput() { return out; }
 
