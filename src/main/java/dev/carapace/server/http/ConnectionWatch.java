@@ -56,7 +56,7 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("carapace.access");
 
     /** One open connection. Written by its request threads and the sweeper; a stale read only delays a close by a sweep. */
-    private static final class Watched {
+    static final class Watched {
         final SocketAddress remote;     // kept from the open: a closed endpoint no longer knows it
         volatile Thread route;          // the thread running its route, null between requests (HTTP/1.1: one at a time)
         volatile long bytesAtIdle;      // bytes in when it last went idle, so later bytes are a new request
@@ -68,6 +68,35 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
         Watched(SocketAddress remote) {
             this.remote = remote;
+        }
+
+        /** {@code body}, its reading timed against {@link #MIN_BODY_RATE} by the sweep. */
+        InputStream timeBody(InputStream body) {
+            bodyBytes = 0;
+            bodySince = System.nanoTime();
+            return new FilterInputStream(body) {
+                @Override
+                public int read() throws IOException {
+                    int b = super.read();
+                    if (b < 0) bodySince = 0;
+                    else bodyBytes++;
+                    return b;
+                }
+
+                @Override
+                public int read(byte[] buf, int off, int len) throws IOException {
+                    int n = super.read(buf, off, len);
+                    if (n < 0) bodySince = 0;
+                    else bodyBytes += n;
+                    return n;
+                }
+
+                @Override
+                public void close() throws IOException {
+                    bodySince = 0;
+                    super.close();
+                }
+            };
         }
     }
 
@@ -109,12 +138,17 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         }
     }
 
-    /** A route starts on {@code connection}, on the current thread: its head arrived in time. */
-    void routeStarted(Connection connection) {
+    /**
+     * A route starts on {@code connection}, on the current thread: its head arrived in time.
+     *
+     * @return the connection's record, for {@link #routeEnded} and the body's timing; null if it has closed already
+     */
+    Watched routeStarted(Connection connection) {
         Watched w = open.get(connection);
-        if (w == null) return;   // already closed
+        if (w == null) return null;
         w.route = Thread.currentThread();
         w.waitingSince = 0;
+        return w;
     }
 
     /**
@@ -123,53 +157,13 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
      * @param closing its answer said {@code Connection: close}: Jetty now reads and drops what the client still sends
      *                (the rest of a body it was refused) until the client closes, so those bytes are no request head
      */
-    void routeEnded(Connection connection, boolean closing) {
-        Watched w = open.get(connection);
-        if (w == null) return;   // closed, or upgraded to a WebSocket
+    void routeEnded(Watched w, Connection connection, boolean closing) {
+        if (w == null || open.get(connection) != w) return;   // closed, or upgraded to a WebSocket
         w.bytesAtIdle = connection.getBytesIn();
         w.idleSince = System.nanoTime();
         w.bodySince = 0;
         if (closing) w.ending = true;
         w.route = null;
-    }
-
-    /** Times the reading of one request's body on a connection; see {@link #MIN_BODY_RATE}. */
-    interface BodyClock {
-        InputStream time(InputStream body);
-    }
-
-    /** The clock for bodies read on {@code connection}. */
-    BodyClock body(Connection connection) {
-        Watched w = open.get(connection);
-        if (w == null) return in -> in;
-        return in -> new FilterInputStream(in) {
-            {
-                w.bodyBytes = 0;
-                w.bodySince = System.nanoTime();
-            }
-
-            @Override
-            public int read() throws IOException {
-                int b = super.read();
-                if (b < 0) w.bodySince = 0;
-                else w.bodyBytes++;
-                return b;
-            }
-
-            @Override
-            public int read(byte[] buf, int off, int len) throws IOException {
-                int n = super.read(buf, off, len);
-                if (n < 0) w.bodySince = 0;
-                else w.bodyBytes += n;
-                return n;
-            }
-
-            @Override
-            public void close() throws IOException {
-                w.bodySince = 0;
-                super.close();
-            }
-        };
     }
 
     /** Interrupts every running route (at shutdown); returns how many were running. */

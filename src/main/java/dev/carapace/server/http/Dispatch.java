@@ -60,8 +60,8 @@ final class Dispatch extends Handler.Abstract {
             return true;
         }
         Connection connection = request.getConnectionMetaData().getConnection();
-        watch.routeStarted(connection);
-        Exchange exchange = new Exchange(request, response, callback, sockets, match.params(), watch.body(connection));
+        ConnectionWatch.Watched watched = watch.routeStarted(connection);
+        Exchange exchange = new Exchange(request, response, callback, sockets, match.params(), watched);
         boolean closing = false;
         try {
             match.route().handle(exchange);
@@ -80,7 +80,7 @@ final class Dispatch extends Handler.Abstract {
             }
         } finally {
             Thread.interrupted();   // an interrupt meant for this route must not reach the next task of the thread
-            watch.routeEnded(connection, closing);
+            watch.routeEnded(watched, connection, closing);
         }
         return true;
     }

@@ -29,14 +29,14 @@ public final class Exchange {
     private final Callback callback;
     private final ServerWebSocketContainer sockets;
     private final Map<String, String> pathParams;
-    private final ConnectionWatch.BodyClock bodyClock;
+    private final ConnectionWatch.Watched connection;   // null once the connection has closed
     private Fields query;
     private OutputStream out;
     private boolean upgraded;
 
     Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer sockets,
-             Map<String, String> pathParams, ConnectionWatch.BodyClock bodyClock) {
-        this.bodyClock = bodyClock;
+             Map<String, String> pathParams, ConnectionWatch.Watched connection) {
+        this.connection = connection;
         this.request = request;
         this.response = response;
         this.callback = callback;
@@ -94,7 +94,8 @@ public final class Exchange {
 
     /** The body, as it arrives. Reading past a framing error fails with an IOException (the client's fault: 400). */
     public InputStream body() {
-        return bodyClock.time(Content.Source.asInputStream(UnreadBody.of(request)));
+        InputStream body = Content.Source.asInputStream(UnreadBody.of(request));
+        return connection == null ? body : connection.timeBody(body);
     }
 
     /**
