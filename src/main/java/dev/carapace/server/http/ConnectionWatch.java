@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
  *   line, not a stack trace; a connection closed by the server, or after an answer that said close, is no hang-up.</li>
  *   <li><b>Slow bodies.</b> Once a route reads a body, it must arrive at {@link #MIN_BODY_RATE} at least (after a
  *   grace), or the connection is closed.</li>
+ *   <li><b>Stalled writes.</b> A write to a client that has stopped reading may stay blocked for {@link #WRITE_STALL}
+ *   at most, then the connection is closed.</li>
  *   <li><b>Keep-alive.</b> A connection waiting for its next request is closed after a while ({@code keepAlive}, or
  *   {@link #CROWDED_KEEP_ALIVE} near the connection cap), so idle connections cannot hold every slot.</li>
  * </ul>
@@ -48,6 +50,13 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
      * timeout. (Jetty 12 has the setting, {@code minRequestDataRate}, but does not enforce it.)
      */
     static final long MIN_BODY_RATE = 1024;
+    /**
+     * How long one write to a client may stay blocked: a client that stops reading (it pipelined thousands of
+     * {@code /healthz} requests and reads none of the answers, or it holds a stream open unread) would otherwise keep
+     * its route, and its slot under the cap, until the idle timeout (minutes). A reading client empties the socket's
+     * buffer in far less.
+     */
+    static final Duration WRITE_STALL = Duration.ofSeconds(30);
     static final Duration BODY_GRACE = Duration.ofSeconds(10);
 
     /** How long an idle connection is kept when the server is near its connection cap. */
@@ -65,6 +74,12 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         volatile boolean ending;        // no request will be read on it any more: its close is no hang-up
         volatile long bodySince;        // nanoTime when its route began reading a body, 0 when none is being read
         volatile long bodyBytes;        // bytes of that body read so far
+        volatile long writingSince;     // nanoTime when its route began a write that has not returned, 0 when none
+
+        /** Marks a write to the client as under way (true) or done (false); see {@link #WRITE_STALL}. */
+        void writing(boolean now) {
+            writingSince = now ? System.nanoTime() : 0;
+        }
 
         Watched(SocketAddress remote) {
             this.remote = remote;
@@ -208,6 +223,14 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
                 : keepAliveNanos;
         open.forEach((connection, w) -> {
             if (w.route != null) {
+                long writing = w.writingSince;
+                if (writing != 0 && now - writing > WRITE_STALL.toNanos()) {
+                    log.info("- - closed: the client read nothing of its answer for {} s, from {}",
+                            WRITE_STALL.toSeconds(), w.remote);
+                    w.ending = true;
+                    connection.getEndPoint().close();
+                    return;
+                }
                 long since = w.bodySince;
                 if (since != 0 && (now - since - BODY_GRACE.toNanos()) / 1_000_000_000.0 * MIN_BODY_RATE > w.bodyBytes) {
                     log.info("- - closed: a request body arrived slower than {} bytes/s ({} bytes in {} ms), from {}",

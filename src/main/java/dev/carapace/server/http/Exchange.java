@@ -139,7 +139,7 @@ public final class Exchange {
         if (out != null) throw new IllegalStateException("the body is being streamed");
         UnreadBody.sayCloseUnlessSkipped(request, response);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-        Content.Sink.write(response, true, ByteBuffer.wrap(body));
+        write(response, true, ByteBuffer.wrap(body), connection);
     }
 
     /**
@@ -149,7 +149,7 @@ public final class Exchange {
     public OutputStream outputStream() {
         if (out == null) {
             UnreadBody.sayCloseUnlessSkipped(request, response);
-            out = new StreamBody(response);
+            out = new StreamBody(response, connection);
         }
         return out;
     }
@@ -169,6 +169,17 @@ public final class Exchange {
         }
         upgraded = true;
         return true;
+    }
+
+    /** A blocking write to the client, timed by {@link ConnectionWatch} so that a client that stops reading is let go. */
+    static void write(Content.Sink response, boolean last, ByteBuffer bytes, ConnectionWatch.Watched connection)
+            throws IOException {
+        if (connection != null) connection.writing(true);
+        try {
+            Content.Sink.write(response, last, bytes);
+        } finally {
+            if (connection != null) connection.writing(false);
+        }
     }
 
     // ---- for the server ----

@@ -21,12 +21,14 @@ final class StreamBody extends OutputStream {
     static final int MAX = 16 * 1024;
 
     private final Content.Sink response;
+    private final ConnectionWatch.Watched connection;   // times each write; null when not watched
     private byte[] buf;
     private int size;
     private boolean closed;
 
-    StreamBody(Content.Sink response) {
+    StreamBody(Content.Sink response, ConnectionWatch.Watched connection) {
         this.response = response;
+        this.connection = connection;
     }
 
     @Override
@@ -45,7 +47,7 @@ final class StreamBody extends OutputStream {
             } else {
                 send(false);
                 if (len > buf.length) {
-                    Content.Sink.write(response, false, ByteBuffer.wrap(b, off, len));
+                    write(false, ByteBuffer.wrap(b, off, len));
                     return;
                 }
             }
@@ -71,6 +73,10 @@ final class StreamBody extends OutputStream {
     private void send(boolean last) throws IOException {
         ByteBuffer bytes = size == 0 ? ByteBuffer.allocate(0) : ByteBuffer.wrap(buf, 0, size);
         size = 0;
-        Content.Sink.write(response, last, bytes);
+        write(last, bytes);
+    }
+
+    private void write(boolean last, ByteBuffer bytes) throws IOException {
+        Exchange.write(response, last, bytes, connection);
     }
 }

@@ -29,6 +29,7 @@ class HttpServerTest {
 
     private void start(int maxConnections) {
         Routes routes = new Routes().get("/ping", x -> x.send("pong".getBytes(StandardCharsets.US_ASCII)))
+                .get("/big", x -> x.send(new byte[64 << 20]))
                 .otherwise(x -> {
                     x.status(404);
                     x.send(new byte[0]);
@@ -118,5 +119,24 @@ class HttpServerTest {
                 "400 The request is not valid HTTP/1.1: a '%' in the URI must be followed by two hex digits.",
                 "400 The request is not valid HTTP/1.1: Ambiguous URI path segment.",
                 "400 The request is not valid HTTP/1.1: Ambiguous URI empty segment.");
+    }
+
+    /**
+     * Regression (slow read): a client that asks for a large answer and reads none of it kept its route blocked in
+     * the write, and its connection, until the idle timeout (5 minutes). It is now let go after
+     * {@link ConnectionWatch#WRITE_STALL}.
+     */
+    @Test
+    void aClientThatStopsReadingIsLetGo() throws Exception {
+        start(10);
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setReceiveBufferSize(4096);
+            s.getOutputStream().write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            long deadline = System.nanoTime() + ConnectionWatch.WRITE_STALL.plusSeconds(15).toNanos();
+            Thread.sleep(1000);
+            assertThat(server.openConnections()).as("the connection is open while the answer is written").isEqualTo(1);
+            while (server.openConnections() > 0 && System.nanoTime() < deadline) Thread.sleep(200);
+            assertThat(server.openConnections()).as("closed after the write stalled").isZero();
+        }
     }
 }

@@ -24,7 +24,7 @@ class StreamBodyTest {
 
     @Test
     void writesWaitForTheFlushAndLeaveTogether() throws IOException {
-        StreamBody body = new StreamBody(connection);
+        StreamBody body = new StreamBody(connection, null);
         body.write("a".getBytes(StandardCharsets.US_ASCII));
         body.write("bc".getBytes(StandardCharsets.US_ASCII));
         assertThat(writes).isEmpty();
@@ -37,7 +37,7 @@ class StreamBodyTest {
 
     @Test
     void aBurstPastTheLargestBufferGoesOutInOrder() throws IOException {
-        StreamBody body = new StreamBody(connection);
+        StreamBody body = new StreamBody(connection, null);
         String small = "x".repeat(1000);
         String big = "y".repeat(StreamBody.MAX + 1);
         body.write(small.getBytes(StandardCharsets.US_ASCII));
@@ -51,7 +51,7 @@ class StreamBodyTest {
 
     @Test
     void nothingIsWrittenAfterTheEnd() throws IOException {
-        StreamBody body = new StreamBody(connection);
+        StreamBody body = new StreamBody(connection, null);
         body.close();
         body.close();
         assertThat(writes).containsExactly("+");
