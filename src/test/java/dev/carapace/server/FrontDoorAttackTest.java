@@ -1,10 +1,7 @@
 package dev.carapace.server;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.carapace.server.HttpFramingCorpusTest.Raw;
 import dev.carapace.server.HttpFramingCorpusTest.Resp;
 import org.junit.jupiter.api.AfterAll;
@@ -14,7 +11,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,19 +42,12 @@ class FrontDoorAttackTest {
 
     @TempDir static Path dir;
     GatewayHarness h;
-    ListAppender<ILoggingEvent> logs;
-    Logger root;
+    CapturedLogs logs;
     final List<Raw> attackers = new ArrayList<>();
 
     @BeforeAll
     void start() throws Exception {
-        Logging.configure(false);
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        logs = new ListAppender<>();
-        logs.setContext(context);
-        logs.start();
-        root.addAppender(logs);
+        logs = new CapturedLogs();
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Files.writeString(ws.resolve("AGENTS.md"), "You help.");
         h = new GatewayHarness(dir.resolve("data"), """
@@ -78,16 +67,12 @@ class FrontDoorAttackTest {
     @AfterAll
     void stop() {
         if (h != null) h.close();
-        if (root != null) root.detachAppender(logs);
-        if (logs != null) logs.stop();
+        if (logs != null) logs.close();
     }
 
     @BeforeEach
     void clearLogs() throws InterruptedException {
-        Thread.sleep(150);
-        synchronized (logs) {
-            logs.list.clear();
-        }
+        logs.clear();
     }
 
     /** Lets go of every attacking socket, then waits until the gateway serves again, so the next test starts clean. */
@@ -218,10 +203,7 @@ class FrontDoorAttackTest {
 
     void assertNoStackTraces() throws InterruptedException {
         Thread.sleep(200);
-        List<ILoggingEvent> events;
-        synchronized (logs) {
-            events = new ArrayList<>(logs.list);
-        }
+        List<ILoggingEvent> events = logs.events();
         assertThat(events).as("no stack trace logged for a client's mistake")
                 .noneMatch(e -> e.getThrowableProxy() != null && e.getLevel().isGreaterOrEqual(Level.WARN));
         assertThat(events).as("no 500 in the access log for a client's mistake")

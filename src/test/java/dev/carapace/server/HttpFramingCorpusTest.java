@@ -1,12 +1,10 @@
 package dev.carapace.server;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.store.ApiKeys.StoredKey;
 import org.junit.jupiter.api.AfterAll;
@@ -63,21 +61,14 @@ class HttpFramingCorpusTest {
 
     @TempDir static Path data;
     GatewayHarness h;
-    ListAppender<ILoggingEvent> logs;
-    Logger root;
+    CapturedLogs logs;
     /** The console layout of logback.xml: what a captured event looks like in the log. */
     PatternLayout layout;
 
     @BeforeAll
     void start() throws Exception {
-        Logging.configure(false);   // as Main does (the plain format of logback.xml)
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        logs = new ListAppender<>();
-        logs.setContext(context);
-        logs.start();
-        root.addAppender(logs);
-        layout = logbackLayout(context);
+        logs = new CapturedLogs();
+        layout = logbackLayout((LoggerContext) LoggerFactory.getILoggerFactory());
         h = new GatewayHarness(data, "server:\n  max_body_bytes: 4KiB\n");
         h.a.respond(r -> dev.carapace.testing.ScriptedUpstream.openAiText("ok", 1, 1));
     }
@@ -85,17 +76,12 @@ class HttpFramingCorpusTest {
     @AfterAll
     void stop() {
         if (h != null) h.close();
-        if (root != null) root.detachAppender(logs);
-        if (logs != null) logs.stop();
+        if (logs != null) logs.close();
     }
 
     @BeforeEach
     void clearLogs() throws InterruptedException {
-        // A route logs its access line after its answer has left: give the previous test's last line time to land.
-        Thread.sleep(150);
-        synchronized (logs) {
-            logs.list.clear();
-        }
+        logs.clear();
     }
 
     // ---- smuggling ----
@@ -1138,9 +1124,7 @@ class HttpFramingCorpusTest {
     }
 
     List<ILoggingEvent> captured() {
-        synchronized (logs) {
-            return new ArrayList<>(logs.list);
-        }
+        return logs.events();
     }
 
     // ---- bytes on the wire ----
