@@ -4,6 +4,7 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Deployment;
 import dev.carapace.model.Portfolio;
+import dev.carapace.model.Provider;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 
@@ -30,6 +31,8 @@ public final class Call {
     private String downgradedFrom;
     private String privateOnly;
     private Screening screening;
+    private boolean outputRead;
+    private boolean outputRewritten;
 
     /**
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
@@ -130,6 +133,29 @@ public final class Call {
 
     /** Keeps this call on private models; {@code reason} names what it carries (classes, never values). */
     public void requirePrivate(String reason) { this.privateOnly = reason; }
+
+    /**
+     * Said by a filter, at the latest in {@link CallFilter#routed}, that reads a streamed answer's output as it comes
+     * (text and tool-call deltas). Otherwise a stream relayed from an upstream of the client's own API is decoded only
+     * as far as the call's accounts need: its start, tool calls, finish and usage (see {@link #relayTo}).
+     */
+    public void readOutput() { this.outputRead = true; }
+
+    /**
+     * Said by a filter, at the latest in {@link CallFilter#routed}, that may change a streamed answer's events: the
+     * client is then sent what the filters pass on, encoded afresh, never the upstream's own frames.
+     */
+    public void rewriteOutput() { this.outputRewritten = true; }
+
+    /**
+     * How a streamed answer from an upstream speaking {@code upstream} reaches the client: as the upstream's own
+     * frames when the client spoke that API, its request went up as it came ({@link ChatRequest#relaysTo}) and no
+     * filter rewrites the output; decoded and encoded afresh otherwise.
+     */
+    public Provider.Relay relayTo(WireApi upstream) {
+        if (outputRewritten || !request.relaysTo(upstream)) return Provider.Relay.NONE;
+        return outputRead ? Provider.Relay.EVERY_FRAME : Provider.Relay.ACCOUNTS;
+    }
 
     /** The model a budget refused before the call was moved to its team's downgrade tier, or null. */
     public String downgradedFrom() { return downgradedFrom; }

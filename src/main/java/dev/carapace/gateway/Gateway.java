@@ -89,7 +89,7 @@ public final class Gateway {
         try {
             Portfolio.Entry model = route(call);
             withFailover(call, model, (d, maxOutput) -> {
-                d.provider().stream(call.request(), d.upstreamModel(), maxOutput, relay);
+                d.provider().stream(call.request(), d.upstreamModel(), maxOutput, call.relayTo(d.provider().api()), relay);
                 return null;
             }, () -> relay.delivered);
             relay.idle();   // the answer is complete: events the client's sink still holds go now, not after the bookkeeping
@@ -227,6 +227,7 @@ public final class Gateway {
         private final StreamSink client;
         private final StringBuilder output = new StringBuilder();
         private Usage reported;
+        private long unreadChars;
         boolean delivered;
 
         Relay(Call call, StreamSink client) {
@@ -258,6 +259,7 @@ public final class Gateway {
                 case StreamEvent.ToolCallDelta d -> output.append(d.argumentsDelta());
                 case StreamEvent.ReasoningDelta r -> output.append(r.text());
                 case StreamEvent.UsageReport u -> reported = u.usage();
+                case StreamEvent.Frame f -> unreadChars += f.unreadChars();
                 default -> { }
             }
             try {
@@ -280,7 +282,7 @@ public final class Gateway {
 
         /** What the upstream reported, or our own count of the prompt and of what was generated so far. */
         Usage usage() {
-            return reported != null ? reported : TokenCounter.estimate(call.request(), output);
+            return reported != null ? reported : TokenCounter.estimate(call.request(), output, unreadChars);
         }
     }
 

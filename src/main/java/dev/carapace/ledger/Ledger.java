@@ -146,6 +146,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
         if (refused != null) throw refusal(path, refused, nanos, now);
         call.note(Held.class, new Held(r, path, price, prompt, maxOutput, call.startNanos()));
+        call.readOutput();   // onEvent counts a stream's output as it comes
     }
 
     /** Counts a budgeted stream's output, and makes its progress durable at the intervals of {@link #PROGRESS_MILLIS}. */

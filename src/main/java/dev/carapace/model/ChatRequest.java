@@ -19,6 +19,9 @@ import java.util.List;
  * @param passthrough  parameters only one wire format understands (e.g. OpenAI {@code seed},
  *                     {@code response_format}; Anthropic {@code top_k}), forwarded verbatim to an upstream of
  *                     that same format and refused for any other
+ * @param original     the client's request as it was parsed, or null for a request Carapace built itself (an agent's)
+ *                     or one a filter rewrote: an upstream of the client's own API is sent this, not a translation
+ *                     (see {@link #relaysTo})
  */
 public record ChatRequest(
         String model,
@@ -33,7 +36,8 @@ public record ChatRequest(
         boolean stream,
         boolean includeUsage,
         String user,
-        Passthrough passthrough) {
+        Passthrough passthrough,
+        Original original) {
 
     public ChatRequest {
         messages = List.copyOf(messages);
@@ -42,20 +46,45 @@ public record ChatRequest(
         if (passthrough == null) passthrough = Passthrough.NONE;
     }
 
+    /** A request that no client sent as such (an agent's turn, a test's): every upstream gets a translation. */
+    public ChatRequest(String model, List<Message> messages, List<Tool> tools, ToolChoice toolChoice, Integer maxTokens,
+                       Double temperature, Double topP, List<String> stop, Boolean parallelToolCalls, boolean stream,
+                       boolean includeUsage, String user, Passthrough passthrough) {
+        this(model, messages, tools, toolChoice, maxTokens, temperature, topP, stop, parallelToolCalls, stream,
+                includeUsage, user, passthrough, null);
+    }
+
+    /**
+     * Whether an upstream speaking {@code upstream} is sent the client's own request (with the model name, the
+     * output limit and the usage options set by Carapace) rather than a translation: when the client spoke that
+     * same API and no filter rewrote the request.
+     */
+    public boolean relaysTo(WireApi upstream) {
+        return original != null && original.api() == upstream;
+    }
+
+    /** The model and the output limit are set on the way out, so the client's original stays valid. */
     public ChatRequest withModel(String newModel) {
         return new ChatRequest(newModel, messages, tools, toolChoice, maxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough);
+                parallelToolCalls, stream, includeUsage, user, passthrough, original);
     }
 
     public ChatRequest withMaxTokens(Integer newMaxTokens) {
         return new ChatRequest(model, messages, tools, toolChoice, newMaxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough);
+                parallelToolCalls, stream, includeUsage, user, passthrough, original);
     }
 
+    /** Rewritten messages (a redaction) are not in the client's original: the request is translated from here on. */
     public ChatRequest withMessages(List<Message> newMessages) {
         return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough);
+                parallelToolCalls, stream, includeUsage, user, passthrough, null);
     }
+
+    /**
+     * The client's request body as parsed: the tree that was validated and read into this request, so that what is
+     * sent on is exactly what Carapace read (a repeated key means the same thing to both).
+     */
+    public record Original(WireApi api, ObjectNode body) {}
 
     /** Format-specific parameters, kept as the client wrote them. */
     public record Passthrough(WireApi api, ObjectNode fields) {

@@ -56,9 +56,14 @@ public final class JsonBytes {
     }
 
     public JsonBytes raw(byte[] bytes) {
-        ensure(bytes.length);
-        System.arraycopy(bytes, 0, buf, len, bytes.length);
-        len += bytes.length;
+        return raw(bytes, 0, bytes.length);
+    }
+
+    public JsonBytes raw(byte[] bytes, int from, int to) {
+        int n = to - from;
+        ensure(n);
+        System.arraycopy(bytes, from, buf, len, n);
+        len += n;
         return this;
     }
 
@@ -106,6 +111,9 @@ public final class JsonBytes {
     }
 
     public int size() { return len; }
+
+    /** The buffer itself, valid up to {@link #size()}, until the next write. */
+    byte[] buffer() { return buf; }
 
     /** A copy of what was written, sized to fit. */
     public byte[] toByteArray() { return Arrays.copyOf(buf, len); }

@@ -72,18 +72,38 @@ public final class Provider implements AutoCloseable {
 
     public WireApi api() { return format.api(); }
 
+    /**
+     * Asks for one complete answer. When the request {@linkplain ChatRequest#relaysTo relays} to this upstream, the
+     * answer keeps the upstream's body for the client ({@link ChatResponse#relayed}).
+     */
     public ChatResponse complete(ChatRequest request, String upstreamModel, int defaultMaxTokens) {
         byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
         try (Http1Client.Response response = open(body, false)) {
-            return format.parseUpstreamResponse(readAll(response.body(), MAX_BODY));
+            byte[] answer = readAll(response.body(), MAX_BODY);
+            ChatResponse parsed = format.parseUpstreamResponse(answer);
+            return request.relaysTo(format.api()) ? parsed.withRelayed(answer) : parsed;
         } catch (IOException e) {
             throw ioFailure(e);
         }
     }
 
-    /** Streams one answer into {@code sink}. Whatever {@code sink} throws ends the call and propagates unchanged. */
-    public void stream(ChatRequest request, String upstreamModel, int defaultMaxTokens, StreamSink sink) {
-        WireFormat.StreamDecoder decoder = format.streamDecoder();
+    /** How a streamed answer is read: see {@link WireFormat#relayDecoder}. */
+    public enum Relay {
+        /** Every frame decoded into neutral events, which are all the sink gets. */
+        NONE,
+        /** Every frame passed on ({@link StreamEvent.Frame}), decoded only as far as the call's accounts need. */
+        ACCOUNTS,
+        /** Every frame passed on, and decoded. */
+        EVERY_FRAME
+    }
+
+    /**
+     * Streams one answer into {@code sink}. Whatever {@code sink} throws ends the call and propagates unchanged.
+     * A relay is only for a request that {@linkplain ChatRequest#relaysTo relays} to this upstream.
+     */
+    public void stream(ChatRequest request, String upstreamModel, int defaultMaxTokens, Relay relay, StreamSink sink) {
+        WireFormat.StreamDecoder decoder = relay == Relay.NONE || !request.relaysTo(format.api())
+                ? format.streamDecoder() : format.relayDecoder(relay == Relay.EVERY_FRAME);
         // The request's bytes are not kept in a local: a stream lasts long, and its frame should not hold them.
         try (Http1Client.Response response = open(format.upstreamRequest(request, upstreamModel, defaultMaxTokens), true)) {
             try {

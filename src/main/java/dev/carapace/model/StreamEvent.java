@@ -7,6 +7,9 @@ package dev.carapace.model;
  * <p>Order: {@link Started} first; then any mix of {@link TextDelta} and tool-call events, where
  * {@link ToolCallStarted} for an index precedes its {@link ToolCallDelta}s; then {@link Finished}; {@link UsageReport}
  * comes last when the upstream reports usage.
+ *
+ * <p>A stream relayed from an upstream of the client's own API also carries each upstream {@link Frame}, after the
+ * events decoded from it.
  */
 public sealed interface StreamEvent {
 
@@ -29,4 +32,14 @@ public sealed interface StreamEvent {
     record Finished(FinishReason reason) implements StreamEvent {}
 
     record UsageReport(Usage usage) implements StreamEvent {}
+
+    /**
+     * One upstream SSE frame as it came, relayed to a client of the same API (see {@link ChatRequest#relaysTo}): the
+     * client's encoder writes the frame, while the events decoded from it serve Carapace's own accounts. A relay
+     * decodes only the frames its accounts need (the start, tool calls, the finish, usage; every frame when a filter
+     * asked for the output as it comes): {@code decoded} is false for a frame passed on unread, a content delta, and
+     * {@code unreadChars} is then about how many characters of output it carries, for an estimate when the upstream
+     * reports no usage.
+     */
+    record Frame(String event, String data, boolean decoded, int unreadChars) implements StreamEvent {}
 }

@@ -38,7 +38,15 @@ public final class TokenCounter {
 
     /** An estimated usage for a prompt and the output text generated so far. */
     public static Usage estimate(ChatRequest request, CharSequence output) {
-        long out = count(output.toString());
+        return estimate(request, output, 0);
+    }
+
+    /**
+     * As {@link #estimate(ChatRequest, CharSequence)}, with {@code unreadChars} characters of output that were relayed
+     * without being read (see {@link StreamEvent.Frame}), at about four to a token.
+     */
+    public static Usage estimate(ChatRequest request, CharSequence output, long unreadChars) {
+        long out = count(output.toString()) + (unreadChars + 3) / 4;
         // The upstream stopped at max_tokens of its own tokenizer; ours may count the same text as more.
         if (request.maxTokens() != null) out = Math.min(out, request.maxTokens());
         return new Usage(prompt(request), out, 0, 0, 0, true);

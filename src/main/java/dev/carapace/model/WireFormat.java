@@ -3,7 +3,9 @@ package dev.carapace.model;
 /**
  * One wire protocol (OpenAI Chat Completions or Anthropic Messages), both as Carapace serves it to clients and
  * as Carapace speaks it to an upstream. All translation between the two goes through the neutral types of this
- * package, so any client format reaches any upstream format.
+ * package, so any client format reaches any upstream format. When the client and the upstream speak the same API,
+ * nothing is translated: the client's request goes up and the upstream's answer comes back as they were, but for
+ * what Carapace must change ({@link ChatRequest#relaysTo}).
  */
 public interface WireFormat {
 
@@ -23,6 +25,13 @@ public interface WireFormat {
 
     /** A fresh encoder for one streamed answer to {@code request}; the model name shown is {@code model}. */
     StreamEncoder streamEncoder(ChatRequest request, String model);
+
+    /**
+     * A fresh encoder for a stream relayed from an upstream of this same API (see {@link ChatRequest#relaysTo}): it
+     * writes each {@link StreamEvent.Frame} as it came, with the model name shown as {@code model}, and nothing for
+     * the events decoded from the frames.
+     */
+    StreamEncoder relayEncoder(ChatRequest request, String model);
 
     /** This API's error body for {@code error}. */
     byte[] renderError(ApiException error);
@@ -44,6 +53,14 @@ public interface WireFormat {
 
     /** A fresh decoder for one upstream SSE stream. */
     StreamDecoder streamDecoder();
+
+    /**
+     * A fresh decoder for an upstream stream relayed to a client of this same API: after the events decoded from
+     * each frame, it passes the frame itself on ({@link StreamEvent.Frame}). It decodes the frames the call's
+     * accounts need (the start, tool calls, the finish, usage, errors, and content until the first output), or every
+     * frame when {@code everyFrame}; the others are passed on unread.
+     */
+    StreamDecoder relayDecoder(boolean everyFrame);
 
     /** Turns a failed upstream response into the error to report (message kept short, no upstream secrets). */
     ApiException upstreamError(int status, byte[] body);

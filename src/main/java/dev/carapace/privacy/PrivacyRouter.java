@@ -110,7 +110,10 @@ public final class PrivacyRouter implements CallFilter {
                 for (ToolCall tc : msg.toolCalls()) if (tc.arguments() != null) redaction.reserve(tc.arguments());
             }
             call.request(req.withMessages(redact(messages, pieces, actions, redaction)));
-            if (!redaction.isEmpty()) call.note(Redaction.class, redaction);
+            if (!redaction.isEmpty()) {
+                call.note(Redaction.class, redaction);
+                call.rewriteOutput();   // placeholders in the answer are restored before the client sees it
+            }
         }
     }
 

@@ -17,6 +17,7 @@ import dev.carapace.ledger.Money;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
+import dev.carapace.model.Provider;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
@@ -241,8 +242,7 @@ final class HttpApi {
             x.send(format.renderResponse(answer));
             return;
         }
-        SseResponse sse = new SseResponse(() -> startSse(x, call),
-                () -> format.streamEncoder(call.request(), call.model().id()));
+        SseResponse sse = new SseResponse(() -> startSse(x, call), () -> streamEncoder(format, call));
         try {
             gateway.stream(call, sse);
         } catch (ApiException e) {
@@ -251,6 +251,16 @@ final class HttpApi {
             return;
         }
         if (call.status() != 499) sse.end();   // 499: the client has gone, there is no one to end the stream for
+    }
+
+    /**
+     * The client's stream encoder, made at the first event, when the deployment that answers is known: a relay of the
+     * upstream's own frames when it speaks the client's API.
+     */
+    private static WireFormat.StreamEncoder streamEncoder(WireFormat format, Call call) {
+        String model = call.model().id();
+        return call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE
+                ? format.relayEncoder(call.request(), model) : format.streamEncoder(call.request(), model);
     }
 
     /** Sets a stream's status and headers, once the first event is there; they leave with it. */

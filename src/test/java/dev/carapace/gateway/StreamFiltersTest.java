@@ -69,6 +69,9 @@ class StreamFiltersTest {
         int events;
 
         @Override
+        public void routed(Call call) { call.rewriteOutput(); }
+
+        @Override
         public StreamEvent onEvent(Call call, StreamEvent event) {
             events++;
             if (event instanceof StreamEvent.TextDelta t) {

@@ -147,6 +147,11 @@ final class GatewayHarness implements AutoCloseable {
         return out;
     }
 
+    /** A 200 JSON answer with exactly these bytes. */
+    static mockwebserver3.MockResponse okJson(String body) {
+        return dev.carapace.testing.ScriptedUpstream.json(200, body);
+    }
+
     static String chat(String model, boolean stream, String extra) {
         return """
                 {"model":"%s","stream":%s,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello there"}]%s}

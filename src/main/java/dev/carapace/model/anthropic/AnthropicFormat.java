@@ -13,6 +13,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
@@ -68,6 +69,7 @@ public final class AnthropicFormat implements WireFormat {
 
     @Override
     public byte[] renderResponse(ChatResponse r) {
+        if (r.relayed() != null) return JsonSplice.replaceString(r.relayed(), r.model(), AnthropicRelay.MODEL);
         return write(g -> {
             g.writeStartObject();
             g.writeStringField("id", r.id() != null ? r.id() : newMessageId());
@@ -195,6 +197,7 @@ public final class AnthropicFormat implements WireFormat {
 
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
+        if (r.relaysTo(WireApi.ANTHROPIC)) return AnthropicRelay.request(r, upstreamModel, defaultMaxTokens);
         ChatRequest.Passthrough pt = r.passthrough();
         if (!pt.isEmpty() && pt.api() != WireApi.ANTHROPIC) {
             String field = pt.fields().fieldNames().next();
@@ -498,6 +501,12 @@ public final class AnthropicFormat implements WireFormat {
 
     @Override
     public StreamDecoder streamDecoder() { return new AnthropicStreamDecoder(); }
+
+    @Override
+    public StreamDecoder relayDecoder(boolean everyFrame) { return AnthropicRelay.decoder(everyFrame); }
+
+    @Override
+    public StreamEncoder relayEncoder(ChatRequest request, String model) { return new AnthropicRelay.Encoder(model); }
 
     @Override
     public ApiException upstreamError(int status, byte[] body) {

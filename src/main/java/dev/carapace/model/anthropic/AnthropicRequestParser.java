@@ -137,7 +137,7 @@ final class AnthropicRequestParser {
                 : new ChatRequest.Passthrough(WireApi.ANTHROPIC, passthrough);
         // includeUsage is always true: usage is part of every Anthropic stream (message_start, message_delta).
         return new ChatRequest(model, all, tools, toolChoice, maxTokens, temperature, topP, stop, parallel,
-                stream, true, user, pt);
+                stream, true, user, pt, new ChatRequest.Original(WireApi.ANTHROPIC, (ObjectNode) root));
     }
 
     // ---- body ----

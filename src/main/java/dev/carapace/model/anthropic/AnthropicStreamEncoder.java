@@ -60,7 +60,7 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
 
     @Override
     public byte[] encode(StreamEvent event) {
-        if (stopped) return EMPTY;
+        if (stopped || event instanceof StreamEvent.Frame) return EMPTY;   // frames are for a relay's encoder
         Frames out = new Frames();
         if (!started) {
             String id = event instanceof StreamEvent.Started s ? s.id() : null;
@@ -69,6 +69,7 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
         if (finished && !(event instanceof StreamEvent.UsageReport)) return out.bytes(); // nothing after the end
         switch (event) {
             case StreamEvent.Started s -> { } // handled above; a repeated Started is ignored
+            case StreamEvent.Frame f -> throw new AssertionError(f);
             case StreamEvent.ReasoningDelta r -> { } // not shown to clients (see StreamEvent.ReasoningDelta)
             case StreamEvent.TextDelta t -> {
                 if (t.text() == null || t.text().isEmpty()) break;

@@ -17,6 +17,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
@@ -162,7 +163,8 @@ public final class OpenAiFormat implements WireFormat {
                 temperature, topP, stop, parallelToolCalls, streaming,
                 streaming && Boolean.TRUE.equals(includeUsage), user,
                 passthrough == null ? ChatRequest.Passthrough.NONE
-                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough));
+                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough),
+                new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root));
     }
 
     private static JsonNode readClientBody(byte[] body) {
@@ -559,6 +561,7 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public byte[] renderResponse(ChatResponse r) {
+        if (r.relayed() != null) return JsonSplice.replaceString(r.relayed(), r.model(), OpenAiRelay.MODEL);
         return json(g -> {
             g.writeStartObject();
             g.writeStringField("id", r.id() != null ? r.id() : newId("chatcmpl-"));
@@ -644,7 +647,7 @@ public final class OpenAiFormat implements WireFormat {
      * are written by hand into one reused buffer (see {@link JsonBytes}), in exactly the bytes a Jackson generator
      * wrote before; the part every chunk shares is rendered once.
      */
-    private static final class Encoder implements StreamEncoder {
+    static final class Encoder implements StreamEncoder {
         private static final byte[] ID_FIELD = JsonBytes.ascii("{\"id\":");
         private static final byte[] OBJECT_CREATED = JsonBytes.ascii(",\"object\":\"chat.completion.chunk\",\"created\":");
         private static final byte[] MODEL = JsonBytes.ascii(",\"model\":");
@@ -702,6 +705,7 @@ public final class OpenAiFormat implements WireFormat {
                 return out.toByteArray();
             }
             if (event instanceof StreamEvent.ReasoningDelta) return EMPTY;   // see StreamEvent.ReasoningDelta
+            if (event instanceof StreamEvent.Frame) return EMPTY;            // for a relay's encoder
             out.reset();
             // Clients key on the first delta's role; if the upstream skipped Started, supply it here.
             if (!roleSent) roleChunk();
@@ -716,6 +720,7 @@ public final class OpenAiFormat implements WireFormat {
                 case StreamEvent.Started s -> throw new AssertionError(s);
                 case StreamEvent.UsageReport u -> throw new AssertionError(u);
                 case StreamEvent.ReasoningDelta r -> throw new AssertionError(r);
+                case StreamEvent.Frame f -> throw new AssertionError(f);
             }
             return out.toByteArray();
         }
@@ -749,6 +754,7 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
+        if (r.relaysTo(WireApi.OPENAI)) return relayedRequest(r, upstreamModel);
         ChatRequest.Passthrough pt = r.passthrough();
         if (!pt.isEmpty() && pt.api() != WireApi.OPENAI) {
             String field = pt.fields().fieldNames().next();
@@ -794,6 +800,54 @@ public final class OpenAiFormat implements WireFormat {
                     g.writeFieldName(f.getKey());
                     g.writeTree(f.getValue());
                 }
+            }
+            g.writeEndObject();
+        });
+    }
+
+    /**
+     * The client's own request, every field as it came but the model, the output limit (set by Carapace when the
+     * client set none, under the client's own key when it set one) and, when streaming, the usage report, which
+     * Carapace always asks for.
+     */
+    private static byte[] relayedRequest(ChatRequest r, String upstreamModel) {
+        ObjectNode body = r.original().body();
+        return json(g -> {
+            g.writeStartObject();
+            boolean limited = false;
+            for (Map.Entry<String, JsonNode> f : body.properties()) {
+                String key = f.getKey();
+                switch (key) {
+                    case "model" -> g.writeStringField(key, upstreamModel);
+                    case "max_tokens", "max_completion_tokens" -> {
+                        if (r.maxTokens() == null) {
+                            g.writeFieldName(key);
+                            g.writeTree(f.getValue());
+                        } else {
+                            g.writeNumberField(key, r.maxTokens());
+                            limited = true;
+                        }
+                    }
+                    case "stream_options" -> { }   // below
+                    default -> {
+                        g.writeFieldName(key);
+                        g.writeTree(f.getValue());
+                    }
+                }
+            }
+            if (r.maxTokens() != null && !limited) g.writeNumberField("max_tokens", r.maxTokens());
+            if (r.stream()) {
+                g.writeObjectFieldStart("stream_options");
+                JsonNode asked = body.get("stream_options");
+                if (asked != null && asked.isObject()) {
+                    for (Map.Entry<String, JsonNode> o : asked.properties()) {
+                        if (o.getKey().equals("include_usage")) continue;
+                        g.writeFieldName(o.getKey());
+                        g.writeTree(o.getValue());
+                    }
+                }
+                g.writeBooleanField("include_usage", true);
+                g.writeEndObject();
             }
             g.writeEndObject();
         });
@@ -968,12 +1022,20 @@ public final class OpenAiFormat implements WireFormat {
     @Override
     public StreamDecoder streamDecoder() { return new Decoder(); }
 
+    @Override
+    public StreamDecoder relayDecoder(boolean everyFrame) { return OpenAiRelay.decoder(everyFrame); }
+
+    @Override
+    public StreamEncoder relayEncoder(ChatRequest request, String model) {
+        return new OpenAiRelay.Encoder(model, request.includeUsage());
+    }
+
     /**
      * Turns one upstream SSE stream back into neutral events, coping with the differences between servers: tool
      * call names arriving after their ids, ids repeated or reused, usage on the finish chunk or on every chunk,
      * and no finish_reason before {@code [DONE]}.
      */
-    private static final class Decoder implements StreamDecoder {
+    static final class Decoder implements StreamDecoder {
         /** One tool call being streamed; {@code index} stays -1 until its name is known and it has been announced. */
         private static final class Call {
             String id, name;

@@ -49,7 +49,9 @@ class AnthropicUpstreamRequestTest {
                       {"type": "text", "text": "Summarize"}]}
                  ]}
                 """;
+        // as a filter's rewrite leaves it: without the client's original, so it is translated
         ChatRequest parsed = format.parseRequest(client.getBytes(StandardCharsets.UTF_8));
+        parsed = parsed.withMessages(parsed.messages());
         JsonNode up = upstream(parsed, "claude-sonnet-4-5", 4096);
 
         JsonNode expected = JSON.readTree("""

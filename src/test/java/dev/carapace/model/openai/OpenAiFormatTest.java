@@ -102,7 +102,7 @@ class OpenAiFormatTest {
 
     @Test
     void roundTripsThroughTheUpstreamRequest() {
-        ChatRequest r = format.parseRequest(bytes(RICH_REQUEST));
+        ChatRequest r = translated(format.parseRequest(bytes(RICH_REQUEST)));
         JsonNode sent = tree(format.upstreamRequest(r, "gpt-4o-2024-08-06", 4096));
 
         // What the client sent, as an OpenAI upstream must see it: the upstream model name, developer as system,
@@ -185,7 +185,9 @@ class OpenAiFormatTest {
                 {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stop": "\\n\\n", "max_tokens": 9}"""));
         assertThat(r.stop()).containsExactly("\n\n");
         assertThat(r.maxTokens()).isEqualTo(9);
-        assertThat(tree(format.upstreamRequest(r, "x", 1)).path("stop").get(0).asText()).isEqualTo("\n\n");
+        assertThat(tree(format.upstreamRequest(translated(r), "x", 1)).path("stop").get(0).asText()).isEqualTo("\n\n");
+        // relayed, the client's own form stays
+        assertThat(tree(format.upstreamRequest(r, "x", 1)).path("stop").asText()).isEqualTo("\n\n");
     }
 
     @Test
@@ -197,7 +199,7 @@ class OpenAiFormatTest {
         assertThat(r.messages().get(0).content())
                 .containsExactly(new Part.Text("long stable prompt", true), new Part.Text("volatile", false));
         // OpenAI would refuse the key, so it does not go upstream.
-        assertThat(new String(format.upstreamRequest(r, "x", 1))).doesNotContain("cache_control");
+        assertThat(new String(format.upstreamRequest(translated(r), "x", 1))).doesNotContain("cache_control");
     }
 
     @Test
@@ -320,5 +322,12 @@ class OpenAiFormatTest {
         assertThat(err.path("param").asText()).isEqualTo("messages[0].role");
         assertThat(err.has("code")).isTrue();
         assertThat(err.path("code").isNull()).isTrue();
+    }
+
+    /** The request as a filter's rewrite leaves it: without the client's original, so it is translated. */
+    private static ChatRequest translated(ChatRequest r) {
+        ChatRequest t = r.withMessages(r.messages());
+        assertThat(t.relaysTo(WireApi.OPENAI)).isFalse();
+        return t;
     }
 }

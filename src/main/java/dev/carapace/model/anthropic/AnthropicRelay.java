@@ -1,0 +1,86 @@
+package dev.carapace.model.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatRequest;
+import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonSplice;
+import dev.carapace.model.RelayDecoder;
+import dev.carapace.model.SseFrames;
+import dev.carapace.model.StreamEvent;
+import dev.carapace.model.WireFormat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * Messages relayed between a client and an upstream that both speak it: the client's request goes up and the
+ * upstream's answer comes back as they were, thinking blocks and their signatures, server-tool blocks and fields
+ * Carapace does not model included, with only the model name (and, on the way up, the output limit) changed (see
+ * {@link ChatRequest#relaysTo}).
+ *
+ * <p>A stream's events are named, so the relay tells what to decode by name: everything but
+ * {@code content_block_delta}, and the deltas too until the first output (the time to first token) or when a filter
+ * reads the output as it comes.
+ */
+final class AnthropicRelay {
+
+    private static final byte[][] MESSAGE_MODEL = JsonSplice.path("message", "model");
+    static final byte[][] MODEL = JsonSplice.path("model");
+    private static final String[] OUTPUT = {"\"text\"", "\"partial_json\"", "\"thinking\""};
+    private static final byte[] EMPTY = new byte[0];
+
+    private AnthropicRelay() {}
+
+    /** The client's own request with the model and the output limit Carapace chose. */
+    static byte[] request(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
+        ObjectNode body = r.original().body();
+        int maxTokens = r.maxTokens() != null ? r.maxTokens() : defaultMaxTokens;
+        return AnthropicFormat.write(1024, g -> {
+            g.writeStartObject();
+            for (Map.Entry<String, JsonNode> f : body.properties()) {
+                switch (f.getKey()) {
+                    case "model" -> g.writeStringField("model", upstreamModel);
+                    case "max_tokens" -> g.writeNumberField("max_tokens", maxTokens);
+                    default -> {
+                        g.writeFieldName(f.getKey());
+                        g.writeTree(f.getValue());
+                    }
+                }
+            }
+            g.writeEndObject();
+        });
+    }
+
+    /** Reads every event but the content deltas, which it reads until the first output. */
+    static WireFormat.StreamDecoder decoder(boolean everyFrame) {
+        return new RelayDecoder(new AnthropicStreamDecoder(), everyFrame,
+                (event, data) -> !"content_block_delta".equals(event), OUTPUT, true);
+    }
+
+    static final class Encoder implements WireFormat.StreamEncoder {
+        private final String model;
+        private final JsonBytes json = new JsonBytes(256);
+        private final JsonBytes out = new JsonBytes(256);
+
+        Encoder(String model) { this.model = model; }
+
+        @Override
+        public byte[] encode(StreamEvent event) {
+            if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
+            byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
+            json.reset();
+            if ("message_start".equals(f.event())) JsonSplice.replaceString(data, model, json, MESSAGE_MODEL);
+            else json.raw(data);
+            return SseFrames.write(out.reset(), f.event(), json).toByteArray();
+        }
+
+        @Override
+        public byte[] error(ApiException error) { return new AnthropicStreamEncoder(model).error(error); }
+
+        /** The upstream's message_stop was the end. */
+        @Override
+        public byte[] end() { return EMPTY; }
+    }
+}

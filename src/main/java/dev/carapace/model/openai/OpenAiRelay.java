@@ -1,0 +1,80 @@
+package dev.carapace.model.openai;
+
+import dev.carapace.model.ApiException;
+import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonSplice;
+import dev.carapace.model.RelayDecoder;
+import dev.carapace.model.SseFrames;
+import dev.carapace.model.StreamEvent;
+import dev.carapace.model.WireFormat;
+
+import java.nio.charset.StandardCharsets;
+
+import static dev.carapace.model.RelayDecoder.hasValue;
+
+/**
+ * Chat Completions relayed between a client and an upstream that both speak it: the upstream's answer goes to the
+ * client as it came, with only the model name changed to the one the client asked for (see
+ * {@link dev.carapace.model.ChatRequest#relaysTo}).
+ *
+ * <p>A stream is most of a gateway's work, and most of a stream is content chunks that nothing in Carapace reads
+ * unless a budget counts them. So the relay decodes a chunk only when it may carry what the call's accounts need:
+ * the first chunks (the stream's start, and the first output for the time to first token), tool calls, a finish
+ * reason, usage or an error. It tells them by their keys in the text: a key cannot appear unescaped inside a JSON
+ * string, so a chunk without one of these keys has none of them (a key spelled with escapes is missed, and its chunk
+ * relayed unread, which costs nothing but an estimate).
+ */
+final class OpenAiRelay {
+
+    static final byte[][] MODEL = JsonSplice.path("model");
+    private static final String[] OUTPUT = {"\"content\"", "\"reasoning_content\"", "\"reasoning\""};
+    private static final byte[][] CHOICES = JsonSplice.path("choices");
+    private static final byte[] EMPTY = new byte[0];
+
+    private OpenAiRelay() {}
+
+    /** Reads the chunks that may carry a tool call, a finish, usage, an error or the end. */
+    static WireFormat.StreamDecoder decoder(boolean everyFrame) {
+        return new RelayDecoder(new OpenAiFormat.Decoder(), everyFrame, (event, data) -> event != null
+                || data.indexOf("[DONE]") >= 0 || data.indexOf("\"error\"") >= 0 || hasValue(data, "\"tool_calls\"")
+                || hasValue(data, "\"finish_reason\"") || hasValue(data, "\"usage\""), OUTPUT, false);
+    }
+
+    static final class Encoder implements WireFormat.StreamEncoder {
+        private final String model;
+        private final boolean includeUsage;
+        private final JsonBytes json = new JsonBytes(256);
+        private final JsonBytes out = new JsonBytes(256);
+
+        Encoder(String model, boolean includeUsage) {
+            this.model = model;
+            this.includeUsage = includeUsage;
+        }
+
+        @Override
+        public byte[] encode(StreamEvent event) {
+            if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
+            byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
+            // Carapace asks every upstream for usage; the chunk that only carries it is for the clients that asked too.
+            if (!includeUsage && f.decoded() && usageOnly(data)) return EMPTY;
+            json.reset();
+            JsonSplice.replaceString(data, model, json, MODEL);
+            return SseFrames.write(out.reset(), f.event(), json).toByteArray();
+        }
+
+        private static boolean usageOnly(byte[] data) {
+            long choices = JsonSplice.find(data, CHOICES);
+            if (choices < 0) return true;
+            for (int i = JsonSplice.start(choices) + 1; i < JsonSplice.end(choices) - 1; i++) {
+                if (data[i] != ' ' && data[i] != '\n' && data[i] != '\r' && data[i] != '\t') return false;
+            }
+            return data[JsonSplice.start(choices)] == '[';
+        }
+
+        @Override
+        public byte[] error(ApiException error) { return new OpenAiFormat.Encoder(model, includeUsage).error(error); }
+
+        @Override
+        public byte[] end() { return new OpenAiFormat.Encoder(model, includeUsage).end(); }
+    }
+}

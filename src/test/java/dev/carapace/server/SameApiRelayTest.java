@@ -1,0 +1,222 @@
+package dev.carapace.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.store.UsageLog.UsageRecord;
+import mockwebserver3.RecordedRequest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.carapace.server.GatewayHarness.json;
+import static dev.carapace.testing.ScriptedUpstream.anthropicFrames;
+import static dev.carapace.testing.ScriptedUpstream.body;
+import static dev.carapace.testing.ScriptedUpstream.sse;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A client and an upstream speaking the same API: the request goes up and the answer comes back as they were, with
+ * only what Carapace must change changed (the model name both ways, the usage report on the way up), and the call
+ * metered from what the upstream reported.
+ */
+class SameApiRelayTest {
+
+    @TempDir Path data;
+    GatewayHarness h;
+
+    @BeforeEach
+    void start() throws Exception { h = new GatewayHarness(data); }
+
+    @AfterEach
+    void stop() { h.close(); }
+
+    private UsageRecord record(HttpResponse<?> r) {
+        assertThat(h.carapace.ledger().flush(5000)).isTrue();
+        return h.carapace.store().usageLog().byRequestId(r.headers().firstValue("x-request-id").orElseThrow()).orElseThrow();
+    }
+
+    private static final String OPENAI_REQUEST = """
+            {"model":"m-solo","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi"}],
+             "max_completion_tokens":50,"seed":7,"temperature":0.25,"stop":"END","user":"u-1",
+             "response_format":{"type":"json_object"}}""";
+
+    @Test
+    void openAiRequestGoesUpAsTheClientWroteItButForTheModel() {
+        h.a.enqueue(openAiAnswer());
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, OPENAI_REQUEST);
+        assertThat(r.statusCode()).isEqualTo(200);
+
+        ObjectNode expected = (ObjectNode) json(OPENAI_REQUEST);
+        expected.put("model", "up-model");   // and nothing else: the client's own field names and forms stay
+        assertThat(json(body(h.a.take()))).isEqualTo(expected);
+    }
+
+    @Test
+    void openAiAnswerComesBackAsItCameButForTheModel() {
+        String upstream = openAiAnswerBody();
+        h.a.enqueue(GatewayHarness.okJson(upstream));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, OPENAI_REQUEST);
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo(upstream.replace("\"model\":\"up-model\"", "\"model\":\"m-solo\""));
+        UsageRecord rec = record(r);
+        assertThat(rec.inputTokens()).isEqualTo(21);
+        assertThat(rec.cachedInputTokens()).isEqualTo(4);
+        assertThat(rec.outputTokens()).isEqualTo(9);
+        assertThat(rec.estimated()).isFalse();
+    }
+
+    @Test
+    void openAiStreamIsRelayedFrameForFrame() {
+        List<String> up = openAiStreamFrames();
+        h.a.enqueue(sse(up, 0));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey,
+                "{\"model\":\"m-solo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> expected = new ArrayList<>();
+        for (String f : up.subList(0, up.size() - 2)) expected.add(f.replace("\"model\":\"up-model\"", "\"model\":\"m-solo\""));
+        expected.add("data: [DONE]\n\n");   // the usage chunk is left out: this client did not ask for it
+        assertThat(r.body()).isEqualTo(String.join("", expected));
+
+        JsonNode sent = json(body(h.a.take()));
+        assertThat(sent.at("/stream_options/include_usage").asBoolean()).as("Carapace bills from it").isTrue();
+        UsageRecord rec = record(r);
+        assertThat(rec.inputTokens()).isEqualTo(30);
+        assertThat(rec.outputTokens()).isEqualTo(12);
+        assertThat(rec.estimated()).isFalse();
+    }
+
+    @Test
+    void openAiUsageChunkReachesAClientThatAskedForIt() {
+        List<String> up = openAiStreamFrames();
+        h.a.enqueue(sse(up, 0));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, "{\"model\":\"m-solo\",\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        String usage = up.get(up.size() - 2).replace("\"model\":\"up-model\"", "\"model\":\"m-solo\"");
+        assertThat(r.body()).endsWith(usage + "data: [DONE]\n\n");
+    }
+
+    @Test
+    void anUpstreamErrorInAStreamIsNotRelayedAsItCame() {
+        h.a.enqueue(sse(List.of(
+                "data: " + chunk("{\"role\":\"assistant\",\"content\":\"\"}") + "\n\n",
+                "data: " + chunk("{\"content\":\"one \"}") + "\n\n",
+                "data: " + chunk("{\"content\":\"two \"}") + "\n\n",
+                "data: {\"error\":{\"message\":\"overloaded; your key sk-live-abcdefghijkl0123\",\"type\":\"server_error\"}}\n\n"), 0));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey,
+                "{\"model\":\"m-solo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertThat(r.body()).contains("one ", "two ").doesNotContain("abcdefghijkl0123");
+        List<GatewayHarness.Frame> frames = GatewayHarness.frames(r.body());
+        assertThat(frames.getLast().json().at("/error/message").asText()).contains("overloaded");
+    }
+
+    @Test
+    void aRepeatedKeyMeansTheSameToTheUpstreamAsToCarapace() {
+        h.a.enqueue(openAiAnswer());
+        h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"SMUGGLED"}],
+                 "messages":[{"role":"user","content":"what Carapace read"}]}""");
+        String sent = body(h.a.take());
+        assertThat(sent).contains("what Carapace read").doesNotContain("SMUGGLED");
+        assertThat(sent.split("\"messages\"", -1)).hasSize(2);
+    }
+
+    @Test
+    void anthropicAnswerKeepsThinkingAndFieldsCarapaceDoesNotModel() {
+        String upstream = """
+                {"id":"msg_1","type":"message","role":"assistant","model":"claude-up","content":[\
+                {"type":"thinking","thinking":"Let me see.","signature":"EqQBCgIYAhIM1gbcDa9GJwZA"},\
+                {"type":"text","text":"Hi!","citations":null}],"stop_reason":"end_turn","stop_sequence":null,\
+                "usage":{"input_tokens":17,"cache_creation_input_tokens":0,"cache_read_input_tokens":3,"output_tokens":11,\
+                "service_tier":"standard"},"container":null}""";
+        h.claude.enqueue(GatewayHarness.okJson(upstream));
+        String request = """
+                {"model":"m-claude","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},\
+                "messages":[{"role":"user","content":"hi"}],"metadata":{"user_id":"u-2"},"top_k":5}""";
+        HttpResponse<String> r = h.post("/v1/messages", h.memberKey, request, "anthropic-version", "2023-06-01");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo(upstream.replace("\"model\":\"claude-up\"", "\"model\":\"m-claude\""));
+        ObjectNode expected = (ObjectNode) json(request);
+        expected.put("model", "claude-up");
+        assertThat(json(body(h.claude.take()))).isEqualTo(expected);
+        UsageRecord rec = record(r);
+        assertThat(rec.outputTokens()).isEqualTo(11);
+        assertThat(rec.cachedInputTokens()).isEqualTo(3);
+    }
+
+    @Test
+    void anthropicStreamKeepsThinkingSignaturesAndServerToolBlocks() {
+        List<String> up = anthropicFrames(
+                "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"type\":\"message\",\"role\":\"assistant\","
+                        + "\"model\":\"claude-up\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
+                        + "\"usage\":{\"input_tokens\":25,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}",
+                "ping", "{\"type\":\"ping\"}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Think \"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"harder.\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"EqQBCgIYAhIM\"}}",
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":\"web_search\",\"input\":{}}}",
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello \"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"text_delta\",\"text\":\"there.\"}}",
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":2}",
+                "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":40}}",
+                "message_stop", "{\"type\":\"message_stop\"}");
+        h.claude.enqueue(sse(up, 0));
+        HttpResponse<String> r = h.post("/v1/messages", h.memberKey, """
+                {"model":"m-claude","max_tokens":2048,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},\
+                "messages":[{"role":"user","content":"hi"}]}""", "anthropic-version", "2023-06-01");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo(String.join("", up).replace("\"model\":\"claude-up\"", "\"model\":\"m-claude\""));
+        UsageRecord rec = record(r);
+        assertThat(rec.inputTokens()).as("the upstream's figure, as the client saw it in message_start").isEqualTo(30);
+        assertThat(rec.outputTokens()).isEqualTo(40);
+        assertThat(rec.estimated()).isFalse();
+    }
+
+    // ---- scripted answers ----
+
+    private static String chunk(String delta) {
+        return "{\"id\":\"chatcmpl-r\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\","
+                + "\"system_fingerprint\":\"fp_9\",\"choices\":[{\"index\":0,\"delta\":" + delta
+                + ",\"logprobs\":null,\"finish_reason\":null}],\"obfuscation\":\"x1\"}";
+    }
+
+    /** Ten content chunks, a finish chunk and a usage chunk, with fields Carapace does not model, then [DONE]. */
+    private static List<String> openAiStreamFrames() {
+        List<String> frames = new ArrayList<>();
+        frames.add("data: " + chunk("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}") + "\n\n");
+        for (int i = 0; i < 10; i++) frames.add("data: " + chunk("{\"content\":\"w" + i + " \\\"q\\\" \"}") + "\n\n");
+        frames.add("data: {\"id\":\"chatcmpl-r\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\","
+                + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n");
+        frames.add("data: {\"id\":\"chatcmpl-r\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\","
+                + "\"choices\":[],\"usage\":{\"prompt_tokens\":30,\"completion_tokens\":12,\"total_tokens\":42}}\n\n");
+        frames.add("data: [DONE]\n\n");
+        return frames;
+    }
+
+    private static String openAiAnswerBody() {
+        return "{\"id\":\"chatcmpl-9\",\"object\":\"chat.completion\",\"created\":1733,\"model\":\"up-model\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"ok\\\":true}\","
+                + "\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":9,\"total_tokens\":30,"
+                + "\"prompt_tokens_details\":{\"cached_tokens\":4,\"audio_tokens\":0},"
+                + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"accepted_prediction_tokens\":0}},"
+                + "\"service_tier\":\"default\",\"system_fingerprint\":\"fp_9\"}";
+    }
+
+    private static mockwebserver3.MockResponse openAiAnswer() { return GatewayHarness.okJson(openAiAnswerBody()); }
+}
