@@ -92,7 +92,6 @@ public final class Gateway {
                 d.provider().stream(call.request(), d.upstreamModel(), maxOutput, call.relayTo(d.provider().api()), relay);
                 return null;
             }, () -> relay.delivered);
-            relay.idle();   // the answer is complete: events the client's sink still holds go now, not after the bookkeeping
             call.finish(200, relay.usage(), null);
         } catch (ClientGone gone) {
             call.finish(499, relay.usage(), "client_disconnected");
@@ -102,6 +101,9 @@ public final class Gateway {
         } finally {
             completed(call);
         }
+        // After the bookkeeping, so that a client holding the end of its stream finds the call recorded; what the
+        // client's sink still holds leaves with the end, in one write.
+        if (call.status() == 200) client.end();
     }
 
     /** One upstream attempt on a deployment. */

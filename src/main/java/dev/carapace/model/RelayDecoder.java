@@ -54,7 +54,10 @@ public final class RelayDecoder implements WireFormat.StreamDecoder {
         if (relayLast || !decoder.done()) sink.accept(new StreamEvent.Frame(event, data, read, read ? 0 : outputLength(data)));
     }
 
-    /** The characters (an escape counting as one) of the string values of the output keys in {@code data}. */
+    /**
+     * The characters (an escape counting as one) of the string values of the first output key found in {@code data}:
+     * a delta frame carries one kind of output.
+     */
     private int outputLength(String data) {
         int n = 0;
         for (String key : outputKeys) {
@@ -67,6 +70,7 @@ public final class RelayDecoder implements WireFormat.StreamDecoder {
                     if (data.charAt(i) == '\\') i++;
                 }
             }
+            if (n > 0) return n;
         }
         return n;
     }

@@ -13,4 +13,11 @@ public interface StreamSink {
      * cannot count on any and writes each event through. The gateway calls it once more when the answer is complete.
      */
     default void idle() { }
+
+    /**
+     * The answer is complete and the call recorded; called once, after the last event. A sink that writes to a client
+     * ends its stream here, in the same write as the events it still holds. Must not throw: a client that has gone
+     * by now changes nothing.
+     */
+    default void end() { }
 }

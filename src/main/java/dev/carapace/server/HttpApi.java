@@ -250,7 +250,6 @@ final class HttpApi {
             sse.fail(e);
             return;
         }
-        if (call.status() != 499) sse.end();   // 499: the client has gone, there is no one to end the stream for
     }
 
     /**
@@ -278,17 +277,17 @@ final class HttpApi {
      * A streamed answer, written as its events come. Nothing is sent before the first event, so failover stays
      * possible until then.
      *
-     * <p>Flushing is one socket write per flush. The first event is flushed at once: it carries the headers and is
-     * the client's time to first byte. After that, if the upstream reader says when it goes idle
+     * <p>Flushing is one socket write per flush. If the upstream reader says when it goes idle
      * ({@link StreamSink#idle()}), events wait for that call, so a burst the upstream sent in one go leaves in one
-     * write. A reader that never says so gets a flush per event.
+     * write; the first event too, with the headers: the reader goes idle as soon as it has handed on what had
+     * arrived, so holding it costs the client's time to first byte nothing but that handing on. A reader that never
+     * says so gets a flush per event.
      */
     static final class SseResponse implements StreamSink {
         private final Supplier<OutputStream> start;
         private final Supplier<WireFormat.StreamEncoder> encoders;
         private WireFormat.StreamEncoder encoder;
         private OutputStream out;
-        private boolean flushed;        // something has been flushed: the first event is out
         private boolean readerSignals;  // the reader has called idle() and will again before it waits
         private boolean pending;        // written since the last flush
 
@@ -310,12 +309,8 @@ final class HttpApi {
                 byte[] bytes = encoder.encode(event);
                 if (bytes.length == 0) return;
                 out.write(bytes);
-                if (flushed && readerSignals) {
-                    pending = true;
-                } else {
-                    out.flush();
-                    flushed = true;
-                }
+                if (readerSignals) pending = true;
+                else out.flush();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -333,8 +328,9 @@ final class HttpApi {
             }
         }
 
-        /** Closes a complete stream; closing flushes whatever events were still held. */
-        void end() {
+        /** Closes a complete stream; closing sends whatever events were still held, with the end, in one write. */
+        @Override
+        public void end() {
             if (out == null) return;
             try (OutputStream o = out) {
                 o.write(encoder.end());
