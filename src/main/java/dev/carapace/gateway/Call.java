@@ -142,15 +142,15 @@ public final class Call {
     public void readOutput() { this.outputRead = true; }
 
     /**
-     * Said by a filter, at the latest in {@link CallFilter#routed}, that may change a streamed answer's events: the
-     * client is then sent what the filters pass on, encoded afresh, never the upstream's own frames.
+     * Said by a filter, at the latest in {@link CallFilter#routed}, that may change the answer (its streamed events or
+     * its complete response): the client is then sent what the filters pass on, never the upstream's own bytes.
      */
     public void rewriteOutput() { this.outputRewritten = true; }
 
     /**
-     * How a streamed answer from an upstream speaking {@code upstream} reaches the client: as the upstream's own
-     * frames when the client spoke that API, its request went up as it came ({@link ChatRequest#relaysTo}) and no
-     * filter rewrites the output; decoded and encoded afresh otherwise.
+     * How an answer from an upstream speaking {@code upstream} reaches the client: as the upstream sent it when the
+     * client spoke that API, its request went up as it came ({@link ChatRequest#relaysTo}) and no filter rewrites the
+     * output; translated otherwise.
      */
     public Provider.Relay relayTo(WireApi upstream) {
         if (outputRewritten || !request.relaysTo(upstream)) return Provider.Relay.NONE;

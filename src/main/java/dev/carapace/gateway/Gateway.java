@@ -64,7 +64,8 @@ public final class Gateway {
         try {
             Portfolio.Entry model = route(call);
             ChatResponse r = withFailover(call, model,
-                    (d, maxOutput) -> d.provider().complete(call.request(), d.upstreamModel(), maxOutput), () -> false);
+                    (d, maxOutput) -> d.provider().complete(call.request(), d.upstreamModel(), maxOutput,
+                            call.relayTo(d.provider().api())), () -> false);
             usage = r.usage() != null ? r.usage() : TokenCounter.estimate(call.request(), outputText(r));
             r = r.withModel(model.id()).withUsage(usage);
             for (CallFilter f : filters) r = f.onResponse(call, r);

@@ -1,52 +1,77 @@
 package dev.carapace.model;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
- * Finds one value in a JSON object's text by its keys, without parsing the rest: what a relay needs to rename the
- * model in an answer it otherwise passes on byte for byte (see {@link ChatRequest#relaysTo}).
+ * Finds values in a JSON object's text by their keys, without parsing the rest: what a relay needs to rename the
+ * model in an answer it otherwise passes on byte for byte, and to read its usage alone (see
+ * {@link ChatRequest#relaysTo}).
  *
  * <p>The scan works on UTF-8 bytes: every byte JSON's structure uses is ASCII, and no byte of a multi-byte
- * character is, so strings are skipped by their quotes and escapes alone. It follows the path's keys from the top,
- * skipping every other value whole (nesting is counted, not recursed into, so depth costs no stack). A key is
- * compared as written: one spelled with escapes is not found. Text that is not a well-formed object along the way
- * gives "not found", and the caller leaves the text as it was.
+ * character is, so strings are skipped by their quotes and escapes alone. It walks one object's keys, skipping each
+ * value whole (nesting is counted, not recursed into, so depth costs no stack), and checks the object's structure as
+ * it goes: quotes, brackets, colons and commas, not the grammar of numbers and literals. A key is compared as
+ * written: one spelled with escapes is not found. Text that is not a well-formed object gives "not found", and the
+ * callers leave it as it was or parse it whole.
  */
 public final class JsonSplice {
 
     private JsonSplice() {}
 
     /**
-     * Where the value at {@code path} lies in {@code json}: {@code start << 32 | end}, end exclusive, or -1 when it is
-     * not there. The first of repeated keys is the one found.
+     * Where the value at {@code path} (keys from the top) lies in {@code json}: {@code start << 32 | end}, end exclusive,
+     * or -1 when it is not there or an object on the way is not well formed. The first of repeated keys is the one found.
      */
     public static long find(byte[] json, byte[]... path) {
-        int i = space(json, 0);
-        for (int depth = 0; depth < path.length; depth++) {
-            if (i >= json.length || json[i] != '{') return -1;
-            i = space(json, i + 1);
-            while (true) {
-                if (i >= json.length || json[i] != '"') return -1;
-                int keyEnd = skipString(json, i);
-                if (keyEnd < 0) return -1;
-                boolean match = keyEnd - i - 2 == path[depth].length
-                        && java.util.Arrays.equals(json, i + 1, keyEnd - 1, path[depth], 0, path[depth].length);
-                i = space(json, keyEnd);
-                if (i >= json.length || json[i] != ':') return -1;
-                int value = space(json, i + 1);
-                int valueEnd = skipValue(json, value);
-                if (valueEnd < 0) return -1;
-                if (match) {
-                    if (depth == path.length - 1) return (long) value << 32 | valueEnd;
-                    i = value;
-                    break;
-                }
-                i = space(json, valueEnd);
-                if (i >= json.length || json[i] != ',') return -1;
-                i = space(json, i + 1);
+        int from = 0, to = json.length;
+        long span = -1;
+        for (byte[] key : path) {
+            long[] at = topLevel(json, from, to, key);
+            if (at == null || at[0] < 0) return -1;
+            span = at[0];
+            from = start(span);
+            to = end(span);
+        }
+        return span;
+    }
+
+    /**
+     * The spans of {@code keys} in the object that is the whole of {@code json} (as {@link #find} gives them, -1 for a
+     * key that is not there), or null when the text is not a well-formed object.
+     */
+    public static long[] topLevel(byte[] json, byte[]... keys) {
+        return topLevel(json, 0, json.length, keys);
+    }
+
+    private static long[] topLevel(byte[] b, int from, int to, byte[]... keys) {
+        long[] spans = new long[keys.length];
+        Arrays.fill(spans, -1);
+        int i = space(b, from, to);
+        if (i >= to || b[i] != '{') return null;
+        i = space(b, i + 1, to);
+        if (i < to && b[i] == '}') return space(b, i + 1, to) == to ? spans : null;
+        while (true) {
+            if (i >= to || b[i] != '"') return null;
+            int keyEnd = skipString(b, i, to);
+            if (keyEnd < 0) return null;
+            int key = -1;
+            for (int k = 0; k < keys.length && key < 0; k++) {
+                if (Arrays.equals(b, i + 1, keyEnd - 1, keys[k], 0, keys[k].length)) key = k;
+            }
+            i = space(b, keyEnd, to);
+            if (i >= to || b[i] != ':') return null;
+            int value = space(b, i + 1, to);
+            int valueEnd = skipValue(b, value, to);
+            if (valueEnd < 0) return null;
+            if (key >= 0 && spans[key] < 0) spans[key] = (long) value << 32 | valueEnd;
+            i = space(b, valueEnd, to);
+            if (i < to && b[i] == ',') {
+                i = space(b, i + 1, to);
+            } else {
+                return i < to && b[i] == '}' && space(b, i + 1, to) == to ? spans : null;
             }
         }
-        return -1;
     }
 
     public static int start(long span) { return (int) (span >>> 32); }
@@ -80,44 +105,48 @@ public final class JsonSplice {
         return out.toByteArray();
     }
 
-    private static int space(byte[] b, int i) {
-        while (i < b.length && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
+    private static int space(byte[] b, int i, int to) {
+        while (i < to && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
         return i;
     }
 
-    /** The index after the string starting at {@code i} (its opening quote), or -1 if it never ends. */
-    private static int skipString(byte[] b, int i) {
-        for (int j = i + 1; j < b.length; j++) {
+    /** The index after the string starting at {@code i} (its opening quote), or -1 if it does not end before {@code to}. */
+    private static int skipString(byte[] b, int i, int to) {
+        for (int j = i + 1; j < to; j++) {
             if (b[j] == '\\') j++;
             else if (b[j] == '"') return j + 1;
         }
         return -1;
     }
 
-    /** The index after the value starting at {@code i}, or -1 if it is cut short or starts with no value at all. */
-    private static int skipValue(byte[] b, int i) {
-        if (i >= b.length) return -1;
+    /** The index after the value starting at {@code i}, or -1 if it is cut short, unbalanced or no value at all. */
+    private static int skipValue(byte[] b, int i, int to) {
+        if (i >= to) return -1;
         byte c = b[i];
-        if (c == '"') return skipString(b, i);
+        if (c == '"') return skipString(b, i, to);
         if (c == '{' || c == '[') {
+            // Which bracket closes is checked, not only how many: {"a":[}] is not well formed.
+            byte[] open = new byte[16];
             int depth = 0;
-            for (int j = i; j < b.length; j++) {
+            for (int j = i; j < to; j++) {
                 byte d = b[j];
                 if (d == '"') {
-                    j = skipString(b, j);
+                    j = skipString(b, j, to);
                     if (j < 0) return -1;
                     j--;
                 } else if (d == '{' || d == '[') {
-                    depth++;
-                } else if ((d == '}' || d == ']') && --depth == 0) {
-                    return j + 1;
+                    if (depth == open.length) open = Arrays.copyOf(open, depth * 2);
+                    open[depth++] = d;
+                } else if (d == '}' || d == ']') {
+                    if (open[--depth] != (d == '}' ? '{' : '[')) return -1;
+                    if (depth == 0) return j + 1;
                 }
             }
             return -1;
         }
         int j = i;
-        while (j < b.length && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n'
-                && b[j] != '\r' && b[j] != '\t') j++;
+        while (j < to && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\r'
+                && b[j] != '\t') j++;
         return j == i ? -1 : j;
     }
 }

@@ -73,27 +73,28 @@ public final class Provider implements AutoCloseable {
     public WireApi api() { return format.api(); }
 
     /**
-     * Asks for one complete answer. When the request {@linkplain ChatRequest#relaysTo relays} to this upstream, the
-     * answer keeps the upstream's body for the client ({@link ChatResponse#relayed}).
+     * Asks for one complete answer. A relayed one keeps the upstream's body for the client
+     * ({@link ChatResponse#relayed}) and is read only as far as its usage; a relay is only for a request that
+     * {@linkplain ChatRequest#relaysTo relays} to this upstream.
      */
-    public ChatResponse complete(ChatRequest request, String upstreamModel, int defaultMaxTokens) {
+    public ChatResponse complete(ChatRequest request, String upstreamModel, int defaultMaxTokens, Relay relay) {
         byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
         try (Http1Client.Response response = open(body, false)) {
             byte[] answer = readAll(response.body(), MAX_BODY);
-            ChatResponse parsed = format.parseUpstreamResponse(answer);
-            return request.relaysTo(format.api()) ? parsed.withRelayed(answer) : parsed;
+            return relay == Relay.NONE || !request.relaysTo(format.api())
+                    ? format.parseUpstreamResponse(answer) : format.relayedResponse(answer);
         } catch (IOException e) {
             throw ioFailure(e);
         }
     }
 
-    /** How a streamed answer is read: see {@link WireFormat#relayDecoder}. */
+    /** How an answer reaches the client: translated, or relayed as the upstream sent it (see {@link ChatRequest#relaysTo}). */
     public enum Relay {
-        /** Every frame decoded into neutral events, which are all the sink gets. */
+        /** Parsed into neutral form; a stream's frames decoded into neutral events, which are all its sink gets. */
         NONE,
-        /** Every frame passed on ({@link StreamEvent.Frame}), decoded only as far as the call's accounts need. */
+        /** Relayed, read only as far as the call's accounts need; a stream's frames passed on ({@link StreamEvent.Frame}). */
         ACCOUNTS,
-        /** Every frame passed on, and decoded. */
+        /** As {@link #ACCOUNTS}, with every frame of a stream decoded too (a filter reads the output as it comes). */
         EVERY_FRAME
     }
 

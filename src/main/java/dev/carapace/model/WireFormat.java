@@ -51,6 +51,13 @@ public interface WireFormat {
     /** Parses an upstream's complete (non-streamed) response. */
     ChatResponse parseUpstreamResponse(byte[] body);
 
+    /**
+     * An upstream's complete answer to relay to a client of this same API ({@link ChatResponse#relayed} holds the
+     * body), read only as far as Carapace's accounts need: its usage. An answer without usage, or that is not plainly
+     * an answer (an error body, a malformed one), is parsed whole, as {@link #parseUpstreamResponse} does.
+     */
+    ChatResponse relayedResponse(byte[] body);
+
     /** A fresh decoder for one upstream SSE stream. */
     StreamDecoder streamDecoder();
 

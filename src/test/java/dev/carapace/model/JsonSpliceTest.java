@@ -46,6 +46,21 @@ class JsonSpliceTest {
     }
 
     @Test
+    void topLevelGivesEveryKeysSpanOrNullForTextThatIsNotAnObject() {
+        byte[] json = utf8(" {\"usage\": {\"a\":[1,{\"b\":\"]}\"}]}, \"choices\":[] ,\"x\":null}\n");
+        long[] at = JsonSplice.topLevel(json, JsonSplice.path("usage", "choices", "error"));
+        assertThat(new String(json, JsonSplice.start(at[0]), JsonSplice.end(at[0]) - JsonSplice.start(at[0]), StandardCharsets.UTF_8))
+                .isEqualTo("{\"a\":[1,{\"b\":\"]}\"}]}");
+        assertThat(new String(json, JsonSplice.start(at[1]), 2, StandardCharsets.UTF_8)).isEqualTo("[]");
+        assertThat(at[2]).isEqualTo(-1);
+        for (String bad : new String[]{"{\"a\":[}]}", "{\"a\":1}x", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":}", "{\"a\":1",
+                "[]", "{\"a\":{\"b\":1}", "{\"a\":\"b\\\"}"}) {
+            assertThat(JsonSplice.topLevel(utf8(bad), MODEL)).as(bad).isNull();
+        }
+        assertThat(JsonSplice.topLevel(utf8("{ }"), MODEL)).containsExactly(-1L);
+    }
+
+    @Test
     void aValueWithCharactersToEscapeIsQuoted() throws Exception {
         String out = replaced("{\"model\":\"a\"}", "we\"ird\\\n", "model");
         assertThat(JSON.readTree(out).get("model").asText()).isEqualTo("we\"ird\\\n");

@@ -200,7 +200,7 @@ class UpstreamConnectionsTest {
         ChatRequest request = new dev.carapace.model.openai.OpenAiFormat().parseRequest(
                 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}".getBytes(StandardCharsets.UTF_8));
         ApiException e = org.junit.jupiter.api.Assertions.assertThrows(ApiException.class,
-                () -> provider.complete(request, "up-model", 100));
+                () -> provider.complete(request, "up-model", 100, Provider.Relay.NONE));
         assertThat(e.kind()).isEqualTo(ApiException.Kind.UNAVAILABLE);
         assertThat(e.kind().status).isEqualTo(503);
         assertThat(e.code()).isEqualTo(Provider.CONNECTIONS_EXHAUSTED);

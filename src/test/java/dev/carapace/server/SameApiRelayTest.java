@@ -73,6 +73,37 @@ class SameApiRelayTest {
     }
 
     @Test
+    void aRelayedAnswerWithoutUsageIsReadWholeForAnEstimate() {
+        String upstream = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"up-model\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"The quick brown fox jumps over the lazy dog.\"},"
+                + "\"finish_reason\":\"stop\"}]}";
+        h.a.enqueue(GatewayHarness.okJson(upstream));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, OPENAI_REQUEST);
+
+        assertThat(r.body()).isEqualTo(upstream.replace("up-model", "m-solo"));
+        UsageRecord rec = record(r);
+        assertThat(rec.estimated()).isTrue();
+        assertThat(rec.outputTokens()).isBetween(8L, 14L);   // 10 tokens in o200k
+    }
+
+    @Test
+    void aRelayedAnswerThatIsNotAnAnswerIsRefusedAsBefore() {
+        h.a.enqueue(GatewayHarness.okJson("{\"error\":{\"message\":\"quota gone for sk-live-abcdefghijkl0123\"},"
+                + "\"usage\":{\"prompt_tokens\":1},\"choices\":[]}"));
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, OPENAI_REQUEST);
+        assertThat(r.statusCode()).isGreaterThanOrEqualTo(400);
+        assertThat(r.body()).doesNotContain("abcdefghijkl0123");
+    }
+
+    @Test
+    void aRelayedAnswerThatIsNotJsonIsRefusedAsBefore() {
+        h.a.enqueue(GatewayHarness.okJson("{\"usage\":{\"prompt_tokens\":1},\"choices\":[}"));   // not JSON
+        HttpResponse<String> broken = h.post("/v1/chat/completions", h.memberKey, OPENAI_REQUEST);
+        assertThat(broken.statusCode()).isEqualTo(502);
+        assertThat(json(broken.body()).at("/error/message").asText()).contains("invalid");
+    }
+
+    @Test
     void openAiStreamIsRelayedFrameForFrame() {
         List<String> up = openAiStreamFrames();
         h.a.enqueue(sse(up, 0));

@@ -506,6 +506,9 @@ public final class AnthropicFormat implements WireFormat {
     public StreamDecoder relayDecoder(boolean everyFrame) { return AnthropicRelay.decoder(everyFrame); }
 
     @Override
+    public ChatResponse relayedResponse(byte[] body) { return AnthropicRelay.answer(body, this); }
+
+    @Override
     public StreamEncoder relayEncoder(ChatRequest request, String model) { return new AnthropicRelay.Encoder(model); }
 
     @Override

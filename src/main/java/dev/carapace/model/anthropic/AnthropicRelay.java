@@ -3,6 +3,8 @@ package dev.carapace.model.anthropic;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatResponse;
+import dev.carapace.model.Usage;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
@@ -12,6 +14,8 @@ import dev.carapace.model.StreamEvent;
 import dev.carapace.model.WireFormat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,6 +32,7 @@ final class AnthropicRelay {
 
     private static final byte[][] MESSAGE_MODEL = JsonSplice.path("message", "model");
     static final byte[][] MODEL = JsonSplice.path("model");
+    private static final byte[][] ANSWER_KEYS = JsonSplice.path("usage", "content");
     private static final String[] OUTPUT = {"\"text\"", "\"partial_json\"", "\"thinking\""};
     private static final byte[] EMPTY = new byte[0];
 
@@ -51,6 +56,19 @@ final class AnthropicRelay {
             }
             g.writeEndObject();
         });
+    }
+
+    /** A complete answer read for its usage alone, when it is plainly a message with one (see the format's method). */
+    static ChatResponse answer(byte[] body, AnthropicFormat format) {
+        long[] at = JsonSplice.topLevel(body, ANSWER_KEYS);
+        if (at != null && at[0] >= 0 && body[JsonSplice.start(at[0])] == '{' && at[1] >= 0
+                && body[JsonSplice.start(at[1])] == '[') {   // an error body has neither
+            JsonNode u = AnthropicFormat.readUpstream(Arrays.copyOfRange(body, JsonSplice.start(at[0]), JsonSplice.end(at[0])));
+            Usage usage = AnthropicFormat.usage(u.path("input_tokens").asLong(), u.path("output_tokens").asLong(),
+                    u.path("cache_read_input_tokens").asLong(), u.path("cache_creation_input_tokens").asLong());
+            return new ChatResponse(null, null, null, List.of(), null, usage, body);
+        }
+        return format.parseUpstreamResponse(body).withRelayed(body);
     }
 
     /** Reads every event but the content deltas, which it reads until the first output. */

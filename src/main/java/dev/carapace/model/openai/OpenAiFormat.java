@@ -1026,6 +1026,9 @@ public final class OpenAiFormat implements WireFormat {
     public StreamDecoder relayDecoder(boolean everyFrame) { return OpenAiRelay.decoder(everyFrame); }
 
     @Override
+    public ChatResponse relayedResponse(byte[] body) { return OpenAiRelay.answer(body, this); }
+
+    @Override
     public StreamEncoder relayEncoder(ChatRequest request, String model) {
         return new OpenAiRelay.Encoder(model, request.includeUsage());
     }
@@ -1246,7 +1249,7 @@ public final class OpenAiFormat implements WireFormat {
         return s.length() <= UPSTREAM_MESSAGE_LIMIT ? s : s.substring(0, UPSTREAM_MESSAGE_LIMIT) + "...";
     }
 
-    private static JsonNode readUpstream(byte[] body) {
+    static JsonNode readUpstream(byte[] body) {
         try {
             JsonNode n = body == null ? null : MAPPER.readTree(body);
             if (n == null || n.isMissingNode()) throw invalidUpstream("empty body");

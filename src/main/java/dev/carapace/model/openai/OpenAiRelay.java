@@ -1,6 +1,8 @@
 package dev.carapace.model.openai;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.model.ApiException;
+import dev.carapace.model.ChatResponse;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.RelayDecoder;
@@ -9,6 +11,8 @@ import dev.carapace.model.StreamEvent;
 import dev.carapace.model.WireFormat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
 
 import static dev.carapace.model.RelayDecoder.hasValue;
 
@@ -27,11 +31,23 @@ import static dev.carapace.model.RelayDecoder.hasValue;
 final class OpenAiRelay {
 
     static final byte[][] MODEL = JsonSplice.path("model");
+    private static final byte[][] ANSWER_KEYS = JsonSplice.path("usage", "choices", "error");
     private static final String[] OUTPUT = {"\"content\"", "\"reasoning_content\"", "\"reasoning\""};
     private static final byte[][] CHOICES = JsonSplice.path("choices");
     private static final byte[] EMPTY = new byte[0];
 
     private OpenAiRelay() {}
+
+    /** A complete answer read for its usage alone, when it is plainly an answer with one (see the format's method). */
+    static ChatResponse answer(byte[] body, OpenAiFormat format) {
+        long[] at = JsonSplice.topLevel(body, ANSWER_KEYS);
+        if (at != null && at[0] >= 0 && body[JsonSplice.start(at[0])] == '{' && at[1] >= 0
+                && body[JsonSplice.start(at[1])] == '[' && at[2] < 0) {
+            JsonNode usage = OpenAiFormat.readUpstream(Arrays.copyOfRange(body, JsonSplice.start(at[0]), JsonSplice.end(at[0])));
+            return new ChatResponse(null, null, null, List.of(), null, OpenAiFormat.parseUsage(usage), body);
+        }
+        return format.parseUpstreamResponse(body).withRelayed(body);
+    }
 
     /** Reads the chunks that may carry a tool call, a finish, usage, an error or the end. */
     static WireFormat.StreamDecoder decoder(boolean everyFrame) {
