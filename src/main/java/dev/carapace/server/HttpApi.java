@@ -277,11 +277,10 @@ final class HttpApi {
      * A streamed answer, written as its events come. Nothing is sent before the first event, so failover stays
      * possible until then.
      *
-     * <p>Flushing is one socket write per flush. If the upstream reader says when it goes idle
+     * <p>Flushing is one socket write per flush. The first event is flushed at once: it carries the headers and is
+     * the client's time to first byte. After that, if the upstream reader says when it goes idle
      * ({@link StreamSink#idle()}), events wait for that call, so a burst the upstream sent in one go leaves in one
-     * write; the first event too, with the headers: the reader goes idle as soon as it has handed on what had
-     * arrived, so holding it costs the client's time to first byte nothing but that handing on. A reader that never
-     * says so gets a flush per event.
+     * write. A reader that never says so gets a flush per event. The end leaves with whatever is still held.
      */
     static final class SseResponse implements StreamSink {
         private final Supplier<OutputStream> start;
@@ -289,6 +288,7 @@ final class HttpApi {
         private WireFormat.StreamEncoder encoder;
         private OutputStream out;
         private boolean readerSignals;  // the reader has called idle() and will again before it waits
+        private boolean flushed;        // something has been flushed: the first event is out
         private boolean pending;        // written since the last flush
 
         /** @param start sets the status and headers and gives the body stream; called once, at the first event */
@@ -309,8 +309,12 @@ final class HttpApi {
                 byte[] bytes = encoder.encode(event);
                 if (bytes.length == 0) return;
                 out.write(bytes);
-                if (readerSignals) pending = true;
-                else out.flush();
+                if (flushed && readerSignals) {
+                    pending = true;
+                } else {
+                    out.flush();
+                    flushed = true;
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

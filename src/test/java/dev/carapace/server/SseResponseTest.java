@@ -76,30 +76,27 @@ class SseResponseTest {
     }
 
     @Test
-    void afterAnIdleSignalEventsWaitForTheNextOneTheFirstToo() {
+    void afterTheFirstIdleSignalEventsWaitForTheNextOne() {
         sse.idle();                                      // the reader waits for the first bytes: nothing to flush
         assertThat(sse.started()).isFalse();
-        sse.accept(new StreamEvent.Started("id", "m"));  // the first event and what came with it: held together
-        sse.accept(new StreamEvent.TextDelta("a"));
-        assertThat(socket.flushes).isEmpty();
-        sse.idle();                                      // the reader is about to wait: they leave, with the headers
-        assertThat(socket.flushes).containsExactly("start\na\n");
+        sse.accept(new StreamEvent.Started("id", "m"));  // the first event leaves at once: time to first byte
+        assertThat(socket.flushes).containsExactly("start\n");
 
-        sse.accept(new StreamEvent.TextDelta("b"));      // a burst: b and c came in together
-        sse.accept(new StreamEvent.TextDelta("c"));
+        sse.accept(new StreamEvent.TextDelta("a"));      // a burst: a and b came in together
+        sse.accept(new StreamEvent.TextDelta("b"));
         assertThat(socket.flushes).hasSize(1);
-        sse.idle();                                      // the burst leaves as one write
-        assertThat(socket.flushes).containsExactly("start\na\n", "start\na\nb\nc\n");
+        sse.idle();                                      // the reader is about to wait: the burst leaves as one write
+        assertThat(socket.flushes).containsExactly("start\n", "start\na\nb\n");
 
         sse.idle();                                      // nothing new: no empty write
         sse.accept(new StreamEvent.UsageReport(null));   // renders to nothing: nothing to flush either
         sse.idle();
         assertThat(socket.flushes).hasSize(2);
 
-        sse.accept(new StreamEvent.TextDelta("d"));
+        sse.accept(new StreamEvent.TextDelta("c"));
         sse.accept(new StreamEvent.Finished(FinishReason.STOP));
         sse.end();                                       // the end flushes what is held, with the closing frame
-        assertThat(socket.flushes).containsExactly("start\na\n", "start\na\nb\nc\n", "start\na\nb\nc\nd\nfinish\nend\n");
+        assertThat(socket.flushes).containsExactly("start\n", "start\na\nb\n", "start\na\nb\nc\nfinish\nend\n");
         assertThat(socket.closed).isTrue();
     }
 
@@ -110,7 +107,7 @@ class SseResponseTest {
         sse.accept(new StreamEvent.TextDelta("a"));
         sse.fail(ApiException.of(ApiException.Kind.UPSTREAM, "upstream_error", "boom"));
 
-        assertThat(socket.flushes).containsExactly("start\na\nerror\n");
+        assertThat(socket.flushes).containsExactly("start\n", "start\na\nerror\n");
         assertThat(socket.closed).isTrue();
     }
 
