@@ -112,9 +112,6 @@ public final class JsonBytes {
 
     public int size() { return len; }
 
-    /** The buffer itself, valid up to {@link #size()}, until the next write. */
-    byte[] buffer() { return buf; }
-
     /** A copy of what was written, sized to fit. */
     public byte[] toByteArray() { return Arrays.copyOf(buf, len); }
 

@@ -21,13 +21,14 @@ public final class JsonSplice {
 
     /**
      * Where the value at {@code path} (keys from the top) lies in {@code json}: {@code start << 32 | end}, end exclusive,
-     * or -1 when it is not there or an object on the way is not well formed. The first of repeated keys is the one found.
+     * or -1 when it is not there or an object on the way is not well formed up to it (what follows it is not looked
+     * at). The first of repeated keys is the one found.
      */
     public static long find(byte[] json, byte[]... path) {
         int from = 0, to = json.length;
         long span = -1;
         for (byte[] key : path) {
-            long[] at = topLevel(json, from, to, key);
+            long[] at = topLevel(json, from, to, false, key);
             if (at == null || at[0] < 0) return -1;
             span = at[0];
             from = start(span);
@@ -41,10 +42,11 @@ public final class JsonSplice {
      * key that is not there), or null when the text is not a well-formed object.
      */
     public static long[] topLevel(byte[] json, byte[]... keys) {
-        return topLevel(json, 0, json.length, keys);
+        return topLevel(json, 0, json.length, true, keys);
     }
 
-    private static long[] topLevel(byte[] b, int from, int to, byte[]... keys) {
+    /** @param whole check the whole object; otherwise stop at the first of {@code keys} (as {@link #find} needs) */
+    private static long[] topLevel(byte[] b, int from, int to, boolean whole, byte[]... keys) {
         long[] spans = new long[keys.length];
         Arrays.fill(spans, -1);
         int i = space(b, from, to);
@@ -64,7 +66,10 @@ public final class JsonSplice {
             int value = space(b, i + 1, to);
             int valueEnd = skipValue(b, value, to);
             if (valueEnd < 0) return null;
-            if (key >= 0 && spans[key] < 0) spans[key] = (long) value << 32 | valueEnd;
+            if (key >= 0 && spans[key] < 0) {
+                spans[key] = (long) value << 32 | valueEnd;
+                if (!whole) return spans;
+            }
             i = space(b, valueEnd, to);
             if (i < to && b[i] == ',') {
                 i = space(b, i + 1, to);

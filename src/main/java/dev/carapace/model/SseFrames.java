@@ -13,18 +13,31 @@ public final class SseFrames {
 
     /**
      * Appends one frame to {@code out}: an {@code event:} line when {@code event} is not null, then {@code data} as
-     * one {@code data:} line per line of it (as {@link SseReader} joined them), then the blank line.
+     * one {@code data:} line per line of it (as {@link SseReader} joined them), then the blank line. The string at
+     * {@code path} in the data, if there is one there, is written as {@code value} ({@link JsonSplice}).
      */
-    public static JsonBytes write(JsonBytes out, String event, JsonBytes data) {
+    public static JsonBytes write(JsonBytes out, String event, byte[] data, String value, byte[][] path) {
         if (event != null) out.raw(EVENT).raw(event.getBytes(StandardCharsets.UTF_8)).raw(NEWLINE);
-        byte[] bytes = data.buffer();
-        int from = 0;
-        for (int i = 0; i < data.size(); i++) {
-            if (bytes[i] == '\n') {
-                out.raw(DATA).raw(bytes, from, i).raw(NEWLINE);
+        long span = path == null ? -1 : JsonSplice.find(data, path);
+        if (span >= 0 && data[JsonSplice.start(span)] != '"') span = -1;
+        int cut = span < 0 ? data.length : JsonSplice.start(span);
+        out.raw(DATA);
+        lines(out, data, 0, cut);
+        if (span >= 0) {
+            out.string(value);
+            lines(out, data, JsonSplice.end(span), data.length);
+        }
+        return out.raw(NEWLINE).raw(NEWLINE);
+    }
+
+    /** Writes {@code data[from, to)}, starting a new {@code data:} line after each line feed. */
+    private static void lines(JsonBytes out, byte[] data, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (data[i] == '\n') {
+                out.raw(data, from, i).raw(NEWLINE).raw(DATA);
                 from = i + 1;
             }
         }
-        return out.raw(DATA).raw(bytes, from, data.size()).raw(NEWLINE).raw(NEWLINE);
+        out.raw(data, from, to);
     }
 }

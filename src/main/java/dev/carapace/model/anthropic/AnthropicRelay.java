@@ -79,7 +79,6 @@ final class AnthropicRelay {
 
     static final class Encoder implements WireFormat.StreamEncoder {
         private final String model;
-        private final JsonBytes json = new JsonBytes(256);
         private final JsonBytes out = new JsonBytes(256);
 
         Encoder(String model) { this.model = model; }
@@ -88,10 +87,8 @@ final class AnthropicRelay {
         public byte[] encode(StreamEvent event) {
             if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
             byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
-            json.reset();
-            if ("message_start".equals(f.event())) JsonSplice.replaceString(data, model, json, MESSAGE_MODEL);
-            else json.raw(data);
-            return SseFrames.write(out.reset(), f.event(), json).toByteArray();
+            return SseFrames.write(out.reset(), f.event(), data, model,
+                    "message_start".equals(f.event()) ? MESSAGE_MODEL : null).toByteArray();
         }
 
         @Override

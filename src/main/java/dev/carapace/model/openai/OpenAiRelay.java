@@ -23,16 +23,16 @@ import static dev.carapace.model.RelayDecoder.hasValue;
  *
  * <p>A stream is most of a gateway's work, and most of a stream is content chunks that nothing in Carapace reads
  * unless a budget counts them. So the relay decodes a chunk only when it may carry what the call's accounts need:
- * the first chunks (the stream's start, and the first output for the time to first token), tool calls, a finish
- * reason, usage or an error. It tells them by their keys in the text: a key cannot appear unescaped inside a JSON
- * string, so a chunk without one of these keys has none of them (a key spelled with escapes is missed, and its chunk
- * relayed unread, which costs nothing but an estimate).
+ * the first chunks (the stream's start, and the first output for the time to first token), usage, an error or the
+ * end. It tells them by their keys in the text: a key cannot appear unescaped inside a JSON string, so a chunk without
+ * one of these keys has none of them (a key spelled with escapes is missed, and its chunk relayed unread, which costs
+ * nothing but an estimate).
  */
 final class OpenAiRelay {
 
     static final byte[][] MODEL = JsonSplice.path("model");
     private static final byte[][] ANSWER_KEYS = JsonSplice.path("usage", "choices", "error");
-    private static final String[] OUTPUT = {"\"content\"", "\"reasoning_content\"", "\"reasoning\""};
+    private static final String[] OUTPUT = {"\"content\"", "\"arguments\"", "\"reasoning_content\"", "\"reasoning\""};
     private static final byte[][] CHOICES = JsonSplice.path("choices");
     private static final byte[] EMPTY = new byte[0];
 
@@ -49,17 +49,19 @@ final class OpenAiRelay {
         return format.parseUpstreamResponse(body).withRelayed(body);
     }
 
-    /** Reads the chunks that may carry a tool call, a finish, usage, an error or the end. */
+    /**
+     * Reads the chunks that may carry usage, an error or the end. A finish or a tool call read later changes nothing
+     * the accounts use (the stream's end supplies a finish, and a tool call's text counts by its length).
+     */
     static WireFormat.StreamDecoder decoder(boolean everyFrame) {
         return new RelayDecoder(new OpenAiFormat.Decoder(), everyFrame, (event, data) -> event != null
-                || data.indexOf("[DONE]") >= 0 || data.indexOf("\"error\"") >= 0 || hasValue(data, "\"tool_calls\"")
-                || hasValue(data, "\"finish_reason\"") || hasValue(data, "\"usage\""), OUTPUT, false);
+                || data.indexOf("[DONE]") >= 0 || data.indexOf("\"error\"") >= 0 || hasValue(data, "\"usage\""),
+                OUTPUT, false);
     }
 
     static final class Encoder implements WireFormat.StreamEncoder {
         private final String model;
         private final boolean includeUsage;
-        private final JsonBytes json = new JsonBytes(256);
         private final JsonBytes out = new JsonBytes(256);
 
         Encoder(String model, boolean includeUsage) {
@@ -73,9 +75,7 @@ final class OpenAiRelay {
             byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
             // Carapace asks every upstream for usage; the chunk that only carries it is for the clients that asked too.
             if (!includeUsage && f.decoded() && usageOnly(data)) return EMPTY;
-            json.reset();
-            JsonSplice.replaceString(data, model, json, MODEL);
-            return SseFrames.write(out.reset(), f.event(), json).toByteArray();
+            return SseFrames.write(out.reset(), f.event(), data, model, MODEL).toByteArray();
         }
 
         private static boolean usageOnly(byte[] data) {
