@@ -81,10 +81,10 @@ public record ChatRequest(
     }
 
     /**
-     * The client's request body as parsed: the tree that was validated and read into this request, so that what is
-     * sent on is exactly what Carapace read (a repeated key means the same thing to both).
+     * The client's request body: as it came ({@code raw}) and as parsed ({@code body}), the tree that was validated
+     * and read into this request. The parsers refuse a repeated key, so both say the same to any reader.
      */
-    public record Original(WireApi api, ObjectNode body) {}
+    public record Original(WireApi api, ObjectNode body, byte[] raw) {}
 
     /** Format-specific parameters, kept as the client wrote them. */
     public record Passthrough(WireApi api, ObjectNode fields) {

@@ -12,8 +12,8 @@ import java.util.Arrays;
  * character is, so strings are skipped by their quotes and escapes alone. It walks one object's keys, skipping each
  * value whole (nesting is counted, not recursed into, so depth costs no stack), and checks the object's structure as
  * it goes: quotes, brackets, colons and commas, not the grammar of numbers and literals. A key is compared as
- * written: one spelled with escapes is not found. Text that is not a well-formed object gives "not found", and the
- * callers leave it as it was or parse it whole.
+ * written: one spelled with escapes is not found by {@link #find}, and makes {@link #topLevel} give up. Text that is
+ * not a well-formed object gives "not found", and the callers leave it as it was or parse it whole.
  */
 public final class JsonSplice {
 
@@ -39,7 +39,8 @@ public final class JsonSplice {
 
     /**
      * The spans of {@code keys} in the object that is the whole of {@code json} (as {@link #find} gives them, -1 for a
-     * key that is not there), or null when the text is not a well-formed object.
+     * key that is not there), or null when the text is not a well-formed object, or has a key spelled with an escape:
+     * such a key may be one of {@code keys} to a parser, so a caller cannot know that it is not there.
      */
     public static long[] topLevel(byte[] json, byte[]... keys) {
         return topLevel(json, 0, json.length, true, keys);
@@ -57,6 +58,9 @@ public final class JsonSplice {
             if (i >= to || b[i] != '"') return null;
             int keyEnd = skipString(b, i, to);
             if (keyEnd < 0) return null;
+            if (whole) {
+                for (int j = i + 1; j < keyEnd - 1; j++) if (b[j] == '\\') return null;
+            }
             int key = -1;
             for (int k = 0; k < keys.length && key < 0; k++) {
                 if (Arrays.equals(b, i + 1, keyEnd - 1, keys[k], 0, keys[k].length)) key = k;
@@ -109,6 +113,40 @@ public final class JsonSplice {
         replaceString(json, value, out, path);
         return out.toByteArray();
     }
+
+    /**
+     * A copy of the object {@code json} with the value of each of {@code keys} whose entry in {@code values} is not
+     * null set to that raw JSON text: in place where the key is there, added at the object's start where it is not.
+     * Null when {@code json} is not a well-formed object.
+     */
+    public static byte[] setTopLevel(byte[] json, byte[][] keys, byte[][] values) {
+        long[] at = topLevel(json, keys);
+        if (at == null) return null;
+        JsonBytes out = new JsonBytes(json.length + 64);
+        int open = space(json, 0, json.length) + 1;
+        out.raw(json, 0, open);
+        boolean added = false;
+        for (int k = 0; k < keys.length; k++) {
+            if (values[k] == null || at[k] >= 0) continue;
+            if (added) out.raw(COMMA);
+            out.raw(QUOTE).raw(keys[k]).raw(QUOTE_COLON).raw(values[k]);
+            added = true;
+        }
+        if (added && json[space(json, open, json.length)] != '}') out.raw(COMMA);
+        int from = open;
+        while (true) {   // the replacements, in the order they stand
+            int next = -1;
+            for (int k = 0; k < keys.length; k++) {
+                if (values[k] != null && at[k] >= 0 && start(at[k]) >= from && (next < 0 || start(at[k]) < start(at[next]))) next = k;
+            }
+            if (next < 0) break;
+            out.raw(json, from, start(at[next])).raw(values[next]);
+            from = end(at[next]);
+        }
+        return out.raw(json, from, json.length).toByteArray();
+    }
+
+    private static final byte[] QUOTE = {'"'}, QUOTE_COLON = {'"', ':'}, COMMA = {','};
 
     private static int space(byte[] b, int i, int to) {
         while (i < to && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;

@@ -61,6 +61,18 @@ class JsonSpliceTest {
     }
 
     @Test
+    void setTopLevelReplacesInPlaceAndAddsWhatIsMissingAtTheStart() {
+        byte[][] keys = JsonSplice.path("model", "max_tokens", "stream_options");
+        byte[][] values = {utf8("\"up\""), utf8("64"), null};
+        assertThat(new String(JsonSplice.setTopLevel(utf8("{\"a\":1, \"model\" : \"m\",\"stream_options\":{\"x\":1}}"), keys, values),
+                StandardCharsets.UTF_8)).isEqualTo("{\"max_tokens\":64,\"a\":1, \"model\" : \"up\",\"stream_options\":{\"x\":1}}");
+        assertThat(new String(JsonSplice.setTopLevel(utf8(" { } "), keys, values), StandardCharsets.UTF_8))
+                .isEqualTo(" {\"model\":\"up\",\"max_tokens\":64 } ");
+        assertThat(JsonSplice.setTopLevel(utf8("{\"mod\\u0065l\":\"m\"}"), keys, values)).as("a key spelled with an escape").isNull();
+        assertThat(JsonSplice.setTopLevel(utf8("{\"model\":\"m\""), keys, values)).isNull();
+    }
+
+    @Test
     void aValueWithCharactersToEscapeIsQuoted() throws Exception {
         String out = replaced("{\"model\":\"a\"}", "we\"ird\\\n", "model");
         assertThat(JSON.readTree(out).get("model").asText()).isEqualTo("we\"ird\\\n");

@@ -151,14 +151,28 @@ class SameApiRelayTest {
     }
 
     @Test
-    void aRepeatedKeyMeansTheSameToTheUpstreamAsToCarapace() {
-        h.a.enqueue(openAiAnswer());
-        h.post("/v1/chat/completions", h.memberKey, """
+    void aRepeatedKeyIsRefusedAsItCouldMeanOneThingHereAndAnotherUpstream() {
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
                 {"model":"m-solo","messages":[{"role":"user","content":"SMUGGLED"}],
                  "messages":[{"role":"user","content":"what Carapace read"}]}""");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(json(r.body()).at("/error/message").asText()).contains("Duplicate field 'messages'");
+        HttpResponse<String> a = h.post("/v1/messages", h.memberKey, """
+                {"model":"m-claude","max_tokens":9,"messages":[{"role":"user","content":"hi","role":"assistant"}]}""",
+                "anthropic-version", "2023-06-01");
+        assertThat(a.statusCode()).isEqualTo(400);
+        assertThat(json(a.body()).at("/error/message").asText()).contains("Duplicate field 'role'");
+        assertThat(h.a.requestCount() + h.claude.requestCount()).isZero();
+    }
+
+    @Test
+    void aKeySpelledWithEscapesGoesUpPlainOnce() {
+        h.a.enqueue(openAiAnswer());
+        h.post("/v1/chat/completions", h.memberKey,
+                "{\"mod\\u0065l\":\"m-solo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         String sent = body(h.a.take());
-        assertThat(sent).contains("what Carapace read").doesNotContain("SMUGGLED");
-        assertThat(sent.split("\"messages\"", -1)).hasSize(2);
+        assertThat(json(sent).get("model").asText()).isEqualTo("up-model");
+        assertThat(sent).doesNotContain("\\u0065").contains("\"model\"");
     }
 
     @Test

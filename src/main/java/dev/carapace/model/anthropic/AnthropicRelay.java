@@ -32,6 +32,7 @@ final class AnthropicRelay {
 
     private static final byte[][] MESSAGE_MODEL = JsonSplice.path("message", "model");
     static final byte[][] MODEL = JsonSplice.path("model");
+    private static final byte[][] REQUEST_KEYS = JsonSplice.path("model", "max_tokens");
     private static final byte[][] ANSWER_KEYS = JsonSplice.path("usage", "content");
     private static final String[] OUTPUT = {"\"text\"", "\"partial_json\"", "\"thinking\""};
     private static final byte[] EMPTY = new byte[0];
@@ -42,6 +43,11 @@ final class AnthropicRelay {
     static byte[] request(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
         ObjectNode body = r.original().body();
         int maxTokens = r.maxTokens() != null ? r.maxTokens() : defaultMaxTokens;
+        byte[] spliced = JsonSplice.setTopLevel(r.original().raw(), REQUEST_KEYS, new byte[][] {
+                new JsonBytes(upstreamModel.length() + 2).string(upstreamModel).toByteArray(),
+                JsonBytes.ascii(Integer.toString(maxTokens))});
+        if (spliced != null) return spliced;
+        // A top-level key spelled with escapes: written afresh from the tree, where it is plain
         return AnthropicFormat.write(1024, g -> {
             g.writeStartObject();
             for (Map.Entry<String, JsonNode> f : body.properties()) {

@@ -2,8 +2,10 @@ package dev.carapace.model.anthropic;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
@@ -45,6 +47,8 @@ final class AnthropicRequestParser {
     private AnthropicRequestParser() {}
 
     private static final int ECHO = 40;
+    /** A repeated key is refused, as it could mean one thing to Carapace and another upstream. */
+    private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,64}$");
     private static final Set<String> MEDIA_TYPES = Set.of("image/jpeg", "image/png", "image/gif", "image/webp");
     /** Jackson echoes an unrecognized token in full (up to 256 characters): shorten it like our own echoes. */
@@ -137,7 +141,7 @@ final class AnthropicRequestParser {
                 : new ChatRequest.Passthrough(WireApi.ANTHROPIC, passthrough);
         // includeUsage is always true: usage is part of every Anthropic stream (message_start, message_delta).
         return new ChatRequest(model, all, tools, toolChoice, maxTokens, temperature, topP, stop, parallel,
-                stream, true, user, pt, new ChatRequest.Original(WireApi.ANTHROPIC, (ObjectNode) root));
+                stream, true, user, pt, new ChatRequest.Original(WireApi.ANTHROPIC, (ObjectNode) root, body));
     }
 
     // ---- body ----
@@ -147,7 +151,7 @@ final class AnthropicRequestParser {
             throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
         }
         try {
-            JsonNode root = MAPPER.readTree(body);
+            JsonNode root = CLIENT.readTree(body);
             if (root == null || root.isMissingNode()) {
                 throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
             }

@@ -6,9 +6,11 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
@@ -72,6 +74,9 @@ public final class OpenAiFormat implements WireFormat {
     private static final ObjectMapper MAPPER = JsonMapper.builder(JSON_FACTORY)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
+
+    /** Client bodies: a repeated key is refused, as it could mean one thing to Carapace and another upstream. */
+    private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private static final byte[] EMPTY = new byte[0];
     private static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
@@ -164,13 +169,13 @@ public final class OpenAiFormat implements WireFormat {
                 streaming && Boolean.TRUE.equals(includeUsage), user,
                 passthrough == null ? ChatRequest.Passthrough.NONE
                         : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough),
-                new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root));
+                new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root, body));
     }
 
     private static JsonNode readClientBody(byte[] body) {
         JsonNode root;
         try {
-            root = body == null ? null : MAPPER.readTree(body);
+            root = body == null ? null : CLIENT.readTree(body);
         } catch (IOException e) {
             throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
         }
@@ -812,6 +817,19 @@ public final class OpenAiFormat implements WireFormat {
      */
     private static byte[] relayedRequest(ChatRequest r, String upstreamModel) {
         ObjectNode body = r.original().body();
+        byte[][] values = new byte[RELAY_KEYS.length][];
+        values[0] = new JsonBytes(upstreamModel.length() + 2).string(upstreamModel).toByteArray();
+        if (r.maxTokens() != null) {
+            JsonNode completion = body.get("max_completion_tokens");
+            values[completion != null && !completion.isNull() ? 2 : 1] = JsonBytes.ascii(r.maxTokens().toString());
+        }
+        if (r.stream() && !body.path("stream_options").path("include_usage").asBoolean(false)) {
+            ObjectNode options = body.get("stream_options") instanceof ObjectNode o ? o.deepCopy() : MAPPER.createObjectNode();
+            values[3] = json(g -> g.writeTree(options.put("include_usage", true)));
+        }
+        byte[] spliced = JsonSplice.setTopLevel(r.original().raw(), RELAY_KEYS, values);
+        if (spliced != null) return spliced;
+        // A top-level key spelled with escapes: written afresh from the tree, where it is plain
         return json(g -> {
             g.writeStartObject();
             boolean limited = false;
@@ -852,6 +870,8 @@ public final class OpenAiFormat implements WireFormat {
             g.writeEndObject();
         });
     }
+
+    private static final byte[][] RELAY_KEYS = JsonSplice.path("model", "max_tokens", "max_completion_tokens", "stream_options");
 
     private static void writeUpstreamMessage(JsonGenerator g, Message m) throws IOException {
         g.writeStartObject();
