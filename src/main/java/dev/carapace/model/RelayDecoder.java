@@ -20,9 +20,17 @@ public final class RelayDecoder implements WireFormat.StreamDecoder {
     private final String[] outputKeys;
     private final boolean relayLast;
     private boolean sawOutput;
+    /** What a frame carries besides its text (ids, model, keys), from the first text frame read; -1 until then. */
+    private int frameOverhead = -1;
+    private int frameLength;
     private StreamSink sink;
     private final StreamSink watch = event -> {
-        if (event instanceof StreamEvent.TextDelta || event instanceof StreamEvent.ToolCallStarted) sawOutput = true;
+        if (event instanceof StreamEvent.TextDelta t) {
+            sawOutput = true;
+            if (frameOverhead < 0) frameOverhead = Math.max(0, frameLength - t.text().length());
+        } else if (event instanceof StreamEvent.ToolCallStarted) {
+            sawOutput = true;
+        }
         sink.accept(event);
     };
 
@@ -49,9 +57,19 @@ public final class RelayDecoder implements WireFormat.StreamDecoder {
         boolean read = everyFrame || !sawOutput || selector.mustRead(event, data);
         if (read) {
             this.sink = sink;
+            frameLength = data.length();
             decoder.decode(event, data, watch);
         }
-        if (relayLast || !decoder.done()) sink.accept(new StreamEvent.Frame(event, data, read, read ? 0 : outputLength(data)));
+        if (relayLast || !decoder.done()) sink.accept(new StreamEvent.Frame(event, data, read, read ? 0 : unreadChars(data)));
+    }
+
+    /**
+     * About how many characters of output a frame passed on unread carries: its length less what the first text
+     * frame carried besides its text (the frames of one stream differ mostly in their text), or, before any text
+     * frame was read, the length of its output values.
+     */
+    private int unreadChars(String data) {
+        return frameOverhead >= 0 ? Math.max(0, data.length() - frameOverhead) : outputLength(data);
     }
 
     /**
