@@ -81,10 +81,24 @@ public record ChatRequest(
     }
 
     /**
-     * The client's request body: as it came ({@code raw}) and as parsed ({@code body}), the tree that was validated
-     * and read into this request. The parsers refuse a repeated key, so both say the same to any reader.
+     * The client's request: its body as it came ({@code raw}) and as parsed ({@code body}), the tree that was
+     * validated and read into this request (the parsers refuse a repeated key, so both say the same to any reader),
+     * and the vendor headers that go up with it ({@link WireFormat#relayedHeaders}), name to value.
      */
-    public record Original(WireApi api, ObjectNode body, byte[] raw) {}
+    public record Original(WireApi api, ObjectNode body, byte[] raw, java.util.Map<String, String> headers) {
+        public Original {
+            headers = java.util.Map.copyOf(headers);
+        }
+
+        public Original(WireApi api, ObjectNode body, byte[] raw) { this(api, body, raw, java.util.Map.of()); }
+    }
+
+    /** The same request, sent up with these vendor headers of the client's when it is relayed. */
+    public ChatRequest withRelayedHeaders(java.util.Map<String, String> headers) {
+        if (original == null || headers.isEmpty()) return this;
+        return new ChatRequest(model, messages, tools, toolChoice, maxTokens, temperature, topP, stop, parallelToolCalls,
+                stream, includeUsage, user, passthrough, new Original(original.api(), original.body(), original.raw(), headers));
+    }
 
     /** Format-specific parameters, kept as the client wrote them. */
     public record Passthrough(WireApi api, ObjectNode fields) {

@@ -79,10 +79,10 @@ public final class Provider implements AutoCloseable {
      */
     public ChatResponse complete(ChatRequest request, String upstreamModel, int defaultMaxTokens, Relay relay) {
         byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
-        try (Http1Client.Response response = open(body, false)) {
+        boolean relayed = relay != Relay.NONE && request.relaysTo(format.api());
+        try (Http1Client.Response response = open(body, headers(request, relayed, false))) {
             byte[] answer = readAll(response.body(), MAX_BODY);
-            return relay == Relay.NONE || !request.relaysTo(format.api())
-                    ? format.parseUpstreamResponse(answer) : format.relayedResponse(answer);
+            return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
             throw ioFailure(e);
         }
@@ -103,10 +103,11 @@ public final class Provider implements AutoCloseable {
      * A relay is only for a request that {@linkplain ChatRequest#relaysTo relays} to this upstream.
      */
     public void stream(ChatRequest request, String upstreamModel, int defaultMaxTokens, Relay relay, StreamSink sink) {
-        WireFormat.StreamDecoder decoder = relay == Relay.NONE || !request.relaysTo(format.api())
-                ? format.streamDecoder() : format.relayDecoder(relay == Relay.EVERY_FRAME);
+        boolean relayed = relay != Relay.NONE && request.relaysTo(format.api());
+        WireFormat.StreamDecoder decoder = relayed ? format.relayDecoder(relay == Relay.EVERY_FRAME) : format.streamDecoder();
         // The request's bytes are not kept in a local: a stream lasts long, and its frame should not hold them.
-        try (Http1Client.Response response = open(format.upstreamRequest(request, upstreamModel, defaultMaxTokens), true)) {
+        try (Http1Client.Response response = open(format.upstreamRequest(request, upstreamModel, defaultMaxTokens),
+                headers(request, relayed, true))) {
             try {
                 // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
                 SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));
@@ -128,10 +129,26 @@ public final class Provider implements AutoCloseable {
     @Override
     public void close() { http.close(); }
 
-    private Http1Client.Response open(byte[] body, boolean stream) {
+    /** The header lines of one upstream request: the provider's own, and a relayed request's vendor headers. */
+    private byte[] headers(ChatRequest request, boolean relayed, boolean stream) {
+        byte[] own = stream ? streamHeaders : headers;
+        if (!relayed || request.original().headers().isEmpty()) return own;
+        String[] pairs = new String[request.original().headers().size() * 2];
+        int i = 0;
+        for (Map.Entry<String, String> h : request.original().headers().entrySet()) {
+            pairs[i++] = h.getKey();
+            pairs[i++] = h.getValue();
+        }
+        byte[] extra = Http1Client.headerLines(pairs);
+        byte[] all = java.util.Arrays.copyOf(own, own.length + extra.length);
+        System.arraycopy(extra, 0, all, own.length, extra.length);
+        return all;
+    }
+
+    private Http1Client.Response open(byte[] body, byte[] headerLines) {
         Http1Client.Response response;
         try {
-            response = http.post(path, stream ? streamHeaders : headers, body);
+            response = http.post(path, headerLines, body);
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) throw interrupted();
             throw ioFailure(e);

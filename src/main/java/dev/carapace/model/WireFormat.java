@@ -33,6 +33,13 @@ public interface WireFormat {
      */
     StreamEncoder relayEncoder(ChatRequest request, String model);
 
+    /**
+     * The vendor headers of a client's request that go up with it when it is relayed to an upstream of this API
+     * (Anthropic's {@code anthropic-beta}: the betas a client such as Claude Code turns on); a translated request
+     * carries none. Lower case.
+     */
+    default java.util.List<String> relayedHeaders() { return java.util.List.of(); }
+
     /** This API's error body for {@code error}. */
     byte[] renderError(ApiException error);
 

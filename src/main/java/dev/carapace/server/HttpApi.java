@@ -76,6 +76,7 @@ final class HttpApi {
     private static final String X_DEPLOYMENT = "x-carapace-deployment";
     private static final String X_DOWNGRADED = "x-carapace-downgraded-from";
     private static final String JSON_TYPE = "application/json";
+    private static final int MAX_RELAYED_HEADER = 2048;
 
     private final Gateway gateway;
     private final Authenticator auth;
@@ -228,7 +229,7 @@ final class HttpApi {
         if (unsound != null) throw StoreWatch.unavailable(unsound);
         Principal principal = authenticate(x);
         byte[] body = readBody(x);
-        ChatRequest request = format.parseRequest(body);
+        ChatRequest request = format.parseRequest(body).withRelayedHeaders(relayedHeaders(x, format));
         String session = x.header(X_SESSION_ID);
         String affinity = session != null ? session : request.user();
         Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, format.api(), request, affinity);
@@ -260,6 +261,26 @@ final class HttpApi {
         String model = call.model().id();
         return call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE
                 ? format.relayEncoder(call.request(), model) : format.streamEncoder(call.request(), model);
+    }
+
+    /**
+     * The client's vendor headers that go up with its request when it is relayed (see
+     * {@link WireFormat#relayedHeaders}): several lines of one header are joined with commas, as HTTP allows.
+     */
+    private static Map<String, String> relayedHeaders(Exchange x, WireFormat format) {
+        Map<String, String> out = null;
+        for (String name : format.relayedHeaders()) {
+            List<String> values = x.headerValues(name);
+            if (values.isEmpty()) continue;
+            String value = String.join(",", values);
+            if (value.length() > MAX_RELAYED_HEADER || !value.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+                throw ApiException.invalid(null, "Header " + name + " must be printable ASCII of at most "
+                        + MAX_RELAYED_HEADER + " characters (comma-separated values); got " + value.length() + " characters");
+            }
+            if (out == null) out = new java.util.LinkedHashMap<>();
+            out.put(name, value);
+        }
+        return out == null ? Map.of() : out;
     }
 
     /** Sets a stream's status and headers, once the first event is there; they leave with it. */

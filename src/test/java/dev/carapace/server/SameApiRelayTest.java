@@ -232,6 +232,42 @@ class SameApiRelayTest {
         assertThat(rec.estimated()).isFalse();
     }
 
+    @Test
+    void anthropicBetasGoUpWithARelayedRequestOnly() throws Exception {
+        String betas = "interleaved-thinking-2025-05-14,context-management-2025-06-27";
+        h.claude.enqueue(GatewayHarness.okJson(ANTHROPIC_ANSWER));
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url("/v1/messages")))
+                .header("x-api-key", h.memberKey).header("anthropic-version", "2023-06-01")
+                .header("anthropic-beta", "interleaved-thinking-2025-05-14")
+                .header("anthropic-beta", "context-management-2025-06-27")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"m-claude\",\"max_tokens\":9,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build();
+        assertThat(h.send(request).statusCode()).isEqualTo(200);
+        RecordedRequest up = h.claude.take();
+        assertThat(up.getHeaders().get("anthropic-beta")).isEqualTo(betas);
+        assertThat(up.getHeaders().get("x-api-key")).isEqualTo("secret-claude");
+
+        // translated for an OpenAI upstream: the betas mean nothing there and stay behind
+        h.a.enqueue(openAiAnswer());
+        h.post("/v1/messages", h.memberKey, "{\"model\":\"m-solo\",\"max_tokens\":9,\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"hi\"}]}", "anthropic-version", "2023-06-01", "anthropic-beta", betas);
+        assertThat(h.a.take().getHeaders().get("anthropic-beta")).isNull();
+    }
+
+    @Test
+    void anOversizedBetaHeaderIsRefusedNamingIt() {
+        HttpResponse<String> r = h.post("/v1/messages", h.memberKey,
+                "{\"model\":\"m-claude\",\"max_tokens\":9,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                "anthropic-version", "2023-06-01", "anthropic-beta", "x".repeat(3000));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(json(r.body()).at("/error/message").asText()).contains("anthropic-beta", "2048");
+        assertThat(h.claude.requestCount()).isZero();
+    }
+
+    private static final String ANTHROPIC_ANSWER = "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+            + "\"model\":\"claude-up\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"stop_reason\":\"end_turn\","
+            + "\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";
+
     // ---- scripted answers ----
 
     private static String chunk(String delta) {

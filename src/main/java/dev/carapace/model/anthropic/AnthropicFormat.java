@@ -509,6 +509,9 @@ public final class AnthropicFormat implements WireFormat {
     public ChatResponse relayedResponse(byte[] body) { return AnthropicRelay.answer(body, this); }
 
     @Override
+    public List<String> relayedHeaders() { return List.of("anthropic-beta"); }
+
+    @Override
     public StreamEncoder relayEncoder(ChatRequest request, String model) { return new AnthropicRelay.Encoder(model); }
 
     @Override

@@ -62,6 +62,9 @@ public final class Exchange {
 
     public boolean hasHeader(String name) { return request.getHeaders().contains(name); }
 
+    /** Every value of a request header, as sent in one line or several. */
+    public java.util.List<String> headerValues(String name) { return request.getHeaders().getValuesList(name); }
+
     /** The declared Content-Length, or -1 when the body is chunked or absent. */
     public long contentLength() { return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH); }
 
