@@ -40,11 +40,7 @@ class GatewayEndToEndTest {
     @AfterEach
     void stop() { h.close(); }
 
-    UsageRecord record(HttpResponse<?> r) {
-        assertThat(h.carapace.ledger().flush(5000)).isTrue();
-        String id = r.headers().firstValue("x-request-id").orElseThrow();
-        return h.carapace.store().usageLog().byRequestId(id).orElseThrow();
-    }
+    private UsageRecord record(HttpResponse<?> r) { return h.record(r); }
 
     @Test
     void openAiClientToOpenAiUpstream() {

@@ -94,6 +94,13 @@ final class GatewayHarness implements AutoCloseable {
         researchKey = carapace.keyAdmin().create("rita", "research", Principal.Role.MEMBER, null).secret();
     }
 
+    /** The usage record of an answered call, once the ledger has written it. */
+    dev.carapace.store.UsageLog.UsageRecord record(HttpResponse<?> r) {
+        if (!carapace.ledger().flush(5000)) throw new AssertionError("the ledger did not flush within 5 s");
+        String id = r.headers().firstValue("x-request-id").orElseThrow();
+        return carapace.store().usageLog().byRequestId(id).orElseThrow();
+    }
+
     String url(String path) { return "http://127.0.0.1:" + carapace.port() + path; }
 
     HttpResponse<String> post(String path, String key, String body, String... headers) {

@@ -36,10 +36,7 @@ class SameApiRelayTest {
     @AfterEach
     void stop() { h.close(); }
 
-    private UsageRecord record(HttpResponse<?> r) {
-        assertThat(h.carapace.ledger().flush(5000)).isTrue();
-        return h.carapace.store().usageLog().byRequestId(r.headers().firstValue("x-request-id").orElseThrow()).orElseThrow();
-    }
+    private UsageRecord record(HttpResponse<?> r) { return h.record(r); }
 
     private static final String OPENAI_REQUEST = """
             {"model":"m-solo","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi"}],
