@@ -288,6 +288,9 @@ final class HttpApi {
         x.status(200);
         x.header("content-type", "text/event-stream; charset=utf-8");
         x.header("cache-control", "no-cache");
+        // Chunked whatever the timing: a stream whose whole answer is held until its end leaves in one write, which
+        // Jetty would otherwise frame with a Content-Length, so that the client could not tell it from a plain answer.
+        x.header("transfer-encoding", "chunked");
         x.header(X_MODEL, call.model().id());
         x.header(X_DEPLOYMENT, call.deployment().id());
         if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
@@ -298,10 +301,11 @@ final class HttpApi {
      * A streamed answer, written as its events come. Nothing is sent before the first event, so failover stays
      * possible until then.
      *
-     * <p>Flushing is one socket write per flush. The first event is flushed at once: it carries the headers and is
-     * the client's time to first byte. After that, if the upstream reader says when it goes idle
-     * ({@link StreamSink#idle()}), events wait for that call, so a burst the upstream sent in one go leaves in one
-     * write. A reader that never says so gets a flush per event. The end leaves with whatever is still held.
+     * <p>Flushing is one socket write per flush. If the upstream reader says when it goes idle
+     * ({@link StreamSink#idle()}), events wait for that call, the first one (with the headers) too, so a burst the
+     * upstream sent in one go leaves in one write. A reader that never says so gets a flush per event. The end leaves
+     * with whatever is still held: an answer that came in one burst leaves whole in one write (still chunked: see
+     * {@code startSse}).
      */
     static final class SseResponse implements StreamSink {
         private final Supplier<OutputStream> start;
@@ -309,7 +313,6 @@ final class HttpApi {
         private WireFormat.StreamEncoder encoder;
         private OutputStream out;
         private boolean readerSignals;  // the reader has called idle() and will again before it waits
-        private boolean flushed;        // something has been flushed: the first event is out
         private boolean pending;        // written since the last flush
 
         /** @param start sets the status and headers and gives the body stream; called once, at the first event */
@@ -330,11 +333,10 @@ final class HttpApi {
                 byte[] bytes = encoder.encode(event);
                 if (bytes.length == 0) return;
                 out.write(bytes);
-                if (flushed && readerSignals) {
+                if (readerSignals) {
                     pending = true;
                 } else {
                     out.flush();
-                    flushed = true;
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -79,24 +79,25 @@ class SseResponseTest {
     void afterTheFirstIdleSignalEventsWaitForTheNextOne() {
         sse.idle();                                      // the reader waits for the first bytes: nothing to flush
         assertThat(sse.started()).isFalse();
-        sse.accept(new StreamEvent.Started("id", "m"));  // the first event leaves at once: time to first byte
-        assertThat(socket.flushes).containsExactly("start\n");
+        sse.accept(new StreamEvent.Started("id", "m"));  // the first event waits too, with the headers
+        assertThat(sse.started()).isTrue();
+        assertThat(socket.flushes).isEmpty();
 
-        sse.accept(new StreamEvent.TextDelta("a"));      // a burst: a and b came in together
+        sse.accept(new StreamEvent.TextDelta("a"));      // a burst: a and b came in together with the first event
         sse.accept(new StreamEvent.TextDelta("b"));
-        assertThat(socket.flushes).hasSize(1);
+        assertThat(socket.flushes).isEmpty();
         sse.idle();                                      // the reader is about to wait: the burst leaves as one write
-        assertThat(socket.flushes).containsExactly("start\n", "start\na\nb\n");
+        assertThat(socket.flushes).containsExactly("start\na\nb\n");
 
         sse.idle();                                      // nothing new: no empty write
         sse.accept(new StreamEvent.UsageReport(null));   // renders to nothing: nothing to flush either
         sse.idle();
-        assertThat(socket.flushes).hasSize(2);
+        assertThat(socket.flushes).hasSize(1);
 
         sse.accept(new StreamEvent.TextDelta("c"));
         sse.accept(new StreamEvent.Finished(FinishReason.STOP));
         sse.end();                                       // the end flushes what is held, with the closing frame
-        assertThat(socket.flushes).containsExactly("start\n", "start\na\nb\n", "start\na\nb\nc\nfinish\nend\n");
+        assertThat(socket.flushes).containsExactly("start\na\nb\n", "start\na\nb\nc\nfinish\nend\n");
         assertThat(socket.closed).isTrue();
     }
 
@@ -107,7 +108,7 @@ class SseResponseTest {
         sse.accept(new StreamEvent.TextDelta("a"));
         sse.fail(ApiException.of(ApiException.Kind.UPSTREAM, "upstream_error", "boom"));
 
-        assertThat(socket.flushes).containsExactly("start\n", "start\na\nerror\n");
+        assertThat(socket.flushes).containsExactly("start\na\nerror\n");   // what was held leaves with the error frame
         assertThat(socket.closed).isTrue();
     }
 
