@@ -221,6 +221,50 @@ class JournalCrashTest {
         }
     }
 
+    /** Many callers appending at once: every entry is in the journal intact, and replays once. */
+    @Test
+    void entriesAppendedAtOnceByManyCallersReplayEachOnce() throws Exception {
+        Path first = dir.resolve("first.db"), copy = dir.resolve("copy.db");
+        int callers = 32, each = 25;
+        try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            try (FoldHeld held = FoldHeld.on(a)) {
+                List<Charge> charges = List.of(new Charge(WINDOW, null, null));
+                List<Thread> threads = new java.util.ArrayList<>();
+                var start = new java.util.concurrent.CountDownLatch(1);
+                for (int t = 0; t < callers; t++) {
+                    int base = t * each;
+                    threads.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            start.await();
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                        for (int i = base; i < base + each; i++) {
+                            Reservation r = ReservationsTest.reservation("r" + i, 100 + i, 10, List.of(WINDOW));
+                            assertThat(a.ledgerBook().reserve(r, "test", charges)).isEmpty();
+                            a.ledgerBook().settle(r.id(), 50 + i, 7, ReservationsTest.record("req-r" + i, 3, 4, 50 + i));
+                        }
+                    }));
+                }
+                start.countDown();
+                for (Thread t : threads) t.join();
+                assertThat(entriesIn(Journal.pathFor(first))).as("every entry, intact, none folded yet")
+                        .isEqualTo(2L * callers * each);
+                for (String suffix : List.of("", "-wal")) {
+                    Path f = first.resolveSibling(first.getFileName() + suffix);
+                    if (Files.exists(f)) Files.copy(f, copy.resolveSibling(copy.getFileName() + suffix));
+                }
+                Files.copy(Journal.pathFor(first), Journal.pathFor(copy));
+            }
+            assertThat(a.ledgerBook().window(WINDOW)).contains(settledWindow(callers * each));
+        }
+        try (Store b = Store.open("jdbc:sqlite:" + copy, null, null, 2)) {
+            assertThat(b.ledgerBook().window(WINDOW)).as("replayed from the journal alone").contains(settledWindow(callers * each));
+            assertThat(b.usageLog().count()).isEqualTo(callers * each);
+            assertThat(b.ledgerBook().openReservations()).isEmpty();
+        }
+    }
+
     /** Entries in a journal file: length, CRC-32C, payload, one after another. */
     static long entriesIn(Path journal) throws Exception {
         java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
