@@ -37,7 +37,11 @@ const message = await anthropic.messages.create({ model: 'm-solo', max_tokens: 1
 out.anthropicText = message.content[0].text;
 
 const astream = anthropic.messages.stream({ model: 'm-solo', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+astream.on('streamEvent', (event) => {
+  if (event.type === 'message_start') out.anthropicStreamStartInputTokens = event.message.usage.input_tokens;
+});
 const amessage = await astream.finalMessage();
+out.anthropicStreamInputTokens = amessage.usage.input_tokens;
 out.anthropicStream = amessage.content.map(b => b.text).join('');
 out.anthropicStreamOutputTokens = amessage.usage.output_tokens;
 

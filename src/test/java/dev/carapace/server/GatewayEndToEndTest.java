@@ -157,6 +157,10 @@ class GatewayEndToEndTest {
         assertThat(delta).isNotNull();
         assertThat(delta.at("/delta/stop_reason").asText()).isEqualTo("end_turn");
         assertThat(delta.at("/usage/output_tokens").asInt()).isEqualTo(3);
+        // message_start cannot have the upstream's count yet (it comes at the end): it has Carapace's own, not 0,
+        // and message_delta then carries the upstream's
+        assertThat(frames.get(0).json().at("/message/usage/input_tokens").asInt()).isBetween(5, 30);
+        assertThat(delta.at("/usage/input_tokens").asInt()).isEqualTo(9);
 
         JsonNode sent = json(body(h.a.take()));
         assertThat(sent.at("/stream_options/include_usage").asBoolean())

@@ -68,6 +68,10 @@ class SdkCompatibilityTest {
             assertThat(out.get("anthropicText").asText()).isEqualTo("plain");
             assertThat(out.get("anthropicStream").asText()).isEqualTo("stream");
             assertThat(out.get("anthropicStreamOutputTokens").asInt()).isEqualTo(2);
+            // translated from an OpenAI stream, whose usage comes at the end: message_start has Carapace's own count,
+            // not 0, and the final message the upstream's
+            assertThat(out.get("anthropicStreamStartInputTokens").asInt()).isBetween(3, 20);
+            assertThat(out.get("anthropicStreamInputTokens").asInt()).isEqualTo(5);
             assertThat(out.get("openaiErrorStatus").asInt()).isEqualTo(404);
             assertThat(out.get("openaiErrorCode").asText()).isEqualTo("model_not_found");
             assertThat(out.get("anthropicErrorStatus").asInt()).isEqualTo(400);

@@ -103,7 +103,7 @@ public final class AnthropicFormat implements WireFormat {
 
     @Override
     public StreamEncoder streamEncoder(ChatRequest request, String model) {
-        return new AnthropicStreamEncoder(model);
+        return new AnthropicStreamEncoder(model, request);
     }
 
     @Override

@@ -98,7 +98,7 @@ final class AnthropicRelay {
         }
 
         @Override
-        public byte[] error(ApiException error) { return new AnthropicStreamEncoder(model).error(error); }
+        public byte[] error(ApiException error) { return new AnthropicStreamEncoder(model, null).error(error); }
 
         /** The upstream's message_stop was the end. */
         @Override

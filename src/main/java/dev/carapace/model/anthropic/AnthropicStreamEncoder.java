@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.FinishReason;
+import dev.carapace.model.ChatRequest;
 import dev.carapace.model.StreamEvent;
+import dev.carapace.model.TokenCounter;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireFormat;
 
@@ -46,6 +48,8 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
     private static final byte[] EMPTY = new byte[0];
 
     private final String model;
+    /** The request, for an estimate of its input tokens in message_start; null when none is wanted. */
+    private final ChatRequest request;
     private final ArrayDeque<Block> queue = new ArrayDeque<>();
     private final Map<Integer, Block> tools = new HashMap<>();
     private int nextIndex;
@@ -56,7 +60,10 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
     private FinishReason reason;
     private Usage usage;
 
-    AnthropicStreamEncoder(String model) { this.model = model; }
+    AnthropicStreamEncoder(String model, ChatRequest request) {
+        this.model = model;
+        this.request = request;
+    }
 
     @Override
     public byte[] encode(StreamEvent event) {
@@ -249,6 +256,7 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
     private void messageStart(Frames out, String id) {
         started = true;
         String messageId = id != null ? id : AnthropicFormat.newMessageId();
+        long input = request == null ? 0 : TokenCounter.prompt(request);
         out.frame("message_start", g -> {
             g.writeStartObject();
             g.writeStringField("type", "message_start");
@@ -261,9 +269,11 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
             g.writeEndArray();
             g.writeNullField("stop_reason");
             g.writeNullField("stop_sequence");
-            // OpenAI-style upstreams report usage only at the end; message_delta carries the real numbers.
+            // OpenAI-style upstreams report usage only at the end, where message_delta carries the real numbers; until
+            // then the input is Carapace's own count, so that a client reading message_start (SDKs, LangChain) does not
+            // see 0.
             g.writeObjectFieldStart("usage");
-            g.writeNumberField("input_tokens", 0);
+            g.writeNumberField("input_tokens", input);
             g.writeNumberField("output_tokens", 0);
             g.writeEndObject();
             g.writeEndObject();
