@@ -130,7 +130,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             Budget.TierRule rule = b.tiers().get(model.tier());
             if (rule != null && rule.capNanos() != null && rule.capNanos() == 0) {
                 // A cap of 0 forbids the tier outright, even its zero-priced models.
-                throw refusal(path, new WindowKey(b.id(), b.period().start(now, b.zone()).toEpochMilli(), model.tier()), nanos, now);
+                throw refusal(path, new WindowKey(b.id(), b.period().start(now, b.zone()).toEpochMilli(), model.tier()), nanos, tokens, now);
             }
         }
         List<Charge> charges = new ArrayList<>();
@@ -144,7 +144,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         Reservation r = new Reservation(reservationId(), now, nanos, tokens,
                 charges.stream().map(Charge::window).toList(), record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
-        if (refused != null) throw refusal(path, refused, nanos, now);
+        if (refused != null) throw refusal(path, refused, nanos, tokens, now);
         call.note(Held.class, new Held(r, path, price, prompt, maxOutput, call.startNanos()));
         call.readOutput();   // onEvent counts a stream's output as it comes
     }
@@ -304,29 +304,37 @@ public final class Ledger implements CallFilter, AutoCloseable {
         // nothing of its own to release: the store is closed by its owner
     }
 
-    private ApiException refusal(List<Budget> path, WindowKey k, long nanos, Instant now) {
+    /**
+     * The refusal a person reads in their harness: what was exceeded, what this call would have reserved, when it
+     * resets and who can raise it. No retry hint: a client told to wait until the period resets sleeps for days
+     * (OpenClaw obeys Retry-After), while {@code x-should-retry: false} with a 429 makes Claude Code, Codex and
+     * OpenClaw show the message at once.
+     */
+    private ApiException refusal(List<Budget> path, WindowKey k, long nanos, long tokens, Instant now) {
         Budget b = path.stream().filter(x -> x.id().equals(k.budgetId())).findFirst().orElseThrow();
         WindowRow w = book.window(k).orElse(new WindowRow(k, 0, 0, 0, 0));
         if (k.tier().equals("*")) alerts.refused(b, w);
         Instant reset = b.period().reset(now, b.zone());
         String when = reset == null ? "It does not reset (period: none)." : "It resets at " + reset + ".";
+        String reserve = "this call would reserve up to " + b.currency() + " " + Money.format(nanos) + " (" + tokens + " tokens)";
         String what;
         if (!k.tier().equals("*")) {
             long cap = b.tiers().get(k.tier()).capNanos();
             what = cap == 0 ? "Budget " + b.id() + " does not allow tier '" + k.tier() + "'."
                     : "Budget " + b.id() + " caps tier '" + k.tier() + "' at " + b.currency() + " " + Money.format(cap)
                       + " per " + b.period().label() + "; " + Money.format(w.spentNanos()) + " spent, "
-                      + Money.format(w.reservedNanos()) + " held by calls in flight, this call may cost up to " + Money.format(nanos) + ".";
+                      + Money.format(w.reservedNanos()) + " held by calls in flight, and " + reserve + ".";
         } else if (b.limitNanos() != null && w.spentNanos() + w.reservedNanos() + nanos > b.limitNanos()) {
             what = "Budget " + b.id() + " would be exceeded: " + b.currency() + " " + Money.format(w.spentNanos()) + " of "
                     + Money.format(b.limitNanos()) + " spent this " + b.period().label() + ", " + Money.format(w.reservedNanos())
-                    + " held by calls in flight, and this call may cost up to " + Money.format(nanos) + ".";
+                    + " held by calls in flight, and " + reserve + ".";
         } else {
             what = "Budget " + b.id() + " would be exceeded: " + w.spentTokens() + " of " + b.limitTokens() + " tokens spent this "
-                    + b.period().label() + ", " + w.reservedTokens() + " held by calls in flight.";
+                    + b.period().label() + ", " + w.reservedTokens() + " held by calls in flight, and " + reserve + ".";
         }
-        return new ApiException(ApiException.Kind.RATE_LIMITED, what + " " + when, null, "budget_exceeded",
-                reset == null ? null : Duration.between(now, reset), false);
+        return new ApiException(ApiException.Kind.RATE_LIMITED, "Usage limit reached. " + what + " " + when
+                + " An admin can raise it: carapace budget set, or PUT /api/budgets/" + b.id() + ".", null,
+                "budget_exceeded", null, false);
     }
 
     /** An upper bound of a prompt's tokens: byte-level tokenizers never make more tokens than UTF-8 bytes. */

@@ -283,9 +283,15 @@ class BudgetApiTest {
         JsonNode error = json(refused.body()).get("error");
         assertThat(error.get("code").asText()).isEqualTo("budget_exceeded");
         assertThat(error.get("type").asText()).isEqualTo("rate_limit_error");
-        assertThat(error.get("message").asText()).contains("Budget team:platform would be exceeded")
+        assertThat(error.get("message").asText()).startsWith("Usage limit reached. ")
+                .contains("Budget team:platform would be exceeded")
                 .contains("USD 0.00 of 0.00005 spent this month")
-                .contains("It resets at " + Period.MONTH.reset(now, ZoneOffset.UTC) + ".");
+                .containsPattern("this call would reserve up to USD 0\\.0\\d+ \\(\\d+ tokens\\)")
+                .contains("It resets at " + Period.MONTH.reset(now, ZoneOffset.UTC) + ".")
+                .contains("An admin can raise it: carapace budget set, or PUT /api/budgets/team:platform.");
+        // No hint to wait: a client that obeys one would sleep until the period resets instead of showing this.
+        assertThat(refused.headers().firstValue("retry-after")).isEmpty();
+        assertThat(refused.headers().firstValue("retry-after-ms")).isEmpty();
         assertThat(h.a.requestCount()).isZero();
 
         // nothing was spent or left held by the refused call
