@@ -98,7 +98,8 @@ public final class Main implements Runnable {
                 description = "The config file (default: $CARAPACE_CONFIG, else ./carapace.yaml if present, else an empty config).")
         Path config;
 
-        @Option(names = "--data", paramLabel = "DIR", description = "The data folder for the embedded store (default: $CARAPACE_DATA, else ./data).")
+        @Option(names = "--data", paramLabel = "DIR", description = "The data folder for the embedded store (default: "
+                + "$CARAPACE_DATA, else data/ beside the config file, else ./data).")
         Path data;
 
         CarapaceConfig config() throws ConfigException {
@@ -114,10 +115,23 @@ public final class Main implements Runnable {
             return file;
         }
 
+        /**
+         * The data folder: beside the config file unless said otherwise, wherever the command runs, so that
+         * {@code keys create --config /etc/carapace/carapace.yaml} run from a home folder writes to the gateway's store,
+         * not a new one there.
+         */
         Path dataDir() {
             if (data != null) return data;
             String env = System.getenv("CARAPACE_DATA");
-            return Path.of(env != null ? env : "data");
+            if (env != null) return Path.of(env);
+            Path file = configFile();
+            return file == null ? Path.of("data") : file.toAbsolutePath().getParent().resolve("data");
+        }
+
+        /** The store the commands read and write, as a person would look for it. */
+        String storeName(CarapaceConfig config) {
+            return config.store().jdbcUrl(dataDir()).startsWith("jdbc:postgresql") ? "postgresql"
+                    : Store.sqliteFile(config.store().jdbcUrl(dataDir())).map(Path::toString).orElse("in memory");
         }
     }
 
@@ -161,7 +175,7 @@ public final class Main implements Runnable {
         static final class Check implements java.util.concurrent.Callable<Integer> {
             @Parameters(paramLabel = "FILE") Path file;
             @Option(names = "--data", paramLabel = "DIR", description = "The data folder serve would use, checked to lie "
-                    + "outside every agent's reach (default: $CARAPACE_DATA, else ./data).")
+                    + "outside every agent's reach (default: $CARAPACE_DATA, else data/ beside the config file, else ./data).")
             Path data;
             @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -204,11 +218,15 @@ public final class Main implements Runnable {
             @Override
             public Integer call() throws Exception {
                 CarapaceConfig config = common.config();
+                storeName = common.storeName(config);
                 try (Store store = Carapace.openStore(config, common.dataDir(), System::getenv)) {
                     return run(new KeyAdmin(store.apiKeys(), config.teams().keySet(), Clock.systemUTC()),
                             spec.commandLine().getOut());
                 }
             }
+
+            /** Where the keys are, for the output. */
+            String storeName;
 
             abstract int run(KeyAdmin admin, PrintWriter out) throws Exception;
         }
@@ -238,6 +256,7 @@ public final class Main implements Runnable {
                     out.println(c.secret());
                     out.println("(prefix " + c.key().prefix() + ", user " + user + ", team " + team + ", " + role
                             + ". Store the key now: it is not shown again.)");
+                    out.println("(written to " + storeName + ")");
                 }
                 return 0;
             }

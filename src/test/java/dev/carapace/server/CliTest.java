@@ -69,6 +69,19 @@ class CliTest {
         assertThat(EXAMPLE).as("the example config at the repository root").isRegularFile();
     }
 
+    /** Regression: run elsewhere with --config alone, keys create made a new ./data store the gateway never read. */
+    @Test
+    void withoutDataTheStoreIsBesideTheConfigFileWhereverTheCommandRuns() throws IOException {
+        Path config = Files.writeString(dir.resolve("carapace.yaml"), "org: acme\nteams:\n  platform: {}\n");
+        Result r = run("keys", "create", "--user", "ann", "--team", "platform", "--config", config.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        Path db = dir.resolve("data").resolve("carapace.db");
+        assertThat(db).as("beside the config file, not in the folder the command ran in").isRegularFile();
+        assertThat(r.out()).contains("(written to " + db + ")");
+        Result listed = run("keys", "list", "--json", "--config", config.toString());
+        assertThat(listed.out()).contains("\"user\":\"ann\"");
+    }
+
     // ---- config check ----
 
     @Test
