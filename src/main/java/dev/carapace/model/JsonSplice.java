@@ -94,24 +94,12 @@ public final class JsonSplice {
         return p;
     }
 
-    /**
-     * Writes {@code json} to {@code out} with the string at {@code path} replaced by {@code value}; as it is when
-     * there is no string there.
-     */
-    public static void replaceString(byte[] json, String value, JsonBytes out, byte[]... path) {
-        long span = find(json, path);
-        if (span < 0 || json[start(span)] != '"') {
-            out.raw(json);
-            return;
-        }
-        out.raw(json, 0, start(span)).string(value).raw(json, end(span), json.length);
-    }
-
-    /** A copy of {@code json} with the string at {@code path} replaced by {@code value} (see the other form). */
+    /** A copy of {@code json} with the string at {@code path} replaced by {@code value}; {@code json} when there is none. */
     public static byte[] replaceString(byte[] json, String value, byte[]... path) {
-        JsonBytes out = new JsonBytes(json.length + value.length() + 16);
-        replaceString(json, value, out, path);
-        return out.toByteArray();
+        long span = find(json, path);
+        if (span < 0 || json[start(span)] != '"') return json;
+        return new JsonBytes(json.length + value.length() + 16)
+                .raw(json, 0, start(span)).string(value).raw(json, end(span), json.length).toByteArray();
     }
 
     /**
