@@ -74,10 +74,11 @@ final class OpenAiRelay {
             if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
             byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
             // Carapace asks every upstream for usage; the chunk that only carries it is for the clients that asked too.
-            if (!includeUsage && f.decoded() && usageOnly(data)) return EMPTY;
+            if (!includeUsage && f.decoded() && hasValue(f.data(), "\"usage\"") && usageOnly(data)) return EMPTY;
             return SseFrames.write(out.reset(), f.event(), data, model, MODEL).toByteArray();
         }
 
+        /** A chunk with usage whose choices are empty or absent. */
         private static boolean usageOnly(byte[] data) {
             long choices = JsonSplice.find(data, CHOICES);
             if (choices < 0) return true;
