@@ -626,24 +626,30 @@ final class HttpApi {
         ObjectNode body = JSON.createObjectNode().put("by", by).put("since", since.toString()).put("until", until.toString())
                 .put("user", user);
         ArrayNode data = body.putArray("data");
-        long requests = 0, in = 0, cached = 0, out = 0, reasoning = 0, cost = 0;
+        for (SpendRow r : rows) spendFields(data.addObject().put(by, r.key().isEmpty() ? null : r.key()), r);
+        spendFields(body.putObject("total"), spendTotal(rows));
+        return body;
+    }
+
+    /** The sum of a report's rows. */
+    static SpendRow spendTotal(List<SpendRow> rows) {
+        long requests = 0, unserved = 0, in = 0, cached = 0, out = 0, reasoning = 0, cost = 0;
         for (SpendRow r : rows) {
-            ObjectNode n = data.addObject().put(by, r.key().isEmpty() ? null : r.key());
-            spendFields(n, r.requests(), r.inputTokens(), r.cachedInputTokens(), r.outputTokens(), r.reasoningTokens(), r.costNanos());
             requests += r.requests();
+            unserved += r.unserved();
             in += r.inputTokens();
             cached += r.cachedInputTokens();
             out += r.outputTokens();
             reasoning += r.reasoningTokens();
             cost += r.costNanos();
         }
-        spendFields(body.putObject("total"), requests, in, cached, out, reasoning, cost);
-        return body;
+        return new SpendRow("TOTAL", requests, unserved, in, cached, out, reasoning, cost);
     }
 
-    private static void spendFields(ObjectNode n, long requests, long in, long cached, long out, long reasoning, long cost) {
-        n.put("requests", requests).put("input_tokens", in).put("cached_input_tokens", cached).put("output_tokens", out)
-                .put("reasoning_tokens", reasoning).put("cost_usd", Money.amount(cost).toPlainString());
+    private static void spendFields(ObjectNode n, SpendRow r) {
+        n.put("requests", r.requests()).put("unserved", r.unserved()).put("input_tokens", r.inputTokens())
+                .put("cached_input_tokens", r.cachedInputTokens()).put("output_tokens", r.outputTokens())
+                .put("reasoning_tokens", r.reasoningTokens()).put("cost_usd", Money.amount(r.costNanos()).toPlainString());
     }
 
     /** A budget and its current window (what it has spent and holds for calls in flight), as the CLI and API show it. */

@@ -563,29 +563,25 @@ public final class Main implements Runnable {
             if (json) {
                 out.println(JSON.writeValueAsString(HttpApi.spendJson(by, from, to, null, rows)));
             } else if (csv) {
-                out.print(csvLine(by, "requests", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd"));
+                out.print(csvLine(by, "requests", "unserved", "input_tokens", "cached_input_tokens", "output_tokens",
+                        "reasoning_tokens", "cost_usd"));
                 for (SpendRow r : rows) {
-                    out.print(csvLine(r.key(), Long.toString(r.requests()), Long.toString(r.inputTokens()),
+                    out.print(csvLine(r.key(), Long.toString(r.requests()), Long.toString(r.unserved()), Long.toString(r.inputTokens()),
                             Long.toString(r.cachedInputTokens()), Long.toString(r.outputTokens()),
                             Long.toString(r.reasoningTokens()), Money.amount(r.costNanos()).toPlainString()));
                 }
                 out.flush();
             } else {
-                String row = "%-28s %10s %14s %14s %14s %14s %14s%n";
-                out.printf("Spend by %s, %s to %s (UTC days)%n", by, from, to);
-                out.printf(row, by.toUpperCase(java.util.Locale.ROOT), "REQUESTS", "INPUT", "CACHED", "OUTPUT", "REASONING", "COST USD");
-                long requests = 0, in = 0, cached = 0, output = 0, reasoning = 0, cost = 0;
-                for (SpendRow r : rows) {
-                    out.printf(row, r.key().isEmpty() ? "-" : r.key(), r.requests(), r.inputTokens(), r.cachedInputTokens(),
-                            r.outputTokens(), r.reasoningTokens(), Money.format(r.costNanos()));
-                    requests += r.requests();
-                    in += r.inputTokens();
-                    cached += r.cachedInputTokens();
-                    output += r.outputTokens();
-                    reasoning += r.reasoningTokens();
-                    cost += r.costNanos();
+                String row = "%-28s %10s %10s %14s %14s %14s %14s %14s%n";
+                out.printf("Spend by %s, %s to %s (UTC days); UNSERVED: calls refused, invalid or failed upstream%n", by, from, to);
+                out.printf(row, by.toUpperCase(java.util.Locale.ROOT), "REQUESTS", "UNSERVED", "INPUT", "CACHED", "OUTPUT",
+                        "REASONING", "COST USD");
+                java.util.List<SpendRow> all = new java.util.ArrayList<>(rows);
+                all.add(HttpApi.spendTotal(rows));
+                for (SpendRow r : all) {
+                    out.printf(row, r.key().isEmpty() ? "-" : r.key(), r.requests(), r.unserved(), r.inputTokens(),
+                            r.cachedInputTokens(), r.outputTokens(), r.reasoningTokens(), Money.format(r.costNanos()));
                 }
-                out.printf(row, "TOTAL", requests, in, cached, output, reasoning, Money.format(cost));
             }
             return 0;
         }

@@ -317,9 +317,14 @@ public final class LedgerBook {
 
     // ---- reports ----
 
-    /** One group of a spend report. */
-    public record SpendRow(String key, long requests, long inputTokens, long cachedInputTokens, long outputTokens,
-                           long reasoningTokens, long costNanos) {}
+    /**
+     * One group of a spend report.
+     *
+     * @param requests the calls that got an answer
+     * @param unserved the calls that did not: refused (budget, policy, privacy), invalid, or failed upstream
+     */
+    public record SpendRow(String key, long requests, long unserved, long inputTokens, long cachedInputTokens,
+                           long outputTokens, long reasoningTokens, long costNanos) {}
 
     /**
      * Spend from the daily rollups, grouped by one dimension.
@@ -338,12 +343,12 @@ public final class LedgerBook {
         };
         store.foldJournal();
         return store.read("spend report", h -> h.createQuery("SELECT " + column + " AS k, SUM(requests) AS requests, "
-                        + "SUM(input_tokens) AS i, SUM(cached_input_tokens) AS c, SUM(output_tokens) AS o, "
+                        + "SUM(unserved) AS u, SUM(input_tokens) AS i, SUM(cached_input_tokens) AS c, SUM(output_tokens) AS o, "
                         + "SUM(reasoning_tokens) AS r, SUM(cost_nanos) AS cost FROM spend_daily "
                         + "WHERE day >= :since AND day <= :until" + (user != null ? " AND user_id = :user" : "")
                         + " GROUP BY " + column + " ORDER BY SUM(cost_nanos) DESC, " + column)
                 .bind("since", since.toString()).bind("until", until.toString()).bind("user", user)
-                .map((rs, ctx) -> new SpendRow(rs.getString("k"), rs.getLong("requests"), rs.getLong("i"), rs.getLong("c"),
+                .map((rs, ctx) -> new SpendRow(rs.getString("k"), rs.getLong("requests"), rs.getLong("u"), rs.getLong("i"), rs.getLong("c"),
                         rs.getLong("o"), rs.getLong("r"), rs.getLong("cost")))
                 .list());
     }

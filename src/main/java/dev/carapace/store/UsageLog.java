@@ -96,10 +96,11 @@ public final class UsageLog {
 
     /** Positional, in the order of {@link #bindRollup}. */
     static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
-            + "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            + "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos, unserved) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             + "ON CONFLICT (day, org, team, user_id, agent, model, tier) DO UPDATE SET "
             + "requests = spend_daily.requests + excluded.requests, "
+            + "unserved = spend_daily.unserved + excluded.unserved, "
             + "input_tokens = spend_daily.input_tokens + excluded.input_tokens, "
             + "cached_input_tokens = spend_daily.cached_input_tokens + excluded.cached_input_tokens, "
             + "output_tokens = spend_daily.output_tokens + excluded.output_tokens, "
@@ -214,8 +215,10 @@ public final class UsageLog {
         for (UsageRecord r : records) {
             List<String> key = List.of(r.at().atZone(ZoneOffset.UTC).toLocalDate().toString(), nz(r.org()), nz(r.team()),
                     nz(r.user()), nz(r.agent()), nz(r.model()), nz(r.tier()));
-            long[] s = sums.computeIfAbsent(key, k -> new long[6]);
-            s[0]++;
+            long[] s = sums.computeIfAbsent(key, k -> new long[7]);
+            // answered (a client that left mid-stream got part of an answer, and pays for it) or not
+            if (r.status() == 200 || r.status() == 499) s[0]++;
+            else s[6]++;
             s[1] += r.inputTokens();
             s[2] += r.cachedInputTokens();
             s[3] += r.outputTokens();

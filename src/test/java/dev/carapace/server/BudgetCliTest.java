@@ -185,6 +185,12 @@ class BudgetCliTest {
                 out, 5, false, false, 200, null, 1000, null, null, cost);
     }
 
+    /** A call that got no answer (a refusal or an invalid request): a usage record with no tokens and no cost. */
+    static UsageRecord refused(String requestId, Instant at, String team, String user, int status) {
+        return new UsageRecord(requestId, at, "acme", team, user, "cpk_test", "openai", "gpt-4o-mini", "mid", null, 0, 0, 0,
+                0, 0, false, false, status, "budget_exceeded", 1000, null, null, 0);
+    }
+
     static Stream<org.junit.jupiter.params.provider.Arguments> badInput() {
         return Stream.of(
                 arguments(List.of("budget", "set", "--scope", "planet", "--amount", "5"), 2, "Unknown options"),
@@ -252,18 +258,20 @@ class BudgetCliTest {
                     usage("u1", now, "platform", "alice", "gpt-4o-mini", "mid", 1000, 100, 1_234_567_890L),
                     usage("u2", now, "platform", "alice", "gpt-4o-mini", "mid", 500, 50, 1L),
                     usage("u3", now, "research", "o'neil, \"jr\"", "claude-opus-4-1", "ultra", 10, 20, 500_000_000L),
-                    usage("u4", lastMonth, "research", "rita", "gpt-4.1", "high", 7, 7, 9_000_000_000L)));
+                    usage("u4", lastMonth, "research", "rita", "gpt-4.1", "high", 7, 7, 9_000_000_000L),
+                    // refused by a budget and invalid: no answer, counted apart from the requests (0 tokens, 0 cost)
+                    refused("u5", now, "platform", "alice", 429), refused("u6", now, "platform", "alice", 400)));
         }
 
         String csv = ok("spend", "--by", "team", "--csv").out();
         assertThat(csv).endsWith("\r\n");
         assertThat(csv.split("\r\n")).containsExactly(
-                "team,requests,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost_usd",
-                "platform,2,1500,20,150,10,1.234567891",
-                "research,1,10,10,20,5,0.5");
+                "team,requests,unserved,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost_usd",
+                "platform,2,2,1500,20,150,10,1.234567891",
+                "research,1,0,10,10,20,5,0.5");
 
         String byUser = ok("spend", "--by", "user", "--csv").out();
-        assertThat(byUser.split("\r\n")).contains("\"o'neil, \"\"jr\"\"\",1,10,10,20,5,0.5");
+        assertThat(byUser.split("\r\n")).contains("\"o'neil, \"\"jr\"\"\",1,0,10,10,20,5,0.5");
 
         JsonNode report = json(ok("spend", "--by", "model", "--json").out());
         assertThat(report.get("by").asText()).isEqualTo("model");
@@ -277,6 +285,7 @@ class BudgetCliTest {
         assertThat(first.get("requests").asLong()).isEqualTo(2);
         assertThat(report.at("/total/cost_usd").asText()).isEqualTo("1.734567891");
         assertThat(report.at("/total/requests").asLong()).isEqualTo(3);
+        assertThat(report.at("/total/unserved").asLong()).isEqualTo(2);
 
         // last month's record only when the range reaches it
         JsonNode wide = json(ok("spend", "--by", "tier", "--since", lastMonth.atZone(ZoneOffset.UTC).toLocalDate().toString(),
@@ -286,11 +295,11 @@ class BudgetCliTest {
 
         String table = ok("spend", "--by", "team").out();
         assertThat(table.lines().filter(l -> l.startsWith("platform")).findFirst().orElseThrow())
-                .contains(" 2 ").contains("1500").endsWith("1.234567891");
+                .containsPattern("platform +2 +2 +1500").endsWith("1.234567891");
         assertThat(table.lines().filter(l -> l.startsWith("TOTAL")).findFirst().orElseThrow()).endsWith("1.734567891");
 
         // an empty range: just the header
         assertThat(ok("spend", "--by", "team", "--csv", "--since", "2020-01-01", "--until", "2020-01-31").out())
-                .isEqualTo("team,requests,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost_usd\r\n");
+                .isEqualTo("team,requests,unserved,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost_usd\r\n");
     }
 }
