@@ -91,6 +91,22 @@ public record ChatRequest(
         }
 
         public Original(WireApi api, ObjectNode body, byte[] raw) { this(api, body, raw, java.util.Map.of()); }
+
+        /**
+         * The client's body with these top-level values set, in place ({@link JsonSplice#setTopLevel}). A body with
+         * a top-level key spelled with escapes is first written afresh from the tree, where every key is plain.
+         */
+        public byte[] withTopLevel(byte[][] keys, byte[][] values) {
+            byte[] spliced = JsonSplice.setTopLevel(raw, keys, values);
+            if (spliced == null) {
+                spliced = JsonSplice.setTopLevel(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), keys, values);
+            }
+            if (spliced == null) {   // a key with a backslash in it, even unescaped: no API has one
+                throw ApiException.invalid(null, "A top-level key of the request contains a backslash; no API has such"
+                        + " a key, and it cannot be sent on unambiguously");
+            }
+            return spliced;
+        }
     }
 
     /** The same request, sent up with these vendor headers of the client's when it is relayed. */

@@ -159,6 +159,11 @@ class SameApiRelayTest {
                 "anthropic-version", "2023-06-01");
         assertThat(a.statusCode()).isEqualTo(400);
         assertThat(json(a.body()).at("/error/message").asText()).contains("Duplicate field 'role'");
+        // the same key twice, once spelled with an escape: one key to a parser, so refused too
+        HttpResponse<String> spelled = h.post("/v1/chat/completions", h.memberKey,
+                "{\"model\":\"m-solo\",\"mod\\u0065l\":\"m-mid\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(spelled.statusCode()).isEqualTo(400);
+        assertThat(json(spelled.body()).at("/error/message").asText()).contains("Duplicate field 'model'");
         assertThat(h.a.requestCount() + h.claude.requestCount()).isZero();
     }
 

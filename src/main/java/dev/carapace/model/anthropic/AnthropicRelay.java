@@ -1,22 +1,20 @@
 package dev.carapace.model.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
-import dev.carapace.model.ChatResponse;
-import dev.carapace.model.Usage;
 import dev.carapace.model.ChatRequest;
+import dev.carapace.model.ChatResponse;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.RelayDecoder;
 import dev.carapace.model.SseFrames;
 import dev.carapace.model.StreamEvent;
+import dev.carapace.model.Usage;
 import dev.carapace.model.WireFormat;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Messages relayed between a client and an upstream that both speak it: the client's request goes up and the
@@ -41,27 +39,10 @@ final class AnthropicRelay {
 
     /** The client's own request with the model and the output limit Carapace chose. */
     static byte[] request(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
-        ObjectNode body = r.original().body();
         int maxTokens = r.maxTokens() != null ? r.maxTokens() : defaultMaxTokens;
-        byte[] spliced = JsonSplice.setTopLevel(r.original().raw(), REQUEST_KEYS, new byte[][] {
+        return r.original().withTopLevel(REQUEST_KEYS, new byte[][] {
                 new JsonBytes(upstreamModel.length() + 2).string(upstreamModel).toByteArray(),
                 JsonBytes.ascii(Integer.toString(maxTokens))});
-        if (spliced != null) return spliced;
-        // A top-level key spelled with escapes: written afresh from the tree, where it is plain
-        return AnthropicFormat.write(1024, g -> {
-            g.writeStartObject();
-            for (Map.Entry<String, JsonNode> f : body.properties()) {
-                switch (f.getKey()) {
-                    case "model" -> g.writeStringField("model", upstreamModel);
-                    case "max_tokens" -> g.writeNumberField("max_tokens", maxTokens);
-                    default -> {
-                        g.writeFieldName(f.getKey());
-                        g.writeTree(f.getValue());
-                    }
-                }
-            }
-            g.writeEndObject();
-        });
     }
 
     /** A complete answer read for its usage alone, when it is plainly a message with one (see the format's method). */

@@ -81,7 +81,7 @@ public final class OpenAiFormat implements WireFormat {
     private static final byte[] EMPTY = new byte[0];
     private static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FRAME_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private static final String ROLES = "one of system, developer, user, assistant, tool";
 
@@ -827,48 +827,7 @@ public final class OpenAiFormat implements WireFormat {
             ObjectNode options = body.get("stream_options") instanceof ObjectNode o ? o.deepCopy() : MAPPER.createObjectNode();
             values[3] = json(g -> g.writeTree(options.put("include_usage", true)));
         }
-        byte[] spliced = JsonSplice.setTopLevel(r.original().raw(), RELAY_KEYS, values);
-        if (spliced != null) return spliced;
-        // A top-level key spelled with escapes: written afresh from the tree, where it is plain
-        return json(g -> {
-            g.writeStartObject();
-            boolean limited = false;
-            for (Map.Entry<String, JsonNode> f : body.properties()) {
-                String key = f.getKey();
-                switch (key) {
-                    case "model" -> g.writeStringField(key, upstreamModel);
-                    case "max_tokens", "max_completion_tokens" -> {
-                        if (r.maxTokens() == null) {
-                            g.writeFieldName(key);
-                            g.writeTree(f.getValue());
-                        } else {
-                            g.writeNumberField(key, r.maxTokens());
-                            limited = true;
-                        }
-                    }
-                    case "stream_options" -> { }   // below
-                    default -> {
-                        g.writeFieldName(key);
-                        g.writeTree(f.getValue());
-                    }
-                }
-            }
-            if (r.maxTokens() != null && !limited) g.writeNumberField("max_tokens", r.maxTokens());
-            if (r.stream()) {
-                g.writeObjectFieldStart("stream_options");
-                JsonNode asked = body.get("stream_options");
-                if (asked != null && asked.isObject()) {
-                    for (Map.Entry<String, JsonNode> o : asked.properties()) {
-                        if (o.getKey().equals("include_usage")) continue;
-                        g.writeFieldName(o.getKey());
-                        g.writeTree(o.getValue());
-                    }
-                }
-                g.writeBooleanField("include_usage", true);
-                g.writeEndObject();
-            }
-            g.writeEndObject();
-        });
+        return r.original().withTopLevel(RELAY_KEYS, values);
     }
 
     private static final byte[][] RELAY_KEYS = JsonSplice.path("model", "max_tokens", "max_completion_tokens", "stream_options");

@@ -92,6 +92,6 @@ final class OpenAiRelay {
         public byte[] error(ApiException error) { return new OpenAiFormat.Encoder(model, includeUsage).error(error); }
 
         @Override
-        public byte[] end() { return new OpenAiFormat.Encoder(model, includeUsage).end(); }
+        public byte[] end() { return OpenAiFormat.DONE.clone(); }
     }
 }
