@@ -143,26 +143,37 @@ class HttpFramingCorpusTest {
             Resp r = c.response();
             assertApiError(r, 413, "request_too_large");
             assertThat(r.header("connection")).as("the body has not arrived: %s", r).isEqualToIgnoringCase("close");
-            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
-            Thread writer = Thread.ofVirtual().start(() -> {
-                try {
-                    // at a pace a server closing under it would interrupt: a reset fails a later write
-                    for (int sent = piece.length; sent < total; sent += piece.length) {
-                        c.out.write(piece);
-                        c.out.flush();
-                        Thread.sleep(5);
-                    }
-                } catch (IOException | InterruptedException e) {
-                    failed.set(e);
+            sendsTheRestThenSeesAGracefulClose(c, () -> {
+                // at a pace a server closing under it would interrupt: a reset fails a later write
+                for (int sent = piece.length; sent < total; sent += piece.length) {
+                    c.out.write(piece);
+                    c.out.flush();
+                    Thread.sleep(5);
                 }
             });
-            writer.join(READ_MS);
-            assertThat(writer.isAlive()).as("the server reads the rest of the body").isFalse();
-            assertThat(failed.get()).as("no reset while the client sends the rest of its body").isNull();
-            After a = c.after(AFTER_MS);
-            assertThat(a.closed()).as("closed once the body has ended").isTrue();
-            assertThat(a.reset()).as("closed gracefully, not reset").isFalse();
         }
+    }
+
+    private interface Sending {
+        void send() throws IOException, InterruptedException;
+    }
+
+    /** The client sends the rest of its body after a 413 that said close: read by the server, then a graceful close. */
+    private static void sendsTheRestThenSeesAGracefulClose(Raw c, Sending rest) throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                rest.send();
+            } catch (IOException | InterruptedException e) {
+                failed.set(e);
+            }
+        });
+        writer.join(READ_MS);
+        assertThat(writer.isAlive()).as("the server reads the rest of the body").isFalse();
+        assertThat(failed.get()).as("no reset while the client sends the rest of its body").isNull();
+        After a = c.after(AFTER_MS);
+        assertThat(a.closed()).as("closed once the body has ended").isTrue();
+        assertThat(a.reset()).as("closed gracefully, not reset").isFalse();
     }
 
     /** As above with a chunked body, which the route reads up to the limit before refusing it. */
@@ -175,26 +186,15 @@ class HttpFramingCorpusTest {
             Resp r = c.response();
             assertApiError(r, 413, "request_too_large");
             assertThat(r.header("connection")).as("the body has not ended: %s", r).isEqualToIgnoringCase("close");
-            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
-            Thread writer = Thread.ofVirtual().start(() -> {
-                try {
-                    for (int i = 0; i < 128; i++) {
-                        c.out.write(piece);
-                        c.out.flush();
-                        if (i % 4 == 0) Thread.sleep(5);
-                    }
-                    c.out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            sendsTheRestThenSeesAGracefulClose(c, () -> {
+                for (int i = 0; i < 128; i++) {
+                    c.out.write(piece);
                     c.out.flush();
-                } catch (IOException | InterruptedException e) {
-                    failed.set(e);
+                    if (i % 4 == 0) Thread.sleep(5);
                 }
+                c.out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                c.out.flush();
             });
-            writer.join(READ_MS);
-            assertThat(writer.isAlive()).as("the server reads the rest of the body").isFalse();
-            assertThat(failed.get()).as("no reset while the client sends the rest of its body").isNull();
-            After a = c.after(AFTER_MS);
-            assertThat(a.closed()).as("closed once the body has ended").isTrue();
-            assertThat(a.reset()).as("closed gracefully, not reset").isFalse();
         }
     }
 
