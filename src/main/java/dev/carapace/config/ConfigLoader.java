@@ -24,6 +24,7 @@ import dev.carapace.guard.sandbox.SandboxLimits;
 import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.model.Access;
 import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelKind;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Price;
 import dev.carapace.model.PrivacyClass;
@@ -132,6 +133,7 @@ public final class ConfigLoader {
 
     private static final Map<String, WireApi> KINDS = options(WireApi.values());
     private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
+    private static final Map<String, ModelKind> MODEL_KINDS = options(ModelKind.values());
 
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(120);
@@ -475,22 +477,45 @@ public final class ConfigLoader {
         MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
         String tier = reference(r, "tier", tiers, "tier");
         PrivacyClass privacy = r.choice("privacy", PRIVACY, PrivacyClass.EXTERNAL);
+        ModelKind kind = r.choice("kind", MODEL_KINDS, ModelKind.CHAT);
+        boolean embedding = kind == ModelKind.EMBEDDING;
         int contextWindow = r.requiredInteger("context_window", 1, Integer.MAX_VALUE);
-        int maxOutputTokens = r.requiredInteger("max_output_tokens", 1, Integer.MAX_VALUE);
+        // An embedding model produces no tokens: it has no output limit, and no output price.
+        int maxOutputTokens = embedding ? 0 : r.requiredInteger("max_output_tokens", 1, Integer.MAX_VALUE);
+        if (embedding && r.value("max_output_tokens") != null) {
+            r.error(r.value("max_output_tokens"), "max_output_tokens", "an embedding model produces no output tokens; remove it");
+        }
         if (contextWindow > 0 && maxOutputTokens > contextWindow) {
             r.error(r.value("max_output_tokens"), "max_output_tokens", "must not be more than context_window ("
                     + contextWindow + "), got " + maxOutputTokens);
         }
         double speedTarget = r.positiveNumber("speed_target", 0);
-        Price price = price(r.requiredObject("price", "USD per million tokens: {input: ..., output: ...}"));
+        double tokenizerFactor = r.positiveNumber("tokenizer_factor", 0);
+        if (tokenizerFactor != 0 && (tokenizerFactor < 1 || tokenizerFactor > 10)) {
+            r.error(r.value("tokenizer_factor"), "tokenizer_factor", "must be from 1 to 10 (this model's tokens per"
+                    + " o200k token, for budget reservations), got " + tokenizerFactor);
+        }
+        Price price = price(r.requiredObject("price", embedding ? "USD per million tokens: {input: ...}"
+                : "USD per million tokens: {input: ..., output: ...}"), embedding);
         List<DeploymentSpec> deployments = deployments(r, id, providers);
+        if (embedding) {
+            for (DeploymentSpec d : deployments) {
+                ProviderSpec p = providers.get(d.provider());
+                if (p != null && p.kind() != WireApi.OPENAI) {
+                    r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind "
+                            + p.kind().name().toLowerCase(java.util.Locale.ROOT) + ", which serves no embeddings; an"
+                            + " embedding model needs providers of kind openai (POST /embeddings)");
+                }
+            }
+        }
         r.finish();
-        return new ModelSpec(id, tier, price, contextWindow, maxOutputTokens, speedTarget, privacy, deployments);
+        return new ModelSpec(id, tier, price, contextWindow, maxOutputTokens, speedTarget, privacy, deployments, kind,
+                tokenizerFactor);
     }
 
-    private Price price(MapReader r) {
+    private Price price(MapReader r, boolean embedding) {
         BigDecimal input = r.requiredDecimal("input");
-        BigDecimal output = r.requiredDecimal("output");
+        BigDecimal output = embedding ? r.decimal("output", BigDecimal.ZERO) : r.requiredDecimal("output");
         BigDecimal cachedInput = r.decimal("cached_input", input);
         r.finish();
         return new Price(input, output, cachedInput);

@@ -18,6 +18,7 @@ public final class Call {
     private final Principal principal;
     private final WireApi api;
     private final String affinityKey;
+    private final Operation operation;
     private final long startNanos = System.nanoTime();
     private ChatRequest request;
     private Portfolio.Entry model;
@@ -38,6 +39,15 @@ public final class Call {
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
      */
     public Call(String id, Principal principal, WireApi api, ChatRequest request, String affinityKey) {
+        this(id, principal, api, request, affinityKey, Operation.CHAT);
+    }
+
+    /**
+     * @param operation what the model is asked; for {@link Operation#EMBEDDINGS} the request is a view of the inputs,
+     *                  one user message each, which is what the privacy router screens and the ledger counts
+     */
+    public Call(String id, Principal principal, WireApi api, ChatRequest request, String affinityKey, Operation operation) {
+        this.operation = operation;
         this.id = id;
         this.principal = principal;
         this.api = api;
@@ -46,6 +56,8 @@ public final class Call {
     }
 
     public String id() { return id; }
+
+    public Operation operation() { return operation; }
 
     public Principal principal() { return principal; }
 
