@@ -5,6 +5,8 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.Deployment;
+import dev.carapace.model.EmbeddingRequest;
+import dev.carapace.model.ModelKind;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
 import dev.carapace.model.Router;
@@ -12,6 +14,8 @@ import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
 import dev.carapace.model.TokenCounter;
 import dev.carapace.model.Usage;
+import dev.carapace.model.WireApi;
+import dev.carapace.model.openai.OpenAiEmbeddings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,6 +77,50 @@ public final class Gateway {
             return r;
         } catch (ApiException e) {
             call.finish(e.kind().status, usage, e.code());   // an answer refused after it was made still cost its tokens
+            throw e;
+        } finally {
+            completed(call);
+        }
+    }
+
+    /**
+     * Counts a Messages request's input tokens ({@link Operation#COUNT_TOKENS}): screened and routed like a chat call,
+     * then asked of the deployment when it is Anthropic's (its own count), and counted here with o200k otherwise (the
+     * tokenizer of OpenAI models; for other OpenAI-compatible servers an estimate). Recorded at no cost.
+     */
+    public long countTokens(Call call) {
+        try {
+            Portfolio.Entry model = route(call);
+            long n = withFailover(call, model, (d, maxOutput) -> d.provider().api() == WireApi.ANTHROPIC
+                    ? d.provider().countTokens(call.request(), d.upstreamModel())
+                    : (long) TokenCounter.prompt(call.request()), () -> false);
+            call.finish(200, Usage.ZERO, null);
+            return n;
+        } catch (ApiException e) {
+            call.finish(e.kind().status, Usage.ZERO, e.code());
+            throw e;
+        } finally {
+            completed(call);
+        }
+    }
+
+    /**
+     * Embeds {@code request}'s inputs ({@link Operation#EMBEDDINGS}; the call's request is its {@link
+     * EmbeddingRequest#view}): screened, budgeted and metered like a chat call, sent to an embedding model's deployment.
+     * Returns the upstream's answer, with the model renamed, for the client.
+     */
+    public byte[] embed(Call call, EmbeddingRequest request) {
+        Usage usage = Usage.ZERO;
+        try {
+            Portfolio.Entry model = route(call);
+            OpenAiEmbeddings.Answer answer = withFailover(call, model, (d, maxOutput) -> OpenAiEmbeddings.answer(
+                    d.provider().embed(OpenAiEmbeddings.upstreamRequest(request, call.request(), d.upstreamModel())),
+                    model.id(), call.request()), () -> false);
+            usage = answer.usage();
+            call.finish(200, usage, null);
+            return answer.body();
+        } catch (ApiException e) {
+            call.finish(e.kind().status, usage, e.code());
             throw e;
         } finally {
             completed(call);
@@ -168,6 +216,13 @@ public final class Gateway {
     }
 
     private Portfolio.Entry routeTo(Call call, Portfolio.Entry model) {
+        ModelKind needed = call.operation() == Operation.EMBEDDINGS ? ModelKind.EMBEDDING : ModelKind.CHAT;
+        if (model.spec().kind() != needed) {
+            throw ApiException.invalid("model", "Model '" + model.id() + "' is " + (needed == ModelKind.CHAT
+                    ? "an embedding model; it serves POST /v1/embeddings only, not chat or count_tokens"
+                    : "a chat model; POST /v1/embeddings needs an embedding model (kind: embedding in the gateway's"
+                      + " config)") + ". GET /v1/models lists each model's kind.");
+        }
         Integer max = call.request().maxTokens();
         if (max != null && max > model.spec().maxOutputTokens()) {
             throw ApiException.invalid("max_tokens", "max_tokens: " + max + " is more than model '" + model.id()

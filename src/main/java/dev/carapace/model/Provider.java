@@ -1,5 +1,7 @@
 package dev.carapace.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -35,12 +37,16 @@ public final class Provider implements AutoCloseable {
     private static final Duration EXHAUSTED_RETRY_AFTER = Duration.ofSeconds(1);
 
     private static final long MAX_BODY = 64L * 1024 * 1024;
+    private static final byte[][] COUNT_MODEL = JsonSplice.path("model");
+    private static final com.fasterxml.jackson.databind.ObjectReader COUNT_READER = new com.fasterxml.jackson.databind.ObjectMapper().reader();
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
     private final ProviderSpec spec;
     private final WireFormat format;
     private final Http1Client http;
     private final String path;
+    /** Where the API's second operation is: Anthropic's count_tokens, OpenAI's embeddings. */
+    private final String sidePath;
     private final byte[] headers;
     private final byte[] streamHeaders;
 
@@ -60,6 +66,8 @@ public final class Provider implements AutoCloseable {
         URI endpoint = URI.create(base + (format.api() == WireApi.ANTHROPIC ? "/v1/messages" : "/chat/completions"));
         this.http = new Http1Client(endpoint, spec.connectTimeout(), spec.readTimeout(), connections);
         this.path = endpoint.getRawPath() + (endpoint.getRawQuery() == null ? "" : "?" + endpoint.getRawQuery());
+        URI side = URI.create(base + (format.api() == WireApi.ANTHROPIC ? "/v1/messages/count_tokens" : "/embeddings"));
+        this.sidePath = side.getRawPath() + (side.getRawQuery() == null ? "" : "?" + side.getRawQuery());
         String[] h = headers(spec, format.api(), apiKey);
         this.headers = Http1Client.headerLines(h);
         String[] s = java.util.Arrays.copyOf(h, h.length + 2);
@@ -84,6 +92,54 @@ public final class Provider implements AutoCloseable {
             byte[] answer = readAll(response.body(), MAX_BODY);
             return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
+            throw ioFailure(e);
+        }
+    }
+
+    /**
+     * Asks an Anthropic upstream how many input tokens {@code request} is ({@code POST /v1/messages/count_tokens}).
+     * A request that relays goes up as the client sent it, with its vendor headers; a translated one (redacted, say)
+     * carries only what that endpoint takes.
+     */
+    public long countTokens(ChatRequest request, String upstreamModel) {
+        if (format.api() != WireApi.ANTHROPIC) throw new IllegalStateException("count_tokens is Anthropic's: " + name());
+        boolean relayed = request.relaysTo(WireApi.ANTHROPIC);
+        byte[] body = relayed
+                ? request.original().withTopLevel(COUNT_MODEL, new byte[][] {new JsonBytes(upstreamModel.length() + 2).string(upstreamModel).toByteArray()})
+                : countTokensBody(format.upstreamRequest(request, upstreamModel, 1));
+        byte[] answer = post(sidePath, body, headers(request, relayed, false));
+        try {
+            JsonNode n = COUNT_READER.readTree(answer).get("input_tokens");
+            if (n != null && n.canConvertToLong() && n.asLong() >= 0) return n.asLong();
+        } catch (IOException | RuntimeException malformed) {
+            // below
+        }
+        throw ApiException.of(ApiException.Kind.UPSTREAM, "upstream_invalid_response",
+                "provider '" + spec.name() + "' answered count_tokens without a count (input_tokens)");
+    }
+
+    /** The fields of a Messages body that count_tokens takes: it refuses max_tokens, stream and sampling settings. */
+    private static byte[] countTokensBody(byte[] messagesBody) {
+        try {
+            com.fasterxml.jackson.databind.node.ObjectNode full = (com.fasterxml.jackson.databind.node.ObjectNode) COUNT_READER.readTree(messagesBody);
+            full.retain("model", "messages", "system", "tools", "tool_choice", "thinking");
+            return full.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);   // a body this process wrote
+        }
+    }
+
+    /** Posts an embeddings request (OpenAI {@code POST /embeddings}) and gives the upstream's answer as it came. */
+    public byte[] embed(byte[] body) {
+        if (format.api() != WireApi.OPENAI) throw new IllegalStateException("embeddings are OpenAI's: " + name());
+        return post(sidePath, body, headers);
+    }
+
+    private byte[] post(String at, byte[] body, byte[] headerLines) {
+        try (Http1Client.Response response = open(at, body, headerLines)) {
+            return readAll(response.body(), MAX_BODY);
+        } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) throw interrupted();
             throw ioFailure(e);
         }
     }
@@ -146,9 +202,13 @@ public final class Provider implements AutoCloseable {
     }
 
     private Http1Client.Response open(byte[] body, byte[] headerLines) {
+        return open(path, body, headerLines);
+    }
+
+    private Http1Client.Response open(String at, byte[] body, byte[] headerLines) {
         Http1Client.Response response;
         try {
-            response = http.post(path, headerLines, body);
+            response = http.post(at, headerLines, body);
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) throw interrupted();
             throw ioFailure(e);

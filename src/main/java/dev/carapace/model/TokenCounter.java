@@ -16,7 +16,24 @@ public final class TokenCounter {
 
     private static final Encoding ENCODING = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
 
+    /** The encoding of OpenAI's embedding models (text-embedding-3-*, ada-002): token-id inputs are in it. */
+    private static final Encoding EMBEDDINGS = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+
     private TokenCounter() {}
+
+    /**
+     * The text of token ids of OpenAI's embedding encoding (cl100k_base), or null when one of them is not in it: the
+     * ids an embeddings client sends are read back to text so that they are screened like any text.
+     */
+    public static String decodeEmbeddingTokens(int[] ids) {
+        com.knuddels.jtokkit.api.IntArrayList list = new com.knuddels.jtokkit.api.IntArrayList(ids.length);
+        for (int id : ids) list.add(id);
+        try {
+            return EMBEDDINGS.decode(list);
+        } catch (RuntimeException unknown) {   // jtokkit says so with a NullPointerException
+            return null;
+        }
+    }
 
     public static int count(String text) {
         return text == null || text.isEmpty() ? 0 : ENCODING.countTokensOrdinary(text);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.gateway.Call;
 import dev.carapace.gateway.Gateway;
+import dev.carapace.gateway.Operation;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
@@ -17,6 +18,10 @@ import dev.carapace.ledger.Money;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
+import dev.carapace.model.EmbeddingRequest;
+import dev.carapace.model.WireApi;
+import dev.carapace.model.anthropic.AnthropicFormat;
+import dev.carapace.model.openai.OpenAiEmbeddings;
 import dev.carapace.model.Provider;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.StreamEvent;
@@ -113,6 +118,8 @@ final class HttpApi {
     void routes(Routes r) {
         r.post("/v1/chat/completions", x -> handle("chat", x, openai, note -> chat(x, openai, note)))
          .post("/v1/messages", x -> handle("messages", x, anthropic, note -> chat(x, anthropic, note)))
+         .post("/v1/messages/count_tokens", x -> handle("count_tokens", x, anthropic, note -> countTokens(x, note)))
+         .post("/v1/embeddings", x -> handle("embeddings", x, openai, note -> embeddings(x, note)))
          .get("/v1/models", x -> handle("models", x, formatOf(x), note -> models(x)))
          .get("/v1/models/{id}", x -> handle("models", x, formatOf(x), note -> model(x)))
          .get("/api/me", x -> handle("api", x, openai, note -> me(x)))
@@ -140,7 +147,7 @@ final class HttpApi {
          .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
              throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method())
                      + " " + clip(x.rawPath()) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
-                     + " GET /v1/models.", null, "unknown_endpoint", null, false);
+                     + " POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models.", null, "unknown_endpoint", null, false);
          }));
     }
 
@@ -223,11 +230,15 @@ final class HttpApi {
 
     // ---- /v1: the model API ----
 
-    private void chat(Exchange x, WireFormat format, CallNote note) throws IOException {
-        // Before authenticating: the keys are read from the very store that failed.
+    /** The caller of a model call; refused with 503 first when the store is unsound (the keys are read from it). */
+    private Principal admit(Exchange x) {
         String unsound = storeWatch.problem();
         if (unsound != null) throw StoreWatch.unavailable(unsound);
-        Principal principal = authenticate(x);
+        return authenticate(x);
+    }
+
+    private void chat(Exchange x, WireFormat format, CallNote note) throws IOException {
+        Principal principal = admit(x);
         byte[] body = readBody(x);
         ChatRequest request = format.parseRequest(body).withRelayedHeaders(relayedHeaders(x, format));
         String session = x.header(X_SESSION_ID);
@@ -251,6 +262,43 @@ final class HttpApi {
             sse.fail(e);
             return;
         }
+    }
+
+    /**
+     * {@code POST /v1/messages/count_tokens}: a Messages request without {@code max_tokens}, answered
+     * {@code {"input_tokens": N}} (see {@link Gateway#countTokens}).
+     */
+    private void countTokens(Exchange x, CallNote note) throws IOException {
+        Principal principal = admit(x);
+        ChatRequest request = ((AnthropicFormat) anthropic).parseCountTokens(readBody(x))
+                .withRelayedHeaders(relayedHeaders(x, anthropic));
+        String session = x.header(X_SESSION_ID);
+        Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, WireApi.ANTHROPIC, request,
+                session != null ? session : request.user(), Operation.COUNT_TOKENS);
+        note.call = call;
+        long tokens = gateway.countTokens(call);
+        modelHeaders(x, call);
+        sendJson(x, 200, JSON.createObjectNode().put("input_tokens", tokens));
+    }
+
+    /** {@code POST /v1/embeddings}, OpenAI's (see {@link Gateway#embed}). */
+    private void embeddings(Exchange x, CallNote note) throws IOException {
+        Principal principal = admit(x);
+        EmbeddingRequest request = OpenAiEmbeddings.parse(readBody(x));
+        String session = x.header(X_SESSION_ID);
+        Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, WireApi.OPENAI, request.view(),
+                session != null ? session : request.user(), Operation.EMBEDDINGS);
+        note.call = call;
+        byte[] answer = gateway.embed(call, request);
+        modelHeaders(x, call);
+        x.header("content-type", JSON_TYPE);
+        x.send(answer);
+    }
+
+    private static void modelHeaders(Exchange x, Call call) {
+        x.header(X_MODEL, call.model().id());
+        x.header(X_DEPLOYMENT, call.deployment().id());
+        if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
     }
 
     /**
@@ -407,6 +455,7 @@ final class HttpApi {
             m.put("id", e.id()).put("object", "model").put("created", 0).put("owned_by", "carapace");
         }
         m.put("tier", e.tier());
+        m.put("kind", e.spec().kind().label());
         m.put("context_window", e.spec().contextWindow());
         m.put("max_output_tokens", e.spec().maxOutputTokens());
         m.put("privacy", e.spec().privacy().name().toLowerCase(Locale.ROOT));

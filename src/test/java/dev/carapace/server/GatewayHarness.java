@@ -23,7 +23,8 @@ import java.util.Map;
  * {@code a} and {@code b} speak OpenAI, {@code claude} speaks Anthropic.
  *
  * <p>Models: {@code m-mid} (tier mid; deployments a and b), {@code m-claude} (tier high; claude),
- * {@code m-solo} (tier mid; a only), {@code m-ultra} (tier ultra; b). Teams: platform (anything), research
+ * {@code m-solo} (tier mid; a only), {@code m-ultra} (tier ultra; b), {@code m-embed} (an embedding model, tier
+ * free; a). Teams: platform (anything), research
  * (tier mid only).
  */
 final class GatewayHarness implements AutoCloseable {
@@ -75,6 +76,12 @@ final class GatewayHarness implements AutoCloseable {
                     max_output_tokens: 4096
                     price: {input: 150, output: 150}
                     deployments: [{provider: b, model: up-model}]
+                  m-embed:
+                    kind: embedding
+                    tier: free
+                    context_window: 8191
+                    price: {input: 0.5}
+                    deployments: [{provider: a, model: up-embed}]
                 teams:
                   platform: {}
                   research: {tiers: [mid]}

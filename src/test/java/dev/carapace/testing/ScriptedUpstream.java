@@ -94,6 +94,28 @@ public final class ScriptedUpstream implements AutoCloseable {
                 """.formatted(quote(text), inputTokens, outputTokens));
     }
 
+    /**
+     * OpenAI's answer to {@code POST /embeddings}: one vector of {@code dims} floats per input, in order, and usage,
+     * for model {@code model}.
+     */
+    public static MockResponse openAiEmbeddings(String model, int inputs, int dims, int promptTokens) {
+        StringBuilder data = new StringBuilder();
+        for (int i = 0; i < inputs; i++) {
+            if (i > 0) data.append(',');
+            data.append("{\"object\":\"embedding\",\"index\":").append(i).append(",\"embedding\":[");
+            for (int d = 0; d < dims; d++) data.append(d == 0 ? "" : ",").append(((i + 1) * 0.001 + d * 0.0001));
+            data.append("]}");
+        }
+        return json(200, """
+                {"object":"list","data":[%s],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}
+                """.formatted(data, quote(model), promptTokens, promptTokens));
+    }
+
+    /** Anthropic's answer to {@code POST /v1/messages/count_tokens}. */
+    public static MockResponse anthropicTokenCount(int inputTokens) {
+        return json(200, "{\"input_tokens\":" + inputTokens + "}");
+    }
+
     /** OpenAI SSE: each payload becomes one {@code data:} frame; {@code [DONE]} closes it. */
     public static List<String> openAiFrames(String... payloads) {
         List<String> frames = new ArrayList<>();

@@ -67,6 +67,9 @@ public final class AnthropicFormat implements WireFormat {
     @Override
     public ChatRequest parseRequest(byte[] body) { return AnthropicRequestParser.parse(body); }
 
+    /** Parses a {@code POST /v1/messages/count_tokens} body: a Messages request that needs no {@code max_tokens}. */
+    public ChatRequest parseCountTokens(byte[] body) { return AnthropicRequestParser.parse(body, false); }
+
     @Override
     public byte[] renderResponse(ChatResponse r) {
         if (r.relayed() != null) return JsonSplice.replaceString(r.relayed(), r.model(), AnthropicRelay.MODEL);

@@ -56,7 +56,13 @@ final class AnthropicRequestParser {
     private static final Pattern START_MARKER =
             Pattern.compile("\\s*\\(start marker at \\[Source: [^\\]]*?line: (\\d+), column: (\\d+)\\]\\)");
 
-    static ChatRequest parse(byte[] body) {
+    static ChatRequest parse(byte[] body) { return parse(body, true); }
+
+    /**
+     * @param messagesCall false for a {@code count_tokens} body: a Messages request without {@code max_tokens}, which
+     *                     it does not need (one given is still checked)
+     */
+    static ChatRequest parse(byte[] body, boolean messagesCall) {
         JsonNode root = read(body);
         if (!root.isObject()) {
             throw ApiException.invalid(null, "Request body must be a JSON object, got " + describe(root));
@@ -116,7 +122,7 @@ final class AnthropicRequestParser {
             }
         }
         if (model == null) throw ApiException.invalid("model", "model: Field required; expected a model id string");
-        if (maxTokens == null) {
+        if (maxTokens == null && messagesCall) {
             throw ApiException.invalid("max_tokens", "max_tokens: Field required; expected a positive integer");
         }
         if (messages == null) {
