@@ -57,4 +57,21 @@ try {
   out.anthropicErrorStatus = e.status;
   out.anthropicErrorType = e.error?.error?.type;
 }
+const embedding = await openai.embeddings.create({ model: 'm-embed', input: ['first', 'second'] });
+out.embeddingModel = embedding.model;
+out.embeddingCount = embedding.data.length;
+out.embeddingFirst = Array.from(embedding.data[0].embedding);
+out.embeddingUsage = embedding.usage.prompt_tokens;
+try {
+  await openai.embeddings.create({ model: 'm-mid', input: 'hi' });
+} catch (e) {
+  out.embeddingErrorStatus = e.status;
+  out.embeddingErrorMessage = e.error?.message;
+}
+
+const counted = await anthropic.messages.countTokens({ model: 'm-claude', system: 'be brief',
+  messages: [{ role: 'user', content: 'What is the weather in Oslo?' }] });
+out.countTokensClaude = counted.input_tokens;
+const local = await anthropic.messages.countTokens({ model: 'm-solo', messages: [{ role: 'user', content: 'What is the weather in Oslo?' }] });
+out.countTokensLocal = local.input_tokens;
 console.log(JSON.stringify(out));

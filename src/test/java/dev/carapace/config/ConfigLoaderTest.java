@@ -8,6 +8,7 @@ import dev.carapace.config.ConfigLoader.Problem;
 import dev.carapace.config.ConfigLoader.Result;
 import dev.carapace.model.Access;
 import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelKind;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Price;
 import dev.carapace.model.PrivacyClass;
@@ -124,13 +125,16 @@ class ConfigLoaderTest {
         void modelsInFileOrderWithExactPrices() throws Exception {
             Map<String, ModelSpec> models = ConfigLoader.load(EXAMPLE).models();
 
-            assertThat(models.keySet()).containsExactly("llama-3.1-8b", "gpt-4o-mini", "claude-haiku-4-5", "gpt-4.1",
-                    "claude-sonnet-4-5", "sonnet-fast", "claude-opus-4-1");
+            assertThat(models.keySet()).containsExactly("llama-3.1-8b", "gpt-4o-mini", "claude-haiku-4-5",
+                    "text-embedding-3-small", "gpt-4.1", "claude-sonnet-4-5", "sonnet-fast", "claude-opus-4-1");
             assertThat(models.get("llama-3.1-8b")).isEqualTo(new ModelSpec("llama-3.1-8b", "free",
                     new Price(new BigDecimal("0"), new BigDecimal("0"), new BigDecimal("0")), 131072, 8192, 60,
                     PrivacyClass.PRIVATE, List.of(
                             new DeploymentSpec("vllm", "meta-llama/Llama-3.1-8B-Instruct"),
-                            new DeploymentSpec("vllm-backup", "meta-llama/Llama-3.1-8B-Instruct"))));
+                            new DeploymentSpec("vllm-backup", "meta-llama/Llama-3.1-8B-Instruct")), ModelKind.CHAT, 1.3));
+            assertThat(models.get("text-embedding-3-small")).isEqualTo(new ModelSpec("text-embedding-3-small", "mid",
+                    new Price(new BigDecimal("0.02"), BigDecimal.ZERO, new BigDecimal("0.02")), 8191, 0, 0,
+                    PrivacyClass.EXTERNAL, List.of(new DeploymentSpec("openai", "text-embedding-3-small")), ModelKind.EMBEDDING, 0));
             // BigDecimal.equals compares the scale too: these are the texts of the file, not doubles
             assertThat(models.get("gpt-4o-mini")).isEqualTo(new ModelSpec("gpt-4o-mini", "mid",
                     new Price(new BigDecimal("0.15"), new BigDecimal("0.60"), new BigDecimal("0.075")), 128000, 16384, 0,
@@ -139,7 +143,7 @@ class ConfigLoaderTest {
                     new Price(new BigDecimal("15"), new BigDecimal("75"), new BigDecimal("1.50")), 200000, 64000, 150,
                     PrivacyClass.EXTERNAL, List.of(new DeploymentSpec("anthropic", "claude-sonnet-4-5"))));
             assertThat(models.values()).extracting(ModelSpec::tier)
-                    .containsExactly("free", "mid", "mid", "high", "high", "high-speed", "ultra");
+                    .containsExactly("free", "mid", "mid", "mid", "high", "high", "high-speed", "ultra");
         }
 
         @Test
@@ -449,6 +453,37 @@ class ConfigLoaderTest {
     void maxOutputTokensMustFitTheContextWindow() {
         assertThat(errors(BASE.replace("max_output_tokens: 16384", "max_output_tokens: 200000"))).containsExactly(
                 "t.yaml:9:24: models.gpt-4o-mini.max_output_tokens: must not be more than context_window (128000), got 200000");
+    }
+
+    @Test
+    void embeddingModelsHaveNoOutputAndNeedOpenAiProviders() {
+        String embedding = BASE + """
+                  embed:
+                    kind: embedding
+                    tier: mid
+                    context_window: 8191
+                    price: {input: 0.02}
+                    deployments: [{provider: openai}]
+                """;
+        assertThat(errors(embedding)).isEmpty();
+        assertThat(check(embedding).config().models().get("embed").kind()).isEqualTo(ModelKind.EMBEDDING);
+        assertThat(errors(embedding.replace("    context_window: 8191\n", "    context_window: 8191\n    max_output_tokens: 10\n")))
+                .containsExactly("t.yaml:16:24: models.embed.max_output_tokens: an embedding model produces no output tokens; remove it");
+        assertThat(errors(embedding.replace("kind: embedding", "kind: vectors")))
+                .contains("t.yaml:13:11: models.embed.kind: unknown value 'vectors' (expected one of: chat, embedding)");
+        assertThat(errors(embedding.replace("    kind: openai\n    base_url: https://api.openai.com/v1\n",
+                "    kind: anthropic\n    base_url: https://api.anthropic.com\n")))
+                .anySatisfy(e -> assertThat(e).contains("models.embed.deployments: provider 'openai' is of kind anthropic,"
+                        + " which serves no embeddings"));
+    }
+
+    @Test
+    void aTokenizerFactorIsFromOneToTen() {
+        assertThat(check(BASE.replace("tier: mid", "tier: mid\n    tokenizer_factor: 1.5")).config().models()
+                .get("gpt-4o-mini").tokenizerFactor()).isEqualTo(1.5);
+        assertThat(errors(BASE.replace("tier: mid", "tier: mid\n    tokenizer_factor: 0.5"))).containsExactly(
+                "t.yaml:8:23: models.gpt-4o-mini.tokenizer_factor: must be from 1 to 10 (this model's tokens per o200k"
+                + " token, for budget reservations), got 0.5");
     }
 
     @Test

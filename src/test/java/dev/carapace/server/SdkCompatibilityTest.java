@@ -35,11 +35,15 @@ class SdkCompatibilityTest {
         try (GatewayHarness h = new GatewayHarness(data)) {
             h.a.respond(req -> {
                 String body = ScriptedUpstream.body(req);
+                if (req.getUrl().encodedPath().endsWith("/embeddings")) {
+                    return ScriptedUpstream.openAiEmbeddings("up-embed", 2, 3, 6, body.contains("\"base64\""));
+                }
                 if (body.contains("\"stream\":true")) return sse(openAiTextStream(List.of("str", "eam"), 5, 2), 0);
                 return openAiText("plain", 5, 1);
             });
             h.b.respond(req -> openAiText("plain", 5, 1));
-            h.claude.respond(req -> sse(anthropicFrames(
+            h.claude.respond(req -> req.getUrl().encodedPath().endsWith("/count_tokens")
+                    ? ScriptedUpstream.anthropicTokenCount(42) : sse(anthropicFrames(
                     "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}",
                     "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"weather\",\"input\":{}}}",
                     "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\":\"}}",
@@ -76,6 +80,17 @@ class SdkCompatibilityTest {
             assertThat(out.get("openaiErrorCode").asText()).isEqualTo("model_not_found");
             assertThat(out.get("anthropicErrorStatus").asInt()).isEqualTo(400);
             assertThat(out.get("anthropicErrorType").asText()).isEqualTo("invalid_request_error");
+            // embeddings: the SDK asks for base64 by default and decodes it back to floats
+            assertThat(out.get("embeddingModel").asText()).isEqualTo("m-embed");
+            assertThat(out.get("embeddingCount").asInt()).isEqualTo(2);
+            assertThat(out.get("embeddingFirst")).extracting(JsonNode::floatValue)
+                    .containsExactly(0.001f, 0.0011f, 0.0012f);
+            assertThat(out.get("embeddingUsage").asInt()).isEqualTo(6);
+            assertThat(out.get("embeddingErrorStatus").asInt()).isEqualTo(400);
+            assertThat(out.get("embeddingErrorMessage").asText()).contains("'m-mid' is a chat model");
+            // count_tokens: Anthropic's own count through an Anthropic upstream, ours for an OpenAI one
+            assertThat(out.get("countTokensClaude").asInt()).isEqualTo(42);
+            assertThat(out.get("countTokensLocal").asInt()).isBetween(5, 30);
         }
     }
 }

@@ -99,10 +99,26 @@ public final class ScriptedUpstream implements AutoCloseable {
      * for model {@code model}.
      */
     public static MockResponse openAiEmbeddings(String model, int inputs, int dims, int promptTokens) {
+        return openAiEmbeddings(model, inputs, dims, promptTokens, false);
+    }
+
+    /**
+     * As {@link #openAiEmbeddings(String, int, int, int)}; with {@code base64}, each vector is its little-endian
+     * float32 values in base64, as OpenAI answers {@code encoding_format: base64} (the openai SDK's default). Vector
+     * {@code i}'s value {@code d} is {@code (i + 1) / 1000 + d / 10000}.
+     */
+    public static MockResponse openAiEmbeddings(String model, int inputs, int dims, int promptTokens, boolean base64) {
         StringBuilder data = new StringBuilder();
         for (int i = 0; i < inputs; i++) {
             if (i > 0) data.append(',');
-            data.append("{\"object\":\"embedding\",\"index\":").append(i).append(",\"embedding\":[");
+            data.append("{\"object\":\"embedding\",\"index\":").append(i).append(",\"embedding\":");
+            if (base64) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * dims).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int d = 0; d < dims; d++) b.putFloat((float) ((i + 1) * 0.001 + d * 0.0001));
+                data.append('"').append(java.util.Base64.getEncoder().encodeToString(b.array())).append("\"}");
+                continue;
+            }
+            data.append('[');
             for (int d = 0; d < dims; d++) data.append(d == 0 ? "" : ",").append(((i + 1) * 0.001 + d * 0.0001));
             data.append("]}");
         }
