@@ -69,6 +69,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
      * tokens (346 for Claude 4 models with tool_choice auto); OpenAI's own framing of tool schemas is smaller.
      */
     static final int TOOL_PROMPT_TOKENS = 500;
+    /** How many characters of counted texts {@link TokenCounts} keeps: 8M chars, at most 16 MB of strings. */
+    private static final long COUNTED_CHARS = 8_000_000;
     /** o200k is OpenAI's tokenizer: its count is exact for OpenAI models, apart from framing counted separately. */
     static final double OPENAI_FACTOR = 1.0;
     /**
@@ -95,6 +97,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
     /** This gateway, as the owner of its reservations. */
     private final String instance = UUID.randomUUID().toString();
     private final AtomicLong reservations = new AtomicLong();
+    /** Counts of the long texts of recent estimates: a harness resends most of its prompt every turn. */
+    private final TokenCounts counts = new TokenCounts(COUNTED_CHARS);
 
     public Ledger(LedgerBook book, Budgets budgets, Alerts alerts, PriceBook prices, Clock clock) {
         this.book = book;
@@ -168,7 +172,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (refused != null) {
             // The byte bound is cheap but up to four times the prompt's tokens. Only a call it would refuse pays for
             // the tokenizer (about 4 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate.
-            PromptEstimate estimate = promptEstimate(req, framing, tokenizerFactor(call.model()));
+            PromptEstimate estimate = promptEstimate(req, framing, tokenizerFactor(call.model()), counts::count);
             if (estimate.tokens() < bound) {
                 prompt = estimate.tokens();
                 tokens = prompt + maxOutput;
@@ -405,26 +409,31 @@ public final class Ledger implements CallFilter, AutoCloseable {
     record PromptEstimate(long o200k, long tokens) {}
 
     static PromptEstimate promptEstimate(ChatRequest req, int framing, double factor) {
+        return promptEstimate(req, framing, factor, TokenCounter::count);
+    }
+
+    /** As {@link #promptEstimate(ChatRequest, int, double)}, with texts counted by {@code counter}. */
+    static PromptEstimate promptEstimate(ChatRequest req, int framing, double factor, java.util.function.ToIntFunction<String> counter) {
         long text = 0;
         long fixed = 0;
         for (Message m : req.messages()) {
             fixed += framing;
             for (Part p : m.content()) {
-                if (p instanceof Part.Text t) text += TokenCounter.count(t.text());
+                if (p instanceof Part.Text t) text += counter.applyAsInt(t.text());
                 else fixed += IMAGE_TOKENS;
             }
             for (ToolCall c : m.toolCalls()) {
-                text += TokenCounter.count(c.name()) + TokenCounter.count(c.arguments());
+                text += counter.applyAsInt(c.name()) + counter.applyAsInt(c.arguments());
                 fixed += framing;
             }
         }
         for (Tool t : req.tools()) {
-            text += TokenCounter.count(t.name()) + TokenCounter.count(t.description())
-                    + (t.parameters() == null ? 0 : TokenCounter.count(t.parameters().toString()));
+            text += counter.applyAsInt(t.name()) + counter.applyAsInt(t.description())
+                    + (t.parameters() == null ? 0 : counter.applyAsInt(t.parameters().toString()));
             fixed += framing;
         }
         if (!req.tools().isEmpty()) fixed += TOOL_PROMPT_TOKENS;
-        if (!req.passthrough().isEmpty()) text += TokenCounter.count(req.passthrough().fields().toString());
+        if (!req.passthrough().isEmpty()) text += counter.applyAsInt(req.passthrough().fields().toString());
         long tokens = (long) Math.ceil(text * factor) + fixed;
         return new PromptEstimate(text, Math.min(tokens, promptBound(req, framing)));
     }

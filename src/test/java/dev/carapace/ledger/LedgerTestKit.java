@@ -40,6 +40,17 @@ public final class LedgerTestKit {
     /** {@link Ledger#promptBound} for tests outside this package. */
     public static long promptBound(ChatRequest request) { return Ledger.promptBound(request); }
 
+    /** What {@link Ledger} reserves for a chat prompt that its byte bound would have refused, at {@code factor}. */
+    public static long promptEstimate(ChatRequest request, double factor) {
+        return Ledger.promptEstimate(request, 16, factor).tokens();
+    }
+
+    /** As {@link #promptEstimate}, counting long texts through one cache of counts, as a gateway's ledger does. */
+    public static java.util.function.ToLongFunction<ChatRequest> cachedPromptEstimate(double factor) {
+        TokenCounts counts = new TokenCounts(8_000_000);
+        return r -> Ledger.promptEstimate(r, 16, factor, counts::count).tokens();
+    }
+
     /** The neutral request an OpenAI chat body parses into. */
     public static ChatRequest parseOpenAi(String body) {
         return new OpenAiFormat().parseRequest(body.getBytes(StandardCharsets.UTF_8));

@@ -66,6 +66,24 @@ class TokenizerReservationTest {
     }
 
     @Test
+    void cachedCountsAreTheTokenizersAndTheCacheKeepsToItsSize() {
+        ChatRequest r = harnessTurn();
+        TokenCounts counts = new TokenCounts(20_000);
+        Ledger.PromptEstimate fresh = Ledger.promptEstimate(r, 16, 1.35);
+        assertThat(Ledger.promptEstimate(r, 16, 1.35, counts::count)).isEqualTo(fresh);
+        assertThat(Ledger.promptEstimate(r, 16, 1.35, counts::count)).as("from the cache").isEqualTo(fresh);
+
+        String big = "lorem ipsum dolor sit amet ".repeat(1_000);   // 27,000 chars: more than the cache holds
+        assertThat(counts.count(big)).isEqualTo(TokenCounter.count(big));
+        for (int i = 0; i < 100; i++) {
+            String text = i + " " + "word ".repeat(300);
+            assertThat(counts.count(text)).isEqualTo(TokenCounter.count(text));
+        }
+        assertThat(counts.heldChars()).isLessThanOrEqualTo(20_000);
+        assertThat(counts.count(null)).isZero();
+    }
+
+    @Test
     void theEstimateIsNeverAboveTheByteBound() {
         // CJK and emoji: o200k times 1.35 may pass the bytes of a short text; the byte bound stays the ceiling
         for (String text : List.of("a", "🙂🙂🙂", "日本語", "{\"k\":[1,2,3]}")) {
