@@ -197,8 +197,9 @@ public final class Gateway {
         try {
             return routeTo(call, model);
         } catch (ApiException refused) {
+            // A tier's first model is a chat model: embeddings are refused rather than downgraded to one.
             if (!"budget_exceeded".equals(refused.code()) || access.downgradeTier() == null
-                    || model.tier().equals(access.downgradeTier())) {
+                    || model.tier().equals(access.downgradeTier()) || call.operation() == Operation.EMBEDDINGS) {
                 throw refused;
             }
             // The team asked for explicit downgrade over refusal: the client's own request (not what filters made
