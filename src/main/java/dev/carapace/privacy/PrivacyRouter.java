@@ -2,6 +2,7 @@ package dev.carapace.privacy;
 
 import dev.carapace.gateway.Call;
 import dev.carapace.gateway.CallFilter;
+import dev.carapace.gateway.Operation;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
@@ -51,8 +52,9 @@ public final class PrivacyRouter implements CallFilter {
 
     /** What was found in one piece of the request: which message, which part or tool call, and where. */
     private record Piece(int message, int part, int toolCall, String text, List<Finding> findings) {
-        String where() {
-            return "messages[" + message + "]" + (toolCall >= 0 ? ".tool_calls[" + toolCall + "]" : "");
+        /** @param field where the request holds its messages: {@code messages}, or an embeddings request's {@code input} */
+        String where(String field) {
+            return field + "[" + message + "]" + (toolCall >= 0 ? ".tool_calls[" + toolCall + "]" : "");
         }
     }
 
@@ -101,8 +103,10 @@ public final class PrivacyRouter implements CallFilter {
         counts.forEach((type, n) -> tally.add(new Call.Screening.Count(type, actions.get(classOf.get(type)).label(), n[0])));
         call.screening(new Call.Screening(decision.label(), List.copyOf(actions.keySet()), tally));
 
-        if (decision == Action.BLOCK) throw blocked(who, pieces, actions);
-        if (actions.containsValue(Action.PRIVATE)) call.requirePrivate(describe(pieces, actions, Action.PRIVATE));
+        // An embeddings request's view has one message per input: its findings are named by their place in input.
+        String field = call.operation() == Operation.EMBEDDINGS ? "input" : "messages";
+        if (decision == Action.BLOCK) throw blocked(who, pieces, actions, field);
+        if (actions.containsValue(Action.PRIVATE)) call.requirePrivate(describe(pieces, actions, Action.PRIVATE, field));
         if (actions.containsValue(Action.REDACT)) {
             Redaction redaction = new Redaction();
             for (Message msg : messages) {
@@ -150,20 +154,20 @@ public final class PrivacyRouter implements CallFilter {
         return out;
     }
 
-    private static ApiException blocked(Principal who, List<Piece> pieces, Map<String, Action> actions) {
+    private static ApiException blocked(Principal who, List<Piece> pieces, Map<String, Action> actions, String field) {
         String scope = who.agent() != null ? "agent '" + who.agent() + "'" : "team '" + who.team() + "'";
         return new ApiException(ApiException.Kind.INVALID_REQUEST, "The privacy policy for " + scope
-                + " does not let this request leave: it carries " + describe(pieces, actions, Action.BLOCK)
-                + ". Remove that data and send the request again.", "messages", "privacy_blocked", null, false);
+                + " does not let this request leave: it carries " + describe(pieces, actions, Action.BLOCK, field)
+                + ". Remove that data and send the request again.", field, "privacy_blocked", null, false);
     }
 
     /** "data of class secret (openai_key in messages[1])": classes, types and places, never values. */
-    private static String describe(List<Piece> pieces, Map<String, Action> actions, Action action) {
+    private static String describe(List<Piece> pieces, Map<String, Action> actions, Action action, String field) {
         Map<String, TreeSet<String>> byClass = new TreeMap<>();
         for (Piece piece : pieces) {
             for (Finding f : piece.findings) {
                 if (actions.get(f.dataClass()) != action) continue;
-                byClass.computeIfAbsent(f.dataClass(), c -> new TreeSet<>()).add(f.type() + " in " + piece.where());
+                byClass.computeIfAbsent(f.dataClass(), c -> new TreeSet<>()).add(f.type() + " in " + piece.where(field));
             }
         }
         StringBuilder b = new StringBuilder("data of class");

@@ -103,6 +103,8 @@ class PrivacyEmbeddingsAndCountTokensTest {
         HttpResponse<String> r = post("/v1/embeddings", "{\"model\":\"embed-ext\",\"input\":" + java.util.Arrays.toString(ids) + "}");
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(json(r.body()).at("/error/code").asText()).isEqualTo("privacy_blocked");
+        assertThat(json(r.body()).at("/error/param").asText()).isEqualTo("input");
+        assertThat(json(r.body()).at("/error/message").asText()).contains("aws_access_key in input[0]");
         assertThat(r.body()).doesNotContain("AKIA");
         assertThat(external.requestCount()).isZero();
     }
