@@ -85,15 +85,20 @@ public final class Gateway {
 
     /**
      * Counts a Messages request's input tokens ({@link Operation#COUNT_TOKENS}): screened and routed like a chat call,
-     * then asked of the deployment when it is Anthropic's (its own count), and counted here with o200k otherwise (the
-     * tokenizer of OpenAI models; for other OpenAI-compatible servers an estimate). Recorded at no cost.
+     * then asked of the model's deployment when it is Anthropic's (its own count), and counted here with o200k
+     * otherwise (the tokenizer of OpenAI models; for other OpenAI-compatible servers an estimate). A model with no
+     * Anthropic deployment is counted here without choosing one ({@link Call#deployment} stays null), so that counting
+     * never passes for a deployment's success. Recorded at no cost.
      */
     public long countTokens(Call call) {
         try {
             Portfolio.Entry model = route(call);
-            long n = withFailover(call, model, (d, maxOutput) -> d.provider().api() == WireApi.ANTHROPIC
-                    ? d.provider().countTokens(call.request(), d.upstreamModel())
-                    : (long) TokenCounter.prompt(call.request()), () -> false);
+            boolean upstreamCounts = false;
+            for (Deployment d : model.deployments()) upstreamCounts |= d.provider().api() == WireApi.ANTHROPIC;
+            long n = !upstreamCounts ? TokenCounter.prompt(call.request())
+                    : withFailover(call, model, (d, maxOutput) -> d.provider().api() == WireApi.ANTHROPIC
+                            ? d.provider().countTokens(call.request(), d.upstreamModel())
+                            : (long) TokenCounter.prompt(call.request()), () -> false);
             call.finish(200, Usage.ZERO, null);
             return n;
         } catch (ApiException e) {

@@ -40,7 +40,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>When a call's model is known ({@link #routed}), the worst case is reserved on every budget on the caller's
  * path — an upper bound of the prompt's tokens plus the most output it may produce, at the model's price — and the
- * call is refused if any budget's limit would be passed, counting what calls in flight hold. A call that set no
+ * call is refused if any budget's limit would be passed, counting what calls in flight hold. The prompt's bound is
+ * its UTF-8 bytes (no byte-level tokenizer makes more tokens), up to four times its tokens; a call that bound would
+ * refuse is tried again at its o200k count times the model's tokenizer factor ({@link #promptEstimate}), which is
+ * near the prompt's real tokens but an estimate: a tokenizer unlike o200k may exceed it, by the difference that
+ * concurrent calls near a limit can then overspend. Counting (a {@code count_tokens} call) reserves nothing;
+ * embeddings reserve their inputs and no output. A call that set no
  * {@code max_tokens} is given the model's maximum, so the upstream cannot produce more than was reserved: that,
  * plus the store's atomic check-and-hold, is why concurrent calls never overspend. The reservation is durable before
  * the upstream call. When the call ends ({@link #completed}), the reservation is replaced by the real cost and the
@@ -171,7 +176,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
         if (refused != null) {
             // The byte bound is cheap but up to four times the prompt's tokens. Only a call it would refuse pays for
-            // the tokenizer (about 4 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate.
+            // the tokenizer (about 2.5 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate.
             PromptEstimate estimate = promptEstimate(req, framing, tokenizerFactor(call.model()), counts::count);
             if (estimate.tokens() < bound) {
                 prompt = estimate.tokens();

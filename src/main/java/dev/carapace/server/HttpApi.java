@@ -297,7 +297,7 @@ final class HttpApi {
 
     private static void modelHeaders(Exchange x, Call call) {
         x.header(X_MODEL, call.model().id());
-        x.header(X_DEPLOYMENT, call.deployment().id());
+        if (call.deployment() != null) x.header(X_DEPLOYMENT, call.deployment().id());   // none for a local count
         if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
     }
 

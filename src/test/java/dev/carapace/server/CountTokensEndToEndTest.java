@@ -86,7 +86,10 @@ class CountTokensEndToEndTest {
         long expected = TokenCounter.prompt(new AnthropicFormat().parseCountTokens(request.getBytes(StandardCharsets.UTF_8)));
         assertThat(json(r.body()).get("input_tokens").asLong()).isEqualTo(expected).isBetween(20L, 80L);
         assertThat(h.a.requestCount() + h.b.requestCount()).isZero();
-        assertThat(h.record(r).costNanos()).isZero();
+        assertThat(r.headers().firstValue("x-carapace-deployment")).as("no deployment was asked").isEmpty();
+        UsageRecord rec = h.record(r);
+        assertThat(rec.costNanos()).isZero();
+        assertThat(rec.deployment()).isNull();
     }
 
     @Test
