@@ -1034,6 +1034,10 @@ public final class ConfigLoader {
                     + "; or use tier:NAME");
             return null;
         }
+        if (models.get(ref).kind() != ModelKind.CHAT) {   // an agent's turns are chat
+            problems.error(s.line(), s.column(), r.pathOf(key), "'" + ref + "' is an embedding model; an agent needs a chat model");
+            return null;
+        }
         return ref;
     }
 

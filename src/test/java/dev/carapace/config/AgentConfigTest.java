@@ -121,6 +121,22 @@ class AgentConfigTest {
     }
 
     @Test
+    void anAgentNeedsAChatModel() throws Exception {
+        Files.createDirectories(dir.resolve("ws"));
+        Path file = dir.resolve("carapace.yaml");
+        Files.writeString(file, BASE.replace("teams:\n", "  m-embed: {kind: embedding, tier: mid, context_window: 8191,"
+                + " price: {input: 0.02}, deployments: [{provider: openai}]}\nteams:\n") + """
+                agents:
+                  a1:
+                    workspace: ws
+                    model: m-embed
+                    owner: {team: platform}
+                """);
+        assertThat(ConfigLoader.check(file, name -> "x").errors()).extracting(Object::toString).containsExactly(
+                file + ":18:12: agents.a1.model: 'm-embed' is an embedding model; an agent needs a chat model");
+    }
+
+    @Test
     void discoversAgentFoldersNextToTheConfigWithTheSameChecks() throws Exception {
         Path good = Files.createDirectories(dir.resolve("agents/scribe"));
         Files.createDirectories(good.resolve("workspace"));
