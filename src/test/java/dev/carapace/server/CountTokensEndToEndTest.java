@@ -78,6 +78,16 @@ class CountTokensEndToEndTest {
     }
 
     @Test
+    void theBetaClientsQueryStringIsTheSameEndpoint() {
+        // Claude Code and the SDK's beta client call /v1/messages/count_tokens?beta=true
+        h.claude.enqueue(ScriptedUpstream.anthropicTokenCount(9));
+        HttpResponse<String> r = h.post("/v1/messages/count_tokens?beta=true", h.memberKey, REQUEST,
+                "anthropic-version", "2023-06-01");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r.body()).get("input_tokens").asInt()).isEqualTo(9);
+    }
+
+    @Test
     void aModelOnAnOpenAiUpstreamIsCountedHereWithO200k() {
         String request = REQUEST.replace("m-claude", "m-mid").replace(",\n \"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2048}", "");
         HttpResponse<String> r = count(h.memberKey, request);
