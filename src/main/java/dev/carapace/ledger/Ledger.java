@@ -174,9 +174,10 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (charges.isEmpty()) return;
         Reservation r = reservation(call, model, prompt, maxOutput, nanos, tokens, charges, now);
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
-        if (refused != null) {
+        if (refused != null && fitsWithoutPrompt(path, refused, price, maxOutput)) {
             // The byte bound is cheap but up to four times the prompt's tokens. Only a call it would refuse pays for
-            // the tokenizer (about 2.5 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate.
+            // the tokenizer (about 2.5 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate;
+            // not one that its output alone would not fit, so that a spent budget costs no tokenizing.
             PromptEstimate estimate = promptEstimate(req, framing, tokenizerFactor(call.model()), counts::count);
             if (estimate.tokens() < bound) {
                 prompt = estimate.tokens();
@@ -189,6 +190,19 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (refused != null) throw refusal(path, refused, nanos, tokens, now);
         call.note(Held.class, new Held(r, path, price, bound, maxOutput, call.startNanos()));
         call.readOutput();   // onEvent counts a stream's output as it comes
+    }
+
+    /** Whether the window that refused a call has room for its output at least (what it reserves without a prompt). */
+    private boolean fitsWithoutPrompt(List<Budget> path, WindowKey refused, Price price, int maxOutput) {
+        Budget b = path.stream().filter(x -> x.id().equals(refused.budgetId())).findFirst().orElse(null);
+        if (b == null) return true;
+        WindowRow w = book.window(refused).orElse(new WindowRow(refused, 0, 0, 0, 0));
+        long nanos = Pricing.worstCase(price, 0, maxOutput);
+        Long limitNanos = refused.tier().equals("*") ? b.limitNanos()
+                : b.tiers().get(refused.tier()) == null ? null : b.tiers().get(refused.tier()).capNanos();
+        if (limitNanos != null && w.spentNanos() + w.reservedNanos() + nanos > limitNanos) return false;
+        Long limitTokens = refused.tier().equals("*") ? b.limitTokens() : null;
+        return limitTokens == null || w.spentTokens() + w.reservedTokens() + maxOutput <= limitTokens;
     }
 
     private Reservation reservation(Call call, ModelSpec model, long prompt, int maxOutput, long nanos, long tokens,

@@ -149,6 +149,13 @@ class TokenizerReservationTest {
             assertThat(error.path("message").asText())
                     .contains(spent + " of 30000 tokens spent this day")
                     .contains("(" + reserved + " tokens)");
+
+            // Where even the output alone cannot fit, the prompt is not tokenized: the refusal gives the byte bound.
+            c.ledger().budgets().set(new Budgets.Request("team", "platform", null, spent + 4_000, "day", "UTC", null, null, null));
+            HttpResponse<String> hopeless = LedgerTestKit.post(c.port(), key, body);
+            assertThat(hopeless.statusCode()).isEqualTo(429);
+            assertThat(JSON.readTree(hopeless.body()).at("/error/message").asText())
+                    .contains("(" + (Ledger.promptBound(parsed) + 4096) + " tokens)");
         }
     }
 
