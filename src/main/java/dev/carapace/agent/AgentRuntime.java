@@ -84,7 +84,6 @@ public final class AgentRuntime implements AutoCloseable {
     /** The most of AGENTS.md that goes into the system prompt, in bytes. */
     static final int MAX_INSTRUCTIONS_BYTES = 64 * 1024;
     static final String INSTRUCTIONS_FILE = "AGENTS.md";
-    private static final int SUMMARY_CHARS = 200;
 
     private final Agents agents;
     private final Gateway gateway;
@@ -1071,9 +1070,9 @@ public final class AgentRuntime implements AutoCloseable {
 
     private void record(Execution ex, ToolCall call, ToolResult result) {
         append(ex, entry(ex.sessionKey, ex.runId, "tool", Transcript.tool(call.id(), call.name(), result), null, null));
-        String c = result.content() == null ? "" : result.content();
+        ResultExcerpt shown = ResultExcerpt.of(result.content());
         events.publish(new RunEvent.ToolFinished(ex.runId, ex.sessionKey, call.id(), call.name(), !result.error(),
-                c.length() <= SUMMARY_CHARS ? c : c.substring(0, SUMMARY_CHARS) + "..."));
+                shown.text(), shown.moreLines(), shown.moreChars()));
     }
 
     /** Appends to the transcript; one writer per session at a time, so seq numbers never collide. */
