@@ -35,6 +35,8 @@ import dev.carapace.ledger.Ledger;
 import dev.carapace.ledger.PriceBook;
 import dev.carapace.model.Access;
 import dev.carapace.model.ApiException;
+import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
@@ -74,6 +76,8 @@ public final class Carapace implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Carapace.class);
     /** How long a request's head may take to arrive once it has begun: a slowloris holds no connection longer. */
     static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** How long the start-up check waits for each provider's server to accept a connection. */
+    static final Duration UPSTREAM_PROBE_TIMEOUT = Duration.ofSeconds(3);
     /**
      * How long a connection may stay silent both ways. Longer than any upstream read timeout a config is likely to
      * set, so a client waiting on a slow model is never cut off by the front door first.
@@ -160,6 +164,14 @@ public final class Carapace implements AutoCloseable {
                     upstreamConnections));
         }
         this.providers = List.copyOf(providers.values());
+        Map<String, List<String>> servedBy = new LinkedHashMap<>();
+        for (ModelSpec m : config.models().values()) {
+            for (DeploymentSpec d : m.deployments()) {
+                List<String> ids = servedBy.computeIfAbsent(d.provider(), k -> new ArrayList<>());
+                if (!ids.contains(m.id())) ids.add(m.id());
+            }
+        }
+        UpstreamProbe.start(this.providers, servedBy, UPSTREAM_PROBE_TIMEOUT);
         Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
         Map<String, Access> teamAccess = new LinkedHashMap<>();
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
