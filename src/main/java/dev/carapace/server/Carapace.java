@@ -30,6 +30,7 @@ import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Alerts;
+import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Ledger;
 import dev.carapace.ledger.PriceBook;
@@ -105,6 +106,7 @@ public final class Carapace implements AutoCloseable {
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
+    private final BudgetSync budgetSync;
 
     private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
                      Integer portOverride, SoleWriter soleWriter) {
@@ -187,7 +189,9 @@ public final class Carapace implements AutoCloseable {
         // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a
         // minute old.
         ledger.reconcile(store.postgres() ? java.time.Duration.ofMinutes(1) : java.time.Duration.ZERO);
-        every(java.time.Duration.ofSeconds(2), budgets::refresh);
+        budgetSync = new BudgetSync(store.ledgerBook(), budgets, clock);
+        every(BudgetSync.CHECK_EVERY, budgetSync::check);
+        every(BudgetSync.HEARTBEAT_EVERY, budgetSync::heartbeat);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
@@ -442,6 +446,11 @@ public final class Carapace implements AutoCloseable {
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
+        try {
+            budgetSync.stop();
+        } catch (RuntimeException e) {
+            log.warn("could not withdraw this gateway's budget acknowledgement; the CLI stops waiting for it in 30 s", e);
+        }
         store.close();
         if (bubblewrap != null) bubblewrap.close();
         if (sandboxSockets != null) sandboxSockets.close();
