@@ -1,6 +1,8 @@
 package dev.carapace.ledger;
 
 import dev.carapace.store.LedgerBook;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -24,12 +26,16 @@ public final class BudgetSync {
     /** How long the CLI waits for a running gateway to apply its change. */
     public static final Duration ACK_WAIT = Duration.ofSeconds(1);
 
+    private static final Logger log = LoggerFactory.getLogger(BudgetSync.class);
+
     private final LedgerBook book;
     private final Budgets budgets;
     private final Clock clock;
     private final String gateway = UUID.randomUUID().toString();
     /** The change count this gateway's budgets reflect; only the scheduler's thread touches it. */
     private long applied;
+    /** Whether the last check failed; only the scheduler's thread touches it. */
+    private boolean failing;
 
     /** Call once the budgets have been read; {@code budgets} reflect the store as of now. */
     public BudgetSync(LedgerBook book, Budgets budgets, Clock clock) {
@@ -41,13 +47,29 @@ public final class BudgetSync {
         book.acknowledgeBudgets(gateway, applied, clock.instant());
     }
 
-    /** Reads the change count; when it moved, reads the budgets again and says so. */
+    /**
+     * Reads the change count; when it moved, reads the budgets again and says so. A store that cannot be read is
+     * logged once, not twenty times a second, and once more when it can be read again; the budgets in memory keep
+     * binding meanwhile.
+     */
     public void check() {
-        long now = book.budgetChanges();
-        if (now == applied) return;
-        budgets.refresh();
-        applied = now;
-        book.acknowledgeBudgets(gateway, now, clock.instant());
+        try {
+            long now = book.budgetChanges();
+            if (now != applied) {
+                budgets.refresh();
+                applied = now;
+                book.acknowledgeBudgets(gateway, now, clock.instant());
+            }
+            if (failing) {
+                failing = false;
+                log.info("budget changes can be read from the store again");
+            }
+        } catch (RuntimeException e) {
+            if (!failing) {
+                failing = true;
+                log.warn("cannot read budget changes from the store; budgets bind as last read until it can", e);
+            }
+        }
     }
 
     /** Tells the CLI this gateway still runs (it waits only for running ones). */
