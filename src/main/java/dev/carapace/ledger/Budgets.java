@@ -8,10 +8,12 @@ import dev.carapace.store.LedgerBook.BudgetRow;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.DateTimeException;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -68,13 +70,13 @@ public final class Budgets {
             Map<String, Budget> before = byId;
             Map<String, Budget> m = new HashMap<>();
             for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
-            java.time.Instant now = clock.instant();
+            Instant now = clock.instant();
             boolean seeded = false;
             if (loaded) {
                 for (Budget b : m.values()) {
                     if (before.containsKey(b.id())) continue;
-                    Set<String> exempt = new java.util.HashSet<>();
-                    Set<String> capped = new java.util.HashSet<>();
+                    Set<String> exempt = new HashSet<>();
+                    Set<String> capped = new HashSet<>();
                     b.tiers().forEach((tier, rule) -> {
                         if (rule.exempt()) exempt.add(tier);
                         if (rule.capNanos() != null) capped.add(tier);
@@ -187,7 +189,7 @@ public final class Budgets {
         edits.lock();
         try {
             Budget old = byId.get(b.id());
-            java.time.Instant now = clock.instant();
+            Instant now = clock.instant();
             if (old != null && (old.period() != period || !old.zone().equals(zone))) {
                 // Windows are keyed by their start, so a new period or zone means a new window: carry what the
                 // current one spent and holds, or an admin's edit would hand the period's money back.

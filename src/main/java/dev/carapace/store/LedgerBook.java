@@ -6,10 +6,14 @@ import org.jdbi.v3.core.mapper.RowMapper;
 
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The ledger's tables: budgets, their period windows (spent and reserved), reservations, alerts sent, prices.
@@ -239,8 +243,8 @@ public final class LedgerBook {
      * @param exempt tiers whose calls the budget does not count
      * @param capped tiers with a window of their own
      */
-    public void seedWindow(String budgetId, String scope, String subject, long windowStart, java.util.Set<String> exempt,
-                           java.util.Set<String> capped) {
+    public void seedWindow(String budgetId, String scope, String subject, long windowStart, Set<String> exempt,
+                           Set<String> capped) {
         String column = switch (scope) {
             case "org" -> "org";
             case "team" -> "team";
@@ -249,12 +253,12 @@ public final class LedgerBook {
             default -> throw new IllegalArgumentException("no budget scope " + scope);
         };
         reservations.resync(() -> store.write("seed budget window", h -> {
-            java.util.Map<String, long[]> byTier = new java.util.HashMap<>();
-            LocalDate firstDay = Instant.ofEpochMilli(windowStart).atZone(java.time.ZoneOffset.UTC).toLocalDate();
-            long firstDayStart = firstDay.atStartOfDay(java.time.ZoneOffset.UTC).toInstant().toEpochMilli();
+            Map<String, long[]> byTier = new HashMap<>();
+            LocalDate firstDay = Instant.ofEpochMilli(windowStart).atZone(ZoneOffset.UTC).toLocalDate();
+            long firstDayStart = firstDay.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
             LocalDate wholeDays = firstDayStart == windowStart ? firstDay : firstDay.plusDays(1);
             if (!wholeDays.equals(firstDay)) {
-                long end = wholeDays.atStartOfDay(java.time.ZoneOffset.UTC).toInstant().toEpochMilli();
+                long end = wholeDays.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
                 h.createQuery("SELECT tier, SUM(cost_nanos) AS n, SUM(input_tokens + output_tokens) AS t FROM usage_records "
                                 + "WHERE at >= :from AND at < :to AND " + column + " = :subject GROUP BY tier")
                         .bind("from", windowStart).bind("to", end).bind("subject", subject)
@@ -276,7 +280,7 @@ public final class LedgerBook {
         }));
     }
 
-    private static boolean add(java.util.Map<String, long[]> byTier, String tier, long nanos, long tokens) {
+    private static boolean add(Map<String, long[]> byTier, String tier, long nanos, long tokens) {
         long[] sums = byTier.computeIfAbsent(tier == null ? "" : tier, t -> new long[2]);
         sums[0] += nanos;
         sums[1] += tokens;

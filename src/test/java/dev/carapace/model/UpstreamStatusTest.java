@@ -51,7 +51,7 @@ class UpstreamStatusTest {
 
     @ParameterizedTest(name = "{0} {3}")
     @MethodSource("statusesOnBothFormats")
-    void everyStatusMeansTheSameOnEveryWireFormat(String name, WireFormat format, String body, Expected e) {
+    void upstreamStatusesGotDifferentKindsPerWireFormat(String name, WireFormat format, String body, Expected e) {
         ApiException x = format.upstreamError(e.status(), body.getBytes(StandardCharsets.UTF_8));
         assertThat(x.kind()).isEqualTo(e.kind());
         assertThat(x.code()).isEqualTo(e.code());

@@ -35,7 +35,7 @@ class UnreachableUpstreamTest {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @Test
-    void anUnreachableProviderIsNamedWithItsHostTheModelTriedAndWhatToCheck() throws Exception {
+    void chatAgainstAnUnreachableUpstreamSaidOnlyUnknownHostException() throws Exception {
         int closed;
         try (ServerSocket s = new ServerSocket(0)) {
             closed = s.getLocalPort();

@@ -31,7 +31,7 @@ class UpstreamStatusFailoverTest {
     @ParameterizedTest(name = "{0} upstream answers {1}")
     @CsvSource({"openai, 413", "anthropic, 413", "openai, 529", "anthropic, 529", "openai, 503", "anthropic, 503",
             "openai, 400", "anthropic, 400"})
-    void theSecondDeploymentServesWhenTheFirstAnswers(String kind, int status) throws Exception {
+    void anUpstream413FailedOverBehindOpenAiButNotBehindAnthropic(String kind, int status) throws Exception {
         boolean anthropic = kind.equals("anthropic");
         String errorBody = anthropic
                 ? "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\",\"message\":\"first says " + status + "\"}}"
