@@ -87,7 +87,7 @@ public final class Provider implements AutoCloseable {
             byte[] answer = readAll(response.body(), MAX_BODY);
             return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
-            throw ioFailure(e, upstreamModel);
+            throw ioFailure(e, upstreamModel, true);
         }
     }
 
@@ -118,7 +118,7 @@ public final class Provider implements AutoCloseable {
             } catch (IOException e) {
                 // An interrupt (an agent run being cancelled) closes the socket of a virtual thread: not the upstream's fault.
                 if (Thread.currentThread().isInterrupted()) throw interrupted();
-                throw ioFailure(e, upstreamModel);
+                throw ioFailure(e, upstreamModel, true);
             }
             if (!decoder.done()) {
                 throw ApiException.of(ApiException.Kind.UPSTREAM, "upstream_stream_truncated",
@@ -154,7 +154,7 @@ public final class Provider implements AutoCloseable {
             response = http.post(path, headerLines, body);
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) throw interrupted();
-            throw ioFailure(e, upstreamModel);
+            throw ioFailure(e, upstreamModel, false);
         }
         if (response.status() / 100 != 2) {
             byte[] err;
@@ -175,7 +175,8 @@ public final class Provider implements AutoCloseable {
         return ApiException.of(ApiException.Kind.UNAVAILABLE, Router.INTERRUPTED, "the request was interrupted");
     }
 
-    private ApiException ioFailure(IOException e, String upstreamModel) {
+    /** @param answering whether the upstream had begun to answer (a failure then is no failure to reach it) */
+    private ApiException ioFailure(IOException e, String upstreamModel, boolean answering) {
         // Carapace's own limits first: these say nothing about the upstream (Router#local)
         if (e instanceof UpstreamConnections.Exhausted) {
             return ApiException.of(ApiException.Kind.UNAVAILABLE, CONNECTIONS_EXHAUSTED,
@@ -198,8 +199,12 @@ public final class Provider implements AutoCloseable {
                     "provider '" + spec.name() + "' closed the connection after the request was sent, without an"
                     + " answer; it was not sent there again, as it may have been processed");
         }
+        if (answering) {
+            return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_unreachable", "provider '" + spec.name()
+                    + "' broke off its answer from model '" + upstreamModel + "' (" + e.getClass().getSimpleName() + ")");
+        }
         return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_unreachable",
-                unreachable(e, "model '" + upstreamModel + "' was tried there"));
+                unreachable(e, "model '" + upstreamModel + "' was tried there", spec.connectTimeout()));
     }
 
     /**
@@ -214,7 +219,7 @@ public final class Provider implements AutoCloseable {
             s.connect(new java.net.InetSocketAddress(u.getHost(), port(u)), (int) Math.max(1, timeout.toMillis()));
             return null;
         } catch (IOException e) {
-            return unreachable(e, serves);
+            return unreachable(e, serves, timeout);
         }
     }
 
@@ -224,9 +229,10 @@ public final class Provider implements AutoCloseable {
      * there, what was being done, and what to check: the provider's base URL (without credentials or query) and the
      * variable its key is read from (never the key).
      *
-     * @param doing e.g. "model 'gpt-4o' was tried there"
+     * @param doing   e.g. "model 'gpt-4o' was tried there"
+     * @param timeout how long the connection was given
      */
-    String unreachable(IOException e, String doing) {
+    String unreachable(IOException e, String doing, Duration timeout) {
         URI u = spec.baseUrl();
         String where = u.getHost() + ":" + port(u);
         String why;
@@ -234,7 +240,7 @@ public final class Provider implements AutoCloseable {
             why = "host '" + u.getHost() + "' was not found (DNS)";
         } else if (e instanceof ConnectException && e.getMessage() != null && e.getMessage().startsWith("connect timed out")
                 || e instanceof SocketTimeoutException) {
-            why = "connecting to " + where + " timed out after " + spec.connectTimeout().toMillis() + " ms";
+            why = "connecting to " + where + " timed out after " + timeout.toMillis() + " ms";
         } else if (e instanceof ConnectException) {
             why = where + " refused the connection (nothing listens there)";
         } else if (e instanceof java.net.NoRouteToHostException) {
