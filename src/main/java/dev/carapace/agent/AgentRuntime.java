@@ -652,12 +652,13 @@ public final class AgentRuntime implements AutoCloseable {
 
     /**
      * Whom a run's model calls are charged to: the user who started it (issue 14: runs of a team-owned agent were
-     * charged to no user, "-" in the spend report), within the agent's owner team, as the agent. A starter without a
-     * user (a team key) leaves the owner's user, if any.
+     * charged to no user, "-" in the spend report), within the agent's owner team, as the agent, with the prefix of
+     * the key that started it. A starter without a user (a team key) leaves the owner's user, if any.
      */
     static Principal chargedTo(Principal owner, Principal startedBy) {
-        if (startedBy == null || startedBy.user() == null) return owner;
-        return new Principal(owner.org(), owner.team(), startedBy.user(), owner.role(), startedBy.keyPrefix(), owner.agent());
+        if (startedBy == null) return owner;
+        return new Principal(owner.org(), owner.team(), startedBy.user() != null ? startedBy.user() : owner.user(),
+                owner.role(), startedBy.keyPrefix(), owner.agent());
     }
 
     /** A parent's principal, as the child agent {@code agentId}: the same owner, the child's own agent budget. */

@@ -173,6 +173,7 @@ class AgentApiTest {
             assertThat(r.agent()).isEqualTo("helper");
             assertThat(r.team()).isEqualTo("platform");
             assertThat(r.status()).isEqualTo(200);
+            assertThat(h.memberKey).startsWith(r.keyPrefix());
         });
         JsonNode byUser = json(h.get("/api/spend?by=user", h.adminKey).body()).path("data");
         assertThat(byUser).hasSize(1);
