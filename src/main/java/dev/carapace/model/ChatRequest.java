@@ -116,10 +116,28 @@ public record ChatRequest(
                 stream, includeUsage, user, passthrough, new Original(original.api(), original.body(), original.raw(), headers));
     }
 
-    /** Format-specific parameters, kept as the client wrote them. */
-    public record Passthrough(WireApi api, ObjectNode fields) {
+    /**
+     * What only the client's API can say: top-level parameters kept as the client wrote them ({@code fields}), and
+     * the paths of what the neutral view leaves out below the top level. A relay sends all of it up as it came; a
+     * translation ({@link Translation}) sends {@code fields} to an upstream of the same API, leaves out the rest and
+     * names it, and refuses what it cannot leave out without changing the request's meaning.
+     *
+     * @param lossy          paths of nested fields whose loss is harmless (e.g. {@code tools[].defer_loading}), named
+     *                       when a translation drops them
+     * @param untranslatable paths whose loss would change the meaning (a server tool, a document block,
+     *                       {@code output_config.format}): a translation that cannot carry one is refused, naming it
+     */
+    public record Passthrough(WireApi api, ObjectNode fields, List<String> lossy, List<String> untranslatable) {
         public static final Passthrough NONE = new Passthrough(null, null);
 
+        public Passthrough {
+            lossy = lossy == null ? List.of() : List.copyOf(lossy);
+            untranslatable = untranslatable == null ? List.of() : List.copyOf(untranslatable);
+        }
+
+        public Passthrough(WireApi api, ObjectNode fields) { this(api, fields, List.of(), List.of()); }
+
+        /** Whether there are top-level parameters to forward (the nested paths are only named). */
         public boolean isEmpty() { return fields == null || fields.isEmpty(); }
     }
 }

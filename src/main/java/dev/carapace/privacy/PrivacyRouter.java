@@ -69,7 +69,7 @@ public final class PrivacyRouter implements CallFilter {
                 if (part instanceof Part.Text t) {
                     List<Finding> f = scanner.scan(t.text());
                     if (!f.isEmpty()) pieces.add(new Piece(m, p, -1, t.text(), f));
-                } else if (spec.imageClass() != null) {
+                } else if (part instanceof Part.Image && spec.imageClass() != null) {
                     pieces.add(new Piece(m, p, -1, null, List.of(new Finding(IMAGE, spec.imageClass(), 0, 0, 1.0))));
                 }
             }

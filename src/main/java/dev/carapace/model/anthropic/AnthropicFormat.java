@@ -20,6 +20,7 @@ import dev.carapace.model.Role;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
+import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
@@ -39,8 +40,9 @@ import java.util.UUID;
  * {@link AnthropicStreamEncoder} and read by {@link AnthropicStreamDecoder}. This class holds the rest: response and
  * error rendering, the upstream request body, and upstream response and error parsing.
  *
- * <p>What the neutral types cannot carry is lost in translation: thinking blocks, {@code cache_control} anywhere
- * but on text, the matched stop sequence, citations.
+ * <p>What the neutral types cannot carry is lost in translation, and named to the client
+ * ({@link Translation}): {@code cache_control} anywhere but on text, tool fields such as {@code defer_loading}, the
+ * matched stop sequence, citations. Signed thinking blocks are carried ({@link Part.Reasoning}).
  */
 public final class AnthropicFormat implements WireFormat {
 
@@ -198,12 +200,10 @@ public final class AnthropicFormat implements WireFormat {
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
         if (r.relaysTo(WireApi.ANTHROPIC)) return AnthropicRelay.request(r, upstreamModel, defaultMaxTokens);
-        ChatRequest.Passthrough pt = r.passthrough();
-        if (!pt.isEmpty() && pt.api() != WireApi.ANTHROPIC) {
-            String field = pt.fields().fieldNames().next();
-            throw ApiException.invalid(field,
-                    field + " is an OpenAI parameter; the chosen model is served by an Anthropic upstream");
-        }
+        Translation.check(r, WireApi.ANTHROPIC);
+        // Another API's own parameters are left out (and named to the client: see Translation#dropped).
+        ChatRequest.Passthrough pt = r.passthrough().api() == WireApi.ANTHROPIC ? r.passthrough()
+                : ChatRequest.Passthrough.NONE;
         // Anthropic has no system role inside the conversation: every SYSTEM message, wherever it stands, joins
         // the top-level system prompt in order. Keeping it a system instruction preserves its authority, which
         // turning it into user text would not.
@@ -215,7 +215,9 @@ public final class AnthropicFormat implements WireFormat {
             Message m = messages.get(i);
             for (Part p : m.content()) {
                 size += p instanceof Part.Text t ? t.text().length() + 64
-                        : p instanceof Part.Image img && img.data() != null ? img.data().length() + 128 : 256;
+                        : p instanceof Part.Image img && img.data() != null ? img.data().length() + 128
+                        : p instanceof Part.Reasoning th ? th.signature().length() + (th.redacted() ? 64 : th.text().length() + 96)
+                        : 256;
             }
             if (m.role() == Role.SYSTEM) {
                 for (Part p : m.content()) if (p instanceof Part.Text t && !t.text().isEmpty()) system.add(t);
@@ -402,6 +404,18 @@ public final class AnthropicFormat implements WireFormat {
                 if (!t.text().isEmpty()) writeTextBlock(g, t);
             }
             case Part.Image img -> writeImage(g, img, path);
+            case Part.Reasoning th -> {
+                g.writeStartObject();
+                if (th.redacted()) {
+                    g.writeStringField("type", "redacted_thinking");
+                    g.writeStringField("data", th.signature());
+                } else {
+                    g.writeStringField("type", "thinking");
+                    g.writeStringField("thinking", th.text());
+                    g.writeStringField("signature", th.signature());
+                }
+                g.writeEndObject();
+            }
         }
     }
 
