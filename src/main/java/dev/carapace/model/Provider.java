@@ -129,9 +129,7 @@ public final class Provider implements AutoCloseable {
      * What sending {@code request} here leaves out of it, by name ({@link WireFormat#dropped}): nothing when the request
      * is relayed as it came.
      */
-    public java.util.Set<String> dropped(ChatRequest request) {
-        return request.relaysTo(format.api()) ? java.util.Set.of() : format.dropped(request);
-    }
+    public java.util.Set<String> dropped(ChatRequest request) { return format.dropped(request); }
 
     /** Closes the kept-alive connections. */
     @Override

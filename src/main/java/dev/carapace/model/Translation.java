@@ -37,10 +37,12 @@ public final class Translation {
     /**
      * The names of what a translation of {@code request} for a {@code target} upstream leaves out: the client's own
      * API's top-level parameters (for another API), the nested fields the neutral view does not carry, and the vendor
-     * headers a relay would have sent. Sanitized for a header, at most {@value #MAX_NAMES}.
+     * headers a relay would have sent; nothing for a request that is relayed. Sanitized for a header, at most
+     * {@value #MAX_NAMES}.
      */
     public static Set<String> dropped(ChatRequest request, WireApi target) {
         Set<String> out = new LinkedHashSet<>();
+        if (request.relaysTo(target)) return out;
         ChatRequest.Passthrough pt = request.passthrough();
         if (pt.api() != null && pt.api() != target && !pt.isEmpty()) pt.fields().fieldNames().forEachRemaining(out::add);
         for (String path : pt.lossy()) if (!kept(pt, path, target)) out.add(path);

@@ -590,7 +590,7 @@ final class AnthropicRequestParser {
                             + truncate(name.textValue()) + "' is defined twice");
                 }
                 extras.serverTools.add(name.textValue());
-                extras.untranslatable.add(p + " (" + truncate(type.textValue()) + ")");
+                extras.untranslatable.add(p + " ('" + truncate(type.textValue()) + "' tool)");
                 continue;
             }
             for (var field : t.properties()) {

@@ -855,6 +855,7 @@ public final class OpenAiFormat implements WireFormat {
     @Override
     public Set<String> dropped(ChatRequest r) {
         Set<String> out = Translation.dropped(r, WireApi.OPENAI);
+        if (r.relaysTo(WireApi.OPENAI)) return out;
         boolean thinking = false;
         boolean cache = false;
         for (Message m : r.messages()) {
@@ -865,7 +866,7 @@ public final class OpenAiFormat implements WireFormat {
         }
         if (!thinking && !cache) return out;
         Set<String> all = new java.util.LinkedHashSet<>(out);
-        if (thinking) all.add("thinking blocks");
+        if (thinking) all.add("messages[].content[].thinking");
         if (cache) all.add("cache_control");
         return Translation.bounded(all);
     }
