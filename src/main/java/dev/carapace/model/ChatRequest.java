@@ -60,7 +60,16 @@ public record ChatRequest(
      * same API and no filter rewrote the request.
      */
     public boolean relaysTo(WireApi upstream) {
-        return original != null && original.api() == upstream;
+        return original != null && original.raw() != null && original.api() == upstream;
+    }
+
+    /**
+     * The client's vendor headers that go up with this request to an upstream of {@code upstream}'s API: when it is
+     * relayed, and when it is rebuilt for that same API after a filter's rewrite (its betas still describe the fields
+     * that go); never to another API.
+     */
+    public java.util.Map<String, String> vendorHeaders(WireApi upstream) {
+        return original != null && original.api() == upstream ? original.headers() : java.util.Map.of();
     }
 
     /** The model and the output limit are set on the way out, so the client's original stays valid. */
@@ -74,16 +83,22 @@ public record ChatRequest(
                 parallelToolCalls, stream, includeUsage, user, passthrough, original);
     }
 
-    /** Rewritten messages (a redaction) are not in the client's original: the request is translated from here on. */
+    /**
+     * Rewritten messages (a redaction) are not in the client's original: the request is translated from here on, with
+     * only the client's vendor headers kept ({@link #vendorHeaders}).
+     */
     public ChatRequest withMessages(List<Message> newMessages) {
+        Original headersOnly = original == null || original.headers().isEmpty() ? null
+                : new Original(original.api(), null, null, original.headers());
         return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough, null);
+                parallelToolCalls, stream, includeUsage, user, passthrough, headersOnly);
     }
 
     /**
      * The client's request: its body as it came ({@code raw}) and as parsed ({@code body}), the tree that was
      * validated and read into this request (the parsers refuse a repeated key, so both say the same to any reader),
-     * and the vendor headers that go up with it ({@link WireFormat#relayedHeaders}), name to value.
+     * and the vendor headers that go up with it ({@link WireFormat#relayedHeaders}), name to value. After a rewrite
+     * only the headers are left, and {@code body} and {@code raw} are null.
      */
     public record Original(WireApi api, ObjectNode body, byte[] raw, java.util.Map<String, String> headers) {
         public Original {

@@ -46,7 +46,9 @@ public final class Translation {
         ChatRequest.Passthrough pt = request.passthrough();
         if (pt.api() != null && pt.api() != target && !pt.isEmpty()) pt.fields().fieldNames().forEachRemaining(out::add);
         for (String path : pt.lossy()) if (!kept(pt, path, target)) out.add(path);
-        if (request.original() != null) out.addAll(request.original().headers().keySet());
+        if (request.original() != null && request.original().api() != target) {
+            out.addAll(request.original().headers().keySet());
+        }
         return bounded(out);
     }
 

@@ -43,8 +43,10 @@ class TranslationDegradesTest {
     @AfterAll
     static void stop() { h.close(); }
 
+    private static final String BETA = "interleaved-thinking-2025-05-14,context-management-2025-06-27";
+
     private static HttpResponse<String> messages(String body) {
-        return h.post("/v1/messages", h.memberKey, body, "anthropic-version", "2023-06-01");
+        return h.post("/v1/messages", h.memberKey, body, "anthropic-version", "2023-06-01", "anthropic-beta", BETA);
     }
 
     @Test
@@ -58,7 +60,7 @@ class TranslationDegradesTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(GatewayHarness.json(r.body()).path("content").get(0).path("text").asText()).isEqualTo("hello");
         assertThat(r.headers().firstValue("x-carapace-dropped"))
-                .hasValue("thinking,output_config,bad?key?,tools[].defer_loading");
+                .hasValue("thinking,output_config,bad?key?,tools[].defer_loading,anthropic-beta");
         assertThat(r.headers().firstValue("x-carapace-clamped")).hasValue("max_tokens=100000->4096");
         JsonNode up = GatewayHarness.json(ScriptedUpstream.body(h.a.take()));
         assertThat(up.path("max_tokens").asInt()).isEqualTo(4096);
@@ -151,6 +153,9 @@ class TranslationDegradesTest {
         JsonNode assistant = up.path("messages").get(1);
         assertThat(assistant.path("content").get(0).path("signature").asText()).isEqualTo(signature);
         assertThat(up.path("thinking").path("budget_tokens").asInt()).isEqualTo(512);
+        // the betas still describe what goes up, so they go too
+        assertThat(thinking.answered().getLast().beta()).isEqualTo(BETA);
+        assertThat(r.headers().firstValue("x-carapace-dropped")).isEmpty();
     }
 
     @Test
