@@ -151,7 +151,7 @@ class ClaudeCodeHarnessTest {
     }
 
     @Test
-    void saysHiThroughAnOpenAiUpstreamNamingWhatTheTranslationDropped() throws Exception {
+    void saysHiAndRunsAToolRoundThroughAnOpenAiUpstreamNamingWhatTheTranslationDropped() throws Exception {
         Path work = Files.createDirectories(tmp.resolve("work"));
         h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("Hi", " from OpenAI."), 812, 6), 0));
 
@@ -173,11 +173,37 @@ class ClaudeCodeHarnessTest {
         assertThat(dropped).contains("thinking", "context_management", "output_config", "tools[].defer_loading",
                 "cache_control", "anthropic-beta");
 
-        UsageRecord r = record(call);
-        assertThat(r.inputTokens()).isEqualTo(812);
-        assertThat(r.outputTokens()).isEqualTo(6);
-        assertThat(r.estimated()).isFalse();
-        assertThat(h.carapace.store().usageLog().count()).isEqualTo(1);
+        // A tool round, translated both ways: the tool call reaches Claude Code, its result goes back as a tool message.
+        Path note = Files.writeString(work.resolve("note.txt"), "the secret word is plum\n");
+        List<String> toolCall = new ArrayList<>(ScriptedUpstream.openAiToolCallStream(new ScriptedUpstream.ToolCall(
+                "call_r1", "Read", "{\"file_path\":" + ScriptedUpstream.quote(note.toString()) + "}")));
+        toolCall.add(toolCall.size() - 1, "data: {\"id\":\"chatcmpl-s\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                + "\"model\":\"up-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":901,\"completion_tokens\":23,"
+                + "\"total_tokens\":924}}\n\n");
+        h.a.enqueue(ScriptedUpstream.sse(toolCall, 0),
+                ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("It says plum."), 960, 5), 0));
+        Run tool = claude(work, "What does note.txt say? Use the Read tool.", "m-solo");
+        assertThat(tool.result()).as(tool.toString()).isEqualTo("It says plum.");
+        h.a.take();
+        JsonNode second = GatewayHarness.json(ScriptedUpstream.body(h.a.take()));
+        JsonNode messages = second.path("messages");
+        JsonNode result = messages.get(messages.size() - 1);
+        assertThat(result.path("role").asText()).isEqualTo("tool");
+        assertThat(result.path("tool_call_id").asText()).isEqualTo("call_r1");
+        assertThat(result.path("content").toString()).contains("the secret word is plum");
+        JsonNode asked = messages.get(messages.size() - 2);
+        assertThat(asked.path("tool_calls").get(0).path("function").path("name").asText()).isEqualTo("Read");
+
+        List<Recorder.Exchange> calls = proxy.exchanges("/v1/messages");
+        assertThat(calls).hasSize(3);
+        int[][] figures = {{812, 6}, {901, 23}, {960, 5}};
+        for (int i = 0; i < 3; i++) {
+            UsageRecord r = record(calls.get(i));
+            assertThat(r.inputTokens()).isEqualTo(figures[i][0]);
+            assertThat(r.outputTokens()).isEqualTo(figures[i][1]);
+            assertThat(r.estimated()).isFalse();
+        }
+        assertThat(h.carapace.store().usageLog().count()).isEqualTo(3);
         assertThat(vendor.connections()).as("Claude Code reached for its vendor").isZero();
     }
 
