@@ -26,8 +26,14 @@ public final class Translation {
         ChatRequest.Passthrough pt = request.passthrough();
         for (String path : pt.untranslatable()) {
             if (!kept(pt, path, target)) {
-                int what = path.indexOf(" (");   // "tools[2] ('web_search_20250305')": the param is the path
-                throw ApiException.invalid(what < 0 ? path : path.substring(0, what), path + ": cannot be sent to the chosen model, which is served by "
+                int what = path.indexOf(" (");   // "tools[2] ('web_search_20250305' tool)": the param is the path
+                String param = what < 0 ? path : path.substring(0, what);
+                if (pt.api() == target) {   // its own API, but rebuilt from the neutral view: a filter changed it
+                    throw ApiException.invalid(param, path + ": cannot be carried when the request is rebuilt after a"
+                            + " filter changed it (a privacy redaction, say), and leaving it out would change what the"
+                            + " request asks; remove it, or what the filter acted on");
+                }
+                throw ApiException.invalid(param, path + ": cannot be sent to the chosen model, which is served by "
                         + describe(target) + " upstream, and leaving it out would change what the request asks; use a"
                         + " model served by " + describe(pt.api()) + " upstream, or remove it");
             }

@@ -159,6 +159,20 @@ class TranslationDegradesTest {
     }
 
     @Test
+    void textInABlockCarapaceDoesNotModelIsScreenedAndNeverSlipsUpUnredacted() {
+        HttpResponse<String> r = messages("""
+                {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":[
+                  {"type":"text","text":"summarize"},
+                  {"type":"document","source":{"type":"text","media_type":"text/plain",
+                   "data":"contact carol.jones@example.com"}}]}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        JsonNode err = GatewayHarness.json(r.body()).path("error");
+        assertThat(err.path("message").asText()).startsWith("messages[0].content[1] ('document' block): cannot be"
+                + " carried when the request is rebuilt after a filter changed it");
+        assertThat(thinking.seen()).noneMatch(s -> String.valueOf(s.body()).contains("carol.jones"));
+    }
+
+    @Test
     void aHistoryThatLostItsThinkingIsRefusedByTheUpstreamInItsOwnWords() {
         HttpResponse<String> r = messages("""
                 {"model":"m-claude","max_tokens":1000,"thinking":{"type":"enabled","budget_tokens":512},

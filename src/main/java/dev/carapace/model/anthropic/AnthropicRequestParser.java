@@ -653,9 +653,12 @@ final class AnthropicRequestParser {
     private static final class Extras {
         /** More than enough to name what a translation drops; a request with thousands of odd keys is not listed whole. */
         private static final int MAX = 32;
-        /** Keys of a block of a type Carapace does not model that hold no text for the view (ids, base64 data). */
-        private static final Set<String> OPAQUE = Set.of("type", "id", "data", "signature", "media_type",
-                "tool_use_id", "cache_control", "citations");
+        /**
+         * Keys of a block of a type Carapace does not model that hold no text for the view: ids, signatures, and
+         * {@code data} beside {@code "type": "base64"} (a plain-text source keeps its text in {@code data}).
+         */
+        private static final Set<String> OPAQUE = Set.of("type", "id", "signature", "media_type", "tool_use_id",
+                "cache_control", "citations");
 
         final Set<String> lossy = new LinkedHashSet<>();
         final List<String> untranslatable = new ArrayList<>();
@@ -692,7 +695,11 @@ final class AnthropicRequestParser {
             } else if (n.isArray()) {
                 for (JsonNode e : n) leaves(e, out);
             } else if (n.isObject()) {
-                for (var e : n.properties()) if (!OPAQUE.contains(e.getKey())) leaves(e.getValue(), out);
+                boolean base64 = "base64".equals(n.path("type").textValue());
+                for (var e : n.properties()) {
+                    String k = e.getKey();
+                    if (!OPAQUE.contains(k) && !(base64 && k.equals("data"))) leaves(e.getValue(), out);
+                }
             }
         }
     }

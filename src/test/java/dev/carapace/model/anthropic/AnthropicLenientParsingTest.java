@@ -160,11 +160,15 @@ class AnthropicLenientParsingTest {
     void aDocumentsTextIsInTheViewForPrivacyRulesButNeverTranslatedAsText() {
         ChatRequest r = parse("{\"model\":\"c\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":["
                 + "{\"type\":\"document\",\"title\":\"card\",\"source\":{\"type\":\"text\",\"media_type\":\"text/plain\","
-                + "\"data\":\"QUJD\",\"text\":\"mail bob@example.com\"}}]}]}");
+                + "\"data\":\"mail bob@example.com\"}},{\"type\":\"document\",\"source\":{\"type\":\"base64\","
+                + "\"media_type\":\"application/pdf\",\"data\":\"QUJD\"}}]}]}");
         assertThat(r.messages().getFirst().text()).contains("bob@example.com").contains("card").doesNotContain("QUJD");
         ChatRequest rewritten = r.withMessages(r.messages());
-        assertThat(catchThrowableOfType(ApiException.class, () -> anthropic.upstreamRequest(rewritten, "c", 10)))
-                .isNotNull().extracting(ApiException::param).isEqualTo("messages[0].content[0]");
+        ApiException e = catchThrowableOfType(ApiException.class, () -> anthropic.upstreamRequest(rewritten, "c", 10));
+        assertThat(e).isNotNull();
+        assertThat(e.param()).isEqualTo("messages[0].content[0]");
+        assertThat(e.getMessage()).startsWith("messages[0].content[0] ('document' block): cannot be carried when the"
+                + " request is rebuilt after a filter changed it");
     }
 
     static Stream<Arguments> hostile() {
