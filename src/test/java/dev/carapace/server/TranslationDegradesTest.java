@@ -159,6 +159,24 @@ class TranslationDegradesTest {
     }
 
     @Test
+    void aRedactedToolRoundWhoseThinkingTheClientNeverSawGoesUpWithoutThinkingAndSaysSo() {
+        // A redacted answer is rewritten, so its thinking never reached the client: the next turn lacks it.
+        HttpResponse<String> r = messages("""
+                {"model":"m-claude","max_tokens":1000,"thinking":{"type":"enabled","budget_tokens":512},
+                 "context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]},
+                 "messages":[{"role":"user","content":"mail dave.brown@example.com a summary"},
+                  {"role":"assistant","content":[{"type":"tool_use","id":"toolu_5","name":"send","input":{}}]},
+                  {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_5","content":"sent"}]}],
+                 "tools":[{"name":"send","input_schema":{"type":"object"}}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-carapace-dropped")).hasValue("thinking,context_management");
+        JsonNode up = thinking.answered().getLast().body();
+        assertThat(up.toString()).doesNotContain("dave.brown");
+        assertThat(up.has("thinking")).isFalse();
+        assertThat(up.has("context_management")).isFalse();
+    }
+
+    @Test
     void textInABlockCarapaceDoesNotModelIsScreenedAndNeverSlipsUpUnredacted() {
         HttpResponse<String> r = messages("""
                 {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":[

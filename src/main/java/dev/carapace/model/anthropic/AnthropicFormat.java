@@ -273,7 +273,9 @@ public final class AnthropicFormat implements WireFormat {
             }
             if (r.stream()) g.writeBooleanField("stream", true);
             if (!pt.isEmpty()) {
+                boolean withoutThinking = thinkingCannotGo(r);
                 for (var e : pt.fields().properties()) {
+                    if (withoutThinking && THINKING_FIELDS.contains(e.getKey())) continue;
                     g.writeFieldName(e.getKey());
                     g.writeTree(e.getValue());
                 }
@@ -524,6 +526,42 @@ public final class AnthropicFormat implements WireFormat {
 
     @Override
     public List<String> relayedHeaders() { return List.of("anthropic-beta"); }
+
+    /** The parameters that ask for thinking, or manage it, and go or stay together. */
+    private static final java.util.Set<String> THINKING_FIELDS = java.util.Set.of("thinking", "context_management");
+
+    /** Besides what every rebuild leaves out: thinking, when the history no longer allows it. */
+    @Override
+    public java.util.Set<String> dropped(ChatRequest r) {
+        java.util.Set<String> out = Translation.dropped(r, WireApi.ANTHROPIC);
+        if (r.relaysTo(WireApi.ANTHROPIC) || !thinkingCannotGo(r)) return out;
+        java.util.Set<String> all = new java.util.LinkedHashSet<>(out);
+        for (String f : THINKING_FIELDS) if (r.passthrough().fields().has(f)) all.add(f);
+        return Translation.bounded(all);
+    }
+
+    /**
+     * Whether a rebuilt request asks for thinking that Anthropic would refuse: with thinking on, the assistant turn
+     * whose tool calls the last results answer must start with its signed thinking block, and an answer Carapace had
+     * to rewrite (a redacted one) reached the client without it. Thinking is then left out for this turn, and named,
+     * rather than the call failing upstream; the model still sees the tool results and answers.
+     */
+    private static boolean thinkingCannotGo(ChatRequest r) {
+        ChatRequest.Passthrough pt = r.passthrough();
+        if (pt.api() != WireApi.ANTHROPIC || pt.isEmpty()) return false;
+        JsonNode thinking = pt.fields().get("thinking");
+        if (thinking == null || "disabled".equals(thinking.path("type").asText())) return false;
+        List<Message> messages = r.messages();
+        boolean answered = false;
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            Message m = messages.get(i);
+            if (m.role() == Role.TOOL) answered = true;
+            if (m.role() != Role.ASSISTANT) continue;
+            if (!answered || m.toolCalls().isEmpty()) return false;
+            return m.content().isEmpty() || !(m.content().get(0) instanceof Part.Reasoning);
+        }
+        return false;
+    }
 
     @Override
     public StreamEncoder relayEncoder(ChatRequest request, String model) { return new AnthropicRelay.Encoder(model); }
