@@ -191,6 +191,26 @@ class TranslationDegradesTest {
     }
 
     @Test
+    void dataARuleRedactsInAFieldCarapaceDoesNotModelIsRefusedNotRelayed() {
+        int before = thinking.seen().size();
+        HttpResponse<String> top = messages("""
+                {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":"hi"}],
+                 "container":{"notes":"owner erin.white@example.com"}}""");
+        HttpResponse<String> nested = messages("""
+                {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":"hi",
+                 "annotation":"from frank.green@example.com"}]}""");
+        HttpResponse<String> openai = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","prediction":{"type":"content","content":"to grace.hall@example.com"},
+                 "messages":[{"role":"user","content":"hi"}]}""");
+        for (HttpResponse<String> r : List.of(top, nested, openai)) {
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("cannot redact a field it does not model").contains("email")
+                    .doesNotContain("example.com");
+        }
+        assertThat(thinking.seen()).hasSize(before);
+    }
+
+    @Test
     void aHistoryThatLostItsThinkingIsRefusedByTheUpstreamInItsOwnWords() {
         HttpResponse<String> r = messages("""
                 {"model":"m-claude","max_tokens":1000,"thinking":{"type":"enabled","budget_tokens":512},

@@ -528,7 +528,7 @@ public final class AnthropicFormat implements WireFormat {
     public List<String> relayedHeaders() { return List.of("anthropic-beta"); }
 
     /** The parameters that ask for thinking, or manage it, and go or stay together. */
-    private static final java.util.Set<String> THINKING_FIELDS = java.util.Set.of("thinking", "context_management");
+    private static final List<String> THINKING_FIELDS = List.of("thinking", "context_management");
 
     /** Besides what every rebuild leaves out: thinking, when the history no longer allows it. */
     @Override

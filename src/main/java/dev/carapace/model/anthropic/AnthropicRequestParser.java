@@ -51,6 +51,8 @@ final class AnthropicRequestParser {
     private AnthropicRequestParser() {}
 
     private static final int ECHO = 40;
+    /** Kept top-level parameters that hold settings, never text a privacy rule should see. */
+    private static final Set<String> NO_TEXT = Set.of("thinking", "top_k", "service_tier", "context_management");
     /** A repeated key is refused, as it could mean one thing to Carapace and another upstream. */
     private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,64}$");
@@ -111,6 +113,7 @@ final class AnthropicRequestParser {
                 default -> {
                     if (v.isNull()) break;
                     checkPassthrough(key, v, extras);
+                    if (!NO_TEXT.contains(key)) Extras.leaves(v, extras.unmodeled);
                     if (passthrough == null) passthrough = MAPPER.createObjectNode();
                     passthrough.set(key, v);
                 }
@@ -138,9 +141,10 @@ final class AnthropicRequestParser {
             all.addAll(messages);
         }
         ChatRequest.Passthrough pt = passthrough == null && extras.lossy.isEmpty() && extras.untranslatable.isEmpty()
+                && extras.unmodeled.isEmpty()
                 ? ChatRequest.Passthrough.NONE
                 : new ChatRequest.Passthrough(WireApi.ANTHROPIC, passthrough, List.copyOf(extras.lossy),
-                        extras.untranslatable);
+                        extras.untranslatable, extras.unmodeled.toString());
         // includeUsage is always true: usage is part of every Anthropic stream (message_start, message_delta).
         return new ChatRequest(model, all, tools, toolChoice, maxTokens, temperature, topP, stop, parallel,
                 stream, true, user, pt, new ChatRequest.Original(WireApi.ANTHROPIC, (ObjectNode) root, body));
@@ -230,6 +234,7 @@ final class AnthropicRequestParser {
         for (Map.Entry<String, JsonNode> e : v.properties()) {
             if (!e.getKey().equals("user_id")) {
                 extras.lossy("metadata." + e.getKey());
+                Extras.leaves(e.getValue(), extras.unmodeled);
                 continue;
             }
             JsonNode u = e.getValue();
@@ -357,7 +362,10 @@ final class AnthropicRequestParser {
                 switch (e.getKey()) {
                     case "role" -> role = e.getValue();
                     case "content" -> content = e.getValue();
-                    default -> extras.lossy("messages[]." + e.getKey());   // e.g. a system turn's own output_config
+                    default -> {   // e.g. a system turn's own output_config
+                        extras.lossy("messages[]." + e.getKey());
+                        Extras.leaves(e.getValue(), extras.unmodeled);
+                    }
                 }
             }
             if (role == null) {
@@ -664,6 +672,8 @@ final class AnthropicRequestParser {
         final List<String> untranslatable = new ArrayList<>();
         /** Names of server tools, which tool_choice may name. */
         final Set<String> serverTools = new HashSet<>();
+        /** The text of fields the view does not carry, for privacy rules (see ChatRequest.Passthrough). */
+        final StringBuilder unmodeled = new StringBuilder();
 
         void lossy(String path) {
             if (lossy.size() < MAX) lossy.add(path);
@@ -688,7 +698,7 @@ final class AnthropicRequestParser {
             return true;
         }
 
-        private static void leaves(JsonNode n, StringBuilder out) {
+        static void leaves(JsonNode n, StringBuilder out) {
             if (n.isTextual()) {
                 if (!out.isEmpty()) out.append('\n');
                 out.append(n.textValue());
