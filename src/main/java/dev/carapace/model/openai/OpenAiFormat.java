@@ -50,10 +50,11 @@ import java.util.regex.Pattern;
  * OpenAI Chat Completions ({@code /v1/chat/completions}), both as Carapace serves it to clients and as it speaks it
  * to OpenAI-compatible upstreams (OpenAI itself, vLLM, Ollama, llama.cpp, ...).
  *
- * <p>The client side is strict: every field is checked, unknown top-level keys are refused with OpenAI's own
- * wording, and each error names the offending JSON path, so a client learns what to fix from one response. The
- * upstream side is lenient: OpenAI-compatible servers differ in small ways, and a quirk that still carries the
- * meaning is accepted rather than turned into an outage.
+ * <p>The client side checks every field Carapace reads, and each error names the offending JSON path, so a client
+ * learns what to fix from one response. Top-level parameters and message fields it does not model are kept: relayed
+ * to an OpenAI-compatible upstream as they came, left out of a translation and named, or refused by name when their
+ * loss would change the answer ({@link Translation}). The upstream side is lenient: OpenAI-compatible servers differ
+ * in small ways, and a quirk that still carries the meaning is accepted rather than turned into an outage.
  *
  * <p>JSON is read into Jackson's tree model and written with a streaming generator; no data binding by reflection.
  * Stateless and thread-safe; the stream encoders and decoders it hands out are per-stream.
