@@ -137,6 +137,19 @@ class TranslationDegradesTest {
     }
 
     @Test
+    void aRelayedCompleteAnswerKeepsItsThinkingAsTheUpstreamWroteIt() {
+        HttpResponse<String> r = messages("""
+                {"model":"m-claude","max_tokens":1000,"thinking":{"type":"enabled","budget_tokens":512},
+                 "messages":[{"role":"user","content":"hi"}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode block = GatewayHarness.json(r.body()).path("content").get(0);
+        assertThat(block.path("type").asText()).isEqualTo("thinking");
+        assertThat(block.path("thinking").asText()).isEqualTo("Done thinking.");
+        assertThat(block.path("signature").asText()).isEqualTo(thinking.sign("Done thinking."));
+        assertThat(GatewayHarness.json(r.body()).path("model").asText()).isEqualTo("m-claude");
+    }
+
+    @Test
     void aRedactedToolRoundKeepsItsSignedThinkingSoTheUpstreamAcceptsIt() {
         String signature = thinking.sign("Look it up.");
         HttpResponse<String> r = messages("""
