@@ -83,7 +83,7 @@ public final class Provider implements AutoCloseable {
     public ChatResponse complete(ChatRequest request, String upstreamModel, int defaultMaxTokens, Relay relay) {
         byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
         boolean relayed = relay != Relay.NONE && request.relaysTo(format.api());
-        try (Http1Client.Response response = open(body, headers(request, relayed, false), upstreamModel)) {
+        try (Http1Client.Response response = open(body, headers(request, false), upstreamModel)) {
             byte[] answer = readAll(response.body(), MAX_BODY);
             return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
@@ -110,7 +110,7 @@ public final class Provider implements AutoCloseable {
         WireFormat.StreamDecoder decoder = relayed ? format.relayDecoder(relay == Relay.EVERY_FRAME) : format.streamDecoder();
         // The request's bytes are not kept in a local: a stream lasts long, and its frame should not hold them.
         try (Http1Client.Response response = open(format.upstreamRequest(request, upstreamModel, defaultMaxTokens),
-                headers(request, relayed, true), upstreamModel)) {
+                headers(request, true), upstreamModel)) {
             try {
                 // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
                 SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));
@@ -128,17 +128,27 @@ public final class Provider implements AutoCloseable {
         }
     }
 
+    /**
+     * What sending {@code request} here leaves out of it, by name ({@link WireFormat#dropped}): nothing when the request
+     * is relayed as it came.
+     */
+    public java.util.Set<String> dropped(ChatRequest request) { return format.dropped(request); }
+
     /** Closes the kept-alive connections. */
     @Override
     public void close() { http.close(); }
 
-    /** The header lines of one upstream request: the provider's own, and a relayed request's vendor headers. */
-    private byte[] headers(ChatRequest request, boolean relayed, boolean stream) {
+    /**
+     * The header lines of one upstream request: the provider's own, and the client's vendor headers when the request is
+     * in the client's own API ({@link ChatRequest#vendorHeaders}).
+     */
+    private byte[] headers(ChatRequest request, boolean stream) {
         byte[] own = stream ? streamHeaders : headers;
-        if (!relayed || request.original().headers().isEmpty()) return own;
-        String[] pairs = new String[request.original().headers().size() * 2];
+        Map<String, String> vendor = request.vendorHeaders(format.api());
+        if (vendor.isEmpty()) return own;
+        String[] pairs = new String[vendor.size() * 2];
         int i = 0;
-        for (Map.Entry<String, String> h : request.original().headers().entrySet()) {
+        for (Map.Entry<String, String> h : vendor.entrySet()) {
             pairs[i++] = h.getKey();
             pairs[i++] = h.getValue();
         }
