@@ -31,6 +31,7 @@ import dev.carapace.model.ToolChoice;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
+import dev.carapace.model.responses.ResponsesFormat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -540,7 +541,7 @@ public final class OpenAiFormat implements WireFormat {
     }
 
     /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
-    private static String jsonProblem(IOException e) {
+    public static String jsonProblem(IOException e) {
         if (!(e instanceof JsonProcessingException jpe)) return "could not be read";
         String msg = jpe.getOriginalMessage();
         if (msg == null) msg = "malformed";
@@ -760,7 +761,8 @@ public final class OpenAiFormat implements WireFormat {
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
         if (r.relaysTo(WireApi.OPENAI)) return relayedRequest(r, upstreamModel);
-        ChatRequest.Passthrough pt = r.passthrough();
+        ChatRequest.Passthrough pt = r.passthrough().api() == WireApi.RESPONSES
+                ? ResponsesFormat.chatPassthrough(r.passthrough()) : r.passthrough();
         if (!pt.isEmpty() && pt.api() != WireApi.OPENAI) {
             String field = pt.fields().fieldNames().next();
             String owner = pt.api() == WireApi.ANTHROPIC ? "an Anthropic" : "a " + pt.api() + "-only";
