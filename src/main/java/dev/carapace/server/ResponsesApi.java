@@ -102,8 +102,8 @@ final class ResponsesApi {
             }
             parsed = format.withHistory(parsed, history(principal, previous), optional);
         }
-        ResponsesContext context = parsed.context();
-        boolean keep = settings.store() && context.store();
+        ResponsesContext context = kept(parsed.context());
+        boolean keep = context.store();
         ChatRequest request = parsed.chat();
         Call call = new Call(x.responseHeader("x-request-id"), principal, WireApi.RESPONSES, request,
                 affinity(x, request, context));
@@ -173,6 +173,12 @@ final class ResponsesApi {
             stored = true;
             save(principal, context, f.finalResponse(), call);
         }
+    }
+
+    /** The context as served: a gateway that keeps no responses says so in each one ({@code store: false}). */
+    private ResponsesContext kept(ResponsesContext c) {
+        if (settings.store() || !c.store()) return c;
+        return new ResponsesContext(c.namespaced(), c.customTools(), false, c.previousResponseId(), c.input(), c.echo());
     }
 
     /** Keeps a served response for its key; a store failure costs the client nothing but the chain. */

@@ -76,6 +76,18 @@ final class ResponsesObjects {
         return item;
     }
 
+    /** A reasoning item whose summary is {@code summary}; {@code summary} null for one just opened. */
+    static ObjectNode reasoningItem(String id, String summary) {
+        ObjectNode item = ResponsesJson.object().put("id", id).put("type", "reasoning");
+        ArrayNode parts = item.putArray("summary");
+        if (summary != null) parts.add(summaryPart(summary));
+        return item;
+    }
+
+    static ObjectNode summaryPart(String text) {
+        return ResponsesJson.object().put("type", "summary_text").put("text", text);
+    }
+
     static ObjectNode textPart(String text) {
         ObjectNode part = ResponsesJson.object().put("type", "output_text").put("text", text);
         part.putArray("annotations");

@@ -17,6 +17,8 @@ import java.util.function.Supplier;
 
 /**
  * Renders neutral stream events as the Responses API's typed events, each with its {@code sequence_number}:
+ * reasoning a translated upstream showed, when the client asked for summaries, as a {@code reasoning} item with
+ * {@code reasoning_summary_part.added}, {@code reasoning_summary_text.delta}..., {@code .done};
  * {@code response.created} and {@code response.in_progress}; per message {@code output_item.added},
  * {@code content_part.added}, {@code output_text.delta}..., {@code output_text.done}, {@code content_part.done},
  * {@code output_item.done}; per function call {@code output_item.added}, {@code function_call_arguments.delta}...,
@@ -40,6 +42,10 @@ final class ResponsesStreamEncoder implements WireFormat.StreamEncoder, Response
     private final List<ObjectNode> output = new ArrayList<>();
     private int messageIndex = -1;
     private StringBuilder text;
+    /** Whether the client asked for reasoning summaries, and the reasoning item being streamed as one. */
+    private final boolean summaries;
+    private int reasoningIndex = -1;
+    private StringBuilder reasoning;
     private final Map<Integer, Call> calls = new HashMap<>();
     private final List<Call> openCalls = new ArrayList<>();
     private FinishReason finish;
@@ -59,6 +65,8 @@ final class ResponsesStreamEncoder implements WireFormat.StreamEncoder, Response
         this.context = context;
         this.model = model;
         this.recordedUsage = recordedUsage;
+        String summary = context.echo().path("reasoning").path("summary").asText("none");
+        this.summaries = !summary.equals("none") && !summary.isEmpty();
     }
 
     @Override
@@ -71,14 +79,25 @@ final class ResponsesStreamEncoder implements WireFormat.StreamEncoder, Response
                 out.writeBytes(event("response.created", ResponsesJson.object().set("response", r)));
                 out.writeBytes(event("response.in_progress", ResponsesJson.object().set("response", r)));
             }
+            case StreamEvent.ReasoningDelta r -> {
+                // Reasoning a translated upstream showed (Anthropic thinking, vLLM reasoning_content) is the summary
+                // the client asked for; otherwise it is billed and counted, not shown.
+                if (!summaries || r.text().isEmpty()) return EMPTY;
+                if (text != null) closeMessage(out);
+                if (reasoning == null) openReasoning(out);
+                reasoning.append(r.text());
+                out.writeBytes(event("response.reasoning_summary_text.delta", summaryRef().put("delta", r.text())));
+            }
             case StreamEvent.TextDelta t -> {
                 if (t.text().isEmpty()) return EMPTY;
+                if (reasoning != null) closeReasoning(out);
                 if (text == null) openMessage(out);
                 text.append(t.text());
                 out.writeBytes(event("response.output_text.delta", textRef().put("delta", t.text())
                         .set("logprobs", ResponsesJson.MAPPER.createArrayNode())));
             }
             case StreamEvent.ToolCallStarted s -> {
+                if (reasoning != null) closeReasoning(out);
                 if (text != null) closeMessage(out);
                 Call c = new Call();
                 c.outputIndex = output.size();
@@ -110,7 +129,7 @@ final class ResponsesStreamEncoder implements WireFormat.StreamEncoder, Response
                 closeAll(out);
             }
             case StreamEvent.UsageReport u -> usage = u.usage();
-            default -> { return EMPTY; }   // reasoning is billed and counted, not shown; frames are the relay's
+            default -> { return EMPTY; }   // frames are the relay's
         }
         return out.toByteArray();
     }
@@ -169,7 +188,32 @@ final class ResponsesStreamEncoder implements WireFormat.StreamEncoder, Response
         text = null;
     }
 
+    private void openReasoning(ByteArrayOutputStream out) {
+        reasoningIndex = output.size();
+        reasoning = new StringBuilder();
+        ObjectNode item = ResponsesObjects.reasoningItem(ResponsesJson.newId("rs"), null);
+        output.add(item);
+        out.writeBytes(event("response.output_item.added", ResponsesJson.object().put("output_index", reasoningIndex).set("item", item)));
+        out.writeBytes(event("response.reasoning_summary_part.added", summaryRef().set("part", ResponsesObjects.summaryPart(""))));
+    }
+
+    private void closeReasoning(ByteArrayOutputStream out) {
+        String all = reasoning.toString();
+        out.writeBytes(event("response.reasoning_summary_text.done", summaryRef().put("text", all)));
+        out.writeBytes(event("response.reasoning_summary_part.done", summaryRef().set("part", ResponsesObjects.summaryPart(all))));
+        ObjectNode item = ResponsesObjects.reasoningItem(output.get(reasoningIndex).path("id").asText(), all);
+        output.set(reasoningIndex, item);
+        out.writeBytes(event("response.output_item.done", ResponsesJson.object().put("output_index", reasoningIndex).set("item", item)));
+        reasoning = null;
+    }
+
+    private ObjectNode summaryRef() {
+        return ResponsesJson.object().put("item_id", output.get(reasoningIndex).path("id").asText())
+                .put("output_index", reasoningIndex).put("summary_index", 0);
+    }
+
     private void closeAll(ByteArrayOutputStream out) {
+        if (reasoning != null) closeReasoning(out);
         if (text != null) closeMessage(out);
         for (Call c : openCalls) {
             String arguments = c.arguments.isEmpty() ? "{}" : c.arguments.toString();

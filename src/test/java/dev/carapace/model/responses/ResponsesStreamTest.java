@@ -118,6 +118,30 @@ class ResponsesStreamTest {
     }
 
     @Test
+    void reasoningIsASummaryItemWhenTheClientAskedForOne() {
+        ResponsesContext asked = new ResponsesFormat().parse("{\"model\":\"m\",\"input\":\"x\",\"reasoning\":{\"summary\":\"auto\"}}"
+                .getBytes(StandardCharsets.UTF_8), ResponsesFormat.DEFAULT_OPTIONAL_TOOLS).context();
+        StreamEvent[] answer = {new StreamEvent.Started("u", "up"), new StreamEvent.ReasoningDelta("First, "),
+                new StreamEvent.ReasoningDelta("greet."), new StreamEvent.TextDelta("Hi"), new StreamEvent.Finished(FinishReason.STOP)};
+        List<Event> ev = encode(asked, null, answer);
+        assertThat(ev).extracting(Event::type).containsExactly("response.created", "response.in_progress",
+                "response.output_item.added", "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
+                "response.reasoning_summary_part.done", "response.output_item.done", "response.output_item.added",
+                "response.content_part.added", "response.output_text.delta", "response.output_text.done",
+                "response.content_part.done", "response.output_item.done", "response.completed");
+        JsonNode done = ev.get(ev.size() - 1).data().get("response");
+        assertThat(done.at("/output/0/type").asText()).isEqualTo("reasoning");
+        assertThat(done.at("/output/0/summary/0/text").asText()).isEqualTo("First, greet.");
+        assertThat(done.at("/output/1/content/0/text").asText()).isEqualTo("Hi");
+
+        // not asked: billed and counted, not shown
+        List<Event> quiet = encode(ResponsesContext.none(), null, answer);
+        assertThat(quiet).extracting(Event::type).doesNotContain("response.reasoning_summary_text.delta");
+        assertThat(quiet.get(quiet.size() - 1).data().at("/response/output").size()).isEqualTo(1);
+    }
+
+    @Test
     void anAnswerCutByTheOutputLimitIsIncomplete() {
         List<Event> ev = encode(ResponsesContext.none(), null, new StreamEvent.Started("u", "up"),
                 new StreamEvent.TextDelta("abc"), new StreamEvent.Finished(FinishReason.LENGTH));
