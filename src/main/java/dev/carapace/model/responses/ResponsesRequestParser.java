@@ -47,9 +47,19 @@ final class ResponsesRequestParser {
     /** Fields that change nothing Carapace does, accepted and (for a Responses upstream) sent on as they came. */
     private static final Set<String> ACCEPTED = Set.of("metadata", "service_tier", "truncation", "client_metadata",
             "safety_identifier", "prompt_cache_retention", "top_logprobs", "max_tool_calls", "stream_options");
+    /**
+     * Items of the API that hosted tools and OpenAI's own service produce (and clients send back in a conversation):
+     * an upstream speaking the Responses API gets them as they came; a translation cannot carry them and drops them,
+     * like reasoning items.
+     */
+    private static final Set<String> OPAQUE_ITEMS = Set.of("web_search_call", "file_search_call", "computer_call",
+            "computer_call_output", "code_interpreter_call", "image_generation_call", "local_shell_call",
+            "local_shell_call_output", "shell_call", "shell_call_output", "apply_patch_call", "apply_patch_call_output",
+            "mcp_call", "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "compaction",
+            "tool_search_call", "tool_search_output");
     private static final String ROLES = "one of user, assistant, system, developer";
     private static final String ITEM_TYPES = "message, function_call, function_call_output, custom_tool_call, "
-            + "custom_tool_call_output or reasoning";
+            + "custom_tool_call_output, reasoning, or an item of a hosted tool (web_search_call, ...)";
     private static final ObjectNode EMPTY_OBJECT_SCHEMA = (ObjectNode) ResponsesJson.object().put("type", "object")
             .set("properties", ResponsesJson.object());
 
@@ -212,6 +222,7 @@ final class ResponsesRequestParser {
                     out.add(new Message(Role.TOOL, toolOutput(item.get("output"), path + ".output"), List.of(), callId, false));
                 }
                 case "reasoning" -> checkReasoningItem(item, path);
+                case String t when OPAQUE_ITEMS.contains(t) -> { }
                 case "item_reference" -> throw fail(path + ".type", "item references need the item store of OpenAI's"
                         + " own service; send the item itself, or chain with previous_response_id");
                 default -> throw fail(path + ".type", "unsupported input item type "

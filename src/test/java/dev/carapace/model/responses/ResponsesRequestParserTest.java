@@ -91,6 +91,17 @@ class ResponsesRequestParserTest {
     }
 
     @Test
+    void hostedToolItemsAreKeptForAResponsesUpstreamAndLeftOutOfTheNeutralView() {
+        ResponsesFormat.Parsed p = parse("""
+                {"model":"m","input":[{"role":"user","content":"find"},
+                 {"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"q"}},
+                 {"type":"compaction","id":"cmp_1","encrypted_content":"gAAA"},
+                 {"role":"assistant","content":"found"}]}""");
+        assertThat(p.chat().messages()).extracting(Message::role).containsExactly(Role.USER, Role.ASSISTANT);
+        assertThat(p.chat().original().body().get("input")).hasSize(4);
+    }
+
+    @Test
     void aStringInputIsOneUserMessageAndStoreIsTheDefault() {
         ResponsesFormat.Parsed p = parse("{\"model\":\"m\",\"input\":\"hello\",\"previous_response_id\":\"resp_1\"}");
         assertThat(p.chat().messages()).singleElement().satisfies(m -> {
