@@ -65,6 +65,31 @@ class CodexHarnessTest {
     }
 
     @Test
+    void runsAToolRoundThroughAnAnthropicUpstream() throws Exception {
+        h.claude.respond(req -> ScriptedUpstream.body(req).contains("\"tool_result\"")
+                ? sse(ScriptedUpstream.anthropicTextStream(List.of("Wrote out.txt."), 1300, 5), 0)
+                : sse(ScriptedUpstream.anthropicFrames(
+                        "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_t\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":1250,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}",
+                        "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_w1\",\"name\":\"exec_command\",\"input\":{}}}",
+                        "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"cmd\\\":\\\"echo hi\"}}",
+                        "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\" > out.txt\\\"}\"}}",
+                        "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+                        "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":15}}",
+                        "message_stop", "{\"type\":\"message_stop\"}"), 0));
+        List<JsonNode> events = codex("m-claude", "write hi into out.txt");
+
+        assertThat(Files.readString(work.resolve("out.txt")).strip()).isEqualTo("hi");
+        assertThat(agentMessages(events)).containsExactly("Wrote out.txt.");
+        assertThat(h.claude.requestCount()).isEqualTo(2);
+        assertMetered(2, 1250 + 1300, 15 + 5, 0);
+        h.claude.take();
+        JsonNode second = GatewayHarness.json(ScriptedUpstream.body(h.claude.take()));
+        JsonNode messages = second.get("messages");
+        assertThat(messages.get(messages.size() - 2).toString()).contains("\"tool_use\"").contains("toolu_w1");
+        assertThat(messages.get(messages.size() - 1).toString()).contains("\"tool_result\"").contains("toolu_w1");
+    }
+
+    @Test
     void runsAToolRoundThroughAChatUpstream() throws Exception {
         h.a.respond(req -> ScriptedUpstream.body(req).contains("\"role\":\"tool\"")
                 ? sse(ScriptedUpstream.openAiTextStream(List.of("Wrote ", "out.txt."), 900, 6), 0)
