@@ -203,6 +203,22 @@ class ResponsesEndToEndTest {
     }
 
     @Test
+    void aRelayedStreamCutMidWayEndsWithResponseFailedInSequence() {
+        List<String> frames = responsesUpstreamStream();
+        h.resp.enqueue(ScriptedUpstream.sseThenDrop(frames.subList(0, 3)));
+        HttpResponse<String> r = responses(h.memberKey, "{\"model\":\"m-resp\",\"input\":\"x\",\"stream\":true,\"store\":false}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<GatewayHarness.Frame> events = frames(r.body());
+        assertThat(events).hasSize(4);
+        JsonNode failed = events.get(3).json();
+        assertThat(failed.get("type").asText()).isEqualTo("response.failed");
+        assertThat(failed.get("sequence_number").asInt()).isEqualTo(3);
+        assertThat(failed.at("/response/status").asText()).isEqualTo("failed");
+        assertThat(failed.at("/response/error/code").asText()).isNotEmpty();
+        assertThat(h.record(r).status()).isNotEqualTo(200);
+    }
+
+    @Test
     void aStoredResponseIsSentUpStoreFalseAndAskedForItsEncryptedReasoning() {
         h.resp.enqueue(sse(responsesUpstreamStream(), 0));
         HttpResponse<String> r = responses(h.memberKey, """

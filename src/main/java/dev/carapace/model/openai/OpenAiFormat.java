@@ -1225,7 +1225,8 @@ public final class OpenAiFormat implements WireFormat {
                 "upstream error: " + (msg == null ? "no message" : sanitize(msg)));
     }
 
-    private static String sanitize(String msg) {
+    /** An upstream's error message made fit for a client: one line, at most 300 characters, anything like a key masked. */
+    public static String sanitize(String msg) {
         String s = SECRET.matcher(msg.strip().replaceAll("\\s+", " ")).replaceAll("$1-***");
         return s.length() <= UPSTREAM_MESSAGE_LIMIT ? s : s.substring(0, UPSTREAM_MESSAGE_LIMIT) + "...";
     }

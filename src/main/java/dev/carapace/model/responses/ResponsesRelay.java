@@ -47,12 +47,15 @@ final class ResponsesRelay {
         private final String model;
         private final JsonBytes out = new JsonBytes(256);
         private ObjectNode last;
+        /** Frames written so far: the sequence number a failure event of Carapace's own continues from. */
+        private int frames;
 
         Encoder(String model) { this.model = model; }
 
         @Override
         public byte[] encode(StreamEvent event) {
             if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
+            frames++;
             byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
             boolean whole = f.event() != null && WITH_RESPONSE.contains(f.event());
             if (whole && FINAL.contains(f.event())) keep(data);
@@ -71,6 +74,7 @@ final class ResponsesRelay {
         @Override
         public byte[] error(ApiException error) {
             ResponsesStreamEncoder failed = new ResponsesStreamEncoder(ResponsesContext.none(), model, null);
+            failed.continueAt(frames);
             byte[] bytes = failed.error(error);
             last = failed.finalResponse();
             return bytes;

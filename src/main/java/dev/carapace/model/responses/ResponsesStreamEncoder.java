@@ -162,6 +162,9 @@ final class ResponsesStreamEncoder implements WireFormat.StreamEncoder, Response
     @Override
     public ObjectNode finalResponse() { return last; }
 
+    /** Numbers the next event {@code sequence}: for a failure written after frames an upstream numbered itself. */
+    void continueAt(int sequence) { this.sequence = sequence; }
+
     private String id() {
         if (id == null) id = ResponsesJson.newId("resp");
         return id;

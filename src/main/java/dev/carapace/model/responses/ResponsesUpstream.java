@@ -17,6 +17,7 @@ import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
+import dev.carapace.model.openai.OpenAiFormat;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -276,9 +277,8 @@ final class ResponsesUpstream {
 
     static ApiException failure(JsonNode error) {
         String message = error == null ? null : error.path("message").asText(null);
-        String clean = message == null ? "no message" : message.strip().replaceAll("\\s+", " ");
-        if (clean.length() > 300) clean = clean.substring(0, 300) + "...";
-        return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_error", "upstream error: " + clean);
+        return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_error",
+                "upstream error: " + (message == null ? "no message" : OpenAiFormat.sanitize(message)));
     }
 
     static Usage usage(JsonNode response) {
