@@ -51,6 +51,8 @@ final class ResponsesApi {
     /** A client's list of hosted tools it can do without (dropped from a translated request instead of refused). */
     static final String OPTIONAL_TOOLS = "carapace-optional-tools";
     private static final int MAX_CHAIN = 1000;
+    /** Names what a translated request left out (reasoning items, optional hosted tools), so a client can tell. */
+    static final String DROPPED = "carapace-dropped";
 
     private final HttpApi api;
     private final Gateway gateway;
@@ -113,11 +115,14 @@ final class ResponsesApi {
             byte[] rendered = format.render(answer, context);
             if (keep) save(principal, context, JSON.readTree(rendered), call);
             HttpApi.callHeaders(x, call);
+            droppedHeader(x, call);
             x.header("content-type", "application/json");
             x.send(rendered);
             return;
         }
+        // The encoder is made before the status and headers are set, so the dropped header still goes out with them.
         HttpApi.SseResponse sse = new HttpApi.SseResponse(() -> HttpApi.startSse(x, call), () -> {
+            droppedHeader(x, call);
             String model = call.model().id();
             WireFormat.StreamEncoder encoder = call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE
                     ? format.relayEncoder(call.request(), model) : format.streamEncoder(context, model, call::usage);
@@ -173,6 +178,12 @@ final class ResponsesApi {
             stored = true;
             save(principal, context, f.finalResponse(), call);
         }
+    }
+
+    private static void droppedHeader(Exchange x, Call call) {
+        if (call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE) return;
+        java.util.Set<String> dropped = ResponsesFormat.untranslated(call.request());
+        if (!dropped.isEmpty()) x.header(DROPPED, String.join(",", dropped));
     }
 
     /** The context as served: a gateway that keeps no responses says so in each one ({@code store: false}). */

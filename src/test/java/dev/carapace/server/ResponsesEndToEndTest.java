@@ -193,6 +193,7 @@ class ResponsesEndToEndTest {
 
         String expectedBody = String.join("", upstream).replace("\"model\":\"up-resp\"", "\"model\":\"m-resp\"");
         assertThat(r.body()).isEqualTo(expectedBody);
+        assertThat(r.headers().firstValue("carapace-dropped")).isEmpty();   // relayed: nothing left out
 
         UsageRecord rec = h.record(r);
         assertThat(rec.inputTokens()).isEqualTo(120);
@@ -313,6 +314,17 @@ class ResponsesEndToEndTest {
                 "carapace-optional-tools", "file_search");
         assertThat(dropped.statusCode()).isEqualTo(200);
         assertThat(json(body(h.a.take())).has("tools")).isFalse();
+        assertThat(dropped.headers().firstValue("carapace-dropped")).contains("tools:file_search,tools:web_search");
+
+        // reasoning items cannot reach a chat upstream: left out, and said so
+        h.a.enqueue(sse(ScriptedUpstream.openAiTextStream(List.of("ok"), 5, 1), 0));
+        HttpResponse<String> reasoning = responses(h.memberKey, """
+                {"model":"m-solo","stream":true,"input":[{"role":"user","content":"hi"},
+                 {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAA"},{"role":"assistant","content":"yo"},
+                 {"role":"user","content":"again"}]}""");
+        assertThat(reasoning.statusCode()).isEqualTo(200);
+        assertThat(reasoning.headers().firstValue("carapace-dropped")).contains("reasoning");
+        assertThat(body(h.a.take())).doesNotContain("gAAA");
     }
 
     @Test

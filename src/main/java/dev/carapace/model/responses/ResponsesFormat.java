@@ -163,6 +163,25 @@ public final class ResponsesFormat implements WireFormat {
         return out.isEmpty() ? ChatRequest.Passthrough.NONE : new ChatRequest.Passthrough(WireApi.OPENAI, out);
     }
 
+    /**
+     * What a translation of this client's request leaves out, by type: input items no other API can carry (reasoning,
+     * hosted tools' calls) and the optional hosted tools; empty when nothing is. A relayed request loses nothing.
+     */
+    public static Set<String> untranslated(ChatRequest request) {
+        if (request.original() == null || request.original().api() != WireApi.RESPONSES) return Set.of();
+        Set<String> out = new java.util.TreeSet<>();
+        JsonNode body = request.original().body();
+        for (JsonNode item : body.path("input")) {
+            String type = item.path("type").asText("message");
+            if (ResponsesRequestParser.untranslatable(type)) out.add(type);
+        }
+        for (JsonNode tool : body.path("tools")) {
+            String type = tool.path("type").asText();
+            if (ResponsesRequestParser.hosted(type)) out.add("tools:" + type);
+        }
+        return out;
+    }
+
     /** The stored JSON of a response object or item list, read back. */
     public static JsonNode readStored(String json) {
         try {

@@ -65,6 +65,14 @@ final class ResponsesRequestParser {
 
     private ResponsesRequestParser() {}
 
+    /** An input item type that only an upstream speaking the Responses API can take. */
+    static boolean untranslatable(String itemType) {
+        return "reasoning".equals(itemType) || OPAQUE_ITEMS.contains(itemType);
+    }
+
+    /** A tool type that only OpenAI's service runs. */
+    static boolean hosted(String toolType) { return HOSTED.contains(toolType); }
+
     /**
      * @param optionalHosted hosted tool types the client said it can do without: dropped from a translated request
      *                       instead of refusing it
