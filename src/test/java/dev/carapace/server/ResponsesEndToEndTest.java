@@ -110,6 +110,10 @@ class ResponsesEndToEndTest {
         assertThat(events.get(0).json().at("/response/id").asText()).isEqualTo(done.at("/id").asText());
         assertThat(events.get(4).json().get("item_id").asText()).isEqualTo(done.at("/output/0/id").asText());
 
+        // stored (store is the API's default) as the last event showed it
+        JsonNode stored = json(h.get("/v1/responses/" + done.at("/id").asText(), h.memberKey).body());
+        assertThat(stored).isEqualTo(done);
+
         UsageRecord rec = h.record(r);
         assertThat(rec.inputTokens()).isEqualTo(9);
         assertThat(rec.outputTokens()).isEqualTo(4);
