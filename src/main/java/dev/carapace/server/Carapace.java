@@ -40,7 +40,6 @@ import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.Router;
 import dev.carapace.model.UpstreamConnections;
-import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
 import dev.carapace.model.openai.OpenAiFormat;

@@ -115,14 +115,14 @@ final class ResponsesApi {
             byte[] rendered = format.render(answer, context);
             if (keep) save(principal, context, JSON.readTree(rendered), call);
             HttpApi.callHeaders(x, call);
-            droppedHeader(x, call);
+            droppedHeader(x, call, request);
             x.header("content-type", "application/json");
             x.send(rendered);
             return;
         }
         // The encoder is made before the status and headers are set, so the dropped header still goes out with them.
         HttpApi.SseResponse sse = new HttpApi.SseResponse(() -> HttpApi.startSse(x, call), () -> {
-            droppedHeader(x, call);
+            droppedHeader(x, call, request);
             String model = call.model().id();
             WireFormat.StreamEncoder encoder = call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE
                     ? format.relayEncoder(call.request(), model) : format.streamEncoder(context, model, call::usage);
@@ -180,9 +180,10 @@ final class ResponsesApi {
         }
     }
 
-    private static void droppedHeader(Exchange x, Call call) {
+    /** @param asked the client's request as parsed: a filter's rewrite (a redaction) no longer names its items */
+    private static void droppedHeader(Exchange x, Call call, ChatRequest asked) {
         if (call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE) return;
-        java.util.Set<String> dropped = ResponsesFormat.untranslated(call.request());
+        java.util.Set<String> dropped = ResponsesFormat.untranslated(asked);
         if (!dropped.isEmpty()) x.header(DROPPED, String.join(",", dropped));
     }
 
