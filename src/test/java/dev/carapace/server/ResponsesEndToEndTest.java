@@ -365,6 +365,30 @@ class ResponsesEndToEndTest {
     }
 
     @Test
+    void hostileBodiesGetA4xxInOpenAisShapeNeverA500() {
+        String deep = "{\"model\":\"m-solo\",\"input\":" + "[".repeat(3000) + "]".repeat(3000) + "}";
+        List<String> bodies = List.of("", "null", "[]", "\"input\"", "{", "{\"model\":\"m-solo\",\"input\":\"x\"}}",
+                "{\"model\":\"m-solo\",\"input\":\"\u0000\ud800\"", deep,
+                "{\"model\":\"m-solo\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":[],\"output\":{}}]}",
+                "{\"model\":\"m-solo\",\"input\":\"x\",\"tools\":[{\"type\":\"namespace\",\"name\":\"n\",\"tools\":[{\"type\":\"namespace\"}]}]}",
+                "{\"model\":\"m-solo\",\"input\":\"x\",\"previous_response_id\":7}",
+                "{\"model\":\"m-solo\",\"input\":\"x\",\"max_output_tokens\":1e400}",
+                "{\"model\":\"m-solo\",\"input\":\"x\",\"max_output_tokens\":99999999}");
+        for (String b : bodies) {
+            HttpResponse<String> r = responses(h.memberKey, b);
+            assertThat(r.statusCode()).as(b.length() > 80 ? b.substring(0, 80) : b).isBetween(400, 499);
+            JsonNode err = json(r.body()).get("error");
+            assertThat(err.get("type").asText()).isEqualTo("invalid_request_error");
+            assertThat(err.get("message").asText()).isNotBlank().doesNotContain("Exception").doesNotContain("jackson");
+        }
+        assertThat(h.a.requestCount()).isZero();
+        HttpResponse<String> form = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url("/v1/responses")))
+                .header("authorization", "Bearer " + h.memberKey).header("content-type", "text/plain")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("hi")).build());
+        assertThat(form.statusCode()).isEqualTo(415);
+    }
+
+    @Test
     void errorsHaveOpenAisShapeAndNameTheField() {
         HttpResponse<String> r = responses(h.memberKey, """
                 {"model":"m-solo","input":[{"type":"telepathy","thought":"hi"}]}""");
