@@ -20,6 +20,7 @@ import dev.carapace.model.Role;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
+import dev.carapace.model.UpstreamStatus;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
@@ -527,45 +528,7 @@ public final class AnthropicFormat implements WireFormat {
                 // Not Anthropic's error shape (a proxy's HTML page, say): report the status alone.
             }
         }
-        String detail = truncate(message != null ? message : (type != null ? type : "HTTP " + status),
-                MAX_UPSTREAM_MESSAGE);
-        boolean retryable = status >= 500 || status == 429 || status == 408;
-        Kind kind;
-        String code;
-        String text;
-        if (status == 400 || status == 422) {
-            return ApiException.invalid(null, "upstream rejected the request: " + detail);
-        } else if (status == 401 || status == 403) {
-            // The key the upstream refused is Carapace's own, not the client's: not an auth error for the client.
-            kind = Kind.UPSTREAM;
-            code = "upstream_auth";
-            text = "the upstream refused Carapace's credentials (HTTP " + status + "): " + detail;
-        } else if (status == 404) {
-            kind = Kind.UPSTREAM;
-            code = "upstream_model_not_found";
-            text = "the upstream does not know the model (HTTP 404): " + detail;
-        } else if (status == 413) {
-            kind = Kind.TOO_LARGE;
-            code = "request_too_large";
-            text = "the upstream refused the request as too large: " + detail;
-        } else if (status == 408 || status == 504) {
-            kind = Kind.TIMEOUT;
-            code = "upstream_timeout";
-            text = "the upstream timed out (HTTP " + status + "): " + detail;
-        } else if (status == 429) {
-            kind = Kind.RATE_LIMITED;
-            code = "upstream_rate_limited";
-            text = "the upstream is rate limiting: " + detail;
-        } else if (status == 529 || status == 503) {
-            kind = Kind.UNAVAILABLE;
-            code = "upstream_overloaded";
-            text = "the upstream is overloaded (HTTP " + status + "): " + detail;
-        } else {
-            kind = Kind.UPSTREAM;
-            code = "upstream_error";
-            text = "the upstream failed (HTTP " + status + "): " + detail;
-        }
-        return new ApiException(kind, text, null, code, null, retryable);
+        return UpstreamStatus.error(status, truncate(message != null ? message : type, MAX_UPSTREAM_MESSAGE), null);
     }
 
     /** The exception for an {@code error} object sent by the upstream in a 200 body or mid-stream. */

@@ -28,6 +28,7 @@ import dev.carapace.model.StreamSink;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
+import dev.carapace.model.UpstreamStatus;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
@@ -1148,23 +1149,7 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public ApiException upstreamError(int status, byte[] body) {
-        String detail = upstreamMessage(body);
-        String suffix = detail == null ? " (HTTP " + status + ")" : " (HTTP " + status + "): " + detail;
-        return switch (status) {
-            case 400, 422 -> new ApiException(Kind.INVALID_REQUEST,
-                    "upstream rejected the request: " + (detail != null ? detail : "HTTP " + status),
-                    null, upstreamCode(body), null, false);
-            // The key the upstream refused is Carapace's, not the client's: say so, and quote nothing of it.
-            case 401, 403 -> ApiException.of(Kind.UPSTREAM, "upstream_auth", "the upstream refused Carapace's "
-                    + "credentials (HTTP " + status + "); this is a gateway configuration problem, not your API key");
-            case 404 -> ApiException.of(Kind.UPSTREAM, "upstream_model_not_found",
-                    "the upstream does not serve the configured model" + suffix);
-            case 408, 504 -> ApiException.of(Kind.TIMEOUT, "upstream_timeout", "the upstream timed out" + suffix);
-            case 429 -> ApiException.of(Kind.RATE_LIMITED, "upstream_rate_limited",
-                    "the upstream is rate limiting requests" + suffix);
-            default -> new ApiException(Kind.UPSTREAM, "the upstream failed" + suffix, null, "upstream_error",
-                    null, status >= 500);
-        };
+        return UpstreamStatus.error(status, upstreamMessage(body), status == 400 || status == 422 ? upstreamCode(body) : null);
     }
 
     /** The upstream's own error message, cleaned up for a client: short, one line, no keys, no HTML pages. */
