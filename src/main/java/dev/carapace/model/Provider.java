@@ -59,7 +59,11 @@ public final class Provider implements AutoCloseable {
         this.spec = spec;
         this.format = format;
         String base = spec.baseUrl().toString().replaceAll("/+$", "");
-        URI endpoint = URI.create(base + (format.api() == WireApi.ANTHROPIC ? "/v1/messages" : "/chat/completions"));
+        URI endpoint = URI.create(base + switch (format.api()) {
+            case ANTHROPIC -> "/v1/messages";
+            case RESPONSES -> "/responses";
+            case OPENAI -> "/chat/completions";
+        });
         this.http = new Http1Client(endpoint, spec.connectTimeout(), spec.readTimeout(), connections);
         this.path = endpoint.getRawPath() + (endpoint.getRawQuery() == null ? "" : "?" + endpoint.getRawQuery());
         String[] h = headers(spec, format.api(), apiKey);

@@ -1,9 +1,9 @@
 package dev.carapace.model;
 
 /**
- * One wire protocol (OpenAI Chat Completions or Anthropic Messages), both as Carapace serves it to clients and
- * as Carapace speaks it to an upstream. All translation between the two goes through the neutral types of this
- * package, so any client format reaches any upstream format. When the client and the upstream speak the same API,
+ * One wire protocol (OpenAI Chat Completions, Anthropic Messages or the OpenAI Responses API), both as Carapace
+ * serves it to clients and as Carapace speaks it to an upstream. All translation between them goes through the
+ * neutral types of this package, so any client format reaches any upstream format. When the client and the upstream speak the same API,
  * nothing is translated: the client's request goes up and the upstream's answer comes back as they were, but for
  * what Carapace must change ({@link ChatRequest#relaysTo}).
  */

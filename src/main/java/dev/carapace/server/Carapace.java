@@ -43,10 +43,10 @@ import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.Router;
 import dev.carapace.model.UpstreamConnections;
-import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
 import dev.carapace.model.openai.OpenAiFormat;
+import dev.carapace.model.responses.ResponsesFormat;
 import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.store.ApiKeys;
@@ -152,6 +152,7 @@ public final class Carapace implements AutoCloseable {
 
         WireFormat openai = new OpenAiFormat();
         WireFormat anthropic = new AnthropicFormat();
+        ResponsesFormat responses = new ResponsesFormat();
         Map<String, Provider> providers = new LinkedHashMap<>();
         // one cap for every provider's connections, derived like the client connections' when not configured
         UpstreamConnections upstreamConnections = new UpstreamConnections(
@@ -162,8 +163,12 @@ public final class Carapace implements AutoCloseable {
                 log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
                         spec.name(), spec.apiKeyEnv());
             }
-            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key,
-                    upstreamConnections));
+            WireFormat format = switch (spec.kind()) {
+                case ANTHROPIC -> anthropic;
+                case RESPONSES -> responses;
+                case OPENAI -> openai;
+            };
+            providers.put(spec.name(), new Provider(spec, format, key, upstreamConnections));
         }
         this.providers = List.copyOf(providers.values());
         Map<String, List<String>> servedBy = new LinkedHashMap<>();
@@ -226,6 +231,9 @@ public final class Carapace implements AutoCloseable {
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
                 config.server().maxBodyBytes(), storeWatch);
+        ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
+                config.responses(), clock);
+        every(Duration.ofMinutes(10), responsesApi::expire);
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
@@ -233,6 +241,7 @@ public final class Carapace implements AutoCloseable {
 
         Routes routes = new Routes();
         privacyApi.routes(routes);
+        responsesApi.routes(routes);
         agentApi.routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path

@@ -33,6 +33,7 @@ import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
+import dev.carapace.model.responses.ResponsesFormat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -573,7 +574,7 @@ public final class OpenAiFormat implements WireFormat {
     }
 
     /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
-    private static String jsonProblem(IOException e) {
+    public static String jsonProblem(IOException e) {
         if (!(e instanceof JsonProcessingException jpe)) return "could not be read";
         String msg = jpe.getOriginalMessage();
         if (msg == null) msg = "malformed";
@@ -795,9 +796,12 @@ public final class OpenAiFormat implements WireFormat {
         if (r.relaysTo(WireApi.OPENAI)) return relayedRequest(r, upstreamModel);
         Translation.check(r, WireApi.OPENAI);
         // Another API's own parameters (Anthropic's thinking, context_management, ...) are left out, and named to the
-        // client (see #dropped).
-        ChatRequest.Passthrough pt = r.passthrough().api() == WireApi.OPENAI ? r.passthrough()
-                : ChatRequest.Passthrough.NONE;
+        // client (see #dropped); a Responses request's own ones are mapped to their Chat Completions spelling.
+        ChatRequest.Passthrough pt = switch (r.passthrough().api()) {
+            case OPENAI -> r.passthrough();
+            case RESPONSES -> ResponsesFormat.chatPassthrough(r.passthrough());
+            case null, default -> ChatRequest.Passthrough.NONE;
+        };
         // defaultMaxTokens is unused: OpenAI-compatible servers need no limit and pick their own default.
         return json(g -> {
             g.writeStartObject();
@@ -1273,7 +1277,8 @@ public final class OpenAiFormat implements WireFormat {
                 "upstream error: " + (msg == null ? "no message" : sanitize(msg)));
     }
 
-    private static String sanitize(String msg) {
+    /** An upstream's error message made fit for a client: one line, at most 300 characters, anything like a key masked. */
+    public static String sanitize(String msg) {
         String s = SECRET.matcher(msg.strip().replaceAll("\\s+", " ")).replaceAll("$1-***");
         return s.length() <= UPSTREAM_MESSAGE_LIMIT ? s : s.substring(0, UPSTREAM_MESSAGE_LIMIT) + "...";
     }
