@@ -22,6 +22,7 @@ import java.util.Map;
  * @param secrets secret name to reference ({@code env:VAR} or {@code file:/abs/path}) for the egress proxy's
  *                credential injection; values are never in the config and are read only when a request needs them
  * @param privacy the privacy router's settings; null when the file has no {@code privacy:} section (no router runs)
+ * @param responses how {@code /v1/responses} keeps the responses it served
  */
 public record CarapaceConfig(
         Server server,
@@ -40,7 +41,12 @@ public record CarapaceConfig(
         Map<String, String> secrets,
         Guard guard,
         Approvals approvals,
-        PrivacySpec privacy) {
+        PrivacySpec privacy,
+        Responses responses) {
+
+    public CarapaceConfig {
+        if (responses == null) responses = Responses.DEFAULT;
+    }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
     public static final List<String> DEFAULT_TIERS = List.of("free", "mid", "high", "high-speed", "ultra");
@@ -170,10 +176,22 @@ public record CarapaceConfig(
         public static final Approvals DEFAULT = new Approvals(Duration.ofMinutes(5));
     }
 
+    /**
+     * The {@code responses:} section: the responses {@code POST /v1/responses} served, kept per API key for
+     * {@code previous_response_id} and {@code GET /v1/responses/{id}}.
+     *
+     * @param store     whether a request with {@code store: true} (the API's default) is kept; when false, every
+     *                  response is served unstored and {@code previous_response_id} is refused, saying why
+     * @param retention how long a stored response is kept; expired ones are deleted
+     */
+    public record Responses(boolean store, Duration retention) {
+        public static final Responses DEFAULT = new Responses(true, Duration.ofDays(30));
+    }
+
     /** A config with nothing configured: the default tiers, no providers, no models. */
     public static CarapaceConfig empty() {
         return new CarapaceConfig(Server.DEFAULT, Store.DEFAULT, "default", DEFAULT_TIERS, Map.of(), Map.of(), Map.of(),
                 RoutingPolicy.DEFAULT, Auth.DEFAULT, Logging.DEFAULT, Alerts.DEFAULT, Map.of(), Tools.DEFAULT, Map.of(), Guard.NONE,
-                Approvals.DEFAULT, null);
+                Approvals.DEFAULT, null, Responses.DEFAULT);
     }
 }

@@ -131,7 +131,8 @@ public final class ConfigLoader {
      */
     static final String DISCOVERED_WORKSPACE = "workspace";
 
-    private static final Map<String, WireApi> KINDS = options(WireApi.values());
+    /** Provider kinds: the API each upstream speaks. */
+    private static final Map<String, WireApi> KINDS = kinds();
     private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
     private static final Map<String, ModelKind> MODEL_KINDS = options(ModelKind.values());
 
@@ -276,10 +277,11 @@ public final class ConfigLoader {
         Approvals approvals = approvals(root.object("approvals"));
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
+        CarapaceConfig.Responses responses = responses(root.object("responses"));
         root.finish();
         warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
-                tools, secrets, checkedGuard, approvals, privacy);
+                tools, secrets, checkedGuard, approvals, privacy, responses);
     }
 
     // ---- sections, in file order -------------------------------------------------------------------------------
@@ -502,8 +504,10 @@ public final class ConfigLoader {
             for (DeploymentSpec d : deployments) {
                 ProviderSpec p = providers.get(d.provider());
                 if (p != null && p.kind() != WireApi.OPENAI) {
+                    String label = KINDS.entrySet().stream().filter(k -> k.getValue() == p.kind()).findFirst()
+                            .map(Map.Entry::getKey).orElse(p.kind().name());
                     r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind "
-                            + p.kind().name().toLowerCase(java.util.Locale.ROOT) + ", which serves no embeddings; an"
+                            + label + ", which serves no embeddings; an"
                             + " embedding model needs providers of kind openai (POST /embeddings)");
                 }
             }
@@ -729,6 +733,14 @@ public final class ConfigLoader {
         Duration timeout = r.duration("timeout", Duration.ofSeconds(1), Approvals.DEFAULT.timeout());
         r.finish();
         return new Approvals(timeout);
+    }
+
+    private CarapaceConfig.Responses responses(MapReader r) {
+        CarapaceConfig.Responses d = CarapaceConfig.Responses.DEFAULT;
+        boolean store = r.bool("store", d.store());
+        Duration retention = r.duration("retention", Duration.ofMinutes(1), d.retention());
+        r.finish();
+        return new CarapaceConfig.Responses(store, retention);
     }
 
     private Alerts alerts(MapReader r) {
@@ -1251,6 +1263,14 @@ public final class ConfigLoader {
     }
 
     /** The enum's constants by their lowercase names, in declaration order. */
+    private static Map<String, WireApi> kinds() {
+        Map<String, WireApi> kinds = new LinkedHashMap<>();
+        kinds.put("openai", WireApi.OPENAI);
+        kinds.put("anthropic", WireApi.ANTHROPIC);
+        kinds.put("openai-responses", WireApi.RESPONSES);
+        return Collections.unmodifiableMap(kinds);
+    }
+
     private static <E extends Enum<E>> Map<String, E> options(E[] values) {
         Map<String, E> options = new LinkedHashMap<>();
         for (E e : values) {

@@ -119,7 +119,7 @@ public final class Gateway {
         try {
             Portfolio.Entry model = route(call);
             OpenAiEmbeddings.Answer answer = withFailover(call, model, (d, maxOutput) -> OpenAiEmbeddings.answer(
-                    d.provider().embed(OpenAiEmbeddings.upstreamRequest(request, call.request(), d.upstreamModel())),
+                    d.provider().embed(OpenAiEmbeddings.upstreamRequest(request, call.request(), d.upstreamModel()), d.upstreamModel()),
                     model.id(), call.request()), () -> false);
             usage = answer.usage();
             call.finish(200, usage, null);
@@ -178,6 +178,7 @@ public final class Gateway {
             if (d == null) break;
             tried.add(d);
             call.attempt(d);
+            call.adapted(Call.Adaptation.DROPPED, String.join(",", d.provider().dropped(call.request())));
             d.begin();
             try {
                 T result = attempt.run(d, model.spec().maxOutputTokens());
@@ -229,10 +230,15 @@ public final class Gateway {
                     : "a chat model; POST /v1/embeddings needs an embedding model (kind: embedding in the gateway's"
                       + " config)") + ". GET /v1/models lists each model's kind.");
         }
+        // More than the model can produce is asked for as "as much as it can" (Claude Code asks for 128000 whatever
+        // the model): the limit is lowered to the model's, and the client told so, rather than the call refused.
         Integer max = call.request().maxTokens();
-        if (max != null && max > model.spec().maxOutputTokens()) {
-            throw ApiException.invalid("max_tokens", "max_tokens: " + max + " is more than model '" + model.id()
-                    + "' can produce (at most " + model.spec().maxOutputTokens() + ")");
+        int limit = model.spec().maxOutputTokens();
+        if (max != null && max > limit) {
+            call.request(call.request().withMaxTokens(limit));
+            call.adapted(Call.Adaptation.CLAMPED, "max_tokens=" + max + "->" + limit);
+        } else {
+            call.adapted(Call.Adaptation.CLAMPED, null);   // a downgrade's model may allow what the first did not
         }
         call.routed(model);
         for (CallFilter f : filters) f.routed(call);

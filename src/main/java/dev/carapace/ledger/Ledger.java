@@ -407,7 +407,10 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long n = 0;
         for (Message m : req.messages()) {
             n += framing;
-            for (Part p : m.content()) n += p instanceof Part.Text t ? utf8Length(t.text()) : IMAGE_TOKENS;
+            for (Part p : m.content()) {
+                n += p instanceof Part.Text t ? utf8Length(t.text())
+                        : p instanceof Part.Reasoning r ? utf8Length(r.text()) + utf8Length(r.signature()) : IMAGE_TOKENS;
+            }
             for (ToolCall c : m.toolCalls()) n += utf8Length(c.name()) + utf8Length(c.arguments()) + framing;
         }
         for (Tool t : req.tools()) {
@@ -439,6 +442,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             fixed += framing;
             for (Part p : m.content()) {
                 if (p instanceof Part.Text t) text += counter.applyAsInt(t.text());
+                else if (p instanceof Part.Reasoning r) text += counter.applyAsInt(r.text()) + counter.applyAsInt(r.signature());
                 else fixed += IMAGE_TOKENS;
             }
             for (ToolCall c : m.toolCalls()) {

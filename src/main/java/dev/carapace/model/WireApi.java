@@ -1,4 +1,7 @@
 package dev.carapace.model;
 
-/** The two wire protocols Carapace speaks, on both sides: to clients and to upstreams. */
-public enum WireApi { OPENAI, ANTHROPIC }
+/**
+ * The wire protocols Carapace speaks, on both sides, to clients and to upstreams: OpenAI Chat Completions, Anthropic
+ * Messages and the OpenAI Responses API.
+ */
+public enum WireApi { OPENAI, ANTHROPIC, RESPONSES }

@@ -1,9 +1,9 @@
 package dev.carapace.model;
 
 /**
- * One wire protocol (OpenAI Chat Completions or Anthropic Messages), both as Carapace serves it to clients and
- * as Carapace speaks it to an upstream. All translation between the two goes through the neutral types of this
- * package, so any client format reaches any upstream format. When the client and the upstream speak the same API,
+ * One wire protocol (OpenAI Chat Completions, Anthropic Messages or the OpenAI Responses API), both as Carapace
+ * serves it to clients and as Carapace speaks it to an upstream. All translation between them goes through the
+ * neutral types of this package, so any client format reaches any upstream format. When the client and the upstream speak the same API,
  * nothing is translated: the client's request goes up and the upstream's answer comes back as they were, but for
  * what Carapace must change ({@link ChatRequest#relaysTo}).
  */
@@ -54,6 +54,12 @@ public interface WireFormat {
      * sets no limit and the API requires one.
      */
     byte[] upstreamRequest(ChatRequest request, String upstreamModel, int defaultMaxTokens);
+
+    /**
+     * The names of what a translation of {@code request} to this API leaves out (see {@link Translation#dropped}),
+     * for the client to be told; a relayed request loses nothing and is not asked about.
+     */
+    default java.util.Set<String> dropped(ChatRequest request) { return Translation.dropped(request, api()); }
 
     /** Parses an upstream's complete (non-streamed) response. */
     ChatResponse parseUpstreamResponse(byte[] body);

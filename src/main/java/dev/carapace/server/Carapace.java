@@ -30,20 +30,23 @@ import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Alerts;
+import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Ledger;
 import dev.carapace.ledger.PriceBook;
 import dev.carapace.model.Access;
 import dev.carapace.model.ApiException;
+import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.Router;
 import dev.carapace.model.UpstreamConnections;
-import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.anthropic.AnthropicFormat;
 import dev.carapace.model.openai.OpenAiFormat;
+import dev.carapace.model.responses.ResponsesFormat;
 import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.store.ApiKeys;
@@ -74,6 +77,8 @@ public final class Carapace implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Carapace.class);
     /** How long a request's head may take to arrive once it has begun: a slowloris holds no connection longer. */
     static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** How long the start-up check waits for each provider's server to accept a connection. */
+    static final Duration UPSTREAM_PROBE_TIMEOUT = Duration.ofSeconds(3);
     /**
      * How long a connection may stay silent both ways. Longer than any upstream read timeout a config is likely to
      * set, so a client waiting on a slow model is never cut off by the front door first.
@@ -101,6 +106,7 @@ public final class Carapace implements AutoCloseable {
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
+    private final BudgetSync budgetSync;
 
     private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
                      Integer portOverride, SoleWriter soleWriter) {
@@ -146,6 +152,7 @@ public final class Carapace implements AutoCloseable {
 
         WireFormat openai = new OpenAiFormat();
         WireFormat anthropic = new AnthropicFormat();
+        ResponsesFormat responses = new ResponsesFormat();
         Map<String, Provider> providers = new LinkedHashMap<>();
         // one cap for every provider's connections, derived like the client connections' when not configured
         UpstreamConnections upstreamConnections = new UpstreamConnections(
@@ -156,10 +163,22 @@ public final class Carapace implements AutoCloseable {
                 log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
                         spec.name(), spec.apiKeyEnv());
             }
-            providers.put(spec.name(), new Provider(spec, spec.kind() == WireApi.ANTHROPIC ? anthropic : openai, key,
-                    upstreamConnections));
+            WireFormat format = switch (spec.kind()) {
+                case ANTHROPIC -> anthropic;
+                case RESPONSES -> responses;
+                case OPENAI -> openai;
+            };
+            providers.put(spec.name(), new Provider(spec, format, key, upstreamConnections));
         }
         this.providers = List.copyOf(providers.values());
+        Map<String, List<String>> servedBy = new LinkedHashMap<>();
+        for (ModelSpec m : config.models().values()) {
+            for (DeploymentSpec d : m.deployments()) {
+                List<String> ids = servedBy.computeIfAbsent(d.provider(), k -> new ArrayList<>());
+                if (!ids.contains(m.id())) ids.add(m.id());
+            }
+        }
+        UpstreamProbe.start(this.providers, servedBy, UPSTREAM_PROBE_TIMEOUT);
         Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
         Map<String, Access> teamAccess = new LinkedHashMap<>();
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
@@ -175,7 +194,9 @@ public final class Carapace implements AutoCloseable {
         // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a
         // minute old.
         ledger.reconcile(store.postgres() ? java.time.Duration.ofMinutes(1) : java.time.Duration.ZERO);
-        every(java.time.Duration.ofSeconds(2), budgets::refresh);
+        budgetSync = new BudgetSync(store.ledgerBook(), budgets, clock);
+        every(BudgetSync.CHECK_EVERY, budgetSync::check);
+        every(BudgetSync.HEARTBEAT_EVERY, budgetSync::heartbeat);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
@@ -210,6 +231,9 @@ public final class Carapace implements AutoCloseable {
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
                 config.server().maxBodyBytes(), storeWatch);
+        ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
+                config.responses(), clock);
+        every(Duration.ofMinutes(10), responsesApi::expire);
         AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
@@ -217,6 +241,7 @@ public final class Carapace implements AutoCloseable {
 
         Routes routes = new Routes();
         privacyApi.routes(routes);
+        responsesApi.routes(routes);
         agentApi.routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
@@ -430,6 +455,11 @@ public final class Carapace implements AutoCloseable {
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
+        try {
+            budgetSync.stop();
+        } catch (RuntimeException e) {
+            log.warn("could not withdraw this gateway's budget acknowledgement; the CLI stops waiting for it in 30 s", e);
+        }
         store.close();
         if (bubblewrap != null) bubblewrap.close();
         if (sandboxSockets != null) sandboxSockets.close();

@@ -147,7 +147,8 @@ final class HttpApi {
          .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
              throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method())
                      + " " + clip(x.rawPath()) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
-                     + " POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models.", null, "unknown_endpoint", null, false);
+                     + " POST /v1/messages/count_tokens, POST /v1/responses, POST /v1/embeddings, GET /v1/models.", null,
+                     "unknown_endpoint", null, false);
          }));
     }
 
@@ -247,9 +248,7 @@ final class HttpApi {
         note.call = call;
         if (!request.stream()) {
             ChatResponse answer = gateway.complete(call);
-            x.header(X_MODEL, call.model().id());
-            x.header(X_DEPLOYMENT, call.deployment().id());
-            if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
+            callHeaders(x, call);
             x.header("content-type", JSON_TYPE);
             x.send(format.renderResponse(answer));
             return;
@@ -332,17 +331,28 @@ final class HttpApi {
     }
 
     /** Sets a stream's status and headers, once the first event is there; they leave with it. */
-    private static OutputStream startSse(Exchange x, Call call) {
+    static OutputStream startSse(Exchange x, Call call) {
         x.status(200);
         x.header("content-type", "text/event-stream; charset=utf-8");
         x.header("cache-control", "no-cache");
         // Chunked whatever the timing: a stream whose whole answer is held until its end leaves in one write, which
         // Jetty would otherwise frame with a Content-Length, so that the client could not tell it from a plain answer.
         x.header("transfer-encoding", "chunked");
+        callHeaders(x, call);
+        return x.outputStream();
+    }
+
+    /** The headers that say which model and deployment answered a call, and whether a budget downgraded it. */
+    static void callHeaders(Exchange x, Call call) {
         x.header(X_MODEL, call.model().id());
         x.header(X_DEPLOYMENT, call.deployment().id());
         if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
-        return x.outputStream();
+        adaptationHeaders(x, call);
+    }
+
+    /** What Carapace changed in the request to serve it ({@link Call.Adaptation}): a header each. */
+    private static void adaptationHeaders(Exchange x, Call call) {
+        call.adaptations().forEach((kind, what) -> x.header(kind.header, what));
     }
 
     /**
@@ -756,6 +766,17 @@ final class HttpApi {
     /** {@link #handle}'s frame for a route of another class: request id, the /api error shape, metrics, the access log. */
     void handleApi(String route, Exchange x, ApiRoute action) throws IOException {
         handle(route, x, openai, note -> action.run());
+    }
+
+    /** A model call's route of another class, which names its call for the access log. */
+    @FunctionalInterface
+    interface CallRoute {
+        void run(java.util.function.Consumer<Call> named) throws IOException;
+    }
+
+    /** {@link #handle}'s frame for a model call of another class (ResponsesApi): OpenAI's error shape, the call logged. */
+    void handleCall(String route, Exchange x, CallRoute action) throws IOException {
+        handle(route, x, openai, note -> action.run(call -> note.call = call));
     }
 
     /** The request's JSON body, with this API's content-type and size checks. */

@@ -54,6 +54,7 @@ public final class Store implements AutoCloseable {
     private final Journal journal;
     private final AuditRecords auditRecords;
     private final ApprovalRecords approvalRecords;
+    private final ResponseRecords responseRecords;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -82,6 +83,7 @@ public final class Store implements AutoCloseable {
         this.sessions = new Sessions(this);
         this.auditRecords = new AuditRecords(this);
         this.approvalRecords = new ApprovalRecords(this);
+        this.responseRecords = new ResponseRecords(this);
     }
 
     /**
@@ -236,6 +238,9 @@ public final class Store implements AutoCloseable {
 
     /** Pending approvals and standing grants. */
     public ApprovalRecords approvalRecords() { return approvalRecords; }
+
+    /** The responses {@code /v1/responses} stored, per API key. */
+    public ResponseRecords responseRecords() { return responseRecords; }
 
     /**
      * What is wrong with the database file under this store, or null: a SQLite file that was replaced (renamed over,

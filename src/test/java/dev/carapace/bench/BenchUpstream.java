@@ -66,7 +66,7 @@ public final class BenchUpstream {
                 Duration.ofMinutes(5), 16 * 1024), routes, (status, message, path, header) -> NOT_FOUND);
     }
 
-    private static void chat(Exchange x) throws IOException {
+    static void chat(Exchange x) throws IOException {
         byte[] body;
         try (InputStream in = x.body()) {
             body = in.readAllBytes();

@@ -20,11 +20,11 @@ import java.util.Map;
 
 /**
  * A real Carapace (real HTTP server, real SQLite store, real config loader) in front of scripted upstreams:
- * {@code a} and {@code b} speak OpenAI, {@code claude} speaks Anthropic.
+ * {@code a} and {@code b} speak OpenAI, {@code claude} speaks Anthropic, {@code resp} the OpenAI Responses API.
  *
  * <p>Models: {@code m-mid} (tier mid; deployments a and b), {@code m-claude} (tier high; claude),
- * {@code m-solo} (tier mid; a only), {@code m-ultra} (tier ultra; b), {@code m-embed} (an embedding model, tier
- * free; a). Teams: platform (anything), research
+ * {@code m-solo} (tier mid; a only), {@code m-ultra} (tier ultra; b), {@code m-resp} (tier high-speed; resp),
+ * {@code m-embed} (an embedding model, tier free; a). Teams: platform (anything), research
  * (tier mid only).
  */
 final class GatewayHarness implements AutoCloseable {
@@ -34,6 +34,7 @@ final class GatewayHarness implements AutoCloseable {
     final ScriptedUpstream a = new ScriptedUpstream();
     final ScriptedUpstream b = new ScriptedUpstream();
     final ScriptedUpstream claude = new ScriptedUpstream();
+    final ScriptedUpstream resp = new ScriptedUpstream();
     final Carapace carapace;
     final String memberKey;
     final String adminKey;
@@ -51,6 +52,7 @@ final class GatewayHarness implements AutoCloseable {
                   a: {kind: openai, base_url: %s, api_key_env: A_KEY, read_timeout: 2s}
                   b: {kind: openai, base_url: %s, api_key_env: B_KEY, read_timeout: 2s}
                   claude: {kind: anthropic, base_url: %s, api_key_env: CLAUDE_KEY, read_timeout: 2s}
+                  resp: {kind: openai-responses, base_url: %s, api_key_env: RESP_KEY, read_timeout: 2s}
                 models:
                   m-mid:
                     tier: mid
@@ -76,6 +78,12 @@ final class GatewayHarness implements AutoCloseable {
                     max_output_tokens: 4096
                     price: {input: 150, output: 150}
                     deployments: [{provider: b, model: up-model}]
+                  m-resp:
+                    tier: high-speed
+                    context_window: 128000
+                    max_output_tokens: 4096
+                    price: {input: 3, output: 6}
+                    deployments: [{provider: resp, model: up-resp}]
                   m-embed:
                     kind: embedding
                     tier: free
@@ -92,9 +100,9 @@ final class GatewayHarness implements AutoCloseable {
                 %s
                 auth:
                   key_cache_ttl: 5s
-                """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl(), claude.anthropicBaseUrl(), extraRouting);
+                """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl(), claude.anthropicBaseUrl(), resp.openAiBaseUrl(), extraRouting);
         CarapaceConfig config = ConfigLoader.load(yaml, "test.yaml");
-        Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b", "CLAUDE_KEY", "secret-claude");
+        Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b", "CLAUDE_KEY", "secret-claude", "RESP_KEY", "secret-resp");
         carapace = Carapace.start(config, dataDir, env::get, Clock.systemUTC(), 0);
         memberKey = carapace.keyAdmin().create("alice", "platform", Principal.Role.MEMBER, null).secret();
         adminKey = carapace.keyAdmin().create("root", "platform", Principal.Role.ADMIN, null).secret();
@@ -184,5 +192,6 @@ final class GatewayHarness implements AutoCloseable {
         a.close();
         b.close();
         claude.close();
+        resp.close();
     }
 }

@@ -131,6 +131,26 @@ class PrivacyEndToEndTest {
     }
 
     @Test
+    void aResponsesRequestIsRedactedAndItsEventsRestored() {
+        external.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(
+                List.of("Mailing <EMA", "IL_1> now."), 10, 4), 0));
+        HttpResponse<String> r = http.post("/v1/responses", platformKey, "{\"model\":\"gpt-ext\",\"stream\":true,"
+                + "\"store\":false,\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
+                + "\"text\":\"Mail erin@example.com today\"}]}]}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(ScriptedUpstream.body(external.take())).contains("Mail <EMAIL_1> today").doesNotContain("erin@");
+        StringBuilder deltas = new StringBuilder();
+        String done = null;
+        for (GatewayHarness.Frame f : GatewayHarness.frames(r.body())) {
+            if ("response.output_text.delta".equals(f.event())) deltas.append(f.json().get("delta").asText());
+            if ("response.completed".equals(f.event())) done = f.json().at("/response/output/0/content/0/text").asText();
+        }
+        assertThat(deltas.toString()).isEqualTo("Mailing erin@example.com now.");
+        assertThat(done).isEqualTo("Mailing erin@example.com now.");
+        assertThat(record(r).privacyDecision()).isEqualTo("redact");
+    }
+
+    @Test
     void blocksSecretsWith400NamingTheClassNeverTheValue() {
         int before = external.requestCount();
         String key = "AKIAIOSFODNN7EXAMPLE";

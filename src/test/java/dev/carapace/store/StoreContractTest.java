@@ -424,6 +424,28 @@ abstract class StoreContractTest {
                 "key " + name, createdAt, null);
     }
 
+    @Test
+    void storedResponsesBelongToTheirKeyAndExpire() {
+        ResponseRecords r = store.responseRecords();
+        Instant now = Instant.ofEpochMilli(1_800_000_000_000L);
+        ResponseRecords.StoredResponse a = new ResponseRecords.StoredResponse("resp_a", "cpk_one", null, "m", now,
+                now.plusSeconds(60), "[{\"role\":\"user\",\"content\":\"hi\"}]", "{\"id\":\"resp_a\",\"output\":[]}");
+        assertThat(r.insert(a)).isTrue();
+        assertThat(r.insert(a)).as("the same id twice").isFalse();
+        assertThat(r.insert(new ResponseRecords.StoredResponse("resp_b", "cpk_one", "resp_a", "m", now, now.plusSeconds(600),
+                "[]", "{}"))).isTrue();
+
+        assertThat(r.get("cpk_one", "resp_a", now)).contains(a);
+        assertThat(r.get("cpk_two", "resp_a", now)).as("another key's response").isEmpty();
+        assertThat(r.get("cpk_one", "resp_a", now.plusSeconds(60))).as("expired").isEmpty();
+        assertThat(r.get("cpk_one", "resp_b", now).orElseThrow().previousId()).isEqualTo("resp_a");
+
+        assertThat(r.delete("cpk_two", "resp_b")).isFalse();
+        assertThat(r.deleteExpired(now.plusSeconds(61))).isEqualTo(1);
+        assertThat(r.delete("cpk_one", "resp_b")).isTrue();
+        assertThat(r.get("cpk_one", "resp_b", now)).isEmpty();
+    }
+
     static UsageRecord usage(String requestId, Instant at) {
         return new UsageRecord(requestId, at, "org", "team", "user", "cpk_x", "openai.chat", "model", "mid",
                 "dep", 10, 2, 1, 20, 3, false, true, 200, null, 12_345, 678L);

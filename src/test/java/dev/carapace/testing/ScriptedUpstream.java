@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A scripted model server speaking the OpenAI or Anthropic wire format: each test enqueues the exact responses
+ * A scripted model server speaking the OpenAI (Chat Completions or Responses) or Anthropic wire format: each test enqueues the exact responses
  * (JSON, SSE streams with delays, errors with retry-after, streams that break mid-way) and reads back what
  * Carapace sent upstream.
  */
@@ -152,6 +152,76 @@ public final class ScriptedUpstream implements AutoCloseable {
         }
         return openAiFrames(chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" + String.join(",", entries) + "]}", null),
                 chunk("{}", "tool_calls"));
+    }
+
+    /** An OpenAI streamed answer asking for one tool call, then a usage chunk with these figures. */
+    public static List<String> openAiToolCallStream(ToolCall call, int promptTokens, int completionTokens) {
+        return openAiFrames(chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":"
+                        + quote(call.id()) + ",\"type\":\"function\",\"function\":{\"name\":" + quote(call.name())
+                        + ",\"arguments\":" + quote(call.arguments()) + "}}]}", null),
+                chunk("{}", "tool_calls"),
+                "{\"id\":\"chatcmpl-s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[],"
+                        + "\"usage\":{\"prompt_tokens\":" + promptTokens + ",\"completion_tokens\":" + completionTokens
+                        + ",\"total_tokens\":" + (promptTokens + completionTokens) + "}}");
+    }
+
+    /** A Responses API stream (event name and JSON data per frame) as an upstream speaking it sends one. */
+    private static List<String> responsesFrames(List<String> typesAndData) {
+        List<String> frames = new ArrayList<>();
+        for (int i = 0; i < typesAndData.size(); i += 2) {
+            frames.add("event: " + typesAndData.get(i) + "\ndata: " + typesAndData.get(i + 1) + "\n\n");
+        }
+        return frames;
+    }
+
+    private static String responseObject(String status, String output, Integer input, Integer cached, Integer out) {
+        return "{\"id\":\"resp_up\",\"object\":\"response\",\"created_at\":1,\"status\":\"" + status
+                + "\",\"model\":\"up-resp\",\"output\":" + output + ",\"usage\":" + (input == null ? "null"
+                : "{\"input_tokens\":" + input + ",\"input_tokens_details\":{\"cached_tokens\":" + cached
+                + "},\"output_tokens\":" + out + ",\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":"
+                + (input + out) + "}") + "}";
+    }
+
+    /** A Responses API streamed text answer: the whole event sequence, usage in response.completed. */
+    public static List<String> responsesTextStream(String text, int inputTokens, int cachedTokens, int outputTokens) {
+        String item = "{\"id\":\"msg_up\",\"type\":\"message\",\"status\":\"completed\",\"role\":\"assistant\","
+                + "\"content\":[{\"type\":\"output_text\",\"text\":" + quote(text) + ",\"annotations\":[]}]}";
+        String ref = "\"item_id\":\"msg_up\",\"output_index\":0,\"content_index\":0";
+        return responsesFrames(List.of(
+                "response.created", "{\"type\":\"response.created\",\"sequence_number\":0,\"response\":"
+                        + responseObject("in_progress", "[]", null, null, null) + "}",
+                "response.output_item.added", "{\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,"
+                        + "\"item\":{\"id\":\"msg_up\",\"type\":\"message\",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}}",
+                "response.content_part.added", "{\"type\":\"response.content_part.added\",\"sequence_number\":2," + ref
+                        + ",\"part\":{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[]}}",
+                "response.output_text.delta", "{\"type\":\"response.output_text.delta\",\"sequence_number\":3," + ref
+                        + ",\"delta\":" + quote(text) + "}",
+                "response.output_text.done", "{\"type\":\"response.output_text.done\",\"sequence_number\":4," + ref
+                        + ",\"text\":" + quote(text) + "}",
+                "response.content_part.done", "{\"type\":\"response.content_part.done\",\"sequence_number\":5," + ref
+                        + ",\"part\":{\"type\":\"output_text\",\"text\":" + quote(text) + ",\"annotations\":[]}}",
+                "response.output_item.done", "{\"type\":\"response.output_item.done\",\"sequence_number\":6,\"output_index\":0,\"item\":" + item + "}",
+                "response.completed", "{\"type\":\"response.completed\",\"sequence_number\":7,\"response\":"
+                        + responseObject("completed", "[" + item + "]", inputTokens, cachedTokens, outputTokens) + "}"));
+    }
+
+    /** A Responses API stream asking for one function call, usage in response.completed. */
+    public static List<String> responsesToolCallStream(ToolCall call, int inputTokens, int cachedTokens, int outputTokens) {
+        String item = "{\"id\":\"fc_up\",\"type\":\"function_call\",\"status\":\"completed\",\"call_id\":" + quote(call.id())
+                + ",\"name\":" + quote(call.name()) + ",\"arguments\":" + quote(call.arguments()) + "}";
+        return responsesFrames(List.of(
+                "response.created", "{\"type\":\"response.created\",\"sequence_number\":0,\"response\":"
+                        + responseObject("in_progress", "[]", null, null, null) + "}",
+                "response.output_item.added", "{\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,"
+                        + "\"item\":{\"id\":\"fc_up\",\"type\":\"function_call\",\"status\":\"in_progress\",\"call_id\":"
+                        + quote(call.id()) + ",\"name\":" + quote(call.name()) + ",\"arguments\":\"\"}}",
+                "response.function_call_arguments.delta", "{\"type\":\"response.function_call_arguments.delta\",\"sequence_number\":2,"
+                        + "\"item_id\":\"fc_up\",\"output_index\":0,\"delta\":" + quote(call.arguments()) + "}",
+                "response.function_call_arguments.done", "{\"type\":\"response.function_call_arguments.done\",\"sequence_number\":3,"
+                        + "\"item_id\":\"fc_up\",\"output_index\":0,\"arguments\":" + quote(call.arguments()) + "}",
+                "response.output_item.done", "{\"type\":\"response.output_item.done\",\"sequence_number\":4,\"output_index\":0,\"item\":" + item + "}",
+                "response.completed", "{\"type\":\"response.completed\",\"sequence_number\":5,\"response\":"
+                        + responseObject("completed", "[" + item + "]", inputTokens, cachedTokens, outputTokens) + "}"));
     }
 
     /** An OpenAI streamed answer of text deltas, optionally with a final usage chunk. */
