@@ -37,8 +37,11 @@ class BudgetRefusalHarnessTest {
 
     /** How long a person may wait, from the refusal, to read it. */
     static final Duration SHOWN_WITHIN = Duration.ofSeconds(10);
-    /** Start-up of a harness on a busy machine comes before the call; OpenClaw's alone can take half a minute. */
-    static final Duration STARTED_WITHIN = Duration.ofSeconds(90);
+    /**
+     * Start-up comes before the call and is not the refusal's: OpenClaw's takes 8-15 s of CPU, and on this 2-core
+     * machine shared by other sessions (load average 20) its first call came up to 98 s after its start.
+     */
+    static final Duration STARTED_WITHIN = Duration.ofSeconds(240);
 
     @TempDir Path data;
     @TempDir Path home;

@@ -67,6 +67,7 @@ class OpenClawHarnessTest {
         provider.putArray("models").addObject().put("id", "m-solo").put("name", "m-solo").put("reasoning", false)
                 .put("contextWindow", 128000).put("maxTokens", 4096).putArray("input").add("text");
         c.putObject("agents").putObject("defaults").putObject("model").put("primary", "carapace/m-solo");
+        c.putObject("plugins").put("enabled", false);   // the provider and the coding tools are OpenClaw's own
         c.putObject("update").put("checkOnStart", false);
         c.putObject("telemetry").put("enabled", false);
         return c;
@@ -75,7 +76,7 @@ class OpenClawHarnessTest {
     /** One agent turn on {@code prompt}, in the workspace; {@code --json} for the result envelope. */
     HarnessProcess.Builder turn(String prompt, boolean json) {
         List<Object> argv = new ArrayList<>(List.of(HarnessProcess.bin("openclaw"), "agent", "exec", prompt,
-                "--config", config, "--cwd", workspace, "--model", "carapace/m-solo", "--timeout", "120"));
+                "--config", config, "--cwd", workspace, "--model", "carapace/m-solo", "--timeout", "300"));
         if (json) argv.add("--json");
         return HarnessProcess.command(home, argv.toArray())
                 .env("OPENCLAW_HOME", home.toString())
@@ -86,7 +87,7 @@ class OpenClawHarnessTest {
     /** Runs a turn that must succeed; its {@code --json} envelope. */
     JsonNode succeed(String prompt) {
         try (HarnessProcess.Run run = turn(prompt, true).start()) {
-            HarnessProcess.Result r = run.awaitExit(Duration.ofSeconds(180));
+            HarnessProcess.Result r = run.awaitExit(BudgetRefusalHarnessTest.STARTED_WITHIN.plusSeconds(60));
             assertThat(r.exitCode()).as(r.describe()).isZero();
             JsonNode out = json(r.stdout());
             assertThat(out.path("ok").asBoolean()).as(r.describe()).isTrue();
