@@ -84,7 +84,6 @@ public final class AgentRuntime implements AutoCloseable {
     /** The most of AGENTS.md that goes into the system prompt, in bytes. */
     static final int MAX_INSTRUCTIONS_BYTES = 64 * 1024;
     static final String INSTRUCTIONS_FILE = "AGENTS.md";
-    private static final int SUMMARY_CHARS = 200;
 
     private final Agents agents;
     private final Gateway gateway;
@@ -157,7 +156,7 @@ public final class AgentRuntime implements AutoCloseable {
                                               String task, long maxTokens, SubAgents.Family family, String name) {
                 SubAgents.Result result = new SubAgents.Result();
                 Execution child = submit(agent, tools, agent.sessionKey(sessionName), task, List.of(), parent.runId, family,
-                        Math.min(maxTokens, agent.limits().maxTokens()), result);
+                        Math.min(maxTokens, agent.limits().maxTokens()), result, null);
                 return new SubAgents.Child(name, child.runId, child.sessionKey, agent.id(), maxTokens, child.done, result);
             }
 
@@ -226,6 +225,15 @@ public final class AgentRuntime implements AutoCloseable {
      * @throws ApiException unknown agent (404), bad session name or empty message (400), runtime closed (503)
      */
     public String start(String agentId, String sessionName, String message) {
+        return start(agentId, sessionName, message, null);
+    }
+
+    /**
+     * As {@link #start(String, String, String)}, started by {@code startedBy}: the run's model calls are charged to
+     * that user (their user budget applies, and {@code spend --by user} shows them), within the agent's owner team,
+     * and to the agent. A caller without a user of its own (a team key), or none, leaves them to the agent's owner.
+     */
+    public String start(String agentId, String sessionName, String message, Principal startedBy) {
         AgentSpec agent = agents.get(agentId);
         if (sessionName == null || !SESSION_NAME.matcher(sessionName).matches()) {
             throw ApiException.invalid("session", "session: expected a name of letters, digits, '.', '_' and '-', "
@@ -239,7 +247,7 @@ public final class AgentRuntime implements AutoCloseable {
         String parent = sessions.startedBy(key).orElse(null);
         if (parent != null) throw subAgentSession(key, parent);
         return submit(agent, agent.enabledTools(), key, message, List.of(), null, null, agent.limits().maxTokens(),
-                null).runId;
+                null, startedBy).runId;
     }
 
     /**
@@ -250,6 +258,11 @@ public final class AgentRuntime implements AutoCloseable {
      * @throws ApiException unknown session (404); nothing to resume or the session is busy (409-kind: invalid)
      */
     public String resume(String sessionKey) {
+        return resume(sessionKey, null);
+    }
+
+    /** As {@link #resume(String)}, charged to {@code startedBy} as {@link #start(String, String, String, Principal)} is. */
+    public String resume(String sessionKey, Principal startedBy) {
         Sessions.SessionRow session = sessions.session(sessionKey).orElseThrow(() -> sessionNotFound(sessionKey));
         AgentSpec agent = agents.get(session.agent());
         synchronized (laneLock) {
@@ -273,7 +286,7 @@ public final class AgentRuntime implements AutoCloseable {
             }
         }
         return submit(agent, agent.enabledTools(), sessionKey, null, carried, null, null, agent.limits().maxTokens(),
-                null).runId;
+                null, startedBy).runId;
     }
 
     /**
@@ -391,6 +404,8 @@ public final class AgentRuntime implements AutoCloseable {
          * with its own agent id (the spend counts against the parent's owner and the child agent's own budget).
          */
         volatile Principal principal;
+        /** Who sent the message that started it (null: not known, or a sub-agent's run, which takes its parent's). */
+        final Principal startedBy;
         final String sessionKey;
         final String input;
         final List<EntryRow> carried;
@@ -413,8 +428,9 @@ public final class AgentRuntime implements AutoCloseable {
 
         Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input,
                   List<EntryRow> carried, SubAgents.Family family, long maxTokens, Execution parent,
-                  SubAgents.Result result) {
+                  SubAgents.Result result, Principal startedBy) {
             this.runId = runId;
+            this.startedBy = startedBy;
             this.agent = agent;
             this.tools = List.copyOf(tools);
             this.sessionKey = sessionKey;
@@ -436,7 +452,8 @@ public final class AgentRuntime implements AutoCloseable {
     private record Outcome(RunStatus status, String reason) {}
 
     private Execution submit(AgentSpec agent, List<String> tools, String sessionKey, String input, List<EntryRow> carried,
-                             String parentRunId, SubAgents.Family family, long maxTokens, SubAgents.Result result) {
+                             String parentRunId, SubAgents.Family family, long maxTokens, SubAgents.Result result,
+                             Principal startedBy) {
         if (closed) throw closedError();
         Execution parent = parentRunId == null ? null : executions.get(parentRunId);
         if (parentRunId != null && parent == null) throw closedError();
@@ -445,7 +462,7 @@ public final class AgentRuntime implements AutoCloseable {
         sessions.acceptRun(new Sessions.SessionRow(sessionKey, agent.id(), now),
                 new RunRow(runId, sessionKey, agent.id(), parentRunId, RunStatus.QUEUED.label(), null, input, 0, 0, now, null, null), instance);
         Execution ex = new Execution(runId, agent, tools, sessionKey, input, carried,
-                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result);
+                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result, startedBy);
         Execution interrupt = null;
         boolean launch;
         synchronized (laneLock) {
@@ -598,7 +615,8 @@ public final class AgentRuntime implements AutoCloseable {
             return new Outcome(RunStatus.CANCELLED, "the run was ended before it began");
         }
         events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
-        Principal principal = ex.parent == null ? principals.apply(agent) : asAgent(ex.parent.principal, agent.id());
+        Principal principal = ex.parent == null ? chargedTo(principals.apply(agent), ex.startedBy)
+                : asAgent(ex.parent.principal, agent.id());
         ex.principal = principal;
         // The system prompt and the tool schemas are the same on every turn, in config order, so the prefix a
         // provider caches (explicitly, by the breakpoint on the system prompt, or automatically) is hit every time.
@@ -630,6 +648,17 @@ public final class AgentRuntime implements AutoCloseable {
             if (ex.totalTokens() >= ex.maxTokens) return tokenLimit(ex);
             runTools(ex, turn.calls);
         }
+    }
+
+    /**
+     * Whom a run's model calls are charged to: the user who started it (issue 14: runs of a team-owned agent were
+     * charged to no user, "-" in the spend report), within the agent's owner team, as the agent, with the prefix of
+     * the key that started it. A starter without a user (a team key) leaves the owner's user, if any.
+     */
+    static Principal chargedTo(Principal owner, Principal startedBy) {
+        if (startedBy == null) return owner;
+        return new Principal(owner.org(), owner.team(), startedBy.user() != null ? startedBy.user() : owner.user(),
+                owner.role(), startedBy.keyPrefix(), owner.agent());
     }
 
     /** A parent's principal, as the child agent {@code agentId}: the same owner, the child's own agent budget. */
@@ -1071,9 +1100,9 @@ public final class AgentRuntime implements AutoCloseable {
 
     private void record(Execution ex, ToolCall call, ToolResult result) {
         append(ex, entry(ex.sessionKey, ex.runId, "tool", Transcript.tool(call.id(), call.name(), result), null, null));
-        String c = result.content() == null ? "" : result.content();
+        ResultExcerpt shown = ResultExcerpt.of(result.content());
         events.publish(new RunEvent.ToolFinished(ex.runId, ex.sessionKey, call.id(), call.name(), !result.error(),
-                c.length() <= SUMMARY_CHARS ? c : c.substring(0, SUMMARY_CHARS) + "..."));
+                shown.text(), shown.moreLines(), shown.moreChars()));
     }
 
     /** Appends to the transcript; one writer per session at a time, so seq numbers never collide. */

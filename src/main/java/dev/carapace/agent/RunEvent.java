@@ -23,9 +23,12 @@ public sealed interface RunEvent {
     /** The model asked for a tool call; {@code arguments} is the JSON text it wrote. */
     record ToolStarted(String runId, String sessionKey, String callId, String tool, String arguments) implements RunEvent {}
 
-    /** A tool call's result went back to the model; {@code summary} is its start, shortened. */
-    record ToolFinished(String runId, String sessionKey, String callId, String tool, boolean ok, String summary)
-            implements RunEvent {}
+    /**
+     * A tool call's result went back to the model; {@code summary} is its start ({@link ResultExcerpt}: at most 20
+     * lines and 2,000 characters), {@code moreLines} and {@code moreChars} what it left out.
+     */
+    record ToolFinished(String runId, String sessionKey, String callId, String tool, boolean ok, String summary,
+                        int moreLines, int moreChars) implements RunEvent {}
 
     /** Tokens of one model call (step {@code step}, 1-based). */
     record UsageReported(String runId, String sessionKey, int step, String model, Usage usage) implements RunEvent {}

@@ -33,6 +33,7 @@ public final class Call {
     private Screening screening;
     private boolean outputRead;
     private boolean outputRewritten;
+    private java.util.EnumMap<Adaptation, String> adaptations;
 
     /**
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
@@ -155,6 +156,37 @@ public final class Call {
     public Provider.Relay relayTo(WireApi upstream) {
         if (outputRewritten || !request.relaysTo(upstream)) return Provider.Relay.NONE;
         return outputRead ? Provider.Relay.EVERY_FRAME : Provider.Relay.ACCOUNTS;
+    }
+
+    /**
+     * How Carapace adapted a client's request to serve it rather than refuse it, as the client is told in a response
+     * header each (streamed or not).
+     */
+    public enum Adaptation {
+        /** What a translation for the upstream's API left out, by name (see {@link dev.carapace.model.Translation}). */
+        DROPPED("x-carapace-dropped"),
+        /** A limit lowered to what the model allows, e.g. {@code max_tokens=128000->8192}. */
+        CLAMPED("x-carapace-clamped");
+
+        /** The response header that says it. */
+        public final String header;
+
+        Adaptation(String header) { this.header = header; }
+    }
+
+    /** Notes an adaptation, replacing an earlier one of its kind (a later attempt's); empty or null clears it. */
+    public void adapted(Adaptation kind, String what) {
+        if (what == null || what.isEmpty()) {
+            if (adaptations != null) adaptations.remove(kind);
+            return;
+        }
+        if (adaptations == null) adaptations = new java.util.EnumMap<>(Adaptation.class);
+        adaptations.put(kind, what);
+    }
+
+    /** The adaptations noted, by kind; empty when the request went as it came. */
+    public java.util.Map<Adaptation, String> adaptations() {
+        return adaptations == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(adaptations);
     }
 
     /** The model a budget refused before the call was moved to its team's downgrade tier, or null. */

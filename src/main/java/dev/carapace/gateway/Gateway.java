@@ -125,6 +125,7 @@ public final class Gateway {
             if (d == null) break;
             tried.add(d);
             call.attempt(d);
+            call.adapted(Call.Adaptation.DROPPED, String.join(",", d.provider().dropped(call.request())));
             d.begin();
             try {
                 T result = attempt.run(d, model.spec().maxOutputTokens());
@@ -168,10 +169,15 @@ public final class Gateway {
     }
 
     private Portfolio.Entry routeTo(Call call, Portfolio.Entry model) {
+        // More than the model can produce is asked for as "as much as it can" (Claude Code asks for 128000 whatever
+        // the model): the limit is lowered to the model's, and the client told so, rather than the call refused.
         Integer max = call.request().maxTokens();
-        if (max != null && max > model.spec().maxOutputTokens()) {
-            throw ApiException.invalid("max_tokens", "max_tokens: " + max + " is more than model '" + model.id()
-                    + "' can produce (at most " + model.spec().maxOutputTokens() + ")");
+        int limit = model.spec().maxOutputTokens();
+        if (max != null && max > limit) {
+            call.request(call.request().withMaxTokens(limit));
+            call.adapted(Call.Adaptation.CLAMPED, "max_tokens=" + max + "->" + limit);
+        } else {
+            call.adapted(Call.Adaptation.CLAMPED, null);   // a downgrade's model may allow what the first did not
         }
         call.routed(model);
         for (CallFilter f : filters) f.routed(call);

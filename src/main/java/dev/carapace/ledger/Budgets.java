@@ -8,10 +8,12 @@ import dev.carapace.store.LedgerBook.BudgetRow;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.DateTimeException;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,6 +38,8 @@ public final class Budgets {
     private final Set<String> tiers;
     private final Predicate<String> knownUser;
     private volatile Map<String, Budget> byId = Map.of();
+    /** False until the first read: the budgets found then are not new, whatever the mirror held (nothing). */
+    private boolean loaded;
     /**
      * Held from reading a budget's old version to mirroring the store again: edits apply one at a time, so the
      * mirror ends as the store ends, and a period change moves the windows of the version it replaces.
@@ -55,21 +59,40 @@ public final class Budgets {
         refresh();
     }
 
-    /** Re-reads the budgets from the store (other gateways, or the CLI, may have changed them). */
+    /**
+     * Re-reads the budgets from the store (other gateways, or the CLI, may have changed them). A budget that is new
+     * since the last read starts its window with what its subject already spent in it ({@link LedgerBook#seedWindow}),
+     * before any call is held to it; whoever creates a budget, this process or another, sees it here first.
+     */
     public void refresh() {
         edits.lock();
         try {
             Map<String, Budget> before = byId;
             Map<String, Budget> m = new HashMap<>();
             for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
-            // A new period or time zone moved the budget's windows in the store (LedgerBook.putBudget): a gateway
-            // that keeps windows in memory must read them again, before its calls use the new windows.
-            boolean moved = m.values().stream().anyMatch(b -> {
-                Budget old = before.get(b.id());
-                return old != null && (old.period() != b.period() || !old.zone().equals(b.zone()));
-            });
-            if (moved) book.reload();
+            Instant now = clock.instant();
+            boolean seeded = false;
+            if (loaded) {
+                for (Budget b : m.values()) {
+                    if (before.containsKey(b.id())) continue;
+                    Set<String> exempt = new HashSet<>();
+                    Set<String> capped = new HashSet<>();
+                    b.tiers().forEach((tier, rule) -> {
+                        if (rule.exempt()) exempt.add(tier);
+                        if (rule.capNanos() != null) capped.add(tier);
+                    });
+                    book.seedWindow(b.id(), b.scope().name().toLowerCase(Locale.ROOT), b.subject(),
+                            b.period().start(now, b.zone()).toEpochMilli(), exempt, capped);
+                    seeded = true;
+                }
+            }
+            // A new period or time zone moved the budget's windows in the store (LedgerBook.putBudget), and a budget
+            // deleted and created again may have been seeded by another process: on any change, a gateway that keeps
+            // windows in memory reads them again, before its calls use them (edits are rare; a read is cheap).
+            boolean moved = !m.equals(before);
+            if (moved && !seeded && loaded) book.reload();
             byId = Map.copyOf(m);
+            loaded = true;
         } finally {
             edits.unlock();
         }
@@ -166,7 +189,7 @@ public final class Budgets {
         edits.lock();
         try {
             Budget old = byId.get(b.id());
-            java.time.Instant now = clock.instant();
+            Instant now = clock.instant();
             if (old != null && (old.period() != period || !old.zone().equals(zone))) {
                 // Windows are keyed by their start, so a new period or zone means a new window: carry what the
                 // current one spent and holds, or an admin's edit would hand the period's money back.

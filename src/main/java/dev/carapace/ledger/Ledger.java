@@ -342,7 +342,10 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long n = 0;
         for (Message m : req.messages()) {
             n += MESSAGE_TOKENS;
-            for (Part p : m.content()) n += p instanceof Part.Text t ? utf8Length(t.text()) : IMAGE_TOKENS;
+            for (Part p : m.content()) {
+                n += p instanceof Part.Text t ? utf8Length(t.text())
+                        : p instanceof Part.Reasoning r ? utf8Length(r.text()) + utf8Length(r.signature()) : IMAGE_TOKENS;
+            }
             for (ToolCall c : m.toolCalls()) n += utf8Length(c.name()) + utf8Length(c.arguments()) + MESSAGE_TOKENS;
         }
         for (Tool t : req.tools()) {

@@ -30,14 +30,29 @@ public final class ApiException extends RuntimeException {
     private final String code;
     private final Duration retryAfter;
     private final boolean retryable;
+    private final boolean failover;
 
     public ApiException(Kind kind, String message, String param, String code, Duration retryAfter, boolean retryable) {
+        this(kind, message, param, code, retryAfter, retryable, failsOver(kind));
+    }
+
+    private ApiException(Kind kind, String message, String param, String code, Duration retryAfter, boolean retryable,
+                         boolean failover) {
         super(message, null, false, false);
         this.kind = kind;
         this.param = param;
         this.code = code;
         this.retryAfter = retryAfter;
         this.retryable = retryable;
+        this.failover = failover;
+    }
+
+    /** By default, the kinds that say something about the deployment rather than the request. */
+    private static boolean failsOver(Kind kind) {
+        return switch (kind) {
+            case RATE_LIMITED, UPSTREAM, UNAVAILABLE, TIMEOUT -> true;
+            default -> false;
+        };
     }
 
     public static ApiException invalid(String param, String message) {
@@ -66,7 +81,19 @@ public final class ApiException extends RuntimeException {
     /** False when retrying the same request cannot help (sent to clients as {@code x-should-retry: false}). */
     public boolean retryable() { return retryable; }
 
+    /**
+     * Whether another deployment of the model may do better, when an upstream failed this way (see
+     * {@link UpstreamStatus}); by default true for the kinds an upstream's trouble makes (rate limited, upstream,
+     * unavailable, timeout).
+     */
+    public boolean failover() { return failover; }
+
     public ApiException withRetryAfter(Duration d) {
-        return new ApiException(kind, getMessage(), param, code, d, retryable);
+        return new ApiException(kind, getMessage(), param, code, d, retryable, failover);
+    }
+
+    /** The same failure, with failover decided by its cause rather than its kind (a 413 is worth another deployment). */
+    public ApiException withFailover(boolean failover) {
+        return new ApiException(kind, getMessage(), param, code, retryAfter, retryable, failover);
     }
 }

@@ -60,7 +60,16 @@ public record ChatRequest(
      * same API and no filter rewrote the request.
      */
     public boolean relaysTo(WireApi upstream) {
-        return original != null && original.api() == upstream;
+        return original != null && original.raw() != null && original.api() == upstream;
+    }
+
+    /**
+     * The client's vendor headers that go up with this request to an upstream of {@code upstream}'s API: when it is
+     * relayed, and when it is rebuilt for that same API after a filter's rewrite (its betas still describe the fields
+     * that go); never to another API.
+     */
+    public java.util.Map<String, String> vendorHeaders(WireApi upstream) {
+        return original != null && original.api() == upstream ? original.headers() : java.util.Map.of();
     }
 
     /** The model and the output limit are set on the way out, so the client's original stays valid. */
@@ -74,16 +83,22 @@ public record ChatRequest(
                 parallelToolCalls, stream, includeUsage, user, passthrough, original);
     }
 
-    /** Rewritten messages (a redaction) are not in the client's original: the request is translated from here on. */
+    /**
+     * Rewritten messages (a redaction) are not in the client's original: the request is translated from here on, with
+     * only the client's vendor headers kept ({@link #vendorHeaders}).
+     */
     public ChatRequest withMessages(List<Message> newMessages) {
+        Original headersOnly = original == null || original.headers().isEmpty() ? null
+                : new Original(original.api(), null, null, original.headers());
         return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough, null);
+                parallelToolCalls, stream, includeUsage, user, passthrough, headersOnly);
     }
 
     /**
      * The client's request: its body as it came ({@code raw}) and as parsed ({@code body}), the tree that was
      * validated and read into this request (the parsers refuse a repeated key, so both say the same to any reader),
-     * and the vendor headers that go up with it ({@link WireFormat#relayedHeaders}), name to value.
+     * and the vendor headers that go up with it ({@link WireFormat#relayedHeaders}), name to value. After a rewrite
+     * only the headers are left, and {@code body} and {@code raw} are null.
      */
     public record Original(WireApi api, ObjectNode body, byte[] raw, java.util.Map<String, String> headers) {
         public Original {
@@ -116,10 +131,36 @@ public record ChatRequest(
                 stream, includeUsage, user, passthrough, new Original(original.api(), original.body(), original.raw(), headers));
     }
 
-    /** Format-specific parameters, kept as the client wrote them. */
-    public record Passthrough(WireApi api, ObjectNode fields) {
+    /**
+     * What only the client's API can say: top-level parameters kept as the client wrote them ({@code fields}), and
+     * the paths of what the neutral view leaves out below the top level. A relay sends all of it up as it came; a
+     * translation ({@link Translation}) sends {@code fields} to an upstream of the same API, leaves out the rest and
+     * names it, and refuses what it cannot leave out without changing the request's meaning.
+     *
+     * @param lossy          paths of nested fields whose loss is harmless (e.g. {@code tools[].defer_loading}), named
+     *                       when a translation drops them
+     * @param untranslatable paths whose loss would change the meaning (a server tool, a document block,
+     *                       {@code output_config.format}): a translation that cannot carry one is refused, naming it
+     * @param unmodeledText  the text held in fields the neutral view does not carry (unknown top-level fields, extra
+     *                       keys of messages), one value a line: privacy rules screen it, since a relay sends it up
+     */
+    public record Passthrough(WireApi api, ObjectNode fields, List<String> lossy, List<String> untranslatable,
+                              String unmodeledText) {
         public static final Passthrough NONE = new Passthrough(null, null);
 
+        public Passthrough {
+            lossy = lossy == null ? List.of() : List.copyOf(lossy);
+            untranslatable = untranslatable == null ? List.of() : List.copyOf(untranslatable);
+            if (unmodeledText == null) unmodeledText = "";
+        }
+
+        public Passthrough(WireApi api, ObjectNode fields, List<String> lossy, List<String> untranslatable) {
+            this(api, fields, lossy, untranslatable, "");
+        }
+
+        public Passthrough(WireApi api, ObjectNode fields) { this(api, fields, List.of(), List.of(), ""); }
+
+        /** Whether there are top-level parameters to forward (the nested paths are only named). */
         public boolean isEmpty() { return fields == null || fields.isEmpty(); }
     }
 }

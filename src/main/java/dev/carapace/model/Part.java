@@ -16,4 +16,16 @@ public sealed interface Part {
      * Exactly one of {@code url} and {@code data} is set.
      */
     record Image(String url, String mediaType, String data) implements Part {}
+
+    /**
+     * A model's earlier reasoning, as an Anthropic upstream wrote it into an assistant turn: a {@code thinking} block
+     * ({@code text} and its {@code signature}) or, when {@code text} is null, a {@code redacted_thinking} block whose
+     * encrypted {@code data} is in {@code signature}. Only the upstream that signed it can read it back, so it goes
+     * unchanged to an Anthropic upstream (which requires it before a tool call's result when thinking is on) and is
+     * left out of a translation to any other API; it is never scanned or rewritten, since changing it breaks the
+     * signature.
+     */
+    record Reasoning(String text, String signature) implements Part {
+        public boolean redacted() { return text == null; }
+    }
 }

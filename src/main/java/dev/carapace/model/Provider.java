@@ -43,6 +43,8 @@ public final class Provider implements AutoCloseable {
     private final String path;
     private final byte[] headers;
     private final byte[] streamHeaders;
+    /** Whether the key variable the spec names was set when the provider was made. */
+    private final boolean keySet;
 
     /** A provider whose connections count against no shared cap. */
     public Provider(ProviderSpec spec, WireFormat format, String apiKey) {
@@ -66,6 +68,7 @@ public final class Provider implements AutoCloseable {
         s[h.length] = "accept";
         s[h.length + 1] = "text/event-stream";
         this.streamHeaders = Http1Client.headerLines(s);
+        this.keySet = apiKey != null;
     }
 
     public String name() { return spec.name(); }
@@ -80,11 +83,11 @@ public final class Provider implements AutoCloseable {
     public ChatResponse complete(ChatRequest request, String upstreamModel, int defaultMaxTokens, Relay relay) {
         byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
         boolean relayed = relay != Relay.NONE && request.relaysTo(format.api());
-        try (Http1Client.Response response = open(body, headers(request, relayed, false))) {
+        try (Http1Client.Response response = open(body, headers(request, false), upstreamModel)) {
             byte[] answer = readAll(response.body(), MAX_BODY);
             return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
-            throw ioFailure(e);
+            throw ioFailure(e, upstreamModel, true);
         }
     }
 
@@ -107,7 +110,7 @@ public final class Provider implements AutoCloseable {
         WireFormat.StreamDecoder decoder = relayed ? format.relayDecoder(relay == Relay.EVERY_FRAME) : format.streamDecoder();
         // The request's bytes are not kept in a local: a stream lasts long, and its frame should not hold them.
         try (Http1Client.Response response = open(format.upstreamRequest(request, upstreamModel, defaultMaxTokens),
-                headers(request, relayed, true))) {
+                headers(request, true), upstreamModel)) {
             try {
                 // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
                 SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));
@@ -115,7 +118,7 @@ public final class Provider implements AutoCloseable {
             } catch (IOException e) {
                 // An interrupt (an agent run being cancelled) closes the socket of a virtual thread: not the upstream's fault.
                 if (Thread.currentThread().isInterrupted()) throw interrupted();
-                throw ioFailure(e);
+                throw ioFailure(e, upstreamModel, true);
             }
             if (!decoder.done()) {
                 throw ApiException.of(ApiException.Kind.UPSTREAM, "upstream_stream_truncated",
@@ -125,17 +128,27 @@ public final class Provider implements AutoCloseable {
         }
     }
 
+    /**
+     * What sending {@code request} here leaves out of it, by name ({@link WireFormat#dropped}): nothing when the request
+     * is relayed as it came.
+     */
+    public java.util.Set<String> dropped(ChatRequest request) { return format.dropped(request); }
+
     /** Closes the kept-alive connections. */
     @Override
     public void close() { http.close(); }
 
-    /** The header lines of one upstream request: the provider's own, and a relayed request's vendor headers. */
-    private byte[] headers(ChatRequest request, boolean relayed, boolean stream) {
+    /**
+     * The header lines of one upstream request: the provider's own, and the client's vendor headers when the request is
+     * in the client's own API ({@link ChatRequest#vendorHeaders}).
+     */
+    private byte[] headers(ChatRequest request, boolean stream) {
         byte[] own = stream ? streamHeaders : headers;
-        if (!relayed || request.original().headers().isEmpty()) return own;
-        String[] pairs = new String[request.original().headers().size() * 2];
+        Map<String, String> vendor = request.vendorHeaders(format.api());
+        if (vendor.isEmpty()) return own;
+        String[] pairs = new String[vendor.size() * 2];
         int i = 0;
-        for (Map.Entry<String, String> h : request.original().headers().entrySet()) {
+        for (Map.Entry<String, String> h : vendor.entrySet()) {
             pairs[i++] = h.getKey();
             pairs[i++] = h.getValue();
         }
@@ -145,13 +158,13 @@ public final class Provider implements AutoCloseable {
         return all;
     }
 
-    private Http1Client.Response open(byte[] body, byte[] headerLines) {
+    private Http1Client.Response open(byte[] body, byte[] headerLines, String upstreamModel) {
         Http1Client.Response response;
         try {
             response = http.post(path, headerLines, body);
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) throw interrupted();
-            throw ioFailure(e);
+            throw ioFailure(e, upstreamModel, false);
         }
         if (response.status() / 100 != 2) {
             byte[] err;
@@ -172,7 +185,8 @@ public final class Provider implements AutoCloseable {
         return ApiException.of(ApiException.Kind.UNAVAILABLE, Router.INTERRUPTED, "the request was interrupted");
     }
 
-    private ApiException ioFailure(IOException e) {
+    /** @param answering whether the upstream had begun to answer (a failure then is no failure to reach it) */
+    private ApiException ioFailure(IOException e, String upstreamModel, boolean answering) {
         // Carapace's own limits first: these say nothing about the upstream (Router#local)
         if (e instanceof UpstreamConnections.Exhausted) {
             return ApiException.of(ApiException.Kind.UNAVAILABLE, CONNECTIONS_EXHAUSTED,
@@ -195,12 +209,72 @@ public final class Provider implements AutoCloseable {
                     "provider '" + spec.name() + "' closed the connection after the request was sent, without an"
                     + " answer; it was not sent there again, as it may have been processed");
         }
-        String why = e instanceof ConnectException ? "connection refused" : e.getClass().getSimpleName();
-        if (e instanceof ConnectException && e.getMessage() != null && e.getMessage().startsWith("connect timed out")) {
-            why = e.getMessage();
+        if (answering) {
+            return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_unreachable", "provider '" + spec.name()
+                    + "' broke off its answer from model '" + upstreamModel + "' (" + e.getClass().getSimpleName() + ")");
         }
         return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_unreachable",
-                "provider '" + spec.name() + "' could not be reached (" + why + ")");
+                unreachable(e, "model '" + upstreamModel + "' was tried there", spec.connectTimeout()));
+    }
+
+    /**
+     * Whether this provider's server accepts a connection within {@code timeout}: null if it does, else what
+     * {@link #unreachable} says. Opens and closes one TCP connection; no request is sent.
+     *
+     * @param serves what the provider is for, for the operator (e.g. "it serves models gpt-4o, gpt-4o-mini")
+     */
+    public String probe(Duration timeout, String serves) {
+        URI u = spec.baseUrl();
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(u.getHost(), port(u)), (int) Math.max(1, timeout.toMillis()));
+            return null;
+        } catch (IOException e) {
+            return unreachable(e, serves, timeout);
+        }
+    }
+
+    /**
+     * A failure to reach the provider, said so that whoever reads it knows where to look (issue 14: "provider
+     * 'openai' could not be reached (UnknownHostException)" named none of it): which host and port, what went wrong
+     * there, what was being done, and what to check: the provider's base URL (without credentials or query) and the
+     * variable its key is read from (never the key).
+     *
+     * @param doing   e.g. "model 'gpt-4o' was tried there"
+     * @param timeout how long the connection was given
+     */
+    String unreachable(IOException e, String doing, Duration timeout) {
+        URI u = spec.baseUrl();
+        String where = u.getHost() + ":" + port(u);
+        String why;
+        if (e instanceof java.net.UnknownHostException) {
+            why = "host '" + u.getHost() + "' was not found (DNS)";
+        } else if (e instanceof ConnectException && e.getMessage() != null && e.getMessage().startsWith("connect timed out")
+                || e instanceof SocketTimeoutException) {
+            why = "connecting to " + where + " timed out after " + timeout.toMillis() + " ms";
+        } else if (e instanceof ConnectException) {
+            why = where + " refused the connection (nothing listens there)";
+        } else if (e instanceof java.net.NoRouteToHostException) {
+            why = where + " has no route from this machine";
+        } else if (e instanceof javax.net.ssl.SSLException) {
+            why = "the TLS handshake with " + where + " failed (" + e.getClass().getSimpleName() + ")";
+        } else {
+            why = "the connection to " + where + " failed (" + e.getClass().getSimpleName() + ")";
+        }
+        String key = spec.apiKeyEnv() == null ? "it is called without a key (no api_key_env)"
+                : "its key is read from " + spec.apiKeyEnv() + (keySet ? "" : ", which is not set");
+        return "provider '" + spec.name() + "' could not be reached: " + why + "; " + doing + ". Check providers."
+                + spec.name() + ".base_url (" + shown(u) + ") and that this machine can reach it; " + key + ".";
+    }
+
+    /** The default port of the URL's scheme when it names none, as {@link Http1Client} connects. */
+    private static int port(URI u) {
+        return u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+    }
+
+    /** A base URL as it may be shown: scheme, host, port and path, never credentials or a query. */
+    private static String shown(URI u) {
+        return u.getScheme() + "://" + u.getHost() + (u.getPort() == -1 ? "" : ":" + u.getPort())
+                + (u.getRawPath() == null ? "" : u.getRawPath());
     }
 
     /** {@code retry-after-ms} (OpenAI), else {@code retry-after} as seconds or an HTTP date. */

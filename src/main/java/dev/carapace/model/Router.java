@@ -71,14 +71,11 @@ public final class Router {
 
     /**
      * Failures that say something about the deployment rather than the request: unreachable, overloaded,
-     * rate-limited, timed out, or misconfigured (its key or model rejected). Another deployment may do better.
+     * rate-limited, timed out, misconfigured (its key or model rejected), or too small for the request (413).
+     * Another deployment may do better. {@link UpstreamStatus} decides it for an upstream's status.
      */
     public static boolean worthFailover(ApiException e) {
-        if (local(e)) return false;
-        return switch (e.kind()) {
-            case RATE_LIMITED, UPSTREAM, UNAVAILABLE, TIMEOUT -> true;
-            default -> false;
-        };
+        return !local(e) && e.failover();
     }
 
     /**

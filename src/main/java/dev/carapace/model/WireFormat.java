@@ -55,6 +55,12 @@ public interface WireFormat {
      */
     byte[] upstreamRequest(ChatRequest request, String upstreamModel, int defaultMaxTokens);
 
+    /**
+     * The names of what a translation of {@code request} to this API leaves out (see {@link Translation#dropped}),
+     * for the client to be told; a relayed request loses nothing and is not asked about.
+     */
+    default java.util.Set<String> dropped(ChatRequest request) { return Translation.dropped(request, api()); }
+
     /** Parses an upstream's complete (non-streamed) response. */
     ChatResponse parseUpstreamResponse(byte[] body);
 

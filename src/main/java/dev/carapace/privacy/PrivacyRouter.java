@@ -49,9 +49,13 @@ public final class PrivacyRouter implements CallFilter {
         return spec.actionFor(p.team(), p.agent(), dataClass);
     }
 
+    /** The {@link Piece#message} of the text beside the messages (see ChatRequest.Passthrough#unmodeledText). */
+    private static final int UNMODELED = -1;
+
     /** What was found in one piece of the request: which message, which part or tool call, and where. */
     private record Piece(int message, int part, int toolCall, String text, List<Finding> findings) {
         String where() {
+            if (message == UNMODELED) return "fields Carapace does not model";
             return "messages[" + message + "]" + (toolCall >= 0 ? ".tool_calls[" + toolCall + "]" : "");
         }
     }
@@ -69,7 +73,7 @@ public final class PrivacyRouter implements CallFilter {
                 if (part instanceof Part.Text t) {
                     List<Finding> f = scanner.scan(t.text());
                     if (!f.isEmpty()) pieces.add(new Piece(m, p, -1, t.text(), f));
-                } else if (spec.imageClass() != null) {
+                } else if (part instanceof Part.Image && spec.imageClass() != null) {
                     pieces.add(new Piece(m, p, -1, null, List.of(new Finding(IMAGE, spec.imageClass(), 0, 0, 1.0))));
                 }
             }
@@ -79,6 +83,13 @@ public final class PrivacyRouter implements CallFilter {
                 List<Finding> f = scanner.scan(args);
                 if (!f.isEmpty()) pieces.add(new Piece(m, -1, c, args, f));
             }
+        }
+        // What a relay sends up beside the messages (unknown fields, extra keys of messages) is screened too.
+        String unmodeled = req.passthrough().unmodeledText();
+        Piece beside = null;
+        if (!unmodeled.isEmpty()) {
+            List<Finding> f = scanner.scan(unmodeled);
+            if (!f.isEmpty()) pieces.add(beside = new Piece(UNMODELED, -1, -1, unmodeled, f));
         }
         if (pieces.isEmpty()) {
             call.screening(new Call.Screening(Action.ALLOW.label(), List.of(), List.of()));
@@ -102,7 +113,13 @@ public final class PrivacyRouter implements CallFilter {
         call.screening(new Call.Screening(decision.label(), List.copyOf(actions.keySet()), tally));
 
         if (decision == Action.BLOCK) throw blocked(who, pieces, actions);
+        if (beside != null) {
+            for (Finding f : beside.findings) {
+                if (actions.get(f.dataClass()) == Action.REDACT) throw unredactable(who, beside, actions);
+            }
+        }
         if (actions.containsValue(Action.PRIVATE)) call.requirePrivate(describe(pieces, actions, Action.PRIVATE));
+        pieces.remove(beside);   // what is left is redacted in the messages
         if (actions.containsValue(Action.REDACT)) {
             Redaction redaction = new Redaction();
             for (Message msg : messages) {
@@ -148,6 +165,15 @@ public final class PrivacyRouter implements CallFilter {
             out.set(m, new Message(msg.role(), Arrays.asList(parts), Arrays.asList(calls), msg.toolCallId(), msg.toolError()));
         }
         return out;
+    }
+
+    /** Data a rule redacts, found where Carapace cannot redact it: in a field it relays without modelling. */
+    private static ApiException unredactable(Principal who, Piece beside, Map<String, Action> actions) {
+        String scope = who.agent() != null ? "agent '" + who.agent() + "'" : "team '" + who.team() + "'";
+        return new ApiException(ApiException.Kind.INVALID_REQUEST, "The privacy policy for " + scope + " redacts "
+                + describe(List.of(beside), actions, Action.REDACT) + ", and Carapace cannot redact a field it does not"
+                + " model. Remove that data, or move it into the messages, and send the request again.", null,
+                "privacy_blocked", null, false);
     }
 
     private static ApiException blocked(Principal who, List<Piece> pieces, Map<String, Action> actions) {

@@ -103,7 +103,7 @@ final class AgentApi {
         if (stream && wait) throw ApiException.invalid("wait", "wait: cannot be combined with \"stream\": true");
 
         if (!stream) {
-            String runId = runtime.start(agent.id(), session, m.asText());
+            String runId = runtime.start(agent.id(), session, m.asText(), p);
             RunInfo info = wait ? await(runId, agent.limits().maxWall().plus(CANCEL_WAIT)) : runtime.run(runId);
             HttpApi.sendJson(x, info.status().isFinal() ? 200 : 202, accepted(info));
             return;
@@ -111,7 +111,7 @@ final class AgentApi {
         // Subscribed to the session before the run exists, so not even its first event is missed.
         EventStream events = new EventStream(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeSession(agent.sessionKey(session), events)) {
-            String runId = runtime.start(agent.id(), session, m.asText());
+            String runId = runtime.start(agent.id(), session, m.asText(), p);
             x.header("x-carapace-run-id", runId);
             events.pump(x, e -> e.runId() == null || runId.equals(e.runId()), e -> runId.equals(e.runId()) && e.isTerminal());
         }
@@ -162,7 +162,7 @@ final class AgentApi {
         Principal p = principal(x);
         noQuery(x);
         AgentAccess.SessionRef s = access.session(p, param(x, "key"));
-        HttpApi.sendJson(x, 202, accepted(runtime.run(runtime.resume(s.key()))));
+        HttpApi.sendJson(x, 202, accepted(runtime.run(runtime.resume(s.key(), p))));
     }
 
     /** Every run of the session, until the client leaves. */

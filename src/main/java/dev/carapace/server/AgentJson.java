@@ -62,7 +62,7 @@ final class AgentJson {
             case RunEvent.TextDelta t -> n.put("text", t.text());
             case RunEvent.ToolStarted t -> n.put("call_id", t.callId()).put("tool", t.tool()).put("arguments", t.arguments());
             case RunEvent.ToolFinished t -> n.put("call_id", t.callId()).put("tool", t.tool()).put("ok", t.ok())
-                    .put("summary", t.summary());
+                    .put("summary", t.summary()).put("more_lines", t.moreLines()).put("more_chars", t.moreChars());
             case RunEvent.UsageReported u -> usage(n.put("step", u.step()).put("model", u.model()), u.usage());
             case RunEvent.Error e -> n.put("message", e.message());
             case RunEvent.Dropped d -> n.put("count", d.count());

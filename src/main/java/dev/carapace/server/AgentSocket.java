@@ -75,7 +75,7 @@ final class AgentSocket implements WebSocket.Listener {
             case "message" -> {
                 JsonNode t = in.get("text");
                 if (t == null || !t.isTextual()) throw ApiException.invalid("text", "text: required, a string");
-                String runId = runtime.start(session.agent().id(), session.name(), t.asText());
+                String runId = runtime.start(session.agent().id(), session.name(), t.asText(), principal);
                 yield AgentJson.JSON.createObjectNode().put("type", "accepted").put("run_id", runId)
                         .put("session_key", session.key());
             }

@@ -30,11 +30,14 @@ import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Alerts;
+import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Ledger;
 import dev.carapace.ledger.PriceBook;
 import dev.carapace.model.Access;
 import dev.carapace.model.ApiException;
+import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Portfolio;
 import dev.carapace.model.Provider;
 import dev.carapace.model.ProviderSpec;
@@ -74,6 +77,8 @@ public final class Carapace implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Carapace.class);
     /** How long a request's head may take to arrive once it has begun: a slowloris holds no connection longer. */
     static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** How long the start-up check waits for each provider's server to accept a connection. */
+    static final Duration UPSTREAM_PROBE_TIMEOUT = Duration.ofSeconds(3);
     /**
      * How long a connection may stay silent both ways. Longer than any upstream read timeout a config is likely to
      * set, so a client waiting on a slow model is never cut off by the front door first.
@@ -101,6 +106,7 @@ public final class Carapace implements AutoCloseable {
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
+    private final BudgetSync budgetSync;
 
     private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
                      Integer portOverride, SoleWriter soleWriter) {
@@ -160,6 +166,14 @@ public final class Carapace implements AutoCloseable {
                     upstreamConnections));
         }
         this.providers = List.copyOf(providers.values());
+        Map<String, List<String>> servedBy = new LinkedHashMap<>();
+        for (ModelSpec m : config.models().values()) {
+            for (DeploymentSpec d : m.deployments()) {
+                List<String> ids = servedBy.computeIfAbsent(d.provider(), k -> new ArrayList<>());
+                if (!ids.contains(m.id())) ids.add(m.id());
+            }
+        }
+        UpstreamProbe.start(this.providers, servedBy, UPSTREAM_PROBE_TIMEOUT);
         Portfolio portfolio = new Portfolio(config.tiers(), config.models().values(), providers);
         Map<String, Access> teamAccess = new LinkedHashMap<>();
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
@@ -175,7 +189,9 @@ public final class Carapace implements AutoCloseable {
         // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a
         // minute old.
         ledger.reconcile(store.postgres() ? java.time.Duration.ofMinutes(1) : java.time.Duration.ZERO);
-        every(java.time.Duration.ofSeconds(2), budgets::refresh);
+        budgetSync = new BudgetSync(store.ledgerBook(), budgets, clock);
+        every(BudgetSync.CHECK_EVERY, budgetSync::check);
+        every(BudgetSync.HEARTBEAT_EVERY, budgetSync::heartbeat);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
@@ -430,6 +446,11 @@ public final class Carapace implements AutoCloseable {
         ledger.close();
         providers.forEach(Provider::close);
         scheduler.shutdownNow();
+        try {
+            budgetSync.stop();
+        } catch (RuntimeException e) {
+            log.warn("could not withdraw this gateway's budget acknowledgement; the CLI stops waiting for it in 30 s", e);
+        }
         store.close();
         if (bubblewrap != null) bubblewrap.close();
         if (sandboxSockets != null) sandboxSockets.close();

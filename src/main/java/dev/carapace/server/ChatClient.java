@@ -117,7 +117,7 @@ final class ChatClient {
                 if (!t.isEmpty()) atLineStart = t.endsWith("\n");
             }
             case "tool_started" -> line("→ " + e.path("tool").asText() + " " + compact(e.path("arguments").asText()));
-            case "tool_finished" -> line((e.path("ok").asBoolean() ? "✓ " : "✗ ") + e.path("tool").asText() + result(e));
+            case "tool_finished" -> line((e.path("ok").asBoolean() ? "✓ " : "✗ ") + printable(e.path("tool").asText()) + result(e));
             case "status" -> {
                 if (currentRun == null) currentRun = e.path("run_id").asText(null);
                 String status = e.path("status").asText();
@@ -162,19 +162,46 @@ final class ChatClient {
         return clip(s, 120);
     }
 
-    /** A result's gist: an error's reason, or the first line of the output. */
-    private static String result(JsonNode e) {
+    /**
+     * A result as the server bounded it (20 lines, 2,000 characters): an error's reason, else one line on the tool's
+     * line, or several indented below it, and how much was cut.
+     */
+    static String result(JsonNode e) {
         String summary = e.path("summary").asText("");
         if (!e.path("ok").asBoolean()) {
             try {
                 JsonNode err = AgentJson.JSON.readTree(summary);
-                if (err != null && err.has("reason")) return ": " + clip(err.path("reason").asText(), 120);
+                if (err != null && err.has("reason")) return ": " + printable(clip(err.path("reason").asText(), 120));
             } catch (IOException notJson) {
                 // shown as it is
             }
         }
-        String first = summary.strip().lines().findFirst().orElse("");
-        return first.isEmpty() ? "" : ": " + clip(first, 80);
+        List<String> lines = summary.strip().lines().map(ChatClient::printable).toList();
+        long moreLines = e.path("more_lines").asLong();
+        long moreChars = e.path("more_chars").asLong();
+        String cut = moreLines > 0 ? "… (" + moreLines + " more line" + (moreLines == 1 ? "" : "s") + " cut)"
+                : moreChars > 0 ? "… (" + moreChars + " more character" + (moreChars == 1 ? "" : "s") + " cut)" : null;
+        if (lines.isEmpty()) return cut == null ? "" : ": " + cut;
+        if (lines.size() == 1 && cut == null) return ": " + lines.get(0);
+        StringBuilder b = new StringBuilder(":");
+        for (String l : lines) b.append("\n  ").append(l);
+        if (cut != null) b.append("\n  ").append(cut);
+        return b.toString();
+    }
+
+    /**
+     * What a tool read can hold anything, terminal escape sequences included: every control character but a tab is
+     * shown as U+FFFD, so a file cannot move the cursor, retitle the window or hide lines on the user's terminal.
+     */
+    static String printable(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = (c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0);
+            if (control && b == null) b = new StringBuilder(s.length()).append(s, 0, i);
+            if (b != null) b.append(control ? '\uFFFD' : c);
+        }
+        return b == null ? s : b.toString();
     }
 
     private static String clip(String s, int max) {

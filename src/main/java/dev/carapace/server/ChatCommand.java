@@ -21,7 +21,8 @@ import java.util.List;
 @Command(name = "chat", mixinStandardHelpOptions = true,
         description = {"Talk to an agent of a running Carapace over its API: one message when MESSAGE is given, else one "
                 + "message per line ('/exit' or end of input quits).",
-                "Text is printed as it streams in, tool calls one line each. Ctrl-C during a run cancels the run; at the "
+                "Text is printed as it streams in, tool calls one line each with the result below (at most 20 lines "
+                + "or 2,000 characters; what is cut is counted). Ctrl-C during a run cancels the run; at the "
                 + "prompt it quits. Exit code: 0 when the (last) run completed, 1 otherwise."})
 final class ChatCommand implements java.util.concurrent.Callable<Integer> {
 

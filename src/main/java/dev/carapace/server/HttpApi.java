@@ -239,6 +239,7 @@ final class HttpApi {
             x.header(X_MODEL, call.model().id());
             x.header(X_DEPLOYMENT, call.deployment().id());
             if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
+            adaptationHeaders(x, call);
             x.header("content-type", JSON_TYPE);
             x.send(format.renderResponse(answer));
             return;
@@ -294,7 +295,13 @@ final class HttpApi {
         x.header(X_MODEL, call.model().id());
         x.header(X_DEPLOYMENT, call.deployment().id());
         if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
+        adaptationHeaders(x, call);
         return x.outputStream();
+    }
+
+    /** What Carapace changed in the request to serve it ({@link Call.Adaptation}): a header each. */
+    private static void adaptationHeaders(Exchange x, Call call) {
+        call.adaptations().forEach((kind, what) -> x.header(kind.header, what));
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.carapace.config.WritableRoots;
 import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Budget;
+import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Money;
 import dev.carapace.ledger.Period;
@@ -421,7 +422,17 @@ public final class Main implements Runnable {
                 } catch (ApiException e) {
                     throw new ApiException(e.kind(), forCli(e, "--" + scope), e.param(), e.code(), null, false);
                 }
-                printBudget(BudgetView.of(b, book, now), json, out);
+                BudgetSync.Binding binding = BudgetSync.await(book, Clock.systemUTC());
+                BudgetView view = BudgetView.of(b, book, Instant.now());   // after the wait: what the gateway seeded too
+                if (json) {
+                    ObjectNode n = view.json();
+                    n.putObject("binding").put("binds_now", binding.running() > 0 && binding.complete())
+                            .put("running_gateways", binding.running()).put("applied", binding.applied());
+                    out.println(JSON.writeValueAsString(n));
+                } else {
+                    printBudget(view, false, out);
+                    out.printf("%-10s %s%n", "binding", binding.describe());
+                }
                 return 0;
             }
 
@@ -487,12 +498,15 @@ public final class Main implements Runnable {
             @Parameters(paramLabel = "ID", description = "SCOPE:NAME, e.g. team:platform.") String id;
 
             @Override
-            int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) {
+            int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) throws InterruptedException {
                 if (!budgets.delete(id)) {
                     spec.commandLine().getErr().println("error: no budget '" + id + "' (see 'carapace budget list')");
                     return 1;
                 }
-                out.println("deleted " + id);
+                BudgetSync.Binding binding = BudgetSync.await(book, Clock.systemUTC());
+                out.println("deleted " + id + "; " + (binding.running() == 0 ? "no gateway is running"
+                        : binding.complete() ? "no call is held to it any more (the running gateways applied it)"
+                        : binding.describe()));
                 return 0;
             }
         }

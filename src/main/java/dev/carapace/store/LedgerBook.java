@@ -6,10 +6,14 @@ import org.jdbi.v3.core.mapper.RowMapper;
 
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The ledger's tables: budgets, their period windows (spent and reserved), reservations, alerts sent, prices.
@@ -166,10 +170,136 @@ public final class LedgerBook {
                 .bind("tz", b.timeZone()).bind("currency", b.currency()).bind("ln", b.limitNanos())
                 .bind("lt", b.limitTokens()).bind("soft", b.softPercents()).bind("tiers", b.tierRules())
                 .bind("at", b.updatedAt().toEpochMilli()).execute();
+        countChange(h);
     }
 
     public boolean deleteBudget(String id) {
-        return store.write("delete budget", h -> h.createUpdate("DELETE FROM budgets WHERE id = :id").bind("id", id).execute()) > 0;
+        return store.write("delete budget", h -> {
+            int deleted = h.createUpdate("DELETE FROM budgets WHERE id = :id").bind("id", id).execute();
+            if (deleted > 0) countChange(h);
+            return deleted;
+        }) > 0;
+    }
+
+    // ---- budget changes: how a running gateway learns of another process's edit at once ----
+
+    /** In the transaction of a budget write: running gateways see the count move and read the budgets again. */
+    private static void countChange(Handle h) {
+        h.createUpdate("UPDATE budget_changes SET seq = seq + 1").execute();
+    }
+
+    /** How many budget writes the store has seen: one row, cheap enough to read every few milliseconds. */
+    public long budgetChanges() {
+        return store.read("read budget changes", h -> h.createQuery("SELECT seq FROM budget_changes").mapTo(Long.class).one());
+    }
+
+    /**
+     * Says that {@code gateway} has applied the budgets as of change {@code seq} and is running at {@code at}; a
+     * gateway gone for a day is forgotten.
+     */
+    public void acknowledgeBudgets(String gateway, long seq, Instant at) {
+        store.write("acknowledge budgets", h -> {
+            h.createUpdate("INSERT INTO budget_acks (gateway, seq, at) VALUES (:g, :s, :at) "
+                            + "ON CONFLICT (gateway) DO UPDATE SET seq = excluded.seq, at = excluded.at")
+                    .bind("g", gateway).bind("s", seq).bind("at", at.toEpochMilli()).execute();
+            h.createUpdate("DELETE FROM budget_acks WHERE at < :old").bind("old", at.minusSeconds(86_400).toEpochMilli()).execute();
+            return null;
+        });
+    }
+
+    /** A gateway that stops says so: the CLI no longer waits for it. */
+    public void forgetAcknowledgement(String gateway) {
+        store.write("forget budget acknowledgement", h -> h.createUpdate("DELETE FROM budget_acks WHERE gateway = :g")
+                .bind("g", gateway).execute());
+    }
+
+    /**
+     * The gateways that said they were running since {@code since}, and how many of them have applied change
+     * {@code seq} or a later one.
+     */
+    public record Acknowledgements(int running, int applied) {}
+
+    public Acknowledgements acknowledgements(long seq, Instant since) {
+        return store.read("read budget acknowledgements", h -> h.createQuery(
+                        "SELECT COUNT(*) AS running, COALESCE(SUM(CASE WHEN seq >= :s THEN 1 ELSE 0 END), 0) AS applied "
+                                + "FROM budget_acks WHERE at >= :since")
+                .bind("s", seq).bind("since", since.toEpochMilli())
+                .map((rs, ctx) -> new Acknowledgements(rs.getInt("running"), rs.getInt("applied"))).one());
+    }
+
+    // ---- a new budget's first window ----
+
+    /**
+     * Starts a new budget's current window with what its subject already spent in it (issue 14: a budget created
+     * mid-month showed 0 spent while its team had spent 29,267 tokens that month, and let it spend its whole limit
+     * again). The figures come from the usage records for the part of the window's first UTC day that it covers,
+     * and from the daily rollups for every whole day after it, so that a month's window reads a few hundred rollup
+     * rows rather than every record of the month. The total window ({@code *}) counts every tier but the exempt
+     * ones; each capped tier's window counts that tier. A window that already holds more (the budget existed before)
+     * keeps its figure: seeding again never counts twice. The journal is folded first, so every call recorded so far
+     * is counted, and a process keeping windows in memory reads them again after.
+     *
+     * @param scope  org, team, user or agent: which column of the records names the subject
+     * @param exempt tiers whose calls the budget does not count
+     * @param capped tiers with a window of their own
+     */
+    public void seedWindow(String budgetId, String scope, String subject, long windowStart, Set<String> exempt,
+                           Set<String> capped) {
+        String column = switch (scope) {
+            case "org" -> "org";
+            case "team" -> "team";
+            case "user" -> "user_id";
+            case "agent" -> "agent";
+            default -> throw new IllegalArgumentException("no budget scope " + scope);
+        };
+        reservations.resync(() -> store.write("seed budget window", h -> {
+            Map<String, long[]> byTier = new HashMap<>();
+            LocalDate firstDay = Instant.ofEpochMilli(windowStart).atZone(ZoneOffset.UTC).toLocalDate();
+            long firstDayStart = firstDay.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+            LocalDate wholeDays = firstDayStart == windowStart ? firstDay : firstDay.plusDays(1);
+            if (!wholeDays.equals(firstDay)) {
+                long end = wholeDays.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+                h.createQuery("SELECT tier, SUM(cost_nanos) AS n, SUM(input_tokens + output_tokens) AS t FROM usage_records "
+                                + "WHERE at >= :from AND at < :to AND " + column + " = :subject GROUP BY tier")
+                        .bind("from", windowStart).bind("to", end).bind("subject", subject)
+                        .map((rs, ctx) -> add(byTier, rs.getString("tier"), rs.getLong("n"), rs.getLong("t"))).list();
+            }
+            h.createQuery("SELECT tier, SUM(cost_nanos) AS n, SUM(input_tokens + output_tokens) AS t FROM spend_daily "
+                            + "WHERE day >= :from AND " + column + " = :subject GROUP BY tier")
+                    .bind("from", wholeDays.toString()).bind("subject", subject)
+                    .map((rs, ctx) -> add(byTier, rs.getString("tier"), rs.getLong("n"), rs.getLong("t"))).list();
+            long[] total = new long[2];
+            byTier.forEach((tier, sums) -> {
+                if (exempt.contains(tier)) return;
+                total[0] += sums[0];
+                total[1] += sums[1];
+            });
+            atLeast(h, new WindowKey(budgetId, windowStart, "*"), total);
+            for (String tier : capped) atLeast(h, new WindowKey(budgetId, windowStart, tier), byTier.getOrDefault(tier, new long[2]));
+            return null;
+        }));
+    }
+
+    private static boolean add(Map<String, long[]> byTier, String tier, long nanos, long tokens) {
+        long[] sums = byTier.computeIfAbsent(tier == null ? "" : tier, t -> new long[2]);
+        sums[0] += nanos;
+        sums[1] += tokens;
+        return true;
+    }
+
+    /** Raises a window's spent figures to {@code spent} (nanos, tokens) where they are lower. */
+    private static void atLeast(Handle h, WindowKey k, long[] spent) {
+        if (spent[0] == 0 && spent[1] == 0) return;
+        h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
+                        + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
+                .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
+        h.createUpdate("""
+                        UPDATE budget_windows SET
+                            spent_nanos = CASE WHEN spent_nanos < :n THEN :n ELSE spent_nanos END,
+                            spent_tokens = CASE WHEN spent_tokens < :tk THEN :tk ELSE spent_tokens END
+                        WHERE budget_id = :b AND window_start = :w AND tier = :t""")
+                .bind("n", spent[0]).bind("tk", spent[1])
+                .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
     }
 
     public List<BudgetRow> budgets() {

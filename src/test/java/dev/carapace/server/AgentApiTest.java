@@ -161,6 +161,37 @@ class AgentApiTest {
     }
 
     @Test
+    void agentRunsWereChargedToUserDashInSpendByUser() {
+        // helper is owned by team platform, with no user: its runs used to be charged to nobody ("-")
+        x.scriptReadThenAnswer();
+        JsonNode run = json(h.post("/api/agents/helper/runs?wait=true", h.memberKey, "{\"message\":\"secret?\"}").body());
+        assertThat(run.path("status").asText()).isEqualTo("completed");
+
+        List<dev.carapace.store.UsageLog.UsageRecord> records = h.carapace.store().usageLog().recent(10);
+        assertThat(records).hasSize(2).allSatisfy(r -> {
+            assertThat(r.user()).isEqualTo("alice");
+            assertThat(r.agent()).isEqualTo("helper");
+            assertThat(r.team()).isEqualTo("platform");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(h.memberKey).startsWith(r.keyPrefix());
+        });
+        JsonNode byUser = json(h.get("/api/spend?by=user", h.adminKey).body()).path("data");
+        assertThat(byUser).hasSize(1);
+        assertThat(byUser.get(0).path("user").asText()).isEqualTo("alice");
+        assertThat(byUser.get(0).path("requests").asLong()).isEqualTo(2);
+        JsonNode byAgent = json(h.get("/api/spend?by=agent", h.adminKey).body()).path("data");
+        assertThat(byAgent).hasSize(1);
+        assertThat(byAgent.get(0).path("agent").asText()).isEqualTo("helper");
+        // and alice sees it as her own spend
+        assertThat(json(h.get("/api/spend?by=agent", h.memberKey).body()).path("data").get(0).path("requests").asLong()).isEqualTo(2);
+
+        // the admin root starts the next one: charged to root, not to alice
+        h.a.enqueue(AgentHarness.text("again", 10, 2));
+        h.post("/api/agents/helper/runs?wait=true", h.adminKey, "{\"message\":\"again\"}");
+        assertThat(h.carapace.store().usageLog().recent(1).get(0).user()).isEqualTo("root");
+    }
+
+    @Test
     void waitTrueAnswersWhenTheRunHasEnded() {
         h.a.enqueue(AgentHarness.text("done", 10, 1));
 

@@ -132,7 +132,7 @@ class BudgetCliTest {
         assertThat(replaced.get("tiers").size()).isZero();
         assertThat(replaced.get("time_zone").asText()).isEqualTo("UTC");
 
-        assertThat(ok("budget", "delete", "team:platform").out().strip()).isEqualTo("deleted team:platform");
+        assertThat(ok("budget", "delete", "team:platform").out().strip()).isEqualTo("deleted team:platform; no gateway is running");
         assertThat(storedBudgets()).extracting(BudgetRow::id).containsExactly("org:acme", "user:alice");
         Result gone = run("budget", "show", "team:platform");
         assertThat(gone.code()).isEqualTo(1);

@@ -316,17 +316,17 @@ class BudgetConcurrencyTest {
         assertThat(calls.get()).isEqualTo(2);
         assertThat(window().spentNanos() - afterBroken).isEqualTo(Pricing.cost(PRICE, Usage.of(40, 10)));
 
-        // a request refused before routing (max_tokens above the model's limit) reserves nothing
-        HttpResponse<String> tooBig = h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ",\"max_tokens\":999999"));
-        assertThat(tooBig.statusCode()).isEqualTo(400);
+        // a request refused before routing (a model that does not exist) reserves nothing
+        HttpResponse<String> unknownModel = h.post("/v1/chat/completions", h.memberKey, chat("m-none", false, ""));
+        assertThat(unknownModel.statusCode()).isEqualTo(404);
         checkBooks();
         assertThat(record(failed).costNanos()).isZero();
         assertThat(record(failed).status()).isEqualTo(failed.statusCode());
         assertThat(record(broken).estimated()).isTrue();
         assertThat(record(broken).costNanos()).isEqualTo(afterBroken);
         assertThat(record(failover).costNanos()).isEqualTo(Pricing.cost(PRICE, Usage.of(40, 10)));
-        assertThat(record(tooBig).status()).isEqualTo(400);
-        assertThat(record(tooBig).costNanos()).isZero();
+        assertThat(record(unknownModel).status()).isEqualTo(404);
+        assertThat(record(unknownModel).costNanos()).isZero();
     }
 
     @Test

@@ -90,6 +90,37 @@ class ChatCliTest {
     }
 
     @Test
+    void chatPrintedOnlyTheFirstLineOfAToolResult() throws Exception {
+        try (AgentHarness x = new AgentHarness(dir)) {
+            StringBuilder file = new StringBuilder();
+            for (int i = 1; i <= 50; i++) file.append("line ").append(i).append(i == 3 ? " \u001b]0;owned\u0007\u001b[2J" : "").append('\n');
+            java.nio.file.Files.writeString(x.workspace.resolve("long.txt"), file);
+            java.nio.file.Files.writeString(x.workspace.resolve("wide.txt"), "w".repeat(5_000));
+            x.h.a.enqueue(AgentHarness.toolCall("call_1", "read", "{\"path\":\"long.txt\"}"),
+                    AgentHarness.toolCall("call_2", "read", "{\"path\":\"wide.txt\"}"), AgentHarness.text("read both", 160, 3));
+
+            CliTest.Result r = run("", chat(x.h, x.h.memberKey, "read", "them"));
+
+            assertThat(r.exit()).as(r.err()).isZero();
+            List<String> out = r.out().lines().toList();
+            assertThat(out.get(0)).isEqualTo("→ read {\"path\":\"long.txt\"}");
+            assertThat(out.get(1)).isEqualTo("✓ read:");
+            for (int i = 1; i <= 20; i++) assertThat(out.get(1 + i)).startsWith("  line " + i);
+            assertThat(out.get(22)).isEqualTo("  … (30 more lines cut)");
+            assertThat(r.out()).doesNotContain("line 21").doesNotContain("\u001b").doesNotContain("\u0007");
+            assertThat(out.get(4)).isEqualTo("  line 3 \uFFFD]0;owned\uFFFD\uFFFD[2J");
+            assertThat(out.get(23)).isEqualTo("→ read {\"path\":\"wide.txt\"}");
+            assertThat(out.get(24)).isEqualTo("✓ read:");
+            assertThat(out.get(25)).isEqualTo("  " + "w".repeat(2_000));
+            assertThat(out.get(26)).isEqualTo("  … (3000 more characters cut)");
+            assertThat(out.get(27)).isEqualTo("read both");
+            // the model got the whole result: the cut is only what the terminal shows
+            x.h.a.take();
+            assertThat(dev.carapace.testing.ScriptedUpstream.body(x.h.a.take())).contains("line 50");
+        }
+    }
+
+    @Test
     void interactiveChatSendsEachLineToTheSameSessionUntilExit() throws Exception {
         try (AgentHarness x = new AgentHarness(dir)) {
             x.h.a.enqueue(AgentHarness.text("Hello, Alice.", 10, 3), AgentHarness.text("You said hello.", 20, 4));

@@ -377,10 +377,11 @@ class GatewayEndToEndTest {
     }
 
     @Test
-    void maxTokensAboveTheModelLimitIsRefused() {
+    void maxTokensAboveTheModelLimitIsLoweredToItAndSaid() {
+        h.a.enqueue(ScriptedUpstream.openAiText("ok", 5, 1));
         HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ",\"max_tokens\":100000"));
-        assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(json(r.body()).at("/error/param").asText()).isEqualTo("max_tokens");
-        assertThat(h.a.requestCount()).isZero();
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-carapace-clamped")).hasValue("max_tokens=100000->4096");
+        assertThat(json(ScriptedUpstream.body(h.a.take())).path("max_tokens").asInt()).isEqualTo(4096);
     }
 }

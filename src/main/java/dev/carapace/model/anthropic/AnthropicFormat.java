@@ -20,6 +20,8 @@ import dev.carapace.model.Role;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
+import dev.carapace.model.UpstreamStatus;
+import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
@@ -39,8 +41,9 @@ import java.util.UUID;
  * {@link AnthropicStreamEncoder} and read by {@link AnthropicStreamDecoder}. This class holds the rest: response and
  * error rendering, the upstream request body, and upstream response and error parsing.
  *
- * <p>What the neutral types cannot carry is lost in translation: thinking blocks, {@code cache_control} anywhere
- * but on text, the matched stop sequence, citations.
+ * <p>What the neutral types cannot carry is lost in translation, and named to the client
+ * ({@link Translation}): {@code cache_control} anywhere but on text, tool fields such as {@code defer_loading}, the
+ * matched stop sequence, citations. Signed thinking blocks are carried ({@link Part.Reasoning}).
  */
 public final class AnthropicFormat implements WireFormat {
 
@@ -202,12 +205,10 @@ public final class AnthropicFormat implements WireFormat {
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
         if (r.relaysTo(WireApi.ANTHROPIC)) return AnthropicRelay.request(r, upstreamModel, defaultMaxTokens);
-        ChatRequest.Passthrough pt = r.passthrough();
-        if (!pt.isEmpty() && pt.api() != WireApi.ANTHROPIC) {
-            String field = pt.fields().fieldNames().next();
-            throw ApiException.invalid(field,
-                    field + " is an OpenAI parameter; the chosen model is served by an Anthropic upstream");
-        }
+        Translation.check(r, WireApi.ANTHROPIC);
+        // Another API's own parameters are left out (and named to the client: see Translation#dropped).
+        ChatRequest.Passthrough pt = r.passthrough().api() == WireApi.ANTHROPIC ? r.passthrough()
+                : ChatRequest.Passthrough.NONE;
         // Anthropic has no system role inside the conversation: every SYSTEM message, wherever it stands, joins
         // the top-level system prompt in order. Keeping it a system instruction preserves its authority, which
         // turning it into user text would not.
@@ -219,7 +220,9 @@ public final class AnthropicFormat implements WireFormat {
             Message m = messages.get(i);
             for (Part p : m.content()) {
                 size += p instanceof Part.Text t ? t.text().length() + 64
-                        : p instanceof Part.Image img && img.data() != null ? img.data().length() + 128 : 256;
+                        : p instanceof Part.Image img && img.data() != null ? img.data().length() + 128
+                        : p instanceof Part.Reasoning th ? th.signature().length() + (th.redacted() ? 64 : th.text().length() + 96)
+                        : 256;
             }
             if (m.role() == Role.SYSTEM) {
                 for (Part p : m.content()) if (p instanceof Part.Text t && !t.text().isEmpty()) system.add(t);
@@ -275,7 +278,9 @@ public final class AnthropicFormat implements WireFormat {
             }
             if (r.stream()) g.writeBooleanField("stream", true);
             if (!pt.isEmpty()) {
+                boolean withoutThinking = thinkingCannotGo(r);
                 for (var e : pt.fields().properties()) {
+                    if (withoutThinking && THINKING_FIELDS.contains(e.getKey())) continue;
                     g.writeFieldName(e.getKey());
                     g.writeTree(e.getValue());
                 }
@@ -406,6 +411,18 @@ public final class AnthropicFormat implements WireFormat {
                 if (!t.text().isEmpty()) writeTextBlock(g, t);
             }
             case Part.Image img -> writeImage(g, img, path);
+            case Part.Reasoning th -> {
+                g.writeStartObject();
+                if (th.redacted()) {
+                    g.writeStringField("type", "redacted_thinking");
+                    g.writeStringField("data", th.signature());
+                } else {
+                    g.writeStringField("type", "thinking");
+                    g.writeStringField("thinking", th.text());
+                    g.writeStringField("signature", th.signature());
+                }
+                g.writeEndObject();
+            }
         }
     }
 
@@ -515,6 +532,42 @@ public final class AnthropicFormat implements WireFormat {
     @Override
     public List<String> relayedHeaders() { return List.of("anthropic-beta"); }
 
+    /** The parameters that ask for thinking, or manage it, and go or stay together. */
+    private static final List<String> THINKING_FIELDS = List.of("thinking", "context_management");
+
+    /** Besides what every rebuild leaves out: thinking, when the history no longer allows it. */
+    @Override
+    public java.util.Set<String> dropped(ChatRequest r) {
+        java.util.Set<String> out = Translation.dropped(r, WireApi.ANTHROPIC);
+        if (r.relaysTo(WireApi.ANTHROPIC) || !thinkingCannotGo(r)) return out;
+        java.util.Set<String> all = new java.util.LinkedHashSet<>(out);
+        for (String f : THINKING_FIELDS) if (r.passthrough().fields().has(f)) all.add(f);
+        return Translation.bounded(all);
+    }
+
+    /**
+     * Whether a rebuilt request asks for thinking that Anthropic would refuse: with thinking on, the assistant turn
+     * whose tool calls the last results answer must start with its signed thinking block, and an answer Carapace had
+     * to rewrite (a redacted one) reached the client without it. Thinking is then left out for this turn, and named,
+     * rather than the call failing upstream; the model still sees the tool results and answers.
+     */
+    private static boolean thinkingCannotGo(ChatRequest r) {
+        ChatRequest.Passthrough pt = r.passthrough();
+        if (pt.api() != WireApi.ANTHROPIC || pt.isEmpty()) return false;
+        JsonNode thinking = pt.fields().get("thinking");
+        if (thinking == null || "disabled".equals(thinking.path("type").asText())) return false;
+        List<Message> messages = r.messages();
+        boolean answered = false;
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            Message m = messages.get(i);
+            if (m.role() == Role.TOOL) answered = true;
+            if (m.role() != Role.ASSISTANT) continue;
+            if (!answered || m.toolCalls().isEmpty()) return false;
+            return m.content().isEmpty() || !(m.content().get(0) instanceof Part.Reasoning);
+        }
+        return false;
+    }
+
     @Override
     public StreamEncoder relayEncoder(ChatRequest request, String model) { return new AnthropicRelay.Encoder(model); }
 
@@ -531,45 +584,7 @@ public final class AnthropicFormat implements WireFormat {
                 // Not Anthropic's error shape (a proxy's HTML page, say): report the status alone.
             }
         }
-        String detail = truncate(message != null ? message : (type != null ? type : "HTTP " + status),
-                MAX_UPSTREAM_MESSAGE);
-        boolean retryable = status >= 500 || status == 429 || status == 408;
-        Kind kind;
-        String code;
-        String text;
-        if (status == 400 || status == 422) {
-            return ApiException.invalid(null, "upstream rejected the request: " + detail);
-        } else if (status == 401 || status == 403) {
-            // The key the upstream refused is Carapace's own, not the client's: not an auth error for the client.
-            kind = Kind.UPSTREAM;
-            code = "upstream_auth";
-            text = "the upstream refused Carapace's credentials (HTTP " + status + "): " + detail;
-        } else if (status == 404) {
-            kind = Kind.UPSTREAM;
-            code = "upstream_model_not_found";
-            text = "the upstream does not know the model (HTTP 404): " + detail;
-        } else if (status == 413) {
-            kind = Kind.TOO_LARGE;
-            code = "request_too_large";
-            text = "the upstream refused the request as too large: " + detail;
-        } else if (status == 408 || status == 504) {
-            kind = Kind.TIMEOUT;
-            code = "upstream_timeout";
-            text = "the upstream timed out (HTTP " + status + "): " + detail;
-        } else if (status == 429) {
-            kind = Kind.RATE_LIMITED;
-            code = "upstream_rate_limited";
-            text = "the upstream is rate limiting: " + detail;
-        } else if (status == 529 || status == 503) {
-            kind = Kind.UNAVAILABLE;
-            code = "upstream_overloaded";
-            text = "the upstream is overloaded (HTTP " + status + "): " + detail;
-        } else {
-            kind = Kind.UPSTREAM;
-            code = "upstream_error";
-            text = "the upstream failed (HTTP " + status + "): " + detail;
-        }
-        return new ApiException(kind, text, null, code, null, retryable);
+        return UpstreamStatus.error(status, truncate(message != null ? message : type, MAX_UPSTREAM_MESSAGE), null);
     }
 
     /** The exception for an {@code error} object sent by the upstream in a 200 body or mid-stream. */

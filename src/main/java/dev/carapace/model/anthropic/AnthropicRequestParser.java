@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
@@ -20,6 +21,7 @@ import dev.carapace.model.WireApi;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,16 +39,20 @@ import static dev.carapace.model.anthropic.AnthropicFormat.MAX_NESTING_DEPTH;
  * wrong and what is expected. Values from the request are echoed at most {@value #ECHO} characters long, so an
  * error can neither balloon nor carry much of a prompt into logs.
  *
- * <p>Strictness: unknown top-level keys are refused as Anthropic does (a misspelt parameter should not be
- * silently ignored). Inside content blocks and tool definitions unknown keys are ignored, because Anthropic
- * keeps adding optional ones there (citations, strict, ...) and refusing them would break current SDKs for no
- * gain.
+ * <p>What Carapace reads is checked; the rest is kept. Anthropic adds parameters, block types and tool fields with
+ * every beta, and clients such as Claude Code send them on every call ({@code context_management},
+ * {@code output_config}, tools with {@code defer_loading}, a {@code system} message inside {@code messages}): a relay
+ * sends them up as they came (the upstream judges them), and a translation leaves them out and names them, or refuses
+ * the ones whose loss would change the request ({@link dev.carapace.model.Translation}). Known fields of the wrong
+ * type, malformed JSON and repeated keys are still refused here.
  */
 final class AnthropicRequestParser {
 
     private AnthropicRequestParser() {}
 
     private static final int ECHO = 40;
+    /** Kept top-level parameters that hold settings, never text a privacy rule should see. */
+    private static final Set<String> NO_TEXT = Set.of("thinking", "top_k", "service_tier", "context_management");
     /** A repeated key is refused, as it could mean one thing to Carapace and another upstream. */
     private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,64}$");
@@ -74,17 +80,18 @@ final class AnthropicRequestParser {
         boolean stream = false;
         String user = null;
         ObjectNode passthrough = null;
+        Extras extras = new Extras();
 
-        // One pass over the body's keys: each is validated where it is met, anything unknown is refused.
+        // One pass over the body's keys: each is validated where it is met, anything unknown is kept for a relay.
         for (Map.Entry<String, JsonNode> e : root.properties()) {
             String key = e.getKey();
             JsonNode v = e.getValue();
             switch (key) {
                 case "model" -> model = modelName(v);
                 case "max_tokens" -> maxTokens = maxTokens(v);
-                case "messages" -> messages = messages(v);
+                case "messages" -> messages = messages(v, extras);
                 case "system" -> system = system(v);
-                case "tools" -> tools = tools(v);
+                case "tools" -> tools = tools(v, extras);
                 case "tool_choice" -> {
                     if (v.isNull()) break;
                     toolChoice = toolChoice(v);
@@ -102,16 +109,13 @@ final class AnthropicRequestParser {
                     if (!v.isBoolean()) throw typeError("stream", "a boolean", v);
                     stream = v.booleanValue();
                 }
-                case "metadata" -> user = metadataUser(v);
-                case "top_k", "thinking", "service_tier" -> {
+                case "metadata" -> user = metadataUser(v, extras);
+                default -> {
                     if (v.isNull()) break;
-                    checkPassthrough(key, v);
+                    checkPassthrough(key, v, extras);
+                    if (!NO_TEXT.contains(key)) Extras.leaves(v, extras.unmodeled);
                     if (passthrough == null) passthrough = MAPPER.createObjectNode();
                     passthrough.set(key, v);
-                }
-                default -> {
-                    String k = truncate(key);
-                    throw ApiException.invalid(k, k + ": Extra inputs are not permitted");
                 }
             }
         }
@@ -123,7 +127,7 @@ final class AnthropicRequestParser {
             throw ApiException.invalid("messages", "messages: Field required; expected a non-empty array of messages");
         }
         if (toolChoice != null && toolChoice.mode() == ToolChoice.Mode.TOOL) {
-            boolean known = false;
+            boolean known = extras.serverTools.contains(toolChoice.name());
             for (Tool t : tools) known |= t.name().equals(toolChoice.name());
             if (!known) {
                 throw ApiException.invalid("tool_choice.name", "tool_choice.name: '" + truncate(toolChoice.name())
@@ -136,9 +140,11 @@ final class AnthropicRequestParser {
             all.addAll(system);
             all.addAll(messages);
         }
-        ChatRequest.Passthrough pt = passthrough == null
+        ChatRequest.Passthrough pt = passthrough == null && extras.lossy.isEmpty() && extras.untranslatable.isEmpty()
+                && extras.unmodeled.isEmpty()
                 ? ChatRequest.Passthrough.NONE
-                : new ChatRequest.Passthrough(WireApi.ANTHROPIC, passthrough);
+                : new ChatRequest.Passthrough(WireApi.ANTHROPIC, passthrough, List.copyOf(extras.lossy),
+                        extras.untranslatable, extras.unmodeled.toString());
         // includeUsage is always true: usage is part of every Anthropic stream (message_start, message_delta).
         return new ChatRequest(model, all, tools, toolChoice, maxTokens, temperature, topP, stop, parallel,
                 stream, true, user, pt, new ChatRequest.Original(WireApi.ANTHROPIC, (ObjectNode) root, body));
@@ -221,14 +227,15 @@ final class AnthropicRequestParser {
         return out;
     }
 
-    private static String metadataUser(JsonNode v) {
+    private static String metadataUser(JsonNode v, Extras extras) {
         if (v.isNull()) return null;
         if (!v.isObject()) throw typeError("metadata", "an object", v);
         String user = null;
         for (Map.Entry<String, JsonNode> e : v.properties()) {
             if (!e.getKey().equals("user_id")) {
-                String p = "metadata." + truncate(e.getKey());
-                throw ApiException.invalid(p, p + ": Extra inputs are not permitted");
+                extras.lossy("metadata." + e.getKey());
+                Extras.leaves(e.getValue(), extras.unmodeled);
+                continue;
             }
             JsonNode u = e.getValue();
             if (u.isNull()) continue;
@@ -238,8 +245,11 @@ final class AnthropicRequestParser {
         return user;
     }
 
-    /** Passthrough values go upstream verbatim, so check their shape here rather than earn an upstream 400. */
-    private static void checkPassthrough(String key, JsonNode v) {
+    /**
+     * Parameters Carapace does not model go upstream verbatim; the shape of those it knows is checked here rather than
+     * earn an upstream 400, and those whose loss in a translation would change the answer are marked so.
+     */
+    private static void checkPassthrough(String key, JsonNode v, Extras extras) {
         switch (key) {
             case "top_k" -> {
                 if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 0) {
@@ -252,17 +262,66 @@ final class AnthropicRequestParser {
                 JsonNode t = v.get("type");
                 if (t == null || !t.isTextual()) {
                     throw ApiException.invalid("thinking.type", "thinking.type: Field required; expected "
-                            + "'enabled' or 'disabled'");
+                            + "'enabled', 'adaptive' or 'disabled'");
+                }
+                JsonNode budget = v.get("budget_tokens");
+                if (budget != null && !budget.isNull() && (!budget.isIntegralNumber() || !budget.canConvertToInt()
+                        || budget.intValue() < 0)) {
+                    throw typeError("thinking.budget_tokens", "a non-negative integer", budget);
                 }
             }
             case "service_tier" -> {
                 if (!v.isTextual()) throw typeError("service_tier", "'auto' or 'standard_only'", v);
             }
-            default -> throw new IllegalStateException(key);
+            case "output_config" -> {
+                if (!v.isObject()) throw typeError("output_config", "an object like {\"effort\": \"high\"}", v);
+                JsonNode effort = v.get("effort");
+                if (effort != null && !effort.isNull() && !effort.isTextual()) {
+                    throw typeError("output_config.effort", "a string such as 'low', 'medium' or 'high'", effort);
+                }
+                JsonNode format = v.get("format");
+                if (format != null && !format.isNull()) {
+                    if (!format.isObject()) throw typeError("output_config.format", "an object", format);
+                    extras.untranslatable.add("output_config.format");   // structured output is the answer's shape
+                }
+            }
+            case "context_management" -> {
+                if (!v.isObject()) throw typeError("context_management", "an object like {\"edits\": [...]}", v);
+            }
+            // Tools the model would call at Anthropic's side: leaving them out changes what it can do.
+            case "mcp_servers" -> {
+                if (!v.isArray()) throw typeError("mcp_servers", "an array of MCP server definitions", v);
+                if (!v.isEmpty()) extras.untranslatable.add("mcp_servers");
+            }
+            case "container" -> {
+                if (!v.isTextual() && !v.isObject()) throw typeError("container", "a container id or an object", v);
+                extras.untranslatable.add("container");
+            }
+            default -> { }   // unknown here: the upstream it is relayed to judges it
         }
     }
 
     // ---- system ----
+
+    /** A system turn inside {@code messages}: a string or text blocks, like the top-level system prompt. */
+    private static void systemMessage(JsonNode content, String p, List<Message> out) {
+        if (content.isTextual()) {
+            if (!content.textValue().isEmpty()) out.add(Message.of(Role.SYSTEM, content.textValue()));
+            return;
+        }
+        List<Part> parts = new ArrayList<>(content.size());
+        for (int j = 0; j < content.size(); j++) {
+            String bp = p + ".content[" + j + "]";
+            JsonNode b = content.get(j);
+            String type = blockType(b, bp);
+            if (!type.equals("text")) {
+                throw ApiException.invalid(bp + ".type", bp + ".type: system messages may only hold text blocks, got '"
+                        + truncate(type) + "'");
+            }
+            parts.add(textPart(b, bp));
+        }
+        if (!parts.isEmpty()) out.add(new Message(Role.SYSTEM, parts, List.of(), null, false));
+    }
 
     private static List<Message> system(JsonNode v) {
         if (v.isNull()) return List.of();
@@ -287,7 +346,7 @@ final class AnthropicRequestParser {
 
     // ---- messages ----
 
-    private static List<Message> messages(JsonNode v) {
+    private static List<Message> messages(JsonNode v, Extras extras) {
         if (!v.isArray()) throw typeError("messages", "a non-empty array of messages", v);
         if (v.isEmpty()) {
             throw ApiException.invalid("messages", "messages: at least one message is required");
@@ -303,14 +362,15 @@ final class AnthropicRequestParser {
                 switch (e.getKey()) {
                     case "role" -> role = e.getValue();
                     case "content" -> content = e.getValue();
-                    default -> {
-                        String k = p + "." + truncate(e.getKey());
-                        throw ApiException.invalid(k, k + ": Extra inputs are not permitted");
+                    default -> {   // e.g. a system turn's own output_config
+                        extras.lossy("messages[]." + e.getKey());
+                        Extras.leaves(e.getValue(), extras.unmodeled);
                     }
                 }
             }
             if (role == null) {
-                throw ApiException.invalid(p + ".role", p + ".role: Field required; expected 'user' or 'assistant'");
+                throw ApiException.invalid(p + ".role", p + ".role: Field required; expected 'user', 'assistant' "
+                        + "or 'system'");
             }
             if (content == null || content.isNull()) {
                 throw ApiException.invalid(p + ".content", p + ".content: Field required; expected a string or "
@@ -321,13 +381,15 @@ final class AnthropicRequestParser {
             }
             String r = role.isTextual() ? role.textValue() : null;
             if ("user".equals(r)) {
-                userMessage(content, p, out);
+                userMessage(content, p, out, extras);
             } else if ("assistant".equals(r)) {
-                assistantMessage(content, p, out);
+                assistantMessage(content, p, out, extras);
+            } else if ("system".equals(r)) {
+                // Claude Code sends per-turn instructions this way; in neutral form it is a system message in place.
+                systemMessage(content, p, out);
             } else {
-                String hint = "system".equals(r) ? " (system prompts go in the top-level system field)" : "";
-                throw ApiException.invalid(p + ".role", p + ".role: expected 'user' or 'assistant', got "
-                        + describe(role) + hint);
+                throw ApiException.invalid(p + ".role", p + ".role: expected 'user', 'assistant' or 'system', got "
+                        + describe(role));
             }
         }
         return out;
@@ -338,7 +400,7 @@ final class AnthropicRequestParser {
      * In neutral form each result is its own TOOL message, and they come first: OpenAI upstreams require tool
      * messages to follow the assistant's tool calls directly.
      */
-    private static void userMessage(JsonNode content, String p, List<Message> out) {
+    private static void userMessage(JsonNode content, String p, List<Message> out, Extras extras) {
         if (content.isTextual()) {
             out.add(Message.of(Role.USER, content.textValue()));
             return;
@@ -353,42 +415,47 @@ final class AnthropicRequestParser {
                 case "text" -> parts.add(textPart(b, bp));
                 case "image" -> parts.add(imagePart(b, bp));
                 case "tool_result" -> {
-                    out.add(toolResult(b, bp));
+                    out.add(toolResult(b, bp, extras));
                     results++;
                 }
                 case "tool_use", "thinking", "redacted_thinking" -> throw ApiException.invalid(bp + ".type",
                         bp + ".type: " + type + " blocks may only appear in assistant messages");
-                default -> throw unsupportedBlock(bp, type, "text, image, tool_result");
+                default -> extras.block(b, bp, type, parts);
             }
         }
         if (!parts.isEmpty() || results == 0) out.add(new Message(Role.USER, parts, List.of(), null, false));
     }
 
-    private static void assistantMessage(JsonNode content, String p, List<Message> out) {
+    private static void assistantMessage(JsonNode content, String p, List<Message> out, Extras extras) {
         if (content.isTextual()) {
             if (!content.textValue().isEmpty()) out.add(Message.of(Role.ASSISTANT, content.textValue()));
             return;
         }
         List<Part> parts = new ArrayList<>(content.size());
         List<ToolCall> calls = new ArrayList<>(2);
+        boolean said = false;
         for (int j = 0; j < content.size(); j++) {
             String bp = p + ".content[" + j + "]";
             JsonNode b = content.get(j);
             String type = blockType(b, bp);
             switch (type) {
-                case "text" -> parts.add(textPart(b, bp));
+                case "text" -> {
+                    parts.add(textPart(b, bp));
+                    said = true;
+                }
                 case "tool_use" -> calls.add(toolUse(b, bp));
-                // Thinking blocks carry a signature that only the Anthropic model that wrote them can verify, and
-                // the turn may be routed to any model of any provider: they are not representable in the neutral
-                // types, so earlier reasoning is dropped from the history.
-                case "thinking", "redacted_thinking" -> { }
+                // Signed by the model that wrote it: kept as it came for an Anthropic upstream, which wants it back
+                // before the results of the tool calls it preceded; any other API has no place for it.
+                case "thinking" -> parts.add(new Part.Reasoning(requiredText(b, "thinking", bp),
+                        requiredText(b, "signature", bp)));
+                case "redacted_thinking" -> parts.add(new Part.Reasoning(null, requiredText(b, "data", bp)));
                 case "tool_result", "image" -> throw ApiException.invalid(bp + ".type",
                         bp + ".type: " + type + " blocks may only appear in user messages");
-                default -> throw unsupportedBlock(bp, type, "text, tool_use, thinking");
+                default -> said |= extras.block(b, bp, type, parts);
             }
         }
         // An assistant turn that said nothing (or only thought) has nothing to pass on.
-        if (!parts.isEmpty() || !calls.isEmpty()) {
+        if (said || !calls.isEmpty()) {
             out.add(new Message(Role.ASSISTANT, parts, calls, null, false));
         }
     }
@@ -463,7 +530,7 @@ final class AnthropicRequestParser {
         return new ToolCall(id, name, input.toString());
     }
 
-    private static Message toolResult(JsonNode b, String bp) {
+    private static Message toolResult(JsonNode b, String bp, Extras extras) {
         String id = requiredString(b, "tool_use_id", bp);
         JsonNode c = b.get("content");
         List<Part> parts;
@@ -481,7 +548,7 @@ final class AnthropicRequestParser {
                 switch (type) {
                     case "text" -> parts.add(textPart(inner, cp));
                     case "image" -> parts.add(imagePart(inner, cp));
-                    default -> throw unsupportedBlock(cp, type, "text, image");
+                    default -> extras.block(inner, cp, type, parts);
                 }
             }
         } else {
@@ -508,7 +575,7 @@ final class AnthropicRequestParser {
 
     // ---- tools ----
 
-    private static List<Tool> tools(JsonNode v) {
+    private static List<Tool> tools(JsonNode v, Extras extras) {
         if (v.isNull()) return List.of();
         if (!v.isArray()) throw typeError("tools", "an array of tool definitions", v);
         List<Tool> out = new ArrayList<>(v.size());
@@ -520,10 +587,25 @@ final class AnthropicRequestParser {
             JsonNode type = t.get("type");
             if (type != null && !type.isNull() && !"custom".equals(type.textValue())) {
                 // Server tools (web_search, code_execution, ...) and Anthropic-defined client tools (bash,
-                // text_editor, computer) only exist at Anthropic; a gateway that may route the turn to any
-                // provider cannot honour them.
-                throw ApiException.invalid(p + ".type", p + ".type: server tools are not supported (got "
-                        + describe(type) + "); define a custom tool with name, description and input_schema");
+                // text_editor, computer) only exist at Anthropic: relayed as they are, refused in a translation.
+                if (!type.isTextual()) throw typeError(p + ".type", "a string naming the tool type", type);
+                JsonNode name = t.get("name");
+                if (name == null || !name.isTextual() || name.textValue().isEmpty()) {
+                    throw typeError(p + ".name", "a non-empty string", name == null ? MissingNode.getInstance() : name);
+                }
+                if (!names.add(name.textValue())) {
+                    throw ApiException.invalid(p + ".name", p + ".name: tool names must be unique; '"
+                            + truncate(name.textValue()) + "' is defined twice");
+                }
+                extras.serverTools.add(name.textValue());
+                extras.untranslatable.add(p + " ('" + truncate(type.textValue()) + "' tool)");
+                continue;
+            }
+            for (var field : t.properties()) {
+                switch (field.getKey()) {
+                    case "type", "name", "description", "input_schema", "cache_control" -> { }
+                    default -> extras.lossy("tools[]." + field.getKey());   // defer_loading, strict, input_examples...
+                }
             }
             JsonNode name = t.get("name");
             if (name == null || !name.isTextual() || !TOOL_NAME.matcher(name.textValue()).matches()) {
@@ -573,7 +655,74 @@ final class AnthropicRequestParser {
         };
     }
 
+    // ---- what the neutral view leaves out ----
+
+    /** What one request holds beyond the neutral view: see {@link ChatRequest.Passthrough}. */
+    private static final class Extras {
+        /** More than enough to name what a translation drops; a request with thousands of odd keys is not listed whole. */
+        private static final int MAX = 32;
+        /**
+         * Keys of a block of a type Carapace does not model that hold no text for the view: ids, signatures, and
+         * {@code data} beside {@code "type": "base64"} (a plain-text source keeps its text in {@code data}).
+         */
+        private static final Set<String> OPAQUE = Set.of("type", "id", "signature", "media_type", "tool_use_id",
+                "cache_control", "citations");
+
+        final Set<String> lossy = new LinkedHashSet<>();
+        final List<String> untranslatable = new ArrayList<>();
+        /** Names of server tools, which tool_choice may name. */
+        final Set<String> serverTools = new HashSet<>();
+        /** The text of fields the view does not carry, for privacy rules (see ChatRequest.Passthrough). */
+        final StringBuilder unmodeled = new StringBuilder();
+
+        void lossy(String path) {
+            if (lossy.size() < MAX) lossy.add(path);
+        }
+
+        /**
+         * A content block of a type Carapace does not model (a document, a server tool's result, ...): kept for a
+         * relay, refused by a translation. Its text joins the view as a text part all the same, so that privacy rules
+         * and token counts see it; since a translation of the request is refused, that part is never sent as text.
+         * True when it added text.
+         */
+        boolean block(JsonNode b, String bp, String type, List<Part> parts) {
+            if ("tool_reference".equals(type)) {   // a tool search's result: the tools it names are all sent anyway
+                lossy("tool_reference");
+                return false;
+            }
+            if (untranslatable.size() < MAX) untranslatable.add(bp + " ('" + truncate(type) + "' block)");
+            StringBuilder text = new StringBuilder();
+            leaves(b, text);
+            if (text.isEmpty()) return false;
+            parts.add(new Part.Text(text.toString()));
+            return true;
+        }
+
+        static void leaves(JsonNode n, StringBuilder out) {
+            if (n.isTextual()) {
+                if (!out.isEmpty()) out.append('\n');
+                out.append(n.textValue());
+            } else if (n.isArray()) {
+                for (JsonNode e : n) leaves(e, out);
+            } else if (n.isObject()) {
+                boolean base64 = "base64".equals(n.path("type").textValue());
+                for (var e : n.properties()) {
+                    String k = e.getKey();
+                    if (!OPAQUE.contains(k) && !(base64 && k.equals("data"))) leaves(e.getValue(), out);
+                }
+            }
+        }
+    }
+
     // ---- helpers ----
+
+    private static String requiredText(JsonNode obj, String field, String p) {
+        JsonNode v = obj.get(field);
+        String fp = p + "." + field;
+        if (v == null || v.isNull()) throw ApiException.invalid(fp, fp + ": Field required; expected a string");
+        if (!v.isTextual()) throw typeError(fp, "a string", v);
+        return v.textValue();
+    }
 
     private static String blockType(JsonNode b, String bp) {
         if (!b.isObject()) throw typeError(bp, "a content block object with a type", b);
@@ -591,11 +740,6 @@ final class AnthropicRequestParser {
         }
         if (!v.isTextual() || v.textValue().isEmpty()) throw typeError(fp, "a non-empty string", v);
         return v.textValue();
-    }
-
-    private static ApiException unsupportedBlock(String bp, String type, String allowed) {
-        return ApiException.invalid(bp + ".type", bp + ".type: content blocks of type '" + truncate(type)
-                + "' are not supported here; expected one of " + allowed);
     }
 
     private static ApiException typeError(String path, String expected, JsonNode got) {

@@ -28,6 +28,8 @@ import dev.carapace.model.StreamSink;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
+import dev.carapace.model.UpstreamStatus;
+import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
@@ -49,10 +51,11 @@ import java.util.regex.Pattern;
  * OpenAI Chat Completions ({@code /v1/chat/completions}), both as Carapace serves it to clients and as it speaks it
  * to OpenAI-compatible upstreams (OpenAI itself, vLLM, Ollama, llama.cpp, ...).
  *
- * <p>The client side is strict: every field is checked, unknown top-level keys are refused with OpenAI's own
- * wording, and each error names the offending JSON path, so a client learns what to fix from one response. The
- * upstream side is lenient: OpenAI-compatible servers differ in small ways, and a quirk that still carries the
- * meaning is accepted rather than turned into an outage.
+ * <p>The client side checks every field Carapace reads, and each error names the offending JSON path, so a client
+ * learns what to fix from one response. Top-level parameters and message fields it does not model are kept: relayed
+ * to an OpenAI-compatible upstream as they came, left out of a translation and named, or refused by name when their
+ * loss would change the answer ({@link Translation}). The upstream side is lenient: OpenAI-compatible servers differ
+ * in small ways, and a quirk that still carries the meaning is accepted rather than turned into an outage.
  *
  * <p>JSON is read into Jackson's tree model and written with a streaming generator; no data binding by reflection.
  * Stateless and thread-safe; the stream encoders and decoders it hands out are per-stream.
@@ -85,11 +88,6 @@ public final class OpenAiFormat implements WireFormat {
 
     private static final String ROLES = "one of system, developer, user, assistant, tool";
 
-    /** Parameters only OpenAI-compatible upstreams understand; forwarded verbatim to them and refused elsewhere. */
-    private static final Set<String> PASSTHROUGH = Set.of(
-            "seed", "response_format", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
-            "top_logprobs", "metadata", "store", "reasoning_effort", "service_tier", "modalities", "prediction");
-
     /** Looks like an API key; upstream errors sometimes quote (part of) Carapace's own key back. */
     private static final Pattern SECRET = Pattern.compile("\\b(sk|key|rk)-[A-Za-z0-9_*.\\-]{6,}");
     private static final Pattern ERROR_CODE = Pattern.compile("[a-z][a-z0-9_]{0,63}");
@@ -118,13 +116,16 @@ public final class OpenAiFormat implements WireFormat {
         boolean hasStreamOptions = false;
         String user = null;
         ObjectNode passthrough = null;
+        Set<String> lossy = new java.util.LinkedHashSet<>();
+        List<String> untranslatable = new ArrayList<>(1);
+        StringBuilder unmodeled = new StringBuilder();
 
         for (Map.Entry<String, JsonNode> field : root.properties()) {
             String key = field.getKey();
             JsonNode v = field.getValue();
             switch (key) {
                 case "model" -> model = requiredString(v, "model", "a model id");
-                case "messages" -> messages = parseMessages(v);
+                case "messages" -> messages = parseMessages(v, lossy, unmodeled);
                 case "tools" -> tools = parseTools(v);
                 case "tool_choice" -> toolChoiceNode = v;
                 case "max_tokens" -> maxTokens = optPositiveInt(v, "max_tokens");
@@ -142,10 +143,12 @@ public final class OpenAiFormat implements WireFormat {
                 case "n" -> checkN(v);
                 case "functions", "function_call" -> throw ApiException.invalid(key,
                         key + ": the deprecated functions API is not supported; use tools and tool_choice");
+                // Parameters Carapace does not model go to an upstream of this API as they came (which judges them), and
+                // are left out of a translation and named, or refused when that would change the answer.
                 default -> {
-                    if (!PASSTHROUGH.contains(key)) {
-                        throw ApiException.invalid(clip(key), "Unrecognized request argument supplied: " + clip(key));
-                    }
+                    if (v.isNull()) break;
+                    if (changesTheAnswer(key, v)) untranslatable.add(key);
+                    texts(v, unmodeled);
                     if (passthrough == null) passthrough = MAPPER.createObjectNode();
                     passthrough.set(key, v);
                 }
@@ -167,8 +170,9 @@ public final class OpenAiFormat implements WireFormat {
                 maxCompletionTokens != null ? maxCompletionTokens : maxTokens,
                 temperature, topP, stop, parallelToolCalls, streaming,
                 streaming && Boolean.TRUE.equals(includeUsage), user,
-                passthrough == null ? ChatRequest.Passthrough.NONE
-                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough),
+                passthrough == null && lossy.isEmpty() ? ChatRequest.Passthrough.NONE
+                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough, List.copyOf(lossy), untranslatable,
+                                unmodeled.toString()),
                 new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root, body));
     }
 
@@ -185,15 +189,39 @@ public final class OpenAiFormat implements WireFormat {
         return root;
     }
 
-    private static List<Message> parseMessages(JsonNode v) {
+    /**
+     * Whether leaving a parameter out of a translation would change what the answer is, not just how it is made: a
+     * required output format, audio output, a hosted tool. Sampling hints, caching and reasoning settings would not.
+     */
+    private static boolean changesTheAnswer(String key, JsonNode v) {
+        return switch (key) {
+            case "response_format" -> !"text".equals(v.path("type").asText("text"));
+            case "modalities" -> v.toString().contains("\"audio\"");
+            case "audio", "web_search_options", "logprobs", "top_logprobs" ->
+                    !(v.isBoolean() && !v.booleanValue()) && !(v.isIntegralNumber() && v.intValue() == 0);
+            default -> false;
+        };
+    }
+
+    /** The string leaves of {@code n}, one a line: what privacy rules screen of a field Carapace does not model. */
+    private static void texts(JsonNode n, StringBuilder out) {
+        if (n.isTextual()) {
+            if (!out.isEmpty()) out.append('\n');
+            out.append(n.textValue());
+        } else if (n.isContainerNode()) {
+            for (JsonNode e : n) texts(e, out);
+        }
+    }
+
+    private static List<Message> parseMessages(JsonNode v, Set<String> lossy, StringBuilder unmodeled) {
         if (!v.isArray()) throw wrongType("messages", "a non-empty array of messages", v);
         if (v.isEmpty()) throw fail("messages", "expected at least one message; got an empty array");
         List<Message> out = new ArrayList<>(v.size());
-        for (int i = 0; i < v.size(); i++) out.add(parseMessage(v.get(i), "messages[" + i + "]"));
+        for (int i = 0; i < v.size(); i++) out.add(parseMessage(v.get(i), "messages[" + i + "]", lossy, unmodeled));
         return out;
     }
 
-    private static Message parseMessage(JsonNode m, String path) {
+    private static Message parseMessage(JsonNode m, String path, Set<String> lossy, StringBuilder unmodeled) {
         if (!m.isObject()) throw wrongType(path, "a message object", m);
         JsonNode roleNode = m.get("role");
         if (roleNode == null || roleNode.isNull()) throw fail(path + ".role", "missing; expected " + ROLES);
@@ -222,7 +250,12 @@ public final class OpenAiFormat implements WireFormat {
                 case "audio", "function_call" -> {
                     if (!v.isNull()) throw fail(path + "." + key, "is not supported by this gateway");
                 }
-                default -> throw fail(path + "." + clip(key), "unrecognized field in a " + role + " message");
+                // What other servers add and their clients echo back (reasoning_content, reasoning_details, prefix,
+                // cache_control...): harmless to leave out of a translation, named when it is.
+                default -> {
+                    if (lossy.size() < 32) lossy.add("messages[]." + key);
+                    texts(v, unmodeled);
+                }
             }
         }
         boolean hasToolCalls = toolCalls != null && !toolCalls.isNull();
@@ -772,13 +805,11 @@ public final class OpenAiFormat implements WireFormat {
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
         if (r.relaysTo(WireApi.OPENAI)) return relayedRequest(r, upstreamModel);
-        ChatRequest.Passthrough pt = r.passthrough();
-        if (!pt.isEmpty() && pt.api() != WireApi.OPENAI) {
-            String field = pt.fields().fieldNames().next();
-            String owner = pt.api() == WireApi.ANTHROPIC ? "an Anthropic" : "a " + pt.api() + "-only";
-            throw ApiException.invalid(field, field + " is " + owner
-                    + " parameter; the chosen model is served by an OpenAI-compatible upstream");
-        }
+        Translation.check(r, WireApi.OPENAI);
+        // Another API's own parameters (Anthropic's thinking, context_management, ...) are left out, and named to the
+        // client (see #dropped).
+        ChatRequest.Passthrough pt = r.passthrough().api() == WireApi.OPENAI ? r.passthrough()
+                : ChatRequest.Passthrough.NONE;
         // defaultMaxTokens is unused: OpenAI-compatible servers need no limit and pick their own default.
         return json(g -> {
             g.writeStartObject();
@@ -844,7 +875,36 @@ public final class OpenAiFormat implements WireFormat {
 
     private static final byte[][] RELAY_KEYS = JsonSplice.path("model", "max_tokens", "max_completion_tokens", "stream_options");
 
+    /**
+     * Besides what every translation leaves out ({@link Translation#dropped}): earlier reasoning (signed thinking
+     * blocks, which only the Anthropic model that wrote them can read) and cache breakpoints, which Chat Completions
+     * has no field for.
+     */
+    @Override
+    public Set<String> dropped(ChatRequest r) {
+        Set<String> out = Translation.dropped(r, WireApi.OPENAI);
+        if (r.relaysTo(WireApi.OPENAI)) return out;
+        boolean thinking = false;
+        boolean cache = false;
+        for (Message m : r.messages()) {
+            for (Part p : m.content()) {
+                thinking |= p instanceof Part.Reasoning;
+                cache |= p instanceof Part.Text t && t.cacheBreakpoint();
+            }
+        }
+        if (!thinking && !cache) return out;
+        Set<String> all = new java.util.LinkedHashSet<>(out);
+        if (thinking) all.add("messages[].content[].thinking");
+        if (cache) all.add("cache_control");
+        return Translation.bounded(all);
+    }
+
     private static void writeUpstreamMessage(JsonGenerator g, Message m) throws IOException {
+        if (hasReasoning(m)) {
+            List<Part> shown = new ArrayList<>(m.content().size());
+            for (Part p : m.content()) if (!(p instanceof Part.Reasoning)) shown.add(p);
+            m = new Message(m.role(), shown, m.toolCalls(), m.toolCallId(), m.toolError());
+        }
         g.writeStartObject();
         switch (m.role()) {
             case SYSTEM -> {
@@ -869,6 +929,11 @@ public final class OpenAiFormat implements WireFormat {
             }
         }
         g.writeEndObject();
+    }
+
+    private static boolean hasReasoning(Message m) {
+        for (Part p : m.content()) if (p instanceof Part.Reasoning) return true;
+        return false;
     }
 
     /** A lone text part as a plain string (which every compatible server accepts), anything else as parts. */
@@ -896,6 +961,7 @@ public final class OpenAiFormat implements WireFormat {
                             : "data:" + img.mediaType() + ";base64," + img.data());
                     g.writeEndObject();
                 }
+                case Part.Reasoning th -> throw new IllegalStateException("reasoning is left out before this");
             }
             g.writeEndObject();
         }
@@ -1158,23 +1224,7 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public ApiException upstreamError(int status, byte[] body) {
-        String detail = upstreamMessage(body);
-        String suffix = detail == null ? " (HTTP " + status + ")" : " (HTTP " + status + "): " + detail;
-        return switch (status) {
-            case 400, 422 -> new ApiException(Kind.INVALID_REQUEST,
-                    "upstream rejected the request: " + (detail != null ? detail : "HTTP " + status),
-                    null, upstreamCode(body), null, false);
-            // The key the upstream refused is Carapace's, not the client's: say so, and quote nothing of it.
-            case 401, 403 -> ApiException.of(Kind.UPSTREAM, "upstream_auth", "the upstream refused Carapace's "
-                    + "credentials (HTTP " + status + "); this is a gateway configuration problem, not your API key");
-            case 404 -> ApiException.of(Kind.UPSTREAM, "upstream_model_not_found",
-                    "the upstream does not serve the configured model" + suffix);
-            case 408, 504 -> ApiException.of(Kind.TIMEOUT, "upstream_timeout", "the upstream timed out" + suffix);
-            case 429 -> ApiException.of(Kind.RATE_LIMITED, "upstream_rate_limited",
-                    "the upstream is rate limiting requests" + suffix);
-            default -> new ApiException(Kind.UPSTREAM, "the upstream failed" + suffix, null, "upstream_error",
-                    null, status >= 500);
-        };
+        return UpstreamStatus.error(status, upstreamMessage(body), status == 400 || status == 422 ? upstreamCode(body) : null);
     }
 
     /** The upstream's own error message, cleaned up for a client: short, one line, no keys, no HTML pages. */

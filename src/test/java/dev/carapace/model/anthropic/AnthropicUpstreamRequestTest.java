@@ -61,6 +61,7 @@ class AnthropicUpstreamRequestTest {
                  "messages": [
                    {"role": "user", "content": [{"type": "text", "text": "Find cats"}]},
                    {"role": "assistant", "content": [
+                      {"type": "thinking", "thinking": "hmm", "signature": "s"},
                       {"type": "text", "text": "Looking."},
                       {"type": "tool_use", "id": "toolu_A", "name": "lookup", "input": {"q": "cats", "n": [1, 2]}},
                       {"type": "tool_use", "id": "toolu_B", "name": "lookup", "input": {"q": "dogs"}}]},
@@ -168,14 +169,20 @@ class AnthropicUpstreamRequestTest {
     }
 
     @Test
-    void openAiPassthroughIsRefusedAndTemperatureClamped() {
+    void openAiPassthroughIsDroppedOrRefusedAndTemperatureClamped() {
         ObjectNode fields = JSON.createObjectNode().put("seed", 7).put("logprobs", true);
         ChatRequest r = new ChatRequest("m", List.of(Message.of(Role.USER, "hi")), List.of(), null, null, 1.7,
-                null, null, null, true, false, null, new ChatRequest.Passthrough(WireApi.OPENAI, fields));
+                null, null, null, true, false, null, new ChatRequest.Passthrough(WireApi.OPENAI, fields, List.of(),
+                List.of("logprobs")));
         ApiException e = catchThrowableOfType(ApiException.class, () -> format.upstreamRequest(r, "m", 10));
-        assertThat(e.param()).isEqualTo("seed");
-        assertThat(e.getMessage())
-                .isEqualTo("seed is an OpenAI parameter; the chosen model is served by an Anthropic upstream");
+        assertThat(e.param()).isEqualTo("logprobs");
+        assertThat(e.getMessage()).startsWith("logprobs: cannot be sent to the chosen model, which is served by an"
+                + " Anthropic Messages upstream, and leaving it out would change what the request asks");
+
+        ChatRequest seeded = new ChatRequest("m", r.messages(), List.of(), null, null, 1.7, null, null, null, true,
+                false, null, new ChatRequest.Passthrough(WireApi.OPENAI, JSON.createObjectNode().put("seed", 7)));
+        assertThat(upstream(seeded, "m", 10).has("seed")).isFalse();
+        assertThat(format.dropped(seeded)).containsExactly("seed");
 
         JsonNode up = upstream(new ChatRequest("m", r.messages(), List.of(), null, null, 1.7, null, null, null,
                 true, false, null, null), "m", 10);

@@ -227,16 +227,22 @@ class OpenAiFormatTest {
     }
 
     @Test
-    void anthropicPassthroughIsRefusedNamingTheField() {
+    void anthropicPassthroughIsDroppedAndNamedUnlessItChangesTheAnswer() throws Exception {
         ObjectNode fields = TestJson.MAPPER.createObjectNode().put("top_k", 40);
         ChatRequest r = neutral(List.of(Message.of(Role.USER, "hi")), List.of(), null,
-                new ChatRequest.Passthrough(WireApi.ANTHROPIC, fields));
-        assertThatThrownBy(() -> format.upstreamRequest(r, "gpt", 1))
+                new ChatRequest.Passthrough(WireApi.ANTHROPIC, fields, List.of("tools[].defer_loading"), List.of()));
+        JsonNode up = TestJson.MAPPER.readTree(format.upstreamRequest(r, "gpt", 1));
+        assertThat(up.has("top_k")).isFalse();
+        assertThat(format.dropped(r)).containsExactly("top_k", "tools[].defer_loading");
+
+        ChatRequest meaningful = neutral(List.of(Message.of(Role.USER, "hi")), List.of(), null,
+                new ChatRequest.Passthrough(WireApi.ANTHROPIC, fields, List.of(), List.of("output_config.format")));
+        assertThatThrownBy(() -> format.upstreamRequest(meaningful, "gpt", 1))
                 .isInstanceOfSatisfying(ApiException.class, e -> {
                     assertThat(e.kind()).isEqualTo(ApiException.Kind.INVALID_REQUEST);
-                    assertThat(e.param()).isEqualTo("top_k");
-                    assertThat(e.getMessage()).isEqualTo("top_k is an Anthropic parameter; the chosen model is "
-                            + "served by an OpenAI-compatible upstream");
+                    assertThat(e.param()).isEqualTo("output_config.format");
+                    assertThat(e.getMessage()).startsWith("output_config.format: cannot be sent to the chosen model,"
+                            + " which is served by an OpenAI Chat Completions upstream");
                 });
     }
 

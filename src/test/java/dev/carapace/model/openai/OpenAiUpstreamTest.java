@@ -134,7 +134,7 @@ class OpenAiUpstreamTest {
             "429, RATE_LIMITED, upstream_rate_limited, true",
             "500, UPSTREAM, upstream_error, true",
             "502, UPSTREAM, upstream_error, true",
-            "503, UPSTREAM, upstream_error, true",
+            "503, UNAVAILABLE, upstream_overloaded, true",
             "418, UPSTREAM, upstream_error, false"})
     void mapsStatuses(int status, Kind kind, String code, boolean retryable) {
         ApiException e = format.upstreamError(status, bytes("{\"error\": {\"message\": \"nope\"}}"));
@@ -156,6 +156,6 @@ class OpenAiUpstreamTest {
         assertThat(plain.getMessage()).contains("upstream connect error").doesNotContain("123456789abc");
 
         ApiException empty = format.upstreamError(503, new byte[0]);
-        assertThat(empty.getMessage()).isEqualTo("the upstream failed (HTTP 503)");
+        assertThat(empty.getMessage()).isEqualTo("the upstream is overloaded (HTTP 503)");
     }
 }
