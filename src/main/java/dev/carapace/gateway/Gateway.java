@@ -150,7 +150,7 @@ public final class Gateway {
         try {
             return routeTo(call, model);
         } catch (ApiException refused) {
-            if (!"budget_exceeded".equals(refused.code()) || access.downgradeTier() == null
+            if (!refused.budgetExceeded() || access.downgradeTier() == null
                     || model.tier().equals(access.downgradeTier())) {
                 throw refused;
             }
