@@ -204,7 +204,7 @@ public final class Gateway {
             return routeTo(call, model);
         } catch (ApiException refused) {
             // A tier's first model is a chat model: embeddings are refused rather than downgraded to one.
-            if (!"budget_exceeded".equals(refused.code()) || access.downgradeTier() == null
+            if (!refused.budgetExceeded() || access.downgradeTier() == null
                     || model.tier().equals(access.downgradeTier()) || call.operation() == Operation.EMBEDDINGS) {
                 throw refused;
             }

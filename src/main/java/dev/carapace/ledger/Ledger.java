@@ -368,9 +368,9 @@ public final class Ledger implements CallFilter, AutoCloseable {
 
     /**
      * The refusal a person reads in their harness: what was exceeded, what this call would have reserved, when it
-     * resets and who can raise it. No retry hint: a client told to wait until the period resets sleeps for days
-     * (OpenClaw obeys Retry-After), while {@code x-should-retry: false} with a 429 makes Claude Code, Codex and
-     * OpenClaw show the message at once.
+     * resets and who can raise it. No retry hint: a client told to wait until the period resets sleeps until then
+     * (Codex does), and nothing but an admin can make the call pass sooner. The status each API answers it with is
+     * chosen by its format ({@link dev.carapace.model.WireFormat#status}).
      */
     private ApiException refusal(List<Budget> path, WindowKey k, long nanos, long tokens, Instant now) {
         Budget b = path.stream().filter(x -> x.id().equals(k.budgetId())).findFirst().orElseThrow();
@@ -396,7 +396,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         return new ApiException(ApiException.Kind.RATE_LIMITED, "Usage limit reached. " + what + " " + when
                 + " An admin can raise it: carapace budget set, or PUT /api/budgets/" + b.id() + ".", null,
-                "budget_exceeded", null, false);
+                ApiException.BUDGET_EXCEEDED, null, false);
     }
 
     /** An upper bound of a prompt's tokens: byte-level tokenizers never make more tokens than UTF-8 bytes. */

@@ -19,6 +19,12 @@ public final class ApiException extends RuntimeException {
         Kind(int status) { this.status = status; }
     }
 
+    /**
+     * The code of a budget's refusal (kind RATE_LIMITED). Its status is each API's own choice, made by what that
+     * API's clients do with it ({@link WireFormat#status}); retrying cannot help until an admin raises the budget.
+     */
+    public static final String BUDGET_EXCEEDED = "budget_exceeded";
+
     private final Kind kind;
     private final String param;
     private final String code;
@@ -59,6 +65,9 @@ public final class ApiException extends RuntimeException {
     }
 
     public Kind kind() { return kind; }
+
+    /** A budget refused the call: see {@link #BUDGET_EXCEEDED}. */
+    public boolean budgetExceeded() { return BUDGET_EXCEEDED.equals(code); }
 
     /** The JSON path of the offending request field, or null. */
     public String param() { return param; }

@@ -73,7 +73,7 @@ class SharedPostgresBudgetTest {
                     if (r.statusCode() == 200) {
                         accepted[i % 2]++;
                     } else {
-                        assertThat(r.statusCode()).as(r.body()).isEqualTo(429);
+                        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
                         assertThat(r.body()).contains("budget_exceeded");
                         refused[i % 2]++;
                     }

@@ -81,12 +81,12 @@ class TierRulesTest {
         LedgerTestKit.teamBudget(carapace, "platform", "10", "", Map.of("ultra", "0"));
 
         HttpResponse<String> ultra = call("m-ultra");
-        assertThat(ultra.statusCode()).isEqualTo(429);
+        assertThat(ultra.statusCode()).isEqualTo(400);
         JsonNode error = json(ultra.body()).path("error");
         assertThat(error.path("code").asText()).isEqualTo("budget_exceeded");
         assertThat(error.path("message").asText()).contains("does not allow tier 'ultra'");
         assertThat(up.requestCount()).isZero();
-        assertThat(call("tier:ultra").statusCode()).isEqualTo(429);
+        assertThat(call("tier:ultra").statusCode()).isEqualTo(400);
 
         HttpResponse<String> mid = call("m-mid");
         assertThat(mid.statusCode()).isEqualTo(200);
@@ -105,7 +105,7 @@ class TierRulesTest {
 
         assertThat(call("m-ultra").statusCode()).isEqualTo(200);
         HttpResponse<String> second = call("m-ultra");
-        assertThat(second.statusCode()).isEqualTo(429);
+        assertThat(second.statusCode()).isEqualTo(400);
         assertThat(json(second.body()).path("error").path("message").asText())
                 .contains("caps tier 'ultra' at USD 1.00").contains("0.62205 spent");
         assertThat(call("m-mid").statusCode()).isEqualTo(200);
@@ -122,7 +122,7 @@ class TierRulesTest {
         assertThat(call("m-mid").statusCode()).isEqualTo(200);
         assertThat(call("m-mid").statusCode()).isEqualTo(200);
         HttpResponse<String> broke = call("m-mid");
-        assertThat(broke.statusCode()).as("the money is spent").isEqualTo(429);
+        assertThat(broke.statusCode()).as("the money is spent").isEqualTo(400);
         LedgerBook.WindowRow before = LedgerTestKit.totalWindow(carapace.store(), "team:platform", Instant.now());
         assertThat(before.spentNanos()).isEqualTo(2 * midWorst);
 
@@ -137,7 +137,7 @@ class TierRulesTest {
         assertThat(call("tier:free").statusCode()).isEqualTo(200);
         LedgerBook.WindowRow after = LedgerTestKit.totalWindow(carapace.store(), "team:platform", Instant.now());
         assertThat(after).as("exempt calls are not held against the budget, not even their tokens").isEqualTo(before);
-        assertThat(call("m-mid").statusCode()).isEqualTo(429);
+        assertThat(call("m-mid").statusCode()).isEqualTo(400);
     }
 
     @Test
@@ -148,7 +148,7 @@ class TierRulesTest {
         assertThat(r.statusCode()).as("51 + 2048 tokens fit in 3000").isEqualTo(200);
         assertThat(LedgerTestKit.totalWindow(carapace.store(), "team:platform", Instant.now()).spentTokens()).isEqualTo(51 + 2048);
         HttpResponse<String> second = call("m-free");
-        assertThat(second.statusCode()).isEqualTo(429);
+        assertThat(second.statusCode()).isEqualTo(400);
         assertThat(json(second.body()).path("error").path("message").asText()).contains("2099 of 3000 tokens");
     }
 
@@ -157,7 +157,7 @@ class TierRulesTest {
         // worst case of a free model is 0, and 0 + 0 <= 0: the cap alone would let it through
         LedgerTestKit.teamBudget(carapace, "platform", "10", "", Map.of("free", "0"));
         HttpResponse<String> r = call("m-free");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(429);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         assertThat(json(r.body()).path("error").path("message").asText()).contains("does not allow tier 'free'");
         assertThat(up.requestCount()).isZero();
         assertThat(call("m-mid").statusCode()).isEqualTo(200);
@@ -169,7 +169,7 @@ class TierRulesTest {
         // and must not fire the budget's once-per-window hard-limit alert while nothing is spent
         LedgerTestKit.teamBudget(carapace, "platform", "0.5", "50", Map.of("ultra", "0"));
         HttpResponse<String> r = call("m-ultra");
-        assertThat(r.statusCode()).isEqualTo(429);
+        assertThat(r.statusCode()).isEqualTo(400);
         assertThat(json(r.body()).path("error").path("message").asText()).contains("does not allow tier 'ultra'");
         long alerts = carapace.store().jdbi().withHandle(h -> h.createQuery("SELECT COUNT(*) FROM budget_alerts").mapTo(Long.class).one());
         assertThat(alerts).isZero();

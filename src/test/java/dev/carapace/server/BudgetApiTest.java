@@ -278,7 +278,8 @@ class BudgetApiTest {
         // m-solo at 3/6 USD per M: the prompt plus 4096 output tokens may cost about 0.025 USD, far more than 0.00005
         HttpResponse<String> refused = h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ""));
         Instant now = Instant.now();
-        assertThat(refused.statusCode()).isEqualTo(429);
+        // OpenAI's shape: a 400, the one status Codex shows at once (it hides a 429's body and retries the others)
+        assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.headers().firstValue("x-should-retry")).hasValue("false");
         JsonNode error = json(refused.body()).get("error");
         assertThat(error.get("code").asText()).isEqualTo("budget_exceeded");
@@ -293,6 +294,15 @@ class BudgetApiTest {
         assertThat(refused.headers().firstValue("retry-after")).isEmpty();
         assertThat(refused.headers().firstValue("retry-after-ms")).isEmpty();
         assertThat(h.a.requestCount()).isZero();
+
+        // Anthropic's shape: a 429 that says not to retry (what Claude Code shows at once; a 400 it sends again)
+        HttpResponse<String> anthropic = h.post("/v1/messages", h.memberKey, GatewayHarness.messages("m-claude", false, ""));
+        assertThat(anthropic.statusCode()).as(anthropic.body()).isEqualTo(429);
+        assertThat(anthropic.headers().firstValue("x-should-retry")).hasValue("false");
+        assertThat(anthropic.headers().firstValue("retry-after")).isEmpty();
+        assertThat(json(anthropic.body()).at("/error/type").asText()).isEqualTo("rate_limit_error");
+        assertThat(json(anthropic.body()).at("/error/message").asText()).startsWith("Usage limit reached. Budget team:platform");
+        assertThat(h.claude.requestCount()).isZero();
 
         // nothing was spent or left held by the refused call
         JsonNode current = okJson(h.get("/api/budgets/team:platform", h.memberKey)).get("current");

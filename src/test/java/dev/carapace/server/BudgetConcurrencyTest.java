@@ -47,7 +47,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The ledger's central promise, through the real gateway: however many calls race for a hard money budget, what
- * was spent never passes the limit, every refusal is a 429 budget_exceeded, every accepted call is charged
+ * was spent never passes the limit, every refusal is a 400 budget_exceeded, every accepted call is charged
  * exactly its price, and no amount stays reserved once the calls are over.
  */
 class BudgetConcurrencyTest {
@@ -118,7 +118,7 @@ class BudgetConcurrencyTest {
                 accepted++;
                 continue;
             }
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(429);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
             JsonNode error = json(r.body()).path("error");
             assertThat(error.path("code").asText()).isEqualTo("budget_exceeded");
             assertThat(error.path("message").asText()).contains("Budget team:platform would be exceeded");
@@ -263,7 +263,7 @@ class BudgetConcurrencyTest {
             if (s.status() == 200) {
                 accepted++;
             } else {
-                assertThat(s.status()).as(s.text()).isEqualTo(429);
+                assertThat(s.status()).as(s.text()).isEqualTo(400);
                 assertThat(s.text()).contains("budget_exceeded");
             }
         }

@@ -18,7 +18,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** A team that asked for downgrade-over-refusal gets its cheaper tier, said in a header; others get a 429. */
+/** A team that asked for downgrade-over-refusal gets its cheaper tier, said in a header; others get a 400 (OpenAI shape). */
 class BudgetDowngradeTest {
 
     @TempDir Path data;
@@ -57,7 +57,7 @@ class BudgetDowngradeTest {
                 HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + c.port() + "/v1/chat/completions"))
                         .header("authorization", "Bearer " + strict).header("content-type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-                assertThat(refused.statusCode()).isEqualTo(429);
+                assertThat(refused.statusCode()).isEqualTo(400);
                 assertThat(refused.headers().firstValue("x-should-retry")).hasValue("false");
                 assertThat(refused.headers().firstValue("retry-after")).as("the reset is in the message, not a wait").isEmpty();
                 var err = GatewayHarness.json(refused.body()).get("error");
