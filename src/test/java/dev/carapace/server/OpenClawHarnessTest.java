@@ -11,6 +11,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -136,6 +137,34 @@ class OpenClawHarnessTest {
         assertMetered(List.of(new long[] {800, 12}, new long[] {900, 9}));
         assertThat(out.at("/usage/input").asLong()).as("what OpenClaw counted").isEqualTo(1700);
         assertThat(out.at("/usage/output").asLong()).isEqualTo(21);
+    }
+
+    /**
+     * Issue 14's case: OpenClaw's turn is a body of tens of KB (its system prompt and tool schemas), which its UTF-8
+     * bytes alone would reserve as more than a 30,000-token daily budget; reserved at its o200k estimate, it is served.
+     */
+    @Test
+    void aTurnFitsAThirtyThousandTokenDailyBudget() {
+        HttpResponse<String> set = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url("/api/budgets/team:platform")))
+                .header("authorization", "Bearer " + h.adminKey).header("content-type", "application/json")
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"tokens\": 30000, \"period\": \"day\"}")).build());
+        assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
+        h.a.respond(req -> sse(openAiTextStream(List.of("Hi", " there!"), 1234, 7), 0));
+
+        JsonNode out = succeed("say hi");
+
+        assertThat(out.path("final").asText()).isEqualTo("Hi there!");
+        String body = ScriptedUpstream.body(h.a.take());
+        dev.carapace.model.ChatRequest request = new dev.carapace.model.openai.OpenAiFormat()
+                .parseRequest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        long o200k = dev.carapace.model.TokenCounter.prompt(request);
+        assertThat(dev.carapace.ledger.LedgerTestKit.promptBound(request) + 4096)
+                .as("what the byte bound would reserve for a body of %d bytes", body.length()).isGreaterThan(30_000);
+        String id = h.carapace.store().usageLog().recent(10).get(0).requestId();
+        long reserved = h.carapace.store().jdbi().withHandle(x -> x.createQuery(
+                "SELECT tokens FROM reservations WHERE request_id = :id").bind("id", id).mapTo(Long.class).one());
+        assertThat(reserved - 4096).as("prompt tokens reserved for %d o200k tokens", o200k)
+                .isBetween(o200k, o200k + o200k / 10 + 500);
     }
 
     @Test
