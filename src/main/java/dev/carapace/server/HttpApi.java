@@ -276,7 +276,7 @@ final class HttpApi {
                 session != null ? session : request.user(), Operation.COUNT_TOKENS);
         note.call = call;
         long tokens = gateway.countTokens(call);
-        modelHeaders(x, call);
+        callHeaders(x, call);
         sendJson(x, 200, JSON.createObjectNode().put("input_tokens", tokens));
     }
 
@@ -289,15 +289,9 @@ final class HttpApi {
                 session != null ? session : request.user(), Operation.EMBEDDINGS);
         note.call = call;
         byte[] answer = gateway.embed(call, request);
-        modelHeaders(x, call);
+        callHeaders(x, call);
         x.header("content-type", JSON_TYPE);
         x.send(answer);
-    }
-
-    private static void modelHeaders(Exchange x, Call call) {
-        x.header(X_MODEL, call.model().id());
-        if (call.deployment() != null) x.header(X_DEPLOYMENT, call.deployment().id());   // none for a local count
-        if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
     }
 
     /**
@@ -342,16 +336,14 @@ final class HttpApi {
         return x.outputStream();
     }
 
-    /** The headers that say which model and deployment answered a call, and whether a budget downgraded it. */
+    /**
+     * The headers that say which model and deployment answered a call (none for a count made here), whether a budget
+     * downgraded it, and what Carapace changed in the request to serve it ({@link Call.Adaptation}).
+     */
     static void callHeaders(Exchange x, Call call) {
         x.header(X_MODEL, call.model().id());
-        x.header(X_DEPLOYMENT, call.deployment().id());
+        if (call.deployment() != null) x.header(X_DEPLOYMENT, call.deployment().id());
         if (call.downgradedFrom() != null) x.header(X_DOWNGRADED, call.downgradedFrom());
-        adaptationHeaders(x, call);
-    }
-
-    /** What Carapace changed in the request to serve it ({@link Call.Adaptation}): a header each. */
-    private static void adaptationHeaders(Exchange x, Call call) {
         call.adaptations().forEach((kind, what) -> x.header(kind.header, what));
     }
 
