@@ -24,7 +24,7 @@ import java.util.Properties;
 /**
  * Many long streams at once (issue 14), run by {@code bench/streams-concurrent}: N clients each keep one streamed chat
  * completion open, read every event as it comes, and ask for the next stream on the same connection as soon as one
- * ends, so N streams stay open. The upstream ({@link SlowUpstream}) sets the pace: a role event, then D content events
+ * ends, so N streams stay open. The upstream ({@link PacedUpstream}) sets the pace: a role event, then D content events
  * G ms apart, then the end. The same load runs against the upstream directly and through Carapace, in one run, so the
  * direct path is the floor of the load generator and the upstream on this machine.
  *
