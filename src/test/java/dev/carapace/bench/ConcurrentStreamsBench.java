@@ -257,6 +257,11 @@ public final class ConcurrentStreamsBench {
                     StreamsBench.Target st = new StreamsBench.Target(target.name, target.url, target.model, target.headers,
                             target.pid);
                     committed = heapCommitted(StreamsBench.jcmd(st, null, "GC.heap_info"));
+                    Map<String, Long> nmt = StreamsBench.nativeMemory(st);
+                    if (!nmt.isEmpty()) {
+                        System.out.printf("%s: committed memory by JVM category with %d open (NMT, KiB): %s%n", target.name, n,
+                                nmt);
+                    }
                     live = StreamsBench.histogram(st, out, "concurrent-" + n).bytes() >> 10;
                 }
                 for (Client c : clients) c.close();
