@@ -2,7 +2,7 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.store.UsageLog.UsageRecord;
-import dev.carapace.testing.HarnessRun;
+import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
 import dev.carapace.testing.VendorTrap;
 import mockwebserver3.MockResponse;
@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 import static dev.carapace.testing.ScriptedUpstream.quote;
 import static dev.carapace.testing.ScriptedUpstream.sse;
@@ -76,14 +76,16 @@ class AgentsSdkHarnessTest {
     }
 
     private JsonNode agents(String mode, String model) throws Exception {
-        Path script = HarnessRun.harnessDir().resolve("agents.mjs");
-        assertThat(HarnessRun.harnessDir().resolve("node_modules/@openai/agents"))
-                .as("run-tests installs the Agents SDK (npm ci in harness-tests)").exists();
-        HarnessRun run = HarnessRun.run(List.of(HarnessRun.node().toString(), script.toString(), mode),
-                HarnessRun.harnessDir(), Map.of("HOME", work.toString(), "CARAPACE_URL", h.url("/v1"),
-                        "CARAPACE_KEY", h.memberKey, "CARAPACE_MODEL", model, "OPENAI_AGENTS_DISABLE_TRACING", "1",
-                        "HTTPS_PROXY", trap.url(), "HTTP_PROXY", trap.url(), "NO_PROXY", "127.0.0.1,localhost"), 60);
-        assertThat(run.exitCode()).as("node exit code; stdout:\n" + run.stdout() + "\nstderr:\n" + run.stderr()).isZero();
+        HarnessProcess.module("@openai/agents");
+        HarnessProcess.Result run = HarnessProcess.command(work, HarnessProcess.node(),
+                        HarnessProcess.HARNESS_TESTS.resolve("agents.mjs"), mode)
+                .directory(HarnessProcess.HARNESS_TESTS)
+                .env("CARAPACE_URL", h.url("/v1"))
+                .env("CARAPACE_KEY", h.memberKey)
+                .env("CARAPACE_MODEL", model)
+                .proxyTo(trap)
+                .run(Duration.ofSeconds(60));
+        assertThat(run.exitCode()).as("node exit code; " + run.describe()).isZero();
         assertThat(trap.attempts()).as("the SDK reached for something other than Carapace").isEmpty();
         String[] lines = run.stdout().strip().split("\n");
         return GatewayHarness.json(lines[lines.length - 1]);

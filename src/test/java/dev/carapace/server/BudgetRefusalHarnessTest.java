@@ -1,8 +1,8 @@
 package dev.carapace.server;
 
-import dev.carapace.harness.HarnessProcess;
 import dev.carapace.ledger.Period;
 import dev.carapace.store.UsageLog.UsageRecord;
+import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

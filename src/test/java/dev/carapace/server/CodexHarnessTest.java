@@ -2,7 +2,7 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.store.UsageLog.UsageRecord;
-import dev.carapace.testing.HarnessRun;
+import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
 import dev.carapace.testing.VendorTrap;
 import org.junit.jupiter.api.AfterEach;
@@ -12,9 +12,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import static dev.carapace.testing.ScriptedUpstream.sse;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -139,8 +139,6 @@ class CodexHarnessTest {
 
     /** Runs {@code codex exec PROMPT} on {@code model}; returns its JSON events, after checking it exited cleanly. */
     private List<JsonNode> codex(String model, String prompt) throws Exception {
-        Path codex = HarnessRun.harnessDir().resolve("node_modules/.bin/codex");
-        assertThat(codex).as("run-tests installs Codex (npm ci in harness-tests)").exists();
         Files.writeString(home.resolve("config.toml"), """
                 model = "%s"
                 model_provider = "carapace"
@@ -165,12 +163,15 @@ class CodexHarnessTest {
                 request_max_retries = 0
                 stream_max_retries = 0
                 """.formatted(model, h.url("/v1")));
-        HarnessRun run = HarnessRun.run(List.of(codex.toString(), "exec", "--strict-config", "--skip-git-repo-check",
-                "--ephemeral", "--json", "--dangerously-bypass-approvals-and-sandbox", "-C", work.toString(), prompt), work,
-                Map.of("HOME", home.toString(), "CODEX_HOME", home.toString(), "CARAPACE_KEY", h.memberKey,
-                        "HTTPS_PROXY", trap.url(), "HTTP_PROXY", trap.url(), "https_proxy", trap.url(),
-                        "http_proxy", trap.url(), "NO_PROXY", "127.0.0.1,localhost", "no_proxy", "127.0.0.1,localhost"), 90);
-        assertThat(run.exitCode()).as("codex exit code; stdout:\n" + run.stdout() + "\nstderr:\n" + run.stderr()).isZero();
+        HarnessProcess.Result run = HarnessProcess.command(home, HarnessProcess.bin("codex"), "exec", "--strict-config",
+                        "--skip-git-repo-check", "--ephemeral", "--json", "--dangerously-bypass-approvals-and-sandbox",
+                        "-C", work, prompt)
+                .directory(work)
+                .env("CODEX_HOME", home.toString())
+                .env("CARAPACE_KEY", h.memberKey)
+                .proxyTo(trap)
+                .run(Duration.ofSeconds(90));
+        assertThat(run.exitCode()).as("codex exit code; " + run.describe()).isZero();
         assertThat(trap.attempts()).as("Codex reached for something other than Carapace").isEmpty();
         List<JsonNode> events = new ArrayList<>();
         for (String line : run.stdout().split("\n")) {

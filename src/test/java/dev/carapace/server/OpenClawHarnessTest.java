@@ -2,8 +2,8 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.carapace.harness.HarnessProcess;
 import dev.carapace.store.UsageLog.UsageRecord;
+import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
 import mockwebserver3.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;

@@ -12,9 +12,10 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * An HTTP proxy on 127.0.0.1 that forwards nothing: a harness run with {@code HTTPS_PROXY}/{@code HTTP_PROXY}
- * pointing here (and {@code NO_PROXY} for loopback, where Carapace is) reaches its vendor only by coming here, which
- * is refused and recorded. A test asserts {@link #attempts()} is empty: the harness called no one but Carapace.
+ * An HTTP proxy on 127.0.0.1 that forwards nothing: a harness run with its proxy variables pointing here
+ * ({@link HarnessProcess.Builder#proxyTo}; loopback, where Carapace is, is exempt) reaches its vendor only by coming
+ * here, which is refused and recorded. A test asserts {@link #attempts()} is empty: the harness called no one but
+ * Carapace.
  */
 public final class VendorTrap implements AutoCloseable {
 

@@ -6,11 +6,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
@@ -22,9 +20,6 @@ import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
-import dev.carapace.model.Role;
-import dev.carapace.model.StreamEvent;
-import dev.carapace.model.StreamSink;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
@@ -40,8 +35,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -52,11 +45,10 @@ import java.util.regex.Pattern;
  * OpenAI Chat Completions ({@code /v1/chat/completions}), both as Carapace serves it to clients and as it speaks it
  * to OpenAI-compatible upstreams (OpenAI itself, vLLM, Ollama, llama.cpp, ...).
  *
- * <p>The client side checks every field Carapace reads, and each error names the offending JSON path, so a client
- * learns what to fix from one response. Top-level parameters and message fields it does not model are kept: relayed
- * to an OpenAI-compatible upstream as they came, left out of a translation and named, or refused by name when their
- * loss would change the answer ({@link Translation}). The upstream side is lenient: OpenAI-compatible servers differ
- * in small ways, and a quirk that still carries the meaning is accepted rather than turned into an outage.
+ * <p>Client requests are validated in {@link OpenAiRequestParser}; streams are rendered by {@link OpenAiStreamEncoder}
+ * and read by {@link OpenAiStreamDecoder}. This class holds the rest: response and error rendering, upstream requests,
+ * upstream responses and errors. The upstream side is lenient: OpenAI-compatible servers differ in small ways, and a
+ * quirk that still carries the meaning is accepted rather than turned into an outage.
  *
  * <p>JSON is read into Jackson's tree model and written with a streaming generator; no data binding by reflection.
  * Stateless and thread-safe; the stream encoders and decoders it hands out are per-stream.
@@ -65,7 +57,7 @@ public final class OpenAiFormat implements WireFormat {
 
     /** Deep enough for any real JSON Schema, shallow enough that nesting cannot be used to exhaust the stack. */
     static final int MAX_NESTING_DEPTH = 64;
-    private static final int ECHO_LIMIT = 40;
+    static final int ECHO_LIMIT = 40;
     private static final int UPSTREAM_MESSAGE_LIMIT = 300;
 
     static final JsonFactory JSON_FACTORY = JsonFactory.builder()
@@ -75,19 +67,13 @@ public final class OpenAiFormat implements WireFormat {
             .errorReportConfiguration(ErrorReportConfiguration.builder()
                     .maxErrorTokenLength(ECHO_LIMIT).maxRawContentLength(0).build())
             .build();
-    private static final ObjectMapper MAPPER = JsonMapper.builder(JSON_FACTORY)
+    static final ObjectMapper MAPPER = JsonMapper.builder(JSON_FACTORY)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    /** Client bodies: a repeated key is refused, as it could mean one thing to Carapace and another upstream. */
-    private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
-
-    private static final byte[] EMPTY = new byte[0];
-    private static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FRAME_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
     static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
-
-    private static final String ROLES = "one of system, developer, user, assistant, tool";
 
     /** Looks like an API key; upstream errors sometimes quote (part of) Carapace's own key back. */
     private static final Pattern SECRET = Pattern.compile("\\b(sk|key|rk)-[A-Za-z0-9_*.\\-]{6,}");
@@ -96,482 +82,8 @@ public final class OpenAiFormat implements WireFormat {
     @Override
     public WireApi api() { return WireApi.OPENAI; }
 
-    // =====================================================================================================
-    // Client side: parsing requests
-    // =====================================================================================================
-
     @Override
-    public ChatRequest parseRequest(byte[] body) {
-        JsonNode root = readClientBody(body);
-        if (!root.isObject()) {
-            throw ApiException.invalid(null, "Request body must be a JSON object; got " + describe(root));
-        }
-        String model = null;
-        List<Message> messages = null;
-        List<Tool> tools = List.of();
-        JsonNode toolChoiceNode = null;
-        Integer maxTokens = null, maxCompletionTokens = null;
-        Double temperature = null, topP = null;
-        List<String> stop = null;
-        Boolean stream = null, parallelToolCalls = null, includeUsage = null;
-        boolean hasStreamOptions = false;
-        String user = null;
-        ObjectNode passthrough = null;
-        Set<String> lossy = new java.util.LinkedHashSet<>();
-        List<String> untranslatable = new ArrayList<>(1);
-        StringBuilder unmodeled = new StringBuilder();
-
-        for (Map.Entry<String, JsonNode> field : root.properties()) {
-            String key = field.getKey();
-            JsonNode v = field.getValue();
-            switch (key) {
-                case "model" -> model = requiredString(v, "model", "a model id");
-                case "messages" -> messages = parseMessages(v, lossy, unmodeled);
-                case "tools" -> tools = parseTools(v);
-                case "tool_choice" -> toolChoiceNode = v;
-                case "max_tokens" -> maxTokens = optPositiveInt(v, "max_tokens");
-                case "max_completion_tokens" -> maxCompletionTokens = optPositiveInt(v, "max_completion_tokens");
-                case "temperature" -> temperature = optNumber(v, "temperature", 0, 2);
-                case "top_p" -> topP = optNumber(v, "top_p", 0, 1);
-                case "stop" -> stop = parseStop(v);
-                case "stream" -> stream = optBoolean(v, "stream");
-                case "stream_options" -> {
-                    hasStreamOptions = !v.isNull();
-                    includeUsage = parseStreamOptions(v);
-                }
-                case "parallel_tool_calls" -> parallelToolCalls = optBoolean(v, "parallel_tool_calls");
-                case "user" -> user = optString(v, "user");
-                case "n" -> checkN(v);
-                case "functions", "function_call" -> throw ApiException.invalid(key,
-                        key + ": the deprecated functions API is not supported; use tools and tool_choice");
-                // Parameters Carapace does not model go to an upstream of this API as they came (which judges them), and
-                // are left out of a translation and named, or refused when that would change the answer.
-                default -> {
-                    if (v.isNull()) break;
-                    if (changesTheAnswer(key, v)) untranslatable.add(key);
-                    texts(v, unmodeled);
-                    if (passthrough == null) passthrough = MAPPER.createObjectNode();
-                    passthrough.set(key, v);
-                }
-            }
-        }
-
-        if (model == null) throw fail("model", "missing; expected a string naming the model");
-        if (messages == null) throw fail("messages", "missing; expected a non-empty array of messages");
-        boolean streaming = Boolean.TRUE.equals(stream);
-        if (hasStreamOptions && !streaming) {
-            throw fail("stream_options", "only allowed when stream is true");
-        }
-        if (maxTokens != null && maxCompletionTokens != null && !maxTokens.equals(maxCompletionTokens)) {
-            throw fail("max_completion_tokens", "conflicts with max_tokens (" + maxTokens + " vs "
-                    + maxCompletionTokens + "); set only one of them");
-        }
-        ToolChoice toolChoice = parseToolChoice(toolChoiceNode, tools);
-        return new ChatRequest(model, messages, tools, toolChoice,
-                maxCompletionTokens != null ? maxCompletionTokens : maxTokens,
-                temperature, topP, stop, parallelToolCalls, streaming,
-                streaming && Boolean.TRUE.equals(includeUsage), user,
-                passthrough == null && lossy.isEmpty() ? ChatRequest.Passthrough.NONE
-                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough, List.copyOf(lossy), untranslatable,
-                                unmodeled.toString()),
-                new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root, body));
-    }
-
-    private static JsonNode readClientBody(byte[] body) {
-        JsonNode root;
-        try {
-            root = body == null ? null : CLIENT.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
-        }
-        if (root == null || root.isMissingNode()) {
-            throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
-        }
-        return root;
-    }
-
-    /**
-     * Whether leaving a parameter out of a translation would change what the answer is, not just how it is made: a
-     * required output format, audio output, a hosted tool. Sampling hints, caching and reasoning settings would not.
-     */
-    private static boolean changesTheAnswer(String key, JsonNode v) {
-        return switch (key) {
-            case "response_format" -> !"text".equals(v.path("type").asText("text"));
-            case "modalities" -> v.toString().contains("\"audio\"");
-            case "audio", "web_search_options", "logprobs", "top_logprobs" ->
-                    !(v.isBoolean() && !v.booleanValue()) && !(v.isIntegralNumber() && v.intValue() == 0);
-            default -> false;
-        };
-    }
-
-    /** The string leaves of {@code n}, one a line: what privacy rules screen of a field Carapace does not model. */
-    private static void texts(JsonNode n, StringBuilder out) {
-        if (n.isTextual()) {
-            if (!out.isEmpty()) out.append('\n');
-            out.append(n.textValue());
-        } else if (n.isContainerNode()) {
-            for (JsonNode e : n) texts(e, out);
-        }
-    }
-
-    private static List<Message> parseMessages(JsonNode v, Set<String> lossy, StringBuilder unmodeled) {
-        if (!v.isArray()) throw wrongType("messages", "a non-empty array of messages", v);
-        if (v.isEmpty()) throw fail("messages", "expected at least one message; got an empty array");
-        List<Message> out = new ArrayList<>(v.size());
-        for (int i = 0; i < v.size(); i++) out.add(parseMessage(v.get(i), "messages[" + i + "]", lossy, unmodeled));
-        return out;
-    }
-
-    private static Message parseMessage(JsonNode m, String path, Set<String> lossy, StringBuilder unmodeled) {
-        if (!m.isObject()) throw wrongType(path, "a message object", m);
-        JsonNode roleNode = m.get("role");
-        if (roleNode == null || roleNode.isNull()) throw fail(path + ".role", "missing; expected " + ROLES);
-        if (!roleNode.isTextual()) throw wrongType(path + ".role", ROLES, roleNode);
-        String role = roleNode.textValue();
-        Role neutral = switch (role) {
-            case "system", "developer" -> Role.SYSTEM;
-            case "user" -> Role.USER;
-            case "assistant" -> Role.ASSISTANT;
-            case "tool" -> Role.TOOL;
-            default -> throw wrongType(path + ".role", ROLES, roleNode);
-        };
-
-        JsonNode content = null, toolCalls = null, toolCallId = null;
-        for (Map.Entry<String, JsonNode> field : m.properties()) {
-            String key = field.getKey();
-            JsonNode v = field.getValue();
-            switch (key) {
-                case "role" -> { }
-                case "content" -> content = v;
-                case "tool_calls" -> toolCalls = v;
-                case "tool_call_id" -> toolCallId = v;
-                // Documented fields with no neutral equivalent, harmless to drop; SDKs echo them back in history.
-                case "name", "refusal", "annotations" -> { }
-                // Serializers often write every field, unset ones as null; only a real value is a problem.
-                case "audio", "function_call" -> {
-                    if (!v.isNull()) throw fail(path + "." + key, "is not supported by this gateway");
-                }
-                // What other servers add and their clients echo back (reasoning_content, reasoning_details, prefix,
-                // cache_control...): harmless to leave out of a translation, named when it is.
-                default -> {
-                    if (lossy.size() < 32) lossy.add("messages[]." + key);
-                    texts(v, unmodeled);
-                }
-            }
-        }
-        boolean hasToolCalls = toolCalls != null && !toolCalls.isNull();
-        if (hasToolCalls && neutral != Role.ASSISTANT) {
-            throw fail(path + ".tool_calls", "only assistant messages carry tool_calls");
-        }
-        boolean hasToolCallId = toolCallId != null && !toolCallId.isNull();
-        if (hasToolCallId && neutral != Role.TOOL) {
-            throw fail(path + ".tool_call_id", "only tool messages carry tool_call_id");
-        }
-
-        return switch (neutral) {
-            case SYSTEM -> new Message(Role.SYSTEM, parseContent(content, path + ".content", role, false, false),
-                    List.of(), null, false);
-            case USER -> new Message(Role.USER, parseContent(content, path + ".content", role, true, false),
-                    List.of(), null, false);
-            case TOOL -> {
-                if (!hasToolCallId) {
-                    throw fail(path + ".tool_call_id", "missing; a tool message must name the tool call it answers");
-                }
-                String id = requiredString(toolCallId, path + ".tool_call_id", "the id of a tool call");
-                yield new Message(Role.TOOL, parseContent(content, path + ".content", role, false, false),
-                        List.of(), id, false);
-            }
-            case ASSISTANT -> {
-                List<ToolCall> calls = hasToolCalls ? parseToolCalls(toolCalls, path + ".tool_calls") : List.of();
-                boolean noContent = content == null || content.isNull();
-                if (noContent && calls.isEmpty()) {
-                    throw fail(path + ".content", "missing; an assistant message needs content or tool_calls");
-                }
-                List<Part> parts = noContent ? List.of() : parseContent(content, path + ".content", role, false, true);
-                yield new Message(Role.ASSISTANT, parts, calls, null, false);
-            }
-        };
-    }
-
-    /**
-     * Message content: a string, or an array of parts. Which part types a role may use follows OpenAI: images only
-     * from users, refusals only from the assistant, plain text everywhere.
-     */
-    private static List<Part> parseContent(JsonNode v, String path, String role, boolean images, boolean refusals) {
-        String expected = "a string or an array of content parts";
-        if (v == null || v.isNull()) throw fail(path, "missing; expected " + expected);
-        if (v.isTextual()) return List.of(new Part.Text(v.textValue()));
-        if (!v.isArray()) throw wrongType(path, expected, v);
-        if (v.isEmpty()) throw fail(path, "expected at least one content part; got an empty array");
-        String allowed = images ? "text or image_url" : refusals ? "text or refusal" : "text";
-        List<Part> parts = new ArrayList<>(v.size());
-        for (int i = 0; i < v.size(); i++) {
-            JsonNode p = v.get(i);
-            String pp = path + "[" + i + "]";
-            if (!p.isObject()) throw wrongType(pp, "a content part object", p);
-            JsonNode type = p.get("type");
-            if (type == null || !type.isTextual()) throw wrongType(pp + ".type", allowed, type);
-            switch (type.textValue()) {
-                case "text" -> parts.add(new Part.Text(requiredString(p.get("text"), pp + ".text", "the text"),
-                        // OpenRouter-style clients mark Anthropic cache breakpoints this way; honour it.
-                        p.path("cache_control").isObject()));
-                case "image_url" -> {
-                    if (!images) throw fail(pp + ".type", role + " messages may only contain " + allowed + " parts");
-                    parts.add(new Part.Image(parseImageUrl(p.get("image_url"), pp + ".image_url"), null, null));
-                }
-                case "refusal" -> {
-                    if (!refusals) throw fail(pp + ".type", role + " messages may only contain " + allowed + " parts");
-                    parts.add(new Part.Text(requiredString(p.get("refusal"), pp + ".refusal", "the refusal text")));
-                }
-                default -> throw fail(pp + ".type", "unsupported content part type " + describe(type)
-                        + "; " + role + " messages may contain " + allowed + " parts");
-            }
-        }
-        return parts;
-    }
-
-    private static String parseImageUrl(JsonNode v, String path) {
-        // Some clients (and older vLLM examples) send the URL as a bare string; the meaning is unambiguous.
-        if (v != null && v.isTextual()) return nonEmpty(v.textValue(), path);
-        if (v == null || v.isNull()) throw fail(path, "missing; expected {\"url\": \"https://... or data:...\"}");
-        if (!v.isObject()) throw wrongType(path, "an object with a url", v);
-        JsonNode detail = v.get("detail");
-        if (detail != null && !detail.isNull() && !detail.isTextual()) {
-            throw wrongType(path + ".detail", "'auto', 'low' or 'high'", detail);
-        }
-        return nonEmpty(requiredString(v.get("url"), path + ".url", "an http(s) or data: URL"), path + ".url");
-    }
-
-    private static List<ToolCall> parseToolCalls(JsonNode v, String path) {
-        if (!v.isArray()) throw wrongType(path, "an array of tool calls", v);
-        List<ToolCall> calls = new ArrayList<>(v.size());
-        for (int i = 0; i < v.size(); i++) {
-            JsonNode c = v.get(i);
-            String cp = path + "[" + i + "]";
-            if (!c.isObject()) throw wrongType(cp, "a tool call object", c);
-            String id = requiredString(c.get("id"), cp + ".id", "the tool call id");
-            JsonNode type = c.get("type");
-            if (type != null && !type.isNull() && !"function".equals(type.textValue())) {
-                throw wrongType(cp + ".type", "'function'", type);
-            }
-            JsonNode fn = c.get("function");
-            if (fn == null || !fn.isObject()) throw wrongType(cp + ".function", "an object with name and arguments", fn);
-            String name = requiredString(fn.get("name"), cp + ".function.name", "the tool name");
-            String args = requiredString(fn.get("arguments"), cp + ".function.arguments",
-                    "a string holding the JSON arguments");
-            calls.add(new ToolCall(id, name, args));
-        }
-        return calls;
-    }
-
-    private static List<Tool> parseTools(JsonNode v) {
-        if (v.isNull()) return List.of();
-        if (!v.isArray()) throw wrongType("tools", "an array of tools", v);
-        List<Tool> tools = new ArrayList<>(v.size());
-        Set<String> names = new HashSet<>();
-        for (int i = 0; i < v.size(); i++) {
-            String tp = "tools[" + i + "]";
-            JsonNode t = v.get(i);
-            if (!t.isObject()) throw wrongType(tp, "a tool object", t);
-            JsonNode fn = null;
-            boolean typed = false;
-            for (Map.Entry<String, JsonNode> field : t.properties()) {
-                switch (field.getKey()) {
-                    case "type" -> {
-                        if (!"function".equals(field.getValue().textValue())) {
-                            throw wrongType(tp + ".type", "'function' (the only tool type supported)", field.getValue());
-                        }
-                        typed = true;
-                    }
-                    case "function" -> fn = field.getValue();
-                    default -> throw fail(tp + "." + clip(field.getKey()), "unrecognized field in a tool");
-                }
-            }
-            if (!typed) throw fail(tp + ".type", "missing; expected 'function'");
-            if (fn == null || fn.isNull()) throw fail(tp + ".function", "missing; expected an object with a name");
-            if (!fn.isObject()) throw wrongType(tp + ".function", "an object with a name", fn);
-            Tool tool = parseFunction(fn, tp + ".function");
-            if (!names.add(tool.name())) {
-                throw fail(tp + ".function.name", "duplicate tool name '" + tool.name() + "'; tool names must be unique");
-            }
-            tools.add(tool);
-        }
-        return tools;
-    }
-
-    private static Tool parseFunction(JsonNode fn, String path) {
-        String name = null, description = null;
-        ObjectNode parameters = null;
-        for (Map.Entry<String, JsonNode> field : fn.properties()) {
-            JsonNode v = field.getValue();
-            switch (field.getKey()) {
-                case "name" -> {
-                    name = requiredString(v, path + ".name", "the tool name");
-                    if (!isValidToolName(name)) {
-                        throw wrongType(path + ".name", "1 to 64 characters from a-z, A-Z, 0-9, _ and -", v);
-                    }
-                }
-                case "description" -> description = optString(v, path + ".description");
-                case "parameters" -> parameters = parseSchema(v, path + ".parameters");
-                // Strict schema adherence has no neutral equivalent; the schema itself still goes upstream.
-                case "strict" -> optBoolean(v, path + ".strict");
-                default -> throw fail(path + "." + clip(field.getKey()), "unrecognized field in a function");
-            }
-        }
-        if (name == null) throw fail(path + ".name", "missing; expected the tool name");
-        return new Tool(name, description, parameters);
-    }
-
-    private static ObjectNode parseSchema(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isObject()) {
-            throw fail(path, "invalid tool schema: expected a JSON Schema object; got " + describe(v));
-        }
-        JsonNode type = v.get("type");
-        if (type != null && !"object".equals(type.textValue())) {
-            throw fail(path, "invalid tool schema: the top-level \"type\" must be \"object\" (the arguments are "
-                    + "always a JSON object); got " + describe(type));
-        }
-        return (ObjectNode) v;
-    }
-
-    // A hand-written check: this runs for every tool on every request, a regex would allocate a matcher each time.
-    private static boolean isValidToolName(String s) {
-        if (s.isEmpty() || s.length() > 64) return false;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-            if (!ok) return false;
-        }
-        return true;
-    }
-
-    private static ToolChoice parseToolChoice(JsonNode v, List<Tool> tools) {
-        if (v == null || v.isNull()) return null;
-        String expected = "'auto', 'none', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}";
-        if (v.isTextual()) {
-            ToolChoice choice = switch (v.textValue()) {
-                case "auto" -> ToolChoice.AUTO;
-                case "none" -> new ToolChoice(ToolChoice.Mode.NONE, null);
-                case "required" -> new ToolChoice(ToolChoice.Mode.REQUIRED, null);
-                default -> throw wrongType("tool_choice", expected, v);
-            };
-            if (choice.mode() == ToolChoice.Mode.REQUIRED && tools.isEmpty()) {
-                throw fail("tool_choice", "'required' needs at least one tool in tools");
-            }
-            return choice;
-        }
-        if (!v.isObject()) throw wrongType("tool_choice", expected, v);
-        JsonNode type = v.get("type");
-        if (type == null || !"function".equals(type.textValue())) throw wrongType("tool_choice.type", "'function'", type);
-        JsonNode fn = v.get("function");
-        if (fn == null || !fn.isObject()) throw wrongType("tool_choice.function", "an object with a name", fn);
-        String name = requiredString(fn.get("name"), "tool_choice.function.name", "the name of one of the tools");
-        for (Tool t : tools) {
-            if (t.name().equals(name)) return new ToolChoice(ToolChoice.Mode.TOOL, name);
-        }
-        throw fail("tool_choice.function.name", "no tool named '" + clip(name) + "' in tools");
-    }
-
-    private static List<String> parseStop(JsonNode v) {
-        if (v.isNull()) return null;
-        if (v.isTextual()) return List.of(v.textValue());
-        if (!v.isArray()) throw wrongType("stop", "a string or an array of up to 4 strings", v);
-        if (v.size() > 4) throw fail("stop", "expected at most 4 stop sequences; got " + v.size());
-        List<String> out = new ArrayList<>(v.size());
-        for (int i = 0; i < v.size(); i++) {
-            JsonNode s = v.get(i);
-            if (!s.isTextual()) throw wrongType("stop[" + i + "]", "a string", s);
-            out.add(s.textValue());
-        }
-        return out;
-    }
-
-    /** Returns include_usage, or null when not given. */
-    private static Boolean parseStreamOptions(JsonNode v) {
-        if (v.isNull()) return null;
-        if (!v.isObject()) throw wrongType("stream_options", "an object like {\"include_usage\": true}", v);
-        Boolean includeUsage = null;
-        for (Map.Entry<String, JsonNode> field : v.properties()) {
-            switch (field.getKey()) {
-                case "include_usage" -> includeUsage = optBoolean(field.getValue(), "stream_options.include_usage");
-                // Only shapes OpenAI's own chunk padding; nothing to forward.
-                case "include_obfuscation" -> optBoolean(field.getValue(), "stream_options.include_obfuscation");
-                default -> throw fail("stream_options." + clip(field.getKey()), "unrecognized stream option");
-            }
-        }
-        return includeUsage;
-    }
-
-    private static void checkN(JsonNode v) {
-        if (v.isNull() || (v.isIntegralNumber() && v.canConvertToInt() && v.intValue() == 1)) return;
-        throw fail("n", "only n=1 is supported (one choice per request); got " + describe(v));
-    }
-
-    // ---- small field readers: null means "not given" for optional fields ----
-
-    private static String requiredString(JsonNode v, String path, String what) {
-        if (v == null || v.isNull()) throw fail(path, "missing; expected a string (" + what + ")");
-        if (!v.isTextual()) throw wrongType(path, "a string (" + what + ")", v);
-        return v.textValue();
-    }
-
-    private static String nonEmpty(String s, String path) {
-        if (s.isEmpty()) throw fail(path, "must not be empty");
-        return s;
-    }
-
-    private static String optString(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isTextual()) throw wrongType(path, "a string", v);
-        return v.textValue();
-    }
-
-    private static Boolean optBoolean(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isBoolean()) throw wrongType(path, "true or false", v);
-        return v.booleanValue();
-    }
-
-    private static Integer optPositiveInt(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
-            throw wrongType(path, "a positive integer", v);
-        }
-        return v.intValue();
-    }
-
-    private static Double optNumber(JsonNode v, String path, int min, int max) {
-        if (v.isNull()) return null;
-        double d = v.isNumber() ? v.doubleValue() : Double.NaN;
-        if (!(d >= min && d <= max)) throw wrongType(path, "a number from " + min + " to " + max, v);
-        return d;
-    }
-
-    private static ApiException fail(String path, String problem) {
-        return ApiException.invalid(path, path + ": " + problem);
-    }
-
-    private static ApiException wrongType(String path, String expected, JsonNode got) {
-        return fail(path, "expected " + expected + "; got " + describe(got));
-    }
-
-    /** What the client sent, short enough to echo: strings quoted and clipped, containers only by kind. */
-    private static String describe(JsonNode v) {
-        if (v == null || v.isMissingNode()) return "nothing";
-        return switch (v.getNodeType()) {
-            case STRING -> "'" + clip(v.textValue()) + "'";
-            case NUMBER, BOOLEAN -> clip(v.asText());
-            case NULL -> "null";
-            case OBJECT -> "an object";
-            case ARRAY -> "an array";
-            default -> "a " + v.getNodeType().name().toLowerCase();
-        };
-    }
-
-    private static String clip(String s) {
-        return s.length() <= ECHO_LIMIT ? s : s.substring(0, ECHO_LIMIT) + "...";
-    }
+    public ChatRequest parseRequest(byte[] body) { return OpenAiRequestParser.parse(body); }
 
     /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
     public static String jsonProblem(IOException e) {
@@ -627,7 +139,7 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public StreamEncoder streamEncoder(ChatRequest request, String model) {
-        return new Encoder(model, request.includeUsage());
+        return new OpenAiStreamEncoder(model, request.includeUsage());
     }
 
     @Override
@@ -647,7 +159,7 @@ public final class OpenAiFormat implements WireFormat {
         return error.budgetExceeded() ? 400 : error.kind().status;
     }
 
-    private static void writeError(JsonGenerator g, ApiException e) throws IOException {
+    static void writeError(JsonGenerator g, ApiException e) throws IOException {
         g.writeStartObject();
         g.writeObjectFieldStart("error");
         g.writeStringField("message", e.getMessage() != null ? e.getMessage() : e.kind().name().toLowerCase());
@@ -683,7 +195,7 @@ public final class OpenAiFormat implements WireFormat {
         g.writeEndObject();
     }
 
-    private static String finishName(FinishReason reason) {
+    static String finishName(FinishReason reason) {
         if (reason == null) return "stop";
         return switch (reason) {
             case STOP -> "stop";
@@ -693,111 +205,6 @@ public final class OpenAiFormat implements WireFormat {
         };
     }
 
-    /**
-     * Renders one streamed answer as chat.completion.chunk frames, all under the same id and timestamp. The frames
-     * are written by hand into one reused buffer (see {@link JsonBytes}), in exactly the bytes a Jackson generator
-     * wrote before; the part every chunk shares is rendered once.
-     */
-    static final class Encoder implements StreamEncoder {
-        private static final byte[] ID_FIELD = JsonBytes.ascii("{\"id\":");
-        private static final byte[] OBJECT_CREATED = JsonBytes.ascii(",\"object\":\"chat.completion.chunk\",\"created\":");
-        private static final byte[] MODEL = JsonBytes.ascii(",\"model\":");
-        private static final byte[] DELTA = JsonBytes.ascii(",\"choices\":[{\"index\":0,\"delta\":{");
-        private static final byte[] ROLE = JsonBytes.ascii("\"role\":\"assistant\",\"content\":\"\"");
-        private static final byte[] CONTENT = JsonBytes.ascii("\"content\":");
-        private static final byte[] TOOL_CALL_INDEX = JsonBytes.ascii("\"tool_calls\":[{\"index\":");
-        private static final byte[] ID = JsonBytes.ascii(",\"id\":");
-        private static final byte[] FUNCTION_NAME = JsonBytes.ascii(",\"type\":\"function\",\"function\":{\"name\":");
-        private static final byte[] NO_ARGUMENTS = JsonBytes.ascii(",\"arguments\":\"\"}}]");
-        private static final byte[] FUNCTION_ARGUMENTS = JsonBytes.ascii(",\"function\":{\"arguments\":");
-        private static final byte[] CLOSE_TOOL_CALL = JsonBytes.ascii("}}]");
-        private static final byte[] NOT_FINISHED = JsonBytes.ascii("},\"finish_reason\":null}]}\n\n");
-        private static final byte[] FINISH_REASON = JsonBytes.ascii("},\"finish_reason\":");
-        private static final byte[] FINISHED = JsonBytes.ascii("}]}\n\n");
-        private static final byte[] USAGE = JsonBytes.ascii(",\"choices\":[],\"usage\":{\"prompt_tokens\":");
-        private static final byte[] COMPLETION_TOKENS = JsonBytes.ascii(",\"completion_tokens\":");
-        private static final byte[] TOTAL_TOKENS = JsonBytes.ascii(",\"total_tokens\":");
-        private static final byte[] CACHED_TOKENS = JsonBytes.ascii(",\"prompt_tokens_details\":{\"cached_tokens\":");
-        private static final byte[] REASONING_TOKENS = JsonBytes.ascii("},\"completion_tokens_details\":{\"reasoning_tokens\":");
-        private static final byte[] USAGE_END = JsonBytes.ascii("}}}\n\n");
-
-        private final String model;
-        private final boolean includeUsage;
-        private final long created = nowSeconds();
-        private final JsonBytes out = new JsonBytes(256);
-        private String id;
-        /** What every chunk starts with, {@code data: {"id":...,"model":...,}}, fixed once the first is written. */
-        private byte[] head;
-        private boolean roleSent;
-
-        Encoder(String model, boolean includeUsage) {
-            this.model = model;
-            this.includeUsage = includeUsage;
-        }
-
-        @Override
-        public byte[] encode(StreamEvent event) {
-            if (event instanceof StreamEvent.Started s) {
-                if (id == null && s.id() != null && !s.id().isEmpty()) id = s.id();
-                if (roleSent) return EMPTY;
-                out.reset();
-                roleChunk();
-                return out.toByteArray();
-            }
-            if (event instanceof StreamEvent.UsageReport u) {
-                // Carapace always asks the upstream for usage; the client only sees it when it asked too.
-                if (!includeUsage) return EMPTY;
-                Usage usage = u.usage();
-                out.reset().raw(head()).raw(USAGE).number(usage.inputTokens())
-                        .raw(COMPLETION_TOKENS).number(usage.outputTokens())
-                        .raw(TOTAL_TOKENS).number(usage.inputTokens() + usage.outputTokens())
-                        .raw(CACHED_TOKENS).number(usage.cachedInputTokens())
-                        .raw(REASONING_TOKENS).number(usage.reasoningTokens()).raw(USAGE_END);
-                return out.toByteArray();
-            }
-            if (event instanceof StreamEvent.ReasoningDelta) return EMPTY;   // see StreamEvent.ReasoningDelta
-            if (event instanceof StreamEvent.Frame) return EMPTY;            // for a relay's encoder
-            out.reset();
-            // Clients key on the first delta's role; if the upstream skipped Started, supply it here.
-            if (!roleSent) roleChunk();
-            out.raw(head()).raw(DELTA);
-            switch (event) {
-                case StreamEvent.TextDelta t -> out.raw(CONTENT).string(t.text()).raw(NOT_FINISHED);
-                case StreamEvent.ToolCallStarted t -> out.raw(TOOL_CALL_INDEX).number(t.index())
-                        .raw(ID).string(t.id()).raw(FUNCTION_NAME).string(t.name()).raw(NO_ARGUMENTS).raw(NOT_FINISHED);
-                case StreamEvent.ToolCallDelta t -> out.raw(TOOL_CALL_INDEX).number(t.index())
-                        .raw(FUNCTION_ARGUMENTS).string(t.argumentsDelta()).raw(CLOSE_TOOL_CALL).raw(NOT_FINISHED);
-                case StreamEvent.Finished f -> out.raw(FINISH_REASON).string(finishName(f.reason())).raw(FINISHED);
-                case StreamEvent.Started s -> throw new AssertionError(s);
-                case StreamEvent.UsageReport u -> throw new AssertionError(u);
-                case StreamEvent.ReasoningDelta r -> throw new AssertionError(r);
-                case StreamEvent.Frame f -> throw new AssertionError(f);
-            }
-            return out.toByteArray();
-        }
-
-        @Override
-        public byte[] error(ApiException error) {
-            return sse(g -> writeError(g, error));
-        }
-
-        @Override
-        public byte[] end() { return DONE.clone(); }
-
-        private void roleChunk() {
-            roleSent = true;
-            out.raw(head()).raw(DELTA).raw(ROLE).raw(NOT_FINISHED);
-        }
-
-        private byte[] head() {
-            if (head == null) {
-                if (id == null) id = newId("chatcmpl-");
-                head = new JsonBytes(128).raw(DATA_PREFIX).raw(ID_FIELD).string(id).raw(OBJECT_CREATED).number(created)
-                        .raw(MODEL).string(model).toByteArray();
-            }
-            return head;
-        }
-    }
 
     // =====================================================================================================
     // Upstream side: requests
@@ -1070,7 +477,7 @@ public final class OpenAiFormat implements WireFormat {
      * Maps a finish reason. Some servers (Ollama among them) report "stop" after emitting tool calls; clients
      * decide whether to run tools by this value, so tool calls win.
      */
-    private static FinishReason mapFinish(String reason, boolean sawToolCalls) {
+    static FinishReason mapFinish(String reason, boolean sawToolCalls) {
         FinishReason r = reason == null ? FinishReason.STOP : switch (reason) {
             case "length", "max_tokens" -> FinishReason.LENGTH;
             case "tool_calls", "function_call" -> FinishReason.TOOL_CALLS;
@@ -1081,7 +488,7 @@ public final class OpenAiFormat implements WireFormat {
     }
 
     @Override
-    public StreamDecoder streamDecoder() { return new Decoder(); }
+    public StreamDecoder streamDecoder() { return new OpenAiStreamDecoder(); }
 
     @Override
     public StreamDecoder relayDecoder(boolean everyFrame) { return OpenAiRelay.decoder(everyFrame); }
@@ -1094,137 +501,6 @@ public final class OpenAiFormat implements WireFormat {
         return new OpenAiRelay.Encoder(model, request.includeUsage());
     }
 
-    /**
-     * Turns one upstream SSE stream back into neutral events, coping with the differences between servers: tool
-     * call names arriving after their ids, ids repeated or reused, usage on the finish chunk or on every chunk,
-     * and no finish_reason before {@code [DONE]}.
-     */
-    static final class Decoder implements StreamDecoder {
-        /** One tool call being streamed; {@code index} stays -1 until its name is known and it has been announced. */
-        private static final class Call {
-            String id, name;
-            int index = -1;
-            StringBuilder pendingArguments;
-        }
-
-        private final Map<Integer, Call> byUpstreamIndex = new HashMap<>();
-        private Call lastCall;
-        private int announcedCalls;
-        private boolean started, finished, done, usageReported;
-        private Usage latestUsage;
-
-        @Override
-        public boolean done() { return done; }
-
-        @Override
-        public void decode(String event, String data, StreamSink sink) {
-            if (done || data == null) return;
-            String payload = data.strip();
-            if (payload.isEmpty()) return;
-            if (payload.equals("[DONE]")) {
-                done = true;
-                if (started && !finished) finish(null, sink);
-                if (latestUsage != null && !usageReported) reportUsage(sink);
-                return;
-            }
-            if ("error".equals(event)) throw upstreamFailure(lenientJson(payload));
-            byte[] json = payload.getBytes(StandardCharsets.UTF_8);
-            OpenAiChunk chunk = OpenAiChunk.read(JSON_FACTORY, json, !started);
-            if (chunk == null) chunk = OpenAiChunk.of(chunkTree(json));   // whatever the fast reading left
-            if (!started) {
-                started = true;
-                sink.accept(new StreamEvent.Started(chunk.id == null || chunk.id.isEmpty() ? newId("chatcmpl-") : chunk.id,
-                        chunk.model));
-            }
-            for (OpenAiChunk.Choice choice : chunk.choices) decodeChoice(choice, sink);
-            if (chunk.usage != null) {
-                latestUsage = chunk.usage;
-                // Usage before the finish (vLLM's continuous stats) is partial; the report waits for the end.
-                if (finished && !usageReported) reportUsage(sink);
-            }
-        }
-
-        private static JsonNode chunkTree(byte[] json) {
-            JsonNode chunk = readUpstream(json);
-            if (isErrorBody(chunk)) throw upstreamFailure(chunk);
-            if (!chunk.isObject()) throw invalidUpstream("a stream chunk is not a JSON object");
-            return chunk;
-        }
-
-        private void decodeChoice(OpenAiChunk.Choice choice, StreamSink sink) {
-            if (choice.delta && !finished) {
-                if (choice.reasoning != null && !choice.reasoning.isEmpty()) {
-                    sink.accept(new StreamEvent.ReasoningDelta(choice.reasoning));
-                }
-                if (choice.content != null && !choice.content.isEmpty()) sink.accept(new StreamEvent.TextDelta(choice.content));
-                if (choice.toolCalls != null) {
-                    for (OpenAiChunk.ToolEntry call : choice.toolCalls) decodeToolCall(call, sink);
-                }
-            }
-            if (choice.finishReason != null && !finished) finish(choice.finishReason, sink);
-        }
-
-        private void decodeToolCall(OpenAiChunk.ToolEntry entry, StreamSink sink) {
-            String id = nonEmpty(entry.id());
-            String name = nonEmpty(entry.name());
-            String args = entry.arguments();
-            Call call = callFor(entry.index(), id);
-            if (call.id == null) call.id = id;
-            if (call.name == null) call.name = name;
-            if (call.index < 0) {
-                if (call.name == null) {
-                    // Cannot announce a call without its name; hold its arguments until the name comes.
-                    if (args != null) {
-                        if (call.pendingArguments == null) call.pendingArguments = new StringBuilder();
-                        call.pendingArguments.append(args);
-                    }
-                    return;
-                }
-                call.index = announcedCalls++;
-                if (call.id == null) call.id = newId("call_");
-                sink.accept(new StreamEvent.ToolCallStarted(call.index, call.id, call.name));
-                if (call.pendingArguments != null && !call.pendingArguments.isEmpty()) {
-                    sink.accept(new StreamEvent.ToolCallDelta(call.index, call.pendingArguments.toString()));
-                }
-                call.pendingArguments = null;
-            }
-            if (args != null && !args.isEmpty()) sink.accept(new StreamEvent.ToolCallDelta(call.index, args));
-        }
-
-        /**
-         * Finds the call an entry continues. Normally the upstream index says; but some servers give every call
-         * index 0 and tell them apart only by id, and some omit the index, so a new id always opens a new call.
-         */
-        private Call callFor(Integer index, String id) {
-            Call call;
-            if (index != null) {
-                call = byUpstreamIndex.get(index);
-                if (call == null || (id != null && call.id != null && !id.equals(call.id))) {
-                    call = new Call();
-                    byUpstreamIndex.put(index, call);
-                }
-            } else {
-                call = lastCall;
-                if (call == null || (id != null && call.id != null && !id.equals(call.id))) call = new Call();
-            }
-            lastCall = call;
-            return call;
-        }
-
-        private void finish(String reason, StreamSink sink) {
-            finished = true;
-            sink.accept(new StreamEvent.Finished(mapFinish(reason, announcedCalls > 0)));
-        }
-
-        private void reportUsage(StreamSink sink) {
-            usageReported = true;
-            sink.accept(new StreamEvent.UsageReport(latestUsage));
-        }
-
-        private static String nonEmpty(String s) {
-            return s != null && !s.isEmpty() ? s : null;
-        }
-    }
 
     @Override
     public ApiException upstreamError(int status, byte[] body) {
@@ -1270,7 +546,7 @@ public final class OpenAiFormat implements WireFormat {
     }
 
     /** The payload as JSON if it is JSON, else as a plain string node (servers differ on error event bodies). */
-    private static JsonNode lenientJson(String payload) {
+    static JsonNode lenientJson(String payload) {
         try {
             return MAPPER.readTree(payload);
         } catch (IOException e) {
@@ -1278,12 +554,12 @@ public final class OpenAiFormat implements WireFormat {
         }
     }
 
-    private static boolean isErrorBody(JsonNode n) {
+    static boolean isErrorBody(JsonNode n) {
         JsonNode err = n.get("error");
         return (err != null && !err.isNull()) || "error".equals(n.path("object").textValue());
     }
 
-    private static ApiException upstreamFailure(JsonNode n) {
+    static ApiException upstreamFailure(JsonNode n) {
         String msg = errorMessageOf(n);
         return ApiException.of(Kind.UPSTREAM, "upstream_error",
                 "upstream error: " + (msg == null ? "no message" : sanitize(msg)));
@@ -1305,7 +581,7 @@ public final class OpenAiFormat implements WireFormat {
         }
     }
 
-    private static ApiException invalidUpstream(String why) {
+    static ApiException invalidUpstream(String why) {
         return ApiException.of(Kind.UPSTREAM, "upstream_invalid_response",
                 "the upstream sent an invalid Chat Completions response: " + why);
     }
@@ -1315,7 +591,7 @@ public final class OpenAiFormat implements WireFormat {
     // =====================================================================================================
 
     @FunctionalInterface
-    private interface JsonBody {
+    interface JsonBody {
         void write(JsonGenerator g) throws IOException;
     }
 
@@ -1325,7 +601,7 @@ public final class OpenAiFormat implements WireFormat {
         return out.toByteArray();
     }
 
-    private static byte[] sse(JsonBody body) {
+    static byte[] sse(JsonBody body) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         out.writeBytes(DATA_PREFIX);
         writeJson(out, body);
@@ -1341,12 +617,12 @@ public final class OpenAiFormat implements WireFormat {
         }
     }
 
-    private static long nowSeconds() { return System.currentTimeMillis() / 1000; }
+    static long nowSeconds() { return System.currentTimeMillis() / 1000; }
 
     private static final char[] ID_CHARS =
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".toCharArray();
 
-    private static String newId(String prefix) {
+    static String newId(String prefix) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         StringBuilder sb = new StringBuilder(prefix.length() + 24).append(prefix);
         for (int i = 0; i < 24; i++) sb.append(ID_CHARS[random.nextInt(ID_CHARS.length)]);

@@ -54,7 +54,7 @@ final class OpenAiRelay {
      * the accounts use (the stream's end supplies a finish, and a tool call's text counts by its length).
      */
     static WireFormat.StreamDecoder decoder(boolean everyFrame) {
-        return new RelayDecoder(new OpenAiFormat.Decoder(), everyFrame, (event, data) -> event != null
+        return new RelayDecoder(new OpenAiStreamDecoder(), everyFrame, (event, data) -> event != null
                 || data.indexOf("[DONE]") >= 0 || data.indexOf("\"error\"") >= 0 || hasValue(data, "\"usage\""),
                 OUTPUT, false);
     }
@@ -89,7 +89,7 @@ final class OpenAiRelay {
         }
 
         @Override
-        public byte[] error(ApiException error) { return new OpenAiFormat.Encoder(model, includeUsage).error(error); }
+        public byte[] error(ApiException error) { return new OpenAiStreamEncoder(model, includeUsage).error(error); }
 
         @Override
         public byte[] end() { return OpenAiFormat.DONE.clone(); }

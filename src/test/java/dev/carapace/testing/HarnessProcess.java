@@ -1,4 +1,4 @@
-package dev.carapace.harness;
+package dev.carapace.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,21 +18,26 @@ import java.util.concurrent.TimeUnit;
 /**
  * One run of a coding harness (Claude Code, Codex, the OpenAI Agents SDK, OpenClaw) as a person would start it,
  * pointed at a Carapace: the pinned npm installs of {@code harness-tests/} on their own Node 24, with a clean
- * environment, a temporary HOME, every telemetry, update and error-report switch off, and a deadline.
+ * environment, a temporary HOME, every telemetry, update and error-report switch off, outside traffic sent to a
+ * proxy, and a deadline.
  *
  * <p>Usage, in a harness test:
  * <pre>{@code
  * try (HarnessProcess.Run run = HarnessProcess.command(home, HarnessProcess.bin("claude"), "-p", "say hi")
- *         .env("ANTHROPIC_BASE_URL", carapaceUrl).env("ANTHROPIC_API_KEY", key).start()) {
+ *         .env("ANTHROPIC_BASE_URL", carapaceUrl).env("ANTHROPIC_API_KEY", key).proxyTo(trap).start()) {
  *     Instant shown = run.awaitOutput("hi", Duration.ofSeconds(60));   // when a person could read it
  *     HarnessProcess.Result r = run.awaitExit(Duration.ofSeconds(60));
  *     assertThat(r.exitCode()).as(r.describe()).isZero();
  * }
+ * assertThat(trap.attempts()).isEmpty();   // it reached no one but Carapace
  * }</pre>
+ * A test that needs only the exit and the output says {@code .run(deadline)} instead of {@code start()}.
  *
  * <p>The environment is built from nothing: the test JVM's variables (a developer's real API keys, proxies, a real
  * HOME holding logins) never reach the harness. Only what the test sets, plus {@link #QUIET}, is there, so a
- * harness that would call its vendor finds no credentials for it. Output is kept with the time each piece
+ * harness that would call its vendor finds no credentials for it. Whatever would still leave the machine goes to a
+ * proxy: by default a dead port that refuses it at once, or, with {@link Builder#proxyTo}, a {@link VendorTrap} that
+ * refuses it and records it, so the test can prove no vendor was reached. Output is kept with the time each piece
  * arrived, so a test can say how long after an event a person saw a message. A missing install fails the test
  * (never skips it): {@code ./run-tests} installs the harnesses.
  */
@@ -40,6 +45,9 @@ public final class HarnessProcess {
 
     /** {@code harness-tests/}, where run-tests installs the pinned harnesses (Maven runs in the project root). */
     public static final Path HARNESS_TESTS = Path.of("harness-tests").toAbsolutePath();
+
+    /** The proxy settings Node, npm and the harnesses heed, in both spellings; before {@link #QUIET}, which uses them. */
+    private static final List<String> PROXY_VARIABLES = List.of("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy");
 
     /**
      * Switches that keep every harness from reaching its vendor on its own: telemetry, error reports, update
@@ -73,10 +81,7 @@ public final class HarnessProcess {
         m.put("NO_COLOR", "1");
         // Whatever would still go out goes to a proxy that is not there (refused at once), except loopback, where
         // Carapace and the test's upstreams are. Node's own fetch ignores these unless told to heed them.
-        m.put("HTTPS_PROXY", DEAD_PROXY);
-        m.put("HTTP_PROXY", DEAD_PROXY);
-        m.put("https_proxy", DEAD_PROXY);
-        m.put("http_proxy", DEAD_PROXY);
+        for (String proxy : PROXY_VARIABLES) m.put(proxy, DEAD_PROXY);
         m.put("NO_PROXY", "127.0.0.1,localhost,::1");
         m.put("no_proxy", "127.0.0.1,localhost,::1");
         m.put("NODE_USE_ENV_PROXY", "1");
@@ -147,6 +152,15 @@ public final class HarnessProcess {
             return this;
         }
 
+        /**
+         * Sends whatever would leave the machine to {@code trap} instead of the dead port: still refused, but recorded,
+         * so the test can assert {@link VendorTrap#attempts()} is empty.
+         */
+        public Builder proxyTo(VendorTrap trap) {
+            for (String proxy : PROXY_VARIABLES) env.put(proxy, trap.url());
+            return this;
+        }
+
         /** The command line, for messages. */
         @Override
         public String toString() { return String.join(" ", command); }
@@ -164,6 +178,13 @@ public final class HarnessProcess {
                 return new Run(String.join(" ", command), pb.start());
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start " + command, e);
+            }
+        }
+
+        /** Starts the process and waits for it to exit ({@link Run#awaitExit}); anything it left running is killed. */
+        public Result run(Duration deadline) {
+            try (Run run = start()) {
+                return run.awaitExit(deadline);
             }
         }
     }
