@@ -153,6 +153,7 @@ public final class Carapace implements AutoCloseable {
         WireFormat openai = new OpenAiFormat();
         WireFormat anthropic = new AnthropicFormat();
         ResponsesFormat responses = new ResponsesFormat();
+        loadErrorPath(openai, anthropic, responses);
         Map<String, Provider> providers = new LinkedHashMap<>();
         // one cap for every provider's connections, derived like the client connections' when not configured
         UpstreamConnections upstreamConnections = new UpstreamConnections(
@@ -464,5 +465,20 @@ public final class Carapace implements AutoCloseable {
         if (bubblewrap != null) bubblewrap.close();
         if (sandboxSockets != null) sandboxSockets.close();
         soleWriter.release();
+    }
+
+    /**
+     * Loads the classes that report a failure while the process can still open files: out of file descriptors, a JVM
+     * run from a directory of classes cannot read the class file of the very error it should answer with (seen as a
+     * 500 {@code NoClassDefFoundError: ApiException$Kind} instead of a 503 {@code too_many_open_files}).
+     */
+    private static void loadErrorPath(WireFormat... formats) {
+        for (ApiException.Kind kind : ApiException.Kind.values()) {
+            ApiException e = ApiException.of(kind, "start-up", "loading the error path").withRetryAfter(java.time.Duration.ZERO);
+            for (WireFormat f : formats) {
+                f.renderError(e);
+                f.status(e);
+            }
+        }
     }
 }
