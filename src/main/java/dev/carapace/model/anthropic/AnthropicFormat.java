@@ -1,5 +1,6 @@
 package dev.carapace.model.anthropic;
 
+import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -13,6 +14,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonFields;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -54,6 +56,9 @@ public final class AnthropicFormat implements WireFormat {
     static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
             .recyclerPool(JsonBytes.RECYCLER_POOL)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+            // Parser messages quote the offending token; keep that short and never quote the raw document.
+            .errorReportConfiguration(ErrorReportConfiguration.builder()
+                    .maxErrorTokenLength(JsonFields.ECHO_LIMIT).maxRawContentLength(0).build())
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 

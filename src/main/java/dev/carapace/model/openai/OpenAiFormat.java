@@ -3,8 +3,6 @@ package dev.carapace.model.openai;
 import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +15,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonFields;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -57,7 +56,6 @@ public final class OpenAiFormat implements WireFormat {
 
     /** Deep enough for any real JSON Schema, shallow enough that nesting cannot be used to exhaust the stack. */
     static final int MAX_NESTING_DEPTH = 64;
-    static final int ECHO_LIMIT = 40;
     private static final int UPSTREAM_MESSAGE_LIMIT = 300;
 
     static final JsonFactory JSON_FACTORY = JsonFactory.builder()
@@ -65,7 +63,7 @@ public final class OpenAiFormat implements WireFormat {
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
             // Parser messages quote the offending token; keep that short and never quote the raw document.
             .errorReportConfiguration(ErrorReportConfiguration.builder()
-                    .maxErrorTokenLength(ECHO_LIMIT).maxRawContentLength(0).build())
+                    .maxErrorTokenLength(JsonFields.ECHO_LIMIT).maxRawContentLength(0).build())
             .build();
     static final ObjectMapper MAPPER = JsonMapper.builder(JSON_FACTORY)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -84,27 +82,6 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public ChatRequest parseRequest(byte[] body) { return OpenAiRequestParser.parse(body); }
-
-    /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
-    public static String jsonProblem(IOException e) {
-        if (!(e instanceof JsonProcessingException jpe)) return "could not be read";
-        String msg = jpe.getOriginalMessage();
-        if (msg == null) msg = "malformed";
-        if (msg.startsWith("Trailing token")) msg = "unexpected content after the end of the JSON value";
-        int nl = msg.indexOf('\n');
-        if (nl >= 0) msg = msg.substring(0, nl);
-        // Constraint violations name the Jackson setting that tripped; the client only needs the limit.
-        msg = msg.replaceAll(", from `[^`]*`", "");
-        // Jackson's position notes name a redacted source; keep just the line and column.
-        msg = msg.replace("start marker at ", "opened at ")
-                .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)]", "line $1, column $2");
-        if (msg.length() > 200) msg = msg.substring(0, 200) + "...";
-        JsonLocation loc = jpe.getLocation();
-        if (loc != null && loc.getLineNr() > 0) {
-            msg += " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";
-        }
-        return msg;
-    }
 
     // =====================================================================================================
     // Client side: rendering responses, streams and errors
@@ -577,7 +554,7 @@ public final class OpenAiFormat implements WireFormat {
             if (n == null || n.isMissingNode()) throw invalidUpstream("empty body");
             return n;
         } catch (IOException e) {
-            throw invalidUpstream("not valid JSON: " + jsonProblem(e));
+            throw invalidUpstream("not valid JSON: " + JsonFields.jsonProblem(e));
         }
     }
 

@@ -104,19 +104,4 @@ final class ResponsesJson {
     }
 
     static long nowSeconds() { return System.currentTimeMillis() / 1000; }
-
-    static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
-
-    static String describe(JsonNode v) {
-        if (v == null || v.isMissingNode()) return "nothing";
-        if (v.isNull()) return "null";
-        if (v.isTextual()) return "a string";
-        if (v.isBoolean()) return "a boolean";
-        if (v.isNumber()) return "a number";
-        if (v.isArray()) return "an array";
-        return "an object";
-    }
 }
