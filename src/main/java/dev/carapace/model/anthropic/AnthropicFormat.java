@@ -15,6 +15,7 @@ import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonFields;
+import dev.carapace.model.JsonOutput;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -28,9 +29,7 @@ import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -628,23 +627,10 @@ public final class AnthropicFormat implements WireFormat {
     // helpers
     // =====================================================================================================
 
-    @FunctionalInterface
-    interface JsonWriter {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    static byte[] write(JsonWriter w) { return write(512, w); }
+    static byte[] write(JsonOutput.Body w) { return write(512, w); }
 
     /** {@code sizeHint}: the expected output size, so that large bodies are not copied over and over as they grow. */
-    static byte[] write(int sizeHint, JsonWriter w) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(sizeHint);
-        try (JsonGenerator g = MAPPER.createGenerator(out)) {
-            w.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // cannot happen writing to memory
-        }
-        return out.toByteArray();
-    }
+    static byte[] write(int sizeHint, JsonOutput.Body w) { return JsonOutput.json(MAPPER, sizeHint, w); }
 
     static String truncate(String s, int max) {
         if (s == null || s.length() <= max) return s;

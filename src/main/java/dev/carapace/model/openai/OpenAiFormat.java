@@ -16,6 +16,7 @@ import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonFields;
+import dev.carapace.model.JsonOutput;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -29,9 +30,7 @@ import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.responses.ResponsesFormat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,7 +69,6 @@ public final class OpenAiFormat implements WireFormat {
             .build();
 
     static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] FRAME_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
     static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
     /** Looks like an API key; upstream errors sometimes quote (part of) Carapace's own key back. */
@@ -345,8 +343,7 @@ public final class OpenAiFormat implements WireFormat {
                 case Part.Image img -> {
                     g.writeStringField("type", "image_url");
                     g.writeObjectFieldStart("image_url");
-                    g.writeStringField("url", img.url() != null ? img.url()
-                            : "data:" + img.mediaType() + ";base64," + img.data());
+                    g.writeStringField("url", img.asUrl());
                     g.writeEndObject();
                 }
                 case Part.Reasoning th -> throw new IllegalStateException("reasoning is left out before this");
@@ -360,14 +357,19 @@ public final class OpenAiFormat implements WireFormat {
         g.writeStartObject();
         g.writeStringField("type", "function");
         g.writeObjectFieldStart("function");
+        writeFunctionFields(g, t);
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    /** A function tool's name, description and parameters, as both of OpenAI's APIs spell them. */
+    public static void writeFunctionFields(JsonGenerator g, Tool t) throws IOException {
         g.writeStringField("name", t.name());
         if (t.description() != null) g.writeStringField("description", t.description());
         if (t.parameters() != null) {
             g.writeFieldName("parameters");
             g.writeTree(t.parameters());
         }
-        g.writeEndObject();
-        g.writeEndObject();
     }
 
     private static void writeToolChoice(JsonGenerator g, ToolChoice c) throws IOException {
@@ -567,32 +569,10 @@ public final class OpenAiFormat implements WireFormat {
     // Plumbing
     // =====================================================================================================
 
-    @FunctionalInterface
-    interface JsonBody {
-        void write(JsonGenerator g) throws IOException;
-    }
+    private static byte[] json(JsonOutput.Body body) { return JsonOutput.json(MAPPER, 512, body); }
 
-    private static byte[] json(JsonBody body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        writeJson(out, body);
-        return out.toByteArray();
-    }
-
-    static byte[] sse(JsonBody body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        out.writeBytes(DATA_PREFIX);
-        writeJson(out, body);
-        out.writeBytes(FRAME_END);
-        return out.toByteArray();
-    }
-
-    private static void writeJson(ByteArrayOutputStream out, JsonBody body) {
-        try (JsonGenerator g = MAPPER.createGenerator(out)) {
-            body.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // in-memory output: only a bug gets here
-        }
-    }
+    /** One {@code data:} frame of a stream. */
+    static byte[] sse(JsonOutput.Body body) { return JsonOutput.frame(MAPPER, null, body); }
 
     static long nowSeconds() { return System.currentTimeMillis() / 1000; }
 
