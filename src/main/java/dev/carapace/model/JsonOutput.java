@@ -32,7 +32,7 @@ public final class JsonOutput {
         return out.toByteArray();
     }
 
-    /** One SSE frame: {@code event: NAME} when {@code event} is not null, then the JSON data that {@code body} writes. */
+    /** One SSE frame: {@code event: NAME} when {@code event} is not null, then the JSON data {@code body} writes. */
     public static byte[] frame(ObjectMapper mapper, String event, Body body) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         frame(mapper, out, event, body);

@@ -37,8 +37,9 @@ import static dev.carapace.model.anthropic.AnthropicFormat.MAX_NESTING_DEPTH;
  *
  * <p>Every refusal is {@link ApiException#invalid} with {@code param} the JSON path of the offending field
  * (e.g. {@code messages[1].content[0].tool_use_id}) and a message that starts with that path, says what is
- * wrong and what is expected. Values from the request are echoed at most {@value dev.carapace.model.JsonFields#ECHO_LIMIT} characters long, so an
- * error can neither balloon nor carry much of a prompt into logs.
+ * wrong and what is expected, in this API's wording ({@code Field required}, {@code , got}). Values from the request
+ * are echoed clipped ({@link dev.carapace.model.JsonFields#describe}), so an error can neither balloon nor carry much
+ * of a prompt into logs.
  *
  * <p>What Carapace reads is checked; the rest is kept. Anthropic adds parameters, block types and tool fields with
  * every beta, and clients such as Claude Code send them on every call ({@code context_management},
