@@ -15,7 +15,10 @@ public sealed interface Part {
      * An image, either by URL (which may be a {@code data:} URI) or as base64 {@code data} with its media type.
      * Exactly one of {@code url} and {@code data} is set.
      */
-    record Image(String url, String mediaType, String data) implements Part {}
+    record Image(String url, String mediaType, String data) implements Part {
+        /** The image as one URL, as OpenAI's APIs take it: its own, or a {@code data:} URL of its bytes. */
+        public String asUrl() { return url != null ? url : "data:" + mediaType + ";base64," + data; }
+    }
 
     /**
      * A model's earlier reasoning, as an Anthropic upstream wrote it into an assistant turn: a {@code thinking} block

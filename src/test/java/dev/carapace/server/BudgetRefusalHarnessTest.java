@@ -4,6 +4,7 @@ import dev.carapace.ledger.Period;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
+import dev.carapace.testing.VendorTrap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,26 +48,33 @@ class BudgetRefusalHarnessTest {
     @TempDir Path data;
     @TempDir Path home;
     GatewayHarness h;
+    VendorTrap trap;
 
     @BeforeEach
     void start() throws Exception {
         h = new GatewayHarness(data);
+        trap = new VendorTrap();
         spendTheBudget(h);
     }
 
     @AfterEach
-    void stop() { h.close(); }
+    void stop() {
+        h.close();
+        trap.close();
+    }
 
     @Test
     void claudeCodeShowsTheRefusalAtOnce() {
-        assertRefusalShown(h, HarnessProcess.command(home, HarnessProcess.bin("claude"), "-p", "say hi", "--model", "m-claude")
+        assertRefusalShown(h, trap, HarnessProcess.command(home, HarnessProcess.bin("claude"), "-p", "say hi", "--model", "m-claude")
                 .env("ANTHROPIC_BASE_URL", h.url(""))
                 .env("ANTHROPIC_API_KEY", h.memberKey), h.claude);
     }
 
     @Test
-    void codexShowsTheRefusalAtOnce() {
-        assertRefusalShown(h, HarnessProcess.command(home, HarnessProcess.bin("codex"), "exec", "--skip-git-repo-check",
+    void codexShowsTheRefusalAtOnce() throws Exception {
+        // Quiet, but with Codex's own retry settings: whether it retries a refusal is what this checks.
+        Files.writeString(home.resolve("config.toml"), CodexHarnessTest.QUIET_CONFIG);
+        assertRefusalShown(h, trap, HarnessProcess.command(home, HarnessProcess.bin("codex"), "exec", "--skip-git-repo-check",
                         "-c", "model_provider=\"carapace\"",
                         "-c", "model_providers.carapace={name=\"Carapace\",base_url=\"" + h.url("/v1")
                                 + "\",env_key=\"CARAPACE_KEY\",wire_api=\"responses\"}",
@@ -88,7 +97,7 @@ class BudgetRefusalHarnessTest {
 
     private void agentsTurn(String mode, String streamed) {
         HarnessProcess.module("@openai/agents");
-        assertRefusalShown(h, HarnessProcess.command(home, HarnessProcess.node(),
+        assertRefusalShown(h, trap, HarnessProcess.command(home, HarnessProcess.node(),
                         HarnessProcess.HARNESS_TESTS.resolve("agents-turn.mjs"), mode, streamed, "say hi")
                 .directory(HarnessProcess.HARNESS_TESTS)
                 .env("CARAPACE_URL", h.url("/v1"))
@@ -127,14 +136,16 @@ class BudgetRefusalHarnessTest {
     /**
      * Runs {@code harness}, waits for it to show the whole refusal, and checks it came within {@link #SHOWN_WITHIN}
      * of Carapace refusing the call (the refusal's usage record: arrival plus latency), that the call was sent once
-     * (the harness retried nothing) and reached no upstream, and that the harness then ended with a failure.
+     * (the harness retried nothing) and reached no upstream, that the harness then ended with a failure, and that,
+     * its proxy being {@code trap}, it reached for no one but Carapace (no vendor fallback, no telemetry).
      */
-    static void assertRefusalShown(GatewayHarness h, HarnessProcess.Builder harness, ScriptedUpstream... upstreams) {
+    static void assertRefusalShown(GatewayHarness h, VendorTrap trap, HarnessProcess.Builder harness,
+                                   ScriptedUpstream... upstreams) {
         int before = refusals(h).size();
         Instant shown;
         HarnessProcess.Result result;
         HarnessProcess.Run run;
-        try (HarnessProcess.Run r = harness.start()) {
+        try (HarnessProcess.Run r = harness.proxyTo(trap).start()) {
             run = r;
             shown = r.awaitOutput("PUT /api/budgets/team:platform.", STARTED_WITHIN);
             result = r.awaitExit(Duration.ofSeconds(60));
@@ -153,5 +164,7 @@ class BudgetRefusalHarnessTest {
         assertThat(toShown).as("from the refusal to the message shown; " + result.describe()).isLessThanOrEqualTo(SHOWN_WITHIN);
         assertThat(result.exitCode()).as("a refused turn fails; " + result.describe()).isNotZero();
         for (ScriptedUpstream u : upstreams) assertThat(u.requestCount()).as("no upstream was called").isZero();
+        assertThat(trap.attempts()).as("the harness reached for something other than Carapace; " + result.describe())
+                .isEmpty();
     }
 }

@@ -137,23 +137,31 @@ class CodexHarnessTest {
         assertThat(second.get("input").toString()).contains("\"call_id\":\"call_w1\"").contains("function_call_output");
     }
 
+    /**
+     * The {@code config.toml} settings that keep Codex from reaching anyone but its provider: no update check, no
+     * analytics or trace export, no plugin sync (which clones from GitHub at start-up). Top-level keys first, so it
+     * can open a config file.
+     */
+    static final String QUIET_CONFIG = """
+            check_for_update_on_startup = false
+
+            [analytics]
+            enabled = false
+
+            [otel]
+            exporter = "none"
+
+            [features]
+            plugins = false
+            remote_plugin = false
+            """;
+
     /** Runs {@code codex exec PROMPT} on {@code model}; returns its JSON events, after checking it exited cleanly. */
     private List<JsonNode> codex(String model, String prompt) throws Exception {
-        Files.writeString(home.resolve("config.toml"), """
+        Files.writeString(home.resolve("config.toml"), ("""
                 model = "%s"
                 model_provider = "carapace"
-                check_for_update_on_startup = false
-
-                [analytics]
-                enabled = false
-
-                [otel]
-                exporter = "none"
-
-                # the curated plugin sync clones from GitHub at start-up
-                [features]
-                plugins = false
-                remote_plugin = false
+                """ + QUIET_CONFIG + """
 
                 [model_providers.carapace]
                 name = "Carapace"
@@ -162,7 +170,7 @@ class CodexHarnessTest {
                 wire_api = "responses"
                 request_max_retries = 0
                 stream_max_retries = 0
-                """.formatted(model, h.url("/v1")));
+                """).formatted(model, h.url("/v1")));
         HarnessProcess.Result run = HarnessProcess.command(home, HarnessProcess.bin("codex"), "exec", "--strict-config",
                         "--skip-git-repo-check", "--ephemeral", "--json", "--dangerously-bypass-approvals-and-sandbox",
                         "-C", work, prompt)

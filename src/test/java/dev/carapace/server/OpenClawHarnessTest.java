@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.HarnessProcess;
 import dev.carapace.testing.ScriptedUpstream;
+import dev.carapace.testing.VendorTrap;
 import mockwebserver3.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,12 +43,14 @@ class OpenClawHarnessTest {
     @TempDir Path data;
     @TempDir Path home;
     GatewayHarness h;
+    VendorTrap trap;
     Path workspace;
     Path config;
 
     @BeforeEach
     void start() throws Exception {
         h = new GatewayHarness(data);
+        trap = new VendorTrap();
         workspace = Files.createDirectories(home.resolve("workspace"));
         Files.createDirectories(home.resolve("state"));
         config = home.resolve("openclaw.json");
@@ -55,7 +58,10 @@ class OpenClawHarnessTest {
     }
 
     @AfterEach
-    void stop() { h.close(); }
+    void stop() {
+        h.close();
+        trap.close();
+    }
 
     /**
      * Carapace as OpenClaw's only provider, its key read from the environment (never written to disk); the model is
@@ -74,7 +80,10 @@ class OpenClawHarnessTest {
         return c;
     }
 
-    /** One agent turn on {@code prompt}, in the workspace; {@code --json} for the result envelope. */
+    /**
+     * One agent turn on {@code prompt}, in the workspace; {@code --json} for the result envelope. Whatever it would
+     * send past Carapace goes to {@link #trap}.
+     */
     HarnessProcess.Builder turn(String prompt, boolean json) {
         List<Object> argv = new ArrayList<>(List.of(HarnessProcess.bin("openclaw"), "agent", "exec", prompt,
                 "--config", config, "--cwd", workspace, "--model", "carapace/m-solo", "--timeout", "300"));
@@ -82,7 +91,8 @@ class OpenClawHarnessTest {
         return HarnessProcess.command(home, argv.toArray())
                 .env("OPENCLAW_HOME", home.toString())
                 .env("OPENCLAW_STATE_DIR", home.resolve("state").toString())
-                .env("CARAPACE_KEY", h.memberKey);
+                .env("CARAPACE_KEY", h.memberKey)
+                .proxyTo(trap);
     }
 
     /** Runs a turn that must succeed; its {@code --json} envelope. */
@@ -93,6 +103,8 @@ class OpenClawHarnessTest {
             JsonNode out = json(r.stdout());
             assertThat(out.path("ok").asBoolean()).as(r.describe()).isTrue();
             assertThat(out.path("provider").asText()).isEqualTo("carapace");
+            assertThat(trap.attempts()).as("OpenClaw reached for something other than Carapace; " + r.describe())
+                    .isEmpty();
             return out;
         }
     }
@@ -170,7 +182,7 @@ class OpenClawHarnessTest {
     @Test
     void showsABudgetRefusalWithinTenSeconds() {
         BudgetRefusalHarnessTest.spendTheBudget(h);
-        BudgetRefusalHarnessTest.assertRefusalShown(h, turn("say hi", false), h.a, h.b);
+        BudgetRefusalHarnessTest.assertRefusalShown(h, trap, turn("say hi", false), h.a, h.b);
     }
 
     /**

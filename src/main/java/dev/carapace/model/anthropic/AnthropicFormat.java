@@ -1,5 +1,6 @@
 package dev.carapace.model.anthropic;
 
+import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -13,6 +14,8 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonFields;
+import dev.carapace.model.JsonOutput;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -26,9 +29,7 @@ import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -54,6 +55,9 @@ public final class AnthropicFormat implements WireFormat {
     static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
             .recyclerPool(JsonBytes.RECYCLER_POOL)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+            // Parser messages quote the offending token; keep that short and never quote the raw document.
+            .errorReportConfiguration(ErrorReportConfiguration.builder()
+                    .maxErrorTokenLength(JsonFields.ECHO_LIMIT).maxRawContentLength(0).build())
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
@@ -623,23 +627,10 @@ public final class AnthropicFormat implements WireFormat {
     // helpers
     // =====================================================================================================
 
-    @FunctionalInterface
-    interface JsonWriter {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    static byte[] write(JsonWriter w) { return write(512, w); }
+    static byte[] write(JsonOutput.Body w) { return write(512, w); }
 
     /** {@code sizeHint}: the expected output size, so that large bodies are not copied over and over as they grow. */
-    static byte[] write(int sizeHint, JsonWriter w) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(sizeHint);
-        try (JsonGenerator g = MAPPER.createGenerator(out)) {
-            w.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // cannot happen writing to memory
-        }
-        return out.toByteArray();
-    }
+    static byte[] write(int sizeHint, JsonOutput.Body w) { return JsonOutput.json(MAPPER, sizeHint, w); }
 
     static String truncate(String s, int max) {
         if (s == null || s.length() <= max) return s;

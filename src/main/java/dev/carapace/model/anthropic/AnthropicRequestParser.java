@@ -1,6 +1,5 @@
 package dev.carapace.model.anthropic;
 
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -25,9 +24,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.carapace.model.JsonFields.clip;
+import static dev.carapace.model.JsonFields.describe;
+import static dev.carapace.model.JsonFields.jsonProblem;
 import static dev.carapace.model.anthropic.AnthropicFormat.MAPPER;
 import static dev.carapace.model.anthropic.AnthropicFormat.MAX_NESTING_DEPTH;
 
@@ -36,8 +37,9 @@ import static dev.carapace.model.anthropic.AnthropicFormat.MAX_NESTING_DEPTH;
  *
  * <p>Every refusal is {@link ApiException#invalid} with {@code param} the JSON path of the offending field
  * (e.g. {@code messages[1].content[0].tool_use_id}) and a message that starts with that path, says what is
- * wrong and what is expected. Values from the request are echoed at most {@value #ECHO} characters long, so an
- * error can neither balloon nor carry much of a prompt into logs.
+ * wrong and what is expected, in this API's wording ({@code Field required}, {@code , got}). Values from the request
+ * are echoed clipped ({@link dev.carapace.model.JsonFields#describe}), so an error can neither balloon nor carry much
+ * of a prompt into logs.
  *
  * <p>What Carapace reads is checked; the rest is kept. Anthropic adds parameters, block types and tool fields with
  * every beta, and clients such as Claude Code send them on every call ({@code context_management},
@@ -50,17 +52,12 @@ final class AnthropicRequestParser {
 
     private AnthropicRequestParser() {}
 
-    private static final int ECHO = 40;
     /** Kept top-level parameters that hold settings, never text a privacy rule should see. */
     private static final Set<String> NO_TEXT = Set.of("thinking", "top_k", "service_tier", "context_management");
     /** A repeated key is refused, as it could mean one thing to Carapace and another upstream. */
     private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,64}$");
     private static final Set<String> MEDIA_TYPES = Set.of("image/jpeg", "image/png", "image/gif", "image/webp");
-    /** Jackson echoes an unrecognized token in full (up to 256 characters): shorten it like our own echoes. */
-    private static final Pattern LONG_TOKEN = Pattern.compile("(token ')([^']{" + ECHO + "})[^']+'");
-    private static final Pattern START_MARKER =
-            Pattern.compile("\\s*\\(start marker at \\[Source: [^\\]]*?line: (\\d+), column: (\\d+)\\]\\)");
 
     static ChatRequest parse(byte[] body) { return parse(body, true); }
 
@@ -136,7 +133,7 @@ final class AnthropicRequestParser {
             boolean known = extras.serverTools.contains(toolChoice.name());
             for (Tool t : tools) known |= t.name().equals(toolChoice.name());
             if (!known) {
-                throw ApiException.invalid("tool_choice.name", "tool_choice.name: '" + truncate(toolChoice.name())
+                throw ApiException.invalid("tool_choice.name", "tool_choice.name: '" + clip(toolChoice.name())
                         + "' is not among the tools; expected the name of one of the given tools");
             }
         }
@@ -181,21 +178,6 @@ final class AnthropicRequestParser {
         }
     }
 
-    /** Jackson's own description, without its internal source dump, shortened, with line and column. */
-    private static String jsonProblem(JsonProcessingException e) {
-        String m = e.getOriginalMessage();
-        if (m == null) m = "malformed JSON";
-        int nl = m.indexOf('\n');
-        if (nl >= 0) m = m.substring(0, nl);
-        Matcher sm = START_MARKER.matcher(m);
-        m = sm.replaceAll(" (opened at line $1, column $2)");
-        m = LONG_TOKEN.matcher(m).replaceAll("$1$2…'");
-        if (m.length() > 200) m = m.substring(0, 200) + "…";
-        JsonLocation loc = e.getLocation();
-        if (loc != null && loc.getLineNr() > 0) m += " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-        return m;
-    }
-
     // ---- scalar parameters ----
 
     private static String modelName(JsonNode v) {
@@ -215,7 +197,7 @@ final class AnthropicRequestParser {
         if (!v.isNumber()) throw typeError(key, "a number between 0 and 1", v);
         double d = v.doubleValue();
         if (!(d >= 0.0 && d <= 1.0)) {
-            throw ApiException.invalid(key, key + ": " + truncate(v.asText()) + " is out of range; expected a "
+            throw ApiException.invalid(key, key + ": " + clip(v.asText()) + " is out of range; expected a "
                     + "number between 0 and 1");
         }
         return d;
@@ -322,7 +304,7 @@ final class AnthropicRequestParser {
             String type = blockType(b, bp);
             if (!type.equals("text")) {
                 throw ApiException.invalid(bp + ".type", bp + ".type: system messages may only hold text blocks, got '"
-                        + truncate(type) + "'");
+                        + clip(type) + "'");
             }
             parts.add(textPart(b, bp));
         }
@@ -343,7 +325,7 @@ final class AnthropicRequestParser {
             String type = blockType(b, p);
             if (!type.equals("text")) {
                 throw ApiException.invalid(p + ".type", p + ".type: system blocks must be of type 'text', got '"
-                        + truncate(type) + "'");
+                        + clip(type) + "'");
             }
             parts.add(textPart(b, p));
         }
@@ -601,10 +583,10 @@ final class AnthropicRequestParser {
                 }
                 if (!names.add(name.textValue())) {
                     throw ApiException.invalid(p + ".name", p + ".name: tool names must be unique; '"
-                            + truncate(name.textValue()) + "' is defined twice");
+                            + clip(name.textValue()) + "' is defined twice");
                 }
                 extras.serverTools.add(name.textValue());
-                extras.untranslatable.add(p + " ('" + truncate(type.textValue()) + "' tool)");
+                extras.untranslatable.add(p + " ('" + clip(type.textValue()) + "' tool)");
                 continue;
             }
             for (var field : t.properties()) {
@@ -696,7 +678,7 @@ final class AnthropicRequestParser {
                 lossy("tool_reference");
                 return false;
             }
-            if (untranslatable.size() < MAX) untranslatable.add(bp + " ('" + truncate(type) + "' block)");
+            if (untranslatable.size() < MAX) untranslatable.add(bp + " ('" + clip(type) + "' block)");
             StringBuilder text = new StringBuilder();
             leaves(b, text);
             if (text.isEmpty()) return false;
@@ -748,23 +730,8 @@ final class AnthropicRequestParser {
         return v.textValue();
     }
 
+    /** Like {@link dev.carapace.model.JsonFields#wrongType}, in this API's wording (", got"). */
     private static ApiException typeError(String path, String expected, JsonNode got) {
         return ApiException.invalid(path, path + ": expected " + expected + ", got " + describe(got));
-    }
-
-    /** A short, safe description of a JSON value for error messages. */
-    static String describe(JsonNode n) {
-        if (n == null || n.isMissingNode()) return "nothing";
-        if (n.isNull()) return "null";
-        if (n.isTextual()) return "'" + truncate(n.textValue()) + "'";
-        if (n.isBoolean()) return n.asText();
-        if (n.isNumber()) return truncate(n.asText());
-        if (n.isArray()) return "an array";
-        if (n.isObject()) return "an object";
-        return n.getNodeType().toString().toLowerCase();
-    }
-
-    static String truncate(String s) {
-        return AnthropicFormat.truncate(s, ECHO);
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.FinishReason;
+import dev.carapace.model.JsonOutput;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.TokenCounter;
@@ -11,8 +12,6 @@ import dev.carapace.model.Usage;
 import dev.carapace.model.WireFormat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -317,16 +316,9 @@ final class AnthropicStreamEncoder implements WireFormat.StreamEncoder {
     private static final class Frames {
         private ByteArrayOutputStream out;
 
-        void frame(String event, AnthropicFormat.JsonWriter json) {
+        void frame(String event, JsonOutput.Body json) {
             if (out == null) out = new ByteArrayOutputStream(256);
-            out.writeBytes(("event: " + event + "\ndata: ").getBytes(StandardCharsets.US_ASCII));
-            try (JsonGenerator g = MAPPER.createGenerator(out)) {
-                json.write(g);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // cannot happen writing to memory
-            }
-            out.write('\n');
-            out.write('\n');
+            JsonOutput.frame(MAPPER, out, event, json);
         }
 
         void raw(byte[] bytes) {

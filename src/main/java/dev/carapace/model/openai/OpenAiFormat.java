@@ -3,8 +3,6 @@ package dev.carapace.model.openai;
 import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +15,8 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonFields;
+import dev.carapace.model.JsonOutput;
 import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -30,9 +30,7 @@ import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
 import dev.carapace.model.responses.ResponsesFormat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +55,6 @@ public final class OpenAiFormat implements WireFormat {
 
     /** Deep enough for any real JSON Schema, shallow enough that nesting cannot be used to exhaust the stack. */
     static final int MAX_NESTING_DEPTH = 64;
-    static final int ECHO_LIMIT = 40;
     private static final int UPSTREAM_MESSAGE_LIMIT = 300;
 
     static final JsonFactory JSON_FACTORY = JsonFactory.builder()
@@ -65,14 +62,13 @@ public final class OpenAiFormat implements WireFormat {
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
             // Parser messages quote the offending token; keep that short and never quote the raw document.
             .errorReportConfiguration(ErrorReportConfiguration.builder()
-                    .maxErrorTokenLength(ECHO_LIMIT).maxRawContentLength(0).build())
+                    .maxErrorTokenLength(JsonFields.ECHO_LIMIT).maxRawContentLength(0).build())
             .build();
     static final ObjectMapper MAPPER = JsonMapper.builder(JSON_FACTORY)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] FRAME_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
     static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
     /** Looks like an API key; upstream errors sometimes quote (part of) Carapace's own key back. */
@@ -84,27 +80,6 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public ChatRequest parseRequest(byte[] body) { return OpenAiRequestParser.parse(body); }
-
-    /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
-    public static String jsonProblem(IOException e) {
-        if (!(e instanceof JsonProcessingException jpe)) return "could not be read";
-        String msg = jpe.getOriginalMessage();
-        if (msg == null) msg = "malformed";
-        if (msg.startsWith("Trailing token")) msg = "unexpected content after the end of the JSON value";
-        int nl = msg.indexOf('\n');
-        if (nl >= 0) msg = msg.substring(0, nl);
-        // Constraint violations name the Jackson setting that tripped; the client only needs the limit.
-        msg = msg.replaceAll(", from `[^`]*`", "");
-        // Jackson's position notes name a redacted source; keep just the line and column.
-        msg = msg.replace("start marker at ", "opened at ")
-                .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)]", "line $1, column $2");
-        if (msg.length() > 200) msg = msg.substring(0, 200) + "...";
-        JsonLocation loc = jpe.getLocation();
-        if (loc != null && loc.getLineNr() > 0) {
-            msg += " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";
-        }
-        return msg;
-    }
 
     // =====================================================================================================
     // Client side: rendering responses, streams and errors
@@ -368,8 +343,7 @@ public final class OpenAiFormat implements WireFormat {
                 case Part.Image img -> {
                     g.writeStringField("type", "image_url");
                     g.writeObjectFieldStart("image_url");
-                    g.writeStringField("url", img.url() != null ? img.url()
-                            : "data:" + img.mediaType() + ";base64," + img.data());
+                    g.writeStringField("url", img.asUrl());
                     g.writeEndObject();
                 }
                 case Part.Reasoning th -> throw new IllegalStateException("reasoning is left out before this");
@@ -383,14 +357,19 @@ public final class OpenAiFormat implements WireFormat {
         g.writeStartObject();
         g.writeStringField("type", "function");
         g.writeObjectFieldStart("function");
+        writeFunctionFields(g, t);
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    /** A function tool's name, description and parameters, as both of OpenAI's APIs spell them. */
+    public static void writeFunctionFields(JsonGenerator g, Tool t) throws IOException {
         g.writeStringField("name", t.name());
         if (t.description() != null) g.writeStringField("description", t.description());
         if (t.parameters() != null) {
             g.writeFieldName("parameters");
             g.writeTree(t.parameters());
         }
-        g.writeEndObject();
-        g.writeEndObject();
     }
 
     private static void writeToolChoice(JsonGenerator g, ToolChoice c) throws IOException {
@@ -577,7 +556,7 @@ public final class OpenAiFormat implements WireFormat {
             if (n == null || n.isMissingNode()) throw invalidUpstream("empty body");
             return n;
         } catch (IOException e) {
-            throw invalidUpstream("not valid JSON: " + jsonProblem(e));
+            throw invalidUpstream("not valid JSON: " + JsonFields.jsonProblem(e));
         }
     }
 
@@ -590,32 +569,10 @@ public final class OpenAiFormat implements WireFormat {
     // Plumbing
     // =====================================================================================================
 
-    @FunctionalInterface
-    interface JsonBody {
-        void write(JsonGenerator g) throws IOException;
-    }
+    private static byte[] json(JsonOutput.Body body) { return JsonOutput.json(MAPPER, 512, body); }
 
-    private static byte[] json(JsonBody body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        writeJson(out, body);
-        return out.toByteArray();
-    }
-
-    static byte[] sse(JsonBody body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        out.writeBytes(DATA_PREFIX);
-        writeJson(out, body);
-        out.writeBytes(FRAME_END);
-        return out.toByteArray();
-    }
-
-    private static void writeJson(ByteArrayOutputStream out, JsonBody body) {
-        try (JsonGenerator g = MAPPER.createGenerator(out)) {
-            body.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // in-memory output: only a bug gets here
-        }
-    }
+    /** One {@code data:} frame of a stream. */
+    static byte[] sse(JsonOutput.Body body) { return JsonOutput.frame(MAPPER, null, body); }
 
     static long nowSeconds() { return System.currentTimeMillis() / 1000; }
 

@@ -21,9 +21,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static dev.carapace.model.openai.OpenAiFormat.ECHO_LIMIT;
+import static dev.carapace.model.JsonFields.clip;
+import static dev.carapace.model.JsonFields.describe;
+import static dev.carapace.model.JsonFields.fail;
+import static dev.carapace.model.JsonFields.jsonProblem;
+import static dev.carapace.model.JsonFields.optBoolean;
+import static dev.carapace.model.JsonFields.optNumber;
+import static dev.carapace.model.JsonFields.optPositiveInt;
+import static dev.carapace.model.JsonFields.optString;
+import static dev.carapace.model.JsonFields.requiredString;
+import static dev.carapace.model.JsonFields.wrongType;
 import static dev.carapace.model.openai.OpenAiFormat.MAPPER;
-import static dev.carapace.model.openai.OpenAiFormat.jsonProblem;
 
 /**
  * Parses and validates a client's {@code /v1/chat/completions} body into a neutral {@link ChatRequest}.
@@ -450,68 +458,8 @@ final class OpenAiRequestParser {
         throw fail("n", "only n=1 is supported (one choice per request); got " + describe(v));
     }
 
-    // ---- small field readers: null means "not given" for optional fields ----
-
-    private static String requiredString(JsonNode v, String path, String what) {
-        if (v == null || v.isNull()) throw fail(path, "missing; expected a string (" + what + ")");
-        if (!v.isTextual()) throw wrongType(path, "a string (" + what + ")", v);
-        return v.textValue();
-    }
-
     private static String nonEmpty(String s, String path) {
         if (s.isEmpty()) throw fail(path, "must not be empty");
         return s;
-    }
-
-    private static String optString(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isTextual()) throw wrongType(path, "a string", v);
-        return v.textValue();
-    }
-
-    private static Boolean optBoolean(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isBoolean()) throw wrongType(path, "true or false", v);
-        return v.booleanValue();
-    }
-
-    private static Integer optPositiveInt(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
-            throw wrongType(path, "a positive integer", v);
-        }
-        return v.intValue();
-    }
-
-    private static Double optNumber(JsonNode v, String path, int min, int max) {
-        if (v.isNull()) return null;
-        double d = v.isNumber() ? v.doubleValue() : Double.NaN;
-        if (!(d >= min && d <= max)) throw wrongType(path, "a number from " + min + " to " + max, v);
-        return d;
-    }
-
-    private static ApiException fail(String path, String problem) {
-        return ApiException.invalid(path, path + ": " + problem);
-    }
-
-    private static ApiException wrongType(String path, String expected, JsonNode got) {
-        return fail(path, "expected " + expected + "; got " + describe(got));
-    }
-
-    /** What the client sent, short enough to echo: strings quoted and clipped, containers only by kind. */
-    private static String describe(JsonNode v) {
-        if (v == null || v.isMissingNode()) return "nothing";
-        return switch (v.getNodeType()) {
-            case STRING -> "'" + clip(v.textValue()) + "'";
-            case NUMBER, BOOLEAN -> clip(v.asText());
-            case NULL -> "null";
-            case OBJECT -> "an object";
-            case ARRAY -> "an array";
-            default -> "a " + v.getNodeType().name().toLowerCase();
-        };
-    }
-
-    private static String clip(String s) {
-        return s.length() <= ECHO_LIMIT ? s : s.substring(0, ECHO_LIMIT) + "...";
     }
 }

@@ -2,7 +2,6 @@ package dev.carapace.model.responses;
 
 import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -13,11 +12,10 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.JsonBytes;
+import dev.carapace.model.JsonOutput;
 import dev.carapace.model.Usage;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -38,33 +36,10 @@ final class ResponsesJson {
 
     private ResponsesJson() {}
 
-    @FunctionalInterface
-    interface Body {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    static byte[] json(Body body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        write(out, body);
-        return out.toByteArray();
-    }
+    static byte[] json(JsonOutput.Body body) { return JsonOutput.json(MAPPER, 512, body); }
 
     /** One SSE frame: {@code event: NAME} and the JSON data that {@code body} writes. */
-    static byte[] frame(String event, Body body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        out.writeBytes(("event: " + event + "\ndata: ").getBytes(StandardCharsets.US_ASCII));
-        write(out, body);
-        out.writeBytes(new byte[] {'\n', '\n'});
-        return out.toByteArray();
-    }
-
-    private static void write(ByteArrayOutputStream out, Body body) {
-        try (JsonGenerator g = MAPPER.createGenerator(out)) {
-            body.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);   // in-memory output: only a bug gets here
-        }
-    }
+    static byte[] frame(String event, JsonOutput.Body body) { return JsonOutput.frame(MAPPER, event, body); }
 
     static Usage parseUsage(JsonNode u) {
         return new Usage(u.path("input_tokens").asLong(0), u.path("output_tokens").asLong(0),
@@ -104,19 +79,4 @@ final class ResponsesJson {
     }
 
     static long nowSeconds() { return System.currentTimeMillis() / 1000; }
-
-    static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
-
-    static String describe(JsonNode v) {
-        if (v == null || v.isMissingNode()) return "nothing";
-        if (v.isNull()) return "null";
-        if (v.isTextual()) return "a string";
-        if (v.isBoolean()) return "a boolean";
-        if (v.isNumber()) return "a number";
-        if (v.isArray()) return "an array";
-        return "an object";
-    }
 }

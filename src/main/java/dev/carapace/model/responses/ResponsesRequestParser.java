@@ -12,7 +12,6 @@ import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
 import dev.carapace.model.WireApi;
-import dev.carapace.model.openai.OpenAiFormat;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -21,6 +20,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static dev.carapace.model.JsonFields.clip;
+import static dev.carapace.model.JsonFields.describe;
+import static dev.carapace.model.JsonFields.fail;
+import static dev.carapace.model.JsonFields.jsonProblem;
+import static dev.carapace.model.JsonFields.optBoolean;
+import static dev.carapace.model.JsonFields.optNumber;
+import static dev.carapace.model.JsonFields.optPositiveInt;
+import static dev.carapace.model.JsonFields.optString;
+import static dev.carapace.model.JsonFields.requiredString;
+import static dev.carapace.model.JsonFields.wrongType;
 
 /**
  * Reads a {@code POST /v1/responses} body into the neutral {@link ChatRequest} and the {@link ResponsesContext} its
@@ -82,10 +92,10 @@ final class ResponsesRequestParser {
         try {
             root = body == null ? null : ResponsesJson.CLIENT.readTree(body);
         } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + OpenAiFormat.jsonProblem(e));
+            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
         }
         if (root == null || root.isMissingNode()) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
-        if (!root.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object; got " + ResponsesJson.describe(root));
+        if (!root.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object; got " + describe(root));
         return parse((ObjectNode) root, body, optionalHosted);
     }
 
@@ -141,7 +151,7 @@ final class ResponsesRequestParser {
                 }
                 default -> {
                     if (!ACCEPTED.contains(key)) {
-                        throw ApiException.invalid(ResponsesJson.clip(key), "Unknown parameter: '" + ResponsesJson.clip(key)
+                        throw ApiException.invalid(clip(key), "Unknown parameter: '" + clip(key)
                                 + "'. The Responses API takes model, input, instructions, tools, tool_choice,"
                                 + " parallel_tool_calls, reasoning, text, max_output_tokens, include, store,"
                                 + " previous_response_id, prompt_cache_key, stream, temperature, top_p, user, metadata.");
@@ -234,7 +244,7 @@ final class ResponsesRequestParser {
                 case "item_reference" -> throw fail(path + ".type", "item references need the item store of OpenAI's"
                         + " own service; send the item itself, or chain with previous_response_id");
                 default -> throw fail(path + ".type", "unsupported input item type "
-                        + ResponsesJson.clip(type) + "; expected " + ITEM_TYPES);
+                        + clip(type) + "; expected " + ITEM_TYPES);
             }
         }
     }
@@ -261,7 +271,7 @@ final class ResponsesRequestParser {
             case "system", "developer" -> Role.SYSTEM;
             case "user" -> Role.USER;
             case "assistant" -> Role.ASSISTANT;
-            default -> throw fail(path + ".role", "expected " + ROLES + "; got '" + ResponsesJson.clip(role) + "'");
+            default -> throw fail(path + ".role", "expected " + ROLES + "; got '" + clip(role) + "'");
         };
         return new Message(neutral, content(item.get("content"), path + ".content", neutral), List.of(), null, false);
     }
@@ -289,7 +299,7 @@ final class ResponsesRequestParser {
                 }
                 case "input_file" -> throw fail(pp + ".type", "file inputs are not supported by this gateway; send"
                         + " the file's text as input_text");
-                default -> throw fail(pp + ".type", "unsupported content part type '" + ResponsesJson.clip(type)
+                default -> throw fail(pp + ".type", "unsupported content part type '" + clip(type)
                         + "'; expected input_text, output_text, refusal or input_image");
             }
         }
@@ -374,7 +384,7 @@ final class ResponsesRequestParser {
                         JsonNode fn = fns.get(j);
                         if (!fn.isObject()) throw wrongType(fp, "a function tool object", fn);
                         String fnType = requiredString(fn.get("type"), fp + ".type", "'function'");
-                        if (!"function".equals(fnType)) throw fail(fp + ".type", "expected 'function'; got '" + ResponsesJson.clip(fnType) + "'");
+                        if (!"function".equals(fnType)) throw fail(fp + ".type", "expected 'function'; got '" + clip(fnType) + "'");
                         Tool tool = function(fn, fp, ns);
                         add(neutral, names, tool, fp);
                         namespaced.put(tool.name(), new String[] {ns, tool.name().substring(ns.length() + ResponsesContext.NAMESPACE_SEPARATOR.length())});
@@ -382,7 +392,7 @@ final class ResponsesRequestParser {
                 }
                 default -> {
                     if (!HOSTED.contains(type)) {
-                        throw fail(tp + ".type", "unsupported tool type '" + ResponsesJson.clip(type) + "'; expected"
+                        throw fail(tp + ".type", "unsupported tool type '" + clip(type) + "'; expected"
                                 + " function, custom, namespace, or a hosted tool type");
                     }
                     hostedTypes.add(type);
@@ -416,7 +426,7 @@ final class ResponsesRequestParser {
         if (p == null || p.isNull()) {
             parameters = EMPTY_OBJECT_SCHEMA.deepCopy();
         } else if (!p.isObject()) {
-            throw fail(path + ".parameters", "invalid tool schema: expected a JSON Schema object; got " + ResponsesJson.describe(p));
+            throw fail(path + ".parameters", "invalid tool schema: expected a JSON Schema object; got " + describe(p));
         } else {
             JsonNode type = p.get("type");
             if (type != null && !"object".equals(type.textValue())) {
@@ -433,7 +443,7 @@ final class ResponsesRequestParser {
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-                throw fail(path, "expected characters from a-z, A-Z, 0-9, _ and -; got '" + ResponsesJson.clip(name) + "'");
+                throw fail(path, "expected characters from a-z, A-Z, 0-9, _ and -; got '" + clip(name) + "'");
             }
         }
         return name;
@@ -459,7 +469,7 @@ final class ResponsesRequestParser {
         String type = requiredString(v.get("type"), "tool_choice.type", "function or custom");
         if (!"function".equals(type) && !"custom".equals(type)) {
             throw fail("tool_choice.type", "only a function or custom tool can be forced through this gateway; got '"
-                    + ResponsesJson.clip(type) + "'");
+                    + clip(type) + "'");
         }
         String name = requiredString(v.get("name"), "tool_choice.name", "the name of one of the tools");
         JsonNode ns = v.get("namespace");
@@ -467,7 +477,7 @@ final class ResponsesRequestParser {
         for (Tool t : tools.neutral) {
             if (t.name().equals(name)) return new ToolChoice(ToolChoice.Mode.TOOL, name);
         }
-        throw fail("tool_choice.name", "no tool named '" + ResponsesJson.clip(name) + "' in tools");
+        throw fail("tool_choice.name", "no tool named '" + clip(name) + "' in tools");
     }
 
     // ---- other fields ----
@@ -480,7 +490,7 @@ final class ResponsesRequestParser {
             switch (f.getKey()) {
                 case "effort" -> oneOf(f.getValue(), path, "none", "minimal", "low", "medium", "high", "xhigh");
                 case "summary", "generate_summary" -> oneOf(f.getValue(), path, "auto", "concise", "detailed", "none");
-                default -> throw fail("reasoning." + ResponsesJson.clip(f.getKey()), "unknown field; expected effort or summary");
+                default -> throw fail("reasoning." + clip(f.getKey()), "unknown field; expected effort or summary");
             }
         }
     }
@@ -508,10 +518,10 @@ final class ResponsesRequestParser {
                             structured = format;
                         }
                         default -> throw fail("text.format.type", "expected text, json_object or json_schema; got '"
-                                + ResponsesJson.clip(type) + "'");
+                                + clip(type) + "'");
                     }
                 }
-                default -> throw fail("text." + ResponsesJson.clip(f.getKey()), "unknown field; expected format or verbosity");
+                default -> throw fail("text." + clip(f.getKey()), "unknown field; expected format or verbosity");
             }
         }
         return structured;
@@ -525,7 +535,7 @@ final class ResponsesRequestParser {
             String path = "include[" + i + "]";
             if (!s.isTextual()) throw wrongType(path, "a string", s);
             if (!INCLUDES.contains(s.textValue())) {
-                throw fail(path, "unknown value '" + ResponsesJson.clip(s.textValue()) + "'; expected one of "
+                throw fail(path, "unknown value '" + clip(s.textValue()) + "'; expected one of "
                         + String.join(", ", new java.util.TreeSet<>(INCLUDES)));
             }
         }
@@ -537,7 +547,7 @@ final class ResponsesRequestParser {
                 if (v.isNull()) return;
                 if (!v.isObject()) throw wrongType(key, "an object of string values", v);
                 for (Map.Entry<String, JsonNode> f : v.properties()) {
-                    if (!f.getValue().isTextual()) throw wrongType(key + "." + ResponsesJson.clip(f.getKey()), "a string", f.getValue());
+                    if (!f.getValue().isTextual()) throw wrongType(key + "." + clip(f.getKey()), "a string", f.getValue());
                 }
             }
             case "truncation" -> oneOf(v, key, "auto", "disabled");
@@ -563,7 +573,7 @@ final class ResponsesRequestParser {
             boolean ok = false;
             for (String a : allowed) if (a.equals(k)) { ok = true; break; }
             if (!ok) {
-                throw fail(path + "." + ResponsesJson.clip(k), "unknown field; expected " + String.join(", ", allowed));
+                throw fail(path + "." + clip(k), "unknown field; expected " + String.join(", ", allowed));
             }
         }
     }
@@ -572,44 +582,5 @@ final class ResponsesRequestParser {
         if (v.isNull()) return;
         if (v.isTextual()) for (String s : values) if (s.equals(v.textValue())) return;
         throw wrongType(path, "one of " + String.join(", ", values), v);
-    }
-
-    private static String requiredString(JsonNode v, String path, String what) {
-        if (v == null || v.isNull()) throw fail(path, "missing; expected a string (" + what + ")");
-        if (!v.isTextual()) throw wrongType(path, "a string (" + what + ")", v);
-        return v.textValue();
-    }
-
-    private static String optString(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isTextual()) throw wrongType(path, "a string", v);
-        return v.textValue();
-    }
-
-    private static Boolean optBoolean(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isBoolean()) throw wrongType(path, "true or false", v);
-        return v.booleanValue();
-    }
-
-    private static Integer optPositiveInt(JsonNode v, String path) {
-        if (v.isNull()) return null;
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) throw wrongType(path, "a positive integer", v);
-        return v.intValue();
-    }
-
-    private static Double optNumber(JsonNode v, String path, int min, int max) {
-        if (v.isNull()) return null;
-        double d = v.isNumber() ? v.doubleValue() : Double.NaN;
-        if (!(d >= min && d <= max)) throw wrongType(path, "a number from " + min + " to " + max, v);
-        return d;
-    }
-
-    private static ApiException fail(String path, String problem) {
-        return ApiException.invalid(path, path + ": " + problem);
-    }
-
-    private static ApiException wrongType(String path, String expected, JsonNode got) {
-        return fail(path, "expected " + expected + "; got " + ResponsesJson.describe(got));
     }
 }

@@ -81,12 +81,7 @@ final class ResponsesUpstream {
                 for (Tool t : r.tools()) {
                     g.writeStartObject();
                     g.writeStringField("type", "function");
-                    g.writeStringField("name", t.name());
-                    if (t.description() != null) g.writeStringField("description", t.description());
-                    if (t.parameters() != null) {
-                        g.writeFieldName("parameters");
-                        g.writeTree(t.parameters());
-                    }
+                    OpenAiFormat.writeFunctionFields(g, t);
                     g.writeBooleanField("strict", false);
                     g.writeEndObject();
                 }
@@ -203,7 +198,7 @@ final class ResponsesUpstream {
             }
             case Part.Image img -> {
                 g.writeStringField("type", "input_image");
-                g.writeStringField("image_url", img.url() != null ? img.url() : "data:" + img.mediaType() + ";base64," + img.data());
+                g.writeStringField("image_url", img.asUrl());
             }
             case Part.Reasoning r -> throw new IllegalStateException("reasoning is left out before this");
         }

@@ -158,15 +158,15 @@ class AnthropicRequestParsingTest {
     void echoedValuesAreTruncated() {
         String longRole = "r".repeat(500);
         ApiException e = parseFailure(withMessages("[{\"role\":\"" + longRole + "\",\"content\":\"x\"}]"));
-        assertThat(e.getMessage()).contains("r".repeat(40) + "…").doesNotContain("r".repeat(41));
+        assertThat(e.getMessage()).contains("r".repeat(40) + "...").doesNotContain("r".repeat(41));
 
         String longName = "k".repeat(300);
         e = parseFailure(body("\"tools\":[{\"name\":\"" + longName + "\",\"input_schema\":{\"type\":\"object\"}}]"));
         assertThat(e.param()).isEqualTo("tools[0].name");
-        assertThat(e.getMessage()).hasSizeLessThan(150).contains("k".repeat(40) + "…'");
+        assertThat(e.getMessage()).hasSizeLessThan(150).contains("k".repeat(40) + "...'");
 
         e = parseFailure("{\"model\": " + "x".repeat(500) + "}");
-        assertThat(e.getMessage()).hasSizeLessThan(300).contains("x".repeat(40) + "…'")
+        assertThat(e.getMessage()).hasSizeLessThan(300).contains("x".repeat(40) + "...'")
                 .contains("token 'null', 'true' or 'false'");
     }
 

@@ -163,11 +163,11 @@ class ResponsesRequestParserTest {
             missing model          | {"input":"x"}                                                              | model                 | missing
             model not a string     | {"model":5,"input":"x"}                                                    | model                 | expected a string
             missing input          | {"model":"m"}                                                              | input                 | missing
-            input a number         | {"model":"m","input":5}                                                    | input                 | a string or an array of input items; got a number
+            input a number         | {"model":"m","input":5}                                                    | input                 | a string or an array of input items; got 5
             empty input            | {"model":"m","input":[]}                                                   | input                 | at least one input item
             item not an object     | {"model":"m","input":["hi"]}                                               | input[0]              | an input item object
             unknown item type      | {"model":"m","input":[{"type":"telepathy"}]}                                | input[0].type         | unsupported input item type telepathy
-            item type a number     | {"model":"m","input":[{"type":7}]}                                         | input[0].type         | got a number
+            item type a number     | {"model":"m","input":[{"type":7}]}                                         | input[0].type         | got 7
             unknown role           | {"model":"m","input":[{"role":"tool","content":"x"}]}                      | input[0].role         | expected one of user, assistant, system, developer
             unknown message field  | {"model":"m","input":[{"role":"user","content":"x","mood":"happy"}]}       | input[0].mood         | unknown field
             content a number       | {"model":"m","input":[{"role":"user","content":3}]}                        | input[0].content      | a string or an array of content parts
@@ -180,10 +180,11 @@ class ResponsesRequestParserTest {
             output missing         | {"model":"m","input":[{"type":"function_call_output","call_id":"c"}]}      | input[0].output       | missing
             item reference         | {"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}             | input[0].type         | item references
             unknown parameter      | {"model":"m","input":"x","temprature":1}                                   | temprature            | Unknown parameter: 'temprature'
-            max_output_tokens text | {"model":"m","input":"x","max_output_tokens":"10"}                         | max_output_tokens     | a positive integer; got a string
+            max_output_tokens text | {"model":"m","input":"x","max_output_tokens":"10"}                         | max_output_tokens     | a positive integer; got '10'
             max_output_tokens zero | {"model":"m","input":"x","max_output_tokens":0}                            | max_output_tokens     | a positive integer
-            temperature too high   | {"model":"m","input":"x","temperature":3}                                  | temperature           | a number from 0 to 2
-            stream not a boolean   | {"model":"m","input":"x","stream":"yes"}                                   | stream                | true or false
+            temperature too high   | {"model":"m","input":"x","temperature":3}                                  | temperature           | a number from 0 to 2; got 3
+            stream not a boolean   | {"model":"m","input":"x","stream":"yes"}                                   | stream                | true or false; got 'yes'
+            long value clipped     | {"model":"m","input":"x","store":"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"} | store | true or false; got 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...'
             store not a boolean    | {"model":"m","input":"x","store":1}                                        | store                 | true or false
             include unknown        | {"model":"m","input":"x","include":["secrets"]}                            | include[0]            | unknown value 'secrets'
             include not array      | {"model":"m","input":"x","include":"reasoning.encrypted_content"}          | include               | an array of strings

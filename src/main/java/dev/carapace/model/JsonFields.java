@@ -1,0 +1,110 @@
+package dev.carapace.model;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.IOException;
+
+/**
+ * The field readers and error wording the wire formats' request parsers share. Each refusal is an
+ * {@link ApiException#invalid} whose {@code param} is the JSON path of the field and whose message starts with that
+ * path, says what is wrong and what was expected, and echoes what the client sent only {@value #ECHO_LIMIT}
+ * characters long, so an error can neither balloon nor carry much of a prompt into logs.
+ *
+ * <p>For the optional readers a JSON {@code null} means "not given" and comes back as Java {@code null}.
+ */
+public final class JsonFields {
+
+    /** How many characters of a client's value an error message echoes. */
+    public static final int ECHO_LIMIT = 40;
+
+    private JsonFields() {}
+
+    public static String requiredString(JsonNode v, String path, String what) {
+        if (v == null || v.isNull()) throw fail(path, "missing; expected a string (" + what + ")");
+        if (!v.isTextual()) throw wrongType(path, "a string (" + what + ")", v);
+        return v.textValue();
+    }
+
+    public static String optString(JsonNode v, String path) {
+        if (v.isNull()) return null;
+        if (!v.isTextual()) throw wrongType(path, "a string", v);
+        return v.textValue();
+    }
+
+    public static Boolean optBoolean(JsonNode v, String path) {
+        if (v.isNull()) return null;
+        if (!v.isBoolean()) throw wrongType(path, "true or false", v);
+        return v.booleanValue();
+    }
+
+    public static Integer optPositiveInt(JsonNode v, String path) {
+        if (v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
+            throw wrongType(path, "a positive integer", v);
+        }
+        return v.intValue();
+    }
+
+    /** A number from {@code min} to {@code max}, both included. */
+    public static Double optNumber(JsonNode v, String path, int min, int max) {
+        if (v.isNull()) return null;
+        double d = v.isNumber() ? v.doubleValue() : Double.NaN;
+        if (!(d >= min && d <= max)) throw wrongType(path, "a number from " + min + " to " + max, v);
+        return d;
+    }
+
+    /** {@code path: problem}, with {@code path} as the error's param. */
+    public static ApiException fail(String path, String problem) {
+        return ApiException.invalid(path, path + ": " + problem);
+    }
+
+    /** {@code path: expected EXPECTED; got VALUE}. */
+    public static ApiException wrongType(String path, String expected, JsonNode got) {
+        return fail(path, "expected " + expected + "; got " + describe(got));
+    }
+
+    /**
+     * What the client sent, short enough to echo: a string quoted and clipped, a number or boolean as written
+     * (clipped), a container only by its kind. The value says more to a person fixing a request than its type alone.
+     */
+    public static String describe(JsonNode v) {
+        if (v == null || v.isMissingNode()) return "nothing";
+        return switch (v.getNodeType()) {
+            case STRING -> "'" + clip(v.textValue()) + "'";
+            case NUMBER, BOOLEAN -> clip(v.asText());
+            case NULL -> "null";
+            case OBJECT -> "an object";
+            case ARRAY -> "an array";
+            default -> "a " + v.getNodeType().name().toLowerCase();
+        };
+    }
+
+    /** {@code s} cut to {@value #ECHO_LIMIT} characters, marked with {@code ...} when cut; "" for null. */
+    public static String clip(String s) {
+        if (s == null) return "";
+        return s.length() <= ECHO_LIMIT ? s : s.substring(0, ECHO_LIMIT) + "...";
+    }
+
+    /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
+    public static String jsonProblem(IOException e) {
+        if (!(e instanceof JsonProcessingException jpe)) return "could not be read";
+        String msg = jpe.getOriginalMessage();
+        if (msg == null) msg = "malformed";
+        if (msg.startsWith("Trailing token")) msg = "unexpected content after the end of the JSON value";
+        int nl = msg.indexOf('\n');
+        if (nl >= 0) msg = msg.substring(0, nl);
+        // Constraint violations name the Jackson setting that tripped; the client only needs the limit.
+        msg = msg.replaceAll(", from `[^`]*`", "");
+        // Jackson's position notes name a redacted source; keep just the line and column.
+        msg = msg.replace("start marker at ", "opened at ")
+                .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)]", "line $1, column $2");
+        if (msg.length() > 200) msg = msg.substring(0, 200) + "...";
+        JsonLocation loc = jpe.getLocation();
+        if (loc != null && loc.getLineNr() > 0) {
+            msg += " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";
+        }
+        return msg;
+    }
+}
