@@ -39,6 +39,12 @@ public final class LocalRunner implements Sandbox {
     private static final long FIRST_POLL_MS = 10;
     private static final long MAX_POLL_MS = 200;
     private static final int KILL_ROUNDS = 10;
+    /**
+     * How long processes of the tree may take to finish exiting once the command has: when a sandbox's pid namespace
+     * ends with its first process, the kernel kills the rest, and on a busy machine one may not have finished dying
+     * when the command's own process is reaped. It is no background process left running.
+     */
+    static final Duration EXIT_GRACE = Duration.ofMillis(100);
     private static final File NO_INPUT = new File("/dev/null");
 
     /**
@@ -94,6 +100,7 @@ public final class LocalRunner implements Sandbox {
                 tree.record();
                 poll = Math.min(MAX_POLL_MS, poll * 2);
             }
+            if (!timedOut) tree.awaitExiting(EXIT_GRACE);
         } catch (InterruptedException | RuntimeException e) {
             tree.kill();
             capture.seal();
@@ -153,6 +160,18 @@ public final class LocalRunner implements Sandbox {
 
         void record() {
             root.descendants().forEach(h -> seen.putIfAbsent(h.pid(), h));
+        }
+
+        /** Waits up to {@code grace} in all for the processes seen so far to end by themselves. */
+        void awaitExiting(Duration grace) throws InterruptedException {
+            long end = System.nanoTime() + grace.toNanos();
+            for (ProcessHandle h : seen.values()) {
+                while (running(h)) {
+                    long left = end - System.nanoTime();
+                    if (left <= 0) return;
+                    Thread.sleep(Math.min(5, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))));
+                }
+            }
         }
 
         /**
