@@ -182,8 +182,8 @@ class ExecToolTest {
 
     /**
      * UnprivilegedServeTest once saw "1 background process was still running" for a command with none, on a machine
-     * at load 15: most likely a process of the sandbox that had not finished dying when the command's own process was reaped.
-     * One that ends by itself within {@link LocalRunner#EXIT_GRACE} is no leftover.
+     * at load 15: most likely a process of the sandbox that had not finished dying when the command's own process
+     * was reaped. One that ends by itself within {@link LocalRunner#EXIT_GRACE} is no leftover.
      */
     @Test
     void aChildStillExitingWhenTheCommandEndsIsNoBackgroundProcessLeft() throws Exception {
