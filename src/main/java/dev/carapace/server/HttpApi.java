@@ -242,8 +242,7 @@ final class HttpApi {
         Principal principal = admit(x);
         byte[] body = readBody(x);
         ChatRequest request = format.parseRequest(body).withRelayedHeaders(relayedHeaders(x, format));
-        String session = x.header(X_SESSION_ID);
-        String affinity = session != null ? session : request.user();
+        String affinity = affinity(x, request.user());
         Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, format.api(), request, affinity);
         note.call = call;
         if (!request.stream()) {
@@ -271,9 +270,8 @@ final class HttpApi {
         Principal principal = admit(x);
         ChatRequest request = ((AnthropicFormat) anthropic).parseCountTokens(readBody(x))
                 .withRelayedHeaders(relayedHeaders(x, anthropic));
-        String session = x.header(X_SESSION_ID);
         Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, WireApi.ANTHROPIC, request,
-                session != null ? session : request.user(), Operation.COUNT_TOKENS);
+                affinity(x, request.user()), Operation.COUNT_TOKENS);
         note.call = call;
         long tokens = gateway.countTokens(call);
         callHeaders(x, call);
@@ -284,14 +282,22 @@ final class HttpApi {
     private void embeddings(Exchange x, CallNote note) throws IOException {
         Principal principal = admit(x);
         EmbeddingRequest request = OpenAiEmbeddings.parse(readBody(x));
-        String session = x.header(X_SESSION_ID);
         Call call = new Call(x.responseHeader(X_REQUEST_ID), principal, WireApi.OPENAI, request.view(),
-                session != null ? session : request.user(), Operation.EMBEDDINGS);
+                affinity(x, request.user()), Operation.EMBEDDINGS);
         note.call = call;
         byte[] answer = gateway.embed(call, request);
         callHeaders(x, call);
         x.header("content-type", JSON_TYPE);
         x.send(answer);
+    }
+
+    /**
+     * What keeps a call's deployment sticky: the client's session id ({@code x-session-id}), else {@code fallback}
+     * (an end-user id the body names, or null).
+     */
+    static String affinity(Exchange x, String fallback) {
+        String session = x.header(X_SESSION_ID);
+        return session != null && !session.isBlank() ? session : fallback;
     }
 
     /**

@@ -296,12 +296,10 @@ final class ResponsesApi {
 
     /** A session the client named (Codex sends session-id), its prompt cache key, or its end user. */
     private static String affinity(Exchange x, ChatRequest request, ResponsesContext context) {
-        for (String h : new String[] {"x-session-id", "session-id"}) {
-            String v = x.header(h);
-            if (v != null && !v.isBlank()) return v;
-        }
+        String codexSession = x.header("session-id");
+        if (codexSession != null && !codexSession.isBlank()) return HttpApi.affinity(x, codexSession);
         JsonNode key = context.echo().get("prompt_cache_key");
-        return key != null && key.isTextual() ? key.textValue() : request.user();
+        return HttpApi.affinity(x, key != null && key.isTextual() ? key.textValue() : request.user());
     }
 
     private static Set<String> optionalTools(Exchange x) {
