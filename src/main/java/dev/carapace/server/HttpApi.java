@@ -291,6 +291,9 @@ final class HttpApi {
         x.send(answer);
     }
 
+    /** The largest request body a client may send ({@code server.max_body_bytes}). */
+    long maxBodyBytes() { return maxBodyBytes; }
+
     /**
      * What keeps a call's deployment sticky: the client's session id ({@code x-session-id}), else {@code fallback}
      * (an end-user id the body names, or null).

@@ -101,7 +101,7 @@ final class ResponsesApi {
                 throw ApiException.invalid("previous_response_id", "previous_response_id: this gateway keeps no responses"
                         + " (responses.store is false in its config); send the whole conversation as input instead");
             }
-            parsed = format.withHistory(parsed, history(principal, previous), optional);
+            parsed = format.withHistory(parsed, history(principal, previous, body.length), optional);
         }
         ResponsesContext context = kept(parsed.context());
         boolean keep = context.store();
@@ -216,8 +216,14 @@ final class ResponsesApi {
     }
 
     /** The items of a chain, oldest first: each stored response's input, then its output. */
-    private ArrayNode history(Principal p, String lastId) {
+    /**
+     * The stored items a chain continues, oldest first. The conversation they make with the new request is held to the
+     * same size as a body a client may send ({@code server.max_body_bytes}): a chain of large requests would otherwise
+     * grow past any limit, in memory, one link at a time.
+     */
+    private ArrayNode history(Principal p, String lastId, long requestBytes) {
         List<StoredResponse> chain = new ArrayList<>();
+        long total = requestBytes;
         Set<String> seen = new HashSet<>();
         Instant now = clock.instant();
         for (String id = lastId; id != null; ) {
@@ -228,6 +234,13 @@ final class ResponsesApi {
             String wanted = id;
             StoredResponse r = records.get(p.keyPrefix(), id, now).orElseThrow(() -> notFound(wanted, "previous_response_id"));
             chain.add(r);
+            total += r.inputItems().length() + r.response().length();
+            if (total > api.maxBodyBytes()) {
+                throw new ApiException(ApiException.Kind.TOO_LARGE, "previous_response_id: the conversation this request"
+                        + " continues is over " + api.maxBodyBytes() + " bytes with it (server.max_body_bytes, the most a"
+                        + " request may carry); start a new response with a shorter conversation as input",
+                        "previous_response_id", "conversation_too_large", null, false);
+            }
             id = r.previousId();
         }
         ArrayNode items = JSON.createArrayNode();

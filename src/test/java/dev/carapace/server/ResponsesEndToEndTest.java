@@ -387,6 +387,29 @@ class ResponsesEndToEndTest {
         assertThat(form.statusCode()).isEqualTo(415);
     }
 
+    /** A chain of large requests grew in memory one link at a time until the heap ran out (a 500 at the fourth). */
+    @Test
+    void aChainLargerThanABodyMayBeIsRefusedWith413NotAnOutOfMemory() {
+        String big = "x".repeat(4 * 1024 * 1024);
+        String previous = null;
+        for (int link = 1; link <= 2; link++) {
+            h.a.enqueue(ScriptedUpstream.openAiText("ok", 5, 1));
+            HttpResponse<String> r = responses(h.memberKey, "{\"model\":\"m-solo\",\"input\":\"" + big + "\""
+                    + (previous == null ? "" : ",\"previous_response_id\":\"" + previous + "\"") + "}");
+            assertThat(r.statusCode()).as("link " + link + ": " + r.body().substring(0, Math.min(300, r.body().length())))
+                    .isEqualTo(200);
+            previous = json(r.body()).get("id").asText();
+        }
+        int served = h.a.requestCount();
+        HttpResponse<String> third = responses(h.memberKey, "{\"model\":\"m-solo\",\"input\":\"" + big
+                + "\",\"previous_response_id\":\"" + previous + "\"}");
+        assertThat(third.statusCode()).isEqualTo(413);
+        JsonNode err = json(third.body()).get("error");
+        assertThat(err.get("code").asText()).isEqualTo("conversation_too_large");
+        assertThat(err.get("param").asText()).isEqualTo("previous_response_id");
+        assertThat(h.a.requestCount()).isEqualTo(served);
+    }
+
     @Test
     void anOutputLimitAboveTheModelsIsClampedAndSaidNotRefused() {
         h.a.respond(req -> dev.carapace.testing.ScriptedUpstream.openAiText("ok", 5, 1));
