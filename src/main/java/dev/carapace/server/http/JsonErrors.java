@@ -60,7 +60,8 @@ final class JsonErrors extends ErrorHandler {
     }
 
     private static boolean generic(int status, String reason) {
-        return reason == null || reason.isBlank() || reason.equals(HttpStatus.getMessage(status))
+        // Jetty gives some of its refusals (414, 431) the reason "null", spelled out
+        return reason == null || reason.isBlank() || reason.equals("null") || reason.equals(HttpStatus.getMessage(status))
                 || reason.equals(status + ": " + HttpStatus.getMessage(status));
     }
 
