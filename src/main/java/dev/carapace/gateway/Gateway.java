@@ -182,7 +182,7 @@ public final class Gateway {
             d.begin();
             try {
                 T result = attempt.run(d, model.spec().maxOutputTokens());
-                router.succeeded(d);
+                if (judgesHealth(call)) router.succeeded(d);
                 return result;
             } catch (ApiException e) {
                 last = e;
@@ -248,7 +248,7 @@ public final class Gateway {
     /** Records a failed attempt; true if another deployment should be tried. */
     private boolean attemptFailed(Call call, Deployment d, ApiException e) {
         if (!Router.worthFailover(e)) return false;
-        boolean cooldown = router.failed(d, e, System.nanoTime());
+        boolean cooldown = judgesHealth(call) && router.failed(d, e, System.nanoTime());
         // The access line names only the last deployment; a failed one is named here. A request that may have reached
         // it unanswered is a warning: that upstream may bill it, and the next deployment will bill it again.
         if (Provider.UNANSWERED.equals(e.code())) {
@@ -265,6 +265,14 @@ public final class Gateway {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether a call's outcome tells about its deployment's health. A token count does not: an Anthropic-compatible
+     * server without count_tokens would otherwise cool a deployment down for the model calls it serves well.
+     */
+    private static boolean judgesHealth(Call call) {
+        return call.operation() != Operation.COUNT_TOKENS;
     }
 
     private ApiException exhausted(Portfolio.Entry model, ApiException last) {

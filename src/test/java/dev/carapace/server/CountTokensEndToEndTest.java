@@ -157,4 +157,18 @@ class CountTokensEndToEndTest {
         assertThat(odd.statusCode()).isEqualTo(502);
         assertThat(json(odd.body()).at("/error/message").asText()).contains("without a count");
     }
+
+    /** One malformed count cooled the model's deployment down for 30 s, and its Messages calls got 529 meanwhile. */
+    @Test
+    void aCountTheUpstreamFailsDoesNotCoolDownTheDeploymentForModelCalls() {
+        for (int i = 0; i < 3; i++) {
+            h.claude.enqueue(ScriptedUpstream.json(404, "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"no such endpoint\"}}"));
+            assertThat(count(h.memberKey, REQUEST).statusCode()).isGreaterThanOrEqualTo(400);
+        }
+        h.claude.enqueue(ScriptedUpstream.anthropicText("still here", 5, 2));
+        HttpResponse<String> chat = h.post("/v1/messages", h.memberKey,
+                GatewayHarness.messages("m-claude", false, ""), "anthropic-version", "2023-06-01");
+        assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+        assertThat(chat.body()).contains("still here");
+    }
 }
