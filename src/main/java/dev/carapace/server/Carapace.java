@@ -230,8 +230,7 @@ public final class Carapace implements AutoCloseable {
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
-        HttpApi api = new HttpApi(gateway, auth, keyAdmin, budgets, store.ledgerBook(), clock, openai, anthropic, metrics,
-                config.server().maxBodyBytes(), storeWatch);
+        HttpApi api = new HttpApi(gateway, auth, openai, anthropic, metrics, config.server().maxBodyBytes(), storeWatch);
         ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
                 config.responses(), clock);
         every(Duration.ofMinutes(10), responsesApi::expire);
@@ -241,6 +240,9 @@ public final class Carapace implements AutoCloseable {
                 : new PrivacyRouter(PrivacySpec.DEFAULT), privacy != null);
 
         Routes routes = new Routes();
+        new KeysApi(api, auth, keyAdmin).routes(routes);
+        new BudgetsApi(api, budgets, store.ledgerBook(), clock).routes(routes);
+        new SpendApi(api, store.ledgerBook(), clock).routes(routes);
         privacyApi.routes(routes);
         responsesApi.routes(routes);
         agentApi.routes(routes);

@@ -10,11 +10,7 @@ import dev.carapace.gateway.Call;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.gateway.Operation;
 import dev.carapace.identity.Authenticator;
-import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
-import dev.carapace.ledger.Budget;
-import dev.carapace.ledger.Budgets;
-import dev.carapace.ledger.Money;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
@@ -27,11 +23,6 @@ import dev.carapace.model.Portfolio;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
 import dev.carapace.model.WireFormat;
-import dev.carapace.store.ApiKeys.StoredKey;
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.SpendRow;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
 import dev.carapace.server.http.BadRequest;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
@@ -43,26 +34,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * Every HTTP route of Carapace, read top to bottom: the OpenAI- and Anthropic-compatible model API under
- * {@code /v1}, the native admin API under {@code /api}, health and metrics.
+ * The model API and the frame of every route: the OpenAI- and Anthropic-compatible routes under {@code /v1}
+ * (chat, messages, count_tokens, embeddings, models), health, metrics and the answer to an unknown path; and
+ * {@link #handleApi}/{@link #handleCall}, which give the routes of the other classes of this package (keys, budgets,
+ * spend, agents, guard, privacy, responses) the same request id, error shape, metrics and access log.
  * Routes see an {@link Exchange}; the HTTP server itself is {@code dev.carapace.server.http}'s.
  */
 final class HttpApi {
@@ -85,10 +68,6 @@ final class HttpApi {
 
     private final Gateway gateway;
     private final Authenticator auth;
-    private final KeyAdmin keyAdmin;
-    private final Budgets budgets;
-    private final LedgerBook book;
-    private final Clock clock;
     private final WireFormat openai;
     private final WireFormat anthropic;
     private final Metrics metrics;
@@ -100,15 +79,11 @@ final class HttpApi {
     /** Whether the store is still the one opened: healthz and model calls answer 503 once it is not. */
     private final StoreWatch storeWatch;
 
-    HttpApi(Gateway gateway, Authenticator auth, KeyAdmin keyAdmin, Budgets budgets, LedgerBook book, Clock clock,
-            WireFormat openai, WireFormat anthropic, Metrics metrics, long maxBodyBytes, StoreWatch storeWatch) {
+    HttpApi(Gateway gateway, Authenticator auth, WireFormat openai, WireFormat anthropic, Metrics metrics,
+            long maxBodyBytes, StoreWatch storeWatch) {
         this.storeWatch = storeWatch;
         this.gateway = gateway;
         this.auth = auth;
-        this.keyAdmin = keyAdmin;
-        this.budgets = budgets;
-        this.book = book;
-        this.clock = clock;
         this.openai = openai;
         this.anthropic = anthropic;
         this.metrics = metrics;
@@ -122,15 +97,6 @@ final class HttpApi {
          .post("/v1/embeddings", x -> handle("embeddings", x, openai, note -> embeddings(x, note)))
          .get("/v1/models", x -> handle("models", x, formatOf(x), note -> models(x)))
          .get("/v1/models/{id}", x -> handle("models", x, formatOf(x), note -> model(x)))
-         .get("/api/me", x -> handle("api", x, openai, note -> me(x)))
-         .get("/api/keys", x -> handle("api", x, openai, note -> listKeys(x)))
-         .post("/api/keys", x -> handle("api", x, openai, note -> createKey(x)))
-         .delete("/api/keys/{prefix}", x -> handle("api", x, openai, note -> revokeKey(x)))
-         .get("/api/budgets", x -> handle("api", x, openai, note -> listBudgets(x)))
-         .get("/api/budgets/{id}", x -> handle("api", x, openai, note -> getBudget(x)))
-         .put("/api/budgets/{id}", x -> handle("api", x, openai, note -> putBudget(x)))
-         .delete("/api/budgets/{id}", x -> handle("api", x, openai, note -> deleteBudget(x)))
-         .get("/api/spend", x -> handle("api", x, openai, note -> spend(x)))
          // Outside the frame, as before: a load balancer's probe every few seconds is no access-log line.
          .get("/healthz", x -> {
              String problem = storeWatch.check();
@@ -473,290 +439,7 @@ final class HttpApi {
         return m;
     }
 
-    // ---- /api: the native API ----
-
-    private void me(Exchange x) {
-        Principal p = authenticate(x);
-        sendJson(x, 200, JSON.createObjectNode().put("org", p.org()).put("team", p.team()).put("user", p.user())
-                .put("role", p.role().name().toLowerCase(Locale.ROOT)).put("key_prefix", p.keyPrefix()));
-    }
-
-    private void listKeys(Exchange x) {
-        requireAdmin(x);
-        ObjectNode body = JSON.createObjectNode();
-        ArrayNode data = body.putArray("data");
-        for (StoredKey k : keyAdmin.list()) data.add(keyJson(k));
-        sendJson(x, 200, body);
-    }
-
-    private void createKey(Exchange x) throws IOException {
-        requireAdmin(x);
-        JsonNode in = parseJsonObject(readBody(x));
-        for (var it = in.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!java.util.Set.of("user", "team", "role", "name").contains(f)) {
-                throw ApiException.invalid(f, f + ": unknown field (expected user, team, role, name)");
-            }
-        }
-        String roleText = text(in, "role", "member");
-        Principal.Role role = switch (roleText) {
-            case "admin" -> Principal.Role.ADMIN;
-            case "member" -> Principal.Role.MEMBER;
-            default -> throw ApiException.invalid("role", "role: expected 'admin' or 'member'; got '" + clip(roleText) + "'");
-        };
-        KeyAdmin.Created created = keyAdmin.create(text(in, "user", null), text(in, "team", null), role, text(in, "name", null));
-        ObjectNode body = keyJson(created.key());
-        body.put("key", created.secret());
-        sendJson(x, 201, body);
-    }
-
-    private void revokeKey(Exchange x) {
-        requireAdmin(x);
-        String prefix = x.pathParam("prefix");
-        if (!keyAdmin.revoke(prefix)) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No active key has prefix '" + clip(prefix) + "'.",
-                    "prefix", "key_not_found", null, false);
-        }
-        auth.forget(prefix);
-        sendJson(x, 200, JSON.createObjectNode().put("prefix", prefix).put("revoked", true));
-    }
-
-    private static ObjectNode keyJson(StoredKey k) {
-        return JSON.createObjectNode().put("prefix", k.prefix()).put("user", k.user()).put("team", k.team())
-                .put("role", k.role()).put("name", k.name()).put("created_at", k.createdAt().toString())
-                .put("revoked_at", k.revokedAt() == null ? null : k.revokedAt().toString());
-    }
-
-    // ---- /api/budgets and /api/spend: the ledger ----
-
-    private void listBudgets(Exchange x) {
-        Principal p = authenticate(x);
-        Instant now = clock.instant();
-        ObjectNode body = JSON.createObjectNode();
-        ArrayNode data = body.putArray("data");
-        for (Budget b : budgets.list()) {
-            if (visible(p, b.id())) data.add(BudgetView.of(b, book, now).json());
-        }
-        sendJson(x, 200, body);
-    }
-
-    private void getBudget(Exchange x) {
-        Principal p = authenticate(x);
-        String id = x.pathParam("id");
-        if (!visible(p, id)) throw noBudget(id);   // the same answer as for a budget that does not exist
-        sendJson(x, 200, BudgetView.of(budgets.get(id), book, clock.instant()).json());
-    }
-
-    private void putBudget(Exchange x) throws IOException {
-        requireAdmin(x);
-        String id = x.pathParam("id");
-        int colon = id.indexOf(':');
-        if (colon <= 0 || colon == id.length() - 1) {
-            throw ApiException.invalid("id", "id: expected SCOPE:NAME, e.g. team:platform, user:alice, org:"
-                    + "ORG or agent:NAME; got '" + clip(id) + "'");
-        }
-        JsonNode in = parseJsonObject(readBody(x));
-        for (var it = in.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!Set.of("amount", "tokens", "period", "time_zone", "currency", "soft", "tiers").contains(f)) {
-                throw ApiException.invalid(f, f + ": unknown field (expected amount, tokens, period, time_zone, currency,"
-                        + " soft, tiers; the scope and subject come from the URL)");
-            }
-        }
-        Budgets.Request r = new Budgets.Request(id.substring(0, colon), id.substring(colon + 1), amount(in), tokens(in),
-                text(in, "period", null), text(in, "time_zone", null), text(in, "currency", null), soft(in), tierRules(in));
-        Budget b;
-        try {
-            b = budgets.set(r);
-        } catch (ApiException e) {
-            if (!"scope".equals(e.param()) && !"subject".equals(e.param())) throw e;
-            throw ApiException.invalid("id", "id: " + e.getMessage());   // scope and subject were read from the id
-        }
-        sendJson(x, 200, BudgetView.of(b, book, clock.instant()).json());
-    }
-
-    private void deleteBudget(Exchange x) {
-        requireAdmin(x);
-        String id = x.pathParam("id");
-        if (!budgets.delete(id)) throw noBudget(id);
-        sendJson(x, 200, JSON.createObjectNode().put("id", id).put("deleted", true));
-    }
-
-    /** Admins see every budget; members the budgets their own calls are held to: their user's, team's and org's. */
-    private static boolean visible(Principal p, String id) {
-        return p.isAdmin() || id.equals(Budget.id(Budget.Scope.USER, p.user()))
-                || id.equals(Budget.id(Budget.Scope.TEAM, p.team())) || id.equals(Budget.id(Budget.Scope.ORG, p.org()));
-    }
-
-    /** Worded like {@link Budgets#get}'s refusal, so a member cannot tell a hidden budget from a missing one. */
-    private static ApiException noBudget(String id) {
-        return new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id) + "'. Budgets are named SCOPE:NAME,"
-                + " e.g. team:platform.", "id", "budget_not_found", null, false);
-    }
-
-    /** "500.00" or 500.00: kept exact. */
-    private static BigDecimal amount(JsonNode in) {
-        JsonNode v = in.get("amount");
-        if (v == null || v.isNull()) return null;
-        if (v.isNumber()) return v.decimalValue();
-        if (v.isTextual()) {
-            try {
-                return new BigDecimal(v.asText().strip());
-            } catch (NumberFormatException e) {
-                // below
-            }
-        }
-        throw ApiException.invalid("amount", "amount: expected a decimal such as \"500.00\" or 500; got " + clip(v.toString()));
-    }
-
-    private static Long tokens(JsonNode in) {
-        JsonNode v = in.get("tokens");
-        if (v == null || v.isNull()) return null;
-        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-            throw ApiException.invalid("tokens", "tokens: expected a whole number of tokens; got " + clip(v.toString()));
-        }
-        return v.longValue();
-    }
-
-    /** [50, 80, 90] or "50,80,90"; the percentages themselves are checked by {@link Budgets#set}. */
-    private static String soft(JsonNode in) {
-        JsonNode v = in.get("soft");
-        if (v == null || v.isNull()) return null;
-        if (v.isTextual()) return v.asText();
-        if (!v.isArray()) throw ApiException.invalid("soft", "soft: expected percentages such as [50, 80, 90] or \"50,80,90\"");
-        List<String> parts = new ArrayList<>();
-        for (int i = 0; i < v.size(); i++) {
-            if (!v.get(i).isIntegralNumber() || !v.get(i).canConvertToInt()) {
-                throw ApiException.invalid("soft", "soft[" + i + "]: expected a whole percentage; got " + clip(v.get(i).toString()));
-            }
-            parts.add(Integer.toString(v.get(i).intValue()));
-        }
-        return String.join(",", parts);
-    }
-
-    /** {"ultra": "0", "free": "exempt"}; caps may also be numbers. */
-    private static Map<String, String> tierRules(JsonNode in) {
-        JsonNode v = in.get("tiers");
-        if (v == null || v.isNull()) return null;
-        if (!v.isObject()) throw ApiException.invalid("tiers", "tiers: expected an object such as {\"ultra\": \"0\", \"free\": \"exempt\"}");
-        Map<String, String> out = new java.util.LinkedHashMap<>();
-        for (var it = v.fields(); it.hasNext(); ) {
-            var e = it.next();
-            JsonNode rule = e.getValue();
-            if (rule.isNumber()) out.put(e.getKey(), rule.decimalValue().toPlainString());
-            else if (rule.isTextual()) out.put(e.getKey(), rule.asText());
-            else throw ApiException.invalid("tiers", "tiers." + clip(e.getKey()) + ": expected an amount (0 forbids the tier) or 'exempt'; got "
-                    + clip(rule.toString()));
-        }
-        return out;
-    }
-
-    private void spend(Exchange x) {
-        Principal p = authenticate(x);
-        for (String name : x.queryNames()) {
-            if (!Set.of("by", "since", "until").contains(name)) {
-                throw ApiException.invalid(name, name + ": unknown parameter (expected by, since, until)");
-            }
-        }
-        String by = x.query("by");
-        if (by == null || !SPEND_DIMENSIONS.contains(by)) {
-            throw ApiException.invalid("by", "by: expected one of team, user, agent, model, tier; got '" + clip(by) + "'");
-        }
-        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
-        LocalDate since = date("since", x.query("since"), today.withDayOfMonth(1));
-        LocalDate until = date("until", x.query("until"), today);
-        if (since.isAfter(until)) throw ApiException.invalid("since", "since: " + since + " is after until (" + until + ")");
-        String user = p.isAdmin() ? null : p.user();
-        sendJson(x, 200, spendJson(by, since, until, user, book.spend(by, since, until, user)));
-    }
-
-    static final List<String> SPEND_DIMENSIONS = List.of("team", "user", "agent", "model", "tier");
-
-    private static LocalDate date(String param, String value, LocalDate fallback) {
-        if (value == null) return fallback;
-        try {
-            return LocalDate.parse(value);
-        } catch (DateTimeParseException e) {
-            throw ApiException.invalid(param, param + ": expected a date YYYY-MM-DD (UTC); got '" + clip(value) + "'");
-        }
-    }
-
-    /** A spend report: money as exact decimal strings of USD, tokens as integers. Days are UTC. */
-    static ObjectNode spendJson(String by, LocalDate since, LocalDate until, String user, List<SpendRow> rows) {
-        ObjectNode body = JSON.createObjectNode().put("by", by).put("since", since.toString()).put("until", until.toString())
-                .put("user", user);
-        ArrayNode data = body.putArray("data");
-        for (SpendRow r : rows) spendFields(data.addObject().put(by, r.key().isEmpty() ? null : r.key()), r);
-        spendFields(body.putObject("total"), spendTotal(rows));
-        return body;
-    }
-
-    /** The sum of a report's rows. */
-    static SpendRow spendTotal(List<SpendRow> rows) {
-        long requests = 0, unserved = 0, in = 0, cached = 0, out = 0, reasoning = 0, cost = 0;
-        for (SpendRow r : rows) {
-            requests += r.requests();
-            unserved += r.unserved();
-            in += r.inputTokens();
-            cached += r.cachedInputTokens();
-            out += r.outputTokens();
-            reasoning += r.reasoningTokens();
-            cost += r.costNanos();
-        }
-        return new SpendRow("TOTAL", requests, unserved, in, cached, out, reasoning, cost);
-    }
-
-    private static void spendFields(ObjectNode n, SpendRow r) {
-        n.put("requests", r.requests()).put("unserved", r.unserved()).put("input_tokens", r.inputTokens())
-                .put("cached_input_tokens", r.cachedInputTokens()).put("output_tokens", r.outputTokens())
-                .put("reasoning_tokens", r.reasoningTokens()).put("cost_usd", Money.amount(r.costNanos()).toPlainString());
-    }
-
-    /** A budget and its current window (what it has spent and holds for calls in flight), as the CLI and API show it. */
-    record BudgetView(Budget budget, Instant windowStart, Instant resetsAt, WindowRow window) {
-
-        static BudgetView of(Budget b, LedgerBook book, Instant now) {
-            Instant start = b.period().start(now, b.zone());
-            WindowKey key = new WindowKey(b.id(), start.toEpochMilli(), "*");
-            return new BudgetView(b, start, b.period().reset(now, b.zone()), book.window(key).orElse(new WindowRow(key, 0, 0, 0, 0)));
-        }
-
-        /** How much of its limit the window has spent (the larger of money and tokens), e.g. 12.5. */
-        BigDecimal percent() {
-            BigDecimal money = percent(window.spentNanos(), budget.limitNanos());
-            BigDecimal tokens = percent(window.spentTokens(), budget.limitTokens());
-            if (money == null) return tokens;
-            return tokens == null ? money : money.max(tokens);
-        }
-
-        private static BigDecimal percent(long spent, Long limit) {
-            if (limit == null) return null;
-            if (limit == 0) return new BigDecimal("100.00");   // nothing may be spent: the budget is used up
-            return BigDecimal.valueOf(spent).multiply(BigDecimal.valueOf(100)).divide(BigDecimal.valueOf(limit), 2, RoundingMode.HALF_UP);
-        }
-
-        ObjectNode json() {
-            Budget b = budget;
-            ObjectNode n = JSON.createObjectNode().put("id", b.id()).put("scope", b.scope().name().toLowerCase(Locale.ROOT))
-                    .put("subject", b.subject()).put("period", b.period().label()).put("time_zone", b.zone().getId())
-                    .put("currency", b.currency())
-                    .put("amount", b.limitNanos() == null ? null : Money.amount(b.limitNanos()).toPlainString())
-                    .put("tokens", b.limitTokens());
-            ArrayNode soft = n.putArray("soft");
-            b.softPercents().forEach(soft::add);
-            ObjectNode tiers = n.putObject("tiers");
-            new TreeMap<>(b.tiers()).forEach((t, r) -> tiers.put(t, r.exempt() ? "exempt" : Money.amount(r.capNanos()).toPlainString()));
-            n.putObject("current").put("window_start", windowStart.toString())
-                    .put("resets_at", resetsAt == null ? null : resetsAt.toString())
-                    .put("spent", Money.amount(window.spentNanos()).toPlainString())
-                    .put("reserved", Money.amount(window.reservedNanos()).toPlainString())
-                    .put("spent_tokens", window.spentTokens()).put("reserved_tokens", window.reservedTokens())
-                    .put("percent", percent());
-            return n;
-        }
-    }
-
-    // ---- for routes defined in other classes of this package (AgentApi) ----
+    // ---- for routes defined in other classes of this package (KeysApi, BudgetsApi, AgentApi, ...) ----
 
     /** A route's work, framed by {@link #handle}. */
     @FunctionalInterface
@@ -787,11 +470,13 @@ final class HttpApi {
 
     // ---- helpers ----
 
-    private Principal authenticate(Exchange x) {
+    /** The caller, by its API key. */
+    Principal authenticate(Exchange x) {
         return auth.authenticate(Credentials.apiKey(x::header));
     }
 
-    private Principal requireAdmin(Exchange x) {
+    /** The caller, refused with 403 unless its key is an admin's. */
+    Principal requireAdmin(Exchange x) {
         Principal p = authenticate(x);
         if (!p.isAdmin()) {
             throw new ApiException(ApiException.Kind.PERMISSION, "This endpoint needs an admin key; key " + p.keyPrefix()
@@ -837,7 +522,8 @@ final class HttpApi {
                 + maxBodyBytes + " bytes (server.max_body_bytes).", null, "request_too_large", null, false);
     }
 
-    private static JsonNode parseJsonObject(byte[] body) {
+    /** A body that must be one JSON object, decimals kept exact; refused with 400 otherwise. */
+    static JsonNode parseJsonObject(byte[] body) {
         try {
             JsonNode n = BODY.readTree(body);
             if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object.");
@@ -847,7 +533,8 @@ final class HttpApi {
         }
     }
 
-    private static String text(JsonNode in, String field, String fallback) {
+    /** A string field of a body, {@code fallback} when absent or null; refused with 400 when not a string. */
+    static String text(JsonNode in, String field, String fallback) {
         JsonNode v = in.get(field);
         if (v == null || v.isNull()) return fallback;
         if (!v.isTextual()) throw ApiException.invalid(field, field + ": expected a string");
@@ -881,7 +568,8 @@ final class HttpApi {
         }
     }
 
-    private static String clip(String s) {
+    /** A value the client sent, cut to 60 characters for an error message. */
+    static String clip(String s) {
         if (s == null) return "";
         return s.length() <= 60 ? s : s.substring(0, 60) + "...";
     }

@@ -16,7 +16,6 @@ import dev.carapace.ledger.Money;
 import dev.carapace.ledger.Period;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ModelSpec;
-import dev.carapace.server.HttpApi.BudgetView;
 import dev.carapace.store.ApiKeys.StoredKey;
 import dev.carapace.store.LedgerBook.SpendRow;
 import dev.carapace.store.LedgerBook;
@@ -557,7 +556,7 @@ public final class Main implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!HttpApi.SPEND_DIMENSIONS.contains(by)) {
+            if (!SpendReport.DIMENSIONS.contains(by)) {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "--by: expected team, user, agent, model or tier; got '" + by + "'");
             }
@@ -575,7 +574,7 @@ public final class Main implements Runnable {
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                out.println(JSON.writeValueAsString(HttpApi.spendJson(by, from, to, null, rows)));
+                out.println(JSON.writeValueAsString(SpendReport.json(by, from, to, null, rows)));
             } else if (csv) {
                 out.print(csvLine(by, "requests", "unserved", "input_tokens", "cached_input_tokens", "output_tokens",
                         "reasoning_tokens", "cost_usd"));
@@ -591,7 +590,7 @@ public final class Main implements Runnable {
                 out.printf(row, by.toUpperCase(java.util.Locale.ROOT), "REQUESTS", "UNSERVED", "INPUT", "CACHED", "OUTPUT",
                         "REASONING", "COST USD");
                 java.util.List<SpendRow> all = new java.util.ArrayList<>(rows);
-                all.add(HttpApi.spendTotal(rows));
+                all.add(SpendReport.total(rows));
                 for (SpendRow r : all) {
                     out.printf(row, r.key().isEmpty() ? "-" : r.key(), r.requests(), r.unserved(), r.inputTokens(),
                             r.cachedInputTokens(), r.outputTokens(), r.reasoningTokens(), Money.format(r.costNanos()));
