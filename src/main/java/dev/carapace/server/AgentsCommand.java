@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.config.CarapaceConfig;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -12,26 +11,22 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.util.concurrent.Callable;
 
 /** {@code carapace agents list|show}: the agents of the config, read without a running server (like {@code models list}). */
 @Command(name = "agents", mixinStandardHelpOptions = true, description = "Show the configured agents.",
         subcommands = {AgentsCommand.List.class, AgentsCommand.Show.class})
-final class AgentsCommand implements Runnable {
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() { spec.commandLine().usage(spec.commandLine().getOut()); }
+final class AgentsCommand extends GroupCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the agents: model, tools, owner.")
-    static final class List implements java.util.concurrent.Callable<Integer> {
-        @Mixin Main.Common common;
+    static final class List extends CliCommand implements Callable<Integer> {
+        @Mixin ConfigOptions common;
         @Option(names = "--json", description = "Print JSON.") boolean json;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             CarapaceConfig config = common.config();
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = out();
             if (json) {
                 ArrayNode a = AgentJson.JSON.createArrayNode();
                 config.agents().values().forEach(agent -> a.add(AgentJson.agent(agent)));
@@ -52,22 +47,20 @@ final class AgentsCommand implements Runnable {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one agent's settings.")
-    static final class Show implements java.util.concurrent.Callable<Integer> {
-        @Mixin Main.Common common;
+    static final class Show extends CliCommand implements Callable<Integer> {
+        @Mixin ConfigOptions common;
         @Parameters(paramLabel = "ID", description = "The agent's id (see 'carapace agents list').") String id;
         @Option(names = "--json", description = "Print JSON.") boolean json;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             CarapaceConfig config = common.config();
             AgentSpec a = config.agents().get(id);
             if (a == null) {
-                spec.commandLine().getErr().println("error: no agent '" + id + "' (" + (config.agents().isEmpty()
+                return fail("no agent '" + id + "' (" + (config.agents().isEmpty()
                         ? "no agents are configured" : "agents: " + String.join(", ", config.agents().keySet())) + ")");
-                return 1;
             }
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = out();
             if (json) {
                 ObjectNode n = AgentJson.agent(a).put("workspace", a.workspace().toString());
                 out.println(AgentJson.JSON.writeValueAsString(n));

@@ -7,9 +7,7 @@ import dev.carapace.guard.audit.AuditLog;
 import dev.carapace.store.ApprovalRecords.ApprovalRow;
 import dev.carapace.store.ApprovalRecords.GrantRow;
 import dev.carapace.store.Store;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,33 +24,20 @@ import java.util.Optional;
         description = "List, approve and deny the tool calls agents are waiting on; list and revoke standing grants.",
         subcommands = {ApprovalsCommand.List.class, ApprovalsCommand.Show.class, ApprovalsCommand.Approve.class,
                 ApprovalsCommand.Deny.class, ApprovalsCommand.Grants.class, ApprovalsCommand.Revoke.class})
-final class ApprovalsCommand implements Runnable {
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+final class ApprovalsCommand extends GroupCommand {
 
-    @Override
-    public void run() { spec.commandLine().usage(spec.commandLine().getOut()); }
-
-    abstract static class QueueCommand implements java.util.concurrent.Callable<Integer> {
-        @Mixin Main.Common common;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    abstract static class QueueCommand extends StoreCommand {
 
         @Override
-        public Integer call() throws Exception {
-            CarapaceConfig config = common.config();
+        int run(CarapaceConfig config, Store store) throws Exception {
             Clock clock = Clock.systemUTC();
-            try (Store store = Carapace.openStore(config, common.dataDir(), System::getenv);
-                 AuditLog audit = new AuditLog(store.auditRecords())) {
+            try (AuditLog audit = new AuditLog(store.auditRecords())) {
                 return run(new ApprovalQueue(store.approvalRecords(), audit, clock, config.approvals().timeout()),
-                        clock.instant(), spec.commandLine().getOut());
+                        clock.instant(), out());
             }
         }
 
         abstract int run(ApprovalQueue queue, Instant now, PrintWriter out) throws Exception;
-
-        int fail(String message) {
-            spec.commandLine().getErr().println("error: " + message);
-            return 1;
-        }
 
         /** Who decides from the command line: the OS user. */
         static String who() { return "cli:" + System.getProperty("user.name", "unknown"); }
@@ -70,7 +55,7 @@ final class ApprovalsCommand implements Runnable {
                 try {
                     GuardJson.oneOf(status, GuardJson.APPROVAL_STATUSES, "status");
                 } catch (IllegalArgumentException e) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--" + e.getMessage() + " (or all)");
+                    throw usageError("--" + e.getMessage() + " (or all)");
                 }
             }
             java.util.List<ApprovalRow> rows = queue.list(status.equals("all") ? null : status, 1000);
@@ -128,13 +113,13 @@ final class ApprovalsCommand implements Runnable {
         @Override
         int run(ApprovalQueue queue, Instant now, PrintWriter out) {
             if (pattern != null && !remember) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--pattern: only with --remember");
+                throw usageError("--pattern: only with --remember");
             }
             Optional<ApprovalQueue.Decided> d;
             try {
                 d = queue.approve(id, who(), reason, remember ? (pattern == null ? "" : pattern) : null);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--" + e.getMessage().replace("target pattern", "pattern"));
+                throw usageError("--" + e.getMessage().replace("target pattern", "pattern"));
             }
             return report(d, out);
         }
@@ -151,7 +136,7 @@ final class ApprovalsCommand implements Runnable {
             try {
                 return report(queue.reject(id, who(), reason), out);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--" + e.getMessage());
+                throw usageError("--" + e.getMessage());
             }
         }
     }

@@ -1,13 +1,12 @@
 package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.carapace.config.CarapaceConfig;
 import dev.carapace.guard.audit.AuditChain;
 import dev.carapace.store.AuditRecords;
 import dev.carapace.store.AuditRecords.AuditRow;
 import dev.carapace.store.Store;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -20,28 +19,16 @@ import java.util.Collections;
 @Command(name = "audit", mixinStandardHelpOptions = true,
         description = "Check and read the audit log of guard decisions and approvals.",
         subcommands = {AuditCommand.Verify.class, AuditCommand.Tail.class, AuditCommand.Search.class})
-final class AuditCommand implements Runnable {
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+final class AuditCommand extends GroupCommand {
 
-    @Override
-    public void run() { spec.commandLine().usage(spec.commandLine().getOut()); }
-
-    abstract static class StoreCommand implements java.util.concurrent.Callable<Integer> {
-        @Mixin Main.Common common;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    abstract static class LogCommand extends StoreCommand {
 
         @Override
-        public Integer call() throws Exception {
-            try (Store store = Carapace.openStore(common.config(), common.dataDir(), System::getenv)) {
-                return run(store.auditRecords(), spec.commandLine().getOut());
-            }
+        int run(CarapaceConfig config, Store store) throws Exception {
+            return run(store.auditRecords(), out());
         }
 
         abstract int run(AuditRecords log, PrintWriter out) throws Exception;
-
-        CommandLine.ParameterException bad(String message) {
-            return new CommandLine.ParameterException(spec.commandLine(), message);
-        }
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
@@ -49,7 +36,7 @@ final class AuditCommand implements Runnable {
                     + "names each problem if not.",
                     "Prints the head (SEQ:HASH); keep it elsewhere and pass it as --anchor later to also catch a "
                             + "truncated or wholly rewritten log."})
-    static final class Verify extends StoreCommand {
+    static final class Verify extends LogCommand {
         @Option(names = "--anchor", paramLabel = "SEQ:HASH", description = "A head printed by an earlier verify.") String anchor;
         @Option(names = "--json", description = "Print JSON.") boolean json;
 
@@ -59,7 +46,7 @@ final class AuditCommand implements Runnable {
             try {
                 a = GuardJson.anchor(anchor);
             } catch (IllegalArgumentException e) {
-                throw bad("--" + e.getMessage());
+                throw usageError("--" + e.getMessage());
             }
             AuditChain.Verification v = AuditChain.verify(log, a);
             if (json) {
@@ -67,7 +54,7 @@ final class AuditCommand implements Runnable {
             } else if (v.ok()) {
                 out.println("ok: " + v.records() + " records, chain intact; head " + v.headSeq() + ":" + v.headHash());
             } else {
-                PrintWriter err = spec.commandLine().getErr();
+                PrintWriter err = err();
                 for (AuditChain.Problem p : v.problems()) err.println(p.kind().name().toLowerCase() + ": " + p.message());
                 err.println("TAMPERED: " + v.problems().size() + " problem(s) in " + v.records() + " records; head "
                         + v.headSeq() + ":" + v.headHash());
@@ -77,14 +64,14 @@ final class AuditCommand implements Runnable {
     }
 
     @Command(name = "tail", mixinStandardHelpOptions = true, description = "Show the newest records, oldest first.")
-    static final class Tail extends StoreCommand {
+    static final class Tail extends LogCommand {
         @Option(names = {"-n", "--lines"}, paramLabel = "N", defaultValue = "20", description = "How many (default 20).") int lines;
         @Option(names = {"-f", "--follow"}, description = "Keep printing new records as they are written (until interrupted).") boolean follow;
         @Option(names = "--json", description = "One JSON object per line.") boolean json;
 
         @Override
         int run(AuditRecords log, PrintWriter out) throws Exception {
-            if (lines < 0 || lines > 10_000) throw bad("--lines: expected 0 to 10000; got " + lines);
+            if (lines < 0 || lines > 10_000) throw usageError("--lines: expected 0 to 10000; got " + lines);
             var newest = new ArrayList<>(log.search(AuditRecords.Filter.ALL, lines));
             Collections.reverse(newest);
             if (!json) header(out);
@@ -109,7 +96,7 @@ final class AuditCommand implements Runnable {
 
     @Command(name = "search", mixinStandardHelpOptions = true,
             description = "Find records, newest first. Times: an ISO instant, a UTC date, or an age such as 15m, 2h, 7d.")
-    static final class Search extends StoreCommand {
+    static final class Search extends LogCommand {
         @Option(names = "--agent", paramLabel = "AGENT") String agent;
         @Option(names = "--session", paramLabel = "KEY", description = "A session key, e.g. agent:coder:main.") String session;
         @Option(names = "--outcome", paramLabel = "OUTCOME",
@@ -130,9 +117,9 @@ final class AuditCommand implements Runnable {
                         GuardJson.oneOf(layer, GuardJson.LAYERS, "layer"), GuardJson.time(since, now, "since"),
                         GuardJson.time(until, now, "until"), 0);
             } catch (IllegalArgumentException e) {
-                throw bad("--" + e.getMessage());
+                throw usageError("--" + e.getMessage());
             }
-            if (limit < 1 || limit > 10_000) throw bad("--limit: expected 1 to 10000; got " + limit);
+            if (limit < 1 || limit > 10_000) throw usageError("--limit: expected 1 to 10000; got " + limit);
             var rows = log.search(f, limit);
             if (json) {
                 ArrayNode a = AgentJson.JSON.createArrayNode();

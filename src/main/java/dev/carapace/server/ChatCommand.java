@@ -1,6 +1,5 @@
 package dev.carapace.server;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -8,7 +7,6 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 import java.io.BufferedReader;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -16,6 +14,7 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Callable;
 
 /** {@code carapace chat}: talk to an agent of a running Carapace, one message or a conversation. */
 @Command(name = "chat", mixinStandardHelpOptions = true,
@@ -24,9 +23,7 @@ import java.util.List;
                 "Text is printed as it streams in, tool calls one line each with the result below (at most 20 lines "
                 + "or 2,000 characters; what is cut is counted). Ctrl-C during a run cancels the run; at the "
                 + "prompt it quits. Exit code: 0 when the (last) run completed, 1 otherwise."})
-final class ChatCommand implements java.util.concurrent.Callable<Integer> {
-
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+final class ChatCommand extends CliCommand implements Callable<Integer> {
 
     @Option(names = "--agent", paramLabel = "ID", description = "The agent (default: the only one this key may use).")
     String agent;
@@ -44,30 +41,13 @@ final class ChatCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "MESSAGE", arity = "0..*", description = "The message (words are joined with spaces).")
     List<String> message;
 
-    /** Where interactive lines come from; {@link Main#run} sets it. */
-    InputStream in = System.in;
-
-    /** Creates commands as picocli does, handing {@code chat} its input. */
-    static CommandLine.IFactory factory(InputStream in) {
-        CommandLine.IFactory defaults = CommandLine.defaultFactory();
-        return new CommandLine.IFactory() {
-            @Override
-            public <K> K create(Class<K> cls) throws Exception {
-                K made = defaults.create(cls);
-                if (made instanceof ChatCommand c) c.in = in;
-                if (made instanceof PrivacyCommand.StdinCommand c) c.in = in;
-                return made;
-            }
-        };
-    }
-
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         String k = key != null ? key : System.getenv("CARAPACE_KEY");
         if (k == null || k.isBlank()) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "no API key: pass --key KEY or set CARAPACE_KEY");
+            throw usageError("no API key: pass --key KEY or set CARAPACE_KEY");
         }
         String u = url != null ? url : System.getenv().getOrDefault("CARAPACE_URL", "http://127.0.0.1:8080");
         URI base;
@@ -75,7 +55,7 @@ final class ChatCommand implements java.util.concurrent.Callable<Integer> {
             base = URI.create(u.endsWith("/") ? u : u + "/");
             if (base.getScheme() == null || !base.getScheme().startsWith("http")) throw new IllegalArgumentException();
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--url: expected http(s)://HOST:PORT; got '" + u + "'");
+            throw usageError("--url: expected http(s)://HOST:PORT; got '" + u + "'");
         }
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         ChatClient client = new ChatClient(http, base, k, out);
@@ -106,7 +86,7 @@ final class ChatCommand implements java.util.concurrent.Callable<Integer> {
     private String onlyAgent(ChatClient client) {
         List<String> ids = client.agents();
         if (ids.size() == 1) return ids.get(0);
-        throw new CommandLine.ParameterException(spec.commandLine(), ids.isEmpty()
+        throw usageError(ids.isEmpty()
                 ? "this key may use no agent (see 'carapace agents list' on the server)"
                 : "several agents: " + String.join(", ", ids) + "; choose one with --agent ID");
     }

@@ -13,7 +13,6 @@ import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;
 import dev.carapace.guard.policy.PolicyProblem;
 import dev.carapace.guard.policy.PolicyWatcher;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,26 +23,22 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 
 /** {@code carapace policy check|explain}: validate a policy file; show which rule decides a call and why. */
 @Command(name = "policy", mixinStandardHelpOptions = true, description = "Check guard policies and explain decisions.",
         subcommands = {PolicyCommand.Check.class, PolicyCommand.Explain.class})
-final class PolicyCommand implements Runnable {
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() { spec.commandLine().usage(spec.commandLine().getOut()); }
+final class PolicyCommand extends GroupCommand {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = "Validate a policy file: prints a summary, or every problem as FILE:LINE:COLUMN: PATH: MESSAGE.")
-    static final class Check implements java.util.concurrent.Callable<Integer> {
+    static final class Check extends CliCommand implements Callable<Integer> {
         @Parameters(paramLabel = "FILE") Path file;
         @Option(names = "--json", description = "Print JSON.") boolean json;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = out();
             Policy p;
             try {
                 p = PolicyLoader.load(file);
@@ -57,7 +52,7 @@ final class PolicyCommand implements Runnable {
                     }
                     out.println(AgentJson.JSON.writeValueAsString(n));
                 } else {
-                    PrintWriter err = spec.commandLine().getErr();
+                    PrintWriter err = err();
                     e.problems().forEach(err::println);
                     err.println(e.problems().size() + (e.problems().size() == 1 ? " error" : " errors"));
                 }
@@ -89,8 +84,8 @@ final class PolicyCommand implements Runnable {
             description = {"Show which rule decides a tool call and why, layer by layer, with the remedy for a refusal.",
                     "Example: carapace policy explain --agent coder --tool web_fetch --target https://api.github.com/repos/x",
                     "Without --tool, the target is a network destination (a URL, or HOST:PORT for a CONNECT tunnel)."})
-    static final class Explain implements java.util.concurrent.Callable<Integer> {
-        @Mixin Main.Common common;
+    static final class Explain extends CliCommand implements Callable<Integer> {
+        @Mixin ConfigOptions common;
         @Option(names = "--agent", required = true, paramLabel = "AGENT") String agent;
         @Option(names = "--tool", paramLabel = "TOOL", description = "A tool name (read, write, exec, web_fetch, ...).") String tool;
         @Option(names = "--target", paramLabel = "X",
@@ -98,24 +93,21 @@ final class PolicyCommand implements Runnable {
         @Option(names = "--method", paramLabel = "METHOD", defaultValue = "GET",
                 description = "HTTP method for a network URL without --tool (default: GET).") String method;
         @Option(names = "--json", description = "Print JSON.") boolean json;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             if (tool == null && target == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "give --tool, --target, or both");
+                throw usageError("give --tool, --target, or both");
             }
             CarapaceConfig config = common.config();
             if (!config.agents().containsKey(agent)) {
-                spec.commandLine().getErr().println("error: no agent '" + agent + "' (" + (config.agents().isEmpty()
+                return fail("no agent '" + agent + "' (" + (config.agents().isEmpty()
                         ? "no agents are configured" : "agents: " + String.join(", ", config.agents().keySet())) + ")");
-                return 1;
             }
             PolicyWatcher w = GuardWiring.load(config, common.configFile(), common.dataDir(), e -> { }, Clock.systemUTC());
             if (w == null) {
-                spec.commandLine().getErr().println("error: the config attaches no guard policy (guard.policies); agents "
+                return fail("the config attaches no guard policy (guard.policies); agents "
                         + "are held to their tool lists only");
-                return 1;
             }
             List<PolicyEngine.Decision> steps;
             String verdict;
@@ -125,7 +117,7 @@ final class PolicyCommand implements Runnable {
                 try {
                     r = Targets.request(agent, target, method.toUpperCase(Locale.ROOT));
                 } catch (IllegalArgumentException e) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--target: " + e.getMessage());
+                    throw usageError("--target: " + e.getMessage());
                 }
                 PolicyEngine.Decision d = w.current().network(r);
                 steps = List.of(d);
@@ -139,7 +131,7 @@ final class PolicyCommand implements Runnable {
                 verdict = x.audit() ? "allow (audit only: would be denied)" : x.decision().verdict().name().toLowerCase(Locale.ROOT);
                 rule = x.decision().rule();
             }
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = out();
             if (json) {
                 ObjectNode n = AgentJson.JSON.createObjectNode().put("agent", agent).put("tool", tool).put("target", target)
                         .put("decision", verdict).put("rule", rule);

@@ -6,7 +6,6 @@ import dev.carapace.privacy.Finding;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.privacy.Redaction;
 import dev.carapace.privacy.Scanner;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -27,17 +26,10 @@ import java.util.concurrent.Callable;
 @Command(name = "privacy", mixinStandardHelpOptions = true,
         description = "Find personal data, secrets and the org's confidential terms in text, as the privacy router does.",
         subcommands = {PrivacyCommand.Scan.class, PrivacyCommand.Redact.class})
-final class PrivacyCommand implements Runnable {
+final class PrivacyCommand extends GroupCommand {
 
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() { spec.commandLine().usage(spec.commandLine().getOut()); }
-
-    /** What reads stdin: {@link ChatCommand#factory} hands it the stream {@link Main#run} was given. */
-    abstract static class StdinCommand implements Callable<Integer> {
-        InputStream in = System.in;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    /** What reads stdin: the stream {@link Main#run} was given ({@link CliCommand#in}). */
+    abstract static class StdinCommand extends CliCommand implements Callable<Integer> {
 
         @Option(names = "--config", paramLabel = "FILE", description = "The config whose privacy section (dictionaries, "
                 + "patterns, phone regions) applies (default: $CARAPACE_CONFIG, else ./carapace.yaml if present, else "
@@ -46,12 +38,12 @@ final class PrivacyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Main.Common common = new Main.Common();
+            ConfigOptions common = new ConfigOptions();
             common.config = config;
             CarapaceConfig c = common.config();
             Scanner scanner = new Scanner(c.privacy() != null ? c.privacy() : PrivacySpec.DEFAULT);
             String text = readUtf8(in);
-            return run(text, scanner.scan(text), spec.commandLine().getOut());
+            return run(text, scanner.scan(text), out());
         }
 
         abstract int run(String text, List<Finding> findings, PrintWriter out) throws IOException;
