@@ -49,6 +49,23 @@ import dev.carapace.model.openai.OpenAiFormat;
 import dev.carapace.model.responses.ResponsesFormat;
 import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.server.adapter.BwrapExec;
+import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.GrantingGuard;
+import dev.carapace.server.adapter.Metrics;
+import dev.carapace.server.adapter.PolicyGuard;
+import dev.carapace.server.adapter.PrivacyAudit;
+import dev.carapace.server.adapter.ProxyEgress;
+import dev.carapace.server.adapter.QueuedApprovals;
+import dev.carapace.server.adapter.StoreWatch;
+import dev.carapace.server.api.AgentApi;
+import dev.carapace.server.api.BudgetsApi;
+import dev.carapace.server.api.GuardApi;
+import dev.carapace.server.api.HttpApi;
+import dev.carapace.server.api.KeysApi;
+import dev.carapace.server.api.PrivacyApi;
+import dev.carapace.server.api.ResponsesApi;
+import dev.carapace.server.api.SpendApi;
 import dev.carapace.store.ApiKeys;
 import dev.carapace.store.Store;
 import dev.carapace.server.http.HttpServer;
@@ -414,14 +431,15 @@ public final class Carapace implements AutoCloseable {
         }, period.toMillis(), period.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
-    static Store openStore(CarapaceConfig config, Path dataDir, Function<String, String> env) {
+    /** The config's store, opened as the gateway opens it (the CLI's commands open it so too); the caller closes it. */
+    public static Store openStore(CarapaceConfig config, Path dataDir, Function<String, String> env) {
         CarapaceConfig.Store s = config.store();
         return Store.open(s.jdbcUrl(dataDir), s.userEnv() == null ? null : env.apply(s.userEnv()),
                 s.passwordEnv() == null ? null : env.apply(s.passwordEnv()), s.poolSize());
     }
 
     /** The budgets of the store, checked against the config's org, teams and tiers; users are those that had a key. */
-    static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
+    public static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
         return new Budgets(store.ledgerBook(), clock, config.org(), config.teams().keySet(),
                 new LinkedHashSet<>(config.tiers()),
                 user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));

@@ -18,7 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 
 /** Builds the guard's policy parts from the config (for the server and for {@code carapace policy explain}). */
-final class GuardWiring {
+public final class GuardWiring {
 
     private static final Logger audit = LoggerFactory.getLogger("carapace.audit");
 
@@ -57,7 +57,7 @@ final class GuardWiring {
      * null when not known) and the secret files; the config loader checked them once, a reloaded policy is checked
      * again.
      */
-    static PolicyWatcher load(CarapaceConfig config, Path configFile, Path dataDir, AuditSink sink, Clock clock) {
+    public static PolicyWatcher load(CarapaceConfig config, Path configFile, Path dataDir, AuditSink sink, Clock clock) {
         CarapaceConfig.Guard g = config.guard();
         if (g.policies().isEmpty()) return null;
         List<PolicyWatcher.Source> sources = new ArrayList<>();

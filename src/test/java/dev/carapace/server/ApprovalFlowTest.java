@@ -12,6 +12,8 @@ import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.approval.ApprovalQueue;
 import dev.carapace.identity.Principal;
+import dev.carapace.server.adapter.GrantingGuard;
+import dev.carapace.server.adapter.QueuedApprovals;
 import dev.carapace.store.AuditRecords;
 import dev.carapace.store.AuditRecords.AuditRow;
 import org.junit.jupiter.api.AfterEach;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.LedgerTestKit;
 import dev.carapace.ledger.Money;
+import dev.carapace.server.cli.Main;
 import dev.carapace.store.LedgerBook;
 import dev.carapace.store.PostgresForTests;
 import dev.carapace.store.Store;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.ledger.Period;
+import dev.carapace.server.cli.Main;
 import dev.carapace.store.LedgerBook;
 import dev.carapace.store.LedgerBook.BudgetRow;
 import dev.carapace.store.LedgerBook.Charge;

@@ -7,6 +7,7 @@ import dev.carapace.agent.tools.ExecTool;
 import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.server.adapter.BwrapExec;
 import dev.carapace.testing.SandboxDirs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

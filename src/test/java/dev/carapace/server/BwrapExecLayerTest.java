@@ -5,6 +5,7 @@ import dev.carapace.guard.policy.PolicyEngine.Subject;
 import dev.carapace.guard.policy.PolicyWatcher;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.server.adapter.BwrapExec;
 import dev.carapace.testing.SandboxDirs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

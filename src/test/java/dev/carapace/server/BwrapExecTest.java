@@ -7,6 +7,7 @@ import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.server.adapter.BwrapExec;
 import dev.carapace.testing.SandboxDirs;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Assumptions;

@@ -3,6 +3,8 @@ package dev.carapace.server;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.TranscriptEntry;
+import dev.carapace.server.cli.ChatClient;
+import dev.carapace.server.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.identity.KeyMaterial;
+import dev.carapace.server.cli.Main;
 import dev.carapace.store.ApiKeys.StoredKey;
 import dev.carapace.store.Store;
 import org.junit.jupiter.api.BeforeEach;

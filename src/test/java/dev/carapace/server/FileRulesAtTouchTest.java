@@ -17,6 +17,7 @@ import dev.carapace.guard.call.FileAccess;
 import dev.carapace.guard.call.FileTarget;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.server.adapter.PolicyGuard;
 import dev.carapace.testing.ScriptedUpstream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;

@@ -3,6 +3,7 @@ package dev.carapace.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.ledger.LedgerTestKit;
+import dev.carapace.server.cli.Main;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -10,6 +10,7 @@ import dev.carapace.guard.egress.EgressProxy;
 import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.server.adapter.PolicyGuard;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

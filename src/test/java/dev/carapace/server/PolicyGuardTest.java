@@ -10,6 +10,7 @@ import dev.carapace.agent.RunStatus;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyLoader;
+import dev.carapace.server.adapter.PolicyGuard;
 import dev.carapace.store.AuditRecords;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;

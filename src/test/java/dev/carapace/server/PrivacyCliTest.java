@@ -1,6 +1,8 @@
 package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.carapace.server.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +32,7 @@ class PrivacyCliTest {
         Files.writeString(config, "privacy:\n  dictionaries:\n    code_name: {class: confidential, terms: [bluebird]}\n");
         Result r = run(text.getBytes(StandardCharsets.UTF_8), "privacy", "scan", "--json", "--config", config.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        JsonNode a = Main.JSON.readTree(r.out());
+        JsonNode a = new ObjectMapper().readTree(r.out());
         assertThat(a).hasSize(3);
         assertThat(a.get(0).get("type").asText()).isEqualTo("email");
         assertThat(a.get(0).get("class").asText()).isEqualTo("pii");

@@ -8,6 +8,7 @@ import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.egress.EgressProxy;
 import dev.carapace.guard.egress.SecretStore;
+import dev.carapace.server.adapter.ProxyEgress;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

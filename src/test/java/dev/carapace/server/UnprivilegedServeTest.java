@@ -1,6 +1,7 @@
 package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.server.cli.Main;
 import dev.carapace.testing.SandboxDirs;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Assumptions;

@@ -1,8 +1,0 @@
-package dev.carapace.server;
-
-/** A command that only holds subcommands ({@code carapace keys}, {@code carapace budget}, ...): alone, it prints its usage. */
-abstract class GroupCommand extends CliCommand implements Runnable {
-
-    @Override
-    public void run() { spec.commandLine().usage(out()); }
-}

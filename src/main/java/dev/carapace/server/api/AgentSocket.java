@@ -1,0 +1,111 @@
+package dev.carapace.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.agent.AgentRuntime;
+import dev.carapace.agent.RunEvents;
+import dev.carapace.agent.RunInfo;
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+import dev.carapace.server.http.WebSocket;
+import dev.carapace.server.json.AgentJson;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+
+/**
+ * A session over WebSocket at {@code /api/sessions/{key}/ws}: the server sends every live event of the session's
+ * runs as JSON text (the same objects as the SSE streams' data), and the client may send
+ * {@code {"type":"message","text":"..."}} (answered {@code {"type":"accepted","run_id":...}}) and
+ * {@code {"type":"cancel"}} (the session's unfinished runs, or {@code "run_id"}'s only). Client mistakes are
+ * answered with {@code {"type":"error","code":...,"message":...}} and the socket stays open.
+ *
+ * <p>One instance per connection, made by {@link AgentApi} once the key and the session are checked: a refused
+ * upgrade is answered like any API request.
+ */
+final class AgentSocket implements WebSocket.Listener {
+
+    private static final Logger log = LoggerFactory.getLogger("carapace.access");
+    private static final String PREFIX = "/api/sessions/";
+    private static final String SUFFIX = "/ws";
+
+    private final AgentRuntime runtime;
+    private final Principal principal;
+    private final AgentAccess.SessionRef session;
+    private volatile WebSocket ws;
+    private volatile RunEvents.Subscription subscription;
+
+    AgentSocket(AgentRuntime runtime, Principal principal, AgentAccess.SessionRef session) {
+        this.runtime = runtime;
+        this.principal = principal;
+        this.session = session;
+    }
+
+    @Override
+    public void onOpen(WebSocket ws) {
+        this.ws = ws;
+        log.info("WS {}{}{} 101 user={} team={}", PREFIX, session.key(), SUFFIX, principal.user(), principal.team());
+        subscription = runtime.subscribeSession(session.key(), e -> send(AgentJson.event(e)));
+    }
+
+    @Override
+    public void onText(String message) {
+        // Held from handling to replying: a new run's first events (sent under the same lock by this socket's
+        // delivery thread) cannot overtake its "accepted", so a client always learns a run's id before its events.
+        synchronized (this) {
+            try {
+                send(handle(message));
+            } catch (ApiException e) {
+                send(AgentJson.JSON.createObjectNode().put("type", "error").put("code", e.code())
+                        .put("message", e.getMessage()));
+            }
+        }
+    }
+
+    private ObjectNode handle(String message) {
+        JsonNode in;
+        try {
+            in = AgentJson.JSON.readTree(message);
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "Not valid JSON; send {\"type\":\"message\",\"text\":\"...\"} or {\"type\":\"cancel\"}.");
+        }
+        String type = in == null ? "" : in.path("type").asText("");
+        return switch (type) {
+            case "message" -> {
+                JsonNode t = in.get("text");
+                if (t == null || !t.isTextual()) throw ApiException.invalid("text", "text: required, a string");
+                String runId = runtime.start(session.agent().id(), session.name(), t.asText(), principal);
+                yield AgentJson.JSON.createObjectNode().put("type", "accepted").put("run_id", runId)
+                        .put("session_key", session.key());
+            }
+            case "cancel" -> {
+                ObjectNode out = AgentJson.JSON.createObjectNode().put("type", "cancelled").put("session_key", session.key());
+                ArrayNode ids = out.putArray("run_ids");
+                String only = in.path("run_id").asText(null);
+                for (RunInfo r : runtime.runs(session.key())) {
+                    if ((only == null || only.equals(r.id())) && !r.status().isFinal() && runtime.cancel(r.id())) ids.add(r.id());
+                }
+                yield out;
+            }
+            default -> throw ApiException.invalid("type", "type: expected 'message' or 'cancel'; got '" + AgentAccess.clip(type) + "'");
+        };
+    }
+
+    /**
+     * From the runtime's delivery thread and from the reading thread: one frame at a time, each sent before the next
+     * (so a slow client slows its own delivery thread, whose bounded queue then drops, never the run).
+     */
+    private void send(ObjectNode json) {
+        synchronized (this) {
+            ws.send(json.toString());   // false: the client left, and onClose ends the subscription
+        }
+    }
+
+    @Override
+    public void onClose() {
+        RunEvents.Subscription s = subscription;
+        if (s != null) s.close();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.carapace.server.logging;
+
+import ch.qos.logback.classic.pattern.ClassicConverter;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+
+/**
+ * The log message with every control character escaped ({@code \n}, {@code \r}, {@code \t}, {@code \u0000}...), so
+ * a value from a request (a path, a header, a model name) can never start a forged log line or hide one. Applied to
+ * every message, not to each place a request value is logged: one missed place would be enough for a forgery.
+ */
+public final class EscapedMessageConverter extends ClassicConverter {
+
+    @Override
+    public String convert(ILoggingEvent event) {
+        return escape(event.getFormattedMessage());
+    }
+
+    static String escape(String s) {
+        if (s == null) return "";
+        int i = 0;
+        while (i < s.length() && !needsEscape(s.charAt(i))) i++;
+        if (i == s.length()) return s;   // the usual case: nothing to do, no copy
+        StringBuilder b = new StringBuilder(s.length() + 16).append(s, 0, i);
+        for (; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (needsEscape(c)) b.append(String.format("\\u%04x", (int) c));
+                    else b.append(c);
+                }
+            }
+        }
+        return b.toString();
+    }
+
+    /** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+    private static boolean needsEscape(char c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
+    }
+}
