@@ -1,0 +1,7 @@
+/**
+ * The JSON shapes that both the HTTP API and the command line's {@code --json} output show, so the two never drift:
+ * agents, runs and their events ({@code AgentJson}), audit records, approvals and grants, with the query values both
+ * parse ({@code GuardJson}), budgets with their current window ({@code BudgetView}), spend reports
+ * ({@code SpendReport}) and API keys ({@code KeyJson}).
+ */
+package dev.carapace.server.json;
