@@ -63,6 +63,7 @@ import dev.carapace.server.api.BudgetsApi;
 import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
 import dev.carapace.server.api.KeysApi;
+import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
 import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
@@ -257,6 +258,7 @@ public final class Carapace implements AutoCloseable {
                 : new PrivacyRouter(PrivacySpec.DEFAULT), privacy != null);
 
         Routes routes = new Routes();
+        new ModelsApi(api, gateway).routes(routes);
         new KeysApi(api, auth, keyAdmin).routes(routes);
         new BudgetsApi(api, budgets, store.ledgerBook(), clock).routes(routes);
         new SpendApi(api, store.ledgerBook(), clock).routes(routes);

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.gateway.Call;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.gateway.Operation;
@@ -19,7 +17,6 @@ import dev.carapace.model.WireApi;
 import dev.carapace.model.anthropic.AnthropicFormat;
 import dev.carapace.model.openai.OpenAiEmbeddings;
 import dev.carapace.model.Provider;
-import dev.carapace.model.Portfolio;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
 import dev.carapace.model.WireFormat;
@@ -45,10 +42,15 @@ import java.util.function.Supplier;
 
 /**
  * The model API and the frame of every route: the OpenAI- and Anthropic-compatible routes under {@code /v1}
- * (chat, messages, count_tokens, embeddings, models), health, metrics and the answer to an unknown path; and
- * {@link #handleApi}/{@link #handleCall}, which give the routes of the other classes of this package (keys, budgets,
- * spend, agents, guard, privacy, responses) the same request id, error shape, metrics and access log.
+ * (chat, messages, count_tokens, embeddings), health, metrics and the answer to an unknown path; and
+ * {@link #handleApi}/{@link #handleCall}/{@link #handleEitherApi}, which give the routes of the other classes of
+ * this package (models, keys, budgets, spend, agents, guard, privacy, responses) the same request id, error shape,
+ * metrics and access log.
  * Routes see an {@link Exchange}; the HTTP server itself is {@code dev.carapace.server.http}'s.
+ *
+ * <p>Longer than 500 lines on purpose: the model-call routes, the streamed answer ({@link SseResponse}) and the
+ * frame share per-request state (the call note, the request id, the body limits) and are measured and tuned for
+ * throughput as one path; every resource route lives in a class of its own.
  */
 public final class HttpApi {
 
@@ -61,7 +63,7 @@ public final class HttpApi {
     private static final String X_SHOULD_RETRY = "x-should-retry";
     private static final String RETRY_AFTER_MS = "retry-after-ms";
     private static final String X_SESSION_ID = "x-session-id";
-    private static final String ANTHROPIC_VERSION = "anthropic-version";
+    static final String ANTHROPIC_VERSION = "anthropic-version";
     private static final String X_MODEL = "x-carapace-model";
     private static final String X_DEPLOYMENT = "x-carapace-deployment";
     private static final String X_DOWNGRADED = "x-carapace-downgraded-from";
@@ -97,8 +99,6 @@ public final class HttpApi {
          .post("/v1/messages", x -> handle("messages", x, anthropic, note -> chat(x, anthropic, note)))
          .post("/v1/messages/count_tokens", x -> handle("count_tokens", x, anthropic, note -> countTokens(x, note)))
          .post("/v1/embeddings", x -> handle("embeddings", x, openai, note -> embeddings(x, note)))
-         .get("/v1/models", x -> handle("models", x, formatOf(x), note -> models(x)))
-         .get("/v1/models/{id}", x -> handle("models", x, formatOf(x), note -> model(x)))
          // Outside the frame, as before: a load balancer's probe every few seconds is no access-log line.
          .get("/healthz", x -> {
              String problem = storeWatch.check();
@@ -402,45 +402,6 @@ public final class HttpApi {
         }
     }
 
-    private void models(Exchange x) {
-        Principal p = authenticate(x);
-        var visible = gateway.portfolio().visible(gateway.access(p.team()));
-        ObjectNode body = JSON.createObjectNode();
-        ArrayNode data = body.putArray("data");
-        boolean anthropicShape = x.hasHeader(ANTHROPIC_VERSION);
-        for (Portfolio.Entry e : visible) data.add(modelJson(e, anthropicShape));
-        if (anthropicShape) {
-            body.put("has_more", false);
-            body.put("first_id", visible.isEmpty() ? null : visible.get(0).id());
-            body.put("last_id", visible.isEmpty() ? null : visible.get(visible.size() - 1).id());
-        } else {
-            body.put("object", "list");
-        }
-        sendJson(x, 200, body);
-    }
-
-    private void model(Exchange x) {
-        Principal p = authenticate(x);
-        String id = x.pathParam("id");
-        Portfolio.Entry e = gateway.portfolio().resolve(id, gateway.access(p.team()), "Team '" + p.team() + "'");
-        sendJson(x, 200, modelJson(e, x.hasHeader(ANTHROPIC_VERSION)));
-    }
-
-    private static ObjectNode modelJson(Portfolio.Entry e, boolean anthropicShape) {
-        ObjectNode m = JSON.createObjectNode();
-        if (anthropicShape) {
-            m.put("type", "model").put("id", e.id()).put("display_name", e.id()).put("created_at", "1970-01-01T00:00:00Z");
-        } else {
-            m.put("id", e.id()).put("object", "model").put("created", 0).put("owned_by", "carapace");
-        }
-        m.put("tier", e.tier());
-        m.put("kind", e.spec().kind().label());
-        m.put("context_window", e.spec().contextWindow());
-        m.put("max_output_tokens", e.spec().maxOutputTokens());
-        m.put("privacy", e.spec().privacy().name().toLowerCase(Locale.ROOT));
-        return m;
-    }
-
     // ---- for routes defined in other classes of this package (KeysApi, BudgetsApi, AgentApi, ...) ----
 
     /** A route's work, framed by {@link #handle}. */
@@ -452,6 +413,14 @@ public final class HttpApi {
     /** {@link #handle}'s frame for a route of another class: request id, the /api error shape, metrics, the access log. */
     void handleApi(String route, Exchange x, ApiRoute action) throws IOException {
         handle(route, x, openai, note -> action.run());
+    }
+
+    /**
+     * {@link #handle}'s frame for a route of another class that answers in the shape of the API the client speaks:
+     * Anthropic's for a request with {@code anthropic-version}, OpenAI's otherwise (ModelsApi).
+     */
+    void handleEitherApi(String route, Exchange x, ApiRoute action) throws IOException {
+        handle(route, x, formatOf(x), note -> action.run());
     }
 
     /** A model call's route of another class, which names its call for the access log. */

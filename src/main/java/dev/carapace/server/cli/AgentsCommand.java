@@ -6,13 +6,11 @@ import dev.carapace.agent.AgentSpec;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.server.json.AgentJson;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.util.concurrent.Callable;
 
 /** {@code carapace agents list|show}: the agents of the config, read without a running server (like {@code models list}). */
 @Command(name = "agents", mixinStandardHelpOptions = true, description = "Show the configured agents.",
@@ -20,14 +18,11 @@ import java.util.concurrent.Callable;
 final class AgentsCommand extends GroupCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the agents: model, tools, owner.")
-    static final class List extends CliCommand implements Callable<Integer> {
-        @Mixin ConfigOptions common;
+    static final class List extends ConfigViewCommand {
         @Option(names = "--json", description = "Print JSON.") boolean json;
 
         @Override
-        public Integer call() throws Exception {
-            CarapaceConfig config = common.config();
-            PrintWriter out = out();
+        int run(CarapaceConfig config, PrintWriter out) throws Exception {
             if (json) {
                 ArrayNode a = AgentJson.JSON.createArrayNode();
                 config.agents().values().forEach(agent -> a.add(AgentJson.agent(agent)));
@@ -48,20 +43,17 @@ final class AgentsCommand extends GroupCommand {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one agent's settings.")
-    static final class Show extends CliCommand implements Callable<Integer> {
-        @Mixin ConfigOptions common;
+    static final class Show extends ConfigViewCommand {
         @Parameters(paramLabel = "ID", description = "The agent's id (see 'carapace agents list').") String id;
         @Option(names = "--json", description = "Print JSON.") boolean json;
 
         @Override
-        public Integer call() throws Exception {
-            CarapaceConfig config = common.config();
+        int run(CarapaceConfig config, PrintWriter out) throws Exception {
             AgentSpec a = config.agents().get(id);
             if (a == null) {
                 return fail("no agent '" + id + "' (" + (config.agents().isEmpty()
                         ? "no agents are configured" : "agents: " + String.join(", ", config.agents().keySet())) + ")");
             }
-            PrintWriter out = out();
             if (json) {
                 ObjectNode n = AgentJson.agent(a).put("workspace", a.workspace().toString());
                 out.println(AgentJson.JSON.writeValueAsString(n));

@@ -5,11 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.model.ModelSpec;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 
 import static dev.carapace.server.cli.Main.JSON;
 
@@ -19,14 +17,11 @@ import static dev.carapace.server.cli.Main.JSON;
 final class ModelsCommand extends GroupCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the configured models by tier.")
-    static final class List extends CliCommand implements Callable<Integer> {
-        @Mixin ConfigOptions common;
+    static final class List extends ConfigViewCommand {
         @Option(names = "--json", description = "Print JSON.") boolean json;
 
         @Override
-        public Integer call() throws Exception {
-            CarapaceConfig config = common.config();
-            PrintWriter out = out();
+        int run(CarapaceConfig config, PrintWriter out) throws Exception {
             if (json) {
                 ArrayNode a = JSON.createArrayNode();
                 for (ModelSpec m : config.models().values()) {
