@@ -504,16 +504,49 @@ final class Http1Client implements AutoCloseable {
 
         /** One line without its CRLF (or bare LF). */
         String readLine() throws IOException {
+            int i = lineEnd();
+            int end = i > pos && buf[i - 1] == '\r' ? i - 1 : i;
+            String line = new String(buf, pos, end - pos, StandardCharsets.ISO_8859_1);
+            pos = i + 1;
+            return line;
+        }
+
+        /** Reads past one line, without making a string of it; returns its length without the CRLF. */
+        int skipLine() throws IOException {
+            int end = lineEnd();
+            int length = (end > pos && buf[end - 1] == '\r' ? end - 1 : end) - pos;
+            pos = end + 1;
+            return length;
+        }
+
+        /**
+         * Reads a chunk-size line ({@code 1a3}, optionally followed by {@code ;extensions}), parsed where it lies in the
+         * buffer: a streamed answer has one per event.
+         */
+        long readChunkSize() throws IOException {
+            int end = lineEnd();
+            int to = end > pos && buf[end - 1] == '\r' ? end - 1 : end;
+            int i = pos;
+            pos = end + 1;
+            while (i < to && (buf[i] == ' ' || buf[i] == '\t')) i++;
+            long size = 0;
+            int digits = 0;
+            for (; i < to; i++, digits++) {
+                int d = Character.digit(buf[i], 16);
+                if (d < 0) break;
+                if (digits == 15) throw new IOException("malformed chunk size");   // past what a body can be
+                size = size << 4 | d;
+            }
+            while (i < to && (buf[i] == ' ' || buf[i] == '\t')) i++;
+            if (digits == 0 || (i < to && buf[i] != ';')) throw new IOException("malformed chunk size");
+            return size;
+        }
+
+        /** Where the current line's LF is, reading until one is buffered. */
+        private int lineEnd() throws IOException {
             int from = pos;
             while (true) {
-                for (int i = from; i < lim; i++) {
-                    if (buf[i] == '\n') {
-                        int end = i > pos && buf[i - 1] == '\r' ? i - 1 : i;
-                        String line = new String(buf, pos, end - pos, StandardCharsets.ISO_8859_1);
-                        pos = i + 1;
-                        return line;
-                    }
-                }
+                for (int i = from; i < lim; i++) if (buf[i] == '\n') return i;
                 from = lim - pos;
                 if (!fill(MAX_HEADER_BYTES)) throw new EOFException("the upstream closed the connection");
                 from += pos;
@@ -613,20 +646,13 @@ final class Http1Client implements AutoCloseable {
         private boolean frame(boolean block) throws IOException {
             while (remaining == 0 && !eof) {
                 if (!block && !c.lineBuffered()) return false;
-                String line = c.readLine();
                 if (chunkEnd) {
-                    if (!line.isEmpty()) throw new IOException("malformed chunked body");
+                    if (c.skipLine() != 0) throw new IOException("malformed chunked body");
                     chunkEnd = false;
                 } else if (trailers) {
-                    if (line.isEmpty()) finish();
+                    if (c.skipLine() == 0) finish();
                 } else {
-                    int semi = line.indexOf(';');
-                    try {
-                        remaining = Long.parseLong((semi < 0 ? line : line.substring(0, semi)).trim(), 16);
-                    } catch (NumberFormatException e) {
-                        throw new IOException("malformed chunk size");
-                    }
-                    if (remaining < 0) throw new IOException("malformed chunk size");
+                    remaining = c.readChunkSize();
                     trailers = remaining == 0;
                 }
             }
