@@ -21,6 +21,7 @@ import dev.carapace.store.ApiKeys.StoredKey;
 import dev.carapace.store.LedgerBook.SpendRow;
 import dev.carapace.store.LedgerBook;
 import dev.carapace.store.Store;
+import dev.carapace.yaml.Problem;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -186,12 +187,12 @@ public final class Main implements Runnable {
                 PrintWriter out = spec.commandLine().getOut();
                 PrintWriter err = spec.commandLine().getErr();
                 r.warnings().forEach(w -> err.println("warning: " + w));
-                java.util.List<ConfigLoader.Problem> errors = new ArrayList<>(r.errors());
+                java.util.List<Problem> errors = new ArrayList<>(r.errors());
                 if (r.config() != null) {
                     Common where = new Common();
                     where.data = data;
                     String problem = WritableRoots.dataDirProblem(r.config(), where.dataDir());
-                    if (problem != null) errors.add(new ConfigLoader.Problem(file.toString(), 0, 0, "--data", problem));
+                    if (problem != null) errors.add(new Problem(file.toString(), 0, 0, "--data", problem));
                 }
                 if (!errors.isEmpty()) {
                     errors.forEach(err::println);

@@ -11,8 +11,8 @@ import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;
-import dev.carapace.guard.policy.PolicyProblem;
 import dev.carapace.guard.policy.PolicyWatcher;
+import dev.carapace.yaml.Problem;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,7 +51,7 @@ final class PolicyCommand implements Runnable {
                 if (json) {
                     ObjectNode n = AgentJson.JSON.createObjectNode().put("ok", false);
                     ArrayNode errors = n.putArray("errors");
-                    for (PolicyProblem pr : e.problems()) {
+                    for (Problem pr : e.problems()) {
                         errors.addObject().put("file", pr.file()).put("line", pr.line()).put("column", pr.column())
                                 .put("path", pr.path()).put("message", pr.message());
                     }
