@@ -57,6 +57,12 @@ class ArchitectureTest {
             .because("the store only persists plain records");
 
     @ArchTest
+    static final ArchRule theYamlReaderStandsAlone = noClasses()
+            .that().resideInAPackage("dev.carapace.yaml..")
+            .should().dependOnClassesThat(resideInAPackage("dev.carapace..").and(not(resideInAPackage("dev.carapace.yaml.."))))
+            .because("the config, policy, skill and job loaders all read their files with it");
+
+    @ArchTest
     static final ArchRule nothingDependsOnTheServer = noClasses()
             .that().resideOutsideOfPackage("dev.carapace.server..")
             .should().dependOnClassesThat().resideInAPackage("dev.carapace.server..")

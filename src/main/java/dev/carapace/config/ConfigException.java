@@ -1,6 +1,6 @@
 package dev.carapace.config;
 
-import dev.carapace.config.ConfigLoader.Problem;
+import dev.carapace.yaml.Problem;
 
 import java.util.List;
 import java.util.stream.Collectors;

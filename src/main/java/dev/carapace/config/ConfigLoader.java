@@ -10,11 +10,6 @@ import dev.carapace.config.CarapaceConfig.Server;
 import dev.carapace.config.CarapaceConfig.Store;
 import dev.carapace.config.CarapaceConfig.Team;
 import dev.carapace.config.CarapaceConfig.Tools;
-import dev.carapace.config.YamlTree.Entry;
-import dev.carapace.config.YamlTree.ListNode;
-import dev.carapace.config.YamlTree.MapNode;
-import dev.carapace.config.YamlTree.Node;
-import dev.carapace.config.YamlTree.Scalar;
 import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.Policy;
@@ -32,9 +27,17 @@ import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
 import dev.carapace.model.WireApi;
 import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.yaml.KeyPath;
+import dev.carapace.yaml.Problem;
+import dev.carapace.yaml.Problems;
+import dev.carapace.yaml.YamlTree;
+import dev.carapace.yaml.YamlTree.Entry;
+import dev.carapace.yaml.YamlTree.ListNode;
+import dev.carapace.yaml.YamlTree.MapNode;
+import dev.carapace.yaml.YamlTree.Node;
+import dev.carapace.yaml.YamlTree.Scalar;
 
 import java.io.IOException;
-import java.io.Serializable;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -65,32 +68,6 @@ import java.util.regex.Pattern;
  * warnings (an environment variable that is not set, a tier without models), which do not stop loading.
  */
 public final class ConfigLoader {
-
-    /**
-     * One problem in the config file.
-     *
-     * @param line   1-based; 0 when the problem is with the file as a whole (missing, unreadable)
-     * @param column 1-based; 0 when unknown
-     * @param path   the key path, like {@code providers.openai.base_url}; empty for the file as a whole
-     */
-    public record Problem(String file, int line, int column, String path, String message) implements Serializable {
-        /** {@code FILE:LINE:COL: PATH: MESSAGE}; the parts that are unknown or empty are left out. */
-        @Override
-        public String toString() {
-            StringBuilder sb = new StringBuilder(file);
-            if (line > 0) {
-                sb.append(':').append(line);
-                if (column > 0) {
-                    sb.append(':').append(column);
-                }
-            }
-            sb.append(": ");
-            if (!path.isEmpty()) {
-                sb.append(path).append(": ");
-            }
-            return sb.append(message).toString();
-        }
-    }
 
     /**
      * What {@link #check} found.
@@ -222,7 +199,7 @@ public final class ConfigLoader {
     private static Result check(String yamlText, String fileName, Function<String, String> env, Path baseDir,
                                 Path agentsDir, Path configFile) {
         Problems problems = new Problems(fileName);
-        Node root = YamlTree.parse(yamlText, problems);
+        Node root = MapReader.parse(yamlText, problems);
         CarapaceConfig config = null;
         ConfigLoader loader = new ConfigLoader(problems, env, baseDir, agentsDir);
         loader.configFile = configFile;
@@ -230,7 +207,7 @@ public final class ConfigLoader {
             config = loader.config(map);
         } else if (root != null) {
             problems.error(root.line(), root.column(), "",
-                    "expected settings (key: value lines) at the top level, got " + MapReader.describe(root));
+                    "expected settings (key: value lines) at the top level, got " + YamlTree.describe(root));
         }
         List<Problem> errors = new ArrayList<>(problems.errors());
         List<Problem> warnings = new ArrayList<>(problems.warnings());
@@ -305,7 +282,7 @@ public final class ConfigLoader {
                 r.error(at, "url", secretMessage("password_env"));
             } else if (!url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:postgresql:")) {
                 r.error(at, "url", "expected a JDBC URL starting with jdbc:sqlite: or jdbc:postgresql:, got "
-                        + MapReader.describe(at));
+                        + YamlTree.describe(at));
             }
         }
         String userEnv = envName(r, "user_env");
@@ -392,7 +369,7 @@ public final class ConfigLoader {
         try {
             uri = new URI(s.text().trim());
         } catch (URISyntaxException ex) {
-            r.error(s, "base_url", "expected " + what + ", got " + MapReader.describe(s) + " (" + ex.getReason() + ")");
+            r.error(s, "base_url", "expected " + what + ", got " + YamlTree.describe(s) + " (" + ex.getReason() + ")");
             return null;
         }
         if (uri.getRawUserInfo() != null) {
@@ -401,7 +378,7 @@ public final class ConfigLoader {
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
-            r.error(s, "base_url", "expected " + what + ", got " + MapReader.describe(s));
+            r.error(s, "base_url", "expected " + what + ", got " + YamlTree.describe(s));
             return null;
         }
         if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
@@ -441,12 +418,12 @@ public final class ConfigLoader {
                         + first.line() + " (header names ignore case)");
                 continue;
             }
-            if (h.value() instanceof Scalar s && s.kind() == YamlTree.Kind.INVALID) {
+            if (h.value() instanceof Scalar s && s.isOpaque()) {
                 continue;
             }
             if (!(h.value() instanceof Scalar value) || value.isNull()) {
                 problems.error(h.value().line(), h.value().column(), path,
-                        "expected the header's value as text, got " + MapReader.describe(h.value()));
+                        "expected the header's value as text, got " + YamlTree.describe(h.value()));
                 continue;
             }
             if (value.text().indexOf('\r') >= 0 || value.text().indexOf('\n') >= 0) {
@@ -625,7 +602,7 @@ public final class ConfigLoader {
         Map<String, String> secrets = new LinkedHashMap<>();
         for (Entry e : root.entries("secrets")) {
             String path = KeyPath.key("secrets", e.key());
-            if (!(e.value() instanceof Scalar s) || s.isNull() || s.kind() == YamlTree.Kind.INVALID) {
+            if (!(e.value() instanceof Scalar s) || s.isNull() || s.isOpaque()) {
                 problems.error(e.line(), e.column(), path, "expected a reference, env:VAR or file:/absolute/path");
                 continue;
             }
@@ -699,7 +676,7 @@ public final class ConfigLoader {
             try {
                 file = baseDir.resolve(fileAt.text()).toAbsolutePath().normalize();
             } catch (java.nio.file.InvalidPathException ex) {
-                p.error(fileAt, "file", "not a valid path: " + MapReader.describe(fileAt));
+                p.error(fileAt, "file", "not a valid path: " + YamlTree.describe(fileAt));
                 continue;
             }
             checkPolicyFile(fileAt, p.pathOf("file"), file, e.key());
@@ -758,7 +735,7 @@ public final class ConfigLoader {
                 }
                 hooks.add(u);
             } catch (java.net.URISyntaxException ex) {
-                r.error(s, "webhooks", "expected an absolute http(s) URL, got " + MapReader.describe(s));
+                r.error(s, "webhooks", "expected an absolute http(s) URL, got " + YamlTree.describe(s));
             }
         }
         r.finish();
@@ -930,14 +907,14 @@ public final class ConfigLoader {
                 fileProblems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
                 continue;
             }
-            Node node = YamlTree.parse(text, fileProblems);
+            Node node = MapReader.parse(text, fileProblems);
             if (node == null) {
                 if (!fileProblems.hasErrors()) fileProblems.error(1, 1, "", "the file is empty (expected the agent's settings)");
                 continue;
             }
             if (!(node instanceof MapNode map)) {
                 fileProblems.error(node.line(), node.column(), "", "expected the agent's settings (key: value lines), got "
-                        + MapReader.describe(node));
+                        + YamlTree.describe(node));
                 continue;
             }
             sub.checkName(1, 1, "", id, "agent id (the folder's name)");
@@ -982,7 +959,7 @@ public final class ConfigLoader {
                             + "instructions in AGENTS.md)");
                 }
             } catch (java.nio.file.InvalidPathException e) {
-                r.error(ws, "workspace", "not a valid path: " + MapReader.describe(ws));
+                r.error(ws, "workspace", "not a valid path: " + YamlTree.describe(ws));
                 workspace = null;
             }
         }

@@ -1,11 +1,14 @@
 package dev.carapace.config;
 
-import dev.carapace.config.YamlTree.Entry;
-import dev.carapace.config.YamlTree.Kind;
-import dev.carapace.config.YamlTree.ListNode;
-import dev.carapace.config.YamlTree.MapNode;
-import dev.carapace.config.YamlTree.Node;
-import dev.carapace.config.YamlTree.Scalar;
+import dev.carapace.yaml.Dialect;
+import dev.carapace.yaml.KeyPath;
+import dev.carapace.yaml.Problems;
+import dev.carapace.yaml.YamlTree;
+import dev.carapace.yaml.YamlTree.Entry;
+import dev.carapace.yaml.YamlTree.ListNode;
+import dev.carapace.yaml.YamlTree.MapNode;
+import dev.carapace.yaml.YamlTree.Node;
+import dev.carapace.yaml.YamlTree.Scalar;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -26,6 +29,10 @@ import java.util.regex.Pattern;
  * {@link #finish()} then reports every key that no read asked for.
  */
 final class MapReader {
+
+    /** How the YAML reader words the problems of the config and of agent files. */
+    private static final Dialect CONFIG = new Dialect("key", "the config is one document",
+            "YAML aliases (*%s) are not supported; write the value out in full", true, true, KeyPath::key);
 
     private static final Pattern WHOLE = Pattern.compile("[+-]?[0-9](_?[0-9])*");
     private static final Pattern DECIMAL = Pattern.compile("[+-]?([0-9](_?[0-9])*)?(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
@@ -60,6 +67,18 @@ final class MapReader {
         this.problems = problems;
     }
 
+    /**
+     * Parses the YAML of the config or of an agent file; null when nothing usable could be read, the reason (a
+     * syntax error, an empty file) being in {@code problems}.
+     */
+    static Node parse(String text, Problems problems) {
+        Node root = YamlTree.parse(text, CONFIG, problems);
+        if (root == null && !problems.hasErrors()) {
+            problems.error(1, 1, "", "file is empty");
+        }
+        return root;
+    }
+
     static MapReader root(MapNode root, Problems problems) {
         return new MapReader(root, "", root.line(), root.column(), false, problems);
     }
@@ -76,9 +95,9 @@ final class MapReader {
         if (value == null || value instanceof Scalar s && s.isNull()) {
             return new MapReader(null, path, line, column, false, problems);
         }
-        if (!(value instanceof Scalar s && s.kind() == Kind.INVALID)) {
+        if (!(value instanceof Scalar s && s.isOpaque())) {
             problems.error(value.line(), value.column(), path, "expected a mapping (key: value lines), got "
-                    + describe(value));
+                    + YamlTree.describe(value));
         }
         return new MapReader(null, path, line, column, true, problems);
     }
@@ -163,12 +182,12 @@ final class MapReader {
         for (int i = 0; i < list.items().size(); i++) {
             Node item = list.items().get(i);
             if (item instanceof Scalar s && !s.isNull()) {
-                if (s.kind() != Kind.INVALID) {
+                if (!s.isOpaque()) {
                     out.add(s);
                 }
             } else {
                 problems.error(item.line(), item.column(), KeyPath.index(pathOf(key), i),
-                        "expected " + what + ", got " + describe(item));
+                        "expected " + what + ", got " + YamlTree.describe(item));
             }
         }
         return out;
@@ -183,7 +202,7 @@ final class MapReader {
             return null;
         }
         if (v instanceof Scalar s) {
-            return s.kind() == Kind.INVALID ? null : s;
+            return s.isOpaque() ? null : s;
         }
         wrongType(v, key, what);
         return null;
@@ -287,7 +306,7 @@ final class MapReader {
         Matcher m = DURATION.matcher(s.text().trim());
         if (!m.matches()) {
             String hint = WHOLE.matcher(s.text()).matches() ? " (add a unit: ms, s, m or h)" : "";
-            error(s, key, "expected " + what + ", got " + describe(s) + hint);
+            error(s, key, "expected " + what + ", got " + YamlTree.describe(s) + hint);
             return defaultValue;
         }
         Duration d;
@@ -300,7 +319,7 @@ final class MapReader {
                 default -> Duration.ofHours(n);
             };
         } catch (ArithmeticException | NumberFormatException e) {
-            error(s, key, "duration " + describe(s) + " is too long");
+            error(s, key, "duration " + YamlTree.describe(s) + " is too long");
             return defaultValue;
         }
         if (d.compareTo(min) < 0) {
@@ -372,7 +391,7 @@ final class MapReader {
     private <T> T toChoice(Scalar s, String key, Map<String, T> options, T fallback) {
         T value = options.get(s.text());
         if (value == null) {
-            error(s, key, "unknown value " + describe(s) + " (expected one of: " + String.join(", ", options.keySet()) + ")");
+            error(s, key, "unknown value " + YamlTree.describe(s) + " (expected one of: " + String.join(", ", options.keySet()) + ")");
             return fallback;
         }
         return value;
@@ -406,7 +425,7 @@ final class MapReader {
     }
 
     void wrongType(Node at, String key, String what) {
-        error(at, key, "expected " + what + ", got " + describe(at));
+        error(at, key, "expected " + what + ", got " + YamlTree.describe(at));
     }
 
     private void missing(Entry e, String key, String what) {
@@ -418,16 +437,6 @@ final class MapReader {
         } else {
             problems.error(e.line(), e.column(), pathOf(key), "missing value for '" + key + "' (expected " + what + ")");
         }
-    }
-
-    /** How a value is shown in messages: {@code 'text'} (shortened), "nothing", "a mapping" or "a list". */
-    static String describe(Node node) {
-        return switch (node) {
-            case MapNode m -> "a mapping";
-            case ListNode l -> "a list";
-            case Scalar s when s.isNull() -> "nothing";
-            case Scalar s -> "'" + (s.text().length() > SHOWN_CHARS ? s.text().substring(0, SHOWN_CHARS) + "..." : s.text()) + "'";
-        };
     }
 
     private static String range(long min, long max, long unbounded) {

@@ -1,9 +1,11 @@
 package dev.carapace.config;
 
-import dev.carapace.config.YamlTree.Entry;
-import dev.carapace.config.YamlTree.Scalar;
 import dev.carapace.privacy.Action;
 import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.yaml.KeyPath;
+import dev.carapace.yaml.Problems;
+import dev.carapace.yaml.YamlTree.Entry;
+import dev.carapace.yaml.YamlTree.Scalar;
 
 import java.util.ArrayList;
 import java.util.Collection;

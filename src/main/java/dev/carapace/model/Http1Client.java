@@ -3,16 +3,13 @@ package dev.carapace.model;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -52,7 +49,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Http1Client implements AutoCloseable {
 
-    private static final int MAX_HEADER_BYTES = 64 * 1024;
+    static final int MAX_HEADER_BYTES = 64 * 1024;
     /**
      * A connection's read buffer starts this small and doubles, up to {@link #MAX_BUFFER}, each time a read fills it:
      * a stream of small events (the common case, and one connection per open stream) never needs more, while a large
@@ -63,8 +60,8 @@ final class Http1Client implements AutoCloseable {
     /** Kept-alive connections older than this are not reused: upstream servers close idle ones after a few seconds. */
     private static final long MAX_IDLE_NANOS = Duration.ofSeconds(30).toNanos();
     /** How much of an unneeded body is read to keep its connection, and for how long. */
-    private static final long MAX_DRAIN = 64 * 1024;
-    private static final int DRAIN_MILLIS = 1_000;
+    static final long MAX_DRAIN = 64 * 1024;
+    static final int DRAIN_MILLIS = 1_000;
     /** How often the watchdog looks, at most: a tenth of the read timeout, bounded to keep it cheap and prompt. */
     private static final long MIN_TICK_MILLIS = 10, MAX_TICK_MILLIS = 250;
 
@@ -75,12 +72,12 @@ final class Http1Client implements AutoCloseable {
     private final int connectTimeoutMillis;
     private final int readTimeoutMillis;
     private final long tickMillis;
-    private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<Http1Connection> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger();
     /** Connections in an exchange (or draining one): what the watchdog looks at. */
-    private final Set<Connection> busy = ConcurrentHashMap.newKeySet();
+    final Set<Http1Connection> busy = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean watching = new AtomicBoolean();
-    private final UpstreamConnections connections;
+    final UpstreamConnections connections;
     private volatile boolean closed;
 
     Http1Client(URI origin, Duration connectTimeout, Duration readTimeout) {
@@ -124,9 +121,9 @@ final class Http1Client implements AutoCloseable {
     static final class Response implements AutoCloseable {
         private final int status;
         private final Map<String, String> headers;
-        private final Body body;
+        private final Http1Body body;
 
-        private Response(int status, Map<String, String> headers, Body body) {
+        private Response(int status, Map<String, String> headers, Http1Body body) {
             this.status = status;
             this.headers = headers;
             this.body = body;
@@ -153,7 +150,7 @@ final class Http1Client implements AutoCloseable {
      * <p>The request goes out once. It is sent again, on another connection, only when this one provably never
      * carried it to the server:
      * <ul>
-     *   <li>a kept-alive connection is checked before it is reused ({@link Connection#stale}): one the server has
+     *   <li>a kept-alive connection is checked before it is reused ({@link Http1Connection#stale}): one the server has
      *       closed or reset while it idled, or that holds bytes nobody asked for, is dropped before a byte is written;
      *   <li>a write on a kept-alive connection that fails before the kernel accepted any byte of the request (the
      *       server's reset arrived between that check and the write) sent nothing.
@@ -175,7 +172,7 @@ final class Http1Client implements AutoCloseable {
     Response post(String path, byte[] headerLines, byte[] body) throws IOException {
         byte[] head = head(path, headerLines, body.length);
         while (true) {
-            Connection c = pooled();
+            Http1Connection c = pooled();
             boolean reused = c != null;
             if (c == null) c = connect();
             c.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(readTimeoutMillis);
@@ -222,9 +219,9 @@ final class Http1Client implements AutoCloseable {
         return r;
     }
 
-    private Connection pooled() {
+    private Http1Connection pooled() {
         long now = System.nanoTime();
-        for (Connection c; (c = idle.pollFirst()) != null; ) {
+        for (Http1Connection c; (c = idle.pollFirst()) != null; ) {
             idleCount.decrementAndGet();
             if (now - c.idleSince < MAX_IDLE_NANOS && !c.stale()) return c;
             c.close();
@@ -232,7 +229,7 @@ final class Http1Client implements AutoCloseable {
         return null;
     }
 
-    private void release(Connection c) {
+    void release(Http1Connection c) {
         busy.remove(c);
         // a call waiting for a permit of the shared cap gets this connection's, rather than it idling here
         if (closed || connections.contended()) {
@@ -248,12 +245,12 @@ final class Http1Client implements AutoCloseable {
         idle.offerFirst(c);     // last in, first out: the warmest connection is reused first
     }
 
-    private Connection connect() throws IOException {
+    private Http1Connection connect() throws IOException {
         connections.acquire();
         Socket s = null;
         try {
             // A channel's socket rather than a plain one: only a channel can be read without blocking, which is how an
-            // idle connection is checked for the server's close before it is reused (Connection#stale).
+            // idle connection is checked for the server's close before it is reused (Http1Connection#stale).
             SocketChannel channel = SocketChannel.open();
             s = channel.socket();
             s.setTcpNoDelay(true);
@@ -269,7 +266,7 @@ final class Http1Client implements AutoCloseable {
                 ssl.setSoTimeout(0);
                 s = ssl;
             }
-            return new Connection(s, channel, this);
+            return new Http1Connection(s, channel, this);
         } catch (SocketTimeoutException e) {
             if (s != null) closeQuietly(s);
             connections.release();
@@ -285,7 +282,7 @@ final class Http1Client implements AutoCloseable {
         }
     }
 
-    private Response readResponse(Connection c) throws IOException {
+    private Response readResponse(Http1Connection c) throws IOException {
         int status;
         Map<String, String> headers;
         do {    // 1xx answers are interim: the final one follows
@@ -312,11 +309,11 @@ final class Http1Client implements AutoCloseable {
         boolean keepAlive = !"close".equalsIgnoreCase(headers.get("connection"));
         String te = headers.get("transfer-encoding");
         String cl = headers.get("content-length");
-        Body body;
+        Http1Body body;
         if (status == 204 || status == 304) {
-            body = new Body(c, 0, false, keepAlive);
+            body = new Http1Body(c, 0, false, keepAlive);
         } else if (te != null && te.toLowerCase(Locale.ROOT).endsWith("chunked")) {
-            body = new Body(c, 0, true, keepAlive);
+            body = new Http1Body(c, 0, true, keepAlive);
         } else if (cl != null) {
             long length;
             try {
@@ -325,9 +322,9 @@ final class Http1Client implements AutoCloseable {
                 throw new IOException("malformed content-length");
             }
             // Some servers send -1 for "unknown"; as with no length at all, the body then ends with the connection.
-            body = length < 0 ? new Body(c, Long.MAX_VALUE, false, false) : new Body(c, length, false, keepAlive);
+            body = length < 0 ? new Http1Body(c, Long.MAX_VALUE, false, false) : new Http1Body(c, length, false, keepAlive);
         } else {
-            body = new Body(c, Long.MAX_VALUE, false, false);  // delimited by the server closing the connection
+            body = new Http1Body(c, Long.MAX_VALUE, false, false);  // delimited by the server closing the connection
         }
         return new Response(status, headers, body);
     }
@@ -336,12 +333,12 @@ final class Http1Client implements AutoCloseable {
     public void close() {
         closed = true;
         connections.unregister(this);
-        for (Connection c; (c = idle.pollFirst()) != null; ) c.close();
+        for (Http1Connection c; (c = idle.pollFirst()) != null; ) c.close();
     }
 
     /** Closes the idle connection that waited longest, if there is one, giving its permit back; false if none idles. */
     boolean closeEldestIdle() {
-        Connection c = idle.pollLast();
+        Http1Connection c = idle.pollLast();
         if (c == null) return false;
         idleCount.decrementAndGet();
         c.close();
@@ -364,7 +361,7 @@ final class Http1Client implements AutoCloseable {
                 return;
             }
             long now = System.nanoTime();
-            for (Connection c : busy) {
+            for (Http1Connection c : busy) {
                 if (c.waiting && now - c.waitingSince > c.timeoutNanos) c.timeOut();
             }
             if (busy.isEmpty()) {
@@ -375,315 +372,11 @@ final class Http1Client implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(Socket s) {
+    static void closeQuietly(Socket s) {
         try {
             s.close();
         } catch (IOException ignored) {
             // nothing to save
-        }
-    }
-
-    /**
-     * A socket with its own read buffer, so that lines and chunk headers are parsed without extra copies. The buffer
-     * is sized to the traffic ({@link #MIN_BUFFER} to {@link #MAX_BUFFER}).
-     */
-    private static final class Connection {
-        final Socket socket;
-        /** The TCP connection under {@link #socket} (which is TLS over it, or its own adaptor). */
-        final SocketChannel channel;
-        final InputStream in;
-        final OutputStream out;
-        final Http1Client client;
-        byte[] buf = new byte[MIN_BUFFER];
-        int pos, lim;
-        /** Whether any byte arrived during the current exchange. */
-        boolean received;
-        /** Whether any byte of the current request may have left, once {@link #send} returned or failed. */
-        boolean sent;
-        long idleSince;
-        /** The longest wait a read may have before the watchdog closes the connection. */
-        volatile long timeoutNanos;
-        /** Whether a read is under way, and since when: what the watchdog checks. */
-        volatile boolean waiting;
-        volatile long waitingSince;
-        /** The watchdog closed the socket: the failed read is reported as a timeout. */
-        volatile boolean timedOut;
-        /** Set by the first {@link #close}, which alone gives the permit back. */
-        private final AtomicBoolean closed = new AtomicBoolean();
-
-        Connection(Socket socket, SocketChannel channel, Http1Client client) throws IOException {
-            this.socket = socket;
-            this.channel = channel;
-            this.in = socket.getInputStream();
-            this.out = socket.getOutputStream();
-            this.client = client;
-        }
-
-        /**
-         * Writes a whole request, noting in {@link #sent} whether any of it left. In plain text the channel says how
-         * many bytes the kernel took, so a write refused outright is known to have sent nothing. Under TLS the bytes
-         * pass through the TLS layer first, which does not say: any failure there counts as possibly sent.
-         */
-        void send(byte[] head, byte[] body) throws IOException {
-            if (socket != channel.socket()) {
-                sent = true;
-                out.write(head);
-                out.write(body);
-                return;
-            }
-            ByteBuffer[] b = {ByteBuffer.wrap(head), ByteBuffer.wrap(body)};   // one gathering write, as one array was
-            try {
-                while (b[0].hasRemaining() || b[1].hasRemaining()) channel.write(b);
-            } finally {
-                sent = b[0].position() > 0;
-            }
-        }
-
-        /**
-         * Whether an idle connection can no longer carry a request: the server closed it (end of stream) or reset it,
-         * or it holds bytes nobody asked for (a 408 before a close, a TLS close_notify). Looked at with one read that
-         * does not wait: an idle connection that is fine has nothing to read, and the read costs one system call.
-         * A byte read here is lost, but a connection with a byte to read is dropped anyway.
-         */
-        boolean stale() {
-            if (pos < lim) return true;
-            try {
-                channel.configureBlocking(false);
-                try {
-                    return channel.read(ByteBuffer.wrap(buf, 0, 1)) != 0;
-                } finally {
-                    channel.configureBlocking(true);
-                }
-            } catch (IOException e) {
-                return true;
-            }
-        }
-
-        int buffered() { return lim - pos; }
-
-        /**
-         * Reads more bytes into the buffer; false at end of stream. A full buffer whose bytes are all unread (a line
-         * longer than it) grows, up to {@code max}.
-         */
-        boolean fill() throws IOException { return fill(MAX_BUFFER); }
-
-        private boolean fill(int max) throws IOException {
-            if (pos == lim) {
-                pos = lim = 0;
-            } else if (lim == buf.length) {
-                if (pos == 0) {
-                    if (buf.length >= max) throw new IOException("response line longer than " + max + " bytes");
-                    buf = java.util.Arrays.copyOf(buf, Math.min(max, buf.length * 2));
-                } else {
-                    System.arraycopy(buf, pos, buf, 0, lim - pos);
-                    lim -= pos;
-                    pos = 0;
-                }
-            }
-            int n;
-            waitingSince = System.nanoTime();
-            waiting = true;
-            try {
-                n = in.read(buf, lim, buf.length - lim);
-            } catch (IOException e) {
-                if (timedOut) throw new SocketTimeoutException("no byte for " + (timeoutNanos / 1_000_000) + " ms");
-                throw e;
-            } finally {
-                waiting = false;
-            }
-            if (timedOut) throw new SocketTimeoutException("no byte for " + (timeoutNanos / 1_000_000) + " ms");
-            if (n <= 0) return false;
-            // A read that filled a buffer (mostly) empty before it: more may be waiting, so the next read gets more room.
-            if (lim + n == buf.length && lim <= buf.length / 2 && buf.length < MAX_BUFFER) {
-                buf = java.util.Arrays.copyOf(buf, Math.min(MAX_BUFFER, buf.length * 2));
-            }
-            lim += n;
-            received = true;
-            return true;
-        }
-
-        /** One line without its CRLF (or bare LF). */
-        String readLine() throws IOException {
-            int from = pos;
-            while (true) {
-                for (int i = from; i < lim; i++) {
-                    if (buf[i] == '\n') {
-                        int end = i > pos && buf[i - 1] == '\r' ? i - 1 : i;
-                        String line = new String(buf, pos, end - pos, StandardCharsets.ISO_8859_1);
-                        pos = i + 1;
-                        return line;
-                    }
-                }
-                from = lim - pos;
-                if (!fill(MAX_HEADER_BYTES)) throw new EOFException("the upstream closed the connection");
-                from += pos;
-            }
-        }
-
-        /** Whether a whole line is already buffered (so {@link #readLine} will not block). */
-        boolean lineBuffered() {
-            for (int i = pos; i < lim; i++) if (buf[i] == '\n') return true;
-            return false;
-        }
-
-        /** Called by the watchdog: the read under way fails with a {@link SocketTimeoutException}. */
-        void timeOut() {
-            timedOut = true;
-            close();
-        }
-
-        void close() {
-            client.busy.remove(this);
-            closeQuietly(socket);
-            if (closed.compareAndSet(false, true)) client.connections.release();
-        }
-    }
-
-    /** A response body: a known length, chunked, or up to the server closing the connection. */
-    private final class Body extends InputStream {
-        private final Connection c;
-        private final boolean chunked;
-        private final boolean keepAlive;
-        /** Bytes left in the body (known length; {@code Long.MAX_VALUE} when close-delimited) or in the current chunk. */
-        private long remaining;
-        /** Chunked: the CRLF that ends a chunk's data is still to be read. */
-        private boolean chunkEnd;
-        /** Chunked: the last (empty) chunk was seen; trailer lines follow up to an empty one. */
-        private boolean trailers;
-        private boolean eof;
-        private boolean closed;
-
-        Body(Connection c, long length, boolean chunked, boolean keepAlive) {
-            this.c = c;
-            this.chunked = chunked;
-            this.keepAlive = keepAlive;
-            this.remaining = length;
-            if (!chunked && length == 0) finish();
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) == -1 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (closed) throw new IOException("body closed");
-            return len == 0 ? 0 : read0(b, off, len);
-        }
-
-        private int read0(byte[] b, int off, int len) throws IOException {
-            if (chunked) frame(true);
-            if (eof) return -1;
-            if (c.buffered() == 0 && !c.fill()) {
-                if (remaining == Long.MAX_VALUE) {     // close-delimited: this is the end
-                    finish();
-                    return -1;
-                }
-                throw new EOFException("the upstream closed the connection before the body was complete");
-            }
-            int n = (int) Math.min(Math.min(len, c.buffered()), remaining);
-            System.arraycopy(c.buf, c.pos, b, off, n);
-            c.pos += n;
-            if (remaining != Long.MAX_VALUE) remaining -= n;
-            if (remaining == 0) {
-                if (chunked) chunkEnd = true;
-                else finish();
-            }
-            return n;
-        }
-
-        /** Bytes that can be read without blocking: only what is buffered, and only body bytes. */
-        @Override
-        public int available() throws IOException {
-            return closed ? 0 : buffered();
-        }
-
-        private int buffered() throws IOException {
-            if ((chunked && !frame(false)) || eof) return 0;
-            return (int) Math.min(c.buffered(), remaining);
-        }
-
-        /**
-         * Reads chunk framing up to the next data byte or the end of the body.
-         *
-         * @return false when {@code block} is false and the framing is not all buffered yet
-         */
-        private boolean frame(boolean block) throws IOException {
-            while (remaining == 0 && !eof) {
-                if (!block && !c.lineBuffered()) return false;
-                String line = c.readLine();
-                if (chunkEnd) {
-                    if (!line.isEmpty()) throw new IOException("malformed chunked body");
-                    chunkEnd = false;
-                } else if (trailers) {
-                    if (line.isEmpty()) finish();
-                } else {
-                    int semi = line.indexOf(';');
-                    try {
-                        remaining = Long.parseLong((semi < 0 ? line : line.substring(0, semi)).trim(), 16);
-                    } catch (NumberFormatException e) {
-                        throw new IOException("malformed chunk size");
-                    }
-                    if (remaining < 0) throw new IOException("malformed chunk size");
-                    trailers = remaining == 0;
-                }
-            }
-            return true;
-        }
-
-        /** Reads and drops the rest of the body, blocking or not; true if it ended, within {@code MAX_DRAIN} bytes. */
-        private boolean drain(boolean block) throws IOException {
-            byte[] scratch = new byte[1024];
-            for (long left = MAX_DRAIN; !eof && left > 0; ) {
-                if (!block && buffered() == 0) break;
-                int n = read0(scratch, 0, scratch.length);
-                if (n < 0) break;
-                left -= n;
-            }
-            return eof;
-        }
-
-        /**
-         * Ends a body the caller no longer needs, keeping its connection if the rest arrives soon: a stream's last
-         * chunk usually follows its final event by microseconds. What is buffered is read here; the rest, if any,
-         * in the background, for at most {@code DRAIN_MILLIS}.
-         */
-        void done() {
-            if (closed) return;
-            closed = true;
-            try {
-                if (eof || drain(false)) return;
-            } catch (IOException e) {
-                c.close();
-                return;
-            }
-            if (!keepAlive) {
-                c.close();
-                return;
-            }
-            c.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(DRAIN_MILLIS);
-            Thread.ofVirtual().name("carapace-upstream-drain").start(() -> {
-                try {
-                    if (!drain(true)) c.close();
-                } catch (IOException e) {
-                    c.close();
-                }
-            });
-        }
-
-        private void finish() {
-            eof = true;
-            if (keepAlive) release(c);
-            else c.close();
-        }
-
-        @Override
-        public void close() {
-            if (closed) return;
-            closed = true;
-            if (!eof) c.close();
         }
     }
 }

@@ -115,6 +115,9 @@ public final class JsonBytes {
     /** A copy of what was written, sized to fit. */
     public byte[] toByteArray() { return Arrays.copyOf(buf, len); }
 
+    /** Writes what was written here to {@code out}, without a copy. */
+    public void writeTo(java.io.OutputStream out) throws java.io.IOException { out.write(buf, 0, len); }
+
     private static int unicodeEscape(byte[] b, int n, char c) {
         b[n++] = '\\';
         b[n++] = 'u';

@@ -39,7 +39,8 @@ public sealed interface StreamEvent {
      * decodes only the frames its accounts need (the start, tool calls, the finish, usage; every frame when a filter
      * asked for the output as it comes): {@code decoded} is false for a frame passed on unread, a content delta, and
      * {@code unreadChars} is then about how many characters of output it carries, for an estimate when the upstream
-     * reports no usage.
+     * reports no usage. {@code data} is the frame's data as it came (UTF-8): most frames are written to the client
+     * unread, so they are never made strings.
      */
-    record Frame(String event, String data, boolean decoded, int unreadChars) implements StreamEvent {}
+    record Frame(String event, byte[] data, boolean decoded, int unreadChars) implements StreamEvent {}
 }

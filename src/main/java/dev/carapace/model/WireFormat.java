@@ -90,6 +90,17 @@ public interface WireFormat {
         /** The SSE bytes for {@code event}; may be empty (e.g. a usage report the client did not ask for). */
         byte[] encode(StreamEvent event);
 
+        /**
+         * Writes what {@link #encode} returns to {@code out}; an encoder that builds its frame in a buffer of its own
+         * writes from it, without the copy that {@code encode} returns. Returns whether it wrote anything.
+         */
+        default boolean encodeTo(StreamEvent event, java.io.OutputStream out) throws java.io.IOException {
+            byte[] bytes = encode(event);
+            if (bytes.length == 0) return false;
+            out.write(bytes);
+            return true;
+        }
+
         /** The SSE bytes reporting {@code error} mid-stream, after which the stream ends. */
         byte[] error(ApiException error);
 
@@ -104,6 +115,11 @@ public interface WireFormat {
          * Throws {@link ApiException} for an error event sent by the upstream mid-stream.
          */
         void decode(String event, String data, StreamSink sink);
+
+        /** As {@link #decode(String, String, StreamSink)}, for a frame as {@link SseReader} reads it (UTF-8 data). */
+        default void decode(String event, byte[] data, StreamSink sink) {
+            decode(event, new String(data, java.nio.charset.StandardCharsets.UTF_8), sink);
+        }
 
         /** True once the upstream signalled the end of the stream. */
         boolean done();

@@ -73,7 +73,7 @@ class IdleSignallingInputStreamTest {
     }
 
     private void read(Bursts upstream) throws IOException {
-        new SseReader(new IdleSignallingInputStream(upstream, sink)).read((event, data) -> log.add(data), () -> false);
+        new SseReader(new IdleSignallingInputStream(upstream, sink)).read((event, data) -> log.add(new String(data, java.nio.charset.StandardCharsets.UTF_8)), () -> false);
     }
 
     @Test

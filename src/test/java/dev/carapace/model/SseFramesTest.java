@@ -32,7 +32,7 @@ class SseFramesTest {
         String frame = write("e", data, "m-mid", "model");
         assertThat(frame).isEqualTo("event: e\ndata: {\ndata: \"model\":\ndata: \"m-mid\",\ndata: \"text\":\"a\"\ndata: }\n\n");
         List<String> read = new ArrayList<>();
-        new SseReader(new ByteArrayInputStream(frame.getBytes(StandardCharsets.UTF_8))).read((ev, d) -> read.add(ev + "|" + d), () -> false);
+        new SseReader(new ByteArrayInputStream(frame.getBytes(StandardCharsets.UTF_8))).read((ev, d) -> read.add(ev + "|" + new String(d, StandardCharsets.UTF_8)), () -> false);
         assertThat(read).containsExactly("e|" + data.replace("\"up\"", "\"m-mid\""));
     }
 }

@@ -26,7 +26,7 @@ class SseReaderTest {
 
     private static List<String> frames(InputStream in) throws IOException {
         List<String> out = new ArrayList<>();
-        new SseReader(in).read((event, data) -> out.add(event + "|" + data), () -> false);
+        new SseReader(in).read((event, data) -> out.add(event + "|" + new String(data, StandardCharsets.UTF_8)), () -> false);
         return out;
     }
 

@@ -13,13 +13,15 @@ import dev.carapace.guard.policy.Policy.NetworkGroup;
 import dev.carapace.guard.policy.Policy.Protocol;
 import dev.carapace.guard.policy.Policy.Root;
 import dev.carapace.guard.policy.Policy.ToolRule;
-import dev.carapace.guard.policy.PolicyYaml.Entry;
-import dev.carapace.guard.policy.PolicyYaml.Fields;
-import dev.carapace.guard.policy.PolicyYaml.ListNode;
-import dev.carapace.guard.policy.PolicyYaml.MapNode;
-import dev.carapace.guard.policy.PolicyYaml.Node;
-import dev.carapace.guard.policy.PolicyYaml.Problems;
-import dev.carapace.guard.policy.PolicyYaml.Scalar;
+import dev.carapace.yaml.KeyPath;
+import dev.carapace.yaml.Problem;
+import dev.carapace.yaml.Problems;
+import dev.carapace.yaml.YamlTree;
+import dev.carapace.yaml.YamlTree.Entry;
+import dev.carapace.yaml.YamlTree.ListNode;
+import dev.carapace.yaml.YamlTree.MapNode;
+import dev.carapace.yaml.YamlTree.Node;
+import dev.carapace.yaml.YamlTree.Scalar;
 
 import java.io.IOException;
 import java.nio.charset.MalformedInputException;
@@ -84,17 +86,17 @@ public final class PolicyLoader {
     /** Parses policy text; {@code fileLabel} is only used in messages. */
     public static Policy parse(String text, String fileLabel, String name) throws PolicyException {
         Problems problems = new Problems(fileLabel);
-        Node root = PolicyYaml.parse(text, problems);
+        Node root = YamlTree.parse(text, Fields.POLICY, problems);
         Policy policy = null;
-        if (root == null && !problems.any()) {
-            problems.add(1, 1, "", "the file is empty (expected at least 'version: 1')");
+        if (root == null && !problems.hasErrors()) {
+            problems.error(1, 1, "", "the file is empty (expected at least 'version: 1')");
         } else if (root instanceof MapNode m) {
             policy = new PolicyLoader(problems, name).policy(m);
         } else if (root != null) {
-            problems.add(root, "", "expected policy fields (key: value lines) at the top level, got " + PolicyYaml.describe(root));
+            problems.error(root, "", "expected policy fields (key: value lines) at the top level, got " + YamlTree.describe(root));
         }
-        if (root == null && problems.any()) templateHint(text, problems);
-        if (problems.any()) throw new PolicyException(problems.sorted());
+        if (root == null && problems.hasErrors()) templateHint(text, problems);
+        if (problems.hasErrors()) throw new PolicyException(problems.errors());
         return policy;
     }
 
@@ -106,7 +108,7 @@ public final class PolicyLoader {
         for (int i = 0; i < lines.length; i++) {
             var m = PLACEHOLDER.matcher(lines[i]);
             if (m.find() && !lines[i].stripLeading().startsWith("#")) {
-                problems.add(i + 1, m.start() + 1, "", "this looks like a template: placeholder " + m.group()
+                problems.error(i + 1, m.start() + 1, "", "this looks like a template: placeholder " + m.group()
                         + " is not filled in; render the template before loading it");
                 return;
             }
@@ -114,7 +116,7 @@ public final class PolicyLoader {
     }
 
     private static PolicyException fileProblem(String file, String message) {
-        return new PolicyException(List.of(new PolicyProblem(file, 0, 0, "", message)));
+        return new PolicyException(List.of(new Problem(file, 0, 0, "", message)));
     }
 
     private String id(String path) { return name + ":" + path; }
@@ -149,8 +151,8 @@ public final class PolicyLoader {
     private void version(Fields root) {
         Node v = root.get("version");
         if (v == null) return;   // NemoClaw presets have none
-        if (!(v instanceof Scalar s) || s.quoted() || !s.text().equals("1")) {
-            problems.add(v, "version", "expected 1 (the only policy schema version), got " + PolicyYaml.describe(v));
+        if (!(v instanceof Scalar s) || s.isString() || !s.text().equals("1")) {
+            problems.error(v, "version", "expected 1 (the only policy schema version), got " + YamlTree.describe(v));
         }
     }
 
@@ -176,16 +178,16 @@ public final class PolicyLoader {
         List<Scalar> items = f.strings(key, "absolute paths");
         for (int i = 0; i < items.size(); i++) {
             Scalar s = items.get(i);
-            String path = PolicyYaml.index(f.pathOf(key), i);
+            String path = KeyPath.index(f.pathOf(key), i);
             String p = s.text();
             if (!p.startsWith("/")) {
-                problems.add(s, path, "expected an absolute path, got " + PolicyYaml.describe(s));
+                problems.error(s, path, "expected an absolute path, got " + YamlTree.describe(s));
             } else if (p.indexOf('\0') >= 0 || Globs.hasWildcard(p)) {
-                problems.add(s, path, "a root is a plain absolute path (no wildcards), got " + PolicyYaml.describe(s));
+                problems.error(s, path, "a root is a plain absolute path (no wildcards), got " + YamlTree.describe(s));
             } else if (List.of(p.split("/")).contains("..") || List.of(p.split("/")).contains(".")) {
-                problems.add(s, path, "a root must not contain '.' or '..' segments, got " + PolicyYaml.describe(s));
+                problems.error(s, path, "a root must not contain '.' or '..' segments, got " + YamlTree.describe(s));
             } else if (writable && Path.of(p).normalize().getNameCount() == 0) {
-                problems.add(s, path, "'/' is too broad to be writable; name the directories the agent may write");
+                problems.error(s, path, "'/' is too broad to be writable; name the directories the agent may write");
             } else {
                 roots.add(new Root(Path.of(p).normalize(), id(path)));
             }
@@ -204,7 +206,7 @@ public final class PolicyLoader {
         String c = f.string("compatibility", "best_effort or hard_requirement");
         if (c != null && !c.equals("best_effort") && !c.equals("hard_requirement")) {
             Node at = f.get("compatibility");
-            problems.add(at, f.pathOf("compatibility"), "expected best_effort or hard_requirement, got " + PolicyYaml.describe(at));
+            problems.error(at, f.pathOf("compatibility"), "expected best_effort or hard_requirement, got " + YamlTree.describe(at));
         }
         f.finish();
     }
@@ -220,7 +222,7 @@ public final class PolicyLoader {
         String v = f.string(key, "sandbox");
         if (v != null && !v.equals("sandbox")) {
             Node at = f.get(key);
-            problems.add(at, f.pathOf(key), "unsupported value " + PolicyYaml.describe(at) + " for '" + key
+            problems.error(at, f.pathOf(key), "unsupported value " + YamlTree.describe(at) + " for '" + key
                     + "': Carapace runs exec as the unprivileged sandbox identity (no capabilities, no_new_privs) and "
                     + "cannot switch to other users; write 'sandbox' or leave the field out");
             return null;
@@ -235,37 +237,37 @@ public final class PolicyLoader {
         Node n = root.get("network_policies");
         if (n == null) return groups;
         if (!(n instanceof MapNode m)) {
-            problems.add(n, "network_policies", "expected named groups (name: {endpoints: [...], binaries: [...]}), got "
-                    + PolicyYaml.describe(n));
+            problems.error(n, "network_policies", "expected named groups (name: {endpoints: [...], binaries: [...]}), got "
+                    + YamlTree.describe(n));
             return groups;
         }
         for (Entry e : m.entries().values()) {
-            String path = PolicyYaml.key("network_policies", e.key());
+            String path = Fields.key("network_policies", e.key());
             Fields g = Fields.of(e.value(), path, "a mapping with endpoints and binaries", problems);
             if (!(e.value() instanceof MapNode)) continue;
             String label = g.string("name", "a display name");
             List<Endpoint> endpoints = new ArrayList<>();
             List<Node> items = g.list("endpoints", "a list of endpoints");
             if (items.isEmpty() && g.node().entries().containsKey("endpoints")) {
-                problems.add(g.node().entries().get("endpoints").line(), g.node().entries().get("endpoints").column(),
+                problems.error(g.node().entries().get("endpoints").line(), g.node().entries().get("endpoints").column(),
                         g.pathOf("endpoints"), "a group needs at least one endpoint");
             } else if (!g.node().entries().containsKey("endpoints")) {
-                problems.add(e.line(), e.column(), path, "missing field 'endpoints' (the destinations this group allows)");
+                problems.error(e.line(), e.column(), path, "missing field 'endpoints' (the destinations this group allows)");
             }
             for (int i = 0; i < items.size(); i++) {
-                Endpoint ep = endpoint(items.get(i), PolicyYaml.index(g.pathOf("endpoints"), i));
+                Endpoint ep = endpoint(items.get(i), KeyPath.index(g.pathOf("endpoints"), i));
                 if (ep != null) endpoints.add(ep);
             }
             List<Binary> binaries = new ArrayList<>();
             List<Node> bins = g.list("binaries", "a list of {path: GLOB}");
             for (int i = 0; i < bins.size(); i++) {
-                String bpath = PolicyYaml.index(g.pathOf("binaries"), i);
+                String bpath = KeyPath.index(g.pathOf("binaries"), i);
                 Fields b = Fields.of(bins.get(i), bpath, "{path: GLOB}", problems);
                 String glob = b.requiredString("path", "an absolute path or glob of an executable");
                 b.finish();
                 if (glob == null) continue;
                 if (!glob.startsWith("/")) {
-                    problems.add(b.get("path"), b.pathOf("path"), "expected an absolute path or glob, got '" + glob + "'");
+                    problems.error(b.get("path"), b.pathOf("path"), "expected an absolute path or glob, got '" + glob + "'");
                 } else {
                     binaries.add(new Binary(glob, id(bpath)));
                 }
@@ -278,16 +280,16 @@ public final class PolicyLoader {
 
     private Endpoint endpoint(Node node, String path) {
         if (!(node instanceof MapNode)) {
-            problems.add(node, path, "expected an endpoint {host: NAME, port: N, ...}, got " + PolicyYaml.describe(node));
+            problems.error(node, path, "expected an endpoint {host: NAME, port: N, ...}, got " + YamlTree.describe(node));
             return null;
         }
         Fields f = new Fields((MapNode) node, path, problems);
-        int before = problems.count();
+        int before = problems.errorCount();
         String host = host(f, f.requiredString("host", "a host name, IP address, or *.domain wildcard"), "host");
         Set<Integer> ports = ports(f);
         String pathScope = f.string("path", "a path glob selecting the requests this endpoint covers");
         if (pathScope != null && !pathScope.startsWith("/")) {
-            problems.add(f.get("path"), f.pathOf("path"), "expected a path glob starting with '/', got '" + pathScope + "'");
+            problems.error(f.get("path"), f.pathOf("path"), "expected a path glob starting with '/', got '" + pathScope + "'");
         }
         Protocol protocol = null;
         String proto = f.string("protocol", "rest or tcp");
@@ -295,14 +297,14 @@ public final class PolicyLoader {
             switch (proto) {
                 case "rest" -> protocol = Protocol.REST;
                 case "tcp" -> protocol = Protocol.TCP;
-                default -> problems.add(f.get("protocol"), f.pathOf("protocol"), "unsupported protocol '" + proto
+                default -> problems.error(f.get("protocol"), f.pathOf("protocol"), "unsupported protocol '" + proto
                         + "': Carapace inspects HTTP requests (rest) or allows plain connections (tcp, or no protocol); "
                         + "websocket, graphql, json-rpc, mcp and sql inspection are not implemented");
             }
         }
         String tls = f.string("tls", "terminate or passthrough");
         if (tls != null && !tls.equals("terminate") && !tls.equals("passthrough")) {
-            problems.add(f.get("tls"), f.pathOf("tls"), "expected terminate or passthrough, got '" + tls + "'");
+            problems.error(f.get("tls"), f.pathOf("tls"), "expected terminate or passthrough, got '" + tls + "'");
         }
         boolean audit = false;
         String enforcement = f.string("enforcement", "enforce or audit");
@@ -310,7 +312,7 @@ public final class PolicyLoader {
             switch (enforcement) {
                 case "enforce" -> audit = false;
                 case "audit" -> audit = true;
-                default -> problems.add(f.get("enforcement"), f.pathOf("enforcement"),
+                default -> problems.error(f.get("enforcement"), f.pathOf("enforcement"),
                         "expected enforce or audit, got '" + enforcement + "'");
             }
         }
@@ -321,29 +323,29 @@ public final class PolicyLoader {
                 case "read-only" -> access = Access.READ_ONLY;
                 case "read-write" -> access = Access.READ_WRITE;
                 case "full" -> access = Access.FULL;
-                default -> problems.add(f.get("access"), f.pathOf("access"),
+                default -> problems.error(f.get("access"), f.pathOf("access"),
                         "expected read-only, read-write or full, got '" + a + "'");
             }
         }
         List<HttpRule> allow = new ArrayList<>();
         List<Node> rules = f.list("rules", "a list of {allow: {method: M, path: GLOB}}");
         for (int i = 0; i < rules.size(); i++) {
-            String rpath = PolicyYaml.index(f.pathOf("rules"), i);
+            String rpath = KeyPath.index(f.pathOf("rules"), i);
             Fields r = Fields.of(rules.get(i), rpath, "{allow: {method: M, path: GLOB}}", problems);
             Node body = r.get("allow");
             r.unsupported("deny", "write denials under the endpoint's deny_rules");
             r.finish();
             if (body == null) {
-                if (rules.get(i) instanceof MapNode) problems.add(rules.get(i), rpath, "missing field 'allow' ({method: M, path: GLOB})");
+                if (rules.get(i) instanceof MapNode) problems.error(rules.get(i), rpath, "missing field 'allow' ({method: M, path: GLOB})");
                 continue;
             }
-            HttpRule rule = httpRule(Fields.of(body, PolicyYaml.key(rpath, "allow"), "{method: M, path: GLOB}", problems), rpath);
+            HttpRule rule = httpRule(Fields.of(body, Fields.key(rpath, "allow"), "{method: M, path: GLOB}", problems), rpath);
             if (rule != null) allow.add(rule);
         }
         List<HttpRule> deny = new ArrayList<>();
         List<Node> denies = f.list("deny_rules", "a list of {method: M, path: GLOB}");
         for (int i = 0; i < denies.size(); i++) {
-            String rpath = PolicyYaml.index(f.pathOf("deny_rules"), i);
+            String rpath = KeyPath.index(f.pathOf("deny_rules"), i);
             HttpRule rule = httpRule(Fields.of(denies.get(i), rpath, "{method: M, path: GLOB}", problems), rpath);
             if (rule != null) deny.add(rule);
         }
@@ -352,8 +354,8 @@ public final class PolicyLoader {
         for (int i = 0; i < ips.size(); i++) {
             Scalar s = ips.get(i);
             if (!Cidr.valid(s.text())) {
-                problems.add(s, PolicyYaml.index(f.pathOf("allowed_ips"), i), "expected a CIDR block such as 10.0.0.0/8 or "
-                        + "fc00::/7, got " + PolicyYaml.describe(s));
+                problems.error(s, KeyPath.index(f.pathOf("allowed_ips"), i), "expected a CIDR block such as 10.0.0.0/8 or "
+                        + "fc00::/7, got " + YamlTree.describe(s));
             } else {
                 allowedIps.add(s.text());
             }
@@ -368,18 +370,18 @@ public final class PolicyLoader {
                 || allow.stream().anyMatch(h -> h.method().equals("*") && (h.path().equals("/**") || h.path().equals("**")));
         boolean hasL7 = !everything || !deny.isEmpty() || pathScope != null;
         if (protocol == Protocol.TCP && (access != null || !allow.isEmpty() || !deny.isEmpty() || pathScope != null)) {
-            problems.add(node, path, "protocol tcp allows plain connections: access, rules, deny_rules and path need "
+            problems.error(node, path, "protocol tcp allows plain connections: access, rules, deny_rules and path need "
                     + "protocol rest (or no protocol)");
         }
         if (protocol == Protocol.REST && access == null && allow.isEmpty()) {
-            problems.add(node, path, "protocol rest inspects requests, but nothing is allowed: give access "
+            problems.error(node, path, "protocol rest inspects requests, but nothing is allowed: give access "
                     + "(read-only, read-write, full) or rules, or leave protocol out for connection-level access");
         }
         if ("passthrough".equals(tls) && hasL7) {
-            problems.add(node, path, "tls passthrough leaves HTTPS requests unreadable, so its access/rules could not be "
+            problems.error(node, path, "tls passthrough leaves HTTPS requests unreadable, so its access/rules could not be "
                     + "enforced; use tls: terminate or drop the request rules");
         }
-        if (problems.count() > before || host == null || ports.isEmpty()) return null;
+        if (problems.errorCount() > before || host == null || ports.isEmpty()) return null;
         return new Endpoint(id(path), node.line(), host, ports, pathScope, protocol, access, allow, deny, audit,
                 allowedIps, hasL7);
     }
@@ -392,11 +394,11 @@ public final class PolicyLoader {
         if (method == null || path == null) return null;
         String m = method.toUpperCase(Locale.ROOT);
         if (!METHOD.matcher(m).matches()) {
-            problems.add(r.get("method"), r.pathOf("method"), "expected an HTTP method such as GET, or *, got '" + method + "'");
+            problems.error(r.get("method"), r.pathOf("method"), "expected an HTTP method such as GET, or *, got '" + method + "'");
             return null;
         }
         if (!path.startsWith("/") && !path.equals("**")) {
-            problems.add(r.get("path"), r.pathOf("path"), "expected a path glob starting with '/', got '" + path + "'");
+            problems.error(r.get("path"), r.pathOf("path"), "expected a path glob starting with '/', got '" + path + "'");
             return null;
         }
         return new HttpRule(id(rulePath), m, path);
@@ -407,11 +409,11 @@ public final class PolicyLoader {
         Node one = f.get("port");
         Node many = f.get("ports");
         if (one != null && many != null) {
-            problems.add(many, f.pathOf("ports"), "give either port or ports, not both");
+            problems.error(many, f.pathOf("ports"), "give either port or ports, not both");
             return Set.of();
         }
         if (one == null && many == null) {
-            problems.add(f.node(), f.path(), "missing field 'port' (the TCP port, e.g. 443) or 'ports' (a list)");
+            problems.error(f.node(), f.path(), "missing field 'port' (the TCP port, e.g. 443) or 'ports' (a list)");
             return Set.of();
         }
         if (one != null) {
@@ -419,17 +421,17 @@ public final class PolicyLoader {
             if (p != null) ports.add(p);
         } else if (many instanceof ListNode l && !l.items().isEmpty()) {
             for (int i = 0; i < l.items().size(); i++) {
-                Integer p = port(l.items().get(i), PolicyYaml.index(f.pathOf("ports"), i));
+                Integer p = port(l.items().get(i), KeyPath.index(f.pathOf("ports"), i));
                 if (p != null) ports.add(p);
             }
         } else {
-            problems.add(many, f.pathOf("ports"), "expected a non-empty list of ports, got " + PolicyYaml.describe(many));
+            problems.error(many, f.pathOf("ports"), "expected a non-empty list of ports, got " + YamlTree.describe(many));
         }
         return ports;
     }
 
     private Integer port(Node n, String path) {
-        if (n instanceof Scalar s && !s.quoted()) {
+        if (n instanceof Scalar s && !s.isString()) {
             try {
                 int p = Integer.parseInt(s.text());
                 if (p >= 1 && p <= 65535) return p;
@@ -437,7 +439,7 @@ public final class PolicyLoader {
                 // reported below
             }
         }
-        problems.add(n, path, "expected a port between 1 and 65535, got " + PolicyYaml.describe(n));
+        problems.error(n, path, "expected a port between 1 and 65535, got " + YamlTree.describe(n));
         return null;
     }
 
@@ -449,12 +451,12 @@ public final class PolicyLoader {
         if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
         String rest = h.startsWith("**.") ? h.substring(3) : h.startsWith("*.") ? h.substring(2) : h;
         if (rest.contains("*")) {
-            problems.add(at, f.pathOf(key), "a wildcard may only be the whole first label ('*.example.com' for one "
+            problems.error(at, f.pathOf(key), "a wildcard may only be the whole first label ('*.example.com' for one "
                     + "label, '**.example.com' for any number), got '" + raw + "'");
             return null;
         }
         if (rest != h && !rest.contains(".")) {
-            problems.add(at, f.pathOf(key), "a wildcard needs at least two labels after it (not a whole top-level "
+            problems.error(at, f.pathOf(key), "a wildcard needs at least two labels after it (not a whole top-level "
                     + "domain), got '" + raw + "'");
             return null;
         }
@@ -462,20 +464,20 @@ public final class PolicyLoader {
         if (ipv6 && rest == h) {
             String bare = rest.startsWith("[") ? rest.substring(1, rest.length() - 1) : rest;
             if (!Cidr.valid(bare + "/128")) {
-                problems.add(at, f.pathOf(key), "not a valid IPv6 address: '" + raw + "'");
+                problems.error(at, f.pathOf(key), "not a valid IPv6 address: '" + raw + "'");
                 return null;
             }
             return Cidr.canonicalIp(bare);
         }
         if (IPV4.matcher(rest).matches() && rest == h) {
             if (!Cidr.valid(rest + "/32")) {
-                problems.add(at, f.pathOf(key), "not a valid IPv4 address: '" + raw + "'");
+                problems.error(at, f.pathOf(key), "not a valid IPv4 address: '" + raw + "'");
                 return null;
             }
             return rest;
         }
         if (!HOST_LABELS.matcher(rest).matches() || rest.length() > 253) {
-            problems.add(at, f.pathOf(key), "expected a host name (letters, digits, '-', '.'), an IP address or a "
+            problems.error(at, f.pathOf(key), "expected a host name (letters, digits, '-', '.'), an IP address or a "
                     + "*.domain wildcard, got '" + raw + "'");
             return null;
         }
@@ -492,7 +494,7 @@ public final class PolicyLoader {
         List<Node> items = f.list("rules", "a list of {tool: NAME, target: GLOB, decision: allow|ask|deny}");
         Set<String> ids = new LinkedHashSet<>();
         for (int i = 0; i < items.size(); i++) {
-            String path = PolicyYaml.index(f.pathOf("rules"), i);
+            String path = KeyPath.index(f.pathOf("rules"), i);
             Fields r = Fields.of(items.get(i), path, "{tool: NAME, target: GLOB, decision: allow|ask|deny}", problems);
             String id = r.string("id", "a rule id");
             String tool = r.requiredString("tool", "a tool name or glob");
@@ -500,7 +502,7 @@ public final class PolicyLoader {
             String decision = r.requiredString("decision", "allow, ask or deny");
             r.finish();
             if (tool != null && !TOOL_GLOB.matcher(tool).matches()) {
-                problems.add(r.get("tool"), r.pathOf("tool"), "expected a tool name or glob, got '" + tool + "'");
+                problems.error(r.get("tool"), r.pathOf("tool"), "expected a tool name or glob, got '" + tool + "'");
                 continue;
             }
             Verdict v = decision == null ? null : switch (decision) {
@@ -508,12 +510,12 @@ public final class PolicyLoader {
                 case "ask" -> Verdict.ASK;
                 case "deny" -> Verdict.DENY;
                 default -> {
-                    problems.add(r.get("decision"), r.pathOf("decision"), "expected allow, ask or deny, got '" + decision + "'");
+                    problems.error(r.get("decision"), r.pathOf("decision"), "expected allow, ask or deny, got '" + decision + "'");
                     yield null;
                 }
             };
             if (id != null && !ids.add(id)) {
-                problems.add(r.get("id"), r.pathOf("id"), "rule id '" + id + "' is used twice");
+                problems.error(r.get("id"), r.pathOf("id"), "rule id '" + id + "' is used twice");
                 continue;
             }
             if (tool == null || target == null || v == null) continue;
@@ -528,9 +530,9 @@ public final class PolicyLoader {
         List<Scalar> items = f.strings(key, "tool names or globs");
         for (int i = 0; i < items.size(); i++) {
             Scalar s = items.get(i);
-            String path = PolicyYaml.index(f.pathOf(key), i);
+            String path = KeyPath.index(f.pathOf(key), i);
             if (!TOOL_GLOB.matcher(s.text()).matches()) {
-                problems.add(s, path, "expected a tool name or glob (such as read or web_*), got " + PolicyYaml.describe(s));
+                problems.error(s, path, "expected a tool name or glob (such as read or web_*), got " + YamlTree.describe(s));
             } else {
                 out.add(new NameRule(s.text(), id(path)));
             }
@@ -545,7 +547,7 @@ public final class PolicyLoader {
         f.finish();
         if (u == null || u.equals("deny")) return Approvals.DEFAULT;
         if (u.equals("ask")) return new Approvals(Verdict.ASK);
-        problems.add(f.get("unknown_hosts"), f.pathOf("unknown_hosts"), "expected deny or ask, got '" + u + "'");
+        problems.error(f.get("unknown_hosts"), f.pathOf("unknown_hosts"), "expected deny or ask, got '" + u + "'");
         return Approvals.DEFAULT;
     }
 
@@ -554,12 +556,12 @@ public final class PolicyLoader {
         Node n = root.get("credentials");
         if (n == null) return out;
         if (!(n instanceof MapNode m)) {
-            problems.add(n, "credentials", "expected named credentials (id: {secret, header, template, hosts}), got "
-                    + PolicyYaml.describe(n));
+            problems.error(n, "credentials", "expected named credentials (id: {secret, header, template, hosts}), got "
+                    + YamlTree.describe(n));
             return out;
         }
         for (Entry e : m.entries().values()) {
-            String path = PolicyYaml.key("credentials", e.key());
+            String path = Fields.key("credentials", e.key());
             Fields f = Fields.of(e.value(), path, "{secret, header, template, hosts}", problems);
             String secret = f.requiredString("secret", "the name of a secret in Carapace's secret store");
             String header = f.requiredString("header", "the HTTP header to set, e.g. Authorization");
@@ -569,27 +571,27 @@ public final class PolicyLoader {
             for (int i = 0; i < hs.size(); i++) {
                 String h = host(new Fields(new MapNode(Map.of("host", new Entry("host", hs.get(i).line(),
                         hs.get(i).column(), hs.get(i))), hs.get(i).line(), hs.get(i).column()),
-                        PolicyYaml.index(f.pathOf("hosts"), i), problems), hs.get(i).text(), "host");
+                        KeyPath.index(f.pathOf("hosts"), i), problems), hs.get(i).text(), "host");
                 if (h != null) hosts.add(h);
             }
             f.finish();
             if (e.value() instanceof MapNode && hs.isEmpty()) {
-                problems.add(e.line(), e.column(), path, "missing field 'hosts' (where the credential may be sent)");
+                problems.error(e.line(), e.column(), path, "missing field 'hosts' (where the credential may be sent)");
             }
             if (secret != null && !SECRET_NAME.matcher(secret).matches()) {
-                problems.add(f.get("secret"), f.pathOf("secret"), "expected a secret's name (letters, digits, '_', '.', "
+                problems.error(f.get("secret"), f.pathOf("secret"), "expected a secret's name (letters, digits, '_', '.', "
                         + "'-'); the value itself never goes in a policy");
                 secret = null;
             }
             if (header != null && (!HEADER.matcher(header).matches() || MANAGED_HEADERS.contains(header.toLowerCase(Locale.ROOT)))) {
-                problems.add(f.get("header"), f.pathOf("header"), "expected an HTTP header name the proxy may set, got '"
+                problems.error(f.get("header"), f.pathOf("header"), "expected an HTTP header name the proxy may set, got '"
                         + header + "'");
                 header = null;
             }
             if (template == null) template = "{secret}";
             if (template.indexOf("{secret}") < 0 || template.indexOf("{secret}") != template.lastIndexOf("{secret}")
                     || template.contains("\r") || template.contains("\n")) {
-                problems.add(f.get("template"), f.pathOf("template"), "the template must hold {secret} exactly once, on "
+                problems.error(f.get("template"), f.pathOf("template"), "the template must hold {secret} exactly once, on "
                         + "one line (e.g. \"Bearer {secret}\")");
                 continue;
             }

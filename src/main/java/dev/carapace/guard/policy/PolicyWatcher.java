@@ -6,6 +6,7 @@ import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.fs.RealPaths;
 import dev.carapace.guard.policy.PolicyEngine.Attachment;
 import dev.carapace.guard.policy.PolicyEngine.Subject;
+import dev.carapace.yaml.Problem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +110,7 @@ public final class PolicyWatcher implements AutoCloseable {
             return true;
         } catch (PolicyException e) {
             failures.incrementAndGet();
-            PolicyProblem first = e.problems().getFirst();
+            Problem first = e.problems().getFirst();
             String what = e.problems().size() == 1 ? first.toString() : first + " (and " + (e.problems().size() - 1) + " more)";
             if (onInvalid == OnInvalid.FAIL_CLOSED) {
                 current = PolicyEngine.failClosed("the guard policy is invalid and the guard fails closed: " + what);
@@ -125,7 +126,7 @@ public final class PolicyWatcher implements AutoCloseable {
 
     private PolicyEngine compile() throws PolicyException {
         List<Attachment> attachments = new ArrayList<>();
-        List<PolicyProblem> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         for (Source s : sources) {
             try {
                 attachments.add(new Attachment(PolicyLoader.load(s.file(), s.name()), s.agents(), s.teams()));
@@ -158,12 +159,12 @@ public final class PolicyWatcher implements AutoCloseable {
                 writable.add(new Writable(RealPaths.real(r.path()), "the read_write root " + r.path() + " (" + r.rule() + ")"));
             }
         }
-        List<PolicyProblem> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         for (Path f : protectedFiles) {
             Path file = RealPaths.real(f);
             for (Writable w : writable) {
                 if (file.startsWith(w.root())) {
-                    problems.add(new PolicyProblem(f.toString(), 0, 0, "", "lies inside " + w.what() + ", so an agent "
+                    problems.add(new Problem(f.toString(), 0, 0, "", "lies inside " + w.what() + ", so an agent "
                             + "could rewrite it; move policy and config files outside every writable root"));
                     break;
                 }

@@ -12,7 +12,6 @@ import dev.carapace.model.StreamEvent;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireFormat;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 
@@ -72,10 +71,22 @@ final class AnthropicRelay {
 
         @Override
         public byte[] encode(StreamEvent event) {
-            if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
-            byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
-            return SseFrames.write(out.reset(), f.event(), data, model,
-                    "message_start".equals(f.event()) ? MESSAGE_MODEL : null).toByteArray();
+            return frame(event) ? out.toByteArray() : EMPTY;
+        }
+
+        @Override
+        public boolean encodeTo(StreamEvent event, java.io.OutputStream to) throws java.io.IOException {
+            if (!frame(event)) return false;
+            out.writeTo(to);
+            return true;
+        }
+
+        /** Writes the frame for {@code event} into {@link #out}, if there is one to write. */
+        private boolean frame(StreamEvent event) {
+            if (!(event instanceof StreamEvent.Frame f)) return false;
+            SseFrames.write(out.reset(), f.event(), f.data(), model,
+                    "message_start".equals(f.event()) ? MESSAGE_MODEL : null);
+            return true;
         }
 
         @Override

@@ -10,11 +10,11 @@ import dev.carapace.model.SseFrames;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.WireFormat;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 
 import static dev.carapace.model.RelayDecoder.hasValue;
+import static dev.carapace.model.RelayDecoder.indexOf;
 
 /**
  * Chat Completions relayed between a client and an upstream that both speak it: the upstream's answer goes to the
@@ -35,6 +35,8 @@ final class OpenAiRelay {
     private static final String[] OUTPUT = {"\"content\"", "\"arguments\"", "\"reasoning_content\"", "\"reasoning\""};
     private static final byte[][] CHOICES = JsonSplice.path("choices");
     private static final byte[] EMPTY = new byte[0];
+    private static final byte[] DONE = JsonBytes.ascii("[DONE]"), ERROR = JsonBytes.ascii("\"error\""),
+            USAGE = JsonBytes.ascii("\"usage\"");
 
     private OpenAiRelay() {}
 
@@ -55,7 +57,7 @@ final class OpenAiRelay {
      */
     static WireFormat.StreamDecoder decoder(boolean everyFrame) {
         return new RelayDecoder(new OpenAiStreamDecoder(), everyFrame, (event, data) -> event != null
-                || data.indexOf("[DONE]") >= 0 || data.indexOf("\"error\"") >= 0 || hasValue(data, "\"usage\""),
+                || indexOf(data, DONE, 0) >= 0 || indexOf(data, ERROR, 0) >= 0 || hasValue(data, USAGE),
                 OUTPUT, false);
     }
 
@@ -71,11 +73,24 @@ final class OpenAiRelay {
 
         @Override
         public byte[] encode(StreamEvent event) {
-            if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
-            byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
+            return frame(event) ? out.toByteArray() : EMPTY;
+        }
+
+        @Override
+        public boolean encodeTo(StreamEvent event, java.io.OutputStream to) throws java.io.IOException {
+            if (!frame(event)) return false;
+            out.writeTo(to);
+            return true;
+        }
+
+        /** Writes the frame for {@code event} into {@link #out}, if there is one to write. */
+        private boolean frame(StreamEvent event) {
+            if (!(event instanceof StreamEvent.Frame f)) return false;
+            byte[] data = f.data();
             // Carapace asks every upstream for usage; the chunk that only carries it is for the clients that asked too.
-            if (!includeUsage && f.decoded() && hasValue(f.data(), "\"usage\"") && usageOnly(data)) return EMPTY;
-            return SseFrames.write(out.reset(), f.event(), data, model, MODEL).toByteArray();
+            if (!includeUsage && f.decoded() && hasValue(data, USAGE) && usageOnly(data)) return false;
+            SseFrames.write(out.reset(), f.event(), data, model, MODEL);
+            return true;
         }
 
         /** A chunk with usage whose choices are empty or absent. */

@@ -10,7 +10,6 @@ import dev.carapace.model.SseFrames;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.WireFormat;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
@@ -54,12 +53,25 @@ final class ResponsesRelay {
 
         @Override
         public byte[] encode(StreamEvent event) {
-            if (!(event instanceof StreamEvent.Frame f)) return EMPTY;
+            return frame(event) ? out.toByteArray() : EMPTY;
+        }
+
+        @Override
+        public boolean encodeTo(StreamEvent event, java.io.OutputStream to) throws java.io.IOException {
+            if (!frame(event)) return false;
+            out.writeTo(to);
+            return true;
+        }
+
+        /** Writes the frame for {@code event} into {@link #out}, if there is one to write. */
+        private boolean frame(StreamEvent event) {
+            if (!(event instanceof StreamEvent.Frame f)) return false;
             frames++;
-            byte[] data = f.data().getBytes(StandardCharsets.UTF_8);
+            byte[] data = f.data();
             boolean whole = f.event() != null && WITH_RESPONSE.contains(f.event());
             if (whole && FINAL.contains(f.event())) keep(data);
-            return SseFrames.write(out.reset(), f.event(), data, model, whole ? RESPONSE_MODEL : null).toByteArray();
+            SseFrames.write(out.reset(), f.event(), data, model, whole ? RESPONSE_MODEL : null);
+            return true;
         }
 
         private void keep(byte[] data) {

@@ -357,9 +357,7 @@ public final class HttpApi {
                     encoder = encoders.get();
                     out = start.get();
                 }
-                byte[] bytes = encoder.encode(event);
-                if (bytes.length == 0) return;
-                out.write(bytes);
+                if (!encoder.encodeTo(event, out)) return;
                 if (readerSignals) {
                     pending = true;
                 } else {

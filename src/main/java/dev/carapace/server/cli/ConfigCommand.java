@@ -2,6 +2,7 @@ package dev.carapace.server.cli;
 
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.config.WritableRoots;
+import dev.carapace.yaml.Problem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,12 +31,12 @@ final class ConfigCommand extends GroupCommand {
             PrintWriter out = out();
             PrintWriter err = err();
             r.warnings().forEach(w -> err.println("warning: " + w));
-            java.util.List<ConfigLoader.Problem> errors = new ArrayList<>(r.errors());
+            java.util.List<Problem> errors = new ArrayList<>(r.errors());
             if (r.config() != null) {
                 ConfigOptions where = new ConfigOptions();
                 where.data = data;
                 String problem = WritableRoots.dataDirProblem(r.config(), where.dataDir());
-                if (problem != null) errors.add(new ConfigLoader.Problem(file.toString(), 0, 0, "--data", problem));
+                if (problem != null) errors.add(new Problem(file.toString(), 0, 0, "--data", problem));
             }
             if (!errors.isEmpty()) {
                 errors.forEach(err::println);

@@ -11,11 +11,11 @@ import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyEngine;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;
-import dev.carapace.guard.policy.PolicyProblem;
 import dev.carapace.guard.policy.PolicyWatcher;
 import dev.carapace.server.GuardWiring;
 import dev.carapace.server.adapter.PolicyGuard;
 import dev.carapace.server.json.AgentJson;
+import dev.carapace.yaml.Problem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -49,7 +49,7 @@ final class PolicyCommand extends GroupCommand {
                 if (json) {
                     ObjectNode n = AgentJson.JSON.createObjectNode().put("ok", false);
                     ArrayNode errors = n.putArray("errors");
-                    for (PolicyProblem pr : e.problems()) {
+                    for (Problem pr : e.problems()) {
                         errors.addObject().put("file", pr.file()).put("line", pr.line()).put("column", pr.column())
                                 .put("path", pr.path()).put("message", pr.message());
                     }

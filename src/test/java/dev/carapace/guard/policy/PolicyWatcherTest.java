@@ -4,6 +4,7 @@ import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.NetworkRules.Verdict;
 import dev.carapace.guard.policy.PolicyEngine.Subject;
 import dev.carapace.guard.policy.PolicyEngine.TargetKind;
+import dev.carapace.yaml.Problem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -100,7 +101,7 @@ class PolicyWatcherTest {
         assertThatThrownBy(() -> new PolicyWatcher(List.of(new PolicyWatcher.Source("base", outside, Set.of("*"), Set.of())),
                 List.of(new Subject("coder", null, ws)), List.of(config), PolicyWatcher.OnInvalid.KEEP, events::add,
                 Clock.systemUTC()))
-                .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.problems()).extracting(PolicyProblem::file)
+                .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.problems()).extracting(Problem::file)
                         .containsExactly(outside.toString(), config.toString()));
     }
 
@@ -119,7 +120,7 @@ class PolicyWatcherTest {
         assertThatThrownBy(() -> new PolicyWatcher(List.of(new PolicyWatcher.Source("base", policy, Set.of("*"), Set.of())),
                 List.of(new Subject("coder", null, ws)), List.of(token), PolicyWatcher.OnInvalid.KEEP, events::add,
                 Clock.systemUTC()))
-                .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.problems()).extracting(PolicyProblem::file)
+                .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.problems()).extracting(Problem::file)
                         .containsExactly(token.toString()));
     }
 }

@@ -37,7 +37,7 @@ final class TestJson {
     static List<String> frames(byte[] sse) {
         List<String> out = new ArrayList<>();
         try {
-            new SseReader(new ByteArrayInputStream(sse)).read((event, data) -> out.add(data), () -> false);
+            new SseReader(new ByteArrayInputStream(sse)).read((event, data) -> out.add(new String(data, java.nio.charset.StandardCharsets.UTF_8)), () -> false);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,4 +1,4 @@
-package dev.carapace.config;
+package dev.carapace.yaml;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
@@ -16,69 +16,91 @@ import java.util.Map;
 
 /**
  * A YAML document as a small tree whose nodes remember where they are in the file (1-based line and column). Only
- * what a config file needs: mappings (in file order), lists and scalars. Problems found while building the tree
- * (syntax errors, duplicate keys, aliases) go to a {@link Problems}.
+ * what Carapace's files need: mappings (in file order), lists and scalars. Problems found while building the tree
+ * (syntax errors, duplicate keys, aliases) go to a {@link Problems}, worded by the file's {@link Dialect}.
+ *
+ * <p>Hostile input stays bounded by the parser: aliases are never expanded (each one is reported), nesting deeper
+ * than 1,000 levels and documents over 3 Mi code points are syntax errors.
  */
-final class YamlTree {
+public final class YamlTree {
 
     /** A plain empty value ({@code key:} with nothing after it) must come out as null, not as "". */
     private static final YAMLFactory FACTORY = YAMLFactory.builder()
             .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
             .build();
+    private static final int SHOWN_CHARS = 60;
 
     private YamlTree() {}
 
     /** Any node of the tree. */
-    sealed interface Node permits MapNode, ListNode, Scalar {
+    public sealed interface Node permits MapNode, ListNode, Scalar {
         int line();
 
         int column();
     }
 
     /** One {@code key: value} of a mapping; line and column are the key's. */
-    record Entry(String key, int line, int column, Node value) {}
+    public record Entry(String key, int line, int column, Node value) {}
 
-    record MapNode(Map<String, Entry> entries, int line, int column) implements Node {
-        Entry get(String key) { return entries.get(key); }
+    public record MapNode(Map<String, Entry> entries, int line, int column) implements Node {
+        public Entry get(String key) { return entries.get(key); }
     }
 
-    record ListNode(List<Node> items, int line, int column) implements Node {}
+    public record ListNode(List<Node> items, int line, int column) implements Node {}
 
-    /** What the YAML parser made of a scalar. A quoted scalar is always a STRING. */
-    enum Kind { STRING, NUMBER, BOOLEAN, NULL, INVALID }
+    /**
+     * What the YAML parser made of a scalar. A quoted scalar is always a STRING; ALIAS is a {@code *name} (its text
+     * is the name); UNTYPED a value YAML gives no plain type, such as a {@code !!binary} scalar.
+     */
+    public enum Kind { STRING, NUMBER, BOOLEAN, NULL, ALIAS, UNTYPED }
 
     /**
      * @param text the scalar as written (without quotes), so {@code 0.15} stays exact
      * @param kind STRING for quoted text and plain words; NUMBER, BOOLEAN or NULL for plain scalars YAML reads
-     *             that way; INVALID for something already reported (an alias), which readers skip silently
+     *             that way; ALIAS or UNTYPED for what {@link #isOpaque()} says
      */
-    record Scalar(String text, Kind kind, int line, int column) implements Node {
-        boolean isNull() { return kind == Kind.NULL; }
+    public record Scalar(String text, Kind kind, int line, int column) implements Node {
+        public boolean isNull() { return kind == Kind.NULL; }
+
+        /** Whether YAML read it as a string (quoted, a plain word, or an alias's name), not a number, bool or null. */
+        public boolean isString() { return kind == Kind.STRING || kind == Kind.ALIAS; }
+
+        /** An alias or an untyped value: nothing to take as written; the parser reported it if its dialect refuses it. */
+        public boolean isOpaque() { return kind == Kind.ALIAS || kind == Kind.UNTYPED; }
+    }
+
+    /** How a value is shown in messages: {@code 'text'} (shortened), "nothing", "a mapping" or "a list". */
+    public static String describe(Node node) {
+        return switch (node) {
+            case MapNode m -> "a mapping";
+            case ListNode l -> "a list";
+            case Scalar s when s.isNull() -> "nothing";
+            case Scalar s -> "'" + (s.text().length() > SHOWN_CHARS ? s.text().substring(0, SHOWN_CHARS) + "..." : s.text()) + "'";
+        };
     }
 
     /**
-     * Parses one YAML document. Returns null when nothing usable could be read (a syntax error, an empty file);
-     * the reason is then in {@code problems}.
+     * Parses one YAML document. Returns null when nothing usable could be read: a syntax error (reported in
+     * {@code problems}), or an empty document (not reported: each loader says what the file should hold).
      */
-    static Node parse(String text, Problems problems) {
+    public static Node parse(String text, Dialect dialect, Problems problems) {
         if (!text.isEmpty() && text.charAt(0) == '\uFEFF') {
             text = text.substring(1);
         }
         try (JsonParser parser = FACTORY.createParser(text)) {
             JsonToken first = parser.nextToken();
             if (first == null) {
-                problems.error(1, 1, "", "file is empty");
                 return null;
             }
-            Node root = new Builder(parser, problems).value(first, "");
+            Node root = new Builder(parser, dialect, problems).value(first, "");
             if (parser.nextToken() != null) {
                 JsonLocation at = parser.currentTokenLocation();
                 problems.error(at.getLineNr(), at.getColumnNr(), "",
-                        "a second YAML document starts here; the config is one document");
+                        "a second YAML document starts here; " + dialect.oneDocument());
             }
             return root;
         } catch (JsonProcessingException e) {
-            syntaxError(e, problems);
+            syntaxError(e, dialect, problems);
             return null;
         } catch (IOException e) {
             problems.error(1, 1, "", "cannot read YAML: " + e.getMessage());
@@ -86,35 +108,39 @@ final class YamlTree {
         }
     }
 
-    private static void syntaxError(JsonProcessingException e, Problems problems) {
+    private static void syntaxError(JsonProcessingException e, Dialect dialect, Problems problems) {
+        boolean explain = dialect.explainSyntax();
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof org.yaml.snakeyaml.error.MarkedYAMLException marked && marked.getProblemMark() != null) {
                 var mark = marked.getProblemMark();
-                String message = "YAML syntax error: " + oneLine(marked.getProblem());
+                String message = "YAML syntax error: " + oneLine(marked.getProblem(), explain);
                 var context = marked.getContextMark();
                 if (marked.getContext() != null && context != null) {
-                    message += " (" + oneLine(marked.getContext()) + " at line " + (context.getLine() + 1)
-                            + ", column " + (context.getColumn() + 1) + ")";
+                    message += " (" + oneLine(marked.getContext(), explain) + " at line " + (context.getLine() + 1)
+                            + (explain ? ", column " + (context.getColumn() + 1) : "") + ")";
                 }
                 problems.error(mark.getLine() + 1, mark.getColumn() + 1, "", message);
                 return;
             }
         }
         JsonLocation at = e.getLocation();
-        String message = oneLine(e.getOriginalMessage());
-        if (message.startsWith("Expected a field name")) {
+        String message = oneLine(e.getOriginalMessage(), explain);
+        if (explain && message.startsWith("Expected a field name")) {
             message = "a mapping key must be a single value, not a list or a mapping";
         }
         problems.error(at == null ? 1 : at.getLineNr(), at == null ? 1 : at.getColumnNr(), "",
                 "YAML syntax error: " + message);
     }
 
-    private static String oneLine(String s) {
-        return s == null ? "" : s.replace("\\t(TAB)", "tab").replaceAll("\\s+", " ").trim();
+    private static String oneLine(String s, boolean explain) {
+        if (s == null) {
+            return "";
+        }
+        return (explain ? s.replace("\\t(TAB)", "tab") : s).replaceAll("\\s+", " ").trim();
     }
 
     /** Turns the parser's token stream into nodes. */
-    private record Builder(JsonParser parser, Problems problems) {
+    private record Builder(JsonParser parser, Dialect dialect, Problems problems) {
 
         Node value(JsonToken token, String path) throws IOException {
             JsonLocation at = parser.currentTokenLocation();
@@ -125,9 +151,8 @@ final class YamlTree {
                 case START_ARRAY -> list(line, column, path);
                 case VALUE_STRING -> {
                     if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
-                        problems.error(line, column, path, "YAML aliases (*" + parser.getText()
-                                + ") are not supported; write the value out in full");
-                        yield new Scalar(parser.getText(), Kind.INVALID, line, column);
+                        problems.error(line, column, path, dialect.aliasProblem().formatted(parser.getText()));
+                        yield new Scalar(parser.getText(), Kind.ALIAS, line, column);
                     }
                     yield new Scalar(parser.getText(), Kind.STRING, line, column);
                 }
@@ -135,8 +160,10 @@ final class YamlTree {
                 case VALUE_TRUE, VALUE_FALSE -> new Scalar(parser.getText(), Kind.BOOLEAN, line, column);
                 case VALUE_NULL -> new Scalar(parser.getText(), Kind.NULL, line, column);
                 default -> {
-                    problems.error(line, column, path, "unsupported YAML value");
-                    yield new Scalar(String.valueOf(parser.getText()), Kind.INVALID, line, column);
+                    if (dialect.refuseUntyped()) {
+                        problems.error(line, column, path, "unsupported YAML value");
+                    }
+                    yield new Scalar(String.valueOf(parser.getText()), Kind.UNTYPED, line, column);
                 }
             };
         }
@@ -146,12 +173,12 @@ final class YamlTree {
             for (JsonToken t = parser.nextToken(); t != JsonToken.END_OBJECT; t = parser.nextToken()) {
                 String key = parser.currentName();
                 JsonLocation at = parser.currentTokenLocation();
-                String childPath = KeyPath.key(path, key);
+                String childPath = dialect.keyPath().apply(path, key);
                 Node value = value(parser.nextToken(), childPath);
                 Entry first = entries.get(key);
                 if (first != null) {
-                    problems.error(at.getLineNr(), at.getColumnNr(), childPath,
-                            "duplicate key '" + key + "' (first given at line " + first.line() + ")");
+                    problems.error(at.getLineNr(), at.getColumnNr(), childPath, "duplicate " + dialect.keyNoun()
+                            + " '" + key + "' (first given at line " + first.line() + ")");
                 } else {
                     entries.put(key, new Entry(key, at.getLineNr(), at.getColumnNr(), value));
                 }
