@@ -1,7 +1,7 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileGate;
-import dev.carapace.guard.call.FileAccess;
 import dev.carapace.fs.PathException;
 import dev.carapace.fs.RealPaths;
 
