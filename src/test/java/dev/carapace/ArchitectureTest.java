@@ -31,6 +31,21 @@ class ArchitectureTest {
             .allowEmptyShould(true);
 
     @ArchTest
+    static final ArchRule agentReachesThePipelineOnlyThroughItsOwnInterfaces = noClasses()
+            .that().resideInAPackage("dev.carapace.agent..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.ledger..", "dev.carapace.privacy..",
+                    "dev.carapace.guard..")
+            .because("the agent runtime asks its own Guard, FileGate, UrlGate, Approvals and SpawnAudit, and calls "
+                    + "models through the gateway; the composition root adapts the guard to them");
+
+    @ArchTest
+    static final ArchRule agentKeepsSessionsThroughItsOwnStoreInterface = noClasses()
+            .that().resideInAPackage("dev.carapace.agent..")
+            .should().dependOnClassesThat().resideInAPackage("dev.carapace.store..")
+            .because("the runtime keeps sessions, runs and transcripts through its SessionStore, in its own records; "
+                    + "the composition root adapts the store's rows to it");
+
+    @ArchTest
     static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()
             .that().resideOutsideOfPackage("dev.carapace.server.http..")
             .should().dependOnClassesThat().resideInAPackage("org.eclipse.jetty..")
