@@ -5,30 +5,65 @@ import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
-import static com.tngtech.archunit.base.DescribedPredicate.not;
-import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 /**
- * The package rules of the design, checked on the compiled main classes. A rule about a package that does not exist
- * yet (ledger, privacy, guard, agent) holds vacuously until it does; every other rule fails if its subject is empty.
+ * The package rules of ARCHITECTURE.md, checked on the compiled main classes: the table of packages as one layered
+ * rule (which package may use which), then the rules the table cannot say (what third-party code a package may
+ * know, and what the agent reaches only through its own interfaces).
  */
 @AnalyzeClasses(packages = "dev.carapace", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
 
+    /** The package table of ARCHITECTURE.md: each package uses only those below it that it names. */
     @ArchTest
-    static final ArchRule modelKnowsNothingOfAgents = noClasses()
-            .that().resideInAPackage("dev.carapace.model..")
-            .should().dependOnClassesThat().resideInAPackage("dev.carapace.agent..")
-            .because("agents are built on the model layer, never the other way round");
+    static final ArchRule packagesUseOnlyWhatTheTableAllows = layeredArchitecture()
+            .consideringOnlyDependenciesInLayers()
+            .layer("yaml").definedBy("dev.carapace.yaml..")
+            .layer("fs").definedBy("dev.carapace.fs..")
+            .layer("store").definedBy("dev.carapace.store..")
+            .layer("model").definedBy("dev.carapace.model..")
+            .layer("identity").definedBy("dev.carapace.identity..")
+            .layer("gateway").definedBy("dev.carapace.gateway..")
+            .layer("ledger").definedBy("dev.carapace.ledger..")
+            .layer("privacy").definedBy("dev.carapace.privacy..")
+            .layer("guard").definedBy("dev.carapace.guard..")
+            .layer("agent").definedBy("dev.carapace.agent..")
+            .layer("config").definedBy("dev.carapace.config..")
+            .layer("server").definedBy("dev.carapace.server..")
+            .whereLayer("yaml").mayNotAccessAnyLayer()
+            .whereLayer("fs").mayNotAccessAnyLayer()
+            .whereLayer("store").mayNotAccessAnyLayer()
+            .whereLayer("model").mayNotAccessAnyLayer()
+            .whereLayer("identity").mayOnlyAccessLayers("model", "store")
+            .whereLayer("gateway").mayOnlyAccessLayers("model", "identity")
+            .whereLayer("ledger").mayOnlyAccessLayers("gateway", "identity", "model", "store")
+            .whereLayer("privacy").mayOnlyAccessLayers("gateway", "identity", "model")
+            .whereLayer("guard").mayOnlyAccessLayers("yaml", "fs", "store")
+            .whereLayer("agent").mayOnlyAccessLayers("gateway", "identity", "model", "fs")
+            .whereLayer("config").mayOnlyAccessLayers("yaml", "fs", "model", "guard", "privacy", "agent")
+            .whereLayer("server").mayNotBeAccessedByAnyLayer()
+            .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
 
     @ArchTest
-    static final ArchRule pipelineFiltersKnowNothingOfAgents = noClasses()
-            .that().resideInAnyPackage("dev.carapace.ledger..", "dev.carapace.privacy..", "dev.carapace.guard..")
-            .should().dependOnClassesThat().resideInAPackage("dev.carapace.agent..")
-            .because("budgets, privacy routing and guards apply to every call, whoever makes it")
-            .allowEmptyShould(true);
+    static final ArchRule everyPackageHasItsLayer = classes()
+            .that().resideInAPackage("dev.carapace..")
+            .should().resideInAnyPackage("dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
+                    "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
+                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.config..",
+                    "dev.carapace.server..")
+            .because("a new package gets its row in ARCHITECTURE.md and its layer in the rule above");
+
+    @ArchTest
+    static final ArchRule agentReachesThePipelineOnlyThroughItsOwnInterfaces = noClasses()
+            .that().resideInAPackage("dev.carapace.agent..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.ledger..", "dev.carapace.privacy..",
+                    "dev.carapace.guard..", "dev.carapace.store..")
+            .because("the agent runtime asks its own Guard, FileGate, UrlGate, Approvals, SpawnAudit and SessionStore, "
+                    + "and calls models through the gateway; the composition root adapts the guard and the store to them");
 
     @ArchTest
     static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()
@@ -43,30 +78,6 @@ class ArchitectureTest {
             .resideInAnyPackage("java.sql..", "javax.sql..", "org.jdbi..", "com.zaxxer..", "org.flywaydb..",
                     "org.sqlite..", "org.postgresql..")
             .because("the store is the one place that talks to a database");
-
-    @ArchTest
-    static final ArchRule modelIsTheBottomLayer = noClasses()
-            .that().resideInAPackage("dev.carapace.model..")
-            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.gateway..", "dev.carapace.identity..",
-                    "dev.carapace.server..", "dev.carapace.store..", "dev.carapace.config..");
-
-    @ArchTest
-    static final ArchRule storeStandsAlone = noClasses()
-            .that().resideInAPackage("dev.carapace.store..")
-            .should().dependOnClassesThat(resideInAPackage("dev.carapace..").and(not(resideInAPackage("dev.carapace.store.."))))
-            .because("the store only persists plain records");
-
-    @ArchTest
-    static final ArchRule theYamlReaderStandsAlone = noClasses()
-            .that().resideInAPackage("dev.carapace.yaml..")
-            .should().dependOnClassesThat(resideInAPackage("dev.carapace..").and(not(resideInAPackage("dev.carapace.yaml.."))))
-            .because("the config, policy, skill and job loaders all read their files with it");
-
-    @ArchTest
-    static final ArchRule nothingDependsOnTheServer = noClasses()
-            .that().resideOutsideOfPackage("dev.carapace.server..")
-            .should().dependOnClassesThat().resideInAPackage("dev.carapace.server..")
-            .because("the server is the composition root and the top of the graph");
 
     @ArchTest
     static final ArchRule packagesAreFreeOfCycles = slices().matching("dev.carapace.(*)..").should().beFreeOfCycles();

@@ -2,7 +2,6 @@ package dev.carapace.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.carapace.guard.call.FileTarget;
 
 /**
  * Something an agent's model can ask to do: read a file, run a command, fetch a page, start a sub-agent. The

@@ -5,7 +5,7 @@ import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
 import dev.carapace.model.TokenCounter;
-import dev.carapace.store.Sessions.EntryRow;
+import dev.carapace.model.Usage;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +22,7 @@ final class Compactor {
     private Compactor() {}
 
     /** The entries the model sees: the last summary (if any) then what came after what it summarizes. */
-    static List<EntryRow> visible(List<EntryRow> rows) {
+    static List<SessionStore.Entry> visible(List<SessionStore.Entry> rows) {
         int last = -1;
         for (int i = rows.size() - 1; i >= 0; i--) {
             if (rows.get(i).role().equals("summary")) {
@@ -31,11 +31,11 @@ final class Compactor {
             }
         }
         if (last < 0) return rows;
-        EntryRow summary = rows.get(last);
+        SessionStore.Entry summary = rows.get(last);
         long through = Transcript.parse(summary.content()).path("through").asLong(0);
-        List<EntryRow> out = new ArrayList<>();
+        List<SessionStore.Entry> out = new ArrayList<>();
         out.add(summary);
-        for (EntryRow r : rows) if (r.seq() > through && !r.role().equals("summary")) out.add(r);
+        for (SessionStore.Entry r : rows) if (r.seq() > through && !r.role().equals("summary")) out.add(r);
         return out;
     }
 
@@ -44,7 +44,7 @@ final class Compactor {
      * authoritative: its tokenizer is the one that counts), that plus its answer plus what was added since;
      * otherwise the whole prompt counted with {@link TokenCounter}.
      */
-    static long estimate(List<EntryRow> visible, List<Message> prompt, List<dev.carapace.model.Tool> tools, long limit) {
+    static long estimate(List<SessionStore.Entry> visible, List<Message> prompt, List<dev.carapace.model.Tool> tools, long limit) {
         // A token is at least one UTF-8 byte and a char at most three: a prompt this short is under the limit
         // without running the tokenizer (whose vocabulary takes a while to load on first use).
         if (upperBound(prompt, tools) <= limit) return upperBound(prompt, tools);
@@ -65,11 +65,11 @@ final class Compactor {
         return 3 * chars + 3;
     }
 
-    static long estimate(List<EntryRow> visible, List<Message> prompt, List<dev.carapace.model.Tool> tools) {
+    static long estimate(List<SessionStore.Entry> visible, List<Message> prompt, List<dev.carapace.model.Tool> tools) {
         int lastAssistant = -1;
         for (int i = visible.size() - 1; i >= 0; i--) {
-            EntryRow r = visible.get(i);
-            if (r.role().equals("assistant") && r.inputTokens() != null && r.inputTokens() > 0) {
+            SessionStore.Entry r = visible.get(i);
+            if (r.role().equals("assistant") && r.usage() != null && r.usage().inputTokens() > 0) {
                 lastAssistant = i;
                 break;
             }
@@ -80,8 +80,8 @@ final class Compactor {
             if (visible.get(i).role().equals("summary")) summarizedSince = true;
         }
         if (lastAssistant >= 0 && !summarizedSince) {
-            EntryRow a = visible.get(lastAssistant);
-            long n = a.inputTokens() + (a.outputTokens() == null ? 0 : a.outputTokens());
+            Usage a = visible.get(lastAssistant).usage();
+            long n = a.inputTokens() + a.outputTokens();
             for (int i = lastAssistant + 1; i < visible.size(); i++) n += 4 + TokenCounter.count(visible.get(i).content());
             return n;
         }
@@ -93,7 +93,7 @@ final class Compactor {
      * Splits {@code visible} into what a summary replaces and what stays verbatim (the last {@code keepTurns}
      * turns). Null when there is nothing older than the kept turns.
      */
-    static Split split(List<EntryRow> visible, int keepTurns) {
+    static Split split(List<SessionStore.Entry> visible, int keepTurns) {
         List<Integer> turnStarts = new ArrayList<>();
         for (int i = 0; i < visible.size(); i++) {
             String role = visible.get(i).role();
@@ -102,14 +102,14 @@ final class Compactor {
         if (turnStarts.size() <= keepTurns) return null;
         int cut = turnStarts.get(turnStarts.size() - keepTurns);
         if (cut == 0) return null;
-        List<EntryRow> old = visible.subList(0, cut);
+        List<SessionStore.Entry> old = visible.subList(0, cut);
         return new Split(List.copyOf(old), List.copyOf(visible.subList(cut, visible.size())), old.get(old.size() - 1).seq());
     }
 
     /**
      * @param through the seq of the last entry the summary replaces; entries after it are sent verbatim
      */
-    record Split(List<EntryRow> old, List<EntryRow> kept, long through) {}
+    record Split(List<SessionStore.Entry> old, List<SessionStore.Entry> kept, long through) {}
 
     static final String INSTRUCTIONS = "You compress an AI agent's conversation so it can continue with less context. "
             + "Write a concise summary of the conversation below: the user's goals and instructions, decisions made, "
@@ -117,9 +117,9 @@ final class Compactor {
             + "remains open. Plain text, no preamble.";
 
     /** The request that asks a model for the summary: the old entries rendered as plain text. */
-    static List<Message> request(List<EntryRow> old) {
+    static List<Message> request(List<SessionStore.Entry> old) {
         StringBuilder sb = new StringBuilder();
-        for (EntryRow r : old) {
+        for (SessionStore.Entry r : old) {
             JsonNode c = Transcript.parse(r.content());
             switch (r.role()) {
                 case "user" -> sb.append("USER: ").append(c.path("text").asText()).append("\n\n");

@@ -1,7 +1,5 @@
 package dev.carapace.agent;
 
-import dev.carapace.guard.call.FileAccess;
-
 import java.nio.file.Path;
 
 /**

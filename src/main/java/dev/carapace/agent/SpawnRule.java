@@ -1,6 +1,6 @@
 package dev.carapace.agent;
 
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.identity.Principal;
 
 import java.nio.file.Path;

@@ -73,11 +73,11 @@ final class SubAgents {
          * Starts {@code task} as a run of {@code agent} in {@code sessionName}, with a budget of {@code maxTokens},
          * allowed only {@code tools}.
          */
-        Child startChild(AgentRuntime.Execution parent, AgentSpec agent, List<String> tools, String sessionName,
+        Child startChild(Execution parent, AgentSpec agent, List<String> tools, String sessionName,
                          String task, long maxTokens, Family family, String name);
 
         /** Records a spawn decision in the guard's audit log ({@code outcome} allow or deny). */
-        void audit(AgentRuntime.Execution parent, String agent, String outcome, String rule, String reason);
+        void audit(Execution parent, String agent, String outcome, String rule, String reason);
 
         RunInfo run(String runId);
 
@@ -120,7 +120,7 @@ final class SubAgents {
      * {@code spawn_agent}: checks who may be started ({@link SpawnRule}) and the limits, starts the child, and waits
      * for it when asked to. Every decision, allowed or refused, goes to the audit log with its reason.
      */
-    ToolResult spawn(AgentRuntime.Execution parent, JsonNode args, Duration patience) throws InterruptedException {
+    ToolResult spawn(Execution parent, JsonNode args, Duration patience) throws InterruptedException {
         String wanted = args.hasNonNull("agent") ? Agents.clip(args.path("agent").asText()) : parent.agent.id();
         String task = args.path("task").asText("");
         if (task.isBlank()) return refuse(parent, wanted, "invalid_arguments", "task: required, the sub-agent's instructions");
@@ -208,13 +208,13 @@ final class SubAgents {
     }
 
     /** A refused spawn: audited, then the structured error the model gets. */
-    private ToolResult refuse(AgentRuntime.Execution parent, String agent, String code, String reason) {
+    private ToolResult refuse(Execution parent, String agent, String code, String reason) {
         host.audit(parent, agent, "deny", "agent.spawn." + code, reason);
         return error(code, reason);
     }
 
     /** {@code wait_agents}: waits for all (or any) of the named children, at most {@code patience}. */
-    ToolResult await(AgentRuntime.Execution parent, JsonNode args, Duration patience) throws InterruptedException {
+    ToolResult await(Execution parent, JsonNode args, Duration patience) throws InterruptedException {
         List<Child> all = parent.family.children();
         List<Child> chosen = new ArrayList<>();
         if (args.path("ids").isArray() && !args.path("ids").isEmpty()) {
@@ -263,6 +263,6 @@ final class SubAgents {
     }
 
     private static ToolResult error(String code, String reason) {
-        return ToolResult.error(Transcript.JSON.createObjectNode().put("error", code).put("reason", reason).toString());
+        return ToolResult.error(Transcript.error(code, reason));
     }
 }

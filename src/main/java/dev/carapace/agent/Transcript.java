@@ -7,10 +7,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.Message;
+import dev.carapace.model.Part;
 import dev.carapace.model.Role;
 import dev.carapace.model.ToolCall;
-import dev.carapace.model.Usage;
-import dev.carapace.store.Sessions.EntryRow;
 
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -43,6 +42,11 @@ final class Transcript {
         return n.toString();
     }
 
+    /** A failure or refusal as the model sees it: {@code {error, reason}}. */
+    static String error(String error, String reason) {
+        return JSON.createObjectNode().put("error", error).put("reason", reason).toString();
+    }
+
     static String tool(String callId, String name, ToolResult result) {
         return JSON.createObjectNode().put("tool_call_id", callId).put("name", name).put("content", result.content())
                 .put("error", result.error()).toString();
@@ -56,10 +60,8 @@ final class Transcript {
         }
     }
 
-    static TranscriptEntry entry(EntryRow r) {
-        Usage usage = r.inputTokens() == null ? null : new Usage(r.inputTokens(), r.outputTokens() == null ? 0 : r.outputTokens(),
-                r.cachedInputTokens() == null ? 0 : r.cachedInputTokens(), 0, 0, false);
-        return new TranscriptEntry(r.seq(), r.runId(), r.role(), parse(r.content()), r.model(), usage, r.createdAt());
+    static TranscriptEntry entry(SessionStore.Entry r) {
+        return new TranscriptEntry(r.seq(), r.runId(), r.role(), parse(r.content()), r.model(), r.usage(), r.createdAt());
     }
 
     /**
@@ -68,11 +70,11 @@ final class Transcript {
      * never stored (a cancelled or crashed run) gets {@link #NO_RESULT}, since upstreams refuse a conversation
      * with an unanswered call.
      */
-    static List<Message> messages(List<EntryRow> rows) {
+    static List<Message> messages(List<SessionStore.Entry> rows) {
         List<Message> out = new ArrayList<>(rows.size());
         int i = 0;
         while (i < rows.size()) {
-            EntryRow row = rows.get(i++);
+            SessionStore.Entry row = rows.get(i++);
             JsonNode c = parse(row.content());
             switch (row.role()) {
                 case "user" -> out.add(Message.of(Role.USER, c.path("text").asText()));
@@ -87,7 +89,7 @@ final class Transcript {
                         if (!text.isEmpty()) out.add(Message.of(Role.ASSISTANT, text));
                         continue;
                     }
-                    out.add(new Message(Role.ASSISTANT, text.isEmpty() ? List.of() : List.of(new dev.carapace.model.Part.Text(text)),
+                    out.add(new Message(Role.ASSISTANT, text.isEmpty() ? List.of() : List.of(new Part.Text(text)),
                             calls, null, false));
                     Map<String, JsonNode> results = new HashMap<>();
                     while (i < rows.size() && rows.get(i).role().equals("tool")) {

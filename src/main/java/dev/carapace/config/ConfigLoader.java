@@ -11,7 +11,7 @@ import dev.carapace.config.CarapaceConfig.Store;
 import dev.carapace.config.CarapaceConfig.Team;
 import dev.carapace.config.CarapaceConfig.Tools;
 import dev.carapace.guard.egress.SecretStore;
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;

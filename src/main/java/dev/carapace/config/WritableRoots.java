@@ -1,7 +1,7 @@
 package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.guard.policy.Policy;
 import dev.carapace.guard.policy.PolicyException;
 import dev.carapace.guard.policy.PolicyLoader;

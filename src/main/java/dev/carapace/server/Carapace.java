@@ -327,8 +327,9 @@ public final class Carapace implements AutoCloseable {
         Guard decided = policy == null ? new WorkspaceGuard(agents)
                 : new PolicyGuard(agents, policy::current, audit, clock, tools);
         Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
-        return new AgentRuntime(agents, gateway, store.sessions(), guard, new QueuedApprovals(approvals, principalOf),
-                tools, agent -> agentPrincipal(config.org(), agent, store), new RunEvents(), clock, audit);
+        return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
+                new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
+                new RunEvents(), clock, new AuditedSpawns(audit));
     }
 
     /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */

@@ -7,7 +7,9 @@ import dev.carapace.agent.tools.FileTools;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.identity.Principal;
+import dev.carapace.server.AuditedSpawns;
 import dev.carapace.server.Carapace;
+import dev.carapace.server.StoreSessions;
 import dev.carapace.testing.ScriptedUpstream;
 import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
@@ -130,10 +132,10 @@ final class AgentKit implements AutoCloseable {
         List<AgentTool> tools = new ArrayList<>(FileTools.all());
         tools.addAll(extra);
         Agents registry = new Agents(List.of(agents));
-        AgentRuntime r = new AgentRuntime(registry, carapace.gateway(), carapace.store().sessions(),
+        AgentRuntime r = new AgentRuntime(registry, carapace.gateway(), new StoreSessions(carapace.store().sessions()),
                 new WorkspaceGuard(registry), null, tools,
                 spec -> Principal.agent("acme", spec.owner().team(), spec.owner().user(), spec.id()),
-                new RunEvents(), Clock.systemUTC(), carapace.auditLog());
+                new RunEvents(), Clock.systemUTC(), new AuditedSpawns(carapace.auditLog()));
         runtimes.add(r);
         return r;
     }

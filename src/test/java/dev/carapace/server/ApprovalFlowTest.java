@@ -77,7 +77,7 @@ class ApprovalFlowTest {
                 List.of("read", "list"), new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT,
                 AgentSpec.OnBusy.QUEUE, null)));
         java.util.function.Function<String, String> principalOf = id -> Carapace.auditPrincipal("acme", agents, id);
-        AgentRuntime rt = new AgentRuntime(agents, h.carapace.gateway(), h.carapace.store().sessions(),
+        AgentRuntime rt = new AgentRuntime(agents, h.carapace.gateway(), new StoreSessions(h.carapace.store().sessions()),
                 new GrantingGuard(ASK_ON_READ, queue, h.carapace.auditLog(), Clock.systemUTC(), principalOf),
                 new QueuedApprovals(queue, principalOf), FileTools.all(),
                 spec -> Principal.agent("acme", "platform", null, spec.id()), new RunEvents(), Clock.systemUTC());

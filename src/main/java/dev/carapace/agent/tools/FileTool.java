@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.agent.AgentTool;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
-import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,10 +1,10 @@
 package dev.carapace.agent.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileAccess;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
-import dev.carapace.guard.call.FileAccess;
-import dev.carapace.guard.call.FileTarget;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileGate;
-import dev.carapace.guard.call.FileAccess;
-import dev.carapace.guard.fs.PathException;
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.PathException;
+import dev.carapace.fs.RealPaths;
 
 import java.io.Closeable;
 import java.io.IOException;

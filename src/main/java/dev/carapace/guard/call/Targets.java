@@ -1,8 +1,8 @@
 package dev.carapace.guard.call;
 
 import dev.carapace.guard.NetworkRules.NetworkRequest;
-import dev.carapace.guard.fs.PathException;
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.PathException;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.guard.url.CanonicalHost;
 import dev.carapace.guard.url.CanonicalHost;
 import dev.carapace.guard.url.CanonicalPath;

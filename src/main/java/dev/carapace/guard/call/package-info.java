@@ -1,7 +1,7 @@
 /**
  * The guard's decision on each tool call an agent makes: the gate order (the agent's own tool list, the policy's
  * tool layer, then the layer the target lives in), the canonical target each layer judges (a real path by
- * {@link dev.carapace.guard.fs.RealPaths}, a URL path by {@link dev.carapace.guard.url.CanonicalPath}, a command
+ * {@link dev.carapace.fs.RealPaths}, a URL path by {@link dev.carapace.guard.url.CanonicalPath}, a command
  * parsed into its argv), which tools read or write ({@link dev.carapace.guard.call.FileTarget}), and the file rules
  * again at every file a tool touches ({@link dev.carapace.guard.call.FileTouch}).
  *

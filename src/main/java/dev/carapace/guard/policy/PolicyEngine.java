@@ -1,7 +1,7 @@
 package dev.carapace.guard.policy;
 
 import dev.carapace.guard.NetworkRules;
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.guard.policy.Policy.Access;
 import dev.carapace.guard.policy.Policy.Credential;
 import dev.carapace.guard.policy.Policy.Endpoint;

@@ -3,7 +3,7 @@ package dev.carapace.guard.policy;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules;
-import dev.carapace.guard.fs.RealPaths;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.guard.policy.PolicyEngine.Attachment;
 import dev.carapace.guard.policy.PolicyEngine.Subject;
 import dev.carapace.yaml.Problem;

@@ -4,15 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
+import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileGate;
+import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.Guard;
 import dev.carapace.agent.UrlGate;
 import dev.carapace.agent.tools.FileTools;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.call.CallDecision;
 import dev.carapace.guard.call.Caller;
-import dev.carapace.guard.call.FileAccess;
-import dev.carapace.guard.call.FileTarget;
 import dev.carapace.guard.call.FileTouch;
 import dev.carapace.guard.call.ToolCallPolicy;
 import dev.carapace.guard.policy.PolicyEngine;
@@ -39,8 +39,8 @@ public final class PolicyGuard implements Guard {
 
     /** @param tools the tools the runtime runs; those that name a file say so ({@link AgentTool#fileTarget}) */
     public PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock, List<AgentTool> tools) {
-        Map<String, FileTarget> files = new HashMap<>();
-        for (AgentTool t : tools) if (t.fileTarget() != null) files.put(t.name(), t.fileTarget());
+        Map<String, dev.carapace.guard.call.FileTarget> files = new HashMap<>();
+        for (AgentTool t : tools) if (t.fileTarget() != null) files.put(t.name(), target(t.fileTarget()));
         this.policy = new ToolCallPolicy(id -> agents.find(id).map(PolicyGuard::caller), files, engine, audit, clock);
     }
 
@@ -77,13 +77,26 @@ public final class PolicyGuard implements Guard {
         return new FileGate() {
             @Override
             public String refusal(String tool, Path real, FileAccess access) {
-                return touch.refusal(tool, real, access);
+                return touch.refusal(tool, real, access(access));
             }
 
             @Override
             public FileGate forCall(String target) {
                 return gate(touch.forCall(target));
             }
+        };
+    }
+
+    /** A tool's declaration in the guard's terms. */
+    private static dev.carapace.guard.call.FileTarget target(FileTarget t) {
+        return new dev.carapace.guard.call.FileTarget(t.argument(), t.whenAbsent(), access(t.access()));
+    }
+
+    private static dev.carapace.guard.call.FileAccess access(FileAccess a) {
+        return switch (a) {
+            case READ -> dev.carapace.guard.call.FileAccess.READ;
+            case WRITE -> dev.carapace.guard.call.FileAccess.WRITE;
+            case LIST -> dev.carapace.guard.call.FileAccess.LIST;
         };
     }
 }

@@ -1,9 +1,9 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileGate;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
-import dev.carapace.guard.call.FileAccess;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package dev.carapace.guard.fs;
+package dev.carapace.fs;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
