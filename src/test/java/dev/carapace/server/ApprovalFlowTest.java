@@ -14,6 +14,7 @@ import dev.carapace.guard.approval.ApprovalQueue;
 import dev.carapace.identity.Principal;
 import dev.carapace.server.adapter.GrantingGuard;
 import dev.carapace.server.adapter.QueuedApprovals;
+import dev.carapace.server.adapter.StoreSessions;
 import dev.carapace.store.AuditRecords;
 import dev.carapace.store.AuditRecords.AuditRow;
 import org.junit.jupiter.api.AfterEach;

@@ -3,7 +3,8 @@
  * in. The guard's decisions as the agent runtime's {@code Guard} ({@code PolicyGuard}, with standing grants and the
  * approval queue in front: {@code GrantingGuard}, {@code QueuedApprovals}); the egress proxy as {@code web_fetch}'s
  * way out ({@code ProxyEgress}) and as each sandboxed agent's socket ({@code EgressSockets}); exec in bubblewrap
- * ({@code BwrapExec}); and the gateway's call filters that are not a domain's own: the store watch
+ * ({@code BwrapExec}); the runtime's sessions in the store ({@code StoreSessions}) and its spawns in the audit log
+ * ({@code AuditedSpawns}); and the gateway's call filters that are not a domain's own: the store watch
  * ({@code StoreWatch}), metrics ({@code Metrics}) and the privacy router's audit records ({@code PrivacyAudit}).
  *
  * <p>They translate and wire; what is allowed is decided in {@code dev.carapace.guard}.

@@ -1,4 +1,4 @@
-package dev.carapace.server;
+package dev.carapace.server.adapter;
 
 import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.SessionStore;

@@ -1,4 +1,4 @@
-package dev.carapace.server;
+package dev.carapace.server.adapter;
 
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.SpawnAudit;
