@@ -76,7 +76,7 @@ public final class Gateway {
             call.finish(200, usage, null);
             return r;
         } catch (ApiException e) {
-            call.finish(e.kind().status, usage, e.code());   // an answer refused after it was made still cost its tokens
+            call.finish(call.api().status(e), usage, e.code());   // an answer refused after it was made still cost its tokens
             throw e;
         } finally {
             completed(call);
@@ -102,7 +102,7 @@ public final class Gateway {
             call.finish(200, Usage.ZERO, null);
             return n;
         } catch (ApiException e) {
-            call.finish(e.kind().status, Usage.ZERO, e.code());
+            call.finish(call.api().status(e), Usage.ZERO, e.code());
             throw e;
         } finally {
             completed(call);
@@ -125,7 +125,7 @@ public final class Gateway {
             call.finish(200, usage, null);
             return answer.body();
         } catch (ApiException e) {
-            call.finish(e.kind().status, usage, e.code());
+            call.finish(call.api().status(e), usage, e.code());
             throw e;
         } finally {
             completed(call);
@@ -150,7 +150,7 @@ public final class Gateway {
         } catch (ClientGone gone) {
             call.finish(499, relay.usage(), "client_disconnected");
         } catch (ApiException e) {
-            call.finish(e.kind().status, relay.delivered ? relay.usage() : Usage.ZERO, e.code());
+            call.finish(call.api().status(e), relay.delivered ? relay.usage() : Usage.ZERO, e.code());
             throw e;
         } finally {
             completed(call);

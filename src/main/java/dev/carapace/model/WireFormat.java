@@ -43,8 +43,8 @@ public interface WireFormat {
     /** This API's error body for {@code error}. */
     byte[] renderError(ApiException error);
 
-    /** This API's status code for {@code error} (Anthropic answers 529 where OpenAI answers 503). */
-    default int status(ApiException error) { return error.kind().status; }
+    /** This API's status code for {@code error} ({@link WireApi#status}). */
+    default int status(ApiException error) { return api().status(error); }
 
     // ---- upstream side ----
 

@@ -319,6 +319,23 @@ class BudgetApiTest {
         assertThat(h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, "")).statusCode()).isEqualTo(200);
     }
 
+    /** The record said 429 (the error kind's status) for a refusal an OpenAI client got as a 400. */
+    @Test
+    void aRefusalWasRecordedWithAnotherStatusThanTheClientGot() {
+        okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": \"0.000050\"}"));
+        String openAi = h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ""))
+                .headers().firstValue("x-request-id").orElseThrow();
+        String anthropic = h.post("/v1/messages", h.memberKey, GatewayHarness.messages("m-claude", false, ""))
+                .headers().firstValue("x-request-id").orElseThrow();
+
+        List<UsageRecord> records = h.carapace.store().usageLog().recent(10);
+        assertThat(records).filteredOn(r -> r.requestId().equals(openAi)).singleElement()
+                .satisfies(r -> assertThat(r.status()).isEqualTo(400))
+                .satisfies(r -> assertThat(r.errorCode()).isEqualTo("budget_exceeded"));
+        assertThat(records).filteredOn(r -> r.requestId().equals(anthropic)).singleElement()
+                .satisfies(r -> assertThat(r.status()).isEqualTo(429));
+    }
+
     @Test
     void aCallChargesTheBudgetItPassed() {
         okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": \"1\", \"tokens\": 100000}"));

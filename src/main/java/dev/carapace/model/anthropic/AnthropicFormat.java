@@ -121,16 +121,6 @@ public final class AnthropicFormat implements WireFormat {
         return write(g -> writeError(g, e));
     }
 
-    /**
-     * Anthropic reports overload as 529, which its SDKs retry; everything else keeps the kind's status. A budget's
-     * refusal stays a 429: with {@code x-should-retry: false} Claude Code shows it at once, while a 400 it sends
-     * five more times first (BENCHMARKS.md, "Budget refusals in the harnesses").
-     */
-    @Override
-    public int status(ApiException e) {
-        return e.kind() == Kind.UNAVAILABLE ? 529 : e.kind().status;
-    }
-
     static void writeError(JsonGenerator g, ApiException e) throws IOException {
         g.writeStartObject();
         g.writeStringField("type", "error");

@@ -122,18 +122,6 @@ public final class OpenAiFormat implements WireFormat {
         return json(g -> writeError(g, error));
     }
 
-    /**
-     * A budget's refusal is a 400 in OpenAI's shape (Chat Completions and the Responses API alike), every other error
-     * keeps its kind's status. Codex, which speaks only the Responses API, shows a 429's body to no one ("exceeded
-     * retry limit, last status: 429") and retries any other status but 400 five times; a 400 it shows at once, and
-     * the OpenAI SDK (the Agents SDK, OpenClaw) never retries one. Measured per harness: BENCHMARKS.md, "Budget
-     * refusals in the harnesses".
-     */
-    @Override
-    public int status(ApiException error) {
-        return error.budgetExceeded() ? 400 : error.kind().status;
-    }
-
     static void writeError(JsonGenerator g, ApiException e) throws IOException {
         g.writeStartObject();
         g.writeObjectFieldStart("error");
