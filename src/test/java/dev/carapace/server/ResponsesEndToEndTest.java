@@ -331,6 +331,24 @@ class ResponsesEndToEndTest {
         assertThat(body(h.a.take())).doesNotContain("gAAA");
     }
 
+    /** A UTF-8 header value was quoted back as Jetty read it, one character per byte ("wÃ©b" for "wéb"). */
+    @Test
+    void aNonAsciiOptionalToolWasEchoedMangled() throws Exception {
+        String body = "{\"model\":\"m-solo\",\"input\":\"hi\"}";
+        byte[] request = ("POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + h.memberKey
+                + "\r\nContent-Type: application/json\r\nx-carapace-optional-tools: wéb_search\r\nConnection: close"
+                + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String answer;
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", h.carapace.port())) {
+            s.getOutputStream().write(request);
+            answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(answer).startsWith("HTTP/1.1 400");
+        String error = json(answer.substring(answer.indexOf("\r\n\r\n") + 4)).at("/error/message").asText();
+        assertThat(error).contains("got 'wéb_search'");   // named as sent, and refused: a tool type is ASCII
+        assertThat(h.a.requestCount()).isZero();
+    }
+
     @Test
     void aStructuredOutputFormatBecomesResponseFormatOnAChatUpstream() {
         h.a.enqueue(ScriptedUpstream.openAiText("{\"n\":1}", 5, 3));

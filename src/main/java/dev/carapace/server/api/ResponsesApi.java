@@ -324,7 +324,7 @@ public final class ResponsesApi {
             for (String t : v.split(",")) {
                 String type = t.strip();
                 if (type.isEmpty()) continue;
-                if (type.length() > 64 || !type.chars().allMatch(c -> c == '_' || c == '-' || Character.isLetterOrDigit(c))) {
+                if (type.length() > 64 || !type.chars().allMatch(c -> c == '_' || c == '-' || (c < 0x80 && Character.isLetterOrDigit(c)))) {
                     throw ApiException.invalid(null, "Header " + OPTIONAL_TOOLS + " must list hosted tool types such as"
                             + " web_search,file_search; got '" + clip(type) + "'");
                 }
