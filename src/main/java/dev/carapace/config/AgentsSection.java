@@ -73,7 +73,7 @@ final class AgentsSection {
 
     /** The {@code agents:} section, then every {@code agents/NAME/agent.yaml}; an id defined twice is an error. */
     Map<String, AgentSpec> agents(MapReader root, List<String> tiers, Map<String, ModelSpec> models,
-                                          Map<String, Team> teams, Tools tools) {
+                                  Map<String, Team> teams, Tools tools) {
         Map<String, AgentSpec> agents = new LinkedHashMap<>();
         for (Entry e : root.entries("agents")) {
             String path = KeyPath.key("agents", e.key());

@@ -46,7 +46,7 @@ final class AuditTrail {
     }
 
     EgressDeniedException refuse(String agent, String method, Target target, int status, String error,
-                                         String rule, String reason, String remedy) {
+                                 String rule, String reason, String remedy) {
         record(agent, method, target, "deny", rule, reason);
         return new EgressDeniedException(new Denial(status, error, target.host().name(), target.port(), method,
                 target.path(), rule, reason, remedy));

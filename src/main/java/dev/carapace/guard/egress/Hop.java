@@ -55,7 +55,7 @@ final class Hop {
      * each name and value through {@code scrub}.
      */
     static void appendPassed(StringBuilder head, List<Header> headers, Set<String> dropped,
-                                     UnaryOperator<String> scrub) {
+                             UnaryOperator<String> scrub) {
         Set<String> connection = HttpMessages.connectionTokens(headers);
         for (Header h : headers) {
             String lower = h.name().toLowerCase(Locale.ROOT);

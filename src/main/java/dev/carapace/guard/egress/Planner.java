@@ -48,7 +48,7 @@ final class Planner {
 
     /** What an allowed request needs: the checked addresses to connect to and the headers to add. */
     record Plan(List<InetAddress> addresses, List<Header> inject,
-                        List<CredentialScrubber.Injected> credentials) {}
+                List<CredentialScrubber.Injected> credentials) {}
 
     /** Headers by which frameworks (Rails, Laravel, ASP.NET, Express's method-override...) let a request claim a
      * method other than its own. */
