@@ -160,7 +160,7 @@ final class PrivacySection {
     }
 
     private boolean className(Scalar s, String path) {
-        if (ConfigLoader.NAME.matcher(s.text()).matches()) return true;
+        if (ConfigChecks.NAME.matcher(s.text()).matches()) return true;
         problems.error(s.line(), s.column(), path, "invalid class '" + s.text() + "' (expected " + CLASS_RULE + ")");
         return false;
     }
@@ -171,7 +171,7 @@ final class PrivacySection {
 
     /** A dictionary's or pattern's name is its findings' type: a name, not one of the built-in types. */
     private boolean typeName(Entry e, String path) {
-        if (!ConfigLoader.NAME.matcher(e.key()).matches()) {
+        if (!ConfigChecks.NAME.matcher(e.key()).matches()) {
             problems.error(e.line(), e.column(), path, "invalid name '" + e.key() + "' (expected lowercase letters, digits,"
                     + " '_' and '-'; it names the findings and their placeholders)");
             return false;

@@ -45,6 +45,11 @@ import java.util.Set;
  * The agent's workspace as the file tools see it: the only directory tree they may read or write. It turns a path
  * the model supplied into a real path inside the workspace, or refuses with a message the model may see.
  *
+ * <p>One file near 600 lines on purpose: a sixth of it is this comment, and every operation (resolve, open, list,
+ * walk, write) goes through the same descriptor-relative, no-follow descent from the root and the same gate, so the
+ * race defences below read best side by side; splitting them would put the checks apart from the I/O they guard.
+ * What is not that descent lives elsewhere: making missing parents is {@link DirectoryMaker}'s, the rest the tools'.
+ *
  * <h2>Resolution</h2>
  * A model path must be relative, non-empty, free of NUL bytes and at most {@value #MAX_PATH_CHARS} characters. It
  * is refused if it escapes lexically ({@code ../x}, {@code a/../../x}), then resolved by the guard's one canonicaliser,

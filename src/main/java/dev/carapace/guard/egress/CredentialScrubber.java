@@ -2,25 +2,29 @@ package dev.carapace.guard.egress;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static dev.carapace.guard.egress.CredentialForms.forms;
+import static dev.carapace.guard.egress.CredentialForms.values;
+import static dev.carapace.guard.egress.Spelled.HEX;
+import static dev.carapace.guard.egress.Spelled.lower;
+
 /**
  * Masks the credentials the proxy injected into a request wherever the response carries them back: an allowed server
  * that echoes request headers (httpbin's {@code /anything}, a debug endpoint, an error page quoting the request)
  * would otherwise hand the token to the agent. Every occurrence is replaced by {@code *} of the same length in bytes,
  * so a {@code Content-Length} stays true and no re-framing is needed.
+ *
+ * <p>One file past 500 lines on purpose: most of it is {@link Search}, one matcher state machine whose spellings
+ * read best side by side, and {@link Scrubbing}, whose hold-back is bounded by the same tables. What to look for is
+ * in {@link CredentialForms}, a value's per-character spellings in {@link Spelled}.
  *
  * <p>Each value is looked for with every one of its characters in any of the per-character spellings an echo
  * commonly gives it, mixed freely within one occurrence: the character itself (an ASCII letter in either case, so
@@ -71,112 +75,8 @@ final class CredentialScrubber {
      */
     static final int MAX_UNIT = (3 + 18) * (1 + MAX_NULS);
 
-    /** The HTML named character references of ASCII punctuation, by character. */
-    private static final Map<Character, List<String>> ENTITIES = Map.ofEntries(
-            Map.entry('!', List.of("excl")), Map.entry('"', List.of("quot", "QUOT")), Map.entry('#', List.of("num")),
-            Map.entry('$', List.of("dollar")), Map.entry('%', List.of("percnt")), Map.entry('&', List.of("amp", "AMP")),
-            Map.entry('\'', List.of("apos")), Map.entry('(', List.of("lpar")), Map.entry(')', List.of("rpar")),
-            Map.entry('*', List.of("ast", "midast")), Map.entry('+', List.of("plus")), Map.entry(',', List.of("comma")),
-            Map.entry('.', List.of("period")), Map.entry('/', List.of("sol")), Map.entry(':', List.of("colon")),
-            Map.entry(';', List.of("semi")), Map.entry('<', List.of("lt", "LT")), Map.entry('=', List.of("equals")),
-            Map.entry('>', List.of("gt", "GT")), Map.entry('?', List.of("quest")), Map.entry('@', List.of("commat")),
-            Map.entry('[', List.of("lsqb", "lbrack")), Map.entry('\\', List.of("bsol")),
-            Map.entry(']', List.of("rsqb", "rbrack")), Map.entry('^', List.of("Hat")),
-            Map.entry('_', List.of("lowbar", "UnderBar")), Map.entry('`', List.of("grave", "DiacriticalGrave")),
-            Map.entry('{', List.of("lcub", "lbrace")), Map.entry('|', List.of("verbar", "vert", "VerticalLine")),
-            Map.entry('}', List.of("rcub", "rbrace")));
     /** The named references a browser reads without their {@code ;}. */
     private static final Set<String> LEGACY = Set.of("amp", "AMP", "lt", "LT", "gt", "GT", "quot", "QUOT");
-    private static final byte[] HEX = new byte[256];
-
-    static {
-        Arrays.fill(HEX, (byte) -1);
-        for (int c = '0'; c <= '9'; c++) HEX[c] = (byte) (c - '0');
-        for (int c = 'a'; c <= 'f'; c++) HEX[c] = (byte) (c - 'a' + 10);
-        for (int c = 'A'; c <= 'F'; c++) HEX[c] = (byte) (c - 'A' + 10);
-    }
-
-    /**
-     * A value looked for with each character in any of its per-character spellings: its UTF-8 bytes, and for each
-     * byte that starts a character, the code point and its length (a character reference or a <code>&#92;u</code>
-     * escape stands for a whole character), and the named references of ASCII punctuation.
-     */
-    private record Spelled(String owner, byte[] v, int[] cp, int[] cpLen, byte[][][] names) {
-        static Spelled of(String owner, String value) {
-            byte[] v = value.getBytes(StandardCharsets.UTF_8);
-            int[] cp = new int[v.length];
-            int[] cpLen = new int[v.length];
-            byte[][][] names = new byte[v.length][][];
-            Arrays.fill(cp, -1);
-            for (int j = 0, c = 0; c < value.length(); ) {
-                int point = value.codePointAt(c);
-                int len = new String(Character.toChars(point)).getBytes(StandardCharsets.UTF_8).length;
-                cp[j] = point;
-                cpLen[j] = len;
-                List<String> named = point < 0x80 ? ENTITIES.getOrDefault((char) point, List.of()) : List.of();
-                names[j] = named.stream().map(n -> n.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
-                j += len;
-                c += Character.charCount(point);
-            }
-            for (int j = 0; j < v.length; j++) if (names[j] == null) names[j] = new byte[0][];
-            return new Spelled(owner, v, cp, cpLen, names);
-        }
-
-        /** The bytes an occurrence can start with: its first byte, or that of an escape. */
-        boolean[] firstBytes() {
-            boolean[] first = new boolean[256];
-            first[lower(v[0] & 0xff)] = true;
-            first[upper(v[0] & 0xff)] = true;
-            for (char c : "%&\\=".toCharArray()) first[c] = true;
-            if (v[0] == ' ') first['+'] = true;
-            return first;
-        }
-
-        /**
-         * Marks in {@code pairs} (indexed by first byte * 256 + second) every two bytes an occurrence can start with,
-         * as {@link Search#unit} reads them: a superset, to skip at once the places where none can start.
-         */
-        void markPairs(boolean[] pairs) {
-            boolean[] after = new boolean[256];   // what can follow the first character when it is spelled raw
-            if (v.length == 1) {
-                Arrays.fill(after, true);
-            } else {
-                for (char c : "\0%&\\=".toCharArray()) after[c] = true;
-                after[lower(v[1] & 0xff)] = true;
-                after[upper(v[1] & 0xff)] = true;
-                if (v[1] == ' ') after['+'] = true;
-            }
-            for (int b = 0; b < 256; b++) {
-                if (!after[b]) continue;
-                pairs[lower(v[0] & 0xff) << 8 | b] = true;
-                pairs[upper(v[0] & 0xff) << 8 | b] = true;
-                if (v[0] == ' ') pairs['+' << 8 | b] = true;
-            }
-            for (int b = 0; b < 256; b++) {
-                boolean hex = HEX[b] >= 0;
-                pairs['%' << 8 | b] |= hex || b == 0 || b == 'u' || b == 'U';
-                pairs['=' << 8 | b] |= hex || b == 0;
-                pairs['\\' << 8 | b] |= b == 0 || b == 'u' || b == 'U' || b == 'x' || (b >= '0' && b <= '7')
-                        || b == (v[0] & 0xff);
-            }
-            pairs['&' << 8] = true;
-            pairs['&' << 8 | '#'] = true;
-            for (byte[] name : names[0]) pairs['&' << 8 | name[0]] = true;
-        }
-    }
-
-    /**
-     * ASCII letters compared regardless of case: a server that upper-cases what it echoes would otherwise hand the
-     * agent the value up to case, a few bits of guessing per letter. A string equal to a credential but for case is
-     * masked too, which costs nothing anyone needs.
-     */
-    static int lower(int c) {
-        return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-    }
-
-    static int upper(int c) {
-        return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
-    }
 
     private final byte[][] patterns;     // whole-value encodings (hex, Base64), matched byte for byte
     private final String[] owners;
@@ -239,66 +139,6 @@ final class CredentialScrubber {
             }
         }
         return new CredentialScrubber(patterns, owners, spelled);
-    }
-
-    /** The values of one credential to look for, each in any per-character spelling. */
-    static Set<String> values(Injected i) {
-        Set<String> values = new LinkedHashSet<>();
-        values.add(i.value());
-        if (i.headerValue().regionMatches(true, 0, "Basic ", 0, 6)) {
-            String decoded = base64Text(i.value());
-            if (decoded != null) {
-                values.add(decoded);
-                int colon = decoded.indexOf(':');
-                if (colon >= 0 && decoded.length() - colon - 1 >= 4) values.add(decoded.substring(colon + 1));
-            }
-        }
-        return values;
-    }
-
-    /** The whole-value encodings of one credential to look for, byte for byte. */
-    static Set<String> forms(Injected i) {
-        Set<String> forms = new LinkedHashSet<>();
-        for (String v : values(i)) {
-            byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
-            forms.add(Base64.getEncoder().withoutPadding().encodeToString(utf8));
-            forms.add(Base64.getUrlEncoder().withoutPadding().encodeToString(utf8));
-            forms.add(HexFormat.of().formatHex(utf8));
-            forms.add(HexFormat.of().withUpperCase().formatHex(utf8));
-            if (utf8.length >= 12) {
-                for (int offset = 1; offset <= 2; offset++) {
-                    forms.add(embeddedBase64(utf8, offset, Base64.getEncoder()));
-                    forms.add(embeddedBase64(utf8, offset, Base64.getUrlEncoder()));
-                }
-            }
-        }
-        return forms;
-    }
-
-    /**
-     * The characters of a Base64 text that depend only on {@code value}, when the value starts {@code offset} bytes
-     * (1 or 2) past a 3-byte boundary of a larger encoded text, e.g. a server that Base64-encodes the whole request
-     * it echoes. (At offset 0 the plain encoding is a prefix of what appears.) The characters that mix in the bytes
-     * before or after are left out.
-     */
-    private static String embeddedBase64(byte[] value, int offset, Base64.Encoder encoder) {
-        byte[] shifted = new byte[offset + value.length];
-        System.arraycopy(value, 0, shifted, offset, value.length);
-        String encoded = encoder.withoutPadding().encodeToString(shifted);
-        int skip = offset == 1 ? 2 : 3;   // characters holding bits of the bytes before the value
-        int end = shifted.length % 3 == 0 ? encoded.length() : encoded.length() - 1;   // ... and of the bytes after
-        return encoded.substring(skip, end);
-    }
-
-    private static String base64Text(String s) {
-        try {
-            byte[] raw = Base64.getDecoder().decode(s.strip());
-            String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(raw)).toString();
-            return text.length() >= 4 && text.chars().allMatch(c -> c >= 0x20 && c != 0x7f) ? text : null;
-        } catch (IllegalArgumentException | CharacterCodingException e) {
-            return null;
-        }
     }
 
     boolean active() {

@@ -1,11 +1,10 @@
 package dev.carapace.guard.egress;
 
-import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
-import dev.carapace.guard.NetworkRules.NetworkDecision;
 import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.egress.HttpMessages.Framing;
 import dev.carapace.guard.egress.HttpMessages.Header;
+import dev.carapace.guard.egress.Planner.Plan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,23 +15,15 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.URI;
-import java.net.URLDecoder;
-import java.net.UnknownHostException;
 import java.net.http.HttpTimeoutException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,11 +31,16 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.UnaryOperator;
-import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
+
+import static dev.carapace.guard.egress.Hop.appendInjected;
+import static dev.carapace.guard.egress.Hop.appendPassed;
+import static dev.carapace.guard.egress.Hop.compressed;
+import static dev.carapace.guard.egress.Hop.dropped;
+import static dev.carapace.guard.egress.Hop.pump;
+import static dev.carapace.guard.egress.Hop.readFinalResponse;
+import static dev.carapace.guard.egress.Hop.utf8;
+import static dev.carapace.guard.egress.Hop.withheld;
 
 /**
  * Carapace's egress proxy: the only way out to the network for sandboxed processes (over a Unix socket bound into
@@ -65,11 +61,14 @@ import javax.net.ssl.SSLSocket;
  * (or {@code https://host/...} in absolute form) to the proxy: it then connects with TLS itself, verifying the
  * server's certificate. CONNECT to an endpoint whose decision carries credentials is refused; a {@link NetworkRules}
  * must refuse CONNECT (method null) to endpoints that have method/path rules, naming this way instead.
+ *
+ * <p>This class speaks the protocol; {@link Planner} decides and connects, {@link Hop} says what a message keeps
+ * on its way through, and {@link AuditTrail} records each decision.
  */
 public final class EgressProxy implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EgressProxy.class);
-    private static final int BUFFER = 16 * 1024;
+    static final int BUFFER = 16 * 1024;
 
     /**
      * @param connectTimeout  for each TCP connection (and TLS handshake) to a server
@@ -99,22 +98,21 @@ public final class EgressProxy implements AutoCloseable {
     /** An HTTP response fetched through {@link #fetch}; header names in lower case. */
     public record Fetched(int status, Map<String, List<String>> headers, byte[] body, boolean truncated) {}
 
-    private final NetworkRules rules;
-    private final Resolver resolver;
-    private final SecretStore secrets;
-    private final AuditSink audit;
-    private final Clock clock;
     private final Options options;
+    private final AuditTrail trail;
+    private final Planner planner;
     private final List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public EgressProxy(NetworkRules rules, Resolver resolver, SecretStore secrets, AuditSink audit, Clock clock,
                        Options options) {
-        this.rules = Objects.requireNonNull(rules, "rules");
-        this.resolver = Objects.requireNonNull(resolver, "resolver");
-        this.secrets = Objects.requireNonNull(secrets, "secrets");
-        this.audit = Objects.requireNonNull(audit, "audit");
-        this.clock = Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(rules, "rules");
+        Objects.requireNonNull(resolver, "resolver");
+        Objects.requireNonNull(secrets, "secrets");
+        Objects.requireNonNull(audit, "audit");
+        Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
+        this.trail = new AuditTrail(audit, clock);
+        this.planner = new Planner(rules, resolver, secrets, options, trail);
     }
 
     /**
@@ -159,9 +157,9 @@ public final class EgressProxy implements AutoCloseable {
                     + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
             target = Target.absolute(raw, options.tlsPorts());
         } catch (IllegalArgumentException e) {
-            throw new EgressDeniedException(refuseMalformed(agent, "GET", null, e.getMessage()));
+            throw new EgressDeniedException(trail.refuseMalformed(agent, "GET", null, e.getMessage()));
         }
-        Plan plan = plan(agent, "GET", target);
+        Plan plan = planner.plan(agent, "GET", target);
         long deadline = System.nanoTime() + timeout.toNanos();
         AtomicBoolean timedOut = new AtomicBoolean();
         Socket[] open = new Socket[1];
@@ -178,7 +176,7 @@ public final class EgressProxy implements AutoCloseable {
         });
         CredentialScrubber scrubber = CredentialScrubber.of(plan.credentials());
         Set<String> dropped = dropped(plan, scrubber);
-        try (Socket up = connect(plan, target)) {
+        try (Socket up = planner.connect(plan, target)) {
             synchronized (open) {
                 open[0] = up;
                 if (timedOut.get()) throw new HttpTimeoutException("timed out after " + timeout.toMillis() + " ms");
@@ -200,7 +198,7 @@ public final class EgressProxy implements AutoCloseable {
             InputStream in = new BufferedInputStream(up.getInputStream(), BUFFER);
             HttpMessages.Response response = readFinalResponse(in);
             if (scrubber.active() && compressed(response)) {
-                throw new EgressDeniedException(compressedRefused(agent, "GET", target));
+                throw new EgressDeniedException(trail.compressedRefused(agent, "GET", target));
             }
             InputStream body = scrubber.body(HttpMessages.body(in, HttpMessages.responseFraming(response, "GET")));
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -232,7 +230,7 @@ public final class EgressProxy implements AutoCloseable {
             throw e;
         } finally {
             timer.interrupt();
-            auditScrubbed(agent, "GET", target, scrubber);
+            trail.auditScrubbed(agent, "GET", target, scrubber);
         }
     }
 
@@ -248,7 +246,7 @@ public final class EgressProxy implements AutoCloseable {
                 try {
                     request = HttpMessages.readRequest(in);
                 } catch (BadMessageException e) {
-                    respond(out, refuseMalformed(agent, null, null, e.getMessage()));
+                    respond(out, trail.refuseMalformed(agent, null, null, e.getMessage()));
                     return;
                 }
                 if (request == null) return;
@@ -276,23 +274,23 @@ public final class EgressProxy implements AutoCloseable {
         try {
             target = Target.absolute(utf8(request.target()), options.tlsPorts());
         } catch (IllegalArgumentException e) {
-            respond(out, refuseMalformed(agent, request.method(), null, e.getMessage()));
+            respond(out, trail.refuseMalformed(agent, request.method(), null, e.getMessage()));
             return false;
         }
         Plan plan;
         try {
-            plan = plan(agent, request.method(), target);
-            String override = methodOverride(request, target);
-            if (override != null && !override.equals(request.method())) plan(agent, override, target);
+            plan = planner.plan(agent, request.method(), target);
+            String override = Planner.methodOverride(request, target);
+            if (override != null && !override.equals(request.method())) planner.plan(agent, override, target);
         } catch (EgressDeniedException e) {
             respond(out, e.denial());
             return false;
         }
         Socket up;
         try {
-            up = connect(plan, target);
+            up = planner.connect(plan, target);
         } catch (IOException e) {
-            respond(out, unreachable(target, request.method(), e));
+            respond(out, AuditTrail.unreachable(target, request.method(), e));
             return false;
         }
         CredentialScrubber scrubber = CredentialScrubber.of(plan.credentials());
@@ -316,7 +314,7 @@ public final class EgressProxy implements AutoCloseable {
                 HttpMessages.copy(HttpMessages.body(in, request.framing()), upOut, chunked);
             } catch (BadMessageException e) {
                 // the body broke its own framing half-way: the server gets no complete request, the client an answer
-                respond(out, refuseMalformed(agent, request.method(), target, e.getMessage()));
+                respond(out, trail.refuseMalformed(agent, request.method(), target, e.getMessage()));
                 return false;
             }
 
@@ -335,7 +333,7 @@ public final class EgressProxy implements AutoCloseable {
                 return false;
             }
             if (scrubber.active() && compressed(response)) {
-                respond(out, compressedRefused(agent, request.method(), target));
+                respond(out, trail.compressedRefused(agent, request.method(), target));
                 return false;
             }
             boolean keepAlive = request.keepAlive();
@@ -358,102 +356,10 @@ public final class EgressProxy implements AutoCloseable {
             } catch (BadMessageException e) {
                 throw scrubber.active() ? withheld() : e;
             } finally {
-                auditScrubbed(agent, request.method(), target, scrubber);
+                trail.auditScrubbed(agent, request.method(), target, scrubber);
             }
             return keepAlive;
         }
-    }
-
-    /**
-     * A request target as text: the head is read byte for byte as ISO-8859-1, but a client that sends raw non-ASCII
-     * in a path (an IRI) means UTF-8, and the canonical path encodes characters as UTF-8.
-     */
-    private static String utf8(String latin1) {
-        byte[] bytes = latin1.getBytes(StandardCharsets.ISO_8859_1);
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException("the request target has bytes that are not UTF-8; percent-encode them");
-        }
-    }
-
-    /** The first non-1xx response (the proxy answered the client's Expect itself). */
-    private static HttpMessages.Response readFinalResponse(InputStream in) throws IOException {
-        while (true) {
-            HttpMessages.Response r = HttpMessages.readResponse(in);
-            if (r.status() == 101) throw new BadMessageException("the server switched protocols, which was not asked");
-            if (r.status() >= 200) return r;
-        }
-    }
-
-    /**
-     * Headers that pass a hop: not hop-by-hop, not named in Connection, not in {@code dropped} (lower-case names),
-     * each name and value through {@code scrub}.
-     */
-    private static void appendPassed(StringBuilder head, List<Header> headers, Set<String> dropped,
-                                     UnaryOperator<String> scrub) {
-        Set<String> connection = HttpMessages.connectionTokens(headers);
-        for (Header h : headers) {
-            String lower = h.name().toLowerCase(Locale.ROOT);
-            if (HttpMessages.HOP_BY_HOP.contains(lower) || connection.contains(lower) || dropped.contains(lower)) continue;
-            head.append(scrub.apply(h.name())).append(": ").append(scrub.apply(h.value())).append("\r\n");
-        }
-    }
-
-    /**
-     * The client's headers that are not sent on: those the decision injects, and with credentials injected, the
-     * ones that would let the response carry a credential back in a form the scrubber cannot see: Accept-Encoding
-     * (a compressed echo hides the value; {@code identity} is asked instead) and Range / If-Range (an echo cut into
-     * slices smaller than the value passes piece by piece).
-     */
-    private static Set<String> dropped(Plan plan, CredentialScrubber scrubber) {
-        Set<String> names = new HashSet<>();
-        for (Header h : plan.inject()) names.add(h.name().toLowerCase(Locale.ROOT));
-        if (scrubber.active()) names.addAll(Set.of("accept-encoding", "range", "if-range"));
-        return names;
-    }
-
-    private static void appendInjected(StringBuilder head, Plan plan, CredentialScrubber scrubber) {
-        for (Header h : plan.inject()) head.append(h.name()).append(": ").append(h.value()).append("\r\n");
-        if (scrubber.active()) head.append("Accept-Encoding: identity\r\n");
-    }
-
-    /** A body in a content coding other than identity: the scrubber could not read it. */
-    private static boolean compressed(HttpMessages.Response response) {
-        for (Header h : response.headers()) {
-            if (h.is("content-encoding") && !h.value().isBlank() && !h.value().strip().equalsIgnoreCase("identity")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * The proxy asked for identity encoding; a server that compresses anyway sends a body in which an echoed
-     * credential cannot be found, so the response is refused rather than passed on unchecked.
-     */
-    private Denial compressedRefused(String agent, String method, Target target) {
-        String reason = "the server compressed its response (Content-Encoding) to a request carrying credentials, "
-                + "although the proxy asked for identity encoding; a compressed body cannot be checked for echoed "
-                + "credentials, so it is refused";
-        record(agent, method, target, "deny", "egress:scrub", reason);
-        return new Denial(502, "bad_upstream_response", target.host().name(), target.port(), method, target.path(),
-                "egress:scrub", reason, "the server must honour 'Accept-Encoding: identity' for this endpoint");
-    }
-
-    /** A malformed response to a request with credentials: its details could quote them, so none are given. */
-    private static BadMessageException withheld() {
-        return new BadMessageException("the server's response was malformed (details withheld: the request carried "
-                + "credentials the server may have quoted)");
-    }
-
-    /** One audit record per credential that came back and was masked: its name and count, never its value. */
-    private void auditScrubbed(String agent, String method, Target target, CredentialScrubber scrubber) {
-        scrubber.hits().forEach((secret, count) -> record(agent, method, target, "scrub", "egress:scrub",
-                "credential '" + secret + "' came back in the response (" + count + " time" + (count == 1 ? "" : "s")
-                        + ") and was masked before reaching the agent"));
     }
 
     private void tunnel(HttpMessages.Request request, InputStream in, OutputStream out, Closeable client, String agent)
@@ -462,25 +368,25 @@ public final class EgressProxy implements AutoCloseable {
         try {
             target = Target.authority(request.target());
         } catch (IllegalArgumentException e) {
-            respond(out, refuseMalformed(agent, "CONNECT", null, e.getMessage()));
+            respond(out, trail.refuseMalformed(agent, "CONNECT", null, e.getMessage()));
             return;
         }
         if (!(request.framing() instanceof Framing.None)) {
-            respond(out, refuseMalformed(agent, "CONNECT", target, "a CONNECT request has no body"));
+            respond(out, trail.refuseMalformed(agent, "CONNECT", target, "a CONNECT request has no body"));
             return;
         }
         Plan plan;
         try {
-            plan = plan(agent, "CONNECT", target);
+            plan = planner.plan(agent, "CONNECT", target);
         } catch (EgressDeniedException e) {
             respond(out, e.denial());
             return;
         }
         Socket up;
         try {
-            up = connect(plan, target);
+            up = planner.connect(plan, target);
         } catch (IOException e) {
-            respond(out, unreachable(target, "CONNECT", e));
+            respond(out, AuditTrail.unreachable(target, "CONNECT", e));
             return;
         }
         try (up) {
@@ -509,204 +415,6 @@ public final class EgressProxy implements AutoCloseable {
         }
     }
 
-    /** Copies and flushes as bytes arrive (transferTo would hold them in a buffered stream). */
-    private static void pump(InputStream in, OutputStream out) throws IOException {
-        byte[] buffer = new byte[BUFFER];
-        int n;
-        while ((n = in.read(buffer)) > 0) {
-            out.write(buffer, 0, n);
-            out.flush();
-        }
-    }
-
-    // ---- deciding ----------------------------------------------------------------------------------------------
-
-    /** What an allowed request needs: the checked addresses to connect to and the headers to add. */
-    private record Plan(List<InetAddress> addresses, List<Header> inject,
-                        List<CredentialScrubber.Injected> credentials) {}
-
-    /**
-     * Decides on {@code target} and records the decision. Nothing is resolved before the rules allow the name.
-     *
-     * @throws EgressDeniedException when refused (the refusal is already recorded)
-     */
-    /** Headers by which frameworks (Rails, Laravel, ASP.NET, Express's method-override...) let a request claim a
-     * method other than its own. */
-    private static final List<String> METHOD_OVERRIDES = List.of("x-http-method-override", "x-http-method",
-            "x-method-override");
-
-    /**
-     * The method a request claims through a method-override header or a {@code _method} query parameter, upper
-     * case, or null: many servers act on it, so a read-only endpoint must not let {@code GET} with
-     * {@code X-HTTP-Method-Override: DELETE} through. It is judged as well as the request's own method.
-     */
-    static String methodOverride(HttpMessages.Request request, Target target) {
-        for (String name : METHOD_OVERRIDES) {
-            String v = request.header(name);
-            if (v != null && !v.isBlank()) return v.strip().toUpperCase(Locale.ROOT);
-        }
-        if (target.query() == null) return null;
-        for (String pair : target.query().split("&")) {
-            int eq = pair.indexOf('=');
-            String name = eq < 0 ? pair : pair.substring(0, eq);
-            if (name.equalsIgnoreCase("_method") && eq >= 0 && eq + 1 < pair.length()) {
-                String value = pair.substring(eq + 1);
-                try {
-                    value = URLDecoder.decode(value, StandardCharsets.UTF_8);
-                } catch (IllegalArgumentException malformed) {
-                    // judged as written: no server decodes it into another method either
-                }
-                return value.strip().toUpperCase(Locale.ROOT);
-            }
-        }
-        return null;
-    }
-
-    private Plan plan(String agent, String method, Target target) throws EgressDeniedException {
-        boolean tunnel = method.equals("CONNECT");
-        String host = target.host().name();
-        NetworkDecision decision;
-        try {
-            decision = rules.decide(new NetworkRules.NetworkRequest(agent, host, target.port(),
-                    tunnel ? null : method, target.path(), null));
-        } catch (RuntimeException e) {
-            log.error("network rules failed for {} {}", method, target.audited(), e);
-            throw refuse(agent, method, target, 403, "egress_denied", "egress:rules-failed",
-                    "the network policy could not decide (" + e.getClass().getSimpleName() + "); refused",
-                    "an operator should check the policy and the gateway log");
-        }
-        if (!decision.allowed()) {
-            String what = tunnel ? "a tunnel to " + target.host().authority() + ":" + target.port()
-                    : method + " " + target.host().authority() + ":" + target.port() + target.path();
-            boolean ask = decision.verdict() == NetworkRules.Verdict.ASK;
-            throw refuse(agent, method, target, 403, "egress_denied", decision.rule(),
-                    ask ? "needs an operator's approval: " + decision.reason() : decision.reason(),
-                    ask ? "an operator must approve " + what
-                            : "an operator can allow " + what + " in the agent's network policy");
-        }
-        if (tunnel && !decision.inject().isEmpty()) {
-            throw refuse(agent, method, target, 403, "egress_denied", "egress:tunnel-credentials",
-                    "credentials are bound to this endpoint, and a CONNECT tunnel is opaque, so they cannot be added",
-                    "send the requests as plain http://" + target.host().authority() + ":" + target.port()
-                            + "/... to the proxy; it connects with TLS itself and adds the credentials");
-        }
-        List<Header> inject = new ArrayList<>();
-        List<CredentialScrubber.Injected> credentials = new ArrayList<>();
-        for (NetworkRules.Injection i : decision.inject()) {
-            String value;
-            try {
-                value = secrets.value(i.secret());
-            } catch (SecretStore.Unavailable e) {
-                throw refuse(agent, method, target, 502, "credential_unavailable", "egress:secret",
-                        e.getMessage(), "an operator must make the secret available to the gateway");
-            }
-            String header = i.template().replace("{secret}", value);
-            if (!HttpMessages.isToken(i.header()) || header.indexOf('\r') >= 0 || header.indexOf('\n') >= 0) {
-                throw refuse(agent, method, target, 502, "credential_unavailable", "egress:secret",
-                        "secret '" + i.secret() + "' or header '" + i.header() + "' cannot form a header line",
-                        "an operator must fix the secret or the injection");
-            }
-            inject.add(new Header(i.header(), header));
-            credentials.add(new CredentialScrubber.Injected(i.secret(), value, i.header(), header));
-        }
-        List<Addresses.Cidr> allowed = new ArrayList<>();
-        for (String cidr : decision.allowedIps()) {
-            try {
-                allowed.add(Addresses.Cidr.parse(cidr));
-            } catch (IllegalArgumentException e) {
-                throw refuse(agent, method, target, 403, "egress_denied", decision.rule(),
-                        "the policy's allowed_ips has an invalid entry: " + e.getMessage(),
-                        "an operator must fix allowed_ips");
-            }
-        }
-        List<InetAddress> addresses;
-        if (target.host().literal() != null) {
-            addresses = List.of(target.host().literal());
-        } else {
-            try {
-                addresses = List.copyOf(resolver.resolve(host));
-                if (addresses.isEmpty()) throw new UnknownHostException(host);
-            } catch (UnknownHostException e) {
-                throw refuse(agent, method, target, 502, "unknown_host", "egress:dns",
-                        "the name " + host + " does not resolve", "check the host name");
-            }
-        }
-        for (InetAddress a : addresses) {
-            String kind = Addresses.blockedKind(a);
-            if (kind != null && !Addresses.within(a, allowed)) {
-                String shown = a.getHostAddress();
-                throw refuse(agent, method, target, 403, "egress_denied", "egress:blocked-address",
-                        (target.host().literal() != null ? host + " is" : host + " resolves to " + shown + ",")
-                                + " a " + kind + " address, which agents may not reach",
-                        "if this internal address is intended, an operator can add " + shown
-                                + (shown.indexOf(':') >= 0 ? "/128" : "/32") + " to the endpoint's allowed_ips");
-            }
-        }
-        boolean auditOnly = decision.verdict() != NetworkRules.Verdict.ALLOW;
-        record(agent, method, target, auditOnly ? "audit" : "allow", decision.rule(), decision.reason());
-        return new Plan(addresses, List.copyOf(inject), List.copyOf(credentials));
-    }
-
-    /** Connects to the first reachable checked address, with TLS (verified for the host name) if the target says. */
-    private Socket connect(Plan plan, Target target) throws IOException {
-        IOException last = null;
-        for (InetAddress address : plan.addresses()) {
-            Socket socket = new Socket();
-            try {
-                socket.setTcpNoDelay(true);
-                socket.connect(new InetSocketAddress(address, target.port()), (int) options.connectTimeout().toMillis());
-                socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, options.idleTimeout().toMillis()));
-                if (!target.tls()) return socket;
-                SSLSocket tls = (SSLSocket) options.tls().getSocketFactory()
-                        .createSocket(socket, target.host().name(), target.port(), true);
-                SSLParameters parameters = tls.getSSLParameters();
-                parameters.setEndpointIdentificationAlgorithm("HTTPS");
-                if (target.host().literal() == null) parameters.setServerNames(List.of(new SNIHostName(target.host().name())));
-                tls.setSSLParameters(parameters);
-                tls.startHandshake();
-                return tls;
-            } catch (IOException e) {
-                closeQuietly(socket);
-                last = e;
-            }
-        }
-        throw last;
-    }
-
-    private EgressDeniedException refuse(String agent, String method, Target target, int status, String error,
-                                         String rule, String reason, String remedy) {
-        record(agent, method, target, "deny", rule, reason);
-        return new EgressDeniedException(new Denial(status, error, target.host().name(), target.port(), method,
-                target.path(), rule, reason, remedy));
-    }
-
-    private Denial refuseMalformed(String agent, String method, Target target, String reason) {
-        audit(agent, method == null ? "?" : method, target == null ? null : target.audited(), "deny",
-                "egress:bad-request", reason);
-        return new Denial(400, "bad_request", target == null ? null : target.host().name(),
-                target == null ? 0 : target.port(), method, target == null ? null : target.path(), "egress:bad-request",
-                reason, "send a well-formed HTTP/1.1 proxy request");
-    }
-
-    private static Denial unreachable(Target target, String method, IOException e) {
-        return new Denial(502, "upstream_unreachable", target.host().name(), target.port(), method, target.path(),
-                "egress:connect", "could not connect: " + e.getClass().getSimpleName()
-                + (e.getMessage() == null ? "" : " (" + HttpMessages.printable(e.getMessage()) + ")"),
-                "check that the server is up");
-    }
-
-    private void record(String agent, String method, Target target, String outcome, String rule, String reason) {
-        audit(agent, method, target.audited(), outcome, rule, reason);
-    }
-
-    private void audit(String agent, String action, String target, String outcome, String rule, String reason) {
-        try {
-            audit.record(new AuditEvent(clock.instant(), null, agent, null, "network", action, target, outcome, rule,
-                    reason));
-        } catch (RuntimeException e) {
-            log.error("audit sink failed", e);
-        }
-    }
 
     private static void respond(OutputStream out, Denial denial) throws IOException {
         byte[] body = denial.json().getBytes(StandardCharsets.UTF_8);

@@ -1,0 +1,208 @@
+package dev.carapace.config;
+
+import dev.carapace.config.CarapaceConfig.Team;
+import dev.carapace.model.Access;
+import dev.carapace.model.DeploymentSpec;
+import dev.carapace.model.ModelKind;
+import dev.carapace.model.ModelSpec;
+import dev.carapace.model.Price;
+import dev.carapace.model.PrivacyClass;
+import dev.carapace.model.ProviderSpec;
+import dev.carapace.model.WireApi;
+import dev.carapace.yaml.KeyPath;
+import dev.carapace.yaml.Problems;
+import dev.carapace.yaml.YamlTree.Entry;
+import dev.carapace.yaml.YamlTree.ListNode;
+import dev.carapace.yaml.YamlTree.MapNode;
+import dev.carapace.yaml.YamlTree.Node;
+import dev.carapace.yaml.YamlTree.Scalar;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+import static dev.carapace.config.ConfigChecks.options;
+import static dev.carapace.config.ConfigChecks.unknownReference;
+
+/**
+ * Reads what clients can ask for and who may: the {@code tiers:}, {@code models:} (with their prices and
+ * deployments) and {@code teams:} sections, and warns about tiers that no model serves.
+ */
+final class ModelsSection {
+
+    private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}");
+    private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
+    private static final Map<String, ModelKind> MODEL_KINDS = options(ModelKind.values());
+
+    private final ConfigChecks checks;
+    private final Problems problems;
+    /** The tier names as written, for warnings; empty when the file uses the default tiers. */
+    private final Map<String, Scalar> tierNodes = new LinkedHashMap<>();
+
+    ModelsSection(ConfigChecks checks) {
+        this.checks = checks;
+        this.problems = checks.problems();
+    }
+
+    List<String> tiers(MapReader r) {
+        List<Scalar> items = r.scalars("tiers", "a list of tier names", "a tier name");
+        if (items == null) {
+            return CarapaceConfig.DEFAULT_TIERS;
+        }
+        Node list = r.value("tiers");
+        if (((ListNode) list).items().isEmpty()) {
+            r.error(list, "tiers", "must name at least one tier (leave the key out for the default tiers: "
+                    + String.join(", ", CarapaceConfig.DEFAULT_TIERS) + ")");
+        }
+        List<String> tiers = new ArrayList<>();
+        for (Scalar s : items) {
+            String path = r.pathOf("tiers");
+            if (!checks.checkName(s.line(), s.column(), path, s.text(), "tier name")) {
+                continue;
+            }
+            Scalar first = tierNodes.putIfAbsent(s.text(), s);
+            if (first != null) {
+                problems.error(s.line(), s.column(), path,
+                        "tier '" + s.text() + "' is listed twice (first at line " + first.line() + ")");
+            } else {
+                tiers.add(s.text());
+            }
+        }
+        return List.copyOf(tiers);
+    }
+
+    Map<String, ModelSpec> models(MapReader root, List<String> tiers, Map<String, ProviderSpec> providers) {
+        Map<String, ModelSpec> models = new LinkedHashMap<>();
+        for (Entry e : root.entries("models")) {
+            models.put(e.key(), model(e, tiers, providers));
+        }
+        return Collections.unmodifiableMap(models);
+    }
+
+    private ModelSpec model(Entry e, List<String> tiers, Map<String, ProviderSpec> providers) {
+        String id = e.key();
+        String path = KeyPath.key("models", id);
+        if (id.startsWith("tier:")) {
+            problems.error(e.line(), e.column(), path,
+                    "a model id must not start with 'tier:' (clients use tier:NAME to ask for a whole tier)");
+        } else if (!MODEL_ID.matcher(id).matches()) {
+            problems.error(e.line(), e.column(), path, "invalid model id '" + id + "' (expected letters, digits, "
+                    + "'.', '_', ':', '/' and '-', starting with a letter or digit, at most 128 characters)");
+        }
+        MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+        String tier = checks.reference(r, "tier", tiers, "tier");
+        PrivacyClass privacy = r.choice("privacy", PRIVACY, PrivacyClass.EXTERNAL);
+        ModelKind kind = r.choice("kind", MODEL_KINDS, ModelKind.CHAT);
+        boolean embedding = kind == ModelKind.EMBEDDING;
+        int contextWindow = r.requiredInteger("context_window", 1, Integer.MAX_VALUE);
+        // An embedding model produces no tokens: it has no output limit, and no output price.
+        int maxOutputTokens = embedding ? 0 : r.requiredInteger("max_output_tokens", 1, Integer.MAX_VALUE);
+        if (embedding && r.value("max_output_tokens") != null) {
+            r.error(r.value("max_output_tokens"), "max_output_tokens", "an embedding model produces no output tokens; remove it");
+        }
+        if (contextWindow > 0 && maxOutputTokens > contextWindow) {
+            r.error(r.value("max_output_tokens"), "max_output_tokens", "must not be more than context_window ("
+                    + contextWindow + "), got " + maxOutputTokens);
+        }
+        double speedTarget = r.positiveNumber("speed_target", 0);
+        double tokenizerFactor = r.positiveNumber("tokenizer_factor", 0);
+        if (tokenizerFactor != 0 && (tokenizerFactor < 1 || tokenizerFactor > 10)) {
+            r.error(r.value("tokenizer_factor"), "tokenizer_factor", "must be from 1 to 10 (this model's tokens per"
+                    + " o200k token, for budget reservations), got " + tokenizerFactor);
+        }
+        Price price = price(r.requiredObject("price", embedding ? "USD per million tokens: {input: ...}"
+                : "USD per million tokens: {input: ..., output: ...}"), embedding);
+        List<DeploymentSpec> deployments = deployments(r, id, providers);
+        if (embedding) {
+            for (DeploymentSpec d : deployments) {
+                ProviderSpec p = providers.get(d.provider());
+                if (p != null && p.kind() != WireApi.OPENAI) {
+                    String label = ProvidersSection.KINDS.entrySet().stream().filter(k -> k.getValue() == p.kind()).findFirst()
+                            .map(Map.Entry::getKey).orElse(p.kind().name());
+                    r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind "
+                            + label + ", which serves no embeddings; an"
+                            + " embedding model needs providers of kind openai (POST /embeddings)");
+                }
+            }
+        }
+        r.finish();
+        return new ModelSpec(id, tier, price, contextWindow, maxOutputTokens, speedTarget, privacy, deployments, kind,
+                tokenizerFactor);
+    }
+
+    private Price price(MapReader r, boolean embedding) {
+        BigDecimal input = r.requiredDecimal("input");
+        BigDecimal output = embedding ? r.decimal("output", BigDecimal.ZERO) : r.requiredDecimal("output");
+        BigDecimal cachedInput = r.decimal("cached_input", input);
+        r.finish();
+        return new Price(input, output, cachedInput);
+    }
+
+    private List<DeploymentSpec> deployments(MapReader r, String id, Map<String, ProviderSpec> providers) {
+        ListNode list = r.requiredList("deployments", "a list of deployments, each '- provider: NAME'");
+        if (list == null) {
+            return List.of();
+        }
+        if (list.items().isEmpty()) {
+            r.error(list, "deployments", "must list at least one deployment ('- provider: NAME')");
+        }
+        List<DeploymentSpec> deployments = new ArrayList<>();
+        for (int i = 0; i < list.items().size(); i++) {
+            Node item = list.items().get(i);
+            MapReader d = MapReader.of(item, KeyPath.index(r.pathOf("deployments"), i), item.line(), item.column(),
+                    problems);
+            String provider = checks.reference(d, "provider", providers.keySet(), "provider");
+            String upstreamModel = d.string("model", "the model's name at the provider", id);
+            d.finish();
+            deployments.add(new DeploymentSpec(provider, upstreamModel));
+        }
+        return deployments;
+    }
+
+    Map<String, Team> teams(MapReader root, List<String> tiers, Map<String, ModelSpec> models) {
+        Map<String, Team> teams = new LinkedHashMap<>();
+        for (Entry e : root.entries("teams")) {
+            String path = KeyPath.key("teams", e.key());
+            checks.checkName(e.line(), e.column(), path, e.key(), "team name");
+            MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+            Set<String> teamTiers = checks.references(r, "tiers", tiers, "tier");
+            Set<String> teamModels = checks.references(r, "models", models.keySet(), "model");
+            Scalar downgrade = r.scalar("downgrade_to", "a tier name");
+            String downgradeTier = null;
+            if (downgrade != null) {
+                if (tiers.contains(downgrade.text())) {
+                    downgradeTier = downgrade.text();
+                } else {
+                    r.error(downgrade, "downgrade_to", unknownReference(downgrade.text(), tiers, "tier"));
+                }
+            }
+            r.finish();
+            teams.put(e.key(), new Team(e.key(), new Access(teamTiers, teamModels, downgradeTier)));
+        }
+        return Collections.unmodifiableMap(teams);
+    }
+
+    void warnAboutEmptyTiers(MapNode root, List<String> tiers, Map<String, ModelSpec> models) {
+        if (models.isEmpty()) {
+            Entry at = root.get("models");
+            problems.warning(at == null ? root.line() : at.line(), at == null ? root.column() : at.column(),
+                    "models", "no models are configured");
+            return;
+        }
+        Set<String> used = new LinkedHashSet<>();
+        models.values().forEach(m -> used.add(m.tier()));
+        for (String tier : tiers) {
+            if (!used.contains(tier)) {
+                Node at = tierNodes.get(tier);
+                problems.warning(at == null ? root.line() : at.line(), at == null ? root.column() : at.column(),
+                        "tiers", "tier '" + tier + "' has no models");
+            }
+        }
+    }
+}
