@@ -22,6 +22,7 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule packagesUseOnlyWhatTheTableAllows = layeredArchitecture()
             .consideringOnlyDependenciesInLayers()
+            .layer("text").definedBy("dev.carapace.text..")
             .layer("yaml").definedBy("dev.carapace.yaml..")
             .layer("fs").definedBy("dev.carapace.fs..")
             .layer("store").definedBy("dev.carapace.store..")
@@ -34,24 +35,25 @@ class ArchitectureTest {
             .layer("agent").definedBy("dev.carapace.agent..")
             .layer("config").definedBy("dev.carapace.config..")
             .layer("server").definedBy("dev.carapace.server..")
+            .whereLayer("text").mayNotAccessAnyLayer()
             .whereLayer("yaml").mayNotAccessAnyLayer()
             .whereLayer("fs").mayNotAccessAnyLayer()
             .whereLayer("store").mayNotAccessAnyLayer()
-            .whereLayer("model").mayNotAccessAnyLayer()
-            .whereLayer("identity").mayOnlyAccessLayers("model", "store")
-            .whereLayer("gateway").mayOnlyAccessLayers("model", "identity")
-            .whereLayer("ledger").mayOnlyAccessLayers("gateway", "identity", "model", "store")
-            .whereLayer("privacy").mayOnlyAccessLayers("gateway", "identity", "model")
-            .whereLayer("guard").mayOnlyAccessLayers("yaml", "fs", "store")
-            .whereLayer("agent").mayOnlyAccessLayers("gateway", "identity", "model", "fs")
-            .whereLayer("config").mayOnlyAccessLayers("yaml", "fs", "model", "guard", "privacy", "agent")
+            .whereLayer("model").mayOnlyAccessLayers("text")
+            .whereLayer("identity").mayOnlyAccessLayers("text", "model", "store")
+            .whereLayer("gateway").mayOnlyAccessLayers("text", "model", "identity")
+            .whereLayer("ledger").mayOnlyAccessLayers("text", "gateway", "identity", "model", "store")
+            .whereLayer("privacy").mayOnlyAccessLayers("text", "gateway", "identity", "model")
+            .whereLayer("guard").mayOnlyAccessLayers("text", "yaml", "fs", "store")
+            .whereLayer("agent").mayOnlyAccessLayers("text", "gateway", "identity", "model", "fs")
+            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
             .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
 
     @ArchTest
     static final ArchRule everyPackageHasItsLayer = classes()
             .that().resideInAPackage("dev.carapace..")
-            .should().resideInAnyPackage("dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
+            .should().resideInAnyPackage("dev.carapace.text..", "dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
                     "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
                     "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.config..",
                     "dev.carapace.server..")

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /** The configured agents, in config order. */
 public final class Agents {
 
@@ -30,14 +32,10 @@ public final class Agents {
         AgentSpec a = id == null ? null : byId.get(id);
         if (a == null) {
             String known = byId.isEmpty() ? "no agents are configured" : "agents: " + String.join(", ", byId.keySet());
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No agent '" + clip(id) + "' (" + known + ").", "agent",
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No agent '" + clip(id, 60) + "' (" + known + ").", "agent",
                     "agent_not_found", null, false);
         }
         return a;
     }
 
-    static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
-    }
 }

@@ -25,6 +25,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The life of a run from accepted to ended: it is stored before its id is handed out, waits in its session's lane
  * (one run per session at a time; a newer message queues behind it or interrupts it, as the agent's on_busy says),
@@ -90,7 +92,7 @@ final class RunLifecycle {
     String accept(AgentSpec agent, String sessionName, String message, Principal startedBy) {
         if (sessionName == null || !SESSION_NAME.matcher(sessionName).matches()) {
             throw ApiException.invalid("session", "session: expected a name of letters, digits, '.', '_' and '-', "
-                    + "starting with a letter or digit, at most 128 characters; got '" + Agents.clip(sessionName) + "'");
+                    + "starting with a letter or digit, at most 128 characters; got '" + clip(sessionName, 60) + "'");
         }
         if (message == null || message.isBlank()) throw ApiException.invalid("message", "message: must not be empty");
         if (message.length() > AgentRuntime.MAX_MESSAGE_CHARS) {
@@ -152,7 +154,7 @@ final class RunLifecycle {
     /** The run as stored. @throws ApiException unknown run (404) */
     RunInfo run(String runId) {
         return store.run(runId).map(RunLifecycle::info).orElseThrow(() -> new ApiException(ApiException.Kind.NOT_FOUND,
-                "No run '" + Agents.clip(runId) + "'.", "run", "run_not_found", null, false));
+                "No run '" + clip(runId, 60) + "'.", "run", "run_not_found", null, false));
     }
 
     /** The session's runs, oldest first. */
@@ -362,7 +364,7 @@ final class RunLifecycle {
     }
 
     static ApiException sessionNotFound(String key) {
-        return new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + Agents.clip(key) + "'.", "session",
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + clip(key, 60) + "'.", "session",
                 "session_not_found", null, false);
     }
 
@@ -372,7 +374,7 @@ final class RunLifecycle {
      * agent's) wrote. So it is continued only through its parent.
      */
     private static ApiException subAgentSession(String key, String parentRunId) {
-        return ApiException.invalid("session", "session '" + Agents.clip(key) + "' belongs to a sub-agent started by run "
+        return ApiException.invalid("session", "session '" + clip(key, 60) + "' belongs to a sub-agent started by run "
                 + parentRunId + "; it cannot be continued on its own: message or resume the parent's session, or use "
                 + "another session name");
     }

@@ -15,6 +15,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * Sub-agents: the {@code spawn_agent} and {@code wait_agents} tools, and the tree of runs they grow.
  *
@@ -121,7 +123,7 @@ final class SubAgents {
      * for it when asked to. Every decision, allowed or refused, goes to the audit log with its reason.
      */
     ToolResult spawn(Execution parent, JsonNode args, Duration patience) throws InterruptedException {
-        String wanted = args.hasNonNull("agent") ? Agents.clip(args.path("agent").asText()) : parent.agent.id();
+        String wanted = args.hasNonNull("agent") ? clip(args.path("agent").asText(), 60) : parent.agent.id();
         String task = args.path("task").asText("");
         if (task.isBlank()) return refuse(parent, wanted, "invalid_arguments", "task: required, the sub-agent's instructions");
         if (task.length() > AgentRuntime.MAX_MESSAGE_CHARS) {
@@ -220,7 +222,7 @@ final class SubAgents {
         if (args.path("ids").isArray() && !args.path("ids").isEmpty()) {
             for (JsonNode id : args.path("ids")) {
                 Child c = all.stream().filter(x -> x.name().equals(id.asText())).findFirst().orElse(null);
-                if (c == null) return error("unknown_id", "no sub-agent '" + Agents.clip(id.asText()) + "' in this run");
+                if (c == null) return error("unknown_id", "no sub-agent '" + clip(id.asText(), 60) + "' in this run");
                 chosen.add(c);
             }
         } else {

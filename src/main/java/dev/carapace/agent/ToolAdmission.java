@@ -16,6 +16,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * Whether each tool call of a turn may run: its arguments parsed, the {@link Guard} asked for the run's agent and
  * every ancestor's, a call the guard answers {@code ask} put to an operator through the {@link Approvals}, and a
@@ -59,7 +61,7 @@ final class ToolAdmission {
         }
         // A root run's tools are its agent's, which the guard knows; a sub-agent's may be fewer (see SpawnRule).
         Guard.Decision d = ex.parent == null || ex.tools.contains(call.name()) ? decide(ex, call, args)
-                : Guard.Decision.deny("tool '" + Agents.clip(call.name()) + "' is not available to this sub-agent (its "
+                : Guard.Decision.deny("tool '" + clip(call.name(), 60) + "' is not available to this sub-agent (its "
                 + "tools: " + (ex.tools.isEmpty() ? "none" : String.join(", ", ex.tools)) + "): a sub-agent gets only "
                 + "the tools its parent run has", "agent.spawn.tools");
         boolean ask = d != null && d.verdict() == Guard.Decision.Verdict.ASK;
@@ -73,7 +75,7 @@ final class ToolAdmission {
         AgentTool tool = toolbox.get(call.name());
         if (tool == null) {
             return new Admitted(null, null, ToolResult.error(Transcript.error("unknown_tool", "there is no tool '"
-                    + Agents.clip(call.name()) + "'")));
+                    + clip(call.name(), 60) + "'")));
         }
         return new Admitted(tool, args, null, ask ? d : null, d.target());
     }

@@ -10,6 +10,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /** Creates, lists and revokes API keys: the admin side of identity, shared by the CLI and {@code /api/keys}. */
 public final class KeyAdmin {
 
@@ -35,10 +37,10 @@ public final class KeyAdmin {
     public Created create(String user, String team, Principal.Role role, String name) {
         if (user == null || !USER.matcher(user).matches()) {
             throw ApiException.invalid("user", "user: expected 1-128 characters of letters, digits, '.', '_', '@' or '-'"
-                    + " starting with a letter or digit; got '" + clip(user) + "'");
+                    + " starting with a letter or digit; got '" + clip(user, 40) + "'");
         }
         if (team == null || !teams.contains(team)) {
-            throw ApiException.invalid("team", "team: '" + clip(team) + "' is not a team of the config (known: "
+            throw ApiException.invalid("team", "team: '" + clip(team, 40) + "' is not a team of the config (known: "
                     + (teams.isEmpty() ? "none; declare teams under 'teams:'" : String.join(", ", teams.stream().sorted().toList()))
                     + ")");
         }
@@ -55,8 +57,4 @@ public final class KeyAdmin {
     /** @return false when no active key has that prefix */
     public boolean revoke(String prefix) { return keys.revoke(prefix, clock.instant()); }
 
-    private static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
 }

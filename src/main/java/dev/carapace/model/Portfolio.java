@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The models clients can address, by id or by tier ({@code tier:NAME}), with their live deployments. Resolution
  * applies the caller's {@link Access}: an unknown name is 404, a known one the caller may not use is 403.
@@ -86,7 +88,7 @@ public final class Portfolio {
         }
         Entry e = models.get(requested);
         if (e == null) {
-            throw notFound("model", "The model '" + clip(requested) + "' does not exist. GET /v1/models lists the models you can use.");
+            throw notFound("model", "The model '" + clip(requested, 80) + "' does not exist. GET /v1/models lists the models you can use.");
         }
         if (!access.allowsTier(e.tier())) throw tierDenied(who, e.tier(), access);
         if (!access.allowsModel(e.id())) {
@@ -135,5 +137,4 @@ public final class Portfolio {
         return new ApiException(ApiException.Kind.NOT_FOUND, message, param, "model_not_found", null, false);
     }
 
-    private static String clip(String s) { return s.length() <= 80 ? s : s.substring(0, 80) + "..."; }
 }

@@ -16,6 +16,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Locale;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * A call's target as the guard judges it: the one canonical form of a file path and of a URL, computed by the same
  * canonicalisers the file tools and the egress proxy use, so a rule is matched against exactly what is then touched.
@@ -38,7 +40,7 @@ public final class Targets {
         try {
             names = workspace.getFileSystem().getPath(raw);
         } catch (InvalidPathException ex) {
-            throw new IllegalArgumentException("'" + clip(raw) + "' is not a valid path");
+            throw new IllegalArgumentException("'" + clip(raw, 120) + "' is not a valid path");
         }
         Path start = null;
         if (!names.isAbsolute()) {
@@ -64,7 +66,7 @@ public final class Targets {
             try {
                 Object links = Files.getAttribute(real, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
                 if (links instanceof Integer n && n > 1) {
-                    throw new IllegalArgumentException("'" + clip(raw) + "' is a file with " + n + " hard links; its "
+                    throw new IllegalArgumentException("'" + clip(raw, 120) + "' is a file with " + n + " hard links; its "
                             + "other names may be outside the allowed roots");
                 }
             } catch (IOException | UnsupportedOperationException ignored) {
@@ -97,11 +99,11 @@ public final class Targets {
         try {
             u = new URI(target);
         } catch (URISyntaxException ex) {
-            throw new IllegalArgumentException("not a valid URL: '" + clip(target) + "'");
+            throw new IllegalArgumentException("not a valid URL: '" + clip(target, 120) + "'");
         }
         String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null) {
-            throw new IllegalArgumentException("expected an http(s) URL with a host, got '" + clip(target) + "'");
+            throw new IllegalArgumentException("expected an http(s) URL with a host, got '" + clip(target, 120) + "'");
         }
         int port = u.getPort() != -1 ? u.getPort() : scheme.equals("https") ? 443 : 80;
         String raw = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
@@ -113,7 +115,7 @@ public final class Targets {
     public static NetworkRequest request(String agent, String target, String method) {
         if (!target.contains("://")) {
             int colon = target.lastIndexOf(':');
-            if (colon <= 0) throw new IllegalArgumentException("expected a URL or host:port, got '" + clip(target) + "'");
+            if (colon <= 0) throw new IllegalArgumentException("expected a URL or host:port, got '" + clip(target, 120) + "'");
             int port;
             try {
                 port = Integer.parseInt(target.substring(colon + 1));
@@ -121,7 +123,7 @@ public final class Targets {
                 port = 0;
             }
             if (port < 1 || port > 65535) {
-                throw new IllegalArgumentException("expected host:port with a port from 1 to 65535, got '" + clip(target) + "'");
+                throw new IllegalArgumentException("expected host:port with a port from 1 to 65535, got '" + clip(target, 120) + "'");
             }
             // the host as the proxy spells it, as for a URL: one host canonicaliser for every entry point
             String host = CanonicalHost.of(target.substring(0, colon)).name();
@@ -131,8 +133,4 @@ public final class Targets {
         return new NetworkRequest(agent, u.host(), u.port(), method, u.path(), null);
     }
 
-    static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 120 ? s : s.substring(0, 120) + "...";
-    }
 }

@@ -21,7 +21,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
-import static dev.carapace.guard.call.Targets.clip;
+import static dev.carapace.text.Excerpt.clip;
 
 /**
  * The policy engine's decision on one tool call. A call passes three gates, and the first refusal decides (a denial
@@ -126,12 +126,12 @@ public final class ToolCallPolicy {
         List<PolicyEngine.Decision> steps = new ArrayList<>(3);
         if (caller == null) {
             return refuse(steps, new PolicyEngine.Decision(Verdict.DENY, "tool", AGENT_TOOLS,
-                    "unknown agent '" + clip(agentId) + "'", null, false), null);
+                    "unknown agent '" + clip(agentId, 120) + "'", null, false), null);
         }
         if (!caller.tools().contains(tool)) {
-            return refuse(steps, new PolicyEngine.Decision(Verdict.DENY, "tool", AGENT_TOOLS, "tool '" + clip(tool)
+            return refuse(steps, new PolicyEngine.Decision(Verdict.DENY, "tool", AGENT_TOOLS, "tool '" + clip(tool, 120)
                     + "' is not enabled for agent '" + agentId + "' (enabled tools: " + (caller.tools().isEmpty() ? "none"
-                    : String.join(", ", caller.tools())) + ")", "add '" + clip(tool)
+                    : String.join(", ", caller.tools())) + ")", "add '" + clip(tool, 120)
                     + "' to the tools of agent '" + agentId + "' in the config", false), null);
         }
         FileTarget file = fileTools.get(tool);

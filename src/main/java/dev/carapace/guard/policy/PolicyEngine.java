@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The policies attached to each agent, compiled once for cheap decisions: an immutable value, replaced whole on
  * reload (see {@link PolicyWatcher}). Semantics, for every layer: default deny, a matching deny rule wins over any
@@ -79,7 +81,6 @@ public final class PolicyEngine implements NetworkRules {
 
     /** What a tool call's target is, which selects the glob dialect of {@code tools.rules}. */
     public enum TargetKind { PATH, COMMAND, URL, NONE }
-
 
     private final Map<String, AgentRules> byAgent;
     private final String closedReason;
@@ -140,7 +141,7 @@ public final class PolicyEngine implements NetworkRules {
             for (CToolRule r : c.toolRules) {
                 if (!r.tool().test(tool) || !r.matches(target, kind, parsed)) continue;
                 if (r.decision() == Verdict.DENY) {
-                    return new Decision(Verdict.DENY, "tool", r.rule(), tool + " '" + clip(target) + "' is denied by "
+                    return new Decision(Verdict.DENY, "tool", r.rule(), tool + " '" + clip(target, 120) + "' is denied by "
                             + r.rule() + " (target " + r.glob() + ")", null, false);
                 }
                 if (r.decision() == Verdict.ASK && ask == null) ask = r;
@@ -150,7 +151,7 @@ public final class PolicyEngine implements NetworkRules {
         String remedy = "allow the call once (an operator approves it), or add to a policy of agent '" + agent
                 + "': tools: {allow: [" + tool + "]}";
         if (ask != null) {
-            return new Decision(Verdict.ASK, "tool", ask.rule(), tool + " '" + clip(target) + "' needs an operator's "
+            return new Decision(Verdict.ASK, "tool", ask.rule(), tool + " '" + clip(target, 120) + "' needs an operator's "
                     + "approval (" + ask.rule() + ")", remedy, false);
         }
         if (allow != null) return new Decision(Verdict.ALLOW, "tool", allow.rule(), null, null, false);
@@ -231,10 +232,10 @@ public final class PolicyEngine implements NetworkRules {
             for (String tool : tools) {
                 if (!r.tool().test(tool)) continue;
                 if (r.decision() == Verdict.DENY) {
-                    return new Decision(Verdict.DENY, "tool", r.rule(), tool + " '" + clip(target) + "' is denied by "
+                    return new Decision(Verdict.DENY, "tool", r.rule(), tool + " '" + clip(target, 120) + "' is denied by "
                             + r.rule() + " (target " + r.glob() + ")", null, false);
                 }
-                return new Decision(Verdict.DENY, "tool", r.rule(), tool + " '" + clip(target) + "' needs an operator's "
+                return new Decision(Verdict.DENY, "tool", r.rule(), tool + " '" + clip(target, 120) + "' needs an operator's "
                         + "approval (" + r.rule() + "), which a call reaching it on the way cannot ask for",
                         "name the file in a call of its own (e.g. read it), so an operator can be asked", false);
             }
@@ -330,8 +331,4 @@ public final class PolicyEngine implements NetworkRules {
                 "attach a policy to agent '" + agent + "' under guard.policies in the config", false);
     }
 
-    private static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 120 ? s : s.substring(0, 120) + "...";
-    }
 }

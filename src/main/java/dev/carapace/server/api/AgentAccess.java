@@ -8,6 +8,8 @@ import dev.carapace.model.ApiException;
 
 import java.util.List;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * Who may use which agent, and through it which sessions and runs: admins everything; a member the agents owned by
  * themselves or by their team, with those agents' sessions and runs. A session belongs to its agent (the store does
@@ -34,7 +36,7 @@ final class AgentAccess {
         AgentSpec a = runtime.agents().find(id).orElse(null);
         if (a == null) {
             List<String> ids = visible(p).stream().map(AgentSpec::id).toList();
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No agent '" + clip(id) + "' ("
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No agent '" + clip(id, 60) + "' ("
                     + (ids.isEmpty() ? "no agents are available to this key" : "agents: " + String.join(", ", ids)) + ").",
                     "agent", "agent_not_found", null, false);
         }
@@ -57,15 +59,15 @@ final class AgentAccess {
     SessionRef session(Principal p, String key) {
         String[] parts = key == null ? new String[0] : key.split(":", 3);
         if (parts.length != 3 || !parts[0].equals("agent") || parts[1].isEmpty() || parts[2].isEmpty()) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + clip(key) + "': session keys look like "
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + clip(key, 60) + "': session keys look like "
                     + "agent:AGENT:NAME, e.g. agent:assistant:main.", "session", "session_not_found", null, false);
         }
         AgentSpec a = runtime.agents().find(parts[1]).orElse(null);
         if (a == null) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + clip(key) + "': there is no agent '"
-                    + clip(parts[1]) + "'.", "session", "session_not_found", null, false);
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No session '" + clip(key, 60) + "': there is no agent '"
+                    + clip(parts[1], 60) + "'.", "session", "session_not_found", null, false);
         }
-        if (!a.usableBy(p)) throw forbidden(p, "session '" + clip(key) + "'", a);
+        if (!a.usableBy(p)) throw forbidden(p, "session '" + clip(key, 60) + "'", a);
         return new SessionRef(key, a, parts[2]);
     }
 
@@ -78,8 +80,4 @@ final class AgentAccess {
                 null, "agent_forbidden", null, false);
     }
 
-    static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
-    }
 }

@@ -21,6 +21,8 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Set;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The agent routes of the native API: agents, runs, sessions, and their live events over SSE. Framed like every
  * {@code /api} route by {@link HttpApi#handleApi} (request id, error shape, access log); who may touch what is
@@ -221,7 +223,7 @@ public final class AgentApi {
         return switch (v) {
             case "true", "" -> true;   // ?wait alone means true
             case "false" -> false;
-            default -> throw ApiException.invalid("wait", "wait: expected true or false; got '" + AgentAccess.clip(v) + "'");
+            default -> throw ApiException.invalid("wait", "wait: expected true or false; got '" + clip(v, 60) + "'");
         };
     }
 

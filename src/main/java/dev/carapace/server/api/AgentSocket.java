@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * A session over WebSocket at {@code /api/sessions/{key}/ws}: the server sends every live event of the session's
  * runs as JSON text (the same objects as the SSE streams' data), and the client may send
@@ -89,7 +91,7 @@ final class AgentSocket implements WebSocket.Listener {
                 }
                 yield out;
             }
-            default -> throw ApiException.invalid("type", "type: expected 'message' or 'cancel'; got '" + AgentAccess.clip(type) + "'");
+            default -> throw ApiException.invalid("type", "type: expected 'message' or 'cancel'; got '" + clip(type, 60) + "'");
         };
     }
 

@@ -22,10 +22,10 @@ import java.util.Map;
 import java.util.Set;
 
 import static dev.carapace.server.json.AgentJson.JSON;
-import static dev.carapace.server.api.HttpApi.clip;
 import static dev.carapace.server.api.HttpApi.parseJsonObject;
 import static dev.carapace.server.api.HttpApi.sendJson;
 import static dev.carapace.server.api.HttpApi.text;
+import static dev.carapace.text.Excerpt.clip;
 
 /**
  * The budgets ({@code /api/budgets}): admins set, list and delete them; members see the budgets their own calls are
@@ -77,7 +77,7 @@ public final class BudgetsApi {
         int colon = id.indexOf(':');
         if (colon <= 0 || colon == id.length() - 1) {
             throw ApiException.invalid("id", "id: expected SCOPE:NAME, e.g. team:platform, user:alice, org:"
-                    + "ORG or agent:NAME; got '" + clip(id) + "'");
+                    + "ORG or agent:NAME; got '" + clip(id, 60) + "'");
         }
         JsonNode in = parseJsonObject(api.body(x));
         for (var it = in.fieldNames(); it.hasNext(); ) {
@@ -114,7 +114,7 @@ public final class BudgetsApi {
 
     /** Worded like {@link Budgets#get}'s refusal, so a member cannot tell a hidden budget from a missing one. */
     private static ApiException noBudget(String id) {
-        return new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id) + "'. Budgets are named SCOPE:NAME,"
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id, 60) + "'. Budgets are named SCOPE:NAME,"
                 + " e.g. team:platform.", "id", "budget_not_found", null, false);
     }
 
@@ -130,14 +130,14 @@ public final class BudgetsApi {
                 // below
             }
         }
-        throw ApiException.invalid("amount", "amount: expected a decimal such as \"500.00\" or 500; got " + clip(v.toString()));
+        throw ApiException.invalid("amount", "amount: expected a decimal such as \"500.00\" or 500; got " + clip(v.toString(), 60));
     }
 
     private static Long tokens(JsonNode in) {
         JsonNode v = in.get("tokens");
         if (v == null || v.isNull()) return null;
         if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-            throw ApiException.invalid("tokens", "tokens: expected a whole number of tokens; got " + clip(v.toString()));
+            throw ApiException.invalid("tokens", "tokens: expected a whole number of tokens; got " + clip(v.toString(), 60));
         }
         return v.longValue();
     }
@@ -151,7 +151,7 @@ public final class BudgetsApi {
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < v.size(); i++) {
             if (!v.get(i).isIntegralNumber() || !v.get(i).canConvertToInt()) {
-                throw ApiException.invalid("soft", "soft[" + i + "]: expected a whole percentage; got " + clip(v.get(i).toString()));
+                throw ApiException.invalid("soft", "soft[" + i + "]: expected a whole percentage; got " + clip(v.get(i).toString(), 60));
             }
             parts.add(Integer.toString(v.get(i).intValue()));
         }
@@ -169,8 +169,8 @@ public final class BudgetsApi {
             JsonNode rule = e.getValue();
             if (rule.isNumber()) out.put(e.getKey(), rule.decimalValue().toPlainString());
             else if (rule.isTextual()) out.put(e.getKey(), rule.asText());
-            else throw ApiException.invalid("tiers", "tiers." + clip(e.getKey()) + ": expected an amount (0 forbids the tier) or 'exempt'; got "
-                    + clip(rule.toString()));
+            else throw ApiException.invalid("tiers", "tiers." + clip(e.getKey(), 60) + ": expected an amount (0 forbids the tier) or 'exempt'; got "
+                    + clip(rule.toString(), 60));
         }
         return out;
     }

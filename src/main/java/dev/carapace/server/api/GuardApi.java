@@ -23,6 +23,8 @@ import java.util.Objects;
 import java.util.List;
 import java.util.Set;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The guard's operator routes, all for admin keys: the audit log ({@code /api/audit}), pending approvals
  * ({@code /api/approvals}) and standing grants ({@code /api/grants}). Framed like every {@code /api} route by
@@ -180,7 +182,7 @@ public final class GuardApi {
         onlyParams(x, Set.of("include_revoked"));
         String all = Objects.requireNonNullElse(x.query("include_revoked"), "false");
         if (!all.equals("true") && !all.equals("false")) {
-            throw ApiException.invalid("include_revoked", "include_revoked: expected true or false; got '" + GuardJson.clip(all) + "'");
+            throw ApiException.invalid("include_revoked", "include_revoked: expected true or false; got '" + clip(all, 60) + "'");
         }
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
@@ -193,7 +195,7 @@ public final class GuardApi {
         onlyParams(x, Set.of());
         String id = param(x, "id");
         if (!approvals.revoke(id, who(p))) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No active grant '" + GuardJson.clip(id) + "'. List them with "
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No active grant '" + clip(id, 60) + "'. List them with "
                     + "GET /api/grants.", "id", "grant_not_found", null, false);
         }
         HttpApi.sendJson(x, 200, GuardJson.grant(approvals.grant(id).orElseThrow()));
@@ -216,7 +218,7 @@ public final class GuardApi {
     }
 
     private static ApiException noApproval(String id) {
-        return new ApiException(ApiException.Kind.NOT_FOUND, "No approval '" + GuardJson.clip(id) + "'. List pending ones "
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No approval '" + clip(id, 60) + "'. List pending ones "
                 + "with GET /api/approvals.", "id", "approval_not_found", null, false);
     }
 
@@ -235,7 +237,7 @@ public final class GuardApi {
             // described below
         }
         throw new IllegalArgumentException(name + ": expected a whole number from " + min + " to " + max + "; got '"
-                + GuardJson.clip(v) + "'");
+                + clip(v, 60) + "'");
     }
 
     private static void onlyParams(Exchange x, Set<String> allowed) {

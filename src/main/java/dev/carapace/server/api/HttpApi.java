@@ -40,6 +40,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The model API and the frame of every route: the OpenAI- and Anthropic-compatible routes under {@code /v1}
  * (chat, messages, count_tokens, embeddings), health, metrics and the answer to an unknown path; and
@@ -113,8 +115,8 @@ public final class HttpApi {
              x.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
          })
          .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
-             throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method())
-                     + " " + clip(x.rawPath()) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
+             throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method(), 60)
+                     + " " + clip(x.rawPath(), 60) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
                      + " POST /v1/messages/count_tokens, POST /v1/responses, POST /v1/embeddings, GET /v1/models.", null,
                      "unknown_endpoint", null, false);
          }));
@@ -459,7 +461,7 @@ public final class HttpApi {
         String type = x.header("content-type");
         if (type != null && !type.toLowerCase(Locale.ROOT).contains("json")) {
             throw new ApiException(ApiException.Kind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json; got '"
-                    + clip(type) + "'.", null, "unsupported_media_type", null, false);
+                    + clip(type, 60) + "'.", null, "unsupported_media_type", null, false);
         }
         long declared = x.contentLength();
         if (declared > maxBodyBytes) throw tooLarge();
@@ -477,7 +479,7 @@ public final class HttpApi {
             // The framing broke mid-body (a bad chunk, the client closing early): the client's mistake, not ours.
             // The server closes the connection after this answer: the rest of the bytes cannot be trusted.
             throw ApiException.invalid(null, "The request body could not be read: " + clip(e.getMessage() == null
-                    ? "it ended early" : e.getMessage()) + ". Send Content-Length bytes, or well-formed chunks.");
+                    ? "it ended early" : e.getMessage(), 60) + ". Send Content-Length bytes, or well-formed chunks.");
         }
     }
 
@@ -537,9 +539,4 @@ public final class HttpApi {
         }
     }
 
-    /** A value the client sent, cut to 60 characters for an error message. */
-    static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
-    }
 }

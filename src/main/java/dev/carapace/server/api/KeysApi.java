@@ -17,6 +17,8 @@ import java.io.IOException;
 import java.util.Locale;
 import java.util.Set;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The API keys: whom the caller's key names ({@code /api/me}), and for admins the keys themselves
  * ({@code /api/keys}: list, create, revoke). Framed like every {@code /api} route by {@link HttpApi#handleApi}.
@@ -70,7 +72,7 @@ public final class KeysApi {
             case "admin" -> Principal.Role.ADMIN;
             case "member" -> Principal.Role.MEMBER;
             default -> throw ApiException.invalid("role", "role: expected 'admin' or 'member'; got '"
-                    + HttpApi.clip(roleText) + "'");
+                    + clip(roleText, 60) + "'");
         };
         KeyAdmin.Created created = keyAdmin.create(HttpApi.text(in, "user", null), HttpApi.text(in, "team", null),
                 role, HttpApi.text(in, "name", null));
@@ -83,7 +85,7 @@ public final class KeysApi {
         api.requireAdmin(x);
         String prefix = x.pathParam("prefix");
         if (!keyAdmin.revoke(prefix)) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No active key has prefix '" + HttpApi.clip(prefix) + "'.",
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No active key has prefix '" + clip(prefix, 60) + "'.",
                     "prefix", "key_not_found", null, false);
         }
         auth.forget(prefix);

@@ -35,6 +35,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The OpenAI Responses API: {@code POST /v1/responses}, streamed or not, through the same gateway pipeline as every
  * model call, and the responses it stored: {@code GET} and {@code DELETE /v1/responses/{id}} and
@@ -273,7 +275,7 @@ public final class ResponsesApi {
         StoredResponse r = stored(p, x.pathParam("id"));
         String order = x.query("order");
         if (order != null && !order.equals("asc") && !order.equals("desc")) {
-            throw ApiException.invalid("order", "order: expected asc or desc; got '" + clip(order) + "'");
+            throw ApiException.invalid("order", "order: expected asc or desc; got '" + clip(order, 60) + "'");
         }
         int limit = 20;
         String l = x.query("limit");
@@ -283,7 +285,7 @@ public final class ResponsesApi {
             } catch (NumberFormatException e) {
                 limit = -1;
             }
-            if (limit < 1 || limit > 100) throw ApiException.invalid("limit", "limit: expected a whole number from 1 to 100; got '" + clip(l) + "'");
+            if (limit < 1 || limit > 100) throw ApiException.invalid("limit", "limit: expected a whole number from 1 to 100; got '" + clip(l, 60) + "'");
         }
         List<JsonNode> items = new ArrayList<>();
         ResponsesFormat.readStored(r.inputItems()).forEach(items::add);
@@ -303,7 +305,7 @@ public final class ResponsesApi {
 
     /** Worded the same whether the id never existed, expired, or is another key's: nothing leaks. */
     private static ApiException notFound(String id, String param) {
-        return new ApiException(ApiException.Kind.NOT_FOUND, "No response with id '" + clip(id) + "' is stored for this"
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No response with id '" + clip(id, 60) + "' is stored for this"
                 + " API key (responses are kept per key, for a limited time).", param,
                 param == null ? "response_not_found" : "previous_response_not_found", null, false);
     }
@@ -326,7 +328,7 @@ public final class ResponsesApi {
                 if (type.isEmpty()) continue;
                 if (type.length() > 64 || !type.chars().allMatch(c -> c == '_' || c == '-' || (c < 0x80 && Character.isLetterOrDigit(c)))) {
                     throw ApiException.invalid(null, "Header " + OPTIONAL_TOOLS + " must list hosted tool types such as"
-                            + " web_search,file_search; got '" + clip(type) + "'");
+                            + " web_search,file_search; got '" + clip(type, 60) + "'");
                 }
                 out.add(type);
             }
@@ -338,8 +340,4 @@ public final class ResponsesApi {
         return auth.authenticate(Credentials.apiKey(x::header));
     }
 
-    private static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
-    }
 }

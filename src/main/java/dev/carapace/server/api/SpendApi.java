@@ -13,8 +13,8 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.Set;
 
-import static dev.carapace.server.api.HttpApi.clip;
 import static dev.carapace.server.api.HttpApi.sendJson;
+import static dev.carapace.text.Excerpt.clip;
 
 /**
  * The spend report ({@code /api/spend}): requests, tokens and cost grouped by one dimension over UTC days; admins
@@ -46,7 +46,7 @@ public final class SpendApi {
         }
         String by = x.query("by");
         if (by == null || !SpendReport.DIMENSIONS.contains(by)) {
-            throw ApiException.invalid("by", "by: expected one of team, user, agent, model, tier; got '" + clip(by) + "'");
+            throw ApiException.invalid("by", "by: expected one of team, user, agent, model, tier; got '" + clip(by, 60) + "'");
         }
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
         LocalDate since = date("since", x.query("since"), today.withDayOfMonth(1));
@@ -61,7 +61,7 @@ public final class SpendApi {
         try {
             return LocalDate.parse(value);
         } catch (DateTimeParseException e) {
-            throw ApiException.invalid(param, param + ": expected a date YYYY-MM-DD (UTC); got '" + clip(value) + "'");
+            throw ApiException.invalid(param, param + ": expected a date YYYY-MM-DD (UTC); got '" + clip(value, 60) + "'");
         }
     }
 }

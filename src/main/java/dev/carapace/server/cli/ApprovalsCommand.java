@@ -18,6 +18,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * {@code carapace approvals list|show|approve|deny|grants|revoke}: operators decide pending approvals straight in the
  * store. A gateway whose run waits for the approval notices the decision within a second.
@@ -89,7 +91,7 @@ final class ApprovalsCommand extends GroupCommand {
         @Override
         int run(ApprovalQueue queue, Instant now, PrintWriter out) throws Exception {
             Optional<ApprovalRow> a = queue.find(id);
-            if (a.isEmpty()) return fail("no approval '" + GuardJson.clip(id) + "' (see 'carapace approvals list')");
+            if (a.isEmpty()) return fail("no approval '" + clip(id, 60) + "' (see 'carapace approvals list')");
             var n = GuardJson.approval(a.get(), now);
             if (json) {
                 out.println(AgentJson.JSON.writeValueAsString(n));
@@ -192,7 +194,7 @@ final class ApprovalsCommand extends GroupCommand {
 
         @Override
         int run(ApprovalQueue queue, Instant now, PrintWriter out) {
-            if (!queue.revoke(id, who())) return fail("no active grant '" + GuardJson.clip(id) + "' (see 'carapace approvals grants')");
+            if (!queue.revoke(id, who())) return fail("no active grant '" + clip(id, 60) + "' (see 'carapace approvals grants')");
             out.println("revoked " + id);
             return 0;
         }

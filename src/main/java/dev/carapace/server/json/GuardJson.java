@@ -17,6 +17,8 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /** Audit records, approvals, grants and verifications as the API and the CLI show them; and their query inputs. */
 public final class GuardJson {
 
@@ -91,7 +93,7 @@ public final class GuardJson {
             return Instant.parse(t);
         } catch (DateTimeParseException e) {
             throw new IllegalArgumentException(what + ": expected an ISO instant (2026-11-23T10:00:00Z), a date "
-                    + "(2026-11-23, UTC) or an age (15m, 2h, 7d); got '" + clip(t) + "'");
+                    + "(2026-11-23, UTC) or an age (15m, 2h, 7d); got '" + clip(t, 60) + "'");
         }
     }
 
@@ -99,7 +101,7 @@ public final class GuardJson {
     public static String oneOf(String value, Set<String> allowed, String what) {
         if (value == null || allowed.contains(value)) return value;
         throw new IllegalArgumentException(what + ": expected one of " + String.join(", ", new java.util.TreeSet<>(allowed))
-                + "; got '" + clip(value) + "'");
+                + "; got '" + clip(value, 60) + "'");
     }
 
     /** The anchor of {@code carapace audit verify --anchor SEQ:HASH}. */
@@ -116,11 +118,7 @@ public final class GuardJson {
             // described below
         }
         throw new IllegalArgumentException("anchor: expected SEQ:HASH as printed by 'carapace audit verify' "
-                + "(e.g. 1042:3f9a...64 hex digits); got '" + clip(text) + "'");
+                + "(e.g. 1042:3f9a...64 hex digits); got '" + clip(text, 60) + "'");
     }
 
-    public static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
-    }
 }
