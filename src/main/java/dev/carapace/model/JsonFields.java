@@ -1,5 +1,7 @@
 package dev.carapace.model;
 
+import dev.carapace.text.Excerpt;
+
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -81,11 +83,8 @@ public final class JsonFields {
         };
     }
 
-    /** {@code s} cut to {@value #ECHO_LIMIT} characters, marked with {@code ...} when cut; "" for null. */
-    public static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= ECHO_LIMIT ? s : s.substring(0, ECHO_LIMIT) + "...";
-    }
+    /** A client's value as the wire formats' messages quote it: at most {@value #ECHO_LIMIT} characters. */
+    public static String clip(String s) { return Excerpt.clip(s, ECHO_LIMIT); }
 
     /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
     public static String jsonProblem(IOException e) {

@@ -1,5 +1,7 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.text.Excerpt;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileTarget;
@@ -178,7 +180,7 @@ public final class GrepTool extends FileTool {
                           + Workspace.quote(shownPath) + " (catastrophic backtracking?); simplify it");
             }
             if (!found) continue;
-            if (search.matches == MAX_MATCHES || !search.out.line(shownPath + ":" + number + ": " + clip(line))) {
+            if (search.matches == MAX_MATCHES || !search.out.line(shownPath + ":" + number + ": " + shown(line))) {
                 search.full = true;
                 return false;
             }
@@ -187,8 +189,5 @@ public final class GrepTool extends FileTool {
         return true;
     }
 
-    private static String clip(String line) {
-        String s = line.length() > MAX_LINE_SHOWN ? line.substring(0, MAX_LINE_SHOWN) + "..." : line;
-        return Output.printable(s);
-    }
+    private static String shown(String line) { return Output.printable(Excerpt.clip(line, MAX_LINE_SHOWN)); }
 }
