@@ -18,8 +18,8 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.server.HttpApi.BudgetView;
 import dev.carapace.store.ApiKeys.StoredKey;
-import dev.carapace.store.LedgerBook.SpendRow;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables.SpendRow;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.store.Store;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -366,7 +366,7 @@ public final class Main implements Runnable {
                 CarapaceConfig config = common.config();
                 Clock clock = Clock.systemUTC();
                 try (Store store = Carapace.openStore(config, common.dataDir(), System::getenv)) {
-                    return run(Carapace.budgets(config, store, clock), store.ledgerBook(), clock.instant(),
+                    return run(Carapace.budgets(config, store, clock), LedgerBook.of(store), clock.instant(),
                             spec.commandLine().getOut());
                 }
             }
@@ -571,7 +571,7 @@ public final class Main implements Runnable {
             CarapaceConfig config = common.config();
             java.util.List<SpendRow> rows;
             try (Store store = Carapace.openStore(config, common.dataDir(), System::getenv)) {
-                rows = store.ledgerBook().spend(by, from, to, null);
+                rows = LedgerBook.of(store).spend(by, from, to, null);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {

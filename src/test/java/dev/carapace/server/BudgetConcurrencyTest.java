@@ -4,9 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.LedgerTestKit;
 import dev.carapace.ledger.Pricing;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Price;
 import dev.carapace.model.Usage;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.ScriptedUpstream;
 import mockwebserver3.MockResponse;
@@ -88,7 +89,7 @@ class BudgetConcurrencyTest {
         return h.carapace.store().usageLog().byRequestId(r.headers().firstValue("x-request-id").orElseThrow()).orElseThrow();
     }
 
-    LedgerBook.WindowRow window() { return LedgerTestKit.totalWindow(h.carapace.store(), BUDGET, Instant.now()); }
+    LedgerTables.WindowRow window() { return LedgerTestKit.totalWindow(h.carapace.store(), BUDGET, Instant.now()); }
 
     /** Runs {@code n} tasks released at the same moment; returns their results in order. */
     <T> List<T> race(int n, Callable<T> task) throws Exception {
@@ -134,7 +135,7 @@ class BudgetConcurrencyTest {
             assertThat(window().reservedTokens()).isZero();
         });
         assertThat(h.carapace.ledger().flush(5_000)).isTrue();
-        LedgerBook.WindowRow w = window();
+        LedgerTables.WindowRow w = window();
         assertThat(w.spentNanos()).as("spent never passes the hard limit").isLessThanOrEqualTo(LIMIT);
         assertThat(LedgerTestKit.sumCost(h.carapace.store(), "platform")).as("records add up to the window").isEqualTo(w.spentNanos());
         assertThat(LedgerTestKit.reservationStates(h.carapace.store())).doesNotContainKey("open");
@@ -339,6 +340,6 @@ class BudgetConcurrencyTest {
         assertThat(h.carapace.ledger().flush(5_000)).isTrue();
         assertThat(window().spentNanos()).isZero();
         assertThat(LedgerTestKit.sumCost(h.carapace.store(), "research")).isEqualTo(5 * Pricing.cost(PRICE, Usage.of(10, 10)));
-        assertThat(h.carapace.store().ledgerBook().windows("team:research")).isEmpty();
+        assertThat(LedgerBook.of(h.carapace.store()).windows("team:research")).isEmpty();
     }
 }
