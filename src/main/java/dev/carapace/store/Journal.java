@@ -1,7 +1,5 @@
 package dev.carapace.store;
 
-import dev.carapace.store.LedgerTables.Reservation;
-import dev.carapace.store.LedgerTables.WindowKey;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,11 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,14 +22,12 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The ledger's journal for a SQLite file: an append-only file next to the database ({@code <file>-ledger}) that
- * makes budget decisions durable, and the connection that folds them into the tables. The decisions themselves are
- * made above, by {@code dev.carapace.ledger.book.MemoryReservations}, which appends each one here under its own lock;
- * the file's frames are {@link JournalFile}'s, the entries and their encoding {@link JournalEntry}'s.
- *
- * <p>Why it lives in the store: it is the SQLite store's write path for the ledger's tables. The store replays it
- * when it opens, before anything reads those tables (whoever opened it: the gateway, or a CLI command after a crash);
- * its fold shares the store's write lock and writes with SQL; and every read of the store folds it first, so what
- * a read sees is what was decided.
+ * makes budget decisions durable, and the connection that folds them into the tables. The decisions are made by
+ * {@code dev.carapace.ledger.book.MemoryReservations}, which appends each one here under its own lock. This class
+ * keeps their order, the folder and the checkpoints; the frames on disk are {@link JournalFile}'s, the entries
+ * {@link JournalEntry}'s, and what an entry does to the tables {@link JournalFold}'s. It lives in the store as the SQLite store's write
+ * path: replayed when the store opens, before anything reads the tables (the gateway, or a CLI command after a
+ * crash), folded with SQL under the store's write lock, and folded before every read of the store.
  *
  * <p>Why a file: a budgeted call must be durable twice, its reservation before the upstream call, its charge and
  * spend record before the response; a call under no budget once, its record before the response (issue 13: written
@@ -73,7 +65,8 @@ public final class Journal implements AutoCloseable {
     /** Once everything in it is folded, the file is emptied when it has grown past this. */
     static final long TRUNCATE_BYTES = 1 << 20;
 
-    private record Stored(long seq, JournalEntry entry) {}
+    /** An entry and its number in the file. */
+    record Stored(long seq, JournalEntry entry) {}
 
     // ---- the file: appends under appendLock ----
     private final JournalFile file;
@@ -87,7 +80,8 @@ public final class Journal implements AutoCloseable {
     private final Connection connection;
     private final ReentrantLock writeLock;
     private final PreparedStatement begin, commit, rollback, markFolded;
-    private final PreparedStatement insertReservation, claim, addToWindow, insertRecord, insertRecordOnce, rollup, progress;
+    /** What an entry does to the tables, on this connection. */
+    private final JournalFold tables;
     /** Checkpoints the WAL for the background writers; opened on first use, guarded by itself. */
     private Connection checkpointer;
     private volatile long lastCheckpoint = System.nanoTime();
@@ -112,18 +106,7 @@ public final class Journal implements AutoCloseable {
         commit = connection.prepareStatement("COMMIT");
         rollback = connection.prepareStatement("ROLLBACK");
         markFolded = connection.prepareStatement("UPDATE ledger_journal SET folded_seq = ?");
-        insertReservation = connection.prepareStatement(SqlReservations.INSERT_RESERVATION + " ON CONFLICT (id) DO NOTHING");
-        claim = connection.prepareStatement(SqlReservations.CLAIM);
-        addToWindow = connection.prepareStatement("""
-                INSERT INTO budget_windows (budget_id, window_start, tier, spent_nanos, reserved_nanos, spent_tokens, reserved_tokens)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (budget_id, window_start, tier) DO UPDATE SET spent_nanos = spent_nanos + excluded.spent_nanos,
-                    reserved_nanos = reserved_nanos + excluded.reserved_nanos, spent_tokens = spent_tokens + excluded.spent_tokens,
-                    reserved_tokens = reserved_tokens + excluded.reserved_tokens""");
-        insertRecord = connection.prepareStatement(UsageLog.INSERT);
-        insertRecordOnce = connection.prepareStatement(UsageLog.INSERT + " ON CONFLICT (request_id) DO NOTHING");
-        rollup = connection.prepareStatement(UsageLog.ROLLUP);
-        progress = connection.prepareStatement(SqlReservations.PROGRESS);
+        tables = new JournalFold(connection);
     }
 
     /** The journal of a SQLite database file. */
@@ -213,7 +196,7 @@ public final class Journal implements AutoCloseable {
         writeLock.lock();
         try {
             checkOpen("insert usage records");
-            inTransaction("insert usage records", () -> insert(records, insertRecord));
+            inTransaction("insert usage records", () -> tables.insertRecords(records));
         } finally {
             writeLock.unlock();
         }
@@ -244,7 +227,7 @@ public final class Journal implements AutoCloseable {
             if (batch.isEmpty()) return 0;
             long last = batch.get(batch.size() - 1).seq();
             inTransaction("fold ledger journal", () -> {
-                fold(batch);
+                tables.fold(batch);
                 markFolded.setLong(1, last);
                 markFolded.executeUpdate();
             });
@@ -253,103 +236,6 @@ public final class Journal implements AutoCloseable {
             return batch.size();
         } finally {
             writeLock.unlock();
-        }
-    }
-
-    private void fold(List<Stored> batch) throws SQLException {
-        // A call usually reserves and settles within one batch: its reservation is then written once, ended.
-        Set<String> reserved = new HashSet<>();
-        Map<String, JournalEntry> endOf = new HashMap<>();
-        for (Stored s : batch) {
-            JournalEntry e = s.entry();
-            if (e.kind().equals("reserve")) reserved.add(e.reservationId());
-            else if (e.ends() && reserved.contains(e.reservationId())) endOf.putIfAbsent(e.reservationId(), e);
-        }
-        List<UsageRecord> records = new ArrayList<>();
-        for (Stored s : batch) {
-            JournalEntry e = s.entry();
-            switch (e.kind()) {
-                case "reserve" -> {
-                    JournalEntry end = endOf.get(e.reservationId());
-                    if (reserveEnded(e, end)) {
-                        if (end != null) records.add(end.record());
-                    } else {
-                        endOf.remove(e.reservationId());   // not made here after all: its settlement applies on its own
-                    }
-                }
-                case "record" -> records.add(e.record());
-                case "progress" -> progress(e);
-                default -> {
-                    if (endOf.get(e.reservationId()) != e && end(e)) records.add(e.record());
-                }
-            }
-        }
-        // A request id already stored keeps its record: one bad entry must not wedge the journal.
-        insert(records, insertRecordOnce);
-    }
-
-    /** A stream's progress, on its reservation if still open (an ended one has its real charge). */
-    private void progress(JournalEntry e) throws SQLException {
-        progress.setLong(1, e.nanos());
-        progress.setLong(2, e.record().inputTokens());
-        progress.setLong(3, e.record().outputTokens());
-        progress.setString(4, e.reservationId());
-        progress.executeUpdate();
-    }
-
-    /**
-     * A reservation: its row, open, and its amounts held on its windows; or, when {@code end} (its settlement in
-     * the same batch) is given, its row already ended and only the charge added. False if it was folded before.
-     */
-    private boolean reserveEnded(JournalEntry e, JournalEntry end) throws SQLException {
-        Reservation r = new Reservation(e.reservationId(), e.at(), e.nanos(), e.tokens(), WindowKey.decode(e.windows()), e.record());
-        SqlReservations.bindReservation(insertReservation, r, e.owner(), end == null ? "open" : end.kind());
-        if (insertReservation.executeUpdate() == 0) return false;   // hold nothing twice
-        for (WindowKey k : r.windows()) {
-            if (end == null) addToWindow(k, 0, e.nanos(), 0, e.tokens());
-            else addToWindow(k, end.nanos(), 0, end.tokens(), 0);
-        }
-        return true;
-    }
-
-    /** A settlement: the held amounts leave reserved, the charge joins spent. False if the reservation was not open. */
-    private boolean end(JournalEntry e) throws SQLException {
-        long heldNanos, heldTokens;
-        String windows;
-        claim.setString(1, e.kind());
-        claim.setString(2, e.reservationId());
-        try (ResultSet rs = claim.executeQuery()) {
-            if (!rs.next()) return false;
-            heldNanos = rs.getLong(1);
-            heldTokens = rs.getLong(2);
-            windows = rs.getString(3);
-        }
-        // The windows come from the reservation's row: a budget's new period may have moved them since.
-        for (WindowKey k : WindowKey.decode(windows)) addToWindow(k, e.nanos(), -heldNanos, e.tokens(), -heldTokens);
-        return true;
-    }
-
-    private void addToWindow(WindowKey k, long spentNanos, long reservedNanos, long spentTokens, long reservedTokens)
-            throws SQLException {
-        addToWindow.setString(1, k.budgetId());
-        addToWindow.setLong(2, k.windowStart());
-        addToWindow.setString(3, k.tier());
-        addToWindow.setLong(4, spentNanos);
-        addToWindow.setLong(5, reservedNanos);
-        addToWindow.setLong(6, spentTokens);
-        addToWindow.setLong(7, reservedTokens);
-        addToWindow.executeUpdate();
-    }
-
-    private void insert(List<UsageRecord> records, PreparedStatement insert) throws SQLException {
-        List<UsageRecord> inserted = new ArrayList<>(records.size());
-        for (UsageRecord r : records) {
-            UsageLog.bind(insert, 1, r);
-            if (insert.executeUpdate() == 1) inserted.add(r);
-        }
-        for (var s : UsageLog.rollups(inserted).entrySet()) {
-            UsageLog.bindRollup(rollup, s.getKey(), s.getValue());
-            rollup.executeUpdate();
         }
     }
 
