@@ -2,7 +2,8 @@ package dev.carapace.ledger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,7 +52,7 @@ public final class Alerts {
     }
 
     /** After a charge: alerts for every threshold the window's spend has reached. */
-    void spent(Budget b, LedgerBook.WindowRow w) {
+    void spent(Budget b, LedgerTables.WindowRow w) {
         int percent = Math.max(percent(w.spentNanos(), b.limitNanos()), percent(w.spentTokens(), b.limitTokens()));
         if (percent < 0) return;
         for (int threshold : b.softPercents()) {
@@ -65,7 +66,7 @@ public final class Alerts {
      * used up (spend at its highest soft threshold, or 90%): a refusal because calls in flight hold the rest, or
      * because one call's worst case is larger than what is left, must not use up the once-per-window alert.
      */
-    void refused(Budget b, LedgerBook.WindowRow w) {
+    void refused(Budget b, LedgerTables.WindowRow w) {
         int percent = Math.max(percent(w.spentNanos(), b.limitNanos()), percent(w.spentTokens(), b.limitTokens()));
         int usedUp = b.softPercents().isEmpty() ? 90 : b.softPercents().get(b.softPercents().size() - 1);
         if (percent >= usedUp) once(b, w.key().windowStart(), 100, w, "hard_limit");
@@ -107,7 +108,7 @@ public final class Alerts {
         return (int) Math.min(100, pct);
     }
 
-    private void once(Budget b, long windowStart, int threshold, LedgerBook.WindowRow w, String kind) {
+    private void once(Budget b, long windowStart, int threshold, LedgerTables.WindowRow w, String kind) {
         String key = b.id() + "|" + windowStart + "|" + threshold;
         if (sent.contains(key)) return;
         Instant now = clock.instant();

@@ -1,6 +1,7 @@
 package dev.carapace.ledger;
 
-import dev.carapace.store.LedgerBook;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,7 +102,7 @@ public final class BudgetSync {
         long seq = book.budgetChanges();
         long deadline = System.nanoTime() + ACK_WAIT.toNanos();
         while (true) {
-            LedgerBook.Acknowledgements a = book.acknowledgements(seq, clock.instant().minus(GONE_AFTER));
+            LedgerTables.Acknowledgements a = book.acknowledgements(seq, clock.instant().minus(GONE_AFTER));
             if (a.applied() >= a.running() || System.nanoTime() >= deadline) return new Binding(a.running(), a.applied());
             Thread.sleep(10);
         }

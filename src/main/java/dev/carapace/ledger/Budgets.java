@@ -1,9 +1,9 @@
 package dev.carapace.ledger;
 
 import dev.carapace.identity.Principal;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.BudgetRow;
+import dev.carapace.store.LedgerTables.BudgetRow;
 
 import java.math.BigDecimal;
 import java.time.Clock;

@@ -4,6 +4,7 @@ import dev.carapace.gateway.Call;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Operation;
 import dev.carapace.identity.Principal;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Deployment;
@@ -18,11 +19,11 @@ import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -241,7 +242,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long out = Math.min(held.outputTokens, held.maxOutput);
         long nanos = Math.min(Pricing.cost(held.price, new Usage(in, out, 0, 0, 0, true)), held.reservation.nanos());
         try {
-            book.progress(held.reservation.id(), new LedgerBook.Progress(nanos, in, out));
+            book.progress(held.reservation.id(), new LedgerTables.Progress(nanos, in, out));
         } catch (RuntimeException e) {
             // The stream goes on: without this entry a crash charges the previous one, or the reservation.
             log.warn("recording the progress of call {} failed", call.id(), e);
@@ -325,11 +326,11 @@ public final class Ledger implements CallFilter, AutoCloseable {
     public int reconcile(Duration staleAfter) {
         Instant cutoff = clock.instant().minus(staleAfter);
         int n = 0;
-        for (LedgerBook.OpenReservation open : book.openReservations()) {
+        for (LedgerTables.OpenReservation open : book.openReservations()) {
             if (open.owner().equals(instance) || open.heartbeatAt().isAfter(cutoff)) continue;
             Reservation r = open.reservation();
             UsageRecord c = r.context();
-            LedgerBook.Progress p = open.progress();
+            LedgerTables.Progress p = open.progress();
             long nanos = p == null ? r.nanos() : Math.min(p.nanos(), r.nanos());
             long in = p == null ? c.inputTokens() : p.inputTokens();
             long out = p == null ? c.outputTokens() : p.outputTokens();

@@ -1,9 +1,9 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ModelSpec;
 import dev.carapace.model.Price;
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.PriceRow;
+import dev.carapace.store.LedgerTables.PriceRow;
 
 import java.math.BigDecimal;
 import java.time.Clock;

@@ -34,6 +34,7 @@ import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Ledger;
 import dev.carapace.ledger.PriceBook;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Access;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.DeploymentSpec;
@@ -69,10 +70,10 @@ import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
 import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
-import dev.carapace.store.ApiKeys;
-import dev.carapace.store.Store;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
+import dev.carapace.store.ApiKeys;
+import dev.carapace.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,17 +206,17 @@ public final class Carapace implements AutoCloseable {
         config.teams().forEach((name, team) -> teamAccess.put(name, team.access()));
 
         Metrics metrics = new Metrics();
+        LedgerBook book = LedgerBook.of(store);
         Budgets budgets = budgets(config, store, clock);
-        Alerts alerts = new Alerts(store.ledgerBook(), config.alerts().webhooks(),
+        Alerts alerts = new Alerts(book, config.alerts().webhooks(),
                 java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(),
                 scheduler, clock, java.time.Duration.ofSeconds(1));
-        ledger = new Ledger(store.ledgerBook(), budgets,
-                alerts, new PriceBook(store.ledgerBook(), config.models().values(), clock), clock);
+        ledger = new Ledger(book, budgets, alerts, new PriceBook(book, config.models().values(), clock), clock);
         // A gateway that died left its reservations open. On SQLite this gateway holds the store's lock, so every
         // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a
         // minute old.
         ledger.reconcile(store.postgres() ? java.time.Duration.ofMinutes(1) : java.time.Duration.ZERO);
-        budgetSync = new BudgetSync(store.ledgerBook(), budgets, clock);
+        budgetSync = new BudgetSync(book, budgets, clock);
         every(BudgetSync.CHECK_EVERY, budgetSync::check);
         every(BudgetSync.HEARTBEAT_EVERY, budgetSync::heartbeat);
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
@@ -262,8 +263,8 @@ public final class Carapace implements AutoCloseable {
         Routes routes = new Routes();
         new ModelsApi(api, gateway).routes(routes);
         new KeysApi(api, auth, keyAdmin).routes(routes);
-        new BudgetsApi(api, budgets, store.ledgerBook(), clock).routes(routes);
-        new SpendApi(api, store.ledgerBook(), clock).routes(routes);
+        new BudgetsApi(api, budgets, book, clock).routes(routes);
+        new SpendApi(api, book, clock).routes(routes);
         privacyApi.routes(routes);
         responsesApi.routes(routes);
         agentApi.routes(routes);
@@ -445,7 +446,7 @@ public final class Carapace implements AutoCloseable {
 
     /** The budgets of the store, checked against the config's org, teams and tiers; users are those that had a key. */
     public static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
-        return new Budgets(store.ledgerBook(), clock, config.org(), config.teams().keySet(),
+        return new Budgets(LedgerBook.of(store), clock, config.org(), config.teams().keySet(),
                 new LinkedHashSet<>(config.tiers()),
                 user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
     }

@@ -1,7 +1,5 @@
 package dev.carapace.store;
 
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -9,33 +7,27 @@ import org.slf4j.LoggerFactory;
 import javax.sql.DataSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.CRC32C;
 
 /**
  * The ledger's journal for a SQLite file: an append-only file next to the database ({@code <file>-ledger}) that
- * makes budget decisions durable, and the connection that folds them into the tables.
+ * makes budget decisions durable, and the connection that folds them into the tables. The decisions are made by
+ * {@code dev.carapace.ledger.book.MemoryReservations}, which appends each one here under its own lock. This class
+ * keeps their order, the folder and the checkpoints; the frames on disk are {@link JournalFile}'s, the entries
+ * {@link JournalEntry}'s, and what an entry does to the tables {@link JournalFold}'s. It lives in the store as the SQLite store's write
+ * path: replayed when the store opens, before anything reads the tables (the gateway, or a CLI command after a
+ * crash), folded with SQL under the store's write lock, and folded before every read of the store.
  *
  * <p>Why a file: a budgeted call must be durable twice, its reservation before the upstream call, its charge and
  * spend record before the response; a call under no budget once, its record before the response (issue 13: written
@@ -44,9 +36,8 @@ import java.util.zip.CRC32C;
  * row in a SQLite table per decision is a commit of six lock calls and two writes, 15 µs in a loop and 40–50 µs for
  * a thread that was just waiting on the network. One {@code write} here is 2–7 µs. It is durable the same way: it
  * survives the process being killed, and neither is synced to disk at once (WAL with {@code synchronous=NORMAL}).
- * Each entry carries its length and CRC-32C, so a tail torn by a power loss fails its check and ends the replay; a
- * write that fails (disk full) is cut back off the file, so nothing ever follows a torn entry. The file is emptied
- * only once everything it holds is folded and a complete checkpoint has synced the database to disk.
+ * The file is emptied only once everything it holds is folded and a complete checkpoint has synced the database to
+ * disk.
  *
  * <p>A background thread folds the entries in order into reservations, budget_windows, usage_records and
  * spend_daily (and the usage records of calls under no budget, and streams' progress), at most every {@value #GATHER_MILLIS} ms, and records the last one folded in {@code ledger_journal}
@@ -60,9 +51,9 @@ import java.util.zip.CRC32C;
  * while a gateway serves) gets no journal from {@link #open} and reads the tables, which have every decision
  * a few milliseconds after it is made.
  */
-final class Journal implements AutoCloseable {
+public final class Journal implements AutoCloseable {
 
-    private static final Logger log = LoggerFactory.getLogger(Journal.class);
+    static final Logger log = LoggerFactory.getLogger(Journal.class);
     /** How long entries gather before a fold: one wakeup of the folder per this many ms, however busy. */
     static final long GATHER_MILLIS = 10;
     /** Entries per fold transaction. */
@@ -74,49 +65,12 @@ final class Journal implements AutoCloseable {
     /** Once everything in it is folded, the file is emptied when it has grown past this. */
     static final long TRUNCATE_BYTES = 1 << 20;
 
-    /**
-     * One entry: a reservation made ({@code reserve}: {@code nanos} and {@code tokens} are held on {@code windows};
-     * {@code record} is its context, the estimate), one ended ({@code settled} or {@code reconciled}: they are
-     * charged, and {@code record} is the call's usage record), a call under no budget ({@code record}: only its usage
-     * record), or an open reservation's progress ({@code progress}: what its stream has produced so far, an estimate
-     * of {@code nanos}, and in {@code record} only the input and output tokens, which a crash charges instead of the
-     * whole reservation).
-     *
-     * @param at a reservation's creation time; the record's own time otherwise
-     */
-    record Entry(String kind, String reservationId, String owner, String windows, long nanos, long tokens, Instant at,
-                 UsageRecord record) {
-
-        static Entry reserve(Reservation r, String owner) {
-            return new Entry("reserve", r.id(), owner, WindowKey.encode(r.windows()), r.nanos(), r.tokens(), r.createdAt(), r.context());
-        }
-
-        static Entry end(String state, String reservationId, long nanos, long tokens, UsageRecord record) {
-            return new Entry(state, reservationId, null, null, nanos, tokens, record.at(), record);
-        }
-
-        static Entry record(UsageRecord record) {
-            return new Entry("record", null, null, null, record.costNanos(), 0, record.at(), record);
-        }
-
-        static Entry progress(String reservationId, LedgerBook.Progress p) {
-            return new Entry("progress", reservationId, null, null, p.nanos(), p.inputTokens() + p.outputTokens(), Instant.EPOCH,
-                    new UsageRecord("", Instant.EPOCH, null, null, null, null, null, null, null, null, p.inputTokens(), 0, 0,
-                            p.outputTokens(), 0, true, true, 0, null, 0, null));
-        }
-
-        boolean ends() { return kind.equals("settled") || kind.equals("reconciled"); }
-    }
-
-    private record Stored(long seq, Entry entry) {}
+    /** An entry and its number in the file. */
+    record Stored(long seq, JournalEntry entry) {}
 
     // ---- the file: appends under appendLock ----
-    private final FileChannel file;
-    private final FileLock owner;
+    private final JournalFile file;
     private final ReentrantLock appendLock = new ReentrantLock();
-    private long fileBytes;
-    /** Set when a failed write could not be undone: no entry may follow it. */
-    private StoreException broken;
     /** Appended, not yet folded, in seq order. */
     private final ConcurrentLinkedQueue<Stored> pending = new ConcurrentLinkedQueue<>();
     private volatile long appendedSeq, foldedSeq;
@@ -126,7 +80,8 @@ final class Journal implements AutoCloseable {
     private final Connection connection;
     private final ReentrantLock writeLock;
     private final PreparedStatement begin, commit, rollback, markFolded;
-    private final PreparedStatement insertReservation, claim, addToWindow, insertRecord, insertRecordOnce, rollup, progress;
+    /** What an entry does to the tables, on this connection. */
+    private final JournalFold tables;
     /** Checkpoints the WAL for the background writers; opened on first use, guarded by itself. */
     private Connection checkpointer;
     private volatile long lastCheckpoint = System.nanoTime();
@@ -137,10 +92,9 @@ final class Journal implements AutoCloseable {
     private volatile Thread folder;
     private volatile boolean closed;
 
-    private Journal(FileChannel file, FileLock owner, DataSource sqlite, Connection connection, ReentrantLock writeLock)
+    private Journal(JournalFile file, DataSource sqlite, Connection connection, ReentrantLock writeLock)
             throws SQLException {
         this.file = file;
-        this.owner = owner;
         this.sqlite = sqlite;
         this.connection = connection;
         this.writeLock = writeLock;
@@ -152,18 +106,7 @@ final class Journal implements AutoCloseable {
         commit = connection.prepareStatement("COMMIT");
         rollback = connection.prepareStatement("ROLLBACK");
         markFolded = connection.prepareStatement("UPDATE ledger_journal SET folded_seq = ?");
-        insertReservation = connection.prepareStatement(SqlReservations.INSERT_RESERVATION + " ON CONFLICT (id) DO NOTHING");
-        claim = connection.prepareStatement(SqlReservations.CLAIM);
-        addToWindow = connection.prepareStatement("""
-                INSERT INTO budget_windows (budget_id, window_start, tier, spent_nanos, reserved_nanos, spent_tokens, reserved_tokens)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (budget_id, window_start, tier) DO UPDATE SET spent_nanos = spent_nanos + excluded.spent_nanos,
-                    reserved_nanos = reserved_nanos + excluded.reserved_nanos, spent_tokens = spent_tokens + excluded.spent_tokens,
-                    reserved_tokens = reserved_tokens + excluded.reserved_tokens""");
-        insertRecord = connection.prepareStatement(UsageLog.INSERT);
-        insertRecordOnce = connection.prepareStatement(UsageLog.INSERT + " ON CONFLICT (request_id) DO NOTHING");
-        rollup = connection.prepareStatement(UsageLog.ROLLUP);
-        progress = connection.prepareStatement(SqlReservations.PROGRESS);
+        tables = new JournalFold(connection);
     }
 
     /** The journal of a SQLite database file. */
@@ -176,22 +119,13 @@ final class Journal implements AutoCloseable {
      * @return null if another process, or another store in this one, owns it
      */
     static Journal open(Path path, DataSource sqlite, ReentrantLock writeLock) {
-        FileChannel file = null;
+        JournalFile file = null;
         Connection c = null;
         try {
-            file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            FileLock lock;
-            try {
-                lock = file.tryLock();
-            } catch (OverlappingFileLockException sameProcess) {
-                lock = null;
-            }
-            if (lock == null) {
-                file.close();
-                return null;
-            }
+            file = JournalFile.open(path);
+            if (file == null) return null;
             c = sqlite.getConnection();
-            Journal j = new Journal(file, lock, sqlite, c, writeLock);
+            Journal j = new Journal(file, sqlite, c, writeLock);
             j.replay();
             return j;
         } catch (IOException | SQLException | RuntimeException e) {
@@ -212,75 +146,39 @@ final class Journal implements AutoCloseable {
             rs.next();
             folded = rs.getLong(1);
         }
-        ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(file.size()));
-        while (all.hasRemaining() && file.read(all, all.position()) > 0) {
-            // read to the end
-        }
-        all.flip();
-        long last = folded;
-        int torn = 0;
-        long validEnd = 0;
-        while (all.remaining() >= 8) {
-            int length = all.getInt();
-            int crc = all.getInt();
-            if (length < 0 || length > all.remaining()) {
-                torn = all.remaining() + 8;
-                break;
-            }
-            byte[] payload = new byte[length];
-            all.get(payload);
-            CRC32C check = new CRC32C();
-            check.update(payload);
-            if ((int) check.getValue() != crc) {
-                torn = all.remaining() + length + 8;
-                break;
-            }
-            ByteBuffer p = ByteBuffer.wrap(payload);
-            long seq = p.getLong();
-            last = Math.max(last, seq);
-            if (seq > folded) pending.add(new Stored(seq, decode(p)));
-            validEnd = all.position();
-        }
+        long[] last = {folded};
+        JournalFile.Recovered found = file.recover((seq, entry) -> {
+            last[0] = Math.max(last[0], seq);
+            if (seq > folded) pending.add(new Stored(seq, JournalEntry.decode(entry)));
+        });
+        int torn = found.tornBytes();
         if (torn > 0) log.warn("the ledger journal ends with {} bytes that fail their check (a write torn by a crash); ignored", torn);
         if (!pending.isEmpty()) log.warn("folding {} ledger journal entries left by a gateway that stopped", pending.size());
-        appendedSeq = last;
-        foldedSeq = pending.isEmpty() ? last : folded;
+        appendedSeq = last[0];
+        foldedSeq = pending.isEmpty() ? last[0] : folded;
         foldAll();
         // Emptied only once what it held is on disk in the database; else only a torn tail is cut off, since an
         // entry appended after one that fails its check would never be replayed.
-        fileBytes = checkpoint() ? 0 : validEnd;
-        file.truncate(fileBytes);
-        file.position(fileBytes);
+        file.truncate(checkpoint() ? 0 : found.validEnd());
     }
 
     /**
      * Makes {@code e} durable: when this returns, it is in the file. Callers append in the order of their decisions
      * (under their own lock), which is the order of the fold.
      */
-    void append(Entry e) {
+    public void append(JournalEntry e) {
         // Backpressure, before anything is written: a folder that fails or falls far behind makes the caller fold
         // (or fail) here, so a failure never comes after an entry is in the file, where the caller's decision and
         // the journal would part ways.
         if (appendedSeq - foldedSeq > MAX_UNFOLDED) foldAll();
         // Encoded before the lock, which then only numbers, checksums and writes it: callers wait for each other only
         // that long.
-        ByteBuffer b = encode(e);
+        ByteBuffer b = e.encode();
         appendLock.lock();
         try {
             checkOpen("journal " + e.kind());
-            if (broken != null) throw broken;
             long seq = appendedSeq + 1;
-            b.putLong(FRAME_HEAD, seq);
-            CRC32C crc = new CRC32C();
-            crc.update(b.array(), FRAME_HEAD, b.limit() - FRAME_HEAD);
-            b.putInt(4, (int) crc.getValue());
-            try {
-                while (b.hasRemaining()) file.write(b);
-            } catch (IOException ex) {
-                cutBack(ex);
-                throw ex;
-            }
-            fileBytes += b.limit();
+            file.write(b, seq);
             pending.add(new Stored(seq, e));
             appendedSeq = seq;
         } catch (IOException ex) {
@@ -293,28 +191,12 @@ final class Journal implements AutoCloseable {
         else if (folderIdle.get() && folderIdle.compareAndSet(true, false)) LockSupport.unpark(f);   // only an idle folder is woken
     }
 
-    /**
-     * After a failed write (disk full), removes whatever part of the entry reached the file: replay stops at the
-     * first entry that fails its check, so a torn entry followed by good ones would lose the good ones. If even that
-     * fails, the journal takes no more entries (calls under a budget fail) rather than write after garbage.
-     */
-    private void cutBack(IOException cause) {
-        try {
-            file.truncate(fileBytes);
-            file.position(fileBytes);
-        } catch (IOException ex) {
-            broken = new StoreException(StoreException.Reason.UNAVAILABLE,
-                    "the ledger journal cannot be written (" + cause.getClass().getSimpleName() + "); restart the gateway", cause);
-            log.error("the ledger journal could not be cut back after a failed write; it takes no more entries", ex);
-        }
-    }
-
     /** Writes usage records and their rollups in one transaction, all or none (calls without a budget). */
     void insertRecords(List<UsageRecord> records) {
         writeLock.lock();
         try {
             checkOpen("insert usage records");
-            inTransaction("insert usage records", () -> insert(records, insertRecord));
+            inTransaction("insert usage records", () -> tables.insertRecords(records));
         } finally {
             writeLock.unlock();
         }
@@ -327,7 +209,7 @@ final class Journal implements AutoCloseable {
     }
 
     /** Folds everything appended so far. */
-    void foldAll() {
+    public void foldAll() {
         while (foldBatch() > 0) {
             // the write lock is let go between batches, so other writers get their turn
         }
@@ -345,7 +227,7 @@ final class Journal implements AutoCloseable {
             if (batch.isEmpty()) return 0;
             long last = batch.get(batch.size() - 1).seq();
             inTransaction("fold ledger journal", () -> {
-                fold(batch);
+                tables.fold(batch);
                 markFolded.setLong(1, last);
                 markFolded.executeUpdate();
             });
@@ -354,103 +236,6 @@ final class Journal implements AutoCloseable {
             return batch.size();
         } finally {
             writeLock.unlock();
-        }
-    }
-
-    private void fold(List<Stored> batch) throws SQLException {
-        // A call usually reserves and settles within one batch: its reservation is then written once, ended.
-        Set<String> reserved = new HashSet<>();
-        Map<String, Entry> endOf = new HashMap<>();
-        for (Stored s : batch) {
-            Entry e = s.entry();
-            if (e.kind().equals("reserve")) reserved.add(e.reservationId());
-            else if (e.ends() && reserved.contains(e.reservationId())) endOf.putIfAbsent(e.reservationId(), e);
-        }
-        List<UsageRecord> records = new ArrayList<>();
-        for (Stored s : batch) {
-            Entry e = s.entry();
-            switch (e.kind()) {
-                case "reserve" -> {
-                    Entry end = endOf.get(e.reservationId());
-                    if (reserveEnded(e, end)) {
-                        if (end != null) records.add(end.record());
-                    } else {
-                        endOf.remove(e.reservationId());   // not made here after all: its settlement applies on its own
-                    }
-                }
-                case "record" -> records.add(e.record());
-                case "progress" -> progress(e);
-                default -> {
-                    if (endOf.get(e.reservationId()) != e && end(e)) records.add(e.record());
-                }
-            }
-        }
-        // A request id already stored keeps its record: one bad entry must not wedge the journal.
-        insert(records, insertRecordOnce);
-    }
-
-    /** A stream's progress, on its reservation if still open (an ended one has its real charge). */
-    private void progress(Entry e) throws SQLException {
-        progress.setLong(1, e.nanos());
-        progress.setLong(2, e.record().inputTokens());
-        progress.setLong(3, e.record().outputTokens());
-        progress.setString(4, e.reservationId());
-        progress.executeUpdate();
-    }
-
-    /**
-     * A reservation: its row, open, and its amounts held on its windows; or, when {@code end} (its settlement in
-     * the same batch) is given, its row already ended and only the charge added. False if it was folded before.
-     */
-    private boolean reserveEnded(Entry e, Entry end) throws SQLException {
-        Reservation r = new Reservation(e.reservationId(), e.at(), e.nanos(), e.tokens(), WindowKey.decode(e.windows()), e.record());
-        SqlReservations.bindReservation(insertReservation, r, e.owner(), end == null ? "open" : end.kind());
-        if (insertReservation.executeUpdate() == 0) return false;   // hold nothing twice
-        for (WindowKey k : r.windows()) {
-            if (end == null) addToWindow(k, 0, e.nanos(), 0, e.tokens());
-            else addToWindow(k, end.nanos(), 0, end.tokens(), 0);
-        }
-        return true;
-    }
-
-    /** A settlement: the held amounts leave reserved, the charge joins spent. False if the reservation was not open. */
-    private boolean end(Entry e) throws SQLException {
-        long heldNanos, heldTokens;
-        String windows;
-        claim.setString(1, e.kind());
-        claim.setString(2, e.reservationId());
-        try (ResultSet rs = claim.executeQuery()) {
-            if (!rs.next()) return false;
-            heldNanos = rs.getLong(1);
-            heldTokens = rs.getLong(2);
-            windows = rs.getString(3);
-        }
-        // The windows come from the reservation's row: a budget's new period may have moved them since.
-        for (WindowKey k : WindowKey.decode(windows)) addToWindow(k, e.nanos(), -heldNanos, e.tokens(), -heldTokens);
-        return true;
-    }
-
-    private void addToWindow(WindowKey k, long spentNanos, long reservedNanos, long spentTokens, long reservedTokens)
-            throws SQLException {
-        addToWindow.setString(1, k.budgetId());
-        addToWindow.setLong(2, k.windowStart());
-        addToWindow.setString(3, k.tier());
-        addToWindow.setLong(4, spentNanos);
-        addToWindow.setLong(5, reservedNanos);
-        addToWindow.setLong(6, spentTokens);
-        addToWindow.setLong(7, reservedTokens);
-        addToWindow.executeUpdate();
-    }
-
-    private void insert(List<UsageRecord> records, PreparedStatement insert) throws SQLException {
-        List<UsageRecord> inserted = new ArrayList<>(records.size());
-        for (UsageRecord r : records) {
-            UsageLog.bind(insert, 1, r);
-            if (insert.executeUpdate() == 1) inserted.add(r);
-        }
-        for (var s : UsageLog.rollups(inserted).entrySet()) {
-            UsageLog.bindRollup(rollup, s.getKey(), s.getValue());
-            rollup.executeUpdate();
         }
     }
 
@@ -479,78 +264,6 @@ final class Journal implements AutoCloseable {
 
     private void checkOpen(String operation) {
         if (closed) throw new StoreException(StoreException.Reason.UNAVAILABLE, operation + " failed: the store is closed", null);
-    }
-
-    // ---- the entry format: seq, then the fields in order; strings as UTF-8 with their length (-1: null) ----
-
-    /** An entry's frame: its payload's length and CRC-32C (of the payload), then the payload, which starts with the seq. */
-    private static final int FRAME_HEAD = 8;
-
-    /**
-     * The frame of {@code e}, with room for its seq and checksum, which {@link #append} fills in: length, CRC, seq,
-     * kind, reservation id, owner, windows, nanos, tokens, time, then the usage record's fields (only its tokens for
-     * {@code progress}, which every stream writes every few hundred ms). Strings are a length (-1 for null) and UTF-8.
-     */
-    private static ByteBuffer encode(Entry e) {
-        UsageRecord r = e.record();
-        boolean progress = e.kind().equals("progress");
-        byte[][] strings = progress
-                ? new byte[][] {utf8(e.kind()), utf8(e.reservationId()), utf8(e.owner()), utf8(e.windows())}
-                : new byte[][] {utf8(e.kind()), utf8(e.reservationId()), utf8(e.owner()), utf8(e.windows()),
-                        utf8(r.requestId()), utf8(r.org()), utf8(r.team()), utf8(r.user()), utf8(r.keyPrefix()),
-                        utf8(r.api()), utf8(r.model()), utf8(r.tier()), utf8(r.deployment()), utf8(r.errorCode()),
-                        utf8(r.agent()), utf8(r.privacyDecision()), utf8(r.privacyClasses())};
-        int size = FRAME_HEAD + 8 + 3 * 8 + (progress ? 2 * 8 : 8 * 8 + 4 + 2 + 8);
-        for (byte[] b : strings) size += 4 + (b == null ? 0 : b.length);
-        ByteBuffer out = ByteBuffer.allocate(size);
-        out.putInt(size - FRAME_HEAD).putInt(0).putLong(0);   // CRC and seq: filled in under the lock
-        for (int i = 0; i < 4; i++) putString(out, strings[i]);
-        out.putLong(e.nanos()).putLong(e.tokens()).putLong(e.at().toEpochMilli());
-        if (progress) return out.putLong(r.inputTokens()).putLong(r.outputTokens()).flip();
-        for (int i = 4; i < strings.length; i++) putString(out, strings[i]);
-        out.putLong(r.inputTokens()).putLong(r.cachedInputTokens()).putLong(r.cacheWriteTokens()).putLong(r.outputTokens())
-                .putLong(r.reasoningTokens()).putLong(r.latencyMicros()).putLong(r.ttftMicros() == null ? -1 : r.ttftMicros())
-                .putLong(r.costNanos());
-        out.putInt(r.status()).put((byte) (r.estimated() ? 1 : 0)).put((byte) (r.stream() ? 1 : 0)).putLong(r.disputedNanos());
-        return out.flip();
-    }
-
-    private static byte[] utf8(String s) { return s == null ? null : s.getBytes(StandardCharsets.UTF_8); }
-
-    private static void putString(ByteBuffer out, byte[] b) {
-        if (b == null) {
-            out.putInt(-1);
-        } else {
-            out.putInt(b.length).put(b);
-        }
-    }
-
-    /** Reads what {@link #encode} wrote, after the seq. */
-    private static Entry decode(ByteBuffer p) {
-        String kind = readString(p), reservationId = readString(p), owner = readString(p), windows = readString(p);
-        long nanos = p.getLong(), tokens = p.getLong();
-        Instant at = Instant.ofEpochMilli(p.getLong());
-        if (kind.equals("progress")) {
-            return Entry.progress(reservationId, new LedgerBook.Progress(nanos, p.getLong(), p.getLong()));
-        }
-        String[] s = new String[13];
-        for (int i = 0; i < s.length; i++) s[i] = readString(p);
-        long[] n = new long[8];
-        for (int i = 0; i < n.length; i++) n[i] = p.getLong();
-        int status = p.getInt();
-        boolean estimated = p.get() != 0, stream = p.get() != 0;
-        long disputed = p.remaining() >= 8 ? p.getLong() : 0;   // entries written before the field have none
-        UsageRecord record = new UsageRecord(s[0], at, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], n[0], n[1], n[2], n[3],
-                n[4], estimated, stream, status, s[9], n[5], n[6] < 0 ? null : n[6], s[10], n[7], s[11], s[12], disputed);
-        return new Entry(kind, reservationId, owner, windows, nanos, tokens, at, record);
-    }
-
-    private static String readString(ByteBuffer p) {
-        int length = p.getInt();
-        if (length < 0) return null;
-        String s = new String(p.array(), p.arrayOffset() + p.position(), length, StandardCharsets.UTF_8);
-        p.position(p.position() + length);
-        return s;
     }
 
     // ---- the folder ----
@@ -600,10 +313,8 @@ final class Journal implements AutoCloseable {
     private void truncateIfSynced() {
         appendLock.lock();
         try {
-            if (closed || fileBytes < TRUNCATE_BYTES || syncedSeq < appendedSeq) return;
+            if (closed || file.bytes() < TRUNCATE_BYTES || syncedSeq < appendedSeq) return;
             file.truncate(0);
-            file.position(0);
-            fileBytes = 0;
         } catch (IOException e) {
             log.warn("emptying the ledger journal failed; it keeps growing until the next try", e);
         } finally {
@@ -686,7 +397,6 @@ final class Journal implements AutoCloseable {
             }
         }
         try {
-            owner.release();
             file.close();
         } catch (IOException e) {
             log.warn("closing the ledger journal failed", e);

@@ -1,9 +1,10 @@
 package dev.carapace.store;
 
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Progress;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
 import dev.carapace.store.UsageLog.UsageRecord;
 
 import java.util.List;
@@ -11,12 +12,22 @@ import java.util.Optional;
 
 /**
  * Who decides what a budget window may still hold: the database, when gateways share it ({@link SqlReservations}),
- * or this process's memory, when it owns a SQLite file alone ({@link MemoryReservations}). Either way each decision
- * is durable when the call returns.
+ * or this process's memory, when it owns a SQLite file alone ({@code dev.carapace.ledger.book.MemoryReservations},
+ * durable through the store's {@link Journal}). Either way each decision is durable when the call returns.
+ *
+ * <p>Declared here, not in the ledger, because the store's own decider implements it and the store depends on no
+ * other package; the ledger implements it too, and {@link Store#reservations} keeps one decider per store.
  */
-interface Reservations {
+public interface Reservations {
 
-    /** @see LedgerBook#reserve */
+    /** "No limit": large enough never to bind, small enough that sums cannot overflow. */
+    long UNLIMITED = Long.MAX_VALUE / 4;
+
+    /**
+     * Holds {@code r.nanos()} and {@code r.tokens()} on every charged window, or on none. Durable when it returns.
+     *
+     * @return the window whose limit refused, or empty when the reservation is in place
+     */
     Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges);
 
     /**
@@ -28,11 +39,11 @@ interface Reservations {
      */
     List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record);
 
-    /** @see LedgerBook#record */
+    /** Writes the record of a call that held no reservation. Durable when it returns. */
     void record(UsageRecord record);
 
-    /** @see LedgerBook#progress */
-    void progress(String reservationId, LedgerBook.Progress progress);
+    /** Notes what an open reservation's call has produced so far; ignored once it has ended. Durable when it returns. */
+    void progress(String reservationId, Progress progress);
 
     /** The window as this process knows it, when it keeps one; empty means: read the table. */
     Optional<WindowRow> window(WindowKey k);

@@ -1,9 +1,10 @@
 package dev.carapace.store;
 
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Progress;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.jdbi.v3.core.Handle;
 
@@ -25,9 +26,6 @@ import java.util.Optional;
  * always updated in the same (sorted) order, so two reservations never deadlock.
  */
 final class SqlReservations implements Reservations {
-
-    /** "No limit": large enough never to bind, small enough that sums cannot overflow. */
-    static final long UNLIMITED = Long.MAX_VALUE / 4;
 
     /** Positional, in the order of {@link #bindReservation}. */
     static final String INSERT_RESERVATION = """
@@ -118,7 +116,7 @@ final class SqlReservations implements Reservations {
                 after.add(h.createQuery(CHARGE)
                         .bind(0, heldNanos).bind(1, nanos).bind(2, heldTokens).bind(3, tokens)
                         .bind(4, k.budgetId()).bind(5, k.windowStart()).bind(6, k.tier())
-                        .map(LedgerBook.WINDOW).one());
+                        .map(LedgerTables.WINDOW).one());
             }
             UsageLog.insert(h, List.of(record));
             return after;
@@ -135,7 +133,7 @@ final class SqlReservations implements Reservations {
     }
 
     @Override
-    public void progress(String reservationId, LedgerBook.Progress p) {
+    public void progress(String reservationId, Progress p) {
         store.write("record progress", h -> h.execute(PROGRESS, p.nanos(), p.inputTokens(), p.outputTokens(), reservationId));
     }
 

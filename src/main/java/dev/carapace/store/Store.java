@@ -17,6 +17,7 @@ import java.sql.SQLException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 
 /**
  * The database: a HikariCP pool over SQLite or PostgreSQL with the schema migrated, and the repositories on top.
@@ -32,7 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>A SQLite <b>file</b> also gets the ledger's {@link Journal}, if no other store has it: a file next to the
  * database, and one more connection, which the ledger writes through with statements prepared once. It lets the
- * gateway decide budgets in memory ({@link MemoryReservations}).
+ * gateway decide budgets in memory ({@code dev.carapace.ledger.book.MemoryReservations}, which
+ * {@link #reservations} keeps as this store's one decider).
  *
  * <p><b>PostgreSQL</b> gets {@code poolSize} connections, batched inserts rewritten into multi-row inserts, and
  * server error details (which can quote row values) kept out of exception messages.
@@ -48,7 +50,9 @@ public final class Store implements AutoCloseable {
     private final ReentrantLock writeLock;
     private final ApiKeys apiKeys;
     private final UsageLog usageLog;
-    private final LedgerBook ledgerBook;
+    private final LedgerTables ledgerTables;
+    /** The one decider of this store's reservations, made on first use; guarded by this. */
+    private Reservations reservations;
     private final Sessions sessions;
     /** The ledger's journal and writer connection, for the store that owns a SQLite file; null otherwise. */
     private final Journal journal;
@@ -73,13 +77,7 @@ public final class Store implements AutoCloseable {
         // A memory database lives in the pool's one connection, so only a file can have a journal and a writer
         // connection of its own; and only the first store to open the file (the gateway) owns them.
         this.journal = sqliteFile == null ? null : Journal.open(Journal.pathFor(sqliteFile), dataSource.getDataSource(), writeLock);
-        try {
-            this.ledgerBook = new LedgerBook(this, journal != null
-                    ? new MemoryReservations(this, journal) : new SqlReservations(this));
-        } catch (RuntimeException e) {
-            if (journal != null) journal.close();
-            throw e;
-        }
+        this.ledgerTables = new LedgerTables(this);
         this.sessions = new Sessions(this);
         this.auditRecords = new AuditRecords(this);
         this.approvalRecords = new ApprovalRecords(this);
@@ -221,7 +219,18 @@ public final class Store implements AutoCloseable {
 
     public UsageLog usageLog() { return usageLog; }
 
-    public LedgerBook ledgerBook() { return ledgerBook; }
+    /** The ledger's tables; the ledger decides reservations through {@link #reservations}. */
+    public LedgerTables ledgerTables() { return ledgerTables; }
+
+    /**
+     * The one decider of this store's reservations, made on the first call: the database's when the store has no
+     * journal (PostgreSQL, in-memory SQLite, or a file another store owns), else what {@code inMemory} makes of the
+     * journal. Every later call returns that same decider, so one process never has two views of a window.
+     */
+    public synchronized Reservations reservations(Function<Journal, Reservations> inMemory) {
+        if (reservations == null) reservations = journal == null ? new SqlReservations(this) : inMemory.apply(journal);
+        return reservations;
+    }
 
     /** Agent sessions, runs and transcripts. */
     public Sessions sessions() { return sessions; }

@@ -1,9 +1,10 @@
 package dev.carapace.bench;
 
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
 
@@ -45,7 +46,7 @@ public final class LedgerBench {
         int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         Path dir = Files.createTempDirectory("ledger-bench");
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("bench.db"), null, null, 4)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             WindowKey window = new WindowKey("team:bench", 0, "*");
             List<Charge> charges = List.of(new Charge(window, Long.MAX_VALUE / 8, null));
 
@@ -79,7 +80,7 @@ public final class LedgerBench {
                 }));
             }
             for (Thread w : workers) w.join();
-            store.ledgerBook().openReservations();   // folds what is left, so its cost is counted
+            LedgerBook.of(store).openReservations();   // folds what is left, so its cost is counted
             System.out.printf("%d virtual threads: %,d calls/s, %.0f us of CPU per call%n", threads, done.get() / seconds,
                     (os.getProcessCpuTime() - cpu0) / 1e3 / done.get());
         }
@@ -127,7 +128,7 @@ public final class LedgerBench {
             if (book.reserve(r, "bench", charges).isPresent()) throw new IllegalStateException("refused");
             if (PAUSE_NANOS > 0) LockSupport.parkNanos(PAUSE_NANOS);
             long t1 = System.nanoTime();
-            book.progress(r.id(), new LedgerBook.Progress(120_000, 30, 5));
+            book.progress(r.id(), new LedgerTables.Progress(120_000, 30, 5));
             progress[i] = System.nanoTime() - t1;
             book.settle(r.id(), 210_000, 50, real);
         }

@@ -1,7 +1,8 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.Store;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,15 +30,15 @@ class BudgetEditTest {
         Instant now = Instant.parse("2026-11-22T10:00:00Z");
         Clock clock = Clock.fixed(now, ZoneOffset.UTC);
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("b.db"), null, null, 2)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), u -> true);
             budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "month", "UTC", null, null, null));
-            LedgerBook.WindowKey month = new LedgerBook.WindowKey("team:platform",
+            LedgerTables.WindowKey month = new LedgerTables.WindowKey("team:platform",
                     Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli(), "*");
             spend(book, month, 6_000_000_000L);
 
             budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "day", "Pacific/Kiritimati", null, null, null));
-            LedgerBook.WindowKey day = new LedgerBook.WindowKey("team:platform",
+            LedgerTables.WindowKey day = new LedgerTables.WindowKey("team:platform",
                     Period.DAY.start(now, ZoneId.of("Pacific/Kiritimati")).toEpochMilli(), "*");
             assertThat(book.window(day).orElseThrow().spentNanos()).isEqualTo(6_000_000_000L);
 
@@ -59,11 +60,11 @@ class BudgetEditTest {
         Instant now = Instant.parse("2026-11-22T10:00:00Z");
         Clock clock = Clock.fixed(now, ZoneOffset.UTC);
         String url = "jdbc:sqlite:" + dir.resolve("m.db");
-        LedgerBook.WindowKey month = new LedgerBook.WindowKey("team:platform", Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli(), "*");
-        LedgerBook.WindowKey day = new LedgerBook.WindowKey("team:platform",
+        LedgerTables.WindowKey month = new LedgerTables.WindowKey("team:platform", Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli(), "*");
+        LedgerTables.WindowKey day = new LedgerTables.WindowKey("team:platform",
                 Period.DAY.start(now, ZoneId.of("Pacific/Kiritimati")).toEpochMilli(), "*");
         try (Store gateway = Store.open(url, null, null, 2)) {
-            LedgerBook book = gateway.ledgerBook();
+            LedgerBook book = LedgerBook.of(gateway);
             Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), u -> true);
             budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "month", "UTC", null, null, null));
             spend(book, month, 6_000_000_000L);
@@ -71,30 +72,30 @@ class BudgetEditTest {
             book.openReservations();   // folds the journal, as the gateway's folder does within milliseconds
 
             try (Store cli = Store.open(url, null, null, 2)) {   // not the journal's owner: it edits the tables
-                new Budgets(cli.ledgerBook(), clock, "acme", Set.of("platform"), Set.of("mid"), u -> true)
+                new Budgets(LedgerBook.of(cli), clock, "acme", Set.of("platform"), Set.of("mid"), u -> true)
                         .set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "day", "Pacific/Kiritimati", null, null, null));
             }
             budgets.refresh();
 
-            assertThat(book.window(day)).contains(new LedgerBook.WindowRow(day, 6_000_000_000L, 1_000_000_000L, 2, 1));
+            assertThat(book.window(day)).contains(new LedgerTables.WindowRow(day, 6_000_000_000L, 1_000_000_000L, 2, 1));
             assertThat(book.reserve(reservation("a", 100_000_000L, day), "gw", charge(day))).isEmpty();
             book.settle("held", 500_000_000L, 50, record("held", 500_000_000L));
-            assertThat(book.window(day)).contains(new LedgerBook.WindowRow(day, 6_500_000_000L, 100_000_000L, 52, 1));
+            assertThat(book.window(day)).contains(new LedgerTables.WindowRow(day, 6_500_000_000L, 100_000_000L, 52, 1));
             assertThat(book.reserve(reservation("b", 3_400_000_000L, day), "gw", charge(day))).as("exactly the rest fits").isEmpty();
             assertThat(book.reserve(reservation("c", 1, day), "gw", charge(day))).contains(day);
         }
         try (Store reopened = Store.open(url, null, null, 2)) {
-            assertThat(reopened.ledgerBook().window(day)).contains(new LedgerBook.WindowRow(day, 6_500_000_000L, 3_500_000_000L, 52, 2));
-            assertThat(reopened.ledgerBook().window(month).orElseThrow().reservedNanos()).isZero();
+            assertThat(LedgerBook.of(reopened).window(day)).contains(new LedgerTables.WindowRow(day, 6_500_000_000L, 3_500_000_000L, 52, 2));
+            assertThat(LedgerBook.of(reopened).window(month).orElseThrow().reservedNanos()).isZero();
         }
     }
 
-    private static List<LedgerBook.Charge> charge(LedgerBook.WindowKey w) {
-        return List.of(new LedgerBook.Charge(w, 10_000_000_000L, null));
+    private static List<LedgerTables.Charge> charge(LedgerTables.WindowKey w) {
+        return List.of(new LedgerTables.Charge(w, 10_000_000_000L, null));
     }
 
-    private static LedgerBook.Reservation reservation(String id, long nanos, LedgerBook.WindowKey w) {
-        return new LedgerBook.Reservation(id, Instant.now(), nanos, 1, List.of(w), record(id, nanos));
+    private static LedgerTables.Reservation reservation(String id, long nanos, LedgerTables.WindowKey w) {
+        return new LedgerTables.Reservation(id, Instant.now(), nanos, 1, List.of(w), record(id, nanos));
     }
 
     private static dev.carapace.store.UsageLog.UsageRecord record(String id, long nanos) {
@@ -105,7 +106,7 @@ class BudgetEditTest {
     @Test
     void tierCapsNeedAtMostNineDecimals() {
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("c.db"), null, null, 2)) {
-            Budgets budgets = new Budgets(store.ledgerBook(), Clock.systemUTC(), "acme", Set.of("platform"), Set.of("mid"), u -> true);
+            Budgets budgets = new Budgets(LedgerBook.of(store), Clock.systemUTC(), "acme", Set.of("platform"), Set.of("mid"), u -> true);
             assertThatThrownBy(() -> budgets.set(new Budgets.Request("team", "platform", BigDecimal.ONE, null, null, null, null,
                     null, Map.of("mid", "0.0000000004"))))
                     .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage()).contains("tiers.mid", "9 decimals"));
@@ -113,15 +114,15 @@ class BudgetEditTest {
             nullRule.put("mid", null);
             assertThatThrownBy(() -> budgets.set(new Budgets.Request("team", "platform", BigDecimal.ONE, null, null, null, null,
                     null, nullRule))).isInstanceOf(ApiException.class);
-            assertThat(store.ledgerBook().budgets()).isEmpty();
+            assertThat(LedgerBook.of(store).budgets()).isEmpty();
         }
     }
 
-    private static void spend(LedgerBook book, LedgerBook.WindowKey w, long nanos) {
+    private static void spend(LedgerBook book, LedgerTables.WindowKey w, long nanos) {
         var ctx = new dev.carapace.store.UsageLog.UsageRecord("r-" + nanos, Instant.now(), "acme", "platform", "u", "k",
                 "openai", "m", "mid", null, 1, 0, 0, 1, 0, false, false, 200, null, 1, null, null, nanos);
-        book.reserve(new LedgerBook.Reservation("res-" + nanos, Instant.now(), nanos, 2, java.util.List.of(w), ctx), "me",
-                java.util.List.of(new LedgerBook.Charge(w, null, null)));
+        book.reserve(new LedgerTables.Reservation("res-" + nanos, Instant.now(), nanos, 2, java.util.List.of(w), ctx), "me",
+                java.util.List.of(new LedgerTables.Charge(w, null, null)));
         book.settle("res-" + nanos, nanos, 2, ctx);
     }
 }

@@ -1,5 +1,6 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
 import dev.carapace.store.Store;
 import org.junit.jupiter.api.AfterEach;
@@ -30,7 +31,7 @@ class BudgetsValidationTest {
     @BeforeEach
     void open() {
         store = Store.open("jdbc:sqlite:" + dir.resolve("b.db"), null, null, 2);
-        budgets = new Budgets(store.ledgerBook(), Clock.fixed(Instant.parse("2026-03-01T00:00:00Z"), ZoneOffset.UTC), "acme",
+        budgets = new Budgets(LedgerBook.of(store), Clock.fixed(Instant.parse("2026-03-01T00:00:00Z"), ZoneOffset.UTC), "acme",
                 Set.of("platform", "research"), Set.of("free", "mid", "high", "high-speed", "ultra"), "alice"::equals);
     }
 
@@ -54,7 +55,7 @@ class BudgetsValidationTest {
         assertThat(e.kind()).isEqualTo(ApiException.Kind.INVALID_REQUEST);
         assertThat(e.param()).isEqualTo(param);
         assertThat(e.getMessage()).contains(messagePart);
-        assertThat(store.ledgerBook().budgets()).as("nothing stored after " + r).isEmpty();
+        assertThat(LedgerBook.of(store).budgets()).as("nothing stored after " + r).isEmpty();
         assertThat(budgets.list()).isEmpty();
     }
 
@@ -72,7 +73,7 @@ class BudgetsValidationTest {
         // a round trip through the store gives the same budget
         budgets.refresh();
         assertThat(budgets.get("team:platform")).isEqualTo(b);
-        assertThat(store.ledgerBook().budgets()).hasSize(1);
+        assertThat(LedgerBook.of(store).budgets()).hasSize(1);
     }
 
     @Test
@@ -107,7 +108,7 @@ class BudgetsValidationTest {
     void replacingABudgetKeepsOneRow() {
         budgets.set(team("1"));
         budgets.set(team("2"));
-        assertThat(store.ledgerBook().budgets()).hasSize(1);
+        assertThat(LedgerBook.of(store).budgets()).hasSize(1);
         assertThat(budgets.get("team:platform").limitNanos()).isEqualTo(2_000_000_000L);
     }
 
@@ -186,7 +187,7 @@ class BudgetsValidationTest {
         assertThat(e).isNotNull();
         budgets.refresh();
         assertThat(budgets.get("team:platform")).isEqualTo(before);
-        assertThat(store.ledgerBook().budgets()).singleElement().extracting(r -> r.limitNanos()).isEqualTo(3_000_000_000L);
+        assertThat(LedgerBook.of(store).budgets()).singleElement().extracting(r -> r.limitNanos()).isEqualTo(3_000_000_000L);
     }
 
     @Test

@@ -1,9 +1,10 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Price;
 import dev.carapace.model.Usage;
 import dev.carapace.server.Carapace;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.ScriptedUpstream;
@@ -182,7 +183,7 @@ class CrashRecoveryTest {
             long quickCost = Pricing.cost(MID, Usage.of(30, 20));
             long expectedSpent = quickCost;
             for (long e : expectedEstimates) expectedSpent += e;
-            LedgerBook.WindowRow firstWindow;
+            LedgerTables.WindowRow firstWindow;
             List<UsageRecord> firstRecords;
             try (Carapace c = LedgerTestKit.start(yaml, data, Clock.systemUTC())) {
                 Store store = c.store();
@@ -237,15 +238,15 @@ class CrashRecoveryTest {
     @Test
     void settleAndReconcileAreIdempotent() {
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("i.db"), null, null, 4)) {
-            LedgerBook book = store.ledgerBook();
-            LedgerBook.WindowKey k = new LedgerBook.WindowKey("team:platform", 0, "*");
-            List<LedgerBook.Charge> charges = List.of(new LedgerBook.Charge(k, 1_000L, null));
+            LedgerBook book = LedgerBook.of(store);
+            LedgerTables.WindowKey k = new LedgerTables.WindowKey("team:platform", 0, "*");
+            List<LedgerTables.Charge> charges = List.of(new LedgerTables.Charge(k, 1_000L, null));
             UsageRecord ctx = new UsageRecord("req-1", Instant.now(), "acme", "platform", "alice", "cpk", "openai", "m", "mid", null,
                     10, 0, 0, 20, 0, true, false, 0, null, 0, null, null, 600);
-            LedgerBook.Reservation r = new LedgerBook.Reservation("res-1", Instant.now(), 600, 30, List.of(k), ctx);
+            LedgerTables.Reservation r = new LedgerTables.Reservation("res-1", Instant.now(), 600, 30, List.of(k), ctx);
             assertThat(book.reserve(r, "gateway-x", charges)).isEmpty();
             // a second reservation that would pass the limit is refused and holds nothing
-            LedgerBook.Reservation r2 = new LedgerBook.Reservation("res-2", Instant.now(), 401, 1, List.of(k),
+            LedgerTables.Reservation r2 = new LedgerTables.Reservation("res-2", Instant.now(), 401, 1, List.of(k),
                     new UsageRecord("req-2", Instant.now(), "acme", "platform", "alice", "cpk", "openai", "m", "mid", null,
                             1, 0, 0, 0, 0, true, false, 0, null, 0, null, null, 401));
             assertThat(book.reserve(r2, "gateway-x", charges)).contains(k);
@@ -257,15 +258,15 @@ class CrashRecoveryTest {
             assertThat(book.settle("res-1", 250, 12, real)).as("settling twice does nothing").isEmpty();
             assertThat(book.reconcile(r, ctx)).as("reconciling a settled reservation does nothing").isEmpty();
             assertThat(book.openReservations()).isEmpty();
-            LedgerBook.WindowRow w = book.window(k).orElseThrow();
-            assertThat(w).isEqualTo(new LedgerBook.WindowRow(k, 250, 0, 12, 0));
+            LedgerTables.WindowRow w = book.window(k).orElseThrow();
+            assertThat(w).isEqualTo(new LedgerTables.WindowRow(k, 250, 0, 12, 0));
             assertThat(store.usageLog().count()).isEqualTo(1);
             assertThat(store.usageLog().byRequestId("req-1").orElseThrow().costNanos()).isEqualTo(250);
             // the room freed by the cheaper settle is usable again
-            assertThat(book.reserve(new LedgerBook.Reservation("res-3", Instant.now(), 750, 1, List.of(k),
+            assertThat(book.reserve(new LedgerTables.Reservation("res-3", Instant.now(), 750, 1, List.of(k),
                     new UsageRecord("req-3", Instant.now(), "acme", "platform", "alice", "cpk", "openai", "m", "mid", null,
                             1, 0, 0, 0, 0, true, false, 0, null, 0, null, null, 750)), "gateway-x", charges)).isEmpty();
-            assertThat(book.reserve(new LedgerBook.Reservation("res-4", Instant.now(), 1, 1, List.of(k),
+            assertThat(book.reserve(new LedgerTables.Reservation("res-4", Instant.now(), 1, 1, List.of(k),
                     new UsageRecord("req-4", Instant.now(), "acme", "platform", "alice", "cpk", "openai", "m", "mid", null,
                             1, 0, 0, 0, 0, true, false, 0, null, 0, null, null, 1)), "gateway-x", charges)).contains(k);
         }
@@ -274,20 +275,20 @@ class CrashRecoveryTest {
     @Test
     void concurrentSettleAndReconcileOfOneReservationCountItOnce() throws Exception {
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("c.db"), null, null, 8)) {
-            LedgerBook book = store.ledgerBook();
-            LedgerBook.WindowKey k = new LedgerBook.WindowKey("team:platform", 0, "*");
-            List<LedgerBook.Charge> charges = List.of(new LedgerBook.Charge(k, null, null));
-            List<LedgerBook.Reservation> rs = new ArrayList<>();
+            LedgerBook book = LedgerBook.of(store);
+            LedgerTables.WindowKey k = new LedgerTables.WindowKey("team:platform", 0, "*");
+            List<LedgerTables.Charge> charges = List.of(new LedgerTables.Charge(k, null, null));
+            List<LedgerTables.Reservation> rs = new ArrayList<>();
             for (int i = 0; i < 50; i++) {
                 UsageRecord ctx = new UsageRecord("req-" + i, Instant.now(), "acme", "platform", "alice", "cpk", "openai", "m", "mid",
                         null, 10, 0, 0, 20, 0, true, false, 0, null, 0, null, null, 100);
-                LedgerBook.Reservation r = new LedgerBook.Reservation("res-" + i, Instant.now(), 100, 30, List.of(k), ctx);
+                LedgerTables.Reservation r = new LedgerTables.Reservation("res-" + i, Instant.now(), 100, 30, List.of(k), ctx);
                 assertThat(book.reserve(r, "gateway-x", charges)).isEmpty();
                 rs.add(r);
             }
             List<CompletableFuture<?>> all = new ArrayList<>();
             try (var pool = java.util.concurrent.Executors.newFixedThreadPool(16)) {
-                for (LedgerBook.Reservation r : rs) {
+                for (LedgerTables.Reservation r : rs) {
                     UsageRecord real = new UsageRecord(r.context().requestId(), Instant.now(), "acme", "platform", "alice", "cpk",
                             "openai", "m", "mid", "d", 1, 0, 0, 1, 0, false, false, 200, null, 1, null, null, 7);
                     all.add(CompletableFuture.runAsync(() -> book.settle(r.id(), 7, 2, real), pool));
@@ -296,7 +297,7 @@ class CrashRecoveryTest {
                 }
                 CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
             }
-            LedgerBook.WindowRow w = book.window(k).orElseThrow();
+            LedgerTables.WindowRow w = book.window(k).orElseThrow();
             assertThat(w.reservedNanos()).isZero();
             assertThat(w.reservedTokens()).isZero();
             assertThat(store.usageLog().count()).isEqualTo(50);

@@ -1,8 +1,9 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Price;
 import dev.carapace.server.Carapace;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.ScriptedUpstream;
@@ -51,7 +52,7 @@ class LedgerEdgeCasesTest {
                 LedgerTestKit.teamBudget(c, "platform", BigDecimal.valueOf(worst, 9).toPlainString(), "", null);
                 HttpResponse<String> r = LedgerTestKit.post(c.port(), key, LedgerTestKit.chatBody("m-mid", true, ",\"max_tokens\":16"));
                 assertThat(r.statusCode()).isEqualTo(200);
-                LedgerBook.WindowRow w = LedgerTestKit.totalWindow(c.store(), "team:platform", Instant.now());
+                LedgerTables.WindowRow w = LedgerTestKit.totalWindow(c.store(), "team:platform", Instant.now());
                 assertThat(w.spentNanos()).as("limit " + worst).isPositive().isLessThanOrEqualTo(worst);
                 assertThat(w.spentTokens()).isLessThanOrEqualTo(51 + 16);
                 UsageRecord rec = c.store().usageLog().byRequestId(r.headers().firstValue("x-request-id").orElseThrow()).orElseThrow();
@@ -71,17 +72,17 @@ class LedgerEdgeCasesTest {
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("a.db"), null, null, 2)) {
             var scheduler = Executors.newSingleThreadScheduledExecutor();
             try {
-                Alerts alerts = new Alerts(store.ledgerBook(), List.of(), java.net.http.HttpClient.newHttpClient(), scheduler,
+                Alerts alerts = new Alerts(LedgerBook.of(store), List.of(), java.net.http.HttpClient.newHttpClient(), scheduler,
                         Clock.systemUTC(), Duration.ofMillis(100));
                 long limit = Money.nanos(new BigDecimal("1000000000"));
                 Budget b = new Budget(Budget.Scope.ORG, "acme", Period.MONTH, ZoneOffset.UTC, "USD", limit, null, List.of(50, 99), Map.of());
                 long start = Period.MONTH.start(Instant.now(), ZoneOffset.UTC).toEpochMilli();
-                LedgerBook.WindowKey k = new LedgerBook.WindowKey("org:acme", start, "*");
-                alerts.spent(b, new LedgerBook.WindowRow(k, limit / 2, 0, 0, 0));
+                LedgerTables.WindowKey k = new LedgerTables.WindowKey("org:acme", start, "*");
+                alerts.spent(b, new LedgerTables.WindowRow(k, limit / 2, 0, 0, 0));
                 assertThat(thresholdsMarked(store)).containsExactly(50);
-                alerts.spent(b, new LedgerBook.WindowRow(k, limit - 1, 0, 0, 0));
+                alerts.spent(b, new LedgerTables.WindowRow(k, limit - 1, 0, 0, 0));
                 assertThat(thresholdsMarked(store)).containsExactly(50, 99);
-                alerts.spent(b, new LedgerBook.WindowRow(k, limit, 0, 0, 0));
+                alerts.spent(b, new LedgerTables.WindowRow(k, limit, 0, 0, 0));
                 assertThat(thresholdsMarked(store)).containsExactly(50, 99, 100);
             } finally {
                 scheduler.shutdownNow();

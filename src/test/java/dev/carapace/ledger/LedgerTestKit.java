@@ -3,10 +3,11 @@ package dev.carapace.ledger;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.identity.Principal;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.openai.OpenAiFormat;
 import dev.carapace.server.Carapace;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
 
@@ -138,10 +139,10 @@ public final class LedgerTestKit {
     }
 
     /** The budget's total ({@code *}) window of the month holding {@code now} (budgets here are monthly, UTC). */
-    public static LedgerBook.WindowRow totalWindow(Store store, String budgetId, Instant now) {
+    public static LedgerTables.WindowRow totalWindow(Store store, String budgetId, Instant now) {
         long start = Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli();
-        Optional<LedgerBook.WindowRow> w = store.ledgerBook().window(new LedgerBook.WindowKey(budgetId, start, "*"));
-        return w.orElse(new LedgerBook.WindowRow(new LedgerBook.WindowKey(budgetId, start, "*"), 0, 0, 0, 0));
+        Optional<LedgerTables.WindowRow> w = LedgerBook.of(store).window(new LedgerTables.WindowKey(budgetId, start, "*"));
+        return w.orElse(new LedgerTables.WindowRow(new LedgerTables.WindowKey(budgetId, start, "*"), 0, 0, 0, 0));
     }
 
     /** Every usage record of a team, oldest first. */

@@ -1,9 +1,10 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Price;
 import dev.carapace.model.Usage;
 import dev.carapace.server.Carapace;
-import dev.carapace.store.LedgerBook.PriceRow;
+import dev.carapace.store.LedgerTables.PriceRow;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,7 @@ class PriceVersionsTest {
             // the same price again is not a new version
             try (Carapace c = LedgerTestKit.start(LedgerTestKit.yaml(up.openAiBaseUrl(), "5s", "{input: 3, output: 6, cached_input: 0.3}", ""),
                     data, Clock.systemUTC())) {
-                assertThat(c.store().ledgerBook().prices()).filteredOn(p -> p.model().equals("m-mid")).hasSize(1);
+                assertThat(LedgerBook.of(c.store()).prices()).filteredOn(p -> p.model().equals("m-mid")).hasSize(1);
             }
 
             try (Carapace c = LedgerTestKit.start(LedgerTestKit.yaml(up.openAiBaseUrl(), "5s", "{input: 2.5, output: 10, cached_input: 0.25}", ""),
@@ -76,7 +77,7 @@ class PriceVersionsTest {
                 assertThat(c.store().usageLog().byRequestId(budgeted1).orElseThrow().costNanos()).isEqualTo(Pricing.cost(oldPrice, usage));
                 assertThat(c.store().usageLog().byRequestId(free1).orElseThrow().costNanos()).isEqualTo(Pricing.cost(oldPrice, usage));
 
-                List<PriceRow> rows = c.store().ledgerBook().prices().stream().filter(p -> p.model().equals("m-mid")).toList();
+                List<PriceRow> rows = LedgerBook.of(c.store()).prices().stream().filter(p -> p.model().equals("m-mid")).toList();
                 assertThat(rows).hasSize(2);
                 assertThat(rows.get(0).effectiveAt()).isAfterOrEqualTo(firstStart.minusMillis(1)).isBefore(rows.get(1).effectiveAt());
                 assertThat(Map.of("in", new BigDecimal(rows.get(0).input()), "out", new BigDecimal(rows.get(0).output()),
@@ -86,7 +87,7 @@ class PriceVersionsTest {
                 assertThat(new BigDecimal(rows.get(1).output())).isEqualByComparingTo("10");
                 assertThat(new BigDecimal(rows.get(1).cachedInput())).isEqualByComparingTo("0.25");
                 // other models keep their single version
-                assertThat(c.store().ledgerBook().prices()).filteredOn(p -> p.model().equals("m-ultra")).hasSize(1);
+                assertThat(LedgerBook.of(c.store()).prices()).filteredOn(p -> p.model().equals("m-ultra")).hasSize(1);
                 // the spend of the budgeted team adds both calls at their own prices
                 assertThat(LedgerTestKit.totalWindow(c.store(), "team:platform", Instant.now()).spentNanos())
                         .isEqualTo(Pricing.cost(oldPrice, usage) + Pricing.cost(newPrice, usage));

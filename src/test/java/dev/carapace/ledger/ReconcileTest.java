@@ -1,9 +1,9 @@
 package dev.carapace.ledger;
 
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.junit.jupiter.api.Test;
@@ -28,7 +28,7 @@ class ReconcileTest {
     void onlyOrphansOfSilentGatewaysAreSettledAndOnlyOnce() {
         Instant t0 = Instant.parse("2026-11-22T10:00:00Z");
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("r.db"), null, null, 2)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             WindowKey w = new WindowKey("team:platform", 0, "*");
             UsageRecord ctx = new UsageRecord("req-1", t0, "acme", "platform", "alice", "cpk_x", "openai", "m", "mid",
                     null, 100, 0, 0, 50, 0, true, false, 0, null, 0, null, null, 900);

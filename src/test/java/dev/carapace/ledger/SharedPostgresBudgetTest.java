@@ -1,8 +1,9 @@
 package dev.carapace.ledger;
 
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Price;
 import dev.carapace.server.Carapace;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.PostgresForTests;
 import dev.carapace.store.UsageLog.UsageRecord;
 import dev.carapace.testing.ScriptedUpstream;
@@ -85,7 +86,7 @@ class SharedPostgresBudgetTest {
                 assertThat(refused[1]).as("refusals on gateway two").isPositive();
                 assertThat(up.requestCount()).isEqualTo(7);
 
-                LedgerBook.WindowRow w = LedgerTestKit.totalWindow(one.store(), "team:platform", Instant.now());
+                LedgerTables.WindowRow w = LedgerTestKit.totalWindow(one.store(), "team:platform", Instant.now());
                 assertThat(w.spentNanos()).isLessThanOrEqualTo(limit).isEqualTo(7 * WORST);
                 assertThat(w.reservedNanos()).isZero();
                 assertThat(w.reservedTokens()).isZero();

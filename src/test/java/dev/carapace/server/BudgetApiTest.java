@@ -2,7 +2,8 @@ package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.ledger.Period;
-import dev.carapace.store.LedgerBook.BudgetRow;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables.BudgetRow;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,7 +57,7 @@ class BudgetApiTest {
     }
 
     List<BudgetRow> stored() {
-        return h.carapace.store().ledgerBook().budgets();
+        return LedgerBook.of(h.carapace.store()).budgets();
     }
 
     List<String> ids(HttpResponse<String> list) {

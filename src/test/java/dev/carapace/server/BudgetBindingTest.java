@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.LedgerTestKit;
 import dev.carapace.ledger.Money;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.server.cli.Main;
-import dev.carapace.store.LedgerBook;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.PostgresForTests;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
@@ -144,7 +145,7 @@ class BudgetBindingTest {
                 assertThat(current.path("spent").asText()).isEqualTo(Money.amount(notFree).toPlainString());
                 assertThat(current.path("spent_tokens").asLong()).isEqualTo(2L * (PROMPT + COMPLETION));
                 long start = dev.carapace.ledger.Period.MONTH.start(Instant.now(), java.time.ZoneOffset.UTC).toEpochMilli();
-                assertThat(gw.store().ledgerBook().window(new LedgerBook.WindowKey("user:alice", start, "ultra"))
+                assertThat(LedgerBook.of(gw.store()).window(new LedgerTables.WindowKey("user:alice", start, "ultra"))
                         .orElseThrow().spentNanos()).isEqualTo(ultra);
             }
         }
@@ -169,7 +170,7 @@ class BudgetBindingTest {
 
                 one.ledger().budgets().set(new dev.carapace.ledger.Budgets.Request("team", "platform", null, spent + 1_000,
                         "month", "UTC", "USD", "", null));
-                BudgetSync.Binding b = BudgetSync.await(one.store().ledgerBook(), Clock.systemUTC());
+                BudgetSync.Binding b = BudgetSync.await(LedgerBook.of(one.store()), Clock.systemUTC());
                 assertThat(b.running()).isEqualTo(2);
                 assertThat(b.complete()).isTrue();
                 assertThat(LedgerTestKit.totalWindow(two.store(), "team:platform", Instant.now()).spentTokens()).isEqualTo(spent);

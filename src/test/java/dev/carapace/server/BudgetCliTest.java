@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.ConfigLoader;
 import dev.carapace.ledger.Period;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.server.cli.Main;
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.BudgetRow;
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
+import dev.carapace.store.LedgerTables.BudgetRow;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
 import dev.carapace.store.Store;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,7 +66,7 @@ class BudgetCliTest {
 
     List<BudgetRow> storedBudgets() throws Exception {
         try (Store store = openStore()) {
-            return store.ledgerBook().budgets();
+            return LedgerBook.of(store).budgets();
         }
     }
 
@@ -151,7 +151,7 @@ class BudgetCliTest {
         WindowKey lastMonth = new WindowKey("team:platform",
                 Period.MONTH.start(Period.MONTH.start(now, ZoneOffset.UTC).minusSeconds(1), ZoneOffset.UTC).toEpochMilli(), "*");
         try (Store store = openStore()) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             // one call settled at 2.5 USD and 30000 tokens, one still in flight holding 1 USD and 5000 tokens
             book.reserve(reservation("r1", 1_000_000_000L, 5000, window), "cli-test", List.of(new Charge(window, 10_000_000_000L, 100_000L)));
             book.settle("r1", 2_500_000_000L, 30_000, record("req-1", now, 2_500_000_000L));

@@ -1,9 +1,10 @@
 package dev.carapace.store;
 
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,7 +44,7 @@ class JournalCrashTest {
     public static final class Child {
         public static void main(String[] args) throws Exception {
             Store store = Store.open("jdbc:sqlite:" + args[0], null, null, 2);
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             List<Charge> charges = List.of(new Charge(WINDOW, null, null));
             int calls = 0;
             long appended = 0;
@@ -117,9 +118,9 @@ class JournalCrashTest {
         WindowRow expected = new WindowRow(WINDOW, spent, held, 7 * settled, 10 * open);
         for (int start = 0; start < 2; start++) {   // and a second open changes nothing
             try (Store store = Store.open("jdbc:sqlite:" + db, null, null, 2)) {
-                assertThat(store.ledgerBook().window(WINDOW)).contains(expected);
+                assertThat(LedgerBook.of(store).window(WINDOW)).contains(expected);
                 assertThat(store.usageLog().count()).isEqualTo(settled);
-                assertThat(store.ledgerBook().openReservations()).hasSize((int) open);
+                assertThat(LedgerBook.of(store).openReservations()).hasSize((int) open);
                 long folded = store.jdbi().withHandle(h -> h.createQuery("SELECT folded_seq FROM ledger_journal").mapTo(Long.class).one());
                 assertThat(folded).isEqualTo(calls + settled);
                 assertThat(Files.size(journal)).as("emptied once folded").isZero();
@@ -141,12 +142,13 @@ class JournalCrashTest {
      * the fold go.
      */
     static void callsThenCrashCopy(Store store, Path db, int first, int n, Path to) throws Exception {
+        LedgerBook book = LedgerBook.of(store);
         try (FoldHeld held = FoldHeld.on(store)) {
             List<Charge> charges = List.of(new Charge(WINDOW, null, null));
             for (int i = first; i < first + n; i++) {
                 Reservation r = ReservationsTest.reservation("r" + i, 100 + i, 10, List.of(WINDOW));
-                assertThat(store.ledgerBook().reserve(r, "test", charges)).isEmpty();
-                store.ledgerBook().settle(r.id(), 50 + i, 7, ReservationsTest.record("req-r" + i, 3, 4, 50 + i));
+                assertThat(book.reserve(r, "test", charges)).isEmpty();
+                book.settle(r.id(), 50 + i, 7, ReservationsTest.record("req-r" + i, 3, 4, 50 + i));
             }
             for (String suffix : List.of("", "-wal")) {
                 Path f = db.resolveSibling(db.getFileName() + suffix);
@@ -206,7 +208,7 @@ class JournalCrashTest {
                 assertThat(rs.next()).isTrue();
             }
             try (Store b = Store.open("jdbc:sqlite:" + second, null, null, 2)) {
-                assertThat(b.ledgerBook().window(WINDOW)).contains(settledWindow(20));
+                assertThat(LedgerBook.of(b).window(WINDOW)).contains(settledWindow(20));
                 assertThat(Files.size(journal)).as("kept (not synced yet), without the torn bytes").isEqualTo(intact);
                 callsThenCrashCopy(b, second, 20, 10, third);
             }
@@ -214,10 +216,10 @@ class JournalCrashTest {
         }
 
         try (Store c = Store.open("jdbc:sqlite:" + third, null, null, 2)) {
-            assertThat(c.ledgerBook().window(WINDOW)).as("the 10 calls made after the cut are replayed")
+            assertThat(LedgerBook.of(c).window(WINDOW)).as("the 10 calls made after the cut are replayed")
                     .contains(settledWindow(30));
             assertThat(c.usageLog().count()).isEqualTo(30);
-            assertThat(c.ledgerBook().openReservations()).isEmpty();
+            assertThat(LedgerBook.of(c).openReservations()).isEmpty();
         }
     }
 
@@ -227,6 +229,7 @@ class JournalCrashTest {
         Path first = dir.resolve("first.db"), copy = dir.resolve("copy.db");
         int callers = 32, each = 25;
         try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            LedgerBook book = LedgerBook.of(a);
             try (FoldHeld held = FoldHeld.on(a)) {
                 List<Charge> charges = List.of(new Charge(WINDOW, null, null));
                 List<Thread> threads = new java.util.ArrayList<>();
@@ -241,8 +244,8 @@ class JournalCrashTest {
                         }
                         for (int i = base; i < base + each; i++) {
                             Reservation r = ReservationsTest.reservation("r" + i, 100 + i, 10, List.of(WINDOW));
-                            assertThat(a.ledgerBook().reserve(r, "test", charges)).isEmpty();
-                            a.ledgerBook().settle(r.id(), 50 + i, 7, ReservationsTest.record("req-r" + i, 3, 4, 50 + i));
+                            assertThat(book.reserve(r, "test", charges)).isEmpty();
+                            book.settle(r.id(), 50 + i, 7, ReservationsTest.record("req-r" + i, 3, 4, 50 + i));
                         }
                     }));
                 }
@@ -256,12 +259,12 @@ class JournalCrashTest {
                 }
                 Files.copy(Journal.pathFor(first), Journal.pathFor(copy));
             }
-            assertThat(a.ledgerBook().window(WINDOW)).contains(settledWindow(callers * each));
+            assertThat(LedgerBook.of(a).window(WINDOW)).contains(settledWindow(callers * each));
         }
         try (Store b = Store.open("jdbc:sqlite:" + copy, null, null, 2)) {
-            assertThat(b.ledgerBook().window(WINDOW)).as("replayed from the journal alone").contains(settledWindow(callers * each));
+            assertThat(LedgerBook.of(b).window(WINDOW)).as("replayed from the journal alone").contains(settledWindow(callers * each));
             assertThat(b.usageLog().count()).isEqualTo(callers * each);
-            assertThat(b.ledgerBook().openReservations()).isEmpty();
+            assertThat(LedgerBook.of(b).openReservations()).isEmpty();
         }
     }
 
@@ -282,7 +285,7 @@ class JournalCrashTest {
     void aFolderTooFarBehindStopsTheCallBeforeItsEntryIsWritten() throws Exception {
         Path db = dir.resolve("behind.db");
         try (Store store = Store.open("jdbc:sqlite:" + db, null, null, 2)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             List<Charge> charges = List.of(new Charge(WINDOW, null, null));
             FoldHeld held = FoldHeld.on(store);
             long folded = store.jdbi().withHandle(h -> h.createQuery("SELECT folded_seq FROM ledger_journal")

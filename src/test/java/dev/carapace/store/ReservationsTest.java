@@ -1,9 +1,11 @@
 package dev.carapace.store;
 
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
+import dev.carapace.store.LedgerTables;
 import dev.carapace.store.UsageLog.UsageRecord;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Both ways of deciding budgets behave alike: the database ({@link SqlReservations}: PostgreSQL, in-memory SQLite)
- * and this process's memory with the journal ({@link MemoryReservations}: a SQLite file).
+ * and this process's memory with the journal ({@code ledger.book.MemoryReservations}: a SQLite file).
  */
 class ReservationsTest {
 
@@ -57,7 +59,7 @@ class ReservationsTest {
     @ValueSource(strings = {"sqlite-file", "sqlite-memory", "postgres"})
     void holdsRefusesAndSettlesAlike(String kind) {
         try (Store store = open(kind)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             List<Charge> charges = List.of(new Charge(TOTAL, 1_000L, 100L), new Charge(ULTRA, 700L, null));
             List<WindowKey> both = List.of(TOTAL, ULTRA);
 
@@ -92,7 +94,7 @@ class ReservationsTest {
     @ValueSource(strings = {"sqlite-file", "sqlite-memory", "postgres"})
     void concurrentReservationsNeverPassTheLimit(String kind) throws Exception {
         try (Store store = open(kind)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             List<Charge> charges = List.of(new Charge(TOTAL, 1_050L, null));
             int threads = 16;
             int each = 10;
@@ -137,7 +139,7 @@ class ReservationsTest {
     @ValueSource(strings = {"sqlite-file", "sqlite-memory", "postgres"})
     void recordsAndProgressAlike(String kind) {
         try (Store store = open(kind)) {
-            LedgerBook book = store.ledgerBook();
+            LedgerBook book = LedgerBook.of(store);
             UsageRecord r = record("req-free", 30, 100_000, 453_000);
             UsageRecord disputed = new UsageRecord(r.requestId(), r.at(), r.org(), r.team(), r.user(), r.keyPrefix(), r.api(),
                     r.model(), r.tier(), "up/m", r.inputTokens(), 0, 0, r.outputTokens(), 0, false, false, 200, null, 10, null,
@@ -147,13 +149,13 @@ class ReservationsTest {
 
             List<Charge> charges = List.of(new Charge(TOTAL, null, null));
             assertThat(book.reserve(reservation("p", 12_000_000, 2_051, List.of(TOTAL)), "gw", charges)).isEmpty();
-            book.progress("p", new LedgerBook.Progress(51_000, 15, 1));
-            book.progress("p", new LedgerBook.Progress(309_000, 15, 44));
+            book.progress("p", new LedgerTables.Progress(51_000, 15, 1));
+            book.progress("p", new LedgerTables.Progress(309_000, 15, 44));
             assertThat(book.openReservations()).singleElement()
-                    .satisfies(o -> assertThat(o.progress()).isEqualTo(new LedgerBook.Progress(309_000, 15, 44)));
+                    .satisfies(o -> assertThat(o.progress()).isEqualTo(new LedgerTables.Progress(309_000, 15, 44)));
             assertThat(book.reconcile(reservation("p", 12_000_000, 2_051, List.of(TOTAL)), 309_000, 59,
                     record("req-p", 15, 44, 309_000))).hasSize(1);
-            book.progress("p", new LedgerBook.Progress(999_000, 15, 140));   // after the end: nothing
+            book.progress("p", new LedgerTables.Progress(999_000, 15, 140));   // after the end: nothing
             assertThat(book.window(TOTAL)).contains(new WindowRow(TOTAL, 309_000, 0, 59, 0));
             assertThat(store.usageLog().byRequestId("req-p").orElseThrow().costNanos()).isEqualTo(309_000);
             assertThat(book.openReservations()).isEmpty();

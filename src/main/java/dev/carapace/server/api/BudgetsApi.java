@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Budget;
 import dev.carapace.ledger.Budgets;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
 import dev.carapace.server.json.BudgetView;
-import dev.carapace.store.LedgerBook;
 
 import java.io.IOException;
 import java.math.BigDecimal;

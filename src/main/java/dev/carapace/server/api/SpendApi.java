@@ -1,11 +1,11 @@
 package dev.carapace.server.api;
 
 import dev.carapace.identity.Principal;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
 import dev.carapace.server.json.SpendReport;
-import dev.carapace.store.LedgerBook;
 
 import java.time.Clock;
 import java.time.LocalDate;

@@ -8,10 +8,10 @@ import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.Money;
 import dev.carapace.ledger.Period;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.Carapace;
 import dev.carapace.server.json.BudgetView;
-import dev.carapace.store.LedgerBook;
 import dev.carapace.store.Store;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -39,7 +39,7 @@ final class BudgetCommand extends GroupCommand {
         @Override
         int run(CarapaceConfig config, Store store) throws Exception {
             Clock clock = Clock.systemUTC();
-            return run(Carapace.budgets(config, store, clock), store.ledgerBook(), clock.instant(), out());
+            return run(Carapace.budgets(config, store, clock), LedgerBook.of(store), clock.instant(), out());
         }
 
         abstract int run(Budgets budgets, LedgerBook book, Instant now, PrintWriter out) throws Exception;

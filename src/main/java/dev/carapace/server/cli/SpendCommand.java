@@ -2,8 +2,9 @@ package dev.carapace.server.cli;
 
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.ledger.Money;
+import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.server.json.SpendReport;
-import dev.carapace.store.LedgerBook.SpendRow;
+import dev.carapace.store.LedgerTables.SpendRow;
 import dev.carapace.store.Store;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,7 +47,7 @@ final class SpendCommand extends CliCommand implements Callable<Integer> {
         CarapaceConfig config = common.config();
         java.util.List<SpendRow> rows;
         try (Store store = common.openStore(config)) {
-            rows = store.ledgerBook().spend(by, from, to, null);
+            rows = LedgerBook.of(store).spend(by, from, to, null);
         }
         PrintWriter out = out();
         if (json) {

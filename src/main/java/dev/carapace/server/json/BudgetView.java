@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.ledger.Budget;
 import dev.carapace.ledger.Money;
-import dev.carapace.store.LedgerBook;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+import dev.carapace.ledger.book.LedgerBook;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;

@@ -3,7 +3,7 @@ package dev.carapace.server.json;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.ledger.Money;
-import dev.carapace.store.LedgerBook.SpendRow;
+import dev.carapace.store.LedgerTables.SpendRow;
 
 import java.time.LocalDate;
 import java.util.List;

@@ -16,13 +16,16 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The ledger's tables: budgets, their period windows (spent and reserved), reservations, alerts sent, prices.
+ * The ledger's tables and their SQL: budgets, their period windows (spent and reserved), reservations, alerts sent,
+ * prices, spend reports; and the plain records the ledger reads and writes them with.
  *
- * <p>Reservations and their settlement go through {@link Reservations}: the database decides when gateways share it
- * ({@link SqlReservations}), this process's memory when it owns a SQLite file ({@link MemoryReservations}, made
- * durable by the {@link Journal}). Reads fold the journal first, so they see every decision made so far.
+ * <p>Nothing here decides whether a reservation fits: that is a {@link Reservations} decider's job, the database's
+ * ({@link SqlReservations}) or, for a SQLite file this process owns, the one in
+ * {@code dev.carapace.ledger.book.MemoryReservations}. The ledger reaches both through
+ * {@code dev.carapace.ledger.book.LedgerBook}. Reads fold the {@link Journal} first, so they see every decision made
+ * so far; the ones named "as stored" do not, for the decider that folds it itself.
  */
-public final class LedgerBook {
+public final class LedgerTables {
 
     public record BudgetRow(String id, String scope, String subject, String period, String timeZone, String currency,
                             Long limitNanos, Long limitTokens, String softPercents, String tierRules, Instant updatedAt) {}
@@ -93,11 +96,9 @@ public final class LedgerBook {
             rs.getLong("spent_nanos"), rs.getLong("reserved_nanos"), rs.getLong("spent_tokens"), rs.getLong("reserved_tokens"));
 
     private final Store store;
-    private final Reservations reservations;
 
-    LedgerBook(Store store, Reservations reservations) {
+    LedgerTables(Store store) {
         this.store = store;
-        this.reservations = reservations;
     }
 
     // ---- budgets ----
@@ -115,11 +116,12 @@ public final class LedgerBook {
      * {@code toStart} instead of {@code fromStart}. In the same transaction, the old current window's rows (total
      * and per tier) move to the new start: spend carries over (the larger figure wins if the new window already
      * has spend, so flipping back and forth never counts twice), holds of calls in flight move with their
-     * reservations, so they settle where the limit is now checked. The journal is folded first, so every call in
-     * flight is in the tables to be moved, and a process keeping windows in memory reads them again after.
+     * reservations, so they settle where the limit is now checked. Run it inside {@link Reservations#resync}: the
+     * journal must be folded first, so every call in flight is in the tables to be moved, and a decider keeping
+     * windows in memory must read them again after.
      */
     public void putBudget(BudgetRow b, long fromStart, long toStart) {
-        reservations.resync(() -> store.write("save budget", h -> {
+        store.write("save budget", h -> {
             upsertBudget(h, b);
             if (fromStart == toStart) return null;
             List<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w")
@@ -147,14 +149,8 @@ public final class LedgerBook {
             h.createUpdate("UPDATE reservations SET windows = REPLACE(windows, :from, :to) WHERE state = 'open'")
                     .bind("from", b.id() + "|" + fromStart + "|").bind("to", b.id() + "|" + toStart + "|").execute();
             return null;
-        }));
+        });
     }
-
-    /**
-     * Reads the windows and open reservations again, for a process that keeps them in memory: after another process
-     * (the CLI) moved a budget's windows to a new period or time zone.
-     */
-    public void reload() { reservations.resync(() -> {}); }
 
     private static void upsertBudget(Handle h, BudgetRow b) {
         h.createUpdate("""
@@ -236,7 +232,7 @@ public final class LedgerBook {
      * and from the daily rollups for every whole day after it, so that a month's window reads a few hundred rollup
      * rows rather than every record of the month. The total window ({@code *}) counts every tier but the exempt
      * ones; each capped tier's window counts that tier. A window that already holds more (the budget existed before)
-     * keeps its figure: seeding again never counts twice. The journal is folded first, so every call recorded so far
+     * keeps its figure: seeding again never counts twice. The journal must be folded first, so every call recorded so far
      * is counted, and a process keeping windows in memory reads them again after.
      *
      * @param scope  org, team, user or agent: which column of the records names the subject
@@ -252,7 +248,7 @@ public final class LedgerBook {
             case "agent" -> "agent";
             default -> throw new IllegalArgumentException("no budget scope " + scope);
         };
-        reservations.resync(() -> store.write("seed budget window", h -> {
+        store.write("seed budget window", h -> {
             Map<String, long[]> byTier = new HashMap<>();
             LocalDate firstDay = Instant.ofEpochMilli(windowStart).atZone(ZoneOffset.UTC).toLocalDate();
             long firstDayStart = firstDay.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
@@ -277,7 +273,7 @@ public final class LedgerBook {
             atLeast(h, new WindowKey(budgetId, windowStart, "*"), total);
             for (String tier : capped) atLeast(h, new WindowKey(budgetId, windowStart, tier), byTier.getOrDefault(tier, new long[2]));
             return null;
-        }));
+        });
     }
 
     private static boolean add(Map<String, long[]> byTier, String tier, long nanos, long tokens) {
@@ -317,10 +313,14 @@ public final class LedgerBook {
                 .bind("id", budgetId).map(WINDOW).list());
     }
 
+    /** A window as the tables hold it, once the journal is folded. */
     public Optional<WindowRow> window(WindowKey k) {
-        Optional<WindowRow> known = reservations.window(k);
-        if (known.isPresent()) return known;
         store.foldJournal();
+        return windowAsStored(k);
+    }
+
+    /** A window as the tables hold it now, without folding the journal. */
+    public Optional<WindowRow> windowAsStored(WindowKey k) {
         return store.read("read budget window", h -> window(h, k));
     }
 
@@ -330,48 +330,6 @@ public final class LedgerBook {
     }
 
     // ---- reservations ----
-
-    /**
-     * Holds {@code r.nanos()} and {@code r.tokens()} on every charged window, or on none. Durable when it returns.
-     *
-     * @return the window whose limit refused, or empty when the reservation is in place
-     */
-    public Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges) {
-        return reservations.reserve(r, owner, charges);
-    }
-
-    /**
-     * Replaces the reservation by the real charge: its held amounts leave {@code reserved}, {@code nanos} and
-     * {@code tokens} join {@code spent}, and {@code record} is written — all at once and durably, so a charge is
-     * never lost or counted twice.
-     *
-     * @return the windows after the charge, or empty if the reservation was not open (already settled)
-     */
-    public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record) {
-        return reservations.settle(reservationId, "settled", nanos, tokens, record);
-    }
-
-    /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
-    public List<WindowRow> reconcile(Reservation r, UsageRecord record) {
-        return reconcile(r, r.nanos(), r.tokens(), record);
-    }
-
-    /** Settles an orphaned reservation at {@code nanos} and {@code tokens} (its progress) and writes its record. */
-    public List<WindowRow> reconcile(Reservation r, long nanos, long tokens, UsageRecord record) {
-        return reservations.settle(r.id(), "reconciled", nanos, tokens, record);
-    }
-
-    /**
-     * Writes the record of a call that held no reservation (no budget on its path). Durable when it returns, as a
-     * settlement is: the call's response may complete after this, and a crash must not lose it.
-     */
-    public void record(UsageRecord record) { reservations.record(record); }
-
-    /**
-     * Notes what an open reservation's call has produced so far. Durable when it returns; ignored once the
-     * reservation has ended. Meant for bounded intervals of a stream, not per token.
-     */
-    public void progress(String reservationId, Progress progress) { reservations.progress(reservationId, progress); }
 
     /** Tells other gateways that {@code owner} is alive and still serving its open reservations. */
     public void heartbeat(String owner, Instant now) {
@@ -384,7 +342,12 @@ public final class LedgerBook {
     /** Every open reservation, oldest first. */
     public List<OpenReservation> openReservations() {
         store.foldJournal();
-        return store.read("list open reservations", LedgerBook::openReservations);
+        return openReservationsAsStored();
+    }
+
+    /** Every open reservation as the tables hold it now, without folding the journal. */
+    public List<OpenReservation> openReservationsAsStored() {
+        return store.read("list open reservations", LedgerTables::openReservations);
     }
 
     static List<OpenReservation> openReservations(Handle h) {

@@ -1,13 +1,17 @@
-package dev.carapace.store;
+package dev.carapace.ledger.book;
 
-import dev.carapace.store.Journal.Entry;
-import dev.carapace.store.LedgerBook.Charge;
-import dev.carapace.store.LedgerBook.OpenReservation;
-import dev.carapace.store.LedgerBook.Reservation;
-import dev.carapace.store.LedgerBook.WindowKey;
-import dev.carapace.store.LedgerBook.WindowRow;
+
+import dev.carapace.store.Journal;
+import dev.carapace.store.JournalEntry;
+import dev.carapace.store.LedgerTables.Charge;
+import dev.carapace.store.LedgerTables.OpenReservation;
+import dev.carapace.store.LedgerTables.Progress;
+import dev.carapace.store.LedgerTables.Reservation;
+import dev.carapace.store.LedgerTables.WindowKey;
+import dev.carapace.store.LedgerTables.WindowRow;
+import dev.carapace.store.LedgerTables;
+import dev.carapace.store.Reservations;
 import dev.carapace.store.UsageLog.UsageRecord;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -27,6 +31,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A window is read from its table the first time it is needed, and that read is exact: every decision loads its
  * windows before its entry is appended, so no entry waiting in the journal, or being folded meanwhile, can touch a
  * window that is not in memory yet; and {@link #resync} folds the journal before it forgets anything.
+ *
+ * <p>These are the ledger's concurrency rules, so they live in the ledger. The journal they append to, its file
+ * and its fold into the tables are the SQLite store's write path and live in {@code dev.carapace.store}
+ * ({@link Journal}), which replays it when it opens, before this class exists.
  */
 final class MemoryReservations implements Reservations {
 
@@ -40,7 +48,7 @@ final class MemoryReservations implements Reservations {
     /** What an open reservation holds, and on which windows. */
     private record Held(long nanos, long tokens, List<WindowKey> windows) {}
 
-    private final Store store;
+    private final LedgerTables tables;
     private final Journal journal;
     /** Guards the figures and orders the decisions; never held by the fold, so a decision never waits for one. */
     private final ReentrantLock lock = new ReentrantLock();
@@ -48,8 +56,8 @@ final class MemoryReservations implements Reservations {
     private final Map<String, Held> open = new HashMap<>();
 
     /** Starts from the tables, once the journal is folded (the reservations a stopped gateway left count too). */
-    MemoryReservations(Store store, Journal journal) {
-        this.store = store;
+    MemoryReservations(LedgerTables tables, Journal journal) {
+        this.tables = tables;
         this.journal = journal;
         resync(() -> {});
     }
@@ -62,15 +70,15 @@ final class MemoryReservations implements Reservations {
         try {
             for (Charge c : sorted) {
                 Figures f = figures(c.window());
-                long ln = c.limitNanos() == null ? SqlReservations.UNLIMITED : c.limitNanos();
-                long lt = c.limitTokens() == null ? SqlReservations.UNLIMITED : c.limitTokens();
+                long ln = c.limitNanos() == null ? UNLIMITED : c.limitNanos();
+                long lt = c.limitTokens() == null ? UNLIMITED : c.limitTokens();
                 if (f.spentNanos + f.reservedNanos + r.nanos() > ln || f.spentTokens + f.reservedTokens + r.tokens() > lt) {
                     return Optional.of(c.window());
                 }
             }
             List<Figures> held = new ArrayList<>(r.windows().size());
             for (WindowKey k : r.windows()) held.add(figures(k));   // loaded before the entry exists (class comment)
-            journal.append(Entry.reserve(r, owner));   // durable before the upstream call; if it fails, nothing is held
+            journal.append(JournalEntry.reserve(r, owner));   // durable before the upstream call; if it fails, nothing is held
             for (Figures f : held) {
                 f.reservedNanos += r.nanos();
                 f.reservedTokens += r.tokens();
@@ -90,7 +98,7 @@ final class MemoryReservations implements Reservations {
             if (held == null) return List.of();   // settled or reconciled already
             List<Figures> figures = new ArrayList<>(held.windows().size());
             for (WindowKey k : held.windows()) figures.add(figures(k));
-            journal.append(Entry.end(state, reservationId, nanos, tokens, record));
+            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record));
             open.remove(reservationId);
             List<WindowRow> after = new ArrayList<>(held.windows().size());
             for (int i = 0; i < figures.size(); i++) {
@@ -109,12 +117,12 @@ final class MemoryReservations implements Reservations {
 
     /** Journaled like a settlement, outside the lock: a record moves no window, so its order does not matter. */
     @Override
-    public void record(UsageRecord record) { journal.append(Entry.record(record)); }
+    public void record(UsageRecord record) { journal.append(JournalEntry.record(record)); }
 
     /** Outside the lock too: the fold applies it only while the reservation is open, whatever came before. */
     @Override
-    public void progress(String reservationId, LedgerBook.Progress progress) {
-        journal.append(Entry.progress(reservationId, progress));
+    public void progress(String reservationId, Progress progress) {
+        journal.append(JournalEntry.progress(reservationId, progress));
     }
 
     @Override
@@ -136,7 +144,7 @@ final class MemoryReservations implements Reservations {
             change.run();
             windows.clear();
             open.clear();
-            for (OpenReservation o : store.read("list open reservations", LedgerBook::openReservations)) {
+            for (OpenReservation o : tables.openReservationsAsStored()) {
                 Reservation r = o.reservation();
                 open.put(r.id(), new Held(r.nanos(), r.tokens(), r.windows()));
             }
@@ -149,7 +157,7 @@ final class MemoryReservations implements Reservations {
         Figures f = windows.get(k);
         if (f == null) {
             f = new Figures();
-            WindowRow row = store.read("read budget window", h -> LedgerBook.window(h, k)).orElse(null);
+            WindowRow row = tables.windowAsStored(k).orElse(null);
             if (row != null) {
                 f.spentNanos = row.spentNanos();
                 f.reservedNanos = row.reservedNanos();
