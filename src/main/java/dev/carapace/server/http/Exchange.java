@@ -57,13 +57,34 @@ public final class Exchange {
     /** A {@code {name}} segment of the route's template, decoded. */
     public String pathParam(String name) { return pathParams.get(name); }
 
-    /** The first value of a request header, or null. */
-    public String header(String name) { return request.getHeaders().get(name); }
+    /** The first value of a request header, or null ({@link #utf8}). */
+    public String header(String name) { return utf8(request.getHeaders().get(name)); }
 
     public boolean hasHeader(String name) { return request.getHeaders().contains(name); }
 
-    /** Every value of a request header, as sent in one line or several. */
-    public java.util.List<String> headerValues(String name) { return request.getHeaders().getValuesList(name); }
+    /** Every value of a request header, as sent in one line or several ({@link #utf8}). */
+    public java.util.List<String> headerValues(String name) {
+        return request.getHeaders().getValuesList(name).stream().map(Exchange::utf8).toList();
+    }
+
+    /**
+     * A header value as its sender meant it: Jetty reads header bytes as ISO-8859-1, one character per byte, but
+     * clients send UTF-8, so a value that is valid UTF-8 is read as such (a message that quotes it shows "é", not
+     * "Ã©"). A value that is not valid UTF-8 stays as Jetty read it. ASCII, nearly every value, is returned as is.
+     */
+    static String utf8(String value) {
+        if (value == null) return null;
+        int i = 0;
+        while (i < value.length() && value.charAt(i) < 0x80) i++;
+        if (i == value.length()) return value;
+        byte[] bytes = value.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException notUtf8) {
+            return value;
+        }
+    }
 
     /** The declared Content-Length, or -1 when the body is chunked or absent. */
     public long contentLength() { return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH); }
