@@ -88,10 +88,31 @@ public record ChatRequest(
      * only the client's vendor headers kept ({@link #vendorHeaders}).
      */
     public ChatRequest withMessages(List<Message> newMessages) {
+        return rewritten(newMessages, tools, user, passthrough);
+    }
+
+    /**
+     * What the request says, rewritten by a filter (a redaction of its messages, tools, end-user id and parameters):
+     * as {@link #withMessages}, translated from here on, with only the client's vendor headers kept.
+     */
+    public ChatRequest rewritten(List<Message> newMessages, List<Tool> newTools, String newUser, Passthrough newPassthrough) {
         Original headersOnly = original == null || original.headers().isEmpty() ? null
                 : new Original(original.api(), null, null, original.headers());
-        return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough, headersOnly);
+        return new ChatRequest(model, newMessages, newTools, toolChoice, maxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, newUser, newPassthrough, headersOnly);
+    }
+
+    /**
+     * The same request with the paths a translation drops or refuses taken from {@code earlier}: a request parsed
+     * again from a body that differs only in its strings (a redacted one) has the same structure, but its parser may
+     * not know what the client said of it (the optional hosted tools of a Responses request).
+     */
+    public ChatRequest withTranslationPaths(ChatRequest earlier) {
+        Passthrough e = earlier.passthrough;
+        Passthrough p = new Passthrough(passthrough.api(), passthrough.fields(), e.lossy(), e.untranslatable(),
+                passthrough.unmodeledText());
+        return new ChatRequest(model, messages, tools, toolChoice, maxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, user, p, original);
     }
 
     /**

@@ -204,7 +204,7 @@ class TranslationDegradesTest {
     }
 
     @Test
-    void dataARuleRedactsInAFieldCarapaceDoesNotModelIsRefusedNotRelayed() {
+    void dataARuleRedactsInAFieldCarapaceDoesNotModelIsRedactedThereOrLeftOut() {
         int before = thinking.seen().size();
         HttpResponse<String> top = messages("""
                 {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":"hi"}],
@@ -212,15 +212,18 @@ class TranslationDegradesTest {
         HttpResponse<String> nested = messages("""
                 {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":"hi",
                  "annotation":"from frank.green@example.com"}]}""");
+        h.a.enqueue(dev.carapace.testing.ScriptedUpstream.openAiText("ok", 3, 1));
         HttpResponse<String> openai = h.post("/v1/chat/completions", h.memberKey, """
                 {"model":"m-solo","prediction":{"type":"content","content":"to grace.hall@example.com"},
                  "messages":[{"role":"user","content":"hi"}]}""");
-        for (HttpResponse<String> r : List.of(top, nested, openai)) {
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
-            assertThat(r.body()).contains("cannot redact a field it does not model").contains("email")
-                    .doesNotContain("example.com");
-        }
-        assertThat(thinking.seen()).hasSize(before);
+        for (HttpResponse<String> r : List.of(top, nested, openai)) assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        // A top-level field goes up with a placeholder for the value; a nested one the rebuild cannot carry is left out.
+        assertThat(thinking.seen()).hasSize(before + 2);
+        assertThat(thinking.seen().get(before).body().path("container").path("notes").asText()).isEqualTo("owner <EMAIL_1>");
+        assertThat(thinking.seen().get(before + 1).body().path("messages").get(0).has("annotation")).isFalse();
+        assertThat(nested.headers().firstValue("x-carapace-dropped")).hasValueSatisfying(d -> assertThat(d).contains("annotation"));
+        assertThat(thinking.seen()).noneMatch(s -> String.valueOf(s.body()).contains("example.com"));
+        assertThat(dev.carapace.testing.ScriptedUpstream.body(h.a.take())).contains("to <EMAIL_1>").doesNotContain("grace.hall");
     }
 
     @Test
