@@ -45,6 +45,19 @@ final class BodyWalk {
      */
     private static final Set<String> FREE = Set.of("input", "input_schema", "parameters", "schema", "properties",
             "default", "examples", "enum", "const", "arguments", "metadata");
+    /**
+     * Keys the APIs and JSON Schema define: they hold no data and are the bulk of a request's keys (a Claude Code
+     * request has ~750 in its tools alone), so they are not scanned. Any other key is.
+     */
+    private static final Set<String> KNOWN_KEYS = Set.of("type", "role", "content", "text", "name", "description",
+            "input_schema", "parameters", "properties", "required", "enum", "default", "items", "function", "tools",
+            "messages", "system", "model", "max_tokens", "tool_choice", "id", "tool_use_id", "tool_call_id", "input",
+            "arguments", "call_id", "output", "source", "media_type", "data", "cache_control", "metadata", "user_id",
+            "thinking", "signature", "citations", "stream", "temperature", "additionalProperties", "format", "title",
+            "minimum", "maximum", "minLength", "maxLength", "pattern", "anyOf", "oneOf", "allOf", "$schema", "$ref",
+            "$defs", "definitions", "const", "examples", "strict", "status", "summary", "instructions", "user",
+            "tool_calls", "image_url", "url", "detail", "is_error", "budget_tokens", "top_p", "top_k", "stop",
+            "stop_sequences", "ephemeral", "ttl", "effort", "reasoning", "include", "store", "defer_loading");
     private static final ObjectMapper NESTED = new ObjectMapper();
     private static final int MAX_KEY_SHOWN = 40;
 
@@ -95,7 +108,7 @@ final class BodyWalk {
         for (Map.Entry<String, JsonNode> e : o.properties()) {
             String key = e.getKey();
             JsonNode v = e.getValue();
-            List<Finding> inKey = scanner.scan(key);
+            List<Finding> inKey = KNOWN_KEYS.contains(key) ? List.of() : scanner.scan(key);
             String at = join(path, key, inKey.isEmpty());
             if (!inKey.isEmpty()) out.add(new Piece(at + " (its key)", key, false, KEY, inKey, null));
             // The model id is Carapace's to replace with the upstream's; a base64 source's data is bytes.
