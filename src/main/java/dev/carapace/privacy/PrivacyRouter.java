@@ -8,6 +8,7 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
+import dev.carapace.model.Provider;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
 import dev.carapace.model.ToolCall;
@@ -128,19 +129,18 @@ public final class PrivacyRouter implements CallFilter {
     /**
      * Replaces each value the policy redacts with its placeholder, wherever it is, in a copy of what the request
      * sends; the answer's placeholders are restored on the way back. A client's body is redacted as a whole and read
-     * back with the client's parser, so that every field of the view a translation is made from (tools and their
-     * schemas, the end-user id, the parameters kept for the client's API) is the redacted one.
-     *
-     * <p>The redacted request is then rebuilt from that view, not relayed, even to an upstream of the client's API:
-     * its answer is rewritten (placeholders restored), and a rewritten answer does not carry the upstream's thinking
-     * blocks, so the client's next turn lacks them; a rebuild leaves thinking out where the history lacks it, where a
-     * relay would be refused by the upstream. What a rebuild cannot carry is dropped and named, or refused when its
-     * loss would change the request ({@link dev.carapace.model.Translation}), so nothing unscreened goes up.
+     * back with the client's parser: the redacted body is what a relay sends (every field as it came but for the
+     * values, thinking and its signatures included, so a client such as Claude Code, whose tool descriptions carry an
+     * e-mail address, keeps working), and every field of the view a translation is made from (tools and their
+     * schemas, the end-user id, the parameters kept for the client's API) is the redacted one. The relayed answer is
+     * restored in its own frames ({@link RelayRestorer}). An image, which only the view can replace with a
+     * placeholder, makes the request a translation.
      */
     private void redact(Call call, ChatRequest req, Map<String, Action> actions, String field, boolean body) {
         java.util.function.Predicate<Finding> redacted = f -> actions.get(f.dataClass()) == Action.REDACT;
         Redaction redaction = new Redaction();
         ChatRequest out;
+        boolean relayed = false;
         if (body) {
             ObjectNode copy = req.original().body().deepCopy();
             BodyWalk.strings(copy, redaction::reserve);
@@ -148,8 +148,10 @@ public final class PrivacyRouter implements CallFilter {
             byte[] raw = copy.toString().getBytes(StandardCharsets.UTF_8);
             out = reader.read(call, raw).withRelayedHeaders(req.original().headers()).withTranslationPaths(req);
             ViewWalk images = new ViewWalk(scanner, spec, out, field, true);
-            for (Piece piece : images.pieces) replace(piece, redaction, redacted);
-            out = images.build();
+            boolean image = false;
+            for (Piece piece : images.pieces) image |= replace(piece, redaction, redacted);
+            if (image) out = images.build();
+            else relayed = true;
         } else {
             ViewWalk view = new ViewWalk(scanner, spec, req, field, false);
             view.strings(redaction::reserve);
@@ -160,6 +162,7 @@ public final class PrivacyRouter implements CallFilter {
         if (!redaction.isEmpty()) {
             call.note(Redaction.class, redaction);
             call.rewriteOutput();   // placeholders in the answer are restored before the client sees it
+            if (relayed) call.rewriteRelayedOutput();   // in the upstream's own frames when it is relayed
         }
     }
 
@@ -211,6 +214,13 @@ public final class PrivacyRouter implements CallFilter {
     public StreamEvent onEvent(Call call, StreamEvent event, StreamSink earlier) {
         Redaction redaction = call.note(Redaction.class);
         if (redaction == null) return event;
+        if (event instanceof StreamEvent.Frame f) {
+            RelayRestorer frames = call.note(RelayRestorer.class);
+            if (frames == null) call.note(RelayRestorer.class, frames = new RelayRestorer(redaction));
+            return frames.frame(f, earlier);
+        }
+        // A relayed stream's decoded events serve Carapace's accounts; its frames, restored above, are the answer.
+        if (call.deployment() != null && call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE) return event;
         Restorer held = call.note(Restorer.class);
         if (held == null) {
             held = new Restorer(redaction);
@@ -243,6 +253,7 @@ public final class PrivacyRouter implements CallFilter {
     public ChatResponse onResponse(Call call, ChatResponse response) {
         Redaction redaction = call.note(Redaction.class);
         if (redaction == null) return response;
+        if (response.relayed() != null) return response.withRelayed(new RelayRestorer(redaction).body(response.relayed()));
         List<ToolCall> calls = new ArrayList<>(response.toolCalls().size());
         for (ToolCall tc : response.toolCalls()) calls.add(new ToolCall(tc.id(), tc.name(), redaction.restore(tc.arguments(), true)));
         return new ChatResponse(response.id(), response.model(), redaction.restore(response.text(), false), calls,

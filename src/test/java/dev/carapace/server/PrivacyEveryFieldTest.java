@@ -200,16 +200,6 @@ class PrivacyEveryFieldTest {
     @MethodSource("attacks")
     void anEmailInTheFieldIsRedactedAndNeverReachesTheUpstream(Attack a) {
         ScriptedUpstream up = a.model.equals("m-claude") ? h.claude : a.model.equals("m-resp") ? h.resp : h.a;
-        if (REFUSED_WHEN_REBUILT.contains(a.name)) {
-            // A redacted request is rebuilt, and a block the rebuild cannot carry is refused, naming it, not dropped.
-            int before = up.requestCount();
-            HttpResponse<String> r = send(a, MAIL);
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
-            assertThat(json(r.body()).path("error").path("message").asText()).startsWith("messages[0].content[1] (")
-                    .contains("cannot be carried when the request is rebuilt").doesNotContain("noreply");
-            assertThat(up.requestCount()).isEqualTo(before);
-            return;
-        }
         up.enqueue(switch (a.path) {
             case "/v1/messages" -> ScriptedUpstream.anthropicText("ok", 5, 2);
             case "/v1/messages/count_tokens" -> ScriptedUpstream.anthropicTokenCount(9);
@@ -221,18 +211,10 @@ class PrivacyEveryFieldTest {
         String sent = ScriptedUpstream.body(up.take());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(sent).doesNotContain(MAIL).doesNotContain("noreply@");
-        // A field the rebuilt request carries has the placeholder; one it does not carry (an unmodeled key, a
-        // citation) is left out.
-        if (CARRIED.contains(a.name)) assertThat(sent).contains("<EMAIL_1>");
+        // The request went up with every field where it was (relayed), the value replaced by its placeholder.
+        assertThat(sent).contains("<EMAIL_1>");
     }
 
-    static final java.util.Set<String> REFUSED_WHEN_REBUILT = java.util.Set.of("messages document", "messages search_result");
-    static final java.util.Set<String> CARRIED = java.util.Set.of("chat tool description", "chat schema property description",
-            "chat schema enum", "chat schema default", "chat user", "chat tool call arguments", "chat tool result as parts",
-            "chat unmodeled field", "messages tool description", "messages schema nested description",
-            "messages metadata.user_id", "messages tool_result nested blocks", "messages tool_use input",
-            "count_tokens tool description", "responses tool description", "responses user",
-            "responses function_call arguments", "responses function_call_output", "embeddings user");
 
     static final String RESPONSES_TEXT = """
             {"id":"resp_1","object":"response","status":"completed","model":"up-resp","output":[{"type":"message",
@@ -286,6 +268,86 @@ class PrivacyEveryFieldTest {
         assertThat(resp.statusCode()).as(resp.body()).isEqualTo(200);
         assertThat(up.path("user").asText()).isEqualTo("<EMAIL_1>");
         assertThat(json(resp.body()).at("/output/0/arguments").asText()).isEqualTo("{\"to\":\"alice@example.com\"}");
+    }
+
+    /** The data of every SSE event of a stream, in order, as parsed JSON (the [DONE] line left out). */
+    private static List<JsonNode> events(String sse) {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : sse.split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) out.add(json(line.substring(6)));
+        }
+        return out;
+    }
+
+    private static final String ANTHROPIC_STREAM_REQUEST = """
+            {"model":"m-claude","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"commit it"}],
+             "tools":[{"name":"Bash","description":"Co-Authored-By: Claude <noreply@anthropic.com>",
+              "input_schema":{"type":"object"}}]}""";
+
+    @Test
+    void aRelayedAnthropicStreamGetsItsPlaceholdersBackEvenSplitAcrossFramesButNotInItsThinking() {
+        String thinkingText = "The address is <EMAIL_1>.";
+        h.claude.enqueue(ScriptedUpstream.sse(ScriptedUpstream.anthropicFrames(
+                "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"type\":\"message\","
+                        + "\"role\":\"assistant\",\"model\":\"claude-up\",\"content\":[],\"stop_reason\":null,"
+                        + "\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"" + thinkingText + "\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"c2ln\"}}",
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"As <EMA\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"IL_1> then <\"}}",
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}",
+                "content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"Bash\",\"input\":{}}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"command\\\":\\\"by <<EMAIL\"}}",
+                "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"_1>>\\\"}\"}}",
+                "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":2}",
+                "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}",
+                "message_stop", "{\"type\":\"message_stop\"}"), 0));
+        HttpResponse<String> r = h.post("/v1/messages", h.memberKey, ANTHROPIC_STREAM_REQUEST, "anthropic-version", "2023-06-01");
+        assertThat(ScriptedUpstream.body(h.claude.take())).doesNotContain("noreply@").contains("<<EMAIL_1>>");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        StringBuilder text = new StringBuilder(), args = new StringBuilder(), thought = new StringBuilder();
+        for (JsonNode e : events(r.body())) {
+            JsonNode d = e.path("delta");
+            if (d.has("text")) text.append(d.path("text").asText());
+            if (d.has("partial_json")) args.append(d.path("partial_json").asText());
+            if (d.has("thinking")) thought.append(d.path("thinking").asText());
+        }
+        assertThat(text.toString()).isEqualTo("As noreply@anthropic.com then <");
+        assertThat(json(args.toString()).path("command").asText()).isEqualTo("by <noreply@anthropic.com>");
+        assertThat(thought.toString()).as("signed: left as the model wrote it").isEqualTo(thinkingText);
+        assertThat(r.body()).contains("signature_delta");
+    }
+
+    @Test
+    void relayedChatAndResponsesStreamsGetTheirPlaceholdersBack() {
+        h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("Mail <EM", "AIL_1", "> now"), 5, 3), 0));
+        HttpResponse<String> chat = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","stream":true,"user":"alice@example.com","messages":[{"role":"user","content":"hi"}]}""");
+        assertThat(ScriptedUpstream.body(h.a.take())).doesNotContain("alice@").contains("\"user\":\"<EMAIL_1>\"");
+        assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        for (JsonNode e : events(chat.body())) text.append(e.at("/choices/0/delta/content").asText(""));
+        assertThat(text.toString()).isEqualTo("Mail alice@example.com now");
+
+        h.resp.enqueue(ScriptedUpstream.sse(ScriptedUpstream.responsesToolCallStream(
+                new ScriptedUpstream.ToolCall("call_1", "send", "{\"to\":\"<EMAIL_1>\"}"), 5, 0, 3), 0));
+        HttpResponse<String> resp = h.post("/v1/responses", h.memberKey, """
+                {"model":"m-resp","stream":true,"input":"mail them","tools":[{"type":"function","name":"send",
+                  "description":"copy alice@example.com","parameters":{"type":"object"}}]}""");
+        assertThat(ScriptedUpstream.body(h.resp.take())).doesNotContain("alice@").contains("copy <EMAIL_1>");
+        assertThat(resp.statusCode()).as(resp.body()).isEqualTo(200);
+        assertThat(resp.body()).doesNotContain("<EMAIL_1>");
+        for (JsonNode e : events(resp.body())) {
+            if (e.path("type").asText().equals("response.function_call_arguments.done")) {
+                assertThat(e.path("arguments").asText()).isEqualTo("{\"to\":\"alice@example.com\"}");
+            }
+            if (e.path("type").asText().equals("response.completed")) {
+                assertThat(e.at("/response/output/0/arguments").asText()).isEqualTo("{\"to\":\"alice@example.com\"}");
+            }
+        }
     }
 
     @Test
