@@ -139,7 +139,7 @@ final class ViewWalk {
         }
         ChatRequest.Passthrough pt = request.passthrough();
         ChatRequest.Passthrough passthrough = fields == null ? pt
-                : new ChatRequest.Passthrough(pt.api(), fields, pt.lossy(), pt.untranslatable(), pt.unmodeledText());
+                : new ChatRequest.Passthrough(pt.api(), fields, pt.lossy(), pt.untranslatable());
         return request.rewritten(messages, Arrays.asList(tools), user, passthrough);
     }
 
