@@ -23,7 +23,8 @@ import java.util.function.Consumer;
  * router redacts by walking a copy of the client's body and sends that on. Some strings must go up exactly as they
  * came ({@link Piece#fixed}): an Anthropic {@code thinking} or {@code redacted_thinking} block is signed by the model
  * (the upstream checks the signature against the text, so one changed character makes it refuse the request), a
- * Responses reasoning item's {@code encrypted_content} is the upstream's own ciphertext, identifiers ({@code type},
+ * Responses reasoning item's {@code encrypted_content} is the upstream's own ciphertext (its {@code summary} is plain
+ * text, which the API does not check against the ciphertext, so it is redacted like any other), identifiers ({@code type},
  * {@code id}, tool names...) are checked by the API, and a key cannot be replaced without changing what the object
  * means. Base64 payloads (images, PDFs) are bytes, not text: the image class of the policy covers them.
  */
@@ -141,10 +142,21 @@ final class BodyWalk {
     private void string(String text, String key, String at, String fixed, Consumer<String> set) {
         if (text.isEmpty() || text.startsWith("data:") && text.contains(";base64,")) return;
         boolean json = looksLikeJson(text);
+        boolean escapes = text.contains("\\u");
         // JSON in a string (tool-call arguments) may spell a value with \\u escapes, which the model reads as the
         // value: such a string is read as JSON and its own strings screened.
-        if (json && fixed == null && text.contains("\\u") && nested(text, at, set)) return;
+        if (json && escapes && nested(text, at, fixed, set)) return;
         List<Finding> found = key == null ? scanner.scan(text) : member(key, text);
+        if (escapes && !json) {
+            // Text that spells characters as \\u escapes of its own is screened as the model would read it, and
+            // redacted in that form (the rest of the string means the same either way).
+            String read = Json.unescape(text);
+            List<Finding> decoded = key == null ? scanner.scan(read) : member(key, read);
+            if (decoded.size() > found.size()) {
+                text = read;
+                found = decoded;
+            }
+        }
         if (found.isEmpty()) return;
         Consumer<String> replace = fixed != null ? null : changed == null ? set : s -> {
             set.accept(s);
@@ -153,7 +165,7 @@ final class BodyWalk {
         out.add(new Piece(at, text, json, fixed, found, replace));
     }
 
-    private boolean nested(String text, String at, Consumer<String> set) {
+    private boolean nested(String text, String at, String fixed, Consumer<String> set) {
         JsonNode inner;
         try {
             inner = NESTED.readTree(text);
@@ -166,8 +178,8 @@ final class BodyWalk {
             if (changed != null) changed.run();
         };
         BodyWalk w = new BodyWalk(scanner, out, write);
-        if (inner.isObject()) w.object((ObjectNode) inner, at, null, false, true);
-        else w.array((ArrayNode) inner, at, null, true);
+        if (inner.isObject()) w.object((ObjectNode) inner, at, fixed, false, true);
+        else w.array((ArrayNode) inner, at, fixed, true);
         return true;
     }
 

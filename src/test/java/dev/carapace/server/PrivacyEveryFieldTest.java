@@ -372,6 +372,26 @@ class PrivacyEveryFieldTest {
     }
 
     @Test
+    void aValueSpelledWithEscapesInsideTheTextItselfIsFoundAndRedactedAsTheModelWouldReadIt() {
+        // Not the wire's JSON escapes: backslash-u sequences inside the string, which a model reads as the characters.
+        List<String> before = received();
+        HttpResponse<String> blocked = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"hi"}],
+                 "tools":[{"type":"function","function":{"name":"send","description":"key sk-proj-\\\\u0041b12Cd34Ef56Gh78Ij90Kl12Mn34"}}]}""");
+        assertThat(blocked.statusCode()).as(blocked.body()).isEqualTo(400);
+        assertThat(json(blocked.body()).path("error").path("message").asText()).contains("openai_key in tools[0].function.description");
+        assertThat(received()).isEqualTo(before);
+
+        h.a.enqueue(ScriptedUpstream.openAiText("ok", 3, 1));
+        HttpResponse<String> redacted = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"hi"}],
+                 "tools":[{"type":"function","function":{"name":"send","description":"copy noreply\\\\u0040anthropic.com"}}]}""");
+        String sent = ScriptedUpstream.body(h.a.take());
+        assertThat(redacted.statusCode()).as(redacted.body()).isEqualTo(200);
+        assertThat(json(sent).at("/tools/0/function/description").asText()).isEqualTo("copy <EMAIL_1>");
+    }
+
+    @Test
     void aValueInAnObjectKeyIsFoundAndNeverEchoed() {
         List<String> before = received();
         HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
