@@ -34,6 +34,7 @@ public final class Call {
     private Screening screening;
     private boolean outputRead;
     private boolean outputRewritten;
+    private boolean relayedRewritten;
     private java.util.EnumMap<Adaptation, String> adaptations;
 
     /**
@@ -161,12 +162,20 @@ public final class Call {
     public void rewriteOutput() { this.outputRewritten = true; }
 
     /**
+     * Said with {@link #rewriteOutput} by a filter that rewrites a relayed answer as well as a translated one: the
+     * upstream's frames ({@link dev.carapace.model.StreamEvent.Frame}) and its complete body
+     * ({@link dev.carapace.model.ChatResponse#relayed}). A request that relays then still gets its answer relayed,
+     * thinking blocks and fields Carapace does not model included, with the filter's changes.
+     */
+    public void rewriteRelayedOutput() { this.relayedRewritten = true; }
+
+    /**
      * How an answer from an upstream speaking {@code upstream} reaches the client: as the upstream sent it when the
      * client spoke that API, its request went up as it came ({@link ChatRequest#relaysTo}) and no filter rewrites the
-     * output; translated otherwise.
+     * output but in the relayed form ({@link #rewriteRelayedOutput}); translated otherwise.
      */
     public Provider.Relay relayTo(WireApi upstream) {
-        if (outputRewritten || !request.relaysTo(upstream)) return Provider.Relay.NONE;
+        if (outputRewritten && !relayedRewritten || !request.relaysTo(upstream)) return Provider.Relay.NONE;
         return outputRead ? Provider.Relay.EVERY_FRAME : Provider.Relay.ACCOUNTS;
     }
 

@@ -88,10 +88,30 @@ public record ChatRequest(
      * only the client's vendor headers kept ({@link #vendorHeaders}).
      */
     public ChatRequest withMessages(List<Message> newMessages) {
+        return rewritten(newMessages, tools, user, passthrough);
+    }
+
+    /**
+     * What the request says, rewritten by a filter (a redaction of its messages, tools, end-user id and parameters):
+     * as {@link #withMessages}, translated from here on, with only the client's vendor headers kept.
+     */
+    public ChatRequest rewritten(List<Message> newMessages, List<Tool> newTools, String newUser, Passthrough newPassthrough) {
         Original headersOnly = original == null || original.headers().isEmpty() ? null
                 : new Original(original.api(), null, null, original.headers());
-        return new ChatRequest(model, newMessages, tools, toolChoice, maxTokens, temperature, topP, stop,
-                parallelToolCalls, stream, includeUsage, user, passthrough, headersOnly);
+        return new ChatRequest(model, newMessages, newTools, toolChoice, maxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, newUser, newPassthrough, headersOnly);
+    }
+
+    /**
+     * The same request with the paths a translation drops or refuses taken from {@code earlier}: a request parsed
+     * again from a body that differs only in its strings (a redacted one) has the same structure, but its parser may
+     * not know what the client said of it (the optional hosted tools of a Responses request).
+     */
+    public ChatRequest withTranslationPaths(ChatRequest earlier) {
+        Passthrough e = earlier.passthrough;
+        Passthrough p = new Passthrough(passthrough.api(), passthrough.fields(), e.lossy(), e.untranslatable());
+        return new ChatRequest(model, messages, tools, toolChoice, maxTokens, temperature, topP, stop,
+                parallelToolCalls, stream, includeUsage, user, p, original);
     }
 
     /**
@@ -141,24 +161,16 @@ public record ChatRequest(
      *                       when a translation drops them
      * @param untranslatable paths whose loss would change the meaning (a server tool, a document block,
      *                       {@code output_config.format}): a translation that cannot carry one is refused, naming it
-     * @param unmodeledText  the text held in fields the neutral view does not carry (unknown top-level fields, extra
-     *                       keys of messages), one value a line: privacy rules screen it, since a relay sends it up
      */
-    public record Passthrough(WireApi api, ObjectNode fields, List<String> lossy, List<String> untranslatable,
-                              String unmodeledText) {
+    public record Passthrough(WireApi api, ObjectNode fields, List<String> lossy, List<String> untranslatable) {
         public static final Passthrough NONE = new Passthrough(null, null);
 
         public Passthrough {
             lossy = lossy == null ? List.of() : List.copyOf(lossy);
             untranslatable = untranslatable == null ? List.of() : List.copyOf(untranslatable);
-            if (unmodeledText == null) unmodeledText = "";
         }
 
-        public Passthrough(WireApi api, ObjectNode fields, List<String> lossy, List<String> untranslatable) {
-            this(api, fields, lossy, untranslatable, "");
-        }
-
-        public Passthrough(WireApi api, ObjectNode fields) { this(api, fields, List.of(), List.of(), ""); }
+        public Passthrough(WireApi api, ObjectNode fields) { this(api, fields, List.of(), List.of()); }
 
         /** Whether there are top-level parameters to forward (the nested paths are only named). */
         public boolean isEmpty() { return fields == null || fields.isEmpty(); }

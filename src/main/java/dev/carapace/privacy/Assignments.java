@@ -99,6 +99,11 @@ final class Assignments {
         return Text.asciiAlnum(c) || c == '_' || c == '-' || c == '.' || (c >= 128 && Character.isLetter(c));
     }
 
+    /** Whether a name (a JSON key, say) says its value is a credential, as {@code "apiKey"} and {@code DB_PASSWORD} do. */
+    static boolean credentialName(String name) {
+        return name.length() >= 3 && name.length() <= 64 && credentialName(name, 0, name.length());
+    }
+
     private static boolean credentialName(String s, int from, int to) {
         // Most names before a ':' or '=' end in a letter no credential name ends in: one test turns them away.
         int p = to - 1;

@@ -1,5 +1,6 @@
 package dev.carapace.privacy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.gateway.Call;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Operation;
@@ -7,14 +8,14 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
-import dev.carapace.model.Message;
-import dev.carapace.model.Part;
+import dev.carapace.model.Provider;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
 import dev.carapace.model.ToolCall;
+import dev.carapace.model.WireFormat;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,22 +24,39 @@ import java.util.TreeSet;
 
 /**
  * The privacy stage of the pipeline, run on every model call (from {@code /v1} and from agents alike) before the
- * portfolio router. It scans what the request would send out — system prompts, message text, tool-call arguments,
- * tool results, and images as the config classifies them — and applies the strictest action the caller's policy
- * gives the classes found: block the request (400, naming classes and types, never values), keep it on private
- * models, redact values to placeholders (restored in the answer, streamed or not), or let it through. What it found
+ * portfolio router. It scans every string the request would send out, whatever field holds it — messages, tool
+ * definitions and their schemas, tool calls and results, end-user ids, metadata, documents, thinking, fields Carapace
+ * does not model ({@link BodyWalk}) — and images as the config classifies them, and applies the strictest action the
+ * caller's policy gives the classes found: block the request (400, naming classes, types and fields, never values),
+ * keep it on private models, redact values to placeholders (restored in the answer, streamed or not), or let it
+ * through. A value to redact where no placeholder may go (signed thinking, an identifier) keeps the call private. What it found
  * and did is left on the call ({@link Call#screening}) for the usage record, the audit log and metrics.
  */
 public final class PrivacyRouter implements CallFilter {
 
-    private static final String IMAGE = "image";
-
     private final PrivacySpec spec;
     private final Scanner scanner;
+    private final BodyReader reader;
 
+    /**
+     * Reads a client's body back into a request as the client's own parser did ({@link WireFormat#parseRequest} for
+     * the call's API and operation): the router redacts a copy of the body that goes up and reads the view from it.
+     */
+    @FunctionalInterface
+    public interface BodyReader {
+        ChatRequest read(Call call, byte[] body);
+    }
+
+    /** A router that screens requests in their neutral view alone (see {@link ViewWalk}). */
     public PrivacyRouter(PrivacySpec spec) {
+        this(spec, null);
+    }
+
+    /** @param reader reads a redacted client body back into a request; null to screen the neutral view alone */
+    public PrivacyRouter(PrivacySpec spec, BodyReader reader) {
         this.spec = spec;
         this.scanner = new Scanner(spec);
+        this.reader = reader;
     }
 
     public PrivacySpec spec() { return spec; }
@@ -50,49 +68,15 @@ public final class PrivacyRouter implements CallFilter {
         return spec.actionFor(p.team(), p.agent(), dataClass);
     }
 
-    /** The {@link Piece#message} of the text beside the messages (see ChatRequest.Passthrough#unmodeledText). */
-    private static final int UNMODELED = -1;
-
-    /** What was found in one piece of the request: which message, which part or tool call, and where. */
-    private record Piece(int message, int part, int toolCall, String text, List<Finding> findings) {
-        /** @param field where the request holds its messages: {@code messages}, or an embeddings request's {@code input} */
-        String where(String field) {
-            if (message == UNMODELED) return "fields Carapace does not model";
-            return field + "[" + message + "]" + (toolCall >= 0 ? ".tool_calls[" + toolCall + "]" : "");
-        }
-    }
-
     @Override
     public void beforeRoute(Call call) {
         ChatRequest req = call.request();
         Principal who = call.principal();
-        List<Piece> pieces = new ArrayList<>();
-        List<Message> messages = req.messages();
-        for (int m = 0; m < messages.size(); m++) {
-            Message msg = messages.get(m);
-            for (int p = 0; p < msg.content().size(); p++) {
-                Part part = msg.content().get(p);
-                if (part instanceof Part.Text t) {
-                    List<Finding> f = scanner.scan(t.text());
-                    if (!f.isEmpty()) pieces.add(new Piece(m, p, -1, t.text(), f));
-                } else if (part instanceof Part.Image && spec.imageClass() != null) {
-                    pieces.add(new Piece(m, p, -1, null, List.of(new Finding(IMAGE, spec.imageClass(), 0, 0, 1.0))));
-                }
-            }
-            for (int c = 0; c < msg.toolCalls().size(); c++) {
-                String args = msg.toolCalls().get(c).arguments();
-                if (args == null) continue;
-                List<Finding> f = scanner.scan(args);
-                if (!f.isEmpty()) pieces.add(new Piece(m, -1, c, args, f));
-            }
-        }
-        // What a relay sends up beside the messages (unknown fields, extra keys of messages) is screened too.
-        String unmodeled = req.passthrough().unmodeledText();
-        Piece beside = null;
-        if (!unmodeled.isEmpty()) {
-            List<Finding> f = scanner.scan(unmodeled);
-            if (!f.isEmpty()) pieces.add(beside = new Piece(UNMODELED, -1, -1, unmodeled, f));
-        }
+        // An embeddings request's view has one message per input: its findings are named by their place in input.
+        String field = call.operation() == Operation.EMBEDDINGS ? "input" : "messages";
+        boolean body = walksBody(req);
+        List<Piece> pieces = new ArrayList<>(new ViewWalk(scanner, spec, req, field, body).pieces);
+        if (body) pieces.addAll(BodyWalk.request(scanner, req.original().body()));
         if (pieces.isEmpty()) {
             call.screening(new Call.Screening(Action.ALLOW.label(), List.of(), List.of()));
             return;
@@ -102,98 +86,118 @@ public final class PrivacyRouter implements CallFilter {
         Map<String, int[]> counts = new TreeMap<>();
         Map<String, String> classOf = new LinkedHashMap<>();
         Action decision = Action.ALLOW;
+        List<Piece> unredactable = new ArrayList<>();
         for (Piece piece : pieces) {
-            for (Finding f : piece.findings) {
+            for (Finding f : piece.findings()) {
                 Action a = actions.computeIfAbsent(f.dataClass(), c -> actionFor(who, c));
                 decision = decision.max(a);
                 counts.computeIfAbsent(f.type(), t -> new int[1])[0]++;
                 classOf.putIfAbsent(f.type(), f.dataClass());
+                if (a == Action.REDACT && piece.fixed() != null && !unredactable.contains(piece)) unredactable.add(piece);
             }
         }
+        // Data the policy redacts, in a string that must go up as it came (signed thinking, an identifier, a key): it
+        // cannot leave redacted, so it does not leave at all. It stays on private models, as data the policy keeps
+        // private does, rather than being refused: a refusal would end the conversation of a client that cannot edit
+        // its history (signed thinking is the model's own words, sent back as they came), while a private model can
+        // serve it without it leaving. With no private model the refusal says what it was and where.
+        if (!unredactable.isEmpty()) decision = decision.max(Action.PRIVATE);
         List<Call.Screening.Count> tally = new ArrayList<>();
         counts.forEach((type, n) -> tally.add(new Call.Screening.Count(type, actions.get(classOf.get(type)).label(), n[0])));
         call.screening(new Call.Screening(decision.label(), List.copyOf(actions.keySet()), tally));
 
-        // An embeddings request's view has one message per input: its findings are named by their place in input.
-        String field = call.operation() == Operation.EMBEDDINGS ? "input" : "messages";
-        if (decision == Action.BLOCK) throw blocked(who, pieces, actions, field);
-        if (beside != null) {
-            for (Finding f : beside.findings) {
-                if (actions.get(f.dataClass()) == Action.REDACT) throw unredactable(who, beside, actions);
-            }
+        if (decision == Action.BLOCK) throw blocked(who, pieces, actions);
+        List<String> privately = new ArrayList<>();
+        if (actions.containsValue(Action.PRIVATE)) privately.add(describe(pieces, actions, Action.PRIVATE));
+        if (!unredactable.isEmpty()) {
+            privately.add(describe(unredactable, actions, Action.REDACT) + ", which the policy redacts but which"
+                    + " cannot be redacted where it is (" + fixedReasons(unredactable) + ")");
         }
-        if (actions.containsValue(Action.PRIVATE)) call.requirePrivate(describe(pieces, actions, Action.PRIVATE, field));
-        pieces.remove(beside);   // what is left is redacted in the messages
-        if (actions.containsValue(Action.REDACT)) {
-            Redaction redaction = new Redaction();
-            for (Message msg : messages) {
-                for (Part part : msg.content()) if (part instanceof Part.Text t) redaction.reserve(t.text());
-                for (ToolCall tc : msg.toolCalls()) if (tc.arguments() != null) redaction.reserve(tc.arguments());
-            }
-            call.request(req.withMessages(redact(messages, pieces, actions, redaction)));
-            if (!redaction.isEmpty()) {
-                call.note(Redaction.class, redaction);
-                call.rewriteOutput();   // placeholders in the answer are restored before the client sees it
-            }
+        if (!privately.isEmpty()) call.requirePrivate(String.join("; and ", privately));
+        if (actions.containsValue(Action.REDACT)) redact(call, req, actions, field, body);
+    }
+
+    /**
+     * Whether the request is screened (and redacted) in the client's own body: one a client sent, whose parser this
+     * router can read a redacted copy back with. Its body holds all that goes up (a relay sends it as it came; a
+     * translation sends part of it), fields Carapace does not model included.
+     */
+    private boolean walksBody(ChatRequest req) {
+        return reader != null && req.original() != null && req.original().body() != null;
+    }
+
+    /**
+     * Replaces each value the policy redacts with its placeholder, wherever it is, in a copy of what the request
+     * sends; the answer's placeholders are restored on the way back. A client's body is redacted as a whole and read
+     * back with the client's parser: the redacted body is what a relay sends (every field as it came but for the
+     * values, thinking and its signatures included, so a client such as Claude Code, whose tool descriptions carry an
+     * e-mail address, keeps working), and every field of the view a translation is made from (tools and their
+     * schemas, the end-user id, the parameters kept for the client's API) is the redacted one. The relayed answer is
+     * restored in its own frames ({@link RelayRestorer}). An image, which only the view can replace with a
+     * placeholder, makes the request a translation.
+     */
+    private void redact(Call call, ChatRequest req, Map<String, Action> actions, String field, boolean body) {
+        java.util.function.Predicate<Finding> redacted = f -> actions.get(f.dataClass()) == Action.REDACT;
+        Redaction redaction = new Redaction();
+        ChatRequest out;
+        boolean relayed = false;
+        if (body) {
+            ObjectNode copy = req.original().body().deepCopy();
+            BodyWalk.strings(copy, redaction::reserve);
+            for (Piece piece : BodyWalk.request(scanner, copy)) replace(piece, redaction, redacted);
+            byte[] raw = copy.toString().getBytes(StandardCharsets.UTF_8);
+            out = reader.read(call, raw).withRelayedHeaders(req.original().headers()).withTranslationPaths(req);
+            ViewWalk images = new ViewWalk(scanner, spec, out, field, true);
+            boolean image = false;
+            for (Piece piece : images.pieces) image |= replace(piece, redaction, redacted);
+            if (image) out = images.build();
+            else relayed = true;
+        } else {
+            ViewWalk view = new ViewWalk(scanner, spec, req, field, false);
+            view.strings(redaction::reserve);
+            for (Piece piece : view.pieces) replace(piece, redaction, redacted);
+            out = view.build();
+        }
+        call.request(out);
+        if (!redaction.isEmpty()) {
+            call.note(Redaction.class, redaction);
+            call.rewriteOutput();   // placeholders in the answer are restored before the client sees it
+            if (relayed) call.rewriteRelayedOutput();   // in the upstream's own frames when it is relayed
         }
     }
 
-    private static List<Message> redact(List<Message> messages, List<Piece> pieces, Map<String, Action> actions,
-                                        Redaction redaction) {
-        List<Message> out = new ArrayList<>(messages);
-        int i = 0;
-        while (i < pieces.size()) {
-            int m = pieces.get(i).message;
-            Message msg = messages.get(m);
-            Part[] parts = msg.content().toArray(Part[]::new);
-            ToolCall[] calls = msg.toolCalls().toArray(ToolCall[]::new);
-            for (; i < pieces.size() && pieces.get(i).message == m; i++) {
-                Piece piece = pieces.get(i);
-                if (piece.text == null) {
-                    if (actions.get(piece.findings.get(0).dataClass()) == Action.REDACT) {
-                        parts[piece.part] = new Part.Text(redaction.placeholderOnly(IMAGE));
-                    }
-                    continue;
-                }
-                boolean json = piece.toolCall >= 0;
-                String redacted = redaction.redact(piece.text, piece.findings,
-                        f -> actions.get(f.dataClass()) == Action.REDACT, json);
-                if (json) {
-                    ToolCall tc = calls[piece.toolCall];
-                    calls[piece.toolCall] = new ToolCall(tc.id(), tc.name(), redacted);
-                } else {
-                    Part.Text t = (Part.Text) parts[piece.part];
-                    parts[piece.part] = new Part.Text(redacted, t.cacheBreakpoint());
-                }
-            }
-            out.set(m, new Message(msg.role(), Arrays.asList(parts), Arrays.asList(calls), msg.toolCallId(), msg.toolError()));
-        }
-        return out;
+    /** Writes the piece redacted, if it can be and a finding in it is to be; says whether it did. */
+    private static boolean replace(Piece piece, Redaction redaction, java.util.function.Predicate<Finding> redacted) {
+        if (piece.replace() == null || piece.findings().stream().noneMatch(redacted)) return false;
+        piece.replace().accept(piece.text() == null ? redaction.placeholderOnly(piece.findings().get(0).type())
+                : redaction.redact(piece.text(), piece.findings(), redacted, piece.json()));
+        return true;
     }
 
-    /** Data a rule redacts, found where Carapace cannot redact it: in a field it relays without modelling. */
-    private static ApiException unredactable(Principal who, Piece beside, Map<String, Action> actions) {
+    private static String fixedReasons(List<Piece> pieces) {
+        TreeSet<String> reasons = new TreeSet<>();
+        for (Piece p : pieces) reasons.add(p.fixed());
+        return String.join("; ", reasons);
+    }
+
+    private static ApiException blocked(Principal who, List<Piece> pieces, Map<String, Action> actions) {
         String scope = who.agent() != null ? "agent '" + who.agent() + "'" : "team '" + who.team() + "'";
-        return new ApiException(ApiException.Kind.INVALID_REQUEST, "The privacy policy for " + scope + " redacts "
-                + describe(List.of(beside), actions, Action.REDACT, "messages") + ", and Carapace cannot redact a field it does not"
-                + " model. Remove that data, or move it into the messages, and send the request again.", null,
-                "privacy_blocked", null, false);
-    }
-
-    private static ApiException blocked(Principal who, List<Piece> pieces, Map<String, Action> actions, String field) {
-        String scope = who.agent() != null ? "agent '" + who.agent() + "'" : "team '" + who.team() + "'";
+        String param = null;
+        for (Piece p : pieces) {
+            if (param == null && p.findings().stream().anyMatch(f -> actions.get(f.dataClass()) == Action.BLOCK)) param = p.topLevel();
+        }
         return new ApiException(ApiException.Kind.INVALID_REQUEST, "The privacy policy for " + scope
-                + " does not let this request leave: it carries " + describe(pieces, actions, Action.BLOCK, field)
-                + ". Remove that data and send the request again.", field, "privacy_blocked", null, false);
+                + " does not let this request leave: it carries " + describe(pieces, actions, Action.BLOCK)
+                + ". Remove that data and send the request again.", param, "privacy_blocked", null, false);
     }
 
     /** "data of class secret (openai_key in messages[1])": classes, types and places, never values. */
-    private static String describe(List<Piece> pieces, Map<String, Action> actions, Action action, String field) {
+    private static String describe(List<Piece> pieces, Map<String, Action> actions, Action action) {
         Map<String, TreeSet<String>> byClass = new TreeMap<>();
         for (Piece piece : pieces) {
-            for (Finding f : piece.findings) {
+            for (Finding f : piece.findings()) {
                 if (actions.get(f.dataClass()) != action) continue;
-                byClass.computeIfAbsent(f.dataClass(), c -> new TreeSet<>()).add(f.type() + " in " + piece.where(field));
+                byClass.computeIfAbsent(f.dataClass(), c -> new TreeSet<>()).add(f.type() + " in " + piece.where());
             }
         }
         StringBuilder b = new StringBuilder("data of class");
@@ -210,6 +214,13 @@ public final class PrivacyRouter implements CallFilter {
     public StreamEvent onEvent(Call call, StreamEvent event, StreamSink earlier) {
         Redaction redaction = call.note(Redaction.class);
         if (redaction == null) return event;
+        if (event instanceof StreamEvent.Frame f) {
+            RelayRestorer frames = call.note(RelayRestorer.class);
+            if (frames == null) call.note(RelayRestorer.class, frames = new RelayRestorer(redaction));
+            return frames.frame(f, earlier);
+        }
+        // A relayed stream's decoded events serve Carapace's accounts; its frames, restored above, are the answer.
+        if (call.deployment() != null && call.relayTo(call.deployment().provider().api()) != Provider.Relay.NONE) return event;
         Restorer held = call.note(Restorer.class);
         if (held == null) {
             held = new Restorer(redaction);
@@ -227,6 +238,8 @@ public final class PrivacyRouter implements CallFilter {
                 String out = held.tool(d.index(), d.argumentsDelta());
                 yield out.isEmpty() ? null : new StreamEvent.ToolCallDelta(d.index(), out);
             }
+            // Thinking is signed by the model as it wrote it, placeholders and all: restoring values in it would put
+            // them in the history the client sends back, in a block that cannot be redacted again.
             case StreamEvent.ReasoningDelta r -> r;
             default -> {
                 held.releaseText(earlier);
@@ -240,6 +253,7 @@ public final class PrivacyRouter implements CallFilter {
     public ChatResponse onResponse(Call call, ChatResponse response) {
         Redaction redaction = call.note(Redaction.class);
         if (redaction == null) return response;
+        if (response.relayed() != null) return response.withRelayed(new RelayRestorer(redaction).body(response.relayed()));
         List<ToolCall> calls = new ArrayList<>(response.toolCalls().size());
         for (ToolCall tc : response.toolCalls()) calls.add(new ToolCall(tc.id(), tc.name(), redaction.restore(tc.arguments(), true)));
         return new ChatResponse(response.id(), response.model(), redaction.restore(response.text(), false), calls,

@@ -222,7 +222,13 @@ public final class Carapace implements AutoCloseable {
         every(java.time.Duration.ofSeconds(10), ledger::heartbeat);
         every(java.time.Duration.ofSeconds(30), () -> ledger.reconcile(java.time.Duration.ofMinutes(1)));
         // Privacy first, so the ledger reserves for (and the upstream sees) the request as it will be sent.
-        privacy = config.privacy() == null ? null : new PrivacyRouter(config.privacy());
+        // It reads a redacted copy of a client's body back with the client's own parser.
+        privacy = config.privacy() == null ? null : new PrivacyRouter(config.privacy(), (call, body) -> switch (call.api()) {
+            case OPENAI -> openai.parseRequest(body);
+            case ANTHROPIC -> call.operation() == dev.carapace.gateway.Operation.COUNT_TOKENS
+                    ? ((AnthropicFormat) anthropic).parseCountTokens(body) : anthropic.parseRequest(body);
+            case RESPONSES -> responses.parseRequest(body);
+        });
         // The store watch first: a call on an unsound store is refused before anything reserves or routes it.
         StoreWatch storeWatch = new StoreWatch(store, store.postgres() ? "postgresql"
                 : Store.sqliteFile(config.store().jdbcUrl(dataDir)).map(Path::toString).orElse("in memory"));

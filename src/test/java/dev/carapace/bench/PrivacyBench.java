@@ -23,12 +23,14 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The privacy router's cost on one core: scanning 1 MiB of mixed text (prose in several languages, logs, code and
  * config with keys, mail and chat with personal data: MB/s = 1 / (ms per op) * 1.049), and the whole
- * {@code beforeRoute} of a typical 4 KB chat request (scan every part, decide, redact), with and without findings.
+ * {@code beforeRoute} of a typical 4 KB chat request (scan every part, decide, redact), with and without findings,
+ * and of a Claude Code-shaped Messages request whose tools come to ~30 KB (every field of its body screened).
  *
  * <p>{@code bench/jmh PrivacyBench -f 1}
  */
@@ -44,6 +46,9 @@ public class PrivacyBench {
     PrivacyRouter router;
     ChatRequest withPii;
     ChatRequest clean;
+    ChatRequest claudeCode;
+    ChatRequest claudeCodeWithMail;
+    ChatRequest claudeCodeMessagesOnly;
     final Principal alice = new Principal("acme", "platform", "alice", Principal.Role.MEMBER, "cpk_x");
 
     @Setup
@@ -54,9 +59,54 @@ public class PrivacyBench {
                 List.of(new PrivacySpec.Dictionary("code_name", "confidential", List.of("Bluebird", "Nightjar", "Red Kite"), false)),
                 List.of());
         scanner = new Scanner(spec);
-        router = new PrivacyRouter(spec);
+        dev.carapace.model.anthropic.AnthropicFormat anthropic = new dev.carapace.model.anthropic.AnthropicFormat();
+        router = new PrivacyRouter(spec, (call, body) -> anthropic.parseRequest(body));
         withPii = request(true);
         clean = request(false);
+        claudeCode = anthropic.parseRequest(claudeCodeBody("noreply at anthropic dot com"));
+        claudeCodeWithMail = anthropic.parseRequest(claudeCodeBody("noreply@anthropic.com"));
+        claudeCodeMessagesOnly = new ChatRequest("m", claudeCode.messages(), List.of(), null, null, null, null, null,
+                null, false, false, null, null);
+    }
+
+    /**
+     * A Messages request shaped like Claude Code's: a ~4 KB system prompt, 30 tools whose descriptions and input
+     * schemas (nested properties, enums, defaults) come to about 30 KB, and a short conversation; {@code mail} goes
+     * into the Bash tool's description, as Claude Code's co-author line does.
+     */
+    static byte[] claudeCodeBody(String mail) {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode body = json.createObjectNode().put("model", "m").put("max_tokens", 32000);
+        String prose = "Use this tool when the task needs it. Prefer the dedicated tools over shell commands, read a file"
+                + " before editing it, keep edits small, and report what changed. Paths are absolute; never guess them. ";
+        body.putArray("system").addObject().put("type", "text").put("text", prose.repeat(20));
+        com.fasterxml.jackson.databind.node.ArrayNode tools = body.putArray("tools");
+        for (int t = 0; t < 30; t++) {
+            com.fasterxml.jackson.databind.node.ObjectNode tool = tools.addObject().put("name", "Tool" + t)
+                    .put("description", (t == 0 ? "Runs a shell command. Commit with Co-Authored-By: Claude <" + mail + ">. " : "")
+                            + prose.repeat(3));
+            com.fasterxml.jackson.databind.node.ObjectNode schema = tool.putObject("input_schema").put("type", "object");
+            com.fasterxml.jackson.databind.node.ObjectNode props = schema.putObject("properties");
+            for (int p = 0; p < 4; p++) {
+                com.fasterxml.jackson.databind.node.ObjectNode prop = props.putObject("param_" + p).put("type", "string")
+                        .put("description", "The " + p + "th argument of the call: what it names, in the form the tool expects.")
+                        .put("default", "value " + p);
+                prop.putArray("enum").add("auto").add("manual").add("value " + p);
+            }
+            schema.putArray("required").add("param_0");
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode messages = body.putArray("messages");
+        messages.addObject().put("role", "user").put("content", "Fix the failing test in src/app.ts and commit the fix.");
+        messages.addObject().put("role", "assistant").putArray("content").addObject().put("type", "tool_use")
+                .put("id", "toolu_1").put("name", "Tool1").putObject("input").put("param_0", "/work/src/app.ts");
+        com.fasterxml.jackson.databind.node.ObjectNode result = messages.addObject().put("role", "user").putArray("content")
+                .addObject().put("type", "tool_result").put("tool_use_id", "toolu_1");
+        result.put("content", "export function add(a: number, b: number) { return a - b; }\n".repeat(20));
+        try {
+            return json.writeValueAsBytes(body);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** A system prompt and a conversation of about 4 KB; with two e-mails, a phone number and a key when asked. */
@@ -79,6 +129,31 @@ public class PrivacyBench {
         return new ChatRequest("m", m, List.of(), null, null, null, null, null, null, false, false, null, null);
     }
 
+    /**
+     * The Claude Code-shaped cases as thread CPU time per call (best of 30 rounds of 200 calls), which a shared,
+     * loaded machine disturbs less than JMH's wall time: {@code java -cp <bench/jmh's classpath> dev.carapace.bench.PrivacyBench}.
+     */
+    public static void main(String[] args) {
+        PrivacyBench b = new PrivacyBench();
+        b.setup();
+        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+        Map<String, java.util.function.Supplier<Object>> cases = new java.util.LinkedHashMap<>();
+        cases.put("claudeCodeMessagesOnly", b::claudeCodeMessagesOnly);
+        cases.put("claudeCodeRequestClean", b::claudeCodeRequestClean);
+        cases.put("claudeCodeRequestRedacted", b::claudeCodeRequestRedacted);
+        cases.put("chatRequest4kClean", b::chatRequest4kClean);
+        for (var c : cases.entrySet()) {
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 30; round++) {
+                long t0 = cpu.getCurrentThreadCpuTime();
+                for (int i = 0; i < 200; i++) if (c.getValue().get() == null) throw new AssertionError();
+                best = Math.min(best, (cpu.getCurrentThreadCpuTime() - t0) / 200);
+            }
+            System.out.printf("%-28s %8.1f us CPU per call%n", c.getKey(), best / 1000.0);
+        }
+        System.out.printf("Claude Code-shaped body: %d bytes%n", claudeCodeBody("noreply@anthropic.com").length);
+    }
+
     @Benchmark
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public int scanOneMebibyteMixed() {
@@ -89,6 +164,33 @@ public class PrivacyBench {
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public Object chatRequest4kWithPii() {
         Call c = new Call("r", alice, WireApi.OPENAI, withPii, null);
+        router.beforeRoute(c);
+        return c.request();
+    }
+
+    /** The whole body of a Claude Code-shaped request screened (tools ~30 KB), nothing found. */
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public Object claudeCodeRequestClean() {
+        Call c = new Call("r", alice, WireApi.ANTHROPIC, claudeCode, null);
+        router.beforeRoute(c);
+        return c.request();
+    }
+
+    /** The same with an e-mail in a tool description: scan, decide, redact a copy of the body, read it back. */
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public Object claudeCodeRequestRedacted() {
+        Call c = new Call("r", alice, WireApi.ANTHROPIC, claudeCodeWithMail, null);
+        router.beforeRoute(c);
+        return c.request();
+    }
+
+    /** Only the messages of that request, as the router screened before it screened every field: the baseline. */
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public Object claudeCodeMessagesOnly() {
+        Call c = new Call("r", alice, WireApi.ANTHROPIC, claudeCodeMessagesOnly, null);
         router.beforeRoute(c);
         return c.request();
     }

@@ -142,6 +142,53 @@ class ClaudeCodeHarnessTest {
         assertThat(vendor.attempts()).as("Claude Code reached for its vendor").isEmpty();
     }
 
+    /**
+     * With privacy on, every Claude Code request carries personal data outside its messages (its tool descriptions
+     * hold an e-mail address; here the file it reads holds another): each is redacted where it is and still relayed,
+     * so the signed thinking of the tool round goes back as the upstream wrote it, and Claude Code sees the values.
+     */
+    @Test
+    void withPrivacyOnItsRequestsAreRedactedInEveryFieldAndStillRelayedThroughAToolRound() throws Exception {
+        stop();
+        h = new GatewayHarness(tmp.resolve("data-private"), """
+                privacy:
+                  actions: {block: [secret], redact: [pii]}
+                """);
+        proxy = new Recorder(h.url(""));
+        vendor = new VendorTrap();
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        Path note = Files.writeString(work.resolve("note.txt"), "write to carol.jones@example.com\n");
+        SignedThinkingScript upstream = new SignedThinkingScript("upstream-signing-key", body -> {
+            String result = lastToolResult(body);
+            if (result != null) {
+                return new SignedThinkingScript.Answer("The file is read.", "The note says: " + result.strip(), null, 1210, 0, 17);
+            }
+            return new SignedThinkingScript.Answer("I should read the file first.", null,
+                    new SignedThinkingScript.ToolUse("toolu_read1", "Read",
+                            "{\"file_path\":" + ScriptedUpstream.quote(note.toString()) + "}"), 1180, 0, 41);
+        });
+        h.claude.respond(upstream);
+
+        Run tool = claude(work, "What does note.txt say? Use the Read tool.", "m-claude");
+        assertThat(tool.result()).as(tool.toString()).startsWith("The note says: ").contains("write to carol.jones@example.com");
+
+        List<SignedThinkingScript.Seen> seen = upstream.seen();
+        assertThat(seen).extracting(SignedThinkingScript.Seen::status).as("no request refused upstream").containsOnly(200);
+        assertThat(seen).hasSize(2);
+        for (SignedThinkingScript.Seen s : seen) {
+            assertThat(s.body().toString()).doesNotContain("carol.jones@example.com").doesNotContain("@anthropic.com");
+            assertThat(s.body().has("context_management")).as("relayed, not rebuilt").isTrue();
+        }
+        List<Recorder.Exchange> calls = proxy.exchanges("/v1/messages");
+        assertThat(calls.getFirst().requestBody()).as("Claude Code's own tools carry an address").contains("@anthropic.com");
+        assertThat(seen.getFirst().body().toString()).contains("<EMAIL_");
+        JsonNode second = seen.get(1).body();
+        JsonNode assistant = second.path("messages").get(second.path("messages").size() - 2);
+        assertThat(assistant.path("content").get(0).path("signature").asText())
+                .isEqualTo(upstream.sign("I should read the file first."));
+        assertThat(vendor.attempts()).as("Claude Code reached for its vendor").isEmpty();
+    }
+
     @Test
     void saysHiAndRunsAToolRoundThroughAnOpenAiUpstreamNamingWhatTheTranslationDropped() throws Exception {
         Path work = Files.createDirectories(tmp.resolve("work"));

@@ -138,7 +138,7 @@ class PrivacyEmbeddingsAndCountTokensTest {
         assertThat(sent.toString()).contains("<EMAIL_1>").doesNotContain("carol@");
         assertThat(sent.get("model").asText()).isEqualTo("claude-up");
         assertThat(sent.has("max_tokens")).as("count_tokens takes no max_tokens").isFalse();
-        assertThat(sent.has("temperature")).isFalse();
+        assertThat(sent.path("temperature").asDouble()).as("relayed as it came, but for the value").isEqualTo(0.5);
         assertThat(sent.has("system")).isTrue();
     }
 }

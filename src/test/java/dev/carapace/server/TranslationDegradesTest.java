@@ -172,39 +172,41 @@ class TranslationDegradesTest {
     }
 
     @Test
-    void aRedactedToolRoundWhoseThinkingTheClientNeverSawGoesUpWithoutThinkingAndSaysSo() {
-        // A redacted answer is rewritten, so its thinking never reached the client: the next turn lacks it.
+    void aRedactedRequestIsStillRelayedAndItsAnswerKeepsItsThinkingForTheNextTurn() {
+        // The redacted body goes up with every field as it came, and the answer comes back in the upstream's own
+        // frames: the client gets the thinking block and its signature, so its next turn can send them back.
         HttpResponse<String> r = messages("""
                 {"model":"m-claude","max_tokens":1000,"thinking":{"type":"enabled","budget_tokens":512},
                  "context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]},
-                 "messages":[{"role":"user","content":"mail dave.brown@example.com a summary"},
-                  {"role":"assistant","content":[{"type":"tool_use","id":"toolu_5","name":"send","input":{}}]},
-                  {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_5","content":"sent"}]}],
-                 "tools":[{"name":"send","input_schema":{"type":"object"}}]}""");
+                 "messages":[{"role":"user","content":"mail dave.brown@example.com a summary"}],
+                 "tools":[{"name":"send","input_schema":{"type":"object"},"defer_loading":false}]}""");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(r.headers().firstValue("x-carapace-dropped")).hasValue("thinking,context_management");
+        assertThat(r.headers().firstValue("x-carapace-dropped")).isEmpty();
         JsonNode up = thinking.answered().getLast().body();
         assertThat(up.toString()).doesNotContain("dave.brown");
-        assertThat(up.has("thinking")).isFalse();
-        assertThat(up.has("context_management")).isFalse();
+        assertThat(up.path("messages").get(0).path("content").asText()).isEqualTo("mail <EMAIL_1> a summary");
+        assertThat(up.has("context_management")).isTrue();
+        assertThat(up.path("tools").get(0).has("defer_loading")).isTrue();
+        JsonNode content = GatewayHarness.json(r.body()).path("content");
+        assertThat(content.get(0).path("type").asText()).isEqualTo("thinking");
+        assertThat(content.get(0).path("signature").asText()).isEqualTo(thinking.sign(content.get(0).path("thinking").asText()));
     }
 
     @Test
-    void textInABlockCarapaceDoesNotModelIsScreenedAndNeverSlipsUpUnredacted() {
+    void textInABlockCarapaceDoesNotModelIsRedactedWhereItIs() {
         HttpResponse<String> r = messages("""
                 {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":[
                   {"type":"text","text":"summarize"},
                   {"type":"document","source":{"type":"text","media_type":"text/plain",
                    "data":"contact carol.jones@example.com"}}]}]}""");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
-        JsonNode err = GatewayHarness.json(r.body()).path("error");
-        assertThat(err.path("message").asText()).startsWith("messages[0].content[1] ('document' block): cannot be"
-                + " carried when the request is rebuilt after a filter changed it");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(thinking.answered().getLast().body().path("messages").get(0).path("content").get(1).path("source")
+                .path("data").asText()).isEqualTo("contact <EMAIL_1>");
         assertThat(thinking.seen()).noneMatch(s -> String.valueOf(s.body()).contains("carol.jones"));
     }
 
     @Test
-    void dataARuleRedactsInAFieldCarapaceDoesNotModelIsRefusedNotRelayed() {
+    void dataARuleRedactsInAFieldCarapaceDoesNotModelIsRedactedThere() {
         int before = thinking.seen().size();
         HttpResponse<String> top = messages("""
                 {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":"hi"}],
@@ -212,15 +214,18 @@ class TranslationDegradesTest {
         HttpResponse<String> nested = messages("""
                 {"model":"m-claude","max_tokens":100,"messages":[{"role":"user","content":"hi",
                  "annotation":"from frank.green@example.com"}]}""");
+        h.a.enqueue(dev.carapace.testing.ScriptedUpstream.openAiText("ok", 3, 1));
         HttpResponse<String> openai = h.post("/v1/chat/completions", h.memberKey, """
                 {"model":"m-solo","prediction":{"type":"content","content":"to grace.hall@example.com"},
                  "messages":[{"role":"user","content":"hi"}]}""");
-        for (HttpResponse<String> r : List.of(top, nested, openai)) {
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
-            assertThat(r.body()).contains("cannot redact a field it does not model").contains("email")
-                    .doesNotContain("example.com");
-        }
-        assertThat(thinking.seen()).hasSize(before);
+        for (HttpResponse<String> r : List.of(top, nested, openai)) assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        // The fields go up where they were, with a placeholder for the value.
+        assertThat(thinking.seen()).hasSize(before + 2);
+        assertThat(thinking.seen().get(before).body().path("container").path("notes").asText()).isEqualTo("owner <EMAIL_1>");
+        assertThat(thinking.seen().get(before + 1).body().path("messages").get(0).path("annotation").asText())
+                .isEqualTo("from <EMAIL_1>");
+        assertThat(thinking.seen()).noneMatch(s -> String.valueOf(s.body()).contains("example.com"));
+        assertThat(dev.carapace.testing.ScriptedUpstream.body(h.a.take())).contains("to <EMAIL_1>").doesNotContain("grace.hall");
     }
 
     @Test

@@ -53,7 +53,6 @@ final class AnthropicRequestParser {
     private AnthropicRequestParser() {}
 
     /** Kept top-level parameters that hold settings, never text a privacy rule should see. */
-    private static final Set<String> NO_TEXT = Set.of("thinking", "top_k", "service_tier", "context_management");
     /** A repeated key is refused, as it could mean one thing to Carapace and another upstream. */
     private static final ObjectReader CLIENT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,64}$");
@@ -116,7 +115,6 @@ final class AnthropicRequestParser {
                 default -> {
                     if (v.isNull()) break;
                     checkPassthrough(key, v, extras);
-                    if (!NO_TEXT.contains(key)) Extras.leaves(v, extras.unmodeled);
                     if (passthrough == null) passthrough = MAPPER.createObjectNode();
                     passthrough.set(key, v);
                 }
@@ -144,10 +142,9 @@ final class AnthropicRequestParser {
             all.addAll(messages);
         }
         ChatRequest.Passthrough pt = passthrough == null && extras.lossy.isEmpty() && extras.untranslatable.isEmpty()
-                && extras.unmodeled.isEmpty()
                 ? ChatRequest.Passthrough.NONE
                 : new ChatRequest.Passthrough(WireApi.ANTHROPIC, passthrough, List.copyOf(extras.lossy),
-                        extras.untranslatable, extras.unmodeled.toString());
+                        extras.untranslatable);
         // includeUsage is always true: usage is part of every Anthropic stream (message_start, message_delta).
         return new ChatRequest(model, all, tools, toolChoice, maxTokens, temperature, topP, stop, parallel,
                 stream, true, user, pt, new ChatRequest.Original(WireApi.ANTHROPIC, (ObjectNode) root, body));
@@ -222,7 +219,6 @@ final class AnthropicRequestParser {
         for (Map.Entry<String, JsonNode> e : v.properties()) {
             if (!e.getKey().equals("user_id")) {
                 extras.lossy("metadata." + e.getKey());
-                Extras.leaves(e.getValue(), extras.unmodeled);
                 continue;
             }
             JsonNode u = e.getValue();
@@ -350,10 +346,7 @@ final class AnthropicRequestParser {
                 switch (e.getKey()) {
                     case "role" -> role = e.getValue();
                     case "content" -> content = e.getValue();
-                    default -> {   // e.g. a system turn's own output_config
-                        extras.lossy("messages[]." + e.getKey());
-                        Extras.leaves(e.getValue(), extras.unmodeled);
-                    }
+                    default -> extras.lossy("messages[]." + e.getKey());   // e.g. a system turn's own output_config
                 }
             }
             if (role == null) {
@@ -660,8 +653,6 @@ final class AnthropicRequestParser {
         final List<String> untranslatable = new ArrayList<>();
         /** Names of server tools, which tool_choice may name. */
         final Set<String> serverTools = new HashSet<>();
-        /** The text of fields the view does not carry, for privacy rules (see ChatRequest.Passthrough). */
-        final StringBuilder unmodeled = new StringBuilder();
 
         void lossy(String path) {
             if (lossy.size() < MAX) lossy.add(path);

@@ -153,7 +153,7 @@ public final class OpenAiEmbeddings {
 
     /**
      * The body for an upstream serving {@code upstreamModel}: the client's own body with the model renamed, or,
-     * when a filter rewrote the view (a redaction), the view's texts as the input.
+     * when a filter rewrote the view (a redaction), the view's texts as the input and its end-user id as {@code user}.
      */
     public static byte[] upstreamRequest(EmbeddingRequest req, ChatRequest view, String upstreamModel) {
         byte[] model = new JsonBytes(upstreamModel.length() + 2).string(upstreamModel).toByteArray();
@@ -163,6 +163,7 @@ public final class OpenAiEmbeddings {
         }
         ObjectNode body = req.body().deepCopy();
         body.put("model", upstreamModel);
+        if (view.user() != null) body.put("user", view.user());
         if (!sameInputs(req, view)) {
             ArrayNode input = body.putArray("input");
             for (Message m : view.messages()) {
@@ -174,9 +175,9 @@ public final class OpenAiEmbeddings {
         return body.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Whether the pipeline left the inputs as the client sent them (a redaction replaces the view's messages). */
+    /** Whether the pipeline left the inputs and the end-user id as the client sent them (a redaction rewrites the view). */
     private static boolean sameInputs(EmbeddingRequest req, ChatRequest view) {
-        if (view.messages().size() != req.inputs().size()) return false;
+        if (view.messages().size() != req.inputs().size() || !java.util.Objects.equals(view.user(), req.user())) return false;
         for (int i = 0; i < req.inputs().size(); i++) {
             List<Part> content = view.messages().get(i).content();
             if (content.size() != 1 || !(content.get(0) instanceof Part.Text t) || !t.text().equals(req.inputs().get(i).text())) {

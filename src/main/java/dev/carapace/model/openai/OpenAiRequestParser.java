@@ -69,14 +69,13 @@ final class OpenAiRequestParser {
         ObjectNode passthrough = null;
         Set<String> lossy = new java.util.LinkedHashSet<>();
         List<String> untranslatable = new ArrayList<>(1);
-        StringBuilder unmodeled = new StringBuilder();
 
         for (Map.Entry<String, JsonNode> field : root.properties()) {
             String key = field.getKey();
             JsonNode v = field.getValue();
             switch (key) {
                 case "model" -> model = requiredString(v, "model", "a model id");
-                case "messages" -> messages = parseMessages(v, lossy, unmodeled);
+                case "messages" -> messages = parseMessages(v, lossy);
                 case "tools" -> tools = parseTools(v);
                 case "tool_choice" -> toolChoiceNode = v;
                 case "max_tokens" -> maxTokens = optPositiveInt(v, "max_tokens");
@@ -99,7 +98,6 @@ final class OpenAiRequestParser {
                 default -> {
                     if (v.isNull()) break;
                     if (changesTheAnswer(key, v)) untranslatable.add(key);
-                    texts(v, unmodeled);
                     if (passthrough == null) passthrough = MAPPER.createObjectNode();
                     passthrough.set(key, v);
                 }
@@ -122,8 +120,7 @@ final class OpenAiRequestParser {
                 temperature, topP, stop, parallelToolCalls, streaming,
                 streaming && Boolean.TRUE.equals(includeUsage), user,
                 passthrough == null && lossy.isEmpty() ? ChatRequest.Passthrough.NONE
-                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough, List.copyOf(lossy), untranslatable,
-                                unmodeled.toString()),
+                        : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough, List.copyOf(lossy), untranslatable),
                 new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root, body));
     }
 
@@ -154,25 +151,15 @@ final class OpenAiRequestParser {
         };
     }
 
-    /** The string leaves of {@code n}, one a line: what privacy rules screen of a field Carapace does not model. */
-    private static void texts(JsonNode n, StringBuilder out) {
-        if (n.isTextual()) {
-            if (!out.isEmpty()) out.append('\n');
-            out.append(n.textValue());
-        } else if (n.isContainerNode()) {
-            for (JsonNode e : n) texts(e, out);
-        }
-    }
-
-    private static List<Message> parseMessages(JsonNode v, Set<String> lossy, StringBuilder unmodeled) {
+    private static List<Message> parseMessages(JsonNode v, Set<String> lossy) {
         if (!v.isArray()) throw wrongType("messages", "a non-empty array of messages", v);
         if (v.isEmpty()) throw fail("messages", "expected at least one message; got an empty array");
         List<Message> out = new ArrayList<>(v.size());
-        for (int i = 0; i < v.size(); i++) out.add(parseMessage(v.get(i), "messages[" + i + "]", lossy, unmodeled));
+        for (int i = 0; i < v.size(); i++) out.add(parseMessage(v.get(i), "messages[" + i + "]", lossy));
         return out;
     }
 
-    private static Message parseMessage(JsonNode m, String path, Set<String> lossy, StringBuilder unmodeled) {
+    private static Message parseMessage(JsonNode m, String path, Set<String> lossy) {
         if (!m.isObject()) throw wrongType(path, "a message object", m);
         JsonNode roleNode = m.get("role");
         if (roleNode == null || roleNode.isNull()) throw fail(path + ".role", "missing; expected " + ROLES);
@@ -205,7 +192,6 @@ final class OpenAiRequestParser {
                 // cache_control...): harmless to leave out of a translation, named when it is.
                 default -> {
                     if (lossy.size() < 32) lossy.add("messages[]." + key);
-                    texts(v, unmodeled);
                 }
             }
         }
