@@ -44,6 +44,9 @@ final class ModelsSection {
     private final Problems problems;
     /** The tier names as written, for warnings; empty when the file uses the default tiers. */
     private final Map<String, Scalar> tierNodes = new LinkedHashMap<>();
+    /** Every alias as written, with the model it names: one name leads to one model. */
+    private final Map<String, Scalar> aliasNodes = new LinkedHashMap<>();
+    private final Map<String, String> aliasOwners = new LinkedHashMap<>();
 
     ModelsSection(ConfigChecks checks) {
         this.checks = checks;
@@ -82,7 +85,44 @@ final class ModelsSection {
         for (Entry e : root.entries("models")) {
             models.put(e.key(), model(e, tiers, providers));
         }
+        for (var a : aliasNodes.entrySet()) {
+            if (models.containsKey(a.getKey())) {
+                Scalar s = a.getValue();
+                problems.error(s.line(), s.column(), KeyPath.key("models", aliasOwners.get(a.getKey())) + ".aliases",
+                        "alias '" + a.getKey() + "' is the id of another model; a name leads to one model");
+            }
+        }
         return Collections.unmodifiableMap(models);
+    }
+
+    /**
+     * A model's other names: exact names in the form of a model id, or a prefix of one ending in {@code *}
+     * ({@code claude-*}: every name that starts so and is no model's id or exact alias, the longest prefix winning).
+     */
+    private List<String> aliases(MapReader r, String id) {
+        List<Scalar> items = r.scalars("aliases", "a list of other names for this model", "an alias");
+        if (items == null) return List.of();
+        List<String> out = new ArrayList<>();
+        String path = r.pathOf("aliases");
+        for (Scalar s : items) {
+            String alias = s.text();
+            String name = alias.endsWith("*") ? alias.substring(0, alias.length() - 1) : alias;
+            if (name.isEmpty() || name.startsWith("tier:") || !MODEL_ID.matcher(name).matches() || name.contains("*")) {
+                problems.error(s.line(), s.column(), path, "invalid alias '" + alias + "' (expected a model name: "
+                        + "letters, digits, '.', '_', ':', '/' and '-', starting with a letter or digit, not 'tier:...'; "
+                        + "or such a prefix followed by '*', like claude-*)");
+                continue;
+            }
+            Scalar first = aliasNodes.putIfAbsent(alias, s);
+            if (first != null) {
+                problems.error(s.line(), s.column(), path, "alias '" + alias + "' is given twice (first at line "
+                        + first.line() + ", for model '" + aliasOwners.get(alias) + "'); a name leads to one model");
+                continue;
+            }
+            aliasOwners.put(alias, id);
+            out.add(alias);
+        }
+        return out;
     }
 
     private ModelSpec model(Entry e, List<String> tiers, Map<String, ProviderSpec> providers) {
@@ -119,6 +159,7 @@ final class ModelsSection {
         Price price = price(r.requiredObject("price", embedding ? "USD per million tokens: {input: ...}"
                 : "USD per million tokens: {input: ..., output: ...}"), embedding);
         List<DeploymentSpec> deployments = deployments(r, id, providers);
+        List<String> aliases = aliases(r, id);
         if (embedding) {
             for (DeploymentSpec d : deployments) {
                 ProviderSpec p = providers.get(d.provider());
@@ -133,7 +174,7 @@ final class ModelsSection {
         }
         r.finish();
         return new ModelSpec(id, tier, price, contextWindow, maxOutputTokens, speedTarget, privacy, deployments, kind,
-                tokenizerFactor);
+                tokenizerFactor, aliases);
     }
 
     private Price price(MapReader r, boolean embedding) {

@@ -1,6 +1,8 @@
 package dev.carapace.model;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +31,9 @@ public final class Portfolio {
 
     private final Map<String, Entry> models = new LinkedHashMap<>();
     private final Map<String, List<Entry>> byTier = new LinkedHashMap<>();
+    /** Exact aliases, and prefix aliases ({@code claude-*} as {@code claude-}), longest prefix first. */
+    private final Map<String, Entry> aliases = new HashMap<>();
+    private final List<Map.Entry<String, Entry>> prefixes = new ArrayList<>();
 
     /**
      * @param providers every provider the models' deployments name
@@ -45,7 +50,25 @@ public final class Portfolio {
             Entry e = new Entry(spec, List.copyOf(ds));
             models.put(spec.id(), e);
             byTier.computeIfAbsent(spec.tier(), t -> new ArrayList<>()).add(e);
+            for (String alias : spec.aliases()) {
+                if (alias.endsWith("*")) prefixes.add(Map.entry(alias.substring(0, alias.length() - 1), e));
+                else aliases.put(alias, e);
+            }
         }
+        prefixes.sort(Comparator.comparingInt((Map.Entry<String, Entry> p) -> p.getKey().length()).reversed());
+    }
+
+    /**
+     * The model a name stands for, without the caller's access: a model's id first, then an exact alias, then the
+     * longest prefix alias that matches; null when none does.
+     */
+    private Entry named(String requested) {
+        Entry e = models.get(requested);
+        if (e == null) e = aliases.get(requested);
+        if (e == null) {
+            for (Map.Entry<String, Entry> p : prefixes) if (requested.startsWith(p.getKey())) return p.getValue();
+        }
+        return e;
     }
 
     public List<Entry> models() { return List.copyOf(models.values()); }
@@ -86,7 +109,7 @@ public final class Portfolio {
             }
             return first;
         }
-        Entry e = models.get(requested);
+        Entry e = named(requested);
         if (e == null) {
             throw notFound("model", "The model '" + clip(requested, 80) + "' does not exist. GET /v1/models lists the models you can use.");
         }

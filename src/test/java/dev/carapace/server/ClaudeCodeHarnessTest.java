@@ -246,6 +246,32 @@ class ClaudeCodeHarnessTest {
         assertThat(vendor.attempts()).as("Claude Code reached for its vendor").isEmpty();
     }
 
+    /**
+     * Claude Code as installed, with no --model: it asks for its own default model, whose name changes with its
+     * releases, and a model's prefix alias ({@code claude-*}) serves it. Without the alias the call was a 404.
+     */
+    @Test
+    void itsOwnDefaultModelIsServedThroughAPrefixAlias() throws Exception {
+        h.close();
+        proxy.close();
+        h = new GatewayHarness(tmp.resolve("data-aliased"), "", "['claude-*']");
+        proxy = new Recorder(h.url(""));
+        Path work = Files.createDirectories(tmp.resolve("work-default"));
+        h.claude.respond(new SignedThinkingScript("upstream-signing-key",
+                body -> new SignedThinkingScript.Answer("A greeting.", "Hi from the default!", null, 950, 0, 9)));
+
+        Run hi = claude(work, "say hi", null);
+        assertThat(hi.result()).as(hi.toString()).isEqualTo("Hi from the default!");
+
+        List<Recorder.Exchange> calls = proxy.exchanges("/v1/messages");
+        assertThat(calls).isNotEmpty();
+        String asked = GatewayHarness.json(calls.get(0).requestBody()).path("model").asText();
+        assertThat(asked).as("the model Claude Code asked for by itself").startsWith("claude-").isNotEqualTo("m-claude");
+        UsageRecord r = record(calls.get(0));
+        assertThat(r.model()).isEqualTo("m-claude");
+        assertThat(vendor.attempts()).as("Claude Code reached for its vendor").isEmpty();
+    }
+
     // ---- running Claude Code ----
 
     /** One {@code claude -p} run: its exit code, its JSON result (null if it printed none) and its stderr. */
@@ -259,9 +285,10 @@ class ClaudeCodeHarnessTest {
 
     private Run claude(Path work, String prompt, String model) throws Exception {
         Path home = Files.createDirectories(tmp.resolve("home"));
-        HarnessProcess.Result run = HarnessProcess.command(home, HarnessProcess.bin("claude"), "-p", prompt,
-                        "--output-format", "json", "--model", model, "--allowedTools", "Read", "--no-session-persistence",
-                        "--strict-mcp-config")
+        List<Object> command = new ArrayList<>(List.of(HarnessProcess.bin("claude"), "-p", prompt, "--output-format", "json"));
+        if (model != null) command.addAll(List.of("--model", model));   // null: Claude Code's own default model
+        command.addAll(List.of("--allowedTools", "Read", "--no-session-persistence", "--strict-mcp-config"));
+        HarnessProcess.Result run = HarnessProcess.command(home, command.toArray())
                 .directory(work)
                 .env("CLAUDE_CONFIG_DIR", home.resolve(".claude").toString())
                 .env("ANTHROPIC_BASE_URL", proxy.url())

@@ -46,6 +46,11 @@ final class GatewayHarness implements AutoCloseable {
     }
 
     GatewayHarness(Path dataDir, String extraRouting) throws Exception {
+        this(dataDir, extraRouting, null);
+    }
+
+    /** @param claudeAliases the {@code aliases:} of {@code m-claude} (a YAML list), or null for none */
+    GatewayHarness(Path dataDir, String extraRouting, String claudeAliases) throws Exception {
         String yaml = """
                 org: acme
                 providers:
@@ -101,6 +106,10 @@ final class GatewayHarness implements AutoCloseable {
                 auth:
                   key_cache_ttl: 5s
                 """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl(), claude.anthropicBaseUrl(), resp.openAiBaseUrl(), extraRouting);
+        if (claudeAliases != null) {
+            String claudeDeployments = "deployments: [{provider: claude, model: claude-up}]\n";
+            yaml = yaml.replace(claudeDeployments, claudeDeployments + "    aliases: " + claudeAliases + "\n");
+        }
         CarapaceConfig config = ConfigLoader.load(yaml, "test.yaml");
         Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b", "CLAUDE_KEY", "secret-claude", "RESP_KEY", "secret-resp");
         carapace = Carapace.start(config, dataDir, env::get, Clock.systemUTC(), 0);
