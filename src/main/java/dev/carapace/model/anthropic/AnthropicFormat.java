@@ -90,15 +90,7 @@ public final class AnthropicFormat implements WireFormat {
                 g.writeStringField("text", r.text());
                 g.writeEndObject();
             }
-            for (ToolCall c : r.toolCalls()) {
-                g.writeStartObject();
-                g.writeStringField("type", "tool_use");
-                g.writeStringField("id", c.id());
-                g.writeStringField("name", c.name());
-                g.writeFieldName("input");
-                g.writeTree(argumentsObject(c.arguments()));
-                g.writeEndObject();
-            }
+            for (ToolCall c : r.toolCalls()) writeToolUse(g, c);
             g.writeEndArray();
             g.writeStringField("stop_reason", stopReason(r.finishReason(), !r.toolCalls().isEmpty()));
             g.writeNullField("stop_sequence");
@@ -171,6 +163,17 @@ public final class AnthropicFormat implements WireFormat {
 
     static long uncachedInput(Usage u) {
         return Math.max(0, u.inputTokens() - u.cachedInputTokens() - u.cacheWriteTokens());
+    }
+
+    /** A {@code tool_use} content block, as answers and assistant turns carry a tool call. */
+    static void writeToolUse(JsonGenerator g, ToolCall c) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("type", "tool_use");
+        g.writeStringField("id", c.id());
+        g.writeStringField("name", c.name());
+        g.writeFieldName("input");
+        g.writeTree(argumentsObject(c.arguments()));
+        g.writeEndObject();
     }
 
     /**

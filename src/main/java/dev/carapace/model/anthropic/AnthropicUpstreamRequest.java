@@ -17,8 +17,8 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-import static dev.carapace.model.anthropic.AnthropicFormat.argumentsObject;
 import static dev.carapace.model.anthropic.AnthropicFormat.write;
+import static dev.carapace.model.anthropic.AnthropicFormat.writeToolUse;
 
 /**
  * The body Carapace sends an Anthropic upstream for a neutral {@link ChatRequest} rebuilt from another API (or
@@ -167,15 +167,7 @@ final class AnthropicUpstreamRequest {
                 for (int j = 0; j < content.size(); j++) {
                     writePart(g, content.get(j), "messages[" + o.index() + "].content[" + j + "]");
                 }
-                for (ToolCall c : o.message().toolCalls()) {
-                    g.writeStartObject();
-                    g.writeStringField("type", "tool_use");
-                    g.writeStringField("id", c.id());
-                    g.writeStringField("name", c.name());
-                    g.writeFieldName("input");
-                    g.writeTree(argumentsObject(c.arguments()));
-                    g.writeEndObject();
-                }
+                for (ToolCall c : o.message().toolCalls()) writeToolUse(g, c);
             }
             g.writeEndArray();
             g.writeEndObject();
