@@ -7,18 +7,11 @@ import dev.carapace.identity.Principal;
 import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
-import dev.carapace.model.Deployment;
-import dev.carapace.model.Message;
 import dev.carapace.model.ModelSpec;
-import dev.carapace.model.Part;
-import dev.carapace.model.Portfolio;
 import dev.carapace.model.Price;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.TokenCounter;
-import dev.carapace.model.Tool;
-import dev.carapace.model.ToolCall;
 import dev.carapace.model.Usage;
-import dev.carapace.model.WireApi;
 import dev.carapace.store.LedgerTables.Charge;
 import dev.carapace.store.LedgerTables.Reservation;
 import dev.carapace.store.LedgerTables.WindowKey;
@@ -43,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * path — an upper bound of the prompt's tokens plus the most output it may produce, at the model's price — and the
  * call is refused if any budget's limit would be passed, counting what calls in flight hold. The prompt's bound is
  * its UTF-8 bytes (no byte-level tokenizer makes more tokens), up to four times its tokens; a call that bound would
- * refuse is tried again at its o200k count times the model's tokenizer factor ({@link #promptEstimate}), which is
+ * refuse is tried again at its o200k count times the model's tokenizer factor ({@link PromptSize#promptEstimate}), which is
  * near the prompt's real tokens but an estimate: a tokenizer unlike o200k may exceed it, by the difference that
  * concurrent calls near a limit can then overspend. Counting (a {@code count_tokens} call) reserves nothing;
  * embeddings reserve their inputs and no output. A call that set no
@@ -66,25 +59,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Ledger implements CallFilter, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Ledger.class);
-    /** Upper bound of the tokens one image can cost in a prompt. */
-    private static final int IMAGE_TOKENS = 2_000;
-    /** Framing tokens a chat format adds per message, generously. */
-    private static final int MESSAGE_TOKENS = 16;
-    /**
-     * Tokens a provider adds to a prompt that has tools: Anthropic documents a tool-use system prompt of a few hundred
-     * tokens (346 for Claude 4 models with tool_choice auto); OpenAI's own framing of tool schemas is smaller.
-     */
-    static final int TOOL_PROMPT_TOKENS = 500;
     /** How many characters of counted texts {@link TokenCounts} keeps: 8M chars, at most 16 MB of strings. */
     private static final long COUNTED_CHARS = 8_000_000;
-    /** o200k is OpenAI's tokenizer: its count is exact for OpenAI models, apart from framing counted separately. */
-    static final double OPENAI_FACTOR = 1.0;
-    /**
-     * Claude's tokenizer is not published. Compared on the same texts, Claude 3.5 Sonnet counted 16% more tokens than
-     * GPT-4o (o200k) for English prose, 21% more for maths and 30% more for Python code; 1.35 covers that range with a
-     * margin. A newer tokenizer that counts more needs {@code tokenizer_factor} on the model.
-     */
-    static final double ANTHROPIC_FACTOR = 1.35;
     /**
      * How often a budgeted stream's progress is made durable: every this many ms of streaming, or every
      * {@value #PROGRESS_CHARS} characters of output, whichever comes first. The time bounds what a crash leaves
@@ -152,8 +128,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
         boolean embedding = call.operation() == Operation.EMBEDDINGS;
         int maxOutput = embedding ? 0 : req.maxTokens() != null ? req.maxTokens() : model.maxOutputTokens();
         if (!embedding && req.maxTokens() == null) call.request(req.withMaxTokens(maxOutput));
-        int framing = embedding ? 0 : MESSAGE_TOKENS;
-        long bound = promptBound(req, framing);
+        int framing = embedding ? 0 : PromptSize.MESSAGE_TOKENS;
+        long bound = PromptSize.promptBound(req, framing);
         long prompt = bound;
         long tokens = prompt + maxOutput;
         long nanos = Pricing.worstCase(price, prompt, maxOutput);
@@ -179,7 +155,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
             // The byte bound is cheap but up to four times the prompt's tokens. Only a call it would refuse pays for
             // the tokenizer (about 2.5 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate;
             // not one that its output alone would not fit, so that a spent budget costs no tokenizing.
-            PromptEstimate estimate = promptEstimate(req, framing, tokenizerFactor(call.model()), counts::count);
+            PromptSize.PromptEstimate estimate = PromptSize.promptEstimate(req, framing,
+                    PromptSize.tokenizerFactor(call.model()), counts::count);
             if (estimate.tokens() < bound) {
                 prompt = estimate.tokens();
                 tokens = prompt + maxOutput;
@@ -263,7 +240,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long disputed = 0;
         String implausible = u.estimated() || price == null ? null : implausible(call, held, u);
         if (implausible != null) {
-            long bound = held != null ? held.promptBound : promptBound(call.request());
+            long bound = held != null ? held.promptBound : PromptSize.promptBound(call.request());
             int maxOutput = held != null ? held.maxOutput : maxOutput(call);
             long plausible = held != null ? held.reservation.nanos() : Pricing.worstCase(price, bound, maxOutput);
             if (cost > plausible) {
@@ -304,7 +281,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         // Below 1,024 no prompt can be implausible: the bound is only worked out past it (it walks the prompt).
         if (u.inputTokens() <= 1024) return null;
-        long bound = held != null ? held.promptBound : promptBound(call.request());
+        long bound = held != null ? held.promptBound : PromptSize.promptBound(call.request());
         if (u.inputTokens() > 2 * bound + 1024) return "prompt tokens " + u.inputTokens() + " for a prompt of at most " + bound;
         return null;
     }
@@ -398,94 +375,6 @@ public final class Ledger implements CallFilter, AutoCloseable {
         return new ApiException(ApiException.Kind.RATE_LIMITED, "Usage limit reached. " + what + " " + when
                 + " An admin can raise it: carapace budget set, or PUT /api/budgets/" + b.id() + ".", null,
                 ApiException.BUDGET_EXCEEDED, null, false);
-    }
-
-    /** An upper bound of a prompt's tokens: byte-level tokenizers never make more tokens than UTF-8 bytes. */
-    static long promptBound(ChatRequest req) { return promptBound(req, MESSAGE_TOKENS); }
-
-    /** As {@link #promptBound(ChatRequest)}, with {@code framing} tokens per message, tool call and tool. */
-    static long promptBound(ChatRequest req, int framing) {
-        long n = 0;
-        for (Message m : req.messages()) {
-            n += framing;
-            for (Part p : m.content()) {
-                n += p instanceof Part.Text t ? utf8Length(t.text())
-                        : p instanceof Part.Reasoning r ? utf8Length(r.text()) + utf8Length(r.signature()) : IMAGE_TOKENS;
-            }
-            for (ToolCall c : m.toolCalls()) n += utf8Length(c.name()) + utf8Length(c.arguments()) + framing;
-        }
-        for (Tool t : req.tools()) {
-            n += framing + utf8Length(t.name()) + utf8Length(t.description())
-                    + (t.parameters() == null ? 0 : utf8Length(t.parameters().toString()));
-        }
-        // Pass-through parameters can be prompt too (a response_format schema is).
-        if (!req.passthrough().isEmpty()) n += utf8Length(req.passthrough().fields().toString());
-        return n;
-    }
-
-    /**
-     * A prompt's tokens by the o200k tokenizer ({@code o200k}: its text, tool calls, tool schemas and pass-through
-     * parameters), and what is reserved for them ({@code tokens}): o200k times the model's tokenizer factor, plus
-     * {@code framing} per message, tool call and tool, {@value #IMAGE_TOKENS} per image, and
-     * {@value #TOOL_PROMPT_TOKENS} when there are tools; never more than the byte bound.
-     */
-    record PromptEstimate(long o200k, long tokens) {}
-
-    static PromptEstimate promptEstimate(ChatRequest req, int framing, double factor) {
-        return promptEstimate(req, framing, factor, TokenCounter::count);
-    }
-
-    /** As {@link #promptEstimate(ChatRequest, int, double)}, with texts counted by {@code counter}. */
-    static PromptEstimate promptEstimate(ChatRequest req, int framing, double factor, java.util.function.ToIntFunction<String> counter) {
-        long text = 0;
-        long fixed = 0;
-        for (Message m : req.messages()) {
-            fixed += framing;
-            for (Part p : m.content()) {
-                if (p instanceof Part.Text t) text += counter.applyAsInt(t.text());
-                else if (p instanceof Part.Reasoning r) text += counter.applyAsInt(r.text()) + counter.applyAsInt(r.signature());
-                else fixed += IMAGE_TOKENS;
-            }
-            for (ToolCall c : m.toolCalls()) {
-                text += counter.applyAsInt(c.name()) + counter.applyAsInt(c.arguments());
-                fixed += framing;
-            }
-        }
-        for (Tool t : req.tools()) {
-            text += counter.applyAsInt(t.name()) + counter.applyAsInt(t.description())
-                    + (t.parameters() == null ? 0 : counter.applyAsInt(t.parameters().toString()));
-            fixed += framing;
-        }
-        if (!req.tools().isEmpty()) fixed += TOOL_PROMPT_TOKENS;
-        if (!req.passthrough().isEmpty()) text += counter.applyAsInt(req.passthrough().fields().toString());
-        long tokens = (long) Math.ceil(text * factor) + fixed;
-        return new PromptEstimate(text, Math.min(tokens, promptBound(req, framing)));
-    }
-
-    /**
-     * How many of a model's tokens one o200k token may be: its {@code tokenizer_factor} when configured, else the
-     * largest default of its deployments' provider kinds ({@link #OPENAI_FACTOR}, {@link #ANTHROPIC_FACTOR}).
-     */
-    static double tokenizerFactor(Portfolio.Entry model) {
-        if (model.spec().tokenizerFactor() > 0) return model.spec().tokenizerFactor();
-        double f = OPENAI_FACTOR;
-        for (Deployment d : model.deployments()) {
-            if (d.provider().api() == WireApi.ANTHROPIC) f = Math.max(f, ANTHROPIC_FACTOR);
-        }
-        return f;
-    }
-
-    private static long utf8Length(String s) {
-        if (s == null) return 0;
-        long n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) n++;
-            else if (c < 0x800) n += 2;
-            else if (Character.isHighSurrogate(c)) { n += 4; i++; }
-            else n += 3;
-        }
-        return n;
     }
 
     /** The record of a finished call, stamped with when the request arrived (by this ledger's clock). */

@@ -4,7 +4,9 @@
  *
  * <p>Where each part lives, and why:
  * <ul>
- *   <li>{@link dev.carapace.ledger.Ledger}: the gateway stage that estimates, reserves, meters streams and settles;
+ *   <li>{@link dev.carapace.ledger.Ledger}: the gateway stage that estimates, reserves, meters streams and settles,
+ *       with {@code PromptSize} (how many tokens a prompt may cost before it is sent: the byte bound and the
+ *       tokenizer-factor estimate);
  *       {@link dev.carapace.ledger.Budgets} (the budgets and their rules), {@link dev.carapace.ledger.PriceBook},
  *       {@link dev.carapace.ledger.Alerts}, {@link dev.carapace.ledger.BudgetSync} (another process's budget edit
  *       binds at once), and the money, period and pricing arithmetic.</li>

@@ -2,33 +2,19 @@ package dev.carapace.server;
 
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
-import dev.carapace.agent.AgentTool;
-import dev.carapace.agent.Agents;
-import dev.carapace.agent.Guard;
-import dev.carapace.agent.RunEvents;
-import dev.carapace.agent.WorkspaceGuard;
-import dev.carapace.agent.tools.BuiltinTools;
-import dev.carapace.agent.tools.DirectEgress;
-import dev.carapace.agent.tools.LocalRunner;
-import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.WritableRoots;
 import dev.carapace.gateway.CallFilter;
 import dev.carapace.gateway.Gateway;
-import dev.carapace.guard.AuditSink;
-import dev.carapace.guard.NetworkRules;
 import dev.carapace.guard.approval.ApprovalQueue;
 import dev.carapace.guard.audit.AuditLog;
 import dev.carapace.guard.egress.EgressProxy;
-import dev.carapace.guard.egress.Resolver;
-import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.guard.policy.PolicyWatcher;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxUnavailableException;
 import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
-import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Alerts;
 import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
@@ -50,16 +36,9 @@ import dev.carapace.model.openai.OpenAiFormat;
 import dev.carapace.model.responses.ResponsesFormat;
 import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.PrivacySpec;
-import dev.carapace.server.adapter.AuditedSpawns;
-import dev.carapace.server.adapter.BwrapExec;
 import dev.carapace.server.adapter.EgressSockets;
-import dev.carapace.server.adapter.GrantingGuard;
 import dev.carapace.server.adapter.Metrics;
-import dev.carapace.server.adapter.PolicyGuard;
 import dev.carapace.server.adapter.PrivacyAudit;
-import dev.carapace.server.adapter.ProxyEgress;
-import dev.carapace.server.adapter.QueuedApprovals;
-import dev.carapace.server.adapter.StoreSessions;
 import dev.carapace.server.adapter.StoreWatch;
 import dev.carapace.server.api.AgentApi;
 import dev.carapace.server.api.BudgetsApi;
@@ -72,7 +51,6 @@ import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
-import dev.carapace.store.ApiKeys;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +63,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.function.Function;
 
@@ -143,7 +120,7 @@ public final class Carapace implements AutoCloseable {
             watcher = GuardWiring.policyWatcher(config, configFile, dataDir, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                proxy = egressProxy(config, env, clock, watcher, auditLog);
+                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog);
             }
             // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
             // through a socket of their own: the proxy knows whose traffic it judges.
@@ -151,7 +128,7 @@ public final class Carapace implements AutoCloseable {
                 SandboxUser user = SandboxUser.resolve(
                         config.tools().sandboxUser(), Path.of("/etc/passwd"));
                 sockets = EgressSockets.open(proxy, config.agents().values(), user);
-                sandbox = openSandbox(config, configFile, dataDir, env, sockets, user);
+                sandbox = AgentWiring.openSandbox(config, configFile, dataDir, env, sockets, user);
                 // Commands run as the sandbox user when we are root: each workspace must be that user's.
                 for (AgentSpec a : config.agents().values()) sandbox.handOver(a.workspace());
             }
@@ -238,8 +215,8 @@ public final class Carapace implements AutoCloseable {
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
-        agentRuntime = agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
-                bubblewrap == null ? null : bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
+        agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
+                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
                 approvals);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
@@ -309,127 +286,6 @@ public final class Carapace implements AutoCloseable {
             lock.release();
             throw e;
         }
-    }
-
-    /**
-     * The agents of the config and the runtime that runs them, calling models through {@code gateway}. Every tool
-     * call passes the guard (the attached policy, else the agents' tool lists); calls it asks about wait in
-     * {@code approvals}, and standing grants allow them without asking. Every decision goes to {@code audit}.
-     */
-    static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
-                                     EgressProxy egressProxy, PolicyWatcher policy,
-                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals) {
-        Agents agents = new Agents(config.agents().values());
-        Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
-        CarapaceConfig.Tools chosen = config.tools();
-        Sandbox exec = switch (chosen.exec()) {
-            case OFF -> null;
-            case LOCAL -> new LocalRunner();
-            case BWRAP -> Objects.requireNonNull(sandboxed, "exec: bwrap needs the sandbox");
-        };
-        List<AgentTool> tools = BuiltinTools.all(exec,
-                switch (chosen.webFetch()) {
-                    case OFF -> null;
-                    case DIRECT -> new DirectEgress();
-                    case PROXY -> new ProxyEgress(egressProxy, null);
-                });
-        Guard decided = policy == null ? new WorkspaceGuard(agents)
-                : new PolicyGuard(agents, policy::current, audit, clock, tools);
-        Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
-        return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
-                new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
-                new RunEvents(), clock, new AuditedSpawns(audit));
-    }
-
-    /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */
-    static String auditPrincipal(String org, Agents agents, String agentId) {
-        AgentSpec a = agents.find(agentId).orElse(null);
-        if (a == null) return org;
-        AgentSpec.Owner o = a.owner();
-        return org + "/" + (o.team() == null ? "-" : o.team()) + (o.user() == null ? "" : "/" + o.user());
-    }
-
-    /**
-     * The egress proxy for {@code web_fetch: proxy}. Its rules are the attached guard policy's network layer; with no
-     * policy attached, agents may reach public addresses on ports 80 and 443 only (the proxy's SSRF defence refuses
-     * everything internal either way).
-     */
-    static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock,
-                                   PolicyWatcher policy, AuditSink audit) {
-        NetworkRules rules = policy != null ? policy.networkRules()
-                : r -> r.port() == 80 || r.port() == 443
-                ? new NetworkRules.NetworkDecision(NetworkRules.Verdict.ALLOW, "tools.web_fetch", "public web on ports 80"
-                + " and 443 (no network policy attached)", false, List.of(), List.of())
-                : new NetworkRules.NetworkDecision(NetworkRules.Verdict.DENY, "tools.web_fetch", "only ports 80 and"
-                + " 443 are reachable without a network policy", false, List.of(), List.of());
-        return new EgressProxy(rules, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
-                EgressProxy.Options.defaults());
-    }
-
-    /**
-     * Exec in the sandbox: each agent's commands with its own workspace and egress socket, and (with a guard policy)
-     * the file-system layer of the policy in force at each command.
-     */
-    static BwrapExec bwrapExec(CarapaceConfig config, Bubblewrap bubblewrap, EgressSockets sockets,
-                               PolicyWatcher policy) {
-        Map<String, BwrapExec.AgentSandbox> agents = new LinkedHashMap<>();
-        for (AgentSpec a : config.agents().values()) {
-            agents.put(a.id(), new BwrapExec.AgentSandbox(a.workspace(), sockets.byAgent().get(a.id())));
-        }
-        return new BwrapExec(bubblewrap, agents, policy == null ? null : policy::current);
-    }
-
-    /**
-     * The bubblewrap sandbox for exec, checked by running a command in it. What steers the gateway is hidden inside
-     * even where it lies in a system directory (a secret file under /etc, say): the data folder, the config and
-     * policy files, and the files the egress proxy injects secrets from. Sandboxed commands reach the network only
-     * through the egress proxy's sockets; with none, not at all.
-     */
-    static Bubblewrap openSandbox(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env,
-                                  EgressSockets sockets, SandboxUser user) {
-        String path = env.apply("PATH") == null ? "/usr/local/bin:/usr/bin:/bin" : env.apply("PATH");
-        Path bwrap = executable("bwrap", path);
-        if (bwrap == null) {
-            throw new SandboxUnavailableException("bubblewrap is not installed (no bwrap on"
-                    + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
-                    + " 'tools: {exec: local}' to run commands without isolation");
-        }
-        List<Path> hidden = new ArrayList<>(List.of(dataDir));
-        if (configFile != null) hidden.add(configFile);
-        config.guard().policies().values().forEach(r -> hidden.add(r.file()));
-        config.secrets().values().stream().filter(ref -> ref.startsWith("file:"))
-                .forEach(ref -> hidden.add(Path.of(ref.substring("file:".length()))));
-        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), hidden, user);
-    }
-
-    /** The first executable {@code name} in the directories of {@code path}, or null. */
-    static Path executable(String name, String path) {
-        for (String dir : path.split(":")) {
-            if (dir.isEmpty()) continue;
-            Path p = Path.of(dir, name);
-            if (java.nio.file.Files.isExecutable(p)) return p;
-        }
-        return null;
-    }
-
-    /**
-     * Whom an agent calls models as: its owner's team (and user), with its own id so its budget applies too. A
-     * user-owned agent without a configured team takes the team of its owner's newest active key.
-     */
-    static Principal agentPrincipal(String org, AgentSpec agent, Store store) {
-        AgentSpec.Owner owner = agent.owner();
-        String team = owner.team();
-        if (team == null) {
-            team = store.apiKeys().list().stream()
-                    .filter(k -> owner.user().equals(k.user()) && !k.revoked() && k.team() != null)
-                    .reduce((first, second) -> second).map(ApiKeys.StoredKey::team).orElse(null);
-            if (team == null) {
-                throw new ApiException(ApiException.Kind.PERMISSION, "Agent '" + agent.id() + "' is owned by user '"
-                        + owner.user() + "', who has no active API key to tell their team; set owner.team in the config.",
-                        null, "agent_owner_unresolved", null, false);
-            }
-        }
-        return Principal.agent(org, team, owner.user(), agent.id());
     }
 
     /** Runs {@code task} periodically; a failure is logged and the next run still happens. */

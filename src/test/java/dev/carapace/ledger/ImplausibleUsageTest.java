@@ -58,7 +58,7 @@ class ImplausibleUsageTest {
                 LedgerTestKit.teamBudget(c, "platform", "0.05", "", null);   // 50,000,000 nano-USD
                 String alice = LedgerTestKit.memberKey(c, "alice", "platform");
                 String bob = LedgerTestKit.memberKey(c, "bob", "research");   // no budget
-                long bound = Ledger.promptBound(LedgerTestKit.parseOpenAi(
+                long bound = PromptSize.promptBound(LedgerTestKit.parseOpenAi(
                         LedgerTestKit.chatBody("m-mid", false, ",\"max_tokens\":50,\"user\":\"huge-output\"")));
                 long reservation = Pricing.worstCase(CrashRecoveryTest.MID, bound, 50);
 
@@ -99,7 +99,7 @@ class ImplausibleUsageTest {
                 UsageRecord promptRec = c.store().usageLog().byRequestId(promptId).orElseThrow();
                 assertThat(promptRec.inputTokens()).isEqualTo(1_000_000);
                 assertThat(promptRec.costNanos()).isEqualTo(Pricing.worstCase(CrashRecoveryTest.MID,
-                        Ledger.promptBound(LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", false, ",\"user\":\"huge-prompt\""))), 50));
+                        PromptSize.promptBound(LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", false, ",\"user\":\"huge-prompt\""))), 50));
                 assertThat(promptRec.disputedNanos()).isPositive();
                 await().atMost(Duration.ofSeconds(10)).until(() -> alerts.stream().anyMatch(a -> promptId.equals(a.path("request_id").asText())
                         && a.path("reason").asText().startsWith("prompt tokens 1000000")));
@@ -122,7 +122,7 @@ class ImplausibleUsageTest {
                 assertThat(bobRec.outputTokens()).isEqualTo(100_000);
                 assertThat(bobRec.costNanos() + bobRec.disputedNanos()).isEqualTo(reported);
                 assertThat(bobRec.costNanos()).isEqualTo(Pricing.worstCase(CrashRecoveryTest.MID,
-                        Ledger.promptBound(LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", false, ",\"user\":\"huge-output\""))), 50));
+                        PromptSize.promptBound(LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", false, ",\"user\":\"huge-output\""))), 50));
                 await().atMost(Duration.ofSeconds(10)).until(() -> alerts.stream().anyMatch(a -> bobId.equals(a.path("request_id").asText())));
 
                 Thread.sleep(300);

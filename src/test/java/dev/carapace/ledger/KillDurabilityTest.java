@@ -190,7 +190,7 @@ class KillDurabilityTest {
                 assertThat(LedgerTestKit.records(store, "research")).as("unbudgeted calls recorded").isNotEmpty();
 
                 long reservation = Pricing.worstCase(CrashRecoveryTest.MID,
-                        Ledger.promptBound(LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", true, ""))), STREAM_MAX_TOKENS);
+                        PromptSize.promptBound(LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", true, ""))), STREAM_MAX_TOKENS);
                 for (var e : streamed.entrySet()) {
                     UsageRecord rec = store.usageLog().byRequestId(e.getKey()).orElseThrow(
                             () -> new AssertionError("no record for stream " + e.getKey()));

@@ -39,17 +39,17 @@ public final class LedgerTestKit {
     private LedgerTestKit() {}
 
     /** {@link Ledger#promptBound} for tests outside this package. */
-    public static long promptBound(ChatRequest request) { return Ledger.promptBound(request); }
+    public static long promptBound(ChatRequest request) { return PromptSize.promptBound(request); }
 
     /** What {@link Ledger} reserves for a chat prompt that its byte bound would have refused, at {@code factor}. */
     public static long promptEstimate(ChatRequest request, double factor) {
-        return Ledger.promptEstimate(request, 16, factor).tokens();
+        return PromptSize.promptEstimate(request, 16, factor).tokens();
     }
 
     /** As {@link #promptEstimate}, counting long texts through one cache of counts, as a gateway's ledger does. */
     public static java.util.function.ToLongFunction<ChatRequest> cachedPromptEstimate(double factor) {
         TokenCounts counts = new TokenCounts(8_000_000);
-        return r -> Ledger.promptEstimate(r, 16, factor, counts::count).tokens();
+        return r -> PromptSize.promptEstimate(r, 16, factor, counts::count).tokens();
     }
 
     /** The neutral request an OpenAI chat body parses into. */

@@ -45,7 +45,7 @@ class PromptBoundTest {
     }
 
     private static void assertBound(ChatRequest r) {
-        long bound = Ledger.promptBound(r);
+        long bound = PromptSize.promptBound(r);
         int real = TokenCounter.prompt(r);
         assertThat(bound).as("bound of a prompt with %d o200k tokens", real).isGreaterThanOrEqualTo(real);
         // and the raw text part alone never has more tokens than UTF-8 bytes (what the bound is built on)
@@ -90,7 +90,7 @@ class PromptBoundTest {
                 List.of(new Part.Text("what is this?"), new Part.Image("https://example.com/cat.png", null, null)),
                 List.of(), null, false)), List.of());
         ChatRequest without = request(List.of(Message.of(Role.USER, "what is this?")), List.of());
-        assertThat(Ledger.promptBound(withImage) - Ledger.promptBound(without)).isGreaterThanOrEqualTo(1_000);
+        assertThat(PromptSize.promptBound(withImage) - PromptSize.promptBound(without)).isGreaterThanOrEqualTo(1_000);
     }
 
     @Test
@@ -126,7 +126,7 @@ class PromptBoundTest {
     void boundOfTheHarnessPromptIsWhatTheBudgetTestsUse() {
         // system "be brief" (8 bytes) + user "hello there" (11 bytes) + 16 framing tokens per message
         ChatRequest r = LedgerTestKit.parseOpenAi(LedgerTestKit.chatBody("m-mid", false, ""));
-        assertThat(Ledger.promptBound(r)).isEqualTo(16 + 8 + 16 + 11);
+        assertThat(PromptSize.promptBound(r)).isEqualTo(16 + 8 + 16 + 11);
     }
 
     @Test
@@ -142,7 +142,7 @@ class PromptBoundTest {
         ChatRequest r = LedgerTestKit.parseOpenAi("""
                 {"model":"m-mid","messages":[{"role":"user","content":"hi"}],
                  "response_format":{"type":"json_schema","json_schema":{"name":"rec","schema":%s}}}""".formatted(schema));
-        assertThat(Ledger.promptBound(r)).as("o200k tokens of the schema alone: " + TokenCounter.count(schema))
+        assertThat(PromptSize.promptBound(r)).as("o200k tokens of the schema alone: " + TokenCounter.count(schema))
                 .isGreaterThanOrEqualTo(TokenCounter.count(schema) + TokenCounter.prompt(r));
     }
 }

@@ -52,16 +52,16 @@ class TokenizerReservationTest {
     @Test
     void theEstimateOfAHarnessTurnIsNearItsTokensWhereTheByteBoundIsFourTimesThem() {
         ChatRequest r = harnessTurn();
-        long bytes = Ledger.promptBound(r);
+        long bytes = PromptSize.promptBound(r);
         long real = TokenCounter.prompt(r);
-        Ledger.PromptEstimate openai = Ledger.promptEstimate(r, 16, Ledger.OPENAI_FACTOR);
-        Ledger.PromptEstimate claude = Ledger.promptEstimate(r, 16, Ledger.ANTHROPIC_FACTOR);
+        PromptSize.PromptEstimate openai = PromptSize.promptEstimate(r, 16, PromptSize.OPENAI_FACTOR);
+        PromptSize.PromptEstimate claude = PromptSize.promptEstimate(r, 16, PromptSize.ANTHROPIC_FACTOR);
 
         assertThat(bytes).as("the byte bound, as before").isGreaterThan(3 * real);
         assertThat(openai.tokens()).as("never below the prompt's own count").isGreaterThanOrEqualTo(real)
-                .isLessThanOrEqualTo((long) (real * (1 + OPENAI_MARGIN)) + Ledger.TOOL_PROMPT_TOKENS);
-        assertThat(claude.tokens()).isGreaterThanOrEqualTo((long) (openai.o200k() * Ledger.ANTHROPIC_FACTOR))
-                .isLessThanOrEqualTo((long) (real * (Ledger.ANTHROPIC_FACTOR + OPENAI_MARGIN)) + Ledger.TOOL_PROMPT_TOKENS);
+                .isLessThanOrEqualTo((long) (real * (1 + OPENAI_MARGIN)) + PromptSize.TOOL_PROMPT_TOKENS);
+        assertThat(claude.tokens()).isGreaterThanOrEqualTo((long) (openai.o200k() * PromptSize.ANTHROPIC_FACTOR))
+                .isLessThanOrEqualTo((long) (real * (PromptSize.ANTHROPIC_FACTOR + OPENAI_MARGIN)) + PromptSize.TOOL_PROMPT_TOKENS);
         assertThat(claude.tokens()).isLessThan(bytes / 2);
     }
 
@@ -69,9 +69,9 @@ class TokenizerReservationTest {
     void cachedCountsAreTheTokenizersAndTheCacheKeepsToItsSize() {
         ChatRequest r = harnessTurn();
         TokenCounts counts = new TokenCounts(20_000);
-        Ledger.PromptEstimate fresh = Ledger.promptEstimate(r, 16, 1.35);
-        assertThat(Ledger.promptEstimate(r, 16, 1.35, counts::count)).isEqualTo(fresh);
-        assertThat(Ledger.promptEstimate(r, 16, 1.35, counts::count)).as("from the cache").isEqualTo(fresh);
+        PromptSize.PromptEstimate fresh = PromptSize.promptEstimate(r, 16, 1.35);
+        assertThat(PromptSize.promptEstimate(r, 16, 1.35, counts::count)).isEqualTo(fresh);
+        assertThat(PromptSize.promptEstimate(r, 16, 1.35, counts::count)).as("from the cache").isEqualTo(fresh);
 
         String big = "lorem ipsum dolor sit amet ".repeat(1_000);   // 27,000 chars: more than the cache holds
         assertThat(counts.count(big)).isEqualTo(TokenCounter.count(big));
@@ -89,7 +89,7 @@ class TokenizerReservationTest {
         for (String text : List.of("a", "🙂🙂🙂", "日本語", "{\"k\":[1,2,3]}")) {
             ChatRequest r = LedgerTestKit.parseOpenAi("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
                     + JSON.valueToTree(text) + "}]}");
-            assertThat(Ledger.promptEstimate(r, 16, 10).tokens()).isLessThanOrEqualTo(Ledger.promptBound(r));
+            assertThat(PromptSize.promptEstimate(r, 16, 10).tokens()).isLessThanOrEqualTo(PromptSize.promptBound(r));
         }
     }
 
@@ -109,7 +109,7 @@ class TokenizerReservationTest {
                 new ModelSpec("own", "mid", price, 1000, 100, 0, PrivacyClass.EXTERNAL,
                         List.of(new DeploymentSpec("c", "y")), ModelKind.CHAT, 2.5)), providers);
         Map<String, Double> factors = new java.util.TreeMap<>();
-        for (Portfolio.Entry e : p.models()) factors.put(e.id(), Ledger.tokenizerFactor(e));
+        for (Portfolio.Entry e : p.models()) factors.put(e.id(), PromptSize.tokenizerFactor(e));
         assertThat(factors).containsExactlyInAnyOrderEntriesOf(Map.of("gpt", 1.0, "mixed", 1.35, "own", 2.5));
         providers.values().forEach(Provider::close);
     }
@@ -120,7 +120,7 @@ class TokenizerReservationTest {
         assertThat(body.getBytes(StandardCharsets.UTF_8).length).isBetween(59_000, 62_000);
         ChatRequest parsed = LedgerTestKit.parseOpenAi(body);
         long real = TokenCounter.prompt(parsed);
-        assertThat(Ledger.promptBound(parsed) + 4096).as("what the byte bound alone would reserve").isGreaterThan(30_000);
+        assertThat(PromptSize.promptBound(parsed) + 4096).as("what the byte bound alone would reserve").isGreaterThan(30_000);
 
         try (ScriptedUpstream up = new ScriptedUpstream();
              Carapace c = LedgerTestKit.start(LedgerTestKit.yaml(up.openAiBaseUrl(), "5s", "{input: 3, output: 6}", ""),
@@ -134,7 +134,7 @@ class TokenizerReservationTest {
             long reserved = reservedTokens(c, first);
             assertThat(reserved - 4096).as("prompt tokens reserved, for %d o200k tokens", real)
                     .isGreaterThanOrEqualTo(real)
-                    .isLessThanOrEqualTo((long) (real * (1 + OPENAI_MARGIN)) + Ledger.TOOL_PROMPT_TOKENS);
+                    .isLessThanOrEqualTo((long) (real * (1 + OPENAI_MARGIN)) + PromptSize.TOOL_PROMPT_TOKENS);
 
             // A later turn of the day cannot fit: the refusal says what it would have reserved, at the estimate.
             long spent = real + 6;
@@ -156,7 +156,7 @@ class TokenizerReservationTest {
             HttpResponse<String> hopeless = LedgerTestKit.post(c.port(), key, body);
             assertThat(hopeless.statusCode()).isEqualTo(400);
             assertThat(JSON.readTree(hopeless.body()).at("/error/message").asText())
-                    .contains("(" + (Ledger.promptBound(parsed) + 4096) + " tokens)");
+                    .contains("(" + (PromptSize.promptBound(parsed) + 4096) + " tokens)");
         }
     }
 

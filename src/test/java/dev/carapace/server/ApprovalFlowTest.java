@@ -77,7 +77,7 @@ class ApprovalFlowTest {
         Agents agents = new Agents(List.of(new AgentSpec("reader", harness.workspace, "m-solo", List.of(),
                 List.of("read", "list"), new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT,
                 AgentSpec.OnBusy.QUEUE, null)));
-        java.util.function.Function<String, String> principalOf = id -> Carapace.auditPrincipal("acme", agents, id);
+        java.util.function.Function<String, String> principalOf = id -> AgentWiring.auditPrincipal("acme", agents, id);
         AgentRuntime rt = new AgentRuntime(agents, h.carapace.gateway(), new StoreSessions(h.carapace.store().sessions()),
                 new GrantingGuard(ASK_ON_READ, queue, h.carapace.auditLog(), Clock.systemUTC(), principalOf),
                 new QueuedApprovals(queue, principalOf), FileTools.all(),

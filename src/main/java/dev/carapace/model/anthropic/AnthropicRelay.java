@@ -6,6 +6,7 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
+import dev.carapace.model.RelayEncoder;
 import dev.carapace.model.RelayDecoder;
 import dev.carapace.model.SseFrames;
 import dev.carapace.model.StreamEvent;
@@ -32,7 +33,6 @@ final class AnthropicRelay {
     private static final byte[][] REQUEST_KEYS = JsonSplice.path("model", "max_tokens");
     private static final byte[][] ANSWER_KEYS = JsonSplice.path("usage", "content");
     private static final String[] OUTPUT = {"\"text\"", "\"partial_json\"", "\"thinking\""};
-    private static final byte[] EMPTY = new byte[0];
 
     private AnthropicRelay() {}
 
@@ -63,26 +63,13 @@ final class AnthropicRelay {
                 (event, data) -> !"content_block_delta".equals(event), OUTPUT, true);
     }
 
-    static final class Encoder implements WireFormat.StreamEncoder {
+    static final class Encoder extends RelayEncoder {
         private final String model;
-        private final JsonBytes out = new JsonBytes(256);
 
         Encoder(String model) { this.model = model; }
 
         @Override
-        public byte[] encode(StreamEvent event) {
-            return frame(event) ? out.toByteArray() : EMPTY;
-        }
-
-        @Override
-        public boolean encodeTo(StreamEvent event, java.io.OutputStream to) throws java.io.IOException {
-            if (!frame(event)) return false;
-            out.writeTo(to);
-            return true;
-        }
-
-        /** Writes the frame for {@code event} into {@link #out}, if there is one to write. */
-        private boolean frame(StreamEvent event) {
+        protected boolean frame(StreamEvent event) {
             if (!(event instanceof StreamEvent.Frame f)) return false;
             SseFrames.write(out.reset(), f.event(), f.data(), model,
                     "message_start".equals(f.event()) ? MESSAGE_MODEL : null);

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ApiException.Kind;
 import dev.carapace.model.ChatRequest;
@@ -22,19 +21,16 @@ import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
-import dev.carapace.model.ToolChoice;
 import dev.carapace.model.UpstreamStatus;
 import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.WireFormat;
-import dev.carapace.model.responses.ResponsesFormat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
@@ -44,8 +40,8 @@ import java.util.regex.Pattern;
  * to OpenAI-compatible upstreams (OpenAI itself, vLLM, Ollama, llama.cpp, ...).
  *
  * <p>Client requests are validated in {@link OpenAiRequestParser}; streams are rendered by {@link OpenAiStreamEncoder}
- * and read by {@link OpenAiStreamDecoder}. This class holds the rest: response and error rendering, upstream requests,
- * upstream responses and errors. The upstream side is lenient: OpenAI-compatible servers differ in small ways, and a
+ * and read by {@link OpenAiStreamDecoder}; upstream requests are built by {@link OpenAiUpstreamRequest}. This class
+ * holds the rest: response and error rendering, upstream responses and errors. The upstream side is lenient: OpenAI-compatible servers differ in small ways, and a
  * quirk that still carries the meaning is accepted rather than turned into an outage.
  *
  * <p>JSON is read into Jackson's tree model and written with a streaming generator; no data binding by reflection.
@@ -175,79 +171,9 @@ public final class OpenAiFormat implements WireFormat {
 
     @Override
     public byte[] upstreamRequest(ChatRequest r, String upstreamModel, int defaultMaxTokens) {
-        if (r.relaysTo(WireApi.OPENAI)) return relayedRequest(r, upstreamModel);
-        Translation.check(r, WireApi.OPENAI);
-        // Another API's own parameters (Anthropic's thinking, context_management, ...) are left out, and named to the
-        // client (see #dropped); a Responses request's own ones are mapped to their Chat Completions spelling.
-        ChatRequest.Passthrough pt = switch (r.passthrough().api()) {
-            case OPENAI -> r.passthrough();
-            case RESPONSES -> ResponsesFormat.chatPassthrough(r.passthrough());
-            case null, default -> ChatRequest.Passthrough.NONE;
-        };
         // defaultMaxTokens is unused: OpenAI-compatible servers need no limit and pick their own default.
-        return json(g -> {
-            g.writeStartObject();
-            g.writeStringField("model", upstreamModel);
-            g.writeArrayFieldStart("messages");
-            for (Message m : r.messages()) writeUpstreamMessage(g, m);
-            g.writeEndArray();
-            // OpenAI refuses tool_choice and parallel_tool_calls without tools; requests translated from
-            // Anthropic can carry them anyway, so they follow the tools.
-            if (!r.tools().isEmpty()) {
-                g.writeArrayFieldStart("tools");
-                for (Tool t : r.tools()) writeTool(g, t);
-                g.writeEndArray();
-                if (r.toolChoice() != null) writeToolChoice(g, r.toolChoice());
-                if (r.parallelToolCalls() != null) g.writeBooleanField("parallel_tool_calls", r.parallelToolCalls());
-            }
-            // max_tokens rather than max_completion_tokens: every compatible server (vLLM, Ollama, llama.cpp) knows it.
-            if (r.maxTokens() != null) g.writeNumberField("max_tokens", r.maxTokens());
-            if (r.temperature() != null) g.writeNumberField("temperature", r.temperature());
-            if (r.topP() != null) g.writeNumberField("top_p", r.topP());
-            if (!r.stop().isEmpty()) {
-                g.writeArrayFieldStart("stop");
-                for (String s : r.stop()) g.writeString(s);
-                g.writeEndArray();
-            }
-            if (r.user() != null) g.writeStringField("user", r.user());
-            if (r.stream()) {
-                g.writeBooleanField("stream", true);
-                // Always: usage is billed whether or not the client asked to see it.
-                g.writeObjectFieldStart("stream_options");
-                g.writeBooleanField("include_usage", true);
-                g.writeEndObject();
-            }
-            if (!pt.isEmpty()) {
-                for (Map.Entry<String, JsonNode> f : pt.fields().properties()) {
-                    g.writeFieldName(f.getKey());
-                    g.writeTree(f.getValue());
-                }
-            }
-            g.writeEndObject();
-        });
+        return OpenAiUpstreamRequest.build(r, upstreamModel);
     }
-
-    /**
-     * The client's own request, every field as it came but the model, the output limit (set by Carapace when the
-     * client set none, under the client's own key when it set one) and, when streaming, the usage report, which
-     * Carapace always asks for.
-     */
-    private static byte[] relayedRequest(ChatRequest r, String upstreamModel) {
-        ObjectNode body = r.original().body();
-        byte[][] values = new byte[RELAY_KEYS.length][];
-        values[0] = new JsonBytes(upstreamModel.length() + 2).string(upstreamModel).toByteArray();
-        if (r.maxTokens() != null) {
-            JsonNode completion = body.get("max_completion_tokens");
-            values[completion != null && !completion.isNull() ? 2 : 1] = JsonBytes.ascii(r.maxTokens().toString());
-        }
-        if (r.stream() && !body.path("stream_options").path("include_usage").asBoolean(false)) {
-            ObjectNode options = body.get("stream_options") instanceof ObjectNode o ? o.deepCopy() : MAPPER.createObjectNode();
-            values[3] = json(g -> g.writeTree(options.put("include_usage", true)));
-        }
-        return r.original().withTopLevel(RELAY_KEYS, values);
-    }
-
-    private static final byte[][] RELAY_KEYS = JsonSplice.path("model", "max_tokens", "max_completion_tokens", "stream_options");
 
     /**
      * Besides what every translation leaves out ({@link Translation#dropped}): earlier reasoning (signed thinking
@@ -273,82 +199,6 @@ public final class OpenAiFormat implements WireFormat {
         return Translation.bounded(all);
     }
 
-    private static void writeUpstreamMessage(JsonGenerator g, Message m) throws IOException {
-        if (hasReasoning(m)) {
-            List<Part> shown = new ArrayList<>(m.content().size());
-            for (Part p : m.content()) if (!(p instanceof Part.Reasoning)) shown.add(p);
-            m = new Message(m.role(), shown, m.toolCalls(), m.toolCallId(), m.toolError());
-        }
-        g.writeStartObject();
-        switch (m.role()) {
-            case SYSTEM -> {
-                g.writeStringField("role", "system");
-                writeContent(g, m.content());
-            }
-            case USER -> {
-                g.writeStringField("role", "user");
-                writeContent(g, m.content());
-            }
-            case ASSISTANT -> {
-                g.writeStringField("role", "assistant");
-                if (m.content().isEmpty() && !m.toolCalls().isEmpty()) g.writeNullField("content");
-                else writeContent(g, m.content());
-                writeToolCalls(g, m.toolCalls());
-            }
-            case TOOL -> {
-                // OpenAI has no error flag on tool results; the text itself says what went wrong.
-                g.writeStringField("role", "tool");
-                g.writeStringField("tool_call_id", m.toolCallId());
-                writeContent(g, m.content());
-            }
-        }
-        g.writeEndObject();
-    }
-
-    private static boolean hasReasoning(Message m) {
-        for (Part p : m.content()) if (p instanceof Part.Reasoning) return true;
-        return false;
-    }
-
-    /** A lone text part as a plain string (which every compatible server accepts), anything else as parts. */
-    private static void writeContent(JsonGenerator g, List<Part> content) throws IOException {
-        if (content.isEmpty()) {
-            g.writeStringField("content", "");
-            return;
-        }
-        if (content.size() == 1 && content.get(0) instanceof Part.Text t) {
-            g.writeStringField("content", t.text());
-            return;
-        }
-        g.writeArrayFieldStart("content");
-        for (Part p : content) {
-            g.writeStartObject();
-            switch (p) {
-                case Part.Text t -> {
-                    g.writeStringField("type", "text");
-                    g.writeStringField("text", t.text());
-                }
-                case Part.Image img -> {
-                    g.writeStringField("type", "image_url");
-                    g.writeObjectFieldStart("image_url");
-                    g.writeStringField("url", img.asUrl());
-                    g.writeEndObject();
-                }
-                case Part.Reasoning th -> throw new IllegalStateException("reasoning is left out before this");
-            }
-            g.writeEndObject();
-        }
-        g.writeEndArray();
-    }
-
-    private static void writeTool(JsonGenerator g, Tool t) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("type", "function");
-        g.writeObjectFieldStart("function");
-        writeFunctionFields(g, t);
-        g.writeEndObject();
-        g.writeEndObject();
-    }
 
     /** A function tool's name, description and parameters, as both of OpenAI's APIs spell them. */
     public static void writeFunctionFields(JsonGenerator g, Tool t) throws IOException {
@@ -360,21 +210,6 @@ public final class OpenAiFormat implements WireFormat {
         }
     }
 
-    private static void writeToolChoice(JsonGenerator g, ToolChoice c) throws IOException {
-        switch (c.mode()) {
-            case AUTO -> g.writeStringField("tool_choice", "auto");
-            case NONE -> g.writeStringField("tool_choice", "none");
-            case REQUIRED -> g.writeStringField("tool_choice", "required");
-            case TOOL -> {
-                g.writeObjectFieldStart("tool_choice");
-                g.writeStringField("type", "function");
-                g.writeObjectFieldStart("function");
-                g.writeStringField("name", c.name());
-                g.writeEndObject();
-                g.writeEndObject();
-            }
-        }
-    }
 
     // =====================================================================================================
     // Upstream side: responses, streams and errors
@@ -557,7 +392,7 @@ public final class OpenAiFormat implements WireFormat {
     // Plumbing
     // =====================================================================================================
 
-    private static byte[] json(JsonOutput.Body body) { return JsonOutput.json(MAPPER, 512, body); }
+    static byte[] json(JsonOutput.Body body) { return JsonOutput.json(MAPPER, 512, body); }
 
     /** One {@code data:} frame of a stream. */
     static byte[] sse(JsonOutput.Body body) { return JsonOutput.frame(MAPPER, null, body); }
@@ -575,7 +410,7 @@ public final class OpenAiFormat implements WireFormat {
     }
 
     /** {@code "tool_calls": [...]} as both the API's answers and its assistant messages carry it; nothing if none. */
-    private static void writeToolCalls(JsonGenerator g, List<ToolCall> calls) throws IOException {
+    static void writeToolCalls(JsonGenerator g, List<ToolCall> calls) throws IOException {
         if (calls.isEmpty()) return;
         g.writeArrayFieldStart("tool_calls");
         for (ToolCall c : calls) {

@@ -5,6 +5,7 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
+import dev.carapace.model.RelayEncoder;
 import dev.carapace.model.RelayDecoder;
 import dev.carapace.model.SseFrames;
 import dev.carapace.model.StreamEvent;
@@ -34,7 +35,6 @@ final class OpenAiRelay {
     private static final byte[][] ANSWER_KEYS = JsonSplice.path("usage", "choices", "error");
     private static final String[] OUTPUT = {"\"content\"", "\"arguments\"", "\"reasoning_content\"", "\"reasoning\""};
     private static final byte[][] CHOICES = JsonSplice.path("choices");
-    private static final byte[] EMPTY = new byte[0];
     private static final byte[] DONE = JsonBytes.ascii("[DONE]"), ERROR = JsonBytes.ascii("\"error\""),
             USAGE = JsonBytes.ascii("\"usage\"");
 
@@ -61,10 +61,9 @@ final class OpenAiRelay {
                 OUTPUT, false);
     }
 
-    static final class Encoder implements WireFormat.StreamEncoder {
+    static final class Encoder extends RelayEncoder {
         private final String model;
         private final boolean includeUsage;
-        private final JsonBytes out = new JsonBytes(256);
 
         Encoder(String model, boolean includeUsage) {
             this.model = model;
@@ -72,19 +71,7 @@ final class OpenAiRelay {
         }
 
         @Override
-        public byte[] encode(StreamEvent event) {
-            return frame(event) ? out.toByteArray() : EMPTY;
-        }
-
-        @Override
-        public boolean encodeTo(StreamEvent event, java.io.OutputStream to) throws java.io.IOException {
-            if (!frame(event)) return false;
-            out.writeTo(to);
-            return true;
-        }
-
-        /** Writes the frame for {@code event} into {@link #out}, if there is one to write. */
-        private boolean frame(StreamEvent event) {
+        protected boolean frame(StreamEvent event) {
             if (!(event instanceof StreamEvent.Frame f)) return false;
             byte[] data = f.data();
             // Carapace asks every upstream for usage; the chunk that only carries it is for the clients that asked too.

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.JsonBytes;
 import dev.carapace.model.JsonSplice;
+import dev.carapace.model.RelayEncoder;
 import dev.carapace.model.RelayDecoder;
 import dev.carapace.model.SseFrames;
 import dev.carapace.model.StreamEvent;
@@ -32,7 +33,6 @@ final class ResponsesRelay {
             "response.completed", "response.incomplete", "response.failed");
     private static final Set<String> FINAL = Set.of("response.completed", "response.incomplete", "response.failed");
     private static final String[] OUTPUT = {"\"delta\""};
-    private static final byte[] EMPTY = new byte[0];
 
     private ResponsesRelay() {}
 
@@ -42,9 +42,8 @@ final class ResponsesRelay {
     }
 
     /** Writes the upstream's events as they came, and keeps the final response object for the store. */
-    static final class Encoder implements WireFormat.StreamEncoder, ResponsesFormat.Finals {
+    static final class Encoder extends RelayEncoder implements ResponsesFormat.Finals {
         private final String model;
-        private final JsonBytes out = new JsonBytes(256);
         private ObjectNode last;
         /** Frames written so far: the sequence number a failure event of Carapace's own continues from. */
         private int frames;
@@ -52,19 +51,7 @@ final class ResponsesRelay {
         Encoder(String model) { this.model = model; }
 
         @Override
-        public byte[] encode(StreamEvent event) {
-            return frame(event) ? out.toByteArray() : EMPTY;
-        }
-
-        @Override
-        public boolean encodeTo(StreamEvent event, java.io.OutputStream to) throws java.io.IOException {
-            if (!frame(event)) return false;
-            out.writeTo(to);
-            return true;
-        }
-
-        /** Writes the frame for {@code event} into {@link #out}, if there is one to write. */
-        private boolean frame(StreamEvent event) {
+        protected boolean frame(StreamEvent event) {
             if (!(event instanceof StreamEvent.Frame f)) return false;
             frames++;
             byte[] data = f.data();

@@ -8,15 +8,12 @@ import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
 import dev.carapace.model.Role;
-import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
 import dev.carapace.model.WireApi;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,12 +42,12 @@ import static dev.carapace.model.JsonFields.wrongType;
  * becomes a function of one {@code input} string. Hosted tools that only OpenAI runs ({@code web_search},
  * {@code file_search}, ...) reach a Responses upstream as sent; another upstream cannot run them, so a translated
  * request is refused for them, unless the client marked them optional, when they are dropped.
+ *
+ * <p>This class reads the body, its input items and its other fields; {@code tools} and {@code tool_choice} are read
+ * by {@link ResponsesToolsReader}.
  */
 final class ResponsesRequestParser {
 
-    private static final Set<String> HOSTED = Set.of("web_search", "web_search_preview", "web_search_preview_2025_03_11",
-            "web_search_2025_08_26", "file_search", "computer_use_preview", "computer_use", "computer",
-            "code_interpreter", "image_generation", "mcp", "local_shell", "shell", "apply_patch", "tool_search");
     private static final Set<String> INCLUDES = Set.of("reasoning.encrypted_content", "message.output_text.logprobs",
             "web_search_call.action.sources", "web_search_call.results", "code_interpreter_call.outputs",
             "computer_call_output.output.image_url", "file_search_call.results", "message.input_image.image_url");
@@ -70,8 +67,6 @@ final class ResponsesRequestParser {
     private static final String ROLES = "one of user, assistant, system, developer";
     private static final String ITEM_TYPES = "message, function_call, function_call_output, custom_tool_call, "
             + "custom_tool_call_output, reasoning, or an item of a hosted tool (web_search_call, ...)";
-    private static final ObjectNode EMPTY_OBJECT_SCHEMA = (ObjectNode) ResponsesJson.object().put("type", "object")
-            .set("properties", ResponsesJson.object());
 
     private ResponsesRequestParser() {}
 
@@ -81,7 +76,7 @@ final class ResponsesRequestParser {
     }
 
     /** A tool type that only OpenAI's service runs. */
-    static boolean hosted(String toolType) { return HOSTED.contains(toolType); }
+    static boolean hosted(String toolType) { return ResponsesToolsReader.HOSTED.contains(toolType); }
 
     /**
      * @param optionalHosted hosted tool types the client said it can do without: dropped from a translated request
@@ -166,10 +161,10 @@ final class ResponsesRequestParser {
             throw fail("input", "missing; expected a string or an array of input items");
         }
 
-        Tools tools = parseTools(toolsNode, optionalHosted);
-        if (tools.hosted != null) {
+        ResponsesToolsReader.Tools tools = ResponsesToolsReader.parseTools(toolsNode, optionalHosted);
+        if (tools.hosted() != null) {
             if (passthrough == null) passthrough = ResponsesJson.object();
-            passthrough.setAll(tools.hosted);
+            passthrough.setAll(tools.hosted());
         }
         ArrayNode items = inputItems(input);
         List<Message> messages = new ArrayList<>(items.size() + 1);
@@ -177,13 +172,13 @@ final class ResponsesRequestParser {
         readItems(items, messages, tools);
         if (messages.isEmpty()) throw fail("input", "expected at least one input item; got an empty array");
 
-        ToolChoice toolChoice = parseToolChoice(toolChoiceNode, tools);
+        ToolChoice toolChoice = ResponsesToolsReader.parseToolChoice(toolChoiceNode, tools);
         boolean streaming = Boolean.TRUE.equals(stream);
-        ChatRequest chat = new ChatRequest(model, messages, tools.neutral, toolChoice, maxTokens, temperature, topP,
+        ChatRequest chat = new ChatRequest(model, messages, tools.neutral(), toolChoice, maxTokens, temperature, topP,
                 List.of(), parallel, streaming, streaming, user,
                 passthrough == null ? ChatRequest.Passthrough.NONE : new ChatRequest.Passthrough(WireApi.RESPONSES, passthrough),
                 new ChatRequest.Original(WireApi.RESPONSES, root, raw));
-        ResponsesContext context = new ResponsesContext(tools.namespaced, tools.custom, store == null || store,
+        ResponsesContext context = new ResponsesContext(tools.namespaced(), tools.custom(), store == null || store,
                 previous, items, echo);
         return new ResponsesFormat.Parsed(chat, context);
     }
@@ -199,7 +194,7 @@ final class ResponsesRequestParser {
         return (ArrayNode) input;
     }
 
-    private static void readItems(ArrayNode items, List<Message> out, Tools tools) {
+    private static void readItems(ArrayNode items, List<Message> out, ResponsesToolsReader.Tools tools) {
         for (int i = 0; i < items.size(); i++) {
             String path = "input[" + i + "]";
             JsonNode item = items.get(i);
@@ -340,146 +335,6 @@ final class ResponsesRequestParser {
         if (enc != null && !enc.isNull() && !enc.isTextual()) throw wrongType(path + ".encrypted_content", "a string", enc);
     }
 
-    // ---- tools ----
-
-    /** The neutral tools, how flattened names map back, and the hosted tools a translation must refuse. */
-    private record Tools(List<Tool> neutral, Map<String, String[]> namespaced, Set<String> custom, ObjectNode hosted,
-                         Set<String> hostedTypes) {}
-
-    private static Tools parseTools(JsonNode v, Set<String> optionalHosted) {
-        if (v == null || v.isNull()) return new Tools(List.of(), Map.of(), Set.of(), null, Set.of());
-        if (!v.isArray()) throw wrongType("tools", "an array of tools", v);
-        List<Tool> neutral = new ArrayList<>(v.size());
-        Map<String, String[]> namespaced = new HashMap<>();
-        Set<String> custom = new HashSet<>();
-        Set<String> names = new HashSet<>();
-        Set<String> hostedTypes = new HashSet<>();
-        ObjectNode hosted = null;
-        for (int i = 0; i < v.size(); i++) {
-            String tp = "tools[" + i + "]";
-            JsonNode t = v.get(i);
-            if (!t.isObject()) throw wrongType(tp, "a tool object", t);
-            String type = requiredString(t.get("type"), tp + ".type", "the tool's type");
-            switch (type) {
-                case "function" -> add(neutral, names, function(t, tp, null), tp);
-                case "custom" -> {
-                    checkKeys(t, tp, "type", "name", "description", "format");
-                    String name = toolName(t.get("name"), tp + ".name");
-                    JsonNode description = t.get("description");
-                    ObjectNode schema = ResponsesJson.object().put("type", "object");
-                    schema.putObject("properties").putObject("input").put("type", "string")
-                            .put("description", "The tool's whole input, as free-form text");
-                    schema.putArray("required").add("input");
-                    add(neutral, names, new Tool(name, description == null || description.isNull() ? null
-                            : optString(description, tp + ".description"), schema), tp);
-                    custom.add(name);
-                }
-                case "namespace" -> {
-                    checkKeys(t, tp, "type", "name", "description", "tools");
-                    String ns = toolName(t.get("name"), tp + ".name");
-                    JsonNode fns = t.get("tools");
-                    if (fns == null || !fns.isArray()) throw wrongType(tp + ".tools", "an array of function tools", fns);
-                    for (int j = 0; j < fns.size(); j++) {
-                        String fp = tp + ".tools[" + j + "]";
-                        JsonNode fn = fns.get(j);
-                        if (!fn.isObject()) throw wrongType(fp, "a function tool object", fn);
-                        String fnType = requiredString(fn.get("type"), fp + ".type", "'function'");
-                        if (!"function".equals(fnType)) throw fail(fp + ".type", "expected 'function'; got '" + clip(fnType) + "'");
-                        Tool tool = function(fn, fp, ns);
-                        add(neutral, names, tool, fp);
-                        namespaced.put(tool.name(), new String[] {ns, tool.name().substring(ns.length() + ResponsesContext.NAMESPACE_SEPARATOR.length())});
-                    }
-                }
-                default -> {
-                    if (!HOSTED.contains(type)) {
-                        throw fail(tp + ".type", "unsupported tool type '" + clip(type) + "'; expected"
-                                + " function, custom, namespace, or a hosted tool type");
-                    }
-                    hostedTypes.add(type);
-                    if (!optionalHosted.contains(type)) {
-                        if (hosted == null) hosted = ResponsesJson.object();
-                        hosted.set(tp + " (the hosted " + type + " tool, which only OpenAI runs; a client that can do"
-                                + " without it lists it in the x-carapace-optional-tools header)", t);
-                    }
-                }
-            }
-        }
-        return new Tools(neutral, namespaced, custom, hosted, hostedTypes);
-    }
-
-    private static void add(List<Tool> tools, Set<String> names, Tool tool, String path) {
-        if (!names.add(tool.name())) {
-            throw fail(path + ".name", "duplicate tool name '" + tool.name() + "'; tool names must be unique");
-        }
-        tools.add(tool);
-    }
-
-    private static Tool function(JsonNode t, String path, String namespace) {
-        checkKeys(t, path, "type", "name", "description", "parameters", "strict");
-        String name = toolName(t.get("name"), path + ".name");
-        JsonNode d = t.get("description");
-        String description = d == null ? null : optString(d, path + ".description");
-        JsonNode strict = t.get("strict");
-        if (strict != null) optBoolean(strict, path + ".strict");
-        JsonNode p = t.get("parameters");
-        ObjectNode parameters;
-        if (p == null || p.isNull()) {
-            parameters = EMPTY_OBJECT_SCHEMA.deepCopy();
-        } else if (!p.isObject()) {
-            throw fail(path + ".parameters", "invalid tool schema: expected a JSON Schema object; got " + describe(p));
-        } else {
-            JsonNode type = p.get("type");
-            if (type != null && !"object".equals(type.textValue())) {
-                throw fail(path + ".parameters", "invalid tool schema: the top-level \"type\" must be \"object\"");
-            }
-            parameters = (ObjectNode) p;
-        }
-        return new Tool(namespace == null ? name : namespace + ResponsesContext.NAMESPACE_SEPARATOR + name, description, parameters);
-    }
-
-    private static String toolName(JsonNode v, String path) {
-        String name = requiredString(v, path, "the tool's name");
-        if (name.isEmpty() || name.length() > 64) throw fail(path, "expected 1 to 64 characters; got " + name.length());
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-                throw fail(path, "expected characters from a-z, A-Z, 0-9, _ and -; got '" + clip(name) + "'");
-            }
-        }
-        return name;
-    }
-
-    private static ToolChoice parseToolChoice(JsonNode v, Tools tools) {
-        if (v == null || v.isNull()) return null;
-        String expected = "'auto', 'none', 'required' or {\"type\": \"function\", \"name\": ...}";
-        if (v.isTextual()) {
-            return switch (v.textValue()) {
-                case "auto" -> ToolChoice.AUTO;
-                case "none" -> new ToolChoice(ToolChoice.Mode.NONE, null);
-                case "required" -> {
-                    if (tools.neutral.isEmpty() && tools.hostedTypes.isEmpty()) {
-                        throw fail("tool_choice", "'required' needs at least one tool in tools");
-                    }
-                    yield new ToolChoice(ToolChoice.Mode.REQUIRED, null);
-                }
-                default -> throw wrongType("tool_choice", expected, v);
-            };
-        }
-        if (!v.isObject()) throw wrongType("tool_choice", expected, v);
-        String type = requiredString(v.get("type"), "tool_choice.type", "function or custom");
-        if (!"function".equals(type) && !"custom".equals(type)) {
-            throw fail("tool_choice.type", "only a function or custom tool can be forced through this gateway; got '"
-                    + clip(type) + "'");
-        }
-        String name = requiredString(v.get("name"), "tool_choice.name", "the name of one of the tools");
-        JsonNode ns = v.get("namespace");
-        if (ns != null && !ns.isNull()) name = requiredString(ns, "tool_choice.namespace", "a namespace") + ResponsesContext.NAMESPACE_SEPARATOR + name;
-        for (Tool t : tools.neutral) {
-            if (t.name().equals(name)) return new ToolChoice(ToolChoice.Mode.TOOL, name);
-        }
-        throw fail("tool_choice.name", "no tool named '" + clip(name) + "' in tools");
-    }
-
     // ---- other fields ----
 
     private static void checkReasoning(JsonNode v) {
@@ -567,7 +422,7 @@ final class ResponsesRequestParser {
 
     // ---- small readers ----
 
-    private static void checkKeys(JsonNode item, String path, String... allowed) {
+    static void checkKeys(JsonNode item, String path, String... allowed) {
         for (var it = item.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             boolean ok = false;
