@@ -186,7 +186,7 @@ public final class LedgerTables {
 
     /** How many budget writes the store has seen: one row, cheap enough to read every few milliseconds. */
     public long budgetChanges() {
-        return store.read("read budget changes", h -> h.createQuery("SELECT seq FROM budget_changes").mapTo(Long.class).one());
+        return store.readLong("read budget changes", "SELECT seq FROM budget_changes");
     }
 
     /**
