@@ -1,10 +1,9 @@
 package dev.carapace.model;
 
-import dev.carapace.text.Excerpt;
-
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.text.Excerpt;
 
 import java.io.IOException;
 

@@ -1,12 +1,15 @@
 package dev.carapace.privacy;
 
+import dev.carapace.text.BoundedRegex;
+
 import java.util.List;
 import java.util.regex.Matcher;
 
 /**
- * Runs an org's regular expressions with a budget: the text is read through a view that counts every character the
- * regex engine looks at and gives up past a limit, so a pattern that backtracks catastrophically on some input costs
- * bounded time instead of a hung request.
+ * Runs an org's regular expressions with a budget ({@link BoundedRegex}): at most {@link #READS_PER_CHAR} character
+ * reads per character of input, so a pattern that backtracks catastrophically on some input costs bounded time
+ * instead of a hung request. The budget is in reads, not time, so that what a scan finds does not depend on how busy
+ * the machine is.
  */
 final class Patterns {
 
@@ -16,46 +19,20 @@ final class Patterns {
 
     private Patterns() {}
 
-    /** @return false if the pattern ran out of budget (what it found until then is kept) */
+    /** @return false if the pattern ran out of budget or stack, or the thread was interrupted (what it found until then is kept) */
     static boolean scan(PrivacySpec.CustomPattern p, String s, List<Finding> out) {
-        Budgeted text = new Budgeted(s, Math.max(MIN_READS, READS_PER_CHAR * s.length()));
-        Matcher m = p.regex().matcher(text);
+        Matcher m = BoundedRegex.matcher(p.regex(), s, Math.max(MIN_READS, READS_PER_CHAR * s.length()),
+                BoundedRegex.UNLIMITED);
         try {
-            while (m.find()) {
+            while (BoundedRegex.find(m)) {
                 if (m.end() > m.start()) out.add(new Finding(p.type(), p.dataClass(), m.start(), m.end(), 0.9));
             }
             return true;
-        } catch (OutOfBudget e) {
+        } catch (BoundedRegex.TooCostly e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();   // the caller's to act on; the scan stops here
             return false;
         }
-    }
-
-    private static final class OutOfBudget extends RuntimeException {
-        OutOfBudget() { super(null, null, false, false); }
-    }
-
-    private static final class Budgeted implements CharSequence {
-        private final String s;
-        private long left;
-
-        Budgeted(String s, long budget) {
-            this.s = s;
-            this.left = budget;
-        }
-
-        @Override
-        public char charAt(int index) {
-            if (--left < 0) throw new OutOfBudget();
-            return s.charAt(index);
-        }
-
-        @Override
-        public int length() { return s.length(); }
-
-        @Override
-        public CharSequence subSequence(int start, int end) { return s.subSequence(start, end); }
-
-        @Override
-        public String toString() { return s; }
     }
 }

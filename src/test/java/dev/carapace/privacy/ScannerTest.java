@@ -83,4 +83,13 @@ class ScannerTest {
         });
         assertThat(withRegex.scan("aaab")).extracting(Finding::type).containsExactly("evil");
     }
+
+    /** A pattern that recursed too deep on a long text threw StackOverflowError out of the scan: the request failed. */
+    @Test
+    void aPatternThatRecursedTooDeepFailedTheScan() {
+        Scanner withRegex = new Scanner(new PrivacySpec(Map.of(), Map.of(), Map.of(), null, PrivacySpec.DEFAULT_PHONE_REGIONS,
+                List.of(), List.of(new PrivacySpec.CustomPattern("deep", "custom", Pattern.compile("(?:a|b)*c")))));
+        assertThat(withRegex.scan("ab".repeat(200_000) + " call +1 415 555 0100 "))
+                .extracting(Finding::type).doesNotContain("deep").contains("phone");   // the built-in scan still ran
+    }
 }

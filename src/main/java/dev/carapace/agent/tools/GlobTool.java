@@ -5,6 +5,7 @@ import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.text.BoundedRegex;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,7 +69,8 @@ public final class GlobTool extends FileTool {
     static boolean matches(Pattern glob, String subject, Deadline deadline)
             throws WorkspaceException, InterruptedException {
         try {
-            return BoundedRegex.matches(glob, subject, deadline.endWithin(MATCH_BUDGET));
+            return BoundedRegex.matches(BoundedRegex.matcher(glob, subject, BoundedRegex.UNLIMITED,
+                    deadline.endWithin(MATCH_BUDGET)));
         } catch (BoundedRegex.TooCostly e) {
             throw new WorkspaceException("the glob is too costly to match (too many wildcards?); simplify it");
         }

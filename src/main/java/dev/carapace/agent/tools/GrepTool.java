@@ -1,12 +1,12 @@
 package dev.carapace.agent.tools;
 
-import dev.carapace.text.Excerpt;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileAccess;
 import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.text.BoundedRegex;
+import dev.carapace.text.Excerpt;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
@@ -167,7 +167,8 @@ public final class GrepTool extends FileTool {
             }
             boolean found;
             try {
-                found = BoundedRegex.find(search.regex, line, search.deadline.endWithin(LINE_BUDGET));
+                found = BoundedRegex.find(BoundedRegex.matcher(search.regex, line, BoundedRegex.UNLIMITED,
+                        search.deadline.endWithin(LINE_BUDGET)));
             } catch (BoundedRegex.TooCostly e) {
                 if (!e.stack && search.deadline.passed()) {
                     search.timedOut = true;
