@@ -22,6 +22,8 @@ import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * The budgets, kept in the store and mirrored in memory so the request path finds a caller's budgets with three
  * map lookups. Edits go through {@link #set}, which validates everything before anything is written.
@@ -123,7 +125,7 @@ public final class Budgets {
     public Budget get(String id) {
         Budget b = byId.get(id);
         if (b == null) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id) + "'. Budgets are named SCOPE:NAME,"
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No budget '" + clip(id, 40) + "'. Budgets are named SCOPE:NAME,"
                     + " e.g. team:platform.", "id", "budget_not_found", null, false);
         }
         return b;
@@ -169,18 +171,18 @@ public final class Budgets {
         try {
             zone = ZoneId.of(r.timeZone() == null ? "UTC" : r.timeZone());
         } catch (DateTimeException e) {
-            throw ApiException.invalid("time_zone", "time_zone: '" + clip(r.timeZone()) + "' is not a time zone (expected e.g. UTC, Europe/Paris, America/New_York)");
+            throw ApiException.invalid("time_zone", "time_zone: '" + clip(r.timeZone(), 40) + "' is not a time zone (expected e.g. UTC, Europe/Paris, America/New_York)");
         }
         String currency = r.currency() == null ? "USD" : r.currency();
         if (!currency.matches("[A-Z]{3}")) {
-            throw ApiException.invalid("currency", "currency: expected a 3-letter code such as USD or EUR; got '" + clip(currency) + "'");
+            throw ApiException.invalid("currency", "currency: expected a 3-letter code such as USD or EUR; got '" + clip(currency, 40) + "'");
         }
         List<Integer> soft = parseSoft(r.soft() == null ? "50,80,90" : r.soft());
         Map<String, Budget.TierRule> tierRules = new LinkedHashMap<>();
         if (r.tiers() != null) {
             for (var e : r.tiers().entrySet()) {
                 if (!tiers.contains(e.getKey())) {
-                    throw ApiException.invalid("tiers", "tiers: unknown tier '" + clip(e.getKey()) + "' (tiers: " + String.join(", ", tiers) + ")");
+                    throw ApiException.invalid("tiers", "tiers: unknown tier '" + clip(e.getKey(), 40) + "' (tiers: " + String.join(", ", tiers) + ")");
                 }
                 tierRules.put(e.getKey(), parseTierRule(e.getKey(), e.getValue()));
             }
@@ -209,15 +211,15 @@ public final class Budgets {
         if (subject == null || subject.isBlank()) throw ApiException.invalid("subject", "subject: which " + scope.name().toLowerCase() + " the budget is for");
         switch (scope) {
             case ORG -> {
-                if (!subject.equals(org)) throw ApiException.invalid("subject", "subject: this gateway's org is '" + org + "', not '" + clip(subject) + "'");
+                if (!subject.equals(org)) throw ApiException.invalid("subject", "subject: this gateway's org is '" + org + "', not '" + clip(subject, 40) + "'");
             }
             case TEAM -> {
                 if (!teams.contains(subject)) {
-                    throw ApiException.invalid("subject", "subject: unknown team '" + clip(subject) + "' (teams: " + String.join(", ", teams.stream().sorted().toList()) + ")");
+                    throw ApiException.invalid("subject", "subject: unknown team '" + clip(subject, 40) + "' (teams: " + String.join(", ", teams.stream().sorted().toList()) + ")");
                 }
             }
             case USER -> {
-                if (!knownUser.test(subject)) throw ApiException.invalid("subject", "subject: unknown user '" + clip(subject) + "' (no API key was ever created for it)");
+                if (!knownUser.test(subject)) throw ApiException.invalid("subject", "subject: unknown user '" + clip(subject, 40) + "' (no API key was ever created for it)");
             }
             case AGENT -> {
                 if (!subject.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) throw ApiException.invalid("subject", "subject: not a valid agent id");
@@ -229,7 +231,7 @@ public final class Budgets {
         try {
             return Budget.Scope.valueOf(s == null ? "" : s.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid("scope", "scope: expected org, team, user or agent; got '" + clip(s) + "'");
+            throw ApiException.invalid("scope", "scope: expected org, team, user or agent; got '" + clip(s, 40) + "'");
         }
     }
 
@@ -237,7 +239,7 @@ public final class Budgets {
         try {
             return Period.valueOf(s.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid("period", "period: expected day, week, month or none; got '" + clip(s) + "'");
+            throw ApiException.invalid("period", "period: expected day, week, month or none; got '" + clip(s, 40) + "'");
         }
     }
 
@@ -249,7 +251,7 @@ public final class Budgets {
             try {
                 p = Integer.parseInt(part.strip());
             } catch (NumberFormatException e) {
-                throw ApiException.invalid("soft", "soft: expected percentages like 50,80,90; got '" + clip(s) + "'");
+                throw ApiException.invalid("soft", "soft: expected percentages like 50,80,90; got '" + clip(s, 40) + "'");
             }
             if (p < 1 || p > 99) throw ApiException.invalid("soft", "soft: each percentage must be 1 to 99; got " + p);
             if (!out.isEmpty() && p <= out.get(out.size() - 1)) throw ApiException.invalid("soft", "soft: percentages must be ascending");
@@ -269,7 +271,7 @@ public final class Budgets {
             return new Budget.TierRule(false, Money.nanos(cap));
         } catch (NumberFormatException | ArithmeticException e) {
             throw ApiException.invalid("tiers", "tiers." + tier + ": expected an amount from 0 (forbids the tier) to "
-                    + Money.MAX.toPlainString() + " with at most 9 decimals, or 'exempt'; got '" + clip(v) + "'");
+                    + Money.MAX.toPlainString() + " with at most 9 decimals, or 'exempt'; got '" + clip(v, 40) + "'");
         }
     }
 
@@ -298,8 +300,4 @@ public final class Budgets {
                 r.limitNanos(), r.limitTokens(), soft, tierRules);
     }
 
-    private static String clip(String s) {
-        if (s == null) return "";
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
 }

@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static dev.carapace.text.Excerpt.clip;
+
 /**
  * OpenAI's embeddings API ({@code POST /v1/embeddings}) on both sides: a client's request validated into an
  * {@link EmbeddingRequest}, the body sent to an upstream, and the upstream's answer read for its usage and passed on
@@ -52,7 +54,7 @@ public final class OpenAiEmbeddings {
             root = CLIENT.readTree(body);
         } catch (JsonProcessingException e) {
             String why = e.getOriginalMessage();
-            throw ApiException.invalid(null, "The request body is not valid JSON: " + clip(why == null ? "" : why));
+            throw ApiException.invalid(null, "The request body is not valid JSON: " + clip(why == null ? "" : why, ECHO));
         } catch (IOException e) {
             throw ApiException.invalid(null, "The request body could not be read as JSON.");
         }
@@ -89,8 +91,8 @@ public final class OpenAiEmbeddings {
                     if (!v.isTextual()) throw typeError("user", "a string", v);
                     user = v.asText();
                 }
-                default -> throw ApiException.invalid(clip(e.getKey()), "Unrecognized request argument supplied: "
-                        + clip(e.getKey()) + ". /v1/embeddings takes model, input, dimensions, encoding_format and user.");
+                default -> throw ApiException.invalid(clip(e.getKey(), ECHO), "Unrecognized request argument supplied: "
+                        + clip(e.getKey(), ECHO) + ". /v1/embeddings takes model, input, dimensions, encoding_format and user.");
             }
         }
         if (model == null) throw ApiException.invalid("model", "model: required; expected a model id string");
@@ -223,11 +225,10 @@ public final class OpenAiEmbeddings {
     }
 
     private static ApiException typeError(String field, String expected, JsonNode got) {
-        String kind = got.isNull() ? "null" : got.isTextual() ? "a string" : got.isNumber() ? "a number " + clip(got.toString())
+        String kind = got.isNull() ? "null" : got.isTextual() ? "a string" : got.isNumber() ? "a number " + clip(got.toString(), ECHO)
                 : got.isBoolean() ? "a boolean" : got.isArray() ? "an array" : "an object";
         String param = field.startsWith("input") ? "input" : field;
         return ApiException.invalid(param, field + ": expected " + expected + "; got " + kind);
     }
 
-    private static String clip(String s) { return s.length() <= ECHO ? s : s.substring(0, ECHO) + "..."; }
 }
