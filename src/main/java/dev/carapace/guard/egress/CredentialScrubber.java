@@ -463,7 +463,7 @@ final class CredentialScrubber {
         }
     }
 
-    private final class Scrubbing extends InputStream {
+    private final class Scrubbing extends BlockInputStream {
         private final InputStream in;
         private final Search search = new Search();
         private byte[] pending = new byte[READ + longest];
@@ -477,12 +477,6 @@ final class CredentialScrubber {
 
         Scrubbing(InputStream in) {
             this.in = in;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override

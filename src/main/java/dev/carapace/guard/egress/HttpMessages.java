@@ -275,19 +275,13 @@ final class HttpMessages {
         return total;
     }
 
-    private static final class FixedLength extends InputStream {
+    private static final class FixedLength extends BlockInputStream {
         private final InputStream in;
         private long left;
 
         FixedLength(InputStream in, long length) {
             this.in = in;
             this.left = length;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
@@ -301,19 +295,13 @@ final class HttpMessages {
     }
 
     /** Decodes {@code Transfer-Encoding: chunked} strictly; extensions and trailers are read and dropped. */
-    private static final class Chunked extends InputStream {
+    private static final class Chunked extends BlockInputStream {
         private final InputStream in;
         private long left;
         private boolean done;
 
         Chunked(InputStream in) {
             this.in = in;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
