@@ -102,7 +102,7 @@ public final class Report {
                 .append(" RAM, ").append(meta.getProperty("kernel", "?")).append("\n");
         md.append("- JDK: ").append(meta.getProperty("jdk", "?")).append("\n");
         md.append("- Carapace: ").append(meta.getProperty("carapace", "?")).append(", JVM options: `")
-                .append(meta.getProperty("carapace_java_opts", "").isBlank() ? "(none: JVM defaults)" : meta.getProperty("carapace_java_opts"))
+                .append(meta.getProperty("carapace_java_opts", "").isBlank() ? "(none added to the launcher's own, ./carapace)" : meta.getProperty("carapace_java_opts"))
                 .append("`\n");
         if (meta.containsKey("carapace_budget")) {
             md.append("- carapace-budget: ").append(meta.getProperty("carapace_budget")).append("\n");
