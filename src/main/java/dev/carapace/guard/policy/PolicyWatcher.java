@@ -109,7 +109,6 @@ public final class PolicyWatcher implements AutoCloseable {
             current = next;
             return true;
         } catch (PolicyException e) {
-            failures.incrementAndGet();
             Problem first = e.problems().getFirst();
             String what = e.problems().size() == 1 ? first.toString() : first + " (and " + (e.problems().size() - 1) + " more)";
             if (onInvalid == OnInvalid.FAIL_CLOSED) {
@@ -120,6 +119,8 @@ public final class PolicyWatcher implements AutoCloseable {
             }
             record("deny", first.file(), "invalid policy edit refused (" + (onInvalid == OnInvalid.KEEP
                     ? "last valid policy kept" : "failing closed") + "): " + what);
+            // Counted once raised: whoever watches the count (an operator's check, a test) finds the alert recorded.
+            failures.incrementAndGet();
             return false;
         }
     }
