@@ -24,6 +24,9 @@ import java.util.Map;
  */
 public final class YamlTree {
 
+    /** The longest text read, in chars: a file past it is refused whole, before parsing. */
+    public static final int MAX_CHARS = 1 << 20;
+
     /** A plain empty value ({@code key:} with nothing after it) must come out as null, not as "". */
     private static final YAMLFactory FACTORY = YAMLFactory.builder()
             .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
@@ -84,6 +87,12 @@ public final class YamlTree {
      * {@code problems}), or an empty document (not reported: each loader says what the file should hold).
      */
     public static Node parse(String text, Dialect dialect, Problems problems) {
+        if (text.length() > MAX_CHARS) {
+            // Refused before the parser sees it: SnakeYAML takes seconds to scan a multi-megabyte scalar.
+            problems.error(1, 1, "", "the file is " + text.length() + " characters long; at most " + MAX_CHARS
+                    + " are read (config, policy and agent files are far smaller)");
+            return null;
+        }
         if (!text.isEmpty() && text.charAt(0) == '\uFEFF') {
             text = text.substring(1);
         }
