@@ -152,6 +152,7 @@ public final class Carapace implements AutoCloseable {
         WireFormat anthropic = new AnthropicFormat();
         ResponsesFormat responses = new ResponsesFormat();
         loadErrorPath(openai, anthropic, responses);
+        startSocketPollers();
         Map<String, Provider> providers = new LinkedHashMap<>();
         // one cap for every provider's connections, derived like the client connections' when not configured
         UpstreamConnections upstreamConnections = new UpstreamConnections(
@@ -360,6 +361,20 @@ public final class Carapace implements AutoCloseable {
      * run from a directory of classes cannot read the class file of the very error it should answer with (seen as a
      * 500 {@code NoClassDefFoundError: ApiException$Kind} instead of a 503 {@code too_many_open_files}).
      */
+    /**
+     * Starts the JDK's pollers, which park virtual threads on sockets, now rather than at the first socket read that
+     * waits: started then with the process out of file descriptors, their class fails to initialize for good, and
+     * every later socket read on a virtual thread fails (a 500 for each call until a restart; OpenFilesExhaustionTest).
+     */
+    private static void startSocketPollers() {
+        try {
+            Class.forName("sun.nio.ch.Poller", true, null);
+        } catch (ClassNotFoundException | LinkageError e) {
+            log.warn("could not start the JDK's socket pollers early ({}); a shortage of file descriptors before the"
+                    + " first socket wait would disable socket reads", e.toString());
+        }
+    }
+
     private static void loadErrorPath(WireFormat... formats) {
         for (ApiException.Kind kind : ApiException.Kind.values()) {
             ApiException e = ApiException.of(kind, "start-up", "loading the error path").withRetryAfter(java.time.Duration.ZERO);

@@ -3,6 +3,7 @@ package dev.carapace.server.http;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ErrorHandler;
@@ -46,8 +47,13 @@ final class JsonErrors extends ErrorHandler {
         // Jetty has already decided whether the connection stays open (a framing error closes it): say so only
         // where it must close anyway.
         boolean close = !request.getConnectionMetaData().isPersistent() || code >= 500;
-        if (code == HttpStatus.BAD_REQUEST_400
-                && request.getConnectionMetaData().getConnection().getEndPoint().isInputShutdown()) {
+        var endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
+        if (!endPoint.isOpen() || connectionGone(request.getAttribute(ERROR_EXCEPTION))) {
+            // The connection is gone (closed by ConnectionWatch for a head that took too long, or by the client)
+            // and Jetty reports the request it was reading as failed: nobody is there to read an answer, and the
+            // close already has its access line. One more here would log a 500 no client ever saw.
+            errors.respond(request, response, callback, code, describe(code, reason), true);
+        } else if (code == HttpStatus.BAD_REQUEST_400 && endPoint.isInputShutdown()) {
             // The client closed its side (Jetty: "Early EOF") before the request's head was complete. The 400
             // still goes out (a client that only half-closed can read it), but this is a hang-up, not a request:
             // ConnectionWatch logs it once, as such, when the connection closes, which may come before or after
@@ -57,6 +63,14 @@ final class JsonErrors extends ErrorHandler {
             errors.write(request, response, callback, code, describe(code, reason), close);
         }
         return true;
+    }
+
+    /** Whether a failure is Jetty's word for a connection that closed under it. */
+    private static boolean connectionGone(Object failure) {
+        for (Throwable t = failure instanceof Throwable f ? f : null; t != null && t != t.getCause(); t = t.getCause()) {
+            if (t instanceof EofException) return true;
+        }
+        return false;
     }
 
     private static boolean generic(int status, String reason) {
