@@ -76,7 +76,10 @@ public final class PrivacyRouter implements CallFilter {
         String field = call.operation() == Operation.EMBEDDINGS ? "input" : "messages";
         boolean body = walksBody(req);
         List<Piece> pieces = new ArrayList<>(new ViewWalk(scanner, spec, req, field, body).pieces);
-        if (body) pieces.addAll(BodyWalk.request(scanner, req.original().body()));
+        // The body is walked once, in the copy a redaction writes into: its pieces both decide and redact.
+        ObjectNode copy = body ? req.original().body().deepCopy() : null;
+        List<Piece> bodyPieces = body ? BodyWalk.request(scanner, copy) : List.of();
+        pieces.addAll(bodyPieces);
         if (pieces.isEmpty()) {
             call.screening(new Call.Screening(Action.ALLOW.label(), List.of(), List.of()));
             return;
@@ -114,7 +117,7 @@ public final class PrivacyRouter implements CallFilter {
                     + " cannot be redacted where it is (" + fixedReasons(unredactable) + ")");
         }
         if (!privately.isEmpty()) call.requirePrivate(String.join("; and ", privately));
-        if (actions.containsValue(Action.REDACT)) redact(call, req, actions, field, body);
+        if (actions.containsValue(Action.REDACT)) redact(call, req, actions, field, copy, bodyPieces);
     }
 
     /**
@@ -136,15 +139,19 @@ public final class PrivacyRouter implements CallFilter {
      * restored in its own frames ({@link RelayRestorer}). An image, which only the view can replace with a
      * placeholder, makes the request a translation.
      */
-    private void redact(Call call, ChatRequest req, Map<String, Action> actions, String field, boolean body) {
+    /**
+     * @param copy       the copy of the client's body that {@code bodyPieces} write into, or null to redact the view
+     * @param bodyPieces the pieces of {@code copy}, not yet replaced
+     */
+    private void redact(Call call, ChatRequest req, Map<String, Action> actions, String field, ObjectNode copy,
+                        List<Piece> bodyPieces) {
         java.util.function.Predicate<Finding> redacted = f -> actions.get(f.dataClass()) == Action.REDACT;
         Redaction redaction = new Redaction();
         ChatRequest out;
         boolean relayed = false;
-        if (body) {
-            ObjectNode copy = req.original().body().deepCopy();
+        if (copy != null) {
             BodyWalk.strings(copy, redaction::reserve);
-            for (Piece piece : BodyWalk.request(scanner, copy)) replace(piece, redaction, redacted);
+            for (Piece piece : bodyPieces) replace(piece, redaction, redacted);
             byte[] raw = copy.toString().getBytes(StandardCharsets.UTF_8);
             out = reader.read(call, raw).withRelayedHeaders(req.original().headers()).withTranslationPaths(req);
             ViewWalk images = new ViewWalk(scanner, spec, out, field, true);
