@@ -75,7 +75,9 @@ public final class PrivacyRouter implements CallFilter {
         // An embeddings request's view has one message per input: its findings are named by their place in input.
         String field = call.operation() == Operation.EMBEDDINGS ? "input" : "messages";
         boolean body = walksBody(req);
-        List<Piece> pieces = new ArrayList<>(new ViewWalk(scanner, spec, req, field, body).pieces);
+        // With the body walked, the view is walked for its images alone, which count only when the config classes them.
+        boolean images = spec.imageClass() != null;
+        List<Piece> pieces = new ArrayList<>(body && !images ? List.of() : new ViewWalk(scanner, spec, req, field, body).pieces);
         // The body is walked once, in the copy a redaction writes into: its pieces both decide and redact.
         ObjectNode copy = body ? req.original().body().deepCopy() : null;
         List<Piece> bodyPieces = body ? BodyWalk.request(scanner, copy) : List.of();
@@ -154,9 +156,9 @@ public final class PrivacyRouter implements CallFilter {
             for (Piece piece : bodyPieces) replace(piece, redaction, redacted);
             byte[] raw = copy.toString().getBytes(StandardCharsets.UTF_8);
             out = reader.read(call, raw).withRelayedHeaders(req.original().headers()).withTranslationPaths(req);
-            ViewWalk images = new ViewWalk(scanner, spec, out, field, true);
+            ViewWalk images = spec.imageClass() == null ? null : new ViewWalk(scanner, spec, out, field, true);
             boolean image = false;
-            for (Piece piece : images.pieces) image |= replace(piece, redaction, redacted);
+            if (images != null) for (Piece piece : images.pieces) image |= replace(piece, redaction, redacted);
             if (image) out = images.build();
             else relayed = true;
         } else {
