@@ -77,7 +77,8 @@ public final class PrivacyRouter implements CallFilter {
         boolean body = walksBody(req);
         // With the body walked, the view is walked for its images alone, which count only when the config classes them.
         boolean images = spec.imageClass() != null;
-        List<Piece> pieces = new ArrayList<>(body && !images ? List.of() : new ViewWalk(scanner, spec, req, field, body).pieces);
+        ViewWalk view = body && !images ? null : new ViewWalk(scanner, spec, req, field, body);
+        List<Piece> pieces = new ArrayList<>(view == null ? List.of() : view.pieces);
         // The body is walked once, in the copy a redaction writes into: its pieces both decide and redact.
         ObjectNode copy = body ? req.original().body().deepCopy() : null;
         List<Piece> bodyPieces = body ? BodyWalk.request(scanner, copy) : List.of();
@@ -119,7 +120,7 @@ public final class PrivacyRouter implements CallFilter {
                     + " cannot be redacted where it is (" + fixedReasons(unredactable) + ")");
         }
         if (!privately.isEmpty()) call.requirePrivate(String.join("; and ", privately));
-        if (actions.containsValue(Action.REDACT)) redact(call, req, actions, field, copy, bodyPieces);
+        if (actions.containsValue(Action.REDACT)) redact(call, req, actions, field, view, copy, bodyPieces);
     }
 
     /**
@@ -140,13 +141,13 @@ public final class PrivacyRouter implements CallFilter {
      * schemas, the end-user id, the parameters kept for the client's API) is the redacted one. The relayed answer is
      * restored in its own frames ({@link RelayRestorer}). An image, which only the view can replace with a
      * placeholder, makes the request a translation.
-     */
-    /**
+     *
+     * @param view       the request's view as screened, its pieces not yet replaced: what is redacted without a body
      * @param copy       the copy of the client's body that {@code bodyPieces} write into, or null to redact the view
      * @param bodyPieces the pieces of {@code copy}, not yet replaced
      */
-    private void redact(Call call, ChatRequest req, Map<String, Action> actions, String field, ObjectNode copy,
-                        List<Piece> bodyPieces) {
+    private void redact(Call call, ChatRequest req, Map<String, Action> actions, String field, ViewWalk view,
+                        ObjectNode copy, List<Piece> bodyPieces) {
         java.util.function.Predicate<Finding> redacted = f -> actions.get(f.dataClass()) == Action.REDACT;
         Redaction redaction = new Redaction();
         ChatRequest out;
@@ -162,7 +163,6 @@ public final class PrivacyRouter implements CallFilter {
             if (image) out = images.build();
             else relayed = true;
         } else {
-            ViewWalk view = new ViewWalk(scanner, spec, req, field, false);
             view.strings(redaction::reserve);
             for (Piece piece : view.pieces) replace(piece, redaction, redacted);
             out = view.build();
