@@ -109,7 +109,7 @@ final class BodyWalk {
         for (Map.Entry<String, JsonNode> e : o.properties()) {
             String key = e.getKey();
             JsonNode v = e.getValue();
-            List<Finding> inKey = KNOWN_KEYS.contains(key) ? List.of() : scanner.scan(key);
+            List<Finding> inKey = KNOWN_KEYS.contains(key) ? List.of() : keyFindings(key);
             String at = join(path, key, inKey.isEmpty());
             if (!inKey.isEmpty()) out.add(new Piece(at + " (its key)", key, false, KEY, inKey, null));
             // The model id is Carapace's to replace with the upstream's; a base64 source's data is bytes.
@@ -145,7 +145,10 @@ final class BodyWalk {
         boolean escapes = text.contains("\\u");
         // JSON in a string (tool-call arguments) may spell a value with \\u escapes, which the model reads as the
         // value: such a string is read as JSON and its own strings screened.
-        if (json && escapes && nested(text, at, fixed, set)) return;
+        if (json && escapes) {
+            if (nested(text, at, fixed, set)) return;
+            json = false;   // braces around text that does not parse: it is text, and its escapes are read below
+        }
         List<Finding> found = key == null ? scanner.scan(text) : member(key, text);
         if (escapes && !json) {
             // Text that spells characters as \\u escapes of its own is screened as the model would read it, and
@@ -163,6 +166,14 @@ final class BodyWalk {
             changed.run();
         };
         out.add(new Piece(at, text, json, fixed, found, replace));
+    }
+
+    /** The findings in an object key, read as written and, when it spells characters as \\u escapes, as a model reads it. */
+    private List<Finding> keyFindings(String key) {
+        List<Finding> found = scanner.scan(key);
+        if (!key.contains("\\u")) return found;
+        List<Finding> decoded = scanner.scan(Json.unescape(key));
+        return decoded.size() > found.size() ? decoded : found;
     }
 
     private boolean nested(String text, String at, String fixed, Consumer<String> set) {

@@ -403,4 +403,28 @@ class PrivacyEveryFieldTest {
                 .contains("openai_key in tools[0].function.parameters.properties.* (its key)").doesNotContain("Ab12");
         assertThat(received()).isEqualTo(before);
     }
+
+    @Test
+    void escapedSecretInBraceWrappedTextThatIsNotJsonIsStillFound() {
+        // Text framed by braces looks like JSON, but when it does not parse it is text: its escapes are read as the model reads them.
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"{ my key: sk-proj-\\\\u0041b12Cd34Ef56Gh78Ij90Kl12Mn34 }"}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText()).contains("openai_key in messages[0].content");
+        assertThat(received()).isEqualTo(before);
+    }
+
+    @Test
+    void escapedSecretInAnObjectKeyIsStillFound() {
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"hi"}],
+                 "tools":[{"type":"function","function":{"name":"send","parameters":{"type":"object",
+                  "properties":{"sk-proj-\\\\u0041b12Cd34Ef56Gh78Ij90Kl12Mn34":{"type":"string"}}}}}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText())
+                .contains("openai_key in tools[0].function.parameters.properties.* (its key)").doesNotContain("b12Cd");
+        assertThat(received()).isEqualTo(before);
+    }
 }
