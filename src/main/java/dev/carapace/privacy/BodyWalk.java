@@ -112,8 +112,14 @@ final class BodyWalk {
             List<Finding> inKey = KNOWN_KEYS.contains(key) ? List.of() : keyFindings(key);
             String at = join(path, key, inKey.isEmpty());
             if (!inKey.isEmpty()) out.add(new Piece(at + " (its key)", key, false, KEY, inKey, null));
-            // The model id is Carapace's to replace with the upstream's; a base64 source's data is bytes.
-            if (top && "model".equals(key) || base64 && "data".equals(key)) continue;
+            // A base64 source's data is bytes. The model id is Carapace's to replace with the upstream's, so it never
+            // leaves as sent and needs no placeholder; but it is screened, so a secret sent as one is refused before
+            // a "no such model" error could quote it.
+            if (base64 && "data".equals(key)) continue;
+            if (top && "model".equals(key)) {
+                if (v.isTextual()) string(v.textValue(), key, at, null, replaced -> {});
+                continue;
+            }
             boolean data = free || !top && FREE.contains(key);
             if (v.isTextual()) {
                 String f = inner != null ? inner : "encrypted_content".equals(key) ? ENCRYPTED

@@ -427,4 +427,16 @@ class PrivacyEveryFieldTest {
                 .contains("openai_key in tools[0].function.parameters.properties.* (its key)").doesNotContain("b12Cd");
         assertThat(received()).isEqualTo(before);
     }
+
+    @Test
+    void secretSentAsTheModelNameIsRefusedAndNeverEchoed() {
+        // The model field is Carapace's to replace, so it never goes up as sent; but an unknown name is quoted back.
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"%s","messages":[{"role":"user","content":"hi"}]}""".formatted(KEY));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText()).contains("openai_key in model");
+        assertThat(r.body()).doesNotContain("Ab12Cd34");
+        assertThat(received()).isEqualTo(before);
+    }
 }
