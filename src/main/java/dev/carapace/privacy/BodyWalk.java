@@ -1,7 +1,9 @@
 package dev.carapace.privacy;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -59,7 +61,12 @@ final class BodyWalk {
             "$defs", "definitions", "const", "examples", "strict", "status", "summary", "instructions", "user",
             "tool_calls", "image_url", "url", "detail", "is_error", "budget_tokens", "top_p", "top_k", "stop",
             "stop_sequences", "ephemeral", "ttl", "effort", "reasoning", "include", "store", "defer_loading");
-    private static final ObjectMapper NESTED = new ObjectMapper();
+    /**
+     * Reads JSON held in a string. A duplicate key fails the read: the tree would keep only the last value, while the
+     * model reads the text, every value of it, so such a string is screened as text.
+     */
+    private static final ObjectReader NESTED = new ObjectMapper().reader()
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final int MAX_KEY_SHOWN = 40;
 
     private final Scanner scanner;

@@ -439,4 +439,19 @@ class PrivacyEveryFieldTest {
         assertThat(r.body()).doesNotContain("Ab12Cd34");
         assertThat(received()).isEqualTo(before);
     }
+
+    @Test
+    void escapedSecretHiddenUnderADuplicateKeyInToolCallArgumentsIsStillFound() {
+        // Read as JSON, the second "to" wins and hides the first; the model reads the text, both of them.
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"hi"},
+                  {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"send",
+                   "arguments":"{\\"to\\":\\"sk-proj-\\\\u0041b12Cd34Ef56Gh78Ij90Kl12Mn34\\",\\"to\\":\\"x\\"}"}}]},
+                  {"role":"tool","tool_call_id":"c1","content":"ok"}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText())
+                .contains("openai_key in messages[1].tool_calls[0].function.arguments");
+        assertThat(received()).isEqualTo(before);
+    }
 }
