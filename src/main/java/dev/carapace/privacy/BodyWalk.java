@@ -40,13 +40,13 @@ final class BodyWalk {
     /** Block types whose every string is covered by a signature. */
     private static final Set<String> SIGNED_BLOCKS = Set.of("thinking", "redacted_thinking");
     /** Fields whose values the APIs check as names, ids or enums: a placeholder there would make the request invalid. */
-    private static final Set<String> IDENTIFIERS = Set.of("type", "role", "id", "tool_use_id", "tool_call_id", "call_id",
+    static final Set<String> IDENTIFIERS = Set.of("type", "role", "id", "tool_use_id", "tool_call_id", "call_id",
             "name", "signature", "media_type", "status", "encrypted_content");
     /**
      * Members whose values are the client's own data, not the API's structure (a tool's input, a JSON schema): a
      * {@code name} or {@code type} in them is free text, which a placeholder may replace.
      */
-    private static final Set<String> FREE = Set.of("input", "input_schema", "parameters", "schema", "properties",
+    static final Set<String> FREE = Set.of("input", "input_schema", "parameters", "schema", "properties",
             "default", "examples", "enum", "const", "arguments", "metadata");
     /**
      * Keys the APIs and JSON Schema define: they hold no data and are the bulk of a request's keys (a Claude Code

@@ -454,4 +454,23 @@ class PrivacyEveryFieldTest {
                 .contains("openai_key in messages[1].tool_calls[0].function.arguments");
         assertThat(received()).isEqualTo(before);
     }
+
+    @Test
+    void placeholderEchoedInAToolCallIdIsNotRestoredIntoTheId() {
+        // An id is the API's, sent back as tool_use_id next turn, where a value could not be redacted again; the
+        // tool's input is the model's text, "name" in it included, and gets the value back.
+        h.claude.enqueue(ScriptedUpstream.json(200, """
+                {"id":"msg_1","type":"message","role":"assistant","model":"claude-up","content":[{"type":"tool_use",
+                 "id":"toolu_<EMAIL_1>","name":"send","input":{"name":"<EMAIL_1>"}}],
+                 "stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":3}}"""));
+        HttpResponse<String> r = h.post("/v1/messages", h.memberKey, """
+                {"model":"m-claude","max_tokens":50,"messages":[{"role":"user","content":"mail %s"}],
+                 "tools":[{"name":"send","input_schema":{"type":"object","properties":{"name":{"type":"string"}}}}]}"""
+                .formatted(MAIL), "anthropic-version", "2023-06-01");
+        assertThat(ScriptedUpstream.body(h.claude.take())).doesNotContain(MAIL);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode block = json(r.body()).path("content").get(0);
+        assertThat(block.path("input").path("name").asText()).isEqualTo(MAIL);
+        assertThat(block.path("id").asText()).isEqualTo("toolu_<EMAIL_1>");
+    }
 }
