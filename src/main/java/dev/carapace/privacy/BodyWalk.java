@@ -1,7 +1,9 @@
 package dev.carapace.privacy;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -38,13 +40,13 @@ final class BodyWalk {
     /** Block types whose every string is covered by a signature. */
     private static final Set<String> SIGNED_BLOCKS = Set.of("thinking", "redacted_thinking");
     /** Fields whose values the APIs check as names, ids or enums: a placeholder there would make the request invalid. */
-    private static final Set<String> IDENTIFIERS = Set.of("type", "role", "id", "tool_use_id", "tool_call_id", "call_id",
+    static final Set<String> IDENTIFIERS = Set.of("type", "role", "id", "tool_use_id", "tool_call_id", "call_id",
             "name", "signature", "media_type", "status", "encrypted_content");
     /**
      * Members whose values are the client's own data, not the API's structure (a tool's input, a JSON schema): a
      * {@code name} or {@code type} in them is free text, which a placeholder may replace.
      */
-    private static final Set<String> FREE = Set.of("input", "input_schema", "parameters", "schema", "properties",
+    static final Set<String> FREE = Set.of("input", "input_schema", "parameters", "schema", "properties",
             "default", "examples", "enum", "const", "arguments", "metadata");
     /**
      * Keys the APIs and JSON Schema define: they hold no data and are the bulk of a request's keys (a Claude Code
@@ -59,7 +61,12 @@ final class BodyWalk {
             "$defs", "definitions", "const", "examples", "strict", "status", "summary", "instructions", "user",
             "tool_calls", "image_url", "url", "detail", "is_error", "budget_tokens", "top_p", "top_k", "stop",
             "stop_sequences", "ephemeral", "ttl", "effort", "reasoning", "include", "store", "defer_loading");
-    private static final ObjectMapper NESTED = new ObjectMapper();
+    /**
+     * Reads JSON held in a string. A duplicate key fails the read: the tree would keep only the last value, while the
+     * model reads the text, every value of it, so such a string is screened as text.
+     */
+    private static final ObjectReader NESTED = new ObjectMapper().reader()
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final int MAX_KEY_SHOWN = 40;
 
     private final Scanner scanner;
@@ -109,11 +116,17 @@ final class BodyWalk {
         for (Map.Entry<String, JsonNode> e : o.properties()) {
             String key = e.getKey();
             JsonNode v = e.getValue();
-            List<Finding> inKey = KNOWN_KEYS.contains(key) ? List.of() : scanner.scan(key);
+            List<Finding> inKey = KNOWN_KEYS.contains(key) ? List.of() : keyFindings(key);
             String at = join(path, key, inKey.isEmpty());
             if (!inKey.isEmpty()) out.add(new Piece(at + " (its key)", key, false, KEY, inKey, null));
-            // The model id is Carapace's to replace with the upstream's; a base64 source's data is bytes.
-            if (top && "model".equals(key) || base64 && "data".equals(key)) continue;
+            // A base64 source's data is bytes. The model id is Carapace's to replace with the upstream's, so it never
+            // leaves as sent and needs no placeholder; but it is screened, so a secret sent as one is refused before
+            // a "no such model" error could quote it.
+            if (base64 && "data".equals(key)) continue;
+            if (top && "model".equals(key)) {
+                if (v.isTextual()) string(v.textValue(), key, at, null, replaced -> {});
+                continue;
+            }
             boolean data = free || !top && FREE.contains(key);
             if (v.isTextual()) {
                 String f = inner != null ? inner : "encrypted_content".equals(key) ? ENCRYPTED
@@ -145,7 +158,10 @@ final class BodyWalk {
         boolean escapes = text.contains("\\u");
         // JSON in a string (tool-call arguments) may spell a value with \\u escapes, which the model reads as the
         // value: such a string is read as JSON and its own strings screened.
-        if (json && escapes && nested(text, at, fixed, set)) return;
+        if (json && escapes) {
+            if (nested(text, at, fixed, set)) return;
+            json = false;   // braces around text that does not parse: it is text, and its escapes are read below
+        }
         List<Finding> found = key == null ? scanner.scan(text) : member(key, text);
         if (escapes && !json) {
             // Text that spells characters as \\u escapes of its own is screened as the model would read it, and
@@ -163,6 +179,14 @@ final class BodyWalk {
             changed.run();
         };
         out.add(new Piece(at, text, json, fixed, found, replace));
+    }
+
+    /** The findings in an object key, read as written and, when it spells characters as \\u escapes, as a model reads it. */
+    private List<Finding> keyFindings(String key) {
+        List<Finding> found = scanner.scan(key);
+        if (!key.contains("\\u")) return found;
+        List<Finding> decoded = scanner.scan(Json.unescape(key));
+        return decoded.size() > found.size() ? decoded : found;
     }
 
     private boolean nested(String text, String at, String fixed, Consumer<String> set) {

@@ -55,7 +55,7 @@ final class RelayRestorer {
         } catch (IOException | RuntimeException notJson) {
             return relayed;
         }
-        if (!(root instanceof ObjectNode o) || !restoreAll(o)) return relayed;
+        if (!(root instanceof ObjectNode o) || !restoreAll(o, false)) return relayed;
         return bytes(o);
     }
 
@@ -77,7 +77,7 @@ final class RelayRestorer {
         }
         Slot slot = slot(f.event(), root);
         if (heldSlot != null && (slot == null || !heldSlot.equals(slot.id))) release(earlier);
-        boolean changed = restoreAll(root);
+        boolean changed = restoreAll(root, false);
         if (slot != null) {
             String text = slot.text();
             String all = heldSlot != null ? heldTail + text : text;
@@ -151,15 +151,21 @@ final class RelayRestorer {
         return new Slot(id, json, parent, key, s -> parent.put(key, s));
     }
 
-    /** Restores every complete placeholder in the strings of {@code node}, signed content aside; says whether any changed. */
-    private boolean restoreAll(JsonNode node) {
+    /**
+     * Restores every complete placeholder in the strings of {@code node}, signed content and identifiers aside (an id
+     * or name the API checks, which the client sends back next turn where a value could not be redacted again); says
+     * whether any changed.
+     *
+     * @param free whether {@code node} is the model's own data (a tool's input), where {@code name} or {@code id} is text
+     */
+    private boolean restoreAll(JsonNode node, boolean free) {
         boolean changed = false;
         if (node instanceof ObjectNode o) {
             JsonNode type = o.get("type");
             if (type != null && SIGNED_TYPES.contains(type.asText())) return false;
             for (Map.Entry<String, JsonNode> e : o.properties()) {
                 JsonNode v = e.getValue();
-                if (OPAQUE_KEYS.contains(e.getKey())) continue;
+                if (OPAQUE_KEYS.contains(e.getKey()) || !free && BodyWalk.IDENTIFIERS.contains(e.getKey())) continue;
                 if (v instanceof TextNode t) {
                     String s = t.textValue();
                     if (s.indexOf('<') < 0) continue;
@@ -169,7 +175,7 @@ final class RelayRestorer {
                         changed = true;
                     }
                 } else {
-                    changed |= restoreAll(v);
+                    changed |= restoreAll(v, free || BodyWalk.FREE.contains(e.getKey()));
                 }
             }
         } else if (node instanceof ArrayNode a) {
@@ -182,7 +188,7 @@ final class RelayRestorer {
                         changed = true;
                     }
                 } else if (!(v instanceof TextNode)) {
-                    changed |= restoreAll(v);
+                    changed |= restoreAll(v, free);
                 }
             }
         }

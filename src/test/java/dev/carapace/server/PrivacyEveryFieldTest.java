@@ -393,14 +393,81 @@ class PrivacyEveryFieldTest {
 
     @Test
     void aValueInAnObjectKeyIsFoundAndNeverEchoed() {
+        assertRefusedAsSchemaPropertyKey(KEY);
+    }
+
+    @Test
+    void escapedSecretInBraceWrappedTextThatIsNotJsonIsStillFound() {
+        // Text framed by braces looks like JSON, but when it does not parse it is text: its escapes are read as the model reads them.
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"{ my key: sk-proj-\\\\u0041b12Cd34Ef56Gh78Ij90Kl12Mn34 }"}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText()).contains("openai_key in messages[0].content");
+        assertThat(received()).isEqualTo(before);
+    }
+
+    @Test
+    void escapedSecretInAnObjectKeyIsStillFound() {
+        assertRefusedAsSchemaPropertyKey(KEY_ESCAPED.replace("\\", "\\\\"));
+    }
+
+    /** A request whose tool schema has {@code key} as a property name is refused, naming the key's place, not its text. */
+    private static void assertRefusedAsSchemaPropertyKey(String key) {
         List<String> before = received();
         HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
                 {"model":"m-solo","messages":[{"role":"user","content":"hi"}],
                  "tools":[{"type":"function","function":{"name":"send","parameters":{"type":"object",
-                  "properties":{"%s":{"type":"string"}}}}}]}""".formatted(KEY));
+                  "properties":{"%s":{"type":"string"}}}}}]}""".formatted(key));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         assertThat(json(r.body()).path("error").path("message").asText())
-                .contains("openai_key in tools[0].function.parameters.properties.* (its key)").doesNotContain("Ab12");
+                .contains("openai_key in tools[0].function.parameters.properties.* (its key)").doesNotContain("Ab12", "b12Cd");
         assertThat(received()).isEqualTo(before);
+    }
+
+    @Test
+    void secretSentAsTheModelNameIsRefusedAndNeverEchoed() {
+        // The model field is Carapace's to replace, so it never goes up as sent; but an unknown name is quoted back.
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"%s","messages":[{"role":"user","content":"hi"}]}""".formatted(KEY));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText()).contains("openai_key in model");
+        assertThat(r.body()).doesNotContain("Ab12Cd34");
+        assertThat(received()).isEqualTo(before);
+    }
+
+    @Test
+    void escapedSecretHiddenUnderADuplicateKeyInToolCallArgumentsIsStillFound() {
+        // Read as JSON, the second "to" wins and hides the first; the model reads the text, both of them.
+        List<String> before = received();
+        HttpResponse<String> r = h.post("/v1/chat/completions", h.memberKey, """
+                {"model":"m-solo","messages":[{"role":"user","content":"hi"},
+                  {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"send",
+                   "arguments":"{\\"to\\":\\"sk-proj-\\\\u0041b12Cd34Ef56Gh78Ij90Kl12Mn34\\",\\"to\\":\\"x\\"}"}}]},
+                  {"role":"tool","tool_call_id":"c1","content":"ok"}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").path("message").asText())
+                .contains("openai_key in messages[1].tool_calls[0].function.arguments");
+        assertThat(received()).isEqualTo(before);
+    }
+
+    @Test
+    void placeholderEchoedInAToolCallIdIsNotRestoredIntoTheId() {
+        // An id is the API's, sent back as tool_use_id next turn, where a value could not be redacted again; the
+        // tool's input is the model's text, "name" in it included, and gets the value back.
+        h.claude.enqueue(ScriptedUpstream.json(200, """
+                {"id":"msg_1","type":"message","role":"assistant","model":"claude-up","content":[{"type":"tool_use",
+                 "id":"toolu_<EMAIL_1>","name":"send","input":{"name":"<EMAIL_1>"}}],
+                 "stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":3}}"""));
+        HttpResponse<String> r = h.post("/v1/messages", h.memberKey, """
+                {"model":"m-claude","max_tokens":50,"messages":[{"role":"user","content":"mail %s"}],
+                 "tools":[{"name":"send","input_schema":{"type":"object","properties":{"name":{"type":"string"}}}}]}"""
+                .formatted(MAIL), "anthropic-version", "2023-06-01");
+        assertThat(ScriptedUpstream.body(h.claude.take())).doesNotContain(MAIL);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode block = json(r.body()).path("content").get(0);
+        assertThat(block.path("input").path("name").asText()).isEqualTo(MAIL);
+        assertThat(block.path("id").asText()).isEqualTo("toolu_<EMAIL_1>");
     }
 }
