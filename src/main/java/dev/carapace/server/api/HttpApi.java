@@ -182,21 +182,27 @@ public final class HttpApi {
             int status = note.clientGone || call != null && call.status() == 499 ? 499 : x.status();
             long micros = (System.nanoTime() - t0) / 1000;
             metrics.httpRequest(route, status, micros * 1000);
-            if (log.isInfoEnabled()) {
-                if (call == null) {
-                    log.info("{} {} {} {}us", x.method(), x.rawPath(), status, micros);
-                } else {
-                    var u = call.usage();
-                    log.info("{} {} {} {}us team={} user={} model={} deployment={} attempts={} tokens_in={} tokens_out={}{}",
-                            x.method(), x.rawPath(), status, micros,
-                            call.principal().team(), call.principal().user(),
-                            call.model() == null ? call.request().model() : call.model().id(),
-                            call.deployment() == null ? "-" : call.deployment().id(), call.attempts(),
-                            u.inputTokens(), u.outputTokens(), u.estimated() ? " estimated" : "");
-                }
-            }
+            if (log.isInfoEnabled()) log.info(accessLine(x, status, micros, call));
             MDC.remove("request_id");
         }
+    }
+
+    /**
+     * The access log's message, built here rather than from a logback pattern with a dozen arguments: one line per
+     * request is on every request's path. The encoder escapes it like any other message.
+     */
+    private static String accessLine(Exchange x, int status, long micros, Call call) {
+        StringBuilder b = new StringBuilder(160).append(x.method()).append(' ').append(x.rawPath()).append(' ')
+                .append(status).append(' ').append(micros).append("us");
+        if (call == null) return b.toString();
+        var u = call.usage();
+        b.append(" team=").append(call.principal().team()).append(" user=").append(call.principal().user())
+                .append(" model=").append(call.model() == null ? call.request().model() : call.model().id())
+                .append(" deployment=").append(call.deployment() == null ? "-" : call.deployment().id())
+                .append(" attempts=").append(call.attempts())
+                .append(" tokens_in=").append(u.inputTokens()).append(" tokens_out=").append(u.outputTokens());
+        if (u.estimated()) b.append(" estimated");
+        return b.toString();
     }
 
     // ---- /v1: the model API ----

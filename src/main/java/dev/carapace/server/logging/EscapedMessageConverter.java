@@ -17,10 +17,18 @@ public final class EscapedMessageConverter extends ClassicConverter {
 
     static String escape(String s) {
         if (s == null) return "";
-        int i = 0;
-        while (i < s.length() && !needsEscape(s.charAt(i))) i++;
+        int i = cleanPrefix(s);
         if (i == s.length()) return s;   // the usual case: nothing to do, no copy
-        StringBuilder b = new StringBuilder(s.length() + 16).append(s, 0, i);
+        StringBuilder b = new StringBuilder(s.length() + 16);
+        escapeTo(b, s);
+        return b.toString();
+    }
+
+    /** Appends {@code s} (nothing for null) with its control characters escaped. */
+    static void escapeTo(StringBuilder b, String s) {
+        if (s == null) return;
+        int i = cleanPrefix(s);
+        b.append(s, 0, i);
         for (; i < s.length(); i++) {
             char c = s.charAt(i);
             switch (c) {
@@ -33,7 +41,12 @@ public final class EscapedMessageConverter extends ClassicConverter {
                 }
             }
         }
-        return b.toString();
+    }
+
+    private static int cleanPrefix(String s) {
+        int i = 0;
+        while (i < s.length() && !needsEscape(s.charAt(i))) i++;
+        return i;
     }
 
     /** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
