@@ -68,9 +68,24 @@ public final class Journal implements AutoCloseable {
     /** An entry and its number in the file. */
     record Stored(long seq, JournalEntry entry) {}
 
+    /** An entry on its way into the file; {@code done} and {@code failure} are written and read under the append lock. */
+    private static final class Queued {
+        final JournalEntry entry;
+        final ByteBuffer frame;
+        boolean done;
+        StoreException failure;
+
+        Queued(JournalEntry entry, ByteBuffer frame) {
+            this.entry = entry;
+            this.frame = frame;
+        }
+    }
+
     // ---- the file: appends under appendLock ----
     private final JournalFile file;
     private final ReentrantLock appendLock = new ReentrantLock();
+    /** Encoded frames waiting for {@link #appendLock}; whoever takes it writes them all. */
+    private final ConcurrentLinkedQueue<Queued> queued = new ConcurrentLinkedQueue<>();
     /** Appended, not yet folded, in seq order. */
     private final ConcurrentLinkedQueue<Stored> pending = new ConcurrentLinkedQueue<>();
     private volatile long appendedSeq, foldedSeq;
@@ -171,24 +186,44 @@ public final class Journal implements AutoCloseable {
         // (or fail) here, so a failure never comes after an entry is in the file, where the caller's decision and
         // the journal would part ways.
         if (appendedSeq - foldedSeq > MAX_UNFOLDED) foldAll();
-        // Encoded before the lock, which then only numbers, checksums and writes it: callers wait for each other only
-        // that long.
-        ByteBuffer b = e.encode();
+        // Encoded before the lock. Under load, appends from callers that do not share a lock (usage records) queue up
+        // behind one write: whoever holds the lock writes every frame queued so far in one system call, in queue
+        // order, so a caller's frame is in the file when it gets the lock, or by its own write.
+        Queued q = new Queued(e, e.encode());
+        queued.add(q);
         appendLock.lock();
         try {
-            checkOpen("journal " + e.kind());
-            long seq = appendedSeq + 1;
-            file.write(b, seq);
-            pending.add(new Stored(seq, e));
-            appendedSeq = seq;
-        } catch (IOException ex) {
-            throw new StoreException(StoreException.Reason.UNAVAILABLE, "journal " + e.kind() + " failed: " + ex.getClass().getSimpleName(), ex);
+            if (!q.done) writeQueued();
         } finally {
             appendLock.unlock();
         }
+        if (q.failure != null) throw q.failure;
         Thread f = folder;
         if (f == null) startFolder();
         else if (folderIdle.get() && folderIdle.compareAndSet(true, false)) LockSupport.unpark(f);   // only an idle folder is woken
+    }
+
+    /** Numbers and writes every queued frame, in queue order, in one write; under {@link #appendLock}. */
+    private void writeQueued() {
+        List<Queued> batch = new ArrayList<>();
+        for (Queued q; (q = queued.poll()) != null; ) batch.add(q);
+        try {
+            checkOpen("journal " + batch.getFirst().entry.kind());
+            ByteBuffer[] frames = new ByteBuffer[batch.size()];
+            for (int i = 0; i < frames.length; i++) frames[i] = batch.get(i).frame;
+            long first = appendedSeq + 1;
+            file.write(frames, first);
+            for (int i = 0; i < frames.length; i++) pending.add(new Stored(first + i, batch.get(i).entry));
+            appendedSeq = first + frames.length - 1;
+        } catch (IOException | RuntimeException ex) {
+            // Every frame of the batch fails with the write: none of them is in the file (JournalFile cuts it back).
+            for (Queued q : batch) {
+                q.failure = ex instanceof StoreException se ? se : new StoreException(StoreException.Reason.UNAVAILABLE,
+                        "journal " + q.entry.kind() + " failed: " + ex.getClass().getSimpleName(), ex);
+            }
+        } finally {
+            for (Queued q : batch) q.done = true;
+        }
     }
 
     /** Writes usage records and their rollups in one transaction, all or none (calls without a budget). */

@@ -92,22 +92,33 @@ final class JournalFile implements AutoCloseable {
     }
 
     /**
-     * Numbers, checksums and appends a frame made by {@link JournalEntry#encode}. A write that fails is cut back off
-     * the file; if even that fails, every later write fails too.
+     * Numbers frames made by {@link JournalEntry#encode} from {@code firstSeq} on, checksums them and appends them
+     * in one write. A write that fails is cut back off the file; if even that fails, every later write fails too.
      */
-    void write(ByteBuffer frame, long seq) throws IOException {
+    void write(ByteBuffer[] frames, long firstSeq) throws IOException {
         if (broken != null) throw broken;
-        frame.putLong(FRAME_HEAD, seq);
-        CRC32C crc = new CRC32C();
-        crc.update(frame.array(), FRAME_HEAD, frame.limit() - FRAME_HEAD);
-        frame.putInt(4, (int) crc.getValue());
+        int total = 0;
+        for (int i = 0; i < frames.length; i++) {
+            ByteBuffer frame = frames[i];
+            frame.putLong(FRAME_HEAD, firstSeq + i);
+            CRC32C crc = new CRC32C();
+            crc.update(frame.array(), FRAME_HEAD, frame.limit() - FRAME_HEAD);
+            frame.putInt(4, (int) crc.getValue());
+            total += frame.remaining();
+        }
+        ByteBuffer all = frames[0];
+        if (frames.length > 1) {
+            all = ByteBuffer.allocate(total);
+            for (ByteBuffer frame : frames) all.put(frame);
+            all.flip();
+        }
         try {
-            while (frame.hasRemaining()) file.write(frame);
+            while (all.hasRemaining()) file.write(all);
         } catch (IOException ex) {
             cutBack(ex);
             throw ex;
         }
-        bytes += frame.limit();
+        bytes += total;
     }
 
     /**
