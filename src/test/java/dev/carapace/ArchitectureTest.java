@@ -33,6 +33,7 @@ class ArchitectureTest {
             .layer("privacy").definedBy("dev.carapace.privacy..")
             .layer("guard").definedBy("dev.carapace.guard..")
             .layer("agent").definedBy("dev.carapace.agent..")
+            .layer("schedule").definedBy("dev.carapace.schedule..")
             .layer("config").definedBy("dev.carapace.config..")
             .layer("server").definedBy("dev.carapace.server..")
             .whereLayer("text").mayNotAccessAnyLayer()
@@ -46,7 +47,8 @@ class ArchitectureTest {
             .whereLayer("privacy").mayOnlyAccessLayers("text", "gateway", "identity", "model")
             .whereLayer("guard").mayOnlyAccessLayers("text", "yaml", "fs", "store")
             .whereLayer("agent").mayOnlyAccessLayers("text", "gateway", "identity", "model", "fs")
-            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent")
+            .whereLayer("schedule").mayOnlyAccessLayers("text", "yaml", "fs", "gateway", "identity", "model", "agent")
+            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
             .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
 
@@ -55,7 +57,7 @@ class ArchitectureTest {
             .that().resideInAPackage("dev.carapace..")
             .should().resideInAnyPackage("dev.carapace.text..", "dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
                     "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
-                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.config..",
+                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.config..",
                     "dev.carapace.server..")
             .because("a new package gets its row in ARCHITECTURE.md and its layer in the rule above");
 
@@ -78,7 +80,7 @@ class ArchitectureTest {
             .that().resideOutsideOfPackage("dev.carapace.store..")
             .should().dependOnClassesThat()
             .resideInAnyPackage("java.sql..", "javax.sql..", "org.jdbi..", "com.zaxxer..", "org.flywaydb..",
-                    "org.sqlite..", "org.postgresql..")
+                    "org.sqlite..", "org.postgresql..", "com.github.kagkarlsson..")
             .because("the store is the one place that talks to a database");
 
     @ArchTest
