@@ -151,7 +151,17 @@ public final class AgentRuntime implements AutoCloseable {
      * and to the agent. A caller without a user of its own (a team key), or none, leaves them to the agent's owner.
      */
     public String start(String agentId, String sessionName, String message, Principal startedBy) {
-        return lifecycle.accept(agents.get(agentId), sessionName, message, startedBy);
+        return start(agentId, sessionName, message, startedBy, RunOptions.NONE);
+    }
+
+    /**
+     * As {@link #start(String, String, String, Principal)}, within {@code options}: fewer tools, tighter limits, and
+     * a job charged (how a scheduled job runs its agent).
+     *
+     * @throws ApiException as above, and a tool the agent does not have (400)
+     */
+    public String start(String agentId, String sessionName, String message, Principal startedBy, RunOptions options) {
+        return lifecycle.accept(agents.get(agentId), sessionName, message, startedBy, options);
     }
 
     /**

@@ -84,6 +84,11 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
         }
     }
 
+    /** This agent with {@code limits} instead of its own. */
+    public AgentSpec withLimits(Limits limits) {
+        return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy, subagents, compaction);
+    }
+
     /** The tools whose schemas the model gets and the guard allows: {@link #tools} plus what they bring along. */
     public List<String> enabledTools() {
         if (!tools.contains(SPAWN_AGENT) || tools.contains(WAIT_AGENTS)) return tools;
@@ -117,6 +122,15 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
      */
     public record Limits(int maxSteps, Duration maxWall, long maxTokens, Duration toolTimeout, int maxToolOutputBytes) {
         public static final Limits DEFAULT = new Limits(32, Duration.ofMinutes(10), 200_000, Duration.ofSeconds(60), 32 * 1024);
+
+        /** Each limit the smaller of this one's and {@code other}'s. */
+        public Limits tightest(Limits other) {
+            return new Limits(Math.min(maxSteps, other.maxSteps), min(maxWall, other.maxWall),
+                    Math.min(maxTokens, other.maxTokens), min(toolTimeout, other.toolTimeout),
+                    Math.min(maxToolOutputBytes, other.maxToolOutputBytes));
+        }
+
+        private static Duration min(Duration a, Duration b) { return a.compareTo(b) <= 0 ? a : b; }
     }
 
     /** What a message for a session that is busy with a run does. */

@@ -31,6 +31,8 @@ final class Execution {
     volatile Principal principal;
     /** Who sent the message that started it (null: not known, or a sub-agent's run, which takes its parent's). */
     final Principal startedBy;
+    /** The scheduled job it runs for, charged with its model calls; null for none (a sub-agent's run: its parent's). */
+    final String job;
     final String sessionKey;
     final String input;
     final List<SessionStore.Entry> carried;
@@ -53,9 +55,10 @@ final class Execution {
 
     Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input,
               List<SessionStore.Entry> carried, SubAgents.Family family, long maxTokens, Execution parent,
-              SubAgents.Result result, Principal startedBy) {
+              SubAgents.Result result, Principal startedBy, String job) {
         this.runId = runId;
         this.startedBy = startedBy;
+        this.job = job;
         this.agent = agent;
         this.tools = List.copyOf(tools);
         this.sessionKey = sessionKey;

@@ -42,6 +42,7 @@ final class RunLifecycle {
     private static final Logger log = LoggerFactory.getLogger(RunLifecycle.class);
 
     private static final Pattern SESSION_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final Pattern JOB_RUN = Pattern.compile("job:[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[0-9]{1,12}");
 
     private final SessionStore store;
     private final RunJournal journal;
@@ -89,8 +90,11 @@ final class RunLifecycle {
     // ---- accept, resume, cancel ---------------------------------------------------------------------------------
 
     /** A message for {@code agent}'s session {@code sessionName}: checked, stored, queued; returns the run's id. */
-    String accept(AgentSpec agent, String sessionName, String message, Principal startedBy) {
-        if (sessionName == null || !SESSION_NAME.matcher(sessionName).matches()) {
+    String accept(AgentSpec agent, String sessionName, String message, Principal startedBy, RunOptions options) {
+        // A job's fresh session per run, job:ID:RUN, is a name no client can send: nothing else can write to it.
+        boolean jobSession = options.job() != null && sessionName != null
+                && sessionName.startsWith("job:" + options.job() + ":") && JOB_RUN.matcher(sessionName).matches();
+        if (!jobSession && (sessionName == null || !SESSION_NAME.matcher(sessionName).matches())) {
             throw ApiException.invalid("session", "session: expected a name of letters, digits, '.', '_' and '-', "
                     + "starting with a letter or digit, at most 128 characters; got '" + clip(sessionName, 60) + "'");
         }
@@ -102,8 +106,23 @@ final class RunLifecycle {
         String key = agent.sessionKey(sessionName);
         String parent = store.startedBy(key).orElse(null);
         if (parent != null) throw subAgentSession(key, parent);
-        return submit(agent, agent.enabledTools(), key, message, List.of(), null, null, agent.limits().maxTokens(),
-                null, startedBy).runId;
+        AgentSpec bounded = options.limits() == null ? agent : agent.withLimits(agent.limits().tightest(options.limits()));
+        return submit(bounded, toolsFor(agent, options.tools()), key, message, List.of(), null, null,
+                bounded.limits().maxTokens(), null, startedBy, options.job()).runId;
+    }
+
+    /** The tools a run may use: the agent's, or the named ones of them, in the agent's order. */
+    private static List<String> toolsFor(AgentSpec agent, List<String> named) {
+        List<String> all = agent.enabledTools();
+        if (named == null) return all;
+        for (String t : named) {
+            if (!all.contains(t)) {
+                throw ApiException.invalid("tools", "tools: the agent '" + agent.id() + "' has no tool '" + clip(t, 60)
+                        + "' (its tools: " + (all.isEmpty() ? "none" : String.join(", ", all)) + ")");
+            }
+        }
+        return all.stream().filter(t -> named.contains(t)
+                || t.equals(AgentSpec.WAIT_AGENTS) && named.contains(AgentSpec.SPAWN_AGENT)).toList();
     }
 
     /**
@@ -132,13 +151,13 @@ final class RunLifecycle {
             }
         }
         return submit(agent, agent.enabledTools(), sessionKey, null, carried, null, null, agent.limits().maxTokens(),
-                null, startedBy).runId;
+                null, startedBy, null).runId;
     }
 
     /** Starts a sub-agent's run for {@code parent}: its own session, tools, family and budget. */
     Execution startChild(Execution parent, AgentSpec agent, List<String> tools, String sessionKey, String task,
                          long maxTokens, SubAgents.Family family, SubAgents.Result result) {
-        return submit(agent, tools, sessionKey, task, List.of(), parent.runId, family, maxTokens, result, null);
+        return submit(agent, tools, sessionKey, task, List.of(), parent.runId, family, maxTokens, result, null, null);
     }
 
     /** See {@link AgentRuntime#cancel}. */
@@ -201,7 +220,7 @@ final class RunLifecycle {
 
     private Execution submit(AgentSpec agent, List<String> tools, String sessionKey, String input,
                              List<SessionStore.Entry> carried, String parentRunId, SubAgents.Family family,
-                             long maxTokens, SubAgents.Result result, Principal startedBy) {
+                             long maxTokens, SubAgents.Result result, Principal startedBy, String job) {
         if (closed) throw closedError();
         Execution parent = parentRunId == null ? null : executions.get(parentRunId);
         if (parentRunId != null && parent == null) throw closedError();
@@ -210,7 +229,7 @@ final class RunLifecycle {
         store.acceptRun(new SessionStore.Session(sessionKey, agent.id(), now), new SessionStore.Run(runId, sessionKey,
                 agent.id(), parentRunId, RunStatus.QUEUED, null, input, 0, 0, now, null, null), instance);
         Execution ex = new Execution(runId, agent, tools, sessionKey, input, carried,
-                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result, startedBy);
+                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result, startedBy, job);
         Execution interrupt = null;
         boolean launch;
         synchronized (laneLock) {

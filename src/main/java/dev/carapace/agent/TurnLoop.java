@@ -50,7 +50,7 @@ final class TurnLoop {
             return new Execution.Outcome(RunStatus.CANCELLED, "the run was ended before it began");
         }
         events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
-        Principal principal = ex.parent == null ? chargedTo(principals.apply(agent), ex.startedBy)
+        Principal principal = ex.parent == null ? chargedTo(principals.apply(agent), ex.startedBy).forJob(ex.job)
                 : asAgent(ex.parent.principal, agent.id());
         ex.principal = principal;
         // The system prompt and the tool schemas are the same on every turn, in config order, so the prefix a
@@ -93,12 +93,16 @@ final class TurnLoop {
     private static Principal chargedTo(Principal owner, Principal startedBy) {
         if (startedBy == null) return owner;
         return new Principal(owner.org(), owner.team(), startedBy.user() != null ? startedBy.user() : owner.user(),
-                owner.role(), startedBy.keyPrefix(), owner.agent());
+                owner.role(), startedBy.keyPrefix(), owner.agent(), owner.job());
     }
 
-    /** A parent's principal, as the child agent {@code agentId}: the same owner, the child's own agent budget. */
+    /**
+     * A parent's principal, as the child agent {@code agentId}: the same owner, the child's own agent budget, and
+     * the parent's job (a job's sub-agents spend its budget).
+     */
     private static Principal asAgent(Principal parent, String agentId) {
-        return new Principal(parent.org(), parent.team(), parent.user(), parent.role(), parent.keyPrefix(), agentId);
+        return new Principal(parent.org(), parent.team(), parent.user(), parent.role(), parent.keyPrefix(), agentId,
+                parent.job());
     }
 
     private static Execution.Outcome tokenLimit(Execution ex) {

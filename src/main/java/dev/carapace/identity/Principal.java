@@ -7,19 +7,30 @@ package dev.carapace.identity;
  * @param user      the user, or null for an agent owned by a team
  * @param keyPrefix the public part of the key used, safe to log and show; null for an agent
  * @param agent     the agent's id when an agent is calling, else null; its budget applies on top of its owner's
+ * @param job       the scheduled job an agent's run is for, else null; its budget ({@code job:ID}) applies too
  */
-public record Principal(String org, String team, String user, Role role, String keyPrefix, String agent) {
+public record Principal(String org, String team, String user, Role role, String keyPrefix, String agent, String job) {
 
     public enum Role { ADMIN, MEMBER }
 
     /** A person (or their program) calling with an API key. */
     public Principal(String org, String team, String user, Role role, String keyPrefix) {
-        this(org, team, user, role, keyPrefix, null);
+        this(org, team, user, role, keyPrefix, null, null);
+    }
+
+    /** A caller, as an agent ({@code agent} non-null) or not, for no job. */
+    public Principal(String org, String team, String user, Role role, String keyPrefix, String agent) {
+        this(org, team, user, role, keyPrefix, agent, null);
     }
 
     /** An agent calling models as its owner: {@code team}, and {@code user} when a user owns it. */
     public static Principal agent(String org, String team, String user, String agentId) {
-        return new Principal(org, team, user, Role.MEMBER, null, agentId);
+        return new Principal(org, team, user, Role.MEMBER, null, agentId, null);
+    }
+
+    /** The same caller, working for the scheduled job {@code jobId} (null: for none). */
+    public Principal forJob(String jobId) {
+        return new Principal(org, team, user, role, keyPrefix, agent, jobId);
     }
 
     public boolean isAdmin() { return role == Role.ADMIN; }

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A spending limit for an org, team, user or agent, in money and/or tokens, over a period.
+ * A spending limit for an org, team, user, agent or scheduled job, in money and/or tokens, over a period.
  *
  * @param limitNanos   hard limit in nano-USD, or null for none
  * @param limitTokens  hard limit in tokens, or null for none
@@ -16,7 +16,7 @@ import java.util.Map;
 public record Budget(Scope scope, String subject, Period period, ZoneId zone, String currency, Long limitNanos,
                      Long limitTokens, List<Integer> softPercents, Map<String, TierRule> tiers) {
 
-    public enum Scope { ORG, TEAM, USER, AGENT }
+    public enum Scope { ORG, TEAM, USER, AGENT, JOB }
 
     /** @param capNanos what this tier may spend per window (null: no cap of its own) */
     public record TierRule(boolean exempt, Long capNanos) {}

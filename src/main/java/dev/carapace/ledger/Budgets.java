@@ -109,6 +109,7 @@ public final class Budgets {
         if (m.isEmpty()) return List.of();
         List<Budget> out = new ArrayList<>(4);
         Budget b;
+        if (p.job() != null && (b = m.get(Budget.id(Budget.Scope.JOB, p.job()))) != null) out.add(b);
         if (p.agent() != null && (b = m.get(Budget.id(Budget.Scope.AGENT, p.agent()))) != null) out.add(b);
         if (p.user() != null && (b = m.get(Budget.id(Budget.Scope.USER, p.user()))) != null) out.add(b);
         if ((b = m.get(Budget.id(Budget.Scope.TEAM, p.team()))) != null) out.add(b);
@@ -221,8 +222,10 @@ public final class Budgets {
             case USER -> {
                 if (!knownUser.test(subject)) throw ApiException.invalid("subject", "subject: unknown user '" + clip(subject, 40) + "' (no API key was ever created for it)");
             }
-            case AGENT -> {
-                if (!subject.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) throw ApiException.invalid("subject", "subject: not a valid agent id");
+            case AGENT, JOB -> {
+                if (!subject.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+                    throw ApiException.invalid("subject", "subject: not a valid " + scope.name().toLowerCase(Locale.ROOT) + " id");
+                }
             }
         }
     }
@@ -231,7 +234,7 @@ public final class Budgets {
         try {
             return Budget.Scope.valueOf(s == null ? "" : s.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid("scope", "scope: expected org, team, user or agent; got '" + clip(s, 40) + "'");
+            throw ApiException.invalid("scope", "scope: expected org, team, user, agent or job; got '" + clip(s, 40) + "'");
         }
     }
 

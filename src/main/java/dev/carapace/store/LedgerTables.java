@@ -235,7 +235,8 @@ public final class LedgerTables {
      * keeps its figure: seeding again never counts twice. The journal must be folded first, so every call recorded so far
      * is counted, and a process keeping windows in memory reads them again after.
      *
-     * @param scope  org, team, user or agent: which column of the records names the subject
+     * @param scope  org, team, user or agent: which column of the records names the subject; a job's budget
+     *               (scope job) is not seeded, since records do not name jobs: it is set when its job is made
      * @param exempt tiers whose calls the budget does not count
      * @param capped tiers with a window of their own
      */
@@ -246,8 +247,10 @@ public final class LedgerTables {
             case "team" -> "team";
             case "user" -> "user_id";
             case "agent" -> "agent";
+            case "job" -> null;
             default -> throw new IllegalArgumentException("no budget scope " + scope);
         };
+        if (column == null) return;
         store.write("seed budget window", h -> {
             Map<String, long[]> byTier = new HashMap<>();
             LocalDate firstDay = Instant.ofEpochMilli(windowStart).atZone(ZoneOffset.UTC).toLocalDate();

@@ -27,6 +27,7 @@ import static dev.carapace.agent.AgentKit.limits;
 import static dev.carapace.agent.AgentKit.text;
 import static dev.carapace.agent.AgentKit.toolCalls;
 import static dev.carapace.agent.AgentKit.toolMessages;
+import static dev.carapace.agent.AgentKit.toolNames;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -402,6 +403,52 @@ class AgentRuntimeTest {
             case RunEvent.ApprovalRequested a -> "approval:" + a.tool();
             case RunEvent.ApprovalResolved a -> "approval:" + a.outcome();
         };
+    }
+
+    @Test
+    void aRunWithOptionsGetsOnlyItsToolsAndTheTighterLimits() throws Exception {
+        Files.writeString(kit.workspace.resolve("a.txt"), "a");
+        for (int i = 0; i < 3; i++) kit.a.enqueue(toolCalls(10, 5, ask("c" + i, "read", "{\"path\":\"a.txt\"}")));
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("wide", "m-solo", List.of("read", "write", "list"),
+                limits(10, Duration.ofMinutes(1), 1_000_000, Duration.ofSeconds(5)), AgentSpec.OnBusy.QUEUE));
+
+        RunOptions narrow = new RunOptions(List.of("read"), limits(2, Duration.ofHours(1), 2_000_000, Duration.ofSeconds(5)), "nightly");
+        RunInfo info = rt.await(rt.start("wide", "job:nightly:1", "loop", null, narrow), WAIT);
+
+        assertThat(info.sessionKey()).isEqualTo("agent:wide:job:nightly:1");
+        assertThat(toolNames(body(kit.a.take()))).containsExactly("read");
+        assertThat(info.status()).isEqualTo(RunStatus.LIMIT_EXCEEDED);
+        assertThat(info.reason()).startsWith("max_steps").contains("2 model calls");
+    }
+
+    @Test
+    void aRunCannotBeGivenAToolItsAgentLacksNorAJobSessionOfAnotherJob() {
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("plain", List.of("read")));
+
+        assertThatThrownBy(() -> rt.start("plain", "s", "go", null, new RunOptions(List.of("read", "exec"), null, "j1")))
+                .isInstanceOf(ApiException.class).hasMessageContaining("tools: the agent 'plain' has no tool 'exec'")
+                .hasMessageContaining("its tools: read");
+        // job:ID:RUN names are only for that job's own runs; a client (no job) cannot write into one
+        assertThatThrownBy(() -> rt.start("plain", "job:j1:1", "go", null, RunOptions.NONE))
+                .isInstanceOf(ApiException.class).hasMessageContaining("session: expected a name");
+        assertThatThrownBy(() -> rt.start("plain", "job:j2:1", "go", null, new RunOptions(null, null, "j1")))
+                .isInstanceOf(ApiException.class).hasMessageContaining("session: expected a name");
+        assertThat(kit.a.requestCount()).isZero();
+    }
+
+    @Test
+    void aJobsBudgetRefusesItsRunsWhileTheSameAgentStillWorks() throws Exception {
+        kit.carapace.ledger().budgets().set(new Budgets.Request("job", "nightly", null, 10L, "month", null, null, null, null));
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("worker", List.of()));
+
+        RunInfo job = rt.await(rt.start("worker", "job:nightly:1", "hello", null, new RunOptions(null, null, "nightly")), WAIT);
+
+        assertThat(job.status()).isEqualTo(RunStatus.FAILED);
+        assertThat(job.reason()).containsIgnoringCase("budget").contains("job:nightly");
+        assertThat(kit.a.requestCount()).isZero();
+
+        kit.a.enqueue(text("hi", 5, 2));
+        assertThat(rt.await(rt.start("worker", "s", "hello"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
     }
 
     @Test

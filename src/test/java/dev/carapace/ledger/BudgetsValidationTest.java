@@ -135,8 +135,8 @@ class BudgetsValidationTest {
         refused(req("org", "other-org", "1", null, null, null, null, null, null), "subject", "org is 'acme'");
         refused(req("agent", "-bad", "1", null, null, null, null, null, null), "subject", "not a valid agent id");
         refused(req("agent", "a".repeat(129), "1", null, null, null, null, null, null), "subject", "not a valid agent id");
-        refused(req("galaxy", "platform", "1", null, null, null, null, null, null), "scope", "expected org, team, user or agent");
-        refused(req(null, "platform", "1", null, null, null, null, null, null), "scope", "expected org, team, user or agent");
+        refused(req("galaxy", "platform", "1", null, null, null, null, null, null), "scope", "expected org, team, user, agent or job");
+        refused(req(null, "platform", "1", null, null, null, null, null, null), "scope", "expected org, team, user, agent or job");
     }
 
     @Test

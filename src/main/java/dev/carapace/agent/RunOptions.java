@@ -1,0 +1,23 @@
+package dev.carapace.agent;
+
+import java.util.List;
+
+/**
+ * What one run may do, narrower than its agent's own settings: how a scheduled job runs its agent with the smallest
+ * tool set it needs, its own limits, and its own budget (an isolated run of a job does not get the agent's whole
+ * toolbox).
+ *
+ * @param tools  the tools the run may use, each one of its agent's; null for the agent's own
+ * @param limits the run's limits; each one the smaller of this and the agent's; null for the agent's own
+ * @param job    the scheduled job the run's model calls are charged to (its budget {@code job:ID} applies on top of
+ *               the agent's and its owner's), or null
+ */
+public record RunOptions(List<String> tools, AgentSpec.Limits limits, String job) {
+
+    /** The agent's own tools and limits, for no job. */
+    public static final RunOptions NONE = new RunOptions(null, null, null);
+
+    public RunOptions {
+        if (tools != null) tools = List.copyOf(tools);
+    }
+}
