@@ -52,12 +52,25 @@ final class AuditTrail {
                 target.path(), rule, reason, remedy));
     }
 
+    /** A proxy client's request that is not well-formed HTTP/1.1; {@code method} and {@code target} may be null. */
     Denial refuseMalformed(String agent, String method, Target target, String reason) {
+        return refuseBadRequest(agent, method, target, reason, "send a well-formed HTTP/1.1 proxy request");
+    }
+
+    /**
+     * A request given to {@link EgressProxy#send} that cannot be sent as it is (its URL, method, a header, the body's
+     * size); {@code method} and {@code target} may be null.
+     */
+    Denial refuseRequest(String agent, String method, Target target, String reason) {
+        return refuseBadRequest(agent, method, target, reason, "change the request as the reason says");
+    }
+
+    private Denial refuseBadRequest(String agent, String method, Target target, String reason, String remedy) {
         audit(agent, method == null ? "?" : method, target == null ? null : target.audited(), "deny",
                 "egress:bad-request", reason);
         return new Denial(400, "bad_request", target == null ? null : target.host().name(),
                 target == null ? 0 : target.port(), method, target == null ? null : target.path(), "egress:bad-request",
-                reason, "send a well-formed HTTP/1.1 proxy request");
+                reason, remedy);
     }
 
     static Denial unreachable(Target target, String method, IOException e) {

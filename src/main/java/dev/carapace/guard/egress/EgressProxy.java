@@ -44,8 +44,9 @@ import static dev.carapace.guard.egress.Hop.withheld;
 
 /**
  * Carapace's egress proxy: the only way out to the network for sandboxed processes (over a Unix socket bound into
- * the sandbox) and for {@code web_fetch} (through {@link #fetch}). It speaks HTTP/1.1 forward proxying
- * (absolute-form requests) and CONNECT tunnels, one virtual thread per connection, blocking I/O.
+ * the sandbox), for {@code web_fetch} (through {@link #fetch}) and for jobs' webhooks (through {@link #send}). It
+ * speaks HTTP/1.1 forward proxying (absolute-form requests) and CONNECT tunnels, one virtual thread per connection,
+ * blocking I/O.
  *
  * <p>For every request, in this order: the target is parsed strictly and made canonical (host spellings, path);
  * {@link NetworkRules} decides on host, port and (for readable requests) method and path; only an allowed name is
@@ -95,7 +96,7 @@ public final class EgressProxy implements AutoCloseable {
         }
     }
 
-    /** An HTTP response fetched through {@link #fetch}; header names in lower case. */
+    /** An HTTP response to {@link #send} or {@link #fetch}; header names in lower case. */
     public record Fetched(int status, Map<String, List<String>> headers, byte[] body, boolean truncated) {}
 
     private final Options options;
@@ -135,31 +136,65 @@ public final class EgressProxy implements AutoCloseable {
         listeners.clear();
     }
 
-    // ---- web_fetch ---------------------------------------------------------------------------------------------
+    // ---- web_fetch and job webhooks ---------------------------------------------------------------------------
 
-    /**
-     * One GET on behalf of {@code agent}, under the same rules as a proxied request. An https URL is fetched with TLS
-     * originated here, so method/path rules and credentials apply to it too. Redirects are returned, not followed.
-     *
-     * @param headers  request headers to send (hop-by-hop ones and those the decision injects are dropped)
-     * @param maxBytes most body bytes to read; {@link Fetched#truncated} says if there were more
-     * @param timeout  for the whole exchange
-     * @throws EgressDeniedException the request was refused (malformed URL, policy, address)
-     * @throws HttpTimeoutException  the timeout passed
-     */
+    /** The most request body {@link #send} carries: a webhook's payload, not an upload. */
+    public static final int MAX_REQUEST_BODY = 1 << 20;
+
+    /** The methods {@link #send} speaks; CONNECT is the protocol's, and the rest have no use here. */
+    private static final List<String> SENDABLE = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
+
+    /** One GET, as {@code web_fetch} asks: {@link #send} without a body. */
     public Fetched fetch(String agent, URI uri, Map<String, String> headers, int maxBytes, Duration timeout)
             throws IOException, InterruptedException {
+        return send(agent, "GET", uri, headers, null, maxBytes, timeout);
+    }
+
+    /**
+     * One request on behalf of {@code agent} ({@code web_fetch}'s GETs, a job's webhook POSTs), under the same rules
+     * as a proxied request: the method (and any method-override header or {@code _method} parameter) and path are
+     * judged, the name is resolved once and checked, credentials are injected and the response scrubbed of them. An
+     * https URL is fetched with TLS originated here, so method/path rules and credentials apply to it too. Redirects
+     * are returned, not followed. The caller's request is refused before anything is resolved or connected when it
+     * cannot be sent as given: a URL that is not http(s) or carries a user or password, a header name that is not a
+     * token or a value with CR, LF or another control character, a body over {@link #MAX_REQUEST_BODY}.
+     *
+     * @param method   GET, HEAD, POST, PUT, PATCH or DELETE
+     * @param headers  request headers to send; hop-by-hop ones (Host, Content-Length, Connection...) are the
+     *                 proxy's and those the decision injects are replaced, so both are dropped
+     * @param body     sent with a Content-Length; null for none (a GET or HEAD has none)
+     * @param maxBytes most response body bytes to read; {@link Fetched#truncated} says if there were more
+     * @param timeout  for the whole exchange
+     * @throws EgressDeniedException the request was refused (malformed request, policy, address); already audited
+     * @throws HttpTimeoutException  the timeout passed
+     */
+    public Fetched send(String agent, String method, URI uri, Map<String, String> headers, byte[] body, int maxBytes,
+                        Duration timeout) throws IOException, InterruptedException {
+        String verb = SENDABLE.contains(method) ? method : null;
         Target target;
         try {
-            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            String raw = scheme + "://" + Objects.requireNonNullElse(uri.getRawAuthority(), "")
-                    + (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
-                    + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-            target = Target.absolute(raw, options.tlsPorts());
+            target = Target.of(uri, options.tlsPorts());
         } catch (IllegalArgumentException e) {
-            throw new EgressDeniedException(trail.refuseMalformed(agent, "GET", null, e.getMessage()));
+            throw new EgressDeniedException(trail.refuseRequest(agent, verb, null, e.getMessage()));
         }
-        Plan plan = planner.plan(agent, "GET", target);
+        List<Header> given = new ArrayList<>();
+        String problem = verb == null ? "the method must be one of " + String.join(", ", SENDABLE) + ", not '"
+                + HttpMessages.printable(String.valueOf(method)) + "'" : null;
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+            if (problem == null) problem = HttpMessages.fieldProblem(h.getKey(), h.getValue());
+            given.add(new Header(h.getKey(), h.getValue()));
+        }
+        if (problem == null && body != null && (method.equals("GET") || method.equals("HEAD"))) {
+            problem = "a " + method + " request carries no body";
+        }
+        if (problem == null && body != null && body.length > MAX_REQUEST_BODY) {
+            problem = "the request body is " + body.length + " bytes; the proxy sends at most " + MAX_REQUEST_BODY
+                    + " bytes (1 MiB)";
+        }
+        if (problem != null) throw new EgressDeniedException(trail.refuseRequest(agent, verb, target, problem));
+        Plan plan = planner.plan(agent, method, target);
+        String override = Planner.methodOverride(given, target);
+        if (override != null && !override.equals(method)) planner.plan(agent, override, target);
         long deadline = System.nanoTime() + timeout.toNanos();
         AtomicBoolean timedOut = new AtomicBoolean();
         Socket[] open = new Socket[1];
@@ -175,38 +210,36 @@ public final class EgressProxy implements AutoCloseable {
             }
         });
         CredentialScrubber scrubber = CredentialScrubber.of(plan.credentials());
-        Set<String> dropped = dropped(plan, scrubber);
         try (Socket up = planner.connect(plan, target)) {
             synchronized (open) {
                 open[0] = up;
                 if (timedOut.get()) throw new HttpTimeoutException("timed out after " + timeout.toMillis() + " ms");
             }
             OutputStream out = new BufferedOutputStream(up.getOutputStream(), BUFFER);
-            StringBuilder head = new StringBuilder("GET ").append(target.originForm()).append(" HTTP/1.1\r\n")
-                    .append("Host: ").append(target.hostHeader()).append("\r\n");
-            headers.forEach((name, value) -> {
-                if (HttpMessages.isToken(name) && !value.contains("\r") && !value.contains("\n")
-                        && !HttpMessages.HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT))
-                        && !dropped.contains(name.toLowerCase(Locale.ROOT))) {
-                    head.append(name).append(": ").append(value).append("\r\n");
-                }
-            });
+            StringBuilder head = new StringBuilder(method).append(' ').append(target.originForm())
+                    .append(" HTTP/1.1\r\nHost: ").append(target.hostHeader()).append("\r\n");
+            appendPassed(head, given, dropped(plan, scrubber), s -> s);
             appendInjected(head, plan, scrubber);
+            if (body != null || !(method.equals("GET") || method.equals("HEAD") || method.equals("DELETE"))) {
+                head.append("Content-Length: ").append(body == null ? 0 : body.length).append("\r\n");
+            }
             head.append("Connection: close\r\n\r\n");
             HttpMessages.writeAscii(out, head);
+            if (body != null) out.write(body);
             out.flush();
             InputStream in = new BufferedInputStream(up.getInputStream(), BUFFER);
             HttpMessages.Response response = readFinalResponse(in);
             if (scrubber.active() && compressed(response)) {
-                throw new EgressDeniedException(trail.compressedRefused(agent, "GET", target));
+                throw new EgressDeniedException(trail.compressedRefused(agent, method, target));
             }
-            InputStream body = scrubber.body(HttpMessages.body(in, HttpMessages.responseFraming(response, "GET")));
+            InputStream responseBody =
+                    scrubber.body(HttpMessages.body(in, HttpMessages.responseFraming(response, method)));
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             byte[] buffer = new byte[BUFFER];
             int cap = Math.max(0, maxBytes);
             boolean truncated = false;
             int n;
-            while ((n = body.read(buffer)) > 0) {
+            while ((n = responseBody.read(buffer)) > 0) {
                 int room = cap - bytes.size();
                 if (n > room) {
                     bytes.write(buffer, 0, room);
@@ -230,7 +263,7 @@ public final class EgressProxy implements AutoCloseable {
             throw e;
         } finally {
             timer.interrupt();
-            trail.auditScrubbed(agent, "GET", target, scrubber);
+            trail.auditScrubbed(agent, method, target, scrubber);
         }
     }
 
@@ -280,7 +313,7 @@ public final class EgressProxy implements AutoCloseable {
         Plan plan;
         try {
             plan = planner.plan(agent, request.method(), target);
-            String override = Planner.methodOverride(request, target);
+            String override = Planner.methodOverride(request.headers(), target);
             if (override != null && !override.equals(request.method())) planner.plan(agent, override, target);
         } catch (EgressDeniedException e) {
             respond(out, e.denial());

@@ -155,17 +155,9 @@ final class HttpMessages {
             int colon = line.indexOf(':');
             if (colon <= 0) throw new BadMessageException("a header line has no name before ':'");
             String name = line.substring(0, colon);
-            if (!isToken(name)) {
-                throw new BadMessageException("header name '" + printable(name) + "' has a space or a character not "
-                        + "allowed in a name");
-            }
             String value = line.substring(colon + 1).strip();
-            for (int i = 0; i < value.length(); i++) {
-                char c = value.charAt(i);
-                if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                    throw new BadMessageException("header '" + name + "' has a control character in its value");
-                }
-            }
+            String problem = fieldProblem(name, value);
+            if (problem != null) throw new BadMessageException(problem);
             if (headers.size() == MAX_HEADERS) throw new BadMessageException("more than " + MAX_HEADERS + " headers");
             headers.add(new Header(name, value));
         }
@@ -187,6 +179,25 @@ final class HttpMessages {
             }
         }
         return tokens;
+    }
+
+    /**
+     * What makes {@code name: value} unfit for a header line (a name that is not a token; a CR, LF or other control
+     * character, or a character beyond ISO-8859-1, in the value), or null if it is fit. Says what was wrong without
+     * repeating the value, which may be a credential.
+     */
+    static String fieldProblem(String name, String value) {
+        if (!isToken(name)) {
+            return "header name '" + printable(name) + "' has a space or a character not allowed in a name";
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return "header '" + name + "' has a control character in its value (CR, LF, NUL...)";
+            }
+            if (c > 0xff) return "header '" + name + "' has a character beyond ISO-8859-1 in its value";
+        }
+        return null;
     }
 
     static boolean isToken(String s) {

@@ -60,9 +60,9 @@ final class Planner {
      * case, or null: many servers act on it, so a read-only endpoint must not let {@code GET} with
      * {@code X-HTTP-Method-Override: DELETE} through. It is judged as well as the request's own method.
      */
-    static String methodOverride(HttpMessages.Request request, Target target) {
+    static String methodOverride(List<Header> headers, Target target) {
         for (String name : METHOD_OVERRIDES) {
-            String v = request.header(name);
+            String v = HttpMessages.header(headers, name);
             if (v != null && !v.isBlank()) return v.strip().toUpperCase(Locale.ROOT);
         }
         if (target.query() == null) return null;

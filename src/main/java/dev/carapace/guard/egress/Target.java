@@ -3,7 +3,10 @@ package dev.carapace.guard.egress;
 import dev.carapace.guard.url.CanonicalHost;
 import dev.carapace.guard.url.CanonicalPath;
 
+import java.net.URI;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * Where a request goes, read from a proxy request target and made canonical before anything is decided.
@@ -39,7 +42,7 @@ record Target(CanonicalHost host, int port, boolean tls, String path, String que
      * @param tlsPorts ports where an {@code http} target is still sent over TLS
      * @throws IllegalArgumentException saying what is wrong, for a 400
      */
-    static Target absolute(String target, java.util.Set<Integer> tlsPorts) {
+    static Target absolute(String target, Set<Integer> tlsPorts) {
         int colon = target.indexOf("://");
         String scheme = colon < 0 ? "" : target.substring(0, colon).toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
@@ -66,6 +69,23 @@ record Target(CanonicalHost host, int port, boolean tls, String path, String que
         boolean https = scheme.equals("https");
         HostPort hp = hostPort(authority, https ? 443 : 80);
         return new Target(hp.host, hp.port, https || tlsPorts.contains(hp.port), path, query);
+    }
+
+    /**
+     * A URI given to {@link EgressProxy#send}: only http and https; its raw (still percent-encoded) authority, path
+     * and query are read as an absolute-form target, so nothing is decoded before the target is made canonical.
+     *
+     * @throws IllegalArgumentException saying what is wrong, for a 400
+     */
+    static Target of(URI uri, Set<Integer> tlsPorts) {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException(scheme.isEmpty() ? "the URL must be absolute, http:// or https://"
+                    : "the URL's scheme is '" + HttpMessages.printable(scheme) + "'; only http:// and https:// are sent");
+        }
+        return absolute(scheme + "://" + Objects.requireNonNullElse(uri.getRawAuthority(), "")
+                + (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
+                + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()), tlsPorts);
     }
 
     /** A CONNECT target: {@code host:port}, port required. */

@@ -117,10 +117,8 @@ class EgressEscapeTest {
         try (TestUpstream legit = TestUpstream.plain("127.0.0.2", 0)) {
             victim.close();
             victim = TestUpstream.plain("127.0.0.1", legit.port());
-            fx = new ProxyFixture(r -> ProxyFixture.allow("rebind", "127.0.0.2/32"));
-            InetAddress good = InetAddress.getByName("127.0.0.2");
-            InetAddress evil = InetAddress.getByName("127.0.0.1");
-            fx.dns.put("rebind.test", call -> List.of(call % 2 == 1 ? good : evil));
+            fx = new ProxyFixture(r -> ProxyFixture.allow("rebind", "127.0.0.2/32"))
+                    .flipping("rebind.test", "127.0.0.2", "127.0.0.1");
             int allowed = 0;
             int refused = 0;
             for (int i = 0; i < 6; i++) {

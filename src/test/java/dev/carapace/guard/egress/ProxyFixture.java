@@ -61,6 +61,20 @@ final class ProxyFixture implements AutoCloseable {
 
     /** Every name resolves to these addresses, whatever the call. */
     ProxyFixture resolving(String name, String... addresses) {
+        List<InetAddress> list = addresses(addresses);
+        dns.put(name, call -> list);
+        return this;
+    }
+
+    /** A rebinding name: the first, third... lookup answers {@code odd}, the second, fourth... {@code even}. */
+    ProxyFixture flipping(String name, String odd, String even) {
+        List<InetAddress> first = addresses(odd);
+        List<InetAddress> second = addresses(even);
+        dns.put(name, call -> call % 2 == 1 ? first : second);
+        return this;
+    }
+
+    private static List<InetAddress> addresses(String... addresses) {
         List<InetAddress> list = new ArrayList<>();
         for (String a : addresses) {
             try {
@@ -69,8 +83,7 @@ final class ProxyFixture implements AutoCloseable {
                 throw new IllegalArgumentException(a);
             }
         }
-        dns.put(name, call -> list);
-        return this;
+        return list;
     }
 
     int port() {
