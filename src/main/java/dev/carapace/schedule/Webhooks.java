@@ -14,11 +14,17 @@ import java.util.Map;
 public interface Webhooks {
 
     /**
-     * One HTTP POST; redirects are not followed.
+     * One HTTP POST, sent with a Content-Length; a redirect is returned as its 3xx status, never followed.
      *
      * @param caller   whose network rules apply: the job's agent, or {@code job:ID} for a job without one
+     * @param uri      an http or https URL, without a user or password
+     * @param headers  names that are HTTP tokens, values without CR, LF or other control characters; the framing
+     *                 headers (Host, Content-Length, Connection...) are the fence's own and not sent as given
+     * @param body     the payload, at most 1 MiB; null for an empty one
      * @param maxBytes most response body bytes read
-     * @throws Refused                           the fence refused the destination; the message says why
+     * @throws Refused                           the fence refused the request (the policy, the address, or a URL,
+     *                                           header or body it will not send); the message says why, with the
+     *                                           deciding rule and a remedy, and never holds a credential
      * @throws java.net.http.HttpTimeoutException the timeout passed
      * @throws IOException                       the request failed
      */

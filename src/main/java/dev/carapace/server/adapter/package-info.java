@@ -2,7 +2,8 @@
  * Adapters: the implementations of the agent runtime's and the gateway's interfaces that the composition root plugs
  * in. The guard's decisions as the agent runtime's {@code Guard} ({@code PolicyGuard}, with standing grants and the
  * approval queue in front: {@code GrantingGuard}, {@code QueuedApprovals}); the egress proxy as {@code web_fetch}'s
- * way out ({@code ProxyEgress}) and as each sandboxed agent's socket ({@code EgressSockets}); exec in bubblewrap
+ * way out ({@code ProxyEgress}), as jobs' webhooks ({@code ProxyWebhooks}) and as each sandboxed agent's socket
+ * ({@code EgressSockets}); exec in bubblewrap
  * ({@code BwrapExec}); the runtime's sessions in the store ({@code StoreSessions}) and its spawns in the audit log
  * ({@code AuditedSpawns}); and the gateway's call filters that are not a domain's own: the store watch
  * ({@code StoreWatch}), metrics ({@code Metrics}) and the privacy router's audit records ({@code PrivacyAudit}).
