@@ -24,6 +24,8 @@ import java.util.TreeSet;
  *   <li>Baselines are silent: the first beat (the state has never probed) takes the inbox's and the jobs' markers
  *       without reporting what is already there, and a file or URL newly watched is recorded, not reported. A file
  *       absent at its baseline and created later is reported as created.</li>
+ *   <li>The checklist has no baseline: an open dated item already due at the first beat is reported, since
+ *       nobody has been told about it yet.</li>
  *   <li>A checklist item is reported once: its key is kept while the item stays open in the checklist, and
  *       forgotten when it is checked off or removed. When the checklist is missing or unreadable, the keys are
  *       kept, so it coming back does not report everything again.</li>
