@@ -2,6 +2,7 @@ package dev.carapace.schedule.heartbeat;
 
 import dev.carapace.text.Excerpt;
 
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -25,7 +26,7 @@ public record Change(Kind kind, String what, String detail, String key) {
 
         /** The lower-case name the prompt shows. */
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

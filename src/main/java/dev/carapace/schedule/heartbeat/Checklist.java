@@ -1,5 +1,7 @@
 package dev.carapace.schedule.heartbeat;
 
+import dev.carapace.text.Excerpt;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -177,7 +179,7 @@ public record Checklist(List<Item> items, boolean truncated) {
 
     private static String clip(String text) {
         String flat = text.replaceAll("\\s+", " ");
-        return flat.length() <= MAX_TEXT_CHARS ? flat : dev.carapace.text.Excerpt.clip(flat, MAX_TEXT_CHARS);
+        return flat.length() <= MAX_TEXT_CHARS ? flat : Excerpt.clip(flat, MAX_TEXT_CHARS);
     }
 
     private static String key(String kind, String content) {

@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -62,7 +64,7 @@ public final class ConfinedWorkspaceFiles implements WorkspaceFiles {
         }
         if (size > MAX_HASHED_BYTES) {
             sha.update(("\nsize=" + size + " modified=" + ((FileTime) attrs.get("lastModifiedTime")).toMillis())
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    .getBytes(StandardCharsets.US_ASCII));
         }
         return FileState.of(HexFormat.of().formatHex(sha.digest()), size);
     }
@@ -115,7 +117,7 @@ public final class ConfinedWorkspaceFiles implements WorkspaceFiles {
         try {
             SeekableByteChannel channel = Files.newByteChannel(real, StandardOpenOption.READ, NOFOLLOW);
             return Channels.newInputStream(channel);
-        } catch (java.nio.file.FileSystemException e) {
+        } catch (FileSystemException e) {
             if (e instanceof NoSuchFileException) throw e;
             // O_NOFOLLOW met a symlink swapped in since the resolution, or the file is unreadable
             throw new IOException("'" + shown + "' cannot be opened (" + e.getClass().getSimpleName() + ")");

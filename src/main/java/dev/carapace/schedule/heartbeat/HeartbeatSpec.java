@@ -8,6 +8,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -88,6 +89,6 @@ public record HeartbeatSpec(Duration every, ActiveHours activeHours, String mode
     }
 
     private static String show(Duration d) {
-        return d.isNegative() ? "a negative duration" : d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+        return d.isNegative() ? "a negative duration" : d.toString().substring(2).toLowerCase(Locale.ROOT);
     }
 }
