@@ -34,6 +34,8 @@ public record HeartbeatPrompt(String message, List<Change> included, List<Change
     /** The message's bound in tokens; the turn's whole prompt stays under 2,000 with a lean system prompt. */
     public static final int MAX_TOKENS = 1000;
     public static final int MAX_LINES = 25;
+    /** The most an answer may add to {@link #NOTHING_TO_DO} and still be only that. */
+    public static final int MAX_ACK_REMARK_CHARS = 300;
     static final int MAX_WHAT_CHARS = 120;
     static final int MAX_DETAIL_CHARS = 240;
 
@@ -95,6 +97,21 @@ public record HeartbeatPrompt(String message, List<Change> included, List<Change
                     .append(".\n");
         }
         return new HeartbeatPrompt(header + lines + footer, included, leftOut);
+    }
+
+    /**
+     * Whether a heartbeat turn's answer means "nothing to do", so it need not be delivered to anyone: it starts or
+     * ends with {@link #NOTHING_TO_DO} and what else it says is at most {@link #MAX_ACK_REMARK_CHARS} characters
+     * (a model often adds a short remark). The token in the middle of a longer answer is not an acknowledgement.
+     */
+    public static boolean isNothingToDo(String answer) {
+        if (answer == null) return false;
+        String text = answer.strip();
+        String rest;
+        if (text.startsWith(NOTHING_TO_DO)) rest = text.substring(NOTHING_TO_DO.length());
+        else if (text.endsWith(NOTHING_TO_DO)) rest = text.substring(0, text.length() - NOTHING_TO_DO.length());
+        else return false;
+        return rest.strip().length() <= MAX_ACK_REMARK_CHARS;
     }
 
     private static String line(Change change, int whatChars, int detailChars) {

@@ -77,4 +77,16 @@ class HeartbeatPromptTest {
         assertThat(prompt.included()).isNotEmpty();
         assertThat(prompt.message()).doesNotContain("\uFFFD"); // no surrogate pair was cut in half
     }
+
+    @Test
+    void anAnswerIsNothingToDoOnlyWhenItStartsOrEndsWithTheTokenAndSaysLittleElse() {
+        assertThat(HeartbeatPrompt.isNothingToDo("HEARTBEAT_OK")).isTrue();
+        assertThat(HeartbeatPrompt.isNothingToDo("  HEARTBEAT_OK\n")).isTrue();
+        assertThat(HeartbeatPrompt.isNothingToDo("HEARTBEAT_OK - the file change was mine.")).isTrue();
+        assertThat(HeartbeatPrompt.isNothingToDo("Checked everything. HEARTBEAT_OK")).isTrue();
+        assertThat(HeartbeatPrompt.isNothingToDo("The bank called back; HEARTBEAT_OK otherwise, but call them.")).isFalse();
+        assertThat(HeartbeatPrompt.isNothingToDo("HEARTBEAT_OK " + "but ".repeat(100))).isFalse();
+        assertThat(HeartbeatPrompt.isNothingToDo("Reminder: call the bank at 9.")).isFalse();
+        assertThat(HeartbeatPrompt.isNothingToDo(null)).isFalse();
+    }
 }
