@@ -74,7 +74,7 @@ public record CronSchedule(CronExpression expression, ZoneId zone) implements Sc
                 // the repeated hour: its wall times already fired at their first occurrence, before the change
                 best = expression.nextAfter(changed.plus(shift).minusNanos(1), offset).orElse(Instant.MAX);
             }
-            if (since.isGap()) {
+            if (since.isGap() && from.isBefore(changed.plus(shift))) {
                 // wall times in the gap, read at the old offset, land in the first hour after the change, as far into
                 // it as they were into the gap
                 Optional<Instant> skipped = expression.nextAfter(from, since.getOffsetBefore())

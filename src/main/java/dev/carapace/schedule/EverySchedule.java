@@ -24,23 +24,27 @@ public record EverySchedule(Duration interval, Instant anchor) implements Schedu
     @Override
     public Optional<Instant> nextAfter(Instant t) {
         if (t.isBefore(anchor)) return Optional.of(anchor);
-        long k = Duration.between(anchor, t).dividedBy(interval) + 1;
         try {
+            long k = Duration.between(anchor, t).dividedBy(interval) + 1;
             return Optional.of(anchor.plus(interval.multipliedBy(k)));
         } catch (ArithmeticException | DateTimeException e) {
-            return Optional.empty(); // past the end of time: there is no next one
+            return Optional.empty(); // past the end of time, or more steps than a long counts: no next one
         }
     }
 
-    /** How many fire times lie in {@code [from, to]}, without listing them. */
+    /** How many fire times lie in {@code [from, to]}, without listing them; {@code Long.MAX_VALUE} past a long. */
     public long countBetween(Instant from, Instant to) {
         if (to.isBefore(from) || to.isBefore(anchor)) return 0;
         Instant start = from.isAfter(anchor) ? from : anchor;
-        // fire times with k in [ceil((start - anchor) / interval), floor((to - anchor) / interval)]
-        long first = Duration.between(anchor, start).dividedBy(interval);
-        if (anchor.plus(interval.multipliedBy(first)).isBefore(start)) first++;
-        long last = Duration.between(anchor, to).dividedBy(interval);
-        return Math.max(0, last - first + 1);
+        try {
+            // fire times with k in [ceil((start - anchor) / interval), floor((to - anchor) / interval)]
+            long first = Duration.between(anchor, start).dividedBy(interval);
+            if (anchor.plus(interval.multipliedBy(first)).isBefore(start)) first++;
+            long last = Duration.between(anchor, to).dividedBy(interval);
+            return Math.max(0, last - first + 1);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     @Override

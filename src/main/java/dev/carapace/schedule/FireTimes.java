@@ -32,7 +32,8 @@ final class FireTimes {
         }
         boolean more = t.isPresent() && !t.get().isAfter(to);
         if (more && s instanceof EverySchedule every) {
-            return new Listing(kept, 1 + every.countBetween(first.plusNanos(1), to), true);
+            long after = every.countBetween(first.plusNanos(1), to);
+            if (after < Long.MAX_VALUE) return new Listing(kept, 1 + after, true);
         }
         return new Listing(kept, count, !more);
     }

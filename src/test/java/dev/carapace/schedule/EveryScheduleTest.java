@@ -70,6 +70,15 @@ class EveryScheduleTest {
     }
 
     @Test
+    void moreStepsThanALongCountsIsNoNextFireTimeNotAnException() {
+        // regression: a nanosecond interval a millennium after its anchor overflowed the step count
+        EverySchedule s = new EverySchedule(Duration.ofNanos(1), Instant.parse("1000-01-01T00:00:00Z"));
+        assertThat(s.nextAfter(Instant.parse("2026-12-05T00:00:00Z"))).isEmpty();
+        assertThat(s.countBetween(Instant.parse("1000-01-01T00:00:00Z"), Instant.parse("2026-12-05T00:00:00Z")))
+                .isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
     void describesItselfInWords() {
         Instant anchor = Instant.parse("2026-12-05T10:00:00Z");
         assertThat(new EverySchedule(HALF_HOUR, anchor).describe()).isEqualTo("every 30 minutes from 2026-12-05T10:00:00Z");

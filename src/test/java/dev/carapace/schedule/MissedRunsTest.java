@@ -153,6 +153,15 @@ class MissedRunsTest {
         }
 
         @Test
+        void anEveryWithMoreFireTimesThanALongCountsGivesALowerBoundNotANegativeCount() {
+            // regression: 1 + a saturated count wrapped around to Long.MIN_VALUE
+            Instant anchor = Instant.parse("1000-01-01T00:00:00Z");
+            Plan skip = MissedRuns.plan(SKIP, new EverySchedule(Duration.ofNanos(1), anchor), anchor, DUE, GRACE, 5);
+            assertThat(skip.missedCount()).isEqualTo(FireTimes.COUNT_LIMIT);
+            assertThat(skip.missedCountExact()).isFalse();
+        }
+
+        @Test
         void aNegativeRunAllBoundIsAProgrammingError() {
             assertThatThrownBy(() -> MissedRuns.plan(RUN_ALL, HOURLY, DUE, BACK, GRACE, -1))
                     .isInstanceOf(IllegalArgumentException.class);
