@@ -148,6 +148,42 @@ class CronScheduleDstTest {
     }
 
     @Test
+    void nextAfterAnyInstantIsTheFirstListedFireTimeAfterIt() {
+        // the missed-run bisection relies on nextAfter being the next element of one fixed set of fire times
+        java.util.Random random = new java.util.Random(16);
+        for (String expression : List.of("30 2 * * *", "0 * * * *", "*/20 2 * * *", "15,45 1-3 * * *", "0 30 2 * * *")) {
+            for (ZoneId zone : List.of(PARIS, NEW_YORK)) {
+                for (String day : List.of("2026-03-07T00:00:00Z", "2026-03-28T00:00:00Z", "2026-10-24T00:00:00Z",
+                        "2026-10-31T00:00:00Z")) {
+                    CronSchedule s = cron(expression, zone);
+                    Instant start = Instant.parse(day);
+                    Instant end = start.plus(Duration.ofDays(3));
+                    List<Instant> listed = between(s, start, end);
+                    assertThat(listed).isSorted().doesNotHaveDuplicates();
+                    for (int i = 0; i < 200; i++) {
+                        Instant t = start.plusSeconds(random.nextLong(Duration.ofDays(2).toSeconds()))
+                                .plusNanos(random.nextInt(3) * 500_000_000L);
+                        Instant expected = listed.stream().filter(f -> f.isAfter(t)).findFirst().orElseThrow();
+                        assertThat(s.nextAfter(t)).as("%s in %s after %s", expression, zone, t).contains(expected);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void cronUtilsOwnZoneHandlingDropsTheSpringForwardRunWhichIsWhyItIsNeverAskedAboutAZone() {
+        // if an upgrade changes this, CronSchedule's rule still holds; this only records why it exists
+        var cronUtils = com.cronutils.model.time.ExecutionTime.forCron(new com.cronutils.parser.CronParser(
+                com.cronutils.model.definition.CronDefinitionBuilder.instanceDefinitionFor(
+                        com.cronutils.model.CronType.UNIX)).parse("30 2 * * *"));
+        var next = cronUtils.nextExecution(java.time.ZonedDateTime.of(2026, 3, 28, 23, 30, 0, 0, PARIS));
+        assertThat(next.map(z -> z.toInstant())).contains(Instant.parse("2026-03-30T00:30:00Z"));
+        assertThat(cron("30 2 * * *", PARIS).nextAfter(Instant.parse("2026-03-28T22:30:00Z")))
+                .contains(Instant.parse("2026-03-29T01:30:00Z"));
+    }
+
+    @Test
     void aDailyCronKeepsItsWallTimeOnBothSidesOfEachChange() {
         // 09:00 Paris is 08:00Z in winter and 07:00Z in summer
         CronSchedule s = cron("0 9 * * *", PARIS);
