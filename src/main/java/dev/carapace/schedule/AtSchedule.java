@@ -22,6 +22,11 @@ public record AtSchedule(Instant at) implements Schedule {
     }
 
     @Override
+    public ScheduleSpec spec() {
+        return ScheduleSpec.at(at.toString());
+    }
+
+    @Override
     public String kind() {
         return "at";
     }

@@ -91,6 +91,11 @@ public record CronSchedule(CronExpression expression, ZoneId zone) implements Sc
     }
 
     @Override
+    public ScheduleSpec spec() {
+        return ScheduleSpec.cron(expression.text(), zone.getId());
+    }
+
+    @Override
     public String kind() {
         return "cron";
     }

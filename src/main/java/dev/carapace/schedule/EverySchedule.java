@@ -53,6 +53,11 @@ public record EverySchedule(Duration interval, Instant anchor) implements Schedu
     }
 
     @Override
+    public ScheduleSpec spec() {
+        return ScheduleSpec.every(interval.toString(), anchor.toString());
+    }
+
+    @Override
     public String kind() {
         return "every";
     }

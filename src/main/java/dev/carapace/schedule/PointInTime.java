@@ -28,17 +28,28 @@ final class PointInTime {
 
     private PointInTime() {}
 
+    /** An instant written {@code now}: any form, at most {@link #HORIZON} away (a duration only when {@code fromNow}). */
     static Instant parse(String field, String text, ZoneId zone, Instant now, boolean fromNow) {
-        Inputs.check(field, text, MAX_CHARS);
-        String t = text.strip();
-        Instant instant = fromNow ? later(field, t, now).orElse(null) : null;
-        if (instant == null) instant = dateTime(t, zone).orElseThrow(() -> new InvalidScheduleException(field,
-                "expected " + forms(field, fromNow) + "; got '" + Inputs.printable(clip(t, 40)) + "'"));
+        Instant instant = read(field, text, zone, fromNow ? now : null);
         Duration away = Duration.between(now, instant).abs();
         if (away.compareTo(HORIZON) > 0) {
             throw new InvalidScheduleException(field, instant + " is more than 100 years from now (" + now + ")");
         }
         return instant;
+    }
+
+    /** An instant stored earlier: ISO or local, whenever it is. */
+    static Instant absolute(String field, String text, ZoneId zone) {
+        return read(field, text, zone, null);
+    }
+
+    private static Instant read(String field, String text, ZoneId zone, Instant relativeTo) {
+        Inputs.check(field, text, MAX_CHARS);
+        String t = text.strip();
+        Instant instant = relativeTo == null ? null : later(field, t, relativeTo).orElse(null);
+        if (instant != null) return instant;
+        return dateTime(t, zone).orElseThrow(() -> new InvalidScheduleException(field,
+                "expected " + forms(field, relativeTo != null) + "; got '" + Inputs.printable(clip(t, 40)) + "'"));
     }
 
     private static String forms(String field, boolean fromNow) {

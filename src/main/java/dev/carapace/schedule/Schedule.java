@@ -18,4 +18,10 @@ public sealed interface Schedule permits CronSchedule, AtSchedule, EverySchedule
 
     /** {@code cron}, {@code at} or {@code every}: the key a user writes it under. */
     String kind();
+
+    /**
+     * This schedule written with absolute values only (an {@code at} as an instant, an {@code every} with its anchor
+     * and an exact ISO interval), for storing; {@link Schedules#restore} reads it back equal.
+     */
+    ScheduleSpec spec();
 }

@@ -36,6 +36,24 @@ public final class Schedules {
      * @throws InvalidScheduleException for the first thing wrong with {@code spec}, including its jitter
      */
     public static Schedule parse(ScheduleSpec spec, Instant now, Duration minInterval) {
+        Schedule schedule = read(spec, now, minInterval);
+        jitter(spec, schedule, now);
+        return schedule;
+    }
+
+    /**
+     * A schedule stored earlier as its {@link Schedule#spec()}: read back equal, without the checks that depend on
+     * when it was written (its {@code at} may have passed; the minimum interval may have changed since). A stored
+     * job must be read this way, never through {@link #parse}, whose {@code at: 3d} means three days from now.
+     *
+     * @throws InvalidScheduleException when the text is not a schedule at all (a damaged store)
+     */
+    public static Schedule restore(ScheduleSpec spec) {
+        return read(spec, null, null);
+    }
+
+    /** With {@code now} null, reads a stored spec: absolute times only, no checks against now or a minimum. */
+    private static Schedule read(ScheduleSpec spec, Instant now, Duration minInterval) {
         if (spec == null) throw new InvalidScheduleException("schedule", "is missing; " + oneOf());
         List<String> given = new ArrayList<>();
         if (spec.cron() != null) given.add("cron");
@@ -50,12 +68,18 @@ public final class Schedules {
                     + "is '" + given.get(0) + "'");
         }
         ZoneId zone = Zones.parse(spec.zone());
-        Schedule schedule;
-        if (spec.cron() != null) schedule = cron(spec.cron(), zone, now, minInterval);
-        else if (spec.at() != null) schedule = at(spec.at(), zone, now);
-        else schedule = every(spec, zone, now, minInterval);
-        jitter(spec, schedule, now);
-        return schedule;
+        if (now == null) {
+            if (spec.cron() != null) return new CronSchedule(CronExpression.parse(spec.cron()), zone);
+            if (spec.at() != null) return new AtSchedule(PointInTime.absolute("schedule.at", spec.at(), zone));
+            Duration interval = duration("schedule.every", spec.every());
+            if (interval.isZero()) throw new InvalidScheduleException("schedule.every", "interval must not be 0s");
+            if (spec.anchor() == null) throw new InvalidScheduleException("schedule.anchor", "a stored 'every' needs "
+                    + "its anchor");
+            return new EverySchedule(interval, PointInTime.absolute("schedule.anchor", spec.anchor(), zone));
+        }
+        if (spec.cron() != null) return cron(spec.cron(), zone, now, minInterval);
+        if (spec.at() != null) return at(spec.at(), zone, now);
+        return every(spec, zone, now, minInterval);
     }
 
     /**
@@ -91,6 +115,9 @@ public final class Schedules {
         if (schedule.nextAfter(now).isEmpty()) {
             throw new InvalidScheduleException("schedule.cron", "'" + schedule.expression()
                     + "' never fires: no date matches its day and month fields (like 30 February)");
+        }
+        if (schedule.expression().fieldCount() == 5 && minInterval.compareTo(Duration.ofMinutes(1)) <= 0) {
+            return schedule; // five fields fire a minute apart at the closest: no need to look (it costs 16 lookups)
         }
         Optional<Duration> gap = shortestGap(schedule, now);
         if (gap.isPresent() && gap.get().compareTo(minInterval) < 0) {

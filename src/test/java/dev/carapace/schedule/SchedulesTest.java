@@ -92,6 +92,45 @@ class SchedulesTest {
     }
 
     @Test
+    void aStoredScheduleIsRestoredEqualWhateverNowIs() {
+        for (Schedule s : java.util.List.of(
+                parse(ScheduleSpec.cron("0 9 * * 1-5", "Europe/Paris")),
+                parse(ScheduleSpec.cron("30 */5 * * * *", null)),
+                parse(ScheduleSpec.at("2h30m")),
+                parse(new ScheduleSpec(null, "2026-12-08T09:00", null, null, "America/New_York", null)),
+                parse(ScheduleSpec.every("90s", null)),
+                new EverySchedule(Duration.ofMillis(1500), Instant.parse("2026-12-05T10:00:00.123456789Z")))) {
+            assertThat(Schedules.restore(s.spec())).as(s.describe()).isEqualTo(s);
+        }
+    }
+
+    @Test
+    void restoringSkipsTheChecksThatDependOnWhenItWasWritten() {
+        // an at that has passed and an interval under today's minimum are still the schedules that were stored
+        assertThat(Schedules.restore(ScheduleSpec.at("2020-01-01T00:00:00Z")))
+                .isEqualTo(new AtSchedule(Instant.parse("2020-01-01T00:00:00Z")));
+        assertThat(Schedules.restore(ScheduleSpec.every("PT10S", "2020-01-01T00:00:00Z")))
+                .isEqualTo(new EverySchedule(Duration.ofSeconds(10), Instant.parse("2020-01-01T00:00:00Z")));
+    }
+
+    @Test
+    void restoringDamagedTextIsStillAnInvalidScheduleException() {
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(InvalidScheduleException.class,
+                () -> Schedules.restore(ScheduleSpec.at("3d"))).field()).isEqualTo("schedule.at");
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(InvalidScheduleException.class,
+                () -> Schedules.restore(ScheduleSpec.every("PT10S", null))).problem())
+                .isEqualTo("a stored 'every' needs its anchor");
+    }
+
+    @Test
+    void aFiveFieldCronIsHeldToAMinimumAboveAMinute() {
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(InvalidScheduleException.class,
+                () -> Schedules.parse(ScheduleSpec.cron("*/2 * * * *", null), NOW, Duration.ofMinutes(5))).problem())
+                .isEqualTo("'*/2 * * * *' fires 2m apart, more often than the minimum interval of 5m");
+        assertThat(Schedules.parse(ScheduleSpec.cron("*/5 * * * *", null), NOW, Duration.ofMinutes(5))).isNotNull();
+    }
+
+    @Test
     void surroundingSpacesAreNotPartOfTheValue() {
         assertThat(parse(new ScheduleSpec(null, null, " 30m ", null, " UTC ", null)))
                 .isEqualTo(new EverySchedule(Duration.ofMinutes(30), NOW));
