@@ -148,7 +148,12 @@ public final class CronExpression {
 
     /** The expression in English words, from cron-utils: "at 09:00 every day between Monday and Friday". */
     public String describe() {
-        return CronDescriptor.instance(Locale.ENGLISH).describe(cron);
+        try {
+            return CronDescriptor.instance(Locale.ENGLISH).describe(cron);
+        } catch (RuntimeException e) {
+            // a description is for people: a describer bug must not fail a job listing
+            return "on cron '" + text + "'";
+        }
     }
 
     @Override
