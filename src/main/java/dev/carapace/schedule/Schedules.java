@@ -68,18 +68,21 @@ public final class Schedules {
                     + "is '" + given.get(0) + "'");
         }
         ZoneId zone = Zones.parse(spec.zone());
-        if (now == null) {
-            if (spec.cron() != null) return new CronSchedule(CronExpression.parse(spec.cron()), zone);
-            if (spec.at() != null) return new AtSchedule(PointInTime.absolute("schedule.at", spec.at(), zone));
-            Duration interval = duration("schedule.every", spec.every());
-            if (interval.isZero()) throw new InvalidScheduleException("schedule.every", "interval must not be 0s");
-            if (spec.anchor() == null) throw new InvalidScheduleException("schedule.anchor", "a stored 'every' needs "
-                    + "its anchor");
-            return new EverySchedule(interval, PointInTime.absolute("schedule.anchor", spec.anchor(), zone));
-        }
+        if (now == null) return stored(spec, zone);
         if (spec.cron() != null) return cron(spec.cron(), zone, now, minInterval);
         if (spec.at() != null) return at(spec.at(), zone, now);
         return every(spec, zone, now, minInterval);
+    }
+
+    private static Schedule stored(ScheduleSpec spec, ZoneId zone) {
+        if (spec.cron() != null) return new CronSchedule(CronExpression.parse(spec.cron()), zone);
+        if (spec.at() != null) return new AtSchedule(PointInTime.absolute("schedule.at", spec.at(), zone));
+        Duration interval = duration("schedule.every", spec.every());
+        if (interval.isZero()) throw new InvalidScheduleException("schedule.every", "interval must not be 0s");
+        if (spec.anchor() == null) {
+            throw new InvalidScheduleException("schedule.anchor", "a stored 'every' needs its anchor");
+        }
+        return new EverySchedule(interval, PointInTime.absolute("schedule.anchor", spec.anchor(), zone));
     }
 
     /**
