@@ -1,5 +1,6 @@
 package dev.carapace.config;
 
+import dev.carapace.text.Durations;
 import dev.carapace.yaml.Dialect;
 import dev.carapace.yaml.KeyPath;
 import dev.carapace.yaml.Problems;
@@ -18,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,7 +38,6 @@ final class MapReader {
 
     private static final Pattern WHOLE = Pattern.compile("[+-]?[0-9](_?[0-9])*");
     private static final Pattern DECIMAL = Pattern.compile("[+-]?([0-9](_?[0-9])*)?(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
-    private static final Pattern DURATION = Pattern.compile("([0-9]+)\\s*(ms|s|m|h)");
     private static final Pattern SIZE = Pattern.compile("([0-9](_?[0-9])*)\\s*(b|kb|mb|gb|kib|mib|gib)?",
             Pattern.CASE_INSENSITIVE);
     private static final Map<String, Long> SIZE_UNITS = Map.of("b", 1L,
@@ -296,32 +297,29 @@ final class MapReader {
         return bytes.longValue();
     }
 
-    /** A duration: a whole number with a unit, {@code 250ms}, {@code 5s}, {@code 2m} or {@code 1h}. */
+    /**
+     * A duration as {@link Durations} reads it: {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 3d},
+     * {@code 2h30m} or ISO-8601 ({@code PT2H}).
+     */
     Duration duration(String key, Duration min, Duration defaultValue) {
         String what = "a duration like 250ms, 5s, 2m or 1h";
         Scalar s = scalar(key, what);
         if (s == null) {
             return defaultValue;
         }
-        Matcher m = DURATION.matcher(s.text().trim());
-        if (!m.matches()) {
+        Optional<Duration> parsed;
+        try {
+            parsed = Durations.parse(s.text());
+        } catch (ArithmeticException e) {
+            error(s, key, "duration " + YamlTree.describe(s) + " is too long");
+            return defaultValue;
+        }
+        if (parsed.isEmpty()) {
             String hint = WHOLE.matcher(s.text()).matches() ? " (add a unit: ms, s, m or h)" : "";
             error(s, key, "expected " + what + ", got " + YamlTree.describe(s) + hint);
             return defaultValue;
         }
-        Duration d;
-        try {
-            long n = Long.parseLong(m.group(1));
-            d = switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            };
-        } catch (ArithmeticException | NumberFormatException e) {
-            error(s, key, "duration " + YamlTree.describe(s) + " is too long");
-            return defaultValue;
-        }
+        Duration d = parsed.get();
         if (d.compareTo(min) < 0) {
             error(s, key, "must be at least " + format(min) + ", got " + s.text().trim());
             return defaultValue;

@@ -7,15 +7,16 @@ import dev.carapace.store.ApprovalRecords;
 import dev.carapace.store.ApprovalRecords.ApprovalRow;
 import dev.carapace.store.ApprovalRecords.GrantRow;
 import dev.carapace.store.AuditRecords.AuditRow;
+import dev.carapace.text.Durations;
 
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
+import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static dev.carapace.text.Excerpt.clip;
 
@@ -26,7 +27,6 @@ public final class GuardJson {
     public static final Set<String> LAYERS = Set.of("tool", "filesystem", "network", "process", "approval", "policy");
     public static final Set<String> APPROVAL_STATUSES = Set.of(ApprovalRecords.PENDING, ApprovalRecords.APPROVED,
             ApprovalRecords.REJECTED, ApprovalRecords.EXPIRED);
-    private static final Pattern AGO = Pattern.compile("(\\d{1,9})(s|m|h|d)");
 
     private GuardJson() {}
 
@@ -70,23 +70,18 @@ public final class GuardJson {
 
     /**
      * A point in time as an operator types it: an ISO instant ({@code 2026-11-23T10:00:00Z}), a UTC date
-     * ({@code 2026-11-23}), or an age ({@code 15m}, {@code 2h}, {@code 7d} ago).
+     * ({@code 2026-11-23}), or an age ({@code 15m}, {@code 2h}, {@code 7d} ago, any duration {@link Durations} reads).
      *
      * @throws IllegalArgumentException naming {@code what} and the accepted forms
      */
     public static Instant time(String text, Instant now, String what) {
         if (text == null) return null;
         String t = text.trim();
-        Matcher ago = AGO.matcher(t);
-        if (ago.matches()) {
-            long n = Long.parseLong(ago.group(1));
-            Duration d = switch (ago.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            };
-            return now.minus(d);
+        try {
+            Optional<Duration> age = Durations.parse(t);
+            if (age.isPresent()) return now.minus(age.get());
+        } catch (DateTimeException | ArithmeticException e) {
+            throw new IllegalArgumentException(what + ": age '" + clip(t, 60) + "' reaches before the start of time");
         }
         try {
             if (t.length() == 10) return LocalDate.parse(t).atStartOfDay(ZoneOffset.UTC).toInstant();
