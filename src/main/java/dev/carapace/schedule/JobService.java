@@ -1,0 +1,237 @@
+package dev.carapace.schedule;
+
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.Agents;
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import dev.carapace.text.Durations;
+
+import static dev.carapace.text.Excerpt.clip;
+
+/**
+ * The jobs' public face, for the API, the CLI, the config and the agents' {@code schedule} tool: add, list, show,
+ * pause, resume, remove, run now, history. Who may do what: an admin every job; a member the jobs owned by themselves
+ * or by their team, and only jobs owned so; and a job's owner must be allowed to use its agent.
+ *
+ * <p>Every check happens before anything is stored, so a refused job leaves no trace: the definition (fields, the
+ * schedule's expression, zone and times), the agent and its tools, the owner, the budget.
+ */
+public final class JobService {
+
+    private final JobStore store;
+    private final DueQueue due;
+    private final Agents agents;
+    private final JobBudgets budgets;
+    private final JobEvents events;
+    private final Clock clock;
+    private final Duration minInterval;
+
+    /** @param minInterval the shortest interval (and cron period) a job may have */
+    public JobService(JobStore store, DueQueue due, Agents agents, JobBudgets budgets, JobEvents events, Clock clock,
+                      Duration minInterval) {
+        this.store = store;
+        this.due = due;
+        this.agents = agents;
+        this.budgets = budgets;
+        this.events = events;
+        this.clock = clock;
+        this.minInterval = minInterval;
+    }
+
+    /** Reads, checks and adds a job from its definition; the owner defaults to the caller. */
+    public Job add(Map<String, ?> definition, Principal caller, String source) {
+        AgentSpec.Owner callerAsOwner = caller.user() != null ? new AgentSpec.Owner(caller.user(), caller.team())
+                : new AgentSpec.Owner(null, caller.team());
+        return add(JobSpecReader.read(definition, null, callerAsOwner), caller, source);
+    }
+
+    /** Checks and adds {@code spec}, owned as it says, and schedules its first run. */
+    public Job add(JobSpec spec, Principal caller, String source) {
+        Instant now = clock.instant();
+        JobSpec checked = check(spec, caller, now);
+        if (store.get(checked.id()).isPresent()) {
+            throw ApiException.invalid("id", "id: a job '" + checked.id() + "' exists already; remove it first or pick another id");
+        }
+        Instant first = firstDue(checked, stored(checked), now);
+        Job job = new Job(checked, first == null ? JobState.ENDED : JobState.ACTIVE, source,
+                caller.user() != null ? caller.user() : "team:" + caller.team(), now, 0, null, first, null);
+        if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
+        store.insert(job);
+        if (first != null) due.schedule(job.id(), first);
+        return job;
+    }
+
+    /** The jobs {@code caller} may see, by id. */
+    public List<Job> list(Principal caller) {
+        return store.list().stream().filter(j -> mayManage(caller, j.spec().owner())).toList();
+    }
+
+    /** @throws ApiException no such job, or one the caller may not see (404 either way: ids are not disclosed) */
+    public Job get(String id, Principal caller) {
+        Optional<Job> j = store.get(id);
+        if (j.isEmpty() || !mayManage(caller, j.get().spec().owner())) {
+            throw new ApiException(ApiException.Kind.NOT_FOUND, "No job '" + clip(id, 64) + "'.", "id", "job_not_found", null, false);
+        }
+        return j.get();
+    }
+
+    public Job pause(String id, Principal caller) {
+        Job j = get(id, caller);
+        if (j.state() != JobState.ACTIVE) return j;
+        String by = "paused by " + (caller.user() != null ? caller.user() : "team " + caller.team());
+        Job paused = new Job(j.spec(), JobState.PAUSED, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
+                by, null, j.lastRunAt());
+        store.update(paused);
+        due.cancel(id);
+        events.publish(new JobEvent.Paused(id, by));
+        return paused;
+    }
+
+    /** Runs again from its next fire time after now (runs missed while paused are not made up). */
+    public Job resume(String id, Principal caller) {
+        Job j = get(id, caller);
+        if (j.state() != JobState.PAUSED) return j;
+        Instant now = clock.instant();
+        Instant next = firstDue(j.spec(), stored(j.spec()), now);
+        Job resumed = new Job(j.spec(), next == null ? JobState.ENDED : JobState.ACTIVE, j.source(), j.createdBy(),
+                j.createdAt(), 0, null, next, j.lastRunAt());
+        store.update(resumed);
+        if (next != null) due.schedule(id, next);
+        return resumed;
+    }
+
+    public void remove(String id, Principal caller) {
+        Job j = get(id, caller);
+        due.cancel(id);
+        store.delete(id);
+        if (j.spec().budget() != null) budgets.remove(id);
+    }
+
+    /** Makes a run due now, whatever the schedule says (the schedule goes on after it). */
+    public Job runNow(String id, Principal caller) {
+        Job j = get(id, caller);
+        if (j.state() == JobState.PAUSED) {
+            throw ApiException.invalid("id", "job '" + id + "' is paused (" + j.pausedReason() + "); resume it first");
+        }
+        Instant now = clock.instant();
+        due.schedule(id, now);
+        Job scheduled = new Job(j.spec(), JobState.ACTIVE, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
+                null, now, j.lastRunAt());
+        store.update(scheduled);
+        return scheduled;
+    }
+
+    public List<JobRun> history(String id, Principal caller, int limit) {
+        get(id, caller);
+        return store.history(id, Math.max(1, Math.min(limit, 1000)));
+    }
+
+    /**
+     * Makes the jobs of the config what it says: adds new ones, replaces changed ones (keeping their history), and
+     * removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     */
+    public void syncConfig(List<JobSpec> specs, Principal admin) {
+        Set<String> named = new HashSet<>();
+        for (JobSpec s : specs) {
+            named.add(s.id());
+            Optional<Job> old = store.get(s.id());
+            if (old.isPresent() && old.get().spec().equals(s)) continue;
+            if (old.isPresent()) {
+                if (!old.get().source().equals("config")) {
+                    throw ApiException.invalid("jobs." + s.id(), "jobs." + s.id() + ": a job with this id was added by "
+                            + old.get().source() + "; remove it or rename the config's");
+                }
+                due.cancel(s.id());
+                store.delete(s.id());
+            }
+            add(s, admin, "config");
+        }
+        for (Job j : new ArrayList<>(store.list())) {
+            if (j.source().equals("config") && !named.contains(j.id())) {
+                due.cancel(j.id());
+                store.delete(j.id());
+            }
+        }
+    }
+
+    // ---- checks ----
+
+    /** The spec as it will be stored, with relative times made absolute. */
+    private JobSpec check(JobSpec spec, Principal caller, Instant now) {
+        if (!mayManage(caller, spec.owner())) {
+            throw new ApiException(ApiException.Kind.PERMISSION, "owner: a member may add jobs owned by themselves or their"
+                    + " team only; " + spec.owner() + " is neither", "owner", "permission_denied", null, false);
+        }
+        if (spec.agent() != null) {
+            AgentSpec agent = agents.find(spec.agent()).orElseThrow(() -> ApiException.invalid("agent",
+                    "agent: no agent '" + clip(spec.agent(), 64) + "' (agents: " + String.join(", ",
+                            agents.list().stream().map(AgentSpec::id).toList()) + ")"));
+            if (!usable(agent, spec.owner(), caller)) {
+                throw new ApiException(ApiException.Kind.PERMISSION, "agent: the job's owner " + spec.owner()
+                        + " may not use the agent '" + agent.id() + "' (owned by " + agent.owner() + ")", "agent",
+                        "permission_denied", null, false);
+            }
+            for (String tool : spec.limits().tools()) {
+                if (!agent.enabledTools().contains(tool)) {
+                    throw ApiException.invalid("limits.tools", "limits.tools: the agent '" + agent.id() + "' has no tool '"
+                            + clip(tool, 64) + "' (its tools: " + (agent.enabledTools().isEmpty() ? "none"
+                            : String.join(", ", agent.enabledTools())) + ")");
+                }
+            }
+        }
+        // Stored with absolute times: "at: 3d" is three days from when the job was added, not from each restart, and
+        // an every's anchor is fixed.
+        ScheduleSpec stored = schedule(spec, now).spec().withJitter(spec.schedule().jitter());
+        return new JobSpec(spec.id(), spec.owner(), spec.agent(), stored, spec.action(), spec.limits(), spec.budget(),
+                spec.missed(), spec.maxRunAll(), spec.maxFailures(), spec.retryInterrupted(), spec.deliverTo());
+    }
+
+    private Schedule schedule(JobSpec spec, Instant now) {
+        try {
+            return Schedules.parse(spec.schedule(), now, minInterval);
+        } catch (InvalidScheduleException e) {
+            throw ApiException.invalid(e.field(), e.getMessage());
+        }
+    }
+
+    /** The schedule of a job as stored (its times absolute, checked when it was added). */
+    static Schedule stored(JobSpec spec) {
+        return Schedules.restore(spec.schedule());
+    }
+
+    /** The first fire time after now, plus the job's jitter; null when the schedule has none left. */
+    static Instant firstDue(JobSpec spec, Schedule schedule, Instant now) {
+        return schedule.nextAfter(now).map(t -> t.plus(jitter(spec))).orElse(null);
+    }
+
+    static Duration jitter(JobSpec spec) {
+        String j = spec.schedule().jitter();
+        return j == null ? Duration.ZERO : Jitter.offset(spec.id(), Durations.parse(j).orElse(Duration.ZERO));
+    }
+
+    static boolean mayManage(Principal caller, AgentSpec.Owner owner) {
+        if (caller.isAdmin()) return true;
+        if (owner.user() != null) return owner.user().equals(caller.user());
+        return owner.team() != null && owner.team().equals(caller.team());
+    }
+
+    private static boolean usable(AgentSpec agent, AgentSpec.Owner owner, Principal caller) {
+        if (caller.isAdmin() && owner.user() == null && owner.team() == null) return true;
+        AgentSpec.Owner a = agent.owner();
+        if (a.user() != null && a.user().equals(owner.user())) return true;
+        if (a.team() != null && a.team().equals(owner.team())) return true;
+        return a.team() != null && owner.user() != null && owner.team() == null && a.team().equals(caller.team())
+                && owner.user().equals(caller.user());
+    }
+}

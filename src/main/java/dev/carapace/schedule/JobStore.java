@@ -1,0 +1,35 @@
+package dev.carapace.schedule;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** Where jobs and their runs are kept: the store, through an adapter in the server (this package knows no SQL). */
+public interface JobStore {
+
+    /** @throws dev.carapace.model.ApiException a job with this id exists (400, nothing changed) */
+    void insert(Job job);
+
+    Optional<Job> get(String id);
+
+    /** Every job, by id. */
+    List<Job> list();
+
+    /** Writes the job's definition and state over the stored one. */
+    void update(Job job);
+
+    /** Removes the job and its history; false if there was none. */
+    boolean delete(String id);
+
+    /** Records a run as started and returns its number: the next of the job's, never given twice. */
+    long startRun(String jobId, Instant scheduledFor, Instant startedAt, String gateway, String sessionKey);
+
+    /** Records a fire time no run stood for, with why. */
+    void recordMissed(String jobId, Instant scheduledFor, String reason);
+
+    void endRun(String jobId, long runNo, Instant endedAt, String status, String reason, long tokens, long costNanos,
+                String result, String agentRunId);
+
+    /** The job's runs, newest first. */
+    List<JobRun> history(String jobId, int limit);
+}
