@@ -247,7 +247,7 @@ public final class DueRuns implements AutoCloseable {
     }
 
     private static boolean busy(ScheduledExecution<Object> e) {
-        return e.isPicked() || Mark.of(e.getData() instanceof String s ? s : DUE).dead();
+        return e.isPicked() || Mark.of(e.getData() instanceof String data ? data : DUE).dead();
     }
 
     private enum Outcome { DONE, REFUSED, AGAIN }
@@ -296,7 +296,7 @@ public final class DueRuns implements AutoCloseable {
                 .onFailure(this::retryLater)
                 .execute((instance, context) -> {
                     Execution execution = context.getExecution();
-                    Mark mark = Mark.of(instance.getData());
+                    Mark mark = Mark.of(execution);
                     Instant scheduledFor = mark.scheduledFor(execution.executionTime);
                     Instant next = mark.dead()
                             ? handler.onDead(instance.getId(), scheduledFor)
@@ -318,8 +318,7 @@ public final class DueRuns implements AutoCloseable {
      */
     private static void revive(ExecutionComplete complete, ExecutionOperations<String> ops) {
         Execution execution = complete.getExecution();
-        Mark was = Mark.of(execution.taskInstance.getData() instanceof String s ? s : DUE);
-        Instant scheduledFor = was.scheduledFor(execution.executionTime);
+        Instant scheduledFor = Mark.of(execution).scheduledFor(execution.executionTime);
         try {
             ops.reschedule(complete, Instant.now().truncatedTo(ChronoUnit.MILLIS), Mark.dead(scheduledFor));
             log.warn("job {}: the gateway {} stopped heart-beating while it ran the run scheduled for {}",
@@ -332,7 +331,7 @@ public final class DueRuns implements AutoCloseable {
     /** A handler threw: call it again later for the same scheduled time (and as dead again, if it was). */
     private void retryLater(ExecutionComplete complete, ExecutionOperations<String> ops) {
         Execution execution = complete.getExecution();
-        Mark was = Mark.of(execution.taskInstance.getData() instanceof String s ? s : DUE);
+        Mark was = Mark.of(execution);
         Instant scheduledFor = was.scheduledFor(execution.executionTime);
         String data = was.dead() ? Mark.dead(scheduledFor) : Mark.due(scheduledFor);
         ops.reschedule(complete, Instant.now().plus(settings.retryAfterFailure()).truncatedTo(ChronoUnit.MILLIS), data);
@@ -351,6 +350,10 @@ public final class DueRuns implements AutoCloseable {
             if (data.startsWith(DEAD)) return new Mark(true, Instant.ofEpochMilli(Long.parseLong(data.substring(DEAD.length()))));
             if (data.startsWith(RETRY)) return new Mark(false, Instant.ofEpochMilli(Long.parseLong(data.substring(RETRY.length()))));
             throw new IllegalStateException("unknown job execution data");
+        }
+
+        static Mark of(Execution execution) {
+            return of(execution.taskInstance.getData() instanceof String data ? data : DUE);
         }
 
         static String dead(Instant scheduledFor) { return DEAD + scheduledFor.toEpochMilli(); }

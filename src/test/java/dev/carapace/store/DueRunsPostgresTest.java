@@ -6,10 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -19,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -101,29 +96,8 @@ class DueRunsPostgresTest {
 
     /** The gateway that is killed: runs the scheduler until it picks the job, says so, and blocks in the run. */
     public static final class Child {
-        public static void main(String[] args) throws Exception {
-            Store store = Store.open(args[0], TestPostgres.USER, "", 4);
-            DueRuns due = new DueRuns(store, "doomed", crashSettings());
-            due.start(new DueRuns.Handler() {
-                @Override
-                public Instant onDue(String jobId, Instant scheduledFor) {
-                    System.out.println("RUNNING " + jobId + " " + scheduledFor.toEpochMilli());
-                    System.out.flush();
-                    try {
-                        Thread.sleep(Long.MAX_VALUE);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return null;
-                }
-
-                @Override
-                public Instant onDead(String jobId, Instant scheduledFor) {
-                    System.out.println("DEAD " + jobId);
-                    return null;
-                }
-            });
-            Thread.sleep(Long.MAX_VALUE);
+        public static void main(String[] args) {
+            ChildProcesses.runAJobAndBlock(Store.open(args[0], TestPostgres.USER, "", 4), "doomed", crashSettings());
         }
     }
 
@@ -141,16 +115,10 @@ class DueRunsPostgresTest {
         DueRuns scheduling = new DueRuns(survivorStore, "client", crashSettings());
         scheduling.schedule("nightly", at);
 
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Child.class.getName(), url).redirectErrorStream(true).start();
+        Process child = ChildProcesses.start(Child.class, url);
         List<Fired> fired = new CopyOnWriteArrayList<>();
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-            StringBuilder seen = new StringBuilder();
-            String line;
-            while ((line = out.readLine()) != null && !line.startsWith("RUNNING ")) seen.append(line).append('\n');
-            assertThat(line).as("the child's output:\n" + seen).isEqualTo("RUNNING nightly " + at.toEpochMilli());
+            assertThat(ChildProcesses.awaitLine(child, "RUNNING ")).isEqualTo("RUNNING nightly " + at.toEpochMilli());
 
             // Two survivors, started while the child runs the job and heart-beats it.
             for (String name : List.of("survivor-1", "survivor-2")) {
@@ -163,8 +131,7 @@ class DueRunsPostgresTest {
             assertThat(scheduling.schedule("nightly", Instant.now())).as("a running execution is not moved").isFalse();
             assertThat(scheduling.cancel("nightly")).as("nor cancelled").isFalse();
         } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            ChildProcesses.kill(child);
         }
         Instant killed = Instant.now();
 

@@ -4,9 +4,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -181,28 +177,11 @@ class DueRunsSqliteTest {
         for (int i = 0; i < 100; i++) assertThat(first.dueAt("job-" + i)).isEmpty();
     }
 
-    /** The one gateway of a SQLite file, killed in the middle of a run: prints when it runs, then blocks. */
+    /** The one gateway of a SQLite file, killed in the middle of a run: says when it runs, then blocks. */
     public static final class Child {
-        public static void main(String[] args) throws Exception {
-            Store store = Store.open("jdbc:sqlite:" + args[0], null, null, 4);
-            DueRuns due = new DueRuns(store, "gateway", DueRuns.Settings.production());
-            due.start(new DueRuns.Handler() {
-                @Override
-                public Instant onDue(String jobId, Instant scheduledFor) {
-                    System.out.println("RUNNING " + jobId + " " + scheduledFor.toEpochMilli());
-                    System.out.flush();
-                    try {
-                        Thread.sleep(Long.MAX_VALUE);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return null;
-                }
-
-                @Override
-                public Instant onDead(String jobId, Instant scheduledFor) { return null; }
-            });
-            Thread.sleep(Long.MAX_VALUE);
+        public static void main(String[] args) {
+            ChildProcesses.runAJobAndBlock(Store.open("jdbc:sqlite:" + args[0], null, null, 4), "gateway",
+                    DueRuns.Settings.production());
         }
     }
 
@@ -217,18 +196,11 @@ class DueRunsSqliteTest {
         try (Store before = Store.open("jdbc:sqlite:" + db, null, null, 2)) {
             new DueRuns(before, "cli", DueRuns.Settings.production()).schedule("nightly", at);
         }
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Child.class.getName(), db.toString()).redirectErrorStream(true).start();
+        Process child = ChildProcesses.start(Child.class, db.toString());
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-            StringBuilder seen = new StringBuilder();
-            String line;
-            while ((line = out.readLine()) != null && !line.startsWith("RUNNING ")) seen.append(line).append('\n');
-            assertThat(line).as("the child's output:\n" + seen).isEqualTo("RUNNING nightly " + at.toEpochMilli());
+            assertThat(ChildProcesses.awaitLine(child, "RUNNING ")).isEqualTo("RUNNING nightly " + at.toEpochMilli());
         } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            ChildProcesses.kill(child);
         }
 
         Store after = store();
