@@ -137,6 +137,7 @@ public final class DueRuns implements AutoCloseable {
     /** The running scheduler; null before start and after stop. Guarded by this. */
     private Scheduler scheduler;
     private boolean started;
+    private boolean stopping;
 
     /**
      * @param gatewayName this gateway's name as the table records who picked an execution (up to 50 characters are
@@ -187,18 +188,24 @@ public final class DueRuns implements AutoCloseable {
     }
 
     /**
-     * Stops picking, and waits up to {@link Settings#shutdownMaxWait()} for the running executions to finish (then
-     * interrupts them; one that still does not finish is taken over as dead by another gateway, or by this one's
-     * next start on SQLite). Idempotent.
+     * Stops picking, and lets the running executions finish: it waits up to {@link Settings#shutdownMaxWait()},
+     * then interrupts them and waits as long again (so at most twice that in all). An execution whose handler
+     * still has not returned stays picked with no heartbeat, and is handed to {@link Handler#onDead} by another
+     * gateway after {@link Settings#deadAfter()} (on SQLite, by this gateway's next start): a handler should end
+     * its run when interrupted or when it sees {@link #stopping()}. Idempotent.
      */
     public void stop() {
         Scheduler s;
         synchronized (this) {
+            stopping = true;
             s = scheduler;
             scheduler = null;
         }
         if (s != null) s.stop();
     }
+
+    /** True once {@link #stop} was called: a long run should wind down. */
+    public synchronized boolean stopping() { return stopping; }
 
     @Override
     public void close() { stop(); }
@@ -219,6 +226,17 @@ public final class DueRuns implements AutoCloseable {
             client.reschedule(instance, time, DUE);
             return Outcome.DONE;
         }, time);
+    }
+
+    /**
+     * Makes the job due at {@code at} unless it has an execution already, which is left as it is (for a gateway
+     * starting with the jobs of its config: a job that has one keeps its time). Returns true when it created one.
+     */
+    public boolean scheduleIfAbsent(String jobId, Instant at) {
+        Instant time = at.truncatedTo(ChronoUnit.MILLIS);
+        TaskInstance<String> instance = clientTask.instance(jobId, DUE);
+        return retried("schedule job", () -> client.scheduleIfNotExists(instance, time) ? Outcome.DONE : Outcome.REFUSED,
+                time);
     }
 
     /**

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -98,6 +99,13 @@ class DueRunsSqliteTest {
         assertThat(due.cancel("cancelled")).isTrue();
         assertThat(due.dueAt("cancelled")).isEmpty();
         assertThat(due.cancel("never-scheduled")).as("nothing to cancel is the state asked for").isTrue();
+        Instant kept = soon(60_000);
+        assertThat(due.schedule("kept", kept)).isTrue();
+        assertThat(due.scheduleIfAbsent("kept", soon(100))).as("it has an execution already").isFalse();
+        assertThat(due.dueAt("kept")).contains(kept);
+        Instant fresh = soon(50_000);
+        assertThat(due.scheduleIfAbsent("fresh", fresh)).isTrue();
+        assertThat(due.dueAt("fresh")).contains(fresh);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !fired.isEmpty());
         Thread.sleep(800);
@@ -119,6 +127,40 @@ class DueRunsSqliteTest {
         for (Fired f : fired) {
             assertThat(Duration.between(f.scheduledFor(), f.at())).as("lateness").isBetween(Duration.ZERO, Duration.ofMillis(600));
         }
+    }
+
+    @Test
+    void stopLetsTheRunningRunFinishAndKeepsTheTimeItReturned() throws Exception {
+        DueRuns due = dueRuns(store(), "gw");
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger finished = new AtomicInteger();
+        Instant next = soon(3_600_000);
+        List<Boolean> sawStopping = new CopyOnWriteArrayList<>();
+        due.start(new DueRuns.Handler() {
+            @Override
+            public Instant onDue(String jobId, Instant scheduledFor) {
+                running.countDown();
+                try {
+                    Thread.sleep(700);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException("interrupted: stop did not wait");
+                }
+                sawStopping.add(due.stopping());
+                finished.incrementAndGet();
+                return next;
+            }
+
+            @Override
+            public Instant onDead(String jobId, Instant scheduledFor) { return null; }
+        });
+        due.schedule("long", soon(0));
+        assertThat(running.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(due.stopping()).isFalse();
+        due.stop();
+        assertThat(finished.get()).as("stop returned after the run").isEqualTo(1);
+        assertThat(sawStopping).containsExactly(true);
+        assertThat(due.dueAt("long")).as("its next time recorded, not left picked").contains(next);
+        assertThat(due.schedule("long", soon(1000))).as("and it can be moved: nobody runs it").isTrue();
     }
 
     @Test
