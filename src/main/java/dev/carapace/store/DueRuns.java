@@ -1,6 +1,7 @@
 package dev.carapace.store;
 
 import com.github.kagkarlsson.scheduler.ScheduledExecution;
+import com.github.kagkarlsson.scheduler.ScheduledExecutionsFilter;
 import com.github.kagkarlsson.scheduler.Scheduler;
 import com.github.kagkarlsson.scheduler.SchedulerBuilder;
 import com.github.kagkarlsson.scheduler.SchedulerClient;
@@ -25,6 +26,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -262,6 +265,21 @@ public final class DueRuns implements AutoCloseable {
         } catch (RuntimeException e) {
             throw StoreException.of("find job execution", e);
         }
+    }
+
+    /**
+     * Every job that has an execution, with the time it is due (or was picked for), in one read: for a gateway
+     * starting with many jobs, to schedule only those that have none.
+     */
+    public Map<String, Instant> dueTimes() {
+        Map<String, Instant> due = new HashMap<>();
+        try {
+            client.fetchScheduledExecutionsForTask(TASK, String.class, ScheduledExecutionsFilter.all(),
+                    e -> due.put(e.getTaskInstance().getId(), e.getExecutionTime()));
+        } catch (RuntimeException e) {
+            throw StoreException.of("list job executions", e);
+        }
+        return due;
     }
 
     private static boolean busy(ScheduledExecution<Object> e) {

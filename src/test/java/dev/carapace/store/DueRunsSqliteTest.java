@@ -106,6 +106,7 @@ class DueRunsSqliteTest {
         Instant fresh = soon(50_000);
         assertThat(due.scheduleIfAbsent("fresh", fresh)).isTrue();
         assertThat(due.dueAt("fresh")).contains(fresh);
+        assertThat(due.dueTimes()).isEqualTo(Map.of("moved", earlier, "kept", kept, "fresh", fresh));
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !fired.isEmpty());
         Thread.sleep(800);
