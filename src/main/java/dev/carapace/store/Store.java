@@ -59,6 +59,7 @@ public final class Store implements AutoCloseable {
     private final AuditRecords auditRecords;
     private final ApprovalRecords approvalRecords;
     private final ResponseRecords responseRecords;
+    private final Jobs jobs;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -82,6 +83,7 @@ public final class Store implements AutoCloseable {
         this.auditRecords = new AuditRecords(this);
         this.approvalRecords = new ApprovalRecords(this);
         this.responseRecords = new ResponseRecords(this);
+        this.jobs = new Jobs(this);
     }
 
     /**
@@ -250,6 +252,15 @@ public final class Store implements AutoCloseable {
 
     /** The responses {@code /v1/responses} stored, per API key. */
     public ResponseRecords responseRecords() { return responseRecords; }
+
+    /** Scheduled jobs and their runs; what is due when is {@link DueRuns}'s. */
+    public Jobs jobs() { return jobs; }
+
+    /** The pool, for db-scheduler ({@link DueRuns}), which runs its own SQL on {@code scheduled_tasks}. */
+    javax.sql.DataSource dataSource() { return dataSource; }
+
+    /** Whether this store owns its SQLite file's journal: the one gateway process on that file. */
+    boolean ownsSqliteFile() { return journal != null; }
 
     /**
      * What is wrong with the database file under this store, or null: a SQLite file that was replaced (renamed over,

@@ -17,6 +17,11 @@
  * {@code dev.carapace.ledger.book}; the store keeps its one decider ({@link dev.carapace.store.Store#reservations})
  * without knowing that package.
  *
+ * <p>For scheduled work it owns the jobs and their runs ({@link dev.carapace.store.Jobs}) and the one place that
+ * knows db-scheduler: {@link dev.carapace.store.DueRuns}, which picks each due run of a job on one gateway only,
+ * over this store's pool (on SQLite through {@code SqliteSchedulerDialect}, since db-scheduler 16.7.1 does not know
+ * SQLite), and hands the run of a gateway that died to one survivor.
+ *
  * <p>A SQLite store remembers the identity of the file it opened ({@code FileIntegrity}):
  * {@link dev.carapace.store.Store#fileProblem()} tells when the file on disk was replaced, truncated or overwritten
  * since, which the pool's open connections would never notice.

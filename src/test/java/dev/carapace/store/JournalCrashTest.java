@@ -65,13 +65,7 @@ class JournalCrashTest {
                 store.write("hold", h -> {
                     long left = entries - h.createQuery("SELECT folded_seq FROM ledger_journal").mapTo(Long.class).one();
                     if (left == 0) return null;
-                    System.out.println("HOLDING " + left + " " + made);
-                    System.out.flush();
-                    try {
-                        Thread.sleep(Long.MAX_VALUE);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
+                    ChildProcesses.sayAndBlock("HOLDING " + left + " " + made);
                     return null;
                 });
             }
