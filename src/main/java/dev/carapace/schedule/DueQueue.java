@@ -8,9 +8,12 @@ import java.time.Instant;
  */
 public interface DueQueue {
 
-    /** Makes the job due at {@code at}, replacing the time it had. */
-    void schedule(String jobId, Instant at);
+    /**
+     * Makes the job due at {@code at}, replacing the time it had. False, changing nothing, while a run of it is under
+     * way (on any gateway): the runner then sets the next time itself, from the job as stored when the run ends.
+     */
+    boolean schedule(String jobId, Instant at);
 
-    /** The job is due no more. */
-    void cancel(String jobId);
+    /** The job is due no more. False while a run of it is under way (as above). */
+    boolean cancel(String jobId);
 }

@@ -125,7 +125,9 @@ public final class JobService {
             throw ApiException.invalid("id", "job '" + id + "' is paused (" + j.pausedReason() + "); resume it first");
         }
         Instant now = clock.instant();
-        due.schedule(id, now);
+        if (!due.schedule(id, now)) {
+            throw ApiException.invalid("id", "job '" + id + "' is running now; run it again once this run has ended");
+        }
         Job scheduled = new Job(j.spec(), JobState.ACTIVE, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
                 null, now, j.lastRunAt());
         store.update(scheduled);

@@ -62,7 +62,7 @@ final class AgentWiring {
      */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
                                      EgressProxy egressProxy, PolicyWatcher policy,
-                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals) {
+                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra) {
         Agents agents = new Agents(config.agents().values());
         Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
         CarapaceConfig.Tools chosen = config.tools();
@@ -77,6 +77,8 @@ final class AgentWiring {
                     case DIRECT -> new DirectEgress();
                     case PROXY -> new ProxyEgress(egressProxy, null);
                 });
+        tools = new java.util.ArrayList<>(tools);
+        tools.addAll(extra);
         Guard decided = policy == null ? new WorkspaceGuard(agents)
                 : new PolicyGuard(agents, policy::current, audit, clock, tools);
         Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);

@@ -2,6 +2,7 @@ package dev.carapace.server;
 
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.Agents;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.config.WritableRoots;
 import dev.carapace.gateway.CallFilter;
@@ -51,6 +52,7 @@ import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
+import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +95,7 @@ public final class Carapace implements AutoCloseable {
     private final PrivacyRouter privacy;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
+    private final JobWiring jobWiring;
     private final EgressProxy egressProxy;
     /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
     private final PolicyWatcher policyWatcher;
@@ -189,7 +192,8 @@ public final class Carapace implements AutoCloseable {
         Alerts alerts = new Alerts(book, config.alerts().webhooks(),
                 java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(),
                 scheduler, clock, java.time.Duration.ofSeconds(1));
-        ledger = new Ledger(book, budgets, alerts, new PriceBook(book, config.models().values(), clock), clock);
+        PriceBook priceBook = new PriceBook(book, config.models().values(), clock);
+        ledger = new Ledger(book, budgets, alerts, priceBook, clock);
         // A gateway that died left its reservations open. On SQLite this gateway holds the store's lock, so every
         // other owner is dead: settle theirs now. On a shared PostgreSQL, an owner is dead once its heartbeat is a
         // minute old.
@@ -216,9 +220,11 @@ public final class Carapace implements AutoCloseable {
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
+        jobWiring = new JobWiring(config, store, budgets, clock, DueRuns.Settings.production());
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
-                approvals);
+                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))));
+        jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
@@ -338,7 +344,15 @@ public final class Carapace implements AutoCloseable {
     @Override
     public void close() {
         server.close();
+        // The scheduler stops taking due jobs and waits for the job runs under way, which end as the runtime ends
+        // their agent runs (interrupted): both at once.
+        Thread jobs = Thread.ofVirtual().start(jobWiring::stop);
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
+        try {
+            jobs.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (egressProxy != null) egressProxy.close();
         if (policyWatcher != null) policyWatcher.close();
         auditLog.close();       // after the runs and the proxy: their last decisions are written too

@@ -24,10 +24,14 @@ public final class BuiltinTools {
     /** The tools the agent runtime provides itself (it starts runs): not built here, but an agent may list them. */
     public static final Set<String> RUNTIME_NAMES = Set.of("spawn_agent", "wait_agents");
 
+    /** Provided by the scheduler (it adds jobs): {@code schedule}. Not built here either, but an agent may list it. */
+    public static final Set<String> SCHEDULER_NAMES = Set.of("schedule");
+
     /** Every name an agent's {@code tools:} list may hold. */
     public static Set<String> accepted() {
         java.util.Set<String> all = new java.util.HashSet<>(NAMES);
         all.addAll(RUNTIME_NAMES);
+        all.addAll(SCHEDULER_NAMES);
         return Set.copyOf(all);
     }
 
