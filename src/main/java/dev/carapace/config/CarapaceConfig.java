@@ -8,6 +8,8 @@ import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
 import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.schedule.JobSpec;
+import dev.carapace.schedule.heartbeat.HeartbeatSpec;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,10 +44,26 @@ public record CarapaceConfig(
         Guard guard,
         Approvals approvals,
         PrivacySpec privacy,
-        Responses responses) {
+        Responses responses,
+        Scheduler scheduler,
+        List<JobSpec> jobs,
+        Map<String, HeartbeatSpec> heartbeats) {
 
     public CarapaceConfig {
         if (responses == null) responses = Responses.DEFAULT;
+        if (scheduler == null) scheduler = Scheduler.DEFAULT;
+        jobs = jobs == null ? List.of() : List.copyOf(jobs);
+        heartbeats = heartbeats == null ? Map.of() : Map.copyOf(heartbeats);
+    }
+
+    /** As read before jobs and heartbeats existed: none of them, the default scheduler. */
+    public CarapaceConfig(Server server, Store store, String org, List<String> tiers, Map<String, ProviderSpec> providers,
+                          Map<String, ModelSpec> models, Map<String, Team> teams, RoutingPolicy routing, Auth auth,
+                          Logging logging, Alerts alerts, Map<String, AgentSpec> agents, Tools tools,
+                          Map<String, String> secrets, Guard guard, Approvals approvals, PrivacySpec privacy,
+                          Responses responses) {
+        this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets,
+                guard, approvals, privacy, responses, null, null, null);
     }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */
@@ -186,6 +204,20 @@ public record CarapaceConfig(
      */
     public record Responses(boolean store, Duration retention) {
         public static final Responses DEFAULT = new Responses(true, Duration.ofDays(30));
+    }
+
+    /**
+     * The {@code scheduler:} section: how jobs are picked and run.
+     *
+     * @param minInterval the shortest interval (and cron period) a job may have
+     * @param poll        how often the shared table of due jobs is read: a due run starts up to this late
+     * @param heartbeat   how often a gateway says it still runs its jobs; after 6 missed, another gateway takes over
+     *                    (the run is marked interrupted)
+     * @param threads     jobs one gateway runs at once
+     */
+    public record Scheduler(Duration minInterval, Duration poll, Duration heartbeat, int threads) {
+        public static final Scheduler DEFAULT = new Scheduler(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(10), 10);
     }
 
     /** A config with nothing configured: the default tiers, no providers, no models. */

@@ -188,9 +188,10 @@ public final class ConfigLoader {
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
         CarapaceConfig.Responses responses = settings.responses(root.object("responses"));
+        CarapaceConfig.Scheduler scheduler = settings.scheduler(root.object("scheduler"));
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
-                tools, secrets, checkedGuard, approvals, privacy, responses);
+                tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, List.of(), Map.of());
     }
 }

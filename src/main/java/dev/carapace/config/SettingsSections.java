@@ -152,6 +152,16 @@ final class SettingsSections {
         return new CarapaceConfig.Responses(store, retention);
     }
 
+    CarapaceConfig.Scheduler scheduler(MapReader r) {
+        CarapaceConfig.Scheduler d = CarapaceConfig.Scheduler.DEFAULT;
+        Duration minInterval = r.duration("min_interval", Duration.ofSeconds(1), d.minInterval());
+        Duration poll = r.duration("poll", Duration.ofMillis(50), d.poll());
+        Duration heartbeat = r.duration("heartbeat", Duration.ofMillis(100), d.heartbeat());
+        int threads = r.integer("threads", 1, 1000, d.threads());
+        r.finish();
+        return new CarapaceConfig.Scheduler(minInterval, poll, heartbeat, threads);
+    }
+
     Alerts alerts(MapReader r) {
         List<java.net.URI> hooks = new ArrayList<>();
         List<Scalar> items = r.scalars("webhooks", "a list of webhook URLs", "an absolute http(s) URL");

@@ -27,7 +27,6 @@ import dev.carapace.store.Store;
 
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.function.Function;
 
 /**
@@ -36,9 +35,6 @@ import java.util.function.Function;
  */
 final class JobWiring {
 
-    /** The shortest interval (and cron period) a job may have. */
-    static final Duration MIN_INTERVAL = Duration.ofMinutes(1);
-
     final JobEvents events = new JobEvents();
     final DueRuns due;
     final StoreJobs jobs;
@@ -46,13 +42,16 @@ final class JobWiring {
     final Function<AgentSpec.Owner, Principal> owners;
     private final Clock clock;
 
-    JobWiring(CarapaceConfig config, Store store, Budgets budgets, Clock clock, DueRuns.Settings settings) {
+    JobWiring(CarapaceConfig config, Store store, Budgets budgets, Clock clock) {
         this.clock = clock;
-        this.due = new DueRuns(store, gatewayName(), settings);
+        CarapaceConfig.Scheduler s = config.scheduler();
+        DueRuns.Settings production = DueRuns.Settings.production();
+        this.due = new DueRuns(store, gatewayName(), new DueRuns.Settings(s.poll(), s.heartbeat(), s.threads(),
+                production.missedHeartbeats(), production.shutdownMaxWait(), production.retryAfterFailure()));
         this.jobs = new StoreJobs(store.jobs(), clock);
         this.owners = owner -> ownerPrincipal(config.org(), owner, store);
         this.service = new JobService(jobs, new SharedDueQueue(due), new Agents(config.agents().values()),
-                new LedgerJobBudgets(budgets), events, clock, MIN_INTERVAL);
+                new LedgerJobBudgets(budgets), events, clock, s.minInterval());
     }
 
     /** The agents' {@code schedule} tool, over the jobs' service. */
