@@ -1,0 +1,257 @@
+package dev.carapace.schedule;
+
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.Agents;
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+import dev.carapace.schedule.JobFakes.FakeClock;
+import dev.carapace.schedule.JobFakes.MemoryBudgets;
+import dev.carapace.schedule.JobFakes.MemoryDueQueue;
+import dev.carapace.schedule.JobFakes.MemoryJobStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** {@link JobService} over in-memory fakes and a fake clock: what it checks, stores, schedules, and shows to whom. */
+class JobServiceTest {
+
+    static final Instant NOW = Instant.parse("2026-12-05T10:00:30Z");
+    static final Principal ALICE = new Principal("acme", "platform", "alice", Principal.Role.MEMBER, "ck-alice");
+    static final Principal BOB = new Principal("acme", "platform", "bob", Principal.Role.MEMBER, "ck-bob");
+    static final Principal RITA = new Principal("acme", "research", "rita", Principal.Role.MEMBER, "ck-rita");
+    static final Principal ROOT = new Principal("acme", "platform", "root", Principal.Role.ADMIN, "ck-root");
+
+    final FakeClock clock = new FakeClock(NOW);
+    final MemoryJobStore store = new MemoryJobStore(clock);
+    final MemoryDueQueue due = new MemoryDueQueue();
+    final MemoryBudgets budgets = new MemoryBudgets();
+    final JobEvents events = new JobEvents();
+    final List<JobEvent> seen = JobFakes.recording(events);
+    final JobService service = new JobService(store, due, agents(), budgets, events, clock, Duration.ofMinutes(1));
+
+    static Agents agents() {
+        AgentSpec helper = new AgentSpec("helper", Path.of("/tmp/ws"), "m-solo", List.of(), List.of("read", "list"),
+                new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        AgentSpec lab = new AgentSpec("lab", Path.of("/tmp/lab"), "m-solo", List.of(), List.of("read"),
+                new AgentSpec.Owner(null, "research"), AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        return new Agents(List.of(helper, lab));
+    }
+
+    /** A valid job of agent helper, hourly at :00, with a budget; {@code changes} override or (null) remove fields. */
+    static Map<String, Object> job(String id, Object... changes) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("agent", "helper");
+        m.put("message", "summarise the inbox");
+        m.put("schedule", Map.of("cron", "0 * * * *", "zone", "Europe/Paris"));
+        m.put("limits", Map.of("tools", List.of("read")));
+        m.put("budget", Map.of("amount", "2", "period", "day"));
+        for (int i = 0; i < changes.length; i += 2) {
+            if (changes[i + 1] == null) m.remove((String) changes[i]);
+            else m.put((String) changes[i], changes[i + 1]);
+        }
+        return m;
+    }
+
+    static Stream<Arguments> badJobs() {
+        return Stream.of(
+                Arguments.of("cron with six fields wrong", job("j", "schedule", Map.of("cron", "0 61 * * *")), "schedule.cron"),
+                Arguments.of("unknown zone", job("j", "schedule", Map.of("cron", "0 9 * * *", "zone", "Mars/Olympus")), "schedule.zone"),
+                Arguments.of("at in the past", job("j", "schedule", Map.of("at", "2026-12-04T09:00:00Z")), "schedule.at"),
+                Arguments.of("interval under the minimum", job("j", "schedule", Map.of("every", "30s")), "schedule.every"),
+                Arguments.of("cron faster than the minimum", job("j", "schedule", Map.of("cron", "*/5 * * * * *")), "schedule.cron"),
+                Arguments.of("no schedule kind", job("j", "schedule", Map.of("zone", "UTC")), "schedule"),
+                Arguments.of("unknown agent", job("j", "agent", "ghost"), "agent"),
+                Arguments.of("a tool the agent lacks", job("j", "limits", Map.of("tools", List.of("exec"))), "limits.tools"),
+                Arguments.of("unknown field", job("j", "colour", "red"), "colour"),
+                Arguments.of("bad id", job("../etc"), "id"),
+                Arguments.of("bad budget period", job("j", "budget", Map.of("amount", "1", "period", "fortnight")), "budget.period"),
+                Arguments.of("negative budget", job("j", "budget", Map.of("amount", "-1")), "budget.amount"),
+                Arguments.of("bad missed policy", job("j", "missed", "sometimes"), "missed"),
+                Arguments.of("max_wall too long", job("j", "limits", Map.of("max_wall", "3d")), "limits.max_wall"),
+                Arguments.of("webhook to a file URL", job("j", "agent", null, "message", null,
+                        "webhook", Map.of("url", "file:///etc/passwd")), "webhook.url"),
+                Arguments.of("deliver_to with a password", job("j", "deliver_to", "https://u:p@example.com/x"), "deliver_to"),
+                Arguments.of("no message", job("j", "message", null), "message"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badJobs")
+    void eachBadInputNamesItsFieldAndStoresNothing(String what, Map<String, Object> definition, String field) {
+        assertThatThrownBy(() -> service.add(definition, ALICE, "api"))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ApiException.Kind.INVALID_REQUEST);
+                    assertThat(e.param()).isEqualTo(field);
+                    assertThat(e.getMessage()).as("the message names the field").contains(field);
+                });
+        assertNothingStored();
+    }
+
+    void assertNothingStored() {
+        assertThat(store.jobs).as("no job").isEmpty();
+        assertThat(budgets.budgets).as("no budget").isEmpty();
+        assertThat(due.due).as("no due time").isEmpty();
+    }
+
+    @Test
+    void aMemberMayNotAddAJobOwnedBySomeoneElseNorForAnotherTeamsAgent() {
+        assertThatThrownBy(() -> service.add(job("j", "owner", Map.of("user", "bob")), ALICE, "api"))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ApiException.Kind.PERMISSION);
+                    assertThat(e.param()).isEqualTo("owner");
+                });
+        assertThatThrownBy(() -> service.add(job("j", "agent", "lab", "limits", null), ALICE, "api"))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ApiException.Kind.PERMISSION);
+                    assertThat(e.param()).isEqualTo("agent");
+                    assertThat(e.getMessage()).contains("lab");
+                });
+        assertNothingStored();
+    }
+
+    @Test
+    void aBudgetTheLedgerRefusesLeavesNoJob() {
+        budgets.refuse = true;
+        assertThatThrownBy(() -> service.add(job("j"), ALICE, "api")).isInstanceOf(ApiException.class);
+        assertNothingStored();
+    }
+
+    @Test
+    void aSecondJobWithTheSameIdIsRefusedAndLeavesTheFirstsBudgetAlone() {
+        service.add(job("j"), ALICE, "api");
+        assertThatThrownBy(() -> service.add(job("j", "budget", Map.of("amount", "900")), BOB, "api"))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.param()).isEqualTo("id"));
+        assertThat(budgets.budgets.get("j").amount()).isEqualByComparingTo("2");
+        assertThat(store.jobs.get("j").spec().owner().user()).isEqualTo("alice");
+    }
+
+    @Test
+    void anAddedJobIsStoredWithItsBudgetAndDueAtItsFirstFireTime() {
+        Job j = service.add(job("hourly"), ALICE, "api");
+        assertThat(j.state()).isEqualTo(JobState.ACTIVE);
+        assertThat(j.spec().owner()).isEqualTo(new AgentSpec.Owner("alice", "platform"));
+        assertThat(j.nextDueAt()).isEqualTo(Instant.parse("2026-12-05T11:00:00Z"));
+        assertThat(due.due).containsEntry("hourly", Instant.parse("2026-12-05T11:00:00Z"));
+        assertThat(budgets.budgets.get("hourly").period()).isEqualTo("day");
+        assertThat(j.spec().limits().tools()).containsExactly("read");
+    }
+
+    @Test
+    void aRelativeAtIsStoredAsTheInstantItMeantWhenAdded() {
+        Job j = service.add(job("later", "schedule", Map.of("at", "3d")), ALICE, "api");
+        assertThat(j.spec().schedule().at()).isEqualTo(NOW.plus(Duration.ofDays(3)).toString());
+        clock.advance(Duration.ofDays(1));
+        assertThat(JobService.stored(store.get("later").orElseThrow().spec()).nextAfter(clock.instant()))
+                .contains(NOW.plus(Duration.ofDays(3)));
+    }
+
+    @Test
+    void membersSeeTheirOwnAndTheirTeamsJobsAdminsAllAndAnotherTeamsJobIsNotFound() {
+        service.add(job("alices"), ALICE, "api");
+        service.add(job("platforms", "owner", Map.of("team", "platform")), BOB, "api");
+        service.add(job("labs", "agent", "lab", "limits", null), RITA, "api");
+
+        assertThat(service.list(ALICE)).extracting(Job::id).containsExactly("alices", "platforms");
+        assertThat(service.list(BOB)).extracting(Job::id).containsExactly("platforms");
+        assertThat(service.list(RITA)).extracting(Job::id).containsExactly("labs");
+        assertThat(service.list(ROOT)).extracting(Job::id).containsExactly("alices", "labs", "platforms");
+
+        for (String op : List.of("get", "pause", "resume", "run-now", "history", "remove")) {
+            assertThatThrownBy(() -> operate(op, "labs", ALICE)).as(op)
+                    .isInstanceOfSatisfying(ApiException.class, e -> {
+                        assertThat(e.kind()).isEqualTo(ApiException.Kind.NOT_FOUND);
+                        assertThat(e.getMessage()).isEqualTo("No job 'labs'.");
+                    });
+            assertThatThrownBy(() -> operate(op, "alices", BOB)).as(op + " of a teammate's own job")
+                    .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.kind()).isEqualTo(ApiException.Kind.NOT_FOUND));
+        }
+        assertThat(store.jobs.get("labs").state()).as("untouched").isEqualTo(JobState.ACTIVE);
+        assertThat(service.pause("platforms", ALICE).state()).as("a team's job, by a teammate").isEqualTo(JobState.PAUSED);
+        assertThat(service.pause("labs", ROOT).state()).as("any job, by an admin").isEqualTo(JobState.PAUSED);
+    }
+
+    private Object operate(String op, String id, Principal who) {
+        return switch (op) {
+            case "get" -> service.get(id, who);
+            case "pause" -> service.pause(id, who);
+            case "resume" -> service.resume(id, who);
+            case "run-now" -> service.runNow(id, who);
+            case "history" -> service.history(id, who, 10);
+            case "remove" -> {
+                service.remove(id, who);
+                yield null;
+            }
+            default -> throw new IllegalArgumentException(op);
+        };
+    }
+
+    @Test
+    void pauseStopsItsDueTimeAndResumeStartsFromTheNextFireTimeAfterNow() {
+        service.add(job("hourly"), ALICE, "api");
+        Job paused = service.pause("hourly", ALICE);
+        assertThat(paused.state()).isEqualTo(JobState.PAUSED);
+        assertThat(paused.pausedReason()).isEqualTo("paused by alice");
+        assertThat(due.due).doesNotContainKey("hourly");
+        assertThat(seen).containsExactly(new JobEvent.Paused("hourly", "paused by alice"));
+
+        assertThatThrownBy(() -> service.runNow("hourly", ALICE))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage()).contains("paused", "resume it first"));
+
+        clock.advance(Duration.ofHours(5));   // 15:00:30: the runs of 11:00 to 15:00 are not made up
+        Job resumed = service.resume("hourly", ALICE);
+        assertThat(resumed.state()).isEqualTo(JobState.ACTIVE);
+        assertThat(resumed.consecutiveFailures()).isZero();
+        assertThat(due.due).containsEntry("hourly", Instant.parse("2026-12-05T16:00:00Z"));
+    }
+
+    @Test
+    void runNowMakesItDueNowAndIsRefusedWhileARunIsUnderWay() {
+        service.add(job("hourly"), ALICE, "api");
+        clock.advance(Duration.ofMinutes(7));
+        service.runNow("hourly", ALICE);
+        assertThat(due.due).containsEntry("hourly", clock.instant());
+
+        due.running.add("hourly");
+        assertThatThrownBy(() -> service.runNow("hourly", ALICE))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage()).contains("running now"));
+    }
+
+    @Test
+    void removeTakesTheJobItsDueTimeAndItsBudget() {
+        service.add(job("hourly"), ALICE, "api");
+        service.remove("hourly", ALICE);
+        assertNothingStored();
+        assertThatThrownBy(() -> service.get("hourly", ALICE)).isInstanceOf(ApiException.class);
+    }
+
+    @Test
+    void historyIsBoundedWhateverTheCallerAsks() {
+        service.add(job("hourly"), ALICE, "api");
+        for (int i = 0; i < 1005; i++) store.recordMissed("hourly", NOW.plusSeconds(i), "test");
+        assertThat(service.history("hourly", ALICE, 5000)).hasSize(1000);
+        assertThat(service.history("hourly", ALICE, -3)).hasSize(1);
+        assertThat(service.history("hourly", ALICE, 2)).extracting(JobRun::runNo).containsExactly(1005L, 1004L);
+    }
+
+    @Test
+    void aWebhookJobNeedsNoAgent() {
+        Map<String, Object> hook = new HashMap<>(job("ping", "agent", null, "message", null, "limits", null));
+        hook.put("webhook", Map.of("url", "https://hooks.example.com/ping"));
+        Job j = service.add(hook, BOB, "api");
+        assertThat(j.spec().action()).isInstanceOf(JobAction.Webhook.class);
+        assertThat(j.spec().agent()).isNull();
+    }
+}
