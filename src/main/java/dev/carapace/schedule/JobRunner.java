@@ -87,24 +87,15 @@ public final class JobRunner {
         }
         MissedRuns.Plan plan = MissedRuns.plan(job.spec().missed(), schedule, scheduledFor, now, GRACE,
                 job.spec().maxRunAll());
-        for (Instant missed : plan.missed()) {
-            String reason = "no gateway ran it at " + missed + " (missed: " + job.spec().missed().label() + ")";
-            store.recordMissed(jobId, missed, reason);
-            events.publish(new JobEvent.Missed(jobId, missed, reason));
-        }
-        if (plan.missedCount() > plan.missed().size()) {
-            // A long downtime of a frequent job: the first ones are listed, the rest counted on the last of them.
-            Instant last = plan.missed().getLast();
-            String reason = (plan.missedCount() - plan.missed().size()) + (plan.missedCountExact() ? "" : " or more")
-                    + " further fire times after " + last + " were missed too, not listed";
-            store.recordMissed(jobId, last, reason);
-            events.publish(new JobEvent.Missed(jobId, last, reason));
-        }
+        recordMissed(jobId, plan.missed(), plan.missedCount(), plan.missedCountExact(),
+                "(missed: " + job.spec().missed().label() + ")");
         boolean failed = false;
         for (Instant fireTime : plan.run()) {
             failed = !runOnce(job, fireTime);
-            job = store.get(jobId).orElse(job);
-            if (job.state() != JobState.ACTIVE) return null;
+            // paused or removed while it ran: no next time
+            Optional<Job> current = store.get(jobId);
+            if (current.isEmpty() || current.get().state() != JobState.ACTIVE) return null;
+            job = current.get();
         }
         Duration jitter = JobService.jitter(job.spec());
         Instant next = plan.next().map(t -> t.plus(jitter)).orElse(null);
@@ -134,11 +125,42 @@ public final class JobRunner {
             }
         }
         if (job.state() != JobState.ACTIVE) return null;
-        if (job.spec().retryInterrupted()) return clock.instant();
+        Schedule schedule;
         try {
-            return JobService.stored(job.spec()).nextAfter(clock.instant()).orElse(null);
+            schedule = JobService.stored(job.spec());
         } catch (InvalidScheduleException e) {
-            return null;
+            return pause(job, "its schedule no longer reads: " + e.getMessage());
+        }
+        Optional<Instant> following = schedule.nextAfter(scheduledFor);
+        if (!job.spec().retryInterrupted()) {
+            // The fire times after the dead run are handled like any others: onDue applies the missed-run policy
+            // to those that passed meanwhile, so none is skipped silently.
+            return following.map(t -> t.plus(JobService.jitter(job.spec()))).orElse(null);
+        }
+        // The retry, now, stands for the interrupted time; fire times that passed since are missed, and recorded.
+        Instant now = clock.instant();
+        if (following.isPresent() && !following.get().isAfter(now)) {
+            FireTimes.Listing passed = FireTimes.from(schedule, following.get(), now, MissedRuns.MISSED_KEPT);
+            recordMissed(jobId, passed.first(), passed.count(), passed.exact(),
+                    "(its run for " + scheduledFor + " was interrupted and is retried instead)");
+        }
+        return now;
+    }
+
+    /** Records each missed fire time listed, then how many more there were, on the last of them. */
+    private void recordMissed(String jobId, List<Instant> listed, long count, boolean exact, String why) {
+        for (Instant missed : listed) {
+            String reason = "no gateway ran it at " + missed + " " + why;
+            store.recordMissed(jobId, missed, reason);
+            events.publish(new JobEvent.Missed(jobId, missed, reason));
+        }
+        if (count > listed.size()) {
+            // A long downtime of a frequent job: the first ones are listed, the rest counted on the last of them.
+            Instant last = listed.getLast();
+            String reason = (count - listed.size()) + (exact ? "" : " or more")
+                    + " further fire times after " + last + " were missed too, not listed";
+            store.recordMissed(jobId, last, reason);
+            events.publish(new JobEvent.Missed(jobId, last, reason));
         }
     }
 
@@ -167,15 +189,19 @@ public final class JobRunner {
                 o.result == null ? null : clip(o.result, RESULT_CHARS), o.agentRunId);
         events.publish(new JobEvent.Finished(spec.id(), runNo, o.status, o.reason, o.tokens, o.costNanos));
         boolean ok = o.status.equals("succeeded");
-        int failures = ok ? 0 : job.consecutiveFailures() + 1;
-        Job after = new Job(spec, job.state(), job.source(), job.createdBy(), job.createdAt(), failures,
-                job.pausedReason(), job.nextDueAt(), started);
+        if (spec.deliverTo() != null) deliver(spec, runNo, fireTime, o);
+        // Read again: its owner may have paused it (or removed it) while it ran, and that stands.
+        Optional<Job> current = store.get(spec.id());
+        if (current.isEmpty()) return ok;
+        Job now = current.get();
+        int failures = ok ? 0 : now.consecutiveFailures() + 1;
+        Job after = new Job(now.spec(), now.state(), now.source(), now.createdBy(), now.createdAt(), failures,
+                now.pausedReason(), now.nextDueAt(), started);
         store.update(after);
-        if (!ok && Backoff.shouldPause(failures, spec.maxFailures())) {
+        if (!ok && now.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
             pause(after, "paused after " + failures + " failed runs in a row; the last: " + o.status
                     + (o.reason == null ? "" : " (" + clip(o.reason, 200) + ")"));
         }
-        if (spec.deliverTo() != null) deliver(spec, runNo, fireTime, o);
         return ok;
     }
 

@@ -1,0 +1,306 @@
+package dev.carapace.schedule;
+
+import dev.carapace.identity.Principal;
+import dev.carapace.schedule.JobFakes.FakeClock;
+import dev.carapace.schedule.JobFakes.MemoryBudgets;
+import dev.carapace.schedule.JobFakes.MemoryDueQueue;
+import dev.carapace.schedule.JobFakes.MemoryJobStore;
+import dev.carapace.schedule.JobFakes.ScriptedWebhooks;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@link JobRunner} with webhook jobs (no model) over in-memory fakes and a fake clock: what a due time stands for
+ * after downtime per missed-run policy, back-off and pausing, one-shot jobs ending, a dead gateway's run, delivery,
+ * and the fence refusing. The agent-turn path is {@code JobsEndToEndTest}'s, against a real gateway.
+ */
+class JobRunnerTest {
+
+    static final Instant NOW = Instant.parse("2026-12-05T10:00:30Z");
+    static final Principal ALICE = JobServiceTest.ALICE;
+    static final String HOOK = "https://hooks.example.com/ping";
+    static final String INBOX = "https://results.example.com/in";
+
+    final FakeClock clock = new FakeClock(NOW);
+    final MemoryJobStore store = new MemoryJobStore(clock);
+    final MemoryDueQueue due = new MemoryDueQueue();
+    final JobEvents events = new JobEvents();
+    final List<JobEvent> seen = JobFakes.recording(events);
+    final ScriptedWebhooks webhooks = new ScriptedWebhooks();
+    final JobService service = new JobService(store, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
+            Duration.ofMinutes(1));
+    final JobRunner runner = new JobRunner(store, null, webhooks, events, (model, usage) -> 0,
+            owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+
+    /** A webhook job, hourly from 10:00 (first due 11:00); {@code extra} adds fields. */
+    Job hourly(String id, Object... extra) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("webhook", Map.of("url", HOOK));
+        m.put("schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"));
+        for (int i = 0; i < extra.length; i += 2) m.put((String) extra[i], extra[i + 1]);
+        return service.add(m, ALICE, "api");
+    }
+
+    List<JobRun> runs(String id) { return store.runs(id); }
+
+    static Instant t(String hhmm) { return Instant.parse("2026-12-05T" + hhmm + ":00Z"); }
+
+    @Test
+    void anOnTimeRunSucceedsIsRecordedAndAnnouncedAndTheNextFireTimeIsReturned() {
+        Job j = hourly("ping");
+        clock.set(t("11:00").plusMillis(40));
+        Instant next = runner.onDue("ping", j.nextDueAt());
+
+        assertThat(next).isEqualTo(t("12:00"));
+        assertThat(runs("ping")).singleElement().satisfies(r -> {
+            assertThat(r.status()).isEqualTo("succeeded");
+            assertThat(r.scheduledFor()).isEqualTo(t("11:00"));
+            assertThat(r.gateway()).isEqualTo("gw-test");
+            assertThat(r.result()).startsWith("HTTP 200");
+        });
+        assertThat(webhooks.to(HOOK)).singleElement().satisfies(p -> {
+            assertThat(p.caller()).as("a job without an agent goes out under its own name").isEqualTo("job:ping");
+            assertThat(p.body()).contains("\"job\":\"ping\"", "\"scheduled_for\":\"2026-12-05T11:00:00Z\"");
+        });
+        assertThat(seen).extracting(JobEvent::type).containsExactly("job_started", "job_finished");
+        assertThat(((JobEvent.Started) seen.get(0)).latenessMillis()).isEqualTo(40);
+        assertThat(store.get("ping").orElseThrow().nextDueAt()).isEqualTo(t("12:00"));
+        assertThat(store.get("ping").orElseThrow().lastRunAt()).isEqualTo(clock.instant());
+    }
+
+    @Test
+    void runOnceAfterDowntimeRunsTheLatestAndRecordsEachOtherAsMissedWithItsReason() {
+        hourly("ping");   // missed defaults to run_once
+        clock.set(t("14:30"));
+        assertThat(runner.onDue("ping", t("11:00"))).isEqualTo(t("15:00"));
+
+        List<JobRun> r = runs("ping");
+        assertThat(r).filteredOn(x -> x.status().equals("missed")).extracting(JobRun::scheduledFor)
+                .containsExactly(t("11:00"), t("12:00"), t("13:00"));
+        assertThat(r).filteredOn(x -> x.status().equals("missed"))
+                .allSatisfy(x -> assertThat(x.reason()).contains("no gateway ran it", "missed: run_once"));
+        assertThat(r).filteredOn(x -> x.status().equals("succeeded")).extracting(JobRun::scheduledFor)
+                .containsExactly(t("14:00"));
+        assertThat(webhooks.to(HOOK)).hasSize(1);
+        assertThat(seen).filteredOn(e -> e instanceof JobEvent.Missed).hasSize(3);
+    }
+
+    @Test
+    void runAllAfterDowntimeRunsEachUpToItsBoundOldestFirstAndTheRestAreMissed() {
+        hourly("ping", "missed", "run_all", "max_run_all", 2);
+        clock.set(t("14:30"));
+        assertThat(runner.onDue("ping", t("11:00"))).isEqualTo(t("15:00"));
+
+        List<JobRun> r = runs("ping");
+        assertThat(r).filteredOn(x -> x.status().equals("succeeded")).extracting(JobRun::scheduledFor)
+                .containsExactly(t("11:00"), t("12:00"));
+        assertThat(r).filteredOn(x -> x.status().equals("missed")).extracting(JobRun::scheduledFor)
+                .containsExactly(t("13:00"), t("14:00"));
+        assertThat(r).filteredOn(x -> x.status().equals("missed"))
+                .allSatisfy(x -> assertThat(x.reason()).contains("missed: run_all"));
+        assertThat(webhooks.to(HOOK)).hasSize(2);
+    }
+
+    @Test
+    void skipAfterDowntimeRunsNoneRecordsAllAsMissedAndWaitsForTheNextFireTime() {
+        hourly("ping", "missed", "skip");
+        clock.set(t("14:30"));
+        assertThat(runner.onDue("ping", t("11:00"))).isEqualTo(t("15:00"));
+
+        assertThat(runs("ping")).extracting(JobRun::status).containsOnly("missed");
+        assertThat(runs("ping")).extracting(JobRun::scheduledFor).containsExactly(t("11:00"), t("12:00"), t("13:00"), t("14:00"));
+        assertThat(runs("ping")).allSatisfy(x -> assertThat(x.reason()).contains("missed: skip"));
+        assertThat(webhooks.posts).isEmpty();
+        assertThat(store.get("ping").orElseThrow().nextDueAt()).isEqualTo(t("15:00"));
+    }
+
+    @Test
+    void aLongDowntimeListsTheFirstMissedTimesAndCountsTheRestOnTheLast() {
+        hourly("ping", "missed", "skip");
+        clock.set(t("11:00").plus(Duration.ofDays(30)));   // 720 fire times
+        runner.onDue("ping", t("11:00"));
+        List<JobRun> r = runs("ping");
+        assertThat(r).hasSize(MissedRuns.MISSED_KEPT + 1);
+        assertThat(r.getLast().reason()).startsWith((721 - MissedRuns.MISSED_KEPT) + " further fire times after");
+    }
+
+    @Test
+    void failuresBackOffThenPauseTheJobAfterMaxFailuresWithAJobPausedEvent() {
+        Job j = hourly("ping", "max_failures", 3);
+        webhooks.status = 500;
+        clock.set(t("11:00"));
+        Instant next = runner.onDue("ping", j.nextDueAt());
+        assertThat(next).as("first failure: 30 s").isEqualTo(clock.instant().plusSeconds(30));
+        assertThat(store.get("ping").orElseThrow().consecutiveFailures()).isEqualTo(1);
+
+        clock.set(next);
+        next = runner.onDue("ping", next);
+        assertThat(next).as("second failure: 60 s").isEqualTo(clock.instant().plusSeconds(60));
+
+        clock.set(next);
+        assertThat(runner.onDue("ping", next)).as("third: paused, no next time").isNull();
+        Job paused = store.get("ping").orElseThrow();
+        assertThat(paused.state()).isEqualTo(JobState.PAUSED);
+        assertThat(paused.pausedReason()).contains("paused after 3 failed runs in a row", "the webhook answered 500");
+        assertThat(runs("ping")).extracting(JobRun::status).containsExactly("failed", "failed", "failed");
+        assertThat(runs("ping")).allSatisfy(r -> assertThat(r.reason()).isEqualTo("the webhook answered 500"));
+        assertThat(seen).filteredOn(e -> e instanceof JobEvent.Paused).singleElement()
+                .satisfies(e -> assertThat(((JobEvent.Paused) e).reason()).contains("3 failed runs"));
+
+        assertThat(runner.onDue("ping", clock.instant())).as("a paused job does not run").isNull();
+        assertThat(runs("ping")).hasSize(3);
+    }
+
+    @Test
+    void aSuccessAfterFailuresResetsTheCountAndTheScheduleGoesOn() {
+        Job j = hourly("ping");
+        webhooks.status = 503;
+        clock.set(t("11:00"));
+        Instant retry = runner.onDue("ping", j.nextDueAt());
+        webhooks.status = 204;
+        clock.set(retry);
+        assertThat(runner.onDue("ping", retry)).isEqualTo(t("12:00"));
+        assertThat(store.get("ping").orElseThrow().consecutiveFailures()).isZero();
+    }
+
+    @Test
+    void anAtJobRunsOnceAndEnds() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", "reminder");
+        m.put("webhook", Map.of("url", HOOK));
+        m.put("schedule", Map.of("at", "3d"));
+        Job j = service.add(m, ALICE, "api");
+        clock.set(j.nextDueAt());
+        assertThat(runner.onDue("reminder", j.nextDueAt())).isNull();
+        assertThat(store.get("reminder").orElseThrow().state()).isEqualTo(JobState.ENDED);
+        assertThat(runs("reminder")).extracting(JobRun::status).containsExactly("succeeded");
+    }
+
+    @Test
+    void anAtJobPickedUpAfterDowntimeStillRunsOnceUnderRunOnceAndIsMissedUnderSkip() {
+        for (String policy : List.of("run_once", "skip")) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", "at-" + policy);
+            m.put("webhook", Map.of("url", HOOK));
+            m.put("schedule", Map.of("at", "2026-12-05T12:00:00Z"));
+            m.put("missed", policy);
+            service.add(m, ALICE, "api");
+        }
+        clock.set(t("18:00"));
+        assertThat(runner.onDue("at-run_once", t("12:00"))).isNull();
+        assertThat(runner.onDue("at-skip", t("12:00"))).isNull();
+        assertThat(runs("at-run_once")).extracting(JobRun::status).containsExactly("succeeded");
+        assertThat(runs("at-skip")).extracting(JobRun::status).containsExactly("missed");
+        assertThat(store.get("at-skip").orElseThrow().state()).isEqualTo(JobState.ENDED);
+    }
+
+    @Test
+    void onDeadMarksTheRunningRunInterruptedAndRetriesAtOnceWhenTheJobSaysSo() {
+        Job j = hourly("ping");
+        clock.set(t("11:00"));
+        long runNo = store.startRun("ping", j.nextDueAt(), clock.instant(), "gw-dead", null);
+        clock.set(t("11:01"));
+
+        assertThat(runner.onDead("ping", t("11:00"))).as("retry_interrupted defaults to true").isEqualTo(clock.instant());
+        JobRun r = runs("ping").get((int) runNo - 1);
+        assertThat(r.status()).isEqualTo("interrupted");
+        assertThat(r.reason()).contains("gw-dead", "stopped");
+        assertThat(seen).filteredOn(e -> e instanceof JobEvent.Finished f && f.status().equals("interrupted")).hasSize(1);
+    }
+
+    @Test
+    void onDeadWithoutRetryWaitsForTheNextFireTime() {
+        Job j = hourly("ping", "retry_interrupted", false);
+        clock.set(t("11:00"));
+        store.startRun("ping", j.nextDueAt(), clock.instant(), "gw-dead", null);
+        clock.set(t("11:01"));
+        assertThat(runner.onDead("ping", t("11:00"))).isEqualTo(t("12:00"));
+        assertThat(runs("ping")).extracting(JobRun::status).containsExactly("interrupted");
+        assertThat(webhooks.posts).as("nothing ran again").isEmpty();
+    }
+
+    @Test
+    void eachRunsResultIsDeliveredWhereTheJobSays() {
+        Job j = hourly("ping", "deliver_to", INBOX);
+        clock.set(t("11:00"));
+        runner.onDue("ping", j.nextDueAt());
+        assertThat(webhooks.to(INBOX)).singleElement().satisfies(p -> {
+            assertThat(p.caller()).isEqualTo("job:ping");
+            assertThat(p.body()).contains("\"status\":\"succeeded\"", "\"run\":1", "\"result\":\"HTTP 200");
+        });
+    }
+
+    @Test
+    void aWebhookTheFenceRefusesFailsWithTheFencesReason() {
+        Job j = hourly("ping");
+        webhooks.refusal = "network rule 'default' denies hooks.example.com:443; add it to network_policies";
+        clock.set(t("11:00"));
+        runner.onDue("ping", j.nextDueAt());
+        assertThat(runs("ping")).singleElement().satisfies(r -> {
+            assertThat(r.status()).isEqualTo("failed");
+            assertThat(r.reason()).isEqualTo("the egress policy refused the webhook: " + webhooks.refusal);
+        });
+        assertThat(seen).filteredOn(e -> e instanceof JobEvent.Finished).singleElement()
+                .satisfies(e -> assertThat(((JobEvent.Finished) e).reason()).contains("network rule 'default'"));
+    }
+
+    @Test
+    void aJobRemovedMeanwhileDoesNotRun() {
+        Job j = hourly("ping");
+        service.remove("ping", ALICE);
+        clock.set(t("11:00"));
+        assertThat(runner.onDue("ping", j.nextDueAt())).isNull();
+        assertThat(webhooks.posts).isEmpty();
+    }
+
+    @Test
+    void pauseDuringARunIsKeptWhenTheRunEnds() {
+        Job j = hourly("ping");
+        clock.set(t("11:00"));
+        webhooks.during = () -> service.pause("ping", ALICE);
+        assertThat(runner.onDue("ping", j.nextDueAt())).as("paused: no next time").isNull();
+        Job after = store.get("ping").orElseThrow();
+        assertThat(after.state()).isEqualTo(JobState.PAUSED);
+        assertThat(after.pausedReason()).isEqualTo("paused by alice");
+        assertThat(after.lastRunAt()).as("the run is still noted").isEqualTo(t("11:00"));
+        assertThat(runs("ping")).extracting(JobRun::status).containsExactly("succeeded");
+    }
+
+    @Test
+    void removeDuringARunLeavesNoNextTime() {
+        Job j = hourly("ping");
+        clock.set(t("11:00"));
+        webhooks.during = () -> service.remove("ping", ALICE);
+        assertThat(runner.onDue("ping", j.nextDueAt())).isNull();
+        assertThat(store.get("ping")).isEmpty();
+    }
+
+    @Test
+    void onDeadRecordsTheFireTimesThatPassedWhileNobodyNoticedAsMissed() {
+        for (boolean retry : List.of(true, false)) {
+            String id = "ping-" + retry;
+            Job j = hourly(id, "retry_interrupted", retry);
+            clock.set(t("11:00"));
+            store.startRun(id, j.nextDueAt(), clock.instant(), "gw-dead", null);
+        }
+        clock.set(t("13:30"));   // the survivors were down too, and took it for dead only now
+        assertThat(runner.onDead("ping-true", t("11:00"))).isEqualTo(clock.instant());
+        assertThat(runs("ping-true")).extracting(JobRun::status).containsExactly("interrupted", "missed", "missed");
+        assertThat(runs("ping-true")).filteredOn(r -> r.status().equals("missed")).extracting(JobRun::scheduledFor)
+                .containsExactly(t("12:00"), t("13:00"));
+
+        Instant next = runner.onDead("ping-false", t("11:00"));
+        assertThat(runs("ping-false")).extracting(JobRun::status).containsExactly("interrupted");
+        assertThat(next).as("the first fire time after the dead run, handled as late by onDue").isEqualTo(t("12:00"));
+        assertThat(runner.onDue("ping-false", next)).isEqualTo(t("14:00"));
+        assertThat(runs("ping-false")).extracting(JobRun::status).containsExactly("interrupted", "missed", "succeeded");
+    }
+}
