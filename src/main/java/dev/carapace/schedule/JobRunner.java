@@ -85,8 +85,8 @@ public final class JobRunner {
         } catch (InvalidScheduleException e) {
             return pause(job, "its schedule no longer reads: " + e.getMessage());
         }
-        MissedRuns.Plan plan = MissedRuns.plan(job.spec().missed(), schedule, scheduledFor, now, GRACE,
-                job.spec().maxRunAll());
+        MissedRuns.Plan plan = MissedRuns.plan(job.spec().missed(), schedule, scheduledFor, now,
+                grace(schedule, scheduledFor), job.spec().maxRunAll());
         recordMissed(jobId, plan.missed(), plan.missedCount(), plan.missedCountExact(),
                 "(missed: " + job.spec().missed().label() + ")");
         boolean failed = false;
@@ -162,6 +162,19 @@ public final class JobRunner {
             store.recordMissed(jobId, last, reason);
             events.publish(new JobEvent.Missed(jobId, last, reason));
         }
+    }
+
+    /**
+     * How late the run for {@code due} may start and still be on time: {@link #GRACE}, but never past the next fire
+     * time. A job every minute that was down for 90 s missed a run, and its missed-run policy says what to do (a
+     * grace of two minutes alone would run the oldest and drop the policy). A due time that is no fire time (run
+     * now, a retry) keeps the whole grace: it is not skipped for a fire time that follows it closely.
+     */
+    static Duration grace(Schedule schedule, Instant due) {
+        boolean fireTime = schedule.nextAfter(due.minusNanos(1)).filter(due::equals).isPresent();
+        if (!fireTime) return GRACE;
+        return schedule.nextAfter(due).map(next -> Duration.between(due, next)).filter(d -> d.compareTo(GRACE) < 0)
+                .orElse(GRACE);
     }
 
     /** One run; true if it succeeded. Its history row and the job's failure count are written here. */

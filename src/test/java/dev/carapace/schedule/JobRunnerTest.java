@@ -303,4 +303,38 @@ class JobRunnerTest {
         assertThat(runner.onDue("ping-false", next)).isEqualTo(t("14:00"));
         assertThat(runs("ping-false")).extracting(JobRun::status).containsExactly("interrupted", "missed", "succeeded");
     }
+
+    @Test
+    void aDowntimeShorterThanTheGraceButLongerThanTheIntervalStillAppliesTheMissedRunPolicy() {
+        for (String policy : List.of("run_once", "run_all", "skip")) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", policy);
+            m.put("webhook", Map.of("url", HOOK));
+            m.put("schedule", Map.of("every", "1m", "anchor", "2026-12-05T10:00:00Z"));
+            m.put("missed", policy);
+            service.add(m, ALICE, "api");
+        }
+        clock.set(t("10:02").plusSeconds(30));   // down 90 s: 10:01 and 10:02 passed, under the 2-minute grace
+        for (String policy : List.of("run_once", "run_all", "skip")) {
+            assertThat(runner.onDue(policy, t("10:01"))).as(policy).isEqualTo(t("10:03"));
+        }
+        assertThat(runs("run_once")).extracting(JobRun::status, JobRun::scheduledFor).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("missed", t("10:01")), org.assertj.core.groups.Tuple.tuple("succeeded", t("10:02")));
+        assertThat(runs("run_all")).extracting(JobRun::status, JobRun::scheduledFor).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("succeeded", t("10:01")), org.assertj.core.groups.Tuple.tuple("succeeded", t("10:02")));
+        assertThat(runs("skip")).extracting(JobRun::status, JobRun::scheduledFor).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("missed", t("10:01")), org.assertj.core.groups.Tuple.tuple("missed", t("10:02")));
+    }
+
+    @Test
+    void aRunNowJustBeforeAFireTimeIsNotSkippedForIt() {
+        Job j = hourly("ping", "missed", "skip");
+        clock.set(t("10:59").plusSeconds(59));
+        service.runNow("ping", ALICE);
+        Instant asked = clock.instant();
+        clock.advance(Duration.ofSeconds(3));   // picked after 11:00 had come
+        runner.onDue("ping", asked);
+        assertThat(runs("ping")).filteredOn(r -> r.status().equals("succeeded")).extracting(JobRun::scheduledFor)
+                .containsExactly(asked);
+    }
 }
