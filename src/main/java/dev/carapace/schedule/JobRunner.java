@@ -85,6 +85,7 @@ public final class JobRunner {
         } catch (InvalidScheduleException e) {
             return pause(job, "its schedule no longer reads: " + e.getMessage());
         }
+        scheduledFor = fireTime(schedule, scheduledFor);
         MissedRuns.Plan plan = MissedRuns.plan(job.spec().missed(), schedule, scheduledFor, now,
                 grace(schedule, scheduledFor), job.spec().maxRunAll());
         recordMissed(jobId, plan.missed(), plan.missedCount(), plan.missedCountExact(),
@@ -131,7 +132,7 @@ public final class JobRunner {
         } catch (InvalidScheduleException e) {
             return pause(job, "its schedule no longer reads: " + e.getMessage());
         }
-        Optional<Instant> following = schedule.nextAfter(scheduledFor);
+        Optional<Instant> following = schedule.nextAfter(fireTime(schedule, scheduledFor));
         if (!job.spec().retryInterrupted()) {
             // The fire times after the dead run are handled like any others: onDue applies the missed-run policy
             // to those that passed meanwhile, so none is skipped silently.
@@ -162,6 +163,16 @@ public final class JobRunner {
             store.recordMissed(jobId, last, reason);
             events.publish(new JobEvent.Missed(jobId, last, reason));
         }
+    }
+
+    /**
+     * The fire time a due time stands for: the due queue keeps milliseconds, so a fire time with a finer part (an
+     * {@code at} or an anchor written to the nanosecond) comes back up to a millisecond early, and would otherwise
+     * count as a time of its own and its fire time as one missed behind it.
+     */
+    static Instant fireTime(Schedule schedule, Instant scheduledFor) {
+        return schedule.nextAfter(scheduledFor.minusNanos(1)).filter(t -> t.isBefore(scheduledFor.plusMillis(1)))
+                .orElse(scheduledFor);
     }
 
     /**
@@ -259,7 +270,13 @@ public final class JobRunner {
             case FAILED -> info.reason() != null && info.reason().contains("budget") ? "budget_exhausted" : "failed";
             default -> "failed";
         };
-        return new Outcome(status, info.reason(), info.tokens(), cost.get(), lastAnswer(info), runId);
+        return new Outcome(status, jobsWords(info.reason()), info.tokens(), cost.get(), lastAnswer(info), runId);
+    }
+
+    /** A run's reason in the words of the job's limits: the agent's max_steps is the job's max_model_calls. */
+    static String jobsWords(String reason) {
+        return reason != null && reason.startsWith("max_steps:") ? "max_model_calls:" + reason.substring("max_steps:".length())
+                : reason;
     }
 
     private String lastAnswer(RunInfo info) {

@@ -58,7 +58,8 @@ public final class JobService {
 
     /** Checks and adds {@code spec}, owned as it says, and schedules its first run. */
     public Job add(JobSpec spec, Principal caller, String source) {
-        Instant now = clock.instant();
+        // to the millisecond, as the store and the due queue keep times: "at: 1s" is then a time they can hold
+        Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         JobSpec checked = check(spec, caller, now);
         if (store.get(checked.id()).isPresent()) {
             throw ApiException.invalid("id", "id: a job '" + checked.id() + "' exists already; remove it first or pick another id");

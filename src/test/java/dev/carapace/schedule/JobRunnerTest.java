@@ -337,4 +337,28 @@ class JobRunnerTest {
         assertThat(runs("ping")).filteredOn(r -> r.status().equals("succeeded")).extracting(JobRun::scheduledFor)
                 .containsExactly(asked);
     }
+
+    @Test
+    void aFireTimeFinerThanAMillisecondIsNotRecordedAsMissedBehindItsOwnRun() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", "precise");
+        m.put("webhook", Map.of("url", HOOK));
+        m.put("schedule", Map.of("at", "2026-12-05T11:00:00.000123456Z"));
+        service.add(m, ALICE, "api");
+        clock.set(t("11:00").plusMillis(30));
+        // the due queue hands back the time it kept: milliseconds
+        assertThat(runner.onDue("precise", t("11:00"))).isNull();
+        assertThat(runs("precise")).extracting(JobRun::status).containsExactly("succeeded");
+        assertThat(runs("precise").getFirst().scheduledFor()).isEqualTo(Instant.parse("2026-12-05T11:00:00.000123456Z"));
+    }
+
+    @Test
+    void aRelativeAtIsKeptToTheMillisecond() {
+        clock.set(NOW.plusNanos(123_456_789));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", "soon");
+        m.put("webhook", Map.of("url", HOOK));
+        m.put("schedule", Map.of("at", "1s"));
+        assertThat(service.add(m, ALICE, "api").nextDueAt()).isEqualTo(NOW.plusSeconds(1).plusMillis(123));
+    }
 }
