@@ -331,6 +331,8 @@ public final class Carapace implements AutoCloseable {
 
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
+    public dev.carapace.schedule.JobService jobs() { return jobWiring.service; }
+
     /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
     public PolicyWatcher policyWatcher() { return policyWatcher; }
 

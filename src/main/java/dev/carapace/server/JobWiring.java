@@ -40,13 +40,15 @@ final class JobWiring {
     final StoreJobs jobs;
     final JobService service;
     final Function<AgentSpec.Owner, Principal> owners;
+    /** This gateway in the scheduler's and the history's records. */
+    final String gatewayName = gatewayName();
     private final Clock clock;
 
     JobWiring(CarapaceConfig config, Store store, Budgets budgets, Clock clock) {
         this.clock = clock;
         CarapaceConfig.Scheduler s = config.scheduler();
         DueRuns.Settings production = DueRuns.Settings.production();
-        this.due = new DueRuns(store, gatewayName(), new DueRuns.Settings(s.poll(), s.heartbeat(), s.threads(),
+        this.due = new DueRuns(store, gatewayName, new DueRuns.Settings(s.poll(), s.heartbeat(), s.threads(),
                 production.missedHeartbeats(), production.shutdownMaxWait(), production.retryAfterFailure()));
         this.jobs = new StoreJobs(store.jobs(), clock);
         this.owners = owner -> ownerPrincipal(config.org(), owner, store);
@@ -69,7 +71,7 @@ final class JobWiring {
             return m == null ? 0 : Pricing.cost(prices.at(m, clock.instant()), usage);
         };
         JobRunner runner = new JobRunner(jobs, runtime, webhooks, events, pricing, owners, Backoff.DEFAULT, clock,
-                gatewayName());
+                gatewayName);
         due.start(new DueRuns.Handler() {
             @Override
             public java.time.Instant onDue(String jobId, java.time.Instant scheduledFor) { return runner.onDue(jobId, scheduledFor); }
@@ -92,8 +94,13 @@ final class JobWiring {
         return new Principal(org, team, owner.user(), Principal.Role.MEMBER, null);
     }
 
-    /** This gateway in the scheduler's and the history's records: host and process. */
+    /**
+     * Process and host, and a few random characters: two gateways in one process (tests, or a restart within one
+     * JVM) are told apart in the history, and the scheduler keeps 50 characters.
+     */
     static String gatewayName() {
-        return ManagementFactory.getRuntimeMXBean().getName();
+        String process = ManagementFactory.getRuntimeMXBean().getName();
+        String instance = Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x100000, 0x1000000));
+        return (process.length() > 42 ? process.substring(0, 42) : process) + "/" + instance;
     }
 }
