@@ -1,0 +1,190 @@
+package dev.carapace.server;
+
+import dev.carapace.schedule.Job;
+import dev.carapace.schedule.JobRun;
+import dev.carapace.schedule.JobState;
+import dev.carapace.store.UsageLog;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static dev.carapace.server.JobGateways.ALICE;
+import static dev.carapace.server.JobGateways.history;
+import static dev.carapace.server.JobGateways.job;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Jobs on a real gateway (SQLite store, real scheduler, real agent runs through the gateway) with the real clock, in
+ * front of a scripted upstream: a 6-field cron every 2 s runs turns with only the job's tools, charged to its owner;
+ * a job's budget and its max_model_calls end runs with a status that says so; and after a restart each missed-run
+ * policy does what it says, every missed time in the history with its reason.
+ */
+class JobsEndToEndTest {
+
+    static final Map<String, Object> EVERY_TWO_SECONDS = Map.of("cron", "*/2 * * * * *", "zone", "UTC");
+
+    @TempDir Path dir;
+    final JobUpstream up = new JobUpstream();
+    Carapace gateway;
+    String yaml;
+
+    @BeforeEach
+    void start() throws Exception {
+        yaml = JobGateways.yaml(up.baseUrl(), JobGateways.workspace(dir), "");
+        gateway = JobGateways.start(yaml, dir.resolve("data"));
+    }
+
+    @AfterEach
+    void stop() {
+        if (gateway != null) gateway.close();
+        up.close();
+    }
+
+    static List<JobRun> withStatus(List<JobRun> runs, String status) {
+        return runs.stream().filter(r -> r.status().equals(status)).toList();
+    }
+
+    @Test
+    void aSixFieldCronJobRunsTurnsWithOnlyItsToolsChargedToItsOwner() {
+        gateway.jobs().add(job("tick", "tick the clock", EVERY_TWO_SECONDS, "limits", Map.of("tools", List.of("read"))),
+                ALICE, "api");
+        await().atMost(Duration.ofSeconds(12)).until(() -> withStatus(history(gateway, "tick"), "succeeded").size() >= 3);
+        gateway.jobs().pause("tick", ALICE);
+        await().atMost(Duration.ofSeconds(5)).until(() -> history(gateway, "tick").stream().noneMatch(r -> r.status().equals("running")));
+
+        List<JobRun> runs = history(gateway, "tick");
+        List<JobRun> ok = withStatus(runs, "succeeded");
+        assertThat(ok).allSatisfy(r -> {
+            assertThat(r.scheduledFor().getEpochSecond() % 2).as("on the cron's even seconds").isZero();
+            assertThat(r.scheduledFor().getNano()).isZero();
+            assertThat(Duration.between(r.scheduledFor(), r.startedAt())).as("started within a second of its time")
+                    .isBetween(Duration.ZERO, Duration.ofSeconds(1));
+            assertThat(r.result()).isEqualTo("done: tick the clock");
+            assertThat(r.agentRunId()).isNotNull();
+            assertThat(r.tokens()).isEqualTo(163);
+            assertThat(r.costNanos()).as("160 in at $3/M + 3 out at $6/M").isEqualTo(160 * 3_000L + 3 * 6_000L);
+        });
+        assertThat(runs).extracting(JobRun::scheduledFor).doesNotHaveDuplicates();
+        assertThat(ok).extracting(JobRun::agentRunId).doesNotHaveDuplicates();
+
+        List<JobUpstream.Request> sent = up.of("tick the clock");
+        assertThat(sent).as("one model call per run").hasSize(ok.size());
+        assertThat(sent).allSatisfy(r -> assertThat(r.tools()).as("the job's tools, not the agent's read and list")
+                .containsExactly("read"));
+
+        assertThat(gateway.ledger().flush(5000)).isTrue();
+        List<UsageLog.UsageRecord> usage = gateway.store().usageLog().recent(100).stream()
+                .filter(u -> "helper".equals(u.agent())).toList();
+        assertThat(usage).hasSize(ok.size()).allSatisfy(u -> {
+            assertThat(u.user()).as("charged to the job's owner").isEqualTo("alice");
+            assertThat(u.team()).isEqualTo("platform");
+            assertThat(u.inputTokens()).isEqualTo(160);
+        });
+        assertThat(gateway.jobs().get("tick", ALICE).state()).isEqualTo(JobState.PAUSED);
+    }
+
+    @Test
+    void aJobsBudgetEndsItsRunsAsBudgetExhaustedNeverSilently() {
+        gateway.jobs().add(job("spender", "spend tokens", Map.of("every", "1s"),
+                "budget", Map.of("tokens", 1500, "period", "day")), ALICE, "api");
+        await().atMost(Duration.ofSeconds(15)).until(() -> !withStatus(history(gateway, "spender"), "budget_exhausted").isEmpty());
+        gateway.jobs().pause("spender", ALICE);
+
+        List<JobRun> runs = history(gateway, "spender");
+        JobRun stopped = withStatus(runs, "budget_exhausted").getFirst();
+        assertThat(stopped.reason()).containsIgnoringCase("budget").contains("job:spender");
+        assertThat(stopped.endedAt()).isNotNull();
+        int succeeded = withStatus(runs, "succeeded").size();
+        assertThat(succeeded).as("runs before the budget ran out").isBetween(1, 8);
+        assertThat(runs.subList(0, runs.indexOf(stopped))).extracting(JobRun::status).isSubsetOf("succeeded", "missed");
+        assertThat(up.of("spend tokens")).as("the refused call never reached the upstream").hasSize(succeeded);
+    }
+
+    @Test
+    void aJobsMaxModelCallsEndsTheRunAsLimitExceeded() {
+        gateway.jobs().add(job("looper", "LOOP over the notes", Map.of("at", "1s"),
+                "limits", Map.of("tools", List.of("read"), "max_model_calls", 2)), ALICE, "api");
+        await().atMost(Duration.ofSeconds(10)).until(() -> history(gateway, "looper").stream()
+                .anyMatch(r -> !r.status().equals("running")));
+        JobRun run = history(gateway, "looper").getFirst();
+        assertThat(run.status()).isEqualTo("limit_exceeded");
+        assertThat(run.reason()).startsWith("max_model_calls: the run made 2 model calls");
+        assertThat(up.of("LOOP over the notes")).hasSize(2);
+        Job after = gateway.jobs().get("looper", ALICE);
+        assertThat(after.consecutiveFailures()).isEqualTo(1);
+        assertThat(after.state()).as("a failed one-shot is retried after its back-off").isEqualTo(JobState.ACTIVE);
+        assertThat(Duration.between(run.endedAt(), after.nextDueAt())).isBetween(Duration.ofSeconds(29), Duration.ofSeconds(31));
+    }
+
+    @Test
+    void afterARestartEachMissedRunPolicyDoesWhatItSays() throws Exception {
+        for (String policy : List.of("run_once", "run_all", "skip")) {
+            gateway.jobs().add(job(policy, "policy " + policy, EVERY_TWO_SECONDS, "missed", policy, "max_run_all", 2),
+                    ALICE, "api");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> List.of("run_once", "run_all", "skip").stream()
+                .allMatch(p -> !withStatus(history(gateway, p), "succeeded").isEmpty()));
+        gateway.close();
+        gateway = null;
+        Instant stopped = Instant.now();
+        Thread.sleep(7_000);   // three or four fire times pass with no gateway up
+        Instant restarted = Instant.now();
+        gateway = JobGateways.start(yaml, dir.resolve("data"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> List.of("run_once", "run_all", "skip").stream()
+                .allMatch(p -> history(gateway, p).stream().anyMatch(r -> r.scheduledFor().isAfter(restarted.plusSeconds(1))
+                        && !r.status().equals("running"))));
+        gateway.jobs().list(ALICE).forEach(j -> gateway.jobs().pause(j.id(), ALICE));
+
+        for (String policy : List.of("run_once", "run_all", "skip")) {
+            List<JobRun> runs = history(gateway, policy);
+            // the fire times that fell due while no gateway was up (after the last the first gateway handled), oldest first
+            Instant lastHandled = runs.stream().filter(r -> (r.startedAt() != null ? r.startedAt() : r.endedAt()).isBefore(stopped))
+                    .map(JobRun::scheduledFor).max(Instant::compareTo).orElseThrow();
+            List<JobRun> down = runs.stream().filter(r -> r.scheduledFor().isAfter(lastHandled)
+                    && !r.scheduledFor().isAfter(restarted)).sorted(java.util.Comparator.comparing(JobRun::scheduledFor)
+                            .thenComparing(JobRun::runNo)).toList();
+            assertThat(down).as(policy + ": %s", runs).hasSizeGreaterThanOrEqualTo(3);
+            List<String> statuses = down.stream().map(JobRun::status).toList();
+            switch (policy) {
+                case "run_once" -> {
+                    assertThat(statuses.getLast()).as(policy).isEqualTo("succeeded");
+                    assertThat(statuses.subList(0, statuses.size() - 1)).as(policy).containsOnly("missed");
+                }
+                case "run_all" -> {
+                    assertThat(statuses.subList(0, 2)).as(policy).containsOnly("succeeded");
+                    assertThat(statuses.subList(2, statuses.size())).as(policy + ": past the bound").isNotEmpty().containsOnly("missed");
+                }
+                default -> assertThat(statuses).as(policy).containsOnly("missed");
+            }
+            assertThat(withStatus(down, "missed")).allSatisfy(r -> {
+                assertThat(r.reason()).as(policy).contains("no gateway ran it", "missed: " + policy);
+                assertThat(r.startedAt()).isNull();
+            });
+            assertThat(runs).as(policy + ": the schedule went on after the restart")
+                    .anyMatch(r -> r.scheduledFor().isAfter(restarted.plusSeconds(1)) && r.status().equals("succeeded"));
+            assertThat(runs).extracting(JobRun::status).doesNotContain("running", "failed");
+        }
+    }
+
+    @Test
+    void aJobPausedWhileItRunsStaysPausedAndRunsNoMore() {
+        gateway.jobs().add(job("slowpoke", "BRIEF pause me", Map.of("every", "2s")), ALICE, "api");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !up.of("BRIEF pause me").isEmpty());
+        assertThat(gateway.jobs().pause("slowpoke", ALICE).state()).isEqualTo(JobState.PAUSED);
+        await().atMost(Duration.ofSeconds(10)).until(() -> history(gateway, "slowpoke").stream()
+                .anyMatch(r -> r.status().equals("succeeded")));
+        Job after = gateway.jobs().get("slowpoke", ALICE);
+        assertThat(after.state()).as("the end of the run did not undo the pause").isEqualTo(JobState.PAUSED);
+        assertThat(after.pausedReason()).isEqualTo("paused by alice");
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> up.of("BRIEF pause me").size() == 1);
+        assertThat(history(gateway, "slowpoke")).extracting(JobRun::status).containsExactly("succeeded");
+    }
+}
