@@ -136,7 +136,7 @@ public final class JobRunner {
         if (!job.spec().retryInterrupted()) {
             // The fire times after the dead run are handled like any others: onDue applies the missed-run policy
             // to those that passed meanwhile, so none is skipped silently.
-            return following.map(t -> t.plus(JobService.jitter(job.spec()))).orElse(null);
+            return dueNext(job, following.map(t -> t.plus(JobService.jitter(job.spec()))).orElse(null));
         }
         // The retry, now, stands for the interrupted time; fire times that passed since are missed, and recorded.
         Instant now = clock.instant();
@@ -145,7 +145,14 @@ public final class JobRunner {
             recordMissed(jobId, passed.first(), passed.count(), passed.exact(),
                     "(its run for " + scheduledFor + " was interrupted and is retried instead)");
         }
-        return now;
+        return dueNext(job, now);
+    }
+
+    /** Stores when the job is due next (ended when never), as the list and show it, and returns that time. */
+    private Instant dueNext(Job job, Instant next) {
+        store.update(new Job(job.spec(), next == null ? JobState.ENDED : job.state(), job.source(), job.createdBy(),
+                job.createdAt(), job.consecutiveFailures(), job.pausedReason(), next, job.lastRunAt()));
+        return next;
     }
 
     /** Records each missed fire time listed, then how many more there were, on the last of them. */

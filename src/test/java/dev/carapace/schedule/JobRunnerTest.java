@@ -361,4 +361,31 @@ class JobRunnerTest {
         m.put("schedule", Map.of("at", "1s"));
         assertThat(service.add(m, ALICE, "api").nextDueAt()).isEqualTo(NOW.plusSeconds(1).plusMillis(123));
     }
+
+    @Test
+    void anAtJobWhoseRunDiedWithoutRetryEndsRatherThanStayingActiveForever() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", "once");
+        m.put("webhook", Map.of("url", HOOK));
+        m.put("schedule", Map.of("at", "2026-12-05T11:00:00Z"));
+        m.put("retry_interrupted", false);
+        service.add(m, ALICE, "api");
+        clock.set(t("11:00"));
+        store.startRun("once", t("11:00"), clock.instant(), "gw-dead", null);
+        clock.set(t("11:01"));
+        assertThat(runner.onDead("once", t("11:00"))).isNull();
+        Job after = store.get("once").orElseThrow();
+        assertThat(after.state()).isEqualTo(JobState.ENDED);
+        assertThat(after.nextDueAt()).isNull();
+    }
+
+    @Test
+    void aRetriedDeadRunShowsItsRetryAsTheJobsNextDueTime() {
+        Job j = hourly("ping");
+        clock.set(t("11:00"));
+        store.startRun("ping", j.nextDueAt(), clock.instant(), "gw-dead", null);
+        clock.set(t("11:00").plusSeconds(20));
+        runner.onDead("ping", t("11:00"));
+        assertThat(store.get("ping").orElseThrow().nextDueAt()).isEqualTo(clock.instant());
+    }
 }
