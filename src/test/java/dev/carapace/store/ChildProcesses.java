@@ -16,12 +16,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Child JVMs for crash tests: a class's {@code main} run in a process of its own on this test's class path, made to
  * say when it has got where it should be killed, and then killed for real ({@code SIGKILL}).
  */
-final class ChildProcesses {
+public final class ChildProcesses {
 
     private ChildProcesses() {}
 
     /** Starts {@code main}'s class with {@code args}; its stderr goes to its stdout. */
-    static Process start(Class<?> main, String... args) throws IOException {
+    public static Process start(Class<?> main, String... args) throws IOException {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(javaBin,
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName()));
@@ -30,7 +30,7 @@ final class ChildProcesses {
     }
 
     /** Reads the child's output up to the first line starting with {@code prefix}, and returns that line. */
-    static String awaitLine(Process child, String prefix) throws IOException {
+    public static String awaitLine(Process child, String prefix) throws IOException {
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         StringBuilder seen = new StringBuilder();
         String line;
@@ -40,13 +40,13 @@ final class ChildProcesses {
     }
 
     /** Kills the child with SIGKILL and waits until it is gone. */
-    static void kill(Process child) throws InterruptedException {
+    public static void kill(Process child) throws InterruptedException {
         child.destroyForcibly();
         assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
     }
 
     /** Prints {@code line} for the parent, then blocks until the process is killed. */
-    static void sayAndBlock(String line) {
+    public static void sayAndBlock(String line) {
         System.out.println(line);
         System.out.flush();
         try {
