@@ -155,8 +155,8 @@ public final class JobService {
                     throw ApiException.invalid("jobs." + s.id(), "jobs." + s.id() + ": a job with this id was added by "
                             + old.get().source() + "; remove it or rename the config's");
                 }
-                due.cancel(s.id());
-                store.delete(s.id());
+                replace(old.get(), s, admin);
+                continue;
             }
             add(s, admin, "config");
         }
@@ -164,8 +164,26 @@ public final class JobService {
             if (j.source().equals("config") && !named.contains(j.id())) {
                 due.cancel(j.id());
                 store.delete(j.id());
+                if (j.spec().budget() != null) budgets.remove(j.id());
             }
         }
+    }
+
+    /**
+     * A config job whose definition changed: the new one in place of the old, with its history (and its pause, if
+     * its owner paused it), due at the new schedule's first time.
+     */
+    private void replace(Job old, JobSpec spec, Principal admin) {
+        Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        JobSpec checked = check(spec, admin, now);
+        boolean paused = old.state() == JobState.PAUSED;
+        Instant first = paused ? null : firstDue(checked, stored(checked), now);
+        if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
+        else if (old.spec().budget() != null) budgets.remove(checked.id());
+        store.update(new Job(checked, paused ? JobState.PAUSED : first == null ? JobState.ENDED : JobState.ACTIVE,
+                old.source(), old.createdBy(), old.createdAt(), 0, old.pausedReason(), first, old.lastRunAt()));
+        if (first != null) due.schedule(checked.id(), first);
+        else due.cancel(checked.id());
     }
 
     // ---- checks ----

@@ -254,4 +254,25 @@ class JobServiceTest {
         assertThat(j.spec().action()).isInstanceOf(JobAction.Webhook.class);
         assertThat(j.spec().agent()).isNull();
     }
+
+    @Test
+    void aConfigJobThatChangedKeepsItsHistory() {
+        JobSpec first = JobSpecReader.read(job("nightly"), null, new AgentSpec.Owner(null, "platform"));
+        service.syncConfig(List.of(first), ROOT);
+        store.startRun("nightly", NOW, NOW, "gw", null);
+        store.endRun("nightly", 1, NOW, "succeeded", null, 10, 0, "ok", null);
+
+        JobSpec changed = JobSpecReader.read(job("nightly", "message", "summarise the outbox"), null,
+                new AgentSpec.Owner(null, "platform"));
+        service.syncConfig(List.of(changed), ROOT);
+        Job now = store.get("nightly").orElseThrow();
+        assertThat(((JobAction.AgentTurn) now.spec().action()).message()).isEqualTo("summarise the outbox");
+        assertThat(now.source()).isEqualTo("config");
+        assertThat(service.history("nightly", ROOT, 10)).extracting(JobRun::status).containsExactly("succeeded");
+        assertThat(due.due).containsEntry("nightly", Instant.parse("2026-12-05T11:00:00Z"));
+
+        service.syncConfig(List.of(), ROOT);
+        assertThat(store.jobs).as("gone from the config: removed").isEmpty();
+        assertThat(budgets.budgets).as("and its budget with it").isEmpty();
+    }
 }
