@@ -187,4 +187,39 @@ class JobsEndToEndTest {
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> up.of("BRIEF pause me").size() == 1);
         assertThat(history(gateway, "slowpoke")).extracting(JobRun::status).containsExactly("succeeded");
     }
+
+    /** The gateway that is killed: starts on the SQLite store in {@code args[1]}, adds a job due in a second, blocks. */
+    public static final class Child {
+        public static void main(String[] args) throws Exception {
+            Carapace c = JobGateways.start(java.nio.file.Files.readString(Path.of(args[0])), Path.of(args[1]));
+            c.jobs().add(job("doomed", "SLOW doomed", Map.of("at", "1s")), ALICE, "api");
+            dev.carapace.store.ChildProcesses.sayAndBlock("READY");
+        }
+    }
+
+    @Test
+    void aRunCutOffByKillMinus9IsMarkedInterruptedAndRetriedByTheNextStart() throws Exception {
+        gateway.close();   // the child owns the SQLite store until it is killed
+        gateway = null;
+        Path file = java.nio.file.Files.writeString(dir.resolve("jobs.yaml"), yaml);
+        Process child = dev.carapace.store.ChildProcesses.start(Child.class, file.toString(), dir.resolve("data").toString());
+        try {
+            dev.carapace.store.ChildProcesses.awaitLine(child, "READY");
+            await().atMost(Duration.ofSeconds(15)).until(() -> up.of("SLOW doomed").size() == 1);
+        } finally {
+            dev.carapace.store.ChildProcesses.kill(child);
+        }
+        Instant killed = Instant.now();
+        gateway = JobGateways.start(yaml, dir.resolve("data"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> history(gateway, "doomed").stream()
+                .anyMatch(r -> r.status().equals("succeeded")));
+
+        List<JobRun> runs = history(gateway, "doomed");
+        assertThat(runs).extracting(JobRun::status).containsExactly("interrupted", "succeeded");
+        assertThat(runs.get(0).reason()).contains("running it stopped");
+        assertThat(runs.get(1).gateway()).isNotEqualTo(runs.get(0).gateway());
+        assertThat(up.of("SLOW doomed")).hasSize(2);
+        assertThat(up.of("SLOW doomed").get(1).at()).as("the retry came after the kill").isAfter(killed);
+        assertThat(gateway.jobs().get("doomed", ALICE).state()).isEqualTo(JobState.ENDED);
+    }
 }
