@@ -41,10 +41,15 @@ class JobRunnerTest {
 
     /** A webhook job, hourly from 10:00 (first due 11:00); {@code extra} adds fields. */
     Job hourly(String id, Object... extra) {
+        return webhookJob(id, Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"), extra);
+    }
+
+    /** A webhook job on {@code schedule}, added by alice; {@code extra} adds fields. */
+    Job webhookJob(String id, Map<String, ?> schedule, Object... extra) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", id);
         m.put("webhook", Map.of("url", HOOK));
-        m.put("schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"));
+        m.put("schedule", schedule);
         for (int i = 0; i < extra.length; i += 2) m.put((String) extra[i], extra[i + 1]);
         return service.add(m, ALICE, "api");
     }
@@ -173,11 +178,7 @@ class JobRunnerTest {
 
     @Test
     void anAtJobRunsOnceAndEnds() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", "reminder");
-        m.put("webhook", Map.of("url", HOOK));
-        m.put("schedule", Map.of("at", "3d"));
-        Job j = service.add(m, ALICE, "api");
+        Job j = webhookJob("reminder", Map.of("at", "3d"));
         clock.set(j.nextDueAt());
         assertThat(runner.onDue("reminder", j.nextDueAt())).isNull();
         assertThat(store.get("reminder").orElseThrow().state()).isEqualTo(JobState.ENDED);
@@ -187,12 +188,7 @@ class JobRunnerTest {
     @Test
     void anAtJobPickedUpAfterDowntimeStillRunsOnceUnderRunOnceAndIsMissedUnderSkip() {
         for (String policy : List.of("run_once", "skip")) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", "at-" + policy);
-            m.put("webhook", Map.of("url", HOOK));
-            m.put("schedule", Map.of("at", "2026-12-05T12:00:00Z"));
-            m.put("missed", policy);
-            service.add(m, ALICE, "api");
+            webhookJob("at-" + policy, Map.of("at", "2026-12-05T12:00:00Z"), "missed", policy);
         }
         clock.set(t("18:00"));
         assertThat(runner.onDue("at-run_once", t("12:00"))).isNull();
@@ -307,12 +303,7 @@ class JobRunnerTest {
     @Test
     void aDowntimeShorterThanTheGraceButLongerThanTheIntervalStillAppliesTheMissedRunPolicy() {
         for (String policy : List.of("run_once", "run_all", "skip")) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", policy);
-            m.put("webhook", Map.of("url", HOOK));
-            m.put("schedule", Map.of("every", "1m", "anchor", "2026-12-05T10:00:00Z"));
-            m.put("missed", policy);
-            service.add(m, ALICE, "api");
+            webhookJob(policy, Map.of("every", "1m", "anchor", "2026-12-05T10:00:00Z"), "missed", policy);
         }
         clock.set(t("10:02").plusSeconds(30));   // down 90 s: 10:01 and 10:02 passed, under the 2-minute grace
         for (String policy : List.of("run_once", "run_all", "skip")) {
@@ -340,11 +331,7 @@ class JobRunnerTest {
 
     @Test
     void aFireTimeFinerThanAMillisecondIsNotRecordedAsMissedBehindItsOwnRun() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", "precise");
-        m.put("webhook", Map.of("url", HOOK));
-        m.put("schedule", Map.of("at", "2026-12-05T11:00:00.000123456Z"));
-        service.add(m, ALICE, "api");
+        webhookJob("precise", Map.of("at", "2026-12-05T11:00:00.000123456Z"));
         clock.set(t("11:00").plusMillis(30));
         // the due queue hands back the time it kept: milliseconds
         assertThat(runner.onDue("precise", t("11:00"))).isNull();
@@ -355,21 +342,12 @@ class JobRunnerTest {
     @Test
     void aRelativeAtIsKeptToTheMillisecond() {
         clock.set(NOW.plusNanos(123_456_789));
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", "soon");
-        m.put("webhook", Map.of("url", HOOK));
-        m.put("schedule", Map.of("at", "1s"));
-        assertThat(service.add(m, ALICE, "api").nextDueAt()).isEqualTo(NOW.plusSeconds(1).plusMillis(123));
+        assertThat(webhookJob("soon", Map.of("at", "1s")).nextDueAt()).isEqualTo(NOW.plusSeconds(1).plusMillis(123));
     }
 
     @Test
     void anAtJobWhoseRunDiedWithoutRetryEndsRatherThanStayingActiveForever() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", "once");
-        m.put("webhook", Map.of("url", HOOK));
-        m.put("schedule", Map.of("at", "2026-12-05T11:00:00Z"));
-        m.put("retry_interrupted", false);
-        service.add(m, ALICE, "api");
+        webhookJob("once", Map.of("at", "2026-12-05T11:00:00Z"), "retry_interrupted", false);
         clock.set(t("11:00"));
         store.startRun("once", t("11:00"), clock.instant(), "gw-dead", null);
         clock.set(t("11:01"));
