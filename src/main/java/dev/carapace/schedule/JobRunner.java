@@ -23,7 +23,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
@@ -45,6 +47,8 @@ public final class JobRunner {
     /** A run later than this after its fire time was missed (the gateways were down), not merely slow to start. */
     static final Duration GRACE = Duration.ofMinutes(2);
     private static final int RESULT_CHARS = 4000;
+    /** How long the events of a run that has ended may take to arrive. */
+    private static final Duration EVENTS_WAIT = Duration.ofSeconds(5);
 
     private final JobStore store;
     private final AgentRuntime runtime;
@@ -243,32 +247,42 @@ public final class JobRunner {
         JobLimits l = spec.limits();
         AgentSpec.Limits limits = new AgentSpec.Limits(l.maxModelCalls(), l.maxWall(), l.maxTokens(),
                 AgentSpec.Limits.DEFAULT.toolTimeout(), AgentSpec.Limits.DEFAULT.maxToolOutputBytes());
-        AtomicLong cost = new AtomicLong();
+        // The run's events arrive on a thread of their own, after the run ends as far as await is concerned: its
+        // cost is summed from them up to its final status.
+        BlockingQueue<RunEvent> seen = new LinkedBlockingQueue<>();
         String runId;
+        RunEvents.Subscription sub;
         try {
-            runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
-                    new RunOptions(l.tools(), limits, spec.id()));
+            // Subscribed before the start: a quick first model call reports its usage before start returns.
+            sub = runtime.subscribeSession(runtime.agents().get(spec.agent()).sessionKey(sessionName), seen::add);
+            try {
+                runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
+                        new RunOptions(l.tools(), limits, spec.id()));
+            } catch (ApiException e) {
+                sub.close();
+                throw e;
+            }
         } catch (ApiException e) {
             events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), null));
             return new Outcome("failed", "the run could not start: " + e.getMessage(), 0, 0, null, null);
         }
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
-        try (RunEvents.Subscription sub = runtime.subscribeRun(runId, e -> {
-            if (e instanceof RunEvent.UsageReported u) cost.addAndGet(pricing.costNanos(u.model(), u.usage()));
-        })) {
+        long cost;
+        try (sub) {
             // The run's own max_wall ends it; the extra minute only guards against a run that cannot be stopped.
             info = runtime.await(runId, l.maxWall().plusMinutes(1));
             if (!info.status().isFinal()) {
                 runtime.cancel(runId);
                 info = runtime.await(runId, Duration.ofSeconds(10));
                 return new Outcome("timed_out", "the run did not end within max_wall " + l.maxWall(), info.tokens(),
-                        cost.get(), null, runId);
+                        costOf(seen, runId, EVENTS_WAIT), null, runId);
             }
+            cost = costOf(seen, runId, EVENTS_WAIT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             runtime.cancel(runId);
-            return new Outcome("interrupted", "the gateway is shutting down", 0, cost.get(), null, runId);
+            return new Outcome("interrupted", "the gateway is shutting down", 0, costOf(seen, runId), null, runId);
         }
         String status = switch (info.status()) {
             case COMPLETED -> "succeeded";
@@ -277,7 +291,26 @@ public final class JobRunner {
             case FAILED -> info.reason() != null && info.reason().contains("budget") ? "budget_exhausted" : "failed";
             default -> "failed";
         };
-        return new Outcome(status, jobsWords(info.reason()), info.tokens(), cost.get(), lastAnswer(info), runId);
+        return new Outcome(status, jobsWords(info.reason()), info.tokens(), cost, lastAnswer(info), runId);
+    }
+
+    /** What the run's model calls cost, from its events up to its final status (or as many as came within {@code wait}). */
+    private long costOf(BlockingQueue<RunEvent> seen, String runId, Duration wait) throws InterruptedException {
+        long nanos = 0;
+        long deadline = System.nanoTime() + wait.toNanos();
+        for (RunEvent e; (e = seen.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) != null; ) {
+            if (!runId.equals(e.runId())) continue;
+            if (e instanceof RunEvent.UsageReported u) nanos += pricing.costNanos(u.model(), u.usage());
+            if (e instanceof RunEvent.StatusChanged c && c.status().isFinal()) break;
+        }
+        return nanos;
+    }
+
+    /** What the run's model calls cost, from the events that have come: for a gateway that is stopping. */
+    private long costOf(BlockingQueue<RunEvent> seen, String runId) {
+        return seen.stream().filter(e -> runId.equals(e.runId()) && e instanceof RunEvent.UsageReported)
+                .mapToLong(e -> pricing.costNanos(((RunEvent.UsageReported) e).model(), ((RunEvent.UsageReported) e).usage()))
+                .sum();
     }
 
     /** A run's reason in the words of the job's limits: the agent's max_steps is the job's max_model_calls. */

@@ -65,8 +65,9 @@ class JobsEndToEndTest {
         assertThat(ok).allSatisfy(r -> {
             assertThat(r.scheduledFor().getEpochSecond() % 2).as("on the cron's even seconds").isZero();
             assertThat(r.scheduledFor().getNano()).isZero();
-            assertThat(Duration.between(r.scheduledFor(), r.startedAt())).as("started within a second of its time")
-                    .isBetween(Duration.ZERO, Duration.ofSeconds(1));
+            // 100 ms polls: well under a second on an idle machine; room for a loaded one
+            assertThat(Duration.between(r.scheduledFor(), r.startedAt())).as("started close to its time")
+                    .isBetween(Duration.ZERO, Duration.ofSeconds(2));
             assertThat(r.result()).isEqualTo("done: tick the clock");
             assertThat(r.agentRunId()).isNotNull();
             assertThat(r.tokens()).isEqualTo(163);
