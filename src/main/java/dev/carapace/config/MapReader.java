@@ -422,6 +422,17 @@ final class MapReader {
         problems.error(at.line(), at.column(), pathOf(key), message);
     }
 
+    /** Reports a problem at {@code at} (at the key that introduced this mapping when null), under {@code path}. */
+    void errorAt(Node at, String path, String message) {
+        if (at == null) problems.error(line, column, path, message);
+        else problems.error(at.line(), at.column(), path, message);
+    }
+
+    /** Warns about the value of {@code key}. */
+    void warning(Node at, String key, String message) {
+        problems.warning(at.line(), at.column(), pathOf(key), message);
+    }
+
     void wrongType(Node at, String key, String what) {
         error(at, key, "expected " + what + ", got " + YamlTree.describe(at));
     }

@@ -7,8 +7,6 @@ import dev.carapace.agent.RunEvent;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunOptions;
-import dev.carapace.agent.RunStatus;
-import dev.carapace.agent.TranscriptEntry;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import org.slf4j.Logger;
@@ -20,7 +18,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -220,17 +217,7 @@ public final class JobRunner {
             case FAILED -> info.reason() != null && info.reason().contains("budget") ? "budget_exhausted" : "failed";
             default -> "failed";
         };
-        return new Outcome(status, info.reason(), info.tokens(), cost.get(), lastAnswer(info), runId);
-    }
-
-    private String lastAnswer(RunInfo info) {
-        if (info.status() != RunStatus.COMPLETED) return null;
-        List<TranscriptEntry> t = runtime.transcript(info.sessionKey());
-        for (int i = t.size() - 1; i >= 0; i--) {
-            String text = t.get(i).content() == null ? "" : t.get(i).content().path("text").asText("");
-            if (t.get(i).role().equals("assistant") && !text.isEmpty()) return text;
-        }
-        return null;
+        return new Outcome(status, info.reason(), info.tokens(), cost.get(), RunAnswer.of(runtime, info), runId);
     }
 
     private Outcome webhook(JobSpec spec, long runNo, Instant fireTime, JobAction.Webhook w) {

@@ -8,6 +8,7 @@ import dev.carapace.model.ApiException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -58,8 +59,9 @@ public final class JobService {
 
     /** Checks and adds {@code spec}, owned as it says, and schedules its first run. */
     public Job add(JobSpec spec, Principal caller, String source) {
-        Instant now = clock.instant();
-        JobSpec checked = check(spec, caller, now);
+        // to the millisecond, as the store keeps createdAt: syncConfig checks a config job again as of then
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        JobSpec checked = check(spec, caller, now, agents, minInterval);
         if (store.get(checked.id()).isPresent()) {
             throw ApiException.invalid("id", "id: a job '" + checked.id() + "' exists already; remove it first or pick another id");
         }
@@ -140,24 +142,35 @@ public final class JobService {
     }
 
     /**
-     * Makes the jobs of the config what it says: adds new ones, replaces changed ones (keeping their history), and
-     * removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     * Makes the jobs of the config what it says: adds new ones, replaces changed ones (a replaced job starts a new
+     * history), and removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     * A job is unchanged when its definition, checked again as of when it was added, is the one stored: so
+     * {@code every: 30m} keeps its anchor and {@code at: 3d} its instant across restarts.
+     *
+     * @return what could not be done, one line per job (a job of the same id added by API, a definition no longer
+     *         valid); the other jobs are synchronized all the same
      */
-    public void syncConfig(List<JobSpec> specs, Principal admin) {
+    public List<String> syncConfig(List<JobSpec> specs, Principal admin) {
+        List<String> problems = new ArrayList<>();
         Set<String> named = new HashSet<>();
         for (JobSpec s : specs) {
             named.add(s.id());
-            Optional<Job> old = store.get(s.id());
-            if (old.isPresent() && old.get().spec().equals(s)) continue;
-            if (old.isPresent()) {
-                if (!old.get().source().equals("config")) {
-                    throw ApiException.invalid("jobs." + s.id(), "jobs." + s.id() + ": a job with this id was added by "
-                            + old.get().source() + "; remove it or rename the config's");
+            try {
+                Optional<Job> old = store.get(s.id());
+                if (old.isPresent() && !old.get().source().equals("config")) {
+                    problems.add("jobs." + s.id() + ": a job with this id was added by " + old.get().source()
+                            + "; remove it or rename the config's");
+                    continue;
                 }
-                due.cancel(s.id());
-                store.delete(s.id());
+                if (old.isPresent() && unchanged(old.get(), s, admin)) continue;
+                if (old.isPresent()) {
+                    due.cancel(s.id());
+                    store.delete(s.id());
+                }
+                add(s, admin, "config");
+            } catch (ApiException e) {
+                problems.add("jobs." + s.id() + ": " + e.getMessage());
             }
-            add(s, admin, "config");
         }
         for (Job j : new ArrayList<>(store.list())) {
             if (j.source().equals("config") && !named.contains(j.id())) {
@@ -165,12 +178,37 @@ public final class JobService {
                 store.delete(j.id());
             }
         }
+        return problems;
+    }
+
+    /** Whether {@code spec}, checked as of when {@code stored} was added, is what {@code stored} holds. */
+    private boolean unchanged(Job stored, JobSpec spec, Principal admin) {
+        try {
+            return check(spec, admin, stored.createdAt(), agents, minInterval).equals(stored.spec());
+        } catch (ApiException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The checks {@link #add} makes, for a job of the config before any store is open: the agent exists and its
+     * owner may use it, the tools are the agent's, the schedule reads as of {@code now} with {@code minInterval}.
+     *
+     * @throws ApiException for the first problem, naming its field ({@code param})
+     */
+    public static void checkConfigJob(JobSpec spec, Agents agents, Instant now, Duration minInterval) {
+        check(spec, configAdmin(null), now, agents, minInterval);
+    }
+
+    /** The admin who adds the config's jobs ({@code created_by} {@code config}). */
+    public static Principal configAdmin(String org) {
+        return new Principal(org, null, "config", Principal.Role.ADMIN, null);
     }
 
     // ---- checks ----
 
     /** The spec as it will be stored, with relative times made absolute. */
-    private JobSpec check(JobSpec spec, Principal caller, Instant now) {
+    private static JobSpec check(JobSpec spec, Principal caller, Instant now, Agents agents, Duration minInterval) {
         if (!mayManage(caller, spec.owner())) {
             throw new ApiException(ApiException.Kind.PERMISSION, "owner: a member may add jobs owned by themselves or their"
                     + " team only; " + spec.owner() + " is neither", "owner", "permission_denied", null, false);
@@ -194,12 +232,12 @@ public final class JobService {
         }
         // Stored with absolute times: "at: 3d" is three days from when the job was added, not from each restart, and
         // an every's anchor is fixed.
-        ScheduleSpec stored = schedule(spec, now).spec().withJitter(spec.schedule().jitter());
+        ScheduleSpec stored = schedule(spec, now, minInterval).spec().withJitter(spec.schedule().jitter());
         return new JobSpec(spec.id(), spec.owner(), spec.agent(), stored, spec.action(), spec.limits(), spec.budget(),
                 spec.missed(), spec.maxRunAll(), spec.maxFailures(), spec.retryInterrupted(), spec.deliverTo());
     }
 
-    private Schedule schedule(JobSpec spec, Instant now) {
+    private static Schedule schedule(JobSpec spec, Instant now, Duration minInterval) {
         try {
             return Schedules.parse(spec.schedule(), now, minInterval);
         } catch (InvalidScheduleException e) {

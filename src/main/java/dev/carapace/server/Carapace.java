@@ -337,6 +337,9 @@ public final class Carapace implements AutoCloseable {
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }
 
+    /** The agents' heartbeats (for a test that beats them on its own clock). */
+    dev.carapace.schedule.heartbeat.HeartbeatRunner heartbeats() { return jobWiring.heartbeats(); }
+
     /** Pending approvals and standing grants. */
     public ApprovalQueue approvals() { return approvals; }
 
