@@ -141,9 +141,12 @@ final class JobsSection {
         @SuppressWarnings("unchecked")
         Map<String, Object> definition = (Map<String, Object>) plain(m);
         if (defaultAgent != null) definition.putIfAbsent("agent", defaultAgent);
-        AgentSpec agent = definition.get("agent") instanceof String id ? agents.get(id) : null;
+        Object named = definition.get("agent");
+        AgentSpec agent = named instanceof String id ? agents.get(id) : null;
+        // An unknown agent has no owner to default to: its error, from the check below, says more than "owner: required".
+        AgentSpec.Owner owner = agent != null ? agent.owner() : named instanceof String ? new AgentSpec.Owner("config", null) : null;
         try {
-            JobSpec spec = JobSpecReader.read(definition, e.key(), agent == null ? null : agent.owner());
+            JobSpec spec = JobSpecReader.read(definition, e.key(), owner);
             JobService.checkConfigJob(spec, new Agents(agents.values()), now, minInterval);
             jobs.put(e.key(), spec);
         } catch (ApiException problem) {
