@@ -132,7 +132,7 @@ final class JobWiring {
             AgentSpec a = config.agents().get(agent);
             return a == null ? null : a.workspace();
         });
-        StoreJobActivity activity = new StoreJobActivity(store.jobs());
+        StoreJobActivity activity = new StoreJobActivity(store.jobs(), clock);
         UrlCheck noProxy = (url, previous) -> {
             throw new java.io.IOException("URL watches are off: no egress proxy");
         };
