@@ -116,23 +116,8 @@ final class AgentsSection {
                     layout, otherFiles, heartbeats);
             layout.definition(file);
             String id = folder.getFileName().toString();
-            String text;
-            try {
-                text = Files.readString(file);
-            } catch (IOException e) {
-                fileProblems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
-                continue;
-            }
-            Node node = MapReader.parse(text, fileProblems);
-            if (node == null) {
-                if (!fileProblems.hasErrors()) fileProblems.error(1, 1, "", "the file is empty (expected the agent's settings)");
-                continue;
-            }
-            if (!(node instanceof MapNode map)) {
-                fileProblems.error(node.line(), node.column(), "", "expected the agent's settings (key: value lines), got "
-                        + YamlTree.describe(node));
-                continue;
-            }
+            MapNode map = MapReader.readFile(file, fileProblems, "the agent's settings (key: value lines)");
+            if (map == null) continue;
             sub.checks.checkName(1, 1, "", id, "agent id (the folder's name)");
             SecretsSection fileSecrets = new SecretsSection(fileProblems);
             for (Entry e : map.entries().values()) {

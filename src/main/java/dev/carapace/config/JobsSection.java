@@ -96,20 +96,8 @@ final class JobsSection {
                     + ": the jobs of agents/" + name + "/" + JOBS_FILE + " run agent '" + name + "'");
             return;
         }
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            fileProblems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
-            return;
-        }
-        Node node = MapReader.parse(text, fileProblems);
-        if (node == null) return;
-        if (!(node instanceof MapNode map)) {
-            fileProblems.error(node.line(), node.column(), "", "expected the agent's jobs (job id: definition lines), got "
-                    + YamlTree.describe(node));
-            return;
-        }
+        MapNode map = MapReader.readFile(file, fileProblems, "the agent's jobs (job id: definition lines)");
+        if (map == null) return;
         String path = "";
         Entry wrapper = map.get("jobs");
         if (map.entries().size() == 1 && wrapper != null && wrapper.value() instanceof MapNode inner

@@ -11,8 +11,11 @@ import dev.carapace.yaml.YamlTree.MapNode;
 import dev.carapace.yaml.YamlTree.Node;
 import dev.carapace.yaml.YamlTree.Scalar;
 
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -78,6 +81,29 @@ final class MapReader {
             problems.error(1, 1, "", "file is empty");
         }
         return root;
+    }
+
+    /**
+     * Reads a YAML file of settings found next to the config (an agent's definition, an agent's jobs): its mapping,
+     * or null when it cannot be read, does not parse or holds something else, reported to {@code problems}.
+     *
+     * @param what what the file holds, for the message: "the agent's settings (key: value lines)"
+     */
+    static MapNode readFile(Path file, Problems problems, String what) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            problems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
+            return null;
+        }
+        Node node = parse(text, problems);
+        if (node == null) return null;
+        if (!(node instanceof MapNode map)) {
+            problems.error(node.line(), node.column(), "", "expected " + what + ", got " + YamlTree.describe(node));
+            return null;
+        }
+        return map;
     }
 
     static MapReader root(MapNode root, Problems problems) {

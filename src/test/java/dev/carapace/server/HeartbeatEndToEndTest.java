@@ -3,11 +3,10 @@ package dev.carapace.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunStatus;
-import dev.carapace.config.CarapaceConfig;
-import dev.carapace.config.ConfigLoader;
 import dev.carapace.schedule.heartbeat.Beat;
 import dev.carapace.schedule.heartbeat.HeartbeatRunner;
 import dev.carapace.store.DueRuns;
+import dev.carapace.testing.MutableClock;
 import dev.carapace.testing.ScriptedUpstream;
 import mockwebserver3.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;
@@ -20,9 +19,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -38,62 +34,37 @@ class HeartbeatEndToEndTest {
     /** Far from the real clock: the shared scheduler (on the real clock) never fires a beat the test drives itself. */
     private static final Instant START = Instant.parse("2030-03-04T00:00:00Z");
 
+    private static final String HEARTBEAT = """
+            heartbeat:
+              every: 30m
+              model: m-cheap
+              watch_files: [notes.md]
+            """;
+
     @TempDir
     Path dir;
-    private Path workspace;
-    private final ScriptedUpstream up = new ScriptedUpstream();
     private final MutableClock clock = new MutableClock(START);
+    private OneAgentGateway gw;
+    private Path workspace;
+    private ScriptedUpstream up;
     private Carapace carapace;
 
     @BeforeEach
     void setUp() throws Exception {
-        workspace = Files.createDirectories(dir.resolve("ws"));
-        Files.writeString(workspace.resolve("AGENTS.md"), "You keep an eye on notes.md for the team. Be brief.\n");
+        gw = new OneAgentGateway(dir, "You keep an eye on notes.md for the team. Be brief.\n");
+        workspace = gw.workspace;
+        up = gw.up;
         Files.writeString(workspace.resolve("notes.md"), "nothing yet\n");
     }
 
     @AfterEach
     void tearDown() {
-        if (carapace != null) carapace.close();
-        up.close();
-    }
-
-    private CarapaceConfig config(String scheduler) throws Exception {
-        return ConfigLoader.load("""
-                org: acme
-                providers:
-                  up: {kind: openai, base_url: %s, api_key_env: UP_KEY, read_timeout: 5s}
-                models:
-                  m-main:
-                    tier: high
-                    context_window: 128000
-                    max_output_tokens: 4096
-                    price: {input: 3, output: 6}
-                    deployments: [{provider: up, model: up-main}]
-                  m-cheap:
-                    tier: mid
-                    context_window: 128000
-                    max_output_tokens: 4096
-                    price: {input: 0.1, output: 0.2}
-                    deployments: [{provider: up, model: up-cheap}]
-                teams:
-                  platform: {}
-                agents:
-                  watcher:
-                    workspace: %s
-                    model: m-main
-                    tools: [read, list]
-                    owner: {team: platform}
-                    heartbeat:
-                      every: 30m
-                      model: m-cheap
-                      watch_files: [notes.md]
-                %s
-                """.formatted(up.openAiBaseUrl(), workspace, scheduler), "heartbeat.yaml");
+        gw.close();
     }
 
     private void start(String scheduler, Clock c) throws Exception {
-        carapace = Carapace.start(config(scheduler), dir.resolve("data"), Map.of("UP_KEY", "k")::get, c, 0);
+        gw.start(HEARTBEAT, scheduler, c);
+        carapace = gw.carapace;
     }
 
     private HeartbeatRunner.Tick beatIn(Duration later) {
@@ -138,8 +109,7 @@ class HeartbeatEndToEndTest {
         assertThat(up.requestCount()).isEqualTo(1);
 
         // a restart: the state is in the store, so the change already handled is not reported again
-        carapace.close();
-        carapace = null;
+        gw.stop();
         clock.advance(Duration.ofHours(3));
         start("", clock);
         for (int i = 0; i < 5; i++) assertThat(beatIn(Duration.ofMinutes(30)).beat()).isInstanceOf(Beat.Idle.class);
@@ -165,23 +135,5 @@ class HeartbeatEndToEndTest {
         assertThat(due.dueAt(HeartbeatRunner.instanceOf("watcher")).orElseThrow())
                 .isBefore(Instant.now().plus(Duration.ofMinutes(30)).plusSeconds(1));
         assertThat(up.requestCount()).isZero();
-    }
-
-    /** A clock the test moves. */
-    static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant now) { this.now = now; }
-
-        void advance(Duration d) { now = now.plus(d); }
-
-        @Override
-        public ZoneId getZone() { return ZoneOffset.UTC; }
-
-        @Override
-        public Clock withZone(ZoneId zone) { return this; }
-
-        @Override
-        public Instant instant() { return now; }
     }
 }

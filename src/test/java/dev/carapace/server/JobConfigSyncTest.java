@@ -1,7 +1,6 @@
 package dev.carapace.server;
 
 import dev.carapace.agent.AgentSpec;
-import dev.carapace.config.ConfigLoader;
 import dev.carapace.schedule.Job;
 import dev.carapace.schedule.JobAction;
 import dev.carapace.schedule.JobLimits;
@@ -11,17 +10,14 @@ import dev.carapace.schedule.MissedRunPolicy;
 import dev.carapace.schedule.ScheduleSpec;
 import dev.carapace.server.adapter.StoreJobs;
 import dev.carapace.store.DueRuns;
-import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,47 +31,22 @@ class JobConfigSyncTest {
 
     @TempDir
     Path dir;
-    private Path workspace;
-    private final ScriptedUpstream up = new ScriptedUpstream();
+    private OneAgentGateway gw;
     private Carapace carapace;
 
     @BeforeEach
     void setUp() throws Exception {
-        workspace = Files.createDirectories(dir.resolve("ws"));
-        Files.writeString(workspace.resolve("AGENTS.md"), "You report.\n");
+        gw = new OneAgentGateway(dir, "You report.\n");
     }
 
     @AfterEach
     void tearDown() {
-        if (carapace != null) carapace.close();
-        up.close();
+        gw.close();
     }
 
     private void start(String jobs) throws Exception {
-        if (carapace != null) carapace.close();
-        carapace = Carapace.start(ConfigLoader.load("""
-                org: acme
-                providers:
-                  up: {kind: openai, base_url: %s, api_key_env: UP_KEY}
-                models:
-                  m-main:
-                    tier: high
-                    context_window: 128000
-                    max_output_tokens: 4096
-                    price: {input: 3, output: 6}
-                    deployments: [{provider: up, model: up-main}]
-                teams:
-                  platform: {}
-                agents:
-                  reporter:
-                    workspace: %s
-                    model: m-main
-                    tools: [read]
-                    owner: {team: platform}
-                jobs:
-                %s
-                """.formatted(up.openAiBaseUrl(), workspace, jobs.indent(2)), "sync.yaml"),
-                dir.resolve("data"), Map.of("UP_KEY", "k")::get, Clock.systemUTC(), 0);
+        gw.start("", "jobs:\n" + jobs.indent(2), Clock.systemUTC());
+        carapace = gw.carapace;
     }
 
     private StoreJobs jobs() { return new StoreJobs(carapace.store().jobs(), Clock.systemUTC()); }
@@ -87,9 +58,9 @@ class JobConfigSyncTest {
     @Test
     void aRestartReplacesAndRemovesConfigJobsAndKeepsApiJobs() throws Exception {
         start("""
-                morning: {agent: reporter, message: report, schedule: {cron: "0 8 * * *", zone: Europe/Paris}}
-                poll: {agent: reporter, message: look, schedule: {every: 2h}}
-                later: {agent: reporter, message: remind, schedule: {at: 3d}}
+                morning: {agent: watcher, message: report, schedule: {cron: "0 8 * * *", zone: Europe/Paris}}
+                poll: {agent: watcher, message: look, schedule: {every: 2h}}
+                later: {agent: watcher, message: remind, schedule: {at: 3d}}
                 """);
         Job poll = jobs().get("poll").orElseThrow();
         Job later = jobs().get("later").orElseThrow();
@@ -99,7 +70,7 @@ class JobConfigSyncTest {
         assertThat(dueAt("morning")).isPresent();
         assertThat(dueAt("poll")).contains(poll.nextDueAt());
         // a job added by API meanwhile
-        JobSpec mine = new JobSpec("mine", new AgentSpec.Owner("alice", "platform"), "reporter",
+        JobSpec mine = new JobSpec("mine", new AgentSpec.Owner("alice", "platform"), "watcher",
                 ScheduleSpec.every("PT6H", "2030-01-01T00:00:00Z"), new JobAction.AgentTurn("mine", null),
                 JobLimits.DEFAULT, null, MissedRunPolicy.RUN_ONCE, 5, 5, true, null);
         jobs().insert(new Job(mine, JobState.ACTIVE, "api", "alice", Instant.now(), 0, null, null, null));
@@ -107,9 +78,9 @@ class JobConfigSyncTest {
         // the same config again: nothing replaced ("every: 2h" keeps its anchor, "at: 3d" its instant)
         Thread.sleep(20);
         start("""
-                morning: {agent: reporter, message: report, schedule: {cron: "0 8 * * *", zone: Europe/Paris}}
-                poll: {agent: reporter, message: look, schedule: {every: 2h}}
-                later: {agent: reporter, message: remind, schedule: {at: 3d}}
+                morning: {agent: watcher, message: report, schedule: {cron: "0 8 * * *", zone: Europe/Paris}}
+                poll: {agent: watcher, message: look, schedule: {every: 2h}}
+                later: {agent: watcher, message: remind, schedule: {at: 3d}}
                 """);
         assertThat(jobs().get("poll").orElseThrow().spec()).isEqualTo(poll.spec());
         assertThat(jobs().get("poll").orElseThrow().createdAt()).isEqualTo(poll.createdAt());
@@ -117,9 +88,9 @@ class JobConfigSyncTest {
 
         // changed, removed, added; and a config job whose id an API job has
         start("""
-                morning: {agent: reporter, message: report, schedule: {cron: "0 9 * * *", zone: Europe/Paris}}
-                evening: {agent: reporter, message: wrap up, schedule: {cron: "0 18 * * *"}}
-                mine: {agent: reporter, message: not yours, schedule: {every: 1h}}
+                morning: {agent: watcher, message: report, schedule: {cron: "0 9 * * *", zone: Europe/Paris}}
+                evening: {agent: watcher, message: wrap up, schedule: {cron: "0 18 * * *"}}
+                mine: {agent: watcher, message: not yours, schedule: {every: 1h}}
                 """);
         assertThat(jobs().get("morning").orElseThrow().spec().schedule().cron()).isEqualTo("0 9 * * *");
         assertThat(jobs().get("evening")).isPresent();

@@ -5,6 +5,7 @@ import dev.carapace.schedule.heartbeat.ProbeState;
 import dev.carapace.server.adapter.StoreHeartbeatStates;
 import dev.carapace.server.adapter.StoreJobActivity;
 import dev.carapace.store.Jobs.JobRow;
+import dev.carapace.testing.MutableClock;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,9 +73,9 @@ class HeartbeatStoreTest {
             jobs.startRun("j2", T0.plusSeconds(35), T0.plusSeconds(35), "g", null);   // still running
             end(jobs, "j2", "budget_exhausted", 40);
 
-            clock.now = T0.plusSeconds(30).plus(StoreJobActivity.SETTLED);   // the run ended at 40 s is not settled yet
+            clock.set(T0.plusSeconds(30).plus(StoreJobActivity.SETTLED));   // the run ended at 40 s is not settled yet
             assertThat(activity.since("helper", null, 10).count()).isEqualTo(2);
-            clock.now = T0.plusSeconds(40).plus(StoreJobActivity.SETTLED);
+            clock.set(T0.plusSeconds(40).plus(StoreJobActivity.SETTLED));
             JobActivity.Batch all = activity.since("helper", null, 2);
             assertThat(all.count()).isEqualTo(3);
             assertThat(all.events()).extracting(JobActivity.Event::jobId, JobActivity.Event::outcome)
@@ -88,7 +89,7 @@ class HeartbeatStoreTest {
 
             end(jobs, "j1", "timed_out", 41);
             assertThat(activity.since("helper", all.marker(), 10).count()).isZero();
-            clock.now = T0.plusSeconds(41).plus(StoreJobActivity.SETTLED);
+            clock.set(T0.plusSeconds(41).plus(StoreJobActivity.SETTLED));
             JobActivity.Batch next = activity.since("helper", all.marker(), 10);
             assertThat(next.events()).singleElement().satisfies(e -> {
                 assertThat(e.jobId()).isEqualTo("j1");
@@ -96,18 +97,6 @@ class HeartbeatStoreTest {
             });
             assertThat(activity.since("lab", null, 10).count()).isEqualTo(1);
         }
-    }
-
-    private static final class MutableClock extends Clock {
-        volatile Instant now;
-
-        MutableClock(Instant now) { this.now = now; }
-
-        @Override public java.time.ZoneId getZone() { return ZoneOffset.UTC; }
-
-        @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-
-        @Override public Instant instant() { return now; }
     }
 
     private static JobRow job(String id, String agent) {
