@@ -39,6 +39,8 @@ import org.slf4j.LoggerFactory;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -119,13 +121,14 @@ final class JobWiring {
      * later). A heartbeat an agent no longer has ends at its next due time ({@code onDue} answers null).
      */
     private HeartbeatRunner heartbeats(CarapaceConfig config, AgentRuntime runtime, EgressProxy egress) {
-        Map<String, HeartbeatSpec> specs = config.heartbeats();
+        Map<String, HeartbeatSpec> specs = new LinkedHashMap<>(config.heartbeats());
         if (egress == null) {
-            specs.forEach((agent, spec) -> {
-                if (!spec.watchUrls().isEmpty()) {
-                    log.warn("heartbeat of agent {}: its watch_urls are not watched: URLs are checked through the egress"
-                            + " proxy, which runs only with tools.web_fetch: proxy or tools.exec: bwrap", agent);
-                }
+            specs.replaceAll((agent, spec) -> {
+                if (spec.watchUrls().isEmpty()) return spec;
+                log.warn("heartbeat of agent {}: URL watches are off: its watch_urls are checked through the egress"
+                        + " proxy, which runs only with tools.web_fetch: proxy or tools.exec: bwrap", agent);
+                return new HeartbeatSpec(spec.every(), spec.activeHours(), spec.model(), spec.checklist(),
+                        spec.watchFiles(), List.of());
             });
         }
         ConfinedWorkspaceFiles files = new ConfinedWorkspaceFiles(agent -> {
@@ -134,7 +137,7 @@ final class JobWiring {
         });
         StoreJobActivity activity = new StoreJobActivity(store.jobs(), clock);
         UrlCheck noProxy = (url, previous) -> {
-            throw new java.io.IOException("URL watches are off: no egress proxy");
+            throw new java.io.IOException("URL watches are off: no egress proxy");   // never asked: no URL is watched
         };
         return new HeartbeatRunner(specs, agent -> new Probe(Inbox.NONE, activity, files,
                 egress == null ? noProxy : new ProxyUrlCheck(egress, agent)),
