@@ -130,8 +130,8 @@ public final class HeartbeatRunner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
-        } catch (ApiException e) {
-            return;
+        } catch (RuntimeException e) {
+            return;   // the gateway is stopping (its store closed): the run ends interrupted, nothing to add
         }
         if (!info.status().isFinal()) return;
         if (info.status() != RunStatus.COMPLETED) {
