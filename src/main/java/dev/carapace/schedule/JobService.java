@@ -163,6 +163,7 @@ public final class JobService {
                     continue;
                 }
                 if (old.isPresent() && unchanged(old.get(), s, admin)) continue;
+                check(s, admin, clock.instant(), agents, minInterval);   // a definition that fails keeps the old job
                 if (old.isPresent()) {
                     due.cancel(s.id());
                     store.delete(s.id());
