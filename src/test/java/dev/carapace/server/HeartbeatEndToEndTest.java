@@ -6,6 +6,7 @@ import dev.carapace.agent.RunStatus;
 import dev.carapace.schedule.heartbeat.Beat;
 import dev.carapace.schedule.heartbeat.HeartbeatRunner;
 import dev.carapace.store.DueRuns;
+import dev.carapace.store.Jobs;
 import dev.carapace.testing.MutableClock;
 import dev.carapace.testing.ScriptedUpstream;
 import mockwebserver3.RecordedRequest;
@@ -121,6 +122,42 @@ class HeartbeatEndToEndTest {
         assertThat(second.beat()).isInstanceOf(Beat.Turn.class);
         assertThat(carapace.agentRuntime().await(second.runId(), Duration.ofSeconds(20)).status()).isEqualTo(RunStatus.COMPLETED);
         assertThat(up.requestCount()).isEqualTo(2);
+    }
+
+    @Test
+    void aFailedRunOfTheAgentsJobIsReportedOnceAtTheNextBeat() throws Exception {
+        start("", clock);
+        assertThat(carapace.heartbeats().beat("watcher").beat()).isInstanceOf(Beat.Idle.class);
+        Jobs jobs = carapace.store().jobs();
+        jobs.insert(new Jobs.JobRow("nightly", null, "platform", "watcher", "{}", "active", "api", "x",
+                clock.instant(), clock.instant(), 0, null, null, null));
+        Jobs.JobRunRow run = jobs.startRun("nightly", clock.instant(), clock.instant(), "g", null);
+        jobs.endRun("nightly", run.runNo(), "failed", "the report server answered 500", 0, 0, null, null,
+                clock.instant().plusSeconds(5));
+        up.enqueue(AgentHarness.text("HEARTBEAT_OK", 150, 4));
+        HeartbeatRunner.Tick tick = beatIn(Duration.ofMinutes(30));
+        assertThat(tick.beat()).isInstanceOf(Beat.Turn.class);
+        assertThat(carapace.agentRuntime().await(tick.runId(), Duration.ofSeconds(20)).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(ScriptedUpstream.body(up.take())).contains("job nightly failed")
+                .contains("the report server answered 500");
+        assertThat(beatIn(Duration.ofMinutes(30)).beat()).isInstanceOf(Beat.Idle.class);
+        assertThat(up.requestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aTurnThatCannotStartIsReportedAgainAtTheNextBeat() throws Exception {
+        start("", clock);
+        assertThat(carapace.heartbeats().beat("watcher").beat()).isInstanceOf(Beat.Idle.class);
+        carapace.agentRuntime().close();   // every start is refused now (503: shutting down)
+        Files.writeString(workspace.resolve("notes.md"), "a change nobody has seen\n");
+        HeartbeatRunner.Tick refused = beatIn(Duration.ofMinutes(30));
+        assertThat(refused.beat()).isInstanceOf(Beat.Turn.class);
+        assertThat(refused.runId()).isNull();
+        assertThat(refused.next()).isEqualTo(clock.instant().plus(Duration.ofMinutes(30)));   // not at once
+        HeartbeatRunner.Tick again = beatIn(Duration.ofMinutes(30));
+        assertThat(again.beat()).isInstanceOfSatisfying(Beat.Turn.class, t -> assertThat(t.changes())
+                .singleElement().satisfies(c -> assertThat(c.what()).isEqualTo("notes.md")));
+        assertThat(up.requestCount()).isZero();
     }
 
     @Test
