@@ -168,10 +168,12 @@ public final class JobRunner {
         events.publish(new JobEvent.Finished(spec.id(), runNo, o.status, o.reason, o.tokens, o.costNanos));
         boolean ok = o.status.equals("succeeded");
         int failures = ok ? 0 : job.consecutiveFailures() + 1;
-        Job after = new Job(spec, job.state(), job.source(), job.createdBy(), job.createdAt(), failures,
-                job.pausedReason(), job.nextDueAt(), started);
+        // As stored now: its owner may have paused or changed it while it ran.
+        Job current = store.get(spec.id()).orElse(job);
+        Job after = new Job(current.spec(), current.state(), current.source(), current.createdBy(), current.createdAt(),
+                failures, current.pausedReason(), current.nextDueAt(), started);
         store.update(after);
-        if (!ok && Backoff.shouldPause(failures, spec.maxFailures())) {
+        if (!ok && after.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
             pause(after, "paused after " + failures + " failed runs in a row; the last: " + o.status
                     + (o.reason == null ? "" : " (" + clip(o.reason, 200) + ")"));
         }

@@ -140,31 +140,64 @@ public final class JobService {
     }
 
     /**
-     * Makes the jobs of the config what it says: adds new ones, replaces changed ones (keeping their history), and
-     * removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     * Makes the jobs of the config what it says: adds new ones, updates changed ones in place (keeping their history
+     * and state), and removes jobs from the config that it no longer has. Jobs added by API or agents are left alone;
+     * an id the config shares with one of them is an error. A job whose definition did not change keeps its next due
+     * time: a restart neither moves nor repeats it.
      */
     public void syncConfig(List<JobSpec> specs, Principal admin) {
         Set<String> named = new HashSet<>();
-        for (JobSpec s : specs) {
-            named.add(s.id());
-            Optional<Job> old = store.get(s.id());
-            if (old.isPresent() && old.get().spec().equals(s)) continue;
-            if (old.isPresent()) {
-                if (!old.get().source().equals("config")) {
-                    throw ApiException.invalid("jobs." + s.id(), "jobs." + s.id() + ": a job with this id was added by "
-                            + old.get().source() + "; remove it or rename the config's");
-                }
-                due.cancel(s.id());
-                store.delete(s.id());
+        Instant now = clock.instant();
+        for (JobSpec given : specs) {
+            named.add(given.id());
+            Optional<Job> old = store.get(given.id());
+            if (old.isEmpty()) {
+                add(given, admin, "config");
+                continue;
             }
-            add(s, admin, "config");
+            Job j = old.get();
+            if (!j.source().equals("config")) {
+                throw ApiException.invalid("jobs." + given.id(), "jobs." + given.id() + ": a job with this id was added by "
+                        + j.source() + "; remove it or rename the config's");
+            }
+            if (sameDefinition(j.spec(), given)) continue;
+            JobSpec checked = check(given, admin, now);
+            Instant next = j.state() == JobState.PAUSED ? null : firstDue(checked, stored(checked), now);
+            JobState state = j.state() == JobState.PAUSED ? JobState.PAUSED : next == null ? JobState.ENDED : JobState.ACTIVE;
+            if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
+            else if (j.spec().budget() != null) budgets.remove(checked.id());
+            store.update(new Job(checked, state, j.source(), j.createdBy(), j.createdAt(), 0, j.pausedReason(), next,
+                    j.lastRunAt()));
+            if (next != null) due.schedule(checked.id(), next);
+            else due.cancel(checked.id());
         }
         for (Job j : new ArrayList<>(store.list())) {
             if (j.source().equals("config") && !named.contains(j.id())) {
                 due.cancel(j.id());
                 store.delete(j.id());
+                if (j.spec().budget() != null) budgets.remove(j.id());
             }
         }
+    }
+
+    /**
+     * Whether the config still says what was stored: every field alike, and the schedule as written. The stored
+     * schedule has its times made absolute, so an {@code every} without an anchor or an {@code at} given as a delay
+     * compares by what the config can say: the interval, or that it is a delay at all.
+     */
+    private static boolean sameDefinition(JobSpec stored, JobSpec given) {
+        ScheduleSpec a = stored.schedule(), b = given.schedule();
+        boolean sameSchedule = java.util.Objects.equals(a.cron(), b.cron())
+                && java.util.Objects.equals(a.zone() == null ? "UTC" : a.zone(), b.zone() == null ? "UTC" : b.zone())
+                && java.util.Objects.equals(a.jitter(), b.jitter())
+                && (b.every() == null ? a.every() == null : a.every() != null
+                    && Durations.parse(a.every()).equals(Durations.parse(b.every()))
+                    && (b.anchor() == null || b.anchor().equals(a.anchor())))
+                && (b.at() == null ? a.at() == null : a.at() != null && (b.at().equals(a.at()) || Durations.parse(b.at()).isPresent()));
+        JobSpec withStoredSchedule = new JobSpec(given.id(), given.owner(), given.agent(), a, given.action(), given.limits(),
+                given.budget(), given.missed(), given.maxRunAll(), given.maxFailures(), given.retryInterrupted(),
+                given.deliverTo());
+        return sameSchedule && withStoredSchedule.equals(stored);
     }
 
     // ---- checks ----
