@@ -257,7 +257,10 @@ public final class JobService {
 
     static boolean mayManage(Principal caller, AgentSpec.Owner owner) {
         if (caller.isAdmin()) return true;
-        if (owner.user() != null) return owner.user().equals(caller.user());
+        // A member's own job may name their team only: a user's job charged to another team is that team's business.
+        if (owner.user() != null) {
+            return owner.user().equals(caller.user()) && (owner.team() == null || owner.team().equals(caller.team()));
+        }
         return owner.team() != null && owner.team().equals(caller.team());
     }
 
