@@ -3,8 +3,6 @@ package dev.carapace.schedule;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
-import dev.carapace.agent.RunEvent;
-import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunOptions;
 import dev.carapace.agent.RunStatus;
@@ -23,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
@@ -188,7 +185,6 @@ public final class JobRunner {
         JobLimits l = spec.limits();
         AgentSpec.Limits limits = new AgentSpec.Limits(l.maxModelCalls(), l.maxWall(), l.maxTokens(),
                 AgentSpec.Limits.DEFAULT.toolTimeout(), AgentSpec.Limits.DEFAULT.maxToolOutputBytes());
-        AtomicLong cost = new AtomicLong();
         String runId;
         try {
             runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
@@ -199,21 +195,19 @@ public final class JobRunner {
         }
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
-        try (RunEvents.Subscription sub = runtime.subscribeRun(runId, e -> {
-            if (e instanceof RunEvent.UsageReported u) cost.addAndGet(pricing.costNanos(u.model(), u.usage()));
-        })) {
+        try {
             // The run's own max_wall ends it; the extra minute only guards against a run that cannot be stopped.
             info = runtime.await(runId, l.maxWall().plusMinutes(1));
             if (!info.status().isFinal()) {
                 runtime.cancel(runId);
                 info = runtime.await(runId, Duration.ofSeconds(10));
                 return new Outcome("timed_out", "the run did not end within max_wall " + l.maxWall(), info.tokens(),
-                        cost.get(), null, runId);
+                        cost(info), null, runId);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             runtime.cancel(runId);
-            return new Outcome("interrupted", "the gateway is shutting down", 0, cost.get(), null, runId);
+            return new Outcome("interrupted", "the gateway is shutting down", 0, 0, null, runId);
         }
         String status = switch (info.status()) {
             case COMPLETED -> "succeeded";
@@ -222,7 +216,21 @@ public final class JobRunner {
             case FAILED -> info.reason() != null && info.reason().contains("budget") ? "budget_exhausted" : "failed";
             default -> "failed";
         };
-        return new Outcome(status, info.reason(), info.tokens(), cost.get(), lastAnswer(info), runId);
+        return new Outcome(status, info.reason(), info.tokens(), cost(info), lastAnswer(info), runId);
+    }
+
+    /**
+     * What the run's model calls cost, from the usage its transcript keeps: read once it has ended, so no call is
+     * missed (a listener subscribed after the start missed the usage of a run that answered at once).
+     */
+    private long cost(RunInfo info) {
+        long nanos = 0;
+        for (TranscriptEntry e : runtime.transcript(info.sessionKey())) {
+            if (info.id().equals(e.runId()) && e.usage() != null && e.model() != null) {
+                nanos += pricing.costNanos(e.model(), e.usage());
+            }
+        }
+        return nanos;
     }
 
     private String lastAnswer(RunInfo info) {

@@ -13,6 +13,7 @@ import dev.carapace.schedule.ScheduleSpec;
 import dev.carapace.schedule.Schedules;
 
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 
 import static dev.carapace.server.json.AgentJson.JSON;
 
@@ -104,5 +105,6 @@ public final class JobsJson {
         if (value != null) n.put(key, value);
     }
 
-    private static String time(Instant t) { return t == null ? null : t.toString(); }
+    /** To the millisecond, as the store keeps times: a job shows the same just added as read back. */
+    private static String time(Instant t) { return t == null ? null : t.truncatedTo(ChronoUnit.MILLIS).toString(); }
 }
