@@ -24,6 +24,7 @@ import java.time.Clock;
 import java.util.Map;
 
 import static dev.carapace.server.cli.Main.JSON;
+import static dev.carapace.text.Excerpt.clip;
 
 /**
  * {@code carapace jobs add|list|show|pause|resume|rm|run-now|history}: scheduled jobs, straight in the store. The
@@ -91,7 +92,7 @@ final class JobsCommand extends GroupCommand {
             Job j;
             try {
                 JobSpec spec = JobSpecReader.read(definition, null, defaultOwner(config, definition.get("agent")));
-                j = jobs.add(spec, admin, "cli");
+                j = jobs.add(spec, admin, "api");   // the store knows config, api and agent: the CLI is the run-time API, its created_by says cli
             } catch (ApiException e) {
                 if (file != null) throw new ApiException(e.kind(), file + ": " + e.getMessage(), e.param(), e.code(), null, false);
                 throw new ApiException(e.kind(), JobOptions.forCli(e), e.param(), e.code(), null, false);
@@ -101,11 +102,15 @@ final class JobsCommand extends GroupCommand {
             return 0;
         }
 
-        /** The agent's owner pays unless the definition says otherwise; an unknown agent is the service's to refuse. */
+        /** The agent's owner pays unless the definition says otherwise. */
         private static AgentSpec.Owner defaultOwner(CarapaceConfig config, Object agent) {
             if (agent == null) return null;
             AgentSpec a = config.agents().get(String.valueOf(agent));
-            return a != null ? a.owner() : new AgentSpec.Owner(null, null);
+            if (a == null) {
+                throw ApiException.invalid("agent", "agent: no agent '" + clip(String.valueOf(agent), 64) + "' (agents: "
+                        + (config.agents().isEmpty() ? "none are configured" : String.join(", ", config.agents().keySet())) + ")");
+            }
+            return a.owner();
         }
     }
 
