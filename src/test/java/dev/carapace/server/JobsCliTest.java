@@ -39,8 +39,9 @@ class JobsCliTest {
 
     @BeforeEach
     void writeConfig() throws Exception {
-        Path workspace = Files.createDirectories(dir.resolve("helper"));
-        Files.writeString(workspace.resolve("AGENTS.md"), "You help.");
+        Path helper = Files.createDirectories(dir.resolve("helper"));
+        Path lab = Files.createDirectories(dir.resolve("lab"));
+        Files.writeString(helper.resolve("AGENTS.md"), "You help.");
         data = dir.resolve("data");
         config = dir.resolve("carapace.yaml");
         Files.writeString(config, """
@@ -56,14 +57,8 @@ class JobsCliTest {
                     deployments: [{provider: a, model: up-model}]
                 teams:
                   platform: {}
-                agents:
-                  helper:
-                    workspace: %s
-                    model: m-solo
-                    tools: [read, list]
-                    owner: {team: platform}
-                scheduler: {min_interval: 1s, poll: 100ms, heartbeat: 250ms}
-                """.formatted(upstream.openAiBaseUrl(), workspace));
+                  research: {}
+                """.formatted(upstream.openAiBaseUrl()) + AgentHarness.AGENTS.formatted(helper, lab) + JobsHarness.SCHEDULER);
     }
 
     @AfterEach
@@ -204,7 +199,7 @@ class JobsCliTest {
             assertThat(r.err()).as(c.getKey().toString()).startsWith(c.getValue());
         }
         assertThat(fails(1, "jobs", "add", "--id", "j", "--agent", "nobody", "--every", "1h", "--message", "m").err())
-                .startsWith("error: --agent: no agent 'nobody' (agents: helper)");
+                .startsWith("error: --agent: no agent 'nobody' (agents: helper, lab)");
         assertThat(fails(1, "jobs", "add", "--id", "taken", "--agent", "helper", "--every", "1h", "--message", "m").err())
                 .startsWith("error: --id: a job 'taken' exists already");
         assertThat(fails(2, "jobs", "history", "taken", "--limit", "0").err()).contains("--limit");

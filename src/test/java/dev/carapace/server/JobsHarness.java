@@ -7,7 +7,6 @@ import mockwebserver3.MockResponse;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -17,34 +16,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A {@link GatewayHarness} for the jobs' interfaces: the agents {@code helper} (team platform: alice and the admin
- * root) and {@code lab} (team research: rita), both on {@code m-solo} (upstream {@code a}), and a scheduler that
- * polls every 100 ms with a one-second minimum interval.
+ * An {@link AgentHarness} for the jobs' interfaces (agents {@code helper} of team platform: alice and the admin
+ * root; {@code lab} of team research: rita; both on {@code m-solo}, upstream {@code a}) with a scheduler that polls
+ * every 100 ms and a one-second minimum interval.
  */
 final class JobsHarness implements AutoCloseable {
 
-    static final String AGENTS_AND_SCHEDULER = """
-            agents:
-              helper:
-                workspace: %s
-                model: m-solo
-                tools: [read, list]
-                owner: {team: platform}
-              lab:
-                workspace: %s
-                model: m-solo
-                tools: [read]
-                owner: {team: research}
-            scheduler: {min_interval: 1s, poll: 100ms, heartbeat: 250ms}
-            """;
+    /** Fast enough for tests: a due run starts within 100 ms; intervals down to a second. */
+    static final String SCHEDULER = "scheduler: {min_interval: 1s, poll: 100ms, heartbeat: 250ms}\n";
 
+    private final AgentHarness agents;
     final GatewayHarness h;
 
     JobsHarness(Path dir) throws Exception {
-        Path helper = Files.createDirectories(dir.resolve("helper"));
-        Path lab = Files.createDirectories(dir.resolve("lab"));
-        Files.writeString(helper.resolve("AGENTS.md"), "You help.");
-        h = new GatewayHarness(dir.resolve("data"), AGENTS_AND_SCHEDULER.formatted(helper, lab));
+        agents = new AgentHarness(dir, SCHEDULER);
+        h = agents.h;
     }
 
     /** The model's answer to one run: a streamed text with this usage. */
@@ -131,6 +117,6 @@ final class JobsHarness implements AutoCloseable {
 
     @Override
     public void close() {
-        h.close();
+        agents.close();
     }
 }

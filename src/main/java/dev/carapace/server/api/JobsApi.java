@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
+import dev.carapace.schedule.Job;
 import dev.carapace.schedule.JobEvent;
 import dev.carapace.schedule.JobEvents;
 import dev.carapace.schedule.JobService;
@@ -57,11 +58,12 @@ public final class JobsApi {
          .post("/api/jobs", x -> api.handleApi("jobs", x, () -> add(x)))
          // before /api/jobs/{id}: the first matching template wins
          .get("/api/jobs/events", x -> api.handleApi("jobs", x, () -> stream(x)))
-         .get("/api/jobs/{id}", x -> api.handleApi("jobs", x, () -> show(x)))
+         .get("/api/jobs/{id}", x -> api.handleApi("jobs", x, () -> oneJob(x, 200, jobs::get)))
          .delete("/api/jobs/{id}", x -> api.handleApi("jobs", x, () -> remove(x)))
-         .post("/api/jobs/{id}/pause", x -> api.handleApi("jobs", x, () -> pause(x)))
-         .post("/api/jobs/{id}/resume", x -> api.handleApi("jobs", x, () -> resume(x)))
-         .post("/api/jobs/{id}/run", x -> api.handleApi("jobs", x, () -> runNow(x)))
+         .post("/api/jobs/{id}/pause", x -> api.handleApi("jobs", x, () -> oneJob(x, 200, jobs::pause)))
+         .post("/api/jobs/{id}/resume", x -> api.handleApi("jobs", x, () -> oneJob(x, 200, jobs::resume)))
+         // 202: the run is due now and starts on whichever gateway picks it; its events and history follow
+         .post("/api/jobs/{id}/run", x -> api.handleApi("jobs", x, () -> oneJob(x, 202, jobs::runNow)))
          .get("/api/jobs/{id}/runs", x -> api.handleApi("jobs", x, () -> history(x)));
     }
 
@@ -83,10 +85,16 @@ public final class JobsApi {
         sendJson(x, 201, JobsJson.job(jobs.add(definition, p, "api")));
     }
 
-    private void show(Exchange x) {
+    /** A route on one job: its id from the path, the caller, no query; answers with the job as the action left it. */
+    private void oneJob(Exchange x, int status, OnJob action) {
         Principal p = api.authenticate(x);
         noQuery(x);
-        sendJson(x, 200, JobsJson.job(jobs.get(x.pathParam("id"), p)));
+        sendJson(x, status, JobsJson.job(action.on(x.pathParam("id"), p)));
+    }
+
+    @FunctionalInterface
+    private interface OnJob {
+        Job on(String id, Principal caller);
     }
 
     private void remove(Exchange x) {
@@ -95,25 +103,6 @@ public final class JobsApi {
         String id = x.pathParam("id");
         jobs.remove(id, p);
         sendJson(x, 200, JSON.createObjectNode().put("id", id).put("deleted", true));
-    }
-
-    private void pause(Exchange x) {
-        Principal p = api.authenticate(x);
-        noQuery(x);
-        sendJson(x, 200, JobsJson.job(jobs.pause(x.pathParam("id"), p)));
-    }
-
-    private void resume(Exchange x) {
-        Principal p = api.authenticate(x);
-        noQuery(x);
-        sendJson(x, 200, JobsJson.job(jobs.resume(x.pathParam("id"), p)));
-    }
-
-    /** 202: the run is due now and starts on whichever gateway picks it; its events and history follow. */
-    private void runNow(Exchange x) {
-        Principal p = api.authenticate(x);
-        noQuery(x);
-        sendJson(x, 202, JobsJson.job(jobs.runNow(x.pathParam("id"), p)));
     }
 
     /** Newest first; {@code ?limit=N}, 1 to 1000, default 20. */

@@ -121,12 +121,7 @@ final class JobsCommand extends GroupCommand {
         @Override
         int run(CarapaceConfig config, JobService jobs, Principal admin, PrintWriter out) throws Exception {
             java.util.List<Job> all = jobs.list(admin);
-            if (json) {
-                ArrayNode a = JSON.createArrayNode();
-                all.forEach(j -> a.add(JobsJson.job(j)));
-                out.println(JSON.writeValueAsString(a));
-                return 0;
-            }
+            if (json) return printArray(out, all, JobsJson::job);
             if (all.isEmpty()) {
                 out.println("No jobs (add one with 'carapace jobs add', under 'jobs:' in the config, or POST /api/jobs).");
                 return 0;
@@ -220,12 +215,7 @@ final class JobsCommand extends GroupCommand {
         int run(CarapaceConfig config, JobService jobs, Principal admin, PrintWriter out) throws Exception {
             if (limit < 1 || limit > 1000) throw usageError("--limit: a whole number from 1 to 1000; got " + limit);
             java.util.List<JobRun> runs = jobs.history(id, admin, limit);
-            if (json) {
-                ArrayNode a = JSON.createArrayNode();
-                runs.forEach(r -> a.add(JobsJson.run(r)));
-                out.println(JSON.writeValueAsString(a));
-                return 0;
-            }
+            if (json) return printArray(out, runs, JobsJson::run);
             if (runs.isEmpty()) {
                 out.println("job " + id + " has not run yet");
                 return 0;
@@ -238,6 +228,15 @@ final class JobsCommand extends GroupCommand {
             }
             return 0;
         }
+    }
+
+    /** Prints the items as one JSON array; exit code 0. */
+    private static <T> int printArray(PrintWriter out, java.util.List<T> items,
+                                      java.util.function.Function<T, com.fasterxml.jackson.databind.JsonNode> json) throws Exception {
+        ArrayNode a = JSON.createArrayNode();
+        items.forEach(i -> a.add(json.apply(i)));
+        out.println(JSON.writeValueAsString(a));
+        return 0;
     }
 
     private static String next(Job j) {
