@@ -182,6 +182,13 @@ class JobsApiTest {
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"limits\":{\"tools\":[\"exec\"]}}", "limits.tools");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"limits\":{\"max_wall\":\"forever\"}}", "limits.max_wall");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"missed\":\"sometimes\"}", "missed");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"limits\":{\"max_model_calls\":\"many\"}}", "limits.max_model_calls");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"limits\":{\"max_tokens\":0}}", "limits.max_tokens");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"budget\":{\"tokens\":-5}}", "budget.tokens");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"cron\":{\"minute\":0}},\"message\":\"m\"}", "schedule.cron");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"owner\":{\"user\":[\"alice\"]},\"schedule\":{\"every\":\"1h\"},\"message\":\"m\"}", "owner.user");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"max_failures\":0}", "max_failures");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"retry_interrupted\":\"maybe\"}", "retry_interrupted");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"budget\":{\"amount\":\"lots\"}}", "budget.amount");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"\"}", "message");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":\"hourly\",\"message\":\"m\"}", "schedule");
