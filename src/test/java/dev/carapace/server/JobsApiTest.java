@@ -312,9 +312,23 @@ class JobsApiTest {
         }
         HttpResponse<String> noKey = h.get("/api/jobs/events", null);
         assertThat(noKey.statusCode()).isEqualTo(401);
-        HttpResponse<String> query = h.get("/api/jobs/events?job=quiet", h.memberKey);
+        HttpResponse<String> query = h.get("/api/jobs/events?jobs=quiet", h.memberKey);
         assertThat(query.statusCode()).isEqualTo(400);
-        assertThat(json(query.body()).path("error").path("param").asText()).isEqualTo("job");
+        assertThat(json(query.body()).path("error").path("param").asText()).isEqualTo("jobs");
+        assertThat(h.get("/api/jobs/events?job=quiet", h.researchKey).statusCode()).isEqualTo(404);   // not rita's
+    }
+
+    @Test
+    void aStreamOfOneJobCarriesThatJobsEventsOnly() throws Exception {
+        assertThat(h.post("/api/jobs", h.memberKey, hourly("one", "helper")).statusCode()).isEqualTo(201);
+        assertThat(h.post("/api/jobs", h.memberKey, hourly("two", "helper")).statusCode()).isEqualTo(201);
+        try (JobsHarness.Events two = jobs.new Events(h.memberKey, "two")) {
+            h.post("/api/jobs/one/pause", h.memberKey, "");
+            h.post("/api/jobs/two/pause", h.memberKey, "");
+            GatewayHarness.Frame first = two.next();
+            assertThat(first.event()).isEqualTo("job_paused");
+            assertThat(first.json().path("job_id").asText()).isEqualTo("two");
+        }
     }
 
     @Test

@@ -75,7 +75,12 @@ final class JobsHarness implements AutoCloseable {
         private Thread reader;
 
         Events(String key) throws Exception {
-            response = h.http.send(HttpRequest.newBuilder(URI.create(h.url("/api/jobs/events")))
+            this(key, null);
+        }
+
+        /** @param job the one job to follow, or null for all the caller may see */
+        Events(String key, String job) throws Exception {
+            response = h.http.send(HttpRequest.newBuilder(URI.create(h.url("/api/jobs/events" + (job == null ? "" : "?job=" + job))))
                     .header("authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofLines());
             var lines = response.body().iterator();
             if (response.statusCode() != 200) return;

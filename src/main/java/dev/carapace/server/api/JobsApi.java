@@ -116,17 +116,23 @@ public final class JobsApi {
     }
 
     /**
-     * Every job event the caller may see, until the client leaves. Events are published on the thread running the
-     * job, so this stream never makes it wait: a client that reads too slowly misses events, the job does not.
+     * Every job event the caller may see, or those of one job ({@code ?job=ID}), until the client leaves. The events
+     * are this gateway's: on several gateways sharing PostgreSQL, each streams the runs it makes (the history, read
+     * from the store, has every gateway's). They are published on the thread running the job, so this stream never
+     * makes it wait: a client that reads too slowly misses events, the job does not.
      */
     private void stream(Exchange x) {
         Principal p = api.authenticate(x);
-        noQuery(x);
+        for (String name : x.queryNames()) {
+            if (!name.equals("job")) throw ApiException.invalid(name, name + ": unknown parameter (expected job)");
+        }
+        String only = x.query("job");
+        if (only != null) jobs.get(only, p);   // 404 for a job the caller may not see, as on every route
         EventStream<JobEvent> stream = new EventStream<>(heartbeat,
                 e -> EventStream.frame(e.type(), JobsJson.event(e).toString()));
         AutoCloseable sub = events.subscribe(stream::offer);
         try {
-            stream.pump(x, e -> visible(p, e.jobId()), e -> false);
+            stream.pump(x, e -> (only == null || only.equals(e.jobId())) && visible(p, e.jobId()), e -> false);
         } finally {
             try {
                 sub.close();
