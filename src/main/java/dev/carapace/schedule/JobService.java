@@ -58,7 +58,10 @@ public final class JobService {
 
     /** Checks and adds {@code spec}, owned as it says, and schedules its first run. */
     public Job add(JobSpec spec, Principal caller, String source) {
-        Instant now = clock.instant();
+        // To the millisecond, as the store and the due queue keep times: "at: 2s" or an every anchored now would
+        // otherwise fire at an instant the queue hands back truncated, and the runner would take the untruncated
+        // fire time for a second one already past, recorded as missed.
+        Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         JobSpec checked = check(spec, caller, now);
         if (store.get(checked.id()).isPresent()) {
             throw ApiException.invalid("id", "id: a job '" + checked.id() + "' exists already; remove it first or pick another id");

@@ -96,15 +96,16 @@ final class JobOptions {
     /** The field each option fills, as the reader and the service name it in their errors. */
     private static final Map<String, String> OPTION = Map.ofEntries(Map.entry("id", "--id"),
             Map.entry("agent", "--agent"), Map.entry("message", "--message"), Map.entry("session", "--session"),
-            Map.entry("webhook.url", "--webhook"), Map.entry("body", "--webhook-body"),
+            Map.entry("webhook.url", "--webhook"), Map.entry("webhook.body", "--webhook-body"),
             Map.entry("schedule", "--cron, --at or --every"), Map.entry("schedule.cron", "--cron"),
             Map.entry("schedule.at", "--at"), Map.entry("schedule.every", "--every"),
             Map.entry("schedule.anchor", "--anchor"), Map.entry("schedule.zone", "--zone"),
             Map.entry("schedule.jitter", "--jitter"), Map.entry("owner", "--owner-user/--owner-team"),
+            Map.entry("owner.user", "--owner-user"), Map.entry("owner.team", "--owner-team"),
             Map.entry("limits.tools", "--tools"), Map.entry("limits.max_wall", "--max-wall"),
-            Map.entry("max_model_calls", "--max-model-calls"), Map.entry("max_tokens", "--max-tokens"),
+            Map.entry("limits.max_model_calls", "--max-model-calls"), Map.entry("limits.max_tokens", "--max-tokens"),
             Map.entry("budget", "--budget-amount/--budget-tokens"), Map.entry("budget.amount", "--budget-amount"),
-            Map.entry("tokens", "--budget-tokens"), Map.entry("budget.period", "--budget-period"),
+            Map.entry("budget.tokens", "--budget-tokens"), Map.entry("budget.period", "--budget-period"),
             Map.entry("missed", "--missed"), Map.entry("max_failures", "--max-failures"),
             Map.entry("deliver_to", "--deliver-to"));
 
