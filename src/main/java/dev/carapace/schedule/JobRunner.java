@@ -3,10 +3,9 @@ package dev.carapace.schedule;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
-import dev.carapace.agent.RunEvent;
-import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunOptions;
+import dev.carapace.agent.TranscriptEntry;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import org.slf4j.Logger;
@@ -20,7 +19,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
@@ -165,10 +163,12 @@ public final class JobRunner {
         events.publish(new JobEvent.Finished(spec.id(), runNo, o.status, o.reason, o.tokens, o.costNanos));
         boolean ok = o.status.equals("succeeded");
         int failures = ok ? 0 : job.consecutiveFailures() + 1;
-        Job after = new Job(spec, job.state(), job.source(), job.createdBy(), job.createdAt(), failures,
-                job.pausedReason(), job.nextDueAt(), started);
+        // As stored now: its owner may have paused or changed it while it ran.
+        Job current = store.get(spec.id()).orElse(job);
+        Job after = new Job(current.spec(), current.state(), current.source(), current.createdBy(), current.createdAt(),
+                failures, current.pausedReason(), current.nextDueAt(), started);
         store.update(after);
-        if (!ok && Backoff.shouldPause(failures, spec.maxFailures())) {
+        if (!ok && after.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
             pause(after, "paused after " + failures + " failed runs in a row; the last: " + o.status
                     + (o.reason == null ? "" : " (" + clip(o.reason, 200) + ")"));
         }
@@ -183,7 +183,6 @@ public final class JobRunner {
         JobLimits l = spec.limits();
         AgentSpec.Limits limits = new AgentSpec.Limits(l.maxModelCalls(), l.maxWall(), l.maxTokens(),
                 AgentSpec.Limits.DEFAULT.toolTimeout(), AgentSpec.Limits.DEFAULT.maxToolOutputBytes());
-        AtomicLong cost = new AtomicLong();
         String runId;
         try {
             runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
@@ -194,21 +193,19 @@ public final class JobRunner {
         }
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
-        try (RunEvents.Subscription sub = runtime.subscribeRun(runId, e -> {
-            if (e instanceof RunEvent.UsageReported u) cost.addAndGet(pricing.costNanos(u.model(), u.usage()));
-        })) {
+        try {
             // The run's own max_wall ends it; the extra minute only guards against a run that cannot be stopped.
             info = runtime.await(runId, l.maxWall().plusMinutes(1));
             if (!info.status().isFinal()) {
                 runtime.cancel(runId);
                 info = runtime.await(runId, Duration.ofSeconds(10));
                 return new Outcome("timed_out", "the run did not end within max_wall " + l.maxWall(), info.tokens(),
-                        cost.get(), null, runId);
+                        cost(info), null, runId);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             runtime.cancel(runId);
-            return new Outcome("interrupted", "the gateway is shutting down", 0, cost.get(), null, runId);
+            return new Outcome("interrupted", "the gateway is shutting down", 0, 0, null, runId);
         }
         String status = switch (info.status()) {
             case COMPLETED -> "succeeded";
@@ -217,7 +214,21 @@ public final class JobRunner {
             case FAILED -> info.reason() != null && info.reason().contains("budget") ? "budget_exhausted" : "failed";
             default -> "failed";
         };
-        return new Outcome(status, info.reason(), info.tokens(), cost.get(), RunAnswer.of(runtime, info), runId);
+        return new Outcome(status, info.reason(), info.tokens(), cost(info), RunAnswer.of(runtime, info), runId);
+    }
+
+    /**
+     * What the run's model calls cost, from the usage its transcript keeps: read once it has ended, so no call is
+     * missed (a listener subscribed after the start missed the usage of a run that answered at once).
+     */
+    private long cost(RunInfo info) {
+        long nanos = 0;
+        for (TranscriptEntry e : runtime.transcript(info.sessionKey())) {
+            if (info.id().equals(e.runId()) && e.usage() != null && e.model() != null) {
+                nanos += pricing.costNanos(e.model(), e.usage());
+            }
+        }
+        return nanos;
     }
 
     private Outcome webhook(JobSpec spec, long runNo, Instant fireTime, JobAction.Webhook w) {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -59,7 +60,10 @@ public final class JobService {
 
     /** Checks and adds {@code spec}, owned as it says, and schedules its first run. */
     public Job add(JobSpec spec, Principal caller, String source) {
-        // to the millisecond, as the store keeps createdAt: syncConfig checks a config job again as of then
+        // To the millisecond, as the store and the due queue keep times: "at: 2s" or an every anchored now would
+        // otherwise fire at an instant the queue hands back truncated, and the runner would take the untruncated
+        // fire time for a second one already past, recorded as missed. (And syncConfig checks a config job again as
+        // of its createdAt, which the store keeps to the millisecond.)
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         JobSpec checked = check(spec, caller, now, agents, minInterval);
         if (store.get(checked.id()).isPresent()) {
@@ -142,53 +146,63 @@ public final class JobService {
     }
 
     /**
-     * Makes the jobs of the config what it says: adds new ones, replaces changed ones (a replaced job starts a new
-     * history), and removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
-     * A job is unchanged when its definition, checked again as of when it was added, is the one stored: so
-     * {@code every: 30m} keeps its anchor and {@code at: 3d} its instant across restarts.
+     * Makes the jobs of the config what it says: adds new ones, updates changed ones in place (keeping their history
+     * and state), and removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     * A config job's definition is read as of when it was added ({@code every: 30m} anchored then, {@code at: 3d}
+     * three days after), so one whose definition did not change is exactly what is stored and keeps its next due
+     * time: a restart neither moves nor repeats it.
      *
-     * @return what could not be done, one line per job (a job of the same id added by API, a definition no longer
+     * @return what could not be done, one line per job (an id an API or agent job has, a definition no longer
      *         valid); the other jobs are synchronized all the same
      */
     public List<String> syncConfig(List<JobSpec> specs, Principal admin) {
         List<String> problems = new ArrayList<>();
         Set<String> named = new HashSet<>();
-        for (JobSpec s : specs) {
-            named.add(s.id());
+        Instant now = clock.instant();
+        for (JobSpec given : specs) {
+            named.add(given.id());
             try {
-                Optional<Job> old = store.get(s.id());
-                if (old.isPresent() && !old.get().source().equals("config")) {
-                    problems.add("jobs." + s.id() + ": a job with this id was added by " + old.get().source()
+                Optional<Job> old = store.get(given.id());
+                if (old.isEmpty()) {
+                    add(given, admin, "config");
+                    continue;
+                }
+                Job j = old.get();
+                if (!j.source().equals("config")) {
+                    problems.add("jobs." + given.id() + ": a job with this id was added by " + j.source()
                             + "; remove it or rename the config's");
                     continue;
                 }
-                if (old.isPresent() && unchanged(old.get(), s, admin)) continue;
-                check(s, admin, clock.instant(), agents, minInterval);   // a definition that fails keeps the old job
-                if (old.isPresent()) {
-                    due.cancel(s.id());
-                    store.delete(s.id());
+                JobSpec checked = check(given, admin, j.createdAt(), agents, minInterval);
+                if (checked.equals(j.spec())) continue;
+                if (!checked.owner().equals(j.spec().owner()) || !Objects.equals(checked.agent(), j.spec().agent())) {
+                    // another payer or agent: another job (the store keeps who owns and runs a job as it was made)
+                    due.cancel(j.id());
+                    store.delete(j.id());
+                    if (j.spec().budget() != null) budgets.remove(j.id());
+                    add(given, admin, "config");
+                    continue;
                 }
-                add(s, admin, "config");
+                Instant next = j.state() == JobState.PAUSED ? null : firstDue(checked, stored(checked), now);
+                JobState state = j.state() == JobState.PAUSED ? JobState.PAUSED : next == null ? JobState.ENDED : JobState.ACTIVE;
+                if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
+                else if (j.spec().budget() != null) budgets.remove(checked.id());
+                store.update(new Job(checked, state, j.source(), j.createdBy(), j.createdAt(), 0, j.pausedReason(), next,
+                        j.lastRunAt()));
+                if (next != null) due.schedule(checked.id(), next);
+                else due.cancel(checked.id());
             } catch (ApiException e) {
-                problems.add("jobs." + s.id() + ": " + e.getMessage());
+                problems.add("jobs." + given.id() + ": " + e.getMessage());
             }
         }
         for (Job j : new ArrayList<>(store.list())) {
             if (j.source().equals("config") && !named.contains(j.id())) {
                 due.cancel(j.id());
                 store.delete(j.id());
+                if (j.spec().budget() != null) budgets.remove(j.id());
             }
         }
         return problems;
-    }
-
-    /** Whether {@code spec}, checked as of when {@code stored} was added, is what {@code stored} holds. */
-    private boolean unchanged(Job stored, JobSpec spec, Principal admin) {
-        try {
-            return check(spec, admin, stored.createdAt(), agents, minInterval).equals(stored.spec());
-        } catch (ApiException e) {
-            return false;
-        }
     }
 
     /**
@@ -263,7 +277,10 @@ public final class JobService {
 
     static boolean mayManage(Principal caller, AgentSpec.Owner owner) {
         if (caller.isAdmin()) return true;
-        if (owner.user() != null) return owner.user().equals(caller.user());
+        // A member's own job may name their team only: a user's job charged to another team is that team's business.
+        if (owner.user() != null) {
+            return owner.user().equals(caller.user()) && (owner.team() == null || owner.team().equals(caller.team()));
+        }
         return owner.team() != null && owner.team().equals(caller.team());
     }
 

@@ -86,13 +86,16 @@ class JobConfigSyncTest {
         assertThat(jobs().get("poll").orElseThrow().createdAt()).isEqualTo(poll.createdAt());
         assertThat(jobs().get("later").orElseThrow().spec()).isEqualTo(later.spec());
 
-        // changed, removed, added; and a config job whose id an API job has
+        carapace.store().jobs().recordMissed("morning", Instant.parse("2030-01-01T07:00:00Z"), "gateway down", Instant.now());
+
+        // changed (in place: its history stays), removed, added; and a config job whose id an API job has
         start("""
                 morning: {agent: watcher, message: report, schedule: {cron: "0 9 * * *", zone: Europe/Paris}}
                 evening: {agent: watcher, message: wrap up, schedule: {cron: "0 18 * * *"}}
                 mine: {agent: watcher, message: not yours, schedule: {every: 1h}}
                 """);
         assertThat(jobs().get("morning").orElseThrow().spec().schedule().cron()).isEqualTo("0 9 * * *");
+        assertThat(jobs().history("morning", 10)).extracting(r -> r.reason()).containsExactly("gateway down");
         assertThat(jobs().get("evening")).isPresent();
         assertThat(dueAt("evening")).isPresent();
         assertThat(jobs().get("poll")).isEmpty();
