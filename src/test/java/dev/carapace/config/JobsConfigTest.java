@@ -73,26 +73,19 @@ class JobsConfigTest {
                   message: Sort the inbox
                   schedule: {every: 2h}
                 """);
-        Result r = check("""
+        String morningJob = """
                 jobs:
                   morning:
                     agent: bot
                     message: Write the morning report
                     schedule: {cron: "0 8 * * 1-5", zone: Europe/Paris}
                     limits: {tools: [read], max_wall: 5m}
-                    owner: {team: research}
-                """);
+                """;
+        Result r = check(morningJob + "    owner: {team: research}\n");
         // research may not use bot (team platform's): refused as the API refuses it
         assertThat(r.errors()).extracting(Object::toString).containsExactly(file + ":23:12: jobs.morning.agent: the job's owner "
                 + "team:research may not use the agent 'bot' (owned by team:platform)");
-        r = check("""
-                jobs:
-                  morning:
-                    agent: bot
-                    message: Write the morning report
-                    schedule: {cron: "0 8 * * 1-5", zone: Europe/Paris}
-                    limits: {tools: [read], max_wall: 5m}
-                """);
+        r = check(morningJob);
         assertThat(r.errors()).isEmpty();
         List<JobSpec> jobs = r.config().jobs();
         assertThat(jobs).extracting(JobSpec::id).containsExactly("morning", "inbox-triage");
