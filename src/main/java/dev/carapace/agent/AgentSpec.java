@@ -89,6 +89,11 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
         return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy, subagents, compaction);
     }
 
+    /** This agent calling {@code model} only: no fallbacks (a run told which model to use uses that one). */
+    public AgentSpec withModel(String model) {
+        return new AgentSpec(id, workspace, model, List.of(), tools, owner, limits, onBusy, policy, subagents, compaction);
+    }
+
     /** The tools whose schemas the model gets and the guard allows: {@link #tools} plus what they bring along. */
     public List<String> enabledTools() {
         if (!tools.contains(SPAWN_AGENT) || tools.contains(WAIT_AGENTS)) return tools;

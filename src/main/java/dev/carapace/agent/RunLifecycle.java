@@ -107,6 +107,7 @@ final class RunLifecycle {
         String parent = store.startedBy(key).orElse(null);
         if (parent != null) throw subAgentSession(key, parent);
         AgentSpec bounded = options.limits() == null ? agent : agent.withLimits(agent.limits().tightest(options.limits()));
+        if (options.model() != null) bounded = bounded.withModel(options.model());
         return submit(bounded, toolsFor(agent, options.tools()), key, message, List.of(), null, null,
                 bounded.limits().maxTokens(), null, startedBy, options.job()).runId;
     }

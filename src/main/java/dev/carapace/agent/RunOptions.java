@@ -11,11 +11,18 @@ import java.util.List;
  * @param limits the run's limits; each one the smaller of this and the agent's; null for the agent's own
  * @param job    the scheduled job the run's model calls are charged to (its budget {@code job:ID} applies on top of
  *               the agent's and its owner's), or null
+ * @param model  the model every call of the run goes to instead of the agent's (and without its fallbacks): a
+ *               heartbeat's cheaper model; null for the agent's own
  */
-public record RunOptions(List<String> tools, AgentSpec.Limits limits, String job) {
+public record RunOptions(List<String> tools, AgentSpec.Limits limits, String job, String model) {
 
-    /** The agent's own tools and limits, for no job. */
-    public static final RunOptions NONE = new RunOptions(null, null, null);
+    /** The agent's own tools, limits and model, for no job. */
+    public static final RunOptions NONE = new RunOptions(null, null, null, null);
+
+    /** With the agent's own model. */
+    public RunOptions(List<String> tools, AgentSpec.Limits limits, String job) {
+        this(tools, limits, job, null);
+    }
 
     public RunOptions {
         if (tools != null) tools = List.copyOf(tools);

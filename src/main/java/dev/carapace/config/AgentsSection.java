@@ -8,6 +8,7 @@ import dev.carapace.config.WritableLayout.Site;
 import dev.carapace.fs.RealPaths;
 import dev.carapace.model.ModelKind;
 import dev.carapace.model.ModelSpec;
+import dev.carapace.schedule.heartbeat.HeartbeatSpec;
 import dev.carapace.yaml.KeyPath;
 import dev.carapace.yaml.Problems;
 import dev.carapace.yaml.YamlTree;
@@ -59,9 +60,17 @@ final class AgentsSection {
     private final WritableLayout layout;
     /** The problems of each discovered agent file, reported with the config's own. */
     private final List<Problems> otherFiles;
+    /** The agents' heartbeats, by agent id, shared with the readers of discovered agent files. */
+    private final Map<String, HeartbeatSpec> heartbeats;
 
     AgentsSection(ConfigChecks checks, Path baseDir, Path agentsDir, Set<String> guardPolicies, WritableLayout layout,
                   List<Problems> otherFiles) {
+        this(checks, baseDir, agentsDir, guardPolicies, layout, otherFiles, new LinkedHashMap<>());
+    }
+
+    private AgentsSection(ConfigChecks checks, Path baseDir, Path agentsDir, Set<String> guardPolicies,
+                          WritableLayout layout, List<Problems> otherFiles, Map<String, HeartbeatSpec> heartbeats) {
+        this.heartbeats = heartbeats;
         this.checks = checks;
         this.problems = checks.problems();
         this.baseDir = baseDir;
@@ -104,26 +113,11 @@ final class AgentsSection {
             Problems fileProblems = new Problems(file.toString());
             otherFiles.add(fileProblems);
             AgentsSection sub = new AgentsSection(checks.reportingTo(fileProblems), folder, null, guardPolicies,
-                    layout, otherFiles);
+                    layout, otherFiles, heartbeats);
             layout.definition(file);
             String id = folder.getFileName().toString();
-            String text;
-            try {
-                text = Files.readString(file);
-            } catch (IOException e) {
-                fileProblems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
-                continue;
-            }
-            Node node = MapReader.parse(text, fileProblems);
-            if (node == null) {
-                if (!fileProblems.hasErrors()) fileProblems.error(1, 1, "", "the file is empty (expected the agent's settings)");
-                continue;
-            }
-            if (!(node instanceof MapNode map)) {
-                fileProblems.error(node.line(), node.column(), "", "expected the agent's settings (key: value lines), got "
-                        + YamlTree.describe(node));
-                continue;
-            }
+            MapNode map = MapReader.readFile(file, fileProblems, "the agent's settings (key: value lines)");
+            if (map == null) continue;
             sub.checks.checkName(1, 1, "", id, "agent id (the folder's name)");
             SecretsSection fileSecrets = new SecretsSection(fileProblems);
             for (Entry e : map.entries().values()) {
@@ -141,8 +135,13 @@ final class AgentsSection {
         return Collections.unmodifiableMap(agents);
     }
 
+    /** The heartbeats of the agents read so far (after {@link #agents}: of them all), by agent id. */
+    Map<String, HeartbeatSpec> heartbeats() {
+        return Collections.unmodifiableMap(heartbeats);
+    }
+
     /** Whether {@code path} lies in {@code dir}, compared as real paths. */
-    private static boolean inside(Path path, Path dir) {
+    static boolean inside(Path path, Path dir) {
         return RealPaths.real(path).startsWith(RealPaths.real(dir));
     }
 
@@ -205,12 +204,19 @@ final class AgentsSection {
         }
         AgentSpec.SubAgents subagents = subagents(r.object("subagents"));
         AgentSpec.Compaction compaction = compaction(r.object("compaction"), tiers, models);
+        HeartbeatSpec heartbeat = null;
+        if (r.value("heartbeat") != null) {
+            MapReader hb = r.object("heartbeat");
+            String hbModel = modelRef(hb, hb.scalar("model", "a model id or tier:NAME"), "model", tiers, models);
+            heartbeat = HeartbeatSection.read(hb, hbModel, enabled);
+        }
         r.finish();
         if (workspace != null) {
             layout.workspace(ws != null ? new Site(id, workspace, problems, ws.line(), ws.column(), r.pathOf("workspace"))
                     : new Site(id, workspace, problems, 1, 1, ""));
         }
         if (workspace == null || model == null || owner == null) return null;
+        if (heartbeat != null) heartbeats.put(id, heartbeat);
         return new AgentSpec(id, workspace, model, fallbacks, tools, owner, limits, onBusy, policy, subagents, compaction);
     }
 

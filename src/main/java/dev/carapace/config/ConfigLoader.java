@@ -13,6 +13,7 @@ import dev.carapace.model.ModelSpec;
 import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
 import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.schedule.JobSpec;
 import dev.carapace.yaml.Problem;
 import dev.carapace.yaml.Problems;
 import dev.carapace.yaml.YamlTree;
@@ -25,6 +26,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +40,8 @@ import java.util.function.Function;
  * warnings (an environment variable that is not set, a tier without models), which do not stop loading.
  *
  * <p>This class orchestrates: each section has its reader ({@link SettingsSections}, {@link ProvidersSection},
- * {@link ModelsSection}, {@link GuardSection}, {@link AgentsSection}, {@link SecretsSection}, {@link PrivacySection}),
+ * {@link ModelsSection}, {@link GuardSection}, {@link AgentsSection} with {@link HeartbeatSection}, {@link SecretsSection}, {@link PrivacySection},
+ * {@link JobsSection}),
  * and {@link WritableLayout} checks what agents can write against the files that steer the gateway.
  */
 public final class ConfigLoader {
@@ -179,19 +182,21 @@ public final class ConfigLoader {
         Tools tools = settings.tools(root.object("tools"));
         GuardSection guard = new GuardSection(checks, baseDir, layout, agentFiles);
         guard.read(root.object("guard"));
-        Map<String, AgentSpec> agents = new AgentsSection(checks, baseDir, agentsDir, guard.policyNames(), layout,
-                agentFiles).agents(root, tiers, models, teams, tools);
+        AgentsSection agentsSection = new AgentsSection(checks, baseDir, agentsDir, guard.policyNames(), layout, agentFiles);
+        Map<String, AgentSpec> agents = agentsSection.agents(root, tiers, models, teams, tools);
         Map<String, String> secrets = secretsSection.secrets(root);
         CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
-        layout.check(secrets);
         Approvals approvals = settings.approvals(root.object("approvals"));
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
         CarapaceConfig.Responses responses = settings.responses(root.object("responses"));
         CarapaceConfig.Scheduler scheduler = settings.scheduler(root.object("scheduler"));
+        List<JobSpec> jobs = new JobsSection(problems, agentsDir, layout, agentFiles, agents, scheduler.minInterval(),
+                Instant.now()).jobs(root);
+        layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
-                tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, List.of(), Map.of());
+                tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, jobs, agentsSection.heartbeats());
     }
 }

@@ -11,8 +11,11 @@ import dev.carapace.yaml.YamlTree.MapNode;
 import dev.carapace.yaml.YamlTree.Node;
 import dev.carapace.yaml.YamlTree.Scalar;
 
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -78,6 +81,29 @@ final class MapReader {
             problems.error(1, 1, "", "file is empty");
         }
         return root;
+    }
+
+    /**
+     * Reads a YAML file of settings found next to the config (an agent's definition, an agent's jobs): its mapping,
+     * or null when it cannot be read, does not parse or holds something else, reported to {@code problems}.
+     *
+     * @param what what the file holds, for the message: "the agent's settings (key: value lines)"
+     */
+    static MapNode readFile(Path file, Problems problems, String what) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            problems.error(0, 0, "", "cannot read the file: " + e.getClass().getSimpleName());
+            return null;
+        }
+        Node node = parse(text, problems);
+        if (node == null) return null;
+        if (!(node instanceof MapNode map)) {
+            problems.error(node.line(), node.column(), "", "expected " + what + ", got " + YamlTree.describe(node));
+            return null;
+        }
+        return map;
     }
 
     static MapReader root(MapNode root, Problems problems) {
@@ -420,6 +446,17 @@ final class MapReader {
     /** Reports a problem with the value of {@code key}. */
     void error(Node at, String key, String message) {
         problems.error(at.line(), at.column(), pathOf(key), message);
+    }
+
+    /** Reports a problem at {@code at} (at the key that introduced this mapping when null), under {@code path}. */
+    void errorAt(Node at, String path, String message) {
+        if (at == null) problems.error(line, column, path, message);
+        else problems.error(at.line(), at.column(), path, message);
+    }
+
+    /** Warns about the value of {@code key}. */
+    void warning(Node at, String key, String message) {
+        problems.warning(at.line(), at.column(), pathOf(key), message);
     }
 
     void wrongType(Node at, String key, String what) {

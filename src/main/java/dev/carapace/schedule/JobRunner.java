@@ -3,11 +3,8 @@ package dev.carapace.schedule;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
-import dev.carapace.agent.RunEvent;
-import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunOptions;
-import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.TranscriptEntry;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
@@ -23,9 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
@@ -47,8 +41,6 @@ public final class JobRunner {
     /** A run later than this after its fire time was missed (the gateways were down), not merely slow to start. */
     static final Duration GRACE = Duration.ofMinutes(2);
     private static final int RESULT_CHARS = 4000;
-    /** How long the events of a run that has ended may take to arrive. */
-    private static final Duration EVENTS_WAIT = Duration.ofSeconds(5);
 
     private final JobStore store;
     private final AgentRuntime runtime;
@@ -247,42 +239,29 @@ public final class JobRunner {
         JobLimits l = spec.limits();
         AgentSpec.Limits limits = new AgentSpec.Limits(l.maxModelCalls(), l.maxWall(), l.maxTokens(),
                 AgentSpec.Limits.DEFAULT.toolTimeout(), AgentSpec.Limits.DEFAULT.maxToolOutputBytes());
-        // The run's events arrive on a thread of their own, after the run ends as far as await is concerned: its
-        // cost is summed from them up to its final status.
-        BlockingQueue<RunEvent> seen = new LinkedBlockingQueue<>();
         String runId;
-        RunEvents.Subscription sub;
         try {
-            // Subscribed before the start: a quick first model call reports its usage before start returns.
-            sub = runtime.subscribeSession(runtime.agents().get(spec.agent()).sessionKey(sessionName), seen::add);
-            try {
-                runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
-                        new RunOptions(l.tools(), limits, spec.id()));
-            } catch (ApiException e) {
-                sub.close();
-                throw e;
-            }
+            runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
+                    new RunOptions(l.tools(), limits, spec.id()));
         } catch (ApiException e) {
             events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), null));
             return new Outcome("failed", "the run could not start: " + e.getMessage(), 0, 0, null, null);
         }
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
-        long cost;
-        try (sub) {
+        try {
             // The run's own max_wall ends it; the extra minute only guards against a run that cannot be stopped.
             info = runtime.await(runId, l.maxWall().plusMinutes(1));
             if (!info.status().isFinal()) {
                 runtime.cancel(runId);
                 info = runtime.await(runId, Duration.ofSeconds(10));
                 return new Outcome("timed_out", "the run did not end within max_wall " + l.maxWall(), info.tokens(),
-                        costOf(seen, runId, EVENTS_WAIT), null, runId);
+                        cost(info), null, runId);
             }
-            cost = costOf(seen, runId, EVENTS_WAIT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             runtime.cancel(runId);
-            return new Outcome("interrupted", "the gateway is shutting down", 0, costOf(seen, runId), null, runId);
+            return new Outcome("interrupted", "the gateway is shutting down", 0, 0, null, runId);
         }
         String status = switch (info.status()) {
             case COMPLETED -> "succeeded";
@@ -291,26 +270,7 @@ public final class JobRunner {
             case FAILED -> info.reason() != null && info.reason().contains("budget") ? "budget_exhausted" : "failed";
             default -> "failed";
         };
-        return new Outcome(status, jobsWords(info.reason()), info.tokens(), cost, lastAnswer(info), runId);
-    }
-
-    /** What the run's model calls cost, from its events up to its final status (or as many as came within {@code wait}). */
-    private long costOf(BlockingQueue<RunEvent> seen, String runId, Duration wait) throws InterruptedException {
-        long nanos = 0;
-        long deadline = System.nanoTime() + wait.toNanos();
-        for (RunEvent e; (e = seen.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) != null; ) {
-            if (!runId.equals(e.runId())) continue;
-            if (e instanceof RunEvent.UsageReported u) nanos += pricing.costNanos(u.model(), u.usage());
-            if (e instanceof RunEvent.StatusChanged c && c.status().isFinal()) break;
-        }
-        return nanos;
-    }
-
-    /** What the run's model calls cost, from the events that have come: for a gateway that is stopping. */
-    private long costOf(BlockingQueue<RunEvent> seen, String runId) {
-        return seen.stream().filter(e -> runId.equals(e.runId()) && e instanceof RunEvent.UsageReported)
-                .mapToLong(e -> pricing.costNanos(((RunEvent.UsageReported) e).model(), ((RunEvent.UsageReported) e).usage()))
-                .sum();
+        return new Outcome(status, jobsWords(info.reason()), info.tokens(), cost(info), RunAnswer.of(runtime, info), runId);
     }
 
     /** A run's reason in the words of the job's limits: the agent's max_steps is the job's max_model_calls. */
@@ -319,14 +279,18 @@ public final class JobRunner {
                 : reason;
     }
 
-    private String lastAnswer(RunInfo info) {
-        if (info.status() != RunStatus.COMPLETED) return null;
-        List<TranscriptEntry> t = runtime.transcript(info.sessionKey());
-        for (int i = t.size() - 1; i >= 0; i--) {
-            String text = t.get(i).content() == null ? "" : t.get(i).content().path("text").asText("");
-            if (t.get(i).role().equals("assistant") && !text.isEmpty()) return text;
+    /**
+     * What the run's model calls cost, from the usage its transcript keeps: read once it has ended, so no call is
+     * missed (a listener subscribed after the start missed the usage of a run that answered at once).
+     */
+    private long cost(RunInfo info) {
+        long nanos = 0;
+        for (TranscriptEntry e : runtime.transcript(info.sessionKey())) {
+            if (info.id().equals(e.runId()) && e.usage() != null && e.model() != null) {
+                nanos += pricing.costNanos(e.model(), e.usage());
+            }
         }
-        return null;
+        return nanos;
     }
 
     private Outcome webhook(JobSpec spec, long runNo, Instant fireTime, JobAction.Webhook w) {

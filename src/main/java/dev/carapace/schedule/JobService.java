@@ -8,10 +8,12 @@ import dev.carapace.model.ApiException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -58,9 +60,12 @@ public final class JobService {
 
     /** Checks and adds {@code spec}, owned as it says, and schedules its first run. */
     public Job add(JobSpec spec, Principal caller, String source) {
-        // to the millisecond, as the store and the due queue keep times: "at: 1s" is then a time they can hold
-        Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
-        JobSpec checked = check(spec, caller, now);
+        // To the millisecond, as the store and the due queue keep times: "at: 2s" or an every anchored now would
+        // otherwise fire at an instant the queue hands back truncated, and the runner would take the untruncated
+        // fire time for a second one already past, recorded as missed. (And syncConfig checks a config job again as
+        // of its createdAt, which the store keeps to the millisecond.)
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        JobSpec checked = check(spec, caller, now, agents, minInterval);
         if (store.get(checked.id()).isPresent()) {
             throw ApiException.invalid("id", "id: a job '" + checked.id() + "' exists already; remove it first or pick another id");
         }
@@ -141,24 +146,54 @@ public final class JobService {
     }
 
     /**
-     * Makes the jobs of the config what it says: adds new ones, replaces changed ones (keeping their history), and
-     * removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     * Makes the jobs of the config what it says: adds new ones, updates changed ones in place (keeping their history
+     * and state), and removes jobs from the config that it no longer has. Jobs added by API or agents are left alone.
+     * A config job's definition is read as of when it was added ({@code every: 30m} anchored then, {@code at: 3d}
+     * three days after), so one whose definition did not change is exactly what is stored and keeps its next due
+     * time: a restart neither moves nor repeats it.
+     *
+     * @return what could not be done, one line per job (an id an API or agent job has, a definition no longer
+     *         valid); the other jobs are synchronized all the same
      */
-    public void syncConfig(List<JobSpec> specs, Principal admin) {
+    public List<String> syncConfig(List<JobSpec> specs, Principal admin) {
+        List<String> problems = new ArrayList<>();
         Set<String> named = new HashSet<>();
-        for (JobSpec s : specs) {
-            named.add(s.id());
-            Optional<Job> old = store.get(s.id());
-            if (old.isPresent() && old.get().spec().equals(s)) continue;
-            if (old.isPresent()) {
-                if (!old.get().source().equals("config")) {
-                    throw ApiException.invalid("jobs." + s.id(), "jobs." + s.id() + ": a job with this id was added by "
-                            + old.get().source() + "; remove it or rename the config's");
+        Instant now = clock.instant();
+        for (JobSpec given : specs) {
+            named.add(given.id());
+            try {
+                Optional<Job> old = store.get(given.id());
+                if (old.isEmpty()) {
+                    add(given, admin, "config");
+                    continue;
                 }
-                replace(old.get(), s, admin);
-                continue;
+                Job j = old.get();
+                if (!j.source().equals("config")) {
+                    problems.add("jobs." + given.id() + ": a job with this id was added by " + j.source()
+                            + "; remove it or rename the config's");
+                    continue;
+                }
+                JobSpec checked = check(given, admin, j.createdAt(), agents, minInterval);
+                if (checked.equals(j.spec())) continue;
+                if (!checked.owner().equals(j.spec().owner()) || !Objects.equals(checked.agent(), j.spec().agent())) {
+                    // another payer or agent: another job (the store keeps who owns and runs a job as it was made)
+                    due.cancel(j.id());
+                    store.delete(j.id());
+                    if (j.spec().budget() != null) budgets.remove(j.id());
+                    add(given, admin, "config");
+                    continue;
+                }
+                Instant next = j.state() == JobState.PAUSED ? null : firstDue(checked, stored(checked), now);
+                JobState state = j.state() == JobState.PAUSED ? JobState.PAUSED : next == null ? JobState.ENDED : JobState.ACTIVE;
+                if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
+                else if (j.spec().budget() != null) budgets.remove(checked.id());
+                store.update(new Job(checked, state, j.source(), j.createdBy(), j.createdAt(), 0, j.pausedReason(), next,
+                        j.lastRunAt()));
+                if (next != null) due.schedule(checked.id(), next);
+                else due.cancel(checked.id());
+            } catch (ApiException e) {
+                problems.add("jobs." + given.id() + ": " + e.getMessage());
             }
-            add(s, admin, "config");
         }
         for (Job j : new ArrayList<>(store.list())) {
             if (j.source().equals("config") && !named.contains(j.id())) {
@@ -167,29 +202,28 @@ public final class JobService {
                 if (j.spec().budget() != null) budgets.remove(j.id());
             }
         }
+        return problems;
     }
 
     /**
-     * A config job whose definition changed: the new one in place of the old, with its history (and its pause, if
-     * its owner paused it), due at the new schedule's first time.
+     * The checks {@link #add} makes, for a job of the config before any store is open: the agent exists and its
+     * owner may use it, the tools are the agent's, the schedule reads as of {@code now} with {@code minInterval}.
+     *
+     * @throws ApiException for the first problem, naming its field ({@code param})
      */
-    private void replace(Job old, JobSpec spec, Principal admin) {
-        Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
-        JobSpec checked = check(spec, admin, now);
-        boolean paused = old.state() == JobState.PAUSED;
-        Instant first = paused ? null : firstDue(checked, stored(checked), now);
-        if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
-        else if (old.spec().budget() != null) budgets.remove(checked.id());
-        store.update(new Job(checked, paused ? JobState.PAUSED : first == null ? JobState.ENDED : JobState.ACTIVE,
-                old.source(), old.createdBy(), old.createdAt(), 0, old.pausedReason(), first, old.lastRunAt()));
-        if (first != null) due.schedule(checked.id(), first);
-        else due.cancel(checked.id());
+    public static void checkConfigJob(JobSpec spec, Agents agents, Instant now, Duration minInterval) {
+        check(spec, configAdmin(null), now, agents, minInterval);
+    }
+
+    /** The admin who adds the config's jobs ({@code created_by} {@code config}). */
+    public static Principal configAdmin(String org) {
+        return new Principal(org, null, "config", Principal.Role.ADMIN, null);
     }
 
     // ---- checks ----
 
     /** The spec as it will be stored, with relative times made absolute. */
-    private JobSpec check(JobSpec spec, Principal caller, Instant now) {
+    private static JobSpec check(JobSpec spec, Principal caller, Instant now, Agents agents, Duration minInterval) {
         if (!mayManage(caller, spec.owner())) {
             throw new ApiException(ApiException.Kind.PERMISSION, "owner: a member may add jobs owned by themselves or their"
                     + " team only; " + spec.owner() + " is neither", "owner", "permission_denied", null, false);
@@ -213,12 +247,12 @@ public final class JobService {
         }
         // Stored with absolute times: "at: 3d" is three days from when the job was added, not from each restart, and
         // an every's anchor is fixed.
-        ScheduleSpec stored = schedule(spec, now).spec().withJitter(spec.schedule().jitter());
+        ScheduleSpec stored = schedule(spec, now, minInterval).spec().withJitter(spec.schedule().jitter());
         return new JobSpec(spec.id(), spec.owner(), spec.agent(), stored, spec.action(), spec.limits(), spec.budget(),
                 spec.missed(), spec.maxRunAll(), spec.maxFailures(), spec.retryInterrupted(), spec.deliverTo());
     }
 
-    private Schedule schedule(JobSpec spec, Instant now) {
+    private static Schedule schedule(JobSpec spec, Instant now, Duration minInterval) {
         try {
             return Schedules.parse(spec.schedule(), now, minInterval);
         } catch (InvalidScheduleException e) {
@@ -243,7 +277,10 @@ public final class JobService {
 
     static boolean mayManage(Principal caller, AgentSpec.Owner owner) {
         if (caller.isAdmin()) return true;
-        if (owner.user() != null) return owner.user().equals(caller.user());
+        // A member's own job may name their team only: a user's job charged to another team is that team's business.
+        if (owner.user() != null) {
+            return owner.user().equals(caller.user()) && (owner.team() == null || owner.team().equals(caller.team()));
+        }
         return owner.team() != null && owner.team().equals(caller.team());
     }
 

@@ -55,7 +55,8 @@ public final class JobSpecReader {
         JobAction action;
         if (webhook != null) {
             if (m.containsKey("message")) throw ApiException.invalid("message", "message: a webhook job has no message (it calls no model)");
-            action = new JobAction.Webhook(url(webhook, "webhook.url", webhook.get("url")), string(webhook, "body", false));
+            action = new JobAction.Webhook(url(webhook, "webhook.url", webhook.get("url")),
+                    within("webhook", () -> string(webhook, "body", false)));
         } else {
             if (agent == null) throw ApiException.invalid("agent", "agent: which agent the job runs (or give a webhook instead)");
             String message = string(m, "message", true);
@@ -66,15 +67,15 @@ public final class JobSpecReader {
         }
         Map<String, ?> s = map(m, "schedule");
         if (s == null) throw ApiException.invalid("schedule", "schedule: when the job runs, e.g. {cron: \"0 9 * * 1-5\", zone: Europe/Paris}, {at: 3d} or {every: 30m}");
-        ScheduleSpec schedule = new ScheduleSpec(string(s, "cron", false), string(s, "at", false),
-                string(s, "every", false), string(s, "anchor", false), string(s, "zone", false), string(s, "jitter", false));
+        ScheduleSpec schedule = within("schedule", () -> new ScheduleSpec(string(s, "cron", false), string(s, "at", false),
+                string(s, "every", false), string(s, "anchor", false), string(s, "zone", false), string(s, "jitter", false)));
         for (String k : s.keySet()) {
             if (!Set.of("cron", "at", "every", "anchor", "zone", "jitter").contains(k)) {
                 throw ApiException.invalid("schedule." + clip(k, 40), "schedule." + clip(k, 40) + ": not a schedule field (cron, at, every, anchor, zone, jitter)");
             }
         }
-        return new JobSpec(jobId, owner(m, defaultOwner), agent, schedule, action, limits(map(m, "limits")),
-                budget(map(m, "budget")), missed(m), integer(m, "max_run_all", 5, 1, 100),
+        return new JobSpec(jobId, within("owner", () -> owner(m, defaultOwner)), agent, schedule, action,
+                within("limits", () -> limits(map(m, "limits"))), within("budget", () -> budget(map(m, "budget"))), missed(m), integer(m, "max_run_all", 5, 1, 100),
                 integer(m, "max_failures", 5, 1, 100), bool(m, "retry_interrupted", true),
                 m.get("deliver_to") == null ? null : url(m, "deliver_to", m.get("deliver_to")));
     }
@@ -125,6 +126,21 @@ public final class JobSpecReader {
         m.put("retry_interrupted", j.retryInterrupted());
         if (j.deliverTo() != null) m.put("deliver_to", j.deliverTo().toString());
         return m;
+    }
+
+    /**
+     * Reads a part nested under {@code prefix}; a mistake in it is named by its whole path ({@code limits.max_tokens},
+     * not {@code max_tokens}), as the API's {@code param} and the message's first word.
+     */
+    private static <T> T within(String prefix, java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (ApiException e) {
+            String p = e.param();
+            if (p == null || p.equals(prefix) || p.startsWith(prefix + ".")) throw e;
+            String m = e.getMessage();
+            throw ApiException.invalid(prefix + "." + p, prefix + "." + (m.startsWith(p + ":") ? m : p + ": " + m));
+        }
     }
 
     private static void putIf(Map<String, Object> m, String k, Object v) {

@@ -37,14 +37,19 @@ import dev.carapace.model.openai.OpenAiFormat;
 import dev.carapace.model.responses.ResponsesFormat;
 import dev.carapace.privacy.PrivacyRouter;
 import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.schedule.JobEvents;
+import dev.carapace.schedule.JobService;
 import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.JobMetrics;
 import dev.carapace.server.adapter.Metrics;
 import dev.carapace.server.adapter.PrivacyAudit;
+import dev.carapace.server.adapter.StoreJobs;
 import dev.carapace.server.adapter.StoreWatch;
 import dev.carapace.server.api.AgentApi;
 import dev.carapace.server.api.BudgetsApi;
 import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
+import dev.carapace.server.api.JobsApi;
 import dev.carapace.server.api.KeysApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
@@ -52,6 +57,7 @@ import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
+import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -220,6 +226,7 @@ public final class Carapace implements AutoCloseable {
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
         jobWiring = new JobWiring(config, store, budgets, clock);
+        jobWiring.events.subscribe(new JobMetrics(metrics.registry()));
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
                 approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))));
@@ -244,7 +251,8 @@ public final class Carapace implements AutoCloseable {
         ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
                 config.responses(), clock);
         every(Duration.ofMinutes(10), responsesApi::expire);
-        AgentApi agentApi = new AgentApi(api, agentRuntime, auth, java.time.Duration.ofSeconds(15));
+        Duration eventHeartbeat = Duration.ofSeconds(15);   // an idle SSE stream's comment line, for proxies
+        AgentApi agentApi = new AgentApi(api, agentRuntime, auth, eventHeartbeat);
         GuardApi guardApi = new GuardApi(api, auth, store.auditRecords(), auditLog, approvals, clock);
         PrivacyApi privacyApi = new PrivacyApi(api, auth, privacy != null ? privacy
                 : new PrivacyRouter(PrivacySpec.DEFAULT), privacy != null);
@@ -257,6 +265,7 @@ public final class Carapace implements AutoCloseable {
         privacyApi.routes(routes);
         responsesApi.routes(routes);
         agentApi.routes(routes);
+        new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
         server = HttpServer.start(new HttpServer.Settings(config.server().host(),
@@ -312,6 +321,16 @@ public final class Carapace implements AutoCloseable {
                 s.passwordEnv() == null ? null : env.apply(s.passwordEnv()), s.poolSize());
     }
 
+    /**
+     * The jobs' service as the CLI uses it: over the config's store and the scheduler table every gateway on it
+     * shares, without a scheduler of its own (a running gateway runs what it adds).
+     */
+    public static JobService jobService(CarapaceConfig config, Store store, Clock clock) {
+        DueRuns due = new DueRuns(store, "cli:" + JobWiring.gatewayName(), DueRuns.Settings.production());
+        return JobWiring.service(config, new StoreJobs(store.jobs(), clock), due, budgets(config, store, clock),
+                new JobEvents(), clock);
+    }
+
     /** The budgets of the store, checked against the config's org, teams and tiers; users are those that had a key. */
     public static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
         return new Budgets(LedgerBook.of(store), clock, config.org(), config.teams().keySet(),
@@ -331,13 +350,16 @@ public final class Carapace implements AutoCloseable {
 
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
-    public dev.carapace.schedule.JobService jobs() { return jobWiring.service; }
+    public JobService jobs() { return jobWiring.service; }
 
     /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
     public PolicyWatcher policyWatcher() { return policyWatcher; }
 
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }
+
+    /** The agents' heartbeats (for a test that beats them on its own clock). */
+    dev.carapace.schedule.heartbeat.HeartbeatRunner heartbeats() { return jobWiring.heartbeats(); }
 
     /** Pending approvals and standing grants. */
     public ApprovalQueue approvals() { return approvals; }

@@ -17,23 +17,41 @@ import dev.carapace.schedule.JobService;
 import dev.carapace.schedule.RunPricing;
 import dev.carapace.schedule.ScheduleTool;
 import dev.carapace.schedule.Webhooks;
+import dev.carapace.schedule.heartbeat.ConfinedWorkspaceFiles;
+import dev.carapace.schedule.heartbeat.HeartbeatRunner;
+import dev.carapace.schedule.heartbeat.HeartbeatSpec;
+import dev.carapace.schedule.heartbeat.Inbox;
+import dev.carapace.schedule.heartbeat.Probe;
+import dev.carapace.schedule.heartbeat.UrlCheck;
 import dev.carapace.server.adapter.LedgerJobBudgets;
+import dev.carapace.server.adapter.ProxyUrlCheck;
 import dev.carapace.server.adapter.ProxyWebhooks;
 import dev.carapace.server.adapter.SharedDueQueue;
+import dev.carapace.server.adapter.StoreHeartbeatStates;
+import dev.carapace.server.adapter.StoreJobActivity;
 import dev.carapace.server.adapter.StoreJobs;
 import dev.carapace.store.ApiKeys;
 import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
  * Builds the scheduler for {@link Carapace}: the jobs' service (before the agent runtime, whose {@code schedule} tool
- * uses it) and, once the runtime exists, the runner that the store's shared scheduler hands due jobs to.
+ * uses it) and, once the runtime exists, the config's jobs in the store and the runners that the store's shared
+ * scheduler hands due jobs and agents' heartbeats to (one scheduler for both: each beat happens once across gateways).
  */
 final class JobWiring {
+
+    private static final Logger log = LoggerFactory.getLogger(JobWiring.class);
 
     final JobEvents events = new JobEvents();
     final DueRuns due;
@@ -43,17 +61,29 @@ final class JobWiring {
     /** This gateway in the scheduler's and the history's records. */
     final String gatewayName = gatewayName();
     private final Clock clock;
+    private final Store store;
+    private HeartbeatRunner heartbeats;
 
     JobWiring(CarapaceConfig config, Store store, Budgets budgets, Clock clock) {
         this.clock = clock;
+        this.store = store;
         CarapaceConfig.Scheduler s = config.scheduler();
         DueRuns.Settings production = DueRuns.Settings.production();
         this.due = new DueRuns(store, gatewayName, new DueRuns.Settings(s.poll(), s.heartbeat(), s.threads(),
                 production.missedHeartbeats(), production.shutdownMaxWait(), production.retryAfterFailure()));
         this.jobs = new StoreJobs(store.jobs(), clock);
         this.owners = owner -> ownerPrincipal(config.org(), owner, store);
-        this.service = new JobService(jobs, new SharedDueQueue(due), new Agents(config.agents().values()),
-                new LedgerJobBudgets(budgets), events, clock, s.minInterval());
+        this.service = service(config, jobs, due, budgets, events, clock);
+    }
+
+    /**
+     * The jobs' service over the store's jobs and its shared scheduler table; {@code due} need not be started (the
+     * CLI's is not: a running gateway's scheduler picks what it schedules from the table).
+     */
+    static JobService service(CarapaceConfig config, StoreJobs jobs, DueRuns due, Budgets budgets, JobEvents events,
+                              Clock clock) {
+        return new JobService(jobs, new SharedDueQueue(due), new Agents(config.agents().values()),
+                new LedgerJobBudgets(budgets), events, clock, config.scheduler().minInterval());
     }
 
     /** The agents' {@code schedule} tool, over the jobs' service. */
@@ -61,8 +91,14 @@ final class JobWiring {
         return new ScheduleTool(service, agents, owners);
     }
 
-    /** Starts handing this gateway its share of due jobs. */
+    /**
+     * Makes the store's jobs the config's (as the config's admin; jobs added by API or agents are left alone), then
+     * starts handing this gateway its share of due jobs and heartbeats.
+     */
     void start(CarapaceConfig config, AgentRuntime runtime, EgressProxy egress, PriceBook prices) {
+        for (String problem : service.syncConfig(config.jobs(), JobService.configAdmin(config.org()))) {
+            log.error("a job of the config was not added: {}", problem);
+        }
         Webhooks webhooks = egress == null ? (caller, uri, headers, body, maxBytes, timeout) -> {
             throw new Webhooks.Refused("webhooks need the egress proxy: set tools.web_fetch: proxy (or exec: bwrap) in the config");
         } : new ProxyWebhooks(egress);
@@ -72,14 +108,55 @@ final class JobWiring {
         };
         JobRunner runner = new JobRunner(jobs, runtime, webhooks, events, pricing, owners, Backoff.DEFAULT, clock,
                 gatewayName);
+        heartbeats = heartbeats(config, runtime, egress);
         due.start(new DueRuns.Handler() {
             @Override
-            public java.time.Instant onDue(String jobId, java.time.Instant scheduledFor) { return runner.onDue(jobId, scheduledFor); }
+            public Instant onDue(String id, Instant scheduledFor) {
+                String agent = HeartbeatRunner.agentOf(id);
+                return agent != null ? heartbeats.onDue(agent) : runner.onDue(id, scheduledFor);
+            }
 
             @Override
-            public java.time.Instant onDead(String jobId, java.time.Instant scheduledFor) { return runner.onDead(jobId, scheduledFor); }
+            public Instant onDead(String id, Instant scheduledFor) {
+                // a beat cut off by its gateway's death is simply beaten again
+                String agent = HeartbeatRunner.agentOf(id);
+                return agent != null ? heartbeats.onDue(agent) : runner.onDead(id, scheduledFor);
+            }
         });
+        for (String agent : heartbeats.agents()) due.scheduleIfAbsent(HeartbeatRunner.instanceOf(agent), heartbeats.firstDue(agent));
     }
+
+    /**
+     * The agents' heartbeats: their states in the store, their jobs' failures from the history, their files through
+     * the workspace confinement, their URLs through the egress proxy (off without one), no inbox yet (channels come
+     * later). A heartbeat an agent no longer has ends at its next due time ({@code onDue} answers null).
+     */
+    private HeartbeatRunner heartbeats(CarapaceConfig config, AgentRuntime runtime, EgressProxy egress) {
+        Map<String, HeartbeatSpec> specs = new LinkedHashMap<>(config.heartbeats());
+        if (egress == null) {
+            specs.replaceAll((agent, spec) -> {
+                if (spec.watchUrls().isEmpty()) return spec;
+                log.warn("heartbeat of agent {}: URL watches are off: its watch_urls are checked through the egress"
+                        + " proxy, which runs only with tools.web_fetch: proxy or tools.exec: bwrap", agent);
+                return new HeartbeatSpec(spec.every(), spec.activeHours(), spec.model(), spec.checklist(),
+                        spec.watchFiles(), List.of());
+            });
+        }
+        ConfinedWorkspaceFiles files = new ConfinedWorkspaceFiles(agent -> {
+            AgentSpec a = config.agents().get(agent);
+            return a == null ? null : a.workspace();
+        });
+        StoreJobActivity activity = new StoreJobActivity(store.jobs(), clock);
+        UrlCheck noProxy = (url, previous) -> {
+            throw new java.io.IOException("URL watches are off: no egress proxy");   // never asked: no URL is watched
+        };
+        return new HeartbeatRunner(specs, agent -> new Probe(Inbox.NONE, activity, files,
+                egress == null ? noProxy : new ProxyUrlCheck(egress, agent)),
+                new StoreHeartbeatStates(store.heartbeatStates(), clock), runtime, clock);
+    }
+
+    /** The agents' heartbeats, once started. */
+    HeartbeatRunner heartbeats() { return heartbeats; }
 
     void stop() { due.stop(); }
 

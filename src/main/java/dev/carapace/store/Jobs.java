@@ -245,6 +245,52 @@ public final class Jobs {
                 .bind("job", jobId).bind("limit", Math.max(0, limit)).map(RUN).list());
     }
 
+    /** Where a run stands in the order {@link #troubleAfter} lists them: when it ended, then its job and number. */
+    public record RunPosition(long endedAtMillis, String jobId, int runNo) {
+        public RunPosition {
+            Objects.requireNonNull(jobId, "jobId");
+        }
+    }
+
+    /** Runs that ended other than well (failed, missed, cut off by a limit...), as the partial index says. */
+    private static final String TROUBLE = "FROM job_runs r JOIN jobs j ON j.id = r.job_id WHERE j.agent = :agent "
+            + "AND r.status NOT IN ('running', 'succeeded') AND r.ended_at <= :until AND (r.ended_at > :t OR "
+            + "(r.ended_at = :t AND (r.job_id > :job OR (r.job_id = :job AND r.run_no > :no))))";
+
+    /**
+     * The runs of {@code agent}'s jobs that ended other than {@code succeeded} after {@code after} (null: all of
+     * them) and at or before {@code until}, in the order they ended, at most {@code limit}: what its heartbeat has not
+     * yet been told about. {@code until} should lie far enough back that every run ending by then is committed, so
+     * that none is passed over (a run is stamped when it ends, and written a moment later).
+     */
+    public List<JobRunRow> troubleAfter(String agent, RunPosition after, Instant until, int limit) {
+        return store.read("list failed job runs", h -> bindAfter(h.createQuery("SELECT r." + RUN_COLUMNS.replace(", ", ", r.") + " "
+                        + TROUBLE
+                        + " ORDER BY r.ended_at, r.job_id, r.run_no LIMIT :limit"), agent, after, until)
+                .bind("limit", Math.max(0, limit)).map(RUN).list());
+    }
+
+    /** How many runs {@link #troubleAfter} has in all, and where the last of them stands (empty when none). */
+    public TroubleCount countTroubleAfter(String agent, RunPosition after, Instant until) {
+        return store.read("count failed job runs", h -> {
+            long count = bindAfter(h.createQuery("SELECT COUNT(*) " + TROUBLE), agent, after, until).mapTo(Long.class).one();
+            Optional<RunPosition> last = count == 0 ? Optional.empty() : bindAfter(h.createQuery(
+                    "SELECT r.ended_at, r.job_id, r.run_no " + TROUBLE
+                            + " ORDER BY r.ended_at DESC, r.job_id DESC, r.run_no DESC LIMIT 1"), agent, after, until)
+                    .map((rs, ctx) -> new RunPosition(rs.getLong(1), rs.getString(2), rs.getInt(3))).findOne();
+            return new TroubleCount(count, last);
+        });
+    }
+
+    /** @param last where the newest of them stands */
+    public record TroubleCount(long count, Optional<RunPosition> last) {}
+
+    private static org.jdbi.v3.core.statement.Query bindAfter(org.jdbi.v3.core.statement.Query q, String agent,
+                                                           RunPosition after, Instant until) {
+        return q.bind("agent", agent).bind("until", until.toEpochMilli()).bind("t", after == null ? -1L : after.endedAtMillis())
+                .bind("job", after == null ? "" : after.jobId()).bind("no", after == null ? 0 : after.runNo());
+    }
+
     /** Counts up the job's run number and returns it; the row stays locked until the transaction ends. */
     private static int nextRunNo(Handle h, String jobId, String operation) {
         return h.createQuery("UPDATE jobs SET last_run_no = last_run_no + 1 WHERE id = :id RETURNING last_run_no")

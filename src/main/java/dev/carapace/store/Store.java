@@ -60,6 +60,7 @@ public final class Store implements AutoCloseable {
     private final ApprovalRecords approvalRecords;
     private final ResponseRecords responseRecords;
     private final Jobs jobs;
+    private final HeartbeatStates heartbeatStates;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -84,6 +85,7 @@ public final class Store implements AutoCloseable {
         this.approvalRecords = new ApprovalRecords(this);
         this.responseRecords = new ResponseRecords(this);
         this.jobs = new Jobs(this);
+        this.heartbeatStates = new HeartbeatStates(this);
     }
 
     /**
@@ -255,6 +257,9 @@ public final class Store implements AutoCloseable {
 
     /** Scheduled jobs and their runs; what is due when is {@link DueRuns}'s. */
     public Jobs jobs() { return jobs; }
+
+    /** What each agent's heartbeat remembers between beats. */
+    public HeartbeatStates heartbeatStates() { return heartbeatStates; }
 
     /** The pool, for db-scheduler ({@link DueRuns}), which runs its own SQL on {@code scheduled_tasks}. */
     javax.sql.DataSource dataSource() { return dataSource; }

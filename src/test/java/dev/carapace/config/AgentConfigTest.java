@@ -109,13 +109,13 @@ class AgentConfigTest {
                 file + ":16:16: agents.a1.workspace: folder '" + dir.resolve("nowhere") + "' does not exist (create it, with the agent's instructions in AGENTS.md)",
                 file + ":17:12: agents.a1.model: unknown model 'gpt-9' (known models: m-mid); or use tier:NAME",
                 file + ":18:19: agents.a1.tools: tool 'exec' is off: commands run only where the config says: 'tools: {exec: bwrap}' (in a sandbox) or 'tools: {exec: local}' (on this host, with no isolation)",
-                file + ":18:25: agents.a1.tools: unknown tool 'shell' (known tools: edit, exec, glob, grep, list, read, spawn_agent, wait_agents, web_fetch, write)",
+                file + ":18:25: agents.a1.tools: unknown tool 'shell' (known tools: edit, exec, glob, grep, list, read, schedule, spawn_agent, wait_agents, web_fetch, write)",
                 file + ":18:32: agents.a1.tools: tool 'read' is listed twice",
                 file + ":19:19: agents.a1.owner.team: unknown team 'marketing' (known teams: platform)",
                 file + ":22:12: agents.a2.model: unknown tier 'gold' (known tiers: free, mid, high)",
                 file + ":23:5: agents.a2.owner: expected {team: NAME} or {user: NAME} (a user may add team: NAME)",
                 file + ":24:14: agents.a2.on_busy: unknown value 'panic' (expected one of: queue, interrupt)",
-                file + ":25:5: agents.a2.colour: unknown key 'colour' (expected one of: workspace, model, fallbacks, tools, owner, limits, on_busy, policy, subagents, compaction)",
+                file + ":25:5: agents.a2.colour: unknown key 'colour' (expected one of: workspace, model, fallbacks, tools, owner, limits, on_busy, policy, subagents, compaction, heartbeat)",
                 file + ":26:3: agents.Bad_Id: invalid agent id 'Bad_Id' (expected lowercase letters, digits, '_' and '-', starting with a letter or digit, at most 63 characters)",
                 file + ":26:3: agents.Bad_Id: missing required key 'workspace' (the agent's folder (holding its AGENTS.md))");
     }
@@ -155,7 +155,7 @@ class AgentConfigTest {
                 """);
         Result r = check("");
         assertThat(r.errors()).extracting(Object::toString).containsExactly(
-                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, exec, glob, grep, list, read, spawn_agent, wait_agents, web_fetch, write)",
+                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, exec, glob, grep, list, read, schedule, spawn_agent, wait_agents, web_fetch, write)",
                 bad.resolve("agent.yaml") + ":4:1: api_key: secrets are not written in the config; put the value in an environment variable");
 
         Files.delete(bad.resolve("agent.yaml"));

@@ -23,24 +23,32 @@ final class AgentHarness implements AutoCloseable {
     final GatewayHarness h;
     final Path workspace;
 
+    /** The config's two agents; the workspaces of helper and lab go in the two {@code %s}. */
+    static final String AGENTS = """
+            agents:
+              helper:
+                workspace: %s
+                model: m-solo
+                tools: [read, list]
+                owner: {team: platform}
+              lab:
+                workspace: %s
+                model: m-solo
+                tools: [read]
+                owner: {team: research}
+            """;
+
     AgentHarness(Path dir) throws Exception {
+        this(dir, "");
+    }
+
+    /** @param moreConfig top-level sections added to the config (a {@code scheduler:}, say) */
+    AgentHarness(Path dir, String moreConfig) throws Exception {
         workspace = Files.createDirectories(dir.resolve("ws"));
         Path lab = Files.createDirectories(dir.resolve("lab"));
         Files.writeString(workspace.resolve("AGENTS.md"), "You help.");
         Files.writeString(workspace.resolve("notes.txt"), "the secret word is kumquat\n");
-        h = new GatewayHarness(dir.resolve("data"), """
-                agents:
-                  helper:
-                    workspace: %s
-                    model: m-solo
-                    tools: [read, list]
-                    owner: {team: platform}
-                  lab:
-                    workspace: %s
-                    model: m-solo
-                    tools: [read]
-                    owner: {team: research}
-                """.formatted(workspace, lab));
+        h = new GatewayHarness(dir.resolve("data"), AGENTS.formatted(workspace, lab) + moreConfig);
     }
 
     AgentRuntime runtime() { return h.carapace.agentRuntime(); }

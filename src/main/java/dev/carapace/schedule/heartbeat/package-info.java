@@ -11,6 +11,7 @@
  * is kept ({@link dev.carapace.schedule.heartbeat.HeartbeatStateStore}), are interfaces the composition root
  * implements over the store, the egress proxy and the job history. {@link
  * dev.carapace.schedule.heartbeat.ConfinedWorkspaceFiles} is the file seam over the guard's real-path resolver.
- * Starting the turn and the timer are the caller's.
+ * {@link dev.carapace.schedule.heartbeat.HeartbeatRunner} beats each agent's heartbeat when the jobs' shared
+ * scheduler hands it over (once across gateways) and starts the turns a beat asks for.
  */
 package dev.carapace.schedule.heartbeat;

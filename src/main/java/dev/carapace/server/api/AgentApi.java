@@ -112,7 +112,7 @@ public final class AgentApi {
             return;
         }
         // Subscribed to the session before the run exists, so not even its first event is missed.
-        EventStream events = new EventStream(heartbeat);
+        EventStream<RunEvent> events = EventStream.runs(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeSession(agent.sessionKey(session), events)) {
             String runId = runtime.start(agent.id(), session, m.asText(), p);
             x.header("x-carapace-run-id", runId);
@@ -140,7 +140,7 @@ public final class AgentApi {
         Principal p = principal(x);
         noQuery(x);
         RunInfo run = access.run(p, param(x, "id"));
-        EventStream events = new EventStream(heartbeat);
+        EventStream<RunEvent> events = EventStream.runs(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeRun(run.id(), events)) {
             events.pump(x, e -> true, RunEvent::isTerminal);
         }
@@ -173,7 +173,7 @@ public final class AgentApi {
         Principal p = principal(x);
         noQuery(x);
         AgentAccess.SessionRef s = access.session(p, param(x, "key"));
-        EventStream events = new EventStream(heartbeat);
+        EventStream<RunEvent> events = EventStream.runs(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeSession(s.key(), events)) {
             events.pump(x, e -> true, e -> false);
         }
@@ -227,7 +227,8 @@ public final class AgentApi {
         };
     }
 
-    private static void noQuery(Exchange x) {
+    /** Refuses any query parameter, naming it: for routes that take none. */
+    static void noQuery(Exchange x) {
         for (String name : x.queryNames()) {
             throw ApiException.invalid(name, name + ": unknown parameter (this endpoint takes none)");
         }

@@ -13,29 +13,46 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
- * Run events written to an HTTP response as server-sent events: {@code event: TYPE} and {@code data: JSON} per
+ * Live events written to an HTTP response as server-sent events: {@code event: TYPE} and {@code data: JSON} per
  * event, and a comment line when nothing happened for a while, so idle proxies keep the connection and a client
- * that left is noticed. Subscribe it as the listener, then {@link #pump} on the request's thread.
+ * that left is noticed. Subscribe it as the listener, then {@link #pump} on the request's thread. Run events
+ * ({@link #runs}) and job events ({@code JobsApi}) share it; each kind brings its frame.
  */
-final class EventStream implements Consumer<RunEvent> {
+final class EventStream<E> implements Consumer<E> {
 
     private static final byte[] HEARTBEAT = ": heartbeat\n\n".getBytes(StandardCharsets.US_ASCII);
 
     /** Bounded: when the client reads slowly, the runtime's own queue for this subscriber fills and it drops, not the run. */
-    private final BlockingQueue<RunEvent> queue = new ArrayBlockingQueue<>(256);
+    private final BlockingQueue<E> queue = new ArrayBlockingQueue<>(256);
     private final Duration heartbeat;
+    private final Function<E, byte[]> frame;
     private volatile boolean done;
 
-    EventStream(Duration heartbeat) {
+    EventStream(Duration heartbeat, Function<E, byte[]> frame) {
         this.heartbeat = heartbeat;
+        this.frame = frame;
+    }
+
+    /** A stream of an agent run's or session's events. */
+    static EventStream<RunEvent> runs(Duration heartbeat) {
+        return new EventStream<>(heartbeat, EventStream::frame);
+    }
+
+    /**
+     * For a publisher that must not wait (job events are published on the thread that runs the job): the event is
+     * queued if there is room, else dropped for this stream only; false when it was dropped.
+     */
+    boolean offer(E event) {
+        return !done && queue.offer(event);
     }
 
     /** Called on the runtime's delivery thread; waits for room while the stream is open. */
     @Override
-    public void accept(RunEvent event) {
+    public void accept(E event) {
         try {
             while (!done) {
                 if (queue.offer(event, 1, TimeUnit.SECONDS)) return;
@@ -49,7 +66,7 @@ final class EventStream implements Consumer<RunEvent> {
      * Answers 200 with the event stream and writes the events {@code include} accepts until one for which
      * {@code last} holds has gone out, the client leaves, or the thread is interrupted.
      */
-    void pump(Exchange x, Predicate<RunEvent> include, Predicate<RunEvent> last) {
+    void pump(Exchange x, Predicate<E> include, Predicate<E> last) {
         x.status(200);
         x.header("content-type", "text/event-stream; charset=utf-8");
         x.header("cache-control", "no-cache");
@@ -57,11 +74,11 @@ final class EventStream implements Consumer<RunEvent> {
             out.write(": connected\n\n".getBytes(StandardCharsets.US_ASCII));   // headers out now, not with the first event
             out.flush();
             while (true) {
-                RunEvent e = queue.poll(heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+                E e = queue.poll(heartbeat.toMillis(), TimeUnit.MILLISECONDS);
                 if (e == null) {
                     out.write(HEARTBEAT);
                 } else if (include.test(e)) {
-                    out.write(frame(e));
+                    out.write(frame.apply(e));
                 } else {
                     continue;
                 }
@@ -79,7 +96,11 @@ final class EventStream implements Consumer<RunEvent> {
     }
 
     static byte[] frame(RunEvent e) {
-        // Jackson escapes line breaks inside strings, so the JSON is one data line.
-        return ("event: " + AgentJson.type(e) + "\ndata: " + AgentJson.event(e) + "\n\n").getBytes(StandardCharsets.UTF_8);
+        return frame(AgentJson.type(e), AgentJson.event(e).toString());
+    }
+
+    /** One event's frame: Jackson escapes line breaks inside strings, so the JSON is one data line. */
+    static byte[] frame(String type, String json) {
+        return ("event: " + type + "\ndata: " + json + "\n\n").getBytes(StandardCharsets.UTF_8);
     }
 }

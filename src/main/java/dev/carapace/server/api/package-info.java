@@ -2,8 +2,9 @@
  * The HTTP routes of Carapace, one class per resource: the model calls under {@code /v1} with health and metrics
  * ({@link dev.carapace.server.api.HttpApi}), the model list ({@code ModelsApi}), Responses ({@code ResponsesApi}),
  * and the native API under {@code /api}: keys ({@code KeysApi}), budgets ({@code BudgetsApi}), spend
- * ({@code SpendApi}), agents and runs ({@code AgentApi}, with its SSE and WebSocket streams), the guard's audit and
- * approvals ({@code GuardApi}) and privacy ({@code PrivacyApi}).
+ * ({@code SpendApi}), agents and runs ({@code AgentApi}, with its SSE and WebSocket streams), scheduled jobs
+ * ({@code JobsApi}, with their SSE stream), the guard's audit and approvals ({@code GuardApi}) and privacy
+ * ({@code PrivacyApi}).
  *
  * <p>Every route runs inside {@code HttpApi}'s frame (a request id, errors in the API's own shape, metrics, one
  * access-log line) and sees an {@link dev.carapace.server.http.Exchange}, never the HTTP server. To add a resource:
