@@ -195,7 +195,8 @@ public final class JobService {
                 problems.add("jobs." + given.id() + ": " + e.getMessage());
             }
         }
-        for (Job j : new ArrayList<>(store.list())) {
+        // the config's jobs only: a start-up must not read (and parse) every job of the API and the agents
+        for (Job j : store.listBySource("config")) {
             if (j.source().equals("config") && !named.contains(j.id())) {
                 due.cancel(j.id());
                 store.delete(j.id());

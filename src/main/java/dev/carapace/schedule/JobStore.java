@@ -15,6 +15,9 @@ public interface JobStore {
     /** Every job, by id. */
     List<Job> list();
 
+    /** The jobs of one source ({@code config}, {@code api} or {@code agent}), by id. */
+    List<Job> listBySource(String source);
+
     /** Writes the job's definition and state over the stored one. */
     void update(Job job);
 

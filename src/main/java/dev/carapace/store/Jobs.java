@@ -125,6 +125,13 @@ public final class Jobs {
                 .bind("owner", user).map(JOB).list());
     }
 
+    /** The jobs defined where {@code source} says ({@code config}, {@code api} or {@code agent}), by id. */
+    public List<JobRow> listBySource(String source) {
+        return store.read("list jobs by source", h -> h.createQuery("SELECT " + JOB_COLUMNS + " FROM jobs "
+                        + "WHERE source = :source ORDER BY id")
+                .bind("source", source).map(JOB).list());
+    }
+
     /** The jobs a team owns, by id. */
     public List<JobRow> listByOwnerTeam(String team) {
         return store.read("list jobs of a team", h -> h.createQuery("SELECT " + JOB_COLUMNS + " FROM jobs "

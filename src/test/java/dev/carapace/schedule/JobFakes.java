@@ -63,6 +63,11 @@ final class JobFakes {
         @Override public synchronized List<Job> list() { return List.copyOf(jobs.values()); }
 
         @Override
+        public synchronized List<Job> listBySource(String source) {
+            return jobs.values().stream().filter(j -> j.source().equals(source)).toList();
+        }
+
+        @Override
         public synchronized void update(Job job) {
             if (jobs.containsKey(job.id())) jobs.put(job.id(), job);
         }

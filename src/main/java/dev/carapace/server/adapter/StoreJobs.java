@@ -52,6 +52,9 @@ public final class StoreJobs implements JobStore {
     public List<Job> list() { return jobs.list().stream().map(StoreJobs::job).toList(); }
 
     @Override
+    public List<Job> listBySource(String source) { return jobs.listBySource(source).stream().map(StoreJobs::job).toList(); }
+
+    @Override
     public void update(Job job) { jobs.update(row(job)); }
 
     @Override
