@@ -99,6 +99,21 @@ public final class Alerts {
         post(event);
     }
 
+    /**
+     * A scheduled job was paused after failing again and again (or its schedule could not be read): logged and sent
+     * to the webhooks with its owner, who pays for it and must decide what to do.
+     */
+    public void jobPaused(String jobId, String ownerUser, String ownerTeam, String reason) {
+        ObjectNode event = JSON.createObjectNode()
+                .put("type", "job.paused")
+                .put("job", jobId)
+                .put("owner_user", ownerUser)
+                .put("owner_team", ownerTeam)
+                .put("reason", reason)
+                .put("at", clock.instant().toString());
+        post(event);
+    }
+
     private static int percent(long spent, Long limit) {
         if (limit == null) return -1;
         if (limit == 0) return 100;

@@ -13,7 +13,11 @@ public sealed interface JobEvent {
 
     record Missed(String jobId, Instant scheduledFor, String reason) implements JobEvent {}
 
-    record Paused(String jobId, String reason) implements JobEvent {}
+    /** @param automatic paused by Carapace (failures in a row), not by a person: its owner is alerted */
+    record Paused(String jobId, String reason, boolean automatic) implements JobEvent {
+        /** Paused by its owner or an admin. */
+        public Paused(String jobId, String reason) { this(jobId, reason, false); }
+    }
 
     /** The name the event has on the wire: {@code job_started}, {@code job_finished}, ... */
     default String type() {

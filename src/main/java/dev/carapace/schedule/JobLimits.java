@@ -1,5 +1,6 @@
 package dev.carapace.schedule;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.List;
 
@@ -11,10 +12,22 @@ import java.util.List;
  * @param maxWall       wall-clock time per run
  * @param maxModelCalls model calls per run
  * @param maxTokens     input + output tokens per run
+ * @param maxCost       what a run's model calls may cost, in USD at the ledger's prices, or null for no limit; checked
+ *                      as each call is charged, so the call that reaches it completes and the run ends after it
  */
-public record JobLimits(List<String> tools, Duration maxWall, int maxModelCalls, long maxTokens) {
+public record JobLimits(List<String> tools, Duration maxWall, int maxModelCalls, long maxTokens, BigDecimal maxCost) {
 
-    public static final JobLimits DEFAULT = new JobLimits(List.of(), Duration.ofMinutes(10), 8, 50_000);
+    public static final JobLimits DEFAULT = new JobLimits(List.of(), Duration.ofMinutes(10), 8, 50_000, null);
+
+    /** Without a money limit per run. */
+    public JobLimits(List<String> tools, Duration maxWall, int maxModelCalls, long maxTokens) {
+        this(tools, maxWall, maxModelCalls, maxTokens, null);
+    }
+
+    /** {@link #maxCost} in nano-USD, the ledger's unit; {@link Long#MAX_VALUE} for none. */
+    public long maxCostNanos() {
+        return maxCost == null ? Long.MAX_VALUE : maxCost.movePointRight(9).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    }
 
     public JobLimits {
         tools = List.copyOf(tools);

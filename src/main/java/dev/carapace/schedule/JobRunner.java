@@ -3,6 +3,8 @@ package dev.carapace.schedule;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.RunEvent;
+import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunOptions;
 import dev.carapace.agent.TranscriptEntry;
@@ -226,7 +228,7 @@ public final class JobRunner {
                 now.pausedReason(), now.nextDueAt(), started);
         store.update(after);
         if (!ok && now.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
-            pause(after, "paused after " + failures + " failed runs in a row; the last: " + o.status
+            pause(after, "paused after " + (failures == 1 ? "1 failed run" : failures + " failed runs in a row") + "; the last: " + o.status
                     + (o.reason == null ? "" : " (" + clip(o.reason, 200) + ")"));
         }
         return ok;
@@ -249,7 +251,10 @@ public final class JobRunner {
         }
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
-        try {
+        CostWatch watch = new CostWatch(l.maxCostNanos());
+        try (RunEvents.Subscription ignored = l.maxCost() == null ? null : runtime.subscribeRun(runId, e -> {
+            if (e instanceof RunEvent.UsageReported u && watch.add(pricing.costNanos(u.model(), u.usage()))) runtime.cancel(runId);
+        })) {
             // The run's own max_wall ends it; the extra minute only guards against a run that cannot be stopped.
             info = runtime.await(runId, l.maxWall().plusMinutes(1));
             if (!info.status().isFinal()) {
@@ -263,6 +268,11 @@ public final class JobRunner {
             runtime.cancel(runId);
             return new Outcome("interrupted", "the gateway is shutting down", 0, 0, null, runId);
         }
+        if (watch.reached()) {
+            long cost = cost(info);
+            return new Outcome("limit_exceeded", "max_cost: the run's model calls cost " + usd(cost) + " USD, its limit is "
+                    + l.maxCost().toPlainString() + " USD", info.tokens(), cost, null, runId);
+        }
         String status = switch (info.status()) {
             case COMPLETED -> "succeeded";
             case LIMIT_EXCEEDED -> info.reason() != null && info.reason().startsWith("max_wall") ? "timed_out" : "limit_exceeded";
@@ -271,6 +281,28 @@ public final class JobRunner {
             default -> "failed";
         };
         return new Outcome(status, jobsWords(info.reason()), info.tokens(), cost(info), RunAnswer.of(runtime, info), runId);
+    }
+
+    /** Adds up a run's cost as its calls are charged; says once when the limit is reached. */
+    private static final class CostWatch {
+        private final long limit;
+        private long spent;
+        private boolean reached;
+
+        CostWatch(long limit) { this.limit = limit; }
+
+        synchronized boolean add(long nanos) {
+            spent += nanos;
+            if (reached || spent < limit) return false;
+            reached = true;
+            return true;
+        }
+
+        synchronized boolean reached() { return reached; }
+    }
+
+    private static String usd(long nanos) {
+        return java.math.BigDecimal.valueOf(nanos, 9).stripTrailingZeros().toPlainString();
     }
 
     /** A run's reason in the words of the job's limits: the agent's max_steps is the job's max_model_calls. */
@@ -352,7 +384,7 @@ public final class JobRunner {
         store.update(new Job(job.spec(), JobState.PAUSED, job.source(), job.createdBy(), job.createdAt(),
                 job.consecutiveFailures(), reason, null, job.lastRunAt()));
         log.warn("job {} ({}) paused: {}", job.id(), job.spec().owner(), reason);
-        events.publish(new JobEvent.Paused(job.id(), reason));
+        events.publish(new JobEvent.Paused(job.id(), reason, true));
         return null;
     }
 }

@@ -111,8 +111,13 @@ public final class JobSpecReader {
             }
         }
         JobLimits l = j.limits();
-        m.put("limits", Map.of("tools", l.tools(), "max_wall", l.maxWall().toSeconds() + "s",
-                "max_model_calls", l.maxModelCalls(), "max_tokens", l.maxTokens()));
+        Map<String, Object> limits = new LinkedHashMap<>();
+        limits.put("tools", l.tools());
+        limits.put("max_wall", l.maxWall().toSeconds() + "s");
+        limits.put("max_model_calls", l.maxModelCalls());
+        limits.put("max_tokens", l.maxTokens());
+        if (l.maxCost() != null) limits.put("max_cost", l.maxCost().toPlainString());
+        m.put("limits", limits);
         if (j.budget() != null) {
             Map<String, Object> b = new LinkedHashMap<>();
             if (j.budget().amount() != null) b.put("amount", j.budget().amount().toPlainString());
@@ -165,7 +170,7 @@ public final class JobSpecReader {
         JobLimits d = JobLimits.DEFAULT;
         if (l == null) return d;
         for (String k : l.keySet()) {
-            if (!Set.of("tools", "max_wall", "max_model_calls", "max_tokens").contains(k)) {
+            if (!Set.of("tools", "max_wall", "max_model_calls", "max_tokens", "max_cost").contains(k)) {
                 throw ApiException.invalid("limits." + clip(k, 40), "limits." + clip(k, 40) + ": not a limit (tools, max_wall, max_model_calls, max_tokens)");
             }
         }
@@ -186,7 +191,7 @@ public final class JobSpecReader {
             throw ApiException.invalid("limits.max_wall", "limits.max_wall: between 1s and 24h");
         }
         return new JobLimits(tools, wall, integer(l, "max_model_calls", d.maxModelCalls(), 1, 1000),
-                longValue(l, "max_tokens", d.maxTokens(), 1, 100_000_000));
+                longValue(l, "max_tokens", d.maxTokens(), 1, 100_000_000), usd(l, "max_cost"));
     }
 
     private static JobBudget budget(Map<String, ?> b) {
@@ -196,22 +201,28 @@ public final class JobSpecReader {
                 throw ApiException.invalid("budget." + clip(k, 40), "budget." + clip(k, 40) + ": not a budget field (amount, tokens, period)");
             }
         }
-        BigDecimal amount = null;
-        if (b.get("amount") != null) {
-            try {
-                amount = new BigDecimal(String.valueOf(b.get("amount")));
-            } catch (NumberFormatException e) {
-                throw ApiException.invalid("budget.amount", "budget.amount: a decimal amount of USD, like 5 or 0.25");
-            }
-            if (amount.signum() < 0 || amount.compareTo(BigDecimal.valueOf(1_000_000)) > 0) {
-                throw ApiException.invalid("budget.amount", "budget.amount: between 0 and 1000000 USD");
-            }
-        }
+        BigDecimal amount = usd(b, "amount");
         Long tokens = b.get("tokens") == null ? null : longValue(b, "tokens", 0, 0, Long.MAX_VALUE / 2);
         if (amount == null && tokens == null) throw ApiException.invalid("budget", "budget: give amount, tokens or both");
         String period = b.get("period") == null ? "month" : String.valueOf(b.get("period"));
         if (!Set.of("day", "week", "month").contains(period)) throw ApiException.invalid("budget.period", "budget.period: day, week or month; got '" + clip(period, 20) + "'");
         return new JobBudget(amount, tokens, period);
+    }
+
+    /** An amount of USD, 0 to 1,000,000, given as a number or its text; null when absent. */
+    private static BigDecimal usd(Map<String, ?> m, String key) {
+        Object v = m.get(key);
+        if (v == null) return null;
+        BigDecimal amount;
+        try {
+            amount = new BigDecimal(String.valueOf(v).length() > 40 ? "x" : String.valueOf(v));
+        } catch (NumberFormatException e) {
+            throw ApiException.invalid(key, key + ": a decimal amount of USD, like 5 or 0.25");
+        }
+        if (amount.signum() < 0 || amount.compareTo(BigDecimal.valueOf(1_000_000)) > 0) {
+            throw ApiException.invalid(key, key + ": between 0 and 1000000 USD");
+        }
+        return amount;
     }
 
     private static MissedRunPolicy missed(Map<String, ?> m) {

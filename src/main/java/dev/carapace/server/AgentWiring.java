@@ -87,6 +87,13 @@ final class AgentWiring {
                 new RunEvents(), clock, new AuditedSpawns(audit));
     }
 
+    /** A user's team: that of their newest active key, or null when they have none. */
+    static String teamOf(String user, Store store) {
+        return store.apiKeys().list().stream()
+                .filter(k -> user.equals(k.user()) && !k.revoked() && k.team() != null)
+                .reduce((first, second) -> second).map(ApiKeys.StoredKey::team).orElse(null);
+    }
+
     /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */
     static String auditPrincipal(String org, Agents agents, String agentId) {
         AgentSpec a = agents.find(agentId).orElse(null);
@@ -166,9 +173,7 @@ final class AgentWiring {
         AgentSpec.Owner owner = agent.owner();
         String team = owner.team();
         if (team == null) {
-            team = store.apiKeys().list().stream()
-                    .filter(k -> owner.user().equals(k.user()) && !k.revoked() && k.team() != null)
-                    .reduce((first, second) -> second).map(ApiKeys.StoredKey::team).orElse(null);
+            team = teamOf(owner.user(), store);
             if (team == null) {
                 throw new ApiException(ApiException.Kind.PERMISSION, "Agent '" + agent.id() + "' is owned by user '"
                         + owner.user() + "', who has no active API key to tell their team; set owner.team in the config.",

@@ -227,6 +227,12 @@ public final class Carapace implements AutoCloseable {
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());
         jobWiring = new JobWiring(config, store, budgets, clock);
         jobWiring.events.subscribe(new JobMetrics(metrics.registry()));
+        jobWiring.events.subscribe(e -> {
+            if (e instanceof dev.carapace.schedule.JobEvent.Paused p && p.automatic()) {
+                jobWiring.jobs.get(p.jobId()).ifPresent(j -> alerts.jobPaused(p.jobId(), j.spec().owner().user(),
+                        j.spec().owner().team(), p.reason()));
+            }
+        });
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
                 approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))));

@@ -30,7 +30,6 @@ import dev.carapace.server.adapter.SharedDueQueue;
 import dev.carapace.server.adapter.StoreHeartbeatStates;
 import dev.carapace.server.adapter.StoreJobActivity;
 import dev.carapace.server.adapter.StoreJobs;
-import dev.carapace.store.ApiKeys;
 import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
@@ -162,12 +161,7 @@ final class JobWiring {
 
     /** A job's owner as the principal its runs are charged to: the team given, or a user's from their newest key. */
     static Principal ownerPrincipal(String org, AgentSpec.Owner owner, Store store) {
-        String team = owner.team();
-        if (team == null) {
-            team = store.apiKeys().list().stream()
-                    .filter(k -> owner.user().equals(k.user()) && !k.revoked() && k.team() != null)
-                    .reduce((first, second) -> second).map(ApiKeys.StoredKey::team).orElse(null);
-        }
+        String team = owner.team() != null ? owner.team() : AgentWiring.teamOf(owner.user(), store);
         return new Principal(org, team, owner.user(), Principal.Role.MEMBER, null);
     }
 

@@ -126,6 +126,53 @@ class JobsEndToEndTest {
     }
 
     @Test
+    void aJobsMaxCostEndsTheRunAsLimitExceededAfterTheCallThatReachedIt() {
+        // each LOOP call: 120 in at $3/M + 15 out at $6/M = $0.00045; the second reaches $0.0008
+        gateway.jobs().add(job("pricey", "LOOP over the ledger", Map.of("at", "1s"),
+                "limits", Map.of("tools", List.of("read"), "max_model_calls", 20, "max_cost", "0.0008")), ALICE, "api");
+        await().atMost(Duration.ofSeconds(10)).until(() -> history(gateway, "pricey").stream()
+                .anyMatch(r -> !r.status().equals("running")));
+        JobRun run = history(gateway, "pricey").getFirst();
+        assertThat(run.status()).isEqualTo("limit_exceeded");
+        assertThat(run.reason()).matches("max_cost: the run's model calls cost 0\\.00(09|135) USD, its limit is 0\\.0008 USD");
+        assertThat(run.costNanos()).isGreaterThanOrEqualTo(900_000);
+        // the run is cancelled as the second call is charged; a third may have been sent by then, never more
+        assertThat(up.of("LOOP over the ledger").size()).isBetween(2, 3);
+    }
+
+    @Test
+    void aJobPausedAfterItsFailuresAlertsItsOwnerThroughTheAlertWebhooks() throws Exception {
+        List<String> posted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer hook = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        hook.createContext("/hook", x -> {
+            posted.add(new String(x.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            x.sendResponseHeaders(204, -1);
+            x.close();
+        });
+        hook.start();
+        try {
+            gateway.close();
+            gateway = JobGateways.start(JobGateways.yaml(up.baseUrl(), JobGateways.workspace(dir),
+                    "alerts: {webhooks: ['http://127.0.0.1:" + hook.getAddress().getPort() + "/hook']}"), dir.resolve("data"));
+            // a budget of 1 token: its first run is refused, and one failure is all it may have
+            gateway.jobs().add(job("broke", "spend tokens", Map.of("at", "1s"), "budget", Map.of("tokens", 1, "period", "day"),
+                    "max_failures", 1), ALICE, "api");
+            await().atMost(Duration.ofSeconds(10)).until(() -> gateway.jobs().get("broke", ALICE).state() == JobState.PAUSED);
+            await().atMost(Duration.ofSeconds(10)).until(() -> posted.stream().anyMatch(p -> p.contains("job.paused")));
+
+            com.fasterxml.jackson.databind.JsonNode alert = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                    posted.stream().filter(p -> p.contains("job.paused")).findFirst().orElseThrow());
+            assertThat(alert.path("job").asText()).isEqualTo("broke");
+            assertThat(alert.path("owner_user").asText()).isEqualTo("alice");
+            assertThat(alert.path("reason").asText()).contains("1 failed run").contains("budget_exhausted");
+            assertThat(gateway.jobs().get("broke", ALICE).pausedReason()).isEqualTo(alert.path("reason").asText());
+        } finally {
+            hook.stop(0);
+        }
+    }
+
+    @Test
     void afterARestartEachMissedRunPolicyDoesWhatItSays() throws Exception {
         for (String policy : List.of("run_once", "run_all", "skip")) {
             gateway.jobs().add(job(policy, "policy " + policy, EVERY_TWO_SECONDS, "missed", policy, "max_run_all", 2),

@@ -36,6 +36,7 @@ final class JobOptions {
     @Option(names = "--max-wall", paramLabel = "DURATION", description = "Wall time per run (default: 10m).") String maxWall;
     @Option(names = "--max-model-calls", paramLabel = "N", description = "Model calls per run (default: 8).") String maxModelCalls;
     @Option(names = "--max-tokens", paramLabel = "N", description = "Tokens per run (default: 50000).") String maxTokens;
+    @Option(names = "--max-cost", paramLabel = "USD", description = "What one run may cost (default: no limit).") String maxCost;
     @Option(names = "--budget-amount", paramLabel = "USD", description = "The job's own budget per period, in USD.") String budgetAmount;
     @Option(names = "--budget-tokens", paramLabel = "N", description = "The job's own budget per period, in tokens.") String budgetTokens;
     @Option(names = "--budget-period", paramLabel = "PERIOD", description = "day, week or month (default: month).") String budgetPeriod;
@@ -77,6 +78,7 @@ final class JobOptions {
         put(l, "max_wall", maxWall);
         put(l, "max_model_calls", maxModelCalls);
         put(l, "max_tokens", maxTokens);
+        put(l, "max_cost", maxCost);
         if (!l.isEmpty()) m.put("limits", l);
         Map<String, Object> b = new LinkedHashMap<>();
         put(b, "amount", budgetAmount);
@@ -104,6 +106,7 @@ final class JobOptions {
             Map.entry("owner.user", "--owner-user"), Map.entry("owner.team", "--owner-team"),
             Map.entry("limits.tools", "--tools"), Map.entry("limits.max_wall", "--max-wall"),
             Map.entry("limits.max_model_calls", "--max-model-calls"), Map.entry("limits.max_tokens", "--max-tokens"),
+            Map.entry("limits.max_cost", "--max-cost"),
             Map.entry("budget", "--budget-amount/--budget-tokens"), Map.entry("budget.amount", "--budget-amount"),
             Map.entry("budget.tokens", "--budget-tokens"), Map.entry("budget.period", "--budget-period"),
             Map.entry("missed", "--missed"), Map.entry("max_failures", "--max-failures"),

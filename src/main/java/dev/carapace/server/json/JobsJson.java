@@ -52,7 +52,8 @@ public final class JobsJson {
         ObjectNode limits = n.putObject("limits");
         l.tools().forEach(limits.putArray("tools")::add);
         limits.put("max_wall", AgentJson.duration(l.maxWall())).put("max_model_calls", l.maxModelCalls())
-                .put("max_tokens", l.maxTokens());
+                .put("max_tokens", l.maxTokens())
+                .put("max_cost", l.maxCost() == null ? null : l.maxCost().toPlainString());
         if (s.budget() == null) {
             n.putNull("budget");
         } else {
