@@ -199,7 +199,9 @@ public final class JobRunner {
         Instant started = clock.instant();
         long runNo;
         String session = spec.action() instanceof JobAction.AgentTurn t && t.session() != null ? t.session() : null;
-        runNo = store.startRun(spec.id(), fireTime, started, gateway, null);
+        String sessionKey = spec.action() instanceof JobAction.AgentTurn ? "agent:" + spec.agent() + ":"
+                + (session != null ? session : "job:" + spec.id() + ":" + JobStore.RUN) : null;
+        runNo = store.startRun(spec.id(), fireTime, started, gateway, sessionKey);
         String sessionName = session != null ? session : "job:" + spec.id() + ":" + runNo;
         Outcome o;
         try {

@@ -24,7 +24,14 @@ public interface JobStore {
     /** Removes the job and its history; false if there was none. */
     boolean delete(String id);
 
-    /** Records a run as started and returns its number: the next of the job's, never given twice. */
+    /** In a session key given to {@link #startRun}, stands for the run's number (known only once it is taken). */
+    String RUN = "{run}";
+
+    /**
+     * Records a run as started and returns its number: the next of the job's, never given twice.
+     *
+     * @param sessionKey the agent session the run uses, {@link #RUN} standing for its number; null for a webhook
+     */
     long startRun(String jobId, Instant scheduledFor, Instant startedAt, String gateway, String sessionKey);
 
     /** Records a fire time no run stood for, with why. */

@@ -70,6 +70,7 @@ class JobsEndToEndTest {
                     .isBetween(Duration.ZERO, Duration.ofSeconds(2));
             assertThat(r.result()).isEqualTo("done: tick the clock");
             assertThat(r.agentRunId()).isNotNull();
+            assertThat(r.sessionKey()).as("a fresh session per run").isEqualTo("agent:helper:job:tick:" + r.runNo());
             assertThat(r.tokens()).isEqualTo(163);
             assertThat(r.costNanos()).as("160 in at $3/M + 3 out at $6/M").isEqualTo(160 * 3_000L + 3 * 6_000L);
         });
