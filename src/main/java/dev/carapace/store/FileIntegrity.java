@@ -1,12 +1,14 @@
 package dev.carapace.store;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
 import java.util.Objects;
@@ -20,8 +22,15 @@ import java.util.Objects;
  * header: the magic string, and a size that is a whole number of the header's pages. That is one {@code stat} and one
  * small read: cheap enough for a timer and for every {@code /healthz}, where {@code PRAGMA quick_check} is not.
  * An overwrite in place that keeps a valid header and a page-aligned size is not seen here.
+ *
+ * <p>The header is read through one descriptor held open from {@link #remember} to {@link #close}, never through a
+ * descriptor opened and closed for each check: POSIX drops every lock a process holds on a file when it closes any
+ * descriptor of that file, so each check used to drop the shared lock SQLite's connections hold on the database. A
+ * {@code carapace keys create} in another process then saw itself as the file's last user when it closed, checkpointed
+ * and deleted the WAL under the running gateway, whose connections went on reading the deleted one: every key made by
+ * the CLI after the first was refused until a restart ({@code KeysFromAnotherProcessTest}).
  */
-final class FileIntegrity {
+final class FileIntegrity implements AutoCloseable {
 
     private static final byte[] MAGIC = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
     private static final int HEADER_BYTES = 100;
@@ -29,16 +38,20 @@ final class FileIntegrity {
     private final Path file;
     /** The file's identity when the store opened it; null where the file system has none to offer. */
     private final Object key;
+    /** The file as opened, for its header: closed only with the store (see the class comment). */
+    private final FileChannel opened;
 
-    private FileIntegrity(Path file, Object key) {
+    private FileIntegrity(Path file, Object key, FileChannel opened) {
         this.file = file;
         this.key = key;
+        this.opened = opened;
     }
 
     /** Remembers {@code file} as it is now, after the store has opened (and migrated) it. */
     static FileIntegrity remember(Path file) {
         try {
-            return new FileIntegrity(file, attributes(file).fileKey());
+            return new FileIntegrity(file, attributes(file).fileKey(),
+                    FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
         } catch (IOException e) {
             throw new StoreException(StoreException.Reason.UNAVAILABLE, "cannot read the attributes of the database "
                     + "file " + file + ": " + e.getClass().getSimpleName(), e);
@@ -64,10 +77,14 @@ final class FileIntegrity {
                     + "the running gateway";
         }
         byte[] header;
-        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-            header = in.readNBytes(HEADER_BYTES);
+        try {
+            ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES);
+            while (b.hasRemaining() && opened.read(b, b.position()) > 0) {
+                // until the header is read, or the file ends
+            }
+            header = Arrays.copyOf(b.array(), b.position());
         } catch (IOException e) {
-            return outOfDescriptors(e) ? null : "the database file cannot be read (" + e.getClass().getSimpleName() + ")";
+            return "the database file cannot be read (" + e.getClass().getSimpleName() + ")";
         }
         if (header.length < HEADER_BYTES || !Arrays.equals(header, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             return "the database file was truncated or overwritten under the running gateway (it is "
@@ -88,6 +105,15 @@ final class FileIntegrity {
      */
     private static boolean outOfDescriptors(IOException e) {
         return e.getMessage() != null && e.getMessage().contains("Too many open files");
+    }
+
+    @Override
+    public void close() {
+        try {
+            opened.close();
+        } catch (IOException e) {
+            // the store is closing; nothing to do about a file that would not close
+        }
     }
 
     private static BasicFileAttributes attributes(Path file) throws IOException {

@@ -329,5 +329,6 @@ public final class Store implements AutoCloseable {
     public void close() {
         if (journal != null) journal.close();
         dataSource.close();
+        if (fileIntegrity != null) fileIntegrity.close();   // after the connections: see FileIntegrity's comment
     }
 }
