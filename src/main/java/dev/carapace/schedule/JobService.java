@@ -72,8 +72,17 @@ public final class JobService {
         Instant first = firstDue(checked, stored(checked), now);
         Job job = new Job(checked, first == null ? JobState.ENDED : JobState.ACTIVE, source,
                 caller.user() != null ? caller.user() : "team:" + caller.team(), now, 0, null, first, null);
-        if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
+        // The id is taken first: of two adds of one id at once, the one refused as a duplicate must not set the
+        // other's budget. A budget the ledger refuses takes the job back out.
         store.insert(job);
+        if (checked.budget() != null) {
+            try {
+                budgets.set(checked.id(), checked.budget());
+            } catch (RuntimeException e) {
+                store.delete(checked.id());
+                throw e;
+            }
+        }
         if (first != null) due.schedule(job.id(), first);
         return job;
     }

@@ -106,6 +106,35 @@ class JobServiceTest {
         assertThat(due.due).as("no due time").isEmpty();
     }
 
+    /**
+     * Two adds of one id at once both pass the look for an existing job; the one refused at the store must not have
+     * set its budget over the winner's (it did: the budget was set before the id was taken).
+     */
+    @Test
+    void anAddRefusedAsADuplicateLeavesTheOtherJobsBudgetAlone() {
+        JobStore racing = new JobStore() {
+            @Override public void insert(Job job) { store.insert(job); }
+            @Override public java.util.Optional<Job> get(String id) { return java.util.Optional.empty(); }  // both pass the look
+            @Override public List<Job> list() { return store.list(); }
+            @Override public List<Job> listBySource(String source) { return store.listBySource(source); }
+            @Override public void update(Job job) { store.update(job); }
+            @Override public boolean delete(String id) { return store.delete(id); }
+            @Override public long startRun(String j, Instant s, Instant t, String g, String k) { return store.startRun(j, s, t, g, k); }
+            @Override public void recordMissed(String j, Instant s, String r) { store.recordMissed(j, s, r); }
+            @Override public void endRun(String j, long n, Instant e, String st, String r, long t, long c, String res, String a) {
+                store.endRun(j, n, e, st, r, t, c, res, a);
+            }
+            @Override public List<JobRun> history(String j, int limit) { return store.history(j, limit); }
+        };
+        JobService both = new JobService(racing, due, agents(), budgets, events, clock, Duration.ofMinutes(1));
+        both.add(job("j", "budget", Map.of("amount", "2", "period", "day")), ALICE, "api");
+
+        assertThatThrownBy(() -> both.add(job("j", "budget", Map.of("amount", "900", "period", "day")), BOB, "api"))
+                .isInstanceOf(ApiException.class).hasMessageContaining("exists already");
+        assertThat(budgets.budgets.get("j").amount()).isEqualByComparingTo("2");
+        assertThat(store.jobs.get("j").createdBy()).isEqualTo("alice");
+    }
+
     @Test
     void aMemberMayNotAddAJobOwnedBySomeoneElseNorForAnotherTeamsAgent() {
         assertThatThrownBy(() -> service.add(job("j", "owner", Map.of("user", "bob")), ALICE, "api"))
