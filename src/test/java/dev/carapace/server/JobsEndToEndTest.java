@@ -120,6 +120,9 @@ class JobsEndToEndTest {
         assertThat(run.status()).isEqualTo("limit_exceeded");
         assertThat(run.reason()).startsWith("max_model_calls: the run made 2 model calls");
         assertThat(up.of("LOOP over the notes")).hasSize(2);
+        // the run's row ends before the scheduler stores the job's next time: wait for that second write
+        await().atMost(Duration.ofSeconds(5)).until(() -> gateway.jobs().get("looper", ALICE).nextDueAt() != null
+                && gateway.jobs().get("looper", ALICE).nextDueAt().isAfter(run.endedAt()));
         Job after = gateway.jobs().get("looper", ALICE);
         assertThat(after.consecutiveFailures()).isEqualTo(1);
         assertThat(after.state()).as("a failed one-shot is retried after its back-off").isEqualTo(JobState.ACTIVE);
