@@ -34,6 +34,7 @@ class ArchitectureTest {
             .layer("guard").definedBy("dev.carapace.guard..")
             .layer("agent").definedBy("dev.carapace.agent..")
             .layer("schedule").definedBy("dev.carapace.schedule..")
+            .layer("memory").definedBy("dev.carapace.memory..")
             .layer("config").definedBy("dev.carapace.config..")
             .layer("server").definedBy("dev.carapace.server..")
             .whereLayer("text").mayNotAccessAnyLayer()
@@ -48,6 +49,7 @@ class ArchitectureTest {
             .whereLayer("guard").mayOnlyAccessLayers("text", "yaml", "fs", "store")
             .whereLayer("agent").mayOnlyAccessLayers("text", "gateway", "identity", "model", "fs")
             .whereLayer("schedule").mayOnlyAccessLayers("text", "yaml", "fs", "gateway", "identity", "model", "agent")
+            .whereLayer("memory").mayOnlyAccessLayers("text", "model", "identity", "agent")
             .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
             .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
@@ -57,7 +59,7 @@ class ArchitectureTest {
             .that().resideInAPackage("dev.carapace..")
             .should().resideInAnyPackage("dev.carapace.text..", "dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
                     "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
-                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.config..",
+                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.memory..", "dev.carapace.config..",
                     "dev.carapace.server..")
             .because("a new package gets its row in ARCHITECTURE.md and its layer in the rule above");
 
@@ -68,6 +70,14 @@ class ArchitectureTest {
                     "dev.carapace.guard..", "dev.carapace.store..")
             .because("the agent runtime asks its own Guard, FileGate, UrlGate, Approvals, SpawnAudit and SessionStore, "
                     + "and calls models through the gateway; the composition root adapts the guard and the store to them");
+
+    @ArchTest
+    static final ArchRule memoryReachesTheStoreAndPrivacyOnlyThroughItsOwnInterfaces = noClasses()
+            .that().resideInAPackage("dev.carapace.memory..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.store..", "dev.carapace.privacy..",
+                    "dev.carapace.ledger..", "dev.carapace.guard..", "dev.carapace.gateway..")
+            .because("memory asks its own NoteStore and WriteScreen, which server.adapter fits to the store and the "
+                    + "privacy router");
 
     @ArchTest
     static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()

@@ -27,11 +27,15 @@ public final class BuiltinTools {
     /** Provided by the scheduler (it adds jobs): {@code schedule}. Not built here either, but an agent may list it. */
     public static final Set<String> SCHEDULER_NAMES = Set.of("schedule");
 
+    /** Provided by memory (it keeps notes): {@code memory_write}, {@code memory_search}. Not built here either. */
+    public static final Set<String> MEMORY_NAMES = Set.of("memory_write", "memory_search");
+
     /** Every name an agent's {@code tools:} list may hold. */
     public static Set<String> accepted() {
         java.util.Set<String> all = new java.util.HashSet<>(NAMES);
         all.addAll(RUNTIME_NAMES);
         all.addAll(SCHEDULER_NAMES);
+        all.addAll(MEMORY_NAMES);
         return Set.copyOf(all);
     }
 
