@@ -103,17 +103,16 @@ public final class Memory {
             return new Written(scope, p, NoteStore.Outcome.UNCHANGED, existing.get().chunks(), bytes,
                     store.bytes(scope), screened.redacted());
         }
+        long held = store.bytes(scope);
+        long after = held - existing.map(NoteStore.Note::bytes).orElse(0) + bytes;
+        if (after > limits.maxScopeBytes() && after > held) throw overCap(scope, held);   // before the embedding work
         List<Chunker.Chunk> chunks = chunker.chunks(body);
         List<float[]> vs = embedder.embed(chunks.stream().map(Chunker.Chunk::text).toList());
         List<NoteStore.EmbeddedChunk> embedded = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) embedded.add(new NoteStore.EmbeddedChunk(chunks.get(i), Vectors.toBytes(vs.get(i))));
         NoteStore.PutResult r = store.put(new NoteStore.NoteWrite(scope, p, body, bytes, hash, writer.agent(),
                 clock.instant(), embedder.id(), embedded), limits.maxScopeBytes());
-        if (r.outcome() == NoteStore.Outcome.OVER_CAP) {
-            throw new MemoryException(MemoryException.Reason.TOO_LARGE, "memory " + scope + " holds " + r.scopeBytes()
-                    + " bytes; with this note it would pass its cap of " + limits.maxScopeBytes()
-                    + " bytes: remove notes it no longer needs first");
-        }
+        if (r.outcome() == NoteStore.Outcome.OVER_CAP) throw overCap(scope, r.scopeBytes());
         vectors.invalidate(scope);
         return new Written(scope, p, r.outcome(), chunks.size(), bytes, r.scopeBytes(), screened.redacted());
     }
@@ -222,6 +221,12 @@ public final class Memory {
             case "jwt" -> "a token";
             default -> type.endsWith("_key") || type.endsWith("_token") ? "an API key or token" : "a value of type " + type;
         };
+    }
+
+    private MemoryException overCap(Scope scope, long held) {
+        return new MemoryException(MemoryException.Reason.TOO_LARGE, "memory " + scope + " holds " + held
+                + " bytes; with this note it would pass its cap of " + limits.maxScopeBytes()
+                + " bytes: remove notes it no longer needs first");
     }
 
     private static MemoryException invalid(String message) {
