@@ -57,7 +57,11 @@ final class Ranking {
      */
     static List<Scored> diversify(List<Scored> candidates, int k, LongFunction<float[]> vectorOf) {
         if (candidates.size() <= 1) return candidates.subList(0, Math.min(k, candidates.size()));
+        // Relevance rescaled to 0..1 over the candidates: fused scores are close together (1/61 and 1/65 differ by 6%),
+        // and unscaled, any likeness would outweigh them, picking unrelated passages just for being different.
         double top = candidates.get(0).score();
+        double bottom = candidates.get(candidates.size() - 1).score();
+        double span = top - bottom;
         Map<Long, float[]> vectors = new HashMap<>();
         for (Scored c : candidates) vectors.put(c.chunkId(), vectorOf.apply(c.chunkId()));
         List<Scored> left = new ArrayList<>(candidates);
@@ -75,7 +79,8 @@ final class Ranking {
                         if (w != null) likeness = Math.max(likeness, Vectors.dot(v, w));
                     }
                 }
-                double value = MMR_LAMBDA * (c.score() / top) - (1 - MMR_LAMBDA) * likeness;
+                double relevance = span <= 0 ? 1 : (c.score() - bottom) / span;
+                double value = MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * likeness;
                 if (value > bestValue) {
                     bestValue = value;
                     best = i;

@@ -55,6 +55,21 @@ public final class MemoryNotes {
     /** At most this many phrases of a query go to the index; the rest of a very long query is ignored. */
     public static final int MAX_QUERY_PHRASES = 32;
 
+    /**
+     * English words too common to say what a query is about, dropped from queries (a phrase of several words keeps
+     * them): PostgreSQL's english configuration drops them anyway, and FTS5, which has no such list, would otherwise
+     * rank every note with a "how" or "the" as a match.
+     */
+    static final java.util.Set<String> STOPWORDS = java.util.Set.of("a", "about", "above", "after", "again", "all",
+            "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+            "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+            "from", "further", "get", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how",
+            "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "nor", "not", "now",
+            "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so",
+            "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
+            "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where",
+            "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your");
+
     private static final String NOTE_COLUMNS = "n.id, n.scope_kind, n.scope_name, n.path, n.bytes, n.content_hash, "
             + "n.author, n.created_at, n.updated_at";
 
@@ -267,6 +282,7 @@ public final class MemoryNotes {
                 }
                 runs.add(word.substring(start, i).toLowerCase(java.util.Locale.ROOT));
             }
+            if (runs.size() == 1 && STOPWORDS.contains(runs.get(0))) continue;
             if (!runs.isEmpty()) out.add(runs);
             if (out.size() == MAX_QUERY_PHRASES) break;
         }

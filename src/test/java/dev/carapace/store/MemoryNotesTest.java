@@ -139,7 +139,7 @@ class MemoryNotesTest {
             for (String nothing : List.of("", "   ", "\"\"", "*", "-", "()", "<->", "!!!", ":*")) {
                 assertThat(notes.keyword(List.of(ALICE), nothing, 10)).as(nothing).isEmpty();
             }
-            assertThat(paths(notes, List.of(ALICE), "AND OR NOT")).isEmpty();          // words, found nowhere
+            assertThat(paths(notes, List.of(ALICE), "AND OR NOT")).isEmpty();          // common words: dropped
             assertThat(notes.list(ALICE)).hasSize(1);                                   // and the table is still there
             String many = "word ".repeat(5_000) + "gamma";
             assertThat(notes.keyword(List.of(ALICE), many, 10)).isEmpty();             // only the first 32 words count
@@ -150,6 +150,7 @@ class MemoryNotesTest {
     void phrasesKeepOnlyLettersAndDigits() {
         assertThat(MemoryNotes.phrases("ERR_4711 \"near\" a*b -x")).containsExactly(List.of("err", "4711"),
                 List.of("near"), List.of("a", "b"), List.of("x"));
+        assertThat(MemoryNotes.phrases("how do I restore the DB")).containsExactly(List.of("restore"), List.of("db"));
         assertThat(MemoryNotes.fts5(MemoryNotes.phrases("ERR_4711 near"))).isEqualTo("\"err 4711\" OR \"near\"");
         assertThat(MemoryNotes.tsquery(MemoryNotes.phrases("ERR_4711 near"))).isEqualTo("(err <-> 4711) | near");
     }
