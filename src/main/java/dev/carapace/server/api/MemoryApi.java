@@ -13,6 +13,7 @@ import dev.carapace.memory.Scope;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
+import dev.carapace.server.json.MemoryJson;
 
 import java.util.List;
 import java.util.Set;
@@ -73,12 +74,7 @@ public final class MemoryApi {
         List<Memory.Hit> hits = guarded(() -> memory.search(where, q, k));
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
-        for (Memory.Hit h : hits) {
-            ObjectNode n = data.addObject();
-            n.put("path", h.path());
-            scope(n, h.scope());
-            n.put("score", h.score()).put("updated_at", h.updatedAt().toString()).put("snippet", h.snippet());
-        }
+        for (Memory.Hit h : hits) data.add(MemoryJson.hit(h));
         sendJson(x, 200, body);
     }
 
@@ -88,9 +84,9 @@ public final class MemoryApi {
         only(x, "agent", "team");
         Scope s = scopeOf(p, x);
         ObjectNode body = JSON.createObjectNode();
-        scope(body, s);
+        MemoryJson.scope(body, s);
         ArrayNode data = body.putArray("data");
-        for (NoteStore.Note n : memory.list(s)) note(data.addObject(), n);
+        for (NoteStore.Note n : memory.list(s)) data.add(MemoryJson.note(n));
         sendJson(x, 200, body);
     }
 
@@ -100,9 +96,7 @@ public final class MemoryApi {
         only(x, "agent", "team", "path");
         Scope s = scopeOf(p, x);
         NoteStore.Note n = guarded(() -> memory.read(s, path(x)));
-        ObjectNode body = JSON.createObjectNode();
-        note(body, n);
-        body.put("text", n.body());
+        ObjectNode body = MemoryJson.note(n).put("text", n.body());
         sendJson(x, 200, body);
     }
 
@@ -115,8 +109,7 @@ public final class MemoryApi {
             memory.remove(s, path);
             return null;
         });
-        ObjectNode body = JSON.createObjectNode().put("path", path.strip()).put("deleted", true);
-        scope(body, s);
+        ObjectNode body = MemoryJson.scope(JSON.createObjectNode().put("path", path.strip()).put("deleted", true), s);
         sendJson(x, 200, body);
     }
 
@@ -184,17 +177,6 @@ public final class MemoryApi {
                         + String.join(", ", names) + ")");
             }
         }
-    }
-
-    private static void scope(ObjectNode n, Scope s) {
-        n.putObject("memory").put("kind", s.kind().label()).put("name", s.name());
-    }
-
-    private static void note(ObjectNode n, NoteStore.Note note) {
-        n.put("path", note.path());
-        scope(n, note.scope());
-        n.put("bytes", note.bytes()).put("chunks", note.chunks()).put("author", note.author())
-                .put("created_at", note.createdAt().toString()).put("updated_at", note.updatedAt().toString());
     }
 
     /** Runs {@code work}, answering memory's refusals in the API's error shape. */
