@@ -2,10 +2,8 @@ package dev.carapace.memory;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 import dev.carapace.agent.tools.ArgumentException;
@@ -18,32 +16,19 @@ import java.util.List;
  * Answers with up to {@code k} passages as JSON: each note's path, whose memory it is in, a score and the passage.
  * Which memories are searched comes from the run's agent; a {@code scope} argument may only narrow it.
  */
-public final class MemorySearchTool implements AgentTool {
+public final class MemorySearchTool extends MemoryTool {
 
     public static final String NAME = "memory_search";
     private static final int DEFAULT_K = 5;
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final ObjectNode PARAMETERS;
-
-    static {
-        try {
-            PARAMETERS = (ObjectNode) JSON.readTree("""
-                    {"type":"object","properties":{
-                      "query":{"type":"string","description":"what you are looking for, in words"},
-                      "k":{"type":"integer","minimum":1,"maximum":20,"description":"results, default 5"},
-                      "scope":{"type":"string","enum":["agent","team","both"],"description":"default both"}},
-                     "required":["query"]}""");
-        } catch (JsonProcessingException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private final Memory memory;
-    private final MemoryScopes scopes;
+    private static final String SCHEMA = """
+            {"type":"object","properties":{
+              "query":{"type":"string","description":"what you are looking for, in words"},
+              "k":{"type":"integer","minimum":1,"maximum":20,"description":"results, default 5"},
+              "scope":{"type":"string","enum":["agent","team","both"],"description":"default both"}},
+             "required":["query"]}""";
 
     public MemorySearchTool(Memory memory, MemoryScopes scopes) {
-        this.memory = memory;
-        this.scopes = scopes;
+        super(memory, scopes, SCHEMA);
     }
 
     @Override
@@ -53,9 +38,6 @@ public final class MemorySearchTool implements AgentTool {
     public String description() {
         return "Search your long-term memory and your team's (by meaning and keywords); returns passages of notes.";
     }
-
-    @Override
-    public ObjectNode parameters() { return PARAMETERS.deepCopy(); }
 
     @Override
     public ToolResult run(JsonNode arguments, ToolContext context) {

@@ -1,10 +1,6 @@
 package dev.carapace.memory;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
 import dev.carapace.agent.tools.ArgumentException;
@@ -17,33 +13,20 @@ import java.util.Locale;
  * is the run's agent's (from the tool context), never an argument; the path is a name inside it. The note is
  * screened by the privacy policy, capped in size, and rate-limited per agent (see {@link Memory#write}).
  */
-public final class MemoryWriteTool implements AgentTool {
+public final class MemoryWriteTool extends MemoryTool {
 
     /** The name the agent runtime's memory flush before compaction looks for. */
     public static final String NAME = "memory_write";
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final ObjectNode PARAMETERS;
-
-    static {
-        try {
-            PARAMETERS = (ObjectNode) JSON.readTree("""
-                    {"type":"object","properties":{
-                      "path":{"type":"string","description":"the note's name, e.g. projects/billing.md"},
-                      "text":{"type":"string","description":"markdown to keep"},
-                      "mode":{"type":"string","enum":["replace","append"],"description":"default replace"},
-                      "scope":{"type":"string","enum":["agent","team"],"description":"your memory (default) or your team's"}},
-                     "required":["path","text"]}""");
-        } catch (JsonProcessingException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private final Memory memory;
-    private final MemoryScopes scopes;
+    private static final String SCHEMA = """
+            {"type":"object","properties":{
+              "path":{"type":"string","description":"the note's name, e.g. projects/billing.md"},
+              "text":{"type":"string","description":"markdown to keep"},
+              "mode":{"type":"string","enum":["replace","append"],"description":"default replace"},
+              "scope":{"type":"string","enum":["agent","team"],"description":"your memory (default) or your team's"}},
+             "required":["path","text"]}""";
 
     public MemoryWriteTool(Memory memory, MemoryScopes scopes) {
-        this.memory = memory;
-        this.scopes = scopes;
+        super(memory, scopes, SCHEMA);
     }
 
     @Override
@@ -54,9 +37,6 @@ public final class MemoryWriteTool implements AgentTool {
         return "Save a markdown note to your long-term memory (replace or append); find it later with memory_search."
                 + " Never store secrets or card numbers.";
     }
-
-    @Override
-    public ObjectNode parameters() { return PARAMETERS.deepCopy(); }
 
     @Override
     public ToolResult run(JsonNode arguments, ToolContext context) {

@@ -20,7 +20,10 @@ CREATE TABLE memory_notes (
 
 -- A note's chunks, in order; start_offset/end_offset are UTF-16 offsets into the note's body. model names the
 -- embedding model, so vectors of another model are never compared with this one's. tsv is the keyword index's
--- document (english stemming, so "deploys" finds "deployment"), computed by the database.
+-- document (english stemming, so "deploys" finds "deployment"), computed by the database from the text with the
+-- punctuation inside identifiers made spaces: PostgreSQL's parser reads "INC-3052" as the word "inc" and the number
+-- "-3052", "a/b.c" as one file name; split like FTS5 splits them, "INC-3052" is the words "inc" "3052", which the
+-- store's query (the runs of letters and digits of each word, adjacent) finds.
 CREATE TABLE memory_chunks (
     id           BIGSERIAL PRIMARY KEY,
     note_id      BIGINT    NOT NULL REFERENCES memory_notes (id) ON DELETE CASCADE,
@@ -30,7 +33,8 @@ CREATE TABLE memory_chunks (
     end_offset   INTEGER   NOT NULL,
     embedding    BYTEA     NOT NULL,
     model        TEXT      NOT NULL,
-    tsv          TSVECTOR  GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+    tsv          TSVECTOR  GENERATED ALWAYS AS
+                     (to_tsvector('english', regexp_replace(text, '[-_/.:@#+=~|\\]+', ' ', 'g'))) STORED,
     UNIQUE (note_id, ordinal)
 );
 CREATE INDEX ix_memory_chunks_tsv ON memory_chunks USING GIN (tsv);

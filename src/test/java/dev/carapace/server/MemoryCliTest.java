@@ -52,18 +52,7 @@ class MemoryCliTest {
                 teams:
                   platform: {}
                   research: {}
-                agents:
-                  helper:
-                    workspace: %s
-                    model: m-solo
-                    tools: [memory_write, memory_search]
-                    owner: {team: platform}
-                  lab:
-                    workspace: %s
-                    model: m-solo
-                    tools: [memory_search]
-                    owner: {team: research}
-                """.formatted(helper, lab));
+                """ + MemoryEndToEndTest.AGENTS.formatted(helper, lab));
         CarapaceConfig c = ConfigLoader.load(Files.readString(config), config.toString());
         try (Store store = Carapace.openStore(c, data, k -> null)) {
             Memory m = Carapace.memory(c, store, Clock.systemUTC());

@@ -27,6 +27,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MemoryEndToEndTest {
 
+    /** helper (team platform) writes and searches; lab (team research) searches; the workspaces go in the %s. */
+    static final String AGENTS = """
+            agents:
+              helper:
+                workspace: %s
+                model: m-solo
+                tools: [memory_write, memory_search]
+                owner: {team: platform}
+              lab:
+                workspace: %s
+                model: m-solo
+                tools: [memory_search]
+                owner: {team: research}
+            """;
+
     @TempDir static Path dir;
     GatewayHarness h;
 
@@ -35,19 +50,7 @@ class MemoryEndToEndTest {
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Path lab = Files.createDirectories(dir.resolve("lab"));
         Files.writeString(ws.resolve("AGENTS.md"), "You help.");
-        h = new GatewayHarness(dir.resolve("data"), """
-                agents:
-                  helper:
-                    workspace: %s
-                    model: m-solo
-                    tools: [memory_write, memory_search]
-                    owner: {team: platform}
-                  lab:
-                    workspace: %s
-                    model: m-solo
-                    tools: [memory_search]
-                    owner: {team: research}
-                """.formatted(ws, lab));
+        h = new GatewayHarness(dir.resolve("data"), AGENTS.formatted(ws, lab));
         h.a.enqueue(toolCall("call_1", "memory_write", "{\"path\":\"deploys.md\",\"text\":\"# Deploys\\n\\nWe ship with"
                 + " canary releases on Tuesdays. Error KX-9042 means the invoice queue is stuck.\"}"), text("saved", 200, 3));
         JsonNode run = json(h.post("/api/agents/helper/runs?wait=true", h.memberKey, "{\"message\":\"remember how we deploy\"}").body());

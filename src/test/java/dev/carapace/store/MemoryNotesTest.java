@@ -109,12 +109,17 @@ class MemoryNotesTest {
                     "Migrations happen on Tuesdays."), 10_000);
             notes.put(note(BOB, "secret.md", "Bob migrates the ledger on Fridays. ERR_4711 too."), 10_000);
             notes.put(note(OPS, "team.md", "The team migrated 4711 servers and an err log."), 10_000);
+            notes.put(note(OPS, "inc.md", "# INC-3052\n\nHost db-eu-09 served /var/log/app.log from v2.3.1."), 10_000);
 
             assertThat(paths(notes, List.of(ALICE), "ERR_4711")).containsExactly("alice:errors.md#0");
             assertThat(paths(notes, List.of(ALICE, OPS), "ERR_4711")).containsExactly("alice:errors.md#0");
             assertThat(paths(notes, List.of(ALICE), "migrating")).containsExactly("alice:errors.md#1");
             assertThat(paths(notes, List.of(ALICE, OPS), "migration")).containsExactly("alice:errors.md#1", "ops:team.md#0");
             assertThat(paths(notes, List.of(BOB), "fridays")).containsExactly("bob:secret.md#0");
+            // punctuation inside identifiers: PostgreSQL's own parser would read "-3052" as a negative number
+            for (String id : List.of("INC-3052", "inc 3052", "3052", "db-eu-09", "app.log", "/var/log/app.log", "v2.3.1")) {
+                assertThat(paths(notes, List.of(OPS), id)).as(id).containsExactly("ops:inc.md#0");
+            }
             assertThat(paths(notes, List.of(ALICE, OPS), "fridays")).isEmpty();
             assertThat(notes.keyword(List.of(), "ledger", 10)).isEmpty();
         }
