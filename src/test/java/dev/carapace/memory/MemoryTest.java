@@ -199,6 +199,22 @@ class MemoryTest {
     }
 
     @Test
+    void anotherGatewaysWriteIsSeenThroughTheScopesVersion() {
+        MemoryFixture first = fixture(PrivacySpec.DEFAULT, MemoryLimits.DEFAULT);
+        MemoryFixture second = new MemoryFixture(store, PrivacySpec.DEFAULT, MemoryLimits.DEFAULT, clock);
+        Scope own = Scope.agent("alice");
+        first.memory.write(own, "a.md", "The staging cluster runs in Dublin.", Memory.Mode.REPLACE, ALICE);
+        assertThat(first.memory.search(List.of(own), "where is staging hosted", 5, Memory.Strategy.VECTOR))
+                .extracting(Memory.Hit::path).containsExactly("a.md");              // first's cache now holds a.md
+        second.memory.write(own, "b.md", "Production runs in Frankfurt.", Memory.Mode.REPLACE, ALICE);
+        assertThat(first.memory.search(List.of(own), "where is production hosted", 1, Memory.Strategy.VECTOR))
+                .extracting(Memory.Hit::path).containsExactly("b.md");
+        second.memory.remove(own, "b.md");
+        assertThat(first.memory.search(List.of(own), "where is production hosted", 5, Memory.Strategy.VECTOR))
+                .extracting(Memory.Hit::path).containsExactly("a.md");
+    }
+
+    @Test
     void searchArgumentsAreChecked() {
         MemoryFixture f = fixture(PrivacySpec.DEFAULT, MemoryLimits.DEFAULT);
         List<Scope> own = List.of(Scope.agent("alice"));
