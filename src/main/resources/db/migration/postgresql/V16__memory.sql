@@ -38,6 +38,9 @@ CREATE TABLE memory_chunks (
     UNIQUE (note_id, ordinal)
 );
 CREATE INDEX ix_memory_chunks_tsv ON memory_chunks USING GIN (tsv);
+-- A search loads a scope's vectors in one read; kept in the row (1.5 KB of random floats, which do not compress), they
+-- are read with it instead of one TOAST lookup each.
+ALTER TABLE memory_chunks ALTER COLUMN embedding SET STORAGE PLAIN;
 
 -- Per scope: a version counted up by every write (a gateway's cache of the scope's vectors is stale when it differs,
 -- whichever gateway wrote) and the bytes its notes hold (the scope's cap is checked in the same transaction).
