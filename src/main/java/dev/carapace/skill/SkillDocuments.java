@@ -68,7 +68,15 @@ public final class SkillDocuments {
         FrontMatter fm = FrontMatter.split(text, where);
         Problems problems = new Problems(where);
         Node root = YamlTree.parse(fm.yaml(), DIALECT, problems);
-        if (problems.hasErrors()) throw new SkillFormatException(problems.errors());
+        if (problems.hasErrors()) {
+            // As OpenClaw does, a front matter YAML cannot read gets a second chance as key: value lines with JSON5
+            // values; duplicate keys and aliases are errors of a file YAML did read, and stay errors.
+            boolean syntax = problems.errors().stream().allMatch(p -> p.message().startsWith("YAML syntax error"));
+            MapNode lines = syntax ? LineFrontMatter.parse(fm.yaml(), where) : null;
+            if (lines == null) throw new SkillFormatException(problems.errors());
+            problems = new Problems(where);
+            root = lines;
+        }
         if (!(root instanceof MapNode map)) {
             int line = root == null ? 1 : root.line();
             throw new SkillFormatException(List.of(new dev.carapace.yaml.Problem(where, line, 0, "",

@@ -129,6 +129,33 @@ class SkillDocumentsTest {
     }
 
     @Test
+    void frontMatterYamlCannotReadIsReadAsOpenClawReadsItLineByLineWithJson5Values() throws Exception {
+        SkillDocument doc = SkillDocuments.parse("""
+                ---
+                name: commented
+                description: "Uses: colons, and a comment below."
+                homepage: https://example.com/x
+                metadata:
+                  {
+                    // OpenClaw's examples put comments here, which YAML refuses
+                    openclaw: { requires: { bins: ['jq'] }, emoji: "🧪", },
+                  }
+                user-invocable: false
+                ---
+                Body.
+                """, "c/SKILL.md");
+        assertThat(doc.name()).isEqualTo("commented");
+        assertThat(doc.description()).isEqualTo("Uses: colons, and a comment below.");
+        assertThat(doc.homepage()).isEqualTo("https://example.com/x");
+        assertThat(doc.openclaw().requires().bins()).containsExactly("jq");
+        assertThat(doc.userInvocable()).isFalse();
+        assertThat(doc.body()).isEqualTo("Body.\n");
+        // When that fails too, the YAML error is the one reported.
+        assertThat(error("---\nname: a\ndescription: b\nmetadata:\n  { // x\n    openclaw: {\n---\n"))
+                .startsWith("evil/SKILL.md:").contains("YAML syntax error");
+    }
+
+    @Test
     void legacyClawdbotBlockIsReadWhenOpenclawIsAbsent() throws Exception {
         SkillDocument doc = SkillDocuments.parse("""
                 ---

@@ -99,5 +99,15 @@ class SkillFoldersTest {
         assertThat(source.skillsFor("a")).extracting(s -> s.name() + "/" + s.origin() + "/" + s.doc().description())
                 .containsExactly("github/workspace/workspace one", "other/dir/only in extra");
         assertThat(source.skillsFor("unknown")).isEmpty();
+
+        List<Skill> orgSkills = List.of(
+                new Skill(SkillDocuments.parse("---\nname: other\ndescription: org one\n---\n", "org"), "org",
+                        new FolderSkillFiles(extra), SkillHash.of(Map.of())),
+                new Skill(SkillDocuments.parse("---\nname: aardvark\ndescription: org only\n---\n", "org"), "org",
+                        new FolderSkillFiles(extra), SkillHash.of(Map.of())));
+        SkillSource org = agent -> orgSkills;
+        assertThat(SkillSource.firstWins(List.of(source, org)).skillsFor("a"))
+                .extracting(s -> s.name() + "/" + s.origin())
+                .containsExactly("aardvark/org", "github/workspace", "other/dir");
     }
 }
