@@ -87,6 +87,26 @@ class SkillFoldersTest {
     }
 
     @Test
+    void theCacheReusesUnchangedSkillsAndReloadsEditedOnes() throws Exception {
+        skill(tmp, "one", "one", "first");
+        skill(tmp, "two", "two", "second");
+        SkillCache cache = new SkillCache();
+        List<Skill> first = SkillFolders.load(tmp, "workspace", cache).skills();
+        List<Skill> again = SkillFolders.load(tmp, "workspace", cache).skills();
+        assertThat(again.get(0)).isSameAs(first.get(0));
+        assertThat(again.get(1)).isSameAs(first.get(1));
+        Files.createDirectories(tmp.resolve("two/references"));
+        Files.writeString(tmp.resolve("two/references/more.md"), "more");
+        List<Skill> edited = SkillFolders.load(tmp, "workspace", cache).skills();
+        assertThat(edited.get(0)).isSameAs(first.get(0));
+        assertThat(edited.get(1)).isNotSameAs(first.get(1));
+        assertThat(edited.get(1).contentHash()).isNotEqualTo(first.get(1).contentHash())
+                .isEqualTo(SkillFolders.load(tmp, "workspace").skills().get(1).contentHash());
+        Files.writeString(tmp.resolve("one/SKILL.md"), "---\nname: one\ndescription: changed text\n---\n");
+        assertThat(SkillFolders.load(tmp, "workspace", cache).skills().get(0).doc().description()).isEqualTo("changed text");
+    }
+
+    @Test
     void twoFoldersNamingTheSameSkillKeepTheEarlierRoot() throws Exception {
         Path ws = tmp.resolve("ws/skills");
         Path extra = tmp.resolve("extra");
