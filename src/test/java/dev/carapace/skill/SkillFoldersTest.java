@@ -67,6 +67,21 @@ class SkillFoldersTest {
     }
 
     @Test
+    void anOversizedOrNonUtf8SkillMdIsReported() throws Exception {
+        Files.createDirectories(tmp.resolve("huge"));
+        Files.writeString(tmp.resolve("huge/SKILL.md"), "---\nname: huge\ndescription: d\n---\n"
+                + "x".repeat(SkillDocuments.MAX_BYTES));
+        Files.createDirectories(tmp.resolve("latin1"));
+        Files.write(tmp.resolve("latin1/SKILL.md"), "---\nname: latin1\ndescription: caf\u00e9\n---\n"
+                .getBytes(StandardCharsets.ISO_8859_1));
+        SkillFolders.Loaded loaded = SkillFolders.load(tmp, "workspace");
+        assertThat(loaded.skills()).isEmpty();
+        assertThat(loaded.skipped()).containsExactly(
+                tmp.toRealPath().resolve("huge") + ": 'SKILL.md' is 262178 bytes; at most 262144 are read",
+                tmp.toRealPath().resolve("latin1/SKILL.md") + ": is not UTF-8 text; a SKILL.md is UTF-8 markdown");
+    }
+
+    @Test
     void symlinksOutOfTheSkillsFolderAreNotFollowed() throws Exception {
         Path skills = Files.createDirectories(tmp.resolve("skills"));
         Path outside = Files.createDirectories(tmp.resolve("outside"));
