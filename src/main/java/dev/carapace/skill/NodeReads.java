@@ -123,7 +123,6 @@ final class NodeReads {
             String type = switch (s.kind()) {
                 case NUMBER -> " (a number)";
                 case BOOLEAN -> " (a boolean)";
-                case NULL -> "";
                 default -> "";
             };
             return s.isNull() ? "nothing" : SkillText.quote(s.text()) + type;
@@ -139,7 +138,7 @@ final class NodeReads {
                 m.entries().forEach((k, e) -> out.put(k, plain(e.value())));
                 yield Collections.unmodifiableMap(out);
             }
-            case ListNode l -> Collections.unmodifiableList(new ArrayList<>(l.items().stream().map(NodeReads::plain).toList()));
+            case ListNode l -> l.items().stream().map(NodeReads::plain).toList();   // unmodifiable, nulls allowed
             case Scalar s -> switch (s.kind()) {
                 case NULL -> null;
                 case BOOLEAN -> Boolean.valueOf(isTrue(s.text()));
