@@ -22,8 +22,17 @@ import java.util.function.Function;
  */
 public final class FolderSkillSource implements SkillSource {
 
-    /** A skills folder and the origin its skills get. */
-    public record Root(Path dir, String origin) {}
+    /**
+     * A skills folder and the origin its skills get.
+     *
+     * @param confine null, or a real folder {@code dir} must stay in even through symlinks: an agent's workspace, in
+     *                which the agent itself could make {@code skills} a link to anywhere
+     */
+    public record Root(Path dir, String origin, Path confine) {
+        public Root(Path dir, String origin) {
+            this(dir, origin, null);
+        }
+    }
 
     private static final Logger log = LoggerFactory.getLogger(FolderSkillSource.class);
     /** Each skipped folder is logged once (it is met on every run until fixed); past this many, no more. */
@@ -52,7 +61,7 @@ public final class FolderSkillSource implements SkillSource {
         Map<String, Skill> byName = new LinkedHashMap<>();
         List<String> skipped = new ArrayList<>();
         for (Root root : rootsFor.apply(agentId)) {
-            SkillFolders.Loaded loaded = SkillFolders.load(root.dir(), root.origin(), cache);
+            SkillFolders.Loaded loaded = SkillFolders.load(root.dir(), root.origin(), cache, root.confine());
             for (Skill s : loaded.skills()) byName.putIfAbsent(s.name(), s);
             skipped.addAll(loaded.skipped());
             for (String line : loaded.skipped()) {

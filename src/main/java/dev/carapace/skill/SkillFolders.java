@@ -49,12 +49,20 @@ public final class SkillFolders {
      * @param origin what each skill's {@link Skill#origin()} says
      */
     public static Loaded load(Path dir, String origin) {
-        return load(dir, origin, null);
+        return load(dir, origin, null, null);
     }
 
-    /** As {@link #load(Path, String)}, reusing the skills {@code cache} holds for folders that did not change. */
-    public static Loaded load(Path dir, String origin, SkillCache cache) {
+    /**
+     * As {@link #load(Path, String)}, reusing the skills {@code cache} holds for folders that did not change.
+     *
+     * @param confine null, or a real folder that {@code dir} must lie in, symlinks followed (see
+     *                {@link FolderSkillSource.Root#confine()}); a {@code dir} leading out of it is not read
+     */
+    public static Loaded load(Path dir, String origin, SkillCache cache, Path confine) {
         Path root = RealPaths.real(dir);
+        if (confine != null && !root.startsWith(confine)) {
+            return new Loaded(List.of(), List.of(dir + ": leads outside " + confine + " (a symlink); not read"));
+        }
         if (!Files.isDirectory(root)) return new Loaded(List.of(), List.of());
         TreeMap<String, Path> folders = new TreeMap<>();
         List<String> skipped = new ArrayList<>();

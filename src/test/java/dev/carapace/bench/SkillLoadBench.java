@@ -83,7 +83,7 @@ public class SkillLoadBench {
     /** Skills whose files did not change since the last look come from the cache: every later run and skill call. */
     @Benchmark
     public int loadAndGate500Cached() {
-        return gate(SkillFolders.load(dir, "workspace", cache).skills());
+        return gate(SkillFolders.load(dir, "workspace", cache, null).skills());
     }
 
     private int gate(List<Skill> skills) {

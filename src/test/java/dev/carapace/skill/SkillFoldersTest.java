@@ -96,6 +96,14 @@ class SkillFoldersTest {
         Files.createSymbolicLink(skills.resolve("alias"), skills.resolve("real"));
         SkillFolders.Loaded loaded = SkillFolders.load(skills, "workspace");
         assertThat(loaded.skills()).extracting(Skill::name).containsExactly("real");
+        // a workspace whose skills folder is itself a link out (an agent with exec could make one) is not read
+        Path ws = Files.createDirectories(tmp.resolve("ws"));
+        Files.createSymbolicLink(ws.resolve("skills"), outside);
+        SkillFolders.Loaded escaped = SkillFolders.load(ws.resolve("skills"), "workspace", null, ws.toRealPath());
+        assertThat(escaped.skills()).isEmpty();
+        assertThat(escaped.skipped()).containsExactly(ws.resolve("skills") + ": leads outside " + ws.toRealPath()
+                + " (a symlink); not read");
+        assertThat(SkillFolders.load(skills, "workspace", null, tmp.toRealPath()).skills()).hasSize(1);
         assertThat(loaded.skipped()).anySatisfy(s -> assertThat(s).contains("linked").contains("symlink to outside the skills folder"))
                 .anySatisfy(s -> assertThat(s).contains("mdlink").contains("SKILL.md").contains("symlink to outside its skill folder"))
                 .anySatisfy(s -> assertThat(s).contains("alias").contains("already used"));
@@ -106,19 +114,19 @@ class SkillFoldersTest {
         skill(tmp, "one", "one", "first");
         skill(tmp, "two", "two", "second");
         SkillCache cache = new SkillCache();
-        List<Skill> first = SkillFolders.load(tmp, "workspace", cache).skills();
-        List<Skill> again = SkillFolders.load(tmp, "workspace", cache).skills();
+        List<Skill> first = SkillFolders.load(tmp, "workspace", cache, null).skills();
+        List<Skill> again = SkillFolders.load(tmp, "workspace", cache, null).skills();
         assertThat(again.get(0)).isSameAs(first.get(0));
         assertThat(again.get(1)).isSameAs(first.get(1));
         Files.createDirectories(tmp.resolve("two/references"));
         Files.writeString(tmp.resolve("two/references/more.md"), "more");
-        List<Skill> edited = SkillFolders.load(tmp, "workspace", cache).skills();
+        List<Skill> edited = SkillFolders.load(tmp, "workspace", cache, null).skills();
         assertThat(edited.get(0)).isSameAs(first.get(0));
         assertThat(edited.get(1)).isNotSameAs(first.get(1));
         assertThat(edited.get(1).contentHash()).isNotEqualTo(first.get(1).contentHash())
                 .isEqualTo(SkillFolders.load(tmp, "workspace").skills().get(1).contentHash());
         Files.writeString(tmp.resolve("one/SKILL.md"), "---\nname: one\ndescription: changed text\n---\n");
-        assertThat(SkillFolders.load(tmp, "workspace", cache).skills().get(0).doc().description()).isEqualTo("changed text");
+        assertThat(SkillFolders.load(tmp, "workspace", cache, null).skills().get(0).doc().description()).isEqualTo("changed text");
     }
 
     @Test
