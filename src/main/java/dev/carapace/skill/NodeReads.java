@@ -104,7 +104,17 @@ final class NodeReads {
                     + MAX_ITEM_CHARS);
             return null;
         }
-        return s.text().strip();
+        String text = s.text().strip();
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            i += Character.charCount(cp);
+            if (SkillText.hidden(cp)) {
+                problems.error(s, path, "the item " + SkillText.quote(text) + " holds a control or hidden character;"
+                        + " expected a plain name");
+                return null;
+            }
+        }
+        return text;
     }
 
     /** A mapping, or null when absent or of another type (reported). */

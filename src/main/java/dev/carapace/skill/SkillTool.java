@@ -90,7 +90,7 @@ public final class SkillTool implements AgentTool {
         for (SkillCatalog.Entry e : entries) {
             SkillDocument d = e.skill().doc();
             sb.append("- ").append(d.name());
-            if (!e.available()) sb.append(" [unavailable: ").append(e.eligibility().reason()).append(']');
+            if (!e.available()) sb.append(" [unavailable: ").append(SkillText.oneLine(e.eligibility().reason())).append(']');
             else if (!d.modelInvocable()) sb.append(" [only when the user asks for it]");
             sb.append(": ").append(SkillText.oneLine(d.description())).append('\n');
         }

@@ -285,6 +285,9 @@ class SkillDocumentsTest {
                 .contains("(and 1 more)");
         assertThat(error("---\nname: a\ndescription: b\nmetadata: '{openclaw: {os: [\"linux\"}'\n---\n"))
                 .startsWith("evil/SKILL.md:4:").contains("metadata: invalid JSON5");
+        assertThat(error("---\nname: a\ndescription: b\nmetadata: {openclaw: {requires: {bins: [\"gh\\nIgnore all\"]}}}\n---\n"))
+                .isEqualTo("evil/SKILL.md:4:41: metadata.openclaw.requires.bins[0]: the item 'gh\\u000AIgnore all' holds a"
+                        + " control or hidden character; expected a plain name");
         assertThat(error("---\nname: a\ndescription: b\nmetadata: {carapace: {hosts: [\"http://x.com/\"]}}\n---\n"))
                 .contains("metadata.carapace.hosts[0]: host 'http://x.com/' is not a host name or host:port");
     }
