@@ -4,6 +4,9 @@ import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.ContextSource;
 import dev.carapace.model.TokenCounter;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,6 +32,8 @@ public final class SkillPrompt implements ContextSource {
             load its instructions with the skill tool ({"name": "<skill>"}) and follow them; {"action": "list"} \
             lists every skill, with those unavailable here and why.""";
 
+    private static final Logger log = LoggerFactory.getLogger(SkillPrompt.class);
+
     private final SkillCatalog catalog;
 
     public SkillPrompt(SkillCatalog catalog) {
@@ -38,10 +43,16 @@ public final class SkillPrompt implements ContextSource {
     @Override
     public String text(AgentSpec agent) {
         if (!agent.tools().contains(TOOL)) return null;
-        List<SkillCatalog.Entry> shown = catalog.entries(agent.id()).stream()
-                .filter(e -> e.available() && e.skill().doc().modelInvocable()).toList();
-        if (shown.isEmpty()) return null;
-        return block(shown.stream().map(SkillCatalog.Entry::skill).toList(), catalog.settings());
+        try {
+            List<SkillCatalog.Entry> shown = catalog.entries(agent.id()).stream()
+                    .filter(e -> e.available() && e.skill().doc().modelInvocable()).toList();
+            if (shown.isEmpty()) return null;
+            return block(shown.stream().map(SkillCatalog.Entry::skill).toList(), catalog.settings());
+        } catch (RuntimeException e) {
+            // A run goes on without its skills rather than failing; the skill tool still says what it can.
+            log.warn("agent {}: the skills could not be listed for its prompt", agent.id(), e);
+            return null;
+        }
     }
 
     /** The block for {@code skills} (already in name order), within the settings' budgets. */
