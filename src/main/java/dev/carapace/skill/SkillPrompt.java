@@ -55,22 +55,31 @@ public final class SkillPrompt implements ContextSource {
         }
     }
 
-    /** The block for {@code skills} (already in name order), within the settings' budgets. */
+    /**
+     * The block for {@code skills} (already in name order), within the settings' budgets: every line if the whole
+     * fits, else the most lines from the first that fit with the note saying how many were left out. Counted on the
+     * whole text (tokens can merge across a line break), by binary search: the text grows with each line shown.
+     */
     static String block(List<Skill> skills, SkillSettings settings) {
-        StringBuilder out = new StringBuilder(HEADING);
-        int total = TokenCounter.count(HEADING);
-        int reserve = TokenCounter.count(omitted(skills.size())) + 1;
         List<String> lines = new ArrayList<>();
-        for (Skill s : skills) {
-            String line = line(s.doc(), settings.maxSkillTokens());
-            int cost = TokenCounter.count(line) + 1;
-            if (total + cost + reserve > settings.maxPromptTokens()) break;
-            lines.add(line);
-            total += cost;
+        for (Skill s : skills) lines.add(line(s.doc(), settings.maxSkillTokens()));
+        int max = settings.maxPromptTokens();
+        String all = render(lines, lines.size());
+        if (TokenCounter.count(all) <= max) return all;
+        int lo = 0;
+        int hi = lines.size() - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (TokenCounter.count(render(lines, mid)) <= max) lo = mid;
+            else hi = mid - 1;
         }
-        for (String l : lines) out.append('\n').append(l);
-        int left = skills.size() - lines.size();
-        if (left > 0) out.append('\n').append(omitted(left));
+        return render(lines, lo);
+    }
+
+    private static String render(List<String> lines, int shown) {
+        StringBuilder out = new StringBuilder(HEADING);
+        for (int i = 0; i < shown; i++) out.append('\n').append(lines.get(i));
+        if (shown < lines.size()) out.append('\n').append(omitted(lines.size() - shown));
         return out.toString();
     }
 
