@@ -73,8 +73,9 @@ public final class AgentRuntime implements AutoCloseable {
         SubAgents subAgents = new SubAgents(subAgentHost(audit, clock));
         ToolRunner runner = new ToolRunner(new ToolAdmission(guard, approvals, toolbox, events), guard, subAgents,
                 journal, events);
+        MemoryFlush flush = new MemoryFlush(gateway, limits, toolbox, runner, journal, events);
         PromptAssembler prompts = new PromptAssembler(List.of(new Instructions()), store,
-                new Summarizer(gateway, limits, journal, events));
+                new Summarizer(gateway, limits, journal, events, flush));
         TurnLoop loop = new TurnLoop(store, journal, events, prompts, new ModelCalls(gateway, limits, events), toolbox,
                 runner, principals, clock);
         this.lifecycle = new RunLifecycle(store, journal, events, clock, loop::run);
