@@ -55,9 +55,10 @@ final class ToolRunner {
      */
     void run(Execution ex, List<ToolCall> calls, BiConsumer<ToolCall, ToolResult> keep) {
         AgentSpec agent = ex.agent;
+        Following following = ex.following();
         ToolContext context = new ToolContext(agent.id(), ex.sessionKey, agent.workspace(),
                 agent.limits().toolTimeout(), agent.limits().maxToolOutputBytes(), guard.files(agent.id(), ex.sessionKey),
-                guard.urls(agent.id(), ex.sessionKey));
+                guard.urls(agent.id(), ex.sessionKey, following), following);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<?>> futures = new ArrayList<>(calls.size());
         List<AtomicBoolean> settled = new ArrayList<>(calls.size());
@@ -88,6 +89,7 @@ final class ToolRunner {
                                 : invoke(p.tool(), p.arguments(), forCall);
                         // An interrupt that came as the tool finished must not fail the store write of its result.
                         Thread.interrupted();
+                        if (!r.error() && Following.SKILL_TOOL.equals(call.name())) follow(ex, p.arguments());
                         if (once.compareAndSet(false, true)) record(ex, call, r, keep);
                     }));
                 }
@@ -127,6 +129,15 @@ final class ToolRunner {
                 }
             }
         }
+    }
+
+    /**
+     * The run follows the skill a successful {@value Following#SKILL_TOOL} call loaded, from its next turn on: the
+     * name as the model wrote it (the guard resolves it, and refuses what it cannot resolve).
+     */
+    private static void follow(Execution ex, JsonNode arguments) {
+        JsonNode name = arguments == null ? null : arguments.get("name");
+        if (name != null && name.isTextual()) ex.skills.add(name.asText());
     }
 
     /**

@@ -40,6 +40,8 @@ import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.schedule.JobEvents;
 import dev.carapace.schedule.JobService;
 import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.SkillEgress;
+import dev.carapace.skill.FollowedSkills;
 import dev.carapace.server.adapter.JobMetrics;
 import dev.carapace.server.adapter.Metrics;
 import dev.carapace.server.adapter.PrivacyAudit;
@@ -108,6 +110,8 @@ public final class Carapace implements AutoCloseable {
     private final Bubblewrap bubblewrap;
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
+    private final FollowedSkills followedSkills;
+    private final SkillEgress skillEgress;
     private final AuditLog auditLog;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
@@ -120,6 +124,9 @@ public final class Carapace implements AutoCloseable {
         store = openStore(config, dataDir, env);
         auditLog = new AuditLog(store.auditRecords());
         PolicyWatcher watcher = null;
+        // What followed skills declared is enforced by the guard and, for sandboxed commands, at the proxy.
+        followedSkills = new FollowedSkills(AgentWiring.skillSource(config));
+        skillEgress = new SkillEgress(followedSkills);
         EgressProxy proxy = null;
         EgressSockets sockets = null;
         Bubblewrap sandbox = null;
@@ -128,7 +135,7 @@ public final class Carapace implements AutoCloseable {
             watcher = GuardWiring.policyWatcher(config, configFile, dataDir, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog);
+                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog, skillEgress);
             }
             // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
             // through a socket of their own: the proxy knows whose traffic it judges.
@@ -136,6 +143,7 @@ public final class Carapace implements AutoCloseable {
                 SandboxUser user = SandboxUser.resolve(
                         config.tools().sandboxUser(), Path.of("/etc/passwd"));
                 sockets = EgressSockets.open(proxy, config.agents().values(), user);
+                skillEgress.attach(sockets);
                 sandbox = AgentWiring.openSandbox(config, configFile, dataDir, env, sockets, user);
                 // Commands run as the sandbox user when we are root: each workspace must be that user's.
                 for (AgentSpec a : config.agents().values()) sandbox.handOver(a.workspace());
@@ -234,8 +242,9 @@ public final class Carapace implements AutoCloseable {
             }
         });
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
-                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
-                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))));
+                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
+                        skillEgress), auditLog,
+                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))), followedSkills);
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();

@@ -70,6 +70,20 @@ public final class CommandLine {
         return parse(line).plain();
     }
 
+    /**
+     * The programs {@code line} would run (file names, nested commands included, in order), or null when one of them
+     * is only known when it runs ({@code $x}, a glob, a substitution): what a list of allowed programs is checked
+     * against.
+     */
+    public static List<String> programs(String line) {
+        List<String> out = new ArrayList<>();
+        for (Simple s : parse(line).commands()) {
+            if (s.dynamic()) return null;
+            out.add(s.program());
+        }
+        return out;
+    }
+
     /** A rule's target, split into words the same way (its {@code *} and {@code ?} kept as glob characters). */
     static List<String> ruleWords(String target) {
         List<Simple> out = new ArrayList<>();

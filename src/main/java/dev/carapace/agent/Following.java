@@ -1,0 +1,40 @@
+package dev.carapace.agent;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The skills a run follows, with those of the runs that started it. A run follows a skill from the moment a call of
+ * the {@value #SKILL_TOOL} tool has given it that skill's instructions (a call that failed does not count; a new
+ * run follows nothing). What following means is the guard's: the runtime only keeps the record and hands it to the
+ * {@link Guard} with every decision and to the tools with every call ({@link ToolContext#following()}), where the
+ * sandbox reads it to narrow a command's network.
+ *
+ * @param agentId the agent of the run
+ * @param runId   the run
+ * @param skills  the names of the skills it loaded, as its model wrote them (the guard resolves them)
+ * @param parent  the same for the run that started it; null for a run no run started
+ */
+public record Following(String agentId, String runId, Set<String> skills, Following parent) {
+
+    /** The tool whose calls load a skill's instructions; provided by the skills package, known here by name. */
+    public static final String SKILL_TOOL = "skill";
+
+    public Following {
+        skills = Set.copyOf(skills);
+    }
+
+    /** This run's level, then its parent's, up to the root run. */
+    public List<Following> levels() {
+        List<Following> out = new ArrayList<>();
+        for (Following f = this; f != null; f = f.parent) out.add(f);
+        return out;
+    }
+
+    /** Whether this run or any run above it follows a skill. */
+    public boolean any() {
+        for (Following f = this; f != null; f = f.parent) if (!f.skills.isEmpty()) return true;
+        return false;
+    }
+}

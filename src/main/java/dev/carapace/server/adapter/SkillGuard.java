@@ -1,0 +1,174 @@
+package dev.carapace.server.adapter;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.agent.FileGate;
+import dev.carapace.agent.Following;
+import dev.carapace.agent.Guard;
+import dev.carapace.agent.UrlGate;
+import dev.carapace.guard.AuditEvent;
+import dev.carapace.guard.AuditSink;
+import dev.carapace.guard.policy.CommandLine;
+import dev.carapace.skill.FollowedSkills;
+import dev.carapace.skill.SkillScope;
+
+import java.net.URI;
+import java.time.Clock;
+import java.util.List;
+import java.util.function.Function;
+
+import static dev.carapace.text.Excerpt.clip;
+
+/**
+ * What a followed skill declared, enforced in front of the agent's guard. While a run follows skills (it loaded their
+ * instructions with the {@code skill} tool, see {@link Following}), its calls are limited to what those skills
+ * declared together ({@link SkillScope}), within what the guard behind allows: the guard decides first and its
+ * denial stands; an allowed call is then refused when it is outside the skills' declarations:
+ *
+ * <ul>
+ *   <li>a tool none of them declared (the skill tool and memory tools excepted);</li>
+ *   <li>{@code exec} of a command line running a program none declared, or one only known when it runs;</li>
+ *   <li>{@code web_fetch} of a host none declared, and every redirect to one (the URL gate).</li>
+ * </ul>
+ *
+ * The decision names the skills and what one would have to declare. A sub-agent is held to its own skills and to
+ * those of every run above it (the runtime asks for each level). The network of a sandboxed command is narrowed
+ * below this decision, where the connections are made ({@link SkillEgress}). Each refusal is audited.
+ */
+public final class SkillGuard implements Guard {
+
+    private final Guard inner;
+    private final FollowedSkills skills;
+    private final AuditSink audit;
+    private final Clock clock;
+    private final Function<String, String> principalOf;
+
+    public SkillGuard(Guard inner, FollowedSkills skills, AuditSink audit, Clock clock,
+                      Function<String, String> principalOf) {
+        this.inner = inner;
+        this.skills = skills;
+        this.audit = audit;
+        this.clock = clock;
+        this.principalOf = principalOf;
+    }
+
+    @Override
+    public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments) {
+        return inner.decide(agentId, sessionKey, tool, arguments);
+    }
+
+    @Override
+    public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments, Following following) {
+        Decision d = inner.decide(agentId, sessionKey, tool, arguments, following);
+        if (d == null || d.verdict() == Decision.Verdict.DENY || following == null) return d;
+        if (Following.SKILL_TOOL.equals(tool) && arguments != null && arguments.path("name").isTextual()) {
+            // The needs as they are when the run loads the skill are the ones it is held to.
+            skills.loading(agentId, following.runId(), arguments.path("name").asText());
+        }
+        SkillScope scope = skills.scope(following);
+        if (scope == null) return d;
+        Decision refused = refusal(scope, tool, arguments);
+        if (refused == null) return d;
+        audit.record(new AuditEvent(clock.instant(), principalOf.apply(agentId), agentId, sessionKey, refused.layer(),
+                tool, refused.target(), "deny", refused.rule(), refused.reason()));
+        return refused;
+    }
+
+    /** Why {@code scope} does not cover the call, or null when it does. */
+    static Decision refusal(SkillScope scope, String tool, JsonNode arguments) {
+        String following = "the run follows " + scope.describe();
+        if (!scope.allowsTool(tool)) {
+            return new Decision(Decision.Verdict.DENY, following + ", which declared " + list("tools", scope.tools())
+                    + ": '" + clip(tool, 60) + "' is not among them", rule(scope), "tool", tool,
+                    declare(scope, "the tool '" + clip(tool, 60) + "' in its allowed-tools"));
+        }
+        if (tool.equals("exec")) {
+            String command = arguments == null ? "" : arguments.path("command").asText("");
+            List<String> programs = CommandLine.programs(command);
+            if (programs == null) {
+                return new Decision(Decision.Verdict.DENY, following + ": the command runs a program that is only "
+                        + "known when it runs, so it cannot be checked against the declared commands "
+                        + list("", scope.commands()), rule(scope), "process", clip(command, 200),
+                        "write the command with its programs named");
+            }
+            for (String p : programs) {
+                if (!scope.allowsCommand(p)) {
+                    return new Decision(Decision.Verdict.DENY, following + ", which declared "
+                            + list("commands", scope.commands()) + ": '" + clip(p, 60) + "' is not among them",
+                            rule(scope), "process", clip(p, 60),
+                            declare(scope, "'" + clip(p, 60) + "' in metadata.openclaw.requires.bins"));
+                }
+            }
+        }
+        if (tool.equals("web_fetch")) {
+            String url = arguments == null ? "" : arguments.path("url").asText("");
+            return hostRefusal(scope, url);
+        }
+        return null;
+    }
+
+    /** Why {@code scope} does not let {@code url} be fetched, or null when it does. */
+    static Decision hostRefusal(SkillScope scope, String url) {
+        URI uri;
+        try {
+            uri = URI.create(url.strip());
+        } catch (IllegalArgumentException e) {
+            uri = null;
+        }
+        String host = uri == null ? null : uri.getHost();
+        int port = uri == null ? -1 : uri.getPort() >= 0 ? uri.getPort()
+                : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+        if (host != null && scope.allowsHost(host, port)) return null;
+        String target = host == null ? clip(url, 200) : host + ":" + port;
+        String declared = scope.network() ? "declared " + list("hosts", scope.hosts())
+                : "declared no network access";
+        return new Decision(Decision.Verdict.DENY, "the run follows " + scope.describe() + ", which " + declared
+                + ": " + target + " is not among them", rule(scope), "network", target,
+                declare(scope, (host == null ? "the URL's host" : "'" + host + "'") + " in metadata.carapace.hosts"));
+    }
+
+    @Override
+    public FileGate files(String agentId, String sessionKey) {
+        return inner.files(agentId, sessionKey);
+    }
+
+    @Override
+    public UrlGate urls(String agentId, String sessionKey) {
+        return inner.urls(agentId, sessionKey);
+    }
+
+    /** A redirect is judged as the URL the model named: by the guard behind, then by every level's skills. */
+    @Override
+    public UrlGate urls(String agentId, String sessionKey, Following following) {
+        UrlGate behind = inner.urls(agentId, sessionKey, following);
+        List<SkillScope> scopes = skills.scopes(following);
+        if (scopes.isEmpty()) return behind;
+        return (tool, url) -> {
+            String refused = behind.refusal(tool, url);
+            if (refused != null) return refused;
+            for (SkillScope s : scopes) {
+                Decision d = hostRefusal(s, url);
+                if (d != null) {
+                    audit.record(new AuditEvent(clock.instant(), principalOf.apply(agentId), agentId, sessionKey,
+                            "network", tool, d.target(), "deny", d.rule(), "redirect: " + d.reason()));
+                    return d.reason() + " (rule " + d.rule() + "; " + d.remedy() + ")";
+                }
+            }
+            return null;
+        };
+    }
+
+    private static String rule(SkillScope scope) {
+        return "skill.needs:" + String.join(",", scope.skills().stream().map(SkillScope.Declared::name).toList());
+    }
+
+    private static String declare(SkillScope scope, String what) {
+        return scope.declarer() + " would have to declare " + what + " (a changed skill is a new version, reviewed "
+                + "again), or the run must not follow it";
+    }
+
+    private static String list(String what, java.util.Collection<String> items) {
+        String prefix = what.isEmpty() ? "" : what + " ";
+        return items.isEmpty() ? "no " + (what.isEmpty() ? "commands" : what)
+                : prefix + "(" + String.join(", ", items) + ")";
+    }
+}
