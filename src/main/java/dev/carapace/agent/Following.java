@@ -25,6 +25,16 @@ public record Following(String agentId, String runId, Set<String> skills, Follow
         skills = Set.copyOf(skills);
     }
 
+    /**
+     * The skill a {@value #SKILL_TOOL} call with these arguments reads ({@code {"name": X}}, and any file of X), or
+     * null for one that reads none ({@code {"action": "list"}}).
+     */
+    public static String loaded(com.fasterxml.jackson.databind.JsonNode arguments) {
+        if (arguments == null || !arguments.path("name").isTextual()) return null;
+        String action = arguments.path("action").asText("read");
+        return action.equals("list") ? null : arguments.path("name").asText();
+    }
+
     /** This run's level, then its parent's, up to the root run. */
     public List<Following> levels() {
         List<Following> out = new ArrayList<>();

@@ -136,8 +136,8 @@ final class ToolRunner {
      * name as the model wrote it (the guard resolves it, and refuses what it cannot resolve).
      */
     private static void follow(Execution ex, JsonNode arguments) {
-        JsonNode name = arguments == null ? null : arguments.get("name");
-        if (name != null && name.isTextual()) ex.skills.add(name.asText());
+        String name = Following.loaded(arguments);
+        if (name != null) ex.skills.add(name);
     }
 
     /**

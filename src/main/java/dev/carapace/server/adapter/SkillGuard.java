@@ -60,10 +60,9 @@ public final class SkillGuard implements Guard {
     public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments, Following following) {
         Decision d = inner.decide(agentId, sessionKey, tool, arguments, following);
         if (d == null || d.verdict() == Decision.Verdict.DENY || following == null) return d;
-        if (Following.SKILL_TOOL.equals(tool) && arguments != null && arguments.path("name").isTextual()) {
-            // The needs as they are when the run loads the skill are the ones it is held to.
-            skills.loading(agentId, following.runId(), arguments.path("name").asText());
-        }
+        String loading = Following.SKILL_TOOL.equals(tool) ? Following.loaded(arguments) : null;
+        // The needs as they are when the run loads the skill are the ones it is held to.
+        if (loading != null) skills.loading(agentId, following.runId(), loading);
         SkillScope scope = skills.scope(following);
         if (scope == null) return d;
         Decision refused = refusal(scope, tool, arguments);

@@ -1,0 +1,156 @@
+package dev.carapace.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.agent.tools.FileTools;
+import dev.carapace.identity.Principal;
+import dev.carapace.server.adapter.StoreSessions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static dev.carapace.agent.AgentKit.ask;
+import static dev.carapace.agent.AgentKit.limits;
+import static dev.carapace.agent.AgentKit.text;
+import static dev.carapace.agent.AgentKit.toolCalls;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Which skills a run follows, as the runtime tells the guard and the tools: from the turn after a successful
+ * {@code skill} call, for that run only, and for its sub-agents as the level above theirs.
+ */
+class FollowingTest {
+
+    static final Duration WAIT = Duration.ofSeconds(15);
+
+    @TempDir
+    Path dir;
+    AgentKit kit;
+    /** What the guard was asked: agent, tool, the skills of the level asked about, and of the level above. */
+    final List<String> asked = new CopyOnWriteArrayList<>();
+    /** What the probe tool saw in its context: the skills of each level, this run's first. */
+    final List<List<Set<String>>> probed = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        kit = new AgentKit(dir);
+    }
+
+    @AfterEach
+    void tearDown() {
+        closing.forEach(AgentRuntime::close);
+        kit.close();
+    }
+
+    /** {@code skill {name?, action?}}: "reads" a skill; fails for a name starting with "missing". */
+    static final class SkillStub implements AgentTool {
+        @Override public String name() { return Following.SKILL_TOOL; }
+
+        @Override public String description() { return "Reads a skill."; }
+
+        @Override public ObjectNode parameters() { return AgentKit.JSON.createObjectNode().put("type", "object"); }
+
+        @Override
+        public ToolResult run(JsonNode arguments, ToolContext context) {
+            String name = arguments.path("name").asText();
+            return name.startsWith("missing") ? ToolResult.error("no skill '" + name + "'") : ToolResult.ok("# Skill " + name);
+        }
+    }
+
+    /** {@code probe {}}: notes the skills its context says the run follows. */
+    final class Probe implements AgentTool {
+        @Override public String name() { return "probe"; }
+
+        @Override public String description() { return "Probes."; }
+
+        @Override public ObjectNode parameters() { return AgentKit.JSON.createObjectNode().put("type", "object"); }
+
+        @Override
+        public ToolResult run(JsonNode arguments, ToolContext context) {
+            List<Set<String>> levels = new ArrayList<>();
+            for (Following f : context.following().levels()) levels.add(f.skills());
+            probed.add(levels);
+            return ToolResult.ok("probed");
+        }
+    }
+
+    AgentRuntime runtime(AgentSpec agent) {
+        Agents registry = new Agents(List.of(agent));
+        Guard guard = new Guard() {
+            @Override
+            public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments) {
+                throw new AssertionError("the runtime asks with what the run follows");
+            }
+
+            @Override
+            public Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments, Following f) {
+                assertThat(f.agentId()).isEqualTo(agentId);
+                asked.add(agentId + " " + tool + " " + f.skills() + " above=" + (f.parent() == null ? "-" : f.parent().skills()));
+                return Decision.allow("test");
+            }
+        };
+        List<AgentTool> tools = new ArrayList<>(FileTools.all());
+        tools.add(new SkillStub());
+        tools.add(new Probe());
+        AgentRuntime rt = new AgentRuntime(registry, kit.carapace.gateway(), new StoreSessions(kit.carapace.store().sessions()),
+                guard, tools, spec -> Principal.agent("acme", "platform", "alice", spec.id()), new RunEvents(),
+                Clock.systemUTC());
+        closing.add(rt);
+        return rt;
+    }
+
+    final List<AgentRuntime> closing = new ArrayList<>();
+
+    AgentSpec agent() {
+        return kit.agent("boss", "m-solo", List.of("skill", "probe", "spawn_agent"),
+                limits(10, WAIT, 100_000, Duration.ofSeconds(10)), AgentSpec.SubAgents.DEFAULT, AgentSpec.Compaction.DEFAULT);
+    }
+
+    @Test
+    void aRunFollowsASkillFromTheTurnAfterItLoadedItAndANewRunFollowsNothing() throws Exception {
+        AgentRuntime rt = runtime(agent());
+        kit.a.enqueue(
+                toolCalls(10, 2, ask("p0", "probe", "{}"), ask("k1", "skill", "{\"name\":\"weather\"}")),
+                toolCalls(10, 2, ask("k2", "skill", "{\"name\":\"missing-one\"}"), ask("k3", "skill", "{\"action\":\"list\",\"name\":\"github\"}")),
+                toolCalls(10, 2, ask("p1", "probe", "{}")),
+                text("done", 10, 2),
+                toolCalls(10, 2, ask("p2", "probe", "{}")),
+                text("done again", 10, 2));
+        assertThat(rt.await(rt.start("boss", "s", "check the weather"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(rt.await(rt.start("boss", "s", "again"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+
+        assertThat(asked).containsExactly(
+                "boss probe [] above=-", "boss skill [] above=-",
+                // loaded: from the next turn on; a failed load and a listing load nothing
+                "boss skill [weather] above=-", "boss skill [weather] above=-",
+                "boss probe [weather] above=-",
+                // the next run of the same session starts following nothing
+                "boss probe [] above=-");
+        assertThat(probed).containsExactly(List.of(Set.of()), List.of(Set.of("weather")), List.of(Set.of()));
+    }
+
+    @Test
+    void aSubAgentIsAskedAboutWithItsParentsSkillsAsTheLevelAbove() throws Exception {
+        AgentRuntime rt = runtime(agent());
+        kit.a.enqueue(
+                toolCalls(10, 2, ask("k1", "skill", "{\"name\":\"weather\"}")),
+                toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"child\",\"wait\":true}")),
+                toolCalls(10, 2, ask("c1", "probe", "{}")),
+                text("child done", 10, 2),
+                text("done", 10, 2));
+        assertThat(rt.await(rt.start("boss", "s", "delegate"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+
+        // The child's call is decided for the child (following nothing itself) and for its parent (following weather).
+        assertThat(asked).contains("boss probe [] above=[weather]", "boss probe [weather] above=-");
+        assertThat(probed).containsExactly(List.of(Set.of(), Set.of("weather")));
+    }
+}

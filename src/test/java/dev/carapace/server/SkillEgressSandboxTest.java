@@ -1,0 +1,193 @@
+package dev.carapace.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.Following;
+import dev.carapace.agent.ToolContext;
+import dev.carapace.agent.tools.ExecTool;
+import dev.carapace.guard.AuditEvent;
+import dev.carapace.guard.NetworkRules;
+import dev.carapace.guard.egress.EgressProxy;
+import dev.carapace.guard.egress.SecretStore;
+import dev.carapace.guard.sandbox.Bubblewrap;
+import dev.carapace.guard.sandbox.SandboxLimits;
+import dev.carapace.guard.sandbox.SandboxUser;
+import dev.carapace.server.adapter.BwrapExec;
+import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.SkillEgress;
+import dev.carapace.skill.FolderSkillSource;
+import dev.carapace.skill.FollowedSkills;
+import dev.carapace.testing.SandboxDirs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A followed skill's network declarations enforced at the root, for real: commands run in bubblewrap, their only way
+ * out is the egress proxy, and the proxy judges a skill-following command's connections by what the skills
+ * declared. Two names, {@code a.test} and {@code b.test}, resolve to a local echo server; the policy allows both.
+ */
+class SkillEgressSandboxTest {
+
+    @TempDir
+    Path dir;
+    HttpServer echo;
+    int port;
+    final List<String> received = Collections.synchronizedList(new ArrayList<>());
+    final List<AuditEvent> audited = new CopyOnWriteArrayList<>();
+    EgressProxy proxy;
+    EgressSockets sockets;
+    Bubblewrap bwrap;
+    ExecTool exec;
+    Path ws;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        echo = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        echo.createContext("/redir", ex -> {
+            ex.getResponseHeaders().add("Location", ex.getRequestURI().getRawQuery());
+            ex.sendResponseHeaders(302, -1);
+            ex.close();
+        });
+        echo.createContext("/", ex -> {
+            received.add(ex.getRequestHeaders().getFirst("Host") + ex.getRequestURI().getRawPath());
+            byte[] b = ("ECHO[" + ex.getRequestURI().getRawPath() + "]").getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        echo.start();
+        port = echo.getAddress().getPort();
+
+        SandboxDirs.searchable(dir);
+        ws = Files.createDirectories(dir.resolve("ws/main"));
+        Path skills = Files.createDirectories(dir.resolve("skills"));
+        skill(skills, "offline", "metadata:\n  openclaw: {requires: {bins: [curl]}}\n");
+        skill(skills, "fetch-a", "metadata:\n  openclaw: {requires: {bins: [curl]}}\n  carapace: {hosts: [a.test]}\n");
+        FollowedSkills followed = new FollowedSkills(new FolderSkillSource(
+                id -> List.of(new FolderSkillSource.Root(skills, "dir"))));
+        SkillEgress skillEgress = new SkillEgress(followed);
+        // The policy: both names, on the echo server's port, may be reached (it is local: allowed_ips says so).
+        NetworkRules policy = r -> new NetworkRules.NetworkDecision(
+                r.port() == port && (r.host().equals("a.test") || r.host().equals("b.test"))
+                        ? NetworkRules.Verdict.ALLOW : NetworkRules.Verdict.DENY,
+                "test-policy", "the test's policy", false, List.of("127.0.0.0/8"), List.of());
+        proxy = new EgressProxy(skillEgress.around(policy), this::resolve, SecretStore.empty(), audited::add,
+                Clock.systemUTC(), EgressProxy.Options.defaults());
+        AgentSpec main = new AgentSpec("main", ws, "m", List.of(), List.of("exec"), new AgentSpec.Owner(null, "t"),
+                AgentSpec.Limits.DEFAULT, AgentSpec.OnBusy.QUEUE, null);
+        sockets = EgressSockets.open(proxy, List.of(main), SandboxUser.NOBODY);
+        skillEgress.attach(sockets);
+        bwrap = Bubblewrap.open(Path.of("/usr/bin/bwrap"), SandboxLimits.DEFAULT, sockets.any(), List.of());
+        bwrap.handOver(ws);
+        exec = new ExecTool(new BwrapExec(bwrap, Map.of("main",
+                new BwrapExec.AgentSandbox(ws, sockets.byAgent().get("main"))), null, skillEgress));
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (bwrap != null) bwrap.close();
+        if (proxy != null) proxy.close();
+        if (sockets != null) sockets.close();
+        echo.stop(0);
+    }
+
+    List<InetAddress> resolve(String name) throws UnknownHostException {
+        if (name.equals("a.test") || name.equals("b.test")) return List.of(InetAddress.getByName("127.0.0.1"));
+        throw new UnknownHostException(name);
+    }
+
+    static void skill(Path skills, String name, String frontMatter) throws Exception {
+        Path d = Files.createDirectories(skills.resolve(name));
+        Files.writeString(d.resolve("SKILL.md"), "---\nname: " + name + "\ndescription: the " + name + " skill\n"
+                + frontMatter + "---\nUse curl.\n");
+    }
+
+    String run(String command, Following following) throws Exception {
+        return exec.run(new ObjectMapper().createObjectNode().put("command", command),
+                new ToolContext("main", "agent:main:s", ws, Duration.ofSeconds(30), 16_000, null, null, following))
+                .content();
+    }
+
+    String curl(String host, String path) {
+        return "curl -s -m 5 http://" + host + ":" + port + path + "; echo \" exit=$?\"";
+    }
+
+    static Following following(String... skills) {
+        return new Following("main", "run-1", Set.of(skills), null);
+    }
+
+    long sockets() throws Exception {
+        try (Stream<Path> s = Files.list(sockets.any().getParent())) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void withoutASkillTheCommandReachesWhatThePolicyAllows() throws Exception {
+        assertThat(run(curl("a.test", "/plain"), null)).contains("ECHO[/plain]");
+        assertThat(run(curl("b.test", "/plain-b"), following())).contains("ECHO[/plain-b]");
+        assertThat(received).containsExactly("a.test:" + port + "/plain", "b.test:" + port + "/plain-b");
+    }
+
+    @Test
+    void aSkillThatDeclaredNoNetworkLeavesTheCommandNoWayOut() throws Exception {
+        String out = run(curl("a.test", "/offline"), following("offline"));
+        assertThat(out).doesNotContain("ECHO[").doesNotContain("exit=0");
+        // not even the proxy to ask: nothing was judged, nothing arrived
+        assertThat(audited).isEmpty();
+        assertThat(received).isEmpty();
+    }
+
+    @Test
+    void aSkillThatDeclaredOneHostReachesItAndNoOtherNorByARedirect() throws Exception {
+        long before = sockets();
+        assertThat(run(curl("a.test", "/declared"), following("fetch-a"))).contains("ECHO[/declared]");
+        String other = run(curl("b.test", "/undeclared"), following("fetch-a"));
+        assertThat(other).doesNotContain("ECHO[").contains("skill 'fetch-a'").contains("b.test:" + port);
+        String redirected = run("curl -s -L -m 5 'http://a.test:" + port + "/redir?http://b.test:" + port
+                + "/via-redirect'; echo \" exit=$?\"", following("fetch-a"));
+        assertThat(redirected).doesNotContain("ECHO[/via-redirect]");
+        assertThat(received).containsExactly("a.test:" + port + "/declared");
+
+        // The proxy judged those connections as the agent following the skill, and says so in its audit: the
+        // redirect was followed as far as b.test, where it was refused like the direct request.
+        assertThat(audited).filteredOn(e -> e.outcome().equals("deny")).hasSize(2).allSatisfy(e -> {
+            assertThat(e.target()).contains("b.test");
+            assertThat(e.agent()).startsWith("main (following skill 'fetch-a')");
+            assertThat(e.rule()).isEqualTo("skill.needs:fetch-a");
+        });
+        // Each command's own socket is gone with it.
+        assertThat(sockets()).isEqualTo(before);
+    }
+
+    @Test
+    void aSubAgentOfARunFollowingAnOfflineSkillHasNoNetworkEither() throws Exception {
+        Following child = new Following("main", "run-2", Set.of(), following("offline"));
+        assertThat(run(curl("a.test", "/child"), child)).doesNotContain("ECHO[");
+        Following childOfFetcher = new Following("main", "run-3", Set.of(), following("fetch-a"));
+        assertThat(run(curl("a.test", "/child-a"), childOfFetcher)).contains("ECHO[/child-a]");
+        assertThat(run(curl("b.test", "/child-b"), childOfFetcher)).doesNotContain("ECHO[");
+        assertThat(received).containsExactly("a.test:" + port + "/child-a");
+    }
+}
