@@ -1,7 +1,6 @@
 package dev.carapace.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.Following;
 import dev.carapace.agent.ToolContext;
@@ -19,15 +18,16 @@ import dev.carapace.server.adapter.SkillEgress;
 import dev.carapace.skill.FolderSkillSource;
 import dev.carapace.skill.FollowedSkills;
 import dev.carapace.testing.SandboxDirs;
+import dev.carapace.testing.ScriptedUpstream;
+import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -51,7 +51,7 @@ class SkillEgressSandboxTest {
 
     @TempDir
     Path dir;
-    HttpServer echo;
+    final ScriptedUpstream echo = new ScriptedUpstream();
     int port;
     final List<String> received = Collections.synchronizedList(new ArrayList<>());
     final List<AuditEvent> audited = new CopyOnWriteArrayList<>();
@@ -63,21 +63,16 @@ class SkillEgressSandboxTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        echo = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        echo.createContext("/redir", ex -> {
-            ex.getResponseHeaders().add("Location", ex.getRequestURI().getRawQuery());
-            ex.sendResponseHeaders(302, -1);
-            ex.close();
+        // The echo server: /redir?URL redirects to URL; anything else is echoed (and noted).
+        echo.respond(r -> {
+            String path = r.getUrl().encodedPath();
+            if (path.equals("/redir")) {
+                return new MockResponse.Builder().code(302).addHeader("Location", r.getUrl().encodedQuery()).build();
+            }
+            received.add(r.getHeaders().get("Host") + path);
+            return new MockResponse.Builder().code(200).body("ECHO[" + path + "]").build();
         });
-        echo.createContext("/", ex -> {
-            received.add(ex.getRequestHeaders().getFirst("Host") + ex.getRequestURI().getRawPath());
-            byte[] b = ("ECHO[" + ex.getRequestURI().getRawPath() + "]").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, b.length);
-            ex.getResponseBody().write(b);
-            ex.close();
-        });
-        echo.start();
-        port = echo.getAddress().getPort();
+        port = URI.create(echo.openAiBaseUrl()).getPort();
 
         SandboxDirs.searchable(dir);
         ws = Files.createDirectories(dir.resolve("ws/main"));
@@ -109,7 +104,7 @@ class SkillEgressSandboxTest {
         if (bwrap != null) bwrap.close();
         if (proxy != null) proxy.close();
         if (sockets != null) sockets.close();
-        echo.stop(0);
+        echo.close();
     }
 
     List<InetAddress> resolve(String name) throws UnknownHostException {
