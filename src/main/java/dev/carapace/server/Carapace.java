@@ -59,6 +59,9 @@ import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
+import dev.carapace.skill.SkillCatalog;
+import dev.carapace.skill.SkillPrompt;
+import dev.carapace.skill.SkillTool;
 import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
@@ -110,6 +113,7 @@ public final class Carapace implements AutoCloseable {
     private final Bubblewrap bubblewrap;
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
+    private final SkillCatalog skillCatalog;
     private final FollowedSkills followedSkills;
     private final SkillEgress skillEgress;
     private final AuditLog auditLog;
@@ -125,7 +129,8 @@ public final class Carapace implements AutoCloseable {
         auditLog = new AuditLog(store.auditRecords());
         PolicyWatcher watcher = null;
         // What followed skills declared is enforced by the guard and, for sandboxed commands, at the proxy.
-        followedSkills = new FollowedSkills(AgentWiring.skillSource(config));
+        skillCatalog = AgentWiring.skillCatalog(config, env);
+        followedSkills = new FollowedSkills(agent -> skillCatalog.entries(agent).stream().map(SkillCatalog.Entry::skill).toList());
         skillEgress = new SkillEgress(followedSkills);
         EgressProxy proxy = null;
         EgressSockets sockets = null;
@@ -241,10 +246,12 @@ public final class Carapace implements AutoCloseable {
                         j.spec().owner().team(), p.reason()));
             }
         });
+        SkillCatalog skills = skillCatalog;
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
                         skillEgress), auditLog,
-                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))), followedSkills);
+                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values())), new SkillTool(skills)),
+                List.of(new SkillPrompt(skills)), followedSkills);
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
