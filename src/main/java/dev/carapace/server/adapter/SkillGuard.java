@@ -14,6 +14,7 @@ import dev.carapace.skill.SkillScope;
 import java.net.URI;
 import java.time.Clock;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
@@ -26,7 +27,8 @@ import static dev.carapace.text.Excerpt.clip;
  *
  * <ul>
  *   <li>a tool none of them declared (the skill tool and memory tools excepted);</li>
- *   <li>{@code exec} of a command line running a program none declared, or one only known when it runs;</li>
+ *   <li>{@code exec} of a command line running a program none declared (a few harmless shell builtins aside), or
+ *       one only known when it runs;</li>
  *   <li>{@code web_fetch} of a host none declared, and every redirect to one (the URL gate).</li>
  * </ul>
  *
@@ -35,6 +37,14 @@ import static dev.carapace.text.Excerpt.clip;
  * below this decision, where the connections are made ({@link SkillEgress}). Each refusal is audited.
  */
 public final class SkillGuard implements Guard {
+
+    /**
+     * Shell builtins that run nothing else and reach nothing: a declared command may be written with them
+     * ({@code cd dir && curl ...; echo $?}) without declaring them. Not {@code eval}, {@code exec}, {@code source}
+     * or {@code command}, which run other commands (and which the command parser looks through anyway).
+     */
+    static final Set<String> SHELL_BUILTINS = Set.of("cd", "echo", "printf", "true", "false", "test", "[", "pwd",
+            ":", "exit");
 
     private final Guard inner;
     private final FollowedSkills skills;
@@ -90,7 +100,7 @@ public final class SkillGuard implements Guard {
                         "write the command with its programs named");
             }
             for (String p : programs) {
-                if (!scope.allowsCommand(p)) {
+                if (!SHELL_BUILTINS.contains(p) && !scope.allowsCommand(p)) {
                     return new Decision(Decision.Verdict.DENY, following + ", which declared "
                             + list("commands", scope.commands()) + ": '" + clip(p, 60) + "' is not among them",
                             rule(scope), "process", clip(p, 60),
