@@ -92,7 +92,7 @@ final class AgentWiring {
                 : new PolicyGuard(agents, policy::current, audit, clock, tools);
         // Outermost: a followed skill narrows what the policy (with its standing grants) allows, never widens it.
         Guard guard = new SkillGuard(new GrantingGuard(decided, approvals, audit, clock, principalOf), followed, audit,
-                clock, principalOf);
+                clock, principalOf, chosen.exec() == CarapaceConfig.Tools.Exec.BWRAP);
         return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
                 new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
                 new RunEvents(), clock, new AuditedSpawns(audit), context);

@@ -47,7 +47,7 @@ class SkillGuardTest {
         skill("github", "allowed-tools: Bash(gh:*)\nmetadata:\n  carapace: {hosts: [api.github.com, deny.example]}\n");
         FollowedSkills followed = new FollowedSkills(new FolderSkillSource(
                 id -> List.of(new FolderSkillSource.Root(skillsDir, "workspace"))));
-        guard = new SkillGuard(policy, followed, audited::add, Clock.systemUTC(), id -> "acme/platform");
+        guard = new SkillGuard(policy, followed, audited::add, Clock.systemUTC(), id -> "acme/platform", true);
     }
 
     void skill(String name, String frontMatter) throws Exception {
@@ -186,6 +186,18 @@ class SkillGuardTest {
                 .verdict()).isEqualTo(Guard.Decision.Verdict.ALLOW);
         assertThat(guard.decide("main", "agent:helper:t", "web_fetch", JSON.readTree(fetch("https://wttr.in/")), parent)
                 .verdict()).isEqualTo(Guard.Decision.Verdict.DENY);
+    }
+
+    @Test
+    void withoutTheSandboxAFollowingRunMayNotExecAtAll() throws Exception {
+        SkillGuard local = new SkillGuard(policy, new FollowedSkills(new FolderSkillSource(
+                id -> List.of(new FolderSkillSource.Root(skillsDir, "workspace")))), audited::add, Clock.systemUTC(),
+                id -> "acme/platform", false);
+        Guard.Decision d = local.decide("main", "s", "exec", JSON.readTree(exec("curl wttr.in")), following("r1", "weather"));
+        assertThat(d.verdict()).isEqualTo(Guard.Decision.Verdict.DENY);
+        assertThat(d.reason()).contains("tools.exec: local");
+        assertThat(local.decide("main", "s", "exec", JSON.readTree(exec("curl wttr.in")), following("r1")).verdict())
+                .as("a run that follows nothing is the policy's alone").isEqualTo(Guard.Decision.Verdict.ALLOW);
     }
 
     @Test

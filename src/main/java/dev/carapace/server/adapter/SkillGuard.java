@@ -52,8 +52,17 @@ public final class SkillGuard implements Guard {
     private final Clock clock;
     private final Function<String, String> principalOf;
 
+    /** Whether exec's commands run in the sandbox, whose network {@link SkillEgress} narrows. */
+    private final boolean execSandboxed;
+
+    /**
+     * @param execSandboxed exec runs in bubblewrap behind the egress proxy; when it does not ({@code exec: local}),
+     *                      a run that follows skills may not exec at all, since nothing could hold its commands to
+     *                      the skills' hosts
+     */
     public SkillGuard(Guard inner, FollowedSkills skills, AuditSink audit, Clock clock,
-                      Function<String, String> principalOf) {
+                      Function<String, String> principalOf, boolean execSandboxed) {
+        this.execSandboxed = execSandboxed;
         this.inner = inner;
         this.skills = skills;
         this.audit = audit;
@@ -75,11 +84,18 @@ public final class SkillGuard implements Guard {
         if (loading != null) skills.loading(agentId, following.runId(), loading);
         SkillScope scope = skills.scope(following);
         if (scope == null) return d;
-        Decision refused = refusal(scope, tool, arguments);
+        Decision refused = !execSandboxed && tool.equals("exec") ? unsandboxed(scope) : refusal(scope, tool, arguments);
         if (refused == null) return d;
         audit.record(new AuditEvent(clock.instant(), principalOf.apply(agentId), agentId, sessionKey, refused.layer(),
                 tool, refused.target(), "deny", refused.rule(), refused.reason()));
         return refused;
+    }
+
+    private static Decision unsandboxed(SkillScope scope) {
+        return new Decision(Decision.Verdict.DENY, "the run follows " + scope.describe() + ", and exec runs without "
+                + "the sandbox here (tools.exec: local), where nothing would hold a command to the hosts the skills "
+                + "declared", rule(scope), "process", "exec", "an operator can set tools.exec: bwrap, under which a "
+                + "following run's commands get only the network its skills declared");
     }
 
     /** Why {@code scope} does not cover the call, or null when it does. */
