@@ -91,7 +91,7 @@ final class MemoryFlush {
                           Compactor.Split split, boolean overflow) {
         AgentTool tool = toolbox.get(TOOL);
         if (tool == null || !ex.tools.contains(TOOL) || ex.stopped()) return;
-        if (flushedThrough(rows) >= split.through()) return;
+        if (flushedThrough(rows) >= newest(split.old())) return;
         long through = rows.isEmpty() ? 0 : rows.get(rows.size() - 1).seq();
         long left = ex.maxTokens - ex.totalTokens();
         if (left <= 0) {
@@ -142,6 +142,13 @@ final class MemoryFlush {
         }
         if (!runnable.isEmpty() && !ex.stopped()) tools.run(ex, runnable, (c, r) -> results.put(c.id(), r));
         record(ex, new Outcome(through, overflow, asked, results, null, answer.model(), usage));
+    }
+
+    /** The last conversation entry among {@code replaced}: a summary there only restates entries before it. */
+    private static long newest(List<SessionStore.Entry> replaced) {
+        long seq = -1;
+        for (SessionStore.Entry r : replaced) if (!r.role().equals("summary")) seq = Math.max(seq, r.seq());
+        return seq;
     }
 
     /** The last entry an earlier successful flush of this session saw; -1 if none. */

@@ -230,6 +230,36 @@ class MemoryFlushTest {
     }
 
     @Test
+    void anOverflowRightAfterAThresholdCompactionCompactsAgainWithoutFlushingTwice() throws Exception {
+        AgentRuntime rt = kit.runtime(List.of(memory), agent(List.of(MemoryFlush.TOOL)));
+        kit.a.enqueue(text("answer one", 2100, 10));
+        completed(rt, FIRST);
+        kit.a.take();
+        kit.a.enqueue(
+                completionWithCalls(2150, 30, write("f1", "deploy day is Friday")),
+                ScriptedUpstream.openAiText("SUMMARY: first.", 300, 20),
+                ScriptedUpstream.json(400, "{\"error\":{\"message\":\"prompt is too long: 4100 tokens > 4000 maximum\","
+                        + "\"type\":\"invalid_request_error\"}}"),
+                ScriptedUpstream.openAiText("SUMMARY: shorter.", 200, 10),
+                text("answer two", 100, 10));
+        RunInfo second = completed(rt, "second question");
+
+        assertThat(toolNames(body(kit.a.take()))).containsExactly(MemoryFlush.TOOL);
+        assertThat(contents(body(kit.a.take())).get(0)).startsWith("system:You compress");
+        kit.a.take();   // refused as too long
+        JsonNode again = body(kit.a.take());
+        assertThat(contents(again).get(0)).as("the second summary, with no flush before it").startsWith("system:You compress");
+        assertThat(contents(again).get(1)).contains("EARLIER SUMMARY: SUMMARY: first.");
+        assertThat(contents(body(kit.a.take())).get(1)).contains("SUMMARY: shorter.");
+        assertThat(kit.a.requestCount()).isEqualTo(6);
+        List<TranscriptEntry> t = rt.transcript("agent:talker:s");
+        assertThat(t).filteredOn(e -> e.role().equals(MemoryFlush.ROLE)).hasSize(1);
+        assertThat(t).filteredOn(e -> e.role().equals("summary")).hasSize(2);
+        assertThat(memory.written).containsExactly("deploy day is Friday");
+        assertThat(second.tokens()).isEqualTo(2150 + 30 + 300 + 20 + 200 + 10 + 100 + 10);
+    }
+
+    @Test
     void anAgentWithoutMemoryWriteIsCompactedWithoutAFlush() throws Exception {
         AgentRuntime rt = kit.runtime(List.of(memory), agent(List.of("read")));
         kit.a.enqueue(text("answer one", 2100, 10),
