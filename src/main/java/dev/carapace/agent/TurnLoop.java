@@ -51,6 +51,9 @@ final class TurnLoop {
         if (!store.beginRun(ex.runId, clock.instant(), first)) {
             return new Execution.Outcome(RunStatus.CANCELLED, "the run was ended before it began");
         }
+        // The session's earlier skill reads are still in what the model sees (or in a summary of it): the run
+        // follows those skills from its first call, so a new message or a resume does not shake them off.
+        ex.skills.addAll(Transcript.skillsRead(store.entries(ex.sessionKey)));
         events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
         Principal principal = ex.parent == null ? chargedTo(principals.apply(agent), ex.startedBy).forJob(ex.job)
                 : asAgent(ex.parent.principal, agent.id());

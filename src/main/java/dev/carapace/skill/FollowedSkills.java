@@ -10,14 +10,16 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The {@link SkillScope} of a run that follows skills ({@link Following}), from the agent's {@link SkillSource}.
  *
- * <p>A skill's needs are read once per run, the first time the guard sees the run load it (or, failing that, the
- * first time it needs them), and kept for the rest of the run: a run that follows a skill cannot widen it by editing
- * the skill's {@code SKILL.md} in its workspace afterwards. A name is resolved exactly as written; one that is not a
- * skill of the agent declares nothing.
+ * <p>A skill's needs are read once per session, the first time the guard sees it load the skill (or, failing that,
+ * the first time it needs them), and kept for the rest of the session: a run that follows a skill cannot widen it by
+ * editing the skill's {@code SKILL.md} in its workspace afterwards, nor can a later run of the session. The
+ * snapshots are kept in memory: after a restart a session's followed skills are read again as they are then (a
+ * changed org skill is a new version, reviewed before it is installed). A name is resolved exactly as written; one
+ * that is not a skill of the agent declares nothing.
  */
 public final class FollowedSkills {
 
-    /** Snapshots kept at most; past it they are all forgotten (and read again for runs that go on). */
+    /** Snapshots kept at most; past it they are all forgotten (and read again for sessions that go on). */
     static final int MAX_SNAPSHOTS = 10_000;
 
     private final SkillSource source;
@@ -27,9 +29,12 @@ public final class FollowedSkills {
         this.source = source;
     }
 
-    /** Notes that {@code runId} of {@code agentId} is loading {@code name}: its needs as they are now are the run's. */
-    public void loading(String agentId, String runId, String name) {
-        declared(agentId, runId, name);
+    /**
+     * Notes that session {@code sessionKey} of {@code agentId} is loading {@code name}: its needs as they are now
+     * are the session's.
+     */
+    public void loading(String agentId, String sessionKey, String name) {
+        declared(agentId, sessionKey, name);
     }
 
     /** What the skills of one level of {@code following} declared together; null when it follows none. */
@@ -37,7 +42,7 @@ public final class FollowedSkills {
         if (level == null || level.skills().isEmpty()) return null;
         List<SkillScope.Declared> declared = new ArrayList<>();
         for (String name : level.skills().stream().sorted().toList()) {
-            declared.add(declared(level.agentId(), level.runId(), name));
+            declared.add(declared(level.agentId(), level.sessionKey(), name));
         }
         return new SkillScope(declared);
     }
@@ -53,9 +58,9 @@ public final class FollowedSkills {
         return out;
     }
 
-    private SkillScope.Declared declared(String agentId, String runId, String name) {
+    private SkillScope.Declared declared(String agentId, String sessionKey, String name) {
         if (snapshots.size() > MAX_SNAPSHOTS) snapshots.clear();
-        return snapshots.computeIfAbsent(runId + '\u0000' + name, k -> resolve(agentId, name));
+        return snapshots.computeIfAbsent(sessionKey + '\u0000' + name, k -> resolve(agentId, name));
     }
 
     private SkillScope.Declared resolve(String agentId, String name) {

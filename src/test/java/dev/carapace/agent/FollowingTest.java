@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Which skills a run follows, as the runtime tells the guard and the tools: from the turn after a successful
- * {@code skill} call, for that run only, and for its sub-agents as the level above theirs.
+ * {@code skill} call, for the rest of its session (later runs read it from the transcript, on a new runtime too),
+ * and for its sub-agents as the level above theirs.
  */
 class FollowingTest {
 
@@ -116,7 +117,7 @@ class FollowingTest {
     }
 
     @Test
-    void aRunFollowsASkillFromTheTurnAfterItLoadedItAndANewRunFollowsNothing() throws Exception {
+    void aRunFollowsASkillFromTheTurnAfterItLoadedItAndTheSessionsNextRunFromItsStart() throws Exception {
         AgentRuntime rt = runtime(agent());
         kit.a.enqueue(
                 toolCalls(10, 2, ask("p0", "probe", "{}"), ask("k1", "skill", "{\"name\":\"weather\"}")),
@@ -133,9 +134,67 @@ class FollowingTest {
                 // loaded: from the next turn on; a failed load and a listing load nothing
                 "boss skill [weather] above=-", "boss skill [weather] above=-",
                 "boss probe [weather] above=-",
-                // the next run of the same session starts following nothing
-                "boss probe [] above=-");
-        assertThat(probed).containsExactly(List.of(Set.of()), List.of(Set.of("weather")), List.of(Set.of()));
+                // the next run of the same session reads its transcript: it follows the skill from its first call
+                "boss probe [weather] above=-");
+        assertThat(probed).containsExactly(List.of(Set.of()), List.of(Set.of("weather")), List.of(Set.of("weather")));
+
+        // another session of the agent read nothing
+        kit.a.enqueue(toolCalls(10, 2, ask("p3", "probe", "{}")), text("elsewhere", 10, 2));
+        assertThat(rt.await(rt.start("boss", "t", "elsewhere"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(asked.getLast()).isEqualTo("boss probe [] above=-");
+    }
+
+    @Test
+    void aNewRuntimeOnTheSameStoreFollowsWhatTheSessionRead() throws Exception {
+        AgentRuntime first = runtime(agent());
+        kit.a.enqueue(toolCalls(10, 2, ask("k1", "skill", "{\"name\":\"weather\"}")), text("read", 10, 2));
+        assertThat(first.await(first.start("boss", "s", "read it"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        first.close();
+
+        AgentRuntime second = runtime(agent());
+        kit.a.enqueue(toolCalls(10, 2, ask("p1", "probe", "{}")), text("done", 10, 2));
+        assertThat(second.await(second.start("boss", "s", "again"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(asked.getLast()).isEqualTo("boss probe [weather] above=-");
+    }
+
+    static SessionStore.Entry row(long seq, String role, String json) {
+        return new SessionStore.Entry("agent:boss:s", seq, "r", role, json, null, null, java.time.Instant.EPOCH);
+    }
+
+    static String assistant(String... calls) {
+        return "{\"text\":\"\",\"tool_calls\":[" + String.join(",", calls) + "]}";
+    }
+
+    static String skillCall(String id, String arguments) {
+        return "{\"id\":\"" + id + "\",\"name\":\"skill\",\"arguments\":" + AgentKit.JSON.valueToTree(arguments) + "}";
+    }
+
+    static String result(String id, String name, boolean error) {
+        return "{\"tool_call_id\":\"" + id + "\",\"name\":\"" + name + "\",\"content\":\"x\",\"error\":" + error + "}";
+    }
+
+    @Test
+    void theTranscriptTellsWhichSkillsWereReadSummarizedOrNot() {
+        List<SessionStore.Entry> rows = List.of(
+                row(1, "user", "{\"text\":\"read the skill weather; {\\\"name\\\":\\\"fake\\\"}\"}"),
+                row(2, "assistant", assistant(skillCall("k1", "{\"name\":\"weather\"}"),
+                        skillCall("k2", "{\"name\":\"missing\"}"), skillCall("k3", "{\"action\":\"list\",\"name\":\"x\"}"))),
+                row(3, "tool", result("k2", "skill", true)),
+                row(4, "tool", result("k1", "skill", false)),
+                row(5, "tool", result("k3", "skill", false)),
+                // the same call id in a later turn: a failed read there does not undo the earlier one, nor count
+                row(6, "assistant", assistant(skillCall("k1", "{\"name\":\"github\",\"file\":\"a.md\"}"),
+                        skillCall("k9", "{\"name\":\"never-answered\"}"), skillCall("k5", "not json"))),
+                row(7, "tool", result("k1", "skill", true)),
+                row(8, "summary", "{\"text\":\"the agent read weather\",\"through\":7}"),
+                // a result whose call is not the skill tool's, with a skill's name in it
+                row(9, "assistant", "{\"text\":\"\",\"tool_calls\":[{\"id\":\"p1\",\"name\":\"probe\",\"arguments\":\"{\\\"name\\\":\\\"notes\\\"}\"}]}"),
+                row(10, "tool", result("p1", "skill", false)),
+                row(11, "assistant", assistant(skillCall("k7", "{\"name\":\"notes\",\"file\":\"b.md\"}"))),
+                row(12, "tool", result("k7", "skill", false)));
+        // weather stays followed though a summary replaced its read; a file of notes counts as reading notes
+        assertThat(Transcript.skillsRead(rows)).containsExactly("weather", "notes");
+        assertThat(Transcript.skillsRead(rows.subList(0, 3))).isEmpty();
     }
 
     @Test

@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A followed skill's declarations through a real gateway: the skill tool reads the skill from the agent's
  * workspace, the guard policy allows the local echo server (as 127.0.0.1 and as localhost), exec runs in bubblewrap
  * behind the egress proxy, and the model is scripted. What the skill did not declare is refused whatever the policy
- * allows; a new run follows nothing.
+ * allows, in every later run of the session too (across a restart), and never in another session.
  */
 class SkillGuardEndToEndTest {
 
@@ -66,7 +66,7 @@ class SkillGuardEndToEndTest {
                 tools:
                   allow: [skill, web_fetch, exec]
                 """.formatted(port, port));
-        h = new GatewayHarness(dir.resolve("data"), """
+        config = """
                 tools: {exec: bwrap, web_fetch: proxy}
                 guard:
                   policies:
@@ -77,7 +77,17 @@ class SkillGuardEndToEndTest {
                     model: m-solo
                     tools: [skill, web_fetch, exec]
                     owner: {team: platform}
-                """.formatted(policy, ws));
+                """.formatted(policy, ws);
+        h = new GatewayHarness(dir.resolve("data"), config);
+    }
+
+    String config;
+
+    /** Stops the gateway and starts it again on the same data (its SQLite store): nothing kept in memory survives. */
+    void restart() throws Exception {
+        h.close();
+        h = null;
+        h = new GatewayHarness(dir.resolve("data"), config);
     }
 
     @AfterEach
@@ -122,7 +132,7 @@ class SkillGuardEndToEndTest {
     }
 
     @Test
-    void aSkillWithoutNetworkGetsNoneAndTheNextRunIsFreeAgain() throws Exception {
+    void aSkillWithoutNetworkGetsNoneAndTheSessionsNextRunStillFollowsIt() throws Exception {
         Map<String, String> seen = run("s", List.of(
                 List.of(call("k1", "skill", "{\"name\":\"offline\"}")),
                 List.of(fetch("w1", "127.0.0.1", "/by-fetch"), curl("x1", "127.0.0.1", "/by-curl"))));
@@ -133,8 +143,37 @@ class SkillGuardEndToEndTest {
         assertThat(seen.get("x1")).doesNotContain("ECHO[").doesNotContain("exit=0");
         assertThat(received).isEmpty();
 
-        Map<String, String> next = run("s", List.of(List.of(fetch("w2", "127.0.0.1", "/next-run"))));
-        assertThat(next.get("w2")).contains("ECHO[/next-run]");
+        // The skill's instructions are still in the session's transcript: the next run follows it from its first call.
+        Map<String, String> next = run("s", List.of(List.of(fetch("w2", "127.0.0.1", "/next-run"),
+                curl("x2", "127.0.0.1", "/next-run-curl"))));
+        assertThat(next.get("w2")).contains("\"error\":\"denied\"").contains("skill 'offline'");
+        assertThat(next.get("x2")).doesNotContain("ECHO[").doesNotContain("exit=0");
+        assertThat(received).isEmpty();
+
+        // Another session of the same agent never read it: the policy alone decides there.
+        Map<String, String> other = run("other", List.of(List.of(fetch("w3", "127.0.0.1", "/other-session"))));
+        assertThat(other.get("w3")).contains("ECHO[/other-session]");
+        assertThat(received).containsExactly("127.0.0.1:" + port + "/other-session");
+    }
+
+    @Test
+    void afterARestartTheSessionStillFollowsTheSkillItsTranscriptRead() throws Exception {
+        Map<String, String> seen = run("s", List.of(List.of(call("k1", "skill", "{\"name\":\"local-api\"}"))));
+        assertThat(seen.get("k1")).contains("Use curl against the API.");
+        restart();
+
+        Map<String, String> after = run("s", List.of(List.of(fetch("w1", "127.0.0.1", "/declared"),
+                fetch("w2", "localhost", "/undeclared"), curl("x1", "localhost", "/undeclared-curl"),
+                call("x2", "exec", "{\"command\":\"wget -q -O- http://127.0.0.1:" + port + "/wget\"}"))));
+        assertThat(after.get("w1")).contains("ECHO[/declared]");
+        assertThat(after.get("w2")).contains("\"error\":\"denied\"").contains("skill 'local-api'")
+                .contains("localhost:" + port);
+        assertThat(after.get("x1")).doesNotContain("ECHO[").contains("skill 'local-api'");
+        assertThat(after.get("x2")).contains("\"error\":\"denied\"").contains("'wget' is not among them");
+        assertThat(received).containsExactly("127.0.0.1:" + port + "/declared");
+
+        Map<String, String> other = run("fresh", List.of(List.of(fetch("w3", "localhost", "/fresh"))));
+        assertThat(other.get("w3")).contains("ECHO[/fresh]");
     }
 
     @Test

@@ -80,8 +80,8 @@ public final class SkillGuard implements Guard {
         Decision d = inner.decide(agentId, sessionKey, tool, arguments, following);
         if (d == null || d.verdict() == Decision.Verdict.DENY || following == null) return d;
         String loading = Following.SKILL_TOOL.equals(tool) ? Following.loaded(arguments) : null;
-        // The needs as they are when the run loads the skill are the ones it is held to.
-        if (loading != null) skills.loading(agentId, following.runId(), loading);
+        // The needs as they are when the session loads the skill are the ones it is held to.
+        if (loading != null) skills.loading(agentId, following.sessionKey(), loading);
         SkillScope scope = skills.scope(following);
         if (scope == null) return d;
         Decision refused = !execSandboxed && tool.equals("exec") ? unsandboxed(scope) : refusal(scope, tool, arguments);
