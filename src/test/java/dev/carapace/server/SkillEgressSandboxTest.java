@@ -176,6 +176,47 @@ class SkillEgressSandboxTest {
         assertThat(sockets()).isEqualTo(before);
     }
 
+    /**
+     * Commands that get past an argv matcher (or are allowed by a program's name only) asked to reach the echo
+     * server: a copy of wget named curl, bash evaluating a quoted subscript, a substitution inside {@code ${...}},
+     * python's urllib (which honours HTTP_PROXY), bash's {@code /dev/tcp} straight to the server's address, and
+     * {@code sh -c} around wget. Run here without the guard's decision in front, as if the matcher had missed them
+     * all: a skill that declared no network leaves every one of them no way out, and one that declared a.test lets
+     * none of them reach b.test.
+     */
+    List<String> smuggled(String host, String tag) {
+        String url = "http://" + host + ":" + port + "/" + tag;
+        return List.of(
+                "cp /usr/bin/wget ./curl && ./curl -q -T 5 -O- " + url + "-copy; echo \" exit=$?\"",
+                "bash -c \"printf -v 'a[$(curl -s -m 5 " + url + "-printf >&2)]' x\"; echo \" exit=$?\"",
+                "echo ${x:-$(curl -s -m 5 " + url + "-param)}",
+                "python3 -c 'import urllib.request as u; print(u.urlopen(\"" + url + "-python\", timeout=5).read())'",
+                "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + port + " && printf \"GET /" + tag + "-devtcp HTTP/1.0\\r\\n\\r\\n\" >&3"
+                        + " && cat <&3'; echo \" exit=$?\"",
+                "sh -c 'wget -q -T 5 -O- " + url + "-wget'; echo \" exit=$?\"");
+    }
+
+    @Test
+    void whatACommandMatcherWouldMissStillHasNoWayOutAtTheRoot() throws Exception {
+        // the control: with no skill followed, each one but /dev/tcp (the sandbox has no route but the proxy)
+        // does reach the server through the proxy, so a refusal below is the skill's
+        for (String c : smuggled("a.test", "control")) {
+            if (!c.contains("/dev/tcp")) assertThat(run(c, null)).as(c).contains("ECHO[/control-");
+        }
+        assertThat(received).hasSize(5);
+        received.clear();
+        for (String c : smuggled("a.test", "offline")) {
+            assertThat(run(c, following("offline"))).as(c).doesNotContain("ECHO[");
+        }
+        for (String c : smuggled("b.test", "other")) {
+            assertThat(run(c, following("fetch-a"))).as(c).doesNotContain("ECHO[");
+        }
+        assertThat(received).isEmpty();
+        // the proxy refused what reached it as the skill's, never as the agent's policy
+        assertThat(audited).filteredOn(e -> e.outcome().equals("deny")).isNotEmpty()
+                .allSatisfy(e -> assertThat(e.rule()).isEqualTo("skill.needs:fetch-a"));
+    }
+
     @Test
     void aSubAgentOfARunFollowingAnOfflineSkillHasNoNetworkEither() throws Exception {
         Following child = new Following("main", "run-2", Set.of(), following("offline"));

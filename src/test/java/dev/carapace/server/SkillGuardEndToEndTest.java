@@ -182,13 +182,16 @@ class SkillGuardEndToEndTest {
                 List.of(call("k1", "skill", "{\"name\":\"local-api\"}")),
                 List.of(fetch("w1", "127.0.0.1", "/declared"), curl("x1", "127.0.0.1", "/declared-curl"),
                         fetch("w2", "localhost", "/undeclared"), curl("x2", "localhost", "/undeclared-curl"),
-                        call("x3", "exec", "{\"command\":\"wget -q -O- http://127.0.0.1:" + port + "/wget\"}"))));
+                        call("x3", "exec", "{\"command\":\"wget -q -O- http://127.0.0.1:" + port + "/wget\"}"),
+                        call("x4", "exec", "{\"command\":" + quote("printf -v 'a[$(wget -q -O- http://127.0.0.1:"
+                                + port + "/printf)]' x; curl -s http://127.0.0.1:" + port + "/declared-curl") + "}"))));
         assertThat(seen.get("w1")).contains("ECHO[/declared]");
         assertThat(seen.get("x1")).contains("ECHO[/declared-curl]");
         assertThat(seen.get("w2")).contains("\"error\":\"denied\"").contains("localhost:" + port)
                 .contains("'localhost' in metadata.carapace.hosts");
         assertThat(seen.get("x2")).doesNotContain("ECHO[").contains("skill 'local-api'");
         assertThat(seen.get("x3")).contains("\"error\":\"denied\"").contains("'wget' is not among them");
+        assertThat(seen.get("x4")).contains("\"error\":\"denied\"").contains("evaluates a variable name");
         assertThat(received).containsExactlyInAnyOrder("127.0.0.1:" + port + "/declared",
                 "127.0.0.1:" + port + "/declared-curl");
     }

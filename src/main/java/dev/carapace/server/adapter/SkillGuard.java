@@ -14,6 +14,7 @@ import dev.carapace.skill.SkillScope;
 import java.net.URI;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -40,11 +41,19 @@ public final class SkillGuard implements Guard {
 
     /**
      * Shell builtins that run nothing else and reach nothing: a declared command may be written with them
-     * ({@code cd dir && curl ...; echo $?}) without declaring them. Not {@code eval}, {@code exec}, {@code source}
-     * or {@code command}, which run other commands (and which the command parser looks through anyway).
+     * ({@code cd dir && curl ...; echo $?}) without declaring them. Not {@code eval}, {@code exec}, {@code source},
+     * {@code .}, {@code command}, {@code trap}, {@code read}, {@code let} or {@code declare}, which run other commands
+     * or evaluate a name's array subscript (the command parser looks through the first ones anyway).
      */
     static final Set<String> SHELL_BUILTINS = Set.of("cd", "echo", "printf", "true", "false", "test", "[", "pwd",
             ":", "exit");
+
+    /**
+     * Options with which two of them take a variable name, which bash evaluates: {@code printf -v 'a[$(curl x)]' v}
+     * and {@code test -v 'a[$(curl x)]'} run the substitution in the subscript, quoted so that no parser sees it.
+     */
+    private static final Map<String, Set<String>> NAME_OPTIONS = Map.of("printf", Set.of("-v"),
+            "test", Set.of("-v", "-R"), "[", Set.of("-v", "-R"));
 
     private final Guard inner;
     private final FollowedSkills skills;
@@ -108,14 +117,21 @@ public final class SkillGuard implements Guard {
         }
         if (tool.equals("exec")) {
             String command = arguments == null ? "" : arguments.path("command").asText("");
-            List<String> programs = CommandLine.programs(command);
-            if (programs == null) {
+            List<List<String>> commands = CommandLine.argvs(command);
+            if (commands == null) {
                 return new Decision(Decision.Verdict.DENY, following + ": the command runs a program that is only "
                         + "known when it runs, so it cannot be checked against the declared commands "
                         + list("", scope.commands()), rule(scope), "process", clip(command, 200),
                         "write the command with its programs named");
             }
-            for (String p : programs) {
+            for (List<String> argv : commands) {
+                String p = argv.getFirst();
+                if (evaluatesAName(argv)) {
+                    return new Decision(Decision.Verdict.DENY, following + ": '" + p + "' with "
+                            + NAME_OPTIONS.get(p) + " evaluates a variable name, whose array subscript can run any "
+                            + "command, so it is not a harmless builtin here", rule(scope), "process", clip(command, 200),
+                            "write the command without " + p + " " + String.join("/", NAME_OPTIONS.get(p)));
+                }
                 if (!SHELL_BUILTINS.contains(p) && !scope.allowsCommand(p)) {
                     return new Decision(Decision.Verdict.DENY, following + ", which declared "
                             + list("commands", scope.commands()) + ": '" + clip(p, 60) + "' is not among them",
@@ -129,6 +145,15 @@ public final class SkillGuard implements Guard {
             return hostRefusal(scope, url);
         }
         return null;
+    }
+
+    /** A builtin given an option that makes bash evaluate a variable name ({@code printf -v}, {@code test -v}). */
+    private static boolean evaluatesAName(List<String> argv) {
+        Set<String> options = NAME_OPTIONS.get(argv.getFirst());
+        if (options == null) return false;
+        // printf takes -v NAME (or -vNAME) before its format only; test's -v and -R are operators anywhere
+        if (argv.getFirst().equals("printf")) return argv.size() > 1 && argv.get(1).startsWith("-v");
+        return argv.subList(1, argv.size()).stream().anyMatch(options::contains);
     }
 
     /** Why {@code scope} does not let {@code url} be fetched, or null when it does. */
