@@ -89,8 +89,11 @@ final class ToolRunner {
                                 : invoke(p.tool(), p.arguments(), forCall);
                         // An interrupt that came as the tool finished must not fail the store write of its result.
                         Thread.interrupted();
-                        if (!r.error() && Following.SKILL_TOOL.equals(call.name())) follow(ex, p.arguments());
-                        if (once.compareAndSet(false, true)) record(ex, call, r, keep);
+                        if (once.compareAndSet(false, true)) {
+                            // followed exactly when the transcript says the model got the skill (see Transcript.skillsRead)
+                            if (!r.error() && Following.SKILL_TOOL.equals(call.name())) follow(ex, p.arguments());
+                            record(ex, call, r, keep);
+                        }
                     }));
                 }
             }

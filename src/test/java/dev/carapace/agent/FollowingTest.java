@@ -84,6 +84,29 @@ class FollowingTest {
         }
     }
 
+    /** Started once {@code block} runs; it then waits until the run is stopped. */
+    final java.util.concurrent.CountDownLatch blocking = new java.util.concurrent.CountDownLatch(1);
+
+    /** {@code block {}}: waits until interrupted (the gateway shutting down). */
+    final class Block implements AgentTool {
+        @Override public String name() { return "block"; }
+
+        @Override public String description() { return "Blocks."; }
+
+        @Override public ObjectNode parameters() { return AgentKit.JSON.createObjectNode().put("type", "object"); }
+
+        @Override
+        public ToolResult run(JsonNode arguments, ToolContext context) {
+            blocking.countDown();
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return ToolResult.ok("unblocked");
+        }
+    }
+
     AgentRuntime runtime(AgentSpec agent) {
         Agents registry = new Agents(List.of(agent));
         Guard guard = new Guard() {
@@ -102,6 +125,7 @@ class FollowingTest {
         List<AgentTool> tools = new ArrayList<>(FileTools.all());
         tools.add(new SkillStub());
         tools.add(new Probe());
+        tools.add(new Block());
         AgentRuntime rt = new AgentRuntime(registry, kit.carapace.gateway(), new StoreSessions(kit.carapace.store().sessions()),
                 guard, tools, spec -> Principal.agent("acme", "platform", "alice", spec.id()), new RunEvents(),
                 Clock.systemUTC());
@@ -112,7 +136,7 @@ class FollowingTest {
     final List<AgentRuntime> closing = new ArrayList<>();
 
     AgentSpec agent() {
-        return kit.agent("boss", "m-solo", List.of("skill", "probe", "spawn_agent"),
+        return kit.agent("boss", "m-solo", List.of("skill", "probe", "block", "spawn_agent"),
                 limits(10, WAIT, 100_000, Duration.ofSeconds(10)), AgentSpec.SubAgents.DEFAULT, AgentSpec.Compaction.DEFAULT);
     }
 
@@ -155,6 +179,23 @@ class FollowingTest {
         kit.a.enqueue(toolCalls(10, 2, ask("p1", "probe", "{}")), text("done", 10, 2));
         assertThat(second.await(second.start("boss", "s", "again"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
         assertThat(asked.getLast()).isEqualTo("boss probe [weather] above=-");
+    }
+
+    @Test
+    void aRunResumedAfterTheGatewayStoppedFollowsWhatTheInterruptedRunRead() throws Exception {
+        AgentRuntime first = runtime(agent());
+        kit.a.enqueue(toolCalls(10, 2, ask("k1", "skill", "{\"name\":\"weather\"}")),
+                toolCalls(10, 2, ask("b1", "block", "{}")));
+        String run = first.start("boss", "s", "read it, then wait");
+        assertThat(blocking.await(15, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        first.close();
+        assertThat(first.await(run, WAIT).status()).isEqualTo(RunStatus.INTERRUPTED);
+
+        AgentRuntime second = runtime(agent());
+        kit.a.enqueue(toolCalls(10, 2, ask("p1", "probe", "{}")), text("done", 10, 2));
+        assertThat(second.await(second.resume(agent().sessionKey("s")), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(asked.getLast()).isEqualTo("boss probe [weather] above=-");
+        assertThat(probed.getLast()).containsExactly(Set.of("weather"));
     }
 
     static SessionStore.Entry row(long seq, String role, String json) {
