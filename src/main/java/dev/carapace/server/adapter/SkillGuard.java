@@ -52,8 +52,8 @@ public final class SkillGuard implements Guard {
      * Options with which two of them take a variable name, which bash evaluates: {@code printf -v 'a[$(curl x)]' v}
      * and {@code test -v 'a[$(curl x)]'} run the substitution in the subscript, quoted so that no parser sees it.
      */
-    private static final Map<String, Set<String>> NAME_OPTIONS = Map.of("printf", Set.of("-v"),
-            "test", Set.of("-v", "-R"), "[", Set.of("-v", "-R"));
+    private static final Map<String, List<String>> NAME_OPTIONS = Map.of("printf", List.of("-v"),
+            "test", List.of("-v", "-R"), "[", List.of("-v", "-R"));
 
     private final Guard inner;
     private final FollowedSkills skills;
@@ -128,8 +128,9 @@ public final class SkillGuard implements Guard {
                 String p = argv.getFirst();
                 if (evaluatesAName(argv)) {
                     return new Decision(Decision.Verdict.DENY, following + ": '" + p + "' with "
-                            + NAME_OPTIONS.get(p) + " evaluates a variable name, whose array subscript can run any "
-                            + "command, so it is not a harmless builtin here", rule(scope), "process", clip(command, 200),
+                            + String.join(" or ", NAME_OPTIONS.get(p)) + " evaluates a variable name, whose array "
+                            + "subscript can run any command, so it is not a harmless builtin here", rule(scope),
+                            "process", clip(command, 200),
                             "write the command without " + p + " " + String.join("/", NAME_OPTIONS.get(p)));
                 }
                 if (!SHELL_BUILTINS.contains(p) && !scope.allowsCommand(p)) {
@@ -149,7 +150,7 @@ public final class SkillGuard implements Guard {
 
     /** A builtin given an option that makes bash evaluate a variable name ({@code printf -v}, {@code test -v}). */
     private static boolean evaluatesAName(List<String> argv) {
-        Set<String> options = NAME_OPTIONS.get(argv.getFirst());
+        List<String> options = NAME_OPTIONS.get(argv.getFirst());
         if (options == null) return false;
         // printf takes -v NAME (or -vNAME) before its format only; test's -v and -R are operators anywhere
         if (argv.getFirst().equals("printf")) return argv.size() > 1 && argv.get(1).startsWith("-v");
