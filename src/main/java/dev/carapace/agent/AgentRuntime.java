@@ -85,8 +85,9 @@ public final class AgentRuntime implements AutoCloseable {
                 journal, events);
         List<ContextSource> sources = new java.util.ArrayList<>(List.of(new Instructions()));
         sources.addAll(context);
+        MemoryFlush flush = new MemoryFlush(gateway, limits, toolbox, runner, journal, events);
         PromptAssembler prompts = new PromptAssembler(sources, store,
-                new Summarizer(gateway, limits, journal, events));
+                new Summarizer(gateway, limits, journal, events, flush));
         TurnLoop loop = new TurnLoop(store, journal, events, prompts, new ModelCalls(gateway, limits, events), toolbox,
                 runner, principals, clock);
         this.lifecycle = new RunLifecycle(store, journal, events, clock, loop::run);

@@ -39,6 +39,9 @@ import dev.carapace.server.adapter.GrantingGuard;
 import dev.carapace.server.adapter.PolicyGuard;
 import dev.carapace.server.adapter.ProxyEgress;
 import dev.carapace.server.adapter.QueuedApprovals;
+import dev.carapace.server.adapter.SkillEgress;
+import dev.carapace.server.adapter.SkillGuard;
+import dev.carapace.skill.FollowedSkills;
 import dev.carapace.server.adapter.StoreSessions;
 import dev.carapace.store.ApiKeys;
 import dev.carapace.store.Store;
@@ -69,7 +72,7 @@ final class AgentWiring {
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
                                      EgressProxy egressProxy, PolicyWatcher policy,
                                      Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra,
-                                     List<ContextSource> context) {
+                                     List<ContextSource> context, FollowedSkills followed) {
         Agents agents = new Agents(config.agents().values());
         Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
         CarapaceConfig.Tools chosen = config.tools();
@@ -88,7 +91,9 @@ final class AgentWiring {
         tools.addAll(extra);
         Guard decided = policy == null ? new WorkspaceGuard(agents)
                 : new PolicyGuard(agents, policy::current, audit, clock, tools);
-        Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
+        // Outermost: a followed skill narrows what the policy (with its standing grants) allows, never widens it.
+        Guard guard = new SkillGuard(new GrantingGuard(decided, approvals, audit, clock, principalOf), followed, audit,
+                clock, principalOf, chosen.exec() == CarapaceConfig.Tools.Exec.BWRAP);
         return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
                 new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
                 new RunEvents(), clock, new AuditedSpawns(audit), context);
@@ -135,14 +140,14 @@ final class AgentWiring {
      * everything internal either way).
      */
     static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock,
-                                   PolicyWatcher policy, AuditSink audit) {
+                                   PolicyWatcher policy, AuditSink audit, SkillEgress skills) {
         NetworkRules rules = policy != null ? policy.networkRules()
                 : r -> r.port() == 80 || r.port() == 443
                 ? new NetworkRules.NetworkDecision(NetworkRules.Verdict.ALLOW, "tools.web_fetch", "public web on ports 80"
                 + " and 443 (no network policy attached)", false, List.of(), List.of())
                 : new NetworkRules.NetworkDecision(NetworkRules.Verdict.DENY, "tools.web_fetch", "only ports 80 and"
                 + " 443 are reachable without a network policy", false, List.of(), List.of());
-        return new EgressProxy(rules, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
+        return new EgressProxy(skills.around(rules), Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
                 EgressProxy.Options.defaults());
     }
 
@@ -151,12 +156,12 @@ final class AgentWiring {
      * the file-system layer of the policy in force at each command.
      */
     static BwrapExec bwrapExec(CarapaceConfig config, Bubblewrap bubblewrap, EgressSockets sockets,
-                               PolicyWatcher policy) {
+                               PolicyWatcher policy, SkillEgress skills) {
         Map<String, BwrapExec.AgentSandbox> agents = new LinkedHashMap<>();
         for (AgentSpec a : config.agents().values()) {
             agents.put(a.id(), new BwrapExec.AgentSandbox(a.workspace(), sockets.byAgent().get(a.id())));
         }
-        return new BwrapExec(bubblewrap, agents, policy == null ? null : policy::current);
+        return new BwrapExec(bubblewrap, agents, policy == null ? null : policy::current, skills);
     }
 
     /**

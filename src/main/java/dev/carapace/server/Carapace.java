@@ -40,6 +40,8 @@ import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.schedule.JobEvents;
 import dev.carapace.schedule.JobService;
 import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.SkillEgress;
+import dev.carapace.skill.FollowedSkills;
 import dev.carapace.server.adapter.JobMetrics;
 import dev.carapace.server.adapter.Metrics;
 import dev.carapace.server.adapter.PrivacyAudit;
@@ -111,6 +113,9 @@ public final class Carapace implements AutoCloseable {
     private final Bubblewrap bubblewrap;
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
+    private final SkillCatalog skillCatalog;
+    private final FollowedSkills followedSkills;
+    private final SkillEgress skillEgress;
     private final AuditLog auditLog;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
@@ -123,6 +128,10 @@ public final class Carapace implements AutoCloseable {
         store = openStore(config, dataDir, env);
         auditLog = new AuditLog(store.auditRecords());
         PolicyWatcher watcher = null;
+        // What followed skills declared is enforced by the guard and, for sandboxed commands, at the proxy.
+        skillCatalog = AgentWiring.skillCatalog(config, env);
+        followedSkills = new FollowedSkills(agent -> skillCatalog.entries(agent).stream().map(SkillCatalog.Entry::skill).toList());
+        skillEgress = new SkillEgress(followedSkills);
         EgressProxy proxy = null;
         EgressSockets sockets = null;
         Bubblewrap sandbox = null;
@@ -131,7 +140,7 @@ public final class Carapace implements AutoCloseable {
             watcher = GuardWiring.policyWatcher(config, configFile, dataDir, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog);
+                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog, skillEgress);
             }
             // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
             // through a socket of their own: the proxy knows whose traffic it judges.
@@ -139,6 +148,7 @@ public final class Carapace implements AutoCloseable {
                 SandboxUser user = SandboxUser.resolve(
                         config.tools().sandboxUser(), Path.of("/etc/passwd"));
                 sockets = EgressSockets.open(proxy, config.agents().values(), user);
+                skillEgress.attach(sockets);
                 sandbox = AgentWiring.openSandbox(config, configFile, dataDir, env, sockets, user);
                 // Commands run as the sandbox user when we are root: each workspace must be that user's.
                 for (AgentSpec a : config.agents().values()) sandbox.handOver(a.workspace());
@@ -236,11 +246,12 @@ public final class Carapace implements AutoCloseable {
                         j.spec().owner().team(), p.reason()));
             }
         });
-        SkillCatalog skills = AgentWiring.skillCatalog(config, env);
+        SkillCatalog skills = skillCatalog;
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
-                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
+                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
+                        skillEgress), auditLog,
                 approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values())), new SkillTool(skills)),
-                List.of(new SkillPrompt(skills)));
+                List.of(new SkillPrompt(skills)), followedSkills);
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
