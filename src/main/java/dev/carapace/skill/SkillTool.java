@@ -50,16 +50,9 @@ public final class SkillTool implements AgentTool {
     }
 
     private final SkillCatalog catalog;
-    private final SkillUses uses;
 
     public SkillTool(SkillCatalog catalog) {
-        this(catalog, SkillUses.NONE);
-    }
-
-    /** @param uses told each time a run loads a skill's instructions (the enforcement of declared needs) */
-    public SkillTool(SkillCatalog catalog, SkillUses uses) {
         this.catalog = catalog;
-        this.uses = uses;
     }
 
     @Override
@@ -121,7 +114,6 @@ public final class SkillTool implements AgentTool {
                 String files = others.isEmpty() ? "" : "\n\n[Files of this skill, read with {\"name\":\"" + name
                         + "\",\"file\":\"PATH\"}: " + String.join(", ", others) + "]";
                 String body = withBaseDir(skill, skill.doc().body(), context.workspace());
-                uses.loaded(agentId, context.sessionKey(), skill);
                 return ToolResult.ok(capped("# Skill " + name + "\n\n" + body.stripTrailing()) + files);
             }
             byte[] bytes = skill.files().read(path, MAX_FILE_BYTES);
