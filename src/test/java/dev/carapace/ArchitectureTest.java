@@ -34,6 +34,7 @@ class ArchitectureTest {
             .layer("guard").definedBy("dev.carapace.guard..")
             .layer("agent").definedBy("dev.carapace.agent..")
             .layer("schedule").definedBy("dev.carapace.schedule..")
+            .layer("skill").definedBy("dev.carapace.skill..")
             .layer("config").definedBy("dev.carapace.config..")
             .layer("server").definedBy("dev.carapace.server..")
             .whereLayer("text").mayNotAccessAnyLayer()
@@ -47,6 +48,7 @@ class ArchitectureTest {
             .whereLayer("privacy").mayOnlyAccessLayers("text", "gateway", "identity", "model")
             .whereLayer("guard").mayOnlyAccessLayers("text", "yaml", "fs", "store")
             .whereLayer("agent").mayOnlyAccessLayers("text", "gateway", "identity", "model", "fs")
+            .whereLayer("skill").mayOnlyAccessLayers("text", "yaml", "fs", "agent")
             .whereLayer("schedule").mayOnlyAccessLayers("text", "yaml", "fs", "gateway", "identity", "model", "agent")
             .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
@@ -57,7 +59,7 @@ class ArchitectureTest {
             .that().resideInAPackage("dev.carapace..")
             .should().resideInAnyPackage("dev.carapace.text..", "dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
                     "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
-                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.config..",
+                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.skill..", "dev.carapace.config..",
                     "dev.carapace.server..")
             .because("a new package gets its row in ARCHITECTURE.md and its layer in the rule above");
 
