@@ -12,8 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The scanner against a labelled corpus ({@code skill-scan-corpus}): malicious skills modelled on the ones reported
  * on ClawHub (the ClawHavoc droppers, password-protected "prerequisites", reverse shells in scripts, credential and
- * wallet theft, prompt injection, hidden Unicode) and benign ones (the 51 real OpenClaw skills of the 52-file fixture, plus hand-written
+ * wallet theft, prompt injection, hidden Unicode) and benign ones (the 51 real OpenClaw skills of the 52-file fixture in {@code openclaw-skills}, plus hand-written
  * skills that use curl installers from their own host, mention .env, use emoji sequences, JWT samples, LAN URLs...).
  * A skill is "blocked" when it has a finding of high or critical severity: it then needs an admin's approval before
  * anyone can install it. Precision and recall are printed; recall must be at least 0.9 and no benign skill may be
@@ -30,18 +28,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SkillScanCorpusTest {
 
-    private static final Pattern HOMEPAGE = Pattern.compile("(?m)^homepage:\\s*[\"']?(https?://[^\\s\"']+)");
-
     private final SkillScanner scanner = new SkillScanner();
 
     @Test
     void maliciousSkillsAreBlockedAndBenignOnesNever() throws Exception {
         Path corpus = Path.of(getClass().getResource("/skill-scan-corpus").toURI());
         List<Path> malicious = skills(corpus.resolve("malicious"));
-        List<Path> benign = skills(corpus.resolve("benign"));
+        List<Path> openclaw = skills(Path.of(getClass().getResource("/openclaw-skills/LICENSE").toURI()).getParent());
+        List<Path> benign = new ArrayList<>(skills(corpus.resolve("benign")));
+        benign.addAll(openclaw);
         assertTrue(malicious.size() >= 25, "at least 25 malicious skills; have " + malicious.size());
         assertTrue(benign.size() >= 25, "at least 25 benign skills; have " + benign.size());
-        assertEquals(51, benign.stream().filter(p -> p.getFileName().toString().startsWith("openclaw-")).count(),
+        assertEquals(51, openclaw.size(),
                 "all 51 real OpenClaw skills (the fixture's 52 files with its LICENSE) are in the benign set");
 
         List<String> missed = new ArrayList<>();
@@ -103,12 +101,14 @@ class SkillScanCorpusTest {
         return scanner.scan(files, declaredHosts(files.get("SKILL.md")));
     }
 
-    /** The homepage's host: what the skill declares it talks to, before the parser reads its metadata. */
+    /** What the skill declares it talks to: its homepage's host and its declared hosts, as the repository passes them. */
     private static Set<String> declaredHosts(byte[] skillMd) {
-        if (skillMd == null) return Set.of();
-        Matcher m = HOMEPAGE.matcher(new String(skillMd, java.nio.charset.StandardCharsets.UTF_8));
-        if (!m.find()) return Set.of();
-        return Set.of(java.net.URI.create(m.group(1)).getHost());
+        try {
+            return dev.carapace.skill.repo.DeclaredHosts.of(dev.carapace.skill.SkillDocuments.parse(
+                    new String(skillMd, java.nio.charset.StandardCharsets.UTF_8), "SKILL.md"));
+        } catch (dev.carapace.skill.SkillFormatException e) {
+            return Set.of();   // the parser's own tests cover what it refuses; the scanner still reads the file
+        }
     }
 
     private static List<Path> skills(Path dir) throws IOException {
