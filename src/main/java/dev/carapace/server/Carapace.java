@@ -50,6 +50,7 @@ import dev.carapace.server.api.BudgetsApi;
 import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
 import dev.carapace.server.api.JobsApi;
+import dev.carapace.server.api.SkillsApi;
 import dev.carapace.server.api.KeysApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
@@ -109,6 +110,8 @@ public final class Carapace implements AutoCloseable {
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
     private final AuditLog auditLog;
+    /** The org skill repository; its installed, approved skills are {@link #installedSkills()}. */
+    private final dev.carapace.skill.repo.SkillRepository skillRepository;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
@@ -272,6 +275,8 @@ public final class Carapace implements AutoCloseable {
         responsesApi.routes(routes);
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
+        skillRepository = SkillWiring.repository(config, store, auditLog, clock);
+        new SkillsApi(api, skillRepository).routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
         server = HttpServer.start(new HttpServer.Settings(config.server().host(),
@@ -363,6 +368,12 @@ public final class Carapace implements AutoCloseable {
 
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }
+
+    /** The org skill repository. */
+    public dev.carapace.skill.repo.SkillRepository skillRepository() { return skillRepository; }
+
+    /** The skills the org repository gives each agent (installed, approved, pinned), for the agents' skill catalog. */
+    public dev.carapace.skill.SkillSource installedSkills() { return new dev.carapace.skill.repo.InstalledSkillSource(skillRepository); }
 
     /** The agents' heartbeats (for a test that beats them on its own clock). */
     dev.carapace.schedule.heartbeat.HeartbeatRunner heartbeats() { return jobWiring.heartbeats(); }
