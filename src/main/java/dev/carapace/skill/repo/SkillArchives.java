@@ -7,7 +7,8 @@ import org.apache.commons.compress.archivers.ArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
-import org.apache.commons.compress.archivers.zip.ZipArchiveInputStream;
+import org.apache.commons.compress.archivers.zip.ZipFile;
+import org.apache.commons.compress.utils.SeekableInMemoryByteChannel;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -45,7 +46,7 @@ public final class SkillArchives {
     public static Map<String, byte[]> read(byte[] archive, Limits limits) {
         try {
             if (archive.length >= 4 && archive[0] == 'P' && archive[1] == 'K') {
-                return entries(new ZipArchiveInputStream(new ByteArrayInputStream(archive), "UTF-8", false, true), archive.length, limits);
+                return zipEntries(archive, limits);
             }
             if (archive.length >= 2 && (archive[0] & 0xFF) == 0x1F && (archive[1] & 0xFF) == 0x8B) {
                 return entries(new TarArchiveInputStream(new GZIPInputStream(new ByteArrayInputStream(archive))), archive.length, limits);
@@ -56,10 +57,34 @@ public final class SkillArchives {
         throw invalid("archive: not a .zip or .tar.gz (its first bytes are neither PK nor gzip's)");
     }
 
+    /** The files taken so far from one archive, with its caps. */
+    private static final class Taken {
+        final Map<String, byte[]> files = new TreeMap<>();
+        final Limits limits;
+        final long ratioCap;
+        long total;
+
+        Taken(long archiveBytes, Limits limits) {
+            this.limits = limits;
+            this.ratioCap = Math.max(limits.maxTotalBytes() / 8, archiveBytes * limits.maxRatio());
+        }
+
+        void take(String name, InputStream in) throws IOException {
+            String path = checkedPath(name);
+            if (files.containsKey(path)) throw invalid("archive: '" + clip(path, 120) + "' appears twice");
+            if (files.size() >= limits.maxFiles()) throw tooLarge("archive: more than " + limits.maxFiles() + " files");
+            byte[] data = bounded(in, path, limits.maxFileBytes());
+            total += data.length;
+            if (total > limits.maxTotalBytes()) throw tooLarge("archive: more than " + limits.maxTotalBytes() + " bytes once unpacked");
+            if (total > ratioCap) {
+                throw tooLarge("archive: it unpacks to over " + limits.maxRatio() + " times its size (a compression bomb?)");
+            }
+            files.put(path, data);
+        }
+    }
+
     private static Map<String, byte[]> entries(ArchiveInputStream<?> in, long archiveBytes, Limits limits) throws IOException {
-        Map<String, byte[]> out = new TreeMap<>();
-        long total = 0;
-        long ratioCap = Math.max(limits.maxTotalBytes() / 8, archiveBytes * limits.maxRatio());
+        Taken taken = new Taken(archiveBytes, limits);
         try (in) {
             ArchiveEntry e;
             while ((e = in.getNextEntry()) != null) {
@@ -72,23 +97,32 @@ public final class SkillArchives {
                     if (t.isGlobalPaxHeader() || t.isPaxHeader()) continue;
                     if (!t.isDirectory() && !t.isFile()) throw invalid("archive: '" + clip(name, 120) + "' is not a regular file");
                 }
-                if (e instanceof ZipArchiveEntry z && z.isUnixSymlink()) {
-                    throw invalid("archive: '" + clip(name, 120) + "' is a symlink; links are not allowed in a skill");
-                }
                 if (e.isDirectory()) continue;
-                String path = checkedPath(name);
-                if (out.containsKey(path)) throw invalid("archive: '" + clip(path, 120) + "' appears twice");
-                if (out.size() >= limits.maxFiles()) throw tooLarge("archive: more than " + limits.maxFiles() + " files");
-                byte[] data = bounded(in, path, limits.maxFileBytes());
-                total += data.length;
-                if (total > limits.maxTotalBytes()) throw tooLarge("archive: more than " + limits.maxTotalBytes() + " bytes once unpacked");
-                if (total > ratioCap) {
-                    throw tooLarge("archive: it unpacks to over " + limits.maxRatio() + " times its size (a compression bomb?)");
-                }
-                out.put(path, data);
+                taken.take(name, in);
             }
         }
-        return out;
+        return taken.files;
+    }
+
+    /**
+     * A zip read through its central directory, where the entries' Unix modes are (a streaming read never sees them,
+     * so it would take a symlink for a file).
+     */
+    private static Map<String, byte[]> zipEntries(byte[] archive, Limits limits) throws IOException {
+        Taken taken = new Taken(archive.length, limits);
+        try (ZipFile zip = ZipFile.builder().setSeekableByteChannel(new SeekableInMemoryByteChannel(archive)).get()) {
+            var all = zip.getEntries();
+            while (all.hasMoreElements()) {
+                ZipArchiveEntry e = all.nextElement();
+                String name = e.getName();
+                if (e.isUnixSymlink()) throw invalid("archive: '" + clip(name, 120) + "' is a symlink; links are not allowed in a skill");
+                if (e.isDirectory()) continue;
+                try (InputStream in = zip.getInputStream(e)) {
+                    taken.take(name, in);
+                }
+            }
+        }
+        return taken.files;
     }
 
     private static byte[] bounded(InputStream in, String path, long max) throws IOException {
