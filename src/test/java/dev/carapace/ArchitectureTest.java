@@ -48,9 +48,9 @@ class ArchitectureTest {
             .whereLayer("privacy").mayOnlyAccessLayers("text", "gateway", "identity", "model")
             .whereLayer("guard").mayOnlyAccessLayers("text", "yaml", "fs", "store")
             .whereLayer("agent").mayOnlyAccessLayers("text", "gateway", "identity", "model", "fs")
-            .whereLayer("skill").mayOnlyAccessLayers("text", "yaml", "fs", "agent")
+            .whereLayer("skill").mayOnlyAccessLayers("text", "yaml", "fs", "model", "agent")
             .whereLayer("schedule").mayOnlyAccessLayers("text", "yaml", "fs", "gateway", "identity", "model", "agent")
-            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule")
+            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule", "skill")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
             .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
 

@@ -4,6 +4,7 @@ import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
+import dev.carapace.agent.ContextSource;
 import dev.carapace.agent.Guard;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
@@ -27,6 +28,10 @@ import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
+import dev.carapace.skill.FolderSkillSource;
+import dev.carapace.skill.SkillCatalog;
+import dev.carapace.skill.SkillHost;
+import dev.carapace.skill.SkillSettings;
 import dev.carapace.server.adapter.BwrapExec;
 import dev.carapace.server.adapter.EgressSockets;
 import dev.carapace.server.adapter.GrantingGuard;
@@ -62,7 +67,8 @@ final class AgentWiring {
      */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
                                      EgressProxy egressProxy, PolicyWatcher policy,
-                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra) {
+                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra,
+                                     List<ContextSource> context) {
         Agents agents = new Agents(config.agents().values());
         Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
         CarapaceConfig.Tools chosen = config.tools();
@@ -84,7 +90,25 @@ final class AgentWiring {
         Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
         return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
                 new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
-                new RunEvents(), clock, new AuditedSpawns(audit));
+                new RunEvents(), clock, new AuditedSpawns(audit), context);
+    }
+
+    /**
+     * The skills of each agent: its workspace's {@code skills/} folder, then the config's {@code skills.dirs} (the
+     * first folder holding a name wins), each checked against this host ({@code env} for {@code requires.env},
+     * the config's secrets too).
+     */
+    static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env) {
+        SkillSettings settings = config.skills();
+        FolderSkillSource folders = new FolderSkillSource(id -> {
+            AgentSpec a = config.agents().get(id);
+            if (a == null) return List.of();
+            List<FolderSkillSource.Root> roots = new ArrayList<>();
+            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace"));
+            settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
+            return roots;
+        });
+        return new SkillCatalog(folders, SkillHost.of(env, config.secrets()), settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */

@@ -58,6 +58,9 @@ import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
+import dev.carapace.skill.SkillCatalog;
+import dev.carapace.skill.SkillPrompt;
+import dev.carapace.skill.SkillTool;
 import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
@@ -236,9 +239,11 @@ public final class Carapace implements AutoCloseable {
                         j.spec().owner().team(), p.reason()));
             }
         });
+        SkillCatalog skills = AgentWiring.skillCatalog(config, env);
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
-                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values()))));
+                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values())), new SkillTool(skills)),
+                List.of(new SkillPrompt(skills)));
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();

@@ -56,16 +56,19 @@ public final class SkillFolders {
         int seen = 0;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
             for (Path p : entries) {
-                if (p.getFileName().toString().startsWith(".")) continue;
-                if (++seen > MAX_SKILLS_PER_DIR) continue;
-                folders.put(p.getFileName().toString(), p);
+                String name = p.getFileName().toString();
+                if (name.startsWith(".")) continue;
+                seen++;
+                // Keep the first MAX_SKILLS_PER_DIR in name order (the listing's own order is the file system's).
+                folders.put(name, p);
+                if (folders.size() > MAX_SKILLS_PER_DIR) folders.pollLastEntry();
             }
         } catch (IOException e) {
             return new Loaded(List.of(), List.of(root + ": cannot list the skills folder (" + RealPaths.describe(e) + ")"));
         }
         if (seen > MAX_SKILLS_PER_DIR) {
             skipped.add(root + ": holds " + seen + " entries; only the first " + MAX_SKILLS_PER_DIR
-                    + " are read as skills");
+                    + " (in name order) are read as skills");
         }
         Map<String, String> byName = new HashMap<>();
         List<Skill> skills = new ArrayList<>();

@@ -27,11 +27,18 @@ public final class BuiltinTools {
     /** Provided by the scheduler (it adds jobs): {@code schedule}. Not built here either, but an agent may list it. */
     public static final Set<String> SCHEDULER_NAMES = Set.of("schedule");
 
+    /**
+     * Provided by the skills package: {@code skill}, which reads the agent's skills on demand (and whose presence
+     * puts the list of skills in the agent's system prompt). Not built here either, but an agent may list it.
+     */
+    public static final Set<String> SKILL_NAMES = Set.of("skill");
+
     /** Every name an agent's {@code tools:} list may hold. */
     public static Set<String> accepted() {
         java.util.Set<String> all = new java.util.HashSet<>(NAMES);
         all.addAll(RUNTIME_NAMES);
         all.addAll(SCHEDULER_NAMES);
+        all.addAll(SKILL_NAMES);
         return Set.copyOf(all);
     }
 
