@@ -29,6 +29,7 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
 import dev.carapace.skill.FolderSkillSource;
+import dev.carapace.skill.repo.InstalledSkillSource;
 import dev.carapace.skill.SkillCatalog;
 import dev.carapace.skill.SkillHost;
 import dev.carapace.skill.SkillSettings;
@@ -95,10 +96,10 @@ final class AgentWiring {
 
     /**
      * The skills of each agent: its workspace's {@code skills/} folder, then the config's {@code skills.dirs} (the
-     * first folder holding a name wins), each checked against this host ({@code env} for {@code requires.env},
-     * the config's secrets too).
+     * first folder holding a name wins), then what the org repository installed for it ({@code installed}: agent,
+     * team, org scope), each checked against this host ({@code env} for {@code requires.env}, the config's secrets too).
      */
-    static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env) {
+    static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env, InstalledSkillSource installed) {
         SkillSettings settings = config.skills();
         FolderSkillSource folders = new FolderSkillSource(id -> {
             AgentSpec a = config.agents().get(id);
@@ -108,7 +109,7 @@ final class AgentWiring {
             settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
             return roots;
         });
-        return new SkillCatalog(folders, SkillHost.of(env, config.secrets()), settings);
+        return new SkillCatalog(installed.behind(folders), SkillHost.of(env, config.secrets()), settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */

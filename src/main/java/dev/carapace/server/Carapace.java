@@ -51,6 +51,8 @@ import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
 import dev.carapace.server.api.JobsApi;
 import dev.carapace.server.api.SkillsApi;
+import dev.carapace.skill.repo.InstalledSkillSource;
+import dev.carapace.skill.repo.SkillRepository;
 import dev.carapace.server.api.KeysApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
@@ -113,8 +115,8 @@ public final class Carapace implements AutoCloseable {
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
     private final AuditLog auditLog;
-    /** The org skill repository; its installed, approved skills are {@link #installedSkills()}. */
-    private final dev.carapace.skill.repo.SkillRepository skillRepository;
+    /** The org skill repository; its installed, approved, pinned versions are in every agent's skill catalog. */
+    private final SkillRepository skillRepository;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
@@ -239,7 +241,8 @@ public final class Carapace implements AutoCloseable {
                         j.spec().owner().team(), p.reason()));
             }
         });
-        SkillCatalog skills = AgentWiring.skillCatalog(config, env);
+        skillRepository = SkillWiring.repository(config, store, auditLog, clock);
+        SkillCatalog skills = AgentWiring.skillCatalog(config, env, new InstalledSkillSource(skillRepository));
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
                 approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values())), new SkillTool(skills)),
@@ -280,7 +283,6 @@ public final class Carapace implements AutoCloseable {
         responsesApi.routes(routes);
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
-        skillRepository = SkillWiring.repository(config, store, auditLog, clock);
         new SkillsApi(api, skillRepository).routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
@@ -375,10 +377,7 @@ public final class Carapace implements AutoCloseable {
     public AuditLog auditLog() { return auditLog; }
 
     /** The org skill repository. */
-    public dev.carapace.skill.repo.SkillRepository skillRepository() { return skillRepository; }
-
-    /** The skills the org repository gives each agent (installed, approved, pinned), for the agents' skill catalog. */
-    public dev.carapace.skill.SkillSource installedSkills() { return new dev.carapace.skill.repo.InstalledSkillSource(skillRepository); }
+    public SkillRepository skillRepository() { return skillRepository; }
 
     /** The agents' heartbeats (for a test that beats them on its own clock). */
     dev.carapace.schedule.heartbeat.HeartbeatRunner heartbeats() { return jobWiring.heartbeats(); }
