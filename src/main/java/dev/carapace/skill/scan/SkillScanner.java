@@ -171,7 +171,9 @@ public final class SkillScanner {
         }
 
         private void rules(String path, int no, String w, boolean prose) {
+            String lower = w.toLowerCase(Locale.ROOT);
             for (LineRule r : Rules.ALL) {
+                if (!r.mayMatch(lower)) continue;
                 int at;
                 int end;
                 try {

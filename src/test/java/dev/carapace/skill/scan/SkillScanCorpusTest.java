@@ -29,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SkillScanCorpusTest {
 
     private final SkillScanner scanner = new SkillScanner();
+    private long scannedBytes;
 
     @Test
     void maliciousSkillsAreBlockedAndBenignOnesNever() throws Exception {
@@ -42,6 +43,7 @@ class SkillScanCorpusTest {
         assertEquals(51, openclaw.size(),
                 "all 51 real OpenClaw skills (the fixture's 52 files with its LICENSE) are in the benign set");
 
+        long start = System.nanoTime();
         List<String> missed = new ArrayList<>();
         int caught = 0;
         for (Path skill : malicious) {
@@ -58,11 +60,14 @@ class SkillScanCorpusTest {
                 wronglyBlocked.add(skill.getFileName() + ": " + r.findings().stream().filter(f -> f.severity().blocks()).toList());
             }
         }
+        long micros = (System.nanoTime() - start) / 1000;
         double recall = caught / (double) malicious.size();
         double precision = caught / (double) (caught + wronglyBlocked.size());
         System.out.printf(Locale.ROOT, "skill scan corpus: %d malicious, %d benign; blocked %d malicious, %d benign; "
                         + "precision %.3f, recall %.3f; benign skills with only non-blocking findings: %d%n",
                 malicious.size(), benign.size(), caught, wronglyBlocked.size(), precision, recall, benignWithFindings);
+        System.out.printf(Locale.ROOT, "skill scan corpus: %d skills (%d bytes) scanned in %d ms, %.1f ms per skill%n",
+                malicious.size() + benign.size(), scannedBytes, micros / 1000, micros / 1000.0 / (malicious.size() + benign.size()));
         missed.forEach(m -> System.out.println("  missed: " + m));
         assertEquals(List.of(), wronglyBlocked, "no benign skill may be blocked");
         assertTrue(recall >= 0.9, "recall " + recall + " under 0.9; missed: " + missed);
@@ -98,6 +103,7 @@ class SkillScanCorpusTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        scannedBytes += files.values().stream().mapToLong(b -> b.length).sum();
         return scanner.scan(files, declaredHosts(files.get("SKILL.md")));
     }
 
