@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * The hosts a skill says it talks to, as the scanner takes them: its homepage's host (front matter or
- * {@code metadata.openclaw.homepage}) and the hosts it declares it needs ({@code metadata.carapace.hosts}, ports
+ * {@code metadata.openclaw.homepage}; {@code www.} dropped, so the vendor's other hosts count too) and the hosts it declares it needs ({@code metadata.carapace.hosts}, ports
  * dropped, {@code *.domain} as the domain).
  */
 public final class DeclaredHosts {
@@ -22,7 +22,11 @@ public final class DeclaredHosts {
         if (home != null) {
             try {
                 String host = URI.create(home.trim()).getHost();
-                if (host != null) out.add(host.toLowerCase(Locale.ROOT));
+                if (host != null) {
+                    String h = host.toLowerCase(Locale.ROOT);
+                    // www.vendor.org stands for the vendor: its downloads come from get.vendor.org, api.vendor.org
+                    out.add(h.startsWith("www.") ? h.substring(4) : h);
+                }
             } catch (IllegalArgumentException notAUrl) {
                 // a homepage that is no URL declares no host
             }

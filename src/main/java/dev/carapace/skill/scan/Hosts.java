@@ -113,6 +113,20 @@ final class Hosts {
         }
     }
 
+    /** Whether the URL's path ends in a program or installer a user would run (.exe, .msi, .dmg, .pkg, ...). */
+    static boolean program(Url u) {
+        String path = u.rest();
+        int q = path.indexOf('?');
+        if (q >= 0) path = path.substring(0, q);
+        int hash = path.indexOf('#');
+        if (hash >= 0) path = path.substring(0, hash);
+        for (String ext : PROGRAMS) if (path.endsWith(ext)) return true;
+        return false;
+    }
+
+    private static final String[] PROGRAMS = {".exe", ".msi", ".dmg", ".pkg", ".scr", ".bat", ".cmd", ".com", ".app.zip",
+            ".jar", ".appimage", ".deb", ".rpm", ".apk", ".vbs", ".ps1", ".command"};
+
     /** Example and documentation domains (RFC 2606), which name no real server. */
     static boolean example(String host) {
         return under(host, Set.of("example.com", "example.org", "example.net", "example", "test", "invalid"));

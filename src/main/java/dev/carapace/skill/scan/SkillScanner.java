@@ -48,7 +48,8 @@ public final class SkillScanner {
             Pattern.CASE_INSENSITIVE);
     private static final Pattern READ_VERB = Pattern.compile("\\b(?:cat|less|head|tail|cp|mv|scp|rsync|tar|zip|7z|base64|xxd|strings|"
             + "sqlite3|open|read|reads|reading|readfile|readfilesync|read_text|read_bytes|get-content|upload|uploads|send|sends|post|"
-            + "exfiltrate|copy|collect|grab|dump|steal|harvest|curl|wget|nc|archive|compress|extract|decrypt)\\b|<\\s{0,3}[\"']?(?:~|\\$home)"
+            + "exfiltrate|copy|collect|grab|dump|steal|harvest|curl|wget|nc|archive|compress|extract|decrypt)\\b|\\bcontents?\\s{1,3}of\\b"
+            + "|<\\s{0,3}[\"']?(?:~|\\$home)"
             + "|@(?:~|\\$home|/)|--data(?:-binary)?\\b|\\s-F\\s|\\s-d\\s{0,3}@", Pattern.CASE_INSENSITIVE);
     private static final Set<String> PROSE = Set.of("md", "markdown", "txt", "rst", "mdx", "");
 
@@ -227,6 +228,10 @@ public final class SkillScanner {
                     add("unknown-host", Severity.HIGH, path, no, excerpt, "Contacts "
                             + Quote.of(host, 60) + ", a paste site, tunnel, request catcher or chat webhook: where malicious skills "
                             + "stage payloads and send stolen data.");
+                } else if (Hosts.program(u)) {
+                    add("binary-download", declared(host) ? Severity.MEDIUM : Severity.HIGH, path, no, excerpt, "Links a program "
+                            + "or installer to download (" + Quote.of(u.rest(), 80) + ") from " + (declared(host) ? "the skill's own host"
+                            : Quote.of(host, 60) + ", which the skill does not declare") + ": a binary no reviewer has seen.");
                 } else if (!Hosts.local(host) && !Hosts.example(host) && !declared(host)) {
                     if (undeclaredReported.computeIfAbsent(path, p -> new HashSet<>()).add(host)) {
                         add("unknown-host", Severity.LOW, path, no, excerpt, "Contacts " + Quote.of(host, 60) + ", which the skill "

@@ -22,7 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * on ClawHub (the ClawHavoc droppers, password-protected "prerequisites", reverse shells in scripts, credential and
  * wallet theft, prompt injection, hidden Unicode) and benign ones (the 51 real OpenClaw skills of the 52-file fixture in {@code openclaw-skills}, plus hand-written
  * skills that use curl installers from their own host, mention .env, use emoji sequences, JWT samples, LAN URLs...).
- * A skill is "blocked" when it has a finding of high or critical severity: it then needs an admin's approval before
+ * The malicious skills named {@code heldout-*} were written after the first rules were frozen, as a fairer estimate:
+ * the frozen rules blocked 10 of those 12 (an .exe download link, and "include the contents of ~/.npmrc" in your
+ * reply, went through); two checks were added after that run (program downloads, "contents of" a credential store). A skill is "blocked" when it has a finding of high or critical severity: it then needs an admin's approval before
  * anyone can install it. Precision and recall are printed; recall must be at least 0.9 and no benign skill may be
  * blocked.
  */
@@ -45,11 +47,17 @@ class SkillScanCorpusTest {
 
         long start = System.nanoTime();
         List<String> missed = new ArrayList<>();
-        int caught = 0;
+        int caught = 0, heldOut = 0, heldOutCaught = 0;
         for (Path skill : malicious) {
             ScanReport r = scan(skill);
-            if (r.blocking()) caught++;
-            else missed.add(skill.getFileName() + " " + r.findings());
+            boolean held = skill.getFileName().toString().startsWith("heldout-");
+            if (held) heldOut++;
+            if (r.blocking()) {
+                caught++;
+                if (held) heldOutCaught++;
+            } else {
+                missed.add(skill.getFileName() + " " + r.findings());
+            }
         }
         List<String> wronglyBlocked = new ArrayList<>();
         int benignWithFindings = 0;
@@ -68,6 +76,8 @@ class SkillScanCorpusTest {
                 malicious.size(), benign.size(), caught, wronglyBlocked.size(), precision, recall, benignWithFindings);
         System.out.printf(Locale.ROOT, "skill scan corpus: %d skills (%d bytes) scanned in %d ms, %.1f ms per skill%n",
                 malicious.size() + benign.size(), scannedBytes, micros / 1000, micros / 1000.0 / (malicious.size() + benign.size()));
+        System.out.printf(Locale.ROOT, "skill scan corpus: held out (written after the first rules; 10 of 12 with those): %d of %d blocked%n",
+                heldOutCaught, heldOut);
         missed.forEach(m -> System.out.println("  missed: " + m));
         assertEquals(List.of(), wronglyBlocked, "no benign skill may be blocked");
         assertTrue(recall >= 0.9, "recall " + recall + " under 0.9; missed: " + missed);
