@@ -142,8 +142,20 @@ class SkillsApiTest {
         assertThat(slip.body()).contains("..");
         HttpResponse<String> pathField = g.post("/api/skills", g.memberKey, "{\"files\":{\"/etc/passwd\":\"x\"}}");
         assertThat(pathField.statusCode()).isEqualTo(400);
-        assertThat(pathField.body()).contains("absolute");
+        assertThat(pathField.body()).contains("files: ").contains("absolute");
         assertThat(g.post("/api/skills", g.memberKey, "{\"archive\":\"!!notbase64\"}").statusCode()).isEqualTo(400);
+        ByteArrayOutputStream bomb = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(bomb)) {
+            for (int i = 0; i < 8; i++) {
+                z.putNextEntry(new ZipEntry("s/zeros" + i));
+                z.write(new byte[1024 * 1024 - 1]);
+                z.closeEntry();
+            }
+        }
+        HttpResponse<String> bombed = g.post("/api/skills", g.memberKey, "{\"archive\":\""
+                + Base64.getEncoder().encodeToString(bomb.toByteArray()) + "\"}");
+        assertThat(bombed.statusCode()).isEqualTo(413);
+        assertThat(bombed.body()).contains("skill_too_large").contains("times its size");
         HttpResponse<String> scope = g.post("/api/skills/installs", g.adminKey, "{\"name\":\"x\",\"scope\":\"galaxy\"}");
         assertThat(scope.statusCode()).isEqualTo(400);
         assertThat(scope.body()).contains("expected org, team:NAME or agent:NAME");

@@ -150,7 +150,7 @@ public final class SkillsApi {
             if (!f.getValue().isTextual()) {
                 throw ApiException.invalid("files." + clip(f.getKey(), 80), "files." + clip(f.getKey(), 80) + ": expected the file's text");
             }
-            out.put(SkillArchives.checkedPath(f.getKey()), f.getValue().asText().getBytes(StandardCharsets.UTF_8));
+            out.put(SkillArchives.checkedPath(f.getKey(), "files"), f.getValue().asText().getBytes(StandardCharsets.UTF_8));
         }
         return out;
     }

@@ -70,7 +70,7 @@ public final class SkillArchives {
         }
 
         void take(String name, InputStream in) throws IOException {
-            String path = checkedPath(name);
+            String path = checkedPath(name, "archive");
             if (files.containsKey(path)) throw invalid("archive: '" + clip(path, 120) + "' appears twice");
             if (files.size() >= limits.maxFiles()) throw tooLarge("archive: more than " + limits.maxFiles() + " files");
             byte[] data = bounded(in, path, limits.maxFileBytes());
@@ -138,12 +138,16 @@ public final class SkillArchives {
         return out.toByteArray();
     }
 
-    /** A path as a skill may hold it, {@code /}-separated without {@code ./}; refused with the reason otherwise. */
-    public static String checkedPath(String name) {
+    /**
+     * A path as a skill may hold it, {@code /}-separated without {@code ./}; refused with the reason otherwise.
+     *
+     * @param field where the path came from ({@code archive}, {@code files}), named in the refusal
+     */
+    public static String checkedPath(String name, String field) {
         try {
             return String.join("/", SkillPaths.names(name));
         } catch (SkillFileException e) {
-            throw invalid("archive: " + e.getMessage());
+            throw new SkillRepoException(SkillRepoException.Kind.INVALID, field, field + ": " + e.getMessage());
         }
     }
 
