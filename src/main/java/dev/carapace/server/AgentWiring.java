@@ -13,6 +13,7 @@ import dev.carapace.agent.tools.DirectEgress;
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules;
@@ -105,7 +106,8 @@ final class AgentWiring {
             AgentSpec a = config.agents().get(id);
             if (a == null) return List.of();
             List<FolderSkillSource.Root> roots = new ArrayList<>();
-            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace"));
+            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace",
+                    RealPaths.real(a.workspace())));
             settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
             return roots;
         });

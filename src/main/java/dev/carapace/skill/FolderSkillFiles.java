@@ -15,7 +15,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 
@@ -35,14 +34,23 @@ public record FolderSkillFiles(Path folder) implements SkillFiles {
 
     @Override
     public List<String> list() throws SkillFileException {
-        List<String> out = new ArrayList<>();
+        return stamps().stream().map(Stamp::path).toList();
+    }
+
+    /** One regular file as listed: its path, size and last modification, to tell whether it changed. */
+    public record Stamp(String path, long size, long modifiedMillis) {}
+
+    /** Every regular file of the skill with its size and modification time, sorted by path; symlinks left out. */
+    public List<Stamp> stamps() throws SkillFileException {
+        List<Stamp> out = new ArrayList<>();
         try {
             Files.walkFileTree(folder, EnumSet.noneOf(java.nio.file.FileVisitOption.class), MAX_DEPTH,
                     new SimpleFileVisitor<>() {
                         @Override
                         public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                             if (!attrs.isRegularFile()) return FileVisitResult.CONTINUE;
-                            out.add(folder.relativize(file).toString().replace('\\', '/'));
+                            out.add(new Stamp(folder.relativize(file).toString().replace('\\', '/'), attrs.size(),
+                                    attrs.lastModifiedTime().toMillis()));
                             return out.size() > MAX_FILES ? FileVisitResult.TERMINATE : FileVisitResult.CONTINUE;
                         }
 
@@ -57,7 +65,7 @@ public record FolderSkillFiles(Path folder) implements SkillFiles {
         if (out.size() > MAX_FILES) {
             throw new SkillFileException("the skill holds more than " + MAX_FILES + " files");
         }
-        Collections.sort(out);
+        out.sort(java.util.Comparator.comparing(Stamp::path));
         return List.copyOf(out);
     }
 

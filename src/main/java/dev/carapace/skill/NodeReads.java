@@ -104,7 +104,17 @@ final class NodeReads {
                     + MAX_ITEM_CHARS);
             return null;
         }
-        return s.text().strip();
+        String text = s.text().strip();
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            i += Character.charCount(cp);
+            if (SkillText.hidden(cp)) {
+                problems.error(s, path, "the item " + SkillText.quote(text) + " holds a control or hidden character;"
+                        + " expected a plain name");
+                return null;
+            }
+        }
+        return text;
     }
 
     /** A mapping, or null when absent or of another type (reported). */
@@ -123,7 +133,6 @@ final class NodeReads {
             String type = switch (s.kind()) {
                 case NUMBER -> " (a number)";
                 case BOOLEAN -> " (a boolean)";
-                case NULL -> "";
                 default -> "";
             };
             return s.isNull() ? "nothing" : SkillText.quote(s.text()) + type;
@@ -139,7 +148,7 @@ final class NodeReads {
                 m.entries().forEach((k, e) -> out.put(k, plain(e.value())));
                 yield Collections.unmodifiableMap(out);
             }
-            case ListNode l -> Collections.unmodifiableList(new ArrayList<>(l.items().stream().map(NodeReads::plain).toList()));
+            case ListNode l -> l.items().stream().map(NodeReads::plain).toList();   // unmodifiable, nulls allowed
             case Scalar s -> switch (s.kind()) {
                 case NULL -> null;
                 case BOOLEAN -> Boolean.valueOf(isTrue(s.text()));

@@ -2,6 +2,7 @@ package dev.carapace.skill;
 
 import dev.carapace.yaml.Dialect;
 import dev.carapace.yaml.KeyPath;
+import dev.carapace.yaml.Problem;
 import dev.carapace.yaml.Problems;
 import dev.carapace.yaml.YamlTree;
 import dev.carapace.yaml.YamlTree.Entry;
@@ -68,10 +69,18 @@ public final class SkillDocuments {
         FrontMatter fm = FrontMatter.split(text, where);
         Problems problems = new Problems(where);
         Node root = YamlTree.parse(fm.yaml(), DIALECT, problems);
-        if (problems.hasErrors()) throw new SkillFormatException(problems.errors());
+        if (problems.hasErrors()) {
+            // As OpenClaw does, a front matter YAML cannot read gets a second chance as key: value lines with JSON5
+            // values; duplicate keys and aliases are errors of a file YAML did read, and stay errors.
+            boolean syntax = problems.errors().stream().allMatch(p -> p.message().startsWith("YAML syntax error"));
+            MapNode lines = syntax ? LineFrontMatter.parse(fm.yaml(), where) : null;
+            if (lines == null) throw new SkillFormatException(problems.errors());
+            problems = new Problems(where);
+            root = lines;
+        }
         if (!(root instanceof MapNode map)) {
             int line = root == null ? 1 : root.line();
-            throw new SkillFormatException(List.of(new dev.carapace.yaml.Problem(where, line, 0, "",
+            throw new SkillFormatException(List.of(new Problem(where, line, 0, "",
                     "the front matter must be key: value lines (at least name: and description:), got "
                             + (root == null ? "nothing" : NodeReads.describe(root)))));
         }
@@ -106,7 +115,7 @@ public final class SkillDocuments {
             int firstEnd = lineEnd(text, 0);
             if (!isFence(text.substring(0, firstEnd))) {
                 String first = text.substring(0, Math.min(firstEnd, 40));
-                throw new SkillFormatException(List.of(new dev.carapace.yaml.Problem(where, 1, 1, "",
+                throw new SkillFormatException(List.of(new Problem(where, 1, 1, "",
                         "a SKILL.md must begin with a '---' line opening its YAML front matter (name:, description:),"
                                 + " then a closing '---' line and the markdown body; it begins with "
                                 + (first.isBlank() ? "an empty line" : SkillText.quote(first)))));
@@ -124,11 +133,11 @@ public final class SkillDocuments {
                 start = end + 1;
             }
             if (firstEnd + 1 + MAX_FRONT_MATTER_CHARS < text.length()) {
-                throw new SkillFormatException(List.of(new dev.carapace.yaml.Problem(where, 1, 1, "",
+                throw new SkillFormatException(List.of(new Problem(where, 1, 1, "",
                         "no closing '---' line within the first " + MAX_FRONT_MATTER_CHARS + " characters; the front"
                                 + " matter must be closed by a '---' line (and be shorter than that)")));
             }
-            throw new SkillFormatException(List.of(new dev.carapace.yaml.Problem(where, 1, 1, "",
+            throw new SkillFormatException(List.of(new Problem(where, 1, 1, "",
                     "the front matter opened by '---' on line 1 is never closed; expected a '---' line after its"
                             + " keys, then the markdown body")));
         }
@@ -245,8 +254,7 @@ public final class SkillDocuments {
             if (node instanceof Scalar s && s.kind() == YamlTree.Kind.STRING) {
                 String t = s.text().strip();
                 if (t.startsWith("{") || t.startsWith("[")) {
-                    Node parsed = Json5Tree.parse(s.text(), s.line(), s.column(), path, problems);
-                    return parsed == null ? null : parsed;
+                    return Json5Tree.parse(s.text(), s.line(), s.column(), path, problems);
                 }
             }
             return node;

@@ -49,7 +49,20 @@ public final class SkillFolders {
      * @param origin what each skill's {@link Skill#origin()} says
      */
     public static Loaded load(Path dir, String origin) {
+        return load(dir, origin, null, null);
+    }
+
+    /**
+     * As {@link #load(Path, String)}, reusing the skills {@code cache} holds for folders that did not change.
+     *
+     * @param confine null, or a real folder that {@code dir} must lie in, symlinks followed (see
+     *                {@link FolderSkillSource.Root#confine()}); a {@code dir} leading out of it is not read
+     */
+    public static Loaded load(Path dir, String origin, SkillCache cache, Path confine) {
         Path root = RealPaths.real(dir);
+        if (confine != null && !root.startsWith(confine)) {
+            return new Loaded(List.of(), List.of(dir + ": leads outside " + confine + " (a symlink); not read"));
+        }
         if (!Files.isDirectory(root)) return new Loaded(List.of(), List.of());
         TreeMap<String, Path> folders = new TreeMap<>();
         List<String> skipped = new ArrayList<>();
@@ -74,7 +87,7 @@ public final class SkillFolders {
         List<Skill> skills = new ArrayList<>();
         for (Map.Entry<String, Path> f : folders.entrySet()) {
             try {
-                Skill skill = loadOne(root, f.getKey(), origin);
+                Skill skill = loadOne(root, f.getKey(), origin, cache);
                 if (skill == null) continue;
                 String first = byName.putIfAbsent(skill.name(), f.getKey());
                 if (first != null) {
@@ -94,7 +107,8 @@ public final class SkillFolders {
     }
 
     /** The skill in {@code root/name}, or null when that entry is not a skill folder at all (a plain file). */
-    static Skill loadOne(Path root, String name, String origin) throws SkillFormatException, SkillFileException {
+    static Skill loadOne(Path root, String name, String origin, SkillCache cache)
+            throws SkillFormatException, SkillFileException {
         Path folder;
         try {
             folder = RealPaths.resolve(root, Path.of(name), root, name).real();
@@ -114,9 +128,14 @@ public final class SkillFolders {
         }
         String where = root.resolve(name).resolve(SKILL_MD).toString();
         FolderSkillFiles files = new FolderSkillFiles(folder);
+        List<FolderSkillFiles.Stamp> stamps = cache == null ? null : files.stamps();
+        Skill known = cache == null ? null : cache.get(folder, origin, stamps);
+        if (known != null) return known;
         byte[] bytes = files.read(folder.relativize(skillMd).toString(), SkillDocuments.MAX_BYTES);
         SkillDocument doc = SkillDocuments.parse(utf8(bytes, where), where, name);
-        return new Skill(doc, origin, files, hash(files));
+        Skill skill = new Skill(doc, origin, files, hash(files));
+        if (cache != null) cache.put(folder, origin, stamps, skill);
+        return skill;
     }
 
     /** The {@link SkillHash} of every regular file of the skill, bounded. */

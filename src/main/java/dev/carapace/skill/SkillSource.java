@@ -1,6 +1,8 @@
 package dev.carapace.skill;
 
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The skills an agent may use, eligible or not (gating decides that later). Folders on disk
@@ -18,5 +20,26 @@ public interface SkillSource {
      */
     default List<String> skippedFor(String agentId) {
         return List.of();
+    }
+
+    /**
+     * The skills of every source, sorted by name; where two hold a skill of the same name, the earlier source's is
+     * used (the agent's own folder before the org repository, say).
+     */
+    static SkillSource firstWins(List<SkillSource> sources) {
+        List<SkillSource> all = List.copyOf(sources);
+        return new SkillSource() {
+            @Override
+            public List<Skill> skillsFor(String agentId) {
+                Map<String, Skill> byName = new TreeMap<>();
+                for (SkillSource s : all) for (Skill k : s.skillsFor(agentId)) byName.putIfAbsent(k.name(), k);
+                return List.copyOf(byName.values());
+            }
+
+            @Override
+            public List<String> skippedFor(String agentId) {
+                return all.stream().flatMap(s -> s.skippedFor(agentId).stream()).toList();
+            }
+        };
     }
 }

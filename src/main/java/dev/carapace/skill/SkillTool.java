@@ -7,14 +7,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.ToolContext;
 import dev.carapace.agent.ToolResult;
+import dev.carapace.agent.tools.ArgumentException;
+import dev.carapace.agent.tools.Args;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * {@code skill}: the on-demand half of progressive disclosure. {@code {"action": "list"}} lists the agent's skills,
@@ -32,7 +34,7 @@ public final class SkillTool implements AgentTool {
     public static final int MAX_FILE_BYTES = 256 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> ARGUMENTS = Set.of("action", "name", "file");
+    private static final String BASE_DIR = "{baseDir}";
     private static final ObjectNode PARAMETERS;
 
     static {
@@ -67,20 +69,18 @@ public final class SkillTool implements AgentTool {
 
     @Override
     public ToolResult run(JsonNode arguments, ToolContext context) {
-        if (arguments == null || !arguments.isObject()) return ToolResult.error("arguments: expected an object");
-        for (var it = arguments.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!ARGUMENTS.contains(f)) {
-                return ToolResult.error(SkillText.quote(f) + " is not an argument of skill; it takes action, name and file");
-            }
-            if (!arguments.get(f).isTextual()) return ToolResult.error(f + ": expected a string");
+        try {
+            Args args = Args.of(arguments, "action", "name", "file");
+            String action = args.string("action", "read");
+            return switch (action) {
+                case "list" -> list(context.agentId());
+                case "read" -> read(context.agentId(), context.workspace(), args.string("name", ""),
+                        args.string("file", null));
+                default -> ToolResult.error("argument 'action' must be read or list, got " + SkillText.quote(action));
+            };
+        } catch (ArgumentException e) {
+            return ToolResult.error(e.getMessage());
         }
-        String action = arguments.path("action").asText("read");
-        return switch (action) {
-            case "list" -> list(context.agentId());
-            case "read" -> read(context.agentId(), arguments);
-            default -> ToolResult.error("action: 'read' or 'list', got " + SkillText.quote(action));
-        };
     }
 
     private ToolResult list(String agentId) {
@@ -90,15 +90,14 @@ public final class SkillTool implements AgentTool {
         for (SkillCatalog.Entry e : entries) {
             SkillDocument d = e.skill().doc();
             sb.append("- ").append(d.name());
-            if (!e.available()) sb.append(" [unavailable: ").append(e.eligibility().reason()).append(']');
+            if (!e.available()) sb.append(" [unavailable: ").append(SkillText.oneLine(e.eligibility().reason())).append(']');
             else if (!d.modelInvocable()) sb.append(" [only when the user asks for it]");
             sb.append(": ").append(SkillText.oneLine(d.description())).append('\n');
         }
         return ToolResult.ok(capped(sb.toString().stripTrailing()));
     }
 
-    private ToolResult read(String agentId, JsonNode arguments) {
-        String name = arguments.path("name").asText("");
+    private ToolResult read(String agentId, Path workspace, String name, String path) {
         if (name.isEmpty()) return ToolResult.error("name: which skill? {\"action\":\"list\"} lists them");
         Optional<SkillCatalog.Entry> found = catalog.find(agentId, name);
         if (found.isEmpty()) {
@@ -110,18 +109,30 @@ public final class SkillTool implements AgentTool {
         }
         Skill skill = e.skill();
         try {
-            if (!arguments.hasNonNull("file")) {
+            if (path == null) {
                 List<String> others = skill.files().list().stream().filter(f -> !f.equals(SkillFolders.SKILL_MD)).toList();
                 String files = others.isEmpty() ? "" : "\n\n[Files of this skill, read with {\"name\":\"" + name
                         + "\",\"file\":\"PATH\"}: " + String.join(", ", others) + "]";
-                return ToolResult.ok(capped("# Skill " + name + "\n\n" + skill.doc().body().stripTrailing()) + files);
+                String body = withBaseDir(skill, skill.doc().body(), workspace);
+                return ToolResult.ok(capped("# Skill " + name + "\n\n" + body.stripTrailing()) + files);
             }
-            String path = arguments.get("file").asText();
             byte[] bytes = skill.files().read(path, MAX_FILE_BYTES);
             return ToolResult.ok(capped(text(bytes, path)));
         } catch (SkillFileException ex) {
             return ToolResult.error(ex.getMessage());
         }
+    }
+
+    /**
+     * OpenClaw's {@code {baseDir}} (the skill's folder, for commands that run its scripts) as a path relative to the
+     * agent's workspace when the skill lies in it; elsewhere it is left as written (the agent reads those files with
+     * this tool, and its commands cannot reach them).
+     */
+    private static String withBaseDir(Skill skill, String body, Path workspace) {
+        if (!body.contains(BASE_DIR) || !(skill.files() instanceof FolderSkillFiles f) || workspace == null) return body;
+        if (!f.folder().startsWith(workspace)) return body;
+        String relative = workspace.relativize(f.folder()).toString();
+        return body.replace(BASE_DIR, relative.isEmpty() ? "." : relative);
     }
 
     private static String text(byte[] bytes, String path) throws SkillFileException {

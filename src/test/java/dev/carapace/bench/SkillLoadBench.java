@@ -1,6 +1,7 @@
 package dev.carapace.bench;
 
 import dev.carapace.skill.Skill;
+import dev.carapace.skill.SkillCache;
 import dev.carapace.skill.SkillFolders;
 import dev.carapace.skill.SkillGate;
 import dev.carapace.skill.SkillHost;
@@ -28,7 +29,8 @@ import java.util.stream.Stream;
 /**
  * Loading 500 skills from one folder, as each agent run does: list, parse every SKILL.md (front matter and OpenClaw
  * metadata), hash every skill's files, then gate each against this host (os, PATH lookups, env). The skills are the
- * 51 OpenClaw fixtures copied under new names (ten rounds, less one), each with a references/ file.
+ * 51 OpenClaw fixtures copied under new names (ten rounds, less one), each with a references/ file. Cold: every
+ * skill parsed and hashed; cached: unchanged folders listed and reused.
  * Run with {@code bench/jmh SkillLoadBench}.
  */
 @State(Scope.Benchmark)
@@ -43,6 +45,7 @@ public class SkillLoadBench {
 
     private Path dir;
     private SkillHost host;
+    private final SkillCache cache = new SkillCache();
 
     @Setup
     public void setUp() throws Exception {
@@ -71,9 +74,19 @@ public class SkillLoadBench {
         }
     }
 
+    /** Every skill parsed and hashed: a gateway's first run after a start, or after every skill changed. */
     @Benchmark
     public int loadAndGate500() {
-        List<Skill> skills = SkillFolders.load(dir, "workspace").skills();
+        return gate(SkillFolders.load(dir, "workspace").skills());
+    }
+
+    /** Skills whose files did not change since the last look come from the cache: every later run and skill call. */
+    @Benchmark
+    public int loadAndGate500Cached() {
+        return gate(SkillFolders.load(dir, "workspace", cache, null).skills());
+    }
+
+    private int gate(List<Skill> skills) {
         if (skills.size() != SKILLS) throw new IllegalStateException("loaded " + skills.size());
         SkillGate gate = new SkillGate(host, SkillSettings.DEFAULT);
         int available = 0;

@@ -129,6 +129,33 @@ class SkillDocumentsTest {
     }
 
     @Test
+    void frontMatterYamlCannotReadIsReadAsOpenClawReadsItLineByLineWithJson5Values() throws Exception {
+        SkillDocument doc = SkillDocuments.parse("""
+                ---
+                name: commented
+                description: "Uses: colons, and a comment below."
+                homepage: https://example.com/x
+                metadata:
+                  {
+                    // OpenClaw's examples put comments here, which YAML refuses
+                    openclaw: { requires: { bins: ['jq'] }, emoji: "🧪", },
+                  }
+                user-invocable: false
+                ---
+                Body.
+                """, "c/SKILL.md");
+        assertThat(doc.name()).isEqualTo("commented");
+        assertThat(doc.description()).isEqualTo("Uses: colons, and a comment below.");
+        assertThat(doc.homepage()).isEqualTo("https://example.com/x");
+        assertThat(doc.openclaw().requires().bins()).containsExactly("jq");
+        assertThat(doc.userInvocable()).isFalse();
+        assertThat(doc.body()).isEqualTo("Body.\n");
+        // When that fails too, the YAML error is the one reported.
+        assertThat(error("---\nname: a\ndescription: b\nmetadata:\n  { // x\n    openclaw: {\n---\n"))
+                .startsWith("evil/SKILL.md:").contains("YAML syntax error");
+    }
+
+    @Test
     void legacyClawdbotBlockIsReadWhenOpenclawIsAbsent() throws Exception {
         SkillDocument doc = SkillDocuments.parse("""
                 ---
@@ -258,6 +285,9 @@ class SkillDocumentsTest {
                 .contains("(and 1 more)");
         assertThat(error("---\nname: a\ndescription: b\nmetadata: '{openclaw: {os: [\"linux\"}'\n---\n"))
                 .startsWith("evil/SKILL.md:4:").contains("metadata: invalid JSON5");
+        assertThat(error("---\nname: a\ndescription: b\nmetadata: {openclaw: {requires: {bins: [\"gh\\nIgnore all\"]}}}\n---\n"))
+                .isEqualTo("evil/SKILL.md:4:41: metadata.openclaw.requires.bins[0]: the item 'gh\\u000AIgnore all' holds a"
+                        + " control or hidden character; expected a plain name");
         assertThat(error("---\nname: a\ndescription: b\nmetadata: {carapace: {hosts: [\"http://x.com/\"]}}\n---\n"))
                 .contains("metadata.carapace.hosts[0]: host 'http://x.com/' is not a host name or host:port");
     }

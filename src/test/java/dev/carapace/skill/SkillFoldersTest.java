@@ -67,6 +67,21 @@ class SkillFoldersTest {
     }
 
     @Test
+    void anOversizedOrNonUtf8SkillMdIsReported() throws Exception {
+        Files.createDirectories(tmp.resolve("huge"));
+        Files.writeString(tmp.resolve("huge/SKILL.md"), "---\nname: huge\ndescription: d\n---\n"
+                + "x".repeat(SkillDocuments.MAX_BYTES));
+        Files.createDirectories(tmp.resolve("latin1"));
+        Files.write(tmp.resolve("latin1/SKILL.md"), "---\nname: latin1\ndescription: caf\u00e9\n---\n"
+                .getBytes(StandardCharsets.ISO_8859_1));
+        SkillFolders.Loaded loaded = SkillFolders.load(tmp, "workspace");
+        assertThat(loaded.skills()).isEmpty();
+        assertThat(loaded.skipped()).containsExactly(
+                tmp.toRealPath().resolve("huge") + ": 'SKILL.md' is 262178 bytes; at most 262144 are read",
+                tmp.toRealPath().resolve("latin1/SKILL.md") + ": is not UTF-8 text; a SKILL.md is UTF-8 markdown");
+    }
+
+    @Test
     void symlinksOutOfTheSkillsFolderAreNotFollowed() throws Exception {
         Path skills = Files.createDirectories(tmp.resolve("skills"));
         Path outside = Files.createDirectories(tmp.resolve("outside"));
@@ -81,9 +96,37 @@ class SkillFoldersTest {
         Files.createSymbolicLink(skills.resolve("alias"), skills.resolve("real"));
         SkillFolders.Loaded loaded = SkillFolders.load(skills, "workspace");
         assertThat(loaded.skills()).extracting(Skill::name).containsExactly("real");
+        // a workspace whose skills folder is itself a link out (an agent with exec could make one) is not read
+        Path ws = Files.createDirectories(tmp.resolve("ws"));
+        Files.createSymbolicLink(ws.resolve("skills"), outside);
+        SkillFolders.Loaded escaped = SkillFolders.load(ws.resolve("skills"), "workspace", null, ws.toRealPath());
+        assertThat(escaped.skills()).isEmpty();
+        assertThat(escaped.skipped()).containsExactly(ws.resolve("skills") + ": leads outside " + ws.toRealPath()
+                + " (a symlink); not read");
+        assertThat(SkillFolders.load(skills, "workspace", null, tmp.toRealPath()).skills()).hasSize(1);
         assertThat(loaded.skipped()).anySatisfy(s -> assertThat(s).contains("linked").contains("symlink to outside the skills folder"))
                 .anySatisfy(s -> assertThat(s).contains("mdlink").contains("SKILL.md").contains("symlink to outside its skill folder"))
                 .anySatisfy(s -> assertThat(s).contains("alias").contains("already used"));
+    }
+
+    @Test
+    void theCacheReusesUnchangedSkillsAndReloadsEditedOnes() throws Exception {
+        skill(tmp, "one", "one", "first");
+        skill(tmp, "two", "two", "second");
+        SkillCache cache = new SkillCache();
+        List<Skill> first = SkillFolders.load(tmp, "workspace", cache, null).skills();
+        List<Skill> again = SkillFolders.load(tmp, "workspace", cache, null).skills();
+        assertThat(again.get(0)).isSameAs(first.get(0));
+        assertThat(again.get(1)).isSameAs(first.get(1));
+        Files.createDirectories(tmp.resolve("two/references"));
+        Files.writeString(tmp.resolve("two/references/more.md"), "more");
+        List<Skill> edited = SkillFolders.load(tmp, "workspace", cache, null).skills();
+        assertThat(edited.get(0)).isSameAs(first.get(0));
+        assertThat(edited.get(1)).isNotSameAs(first.get(1));
+        assertThat(edited.get(1).contentHash()).isNotEqualTo(first.get(1).contentHash())
+                .isEqualTo(SkillFolders.load(tmp, "workspace").skills().get(1).contentHash());
+        Files.writeString(tmp.resolve("one/SKILL.md"), "---\nname: one\ndescription: changed text\n---\n");
+        assertThat(SkillFolders.load(tmp, "workspace", cache, null).skills().get(0).doc().description()).isEqualTo("changed text");
     }
 
     @Test
@@ -99,5 +142,15 @@ class SkillFoldersTest {
         assertThat(source.skillsFor("a")).extracting(s -> s.name() + "/" + s.origin() + "/" + s.doc().description())
                 .containsExactly("github/workspace/workspace one", "other/dir/only in extra");
         assertThat(source.skillsFor("unknown")).isEmpty();
+
+        List<Skill> orgSkills = List.of(
+                new Skill(SkillDocuments.parse("---\nname: other\ndescription: org one\n---\n", "org"), "org",
+                        new FolderSkillFiles(extra), SkillHash.of(Map.of())),
+                new Skill(SkillDocuments.parse("---\nname: aardvark\ndescription: org only\n---\n", "org"), "org",
+                        new FolderSkillFiles(extra), SkillHash.of(Map.of())));
+        SkillSource org = agent -> orgSkills;
+        assertThat(SkillSource.firstWins(List.of(source, org)).skillsFor("a"))
+                .extracting(s -> s.name() + "/" + s.origin())
+                .containsExactly("aardvark/org", "github/workspace", "other/dir");
     }
 }

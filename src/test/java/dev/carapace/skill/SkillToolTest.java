@@ -28,7 +28,7 @@ class SkillToolTest {
         skills = Files.createDirectories(tmp.resolve("ws/skills"));
         Path deploy = Files.createDirectories(skills.resolve("deploy/references"));
         Files.writeString(deploy.getParent().resolve("SKILL.md"), "---\nname: deploy\ndescription: Deploys.\n---\n"
-                + "# Deploy\nRun the steps in references/steps.md.\n");
+                + "# Deploy\nRun the steps in references/steps.md.\n\nRun python3 {baseDir}/scripts/go.py\n");
         Files.writeString(deploy.resolve("steps.md"), "1. build\n2. ship\n");
         Files.write(deploy.resolve("blob.bin"), new byte[]{(byte) 0xff, (byte) 0xfe, 0, 1});
         Files.writeString(deploy.resolve("big.md"), "x".repeat(SkillTool.MAX_FILE_BYTES + 1));
@@ -42,7 +42,7 @@ class SkillToolTest {
         FolderSkillSource source = new FolderSkillSource(id -> id.equals("a")
                 ? List.of(new FolderSkillSource.Root(skills, "workspace")) : List.of());
         tool = new SkillTool(new SkillCatalog(source, new SkillHost("linux", k -> null), SkillSettings.DEFAULT));
-        context = new ToolContext("a", "agent:a:main", tmp.resolve("ws"), Duration.ofSeconds(5), 64 * 1024);
+        context = new ToolContext("a", "agent:a:main", tmp.resolve("ws").toRealPath(), Duration.ofSeconds(5), 64 * 1024);
     }
 
     private ToolResult call(String json) throws Exception {
@@ -54,6 +54,7 @@ class SkillToolTest {
         ToolResult r = call("{\"name\":\"deploy\"}");
         assertThat(r.error()).isFalse();
         assertThat(r.content()).isEqualTo("# Skill deploy\n\n# Deploy\nRun the steps in references/steps.md.\n\n"
+                + "Run python3 skills/deploy/scripts/go.py\n\n"
                 + "[Files of this skill, read with {\"name\":\"deploy\",\"file\":\"PATH\"}: references/big.md,"
                 + " references/blob.bin, references/long.md, references/steps.md]");
         assertThat(call("{\"name\":\"deploy\",\"file\":\"references/steps.md\"}"))
@@ -101,10 +102,12 @@ class SkillToolTest {
                 "skill mac is unavailable on this gateway: requires os darwin; this gateway runs linux"));
         assertThat(call("{\"name\":\"nope\"}")).isEqualTo(ToolResult.error(
                 "no skill 'nope' for you; {\"action\":\"list\"} lists them"));
-        assertThat(call("{\"name\":\"deploy\",\"extra\":1}").content()).contains("'extra' is not an argument of skill");
-        assertThat(call("{\"name\":[\"deploy\"]}")).isEqualTo(ToolResult.error("name: expected a string"));
-        assertThat(call("{\"action\":\"delete\"}").content()).isEqualTo("action: 'read' or 'list', got 'delete'");
-        assertThat(call("[]").content()).isEqualTo("arguments: expected an object");
+        assertThat(call("{\"name\":\"deploy\",\"extra\":1}").content())
+                .isEqualTo("unknown argument 'extra'; expected action, name, file");
+        assertThat(call("{\"name\":[\"deploy\"]}")).isEqualTo(ToolResult.error("argument 'name' must be a string"));
+        assertThat(call("{\"action\":\"delete\"}").content())
+                .isEqualTo("argument 'action' must be read or list, got 'delete'");
+        assertThat(call("[]").content()).isEqualTo("arguments must be a JSON object");
         assertThat(tool.run(JSON.readTree("{\"action\":\"list\"}"),
                 new ToolContext("other", "s", tmp, Duration.ofSeconds(1), 1000)).content())
                 .isEqualTo("No skills are installed for you.");

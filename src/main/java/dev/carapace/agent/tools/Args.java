@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Iterator;
 import java.util.List;
 
-/** The arguments of one call, checked: every problem becomes an {@link ArgumentException} naming the argument. */
-final class Args {
+/**
+ * The arguments of one call, checked: every problem becomes an {@link ArgumentException} naming the argument. Public
+ * for the tools other packages provide (skill).
+ */
+public final class Args {
 
     private final JsonNode node;
 
@@ -15,7 +18,7 @@ final class Args {
     }
 
     /** Checks that {@code arguments} is an object (absent counts as empty) with only the {@code allowed} names. */
-    static Args of(JsonNode arguments, String... allowed) throws ArgumentException {
+    public static Args of(JsonNode arguments, String... allowed) throws ArgumentException {
         if (arguments == null || arguments.isNull() || arguments.isMissingNode()) return new Args(null);
         if (!arguments.isObject()) throw new ArgumentException("arguments must be a JSON object");
         List<String> names = List.of(allowed);
@@ -36,7 +39,7 @@ final class Args {
     }
 
     /** A required string. */
-    String string(String name) throws ArgumentException {
+    public String string(String name) throws ArgumentException {
         JsonNode v = get(name);
         if (v == null) throw new ArgumentException("missing argument '" + name + "' (a string)");
         if (!v.isTextual()) throw new ArgumentException("argument '" + name + "' must be a string");
@@ -44,7 +47,7 @@ final class Args {
     }
 
     /** An optional string. */
-    String string(String name, String fallback) throws ArgumentException {
+    public String string(String name, String fallback) throws ArgumentException {
         JsonNode v = get(name);
         if (v == null) return fallback;
         if (!v.isTextual()) throw new ArgumentException("argument '" + name + "' must be a string");
@@ -52,7 +55,7 @@ final class Args {
     }
 
     /** An optional integer of at least 1, or null. */
-    Integer positiveInt(String name, String meaning) throws ArgumentException {
+    public Integer positiveInt(String name, String meaning) throws ArgumentException {
         JsonNode v = get(name);
         if (v == null) return null;
         if (!v.isNumber() || !v.canConvertToExactIntegral() || !v.canConvertToInt() || v.intValue() < 1) {
@@ -62,7 +65,7 @@ final class Args {
     }
 
     /** An optional boolean. */
-    boolean bool(String name, boolean fallback) throws ArgumentException {
+    public boolean bool(String name, boolean fallback) throws ArgumentException {
         JsonNode v = get(name);
         if (v == null) return fallback;
         if (!v.isBoolean()) throw new ArgumentException("argument '" + name + "' must be true or false");

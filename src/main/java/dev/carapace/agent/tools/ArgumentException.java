@@ -1,9 +1,9 @@
 package dev.carapace.agent.tools;
 
 /** A tool call's arguments are missing or malformed; the message names the argument and what was expected. */
-final class ArgumentException extends Exception {
+public final class ArgumentException extends Exception {
 
-    ArgumentException(String message) {
+    public ArgumentException(String message) {
         super(message, null, false, false);
     }
 }
