@@ -81,6 +81,13 @@ public final class SkillVersions {
                         .map(META_ROW).list());
     }
 
+    /** The versions of these skills, without files, in one query (an agent's installs resolved per turn). */
+    public List<VersionRow> listOf(List<String> names) {
+        if (names.isEmpty()) return List.of();
+        return store.read("list skill versions", h -> h.createQuery("SELECT " + META + " FROM skill_versions WHERE name IN "
+                + "(<names>) ORDER BY name, published_at DESC, hash").bindList("names", names).map(META_ROW).list());
+    }
+
     /** Records a review's decision; false when there is no such version. */
     public boolean decide(String name, String hash, String state, String reviewer, Instant at, String note) {
         return store.write("review skill version", h -> h.createUpdate("UPDATE skill_versions SET state = :state, "

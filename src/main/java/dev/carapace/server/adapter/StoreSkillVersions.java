@@ -39,6 +39,11 @@ public final class StoreSkillVersions implements VersionStore {
     }
 
     @Override
+    public List<Stored> listOf(List<String> names) {
+        return rows.listOf(names).stream().map(StoreSkillVersions::stored).toList();
+    }
+
+    @Override
     public boolean decide(String name, String hash, ReviewState state, String reviewer, Instant at, String note) {
         return rows.decide(name, hash, state.label(), reviewer, at, note);
     }

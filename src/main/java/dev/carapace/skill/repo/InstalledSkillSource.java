@@ -1,5 +1,7 @@
 package dev.carapace.skill.repo;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.carapace.skill.Skill;
 import dev.carapace.skill.SkillDocuments;
 import dev.carapace.skill.SkillFileException;
@@ -17,11 +19,17 @@ import java.util.Map;
 /**
  * The org repository's skills as an agent sees them: its installs (agent, then team, then org scope, the most
  * specific per name), approved versions only, each served from the stored files of its pinned hash. A version
- * rejected after it was installed stops being served at once.
+ * rejected after it was installed stops being served at once: the installs and review states are read on each call
+ * (two queries); only the parsed files of a hash, which never change, are cached.
  */
 public final class InstalledSkillSource implements SkillSource {
 
+    /** Parsed versions by scope, name and hash, weighed by their files' bytes: at most this many bytes kept. */
+    private static final long CACHED_BYTES = 64L * 1024 * 1024;
+
     private final SkillRepository repository;
+    private final Cache<String, Loaded> cache = Caffeine.newBuilder().maximumWeight(CACHED_BYTES)
+            .weigher((String key, Loaded l) -> l.bytes()).build();
 
     public InstalledSkillSource(SkillRepository repository) {
         this.repository = repository;
@@ -56,14 +64,8 @@ public final class InstalledSkillSource implements SkillSource {
     public List<Skill> skillsFor(String agentId) {
         List<Skill> out = new ArrayList<>();
         for (SkillRepository.Resolved r : resolved(agentId)) {
-            VersionStore.Stored v = r.version();
-            try {
-                var doc = SkillDocuments.parse(new String(v.files().get(SkillFolders.SKILL_MD), StandardCharsets.UTF_8),
-                        r.scope() + ":" + v.name() + "@" + v.hash());
-                out.add(new Skill(doc, r.scope().toString(), new StoredFiles(v.name() + "@" + v.hash(), v.files()), v.hash()));
-            } catch (SkillFormatException | RuntimeException e) {
-                // published versions parsed when they were published; a parser change is reported by skippedFor
-            }
+            Loaded l = load(r);
+            if (l.skill() != null) out.add(l.skill());
         }
         return out;
     }
@@ -72,14 +74,30 @@ public final class InstalledSkillSource implements SkillSource {
     public List<String> skippedFor(String agentId) {
         List<String> out = new ArrayList<>();
         for (SkillRepository.Resolved r : resolved(agentId)) {
-            try {
-                SkillDocuments.parse(new String(r.version().files().get(SkillFolders.SKILL_MD), StandardCharsets.UTF_8), "SKILL.md");
-            } catch (SkillFormatException | RuntimeException e) {
-                out.add(r.scope() + ":" + r.version().name() + "@" + r.version().hash() + ": " + e.getMessage());
-            }
+            Loaded l = load(r);
+            if (l.problem() != null) out.add(r.scope() + ":" + r.version().name() + "@" + r.version().hash() + ": " + l.problem());
         }
         return out;
     }
+
+    /** A version as a skill, or why it is not one; cached by name, hash and scope (a hash's files never change). */
+    private Loaded load(SkillRepository.Resolved r) {
+        VersionStore.Stored v = r.version();
+        return cache.get(r.scope() + " " + v.name() + "@" + v.hash(), key -> {
+            Map<String, byte[]> files = repository.files(v.name(), v.hash()).orElse(null);
+            if (files == null || !files.containsKey(SkillFolders.SKILL_MD)) return new Loaded(null, "its files are gone", 1);
+            int bytes = (int) Math.min(Integer.MAX_VALUE, files.values().stream().mapToLong(b -> b.length).sum() + 1);
+            try {
+                var doc = SkillDocuments.parse(new String(files.get(SkillFolders.SKILL_MD), StandardCharsets.UTF_8),
+                        r.scope() + ":" + v.name() + "@" + v.hash());
+                return new Loaded(new Skill(doc, r.scope().toString(), new StoredFiles(v.name() + "@" + v.hash(), files), v.hash()), null, bytes);
+            } catch (SkillFormatException e) {
+                return new Loaded(null, e.getMessage(), 1);
+            }
+        });
+    }
+
+    private record Loaded(Skill skill, String problem, int bytes) {}
 
     private List<SkillRepository.Resolved> resolved(String agentId) {
         try {

@@ -227,26 +227,41 @@ public final class SkillRepository {
         return store.installs(scope == null ? null : List.of(scope));
     }
 
-    /** An installed version an agent gets, with the scope it was installed at. */
+    /** An installed version an agent gets, with the scope it was installed at; {@code version} is without its files. */
     public record Resolved(Scope scope, Stored version) {}
 
-    /** What an agent gets: its installs at agent, team and org scope, the most specific per name, approved only. */
+    /**
+     * What an agent gets: its installs at agent, team and org scope, the most specific per name, approved only. Two
+     * reads whatever the number of installs (the installs, then their versions' review states); the files are
+     * {@link #files}'s, which a caller may cache by hash: a hash's files never change.
+     */
     public List<Resolved> resolvedFor(String agent) {
         var owner = owners.owner(agent);
         List<Scope> scopes = new ArrayList<>();
         scopes.add(Scope.agent(agent));
         owner.ifPresent(o -> scopes.add(Scope.team(o.team())));
         scopes.add(Scope.ORG);
-        Map<String, Install> chosen = new LinkedHashMap<>();
+        Map<String, Install> chosen = new TreeMap<>();
+        List<Install> all = store.installs(scopes);
         for (Scope s : scopes) {
-            for (Install i : store.installs(List.of(s))) chosen.putIfAbsent(i.name(), i);
+            for (Install i : all) if (i.scope().equals(s)) chosen.putIfAbsent(i.name(), i);
+        }
+        if (chosen.isEmpty()) return List.of();
+        Map<String, Stored> approved = new java.util.HashMap<>();
+        for (Stored v : store.listOf(List.copyOf(chosen.keySet()))) {
+            if (v.state() == ReviewState.APPROVED) approved.put(v.name() + "@" + v.hash(), v);
         }
         List<Resolved> out = new ArrayList<>();
-        for (Install i : new TreeMap<>(chosen).values()) {
-            store.get(i.name(), i.hash()).filter(v -> v.state() == ReviewState.APPROVED)
-                    .ifPresent(v -> out.add(new Resolved(i.scope(), v)));
+        for (Install i : chosen.values()) {
+            Stored v = approved.get(i.name() + "@" + i.hash());
+            if (v != null) out.add(new Resolved(i.scope(), v));
         }
         return out;
+    }
+
+    /** The files of a version, or empty when it is not stored. */
+    public java.util.Optional<Map<String, byte[]>> files(String name, String hash) {
+        return store.get(name, hash).map(Stored::files);
     }
 
     // ---- rules ----

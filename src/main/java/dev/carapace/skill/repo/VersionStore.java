@@ -30,6 +30,9 @@ public interface VersionStore {
     /** Versions of {@code name} (every skill's when null), without files, newest first per name. */
     List<Stored> list(String name);
 
+    /** Versions of these skills, without files, in one read. */
+    List<Stored> listOf(List<String> names);
+
     boolean decide(String name, String hash, ReviewState state, String reviewer, Instant at, String note);
 
     void install(Install install);

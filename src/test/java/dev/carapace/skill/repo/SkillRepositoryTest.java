@@ -195,6 +195,11 @@ class SkillRepositoryTest {
         }
 
         @Override
+        public List<Stored> listOf(List<String> names) {
+            return list(null).stream().filter(v -> names.contains(v.name())).toList();
+        }
+
+        @Override
         public boolean decide(String name, String hash, ReviewState state, String reviewer, Instant at, String note) {
             Stored v = versions.get(name + "@" + hash);
             if (v == null) return false;
