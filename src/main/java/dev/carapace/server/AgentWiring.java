@@ -30,6 +30,7 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
 import dev.carapace.skill.FolderSkillSource;
+import dev.carapace.skill.SkillSource;
 import dev.carapace.skill.repo.InstalledSkillSource;
 import dev.carapace.skill.SkillCatalog;
 import dev.carapace.skill.SkillHost;
@@ -111,7 +112,7 @@ final class AgentWiring {
             settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
             return roots;
         });
-        return new SkillCatalog(installed.behind(folders), SkillHost.of(env, config.secrets()), settings);
+        return new SkillCatalog(SkillSource.firstWins(List.of(folders, installed)), SkillHost.of(env, config.secrets()), settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */

@@ -35,31 +35,6 @@ public final class InstalledSkillSource implements SkillSource {
         this.repository = repository;
     }
 
-    /**
-     * {@code local} first, then this repository's skills whose names {@code local} does not have: a skill in the
-     * agent's workspace or a configured folder overrides the org's install of the same name, as OpenClaw's
-     * workspace skills override its managed ones.
-     */
-    public SkillSource behind(SkillSource local) {
-        return new SkillSource() {
-            @Override
-            public List<Skill> skillsFor(String agentId) {
-                List<Skill> out = new ArrayList<>(local.skillsFor(agentId));
-                java.util.Set<String> names = new java.util.HashSet<>();
-                out.forEach(s -> names.add(s.name()));
-                for (Skill s : InstalledSkillSource.this.skillsFor(agentId)) if (names.add(s.name())) out.add(s);
-                return out;
-            }
-
-            @Override
-            public List<String> skippedFor(String agentId) {
-                List<String> out = new ArrayList<>(local.skippedFor(agentId));
-                out.addAll(InstalledSkillSource.this.skippedFor(agentId));
-                return out;
-            }
-        };
-    }
-
     @Override
     public List<Skill> skillsFor(String agentId) {
         List<Skill> out = new ArrayList<>();
