@@ -112,7 +112,8 @@ final class AgentWiring {
             settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
             return roots;
         });
-        return new SkillCatalog(SkillSource.firstWins(List.of(folders, installed)), SkillHost.of(env, config.secrets()), settings);
+        return new SkillCatalog(SkillSource.firstWins(List.of(folders, installed)), SkillHost.of(env, config.secrets()),
+                settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */
