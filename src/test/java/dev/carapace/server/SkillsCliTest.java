@@ -73,6 +73,10 @@ class SkillsCliTest {
         assertThat(skills("remove", "notes", "--scope", "org").out()).isEqualTo("removed notes at org\n");
         assertThat(skills("list", "--scope", "org").out()).doesNotContain("notes");
 
+        CliTest.Result audit = CliTest.run("audit", "search", "--layer", "skills", "--outcome", "pinned", "--config",
+                EXAMPLE.toString(), "--data", dir.resolve("data").toString());
+        assertThat(audit.exit()).as(audit.err()).isZero();
+        assertThat(audit.out()).contains("notes@" + hash + " at org");
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("data").resolve("carapace.db"), null, null, 2)) {
             assertThat(store.auditRecords().search(new AuditRecords.Filter(null, null, null, "skills", null, null, 0), 50))
                     .extracting(AuditRecords.AuditRow::action).containsExactly("remove", "pin", "review", "install", "publish", "publish");
