@@ -67,6 +67,8 @@ public final class SkillRepository {
     public record Published(Version version, boolean created) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Names the API's paths use under {@code /api/skills/}. */
+    private static final java.util.Set<String> RESERVED = java.util.Set.of("installs", "import");
     private static final Pattern HASH_PREFIX = Pattern.compile("[0-9a-f]{8,64}");
 
     private final VersionStore store;
@@ -99,6 +101,10 @@ public final class SkillRepository {
             doc = SkillDocuments.parse(new String(md, StandardCharsets.UTF_8), SkillFolders.SKILL_MD);
         } catch (SkillFormatException e) {
             throw new SkillRepoException(Kind.INVALID, "SKILL.md", "SKILL.md: " + e.getMessage());
+        }
+        if (RESERVED.contains(doc.name())) {
+            throw new SkillRepoException(Kind.INVALID, "name", "name: '" + doc.name() + "' is reserved (the API's "
+                    + "/api/skills/" + doc.name() + " means something else); rename the skill");
         }
         if (name != null && !name.equals(doc.name())) {
             throw new SkillRepoException(Kind.INVALID, "name", "name: '" + clip(name, 64) + "' does not match the SKILL.md's name '"

@@ -101,6 +101,7 @@ class SkillRepositoryTest {
         assertThatThrownBy(() -> r.publish(Map.of(), null, ALICE)).hasMessageContaining("empty");
         assertThatThrownBy(() -> r.publish(Map.of("README.md", new byte[1]), null, ALICE)).hasMessageContaining("no SKILL.md");
         assertThatThrownBy(() -> r.publish(skill("a", "x"), "b", ALICE)).hasMessageContaining("does not match");
+        assertThatThrownBy(() -> r.publish(skill("installs", "x"), null, ALICE)).hasMessageContaining("is reserved");
         assertThatThrownBy(() -> r.publish(Map.of("SKILL.md", "no front matter".getBytes()), null, ALICE))
                 .hasMessageStartingWith("SKILL.md: ");
         Map<String, byte[]> huge = skill("a", "x");
