@@ -138,6 +138,8 @@ public final class SkillScanner {
             boolean prose = PROSE.contains(ext);
             String[] lines = text.split("\n", -1);
             int lastDownload = -100;
+            StringBuilder continued = null;
+            int continuedFrom = 0;
             for (int k = 0; k < lines.length; k++) {
                 if (System.nanoTime() - deadline >= 0) {
                     outOfTime = true;
@@ -146,6 +148,18 @@ public final class SkillScanner {
                 }
                 String line = lines[k].endsWith("\r") ? lines[k].substring(0, lines[k].length() - 1) : lines[k];
                 line(path, k + 1, line, prose, 0);
+                // A command continued with a trailing backslash is one command: its parts are checked joined too.
+                boolean continues = line.stripTrailing().endsWith("\\");
+                if (continued != null) continued.append(' ').append(line);
+                else if (continues) {
+                    continued = new StringBuilder(line);
+                    continuedFrom = k + 1;
+                }
+                if (continued != null && (!continues || continued.length() > WINDOW)) {
+                    String joined = continued.toString().replace("\\ ", " ");
+                    if (k + 1 > continuedFrom) rules(path, continuedFrom, joined, prose);
+                    continued = null;
+                }
                 if (find(DOWNLOADED, line) >= 0) lastDownload = k;
                 int chmod = find(CHMOD_X, line);
                 if (chmod >= 0 && k - lastDownload <= 3 && k != lastDownload) {
@@ -171,7 +185,14 @@ public final class SkillScanner {
             if (depth < 2) blobs(path, no, line, prose, depth);
         }
 
+        /** The rules on a window, and on its {@link Unmasked} form when that differs. */
         private void rules(String path, int no, String w, boolean prose) {
+            matchRules(path, no, w, prose);
+            String plain = Unmasked.of(w);
+            if (!plain.equals(w)) matchRules(path, no, plain, prose);
+        }
+
+        private void matchRules(String path, int no, String w, boolean prose) {
             String lower = w.toLowerCase(Locale.ROOT);
             for (LineRule r : Rules.ALL) {
                 if (!r.mayMatch(lower)) continue;
