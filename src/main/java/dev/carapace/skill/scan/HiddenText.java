@@ -83,7 +83,7 @@ final class HiddenText {
         return (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
     }
 
-    /** A zero-width joiner between two pictographs (👨‍💻): part of an emoji. */
+    /** A zero-width joiner between two pictographs (man, ZWJ, laptop: a technologist): part of an emoji. */
     private static boolean emojiJoin(String line, int prev, int next) {
         if (prev < 0 || next >= line.length()) return false;
         return pictograph(prev) && pictograph(line.codePointAt(next));
