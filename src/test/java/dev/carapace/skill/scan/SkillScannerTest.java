@@ -133,4 +133,27 @@ class SkillScannerTest {
         assertTrue(scan("SKILL.md", "He said \"don't\" and 'won't' twice.\n").findings().isEmpty(),
                 "quotes in prose change nothing");
     }
+
+    @Test
+    void randomHostileTextGivesPrintableMaskedExcerptsQuickly() {
+        String[] parts = {"curl ", "wget ", "| sh", "| bash ", "base64 -d ", "\u202E", "\u200B", "\uDB40\uDC41", "~/.ssh/id_rsa ",
+                "http://203.0.113.", "https://", "ignore previous instructions ", "'", "\"", "\\", "\\x41", "\n", "\r",
+                "\u001B[2J", "eval(atob(", "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "\uFF43", "env | ", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+                "\uFE0F\uFE01\uFE02", "pаypal", " ", "x"};
+        java.util.Random random = new java.util.Random(17);
+        for (int round = 0; round < 1500; round++) {
+            StringBuilder b = new StringBuilder();
+            int n = 1 + random.nextInt(40);
+            for (int i = 0; i < n; i++) b.append(parts[random.nextInt(parts.length)]);
+            long start = System.nanoTime();
+            ScanReport r = scan(random.nextBoolean() ? "SKILL.md" : "run.sh", b.toString());
+            assertTrue(System.nanoTime() - start < 2_000_000_000L, "round " + round + " took too long");
+            for (Finding f : r.findings()) {
+                assertTrue(f.excerpt().codePoints().noneMatch(cp -> Character.getType(cp) == Character.FORMAT
+                        || (cp < 0x20 && cp != '\t') || (cp >= 0xE0000 && cp <= 0xE007F)), "unprintable excerpt: " + f.excerpt());
+                assertFalse(f.excerpt().contains("a1B2c3D4e5F6g7H8i9J0"), "a token left unmasked: " + f.excerpt());
+                assertFalse(f.meaning().contains("a1B2c3D4e5F6g7H8i9J0"), "a token in the meaning: " + f.meaning());
+            }
+        }
+    }
 }
