@@ -91,6 +91,24 @@ class SkillsCliTest {
         assertThat(imported.exit()).as(imported.err()).isZero();
         assertThat(imported.out()).contains("alpha").contains("beta").contains("approved");
 
+        // the same folder as a .tar.gz: the same versions, nothing new
+        Path tgz = dir.resolve("lib.tar.gz");
+        try (var t = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                new java.util.zip.GZIPOutputStream(Files.newOutputStream(tgz)))) {
+            for (String n : List.of("alpha", "beta")) {
+                byte[] md = Files.readAllBytes(dir.resolve("lib").resolve(n).resolve("SKILL.md"));
+                var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("lib/" + n + "/SKILL.md");
+                e.setSize(md.length);
+                t.putArchiveEntry(e);
+                t.write(md);
+                t.closeArchiveEntry();
+            }
+        }
+        JsonNode again = skills("import", tgz.toString(), "--json").json();
+        assertThat(again).hasSize(2);
+        assertThat(again.get(0).get("folder").asText()).isEqualTo("lib/alpha");
+        assertThat(again.get(0).get("created").asBoolean()).isFalse();
+
         CliTest.Result both = skills("review", "alpha@0123456789", "--approve", "--reject");
         assertThat(both.exit()).isEqualTo(2);
         assertThat(both.err()).contains("exactly one of --approve or --reject");
