@@ -97,9 +97,10 @@ final class AgentWiring {
     }
 
     /**
-     * The skills of each agent: its workspace's {@code skills/} folder, then the config's {@code skills.dirs} (the
-     * first folder holding a name wins), then what the org repository installed for it ({@code installed}: agent,
-     * team, org scope), each checked against this host ({@code env} for {@code requires.env}, the config's secrets too).
+     * The skills of each agent: its workspace's {@code skills/} and {@code .agents/skills/} folders (OpenClaw's
+     * workspace and project skills), then the config's {@code skills.dirs} (the first folder holding a name wins), then
+     * what the org repository installed for it ({@code installed}: agent, team, org scope), each checked against this
+     * host ({@code env} for {@code requires.env}, the config's secrets too).
      */
     static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env, InstalledSkillSource installed) {
         SkillSettings settings = config.skills();
@@ -107,8 +108,9 @@ final class AgentWiring {
             AgentSpec a = config.agents().get(id);
             if (a == null) return List.of();
             List<FolderSkillSource.Root> roots = new ArrayList<>();
-            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace",
-                    RealPaths.real(a.workspace())));
+            Path workspace = RealPaths.real(a.workspace());
+            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace", workspace));
+            roots.add(new FolderSkillSource.Root(a.workspace().resolve(".agents/skills"), "workspace", workspace));
             settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
             return roots;
         });

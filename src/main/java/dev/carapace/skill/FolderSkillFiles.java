@@ -15,6 +15,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 
@@ -65,7 +66,7 @@ public record FolderSkillFiles(Path folder) implements SkillFiles {
         if (out.size() > MAX_FILES) {
             throw new SkillFileException("the skill holds more than " + MAX_FILES + " files");
         }
-        out.sort(java.util.Comparator.comparing(Stamp::path));
+        out.sort(Comparator.comparing(Stamp::path));
         return List.copyOf(out);
     }
 

@@ -1,5 +1,6 @@
 package dev.carapace.skill;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -32,7 +33,7 @@ public record SkillDocument(String name, String description, boolean userInvocab
     }
 
     /** The tools it may use, from {@code allowed-tools}: the same list as {@code needs().tools()}. */
-    public java.util.List<String> allowedTools() {
+    public List<String> allowedTools() {
         return needs.tools();
     }
 

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,7 +103,7 @@ public final class SkillFolders {
                 skipped.add(root.resolve(f.getKey()) + ": " + e.getMessage());
             }
         }
-        skills.sort(java.util.Comparator.comparing(Skill::name));
+        skills.sort(Comparator.comparing(Skill::name));
         return new Loaded(skills, skipped);
     }
 

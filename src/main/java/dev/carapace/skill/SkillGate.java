@@ -1,5 +1,6 @@
 package dev.carapace.skill;
 
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,7 +115,7 @@ public final class SkillGate {
             case Number n -> n.doubleValue() != 0;
             case String s -> !s.isEmpty() && !s.equalsIgnoreCase("false");
             case Map<?, ?> m -> !m.isEmpty();
-            case java.util.Collection<?> c -> !c.isEmpty();
+            case Collection<?> c -> !c.isEmpty();
             default -> true;
         };
     }

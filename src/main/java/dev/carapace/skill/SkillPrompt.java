@@ -4,6 +4,9 @@ import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.ContextSource;
 import dev.carapace.model.TokenCounter;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,6 +32,8 @@ public final class SkillPrompt implements ContextSource {
             load its instructions with the skill tool ({"name": "<skill>"}) and follow them; {"action": "list"} \
             lists every skill, with those unavailable here and why.""";
 
+    private static final Logger log = LoggerFactory.getLogger(SkillPrompt.class);
+
     private final SkillCatalog catalog;
 
     public SkillPrompt(SkillCatalog catalog) {
@@ -38,28 +43,43 @@ public final class SkillPrompt implements ContextSource {
     @Override
     public String text(AgentSpec agent) {
         if (!agent.tools().contains(TOOL)) return null;
-        List<SkillCatalog.Entry> shown = catalog.entries(agent.id()).stream()
-                .filter(e -> e.available() && e.skill().doc().modelInvocable()).toList();
-        if (shown.isEmpty()) return null;
-        return block(shown.stream().map(SkillCatalog.Entry::skill).toList(), catalog.settings());
+        try {
+            List<SkillCatalog.Entry> shown = catalog.entries(agent.id()).stream()
+                    .filter(e -> e.available() && e.skill().doc().modelInvocable()).toList();
+            if (shown.isEmpty()) return null;
+            return block(shown.stream().map(SkillCatalog.Entry::skill).toList(), catalog.settings());
+        } catch (RuntimeException e) {
+            // A run goes on without its skills rather than failing; the skill tool still says what it can.
+            log.warn("agent {}: the skills could not be listed for its prompt", agent.id(), e);
+            return null;
+        }
     }
 
-    /** The block for {@code skills} (already in name order), within the settings' budgets. */
+    /**
+     * The block for {@code skills} (already in name order), within the settings' budgets: every line if the whole
+     * fits, else the most lines from the first that fit with the note saying how many were left out. Counted on the
+     * whole text (tokens can merge across a line break), by binary search: the text grows with each line shown.
+     */
     static String block(List<Skill> skills, SkillSettings settings) {
-        StringBuilder out = new StringBuilder(HEADING);
-        int total = TokenCounter.count(HEADING);
-        int reserve = TokenCounter.count(omitted(skills.size())) + 1;
         List<String> lines = new ArrayList<>();
-        for (Skill s : skills) {
-            String line = line(s.doc(), settings.maxSkillTokens());
-            int cost = TokenCounter.count(line) + 1;
-            if (total + cost + reserve > settings.maxPromptTokens()) break;
-            lines.add(line);
-            total += cost;
+        for (Skill s : skills) lines.add(line(s.doc(), settings.maxSkillTokens()));
+        int max = settings.maxPromptTokens();
+        String all = render(lines, lines.size());
+        if (TokenCounter.count(all) <= max) return all;
+        int lo = 0;
+        int hi = lines.size() - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (TokenCounter.count(render(lines, mid)) <= max) lo = mid;
+            else hi = mid - 1;
         }
-        for (String l : lines) out.append('\n').append(l);
-        int left = skills.size() - lines.size();
-        if (left > 0) out.append('\n').append(omitted(left));
+        return render(lines, lo);
+    }
+
+    private static String render(List<String> lines, int shown) {
+        StringBuilder out = new StringBuilder(HEADING);
+        for (int i = 0; i < shown; i++) out.append('\n').append(lines.get(i));
+        if (shown < lines.size()) out.append('\n').append(omitted(lines.size() - shown));
         return out.toString();
     }
 

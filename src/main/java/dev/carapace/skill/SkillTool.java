@@ -50,9 +50,16 @@ public final class SkillTool implements AgentTool {
     }
 
     private final SkillCatalog catalog;
+    private final SkillUses uses;
 
     public SkillTool(SkillCatalog catalog) {
+        this(catalog, SkillUses.NONE);
+    }
+
+    /** @param uses told each time a run loads a skill's instructions (the enforcement of declared needs) */
+    public SkillTool(SkillCatalog catalog, SkillUses uses) {
         this.catalog = catalog;
+        this.uses = uses;
     }
 
     @Override
@@ -74,8 +81,7 @@ public final class SkillTool implements AgentTool {
             String action = args.string("action", "read");
             return switch (action) {
                 case "list" -> list(context.agentId());
-                case "read" -> read(context.agentId(), context.workspace(), args.string("name", ""),
-                        args.string("file", null));
+                case "read" -> read(context, args.string("name", ""), args.string("file", null));
                 default -> ToolResult.error("argument 'action' must be read or list, got " + SkillText.quote(action));
             };
         } catch (ArgumentException e) {
@@ -97,7 +103,8 @@ public final class SkillTool implements AgentTool {
         return ToolResult.ok(capped(sb.toString().stripTrailing()));
     }
 
-    private ToolResult read(String agentId, Path workspace, String name, String path) {
+    private ToolResult read(ToolContext context, String name, String path) {
+        String agentId = context.agentId();
         if (name.isEmpty()) return ToolResult.error("name: which skill? {\"action\":\"list\"} lists them");
         Optional<SkillCatalog.Entry> found = catalog.find(agentId, name);
         if (found.isEmpty()) {
@@ -113,7 +120,8 @@ public final class SkillTool implements AgentTool {
                 List<String> others = skill.files().list().stream().filter(f -> !f.equals(SkillFolders.SKILL_MD)).toList();
                 String files = others.isEmpty() ? "" : "\n\n[Files of this skill, read with {\"name\":\"" + name
                         + "\",\"file\":\"PATH\"}: " + String.join(", ", others) + "]";
-                String body = withBaseDir(skill, skill.doc().body(), workspace);
+                String body = withBaseDir(skill, skill.doc().body(), context.workspace());
+                uses.loaded(agentId, context.sessionKey(), skill);
                 return ToolResult.ok(capped("# Skill " + name + "\n\n" + body.stripTrailing()) + files);
             }
             byte[] bytes = skill.files().read(path, MAX_FILE_BYTES);

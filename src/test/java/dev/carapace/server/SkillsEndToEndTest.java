@@ -24,8 +24,9 @@ import static dev.carapace.server.AgentHarness.toolCall;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Skills through a real gateway: an agent with 50 skills in its workspace (the OpenClaw fixtures' names, descriptions
- * and bodies), the {@code skill} tool, and a scripted upstream that records every request as sent.
+ * Skills through a real gateway: an agent with 50 eligible skills in its workspace (49 with the OpenClaw fixtures'
+ * names, descriptions and bodies, one in .agents/skills), the {@code skill} tool, and a scripted upstream that
+ * records every request as sent.
  */
 class SkillsEndToEndTest {
 
@@ -43,8 +44,11 @@ class SkillsEndToEndTest {
         Path fixtures = Path.of(getClass().getResource("/openclaw-skills/LICENSE").toURI()).getParent();
         List<Path> folders;
         try (Stream<Path> s = Files.list(fixtures)) {
-            folders = s.filter(Files::isDirectory).sorted().limit(50).toList();
+            // 49 of the 51 (all but xurl and visualize), and zz-project below: 50
+            folders = s.filter(Files::isDirectory).filter(p -> !List.of("xurl", "visualize")
+                    .contains(p.getFileName().toString())).sorted().toList();
         }
+        assertThat(folders).hasSize(49);
         for (Path f : folders) {
             // The fixture's name, description and body, without its requirements: all 50 are eligible here.
             String text = Files.readString(f.resolve("SKILL.md"));
@@ -61,6 +65,12 @@ class SkillsEndToEndTest {
         Files.createDirectories(skills.resolve("zz-mac"));
         Files.writeString(skills.resolve("zz-mac/SKILL.md"), "---\nname: zz-mac\ndescription: Mac only thing.\n"
                 + "metadata: {\"openclaw\": {\"os\": [\"darwin\"]}}\n---\nbody\n");
+        // OpenClaw's project skills folder counts too, after skills/ (whose weather wins).
+        Path project = Files.createDirectories(workspace.resolve(".agents/skills/weather"));
+        Files.writeString(project.resolve("SKILL.md"), "---\nname: weather\ndescription: Shadowed.\n---\nno\n");
+        Files.createDirectories(workspace.resolve(".agents/skills/zz-project"));
+        Files.writeString(workspace.resolve(".agents/skills/zz-project/SKILL.md"),
+                "---\nname: zz-project\ndescription: From .agents/skills.\n---\nbody\n");
         Files.createDirectories(skills.resolve("zz-user"));
         Files.writeString(skills.resolve("zz-user/SKILL.md"), "---\nname: zz-user\ndescription: Only on request.\n"
                 + "disable-model-invocation: true\n---\nbody\n");
@@ -125,7 +135,8 @@ class SkillsEndToEndTest {
         assertThat(system).contains("## Skills")
                 .contains("- weather: Current weather and forecasts with web_fetch")
                 .contains("- github: GitHub CLI for issues, PRs")
-                .doesNotContain("zz-mac").doesNotContain("zz-user")
+                .contains("- zz-project: From .agents/skills.")
+                .doesNotContain("zz-mac").doesNotContain("zz-user").doesNotContain("Shadowed")
                 .doesNotContain("wttr.in/London");   // a body line: bodies are not in the prompt
         long lines = system.lines().filter(l -> l.startsWith("- ")).count();
         assertThat(lines).isEqualTo(50);
@@ -154,6 +165,8 @@ class SkillsEndToEndTest {
         String list = lastToolResult(json(h.a.take()));
         assertThat(list).contains("- zz-mac [unavailable: requires os darwin; this gateway runs linux]: Mac only thing.")
                 .contains("- zz-user [only when the user asks for it]: Only on request.")
-                .contains("- weather: Current weather");
+                .contains("- weather: Current weather")
+                .contains("- zz-project: From .agents/skills.")
+                .doesNotContain("Shadowed");
     }
 }

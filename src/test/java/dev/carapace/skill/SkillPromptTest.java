@@ -69,18 +69,45 @@ class SkillPromptTest {
     }
 
     @Test
+    void theTotalBudgetKeepsWholeLinesAndCountsWhatIsLeftOut() throws Exception {
+        List<Skill> skills = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            skills.add(SkillGateTest.skill("---\nname: s" + (100 + i) + "\ndescription: Does the thing number " + i
+                    + " well.\n---\n"));
+        }
+        String all = SkillPrompt.block(skills, new SkillSettings(List.of(), 100_000, 60, Map.of()));
+        assertThat(all.lines().filter(l -> l.startsWith("- "))).hasSize(30);
+        int exact = TokenCounter.count(all);
+        // a budget of exactly the whole block shows every skill, with no note
+        assertThat(SkillPrompt.block(skills, new SkillSettings(List.of(), exact, 60, Map.of()))).isEqualTo(all);
+        String cut = SkillPrompt.block(skills, new SkillSettings(List.of(), exact - 1, 60, Map.of()));
+        assertThat(TokenCounter.count(cut)).isLessThanOrEqualTo(exact - 1);
+        long shown = cut.lines().filter(l -> l.startsWith("- ")).count();
+        assertThat(shown).isBetween(20L, 29L);
+        assertThat(cut).endsWith("(" + (30 - shown) + " more skills are not shown here; the skill tool's"
+                + " {\"action\": \"list\"} lists them all.)");
+        assertThat(all).startsWith(cut.substring(0, cut.lastIndexOf("\n(")));
+    }
+
+    @Test
     void tenThousandSkillsStayWithinTheTotalBudget() throws Exception {
         Path skills = tmp.resolve("skills");
+        Files.createDirectories(skills);
         for (int i = 0; i < 10_000; i++) {
-            Path d = Files.createDirectories(skills.resolve(String.format("s%05d", i)));
-            Files.writeString(d.resolve("SKILL.md"), "---\nname: s" + String.format("%05d", i)
-                    + "\ndescription: Does task number " + i + " of the ten thousand.\n---\n");
+            Path d = Files.createDirectory(skills.resolve(String.format("s%05d", i)));
+            // Past the first 1,000 in name order nothing is opened, so those get no SKILL.md: it keeps this test fast.
+            if (i < 1_100) {
+                Files.writeString(d.resolve("SKILL.md"), "---\nname: s" + String.format("%05d", i)
+                        + "\ndescription: Does task number " + i + " of the ten thousand.\n---\n");
+            }
         }
         SkillSettings settings = new SkillSettings(List.of(), 1500, 60, Map.of());
-        System.out.println("written");
+        FolderSkillSource source = new FolderSkillSource(id -> List.of(new FolderSkillSource.Root(skills, "workspace")));
+        SkillPrompt prompt = new SkillPrompt(new SkillCatalog(source, new SkillHost("linux", k -> null), settings));
         long start = System.nanoTime();
-        String text = prompt(tmp, settings).text(agent(tmp, "skill"));
+        String text = prompt.text(agent(tmp, "skill"));
         long millis = (System.nanoTime() - start) / 1_000_000;
+        System.out.println("prompt of 10,000 skill folders: " + millis + " ms");
         assertThat(TokenCounter.count(text)).isLessThanOrEqualTo(1500);
         assertThat(text).contains("- s00000: Does task number 0").doesNotContain("s09999");
         long shown = text.lines().filter(l -> l.startsWith("- ")).count();
@@ -88,7 +115,6 @@ class SkillPromptTest {
         assertThat(text.lines().toList().getLast()).isEqualTo("(" + (1000 - shown) + " more skills are not shown here;"
                 + " the skill tool's {\"action\": \"list\"} lists them all.)");
         assertThat(millis).isLessThan(10_000);
-        FolderSkillSource source = new FolderSkillSource(id -> List.of(new FolderSkillSource.Root(skills, "workspace")));
         assertThat(source.skippedFor("a")).singleElement().asString().endsWith("holds 10000 entries; only the first 1000"
                 + " (in name order) are read as skills");
     }

@@ -22,6 +22,7 @@ class SkillToolTest {
     Path skills;
     SkillTool tool;
     ToolContext context;
+    final List<String> loaded = new java.util.ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -41,7 +42,8 @@ class SkillToolTest {
                 + "metadata: {openclaw: {os: [darwin]}}\n---\nsecret mac body\n");
         FolderSkillSource source = new FolderSkillSource(id -> id.equals("a")
                 ? List.of(new FolderSkillSource.Root(skills, "workspace")) : List.of());
-        tool = new SkillTool(new SkillCatalog(source, new SkillHost("linux", k -> null), SkillSettings.DEFAULT));
+        tool = new SkillTool(new SkillCatalog(source, new SkillHost("linux", k -> null), SkillSettings.DEFAULT),
+                (agent, session, skill) -> loaded.add(agent + " " + session + " " + skill.name()));
         context = new ToolContext("a", "agent:a:main", tmp.resolve("ws").toRealPath(), Duration.ofSeconds(5), 64 * 1024);
     }
 
@@ -57,6 +59,7 @@ class SkillToolTest {
                 + "Run python3 skills/deploy/scripts/go.py\n\n"
                 + "[Files of this skill, read with {\"name\":\"deploy\",\"file\":\"PATH\"}: references/big.md,"
                 + " references/blob.bin, references/long.md, references/steps.md]");
+        assertThat(loaded).containsExactly("a agent:a:main deploy");
         assertThat(call("{\"name\":\"deploy\",\"file\":\"references/steps.md\"}"))
                 .isEqualTo(ToolResult.ok("1. build\n2. ship\n"));
         assertThat(call("{\"name\":\"deploy\",\"file\":\"./references//steps.md\"}").content()).isEqualTo("1. build\n2. ship\n");
@@ -100,6 +103,7 @@ class SkillToolTest {
     void unavailableUnknownAndMalformedCallsAreErrors() throws Exception {
         assertThat(call("{\"name\":\"mac\"}")).isEqualTo(ToolResult.error(
                 "skill mac is unavailable on this gateway: requires os darwin; this gateway runs linux"));
+        assertThat(loaded).isEmpty();
         assertThat(call("{\"name\":\"nope\"}")).isEqualTo(ToolResult.error(
                 "no skill 'nope' for you; {\"action\":\"list\"} lists them"));
         assertThat(call("{\"name\":\"deploy\",\"extra\":1}").content())
