@@ -72,6 +72,13 @@ class ArchitectureTest {
                     + "and calls models through the gateway; the composition root adapts the guard and the store to them");
 
     @ArchTest
+    static final ArchRule theSkillScannerUsesOnlyText = noClasses()
+            .that().resideInAPackage("dev.carapace.skill.scan..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.yaml..", "dev.carapace.fs..",
+                    "dev.carapace.model..", "dev.carapace.agent..", "dev.carapace.skill.repo..")
+            .because("the scanner judges bytes alone: the repository and the CLI decide what to do with its findings");
+
+    @ArchTest
     static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()
             .that().resideOutsideOfPackage("dev.carapace.server.http..")
             .should().dependOnClassesThat().resideInAPackage("org.eclipse.jetty..")

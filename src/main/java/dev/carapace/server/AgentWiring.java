@@ -30,6 +30,8 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
 import dev.carapace.skill.FolderSkillSource;
+import dev.carapace.skill.SkillSource;
+import dev.carapace.skill.repo.InstalledSkillSource;
 import dev.carapace.skill.SkillCatalog;
 import dev.carapace.skill.SkillHost;
 import dev.carapace.skill.SkillSettings;
@@ -101,10 +103,11 @@ final class AgentWiring {
 
     /**
      * The skills of each agent: its workspace's {@code skills/} and {@code .agents/skills/} folders (OpenClaw's
-     * workspace and project skills), then the config's {@code skills.dirs} (the first folder holding a name wins), each checked against this host ({@code env} for {@code requires.env},
-     * the config's secrets too).
+     * workspace and project skills), then the config's {@code skills.dirs} (the first folder holding a name wins), then
+     * what the org repository installed for it ({@code installed}: agent, team, org scope), each checked against this
+     * host ({@code env} for {@code requires.env}, the config's secrets too).
      */
-    static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env) {
+    static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env, InstalledSkillSource installed) {
         SkillSettings settings = config.skills();
         FolderSkillSource folders = new FolderSkillSource(id -> {
             AgentSpec a = config.agents().get(id);
@@ -116,7 +119,8 @@ final class AgentWiring {
             settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
             return roots;
         });
-        return new SkillCatalog(folders, SkillHost.of(env, config.secrets()), settings);
+        return new SkillCatalog(SkillSource.firstWins(List.of(folders, installed)), SkillHost.of(env, config.secrets()),
+                settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */

@@ -52,6 +52,9 @@ import dev.carapace.server.api.BudgetsApi;
 import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
 import dev.carapace.server.api.JobsApi;
+import dev.carapace.server.api.SkillsApi;
+import dev.carapace.skill.repo.InstalledSkillSource;
+import dev.carapace.skill.repo.SkillRepository;
 import dev.carapace.server.api.KeysApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
@@ -117,6 +120,8 @@ public final class Carapace implements AutoCloseable {
     private final FollowedSkills followedSkills;
     private final SkillEgress skillEgress;
     private final AuditLog auditLog;
+    /** The org skill repository; its installed, approved, pinned versions are in every agent's skill catalog. */
+    private final SkillRepository skillRepository;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
@@ -129,7 +134,8 @@ public final class Carapace implements AutoCloseable {
         auditLog = new AuditLog(store.auditRecords());
         PolicyWatcher watcher = null;
         // What followed skills declared is enforced by the guard and, for sandboxed commands, at the proxy.
-        skillCatalog = AgentWiring.skillCatalog(config, env);
+        skillRepository = SkillWiring.repository(config, store, auditLog, clock);
+        skillCatalog = AgentWiring.skillCatalog(config, env, new InstalledSkillSource(skillRepository));
         followedSkills = new FollowedSkills(agent -> skillCatalog.entries(agent).stream().map(SkillCatalog.Entry::skill).toList());
         skillEgress = new SkillEgress(followedSkills);
         EgressProxy proxy = null;
@@ -288,6 +294,7 @@ public final class Carapace implements AutoCloseable {
         responsesApi.routes(routes);
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
+        new SkillsApi(api, skillRepository).routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
         server = HttpServer.start(new HttpServer.Settings(config.server().host(),
@@ -379,6 +386,9 @@ public final class Carapace implements AutoCloseable {
 
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }
+
+    /** The org skill repository. */
+    public SkillRepository skillRepository() { return skillRepository; }
 
     /** The agents' heartbeats (for a test that beats them on its own clock). */
     dev.carapace.schedule.heartbeat.HeartbeatRunner heartbeats() { return jobWiring.heartbeats(); }

@@ -61,6 +61,7 @@ public final class Store implements AutoCloseable {
     private final ResponseRecords responseRecords;
     private final Jobs jobs;
     private final HeartbeatStates heartbeatStates;
+    private final SkillVersions skillVersions;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -86,6 +87,7 @@ public final class Store implements AutoCloseable {
         this.responseRecords = new ResponseRecords(this);
         this.jobs = new Jobs(this);
         this.heartbeatStates = new HeartbeatStates(this);
+        this.skillVersions = new SkillVersions(this);
     }
 
     /**
@@ -260,6 +262,9 @@ public final class Store implements AutoCloseable {
 
     /** What each agent's heartbeat remembers between beats. */
     public HeartbeatStates heartbeatStates() { return heartbeatStates; }
+
+    /** The org's skill repository: published versions, their reviews, and installs. */
+    public SkillVersions skillVersions() { return skillVersions; }
 
     /** The pool, for db-scheduler ({@link DueRuns}), which runs its own SQL on {@code scheduled_tasks}. */
     javax.sql.DataSource dataSource() { return dataSource; }
