@@ -64,6 +64,16 @@ public final class AgentRuntime implements AutoCloseable {
     public AgentRuntime(Agents agents, Gateway gateway, SessionStore store, Guard guard, Approvals approvals,
                         List<AgentTool> tools, Function<AgentSpec, Principal> principals, RunEvents events, Clock clock,
                         SpawnAudit audit) {
+        this(agents, gateway, store, guard, approvals, tools, principals, events, clock, audit, List.of());
+    }
+
+    /**
+     * As above, with {@code context}: more parts of every system prompt (skills, memory), after the agent's
+     * instructions, in this order.
+     */
+    public AgentRuntime(Agents agents, Gateway gateway, SessionStore store, Guard guard, Approvals approvals,
+                        List<AgentTool> tools, Function<AgentSpec, Principal> principals, RunEvents events, Clock clock,
+                        SpawnAudit audit, List<ContextSource> context) {
         this.agents = agents;
         this.store = store;
         this.events = events;
@@ -73,8 +83,11 @@ public final class AgentRuntime implements AutoCloseable {
         SubAgents subAgents = new SubAgents(subAgentHost(audit, clock));
         ToolRunner runner = new ToolRunner(new ToolAdmission(guard, approvals, toolbox, events), guard, subAgents,
                 journal, events);
-        PromptAssembler prompts = new PromptAssembler(List.of(new Instructions()), store,
-                new Summarizer(gateway, limits, journal, events));
+        List<ContextSource> sources = new java.util.ArrayList<>(List.of(new Instructions()));
+        sources.addAll(context);
+        MemoryFlush flush = new MemoryFlush(gateway, limits, toolbox, runner, journal, events);
+        PromptAssembler prompts = new PromptAssembler(sources, store,
+                new Summarizer(gateway, limits, journal, events, flush));
         TurnLoop loop = new TurnLoop(store, journal, events, prompts, new ModelCalls(gateway, limits, events), toolbox,
                 runner, principals, clock);
         this.lifecycle = new RunLifecycle(store, journal, events, clock, loop::run);

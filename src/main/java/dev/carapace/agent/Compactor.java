@@ -21,8 +21,14 @@ final class Compactor {
 
     private Compactor() {}
 
-    /** The entries the model sees: the last summary (if any) then what came after what it summarizes. */
+    /**
+     * The entries the model sees: the last summary (if any) then what came after what it summarizes; never a memory
+     * flush's record, which is the operator's, not the conversation's.
+     */
     static List<SessionStore.Entry> visible(List<SessionStore.Entry> rows) {
+        if (rows.stream().anyMatch(r -> r.role().equals(MemoryFlush.ROLE))) {
+            rows = rows.stream().filter(r -> !r.role().equals(MemoryFlush.ROLE)).toList();
+        }
         int last = -1;
         for (int i = rows.size() - 1; i >= 0; i--) {
             if (rows.get(i).role().equals("summary")) {

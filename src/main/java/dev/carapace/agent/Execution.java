@@ -52,6 +52,11 @@ final class Execution {
     volatile String lastText = "";
     int steps;
     long tokens;
+    /**
+     * The skills it follows (see {@link Following}): names whose instructions a {@code skill} call gave its session,
+     * in an earlier run (read from the transcript when it begins) or in this one.
+     */
+    final java.util.Set<String> skills = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input,
               List<SessionStore.Entry> carried, SubAgents.Family family, long maxTokens, Execution parent,
@@ -71,6 +76,11 @@ final class Execution {
     }
 
     boolean stopped() { return stop.get() != null; }
+
+    /** The skills it follows now, with those of the runs above it. */
+    Following following() {
+        return new Following(agent.id(), sessionKey, skills, parent == null ? null : parent.following());
+    }
 
     /** Its own tokens and those of its children that have ended. */
     long totalTokens() { return tokens + childTokens.get(); }

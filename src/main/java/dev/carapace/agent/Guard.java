@@ -11,6 +11,15 @@ public interface Guard {
     Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments);
 
     /**
+     * The decision for a run that may follow skills ({@link Following}: the run of {@code agentId} and the runs
+     * above it): what the runtime asks. A guard that narrows what a skill may do overrides it; the default ignores
+     * {@code following}.
+     */
+    default Decision decide(String agentId, String sessionKey, String tool, JsonNode arguments, Following following) {
+        return decide(agentId, sessionKey, tool, arguments);
+    }
+
+    /**
      * The gate file tools ask at every file they touch for this agent: the enforcement of the file rules, where
      * {@link #decide} is the up-front decision (audited, may ask a human). The default confines to the workspace only.
      */
@@ -21,6 +30,11 @@ public interface Guard {
     /** The gate tools ask before fetching a URL the model did not name (a redirect's). The default asks nothing. */
     default UrlGate urls(String agentId, String sessionKey) {
         return UrlGate.ANY;
+    }
+
+    /** As {@link #urls(String, String)}, for a run that may follow skills; the default ignores {@code following}. */
+    default UrlGate urls(String agentId, String sessionKey, Following following) {
+        return urls(agentId, sessionKey);
     }
 
     /**

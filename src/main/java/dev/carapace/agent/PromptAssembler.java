@@ -44,9 +44,20 @@ final class PromptAssembler {
      * agent's compaction threshold allows, older turns are summarized first (see {@link Compactor}).
      */
     List<Message> prompt(Execution ex, Principal principal, Message system, List<Tool> schemas) {
-        List<SessionStore.Entry> visible = Compactor.visible(store.entries(ex.sessionKey));
+        List<SessionStore.Entry> rows = store.entries(ex.sessionKey);
+        List<SessionStore.Entry> visible = Compactor.visible(rows);
         List<Message> messages = assemble(system, visible);
-        if (!summarizer.summarize(ex, principal, visible, messages, schemas)) return messages;
+        if (!summarizer.summarize(ex, principal, rows, visible, messages, schemas, false)) return messages;
+        return assemble(system, Compactor.visible(store.entries(ex.sessionKey)));
+    }
+
+    /**
+     * The messages of the run's next model call after an upstream refused {@code refused} as too long: compacted
+     * whatever the estimate said. Null when nothing could be compacted (the refusal stands).
+     */
+    List<Message> afterOverflow(Execution ex, Principal principal, Message system, List<Tool> schemas, List<Message> refused) {
+        List<SessionStore.Entry> rows = store.entries(ex.sessionKey);
+        if (!summarizer.summarize(ex, principal, rows, Compactor.visible(rows), refused, schemas, true)) return null;
         return assemble(system, Compactor.visible(store.entries(ex.sessionKey)));
     }
 

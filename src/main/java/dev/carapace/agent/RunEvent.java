@@ -41,6 +41,14 @@ public sealed interface RunEvent {
                      Usage usage) implements RunEvent {}
 
     /**
+     * Before a compaction, the agent had its turn to save durable notes (see {@link MemoryFlush}): {@code status} is
+     * written, nothing (it saved nothing) or failed ({@code reason} says why; the compaction went ahead);
+     * {@code written} counts the {@code memory_write} calls that succeeded.
+     */
+    record MemoryFlushed(String runId, String sessionKey, String status, int written, String reason, String model,
+                         Usage usage) implements RunEvent {}
+
+    /**
      * A tool call waits for an operator: approval {@code approvalId} is pending until {@code expiresAt}. Everything
      * here is what the guard told (no argument values beyond the target).
      */

@@ -18,9 +18,9 @@ import java.util.UUID;
 
 /**
  * Compaction: when the next prompt would fill more of the model's context window than the agent's threshold
- * allows, asks a model (the agent's compaction model, else its own) through the gateway to summarize the older
- * turns, and records the summary in the transcript. What is replaced and how big a prompt is, {@link Compactor}
- * decides.
+ * allows, or an upstream refused it as too long, asks a model (the agent's compaction model, else its own) through
+ * the gateway to summarize the older turns, and records the summary in the transcript. What is replaced and how big
+ * a prompt is, {@link Compactor} decides. Every compaction gives the agent its {@link MemoryFlush} first.
  */
 final class Summarizer {
 
@@ -30,12 +30,14 @@ final class Summarizer {
     private final ModelLimits models;
     private final RunJournal journal;
     private final RunEvents events;
+    private final MemoryFlush flush;
 
-    Summarizer(Gateway gateway, ModelLimits models, RunJournal journal, RunEvents events) {
+    Summarizer(Gateway gateway, ModelLimits models, RunJournal journal, RunEvents events, MemoryFlush flush) {
         this.gateway = gateway;
         this.models = models;
         this.journal = journal;
         this.events = events;
+        this.flush = flush;
     }
 
     /**
@@ -43,17 +45,22 @@ final class Summarizer {
      * was recorded (the prompt must then be assembled again); false when the prompt is to be sent as it is: small
      * enough, nothing older than the turns kept verbatim, or the summary call failed (the upstream may yet accept
      * the prompt).
+     *
+     * @param rows     the session's whole transcript, of which {@code visible} is what the model sees
+     * @param overflow the upstream refused {@code prompt} as too long: compact whatever the estimate says
      */
-    boolean summarize(Execution ex, Principal principal, List<SessionStore.Entry> visible, List<Message> prompt,
-                      List<Tool> schemas) {
+    boolean summarize(Execution ex, Principal principal, List<SessionStore.Entry> rows, List<SessionStore.Entry> visible,
+                      List<Message> prompt, List<Tool> schemas, boolean overflow) {
         AgentSpec.Compaction settings = ex.agent.compaction();
         long window = models.contextWindow(ex.agent.model());
-        if (window <= 0) return false;
+        if (window <= 0 && !overflow) return false;
         long limit = (long) (window * settings.threshold());
-        long estimate = Compactor.estimate(visible, prompt, schemas, limit);
-        if (estimate <= limit) return false;
+        long estimate = Compactor.estimate(visible, prompt, schemas, overflow ? 0 : limit);
+        if (estimate <= limit && !overflow) return false;
         Compactor.Split split = Compactor.split(visible, settings.keepTurns());
         if (split == null) return false;   // nothing older than the turns kept verbatim: send as is
+        flush.beforeCompaction(ex, principal, rows, prompt, split, overflow);
+        if (ex.stopped()) return false;
         String model = settings.model() != null ? settings.model() : ex.agent.model();
         ChatRequest request = new ChatRequest(model, Compactor.request(split.old()), List.of(), null, null, null, null,
                 null, null, false, false, null, null);

@@ -90,7 +90,7 @@ final class ToolAdmission {
         for (Execution e = ex; e != null; e = e.parent) {
             Guard.Decision d;
             try {
-                d = guard.decide(e.agent.id(), ex.sessionKey, call.name(), args);
+                d = guard.decide(e.agent.id(), ex.sessionKey, call.name(), args, e.following());
             } catch (RuntimeException failure) {
                 log.error("run {}: guard failed on {}", ex.runId, call.name(), failure);
                 return Guard.Decision.deny("the guard could not decide", "guard.error");

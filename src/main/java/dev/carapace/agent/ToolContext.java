@@ -11,13 +11,21 @@ import java.time.Duration;
  * @param maxOutputBytes results longer than this are cut (and say so)
  * @param files          asked on every real path a file tool opens, lists or creates
  * @param urls           asked on every URL a tool fetches that the model did not name (a redirect's)
+ * @param following      the skills the calling run follows (null: none), for tools whose enforcement is below the
+ *                       guard's decision (the sandbox narrows a command's network by it)
  */
 public record ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
-                          FileGate files, UrlGate urls) {
+                          FileGate files, UrlGate urls, Following following) {
 
     public ToolContext {
         if (files == null) files = FileGate.WORKSPACE;
         if (urls == null) urls = UrlGate.ANY;
+    }
+
+    /** A context for a run that follows no skill. */
+    public ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
+                       FileGate files, UrlGate urls) {
+        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, files, urls, null);
     }
 
     /** A context with the file gate given and no URL gate but the tools' own fence. */
@@ -29,7 +37,7 @@ public record ToolContext(String agentId, String sessionKey, Path workspace, Dur
     /** This context for one call whose guard decision named {@code target} (see {@link FileGate#forCall}). */
     public ToolContext forCall(String target) {
         return target == null ? this : new ToolContext(agentId, sessionKey, workspace, timeout, maxOutputBytes,
-                files.forCall(target), urls);
+                files.forCall(target), urls, following);
     }
 
     /** A context whose file tools are confined to the workspace only (no policy). */

@@ -16,6 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 
 /**
  * Runs one turn's tool calls: each admitted by the {@link ToolAdmission} first, then all in parallel, each on its
@@ -45,10 +46,19 @@ final class ToolRunner {
      * interrupted and recorded as cancelled).
      */
     void run(Execution ex, List<ToolCall> calls) {
+        run(ex, calls, (call, result) -> journal.append(ex, "tool", Transcript.tool(call.id(), call.name(), result), null, null));
+    }
+
+    /**
+     * As {@link #run(Execution, List)}, each result handed to {@code keep} instead of the transcript (the memory
+     * flush keeps its calls' results in its own entry, out of the conversation). Live events are published either way.
+     */
+    void run(Execution ex, List<ToolCall> calls, BiConsumer<ToolCall, ToolResult> keep) {
         AgentSpec agent = ex.agent;
+        Following following = ex.following();
         ToolContext context = new ToolContext(agent.id(), ex.sessionKey, agent.workspace(),
                 agent.limits().toolTimeout(), agent.limits().maxToolOutputBytes(), guard.files(agent.id(), ex.sessionKey),
-                guard.urls(agent.id(), ex.sessionKey));
+                guard.urls(agent.id(), ex.sessionKey, following), following);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<?>> futures = new ArrayList<>(calls.size());
         List<AtomicBoolean> settled = new ArrayList<>(calls.size());
@@ -69,7 +79,7 @@ final class ToolRunner {
                     futures.add(null);   // recorded as cancelled below
                 } else if (p.refusal() != null) {
                     once.set(true);
-                    record(ex, call, p.refusal());
+                    record(ex, call, p.refusal(), keep);
                     futures.add(null);
                 } else {
                     ToolContext forCall = context.forCall(p.target());
@@ -79,7 +89,11 @@ final class ToolRunner {
                                 : invoke(p.tool(), p.arguments(), forCall);
                         // An interrupt that came as the tool finished must not fail the store write of its result.
                         Thread.interrupted();
-                        if (once.compareAndSet(false, true)) record(ex, call, r);
+                        if (once.compareAndSet(false, true)) {
+                            // followed exactly when the transcript says the model got the skill (see Transcript.skillsRead)
+                            if (!r.error() && Following.SKILL_TOOL.equals(call.name())) follow(ex, p.arguments());
+                            record(ex, call, r, keep);
+                        }
                     }));
                 }
             }
@@ -93,14 +107,14 @@ final class ToolRunner {
                     // settled first, then interrupted: the tool's own (interrupted) result must not win the race
                     if (settled.get(i).compareAndSet(false, true)) {
                         record(ex, calls.get(i), ToolResult.error(Transcript.error("timeout", "the tool did not finish "
-                                + "within " + RunLifecycle.describe(agent.limits().toolTimeout()) + " and was stopped")));
+                                + "within " + RunLifecycle.describe(agent.limits().toolTimeout()) + " and was stopped")), keep);
                     }
                     f.cancel(true);
                 } catch (ExecutionException e) {
                     log.error("run {}: tool {} task failed", ex.runId, calls.get(i).name(), e.getCause());
                     if (settled.get(i).compareAndSet(false, true)) {
                         record(ex, calls.get(i), ToolResult.error(Transcript.error("tool_failed",
-                                "the tool failed unexpectedly")));
+                                "the tool failed unexpectedly")), keep);
                     }
                 } catch (InterruptedException e) {
                     break;   // the run was stopped
@@ -114,10 +128,19 @@ final class ToolRunner {
             for (int i = 0; i < calls.size(); i++) {
                 if (settled.get(i).compareAndSet(false, true)) {
                     record(ex, calls.get(i), ToolResult.error(Transcript.error("cancelled", "the run was stopped ("
-                            + ex.stop.get().status().label() + ") before this tool call finished")));
+                            + ex.stop.get().status().label() + ") before this tool call finished")), keep);
                 }
             }
         }
+    }
+
+    /**
+     * The run follows the skill a successful {@value Following#SKILL_TOOL} call loaded, from its next turn on: the
+     * name as the model wrote it (the guard resolves it, and refuses what it cannot resolve).
+     */
+    private static void follow(Execution ex, JsonNode arguments) {
+        String name = Following.loaded(arguments);
+        if (name != null) ex.skills.add(name);
     }
 
     /**
@@ -162,8 +185,8 @@ final class ToolRunner {
         return new ToolResult(cut, r.error());
     }
 
-    private void record(Execution ex, ToolCall call, ToolResult result) {
-        journal.append(ex, "tool", Transcript.tool(call.id(), call.name(), result), null, null);
+    private void record(Execution ex, ToolCall call, ToolResult result, BiConsumer<ToolCall, ToolResult> keep) {
+        keep.accept(call, result);
         ResultExcerpt shown = ResultExcerpt.of(result.content());
         events.publish(new RunEvent.ToolFinished(ex.runId, ex.sessionKey, call.id(), call.name(), !result.error(),
                 shown.text(), shown.moreLines(), shown.moreChars()));

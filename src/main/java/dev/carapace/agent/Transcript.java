@@ -14,9 +14,11 @@ import dev.carapace.model.ToolCall;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /** The transcript's JSON shapes (see {@link TranscriptEntry}) and the conversation a model sees from them. */
 final class Transcript {
@@ -62,6 +64,50 @@ final class Transcript {
 
     static TranscriptEntry entry(SessionStore.Entry r) {
         return new TranscriptEntry(r.seq(), r.runId(), r.role(), parse(r.content()), r.model(), r.usage(), r.createdAt());
+    }
+
+    /**
+     * The skills whose instructions the {@value Following#SKILL_TOOL} tool gave in {@code rows} (a session's whole
+     * transcript): the names of its calls that read a skill ({@link Following#loaded}) and whose result is stored
+     * and not an error. Entries a summary replaced count too: the summary may carry the instructions on, so a skill
+     * once read stays followed for the rest of the session. A memory flush's record holds no such call.
+     *
+     * <p>Only the runtime writes assistant and tool entries (a client can only add user text, which is never read
+     * here), so an entry claiming a read is one the tool really made. Were one forged anyway (in the store itself),
+     * it could only narrow what the run may do: following a skill limits a run to what the skill declared, within
+     * what the policy allows, and never adds to it.
+     */
+    static Set<String> skillsRead(List<SessionStore.Entry> rows) {
+        Set<String> out = new LinkedHashSet<>();
+        Map<String, String> reading = new HashMap<>();   // the last assistant entry's skill calls, by call id
+        for (SessionStore.Entry row : rows) {
+            switch (row.role()) {
+                case "assistant" -> {
+                    reading.clear();
+                    for (JsonNode t : parse(row.content()).path("tool_calls")) {
+                        if (!Following.SKILL_TOOL.equals(t.path("name").asText())) continue;
+                        String name = Following.loaded(arguments(t.path("arguments").asText("{}")));
+                        if (name != null) reading.put(t.path("id").asText(), name);
+                    }
+                }
+                case "tool" -> {
+                    JsonNode r = parse(row.content());
+                    String name = reading.get(r.path("tool_call_id").asText());
+                    if (name != null && !r.path("error").asBoolean(true)) out.add(name);
+                }
+                default -> { }
+            }
+        }
+        return out;
+    }
+
+    /** A call's arguments as stored; null when they are not JSON (such a call ran no tool). */
+    private static JsonNode arguments(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            return null;
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.carapace.agent;
 
 import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
 import dev.carapace.model.Message;
 import dev.carapace.model.Tool;
 
@@ -13,7 +14,8 @@ import java.util.function.Function;
  * The loop of one run, on the run's own thread: begin it (its first entries into the transcript), then model call
  * ({@link ModelCalls}) on the prompt the {@link PromptAssembler} builds, then the tool calls it asked for
  * ({@link ToolRunner}), then the model again, until it answers without tools, is stopped, or reaches a limit (steps,
- * tokens). Every assistant turn is committed as it completes. How the run ends is returned, not recorded: that is
+ * tokens); a call refused as too long is compacted and tried once more. Every assistant turn is committed as it
+ * completes. How the run ends is returned, not recorded: that is
  * the {@link RunLifecycle}'s.
  */
 final class TurnLoop {
@@ -49,6 +51,9 @@ final class TurnLoop {
         if (!store.beginRun(ex.runId, clock.instant(), first)) {
             return new Execution.Outcome(RunStatus.CANCELLED, "the run was ended before it began");
         }
+        // The session's earlier skill reads are still in what the model sees (or in a summary of it): the run
+        // follows those skills from its first call, so a new message or a resume does not shake them off.
+        ex.skills.addAll(Transcript.skillsRead(store.entries(ex.sessionKey)));
         events.publish(new RunEvent.StatusChanged(ex.runId, ex.sessionKey, RunStatus.RUNNING, null));
         Principal principal = ex.parent == null ? chargedTo(principals.apply(agent), ex.startedBy).forJob(ex.job)
                 : asAgent(ex.parent.principal, agent.id());
@@ -67,7 +72,7 @@ final class TurnLoop {
             if (ex.totalTokens() >= ex.maxTokens) return tokenLimit(ex);
             List<Message> messages = prompts.prompt(ex, principal, system, schemas);
             if (ex.stopped()) return ex.stop.get();
-            ModelCalls.Turn turn = models.call(ex, principal, messages, schemas);
+            ModelCalls.Turn turn = call(ex, principal, system, schemas, messages);
             ex.steps++;
             ex.tokens += turn.usage().inputTokens() + turn.usage().outputTokens();
             if (!turn.text().isEmpty()) ex.lastText = turn.text();
@@ -82,6 +87,22 @@ final class TurnLoop {
             if (turn.calls().isEmpty()) return new Execution.Outcome(RunStatus.COMPLETED, null);
             if (ex.totalTokens() >= ex.maxTokens) return tokenLimit(ex);
             tools.run(ex, turn.calls());
+        }
+    }
+
+    /**
+     * One model call; when the upstream refuses the prompt as too long (its tokenizer is the one that counts, and a
+     * single turn can jump past the compaction threshold), compacts and tries once more.
+     */
+    private ModelCalls.Turn call(Execution ex, Principal principal, Message system, List<Tool> schemas,
+                                 List<Message> messages) {
+        try {
+            return models.call(ex, principal, messages, schemas);
+        } catch (ApiException e) {
+            if (ex.stopped() || !ContextOverflow.is(e)) throw e;
+            List<Message> smaller = prompts.afterOverflow(ex, principal, system, schemas, messages);
+            if (smaller == null || ex.stopped()) throw e;
+            return models.call(ex, principal, smaller, schemas);
         }
     }
 

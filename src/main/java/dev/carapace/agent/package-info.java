@@ -14,7 +14,9 @@
  *       {@link dev.carapace.agent.ContextSource}s ({@link dev.carapace.agent.Instructions}: the preamble and
  *       {@code AGENTS.md}; skills and memory add their own sources here), then the transcript as the model sees it
  *       ({@link dev.carapace.agent.Transcript}), compacted when too big ({@link dev.carapace.agent.Summarizer} asks
- *       for the summary, {@link dev.carapace.agent.Compactor} decides what it replaces).</li>
+ *       for the summary, {@link dev.carapace.agent.Compactor} decides what it replaces; before every compaction, at
+ *       the threshold or after an upstream refused a prompt as too long ({@link dev.carapace.agent.ContextOverflow}),
+ *       the {@link dev.carapace.agent.MemoryFlush} gives the agent one turn to save notes with {@code memory_write}).</li>
  *   <li><b>Tool execution</b> — {@link dev.carapace.agent.ToolAdmission} asks the guard (and an operator, for an
  *       {@code ask}) whether each call may run; {@link dev.carapace.agent.ToolRunner} runs the admitted calls in
  *       parallel with timeouts and output caps and records each result. Which tools exist is the

@@ -10,6 +10,7 @@ import dev.carapace.model.RoutingPolicy;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.schedule.JobSpec;
 import dev.carapace.schedule.heartbeat.HeartbeatSpec;
+import dev.carapace.skill.SkillSettings;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import java.util.Map;
  *                credential injection; values are never in the config and are read only when a request needs them
  * @param privacy the privacy router's settings; null when the file has no {@code privacy:} section (no router runs)
  * @param responses how {@code /v1/responses} keeps the responses it served
+ * @param skills  the {@code skills:} section: extra skills folders, the prompt's token budgets, per-skill settings
  */
 public record CarapaceConfig(
         Server server,
@@ -47,9 +49,11 @@ public record CarapaceConfig(
         Responses responses,
         Scheduler scheduler,
         List<JobSpec> jobs,
-        Map<String, HeartbeatSpec> heartbeats) {
+        Map<String, HeartbeatSpec> heartbeats,
+        SkillSettings skills) {
 
     public CarapaceConfig {
+        if (skills == null) skills = SkillSettings.DEFAULT;
         if (responses == null) responses = Responses.DEFAULT;
         if (scheduler == null) scheduler = Scheduler.DEFAULT;
         jobs = jobs == null ? List.of() : List.copyOf(jobs);
@@ -63,7 +67,18 @@ public record CarapaceConfig(
                           Map<String, String> secrets, Guard guard, Approvals approvals, PrivacySpec privacy,
                           Responses responses) {
         this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets,
-                guard, approvals, privacy, responses, null, null, null);
+                guard, approvals, privacy, responses, null, null, null, null);
+    }
+
+    /** As read before skills existed: the default skills settings. */
+    public CarapaceConfig(Server server, Store store, String org, List<String> tiers, Map<String, ProviderSpec> providers,
+                          Map<String, ModelSpec> models, Map<String, Team> teams, RoutingPolicy routing, Auth auth,
+                          Logging logging, Alerts alerts, Map<String, AgentSpec> agents, Tools tools,
+                          Map<String, String> secrets, Guard guard, Approvals approvals, PrivacySpec privacy,
+                          Responses responses, Scheduler scheduler, List<JobSpec> jobs,
+                          Map<String, HeartbeatSpec> heartbeats) {
+        this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets,
+                guard, approvals, privacy, responses, scheduler, jobs, heartbeats, null);
     }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */

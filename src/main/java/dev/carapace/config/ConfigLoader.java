@@ -14,6 +14,7 @@ import dev.carapace.model.ProviderSpec;
 import dev.carapace.model.RoutingPolicy;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.schedule.JobSpec;
+import dev.carapace.skill.SkillSettings;
 import dev.carapace.yaml.Problem;
 import dev.carapace.yaml.Problems;
 import dev.carapace.yaml.YamlTree;
@@ -193,10 +194,12 @@ public final class ConfigLoader {
         CarapaceConfig.Scheduler scheduler = settings.scheduler(root.object("scheduler"));
         List<JobSpec> jobs = new JobsSection(problems, agentsDir, layout, agentFiles, agents, scheduler.minInterval(),
                 Instant.now()).jobs(root);
+        SkillSettings skills = SkillsSection.read(root.object("skills"), baseDir, problems);
         layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
-                tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, jobs, agentsSection.heartbeats());
+                tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, jobs, agentsSection.heartbeats(),
+                skills);
     }
 }

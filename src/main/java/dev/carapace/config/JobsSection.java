@@ -180,7 +180,7 @@ final class JobsSection {
     }
 
     /** The node as the plain maps, lists and text that {@link JobSpecReader} reads (as from JSON). */
-    private static Object plain(Node node) {
+    static Object plain(Node node) {
         return switch (node) {
             case MapNode m -> {
                 Map<String, Object> out = new LinkedHashMap<>();

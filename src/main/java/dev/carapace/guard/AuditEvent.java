@@ -12,14 +12,16 @@ import java.util.Objects;
  * @param agent     the agent, or null for a non-agent principal
  * @param session   the agent session key, or null
  * @param layer     {@code tool}, {@code filesystem}, {@code network}, {@code process}, {@code approval},
- *                  {@code policy}, {@code privacy} (an agent's model call the privacy router screened)
+ *                  {@code policy}, {@code privacy} (an agent's model call the privacy router screened), {@code skills}
+ *                  (the org skill repository's decisions: publish, review, install, pin, remove)
  * @param action    the tool name, HTTP method or {@code CONNECT}, or the operator action
  * @param target    what it touched (path, host:port/path, command), or null
  * @param outcome   {@code allow}, {@code deny}, {@code ask}, {@code audit} (allowed by an audit-only rule that would
  *                  have denied), {@code approved}, {@code rejected}, {@code expired}, {@code revoked} (a standing
  *                  grant), {@code scrub} (the egress proxy masked an injected credential a server echoed back;
  *                  the reason names the secret, never its value); for the privacy layer the router's decision: {@code block}, {@code redact},
- *                  {@code private}
+ *                  {@code private}; for the skills layer {@code pending}, {@code approved}, {@code rejected},
+ *                  {@code installed}, {@code pinned}, {@code removed}
  * @param rule      id of the deciding rule, or of the default deny
  * @param reason    one line of why
  */

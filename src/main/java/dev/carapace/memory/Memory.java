@@ -64,6 +64,11 @@ public final class Memory {
 
     public MemoryLimits limits() { return limits; }
 
+    /** Today's journal note, {@code journal/YYYY-MM-DD.md} (UTC): where a write without a path goes. */
+    public String journalPath() {
+        return "journal/" + java.time.LocalDate.ofInstant(clock.instant(), java.time.ZoneOffset.UTC) + ".md";
+    }
+
     /**
      * Writes {@code text} to the note at {@code path} of {@code scope}.
      *

@@ -42,9 +42,13 @@ public final class MemoryWriteTool extends MemoryTool {
     public ToolResult run(JsonNode arguments, ToolContext context) {
         try {
             Args args = Args.of(arguments, "path", "text", "mode", "scope");
-            String path = args.string("path");
+            String path = args.string("path", null);
             String text = args.string("text");
-            Memory.Mode mode = switch (args.string("mode", "replace").strip().toLowerCase(Locale.ROOT)) {
+            // without a path the text goes to today's journal, added at its end: what a quick "remember this" (or the
+            // memory flush before compaction) wants, and it never overwrites a note by accident
+            String defaultMode = path == null ? "append" : "replace";
+            if (path == null) path = memory.journalPath();
+            Memory.Mode mode = switch (args.string("mode", defaultMode).strip().toLowerCase(Locale.ROOT)) {
                 case "replace" -> Memory.Mode.REPLACE;
                 case "append" -> Memory.Mode.APPEND;
                 default -> throw new MemoryException(MemoryException.Reason.INVALID, "mode: replace or append");

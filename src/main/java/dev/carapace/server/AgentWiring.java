@@ -4,6 +4,7 @@ import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.AgentTool;
 import dev.carapace.agent.Agents;
+import dev.carapace.agent.ContextSource;
 import dev.carapace.agent.Guard;
 import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.WorkspaceGuard;
@@ -12,6 +13,7 @@ import dev.carapace.agent.tools.DirectEgress;
 import dev.carapace.agent.tools.LocalRunner;
 import dev.carapace.agent.tools.Sandbox;
 import dev.carapace.config.CarapaceConfig;
+import dev.carapace.fs.RealPaths;
 import dev.carapace.gateway.Gateway;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules;
@@ -27,12 +29,21 @@ import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
+import dev.carapace.skill.FolderSkillSource;
+import dev.carapace.skill.SkillSource;
+import dev.carapace.skill.repo.InstalledSkillSource;
+import dev.carapace.skill.SkillCatalog;
+import dev.carapace.skill.SkillHost;
+import dev.carapace.skill.SkillSettings;
 import dev.carapace.server.adapter.BwrapExec;
 import dev.carapace.server.adapter.EgressSockets;
 import dev.carapace.server.adapter.GrantingGuard;
 import dev.carapace.server.adapter.PolicyGuard;
 import dev.carapace.server.adapter.ProxyEgress;
 import dev.carapace.server.adapter.QueuedApprovals;
+import dev.carapace.server.adapter.SkillEgress;
+import dev.carapace.server.adapter.SkillGuard;
+import dev.carapace.skill.FollowedSkills;
 import dev.carapace.server.adapter.StoreSessions;
 import dev.carapace.store.ApiKeys;
 import dev.carapace.store.Store;
@@ -62,7 +73,8 @@ final class AgentWiring {
      */
     static AgentRuntime agentRuntime(CarapaceConfig config, Store store, Gateway gateway, Clock clock,
                                      EgressProxy egressProxy, PolicyWatcher policy,
-                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra) {
+                                     Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra,
+                                     List<ContextSource> context, FollowedSkills followed) {
         Agents agents = new Agents(config.agents().values());
         Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
         CarapaceConfig.Tools chosen = config.tools();
@@ -81,10 +93,34 @@ final class AgentWiring {
         tools.addAll(extra);
         Guard decided = policy == null ? new WorkspaceGuard(agents)
                 : new PolicyGuard(agents, policy::current, audit, clock, tools);
-        Guard guard = new GrantingGuard(decided, approvals, audit, clock, principalOf);
+        // Outermost: a followed skill narrows what the policy (with its standing grants) allows, never widens it.
+        Guard guard = new SkillGuard(new GrantingGuard(decided, approvals, audit, clock, principalOf), followed, audit,
+                clock, principalOf, chosen.exec() == CarapaceConfig.Tools.Exec.BWRAP);
         return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
                 new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
-                new RunEvents(), clock, new AuditedSpawns(audit));
+                new RunEvents(), clock, new AuditedSpawns(audit), context);
+    }
+
+    /**
+     * The skills of each agent: its workspace's {@code skills/} and {@code .agents/skills/} folders (OpenClaw's
+     * workspace and project skills), then the config's {@code skills.dirs} (the first folder holding a name wins), then
+     * what the org repository installed for it ({@code installed}: agent, team, org scope), each checked against this
+     * host ({@code env} for {@code requires.env}, the config's secrets too).
+     */
+    static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env, InstalledSkillSource installed) {
+        SkillSettings settings = config.skills();
+        FolderSkillSource folders = new FolderSkillSource(id -> {
+            AgentSpec a = config.agents().get(id);
+            if (a == null) return List.of();
+            List<FolderSkillSource.Root> roots = new ArrayList<>();
+            Path workspace = RealPaths.real(a.workspace());
+            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace", workspace));
+            roots.add(new FolderSkillSource.Root(a.workspace().resolve(".agents/skills"), "workspace", workspace));
+            settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
+            return roots;
+        });
+        return new SkillCatalog(SkillSource.firstWins(List.of(folders, installed)), SkillHost.of(env, config.secrets()),
+                settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */
@@ -108,14 +144,14 @@ final class AgentWiring {
      * everything internal either way).
      */
     static EgressProxy egressProxy(CarapaceConfig config, Function<String, String> env, Clock clock,
-                                   PolicyWatcher policy, AuditSink audit) {
+                                   PolicyWatcher policy, AuditSink audit, SkillEgress skills) {
         NetworkRules rules = policy != null ? policy.networkRules()
                 : r -> r.port() == 80 || r.port() == 443
                 ? new NetworkRules.NetworkDecision(NetworkRules.Verdict.ALLOW, "tools.web_fetch", "public web on ports 80"
                 + " and 443 (no network policy attached)", false, List.of(), List.of())
                 : new NetworkRules.NetworkDecision(NetworkRules.Verdict.DENY, "tools.web_fetch", "only ports 80 and"
                 + " 443 are reachable without a network policy", false, List.of(), List.of());
-        return new EgressProxy(rules, Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
+        return new EgressProxy(skills.around(rules), Resolver.SYSTEM, SecretStore.of(config.secrets(), env), audit, clock,
                 EgressProxy.Options.defaults());
     }
 
@@ -124,12 +160,12 @@ final class AgentWiring {
      * the file-system layer of the policy in force at each command.
      */
     static BwrapExec bwrapExec(CarapaceConfig config, Bubblewrap bubblewrap, EgressSockets sockets,
-                               PolicyWatcher policy) {
+                               PolicyWatcher policy, SkillEgress skills) {
         Map<String, BwrapExec.AgentSandbox> agents = new LinkedHashMap<>();
         for (AgentSpec a : config.agents().values()) {
             agents.put(a.id(), new BwrapExec.AgentSandbox(a.workspace(), sockets.byAgent().get(a.id())));
         }
-        return new BwrapExec(bubblewrap, agents, policy == null ? null : policy::current);
+        return new BwrapExec(bubblewrap, agents, policy == null ? null : policy::current, skills);
     }
 
     /**

@@ -40,6 +40,8 @@ import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.schedule.JobEvents;
 import dev.carapace.schedule.JobService;
 import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.SkillEgress;
+import dev.carapace.skill.FollowedSkills;
 import dev.carapace.server.adapter.JobMetrics;
 import dev.carapace.server.adapter.Metrics;
 import dev.carapace.server.adapter.PrivacyAudit;
@@ -50,6 +52,9 @@ import dev.carapace.server.api.BudgetsApi;
 import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
 import dev.carapace.server.api.JobsApi;
+import dev.carapace.server.api.SkillsApi;
+import dev.carapace.skill.repo.InstalledSkillSource;
+import dev.carapace.skill.repo.SkillRepository;
 import dev.carapace.server.api.KeysApi;
 import dev.carapace.server.api.MemoryApi;
 import dev.carapace.server.api.ModelsApi;
@@ -58,6 +63,9 @@ import dev.carapace.server.api.ResponsesApi;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
+import dev.carapace.skill.SkillCatalog;
+import dev.carapace.skill.SkillPrompt;
+import dev.carapace.skill.SkillTool;
 import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
@@ -110,7 +118,12 @@ public final class Carapace implements AutoCloseable {
     private final Bubblewrap bubblewrap;
     /** The egress proxy's sockets for sandboxed commands, one per agent; null without the sandbox. */
     private final EgressSockets sandboxSockets;
+    private final SkillCatalog skillCatalog;
+    private final FollowedSkills followedSkills;
+    private final SkillEgress skillEgress;
     private final AuditLog auditLog;
+    /** The org skill repository; its installed, approved, pinned versions are in every agent's skill catalog. */
+    private final SkillRepository skillRepository;
     private final ApprovalQueue approvals;
     private final List<Provider> providers;
     private final HttpServer server;
@@ -122,6 +135,11 @@ public final class Carapace implements AutoCloseable {
         store = openStore(config, dataDir, env);
         auditLog = new AuditLog(store.auditRecords());
         PolicyWatcher watcher = null;
+        // What followed skills declared is enforced by the guard and, for sandboxed commands, at the proxy.
+        skillRepository = SkillWiring.repository(config, store, auditLog, clock);
+        skillCatalog = AgentWiring.skillCatalog(config, env, new InstalledSkillSource(skillRepository));
+        followedSkills = new FollowedSkills(agent -> skillCatalog.entries(agent).stream().map(SkillCatalog.Entry::skill).toList());
+        skillEgress = new SkillEgress(followedSkills);
         EgressProxy proxy = null;
         EgressSockets sockets = null;
         Bubblewrap sandbox = null;
@@ -130,7 +148,7 @@ public final class Carapace implements AutoCloseable {
             watcher = GuardWiring.policyWatcher(config, configFile, dataDir, auditLog, clock);
             if (config.tools().webFetch() == CarapaceConfig.Tools.WebFetch.PROXY
                     || config.tools().exec() == CarapaceConfig.Tools.Exec.BWRAP) {
-                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog);
+                proxy = AgentWiring.egressProxy(config, env, clock, watcher, auditLog, skillEgress);
             }
             // A missing or broken sandbox is a startup error. Each agent's sandboxed commands reach the egress proxy
             // through a socket of their own: the proxy knows whose traffic it judges.
@@ -138,6 +156,7 @@ public final class Carapace implements AutoCloseable {
                 SandboxUser user = SandboxUser.resolve(
                         config.tools().sandboxUser(), Path.of("/etc/passwd"));
                 sockets = EgressSockets.open(proxy, config.agents().values(), user);
+                skillEgress.attach(sockets);
                 sandbox = AgentWiring.openSandbox(config, configFile, dataDir, env, sockets, user);
                 // Commands run as the sandbox user when we are root: each workspace must be that user's.
                 for (AgentSpec a : config.agents().values()) sandbox.handOver(a.workspace());
@@ -235,13 +254,16 @@ public final class Carapace implements AutoCloseable {
                         j.spec().owner().team(), p.reason()));
             }
         });
+        SkillCatalog skills = skillCatalog;
         memoryWiring = new MemoryWiring(config, store, clock);
         List<dev.carapace.agent.AgentTool> extraTools = new ArrayList<>();
         extraTools.add(jobWiring.scheduleTool(new Agents(config.agents().values())));
+        extraTools.add(new SkillTool(skills));
         extraTools.addAll(memoryWiring.tools());
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
-                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher), auditLog,
-                approvals, extraTools);
+                bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
+                        skillEgress), auditLog,
+                approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
@@ -278,6 +300,7 @@ public final class Carapace implements AutoCloseable {
         responsesApi.routes(routes);
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
+        new SkillsApi(api, skillRepository).routes(routes);
         new MemoryApi(api, memoryWiring.memory, memoryWiring.scopes, agentRuntime.agents(),
                 config.teams().keySet()).routes(routes);
         guardApi.routes(routes);
@@ -387,6 +410,9 @@ public final class Carapace implements AutoCloseable {
 
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }
+
+    /** The org skill repository. */
+    public SkillRepository skillRepository() { return skillRepository; }
 
     /** The agents' heartbeats (for a test that beats them on its own clock). */
     dev.carapace.schedule.heartbeat.HeartbeatRunner heartbeats() { return jobWiring.heartbeats(); }

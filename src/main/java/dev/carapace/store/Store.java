@@ -62,6 +62,7 @@ public final class Store implements AutoCloseable {
     private final Jobs jobs;
     private final HeartbeatStates heartbeatStates;
     private final MemoryNotes memoryNotes;
+    private final SkillVersions skillVersions;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -88,6 +89,7 @@ public final class Store implements AutoCloseable {
         this.jobs = new Jobs(this);
         this.heartbeatStates = new HeartbeatStates(this);
         this.memoryNotes = new MemoryNotes(this);
+        this.skillVersions = new SkillVersions(this);
     }
 
     /**
@@ -265,6 +267,8 @@ public final class Store implements AutoCloseable {
 
     /** Agents' and teams' memory notes, their chunks and embeddings, and keyword search over them. */
     public MemoryNotes memoryNotes() { return memoryNotes; }
+    /** The org's skill repository: published versions, their reviews, and installs. */
+    public SkillVersions skillVersions() { return skillVersions; }
 
     /** The pool, for db-scheduler ({@link DueRuns}), which runs its own SQL on {@code scheduled_tasks}. */
     javax.sql.DataSource dataSource() { return dataSource; }

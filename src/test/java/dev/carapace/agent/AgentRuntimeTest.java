@@ -400,6 +400,7 @@ class AgentRuntimeTest {
             case RunEvent.Error x -> "error:" + x.message();
             case RunEvent.Dropped d -> "dropped:" + d.count();
             case RunEvent.Compacted c -> "compacted:" + c.through();
+            case RunEvent.MemoryFlushed f -> "memory_flushed:" + f.status();
             case RunEvent.ApprovalRequested a -> "approval:" + a.tool();
             case RunEvent.ApprovalResolved a -> "approval:" + a.outcome();
         };

@@ -118,6 +118,11 @@ class MemoryScopeAttackTest {
         assertThat(search("alice", Map.of("query", "x", "k", "five")).content()).contains("'k' must be a positive integer");
         assertThat(search("alice", Map.of("query", 42)).content()).contains("'query' must be a string");
         assertThat(write("alice", Map.of("path", "a.md")).content()).contains("missing argument 'text'");
+        // no path: today's journal, appended to
+        assertThat(write("carol", Map.of("text", "first thought")).content()).contains("journal/2026-12-05.md");
+        assertThat(write("carol", Map.of("text", "second thought")).error()).isFalse();
+        assertThat(f.memory.read(Scope.agent("carol"), "journal/2026-12-05.md").body())
+                .isEqualTo("first thought\n\nsecond thought");
         assertThat(write("alice", Map.of("path", "a.md", "text", "x", "mode", "overwrite")).content()).contains("replace or append");
         ToolResult unknownAgent = f.searchTool().run(JSON.valueToTree(Map.of("query", "x")), MemoryFixture.as("mallory"));
         assertThat(unknownAgent.error()).isTrue();

@@ -3,7 +3,7 @@ package dev.carapace.agent.tools;
 /** A tool call's arguments are missing or malformed; the message names the argument and what was expected. */
 public final class ArgumentException extends Exception {
 
-    ArgumentException(String message) {
+    public ArgumentException(String message) {
         super(message, null, false, false);
     }
 }

@@ -29,6 +29,11 @@ public final class BuiltinTools {
 
     /** Provided by memory (it keeps notes): {@code memory_write}, {@code memory_search}. Not built here either. */
     public static final Set<String> MEMORY_NAMES = Set.of("memory_write", "memory_search");
+    /**
+     * Provided by the skills package: {@code skill}, which reads the agent's skills on demand (and whose presence
+     * puts the list of skills in the agent's system prompt). Not built here either, but an agent may list it.
+     */
+    public static final Set<String> SKILL_NAMES = Set.of("skill");
 
     /** Every name an agent's {@code tools:} list may hold. */
     public static Set<String> accepted() {
@@ -36,6 +41,7 @@ public final class BuiltinTools {
         all.addAll(RUNTIME_NAMES);
         all.addAll(SCHEDULER_NAMES);
         all.addAll(MEMORY_NAMES);
+        all.addAll(SKILL_NAMES);
         return Set.copyOf(all);
     }
 

@@ -119,7 +119,7 @@ public final class ExecTool implements AgentTool {
         Sandbox.Result result;
         try {
             result = sandbox.run(new Sandbox.Command(context.agentId(), List.of("/bin/sh", "-c", command), directory,
-                    environment(workspace.root()), limit, outputCap));
+                    environment(workspace.root()), limit, outputCap, context.following()));
         } catch (IOException e) {
             // The message would name host paths; the model only needs to know it did not start.
             return ToolResult.error("exec failed: the command could not be started (" + e.getClass().getSimpleName()

@@ -1,5 +1,7 @@
 package dev.carapace.agent.tools;
 
+import dev.carapace.agent.Following;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,9 +50,11 @@ public interface Sandbox {
      * @param environment      the complete environment of the command
      * @param timeout          wall-clock limit, after which the process tree is killed
      * @param maxOutputBytes   most bytes of output (UTF-8, marker included) that {@link Result#output()} may hold
+     * @param following        the skills the calling run follows (null: none): a sandbox narrows the command's
+     *                         network to what they declared (the unisolated runner cannot, and ignores it)
      */
     record Command(String agentId, List<String> argv, Path workingDirectory, Map<String, String> environment,
-                   Duration timeout, int maxOutputBytes) {
+                   Duration timeout, int maxOutputBytes, Following following) {
         public Command {
             argv = List.copyOf(argv);
             if (argv.isEmpty()) throw new IllegalArgumentException("argv is empty");
@@ -60,6 +64,12 @@ public interface Sandbox {
                 throw new IllegalArgumentException("timeout must be positive");
             }
             if (maxOutputBytes < 1) throw new IllegalArgumentException("maxOutputBytes must be positive");
+        }
+
+        /** A command of a run that follows no skill. */
+        public Command(String agentId, List<String> argv, Path workingDirectory, Map<String, String> environment,
+                       Duration timeout, int maxOutputBytes) {
+            this(agentId, argv, workingDirectory, environment, timeout, maxOutputBytes, null);
         }
 
         /** A command on no agent's behalf (a sandbox's own processes, tests of the runner). */

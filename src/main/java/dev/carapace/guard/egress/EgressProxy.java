@@ -129,6 +129,12 @@ public final class EgressProxy implements AutoCloseable {
         return l;
     }
 
+    /** Closes one listener (and the connections it accepted) and forgets it: for a socket that served one command. */
+    public void unlisten(Listener l) {
+        listeners.remove(l);
+        l.close();
+    }
+
     /** Closes every listener and the connections they accepted. */
     @Override
     public void close() {

@@ -10,9 +10,9 @@ import java.util.Set;
  *
  * <p>It is parsed the way {@code sh} splits words, not evaluated. So that a rule cannot be walked around by a
  * different spelling, the simple commands include those after {@code ;}, {@code &&}, {@code ||}, {@code |},
- * {@code &} and newlines, inside {@code ( )}, {@code $( )} and backquotes, in the string of {@code sh -c} (and
- * bash, dash, zsh, ksh) and {@code eval}, and behind wrappers that run their arguments as a command ({@code env},
- * {@code sudo}, {@code xargs}, {@code timeout}, {@code nice}, ...). Redirections and leading {@code NAME=value}
+ * {@code &} and newlines, inside {@code ( )}, {@code $( )} and backquotes (also within {@code ${...}}), in the
+ * string of {@code sh -c} (and bash, dash, zsh, ksh) and {@code eval}, and behind wrappers that run their arguments
+ * as a command ({@code env}, {@code sudo}, {@code xargs}, {@code timeout}, {@code nice}, ...). Redirections and leading {@code NAME=value}
  * assignments are not arguments. A command whose program name is only known when it runs ({@code $x}, a glob, a
  * command substitution) is marked {@link Simple#dynamic()}: no rule can say what it is.
  *
@@ -68,6 +68,30 @@ public final class CommandLine {
      */
     public static boolean isPlain(String line) {
         return parse(line).plain();
+    }
+
+    /**
+     * The programs {@code line} would run (file names, nested commands included, in order), or null when one of them
+     * is only known when it runs ({@code $x}, a glob, a substitution): what a list of allowed programs is checked
+     * against.
+     */
+    public static List<String> programs(String line) {
+        List<List<String>> commands = argvs(line);
+        return commands == null ? null : commands.stream().map(List::getFirst).toList();
+    }
+
+    /**
+     * The commands {@code line} would run, each as its argv (program by file name, then its arguments unquoted),
+     * nested ones included, in order; null when one of the programs is only known when it runs. For checks that
+     * look at a program's arguments too.
+     */
+    public static List<List<String>> argvs(String line) {
+        List<List<String>> out = new ArrayList<>();
+        for (Simple s : parse(line).commands()) {
+            if (s.dynamic()) return null;
+            out.add(s.argv());
+        }
+        return out;
     }
 
     /** A rule's target, split into words the same way (its {@code *} and {@code ?} kept as glob characters). */
@@ -220,11 +244,33 @@ public final class CommandLine {
                     else if (d == close && --level == 0) break;
                 }
                 if (n == '(') nested(s.substring(i + 2, Math.min(k, s.length())));
+                else substitutionsIn(i + 2, Math.min(k, s.length()));
                 return k + 1;
             }
             int k = i + 1;
             while (k < s.length() && (Character.isLetterOrDigit(s.charAt(k)) || s.charAt(k) == '_')) k++;
             return k == i + 1 ? i + 2 : k;                  // $? $$ $1 ...: one character
+        }
+
+        /**
+         * The command substitutions inside {@code ${...}} (its default, alternative or pattern words, as in
+         * {@code ${x:-$(curl evil)}}): their commands run too. Quotes are not told apart here, so a quoted one counts
+         * as well, which only finds more.
+         */
+        private void substitutionsIn(int from, int to) {
+            int saved = i;
+            for (int k = from; k < to; ) {
+                char d = s.charAt(k);
+                if (d == '\\') {
+                    k += 2;
+                } else if (d == '`' || (d == '$' && k + 1 < to && (s.charAt(k + 1) == '(' || s.charAt(k + 1) == '{'))) {
+                    i = k;
+                    k = Math.max(k + 1, expansion(new StringBuilder()));
+                } else {
+                    k++;
+                }
+            }
+            i = saved;
         }
 
         private void nested(String inner) {
@@ -335,7 +381,11 @@ public final class CommandLine {
         /** A program name that an expansion or a glob decides when the command runs. */
         private static boolean dynamic(String program) {
             if (program.isEmpty() || computed(program)) return true;
-            for (int k = 0; k < program.length(); k++) if ("*?[".indexOf(program.charAt(k)) >= 0) return true;
+            for (int k = 0; k < program.length(); k++) {
+                char c = program.charAt(k);
+                // a [ with no ] after it matches only itself: the program [ (test) is no glob
+                if (c == '*' || c == '?' || (c == '[' && program.indexOf(']', k + 1) > k)) return true;
+            }
             return false;
         }
 

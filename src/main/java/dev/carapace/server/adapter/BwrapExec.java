@@ -24,6 +24,9 @@ import java.util.function.Supplier;
  * workspace is still {@code main}'s, with {@code main}'s workspace, egress socket and file-system layer. A working
  * directory outside the calling agent's workspace is refused.
  *
+ * <p>A command of a run that follows skills gets the network those skills declared, through {@link SkillEgress}:
+ * none, or a socket of its own judged against their hosts.
+ *
  * <p>With a guard policy, the agent's file-system layer is read from the engine in force at each command (a reload
  * applies to the next one): the workspace is writable, read-only or hidden as the policy decides for it, and every
  * root of the agent's policies is mounted with its mode (see {@link Mount} for the order). Without a policy the
@@ -39,16 +42,25 @@ public final class BwrapExec implements Sandbox {
     private final Map<String, AgentSandbox> agents;
     /** The policy engine in force, or null without a guard policy. */
     private final Supplier<PolicyEngine> policy;
+    /** Narrows the network of a command whose run follows skills; null: such a command gets none. */
+    private final SkillEgress skills;
 
     /**
      * @param agents every agent by id
      * @param policy the engine in force for each command (a {@code PolicyWatcher::current}), or null without one
      */
     public BwrapExec(Bubblewrap bwrap, Map<String, AgentSandbox> agents, Supplier<PolicyEngine> policy) {
+        this(bwrap, agents, policy, null);
+    }
+
+    /** @param skills narrows the network of commands whose runs follow skills (null: they get no network) */
+    public BwrapExec(Bubblewrap bwrap, Map<String, AgentSandbox> agents, Supplier<PolicyEngine> policy,
+                     SkillEgress skills) {
         this.bwrap = bwrap;
         this.runner = new LocalRunner(bwrap::start);
         this.agents = Map.copyOf(agents);
         this.policy = policy;
+        this.skills = skills;
     }
 
     @Override
@@ -62,11 +74,19 @@ public final class BwrapExec implements Sandbox {
             throw new IOException("working directory is outside agent '" + command.agentId() + "''s workspace");
         }
         List<Mount> mounts = policy == null ? List.of() : layer(policy.get(), command.agentId(), workspace);
-        try (Bubblewrap.Launch launch = bwrap.prepare(workspace, mounts, cwd, command.environment(), command.argv(),
-                agent.proxySocket())) {
+        try (SkillEgress.Lease network = network(command, agent.proxySocket());
+             Bubblewrap.Launch launch = bwrap.prepare(workspace, mounts, cwd, command.environment(), command.argv(),
+                     network.socket())) {
             return runner.run(new Command(command.agentId(), launch.argv(), cwd, Map.of(), command.timeout(),
                     command.maxOutputBytes()));
         }
+    }
+
+    /** The command's way out: its agent's socket, or what the skills its run follows leave of it. */
+    private SkillEgress.Lease network(Command command, Path agentSocket) throws IOException {
+        if (command.following() == null || !command.following().any()) return SkillEgress.Lease.of(agentSocket);
+        if (skills == null) return SkillEgress.Lease.of(null);
+        return skills.socketFor(command.agentId(), command.following(), agentSocket);
     }
 
     /** How many files and folders may be looked at to apply an agent's read rules to one command. */

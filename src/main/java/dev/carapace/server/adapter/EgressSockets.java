@@ -2,6 +2,7 @@ package dev.carapace.server.adapter;
 
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.guard.egress.EgressProxy;
+import dev.carapace.guard.egress.Listener;
 import dev.carapace.guard.sandbox.SandboxUser;
 
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -28,10 +30,16 @@ public final class EgressSockets implements AutoCloseable {
 
     private final Path dir;
     private final Map<String, Path> byAgent;
+    private final EgressProxy proxy;
+    /** Whom sandboxed commands run as when the gateway is root (they must reach the sockets); null otherwise. */
+    private final SandboxUser shareWith;
+    private final AtomicLong scopedCount = new AtomicLong();
 
-    private EgressSockets(Path dir, Map<String, Path> byAgent) {
+    private EgressSockets(Path dir, Map<String, Path> byAgent, EgressProxy proxy, SandboxUser shareWith) {
         this.dir = dir;
         this.byAgent = byAgent;
+        this.proxy = proxy;
+        this.shareWith = shareWith;
     }
 
     /** @param sandboxUser whom sandboxed commands run as when the gateway is root */
@@ -44,8 +52,9 @@ public final class EgressSockets implements AutoCloseable {
             throw new UncheckedIOException("cannot create the folder of the egress proxy's sockets", e);
         }
         Map<String, Path> sockets = new LinkedHashMap<>();
+        boolean root;
         try {
-            boolean root = (int) Files.getAttribute(dir, "unix:uid") == 0;
+            root = (int) Files.getAttribute(dir, "unix:uid") == 0;
             if (root) share(dir, sandboxUser, "rwx--x---");
             int n = 0;
             for (AgentSpec a : agents) {
@@ -58,7 +67,29 @@ public final class EgressSockets implements AutoCloseable {
             delete(dir);
             throw new UncheckedIOException("cannot open the egress proxy's sockets in " + dir, e);
         }
-        return new EgressSockets(dir, Map.copyOf(sockets));
+        return new EgressSockets(dir, Map.copyOf(sockets), proxy, root ? sandboxUser : null);
+    }
+
+    /**
+     * A socket of its own for one command, whose connections the proxy judges as {@code label} (see
+     * {@link SkillEgress}); closing it closes the listener and its connections and removes the file.
+     */
+    public Scoped scoped(String label) throws IOException {
+        Path socket = dir.resolve("s" + scopedCount.incrementAndGet() + ".sock");
+        Listener l = proxy.listen(UnixDomainSocketAddress.of(socket), label);
+        try {
+            if (shareWith != null) share(socket, shareWith, "rw-rw----");
+        } catch (IOException e) {
+            proxy.unlisten(l);
+            throw e;
+        }
+        return new Scoped(socket, () -> proxy.unlisten(l));
+    }
+
+    /** A command's own socket, open until closed. */
+    public record Scoped(Path socket, Runnable closer) implements AutoCloseable {
+        @Override
+        public void close() { closer.run(); }
     }
 
     /** Each agent's id to the socket its sandboxed commands use. */

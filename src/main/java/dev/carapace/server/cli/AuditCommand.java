@@ -102,9 +102,10 @@ final class AuditCommand extends GroupCommand {
         @Option(names = "--agent", paramLabel = "AGENT") String agent;
         @Option(names = "--session", paramLabel = "KEY", description = "A session key, e.g. agent:coder:main.") String session;
         @Option(names = "--outcome", paramLabel = "OUTCOME",
-                description = "allow, deny, ask, audit, approved, rejected, expired or revoked.") String outcome;
+                description = "allow, deny, ask, audit, approved, rejected, expired, revoked; for skills also pending, "
+                        + "installed, pinned, removed.") String outcome;
         @Option(names = "--layer", paramLabel = "LAYER",
-                description = "tool, filesystem, network, process, approval or policy.") String layer;
+                description = "tool, filesystem, network, process, approval, policy or skills.") String layer;
         @Option(names = "--since", paramLabel = "TIME", description = "From this time on (inclusive).") String since;
         @Option(names = "--until", paramLabel = "TIME", description = "Before this time.") String until;
         @Option(names = "--limit", paramLabel = "N", defaultValue = "100", description = "At most this many (default 100).") int limit;

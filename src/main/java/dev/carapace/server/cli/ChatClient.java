@@ -133,6 +133,12 @@ public final class ChatClient {
             case "approval_resolved" -> line("… approval " + e.path("approval_id").asText() + " " + e.path("outcome").asText()
                     + (e.path("decided_by").isTextual() ? " by " + e.path("decided_by").asText() : ""));
             case "dropped" -> line("(" + e.path("count").asLong() + " events were lost: this terminal read too slowly)");
+            case "memory_flushed" -> {
+                // A compaction is routine; a flush that could not save anything before it is worth a line.
+                if (e.path("status").asText().equals("failed")) {
+                    line("… the memory flush before compaction failed: " + printable(e.path("reason").asText("")));
+                }
+            }
             default -> { }   // usage and error: the final status carries what matters
         }
         out.flush();

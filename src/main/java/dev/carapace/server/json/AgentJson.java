@@ -74,6 +74,10 @@ public final class AgentJson {
                     .put("reason", a.reason());
             case RunEvent.Compacted c -> usage(n.put("through", c.through()).put("replaced_entries", c.replacedEntries())
                     .put("prompt_tokens", c.promptTokens()).put("model", c.model()), c.usage());
+            case RunEvent.MemoryFlushed f -> {
+                n.put("status", f.status()).put("written", f.written()).put("reason", f.reason()).put("model", f.model());
+                if (f.usage() != null) usage(n, f.usage());
+            }
         }
         return n;
     }
@@ -88,6 +92,7 @@ public final class AgentJson {
             case RunEvent.Error e -> "error";
             case RunEvent.Dropped d -> "dropped";
             case RunEvent.Compacted c -> "compacted";
+            case RunEvent.MemoryFlushed f -> "memory_flushed";
             case RunEvent.ApprovalRequested a -> "approval_requested";
             case RunEvent.ApprovalResolved a -> "approval_resolved";
         };

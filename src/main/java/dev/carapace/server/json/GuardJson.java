@@ -23,8 +23,9 @@ import static dev.carapace.text.Excerpt.clip;
 /** Audit records, approvals, grants and verifications as the API and the CLI show them; and their query inputs. */
 public final class GuardJson {
 
-    public static final Set<String> OUTCOMES = Set.of("allow", "deny", "ask", "audit", "approved", "rejected", "expired", "revoked");
-    public static final Set<String> LAYERS = Set.of("tool", "filesystem", "network", "process", "approval", "policy");
+    public static final Set<String> OUTCOMES = Set.of("allow", "deny", "ask", "audit", "approved", "rejected", "expired", "revoked",
+            "pending", "installed", "pinned", "removed");
+    public static final Set<String> LAYERS = Set.of("tool", "filesystem", "network", "process", "approval", "policy", "skills");
     public static final Set<String> APPROVAL_STATUSES = Set.of(ApprovalRecords.PENDING, ApprovalRecords.APPROVED,
             ApprovalRecords.REJECTED, ApprovalRecords.EXPIRED);
 

@@ -38,7 +38,8 @@ class AttackCommandSpellingTest {
             "rm -rf$IFS x", "rm${IFS}-rf${IFS}x", "{rm,-rf,x}", "r\\m -rf x", "$(printf rm) -rf x", "\"$(echo rm)\" -rf x",
             "cat <<E | sh\nrm -rf x\nE", "sh <<< 'rm -rf x'", "echo 'rm -rf x' | sh", "printf 'rm -rf x' | bash",
             "sh -c \"$(echo rm -rf x)\"", ". /dev/stdin <<< 'rm -rf x'", "eval \"rm -rf x\"", "alias d='rm -rf'; d x",
-            "/usr/bin/env rm -rf x", "./rm -rf x", "/usr/bin/../bin/rm -rf x"})
+            "/usr/bin/env rm -rf x", "./rm -rf x", "/usr/bin/../bin/rm -rf x", "echo ${X:-$(rm -rf x)}",
+            "echo \"${X:=`rm -rf x`}\"", ": ${X#$(rm -rf x)}", "[ -n \"${X:-$(rm -rf x)}\" ]"})
     void aDenyRuleStopsEverySpelling(String command) {
         assertThat(exec(command)).as(command).isIn(Verdict.DENY);
     }

@@ -1,0 +1,58 @@
+package dev.carapace.skill;
+
+/**
+ * Text a skill's author chose, made safe to show: in the model's prompt ({@link #oneLine}) and in messages
+ * ({@link #quote}). A name or description may hide bidirectional overrides, zero-width or tag characters that make
+ * what a reviewer reads differ from what a model reads; those never reach either.
+ */
+public final class SkillText {
+
+    private SkillText() {}
+
+    /**
+     * {@code text} on one line: control, format (bidi overrides, zero-width, tags), private-use and unassigned
+     * characters removed, line and paragraph breaks and runs of white space made one space, trimmed. Visible text
+     * is kept as it is.
+     */
+    public static String oneLine(String text) {
+        if (text == null) return "";
+        StringBuilder sb = new StringBuilder(text.length());
+        boolean space = false;
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            i += Character.charCount(cp);
+            if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) {
+                space = sb.length() > 0;
+                continue;
+            }
+            if (hidden(cp)) continue;
+            if (space) sb.append(' ');
+            space = false;
+            sb.appendCodePoint(cp);
+        }
+        return sb.toString();
+    }
+
+    /** Whether {@code cp} is not shown as itself: a control, format, private-use, unassigned or surrogate character. */
+    public static boolean hidden(int cp) {
+        return switch (Character.getType(cp)) {
+            case Character.CONTROL, Character.FORMAT, Character.PRIVATE_USE, Character.UNASSIGNED,
+                 Character.SURROGATE, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> true;
+            default -> false;
+        };
+    }
+
+    /** {@code value} quoted for a message: hidden characters written as {@code \}{@code uXXXX}, at most 60 shown. */
+    public static String quote(String value) {
+        StringBuilder sb = new StringBuilder("'");
+        int shown = 0;
+        for (int i = 0; i < value.length() && shown < 60; shown++) {
+            int cp = value.codePointAt(i);
+            i += Character.charCount(cp);
+            if (hidden(cp)) sb.append(String.format("\\u%04X", cp));
+            else sb.appendCodePoint(cp);
+            if (shown == 59 && i < value.length()) sb.append("...");
+        }
+        return sb.append('\'').toString();
+    }
+}

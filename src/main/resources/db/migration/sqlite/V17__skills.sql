@@ -1,0 +1,30 @@
+-- Issue 17. The org's shared skill repository: each published version of a skill, addressed by its content hash
+-- (dev.carapace.skill.SkillHash), with its files (one deterministic archive: path, length, bytes per file in path
+-- order), what the scanner found and the review's decision; and the installs, each pinning one hash at a scope
+-- (org, team:NAME, agent:NAME). Keep in step with ../postgresql/V17__skills.sql.
+CREATE TABLE skill_versions (
+    name          TEXT    NOT NULL,
+    hash          TEXT    NOT NULL,
+    files         BLOB    NOT NULL,
+    file_count    INTEGER NOT NULL,
+    total_bytes   INTEGER NOT NULL,
+    summary       TEXT    NOT NULL,
+    publisher     TEXT    NOT NULL,
+    published_at  INTEGER NOT NULL,
+    findings      TEXT    NOT NULL,
+    blocking      INTEGER NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    reviewer      TEXT,
+    decided_at    INTEGER,
+    note          TEXT,
+    PRIMARY KEY (name, hash)
+) STRICT;
+CREATE TABLE skill_installs (
+    scope         TEXT    NOT NULL,
+    name          TEXT    NOT NULL,
+    hash          TEXT    NOT NULL,
+    installed_by  TEXT    NOT NULL,
+    installed_at  INTEGER NOT NULL,
+    PRIMARY KEY (scope, name),
+    FOREIGN KEY (name, hash) REFERENCES skill_versions (name, hash)
+) STRICT;

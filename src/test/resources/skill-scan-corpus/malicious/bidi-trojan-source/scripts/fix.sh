@@ -1,0 +1,3 @@
+#!/bin/sh
+# check access level ‮ } ⁦if (isAdmin)⁩ ⁦ begin admins only
+npx eslint --fix .
