@@ -35,6 +35,7 @@ class ArchitectureTest {
             .layer("agent").definedBy("dev.carapace.agent..")
             .layer("schedule").definedBy("dev.carapace.schedule..")
             .layer("skill").definedBy("dev.carapace.skill..")
+            .layer("memory").definedBy("dev.carapace.memory..")
             .layer("config").definedBy("dev.carapace.config..")
             .layer("server").definedBy("dev.carapace.server..")
             .whereLayer("text").mayNotAccessAnyLayer()
@@ -50,6 +51,7 @@ class ArchitectureTest {
             .whereLayer("agent").mayOnlyAccessLayers("text", "gateway", "identity", "model", "fs")
             .whereLayer("skill").mayOnlyAccessLayers("text", "yaml", "fs", "model", "agent")
             .whereLayer("schedule").mayOnlyAccessLayers("text", "yaml", "fs", "gateway", "identity", "model", "agent")
+            .whereLayer("memory").mayOnlyAccessLayers("text", "model", "identity", "agent")
             .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule", "skill")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
             .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
@@ -59,7 +61,7 @@ class ArchitectureTest {
             .that().resideInAPackage("dev.carapace..")
             .should().resideInAnyPackage("dev.carapace.text..", "dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
                     "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
-                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.skill..", "dev.carapace.config..",
+                    "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.skill..", "dev.carapace.memory..", "dev.carapace.config..",
                     "dev.carapace.server..")
             .because("a new package gets its row in ARCHITECTURE.md and its layer in the rule above");
 
@@ -77,6 +79,14 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.yaml..", "dev.carapace.fs..",
                     "dev.carapace.model..", "dev.carapace.agent..", "dev.carapace.skill.repo..")
             .because("the scanner judges bytes alone: the repository and the CLI decide what to do with its findings");
+
+    @ArchTest
+    static final ArchRule memoryReachesTheStoreAndPrivacyOnlyThroughItsOwnInterfaces = noClasses()
+            .that().resideInAPackage("dev.carapace.memory..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.store..", "dev.carapace.privacy..",
+                    "dev.carapace.ledger..", "dev.carapace.guard..", "dev.carapace.gateway..")
+            .because("memory asks its own NoteStore and WriteScreen, which server.adapter fits to the store and the "
+                    + "privacy router");
 
     @ArchTest
     static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()

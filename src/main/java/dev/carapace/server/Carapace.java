@@ -56,6 +56,7 @@ import dev.carapace.server.api.SkillsApi;
 import dev.carapace.skill.repo.InstalledSkillSource;
 import dev.carapace.skill.repo.SkillRepository;
 import dev.carapace.server.api.KeysApi;
+import dev.carapace.server.api.MemoryApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
 import dev.carapace.server.api.ResponsesApi;
@@ -109,6 +110,7 @@ public final class Carapace implements AutoCloseable {
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
     private final JobWiring jobWiring;
+    private final MemoryWiring memoryWiring;
     private final EgressProxy egressProxy;
     /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
     private final PolicyWatcher policyWatcher;
@@ -253,11 +255,15 @@ public final class Carapace implements AutoCloseable {
             }
         });
         SkillCatalog skills = skillCatalog;
+        memoryWiring = new MemoryWiring(config, store, clock);
+        List<dev.carapace.agent.AgentTool> extraTools = new ArrayList<>();
+        extraTools.add(jobWiring.scheduleTool(new Agents(config.agents().values())));
+        extraTools.add(new SkillTool(skills));
+        extraTools.addAll(memoryWiring.tools());
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
                         skillEgress), auditLog,
-                approvals, List.of(jobWiring.scheduleTool(new Agents(config.agents().values())), new SkillTool(skills)),
-                List.of(new SkillPrompt(skills)), followedSkills);
+                approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
@@ -295,6 +301,8 @@ public final class Carapace implements AutoCloseable {
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
         new SkillsApi(api, skillRepository).routes(routes);
+        new MemoryApi(api, memoryWiring.memory, memoryWiring.scopes, agentRuntime.agents(),
+                config.teams().keySet()).routes(routes);
         guardApi.routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
         server = HttpServer.start(new HttpServer.Settings(config.server().host(),
@@ -380,6 +388,22 @@ public final class Carapace implements AutoCloseable {
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
     public JobService jobs() { return jobWiring.service; }
+
+    /** Agents' memory. */
+    public dev.carapace.memory.Memory memory() { return memoryWiring.memory; }
+
+    /**
+     * Agents' memory as the CLI uses it: over the config's store, with the privacy screen and the sentence model a
+     * gateway has (the model is loaded only by a command that embeds: a search).
+     */
+    public static dev.carapace.memory.Memory memory(CarapaceConfig config, Store store, Clock clock) {
+        return new MemoryWiring(config, store, clock).memory;
+    }
+
+    /** Which memory each of the config's agents reaches, as the gateway decides it. */
+    public static dev.carapace.memory.MemoryScopes memoryScopes(CarapaceConfig config, Store store) {
+        return MemoryWiring.scopes(config, store);
+    }
 
     /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
     public PolicyWatcher policyWatcher() { return policyWatcher; }

@@ -61,6 +61,7 @@ public final class Store implements AutoCloseable {
     private final ResponseRecords responseRecords;
     private final Jobs jobs;
     private final HeartbeatStates heartbeatStates;
+    private final MemoryNotes memoryNotes;
     private final SkillVersions skillVersions;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
@@ -87,6 +88,7 @@ public final class Store implements AutoCloseable {
         this.responseRecords = new ResponseRecords(this);
         this.jobs = new Jobs(this);
         this.heartbeatStates = new HeartbeatStates(this);
+        this.memoryNotes = new MemoryNotes(this);
         this.skillVersions = new SkillVersions(this);
     }
 
@@ -263,6 +265,8 @@ public final class Store implements AutoCloseable {
     /** What each agent's heartbeat remembers between beats. */
     public HeartbeatStates heartbeatStates() { return heartbeatStates; }
 
+    /** Agents' and teams' memory notes, their chunks and embeddings, and keyword search over them. */
+    public MemoryNotes memoryNotes() { return memoryNotes; }
     /** The org's skill repository: published versions, their reviews, and installs. */
     public SkillVersions skillVersions() { return skillVersions; }
 

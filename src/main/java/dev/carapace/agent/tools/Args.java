@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * The arguments of one call, checked: every problem becomes an {@link ArgumentException} naming the argument. Public
- * for the tools other packages provide (skill).
+ * for the tools other packages provide (skill, memory), so every tool words its argument errors alike.
  */
 public final class Args {
 

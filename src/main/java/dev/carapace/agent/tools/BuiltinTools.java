@@ -27,6 +27,8 @@ public final class BuiltinTools {
     /** Provided by the scheduler (it adds jobs): {@code schedule}. Not built here either, but an agent may list it. */
     public static final Set<String> SCHEDULER_NAMES = Set.of("schedule");
 
+    /** Provided by memory (it keeps notes): {@code memory_write}, {@code memory_search}. Not built here either. */
+    public static final Set<String> MEMORY_NAMES = Set.of("memory_write", "memory_search");
     /**
      * Provided by the skills package: {@code skill}, which reads the agent's skills on demand (and whose presence
      * puts the list of skills in the agent's system prompt). Not built here either, but an agent may list it.
@@ -38,6 +40,7 @@ public final class BuiltinTools {
         java.util.Set<String> all = new java.util.HashSet<>(NAMES);
         all.addAll(RUNTIME_NAMES);
         all.addAll(SCHEDULER_NAMES);
+        all.addAll(MEMORY_NAMES);
         all.addAll(SKILL_NAMES);
         return Set.copyOf(all);
     }

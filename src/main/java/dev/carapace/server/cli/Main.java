@@ -17,7 +17,8 @@ import java.io.PrintWriter;
         description = "The enterprise agent gateway: OpenAI/Anthropic-compatible, with budgets, tiers and policy.",
         subcommands = {ServeCommand.class, ConfigCommand.class, KeysCommand.class, ModelsCommand.class,
                 BudgetCommand.class, SpendCommand.class, AgentsCommand.class, ChatCommand.class,
-                PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class, PrivacyCommand.class, JobsCommand.class, SkillsCommand.class})
+                PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class, PrivacyCommand.class, JobsCommand.class,
+                SkillsCommand.class, MemoryCommand.class})
 public final class Main extends GroupCommand {
 
     static final ObjectMapper JSON = new ObjectMapper();
