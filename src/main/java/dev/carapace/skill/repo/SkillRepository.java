@@ -10,6 +10,7 @@ import dev.carapace.skill.SkillDocuments;
 import dev.carapace.skill.SkillFolders;
 import dev.carapace.skill.SkillFormatException;
 import dev.carapace.skill.SkillHash;
+import dev.carapace.skill.SkillText;
 import dev.carapace.skill.scan.Finding;
 import dev.carapace.skill.scan.ScanReport;
 import dev.carapace.skill.scan.Severity;
@@ -18,7 +19,6 @@ import dev.carapace.skill.repo.SkillRepoException.Kind;
 import dev.carapace.skill.repo.VersionStore.Install;
 import dev.carapace.skill.repo.VersionStore.Stored;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -95,10 +95,15 @@ public final class SkillRepository {
      */
     public Published publish(Map<String, byte[]> files, String name, Caller caller) {
         Map<String, byte[]> skill = rooted(files);
-        byte[] md = skill.get(SkillFolders.SKILL_MD);
+        // Strict: a lenient decode would serve, as instructions, a SKILL.md the scanner set aside as binary.
+        String md = SkillText.servable(skill.get(SkillFolders.SKILL_MD));
+        if (md == null) {
+            throw new SkillRepoException(Kind.INVALID, "SKILL.md", "SKILL.md: not UTF-8 text (or it holds a NUL byte); "
+                    + "a SKILL.md is UTF-8 markdown");
+        }
         SkillDocument doc;
         try {
-            doc = SkillDocuments.parse(new String(md, StandardCharsets.UTF_8), SkillFolders.SKILL_MD);
+            doc = SkillDocuments.parse(md, SkillFolders.SKILL_MD);
         } catch (SkillFormatException e) {
             throw new SkillRepoException(Kind.INVALID, "SKILL.md", "SKILL.md: " + e.getMessage());
         }
