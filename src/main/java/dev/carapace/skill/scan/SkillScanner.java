@@ -51,6 +51,7 @@ public final class SkillScanner {
             + "exfiltrate|copy|collect|grab|dump|steal|harvest|curl|wget|nc|archive|compress|extract|decrypt)\\b|\\bcontents?\\s{1,3}of\\b"
             + "|<\\s{0,3}[\"']?(?:~|\\$home)"
             + "|@(?:~|\\$home|/)|--data(?:-binary)?\\b|\\s-F\\s|\\s-d\\s{0,3}@", Pattern.CASE_INSENSITIVE);
+    private static final Pattern LINE_BREAK = Pattern.compile("\r\n|\r|\n");
     private static final Set<String> PROSE = Set.of("md", "markdown", "txt", "rst", "mdx", "");
 
     /**
@@ -136,7 +137,8 @@ public final class SkillScanner {
                         + ext + "), though it reads as text.");
             }
             boolean prose = PROSE.contains(ext);
-            String[] lines = text.split("\n", -1);
+            // Lines as the SKILL.md parser and the model see them: a lone \r ends a line too.
+            String[] lines = LINE_BREAK.split(text, -1);
             int lastDownload = -100;
             StringBuilder continued = null;
             int continuedFrom = 0;
@@ -146,7 +148,7 @@ public final class SkillScanner {
                     add("scan-incomplete", Severity.HIGH, path, k + 1, "", "The scan ran out of time at this line: the rest of the file was not reviewed.");
                     return;
                 }
-                String line = lines[k].endsWith("\r") ? lines[k].substring(0, lines[k].length() - 1) : lines[k];
+                String line = lines[k];
                 line(path, k + 1, line, prose, 0);
                 // A command continued with a trailing backslash is one command: its parts are checked joined too.
                 boolean continues = line.stripTrailing().endsWith("\\");
