@@ -44,7 +44,9 @@ public final class SkillScanner {
     private static final Pattern DOWNLOADED = Pattern.compile("\\b(?:curl|wget)\\b[^\\n]{0,300}(?:\\s-o|\\s-O|--output|>)\\s{0,5}\\S",
             Pattern.CASE_INSENSITIVE);
     private static final Pattern CHMOD_X = Pattern.compile("\\bchmod\\s{1,5}(?:[ugoa]{0,3}\\+x|[0-7]?7[0-7]{2})\\b", Pattern.CASE_INSENSITIVE);
-    private static final Pattern NEGATION = Pattern.compile("\\b(?:not|never|don'?t|do\\s+not|avoid|nor|no|refuse|without)\\b[^.!?;]{0,50}$",
+    /** A negation governing what follows it in the same clause (not across a comma or colon, nor "no matter"). */
+    private static final Pattern NEGATION = Pattern.compile("\\b(?:not|never(?!\\s+mind\\b)|don'?t|do\\s+not|avoid|nor"
+            + "|no(?!\\s+matter\\b)|refuse|without)\\b[^.!?;:,]{0,50}$",
             Pattern.CASE_INSENSITIVE);
     private static final Pattern READ_VERB = Pattern.compile("\\b(?:cat|less|head|tail|cp|mv|scp|rsync|tar|zip|7z|base64|xxd|strings|"
             + "sqlite3|open|read|reads|reading|readfile|readfilesync|read_text|read_bytes|get-content|upload|uploads|send|sends|post|"
