@@ -64,7 +64,12 @@ public final class SkillScanner {
      *                      low findings, shown to the reviewer
      */
     public ScanReport scan(Map<String, byte[]> files, Set<String> declaredHosts) {
-        Run run = new Run(normalise(declaredHosts), System.nanoTime() + DEADLINE_NANOS);
+        Set<String> declared = normalise(declaredHosts);
+        Run run = new Run(declared, System.nanoTime() + DEADLINE_NANOS);
+        for (String broad : broad(declaredHosts)) {
+            run.add("unknown-host", Severity.MEDIUM, "SKILL.md", 0, Quote.of(broad, 60), "Declares every host under the "
+                    + "top-level domain '" + Quote.of(broad, 60) + "' as its own: no download or contact there is told apart.");
+        }
         for (Map.Entry<String, byte[]> f : new TreeMap<>(files).entrySet()) run.file(f.getKey(), f.getValue());
         return run.report();
     }
@@ -76,15 +81,35 @@ public final class SkillScanner {
         return scan(bytes, declaredHosts);
     }
 
+    /**
+     * The declared hosts that count: a bare top-level domain ({@code com}, from {@code *.com} or a homepage of
+     * {@code https://com}) does not, or every host under it would be the skill's own.
+     */
     private static Set<String> normalise(Set<String> hosts) {
         Set<String> out = new HashSet<>();
         for (String h : hosts) {
-            if (h == null || h.isBlank()) continue;
-            String x = h.trim().toLowerCase(Locale.ROOT);
-            if (x.startsWith("*.")) x = x.substring(2);
-            out.add(x);
+            String x = plain(h);
+            if (x != null && (x.indexOf('.') > 0 || x.indexOf(':') >= 0)) out.add(x);
         }
         return out;
+    }
+
+    /** The declared hosts that are a whole top-level domain. */
+    private static Set<String> broad(Set<String> hosts) {
+        Set<String> out = new java.util.TreeSet<>();
+        for (String h : hosts) {
+            String x = plain(h);
+            if (x != null && x.indexOf('.') < 0 && x.indexOf(':') < 0 && !x.equals("localhost")) out.add(x);
+        }
+        return out;
+    }
+
+    private static String plain(String h) {
+        if (h == null || h.isBlank()) return null;
+        String x = h.trim().toLowerCase(Locale.ROOT);
+        if (x.startsWith("*.")) x = x.substring(2);
+        while (x.endsWith(".")) x = x.substring(0, x.length() - 1);
+        return x.isEmpty() ? null : x;
     }
 
     /** One scan's state: the findings so far, keyed so a rule reports a line once. */
