@@ -123,7 +123,7 @@ public final class SkillRepository {
         String hash = SkillHash.of(skill);
         var existing = store.get(doc.name(), hash);
         if (existing.isPresent()) return new Published(view(existing.get()), false);
-        ScanReport report = scanner.scan(skill, DeclaredHosts.of(doc));
+        ScanReport report = scanner.scan(reviewed(skill, doc), DeclaredHosts.of(doc));
         boolean auto = switch (policy) {
             case NEVER -> false;
             case CLEAN -> report.findings().stream().allMatch(f -> f.severity().compareTo(Severity.LOW) <= 0);
@@ -359,6 +359,30 @@ public final class SkillRepository {
             return out;
         }
         throw new SkillRepoException(Kind.INVALID, "files", "files: no SKILL.md at the top of the skill (or of its one folder)");
+    }
+
+    /** Where the scan's findings on the front matter as parsed are reported. */
+    static final String FRONT_MATTER_AS_PARSED = SkillFolders.SKILL_MD + "#front-matter";
+
+    /**
+     * What the scanner reads: the files, and the front matter's values as parsed, the description also on one line
+     * as the model's prompt gets it. YAML (and JSON5) escapes and line continuations make the parsed values differ
+     * from their bytes ({@code "\x69gnore all previous instructions"}), and the description goes into every system
+     * prompt the skill is listed in (other values reach the model in the {@code skill} tool's list).
+     */
+    private static Map<String, byte[]> reviewed(Map<String, byte[]> files, SkillDocument doc) {
+        StringBuilder parsed = new StringBuilder("description: ").append(SkillText.oneLine(doc.description())).append('\n');
+        values("", doc.frontMatter(), parsed);
+        Map<String, byte[]> out = new TreeMap<>(files);
+        out.put(FRONT_MATTER_AS_PARSED, parsed.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return out;
+    }
+
+    /** Each string in {@code value} on lines of its own, after its key path. */
+    private static void values(String path, Object value, StringBuilder out) {
+        if (value instanceof Map<?, ?> m) m.forEach((k, v) -> values(path.isEmpty() ? String.valueOf(k) : path + "." + k, v, out));
+        else if (value instanceof List<?> l) for (int i = 0; i < l.size(); i++) values(path + "[" + i + "]", l.get(i), out);
+        else if (value instanceof String text) out.append(path).append(": ").append(text).append('\n');
     }
 
     private static String summary(SkillDocument doc) {
