@@ -24,6 +24,8 @@ public record Following(String agentId, String sessionKey, Set<String> skills, F
 
     /** The tool whose calls load a skill's instructions; provided by the skills package, known here by name. */
     public static final String SKILL_TOOL = "skill";
+    /** The field of a finished sub-agent's result (spawn_agent, wait_agents) naming the skills its session followed. */
+    public static final String PASSED_UP = "followed_skills";
 
     public Following {
         skills = Set.copyOf(skills);

@@ -296,6 +296,7 @@ final class RunLifecycle {
         ex.family.tree.active.decrementAndGet();
         long total = ex.totalTokens();
         if (ex.result != null) {
+            ex.result.skills.addAll(ex.skills);
             ex.result.text = ex.lastText;
             ex.result.tokens.set(total);
         }

@@ -67,6 +67,8 @@ final class SubAgents {
     static final class Result {
         volatile String text = "";
         final AtomicLong tokens = new AtomicLong();
+        /** The skills the child's session followed: its result may carry their instructions up. */
+        final java.util.Set<String> skills = java.util.concurrent.ConcurrentHashMap.newKeySet();
     }
 
     /** What the runtime does for this class: start a child run, read a run's end. */
@@ -195,7 +197,7 @@ final class SubAgents {
             return ToolResult.ok(n.toString());
         }
         waitFor(List.of(child), false, patience);
-        return ToolResult.ok(tools(describe(child), verdict).toString());
+        return ToolResult.ok(tools(describe(parent, child), verdict).toString());
     }
 
     /** Tells the model what the child may use, and what it was denied, so it does not expect the impossible. */
@@ -234,7 +236,7 @@ final class SubAgents {
         ArrayNode list = n.putArray("agents");
         int pending = 0;
         for (Child c : chosen) {
-            list.add(describe(c));
+            list.add(describe(parent, c));
             if (!c.done().isDone()) pending++;
         }
         n.put("pending", pending);
@@ -252,7 +254,13 @@ final class SubAgents {
         }
     }
 
-    private ObjectNode describe(Child c) {
+    /**
+     * A child as its parent's model sees it. A finished child's result goes to the parent, and with it the skills the
+     * child followed: the parent follows them from now on (else a parent could have a child read a skill and hand its
+     * instructions up, and follow them without being held to what the skill declared). They are written into the
+     * result, ahead of its text, so {@link Transcript#skillsRead} finds them again when a later run begins.
+     */
+    private ObjectNode describe(Execution parent, Child c) {
         ObjectNode n = Transcript.JSON.createObjectNode().put("id", c.name()).put("agent", c.agent())
                 .put("session", c.sessionKey());
         if (!c.done().isDone()) return n.put("status", "running");
@@ -260,6 +268,11 @@ final class SubAgents {
         n.put("status", info.status().label());
         if (info.reason() != null) n.put("reason", info.reason());
         n.put("tokens", info.tokens());
+        if (!c.result().skills.isEmpty()) {
+            parent.skills.addAll(c.result().skills);
+            ArrayNode followed = n.putArray(Following.PASSED_UP);
+            new java.util.TreeSet<>(c.result().skills).forEach(followed::add);
+        }
         n.put("result", c.result().text);
         return n;
     }

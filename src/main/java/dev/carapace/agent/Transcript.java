@@ -14,11 +14,14 @@ import dev.carapace.model.ToolCall;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The transcript's JSON shapes (see {@link TranscriptEntry}) and the conversation a model sees from them. */
 final class Transcript {
@@ -80,26 +83,56 @@ final class Transcript {
     static Set<String> skillsRead(List<SessionStore.Entry> rows) {
         Set<String> out = new LinkedHashSet<>();
         Map<String, String> reading = new HashMap<>();   // the last assistant entry's skill calls, by call id
+        Set<String> subAgentCalls = new HashSet<>();       // its spawn_agent and wait_agents calls, by call id
         for (SessionStore.Entry row : rows) {
             switch (row.role()) {
                 case "assistant" -> {
                     reading.clear();
+                    subAgentCalls.clear();
                     for (JsonNode t : parse(row.content()).path("tool_calls")) {
-                        if (!Following.SKILL_TOOL.equals(t.path("name").asText())) continue;
+                        String tool = t.path("name").asText();
+                        if (tool.equals(AgentSpec.SPAWN_AGENT) || tool.equals(AgentSpec.WAIT_AGENTS)) subAgentCalls.add(t.path("id").asText());
+                        if (!Following.SKILL_TOOL.equals(tool)) continue;
                         String name = Following.loaded(arguments(t.path("arguments").asText("{}")));
                         if (name != null) reading.put(t.path("id").asText(), name);
                     }
                 }
                 case "tool" -> {
                     JsonNode r = parse(row.content());
-                    String name = reading.get(r.path("tool_call_id").asText());
+                    String id = r.path("tool_call_id").asText();
+                    String name = reading.get(id);
                     if (name != null && !r.path("error").asBoolean(true)) out.add(name);
+                    if (subAgentCalls.contains(id)) out.addAll(passedUp(r.path("content").asText()));
                 }
                 default -> { }
             }
         }
         return out;
     }
+
+    /**
+     * The skills a sub-agent result names as its children's ({@link Following#PASSED_UP}). Read from the text, not
+     * parsed as JSON: a long result is stored cut at the tool output cap, and the names are written ahead of it.
+     */
+    private static Set<String> passedUp(String content) {
+        Set<String> out = new LinkedHashSet<>();
+        Matcher lists = PASSED_UP_LIST.matcher(content);
+        while (lists.find()) {
+            Matcher names = JSON_STRING.matcher(lists.group(1));
+            while (names.find()) {
+                try {
+                    out.add(JSON.readValue(names.group(), String.class));
+                } catch (JsonProcessingException e) {
+                    // not a JSON string after all: the runtime never writes one, so nothing to follow
+                }
+            }
+        }
+        return out;
+    }
+
+    private static final Pattern JSON_STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
+    private static final Pattern PASSED_UP_LIST = Pattern.compile("\"" + Following.PASSED_UP + "\":\\[((?:\\s*"
+            + JSON_STRING.pattern() + "\\s*,?)*)\\]");
 
     /** A call's arguments as stored; null when they are not JSON (such a call ran no tool). */
     private static JsonNode arguments(String json) {

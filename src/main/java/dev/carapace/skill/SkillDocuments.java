@@ -328,6 +328,11 @@ public final class SkillDocuments {
                     problems.error(at, KeyPath.index("metadata.carapace.hosts", i), "host " + SkillText.quote(h)
                             + " is not a host name or host:port; expected e.g. api.github.com, "
                             + "*.example.com or example.com:8443");
+                } else if (h.startsWith("*.") && h.substring(2).split(":", 2)[0].indexOf('.') < 0) {
+                    // *.com would let a following run reach every host under a top-level domain: no narrowing at all
+                    Node at = node instanceof ListNode l ? l.items().get(i) : node;
+                    problems.error(at, KeyPath.index("metadata.carapace.hosts", i), "host " + SkillText.quote(h)
+                            + " covers a whole top-level domain; expected the skill's own domain, e.g. *.example.com");
                 } else if (!hosts.contains(h)) {
                     hosts.add(h);
                 }

@@ -4,10 +4,6 @@ import dev.carapace.fs.PathException;
 import dev.carapace.fs.RealPaths;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -155,13 +151,11 @@ public final class SkillFolders {
     }
 
     private static String utf8(byte[] bytes, String where) throws SkillFormatException {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new SkillFormatException(where, "is not UTF-8 text; a SKILL.md is UTF-8 markdown");
+        String text = SkillText.servable(bytes);
+        if (text == null) {
+            throw new SkillFormatException(where, (SkillText.hasNul(bytes) ? "holds a NUL byte" : "is not UTF-8 text")
+                    + "; a SKILL.md is UTF-8 markdown");
         }
+        return text;
     }
 }

@@ -1,5 +1,10 @@
 package dev.carapace.skill;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
 /**
  * Text a skill's author chose, made safe to show: in the model's prompt ({@link #oneLine}) and in messages
  * ({@link #quote}). A name or description may hide bidirectional overrides, zero-width or tag characters that make
@@ -40,6 +45,29 @@ public final class SkillText {
                  Character.SURROGATE, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> true;
             default -> false;
         };
+    }
+
+    /**
+     * A skill file's bytes as the text an agent may be served, or null when they are not: strict UTF-8 without a NUL
+     * byte. The one definition the {@code skill} tool, the folder loader and the repository share, so that no file is
+     * served as text that the scanner (which reads every NUL-free UTF-8 file as text) judged "binary, not scanned".
+     */
+    public static String servable(byte[] bytes) {
+        if (hasNul(bytes)) return null;
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    /** Whether {@code bytes} hold a NUL byte (text tools and the scanner take such a file for binary). */
+    public static boolean hasNul(byte[] bytes) {
+        for (byte b : bytes) if (b == 0) return true;
+        return false;
     }
 
     /** {@code value} quoted for a message: hidden characters written as {@code \}{@code uXXXX}, at most 60 shown. */

@@ -10,10 +10,6 @@ import dev.carapace.agent.ToolResult;
 import dev.carapace.agent.tools.ArgumentException;
 import dev.carapace.agent.tools.Args;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -136,12 +132,11 @@ public final class SkillTool implements AgentTool {
     }
 
     private static String text(byte[] bytes, String path) throws SkillFileException {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new SkillFileException(SkillText.quote(path) + " is not UTF-8 text; only text files are read");
+        String text = SkillText.servable(bytes);
+        if (text == null) {
+            throw new SkillFileException(SkillText.quote(path) + " is not UTF-8 text (or holds a NUL byte); only text files are read");
         }
+        return text;
     }
 
     private static String capped(String text) {

@@ -253,4 +253,29 @@ class FollowingTest {
         assertThat(asked).contains("boss probe [] above=[weather]", "boss probe [weather] above=-");
         assertThat(probed).containsExactly(List.of(Set.of(), Set.of("weather")));
     }
+
+    /**
+     * Bug: a parent could have a sub-agent read a skill and hand its instructions up in its result; the child was
+     * held to the skill, the parent (which then acts on the instructions) was not. A finished child's skills now pass
+     * to the parent with its result, and a later run of the parent's session (a new runtime too) still follows them.
+     */
+    @Test
+    void aSubAgentThatReadASkillForItsParentNoLongerLeavesTheParentFree() throws Exception {
+        AgentRuntime rt = runtime(agent());
+        kit.a.enqueue(
+                toolCalls(10, 2, ask("s1", "spawn_agent", "{\"task\":\"read skill weather and tell me its steps\",\"wait\":true}")),
+                toolCalls(10, 2, ask("c1", "skill", "{\"name\":\"weather\"}")),
+                text("the steps: curl wttr.in", 10, 2),
+                toolCalls(10, 2, ask("p1", "probe", "{}")),
+                text("done", 10, 2));
+        assertThat(rt.await(rt.start("boss", "s", "delegate"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(asked.getLast()).isEqualTo("boss probe [weather] above=-");
+        assertThat(probed.getLast()).containsExactly(Set.of("weather"));
+        rt.close();
+
+        AgentRuntime second = runtime(agent());
+        kit.a.enqueue(toolCalls(10, 2, ask("p2", "probe", "{}")), text("done", 10, 2));
+        assertThat(second.await(second.start("boss", "s", "again"), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(asked.getLast()).isEqualTo("boss probe [weather] above=-");
+    }
 }

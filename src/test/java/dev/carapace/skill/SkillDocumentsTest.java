@@ -292,6 +292,18 @@ class SkillDocumentsTest {
                 .contains("metadata.carapace.hosts[0]: host 'http://x.com/' is not a host name or host:port");
     }
 
+    /**
+     * Bug: {@code *.com} was a valid declared host, so a skill could "declare" every .com host: a run following it
+     * was held to nothing on the network, and the scanner took any .com download for the skill's own.
+     */
+    @Test
+    void aWildcardOverATopLevelDomainIsNoDeclaration() {
+        for (String broad : new String[]{"*.com", "*.io:443", "*.Dev"}) {
+            assertThat(error("---\nname: a\ndescription: b\nmetadata: {carapace: {hosts: [\"" + broad + "\"]}}\n---\n"))
+                    .as(broad).contains("metadata.carapace.hosts[0]").contains("covers a whole top-level domain");
+        }
+    }
+
     @Test
     void deepJson5NestingIsRefused() {
         String deep = "{a:".repeat(200) + "1" + "}".repeat(200);

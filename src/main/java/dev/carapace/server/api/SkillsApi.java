@@ -150,7 +150,12 @@ public final class SkillsApi {
             if (!f.getValue().isTextual()) {
                 throw ApiException.invalid("files." + clip(f.getKey(), 80), "files." + clip(f.getKey(), 80) + ": expected the file's text");
             }
-            out.put(SkillArchives.checkedPath(f.getKey(), "files"), f.getValue().asText().getBytes(StandardCharsets.UTF_8));
+            String path = SkillArchives.checkedPath(f.getKey(), "files");
+            // "./SKILL.md" and "SKILL.md" are one file: refused like an archive's duplicate, never one silently dropped
+            if (out.put(path, f.getValue().asText().getBytes(StandardCharsets.UTF_8)) != null) {
+                throw ApiException.invalid("files." + clip(f.getKey(), 80), "files." + clip(f.getKey(), 80) + ": the same file as '"
+                        + clip(path, 80) + "', given twice; give each file once");
+            }
         }
         return out;
     }

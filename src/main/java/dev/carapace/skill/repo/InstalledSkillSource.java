@@ -10,8 +10,8 @@ import dev.carapace.skill.SkillFolders;
 import dev.carapace.skill.SkillFormatException;
 import dev.carapace.skill.SkillPaths;
 import dev.carapace.skill.SkillSource;
+import dev.carapace.skill.SkillText;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -62,8 +62,10 @@ public final class InstalledSkillSource implements SkillSource {
             Map<String, byte[]> files = repository.files(v.name(), v.hash()).orElse(null);
             if (files == null || !files.containsKey(SkillFolders.SKILL_MD)) return new Loaded(null, "its files are gone", 1);
             int bytes = (int) Math.min(Integer.MAX_VALUE, files.values().stream().mapToLong(b -> b.length).sum() + 1);
+            String md = SkillText.servable(files.get(SkillFolders.SKILL_MD));
+            if (md == null) return new Loaded(null, "its SKILL.md is not UTF-8 text (or holds a NUL byte)", 1);
             try {
-                var doc = SkillDocuments.parse(new String(files.get(SkillFolders.SKILL_MD), StandardCharsets.UTF_8),
+                var doc = SkillDocuments.parse(md,
                         r.scope() + ":" + v.name() + "@" + v.hash());
                 return new Loaded(new Skill(doc, r.scope().toString(), new StoredFiles(v.name() + "@" + v.hash(), files), v.hash()), null, bytes);
             } catch (SkillFormatException e) {

@@ -10,6 +10,7 @@ import dev.carapace.skill.SkillDocuments;
 import dev.carapace.skill.SkillFolders;
 import dev.carapace.skill.SkillFormatException;
 import dev.carapace.skill.SkillHash;
+import dev.carapace.skill.SkillText;
 import dev.carapace.skill.scan.Finding;
 import dev.carapace.skill.scan.ScanReport;
 import dev.carapace.skill.scan.Severity;
@@ -18,7 +19,6 @@ import dev.carapace.skill.repo.SkillRepoException.Kind;
 import dev.carapace.skill.repo.VersionStore.Install;
 import dev.carapace.skill.repo.VersionStore.Stored;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -95,10 +95,15 @@ public final class SkillRepository {
      */
     public Published publish(Map<String, byte[]> files, String name, Caller caller) {
         Map<String, byte[]> skill = rooted(files);
-        byte[] md = skill.get(SkillFolders.SKILL_MD);
+        // Strict: a lenient decode would serve, as instructions, a SKILL.md the scanner set aside as binary.
+        String md = SkillText.servable(skill.get(SkillFolders.SKILL_MD));
+        if (md == null) {
+            throw new SkillRepoException(Kind.INVALID, "SKILL.md", "SKILL.md: not UTF-8 text (or it holds a NUL byte); "
+                    + "a SKILL.md is UTF-8 markdown");
+        }
         SkillDocument doc;
         try {
-            doc = SkillDocuments.parse(new String(md, StandardCharsets.UTF_8), SkillFolders.SKILL_MD);
+            doc = SkillDocuments.parse(md, SkillFolders.SKILL_MD);
         } catch (SkillFormatException e) {
             throw new SkillRepoException(Kind.INVALID, "SKILL.md", "SKILL.md: " + e.getMessage());
         }
@@ -118,7 +123,7 @@ public final class SkillRepository {
         String hash = SkillHash.of(skill);
         var existing = store.get(doc.name(), hash);
         if (existing.isPresent()) return new Published(view(existing.get()), false);
-        ScanReport report = scanner.scan(skill, DeclaredHosts.of(doc));
+        ScanReport report = scanner.scan(reviewed(skill, doc), DeclaredHosts.of(doc));
         boolean auto = switch (policy) {
             case NEVER -> false;
             case CLEAN -> report.findings().stream().allMatch(f -> f.severity().compareTo(Severity.LOW) <= 0);
@@ -354,6 +359,30 @@ public final class SkillRepository {
             return out;
         }
         throw new SkillRepoException(Kind.INVALID, "files", "files: no SKILL.md at the top of the skill (or of its one folder)");
+    }
+
+    /** Where the scan's findings on the front matter as parsed are reported. */
+    static final String FRONT_MATTER_AS_PARSED = SkillFolders.SKILL_MD + "#front-matter";
+
+    /**
+     * What the scanner reads: the files, and the front matter's values as parsed, the description also on one line
+     * as the model's prompt gets it. YAML (and JSON5) escapes and line continuations make the parsed values differ
+     * from their bytes ({@code "\x69gnore all previous instructions"}), and the description goes into every system
+     * prompt the skill is listed in (other values reach the model in the {@code skill} tool's list).
+     */
+    private static Map<String, byte[]> reviewed(Map<String, byte[]> files, SkillDocument doc) {
+        StringBuilder parsed = new StringBuilder("description: ").append(SkillText.oneLine(doc.description())).append('\n');
+        values("", doc.frontMatter(), parsed);
+        Map<String, byte[]> out = new TreeMap<>(files);
+        out.put(FRONT_MATTER_AS_PARSED, parsed.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return out;
+    }
+
+    /** Each string in {@code value} on lines of its own, after its key path. */
+    private static void values(String path, Object value, StringBuilder out) {
+        if (value instanceof Map<?, ?> m) m.forEach((k, v) -> values(path.isEmpty() ? String.valueOf(k) : path + "." + k, v, out));
+        else if (value instanceof List<?> l) for (int i = 0; i < l.size(); i++) values(path + "[" + i + "]", l.get(i), out);
+        else if (value instanceof String text) out.append(path).append(": ").append(text).append('\n');
     }
 
     private static String summary(SkillDocument doc) {

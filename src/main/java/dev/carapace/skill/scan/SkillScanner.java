@@ -44,13 +44,16 @@ public final class SkillScanner {
     private static final Pattern DOWNLOADED = Pattern.compile("\\b(?:curl|wget)\\b[^\\n]{0,300}(?:\\s-o|\\s-O|--output|>)\\s{0,5}\\S",
             Pattern.CASE_INSENSITIVE);
     private static final Pattern CHMOD_X = Pattern.compile("\\bchmod\\s{1,5}(?:[ugoa]{0,3}\\+x|[0-7]?7[0-7]{2})\\b", Pattern.CASE_INSENSITIVE);
-    private static final Pattern NEGATION = Pattern.compile("\\b(?:not|never|don'?t|do\\s+not|avoid|nor|no|refuse|without)\\b[^.!?;]{0,50}$",
+    /** A negation governing what follows it in the same clause (not across a comma or colon, nor "no matter"). */
+    private static final Pattern NEGATION = Pattern.compile("\\b(?:not|never(?!\\s+mind\\b)|don'?t|do\\s+not|avoid|nor"
+            + "|no(?!\\s+matter\\b)|refuse|without)\\b[^.!?;:,]{0,50}$",
             Pattern.CASE_INSENSITIVE);
     private static final Pattern READ_VERB = Pattern.compile("\\b(?:cat|less|head|tail|cp|mv|scp|rsync|tar|zip|7z|base64|xxd|strings|"
             + "sqlite3|open|read|reads|reading|readfile|readfilesync|read_text|read_bytes|get-content|upload|uploads|send|sends|post|"
             + "exfiltrate|copy|collect|grab|dump|steal|harvest|curl|wget|nc|archive|compress|extract|decrypt)\\b|\\bcontents?\\s{1,3}of\\b"
             + "|<\\s{0,3}[\"']?(?:~|\\$home)"
             + "|@(?:~|\\$home|/)|--data(?:-binary)?\\b|\\s-F\\s|\\s-d\\s{0,3}@", Pattern.CASE_INSENSITIVE);
+    private static final Pattern LINE_BREAK = Pattern.compile("\r\n|\r|\n");
     private static final Set<String> PROSE = Set.of("md", "markdown", "txt", "rst", "mdx", "");
 
     /**
@@ -61,7 +64,12 @@ public final class SkillScanner {
      *                      low findings, shown to the reviewer
      */
     public ScanReport scan(Map<String, byte[]> files, Set<String> declaredHosts) {
-        Run run = new Run(normalise(declaredHosts), System.nanoTime() + DEADLINE_NANOS);
+        Set<String> declared = normalise(declaredHosts);
+        Run run = new Run(declared, System.nanoTime() + DEADLINE_NANOS);
+        for (String broad : broad(declaredHosts)) {
+            run.add("unknown-host", Severity.MEDIUM, "SKILL.md", 0, Quote.of(broad, 60), "Declares every host under the "
+                    + "top-level domain '" + Quote.of(broad, 60) + "' as its own: no download or contact there is told apart.");
+        }
         for (Map.Entry<String, byte[]> f : new TreeMap<>(files).entrySet()) run.file(f.getKey(), f.getValue());
         return run.report();
     }
@@ -73,15 +81,35 @@ public final class SkillScanner {
         return scan(bytes, declaredHosts);
     }
 
+    /**
+     * The declared hosts that count: a bare top-level domain ({@code com}, from {@code *.com} or a homepage of
+     * {@code https://com}) does not, or every host under it would be the skill's own.
+     */
     private static Set<String> normalise(Set<String> hosts) {
         Set<String> out = new HashSet<>();
         for (String h : hosts) {
-            if (h == null || h.isBlank()) continue;
-            String x = h.trim().toLowerCase(Locale.ROOT);
-            if (x.startsWith("*.")) x = x.substring(2);
-            out.add(x);
+            String x = plain(h);
+            if (x != null && (x.indexOf('.') > 0 || x.indexOf(':') >= 0)) out.add(x);
         }
         return out;
+    }
+
+    /** The declared hosts that are a whole top-level domain. */
+    private static Set<String> broad(Set<String> hosts) {
+        Set<String> out = new java.util.TreeSet<>();
+        for (String h : hosts) {
+            String x = plain(h);
+            if (x != null && x.indexOf('.') < 0 && x.indexOf(':') < 0 && !x.equals("localhost")) out.add(x);
+        }
+        return out;
+    }
+
+    private static String plain(String h) {
+        if (h == null || h.isBlank()) return null;
+        String x = h.trim().toLowerCase(Locale.ROOT);
+        if (x.startsWith("*.")) x = x.substring(2);
+        while (x.endsWith(".")) x = x.substring(0, x.length() - 1);
+        return x.isEmpty() ? null : x;
     }
 
     /** One scan's state: the findings so far, keyed so a rule reports a line once. */
@@ -136,7 +164,8 @@ public final class SkillScanner {
                         + ext + "), though it reads as text.");
             }
             boolean prose = PROSE.contains(ext);
-            String[] lines = text.split("\n", -1);
+            // Lines as the SKILL.md parser and the model see them: a lone \r ends a line too.
+            String[] lines = LINE_BREAK.split(text, -1);
             int lastDownload = -100;
             StringBuilder continued = null;
             int continuedFrom = 0;
@@ -146,7 +175,7 @@ public final class SkillScanner {
                     add("scan-incomplete", Severity.HIGH, path, k + 1, "", "The scan ran out of time at this line: the rest of the file was not reviewed.");
                     return;
                 }
-                String line = lines[k].endsWith("\r") ? lines[k].substring(0, lines[k].length() - 1) : lines[k];
+                String line = lines[k];
                 line(path, k + 1, line, prose, 0);
                 // A command continued with a trailing backslash is one command: its parts are checked joined too.
                 boolean continues = line.stripTrailing().endsWith("\\");

@@ -1,6 +1,9 @@
 package dev.carapace.skill.scan;
 
 import java.text.Normalizer;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A line as a shell or a model would read it once the disguises are off: compatibility forms folded (NFKC: fullwidth
@@ -13,9 +16,17 @@ final class Unmasked {
 
     private Unmasked() {}
 
+    /** HTML character references and \\u / \\x escapes: a model reads {@code &#105;gnore} and {@code \\u0069gnore} as "ignore". */
+    private static final Pattern ESCAPE = Pattern.compile("&#(\\d{1,7});|&#[xX]([0-9a-fA-F]{1,6});|&(shy|nbsp|amp|lt|gt|quot|apos|zwj|zwnj|ZeroWidthSpace);"
+            + "|\\\\u([0-9a-fA-F]{4})|\\\\x([0-9a-fA-F]{2})");
+    /** Inline HTML tags inside a word ({@code ig<b></b>nore}): markdown renders, and a model reads, one word. */
+    private static final Pattern TAG_IN_WORD = Pattern.compile("(?<=\\w)(?:</?[a-zA-Z][a-zA-Z0-9]{0,10}(?:\\s[^<>\\n]{0,80})?/?>){1,8}(?=\\w)");
+    private static final Map<String, String> NAMED = Map.of("shy", "\u00AD", "nbsp", " ", "amp", "&", "lt", "<", "gt", ">",
+            "quot", "\"", "apos", "'", "zwj", "\u200D", "zwnj", "\u200C", "ZeroWidthSpace", "\u200B");
+
     /** The unmasked form, or {@code line} itself when there is nothing to take off. */
     static String of(String line) {
-        String s = line;
+        String s = unescaped(line);
         boolean ascii = true;
         for (int i = 0; i < s.length() && ascii; i++) ascii = s.charAt(i) < 0x80;
         if (!ascii) {
@@ -40,5 +51,28 @@ final class Unmasked {
             out.append(c);
         }
         return out.toString();
+    }
+
+    /** {@code line} with its character references and escapes decoded and the tags inside its words taken out. */
+    private static String unescaped(String line) {
+        String s = line;
+        if (s.indexOf('&') >= 0 || s.indexOf('\\') >= 0) {
+            Matcher m = ESCAPE.matcher(s);
+            StringBuilder b = new StringBuilder(s.length());
+            while (m.find()) {
+                String replacement;
+                if (m.group(3) != null) {
+                    replacement = NAMED.get(m.group(3));
+                } else {
+                    String digits = m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(4) != null ? m.group(4) : m.group(5);
+                    int cp = Integer.parseInt(digits, m.group(1) != null ? 10 : 16);
+                    replacement = Character.isValidCodePoint(cp) && cp != 0 ? new String(Character.toChars(cp)) : m.group();
+                }
+                m.appendReplacement(b, Matcher.quoteReplacement(replacement));
+            }
+            m.appendTail(b);
+            s = b.toString();
+        }
+        return s.indexOf('<') < 0 ? s : TAG_IN_WORD.matcher(s).replaceAll("");
     }
 }
