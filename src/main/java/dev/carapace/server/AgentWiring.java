@@ -102,25 +102,26 @@ final class AgentWiring {
     }
 
     /**
-     * The skills of each agent: its workspace's {@code skills/} and {@code .agents/skills/} folders (OpenClaw's
-     * workspace and project skills), then the config's {@code skills.dirs} (the first folder holding a name wins), then
-     * what the org repository installed for it ({@code installed}: agent, team, org scope), each checked against this
+     * The skills of each agent: the config's {@code skills.dirs}, then what the org repository installed for it
+     * ({@code installed}: agent, team, org scope), then its workspace's {@code skills/} and {@code .agents/skills/}
+     * folders (OpenClaw's workspace and project skills); the first holding a name wins. Each is checked against this
      * host ({@code env} for {@code requires.env}, the config's secrets too).
      */
     static SkillCatalog skillCatalog(CarapaceConfig config, Function<String, String> env, InstalledSkillSource installed) {
         SkillSettings settings = config.skills();
-        FolderSkillSource folders = new FolderSkillSource(id -> {
+        // The operator's folders, then reviewed installs, then the agent's own workspace: an agent that can write its
+        // workspace must not shadow a reviewed skill with an unreviewed one of the same name.
+        FolderSkillSource operator = new FolderSkillSource(id -> config.agents().containsKey(id)
+                ? settings.dirs().stream().map(d -> new FolderSkillSource.Root(d, "dir")).toList() : List.of());
+        FolderSkillSource workspaces = new FolderSkillSource(id -> {
             AgentSpec a = config.agents().get(id);
             if (a == null) return List.of();
-            List<FolderSkillSource.Root> roots = new ArrayList<>();
             Path workspace = RealPaths.real(a.workspace());
-            roots.add(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace", workspace));
-            roots.add(new FolderSkillSource.Root(a.workspace().resolve(".agents/skills"), "workspace", workspace));
-            settings.dirs().forEach(d -> roots.add(new FolderSkillSource.Root(d, "dir")));
-            return roots;
+            return List.of(new FolderSkillSource.Root(a.workspace().resolve("skills"), "workspace", workspace),
+                    new FolderSkillSource.Root(a.workspace().resolve(".agents/skills"), "workspace", workspace));
         });
-        return new SkillCatalog(SkillSource.firstWins(List.of(folders, installed)), SkillHost.of(env, config.secrets()),
-                settings);
+        return new SkillCatalog(SkillSource.firstWins(List.of(operator, installed, workspaces)),
+                SkillHost.of(env, config.secrets()), settings);
     }
 
     /** A user's team: that of their newest active key, or null when they have none. */

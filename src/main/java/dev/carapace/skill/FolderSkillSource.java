@@ -14,9 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * Skills from folders: for each agent, its folders in precedence order (its workspace's {@code skills/} first, then
- * configured extra folders). When two folders hold a skill of the same name, the earlier folder's is used, as in
- * OpenClaw. Folders are listed on every call (a run's prompt, each {@code skill} call), so an added or edited skill
+ * Skills from folders: for each agent, its folders in precedence order (the composition root builds one source for
+ * the operator's configured folders and one for the agent's workspace). When two folders hold a skill of the same
+ * name, the earlier folder's is used. Folders are listed on every call (a run's prompt, each {@code skill} call), so an added or edited skill
  * is seen at the next one; a skill whose files did not change is not parsed again ({@link SkillCache}). A folder
  * that cannot be loaded is logged once for operators, never shown to a model.
  */

@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The org repository's installs reach the agents: a skill installed for an agent is in its prompt and readable
  * through the {@code skill} tool from the stored version; a member installs only for the agents their team owns; a
- * rejected version disappears from the agent at once; a workspace skill of the same name wins over the org's.
+ * rejected version disappears from the agent at once; the org's reviewed install wins over a workspace skill of the same name (which the agent could have written).
  */
 class SkillRepoAgentTest {
 
@@ -109,7 +109,7 @@ class SkillRepoAgentTest {
     }
 
     @Test
-    void aWorkspaceSkillOfTheSameNameWinsOverTheOrgInstall() throws Exception {
+    void aWorkspaceSkillNoLongerShadowsTheOrgsReviewedInstall() throws Exception {
         Files.createDirectories(workspace.resolve("skills/release-notes"));
         Files.writeString(workspace.resolve("skills/release-notes/SKILL.md"),
                 "---\nname: release-notes\ndescription: \"The team's own way.\"\n---\nbody\n");
@@ -119,6 +119,6 @@ class SkillRepoAgentTest {
         h.a.enqueue(text("Ok.", 50, 1));
         run("helper", "Notes?");
         String system = JSON.readTree(ScriptedUpstream.body(h.a.take())).path("messages").get(0).path("content").asText();
-        assertThat(system).contains("release-notes: The team's own way.").doesNotContain("The org's way.");
+        assertThat(system).contains("release-notes: The org's way.").doesNotContain("The team's own way.");
     }
 }
