@@ -76,6 +76,9 @@ public final class Store implements AutoCloseable {
         jdbi.getConfig(StatementExceptions.class).setMessageRendering(StatementExceptions.MessageRendering.NONE);
         // First, so a failure leaves nothing open: the file as migrated is the one every later check compares with.
         this.fileIntegrity = sqliteFile == null ? null : FileIntegrity.remember(sqliteFile);
+        if (fileIntegrity != null && dataSource.getDataSource() instanceof CheckedSqliteDataSource checked) {
+            checked.watch(fileIntegrity);
+        }
         this.apiKeys = new ApiKeys(this);
         this.usageLog = new UsageLog(this);
         // A memory database lives in the pool's one connection, so only a file can have a journal and a writer
@@ -174,7 +177,7 @@ public final class Store implements AutoCloseable {
         sds.setUrl(url);
 
         HikariConfig c = new HikariConfig();
-        c.setDataSource(sds);
+        c.setDataSource(new CheckedSqliteDataSource(sds));
         if (JdbcUrls.isSqliteMemory(url)) {
             c.setMaximumPoolSize(1);
             c.setMinimumIdle(1);
