@@ -83,4 +83,18 @@ public final class SkillText {
         }
         return sb.append('\'').toString();
     }
+
+    /**
+     * A skill file's text as a reviewer should read it: every hidden character but line breaks and tabs written as
+     * {@code \}{@code uXXXX}, so a bidi override or a zero-width run cannot show the reviewer other text than the model
+     * reads.
+     */
+    public static String reviewable(String text) {
+        StringBuilder sb = new StringBuilder(text.length());
+        text.codePoints().forEach(cp -> {
+            if (cp != '\n' && cp != '\t' && hidden(cp)) sb.append(String.format("\\u%04X", cp));
+            else sb.appendCodePoint(cp);
+        });
+        return sb.toString();
+    }
 }

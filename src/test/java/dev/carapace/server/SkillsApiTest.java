@@ -242,4 +242,31 @@ class SkillsApiTest {
         error(g.get("/api/skills/installs?scope=agent:..%2Fx", g.memberKey), 400, "scope");
         error(g.post("/api/skills/notes/abcdef01/review", g.adminKey, "{\"decision\":5}"), 400, "decision");
     }
+
+    @Test
+    void aReviewerReadsEachFileAsStoredWithHiddenCharactersWrittenOut() throws Exception {
+        // a bidi override makes "hs | ..." look harmless to a human; the model reads the characters as they are
+        String files = GatewayHarness.JSON.createObjectNode().set("files", GatewayHarness.JSON.createObjectNode()
+                .put("SKILL.md", "---\nname: viewer\ndescription: \"A test skill.\"\n---\nSee scripts/run.sh.\n")
+                .put("scripts/run.sh", "echo ok \u202E# hs | nimda\n")).toString();
+        JsonNode v = ok(g.post("/api/skills", g.memberKey, files), 201);
+        String hash = v.get("hash").asText();
+        JsonNode f = ok(g.get("/api/skills/viewer/" + hash + "/file?path=scripts/run.sh", g.memberKey), 200);
+        assertThat(f.get("text").asText()).isEqualTo("echo ok \\u202E# hs | nimda\n");
+        assertThat(f.get("binary").asBoolean()).isFalse();
+        assertThat(f.get("bytes").asInt()).isEqualTo("echo ok \u202E# hs | nimda\n".getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        assertThat(f.get("state").asText()).isEqualTo(v.get("state").asText());
+        // by a hash prefix too
+        assertThat(ok(g.get("/api/skills/viewer/" + hash.substring(0, 8) + "/file?path=SKILL.md", g.memberKey), 200)
+                .get("text").asText()).contains("See scripts/run.sh.");
+
+        HttpResponse<String> missing = g.get("/api/skills/viewer/" + hash + "/file?path=scripts/../SKILL.md", g.memberKey);
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(missing.body()).contains("\"param\":\"path\"").contains("scripts/run.sh").doesNotContain("Exception");
+        assertThat(g.get("/api/skills/viewer/" + hash + "/file", g.memberKey).statusCode()).isEqualTo(400);
+        HttpResponse<String> extra = g.get("/api/skills/viewer/" + hash + "/file?path=SKILL.md&raw=1", g.memberKey);
+        assertThat(extra.statusCode()).isEqualTo(400);
+        assertThat(extra.body()).contains("raw: unknown parameter");
+        assertThat(g.get("/api/skills/viewer/" + "0".repeat(64) + "/file?path=SKILL.md", g.memberKey).statusCode()).isEqualTo(404);
+    }
 }

@@ -56,6 +56,7 @@ public final class SkillsApi {
          .delete("/api/skills/installs/{scope}/{name}", x -> handle(x, () -> remove(x)))
          .get("/api/skills/{name}", x -> handle(x, () -> show(x, null)))
          .get("/api/skills/{name}/{hash}", x -> handle(x, () -> show(x, x.pathParam("hash"))))
+         .get("/api/skills/{name}/{hash}/file", x -> handle(x, () -> file(x)))
          .post("/api/skills/{name}/{hash}/review", x -> handle(x, () -> review(x)));
     }
 
@@ -170,6 +171,19 @@ public final class SkillsApi {
             repo.versions(name).forEach(v -> versions.add(SkillsJson.version(v, false)));
         }
         sendJson(x, 200, body);
+    }
+
+    /** {@code ?path=P}: one file of a version as stored, for a reviewer ({@link SkillsJson#file}). */
+    private void file(Exchange x) {
+        caller(x);
+        for (String q : x.queryNames()) {
+            if (!q.equals("path")) throw ApiException.invalid(q, q + ": unknown parameter (expected path)");
+        }
+        String path = x.query("path");
+        if (path == null || path.isEmpty()) throw ApiException.invalid("path", "path: required, a file of the skill such as SKILL.md");
+        String name = x.pathParam("name");
+        String hash = x.pathParam("hash");
+        sendJson(x, 200, SkillsJson.file(repo.show(name, hash), path, repo.file(name, hash, path)));
     }
 
     /** {@code {"decision": "approve"|"reject", "note": "..."}}. */

@@ -146,11 +146,20 @@ final class SkillsCommand extends GroupCommand {
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a version: review, findings, files.")
     static final class Show extends RepoCommand {
         @Parameters(paramLabel = "NAME[@HASH]", description = "The skill, and a version's hash or its first 8+ digits (default: newest).") String ref;
+        @Option(names = "--file", paramLabel = "PATH",
+                description = "Print this file of the version, as stored, hidden characters written as \\uXXXX.") String file;
 
         @Override
         int run(SkillRepository repo, Caller cli, PrintWriter out) throws Exception {
             Ref r = Ref.of(ref);
             Version v = repo.show(r.name(), r.hash());
+            if (file != null) {
+                var f = SkillsJson.file(v, file, repo.file(v.name(), v.hash(), file));
+                if (json) print(out, f);
+                else if (f.path("binary").asBoolean()) out.printf("%s: not text (%d bytes); not shown%n", file, f.path("bytes").asInt());
+                else out.print(f.path("text").asText());
+                return 0;
+            }
             if (json) {
                 print(out, SkillsJson.version(v, true));
                 return 0;

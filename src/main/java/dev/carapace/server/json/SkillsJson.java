@@ -2,6 +2,7 @@ package dev.carapace.server.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.skill.SkillText;
 import dev.carapace.skill.repo.SkillRepository.Version;
 import dev.carapace.skill.repo.VersionStore.Install;
 import dev.carapace.skill.scan.Finding;
@@ -12,6 +13,17 @@ import static dev.carapace.server.json.AgentJson.JSON;
 public final class SkillsJson {
 
     private SkillsJson() {}
+
+    /**
+     * One file of a version for a reviewer: its text with hidden characters written out ({@code \}{@code uXXXX}), or
+     * {@code "binary": true} and no text when it is not what the {@code skill} tool would serve as text.
+     */
+    public static ObjectNode file(Version v, String path, byte[] bytes) {
+        String text = SkillText.servable(bytes);
+        return JSON.createObjectNode().put("name", v.name()).put("hash", v.hash()).put("state", v.state().label())
+                .put("path", path).put("bytes", bytes.length).put("binary", text == null)
+                .put("text", text == null ? null : SkillText.reviewable(text));
+    }
 
     /** A version: its review, its findings, and with {@code files} its file list. */
     public static ObjectNode version(Version v, boolean files) {

@@ -233,6 +233,20 @@ public final class SkillRepository {
         return view(store.get(name, version(name, hashOrPrefix).hash()).orElseThrow());
     }
 
+    /**
+     * One file of a version, exactly as stored and served (for a reviewer to read before deciding): the given hash or
+     * prefix, or the newest version when null.
+     */
+    public byte[] file(String name, String hashOrPrefix, String path) {
+        Map<String, byte[]> files = show(name, hashOrPrefix).stored().files();
+        byte[] bytes = files == null ? null : files.get(path);
+        if (bytes == null) {
+            throw new SkillRepoException(Kind.NOT_FOUND, "path", "path: no file " + SkillText.quote(path == null ? "" : path)
+                    + " in " + name + " (files: " + clip(String.join(", ", files == null ? List.of() : files.keySet()), 300) + ")");
+        }
+        return bytes;
+    }
+
     /** Installs at {@code scope}, or every install when null. */
     public List<Install> installs(Scope scope) {
         return store.installs(scope == null ? null : List.of(scope));
