@@ -142,7 +142,8 @@ public final class Memory {
         List<VectorCache.Entry> entries = new ArrayList<>(scopes.size());
         for (Scope s : scopes) entries.add(vectors.entry(s));
         List<Long> nearest = new ArrayList<>();
-        if (strategy != Strategy.KEYWORD) {
+        // An empty memory never loads the model (a few hundred MB once loaded) for a query that can find nothing.
+        if (strategy != Strategy.KEYWORD && entries.stream().anyMatch(e -> e.size() > 0)) {
             float[] q = embedder.embed(query);
             List<VectorCache.Hit> hits = new ArrayList<>();
             for (VectorCache.Entry e : entries) hits.addAll(VectorCache.nearest(e, q, pool));

@@ -78,6 +78,18 @@ class MemoryTest {
     }
 
     @Test
+    void aSearchOfAnEmptyMemoryNoLongerLoadsTheModel() {
+        // the gateway's RSS grew by about 370 MB on the first search of an agent with no notes at all
+        MemoryFixture f = fixture(PrivacySpec.DEFAULT, MemoryLimits.DEFAULT);
+        assertThat(f.memory.search(List.of(Scope.agent("alice"), Scope.team("ops")), "how do we deploy", 5)).isEmpty();
+        assertThat(f.embedded).hasValue(0);
+        f.memory.write(Scope.agent("alice"), "deploy.md", "We deploy with the blue-green script.", Memory.Mode.REPLACE, ALICE);
+        int afterWrite = f.embedded.get();
+        assertThat(f.memory.search(List.of(Scope.agent("alice")), "how do we ship releases", 5)).isNotEmpty();
+        assertThat(f.embedded.get()).as("a memory with notes embeds the query").isEqualTo(afterWrite + 1);
+    }
+
+    @Test
     void anUnchangedNoteIsNotReindexedAndARewriteReplacesItsChunks() {
         MemoryFixture f = fixture(PrivacySpec.DEFAULT, MemoryLimits.DEFAULT);
         Scope own = Scope.agent("alice");
