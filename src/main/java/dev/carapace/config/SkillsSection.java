@@ -1,5 +1,6 @@
 package dev.carapace.config;
 
+import dev.carapace.skill.AutoApprove;
 import dev.carapace.skill.SkillSettings;
 import dev.carapace.yaml.YamlTree.Entry;
 import dev.carapace.yaml.YamlTree.MapNode;
@@ -16,12 +17,22 @@ import java.util.Map;
 /**
  * Reads the {@code skills:} section: {@code dirs} (extra skills folders, relative to the config's folder), {@code
  * prompt: {max_tokens, max_skill_tokens}} (the skills block's token budgets) and {@code entries} (per skill, by its
- * name or {@code skillKey}: {@code enabled} and {@code config}, as OpenClaw's {@code skills.entries}). Each agent's
+ * name or {@code skillKey}: {@code enabled} and {@code config}, as OpenClaw's {@code skills.entries}) and {@code
+ * auto_approve} (which published versions the org repository approves without an admin). Each agent's
  * workspace {@code skills/} folder needs no setting.
  */
 final class SkillsSection {
 
+    /** The words of {@code auto_approve}, in the order the error message lists them. */
+    private static final Map<String, AutoApprove> AUTO_APPROVE = orderedChoices();
+
     private SkillsSection() {}
+
+    private static Map<String, AutoApprove> orderedChoices() {
+        Map<String, AutoApprove> m = new LinkedHashMap<>();
+        for (AutoApprove a : AutoApprove.values()) m.put(a.name().toLowerCase(java.util.Locale.ROOT), a);
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     /** The section, or {@link SkillSettings#DEFAULT} when absent; problems go to the reader's {@code Problems}. */
     @SuppressWarnings("unchecked")
@@ -66,11 +77,12 @@ final class SkillsSection {
             one.finish();
             entries.put(e.key(), new SkillSettings.Entry(enabled, settings));
         }
+        AutoApprove autoApprove = r.choice("auto_approve", AUTO_APPROVE, AutoApprove.CLEAN);
         r.finish();
         if (maxSkillTokens > maxTokens) {
             prompt.errorHere("max_skill_tokens (" + maxSkillTokens + ") is more than max_tokens (" + maxTokens + ")");
             maxSkillTokens = maxTokens;
         }
-        return new SkillSettings(dirs, maxTokens, maxSkillTokens, entries);
+        return new SkillSettings(dirs, maxTokens, maxSkillTokens, entries, autoApprove);
     }
 }

@@ -37,6 +37,6 @@ public final class SkillWiring {
                 (action, caller, target, outcome, reason) -> audit.record(new AuditEvent(clock.instant(),
                         config.org() + "/" + (caller.team() == null ? "-" : caller.team()) + "/" + caller.name(), null, null,
                         "skills", action, target, outcome, null, reason)),
-                owners, SkillRepository.AutoApprove.CLEAN, clock);
+                owners, config.skills().autoApprove(), clock);
     }
 }

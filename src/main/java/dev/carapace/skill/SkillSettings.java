@@ -6,16 +6,18 @@ import java.util.Map;
 
 /**
  * The config's {@code skills:} section: where skills come from besides each agent's own {@code skills/} folder, how
- * much of the system prompt they may take, and per-skill settings.
+ * much of the system prompt they may take, per-skill settings, and the org repository's review policy.
  *
- * @param dirs            extra skills folders for every agent, after the agent's workspace {@code skills/} (which
- *                        wins when both hold a skill of the same name)
+ * @param dirs            extra skills folders for every agent, before the org repository's installs and the agent's
+ *                        workspace {@code skills/} (the first holding a name wins)
  * @param maxPromptTokens the most tokens the skills block of a system prompt may have, its heading included
  * @param maxSkillTokens  the most tokens one skill's line may have; a longer description is shortened
  * @param entries         per-skill settings by the skill's config key ({@code metadata.openclaw.skillKey}, else its
  *                        name), as OpenClaw's {@code skills.entries}
+ * @param autoApprove     which versions published to the org repository are approved without an admin
  */
-public record SkillSettings(List<Path> dirs, int maxPromptTokens, int maxSkillTokens, Map<String, Entry> entries) {
+public record SkillSettings(List<Path> dirs, int maxPromptTokens, int maxSkillTokens, Map<String, Entry> entries,
+                            AutoApprove autoApprove) {
 
     public static final int DEFAULT_PROMPT_TOKENS = 1500;
     public static final int DEFAULT_SKILL_TOKENS = 60;
@@ -25,7 +27,13 @@ public record SkillSettings(List<Path> dirs, int maxPromptTokens, int maxSkillTo
     public SkillSettings {
         dirs = List.copyOf(dirs);
         entries = Map.copyOf(entries);
+        if (autoApprove == null) autoApprove = AutoApprove.CLEAN;
         if (maxPromptTokens < 1 || maxSkillTokens < 1) throw new IllegalArgumentException("token budgets must be >= 1");
+    }
+
+    /** Settings with the default review policy ({@link AutoApprove#CLEAN}). */
+    public SkillSettings(List<Path> dirs, int maxPromptTokens, int maxSkillTokens, Map<String, Entry> entries) {
+        this(dirs, maxPromptTokens, maxSkillTokens, entries, AutoApprove.CLEAN);
     }
 
     /** The entry of a skill, or {@link Entry#NONE}. */

@@ -67,7 +67,7 @@ public final class SkillRepoBench {
                 public Set<String> teams() { return Set.of("platform"); }
             };
             SkillRepository repo = new SkillRepository(new StoreSkillVersions(store.skillVersions()), scanner,
-                    (a, c, t, o, r) -> { }, owners, SkillRepository.AutoApprove.UNBLOCKED, Clock.systemUTC());
+                    (a, c, t, o, r) -> { }, owners, dev.carapace.skill.AutoApprove.UNBLOCKED, Clock.systemUTC());
             Caller admin = new Caller("bench", "platform", true);
             long[] publish = new long[n];
             List<String> names = new ArrayList<>();

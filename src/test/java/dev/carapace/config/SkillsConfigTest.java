@@ -1,5 +1,6 @@
 package dev.carapace.config;
 
+import dev.carapace.skill.AutoApprove;
 import dev.carapace.skill.SkillSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +43,7 @@ class SkillsConfigTest {
                 skills:
                   dirs: [%s]
                   prompt: {max_tokens: 900, max_skill_tokens: 40}
+                  auto_approve: never
                   entries:
                     coding-agent: {enabled: true}
                     sag: {enabled: false}
@@ -52,12 +54,14 @@ class SkillsConfigTest {
         assertThat(s.dirs()).containsExactly(shared.toAbsolutePath());
         assertThat(s.maxPromptTokens()).isEqualTo(900);
         assertThat(s.maxSkillTokens()).isEqualTo(40);
+        assertThat(s.autoApprove()).isEqualTo(AutoApprove.NEVER);
         assertThat(s.entry("coding-agent").enabled()).isTrue();
         assertThat(s.entry("sag").enabled()).isFalse();
         assertThat(s.entry("image-lab").enabled()).isNull();
         assertThat(s.entry("image-lab").config()).isEqualTo(Map.of("browser", Map.of("enabled", "true"), "model", "nano"));
         assertThat(c.agents().get("a").tools()).containsExactly("read", "skill");
         assertThat(ConfigLoader.load(base(), "t.yaml").skills()).isEqualTo(SkillSettings.DEFAULT);
+        assertThat(SkillSettings.DEFAULT.autoApprove()).as("the default review policy").isEqualTo(AutoApprove.CLEAN);
     }
 
     @Test
@@ -67,7 +71,9 @@ class SkillsConfigTest {
                 .startsWith("t.yaml:" + (line + 1) + ":10: skills.dirs: folder '")
                 .endsWith("nowhere' does not exist (a skills folder holds one folder per skill, each with its SKILL.md)");
         assertThat(errors("skills:\n  dirz: []\n")).singleElement().asString()
-                .isEqualTo("t.yaml:" + (line + 1) + ":3: skills.dirz: unknown key 'dirz' (expected one of: dirs, prompt, entries)");
+                .isEqualTo("t.yaml:" + (line + 1) + ":3: skills.dirz: unknown key 'dirz' (expected one of: dirs, prompt, entries, auto_approve)");
+        assertThat(errors("skills:\n  auto_approve: always\n")).singleElement().asString()
+                .contains("skills.auto_approve: unknown value 'always' (expected one of: never, clean, unblocked)");
         assertThat(errors("skills:\n  prompt: {max_tokens: 5}\n")).singleElement().asString()
                 .contains("skills.prompt.max_tokens").contains("between 100 and 100000");
         assertThat(errors("skills:\n  prompt: {max_tokens: 200, max_skill_tokens: 300}\n")).singleElement().asString()

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.skill.AutoApprove;
 import dev.carapace.skill.SkillDocument;
 import dev.carapace.skill.SkillDocuments;
 import dev.carapace.skill.SkillFolders;
@@ -41,18 +42,6 @@ import static dev.carapace.text.Excerpt.clip;
  * admin keys are the org's admins, so {@code team:} and {@code org} installs are theirs).
  */
 public final class SkillRepository {
-
-    /** Which versions are approved without an admin. */
-    public enum AutoApprove {
-        /** Every version waits for an admin. */
-        NEVER,
-        /** Versions whose findings are all low or info (the default). */
-        CLEAN,
-        /** Versions with no blocking (high or critical) finding. */
-        UNBLOCKED;
-
-        public static AutoApprove of(String text) { return valueOf(text.toUpperCase(Locale.ROOT)); }
-    }
 
     /** A version as the API and the CLI show it. */
     public record Version(Stored stored, List<Finding> findings) {

@@ -8,7 +8,7 @@ import dev.carapace.skill.SkillHost;
 import dev.carapace.skill.SkillSettings;
 import dev.carapace.skill.SkillTool;
 import dev.carapace.skill.repo.SkillRepoException.Kind;
-import dev.carapace.skill.repo.SkillRepository.AutoApprove;
+import dev.carapace.skill.AutoApprove;
 import dev.carapace.skill.scan.SkillScanner;
 import org.junit.jupiter.api.Test;
 

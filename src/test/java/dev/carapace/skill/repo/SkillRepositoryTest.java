@@ -1,7 +1,7 @@
 package dev.carapace.skill.repo;
 
 import dev.carapace.skill.repo.SkillRepoException.Kind;
-import dev.carapace.skill.repo.SkillRepository.AutoApprove;
+import dev.carapace.skill.AutoApprove;
 import dev.carapace.skill.repo.VersionStore.Install;
 import dev.carapace.skill.repo.VersionStore.Stored;
 import dev.carapace.skill.scan.SkillScanner;
