@@ -230,9 +230,9 @@ public final class MemoryNotes {
      *
      * <p>Ranking every chunk that holds a common word is what makes a search slow in a large memory (a fifth of a
      * second at 100,000 chunks), and a common word says little about what the query is about. So a phrase found in
-     * {@link #COMMON_PHRASE_MATCHES} chunks or more (in the whole index, counted up to there and no further) is left
-     * out, and when every phrase is common the chunks holding all of them match instead. A memory smaller than that
-     * is searched with every phrase.
+     * {@link #COMMON_PHRASE_MATCHES} chunks or more of the scopes (counted up to there and no further) is left out,
+     * and when every phrase is common the chunks holding all of them match instead. A memory smaller than that is
+     * searched with every phrase.
      */
     public List<KeywordHit> keyword(List<Scope> scopes, String query, int limit) {
         List<List<String>> phrases = phrases(query);
@@ -244,7 +244,7 @@ public final class MemoryNotes {
                         .append(" AND n.scope_name = :n").append(i).append(")");
             }
             where.append(")");
-            String match = match(h, phrases);
+            String match = match(h, phrases, scopes, where.toString());
             String sql = store.postgres()
                     // the query in the WHERE clause itself, a constant the planner can take to the GIN index: as a
                     // row of the FROM clause it was joined to every chunk, a scan of the table (a minute at 100,000)
@@ -264,21 +264,28 @@ public final class MemoryNotes {
     }
 
     /** The index query for {@code phrases}: any of the rare ones, or all of them when none is rare. */
-    private String match(Handle h, List<List<String>> phrases) {
+    private String match(Handle h, List<List<String>> phrases, List<Scope> scopes, String inScopes) {
         List<List<String>> rare = new ArrayList<>();
-        for (List<String> p : phrases) if (matches(h, p) < COMMON_PHRASE_MATCHES) rare.add(p);
+        for (List<String> p : phrases) if (matches(h, p, scopes, inScopes) < COMMON_PHRASE_MATCHES) rare.add(p);
         if (store.postgres()) return rare.isEmpty() ? tsquery(phrases, " & ") : tsquery(rare, " | ");
         return rare.isEmpty() ? fts5(phrases, " AND ") : fts5(rare, " OR ");
     }
 
-    /** How many chunks hold the phrase, counted up to {@link #COMMON_PHRASE_MATCHES}: the index alone, no ranking. */
-    private int matches(Handle h, List<String> phrase) {
+    /**
+     * How many chunks of the scopes hold the phrase, counted up to {@link #COMMON_PHRASE_MATCHES} and no further, and
+     * without ranking: a word common in other scopes may be what sets a chunk apart in these.
+     */
+    private int matches(Handle h, List<String> phrase, List<Scope> scopes, String inScopes) {
         String sql = store.postgres()
-                ? "SELECT COUNT(*) FROM (SELECT 1 FROM memory_chunks WHERE tsv @@ to_tsquery('english', :q) LIMIT :cap) m"
-                : "SELECT COUNT(*) FROM (SELECT 1 FROM memory_chunks_fts WHERE memory_chunks_fts MATCH :q LIMIT :cap) m";
+                ? "SELECT COUNT(*) FROM (SELECT 1 FROM memory_chunks c JOIN memory_notes n ON n.id = c.note_id "
+                + "WHERE c.tsv @@ to_tsquery('english', :q) AND " + inScopes + " LIMIT :cap) m"
+                : "SELECT COUNT(*) FROM (SELECT 1 FROM memory_chunks_fts f JOIN memory_chunks c ON c.id = f.rowid "
+                + "JOIN memory_notes n ON n.id = c.note_id WHERE memory_chunks_fts MATCH :q AND " + inScopes
+                + " LIMIT :cap) m";
         List<List<String>> one = List.of(phrase);
-        return h.createQuery(sql).bind("q", store.postgres() ? tsquery(one) : fts5(one))
-                .bind("cap", COMMON_PHRASE_MATCHES).mapTo(Integer.class).one();
+        var q = h.createQuery(sql).bind("q", store.postgres() ? tsquery(one) : fts5(one)).bind("cap", COMMON_PHRASE_MATCHES);
+        bindScopes(q, scopes);
+        return q.mapTo(Integer.class).one();
     }
 
     /** The chunks with these ids that exist, with their notes' scope, path and time; in no particular order. */

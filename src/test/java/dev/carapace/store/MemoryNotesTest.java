@@ -147,6 +147,10 @@ class MemoryNotesTest {
             // a word below the count is searched as before
             assertThat(paths(notes, List.of(ALICE), "ledger")).containsExactly("alice:log.md#0", "alice:log.md#1",
                     "alice:log.md#2");
+            // what is common in another scope is counted in that scope only
+            notes.put(note(BOB, "one.md", "Heartbeat of the vault."), Long.MAX_VALUE);
+            assertThat(paths(notes, List.of(BOB), "heartbeat vault")).containsExactly("bob:one.md#0");
+            assertThat(paths(notes, List.of(BOB), "heartbeat ledger")).containsExactly("bob:one.md#0");
         }
     }
 
