@@ -228,11 +228,11 @@ public final class MemoryNotes {
      * phrase "err 4711"); a chunk matching any phrase matches, ranked by BM25 (SQLite) or cover density (PostgreSQL).
      * A query with no letters or digits matches nothing.
      *
-     * <p>Ranking every chunk that holds a common word is what makes a search slow in a large memory (a fifth of a
-     * second at 100,000 chunks), and a common word says little about what the query is about. So a phrase found in
-     * {@link #COMMON_PHRASE_MATCHES} chunks or more of the scopes (counted up to there and no further) is left out,
-     * and when every phrase is common the chunks holding all of them match instead. A memory smaller than that is
-     * searched with every phrase.
+     * <p>Ranking every chunk that holds a common word is what makes a search slow in a large memory (at 100,000
+     * chunks, a fifth of a second on SQLite and most of one on PostgreSQL), and a common word says little about what
+     * the query is about. So a phrase found in {@link #COMMON_PHRASE_MATCHES} chunks or more of the scopes (counted up
+     * to there and no further) is left out, and when every phrase is common the chunks holding all of them match
+     * instead. A memory smaller than that is searched with every phrase.
      */
     public List<KeywordHit> keyword(List<Scope> scopes, String query, int limit) {
         List<List<String>> phrases = phrases(query);
@@ -326,12 +326,13 @@ public final class MemoryNotes {
         return out;
     }
 
+    /** Any of the phrases, for FTS5. */
+    static String fts5(List<List<String>> phrases) { return fts5(phrases, " OR "); }
+
     /**
      * {@code "a b" OR "c"} (with {@code operator} " OR " or " AND "): every phrase quoted, so nothing in it is FTS5
      * syntax (its runs hold no quote).
      */
-    static String fts5(List<List<String>> phrases) { return fts5(phrases, " OR "); }
-
     static String fts5(List<List<String>> phrases, String operator) {
         StringBuilder sb = new StringBuilder();
         for (List<String> p : phrases) {
@@ -341,12 +342,13 @@ public final class MemoryNotes {
         return sb.toString();
     }
 
+    /** Any of the phrases, as a tsquery. */
+    static String tsquery(List<List<String>> phrases) { return tsquery(phrases, " | "); }
+
     /**
      * {@code a <-> b | c} (with {@code operator} " | " or " & "): runs of letters and digits only, so nothing in it is
      * tsquery syntax.
      */
-    static String tsquery(List<List<String>> phrases) { return tsquery(phrases, " | "); }
-
     static String tsquery(List<List<String>> phrases, String operator) {
         StringBuilder sb = new StringBuilder();
         for (List<String> p : phrases) {
