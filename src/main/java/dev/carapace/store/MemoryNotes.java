@@ -55,6 +55,9 @@ public final class MemoryNotes {
     /** At most this many phrases of a query go to the index; the rest of a very long query is ignored. */
     public static final int MAX_QUERY_PHRASES = 32;
 
+    /** A phrase found in this many chunks or more is too common to rank by: see {@link #keyword}. */
+    public static final int COMMON_PHRASE_MATCHES = 1_000;
+
     /**
      * English words too common to say what a query is about, dropped from queries (a phrase of several words keeps
      * them): PostgreSQL's english configuration drops them anyway, and FTS5, which has no such list, would otherwise
@@ -224,6 +227,12 @@ public final class MemoryNotes {
      * word of the query (split on white space) is a phrase of its letter-and-digit runs ({@code ERR_4711} is the
      * phrase "err 4711"); a chunk matching any phrase matches, ranked by BM25 (SQLite) or cover density (PostgreSQL).
      * A query with no letters or digits matches nothing.
+     *
+     * <p>Ranking every chunk that holds a common word is what makes a search slow in a large memory (at 100,000
+     * chunks, a fifth of a second on SQLite and most of one on PostgreSQL), and a common word says little about what
+     * the query is about. So a phrase found in {@link #COMMON_PHRASE_MATCHES} chunks or more of the scopes (counted up
+     * to there and no further) is left out, and when every phrase is common the chunks holding all of them match
+     * instead. A memory smaller than that is searched with every phrase.
      */
     public List<KeywordHit> keyword(List<Scope> scopes, String query, int limit) {
         List<List<String>> phrases = phrases(query);
@@ -235,6 +244,7 @@ public final class MemoryNotes {
                         .append(" AND n.scope_name = :n").append(i).append(")");
             }
             where.append(")");
+            String match = match(h, phrases, scopes, where.toString());
             String sql = store.postgres()
                     // the query in the WHERE clause itself, a constant the planner can take to the GIN index: as a
                     // row of the FROM clause it was joined to every chunk, a scan of the table (a minute at 100,000)
@@ -244,13 +254,38 @@ public final class MemoryNotes {
                     : "SELECT c.id FROM memory_chunks_fts f JOIN memory_chunks c ON c.id = f.rowid "
                     + "JOIN memory_notes n ON n.id = c.note_id WHERE memory_chunks_fts MATCH :q AND " + where
                     + " ORDER BY bm25(memory_chunks_fts), c.id LIMIT :limit";
-            var q = h.createQuery(sql).bind("q", store.postgres() ? tsquery(phrases) : fts5(phrases)).bind("limit", limit);
+            var q = h.createQuery(sql).bind("q", match).bind("limit", limit);
             bindScopes(q, scopes);
             List<Long> ids = q.mapTo(Long.class).list();
             List<KeywordHit> hits = new ArrayList<>(ids.size());
             for (int i = 0; i < ids.size(); i++) hits.add(new KeywordHit(ids.get(i), i));
             return hits;
         });
+    }
+
+    /** The index query for {@code phrases}: any of the rare ones, or all of them when none is rare. */
+    private String match(Handle h, List<List<String>> phrases, List<Scope> scopes, String inScopes) {
+        List<List<String>> rare = new ArrayList<>();
+        for (List<String> p : phrases) if (matches(h, p, scopes, inScopes) < COMMON_PHRASE_MATCHES) rare.add(p);
+        if (store.postgres()) return rare.isEmpty() ? tsquery(phrases, " & ") : tsquery(rare, " | ");
+        return rare.isEmpty() ? fts5(phrases, " AND ") : fts5(rare, " OR ");
+    }
+
+    /**
+     * How many chunks of the scopes hold the phrase, counted up to {@link #COMMON_PHRASE_MATCHES} and no further, and
+     * without ranking: a word common in other scopes may be what sets a chunk apart in these.
+     */
+    private int matches(Handle h, List<String> phrase, List<Scope> scopes, String inScopes) {
+        String sql = store.postgres()
+                ? "SELECT COUNT(*) FROM (SELECT 1 FROM memory_chunks c JOIN memory_notes n ON n.id = c.note_id "
+                + "WHERE c.tsv @@ to_tsquery('english', :q) AND " + inScopes + " LIMIT :cap) m"
+                : "SELECT COUNT(*) FROM (SELECT 1 FROM memory_chunks_fts f JOIN memory_chunks c ON c.id = f.rowid "
+                + "JOIN memory_notes n ON n.id = c.note_id WHERE memory_chunks_fts MATCH :q AND " + inScopes
+                + " LIMIT :cap) m";
+        List<List<String>> one = List.of(phrase);
+        var q = h.createQuery(sql).bind("q", store.postgres() ? tsquery(one) : fts5(one)).bind("cap", COMMON_PHRASE_MATCHES);
+        bindScopes(q, scopes);
+        return q.mapTo(Integer.class).one();
     }
 
     /** The chunks with these ids that exist, with their notes' scope, path and time; in no particular order. */
@@ -291,21 +326,33 @@ public final class MemoryNotes {
         return out;
     }
 
-    /** {@code "a b" OR "c"}: every phrase quoted, so nothing in it is FTS5 syntax (its runs hold no quote). */
-    static String fts5(List<List<String>> phrases) {
+    /** Any of the phrases, for FTS5. */
+    static String fts5(List<List<String>> phrases) { return fts5(phrases, " OR "); }
+
+    /**
+     * {@code "a b" OR "c"} (with {@code operator} " OR " or " AND "): every phrase quoted, so nothing in it is FTS5
+     * syntax (its runs hold no quote).
+     */
+    static String fts5(List<List<String>> phrases, String operator) {
         StringBuilder sb = new StringBuilder();
         for (List<String> p : phrases) {
-            if (!sb.isEmpty()) sb.append(" OR ");
+            if (!sb.isEmpty()) sb.append(operator);
             sb.append('"').append(String.join(" ", p)).append('"');
         }
         return sb.toString();
     }
 
-    /** {@code a <-> b | c}: runs of letters and digits only, so nothing in it is tsquery syntax. */
-    static String tsquery(List<List<String>> phrases) {
+    /** Any of the phrases, as a tsquery. */
+    static String tsquery(List<List<String>> phrases) { return tsquery(phrases, " | "); }
+
+    /**
+     * {@code a <-> b | c} (with {@code operator} " | " or " & "): runs of letters and digits only, so nothing in it is
+     * tsquery syntax.
+     */
+    static String tsquery(List<List<String>> phrases, String operator) {
         StringBuilder sb = new StringBuilder();
         for (List<String> p : phrases) {
-            if (!sb.isEmpty()) sb.append(" | ");
+            if (!sb.isEmpty()) sb.append(operator);
             sb.append(p.size() == 1 ? p.get(0) : "(" + String.join(" <-> ", p) + ")");
         }
         return sb.toString();

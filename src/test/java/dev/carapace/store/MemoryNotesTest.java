@@ -127,6 +127,35 @@ class MemoryNotesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
+    void aCommonWordIsNotRankedByWhenTheQueryHasARareOne(String db) {
+        try (Store store = open(db)) {
+            MemoryNotes notes = store.memoryNotes();
+            int common = MemoryNotes.COMMON_PHRASE_MATCHES;
+            String[] chunks = new String[common + 1];
+            for (int i = 0; i < common; i++) chunks[i] = "Heartbeat report number " + i + (i < 3 ? " for the ledger." : ".");
+            chunks[common] = "Rotate the vault certificate every quarter.";
+            notes.put(note(ALICE, "log.md", chunks), Long.MAX_VALUE);
+
+            // "heartbeat" is in 1,000 chunks: with a rare word beside it, only the rare word's chunks match
+            assertThat(paths(notes, List.of(ALICE), "heartbeat vault")).containsExactly("alice:log.md#" + common);
+            assertThat(paths(notes, List.of(ALICE), "heartbeat 7")).containsExactly("alice:log.md#7");
+            // every word common: the chunks holding all of them
+            assertThat(paths(notes, List.of(ALICE), "heartbeat report"))
+                    .hasSize(20).allMatch(p -> !p.endsWith("#" + common));
+            // a common word alone still finds its chunks
+            assertThat(paths(notes, List.of(ALICE), "heartbeat")).hasSize(20);
+            // a word below the count is searched as before
+            assertThat(paths(notes, List.of(ALICE), "ledger")).containsExactly("alice:log.md#0", "alice:log.md#1",
+                    "alice:log.md#2");
+            // what is common in another scope is counted in that scope only
+            notes.put(note(BOB, "one.md", "Heartbeat of the vault."), Long.MAX_VALUE);
+            assertThat(paths(notes, List.of(BOB), "heartbeat vault")).containsExactly("bob:one.md#0");
+            assertThat(paths(notes, List.of(BOB), "heartbeat ledger")).containsExactly("bob:one.md#0");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
     void queryTextThatIsSyntaxIsOnlyText(String db) {
         try (Store store = open(db)) {
             MemoryNotes notes = store.memoryNotes();
