@@ -1,5 +1,6 @@
 package dev.carapace.skill;
 
+import dev.carapace.text.Invisible;
 import dev.carapace.yaml.KeyPath;
 import dev.carapace.yaml.Problems;
 import dev.carapace.yaml.YamlTree;
@@ -108,7 +109,7 @@ final class NodeReads {
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
             i += Character.charCount(cp);
-            if (SkillText.hidden(cp)) {
+            if (Invisible.is(cp)) {
                 problems.error(s, path, "the item " + SkillText.quote(text) + " holds a control or hidden character;"
                         + " expected a plain name");
                 return null;

@@ -1,5 +1,7 @@
 package dev.carapace.skill;
 
+import dev.carapace.text.Invisible;
+
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -22,7 +24,7 @@ public final class SkillPaths {
         for (int i = 0; i < path.length(); ) {
             int cp = path.codePointAt(i);
             i += Character.charCount(cp);
-            if (SkillText.hidden(cp)) throw refused(path, "the path holds a control or hidden character");
+            if (Invisible.is(cp)) throw refused(path, "the path holds a control or hidden character");
         }
         if (path.startsWith("/") || path.startsWith("~") || path.matches("^[A-Za-z]:.*")) {
             throw refused(path, "the path is absolute");

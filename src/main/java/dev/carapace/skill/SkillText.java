@@ -1,5 +1,7 @@
 package dev.carapace.skill;
 
+import dev.carapace.text.Invisible;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -30,21 +32,12 @@ public final class SkillText {
                 space = sb.length() > 0;
                 continue;
             }
-            if (hidden(cp)) continue;
+            if (Invisible.is(cp)) continue;
             if (space) sb.append(' ');
             space = false;
             sb.appendCodePoint(cp);
         }
         return sb.toString();
-    }
-
-    /** Whether {@code cp} is not shown as itself: a control, format, private-use, unassigned or surrogate character. */
-    public static boolean hidden(int cp) {
-        return switch (Character.getType(cp)) {
-            case Character.CONTROL, Character.FORMAT, Character.PRIVATE_USE, Character.UNASSIGNED,
-                 Character.SURROGATE, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> true;
-            default -> false;
-        };
     }
 
     /**
@@ -77,7 +70,7 @@ public final class SkillText {
         for (int i = 0; i < value.length() && shown < 60; shown++) {
             int cp = value.codePointAt(i);
             i += Character.charCount(cp);
-            if (hidden(cp)) sb.append(String.format("\\u%04X", cp));
+            if (Invisible.is(cp)) sb.append(String.format("\\u%04X", cp));
             else sb.appendCodePoint(cp);
             if (shown == 59 && i < value.length()) sb.append("...");
         }
@@ -92,7 +85,7 @@ public final class SkillText {
     public static String reviewable(String text) {
         StringBuilder sb = new StringBuilder(text.length());
         text.codePoints().forEach(cp -> {
-            if (cp != '\n' && cp != '\t' && hidden(cp)) sb.append(String.format("\\u%04X", cp));
+            if (cp != '\n' && cp != '\t' && Invisible.is(cp)) sb.append(String.format("\\u%04X", cp));
             else sb.appendCodePoint(cp);
         });
         return sb.toString();

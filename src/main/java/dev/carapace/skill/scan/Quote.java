@@ -1,5 +1,7 @@
 package dev.carapace.skill.scan;
 
+import dev.carapace.text.Invisible;
+
 import static dev.carapace.text.Excerpt.clip;
 
 /**
@@ -59,15 +61,11 @@ final class Quote {
                 || c == '+';
     }
 
-    /** Control, format and private-use characters as {@code <U+XXXX>}; everything else as it is. */
+    /** Invisible characters ({@link Invisible#is}) as {@code <U+XXXX>}; everything else as it is. */
     static String printable(String s) {
         StringBuilder out = new StringBuilder(s.length());
         s.codePoints().forEach(cp -> {
-            int type = Character.getType(cp);
-            boolean hidden = (cp < 0x20 && cp != '\t') || cp == 0x7f || type == Character.FORMAT
-                    || type == Character.PRIVATE_USE || type == Character.UNASSIGNED || (cp >= 0xFE00 && cp <= 0xFE0F)
-                    || (cp >= 0xE0100 && cp <= 0xE01EF) || type == Character.CONTROL;
-            if (hidden) out.append(String.format("<U+%04X>", cp));
+            if (Invisible.is(cp)) out.append(String.format("<U+%04X>", cp));
             else out.appendCodePoint(cp);
         });
         return out.toString();
