@@ -269,4 +269,18 @@ class SkillsApiTest {
         assertThat(extra.body()).contains("raw: unknown parameter");
         assertThat(g.get("/api/skills/viewer/" + "0".repeat(64) + "/file?path=SKILL.md", g.memberKey).statusCode()).isEqualTo(404);
     }
+
+    @Test
+    void aQueryParameterOrABodyFieldGivenTwiceIsRefusedNotGuessed() {
+        // ?scope=org&scope=team:x: which one counts would be a guess a proxy in front could make differently
+        HttpResponse<String> twice = g.get("/api/skills/installs?scope=org&scope=team:platform", g.memberKey);
+        assertThat(twice.statusCode()).isEqualTo(400);
+        assertThat(twice.body()).contains("The query parameter 'scope' is given 2 times; give it once.");
+        // a body whose second "files" is empty used to be read as its last value
+        HttpResponse<String> dup = g.post("/api/skills", g.memberKey,
+                "{\"files\":{\"SKILL.md\":\"---\\nname: a\\ndescription: d\\n---\\n\"},\"files\":{}}");
+        assertThat(dup.statusCode()).isEqualTo(400);
+        assertThat(dup.body()).contains("gives a field twice").contains("'files'").doesNotContain("Exception");
+        assertThat(ok(g.get("/api/skills", g.memberKey), 200).get("data")).as("nothing published").isEmpty();
+    }
 }

@@ -59,7 +59,9 @@ public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger("carapace.access");
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Reads request bodies keeping decimals exact: 0.1 stays 0.1, never the nearest double. */
-    private static final ObjectReader BODY = JSON.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    /** The native API's bodies: a field given twice is refused, never read as its last value. */
+    private static final ObjectReader BODY = JSON.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final String X_REQUEST_ID = "x-request-id";
     private static final String REQUEST_ID = "request-id";
     private static final String X_SHOULD_RETRY = "x-should-retry";
@@ -505,6 +507,13 @@ public final class HttpApi {
             JsonNode n = BODY.readTree(body);
             if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object.");
             return n;
+        } catch (com.fasterxml.jackson.core.JsonParseException e) {
+            String m = String.valueOf(e.getOriginalMessage());
+            if (m.startsWith("Duplicate field")) {
+                throw ApiException.invalid(null, "Request body gives a field twice (" + clip(m, 80) + ", line "
+                        + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + "); give each once.");
+            }
+            throw ApiException.invalid(null, "Request body is not valid JSON.");
         } catch (IOException e) {
             throw ApiException.invalid(null, "Request body is not valid JSON.");
         }

@@ -92,10 +92,18 @@ public final class Exchange {
     /** The names of the query parameters, in the order sent. */
     public Set<String> queryNames() { return query().getNames(); }
 
-    /** The first value of a query parameter, or null. */
+    /**
+     * The value of a query parameter, or null. A parameter given twice is refused: which of its values counts would
+     * be a guess, and one that a proxy in front and Carapace could make differently ({@code ?agent=a&agent=b}).
+     */
     public String query(String name) {
         Fields.Field f = query().get(name);
-        return f == null ? null : f.getValue();
+        if (f == null) return null;
+        if (f.getValues().size() > 1) {
+            throw new BadRequest("The query parameter '" + dev.carapace.text.Excerpt.clip(name, 40) + "' is given "
+                    + f.getValues().size() + " times; give it once.");
+        }
+        return f.getValue();
     }
 
     private Fields query() {
