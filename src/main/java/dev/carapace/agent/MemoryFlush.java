@@ -140,7 +140,12 @@ final class MemoryFlush {
                 runnable.add(c);
             }
         }
-        if (!runnable.isEmpty() && !ex.stopped()) tools.run(ex, runnable, (c, r) -> results.put(c.id(), r));
+        // One after another, in the model's order: a turn's tool calls run in parallel, but two writes of one note
+        // (an append after a replace) must land in the order the model wrote them.
+        for (ToolCall c : runnable) {
+            if (ex.stopped()) break;
+            tools.run(ex, List.of(c), (ran, r) -> results.put(ran.id(), r));
+        }
         record(ex, new Outcome(through, overflow, asked, results, null, answer.model(), usage));
     }
 
