@@ -36,6 +36,7 @@ class ArchitectureTest {
             .layer("schedule").definedBy("dev.carapace.schedule..")
             .layer("skill").definedBy("dev.carapace.skill..")
             .layer("memory").definedBy("dev.carapace.memory..")
+            .layer("channel").definedBy("dev.carapace.channel..")
             .layer("config").definedBy("dev.carapace.config..")
             .layer("server").definedBy("dev.carapace.server..")
             .whereLayer("text").mayNotAccessAnyLayer()
@@ -52,7 +53,9 @@ class ArchitectureTest {
             .whereLayer("skill").mayOnlyAccessLayers("text", "yaml", "fs", "model", "agent")
             .whereLayer("schedule").mayOnlyAccessLayers("text", "yaml", "fs", "gateway", "identity", "model", "agent")
             .whereLayer("memory").mayOnlyAccessLayers("text", "model", "identity", "agent")
-            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule", "skill")
+            .whereLayer("channel").mayOnlyAccessLayers("text", "yaml", "fs", "model", "identity", "agent")
+            .whereLayer("config").mayOnlyAccessLayers("text", "yaml", "fs", "model", "guard", "privacy", "agent", "schedule", "skill",
+                    "channel")
             .whereLayer("server").mayNotBeAccessedByAnyLayer()
             .because("ARCHITECTURE.md, \"Packages and what each owns\": the arrows there are the only ones allowed");
 
@@ -62,7 +65,7 @@ class ArchitectureTest {
             .should().resideInAnyPackage("dev.carapace.text..", "dev.carapace.yaml..", "dev.carapace.fs..", "dev.carapace.store..",
                     "dev.carapace.model..", "dev.carapace.identity..", "dev.carapace.gateway..", "dev.carapace.ledger..",
                     "dev.carapace.privacy..", "dev.carapace.guard..", "dev.carapace.agent..", "dev.carapace.schedule..", "dev.carapace.skill..", "dev.carapace.memory..", "dev.carapace.config..",
-                    "dev.carapace.server..")
+                    "dev.carapace.channel..", "dev.carapace.server..")
             .because("a new package gets its row in ARCHITECTURE.md and its layer in the rule above");
 
     @ArchTest
@@ -87,6 +90,15 @@ class ArchitectureTest {
                     "dev.carapace.ledger..", "dev.carapace.guard..", "dev.carapace.gateway..")
             .because("memory asks its own NoteStore and WriteScreen, which server.adapter fits to the store and the "
                     + "privacy router");
+
+    @ArchTest
+    static final ArchRule channelsReachTheStorePrivacyAndGuardOnlyThroughTheirOwnInterfaces = noClasses()
+            .that().resideInAPackage("dev.carapace.channel..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.carapace.store..", "dev.carapace.privacy..",
+                    "dev.carapace.ledger..", "dev.carapace.guard..", "dev.carapace.gateway..", "dev.carapace.schedule..")
+            .because("channels ask their own ChannelStore, ChannelPrivacy, ChannelAudit and Voice, which server.adapter "
+                    + "fits to the store, the privacy router, the audit log and the gateway; runs start through the agent "
+                    + "runtime, so its guard and budgets hold");
 
     @ArchTest
     static final ArchRule onlyTheFrontDoorKnowsJetty = noClasses()

@@ -35,6 +35,8 @@ final class Execution {
     final String job;
     final String sessionKey;
     final String input;
+    /** Who sent {@link #input}, as the transcript records it (see {@link Transcript#sender}); null when not known. */
+    final String sender;
     final List<SessionStore.Entry> carried;
     final CompletableFuture<RunStatus> done = new CompletableFuture<>();
     final AtomicReference<Outcome> stop = new AtomicReference<>();
@@ -58,7 +60,7 @@ final class Execution {
      */
     final java.util.Set<String> skills = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input,
+    Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input, String sender,
               List<SessionStore.Entry> carried, SubAgents.Family family, long maxTokens, Execution parent,
               SubAgents.Result result, Principal startedBy, String job) {
         this.runId = runId;
@@ -68,6 +70,7 @@ final class Execution {
         this.tools = List.copyOf(tools);
         this.sessionKey = sessionKey;
         this.input = input;
+        this.sender = sender;
         this.carried = carried;
         this.family = family;
         this.maxTokens = maxTokens;

@@ -108,8 +108,8 @@ final class RunLifecycle {
         if (parent != null) throw subAgentSession(key, parent);
         AgentSpec bounded = options.limits() == null ? agent : agent.withLimits(agent.limits().tightest(options.limits()));
         if (options.model() != null) bounded = bounded.withModel(options.model());
-        return submit(bounded, toolsFor(agent, options.tools()), key, message, List.of(), null, null,
-                bounded.limits().maxTokens(), null, startedBy, options.job()).runId;
+        return submit(bounded, toolsFor(agent, options.tools()), key, message, Transcript.sender(startedBy, options.via()),
+                List.of(), null, null, bounded.limits().maxTokens(), null, startedBy, options.job()).runId;
     }
 
     /** The tools a run may use: the agent's, or the named ones of them, in the agent's order. */
@@ -148,17 +148,18 @@ final class RunLifecycle {
         List<SessionStore.Entry> carried = new ArrayList<>();
         for (SessionStore.Run r : runs) {
             if (r.status() == RunStatus.INTERRUPTED && r.input() != null && !begun.contains(r.id())) {
-                carried.add(journal.entry(sessionKey, r.id(), "user", Transcript.user(r.input()), null, null));
+                carried.add(journal.entry(sessionKey, r.id(), "user", Transcript.user(r.input(), r.sender()), null, null));
             }
         }
-        return submit(agent, agent.enabledTools(), sessionKey, null, carried, null, null, agent.limits().maxTokens(),
-                null, startedBy, null).runId;
+        return submit(agent, agent.enabledTools(), sessionKey, null, null, carried, null, null,
+                agent.limits().maxTokens(), null, startedBy, null).runId;
     }
 
     /** Starts a sub-agent's run for {@code parent}: its own session, tools, family and budget. */
     Execution startChild(Execution parent, AgentSpec agent, List<String> tools, String sessionKey, String task,
                          long maxTokens, SubAgents.Family family, SubAgents.Result result) {
-        return submit(agent, tools, sessionKey, task, List.of(), parent.runId, family, maxTokens, result, null, null);
+        return submit(agent, tools, sessionKey, task, null, List.of(), parent.runId, family, maxTokens, result, null,
+                null);
     }
 
     /** See {@link AgentRuntime#cancel}. */
@@ -219,7 +220,7 @@ final class RunLifecycle {
 
     // ---- the lanes ----------------------------------------------------------------------------------------------
 
-    private Execution submit(AgentSpec agent, List<String> tools, String sessionKey, String input,
+    private Execution submit(AgentSpec agent, List<String> tools, String sessionKey, String input, String sender,
                              List<SessionStore.Entry> carried, String parentRunId, SubAgents.Family family,
                              long maxTokens, SubAgents.Result result, Principal startedBy, String job) {
         if (closed) throw closedError();
@@ -228,8 +229,8 @@ final class RunLifecycle {
         String runId = "run_" + UUID.randomUUID().toString().replace("-", "");
         Instant now = clock.instant();
         store.acceptRun(new SessionStore.Session(sessionKey, agent.id(), now), new SessionStore.Run(runId, sessionKey,
-                agent.id(), parentRunId, RunStatus.QUEUED, null, input, 0, 0, now, null, null), instance);
-        Execution ex = new Execution(runId, agent, tools, sessionKey, input, carried,
+                agent.id(), parentRunId, RunStatus.QUEUED, null, input, sender, 0, 0, now, null, null), instance);
+        Execution ex = new Execution(runId, agent, tools, sessionKey, input, sender, carried,
                 family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result, startedBy, job);
         Execution interrupt = null;
         boolean launch;

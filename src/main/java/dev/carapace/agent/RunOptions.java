@@ -13,15 +13,27 @@ import java.util.List;
  *               the agent's and its owner's), or null
  * @param model  the model every call of the run goes to instead of the agent's (and without its fallbacks): a
  *               heartbeat's cheaper model; null for the agent's own
+ * @param via    the channel identity the message came from ({@code email:alice@corp.example}), recorded with it in
+ *               the transcript beside the person it is bound to; null for the API and the CLI
  */
-public record RunOptions(List<String> tools, AgentSpec.Limits limits, String job, String model) {
+public record RunOptions(List<String> tools, AgentSpec.Limits limits, String job, String model, String via) {
 
     /** The agent's own tools, limits and model, for no job. */
-    public static final RunOptions NONE = new RunOptions(null, null, null, null);
+    public static final RunOptions NONE = new RunOptions(null, null, null, null, null);
 
     /** With the agent's own model. */
     public RunOptions(List<String> tools, AgentSpec.Limits limits, String job) {
-        this(tools, limits, job, null);
+        this(tools, limits, job, null, null);
+    }
+
+    /** Sent by no channel. */
+    public RunOptions(List<String> tools, AgentSpec.Limits limits, String job, String model) {
+        this(tools, limits, job, model, null);
+    }
+
+    /** The same options, for a message that came through a channel from {@code sender}. */
+    public RunOptions via(String sender) {
+        return new RunOptions(tools, limits, job, model, sender);
     }
 
     public RunOptions {

@@ -23,10 +23,12 @@ public interface SessionStore {
     /**
      * One run of the loop on a session.
      *
-     * @param input the user message that started the run; null for a resume
+     * @param input  the user message that started the run; null for a resume
+     * @param sender who sent it, as the transcript records it (JSON: {@code {team, user, via}}); null when not known
      */
     record Run(String id, String sessionKey, String agent, String parentRunId, RunStatus status, String reason,
-               String input, int steps, long tokens, Instant createdAt, Instant startedAt, Instant endedAt) {
+               String input, String sender, int steps, long tokens, Instant createdAt, Instant startedAt,
+               Instant endedAt) {
         public Run {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(sessionKey, "sessionKey");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.identity.Principal;
 import dev.carapace.model.FinishReason;
 import dev.carapace.model.Message;
 import dev.carapace.model.Part;
@@ -35,7 +36,37 @@ final class Transcript {
     private Transcript() {}
 
     static String user(String text) {
-        return JSON.createObjectNode().put("text", text).toString();
+        return user(text, null);
+    }
+
+    /** A user entry, with who sent it ({@link #sender}'s JSON) when known. */
+    static String user(String text, String sender) {
+        ObjectNode n = JSON.createObjectNode().put("text", text);
+        if (sender != null) {
+            try {
+                n.set("sender", JSON.readTree(sender));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("a run's sender is not JSON", e);
+            }
+        }
+        return n.toString();
+    }
+
+    /**
+     * Who sent a message, as its user entry records it: {@code {team, user, via}} (each when known; {@code via} the
+     * channel identity it came through, {@code key} the API key's public prefix), so a team's shared session tells
+     * who said what. The model is not shown it. Null when nothing is known.
+     */
+    static String sender(Principal startedBy, String via) {
+        if (startedBy == null && via == null) return null;
+        ObjectNode n = JSON.createObjectNode();
+        if (startedBy != null) {
+            if (startedBy.team() != null) n.put("team", startedBy.team());
+            if (startedBy.user() != null) n.put("user", startedBy.user());
+            if (startedBy.keyPrefix() != null) n.put("key", startedBy.keyPrefix());
+        }
+        if (via != null) n.put("via", via);
+        return n.toString();
     }
 
     static String assistant(String text, List<ToolCall> calls, FinishReason finish, boolean partial) {

@@ -24,10 +24,11 @@ public final class Sessions {
     /**
      * One run of the agent loop on a session.
      *
-     * @param input the user message that started the run; null for a resume
+     * @param input  the user message that started the run; null for a resume
+     * @param sender who sent it (JSON text the store keeps and never reads); null when not known
      */
     public record RunRow(String id, String sessionKey, String agent, String parentRunId, String status, String reason,
-                         String input, int steps, long tokens, Instant createdAt, Instant startedAt, Instant endedAt) {
+                         String input, String sender, int steps, long tokens, Instant createdAt, Instant startedAt, Instant endedAt) {
         public RunRow {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(sessionKey, "sessionKey");
@@ -53,14 +54,14 @@ public final class Sessions {
         }
     }
 
-    private static final String RUN_COLUMNS = "id, session_key, agent, parent_run_id, status, reason, input, steps, tokens, "
+    private static final String RUN_COLUMNS = "id, session_key, agent, parent_run_id, status, reason, input, sender, steps, tokens, "
             + "created_at, started_at, ended_at";
     private static final String ENTRY_COLUMNS = "session_key, seq, run_id, role, content, model, input_tokens, "
             + "output_tokens, cached_input_tokens, created_at";
 
     private static final RowMapper<RunRow> RUN = (rs, ctx) -> new RunRow(rs.getString("id"), rs.getString("session_key"),
             rs.getString("agent"), rs.getString("parent_run_id"), rs.getString("status"), rs.getString("reason"),
-            rs.getString("input"), rs.getInt("steps"), rs.getLong("tokens"), Instant.ofEpochMilli(rs.getLong("created_at")),
+            rs.getString("input"), rs.getString("sender"), rs.getInt("steps"), rs.getLong("tokens"), Instant.ofEpochMilli(rs.getLong("created_at")),
             Times.nullableInstant(rs, "started_at"), Times.nullableInstant(rs, "ended_at"));
 
     private static final RowMapper<EntryRow> ENTRY = (rs, ctx) -> new EntryRow(rs.getString("session_key"),
@@ -90,12 +91,12 @@ public final class Sessions {
                     .bind("key", session.key()).bind("agent", session.agent()).bind("at", session.createdAt().toEpochMilli())
                     .execute();
             return h.createUpdate("INSERT INTO agent_runs (" + RUN_COLUMNS + ", owner, heartbeat_at) VALUES (:id, :session, "
-                            + ":agent, :parent, :status, :reason, :input, :steps, :tokens, :created, :started, :ended, "
+                            + ":agent, :parent, :status, :reason, :input, :sender, :steps, :tokens, :created, :started, :ended, "
                             + ":owner, :created)")
                     .bind("owner", owner)
                     .bind("id", run.id()).bind("session", run.sessionKey()).bind("agent", run.agent())
                     .bind("parent", run.parentRunId()).bind("status", run.status()).bind("reason", run.reason())
-                    .bind("input", run.input()).bind("steps", run.steps()).bind("tokens", run.tokens())
+                    .bind("input", run.input()).bind("sender", run.sender()).bind("steps", run.steps()).bind("tokens", run.tokens())
                     .bind("created", run.createdAt().toEpochMilli())
                     .bind("started", Times.nullableMillis(run.startedAt()))
                     .bind("ended", Times.nullableMillis(run.endedAt()))

@@ -63,6 +63,7 @@ public final class Store implements AutoCloseable {
     private final HeartbeatStates heartbeatStates;
     private final MemoryNotes memoryNotes;
     private final SkillVersions skillVersions;
+    private final ChannelRows channelRows;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -93,6 +94,7 @@ public final class Store implements AutoCloseable {
         this.heartbeatStates = new HeartbeatStates(this);
         this.memoryNotes = new MemoryNotes(this);
         this.skillVersions = new SkillVersions(this);
+        this.channelRows = new ChannelRows(this);
     }
 
     /**
@@ -272,6 +274,8 @@ public final class Store implements AutoCloseable {
     public MemoryNotes memoryNotes() { return memoryNotes; }
     /** The org's skill repository: published versions, their reviews, and installs. */
     public SkillVersions skillVersions() { return skillVersions; }
+
+    public ChannelRows channelRows() { return channelRows; }
 
     /** The pool, for db-scheduler ({@link DueRuns}), which runs its own SQL on {@code scheduled_tasks}. */
     javax.sql.DataSource dataSource() { return dataSource; }

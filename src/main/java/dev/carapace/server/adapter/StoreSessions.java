@@ -86,12 +86,12 @@ public final class StoreSessions implements SessionStore {
 
     private static RunRow row(Run r) {
         return new RunRow(r.id(), r.sessionKey(), r.agent(), r.parentRunId(), r.status().label(), r.reason(), r.input(),
-                r.steps(), r.tokens(), r.createdAt(), r.startedAt(), r.endedAt());
+                r.sender(), r.steps(), r.tokens(), r.createdAt(), r.startedAt(), r.endedAt());
     }
 
     private static Run run(RunRow r) {
         return new Run(r.id(), r.sessionKey(), r.agent(), r.parentRunId(), RunStatus.of(r.status()), r.reason(), r.input(),
-                r.steps(), r.tokens(), r.createdAt(), r.startedAt(), r.endedAt());
+                r.sender(), r.steps(), r.tokens(), r.createdAt(), r.startedAt(), r.endedAt());
     }
 
     private static EntryRow row(Entry e) {

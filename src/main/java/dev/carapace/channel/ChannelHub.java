@@ -1,0 +1,560 @@
+package dev.carapace.channel;
+
+import dev.carapace.agent.AgentRuntime;
+import dev.carapace.agent.AgentSpec;
+import dev.carapace.agent.Agents;
+import dev.carapace.agent.RunInfo;
+import dev.carapace.agent.RunOptions;
+import dev.carapace.agent.RunStatus;
+import dev.carapace.agent.TranscriptEntry;
+import dev.carapace.identity.Principal;
+import dev.carapace.model.ApiException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The channels' engine: takes every message a channel received and carries it to an agent and its answer back.
+ *
+ * <h2>The way in</h2>
+ * A channel hands a message to the {@link Inbox}; it is stored (once per channel and message id, files included)
+ * before the channel acknowledges it, so a message a sender saw accepted is never lost. Then, in order, each step
+ * able to stop it:
+ * <ol>
+ *   <li><b>automated</b>: an auto-reply, a bounce, a bot, a loop is recorded and never answered;</li>
+ *   <li><b>identity</b> ({@link Identities}): an unknown sender gets a pairing code or a refusal, at most once a day
+ *       (a forged sender must not turn a channel into a way to mail strangers), and the model never sees it;</li>
+ *   <li><b>route and guard</b>: the channel's {@link AgentRoute} for the address names the agent and its
+ *       {@link Access}: allowed, denied (the sender is told), or waiting for an operator;</li>
+ *   <li><b>privacy</b> ({@link ChannelPrivacy}): blocked data refuses the message, naming the kind and line;
+ *       redacted data is replaced for good;</li>
+ *   <li><b>agent</b>: voice notes are transcribed ({@link Voice}), other files are saved in the agent's workspace
+ *       ({@link WorkspaceFiles}) and named in the message, and the message starts a run in the session of its
+ *       conversation, charged to the sender and recorded with them in the transcript.</li>
+ * </ol>
+ *
+ * <h2>The way out</h2>
+ * When the run ends its last answer goes back through the channel, in the thread; to a recipient no binding names
+ * the privacy router screens it first. Every send is audited; a send that fails on something passing is retried
+ * with back-off. Messages of one conversation are handled one after another in the order received.
+ *
+ * <h2>Restarts</h2>
+ * Each step is recorded on the message before the next is taken ({@link MessageState}). On start, messages not
+ * finished are taken up again: a stored one is handled, one whose run was interrupted by the restart resumes that
+ * run and answers when it ends. A reply is sent at least once: a crash between sending and recording it sends it
+ * again, with the same idempotency key for channels that can use one.
+ */
+public final class ChannelHub implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ChannelHub.class);
+
+    /** A sender with no binding gets at most one pairing code or refusal in this time. */
+    static final Duration REPLY_TO_UNKNOWN_EVERY = Duration.ofHours(24);
+    static final int MAX_TEXT_CHARS = 200_000;
+    static final int MAX_ATTACHMENTS = 20;
+    private static final int SEND_ATTEMPTS = 5;
+
+    private final Map<String, ChannelSpec> specs;
+    private final Map<String, Channel> channels = new ConcurrentHashMap<>();
+    private final ChannelStore store;
+    private final Identities identities;
+    private final Pairings pairings;
+    private final Agents agents;
+    private final AgentRuntime runtime;
+    private final ChannelPrivacy privacy;
+    private final ChannelAudit audit;
+    private final ChannelEvents events;
+    private final Voice voice;
+    private final Clock clock;
+    private final Duration firstRetry;
+    private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("channel-message-", 0).factory());
+    /** The last task of each conversation: the next one runs after it. */
+    private final Map<String, CompletableFuture<Void>> conversations = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param voice      transcribes voice notes and speaks answers; null: voice notes are named as files only
+     * @param firstRetry the wait before the first retry of a failed send; each next waits twice as long
+     */
+    public ChannelHub(List<ChannelSpec> specs, ChannelStore store, Identities identities, Pairings pairings,
+                      Agents agents, AgentRuntime runtime, ChannelPrivacy privacy, ChannelAudit audit,
+                      ChannelEvents events, Voice voice, Clock clock, Duration firstRetry) {
+        Map<String, ChannelSpec> m = new LinkedHashMap<>();
+        for (ChannelSpec s : specs) m.put(s.id(), s);
+        this.specs = Map.copyOf(m);
+        this.store = store;
+        this.identities = identities;
+        this.pairings = pairings;
+        this.agents = agents;
+        this.runtime = runtime;
+        this.privacy = privacy;
+        this.audit = audit;
+        this.events = events;
+        this.voice = voice;
+        this.clock = clock;
+        this.firstRetry = firstRetry;
+    }
+
+    // ---- set-up -------------------------------------------------------------------------------------------------
+
+    /** Adds a built channel (one per spec); {@link #start} starts it. */
+    public void add(Channel channel) {
+        if (!specs.containsKey(channel.id())) throw new IllegalArgumentException("no channel spec '" + channel.id() + "'");
+        channels.put(channel.id(), channel);
+    }
+
+    /** Takes up messages a previous process left unfinished, then starts every channel receiving. */
+    public void start() {
+        for (StoredMessage m : store.unfinished()) {
+            switch (m.state()) {
+                case RECEIVED -> enqueue(m.message(), () -> handle(m.id()));
+                case STARTED -> enqueue(m.message(), () -> resumeAndAnswer(m));
+                default -> { }   // awaiting an operator
+            }
+        }
+        for (Channel c : channels.values()) c.start(inbox());
+    }
+
+    public Inbox inbox() { return this::receive; }
+
+    public List<ChannelSpec> specs() { return List.copyOf(specs.values()); }
+
+    public Optional<Channel> channel(String id) { return Optional.ofNullable(channels.get(id)); }
+
+    public Identities identities() { return identities; }
+
+    public ChannelEvents events() { return events; }
+
+    public ChannelStore store() { return store; }
+
+    // ---- the way in ---------------------------------------------------------------------------------------------
+
+    private boolean receive(Inbound in) throws ChannelException {
+        if (closed) throw new ChannelException("the gateway is shutting down", true);
+        ChannelSpec spec = specs.get(in.channel());
+        if (spec == null) throw new ChannelException("no channel '" + in.channel() + "' is configured", false);
+        Inbound taken = bounded(spec, in);
+        String id = "msg_" + UUID.randomUUID().toString().replace("-", "");
+        boolean fresh;
+        try {
+            fresh = store.insert(id, taken, clock.instant());
+        } catch (RuntimeException e) {
+            throw new ChannelException("the message could not be stored: " + e.getMessage(), true, e);
+        }
+        if (!fresh) {
+            log.info("channel {}: message {} was received before; not handled again", spec.id(), clipId(in.messageId()));
+            return false;
+        }
+        publish("message_received", spec, id, in.sender().key(), null, null, -1);
+        enqueue(taken, () -> handle(id));
+        return true;
+    }
+
+    /**
+     * The message within the channel's limits: text cut at {@link #MAX_TEXT_CHARS}, files over the size, of a type
+     * not taken, or past {@link #MAX_ATTACHMENTS} dropped; the text says what was dropped and why, so the agent and
+     * the sender's answer can tell.
+     */
+    static Inbound bounded(ChannelSpec spec, Inbound in) {
+        StringBuilder text = new StringBuilder(in.text().length() > MAX_TEXT_CHARS
+                ? in.text().substring(0, MAX_TEXT_CHARS) + "\n[the message was cut at " + MAX_TEXT_CHARS + " characters]"
+                : in.text());
+        List<Attachment> kept = new ArrayList<>();
+        for (Attachment a : in.attachments()) {
+            String name = dev.carapace.text.Excerpt.clip(WorkspaceFiles.safeName(a.name(), kept.size() + 1, a.mediaType()), 80);
+            if (kept.size() >= MAX_ATTACHMENTS) {
+                text.append("\n[file ").append(name).append(" dropped: at most ").append(MAX_ATTACHMENTS).append(" files a message]");
+            } else if (a.data().length > spec.maxAttachmentBytes()) {
+                text.append("\n[file ").append(name).append(" dropped: ").append(a.data().length)
+                        .append(" bytes; at most ").append(spec.maxAttachmentBytes()).append(" are taken]");
+            } else if (!spec.takes(a.mediaType())) {
+                text.append("\n[file ").append(name).append(" dropped: type ")
+                        .append(dev.carapace.text.Excerpt.clip(a.mediaType(), 60)).append(" is not taken here (taken: ")
+                        .append(String.join(", ", spec.attachmentTypes())).append(")]");
+            } else {
+                kept.add(a);
+            }
+        }
+        if (kept.size() == in.attachments().size() && text.length() == in.text().length()) return in;
+        return new Inbound(in.channel(), in.messageId(), in.sender(), in.address(), in.conversation(), text.toString(),
+                kept, in.reply(), in.automated(), in.receivedAt());
+    }
+
+    /** Runs {@code task} after the conversation's earlier ones. */
+    private void enqueue(Inbound in, Runnable task) {
+        String key = in.channel() + "\u0000" + in.conversation();
+        CompletableFuture<Void>[] mine = new CompletableFuture[1];
+        conversations.compute(key, (k, tail) -> {
+            CompletableFuture<Void> before = tail == null ? CompletableFuture.completedFuture(null) : tail;
+            mine[0] = before.handle((v, e) -> null).thenRunAsync(guarded(task), workers);
+            return mine[0];
+        });
+        mine[0].whenComplete((v, e) -> conversations.remove(key, mine[0]));
+    }
+
+    private static Runnable guarded(Runnable task) {
+        return () -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                log.warn("a channel message could not be handled", e);
+            }
+        };
+    }
+
+    /** The steps of the way in, for a stored message. */
+    void handle(String id) {
+        StoredMessage m = store.message(id).orElse(null);
+        if (m == null || m.state() != MessageState.RECEIVED) return;
+        Inbound in = m.message();
+        ChannelSpec spec = specs.get(in.channel());
+        if (spec == null) {
+            finish(m, null, MessageState.FAILED, "channel '" + in.channel() + "' is no longer configured");
+            return;
+        }
+        if (in.automated()) {
+            finish(m, null, MessageState.IGNORED, "not from a person (an auto-reply, a bounce, a bot or a loop)");
+            return;
+        }
+        if (in.text().isBlank() && in.attachments().isEmpty()) {
+            finish(m, null, MessageState.IGNORED, "empty");
+            return;
+        }
+        Optional<Principal> who = identities.principal(in.sender());
+        if (who.isEmpty()) {
+            unknownSender(spec, m);
+            return;
+        }
+        AgentRoute route = spec.route(in.address());
+        if (route == null || agents.find(route.agent()).isEmpty()) {
+            String why = route == null ? "no agent answers '" + dev.carapace.text.Excerpt.clip(in.address(), 80) + "' on this channel"
+                    : "agent '" + route.agent() + "' does not exist";
+            refuse(spec, m, null, why, "Sorry, no assistant answers messages sent here.");
+            return;
+        }
+        switch (route.access()) {
+            case DENY -> refuse(spec, m, route.agent(), "the channel is denied to agent '" + route.agent() + "'",
+                    "Sorry, this assistant does not take messages on this channel.");
+            case ASK -> {
+                store.update(m.id(), MessageState.AWAITING_APPROVAL, route.agent(), null,
+                        "waiting for an operator: carapace channels approve " + m.id(), clock.instant());
+                publish("message_awaiting_approval", spec, m.id(), in.sender().key(), route.agent(), null, -1);
+            }
+            case ALLOW -> startRun(spec, m, who.get(), route.agent());
+        }
+    }
+
+    /**
+     * An operator's decision on a message waiting for approval.
+     *
+     * @throws IllegalArgumentException unknown message, or not waiting
+     */
+    public void decide(String messageId, boolean approve, String operator) {
+        StoredMessage m = store.message(messageId)
+                .orElseThrow(() -> new IllegalArgumentException("message: no message '" + messageId + "'"));
+        if (m.state() != MessageState.AWAITING_APPROVAL) {
+            throw new IllegalArgumentException("message: '" + messageId + "' is not waiting for approval (it is "
+                    + m.state().label() + ")");
+        }
+        ChannelSpec spec = specs.get(m.message().channel());
+        audit.record(m.message().channel(), approve ? "approve" : "deny", operator, m.agent(),
+                approve ? "allowed" : "refused", "message " + messageId + " from " + m.message().sender().key());
+        if (!approve) {
+            refuse(spec, m, m.agent(), "an operator refused it", "Sorry, this message was not passed on.");
+            return;
+        }
+        Principal who = identities.principal(m.message().sender()).orElse(null);
+        if (who == null) {
+            finish(m, m.agent(), MessageState.REFUSED, "its sender is no longer bound");
+            return;
+        }
+        enqueue(m.message(), () -> startRun(spec, m, who, m.agent()));
+    }
+
+    private void unknownSender(ChannelSpec spec, StoredMessage m) {
+        Inbound in = m.message();
+        Instant now = clock.instant();
+        boolean mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
+                && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
+        String detail = "unknown sender";
+        if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR) {
+            String code = pairings.offer(in.sender(), spec.id());
+            detail = "unknown sender; a pairing code was sent";
+            publish("pairing_requested", spec, m.id(), in.sender().key(), null, null, -1);
+            sendQuietly(spec, m, "Hello! This assistant answers people of the organisation only. To link this account, "
+                    + "ask an administrator to run:\n\n    carapace channels pair " + code + "\n\nThe code works once, "
+                    + "for one hour.", "pair");
+        } else if (mayReply) {
+            sendQuietly(spec, m, "Sorry, this assistant answers people of the organisation only.", "refuse");
+        } else {
+            detail = "unknown sender; not answered (" + (spec.unknownSenders() == UnknownSenders.IGNORE
+                    ? "unknown_senders: ignore" : "one reply a day at most") + ")";
+        }
+        finish(m, null, MessageState.REFUSED, detail);
+    }
+
+    private void refuse(ChannelSpec spec, StoredMessage m, String agent, String why, String reply) {
+        sendQuietly(spec, m, reply, "refuse");
+        finish(m, agent, MessageState.REFUSED, why);
+    }
+
+    private void startRun(ChannelSpec spec, StoredMessage m, Principal who, String agentId) {
+        Inbound in = m.message();
+        AgentSpec agent = agents.get(agentId);
+        String text;
+        try {
+            text = messageText(in, agent, who, m.id());
+        } catch (ChannelException e) {
+            refuse(spec, m, agentId, e.getMessage(), "Sorry, this message could not be read: " + e.getMessage());
+            return;
+        }
+        ChannelPrivacy.Screened screened = privacy.inbound(who.team(), agentId, text);
+        if (screened.refusal() != null) {
+            audit.record(spec.id(), "refuse", in.sender().key(), agentId, "refused", "privacy: " + screened.refusal());
+            refuse(spec, m, agentId, "privacy: " + screened.refusal(),
+                    "Sorry, this message was not passed on: " + screened.refusal());
+            return;
+        }
+        String runId;
+        try {
+            runId = runtime.start(agentId, sessionName(spec.id(), in.conversation()), screened.text(), who,
+                    RunOptions.NONE.via(in.sender().key()));
+        } catch (ApiException e) {
+            finish(m, agentId, MessageState.FAILED, "the run could not start: " + e.getMessage());
+            sendQuietly(spec, m, "Sorry, the assistant could not take this message now.", "fail");
+            return;
+        }
+        store.update(m.id(), MessageState.STARTED, agentId, runId, null, clock.instant());
+        answer(spec, m, who, agentId, runId);
+    }
+
+    /**
+     * The text the agent gets: the message, then what became of each file (a voice note transcribed, the others saved
+     * in the workspace and named with their paths).
+     */
+    private String messageText(Inbound in, AgentSpec agent, Principal who, String messageId) throws ChannelException {
+        StringBuilder sb = new StringBuilder(in.text());
+        List<Attachment> files = new ArrayList<>();
+        for (Attachment a : in.attachments()) {
+            if (a.isAudio() && voice != null) {
+                String words = voice.transcribe(who, a);
+                sb.append(sb.isEmpty() ? "" : "\n\n").append("[voice note, transcribed]\n").append(words);
+            }
+            files.add(a);
+        }
+        if (!files.isEmpty()) {
+            List<String> paths;
+            try {
+                paths = WorkspaceFiles.save(agent.workspace(), messageId, files);
+            } catch (IOException e) {
+                throw new ChannelException("its files could not be saved", false, e);
+            }
+            sb.append(sb.isEmpty() ? "" : "\n\n").append("[files with this message, saved in your workspace]");
+            for (int i = 0; i < files.size(); i++) {
+                sb.append("\n- ").append(paths.get(i)).append(" (").append(files.get(i).mediaType()).append(", ")
+                        .append(files.get(i).data().length).append(" bytes)");
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The session of a conversation: a name the API could also use, derived so no sender can choose it. */
+    static String sessionName(String channel, String conversation) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest((channel + "\u0000" + conversation)
+                    .getBytes(StandardCharsets.UTF_8));
+            return "ch-" + channel + "-" + HexFormat.of().formatHex(h, 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- the way out --------------------------------------------------------------------------------------------
+
+    /** A message whose run a restart interrupted: resumes the run and answers when it ends. */
+    private void resumeAndAnswer(StoredMessage m) {
+        ChannelSpec spec = specs.get(m.message().channel());
+        Principal who = identities.principal(m.message().sender()).orElse(null);
+        if (spec == null || who == null) {
+            finish(m, m.agent(), MessageState.FAILED, "its channel or its sender's binding is gone");
+            return;
+        }
+        String runId = m.runId();
+        RunInfo run = runtime.run(runId);
+        if (run.status() == RunStatus.INTERRUPTED) {
+            try {
+                runId = runtime.resume(run.sessionKey(), who);
+            } catch (ApiException e) {
+                // a later message's run took the session on already: answer with what this run left
+                log.info("channel {}: message {}: its run could not be resumed ({})", spec.id(), m.id(), e.getMessage());
+            }
+            store.update(m.id(), MessageState.STARTED, m.agent(), runId, null, clock.instant());
+        }
+        answer(spec, m, who, m.agent(), runId);
+    }
+
+    private void answer(ChannelSpec spec, StoredMessage m, Principal who, String agentId, String runId) {
+        RunInfo run;
+        try {
+            do {
+                run = runtime.await(runId, Duration.ofMinutes(5));
+            } while (!run.status().isFinal() && !closed);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (!run.status().isFinal() || run.status() == RunStatus.INTERRUPTED && closed) return;   // taken up on restart
+        String text = run.status() == RunStatus.COMPLETED ? lastAnswer(run) : null;
+        if (text == null || text.isBlank()) {
+            String why = "the run ended " + run.status().label() + (run.reason() == null ? "" : ": " + run.reason());
+            sendQuietly(spec, m, "Sorry, the assistant could not finish an answer (" + run.status().label() + ").", "fail");
+            finish(m, agentId, MessageState.FAILED, why);
+            return;
+        }
+        List<Attachment> audio = List.of();
+        if (voice != null && m.message().attachments().stream().anyMatch(Attachment::isAudio) && speaks(spec)) {
+            try {
+                audio = List.of(voice.speak(who, text));
+            } catch (ChannelException e) {
+                log.info("channel {}: message {}: the answer is sent as text only: {}", spec.id(), m.id(), e.getMessage());
+            }
+        }
+        if (send(spec, m, agentId, text, audio, "answer")) {
+            long latency = Duration.between(m.message().receivedAt(), clock.instant()).toMillis();
+            store.update(m.id(), MessageState.ANSWERED, agentId, runId, null, clock.instant());
+            publish("message_answered", spec, m.id(), m.message().sender().key(), agentId, null, latency);
+        } else {
+            finish(m, agentId, MessageState.FAILED, "the answer could not be sent");
+        }
+    }
+
+    /** Channels where a voice note is answered with a voice note as well as text. */
+    private static boolean speaks(ChannelSpec spec) {
+        return spec.kind().equals("telegram") || spec.kind().equals("slack");
+    }
+
+    /** The text of the run's last assistant entry. */
+    private String lastAnswer(RunInfo run) {
+        List<TranscriptEntry> entries = runtime.transcript(run.sessionKey());
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            TranscriptEntry e = entries.get(i);
+            if (run.id().equals(e.runId()) && e.role().equals("assistant") && e.content().hasNonNull("text")
+                    && !e.content().get("text").asText().isBlank()) {
+                return e.content().get("text").asText();
+            }
+        }
+        return null;
+    }
+
+    /** Sends a notice (a pairing code, a refusal); a failure is logged, not retried at length. */
+    private void sendQuietly(ChannelSpec spec, StoredMessage m, String text, String action) {
+        send(spec, m, null, text, List.of(), action);
+    }
+
+    /**
+     * Sends {@code text} to the message's sender in its thread: screened when the recipient is external, audited,
+     * retried with back-off while the failure may pass.
+     */
+    private boolean send(ChannelSpec spec, StoredMessage m, String agentId, String text, List<Attachment> files,
+                         String action) {
+        Inbound in = m.message();
+        Channel channel = channels.get(spec.id());
+        if (channel == null) {
+            log.warn("channel {}: not running; message {} not answered", spec.id(), m.id());
+            return false;
+        }
+        String body = text;
+        if (agentId != null && identities.binding(in.sender().key()).isEmpty()) {
+            AgentSpec agent = agents.get(agentId);
+            ChannelPrivacy.Screened s = privacy.outbound(agent.owner().team(), agentId, text);
+            if (s.refusal() != null) {
+                audit.record(spec.id(), action, in.sender().key(), agentId, "refused", "privacy: " + s.refusal());
+                return false;
+            }
+            if (!s.kinds().isEmpty()) {
+                audit.record(spec.id(), action, in.sender().key(), agentId, "redacted", "privacy: " + String.join(", ", s.kinds()));
+            }
+            body = s.text();
+        }
+        Outbound out = new Outbound(spec.id(), in.sender(), in.conversation(), body, files, in.reply(), m.id() + ":" + action);
+        Duration wait = firstRetry;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                channel.send(out);
+                audit.record(spec.id(), action, in.sender().key(), agentId, "sent", "reply to message " + m.id());
+                return true;
+            } catch (ChannelException e) {
+                if (!e.retryable() || attempt >= SEND_ATTEMPTS || closed) {
+                    log.warn("channel {}: message {}: {} not sent after {} attempt(s): {}", spec.id(), m.id(), action,
+                            attempt, e.getMessage());
+                    audit.record(spec.id(), action, in.sender().key(), agentId, "failed", e.getMessage());
+                    return false;
+                }
+                log.info("channel {}: message {}: sending failed ({}); again in {} s", spec.id(), m.id(),
+                        e.getMessage(), wait.toSeconds());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            wait = wait.multipliedBy(2);
+        }
+    }
+
+    private void finish(StoredMessage m, String agent, MessageState state, String detail) {
+        store.update(m.id(), state, agent, null, detail, clock.instant());
+        ChannelSpec spec = specs.get(m.message().channel());
+        String type = switch (state) {
+            case REFUSED -> "message_refused";
+            case IGNORED -> "message_ignored";
+            default -> "message_failed";
+        };
+        if (spec != null) publish(type, spec, m.id(), m.message().sender().key(), agent, detail, -1);
+        log.info("channel {}: message {} from {}: {} ({})", m.message().channel(), m.id(), m.message().sender().key(),
+                state.label(), detail);
+    }
+
+    private void publish(String type, ChannelSpec spec, String id, String sender, String agent, String detail, long ms) {
+        events.publish(new ChannelEvent(type, spec.id(), spec.kind(), id, sender, agent, detail, ms, clock.instant()));
+    }
+
+    private static String clipId(String id) { return dev.carapace.text.Excerpt.clip(id, 80); }
+
+    /** Stops the channels, then the work in progress (a run being awaited is taken up again on the next start). */
+    @Override
+    public void close() {
+        closed = true;
+        for (Channel c : channels.values()) {
+            try {
+                c.close();
+            } catch (RuntimeException e) {
+                log.warn("channel {} did not close cleanly", c.id(), e);
+            }
+        }
+        workers.shutdownNow();
+    }
+}
