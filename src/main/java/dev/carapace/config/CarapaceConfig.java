@@ -1,6 +1,8 @@
 package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.channel.ChannelSpec;
+import dev.carapace.channel.IdentityBinding;
 import dev.carapace.guard.sandbox.SandboxLimits;
 import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.model.Access;
@@ -50,10 +52,12 @@ public record CarapaceConfig(
         Scheduler scheduler,
         List<JobSpec> jobs,
         Map<String, HeartbeatSpec> heartbeats,
-        SkillSettings skills) {
+        SkillSettings skills,
+        Channels channels) {
 
     public CarapaceConfig {
         if (skills == null) skills = SkillSettings.DEFAULT;
+        if (channels == null) channels = Channels.NONE;
         if (responses == null) responses = Responses.DEFAULT;
         if (scheduler == null) scheduler = Scheduler.DEFAULT;
         jobs = jobs == null ? List.of() : List.copyOf(jobs);
@@ -79,6 +83,32 @@ public record CarapaceConfig(
                           Map<String, HeartbeatSpec> heartbeats) {
         this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets,
                 guard, approvals, privacy, responses, scheduler, jobs, heartbeats, null);
+    }
+
+    /** As read before channels existed: none. */
+    public CarapaceConfig(Server server, Store store, String org, List<String> tiers, Map<String, ProviderSpec> providers,
+                          Map<String, ModelSpec> models, Map<String, Team> teams, RoutingPolicy routing, Auth auth,
+                          Logging logging, Alerts alerts, Map<String, AgentSpec> agents, Tools tools,
+                          Map<String, String> secrets, Guard guard, Approvals approvals, PrivacySpec privacy,
+                          Responses responses, Scheduler scheduler, List<JobSpec> jobs,
+                          Map<String, HeartbeatSpec> heartbeats, SkillSettings skills) {
+        this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets,
+                guard, approvals, privacy, responses, scheduler, jobs, heartbeats, skills, null);
+    }
+
+    /**
+     * The {@code channels:} and {@code identities:} sections.
+     *
+     * @param channels   the channels, in the file's order
+     * @param identities the channel identities the file binds to people (the API and pairings bind more, in the store)
+     */
+    public record Channels(List<ChannelSpec> channels, List<IdentityBinding> identities) {
+        public static final Channels NONE = new Channels(List.of(), List.of());
+
+        public Channels {
+            channels = List.copyOf(channels);
+            identities = List.copyOf(identities);
+        }
     }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */

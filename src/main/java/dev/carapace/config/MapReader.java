@@ -131,6 +131,8 @@ final class MapReader {
 
     String path() { return path; }
 
+    Problems problems() { return problems; }
+
     String pathOf(String key) { return KeyPath.key(path, key); }
 
     // ---- sections and raw access -------------------------------------------------------------------------------

@@ -408,7 +408,7 @@ abstract class StoreContractTest {
 
     private static Sessions.RunRow run(String id, Instant at) {
         String session = id.equals("r-own") ? "agent:a:other" : "agent:a:main";
-        return new Sessions.RunRow(id, session, "a", null, "queued", null, "hello", 0, 0, at, null, null);
+        return new Sessions.RunRow(id, session, "a", null, "queued", null, "hello", null, 0, 0, at, null, null);
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------

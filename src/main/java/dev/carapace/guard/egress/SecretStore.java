@@ -83,11 +83,12 @@ public final class SecretStore {
     }
 
     /**
-     * The secret's value, read now.
+     * The secret's value, read now: for the proxy's injection, and for the parts of Carapace that authenticate
+     * themselves to a service (a channel's mail password or bot token), which must not keep or show it.
      *
      * @throws Unavailable saying which secret and which reference (not the value) failed
      */
-    String value(String name) throws Unavailable {
+    public String value(String name) throws Unavailable {
         String ref = references.get(name);
         if (ref == null) throw new Unavailable("secret '" + name + "' is not in the secret store");
         if (ref.startsWith("env:")) {

@@ -97,9 +97,9 @@ class ApprovalQueueTest {
     void approvalsOfRunsCutOffByARestartExpireOnStart() {
         Instant now = Instant.now();
         store.sessions().acceptRun(new Sessions.SessionRow("agent:coder:main", "coder", now),
-                new Sessions.RunRow("run_cut", "agent:coder:main", "coder", null, "queued", null, "hi", 0, 0, now, null, null), "gateway-1");
+                new Sessions.RunRow("run_cut", "agent:coder:main", "coder", null, "queued", null, "hi", null, 0, 0, now, null, null), "gateway-1");
         store.sessions().acceptRun(new Sessions.SessionRow("agent:coder:main", "coder", now),
-                new Sessions.RunRow("run_alive", "agent:coder:main", "coder", null, "queued", null, "hi", 0, 0, now, null, null), "gateway-1");
+                new Sessions.RunRow("run_alive", "agent:coder:main", "coder", null, "queued", null, "hi", null, 0, 0, now, null, null), "gateway-1");
         ApprovalRow cut = queue.open(request("run_cut", "rm -rf build"));
         ApprovalRow alive = queue.open(request("run_alive", "ls"));
         // the restart: the runtime marks the cut-off run interrupted (the other is, say, another gateway's and running)

@@ -1,0 +1,20 @@
+package dev.carapace.server;
+
+import dev.carapace.channel.Channel;
+import dev.carapace.channel.ChannelContext;
+
+/**
+ * Builds each configured channel from its spec: one line per kind. A new kind adds its line here, its sub-package
+ * under {@code channel}, and its block reader in {@code config.ChannelsSection}.
+ */
+final class ChannelWiring {
+
+    private ChannelWiring() {}
+
+    static Channel build(ChannelContext context) {
+        switch (context.spec().kind()) {
+            default -> throw new IllegalArgumentException("channel '" + context.spec().id() + "': no channel of kind '"
+                    + context.spec().kind() + "' is built in");
+        }
+    }
+}
