@@ -76,7 +76,6 @@ public final class ChannelHub implements AutoCloseable {
     private final Map<String, Channel> channels = new ConcurrentHashMap<>();
     private final ChannelStore store;
     private final Identities identities;
-    private final Pairings pairings;
     private final Agents agents;
     private final AgentRuntime runtime;
     private final ChannelPrivacy privacy;
@@ -95,15 +94,13 @@ public final class ChannelHub implements AutoCloseable {
      * @param voice      transcribes voice notes and speaks answers; null: voice notes are named as files only
      * @param firstRetry the wait before the first retry of a failed send; each next waits twice as long
      */
-    public ChannelHub(List<ChannelSpec> specs, ChannelStore store, Identities identities, Pairings pairings,
-                      Agents agents, AgentRuntime runtime, ChannelPrivacy privacy, ChannelAudit audit,
+    public ChannelHub(List<ChannelSpec> specs, ChannelStore store, Identities identities, Agents agents, AgentRuntime runtime, ChannelPrivacy privacy, ChannelAudit audit,
                       ChannelEvents events, Voice voice, Clock clock, Duration firstRetry) {
         Map<String, ChannelSpec> m = new LinkedHashMap<>();
         for (ChannelSpec s : specs) m.put(s.id(), s);
         this.specs = Map.copyOf(m);
         this.store = store;
         this.identities = identities;
-        this.pairings = pairings;
         this.agents = agents;
         this.runtime = runtime;
         this.privacy = privacy;
@@ -145,6 +142,23 @@ public final class ChannelHub implements AutoCloseable {
     public ChannelEvents events() { return events; }
 
     public ChannelStore store() { return store; }
+
+    // ---- operators ----------------------------------------------------------------------------------------------
+
+    /**
+     * Confirms a pairing (see {@link Identities#pair}) and tells the event streams.
+     *
+     * @throws IllegalArgumentException see {@link Identities#pair}
+     */
+    public IdentityBinding pair(String code, String team, String user, String confirmer) {
+        Pairing p = identities.pair(code, team, user, confirmer);
+        ChannelSpec spec = specs.get(p.channel());
+        if (spec != null) publish("paired", spec, null, p.sender(), null, null, -1);
+        return identities.binding(p.sender()).orElseThrow();
+    }
+
+    /** The newest messages of one channel (null: all), newest first, without their files. */
+    public List<StoredMessage> messages(String channel, int limit) { return store.recent(channel, limit); }
 
     // ---- the way in ---------------------------------------------------------------------------------------------
 
@@ -297,7 +311,7 @@ public final class ChannelHub implements AutoCloseable {
                 && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
         String detail = "unknown sender";
         if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR) {
-            String code = pairings.offer(in.sender(), spec.id());
+            String code = identities.offer(in.sender(), spec.id());
             detail = "unknown sender; a pairing code was sent";
             publish("pairing_requested", spec, m.id(), in.sender().key(), null, null, -1);
             sendQuietly(spec, m, "Hello! This assistant answers people of the organisation only. To link this account, "

@@ -2,7 +2,7 @@ package dev.carapace.channel;
 
 import dev.carapace.identity.Principal;
 
-import java.time.Instant;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,13 +22,19 @@ public final class Identities {
     private final String org;
     private final Map<String, IdentityBinding> configured;
     private final ChannelStore store;
+    private final Pairings pairings;
+    private final ChannelAudit audit;
+    private final Clock clock;
 
-    public Identities(String org, List<IdentityBinding> configured, ChannelStore store) {
+    public Identities(String org, List<IdentityBinding> configured, ChannelStore store, ChannelAudit audit, Clock clock) {
         this.org = org;
         Map<String, IdentityBinding> m = new LinkedHashMap<>();
         for (IdentityBinding b : configured) m.put(b.sender(), b);
         this.configured = Map.copyOf(m);
         this.store = store;
+        this.pairings = new Pairings(store, clock);
+        this.audit = audit;
+        this.clock = clock;
     }
 
     /** The person {@code sender} is, or empty when no binding names them. */
@@ -53,27 +59,61 @@ public final class Identities {
     }
 
     /**
-     * Binds {@code senderKey} to {@code team} (and {@code user}).
+     * Binds {@code senderKey} to {@code team} (and {@code user}), by {@code operator}, audited.
      *
      * @throws IllegalArgumentException the config binds it already, or the key is not {@code kind:id}
      */
-    public IdentityBinding bind(String senderKey, String team, String user, String source, Instant at) {
+    public IdentityBinding bind(String senderKey, String team, String user, String operator) {
+        IdentityBinding b = store(senderKey, team, user, "api");
+        audit.record("-", "bind", senderKey, null, "bound", "to " + whom(team, user) + " by " + operator);
+        return b;
+    }
+
+    /**
+     * Removes a binding made through the API or a pairing, by {@code operator}, audited; false when there was none.
+     *
+     * @throws IllegalArgumentException the config binds it (change the file instead)
+     */
+    public boolean unbind(String senderKey, String operator) {
+        if (configured.containsKey(senderKey)) {
+            throw new IllegalArgumentException("sender: '" + senderKey + "' is bound in the config file; change it there");
+        }
+        boolean removed = store.unbind(senderKey);
+        if (removed) audit.record("-", "unbind", senderKey, null, "unbound", "by " + operator);
+        return removed;
+    }
+
+    /**
+     * Confirms a pairing: the code's sender is bound to {@code team} and {@code user}, by {@code confirmer} (an
+     * admin naming anyone, or the person themselves with their own key: the caller decides which it allows).
+     *
+     * @throws IllegalArgumentException the code is unknown, expired or used, the confirmer guessed too often, or the
+     *                                  config binds the sender already
+     */
+    public Pairing pair(String code, String team, String user, String confirmer) {
+        Pairing p = pairings.take(code, confirmer);
+        store(p.sender(), team, user, "pairing");
+        audit.record(p.channel(), "pair", p.sender(), null, "bound", "to " + whom(team, user) + " by " + confirmer);
+        return p;
+    }
+
+    /** A new pairing code for {@code sender} on {@code channel}; the code itself is returned once. */
+    String offer(Sender sender, String channel) { return pairings.offer(sender, channel); }
+
+    /** Pairings waiting for confirmation. */
+    public List<Pairing> pairings() { return store.pairings(clock.instant()); }
+
+    private IdentityBinding store(String senderKey, String team, String user, String source) {
         checkKey(senderKey);
         if (configured.containsKey(senderKey)) {
             throw new IllegalArgumentException("sender: '" + senderKey + "' is bound in the config file; change it there");
         }
-        IdentityBinding b = new IdentityBinding(senderKey, team, user, source, at);
+        IdentityBinding b = new IdentityBinding(senderKey, team, user, source, clock.instant());
         store.bind(b);
         return b;
     }
 
-    /** @throws IllegalArgumentException the config binds it (change the file instead) */
-    public boolean unbind(String senderKey) {
-        if (configured.containsKey(senderKey)) {
-            throw new IllegalArgumentException("sender: '" + senderKey + "' is bound in the config file; change it there");
-        }
-        return store.unbind(senderKey);
-    }
+    private static String whom(String team, String user) { return team + (user == null ? "" : "/" + user); }
 
     /** A sender's key: a known kind, a colon, an id of printable characters without spaces, at most 320 in all. */
     public static void checkKey(String key) {

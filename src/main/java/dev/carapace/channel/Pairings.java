@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * confirms it, and the sender is bound. The code is 10 characters of Crockford base32 (50 bits), kept only as its
  * hash, valid for an hour and once; whoever confirms has 10 wrong codes an hour, so guessing one is hopeless.
  */
-public final class Pairings {
+final class Pairings {
 
     static final Duration TTL = Duration.ofHours(1);
     static final int WRONG_CODES_PER_HOUR = 10;
@@ -29,7 +29,7 @@ public final class Pairings {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Misses> misses = new ConcurrentHashMap<>();
 
-    public Pairings(ChannelStore store, Clock clock) {
+    Pairings(ChannelStore store, Clock clock) {
         this.store = store;
         this.clock = clock;
     }
@@ -51,7 +51,7 @@ public final class Pairings {
      * @throws IllegalArgumentException the code is malformed, unknown or expired, or the confirmer had too many wrong
      *                                  codes this hour
      */
-    public Pairing take(String code, String confirmer) {
+    Pairing take(String code, String confirmer) {
         Instant now = clock.instant();
         Misses m = misses.computeIfAbsent(confirmer, k -> new Misses());
         synchronized (m) {

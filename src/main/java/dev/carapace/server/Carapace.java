@@ -42,6 +42,7 @@ import dev.carapace.schedule.JobService;
 import dev.carapace.server.adapter.EgressSockets;
 import dev.carapace.server.adapter.SkillEgress;
 import dev.carapace.skill.FollowedSkills;
+import dev.carapace.server.adapter.ChannelMetrics;
 import dev.carapace.server.adapter.JobMetrics;
 import dev.carapace.server.adapter.Metrics;
 import dev.carapace.server.adapter.PrivacyAudit;
@@ -49,6 +50,7 @@ import dev.carapace.server.adapter.StoreJobs;
 import dev.carapace.server.adapter.StoreWatch;
 import dev.carapace.server.api.AgentApi;
 import dev.carapace.server.api.BudgetsApi;
+import dev.carapace.server.api.ChannelsApi;
 import dev.carapace.server.api.GuardApi;
 import dev.carapace.server.api.HttpApi;
 import dev.carapace.server.api.JobsApi;
@@ -111,6 +113,7 @@ public final class Carapace implements AutoCloseable {
     private final AgentRuntime agentRuntime;
     private final JobWiring jobWiring;
     private final MemoryWiring memoryWiring;
+    private final ChannelWiring channelWiring;
     private final EgressProxy egressProxy;
     /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
     private final PolicyWatcher policyWatcher;
@@ -265,6 +268,8 @@ public final class Carapace implements AutoCloseable {
                         skillEgress), auditLog,
                 approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
+        channelWiring = new ChannelWiring(config, store, agentRuntime, auditLog, env, null, clock);
+        channelWiring.hub.events().subscribe(new ChannelMetrics(metrics.registry()));
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
@@ -304,6 +309,7 @@ public final class Carapace implements AutoCloseable {
         new MemoryApi(api, memoryWiring.memory, memoryWiring.scopes, agentRuntime.agents(),
                 config.teams().keySet()).routes(routes);
         guardApi.routes(routes);
+        new ChannelsApi(api, channelWiring.hub, config.teams().keySet(), eventHeartbeat).routes(routes);
         api.routes(routes);   // last: its fallback answers every unknown path
         server = HttpServer.start(new HttpServer.Settings(config.server().host(),
                 portOverride != null ? portOverride : config.server().port(),
@@ -311,6 +317,8 @@ public final class Carapace implements AutoCloseable {
                 MAX_HEADER_BYTES), routes, api::errorBody);
         io.micrometer.core.instrument.Gauge.builder("carapace.http.connections", server, HttpServer::openConnections)
                 .description("Client connections open (server.max_connections caps them)").register(metrics.registry());
+        // Once the server takes the pushed requests: messages a previous process left are taken up, then channels pull.
+        channelWiring.hub.start();
     }
 
     /** Starts a gateway. {@code env} resolves the environment variables the config names (secrets). */
@@ -389,6 +397,20 @@ public final class Carapace implements AutoCloseable {
 
     public JobService jobs() { return jobWiring.service; }
 
+    /** Who is speaking on channels, over the config's store: for the CLI. */
+    public static dev.carapace.channel.Identities channelIdentities(CarapaceConfig config, Store store, AuditLog audit) {
+        return ChannelWiring.identities(config, store, audit, Clock.systemUTC());
+    }
+
+    /** A configured channel built on its own, for {@code carapace channels test}; the caller closes it. */
+    public static dev.carapace.channel.Channel channel(CarapaceConfig config, dev.carapace.channel.ChannelSpec spec,
+                                                       Store store, Function<String, String> env) {
+        return ChannelWiring.build(config, spec, store, env, Clock.systemUTC());
+    }
+
+    /** The channels: their hub, its identities and events. */
+    public dev.carapace.channel.ChannelHub channels() { return channelWiring.hub; }
+
     /** Agents' memory. */
     public dev.carapace.memory.Memory memory() { return memoryWiring.memory; }
 
@@ -426,6 +448,7 @@ public final class Carapace implements AutoCloseable {
         // The scheduler stops taking due jobs and waits for the job runs under way, which end as the runtime ends
         // their agent runs (interrupted): both at once.
         Thread jobs = Thread.ofVirtual().start(jobWiring::stop);
+        channelWiring.hub.close();   // no new messages; the ones whose runs are under way are answered after a restart
         agentRuntime.close();   // runs end (interrupted, resumable) while the gateway they call still works
         try {
             jobs.join();

@@ -7,7 +7,6 @@ import dev.carapace.privacy.Scanner;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Memory's privacy screen: the privacy router's detectors and the policy's action for each class of data, for the
@@ -38,29 +37,9 @@ public final class PrivacyWriteScreen implements WriteScreen {
                 case REDACT -> Verdict.REDACT;
                 case PRIVATE, ALLOW -> Verdict.KEEP;
             };
-            found.add(new Found(f.type(), f.dataClass(), line(text, f.start()), v));
+            found.add(new Found(f.type(), f.dataClass(), Spans.line(text, f.start()), v));
             if (v == Verdict.REDACT) toRedact.add(f);
         }
-        return new Screened(redact(text, toRedact), List.copyOf(found));
-    }
-
-    /** Replaces each span, from the last back; a span overlapping one already replaced (a pair) is skipped. */
-    private static String redact(String text, List<Finding> spans) {
-        if (spans.isEmpty()) return text;
-        StringBuilder sb = new StringBuilder(text);
-        int floor = Integer.MAX_VALUE;
-        for (int i = spans.size() - 1; i >= 0; i--) {
-            Finding f = spans.get(i);
-            if (f.end() > floor) continue;
-            sb.replace(f.start(), f.end(), "[REDACTED:" + f.type().toUpperCase(Locale.ROOT) + "]");
-            floor = f.start();
-        }
-        return sb.toString();
-    }
-
-    private static int line(String text, int offset) {
-        int line = 1;
-        for (int i = 0; i < offset && i < text.length(); i++) if (text.charAt(i) == '\n') line++;
-        return line;
+        return new Screened(Spans.redact(text, toRedact), List.copyOf(found));
     }
 }

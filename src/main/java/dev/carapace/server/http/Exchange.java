@@ -62,6 +62,20 @@ public final class Exchange {
 
     public boolean hasHeader(String name) { return request.getHeaders().contains(name); }
 
+    /** Every request header, by lower-case name, its first value ({@link #utf8}): what a webhook's signature covers. */
+    public java.util.Map<String, String> headers() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (org.eclipse.jetty.http.HttpField f : request.getHeaders()) {
+            m.putIfAbsent(f.getLowerCaseName(), utf8(f.getValue()));
+        }
+        return m;
+    }
+
+    /** The peer's address, for logs. */
+    public String remoteAddress() {
+        return String.valueOf(Request.getRemoteAddr(request));
+    }
+
     /** Every value of a request header, as sent in one line or several ({@link #utf8}). */
     public java.util.List<String> headerValues(String name) {
         return request.getHeaders().getValuesList(name).stream().map(Exchange::utf8).toList();

@@ -1,0 +1,57 @@
+package dev.carapace.server.adapter;
+
+import dev.carapace.channel.ChannelPrivacy;
+import dev.carapace.privacy.Finding;
+import dev.carapace.privacy.PrivacySpec;
+import dev.carapace.privacy.Scanner;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The privacy router's detectors and the policy's action per class of data, at a channel's edge. Coming in: a class
+ * the policy blocks refuses the message (naming the kind and the line, never the value), one it redacts is replaced
+ * for good; the rest passes, and every model call made with it is screened again by the gateway. Going out to an
+ * external recipient: blocked data stops the message, and data the policy redacts or keeps on private models is
+ * replaced: what may only reach Carapace's own models must not reach a stranger's inbox either.
+ */
+public final class ChannelPrivacyScreen implements ChannelPrivacy {
+
+    private final PrivacySpec spec;
+    private final Scanner scanner;
+
+    public ChannelPrivacyScreen(PrivacySpec spec, Scanner scanner) {
+        this.spec = spec;
+        this.scanner = scanner;
+    }
+
+    @Override
+    public Screened inbound(String team, String agent, String text) { return screen(team, agent, text, false); }
+
+    @Override
+    public Screened outbound(String team, String agent, String text) { return screen(team, agent, text, true); }
+
+    private Screened screen(String team, String agent, String text, boolean leaving) {
+        List<Finding> findings = scanner.scan(text);
+        if (findings.isEmpty()) return new Screened(text, null, List.of());
+        Set<String> kinds = new LinkedHashSet<>();
+        List<String> blocked = new ArrayList<>();
+        List<Finding> redact = new ArrayList<>();
+        for (Finding f : findings) {
+            kinds.add(f.type());
+            switch (spec.actionFor(team, agent, f.dataClass())) {
+                case BLOCK -> blocked.add(f.type() + " on line " + Spans.line(text, f.start()));
+                case REDACT -> redact.add(f);
+                case PRIVATE -> { if (leaving) redact.add(f); }
+                case ALLOW -> { }
+            }
+        }
+        if (!blocked.isEmpty()) {
+            return new Screened(null, "it holds data the privacy policy blocks (" + String.join(", ", blocked) + ")",
+                    List.copyOf(kinds));
+        }
+        return new Screened(Spans.redact(text, redact), null, List.copyOf(kinds));
+    }
+}
