@@ -124,7 +124,10 @@ public final class ChannelHub implements AutoCloseable {
         for (StoredMessage m : store.unfinished()) {
             switch (m.state()) {
                 case RECEIVED -> enqueue(m.message(), () -> handle(m.id()));
-                case STARTED -> enqueue(m.message(), () -> resumeAndAnswer(m));
+                case STARTED -> enqueue(m.message(), () -> {
+                    if (m.runId() == null) startApproved(m);   // approved, its run not yet started
+                    else resumeAndAnswer(m);
+                });
                 default -> { }   // awaiting an operator
             }
         }
@@ -285,23 +288,33 @@ public final class ChannelHub implements AutoCloseable {
     public void decide(String messageId, boolean approve, String operator) {
         StoredMessage m = store.message(messageId)
                 .orElseThrow(() -> new IllegalArgumentException("message: no message '" + messageId + "'"));
-        if (m.state() != MessageState.AWAITING_APPROVAL) {
+        // One decision per message, however many operators click at once: the store's state is the arbiter.
+        String detail = (approve ? "approved by " : "refused by ") + operator;
+        if (!store.transition(messageId, MessageState.AWAITING_APPROVAL,
+                approve ? MessageState.STARTED : MessageState.REFUSED, detail, clock.instant())) {
             throw new IllegalArgumentException("message: '" + messageId + "' is not waiting for approval (it is "
-                    + m.state().label() + ")");
+                    + store.message(messageId).map(x -> x.state().label()).orElse("gone") + ")");
         }
-        ChannelSpec spec = specs.get(m.message().channel());
         audit.record(m.message().channel(), approve ? "approve" : "deny", operator, m.agent(),
                 approve ? "allowed" : "refused", "message " + messageId + " from " + m.message().sender().key());
+        ChannelSpec spec = specs.get(m.message().channel());
         if (!approve) {
-            refuse(spec, m, m.agent(), "an operator refused it", "Sorry, this message was not passed on.");
+            sendQuietly(spec, m, "Sorry, this message was not passed on.", "refuse");
+            publish("message_refused", spec, m.id(), m.message().sender().key(), m.agent(), detail, -1);
             return;
         }
+        enqueue(m.message(), () -> startApproved(m));
+    }
+
+    /** An approved message (state started, no run yet): its run starts, unless its sender lost their binding. */
+    private void startApproved(StoredMessage m) {
+        ChannelSpec spec = specs.get(m.message().channel());
         Principal who = identities.principal(m.message().sender()).orElse(null);
-        if (who == null) {
-            finish(m, m.agent(), MessageState.REFUSED, "its sender is no longer bound");
+        if (spec == null || who == null) {
+            finish(m, m.agent(), MessageState.REFUSED, "its channel or its sender's binding is gone");
             return;
         }
-        enqueue(m.message(), () -> startRun(spec, m, who, m.agent()));
+        startRun(spec, m, who, m.agent());
     }
 
     private void unknownSender(ChannelSpec spec, StoredMessage m) {

@@ -17,6 +17,12 @@ public interface ChannelStore {
     /** Moves a message on; {@code agent}, {@code runId} and {@code detail} replace the stored ones when not null. */
     void update(String id, MessageState state, String agent, String runId, String detail, Instant at);
 
+    /**
+     * Moves a message from {@code from} to {@code to} only if it is still in {@code from} (two operators deciding at
+     * once: one wins); false when it was not.
+     */
+    boolean transition(String id, MessageState from, MessageState to, String detail, Instant at);
+
     Optional<StoredMessage> message(String id);
 
     /** Messages not in a final state, oldest first: what a restart looks at again. */

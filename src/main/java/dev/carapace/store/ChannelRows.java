@@ -82,6 +82,14 @@ public final class ChannelRows {
                 .bind("at", at.toEpochMilli()).bind("id", id).execute());
     }
 
+    /** Moves a message from {@code from} to {@code to} only if it is still in {@code from}; false when it was not. */
+    public boolean transition(String id, String from, String to, String detail, Instant at) {
+        return store.write("update channel message", h -> h.createUpdate("UPDATE channel_messages SET state = :to, "
+                        + "detail = COALESCE(:detail, detail), updated_at = :at WHERE id = :id AND state = :from")
+                .bind("to", to).bind("detail", detail).bind("at", at.toEpochMilli()).bind("id", id).bind("from", from)
+                .execute()) == 1;
+    }
+
     public Optional<MessageRow> message(String id) {
         return store.read("read channel message", h -> h.createQuery("SELECT " + COLUMNS
                 + " FROM channel_messages WHERE id = :id").bind("id", id).map(MESSAGE).findOne());

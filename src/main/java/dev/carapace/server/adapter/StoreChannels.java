@@ -52,6 +52,11 @@ public final class StoreChannels implements ChannelStore {
     }
 
     @Override
+    public boolean transition(String id, MessageState from, MessageState to, String detail, Instant at) {
+        return rows.transition(id, from.label(), to.label(), detail, at);
+    }
+
+    @Override
     public Optional<StoredMessage> message(String id) {
         return rows.message(id).map(r -> stored(r, rows.files(id)));
     }

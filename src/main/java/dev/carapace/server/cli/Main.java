@@ -18,7 +18,7 @@ import java.io.PrintWriter;
         subcommands = {ServeCommand.class, ConfigCommand.class, KeysCommand.class, ModelsCommand.class,
                 BudgetCommand.class, SpendCommand.class, AgentsCommand.class, ChatCommand.class,
                 PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class, PrivacyCommand.class, JobsCommand.class,
-                SkillsCommand.class, MemoryCommand.class})
+                SkillsCommand.class, MemoryCommand.class, ChannelsCommand.class})
 public final class Main extends GroupCommand {
 
     static final ObjectMapper JSON = new ObjectMapper();
