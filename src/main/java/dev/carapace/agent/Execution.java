@@ -37,6 +37,8 @@ final class Execution {
     final String input;
     /** Who sent {@link #input}, as the transcript records it (see {@link Transcript#sender}); null when not known. */
     final String sender;
+    /** Images sent with {@link #input}, shown with it to the model. */
+    final List<dev.carapace.model.Part.Image> images;
     final List<SessionStore.Entry> carried;
     final CompletableFuture<RunStatus> done = new CompletableFuture<>();
     final AtomicReference<Outcome> stop = new AtomicReference<>();
@@ -62,7 +64,7 @@ final class Execution {
 
     Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input, String sender,
               List<SessionStore.Entry> carried, SubAgents.Family family, long maxTokens, Execution parent,
-              SubAgents.Result result, Principal startedBy, String job) {
+              SubAgents.Result result, Principal startedBy, String job, List<dev.carapace.model.Part.Image> images) {
         this.runId = runId;
         this.startedBy = startedBy;
         this.job = job;
@@ -71,6 +73,7 @@ final class Execution {
         this.sessionKey = sessionKey;
         this.input = input;
         this.sender = sender;
+        this.images = List.copyOf(images);
         this.carried = carried;
         this.family = family;
         this.maxTokens = maxTokens;

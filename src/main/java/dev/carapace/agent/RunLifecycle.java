@@ -108,8 +108,10 @@ final class RunLifecycle {
         if (parent != null) throw subAgentSession(key, parent);
         AgentSpec bounded = options.limits() == null ? agent : agent.withLimits(agent.limits().tightest(options.limits()));
         if (options.model() != null) bounded = bounded.withModel(options.model());
-        return submit(bounded, toolsFor(agent, options.tools()), key, message, Transcript.sender(startedBy, options.via()),
-                List.of(), null, null, bounded.limits().maxTokens(), null, startedBy, options.job()).runId;
+        Execution ex = submit(bounded, toolsFor(agent, options.tools()), key, message,
+                Transcript.sender(startedBy, options.via()), List.of(), null, null, bounded.limits().maxTokens(), null,
+                startedBy, options.job(), options.images());
+        return ex.runId;
     }
 
     /** The tools a run may use: the agent's, or the named ones of them, in the agent's order. */
@@ -152,14 +154,14 @@ final class RunLifecycle {
             }
         }
         return submit(agent, agent.enabledTools(), sessionKey, null, null, carried, null, null,
-                agent.limits().maxTokens(), null, startedBy, null).runId;
+                agent.limits().maxTokens(), null, startedBy, null, List.of()).runId;
     }
 
     /** Starts a sub-agent's run for {@code parent}: its own session, tools, family and budget. */
     Execution startChild(Execution parent, AgentSpec agent, List<String> tools, String sessionKey, String task,
                          long maxTokens, SubAgents.Family family, SubAgents.Result result) {
         return submit(agent, tools, sessionKey, task, null, List.of(), parent.runId, family, maxTokens, result, null,
-                null);
+                null, List.of());
     }
 
     /** See {@link AgentRuntime#cancel}. */
@@ -222,7 +224,8 @@ final class RunLifecycle {
 
     private Execution submit(AgentSpec agent, List<String> tools, String sessionKey, String input, String sender,
                              List<SessionStore.Entry> carried, String parentRunId, SubAgents.Family family,
-                             long maxTokens, SubAgents.Result result, Principal startedBy, String job) {
+                             long maxTokens, SubAgents.Result result, Principal startedBy, String job,
+                             List<dev.carapace.model.Part.Image> images) {
         if (closed) throw closedError();
         Execution parent = parentRunId == null ? null : executions.get(parentRunId);
         if (parentRunId != null && parent == null) throw closedError();
@@ -231,7 +234,7 @@ final class RunLifecycle {
         store.acceptRun(new SessionStore.Session(sessionKey, agent.id(), now), new SessionStore.Run(runId, sessionKey,
                 agent.id(), parentRunId, RunStatus.QUEUED, null, input, sender, 0, 0, now, null, null), instance);
         Execution ex = new Execution(runId, agent, tools, sessionKey, input, sender, carried,
-                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result, startedBy, job);
+                family != null ? family : SubAgents.Family.root(agent), maxTokens, parent, result, startedBy, job, images);
         Execution interrupt = null;
         boolean launch;
         synchronized (laneLock) {

@@ -41,7 +41,16 @@ final class Transcript {
 
     /** A user entry, with who sent it ({@link #sender}'s JSON) when known. */
     static String user(String text, String sender) {
+        return user(text, sender, List.of());
+    }
+
+    /** A user entry with images sent with its text (as base64 with their media types). */
+    static String user(String text, String sender, List<Part.Image> images) {
         ObjectNode n = JSON.createObjectNode().put("text", text);
+        if (!images.isEmpty()) {
+            ArrayNode a = n.putArray("images");
+            for (Part.Image i : images) a.addObject().put("media_type", i.mediaType()).put("data", i.data());
+        }
         if (sender != null) {
             try {
                 n.set("sender", JSON.readTree(sender));
@@ -174,6 +183,17 @@ final class Transcript {
         }
     }
 
+    /** A user entry as the model sees it: its text, then its images. */
+    private static Message userMessage(JsonNode c) {
+        if (!c.path("images").isArray() || c.path("images").isEmpty()) return Message.of(Role.USER, c.path("text").asText());
+        List<Part> parts = new ArrayList<>();
+        parts.add(new Part.Text(c.path("text").asText()));
+        for (JsonNode i : c.path("images")) {
+            parts.add(new Part.Image(null, i.path("media_type").asText(), i.path("data").asText()));
+        }
+        return new Message(Role.USER, parts, List.of(), null, false);
+    }
+
     /**
      * The conversation for the model, after the system prompt. Every assistant tool call gets exactly one result,
      * in call order, right after it: results are stored as they complete (any order), and a call whose result was
@@ -187,7 +207,7 @@ final class Transcript {
             SessionStore.Entry row = rows.get(i++);
             JsonNode c = parse(row.content());
             switch (row.role()) {
-                case "user" -> out.add(Message.of(Role.USER, c.path("text").asText()));
+                case "user" -> out.add(userMessage(c));
                 case "summary" -> out.add(Message.of(Role.USER, "[Summary of the earlier conversation]\n" + c.path("text").asText()));
                 case "assistant" -> {
                     List<ToolCall> calls = new ArrayList<>();

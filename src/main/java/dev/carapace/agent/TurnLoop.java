@@ -47,7 +47,7 @@ final class TurnLoop {
         if (ex.stopped()) return ex.stop.get();
         AgentSpec agent = ex.agent;
         List<SessionStore.Entry> first = new ArrayList<>(ex.carried);
-        if (ex.input != null) first.add(journal.entry(ex.sessionKey, ex.runId, "user", Transcript.user(ex.input, ex.sender), null, null));
+        if (ex.input != null) first.add(journal.entry(ex.sessionKey, ex.runId, "user", Transcript.user(ex.input, ex.sender, ex.images), null, null));
         if (!store.beginRun(ex.runId, clock.instant(), first)) {
             return new Execution.Outcome(RunStatus.CANCELLED, "the run was ended before it began");
         }

@@ -9,6 +9,7 @@ import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.TranscriptEntry;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
+import dev.carapace.model.Part;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,6 +73,10 @@ public final class ChannelHub implements AutoCloseable {
     static final int MAX_TEXT_CHARS = 200_000;
     static final int MAX_ATTACHMENTS = 20;
     private static final int SEND_ATTEMPTS = 5;
+    static final int MAX_IMAGES = 4;
+    static final int MAX_IMAGE_BYTES = 4 << 20;
+    private static final java.util.Set<String> VISION_TYPES = java.util.Set.of("image/png", "image/jpeg", "image/gif",
+            "image/webp");
 
     private final Map<String, ChannelSpec> specs;
     private final Map<String, Channel> channels = new ConcurrentHashMap<>();
@@ -364,7 +370,7 @@ public final class ChannelHub implements AutoCloseable {
         String runId;
         try {
             runId = runtime.start(agentId, sessionName(spec.id(), in.conversation()), screened.text(), who,
-                    RunOptions.NONE.via(in.sender().key()));
+                    RunOptions.NONE.via(in.sender().key(), images(in)));
         } catch (ApiException e) {
             finish(m, agentId, MessageState.FAILED, "the run could not start: " + e.getMessage());
             sendQuietly(spec, m, "Sorry, the assistant could not take this message now.", "fail");
@@ -402,6 +408,21 @@ public final class ChannelHub implements AutoCloseable {
             }
         }
         return sb.toString();
+    }
+
+    /**
+     * The images of a message the model sees with its text (the vision models' way in; the privacy router's
+     * {@code image_class} applies to them as to any image): up to {@link #MAX_IMAGES} of the kinds vision APIs take,
+     * each at most {@link #MAX_IMAGE_BYTES}. Every file is in the workspace as well.
+     */
+    static List<Part.Image> images(Inbound in) {
+        List<Part.Image> images = new ArrayList<>();
+        for (Attachment a : in.attachments()) {
+            if (images.size() < MAX_IMAGES && a.data().length <= MAX_IMAGE_BYTES && VISION_TYPES.contains(a.mediaType())) {
+                images.add(new Part.Image(null, a.mediaType(), Base64.getEncoder().encodeToString(a.data())));
+            }
+        }
+        return images;
     }
 
     /** The session of a conversation: a name the API could also use, derived so no sender can choose it. */

@@ -246,7 +246,8 @@ class ChannelHubTest {
         assertThat(m.state()).as(m.detail()).isEqualTo(MessageState.ANSWERED);
         String prompt = ScriptedUpstream.body(h.a.take());
         assertThat(prompt).contains("inbox/" + m.id() + "/passwd.png").contains("big.txt dropped: 2000 bytes")
-                .contains("run.exe dropped: type application/x-msdownload");
+                .contains("run.exe dropped: type application/x-msdownload")
+                .as("the image reaches the (vision) model with the text").contains("data:image/png;base64,iVBORw==");
         Path saved = workspace.resolve("inbox").resolve(m.id()).resolve("passwd.png");
         assertThat(Files.readAllBytes(saved)).containsExactly(0x89, 'P', 'N', 'G');
         try (var files = Files.list(workspace.resolve("inbox").resolve(m.id()))) {
