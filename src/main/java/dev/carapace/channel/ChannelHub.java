@@ -166,6 +166,52 @@ public final class ChannelHub implements AutoCloseable {
         return identities.binding(p.sender()).orElseThrow();
     }
 
+    /**
+     * A message an agent sends on its own (the {@code send_message} tool): only on a channel whose routes name the
+     * agent, to a recipient the channel's kind names ({@code alice@corp.example}, a Slack user id...). A recipient no
+     * identity binding names is external: the privacy router screens the text first (blocked data stops it; data the
+     * policy redacts or keeps on private models is replaced). Audited either way.
+     *
+     * @return what was done, for the model
+     * @throws IllegalArgumentException what was wrong with the request, for the model
+     * @throws ChannelException the channel could not send it
+     */
+    public String sendAs(String agentId, String channelId, String to, String subject, String text)
+            throws ChannelException, InterruptedException {
+        ChannelSpec spec = specs.get(channelId);
+        if (spec == null || spec.routes().stream().noneMatch(r -> r.agent().equals(agentId))) {
+            List<String> mine = specs.values().stream()
+                    .filter(x -> x.routes().stream().anyMatch(r -> r.agent().equals(agentId))).map(ChannelSpec::id).toList();
+            throw new IllegalArgumentException("channel: you can send on the channels that route to you ("
+                    + (mine.isEmpty() ? "none" : String.join(", ", mine)) + "); got '"
+                    + dev.carapace.text.Excerpt.clip(channelId, 40) + "'");
+        }
+        Identities.checkKey(spec.kind() + ":" + to);
+        if (text == null || text.isBlank()) throw new IllegalArgumentException("text: must not be empty");
+        Channel channel = channels.get(channelId);
+        if (channel == null) throw new ChannelException("channel '" + channelId + "' is not running", true);
+        Sender recipient = new Sender(spec.kind(), spec.kind().equals("email") ? to.toLowerCase(java.util.Locale.ROOT) : to, null);
+        String body = text;
+        String note = "";
+        if (identities.binding(recipient.key()).isEmpty()) {
+            ChannelPrivacy.Screened s = privacy.outbound(agents.get(agentId).owner().team(), agentId, text);
+            if (s.refusal() != null) {
+                audit.record(channelId, "send", recipient.key(), agentId, "refused", "privacy: " + s.refusal());
+                throw new IllegalArgumentException("text: not sent to " + recipient.key() + ", who is outside the "
+                        + "organisation: " + s.refusal());
+            }
+            if (!s.text().equals(text)) note = " (to a recipient outside the organisation: the privacy policy redacted "
+                    + String.join(", ", s.kinds()) + ")";
+            body = s.text();
+        }
+        Map<String, String> reply = subject == null ? Map.of() : Map.of("subject", subject);
+        channel.send(new Outbound(channelId, recipient, "out-" + UUID.randomUUID(), body, List.of(), reply,
+                "send-" + UUID.randomUUID()));
+        audit.record(channelId, "send", recipient.key(), agentId, note.isEmpty() ? "sent" : "redacted",
+                "sent by agent " + agentId + note);
+        return "sent to " + recipient.key() + " on " + channelId + note;
+    }
+
     /** The newest messages of one channel (null: all), newest first, without their files. */
     public List<StoredMessage> messages(String channel, int limit) { return store.recent(channel, limit); }
 
@@ -602,6 +648,14 @@ public final class ChannelHub implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("channel {} did not close cleanly", c.id(), e);
             }
+        }
+        // A reply being sent gets a moment to be recorded (else it goes again after the restart); runs being
+        // awaited are not waited for: they are taken up on the next start.
+        workers.shutdown();
+        try {
+            workers.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         workers.shutdownNow();
     }

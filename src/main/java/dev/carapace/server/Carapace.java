@@ -263,13 +263,15 @@ public final class Carapace implements AutoCloseable {
         extraTools.add(jobWiring.scheduleTool(new Agents(config.agents().values())));
         extraTools.add(new SkillTool(skills));
         extraTools.addAll(memoryWiring.tools());
+        extraTools.add(new dev.carapace.channel.SendMessageTool(this::channels));
         agentRuntime = AgentWiring.agentRuntime(config, store, gateway, clock, egressProxy, policyWatcher,
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
                         skillEgress), auditLog,
                 approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
-        jobWiring.start(config, agentRuntime, egressProxy, priceBook);
+        // Before any run can start (a job's): an agent's send_message asks the hub.
         channelWiring = new ChannelWiring(config, store, agentRuntime, auditLog, env, null, clock);
         channelWiring.hub.events().subscribe(new ChannelMetrics(metrics.registry()));
+        jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);

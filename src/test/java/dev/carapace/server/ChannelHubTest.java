@@ -256,6 +256,79 @@ class ChannelHubTest {
         chat.sent.poll(5, TimeUnit.SECONDS);
     }
 
+    @Test
+    void anAgentSendingToSomeoneOutsideTheOrgHasPrivateDataRedactedOrRefused() throws Exception {
+        String card = "4111 1111 1111 1111";
+        String done = hub.sendAs("desk", "chat", "customer@example.com", "Your order", "Card on file: " + card + ".");
+        assertThat(done).contains("redacted");
+        Outbound out = chat.sent.poll(5, TimeUnit.SECONDS);
+        assertThat(out.text()).doesNotContain(card).contains("[REDACTED:");
+        assertThat(out.recipient().key()).isEqualTo("test:customer@example.com");
+        assertThat(out.reply()).containsEntry("subject", "Your order");
+
+        // a colleague (a bound identity) gets it as written
+        hub.sendAs("desk", "chat", "alice", null, "Card on file: " + card + ".");
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).contains(card);
+
+        // a secret never goes out to a stranger; a channel that does not route to the agent is not its to use
+        assertThatThrownBy(() -> hub.sendAs("desk", "chat", "customer@example.com", null,
+                "key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+                .hasMessageContaining("not sent").hasMessageNotContaining("AKIA");
+        assertThatThrownBy(() -> hub.sendAs("other", "chat", "alice", null, "hi")).hasMessageContaining("channels that route to you (none)");
+        assertThatThrownBy(() -> hub.sendAs("desk", "chat", "bad\nBcc: x@y", null, "hi")).hasMessageContaining("control");
+        assertThat(chat.sent.poll(100, TimeUnit.MILLISECONDS)).isNull();
+    }
+
+    @Test
+    void theSendMessageToolRefusesMalformedArgumentsBeforeAnythingIsSent() throws Exception {
+        dev.carapace.channel.SendMessageTool tool = new dev.carapace.channel.SendMessageTool(() -> hub);
+        dev.carapace.agent.ToolContext ctx = new dev.carapace.agent.ToolContext("desk", "agent:desk:s", workspace,
+                Duration.ofSeconds(5), 10_000);
+        for (String args : List.of("{\"channel\":\"chat\",\"to\":\"alice\",\"text\":\"x\",\"bcc\":\"y\"}",
+                "{\"channel\":\"chat\",\"to\":5,\"text\":\"x\"}",
+                "{\"channel\":\"chat\",\"to\":\"alice\",\"text\":\"x\",\"subject\":\"a\\r\\nBcc: z\"}",
+                "{\"channel\":\"chat\",\"to\":\"alice\",\"text\":\"  \"}")) {
+            dev.carapace.agent.ToolResult r = tool.run(GatewayHarness.JSON.readTree(args), ctx);
+            assertThat(r.error()).as(args).isTrue();
+        }
+        assertThat(chat.sent.poll(100, TimeUnit.MILLISECONDS)).isNull();
+        dev.carapace.agent.ToolResult ok = tool.run(GatewayHarness.JSON.readTree(
+                "{\"channel\":\"chat\",\"to\":\"alice\",\"text\":\"hello\"}"), ctx);
+        assertThat(ok.error()).as(ok.content()).isFalse();
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).isEqualTo("hello");
+    }
+
+    @Test
+    void messagesStoredButNotHandledWhenTheGatewayStoppedAreTakenUpOnTheNextStart() throws Exception {
+        StoreChannels store = new StoreChannels(h.carapace.store().channelRows());
+        Inbound left = message("alice", "desk@x", "t-left", "still there?", List.of(), false);
+        assertThat(store.insert("msg_left", left, Instant.now())).isTrue();
+        Inbound approved = message("alice", "ask@x", "t-approved", "approved before the crash", List.of(), false);
+        store.insert("msg_approved", approved, Instant.now());
+        store.update("msg_approved", MessageState.STARTED, "desk", null, "approved by root", Instant.now());
+        h.a.enqueue(text("Yes.", 10, 2), text("Done.", 10, 2));
+        RecordingChannel again = new RecordingChannel("chat");
+        ChannelSpec spec = hub.specs().get(0);
+        try (ChannelHub restarted = new ChannelHub(List.of(spec), store, hub.identities(), h.carapace.agentRuntime().agents(),
+                h.carapace.agentRuntime(), dev.carapace.channel.ChannelPrivacy.NONE, dev.carapace.channel.ChannelAudit.NONE,
+                new ChannelEvents(), null, Clock.systemUTC(), Duration.ofMillis(10))) {
+            restarted.add(again);
+            restarted.start();
+            List<String> texts = List.of(again.sent.poll(10, TimeUnit.SECONDS).text(), again.sent.poll(10, TimeUnit.SECONDS).text());
+            assertThat(texts).containsExactlyInAnyOrder("Yes.", "Done.");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!store.message("msg_approved").orElseThrow().state().isFinal()
+                    || !store.message("msg_left").orElseThrow().state().isFinal()) {
+                if (System.nanoTime() > deadline) break;
+                Thread.sleep(10);
+            }
+        }
+        assertThat(store.message("msg_left").orElseThrow().state()).isEqualTo(MessageState.ANSWERED);
+        assertThat(store.message("msg_approved").orElseThrow().state()).isEqualTo(MessageState.ANSWERED);
+        h.a.take();
+        h.a.take();
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;

@@ -34,6 +34,8 @@ public final class BuiltinTools {
      * puts the list of skills in the agent's system prompt). Not built here either, but an agent may list it.
      */
     public static final Set<String> SKILL_NAMES = Set.of("skill");
+    /** Provided by the channels: {@code send_message}, which writes to someone on one of the agent's channels. */
+    public static final Set<String> CHANNEL_NAMES = Set.of("send_message");
 
     /** Every name an agent's {@code tools:} list may hold. */
     public static Set<String> accepted() {
@@ -42,6 +44,7 @@ public final class BuiltinTools {
         all.addAll(SCHEDULER_NAMES);
         all.addAll(MEMORY_NAMES);
         all.addAll(SKILL_NAMES);
+        all.addAll(CHANNEL_NAMES);
         return Set.copyOf(all);
     }
 
