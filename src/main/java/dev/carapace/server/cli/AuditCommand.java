@@ -105,7 +105,7 @@ final class AuditCommand extends GroupCommand {
                 description = "allow, deny, ask, audit, approved, rejected, expired, revoked; for skills also pending, "
                         + "installed, pinned, removed.") String outcome;
         @Option(names = "--layer", paramLabel = "LAYER",
-                description = "tool, filesystem, network, process, approval, policy or skills.") String layer;
+                description = "tool, filesystem, network, process, approval, policy, skills or channels.") String layer;
         @Option(names = "--since", paramLabel = "TIME", description = "From this time on (inclusive).") String since;
         @Option(names = "--until", paramLabel = "TIME", description = "Before this time.") String until;
         @Option(names = "--limit", paramLabel = "N", defaultValue = "100", description = "At most this many (default 100).") int limit;

@@ -24,8 +24,9 @@ import static dev.carapace.text.Excerpt.clip;
 public final class GuardJson {
 
     public static final Set<String> OUTCOMES = Set.of("allow", "deny", "ask", "audit", "approved", "rejected", "expired", "revoked",
-            "pending", "installed", "pinned", "removed");
-    public static final Set<String> LAYERS = Set.of("tool", "filesystem", "network", "process", "approval", "policy", "skills");
+            "pending", "installed", "pinned", "removed", "sent", "failed", "refused", "redacted", "bound", "unbound", "allowed");
+    public static final Set<String> LAYERS = Set.of("tool", "filesystem", "network", "process", "approval", "policy", "skills",
+            "channels");
     public static final Set<String> APPROVAL_STATUSES = Set.of(ApprovalRecords.PENDING, ApprovalRecords.APPROVED,
             ApprovalRecords.REJECTED, ApprovalRecords.EXPIRED);
 
