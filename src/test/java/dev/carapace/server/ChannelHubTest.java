@@ -329,6 +329,22 @@ class ChannelHubTest {
         h.a.take();
     }
 
+    @Test
+    void aMessageSentThroughTheApiRecordsWhoSentItToo() {
+        h.a.enqueue(text("ok", 5, 1));
+        JsonNode run = GatewayHarness.json(h.post("/api/agents/desk/runs?wait=true", h.memberKey,
+                "{\"message\":\"shared session hello\",\"session\":\"team-room\"}").body());
+        assertThat(run.path("status").asText()).as(run.toString()).isEqualTo("completed");
+        h.a.take();
+        JsonNode sender = h.carapace.agentRuntime().transcript("agent:desk:team-room").get(0).content().path("sender");
+        assertThat(sender.path("team").asText()).isEqualTo("platform");
+        assertThat(sender.path("user").asText()).isEqualTo("alice");
+        assertThat(sender.path("key").asText()).isNotBlank();
+        assertThat(sender.has("via")).isFalse();
+        assertThat(h.memberKey).startsWith(sender.path("key").asText());
+        assertThat(sender.path("key").asText().length()).isLessThan(h.memberKey.length());
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;
