@@ -73,6 +73,7 @@ public final class ChannelHub implements AutoCloseable {
     static final int MAX_TEXT_CHARS = 200_000;
     static final int MAX_ATTACHMENTS = 20;
     private static final int SEND_ATTEMPTS = 5;
+    static final Duration ABANDONED_AFTER = Duration.ofMinutes(2);
     static final int MAX_IMAGES = 4;
     static final int MAX_IMAGE_BYTES = 4 << 20;
     private static final java.util.Set<String> VISION_TYPES = java.util.Set.of("image/png", "image/jpeg", "image/gif",
@@ -90,6 +91,8 @@ public final class ChannelHub implements AutoCloseable {
     private final Voice voice;
     private final Clock clock;
     private final Duration firstRetry;
+    /** Messages received before this were left by an earlier process of this gateway (or another one). */
+    private final Instant startedAt;
     private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("channel-message-", 0).factory());
     /** The last task of each conversation: the next one runs after it. */
@@ -115,6 +118,7 @@ public final class ChannelHub implements AutoCloseable {
         this.voice = voice;
         this.clock = clock;
         this.firstRetry = firstRetry;
+        this.startedAt = clock.instant();
     }
 
     // ---- set-up -------------------------------------------------------------------------------------------------
@@ -125,9 +129,15 @@ public final class ChannelHub implements AutoCloseable {
         channels.put(channel.id(), channel);
     }
 
-    /** Takes up messages a previous process left unfinished, then starts every channel receiving. */
+    /**
+     * Takes up messages a previous process left unfinished, then starts every channel receiving. Where gateways share
+     * a PostgreSQL store, a message is handled by the gateway that received it; one untouched for
+     * {@link #ABANDONED_AFTER} is taken to be left by a gateway that stopped.
+     */
     public void start() {
+        Instant abandoned = clock.instant().minus(ABANDONED_AFTER);
         for (StoredMessage m : store.unfinished()) {
+            if (m.updatedAt().isAfter(abandoned) && !m.message().receivedAt().isBefore(startedAt)) continue;
             switch (m.state()) {
                 case RECEIVED -> enqueue(m.message(), () -> handle(m.id()));
                 case STARTED -> enqueue(m.message(), () -> {

@@ -358,7 +358,7 @@ class ConfigLoaderTest {
                 "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes, max_connections, "
                         + "max_upstream_connections)",
                 "t.yaml:3:1: loging: unknown key 'loging' (expected one of: server, store, org, tiers, providers, models, "
-                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy, responses, scheduler, jobs, skills)");
+                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy, responses, scheduler, jobs, skills, channels, identities)");
     }
 
     @Test
