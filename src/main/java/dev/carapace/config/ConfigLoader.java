@@ -195,11 +195,12 @@ public final class ConfigLoader {
         List<JobSpec> jobs = new JobsSection(problems, agentsDir, layout, agentFiles, agents, scheduler.minInterval(),
                 Instant.now()).jobs(root);
         SkillSettings skills = SkillsSection.read(root.object("skills"), baseDir, problems);
+        CarapaceConfig.Voice voice = portfolio.voice(root.object("voice"), models);
         layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
                 tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, jobs, agentsSection.heartbeats(),
-                skills);
+                skills, voice);
     }
 }

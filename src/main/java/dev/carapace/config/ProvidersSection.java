@@ -32,6 +32,9 @@ final class ProvidersSection {
     /** Provider kinds: the API each upstream speaks. */
     static final Map<String, WireApi> KINDS = kinds();
 
+    /** The kind of a local provider: speech by espeak-ng on this machine, no upstream. */
+    static final String ESPEAK = "espeak";
+    private static final Duration DEFAULT_ESPEAK_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(120);
 
@@ -55,6 +58,13 @@ final class ProvidersSection {
         String path = KeyPath.key("providers", e.key());
         checks.checkName(e.line(), e.column(), path, e.key(), "provider name");
         MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
+        if (r.value("kind") instanceof Scalar k && k.text().equals(ESPEAK)) {
+            r.entry("kind");
+            // A local engine: no server to reach, so no URL, key or headers; its time limit is its read timeout's.
+            Duration timeout = r.duration("timeout", Duration.ofMillis(100), DEFAULT_ESPEAK_TIMEOUT);
+            r.finish();
+            return ProviderSpec.local(e.key(), ProviderSpec.Local.ESPEAK, timeout);
+        }
         WireApi kind = r.requiredChoice("kind", KINDS);
         URI baseUrl = baseUrl(r);
         String apiKeyEnv = checks.envName(r, "api_key_env");

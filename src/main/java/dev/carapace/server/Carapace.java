@@ -60,6 +60,9 @@ import dev.carapace.server.api.MemoryApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
 import dev.carapace.server.api.ResponsesApi;
+import dev.carapace.server.api.AudioApi;
+import dev.carapace.server.adapter.GatewayVoice;
+import dev.carapace.model.audio.Espeak;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
@@ -106,6 +109,9 @@ public final class Carapace implements AutoCloseable {
     private final ScheduledThreadPoolExecutor scheduler;
     private final Ledger ledger;
     private final Gateway gateway;
+    private final GatewayVoice voice;
+    /** The most WAV one espeak-ng call may make: 16 minutes of 16-bit mono at 22,050 Hz, past 4,096 characters' worth. */
+    private static final long ESPEAK_MAX_BYTES = 42L * 1024 * 1024;
     private final PrivacyRouter privacy;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
@@ -191,6 +197,10 @@ public final class Carapace implements AutoCloseable {
             if (spec.apiKeyEnv() != null && key == null) {
                 log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
                         spec.name(), spec.apiKeyEnv());
+            }
+            if (spec.local() == ProviderSpec.Local.ESPEAK) {
+                providers.put(spec.name(), new Provider(spec, new Espeak("espeak-ng", spec.readTimeout(), ESPEAK_MAX_BYTES)));
+                continue;
             }
             WireFormat format = switch (spec.kind()) {
                 case ANTHROPIC -> anthropic;
@@ -282,6 +292,7 @@ public final class Carapace implements AutoCloseable {
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
         HttpApi api = new HttpApi(gateway, auth, openai, anthropic, metrics, config.server().maxBodyBytes(), storeWatch);
+        voice = new GatewayVoice(gateway, config.voice());
         ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
                 config.responses(), clock);
         every(Duration.ofMinutes(10), responsesApi::expire);
@@ -298,6 +309,7 @@ public final class Carapace implements AutoCloseable {
         new SpendApi(api, book, clock).routes(routes);
         privacyApi.routes(routes);
         responsesApi.routes(routes);
+        new AudioApi(api, gateway, storeWatch, config.voice().maxAudioBytes()).routes(routes);
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
         new SkillsApi(api, skillRepository).routes(routes);
@@ -380,6 +392,9 @@ public final class Carapace implements AutoCloseable {
     public Store store() { return store; }
 
     public Gateway gateway() { return gateway; }
+
+    /** Transcription and speech through the gateway, for channels that take voice notes and answer aloud. */
+    public GatewayVoice voice() { return voice; }
 
     public KeyAdmin keyAdmin() { return keyAdmin; }
 
