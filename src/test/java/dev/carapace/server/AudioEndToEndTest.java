@@ -354,6 +354,11 @@ class AudioEndToEndTest {
         HttpResponse<String> otherBoundary = send(ok, "multipart/form-data; boundary=not-the-one-used");
         assertThat(otherBoundary.statusCode()).isEqualTo(400);
         assertThat(json(otherBoundary.body()).at("/error/message").asText()).contains("could not be read");
+        Form many = form("model", "m-whisper");
+        for (int i = 0; i < 20; i++) many.field("x" + i, "y");
+        HttpResponse<String> tooMany = transcribe(many.file("a.wav", "audio/wav", wav(1)));
+        assertThat(tooMany.statusCode()).isEqualTo(400);
+        assertThat(json(tooMany.body()).at("/error/message").asText()).contains("at most 16 parts");
         HttpResponse<String> unauthenticated = send(ok, ok.contentType(), null);
         assertThat(unauthenticated.statusCode()).isEqualTo(401);
 

@@ -137,15 +137,29 @@ public final class OpenAiAudio {
         }
         String type = mediaType == null ? null : mediaType.strip().toLowerCase(java.util.Locale.ROOT);
         if (type == null || !MEDIA_TYPE.matcher(type).matches()) type = "application/octet-stream";
-        return new TranscriptionRequest(model, safeFileName(fileName), type, audio, language, prompt, format, temperature,
-                granularities);
+        return new TranscriptionRequest(model, safeFileName(fileName, type), type, audio, language, prompt, format,
+                temperature, granularities);
     }
+
+    /** The extension OpenAI tells an audio format by, for a file sent without one (a voice note's bytes). */
+    private static final Map<String, String> EXTENSIONS = Map.ofEntries(Map.entry("audio/ogg", ".ogg"),
+            Map.entry("audio/opus", ".ogg"), Map.entry("audio/mpeg", ".mp3"), Map.entry("audio/mp3", ".mp3"),
+            Map.entry("audio/wav", ".wav"), Map.entry("audio/x-wav", ".wav"), Map.entry("audio/wave", ".wav"),
+            Map.entry("audio/webm", ".webm"), Map.entry("audio/mp4", ".m4a"), Map.entry("audio/m4a", ".m4a"),
+            Map.entry("audio/x-m4a", ".m4a"), Map.entry("audio/flac", ".flac"), Map.entry("video/mp4", ".mp4"));
 
     /**
      * A file name that can go into a multipart header as it is: letters, digits, '.', '_' and '-' only, no path, at most
-     * 64 characters with its extension kept (OpenAI tells the format by it); {@code audio} when nothing is left.
+     * 64 characters with its extension kept (OpenAI tells the format by it); {@code audio} when nothing is left, with
+     * the extension of {@code mediaType} when the name has none.
      */
-    static String safeFileName(String name) {
+    static String safeFileName(String name, String mediaType) {
+        String safe = safeFileName(name);
+        String ext = mediaType == null ? null : EXTENSIONS.get(mediaType);
+        return safe.indexOf('.') < 0 && ext != null ? safe + ext : safe;
+    }
+
+    private static String safeFileName(String name) {
         if (name == null) return "audio";
         String base = name.substring(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
         String safe = SAFE_NAME.matcher(base).replaceAll("_");

@@ -22,21 +22,42 @@ public final class Wav {
         if (b.length < 12 || !tag(b, 0, "RIFF") || !tag(b, 8, "WAVE")) return null;
         ByteBuffer in = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         long byteRate = 0;
-        int at = 12;
+        long at = 12;
         for (int i = 0; i < MAX_CHUNKS && at + 8 <= b.length; i++) {
-            long size = in.getInt(at + 4) & 0xffffffffL;
-            if (tag(b, at, "fmt ") && size >= 16 && at + 8 + 16 <= b.length) {
-                byteRate = in.getInt(at + 8 + 8) & 0xffffffffL;
-            } else if (tag(b, at, "data")) {
+            int here = (int) at;
+            long size = in.getInt(here + 4) & 0xffffffffL;
+            if (tag(b, here, "fmt ") && size >= 16 && here + 8 + 16 <= b.length) {
+                byteRate = byteRate(in, here + 8);
                 if (byteRate == 0) return null;
-                int start = at + 8;
+            } else if (tag(b, here, "data")) {
+                if (byteRate == 0) return null;
+                int start = here + 8;
                 // A stream writer (espeak-ng on a pipe) cannot go back to write the size: it leaves it at the maximum.
                 int length = (int) Math.min(size, b.length - start);
-                return new Layout(start, length, byteRate, at + 4);
+                return new Layout(start, length, byteRate, here + 4);
             }
-            at += 8 + (int) Math.min(size + (size & 1), Integer.MAX_VALUE - 16);
+            at += 8 + size + (size & 1);
         }
         return null;
+    }
+
+    /**
+     * The bytes per second of a PCM format chunk, or 0 when it is not one a player would read as the header says
+     * (the rate must be what the sample rate, channels and sample size make): a header cannot claim a file plays for
+     * less time than an upstream takes it to.
+     */
+    private static long byteRate(ByteBuffer in, int fmt) {
+        int format = in.getShort(fmt) & 0xffff;
+        int channels = in.getShort(fmt + 2) & 0xffff;
+        long sampleRate = in.getInt(fmt + 4) & 0xffffffffL;
+        long byteRate = in.getInt(fmt + 8) & 0xffffffffL;
+        int bits = in.getShort(fmt + 14) & 0xffff;
+        boolean pcm = format == 1 || format == 3 || format == 0xfffe;
+        if (!pcm || channels < 1 || channels > 8 || sampleRate < 1000 || sampleRate > 384_000 || bits < 8 || bits > 32
+                || bits % 8 != 0 || byteRate != sampleRate * channels * bits / 8) {
+            return 0;
+        }
+        return byteRate;
     }
 
     /** The audio's length in seconds, or -1 when {@code b} is not a WAVE file whose header says it. */
