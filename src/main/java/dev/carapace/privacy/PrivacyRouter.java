@@ -304,10 +304,12 @@ public final class PrivacyRouter implements CallFilter {
         Map<String, int[]> counts = new TreeMap<>();
         Map<String, String> classOf = new LinkedHashMap<>();
         Action decision = Action.ALLOW;
+        // Segments and words repeat the whole text: what is counted is the whole text's findings, when it has any.
+        boolean wholeCounts = !found.get(0).isEmpty();
         for (Piece piece : pieces) {
             for (Finding f : piece.findings()) {
                 decision = decision.max(actions.computeIfAbsent(f.dataClass(), c -> actionFor(who, c)));
-                counts.computeIfAbsent(f.type(), t -> new int[1])[0]++;
+                if (!wholeCounts || piece == pieces.get(0)) counts.computeIfAbsent(f.type(), t -> new int[1])[0]++;
                 classOf.putIfAbsent(f.type(), f.dataClass());
             }
         }
