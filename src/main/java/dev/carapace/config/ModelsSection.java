@@ -168,7 +168,7 @@ final class ModelsSection {
             if (p != null && p.local() != null) {
                 r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind espeak, which"
                         + " serves speech models only (kind: speech)");
-            } else if (embedding && p != null && p.kind() != WireApi.OPENAI) {
+            } else if (embedding && p != null && p.kind() != null && p.kind() != WireApi.OPENAI) {
                 r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind "
                         + kindLabel(p) + ", which serves no embeddings; an"
                         + " embedding model needs providers of kind openai (POST /embeddings)");
@@ -218,7 +218,7 @@ final class ModelsSection {
         List<String> aliases = aliases(r, id);
         for (DeploymentSpec d : deployments) {
             ProviderSpec ps = providers.get(d.provider());
-            if (ps == null) continue;
+            if (ps == null || ps.local() == null && ps.kind() == null) continue;   // its own error is reported
             if (ps.local() != null && !speech) {
                 r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind espeak, which"
                         + " speaks; it transcribes nothing (a transcription model needs providers of kind openai)");

@@ -35,6 +35,8 @@ final class ProvidersSection {
     /** The kind of a local provider: speech by espeak-ng on this machine, no upstream. */
     static final String ESPEAK = "espeak";
     private static final Duration DEFAULT_ESPEAK_TIMEOUT = Duration.ofSeconds(20);
+    /** Every kind, as a mistyped one is told: the APIs, and espeak (read before, with no API of its own). */
+    private static final Map<String, WireApi> KIND_NAMES = kindNames();
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(120);
 
@@ -65,7 +67,7 @@ final class ProvidersSection {
             r.finish();
             return ProviderSpec.local(e.key(), ProviderSpec.Local.ESPEAK, timeout);
         }
-        WireApi kind = r.requiredChoice("kind", KINDS);
+        WireApi kind = r.requiredChoice("kind", KIND_NAMES);
         URI baseUrl = baseUrl(r);
         String apiKeyEnv = checks.envName(r, "api_key_env");
         Duration connectTimeout = r.duration("connect_timeout", Duration.ofMillis(1), DEFAULT_CONNECT_TIMEOUT);
@@ -150,6 +152,12 @@ final class ProvidersSection {
             headers.put(h.key(), value.text());
         }
         return headers;
+    }
+
+    private static Map<String, WireApi> kindNames() {
+        Map<String, WireApi> names = new LinkedHashMap<>(KINDS);
+        names.put(ESPEAK, null);
+        return Collections.unmodifiableMap(names);
     }
 
     private static Map<String, WireApi> kinds() {

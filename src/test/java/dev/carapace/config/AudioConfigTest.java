@@ -83,6 +83,9 @@ class AudioConfigTest {
                 .anySatisfy(e -> assertThat(e).contains("models.chat.deployments: provider 'local' is of kind espeak, which serves speech models only"));
         assertThat(errors(BASE.replace("local: {kind: espeak, timeout: 5s}", "local: {kind: espeak, base_url: http://x}")))
                 .anySatisfy(e -> assertThat(e).contains("providers.local.base_url: unknown key 'base_url'"));
+        assertThat(errors(BASE.replace("kind: espeak", "kind: espeek")))
+                .anySatisfy(e -> assertThat(e).contains("providers.local.kind: unknown value 'espeek' (expected one of:"
+                        + " openai, anthropic, openai-responses, espeak)"));
         assertThat(errors(BASE + "voice: {transcription_model: tts}\n"))
                 .anySatisfy(e -> assertThat(e).contains("voice.transcription_model: model 'tts' is of kind speech; expected a transcription model"));
         assertThat(errors(BASE + "voice: {speech_model: nope}\n"))

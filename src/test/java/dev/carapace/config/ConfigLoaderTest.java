@@ -333,7 +333,7 @@ class ConfigLoaderTest {
     void unknownEnumValueListsTheAllowedOnes() {
         assertThat(errors(BASE.replace("kind: openai", "kind: OpenAI").replace("tier: mid", "tier: mid\n    privacy: secret-ish")))
                 .containsExactly(
-                        "t.yaml:3:11: providers.openai.kind: unknown value 'OpenAI' (expected one of: openai, anthropic, openai-responses)",
+                        "t.yaml:3:11: providers.openai.kind: unknown value 'OpenAI' (expected one of: openai, anthropic, openai-responses, espeak)",
                         "t.yaml:8:14: models.gpt-4o-mini.privacy: unknown value 'secret-ish' (expected one of: private, external)");
     }
 
@@ -396,7 +396,7 @@ class ConfigLoaderTest {
     @Test
     void aKeyWithoutValueIsMissing() {
         assertThat(errors(BASE.replace("kind: openai", "kind:"))).containsExactly(
-                "t.yaml:3:5: providers.openai.kind: missing value for 'kind' (expected one of: openai, anthropic, openai-responses)");
+                "t.yaml:3:5: providers.openai.kind: missing value for 'kind' (expected one of: openai, anthropic, openai-responses, espeak)");
     }
 
     @Test
