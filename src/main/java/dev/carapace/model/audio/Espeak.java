@@ -98,7 +98,12 @@ public final class Espeak {
     private byte[] run(List<String> argv, byte[] input) {
         Process p;
         try {
-            p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD);
+            // The gateway's environment holds its upstreams' keys: none of it is espeak-ng's business.
+            String path = System.getenv("PATH");
+            pb.environment().clear();
+            pb.environment().put("PATH", path == null ? "/usr/local/bin:/usr/bin:/bin" : path);
+            p = pb.start();
         } catch (IOException e) {
             throw ApiException.of(ApiException.Kind.UNAVAILABLE, "speech_unavailable", "espeak-ng could not be started ("
                     + e.getClass().getSimpleName() + "); install it (apt-get install espeak-ng) or remove the espeak provider");
