@@ -1,6 +1,6 @@
 // Drives the official SDKs, unchanged, against Carapace. Prints one JSON object with what each call returned.
 // Usage: CARAPACE_URL=http://127.0.0.1:PORT CARAPACE_KEY=cpk_... node check.mjs
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 
 const base = process.env.CARAPACE_URL;
@@ -74,4 +74,22 @@ const counted = await anthropic.messages.countTokens({ model: 'm-claude', system
 out.countTokensClaude = counted.input_tokens;
 const local = await anthropic.messages.countTokens({ model: 'm-solo', messages: [{ role: 'user', content: 'What is the weather in Oslo?' }] });
 out.countTokensLocal = local.input_tokens;
+// audio: a WAV of one second of silence (8 kHz, 16-bit mono) sent as the SDK sends files (multipart/form-data)
+const wav = Buffer.alloc(44 + 16000);
+wav.write('RIFF', 0); wav.writeUInt32LE(36 + 16000, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16);
+wav.writeUInt16LE(1, 20); wav.writeUInt16LE(1, 22); wav.writeUInt32LE(8000, 24); wav.writeUInt32LE(16000, 28);
+wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34); wav.write('data', 36); wav.writeUInt32LE(16000, 40);
+const transcript = await openai.audio.transcriptions.create({ model: 'm-whisper', language: 'en',
+  file: await toFile(wav, 'note.wav', { type: 'audio/wav' }) });
+out.transcriptText = transcript.text;
+const speech = await openai.audio.speech.create({ model: 'm-tts', voice: 'alloy', input: 'hello from the sdk' });
+out.speechType = speech.headers.get('content-type');
+out.speechBytes = Buffer.from(await speech.arrayBuffer()).toString('hex');
+try {
+  await openai.audio.transcriptions.create({ model: 'm-whisper', response_format: 'xml',
+    file: await toFile(wav, 'note.wav', { type: 'audio/wav' }) });
+} catch (e) {
+  out.transcriptionErrorStatus = e.status;
+  out.transcriptionErrorParam = e.param;
+}
 console.log(JSON.stringify(out));

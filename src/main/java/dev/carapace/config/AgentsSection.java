@@ -238,7 +238,8 @@ final class AgentsSection {
             return null;
         }
         if (models.get(ref).kind() != ModelKind.CHAT) {   // an agent's turns are chat
-            problems.error(s.line(), s.column(), r.pathOf(key), "'" + ref + "' is an embedding model; an agent needs a chat model");
+            problems.error(s.line(), s.column(), r.pathOf(key), "'" + ref + "' is " + (models.get(ref).kind() == ModelKind.EMBEDDING ? "an " : "a ")
+                    + models.get(ref).kind().label() + " model; an agent needs a chat model");
             return null;
         }
         return ref;

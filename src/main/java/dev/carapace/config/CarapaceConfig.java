@@ -53,11 +53,13 @@ public record CarapaceConfig(
         List<JobSpec> jobs,
         Map<String, HeartbeatSpec> heartbeats,
         SkillSettings skills,
-        Channels channels) {
+        Channels channels,
+        Voice voice) {
 
     public CarapaceConfig {
         if (skills == null) skills = SkillSettings.DEFAULT;
         if (channels == null) channels = Channels.NONE;
+        if (voice == null) voice = Voice.DEFAULT;
         if (responses == null) responses = Responses.DEFAULT;
         if (scheduler == null) scheduler = Scheduler.DEFAULT;
         jobs = jobs == null ? List.of() : List.copyOf(jobs);
@@ -85,7 +87,7 @@ public record CarapaceConfig(
                 guard, approvals, privacy, responses, scheduler, jobs, heartbeats, null);
     }
 
-    /** As read before channels existed: none. */
+    /** As read before channels and voice existed: none, and the default voice settings. */
     public CarapaceConfig(Server server, Store store, String org, List<String> tiers, Map<String, ProviderSpec> providers,
                           Map<String, ModelSpec> models, Map<String, Team> teams, RoutingPolicy routing, Auth auth,
                           Logging logging, Alerts alerts, Map<String, AgentSpec> agents, Tools tools,
@@ -93,7 +95,7 @@ public record CarapaceConfig(
                           Responses responses, Scheduler scheduler, List<JobSpec> jobs,
                           Map<String, HeartbeatSpec> heartbeats, SkillSettings skills) {
         this(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents, tools, secrets,
-                guard, approvals, privacy, responses, scheduler, jobs, heartbeats, skills, null);
+                guard, approvals, privacy, responses, scheduler, jobs, heartbeats, skills, null, null);
     }
 
     /**
@@ -263,6 +265,21 @@ public record CarapaceConfig(
     public record Scheduler(Duration minInterval, Duration poll, Duration heartbeat, int threads) {
         public static final Scheduler DEFAULT = new Scheduler(Duration.ofMinutes(1), Duration.ofSeconds(1),
                 Duration.ofSeconds(10), 10);
+    }
+
+    /**
+     * The {@code voice:} section: which models the gateway's own voice uses (for channels that take voice notes and
+     * answer aloud: {@code server.adapter.GatewayVoice}), and the limits of the audio endpoints.
+     *
+     * @param transcriptionModel the model (or {@code tier:NAME}) a voice note is transcribed by, or null for the first
+     *                           transcription model of the portfolio
+     * @param speechModel        the model a reply is spoken by, or null for the first speech model
+     * @param speechVoice        the voice a reply is spoken in ({@code alloy}; a local espeak deployment speaks its own)
+     * @param maxAudioBytes      the largest audio file {@code /v1/audio/transcriptions} takes (OpenAI's limit: 25 MB);
+     *                           a larger body is refused with 413 before it is read
+     */
+    public record Voice(String transcriptionModel, String speechModel, String speechVoice, long maxAudioBytes) {
+        public static final Voice DEFAULT = new Voice(null, null, "alloy", 25L * 1024 * 1024);
     }
 
     /** A config with nothing configured: the default tiers, no providers, no models. */

@@ -195,6 +195,7 @@ public final class ConfigLoader {
         List<JobSpec> jobs = new JobsSection(problems, agentsDir, layout, agentFiles, agents, scheduler.minInterval(),
                 Instant.now()).jobs(root);
         SkillSettings skills = SkillsSection.read(root.object("skills"), baseDir, problems);
+        CarapaceConfig.Voice voice = portfolio.voice(root.object("voice"), models);
         CarapaceConfig.Channels channels = new CarapaceConfig.Channels(ChannelsSection.channels(root, agents),
                 ChannelsSection.identities(root, teams.keySet(), Instant.now()));
         layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
@@ -202,6 +203,6 @@ public final class ConfigLoader {
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);
         return new CarapaceConfig(server, store, org, tiers, providers, models, teams, routing, auth, logging, alerts, agents,
                 tools, secrets, checkedGuard, approvals, privacy, responses, scheduler, jobs, agentsSection.heartbeats(),
-                skills, channels);
+                skills, channels, voice);
     }
 }

@@ -39,6 +39,8 @@ final class ModelsSection {
     private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}");
     private static final Map<String, PrivacyClass> PRIVACY = options(PrivacyClass.values());
     private static final Map<String, ModelKind> MODEL_KINDS = options(ModelKind.values());
+    /** The longest audio a transcription model takes unless its config says: OpenAI's gpt-4o-transcribe's 1,500 s. */
+    static final int DEFAULT_MAX_AUDIO_SECONDS = 1500;
 
     private final ConfigChecks checks;
     private final Problems problems;
@@ -139,6 +141,7 @@ final class ModelsSection {
         String tier = checks.reference(r, "tier", tiers, "tier");
         PrivacyClass privacy = r.choice("privacy", PRIVACY, PrivacyClass.EXTERNAL);
         ModelKind kind = r.choice("kind", MODEL_KINDS, ModelKind.CHAT);
+        if (kind == ModelKind.TRANSCRIPTION || kind == ModelKind.SPEECH) return audioModel(r, id, tier, privacy, kind, providers);
         boolean embedding = kind == ModelKind.EMBEDDING;
         int contextWindow = r.requiredInteger("context_window", 1, Integer.MAX_VALUE);
         // An embedding model produces no tokens: it has no output limit, and no output price.
@@ -160,21 +163,99 @@ final class ModelsSection {
                 : "USD per million tokens: {input: ..., output: ...}"), embedding);
         List<DeploymentSpec> deployments = deployments(r, id, providers);
         List<String> aliases = aliases(r, id);
-        if (embedding) {
-            for (DeploymentSpec d : deployments) {
-                ProviderSpec p = providers.get(d.provider());
-                if (p != null && p.kind() != WireApi.OPENAI) {
-                    String label = ProvidersSection.KINDS.entrySet().stream().filter(k -> k.getValue() == p.kind()).findFirst()
-                            .map(Map.Entry::getKey).orElse(p.kind().name());
-                    r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind "
-                            + label + ", which serves no embeddings; an"
-                            + " embedding model needs providers of kind openai (POST /embeddings)");
-                }
+        for (DeploymentSpec d : deployments) {
+            ProviderSpec p = providers.get(d.provider());
+            if (p != null && p.local() != null) {
+                r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind espeak, which"
+                        + " serves speech models only (kind: speech)");
+            } else if (embedding && p != null && p.kind() != null && p.kind() != WireApi.OPENAI) {
+                r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind "
+                        + kindLabel(p) + ", which serves no embeddings; an"
+                        + " embedding model needs providers of kind openai (POST /embeddings)");
             }
         }
         r.finish();
         return new ModelSpec(id, tier, price, contextWindow, maxOutputTokens, speedTarget, privacy, deployments, kind,
                 tokenizerFactor, aliases);
+    }
+
+    private static String kindLabel(ProviderSpec p) {
+        return ProvidersSection.KINDS.entrySet().stream().filter(k -> k.getValue() == p.kind()).findFirst()
+                .map(Map.Entry::getKey).orElse(p.kind().name());
+    }
+
+    /**
+     * A transcription or speech model: metered in seconds of audio or characters of input, priced per minute or per
+     * million characters (kept as USD per million of its unit, as every price is), limited to the longest audio or
+     * input its upstream takes, served by OpenAI-compatible providers (and, for speech, espeak-ng on this machine).
+     */
+    private ModelSpec audioModel(MapReader r, String id, String tier, PrivacyClass privacy, ModelKind kind,
+                                 Map<String, ProviderSpec> providers) {
+        boolean speech = kind == ModelKind.SPEECH;
+        for (String tokenKey : List.of("context_window", "max_output_tokens", "tokenizer_factor", "speed_target")) {
+            if (r.value(tokenKey) != null) {
+                r.error(r.value(tokenKey), tokenKey, "a " + kind.label() + " model is metered in " + kind.unit + "s, not tokens; remove it"
+                        + (tokenKey.equals("context_window") ? " (its limit is " + (speech ? "max_input_characters" : "max_audio_seconds") + ")" : ""));
+            }
+        }
+        int limit = speech ? r.integer("max_input_characters", 1, 1_000_000, dev.carapace.model.audio.OpenAiAudio.MAX_SPEECH_CHARACTERS)
+                : r.integer("max_audio_seconds", 1, 86_400, DEFAULT_MAX_AUDIO_SECONDS);
+        MapReader p = r.requiredObject("price", speech ? "USD per million characters of input: {per_million_characters: ...}"
+                : "USD per minute of audio: {per_minute: ...}");
+        BigDecimal perMillion;
+        if (speech) {
+            perMillion = p.requiredDecimal("per_million_characters");
+        } else {
+            BigDecimal perMinute = p.requiredDecimal("per_minute");
+            // Kept per million seconds, as every price is per million units: exact to 16 digits, rounded to the
+            // nano-dollar once per call.
+            perMillion = perMinute == null ? null : perMinute.multiply(BigDecimal.valueOf(1_000_000))
+                    .divide(BigDecimal.valueOf(60), java.math.MathContext.DECIMAL64).stripTrailingZeros();
+        }
+        p.finish();
+        Price price = perMillion == null ? Price.FREE : new Price(perMillion, BigDecimal.ZERO, perMillion);
+        List<DeploymentSpec> deployments = deployments(r, id, providers);
+        List<String> aliases = aliases(r, id);
+        for (DeploymentSpec d : deployments) {
+            ProviderSpec ps = providers.get(d.provider());
+            if (ps == null || ps.local() == null && ps.kind() == null) continue;   // its own error is reported
+            if (ps.local() != null && !speech) {
+                r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind espeak, which"
+                        + " speaks; it transcribes nothing (a transcription model needs providers of kind openai)");
+            } else if (ps.local() == null && ps.kind() != WireApi.OPENAI) {
+                r.error(r.value("deployments"), "deployments", "provider '" + d.provider() + "' is of kind " + kindLabel(ps)
+                        + ", which serves no audio; a " + kind.label() + " model needs providers of kind openai"
+                        + (speech ? " (POST /audio/speech) or espeak" : " (POST /audio/transcriptions)"));
+            }
+        }
+        r.finish();
+        return new ModelSpec(id, tier, price, limit, 0, 0, privacy, deployments, kind, 0, aliases);
+    }
+
+    /**
+     * The {@code voice:} section: the models the gateway's own voice uses (each must be of its kind), and the audio
+     * endpoints' limit.
+     */
+    CarapaceConfig.Voice voice(MapReader r, Map<String, ModelSpec> models) {
+        CarapaceConfig.Voice d = CarapaceConfig.Voice.DEFAULT;
+        String transcription = voiceModel(r, "transcription_model", ModelKind.TRANSCRIPTION, models);
+        String speech = voiceModel(r, "speech_model", ModelKind.SPEECH, models);
+        String voice = r.string("speech_voice", "a voice name such as alloy", d.speechVoice());
+        long maxAudio = r.size("max_audio_bytes", 1, Integer.MAX_VALUE - 8, d.maxAudioBytes());
+        r.finish();
+        return new CarapaceConfig.Voice(transcription, speech, voice, maxAudio);
+    }
+
+    private String voiceModel(MapReader r, String key, ModelKind kind, Map<String, ModelSpec> models) {
+        Scalar s = r.scalar(key, "the id of a " + kind.label() + " model");
+        if (s == null) return null;
+        ModelSpec m = models.get(s.text());
+        if (m == null) {
+            r.error(s, key, unknownReference(s.text(), models.keySet(), "model"));
+        } else if (m.kind() != kind) {
+            r.error(s, key, "model '" + s.text() + "' is of kind " + m.kind().label() + "; expected a " + kind.label() + " model");
+        }
+        return s.text();
     }
 
     private Price price(MapReader r, boolean embedding) {

@@ -32,6 +32,11 @@ final class ProvidersSection {
     /** Provider kinds: the API each upstream speaks. */
     static final Map<String, WireApi> KINDS = kinds();
 
+    /** The kind of a local provider: speech by espeak-ng on this machine, no upstream. */
+    static final String ESPEAK = "espeak";
+    private static final Duration DEFAULT_ESPEAK_TIMEOUT = Duration.ofSeconds(20);
+    /** Every kind, as a mistyped one is told: the APIs, and espeak (read before, with no API of its own). */
+    private static final Map<String, WireApi> KIND_NAMES = kindNames();
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(120);
 
@@ -55,7 +60,14 @@ final class ProvidersSection {
         String path = KeyPath.key("providers", e.key());
         checks.checkName(e.line(), e.column(), path, e.key(), "provider name");
         MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), problems);
-        WireApi kind = r.requiredChoice("kind", KINDS);
+        if (r.value("kind") instanceof Scalar k && k.text().equals(ESPEAK)) {
+            r.entry("kind");
+            // A local engine: no server to reach, so no URL, key or headers; its time limit is its read timeout's.
+            Duration timeout = r.duration("timeout", Duration.ofMillis(100), DEFAULT_ESPEAK_TIMEOUT);
+            r.finish();
+            return ProviderSpec.local(e.key(), ProviderSpec.Local.ESPEAK, timeout);
+        }
+        WireApi kind = r.requiredChoice("kind", KIND_NAMES);
         URI baseUrl = baseUrl(r);
         String apiKeyEnv = checks.envName(r, "api_key_env");
         Duration connectTimeout = r.duration("connect_timeout", Duration.ofMillis(1), DEFAULT_CONNECT_TIMEOUT);
@@ -140,6 +152,12 @@ final class ProvidersSection {
             headers.put(h.key(), value.text());
         }
         return headers;
+    }
+
+    private static Map<String, WireApi> kindNames() {
+        Map<String, WireApi> names = new LinkedHashMap<>(KINDS);
+        names.put(ESPEAK, null);
+        return Collections.unmodifiableMap(names);
     }
 
     private static Map<String, WireApi> kinds() {

@@ -36,6 +36,7 @@ public final class Call {
     private boolean outputRewritten;
     private boolean relayedRewritten;
     private java.util.EnumMap<Adaptation, String> adaptations;
+    private long unitBound = -1;
 
     /**
      * @param affinityKey a session or end-user id that should stick to one deployment, or null
@@ -71,6 +72,15 @@ public final class Call {
     public void request(ChatRequest replacement) { this.request = replacement; }
 
     public String affinityKey() { return affinityKey; }
+
+    /**
+     * For an operation metered in its model's own units ({@link Operation#meteredInUnits}: seconds of audio,
+     * characters of input), the most units the call can use, which the ledger reserves; -1 until the gateway has
+     * worked it out from the request and the model.
+     */
+    public long unitBound() { return unitBound; }
+
+    void unitBound(long units) { this.unitBound = units; }
 
     public long startNanos() { return startNanos; }
 
@@ -187,7 +197,9 @@ public final class Call {
         /** What a translation for the upstream's API left out, by name (see {@link dev.carapace.model.Translation}). */
         DROPPED("x-carapace-dropped"),
         /** A limit lowered to what the model allows, e.g. {@code max_tokens=128000->8192}. */
-        CLAMPED("x-carapace-clamped");
+        CLAMPED("x-carapace-clamped"),
+        /** An answer in another format than the one asked for, e.g. {@code response_format=mp3->wav} (a local voice). */
+        CONVERTED("x-carapace-converted");
 
         /** The response header that says it. */
         public final String header;

@@ -33,6 +33,13 @@ public interface CallFilter {
     /** A complete answer on its way to the client; returns the answer to pass on. */
     default ChatResponse onResponse(Call call, ChatResponse response) { return response; }
 
+    /**
+     * A transcript ({@link Operation#TRANSCRIPTION}) on its way to the client: its texts, the whole text first, then
+     * each segment's and word's when the answer has them. Returns the texts to pass on, as many, in order (the
+     * privacy router redacts them), or refuses the answer by throwing {@link ApiException}.
+     */
+    default java.util.List<String> onTranscript(Call call, java.util.List<String> texts) { return texts; }
+
     /** One upstream attempt failed; {@code cooldown} tells whether the deployment now cools down. */
     default void attemptFailed(Call call, Deployment deployment, ApiException failure, boolean cooldown) {}
 

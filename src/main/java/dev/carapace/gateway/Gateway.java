@@ -15,6 +15,11 @@ import dev.carapace.model.StreamSink;
 import dev.carapace.model.TokenCounter;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
+import dev.carapace.model.Part;
+import dev.carapace.model.audio.OpenAiAudio;
+import dev.carapace.model.audio.Speech;
+import dev.carapace.model.audio.SpeechRequest;
+import dev.carapace.model.audio.TranscriptionRequest;
 import dev.carapace.model.openai.OpenAiEmbeddings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,6 +138,84 @@ public final class Gateway {
     }
 
     /**
+     * Transcribes {@code request}'s audio ({@link Operation#TRANSCRIPTION}; the call's request is its {@link
+     * TranscriptionRequest#view}): screened (the prompt as text, the audio by its class), budgeted on the most seconds
+     * the audio can be, sent to a transcription model's deployment, metered in seconds; the transcript passes the
+     * filters ({@link CallFilter#onTranscript}) before the client has it. A transcript refused there still cost its
+     * seconds.
+     */
+    public Transcribed transcribe(Call call, TranscriptionRequest request) {
+        Usage usage = Usage.ZERO;
+        try {
+            call.unitBound(OpenAiAudio.secondsBound(request.audio()));
+            Portfolio.Entry model = route(call);
+            OpenAiAudio.Transcript answer = withFailover(call, model, (d, maxOutput) -> OpenAiAudio.transcript(
+                    d.provider().transcribe(OpenAiAudio.transcriptionBody(request, text(call.request(), 0), d.upstreamModel()),
+                            d.upstreamModel()), request), () -> false);
+            usage = answer.usage();
+            List<String> texts = answer.texts();
+            for (CallFilter f : filters) {
+                List<String> out = f.onTranscript(call, texts);
+                if (out.size() != texts.size()) throw new IllegalStateException(f.getClass().getSimpleName() + " changed how many texts a transcript has");
+                texts = out;
+            }
+            call.finish(200, usage, null);
+            return new Transcribed(answer.body(texts), answer.mediaType(), texts.get(0));
+        } catch (ApiException e) {
+            call.finish(call.api().status(e), usage, e.code());
+            throw e;
+        } finally {
+            completed(call);
+        }
+    }
+
+    /**
+     * A transcript for the client: the body in the format it asked for, its media type, and its whole text (for a
+     * caller that wants the text alone).
+     */
+    public record Transcribed(byte[] body, String mediaType, String text) {}
+
+    /**
+     * Speaks {@code request}'s input ({@link Operation#SPEECH}; the call's request is its {@link SpeechRequest#view}):
+     * screened like a prompt (what is spoken is the text the filters left), budgeted and metered in characters of the
+     * input, sent to a speech model's deployment (an upstream, or espeak-ng on this machine). An answer in another
+     * format than the one asked for (a local voice speaks WAV) says so in {@link Call.Adaptation#CONVERTED}.
+     */
+    public Speech speak(Call call, SpeechRequest request) {
+        try {
+            call.unitBound(request.input().codePointCount(0, request.input().length()));
+            Portfolio.Entry model = route(call);
+            int max = model.spec().contextWindow();
+            if (call.unitBound() > max) {
+                throw ApiException.invalid("input", "input: model '" + model.id() + "' speaks at most " + max
+                        + " characters; got " + call.unitBound());
+            }
+            String input = text(call.request(), 0);
+            String instructions = request.instructions() == null ? null : text(call.request(), 1);
+            Speech speech = withFailover(call, model, (d, maxOutput) ->
+                    d.provider().speak(request, input, instructions, d.upstreamModel()), () -> false);
+            if (!speech.format().equals(request.responseFormat())) {
+                call.adapted(Call.Adaptation.CONVERTED, "response_format=" + request.responseFormat() + "->" + speech.format());
+            }
+            call.finish(200, Usage.of(input.codePointCount(0, input.length()), 0), null);
+            return speech;
+        } catch (ApiException e) {
+            call.finish(call.api().status(e), Usage.ZERO, e.code());
+            throw e;
+        } finally {
+            completed(call);
+        }
+    }
+
+    /** The text of a view's message {@code i} (as the filters left it), or null when it has none. */
+    private static String text(ChatRequest view, int i) {
+        if (view.messages().size() <= i) return null;
+        StringBuilder b = new StringBuilder();
+        for (Part p : view.messages().get(i).content()) if (p instanceof Part.Text t) b.append(t.text());
+        return b.toString();
+    }
+
+    /**
      * Runs a streamed call, passing every event to {@code client}. Throws {@link ApiException} when it fails,
      * before the first event or mid-stream: the caller knows which by whether its sink has been called.
      * If {@code client} throws (the client went away), the upstream call is abandoned,
@@ -203,9 +286,9 @@ public final class Gateway {
         try {
             return routeTo(call, model);
         } catch (ApiException refused) {
-            // A tier's first model is a chat model: embeddings are refused rather than downgraded to one.
+            // A tier's first model is a chat model: embeddings and audio are refused rather than downgraded to one.
             if (!refused.budgetExceeded() || access.downgradeTier() == null
-                    || model.tier().equals(access.downgradeTier()) || call.operation() == Operation.EMBEDDINGS) {
+                    || model.tier().equals(access.downgradeTier()) || call.operation().modelKind() != ModelKind.CHAT) {
                 throw refused;
             }
             // The team asked for explicit downgrade over refusal: the client's own request (not what filters made
@@ -216,6 +299,8 @@ public final class Gateway {
         }
     }
 
+    private static String article(ModelKind k) { return k == ModelKind.EMBEDDING ? "an" : "a"; }
+
     /** The model for {@code requested}; a private one when a filter said the call must stay on private models. */
     private Portfolio.Entry resolve(Call call, String requested, Access access, String who) {
         return call.privateOnly() == null ? portfolio.resolve(requested, access, who)
@@ -223,12 +308,13 @@ public final class Gateway {
     }
 
     private Portfolio.Entry routeTo(Call call, Portfolio.Entry model) {
-        ModelKind needed = call.operation() == Operation.EMBEDDINGS ? ModelKind.EMBEDDING : ModelKind.CHAT;
-        if (model.spec().kind() != needed) {
-            throw ApiException.invalid("model", "Model '" + model.id() + "' is " + (needed == ModelKind.CHAT
-                    ? "an embedding model; it serves POST /v1/embeddings only, not chat or count_tokens"
-                    : "a chat model; POST /v1/embeddings needs an embedding model (kind: embedding in the gateway's"
-                      + " config)") + ". GET /v1/models lists each model's kind.");
+        ModelKind needed = call.operation().modelKind();
+        ModelKind kind = model.spec().kind();
+        if (kind != needed) {
+            throw ApiException.invalid("model", "Model '" + model.id() + "' is " + article(kind) + " " + kind.label()
+                    + " model; it serves " + kind.endpoint() + " only, and " + needed.endpoint() + " needs "
+                    + article(needed) + " " + needed.label() + " model (kind: " + needed.label() + " in the gateway's config)."
+                    + " GET /v1/models lists each model's kind.");
         }
         // More than the model can produce is asked for as "as much as it can" (Claude Code asks for 128000 whatever
         // the model): the limit is lowered to the model's, and the client told so, rather than the call refused.

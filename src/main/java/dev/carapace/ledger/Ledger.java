@@ -125,11 +125,12 @@ public final class Ledger implements CallFilter, AutoCloseable {
         Instant now = clock.instant();
         Price price = prices.at(model, now);
         ChatRequest req = call.request();
-        boolean embedding = call.operation() == Operation.EMBEDDINGS;
-        int maxOutput = embedding ? 0 : req.maxTokens() != null ? req.maxTokens() : model.maxOutputTokens();
-        if (!embedding && req.maxTokens() == null) call.request(req.withMaxTokens(maxOutput));
-        int framing = embedding ? 0 : PromptSize.MESSAGE_TOKENS;
-        long bound = PromptSize.promptBound(req, framing);
+        boolean units = call.operation().meteredInUnits();
+        boolean noOutput = units || call.operation() == Operation.EMBEDDINGS;
+        int maxOutput = noOutput ? 0 : req.maxTokens() != null ? req.maxTokens() : model.maxOutputTokens();
+        if (!noOutput && req.maxTokens() == null) call.request(req.withMaxTokens(maxOutput));
+        int framing = noOutput ? 0 : PromptSize.MESSAGE_TOKENS;
+        long bound = units ? unitBound(call) : PromptSize.promptBound(req, framing);
         long prompt = bound;
         long tokens = prompt + maxOutput;
         long nanos = Pricing.worstCase(price, prompt, maxOutput);
@@ -151,7 +152,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (charges.isEmpty()) return;
         Reservation r = reservation(call, model, prompt, maxOutput, nanos, tokens, charges, now);
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
-        if (refused != null && fitsWithoutPrompt(path, refused, price, maxOutput)) {
+        // Seconds and characters are known, not bounded from bytes: no tokenizer can bring them closer.
+        if (refused != null && !units && fitsWithoutPrompt(path, refused, price, maxOutput)) {
             // The byte bound is cheap but up to four times the prompt's tokens. Only a call it would refuse pays for
             // the tokenizer (about 2.5 ms per 60 KB: see BENCHMARKS.md), and is tried again at the tokenizer's estimate;
             // not one that its output alone would not fit, so that a spent budget costs no tokenizing.
@@ -240,7 +242,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long disputed = 0;
         String implausible = u.estimated() || price == null ? null : implausible(call, held, u);
         if (implausible != null) {
-            long bound = held != null ? held.promptBound : PromptSize.promptBound(call.request());
+            long bound = held != null ? held.promptBound : promptBound(call);
             int maxOutput = held != null ? held.maxOutput : maxOutput(call);
             long plausible = held != null ? held.reservation.nanos() : Pricing.worstCase(price, bound, maxOutput);
             if (cost > plausible) {
@@ -281,12 +283,28 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         // Below 1,024 no prompt can be implausible: the bound is only worked out past it (it walks the prompt).
         if (u.inputTokens() <= 1024) return null;
-        long bound = held != null ? held.promptBound : PromptSize.promptBound(call.request());
+        long bound = held != null ? held.promptBound : promptBound(call);
         if (u.inputTokens() > 2 * bound + 1024) return "prompt tokens " + u.inputTokens() + " for a prompt of at most " + bound;
         return null;
     }
 
+    /** The most a call's input can be: its seconds or characters for audio, else its prompt's token bound. */
+    private static long promptBound(Call call) {
+        return call.operation().meteredInUnits() ? unitBound(call) : PromptSize.promptBound(call.request());
+    }
+
+    /**
+     * The most units (seconds of audio, characters) an audio call can use: what the gateway worked out from the
+     * request, at most the model's own limit (its {@code context_window}: the longest audio it takes, the longest
+     * input it speaks), past which its upstream refuses the call.
+     */
+    private static long unitBound(Call call) {
+        long asked = Math.max(0, call.unitBound());
+        return Math.min(asked, call.model().spec().contextWindow());
+    }
+
     private static int maxOutput(Call call) {
+        if (call.operation().meteredInUnits() || call.operation() == Operation.EMBEDDINGS) return 0;
         Integer max = call.request().maxTokens();
         return max != null ? max : call.model().spec().maxOutputTokens();
     }

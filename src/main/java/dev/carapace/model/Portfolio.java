@@ -124,7 +124,7 @@ public final class Portfolio {
 
     /**
      * As {@link #resolve}, for a call that may only go to models whose privacy class is private: the requested model
-     * if it is private, else a private model the caller may use, preferring the requested model's tier and models
+     * if it is private, else a private model of its kind the caller may use, preferring the requested model's tier and models
      * whose deployments are not all cooling down. Refused with 403 when there is none; never an external model.
      *
      * @param reason what the call carries, for the refusal (e.g. "data of class confidential")
@@ -136,7 +136,8 @@ public final class Portfolio {
         Entry best = null;
         int bestScore = -1;
         for (Entry e : visible(access)) {
-            if (e.spec().privacy() != PrivacyClass.PRIVATE) continue;
+            // a model of another kind cannot serve the call (a chat model transcribes nothing)
+            if (e.spec().privacy() != PrivacyClass.PRIVATE || e.spec().kind() != asked.spec().kind()) continue;
             int score = (e.tier().equals(asked.tier()) ? 2 : 0) + (e.allCooling(now) ? 0 : 1);
             if (score > bestScore) {
                 best = e;

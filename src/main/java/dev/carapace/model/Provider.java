@@ -51,6 +51,12 @@ public final class Provider implements AutoCloseable {
     private final byte[] streamHeaders;
     /** Whether the key variable the spec names was set when the provider was made. */
     private final boolean keySet;
+    /** The provider's own header pairs (name, value, ...), content-type first: audio requests change its value. */
+    private final String[] headerPairs;
+    private final String transcriptionPath;
+    private final String speechPath;
+    /** The engine of a local provider ({@code kind: espeak}), or null for an upstream server. */
+    private final dev.carapace.model.audio.Espeak espeak;
 
     /** A provider whose connections count against no shared cap. */
     public Provider(ProviderSpec spec, WireFormat format, String apiKey) {
@@ -64,6 +70,7 @@ public final class Provider implements AutoCloseable {
     public Provider(ProviderSpec spec, WireFormat format, String apiKey, UpstreamConnections connections) {
         this.spec = spec;
         this.format = format;
+        this.espeak = null;
         String base = spec.baseUrl().toString().replaceAll("/+$", "");
         URI endpoint = URI.create(base + switch (format.api()) {
             case ANTHROPIC -> "/v1/messages";
@@ -72,9 +79,11 @@ public final class Provider implements AutoCloseable {
         });
         this.http = new Http1Client(endpoint, spec.connectTimeout(), spec.readTimeout(), connections);
         this.path = endpoint.getRawPath() + (endpoint.getRawQuery() == null ? "" : "?" + endpoint.getRawQuery());
-        URI side = URI.create(base + (format.api() == WireApi.ANTHROPIC ? "/v1/messages/count_tokens" : "/embeddings"));
-        this.sidePath = side.getRawPath() + (side.getRawQuery() == null ? "" : "?" + side.getRawQuery());
+        this.sidePath = rawPath(base + (format.api() == WireApi.ANTHROPIC ? "/v1/messages/count_tokens" : "/embeddings"));
+        this.transcriptionPath = rawPath(base + "/audio/transcriptions");
+        this.speechPath = rawPath(base + "/audio/speech");
         String[] h = headers(spec, format.api(), apiKey);
+        this.headerPairs = h;
         this.headers = Http1Client.headerLines(h);
         String[] s = java.util.Arrays.copyOf(h, h.length + 2);
         s[h.length] = "accept";
@@ -83,9 +92,31 @@ public final class Provider implements AutoCloseable {
         this.keySet = apiKey != null;
     }
 
+    /** A local provider: speech made on this machine by espeak-ng; it serves speech models only, with no upstream. */
+    public Provider(ProviderSpec spec, dev.carapace.model.audio.Espeak espeak) {
+        if (spec.local() != ProviderSpec.Local.ESPEAK) throw new IllegalArgumentException("not an espeak provider: " + spec.name());
+        this.spec = spec;
+        this.format = null;
+        this.espeak = espeak;
+        this.http = null;
+        this.path = this.sidePath = this.transcriptionPath = this.speechPath = null;
+        this.headerPairs = new String[0];
+        this.headers = this.streamHeaders = new byte[0];
+        this.keySet = false;
+    }
+
+    private static String rawPath(String url) {
+        URI u = URI.create(url);
+        return u.getRawPath() + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
+    }
+
+    /** Whether this provider runs on this machine ({@code kind: espeak}) rather than calling an upstream. */
+    public boolean local() { return espeak != null; }
+
     public String name() { return spec.name(); }
 
-    public WireApi api() { return format.api(); }
+    /** The API its answers are in: a local provider's are OpenAI's (audio). */
+    public WireApi api() { return format == null ? WireApi.OPENAI : format.api(); }
 
     /**
      * Asks for one complete answer. A relayed one keeps the upstream's body for the client
@@ -192,11 +223,46 @@ public final class Provider implements AutoCloseable {
      * What sending {@code request} here leaves out of it, by name ({@link WireFormat#dropped}): nothing when the request
      * is relayed as it came.
      */
-    public java.util.Set<String> dropped(ChatRequest request) { return format.dropped(request); }
+    public java.util.Set<String> dropped(ChatRequest request) { return format == null ? java.util.Set.of() : format.dropped(request); }
+
+    /**
+     * Posts a transcription request (OpenAI {@code POST /audio/transcriptions}, multipart/form-data) and gives the
+     * upstream's answer as it came.
+     */
+    public byte[] transcribe(dev.carapace.model.audio.OpenAiAudio.Multipart body, String upstreamModel) {
+        if (local() || format.api() != WireApi.OPENAI) throw new IllegalStateException("transcriptions are OpenAI's: " + name());
+        return post(transcriptionPath, body.body(), headerLines(body.contentType()), upstreamModel);
+    }
+
+    /**
+     * Speaks {@code input} (and {@code instructions}, as the pipeline left them): posted to an upstream's
+     * {@code POST /audio/speech}, or spoken by espeak-ng on a local provider, in the deployment's voice ({@code
+     * upstreamModel}) when the client's is not one of espeak-ng's.
+     */
+    public dev.carapace.model.audio.Speech speak(dev.carapace.model.audio.SpeechRequest request, String input,
+                                                 String instructions, String upstreamModel) {
+        if (local()) return espeak.speak(input, request.voice(), upstreamModel, request.speed(), request.responseFormat());
+        if (format.api() != WireApi.OPENAI) throw new IllegalStateException("speech is OpenAI's: " + name());
+        byte[] body = dev.carapace.model.audio.OpenAiAudio.speechBody(request, input, instructions, upstreamModel);
+        try (Http1Client.Response response = open(speechPath, body, headers, upstreamModel)) {
+            byte[] audio = readAll(response.body(), MAX_BODY);
+            return dev.carapace.model.audio.OpenAiAudio.speechAnswer(audio, response.header("content-type"), request);
+        } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) throw interrupted();
+            throw ioFailure(e, upstreamModel, true);
+        }
+    }
+
+    /** The provider's header lines with another content type (a multipart body's, with its boundary). */
+    private byte[] headerLines(String contentType) {
+        String[] h = headerPairs.clone();
+        h[1] = contentType;
+        return Http1Client.headerLines(h);
+    }
 
     /** Closes the kept-alive connections. */
     @Override
-    public void close() { http.close(); }
+    public void close() { if (http != null) http.close(); }
 
     /**
      * The header lines of one upstream request: the provider's own, and the client's vendor headers when the request is
@@ -288,6 +354,7 @@ public final class Provider implements AutoCloseable {
      * @param serves what the provider is for, for the operator (e.g. "it serves models gpt-4o, gpt-4o-mini")
      */
     public String probe(Duration timeout, String serves) {
+        if (local()) return null;
         URI u = spec.baseUrl();
         try (java.net.Socket s = new java.net.Socket()) {
             s.connect(new java.net.InetSocketAddress(u.getHost(), port(u)), (int) Math.max(1, timeout.toMillis()));

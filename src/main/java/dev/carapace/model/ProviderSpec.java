@@ -13,10 +13,29 @@ import java.util.Map;
  * @param connectTimeout time allowed to open a connection
  * @param readTimeout    longest silence allowed while waiting for the response or between stream chunks
  * @param headers        extra headers sent on every request
+ * @param local          an engine on this machine that serves instead of an upstream ({@code kind: espeak}: speech), or
+ *                       null for an upstream server; a local provider has no base URL, key or headers
  */
 public record ProviderSpec(String name, WireApi kind, URI baseUrl, String apiKeyEnv,
-                           Duration connectTimeout, Duration readTimeout, Map<String, String> headers) {
+                           Duration connectTimeout, Duration readTimeout, Map<String, String> headers, Local local) {
     public ProviderSpec {
         headers = Map.copyOf(headers);
+    }
+
+    /** An upstream server. */
+    public ProviderSpec(String name, WireApi kind, URI baseUrl, String apiKeyEnv, Duration connectTimeout,
+                        Duration readTimeout, Map<String, String> headers) {
+        this(name, kind, baseUrl, apiKeyEnv, connectTimeout, readTimeout, headers, null);
+    }
+
+    /** Engines that run on this machine instead of an upstream. */
+    public enum Local {
+        /** espeak-ng speaks a speech model's input ({@link dev.carapace.model.audio.Espeak}). */
+        ESPEAK
+    }
+
+    /** A local engine: {@code kind} is the API whose answers it gives (OpenAI's audio API). */
+    public static ProviderSpec local(String name, Local engine, Duration timeout) {
+        return new ProviderSpec(name, WireApi.OPENAI, null, null, timeout, timeout, Map.of(), engine);
     }
 }

@@ -34,6 +34,9 @@ import java.util.TreeSet;
  */
 public final class PrivacyRouter implements CallFilter {
 
+    /** The finding type of an audio file, counted as {@code privacy.image_class}. */
+    static final String AUDIO = "audio";
+
     private final PrivacySpec spec;
     private final Scanner scanner;
     private final BodyReader reader;
@@ -72,8 +75,13 @@ public final class PrivacyRouter implements CallFilter {
     public void beforeRoute(Call call) {
         ChatRequest req = call.request();
         Principal who = call.principal();
-        // An embeddings request's view has one message per input: its findings are named by their place in input.
-        String field = call.operation() == Operation.EMBEDDINGS ? "input" : "messages";
+        // An embeddings request's view has one message per input: its findings are named by their place in input; an
+        // audio request's by the field its text came in.
+        String field = switch (call.operation()) {
+            case EMBEDDINGS, SPEECH -> "input";
+            case TRANSCRIPTION -> "prompt";
+            default -> "messages";
+        };
         boolean body = walksBody(req);
         // With the body walked, the view is walked for its images alone, which count only when the config classes them.
         boolean images = spec.imageClass() != null;
@@ -83,6 +91,12 @@ public final class PrivacyRouter implements CallFilter {
         ObjectNode copy = body ? req.original().body().deepCopy() : null;
         List<Piece> bodyPieces = body ? BodyWalk.request(scanner, copy) : List.of();
         pieces.addAll(bodyPieces);
+        // Audio to transcribe is binary like an image: it counts as the class images do. It cannot be redacted, so a
+        // class the policy redacts keeps it on private models.
+        if (call.operation() == Operation.TRANSCRIPTION && images) {
+            pieces.add(new Piece("file", null, false, "audio cannot be redacted",
+                    List.of(new Finding(AUDIO, spec.imageClass(), 0, 0, 1.0)), null));
+        }
         if (pieces.isEmpty()) {
             call.screening(new Call.Screening(Action.ALLOW.label(), List.of(), List.of()));
             return;
@@ -267,6 +281,63 @@ public final class PrivacyRouter implements CallFilter {
         for (ToolCall tc : response.toolCalls()) calls.add(new ToolCall(tc.id(), tc.name(), redaction.restore(tc.arguments(), true)));
         return new ChatResponse(response.id(), response.model(), redaction.restore(response.text(), false), calls,
                 response.finishReason(), response.usage());
+    }
+
+    /**
+     * Screens a transcript as the caller's policy screens what it sends: a class the policy blocks refuses the answer
+     * (its audio was processed, and is charged, but the text does not reach the caller, who may be a channel passing it
+     * on to an agent); a class it redacts is replaced with placeholders, which nothing restores; a class it keeps
+     * private passes, as the transcript comes from the model the audio went to and goes back only to the caller.
+     */
+    @Override
+    public List<String> onTranscript(Call call, List<String> texts) {
+        Principal who = call.principal();
+        List<Piece> pieces = new ArrayList<>();
+        List<List<Finding>> found = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            List<Finding> f = texts.get(i).isEmpty() ? List.of() : scanner.scan(texts.get(i));
+            found.add(f);
+            if (!f.isEmpty()) pieces.add(new Piece(i == 0 ? "text" : "segments", texts.get(i), false, null, f, null));
+        }
+        if (pieces.isEmpty()) return texts;
+        Map<String, Action> actions = new TreeMap<>();
+        Map<String, int[]> counts = new TreeMap<>();
+        Map<String, String> classOf = new LinkedHashMap<>();
+        Action decision = Action.ALLOW;
+        // Segments and words repeat the whole text: what is counted is the whole text's findings, when it has any.
+        boolean wholeCounts = !found.get(0).isEmpty();
+        for (Piece piece : pieces) {
+            for (Finding f : piece.findings()) {
+                decision = decision.max(actions.computeIfAbsent(f.dataClass(), c -> actionFor(who, c)));
+                if (!wholeCounts || piece == pieces.get(0)) counts.computeIfAbsent(f.type(), t -> new int[1])[0]++;
+                classOf.putIfAbsent(f.type(), f.dataClass());
+            }
+        }
+        Call.Screening before = call.screening();
+        List<Call.Screening.Count> tally = new ArrayList<>(before == null ? List.of() : before.counts());
+        counts.forEach((type, n) -> tally.add(new Call.Screening.Count(type, actions.get(classOf.get(type)).label(), n[0])));
+        TreeSet<String> classes = new TreeSet<>(actions.keySet());
+        Action overall = decision;
+        if (before != null) {
+            classes.addAll(before.classes());
+            overall = decision.max(Action.valueOf(before.decision().toUpperCase(java.util.Locale.ROOT)));
+        }
+        call.screening(new Call.Screening(overall.label(), List.copyOf(classes), tally));
+        if (decision == Action.BLOCK) {
+            String scope = who.agent() != null ? "agent '" + who.agent() + "'" : "team '" + who.team() + "'";
+            throw new ApiException(ApiException.Kind.INVALID_REQUEST, "The privacy policy for " + scope + " does not"
+                    + " let this transcript through: it carries " + describe(pieces, actions, Action.BLOCK) + ".",
+                    "file", "privacy_blocked", null, false);
+        }
+        if (!actions.containsValue(Action.REDACT)) return texts;
+        Redaction redaction = new Redaction();
+        texts.forEach(redaction::reserve);
+        java.util.function.Predicate<Finding> redacted = f -> actions.get(f.dataClass()) == Action.REDACT;
+        List<String> out = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            out.add(found.get(i).isEmpty() ? texts.get(i) : redaction.redact(texts.get(i), found.get(i), redacted, false));
+        }
+        return out;
     }
 
     /**

@@ -62,6 +62,9 @@ import dev.carapace.server.api.MemoryApi;
 import dev.carapace.server.api.ModelsApi;
 import dev.carapace.server.api.PrivacyApi;
 import dev.carapace.server.api.ResponsesApi;
+import dev.carapace.server.api.AudioApi;
+import dev.carapace.server.adapter.GatewayVoice;
+import dev.carapace.model.audio.Espeak;
 import dev.carapace.server.api.SpendApi;
 import dev.carapace.server.http.HttpServer;
 import dev.carapace.server.http.Routes;
@@ -108,6 +111,9 @@ public final class Carapace implements AutoCloseable {
     private final ScheduledThreadPoolExecutor scheduler;
     private final Ledger ledger;
     private final Gateway gateway;
+    private final GatewayVoice voice;
+    /** The most WAV one espeak-ng call may make: 16 minutes of 16-bit mono at 22,050 Hz, past 4,096 characters' worth. */
+    private static final long ESPEAK_MAX_BYTES = 42L * 1024 * 1024;
     private final PrivacyRouter privacy;
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
@@ -195,6 +201,10 @@ public final class Carapace implements AutoCloseable {
                 log.warn("provider {}: environment variable {} is not set; its upstream will refuse our calls",
                         spec.name(), spec.apiKeyEnv());
             }
+            if (spec.local() == ProviderSpec.Local.ESPEAK) {
+                providers.put(spec.name(), new Provider(spec, new Espeak("espeak-ng", spec.readTimeout(), ESPEAK_MAX_BYTES)));
+                continue;
+            }
             WireFormat format = switch (spec.kind()) {
                 case ANTHROPIC -> anthropic;
                 case RESPONSES -> responses;
@@ -269,7 +279,9 @@ public final class Carapace implements AutoCloseable {
                         skillEgress), auditLog,
                 approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
         // Before any run can start (a job's): an agent's send_message asks the hub.
-        channelWiring = new ChannelWiring(config, store, agentRuntime, auditLog, env, null, clock);
+        voice = new GatewayVoice(gateway, config.voice());
+        channelWiring = new ChannelWiring(config, store, agentRuntime, auditLog, env,
+                new dev.carapace.server.adapter.ChannelVoice(voice), clock);
         channelWiring.hub.events().subscribe(new ChannelMetrics(metrics.registry()));
         jobWiring.start(config, agentRuntime, egressProxy, priceBook);
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
@@ -305,6 +317,7 @@ public final class Carapace implements AutoCloseable {
         new SpendApi(api, book, clock).routes(routes);
         privacyApi.routes(routes);
         responsesApi.routes(routes);
+        new AudioApi(api, gateway, storeWatch, config.voice().maxAudioBytes()).routes(routes);
         agentApi.routes(routes);
         new JobsApi(api, jobWiring.service, jobWiring.events, eventHeartbeat).routes(routes);
         new SkillsApi(api, skillRepository).routes(routes);
@@ -390,6 +403,9 @@ public final class Carapace implements AutoCloseable {
     public Store store() { return store; }
 
     public Gateway gateway() { return gateway; }
+
+    /** Transcription and speech through the gateway, for channels that take voice notes and answer aloud. */
+    public GatewayVoice voice() { return voice; }
 
     public KeyAdmin keyAdmin() { return keyAdmin; }
 

@@ -333,7 +333,7 @@ class ConfigLoaderTest {
     void unknownEnumValueListsTheAllowedOnes() {
         assertThat(errors(BASE.replace("kind: openai", "kind: OpenAI").replace("tier: mid", "tier: mid\n    privacy: secret-ish")))
                 .containsExactly(
-                        "t.yaml:3:11: providers.openai.kind: unknown value 'OpenAI' (expected one of: openai, anthropic, openai-responses)",
+                        "t.yaml:3:11: providers.openai.kind: unknown value 'OpenAI' (expected one of: openai, anthropic, openai-responses, espeak)",
                         "t.yaml:8:14: models.gpt-4o-mini.privacy: unknown value 'secret-ish' (expected one of: private, external)");
     }
 
@@ -358,7 +358,7 @@ class ConfigLoaderTest {
                 "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes, max_connections, "
                         + "max_upstream_connections)",
                 "t.yaml:3:1: loging: unknown key 'loging' (expected one of: server, store, org, tiers, providers, models, "
-                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy, responses, scheduler, jobs, skills, channels, identities)");
+                        + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy, responses, scheduler, jobs, skills, voice, channels, identities)");
     }
 
     @Test
@@ -396,7 +396,7 @@ class ConfigLoaderTest {
     @Test
     void aKeyWithoutValueIsMissing() {
         assertThat(errors(BASE.replace("kind: openai", "kind:"))).containsExactly(
-                "t.yaml:3:5: providers.openai.kind: missing value for 'kind' (expected one of: openai, anthropic, openai-responses)");
+                "t.yaml:3:5: providers.openai.kind: missing value for 'kind' (expected one of: openai, anthropic, openai-responses, espeak)");
     }
 
     @Test
@@ -470,7 +470,7 @@ class ConfigLoaderTest {
         assertThat(errors(embedding.replace("    context_window: 8191\n", "    context_window: 8191\n    max_output_tokens: 10\n")))
                 .containsExactly("t.yaml:16:24: models.embed.max_output_tokens: an embedding model produces no output tokens; remove it");
         assertThat(errors(embedding.replace("kind: embedding", "kind: vectors")))
-                .contains("t.yaml:13:11: models.embed.kind: unknown value 'vectors' (expected one of: chat, embedding)");
+                .contains("t.yaml:13:11: models.embed.kind: unknown value 'vectors' (expected one of: chat, embedding, transcription, speech)");
         assertThat(errors(embedding.replace("    kind: openai\n    base_url: https://api.openai.com/v1\n",
                 "    kind: anthropic\n    base_url: https://api.anthropic.com\n")))
                 .anySatisfy(e -> assertThat(e).contains("models.embed.deployments: provider 'openai' is of kind anthropic,"

@@ -51,6 +51,15 @@ final class GatewayHarness implements AutoCloseable {
 
     /** @param claudeAliases the {@code aliases:} of {@code m-claude} (a YAML list), or null for none */
     GatewayHarness(Path dataDir, String extraRouting, String claudeAliases) throws Exception {
+        this(dataDir, extraRouting, claudeAliases, "", "");
+    }
+
+    /**
+     * @param extraProviders more entries of {@code providers:}, written unindented (they are indented into the section)
+     * @param extraModels    more entries of {@code models:}, written unindented
+     */
+    GatewayHarness(Path dataDir, String extraRouting, String claudeAliases, String extraProviders, String extraModels)
+            throws Exception {
         String yaml = """
                 org: acme
                 providers:
@@ -58,6 +67,7 @@ final class GatewayHarness implements AutoCloseable {
                   b: {kind: openai, base_url: %s, api_key_env: B_KEY, read_timeout: 2s}
                   claude: {kind: anthropic, base_url: %s, api_key_env: CLAUDE_KEY, read_timeout: 2s}
                   resp: {kind: openai-responses, base_url: %s, api_key_env: RESP_KEY, read_timeout: 2s}
+                %s
                 models:
                   m-mid:
                     tier: mid
@@ -95,6 +105,7 @@ final class GatewayHarness implements AutoCloseable {
                     context_window: 8191
                     price: {input: 0.5}
                     deployments: [{provider: a, model: up-embed}]
+                %s
                 teams:
                   platform: {}
                   research: {tiers: [mid]}
@@ -105,7 +116,8 @@ final class GatewayHarness implements AutoCloseable {
                 %s
                 auth:
                   key_cache_ttl: 5s
-                """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl(), claude.anthropicBaseUrl(), resp.openAiBaseUrl(), extraRouting);
+                """.formatted(a.openAiBaseUrl(), b.openAiBaseUrl(), claude.anthropicBaseUrl(), resp.openAiBaseUrl(),
+                extraProviders.indent(2).stripTrailing(), extraModels.indent(2).stripTrailing(), extraRouting);
         if (claudeAliases != null) {
             String claudeDeployments = "deployments: [{provider: claude, model: claude-up}]\n";
             yaml = yaml.replace(claudeDeployments, claudeDeployments + "    aliases: " + claudeAliases + "\n");

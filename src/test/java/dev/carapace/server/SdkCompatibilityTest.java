@@ -32,8 +32,18 @@ class SdkCompatibilityTest {
         assertThat(sdk.resolve("node_modules/openai")).as("run-tests installs the SDKs (npm ci in sdk-tests)").exists();
         assertThat(sdk.resolve("node_modules/@anthropic-ai/sdk")).exists();
 
-        try (GatewayHarness h = new GatewayHarness(data)) {
+        try (GatewayHarness h = new GatewayHarness(data, "", null, "", """
+                m-whisper: {kind: transcription, tier: free, price: {per_minute: 0.006}, deployments: [{provider: a, model: whisper-1}]}
+                m-tts: {kind: speech, tier: free, price: {per_million_characters: 15}, deployments: [{provider: a, model: tts-1}]}
+                """)) {
             h.a.respond(req -> {
+                String path = req.getUrl().encodedPath();
+                if (path.endsWith("/audio/transcriptions")) {
+                    ScriptedUpstream.FormPart file = ScriptedUpstream.formParts(req).get("file");
+                    return ScriptedUpstream.openAiTranscription("heard " + file.bytes().length + " bytes of "
+                            + file.fileName() + " (" + file.contentType() + ")", 1);
+                }
+                if (path.endsWith("/audio/speech")) return ScriptedUpstream.openAiSpeech(new byte[] {0x49, 0x44, 0x33}, "audio/mpeg");
                 String body = ScriptedUpstream.body(req);
                 if (req.getUrl().encodedPath().endsWith("/embeddings")) {
                     return ScriptedUpstream.openAiEmbeddings("up-embed", 2, 3, 6, body.contains("\"base64\""));
@@ -91,6 +101,12 @@ class SdkCompatibilityTest {
             // count_tokens: Anthropic's own count through an Anthropic upstream, ours for an OpenAI one
             assertThat(out.get("countTokensClaude").asInt()).isEqualTo(42);
             assertThat(out.get("countTokensLocal").asInt()).isBetween(5, 30);
+            // audio: the SDK's multipart upload reaches the upstream whole; speech comes back as the upstream's bytes
+            assertThat(out.get("transcriptText").asText()).isEqualTo("heard 16044 bytes of note.wav (audio/wav)");
+            assertThat(out.get("speechType").asText()).isEqualTo("audio/mpeg");
+            assertThat(out.get("speechBytes").asText()).isEqualTo("494433");
+            assertThat(out.get("transcriptionErrorStatus").asInt()).isEqualTo(400);
+            assertThat(out.get("transcriptionErrorParam").asText()).isEqualTo("response_format");
         }
     }
 }

@@ -127,6 +127,53 @@ public final class ScriptedUpstream implements AutoCloseable {
                 """.formatted(data, quote(model), promptTokens, promptTokens));
     }
 
+    /**
+     * OpenAI's answer to {@code POST /audio/transcriptions} in {@code json}: the text and, when {@code seconds} is not
+     * null, usage of type duration (whisper's).
+     */
+    public static MockResponse openAiTranscription(String text, Integer seconds) {
+        return json(200, "{\"text\":" + quote(text) + (seconds == null ? ""
+                : ",\"usage\":{\"type\":\"duration\",\"seconds\":" + seconds + "}") + "}");
+    }
+
+    /** OpenAI's answer to {@code POST /audio/speech}: the audio bytes with their media type. */
+    public static MockResponse openAiSpeech(byte[] audio, String mediaType) {
+        return new MockResponse.Builder().code(200).addHeader("content-type", mediaType)
+                .body(new okio.Buffer().write(audio)).build();
+    }
+
+    /** One part of a multipart/form-data body Carapace sent. */
+    public record FormPart(String name, String fileName, String contentType, byte[] bytes) {
+        public String text() { return new String(bytes, java.nio.charset.StandardCharsets.UTF_8); }
+    }
+
+    /**
+     * The parts of a multipart/form-data request, read by Jetty's parser from the bytes that arrived: fails unless the
+     * request declared multipart/form-data with a boundary and its body is well formed.
+     */
+    public static java.util.Map<String, FormPart> formParts(RecordedRequest r) {
+        String type = r.getHeaders().get("content-type");
+        if (type == null || !type.startsWith("multipart/form-data")) throw new AssertionError("not multipart/form-data: " + type);
+        String boundary = org.eclipse.jetty.http.MultiPart.extractBoundary(type);
+        byte[] body = r.getBody() == null ? new byte[0] : r.getBody().toByteArray();
+        java.util.Map<String, FormPart> out = new java.util.LinkedHashMap<>();
+        var parser = new org.eclipse.jetty.http.MultiPartFormData.Parser(boundary);
+        parser.setMaxMemoryFileSize(64L * 1024 * 1024);   // in memory: no files directory
+        try (var parts = parser.parse(new org.eclipse.jetty.io.content.InputStreamContentSource(new java.io.ByteArrayInputStream(body))).get()) {
+            for (var p : parts) {
+                byte[] bytes;
+                try (java.io.InputStream in = org.eclipse.jetty.io.Content.Source.asInputStream(p.getContentSource())) {
+                    bytes = in.readAllBytes();
+                }
+                String key = out.containsKey(p.getName()) ? p.getName() + "#" + out.size() : p.getName();
+                out.put(key, new FormPart(p.getName(), p.getFileName(), p.getHeaders().get("content-type"), bytes));
+            }
+        } catch (Exception e) {
+            throw new AssertionError("malformed multipart body", e);
+        }
+        return out;
+    }
+
     /** Anthropic's answer to {@code POST /v1/messages/count_tokens}. */
     public static MockResponse anthropicTokenCount(int inputTokens) {
         return json(200, "{\"input_tokens\":" + inputTokens + "}");

@@ -119,7 +119,8 @@ public final class HttpApi {
          .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
              throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method(), 60)
                      + " " + clip(x.rawPath(), 60) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
-                     + " POST /v1/messages/count_tokens, POST /v1/responses, POST /v1/embeddings, GET /v1/models.", null,
+                     + " POST /v1/messages/count_tokens, POST /v1/responses, POST /v1/embeddings, POST /v1/audio/transcriptions,"
+                     + " POST /v1/audio/speech, GET /v1/models.", null,
                      "unknown_endpoint", null, false);
          }));
     }
