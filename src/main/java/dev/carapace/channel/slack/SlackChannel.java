@@ -298,7 +298,7 @@ public final class SlackChannel implements PushChannel {
         api.call("files.completeUploadExternal", this::botToken, complete);
     }
 
-    /** The text in parts Slack takes whole, cut at a line break where there is one. */
+    /** The text in parts Slack takes whole, cut at a line break where there is one; none when blank. */
     static List<String> parts(String text) {
         List<String> out = new ArrayList<>();
         String rest = text;
@@ -309,7 +309,7 @@ public final class SlackChannel implements PushChannel {
             out.add(rest.substring(0, cut));
             rest = rest.substring(cut).stripLeading();
         }
-        if (!rest.isBlank() || out.isEmpty()) out.add(rest);
+        if (!rest.isBlank()) out.add(rest);
         return out;
     }
 
