@@ -32,6 +32,8 @@ final class SlackSection {
 
     /** A name in {@code secrets:} ({@code SecretStore}'s rule). */
     private static final Pattern SECRET_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,63}");
+    /** Slack's tokens ({@code xoxb-}, {@code xoxp-}, {@code xapp-}...) and signing secrets (32 hex digits). */
+    private static final Pattern LOOKS_LIKE_A_CREDENTIAL = Pattern.compile("(?i)(xox[a-z]-|xapp-).*|[0-9a-f]{32}");
     private static final Map<String, Mode> MODES = modes();
     private static final Set<String> LOOPBACK = Set.of("127.0.0.1", "localhost", "[::1]", "::1");
 
@@ -66,7 +68,7 @@ final class SlackSection {
     private static String secretName(MapReader r, String key, String what, boolean required) {
         Scalar s = required ? r.requiredScalar(key, what) : r.scalar(key, what);
         if (s == null) return null;
-        if (!SECRET_NAME.matcher(s.text()).matches()) {
+        if (!SECRET_NAME.matcher(s.text()).matches() || LOOKS_LIKE_A_CREDENTIAL.matcher(s.text()).matches()) {
             r.error(s, key, "expected " + what + " (letters, digits, '_', '.' or '-'); the value is not shown, as it "
                     + "may be the secret itself: put that in an environment variable and name it in secrets:");
             return null;

@@ -118,6 +118,7 @@ class SlackEventsTest {
                 .as("within five minutes").isEqualTo(200);
         inbox.messages.clear();
         inbox.ids.clear();
+        inbox.callCount.set(0);
         inbox.calls = 0;
 
         HookRequest good = signed(body);

@@ -108,12 +108,16 @@ final class SlackFixture {
         final List<Inbound> messages = new CopyOnWriteArrayList<>();
         final Set<String> ids = ConcurrentHashMap.newKeySet();
         volatile ChannelException failure;
+        /** A message id whose message cannot be stored. */
+        volatile String failOn;
+        final java.util.concurrent.atomic.AtomicInteger callCount = new java.util.concurrent.atomic.AtomicInteger();
         volatile int calls;
 
         @Override
         public boolean receive(Inbound message) throws ChannelException {
-            calls++;
+            calls = callCount.incrementAndGet();
             if (failure != null) throw failure;
+            if (message.messageId().equals(failOn)) throw new ChannelException("the store is down", true);
             if (!ids.add(message.channel() + "\u0000" + message.messageId())) return false;
             messages.add(message);
             return true;
