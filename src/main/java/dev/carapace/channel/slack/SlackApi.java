@@ -55,6 +55,8 @@ final class SlackApi {
     private final URI apiBase;
     private final URI filesBase;
     private final HttpClient http;
+    /** Until when (System.nanoTime) Slack asked for no calls; 0 when it did not. */
+    private volatile long pausedUntil = System.nanoTime();
 
     SlackApi(URI apiBase, URI filesBase, HttpClient http) {
         this.apiBase = apiBase;
@@ -81,6 +83,7 @@ final class SlackApi {
     private JsonNode send(String method, Token token, String contentType, String body)
             throws ChannelException, InterruptedException {
         URI uri = apiBase.resolve(method);
+        waitOutPause(method);
         for (int attempt = 1; ; attempt++) {
             HttpRequest request = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
                     .header("Authorization", "Bearer " + token.value())
@@ -91,6 +94,7 @@ final class SlackApi {
                 int status = response.statusCode();
                 if (status == 429) {
                     Duration wait = retryAfter(response.headers());
+                    pausedUntil = System.nanoTime() + wait.toNanos();
                     if (attempt == 1 && wait.compareTo(MAX_RETRY_AFTER) <= 0) {
                         Thread.sleep(wait);
                         continue;
@@ -189,6 +193,20 @@ final class SlackApi {
             throw new ChannelException("Slack " + what + ": " + describeOrigin(request.uri()) + " could not be reached ("
                     + e.getClass().getSimpleName() + ")", true, e);
         }
+    }
+
+    /**
+     * Honours the last {@code Retry-After} across calls, so the hub's retries do not knock while Slack asked to wait:
+     * a short rest is slept, a long one fails at once (retryable) without a request.
+     */
+    private void waitOutPause(String method) throws ChannelException, InterruptedException {
+        long rest = pausedUntil - System.nanoTime();
+        if (rest <= 0) return;
+        if (rest > MAX_RETRY_AFTER.toNanos()) {
+            throw new ChannelException("Slack " + method + ": rate limited; Slack asked to wait "
+                    + Duration.ofNanos(rest).toSeconds() + " s more", true);
+        }
+        Thread.sleep(Duration.ofNanos(rest));
     }
 
     /** What an {@code ok:false} error means, and whether it may pass. */

@@ -105,6 +105,12 @@ class SlackWebApiTest {
                     assertThat(e.getMessage()).contains("rate limited (HTTP 429); Slack asks to wait 120 s");
                 });
         assertThat(slack.to("/api/chat.postMessage")).as("a long wait is the hub's back-off, not a sleep here").hasSize(3);
+        assertThatThrownBy(() -> channel.send(reply("hi", List.of(), "k3")))
+                .isInstanceOfSatisfying(ChannelException.class, e -> {
+                    assertThat(e.retryable()).isTrue();
+                    assertThat(e.getMessage()).contains("Slack asked to wait");
+                });
+        assertThat(slack.to("/api/chat.postMessage")).as("no call while Slack asked to wait").hasSize(3);
     }
 
     @Test
