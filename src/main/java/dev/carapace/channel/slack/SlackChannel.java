@@ -73,18 +73,15 @@ public final class SlackChannel implements PushChannel {
     private volatile String botUser;
 
     public SlackChannel(ChannelContext context) {
-        this(context, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-                .followRedirects(HttpClient.Redirect.NEVER).build());
-    }
-
-    SlackChannel(ChannelContext context, HttpClient http) {
         this.context = context;
         this.spec = context.spec();
         if (!(spec.settings() instanceof SlackSettings s)) {
             throw new IllegalArgumentException("channel '" + spec.id() + "' has no slack settings");
         }
         this.settings = s;
-        this.http = http;
+        // redirects are never followed by the client: SlackApi decides which it follows, without the token leaving
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+                .followRedirects(HttpClient.Redirect.NEVER).build();
         this.api = new SlackApi(s.apiBase(), s.filesBase(), http);
         this.socket = s.mode() == SlackSettings.Mode.SOCKET
                 ? new SlackSocket(spec.id(), api, http, () -> context.secrets().value(s.appTokenSecret()), this::take)
