@@ -92,8 +92,9 @@ final class SlackSection {
         boolean loopback = uri.getHost() != null && LOOPBACK.contains(uri.getHost().toLowerCase(Locale.ROOT));
         if (uri.getHost() == null || uri.getRawUserInfo() != null || uri.getRawQuery() != null
                 || uri.getRawFragment() != null || !(scheme.equals("https") || scheme.equals("http") && loopback)) {
+            // a URL with a user part may hold a password: not echoed
             r.error(s, key, "expected an https URL with a host and no user, query or fragment (http only on "
-                    + "127.0.0.1 or localhost), got " + YamlTree.describe(s));
+                    + "127.0.0.1 or localhost)" + (uri.getRawUserInfo() != null ? "" : ", got " + YamlTree.describe(s)));
             return null;
         }
         return uri;

@@ -23,8 +23,8 @@ import java.util.function.Predicate;
  * one-time {@code wss://} URL) and Slack sends each event over it as an envelope
  * ({@code {"envelope_id", "type": "events_api", "payload": {event_callback...}}}). An envelope is acknowledged
  * ({@code {"envelope_id": ...}}) only after its message is stored; one not acknowledged Slack sends again. On
- * {@code disconnect} (Slack refreshes connections every few hours), an error or a close, a new connection is
- * opened, waiting longer after each failure in a row (1 s doubling to a minute).
+ * {@code disconnect} (Slack refreshes connections every few hours) a new connection is opened at once; after an
+ * error or a close, after a wait that doubles while failures follow in a row (1 s to a minute).
  */
 final class SlackSocket implements AutoCloseable {
 
@@ -60,19 +60,17 @@ final class SlackSocket implements AutoCloseable {
     private void run() {
         Duration wait = FIRST_WAIT;
         while (!closed) {
-            boolean greeted = false;
+            Connection c = null;
             try {
-                greeted = connectOnce();
+                c = connectOnce();
             } catch (ChannelException e) {
                 log.warn("channel {}: Socket Mode connection failed: {}", channel, e.getMessage());
             } catch (InterruptedException e) {
                 return;
             }
             if (closed) return;
-            if (greeted) {
-                wait = FIRST_WAIT;   // a connection that worked: the next one at once
-                continue;
-            }
+            if (c != null && c.greeted) wait = FIRST_WAIT;   // it worked: failures in a row start again
+            if (c != null && c.refreshed) continue;         // Slack asked for a new connection: at once
             try {
                 Thread.sleep(wait);
             } catch (InterruptedException e) {
@@ -82,8 +80,8 @@ final class SlackSocket implements AutoCloseable {
         }
     }
 
-    /** One connection, until Slack or the network ends it; true when Slack said hello on it. */
-    private boolean connectOnce() throws ChannelException, InterruptedException {
+    /** One connection, until Slack or the network ends it. */
+    private Connection connectOnce() throws ChannelException, InterruptedException {
         JsonNode open = api.call("apps.connections.open", appToken, null);
         String url = SlackEvent.text(open, "url");
         URI uri;
@@ -111,13 +109,16 @@ final class SlackSocket implements AutoCloseable {
         } finally {
             current.abort();
         }
-        return connection.greeted;
+        return connection;
     }
 
     /** What one connection hears; each envelope is handled on its own thread so a slow store never stalls the socket. */
     private final class Connection implements WebSocket.Listener {
         final CompletableFuture<Void> ended = new CompletableFuture<>();
+        /** Slack said hello on it. */
         volatile boolean greeted;
+        /** Slack ended it with {@code disconnect}, expecting a new one. */
+        volatile boolean refreshed;
         private final StringBuilder partial = new StringBuilder();
 
         @Override
@@ -166,6 +167,7 @@ final class SlackSocket implements AutoCloseable {
             if ("disconnect".equals(type)) {
                 log.info("channel {}: Slack ends the Socket Mode connection ({}); opening another", channel,
                         Excerpt.clip(String.valueOf(SlackEvent.text(m, "reason")), 40));
+                refreshed = true;
                 ended.complete(null);
                 return;
             }
