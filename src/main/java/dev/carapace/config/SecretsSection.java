@@ -62,7 +62,7 @@ final class SecretsSection {
     void refuseSecrets(Node node, String path, String hint, boolean provider) {
         if (node instanceof MapNode map) {
             for (Entry e : map.entries().values()) {
-                if (isSecretKey(e.key())) {
+                if (isSecretKey(e.key()) && !namesSecret(path, e.key())) {
                     problems.error(e.line(), e.column(), KeyPath.key(path, e.key()), secretMessage(hint));
                 } else if (!(provider && e.key().equals("headers"))) {
                     refuseSecrets(e.value(), KeyPath.key(path, e.key()), hint, false);
@@ -87,6 +87,17 @@ final class SecretsSection {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a key holds the name of a secret rather than a secret: a channel's {@code secret} and {@code *_secret}
+     * keys ({@code bot_token_secret: slack-bot}) name an entry of {@code secrets:}; the channel's reader checks the
+     * value is a name and never echoes one that is not.
+     */
+    static boolean namesSecret(String path, String key) {
+        String k = key.toLowerCase(Locale.ROOT);
+        return (path.equals("channels") || path.startsWith("channels.") || path.startsWith("channels["))
+                && (k.equals("secret") || k.endsWith("_secret"));
     }
 
     static boolean isSecretHeader(String lowerName) {

@@ -64,9 +64,10 @@ final class ChannelWiring {
     }
 
     static Channel build(ChannelContext context) {
-        switch (context.spec().kind()) {
+        return switch (context.spec().kind()) {
+            case "slack" -> new dev.carapace.channel.slack.SlackChannel(context);
             default -> throw new IllegalArgumentException("channel '" + context.spec().id() + "': no channel of kind '"
                     + context.spec().kind() + "' is built in");
-        }
+        };
     }
 }
