@@ -13,7 +13,6 @@ import dev.carapace.channel.ChannelPrivacy;
 import dev.carapace.channel.ChannelSpec;
 import dev.carapace.channel.Identities;
 import dev.carapace.channel.MessageState;
-import dev.carapace.channel.Pairings;
 import dev.carapace.channel.StoredMessage;
 import dev.carapace.channel.UnknownSenders;
 import dev.carapace.channel.slack.ScriptedSlack.Answer;
@@ -56,9 +55,8 @@ class SlackThroughTheHubTest {
             ChannelSpec spec = new ChannelSpec("team-slack", "slack", List.of(new AgentRoute("im", "helper", Access.ALLOW)),
                     UnknownSenders.PAIR, 1 << 20, ChannelSpec.DEFAULT_ATTACHMENT_TYPES,
                     SlackFixture.events(slack.api(), slack.base()));
-            Identities identities = new Identities("acme", List.of(), channels);
-            try (ChannelHub hub = new ChannelHub(List.of(spec), channels, identities, new Pairings(channels, clock),
-                    new Agents(List.of()), null, ChannelPrivacy.NONE, ChannelAudit.NONE, new ChannelEvents(), null, clock,
+            Identities identities = new Identities("acme", List.of(), channels, ChannelAudit.NONE, clock);
+            try (ChannelHub hub = new ChannelHub(List.of(spec), channels, identities, new Agents(List.of()), null, ChannelPrivacy.NONE, ChannelAudit.NONE, new ChannelEvents(), null, clock,
                     Duration.ofMillis(10))) {
                 SlackChannel channel = new SlackChannel(new ChannelContext(spec, SlackFixture.SECRETS, channels, clock));
                 hub.add(channel);
@@ -88,7 +86,7 @@ class SlackThroughTheHubTest {
                 assertThat(slack.to("/api/chat.postMessage")).as("answered once").hasSize(1);
 
                 // once bound, a mention in a channel no route names is refused, in its thread
-                identities.bind("slack:T0001:U0ALICE", "support", "alice", "api", NOW);
+                identities.bind("slack:T0001:U0ALICE", "support", "alice", "test");
                 slack.on("/api/chat.postMessage", Answer.json("{\"ok\":true}"));
                 channel.receive(signed(envelope("Ev101", mention("C0OTHER", "U0ALICE", "1764965001.000100", null,
                         "<@UBOT> hello again"))));
