@@ -62,7 +62,7 @@ final class SecretsSection {
     void refuseSecrets(Node node, String path, String hint, boolean provider) {
         if (node instanceof MapNode map) {
             for (Entry e : map.entries().values()) {
-                if (isSecretKey(e.key())) {
+                if (isSecretKey(e.key()) && !namesSecret(path, e.key())) {
                     problems.error(e.line(), e.column(), KeyPath.key(path, e.key()), secretMessage(hint));
                 } else if (!(provider && e.key().equals("headers"))) {
                     refuseSecrets(e.value(), KeyPath.key(path, e.key()), hint, false);
@@ -87,6 +87,17 @@ final class SecretsSection {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a key under {@code channels:} names a secret rather than holding one: {@code secret} or
+     * {@code *_secret} ({@code token_secret}, {@code password_secret}) takes the name of an entry of {@code secrets:},
+     * which its kind's reader checks is a name.
+     */
+    static boolean namesSecret(String path, String key) {
+        String k = key.toLowerCase(Locale.ROOT);
+        return (path.equals("channels") || path.startsWith("channels.") || path.startsWith("channels["))
+                && (k.equals("secret") || k.endsWith("_secret"));
     }
 
     static boolean isSecretHeader(String lowerName) {
