@@ -143,6 +143,7 @@ public final class TelegramChannel implements PushChannel {
                     context.store().putState(id(), OFFSET, Long.toString(offset), context.clock().instant());
                 }
             } catch (BotApiException e) {
+                if (closed) return;
                 Duration wait = backoff;
                 if (e.kind() == BotApiException.Kind.RATE_LIMITED) {
                     wait = e.retryAfter();
@@ -446,14 +447,14 @@ public final class TelegramChannel implements PushChannel {
     public void close() {
         closed = true;
         Thread t = poller;
+        if (t != null) t.interrupt();
+        api.close();   // ends a long poll in progress at once
         if (t != null) {
-            t.interrupt();
             try {
                 t.join(Duration.ofSeconds(5));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        api.close();
     }
 }
