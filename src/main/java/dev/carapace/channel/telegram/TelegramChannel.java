@@ -56,6 +56,8 @@ public final class TelegramChannel implements PushChannel {
     private static final long MAX_PHOTO_UPLOAD = 10L << 20;
     private static final long MAX_UPLOAD = 50L << 20;
     private static final int REMEMBERED_SENDS = 1000;
+    /** Polled attempts at an update whose file Telegram cannot serve before it is taken without the file. */
+    static final int FILE_ATTEMPTS = 5;
 
     /** How the channel waits (a back-off, a {@code retry_after}): a test seam, so a test need not sleep. */
     interface Pause {
@@ -76,6 +78,9 @@ public final class TelegramChannel implements PushChannel {
     private volatile Inbox inbox;
     private volatile Thread poller;
     private volatile boolean closed;
+    /** The polled update whose files failed last, and how many times in a row (the poller's own). */
+    private long failing = -1;
+    private int failures;
 
     public TelegramChannel(ChannelContext context) {
         this(context, Thread::sleep, Duration.ofSeconds(1));
@@ -180,14 +185,21 @@ public final class TelegramChannel implements PushChannel {
         }
     }
 
-    /** One polled update into the inbox; a malformed one is logged and passed over (Telegram would send it forever). */
+    /**
+     * One polled update into the inbox. A malformed one is logged and passed over (Telegram would send it forever);
+     * one whose file cannot be fetched is tried again, and after {@link #FILE_ATTEMPTS} taken without the file.
+     */
     private void take(JsonNode update, long updateId) throws BotApiException, ChannelException, InterruptedException {
         Inbound in;
         try {
-            in = reader.read(update);
+            in = reader.read(update, !(failing == updateId && failures >= FILE_ATTEMPTS - 1));
         } catch (UpdateReader.Malformed e) {
             log.warn("channel {}: update {} skipped: {}", id(), updateId, e.getMessage());
             return;
+        } catch (BotApiException e) {
+            failures = failing == updateId ? failures + 1 : 1;
+            failing = updateId;
+            throw e;
         }
         if (in != null) inbox.receive(in);
     }
@@ -248,7 +260,7 @@ public final class TelegramChannel implements PushChannel {
             return HookResponse.error(400, "malformed", "the body is not JSON: expected one Telegram Update object");
         }
         try {
-            Inbound in = reader.read(update);
+            Inbound in = reader.read(update, true);
             if (in != null) target.receive(in);
             return HookResponse.ok();
         } catch (UpdateReader.Malformed e) {

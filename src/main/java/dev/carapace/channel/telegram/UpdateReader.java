@@ -71,10 +71,12 @@ final class UpdateReader {
      * The update as a message for the inbox, or null when it is none: not a {@code message}, a channel's post, or a
      * group message the {@code groups} setting leaves out. Files are downloaded here.
      *
+     * @param filesNow whether a file that cannot be fetched now fails the update (so it comes again), or is given up
+     *                 and named in the text (a poller that tried often enough, so one file cannot hold up the chat)
      * @throws Malformed        not the Bot API's shape
      * @throws BotApiException  a file could not be fetched now ({@link BotApiException#retryable()}): not acknowledged
      */
-    Inbound read(JsonNode update) throws Malformed, BotApiException, InterruptedException {
+    Inbound read(JsonNode update, boolean filesNow) throws Malformed, BotApiException, InterruptedException {
         long updateId = updateId(update);
         JsonNode message = update.get("message");
         if (message == null || message.isNull()) return null;
@@ -119,7 +121,7 @@ final class UpdateReader {
         reply.put("message_id", Long.toString(messageId));
         if (topic != null) reply.put("message_thread_id", Long.toString(topic));
         StringBuilder body = new StringBuilder(text);
-        List<Attachment> files = automated ? List.of() : files(message, body);
+        List<Attachment> files = automated ? List.of() : files(message, body, filesNow);
         return new Inbound(spec.id(), api.botId() + ":" + updateId, sender, Long.toString(chatId),
                 topic == null ? Long.toString(chatId) : chatId + ":" + topic, body.toString(), files, reply, automated,
                 clock.instant());
@@ -171,26 +173,26 @@ final class UpdateReader {
 
     // ---- files ------------------------------------------------------------------------------------------------
 
-    private List<Attachment> files(JsonNode message, StringBuilder text)
+    private List<Attachment> files(JsonNode message, StringBuilder text, boolean filesNow)
             throws Malformed, BotApiException, InterruptedException {
         List<Attachment> out = new ArrayList<>();
         JsonNode voice = message.get("voice");
-        if (voice != null) take(object(message, "voice", "update.message"), "voice.ogg", "audio/ogg", out, text);
+        if (voice != null) take(object(message, "voice", "update.message"), "voice.ogg", "audio/ogg", out, text, filesNow);
         JsonNode audio = message.get("audio");
         if (audio != null) {
             JsonNode a = object(message, "audio", "update.message");
             String type = mediaType(a.path("mime_type").asText(""));
-            take(a, fileName(a, "audio"), type.startsWith("audio/") ? type : "audio/mpeg", out, text);
+            take(a, fileName(a, "audio"), type.startsWith("audio/") ? type : "audio/mpeg", out, text, filesNow);
         }
         JsonNode photo = message.get("photo");
         if (photo != null) {
             if (!photo.isArray() || photo.isEmpty()) throw new Malformed("update.message.photo: expected a list of sizes");
-            take(largestPhoto(photo), "photo.jpg", "image/jpeg", out, text);
+            take(largestPhoto(photo), "photo.jpg", "image/jpeg", out, text, filesNow);
         }
         JsonNode document = message.get("document");
         if (document != null) {
             JsonNode d = object(message, "document", "update.message");
-            take(d, fileName(d, "document"), mediaType(d.path("mime_type").asText("")), out, text);
+            take(d, fileName(d, "document"), mediaType(d.path("mime_type").asText("")), out, text, filesNow);
         }
         for (String kind : List.of("video", "video_note", "animation", "sticker")) {
             if (message.has(kind)) note(text, "[a " + kind.replace('_', ' ') + " came with this message; only text, voice "
@@ -216,7 +218,8 @@ final class UpdateReader {
     }
 
     /** Downloads one file into {@code out}, or says in {@code text} why it was not taken. */
-    private void take(JsonNode file, String name, String mediaType, List<Attachment> out, StringBuilder text)
+    private void take(JsonNode file, String name, String mediaType, List<Attachment> out, StringBuilder text,
+                      boolean filesNow)
             throws Malformed, BotApiException, InterruptedException {
         String fileId = string(file, "file_id", "update.message file");
         long limit = limit();
@@ -245,7 +248,7 @@ final class UpdateReader {
                 note(text, tooBig(shown, "more than " + limit + " bytes", limit));
                 return;
             }
-            if (e.retryable()) throw e;
+            if (e.retryable() && filesNow) throw e;
             note(text, "[file " + shown + " dropped: Telegram would not give it: " + e.getMessage() + "]");
             return;
         }

@@ -111,6 +111,25 @@ class TelegramPollingTest {
     }
 
     @Test
+    void aFileTelegramKeepsFailingToServeDoesNotHoldUpTheChat() {
+        for (int i = 0; i < TelegramChannel.FILE_ATTEMPTS; i++) api.fail("getFile", 502, "bad gateway");
+        api.file("V", "voice/v.oga", new byte[] {1}, 1L);
+        api.update("""
+                {"update_id":1,"message":{"message_id":1,"date":1,"from":{"id":4242,"is_bot":false,"first_name":"A"},
+                 "chat":{"id":4242,"type":"private"},"voice":{"file_id":"V","file_unique_id":"v","duration":1}}}""");
+        api.update(privateText(2, 2, "next"));
+        RecordingInbox inbox = new RecordingInbox();
+        try (TelegramChannel ch = channel(new StateOnly(), new RecordingPause())) {
+            ch.start(inbox);
+            await().atMost(Duration.ofSeconds(5)).until(() -> inbox.taken.size() == 2);
+        }
+        assertThat(api.calls("getFile")).hasSize(TelegramChannel.FILE_ATTEMPTS);
+        assertThat(inbox.taken.getFirst().attachments()).isEmpty();
+        assertThat(inbox.taken.getFirst().text())
+                .isEqualTo("[file voice.ogg dropped: Telegram would not give it: getFile: HTTP 502 without the Bot API's JSON answer]");
+    }
+
+    @Test
     void groupMessagesAreTakenWhenTheBotIsMentionedCommandedOrRepliedTo() {
         String group = """
                 {"update_id":%d,"message":{"message_id":%d,"date":1700000000,
