@@ -90,11 +90,14 @@ public final class TelegramChannel implements PushChannel {
         if (!(context.spec().settings() instanceof TelegramSettings s)) {
             throw new IllegalArgumentException("channel '" + context.spec().id() + "' has no telegram settings");
         }
-        for (String secret : new String[] {s.tokenSecret(), s.webhookSecretSecret()}) {
-            if (secret != null && !context.secrets().has(secret)) {
-                throw new IllegalArgumentException("channel '" + context.spec().id() + "': secret '" + secret
-                        + "' is not in secrets:");
-            }
+        // the names are not echoed: one written where a name belongs may be the secret itself
+        if (!context.secrets().has(s.tokenSecret())) {
+            throw new IllegalArgumentException("channel '" + context.spec().id() + "': telegram.token_secret names no "
+                    + "entry of secrets:");
+        }
+        if (s.webhookSecretSecret() != null && !context.secrets().has(s.webhookSecretSecret())) {
+            throw new IllegalArgumentException("channel '" + context.spec().id() + "': telegram.webhook_secret_secret "
+                    + "names no entry of secrets:");
         }
         this.context = context;
         this.settings = s;
