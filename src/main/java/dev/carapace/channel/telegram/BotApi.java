@@ -41,7 +41,7 @@ final class BotApi implements AutoCloseable {
     /** A JSON answer bigger than this is not the Bot API's (100 updates are far smaller). */
     private static final long MAX_ANSWER_BYTES = 16L << 20;
     /** BotFather's tokens: the bot's id, a colon, letters; nothing that could change a URL's path. */
-    private static final Pattern TOKEN = Pattern.compile("([0-9]{1,20}):[A-Za-z0-9_-]{20,200}");
+    private static final Pattern TOKEN = Pattern.compile("([0-9]{1,15}):[A-Za-z0-9_-]{20,200}");
     /** A {@code file_path} from {@code getFile}: Telegram's are like {@code voice/file_3.oga}. */
     private static final Pattern FILE_PATH = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*){0,7}");
     private static final Duration MAX_RETRY_AFTER = Duration.ofHours(1);
@@ -92,7 +92,8 @@ final class BotApi implements AutoCloseable {
 
     /**
      * {@code method} with {@code fields} and one file uploaded as {@code fileField} ({@code multipart/form-data}).
-     * The file's name is reduced to letters, digits, '.', '_' and '-', so nothing in it can end its header.
+     * The file's name is reduced to letters, digits, '.', '_' and '-', and its media type checked, so nothing in them
+     * can end their header.
      */
     JsonNode upload(String method, Map<String, String> fields, String fileField, Attachment file, String fileName)
             throws BotApiException, InterruptedException {
@@ -106,7 +107,7 @@ final class BotApi implements AutoCloseable {
             write(out, "\r\n");
         }
         write(out, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + fileField + "\"; filename=\""
-                + plainName(fileName) + "\"\r\nContent-Type: " + file.mediaType() + "\r\n\r\n");
+                + plainName(fileName) + "\"\r\nContent-Type: " + UpdateReader.mediaType(file.mediaType()) + "\r\n\r\n");
         out.writeBytes(file.data());
         write(out, "\r\n--" + boundary + "--\r\n");
         HttpRequest request = HttpRequest.newBuilder(methodUri(token, method)).timeout(Duration.ofMinutes(5))
@@ -125,7 +126,7 @@ final class BotApi implements AutoCloseable {
             throw BotApiException.of(Kind.REFUSED, "getFile answered a file_path that is not a plain relative path");
         }
         String token = token();
-        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/file/bot" + token + "/" + filePath))
+        HttpRequest request = HttpRequest.newBuilder(uri(base + "/file/bot" + token.strip() + "/" + filePath))
                 .timeout(Duration.ofMinutes(2)).GET().build();
         HttpResponse<InputStream> response = send("file download", request, token);
         try (InputStream in = response.body()) {
@@ -220,7 +221,18 @@ final class BotApi implements AutoCloseable {
         return m;
     }
 
-    private URI methodUri(String token, String method) { return URI.create(base + "/bot" + token.strip() + "/" + method); }
+    private URI methodUri(String token, String method) throws BotApiException {
+        return uri(base + "/bot" + token.strip() + "/" + method);
+    }
+
+    /** A URL holding the token; {@link URI#create}'s own message would quote it, so it is not passed on. */
+    private static URI uri(String text) throws BotApiException {
+        try {
+            return URI.create(text);
+        } catch (IllegalArgumentException e) {
+            throw BotApiException.of(Kind.REFUSED, "the Bot API's URL cannot be made from api_base and the token");
+        }
+    }
 
     /** An exception's class and message, without the token (an HTTP client may name the URL). */
     static String describe(Exception e, String token) {

@@ -32,7 +32,7 @@ final class BotApiException extends Exception {
         super(message);
         this.kind = kind;
         this.code = code;
-        this.retryAfter = retryAfter;
+        this.retryAfter = kind == Kind.RATE_LIMITED && retryAfter == null ? Duration.ofSeconds(1) : retryAfter;
         this.migrateTo = migrateTo;
     }
 
@@ -43,7 +43,7 @@ final class BotApiException extends Exception {
     /** Telegram's {@code error_code} (or the HTTP status), 0 when there was no answer. */
     int code() { return code; }
 
-    /** {@code parameters.retry_after}, or null. */
+    /** {@code parameters.retry_after} (1 s when a 429 did not say), or null when not rate-limited. */
     Duration retryAfter() { return retryAfter; }
 
     /** {@code parameters.migrate_to_chat_id}: the group became a supergroup with this id; or null. */

@@ -135,8 +135,8 @@ public final class TelegramChannel implements PushChannel {
                 params.putArray("allowed_updates").add("message");
                 JsonNode updates = api.call("getUpdates", params, settings.pollTimeout().plusSeconds(15));
                 if (!updates.isArray()) throw BotApiException.of(BotApiException.Kind.SERVER, "getUpdates: result is not a list");
-                backoff = firstBackoff;
                 conflictSaid = false;
+                Long before = offset;
                 for (JsonNode update : updates) {
                     long updateId;
                     try {
@@ -149,6 +149,13 @@ public final class TelegramChannel implements PushChannel {
                     take(update, updateId);
                     offset = updateId + 1;
                     context.store().putState(id(), OFFSET, Long.toString(offset), context.clock().instant());
+                }
+                if (!updates.isEmpty() && java.util.Objects.equals(before, offset)) {
+                    // only updates without a usable update_id: asking again at once would get them again at once
+                    if (!sleep(backoff)) return;
+                    backoff = longer(backoff);
+                } else {
+                    backoff = firstBackoff;
                 }
             } catch (BotApiException e) {
                 if (closed) return;

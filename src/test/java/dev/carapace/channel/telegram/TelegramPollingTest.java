@@ -111,6 +111,17 @@ class TelegramPollingTest {
     }
 
     @Test
+    void updatesWithoutAnUpdateIdAreNotAskedForAgainAtOnce() {
+        api.update("{\"update_id\":\"bad\",\"message\":{}}");
+        RecordingPause pause = new RecordingPause();
+        try (TelegramChannel ch = channel(new StateOnly(), pause)) {
+            ch.start(new RecordingInbox());
+            await().atMost(Duration.ofSeconds(5)).until(() -> pause.waits.size() >= 3);
+        }
+        assertThat(pause.waits).startsWith(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofMillis(40));
+    }
+
+    @Test
     void aFileTelegramKeepsFailingToServeDoesNotHoldUpTheChat() {
         for (int i = 0; i < TelegramChannel.FILE_ATTEMPTS; i++) api.fail("getFile", 502, "bad gateway");
         api.file("V", "voice/v.oga", new byte[] {1}, 1L);
