@@ -62,6 +62,7 @@ final class ChannelsSection {
     private static Map<String, BiFunction<MapReader, String, KindSettings>> kinds() {
         Map<String, BiFunction<MapReader, String, KindSettings>> m = new LinkedHashMap<>();
         m.put("slack", SlackSection::read);
+        m.put("telegram", TelegramSection::read);
         return java.util.Collections.unmodifiableMap(m);
     }
 

@@ -431,8 +431,8 @@ final class MapReader {
             return;
         }
         for (Entry e : node.entries().values()) {
-            if (!expected.contains(e.key())
-                    && (!SecretsSection.isSecretKey(e.key()) || SecretsSection.namesSecret(path, e.key()))) {
+            boolean reportedAsSecret = SecretsSection.isSecretKey(e.key()) && !SecretsSection.namesSecret(path, e.key());
+            if (!expected.contains(e.key()) && !reportedAsSecret) {
                 problems.error(e.line(), e.column(), pathOf(e.key()), "unknown key '" + e.key()
                         + "' (expected one of: " + String.join(", ", expected) + ")");
             }

@@ -12,6 +12,8 @@ import dev.carapace.channel.Identities;
 import dev.carapace.channel.ChannelAudit;
 import dev.carapace.channel.Secrets;
 import dev.carapace.channel.Voice;
+import dev.carapace.channel.slack.SlackChannel;
+import dev.carapace.channel.telegram.TelegramChannel;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.guard.audit.AuditLog;
 import dev.carapace.guard.egress.SecretStore;
@@ -65,7 +67,8 @@ final class ChannelWiring {
 
     static Channel build(ChannelContext context) {
         return switch (context.spec().kind()) {
-            case "slack" -> new dev.carapace.channel.slack.SlackChannel(context);
+            case "slack" -> new SlackChannel(context);
+            case "telegram" -> new TelegramChannel(context);
             default -> throw new IllegalArgumentException("channel '" + context.spec().id() + "': no channel of kind '"
                     + context.spec().kind() + "' is built in");
         };
