@@ -61,6 +61,7 @@ final class ChannelsSection {
 
     private static Map<String, BiFunction<MapReader, String, KindSettings>> kinds() {
         Map<String, BiFunction<MapReader, String, KindSettings>> m = new LinkedHashMap<>();
+        m.put("webhook", WebhookSection::read);
         return java.util.Collections.unmodifiableMap(m);
     }
 

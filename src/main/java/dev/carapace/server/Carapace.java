@@ -110,6 +110,8 @@ public final class Carapace implements AutoCloseable {
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
     private final JobWiring jobWiring;
+    /** Outbound webhooks (channels' answers, jobs' results): durable, signed, retried, through the egress proxy. */
+    private final WebhookWiring webhookWiring;
     private final MemoryWiring memoryWiring;
     private final EgressProxy egressProxy;
     /** The live guard policy; null when the config attaches none (agents then have the WorkspaceGuard). */
@@ -264,7 +266,9 @@ public final class Carapace implements AutoCloseable {
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
                         skillEgress), auditLog,
                 approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
-        jobWiring.start(config, agentRuntime, egressProxy, priceBook);
+        webhookWiring = new WebhookWiring(config, store, egressProxy, env, clock, jobWiring.gatewayName);
+        webhookWiring.start();
+        jobWiring.start(config, agentRuntime, egressProxy, priceBook, webhookWiring.jobResults(config));
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
@@ -432,6 +436,7 @@ public final class Carapace implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        webhookWiring.close();   // attempts in flight are cut off uncounted; the next start sends them again
         if (egressProxy != null) egressProxy.close();
         if (policyWatcher != null) policyWatcher.close();
         auditLog.close();       // after the runs and the proxy: their last decisions are written too

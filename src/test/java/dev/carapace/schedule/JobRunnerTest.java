@@ -36,8 +36,8 @@ class JobRunnerTest {
     final ScriptedWebhooks webhooks = new ScriptedWebhooks();
     final JobService service = new JobService(store, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
             Duration.ofMinutes(1));
-    final JobRunner runner = new JobRunner(store, null, webhooks, events, (model, usage) -> 0,
-            owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+    final JobRunner runner = new JobRunner(store, null, webhooks, webhooks.asResultDelivery(), events,
+            (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
 
     /** A webhook job, hourly from 10:00 (first due 11:00); {@code extra} adds fields. */
     Job hourly(String id, Object... extra) {
