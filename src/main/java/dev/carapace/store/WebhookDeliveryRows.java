@@ -89,6 +89,12 @@ public final class WebhookDeliveryRows {
                 + "claimed_until = NULL WHERE claimed_by = :owner AND state = 'pending'").bind("owner", owner).execute());
     }
 
+    /** Deletes delivered and given-up deliveries last touched before {@code before}; how many went. */
+    public int prune(Instant before) {
+        return store.write("prune webhook deliveries", h -> h.createUpdate("DELETE FROM webhook_deliveries WHERE state "
+                + "<> 'pending' AND updated_at < :before").bind("before", before.toEpochMilli()).execute());
+    }
+
     public Optional<StatusRow> status(String id) {
         return store.read("read webhook delivery", h -> h.createQuery("SELECT state, attempts, detail FROM "
                         + "webhook_deliveries WHERE id = :id").bind("id", id)

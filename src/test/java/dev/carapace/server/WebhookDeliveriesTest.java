@@ -151,7 +151,8 @@ class WebhookDeliveriesTest {
 
     @Test
     void a400IsNotTriedAgainAndRepeated5xxGiveUpAfterTheAttempts() throws Exception {
-        WebhookDeliveries d = deliveries(store(), "gw-1");
+        Store store = store();
+        WebhookDeliveries d = deliveries(store, "gw-1");
         receiver.answer(400, null);
         d.start();
         String refused = d.enqueue("channel:crm", "channel:crm", hook("hooks.test"), List.of(), BODY, 5, "a");
@@ -167,6 +168,14 @@ class WebhookDeliveriesTest {
         settled(d, flaky, "failed");
         assertThat(d.status(flaky).orElseThrow().detail()).isEqualTo("HTTP 502; gave up after 3 attempts");
         assertThat(receiver.received()).extracting(Received::answered).containsExactly(400, 429, 500, 502);
+        String pending = d.enqueue("channel:crm", "channel:crm", hook("hooks.test"), List.of(), BODY, 3, "c");
+        settled(d, pending, "delivered");
+        StoreWebhookDeliveries q = new StoreWebhookDeliveries(store.webhookDeliveries());
+        q.add(new dev.carapace.channel.webhook.Delivery("msg_later", "channel:crm", "channel:crm", hook("hooks.test"),
+                List.of(), BODY, 3, 0, Instant.now().plusSeconds(3600)), Instant.now());
+        assertThat(q.prune(Instant.now().plusSeconds(1))).as("settled ones go, a pending one stays").isEqualTo(3);
+        assertThat(d.status(refused)).isEmpty();
+        assertThat(d.status("msg_later")).isPresent();
     }
 
     @Test

@@ -38,6 +38,9 @@ public interface DeliveryQueue {
     /** Releases {@code owner}'s claims (a gateway stopping cleanly), so another gateway or a restart takes them at once. */
     void release(String owner);
 
+    /** Forgets deliveries settled (delivered or given up) before {@code before}; how many. */
+    int prune(Instant before);
+
     /** Where a delivery stands. */
     Optional<Status> status(String id);
 

@@ -50,6 +50,8 @@ import static dev.carapace.text.Excerpt.clip;
 public final class WebhookDeliveries implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookDeliveries.class);
+    /** How long a settled delivery's row (its status, for the receiver's questions and the logs) is kept. */
+    static final Duration KEEP_SETTLED = Duration.ofDays(7);
 
     /**
      * How deliveries are paced.
@@ -130,9 +132,15 @@ public final class WebhookDeliveries implements AutoCloseable {
     }
 
     private void run() {
+        Instant pruneAt = Instant.MIN;
         while (!closed) {
             try {
                 Instant now = clock.instant();
+                if (now.isAfter(pruneAt)) {
+                    int n = queue.prune(now.minus(KEEP_SETTLED));
+                    if (n > 0) log.info("webhook deliveries: {} settled before {} forgotten", n, now.minus(KEEP_SETTLED));
+                    pruneAt = now.plus(Duration.ofHours(1));
+                }
                 int free = slots.availablePermits();
                 if (free > 0) {
                     Duration lease = tuning.timeout().plusSeconds(30);

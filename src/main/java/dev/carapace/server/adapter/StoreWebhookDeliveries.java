@@ -52,6 +52,9 @@ public final class StoreWebhookDeliveries implements DeliveryQueue {
     public void release(String owner) { rows.release(owner); }
 
     @Override
+    public int prune(Instant before) { return rows.prune(before); }
+
+    @Override
     public Optional<Status> status(String id) {
         return rows.status(id).map(s -> new Status(s.state(), s.attempts(), s.detail()));
     }
