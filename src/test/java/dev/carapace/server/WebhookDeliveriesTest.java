@@ -205,6 +205,24 @@ class WebhookDeliveriesTest {
     }
 
     @Test
+    void theQueueIsTheSameOnPostgresql() throws Exception {
+        Store pg = Store.open(dev.carapace.store.PostgresForTests.createDatabase(), dev.carapace.store.PostgresForTests.USER,
+                "pw", 2);
+        open.add(pg);
+        WebhookDeliveries d = deliveries(pg, "gw-1");
+        receiver.answer(503, null);
+        d.start();
+        String id = d.enqueue("channel:crm", "channel:crm", hook("hooks.test"), List.of("answers"), BODY, 3, "pg");
+        assertThat(d.enqueue("channel:crm", "channel:crm", hook("hooks.test"), List.of("answers"), BODY, 3, "pg")).isEqualTo(id);
+        List<Received> got = receiver.await(2);
+        assertThat(got).extracting(Received::answered).containsExactly(503, 200);
+        assertThat(got).allMatch(r -> r.id().equals(id) && SignedWebhookReceiver.verifies(r, KEY));
+        assertThat(got.get(1).body()).isEqualTo(new String(BODY, StandardCharsets.UTF_8));
+        settled(d, id, "delivered");
+        assertThat(new StoreWebhookDeliveries(pg.webhookDeliveries()).prune(Instant.now().plusSeconds(1))).isEqualTo(1);
+    }
+
+    @Test
     void theEgressPolicyRefusesAPrivateAddressAndACallerWithoutARule() throws Exception {
         WebhookDeliveries d = deliveries(store(), "gw-1");
         d.start();

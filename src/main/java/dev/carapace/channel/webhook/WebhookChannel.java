@@ -214,8 +214,8 @@ public final class WebhookChannel implements PushChannel {
             throw new ChannelException("channel '" + spec.id() + "' has no deliver_to, and the message no reply_to", false);
         }
         byte[] body = payload(message, r);
-        String key = message.idempotency() != null ? message.idempotency()
-                : java.util.UUID.nameUUIDFromBytes(body).toString();
+        // without a key (no caller of the hub's sends lacks one) each send is a delivery of its own
+        String key = message.idempotency() != null ? message.idempotency() : java.util.UUID.randomUUID().toString();
         try {
             deliveries.enqueue("channel:" + spec.id(), "channel:" + spec.id(), to, settings.deliverSecrets(), body,
                     settings.maxAttempts(), key);
