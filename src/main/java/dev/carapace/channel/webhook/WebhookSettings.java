@@ -36,9 +36,13 @@ public record WebhookSettings(List<String> secrets, Duration tolerance, URI deli
         if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts < 1");
     }
 
-    /** Whether a message may ask for its answer at {@code url}: it starts with one of {@link #replyToPrefixes}. */
+    /**
+     * Whether a message may ask for its answer at {@code url}: it starts with one of {@link #replyToPrefixes}, and
+     * has no {@code .} or {@code ..} segment that would climb out of the prefix's path on the receiver.
+     */
     public boolean allowsReplyTo(URI url) {
         String s = url.toString();
+        if (!url.normalize().toString().equals(s)) return false;
         for (String p : replyToPrefixes) if (s.startsWith(p)) return true;
         return false;
     }

@@ -239,6 +239,7 @@ class WebhookChannelTest {
         cases.put("{\"text\":\"x\",\"reply_to\":\"https://evil.test/callbacks/\"}",
                 "field 'reply_to' must start with one of this channel's allowed prefixes");
         cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test.evil.test/callbacks/\"}", "must start with one of");
+        cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/../admin/delete\"}", "must start with one of");
         cases.put("{\"text\":\"x\",\"\\u0000evil\\u202e\":1}", "unknown field '?evil?'");
         cases.put("[".repeat(50) + "]".repeat(50), "the body is not JSON");
         int i = 0;
