@@ -355,7 +355,7 @@ public final class JobRunner {
     /** Queues the run's result for its {@code deliver_to}: delivered (signed, retried) after the run is recorded. */
     private void deliver(JobSpec spec, long runNo, Instant fireTime, Outcome o) {
         try {
-            results.deliver(caller(spec), spec.deliverTo(), "job:" + spec.id() + ":" + runNo + ":" + fireTime,
+            results.deliver(spec.id(), caller(spec), spec.deliverTo(), spec.id() + ":" + runNo + ":" + fireTime,
                     describe(spec, runNo, fireTime, o).getBytes(StandardCharsets.UTF_8));
         } catch (RuntimeException e) {
             log.warn("job {} run {}: its result could not be queued for {}: {}", spec.id(), runNo,

@@ -13,9 +13,10 @@ public interface ResultDelivery {
     /**
      * Queues the POST; durable when it returns (it is sent later, and again until taken or given up).
      *
+     * @param job    the job's id
      * @param caller whose network rules apply: the job's agent, or {@code job:ID}
-     * @param key    the same for the same run ({@code job:ID:RUN:FIRE_TIME}), so queuing it again is no second delivery
+     * @param key    the same for the same run ({@code ID:RUN:FIRE_TIME}), so queuing it again is no second delivery
      * @throws RuntimeException it could not be queued (the store is down); the run's history stands
      */
-    void deliver(String caller, URI to, String key, byte[] body);
+    void deliver(String job, String caller, URI to, String key, byte[] body);
 }

@@ -171,7 +171,7 @@ final class JobFakes {
 
         /** Results delivered by one POST each through this fence (the durable, retried delivery has its own tests). */
         ResultDelivery asResultDelivery() {
-            return (caller, to, key, body) -> {
+            return (job, caller, to, key, body) -> {
                 try {
                     post(caller, to, Map.of("Content-Type", "application/json"), body, 1024, Duration.ofSeconds(30));
                 } catch (Refused | IOException e) {

@@ -23,8 +23,7 @@ public final class QueuedResultDelivery implements ResultDelivery {
     }
 
     @Override
-    public void deliver(String caller, URI to, String key, byte[] body) {
-        String job = key.substring(0, key.indexOf(':', "job:".length()));
-        deliveries.enqueue(job, caller, to, secrets, body, maxAttempts, key);
+    public void deliver(String job, String caller, URI to, String key, byte[] body) {
+        deliveries.enqueue("job:" + job, caller, to, secrets, body, maxAttempts, key);
     }
 }
