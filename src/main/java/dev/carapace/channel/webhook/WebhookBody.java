@@ -172,5 +172,4 @@ record WebhookBody(String text, String sender, String conversation, List<Attachm
         }
         return b.toString();
     }
-
 }

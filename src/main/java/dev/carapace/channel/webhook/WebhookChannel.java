@@ -19,7 +19,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.URI;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -278,5 +277,4 @@ public final class WebhookChannel implements PushChannel {
 
     @Override
     public void close() { inbox = null; }
-
 }
