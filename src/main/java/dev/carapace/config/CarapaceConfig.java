@@ -261,10 +261,19 @@ public record CarapaceConfig(
      * @param heartbeat   how often a gateway says it still runs its jobs; after 6 missed, another gateway takes over
      *                    (the run is marked interrupted)
      * @param threads     jobs one gateway runs at once
+     * @param deliverSecrets names (in {@code secrets:}) of the keys jobs' results are signed with (Standard
+     *                    Webhooks); empty: results go unsigned (still retried), with a warning at start
+     * @param deliverAttempts attempts at delivering a job's result before it is given up
      */
-    public record Scheduler(Duration minInterval, Duration poll, Duration heartbeat, int threads) {
+    public record Scheduler(Duration minInterval, Duration poll, Duration heartbeat, int threads,
+                            List<String> deliverSecrets, int deliverAttempts) {
+        public static final int DEFAULT_DELIVER_ATTEMPTS = 8;
         public static final Scheduler DEFAULT = new Scheduler(Duration.ofMinutes(1), Duration.ofSeconds(1),
-                Duration.ofSeconds(10), 10);
+                Duration.ofSeconds(10), 10, List.of(), DEFAULT_DELIVER_ATTEMPTS);
+
+        public Scheduler {
+            deliverSecrets = List.copyOf(deliverSecrets);
+        }
     }
 
     /**

@@ -63,6 +63,7 @@ final class ChannelsSection {
         Map<String, BiFunction<MapReader, String, KindSettings>> m = new LinkedHashMap<>();
         m.put("slack", SlackSection::read);
         m.put("telegram", TelegramSection::read);
+        m.put("webhook", WebhookSection::read);
         return java.util.Collections.unmodifiableMap(m);
     }
 

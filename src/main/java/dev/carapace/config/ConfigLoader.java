@@ -191,7 +191,7 @@ public final class ConfigLoader {
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
         CarapaceConfig.Responses responses = settings.responses(root.object("responses"));
-        CarapaceConfig.Scheduler scheduler = settings.scheduler(root.object("scheduler"));
+        CarapaceConfig.Scheduler scheduler = settings.scheduler(root.object("scheduler"), secrets.keySet());
         List<JobSpec> jobs = new JobsSection(problems, agentsDir, layout, agentFiles, agents, scheduler.minInterval(),
                 Instant.now()).jobs(root);
         SkillSettings skills = SkillsSection.read(root.object("skills"), baseDir, problems);

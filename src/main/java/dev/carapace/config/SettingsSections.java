@@ -152,14 +152,36 @@ final class SettingsSections {
         return new CarapaceConfig.Responses(store, retention);
     }
 
-    CarapaceConfig.Scheduler scheduler(MapReader r) {
+    /**
+     * A list of names of {@code secrets:} entries (a key's NAME, never its value); a name not there is an error at
+     * its position. {@code secrets} null: not checked here (the channel checks its own when it is built).
+     */
+    static List<String> secretNames(MapReader r, String key, java.util.Set<String> secrets) {
+        List<Scalar> items = r.scalars(key, "a list of secret names", "the name of an entry of secrets:");
+        List<String> names = new ArrayList<>();
+        for (Scalar s : items == null ? List.<Scalar>of() : items) {
+            if (secrets != null && !secrets.contains(s.text())) {
+                r.errorAt(s, r.pathOf(key), "no secret '" + dev.carapace.text.Excerpt.clip(s.text(), 60)
+                        + "' in secrets: (a name given there, such as hooks_key: env:HOOKS_KEY)");
+            } else if (names.contains(s.text())) {
+                r.errorAt(s, r.pathOf(key), "'" + dev.carapace.text.Excerpt.clip(s.text(), 60) + "' is listed twice");
+            } else {
+                names.add(s.text());
+            }
+        }
+        return names;
+    }
+
+    CarapaceConfig.Scheduler scheduler(MapReader r, java.util.Set<String> secrets) {
         CarapaceConfig.Scheduler d = CarapaceConfig.Scheduler.DEFAULT;
         Duration minInterval = r.duration("min_interval", Duration.ofSeconds(1), d.minInterval());
         Duration poll = r.duration("poll", Duration.ofMillis(50), d.poll());
         Duration heartbeat = r.duration("heartbeat", Duration.ofMillis(100), d.heartbeat());
         int threads = r.integer("threads", 1, 1000, d.threads());
+        List<String> deliverSecrets = secretNames(r, "deliver_secrets", secrets);
+        int deliverAttempts = r.integer("deliver_attempts", 1, 100, d.deliverAttempts());
         r.finish();
-        return new CarapaceConfig.Scheduler(minInterval, poll, heartbeat, threads);
+        return new CarapaceConfig.Scheduler(minInterval, poll, heartbeat, threads, deliverSecrets, deliverAttempts);
     }
 
     Alerts alerts(MapReader r) {

@@ -47,6 +47,7 @@ public final class JobRunner {
     private final JobStore store;
     private final AgentRuntime runtime;
     private final Webhooks webhooks;
+    private final ResultDelivery results;
     private final JobEvents events;
     private final RunPricing pricing;
     private final Function<AgentSpec.Owner, Principal> owners;
@@ -55,14 +56,18 @@ public final class JobRunner {
     private final String gateway;
 
     /**
-     * @param owners the principal a job's owner is charged as (user and team, or team)
-     * @param gateway this gateway's name, recorded with each run
+     * @param webhooks a webhook job's one call
+     * @param results  where a job's result goes when it names a {@code deliver_to}
+     * @param owners   the principal a job's owner is charged as (user and team, or team)
+     * @param gateway  this gateway's name, recorded with each run
      */
-    public JobRunner(JobStore store, AgentRuntime runtime, Webhooks webhooks, JobEvents events, RunPricing pricing,
-                     Function<AgentSpec.Owner, Principal> owners, Backoff backoff, Clock clock, String gateway) {
+    public JobRunner(JobStore store, AgentRuntime runtime, Webhooks webhooks, ResultDelivery results, JobEvents events,
+                     RunPricing pricing, Function<AgentSpec.Owner, Principal> owners, Backoff backoff, Clock clock,
+                     String gateway) {
         this.store = store;
         this.runtime = runtime;
         this.webhooks = webhooks;
+        this.results = results;
         this.events = events;
         this.pricing = pricing;
         this.owners = owners;
@@ -347,15 +352,14 @@ public final class JobRunner {
         }
     }
 
+    /** Queues the run's result for its {@code deliver_to}: delivered (signed, retried) after the run is recorded. */
     private void deliver(JobSpec spec, long runNo, Instant fireTime, Outcome o) {
         try {
-            webhooks.post(caller(spec), spec.deliverTo(), Map.of("Content-Type", "application/json"),
-                    describe(spec, runNo, fireTime, o).getBytes(StandardCharsets.UTF_8), 1024, Duration.ofSeconds(30));
-        } catch (Webhooks.Refused | java.io.IOException e) {
-            log.warn("job {} run {}: its result could not be delivered to {}: {}", spec.id(), runNo,
+            results.deliver(spec.id(), caller(spec), spec.deliverTo(), spec.id() + ":" + runNo + ":" + fireTime,
+                    describe(spec, runNo, fireTime, o).getBytes(StandardCharsets.UTF_8));
+        } catch (RuntimeException e) {
+            log.warn("job {} run {}: its result could not be queued for {}: {}", spec.id(), runNo,
                     URI.create(spec.deliverTo().getScheme() + "://" + spec.deliverTo().getHost()), e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

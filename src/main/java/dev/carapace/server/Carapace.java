@@ -118,6 +118,8 @@ public final class Carapace implements AutoCloseable {
     private final KeyAdmin keyAdmin;
     private final AgentRuntime agentRuntime;
     private final JobWiring jobWiring;
+    /** Outbound webhooks (channels' answers, jobs' results): durable, signed, retried, through the egress proxy. */
+    private final WebhookWiring webhookWiring;
     private final MemoryWiring memoryWiring;
     private final ChannelWiring channelWiring;
     private final EgressProxy egressProxy;
@@ -278,12 +280,14 @@ public final class Carapace implements AutoCloseable {
                 bubblewrap == null ? null : AgentWiring.bwrapExec(config, bubblewrap, sandboxSockets, policyWatcher,
                         skillEgress), auditLog,
                 approvals, extraTools, List.of(new SkillPrompt(skills)), followedSkills);
+        webhookWiring = new WebhookWiring(config, store, egressProxy, env, clock, jobWiring.gatewayName);
+        webhookWiring.start();
         // Before any run can start (a job's): an agent's send_message asks the hub.
         voice = new GatewayVoice(gateway, config.voice());
         channelWiring = new ChannelWiring(config, store, agentRuntime, auditLog, env,
-                new dev.carapace.server.adapter.ChannelVoice(voice), clock);
+                new dev.carapace.server.adapter.ChannelVoice(voice), webhookWiring.deliveries, clock);
         channelWiring.hub.events().subscribe(new ChannelMetrics(metrics.registry()));
-        jobWiring.start(config, agentRuntime, egressProxy, priceBook);
+        jobWiring.start(config, agentRuntime, egressProxy, priceBook, webhookWiring.jobResults(config));
         // After the runtime has marked the runs a previous process left behind interrupted: nobody waits for those.
         int abandoned = approvals.expireAbandoned().size();
         if (abandoned > 0) log.info("{} pending approval(s) of runs cut off by the previous shutdown expired", abandoned);
@@ -473,6 +477,7 @@ public final class Carapace implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        webhookWiring.close();   // attempts in flight are cut off uncounted; the next start sends them again
         if (egressProxy != null) egressProxy.close();
         if (policyWatcher != null) policyWatcher.close();
         auditLog.close();       // after the runs and the proxy: their last decisions are written too

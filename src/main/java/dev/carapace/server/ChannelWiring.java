@@ -28,6 +28,8 @@ import dev.carapace.store.Store;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Function;
+import dev.carapace.channel.webhook.WebhookChannel;
+import dev.carapace.channel.webhook.WebhookDeliveries;
 
 /**
  * Builds the channels for {@link Carapace}: the hub over the store, the config's identity bindings, the privacy
@@ -40,7 +42,7 @@ final class ChannelWiring {
     final ChannelHub hub;
 
     ChannelWiring(CarapaceConfig config, Store store, AgentRuntime runtime, AuditLog audit, Function<String, String> env,
-                  Voice voice, Clock clock) {
+                  Voice voice, WebhookDeliveries deliveries, Clock clock) {
         ChannelStore channels = new StoreChannels(store.channelRows());
         PrivacySpec spec = config.privacy() != null ? config.privacy() : PrivacySpec.DEFAULT;
         ChannelPrivacy privacy = new ChannelPrivacyScreen(spec, new Scanner(spec));
@@ -49,7 +51,7 @@ final class ChannelWiring {
                 runtime.agents(), runtime, privacy, channelAudit, new ChannelEvents(), voice, clock, Duration.ofSeconds(1));
         Secrets secrets = new ChannelSecrets(SecretStore.of(config.secrets(), env));
         for (ChannelSpec s : config.channels().channels()) {
-            hub.add(build(new ChannelContext(s, secrets, channels, clock)));
+            hub.add(build(new ChannelContext(s, secrets, channels, clock), deliveries));
         }
     }
 
@@ -59,14 +61,16 @@ final class ChannelWiring {
                 new AuditedChannels(audit, clock), clock);
     }
 
-    /** A channel, built for {@code carapace channels test} without a gateway. */
+    /** A channel, built for {@code carapace channels test} without a gateway (it sends nothing: no deliveries). */
     static Channel build(CarapaceConfig config, ChannelSpec spec, Store store, Function<String, String> env, Clock clock) {
         return build(new ChannelContext(spec, new ChannelSecrets(SecretStore.of(config.secrets(), env)),
-                new StoreChannels(store.channelRows()), clock));
+                new StoreChannels(store.channelRows()), clock), null);
     }
 
-    static Channel build(ChannelContext context) {
+    /** @param deliveries the outbound webhooks ({@link WebhookWiring}), for the kinds that answer by webhook */
+    static Channel build(ChannelContext context, WebhookDeliveries deliveries) {
         return switch (context.spec().kind()) {
+            case "webhook" -> new WebhookChannel(context, deliveries);
             case "slack" -> new SlackChannel(context);
             case "telegram" -> new TelegramChannel(context);
             default -> throw new IllegalArgumentException("channel '" + context.spec().id() + "': no channel of kind '"

@@ -14,6 +14,7 @@ import dev.carapace.schedule.Backoff;
 import dev.carapace.schedule.JobEvents;
 import dev.carapace.schedule.JobRunner;
 import dev.carapace.schedule.JobService;
+import dev.carapace.schedule.ResultDelivery;
 import dev.carapace.schedule.RunPricing;
 import dev.carapace.schedule.ScheduleTool;
 import dev.carapace.schedule.Webhooks;
@@ -94,7 +95,8 @@ final class JobWiring {
      * Makes the store's jobs the config's (as the config's admin; jobs added by API or agents are left alone), then
      * starts handing this gateway its share of due jobs and heartbeats.
      */
-    void start(CarapaceConfig config, AgentRuntime runtime, EgressProxy egress, PriceBook prices) {
+    void start(CarapaceConfig config, AgentRuntime runtime, EgressProxy egress, PriceBook prices,
+               ResultDelivery results) {
         for (String problem : service.syncConfig(config.jobs(), JobService.configAdmin(config.org()))) {
             log.error("a job of the config was not added: {}", problem);
         }
@@ -105,8 +107,8 @@ final class JobWiring {
             ModelSpec m = config.models().get(model);
             return m == null ? 0 : Pricing.cost(prices.at(m, clock.instant()), usage);
         };
-        JobRunner runner = new JobRunner(jobs, runtime, webhooks, events, pricing, owners, Backoff.DEFAULT, clock,
-                gatewayName);
+        JobRunner runner = new JobRunner(jobs, runtime, webhooks, results, events, pricing, owners, Backoff.DEFAULT,
+                clock, gatewayName);
         heartbeats = heartbeats(config, runtime, egress);
         due.start(new DueRuns.Handler() {
             @Override

@@ -64,6 +64,7 @@ public final class Store implements AutoCloseable {
     private final MemoryNotes memoryNotes;
     private final SkillVersions skillVersions;
     private final ChannelRows channelRows;
+    private final WebhookDeliveryRows webhookDeliveries;
     /** The identity of the SQLite file this store opened; null for PostgreSQL and in-memory SQLite. */
     private final FileIntegrity fileIntegrity;
 
@@ -95,6 +96,7 @@ public final class Store implements AutoCloseable {
         this.memoryNotes = new MemoryNotes(this);
         this.skillVersions = new SkillVersions(this);
         this.channelRows = new ChannelRows(this);
+        this.webhookDeliveries = new WebhookDeliveryRows(this);
     }
 
     /**
@@ -276,6 +278,8 @@ public final class Store implements AutoCloseable {
     public SkillVersions skillVersions() { return skillVersions; }
 
     public ChannelRows channelRows() { return channelRows; }
+
+    public WebhookDeliveryRows webhookDeliveries() { return webhookDeliveries; }
 
     /** The pool, for db-scheduler ({@link DueRuns}), which runs its own SQL on {@code scheduled_tasks}. */
     javax.sql.DataSource dataSource() { return dataSource; }

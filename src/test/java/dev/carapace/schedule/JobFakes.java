@@ -168,6 +168,17 @@ final class JobFakes {
         }
 
         List<Post> to(String url) { return posts.stream().filter(p -> p.uri().toString().equals(url)).toList(); }
+
+        /** Results delivered by one POST each through this fence (the durable, retried delivery has its own tests). */
+        ResultDelivery asResultDelivery() {
+            return (job, caller, to, key, body) -> {
+                try {
+                    post(caller, to, Map.of("Content-Type", "application/json"), body, 1024, Duration.ofSeconds(30));
+                } catch (Refused | IOException e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
+            };
+        }
     }
 
     /** Every event published, in order. */

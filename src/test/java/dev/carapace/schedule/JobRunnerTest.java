@@ -6,7 +6,17 @@ import dev.carapace.schedule.JobFakes.MemoryBudgets;
 import dev.carapace.schedule.JobFakes.MemoryDueQueue;
 import dev.carapace.schedule.JobFakes.MemoryJobStore;
 import dev.carapace.schedule.JobFakes.ScriptedWebhooks;
+import dev.carapace.channel.webhook.RetryTiming;
+import dev.carapace.channel.webhook.WebhookDeliveries;
+import dev.carapace.channel.webhook.WebhookPoster;
+import dev.carapace.server.adapter.QueuedResultDelivery;
+import dev.carapace.server.adapter.StoreWebhookDeliveries;
+import dev.carapace.store.Store;
+import dev.carapace.testing.SignedWebhookReceiver;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -36,8 +46,8 @@ class JobRunnerTest {
     final ScriptedWebhooks webhooks = new ScriptedWebhooks();
     final JobService service = new JobService(store, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
             Duration.ofMinutes(1));
-    final JobRunner runner = new JobRunner(store, null, webhooks, events, (model, usage) -> 0,
-            owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+    final JobRunner runner = new JobRunner(store, null, webhooks, webhooks.asResultDelivery(), events,
+            (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
 
     /** A webhook job, hourly from 10:00 (first due 11:00); {@code extra} adds fields. */
     Job hourly(String id, Object... extra) {
@@ -232,6 +242,46 @@ class JobRunnerTest {
             assertThat(p.caller()).isEqualTo("job:ping");
             assertThat(p.body()).contains("\"status\":\"succeeded\"", "\"run\":1", "\"result\":\"HTTP 200");
         });
+    }
+
+    @Test
+    void aResultGoesThroughTheDurableDeliveriesSignedAndTriedAgainAfterA503(@TempDir Path dir) throws Exception {
+        String key = "whsec_" + java.util.Base64.getEncoder().encodeToString("results-key-0123".getBytes());
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        WebhookPoster direct = (caller, uri, headers, body, timeout) -> {
+            java.net.http.HttpRequest.Builder b = java.net.http.HttpRequest.newBuilder(uri).timeout(timeout)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body));
+            headers.forEach(b::header);
+            java.net.http.HttpResponse<Void> r = http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+            return new WebhookPoster.Response(r.statusCode(), r.headers().firstValue("retry-after").orElse(null));
+        };
+        try (SignedWebhookReceiver receiver = new SignedWebhookReceiver();
+             Store db = Store.open("jdbc:sqlite:" + dir.resolve("carapace.db"), null, null, 2);
+             WebhookDeliveries deliveries = new WebhookDeliveries(new StoreWebhookDeliveries(db.webhookDeliveries()),
+                     direct, new dev.carapace.channel.Secrets() {
+                         @Override
+                         public String value(String name) { return key; }
+
+                         @Override
+                         public boolean has(String name) { return true; }
+                     }, java.time.Clock.systemUTC(), "gw-test", new WebhookDeliveries.Tuning(
+                     new RetryTiming(Duration.ofMillis(10), Duration.ofSeconds(1)), Duration.ofSeconds(5),
+                     Duration.ofMillis(200), 2))) {
+            JobRunner delivering = new JobRunner(store, null, webhooks,
+                    new QueuedResultDelivery(deliveries, List.of("results"), 3), events, (model, usage) -> 0,
+                    owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+            receiver.answer(503, null);
+            deliveries.start();
+            Job j = hourly("ping", "deliver_to", receiver.url());
+            clock.set(t("11:00"));
+            delivering.onDue("ping", j.nextDueAt());
+            List<SignedWebhookReceiver.Received> got = receiver.await(2);
+            assertThat(got).extracting(SignedWebhookReceiver.Received::answered).containsExactly(503, 200);
+            assertThat(got.get(0).id()).isEqualTo(got.get(1).id());
+            assertThat(got).allMatch(r -> SignedWebhookReceiver.verifies(r, key));
+            assertThat(got.get(1).body()).contains("\"job\":\"ping\"", "\"run\":1", "\"status\":\"succeeded\"");
+            assertThat(runs("ping")).extracting(JobRun::status).containsExactly("succeeded");
+        }
     }
 
     @Test
