@@ -47,8 +47,15 @@ public final class Identities {
     }
 
     public Optional<IdentityBinding> binding(String senderKey) {
-        IdentityBinding b = configured.get(senderKey);
-        return b != null ? Optional.of(b) : store.binding(senderKey);
+        String key = normalise(senderKey);
+        IdentityBinding b = configured.get(key);
+        return b != null ? Optional.of(b) : store.binding(key);
+    }
+
+    /** An e-mail address is one sender however it is cased ({@code email:Bob@Corp.example} is bob's). */
+    public static String normalise(String senderKey) {
+        return senderKey != null && senderKey.regionMatches(true, 0, "email:", 0, 6)
+                ? senderKey.toLowerCase(java.util.Locale.ROOT) : senderKey;
     }
 
     /** The config's bindings, then the store's, each sender once. */
@@ -65,7 +72,7 @@ public final class Identities {
      */
     public IdentityBinding bind(String senderKey, String team, String user, String operator) {
         IdentityBinding b = store(senderKey, team, user, "api");
-        audit.record("-", "bind", senderKey, null, "bound", "to " + whom(team, user) + " by " + operator);
+        audit.record("-", "bind", b.sender(), null, "bound", "to " + whom(team, user) + " by " + operator);
         return b;
     }
 
@@ -75,6 +82,7 @@ public final class Identities {
      * @throws IllegalArgumentException the config binds it (change the file instead)
      */
     public boolean unbind(String senderKey, String operator) {
+        senderKey = normalise(senderKey);
         if (configured.containsKey(senderKey)) {
             throw new IllegalArgumentException("sender: '" + senderKey + "' is bound in the config file; change it there");
         }
@@ -104,6 +112,7 @@ public final class Identities {
     public List<Pairing> pairings() { return store.pairings(clock.instant()); }
 
     private IdentityBinding store(String senderKey, String team, String user, String source) {
+        senderKey = normalise(senderKey);
         checkKey(senderKey);
         if (configured.containsKey(senderKey)) {
             throw new IllegalArgumentException("sender: '" + senderKey + "' is bound in the config file; change it there");

@@ -180,7 +180,7 @@ final class ChannelsSection {
             String user = r.string("user", "the person (absent: the team's shared identity)", null);
             r.finish();
             if (sender == null || team == null) continue;
-            String key = sender.text().startsWith("email:") ? sender.text().toLowerCase(java.util.Locale.ROOT) : sender.text();
+            String key = Identities.normalise(sender.text());
             try {
                 Identities.checkKey(key);
             } catch (IllegalArgumentException ex) {

@@ -78,8 +78,11 @@ class ChannelsApiTest {
         JsonNode all = json(h.get("/api/channels/bindings", h.adminKey).body()).path("data");
         assertThat(all.findValuesAsText("sender")).contains("email:boss@corp.example", "slack:U1", "slack:U2");
 
-        error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"email:boss@corp.example\",\"team\":\"platform\"}"),
+        error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"email:BOSS@corp.example\",\"team\":\"platform\"}"),
                 400, "bound in the config file");
+        HttpResponse<String> cased = h.post("/api/channels/bindings", h.adminKey,
+                "{\"sender\":\"email:Carol@Corp.Example\",\"team\":\"platform\",\"user\":\"carol\"}");
+        assertThat(json(cased.body()).path("sender").asText()).isEqualTo("email:carol@corp.example");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"nokind\",\"team\":\"platform\"}"), 400, "KIND:ID");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U\\u0000x\",\"team\":\"platform\"}"), 400,
                 "control");
