@@ -125,10 +125,13 @@ final class ImapReceiver implements Runnable {
             log.info("channel {}: reading {} on IMAP {} ({})", channel, settings.folder(), settings.imap().describe(),
                     idle ? "IDLE" : "polling every " + settings.pollEvery().toSeconds() + " s");
             while (!closed) {
+                int before = f.getMessageCount();
                 boolean again = takeNew(f);
                 if (closed) break;
                 if (again) {
                     pause(settings.pollEvery());
+                } else if (f.getMessageCount() != before) {
+                    continue;   // mail came while this pass ran: an IDLE started now would not tell of it
                 } else if (idle) {
                     idle = idleOnce(f);
                     if (!idle) mode = "poll";
@@ -174,10 +177,13 @@ final class ImapReceiver implements Runnable {
         }
     }
 
-    /** Ends an IDLE in progress (a command on the folder does; a dead connection fails it). */
+    /** Ends an IDLE in progress: a NOOP on the folder's connection does (and fails on a dead connection). */
     private static void poke(IMAPFolder f) {
         try {
-            f.getMessageCount();
+            f.doCommand(p -> {
+                p.simpleCommand("NOOP", null);
+                return null;
+            });
         } catch (MessagingException | RuntimeException e) {
             // the IDLE thread sees the same failure
         }
@@ -195,7 +201,7 @@ final class ImapReceiver implements Runnable {
         boolean unseenOnly = last < 0;
         long uidNext = unseenOnly ? f.getUIDNext() : -1;
         Message[] found = unseenOnly ? f.search(new FlagTerm(new Flags(Flags.Flag.SEEN), false))
-                : f.getMessagesByUID(last + 1, UIDFolder.MAXUID);
+                : f.getMessagesByUID(last + 1, UIDFolder.LASTUID);
         FetchProfile profile = new FetchProfile();
         profile.add(UIDFolder.FetchProfileItem.UID);
         profile.add(FetchProfile.Item.SIZE);

@@ -85,14 +85,15 @@ final class MailThread {
     static String oneLine(String text, int max) {
         StringBuilder sb = new StringBuilder(Math.min(text.length(), max));
         boolean space = false;
-        for (int i = 0; i < text.length() && sb.length() < max; i++) {
-            char c = text.charAt(i);
+        for (int i = 0; i < text.length() && sb.length() < max; ) {
+            int c = text.codePointAt(i);
+            i += Character.charCount(c);
             boolean blank = Character.isWhitespace(c) || Character.isISOControl(c) || dev.carapace.text.Invisible.is(c);
             if (blank) {
                 if (!space && !sb.isEmpty()) sb.append(' ');
                 space = true;
             } else {
-                sb.append(c);
+                sb.appendCodePoint(c);
                 space = false;
             }
         }
