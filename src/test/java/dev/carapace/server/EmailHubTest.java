@@ -15,7 +15,6 @@ import dev.carapace.channel.ChannelSpec;
 import dev.carapace.channel.ChannelStore;
 import dev.carapace.channel.Identities;
 import dev.carapace.channel.MessageState;
-import dev.carapace.channel.Pairings;
 import dev.carapace.channel.Secrets;
 import dev.carapace.channel.StoredMessage;
 import dev.carapace.channel.UnknownSenders;
@@ -87,10 +86,9 @@ class EmailHubTest {
         ChannelSpec spec = new ChannelSpec("mail", "email", List.of(new AgentRoute("*", "helpdesk", Access.ALLOW)),
                 UnknownSenders.PAIR, ChannelSpec.DEFAULT_MAX_ATTACHMENT_BYTES, ChannelSpec.DEFAULT_ATTACHMENT_TYPES, settings);
         Clock clock = Clock.systemUTC();
-        ChannelHub hub = new ChannelHub(List.of(spec), store, new Identities("org", List.of(), store),
-                new Pairings(store, clock), null, null, ChannelPrivacy.NONE, ChannelAudit.NONE, new ChannelEvents(), null,
-                clock, Duration.ofMillis(100));
-        hub.add(ChannelWiring.build(new ChannelContext(spec, SECRETS, store, clock)));
+        ChannelHub hub = new ChannelHub(List.of(spec), store, new Identities("org", List.of(), store, ChannelAudit.NONE, clock),
+                null, null, ChannelPrivacy.NONE, ChannelAudit.NONE, new ChannelEvents(), null, clock, Duration.ofMillis(100));
+        hub.add(ChannelWiring.build(new ChannelContext(spec, SECRETS, store, clock), null));
         hub.start();
         return hub;
     }

@@ -112,6 +112,8 @@ final class EmailTestKit {
 
         @Override public void update(String id, dev.carapace.channel.MessageState s, String a, String r, String d, Instant at) { throw new UnsupportedOperationException(); }
 
+        @Override public boolean transition(String id, dev.carapace.channel.MessageState from, dev.carapace.channel.MessageState to, String detail, Instant at) { throw new UnsupportedOperationException(); }
+
         @Override public Optional<StoredMessage> message(String id) { throw new UnsupportedOperationException(); }
 
         @Override public List<StoredMessage> unfinished() { throw new UnsupportedOperationException(); }
