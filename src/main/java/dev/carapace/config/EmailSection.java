@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * <pre>
  * email:
  *   imap: {host: imap.corp.example, port: 993, security: tls, user: helpdesk@corp.example,
- *          password_secret: helpdesk-mail, folder: INBOX, poll_every: 1m, idle: true, idle_refresh: 9m}
+ *          password_secret: helpdesk-mail, folder: INBOX, poll_every: 1m, idle: true, idle_refresh: 4m}
  *   smtp: {host: smtp.corp.example, port: 587, security: starttls, user: helpdesk@corp.example,
  *          password_secret: helpdesk-mail}
  *   addresses: [helpdesk@corp.example, billing@corp.example]   # the agent addresses this account receives for

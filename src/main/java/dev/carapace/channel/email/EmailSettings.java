@@ -32,7 +32,7 @@ public record EmailSettings(MailServer imap, String folder, boolean idle, Durati
 
     public static final long DEFAULT_MAX_MESSAGE_BYTES = 25L << 20;
     public static final Duration DEFAULT_POLL_EVERY = Duration.ofMinutes(1);
-    public static final Duration DEFAULT_IDLE_REFRESH = Duration.ofMinutes(9);
+    public static final Duration DEFAULT_IDLE_REFRESH = Duration.ofMinutes(4);
 
     public EmailSettings {
         Objects.requireNonNull(imap, "imap");

@@ -130,8 +130,8 @@ final class ImapReceiver implements Runnable {
                 if (closed) break;
                 if (again) {
                     pause(settings.pollEvery());
-                } else if (f.getMessageCount() != before) {
-                    continue;   // mail came while this pass ran: an IDLE started now would not tell of it
+                } else if (countNow(f) != before) {
+                    continue;   // mail came while this pass ran: an IDLE started now might not tell of it
                 } else if (idle) {
                     idle = idleOnce(f);
                     if (!idle) mode = "poll";
@@ -175,6 +175,18 @@ final class ImapReceiver implements Runnable {
         } finally {
             done.countDown();
         }
+    }
+
+    /**
+     * The folder's message count as the server has it now: a NOOP first, since the client's count is only as fresh as
+     * the last answer it read.
+     */
+    private static int countNow(IMAPFolder f) throws MessagingException {
+        f.doCommand(p -> {
+            p.simpleCommand("NOOP", null);
+            return null;
+        });
+        return f.getMessageCount();
     }
 
     /** Ends an IDLE in progress: a NOOP on the folder's connection does (and fails on a dead connection). */

@@ -43,6 +43,7 @@ public final class EmailChannelBench {
             return;
         }
         int mails = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        parseOnly(20_000);
         int channels = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
                 System.getProperty("java.class.path"), EmailChannelBench.class.getName(), "server", String.valueOf(channels + 2))
@@ -53,7 +54,7 @@ public final class EmailChannelBench {
         int imap = Integer.parseInt(ports[1]);
         try {
             throughput(mails, smtp, imap);
-            latency(200, smtp, imap);
+            latency(100, smtp, imap);
             memory(channels, smtp, imap);
         } finally {
             child.destroy();
@@ -83,6 +84,21 @@ public final class EmailChannelBench {
                 """.formatted(to, i, System.nanoTime(), i, i % 9, i, i % 9, i);
     }
 
+    /** The parser alone (CPU): the same kind of mail, from bytes to an Inbound. */
+    private static void parseOnly(int mails) {
+        MailParser parser = new MailParser("mail", EmailTestKit.settings("agent0@corp.example", 1, 1, true,
+                Duration.ofMinutes(1)), 10 << 20);
+        byte[][] raw = new byte[100][];
+        for (int i = 0; i < raw.length; i++) raw[i] = EmailTestKit.bytes(mail("agent0@corp.example", i));
+        for (int i = 0; i < 5_000; i++) parser.parse(raw[i % raw.length], java.time.Instant.now());   // warm-up
+        long start = System.nanoTime();
+        long chars = 0;
+        for (int i = 0; i < mails; i++) chars += parser.parse(raw[i % raw.length], java.time.Instant.now()).inbound().text().length();
+        double s = (System.nanoTime() - start) / 1e9;
+        System.out.printf("parse only: %d mails (multipart/alternative, ~1 KB) in %.2f s: %.0f mails/s on one thread (%d chars)%n",
+                mails, s, mails / s, chars);
+    }
+
     private static void send(int smtp, String to, int i) throws Exception {
         Properties p = new Properties();
         p.setProperty("mail.smtp.host", "127.0.0.1");
@@ -92,8 +108,10 @@ public final class EmailChannelBench {
     }
 
     private static EmailChannel channel(String address, int imap, int smtp, Inbox inbox) {
-        EmailChannel c = new EmailChannel(EmailTestKit.context(EmailTestKit.settings(address, imap, smtp, true,
-                Duration.ofMinutes(5)), new MemoryState()), Duration.ofMillis(200));
+        EmailSettings s = EmailTestKit.settings(address, imap, smtp, true, Duration.ofMinutes(5));
+        s = new EmailSettings(s.imap(), s.folder(), true, s.pollEvery(), Duration.ofSeconds(40), s.smtp(), s.addresses(),
+                null, false, null, s.maxMessageBytes());
+        EmailChannel c = new EmailChannel(EmailTestKit.context(s, new MemoryState()), Duration.ofMillis(200));
         c.start(inbox);
         return c;
     }
@@ -123,16 +141,21 @@ public final class EmailChannelBench {
         })) {
             while (!"idle".equals(c.mode())) Thread.sleep(10);
             long[] us = new long[mails];
+            int missed = 0;
             for (int i = 0; i < mails; i++) {
                 send(smtp, to, i);
                 long sent = System.nanoTime();
                 Long got = arrived.poll(30, TimeUnit.SECONDS);
-                if (got == null) throw new IllegalStateException("mail " + i + " did not arrive in 30 s");
+                if (got == null) {   // an IDLE that did not tell of the mail: found at the next idle_refresh
+                    missed++;
+                    got = arrived.take();
+                }
                 us[i] = (got - sent) / 1000;
             }
             Arrays.sort(us);
-            System.out.printf("latency: SMTP accepted -> Inbox.receive over IDLE, %d mails one at a time: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms%n",
-                    mails, us[mails / 2] / 1000.0, us[mails * 9 / 10] / 1000.0, us[mails * 99 / 100] / 1000.0);
+            System.out.printf("latency: SMTP accepted -> Inbox.receive over IDLE, %d mails one at a time: p50 %.1f ms, p90 %.1f ms, "
+                    + "p99 %.1f ms; %d not told of by IDLE within 30 s%n", mails, us[mails / 2] / 1000.0,
+                    us[mails * 9 / 10] / 1000.0, us[mails * 99 / 100] / 1000.0, missed);
         }
     }
 
