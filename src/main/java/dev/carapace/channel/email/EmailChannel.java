@@ -55,8 +55,9 @@ public final class EmailChannel implements Channel {
                         + "server on this machine only, not " + server.host());
             }
             if (server.passwordSecret() != null && !context.secrets().has(server.passwordSecret())) {
-                throw new IllegalArgumentException("channel '" + context.spec().id() + "': password_secret '"
-                        + server.passwordSecret() + "' names no entry of secrets:");
+                // the value is not echoed: a password written where its name belongs must not reach a log
+                throw new IllegalArgumentException("channel '" + context.spec().id() + "': the " + (server == s.imap()
+                        ? "imap" : "smtp") + " password_secret names no entry of secrets:");
             }
         }
         this.context = context;

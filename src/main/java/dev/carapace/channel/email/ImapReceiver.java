@@ -88,22 +88,25 @@ final class ImapReceiver implements Runnable {
     public void run() {
         Duration backoff = firstRetry;
         while (!closed) {
+            int opened = connections.get();
             try {
                 connected();
-                backoff = firstRetry;
             } catch (ChannelException e) {
                 log.warn("channel {}: IMAP {}: {}", channel, settings.imap().describe(), e.getMessage());
             } catch (MessagingException e) {
                 if (closed) break;
+                if (connections.get() > opened) backoff = firstRetry;   // it was up: a fresh drop, not the same outage
                 log.warn("channel {}: IMAP {}: connection lost or refused ({}); connecting again in {} ms", channel,
                         settings.imap().describe(), e.getMessage(), backoff.toMillis());
             } catch (RuntimeException e) {
                 if (closed) break;
+                if (connections.get() > opened) backoff = firstRetry;
                 log.warn("channel {}: IMAP {}: the mail loop failed; starting again in {} ms", channel,
                         settings.imap().describe(), backoff.toMillis(), e);
             } finally {
                 mode = null;
             }
+            if (closed) break;
             pause(backoff);
             backoff = backoff.multipliedBy(2);
             if (backoff.compareTo(Duration.ofMinutes(MAX_BACKOFF_MINUTES)) > 0) backoff = Duration.ofMinutes(MAX_BACKOFF_MINUTES);
