@@ -61,6 +61,7 @@ final class ChannelsSection {
 
     private static Map<String, BiFunction<MapReader, String, KindSettings>> kinds() {
         Map<String, BiFunction<MapReader, String, KindSettings>> m = new LinkedHashMap<>();
+        m.put("email", EmailSection::read);
         m.put("slack", SlackSection::read);
         m.put("telegram", TelegramSection::read);
         m.put("webhook", WebhookSection::read);

@@ -12,6 +12,7 @@ import dev.carapace.channel.Identities;
 import dev.carapace.channel.ChannelAudit;
 import dev.carapace.channel.Secrets;
 import dev.carapace.channel.Voice;
+import dev.carapace.channel.email.EmailChannel;
 import dev.carapace.channel.slack.SlackChannel;
 import dev.carapace.channel.telegram.TelegramChannel;
 import dev.carapace.config.CarapaceConfig;
@@ -70,6 +71,7 @@ final class ChannelWiring {
     /** @param deliveries the outbound webhooks ({@link WebhookWiring}), for the kinds that answer by webhook */
     static Channel build(ChannelContext context, WebhookDeliveries deliveries) {
         return switch (context.spec().kind()) {
+            case "email" -> new EmailChannel(context);
             case "webhook" -> new WebhookChannel(context, deliveries);
             case "slack" -> new SlackChannel(context);
             case "telegram" -> new TelegramChannel(context);
