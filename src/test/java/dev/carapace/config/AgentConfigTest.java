@@ -109,7 +109,7 @@ class AgentConfigTest {
                 file + ":16:16: agents.a1.workspace: folder '" + dir.resolve("nowhere") + "' does not exist (create it, with the agent's instructions in AGENTS.md)",
                 file + ":17:12: agents.a1.model: unknown model 'gpt-9' (known models: m-mid); or use tier:NAME",
                 file + ":18:19: agents.a1.tools: tool 'exec' is off: commands run only where the config says: 'tools: {exec: bwrap}' (in a sandbox) or 'tools: {exec: local}' (on this host, with no isolation)",
-                file + ":18:25: agents.a1.tools: unknown tool 'shell' (known tools: edit, exec, glob, grep, list, memory_search, memory_write, read, schedule, skill, spawn_agent, wait_agents, web_fetch, write)",
+                file + ":18:25: agents.a1.tools: unknown tool 'shell' (known tools: edit, exec, glob, grep, list, memory_search, memory_write, read, schedule, send_message, skill, spawn_agent, wait_agents, web_fetch, write)",
                 file + ":18:32: agents.a1.tools: tool 'read' is listed twice",
                 file + ":19:19: agents.a1.owner.team: unknown team 'marketing' (known teams: platform)",
                 file + ":22:12: agents.a2.model: unknown tier 'gold' (known tiers: free, mid, high)",
@@ -155,7 +155,7 @@ class AgentConfigTest {
                 """);
         Result r = check("");
         assertThat(r.errors()).extracting(Object::toString).containsExactly(
-                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, exec, glob, grep, list, memory_search, memory_write, read, schedule, skill, spawn_agent, wait_agents, web_fetch, write)",
+                bad.resolve("agent.yaml") + ":3:9: tools: unknown tool 'teleport' (known tools: edit, exec, glob, grep, list, memory_search, memory_write, read, schedule, send_message, skill, spawn_agent, wait_agents, web_fetch, write)",
                 bad.resolve("agent.yaml") + ":4:1: api_key: secrets are not written in the config; put the value in an environment variable");
 
         Files.delete(bad.resolve("agent.yaml"));

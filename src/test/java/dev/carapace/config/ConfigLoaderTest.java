@@ -108,7 +108,7 @@ class ConfigLoaderTest {
         void providersInFileOrderWithDefaultsApplied() throws Exception {
             Map<String, ProviderSpec> providers = ConfigLoader.load(EXAMPLE).providers();
 
-            assertThat(providers.keySet()).containsExactly("vllm", "vllm-backup", "openai", "anthropic");
+            assertThat(providers.keySet()).containsExactly("vllm", "vllm-backup", "openai", "anthropic", "local-voice");
             assertThat(providers.get("vllm")).isEqualTo(new ProviderSpec("vllm", WireApi.OPENAI,
                     URI.create("http://127.0.0.1:8000/v1"), null, Duration.ofSeconds(2), Duration.ofSeconds(300), Map.of()));
             assertThat(providers.get("vllm-backup")).isEqualTo(new ProviderSpec("vllm-backup", WireApi.OPENAI,
@@ -126,7 +126,7 @@ class ConfigLoaderTest {
             Map<String, ModelSpec> models = ConfigLoader.load(EXAMPLE).models();
 
             assertThat(models.keySet()).containsExactly("llama-3.1-8b", "gpt-4o-mini", "claude-haiku-4-5",
-                    "text-embedding-3-small", "gpt-4.1", "claude-sonnet-4-5", "sonnet-fast", "claude-opus-4-1");
+                    "text-embedding-3-small", "gpt-4.1", "claude-sonnet-4-5", "sonnet-fast", "claude-opus-4-1", "whisper", "tts");
             assertThat(models.get("llama-3.1-8b")).isEqualTo(new ModelSpec("llama-3.1-8b", "free",
                     new Price(new BigDecimal("0"), new BigDecimal("0"), new BigDecimal("0")), 131072, 8192, 60,
                     PrivacyClass.PRIVATE, List.of(
@@ -143,7 +143,7 @@ class ConfigLoaderTest {
                     new Price(new BigDecimal("15"), new BigDecimal("75"), new BigDecimal("1.50")), 200000, 64000, 150,
                     PrivacyClass.EXTERNAL, List.of(new DeploymentSpec("anthropic", "claude-sonnet-4-5"))));
             assertThat(models.values()).extracting(ModelSpec::tier)
-                    .containsExactly("free", "mid", "mid", "mid", "high", "high", "high-speed", "ultra");
+                    .containsExactly("free", "mid", "mid", "mid", "high", "high", "high-speed", "ultra", "mid", "mid");
         }
 
         @Test
