@@ -186,7 +186,6 @@ public final class ConfigLoader {
         AgentsSection agentsSection = new AgentsSection(checks, baseDir, agentsDir, guard.policyNames(), layout, agentFiles);
         Map<String, AgentSpec> agents = agentsSection.agents(root, tiers, models, teams, tools);
         Map<String, String> secrets = secretsSection.secrets(root);
-        CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
         Approvals approvals = settings.approvals(root.object("approvals"));
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
@@ -198,6 +197,8 @@ public final class ConfigLoader {
         CarapaceConfig.Voice voice = portfolio.voice(root.object("voice"), models);
         CarapaceConfig.Channels channels = new CarapaceConfig.Channels(ChannelsSection.channels(root, agents),
                 ChannelsSection.identities(root, teams.keySet(), Instant.now()));
+        CarapaceConfig.Guard checkedGuard = guard.check(agents, teams, channels.channels().stream()
+                .map(dev.carapace.channel.ChannelSpec::id).collect(java.util.stream.Collectors.toSet()));
         layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);
