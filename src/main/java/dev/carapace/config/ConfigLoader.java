@@ -1,6 +1,7 @@
 package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.channel.ChannelSpec;
 import dev.carapace.config.CarapaceConfig.Alerts;
 import dev.carapace.config.CarapaceConfig.Approvals;
 import dev.carapace.config.CarapaceConfig.Auth;
@@ -30,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -198,7 +200,7 @@ public final class ConfigLoader {
         CarapaceConfig.Channels channels = new CarapaceConfig.Channels(ChannelsSection.channels(root, agents),
                 ChannelsSection.identities(root, teams.keySet(), Instant.now()));
         CarapaceConfig.Guard checkedGuard = guard.check(agents, teams, channels.channels().stream()
-                .map(dev.carapace.channel.ChannelSpec::id).collect(java.util.stream.Collectors.toSet()));
+                .map(ChannelSpec::id).collect(Collectors.toSet()));
         layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);

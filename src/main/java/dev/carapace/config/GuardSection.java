@@ -105,8 +105,9 @@ final class GuardSection {
         return guardPolicies;
     }
 
-    /** The section checked against the agents and teams, which are read after it. */
     /**
+     * The section checked against the agents, teams and channels, which are read after it.
+     *
      * @param channels the configured channels' ids: a policy may name {@code channel:ID} among its agents, the caller
      *                 a channel's outbound webhooks go through the egress proxy as
      */
