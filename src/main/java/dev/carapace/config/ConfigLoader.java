@@ -1,6 +1,7 @@
 package dev.carapace.config;
 
 import dev.carapace.agent.AgentSpec;
+import dev.carapace.channel.ChannelSpec;
 import dev.carapace.config.CarapaceConfig.Alerts;
 import dev.carapace.config.CarapaceConfig.Approvals;
 import dev.carapace.config.CarapaceConfig.Auth;
@@ -30,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -186,7 +188,6 @@ public final class ConfigLoader {
         AgentsSection agentsSection = new AgentsSection(checks, baseDir, agentsDir, guard.policyNames(), layout, agentFiles);
         Map<String, AgentSpec> agents = agentsSection.agents(root, tiers, models, teams, tools);
         Map<String, String> secrets = secretsSection.secrets(root);
-        CarapaceConfig.Guard checkedGuard = guard.check(agents, teams);
         Approvals approvals = settings.approvals(root.object("approvals"));
         PrivacySpec privacy = root.entry("privacy") == null ? null : PrivacySection.read(root.object("privacy"), teams.keySet(),
                 agents.keySet(), problems);
@@ -198,6 +199,8 @@ public final class ConfigLoader {
         CarapaceConfig.Voice voice = portfolio.voice(root.object("voice"), models);
         CarapaceConfig.Channels channels = new CarapaceConfig.Channels(ChannelsSection.channels(root, agents),
                 ChannelsSection.identities(root, teams.keySet(), Instant.now()));
+        CarapaceConfig.Guard checkedGuard = guard.check(agents, teams, channels.channels().stream()
+                .map(ChannelSpec::id).collect(Collectors.toSet()));
         layout.check(secrets);   // after the sections that name what steers the gateway (agent and job files)
         root.finish();
         portfolio.warnAboutEmptyTiers(rootNode, tiers, models);

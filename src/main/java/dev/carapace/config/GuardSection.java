@@ -63,7 +63,7 @@ final class GuardSection {
             checks.checkName(e.line(), e.column(), path, e.key(), "policy name");
             MapReader p = MapReader.of(e.value(), path, e.line(), e.column(), problems);
             Scalar fileAt = p.requiredScalar("file", "the policy file (relative to this config)");
-            List<Scalar> agents = p.scalars("agents", "a list of agent ids", "an agent id or *");
+            List<Scalar> agents = p.scalars("agents", "a list of agent ids", "an agent id, channel:ID or *");
             List<Scalar> teams = p.scalars("teams", "a list of team names", "a team name");
             p.finish();
             if (fileAt == null) continue;
@@ -105,15 +105,22 @@ final class GuardSection {
         return guardPolicies;
     }
 
-    /** The section checked against the agents and teams, which are read after it. */
-    CarapaceConfig.Guard check(Map<String, AgentSpec> agents, Map<String, Team> teams) {
+    /**
+     * The section checked against the agents, teams and channels, which are read after it.
+     *
+     * @param channels the configured channels' ids: a policy may name {@code channel:ID} among its agents, the caller
+     *                 a channel's outbound webhooks go through the egress proxy as
+     */
+    CarapaceConfig.Guard check(Map<String, AgentSpec> agents, Map<String, Team> teams, Set<String> channels) {
         Map<String, CarapaceConfig.Guard.PolicyRef> refs = new LinkedHashMap<>();
         for (PolicyEntry e : entries) {
             List<String> as = new ArrayList<>();
             for (Scalar s : e.agents()) {
-                if (!s.text().equals("*") && !agents.containsKey(s.text())) {
+                boolean channel = s.text().startsWith("channel:") && channels.contains(s.text().substring(8));
+                if (!s.text().equals("*") && !agents.containsKey(s.text()) && !channel) {
                     problems.error(s.line(), s.column(), KeyPath.key(e.path(), "agents"),
-                            unknownReference(s.text(), agents.keySet(), "agent") + "; or * for every agent");
+                            unknownReference(s.text(), agents.keySet(), "agent") + "; or * for every agent, or "
+                                    + "channel:ID for a channel's outbound webhooks");
                 } else {
                     as.add(s.text());
                 }

@@ -68,6 +68,9 @@ public final class GuardWiring {
         for (AgentSpec a : config.agents().values()) {
             subjects.add(new PolicyEngine.Subject(a.id(), a.owner().team(), a.workspace()));
         }
+        // a channel's outbound webhooks go through the egress proxy as channel:ID; a policy naming it applies to them
+        g.policies().values().stream().flatMap(r -> r.agents().stream()).filter(a -> a.startsWith("channel:")).distinct()
+                .forEach(a -> subjects.add(new PolicyEngine.Subject(a, null, null)));
         try {
             List<Path> guarded = new ArrayList<>();
             if (configFile != null) {
