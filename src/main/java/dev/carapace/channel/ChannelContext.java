@@ -5,14 +5,19 @@ import java.util.Objects;
 
 /**
  * What every channel is built with: its spec (its kind's settings inside), its credentials, its own small state in
- * the store (an IMAP UID, a Telegram offset: {@link ChannelStore#state}), and the clock.
+ * the store, and the clock.
  */
-public record ChannelContext(ChannelSpec spec, Secrets secrets, ChannelStore store, Clock clock) {
+public record ChannelContext(ChannelSpec spec, Secrets secrets, ChannelState state, Clock clock) {
 
     public ChannelContext {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(secrets, "secrets");
-        Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(state, "state");
         Objects.requireNonNull(clock, "clock");
+    }
+
+    /** With the channel's state in {@code store}. */
+    public ChannelContext(ChannelSpec spec, Secrets secrets, ChannelStore store, Clock clock) {
+        this(spec, secrets, ChannelState.of(store, spec.id(), clock), clock);
     }
 }

@@ -77,7 +77,7 @@ public final class EmailChannel implements Channel {
     @Override
     public synchronized void start(Inbox inbox) {
         if (loop != null) throw new IllegalStateException("channel '" + id() + "' was started already");
-        receiver = new ImapReceiver(id(), settings, context.secrets(), context.store(), context.clock(), parser, inbox,
+        receiver = new ImapReceiver(id(), settings, context.secrets(), context.state(), context.clock(), parser, inbox,
                 firstRetry);
         // a platform thread: the IMAP client blocks in reads inside its locks, which would pin a virtual thread's carrier
         loop = Thread.ofPlatform().daemon().name("email-" + id()).start(receiver);

@@ -1,7 +1,7 @@
 package dev.carapace.channel.email;
 
 import dev.carapace.channel.ChannelException;
-import dev.carapace.channel.ChannelStore;
+import dev.carapace.channel.ChannelState;
 import dev.carapace.channel.Inbox;
 import dev.carapace.channel.Secrets;
 import jakarta.mail.FetchProfile;
@@ -57,7 +57,7 @@ final class ImapReceiver implements Runnable {
     private final String channel;
     private final EmailSettings settings;
     private final Secrets secrets;
-    private final ChannelStore store;
+    private final ChannelState state;
     private final Clock clock;
     private final MailParser parser;
     private final Inbox inbox;
@@ -71,12 +71,12 @@ final class ImapReceiver implements Runnable {
     /** {@code idle} or {@code poll} on the current connection; null when not connected. */
     volatile String mode;
 
-    ImapReceiver(String channel, EmailSettings settings, Secrets secrets, ChannelStore store, Clock clock,
+    ImapReceiver(String channel, EmailSettings settings, Secrets secrets, ChannelState state, Clock clock,
                  MailParser parser, Inbox inbox, Duration firstRetry) {
         this.channel = channel;
         this.settings = settings;
         this.secrets = secrets;
-        this.store = store;
+        this.state = state;
         this.clock = clock;
         this.parser = parser;
         this.inbox = inbox;
@@ -210,8 +210,8 @@ final class ImapReceiver implements Runnable {
         String lastKey = "last_uid:" + settings.folder();
         String validity = Long.toString(f.getUIDValidity());
         long last = -1;
-        if (store.state(channel, validityKey).map(validity::equals).orElse(false)) {
-            last = store.state(channel, lastKey).map(Long::parseLong).orElse(-1L);
+        if (state.get(validityKey).map(validity::equals).orElse(false)) {
+            last = state.get(lastKey).map(Long::parseLong).orElse(-1L);
         }
         boolean unseenOnly = last < 0;
         long uidNext = unseenOnly ? f.getUIDNext() : -1;
@@ -237,8 +237,8 @@ final class ImapReceiver implements Runnable {
     }
 
     private void remember(String validityKey, String validity, String lastKey, long last) {
-        store.putState(channel, validityKey, validity, clock.instant());
-        store.putState(channel, lastKey, Long.toString(last), clock.instant());
+        state.put(validityKey, validity);
+        state.put(lastKey, Long.toString(last));
     }
 
     private static long uid(IMAPFolder f, Message m) {

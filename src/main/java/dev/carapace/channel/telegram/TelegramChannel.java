@@ -148,7 +148,7 @@ public final class TelegramChannel implements PushChannel {
                     if (offset != null && updateId < offset) continue;   // confirmed before
                     take(update, updateId);
                     offset = updateId + 1;
-                    context.store().putState(id(), OFFSET, Long.toString(offset), context.clock().instant());
+                    context.state().put(OFFSET, Long.toString(offset));
                 }
                 if (!updates.isEmpty() && java.util.Objects.equals(before, offset)) {
                     // only updates without a usable update_id: asking again at once would get them again at once
@@ -215,7 +215,7 @@ public final class TelegramChannel implements PushChannel {
     }
 
     private Long storedOffset() {
-        String stored = context.store().state(id(), OFFSET).orElse(null);
+        String stored = context.state().get(OFFSET).orElse(null);
         if (stored == null) return null;
         try {
             return Long.parseLong(stored);
