@@ -127,7 +127,7 @@ class EmailChannelTest {
         assertThat(in.conversation()).isEqualTo("<q0@example.org> alice@example.org");
         assertThat(in.text()).isEqualTo("Subject: Re: Printer\n\nIt is on fire again.");
         await().atMost(5, TimeUnit.SECONDS).until(() -> seenFlags(agent).equals(List.of(true)));
-        assertThat(state.state).containsKey("mail/last_uid:INBOX").containsKey("mail/uidvalidity:INBOX");
+        assertThat(state.state).containsKey("last_uid:INBOX").containsKey("uidvalidity:INBOX");
 
         byte[] voice = "OggS-fake-audio".getBytes();
         channel.send(new Outbound("mail", in.sender(), in.conversation(), "Calling the fire brigade.",

@@ -3,7 +3,7 @@ package dev.carapace.channel.email;
 import dev.carapace.channel.ChannelContext;
 import dev.carapace.channel.ChannelException;
 import dev.carapace.channel.ChannelSpec;
-import dev.carapace.channel.ChannelStore;
+import dev.carapace.channel.ChannelState;
 import dev.carapace.channel.IdentityBinding;
 import dev.carapace.channel.Inbound;
 import dev.carapace.channel.Inbox;
@@ -100,41 +100,13 @@ final class EmailTestKit {
         }
     }
 
-    /** The channel state in memory; the rest of the store is not used by a channel. */
-    static final class MemoryState implements ChannelStore {
+    /** The channel's own state, in memory. */
+    static final class MemoryState implements ChannelState {
         final Map<String, String> state = new ConcurrentHashMap<>();
 
-        @Override public Optional<String> state(String channel, String key) { return Optional.ofNullable(state.get(channel + "/" + key)); }
+        @Override public Optional<String> get(String key) { return Optional.ofNullable(state.get(key)); }
 
-        @Override public void putState(String channel, String key, String value, Instant at) { state.put(channel + "/" + key, value); }
-
-        @Override public boolean insert(String id, Inbound message, Instant at) { throw new UnsupportedOperationException(); }
-
-        @Override public void update(String id, dev.carapace.channel.MessageState s, String a, String r, String d, Instant at) { throw new UnsupportedOperationException(); }
-
-        @Override public boolean transition(String id, dev.carapace.channel.MessageState from, dev.carapace.channel.MessageState to, String detail, Instant at) { throw new UnsupportedOperationException(); }
-
-        @Override public Optional<StoredMessage> message(String id) { throw new UnsupportedOperationException(); }
-
-        @Override public List<StoredMessage> unfinished() { throw new UnsupportedOperationException(); }
-
-        @Override public List<StoredMessage> recent(String channel, int limit) { throw new UnsupportedOperationException(); }
-
-        @Override public int refusalsSince(String sender, Instant since) { throw new UnsupportedOperationException(); }
-
-        @Override public Optional<IdentityBinding> binding(String sender) { throw new UnsupportedOperationException(); }
-
-        @Override public void bind(IdentityBinding binding) { throw new UnsupportedOperationException(); }
-
-        @Override public boolean unbind(String sender) { throw new UnsupportedOperationException(); }
-
-        @Override public List<IdentityBinding> bindings() { throw new UnsupportedOperationException(); }
-
-        @Override public void putPairing(Pairing pairing, Instant now) { throw new UnsupportedOperationException(); }
-
-        @Override public Optional<Pairing> takePairing(String codeHash, Instant now) { throw new UnsupportedOperationException(); }
-
-        @Override public List<Pairing> pairings(Instant now) { throw new UnsupportedOperationException(); }
+        @Override public void put(String key, String value) { state.put(key, value); }
     }
 
     /**

@@ -5,14 +5,13 @@ import dev.carapace.channel.AgentRoute;
 import dev.carapace.channel.ChannelContext;
 import dev.carapace.channel.ChannelException;
 import dev.carapace.channel.ChannelSpec;
-import dev.carapace.channel.ChannelStore;
+import dev.carapace.channel.ChannelState;
 import dev.carapace.channel.HookRequest;
 import dev.carapace.channel.Inbound;
 import dev.carapace.channel.Inbox;
 import dev.carapace.channel.Secrets;
 import dev.carapace.channel.UnknownSenders;
 
-import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -57,12 +56,15 @@ final class SlackFixture {
         return new SlackSettings("slack-bot", "slack-signing", null, SlackSettings.Mode.EVENTS, api, files);
     }
 
-    /** A context whose store is not used (the channel keeps no state of its own). */
+    /** A context whose state is not used (the channel keeps no state of its own). */
     static ChannelContext context(ChannelSpec spec) {
-        ChannelStore unused = (ChannelStore) Proxy.newProxyInstance(SlackFixture.class.getClassLoader(),
-                new Class<?>[] {ChannelStore.class}, (p, m, a) -> {
-                    throw new UnsupportedOperationException("the Slack channel keeps no state: " + m.getName());
-                });
+        ChannelState unused = new ChannelState() {
+            @Override
+            public java.util.Optional<String> get(String key) { throw new UnsupportedOperationException("no state: " + key); }
+
+            @Override
+            public void put(String key, String value) { throw new UnsupportedOperationException("no state: " + key); }
+        };
         return new ChannelContext(spec, SECRETS, unused, Clock.fixed(NOW, ZoneOffset.UTC));
     }
 

@@ -61,7 +61,7 @@ class TelegramHubTest {
     }
 
     private TelegramChannel channel(ChannelSpec spec) {
-        return new TelegramChannel(Fixtures.context(spec, store), new RecordingPause(), Duration.ofMillis(10));
+        return new TelegramChannel(new dev.carapace.channel.ChannelContext(spec, Fixtures.secrets(), store, java.time.Clock.systemUTC()), new RecordingPause(), Duration.ofMillis(10));
     }
 
     @Test

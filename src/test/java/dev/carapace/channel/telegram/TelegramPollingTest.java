@@ -30,7 +30,7 @@ class TelegramPollingTest {
     @AfterEach
     void stopApi() { api.close(); }
 
-    private TelegramChannel channel(dev.carapace.channel.ChannelStore store, TelegramChannel.Pause pause) {
+    private TelegramChannel channel(dev.carapace.channel.ChannelState store, TelegramChannel.Pause pause) {
         TelegramSettings s = Fixtures.polling(api.base(), TelegramSettings.Groups.MENTION);
         return new TelegramChannel(Fixtures.context(Fixtures.spec(s, 10L << 20), store), pause, Duration.ofMillis(10));
     }
@@ -45,7 +45,7 @@ class TelegramPollingTest {
         try (TelegramChannel ch = channel(store, new RecordingPause())) {
             ch.start(inbox);
             await().atMost(Duration.ofSeconds(5)).until(() -> inbox.taken.size() == 3);
-            await().atMost(Duration.ofSeconds(5)).until(() -> "4".equals(store.state.get("tg/offset")));
+            await().atMost(Duration.ofSeconds(5)).until(() -> "4".equals(store.state.get("offset")));
         }
         assertThat(inbox.ids()).containsExactly(B + "1", B + "2", B + "3");
         assertThat(inbox.attempts).as("the refused update came again, after the one before it was not")
@@ -105,7 +105,7 @@ class TelegramPollingTest {
         RecordingInbox inbox = new RecordingInbox();
         try (TelegramChannel ch = channel(store, new RecordingPause())) {
             ch.start(inbox);
-            await().atMost(Duration.ofSeconds(5)).until(() -> "3".equals(store.state.get("tg/offset")));
+            await().atMost(Duration.ofSeconds(5)).until(() -> "3".equals(store.state.get("offset")));
         }
         assertThat(inbox.ids()).containsExactly(B + "2");
     }
@@ -159,7 +159,7 @@ class TelegramPollingTest {
         RecordingInbox inbox = new RecordingInbox();
         try (TelegramChannel ch = channel(store, new RecordingPause())) {
             ch.start(inbox);
-            await().atMost(Duration.ofSeconds(5)).until(() -> "7".equals(store.state.get("tg/offset")));
+            await().atMost(Duration.ofSeconds(5)).until(() -> "7".equals(store.state.get("offset")));
         }
         assertThat(inbox.ids()).containsExactly(B + "2", B + "3", B + "4");
         Inbound m = inbox.taken.getFirst();
@@ -185,7 +185,7 @@ class TelegramPollingTest {
         try (TelegramChannel ch = new TelegramChannel(Fixtures.context(Fixtures.spec(s, 1000), store), new RecordingPause(),
                 Duration.ofMillis(10))) {
             ch.start(inbox);
-            await().atMost(Duration.ofSeconds(5)).until(() -> "4".equals(store.state.get("tg/offset")));
+            await().atMost(Duration.ofSeconds(5)).until(() -> "4".equals(store.state.get("offset")));
         }
         assertThat(inbox.ids()).containsExactly(B + "2");
         assertThat(inbox.taken.getFirst().automated()).isTrue();
