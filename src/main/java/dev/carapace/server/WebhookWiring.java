@@ -8,7 +8,7 @@ import dev.carapace.guard.egress.SecretStore;
 import dev.carapace.schedule.ResultDelivery;
 import dev.carapace.server.adapter.ProxyWebhooks;
 import dev.carapace.server.adapter.QueuedResultDelivery;
-import dev.carapace.server.adapter.SecretStoreSecrets;
+import dev.carapace.server.adapter.ChannelSecrets;
 import dev.carapace.server.adapter.StoreWebhookDeliveries;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
@@ -35,7 +35,7 @@ final class WebhookWiring implements AutoCloseable {
                     + "(or exec: bwrap) in the config");
         } : new ProxyWebhooks(egress);
         deliveries = new WebhookDeliveries(new StoreWebhookDeliveries(store.webhookDeliveries()), poster,
-                new SecretStoreSecrets(SecretStore.of(config.secrets(), env)), clock, gateway,
+                new ChannelSecrets(SecretStore.of(config.secrets(), env)), clock, gateway,
                 WebhookDeliveries.Tuning.DEFAULT);
     }
 

@@ -16,7 +16,8 @@ public final class ChannelSecrets implements Secrets {
         try {
             return store.value(name);
         } catch (SecretStore.Unavailable e) {
-            throw new ChannelException(e.getMessage(), false);
+            // names the secret and its reference, never a value; a file being rotated may be back on the next try
+            throw new ChannelException(e.getMessage(), true);
         }
     }
 

@@ -3,7 +3,6 @@ package dev.carapace.server.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.carapace.channel.AgentRoute;
 import dev.carapace.channel.Channel;
 import dev.carapace.channel.ChannelEvent;
 import dev.carapace.channel.ChannelException;
@@ -19,11 +18,11 @@ import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
+import dev.carapace.server.json.ChannelsJson;
 
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 import static dev.carapace.server.api.HttpApi.sendJson;
@@ -93,18 +92,7 @@ public final class ChannelsApi {
         api.authenticate(x);
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
-        for (ChannelSpec s : hub.specs()) {
-            ObjectNode c = data.addObject().put("id", s.id()).put("kind", s.kind())
-                    .put("unknown_senders", s.unknownSenders().name().toLowerCase(Locale.ROOT))
-                    .put("running", hub.channel(s.id()).isPresent())
-                    .put("max_attachment_bytes", s.maxAttachmentBytes());
-            s.attachmentTypes().forEach(c.putArray("attachment_types")::add);
-            ArrayNode routes = c.putArray("routes");
-            for (AgentRoute r : s.routes()) {
-                routes.addObject().put("address", r.address()).put("agent", r.agent())
-                        .put("access", r.access().name().toLowerCase(Locale.ROOT));
-            }
-        }
+        for (ChannelSpec s : hub.specs()) data.add(ChannelsJson.channel(s).put("running", hub.channel(s.id()).isPresent()));
         sendJson(x, 200, body);
     }
 
@@ -131,7 +119,7 @@ public final class ChannelsApi {
         int limit = limit(x.query("limit"));
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
-        for (StoredMessage m : hub.messages(channel, limit)) data.add(message(m));
+        for (StoredMessage m : hub.messages(channel, limit)) data.add(ChannelsJson.message(m));
         sendJson(x, 200, body);
     }
 
@@ -151,7 +139,7 @@ public final class ChannelsApi {
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         for (IdentityBinding b : hub.identities().list()) {
-            if (p.isAdmin() || b.team().equals(p.team()) && p.user() != null && p.user().equals(b.user())) data.add(binding(b));
+            if (p.isAdmin() || b.team().equals(p.team()) && p.user() != null && p.user().equals(b.user())) data.add(ChannelsJson.binding(b));
         }
         sendJson(x, 200, body);
     }
@@ -170,7 +158,7 @@ public final class ChannelsApi {
         } catch (IllegalArgumentException e) {
             throw invalid("sender", e);
         }
-        sendJson(x, 201, binding(b));
+        sendJson(x, 201, ChannelsJson.binding(b));
     }
 
     /** {@code ?sender=KIND:ID}. */
@@ -195,10 +183,7 @@ public final class ChannelsApi {
         api.requireAdmin(x);
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
-        for (Pairing p : hub.identities().pairings()) {
-            data.addObject().put("sender", p.sender()).put("name", p.name()).put("channel", p.channel())
-                    .put("expires_at", p.expiresAt().toString());
-        }
+        for (Pairing p : hub.identities().pairings()) data.add(ChannelsJson.pairing(p));
         sendJson(x, 200, body);
     }
 
@@ -235,7 +220,7 @@ public final class ChannelsApi {
         } catch (IllegalArgumentException e) {
             throw invalid("code", e);
         }
-        sendJson(x, 201, binding(b));
+        sendJson(x, 201, ChannelsJson.binding(b));
     }
 
     /** Server-sent events: each channel event as it happens, until the client leaves ({@code ?channel=ID}: one). */
@@ -243,7 +228,7 @@ public final class ChannelsApi {
         api.requireAdmin(x);
         String only = x.query("channel");
         EventStream<ChannelEvent> stream = new EventStream<>(heartbeat,
-                e -> EventStream.frame(e.type(), event(e).toString()));
+                e -> EventStream.frame(e.type(), ChannelsJson.event(e).toString()));
         AutoCloseable sub = hub.events().subscribe(stream::offer);
         try {
             stream.pump(x, e -> only == null || only.equals(e.channel()), e -> false);
@@ -254,14 +239,6 @@ public final class ChannelsApi {
                 throw new IllegalStateException("could not unsubscribe a channel event stream", e);
             }
         }
-    }
-
-    private static ObjectNode event(ChannelEvent e) {
-        ObjectNode n = JSON.createObjectNode().put("type", e.type()).put("channel", e.channel()).put("kind", e.kind())
-                .put("message", e.messageId()).put("sender", e.sender()).put("agent", e.agent()).put("detail", e.detail())
-                .put("at", e.at().toString());
-        if (e.latencyMs() >= 0) n.put("latency_ms", e.latencyMs());
-        return n;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
@@ -278,20 +255,6 @@ public final class ChannelsApi {
             throw ApiException.invalid("team", "team: no team '" + clip(team, 60) + "' (teams: " + String.join(", ", teams) + ")");
         }
         return team;
-    }
-
-    private static ObjectNode message(StoredMessage m) {
-        ObjectNode n = JSON.createObjectNode().put("id", m.id()).put("channel", m.message().channel())
-                .put("sender", m.message().sender().key()).put("address", m.message().address())
-                .put("state", m.state().label()).put("agent", m.agent()).put("run_id", m.runId())
-                .put("detail", m.detail()).put("automated", m.message().automated())
-                .put("received_at", m.message().receivedAt().toString()).put("updated_at", m.updatedAt().toString());
-        return n;
-    }
-
-    private static ObjectNode binding(IdentityBinding b) {
-        return JSON.createObjectNode().put("sender", b.sender()).put("team", b.team()).put("user", b.user())
-                .put("source", b.source()).put("created_at", b.createdAt().toString());
     }
 
     private static String operator(Principal p) {

@@ -1,7 +1,6 @@
 package dev.carapace.server.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.channel.AgentRoute;
 import dev.carapace.channel.Channel;
 import dev.carapace.channel.ChannelException;
@@ -14,6 +13,7 @@ import dev.carapace.config.CarapaceConfig;
 import dev.carapace.guard.audit.AuditLog;
 import dev.carapace.server.Carapace;
 import dev.carapace.server.adapter.StoreChannels;
+import dev.carapace.server.json.ChannelsJson;
 import dev.carapace.store.Store;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -47,15 +47,7 @@ final class ChannelsCommand extends GroupCommand {
         int run(CarapaceConfig config, PrintWriter out) throws Exception {
             if (json) {
                 ArrayNode a = JSON.createArrayNode();
-                for (ChannelSpec s : config.channels().channels()) {
-                    ObjectNode c = a.addObject().put("id", s.id()).put("kind", s.kind())
-                            .put("unknown_senders", s.unknownSenders().name().toLowerCase(Locale.ROOT));
-                    ArrayNode routes = c.putArray("routes");
-                    for (AgentRoute r : s.routes()) {
-                        routes.addObject().put("address", r.address()).put("agent", r.agent())
-                                .put("access", r.access().name().toLowerCase(Locale.ROOT));
-                    }
-                }
+                for (ChannelSpec s : config.channels().channels()) a.add(ChannelsJson.channel(s));
                 out.println(JSON.writeValueAsString(a));
                 return 0;
             }
@@ -123,8 +115,7 @@ final class ChannelsCommand extends GroupCommand {
 
         void print(PrintWriter out, IdentityBinding b) throws Exception {
             if (json) {
-                out.println(JSON.writeValueAsString(JSON.createObjectNode().put("sender", b.sender()).put("team", b.team())
-                        .put("user", b.user()).put("source", b.source()).put("created_at", b.createdAt().toString())));
+                out.println(JSON.writeValueAsString(ChannelsJson.binding(b)));
             } else {
                 out.printf("%-45s %s%s (%s)%n", b.sender(), b.team(), b.user() == null ? "" : "/" + b.user(), b.source());
             }
@@ -178,10 +169,7 @@ final class ChannelsCommand extends GroupCommand {
                 case "list" -> {
                     if (json) {
                         ArrayNode a = JSON.createArrayNode();
-                        for (IdentityBinding b : identities.list()) {
-                            a.addObject().put("sender", b.sender()).put("team", b.team()).put("user", b.user())
-                                    .put("source", b.source());
-                        }
+                        for (IdentityBinding b : identities.list()) a.add(ChannelsJson.binding(b));
                         out.println(JSON.writeValueAsString(a));
                     } else {
                         if (identities.list().isEmpty()) out.println("No identity is bound.");
@@ -219,12 +207,7 @@ final class ChannelsCommand extends GroupCommand {
             PrintWriter out = out();
             if (json) {
                 ArrayNode a = JSON.createArrayNode();
-                for (StoredMessage m : ms) {
-                    a.addObject().put("id", m.id()).put("channel", m.message().channel())
-                            .put("sender", m.message().sender().key()).put("state", m.state().label())
-                            .put("agent", m.agent()).put("run_id", m.runId()).put("detail", m.detail())
-                            .put("received_at", m.message().receivedAt().toString());
-                }
+                for (StoredMessage m : ms) a.add(ChannelsJson.message(m));
                 out.println(JSON.writeValueAsString(a));
                 return 0;
             }
