@@ -77,7 +77,7 @@ class GuardCliTest {
         CliTest.Result bad = cli("audit", "search", "--since", "yesterday");
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.err()).contains("--since: expected an ISO instant").contains("got 'yesterday'");
-        assertThat(cli("audit", "search", "--outcome", "maybe").err()).contains("--outcome: expected one of allow, approved");
+        assertThat(cli("audit", "search", "--outcome", "maybe").err()).contains("--outcome: expected one of allow, allowed, approved").contains("got 'maybe'");
         assertThat(cli("audit", "verify", "--anchor", "3:xyz").err()).contains("--anchor: expected SEQ:HASH");
     }
 
