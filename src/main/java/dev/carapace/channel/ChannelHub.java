@@ -43,7 +43,8 @@ import java.util.concurrent.Executors;
  * <ol>
  *   <li><b>automated</b>: an auto-reply, a bounce, a bot, a loop is recorded and never answered;</li>
  *   <li><b>identity</b> ({@link Identities}): an unknown sender gets a pairing code or a refusal, at most once a day
- *       (a forged sender must not turn a channel into a way to mail strangers), and the model never sees it;</li>
+ *       (a forged sender must not turn a channel into a way to mail strangers), a code only where the sender alone
+ *       reads it, and the model never sees it;</li>
  *   <li><b>route and guard</b>: the channel's {@link AgentRoute} for the address names the agent and its
  *       {@link Access}: allowed, denied (the sender is told), or waiting for an operator;</li>
  *   <li><b>privacy</b> ({@link ChannelPrivacy}): blocked data refuses the message, naming the kind and line;
@@ -54,9 +55,10 @@ import java.util.concurrent.Executors;
  * </ol>
  *
  * <h2>The way out</h2>
- * When the run ends its last answer goes back through the channel, in the thread; to a recipient no binding names
- * the privacy router screens it first. Every send is audited; a send that fails on something passing is retried
- * with back-off. Messages of one conversation are handled one after another in the order received.
+ * When the run ends its last answer goes back through the channel, in the thread; to a recipient no binding names,
+ * or into a conversation others read too ({@link Channel#privateTo}), the privacy router screens it first. Every
+ * send is audited; a send that fails on something passing is retried with back-off. Messages of one conversation
+ * are handled one after another in the order received.
  *
  * <h2>Restarts</h2>
  * Each step is recorded on the message before the next is taken ({@link MessageState}). On start, messages not
@@ -200,7 +202,7 @@ public final class ChannelHub implements AutoCloseable {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("text: must not be empty");
         Channel channel = channels.get(channelId);
         if (channel == null) throw new ChannelException("channel '" + channelId + "' is not running", true);
-        Sender recipient = new Sender(spec.kind(), spec.kind().equals("email") ? to.toLowerCase(java.util.Locale.ROOT) : to, null);
+        Sender recipient = new Sender(spec.kind(), spec.kind().equals("email") ? dev.carapace.text.AsciiCase.lower(to) : to, null);
         String body = text;
         String note = "";
         if (identities.binding(recipient.key()).isEmpty()) {
@@ -385,7 +387,12 @@ public final class ChannelHub implements AutoCloseable {
         boolean mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
                 && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
         String detail = "unknown sender";
-        if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR) {
+        if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR && !privateTo(spec, in)) {
+            // others read this conversation: a code posted here could be confirmed by any of them, for themselves
+            detail = "unknown sender in a shared conversation; asked to write directly for a pairing code";
+            sendQuietly(spec, m, "Hello! This assistant answers people of the organisation only. To link this "
+                    + "account, send me a direct message.", "refuse");
+        } else if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR) {
             String code = identities.offer(in.sender(), spec.id());
             detail = "unknown sender; a pairing code was sent";
             publish("pairing_requested", spec, m.id(), in.sender().key(), null, null, -1);
@@ -551,6 +558,12 @@ public final class ChannelHub implements AutoCloseable {
         }
     }
 
+    /** Whether only the message's sender reads what is sent in its conversation ({@link Channel#privateTo}). */
+    private boolean privateTo(ChannelSpec spec, Inbound in) {
+        Channel channel = channels.get(spec.id());
+        return channel != null && channel.privateTo(in);
+    }
+
     /** Channels where a voice note is answered with a voice note as well as text. */
     private static boolean speaks(ChannelSpec spec) {
         return spec.kind().equals("telegram") || spec.kind().equals("slack");
@@ -587,7 +600,7 @@ public final class ChannelHub implements AutoCloseable {
             return false;
         }
         String body = text;
-        if (agentId != null && identities.binding(in.sender().key()).isEmpty()) {
+        if (agentId != null && (identities.binding(in.sender().key()).isEmpty() || !privateTo(spec, in))) {
             AgentSpec agent = agents.get(agentId);
             ChannelPrivacy.Screened s = privacy.outbound(agent.owner().team(), agentId, text);
             if (s.refusal() != null) {

@@ -345,6 +345,27 @@ class ChannelHubTest {
         assertThat(sender.path("key").asText().length()).isLessThan(h.memberKey.length());
     }
 
+    @Test
+    void aPairingCodeIsNeverPostedInAGroupWhereAnyReaderCouldConfirmItForThemselves() throws Exception {
+        Inbound in = message("eve", "desk@x", "group-1", "hi bot", List.of(), false);
+        inbox.receive(in);
+        assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.REFUSED);
+        Outbound notice = chat.sent.poll(5, TimeUnit.SECONDS);
+        assertThat(notice.text()).contains("direct message").doesNotContainPattern("[0-9A-Z]{10}");
+        assertThat(hub.identities().pairings()).noneMatch(p -> p.sender().equals("test:eve"));
+    }
+
+    @Test
+    void anAnswerIntoAGroupIsScreenedLikeOneToAStrangerEvenWhenItsSenderIsBound() throws Exception {
+        String card = "4111 1111 1111 1111";
+        h.a.enqueue(text("The card on file is " + card + ".", 20, 8));
+        Inbound in = message("alice", "desk@x", "group-2", "Which card does the customer use?", List.of(), false);
+        inbox.receive(in);
+        assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.ANSWERED);
+        h.a.take();
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).doesNotContain(card).contains("[REDACTED:");
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;
@@ -356,6 +377,8 @@ class ChannelHubTest {
         @Override public String kind() { return "test"; }
         @Override public void start(Inbox inbox) { }
         @Override public void send(Outbound message) { sent.add(message); }
+        /** Private unless the conversation's name says it is shared (a group). */
+        @Override public boolean privateTo(Inbound in) { return !in.conversation().startsWith("group-"); }
         @Override public String test() throws ChannelException { return "ok"; }
         @Override public void close() { }
     }
