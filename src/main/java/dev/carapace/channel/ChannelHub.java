@@ -181,8 +181,8 @@ public final class ChannelHub implements AutoCloseable {
     /**
      * A message an agent sends on its own (the {@code send_message} tool): only on a channel whose routes name the
      * agent, to a recipient the channel's kind names ({@code alice@corp.example}, a Slack user id...). A recipient no
-     * identity binding names is external: the privacy router screens the text first (blocked data stops it; data the
-     * policy redacts or keeps on private models is replaced). Audited either way.
+     * identity binding names is external: the privacy router screens the text and the subject first (blocked data
+     * stops it; data the policy redacts or keeps on private models is replaced). Audited either way.
      *
      * @return what was done, for the model
      * @throws IllegalArgumentException what was wrong with the request, for the model
@@ -206,15 +206,23 @@ public final class ChannelHub implements AutoCloseable {
         String body = text;
         String note = "";
         if (identities.binding(recipient.key()).isEmpty()) {
-            ChannelPrivacy.Screened s = privacy.outbound(agents.get(agentId).owner().team(), agentId, text);
-            if (s.refusal() != null) {
-                audit.record(channelId, "send", recipient.key(), agentId, "refused", "privacy: " + s.refusal());
+            String team = agents.get(agentId).owner().team();
+            // the subject is read by the recipient as much as the text: both are screened
+            ChannelPrivacy.Screened s = privacy.outbound(team, agentId, text);
+            ChannelPrivacy.Screened subj = subject == null ? null : privacy.outbound(team, agentId, subject);
+            String refusal = s.refusal() != null ? s.refusal() : subj != null ? subj.refusal() : null;
+            if (refusal != null) {
+                audit.record(channelId, "send", recipient.key(), agentId, "refused", "privacy: " + refusal);
                 throw new IllegalArgumentException("text: not sent to " + recipient.key() + ", who is outside the "
-                        + "organisation: " + s.refusal());
+                        + "organisation: " + refusal);
             }
-            if (!s.text().equals(text)) note = " (to a recipient outside the organisation: the privacy policy redacted "
-                    + String.join(", ", s.kinds()) + ")";
+            java.util.Set<String> kinds = new java.util.LinkedHashSet<>();
+            if (!s.text().equals(text)) kinds.addAll(s.kinds());
+            if (subj != null && !subj.text().equals(subject)) kinds.addAll(subj.kinds());
+            if (!kinds.isEmpty()) note = " (to a recipient outside the organisation: the privacy policy redacted "
+                    + String.join(", ", kinds) + ")";
             body = s.text();
+            if (subj != null) subject = subj.text();
         }
         Map<String, String> reply = subject == null ? Map.of() : Map.of("subject", subject);
         channel.send(new Outbound(channelId, recipient, "out-" + UUID.randomUUID(), body, List.of(), reply,
@@ -541,21 +549,44 @@ public final class ChannelHub implements AutoCloseable {
             finish(m, agentId, MessageState.FAILED, why);
             return;
         }
+        String body = leaving(spec, m, agentId, text);
+        if (body == null) {
+            finish(m, agentId, MessageState.FAILED, "the answer could not be sent");
+            return;
+        }
         List<Attachment> audio = List.of();
         if (voice != null && m.message().attachments().stream().anyMatch(Attachment::isAudio) && speaks(spec)) {
             try {
-                audio = List.of(voice.speak(who, text));
+                audio = List.of(voice.speak(who, body));   // what is spoken is what may be written: the screened text
             } catch (ChannelException e) {
                 log.info("channel {}: message {}: the answer is sent as text only: {}", spec.id(), m.id(), e.getMessage());
             }
         }
-        if (send(spec, m, agentId, text, audio, "answer")) {
+        if (send(spec, m, agentId, body, audio, "answer")) {
             long latency = Duration.between(m.message().receivedAt(), clock.instant()).toMillis();
             store.update(m.id(), MessageState.ANSWERED, agentId, runId, null, clock.instant());
             publish("message_answered", spec, m.id(), m.message().sender().key(), agentId, null, latency);
         } else {
             finish(m, agentId, MessageState.FAILED, "the answer could not be sent");
         }
+    }
+
+    /**
+     * The answer as it may leave: screened by the privacy router unless its sender is bound and alone reads the
+     * conversation; null when the policy stops it (audited). Screened before anything is made of it (speech too).
+     */
+    private String leaving(ChannelSpec spec, StoredMessage m, String agentId, String text) {
+        Inbound in = m.message();
+        if (identities.binding(in.sender().key()).isPresent() && privateTo(spec, in)) return text;
+        ChannelPrivacy.Screened s = privacy.outbound(agents.get(agentId).owner().team(), agentId, text);
+        if (s.refusal() != null) {
+            audit.record(spec.id(), "answer", in.sender().key(), agentId, "refused", "privacy: " + s.refusal());
+            return null;
+        }
+        if (!s.kinds().isEmpty()) {
+            audit.record(spec.id(), "answer", in.sender().key(), agentId, "redacted", "privacy: " + String.join(", ", s.kinds()));
+        }
+        return s.text();
     }
 
     /** Whether only the message's sender reads what is sent in its conversation ({@link Channel#privateTo}). */
@@ -588,8 +619,8 @@ public final class ChannelHub implements AutoCloseable {
     }
 
     /**
-     * Sends {@code text} to the message's sender in its thread: screened when the recipient is external, audited,
-     * retried with back-off while the failure may pass.
+     * Sends {@code text} (an answer already {@link #leaving screened}, or a notice) to the message's sender in its
+     * thread, audited, retried with back-off while the failure may pass.
      */
     private boolean send(ChannelSpec spec, StoredMessage m, String agentId, String text, List<Attachment> files,
                          String action) {
@@ -599,20 +630,7 @@ public final class ChannelHub implements AutoCloseable {
             log.warn("channel {}: not running; message {} not answered", spec.id(), m.id());
             return false;
         }
-        String body = text;
-        if (agentId != null && (identities.binding(in.sender().key()).isEmpty() || !privateTo(spec, in))) {
-            AgentSpec agent = agents.get(agentId);
-            ChannelPrivacy.Screened s = privacy.outbound(agent.owner().team(), agentId, text);
-            if (s.refusal() != null) {
-                audit.record(spec.id(), action, in.sender().key(), agentId, "refused", "privacy: " + s.refusal());
-                return false;
-            }
-            if (!s.kinds().isEmpty()) {
-                audit.record(spec.id(), action, in.sender().key(), agentId, "redacted", "privacy: " + String.join(", ", s.kinds()));
-            }
-            body = s.text();
-        }
-        Outbound out = new Outbound(spec.id(), in.sender(), in.conversation(), body, files, in.reply(), m.id() + ":" + action);
+        Outbound out = new Outbound(spec.id(), in.sender(), in.conversation(), text, files, in.reply(), m.id() + ":" + action);
         Duration wait = firstRetry;
         for (int attempt = 1; ; attempt++) {
             try {

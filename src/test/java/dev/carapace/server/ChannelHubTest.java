@@ -366,6 +366,48 @@ class ChannelHubTest {
         assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).doesNotContain(card).contains("[REDACTED:");
     }
 
+    @Test
+    void sendMessageToAStrangerCannotCarryACardInItsSubject() throws Exception {
+        String card = "4111 1111 1111 1111";
+        String done = hub.sendAs("desk", "chat", "customer@example.com", "Card " + card, "See the subject.");
+        Outbound out = chat.sent.poll(5, TimeUnit.SECONDS);
+        assertThat(out.reply().get("subject")).doesNotContain(card).contains("[REDACTED:");
+        assertThat(done).contains("redacted");
+    }
+
+    @Test
+    void aSpokenAnswerIntoAGroupSaysNoMoreThanTheScreenedText() throws Exception {
+        List<String> spoken = new CopyOnWriteArrayList<>();
+        dev.carapace.channel.Voice voice = new dev.carapace.channel.Voice() {
+            @Override public String transcribe(dev.carapace.identity.Principal caller, Attachment audio) {
+                return "which card?";
+            }
+            @Override public Attachment speak(dev.carapace.identity.Principal caller, String text) {
+                spoken.add(text);
+                return new Attachment("answer.ogg", "audio/ogg", new byte[]{1});
+            }
+        };
+        ChannelSpec talking = new ChannelSpec("talk", "slack", List.of(new AgentRoute("*", "desk", Access.ALLOW)),
+                UnknownSenders.PAIR, 1000, List.of("audio/*"), null);
+        RecordingChannel talk = new RecordingChannel("talk");
+        StoreChannels store = new StoreChannels(h.carapace.store().channelRows());
+        String card = "4111 1111 1111 1111";
+        h.a.enqueue(text("The card is " + card + ".", 20, 8));
+        try (ChannelHub voiced = new ChannelHub(List.of(talking), store, hub.identities(), h.carapace.agentRuntime().agents(),
+                h.carapace.agentRuntime(), new ChannelPrivacyScreen(PrivacySpec.DEFAULT, new Scanner(PrivacySpec.DEFAULT)),
+                dev.carapace.channel.ChannelAudit.NONE, new ChannelEvents(), voice, Clock.systemUTC(), Duration.ofMillis(10))) {
+            voiced.add(talk);
+            voiced.start();
+            voiced.inbox().receive(new Inbound("talk", UUID.randomUUID().toString(), new Sender("test", "alice", null),
+                    "C1", "group-voice", "", List.of(new Attachment("note.ogg", "audio/ogg", new byte[]{0})),
+                    Map.of(), false, Instant.now()));
+            Outbound out = talk.sent.poll(10, TimeUnit.SECONDS);
+            assertThat(out.text()).doesNotContain(card);
+            assertThat(spoken).singleElement().satisfies(t -> assertThat(t).doesNotContain(card).contains("[REDACTED:"));
+        }
+        h.a.take();
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;
