@@ -50,4 +50,12 @@ class ChannelAttackTest {
         assertThat(Identities.normalise("email:KATE@CORP.EXAMPLE")).isEqualTo("email:kate@corp.example");
         assertThat(Identities.normalise("slack:T01:U02")).isEqualTo("slack:T01:U02");
     }
+
+    @Test
+    void aSendersDisplayNameCarriesNoTerminalEscapesOrBidiOverridesToTheOperatorsScreen() {
+        Sender s = new Sender("telegram", "42", "\u001b]8;;https://evil.example\u0007Eve\u001b[2J\u202e\n\tCFO");
+        assertThat(s.name()).isEqualTo("]8;;https://evil.example Eve [2J CFO");
+        assertThat(new Sender("telegram", "42", "\u200b\u0000 ").name()).isNull();
+        assertThat(new Sender("telegram", "42", "x".repeat(500)).name()).hasSize(Sender.MAX_NAME);
+    }
 }
