@@ -408,6 +408,24 @@ class ChannelHubTest {
         h.a.take();
     }
 
+    @Test
+    void aSecretOrCardHiddenWithZeroWidthOrFullwidthCharactersIsStillSeenBothWays() throws Exception {
+        int before = h.a.requestCount();
+        Inbound key = message("alice", "desk@x", "t-zw", "use AKIA\u200bIOSFODNN7EXAMPLE", List.of(), false);
+        inbox.receive(key);
+        StoredMessage m = awaitFinal(key.messageId());
+        assertThat(m.state()).isEqualTo(MessageState.REFUSED);
+        assertThat(m.detail()).contains("aws_access_key");
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).contains("not passed on");
+        assertThat(h.a.requestCount()).isEqualTo(before);
+
+        hub.sendAs("desk", "chat", "customer@example.com", null, "Card: 4111\u200b1111\u200b1111\u200b1111, "
+                + "again \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11");
+        String out = chat.sent.poll(5, TimeUnit.SECONDS).text();
+        assertThat(out.replaceAll("[^0-9]", "")).doesNotContain("4111");
+        assertThat(out).contains("[REDACTED:");
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;
