@@ -99,6 +99,8 @@ public final class ChannelHub implements AutoCloseable {
             Thread.ofVirtual().name("channel-message-", 0).factory());
     /** The last task of each conversation: the next one runs after it. */
     private final Map<String, CompletableFuture<Void>> conversations = new ConcurrentHashMap<>();
+    /** Striped by sender: whether an unknown sender is answered is decided one message at a time. */
+    private final Object[] unknownSenderLocks = java.util.stream.IntStream.range(0, 64).mapToObj(i -> new Object()).toArray();
     private volatile boolean closed;
 
     /**
@@ -392,8 +394,14 @@ public final class ChannelHub implements AutoCloseable {
     private void unknownSender(ChannelSpec spec, StoredMessage m) {
         Inbound in = m.message();
         Instant now = clock.instant();
-        boolean mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
-                && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
+        boolean mayReply;
+        // Decided and recorded under one lock: a sender's messages in many conversations are handled at once (a
+        // forger's mails with as many Message-IDs), and each must see the others' refusals, or each gets a reply.
+        synchronized (unknownSenderLocks[Math.floorMod(in.sender().key().hashCode(), unknownSenderLocks.length)]) {
+            mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
+                    && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
+            store.update(m.id(), MessageState.REFUSED, null, null, "unknown sender", now);
+        }
         String detail = "unknown sender";
         if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR && !privateTo(spec, in)) {
             // others read this conversation: a code posted here could be confirmed by any of them, for themselves

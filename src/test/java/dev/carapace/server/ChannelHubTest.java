@@ -426,6 +426,22 @@ class ChannelHubTest {
         assertThat(out).contains("[REDACTED:");
     }
 
+    @Test
+    void aForgedSendersFloodOverManyConversationsAtOnceGetsOneReplyNotOneEach() throws Exception {
+        List<Inbound> flood = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) flood.add(message("victim", "desk@x", "t-flood-" + i, "hi " + i, List.of(), false));
+        flood.parallelStream().forEach(in -> {
+            try {
+                inbox.receive(in);
+            } catch (ChannelException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        for (Inbound in : flood) assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.REFUSED);
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).recipient().key()).isEqualTo("test:victim");
+        assertThat(chat.sent.poll(300, TimeUnit.MILLISECONDS)).as("a second reply").isNull();
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;
