@@ -29,6 +29,15 @@ public interface Channel extends AutoCloseable {
     void send(Outbound message) throws ChannelException, InterruptedException;
 
     /**
+     * Whether only {@code in}'s sender reads what is sent in its conversation: a direct message, a private chat, a
+     * mail answered to its sender alone. Where others read along (a Slack channel, a Telegram group) the hub posts
+     * no pairing code (whoever read it could confirm it for themselves, and the sender would then speak, and be
+     * recorded, as them) and screens answers as for a recipient outside the organisation. Not private unless the
+     * kind knows better.
+     */
+    default boolean privateTo(Inbound in) { return false; }
+
+    /**
      * Checks that the channel can reach its service with its credentials now (log in, {@code auth.test},
      * {@code getMe}), without sending anything to anyone.
      *

@@ -43,7 +43,8 @@ import java.util.concurrent.Executors;
  * <ol>
  *   <li><b>automated</b>: an auto-reply, a bounce, a bot, a loop is recorded and never answered;</li>
  *   <li><b>identity</b> ({@link Identities}): an unknown sender gets a pairing code or a refusal, at most once a day
- *       (a forged sender must not turn a channel into a way to mail strangers), and the model never sees it;</li>
+ *       (a forged sender must not turn a channel into a way to mail strangers), a code only where the sender alone
+ *       reads it, and the model never sees it;</li>
  *   <li><b>route and guard</b>: the channel's {@link AgentRoute} for the address names the agent and its
  *       {@link Access}: allowed, denied (the sender is told), or waiting for an operator;</li>
  *   <li><b>privacy</b> ({@link ChannelPrivacy}): blocked data refuses the message, naming the kind and line;
@@ -54,9 +55,10 @@ import java.util.concurrent.Executors;
  * </ol>
  *
  * <h2>The way out</h2>
- * When the run ends its last answer goes back through the channel, in the thread; to a recipient no binding names
- * the privacy router screens it first. Every send is audited; a send that fails on something passing is retried
- * with back-off. Messages of one conversation are handled one after another in the order received.
+ * When the run ends its last answer goes back through the channel, in the thread; to a recipient no binding names,
+ * or into a conversation others read too ({@link Channel#privateTo}), the privacy router screens it first. Every
+ * send is audited; a send that fails on something passing is retried with back-off. Messages of one conversation
+ * are handled one after another in the order received.
  *
  * <h2>Restarts</h2>
  * Each step is recorded on the message before the next is taken ({@link MessageState}). On start, messages not
@@ -97,6 +99,8 @@ public final class ChannelHub implements AutoCloseable {
             Thread.ofVirtual().name("channel-message-", 0).factory());
     /** The last task of each conversation: the next one runs after it. */
     private final Map<String, CompletableFuture<Void>> conversations = new ConcurrentHashMap<>();
+    /** Striped by sender: whether an unknown sender is answered is decided one message at a time. */
+    private final Object[] unknownSenderLocks = java.util.stream.IntStream.range(0, 64).mapToObj(i -> new Object()).toArray();
     private volatile boolean closed;
 
     /**
@@ -179,8 +183,8 @@ public final class ChannelHub implements AutoCloseable {
     /**
      * A message an agent sends on its own (the {@code send_message} tool): only on a channel whose routes name the
      * agent, to a recipient the channel's kind names ({@code alice@corp.example}, a Slack user id...). A recipient no
-     * identity binding names is external: the privacy router screens the text first (blocked data stops it; data the
-     * policy redacts or keeps on private models is replaced). Audited either way.
+     * identity binding names is external: the privacy router screens the text and the subject first (blocked data
+     * stops it; data the policy redacts or keeps on private models is replaced). Audited either way.
      *
      * @return what was done, for the model
      * @throws IllegalArgumentException what was wrong with the request, for the model
@@ -200,19 +204,27 @@ public final class ChannelHub implements AutoCloseable {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("text: must not be empty");
         Channel channel = channels.get(channelId);
         if (channel == null) throw new ChannelException("channel '" + channelId + "' is not running", true);
-        Sender recipient = new Sender(spec.kind(), spec.kind().equals("email") ? to.toLowerCase(java.util.Locale.ROOT) : to, null);
+        Sender recipient = new Sender(spec.kind(), spec.kind().equals("email") ? dev.carapace.text.AsciiCase.lower(to) : to, null);
         String body = text;
         String note = "";
         if (identities.binding(recipient.key()).isEmpty()) {
-            ChannelPrivacy.Screened s = privacy.outbound(agents.get(agentId).owner().team(), agentId, text);
-            if (s.refusal() != null) {
-                audit.record(channelId, "send", recipient.key(), agentId, "refused", "privacy: " + s.refusal());
+            String team = agents.get(agentId).owner().team();
+            // the subject is read by the recipient as much as the text: both are screened
+            ChannelPrivacy.Screened s = privacy.outbound(team, agentId, text);
+            ChannelPrivacy.Screened subj = subject == null ? null : privacy.outbound(team, agentId, subject);
+            String refusal = s.refusal() != null ? s.refusal() : subj != null ? subj.refusal() : null;
+            if (refusal != null) {
+                audit.record(channelId, "send", recipient.key(), agentId, "refused", "privacy: " + refusal);
                 throw new IllegalArgumentException("text: not sent to " + recipient.key() + ", who is outside the "
-                        + "organisation: " + s.refusal());
+                        + "organisation: " + refusal);
             }
-            if (!s.text().equals(text)) note = " (to a recipient outside the organisation: the privacy policy redacted "
-                    + String.join(", ", s.kinds()) + ")";
+            java.util.Set<String> kinds = new java.util.LinkedHashSet<>();
+            if (!s.text().equals(text)) kinds.addAll(s.kinds());
+            if (subj != null && !subj.text().equals(subject)) kinds.addAll(subj.kinds());
+            if (!kinds.isEmpty()) note = " (to a recipient outside the organisation: the privacy policy redacted "
+                    + String.join(", ", kinds) + ")";
             body = s.text();
+            if (subj != null) subject = subj.text();
         }
         Map<String, String> reply = subject == null ? Map.of() : Map.of("subject", subject);
         channel.send(new Outbound(channelId, recipient, "out-" + UUID.randomUUID(), body, List.of(), reply,
@@ -382,10 +394,21 @@ public final class ChannelHub implements AutoCloseable {
     private void unknownSender(ChannelSpec spec, StoredMessage m) {
         Inbound in = m.message();
         Instant now = clock.instant();
-        boolean mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
-                && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
+        boolean mayReply;
+        // Decided and recorded under one lock: a sender's messages in many conversations are handled at once (a
+        // forger's mails with as many Message-IDs), and each must see the others' refusals, or each gets a reply.
+        synchronized (unknownSenderLocks[Math.floorMod(in.sender().key().hashCode(), unknownSenderLocks.length)]) {
+            mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
+                    && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
+            store.update(m.id(), MessageState.REFUSED, null, null, "unknown sender", now);
+        }
         String detail = "unknown sender";
-        if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR) {
+        if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR && !privateTo(spec, in)) {
+            // others read this conversation: a code posted here could be confirmed by any of them, for themselves
+            detail = "unknown sender in a shared conversation; asked to write directly for a pairing code";
+            sendQuietly(spec, m, "Hello! This assistant answers people of the organisation only. To link this "
+                    + "account, send me a direct message.", "refuse");
+        } else if (mayReply && spec.unknownSenders() == UnknownSenders.PAIR) {
             String code = identities.offer(in.sender(), spec.id());
             detail = "unknown sender; a pairing code was sent";
             publish("pairing_requested", spec, m.id(), in.sender().key(), null, null, -1);
@@ -534,21 +557,50 @@ public final class ChannelHub implements AutoCloseable {
             finish(m, agentId, MessageState.FAILED, why);
             return;
         }
+        String body = leaving(spec, m, agentId, text);
+        if (body == null) {
+            finish(m, agentId, MessageState.FAILED, "the answer could not be sent");
+            return;
+        }
         List<Attachment> audio = List.of();
         if (voice != null && m.message().attachments().stream().anyMatch(Attachment::isAudio) && speaks(spec)) {
             try {
-                audio = List.of(voice.speak(who, text));
+                audio = List.of(voice.speak(who, body));   // what is spoken is what may be written: the screened text
             } catch (ChannelException e) {
                 log.info("channel {}: message {}: the answer is sent as text only: {}", spec.id(), m.id(), e.getMessage());
             }
         }
-        if (send(spec, m, agentId, text, audio, "answer")) {
+        if (send(spec, m, agentId, body, audio, "answer")) {
             long latency = Duration.between(m.message().receivedAt(), clock.instant()).toMillis();
             store.update(m.id(), MessageState.ANSWERED, agentId, runId, null, clock.instant());
             publish("message_answered", spec, m.id(), m.message().sender().key(), agentId, null, latency);
         } else {
             finish(m, agentId, MessageState.FAILED, "the answer could not be sent");
         }
+    }
+
+    /**
+     * The answer as it may leave: screened by the privacy router unless its sender is bound and alone reads the
+     * conversation; null when the policy stops it (audited). Screened before anything is made of it (speech too).
+     */
+    private String leaving(ChannelSpec spec, StoredMessage m, String agentId, String text) {
+        Inbound in = m.message();
+        if (identities.binding(in.sender().key()).isPresent() && privateTo(spec, in)) return text;
+        ChannelPrivacy.Screened s = privacy.outbound(agents.get(agentId).owner().team(), agentId, text);
+        if (s.refusal() != null) {
+            audit.record(spec.id(), "answer", in.sender().key(), agentId, "refused", "privacy: " + s.refusal());
+            return null;
+        }
+        if (!s.kinds().isEmpty()) {
+            audit.record(spec.id(), "answer", in.sender().key(), agentId, "redacted", "privacy: " + String.join(", ", s.kinds()));
+        }
+        return s.text();
+    }
+
+    /** Whether only the message's sender reads what is sent in its conversation ({@link Channel#privateTo}). */
+    private boolean privateTo(ChannelSpec spec, Inbound in) {
+        Channel channel = channels.get(spec.id());
+        return channel != null && channel.privateTo(in);
     }
 
     /** Channels where a voice note is answered with a voice note as well as text. */
@@ -575,8 +627,8 @@ public final class ChannelHub implements AutoCloseable {
     }
 
     /**
-     * Sends {@code text} to the message's sender in its thread: screened when the recipient is external, audited,
-     * retried with back-off while the failure may pass.
+     * Sends {@code text} (an answer already {@link #leaving screened}, or a notice) to the message's sender in its
+     * thread, audited, retried with back-off while the failure may pass.
      */
     private boolean send(ChannelSpec spec, StoredMessage m, String agentId, String text, List<Attachment> files,
                          String action) {
@@ -586,20 +638,7 @@ public final class ChannelHub implements AutoCloseable {
             log.warn("channel {}: not running; message {} not answered", spec.id(), m.id());
             return false;
         }
-        String body = text;
-        if (agentId != null && identities.binding(in.sender().key()).isEmpty()) {
-            AgentSpec agent = agents.get(agentId);
-            ChannelPrivacy.Screened s = privacy.outbound(agent.owner().team(), agentId, text);
-            if (s.refusal() != null) {
-                audit.record(spec.id(), action, in.sender().key(), agentId, "refused", "privacy: " + s.refusal());
-                return false;
-            }
-            if (!s.kinds().isEmpty()) {
-                audit.record(spec.id(), action, in.sender().key(), agentId, "redacted", "privacy: " + String.join(", ", s.kinds()));
-            }
-            body = s.text();
-        }
-        Outbound out = new Outbound(spec.id(), in.sender(), in.conversation(), body, files, in.reply(), m.id() + ":" + action);
+        Outbound out = new Outbound(spec.id(), in.sender(), in.conversation(), text, files, in.reply(), m.id() + ":" + action);
         Duration wait = firstRetry;
         for (int attempt = 1; ; attempt++) {
             try {

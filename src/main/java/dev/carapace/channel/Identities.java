@@ -52,10 +52,13 @@ public final class Identities {
         return b != null ? Optional.of(b) : store.binding(key);
     }
 
-    /** An e-mail address is one sender however it is cased ({@code email:Bob@Corp.example} is bob's). */
+    /**
+     * An e-mail address is one sender however it is cased ({@code email:Bob@Corp.example} is bob's); only ASCII
+     * letters are folded, so no other character becomes one of a bound address's.
+     */
     public static String normalise(String senderKey) {
         return senderKey != null && senderKey.regionMatches(true, 0, "email:", 0, 6)
-                ? senderKey.toLowerCase(java.util.Locale.ROOT) : senderKey;
+                ? dev.carapace.text.AsciiCase.lower(senderKey) : senderKey;
     }
 
     /** The config's bindings, then the store's, each sender once. */

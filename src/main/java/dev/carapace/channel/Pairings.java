@@ -63,11 +63,14 @@ final class Pairings {
                 throw new IllegalArgumentException("code: too many wrong pairing codes this hour; try again after "
                         + m.since.plus(Duration.ofHours(1)));
             }
+            // counted as wrong until it proves right: guesses sent at once must not all pass the check above
+            m.count++;
         }
         String normal = normalise(code);
         Optional<Pairing> p = normal == null ? Optional.empty() : store.takePairing(hash(normal), now);
-        if (p.isEmpty()) {
-            synchronized (m) { m.count++; }
+        if (p.isPresent()) {
+            synchronized (m) { m.count = Math.max(0, m.count - 1); }
+        } else {
             throw new IllegalArgumentException("code: no pairing is waiting for this code (codes are 10 letters and "
                     + "digits, valid for an hour and once; the sender gets a new one by writing again)");
         }

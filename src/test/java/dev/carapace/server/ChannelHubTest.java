@@ -345,6 +345,103 @@ class ChannelHubTest {
         assertThat(sender.path("key").asText().length()).isLessThan(h.memberKey.length());
     }
 
+    @Test
+    void aPairingCodeIsNeverPostedInAGroupWhereAnyReaderCouldConfirmItForThemselves() throws Exception {
+        Inbound in = message("eve", "desk@x", "group-1", "hi bot", List.of(), false);
+        inbox.receive(in);
+        assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.REFUSED);
+        Outbound notice = chat.sent.poll(5, TimeUnit.SECONDS);
+        assertThat(notice.text()).contains("direct message").doesNotContainPattern("[0-9A-Z]{10}");
+        assertThat(hub.identities().pairings()).noneMatch(p -> p.sender().equals("test:eve"));
+    }
+
+    @Test
+    void anAnswerIntoAGroupIsScreenedLikeOneToAStrangerEvenWhenItsSenderIsBound() throws Exception {
+        String card = "4111 1111 1111 1111";
+        h.a.enqueue(text("The card on file is " + card + ".", 20, 8));
+        Inbound in = message("alice", "desk@x", "group-2", "Which card does the customer use?", List.of(), false);
+        inbox.receive(in);
+        assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.ANSWERED);
+        h.a.take();
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).doesNotContain(card).contains("[REDACTED:");
+    }
+
+    @Test
+    void sendMessageToAStrangerCannotCarryACardInItsSubject() throws Exception {
+        String card = "4111 1111 1111 1111";
+        String done = hub.sendAs("desk", "chat", "customer@example.com", "Card " + card, "See the subject.");
+        Outbound out = chat.sent.poll(5, TimeUnit.SECONDS);
+        assertThat(out.reply().get("subject")).doesNotContain(card).contains("[REDACTED:");
+        assertThat(done).contains("redacted");
+    }
+
+    @Test
+    void aSpokenAnswerIntoAGroupSaysNoMoreThanTheScreenedText() throws Exception {
+        List<String> spoken = new CopyOnWriteArrayList<>();
+        dev.carapace.channel.Voice voice = new dev.carapace.channel.Voice() {
+            @Override public String transcribe(dev.carapace.identity.Principal caller, Attachment audio) {
+                return "which card?";
+            }
+            @Override public Attachment speak(dev.carapace.identity.Principal caller, String text) {
+                spoken.add(text);
+                return new Attachment("answer.ogg", "audio/ogg", new byte[]{1});
+            }
+        };
+        ChannelSpec talking = new ChannelSpec("talk", "slack", List.of(new AgentRoute("*", "desk", Access.ALLOW)),
+                UnknownSenders.PAIR, 1000, List.of("audio/*"), null);
+        RecordingChannel talk = new RecordingChannel("talk");
+        StoreChannels store = new StoreChannels(h.carapace.store().channelRows());
+        String card = "4111 1111 1111 1111";
+        h.a.enqueue(text("The card is " + card + ".", 20, 8));
+        try (ChannelHub voiced = new ChannelHub(List.of(talking), store, hub.identities(), h.carapace.agentRuntime().agents(),
+                h.carapace.agentRuntime(), new ChannelPrivacyScreen(PrivacySpec.DEFAULT, new Scanner(PrivacySpec.DEFAULT)),
+                dev.carapace.channel.ChannelAudit.NONE, new ChannelEvents(), voice, Clock.systemUTC(), Duration.ofMillis(10))) {
+            voiced.add(talk);
+            voiced.start();
+            voiced.inbox().receive(new Inbound("talk", UUID.randomUUID().toString(), new Sender("test", "alice", null),
+                    "C1", "group-voice", "", List.of(new Attachment("note.ogg", "audio/ogg", new byte[]{0})),
+                    Map.of(), false, Instant.now()));
+            Outbound out = talk.sent.poll(10, TimeUnit.SECONDS);
+            assertThat(out.text()).doesNotContain(card);
+            assertThat(spoken).singleElement().satisfies(t -> assertThat(t).doesNotContain(card).contains("[REDACTED:"));
+        }
+        h.a.take();
+    }
+
+    @Test
+    void aSecretOrCardHiddenWithZeroWidthOrFullwidthCharactersIsStillSeenBothWays() throws Exception {
+        int before = h.a.requestCount();
+        Inbound key = message("alice", "desk@x", "t-zw", "use AKIA\u200bIOSFODNN7EXAMPLE", List.of(), false);
+        inbox.receive(key);
+        StoredMessage m = awaitFinal(key.messageId());
+        assertThat(m.state()).isEqualTo(MessageState.REFUSED);
+        assertThat(m.detail()).contains("aws_access_key");
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).contains("not passed on");
+        assertThat(h.a.requestCount()).isEqualTo(before);
+
+        hub.sendAs("desk", "chat", "customer@example.com", null, "Card: 4111\u200b1111\u200b1111\u200b1111, "
+                + "again \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11");
+        String out = chat.sent.poll(5, TimeUnit.SECONDS).text();
+        assertThat(out.replaceAll("[^0-9]", "")).doesNotContain("4111");
+        assertThat(out).contains("[REDACTED:");
+    }
+
+    @Test
+    void aForgedSendersFloodOverManyConversationsAtOnceGetsOneReplyNotOneEach() throws Exception {
+        List<Inbound> flood = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) flood.add(message("victim", "desk@x", "t-flood-" + i, "hi " + i, List.of(), false));
+        flood.parallelStream().forEach(in -> {
+            try {
+                inbox.receive(in);
+            } catch (ChannelException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        for (Inbound in : flood) assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.REFUSED);
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).recipient().key()).isEqualTo("test:victim");
+        assertThat(chat.sent.poll(300, TimeUnit.MILLISECONDS)).as("a second reply").isNull();
+    }
+
     /** A channel that records what it sends. */
     static final class RecordingChannel implements Channel {
         final String id;
@@ -356,6 +453,8 @@ class ChannelHubTest {
         @Override public String kind() { return "test"; }
         @Override public void start(Inbox inbox) { }
         @Override public void send(Outbound message) { sent.add(message); }
+        /** Private unless the conversation's name says it is shared (a group). */
+        @Override public boolean privateTo(Inbound in) { return !in.conversation().startsWith("group-"); }
         @Override public String test() throws ChannelException { return "ok"; }
         @Override public void close() { }
     }

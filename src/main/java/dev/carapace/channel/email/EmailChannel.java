@@ -3,6 +3,7 @@ package dev.carapace.channel.email;
 import dev.carapace.channel.Channel;
 import dev.carapace.channel.ChannelContext;
 import dev.carapace.channel.ChannelException;
+import dev.carapace.channel.Inbound;
 import dev.carapace.channel.Inbox;
 import dev.carapace.channel.Outbound;
 import dev.carapace.channel.email.EmailSettings.MailServer;
@@ -73,6 +74,10 @@ public final class EmailChannel implements Channel {
 
     @Override
     public String kind() { return "email"; }
+
+    /** An answer is mailed to its sender alone. */
+    @Override
+    public boolean privateTo(Inbound in) { return true; }
 
     @Override
     public synchronized void start(Inbox inbox) {

@@ -3,6 +3,7 @@ package dev.carapace.channel.email;
 import dev.carapace.channel.Attachment;
 import dev.carapace.channel.Inbound;
 import dev.carapace.channel.Sender;
+import dev.carapace.text.AsciiCase;
 import jakarta.mail.Address;
 import jakarta.mail.BodyPart;
 import jakarta.mail.MessagingException;
@@ -193,7 +194,7 @@ final class MailParser {
         try {
             for (Address a : InternetAddress.parseHeader(MailThread.oneLine(raw, 4000), false)) {
                 if (a instanceof InternetAddress ia && ia.getAddress() != null
-                        && ADDRESS.matcher(ia.getAddress().toLowerCase(Locale.ROOT)).matches()) {
+                        && ADDRESS.matcher(AsciiCase.lower(ia.getAddress())).matches()) {
                     out.add(ia);
                 }
             }
@@ -204,7 +205,7 @@ final class MailParser {
     }
 
     private static String bare(InternetAddress a) {
-        return a.getAddress().toLowerCase(Locale.ROOT);
+        return AsciiCase.lower(a.getAddress());   // the Kelvin sign must not become a k of someone's address
     }
 
     /** Which of the channel's addresses the mail was sent to; the first one when no header names one (a Bcc). */

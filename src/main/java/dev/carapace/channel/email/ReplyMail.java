@@ -3,6 +3,7 @@ package dev.carapace.channel.email;
 import dev.carapace.channel.Attachment;
 import dev.carapace.channel.ChannelException;
 import dev.carapace.channel.Outbound;
+import dev.carapace.text.AsciiCase;
 import jakarta.activation.DataHandler;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
@@ -83,7 +84,7 @@ final class ReplyMail {
 
     /** A bare address, as a sender id holds it; anything else (a name, a second address, a line break) is refused. */
     static String checkedAddress(String address, String what) throws ChannelException {
-        String a = address == null ? "" : address.toLowerCase(Locale.ROOT);
+        String a = address == null ? "" : AsciiCase.lower(address);
         if (!ADDRESS.matcher(a).matches() || a.contains("..")) {
             throw new ChannelException(what + " is not one plain e-mail address: '" + MailThread.oneLine(
                     address == null ? "" : address, 80) + "'", false);

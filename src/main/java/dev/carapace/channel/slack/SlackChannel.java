@@ -94,6 +94,10 @@ public final class SlackChannel implements PushChannel {
     @Override
     public String kind() { return "slack"; }
 
+    /** A direct message only; a channel's thread (and a group DM) is read by everyone in it. */
+    @Override
+    public boolean privateTo(Inbound in) { return "im".equals(in.address()); }
+
     @Override
     public void start(Inbox inbox) {
         this.inbox = inbox;

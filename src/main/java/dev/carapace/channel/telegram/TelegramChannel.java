@@ -113,6 +113,10 @@ public final class TelegramChannel implements PushChannel {
     @Override
     public String kind() { return "telegram"; }
 
+    /** A private chat only (its id is the user's); a group is read by all its members. */
+    @Override
+    public boolean privateTo(Inbound in) { return in.address().equals(in.sender().id()); }
+
     @Override
     public void start(Inbox inbox) {
         this.inbox = inbox;

@@ -95,6 +95,10 @@ public final class WebhookChannel implements PushChannel {
     @Override
     public String kind() { return "webhook"; }
 
+    /** An answer goes back to the calling system only. */
+    @Override
+    public boolean privateTo(Inbound in) { return true; }
+
     @Override
     public void start(Inbox inbox) { this.inbox = inbox; }
 

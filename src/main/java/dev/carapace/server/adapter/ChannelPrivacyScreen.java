@@ -4,7 +4,9 @@ import dev.carapace.channel.ChannelPrivacy;
 import dev.carapace.privacy.Finding;
 import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.privacy.Scanner;
+import dev.carapace.text.Invisible;
 
+import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -16,6 +18,10 @@ import java.util.Set;
  * for good; the rest passes, and every model call made with it is screened again by the gateway. Going out to an
  * external recipient: blocked data stops the message, and data the policy redacts or keeps on private models is
  * replaced: what may only reach Carapace's own models must not reach a stranger's inbox either.
+ *
+ * <p>Both ways, the text is first made what it reads as ({@link #readable}): a model reads a card number or a key
+ * through zero-width characters and fullwidth digits that the detectors do not, so what is screened, and what goes
+ * on, is the text without them.
  */
 public final class ChannelPrivacyScreen implements ChannelPrivacy {
 
@@ -33,7 +39,8 @@ public final class ChannelPrivacyScreen implements ChannelPrivacy {
     @Override
     public Screened outbound(String team, String agent, String text) { return screen(team, agent, text, true); }
 
-    private Screened screen(String team, String agent, String text, boolean leaving) {
+    private Screened screen(String team, String agent, String given, boolean leaving) {
+        String text = readable(given);
         List<Finding> findings = scanner.scan(text);
         if (findings.isEmpty()) return new Screened(text, null, List.of());
         Set<String> kinds = new LinkedHashSet<>();
@@ -53,5 +60,17 @@ public final class ChannelPrivacyScreen implements ChannelPrivacy {
                     List.copyOf(kinds));
         }
         return new Screened(Spans.redact(text, redact), null, List.copyOf(kinds));
+    }
+
+    /**
+     * {@code text} in Unicode's compatibility form (NFKC: fullwidth {@code ４} is {@code 4}), without invisible
+     * characters (zero-width, bidi, soft hyphens, tags) but for line breaks and tabs.
+     */
+    static String readable(String text) {
+        StringBuilder sb = new StringBuilder(text.length());
+        text.codePoints().forEach(cp -> {
+            if (cp == '\n' || cp == '\r' || cp == '\t' || !Invisible.is(cp)) sb.appendCodePoint(cp);
+        });
+        return Normalizer.normalize(sb, Normalizer.Form.NFKC);
     }
 }

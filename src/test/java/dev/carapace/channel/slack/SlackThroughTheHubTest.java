@@ -47,7 +47,7 @@ class SlackThroughTheHubTest {
     @TempDir Path dir;
 
     @Test
-    void anUnknownSendersMentionIsStoredOnceAndAnsweredWithAPairingCodeInItsThread() throws Exception {
+    void anUnknownSendersMentionIsStoredOnceAndAskedInItsThreadToWriteDirectlyNeverShownACodeOthersCouldConfirm() throws Exception {
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("c.db"), null, null, 2);
              ScriptedSlack slack = new ScriptedSlack()) {
@@ -75,14 +75,15 @@ class SlackThroughTheHubTest {
                     assertThat(m.message().messageId()).isEqualTo("C0CHAN:1764965000.000100");
                     assertThat(m.message().sender().key()).isEqualTo("slack:T0001:U0ALICE");
                     assertThat(m.state()).isEqualTo(MessageState.REFUSED);
-                    assertThat(m.detail()).isEqualTo("unknown sender; a pairing code was sent");
+                    assertThat(m.detail()).startsWith("unknown sender in a shared conversation");
                 });
                 ScriptedSlack.Request post = slack.to("/api/chat.postMessage").getFirst();
                 assertThat(post.header("Authorization")).isEqualTo("Bearer " + BOT_TOKEN);
                 JsonNode body = new ObjectMapper().readTree(post.body());
                 assertThat(body.get("channel").asText()).isEqualTo("C0CHAN");
                 assertThat(body.get("thread_ts").asText()).isEqualTo("1764964000.000100");
-                assertThat(body.get("text").asText()).contains("carapace channels pair ");
+                assertThat(body.get("text").asText()).contains("direct message").doesNotContain("channels pair");
+                assertThat(identities.pairings()).isEmpty();
                 assertThat(slack.to("/api/chat.postMessage")).as("answered once").hasSize(1);
 
                 // once bound, a mention in a channel no route names is refused, in its thread

@@ -309,4 +309,24 @@ class WebhookChannelTest {
                         spec(settings(List.of("nope"), List.of())), secrets(Map.of()), noStore(), clock), null))
                 .hasMessage("channel 'crm': webhook secret 'nope' is not in secrets:");
     }
+
+    @Test
+    void anAnswerDeliveredIntoAnotherHooksEndpointIsRefusedThereSoTwoAgentsCannotAnswerEachOtherForever() throws Exception {
+        List<byte[]> queued = new CopyOnWriteArrayList<>();
+        DeliveryQueue queue = (DeliveryQueue) java.lang.reflect.Proxy.newProxyInstance(DeliveryQueue.class.getClassLoader(),
+                new Class<?>[]{DeliveryQueue.class}, (p, m, a) -> {
+                    if (!m.getName().equals("add")) throw new UnsupportedOperationException(m.getName());
+                    queued.add(((Delivery) a[0]).body());
+                    return true;
+                });
+        WebhookChannel answering = new WebhookChannel(new ChannelContext(spec(settings(List.of("new"), List.of())),
+                secrets(Map.of("new", KEY)), noStore(), clock), new WebhookDeliveries(queue, null, secrets(Map.of()),
+                clock, "test", WebhookDeliveries.Tuning.DEFAULT));
+        answering.send(new dev.carapace.channel.Outbound("crm", new dev.carapace.channel.Sender("webhook", "crm/default", null),
+                "c1", "Hello, other agent: what do you think?", List.of(), Map.of("in_reply_to", "m1", "sender", "default"), "k1"));
+        HookResponse r = channel.receive(signed("loop-1", new String(queued.getFirst(), StandardCharsets.UTF_8)));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(error(r)).contains("unknown field");
+        assertThat(stored).isEmpty();
+    }
 }
