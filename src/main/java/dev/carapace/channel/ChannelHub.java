@@ -347,7 +347,7 @@ public final class ChannelHub implements AutoCloseable {
                     "Sorry, this assistant does not take messages on this channel.");
             case ASK -> {
                 store.update(m.id(), MessageState.AWAITING_APPROVAL, route.agent(), null,
-                        "waiting for an operator: carapace channels approve " + m.id(), clock.instant());
+                        "waiting for an operator: POST /api/channels/messages/" + m.id() + "/approve (or /deny)", clock.instant());
                 publish("message_awaiting_approval", spec, m.id(), in.sender().key(), route.agent(), null, -1);
             }
             case ALLOW -> startRun(spec, m, who.get(), route.agent());
