@@ -6,6 +6,6 @@ public enum Access {
     ALLOW,
     /** None is: the sender is told so, politely. */
     DENY,
-    /** Each message waits until an operator approves it ({@code carapace channels approve}). */
+    /** Each message waits until an operator approves it ({@code POST /api/channels/messages/ID/approve}). */
     ASK
 }
