@@ -432,23 +432,40 @@ public final class ChannelHub implements AutoCloseable {
     private void startRun(ChannelSpec spec, StoredMessage m, Principal who, String agentId) {
         Inbound in = m.message();
         AgentSpec agent = agents.get(agentId);
-        String text;
+        // Everything the agent will read is screened before anything is saved or started: the text (with what the
+        // voice notes said) and every text file, which the agent's tools would put before a model later.
+        String body;
+        List<Attachment> files = new ArrayList<>();
         try {
-            text = messageText(in, agent, who, m.id());
+            body = spokenText(in, who);
+            for (Attachment a : in.attachments()) files.add(screened(a, who.team(), agentId));
         } catch (ChannelException e) {
-            refuse(spec, m, agentId, e.getMessage(), "Sorry, this message could not be read: " + e.getMessage());
+            if (e.getMessage().startsWith("privacy: ")) {
+                audit.record(spec.id(), "refuse", in.sender().key(), agentId, "refused", e.getMessage());
+                refuse(spec, m, agentId, e.getMessage(), "Sorry, this message was not passed on: "
+                        + e.getMessage().substring("privacy: ".length()));
+            } else {
+                refuse(spec, m, agentId, e.getMessage(), "Sorry, this message could not be read: " + e.getMessage());
+            }
             return;
         }
-        ChannelPrivacy.Screened screened = privacy.inbound(who.team(), agentId, text);
+        ChannelPrivacy.Screened screened = privacy.inbound(who.team(), agentId, body);
         if (screened.refusal() != null) {
             audit.record(spec.id(), "refuse", in.sender().key(), agentId, "refused", "privacy: " + screened.refusal());
             refuse(spec, m, agentId, "privacy: " + screened.refusal(),
                     "Sorry, this message was not passed on: " + screened.refusal());
             return;
         }
+        String text;
+        try {
+            text = withFiles(screened.text(), files, agent, m.id());
+        } catch (ChannelException e) {
+            refuse(spec, m, agentId, e.getMessage(), "Sorry, this message could not be read: " + e.getMessage());
+            return;
+        }
         String runId;
         try {
-            runId = runtime.start(agentId, sessionName(spec.id(), in.conversation()), screened.text(), who,
+            runId = runtime.start(agentId, sessionName(spec.id(), in.conversation()), text, who,
                     RunOptions.NONE.via(in.sender().key(), images(in)));
         } catch (ApiException e) {
             finish(m, agentId, MessageState.FAILED, "the run could not start: " + e.getMessage());
@@ -459,32 +476,48 @@ public final class ChannelHub implements AutoCloseable {
         answer(spec, m, who, agentId, runId);
     }
 
-    /**
-     * The text the agent gets: the message, then what became of each file (a voice note transcribed, the others saved
-     * in the workspace and named with their paths).
-     */
-    private String messageText(Inbound in, AgentSpec agent, Principal who, String messageId) throws ChannelException {
+    /** The message's text, then what its voice notes said. */
+    private String spokenText(Inbound in, Principal who) throws ChannelException {
         StringBuilder sb = new StringBuilder(in.text());
-        List<Attachment> files = new ArrayList<>();
         for (Attachment a : in.attachments()) {
             if (a.isAudio() && voice != null) {
-                String words = voice.transcribe(who, a);
-                sb.append(sb.isEmpty() ? "" : "\n\n").append("[voice note, transcribed]\n").append(words);
+                sb.append(sb.isEmpty() ? "" : "\n\n").append("[voice note, transcribed]\n").append(voice.transcribe(who, a));
             }
-            files.add(a);
         }
-        if (!files.isEmpty()) {
-            List<String> paths;
-            try {
-                paths = WorkspaceFiles.save(agent.workspace(), messageId, files);
-            } catch (IOException e) {
-                throw new ChannelException("its files could not be saved", false, e);
-            }
-            sb.append(sb.isEmpty() ? "" : "\n\n").append("[files with this message, saved in your workspace]");
-            for (int i = 0; i < files.size(); i++) {
-                sb.append("\n- ").append(paths.get(i)).append(" (").append(files.get(i).mediaType()).append(", ")
-                        .append(files.get(i).data().length).append(" bytes)");
-            }
+        return sb.toString();
+    }
+
+    /**
+     * A text file as the privacy policy lets it through (data it redacts replaced in the saved file); other files as
+     * they came (images go to the model as images, under the privacy router's {@code image_class}).
+     *
+     * @throws ChannelException {@code privacy: ...} when the file holds data the policy blocks
+     */
+    private Attachment screened(Attachment a, String team, String agentId) throws ChannelException {
+        if (!(a.mediaType().startsWith("text/") || a.mediaType().equals("application/json"))) return a;
+        String content = new String(a.data(), java.nio.charset.StandardCharsets.UTF_8);
+        ChannelPrivacy.Screened s = privacy.inbound(team, agentId, content);
+        String name = dev.carapace.text.Excerpt.clip(WorkspaceFiles.safeName(a.name(), 1, a.mediaType()), 80);
+        if (s.refusal() != null) throw new ChannelException("privacy: file " + name + ": " + s.refusal(), false);
+        return s.text().equals(content) ? a
+                : new Attachment(a.name(), a.mediaType(), s.text().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The text the agent gets: the message, then each file saved in its workspace, by path. */
+    private static String withFiles(String text, List<Attachment> files, AgentSpec agent, String messageId)
+            throws ChannelException {
+        if (files.isEmpty()) return text;
+        List<String> paths;
+        try {
+            paths = WorkspaceFiles.save(agent.workspace(), messageId, files);
+        } catch (IOException e) {
+            throw new ChannelException("its files could not be saved", false, e);
+        }
+        StringBuilder sb = new StringBuilder(text);
+        sb.append(sb.isEmpty() ? "" : "\n\n").append("[files with this message, saved in your workspace]");
+        for (int i = 0; i < files.size(); i++) {
+            sb.append("\n- ").append(paths.get(i)).append(" (").append(files.get(i).mediaType()).append(", ")
+                    .append(files.get(i).data().length).append(" bytes)");
         }
         return sb.toString();
     }

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -440,6 +441,33 @@ class ChannelHubTest {
         for (Inbound in : flood) assertThat(awaitFinal(in.messageId()).state()).isEqualTo(MessageState.REFUSED);
         assertThat(chat.sent.poll(5, TimeUnit.SECONDS).recipient().key()).isEqualTo("test:victim");
         assertThat(chat.sent.poll(300, TimeUnit.MILLISECONDS)).as("a second reply").isNull();
+    }
+
+    @Test
+    void textFilesAreScreenedLikeTheTextItselfBeforeAnythingIsSaved() throws Exception {
+        int before = h.a.requestCount();
+        Attachment keys = new Attachment("creds.txt", "text/plain",
+                "aws key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".getBytes(StandardCharsets.UTF_8));
+        Inbound secret = message("alice", "desk@x", "t-keys", "see file", List.of(keys), false);
+        inbox.receive(secret);
+        StoredMessage refused = awaitFinal(secret.messageId());
+        assertThat(refused.state()).isEqualTo(MessageState.REFUSED);
+        assertThat(refused.detail()).contains("privacy: file creds.txt").doesNotContain("AKIA");
+        assertThat(chat.sent.poll(5, TimeUnit.SECONDS).text()).contains("not passed on").doesNotContain("AKIA");
+        assertThat(workspace.resolve("inbox").resolve(refused.id())).doesNotExist();
+        assertThat(h.a.requestCount()).isEqualTo(before);
+
+        h.a.enqueue(text("Noted.", 10, 2));
+        Attachment card = new Attachment("order.txt", "text/plain",
+                "card 4111 1111 1111 1111, ship to floor 3".getBytes(StandardCharsets.UTF_8));
+        Inbound order = message("alice", "desk@x", "t-card", "my order", List.of(card), false);
+        inbox.receive(order);
+        StoredMessage answered = awaitFinal(order.messageId());
+        assertThat(answered.state()).as(answered.detail()).isEqualTo(MessageState.ANSWERED);
+        String saved = Files.readString(workspace.resolve("inbox").resolve(answered.id()).resolve("order.txt"));
+        assertThat(saved).doesNotContain("4111 1111 1111 1111").contains("[REDACTED:").contains("ship to floor 3");
+        h.a.take();
+        chat.sent.poll(5, TimeUnit.SECONDS);
     }
 
     /** A channel that records what it sends. */
