@@ -1,5 +1,7 @@
 package dev.carapace.channel;
 
+import dev.carapace.text.AsciiCase;
+
 import java.util.Objects;
 
 /**
@@ -18,5 +20,11 @@ public record AgentRoute(String address, String agent, Access access) {
         Objects.requireNonNull(access, "access");
     }
 
-    boolean matches(String to) { return address.equals("*") || address.equalsIgnoreCase(to); }
+    /**
+     * Whether a message sent to {@code to} takes this route. Only A-Z fold: {@code equalsIgnoreCase} would let a
+     * look-alike address (the Kelvin sign for a k) take the route of the address it imitates.
+     */
+    boolean matches(String to) {
+        return address.equals("*") || AsciiCase.lower(address).equals(AsciiCase.lower(to));
+    }
 }

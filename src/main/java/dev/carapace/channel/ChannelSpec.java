@@ -1,5 +1,7 @@
 package dev.carapace.channel;
 
+import dev.carapace.text.AsciiCase;
+
 import java.util.List;
 import java.util.Objects;
 
@@ -38,9 +40,11 @@ public record ChannelSpec(String id, String kind, List<AgentRoute> routes, Unkno
 
     /** Whether a file of {@code mediaType} may be taken. */
     public boolean takes(String mediaType) {
+        String type = AsciiCase.lower(mediaType);   // only A-Z fold: no look-alike type passes for a taken one
         for (String t : attachmentTypes) {
-            if (t.equals("*/*") || t.equalsIgnoreCase(mediaType)
-                    || t.endsWith("/*") && mediaType.regionMatches(true, 0, t, 0, t.length() - 1)) return true;
+            if (t.equals("*/*") || t.equals(type) || t.endsWith("/*") && type.startsWith(t.substring(0, t.length() - 1))) {
+                return true;
+            }
         }
         return false;
     }
