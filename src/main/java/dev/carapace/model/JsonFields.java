@@ -85,6 +85,24 @@ public final class JsonFields {
     /** A client's value as the wire formats' messages quote it: at most {@value #ECHO_LIMIT} characters. */
     public static String clip(String s) { return Excerpt.clip(s, ECHO_LIMIT); }
 
+    /**
+     * A client's body read by {@code mapper} as one JSON object: a 400 saying why when it is not JSON or not an object
+     * (embeddings and audio, whose bodies have no other shape).
+     */
+    public static JsonNode object(com.fasterxml.jackson.databind.ObjectReader mapper, byte[] body) {
+        JsonNode root;
+        try {
+            root = mapper.readTree(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String why = e.getOriginalMessage();
+            throw ApiException.invalid(null, "The request body is not valid JSON: " + clip(why == null ? "" : why));
+        } catch (java.io.IOException e) {
+            throw ApiException.invalid(null, "The request body could not be read as JSON.");
+        }
+        if (root == null || !root.isObject()) throw ApiException.invalid(null, "The request body must be a JSON object.");
+        return root;
+    }
+
     /** A one-line reason for a JSON read failure, with its position, and without Jackson's internals. */
     public static String jsonProblem(IOException e) {
         if (!(e instanceof JsonProcessingException jpe)) return "could not be read";

@@ -1,6 +1,5 @@
 package dev.carapace.model.audio;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -325,16 +324,7 @@ public final class OpenAiAudio {
 
     /** Validates a client's speech body; a 400 in OpenAI's words names the field that is wrong, and what it expected. */
     public static SpeechRequest speech(byte[] body) {
-        JsonNode root;
-        try {
-            root = CLIENT.readTree(body);
-        } catch (JsonProcessingException e) {
-            String why = e.getOriginalMessage();
-            throw ApiException.invalid(null, "The request body is not valid JSON: " + clip(why == null ? "" : why, ECHO));
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "The request body could not be read as JSON.");
-        }
-        if (root == null || !root.isObject()) throw ApiException.invalid(null, "The request body must be a JSON object.");
+        JsonNode root = dev.carapace.model.JsonFields.object(CLIENT, body);
         String model = null, input = null, voice = null, format = "mp3", instructions = null;
         Double speed = null;
         for (Map.Entry<String, JsonNode> e : root.properties()) {

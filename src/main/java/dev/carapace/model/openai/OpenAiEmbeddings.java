@@ -1,6 +1,5 @@
 package dev.carapace.model.openai;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -49,16 +48,7 @@ public final class OpenAiEmbeddings {
 
     /** Validates a client's body; a 400 in OpenAI's words names the field that is wrong, and what it expected. */
     public static EmbeddingRequest parse(byte[] body) {
-        JsonNode root;
-        try {
-            root = CLIENT.readTree(body);
-        } catch (JsonProcessingException e) {
-            String why = e.getOriginalMessage();
-            throw ApiException.invalid(null, "The request body is not valid JSON: " + clip(why == null ? "" : why, ECHO));
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "The request body could not be read as JSON.");
-        }
-        if (root == null || !root.isObject()) throw ApiException.invalid(null, "The request body must be a JSON object.");
+        JsonNode root = dev.carapace.model.JsonFields.object(CLIENT, body);
         String model = null;
         List<EmbeddingRequest.Input> inputs = null;
         Integer dimensions = null;
