@@ -144,14 +144,37 @@ final class Cgroups {
         return slot;
     }
 
-    /** Removes the empty cgroups that a gateway which died left behind. */
+    /**
+     * Removes the empty cgroups that a gateway which died left behind. Only a dead process's: a cgroup another
+     * running gateway on this host has just made is empty too, until its command joins it, and removing it then
+     * fails that command ("cgroup.procs: Directory nonexistent"). A pid reused since only leaves a dir in place.
+     */
     void sweep() {
-        for (Path parent : parents()) {
+        sweep(parents());
+    }
+
+    static void sweep(List<Path> parents) {
+        for (Path parent : parents) {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(parent, PREFIX + "*")) {
-                for (Path d : dirs) removeQuietly(d);
+                for (Path d : dirs) {
+                    if (!ownerAlive(d.getFileName().toString())) removeQuietly(d);
+                }
             } catch (IOException e) {
                 // nothing to sweep, or not allowed to: neither stops the sandbox from working
             }
+        }
+    }
+
+    /** Whether the gateway named in a cgroup's name ({@code PREFIX PID-N} or {@code PREFIX probe-PID}) still runs. */
+    private static boolean ownerAlive(String name) {
+        String rest = name.substring(PREFIX.length());
+        if (rest.startsWith("probe-")) rest = rest.substring("probe-".length());
+        int dash = rest.indexOf('-');
+        try {
+            long pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return true;    // not named as this class names them: not ours to remove
         }
     }
 
