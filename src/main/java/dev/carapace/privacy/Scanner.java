@@ -47,14 +47,22 @@ public final class Scanner {
         Terms t = new Terms(spec.dictionaries());
         this.terms = t.isEmpty() ? null : t;
         this.patterns = spec.patterns();
+        ReadingView.load();
     }
 
     /**
      * The findings in {@code text}, in order of their start; where two overlap, the longer one (then the surer one)
      * is kept, so every char belongs to at most one finding, with one exception: a credential's value with a format
      * of its own is reported twice over the same span, as that format and then as a credential (see {@link #pair}).
+     * The text is read as a model reads it ({@link ReadingView}: through zero-width characters and fullwidth digits),
+     * and the findings point into {@code text} as given.
      */
     public List<Finding> scan(String text) {
+        ReadingView view = ReadingView.of(text);
+        return view == null ? scanAsRead(text) : view.written(scanAsRead(view.text));
+    }
+
+    private List<Finding> scanAsRead(String text) {
         List<Finding> out = new ArrayList<>();
         char[] cs = text.toCharArray();   // the loops below run over every char: an array makes them tight
         builtins(text, cs, out);

@@ -113,6 +113,23 @@ class PrivacyEndToEndTest {
                 .contains("carapace_privacy_decisions_total{decision=\"redact\"}");
     }
 
+    /**
+     * A card spelled with zero-width spaces and fullwidth digits reads as a card to the model, and went out as
+     * written: the detectors read ASCII. Now redacted over all its chars, and restored as the client wrote it.
+     */
+    @Test
+    void aCardSpelledWithInvisibleCharsAndFullwidthDigitsIsRedactedToo() {
+        external.enqueue(ScriptedUpstream.openAiText("Charged <CARD_1>.", 10, 5));
+        String card = "\uff14111\u200b1111\u200b1111\u200b1111";
+        HttpResponse<String> r = http.post("/v1/chat/completions", platformKey,
+                chat("gpt-ext", false, "Please charge " + card + " today"));
+        assertThat(r.statusCode()).isEqualTo(200);
+        String sent = ScriptedUpstream.body(external.take());
+        assertThat(sent).contains("Please charge <CARD_1> today").doesNotContain("1111", "\\u200b", "\u200b");
+        assertThat(GatewayHarness.json(r.body()).at("/choices/0/message/content").asText()).isEqualTo("Charged " + card + ".");
+        assertThat(record(r).privacyClasses()).isEqualTo("pii");
+    }
+
     @Test
     void restoresAPlaceholderSplitAcrossStreamedChunks() {
         external.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(
