@@ -22,13 +22,21 @@ final class ReadingView {
 
     /** The text as read. */
     final String text;
-    /** For each char of {@link #text}: where the code point it comes from starts, and ends, in the text as written. */
-    private final int[] from, to;
+    /**
+     * The view in segments, by where each starts in {@link #text}: a run copied as written (each char maps to one char
+     * as written), or the chars one code point as written reads as (each maps to that whole code point). Invisible
+     * chars make no segment: they lie between two, and a finding across them covers them. Few segments for most
+     * texts, so mapping a finding back is a binary search, not an array as long as the text.
+     */
+    private final int[] viewStart, writtenStart, writtenEnd;
+    private final int segments;
 
-    private ReadingView(String text, int[] from, int[] to) {
+    private ReadingView(String text, int[] viewStart, int[] writtenStart, int[] writtenEnd, int segments) {
         this.text = text;
-        this.from = from;
-        this.to = to;
+        this.viewStart = viewStart;
+        this.writtenStart = writtenStart;
+        this.writtenEnd = writtenEnd;
+        this.segments = segments;
     }
 
     /**
@@ -66,20 +74,14 @@ final class ReadingView {
     private static ReadingView build(String written, int first) {
         int n = written.length();
         StringBuilder read = new StringBuilder(n);
-        int[] from = new int[n + 16], to = new int[from.length];
+        Segments seg = new Segments();
         for (int i = 0; i < n; ) {
             char c = written.charAt(i);
-            int at = read.length();
             if (i < first || READS_AS[c] == null) {       // a run read as written: copied whole
                 int j = i + 1;
                 while (j < n && (j < first || READS_AS[written.charAt(j)] == null)) j++;
+                seg.add(read.length(), i, RUN);
                 read.append(written, i, j);
-                from = fit(from, read.length());
-                to = fit(to, read.length());
-                for (int k = 0; k < j - i; k++) {
-                    from[at + k] = i + k;
-                    to[at + k] = i + k + 1;
-                }
                 i = j;
                 continue;
             }
@@ -91,28 +93,53 @@ final class ReadingView {
                 as = readsAs(cp);
                 if (as == null) as = written.substring(i, next);
             }
-            read.append(as);                              // NFKC may make one code point several chars
-            from = fit(from, read.length());
-            to = fit(to, read.length());
-            Arrays.fill(from, at, read.length(), i);
-            Arrays.fill(to, at, read.length(), next);
+            if (!as.isEmpty()) {
+                seg.add(read.length(), i, next);
+                read.append(as);
+            }
             i = next;
         }
-        return new ReadingView(read.toString(), from, to);
+        return new ReadingView(read.toString(), seg.viewStart, seg.writtenStart, seg.writtenEnd, seg.size);
     }
 
-    private static int[] fit(int[] a, int length) {
-        return length <= a.length ? a : Arrays.copyOf(a, length * 2);
-    }
+    /** {@code writtenEnd} of a run: its chars map one to one. */
+    private static final int RUN = -1;
 
     /** The findings in the view, over the chars of the text as written that make each up. */
     List<Finding> written(List<Finding> read) {
         List<Finding> out = new ArrayList<>(read.size());
         for (Finding f : read) {
             if (f.length() == 0) continue;     // the detectors report values, never empty spans
-            out.add(new Finding(f.type(), f.dataClass(), from[f.start()], to[f.end() - 1], f.confidence()));
+            int first = segmentOf(f.start()), last = segmentOf(f.end() - 1);
+            int start = writtenStart[first] + (writtenEnd[first] == RUN ? f.start() - viewStart[first] : 0);
+            int end = writtenEnd[last] == RUN ? writtenStart[last] + (f.end() - viewStart[last]) : writtenEnd[last];
+            out.add(new Finding(f.type(), f.dataClass(), start, end, f.confidence()));
         }
         return out;
+    }
+
+    /** The segment holding char {@code v} of the view. */
+    private int segmentOf(int v) {
+        int k = Arrays.binarySearch(viewStart, 0, segments, v);
+        return k >= 0 ? k : -k - 2;
+    }
+
+    /** A growable table of segments. */
+    private static final class Segments {
+        int[] viewStart = new int[16], writtenStart = new int[16], writtenEnd = new int[16];
+        int size;
+
+        void add(int view, int from, int to) {
+            if (size == viewStart.length) {
+                viewStart = Arrays.copyOf(viewStart, size * 2);
+                writtenStart = Arrays.copyOf(writtenStart, size * 2);
+                writtenEnd = Arrays.copyOf(writtenEnd, size * 2);
+            }
+            viewStart[size] = view;
+            writtenStart[size] = from;
+            writtenEnd[size] = to;
+            size++;
+        }
     }
 
     /** How {@code cp} reads, when that differs from how it is written (see {@link #READS_AS}); else null. */

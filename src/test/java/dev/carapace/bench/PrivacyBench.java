@@ -42,6 +42,8 @@ import java.util.concurrent.TimeUnit;
 public class PrivacyBench {
 
     String mixed;
+    /** Chinese (fullwidth punctuation: read through NFKC), and English with a zero-width space in every line. */
+    String chinese, zeroWidth;
     Scanner scanner;
     PrivacyRouter router;
     ChatRequest withPii;
@@ -54,6 +56,8 @@ public class PrivacyBench {
     @Setup
     public void setup() {
         mixed = new Corpus(42).mixedText(1 << 20).substring(0, 1 << 20);
+        chinese = "订单已于周二发货，请注意查收。谢谢您的耐心等待，订单号５５２１。\n".repeat(1 << 15).substring(0, 1 << 20);
+        zeroWidth = "Order 5521\u200b shipped on 2024-01-02; mail ops@example.com for help.\n".repeat(1 << 14).substring(0, 1 << 20);
         PrivacySpec spec = new PrivacySpec(java.util.Map.of("secret", dev.carapace.privacy.Action.REDACT), java.util.Map.of(),
                 java.util.Map.of(), null, PrivacySpec.DEFAULT_PHONE_REGIONS,
                 List.of(new PrivacySpec.Dictionary("code_name", "confidential", List.of("Bluebird", "Nightjar", "Red Kite"), false)),
@@ -158,6 +162,18 @@ public class PrivacyBench {
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public int scanOneMebibyteMixed() {
         return scanner.scan(mixed).size();
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public int scanOneMebibyteChinese() {
+        return scanner.scan(chinese).size();
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public int scanOneMebibyteZeroWidth() {
+        return scanner.scan(zeroWidth).size();
     }
 
     @Benchmark
