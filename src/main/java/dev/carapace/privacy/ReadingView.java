@@ -10,8 +10,9 @@ import java.util.List;
 /**
  * A text as a model reads it, with the way back to the text as written. A model reads a card number or a key through
  * zero-width characters, soft hyphens, bidi marks and fullwidth or other compatibility forms ({@code ４１１１}); the
- * detectors read ASCII. So the scanner reads this view, in which invisible characters (but line breaks and tabs) are
- * gone and each character is in its compatibility form (NFKC, one code point at a time), and every finding is mapped
+ * detectors read ASCII. So the scanner reads this view, in which invisible characters (but line breaks and tabs) and
+ * combining marks are gone, digits of every script are ASCII digits, and each other character is in its compatibility
+ * form (NFKC, one code point at a time), and every finding is mapped
  * back onto the characters of the text as written that make it up, invisible ones inside it included: a redaction
  * then replaces all of them, and a placeholder restores exactly what the client sent.
  *
@@ -147,6 +148,10 @@ final class ReadingView {
         if (cp == '\n' || cp == '\r' || cp == '\t') return null;
         if (Invisible.is(cp)) return "";
         if (cp < 0x80) return null;
+        // Digits of every script read as digits (٤٥٣٩ is 4539 to a model), and marks drawn on a char (a combining
+        // accent, the keycap of 4️⃣) do not hide it: the detectors see the digit and not the mark.
+        if (Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER) return String.valueOf((char) ('0' + Character.digit(cp, 10)));
+        if (Character.getType(cp) == Character.NON_SPACING_MARK || Character.getType(cp) == Character.ENCLOSING_MARK) return "";
         String one = new String(Character.toChars(cp));
         String nfkc = Normalizer.normalize(one, Normalizer.Form.NFKC);
         return nfkc.equals(one) ? null : nfkc;

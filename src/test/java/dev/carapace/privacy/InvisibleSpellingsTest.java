@@ -47,6 +47,10 @@ class InvisibleSpellingsTest {
             "my card is \\uff14\\uff15\\uff13\\uff19578763621486|card",               // fullwidth digits
             "my card is \\U1d7d2539578763621486|card",                                // mathematical bold 4
             "my card is 4539\\ud800578763621486|card",                                // a lone surrogate
+            "my card is \\u0664\\u0665\\u0663\\u0669578763621486|card",               // Arabic-Indic digits
+            "my card is \\u096a\\u096b\\u0969\\u096f578763621486|card",               // Devanagari digits
+            "my card is 4\\u03015\\u03013\\u03019578763621486|card",                  // combining accents
+            "my card is 4\\ufe0f\\u20e35\\ufe0f\\u20e3\\u0033\\u20e39578763621486|card", // keycaps
             "ssn 536\\u200b-22-8741|ssn",
             "mail jw.k7\\u200b@qz-mail.net|email",
             "mail jw.k7\\uff20qz-mail.net|email",                                     // fullwidth @
