@@ -23,21 +23,24 @@ final class ReadingView {
 
     /** The text as read. */
     final String text;
+    private final String written;
     /**
-     * The view in segments, by where each starts in {@link #text}: a run copied as written (each char maps to one char
-     * as written), or the chars one code point as written reads as (each maps to that whole code point). Invisible
-     * chars make no segment: they lie between two, and a finding across them covers them. Few segments for most
-     * texts, so mapping a finding back is a binary search, not an array as long as the text.
+     * The view in segments, by the char of {@link #text} each starts at ({@code viewStart}) and the char as written it
+     * comes from ({@code writtenStart}). A run maps char to char: what reads as written, and what reads as one other
+     * char ({@code ４} as {@code 4}). A code point that reads as several chars, or is a surrogate pair, is a segment
+     * of its own, marked by a negative {@code writtenStart} ({@code -1 - start}): each of its chars maps to the whole
+     * code point. Invisible chars make no segment: they lie between two, and a finding across them covers them. So a
+     * text gets only as many segments as it has such places, and mapping a finding back is a binary search.
      */
-    private final int[] viewStart, writtenStart, writtenEnd;
+    private final int[] viewStart, writtenStart;
     private final int segments;
 
-    private ReadingView(String text, int[] viewStart, int[] writtenStart, int[] writtenEnd, int segments) {
+    private ReadingView(String text, String written, Segments seg) {
         this.text = text;
-        this.viewStart = viewStart;
-        this.writtenStart = writtenStart;
-        this.writtenEnd = writtenEnd;
-        this.segments = segments;
+        this.written = written;
+        this.viewStart = seg.viewStart;
+        this.writtenStart = seg.writtenStart;
+        this.segments = seg.size;
     }
 
     /**
@@ -81,64 +84,104 @@ final class ReadingView {
             if (i < first || READS_AS[c] == null) {       // a run read as written: copied whole
                 int j = i + 1;
                 while (j < n && (j < first || READS_AS[written.charAt(j)] == null)) j++;
-                seg.add(read.length(), i, RUN);
+                seg.run(read.length(), i);
                 read.append(written, i, j);
+                seg.ranTo(read.length(), j);
                 i = j;
                 continue;
             }
-            int next = i + 1;
             String as = READS_AS[c];
+            int next = i + 1;
             if (Character.isSurrogate(c)) {
                 int cp = written.codePointAt(i);
                 next = i + Character.charCount(cp);
                 as = readsAs(cp);
                 if (as == null) as = written.substring(i, next);
             }
-            if (!as.isEmpty()) {
-                seg.add(read.length(), i, next);
+            if (as.length() == 1 && next == i + 1) {
+                seg.run(read.length(), i);
+                read.append(as.charAt(0));
+                seg.ranTo(read.length(), next);
+            } else if (!as.isEmpty()) {
+                seg.codePoint(read.length(), i);
                 read.append(as);
             }
             i = next;
         }
-        return new ReadingView(read.toString(), seg.viewStart, seg.writtenStart, seg.writtenEnd, seg.size);
+        return new ReadingView(read.toString(), written, seg);
     }
 
-    /** {@code writtenEnd} of a run: its chars map one to one. */
-    private static final int RUN = -1;
-
-    /** The findings in the view, over the chars of the text as written that make each up. */
+    /**
+     * The findings in the view, over the chars of the text as written that make each up. Two findings next to each
+     * other inside one code point that reads as several chars ({@code ¼} reads as {@code 1⁄4}) would both cover it:
+     * the second starts where the first ends.
+     */
     List<Finding> written(List<Finding> read) {
         List<Finding> out = new ArrayList<>(read.size());
+        Finding last = null;
         for (Finding f : read) {
             if (f.length() == 0) continue;     // the detectors report values, never empty spans
-            int first = segmentOf(f.start()), last = segmentOf(f.end() - 1);
-            int start = writtenStart[first] + (writtenEnd[first] == RUN ? f.start() - viewStart[first] : 0);
-            int end = writtenEnd[last] == RUN ? writtenStart[last] + (f.end() - viewStart[last]) : writtenEnd[last];
-            out.add(new Finding(f.type(), f.dataClass(), start, end, f.confidence()));
+            int start = writtenStart(f.start()), end = writtenEnd(f.end() - 1);
+            Finding w = new Finding(f.type(), f.dataClass(), start, end, f.confidence());
+            if (last != null && start < last.end() && !w.sameSpan(last)) {
+                if (end <= last.end()) continue;
+                w = new Finding(f.type(), f.dataClass(), last.end(), end, f.confidence());
+            }
+            out.add(w);
+            last = w;
         }
         return out;
     }
 
-    /** The segment holding char {@code v} of the view. */
+    /** Where the char as written that view char {@code v} comes from starts. */
+    private int writtenStart(int v) {
+        int k = segmentOf(v);
+        int w = writtenStart[k];
+        return w >= 0 ? w + (v - viewStart[k]) : -1 - w;
+    }
+
+    /** Where the char as written that view char {@code v} comes from ends (exclusive). */
+    private int writtenEnd(int v) {
+        int k = segmentOf(v);
+        int w = writtenStart[k];
+        if (w >= 0) return w + (v - viewStart[k]) + 1;
+        int cp = written.codePointAt(-1 - w);
+        return -1 - w + Character.charCount(cp);
+    }
+
     private int segmentOf(int v) {
         int k = Arrays.binarySearch(viewStart, 0, segments, v);
         return k >= 0 ? k : -k - 2;
     }
 
-    /** A growable table of segments. */
+    /** The segments as they are made: a run goes on as long as view and text as written go on together. */
     private static final class Segments {
-        int[] viewStart = new int[16], writtenStart = new int[16], writtenEnd = new int[16];
+        int[] viewStart = new int[16], writtenStart = new int[16];
         int size;
+        /** Where the last run ends, in the view and as written; -1 when the last segment is not a run. */
+        int runView = -1, runWritten = -1;
 
-        void add(int view, int from, int to) {
+        void run(int view, int from) {
+            if (view != runView || from != runWritten) add(view, from);
+        }
+
+        void ranTo(int view, int to) {
+            runView = view;
+            runWritten = to;
+        }
+
+        void codePoint(int view, int from) {
+            add(view, -1 - from);
+            runView = runWritten = -1;
+        }
+
+        private void add(int view, int from) {
             if (size == viewStart.length) {
                 viewStart = Arrays.copyOf(viewStart, size * 2);
                 writtenStart = Arrays.copyOf(writtenStart, size * 2);
-                writtenEnd = Arrays.copyOf(writtenEnd, size * 2);
             }
             viewStart[size] = view;
             writtenStart[size] = from;
-            writtenEnd[size] = to;
             size++;
         }
     }

@@ -100,6 +100,26 @@ class InvisibleSpellingsTest {
     }
 
     @Test
+    void findingsInsideOneCharThatReadsAsSeveralNeverOverlapAsWritten() {
+        ReadingView view = ReadingView.of("x\u00bcy");        // reads x1⁄4y
+        assertThat(view.text).isEqualTo("x1\u20444y");
+        List<Finding> mapped = view.written(List.of(new Finding("a", "pii", 0, 2, 1), new Finding("b", "pii", 3, 5, 1)));
+        assertThat(mapped).extracting(f -> f.start() + ".." + f.end()).containsExactly("0..2", "2..3");
+        assertThat(view.written(List.of(new Finding("a", "pii", 1, 2, 1), new Finding("b", "pii", 3, 4, 1))))
+                .as("both over the one char as written: the same span, as a format and its credential are")
+                .extracting(f -> f.start() + ".." + f.end()).containsExactly("1..2", "1..2");
+    }
+
+    @Test
+    void aTextOfFullwidthCharsIsOneRunAndMapsCharForChar() {
+        String text = "\uff34\uff4f\uff4b\uff45\uff4e: \uff14\uff15\uff13\uff19\uff15\uff17\uff18\uff17\uff16\uff13\uff16\uff12\uff11\uff14\uff18\uff16";
+        List<Finding> found = scanner.scan(text);
+        assertThat(found).as("a card after a secret's name: the card and the credential")
+                .extracting(f -> f.type() + ":" + f.start() + ".." + f.end())
+                .containsExactly("card:7.." + text.length(), "credential:7.." + text.length());
+    }
+
+    @Test
     void aLigatureThatExpandsMapsBackOntoItsOneChar() {
         // U+FB01 (fi) reads as two chars: a finding after it must still point at the right chars as written
         String text = spelled("\\ufb01le \\ufb01le: 4539\\u200b578763621486");
