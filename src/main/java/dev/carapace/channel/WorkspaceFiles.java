@@ -1,17 +1,14 @@
 package dev.carapace.channel;
 
+import dev.carapace.agent.tools.Workspace;
+import dev.carapace.agent.tools.WorkspaceException;
+
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SeekableByteChannel;
-import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SecureDirectoryStream;
-import java.nio.file.StandardOpenOption;
 import java.text.Normalizer;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -20,9 +17,11 @@ import java.util.Set;
  * agent's tools can read them.
  *
  * <p>The workspace is the agent's: its commands may have turned {@code inbox} into a link to anywhere, and may swap
- * it while a file is written. So every step below the workspace is taken relative to an open directory with links
- * not followed ({@link SecureDirectoryStream}, i.e. {@code openat(O_NOFOLLOW)}): a link where a folder should be
- * fails the write instead of being followed. The sender's file name is reduced to a plain one first.
+ * it while a file is written. So the files are written the way the agent's own write tool writes
+ * ({@link Workspace#writeFile}): every folder below the workspace made and opened relative to its parent's
+ * descriptor, links never followed (a link where a folder or file should be fails the write), and what is made
+ * owned as the workspace is, so that the agent's sandboxed commands can use it. The sender's file name is reduced to a
+ * plain one first.
  */
 final class WorkspaceFiles {
 
@@ -35,44 +34,21 @@ final class WorkspaceFiles {
     static List<String> save(Path workspace, String messageId, List<Attachment> files) throws IOException {
         if (files.isEmpty()) return List.of();
         Files.createDirectories(workspace);
+        Workspace ws = new Workspace(workspace);
         List<String> paths = new ArrayList<>();
-        try (DirectoryStream<Path> ws = Files.newDirectoryStream(workspace)) {
-            if (!(ws instanceof SecureDirectoryStream<Path> root)) {
-                throw new IOException("this platform cannot open folders without following links");
+        Set<String> taken = new HashSet<>();
+        int n = 0;
+        for (Attachment a : files) {
+            n++;
+            String path = FOLDER + "/" + messageId + "/" + unique(safeName(a.name(), n, a.mediaType()), taken);
+            try {
+                ws.writeFile(path, a.data());
+            } catch (WorkspaceException e) {
+                throw new IOException("the message's files were not saved: " + e.getMessage(), e);
             }
-            try (SecureDirectoryStream<Path> inbox = folder(root, workspace, FOLDER);
-                 SecureDirectoryStream<Path> dir = folder(inbox, workspace.resolve(FOLDER), messageId)) {
-                Set<String> taken = new java.util.HashSet<>();
-                int n = 0;
-                for (Attachment a : files) {
-                    n++;
-                    String name = unique(safeName(a.name(), n, a.mediaType()), taken);
-                    try (SeekableByteChannel out = dir.newByteChannel(Path.of(name), Set.of(StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
-                        ByteBuffer b = ByteBuffer.wrap(a.data());
-                        while (b.hasRemaining()) out.write(b);
-                    }
-                    paths.add(FOLDER + "/" + messageId + "/" + name);
-                }
-            }
+            paths.add(path);
         }
         return paths;
-    }
-
-    /** Opens {@code name} under {@code parent}, creating it; a link there is refused, never followed. */
-    private static SecureDirectoryStream<Path> folder(SecureDirectoryStream<Path> parent, Path parentPath, String name)
-            throws IOException {
-        try {
-            Files.createDirectory(parentPath.resolve(name));
-        } catch (FileAlreadyExistsException ignored) {
-            // opened below without following links: a link there fails
-        }
-        try {
-            return parent.newDirectoryStream(Path.of(name), LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            throw new IOException("the workspace's " + name + " is not a folder (a link or a file is there); "
-                    + "the message's files were not saved", e);
-        }
     }
 
     /**

@@ -43,7 +43,8 @@ class WorkspaceFilesTest {
         Path outside = Files.createDirectories(dir.resolve("outside"));
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Files.createSymbolicLink(ws.resolve("inbox"), outside);
-        assertThatThrownBy(() -> WorkspaceFiles.save(ws, "msg_1", List.of(file("a.txt")))).hasMessageContaining("not a folder");
+        assertThatThrownBy(() -> WorkspaceFiles.save(ws, "msg_1", List.of(file("a.txt"))))
+                .hasMessageContaining("'inbox' is a symlink to outside the workspace");
         try (var files = Files.list(outside)) {
             assertThat(files.toList()).isEmpty();
         }
@@ -55,7 +56,8 @@ class WorkspaceFilesTest {
         Path ws = Files.createDirectories(dir.resolve("ws2"));
         Files.createDirectories(ws.resolve("inbox"));
         Files.createSymbolicLink(ws.resolve("inbox").resolve("msg_2"), outside);
-        assertThatThrownBy(() -> WorkspaceFiles.save(ws, "msg_2", List.of(file("a.txt")))).hasMessageContaining("not a folder");
+        assertThatThrownBy(() -> WorkspaceFiles.save(ws, "msg_2", List.of(file("a.txt"))))
+                .hasMessageContaining("'inbox/msg_2' is a symlink to outside the workspace");
         Files.createDirectories(ws.resolve("inbox").resolve("msg_3"));
         Path target = outside.resolve("target.txt");
         Files.createSymbolicLink(ws.resolve("inbox").resolve("msg_3").resolve("a.txt"), target);
@@ -63,6 +65,51 @@ class WorkspaceFilesTest {
         assertThat(target).doesNotExist();
         try (var files = Files.list(outside)) {
             assertThat(files.toList()).isEmpty();
+        }
+    }
+
+    /**
+     * The message's folder was made by path (a {@code mkdir} that follows links) before it was opened without
+     * following them: an agent's command swapping {@code inbox} for a link at that instant made an empty folder
+     * wherever the link pointed. Now every folder is made relative to its parent's open descriptor.
+     */
+    @Test
+    void anInboxSwappedForALinkWhileFilesAreSavedNeverMakesAnythingOutside() throws Exception {
+        Path outside = Files.createDirectories(dir.resolve("outside3"));
+        Path ws = Files.createDirectories(dir.resolve("ws3"));
+        Path inbox = ws.resolve("inbox"), aside = ws.resolve("inbox-real");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread swapper = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                try {
+                    Files.createDirectories(aside);
+                    Files.deleteIfExists(inbox);
+                    Files.createSymbolicLink(inbox, outside);
+                    Files.delete(inbox);
+                    Files.move(aside, inbox);
+                    Files.move(inbox, aside);
+                } catch (java.io.IOException e) {
+                    // the save under way holds a name for a moment: try the next swap
+                }
+            }
+        });
+        int saved = 0;
+        try {
+            long until = System.nanoTime() + 1_000_000_000L;
+            for (int i = 0; System.nanoTime() < until; i++) {
+                try {
+                    WorkspaceFiles.save(ws, "msg_" + i, List.of(file("a.txt")));
+                    saved++;
+                } catch (java.io.IOException refused) {
+                    // a link or a missing folder at that instant: refused, as it must be
+                }
+            }
+        } finally {
+            stop.set(true);
+            swapper.join();
+        }
+        try (var files = Files.list(outside)) {
+            assertThat(files.toList()).as("nothing made through the link (%d saves got through)", saved).isEmpty();
         }
     }
 }

@@ -137,6 +137,15 @@ public final class Workspace {
     }
 
     /**
+     * Creates or replaces the file at {@code path} (relative to the root) with {@code data}, making missing folders,
+     * for a caller that is not a model's tool (a channel saving a message's files) with a tool's guarantees: no link
+     * followed, each folder made relative to its parent's descriptor, what is made owned as the root is.
+     */
+    public void writeFile(String path, byte[] data) throws IOException, WorkspaceException {
+        writeAtomically(resolveForWrite(path), data, null);
+    }
+
+    /**
      * A model path resolved inside the workspace.
      *
      * @param shown  the path as the model gave it, normalized (for messages; {@code .} for the root)
