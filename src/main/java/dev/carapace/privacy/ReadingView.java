@@ -11,10 +11,10 @@ import java.util.List;
  * A text as a model reads it, with the way back to the text as written. A model reads a card number or a key through
  * zero-width characters, soft hyphens, bidi marks and fullwidth or other compatibility forms ({@code ４１１１}); the
  * detectors read ASCII. So the scanner reads this view, in which invisible characters (but line breaks and tabs) and
- * combining marks are gone, digits of every script are ASCII digits, and each other character is in its compatibility
- * form (NFKC, one code point at a time), and every finding is mapped
- * back onto the characters of the text as written that make it up, invisible ones inside it included: a redaction
- * then replaces all of them, and a placeholder restores exactly what the client sent.
+ * combining marks are gone, digits of every script are ASCII digits and each other character is in its
+ * compatibility form (NFKC, one code point at a time); every finding is mapped back onto the characters of the text
+ * as written that make it up, invisible ones inside it included: a redaction then replaces all of them, and a
+ * placeholder restores exactly what the client sent.
  *
  * <p>Most text reads as written: {@link #of} says so with null after one table lookup per char, and then costs
  * nothing more.
@@ -44,8 +44,9 @@ final class ReadingView {
     }
 
     /**
-     * For each char of the Basic Multilingual Plane, how it reads when that differs from how it is written: "" for an
-     * invisible one (line breaks and tabs are not), its NFKC form for one NFKC changes; null for the rest. Surrogates
+     * For each char of the Basic Multilingual Plane, how it reads when that differs from how it is written (see
+     * {@link #readsAs}): "" for an invisible one or a combining mark, an ASCII digit for another script's, the NFKC
+     * form of one NFKC changes; null for the rest. Surrogates
      * map to themselves: a pair is looked at as one code point. Made once, in about 0.1 s, when a {@link Scanner} is
      * made (about 13,000 entries, most of them unassigned code points, read as nothing).
      */
