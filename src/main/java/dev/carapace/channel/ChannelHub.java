@@ -342,6 +342,7 @@ public final class ChannelHub implements AutoCloseable {
             refuse(spec, m, null, why, "Sorry, no assistant answers messages sent here.");
             return;
         }
+        if (notUsable(spec, m, who.get(), route.agent())) return;
         switch (route.access()) {
             case DENY -> refuse(spec, m, route.agent(), "the channel is denied to agent '" + route.agent() + "'",
                     "Sorry, this assistant does not take messages on this channel.");
@@ -388,7 +389,27 @@ public final class ChannelHub implements AutoCloseable {
             finish(m, m.agent(), MessageState.REFUSED, "its channel or its sender's binding is gone");
             return;
         }
+        if (notUsable(spec, m, who, m.agent())) return;
         startRun(spec, m, who, m.agent());
+    }
+
+    /**
+     * Refuses the message when its sender may not use the agent its route names: a bound sender is a member, held to
+     * the rule the HTTP API and sub-agents apply ({@link AgentSpec#usableBy}: the agents of their own team or their
+     * own), so a channel's route is no way around an agent that is another team's. Checked before an operator is
+     * asked, and again when an approved message starts (its sender's binding may have changed meanwhile).
+     *
+     * @return true when refused
+     */
+    private boolean notUsable(ChannelSpec spec, StoredMessage m, Principal who, String agentId) {
+        AgentSpec agent = agents.find(agentId).orElse(null);
+        if (agent == null || agent.usableBy(who)) return false;
+        String why = "sender " + m.message().sender().key() + " (team " + who.team()
+                + (who.user() == null ? "" : ", user " + who.user()) + ") may not use agent '" + agentId + "' (owned by "
+                + agent.owner() + "): members use the agents of their own team or their own";
+        audit.record(spec.id(), "refuse", m.message().sender().key(), agentId, "refused", why);
+        refuse(spec, m, agentId, why, "Sorry, this assistant does not take messages from you.");
+        return true;
     }
 
     private void unknownSender(ChannelSpec spec, StoredMessage m) {

@@ -1,0 +1,103 @@
+package dev.carapace.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.testing.ScriptedUpstream;
+import dev.carapace.testing.SignedWebhookReceiver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Attacks from outside on {@code POST /hooks/...}, through a real gateway on loopback with its SQLite store: a caller
+ * holding a webhook channel's key (or a bound sender on any channel) tries to reach more than its binding allows.
+ */
+class ChannelHookAttackTest {
+
+    @TempDir Path dir;
+    GatewayHarness h;
+    SignedWebhookReceiver receiver;
+    final List<String> modelCalls = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        receiver = new SignedWebhookReceiver();
+        Path helperWs = Files.createDirectories(dir.resolve("helper"));
+        Path labWs = Files.createDirectories(dir.resolve("lab"));
+        // alice (team platform) is webhook:crm/default; the lab agent is research's, which alice may not use over HTTP
+        String yaml = WebhookEndToEndTest.extraYaml(dir, helperWs, receiver.port())
+                .replace("""
+                            agent: helper
+                        """, """
+                            routes:
+                              - {address: lab, agent: lab}
+                              - {address: "*", agent: helper}
+                        """)
+                .replace("""
+                        channels:
+                        """, """
+                          lab:
+                            workspace: %s
+                            model: m-solo
+                            tools: [read]
+                            owner: {team: research}
+                        channels:
+                        """.formatted(labWs));
+        h = new GatewayHarness(dir.resolve("data"), yaml);
+        h.a.respond(req -> {
+            modelCalls.add(ScriptedUpstream.body(req));
+            return ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("ANSWER"), 40, 6), 0);
+        });
+    }
+
+    @AfterEach
+    void stop() {
+        if (h != null) h.close();
+        if (receiver != null) receiver.close();
+    }
+
+    private HttpResponse<String> hook(String path, String id, String body) {
+        var signed = WebhookEndToEndTest.signed(h.carapace.port(), id, body);
+        return h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url(path)))
+                .headers("content-type", "application/json",
+                        "webhook-id", signed.headers().firstValue("webhook-id").orElseThrow(),
+                        "webhook-timestamp", signed.headers().firstValue("webhook-timestamp").orElseThrow(),
+                        "webhook-signature", signed.headers().firstValue("webhook-signature").orElseThrow())
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    /** The channel's messages as the API lists them, newest first. */
+    private JsonNode messages() {
+        return GatewayHarness.json(h.get("/api/channels/messages?channel=crm", h.adminKey).body()).path("data");
+    }
+
+    @Test
+    void aBoundSenderRoutedToAnAgentTheirTeamMayNotUseIsRefusedNotRun() throws Exception {
+        // over HTTP alice's own key is refused the lab agent: the channel must not be a way around that
+        assertThat(h.post("/api/agents/lab/runs", h.memberKey, "{\"message\":\"hi\"}").statusCode()).isEqualTo(403);
+
+        assertThat(hook("/hooks/crm/lab", "msg_lab_1", "{\"text\":\"ASK lab secrets\"}").statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10)).until(() -> messages().path(0).path("state").asText().equals("refused"));
+        JsonNode m = messages().get(0);
+        assertThat(m.path("detail").asText()).contains("lab", "research", "platform");
+        assertThat(m.path("run_id").isNull()).isTrue();
+        SignedWebhookReceiver.Received told = receiver.await(1).get(0);
+        assertThat(GatewayHarness.json(told.body()).path("data").path("text").asText()).startsWith("Sorry");
+        assertThat(modelCalls).as("the lab agent never ran for alice").isEmpty();
+        assertThat(Files.exists(dir.resolve("lab").resolve("inbox"))).isFalse();
+
+        // her own team's agent, on the same channel, still answers her
+        assertThat(hook("/hooks/crm", "msg_helper_1", "{\"text\":\"ASK help\"}").statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10)).until(() -> modelCalls.size() == 1);
+    }
+}
