@@ -8,7 +8,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,6 +45,7 @@ class ChannelHookAttackTest {
                               - {address: lab, agent: lab}
                               - {address: "*", agent: helper}
                         """)
+                .replace("deliver_secrets: [crm_out]", "deliver_secrets: [crm_out]\n      max_body_bytes: 64kb")
                 .replace("""
                         channels:
                         """, """
@@ -79,6 +82,31 @@ class ChannelHookAttackTest {
     /** The channel's messages as the API lists them, newest first. */
     private JsonNode messages() {
         return GatewayHarness.json(h.get("/api/channels/messages?channel=crm", h.adminKey).body()).path("data");
+    }
+
+    @Test
+    void aBodyDeclaredOverTheChannelsLimitIsRefusedBeforeAByteOfItIsRead() throws Exception {
+        // no key is needed to reach /hooks: a caller must not make the gateway wait for, and hold, more than the
+        // channel takes (64 kB here; the server's own limit is 10 MiB)
+        try (Socket s = new Socket("127.0.0.1", h.carapace.port())) {
+            s.setSoTimeout(3000);
+            s.getOutputStream().write(("POST /hooks/crm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 5000000\r\n\r\n{\"text\":").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            String answer = new String(s.getInputStream().readNBytes(2000), StandardCharsets.ISO_8859_1);
+            assertThat(answer).startsWith("HTTP/1.1 413");
+            JsonNode error = GatewayHarness.json(answer.substring(answer.indexOf("\r\n\r\n") + 4)).path("error");
+            assertThat(error.path("code").asText()).isEqualTo("request_too_large");
+            assertThat(error.path("message").asText()).contains("channel crm's limit of 64000 bytes");
+        }
+        // sent in chunks, without a declared length, it is cut off at the channel's limit too
+        byte[] big = ("{\"text\":\"" + "a".repeat(70_000) + "\"}").getBytes(StandardCharsets.US_ASCII);
+        HttpResponse<String> chunked = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url("/hooks/crm")))
+                .header("content-type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big)))
+                .build());
+        assertThat(chunked.statusCode()).isEqualTo(413);
+        assertThat(messages()).isEmpty();
     }
 
     @Test

@@ -78,7 +78,7 @@ public final class ChannelsApi {
                 throw new ApiException(ApiException.Kind.NOT_FOUND, "No channel takes requests at /hooks/"
                         + clip(x.pathParam("channel"), 40) + ".", null, "channel_not_found", null, false);
             }
-            byte[] body = api.body(x);
+            byte[] body = api.body(x, push.maxBodyBytes(), "channel " + push.id() + "'s limit");
             HookResponse r = push.receive(new HookRequest(path, x.headers(), body, x.remoteAddress()));
             x.status(r.status());
             x.header("content-type", r.contentType());
