@@ -110,6 +110,24 @@ class ChannelHookAttackTest {
     }
 
     @Test
+    void aHooksRefusalsAreInTheApisErrorShapeWithTheirTypeAndRetryHint() {
+        HttpResponse<String> unsigned = h.post("/hooks/crm", null, "{\"text\":\"hi\"}");
+        HttpResponse<String> noRoute = hook("/hooks/crm/no%20such", "msg_route_1", "{\"text\":\"hi\"}");
+        HttpResponse<String> badBody = hook("/hooks/crm", "msg_body_1", "{\"txt\":\"hi\"}");
+        for (var c : List.of(List.of(unsigned, 401, "authentication_error", "unsigned"),
+                List.of(noRoute, 404, "not_found_error", "no_route"), List.of(badBody, 400, "invalid_request_error", "bad_body"))) {
+            @SuppressWarnings("unchecked") HttpResponse<String> r = (HttpResponse<String>) c.get(0);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(c.get(1));
+            JsonNode error = GatewayHarness.json(r.body()).path("error");
+            assertThat(error.path("type").asText()).as(r.body()).isEqualTo(c.get(2));
+            assertThat(error.path("code").asText()).isEqualTo(c.get(3));
+            assertThat(error.has("param")).isTrue();
+            assertThat(error.path("message").asText()).isNotBlank().doesNotContain("Exception", WebhookEndToEndTest.IN_KEY);
+            assertThat(r.headers().firstValue("x-should-retry")).as("a client's mistake is not retried").hasValue("false");
+        }
+    }
+
+    @Test
     void aBoundSenderRoutedToAnAgentTheirTeamMayNotUseIsRefusedNotRun() throws Exception {
         // over HTTP alice's own key is refused the lab agent: the channel must not be a way around that
         assertThat(h.post("/api/agents/lab/runs", h.memberKey, "{\"message\":\"hi\"}").statusCode()).isEqualTo(403);

@@ -80,10 +80,21 @@ public final class ChannelsApi {
             }
             byte[] body = api.body(x, push.maxBodyBytes(), "channel " + push.id() + "'s limit");
             HookResponse r = push.receive(new HookRequest(path, x.headers(), body, x.remoteAddress()));
+            if (r.isError()) throw hookError(r);
             x.status(r.status());
             x.header("content-type", r.contentType());
             x.send(r.body());
         });
+    }
+
+    /**
+     * A channel's refusal as the API's error, so it is written as every route's is (its shape, type and retry hint);
+     * only a 503 (the message could not be stored now) is worth sending again.
+     */
+    private static ApiException hookError(HookResponse r) {
+        ApiException.Kind kind = ApiException.Kind.INVALID_REQUEST;
+        for (ApiException.Kind k : ApiException.Kind.values()) if (k.status == r.status()) kind = k;
+        return new ApiException(kind, r.errorMessage(), null, r.errorCode(), null, r.status() == 503);
     }
 
     // ---- the native API -----------------------------------------------------------------------------------------
