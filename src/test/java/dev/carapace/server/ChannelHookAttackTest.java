@@ -128,6 +128,29 @@ class ChannelHookAttackTest {
     }
 
     @Test
+    void manyForgedUnknownSendersGetNoMoreRepliesAnHourThanTheChannelsCapNotOneEach() throws Exception {
+        // one reply a day per sender is no limit when every message names a new one (a mail's From is free to forge):
+        // the channel would mail every stranger an attacker lists
+        int senders = dev.carapace.channel.ChannelHub.REPLIES_TO_UNKNOWN_PER_HOUR + 5;
+        for (int i = 0; i < senders; i++) {
+            assertThat(hook("/hooks/crm", "msg_stranger_" + i, "{\"text\":\"hi\",\"sender\":\"stranger-" + i + "\"}")
+                    .statusCode()).isEqualTo(202);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            JsonNode all = messages();
+            if (all.size() < senders) return false;
+            for (JsonNode m : all) if (!m.path("state").asText().equals("refused")) return false;
+            return true;
+        });
+        long unanswered = 0;
+        for (JsonNode m : messages()) if (m.path("detail").asText().contains("replies to unknown senders")) unanswered++;
+        assertThat(unanswered).isEqualTo(5);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+                .until(() -> receiver.received().size() == dev.carapace.channel.ChannelHub.REPLIES_TO_UNKNOWN_PER_HOUR);
+        assertThat(modelCalls).isEmpty();
+    }
+
+    @Test
     void aBoundSenderRoutedToAnAgentTheirTeamMayNotUseIsRefusedNotRun() throws Exception {
         // over HTTP alice's own key is refused the lab agent: the channel must not be a way around that
         assertThat(h.post("/api/agents/lab/runs", h.memberKey, "{\"message\":\"hi\"}").statusCode()).isEqualTo(403);
