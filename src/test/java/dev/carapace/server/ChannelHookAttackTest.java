@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,7 +24,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Attacks from outside on {@code POST /hooks/...}, through a real gateway on loopback with its SQLite store: a caller
- * holding a webhook channel's key (or a bound sender on any channel) tries to reach more than its binding allows.
+ * without a key tries to make the gateway hold a body bigger than the channel takes, or to learn more from a refusal
+ * than the API's errors say; a caller holding the key (so speaking for any sender, as a forged mail does) tries to
+ * reach an agent its bound person may not use, or to make the channel write to every stranger it names.
  */
 class ChannelHookAttackTest {
 
@@ -71,12 +75,12 @@ class ChannelHookAttackTest {
 
     private HttpResponse<String> hook(String path, String id, String body) {
         var signed = WebhookEndToEndTest.signed(h.carapace.port(), id, body);
-        return h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url(path)))
+        return h.send(HttpRequest.newBuilder(URI.create(h.url(path)))
                 .headers("content-type", "application/json",
                         "webhook-id", signed.headers().firstValue("webhook-id").orElseThrow(),
                         "webhook-timestamp", signed.headers().firstValue("webhook-timestamp").orElseThrow(),
                         "webhook-signature", signed.headers().firstValue("webhook-signature").orElseThrow())
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build());
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
     /** The channel's messages as the API lists them, newest first. */
@@ -101,9 +105,9 @@ class ChannelHookAttackTest {
         }
         // sent in chunks, without a declared length, it is cut off at the channel's limit too
         byte[] big = ("{\"text\":\"" + "a".repeat(70_000) + "\"}").getBytes(StandardCharsets.US_ASCII);
-        HttpResponse<String> chunked = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url("/hooks/crm")))
+        HttpResponse<String> chunked = h.send(HttpRequest.newBuilder(URI.create(h.url("/hooks/crm")))
                 .header("content-type", "application/json")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big)))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big)))
                 .build());
         assertThat(chunked.statusCode()).isEqualTo(413);
         assertThat(messages()).isEmpty();
