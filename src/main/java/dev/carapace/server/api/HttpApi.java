@@ -478,7 +478,7 @@ public final class HttpApi {
 
     /** The body, with the server's limit. */
     private byte[] readBody(Exchange x) throws IOException {
-        return readBody(x, maxBodyBytes, "the gateway's limit (server.max_body_bytes)");
+        return readBody(x, maxBodyBytes, "the gateway's limit");
     }
 
     /** The body, refused with 415 unless it is JSON and with 413 past {@code limit}. */
@@ -513,9 +513,10 @@ public final class HttpApi {
                 + " bytes (Content-Length).");
     }
 
-    private static ApiException tooLarge(long limit, String whose) {
+    private ApiException tooLarge(long limit, String whose) {
         return new ApiException(ApiException.Kind.TOO_LARGE, "Request body is larger than " + whose + " of "
-                + limit + " bytes.", null, "request_too_large", null, false);
+                + limit + " bytes" + (limit == maxBodyBytes ? " (server.max_body_bytes)." : "."), null,
+                "request_too_large", null, false);
     }
 
     /** A body that must be one JSON object, decimals kept exact; refused with 400 otherwise. */
