@@ -14,7 +14,7 @@ public record Attachment(String name, String mediaType, byte[] data) {
 
     public Attachment {
         Objects.requireNonNull(data, "data");
-        name = name == null ? "" : name;
+        name = name == null ? "" : Inbound.storable(name);
         mediaType = mediaType == null || mediaType.isBlank() ? "application/octet-stream" : mediaType;
     }
 

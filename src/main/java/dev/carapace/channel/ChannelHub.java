@@ -72,6 +72,8 @@ public final class ChannelHub implements AutoCloseable {
 
     /** A sender with no binding gets at most one pairing code or refusal in this time. */
     static final Duration REPLY_TO_UNKNOWN_EVERY = Duration.ofHours(24);
+    /** A channel answers at most this many unknown senders an hour (per gateway): past it, they are recorded only. */
+    public static final int REPLIES_TO_UNKNOWN_PER_HOUR = 20;
     static final int MAX_TEXT_CHARS = 200_000;
     static final int MAX_ATTACHMENTS = 20;
     private static final int SEND_ATTEMPTS = 5;
@@ -99,6 +101,8 @@ public final class ChannelHub implements AutoCloseable {
             Thread.ofVirtual().name("channel-message-", 0).factory());
     /** The last task of each conversation: the next one runs after it. */
     private final Map<String, CompletableFuture<Void>> conversations = new ConcurrentHashMap<>();
+    /** Each channel's replies to unknown senders in the last hour (this gateway's), oldest first. */
+    private final Map<String, java.util.Deque<Instant>> repliesToUnknown = new ConcurrentHashMap<>();
     /** Striped by sender: whether an unknown sender is answered is decided one message at a time. */
     private final Object[] unknownSenderLocks = java.util.stream.IntStream.range(0, 64).mapToObj(i -> new Object()).toArray();
     private volatile boolean closed;
@@ -342,6 +346,7 @@ public final class ChannelHub implements AutoCloseable {
             refuse(spec, m, null, why, "Sorry, no assistant answers messages sent here.");
             return;
         }
+        if (notUsable(spec, m, who.get(), route.agent())) return;
         switch (route.access()) {
             case DENY -> refuse(spec, m, route.agent(), "the channel is denied to agent '" + route.agent() + "'",
                     "Sorry, this assistant does not take messages on this channel.");
@@ -388,18 +393,43 @@ public final class ChannelHub implements AutoCloseable {
             finish(m, m.agent(), MessageState.REFUSED, "its channel or its sender's binding is gone");
             return;
         }
+        if (notUsable(spec, m, who, m.agent())) return;
         startRun(spec, m, who, m.agent());
+    }
+
+    /**
+     * Refuses the message when its sender may not use the agent its route names: a bound sender is a member, held to
+     * the rule the HTTP API and sub-agents apply ({@link AgentSpec#usableBy}: the agents of their own team or their
+     * own), so a channel's route is no way around an agent that is another team's. Checked before an operator is
+     * asked, and again when an approved message starts (its sender's binding may have changed meanwhile).
+     *
+     * @return true when refused
+     */
+    private boolean notUsable(ChannelSpec spec, StoredMessage m, Principal who, String agentId) {
+        AgentSpec agent = agents.find(agentId).orElse(null);
+        if (agent == null || agent.usableBy(who)) return false;
+        String why = "sender " + m.message().sender().key() + " (team " + who.team()
+                + (who.user() == null ? "" : ", user " + who.user()) + ") may not use agent '" + agentId + "' (owned by "
+                + agent.owner() + "): members use the agents of their own team or their own";
+        audit.record(spec.id(), "refuse", m.message().sender().key(), agentId, "refused", why);
+        refuse(spec, m, agentId, why, "Sorry, this assistant does not take messages from you.");
+        return true;
     }
 
     private void unknownSender(ChannelSpec spec, StoredMessage m) {
         Inbound in = m.message();
         Instant now = clock.instant();
         boolean mayReply;
+        boolean overBudget = false;
         // Decided and recorded under one lock: a sender's messages in many conversations are handled at once (a
         // forger's mails with as many Message-IDs), and each must see the others' refusals, or each gets a reply.
         synchronized (unknownSenderLocks[Math.floorMod(in.sender().key().hashCode(), unknownSenderLocks.length)]) {
             mayReply = spec.unknownSenders() != UnknownSenders.IGNORE
                     && store.refusalsSince(in.sender().key(), now.minus(REPLY_TO_UNKNOWN_EVERY)) == 0;
+            if (mayReply && !replyToUnknownBudget(spec.id(), now)) {
+                mayReply = false;
+                overBudget = true;
+            }
             store.update(m.id(), MessageState.REFUSED, null, null, "unknown sender", now);
         }
         String detail = "unknown sender";
@@ -419,9 +449,25 @@ public final class ChannelHub implements AutoCloseable {
             sendQuietly(spec, m, "Sorry, this assistant answers people of the organisation only.", "refuse");
         } else {
             detail = "unknown sender; not answered (" + (spec.unknownSenders() == UnknownSenders.IGNORE
-                    ? "unknown_senders: ignore" : "one reply a day at most") + ")";
+                    ? "unknown_senders: ignore" : overBudget ? "at most " + REPLIES_TO_UNKNOWN_PER_HOUR
+                    + " replies to unknown senders an hour on this channel" : "one reply a day at most") + ")";
         }
         finish(m, null, MessageState.REFUSED, detail);
+    }
+
+    /**
+     * Takes one of the channel's replies to unknown senders of the last hour, or says there is none left. One reply
+     * a day per sender is no bound when each message names a new sender (a mail's From costs nothing to forge): the
+     * channel would write to every stranger an attacker lists, with the attacker's subject.
+     */
+    private boolean replyToUnknownBudget(String channel, Instant now) {
+        java.util.Deque<Instant> sent = repliesToUnknown.computeIfAbsent(channel, k -> new java.util.ArrayDeque<>());
+        synchronized (sent) {
+            while (!sent.isEmpty() && !sent.peekFirst().isAfter(now.minus(Duration.ofHours(1)))) sent.removeFirst();
+            if (sent.size() >= REPLIES_TO_UNKNOWN_PER_HOUR) return false;
+            sent.addLast(now);
+            return true;
+        }
     }
 
     private void refuse(ChannelSpec spec, StoredMessage m, String agent, String why, String reply) {

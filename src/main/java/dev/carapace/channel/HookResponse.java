@@ -5,20 +5,29 @@ import java.nio.charset.StandardCharsets;
 /**
  * What a channel answers a pushed request: the status the service acts on (2xx: taken, do not send again), and a
  * small body.
+ *
+ * @param errorCode    for an error, its code ({@code bad_signature}, ...); null otherwise
+ * @param errorMessage for an error, what was wrong and what is expected; null otherwise
  */
-public record HookResponse(int status, String contentType, byte[] body) {
+public record HookResponse(int status, String contentType, byte[] body, String errorCode, String errorMessage) {
 
-    /** {@code {"ok":true}} or, for an error, {@code {"error":{"message":..., "code":...}}}, as JSON. */
+    /** {@code json} as the body. */
     public static HookResponse json(int status, String json) {
-        return new HookResponse(status, "application/json", json.getBytes(StandardCharsets.UTF_8));
+        return new HookResponse(status, "application/json", json.getBytes(StandardCharsets.UTF_8), null, null);
     }
 
     public static HookResponse ok() { return json(200, "{\"ok\":true}"); }
 
-    /** An error a caller can act on: what was wrong and what is expected, never a stack trace. */
+    /**
+     * An error a caller can act on: what was wrong and what is expected, never a stack trace. The server writes it
+     * in the API's error shape, as any route's error ({@code {"error":{"message", "type", "param", "code"}}}).
+     */
     public static HookResponse error(int status, String code, String message) {
-        return json(status, "{\"error\":{\"code\":" + quote(code) + ",\"message\":" + quote(message) + "}}");
+        return new HookResponse(status, "application/json", ("{\"error\":{\"code\":" + quote(code) + ",\"message\":"
+                + quote(message) + "}}").getBytes(StandardCharsets.UTF_8), code, message);
     }
+
+    public boolean isError() { return errorCode != null; }
 
     private static String quote(String s) {
         StringBuilder sb = new StringBuilder("\"");

@@ -33,10 +33,26 @@ public record Inbound(String channel, String messageId, Sender sender, String ad
         Objects.requireNonNull(messageId, "messageId");
         Objects.requireNonNull(sender, "sender");
         Objects.requireNonNull(receivedAt, "receivedAt");
-        address = address == null ? "" : address;
-        conversation = conversation == null || conversation.isEmpty() ? messageId : conversation;
-        text = text == null ? "" : text;
+        messageId = storable(messageId);
+        address = address == null ? "" : storable(address);
+        conversation = conversation == null || conversation.isEmpty() ? messageId : storable(conversation);
+        text = text == null ? "" : storable(text);
         attachments = attachments == null ? List.of() : List.copyOf(attachments);
-        reply = reply == null ? Map.of() : Map.copyOf(reply);
+        if (reply == null) {
+            reply = Map.of();
+        } else {
+            Map<String, String> r = new java.util.LinkedHashMap<>();
+            reply.forEach((k, v) -> r.put(storable(k), storable(v)));
+            reply = Map.copyOf(r);
+        }
+    }
+
+    /**
+     * {@code s} with each NUL (U+0000) as U+FFFD. A NUL is valid in JSON ({@code \\u0000}), in a mail's body and in a
+     * file name, and means nothing as text, but PostgreSQL's text cannot hold it: a message carrying one would be
+     * "not storable now" on every attempt, and its sender told to send it again forever.
+     */
+    static String storable(String s) {
+        return s.indexOf('\u0000') < 0 ? s : s.replace('\u0000', '\uFFFD');
     }
 }

@@ -14,4 +14,11 @@ public interface PushChannel extends Channel {
      * be stored is a 503, so the service sends it again.
      */
     HookResponse receive(HookRequest request);
+
+    /**
+     * The largest body this endpoint takes. A pushed request is read before anything can authenticate it, so the
+     * server reads no more than this: a declared longer body is refused (413) before a byte of it is read, a chunked
+     * one as soon as it passes the limit.
+     */
+    long maxBodyBytes();
 }

@@ -99,6 +99,9 @@ public final class SlackChannel implements PushChannel {
     public boolean privateTo(Inbound in) { return "im".equals(in.address()); }
 
     @Override
+    public long maxBodyBytes() { return MAX_BODY_BYTES; }
+
+    @Override
     public void start(Inbox inbox) {
         this.inbox = inbox;
         if (socket != null) socket.start();

@@ -55,6 +55,8 @@ public final class TelegramChannel implements PushChannel {
     private static final Duration LONGEST_BACKOFF = Duration.ofMinutes(1);
     private static final long MAX_PHOTO_UPLOAD = 10L << 20;
     private static final long MAX_UPLOAD = 50L << 20;
+    /** The largest update taken in webhook mode: an update is text and file ids (files are fetched apart), a few KB. */
+    static final int MAX_BODY_BYTES = 1 << 20;
     private static final int REMEMBERED_SENDS = 1000;
     /** Polled attempts at an update whose file Telegram cannot serve before it is taken without the file. */
     static final int FILE_ATTEMPTS = 5;
@@ -116,6 +118,9 @@ public final class TelegramChannel implements PushChannel {
     /** A private chat only (its id is the user's); a group is read by all its members. */
     @Override
     public boolean privateTo(Inbound in) { return in.address().equals(in.sender().id()); }
+
+    @Override
+    public long maxBodyBytes() { return MAX_BODY_BYTES; }
 
     @Override
     public void start(Inbox inbox) {
@@ -254,6 +259,10 @@ public final class TelegramChannel implements PushChannel {
         }
         if (!request.path().isEmpty()) {
             return HookResponse.error(404, "not_found", "Telegram's webhook is /hooks/" + id() + ", with nothing after it");
+        }
+        if (request.body().length > MAX_BODY_BYTES) {
+            return HookResponse.error(413, "too_large", "the body is " + request.body().length + " bytes; an update is at most "
+                    + MAX_BODY_BYTES);
         }
         String expected;
         try {

@@ -102,6 +102,9 @@ public final class WebhookChannel implements PushChannel {
     @Override
     public void start(Inbox inbox) { this.inbox = inbox; }
 
+    @Override
+    public long maxBodyBytes() { return settings.maxBodyBytes(); }
+
     // ---- the way in ---------------------------------------------------------------------------------------------
 
     @Override

@@ -78,12 +78,23 @@ public final class ChannelsApi {
                 throw new ApiException(ApiException.Kind.NOT_FOUND, "No channel takes requests at /hooks/"
                         + clip(x.pathParam("channel"), 40) + ".", null, "channel_not_found", null, false);
             }
-            byte[] body = api.body(x);
+            byte[] body = api.body(x, push.maxBodyBytes(), "channel " + push.id() + "'s limit");
             HookResponse r = push.receive(new HookRequest(path, x.headers(), body, x.remoteAddress()));
+            if (r.isError()) throw hookError(r);
             x.status(r.status());
             x.header("content-type", r.contentType());
             x.send(r.body());
         });
+    }
+
+    /**
+     * A channel's refusal as the API's error, so it is written as every route's is (its shape, type and retry hint);
+     * only a 503 (the message could not be stored now) is worth sending again.
+     */
+    private static ApiException hookError(HookResponse r) {
+        ApiException.Kind kind = ApiException.Kind.INVALID_REQUEST;
+        for (ApiException.Kind k : ApiException.Kind.values()) if (k.status == r.status()) kind = k;
+        return new ApiException(kind, r.errorMessage(), null, r.errorCode(), null, r.status() == 503);
     }
 
     // ---- the native API -----------------------------------------------------------------------------------------

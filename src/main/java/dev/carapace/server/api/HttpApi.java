@@ -448,6 +448,17 @@ public final class HttpApi {
         return readBody(x);
     }
 
+    /**
+     * As {@link #body(Exchange)}, at most {@code limit} bytes (when below the server's): what an endpoint that reads
+     * before it can authenticate ({@code /hooks}) takes, so a caller without a key is refused past it before the body
+     * is read (when declared) or as soon as it passes it (when chunked).
+     *
+     * @param whose what sets the limit, for the 413's message: {@code "channel crm's limit"}
+     */
+    byte[] body(Exchange x, long limit, String whose) throws IOException {
+        return limit < maxBodyBytes ? readBody(x, limit, whose) : readBody(x);
+    }
+
     // ---- helpers ----
 
     /** The caller, by its API key. */
@@ -465,15 +476,20 @@ public final class HttpApi {
         return p;
     }
 
-    /** The body, refused with 415 unless it is JSON and with 413 past the size limit. */
+    /** The body, with the server's limit. */
     private byte[] readBody(Exchange x) throws IOException {
+        return readBody(x, maxBodyBytes, "the gateway's limit");
+    }
+
+    /** The body, refused with 415 unless it is JSON and with 413 past {@code limit}. */
+    private byte[] readBody(Exchange x, long limit, String whose) throws IOException {
         String type = x.header("content-type");
         if (type != null && !type.toLowerCase(Locale.ROOT).contains("json")) {
             throw new ApiException(ApiException.Kind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json; got '"
                     + clip(type, 60) + "'.", null, "unsupported_media_type", null, false);
         }
         long declared = x.contentLength();
-        if (declared > maxBodyBytes) throw tooLarge();
+        if (declared > limit) throw tooLarge(limit, whose);
         try (InputStream in = x.body()) {
             if (declared >= 0) {
                 // The usual case: read exactly what was declared, into one array of that size.
@@ -481,8 +497,8 @@ public final class HttpApi {
                 if (body.length < declared) throw truncated(declared, body.length);
                 return body;
             }
-            byte[] body = in.readNBytes((int) Math.min(maxBodyBytes + 1, Integer.MAX_VALUE - 8));
-            if (body.length > maxBodyBytes) throw tooLarge();
+            byte[] body = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
+            if (body.length > limit) throw tooLarge(limit, whose);
             return body;
         } catch (IOException e) {
             // The framing broke mid-body (a bad chunk, the client closing early): the client's mistake, not ours.
@@ -497,9 +513,10 @@ public final class HttpApi {
                 + " bytes (Content-Length).");
     }
 
-    private ApiException tooLarge() {
-        return new ApiException(ApiException.Kind.TOO_LARGE, "Request body is larger than the gateway's limit of "
-                + maxBodyBytes + " bytes (server.max_body_bytes).", null, "request_too_large", null, false);
+    private ApiException tooLarge(long limit, String whose) {
+        return new ApiException(ApiException.Kind.TOO_LARGE, "Request body is larger than " + whose + " of "
+                + limit + " bytes" + (limit == maxBodyBytes ? " (server.max_body_bytes)." : "."), null,
+                "request_too_large", null, false);
     }
 
     /** A body that must be one JSON object, decimals kept exact; refused with 400 otherwise. */
