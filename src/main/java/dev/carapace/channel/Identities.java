@@ -127,12 +127,24 @@ public final class Identities {
 
     private static String whom(String team, String user) { return team + (user == null ? "" : "/" + user); }
 
-    /** A sender's key: a known kind, a colon, an id of printable characters without spaces, at most 320 in all. */
+    /**
+     * A sender's key: a kind, a colon, an id of printable characters without spaces, at most 320 in all; an e-mail id
+     * holds an {@code @} and a Telegram id is the user's number (not the {@code @username}, which its owner may
+     * change): a key no sender of that kind can ever have is refused, not stored to match nothing.
+     */
     public static void checkKey(String key) {
         int colon = key == null ? -1 : key.indexOf(':');
         if (colon < 1 || colon == key.length() - 1 || key.length() > 320) {
             throw new IllegalArgumentException("sender: expected KIND:ID such as email:alice@corp.example or "
-                    + "slack:U024BE7LH; got '" + dev.carapace.text.Excerpt.clip(key == null ? "" : key, 60) + "'");
+                    + "slack:T0123:U0456; got '" + dev.carapace.text.Excerpt.clip(key == null ? "" : key, 60) + "'");
+        }
+        String kind = key.substring(0, colon), id = key.substring(colon + 1);
+        if (kind.equals("telegram") && !id.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new IllegalArgumentException("sender: a Telegram sender is its numeric user id (telegram:123456789),"
+                    + " not a @username");
+        }
+        if (kind.equals("email") && id.indexOf('@') < 1) {
+            throw new IllegalArgumentException("sender: an e-mail sender is an address (email:alice@corp.example)");
         }
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);

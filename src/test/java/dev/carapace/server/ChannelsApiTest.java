@@ -84,6 +84,11 @@ class ChannelsApiTest {
                 "{\"sender\":\"email:Carol@Corp.Example\",\"team\":\"platform\",\"user\":\"carol\"}");
         assertThat(json(cased.body()).path("sender").asText()).isEqualTo("email:carol@corp.example");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"nokind\",\"team\":\"platform\"}"), 400, "KIND:ID");
+        // a key no sender can ever have would bind nothing: a Telegram @username, an address without @
+        error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"telegram:@alice\",\"team\":\"platform\"}"), 400,
+                "numeric user id");
+        error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"email:alice\",\"team\":\"platform\"}"), 400,
+                "an address");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U\\u0000x\",\"team\":\"platform\"}"), 400,
                 "control");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U3\",\"team\":\"sales\"}"), 400, "no team 'sales'");
