@@ -22,7 +22,7 @@ import java.util.List;
  *   deliver_secrets: [crm_answer_key]  # answers are signed with each (the receiver accepts any); none: unsigned
  *   max_attempts: 8
  *   reply_to_prefixes: [https://crm.example/callbacks/]   # a message's reply_to must start with one; none: refused
- *   max_body_bytes: 16mb
+ *   max_body_bytes: 10mb                # default: the server's own limit (server.max_body_bytes, 10mb), which bounds every endpoint
  * </pre>
  */
 final class WebhookSection {

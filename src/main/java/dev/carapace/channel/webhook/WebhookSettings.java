@@ -25,7 +25,8 @@ public record WebhookSettings(List<String> secrets, Duration tolerance, URI deli
 
     public static final Duration DEFAULT_TOLERANCE = Duration.ofMinutes(5);
     public static final int DEFAULT_MAX_ATTEMPTS = 8;
-    public static final int DEFAULT_MAX_BODY_BYTES = 16 << 20;
+    /** The server's own default limit ({@code server.max_body_bytes}): a larger default could never be reached. */
+    public static final int DEFAULT_MAX_BODY_BYTES = 10 << 20;
 
     public WebhookSettings {
         secrets = List.copyOf(secrets);
