@@ -6,7 +6,6 @@ import dev.carapace.channel.email.EmailSettings.Security;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -19,27 +18,17 @@ class EmailConfigTest {
     @TempDir Path dir;
 
     private String base() throws Exception {
-        Path ws = Files.createDirectories(dir.resolve("ws"));
-        return """
-                providers:
-                  up: {kind: openai, base_url: "http://127.0.0.1:9/v1"}
-                models:
-                  m: {tier: mid, context_window: 1000, max_output_tokens: 100, price: {input: 1, output: 1}, deployments: [{provider: up, model: x}]}
-                teams:
-                  t: {}
-                agents:
-                  a: {workspace: %s, model: m, owner: {team: t}}
-                secrets:
-                  helpdesk-mail: env:HELPDESK_MAIL_PASSWORD
+        return ChannelConfigs.base(dir, "a: {workspace: %s, model: m, owner: {team: t}}",
+                "helpdesk-mail: env:HELPDESK_MAIL_PASSWORD") + """
                 channels:
                   mail:
                     kind: email
                     agent: a
-                """.formatted(ws);
+                """;
     }
 
     private List<String> errors(String email) throws Exception {
-        return ConfigLoader.check(base() + email, "t.yaml", name -> null).errors().stream().map(Object::toString).toList();
+        return ChannelConfigs.errors(base() + email);
     }
 
     @Test

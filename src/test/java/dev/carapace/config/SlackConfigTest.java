@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -18,26 +17,12 @@ class SlackConfigTest {
     @TempDir Path dir;
 
     private String base() throws Exception {
-        Path ws = Files.createDirectories(dir.resolve("ws"));
-        return """
-                providers:
-                  up: {kind: openai, base_url: "http://127.0.0.1:9/v1"}
-                models:
-                  m: {tier: mid, context_window: 1000, max_output_tokens: 100, price: {input: 1, output: 1}, deployments: [{provider: up, model: x}]}
-                teams:
-                  t: {}
-                agents:
-                  helper: {workspace: %s, model: m, owner: {team: t}}
-                secrets:
-                  slack-bot: env:SLACK_BOT_TOKEN
-                  slack-signing: env:SLACK_SIGNING_SECRET
-                  slack-app: env:SLACK_APP_TOKEN
-                """.formatted(ws);
+        return ChannelConfigs.base(dir, "helper: {workspace: %s, model: m, owner: {team: t}}",
+                "slack-bot: env:SLACK_BOT_TOKEN", "slack-signing: env:SLACK_SIGNING_SECRET", "slack-app: env:SLACK_APP_TOKEN");
     }
 
     private List<String> errors(String slack) throws Exception {
-        return ConfigLoader.check(base() + channel(slack), "t.yaml", name -> null).errors().stream()
-                .map(Object::toString).toList();
+        return ChannelConfigs.errors(base() + channel(slack));
     }
 
     private static String channel(String slack) {

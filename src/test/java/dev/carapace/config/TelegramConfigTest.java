@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -19,25 +18,12 @@ class TelegramConfigTest {
     @TempDir Path dir;
 
     private String base() throws Exception {
-        Path ws = Files.createDirectories(dir.resolve("ws"));
-        return """
-                providers:
-                  up: {kind: openai, base_url: "http://127.0.0.1:9/v1"}
-                models:
-                  m: {tier: mid, context_window: 1000, max_output_tokens: 100, price: {input: 1, output: 1}, deployments: [{provider: up, model: x}]}
-                teams:
-                  t: {}
-                agents:
-                  a: {workspace: %s, model: m, owner: {team: t}}
-                secrets:
-                  tg-bot: env:TG_TOKEN
-                  tg-hook: env:TG_HOOK
-                """.formatted(ws);
+        return ChannelConfigs.base(dir, "a: {workspace: %s, model: m, owner: {team: t}}", "tg-bot: env:TG_TOKEN",
+                "tg-hook: env:TG_HOOK");
     }
 
     private List<String> errors(String telegram) throws Exception {
-        return ConfigLoader.check(base() + channel(telegram), "t.yaml", name -> null).errors().stream()
-                .map(Object::toString).toList();
+        return ChannelConfigs.errors(base() + channel(telegram));
     }
 
     private static String channel(String telegram) {

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,24 +17,12 @@ class WebhookConfigTest {
     @TempDir Path dir;
 
     private String base() throws Exception {
-        Path ws = Files.createDirectories(dir.resolve("ws"));
-        return """
-                providers:
-                  up: {kind: openai, base_url: "http://127.0.0.1:9/v1"}
-                models:
-                  m: {tier: mid, context_window: 1000, max_output_tokens: 100, price: {input: 1, output: 1}, deployments: [{provider: up, model: x}]}
-                teams:
-                  t: {}
-                agents:
-                  helper: {workspace: %s, model: m, tools: [read], owner: {team: t}}
-                secrets:
-                  crm_in: env:CRM_IN
-                  crm_out: env:CRM_OUT
-                """.formatted(ws);
+        return ChannelConfigs.base(dir, "helper: {workspace: %s, model: m, tools: [read], owner: {team: t}}",
+                "crm_in: env:CRM_IN", "crm_out: env:CRM_OUT");
     }
 
     private List<String> errors(String yaml) throws Exception {
-        return ConfigLoader.check(base() + yaml, "t.yaml", name -> null).errors().stream().map(Object::toString).toList();
+        return ChannelConfigs.errors(base() + yaml);
     }
 
     @Test
