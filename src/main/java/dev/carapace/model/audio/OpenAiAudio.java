@@ -1,5 +1,7 @@
 package dev.carapace.model.audio;
 
+import dev.carapace.model.JsonFields;
+
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -331,38 +333,38 @@ public final class OpenAiAudio {
             JsonNode v = e.getValue();
             switch (e.getKey()) {
                 case "model" -> {
-                    if (!v.isTextual() || v.asText().isBlank()) throw typeError("model", "a model id string", v);
+                    if (!v.isTextual() || v.asText().isBlank()) throw JsonFields.wrongType("model", "a model id string", v);
                     model = v.asText();
                 }
                 case "input" -> {
-                    if (!v.isTextual()) throw typeError("input", "a string", v);
+                    if (!v.isTextual()) throw JsonFields.wrongType("input", "a string", v);
                     if (v.asText().isBlank()) throw ApiException.invalid("input", "input: must not be empty");
                     input = v.asText();
                 }
                 case "voice" -> {
-                    if (!v.isTextual() || v.asText().isBlank()) throw typeError("voice", "a voice name string", v);
+                    if (!v.isTextual() || v.asText().isBlank()) throw JsonFields.wrongType("voice", "a voice name string", v);
                     voice = v.asText();
                 }
                 case "response_format" -> {
                     if (v.isNull()) break;
                     if (!v.isTextual() || !SPEECH_FORMATS.containsKey(v.asText())) {
-                        throw typeError("response_format", "one of mp3, opus, aac, flac, wav, pcm", v);
+                        throw JsonFields.wrongType("response_format", "one of mp3, opus, aac, flac, wav, pcm", v);
                     }
                     format = v.asText();
                 }
                 case "speed" -> {
                     if (v.isNull()) break;
-                    if (!v.isNumber() || v.asDouble() < 0.25 || v.asDouble() > 4) throw typeError("speed", "a number from 0.25 to 4", v);
+                    if (!v.isNumber() || v.asDouble() < 0.25 || v.asDouble() > 4) throw JsonFields.wrongType("speed", "a number from 0.25 to 4", v);
                     speed = v.asDouble();
                 }
                 case "instructions" -> {
                     if (v.isNull()) break;
-                    if (!v.isTextual()) throw typeError("instructions", "a string", v);
+                    if (!v.isTextual()) throw JsonFields.wrongType("instructions", "a string", v);
                     instructions = v.asText().isEmpty() ? null : v.asText();
                 }
                 case "stream_format" -> {
                     if (!v.isTextual() || !v.asText().equals("audio")) {
-                        throw typeError("stream_format", "'audio' (Carapace answers speech whole, not as SSE)", v);
+                        throw JsonFields.wrongType("stream_format", "'audio' (Carapace answers speech whole, not as SSE)", v);
                     }
                 }
                 default -> throw ApiException.invalid(clip(e.getKey(), ECHO), "Unrecognized request argument supplied: "
@@ -399,12 +401,5 @@ public final class OpenAiAudio {
                     "the upstream's answer to a speech request is not audio (" + clip(type.isEmpty() ? "no content type" : type, ECHO) + ")");
         }
         return new Speech(body, SPEECH_FORMATS.get(r.responseFormat()), r.responseFormat());
-    }
-
-    private static ApiException typeError(String field, String expected, JsonNode got) {
-        String kind = got.isNull() ? "null" : got.isTextual() ? "'" + clip(got.asText(), ECHO) + "'"
-                : got.isNumber() ? "a number " + clip(got.toString(), ECHO)
-                : got.isBoolean() ? "a boolean" : got.isArray() ? "an array" : "an object";
-        return ApiException.invalid(field, field + ": expected " + expected + "; got " + kind);
     }
 }
