@@ -58,6 +58,13 @@ final class ReadingView {
         }
     }
 
+    /**
+     * The same for the Supplementary Multilingual Plane (emoji, mathematical letters and digits...), learnt as its code
+     * points are met: 0 not yet looked at, 1 reads as written, 2 does not. Without it every emoji of a chat message
+     * cost a normalisation (about 100 ns) to find that it reads as written. Racing writers write the same value.
+     */
+    private static final byte[] PLANE_1 = new byte[0x10000];
+
     /** Makes the table now (class initialisation) rather than in the first call that scans. */
     static void load() {}
 
@@ -70,7 +77,7 @@ final class ReadingView {
                 continue;
             }
             int cp = written.codePointAt(i);
-            if (readsAs(cp) != null) return build(written, i);
+            if (changes(cp)) return build(written, i);
             i += Character.charCount(cp);
         }
         return null;
@@ -96,8 +103,7 @@ final class ReadingView {
             if (Character.isSurrogate(c)) {
                 int cp = written.codePointAt(i);
                 next = i + Character.charCount(cp);
-                as = readsAs(cp);
-                if (as == null) as = written.substring(i, next);
+                as = changes(cp) ? readsAs(cp) : written.substring(i, next);
             }
             if (as.length() == 1 && next == i + 1) {
                 seg.run(read.length(), i);
@@ -185,6 +191,17 @@ final class ReadingView {
             writtenStart[size] = from;
             size++;
         }
+    }
+
+    /** Whether a code point met at a surrogate (a pair, or a lone one) reads differently from how it is written. */
+    private static boolean changes(int cp) {
+        if (cp < 0x10000 || cp >= 0x20000) return readsAs(cp) != null;
+        byte known = PLANE_1[cp - 0x10000];
+        if (known == 0) {
+            known = readsAs(cp) == null ? (byte) 1 : (byte) 2;
+            PLANE_1[cp - 0x10000] = known;
+        }
+        return known == 2;
     }
 
     /** How {@code cp} reads, when that differs from how it is written (see {@link #READS_AS}); else null. */
