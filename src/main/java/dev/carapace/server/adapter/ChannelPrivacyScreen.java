@@ -19,9 +19,10 @@ import java.util.Set;
  * external recipient: blocked data stops the message, and data the policy redacts or keeps on private models is
  * replaced: what may only reach Carapace's own models must not reach a stranger's inbox either.
  *
- * <p>Both ways, the text is first made what it reads as ({@link #readable}): a model reads a card number or a key
- * through zero-width characters and fullwidth digits that the detectors do not, so what is screened, and what goes
- * on, is the text without them.
+ * <p>Both ways, the text goes on as what it reads as ({@link #readable}). The detectors read through invisible
+ * characters and compatibility forms by themselves ({@code Scanner}); this is for what they do not judge: text a
+ * person cannot see (tag characters, bidi overrides, zero-width runs) can carry instructions to the agent, or to a
+ * stranger's model, that the operator reading the message never saw.
  */
 public final class ChannelPrivacyScreen implements ChannelPrivacy {
 
