@@ -258,12 +258,17 @@ class AttackGatewayTest {
                         Files.move(fr, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                         swaps.incrementAndGet();
                     } catch (Exception e) {
-                        // a tool may have created d or f in the gap: keep going
+                        // A tool may have made d or f in the gap (a write makes missing folders). Move what it made
+                        // aside, or renaming d onto the non-empty d.real fails on every later round and the race
+                        // stops (the swapper once made 83 swaps in a whole CI run that way).
                         try {
                             if (Files.isSymbolicLink(d)) Files.delete(d);
                             if (Files.isSymbolicLink(f)) Files.delete(f);
+                            if (Files.exists(real) && Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                                Files.move(d, ws.resolve("made-in-gap-" + System.nanoTime()));
+                            }
                             if (Files.exists(real) && !Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.move(real, d);
-                            if (Files.exists(fr) && !Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.move(fr, f);
+                            if (Files.exists(fr)) Files.move(fr, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                         } catch (Exception ignored) {
                             // next round
                         }
