@@ -34,8 +34,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * in the background, such records were lost to a {@code kill -9}); a budgeted stream also notes its progress every
  * few hundred ms, so a crash charges what it streamed. Written into the tables, that was two transactions over five tables. Even one
  * row in a SQLite table per decision is a commit of six lock calls and two writes, 15 µs in a loop and 40–50 µs for
- * a thread that was just waiting on the network. One {@code write} here is 2–7 µs. It is durable the same way: it
- * survives the process being killed, and neither is synced to disk at once (WAL with {@code synchronous=NORMAL}).
+ * a thread that was just waiting on the network. An append here is a copy into a mapping of the file
+ * ({@link JournalFile}). It is durable the same way: it survives the process being killed, and neither is synced to
+ * disk at once (WAL with {@code synchronous=NORMAL}).
  * The file is emptied only once everything it holds is folded and a complete checkpoint has synced the database to
  * disk.
  *
@@ -187,8 +188,8 @@ public final class Journal implements AutoCloseable {
         // the journal would part ways.
         if (appendedSeq - foldedSeq > MAX_UNFOLDED) foldAll();
         // Encoded before the lock. Under load, appends from callers that do not share a lock (usage records) queue up
-        // behind one write: whoever holds the lock writes every frame queued so far in one system call, in queue
-        // order, so a caller's frame is in the file when it gets the lock, or by its own write.
+        // behind one write: whoever holds the lock writes every frame queued so far, in queue order, so a caller's
+        // frame is in the file when it gets the lock, or by its own write.
         Queued q = new Queued(e, e.encode());
         queued.add(q);
         appendLock.lock();
@@ -203,7 +204,7 @@ public final class Journal implements AutoCloseable {
         else if (folderIdle.get() && folderIdle.compareAndSet(true, false)) LockSupport.unpark(f);   // only an idle folder is woken
     }
 
-    /** Numbers and writes every queued frame, in queue order, in one write; under {@link #appendLock}. */
+    /** Numbers and writes every queued frame, in queue order; under {@link #appendLock}. */
     private void writeQueued() {
         List<Queued> batch = new ArrayList<>();
         for (Queued q; (q = queued.poll()) != null; ) batch.add(q);
@@ -215,8 +216,9 @@ public final class Journal implements AutoCloseable {
             file.write(frames, first);
             for (int i = 0; i < frames.length; i++) pending.add(new Stored(first + i, batch.get(i).entry));
             appendedSeq = first + frames.length - 1;
-        } catch (IOException | RuntimeException ex) {
-            // Every frame of the batch fails with the write: none of them is in the file (JournalFile cuts it back).
+        } catch (IOException | RuntimeException | InternalError ex) {
+            // Every frame of the batch fails with the write: none of them is counted as in the file. (InternalError is
+            // how the JDK reports a fault on a store into the mapping, e.g. the file cut short by someone else.)
             for (Queued q : batch) {
                 q.failure = ex instanceof StoreException se ? se : new StoreException(StoreException.Reason.UNAVAILABLE,
                         "journal " + q.entry.kind() + " failed: " + ex.getClass().getSimpleName(), ex);

@@ -94,9 +94,8 @@ class JournalCrashTest {
         }
         assertThat(left).as("entries not folded at the kill").isPositive();
         Path journal = Journal.pathFor(db);
-        assertThat(Files.size(journal)).isPositive();
-        // and a write torn by the crash: bytes that are no entry
-        Files.write(journal, new byte[] {0, 0, 1, 0, 42, 42, 42, 42, 7}, StandardOpenOption.APPEND);
+        assertThat(framesEnd(journal)).isPositive();
+        tornWriteAtEnd(journal);
 
         long spent = 0, held = 0, settled = 0, open = 0;
         assertThat(calls).isGreaterThanOrEqualTo(CALLS);
@@ -190,9 +189,9 @@ class JournalCrashTest {
             callsThenCrashCopy(a, first, 0, 20, second);
         }
         Path journal = Journal.pathFor(second);
-        long intact = Files.size(journal);
+        long intact = framesEnd(journal);
         assertThat(intact).as("20 calls' entries, unfolded at the crash").isPositive();
-        Files.write(journal, new byte[] {0, 0, 1, 0, 42, 42, 42, 42, 7}, StandardOpenOption.APPEND);   // a torn write
+        tornWriteAtEnd(journal);
 
         // A reader holding an old snapshot stops the checkpoint short, so opening cannot empty the journal: it may
         // only cut the torn bytes off. Entries appended after them would otherwise never be replayed.
@@ -268,17 +267,68 @@ class JournalCrashTest {
         }
     }
 
-    /** Entries in a journal file: length, CRC-32C, payload, one after another. */
+    /**
+     * The file is mapped a window at a time: entries written across several windows (and across their edges) while
+     * nothing is folded are all in it, intact, and replay once; and a clean close leaves no zeros behind them.
+     */
+    @Test
+    void entriesAcrossManyMappedWindowsReplayEachOnce() throws Exception {
+        Path first = dir.resolve("first.db"), copy = dir.resolve("copy.db");
+        int records = 12_000;
+        try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            LedgerBook book = LedgerBook.of(a);
+            try (FoldHeld held = FoldHeld.on(a)) {
+                for (int i = 0; i < records; i++) book.record(ReservationsTest.record("req-w" + i, 1, 1, i));
+                Path journal = Journal.pathFor(first);
+                assertThat(framesEnd(journal)).as("more than two windows of frames").isGreaterThan(2L * JournalFile.WINDOW);
+                assertThat(entriesIn(journal)).isEqualTo(records);
+                for (String suffix : List.of("", "-wal")) {
+                    Path f = first.resolveSibling(first.getFileName() + suffix);
+                    if (Files.exists(f)) Files.copy(f, copy.resolveSibling(copy.getFileName() + suffix));
+                }
+                Files.copy(journal, Journal.pathFor(copy));
+            }
+        }
+        try (Store b = Store.open("jdbc:sqlite:" + copy, null, null, 2)) {
+            assertThat(b.usageLog().count()).isEqualTo(records);
+            for (int i = 0; i < records; i += 499) {
+                assertThat(b.usageLog().byRequestId("req-w" + i)).get().extracting(UsageLog.UsageRecord::costNanos)
+                        .isEqualTo((long) i);
+            }
+        }
+        assertThat(Files.size(Journal.pathFor(copy))).as("closed: emptied, no zeros left").isZero();
+    }
+
+    /** Entries in a journal file: length, CRC-32C, payload, one after another, then zeros up to the file's end. */
     static long entriesIn(Path journal) throws Exception {
         java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
         long n = 0;
         while (all.remaining() >= 8) {
             int length = all.getInt();
             all.getInt();
+            if (length == 0) break;
             all.position(all.position() + length);
             n++;
         }
         return n;
+    }
+
+    /** Where a journal file's frames end (the zeros it is grown with follow). */
+    static long framesEnd(Path journal) throws Exception {
+        java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
+        while (all.remaining() >= 8) {
+            int length = all.getInt(all.position());
+            if (length == 0) break;
+            all.position(all.position() + 8 + length);
+        }
+        return all.position();
+    }
+
+    /** A write torn by a crash, where the next frame would have gone: a head whose payload is not what it says. */
+    static void tornWriteAtEnd(Path journal) throws Exception {
+        try (var f = java.nio.channels.FileChannel.open(journal, StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 1, 0, 42, 42, 42, 42, 7}), framesEnd(journal));
+        }
     }
 
     @Test
