@@ -90,9 +90,19 @@ public final class UsageLog {
             + "estimated, stream, status, error_code, latency_micros, ttft_micros, agent, cost_nanos, privacy_decision, "
             + "privacy_classes, disputed_nanos";
 
+    /** The values {@link #bind} binds for a record, in the order of {@link #COLUMNS}. */
+    static final int FIELDS = 26;
+
     /** Positional, in the order of {@link #bind}. */
-    static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static final String INSERT = insertOf(1);
+
+    /** An insert of {@code rows} records, each bound by {@link #bind} from {@code 1 + i * FIELDS}. */
+    static String insertOf(int rows) {
+        String row = "(?" + ", ?".repeat(FIELDS - 1) + ")";
+        StringBuilder sql = new StringBuilder("INSERT INTO usage_records (" + COLUMNS + ") VALUES ").append(row);
+        for (int i = 1; i < rows; i++) sql.append(", ").append(row);
+        return sql.toString();
+    }
 
     /** Positional, in the order of {@link #bindRollup}. */
     static final String ROLLUP = "INSERT INTO spend_daily (day, org, team, user_id, agent, model, tier, requests, "
@@ -178,7 +188,7 @@ public final class UsageLog {
         }
     }
 
-    /** Binds a record to the 26 parameters from {@code first} on, in the order of {@link #COLUMNS}. */
+    /** Binds a record to the {@value #FIELDS} parameters from {@code first} on, in the order of {@link #COLUMNS}. */
     static void bind(PreparedStatement ps, int first, UsageRecord r) throws SQLException {
         int i = first;
         ps.setString(i++, r.requestId());
