@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * What a budgeted call costs in the store: {@code LedgerBook.reserve} then {@code settle}, as {@code Ledger.routed}
  * and {@code completed} call them, against a real SQLite file. Sequential latency (p50/p90/p99 of each); then the
  * same for a call under no budget ({@code LedgerBook.record}) and for a stream's progress entry; then the rate and
- * CPU per call of {@code THREADS} virtual threads calling together.
+ * CPU per call of {@code THREADS} virtual threads calling together, with a budget and without.
  *
  * <pre>
  * mvn -q -o dependency:build-classpath -Dmdep.outputFile=cp.txt
@@ -37,6 +37,8 @@ public final class LedgerBench {
     private static final AtomicLong SEQ = new AtomicLong();
     /** {@code -Dpause=MICROS}: a pause before each reserve and each settle (default 300; 0 calls back to back). */
     private static final long PAUSE_NANOS = Long.getLong("pause", 300) * 1000;
+    /** Between one thread's calls under no budget: 64 threads then call about 10,000 times a second, as under wrk. */
+    private static final long UNBUDGETED_PAUSE_NANOS = 5_000_000;
 
     private LedgerBench() {}
 
@@ -83,6 +85,28 @@ public final class LedgerBench {
             LedgerBook.of(store).openReservations();   // folds what is left, so its cost is counted
             System.out.printf("%d virtual threads: %,d calls/s, %.0f us of CPU per call%n", threads, done.get() / seconds,
                     (os.getProcessCpuTime() - cpu0) / 1e3 / done.get());
+
+            // The same for calls under no budget (each one usage record, as every call of bench/run's gateway),
+            // paced as a gateway's calls are: what recording costs the process, its fold into SQLite included.
+            done.set(0);
+            cpu0 = os.getProcessCpuTime();
+            long end2 = System.nanoTime() + seconds * 1_000_000_000L;
+            workers.clear();
+            for (int t = 0; t < threads; t++) {
+                workers.add(Thread.ofVirtual().start(() -> {
+                    while (System.nanoTime() < end2) {
+                        String request = "req-" + Long.toString(SEQ.incrementAndGet(), 36);
+                        book.record(new UsageRecord(request, Instant.now(), "acme", "bench", "bench", "cpk_bench", "openai",
+                                "m-mid", "mid", "up/up-model", 30, 0, 0, 20, 0, false, false, 200, null, 420, null, null, 210_000));
+                        done.incrementAndGet();
+                        LockSupport.parkNanos(UNBUDGETED_PAUSE_NANOS);
+                    }
+                }));
+            }
+            for (Thread w : workers) w.join();
+            LedgerBook.of(store).openReservations();
+            System.out.printf("%d virtual threads, no budget: %,d calls/s, %.1f us of CPU per call%n", threads,
+                    done.get() / seconds, (os.getProcessCpuTime() - cpu0) / 1e3 / done.get());
         }
     }
 
