@@ -31,7 +31,7 @@ class JournalDiskFullTest {
     @Test
     void aFullDiskFailsTheAppendThatNeedsMoreRoomAndNothingBefore() throws Exception {
         Path fs = Files.createDirectory(dir.resolve("small"));
-        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", fs.toString()) == 0,
+        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", fs.toString()) == 0,
                 "mounting a tmpfs needs root");
         mounted = fs;
         Path db = fs.resolve("full.db");
