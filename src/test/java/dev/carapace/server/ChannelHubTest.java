@@ -146,8 +146,9 @@ class ChannelHubTest {
         assertThat(sender.path("team").asText()).isEqualTo("platform");
         assertThat(sender.path("user").asText()).isEqualTo("alice");
         assertThat(sender.path("via").asText()).isEqualTo("test:alice");
-        assertThat(events).anyMatch(e -> e.type().equals("message_answered") && e.messageId().equals(m.id())
-                && e.latencyMs() >= 0);
+        // the event is published just after the message is stored as answered: wait for it, not for the state
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> events.stream().anyMatch(
+                e -> e.type().equals("message_answered") && e.messageId().equals(m.id()) && e.latencyMs() >= 0));
 
         // the same message delivered again is acknowledged and not handled twice
         assertThat(inbox.receive(in)).isFalse();
