@@ -111,6 +111,14 @@ public record CarapaceConfig(
             channels = List.copyOf(channels);
             identities = List.copyOf(identities);
         }
+
+        /**
+         * Refuses a sender whose kind no channel of this build has, as the file's {@code identities:} are: for the
+         * bindings the API and the CLI make.
+         *
+         * @throws IllegalArgumentException naming the kinds there are
+         */
+        public static void checkSenderKind(String senderKey) { ChannelsSection.checkSenderKind(senderKey); }
     }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */

@@ -68,6 +68,23 @@ final class ChannelsSection {
         return java.util.Collections.unmodifiableMap(m);
     }
 
+    /**
+     * Refuses a binding's sender whose kind no channel of this build has ({@code slak:U1}), which could never match:
+     * {@link Identities#checkKey} checks the form, this the kind, for bindings a person writes (the config file, and
+     * through {@link CarapaceConfig.Channels#checkSenderKind} the API and the CLI). The hub's own senders need no such
+     * check, and its SPI takes kinds of other builds (a test's, say).
+     *
+     * @throws IllegalArgumentException naming the kinds there are
+     */
+    static void checkSenderKind(String senderKey) {
+        int colon = senderKey.indexOf(':');
+        String kind = colon < 0 ? senderKey : senderKey.substring(0, colon);
+        if (!KINDS.containsKey(kind)) {
+            throw new IllegalArgumentException("sender: no channel kind '" + dev.carapace.text.Excerpt.clip(kind, 40)
+                    + "' (kinds: " + String.join(", ", KINDS.keySet()) + ")");
+        }
+    }
+
     private static <E extends Enum<E>> Map<String, E> choices(E[] values) {
         Map<String, E> m = new LinkedHashMap<>();
         for (E e : values) m.put(e.name().toLowerCase(java.util.Locale.ROOT), e);
@@ -184,6 +201,7 @@ final class ChannelsSection {
             String key = Identities.normalise(sender.text());
             try {
                 Identities.checkKey(key);
+                checkSenderKind(key);
             } catch (IllegalArgumentException ex) {
                 r.error(sender, "sender", ex.getMessage().substring("sender: ".length()));
                 continue;

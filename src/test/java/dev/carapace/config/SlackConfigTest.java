@@ -53,6 +53,15 @@ class SlackConfigTest {
         assertThat(socket.filesBase()).isEqualTo(URI.create("https://files.acme-slack.example/"));
     }
 
+    /** A binding whose kind is misspelt could never match a sender: the file is refused at that line. */
+    @Test
+    void anIdentityOfNoChannelKindIsNamed() throws Exception {
+        String yaml = base() + channel("bot_token_secret: slack-bot\nsigning_secret_secret: slack-signing\n")
+                + "identities:\n  - {sender: \"slack:T1:U1\", team: t}\n  - {sender: \"slak:T1:U2\", team: t}\n";
+        assertThat(ChannelConfigs.errors(yaml)).singleElement().asString()
+                .contains("identities[1].sender").contains("no channel kind 'slak' (kinds: email, slack, telegram, webhook)");
+    }
+
     @Test
     void mistakesAreNamedAndASecretWrittenInPlaceIsNotEchoed() throws Exception {
         assertThat(errors("bot_token_secret: slack-bot\n")).singleElement().asString()

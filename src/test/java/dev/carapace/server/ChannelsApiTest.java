@@ -89,6 +89,11 @@ class ChannelsApiTest {
                 "numeric user id");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"email:alice\",\"team\":\"platform\"}"), 400,
                 "an address");
+        // a misspelt or unknown kind: no channel makes such a sender
+        error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slak:T1:U9\",\"team\":\"platform\"}"), 400,
+                "no channel kind 'slak' (kinds: email, slack, telegram, webhook)");
+        error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"Slack:T1:U9\",\"team\":\"platform\"}"), 400,
+                "no channel kind 'Slack'");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U\\u0000x\",\"team\":\"platform\"}"), 400,
                 "control");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U3\",\"team\":\"sales\"}"), 400, "no team 'sales'");

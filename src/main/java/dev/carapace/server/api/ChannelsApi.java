@@ -11,9 +11,11 @@ import dev.carapace.channel.ChannelSpec;
 import dev.carapace.channel.HookRequest;
 import dev.carapace.channel.HookResponse;
 import dev.carapace.channel.IdentityBinding;
+import dev.carapace.channel.Identities;
 import dev.carapace.channel.Pairing;
 import dev.carapace.channel.PushChannel;
 import dev.carapace.channel.StoredMessage;
+import dev.carapace.config.CarapaceConfig;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.http.Exchange;
@@ -165,6 +167,8 @@ public final class ChannelsApi {
         String user = text(req, "user", false);
         IdentityBinding b;
         try {
+            Identities.checkKey(Identities.normalise(sender));
+            CarapaceConfig.Channels.checkSenderKind(sender);
             b = hub.identities().bind(sender, team, user, operator(p));
         } catch (IllegalArgumentException e) {
             throw invalid("sender", e);
