@@ -89,6 +89,10 @@ class ChannelsCliTest {
         assertThat(run("channels", "bindings", "rm", "telegram:42").out()).contains("removed telegram:42");
         assertThat(run("channels", "bindings", "rm", "telegram:42").code()).isEqualTo(1);
         assertThat(run("channels", "bindings", "add", "nokind", "--team", "platform").err()).contains("KIND:ID");
+        Result misspelt = run("channels", "bindings", "add", "slak:T1:U7", "--team", "platform");
+        assertThat(misspelt.code()).isNotZero();
+        assertThat(misspelt.err()).contains("no channel kind 'slak' (kinds: email, slack, telegram, webhook)");
+        assertThat(run("channels", "bindings", "list").out()).doesNotContain("slak:");
         assertThat(run("channels", "bindings", "frob").err()).contains("unknown action");
 
         assertThat(run("channels", "list").out()).contains("No channels are configured");
