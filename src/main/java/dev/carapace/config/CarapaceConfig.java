@@ -113,12 +113,12 @@ public record CarapaceConfig(
         }
 
         /**
-         * Refuses a sender whose kind no channel of this build has, as the file's {@code identities:} are: for the
-         * bindings the API and the CLI make.
+         * Checks a sender as the file's {@code identities:} are checked (its form, and a kind some channel has): for
+         * the bindings the API and the CLI make.
          *
-         * @throws IllegalArgumentException naming the kinds there are
+         * @throws IllegalArgumentException saying what is wrong
          */
-        public static void checkSenderKind(String senderKey) { ChannelsSection.checkSenderKind(senderKey); }
+        public static void checkSender(String senderKey) { ChannelsSection.checkSender(senderKey); }
     }
 
     /** The token-factory tiers: free, ~$3/M, ~$6/M, ~$45/M, ~$150/M. */

@@ -69,16 +69,17 @@ final class ChannelsSection {
     }
 
     /**
-     * Refuses a binding's sender whose kind no channel of this build has ({@code slak:U1}), which could never match:
-     * {@link Identities#checkKey} checks the form, this the kind, for bindings a person writes (the config file, and
-     * through {@link CarapaceConfig.Channels#checkSenderKind} the API and the CLI). The hub's own senders need no such
-     * check, and its SPI takes kinds of other builds (a test's, say).
+     * Checks a binding's sender as a person wrote it: its form ({@link Identities#checkKey}, on the key as
+     * {@link Identities#normalise} folds it), and that its kind is one a channel of this build has ({@code slak:U1}
+     * could never match). For the config file, and through {@link CarapaceConfig.Channels#checkSender} the API and the
+     * CLI; the hub's own senders need no such check, and its SPI takes kinds of other builds (a test's, say).
      *
-     * @throws IllegalArgumentException naming the kinds there are
+     * @throws IllegalArgumentException saying what is wrong, and for a kind, which there are
      */
-    static void checkSenderKind(String senderKey) {
-        int colon = senderKey.indexOf(':');
-        String kind = colon < 0 ? senderKey : senderKey.substring(0, colon);
+    static void checkSender(String senderKey) {
+        String key = Identities.normalise(senderKey);
+        Identities.checkKey(key);
+        String kind = key.substring(0, key.indexOf(':'));
         if (!KINDS.containsKey(kind)) {
             throw new IllegalArgumentException("sender: no channel kind '" + dev.carapace.text.Excerpt.clip(kind, 40)
                     + "' (kinds: " + String.join(", ", KINDS.keySet()) + ")");
@@ -200,8 +201,7 @@ final class ChannelsSection {
             if (sender == null || team == null) continue;
             String key = Identities.normalise(sender.text());
             try {
-                Identities.checkKey(key);
-                checkSenderKind(key);
+                checkSender(key);
             } catch (IllegalArgumentException ex) {
                 r.error(sender, "sender", ex.getMessage().substring("sender: ".length()));
                 continue;

@@ -94,6 +94,10 @@ class ChannelsApiTest {
                 "no channel kind 'slak' (kinds: email, slack, telegram, webhook)");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"Slack:T1:U9\",\"team\":\"platform\"}"), 400,
                 "no channel kind 'Slack'");
+        HttpResponse<String> upper = h.post("/api/channels/bindings", h.adminKey,
+                "{\"sender\":\"EMAIL:Dan@Corp.Example\",\"team\":\"platform\",\"user\":\"dan\"}");
+        assertThat(json(upper.body()).path("sender").asText()).as("an e-mail key is folded whole, its kind too")
+                .isEqualTo("email:dan@corp.example");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U\\u0000x\",\"team\":\"platform\"}"), 400,
                 "control");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"slack:U3\",\"team\":\"sales\"}"), 400, "no team 'sales'");

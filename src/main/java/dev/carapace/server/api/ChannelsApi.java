@@ -11,7 +11,6 @@ import dev.carapace.channel.ChannelSpec;
 import dev.carapace.channel.HookRequest;
 import dev.carapace.channel.HookResponse;
 import dev.carapace.channel.IdentityBinding;
-import dev.carapace.channel.Identities;
 import dev.carapace.channel.Pairing;
 import dev.carapace.channel.PushChannel;
 import dev.carapace.channel.StoredMessage;
@@ -167,8 +166,7 @@ public final class ChannelsApi {
         String user = text(req, "user", false);
         IdentityBinding b;
         try {
-            Identities.checkKey(Identities.normalise(sender));
-            CarapaceConfig.Channels.checkSenderKind(sender);
+            CarapaceConfig.Channels.checkSender(sender);
             b = hub.identities().bind(sender, team, user, operator(p));
         } catch (IllegalArgumentException e) {
             throw invalid("sender", e);

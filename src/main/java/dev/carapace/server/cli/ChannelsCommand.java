@@ -178,8 +178,7 @@ final class ChannelsCommand extends GroupCommand {
                 }
                 case "add" -> {
                     if (sender == null || team == null) throw usageError("add needs SENDER and --team");
-                    Identities.checkKey(Identities.normalise(sender));
-                    CarapaceConfig.Channels.checkSenderKind(sender);
+                    CarapaceConfig.Channels.checkSender(sender);
                     print(out, identities.bind(sender, team(config, team), user, operator()));
                 }
                 case "rm" -> {
