@@ -221,9 +221,8 @@ public final class Journal implements AutoCloseable {
             file.write(frames, first);
             for (int i = 0; i < frames.length; i++) pending.add(new Stored(first + i, batch.get(i).entry));
             appendedSeq = first + frames.length - 1;
-        } catch (IOException | RuntimeException | InternalError ex) {
-            // Every frame of the batch fails with the write: none of them is counted as in the file. (InternalError is
-            // how the JDK reports a fault on a store into the mapping, e.g. the file cut short by someone else.)
+        } catch (IOException | RuntimeException ex) {
+            // Every frame of the batch fails with the write: none of them is counted as in the file.
             for (Queued q : batch) {
                 q.failure = ex instanceof StoreException se ? se : new StoreException(StoreException.Reason.UNAVAILABLE,
                         "journal " + q.entry.kind() + " failed: " + ex.getClass().getSimpleName(), ex);

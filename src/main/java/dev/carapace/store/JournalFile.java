@@ -118,11 +118,20 @@ final class JournalFile implements AutoCloseable {
         }
         MappedByteBuffer to = windowFor(total);
         int at = Math.toIntExact(bytes - windowStart);
-        for (ByteBuffer frame : frames) {
-            int length = frame.remaining();
-            to.put(at + FRAME_HEAD, frame, FRAME_HEAD, length - FRAME_HEAD);
-            to.put(at, frame, 0, FRAME_HEAD);
-            at += length;
+        try {
+            for (ByteBuffer frame : frames) {
+                int length = frame.remaining();
+                to.put(at + FRAME_HEAD, frame, FRAME_HEAD, length - FRAME_HEAD);
+                to.put(at, frame, 0, FRAME_HEAD);
+                at += length;
+            }
+        } catch (InternalError fault) {
+            // The JDK's report of a store past the file's end: another process cut the file short under the mapping.
+            // These frames fail; the next write maps the file as it is now and goes on from its end (what was cut is
+            // gone from the file, though not from the fold, which has every entry in memory).
+            window = null;
+            bytes = Math.min(bytes, file.size());
+            throw new IOException("the ledger journal was cut short by another process", fault);
         }
         bytes += total;
     }

@@ -299,6 +299,31 @@ class JournalCrashTest {
         assertThat(Files.size(Journal.pathFor(copy))).as("closed: emptied, no zeros left").isZero();
     }
 
+    /**
+     * Another process cuts the journal file short under the gateway's mapping: the call whose entry no longer fits
+     * fails (a store past the end is a fault, reported, not a crash), the next goes on from the file's new end, and
+     * every call that returned is in the tables and replays from what the file still holds.
+     */
+    @Test
+    void aJournalCutShortByAnotherProcessFailsOneCallAndTheNextGoOn() throws Exception {
+        Path db = dir.resolve("cut.db");
+        try (Store store = Store.open("jdbc:sqlite:" + db, null, null, 2)) {
+            LedgerBook book = LedgerBook.of(store);
+            try (FoldHeld held = FoldHeld.on(store)) {
+                for (int i = 0; i < 10; i++) book.record(ReservationsTest.record("req-a" + i, 1, 1, 1));
+                try (var f = java.nio.channels.FileChannel.open(Journal.pathFor(db), StandardOpenOption.WRITE)) {
+                    f.truncate(0);
+                }
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> book.record(ReservationsTest.record("req-cut", 1, 1, 1)))
+                        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.getMessage()).contains("journal"));
+                for (int i = 0; i < 10; i++) book.record(ReservationsTest.record("req-b" + i, 1, 1, 1));
+                assertThat(entriesIn(Journal.pathFor(db))).as("the file holds what came after the cut").isEqualTo(10);
+            }
+            assertThat(store.usageLog().count()).as("every call that returned, folded from memory").isEqualTo(20);
+            assertThat(store.usageLog().byRequestId("req-cut")).isEmpty();
+        }
+    }
+
     /** Entries in a journal file: length, CRC-32C, payload, one after another, then zeros up to the file's end. */
     static long entriesIn(Path journal) throws Exception {
         java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
