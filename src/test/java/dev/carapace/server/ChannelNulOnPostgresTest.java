@@ -41,24 +41,7 @@ class ChannelNulOnPostgresTest {
     void aNulInAWebhookMessageOrFileNameIsStoredOnPostgresqlNotRefusedAsUnavailable() throws Exception {
         Path ws = Files.createDirectories(dir.resolve("ws"));
         Path in = Files.writeString(dir.resolve("crm_in.key"), WebhookEndToEndTest.IN_KEY);
-        String yaml = """
-                org: acme
-                store:
-                  url: %s
-                  user_env: PG_USER
-                  password_env: PG_PASSWORD
-                  pool_size: 4
-                providers:
-                  up: {kind: openai, base_url: %s, api_key_env: UP_KEY, read_timeout: 2s}
-                models:
-                  m-pg:
-                    tier: mid
-                    context_window: 128000
-                    max_output_tokens: 4096
-                    price: {input: 3, output: 6}
-                    deployments: [{provider: up, model: up-model}]
-                teams:
-                  platform: {}
+        String yaml = PostgresGatewayTest.config(PostgresForTests.createDatabase(), up) + """
                 secrets:
                   crm_in: file:%s
                 agents:
@@ -69,7 +52,7 @@ class ChannelNulOnPostgresTest {
                     agent: helper
                     unknown_senders: ignore
                     webhook: {secrets: [crm_in]}
-                """.formatted(PostgresForTests.createDatabase(), up.openAiBaseUrl(), in, ws);
+                """.formatted(in, ws);
         carapace = Carapace.start(ConfigLoader.load(yaml, "pg.yaml"), dir.resolve("data"), PostgresGatewayTest.ENV::get,
                 Clock.systemUTC(), 0);
         String admin = carapace.keyAdmin().create("root", "platform", Principal.Role.ADMIN, null).secret();

@@ -65,8 +65,9 @@ class PostgresGatewayTest {
         up.close();
     }
 
-    Carapace start(String keyCacheTtl) throws Exception {
-        String yaml = """
+    /** A gateway on the PostgreSQL database {@code dbUrl}: one model, {@code m-pg}, on {@code upstream}; team platform. */
+    static String config(String dbUrl, ScriptedUpstream upstream) {
+        return """
                 org: acme
                 store:
                   url: %s
@@ -84,9 +85,14 @@ class PostgresGatewayTest {
                     deployments: [{provider: up, model: up-model}]
                 teams:
                   platform: {}
+                """.formatted(dbUrl, upstream.openAiBaseUrl());
+    }
+
+    Carapace start(String keyCacheTtl) throws Exception {
+        String yaml = config(dbUrl, up) + """
                 auth:
                   key_cache_ttl: %s
-                """.formatted(dbUrl, up.openAiBaseUrl(), keyCacheTtl);
+                """.formatted(keyCacheTtl);
         Carapace c = Carapace.start(ConfigLoader.load(yaml, "pg.yaml"), dataDir, ENV::get, Clock.systemUTC(), 0);
         running.add(c);
         return c;
