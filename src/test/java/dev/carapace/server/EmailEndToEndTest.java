@@ -92,9 +92,10 @@ class EmailEndToEndTest {
         assertThat(answer.getFrom()[0].toString()).contains(DESK);
         assertThat(answer.getContent().toString()).contains("The printer is on floor 2");
 
+        // the reply is sent, then the message is stored as answered: wait for that, not only for the mail
+        await().atMost(5, TimeUnit.SECONDS).until(() -> h.carapace.channels().messages("mail", 10).stream().anyMatch(
+                m -> m.message().messageId().equals("<p1@example.org>") && m.state().label().equals("answered")));
         var messages = h.carapace.channels().messages("mail", 10);
-        assertThat(messages).anyMatch(m -> m.message().messageId().equals("<p1@example.org>")
-                && m.state().label().equals("answered"));
         String run = messages.stream().filter(m -> m.message().messageId().equals("<p1@example.org>")).findFirst()
                 .orElseThrow().runId();
         String session = h.carapace.agentRuntime().run(run).sessionKey();
