@@ -19,6 +19,11 @@ public final class Routes {
     record Match(Route route, Map<String, String> params) {}
 
     private final List<Entry> entries = new ArrayList<>();
+    /**
+     * Templates without {@code {name}} segments, by method then path, each only if it is the first route that
+     * matches its path: most requests are found here, without splitting and decoding their path.
+     */
+    private final Map<String, Map<String, Route>> literals = new HashMap<>();
     private Route fallback = x -> {
         throw new IllegalStateException("no fallback route");
     };
@@ -39,7 +44,11 @@ public final class Routes {
 
     private Routes add(String method, String template, Route route) {
         if (!template.startsWith("/")) throw new IllegalArgumentException("a template starts with '/': " + template);
-        entries.add(new Entry(method, template.substring(1).split("/", -1), route));
+        String[] segments = template.substring(1).split("/", -1);
+        boolean literal = true;
+        for (String t : segments) literal &= !isParam(t);
+        if (literal && find(method, segments) == null) literals.computeIfAbsent(method, m -> new HashMap<>()).put(template, route);
+        entries.add(new Entry(method, segments, route));
         return this;
     }
 
@@ -50,21 +59,36 @@ public final class Routes {
      * @throws IllegalArgumentException if a segment's percent-encoding is malformed
      */
     Match find(String method, String rawPath) {
+        if (rawPath.indexOf('%') < 0) {   // else its decoded form may still name a literal route: the long way
+            Map<String, Route> byPath = literals.get(method);
+            Route route = byPath == null ? null : byPath.get(rawPath);
+            if (route != null) return new Match(route, Map.of());
+        }
         String[] parts = rawPath.substring(rawPath.startsWith("/") ? 1 : 0).split("/", -1);
         for (int i = 0; i < parts.length; i++) parts[i] = decode(parts[i]);
+        Match match = find(method, parts);
+        return match != null ? match : new Match(fallback, Map.of());
+    }
+
+    /** The first route whose template matches these decoded segments, or null. */
+    private Match find(String method, String[] parts) {
         for (Entry e : entries) {
             if (!e.method.equals(method) || e.segments.length != parts.length) continue;
             Map<String, String> params = match(e.segments, parts);
             if (params != null) return new Match(e.route, params);
         }
-        return new Match(fallback, Map.of());
+        return null;
+    }
+
+    private static boolean isParam(String segment) {
+        return segment.startsWith("{") && segment.endsWith("}");
     }
 
     private static Map<String, String> match(String[] template, String[] parts) {
         Map<String, String> params = null;
         for (int i = 0; i < template.length; i++) {
             String t = template[i];
-            if (t.startsWith("{") && t.endsWith("}")) {
+            if (isParam(t)) {
                 if (parts[i].isEmpty()) return null;
                 if (params == null) params = new HashMap<>(2);
                 params.put(t.substring(1, t.length() - 1), parts[i]);

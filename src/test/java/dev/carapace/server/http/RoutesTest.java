@@ -65,4 +65,26 @@ class RoutesTest {
         assertThat(Routes.decode("x%0a%00y")).isEqualTo("x\n\0y");
         assertThat(Routes.decode("caf%C3%A9")).isEqualTo("café");
     }
+
+    /** Literal templates are looked up directly; that shortcut must give the route the scan in order would. */
+    @Test
+    void aLiteralRouteIsFoundAsTheFirstMatchInOrderWouldBe() {
+        Route models = x -> {}, shadowed = x -> {}, first = x -> {}, second = x -> {};
+        Routes r = new Routes()
+                .get("/v1/models", models)
+                .get("/api/{what}/list", shadowed)
+                .get("/api/runs/list", second)      // the template before it matches this path: it wins
+                .post("/v1/x", first)
+                .post("/v1/x", second)              // a duplicate: the first stays
+                .otherwise(fallback);
+        assertThat(r.find("GET", "/v1/models").route()).isSameAs(models);
+        assertThat(r.find("GET", "/api/runs/list").route()).isSameAs(shadowed);
+        assertThat(r.find("GET", "/api/runs/list").params()).containsEntry("what", "runs");
+        assertThat(r.find("POST", "/v1/x").route()).isSameAs(first);
+        assertThat(r.find("POST", "/v1/models").route()).as("a literal path under another method").isSameAs(fallback);
+        assertThat(r.find("GET", "/v1/models/").route()).isSameAs(fallback);
+        assertThat(r.find("GET", "/v1//models").route()).isSameAs(fallback);
+        assertThat(r.find("GET", "/v1/%6Dodels").route()).as("encoded, it is still that path").isSameAs(models);
+        assertThatThrownBy(() -> r.find("GET", "/v1/models%zz")).isInstanceOf(IllegalArgumentException.class);
+    }
 }
