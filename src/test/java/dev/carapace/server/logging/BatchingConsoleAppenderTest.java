@@ -87,6 +87,22 @@ class BatchingConsoleAppenderTest {
         assertThat(sink.writes).hasValue(1);
     }
 
+    /** The writer wakes itself while lines keep coming; once a wake finds none it must wait for the next line's signal. */
+    @Test
+    void aLineAfterAQuietSpellIsWrittenAsPromptlyAsTheFirst() throws Exception {
+        var a = appender(Duration.ofMillis(2));
+        for (int i = 0; i < 50; i++) {
+            a.doAppend("busy " + i);
+            Thread.sleep(1);
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> sink.lines().size() == 50);
+        Thread.sleep(50);   // many lingers without a line: the writer is back to waiting
+        int writes = sink.writes.get();
+        a.doAppend("after the quiet");
+        await().atMost(Duration.ofSeconds(2)).until(() -> sink.lines().contains("after the quiet"));
+        assertThat(sink.writes.get()).isEqualTo(writes + 1);
+    }
+
     @Test
     void linesFromManyThreadsArriveWholeInOrderPerThreadAndShareWrites() throws Exception {
         var a = appender(Duration.ofMillis(5));
