@@ -795,6 +795,31 @@ class HttpFramingCorpusTest {
         assertNotRun(user);
     }
 
+    /**
+     * The same, when the request's URI is one Jetty itself refuses (a fragment, an encoded slash, an empty segment,
+     * userinfo, a host differing from Host, a byte not UTF-8, asterisk-form): its 400 came from the server's error
+     * handler, not from a route, kept the connection, skipped the chunks and ran the request after them.
+     */
+    @Test
+    void http10ChunkedRequestWithAUriJettyRefusesDoesNotSmuggleTheNextOne() throws Exception {
+        String[] targets = {"/healthz#f", "/a%2fb", "//x", "http://u@x/healthz", "http://other/healthz", "/v1/\u00ff", "*"};
+        for (int i = 0; i < targets.length; i++) {
+            String user = "smuggled-jetty-400-" + i;
+            for (String method : List.of("POST", "GET")) {
+                try (Raw c = raw()) {
+                    c.send(concat((method + " " + targets[i] + " HTTP/1.0\r\nhost: x\r\nconnection: keep-alive\r\n"
+                                    + "transfer-encoding: chunked\r\n\r\n0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1),
+                            smuggled(user)));
+                    Resp r = c.response();
+                    assertThat(r.status()).as("%s %s", method, targets[i]).isBetween(400, 499);
+                    assertThat(r.body()).as("%s %s", method, targets[i]).contains("\"error\"");
+                    assertClosed(c, method + " " + targets[i] + " HTTP/1.0 with Transfer-Encoding, refused by Jetty");
+                }
+            }
+            assertNotRun(user);
+        }
+    }
+
     // ---- request lines ----
 
     /**

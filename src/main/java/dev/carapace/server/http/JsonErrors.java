@@ -12,9 +12,9 @@ import org.eclipse.jetty.util.Callback;
 import java.nio.ByteBuffer;
 
 /**
- * Jetty's answers to requests that never reached a route, as API-shaped JSON instead of an HTML page. A request
- * the parser refused (bad framing, a head too large) gets a request object with its request line only, if even
- * that could be read; Jetty then closes the connection after the answer.
+ * Jetty's answers to requests that never reached a route, as API-shaped JSON instead of an HTML page, each closing
+ * its connection. A request the parser refused (bad framing, a head too large) gets a request object with its
+ * request line only, if even that could be read.
  */
 final class JsonErrors extends ErrorHandler {
     private final ErrorWriter errors;
@@ -44,9 +44,6 @@ final class JsonErrors extends ErrorHandler {
             code = HttpStatus.HTTP_VERSION_NOT_SUPPORTED_505;
             reason = "HTTP/2 is not served on this port";
         }
-        // Jetty has already decided whether the connection stays open (a framing error closes it): say so only
-        // where it must close anyway.
-        boolean close = !request.getConnectionMetaData().isPersistent() || code >= 500;
         var endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
         if (!endPoint.isOpen() || connectionGone(request.getAttribute(ERROR_EXCEPTION))) {
             // The connection is gone (closed by ConnectionWatch for a head that took too long, or by the client)
@@ -60,7 +57,11 @@ final class JsonErrors extends ErrorHandler {
             // this.
             errors.respond(request, response, callback, code, describe(code, reason), true);
         } else {
-            errors.write(request, response, callback, code, describe(code, reason), close);
+            // Always closed: Jetty refused this request before any route saw it, so its framing was never held to
+            // Carapace's rules (Dispatch's), and whatever follows on the connection may be its body read as a
+            // request. An HTTP/1.0 request with Transfer-Encoding and a bad URI was answered 400 keep-alive here,
+            // its chunked body skipped, and the request after it run (a key created).
+            errors.write(request, response, callback, code, describe(code, reason), true);
         }
         return true;
     }
