@@ -582,6 +582,28 @@ class HttpFramingCorpusTest {
         assertThat(access).as("the reset one").anyMatch(m -> m.contains("closed by the client") && m.contains("127.0.0.1"));
     }
 
+    /** A malformed Host is the client's mistake: a 400 in the API shape, and no WARN quoting the header into the log. */
+    @Test
+    void malformedHostIsRefusedWithoutAWarnQuotingIt() throws Exception {
+        String[] hosts = {"x] 05:50:14.593 ERROR d.c.server.Carapace [] database corrupted,", "a".repeat(15_000) + "/",
+                "x, y", "x/evil", "a@b", "x:99999999", "[::1"};
+        for (String host : hosts) {
+            try (Raw c = raw()) {
+                c.send(("GET /healthz HTTP/1.1\r\nhost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                Resp r = c.response();
+                assertThat(r.status).as("Host: %.40s", host).isEqualTo(400);
+                assertThat(r.body()).as("Host: %.40s", host).contains("\"error\"");
+            }
+        }
+        try (Raw c = raw()) {
+            c.send(head("CONNECT", "/healthz"));
+            assertThat(c.response().status).isBetween(400, 499);
+        }
+        Thread.sleep(200);
+        assertThat(captured()).as("no WARN or ERROR for a client's malformed Host")
+                .noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
+    }
+
     // ---- controls: the smuggled request would run, were it ever parsed as a request ----
 
     /** Sent as a request of its own, the smuggled request creates its key: every "never run" below means something. */
