@@ -501,6 +501,50 @@ class HttpFramingCorpusTest {
         assertThat(assertLogsEscaped("MODEL-FORGED")).as("the access line, naming the model").hasSize(1);
     }
 
+    /**
+     * The access line is {@code key=value} fields after the request: a model name with spaces and fields of its own
+     * (found by a tester) must stay one quoted value, not add a second team, user or token count to the line.
+     */
+    @Test
+    void fieldsInAModelNameCannotForgeAccessLineFields() throws Exception {
+        String model = "x deployment=openai/gpt-4.1 tokens_in=999999 team=finance user=\\\"ceo\\\\";
+        for (String path : List.of(CHAT, "/v1/messages")) {
+            byte[] body = ("{\"model\":\"" + model + "\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+                    .getBytes(StandardCharsets.US_ASCII);
+            try (Raw c = raw()) {
+                c.send(concat(head("POST", path, "content-type: application/json", "authorization: Bearer " + h.memberKey,
+                        "anthropic-version: 2023-06-01", "content-length: " + body.length), body));
+                assertThat(c.response().status).isEqualTo(404);
+            }
+        }
+        Thread.sleep(200);
+        List<String> lines = captured().stream().filter(e -> e.getLoggerName().equals("carapace.access"))
+                .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("tokens_in=999999")).toList();
+        assertThat(lines).hasSize(2).allSatisfy(line -> {
+            assertThat(line).contains(" model=\"x deployment=openai/gpt-4.1 tokens_in=999999 team=finance user=\\\"ceo\\\\\" ");
+            // outside the quoted value, each field once, as Carapace wrote it
+            String outside = line.replaceAll("\"(?:[^\"\\\\]|\\\\.)*\"", "Q");
+            for (String key : List.of("team=", "user=", "model=", "deployment=", "tokens_in=")) {
+                assertThat(outside.split(" " + key, -1)).as("%s in %s", key, line).hasSize(2);
+            }
+            assertThat(outside).contains(" team=platform ").contains(" deployment=- ").doesNotContain("finance");
+        });
+    }
+
+    /** A method is any token: a 5,000-character one is answered, and logged clipped as the path is. */
+    @Test
+    void aLongMethodIsClippedInTheAccessLine() throws Exception {
+        String method = "X".repeat(5_000);
+        try (Raw c = raw()) {
+            c.send(head(method, "/healthz", "connection: close"));
+            assertThat(c.response().status).isBetween(400, 499);
+        }
+        Thread.sleep(200);
+        assertThat(captured()).filteredOn(e -> e.getLoggerName().equals("carapace.access"))
+                .map(ILoggingEvent::getFormattedMessage).singleElement().asString()
+                .startsWith("X".repeat(20) + "... /healthz ");
+    }
+
     @Test
     void encodedNulInThePathIsNotWrittenRaw() throws Exception {
         try (Raw c = raw()) {

@@ -24,6 +24,7 @@ import dev.carapace.server.adapter.Metrics;
 import dev.carapace.server.adapter.StoreWatch;
 import dev.carapace.server.http.BadRequest;
 import dev.carapace.server.http.Exchange;
+import dev.carapace.server.logging.LogFields;
 import dev.carapace.server.http.Routes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -195,14 +196,15 @@ public final class HttpApi {
      * request is on every request's path. The encoder escapes it like any other message.
      */
     private static String accessLine(Exchange x, int status, long micros, Call call) {
-        StringBuilder b = new StringBuilder(160).append(x.method()).append(' ').append(x.rawPath()).append(' ')
-                .append(status).append(' ').append(micros).append("us");
+        StringBuilder b = new StringBuilder(160).append(x.requestLine()).append(' ').append(status).append(' ')
+                .append(micros).append("us");
         if (call == null) return b.toString();
         var u = call.usage();
-        b.append(" team=").append(call.principal().team()).append(" user=").append(call.principal().user())
-                .append(" model=").append(call.model() == null ? call.request().model() : call.model().id())
-                .append(" deployment=").append(call.deployment() == null ? "-" : call.deployment().id())
-                .append(" attempts=").append(call.attempts())
+        LogFields.field(b, "team", call.principal().team());
+        LogFields.field(b, "user", call.principal().user());
+        LogFields.field(b, "model", call.model() == null ? call.request().model() : call.model().id());
+        LogFields.field(b, "deployment", call.deployment() == null ? null : call.deployment().id());
+        b.append(" attempts=").append(call.attempts())
                 .append(" tokens_in=").append(u.inputTokens()).append(" tokens_out=").append(u.outputTokens());
         if (u.estimated()) b.append(" estimated");
         return b.toString();

@@ -48,14 +48,15 @@ record ErrorWriter(ErrorPage page, ConnectionWatch watch) {
     }
 
     /**
-     * "METHOD path" for an access line, the path as sent (percent-encoded) and clipped; "- -" when the request line
-     * could not be read (Jetty then names the request "BAD /badMessage").
+     * "METHOD path" for an access line, both as sent (the path percent-encoded) and clipped (a method is any token,
+     * of any length); "- -" when the request line could not be read (Jetty then names the request "BAD /badMessage").
      */
     static String requestLine(Request request) {
-        String path = request.getHttpURI().getPath();
-        if ("BAD".equals(request.getMethod()) && "/badMessage".equals(path)) return "- -";
+        String method = request.getMethod(), path = request.getHttpURI().getPath();
+        if ("BAD".equals(method) && "/badMessage".equals(path)) return "- -";
         if (path == null) path = "-";
         if (path.length() > 200) path = path.substring(0, 200) + "...";
-        return request.getMethod() + " " + path;
+        if (method.length() > 20) method = method.substring(0, 20) + "...";
+        return method + " " + path;
     }
 }

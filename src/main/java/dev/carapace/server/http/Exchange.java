@@ -54,6 +54,9 @@ public final class Exchange {
     /** The path as the client sent it (still percent-encoded): what the access log shows. */
     public String rawPath() { return request.getHttpURI().getPath(); }
 
+    /** "METHOD path" for an access line: both as sent, each clipped. */
+    public String requestLine() { return ErrorWriter.requestLine(request); }
+
     /** A {@code {name}} segment of the route's template, decoded. */
     public String pathParam(String name) { return pathParams.get(name); }
 
