@@ -648,6 +648,33 @@ class HttpFramingCorpusTest {
                 .noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
     }
 
+    /** Two different keys in one request (two lines, or x-api-key against Authorization): 401, whichever comes first. */
+    @Test
+    void twoDifferentApiKeysAreRefusedInEitherOrder() throws Exception {
+        String good = h.memberKey, other = "cpk_not_a_key_0000000000000000000000000";
+        List<List<String>> cases = List.of(
+                List.of("authorization: Bearer " + good, "authorization: Bearer " + other),
+                List.of("authorization: Bearer " + other, "authorization: Bearer " + good),
+                List.of("x-api-key: " + good, "authorization: Bearer " + other),
+                List.of("authorization: Bearer " + good, "x-api-key: " + other),
+                List.of("x-api-key: " + good, "x-api-key: " + other));
+        for (List<String> headers : cases) {
+            try (Raw c = raw()) {
+                c.send(head("GET", "/v1/models", headers.get(0), headers.get(1), "connection: close"));
+                Resp r = c.response();
+                assertThat(r.status).as("%s", headers).isEqualTo(401);
+                assertThat(r.body()).contains("conflicting_api_keys").doesNotContain(good).doesNotContain(other);
+            }
+        }
+        for (List<String> same : List.of(List.of("x-api-key: " + good, "authorization: Bearer " + good),
+                List.of("x-api-key: ", "authorization: Bearer " + good))) {
+            try (Raw c = raw()) {
+                c.send(head("GET", "/v1/models", same.get(0), same.get(1), "connection: close"));
+                assertThat(c.response().status).as("%s", same).isEqualTo(200);
+            }
+        }
+    }
+
     // ---- controls: the smuggled request would run, were it ever parsed as a request ----
 
     /** Sent as a request of its own, the smuggled request creates its key: every "never run" below means something. */

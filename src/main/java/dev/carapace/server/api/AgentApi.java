@@ -193,7 +193,7 @@ public final class AgentApi {
     // ---- helpers ----
 
     private Principal principal(Exchange x) {
-        return auth.authenticate(Credentials.apiKey(x::header));
+        return auth.authenticate(Credentials.apiKey(x::headerLines));
     }
 
     private RunInfo await(String runId, Duration timeout) {

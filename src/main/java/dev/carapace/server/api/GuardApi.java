@@ -204,7 +204,7 @@ public final class GuardApi {
     // ---- helpers ----
 
     private Principal admin(Exchange x) {
-        Principal p = auth.authenticate(Credentials.apiKey(x::header));
+        Principal p = auth.authenticate(Credentials.apiKey(x::headerLines));
         if (!p.isAdmin()) {
             throw new ApiException(ApiException.Kind.PERMISSION, "This endpoint needs an admin key; key " + p.keyPrefix()
                     + " belongs to a member.", null, "admin_required", null, false);

@@ -465,7 +465,7 @@ public final class HttpApi {
 
     /** The caller, by its API key. */
     Principal authenticate(Exchange x) {
-        return auth.authenticate(Credentials.apiKey(x::header));
+        return auth.authenticate(Credentials.apiKey(x::headerLines));
     }
 
     /** The caller, refused with 403 unless its key is an admin's. */

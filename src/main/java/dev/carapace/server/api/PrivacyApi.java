@@ -45,7 +45,7 @@ public final class PrivacyApi {
     }
 
     private void scan(Exchange x) throws IOException {
-        Principal p = auth.authenticate(Credentials.apiKey(x::header));
+        Principal p = auth.authenticate(Credentials.apiKey(x::headerLines));
         JsonNode in;
         try {
             in = JSON.readTree(api.body(x));

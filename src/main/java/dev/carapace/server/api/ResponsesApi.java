@@ -337,7 +337,7 @@ public final class ResponsesApi {
     }
 
     private Principal authenticate(Exchange x) {
-        return auth.authenticate(Credentials.apiKey(x::header));
+        return auth.authenticate(Credentials.apiKey(x::headerLines));
     }
 
 }

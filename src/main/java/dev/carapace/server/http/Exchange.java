@@ -1,6 +1,7 @@
 package dev.carapace.server.http;
 
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
@@ -13,7 +14,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -77,6 +80,15 @@ public final class Exchange {
     /** The peer's address, for logs. */
     public String remoteAddress() {
         return String.valueOf(Request.getRemoteAddr(request));
+    }
+
+    /** Each line of a request header, in order, not split at commas ({@link #utf8}); empty if there is none. */
+    public List<String> headerLines(String name) {
+        List<String> lines = new ArrayList<>(1);
+        for (HttpField f : request.getHeaders()) {
+            if (f.is(name)) lines.add(utf8(f.getValue()));
+        }
+        return lines;
     }
 
     /** Every value of a request header, as sent in one line or several ({@link #utf8}). */
