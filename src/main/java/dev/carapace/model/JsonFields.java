@@ -3,7 +3,9 @@ package dev.carapace.model;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.carapace.text.Excerpt;
+import dev.carapace.text.Utf8;
 
 import java.io.IOException;
 
@@ -86,20 +88,32 @@ public final class JsonFields {
     public static String clip(String s) { return Excerpt.clip(s, ECHO_LIMIT); }
 
     /**
-     * A client's body read by {@code mapper} as one JSON object: a 400 saying why when it is not JSON or not an object
-     * (embeddings and audio, whose bodies have no other shape).
+     * A client's request body as JSON, read by {@code reader} (which refuses duplicate keys; its mapper sets the
+     * nesting and number limits): where every wire format's parser starts, so each refuses a bad body alike, with a
+     * 400 saying what is wrong and where. The body must be UTF-8 (RFC 8259 8.1): see {@link Utf8}.
      */
-    public static JsonNode object(com.fasterxml.jackson.databind.ObjectReader mapper, byte[] body) {
+    public static JsonNode clientBody(ObjectReader reader, byte[] body) {
+        if (body == null || body.length == 0) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
+        int bad = Utf8.firstInvalidOrZero(body);
+        if (bad >= 0) {
+            throw ApiException.invalid(null, "Request body is not UTF-8: byte " + bad + " (0x"
+                    + String.format("%02x", body[bad] & 0xff) + ") " + (body[bad] == 0 ? "is zero" : "does not begin a valid "
+                    + "UTF-8 character") + "; JSON requests are UTF-8, without NUL bytes (RFC 8259 8.1)");
+        }
         JsonNode root;
         try {
-            root = mapper.readTree(body);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            String why = e.getOriginalMessage();
-            throw ApiException.invalid(null, "The request body is not valid JSON: " + clip(why == null ? "" : why));
-        } catch (java.io.IOException e) {
-            throw ApiException.invalid(null, "The request body could not be read as JSON.");
+            root = reader.readTree(body);
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
         }
-        if (root == null || !root.isObject()) throw ApiException.invalid(null, "The request body must be a JSON object.");
+        if (root == null || root.isMissingNode()) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
+        return root;
+    }
+
+    /** {@link #clientBody}, for a body that can only be a JSON object (embeddings, audio). */
+    public static JsonNode object(ObjectReader reader, byte[] body) {
+        JsonNode root = clientBody(reader, body);
+        if (!root.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object; got " + describe(root));
         return root;
     }
 

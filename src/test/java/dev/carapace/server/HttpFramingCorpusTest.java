@@ -675,6 +675,33 @@ class HttpFramingCorpusTest {
         }
     }
 
+    /**
+     * JSON requests are UTF-8. Forms Jackson would decode anyway (an overlong '/', an encoded surrogate) and UTF-16
+     * bodies, which it reads by their zero bytes, are refused on every model API: otherwise Carapace screens one text
+     * while the upstream reads the bytes as another.
+     */
+    @Test
+    void aBodyThatIsNotUtf8IsRefusedOnEveryModelApi() throws Exception {
+        byte[] overlong = concat("{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"a".getBytes(
+                StandardCharsets.US_ASCII), new byte[] {(byte) 0xc0, (byte) 0xaf}, "\"}]}".getBytes(StandardCharsets.US_ASCII));
+        byte[] surrogate = concat("{\"model\":\"m\",\"input\":\"".getBytes(StandardCharsets.US_ASCII),
+                new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, "\"}".getBytes(StandardCharsets.US_ASCII));
+        byte[] utf16 = "{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                .getBytes(StandardCharsets.UTF_16LE);
+        for (String path : List.of(CHAT, "/v1/messages", "/v1/responses")) {
+            for (byte[] body : List.of(overlong, surrogate, utf16)) {
+                try (Raw c = raw()) {
+                    c.send(concat(head("POST", path, "content-type: application/json", "authorization: Bearer " + h.memberKey,
+                            "anthropic-version: 2023-06-01", "content-length: " + body.length), body));
+                    Resp r = c.response();
+                    assertThat(r.status).as("%s %s", path, r).isEqualTo(400);
+                    assertThat(r.body()).as(path).contains("not UTF-8");
+                    assertNothingMore(c, r);
+                }
+            }
+        }
+    }
+
     // ---- controls: the smuggled request would run, were it ever parsed as a request ----
 
     /** Sent as a request of its own, the smuggled request creates its key: every "never run" below means something. */

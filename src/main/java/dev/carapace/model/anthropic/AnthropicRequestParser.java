@@ -1,11 +1,10 @@
 package dev.carapace.model.anthropic;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.model.JsonFields;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Message;
@@ -13,16 +12,13 @@ import dev.carapace.model.Tool;
 import dev.carapace.model.ToolChoice;
 import dev.carapace.model.WireApi;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import static dev.carapace.model.JsonFields.clip;
 import static dev.carapace.model.JsonFields.describe;
-import static dev.carapace.model.JsonFields.jsonProblem;
 import static dev.carapace.model.anthropic.AnthropicFormat.MAPPER;
-import static dev.carapace.model.anthropic.AnthropicFormat.MAX_NESTING_DEPTH;
 import static dev.carapace.model.anthropic.AnthropicFields.typeError;
 
 /**
@@ -59,7 +55,7 @@ final class AnthropicRequestParser {
      *                     it does not need (one given is still checked)
      */
     static ChatRequest parse(byte[] body, boolean messagesCall) {
-        JsonNode root = read(body);
+        JsonNode root = JsonFields.clientBody(CLIENT, body);
         if (!root.isObject()) {
             throw ApiException.invalid(null, "Request body must be a JSON object, got " + describe(root));
         }
@@ -145,29 +141,6 @@ final class AnthropicRequestParser {
     }
 
     // ---- body ----
-
-    private static JsonNode read(byte[] body) {
-        if (body == null || body.length == 0) {
-            throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
-        }
-        try {
-            JsonNode root = CLIENT.readTree(body);
-            if (root == null || root.isMissingNode()) {
-                throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
-            }
-            return root;
-        } catch (JsonProcessingException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof StreamConstraintsException) {
-                    throw ApiException.invalid(null, "Request body nests JSON arrays and objects deeper than "
-                            + MAX_NESTING_DEPTH + " levels; flatten the structure");
-                }
-            }
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body could not be read: " + e.getClass().getSimpleName());
-        }
-    }
 
     // ---- scalar parameters ----
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.model.JsonFields;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Message;
@@ -14,7 +15,6 @@ import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
 import dev.carapace.model.WireApi;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -24,7 +24,6 @@ import java.util.Set;
 import static dev.carapace.model.JsonFields.clip;
 import static dev.carapace.model.JsonFields.describe;
 import static dev.carapace.model.JsonFields.fail;
-import static dev.carapace.model.JsonFields.jsonProblem;
 import static dev.carapace.model.JsonFields.optBoolean;
 import static dev.carapace.model.JsonFields.optNumber;
 import static dev.carapace.model.JsonFields.optPositiveInt;
@@ -52,7 +51,7 @@ final class OpenAiRequestParser {
     private static final String ROLES = "one of system, developer, user, assistant, tool";
 
     static ChatRequest parse(byte[] body) {
-        JsonNode root = readClientBody(body);
+        JsonNode root = JsonFields.clientBody(CLIENT, body);
         if (!root.isObject()) {
             throw ApiException.invalid(null, "Request body must be a JSON object; got " + describe(root));
         }
@@ -122,19 +121,6 @@ final class OpenAiRequestParser {
                 passthrough == null && lossy.isEmpty() ? ChatRequest.Passthrough.NONE
                         : new ChatRequest.Passthrough(WireApi.OPENAI, passthrough, List.copyOf(lossy), untranslatable),
                 new ChatRequest.Original(WireApi.OPENAI, (ObjectNode) root, body));
-    }
-
-    private static JsonNode readClientBody(byte[] body) {
-        JsonNode root;
-        try {
-            root = body == null ? null : CLIENT.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
-        }
-        if (root == null || root.isMissingNode()) {
-            throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
-        }
-        return root;
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.carapace.model.responses;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carapace.model.JsonFields;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.Message;
@@ -12,7 +13,6 @@ import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
 import dev.carapace.model.WireApi;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +21,6 @@ import java.util.Set;
 import static dev.carapace.model.JsonFields.clip;
 import static dev.carapace.model.JsonFields.describe;
 import static dev.carapace.model.JsonFields.fail;
-import static dev.carapace.model.JsonFields.jsonProblem;
 import static dev.carapace.model.JsonFields.optBoolean;
 import static dev.carapace.model.JsonFields.optNumber;
 import static dev.carapace.model.JsonFields.optPositiveInt;
@@ -83,13 +82,7 @@ final class ResponsesRequestParser {
      *                       instead of refusing it
      */
     static ResponsesFormat.Parsed parse(byte[] body, Set<String> optionalHosted) {
-        JsonNode root;
-        try {
-            root = body == null ? null : ResponsesJson.CLIENT.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
-        }
-        if (root == null || root.isMissingNode()) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
+        JsonNode root = JsonFields.clientBody(ResponsesJson.CLIENT, body);
         if (!root.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object; got " + describe(root));
         return parse((ObjectNode) root, body, optionalHosted);
     }

@@ -135,7 +135,10 @@ class AnthropicRequestParsingTest {
                 Arguments.of("thinking without type", body("\"thinking\":{\"budget_tokens\":1024}"),
                         "thinking.type", "Field required"),
                 Arguments.of("deep nesting", body("\"thinking\":" + "[".repeat(200) + "]".repeat(200)), null,
-                        "deeper than 64 levels"));
+                        "nesting depth (65) exceeds the maximum allowed (64)"),
+                // once named as deep nesting: every limit of the reader was reported as that one
+                Arguments.of("a 1,500-digit number", body("\"temperature\":0." + "1".repeat(1500)), null,
+                        "Number value length"));
     }
 
     @ParameterizedTest(name = "{0}")
