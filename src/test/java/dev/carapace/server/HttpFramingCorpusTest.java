@@ -702,6 +702,35 @@ class HttpFramingCorpusTest {
         }
     }
 
+    /** HEAD is GET without a body: the same status and headers, and the next request on the connection is read as one. */
+    @Test
+    void headIsAnsweredAsGetWithoutTheBody() throws Exception {
+        for (String[] target : new String[][] {{"/healthz", null}, {"/v1/models", h.memberKey}, {"/v1/nothing-here", h.memberKey}}) {
+            int getStatus;
+            String getLength;
+            try (Raw c = raw()) {
+                c.send(target[1] == null ? head("GET", target[0]) : head("GET", target[0], "authorization: Bearer " + target[1]));
+                Resp r = c.response();
+                getStatus = r.status;
+                getLength = r.header("content-length");
+            }
+            try (Raw c = raw()) {
+                byte[] headRequest = target[1] == null ? head("HEAD", target[0])
+                        : head("HEAD", target[0], "authorization: Bearer " + target[1]);
+                c.send(concat(headRequest, head("GET", "/healthz", "connection: close")));
+                Resp r = c.responseToHead();
+                assertThat(r.status).as("HEAD %s", target[0]).isEqualTo(getStatus);
+                if (getStatus == 200) {
+                    assertThat(r.header("content-length")).as("HEAD %s states GET's length", target[0]).isEqualTo(getLength);
+                }
+                Resp next = c.response();
+                assertThat(next.statusLine).as("no body after the HEAD answer: the next bytes are the next answer")
+                        .startsWith("HTTP/1.1 200");
+                assertThat(next.body()).contains("ok");
+            }
+        }
+    }
+
     // ---- controls: the smuggled request would run, were it ever parsed as a request ----
 
     /** Sent as a request of its own, the smuggled request creates its key: every "never run" below means something. */
@@ -1356,6 +1385,15 @@ class HttpFramingCorpusTest {
         }
 
         Resp response() throws IOException {
+            return response(false);
+        }
+
+        /** The answer to a HEAD request: its head only, whatever length it states (RFC 9110 9.3.2). */
+        Resp responseToHead() throws IOException {
+            return response(true);
+        }
+
+        private Resp response(boolean toHead) throws IOException {
             s.setSoTimeout(READ_MS);
             String statusLine = line();
             if (statusLine == null) throw new AssertionError("the server closed the connection without a response");
@@ -1369,7 +1407,9 @@ class HttpFramingCorpusTest {
                         (a, b) -> a + ", " + b);
             }
             byte[] body;
-            if (headers.containsKey("content-length")) {
+            if (toHead) {
+                body = new byte[0];
+            } else if (headers.containsKey("content-length")) {
                 body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
             } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
                 ByteArrayOutputStream b = new ByteArrayOutputStream();

@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * The routing table, in the order routes were added: a method and a path template such as
  * {@code /api/runs/{id}/events}, whose {@code {name}} segments match one non-empty path segment each. The first
- * route that matches wins; a request no route matches goes to the fallback.
+ * route that matches wins; a request no route matches goes to the fallback. A HEAD request finds the GET route.
  */
 public final class Routes {
 
@@ -59,6 +59,8 @@ public final class Routes {
      * @throws IllegalArgumentException if a segment's percent-encoding is malformed
      */
     Match find(String method, String rawPath) {
+        // HEAD is GET without the body (RFC 9110 9.3.2), which Jetty leaves out of the response
+        if (method.equals("HEAD")) method = "GET";
         if (rawPath.indexOf('%') < 0) {   // else its decoded form may still name a literal route: the long way
             Map<String, Route> byPath = literals.get(method);
             Route route = byPath == null ? null : byPath.get(rawPath);

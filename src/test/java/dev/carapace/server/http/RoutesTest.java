@@ -49,6 +49,12 @@ class RoutesTest {
     }
 
     @Test
+    void headFindsTheGetRoute() {
+        assertThat(routes.find("HEAD", "/api/runs/r").route()).isSameAs(a);
+        assertThat(routes.find("HEAD", "/api/runs/r/cancel").route()).as("a POST-only path").isSameAs(fallback);
+    }
+
+    @Test
     void literalSegmentsAreComparedDecoded() {
         assertThat(routes.find("GET", "/api/%72uns/r").route()).isSameAs(a);
     }
