@@ -561,13 +561,17 @@ class HttpFramingCorpusTest {
 
     // ---- slow and abandoned headers ----
 
-    /** A client dribbling header lines one every 500 ms is cut off within 12 s (a slowloris holds no thread forever). */
+    /**
+     * A client dribbling header lines one every 500 ms is cut off within 12 s (a slowloris holds no thread forever),
+     * with a 408 in the API's shape first.
+     */
     @Test
     void slowHeadersAreBoundedInTime() throws Exception {
         try (Raw c = raw()) {
             c.send("GET /healthz HTTP/1.1\r\nhost: x\r\n".getBytes(StandardCharsets.US_ASCII));
             long deadline = System.nanoTime() + 12_000_000_000L;
             boolean closed = false;
+            String answer = null;
             int i = 0;
             while (System.nanoTime() < deadline) {
                 try {
@@ -578,18 +582,15 @@ class HttpFramingCorpusTest {
                     break;
                 }
                 After a = c.after(500);
-                if (a.closed()) {
-                    closed = true;
-                    break;
-                }
-                if (a.data() != null) {
-                    // a 408 (or 400) answer is fine, if the connection then closes
-                    assertThat(a.data()).startsWith("HTTP/1.1 4");
-                    closed = c.after(AFTER_MS).closed();
+                if (a.data() != null || a.closed()) {
+                    answer = a.data();
+                    closed = a.closed() || c.after(AFTER_MS).closed();
                     break;
                 }
             }
             assertThat(closed).as("a connection still sending headers after 12 s is closed").isTrue();
+            assertThat(answer).as("told why before the close (RFC 9110 15.5.9)").startsWith("HTTP/1.1 408 ")
+                    .containsIgnoringCase("connection: close").contains("\"error\"").contains("did not arrive within");
         }
         Thread.sleep(200);
         assertThat(accessLines()).as("one access line: the server's close, not a hang-up by the client")

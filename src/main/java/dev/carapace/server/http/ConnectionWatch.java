@@ -1,6 +1,8 @@
 package dev.carapace.server.http;
 
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -8,6 +10,8 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -117,6 +121,8 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
 
     private final Map<Connection, Watched> open = new ConcurrentHashMap<>();
     private final long headerNanos;
+    /** The body of the 408 a connection whose request head missed the deadline is told before it closes. */
+    private final ErrorPage errors;
     private final long keepAliveNanos;
     private final int maxConnections;
     private final ScheduledExecutorService sweeper;
@@ -126,7 +132,8 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
      *                       connection cap, {@link #CROWDED_KEEP_ALIVE} at most, so idle connections make room
      * @param maxConnections the connection cap
      */
-    ConnectionWatch(Duration headerTimeout, Duration keepAlive, int maxConnections) {
+    ConnectionWatch(Duration headerTimeout, Duration keepAlive, int maxConnections, ErrorPage errors) {
+        this.errors = errors;
         this.headerNanos = headerTimeout.toNanos();
         this.keepAliveNanos = keepAlive.toNanos();
         this.maxConnections = maxConnections;
@@ -222,47 +229,70 @@ final class ConnectionWatch implements Connection.Listener, AutoCloseable {
         long keepAlive = open.size() >= maxConnections * 9L / 10 ? Math.min(keepAliveNanos, CROWDED_KEEP_ALIVE.toNanos())
                 : keepAliveNanos;
         open.forEach((connection, w) -> {
-            if (w.route != null) {
-                long writing = w.writingSince;
-                if (writing != 0 && now - writing > WRITE_STALL.toNanos()) {
-                    log.info("- - closed: the client read nothing of its answer for {} s, from {}",
-                            WRITE_STALL.toSeconds(), w.remote);
-                    w.ending = true;
-                    connection.getEndPoint().close();
-                    return;
-                }
-                long since = w.bodySince;
-                if (since != 0 && (now - since - BODY_GRACE.toNanos()) / 1_000_000_000.0 * MIN_BODY_RATE > w.bodyBytes) {
-                    log.info("- - closed: a request body arrived slower than {} bytes/s ({} bytes in {} ms), from {}",
-                            MIN_BODY_RATE, w.bodyBytes, (now - since) / 1_000_000, w.remote);
-                    w.ending = true;
-                    connection.getEndPoint().close();
-                }
-                return;
-            }
-            if (connection.getBytesIn() <= w.bytesAtIdle) {
-                // Waiting for its next request: a kept-alive connection is closed after a while, as every server
-                // does, so that idle ones cannot hold every slot under the cap (silently: it is routine).
-                if (now - w.idleSince > keepAlive) {
-                    w.ending = true;
-                    connection.getEndPoint().close();
-                }
-                return;
-            }
-            if (w.waitingSince == 0) {
-                w.waitingSince = now;
-            } else if (now - w.waitingSince > headerNanos) {
-                // Still bounded after a refusal that closes: a client that keeps sending is not kept till the idle timeout.
-                if (w.ending) {
-                    log.info("- - closed: still sending {} ms after its last answer, from {}", headerNanos / 1_000_000, w.remote);
-                } else {
-                    log.info("- - closed: a request's head took longer than {} ms to arrive, from {}",
-                            headerNanos / 1_000_000, w.remote);
-                }
-                w.ending = true;   // the close is ours, not the client's hanging up
+            try {
+                sweep(connection, w, now, keepAlive);
+            } catch (RuntimeException e) {
+                // One connection's trouble must not end the sweeps: an exception would cancel every later one.
+                log.debug("closing a connection the sweep failed on", e);
                 connection.getEndPoint().close();
             }
         });
+    }
+
+    private void sweep(Connection connection, Watched w, long now, long keepAlive) {
+        if (w.route != null) {
+            long writing = w.writingSince;
+            if (writing != 0 && now - writing > WRITE_STALL.toNanos()) {
+                log.info("- - closed: the client read nothing of its answer for {} s, from {}",
+                        WRITE_STALL.toSeconds(), w.remote);
+                w.ending = true;
+                connection.getEndPoint().close();
+                return;
+            }
+            long since = w.bodySince;
+            if (since != 0 && (now - since - BODY_GRACE.toNanos()) / 1_000_000_000.0 * MIN_BODY_RATE > w.bodyBytes) {
+                log.info("- - closed: a request body arrived slower than {} bytes/s ({} bytes in {} ms), from {}",
+                        MIN_BODY_RATE, w.bodyBytes, (now - since) / 1_000_000, w.remote);
+                w.ending = true;
+                connection.getEndPoint().close();
+            }
+            return;
+        }
+        if (connection.getBytesIn() <= w.bytesAtIdle) {
+            // Waiting for its next request: a kept-alive connection is closed after a while, as every server
+            // does, so that idle ones cannot hold every slot under the cap (silently: it is routine).
+            if (now - w.idleSince > keepAlive) {
+                w.ending = true;
+                connection.getEndPoint().close();
+            }
+            return;
+        }
+        if (w.waitingSince == 0) {
+            w.waitingSince = now;
+        } else if (now - w.waitingSince > headerNanos) {
+            EndPoint endPoint = connection.getEndPoint();
+            // Still bounded after a refusal that closes: a client that keeps sending is not kept till the idle timeout.
+            if (w.ending) {
+                log.info("- - closed: still sending {} ms after its last answer, from {}", headerNanos / 1_000_000, w.remote);
+                endPoint.close();
+                return;
+            }
+            log.info("- - closed: a request's head took longer than {} ms to arrive, from {}",
+                    headerNanos / 1_000_000, w.remote);
+            w.ending = true;   // the close is ours, not the client's hanging up
+            // No answer is under way on a connection still reading a head, so this write is the only one: the
+            // client learns why (RFC 9110 15.5.9), then the connection closes whether or not the write went out.
+            endPoint.write(Callback.from(endPoint::close, failed -> endPoint.close()), headTimeoutAnswer());
+        }
+    }
+
+    /** A whole 408 response that says close. */
+    private ByteBuffer headTimeoutAnswer() {
+        byte[] body = errors.render(408, "The request's head did not arrive within " + headerNanos / 1_000_000_000
+                + " s; send each request's line and headers at once.", null, name -> null);
+        byte[] head = ("HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        return ByteBuffer.allocate(head.length + body.length).put(head).put(body).flip();
     }
 
     @Override

@@ -72,7 +72,7 @@ public final class HttpServer implements AutoCloseable {
         // far less than that memory.
         config.setHeaderCacheSize(0);
         HttpConnectionFactory http = new HttpConnectionFactory(config);
-        watch = new ConnectionWatch(settings.headerTimeout(), KEEP_ALIVE, settings.maxConnections());
+        watch = new ConnectionWatch(settings.headerTimeout(), KEEP_ALIVE, settings.maxConnections(), errors);
         http.addEventListener(watch);
 
         connector = new ServerConnector(server, 1, -1, http);
