@@ -159,7 +159,7 @@ public final class Budgets {
         Long limitNanos = null;
         if (r.amount() != null) {
             if (r.amount().signum() < 0 || r.amount().compareTo(Money.MAX) > 0) {
-                throw ApiException.invalid("amount", "amount: expected 0 to " + Money.MAX.toPlainString() + "; got " + r.amount().toPlainString());
+                throw ApiException.invalid("amount", "amount: expected 0 to " + Money.MAX.toPlainString() + "; got " + clip(r.amount().toString(), 40));
             }
             if (r.amount().scale() > 9) throw ApiException.invalid("amount", "amount: at most 9 decimals");
             limitNanos = Money.nanos(r.amount());

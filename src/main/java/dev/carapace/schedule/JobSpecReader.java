@@ -2,6 +2,7 @@ package dev.carapace.schedule;
 
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.model.ApiException;
+import dev.carapace.text.Decimals;
 
 import java.math.BigDecimal;
 import java.net.URI;
@@ -213,12 +214,8 @@ public final class JobSpecReader {
     private static BigDecimal usd(Map<String, ?> m, String key) {
         Object v = m.get(key);
         if (v == null) return null;
-        BigDecimal amount;
-        try {
-            amount = new BigDecimal(String.valueOf(v).length() > 40 ? "x" : String.valueOf(v));
-        } catch (NumberFormatException e) {
-            throw ApiException.invalid(key, key + ": a decimal amount of USD, like 5 or 0.25");
-        }
+        BigDecimal amount = v instanceof Number || v instanceof String ? Decimals.parse(String.valueOf(v)) : null;
+        if (amount == null) throw ApiException.invalid(key, key + ": a decimal amount of USD, like 5 or 0.25");
         if (amount.signum() < 0 || amount.compareTo(BigDecimal.valueOf(1_000_000)) > 0) {
             throw ApiException.invalid(key, key + ": between 0 and 1000000 USD");
         }

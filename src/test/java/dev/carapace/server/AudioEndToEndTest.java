@@ -328,6 +328,8 @@ class AudioEndToEndTest {
         cases.put(form("model", "m-whisper").file("a.wav", "audio/wav", new byte[0]), "file: the file is empty");
         cases.put(form("model", "m-whisper", "response_format", "xml").file("a.wav", "audio/wav", wav(1)), "response_format: expected json, text, verbose_json");
         cases.put(form("model", "m-whisper", "temperature", "hot").file("a.wav", "audio/wav", wav(1)), "temperature: expected a number from 0 to 1");
+        // 12 characters that are a billion digits written out: refused, not an out-of-memory 500 (found by a tester)
+        cases.put(form("model", "m-whisper", "temperature", "1e-999999999").file("a.wav", "audio/wav", wav(1)), "temperature: expected a number from 0 to 1");
         cases.put(form("model", "m-whisper", "language", "en\r\nX-Evil: 1").file("a.wav", "audio/wav", wav(1)), "language: expected an ISO-639-1 code");
         cases.put(form("model", "m-whisper", "model", "m-whisper").file("a.wav", "audio/wav", wav(1)), "model: given twice");
         cases.put(form("model", "m-whisper", "voice", "alloy").file("a.wav", "audio/wav", wav(1)), "Unrecognized request argument supplied: voice");

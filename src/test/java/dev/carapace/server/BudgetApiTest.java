@@ -182,6 +182,10 @@ class BudgetApiTest {
             team:platform | {"amount": 5, "tiers": {"ultra": null}}               | tiers
             team:platform | {"amount": 5, "tiers": {"ultra": "-1"}}               | tiers
             team:platform | {"amount": 5, "tiers": ["ultra"]}                     | tiers
+            team:platform | {"amount": 1e999999999}                               | amount
+            team:platform | {"amount": "1e-999999999"}                            | amount
+            team:platform | {"amount": 5, "tiers": {"ultra": 1e999999999}}        | tiers
+            team:platform | {"amount": 5, "tiers": {"ultra": 1e-999999999}}       | tiers
             team:platform | {"amount": 5, "colour": "red"}                        | colour
             team:platform | {"amount": 5, "scope": "team"}                        | scope
             team:platform | {"amount": 5, "subject": "research"}                  | subject

@@ -190,6 +190,9 @@ class JobsApiTest {
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"max_failures\":0}", "max_failures");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"retry_interrupted\":\"maybe\"}", "retry_interrupted");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"budget\":{\"amount\":\"lots\"}}", "budget.amount");
+        // a billion digits written out, from 12 characters: refused, not an out-of-memory 500 (found by a tester)
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"budget\":{\"amount\":\"1e-999999999\"}}", "budget.amount");
+        cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"m\",\"limits\":{\"max_cost\":1e-999999999}}", "limits.max_cost");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":{\"every\":\"1h\"},\"message\":\"\"}", "message");
         cases.put("{\"id\":\"j\",\"agent\":\"helper\",\"schedule\":\"hourly\",\"message\":\"m\"}", "schedule");
         cases.put("{\"id\":\"j\",\"schedule\":{\"every\":\"1h\"},\"webhook\":{\"url\":\"file:///etc/passwd\"}}", "webhook.url");

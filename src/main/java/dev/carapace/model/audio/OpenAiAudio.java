@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carapace.model.ApiException;
 import dev.carapace.model.Usage;
+import dev.carapace.text.Decimals;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -101,12 +102,7 @@ public final class OpenAiAudio {
                     format = v;
                 }
                 case "temperature" -> {
-                    BigDecimal t;
-                    try {
-                        t = new BigDecimal(v.strip());
-                    } catch (NumberFormatException e) {
-                        t = null;
-                    }
+                    BigDecimal t = Decimals.parse(v.strip());
                     if (t == null || t.signum() < 0 || t.compareTo(BigDecimal.ONE) > 0 || v.strip().length() > 20) {
                         throw ApiException.invalid("temperature", "temperature: expected a number from 0 to 1; got '" + clip(v, ECHO) + "'");
                     }

@@ -11,6 +11,7 @@ import dev.carapace.model.ApiException;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
 import dev.carapace.server.json.BudgetView;
+import dev.carapace.text.Decimals;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -122,14 +123,8 @@ public final class BudgetsApi {
     private static BigDecimal amount(JsonNode in) {
         JsonNode v = in.get("amount");
         if (v == null || v.isNull()) return null;
-        if (v.isNumber()) return v.decimalValue();
-        if (v.isTextual()) {
-            try {
-                return new BigDecimal(v.asText().strip());
-            } catch (NumberFormatException e) {
-                // below
-            }
-        }
+        BigDecimal amount = v.isNumber() ? Decimals.bounded(v.decimalValue()) : v.isTextual() ? Decimals.parse(v.asText().strip()) : null;
+        if (amount != null) return amount;
         throw ApiException.invalid("amount", "amount: expected a decimal such as \"500.00\" or 500; got " + clip(v.toString(), 60));
     }
 
@@ -167,7 +162,8 @@ public final class BudgetsApi {
         for (var it = v.fields(); it.hasNext(); ) {
             var e = it.next();
             JsonNode rule = e.getValue();
-            if (rule.isNumber()) out.put(e.getKey(), rule.decimalValue().toPlainString());
+            BigDecimal cap = rule.isNumber() ? Decimals.bounded(rule.decimalValue()) : null;
+            if (cap != null) out.put(e.getKey(), cap.toPlainString());
             else if (rule.isTextual()) out.put(e.getKey(), rule.asText());
             else throw ApiException.invalid("tiers", "tiers." + clip(e.getKey(), 60) + ": expected an amount (0 forbids the tier) or 'exempt'; got "
                     + clip(rule.toString(), 60));

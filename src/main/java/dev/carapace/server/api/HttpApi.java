@@ -175,7 +175,9 @@ public final class HttpApi {
         } catch (IOException | UncheckedIOException gone) {
             // Writing the answer failed: the client has gone. The access log line below says so; nothing to send.
             note.clientGone = true;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An Error too (one request's attempt at a huge allocation, say): answered here, it keeps its request id,
+            // its access line and its status in the metrics.
             log.error("unexpected failure on {} {}", x.method(), x.rawPath(), e);
             if (x.isCommitted()) throw e;   // a body was under way: the server cuts the connection
             sendError(x, format, ApiException.of(ApiException.Kind.INTERNAL, "internal_error", "Carapace failed to"
