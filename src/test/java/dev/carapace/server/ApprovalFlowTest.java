@@ -274,6 +274,12 @@ class ApprovalFlowTest {
         assertThat(h.get("/api/approvals?status=maybe", h.adminKey).body())
                 .contains("status: expected one of approved, expired, pending, rejected; got 'maybe' (or all)");
         assertThat(h.get("/api/audit?since=yesterday", h.adminKey).body()).contains("since: expected an ISO instant");
+        // Regression: a 500 (long overflow in the store's epoch milliseconds) for an instant out of its range
+        for (String far : new String[] {"-999999999-01-01T00:00:00Z", "%2B999999999-12-31T00:00:00Z"}) {
+            HttpResponse<String> r = h.get("/api/audit?until=" + far, h.adminKey);
+            assertThat(r.statusCode()).as(far).isEqualTo(400);
+            assertThat(r.body()).contains("outside the years 1 to 9999");
+        }
         assertThat(h.get("/api/audit?outcome=maybe", h.adminKey).statusCode()).isEqualTo(400);
         assertThat(h.get("/api/audit?colour=red", h.adminKey).body()).contains("colour: unknown parameter");
         HttpResponse<String> field = h.post("/api/approvals/apr_x/deny", h.adminKey, "{\"remember\":true}");

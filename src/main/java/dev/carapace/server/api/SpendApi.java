@@ -59,9 +59,12 @@ public final class SpendApi {
     private static LocalDate date(String param, String value, LocalDate fallback) {
         if (value == null) return fallback;
         try {
-            return LocalDate.parse(value);
+            LocalDate date = LocalDate.parse(value);
+            if (date.getYear() >= 1 && date.getYear() <= 9999) return date;   // as far as the stores' epoch milliseconds go, and more
         } catch (DateTimeParseException e) {
-            throw ApiException.invalid(param, param + ": expected a date YYYY-MM-DD (UTC); got '" + clip(value, 60) + "'");
+            // below
         }
+        throw ApiException.invalid(param, param + ": expected a date YYYY-MM-DD (UTC) in the years 1 to 9999; got '"
+                + clip(value, 60) + "'");
     }
 }

@@ -79,20 +79,27 @@ public final class GuardJson {
     public static Instant time(String text, Instant now, String what) {
         if (text == null) return null;
         String t = text.trim();
+        Instant at;
         try {
             Optional<Duration> age = Durations.parse(t);
-            if (age.isPresent()) return now.minus(age.get());
+            at = age.isPresent() ? now.minus(age.get()) : null;
         } catch (DateTimeException | ArithmeticException e) {
             throw new IllegalArgumentException(what + ": age '" + clip(t, 60) + "' reaches before the start of time");
         }
         try {
-            if (t.length() == 10) return LocalDate.parse(t).atStartOfDay(ZoneOffset.UTC).toInstant();
-            return Instant.parse(t);
+            if (at == null) at = t.length() == 10 ? LocalDate.parse(t).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(t);
         } catch (DateTimeParseException e) {
             throw new IllegalArgumentException(what + ": expected an ISO instant (2026-11-23T10:00:00Z), a date "
                     + "(2026-11-23, UTC) or an age (15m, 2h, 7d); got '" + clip(t, 60) + "'");
         }
+        // Instant reaches a billion years either way, epoch milliseconds (what the stores compare) 292 million.
+        if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
+            throw new IllegalArgumentException(what + ": '" + clip(t, 60) + "' is outside the years 1 to 9999");
+        }
+        return at;
     }
+
+    private static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z"), LATEST = Instant.parse("9999-12-31T23:59:59.999Z");
 
     /** {@code value} when it is one of {@code allowed}; else a message naming them. */
     public static String oneOf(String value, Set<String> allowed, String what) {

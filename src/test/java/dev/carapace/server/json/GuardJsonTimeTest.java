@@ -31,6 +31,18 @@ class GuardJsonTimeTest {
                 .hasMessageStartingWith("until: age");
     }
 
+    /** Regression: instants Instant can hold but epoch milliseconds cannot made the audit search a 500 (long overflow). */
+    @Test
+    void anInstantOutsideTheYearsOneTo9999IsAClearError() {
+        for (String t : new String[] {"-999999999-01-01T00:00:00Z", "+999999999-12-31T00:00:00Z", "-292275055-05-16T16:47:04.191Z",
+                "+10000-01-01T00:00:00Z", "0000-12-31T23:59:59Z", "1000000000d"}) {
+            assertThatThrownBy(() -> GuardJson.time(t, NOW, "since")).as(t).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("since: ");
+        }
+        assertThat(GuardJson.time("0001-01-01", NOW, "since")).isEqualTo(Instant.parse("0001-01-01T00:00:00Z"));
+        assertThat(GuardJson.time("9999-12-31T23:59:59Z", NOW, "until")).isEqualTo(Instant.parse("9999-12-31T23:59:59Z"));
+    }
+
     @Test
     void anythingElseNamesTheAcceptedForms() {
         assertThatThrownBy(() -> GuardJson.time("yesterday", NOW, "since"))
