@@ -269,6 +269,9 @@ class AgentApiTest {
                 "message: expected a string");
         assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"hi\",\"mesage\":1}"), 400,
                 "invalid_request_error", "mesage: unknown field");
+        // a proxy that reads the first copy would see another request than Carapace (found by a tester: it ran "b")
+        assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"a\",\"message\":\"b\"}"), 400,
+                "invalid_request_error", "gives a field twice");
         assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"hi\",\"session\":\"../x\"}"), 400,
                 "invalid_request_error", "session: expected a name");
         assertError(h.post("/api/agents/helper/runs?wait=soon", h.memberKey, "{\"message\":\"hi\"}"), 400,

@@ -181,6 +181,8 @@ class MalformedRequestCorpusTest {
                 oa("unknown tier", chatWith("\"model\":\"tier:nope\"," + OK_MSGS), 404, "not_found_error", "model", "model_not_found"),
                 // ---- content types ----
                 oa("text/plain", chatWith(OK_CHAT), 415, BAD, null, "unsupported_media_type").contentType("text/plain"),
+                // once accepted: the check was that the type contains "json"
+                oa("text/notjson", chatWith(OK_CHAT), 415, BAD, null, "unsupported_media_type").contentType("text/notjson"),
                 oa("form-urlencoded", "model=m-solo&messages=hi", 415, BAD, null, "unsupported_media_type")
                         .contentType("application/x-www-form-urlencoded"),
                 oa("multipart", "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm-solo\r\n--b--\r\n", 415, BAD, null,

@@ -222,5 +222,8 @@ class PrivacyEndToEndTest {
         HttpResponse<String> bad = http.post("/api/privacy/scan", platformKey, "{\"txt\":\"x\"}");
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(bad.body()).contains("txt: unknown field");
+        HttpResponse<String> twice = http.post("/api/privacy/scan", platformKey, "{\"text\":\"x\",\"text\":\"y\"}");
+        assertThat(twice.statusCode()).isEqualTo(400);
+        assertThat(twice.body()).contains("gives a field twice");
     }
 }

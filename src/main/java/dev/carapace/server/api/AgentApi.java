@@ -17,7 +17,6 @@ import dev.carapace.server.http.Routes;
 import dev.carapace.server.json.AgentJson;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Set;
 
@@ -234,14 +233,8 @@ public final class AgentApi {
         }
     }
 
+    /** The body as one JSON object, read as every API route reads one: a field given twice is refused. */
     static JsonNode jsonObject(byte[] body) {
-        JsonNode n;
-        try {
-            n = AgentJson.JSON.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON.");
-        }
-        if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object, e.g. {\"message\": \"hello\"}.");
-        return n;
+        return HttpApi.parseJsonObject(body);
     }
 }

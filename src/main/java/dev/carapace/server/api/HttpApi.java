@@ -488,7 +488,7 @@ public final class HttpApi {
     /** The body, refused with 415 unless it is JSON and with 413 past {@code limit}. */
     private byte[] readBody(Exchange x, long limit, String whose) throws IOException {
         String type = x.header("content-type");
-        if (type != null && !type.toLowerCase(Locale.ROOT).contains("json")) {
+        if (type != null && !isJson(type)) {
             throw new ApiException(ApiException.Kind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json; got '"
                     + clip(type, 60) + "'.", null, "unsupported_media_type", null, false);
         }
@@ -510,6 +510,13 @@ public final class HttpApi {
             throw ApiException.invalid(null, "The request body could not be read: " + clip(e.getMessage() == null
                     ? "it ended early" : e.getMessage(), 60) + ". Send Content-Length bytes, or well-formed chunks.");
         }
+    }
+
+    /** application/json or a +json type such as application/merge-patch+json, parameters aside. */
+    private static boolean isJson(String contentType) {
+        int semicolon = contentType.indexOf(';');
+        String media = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
+        return media.equals("application/json") || media.startsWith("application/") && media.endsWith("+json");
     }
 
     private static ApiException truncated(long declared, int got) {

@@ -46,13 +46,7 @@ public final class PrivacyApi {
 
     private void scan(Exchange x) throws IOException {
         Principal p = auth.authenticate(Credentials.apiKey(x::headerLines));
-        JsonNode in;
-        try {
-            in = JSON.readTree(api.body(x));
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON.");
-        }
-        if (in == null || !in.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object: {\"text\": \"...\"}.");
+        JsonNode in = HttpApi.parseJsonObject(api.body(x));
         for (var it = in.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!Set.of("text", "redact").contains(f)) throw ApiException.invalid(f, f + ": unknown field (expected text, redact)");
