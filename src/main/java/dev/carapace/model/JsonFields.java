@@ -125,8 +125,9 @@ public final class JsonFields {
         if (msg.startsWith("Trailing token")) msg = "unexpected content after the end of the JSON value";
         int nl = msg.indexOf('\n');
         if (nl >= 0) msg = msg.substring(0, nl);
-        // Constraint violations name the Jackson setting that tripped; the client only needs the limit.
-        msg = msg.replaceAll(", from `[^`]*`", "");
+        // Constraint violations name the Jackson setting that tripped, and refusals of non-standard JSON the feature
+        // that would allow it; the client only needs the limit, or what is not JSON.
+        msg = msg.replaceAll(", from `[^`]*`", "").replaceAll(":? *\\(?(?:enable|use) `[^`]*`[^)]*\\)?( to allow)?", "");
         // Jackson's position notes name a redacted source; keep just the line and column.
         msg = msg.replace("start marker at ", "opened at ")
                 .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)]", "line $1, column $2");

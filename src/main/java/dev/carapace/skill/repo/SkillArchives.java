@@ -52,7 +52,8 @@ public final class SkillArchives {
                 return entries(new TarArchiveInputStream(new GZIPInputStream(new ByteArrayInputStream(archive))), archive.length, limits);
             }
         } catch (IOException e) {
-            throw invalid("archive: it could not be read (" + clip(e.getMessage(), 120) + "); expected a .zip or .tar.gz of a skill folder");
+            // The library's words for it ("Error reading Zip content from SeekableInMemoryByteChannel") help no client.
+            throw invalid("archive: it is damaged or cut short; expected a whole .zip or .tar.gz of a skill folder");
         }
         throw invalid("archive: not a .zip or .tar.gz (its first bytes are neither PK nor gzip's)");
     }
