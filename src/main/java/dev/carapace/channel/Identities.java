@@ -1,6 +1,8 @@
 package dev.carapace.channel;
 
+import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
+import dev.carapace.text.Excerpt;
 
 import java.time.Clock;
 import java.util.ArrayList;
@@ -119,6 +121,9 @@ public final class Identities {
         checkKey(senderKey);
         if (configured.containsKey(senderKey)) {
             throw new IllegalArgumentException("sender: '" + senderKey + "' is bound in the config file; change it there");
+        }
+        if (user != null && !KeyAdmin.isUserName(user)) {
+            throw new IllegalArgumentException("user: expected " + KeyAdmin.USER_FORM + "; got '" + Excerpt.clip(user, 40) + "'");
         }
         IdentityBinding b = new IdentityBinding(senderKey, team, user, source, clock.instant());
         store.bind(b);

@@ -3,6 +3,7 @@ package dev.carapace.identity;
 import dev.carapace.model.ApiException;
 import dev.carapace.store.ApiKeys;
 import dev.carapace.store.ApiKeys.StoredKey;
+import dev.carapace.text.Invisible;
 
 import java.time.Clock;
 import java.util.List;
@@ -34,10 +35,17 @@ public final class KeyAdmin {
         public String toString() { return "Created[" + key.prefix() + "]"; }
     }
 
+    /** What a user name may be, wherever one is given (a key, a channel binding): the message when it is not. */
+    public static final String USER_FORM = "1-128 characters of letters, digits, '.', '_', '@' or '-' starting with a letter or digit";
+
+    /** Whether {@code user} is a user name ({@link #USER_FORM}). */
+    public static boolean isUserName(String user) {
+        return user != null && USER.matcher(user).matches();
+    }
+
     public Created create(String user, String team, Principal.Role role, String name) {
-        if (user == null || !USER.matcher(user).matches()) {
-            throw ApiException.invalid("user", "user: expected 1-128 characters of letters, digits, '.', '_', '@' or '-'"
-                    + " starting with a letter or digit; got '" + clip(user, 40) + "'");
+        if (!isUserName(user)) {
+            throw ApiException.invalid("user", "user: expected " + USER_FORM + "; got '" + clip(user, 40) + "'");
         }
         if (team == null || !teams.contains(team)) {
             throw ApiException.invalid("team", "team: '" + clip(team, 40) + "' is not a team of the config (known: "
@@ -45,6 +53,10 @@ public final class KeyAdmin {
                     + ")");
         }
         if (name != null && name.length() > 200) throw ApiException.invalid("name", "name: at most 200 characters");
+        if (name != null && name.codePoints().anyMatch(Invisible::is)) {
+            // a label read by people in lists and logs: what they see must be what it is
+            throw ApiException.invalid("name", "name: control, format and other invisible characters are not allowed");
+        }
         KeyMaterial.NewKey k = KeyMaterial.generate();
         StoredKey stored = new StoredKey(UUID.randomUUID().toString(), k.prefix(), k.hash(), user, team,
                 role.name().toLowerCase(), name, clock.instant(), null);

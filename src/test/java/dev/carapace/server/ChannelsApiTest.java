@@ -63,6 +63,19 @@ class ChannelsApiTest {
         assertThat(json(r.body()).path("error").path("message").asText()).as(r.body()).contains(says);
     }
 
+    /** Found by a tester: a binding's user was stored as sent, NUL, right-to-left override, newline or 10,000 characters. */
+    @Test
+    void aBindingsUserIsAUserNameAsAKeysIs() {
+        for (String user : new String[] {"a\\u0000\\u202e\\nb", "x".repeat(10_000), "-lead", "two words", ""}) {
+            HttpResponse<String> r = h.post("/api/channels/bindings", h.adminKey,
+                    "{\"sender\":\"slack:U9\",\"team\":\"platform\",\"user\":\"" + user + "\"}");
+            error(r, 400, user.isEmpty() ? "user: expected a non-empty string" : "user: expected 1-128 characters");
+            assertThat(json(r.body()).path("error").path("param").asText()).isEqualTo("user");
+        }
+        assertThat(json(h.get("/api/channels/bindings", h.adminKey).body()).path("data").findValuesAsText("sender"))
+                .doesNotContain("slack:U9");
+    }
+
     @Test
     void adminsBindMembersSeeTheirOwnAndTheConfigsBindingsCannotBeOverridden() {
         error(h.post("/api/channels/bindings", h.memberKey, "{\"sender\":\"slack:U1\",\"team\":\"platform\",\"user\":\"alice\"}"),

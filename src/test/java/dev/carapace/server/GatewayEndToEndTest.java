@@ -331,6 +331,11 @@ class GatewayEndToEndTest {
     @Test
     void keyLifecycleOverTheApi() {
         h.a.respond(req -> openAiText("ok", 1, 1));
+        // a key's name is read by people in lists: no control or format characters (found by a tester)
+        HttpResponse<String> badName = h.post("/api/keys", h.adminKey,
+                "{\"user\":\"bob\",\"team\":\"research\",\"name\":\"evil\\u0000\\u202e\\nINJECT\"}");
+        assertThat(badName.statusCode()).as(badName.body()).isEqualTo(400);
+        assertThat(badName.body()).contains("name: control, format and other invisible characters are not allowed");
         HttpResponse<String> created = h.post("/api/keys", h.adminKey, "{\"user\":\"bob\",\"team\":\"research\"}");
         assertThat(created.statusCode()).isEqualTo(201);
         String key = json(created.body()).get("key").asText();
