@@ -11,7 +11,7 @@ public final class ApiException extends RuntimeException {
 
     /** The kind of failure; each wire format maps it to its own status code and error type. */
     public enum Kind {
-        INVALID_REQUEST(400), AUTHENTICATION(401), PERMISSION(403), NOT_FOUND(404), TOO_LARGE(413),
+        INVALID_REQUEST(400), AUTHENTICATION(401), PERMISSION(403), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413),
         UNSUPPORTED_MEDIA_TYPE(415), RATE_LIMITED(429), UPSTREAM(502), UNAVAILABLE(503), TIMEOUT(504), INTERNAL(500);
 
         public final int status;

@@ -732,6 +732,23 @@ class HttpFramingCorpusTest {
         }
     }
 
+    /** A known path with a method it does not take: 405 naming the ones it does, in Allow and the message. */
+    @Test
+    void aKnownPathWithAnotherMethodIs405WithAllow() throws Exception {
+        for (String[] c : new String[][] {{"PUT", "/api/keys", "GET, HEAD, POST"}, {"GET", CHAT, "POST"}, {"PATCH", "/healthz", "GET, HEAD"}}) {
+            try (Raw raw = raw()) {
+                raw.send(head(c[0], c[1], "authorization: Bearer " + h.adminKey, "content-length: 0"));
+                Resp r = raw.response();
+                assertThat(r.status).as("%s %s", c[0], c[1]).isEqualTo(405);
+                assertThat(r.header("allow")).isEqualTo(c[2]);
+                JsonNode error = GatewayHarness.JSON.readTree(r.body()).path("error");
+                assertThat(error.path("code").asText()).isEqualTo("method_not_allowed");
+                assertThat(error.path("message").asText()).contains("it takes " + c[2]);
+                assertNothingMore(raw, r);
+            }
+        }
+    }
+
     // ---- controls: the smuggled request would run, were it ever parsed as a request ----
 
     /** Sent as a request of its own, the smuggled request creates its key: every "never run" below means something. */

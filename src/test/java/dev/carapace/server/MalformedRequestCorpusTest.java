@@ -197,8 +197,9 @@ class MalformedRequestCorpusTest {
                 oa("Authorization: Bearer and nothing", chatWith(OK_CHAT), 401, "authentication_error", null, "invalid_api_key").key(Key.EMPTY_BEARER),
                 oa("bad key wins over bad body", "{not json", 401, "authentication_error", null, "invalid_api_key").key(Key.INVALID),
                 // ---- routes ----
-                oa("GET on the POST route", (String) null, 404, "not_found_error", null, "unknown_endpoint").request("GET", CHAT),
-                oa("PUT on the POST route", chatWith(OK_CHAT), 404, "not_found_error", null, "unknown_endpoint").request("PUT", CHAT),
+                // a known path with another method: 405 with Allow, as OpenAI answers it
+                oa("GET on the POST route", (String) null, 405, BAD, null, "method_not_allowed").request("GET", CHAT),
+                oa("PUT on the POST route", chatWith(OK_CHAT), 405, BAD, null, "method_not_allowed").request("PUT", CHAT),
                 oa("legacy completions endpoint", "{\"model\":\"m-solo\",\"prompt\":\"hi\"}", 404, "not_found_error", null,
                         "unknown_endpoint").request("POST", "/v1/completions"),
                 oa("unknown endpoint", (String) null, 404, "not_found_error", null, "unknown_endpoint").request("GET", "/v2/whatever"));
@@ -255,8 +256,9 @@ class MalformedRequestCorpusTest {
                 an("unknown API key", chatWith(OK_ANTHROPIC), 401, "authentication_error", null).key(Key.INVALID),
                 an("revoked API key", chatWith(OK_ANTHROPIC), 401, "authentication_error", null).key(Key.REVOKED),
                 an("Authorization without Bearer", chatWith(OK_ANTHROPIC), 401, "authentication_error", null).key(Key.NOT_BEARER),
-                an("GET on the POST route", (String) null, 404, "not_found_error", null).request("GET", MESSAGES),
-                an("unknown endpoint", (String) null, 404, "not_found_error", null).request("GET", "/v1/messages/count_tokens"));
+                an("GET on the POST route", (String) null, 405, BAD, null).request("GET", MESSAGES),
+                an("GET on count_tokens", (String) null, 405, BAD, null).request("GET", "/v1/messages/count_tokens"),
+                an("unknown endpoint", (String) null, 404, "not_found_error", null).request("GET", "/v1/messages/count"));
     }
 
     // ---- the server ----

@@ -122,7 +122,7 @@ public final class AnthropicFormat implements WireFormat {
 
     static String errorType(Kind kind) {
         return switch (kind) {
-            case INVALID_REQUEST, UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
+            case INVALID_REQUEST, METHOD_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
             case AUTHENTICATION -> "authentication_error";
             case PERMISSION -> "permission_error";
             case NOT_FOUND -> "not_found_error";

@@ -131,7 +131,7 @@ public final class OpenAiFormat implements WireFormat {
 
     private static String errorType(Kind kind) {
         return switch (kind) {
-            case INVALID_REQUEST, TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
+            case INVALID_REQUEST, METHOD_NOT_ALLOWED, TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
             case AUTHENTICATION -> "authentication_error";
             case PERMISSION -> "permission_error";
             case NOT_FOUND -> "not_found_error";

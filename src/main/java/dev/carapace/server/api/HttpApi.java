@@ -118,6 +118,12 @@ public final class HttpApi {
              x.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
          })
          .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
+             if (!x.allowedMethods().isEmpty()) {
+                 String allowed = String.join(", ", x.allowedMethods());
+                 x.header("allow", allowed);
+                 throw new ApiException(ApiException.Kind.METHOD_NOT_ALLOWED, clip(x.method(), 20) + " is not a method of "
+                         + clip(x.rawPath(), 60) + "; it takes " + allowed + ".", null, "method_not_allowed", null, false);
+             }
              throw new ApiException(ApiException.Kind.NOT_FOUND, "Unknown endpoint: " + clip(x.method(), 60)
                      + " " + clip(x.rawPath(), 60) + ". Model endpoints: POST /v1/chat/completions, POST /v1/messages,"
                      + " POST /v1/messages/count_tokens, POST /v1/responses, POST /v1/embeddings, POST /v1/audio/transcriptions,"

@@ -61,7 +61,7 @@ final class Dispatch extends Handler.Abstract {
         }
         Connection connection = request.getConnectionMetaData().getConnection();
         ConnectionWatch.Watched watched = watch.routeStarted(connection);
-        Exchange exchange = new Exchange(request, response, callback, sockets, match.params(), watched);
+        Exchange exchange = new Exchange(request, response, callback, sockets, match.params(), match.allowed(), watched);
         boolean closing = false;
         try {
             match.route().handle(exchange);

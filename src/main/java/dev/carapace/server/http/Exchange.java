@@ -32,13 +32,15 @@ public final class Exchange {
     private final Callback callback;
     private final ServerWebSocketContainer sockets;
     private final Map<String, String> pathParams;
+    private final Set<String> allowedMethods;
     private final ConnectionWatch.Watched connection;   // null once the connection has closed
     private Fields query;
     private OutputStream out;
     private boolean upgraded;
 
     Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer sockets,
-             Map<String, String> pathParams, ConnectionWatch.Watched connection) {
+             Map<String, String> pathParams, Set<String> allowedMethods, ConnectionWatch.Watched connection) {
+        this.allowedMethods = allowedMethods;
         this.connection = connection;
         this.request = request;
         this.response = response;
@@ -59,6 +61,9 @@ public final class Exchange {
 
     /** "METHOD path" for an access line: both as sent, each clipped. */
     public String requestLine() { return ErrorWriter.requestLine(request); }
+
+    /** For a request no route took: the methods its path does take (empty for an unknown path). */
+    public Set<String> allowedMethods() { return allowedMethods; }
 
     /** A {@code {name}} segment of the route's template, decoded. */
     public String pathParam(String name) { return pathParams.get(name); }

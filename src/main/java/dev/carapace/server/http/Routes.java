@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The routing table, in the order routes were added: a method and a path template such as
@@ -15,8 +17,13 @@ public final class Routes {
 
     private record Entry(String method, String[] segments, Route route) {}
 
-    /** A route found for a request, with the values of its template's {@code {name}} segments. */
-    record Match(Route route, Map<String, String> params) {}
+    /**
+     * A route found for a request, with the values of its template's {@code {name}} segments; for the fallback, the
+     * methods the path does take, if it is a known path (for a 405's {@code Allow}).
+     */
+    record Match(Route route, Map<String, String> params, Set<String> allowed) {
+        Match(Route route, Map<String, String> params) { this(route, params, Set.of()); }
+    }
 
     private final List<Entry> entries = new ArrayList<>();
     /**
@@ -69,7 +76,17 @@ public final class Routes {
         String[] parts = rawPath.substring(rawPath.startsWith("/") ? 1 : 0).split("/", -1);
         for (int i = 0; i < parts.length; i++) parts[i] = decode(parts[i]);
         Match match = find(method, parts);
-        return match != null ? match : new Match(fallback, Map.of());
+        return match != null ? match : new Match(fallback, Map.of(), allowed(parts));
+    }
+
+    /** The methods some route takes this path with (HEAD with GET); empty for a path no route has. */
+    private Set<String> allowed(String[] parts) {
+        Set<String> methods = new TreeSet<>();
+        for (Entry e : entries) {
+            if (e.segments.length == parts.length && match(e.segments, parts) != null) methods.add(e.method);
+        }
+        if (methods.contains("GET")) methods.add("HEAD");
+        return methods;
     }
 
     /** The first route whose template matches these decoded segments, or null. */

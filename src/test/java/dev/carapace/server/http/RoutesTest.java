@@ -48,6 +48,15 @@ class RoutesTest {
         assertThat(routes.find("GET", "/api/runs").route()).isSameAs(fallback);
     }
 
+    /** A path some route takes, with another method: the fallback learns which methods it takes (a 405's Allow). */
+    @Test
+    void theFallbackKnowsTheMethodsAKnownPathTakes() {
+        assertThat(routes.find("DELETE", "/api/runs/r").allowed()).containsExactly("GET", "HEAD");
+        assertThat(routes.find("GET", "/api/runs/r/cancel").allowed()).containsExactly("POST");
+        assertThat(routes.find("GET", "/api/nothing").allowed()).isEmpty();
+        assertThat(routes.find("GET", "/api/runs/r").allowed()).as("a match").isEmpty();
+    }
+
     @Test
     void headFindsTheGetRoute() {
         assertThat(routes.find("HEAD", "/api/runs/r").route()).isSameAs(a);
