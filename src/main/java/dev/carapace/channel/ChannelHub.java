@@ -26,6 +26,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -362,11 +363,12 @@ public final class ChannelHub implements AutoCloseable {
     /**
      * An operator's decision on a message waiting for approval.
      *
-     * @throws IllegalArgumentException unknown message, or not waiting
+     * @throws NoSuchElementException  unknown message
+     * @throws IllegalArgumentException a message not waiting
      */
     public void decide(String messageId, boolean approve, String operator) {
         StoredMessage m = store.message(messageId)
-                .orElseThrow(() -> new IllegalArgumentException("message: no message '" + messageId + "'"));
+                .orElseThrow(() -> new NoSuchElementException("No message '" + messageId + "'."));
         // One decision per message, however many operators click at once: the store's state is the arbiter.
         String detail = (approve ? "approved by " : "refused by ") + operator;
         if (!store.transition(messageId, MessageState.AWAITING_APPROVAL,

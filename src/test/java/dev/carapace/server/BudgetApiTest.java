@@ -125,6 +125,9 @@ class BudgetApiTest {
 
     @Test
     void membersSeeOnlyTheBudgetsOnTheirOwnPath() {
+        HttpResponse<String> withQuery = h.get("/api/budgets?scope=team", h.memberKey);
+        assertThat(withQuery.statusCode()).as("a filter it does not have is refused, not ignored").isEqualTo(400);
+        assertThat(withQuery.body()).contains("scope: unknown parameter");
         for (String id : List.of("org:acme", "team:platform", "team:research", "user:alice", "user:rita", "user:root", "agent:nightly")) {
             okJson(put("/api/budgets/" + id, h.adminKey, "{\"amount\": \"10\"}"));
         }

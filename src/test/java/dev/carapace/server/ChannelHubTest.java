@@ -222,7 +222,8 @@ class ChannelHubTest {
         inbox.receive(in);
         StoredMessage waiting = awaitFinal(in.messageId());
         assertThat(waiting.state()).isEqualTo(MessageState.AWAITING_APPROVAL);
-        assertThatThrownBy(() -> hub.decide("msg_nope", true, "root")).hasMessageContaining("no message");
+        assertThatThrownBy(() -> hub.decide("msg_nope", true, "root")).isInstanceOf(java.util.NoSuchElementException.class)
+                .hasMessageContaining("No message");
         hub.decide(waiting.id(), true, "root");
         assertThatThrownBy(() -> hub.decide(waiting.id(), true, "root")).hasMessageContaining("not waiting");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -163,7 +163,7 @@ class ChannelsApiTest {
         error(h.get("/api/channels/messages?limit=0", h.adminKey), 400, "limit: a whole number from 1 to 500");
         error(h.get("/api/channels/messages?channel=nope", h.adminKey), 404, "No channel 'nope'");
         error(h.post("/api/channels/nope/test", h.adminKey, ""), 404, "No channel 'nope'");
-        error(h.post("/api/channels/messages/msg_nope/approve", h.adminKey, ""), 400, "no message");
+        error(h.post("/api/channels/messages/msg_nope/approve", h.adminKey, ""), 404, "No message 'msg_nope'");
         error(h.post("/hooks/nope", null, "{}"), 404, "No channel takes requests at /hooks/nope");
         error(h.get("/api/channels", null), 401, "");
     }

@@ -348,6 +348,9 @@ class GatewayEndToEndTest {
         assertThat(me.get("team").asText()).isEqualTo("research");
 
         String listed = h.get("/api/keys", h.adminKey).body();
+        HttpResponse<String> withQuery = h.get("/api/keys?user=bob", h.adminKey);
+        assertThat(withQuery.statusCode()).as("a filter it does not have is refused, not ignored").isEqualTo(400);
+        assertThat(withQuery.body()).contains("user: unknown parameter");
         assertThat(listed).contains(prefix).doesNotContain(key);
         assertThat(h.post("/api/keys", key, "{\"user\":\"eve\",\"team\":\"platform\"}").statusCode())
                 .as("members cannot create keys").isEqualTo(403);

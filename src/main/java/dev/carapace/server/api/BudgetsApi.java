@@ -56,6 +56,7 @@ public final class BudgetsApi {
 
     private void listBudgets(Exchange x) {
         Principal p = api.authenticate(x);
+        AgentApi.noQuery(x);
         Instant now = clock.instant();
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");

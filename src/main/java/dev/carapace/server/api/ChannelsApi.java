@@ -24,6 +24,7 @@ import dev.carapace.server.json.ChannelsJson;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Set;
 
 import static dev.carapace.server.api.HttpApi.sendJson;
@@ -140,6 +141,8 @@ public final class ChannelsApi {
         String id = x.pathParam("id");
         try {
             hub.decide(id, approve, operator(p));
+        } catch (NoSuchElementException e) {
+            throw new ApiException(ApiException.Kind.NOT_FOUND, e.getMessage(), "id", "message_not_found", null, false);
         } catch (IllegalArgumentException e) {
             throw invalid("message", e);
         }

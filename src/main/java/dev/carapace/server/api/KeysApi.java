@@ -52,6 +52,7 @@ public final class KeysApi {
 
     private void listKeys(Exchange x) {
         api.requireAdmin(x);
+        AgentApi.noQuery(x);
         ObjectNode body = AgentJson.JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         for (StoredKey k : keyAdmin.list()) data.add(KeyJson.key(k));
