@@ -59,6 +59,17 @@ public final class ApiException extends RuntimeException {
         return new ApiException(Kind.INVALID_REQUEST, message, param, "invalid_request", null, false);
     }
 
+    /**
+     * A 400 for a message that starts by naming its field ({@code "since: expected an ISO instant..."}), which is then
+     * the error's {@code param}; {@code fallback} when it names none.
+     */
+    public static ApiException invalidNamed(String message, String fallback) {
+        int colon = message.indexOf(": ");
+        boolean named = colon > 0 && colon <= 40 && message.substring(0, colon).chars()
+                .allMatch(c -> c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '[' || c == ']');
+        return invalid(named ? message.substring(0, colon) : fallback, message);
+    }
+
     public static ApiException of(Kind kind, String code, String message) {
         boolean retryable = kind.status == 429 || kind.status >= 500;
         return new ApiException(kind, message, null, code, null, retryable);

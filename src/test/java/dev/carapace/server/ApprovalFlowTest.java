@@ -273,7 +273,9 @@ class ApprovalFlowTest {
         assertThat(missing.body()).contains("approval_not_found");
         assertThat(h.get("/api/approvals?status=maybe", h.adminKey).body())
                 .contains("status: expected one of approved, expired, pending, rejected; got 'maybe' (or all)");
-        assertThat(h.get("/api/audit?since=yesterday", h.adminKey).body()).contains("since: expected an ISO instant");
+        assertThat(h.get("/api/audit?since=yesterday", h.adminKey).body()).contains("since: expected an ISO instant")
+                .contains("\"param\":\"since\"");
+        assertThat(h.get("/api/audit?limit=0", h.adminKey).body()).contains("\"param\":\"limit\"");
         // Regression: a 500 (long overflow in the store's epoch milliseconds) for an instant out of its range
         for (String far : new String[] {"-999999999-01-01T00:00:00Z", "%2B999999999-12-31T00:00:00Z"}) {
             HttpResponse<String> r = h.get("/api/audit?until=" + far, h.adminKey);

@@ -309,8 +309,6 @@ public final class ChannelsApi {
     }
 
     private static ApiException invalid(String param, IllegalArgumentException e) {
-        String m = e.getMessage();
-        int colon = m.indexOf(": ");
-        return ApiException.invalid(colon > 0 && colon < 20 ? m.substring(0, colon) : param, m);
+        return ApiException.invalidNamed(e.getMessage(), param);
     }
 }

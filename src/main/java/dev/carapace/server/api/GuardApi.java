@@ -82,7 +82,7 @@ public final class GuardApi {
                     number(x, "before", 0, 0, Long.MAX_VALUE));
             limit = (int) number(x, "limit", 100, 1, MAX_LIMIT);
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid(null, e.getMessage());
+            throw ApiException.invalidNamed(e.getMessage(), null);
         }
         List<AuditRow> rows = records.search(f, limit);
         ObjectNode body = AgentJson.JSON.createObjectNode();
@@ -115,7 +115,7 @@ public final class GuardApi {
             if (!status.equals("all")) GuardJson.oneOf(status, GuardJson.APPROVAL_STATUSES, "status");
             limit = (int) number(x, "limit", 100, 1, MAX_LIMIT);
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid(null, e.getMessage() + (e.getMessage().startsWith("status") ? " (or all)" : ""));
+            throw ApiException.invalidNamed(e.getMessage() + (e.getMessage().startsWith("status") ? " (or all)" : ""), null);
         }
         Instant now = clock.instant();
         ObjectNode body = AgentJson.JSON.createObjectNode();
