@@ -8,6 +8,7 @@ import dev.carapace.channel.IdentityBinding;
 import dev.carapace.channel.Identities;
 import dev.carapace.channel.KindSettings;
 import dev.carapace.channel.UnknownSenders;
+import dev.carapace.text.Excerpt;
 import dev.carapace.yaml.YamlTree;
 import dev.carapace.yaml.YamlTree.Entry;
 import dev.carapace.yaml.YamlTree.ListNode;
@@ -81,7 +82,7 @@ final class ChannelsSection {
         Identities.checkKey(key);
         String kind = key.substring(0, key.indexOf(':'));
         if (!KINDS.containsKey(kind)) {
-            throw new IllegalArgumentException("sender: no channel kind '" + dev.carapace.text.Excerpt.clip(kind, 40)
+            throw new IllegalArgumentException("sender: no channel kind '" + Excerpt.clip(kind, 40)
                     + "' (kinds: " + String.join(", ", KINDS.keySet()) + ")");
         }
     }
@@ -100,7 +101,7 @@ final class ChannelsSection {
             MapReader r = MapReader.of(e.value(), path, e.line(), e.column(), root.problems());
             if (!ID.matcher(e.key()).matches()) {
                 r.errorHere("a channel's name is 1-40 lower-case letters, digits, '_' and '-', starting with a letter "
-                        + "or digit; got '" + dev.carapace.text.Excerpt.clip(e.key(), 60) + "'");
+                        + "or digit; got '" + Excerpt.clip(e.key(), 60) + "'");
             }
             String kind = r.requiredChoice("kind", kindWords());
             List<AgentRoute> routes = routes(r, agents);
@@ -161,7 +162,7 @@ final class ChannelsSection {
         Scalar s = r.requiredScalar("agent", "an agent's id");
         if (s == null) return null;
         if (!agents.containsKey(s.text())) {
-            r.error(s, "agent", "no agent '" + dev.carapace.text.Excerpt.clip(s.text(), 60) + "' (agents: "
+            r.error(s, "agent", "no agent '" + Excerpt.clip(s.text(), 60) + "' (agents: "
                     + (agents.isEmpty() ? "none" : String.join(", ", agents.keySet())) + ")");
             return null;
         }
@@ -207,7 +208,7 @@ final class ChannelsSection {
                 continue;
             }
             if (!teams.isEmpty() && !teams.contains(team)) {
-                r.error(n, "team", "no team '" + dev.carapace.text.Excerpt.clip(team, 60) + "' (teams: "
+                r.error(n, "team", "no team '" + Excerpt.clip(team, 60) + "' (teams: "
                         + String.join(", ", teams) + ")");
                 continue;
             }

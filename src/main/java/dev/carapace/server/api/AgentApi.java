@@ -86,7 +86,7 @@ public final class AgentApi {
         Principal p = principal(x);
         boolean wait = waitParam(x);
         AgentSpec agent = access.agent(p, param(x, "id"));
-        JsonNode in = jsonObject(api.body(x));
+        JsonNode in = HttpApi.parseJsonObject(api.body(x));
         for (var it = in.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!Set.of("message", "session", "stream").contains(f)) {
@@ -231,10 +231,5 @@ public final class AgentApi {
         for (String name : x.queryNames()) {
             throw ApiException.invalid(name, name + ": unknown parameter (this endpoint takes none)");
         }
-    }
-
-    /** The body as one JSON object, read as every API route reads one: a field given twice is refused. */
-    static JsonNode jsonObject(byte[] body) {
-        return HttpApi.parseJsonObject(body);
     }
 }

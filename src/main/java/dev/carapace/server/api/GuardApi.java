@@ -140,7 +140,7 @@ public final class GuardApi {
         onlyParams(x, Set.of());
         String id = param(x, "id");
         byte[] raw = api.body(x);
-        JsonNode in = raw.length == 0 ? AgentJson.JSON.createObjectNode() : AgentApi.jsonObject(raw);
+        JsonNode in = raw.length == 0 ? AgentJson.JSON.createObjectNode() : HttpApi.parseJsonObject(raw);
         Set<String> fields = approve ? Set.of("reason", "remember", "target_pattern") : Set.of("reason");
         for (var it = in.fieldNames(); it.hasNext(); ) {
             String f = it.next();
