@@ -94,20 +94,38 @@ public final class JsonFields {
      */
     public static JsonNode clientBody(ObjectReader reader, byte[] body) {
         if (body == null || body.length == 0) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
+        requireUtf8(body);
+        JsonNode root;
+        try {
+            root = reader.readTree(body);
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
+        } catch (NumberFormatException e) {
+            throw numberOutOfRange();
+        }
+        if (root == null || root.isMissingNode()) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
+        return root;
+    }
+
+    /**
+     * Refuses a body that is not UTF-8 or holds a zero byte ({@link Utf8}): every reader of a client's JSON calls this
+     * before Jackson, which would guess another encoding or decode an invalid form as a character.
+     */
+    public static void requireUtf8(byte[] body) {
         int bad = Utf8.firstInvalidOrZero(body);
         if (bad >= 0) {
             throw ApiException.invalid(null, "Request body is not UTF-8: byte " + bad + " (0x"
                     + String.format("%02x", body[bad] & 0xff) + ") " + (body[bad] == 0 ? "is zero" : "does not begin a valid "
                     + "UTF-8 character") + "; JSON requests are UTF-8, without NUL bytes (RFC 8259 8.1)");
         }
-        JsonNode root;
-        try {
-            root = reader.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + jsonProblem(e));
-        }
-        if (root == null || root.isMissingNode()) throw ApiException.invalid(null, "Request body is empty; expected a JSON object");
-        return root;
+    }
+
+    /**
+     * Jackson's refusal of a number whose exponent no Java decimal holds ({@code 1e-2147483649}), made while a reader
+     * that keeps decimals exact builds the tree: an unchecked NumberFormatException, not a parse error.
+     */
+    public static ApiException numberOutOfRange() {
+        return ApiException.invalid(null, "Request body is not valid JSON: a number's exponent is out of range");
     }
 
     /** {@link #clientBody}, for a body that can only be a JSON object (embeddings, audio). */

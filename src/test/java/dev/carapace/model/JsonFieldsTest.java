@@ -48,4 +48,14 @@ class JsonFieldsTest {
         assertThatThrownBy(() -> JsonFields.clientBody(CLIENT, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xc0, (byte) 0xaf, '"', '}'}))
                 .hasMessageContaining("not UTF-8: byte 6 (0xc0)");
     }
+
+    /** Found by a tester: with decimals kept exact, Jackson refuses 1e-2147483649 with an unchecked exception (a 500). */
+    @Test
+    void anExponentNoDecimalHoldsIsA400() {
+        ObjectReader exact = new ObjectMapper().reader().with(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+        for (String n : new String[] {"1e-2147483649", "1e99999999999", "-1e-99999999999"}) {
+            assertThatThrownBy(() -> JsonFields.clientBody(exact, ("{\"speed\": " + n + "}").getBytes(StandardCharsets.UTF_8)))
+                    .as(n).isInstanceOf(ApiException.class).hasMessageContaining("exponent is out of range");
+        }
+    }
 }

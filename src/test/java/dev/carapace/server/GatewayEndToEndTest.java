@@ -336,6 +336,19 @@ class GatewayEndToEndTest {
                 "{\"user\":\"bob\",\"team\":\"research\",\"name\":\"evil\\u0000\\u202e\\nINJECT\"}");
         assertThat(badName.statusCode()).as(badName.body()).isEqualTo(400);
         assertThat(badName.body()).contains("name: control, format and other invisible characters are not allowed");
+        // found by a tester: the /api bodies skipped the UTF-8 check (a UTF-16 body made a key), and an exponent no
+        // Java decimal holds was a 500 (Jackson's unchecked NumberFormatException)
+        HttpResponse<String> utf16 = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.url("/api/keys")))
+                .header("authorization", "Bearer " + h.adminKey).header("content-type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray("{\"user\":\"u16\",\"team\":\"research\"}"
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_16LE))).build());
+        assertThat(utf16.statusCode()).as(utf16.body()).isEqualTo(400);
+        assertThat(utf16.body()).contains("not UTF-8");
+        for (String n : new String[] {"1e99999999999", "1e-2147483649"}) {
+            HttpResponse<String> huge = h.post("/api/keys", h.adminKey, "{\"user\":\"bob\",\"team\":\"research\",\"x\":" + n + "}");
+            assertThat(huge.statusCode()).as(huge.body()).isEqualTo(400);
+            assertThat(huge.body()).contains("exponent is out of range");
+        }
         HttpResponse<String> created = h.post("/api/keys", h.adminKey, "{\"user\":\"bob\",\"team\":\"research\"}");
         assertThat(created.statusCode()).isEqualTo(201);
         String key = json(created.body()).get("key").asText();

@@ -13,6 +13,7 @@ import dev.carapace.model.ApiException;
 import dev.carapace.model.ChatRequest;
 import dev.carapace.model.ChatResponse;
 import dev.carapace.model.EmbeddingRequest;
+import dev.carapace.model.JsonFields;
 import dev.carapace.model.Provider;
 import dev.carapace.model.StreamEvent;
 import dev.carapace.model.StreamSink;
@@ -538,6 +539,7 @@ public final class HttpApi {
 
     /** A body that must be one JSON object, decimals kept exact; refused with 400 otherwise. */
     static JsonNode parseJsonObject(byte[] body) {
+        JsonFields.requireUtf8(body);
         try {
             JsonNode n = BODY.readTree(body);
             if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object.");
@@ -551,6 +553,8 @@ public final class HttpApi {
             throw ApiException.invalid(null, "Request body is not valid JSON.");
         } catch (IOException e) {
             throw ApiException.invalid(null, "Request body is not valid JSON.");
+        } catch (NumberFormatException e) {
+            throw JsonFields.numberOutOfRange();
         }
     }
 

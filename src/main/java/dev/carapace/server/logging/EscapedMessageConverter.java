@@ -49,8 +49,13 @@ public final class EscapedMessageConverter extends ClassicConverter {
         return i;
     }
 
-    /** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+    /**
+     * C0 and C1 controls, DEL, the Unicode line and paragraph separators, and format characters (bidi overrides such as
+     * U+202E, which reorder how the rest of a line is shown, zero-width characters). ASCII, nearly every character,
+     * is decided by the first comparison.
+     */
     private static boolean needsEscape(char c) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
+        if (c < 0x7f) return c < 0x20;
+        return c <= 0x9f || c == '\u2028' || c == '\u2029' || Character.getType(c) == Character.FORMAT;
     }
 }

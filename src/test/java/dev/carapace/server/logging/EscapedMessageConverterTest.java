@@ -20,6 +20,13 @@ class EscapedMessageConverterTest {
     }
 
     @Test
+    void bidiOverridesAndZeroWidthCharactersAreEscapedTooButNotOtherText() {
+        // found by a tester: a model name with U+202E reordered how the rest of its access line was shown
+        assertThat(EscapedMessageConverter.escape("uni\u202ex\u200by\u2066z")).isEqualTo("uni\\u202ex\\u200by\\u2066z");
+        assertThat(EscapedMessageConverter.escape("Grüße 🙂 日本")).isEqualTo("Grüße 🙂 日本");
+    }
+
+    @Test
     void plainTextIsReturnedAsItIs() {
         String s = "GET /v1/models 200 35us team=a user=b café";
         assertThat(EscapedMessageConverter.escape(s)).isSameAs(s);
