@@ -922,6 +922,31 @@ class HttpFramingCorpusTest {
                 "a bare CR in a header", 400);
     }
 
+    /**
+     * A bare LF inside a header line: a proxy that ends lines only at CRLF forwards "x-note: a LF content-length: N"
+     * as one harmless header; a parser that also ends them at LF reads a body the proxy never framed.
+     */
+    @Test
+    void bareLfInAHeaderIsRejectedAndClosed() throws Exception {
+        String user = "smuggled-bare-lf";
+        byte[] smuggled = smuggled(user);
+        refusedAndClosed(user, concat(head("POST", CHAT, "content-type: application/json",
+                "authorization: Bearer " + h.memberKey, "x-note: a\ncontent-length: " + smuggled.length), smuggled),
+                "a bare LF in a header", 400);
+    }
+
+    /** A head whose every line ends in a bare LF: refused, not read as a request. */
+    @Test
+    void headWithBareLfLineEndsIsRejectedAndClosed() throws Exception {
+        try (Raw c = raw()) {
+            c.send("GET /healthz HTTP/1.1\nhost: localhost\n\n".getBytes(StandardCharsets.US_ASCII));
+            Resp r = c.response();
+            assertApiError(r, 400, null);
+            assertClosed(c, "a head with bare LF line ends");
+        }
+        assertNoStackTraces();
+    }
+
     /** A second Host header, or none on HTTP/1.1: 400 (RFC 9112 3.2). */
     @Test
     void twoHostHeadersAreRejected() throws Exception {

@@ -1,5 +1,6 @@
 package dev.carapace.server.http;
 
+import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -67,6 +68,10 @@ public final class HttpServer implements AutoCloseable {
         config.setSendServerVersion(false);
         config.setSendXPoweredBy(false);
         config.setRequestHeaderSize(settings.maxHeaderBytes());
+        // RFC 9110 mode still reads a bare LF as the end of a header line (RFC 9112 permits it); a proxy in front that
+        // does not would see one header where Carapace sees two, so a request could carry a header the proxy never
+        // saw. Strict refuses it, and nothing a client library sends needs it.
+        config.setHttpCompliance(HttpCompliance.STRICT);
         // Jetty's parser keeps a cache of the header lines seen on a connection, built on its second request: a trie
         // of about 100 KB per keep-alive connection, 200 MB live at 2,000 open streams. Parsing them afresh costs
         // far less than that memory.
