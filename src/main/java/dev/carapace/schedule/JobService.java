@@ -239,9 +239,10 @@ public final class JobService {
                     + " team only; " + spec.owner() + " is neither", "owner", "permission_denied", null, false);
         }
         if (spec.agent() != null) {
+            // Names only the agents the caller may use, as the agents API does: another team's are not listed.
             AgentSpec agent = agents.find(spec.agent()).orElseThrow(() -> ApiException.invalid("agent",
                     "agent: no agent '" + clip(spec.agent(), 64) + "' (agents: " + String.join(", ",
-                            agents.list().stream().map(AgentSpec::id).toList()) + ")"));
+                            agents.list().stream().filter(a -> a.usableBy(caller)).map(AgentSpec::id).toList()) + ")"));
             if (!usable(agent, spec.owner(), caller)) {
                 throw new ApiException(ApiException.Kind.PERMISSION, "agent: the job's owner " + spec.owner()
                         + " may not use the agent '" + agent.id() + "' (owned by " + agent.owner() + ")", "agent",

@@ -151,6 +151,20 @@ class JobServiceTest {
         assertNothingStored();
     }
 
+    /** Regression: the error for an unknown agent listed every agent of the org, other teams' included. */
+    @Test
+    void anUnknownAgentErrorListsOnlyTheAgentsTheCallerMayUse() {
+        assertThatThrownBy(() -> service.add(job("j", "agent", "ghost"), ALICE, "api"))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.param()).isEqualTo("agent");
+                    assertThat(e.getMessage()).contains("(agents: helper)").doesNotContain("lab");
+                });
+        assertThatThrownBy(() -> service.add(job("j", "agent", "ghost", "limits", null), RITA, "api"))
+                .isInstanceOfSatisfying(ApiException.class, e ->
+                        assertThat(e.getMessage()).contains("(agents: lab)").doesNotContain("helper"));
+        assertNothingStored();
+    }
+
     @Test
     void aBudgetTheLedgerRefusesLeavesNoJob() {
         budgets.refuse = true;
