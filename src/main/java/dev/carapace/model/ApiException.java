@@ -103,6 +103,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(kind, getMessage(), param, code, d, retryable, failover);
     }
 
+    /** The same failure, said in other words (a secret masked out of an upstream's). */
+    public ApiException withMessage(String message) {
+        return new ApiException(kind, message, param, code, retryAfter, retryable, failover);
+    }
+
     /** The same failure, with failover decided by its cause rather than its kind (a 413 is worth another deployment). */
     public ApiException withFailover(boolean failover) {
         return new ApiException(kind, getMessage(), param, code, retryAfter, retryable, failover);

@@ -55,6 +55,8 @@ public final class Provider implements AutoCloseable {
     private final String[] headerPairs;
     private final String transcriptionPath;
     private final String speechPath;
+    /** Kept only to mask it out of what the upstream says ({@link #withoutKey}); it is already in {@link #headers}. */
+    private final String apiKey;
     /** The engine of a local provider ({@code kind: espeak}), or null for an upstream server. */
     private final dev.carapace.model.audio.Espeak espeak;
 
@@ -90,6 +92,7 @@ public final class Provider implements AutoCloseable {
         s[h.length + 1] = "text/event-stream";
         this.streamHeaders = Http1Client.headerLines(s);
         this.keySet = apiKey != null;
+        this.apiKey = apiKey;
     }
 
     /** A local provider: speech made on this machine by espeak-ng; it serves speech models only, with no upstream. */
@@ -103,6 +106,7 @@ public final class Provider implements AutoCloseable {
         this.headerPairs = new String[0];
         this.headers = this.streamHeaders = new byte[0];
         this.keySet = false;
+        this.apiKey = null;
     }
 
     private static String rawPath(String url) {
@@ -131,6 +135,8 @@ public final class Provider implements AutoCloseable {
             return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
             throw ioFailure(e, upstreamModel, true);
+        } catch (ApiException e) {
+            throw withoutKey(e);     // an error object in a 200 answer
         }
     }
 
@@ -206,6 +212,8 @@ public final class Provider implements AutoCloseable {
                 // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
                 SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));
                 reader.read((event, data) -> decoder.decode(event, data, sink), decoder::done);
+            } catch (ApiException e) {
+                throw withoutKey(e);     // an error event, or the sink's own refusal (unchanged: it holds no key)
             } catch (IOException e) {
                 // An interrupt (an agent run being cancelled) closes the socket of a virtual thread: not the upstream's fault.
                 if (Thread.currentThread().isInterrupted()) throw interrupted();
@@ -303,11 +311,21 @@ public final class Provider implements AutoCloseable {
             } catch (IOException e) {
                 err = new byte[0];
             }
-            ApiException failure = format.upstreamError(response.status(), err);
+            ApiException failure = withoutKey(format.upstreamError(response.status(), err));
             Duration retryAfter = retryAfter(response::header);
             throw retryAfter == null ? failure : failure.withRetryAfter(retryAfter);
         }
         return response;
+    }
+
+    /**
+     * {@code e} with this provider's key masked out of its message. The formats mask what looks like a key
+     * ({@link UpstreamText}); a key of another shape, quoted back by the upstream, is caught here.
+     */
+    private ApiException withoutKey(ApiException e) {
+        String said = e.getMessage();
+        String masked = UpstreamText.withoutSecret(said, apiKey);
+        return masked == said ? e : e.withMessage(masked);
     }
 
     /** The calling thread was interrupted; {@link Router#worthFailover} does not retry it or blame the deployment. */

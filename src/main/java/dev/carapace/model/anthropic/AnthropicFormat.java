@@ -20,6 +20,7 @@ import dev.carapace.model.JsonSplice;
 import dev.carapace.model.Part;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.UpstreamStatus;
+import dev.carapace.model.UpstreamText;
 import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
@@ -59,8 +60,6 @@ public final class AnthropicFormat implements WireFormat {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** Upstream error messages are passed on to clients, so keep them short. */
-    private static final int MAX_UPSTREAM_MESSAGE = 300;
-
     @Override
     public WireApi api() { return WireApi.ANTHROPIC; }
 
@@ -288,14 +287,14 @@ public final class AnthropicFormat implements WireFormat {
                 // Not Anthropic's error shape (a proxy's HTML page, say): report the status alone.
             }
         }
-        return UpstreamStatus.error(status, truncate(message != null ? message : type, MAX_UPSTREAM_MESSAGE), null);
+        String said = message != null ? message : type;
+        return UpstreamStatus.error(status, said == null ? null : UpstreamText.clean(said), null);
     }
 
     /** The exception for an {@code error} object sent by the upstream in a 200 body or mid-stream. */
     static ApiException upstreamErrorEvent(JsonNode error) {
         String type = error.path("type").asText("");
-        String message = truncate(error.path("message").asText(type.isEmpty() ? "unknown error" : type),
-                MAX_UPSTREAM_MESSAGE);
+        String message = UpstreamText.clean(error.path("message").asText(type.isEmpty() ? "unknown error" : type));
         return switch (type) {
             case "overloaded_error" -> ApiException.of(Kind.UNAVAILABLE, "upstream_overloaded",
                     "the upstream is overloaded: " + message);
@@ -329,8 +328,4 @@ public final class AnthropicFormat implements WireFormat {
     /** {@code sizeHint}: the expected output size, so that large bodies are not copied over and over as they grow. */
     static byte[] write(int sizeHint, JsonOutput.Body w) { return JsonOutput.json(MAPPER, sizeHint, w); }
 
-    static String truncate(String s, int max) {
-        if (s == null || s.length() <= max) return s;
-        return s.substring(0, max) + "…";
-    }
 }

@@ -22,6 +22,7 @@ import dev.carapace.model.Part;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.UpstreamStatus;
+import dev.carapace.model.UpstreamText;
 import dev.carapace.model.Translation;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
@@ -51,7 +52,6 @@ public final class OpenAiFormat implements WireFormat {
 
     /** Deep enough for any real JSON Schema, shallow enough that nesting cannot be used to exhaust the stack. */
     static final int MAX_NESTING_DEPTH = 64;
-    private static final int UPSTREAM_MESSAGE_LIMIT = 300;
 
     static final JsonFactory JSON_FACTORY = JsonFactory.builder()
             .recyclerPool(JsonBytes.RECYCLER_POOL)
@@ -67,8 +67,6 @@ public final class OpenAiFormat implements WireFormat {
     static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
     static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
-    /** Looks like an API key; upstream errors sometimes quote (part of) Carapace's own key back. */
-    private static final Pattern SECRET = Pattern.compile("\\b(sk|key|rk)-[A-Za-z0-9_*.\\-]{6,}");
     private static final Pattern ERROR_CODE = Pattern.compile("[a-z][a-z0-9_]{0,63}");
 
     @Override
@@ -316,10 +314,10 @@ public final class OpenAiFormat implements WireFormat {
         try {
             msg = errorMessageOf(MAPPER.readTree(body));
         } catch (IOException | RuntimeException e) {
-            String raw = new String(body, 0, Math.min(body.length, 4 * UPSTREAM_MESSAGE_LIMIT), StandardCharsets.UTF_8);
+            String raw = new String(body, 0, Math.min(body.length, 4 * UpstreamText.LIMIT), StandardCharsets.UTF_8);
             msg = raw.stripLeading().startsWith("<") ? null : raw;
         }
-        return msg == null ? null : sanitize(msg);
+        return msg == null ? null : UpstreamText.clean(msg);
     }
 
     private static String upstreamCode(byte[] body) {
@@ -364,13 +362,7 @@ public final class OpenAiFormat implements WireFormat {
     static ApiException upstreamFailure(JsonNode n) {
         String msg = errorMessageOf(n);
         return ApiException.of(Kind.UPSTREAM, "upstream_error",
-                "upstream error: " + (msg == null ? "no message" : sanitize(msg)));
-    }
-
-    /** An upstream's error message made fit for a client: one line, at most 300 characters, anything like a key masked. */
-    public static String sanitize(String msg) {
-        String s = SECRET.matcher(msg.strip().replaceAll("\\s+", " ")).replaceAll("$1-***");
-        return s.length() <= UPSTREAM_MESSAGE_LIMIT ? s : s.substring(0, UPSTREAM_MESSAGE_LIMIT) + "...";
+                "upstream error: " + (msg == null ? "no message" : UpstreamText.clean(msg)));
     }
 
     static JsonNode readUpstream(byte[] body) {

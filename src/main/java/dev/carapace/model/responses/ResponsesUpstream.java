@@ -15,6 +15,7 @@ import dev.carapace.model.Part;
 import dev.carapace.model.Tool;
 import dev.carapace.model.ToolCall;
 import dev.carapace.model.ToolChoice;
+import dev.carapace.model.UpstreamText;
 import dev.carapace.model.Usage;
 import dev.carapace.model.WireApi;
 import dev.carapace.model.openai.OpenAiFormat;
@@ -275,7 +276,7 @@ final class ResponsesUpstream {
     static ApiException failure(JsonNode error) {
         String message = error == null ? null : error.path("message").asText(null);
         return ApiException.of(ApiException.Kind.UPSTREAM, "upstream_error",
-                "upstream error: " + (message == null ? "no message" : OpenAiFormat.sanitize(message)));
+                "upstream error: " + (message == null ? "no message" : UpstreamText.clean(message)));
     }
 
     static Usage usage(JsonNode response) {

@@ -155,4 +155,17 @@ class AnthropicResponseAndErrorTest {
         assertThat(html.kind()).isEqualTo(Kind.UPSTREAM);
         assertThat(html.getMessage()).contains("HTTP 502").doesNotContain("<html>");
     }
+
+    /** Regression: Anthropic-kind upstream messages were only shortened, so a quoted key reached the client. */
+    @Test
+    void aKeyQuotedInAnUpstreamErrorIsMasked() {
+        String quoted = "boom key=sk-ant-UPSTREAMSECRET-anth-0987654321";
+        ApiException status = format.upstreamError(400, ("{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+                + "\"message\":\"" + quoted + "\"}}").getBytes(StandardCharsets.UTF_8));
+        ApiException event = AnthropicFormat.upstreamErrorEvent(new com.fasterxml.jackson.databind.ObjectMapper()
+                .createObjectNode().put("type", "api_error").put("message", quoted));
+        for (ApiException e : List.of(status, event)) {
+            assertThat(e.getMessage()).contains("boom key=sk-***").doesNotContain("UPSTREAMSECRET");
+        }
+    }
 }
