@@ -168,7 +168,8 @@ public final class WebhookChannel implements PushChannel {
         if (message.replyTo() != null && !settings.allowsReplyTo(message.replyTo())) {
             return HookResponse.error(400, "bad_body", settings.replyToPrefixes().isEmpty()
                     ? "field 'reply_to' is not taken by this channel; answers go to its configured URL"
-                    : "field 'reply_to' must start with one of this channel's allowed prefixes");
+                    : "field 'reply_to' must start with one of this channel's allowed prefixes, its path plain (no empty, dot,"
+                    + " encoded-slash or ;parameter segments, no fragment)");
         }
         return store(id, address, message, now);
     }

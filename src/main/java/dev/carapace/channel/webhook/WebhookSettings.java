@@ -3,6 +3,8 @@ package dev.carapace.channel.webhook;
 import dev.carapace.channel.KindSettings;
 
 import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -38,13 +40,39 @@ public record WebhookSettings(List<String> secrets, Duration tolerance, URI deli
     }
 
     /**
-     * Whether a message may ask for its answer at {@code url}: it starts with one of {@link #replyToPrefixes}, and
-     * has no {@code .} or {@code ..} segment that would climb out of the prefix's path on the receiver.
+     * Whether a message may ask for its answer at {@code url}: it starts with one of {@link #replyToPrefixes}, and its
+     * path means on the receiver what it says here ({@link #staysPut}).
      */
     public boolean allowsReplyTo(URI url) {
+        if (url.getRawUserInfo() != null || url.getRawFragment() != null || !staysPut(url.getRawPath())) return false;
         String s = url.toString();
-        if (!url.normalize().toString().equals(s)) return false;
         for (String p : replyToPrefixes) if (s.startsWith(p)) return true;
         return false;
+    }
+
+    /**
+     * No segment a receiver (or the egress proxy, which sends the path canonical) would resolve, split or decode
+     * again, written plainly or percent-encoded: an empty segment, dots ({@code ..}, {@code %2e%2e}), an encoded
+     * {@code /} or {@code \}, a {@code ;parameter}, a {@code %} left after decoding (double encoding), a control
+     * character. A string prefix then holds for the path that is sent: {@code /callbacks/%2e%2e/admin} starts with
+     * {@code /callbacks/} but is sent as {@code /admin}.
+     */
+    static boolean staysPut(String rawPath) {
+        if (rawPath == null || !rawPath.startsWith("/")) return false;
+        String[] segments = rawPath.substring(1).split("/", -1);
+        for (int i = 0; i < segments.length; i++) {
+            String decoded;
+            try {
+                decoded = URLDecoder.decode(segments[i].replace("+", "%2B"), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException badEscape) {
+                return false;
+            }
+            boolean last = i == segments.length - 1;
+            if (decoded.isEmpty() ? !last : decoded.chars().allMatch(c -> c == '.')) return false;
+            if (decoded.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ';' || c == '%')) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -240,6 +240,14 @@ class WebhookChannelTest {
                 "field 'reply_to' must start with one of this channel's allowed prefixes");
         cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test.evil.test/callbacks/\"}", "must start with one of");
         cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/../admin/delete\"}", "must start with one of");
+        // Regression (found from outside): percent-encoded dots passed the prefix, and the egress proxy, which sends
+        // paths canonical, delivered to /admin/delete. Every spelling a receiver resolves, splits or decodes again:
+        for (String path : List.of("%2e%2e/admin/delete", "%2E%2E/admin", ".%2e/admin", "%2e/x", "./x", "...",
+                "a%2f..%2fx", "%2f%2fevil", "a%5c..%5cx", "x;a/../../admin", "%252e%252e/admin", "a//b", "x%00y")) {
+            cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/" + path + "\"}", "must start with one of");
+        }
+        cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/x#frag\"}", "without a user or fragment");
+        cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/%zz\"}", "field 'reply_to' is not a URL");
         cases.put("{\"text\":\"x\",\"\\u0000evil\\u202e\":1}", "unknown field '?evil?'");
         cases.put("[".repeat(50) + "]".repeat(50), "the body is not JSON");
         int i = 0;
@@ -289,6 +297,10 @@ class WebhookChannelTest {
         assertThat(channel.receive(signed("rt", "{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/42\"}"))
                 .status()).isEqualTo(202);
         assertThat(stored.get(0).reply()).containsEntry("reply_to", "https://crm.test/callbacks/42");
+        // encodings that change no segment's meaning, a trailing slash and a query stay allowed
+        String plain = "https://crm.test/callbacks/ticket%20981/caf%C3%A9/?state=a%2Fb&x=1";
+        assertThat(channel.receive(signed("rt2", "{\"text\":\"x\",\"reply_to\":\"" + plain + "\"}")).status()).isEqualTo(202);
+        assertThat(stored.get(1).reply()).containsEntry("reply_to", plain);
     }
 
     @Test
