@@ -149,6 +149,11 @@ public final class Gateway {
         try {
             call.unitBound(OpenAiAudio.secondsBound(request.audio()));
             Portfolio.Entry model = route(call);
+            int max = model.spec().contextWindow();     // max_audio_seconds
+            if (call.unitBound() > max) {
+                throw ApiException.invalid("file", "file: model '" + model.id() + "' transcribes at most " + max
+                        + " seconds of audio; this file can play for up to " + call.unitBound());
+            }
             OpenAiAudio.Transcript answer = withFailover(call, model, (d, maxOutput) -> OpenAiAudio.transcript(
                     d.provider().transcribe(OpenAiAudio.transcriptionBody(request, text(call.request(), 0), d.upstreamModel()),
                             d.upstreamModel()), request), () -> false);

@@ -75,6 +75,12 @@ class AudioEndToEndTest {
                   tier: free
                   price: {per_million_characters: 15}
                   deployments: [{provider: a, model: tts-1}, {provider: local-voice, model: en-us}]
+                m-whisper-short:
+                  kind: transcription
+                  tier: free
+                  max_audio_seconds: 5
+                  price: {per_minute: 0.006}
+                  deployments: [{provider: a, model: whisper-1}]
                 m-whisper-failover:
                   kind: transcription
                   tier: free
@@ -143,6 +149,23 @@ class AudioEndToEndTest {
         UsageRecord rec = h.record(r);
         assertThat(rec.inputTokens()).as("4.2 s, rounded up").isEqualTo(5);
         assertThat(rec.estimated()).isFalse();
+    }
+
+    /** Regression (found from outside): max_audio_seconds was read from the config and never held a file to it. */
+    @Test
+    void audioLongerThanTheModelTakesIsRefusedBeforeAnythingGoesUp() {
+        int before = h.a.requestCount();
+        HttpResponse<String> r = transcribe(form("model", "m-whisper-short").file("a.wav", "audio/wav", wav(6)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        JsonNode error = h.json(r.body()).get("error");
+        assertThat(error.get("param").asText()).isEqualTo("file");
+        assertThat(error.get("message").asText()).contains("at most 5 seconds").contains("up to 6");
+        assertThat(h.a.requestCount()).as("nothing went up").isEqualTo(before);
+
+        h.a.enqueue(ScriptedUpstream.json(200, "{\"text\":\"ok\"}"));
+        HttpResponse<String> fits = transcribe(form("model", "m-whisper-short").file("a.wav", "audio/wav", wav(5)));
+        assertThat(fits.statusCode()).as(fits.body()).isEqualTo(200);
+        h.a.take();
     }
 
     @Test

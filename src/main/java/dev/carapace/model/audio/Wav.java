@@ -60,10 +60,15 @@ public final class Wav {
         return byteRate;
     }
 
-    /** The audio's length in seconds, or -1 when {@code b} is not a WAVE file whose header says it. */
+    /**
+     * How long the audio can play, in seconds: every byte from the first data chunk's start to the end of the file,
+     * at the format's rate; -1 when {@code b} is not a WAVE file whose header gives a rate. Not the data chunk's own
+     * size: a decoder may play what follows a data chunk that says it is short (or empty), or a second one, and the
+     * call is reserved and metered on this. Chunks after the data (a few bytes of tags) count as audio.
+     */
     public static double seconds(byte[] b) {
         Layout l = layout(b);
-        return l == null ? -1 : (double) l.dataLength() / l.byteRate();
+        return l == null ? -1 : (double) (b.length - l.dataStart()) / l.byteRate();
     }
 
     /** The sample data alone (what {@code response_format: pcm} is), or null when {@code b} is not a WAVE file. */

@@ -38,6 +38,17 @@ class WavTest {
         assertThat(Wav.samples(sized)).hasSize(4410);
     }
 
+    /** Regression (found from outside): a short or empty data chunk followed by more samples was metered as short. */
+    @Test
+    void aDataChunkThatSaysItIsShortCannotMakeTheAudioShort() {
+        byte[] empty = wav(8000, 1, 16, 16000, 0, 700 * 16000);
+        assertThat(Wav.seconds(empty)).isEqualTo(700.0);
+        byte[] oneSecondThenMore = wav(8000, 1, 16, 16000, 16000, 701 * 16000 + 8);
+        ByteBuffer.wrap(oneSecondThenMore).order(ByteOrder.LITTLE_ENDIAN).position(44 + 16000)
+                .put("data".getBytes(StandardCharsets.US_ASCII)).putInt(700 * 16000);
+        assertThat(Wav.seconds(oneSecondThenMore)).isGreaterThanOrEqualTo(701.0);
+    }
+
     @Test
     void hostileHeadersAreNoWavRatherThanAnErrorOrAFalseLength() {
         assertThat(Wav.seconds("not audio at all".getBytes())).isEqualTo(-1);
