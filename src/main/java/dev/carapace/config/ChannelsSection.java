@@ -8,6 +8,7 @@ import dev.carapace.channel.IdentityBinding;
 import dev.carapace.channel.Identities;
 import dev.carapace.channel.KindSettings;
 import dev.carapace.channel.UnknownSenders;
+import dev.carapace.channel.webhook.WebhookSettings;
 import dev.carapace.text.Excerpt;
 import dev.carapace.yaml.YamlTree;
 import dev.carapace.yaml.YamlTree.Entry;
@@ -94,7 +95,7 @@ final class ChannelsSection {
     }
 
     /** The channels, in the file's order. */
-    static List<ChannelSpec> channels(MapReader root, Map<String, AgentSpec> agents) {
+    static List<ChannelSpec> channels(MapReader root, Map<String, AgentSpec> agents, CarapaceConfig.Tools tools) {
         List<ChannelSpec> out = new ArrayList<>();
         for (Entry e : root.entries("channels")) {
             String path = root.pathOf("channels") + "." + e.key();
@@ -116,6 +117,12 @@ final class ChannelsSection {
                 }
             }
             if (kind != null) settings = KINDS.get(kind).apply(r.requiredObject(kind, "the " + kind + " settings"), e.key());
+            if (settings instanceof WebhookSettings w && (w.deliverTo() != null || !w.replyToPrefixes().isEmpty())
+                    && tools.webFetch() != CarapaceConfig.Tools.WebFetch.PROXY && tools.exec() != CarapaceConfig.Tools.Exec.BWRAP) {
+                // Without the proxy every answer would be given up on its first attempt while the message reads as answered.
+                r.error(r.entry(kind).value(), kind, "answers are POSTed (to deliver_to or a message's reply_to) through the "
+                        + "egress proxy, which runs only with 'tools: {web_fetch: proxy}' or 'tools: {exec: bwrap}'");
+            }
             r.finish();
             if (kind != null && settings != null) {
                 out.add(new ChannelSpec(e.key(), kind, routes, unknown, maxBytes, types, settings));

@@ -197,7 +197,7 @@ public final class ConfigLoader {
                 Instant.now()).jobs(root);
         SkillSettings skills = SkillsSection.read(root.object("skills"), baseDir, problems);
         CarapaceConfig.Voice voice = portfolio.voice(root.object("voice"), models);
-        CarapaceConfig.Channels channels = new CarapaceConfig.Channels(ChannelsSection.channels(root, agents),
+        CarapaceConfig.Channels channels = new CarapaceConfig.Channels(ChannelsSection.channels(root, agents, tools),
                 ChannelsSection.identities(root, teams.keySet(), Instant.now()));
         CarapaceConfig.Guard checkedGuard = guard.check(agents, teams, channels.channels().stream()
                 .map(ChannelSpec::id).collect(Collectors.toSet()));

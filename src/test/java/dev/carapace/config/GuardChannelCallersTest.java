@@ -39,6 +39,7 @@ class GuardChannelCallersTest {
                     crm: {file: %s, agents: %s}
                 secrets:
                   crm_in: env:CRM_IN
+                tools: {web_fetch: proxy}
                 agents:
                   helpdesk: {workspace: %s, model: m, tools: [read], owner: {team: support}}
                 channels:

@@ -28,6 +28,7 @@ class WebhookConfigTest {
     @Test
     void readsTheBlockAndTheSchedulersSigningKeys() throws Exception {
         CarapaceConfig c = ConfigLoader.load(base() + """
+                tools: {web_fetch: proxy}
                 scheduler:
                   deliver_secrets: [crm_out]
                   deliver_attempts: 4
@@ -65,6 +66,7 @@ class WebhookConfigTest {
     @Test
     void mistakesAreErrorsAtTheirPlace() throws Exception {
         assertThat(errors("""
+                tools: {exec: bwrap}
                 channels:
                   crm:
                     kind: webhook
@@ -86,5 +88,20 @@ class WebhookConfigTest {
                 scheduler:
                   deliver_secrets: [nope]
                 """)).singleElement().asString().contains("scheduler.deliver_secrets").contains("no secret 'nope' in secrets:");
+    }
+
+    /** Regression (found from outside): without the egress proxy every answer was given up while it read as answered. */
+    @Test
+    void answersThatGoOutNeedTheEgressProxy() throws Exception {
+        for (String block : List.of("{secrets: [crm_in], deliver_to: \"https://crm.example/answers\"}",
+                "{secrets: [crm_in], reply_to_prefixes: [\"https://crm.example/cb/\"]}")) {
+            assertThat(errors("channels:\n  crm: {kind: webhook, agent: helper, webhook: " + block + "}\n"))
+                    .as(block).singleElement().asString().contains("channels.crm.webhook")
+                    .contains("through the egress proxy").contains("tools: {web_fetch: proxy}");
+            assertThat(errors("tools: {web_fetch: proxy}\nchannels:\n  crm: {kind: webhook, agent: helper, webhook: "
+                    + block + "}\n")).as(block).isEmpty();
+        }
+        assertThat(errors("channels:\n  crm: {kind: webhook, agent: helper, webhook: {secrets: [crm_in]}}\n"))
+                .as("a channel that sends nothing needs no proxy").isEmpty();
     }
 }
