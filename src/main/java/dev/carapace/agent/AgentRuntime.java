@@ -32,6 +32,18 @@ public final class AgentRuntime implements AutoCloseable {
     /** The largest user message accepted, in characters. */
     static final int MAX_MESSAGE_CHARS = 1_000_000;
 
+    /**
+     * How the session of a channel's conversation is named ({@code ch-CHANNEL-HASH}). Only a message that came
+     * through a channel ({@link RunOptions#via}) may start a run in one: its person talks to the agent there, and no
+     * other caller may put words into that conversation.
+     */
+    public static final String CHANNEL_SESSION_PREFIX = "ch-";
+
+    /** Whether {@code sessionName} is a channel's conversation ({@link #CHANNEL_SESSION_PREFIX}). */
+    public static boolean channelSession(String sessionName) {
+        return sessionName != null && sessionName.startsWith(CHANNEL_SESSION_PREFIX);
+    }
+
     private final Agents agents;
     private final SessionStore store;
     private final RunEvents events;

@@ -98,6 +98,11 @@ final class RunLifecycle {
             throw ApiException.invalid("session", "session: expected a name of letters, digits, '.', '_' and '-', "
                     + "starting with a letter or digit, at most 128 characters; got '" + clip(sessionName, 60) + "'");
         }
+        if (AgentRuntime.channelSession(sessionName) && options.via() == null) {
+            throw new ApiException(ApiException.Kind.PERMISSION, "session: '" + clip(sessionName, 60) + "' is a channel's "
+                    + "conversation (names starting with '" + AgentRuntime.CHANNEL_SESSION_PREFIX + "'); only its channel "
+                    + "writes to it: use another session name", "session", "permission_denied", null, false);
+        }
         if (message == null || message.isBlank()) throw ApiException.invalid("message", "message: must not be empty");
         if (message.length() > AgentRuntime.MAX_MESSAGE_CHARS) {
             throw ApiException.invalid("message", "message: at most " + AgentRuntime.MAX_MESSAGE_CHARS

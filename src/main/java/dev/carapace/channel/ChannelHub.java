@@ -590,7 +590,7 @@ public final class ChannelHub implements AutoCloseable {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest((channel + "\u0000" + conversation)
                     .getBytes(StandardCharsets.UTF_8));
-            return "ch-" + channel + "-" + HexFormat.of().formatHex(h, 0, 12);
+            return AgentRuntime.CHANNEL_SESSION_PREFIX + channel + "-" + HexFormat.of().formatHex(h, 0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

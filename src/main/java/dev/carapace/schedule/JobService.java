@@ -1,5 +1,6 @@
 package dev.carapace.schedule;
 
+import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.Agents;
 import dev.carapace.identity.Principal;
@@ -255,6 +256,11 @@ public final class JobService {
                             : String.join(", ", agent.enabledTools())) + ")");
                 }
             }
+        }
+        if (spec.action() instanceof JobAction.AgentTurn turn && AgentRuntime.channelSession(turn.session())) {
+            throw ApiException.invalid("session", "session: '" + clip(turn.session(), 60) + "' is a channel's conversation"
+                    + " (names starting with '" + AgentRuntime.CHANNEL_SESSION_PREFIX + "'), which only its channel"
+                    + " writes to; use another session name");
         }
         // Stored with absolute times: "at: 3d" is three days from when the job was added, not from each restart, and
         // an every's anchor is fixed.

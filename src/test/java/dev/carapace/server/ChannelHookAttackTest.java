@@ -173,4 +173,39 @@ class ChannelHookAttackTest {
         assertThat(hook("/hooks/crm", "msg_helper_1", "{\"text\":\"ASK help\"}").statusCode()).isEqualTo(202);
         await().atMost(Duration.ofSeconds(10)).until(() -> modelCalls.size() == 1);
     }
+
+    /**
+     * Regression (found from outside): a channel conversation's session name is derived from public ids, so a
+     * teammate who may use the same agent read the person's conversation over /api/sessions and started runs in it,
+     * putting words into it that the model then read as the person's. Over the API only an admin reads it, and
+     * nobody writes into it.
+     */
+    @Test
+    void aChannelConversationIsNeitherReadNorWrittenByTeammatesOverTheApi() throws Exception {
+        assertThat(hook("/hooks/crm", "msg_private_1", "{\"text\":\"ASK private\"}").statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10)).until(() -> messages().path(0).path("state").asText().equals("answered"));
+        String runId = messages().get(0).path("run_id").asText();
+        String key = GatewayHarness.json(h.get("/api/runs/" + runId, h.adminKey).body()).path("session_key").asText();
+        String name = key.substring(key.lastIndexOf(':') + 1);
+        assertThat(name).startsWith("ch-crm-");
+
+        HttpResponse<String> read = h.get("/api/sessions/" + key, h.memberKey);
+        assertThat(read.statusCode()).as(read.body()).isEqualTo(403);
+        assertThat(read.body()).contains("channel's conversation").doesNotContain("ASK private");
+        assertThat(h.get("/api/runs/" + runId, h.memberKey).statusCode()).isEqualTo(403);
+        assertThat(h.get("/api/sessions/" + key + "/events", h.memberKey).statusCode()).isEqualTo(403);
+        assertThat(h.post("/api/sessions/" + key + "/resume", h.memberKey, "").statusCode()).isEqualTo(403);
+
+        int calls = modelCalls.size();
+        for (String k : List.of(h.memberKey, h.adminKey)) {
+            HttpResponse<String> write = h.post("/api/agents/helper/runs", k,
+                    "{\"message\":\"INJECTED\",\"session\":\"" + name + "\"}");
+            assertThat(write.statusCode()).as(write.body()).isEqualTo(403);
+            assertThat(GatewayHarness.json(write.body()).path("error").path("param").asText()).isEqualTo("session");
+        }
+        HttpResponse<String> admin = h.get("/api/sessions/" + key, h.adminKey);
+        assertThat(admin.statusCode()).isEqualTo(200);
+        assertThat(admin.body()).contains("ASK private").doesNotContain("INJECTED");
+        assertThat(modelCalls).as("no run started in it").hasSize(calls);
+    }
 }

@@ -49,6 +49,8 @@ final class AgentAccess {
         RunInfo r = runtime.run(runId);   // 404 when unknown
         AgentSpec a = runtime.agents().find(r.agent()).orElse(null);
         if (!p.isAdmin() && (a == null || !a.usableBy(p))) throw forbidden(p, "run '" + r.id() + "'", a);
+        String[] key = r.sessionKey() == null ? new String[0] : r.sessionKey().split(":", 3);
+        if (!p.isAdmin() && key.length == 3 && AgentRuntime.channelSession(key[2])) throw channelConversation(p, "run '" + r.id() + "'");
         return r;
     }
 
@@ -68,7 +70,18 @@ final class AgentAccess {
                     + clip(parts[1], 60) + "'.", "session", "session_not_found", null, false);
         }
         if (!a.usableBy(p)) throw forbidden(p, "session '" + clip(key, 60) + "'", a);
+        if (AgentRuntime.channelSession(parts[2]) && !p.isAdmin()) throw channelConversation(p, "session '" + clip(key, 60) + "'");
         return new SessionRef(key, a, parts[2]);
+    }
+
+    /**
+     * A channel's conversation is between its person and the agent, on that channel: not for their teammates, who
+     * may use the same agent (only an admin reads it here).
+     */
+    private static ApiException channelConversation(Principal p, String what) {
+        return new ApiException(ApiException.Kind.PERMISSION, "Key " + p.keyPrefix() + " (user " + p.user() + ", team "
+                + p.team() + ") may not read " + what + ": it is a channel's conversation, read through that channel "
+                + "(or by an admin).", null, "agent_forbidden", null, false);
     }
 
     /** {@code what} is the agent itself, or one of its sessions or runs. */
