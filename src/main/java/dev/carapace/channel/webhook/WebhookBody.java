@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.carapace.channel.Attachment;
+import dev.carapace.text.Utf8;
 
 import java.io.IOException;
 import java.net.URI;
@@ -63,6 +64,12 @@ record WebhookBody(String text, String sender, String conversation, List<Attachm
     }
 
     static WebhookBody parse(byte[] body) throws Invalid {
+        int bad = Utf8.firstInvalidOrZero(body);   // Jackson would read UTF-16 by its zero bytes, or decode overlong forms
+        if (bad >= 0) {
+            throw new Invalid("the body is not UTF-8: byte " + bad + " (0x" + String.format("%02x", body[bad] & 0xff)
+                    + ") " + (body[bad] == 0 ? "is zero" : "does not begin a valid UTF-8 character")
+                    + " (expected a JSON object in UTF-8, RFC 8259 8.1)");
+        }
         JsonNode root;
         try {
             root = JSON.readTree(body);

@@ -96,7 +96,10 @@ class WebhookChannelTest {
 
     /** A request signed with {@code key} at {@code ts}, to {@code path}. */
     static HookRequest signed(String key, String id, long ts, String path, String body) {
-        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        return signed(key, id, ts, path, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static HookRequest signed(String key, String id, long ts, String path, byte[] b) {
         Map<String, String> h = new HashMap<>();
         h.put("webhook-id", id);
         h.put("webhook-timestamp", Long.toString(ts));
@@ -255,6 +258,13 @@ class WebhookChannelTest {
             HookResponse r = channel.receive(signed("b" + i++, c.getKey()));
             assertThat(r.status()).as(c.getKey()).isEqualTo(400);
             assertThat(error(r)).as(c.getKey()).contains(c.getValue());
+        }
+        // signed, but not UTF-8: UTF-16 (which Jackson reads by its zero bytes) and an overlong '/'
+        for (byte[] b : List.of("{\"text\":\"x\"}".getBytes(StandardCharsets.UTF_16LE),
+                new byte[] {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xc0, (byte) 0xaf, '"', '}'})) {
+            HookResponse r = channel.receive(signed(KEY, "u" + i++, NOW.getEpochSecond(), "", b));
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(error(r)).startsWith("the body is not UTF-8: byte ");
         }
         assertThat(stored).isEmpty();
     }
