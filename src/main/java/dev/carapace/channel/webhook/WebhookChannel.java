@@ -28,7 +28,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * A webhook endpoint an outside system posts messages to ({@code POST /hooks/CHANNEL[/PATH]}), and the agent's
+ * A webhook endpoint an outside system posts messages to ({@code POST /hooks/CHANNEL[/ADDRESS]}), and the agent's
  * answers POSTed back to it, both signed per Standard Webhooks (https://www.standardwebhooks.com).
  *
  * <h2>The way in</h2>
@@ -63,7 +63,8 @@ public final class WebhookChannel implements PushChannel {
     static final int MAX_DELIVERY_BYTES = 1 << 20;
     private static final Pattern ID = Pattern.compile("[\\x21-\\x7e]{1,256}");
     private static final Pattern TIMESTAMP = Pattern.compile("\\d{1,12}");
-    private static final Pattern PATH = Pattern.compile("(/[A-Za-z0-9._~-]{1,100}){0,8}");
+    /** At most one segment, the route's address: the server routes /hooks/CHANNEL and /hooks/CHANNEL/ADDRESS only. */
+    private static final Pattern PATH = Pattern.compile("(/[A-Za-z0-9._~-]{1,100})?");
     private static final String EXPECTED = "expected Standard Webhooks headers webhook-id, webhook-timestamp (Unix "
             + "seconds) and webhook-signature (v1,BASE64 of HMAC-SHA256 over ID.TIMESTAMP.BODY with the channel's key)";
 
@@ -153,7 +154,7 @@ public final class WebhookChannel implements PushChannel {
         }
         if (!PATH.matcher(request.path()).matches()) {
             return HookResponse.error(404, "no_route", "no endpoint at this path: after /hooks/" + spec.id()
-                    + " a path is up to 8 segments of A-Z a-z 0-9 . _ ~ -");
+                    + " comes at most one segment, an address of A-Z a-z 0-9 . _ ~ -");
         }
         String address = request.path().isEmpty() ? "" : request.path().substring(1);
         if (spec.route(address) == null) {
