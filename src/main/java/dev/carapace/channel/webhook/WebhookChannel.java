@@ -62,7 +62,8 @@ public final class WebhookChannel implements PushChannel {
     /** The egress proxy's largest request body. */
     static final int MAX_DELIVERY_BYTES = 1 << 20;
     private static final Pattern ID = Pattern.compile("[\\x21-\\x7e]{1,256}");
-    private static final Pattern TIMESTAMP = Pattern.compile("\\d{1,12}");
+    /** No leading zero: the signature covers the number as written, and "0170..." would be signed as another text. */
+    private static final Pattern TIMESTAMP = Pattern.compile("0|[1-9]\\d{0,11}");
     /** At most one segment, the route's address: the server routes /hooks/CHANNEL and /hooks/CHANNEL/ADDRESS only. */
     private static final Pattern PATH = Pattern.compile("(/[A-Za-z0-9._~-]{1,100})?");
     private static final String EXPECTED = "expected Standard Webhooks headers webhook-id, webhook-timestamp (Unix "
@@ -129,7 +130,7 @@ public final class WebhookChannel implements PushChannel {
             return HookResponse.error(400, "bad_header", "webhook-id must be 1-256 printable ASCII characters, no spaces");
         }
         if (!TIMESTAMP.matcher(ts).matches()) {
-            return HookResponse.error(400, "bad_header", "webhook-timestamp must be whole Unix seconds, such as "
+            return HookResponse.error(400, "bad_header", "webhook-timestamp must be whole Unix seconds without leading zeros, such as "
                     + context.clock().instant().getEpochSecond());
         }
         if (sig.length() > 4096) return HookResponse.error(401, "bad_signature", "webhook-signature is too long; " + EXPECTED);
