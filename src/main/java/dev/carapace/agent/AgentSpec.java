@@ -153,7 +153,9 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
      */
     public boolean usableBy(Principal p) {
         if (p.isAdmin()) return true;
-        return (owner.user() != null && owner.user().equals(p.user())) || (owner.team() != null && owner.team().equals(p.team()));
+        // An agent of {user, team} is the team's to use; its user alone, in another team, is someone else of that name.
+        if (owner.team() != null) return owner.team().equals(p.team());
+        return owner.user() != null && owner.user().equals(p.user());
     }
 
     /** The key of this agent's session called {@code name}. */

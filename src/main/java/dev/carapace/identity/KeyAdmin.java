@@ -52,6 +52,15 @@ public final class KeyAdmin {
                     + (teams.isEmpty() ? "none; declare teams under 'teams:'" : String.join(", ", teams.stream().sorted().toList()))
                     + ")");
         }
+        // A user name is one person across the org: owners ({user: bob}), budgets (user:bob), spend by user and channel
+        // bindings all name users alone, so the same name in a second team would be let into the first one's things.
+        for (StoredKey other : keys.list()) {
+            if (other.user() != null && other.user().equalsIgnoreCase(user) && !other.team().equals(team)) {
+                throw ApiException.invalid("user", "user: '" + other.user() + "' is a user of team " + other.team()
+                        + "; a user name is one person across the org: create the key in team " + other.team()
+                        + ", or pick another name for this person");
+            }
+        }
         if (name != null && name.length() > 200) throw ApiException.invalid("name", "name: at most 200 characters");
         if (name != null && name.codePoints().anyMatch(Invisible::is)) {
             // a label read by people in lists and logs: what they see must be what it is

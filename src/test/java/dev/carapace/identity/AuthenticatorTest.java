@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -81,5 +82,23 @@ class AuthenticatorTest {
         assertThatThrownBy(() -> admin.create("has space", "platform", Principal.Role.MEMBER, null))
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.param()).isEqualTo("user"));
         assertThat(store.apiKeys().count()).as("nothing stored for refused requests").isZero();
+    }
+
+    /**
+     * Regression (found from outside): a second person called bob, in another team, was let into the first bob's
+     * agents, sessions and team memory, and billed to his team, wherever an owner or budget names the user alone.
+     */
+    @Test
+    void aUserNameIsOnePersonAcrossTheOrg() {
+        admin.create("bob", "research", Principal.Role.MEMBER, null);
+        for (String name : List.of("bob", "Bob")) {
+            assertThatThrownBy(() -> admin.create(name, "platform", Principal.Role.MEMBER, null))
+                    .isInstanceOfSatisfying(ApiException.class, e -> {
+                        assertThat(e.param()).isEqualTo("user");
+                        assertThat(e.getMessage()).contains("'bob' is a user of team research");
+                    });
+        }
+        admin.create("bob", "research", Principal.Role.ADMIN, "a second key of the same person");
+        assertThat(store.apiKeys().count()).isEqualTo(2);
     }
 }

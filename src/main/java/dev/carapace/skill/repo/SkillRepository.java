@@ -295,8 +295,9 @@ public final class SkillRepository {
             case AGENT -> {
                 var owner = owners.owner(scope.name()).orElseThrow(() -> new SkillRepoException(Kind.INVALID, "scope",
                         "scope: no agent '" + scope.name() + "'"));
-                boolean own = (owner.user() != null && owner.user().equals(caller.name()))
-                        || (owner.team() != null && owner.team().equals(caller.team()));
+                // as AgentSpec#usableBy: an agent's team decides, its user alone only when it has no team
+                boolean own = owner.team() != null ? owner.team().equals(caller.team())
+                        : owner.user() != null && owner.user().equals(caller.name());
                 if (!caller.admin() && !own) {
                     throw forbidden(caller, scope, "members install only for agents they or their team own");
                 }
