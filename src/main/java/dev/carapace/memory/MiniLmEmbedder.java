@@ -47,11 +47,23 @@ public final class MiniLmEmbedder implements Embedder {
     public List<float[]> embed(List<String> texts) {
         if (texts.isEmpty()) return List.of();
         List<TextSegment> segments = new ArrayList<>(texts.size());
-        for (String t : texts) segments.add(TextSegment.from(t.isBlank() ? "." : t));
+        for (String t : texts) segments.add(TextSegment.from(visible(t) ? t : "."));
         List<Embedding> out = model().embedAll(segments).content();
         List<float[]> vectors = new ArrayList<>(out.size());
         for (Embedding e : out) vectors.add(Vectors.normalized(e.vector()));
         return vectors;
+    }
+
+    /**
+     * Whether {@code text} has something to embed: a character that is not a space, control or format character. The
+     * library refuses text it finds blank, by a test of its own that is not String#isBlank ("\u0000", "\u200b").
+     */
+    static boolean visible(String text) {
+        return text.codePoints().anyMatch(c -> switch (Character.getType(c)) {
+            case Character.CONTROL, Character.FORMAT, Character.SPACE_SEPARATOR, Character.LINE_SEPARATOR,
+                 Character.PARAGRAPH_SEPARATOR, Character.UNASSIGNED, Character.SURROGATE -> false;
+            default -> true;
+        });
     }
 
     private AllMiniLmL6V2EmbeddingModel model() {

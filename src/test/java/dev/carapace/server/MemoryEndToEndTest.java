@@ -111,6 +111,11 @@ class MemoryEndToEndTest {
         record Case(String path, int status, String says) {}
         for (Case c : new Case[]{
                 new Case("/api/memory/search?agent=helper", 400, "q: what to search for is required"),
+                // regression (found from outside): text of only control, invisible or no-break characters was a 500
+                new Case("/api/memory/search?agent=helper&q=%00", 400, "q: what to search for is required"),
+                new Case("/api/memory/search?team=platform&q=%e2%80%8b", 400, "q: what to search for is required"),
+                new Case("/api/memory/search?team=platform&q=%c2%a0%1f%7f", 400, "q: what to search for is required"),
+                new Case("/api/memory/search?team=platform&q=%e2%80%8bKX%00", 200, ""),
                 new Case("/api/memory/search?agent=helper&q=x&k=21", 400, "k: a whole number from 1 to 20"),
                 new Case("/api/memory/search?agent=helper&q=x&k=abc", 400, "got 'abc'"),
                 new Case("/api/memory/search?agent=helper&q=x&scope=sales", 400, "scope: agent, team or both"),
@@ -128,7 +133,7 @@ class MemoryEndToEndTest {
             assertThat(r.statusCode()).as(c.path() + " " + r.body()).isEqualTo(c.status());
             JsonNode e = json(r.body()).path("error");
             assertThat(e.path("message").asText()).as(c.path()).contains(c.says());
-            assertThat(e.path("type").asText()).as(c.path()).isNotEmpty();
+            if (c.status() != 200) assertThat(e.path("type").asText()).as(c.path()).isNotEmpty();
         }
         assertThat(h.get("/api/memory/notes?agent=helper", null).statusCode()).isEqualTo(401);
     }

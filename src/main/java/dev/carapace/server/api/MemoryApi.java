@@ -61,7 +61,10 @@ public final class MemoryApi {
         Principal p = api.authenticate(x);
         only(x, "agent", "team", "q", "k", "scope");
         String q = x.query("q");
-        if (q == null || q.isBlank()) throw ApiException.invalid("q", "q: what to search for is required (?q=...)");
+        if (q == null || q.codePoints().allMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c)
+                || Character.getType(c) == Character.CONTROL || Character.getType(c) == Character.FORMAT)) {
+            throw ApiException.invalid("q", "q: what to search for is required (?q=..., with some visible text)");
+        }
         int k = k(x.query("k"));
         List<Scope> where;
         if (x.query("agent") != null) {
