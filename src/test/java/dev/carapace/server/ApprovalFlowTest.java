@@ -123,6 +123,13 @@ class ApprovalFlowTest {
         assertThat(pending.path("principal").asText()).isEqualTo("acme/platform");
         assertThat(rt.run(run).status()).isEqualTo(RunStatus.RUNNING);   // waiting, not refused
 
+        // a reason goes into the audit log and onto terminals: one that reads as something else is refused, nothing decided
+        for (String reason : new String[]{"ok\\u001b[2K", "a\\u0000b", "fine\\u202e"}) {
+            HttpResponse<String> bad = h.post("/api/approvals/" + id + "/approve", h.adminKey, "{\"reason\":\"" + reason + "\"}");
+            assertThat(bad.statusCode()).as(bad.body()).isEqualTo(400);
+            assertThat(json(bad.body()).path("error").path("param").asText()).isEqualTo("reason");
+        }
+        assertThat(json(h.get("/api/approvals/" + id, h.adminKey).body()).path("status").asText()).isEqualTo("pending");
         HttpResponse<String> ok = h.post("/api/approvals/" + id + "/approve", h.adminKey, "{\"reason\":\"fine\"}");
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
         assertThat(json(ok.body()).path("status").asText()).isEqualTo("approved");

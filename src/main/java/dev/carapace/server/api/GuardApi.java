@@ -14,6 +14,7 @@ import dev.carapace.store.AuditRecords;
 import dev.carapace.store.AuditRecords.AuditRow;
 import dev.carapace.server.http.Exchange;
 import dev.carapace.server.http.Routes;
+import dev.carapace.text.Invisible;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -253,6 +254,10 @@ public final class GuardApi {
         JsonNode v = in.get(field);
         if (v == null || v.isNull()) return null;
         if (!v.isTextual()) throw ApiException.invalid(field, field + ": expected a string");
+        // kept in the audit log and shown in lists and terminals: what a reader sees must be what it is
+        if (v.asText().codePoints().anyMatch(Invisible::is)) {
+            throw ApiException.invalid(field, field + ": control, format and other invisible characters are not allowed");
+        }
         return v.asText();
     }
 

@@ -35,8 +35,8 @@ public final class Main extends GroupCommand {
     /** As {@link #run(String[], PrintWriter, PrintWriter)}, with {@code in} as what {@code chat} reads its lines from. */
     public static int run(String[] args, InputStream in, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Main(), factory(in));
-        cl.setOut(out);
-        cl.setErr(err);
+        cl.setOut(new PrintWriter(new TerminalSafeWriter(out), true));
+        cl.setErr(new PrintWriter(new TerminalSafeWriter(err), true));
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("error: " + message(e));
             return 1;

@@ -215,6 +215,24 @@ class FileToolsTest {
                 .isEqualTo("'four.txt' is not a directory");
     }
 
+    /**
+     * Regression (found from outside): a model wrote "secret CR ESC[2K readme.txt", whose approval showed on an operator's
+     * terminal as "readme.txt". A new name may hold nothing a reader cannot see for what it is.
+     */
+    @Test
+    void writeRefusesNamesWithControlFormatOrInvisibleCharacters() throws Exception {
+        for (String name : List.of("secret\r\u001b[2Kreadme.txt", "e\u001b[32mgreen.txt", "invoice\u202egpj.exe",
+                "a\u200bb.txt", "dir\u0007/x.txt", "tab\tname", "line\nbreak")) {
+            assertThat(error(run(ws, "write", "path", name, "content", "x")).content()).as(name)
+                    .startsWith("path has a control, format or other invisible character");
+            assertThat(error(run(ws, "edit", "path", name, "old", "x", "new", "y")).content()).as(name).isNotEmpty();
+        }
+        try (var files = Files.list(ws)) {
+            assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.codePoints().noneMatch(Character::isISOControl));
+        }
+        assertThat(ok(run(ws, "write", "path", "café/東京.txt", "content", "x")).content()).contains("café/東京.txt");
+    }
+
     // ---- edit ----
 
     @Test
