@@ -8,7 +8,7 @@ import java.io.Writer;
 
 /**
  * Everything the CLI prints, with the characters a terminal acts on or hides written as a backslash, 'u' and four hex digits:
- * escape sequences, CR (which lets a later text overwrite a line), bidi overrides, zero-width characters
+ * escape sequences, a CR that does not end a line (it lets a later text overwrite one), bidi overrides, zero-width characters
  * ({@link Invisible}). What the CLI prints comes from agents, models and clients (file names, approval targets,
  * reasons): an operator must see what is there, not what it makes the terminal show. Newlines and tabs pass. JSON
  * stays JSON: such characters only occur inside its strings, where that escape means the same character.
@@ -17,6 +17,8 @@ final class TerminalSafeWriter extends FilterWriter {
 
     /** The high half of a surrogate pair whose low half has not been written yet. */
     private char pendingHigh;
+    /** A CR not yet written: before an LF it ends a line (CSV's CRLF), anywhere else it could overwrite one. */
+    private boolean pendingCr;
 
     TerminalSafeWriter(Writer out) {
         super(out);
@@ -25,6 +27,18 @@ final class TerminalSafeWriter extends FilterWriter {
     @Override
     public void write(int c) throws IOException {
         char ch = (char) c;
+        if (pendingCr) {
+            pendingCr = false;
+            if (ch == '\n') {
+                out.write("\r\n");
+                return;
+            }
+            escape('\r');
+        }
+        if (ch == '\r' && pendingHigh == 0) {
+            pendingCr = true;
+            return;
+        }
         if (pendingHigh != 0) {
             char high = pendingHigh;
             pendingHigh = 0;
@@ -61,7 +75,9 @@ final class TerminalSafeWriter extends FilterWriter {
     @Override
     public void close() throws IOException {
         if (pendingHigh != 0) escape(pendingHigh);
+        if (pendingCr) escape('\r');
         pendingHigh = 0;
+        pendingCr = false;
         super.close();
     }
 

@@ -33,6 +33,8 @@ class TerminalSafeWriterTest {
     void textNewlinesTabsAndEveryVisibleCharacterPass() throws IOException {
         String text = "ID\tTARGET\nappr_1\tcafé 東京 😀 ünïcode\n";
         assertThat(through(text)).isEqualTo(text);
+        assertThat(through("a,b\r\nc,d\r\n")).as("CSV's line ends").isEqualTo("a,b\r\nc,d\r\n");
+        assertThat(through("x\r")).isEqualTo("x\\u000d");
     }
 
     @Test
