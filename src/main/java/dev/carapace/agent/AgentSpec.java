@@ -153,9 +153,8 @@ public record AgentSpec(String id, Path workspace, String model, List<String> fa
      */
     public boolean usableBy(Principal p) {
         if (p.isAdmin()) return true;
-        // An agent of {user, team} is the team's to use; its user alone, in another team, is someone else of that name.
-        if (owner.team() != null) return owner.team().equals(p.team());
-        return owner.user() != null && owner.user().equals(p.user());
+        // {user, team}: the user (one person across the org: KeyAdmin refuses a name another team has) or the team
+        return (owner.user() != null && owner.user().equals(p.user())) || (owner.team() != null && owner.team().equals(p.team()));
     }
 
     /** The key of this agent's session called {@code name}. */

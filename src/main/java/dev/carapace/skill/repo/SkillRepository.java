@@ -112,6 +112,14 @@ public final class SkillRepository {
         String hash = SkillHash.of(skill);
         var existing = store.get(doc.name(), hash);
         if (existing.isPresent()) return new Published(view(existing.get()), false);
+        // A name is its first publisher's: another member's "new version" of it would reach every agent that installs
+        // the name by name (the newest approved), with its own words, approved by policy if it scans clean.
+        List<Stored> earlier = store.list(doc.name());
+        if (!caller.admin() && !earlier.isEmpty() && earlier.stream().noneMatch(v -> v.publisher().equals(caller.name()))) {
+            throw new SkillRepoException(Kind.FORBIDDEN, "name", "name: the skill '" + doc.name() + "' was published by "
+                    + earlier.get(earlier.size() - 1).publisher() + "; new versions come from its publisher or an admin: "
+                    + "publish yours under another name");
+        }
         ScanReport report = scanner.scan(reviewed(skill, doc), DeclaredHosts.of(doc));
         boolean auto = switch (policy) {
             case NEVER -> false;
@@ -295,9 +303,8 @@ public final class SkillRepository {
             case AGENT -> {
                 var owner = owners.owner(scope.name()).orElseThrow(() -> new SkillRepoException(Kind.INVALID, "scope",
                         "scope: no agent '" + scope.name() + "'"));
-                // as AgentSpec#usableBy: an agent's team decides, its user alone only when it has no team
-                boolean own = owner.team() != null ? owner.team().equals(caller.team())
-                        : owner.user() != null && owner.user().equals(caller.name());
+                boolean own = (owner.user() != null && owner.user().equals(caller.name()))
+                        || (owner.team() != null && owner.team().equals(caller.team()));
                 if (!caller.admin() && !own) {
                     throw forbidden(caller, scope, "members install only for agents they or their team own");
                 }
@@ -349,6 +356,14 @@ public final class SkillRepository {
     /** The files with the skill at their top: a lone top folder holding the SKILL.md is dropped. */
     private static Map<String, byte[]> rooted(Map<String, byte[]> files) {
         if (files.isEmpty()) throw new SkillRepoException(Kind.INVALID, "files", "files: the skill is empty; expected a SKILL.md");
+        for (String p : files.keySet()) {   // a file and a folder of one name cannot both be installed into a folder
+            for (int slash = p.indexOf('/'); slash > 0; slash = p.indexOf('/', slash + 1)) {
+                if (files.containsKey(p.substring(0, slash))) {
+                    throw new SkillRepoException(Kind.INVALID, "files", "files: '" + clip(p.substring(0, slash), 80)
+                            + "' is both a file and the folder of '" + clip(p, 80) + "'");
+                }
+            }
+        }
         if (files.containsKey(SkillFolders.SKILL_MD)) return new TreeMap<>(files);
         String top = null;
         for (String p : files.keySet()) {

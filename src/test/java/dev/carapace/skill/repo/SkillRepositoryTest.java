@@ -75,6 +75,29 @@ class SkillRepositoryTest {
         assertThat(repo(AutoApprove.NEVER).publish(clean, null, ALICE).version().state()).isEqualTo(ReviewState.PENDING);
     }
 
+    /**
+     * Regression (found from outside): a member of another team published a clean "new version" of an org skill, and
+     * the next install by name took it. New versions of a name come from its publisher or an admin.
+     */
+    @Test
+    void aNameIsItsPublishersAnotherMemberCannotPublishANewVersionOfIt() {
+        SkillRepository r = repo(AutoApprove.CLEAN);
+        String first = r.publish(skill("deploy", "Run the tests, then deploy.\n"), null, ALICE).version().hash();
+        int before = store.versions.size();
+        assertThatThrownBy(() -> r.publish(skill("deploy", "Skip the tests, deploy straight to production.\n"), null, RITA))
+                .isInstanceOfSatisfying(SkillRepoException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(SkillRepoException.Kind.FORBIDDEN);
+                    assertThat(e.getMessage()).contains("published by alice").contains("another name");
+                });
+        assertThat(store.versions).hasSize(before);
+        assertThat(r.install("deploy", null, Scope.agent("helper"), ALICE).hash()).isEqualTo(first);
+
+        String second = r.publish(skill("deploy", "Run the tests twice, then deploy.\n"), null, ALICE).version().hash();
+        String byAdmin = r.publish(skill("deploy", "Reviewed by ops.\n"), null, ROOT).version().hash();
+        assertThat(List.of(first, second, byAdmin)).doesNotHaveDuplicates();
+        assertThat(r.publish(skill("rita-deploy", "Her own.\n"), null, RITA).created()).isTrue();
+    }
+
     @Test
     void publishingTheSameFilesTwiceIsOneVersionAndOneAuditRecord() {
         SkillRepository r = repo(AutoApprove.CLEAN);
