@@ -35,7 +35,14 @@ public final class SkillPaths {
         for (String n : names) {
             if (n.equals("..")) throw refused(path, "the path leaves the skill's folder ('..')");
         }
-        return names.stream().filter(n -> !n.isEmpty() && !n.equals(".")).toList();
+        List<String> kept = names.stream().filter(n -> !n.isEmpty() && !n.equals(".")).toList();
+        // "." alone names no file (it would be stored under an empty path no reviewer can open); a name with a space at
+        // either end reads as its neighbour without it ("SKILL.md " beside "SKILL.md")
+        if (kept.isEmpty()) throw refused(path, "the path names the skill's folder, not a file in it");
+        for (String n : kept) {
+            if (!n.equals(n.strip())) throw refused(path, "a name starts or ends with a space");
+        }
+        return kept;
     }
 
     static SkillFileException refused(String path, String why) {

@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -125,5 +126,23 @@ class SkillRepoAttackTest {
         assertThat(repo.publish(bins, null, ALICE).version().state()).isEqualTo(ReviewState.PENDING);
         // what is stored (hashed, served) is the files alone
         assertThat(store.get("continued", repo.versions("continued").getFirst().hash()).orElseThrow().files()).containsOnlyKeys("SKILL.md");
+    }
+
+    /**
+     * Bug: a file named "." was stored under an empty path no reviewer could open (the scanner read it, the file API
+     * could not show it); "SKILL.md " was stored beside "SKILL.md"; a file "a" beside a folder "a".
+     */
+    @Test
+    void namesNoReviewerCanOpenOrTellApartAreRefused() {
+        for (String name : List.of(".", "./", "SKILL.md ", " x.md", "refs/ guide.md")) {
+            assertThatThrownBy(() -> SkillArchives.checkedPath(name, "files")).as(name)
+                    .isInstanceOf(SkillRepoException.class);
+        }
+        assertThat(SkillArchives.checkedPath("./refs//guide.md", "files")).isEqualTo("refs/guide.md");
+        Map<String, byte[]> both = skill("both", "x\n");
+        both.put("a", new byte[] {1});
+        both.put("a/b", new byte[] {2});
+        assertThatThrownBy(() -> repo.publish(both, null, ALICE)).hasMessageContaining("'a' is both a file and the folder of 'a/b'");
+        assertThat(store.versions).isEmpty();
     }
 }
