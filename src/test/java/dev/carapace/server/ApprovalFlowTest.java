@@ -290,6 +290,11 @@ class ApprovalFlowTest {
             assertThat(r.body()).contains("outside the years 1 to 9999");
         }
         assertThat(h.get("/api/audit?outcome=maybe", h.adminKey).statusCode()).isEqualTo(400);
+        // Regression (found from outside): spawns are written with layer agent, the egress scrubber with outcome scrub,
+        // privacy with its decisions; the filters refused the values the log itself holds
+        for (String q : new String[] {"layer=agent", "layer=privacy", "outcome=scrub", "outcome=redact", "outcome=block"}) {
+            assertThat(h.get("/api/audit?" + q, h.adminKey).statusCode()).as(q).isEqualTo(200);
+        }
         assertThat(h.get("/api/audit?colour=red", h.adminKey).body()).contains("colour: unknown parameter");
         HttpResponse<String> field = h.post("/api/approvals/apr_x/deny", h.adminKey, "{\"remember\":true}");
         assertThat(field.statusCode()).isEqualTo(400);

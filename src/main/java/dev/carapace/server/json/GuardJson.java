@@ -23,10 +23,13 @@ import static dev.carapace.text.Excerpt.clip;
 /** Audit records, approvals, grants and verifications as the API and the CLI show them; and their query inputs. */
 public final class GuardJson {
 
+    /** Every outcome a record is written with (a filter refusing one the log holds would hide those records). */
     public static final Set<String> OUTCOMES = Set.of("allow", "deny", "ask", "audit", "approved", "rejected", "expired", "revoked",
-            "pending", "installed", "pinned", "removed", "sent", "failed", "refused", "redacted", "bound", "unbound", "allowed");
+            "pending", "installed", "pinned", "removed", "sent", "failed", "refused", "redacted", "bound", "unbound", "allowed",
+            "scrub", "redact", "private", "block");
+    /** Every layer a record is written with: the guard's, and spawns (agent), privacy, skills and channels. */
     public static final Set<String> LAYERS = Set.of("tool", "filesystem", "network", "process", "approval", "policy", "skills",
-            "channels");
+            "channels", "agent", "privacy");
     public static final Set<String> APPROVAL_STATUSES = Set.of(ApprovalRecords.PENDING, ApprovalRecords.APPROVED,
             ApprovalRecords.REJECTED, ApprovalRecords.EXPIRED);
 
