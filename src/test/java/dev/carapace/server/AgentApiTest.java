@@ -261,7 +261,12 @@ class AgentApiTest {
         assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"session\":\"main\"}"), 400, "invalid_request_error",
                 "message: required");
         assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":"), 400, "invalid_request_error",
-                "Request body is not valid JSON.");
+                "Request body is not valid JSON: ");
+        // Regression (found from outside): what followed the object was ignored ({"amount":"5"} {"amount":"999"})
+        assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"x\"} trailing"), 400,
+                "invalid_request_error", "Request body is not valid JSON: ");
+        assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"x\"} {\"message\":\"y\"}"), 400,
+                "invalid_request_error", "unexpected content after the end of the JSON value");
         assertError(h.post("/api/agents/helper/runs", h.memberKey, "[1]"), 400, "invalid_request_error", "must be a JSON object");
         assertError(h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"   \"}"), 400, "invalid_request_error",
                 "message: must not be empty");

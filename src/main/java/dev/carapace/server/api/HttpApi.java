@@ -60,9 +60,12 @@ public final class HttpApi {
 
     private static final Logger log = LoggerFactory.getLogger("carapace.access");
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Reads request bodies keeping decimals exact: 0.1 stays 0.1, never the nearest double. */
-    /** The native API's bodies: a field given twice is refused, never read as its last value. */
+    /**
+     * The native API's bodies: decimals kept exact (0.1 stays 0.1, never the nearest double); a field given twice is
+     * refused, never read as its last value; so is anything after the object ({@code {"amount":"5"} {"amount":"999"}}).
+     */
     private static final ObjectReader BODY = JSON.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final String X_REQUEST_ID = "x-request-id";
     private static final String REQUEST_ID = "request-id";
@@ -550,9 +553,9 @@ public final class HttpApi {
                 throw ApiException.invalid(null, "Request body gives a field twice (" + clip(m, 80) + ", line "
                         + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + "); give each once.");
             }
-            throw ApiException.invalid(null, "Request body is not valid JSON.");
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "Request body is not valid JSON.");
+            throw ApiException.invalid(null, "Request body is not valid JSON: " + JsonFields.jsonProblem(e));
+        } catch (IOException e) {   // a trailing token, too
+            throw ApiException.invalid(null, "Request body is not valid JSON: " + JsonFields.jsonProblem(e));
         } catch (NumberFormatException e) {
             throw JsonFields.numberOutOfRange();
         }
