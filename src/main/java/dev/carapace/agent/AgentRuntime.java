@@ -39,6 +39,11 @@ public final class AgentRuntime implements AutoCloseable {
      */
     public static final String CHANNEL_SESSION_PREFIX = "ch-";
 
+    /** Whether a client may name a session {@code name}: letters, digits, '.', '_' and '-', at most 128. */
+    public static boolean sessionName(String name) {
+        return name != null && RunLifecycle.SESSION_NAME.matcher(name).matches();
+    }
+
     /** Whether {@code sessionName} is a channel's conversation ({@link #CHANNEL_SESSION_PREFIX}). */
     public static boolean channelSession(String sessionName) {
         return sessionName != null && sessionName.startsWith(CHANNEL_SESSION_PREFIX);

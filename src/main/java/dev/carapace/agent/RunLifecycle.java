@@ -41,7 +41,7 @@ final class RunLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(RunLifecycle.class);
 
-    private static final Pattern SESSION_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    static final Pattern SESSION_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final Pattern JOB_RUN = Pattern.compile("job:[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[0-9]{1,12}");
 
     private final SessionStore store;

@@ -257,6 +257,12 @@ public final class JobService {
                 }
             }
         }
+        if (spec.action() instanceof JobAction.AgentTurn turn && turn.session() != null
+                && !AgentRuntime.sessionName(turn.session())) {
+            // checked now, not at the first run: a job that can never run would fail until it paused itself
+            throw ApiException.invalid("session", "session: expected a name of letters, digits, '.', '_' and '-', "
+                    + "starting with a letter or digit, at most 128 characters; got '" + clip(turn.session(), 60) + "'");
+        }
         if (spec.action() instanceof JobAction.AgentTurn turn && AgentRuntime.channelSession(turn.session())) {
             throw ApiException.invalid("session", "session: '" + clip(turn.session(), 60) + "' is a channel's conversation"
                     + " (names starting with '" + AgentRuntime.CHANNEL_SESSION_PREFIX + "'), which only its channel"

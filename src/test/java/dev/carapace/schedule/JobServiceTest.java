@@ -76,6 +76,7 @@ class JobServiceTest {
                 Arguments.of("no schedule kind", job("j", "schedule", Map.of("zone", "UTC")), "schedule"),
                 Arguments.of("unknown agent", job("j", "agent", "ghost"), "agent"),
                 Arguments.of("a channel's conversation as its session", job("j", "session", "ch-crm-0123456789ab"), "session"),
+                Arguments.of("a session name no run can have", job("j", "session", "bad name!"), "session"),
                 Arguments.of("a tool the agent lacks", job("j", "limits", Map.of("tools", List.of("exec"))), "limits.tools"),
                 Arguments.of("unknown field", job("j", "colour", "red"), "colour"),
                 Arguments.of("bad id", job("../etc"), "id"),

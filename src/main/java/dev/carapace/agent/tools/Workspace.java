@@ -165,12 +165,12 @@ public final class Workspace {
 
     /** Resolves a path to create or replace: absent, or a regular file without other hard links. */
     public Target resolveForWrite(String path) throws WorkspaceException {
+        Target t = resolve(path);
         // A name made here is shown to people (approvals, audit, listings, terminals): none that reads as something else.
-        if (path != null && path.codePoints().anyMatch(Invisible::is)) {
+        if (path.codePoints().anyMatch(Invisible::is)) {
             throw new WorkspaceException("path has a control, format or other invisible character (an escape, CR, a bidi"
                     + " override, a zero-width space); a new file's name may not");
         }
-        Target t = resolve(path);
         if (t.exists()) checkExisting(t, true);
         return t;
     }
