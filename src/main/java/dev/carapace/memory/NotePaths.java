@@ -1,5 +1,7 @@
 package dev.carapace.memory;
 
+import java.text.Normalizer;
+
 import static dev.carapace.text.Excerpt.clip;
 
 /**
@@ -39,8 +41,29 @@ public final class NotePaths {
                 }
                 i += Character.charCount(cp);
             }
+            // Lookalikes of another name: full-width or compatibility forms (ｑ１ for q1), and one name mixing scripts
+            // (plаns with a Cyrillic а beside plans).
+            if (!Normalizer.normalize(s, Normalizer.Form.NFKC).equals(s)) {
+                throw invalid(p, "'" + clip(s, 40) + "' has full-width or compatibility characters; write '"
+                        + clip(Normalizer.normalize(s, Normalizer.Form.NFKC), 40) + "'");
+            }
+            for (String word : s.split("[^\\p{L}\\p{M}]+")) {
+                if (word.codePoints().mapToObj(NotePaths::scriptGroup).filter(g -> g != null).distinct().count() > 1) {
+                    throw invalid(p, "'" + clip(word, 40) + "' mixes letters of several scripts, which reads as another name");
+                }
+            }
         }
         return p;
+    }
+
+    /** A letter's script, the scripts Chinese, Japanese and Korean mix within a word counted as one; null for none. */
+    private static String scriptGroup(int cp) {
+        Character.UnicodeScript sc = Character.UnicodeScript.of(cp);
+        return switch (sc) {
+            case COMMON, INHERITED -> null;
+            case HAN, HIRAGANA, KATAKANA, HANGUL, BOPOMOFO -> "CJK";
+            default -> sc.name();
+        };
     }
 
     private static MemoryException invalid(String path, String why) {
