@@ -86,13 +86,13 @@ public final class SkillsApi {
     }
 
     private void list(Exchange x) {
-        caller(x);
+        Caller c = caller(x);
         noQuery(x);
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
         repo.versions(null).forEach(v -> data.add(SkillsJson.version(v, false)));
         ArrayNode installs = body.putArray("installs");
-        repo.installs(null).forEach(i -> installs.add(SkillsJson.install(i)));
+        repo.installs(null, c).forEach(i -> installs.add(SkillsJson.install(i)));
         sendJson(x, 200, body);
     }
 
@@ -201,14 +201,14 @@ public final class SkillsApi {
     }
 
     private void installs(Exchange x) {
-        caller(x);
+        Caller c = caller(x);
         for (String q : x.queryNames()) {
             if (!q.equals("scope")) throw ApiException.invalid(q, q + ": unknown parameter (expected scope)");
         }
         String scope = x.query("scope");
         ObjectNode body = JSON.createObjectNode();
         ArrayNode data = body.putArray("data");
-        repo.installs(scope == null ? null : Scope.parse(scope)).forEach(i -> data.add(SkillsJson.install(i)));
+        repo.installs(scope == null ? null : Scope.parse(scope), c).forEach(i -> data.add(SkillsJson.install(i)));
         sendJson(x, 200, body);
     }
 

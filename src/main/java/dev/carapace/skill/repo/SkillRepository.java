@@ -249,6 +249,19 @@ public final class SkillRepository {
         return store.installs(scope == null ? null : List.of(scope));
     }
 
+    /**
+     * The installs {@code caller} may see: an admin all; a member the org's, their team's and those of agents they or
+     * their team own (another team's agents and installs are that team's business).
+     */
+    public List<Install> installs(Scope scope, Caller caller) {
+        return installs(scope).stream().filter(i -> caller.admin() || switch (i.scope().kind()) {
+            case ORG -> true;
+            case TEAM -> i.scope().name().equals(caller.team());
+            case AGENT -> owners.owner(i.scope().name()).map(o -> (o.user() != null && o.user().equals(caller.name()))
+                    || (o.team() != null && o.team().equals(caller.team()))).orElse(false);
+        }).toList();
+    }
+
     /** An installed version an agent gets, with the scope it was installed at; {@code version} is without its files. */
     public record Resolved(Scope scope, Stored version) {}
 

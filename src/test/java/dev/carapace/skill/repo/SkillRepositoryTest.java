@@ -98,6 +98,25 @@ class SkillRepositoryTest {
         assertThat(r.publish(skill("rita-deploy", "Her own.\n"), null, RITA).created()).isTrue();
     }
 
+    /** Regression (found from outside): a member listed every scope's installs, other teams' agents and installers. */
+    @Test
+    void aMemberSeesTheOrgsTheirTeamsAndTheirAgentsInstallsOnly() {
+        SkillRepository r = repo(AutoApprove.CLEAN);
+        r.publish(skill("a", "x\n"), null, ROOT);
+        r.install("a", null, Scope.ORG, ROOT);
+        r.install("a", null, Scope.team("platform"), ROOT);
+        r.install("a", null, Scope.team("research"), ROOT);
+        r.install("a", null, Scope.agent("helper"), ROOT);
+        r.install("a", null, Scope.agent("lab"), ROOT);
+        r.install("a", null, Scope.agent("alices-bot"), ROOT);
+        assertThat(r.installs(null, ALICE)).extracting(Install::scope).containsExactlyInAnyOrder(Scope.ORG,
+                Scope.team("platform"), Scope.agent("helper"), Scope.agent("alices-bot"));
+        assertThat(r.installs(null, RITA)).extracting(Install::scope).containsExactlyInAnyOrder(Scope.ORG,
+                Scope.team("research"), Scope.agent("lab"), Scope.agent("alices-bot"));
+        assertThat(r.installs(Scope.agent("lab"), ALICE)).isEmpty();
+        assertThat(r.installs(null, ROOT)).hasSize(6);
+    }
+
     @Test
     void publishingTheSameFilesTwiceIsOneVersionAndOneAuditRecord() {
         SkillRepository r = repo(AutoApprove.CLEAN);
