@@ -44,6 +44,7 @@ public final class KeyAdmin {
     }
 
     public Created create(String user, String team, Principal.Role role, String name) {
+        if (user == null) throw ApiException.invalid("user", "user: required (" + USER_FORM + ")");
         if (!isUserName(user)) {
             throw ApiException.invalid("user", "user: expected " + USER_FORM + "; got '" + clip(user, 40) + "'");
         }

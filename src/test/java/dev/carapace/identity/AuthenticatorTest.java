@@ -79,6 +79,8 @@ class AuthenticatorTest {
                     assertThat(e.param()).isEqualTo("team");
                     assertThat(e.getMessage()).contains("sales", "platform", "research");
                 });
+        assertThatThrownBy(() -> admin.create(null, "platform", Principal.Role.MEMBER, null))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage()).startsWith("user: required"));
         assertThatThrownBy(() -> admin.create("has space", "platform", Principal.Role.MEMBER, null))
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.param()).isEqualTo("user"));
         assertThat(store.apiKeys().count()).as("nothing stored for refused requests").isZero();

@@ -136,6 +136,11 @@ class MemoryEndToEndTest {
             if (c.status() != 200) assertThat(e.path("type").asText()).as(c.path()).isNotEmpty();
         }
         assertThat(h.get("/api/memory/notes?agent=helper", null).statusCode()).isEqualTo(401);
+        // the field at fault is named, as everywhere else in the API
+        assertThat(json(h.get("/api/memory/note?agent=helper&path=..%2Fx", h.memberKey).body()).path("error").path("param")
+                .asText()).isEqualTo("path");
+        assertThat(json(h.get("/api/memory/search?agent=helper&q=x&scope=sales", h.memberKey).body()).path("error")
+                .path("param").asText()).isEqualTo("scope");
     }
 
     @Test

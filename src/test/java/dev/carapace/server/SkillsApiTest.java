@@ -81,6 +81,11 @@ class SkillsApiTest {
         assertThat(memberOrg.statusCode()).isEqualTo(403);
         HttpResponse<String> memberTeam = g.post("/api/skills/installs", g.memberKey, "{\"name\":\"notes\",\"scope\":\"team:platform\"}");
         assertThat(memberTeam.statusCode()).isEqualTo(403);
+        for (String noScope : new String[]{"{\"name\":\"notes\"}", "{\"name\":\"notes\",\"scope\":null}"}) {
+            HttpResponse<String> r = g.post("/api/skills/installs", g.adminKey, noScope);
+            assertThat(r.statusCode()).as(noScope).isEqualTo(400);
+            assertThat(r.body()).as(noScope).contains("scope: required");
+        }
 
         // the admin approves with a note, by a hash prefix, and installs at org scope
         JsonNode approved = ok(g.post("/api/skills/setup/" + flaggedHash.substring(0, 12) + "/review", g.adminKey,

@@ -188,7 +188,7 @@ public final class MemoryApi {
             return work.get();
         } catch (MemoryException e) {
             throw switch (e.reason()) {
-                case INVALID -> ApiException.invalid(null, e.getMessage());
+                case INVALID -> ApiException.invalidNamed(e.getMessage(), e.getMessage().startsWith("path ") ? "path" : null);
                 case NOT_FOUND -> new ApiException(ApiException.Kind.NOT_FOUND, e.getMessage(), "path",
                         "memory_note_not_found", null, false);
                 case TOO_LARGE -> new ApiException(ApiException.Kind.TOO_LARGE, e.getMessage(), null,

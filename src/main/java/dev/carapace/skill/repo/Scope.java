@@ -18,7 +18,11 @@ public record Scope(Kind kind, String name) {
 
     /** Parses {@code org}, {@code team:NAME} or {@code agent:NAME}. */
     public static Scope parse(String text) {
-        if (text == null || text.isBlank()) throw invalid(text, "it is empty");
+        if (text == null) {
+            throw new SkillRepoException(SkillRepoException.Kind.INVALID, "scope", "scope: required; expected org, "
+                    + "team:NAME or agent:NAME");
+        }
+        if (text.isBlank()) throw invalid(text, "it is empty");
         if (text.equals("org")) return ORG;
         int colon = text.indexOf(':');
         String kind = colon < 0 ? text : text.substring(0, colon);
