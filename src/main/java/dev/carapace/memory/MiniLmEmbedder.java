@@ -56,7 +56,8 @@ public final class MiniLmEmbedder implements Embedder {
 
     /**
      * Whether {@code text} has something to embed: a character that is not a space, control or format character. The
-     * library refuses text it finds blank, by a test of its own that is not String#isBlank ("\u0000", "\u200b").
+     * library refuses text it finds blank by a test of its own, which String#isBlank does not match (a NUL, a zero-width
+     * space).
      */
     static boolean visible(String text) {
         return text.codePoints().anyMatch(c -> switch (Character.getType(c)) {

@@ -59,7 +59,6 @@ public final class AnthropicFormat implements WireFormat {
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    /** Upstream error messages are passed on to clients, so keep them short. */
     @Override
     public WireApi api() { return WireApi.ANTHROPIC; }
 
@@ -327,5 +326,4 @@ public final class AnthropicFormat implements WireFormat {
 
     /** {@code sizeHint}: the expected output size, so that large bodies are not copied over and over as they grow. */
     static byte[] write(int sizeHint, JsonOutput.Body w) { return JsonOutput.json(MAPPER, sizeHint, w); }
-
 }

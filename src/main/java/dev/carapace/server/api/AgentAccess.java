@@ -50,7 +50,9 @@ final class AgentAccess {
         AgentSpec a = runtime.agents().find(r.agent()).orElse(null);
         if (!p.isAdmin() && (a == null || !a.usableBy(p))) throw forbidden(p, "run '" + r.id() + "'", a);
         String[] key = r.sessionKey() == null ? new String[0] : r.sessionKey().split(":", 3);
-        if (!p.isAdmin() && key.length == 3 && AgentRuntime.channelSession(key[2])) throw channelConversation(p, "run '" + r.id() + "'");
+        if (!p.isAdmin() && key.length == 3 && AgentRuntime.channelSession(key[2])) {
+            throw channelConversation(p, "run '" + r.id() + "'");
+        }
         return r;
     }
 
@@ -70,7 +72,9 @@ final class AgentAccess {
                     + clip(parts[1], 60) + "'.", "session", "session_not_found", null, false);
         }
         if (!a.usableBy(p)) throw forbidden(p, "session '" + clip(key, 60) + "'", a);
-        if (AgentRuntime.channelSession(parts[2]) && !p.isAdmin()) throw channelConversation(p, "session '" + clip(key, 60) + "'");
+        if (AgentRuntime.channelSession(parts[2]) && !p.isAdmin()) {
+            throw channelConversation(p, "session '" + clip(key, 60) + "'");
+        }
         return new SessionRef(key, a, parts[2]);
     }
 

@@ -7,11 +7,12 @@ import java.io.IOException;
 import java.io.Writer;
 
 /**
- * Everything the CLI prints, with the characters a terminal acts on or hides written as a backslash, 'u' and four hex digits:
- * escape sequences, a CR that does not end a line (it lets a later text overwrite one), bidi overrides, zero-width characters
- * ({@link Invisible}). What the CLI prints comes from agents, models and clients (file names, approval targets,
- * reasons): an operator must see what is there, not what it makes the terminal show. Newlines and tabs pass. JSON
- * stays JSON: such characters only occur inside its strings, where that escape means the same character.
+ * Everything the CLI prints, with the characters a terminal acts on or hides written as a backslash, 'u' and four
+ * hex digits: escape sequences, a CR that does not end a line (it lets a later text overwrite one), bidi overrides,
+ * zero-width characters ({@link Invisible}). What the CLI prints comes from agents, models and clients (file names,
+ * approval targets, reasons): an operator must see what is there, not what it makes the terminal show. Newlines and
+ * tabs pass. JSON stays JSON: such characters only occur inside its strings, where that escape means the same
+ * character.
  */
 final class TerminalSafeWriter extends FilterWriter {
 

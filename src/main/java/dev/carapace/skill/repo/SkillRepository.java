@@ -257,9 +257,14 @@ public final class SkillRepository {
         return installs(scope).stream().filter(i -> caller.admin() || switch (i.scope().kind()) {
             case ORG -> true;
             case TEAM -> i.scope().name().equals(caller.team());
-            case AGENT -> owners.owner(i.scope().name()).map(o -> (o.user() != null && o.user().equals(caller.name()))
-                    || (o.team() != null && o.team().equals(caller.team()))).orElse(false);
+            case AGENT -> owners.owner(i.scope().name()).map(o -> owns(o, caller)).orElse(false);
         }).toList();
+    }
+
+    /** Whether {@code caller} or their team owns the agent of {@code owner}. */
+    private static boolean owns(AgentOwners.Owner owner, Caller caller) {
+        return (owner.user() != null && owner.user().equals(caller.name()))
+                || (owner.team() != null && owner.team().equals(caller.team()));
     }
 
     /** An installed version an agent gets, with the scope it was installed at; {@code version} is without its files. */
@@ -316,9 +321,7 @@ public final class SkillRepository {
             case AGENT -> {
                 var owner = owners.owner(scope.name()).orElseThrow(() -> new SkillRepoException(Kind.INVALID, "scope",
                         "scope: no agent '" + scope.name() + "'"));
-                boolean own = (owner.user() != null && owner.user().equals(caller.name()))
-                        || (owner.team() != null && owner.team().equals(caller.team()));
-                if (!caller.admin() && !own) {
+                if (!caller.admin() && !owns(owner, caller)) {
                     throw forbidden(caller, scope, "members install only for agents they or their team own");
                 }
             }
