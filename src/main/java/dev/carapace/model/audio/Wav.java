@@ -27,6 +27,9 @@ public final class Wav {
             int here = (int) at;
             long size = in.getInt(here + 4) & 0xffffffffL;
             if (tag(b, here, "fmt ") && size >= 16 && here + 8 + 16 <= b.length) {
+                // A second format chunk: decoders read the first (ffmpeg's WAV reader says so), a later one could claim
+                // a rate that makes long audio short. Not a file whose length we can tell.
+                if (byteRate != 0) return null;
                 byteRate = byteRate(in, here + 8);
                 if (byteRate == 0) return null;
             } else if (tag(b, here, "data")) {

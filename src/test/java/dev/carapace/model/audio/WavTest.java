@@ -49,6 +49,21 @@ class WavTest {
         assertThat(Wav.seconds(oneSecondThenMore)).isGreaterThanOrEqualTo(701.0);
     }
 
+    /** Regression (found from outside): a second fmt chunk with a far higher rate made 700 s of audio "0.46 s". */
+    @Test
+    void aSecondFormatChunkMakesItAFileWhoseLengthWeCannotTell() {
+        ByteBuffer b = ByteBuffer.allocate(12 + 24 + 24 + 8 + 16000).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(b.capacity() - 8).put("WAVE".getBytes(StandardCharsets.US_ASCII));
+        b.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1).putShort((short) 1)
+                .putInt(8000).putInt(8000).putShort((short) 1).putShort((short) 8);
+        b.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1).putShort((short) 8)
+                .putInt(384000).putInt(384000 * 8 * 4).putShort((short) 32).putShort((short) 32);
+        b.put("data".getBytes(StandardCharsets.US_ASCII)).putInt(16000);
+        assertThat(Wav.seconds(b.array())).isEqualTo(-1);
+        assertThat(OpenAiAudio.secondsBound(b.array())).as("bounded by its size at the leanest rate instead")
+                .isGreaterThanOrEqualTo(2);
+    }
+
     @Test
     void hostileHeadersAreNoWavRatherThanAnErrorOrAFalseLength() {
         assertThat(Wav.seconds("not audio at all".getBytes())).isEqualTo(-1);
