@@ -57,6 +57,8 @@ public final class Provider implements AutoCloseable {
     private final String speechPath;
     /** Kept only to mask it out of what the upstream says ({@link #withoutKey}); it is already in {@link #headers}. */
     private final String apiKey;
+    private final byte[] keyBytes;
+    private static final byte[] MASK = "***".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     /** The engine of a local provider ({@code kind: espeak}), or null for an upstream server. */
     private final dev.carapace.model.audio.Espeak espeak;
 
@@ -93,6 +95,8 @@ public final class Provider implements AutoCloseable {
         this.streamHeaders = Http1Client.headerLines(s);
         this.keySet = apiKey != null;
         this.apiKey = apiKey;
+        // a short "key" (a local server's placeholder) would mask ordinary words of every answer
+        this.keyBytes = apiKey == null || apiKey.length() < 16 ? null : apiKey.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** A local provider: speech made on this machine by espeak-ng; it serves speech models only, with no upstream. */
@@ -107,6 +111,7 @@ public final class Provider implements AutoCloseable {
         this.headers = this.streamHeaders = new byte[0];
         this.keySet = false;
         this.apiKey = null;
+        this.keyBytes = null;
     }
 
     private static String rawPath(String url) {
@@ -131,7 +136,7 @@ public final class Provider implements AutoCloseable {
         byte[] body = format.upstreamRequest(request, upstreamModel, defaultMaxTokens);
         boolean relayed = relay != Relay.NONE && request.relaysTo(format.api());
         try (Http1Client.Response response = open(body, headers(request, false), upstreamModel)) {
-            byte[] answer = readAll(response.body(), MAX_BODY);
+            byte[] answer = withoutKey(readAll(response.body(), MAX_BODY));
             return relayed ? format.relayedResponse(answer) : format.parseUpstreamResponse(answer);
         } catch (IOException e) {
             throw ioFailure(e, upstreamModel, true);
@@ -181,7 +186,7 @@ public final class Provider implements AutoCloseable {
 
     private byte[] post(String at, byte[] body, byte[] headerLines, String upstreamModel) {
         try (Http1Client.Response response = open(at, body, headerLines, upstreamModel)) {
-            return readAll(response.body(), MAX_BODY);
+            return withoutKey(readAll(response.body(), MAX_BODY));
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) throw interrupted();
             throw ioFailure(e, upstreamModel, true);
@@ -326,6 +331,32 @@ public final class Provider implements AutoCloseable {
         String said = e.getMessage();
         String masked = UpstreamText.withoutSecret(said, apiKey);
         return masked == said ? e : e.withMessage(masked);
+    }
+
+    /**
+     * {@code answer} with every copy of this provider's key replaced by {@code ***}: an answer passed on as it came
+     * (a transcript, a relayed completion) must not carry the key an upstream echoed into it. Cheap when it is not
+     * there: one search of the bytes.
+     */
+    private byte[] withoutKey(byte[] answer) {
+        if (keyBytes == null || indexOf(answer, keyBytes, 0) < 0) return answer;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(answer.length);
+        int from = 0;
+        for (int at; (at = indexOf(answer, keyBytes, from)) >= 0; from = at + keyBytes.length) {
+            out.write(answer, from, at - from);
+            out.writeBytes(MASK);
+        }
+        out.write(answer, from, answer.length - from);
+        return out.toByteArray();
+    }
+
+    private static int indexOf(byte[] in, byte[] what, int from) {
+        outer:
+        for (int i = from; i <= in.length - what.length; i++) {
+            for (int j = 0; j < what.length; j++) if (in[i + j] != what[j]) continue outer;
+            return i;
+        }
+        return -1;
     }
 
     /** The calling thread was interrupted; {@link Router#worthFailover} does not retry it or blame the deployment. */

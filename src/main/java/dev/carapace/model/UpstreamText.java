@@ -41,7 +41,7 @@ public final class UpstreamText {
         if (message == null || secret == null || secret.isEmpty()) return message;
         String head = secret.substring(0, Math.min(secret.length(), 12));
         int at = message.indexOf(head);
-        if (at < 0) return message;
+        if (at < 0) return withoutCutStart(message, secret);
         StringBuilder out = new StringBuilder(message.length());
         int from = 0;
         while (at >= 0) {
@@ -56,6 +56,19 @@ public final class UpstreamText {
             from = end;
             at = message.indexOf(head, from);
         }
-        return out.append(message, from, message.length()).toString();
+        return withoutCutStart(out.append(message, from, message.length()).toString(), secret);
+    }
+
+    /**
+     * {@code message} without the start of {@code secret} where {@link #clean} cut it off at the limit ("... key
+     * plainpassw..."): four or more of its first characters right before the "...".
+     */
+    private static String withoutCutStart(String message, String secret) {
+        if (!message.endsWith("...")) return message;
+        String body = message.substring(0, message.length() - 3);
+        for (int k = Math.min(secret.length() - 1, body.length()); k >= 4; k--) {
+            if (body.endsWith(secret.substring(0, k))) return body.substring(0, body.length() - k) + "***...";
+        }
+        return message;
     }
 }

@@ -70,6 +70,41 @@ class ProviderKeyEchoTest {
         assertThat(e.getMessage()).doesNotContain(KEY).doesNotContain(KEY.substring(0, 12)).contains("***");
     }
 
+    /** An answer passed on as it came (a relayed completion, a transcript, embeddings) does not carry the key either. */
+    @org.junit.jupiter.api.Test
+    void aSuccessfulAnswerQuotingTheKeyIsPassedOnWithoutIt() throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", x -> {
+            x.getRequestBody().readAllBytes();
+            String sent = x.getRequestHeaders().getFirst("authorization").substring("Bearer ".length());
+            byte[] bytes = ("{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"up-model\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"your key is " + sent + ", twice: " + sent + "\"},"
+                    + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}")
+                    .getBytes(StandardCharsets.UTF_8);
+            x.getResponseHeaders().set("content-type", "application/json");
+            x.sendResponseHeaders(200, bytes.length);
+            try (OutputStream out = x.getResponseBody()) {
+                out.write(bytes);
+            }
+        });
+        server.start();
+        toClose.add(() -> server.stop(0));
+        URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1");
+        OpenAiFormat format = new OpenAiFormat();
+        Provider provider = new Provider(new ProviderSpec("up", WireApi.OPENAI, base, "UP_KEY", Duration.ofSeconds(2),
+                Duration.ofSeconds(5), Map.of()), format, KEY);
+        toClose.add(provider);
+        ChatRequest request = format.parseRequest(
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}".getBytes(StandardCharsets.UTF_8));
+        for (Provider.Relay relay : Provider.Relay.values()) {
+            ChatResponse r = provider.complete(request, "up-model", 50, relay);
+            String seen = r.relayed() != null ? new String(r.relayed(), StandardCharsets.UTF_8) : r.text();
+            assertThat(seen).as(relay.name()).contains("your key is ***, twice: ***").doesNotContain(KEY);
+        }
+        assertThat(new String(provider.embed("{}".getBytes(StandardCharsets.UTF_8), "up-model"), StandardCharsets.UTF_8))
+                .doesNotContain(KEY).contains("***");
+    }
+
     /** An upstream that answers with an error quoting the key it received, whole. */
     private URI upstream(WireApi api, Answer answer) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

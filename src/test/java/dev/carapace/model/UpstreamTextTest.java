@@ -42,5 +42,9 @@ class UpstreamTextTest {
         assertThat(UpstreamText.withoutSecret("bad key 'corp.key:Zq-9…' given", key)).isEqualTo("bad key '***' given");
         assertThat(UpstreamText.withoutSecret("nothing of it here", key)).isEqualTo("nothing of it here");
         assertThat(UpstreamText.withoutSecret("no key configured", null)).isEqualTo("no key configured");
+        // cut off at the limit by clean() before the provider masks it: its start right before the "..."
+        String cut = UpstreamText.clean("x".repeat(UpstreamText.LIMIT - 9) + " key " + key + " rest");
+        assertThat(cut).endsWith("corp...");
+        assertThat(UpstreamText.withoutSecret(cut, key)).endsWith(" key ***...").doesNotContain("corp");
     }
 }
