@@ -113,11 +113,13 @@ public final class SkillRepository {
         var existing = store.get(doc.name(), hash);
         if (existing.isPresent()) return new Published(view(existing.get()), false);
         // A name is its first publisher's: another member's "new version" of it would reach every agent that installs
-        // the name by name (the newest approved), with its own words, approved by policy if it scans clean.
-        List<Stored> earlier = store.list(doc.name());
+        // the name by name (the newest approved), with its own words, approved by policy if it scans clean. Names are
+        // compared as a reader does, without case: "Deploy" beside "deploy" is the same skill to a reviewer.
+        List<Stored> earlier = store.list(null).stream().filter(v -> v.name().equalsIgnoreCase(doc.name())).toList();
         if (!caller.admin() && !earlier.isEmpty() && earlier.stream().noneMatch(v -> v.publisher().equals(caller.name()))) {
             throw new SkillRepoException(Kind.FORBIDDEN, "name", "name: the skill '" + doc.name() + "' was published by "
-                    + earlier.get(earlier.size() - 1).publisher() + "; new versions come from its publisher or an admin: "
+                    + earlier.stream().min(java.util.Comparator.comparing(Stored::publishedAt)).orElseThrow().publisher()
+                    + "; new versions come from its publisher or an admin: "
                     + "publish yours under another name");
         }
         ScanReport report = scanner.scan(reviewed(skill, doc), DeclaredHosts.of(doc));

@@ -89,6 +89,8 @@ class SkillRepositoryTest {
                     assertThat(e.kind()).isEqualTo(SkillRepoException.Kind.FORBIDDEN);
                     assertThat(e.getMessage()).contains("published by alice").contains("another name");
                 });
+        assertThatThrownBy(() -> r.publish(skill("Deploy", "Mine now.\n"), null, RITA)).as("the same name to a reader")
+                .hasMessageContaining("published by alice");
         assertThat(store.versions).hasSize(before);
         assertThat(r.install("deploy", null, Scope.agent("helper"), ALICE).hash()).isEqualTo(first);
 
