@@ -28,7 +28,19 @@ public final class Identities {
     private final ChannelAudit audit;
     private final Clock clock;
 
+    private final java.util.function.Function<String, Optional<String>> teamOfUser;
+
     public Identities(String org, List<IdentityBinding> configured, ChannelStore store, ChannelAudit audit, Clock clock) {
+        this(org, configured, store, audit, clock, user -> Optional.empty());
+    }
+
+    /**
+     * @param teamOfUser the team a user name belongs to (a user name is one person across the org), or empty when no
+     *                   key names it yet: a binding may not make a user of one team speak for another
+     */
+    public Identities(String org, List<IdentityBinding> configured, ChannelStore store, ChannelAudit audit, Clock clock,
+                      java.util.function.Function<String, Optional<String>> teamOfUser) {
+        this.teamOfUser = teamOfUser;
         this.org = org;
         Map<String, IdentityBinding> m = new LinkedHashMap<>();
         for (IdentityBinding b : configured) m.put(b.sender(), b);
@@ -124,6 +136,11 @@ public final class Identities {
         }
         if (user != null && !KeyAdmin.isUserName(user)) {
             throw new IllegalArgumentException("user: expected " + KeyAdmin.USER_FORM + "; got '" + Excerpt.clip(user, 40) + "'");
+        }
+        String usersTeam = user == null ? null : teamOfUser.apply(user).orElse(null);
+        if (usersTeam != null && !usersTeam.equals(team)) {
+            throw new IllegalArgumentException("user: '" + user + "' is a user of team " + usersTeam + "; bind the sender to "
+                    + "team " + usersTeam + ", or to another user of team " + team);
         }
         IdentityBinding b = new IdentityBinding(senderKey, team, user, source, clock.instant());
         store.bind(b);

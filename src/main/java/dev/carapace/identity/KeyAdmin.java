@@ -7,6 +7,7 @@ import dev.carapace.text.Invisible;
 
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -55,12 +56,11 @@ public final class KeyAdmin {
         }
         // A user name is one person across the org: owners ({user: bob}), budgets (user:bob), spend by user and channel
         // bindings all name users alone, so the same name in a second team would be let into the first one's things.
-        for (StoredKey other : keys.list()) {
-            if (other.user() != null && other.user().equalsIgnoreCase(user) && !other.team().equals(team)) {
-                throw ApiException.invalid("user", "user: '" + other.user() + "' is a user of team " + other.team()
-                        + "; a user name is one person across the org: create the key in team " + other.team()
-                        + ", or pick another name for this person");
-            }
+        String usersTeam = teamOf(keys, user).orElse(null);
+        if (usersTeam != null && !usersTeam.equals(team)) {
+            throw ApiException.invalid("user", "user: '" + user + "' is a user of team " + usersTeam
+                    + "; a user name is one person across the org: create the key in team " + usersTeam
+                    + ", or pick another name for this person");
         }
         if (name != null && name.length() > 200) throw ApiException.invalid("name", "name: at most 200 characters");
         if (name != null && name.codePoints().anyMatch(Invisible::is)) {
@@ -75,6 +75,13 @@ public final class KeyAdmin {
     }
 
     public List<StoredKey> list() { return keys.list(); }
+
+    /** The team whose keys (revoked ones too) name {@code user}, in any case; empty when none does. */
+    public static Optional<String> teamOf(ApiKeys keys, String user) {
+        if (user == null) return Optional.empty();
+        return keys.list().stream().filter(k -> k.user() != null && k.user().equalsIgnoreCase(user))
+                .map(StoredKey::team).findFirst();
+    }
 
     /** @return false when no active key has that prefix */
     public boolean revoke(String prefix) { return keys.revoke(prefix, clock.instant()); }

@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.function.Function;
 import dev.carapace.channel.webhook.WebhookChannel;
 import dev.carapace.channel.webhook.WebhookDeliveries;
+import dev.carapace.identity.KeyAdmin;
 
 /**
  * Builds the channels for {@link Carapace}: the hub over the store, the config's identity bindings, the privacy
@@ -59,7 +60,7 @@ final class ChannelWiring {
     /** Who is speaking, over the store: for the hub, and for the CLI's {@code channels pair} and {@code bindings}. */
     static Identities identities(CarapaceConfig config, Store store, AuditLog audit, Clock clock) {
         return new Identities(config.org(), config.channels().identities(), new StoreChannels(store.channelRows()),
-                new AuditedChannels(audit, clock), clock);
+                new AuditedChannels(audit, clock), clock, user -> KeyAdmin.teamOf(store.apiKeys(), user));
     }
 
     /** A channel, built for {@code carapace channels test} without a gateway (it sends nothing: no deliveries). */

@@ -97,7 +97,7 @@ class AuthenticatorTest {
             assertThatThrownBy(() -> admin.create(name, "platform", Principal.Role.MEMBER, null))
                     .isInstanceOfSatisfying(ApiException.class, e -> {
                         assertThat(e.param()).isEqualTo("user");
-                        assertThat(e.getMessage()).contains("'bob' is a user of team research");
+                        assertThat(e.getMessage()).contains("'" + name + "' is a user of team research");
                     });
         }
         admin.create("bob", "research", Principal.Role.ADMIN, "a second key of the same person");

@@ -97,6 +97,14 @@ class ChannelsApiTest {
                 "{\"sender\":\"email:Carol@Corp.Example\",\"team\":\"platform\",\"user\":\"carol\"}");
         assertThat(json(cased.body()).path("sender").asText()).isEqualTo("email:carol@corp.example");
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"nokind\",\"team\":\"platform\"}"), 400, "KIND:ID");
+        // Regression (found from outside): a sender bound to rita, of research, as a user of platform would speak as
+        // her wherever an owner names a user alone; a user name is one person across the org
+        for (String rita : new String[]{"rita", "RITA"}) {
+            HttpResponse<String> r = h.post("/api/channels/bindings", h.adminKey,
+                    "{\"sender\":\"telegram:333\",\"team\":\"platform\",\"user\":\"" + rita + "\"}");
+            error(r, 400, "is a user of team research");
+            assertThat(json(r.body()).path("error").path("param").asText()).isEqualTo("user");
+        }
         // a key no sender can ever have would bind nothing: a Telegram @username, an address without @
         error(h.post("/api/channels/bindings", h.adminKey, "{\"sender\":\"telegram:@alice\",\"team\":\"platform\"}"), 400,
                 "numeric user id");
