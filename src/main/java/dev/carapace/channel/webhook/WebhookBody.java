@@ -56,6 +56,7 @@ record WebhookBody(String text, String sender, String conversation, List<Attachm
                     .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(20).build()).build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     /** A body that is not one: what is wrong, where, and what is expected. */

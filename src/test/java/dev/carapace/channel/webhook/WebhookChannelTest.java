@@ -256,6 +256,7 @@ class WebhookChannelTest {
         cases.put("{\"text\":\"x\",\"reply_to\":\"https://crm.test/callbacks/%zz\"}", "field 'reply_to' is not a URL");
         cases.put("{\"text\":\"x\",\"\\u0000evil\\u202e\":1}", "unknown field '?evil?'");
         cases.put("[".repeat(50) + "]".repeat(50), "the body is not JSON");
+        cases.put("{\"text\":\"hi\",\"sender\":\"alice\"} {\"x\":1}", "the body is not JSON");   // what follows is not read
         int i = 0;
         for (Map.Entry<String, String> c : cases.entrySet()) {
             HookResponse r = channel.receive(signed("b" + i++, c.getKey()));
