@@ -17,7 +17,9 @@ public final class MemoryException extends RuntimeException {
         /** The note, or the scope with it, is over its size cap (413). */
         TOO_LARGE,
         /** Too many writes in a minute (429). */
-        RATE
+        RATE,
+        /** The embedding model could not be loaded (503): memory cannot search or write until it can. */
+        UNAVAILABLE
     }
 
     private final Reason reason;

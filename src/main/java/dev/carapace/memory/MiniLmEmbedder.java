@@ -20,6 +20,8 @@ import java.util.concurrent.Executors;
  */
 public final class MiniLmEmbedder implements Embedder {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MiniLmEmbedder.class);
+
     public static final String ID = "all-minilm-l6-v2";
     private static final int DIMENSION = 384;
 
@@ -67,6 +69,20 @@ public final class MiniLmEmbedder implements Embedder {
         });
     }
 
+    /**
+     * Loads the model now, in the background, rather than on the first memory call: at start the heap is still free,
+     * while a first load under load can run out of it. A failure here is logged and said again by every call.
+     */
+    public void loadSoon() {
+        pool.execute(() -> {
+            try {
+                model();
+            } catch (MemoryException e) {
+                log.error(e.getMessage());
+            }
+        });
+    }
+
     private AllMiniLmL6V2EmbeddingModel model() {
         AllMiniLmL6V2EmbeddingModel m = model;
         if (m != null) return m;
@@ -74,7 +90,14 @@ public final class MiniLmEmbedder implements Embedder {
             if (model == null) {
                 if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
                 if (System.getProperty("OPT_OUT_TRACKING") == null) System.setProperty("OPT_OUT_TRACKING", "true");
-                model = new AllMiniLmL6V2EmbeddingModel(pool);
+                try {
+                    model = new AllMiniLmL6V2EmbeddingModel(pool);
+                } catch (OutOfMemoryError | LinkageError e) {
+                    // The model loads in a class initialiser: once that fails, the class stays unusable in this JVM.
+                    throw new MemoryException(MemoryException.Reason.UNAVAILABLE, "memory is unavailable: the embedding "
+                            + "model could not be loaded (" + e + "); give Carapace more heap (CARAPACE_JAVA_OPTS=-Xmx512m)"
+                            + " and restart it");
+                }
             }
             return model;
         }

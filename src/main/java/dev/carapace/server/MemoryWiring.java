@@ -43,7 +43,16 @@ final class MemoryWiring {
     }
 
     MemoryWiring(CarapaceConfig config, Store store, Clock clock) {
-        this(config, store, new MiniLmEmbedder(), clock);
+        this(config, store, embedder(config), clock);
+    }
+
+    /** The in-process model, loaded at start when an agent has a memory tool (loaded on first use otherwise). */
+    private static MiniLmEmbedder embedder(CarapaceConfig config) {
+        MiniLmEmbedder e = new MiniLmEmbedder();
+        boolean used = config.agents().values().stream().anyMatch(a -> a.enabledTools().stream()
+                .anyMatch(t -> t.equals(MemoryWriteTool.NAME) || t.equals(MemorySearchTool.NAME)));
+        if (used) e.loadSoon();
+        return e;
     }
 
     /** {@code memory_write} and {@code memory_search}; each agent gets those its {@code tools:} list names. */

@@ -50,6 +50,33 @@ class MemoryTest {
 
     private static final Memory.Writer ALICE = new Memory.Writer("alice", "ops");
 
+    /**
+     * Regression (found from outside): a model that failed to load (an OutOfMemoryError in its class initialiser) left
+     * every later memory call failing "unexpectedly"; it is said as what it is, and nothing is stored half-way.
+     */
+    @Test
+    void aModelThatCannotLoadIsSaidPlainlyAndNothingIsStored() throws Exception {
+        store = MemoryFixture.sqlite(dir);
+        Embedder broken = new Embedder() {
+            @Override public String id() { return MiniLmEmbedder.ID; }
+            @Override public int dimension() { return 384; }
+            @Override public List<float[]> embed(List<String> texts) {
+                throw new MemoryException(MemoryException.Reason.UNAVAILABLE, "memory is unavailable: the embedding model "
+                        + "could not be loaded (java.lang.OutOfMemoryError: Java heap space); give Carapace more heap");
+            }
+        };
+        Memory m = new Memory(new dev.carapace.server.adapter.StoreMemoryNotes(store.memoryNotes()), broken,
+                new dev.carapace.server.adapter.PrivacyWriteScreen(PrivacySpec.DEFAULT, new dev.carapace.privacy.Scanner(
+                        PrivacySpec.DEFAULT)), MemoryLimits.DEFAULT, clock);
+        MemoryScopes scopes = new MemoryScopes(new dev.carapace.agent.Agents(List.of(MemoryFixture.agent("alice",
+                new dev.carapace.agent.AgentSpec.Owner(null, "ops")))), a -> null);
+        var result = new MemoryWriteTool(m, scopes).run(new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                "{\"path\":\"a.md\",\"text\":\"hello\"}"), MemoryFixture.as("alice"));
+        assertThat(result.error()).isTrue();
+        assertThat(result.content()).startsWith("memory_write: memory is unavailable").contains("more heap");
+        assertThat(m.list(Scope.agent("alice"))).isEmpty();
+    }
+
     @Test
     void writeAndSearchByKeywordByMeaningAndBoth() {
         MemoryFixture f = fixture(PrivacySpec.DEFAULT, MemoryLimits.DEFAULT);

@@ -197,6 +197,8 @@ public final class MemoryApi {
                         "memory_rate_limited", null, true);
                 case PRIVACY -> new ApiException(ApiException.Kind.INVALID_REQUEST, e.getMessage(), null,
                         "memory_privacy_refused", null, false);
+                case UNAVAILABLE -> new ApiException(ApiException.Kind.UNAVAILABLE, e.getMessage(), null,
+                        "memory_unavailable", null, false);
             };
         }
     }
