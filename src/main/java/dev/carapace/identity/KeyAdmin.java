@@ -76,6 +76,21 @@ public final class KeyAdmin {
 
     public List<StoredKey> list() { return keys.list(); }
 
+    /**
+     * User names the keys give to more than one team (in any case), with those teams: keys made before a user name
+     * was one person across the org. Such a name speaks for every team's {@code {user: NAME}} owners and budgets.
+     */
+    public java.util.Map<String, java.util.Set<String>> sharedUserNames() {
+        java.util.Map<String, java.util.Set<String>> teamsOf = new java.util.TreeMap<>();
+        for (StoredKey k : keys.list()) {
+            if (k.user() != null) {
+                teamsOf.computeIfAbsent(k.user().toLowerCase(java.util.Locale.ROOT), u -> new java.util.TreeSet<>()).add(k.team());
+            }
+        }
+        teamsOf.values().removeIf(teams -> teams.size() < 2);
+        return teamsOf;
+    }
+
     /** The team whose keys (revoked ones too) name {@code user}, in any case; empty when none does. */
     public static Optional<String> teamOf(ApiKeys keys, String user) {
         if (user == null) return Optional.empty();

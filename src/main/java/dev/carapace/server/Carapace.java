@@ -304,6 +304,9 @@ public final class Carapace implements AutoCloseable {
 
         Authenticator auth = new Authenticator(store.apiKeys(), config.org(), config.auth().keyCacheTtl());
         keyAdmin = new KeyAdmin(store.apiKeys(), config.teams().keySet(), clock);
+        keyAdmin.sharedUserNames().forEach((user, teams) -> log.warn("user name '{}' has keys in teams {}: a user name is "
+                + "one person across the org (owners, budgets and bindings name users alone); revoke one team's keys "
+                + "and give that person another name", user, String.join(", ", teams)));
         HttpApi api = new HttpApi(gateway, auth, openai, anthropic, metrics, config.server().maxBodyBytes(), storeWatch);
         ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
                 config.responses(), clock);

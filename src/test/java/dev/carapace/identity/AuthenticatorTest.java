@@ -102,5 +102,10 @@ class AuthenticatorTest {
         }
         admin.create("bob", "research", Principal.Role.ADMIN, "a second key of the same person");
         assertThat(store.apiKeys().count()).isEqualTo(2);
+        assertThat(admin.sharedUserNames()).isEmpty();
+        // keys from before the rule: found, so that the gateway can say so at start
+        store.apiKeys().insert(new dev.carapace.store.ApiKeys.StoredKey("k-old", "cpk_old", "h-old", "BOB", "platform",
+                "member", null, java.time.Instant.now(), null));
+        assertThat(admin.sharedUserNames()).containsExactly(java.util.Map.entry("bob", Set.of("platform", "research")));
     }
 }
