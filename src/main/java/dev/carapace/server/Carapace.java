@@ -16,6 +16,7 @@ import dev.carapace.guard.sandbox.SandboxUnavailableException;
 import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.KeyAdmin;
+import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Alerts;
 import dev.carapace.ledger.BudgetSync;
 import dev.carapace.ledger.Budgets;
@@ -320,7 +321,7 @@ public final class Carapace implements AutoCloseable {
         Routes routes = new Routes();
         new ModelsApi(api, gateway).routes(routes);
         new KeysApi(api, auth, keyAdmin).routes(routes);
-        new BudgetsApi(api, budgets, book, clock).routes(routes);
+        new BudgetsApi(api, budgets, book, clock, (p, id) -> heldTo(p, id)).routes(routes);
         new SpendApi(api, book, clock).routes(routes);
         privacyApi.routes(routes);
         responsesApi.routes(routes);
@@ -421,6 +422,21 @@ public final class Carapace implements AutoCloseable {
     public AgentRuntime agentRuntime() { return agentRuntime; }
 
     public JobService jobs() { return jobWiring.service; }
+
+    /** Whether {@code p}'s calls are held to the agent or job budget {@code id}: an agent they use, a job they manage. */
+    private boolean heldTo(Principal p, String id) {
+        int colon = id.indexOf(':');
+        if (colon < 0) return false;
+        String scope = id.substring(0, colon), subject = id.substring(colon + 1);
+        if (scope.equals("agent")) return agentRuntime.agents().find(subject).map(a -> a.usableBy(p)).orElse(false);
+        if (!scope.equals("job")) return false;
+        try {
+            jobWiring.service.get(subject, p);     // 404 when p may not manage it
+            return true;
+        } catch (ApiException notTheirs) {
+            return false;
+        }
+    }
 
     /** Who is speaking on channels, over the config's store: for the CLI. */
     public static dev.carapace.channel.Identities channelIdentities(CarapaceConfig config, Store store, AuditLog audit) {

@@ -33,6 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BudgetApiTest {
 
     @TempDir Path data;
+    @TempDir Path workspaces;
     GatewayHarness h;
 
     @BeforeEach
@@ -213,6 +214,33 @@ class BudgetApiTest {
         assertThat(error.get("message").asText()).contains(param);
         assertThat(stored()).isEqualTo(before);
         assertThat(h.carapace.ledger().budgets().list()).hasSize(1);
+    }
+
+    /**
+     * Regression (found from outside): a member got 404 for the budget of an agent their runs are held to, and of a
+     * job they manage; another team's stay hidden.
+     */
+    @Test
+    void membersAlsoSeeTheBudgetsOfTheAgentsTheyUseAndTheJobsTheyManage() throws Exception {
+        h.close();
+        Path ws = java.nio.file.Files.createDirectories(workspaces.resolve("helper"));
+        Path lab = java.nio.file.Files.createDirectories(workspaces.resolve("lab"));
+        h = new GatewayHarness(data, """
+                agents:
+                  helper: {workspace: %s, model: m-solo, tools: [read], owner: {team: platform}}
+                  lab: {workspace: %s, model: m-solo, tools: [read], owner: {team: research}}
+                """.formatted(ws, lab));
+        for (String id : List.of("agent:helper", "agent:lab")) okJson(put("/api/budgets/" + id, h.adminKey, "{\"amount\": \"5\"}"));
+        HttpResponse<String> job = h.post("/api/jobs", h.memberKey, "{\"id\":\"alices\",\"agent\":\"helper\",\"message\":\"m\","
+                + "\"schedule\":{\"every\":\"1h\"},\"budget\":{\"amount\":\"2\",\"period\":\"day\"}}");
+        assertThat(job.statusCode()).as(job.body()).isEqualTo(201);
+
+        assertThat(ids(h.get("/api/budgets", h.memberKey))).contains("agent:helper", "job:alices").doesNotContain("agent:lab");
+        assertThat(h.get("/api/budgets/agent:helper", h.memberKey).statusCode()).isEqualTo(200);
+        assertThat(h.get("/api/budgets/job:alices", h.memberKey).statusCode()).isEqualTo(200);
+        assertThat(h.get("/api/budgets/agent:lab", h.memberKey).statusCode()).isEqualTo(404);
+        assertThat(ids(h.get("/api/budgets", h.researchKey))).contains("agent:lab").doesNotContain("agent:helper", "job:alices");
+        assertThat(h.get("/api/budgets/job:alices", h.researchKey).statusCode()).isEqualTo(404);
     }
 
     @Test

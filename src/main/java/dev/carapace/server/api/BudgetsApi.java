@@ -38,12 +38,23 @@ public final class BudgetsApi {
     private final Budgets budgets;
     private final LedgerBook book;
     private final Clock clock;
+    private final java.util.function.BiPredicate<Principal, String> alsoHeldTo;
 
     public BudgetsApi(HttpApi api, Budgets budgets, LedgerBook book, Clock clock) {
+        this(api, budgets, book, clock, (p, id) -> false);
+    }
+
+    /**
+     * @param alsoHeldTo whether a member's calls are also held to the budget {@code id} (an agent's they may use, a
+     *                   job's they manage), besides their user's, team's and org's
+     */
+    public BudgetsApi(HttpApi api, Budgets budgets, LedgerBook book, Clock clock,
+                      java.util.function.BiPredicate<Principal, String> alsoHeldTo) {
         this.api = api;
         this.budgets = budgets;
         this.book = book;
         this.clock = clock;
+        this.alsoHeldTo = alsoHeldTo;
     }
 
     /** Registered before {@link HttpApi#routes}, whose catch-all answers everything else. */
@@ -108,10 +119,14 @@ public final class BudgetsApi {
         sendJson(x, 200, JSON.createObjectNode().put("id", id).put("deleted", true));
     }
 
-    /** Admins see every budget; members the budgets their own calls are held to: their user's, team's and org's. */
-    private static boolean visible(Principal p, String id) {
+    /**
+     * Admins see every budget; members the budgets their own calls are held to: their user's, team's and org's, and
+     * those of the agents they use and the jobs they manage.
+     */
+    private boolean visible(Principal p, String id) {
         return p.isAdmin() || id.equals(Budget.id(Budget.Scope.USER, p.user()))
-                || id.equals(Budget.id(Budget.Scope.TEAM, p.team())) || id.equals(Budget.id(Budget.Scope.ORG, p.org()));
+                || id.equals(Budget.id(Budget.Scope.TEAM, p.team())) || id.equals(Budget.id(Budget.Scope.ORG, p.org()))
+                || alsoHeldTo.test(p, id);
     }
 
     /** Worded like {@link Budgets#get}'s refusal, so a member cannot tell a hidden budget from a missing one. */
