@@ -148,16 +148,17 @@ public final class PolicyEngine implements NetworkRules {
                 if (r.decision() == Verdict.ALLOW && allow == null) allow = r;
             }
         }
-        String remedy = "allow the call once (an operator approves it), or add to a policy of agent '" + agent
-                + "': tools: {allow: [" + tool + "]}";
+        // An ask is decided before any allow: the remedy is the approval, or a change to the rule that asked.
         if (ask != null) {
             return new Decision(Verdict.ASK, "tool", ask.rule(), tool + " '" + clip(target, 120) + "' needs an operator's "
-                    + "approval (" + ask.rule() + ")", remedy, false);
+                    + "approval (" + ask.rule() + ")", "an operator approves the call, or " + ask.rule() + " (target "
+                    + ask.glob() + ") is narrowed or made an allow rule", false);
         }
         if (allow != null) return new Decision(Verdict.ALLOW, "tool", allow.rule(), null, null, false);
         for (CName n : c.askTools) {
             if (n.match().test(tool)) return new Decision(Verdict.ASK, "tool", n.rule(), "tool '" + tool
-                    + "' needs an operator's approval (" + n.rule() + ")", remedy, false);
+                    + "' needs an operator's approval (" + n.rule() + ")", "an operator approves the call, or the tool "
+                    + "moves from tools.ask to tools.allow in " + n.rule(), false);
         }
         for (CName n : c.allowTools) {
             if (n.match().test(tool)) return new Decision(Verdict.ALLOW, "tool", n.rule(), null, null, false);

@@ -184,7 +184,10 @@ class PolicyEngineTest {
         Decision env = e.tool("coder", "read", "/w/sub/.env", TargetKind.PATH);
         assertThat(env.verdict()).isEqualTo(Verdict.DENY);
         assertThat(env.rule()).isEqualTo("p:env");
-        assertThat(e.tool("coder", "exec", "git push origin feature/x", TargetKind.COMMAND).verdict()).isEqualTo(Verdict.ASK);
+        Decision push = e.tool("coder", "exec", "git push origin feature/x", TargetKind.COMMAND);
+        assertThat(push.verdict()).isEqualTo(Verdict.ASK);
+        // Regression (found from outside): an ask's remedy said to allow the tool, which an ask rule decides before
+        assertThat(push.remedy()).startsWith("an operator approves the call, or " + push.rule()).doesNotContain("tools: {allow");
         assertThat(e.tool("coder", "exec", "rm -rf /", TargetKind.COMMAND).verdict()).isEqualTo(Verdict.DENY);
         assertThat(e.tool("coder", "write", "/w/notes/a.md", TargetKind.PATH).verdict()).isEqualTo(Verdict.ALLOW);
         assertThat(e.tool("coder", "write", "/w/notes/deep/a.md", TargetKind.PATH).verdict()).isEqualTo(Verdict.ASK);
