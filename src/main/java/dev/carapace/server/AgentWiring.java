@@ -184,12 +184,22 @@ final class AgentWiring {
                     + " PATH " + path + "): install it (Debian/Ubuntu: apt-get install bubblewrap), or set"
                     + " 'tools: {exec: local}' to run commands without isolation");
         }
+        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(),
+                hiddenFromSandboxes(config, configFile, dataDir, sockets), user);
+    }
+
+    /**
+     * What no sandbox shows even under a policy root: the data folder, the config and policy files, secret files, and
+     * the folder of the egress proxy's sockets (each command reaches its own agent's socket, bound elsewhere).
+     */
+    static List<Path> hiddenFromSandboxes(CarapaceConfig config, Path configFile, Path dataDir, EgressSockets sockets) {
         List<Path> hidden = new ArrayList<>(List.of(dataDir));
         if (configFile != null) hidden.add(configFile);
         config.guard().policies().values().forEach(r -> hidden.add(r.file()));
         config.secrets().values().stream().filter(ref -> ref.startsWith("file:"))
                 .forEach(ref -> hidden.add(Path.of(ref.substring("file:".length()))));
-        return Bubblewrap.open(bwrap, config.tools().sandbox(), sockets == null ? null : sockets.any(), hidden, user);
+        if (sockets != null) hidden.add(sockets.dir());
+        return hidden;
     }
 
     /** The first executable {@code name} in the directories of {@code path}, or null. */

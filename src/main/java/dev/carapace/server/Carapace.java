@@ -471,6 +471,9 @@ public final class Carapace implements AutoCloseable {
     /** The live guard policy (its {@code networkRules()} is what the egress proxy asks), or null without one. */
     public PolicyWatcher policyWatcher() { return policyWatcher; }
 
+    /** The egress proxy's sockets for sandboxed commands; null without the sandbox. */
+    EgressSockets sandboxSockets() { return sandboxSockets; }
+
     /** The guard's audit log (every decision goes here). */
     public AuditLog auditLog() { return auditLog; }
 

@@ -552,6 +552,28 @@ class AttackGatewayTest {
     }
 
     /**
+     * Regression (found from outside): every agent's egress socket lives in one folder; a policy root over it let
+     * agent main's commands connect to other's socket, judged (network rules, credentials) as other. The folder is
+     * hidden in every sandbox now; each command still reaches its own agent's socket, bound elsewhere.
+     */
+    @Test
+    void anotherAgentsEgressSocketIsNotReachableEvenUnderAPolicyRoot() throws Exception {
+        try (GatewayHarness h = new GatewayHarness(data, yaml())) {
+            Path sockets = h.carapace.sandboxSockets().dir();
+            assertThat(h.carapace.sandboxSockets().byAgent().get("other")).exists();
+            Files.writeString(policy, Files.readString(policy).replace("read_only: [", "read_only: [" + sockets + ", "));
+            assertThat(h.carapace.policyWatcher().reload()).isTrue();
+            Map<String, String> seen = drive(h, "othersock", List.of(List.of(
+                    exec("x1", "ls -la " + sockets + " ; echo END"),
+                    exec("x2", "test -S " + h.carapace.sandboxSockets().byAgent().get("other") + " && echo REACHABLE || echo HIDDEN"),
+                    exec("x3", "test -S /run/carapace/proxy.sock && echo OWN-SOCKET"))));
+            assertThat(seen.get("x1")).doesNotContain(".sock").contains("END");
+            assertThat(seen.get("x2")).contains("HIDDEN").doesNotContain("REACHABLE");
+            assertThat(seen.get("x3")).contains("OWN-SOCKET");
+        }
+    }
+
+    /**
      * Class 7: an endpoint with access: read-only (GET/HEAD/OPTIONS). Method spellings and method-override headers
      * that many frameworks honour (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, ?_method=) turn a GET
      * into a DELETE at the server.

@@ -51,6 +51,7 @@ public final class EgressSockets implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the folder of the egress proxy's sockets", e);
         }
+        dir.toFile().deleteOnExit();   // after the sockets registered below: a gateway stopped without close leaves nothing
         Map<String, Path> sockets = new LinkedHashMap<>();
         boolean root;
         try {
@@ -60,6 +61,7 @@ public final class EgressSockets implements AutoCloseable {
             for (AgentSpec a : agents) {
                 Path socket = dir.resolve((n++) + ".sock");   // by number: an agent id may be longer than a socket path allows
                 proxy.listen(UnixDomainSocketAddress.of(socket), a.id());
+                socket.toFile().deleteOnExit();
                 if (root) share(socket, sandboxUser, "rw-rw----");
                 sockets.put(a.id(), socket);
             }
@@ -91,6 +93,13 @@ public final class EgressSockets implements AutoCloseable {
         @Override
         public void close() { closer.run(); }
     }
+
+    /**
+     * The folder of every agent's socket: hidden inside every sandbox (each gets its own socket bound elsewhere), or
+     * a policy root over it would let one agent's commands connect as another agent, with its network rules and
+     * credentials.
+     */
+    public Path dir() { return dir; }
 
     /** Each agent's id to the socket its sandboxed commands use. */
     public Map<String, Path> byAgent() { return byAgent; }
