@@ -30,6 +30,8 @@ import java.util.Objects;
  */
 public final class ExecTool implements AgentTool {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ExecTool.class);
+
     /** Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN); stay clearly below. */
     static final int MAX_COMMAND_BYTES = 100_000;
     static final String PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -121,9 +123,10 @@ public final class ExecTool implements AgentTool {
             result = sandbox.run(new Sandbox.Command(context.agentId(), List.of("/bin/sh", "-c", command), directory,
                     environment(workspace.root()), limit, outputCap, context.following()));
         } catch (IOException e) {
-            // The message would name host paths; the model only needs to know it did not start.
+            // The message would name host paths: the operator reads it in the log, the model only that it did not start.
+            log.warn("agent {}: a command could not be started in the sandbox: {}", context.agentId(), e.toString());
             return ToolResult.error("exec failed: the command could not be started (" + e.getClass().getSimpleName()
-                    + ")");
+                    + "; the gateway's log says why)");
         }
         return format(result, limit);
     }

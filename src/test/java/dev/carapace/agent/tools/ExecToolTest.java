@@ -256,7 +256,8 @@ class ExecToolTest {
         };
         ToolResult r = new ExecTool(failing).run(json("{\"command\":\"ls\"}"), context(ws));
         assertThat(r.error()).isTrue();
-        assertThat(r.content()).isEqualTo("exec failed: the command could not be started (IOException)");
+        assertThat(r.content()).isEqualTo("exec failed: the command could not be started (IOException; the gateway's log"
+                + " says why)").doesNotContain("/srv/secret");
     }
 
     @Test
