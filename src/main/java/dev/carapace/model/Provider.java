@@ -216,7 +216,8 @@ public final class Provider implements AutoCloseable {
             try {
                 // The sink hears when the reader is about to wait for the upstream, so that it can flush once per burst.
                 SseReader reader = new SseReader(new IdleSignallingInputStream(response.body(), sink));
-                reader.read((event, data) -> decoder.decode(event, data, sink), decoder::done);
+                // Each frame without the provider's key, relayed ones too (they reach the client unread).
+                reader.read((event, data) -> decoder.decode(event, withoutKey(data), sink), decoder::done);
             } catch (ApiException e) {
                 throw withoutKey(e);     // an error event, or the sink's own refusal (unchanged: it holds no key)
             } catch (IOException e) {

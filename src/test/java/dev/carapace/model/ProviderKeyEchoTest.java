@@ -105,6 +105,39 @@ class ProviderKeyEchoTest {
                 .doesNotContain(KEY).contains("***");
     }
 
+    /** A relayed stream's frames reach the client unread: one that quotes the key, outside any error, is masked too. */
+    @org.junit.jupiter.api.Test
+    void aRelayedStreamFrameQuotingTheKeyIsPassedOnWithoutIt() throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", x -> {
+            x.getRequestBody().readAllBytes();
+            String sent = x.getRequestHeaders().getFirst("authorization").substring("Bearer ".length());
+            String chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"up-model\",\"choices\":[{\"index\":0,";
+            byte[] bytes = ("data: " + chunk + "\"delta\":{\"content\":\"key " + sent + "\"},\"finish_reason\":null}]}\n\n"
+                    + "data: " + chunk + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+                    .getBytes(StandardCharsets.UTF_8);
+            x.getResponseHeaders().set("content-type", "text/event-stream");
+            x.sendResponseHeaders(200, bytes.length);
+            try (OutputStream out = x.getResponseBody()) {
+                out.write(bytes);
+            }
+        });
+        server.start();
+        toClose.add(() -> server.stop(0));
+        OpenAiFormat format = new OpenAiFormat();
+        Provider provider = new Provider(new ProviderSpec("up", WireApi.OPENAI, URI.create("http://127.0.0.1:"
+                + server.getAddress().getPort() + "/v1"), "UP_KEY", Duration.ofSeconds(2), Duration.ofSeconds(5), Map.of()),
+                format, KEY);
+        toClose.add(provider);
+        ChatRequest request = format.parseRequest(("{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"hi\"}]}").getBytes(StandardCharsets.UTF_8));
+        StringBuilder seen = new StringBuilder();
+        provider.stream(request, "up-model", 50, Provider.Relay.ACCOUNTS, event -> {
+            if (event instanceof StreamEvent.Frame f) seen.append(new String(f.data(), StandardCharsets.UTF_8));
+        });
+        assertThat(seen.toString()).contains("key ***").doesNotContain(KEY);
+    }
+
     /** An upstream that answers with an error quoting the key it received, whole. */
     private URI upstream(WireApi api, Answer answer) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
