@@ -59,11 +59,17 @@ final class ToolAdmission {
             return new Admitted(null, null, ToolResult.error(Transcript.error("invalid_arguments",
                     "the arguments are not valid JSON (" + e.getOriginalMessage() + "); send a JSON object")));
         }
-        // A root run's tools are its agent's, which the guard knows; a sub-agent's may be fewer (see SpawnRule).
-        Guard.Decision d = ex.parent == null || ex.tools.contains(call.name()) ? decide(ex, call, args)
-                : Guard.Decision.deny("tool '" + clip(call.name(), 60) + "' is not available to this sub-agent (its "
-                + "tools: " + (ex.tools.isEmpty() ? "none" : String.join(", ", ex.tools)) + "): a sub-agent gets only "
-                + "the tools its parent run has", "agent.spawn.tools");
+        // A run may call only the tools it was offered: a job's run those the job lists (fewer than its agent's), a
+        // sub-agent's those its parent has (see SpawnRule). A model that calls another anyway is refused here, before
+        // the guard, which judges by the agent's tools.
+        // (A tool the root run's agent lacks altogether goes on to the guard, which says so in its own words.)
+        boolean offered = ex.tools.contains(call.name())
+                || ex.parent == null && !ex.agent.enabledTools().contains(call.name());
+        Guard.Decision d = offered ? decide(ex, call, args)
+                : Guard.Decision.deny("tool '" + clip(call.name(), 60) + "' is not available to this " + (ex.parent != null
+                ? "sub-agent" : "run") + " (its tools: " + (ex.tools.isEmpty() ? "none" : String.join(", ", ex.tools))
+                + "): " + (ex.parent != null ? "a sub-agent gets only the tools its parent run has"
+                : "a job's run gets only the tools the job lists"), ex.parent != null ? "agent.spawn.tools" : "agent.run.tools");
         boolean ask = d != null && d.verdict() == Guard.Decision.Verdict.ASK;
         if (d == null || (d.verdict() != Guard.Decision.Verdict.ALLOW && !(ask && approvals != null))) {
             // Without an approval queue, "ask" is a denial the model is told needs a human.

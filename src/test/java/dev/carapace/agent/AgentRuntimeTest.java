@@ -422,6 +422,27 @@ class AgentRuntimeTest {
         assertThat(info.reason()).startsWith("max_steps").contains("2 model calls");
     }
 
+    /**
+     * Regression (found from outside): a job's run was offered only the job's tools, but a tool its agent has that the
+     * model called anyway ran (a write, even a schedule call adding a job with more tools). Only offered tools run.
+     */
+    @Test
+    void aToolTheRunWasNotOfferedIsRefusedEvenIfItsAgentHasIt() throws Exception {
+        kit.a.enqueue(toolCalls(10, 5, ask("w1", "write", "{\"path\":\"pwn.txt\",\"content\":\"x\"}")));
+        kit.a.enqueue(text("done", 10, 5));
+        AgentRuntime rt = kit.runtime(List.of(), kit.agent("wide", "m-solo", List.of("read", "write", "list"),
+                limits(10, Duration.ofMinutes(1), 1_000_000, Duration.ofSeconds(5)), AgentSpec.OnBusy.QUEUE));
+
+        RunInfo info = rt.await(rt.start("wide", "job:nightly:1", "go", null,
+                new RunOptions(List.of("read"), null, "nightly")), WAIT);
+        assertThat(info.status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(kit.workspace.resolve("pwn.txt")).doesNotExist();
+        TranscriptEntry refused = rt.transcript("agent:wide:job:nightly:1").get(2);
+        assertThat(refused.content().path("error").asBoolean()).isTrue();
+        assertThat(refused.content().toString()).contains("tool 'write' is not available to this run (its tools: read)")
+                .contains("a job's run gets only the tools the job lists");
+    }
+
     @Test
     void aRunCannotBeGivenAToolItsAgentLacksNorAJobSessionOfAnotherJob() {
         AgentRuntime rt = kit.runtime(List.of(), kit.agent("plain", List.of("read")));
