@@ -249,6 +249,45 @@ class ResponsesEndToEndTest {
         assertThat(up2.at("/input/3/type").asText()).isEqualTo("function_call_output");
     }
 
+    /**
+     * Regression (found from outside): listed input items had no id or type, so first_id/last_id were null, `after`
+     * was ignored (the same page again) and items past the first page could not be read; unknown parameters passed.
+     */
+    @Test
+    void inputItemsPageWithIdsAndAfter() {
+        h.a.enqueue(ScriptedUpstream.openAiText("ok", 7, 1));
+        StringBuilder input = new StringBuilder("[");
+        for (int i = 0; i < 25; i++) input.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"m").append(i).append("\"}");
+        HttpResponse<String> made = responses(h.memberKey, "{\"model\":\"m-solo\",\"input\":" + input + "]}");
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(200);
+        h.a.take();
+        String id = json(made.body()).get("id").asText();
+
+        List<String> seen = new ArrayList<>();
+        String after = null;
+        for (int page = 0; page < 10; page++) {
+            JsonNode list = json(h.get("/v1/responses/" + id + "/input_items?order=asc&limit=10"
+                    + (after == null ? "" : "&after=" + after), h.memberKey).body());
+            for (JsonNode item : list.get("data")) {
+                assertThat(item.path("type").asText()).isEqualTo("message");
+                seen.add(item.path("content").asText());
+            }
+            assertThat(list.get("first_id").asText()).isEqualTo(list.at("/data/0/id").asText()).isNotEmpty();
+            after = list.get("last_id").asText();
+            if (!list.get("has_more").asBoolean()) break;
+        }
+        assertThat(seen).hasSize(25).first().isEqualTo("m0");
+        assertThat(seen).last().isEqualTo("m24");
+        assertThat(seen).doesNotHaveDuplicates();
+
+        HttpResponse<String> bogus = h.get("/v1/responses/" + id + "/input_items?bogus=1", h.memberKey);
+        assertThat(bogus.statusCode()).isEqualTo(400);
+        assertThat(json(bogus.body()).at("/error/param").asText()).isEqualTo("bogus");
+        HttpResponse<String> nowhere = h.get("/v1/responses/" + id + "/input_items?after=msg_nope", h.memberKey);
+        assertThat(nowhere.statusCode()).isEqualTo(400);
+        assertThat(json(nowhere.body()).at("/error/param").asText()).isEqualTo("after");
+    }
+
     @Test
     void previousResponseIdContinuesAStoredChainThatOnlyItsOwnKeyCanSee() {
         h.a.enqueue(ScriptedUpstream.openAiText("Hi! I am here.", 7, 5));

@@ -272,6 +272,11 @@ public final class ResponsesApi {
     /** The input items of a stored response, newest first unless {@code order=asc}, {@code limit} at a time (1 to 100). */
     private void inputItems(Exchange x) {
         Principal p = authenticate(x);
+        for (String q : x.queryNames()) {
+            if (!INPUT_ITEMS_PARAMS.contains(q)) {
+                throw ApiException.invalid(q, q + ": unknown parameter (expected after, include, limit, order)");
+            }
+        }
         StoredResponse r = stored(p, x.pathParam("id"));
         String order = x.query("order");
         if (order != null && !order.equals("asc") && !order.equals("desc")) {
@@ -288,8 +293,18 @@ public final class ResponsesApi {
             if (limit < 1 || limit > 100) throw ApiException.invalid("limit", "limit: expected a whole number from 1 to 100; got '" + clip(l, 60) + "'");
         }
         List<JsonNode> items = new ArrayList<>();
-        ResponsesFormat.readStored(r.inputItems()).forEach(items::add);
+        for (JsonNode item : ResponsesFormat.readStored(r.inputItems())) items.add(listed(item, r.id(), items.size()));
         if (!"asc".equals(order)) java.util.Collections.reverse(items);
+        String after = x.query("after");
+        if (after != null) {
+            int at = 0;
+            while (at < items.size() && !items.get(at).path("id").asText().equals(after)) at++;
+            if (at == items.size()) {
+                throw ApiException.invalid("after", "after: no input item '" + clip(after, 60) + "' in response " + r.id()
+                        + " (expected an id from a previous page's data)");
+            }
+            items = items.subList(at + 1, items.size());
+        }
         ObjectNode body = JSON.createObjectNode().put("object", "list");
         ArrayNode data = body.putArray("data");
         items.stream().limit(limit).forEach(data::add);
@@ -297,6 +312,22 @@ public final class ResponsesApi {
         body.put("last_id", data.isEmpty() ? null : data.get(data.size() - 1).path("id").asText(null));
         body.put("has_more", items.size() > limit);
         HttpApi.sendJson(x, 200, body);
+    }
+
+    private static final java.util.Set<String> INPUT_ITEMS_PARAMS = java.util.Set.of("after", "include", "include[]",
+            "limit", "order");
+
+    /**
+     * An input item as the API lists it: with the id and type the Responses API gives every item (a client's easy
+     * input {@code {"role", "content"}} has neither), so that {@code after} can page past it. The id is the
+     * item's own, else derived from the response's id and its place, the same on every call.
+     */
+    private static JsonNode listed(JsonNode item, String responseId, int index) {
+        if (!(item instanceof ObjectNode o) || (o.hasNonNull("id") && o.hasNonNull("type"))) return item;
+        ObjectNode copy = o.deepCopy();
+        if (!o.hasNonNull("id")) copy.put("id", "msg_" + responseId.replaceFirst("^resp_", "") + "_" + index);
+        if (!o.hasNonNull("type") && o.has("role")) copy.put("type", "message");
+        return copy;
     }
 
     private StoredResponse stored(Principal p, String id) {
