@@ -38,6 +38,10 @@ public final class ChatClient {
     private final String key;
     private final PrintWriter out;
     private volatile String currentRun;
+    /** A message is on its way: its run may already run on the server before its id reaches us. */
+    private volatile boolean sending;
+    /** Ctrl-C came while sending, before the run's id: the run is cancelled as soon as the id is known. */
+    private volatile boolean cancelWhenKnown;
     private boolean atLineStart = true;
 
     public ChatClient(HttpClient http, URI base, String key, PrintWriter out) {
@@ -61,22 +65,38 @@ public final class ChatClient {
         ObjectNode body = AgentJson.JSON.createObjectNode().put("message", message).put("session", session).put("stream", true);
         HttpRequest req = request("/api/agents/" + agent + "/runs").header("content-type", "application/json")
                 .header("accept", "text/event-stream").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
-        HttpResponse<Stream<String>> r = send(req, HttpResponse.BodyHandlers.ofLines());
-        try (Stream<String> lines = r.body()) {
-            if (r.statusCode() != 200) throw refused(r.statusCode(), String.join("\n", lines.toList()));
-            currentRun = r.headers().firstValue("x-carapace-run-id").orElse(null);
-            return follow(lines.iterator());
+        sending = true;
+        cancelWhenKnown = false;
+        try {
+            HttpResponse<Stream<String>> r = send(req, HttpResponse.BodyHandlers.ofLines());
+            try (Stream<String> lines = r.body()) {
+                if (r.statusCode() != 200) throw refused(r.statusCode(), String.join("\n", lines.toList()));
+                known(r.headers().firstValue("x-carapace-run-id").orElse(null));
+                return follow(lines.iterator());
+            }
         } finally {
             currentRun = null;
+            sending = false;
         }
     }
 
-    /** Whether a run is in progress (what Ctrl-C then cancels). */
-    public boolean busy() { return currentRun != null; }
+    /** Whether a run is in progress, or a message on its way to start one (what Ctrl-C then cancels). */
+    public boolean busy() { return sending || currentRun != null; }
+
+    /** The run's id is known: a Ctrl-C that came before it cancels the run now. */
+    private void known(String runId) {
+        if (runId == null || currentRun != null) return;
+        currentRun = runId;
+        if (cancelWhenKnown) cancel();
+    }
 
     /** Asks the server to cancel the run in progress, if any; the event stream then ends with its status. */
     public void cancel() {
         String run = currentRun;
+        if (run == null && sending) {
+            cancelWhenKnown = true;
+            run = currentRun;   // its id may have come meanwhile, read by known() before the flag was set
+        }
         if (run == null) return;
         try {
             send(request("/api/runs/" + run + "/cancel").POST(HttpRequest.BodyPublishers.noBody()).build(),
@@ -120,7 +140,7 @@ public final class ChatClient {
             case "tool_started" -> line("→ " + e.path("tool").asText() + " " + compact(e.path("arguments").asText()));
             case "tool_finished" -> line((e.path("ok").asBoolean() ? "✓ " : "✗ ") + printable(e.path("tool").asText()) + result(e));
             case "status" -> {
-                if (currentRun == null) currentRun = e.path("run_id").asText(null);
+                known(e.path("run_id").asText(null));
                 String status = e.path("status").asText();
                 if (!status.equals("queued") && !status.equals("running")) {
                     endLine();
