@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.carapace.model.anthropic.AnthropicFormat;
 import dev.carapace.model.openai.OpenAiFormat;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -52,15 +53,24 @@ class ProviderKeyEchoTest {
     }
 
     private void assertKeyMasked(WireApi api, Answer answer) throws IOException {
-        URI base = upstream(api, answer);
-        WireFormat format = api == WireApi.ANTHROPIC ? new AnthropicFormat() : new OpenAiFormat();
-        Provider provider = new Provider(new ProviderSpec("up", api, base, "UP_KEY", Duration.ofSeconds(2),
-                Duration.ofSeconds(5), Map.of()), format, KEY);
-        toClose.add(provider);
+        int status = switch (answer) {
+            case STATUS_400 -> 400;
+            case STATUS_500 -> 500;
+            case ERROR_IN_200, ERROR_EVENT -> 200;
+        };
+        Provider provider = echoing(api, status, answer == Answer.ERROR_EVENT ? "text/event-stream" : "application/json",
+                sent -> {
+                    String said = "you sent " + sent + ", which is not valid";
+                    String error = api == WireApi.ANTHROPIC
+                            ? "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"" + said + "\"}}"
+                            : "{\"error\":{\"message\":\"" + said + "\",\"type\":\"invalid_request_error\"}}";
+                    return answer != Answer.ERROR_EVENT ? error
+                            : api == WireApi.ANTHROPIC ? "event: error\ndata: " + error + "\n\n" : "data: " + error + "\n\n";
+                });
         String body = api == WireApi.ANTHROPIC
                 ? "{\"model\":\"m\",\"max_tokens\":50,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
                 : "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-        ChatRequest request = format.parseRequest(body.getBytes(StandardCharsets.UTF_8));
+        ChatRequest request = format(api).parseRequest(body.getBytes(StandardCharsets.UTF_8));
 
         ApiException e = assertThrows(ApiException.class, () -> {
             if (answer == Answer.ERROR_EVENT) provider.stream(request, "up-model", 50, Provider.Relay.NONE, event -> { });
@@ -71,30 +81,13 @@ class ProviderKeyEchoTest {
     }
 
     /** An answer passed on as it came (a relayed completion, a transcript, embeddings) does not carry the key either. */
-    @org.junit.jupiter.api.Test
+    @Test
     void aSuccessfulAnswerQuotingTheKeyIsPassedOnWithoutIt() throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", x -> {
-            x.getRequestBody().readAllBytes();
-            String sent = x.getRequestHeaders().getFirst("authorization").substring("Bearer ".length());
-            byte[] bytes = ("{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"up-model\",\"choices\":[{\"index\":0,"
-                    + "\"message\":{\"role\":\"assistant\",\"content\":\"your key is " + sent + ", twice: " + sent + "\"},"
-                    + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}")
-                    .getBytes(StandardCharsets.UTF_8);
-            x.getResponseHeaders().set("content-type", "application/json");
-            x.sendResponseHeaders(200, bytes.length);
-            try (OutputStream out = x.getResponseBody()) {
-                out.write(bytes);
-            }
-        });
-        server.start();
-        toClose.add(() -> server.stop(0));
-        URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1");
-        OpenAiFormat format = new OpenAiFormat();
-        Provider provider = new Provider(new ProviderSpec("up", WireApi.OPENAI, base, "UP_KEY", Duration.ofSeconds(2),
-                Duration.ofSeconds(5), Map.of()), format, KEY);
-        toClose.add(provider);
-        ChatRequest request = format.parseRequest(
+        Provider provider = echoing(WireApi.OPENAI, 200, "application/json", sent ->
+                "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"up-model\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"your key is " + sent + ", twice: " + sent + "\"},"
+                + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}");
+        ChatRequest request = format(WireApi.OPENAI).parseRequest(
                 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}".getBytes(StandardCharsets.UTF_8));
         for (Provider.Relay relay : Provider.Relay.values()) {
             ChatResponse r = provider.complete(request, "up-model", 50, relay);
@@ -106,31 +99,14 @@ class ProviderKeyEchoTest {
     }
 
     /** A relayed stream's frames reach the client unread: one that quotes the key, outside any error, is masked too. */
-    @org.junit.jupiter.api.Test
+    @Test
     void aRelayedStreamFrameQuotingTheKeyIsPassedOnWithoutIt() throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", x -> {
-            x.getRequestBody().readAllBytes();
-            String sent = x.getRequestHeaders().getFirst("authorization").substring("Bearer ".length());
-            String chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"up-model\",\"choices\":[{\"index\":0,";
-            byte[] bytes = ("data: " + chunk + "\"delta\":{\"content\":\"key " + sent + "\"},\"finish_reason\":null}]}\n\n"
-                    + "data: " + chunk + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
-                    .getBytes(StandardCharsets.UTF_8);
-            x.getResponseHeaders().set("content-type", "text/event-stream");
-            x.sendResponseHeaders(200, bytes.length);
-            try (OutputStream out = x.getResponseBody()) {
-                out.write(bytes);
-            }
-        });
-        server.start();
-        toClose.add(() -> server.stop(0));
-        OpenAiFormat format = new OpenAiFormat();
-        Provider provider = new Provider(new ProviderSpec("up", WireApi.OPENAI, URI.create("http://127.0.0.1:"
-                + server.getAddress().getPort() + "/v1"), "UP_KEY", Duration.ofSeconds(2), Duration.ofSeconds(5), Map.of()),
-                format, KEY);
-        toClose.add(provider);
-        ChatRequest request = format.parseRequest(("{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
-                + "\"content\":\"hi\"}]}").getBytes(StandardCharsets.UTF_8));
+        String chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"up-model\",\"choices\":[{\"index\":0,";
+        Provider provider = echoing(WireApi.OPENAI, 200, "text/event-stream", sent ->
+                "data: " + chunk + "\"delta\":{\"content\":\"key " + sent + "\"},\"finish_reason\":null}]}\n\n"
+                + "data: " + chunk + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+        ChatRequest request = format(WireApi.OPENAI).parseRequest(("{\"model\":\"m\",\"stream\":true,\"messages\":"
+                + "[{\"role\":\"user\",\"content\":\"hi\"}]}").getBytes(StandardCharsets.UTF_8));
         StringBuilder seen = new StringBuilder();
         provider.stream(request, "up-model", 50, Provider.Relay.ACCOUNTS, event -> {
             if (event instanceof StreamEvent.Frame f) seen.append(new String(f.data(), StandardCharsets.UTF_8));
@@ -138,26 +114,23 @@ class ProviderKeyEchoTest {
         assertThat(seen.toString()).contains("key ***").doesNotContain(KEY);
     }
 
-    /** An upstream that answers with an error quoting the key it received, whole. */
-    private URI upstream(WireApi api, Answer answer) throws IOException {
+    private static WireFormat format(WireApi api) {
+        return api == WireApi.ANTHROPIC ? new AnthropicFormat() : new OpenAiFormat();
+    }
+
+    /**
+     * A provider holding {@link #KEY}, in front of a real HTTP upstream that answers every request with {@code status},
+     * {@code type} and the body {@code answer} makes of the key it received (x-api-key or the bearer token).
+     */
+    private Provider echoing(WireApi api, int status, String type, java.util.function.Function<String, String> answer)
+            throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", x -> {
             x.getRequestBody().readAllBytes();
             String sent = api == WireApi.ANTHROPIC ? x.getRequestHeaders().getFirst("x-api-key")
                     : x.getRequestHeaders().getFirst("authorization").substring("Bearer ".length());
-            String said = "you sent " + sent + ", which is not valid";
-            String error = api == WireApi.ANTHROPIC
-                    ? "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"" + said + "\"}}"
-                    : "{\"error\":{\"message\":\"" + said + "\",\"type\":\"invalid_request_error\"}}";
-            int status = switch (answer) {
-                case STATUS_400 -> 400;
-                case STATUS_500 -> 500;
-                case ERROR_IN_200, ERROR_EVENT -> 200;
-            };
-            String body = answer != Answer.ERROR_EVENT ? error
-                    : api == WireApi.ANTHROPIC ? "event: error\ndata: " + error + "\n\n" : "data: " + error + "\n\n";
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            x.getResponseHeaders().set("content-type", answer == Answer.ERROR_EVENT ? "text/event-stream" : "application/json");
+            byte[] bytes = answer.apply(sent).getBytes(StandardCharsets.UTF_8);
+            x.getResponseHeaders().set("content-type", type);
             x.sendResponseHeaders(status, bytes.length);
             try (OutputStream out = x.getResponseBody()) {
                 out.write(bytes);
@@ -166,6 +139,9 @@ class ProviderKeyEchoTest {
         server.start();
         toClose.add(() -> server.stop(0));
         String root = "http://127.0.0.1:" + server.getAddress().getPort();
-        return URI.create(api == WireApi.ANTHROPIC ? root : root + "/v1");
+        Provider provider = new Provider(new ProviderSpec("up", api, URI.create(api == WireApi.ANTHROPIC ? root : root + "/v1"),
+                "UP_KEY", Duration.ofSeconds(2), Duration.ofSeconds(5), Map.of()), format(api), KEY);
+        toClose.add(provider);
+        return provider;
     }
 }
