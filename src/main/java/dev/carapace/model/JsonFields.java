@@ -154,6 +154,8 @@ public final class JsonFields {
         if (loc != null && loc.getLineNr() > 0) {
             msg += " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";
         }
+        // A reader that refuses duplicates: never read as their last value, which another reader may not do.
+        if (msg.startsWith("Duplicate field")) msg += "; the body gives a field twice: give each once";
         return msg;
     }
 }

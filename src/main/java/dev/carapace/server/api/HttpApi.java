@@ -540,25 +540,9 @@ public final class HttpApi {
                 "request_too_large", null, false);
     }
 
-    /** A body that must be one JSON object, decimals kept exact; refused with 400 otherwise. */
+    /** A body that must be one JSON object, decimals kept exact; refused with 400 otherwise ({@link JsonFields#object}). */
     static JsonNode parseJsonObject(byte[] body) {
-        JsonFields.requireUtf8(body);
-        try {
-            JsonNode n = BODY.readTree(body);
-            if (n == null || !n.isObject()) throw ApiException.invalid(null, "Request body must be a JSON object.");
-            return n;
-        } catch (com.fasterxml.jackson.core.JsonParseException e) {
-            String m = String.valueOf(e.getOriginalMessage());
-            if (m.startsWith("Duplicate field")) {
-                throw ApiException.invalid(null, "Request body gives a field twice (" + clip(m, 80) + ", line "
-                        + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + "); give each once.");
-            }
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + JsonFields.jsonProblem(e));
-        } catch (IOException e) {   // a trailing token, too
-            throw ApiException.invalid(null, "Request body is not valid JSON: " + JsonFields.jsonProblem(e));
-        } catch (NumberFormatException e) {
-            throw JsonFields.numberOutOfRange();
-        }
+        return JsonFields.object(BODY, body);
     }
 
     /** A string field of a body, {@code fallback} when absent or null; refused with 400 when not a string. */
