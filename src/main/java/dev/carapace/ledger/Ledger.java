@@ -47,8 +47,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * record written durably before its response completes too (on a SQLite file, both are one journal append).
  *
  * <p>While a budgeted stream runs, its progress (the tokens streamed so far, by our count, and their cost) is made
- * durable every {@value #PROGRESS_MILLIS} ms of streaming (or {@value #PROGRESS_CHARS} characters), so a call cut
- * off by a crash is charged about what it streamed ({@link #reconcile}), not its whole reservation.
+ * durable at its first output and then every {@value #PROGRESS_MILLIS} ms of streaming (or {@value #PROGRESS_CHARS}
+ * characters), so a call cut off by a crash is charged about what it streamed ({@link #reconcile}), not its whole
+ * reservation.
  *
  * <p>An upstream report that is impossible for the request (output past {@code max_tokens} by more than a margin,
  * a prompt far past its upper bound: see {@link #implausible}) is recorded as reported, but the budget is charged
@@ -204,10 +205,12 @@ public final class Ledger implements CallFilter, AutoCloseable {
             default -> null;
         };
         if (text == null) return event;
-        if (held.uncounted == null) held.uncounted = new StringBuilder(256);
+        boolean first = held.uncounted == null;
+        if (first) held.uncounted = new StringBuilder(256);
         held.uncounted.append(text);
         long now = System.nanoTime();
-        if (now - held.lastProgress >= PROGRESS_NANOS || held.uncounted.length() >= PROGRESS_CHARS) progress(call, held, now);
+        // The first output is noted at once: a crash before it charges the prompt alone, after it what was streamed.
+        if (first || now - held.lastProgress >= PROGRESS_NANOS || held.uncounted.length() >= PROGRESS_CHARS) progress(call, held, now);
         return event;
     }
 
@@ -216,7 +219,11 @@ public final class Ledger implements CallFilter, AutoCloseable {
         // Counted a slice at a time: a token split across two slices counts twice at most, once per interval.
         held.outputTokens += TokenCounter.count(held.uncounted.toString());
         held.uncounted.setLength(0);
-        if (held.promptTokens < 0) held.promptTokens = TokenCounter.prompt(call.request());
+        if (held.promptTokens < 0) {
+            // Long texts a harness resends every turn are counted once (the first output waits for this count).
+            held.promptTokens = PromptSize.promptEstimate(call.request(), PromptSize.MESSAGE_TOKENS,
+                    PromptSize.tokenizerFactor(call.model()), counts::count).tokens();
+        }
         long in = Math.min(held.promptTokens, held.promptBound);
         long out = Math.min(held.outputTokens, held.maxOutput);
         long nanos = Math.min(Pricing.cost(held.price, new Usage(in, out, 0, 0, 0, true)), held.reservation.nanos());
@@ -312,7 +319,9 @@ public final class Ledger implements CallFilter, AutoCloseable {
     /**
      * Settles, at their estimate, the reservations of gateways that died: those owned by another gateway that has
      * not sent a heartbeat for {@code staleAfter}. A stream that recorded progress is charged that (what it had
-     * streamed by its last progress, by our count), any other call its reservation. Their records are marked
+     * streamed by its last progress, by our count); a stream cut off before its first output, its prompt (at the
+     * bound it reserved) and no output; any other call its reservation, since its output is unknown until its answer
+     * comes whole. Their records are marked
      * estimated, with error code {@code interrupted}. With a store only this gateway writes to (SQLite), any other
      * owner is dead: pass zero.
      *
@@ -326,6 +335,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             Reservation r = open.reservation();
             UsageRecord c = r.context();
             LedgerTables.Progress p = open.progress();
+            if (p == null && c.stream()) p = promptOnly(c);
             long nanos = p == null ? r.nanos() : Math.min(p.nanos(), r.nanos());
             long in = p == null ? c.inputTokens() : p.inputTokens();
             long out = p == null ? c.outputTokens() : p.outputTokens();
@@ -337,6 +347,13 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         if (n > 0) log.warn("reconciled {} reservations left open by a gateway that stopped, charged at their estimate", n);
         return n;
+    }
+
+    /** The progress of a stream that produced nothing: its prompt at the price then in force, or null if unknown. */
+    private LedgerTables.Progress promptOnly(UsageRecord reserved) {
+        Price price = prices.at(reserved.model(), reserved.at());
+        if (price == null) return null;
+        return new LedgerTables.Progress(Pricing.cost(price, Usage.of(reserved.inputTokens(), 0)), reserved.inputTokens(), 0);
     }
 
     /**

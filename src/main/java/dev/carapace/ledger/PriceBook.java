@@ -42,4 +42,11 @@ public final class PriceBook {
         Map.Entry<Instant, Price> e = h.floorEntry(t);
         return e == null ? model.price() : e.getValue();
     }
+
+    /** The price of the model named {@code modelId} in force at {@code t}, as recorded; null if none was by then. */
+    public Price at(String modelId, Instant t) {
+        NavigableMap<Instant, Price> h = history.get(modelId);
+        Map.Entry<Instant, Price> e = h == null ? null : h.floorEntry(t);
+        return e == null ? null : e.getValue();
+    }
 }

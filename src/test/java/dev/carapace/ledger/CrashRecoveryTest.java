@@ -2,6 +2,7 @@ package dev.carapace.ledger;
 
 import dev.carapace.ledger.book.LedgerBook;
 import dev.carapace.model.Price;
+import dev.carapace.model.TokenCounter;
 import dev.carapace.model.Usage;
 import dev.carapace.server.Carapace;
 import dev.carapace.store.LedgerTables;
@@ -48,12 +49,14 @@ import static org.awaitility.Awaitility.await;
 class CrashRecoveryTest {
 
     static final Price MID = new Price(new BigDecimal("3"), new BigDecimal("6"), new BigDecimal("3"));
+    static final Price ULTRA = new Price(BigDecimal.valueOf(150), BigDecimal.valueOf(150), BigDecimal.valueOf(150));
 
     @TempDir Path dir;
 
     /**
      * An OpenAI-like upstream: requests whose body contains "quick" are answered at once; streams get their first
-     * frame and then silence; every other call gets no answer at all — until {@link #close}.
+     * frame (with the text "partial", or, when the body contains "silent", the role alone) and then silence; every
+     * other call gets no answer at all — until {@link #close}.
      */
     static final class StallingUpstream implements AutoCloseable {
         private final HttpServer server;
@@ -75,8 +78,8 @@ class CrashRecoveryTest {
                     } else if (body.contains("\"stream\":true")) {
                         exchange.getResponseHeaders().add("content-type", "text/event-stream");
                         exchange.sendResponseHeaders(200, 0);
-                        exchange.getResponseBody().write(("data: " + ScriptedUpstream.chunk("{\"role\":\"assistant\",\"content\":\"partial\"}", null)
-                                + "\n\n").getBytes(StandardCharsets.UTF_8));
+                        String delta = body.contains("silent") ? "{\"role\":\"assistant\"}" : "{\"role\":\"assistant\",\"content\":\"partial\"}";
+                        exchange.getResponseBody().write(("data: " + ScriptedUpstream.chunk(delta, null) + "\n\n").getBytes(StandardCharsets.UTF_8));
                         exchange.getResponseBody().flush();
                         release.await();
                     } else {
@@ -124,7 +127,7 @@ class CrashRecoveryTest {
             Path config = dir.resolve("carapace.yaml");
             Files.writeString(config, yaml);
 
-            // ---- a gateway in another JVM, killed while four calls are in flight ----
+            // ---- a gateway in another JVM, killed while five calls are in flight ----
             String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
                     System.getProperty("java.class.path"), CarapaceChild.class.getName(), config.toString(), data.toString(), "100")
@@ -143,6 +146,7 @@ class CrashRecoveryTest {
                 ready.completeExceptionally(new AssertionError("child exited before READY: " + String.join("\n", output)));
             });
             long[] expectedEstimates;
+            long streamedPrompt;
             try {
                 String[] readyLine = ready.get(30, TimeUnit.SECONDS).split(" ");
                 int port = Integer.parseInt(readyLine[1]);
@@ -155,22 +159,33 @@ class CrashRecoveryTest {
                         LedgerTestKit.chatBody("m-mid", false, ""),
                         LedgerTestKit.chatBody("m-mid", false, ",\"max_tokens\":100"),
                         LedgerTestKit.chatBody("m-ultra", false, ",\"max_tokens\":7"),
-                        LedgerTestKit.chatBody("m-mid", true, ",\"max_tokens\":300"));
+                        LedgerTestKit.chatBody("m-mid", true, ",\"max_tokens\":300"),
+                        LedgerTestKit.chatBody("m-mid", true, ",\"max_tokens\":300,\"user\":\"silent\""));
+                // a call whose output is unknown is charged its reservation; a stream what it streamed (here one
+                // word, and its prompt by the tokenizer); a stream with no output yet its prompt (at its bound) alone
+                streamedPrompt = PromptSize.promptEstimate(LedgerTestKit.parseOpenAi(stalled.get(3)),
+                        PromptSize.MESSAGE_TOKENS, PromptSize.OPENAI_FACTOR).tokens();
                 expectedEstimates = new long[] {
                         Pricing.worstCase(MID, 51, 4096), Pricing.worstCase(MID, 51, 100),
-                        Pricing.worstCase(new Price(BigDecimal.valueOf(150), BigDecimal.valueOf(150), BigDecimal.valueOf(150)), 51, 7),
-                        Pricing.worstCase(MID, 51, 300)};
+                        Pricing.worstCase(ULTRA, 51, 7),
+                        Pricing.cost(MID, Usage.of(streamedPrompt, TokenCounter.count("partial"))),
+                        Pricing.cost(MID, Usage.of(51, 0))};
+                assertThat(streamedPrompt).isBetween(1L, 50L);
                 for (String body : stalled) {
                     LedgerTestKit.HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                             .header("content-type", "application/json").header("authorization", "Bearer " + key)
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
                 }
-                await().atMost(Duration.ofSeconds(10)).until(() -> up.requestCount() == 5);
+                await().atMost(Duration.ofSeconds(10)).until(() -> up.requestCount() == 6);
                 // the reservations are durable (journaled) before the upstream is called, and in the tables, where
-                // another process sees them, once the gateway folded them, milliseconds later: four are open
+                // another process sees them, once the gateway folded them, milliseconds later: five are open
                 await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
                     try (Store peek = Store.open("jdbc:sqlite:" + data.resolve("carapace.db"), null, null, 1)) {
-                        assertThat(reservations(peek)).filteredOn(r -> r.state().equals("open")).hasSize(4);
+                        assertThat(reservations(peek)).filteredOn(r -> r.state().equals("open")).hasSize(5);
+                        // and the stream that got a word has its first progress note (noted at its first output)
+                        long noted = peek.jdbi().withHandle(h -> h.createQuery(
+                                "SELECT COUNT(*) FROM reservations WHERE progress_nanos IS NOT NULL").mapTo(Long.class).one());
+                        assertThat(noted).isEqualTo(1);
                     }
                 });
             } finally {
@@ -188,38 +203,41 @@ class CrashRecoveryTest {
             try (Carapace c = LedgerTestKit.start(yaml, data, Clock.systemUTC())) {
                 Store store = c.store();
                 List<Row> rows = reservations(store);
-                assertThat(rows).hasSize(5);
+                assertThat(rows).hasSize(6);
                 assertThat(rows).extracting(Row::state).containsOnly("settled", "reconciled");
                 assertThat(rows).filteredOn(r -> r.state().equals("settled")).hasSize(1);
                 List<Row> reconciled = rows.stream().filter(r -> r.state().equals("reconciled")).toList();
-                assertThat(reconciled).extracting(Row::nanos).containsExactlyInAnyOrder(
-                        expectedEstimates[0], expectedEstimates[1], expectedEstimates[2], expectedEstimates[3]);
-
-                firstWindow = LedgerTestKit.totalWindow(store, "team:platform", Instant.now());
-                assertThat(firstWindow.reservedNanos()).isZero();
-                assertThat(firstWindow.reservedTokens()).isZero();
-                assertThat(firstWindow.spentNanos()).isEqualTo(expectedSpent);
-                assertThat(firstWindow.spentNanos()).isEqualTo(quickCost + reconciled.stream().mapToLong(Row::nanos).sum());
-                assertThat(firstWindow.spentTokens()).isEqualTo(50 + reconciled.stream().mapToLong(Row::tokens).sum());
-
+                List<UsageRecord> charged = new ArrayList<>();
                 for (Row r : reconciled) {
                     long records = store.jdbi().withHandle(h -> h.createQuery("SELECT COUNT(*) FROM usage_records WHERE request_id = :id")
                             .bind("id", r.requestId()).mapTo(Long.class).one());
                     assertThat(records).as("one record for " + r.requestId()).isEqualTo(1);
                     UsageRecord rec = store.usageLog().byRequestId(r.requestId()).orElseThrow();
+                    charged.add(rec);
                     assertThat(rec.estimated()).isTrue();
                     assertThat(rec.errorCode()).isEqualTo("interrupted");
-                    assertThat(rec.costNanos()).isEqualTo(r.nanos());
-                    assertThat(rec.inputTokens()).isEqualTo(51);
-                    assertThat(rec.inputTokens() + rec.outputTokens()).isEqualTo(r.tokens());
+                    assertThat(rec.inputTokens()).isEqualTo(rec.stream() && rec.outputTokens() > 0 ? streamedPrompt : 51);
+                    assertThat(rec.costNanos()).isEqualTo(Pricing.cost(rec.model().equals("m-mid") ? MID : ULTRA,
+                            Usage.of(rec.inputTokens(), rec.outputTokens())));
+                    assertThat(rec.costNanos()).as("never more than was reserved").isLessThanOrEqualTo(r.nanos());
                     assertThat(rec.team()).isEqualTo("platform");
                     assertThat(rec.user()).isEqualTo("alice");
                 }
-                assertThat(LedgerTestKit.records(store, "platform")).filteredOn(UsageRecord::stream).singleElement()
-                        .satisfies(rec -> assertThat(rec.outputTokens()).isEqualTo(300));
+                assertThat(charged).extracting(UsageRecord::costNanos).containsExactlyInAnyOrder(expectedEstimates[0],
+                        expectedEstimates[1], expectedEstimates[2], expectedEstimates[3], expectedEstimates[4]);
+
+                firstWindow = LedgerTestKit.totalWindow(store, "team:platform", Instant.now());
+                assertThat(firstWindow.reservedNanos()).isZero();
+                assertThat(firstWindow.reservedTokens()).isZero();
+                assertThat(firstWindow.spentNanos()).isEqualTo(expectedSpent);
+                assertThat(firstWindow.spentTokens()).isEqualTo(50 + charged.stream().mapToLong(rec -> rec.inputTokens() + rec.outputTokens()).sum());
+                assertThat(LedgerTestKit.records(store, "platform")).filteredOn(UsageRecord::stream)
+                        .extracting(UsageRecord::outputTokens).containsExactlyInAnyOrder((long) TokenCounter.count("partial"), 0L);
+                assertThat(LedgerTestKit.records(store, "platform")).filteredOn(rec -> !rec.stream() && rec.estimated())
+                        .extracting(UsageRecord::outputTokens).containsExactlyInAnyOrder(4096L, 100L, 7L);
                 assertThat(LedgerTestKit.records(store, "platform")).filteredOn(rec -> "m-ultra".equals(rec.model())).singleElement()
                         .satisfies(rec -> assertThat(rec.tier()).isEqualTo("ultra"));
-                assertThat(usageCount(store)).isEqualTo(5);
+                assertThat(usageCount(store)).isEqualTo(6);
                 assertThat(LedgerTestKit.sumCost(store, "platform")).isEqualTo(expectedSpent);
                 assertThat(c.ledger().reconcile(Duration.ZERO)).as("nothing left to reconcile").isZero();
                 firstRecords = LedgerTestKit.records(store, "platform");
@@ -229,8 +247,8 @@ class CrashRecoveryTest {
             try (Carapace c = LedgerTestKit.start(yaml, data, Clock.systemUTC())) {
                 assertThat(LedgerTestKit.totalWindow(c.store(), "team:platform", Instant.now())).isEqualTo(firstWindow);
                 assertThat(LedgerTestKit.records(c.store(), "platform")).isEqualTo(firstRecords);
-                assertThat(LedgerTestKit.reservationStates(c.store())).isEqualTo(Map.of("reconciled", 4L, "settled", 1L));
-                assertThat(usageCount(c.store())).isEqualTo(5);
+                assertThat(LedgerTestKit.reservationStates(c.store())).isEqualTo(Map.of("reconciled", 5L, "settled", 1L));
+                assertThat(usageCount(c.store())).isEqualTo(6);
             }
         }
     }
