@@ -42,6 +42,8 @@ public final class JobRunner {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** A run later than this after its fire time was missed (the gateways were down), not merely slow to start. */
     static final Duration GRACE = Duration.ofMinutes(2);
+    /** The code of the refusal a job's owner function throws when the owner's keys were all revoked. */
+    public static final String OWNER_REVOKED = "job_owner_revoked";
     private static final int RESULT_CHARS = 4000;
 
     private final JobStore store;
@@ -210,6 +212,7 @@ public final class JobRunner {
         String sessionName = session != null ? session : "job:" + spec.id() + ":" + runNo;
         Outcome o;
         try {
+            owners.apply(spec.owner());   // throws when the owner may no longer spend (their keys were revoked)
             o = switch (spec.action()) {
                 case JobAction.AgentTurn t -> agentTurn(spec, t, sessionName, runNo, fireTime, started);
                 case JobAction.Webhook w -> {
@@ -218,8 +221,13 @@ public final class JobRunner {
                 }
             };
         } catch (RuntimeException e) {
-            log.warn("job {} run {} failed", spec.id(), runNo, e);
-            o = new Outcome("failed", "Carapace failed to run it: " + clip(String.valueOf(e.getMessage()), 200), 0, 0, null, null);
+            if (e instanceof ApiException a && OWNER_REVOKED.equals(a.code())) {
+                events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), null));
+                o = new Outcome("failed", a.getMessage(), 0, 0, null, null, true);
+            } else {
+                log.warn("job {} run {} failed", spec.id(), runNo, e);
+                o = new Outcome("failed", "Carapace failed to run it: " + clip(String.valueOf(e.getMessage()), 200), 0, 0, null, null);
+            }
         }
         store.endRun(spec.id(), runNo, clock.instant(), o.status, o.reason, o.tokens, o.costNanos,
                 o.result == null ? null : clip(o.result, RESULT_CHARS), o.agentRunId);
@@ -234,14 +242,22 @@ public final class JobRunner {
         Job after = new Job(now.spec(), now.state(), now.source(), now.createdBy(), now.createdAt(), failures,
                 now.pausedReason(), now.nextDueAt(), started);
         store.update(after);
-        if (!ok && now.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
+        if (!ok && now.state() == JobState.ACTIVE && o.pauseNow) {
+            pause(after, "paused: " + clip(o.reason, 300));
+        } else if (!ok && now.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
             pause(after, "paused after " + (failures == 1 ? "1 failed run" : failures + " failed runs in a row") + "; the last: " + o.status
                     + (o.reason == null ? "" : " (" + clip(o.reason, 200) + ")"));
         }
         return ok;
     }
 
-    private record Outcome(String status, String reason, long tokens, long costNanos, String result, String agentRunId) {}
+    /** @param pauseNow the job cannot run again as it is (its owner is gone): paused after this run, whatever its max_failures */
+    private record Outcome(String status, String reason, long tokens, long costNanos, String result, String agentRunId,
+                           boolean pauseNow) {
+        Outcome(String status, String reason, long tokens, long costNanos, String result, String agentRunId) {
+            this(status, reason, tokens, costNanos, result, agentRunId, false);
+        }
+    }
 
     private Outcome agentTurn(JobSpec spec, JobAction.AgentTurn turn, String sessionName, long runNo, Instant fireTime,
                               Instant started) {

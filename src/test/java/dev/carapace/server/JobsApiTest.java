@@ -303,6 +303,52 @@ class JobsApiTest {
         assertThat(session).isEqualTo("agent:helper:job:report:1");
     }
 
+    /** Regression: the jobs of a user whose every key was revoked went on running (and spending) as that user. */
+    @Test
+    void revokingEveryKeyOfAJobsOwnerStopsTheJobWithoutAModelCall() {
+        assertThat(h.post("/api/jobs", h.memberKey, hourly("report", "helper")).statusCode()).isEqualTo(201);
+        String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("alice")).findFirst().orElseThrow().prefix();
+        HttpResponse<String> revoked = jobs.delete("/api/keys/" + prefix, h.adminKey);
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        int upstreamBefore = h.a.requestCount();
+
+        assertThat(h.post("/api/jobs/report/run", h.adminKey, "").statusCode()).isEqualTo(202);
+        JsonNode run = endedRun("report", 1);
+        assertThat(run.path("status").asText()).isEqualTo("failed");
+        assertThat(run.path("reason").asText()).contains("user 'alice'", "every API key revoked").doesNotContain(prefix);
+        assertThat(run.path("tokens").asLong()).isZero();
+        JsonNode job = json(h.get("/api/jobs/report", h.adminKey).body());
+        assertThat(job.path("state").asText()).as("paused at once, not after max_failures").isEqualTo("paused");
+        assertThat(job.path("paused_reason").asText()).contains("every API key revoked");
+        assertThat(h.a.requestCount()).as("no model call as the revoked user").isEqualTo(upstreamBefore);
+
+        // resumed with the owner still revoked, its next run stops it again; a new key for the user lets it run
+        assertThat(h.post("/api/jobs/report/resume", h.adminKey, "").statusCode()).isEqualTo(200);
+        assertThat(h.post("/api/jobs/report/run", h.adminKey, "").statusCode()).isEqualTo(202);
+        assertThat(endedRun("report", 2).path("status").asText()).isEqualTo("failed");
+        assertThat(json(h.get("/api/jobs/report", h.adminKey).body()).path("state").asText()).isEqualTo("paused");
+
+        h.carapace.keyAdmin().create("alice", "platform", dev.carapace.identity.Principal.Role.MEMBER, null);
+        h.a.enqueue(JobsHarness.answer("back again", 10, 2));
+        assertThat(h.post("/api/jobs/report/resume", h.adminKey, "").statusCode()).isEqualTo(200);
+        assertThat(h.post("/api/jobs/report/run", h.adminKey, "").statusCode()).isEqualTo(202);
+        JsonNode third = endedRun("report", 3);
+        assertThat(third.path("status").asText()).as(third.toString()).isEqualTo("succeeded");
+        assertThat(h.a.requestCount()).isEqualTo(upstreamBefore + 1);
+    }
+
+    /** Run {@code runNo} of job {@code id}, once it has ended. */
+    private JsonNode endedRun(String id, long runNo) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (JsonNode r : json(h.get("/api/jobs/" + id + "/runs?limit=5", h.adminKey).body()).path("data")) {
+                if (r.path("run_no").asLong() == runNo && !r.path("ended_at").isNull()) return r;
+            }
+            JobsHarness.sleep(50);
+        }
+        throw new AssertionError("run " + runNo + " of " + id + " did not end within 20 s");
+    }
+
     @Test
     void pausingAJobIsAnEventOnTheStream() throws Exception {
         assertThat(h.post("/api/jobs", h.memberKey, hourly("quiet", "helper")).statusCode()).isEqualTo(201);
