@@ -239,6 +239,12 @@ public final class JobService {
             throw new ApiException(ApiException.Kind.PERMISSION, "owner: a member may add jobs owned by themselves or their"
                     + " team only; " + spec.owner() + " is neither", "owner", "permission_denied", null, false);
         }
+        if (!caller.isAdmin() && caller.user() != null && spec.owner().user() == null) {
+            // A team's job spends as the team alone, outside the member's own budget: adding one is an admin's call.
+            throw new ApiException(ApiException.Kind.PERMISSION, "owner: a member adds jobs owned by themselves"
+                    + " ({user: " + caller.user() + "}); a team's job spends the team's budget outside the member's own,"
+                    + " so an admin adds it", "owner", "permission_denied", null, false);
+        }
         if (spec.agent() != null) {
             // Names only the agents the caller may use, as the agents API does: another team's are not listed.
             AgentSpec agent = agents.find(spec.agent()).orElseThrow(() -> ApiException.invalid("agent",

@@ -150,6 +150,9 @@ class JobsApiTest {
                         + "\"schedule\":{\"every\":\"1h\"},\"message\":\"m\"}", "owner"),
                 // another user's
                 new Case(h.memberKey, "{\"id\":\"x5\",\"agent\":\"helper\",\"owner\":{\"user\":\"bob\"},"
+                        + "\"schedule\":{\"every\":\"1h\"},\"message\":\"m\"}", "owner"),
+                // regression: her own team's, which ran as the team alone and so outside alice's own budget
+                new Case(h.memberKey, "{\"id\":\"x6\",\"agent\":\"helper\",\"owner\":{\"team\":\"platform\"},"
                         + "\"schedule\":{\"every\":\"1h\"},\"message\":\"m\"}", "owner"));
         for (Case c : cases) {
             HttpResponse<String> r = h.post("/api/jobs", c.key(), c.body());
