@@ -20,7 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Predicate;
+import java.util.function.BiPredicate;
 
 import static dev.carapace.text.Excerpt.clip;
 
@@ -38,7 +38,7 @@ public final class Budgets {
     private final String org;
     private final Set<String> teams;
     private final Set<String> tiers;
-    private final Predicate<String> knownUser;
+    private final BiPredicate<Budget.Scope, String> known;
     private volatile Map<String, Budget> byId = Map.of();
     /** False until the first read: the budgets found then are not new, whatever the mirror held (nothing). */
     private boolean loaded;
@@ -49,15 +49,17 @@ public final class Budgets {
     private final ReentrantLock edits = new ReentrantLock();
 
     /**
-     * @param knownUser whether a user exists (has had a key); budgets for unknown users are refused
+     * @param known whether a user (one that has had a key), an agent or a job of that name exists; budgets for
+     *              unknown ones are refused
      */
-    public Budgets(LedgerBook book, Clock clock, String org, Set<String> teams, Set<String> tiers, Predicate<String> knownUser) {
+    public Budgets(LedgerBook book, Clock clock, String org, Set<String> teams, Set<String> tiers,
+                   BiPredicate<Budget.Scope, String> known) {
         this.book = book;
         this.clock = clock;
         this.org = org;
         this.teams = teams;
         this.tiers = tiers;
-        this.knownUser = knownUser;
+        this.known = known;
         refresh();
     }
 
@@ -220,11 +222,16 @@ public final class Budgets {
                 }
             }
             case USER -> {
-                if (!knownUser.test(subject)) throw ApiException.invalid("subject", "subject: unknown user '" + clip(subject, 40) + "' (no API key was ever created for it)");
+                if (!known.test(scope, subject)) throw ApiException.invalid("subject", "subject: unknown user '" + clip(subject, 40) + "' (no API key was ever created for it)");
             }
             case AGENT, JOB -> {
+                String what = scope.name().toLowerCase(Locale.ROOT);
                 if (!subject.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
-                    throw ApiException.invalid("subject", "subject: not a valid " + scope.name().toLowerCase(Locale.ROOT) + " id");
+                    throw ApiException.invalid("subject", "subject: not a valid " + what + " id");
+                }
+                if (!known.test(scope, subject)) {
+                    throw ApiException.invalid("subject", "subject: no " + what + " '" + subject + "'"
+                            + (scope == Budget.Scope.AGENT ? " in the config" : " (a job's budget is set with the job)"));
                 }
             }
         }

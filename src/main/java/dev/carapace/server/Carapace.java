@@ -399,11 +399,18 @@ public final class Carapace implements AutoCloseable {
                 new JobEvents(), clock);
     }
 
-    /** The budgets of the store, checked against the config's org, teams and tiers; users are those that had a key. */
+    /**
+     * The budgets of the store, checked against the config's org, teams, tiers and agents; users are those that had a
+     * key, jobs those the store holds.
+     */
     public static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
         return new Budgets(LedgerBook.of(store), clock, config.org(), config.teams().keySet(),
-                new LinkedHashSet<>(config.tiers()),
-                user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
+                new LinkedHashSet<>(config.tiers()), (scope, name) -> switch (scope) {
+                    case USER -> store.apiKeys().list().stream().anyMatch(k -> name.equals(k.user()));
+                    case AGENT -> config.agents().containsKey(name);
+                    case JOB -> store.jobs().get(name).isPresent();
+                    default -> true;
+                });
     }
 
     public int port() { return server.port(); }

@@ -31,7 +31,7 @@ class BudgetEditTest {
         Clock clock = Clock.fixed(now, ZoneOffset.UTC);
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("b.db"), null, null, 2)) {
             LedgerBook book = LedgerBook.of(store);
-            Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), u -> true);
+            Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), (scope, name) -> true);
             budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "month", "UTC", null, null, null));
             LedgerTables.WindowKey month = new LedgerTables.WindowKey("team:platform",
                     Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli(), "*");
@@ -65,14 +65,14 @@ class BudgetEditTest {
                 Period.DAY.start(now, ZoneId.of("Pacific/Kiritimati")).toEpochMilli(), "*");
         try (Store gateway = Store.open(url, null, null, 2)) {
             LedgerBook book = LedgerBook.of(gateway);
-            Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), u -> true);
+            Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), (scope, name) -> true);
             budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "month", "UTC", null, null, null));
             spend(book, month, 6_000_000_000L);
             assertThat(book.reserve(reservation("held", 1_000_000_000L, month), "gw", charge(month))).isEmpty();
             book.openReservations();   // folds the journal, as the gateway's folder does within milliseconds
 
             try (Store cli = Store.open(url, null, null, 2)) {   // not the journal's owner: it edits the tables
-                new Budgets(LedgerBook.of(cli), clock, "acme", Set.of("platform"), Set.of("mid"), u -> true)
+                new Budgets(LedgerBook.of(cli), clock, "acme", Set.of("platform"), Set.of("mid"), (scope, name) -> true)
                         .set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "day", "Pacific/Kiritimati", null, null, null));
             }
             budgets.refresh();
@@ -106,7 +106,7 @@ class BudgetEditTest {
     @Test
     void tierCapsNeedAtMostNineDecimals() {
         try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("c.db"), null, null, 2)) {
-            Budgets budgets = new Budgets(LedgerBook.of(store), Clock.systemUTC(), "acme", Set.of("platform"), Set.of("mid"), u -> true);
+            Budgets budgets = new Budgets(LedgerBook.of(store), Clock.systemUTC(), "acme", Set.of("platform"), Set.of("mid"), (scope, name) -> true);
             assertThatThrownBy(() -> budgets.set(new Budgets.Request("team", "platform", BigDecimal.ONE, null, null, null, null,
                     null, Map.of("mid", "0.0000000004"))))
                     .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage()).contains("tiers.mid", "9 decimals"));

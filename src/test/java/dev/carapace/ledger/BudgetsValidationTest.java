@@ -32,7 +32,13 @@ class BudgetsValidationTest {
     void open() {
         store = Store.open("jdbc:sqlite:" + dir.resolve("b.db"), null, null, 2);
         budgets = new Budgets(LedgerBook.of(store), Clock.fixed(Instant.parse("2026-03-01T00:00:00Z"), ZoneOffset.UTC), "acme",
-                Set.of("platform", "research"), Set.of("free", "mid", "high", "high-speed", "ultra"), "alice"::equals);
+                Set.of("platform", "research"), Set.of("free", "mid", "high", "high-speed", "ultra"),
+                (scope, name) -> switch (scope) {
+                    case USER -> name.equals("alice");
+                    case AGENT -> name.equals("agent-7.x");
+                    case JOB -> name.equals("nightly");
+                    default -> true;
+                });
     }
 
     @AfterEach
@@ -135,6 +141,9 @@ class BudgetsValidationTest {
         refused(req("org", "other-org", "1", null, null, null, null, null, null), "subject", "org is 'acme'");
         refused(req("agent", "-bad", "1", null, null, null, null, null, null), "subject", "not a valid agent id");
         refused(req("agent", "a".repeat(129), "1", null, null, null, null, null, null), "subject", "not a valid agent id");
+        // regression: a budget for an agent or job that does not exist was accepted, and held nothing
+        refused(req("agent", "nosuch", "1", null, null, null, null, null, null), "subject", "no agent 'nosuch' in the config");
+        refused(req("job", "nosuch", "1", null, null, null, null, null, null), "subject", "no job 'nosuch'");
         refused(req("galaxy", "platform", "1", null, null, null, null, null, null), "scope", "expected org, team, user, agent or job");
         refused(req(null, "platform", "1", null, null, null, null, null, null), "scope", "expected org, team, user, agent or job");
     }

@@ -39,7 +39,7 @@ class ReconcileTest {
             book.heartbeat("gateway-a", t0.plus(Duration.ofMinutes(5)));   // a is alive, b went silent at t0
 
             Clock at = Clock.fixed(t0.plus(Duration.ofMinutes(5)).plusSeconds(10), ZoneOffset.UTC);
-            Budgets budgets = new Budgets(book, at, "acme", Set.of("platform"), Set.of("mid"), u -> true);
+            Budgets budgets = new Budgets(book, at, "acme", Set.of("platform"), Set.of("mid"), (scope, name) -> true);
             try (Ledger other = new Ledger(book, budgets, null, null, at)) {
                 assertThat(other.reconcile(Duration.ofMinutes(1))).isEqualTo(1);
                 assertThat(other.reconcile(Duration.ofMinutes(1))).as("a second pass changes nothing").isZero();

@@ -125,7 +125,13 @@ class BudgetApiTest {
     }
 
     @Test
-    void membersSeeOnlyTheBudgetsOnTheirOwnPath() {
+    void membersSeeOnlyTheBudgetsOnTheirOwnPath() throws Exception {
+        h.close();
+        Path ws = java.nio.file.Files.createDirectories(workspaces.resolve("nightly"));
+        h = new GatewayHarness(data, """
+                agents:
+                  nightly: {workspace: %s, model: m-solo, tools: [read], owner: {user: root}}
+                """.formatted(ws));
         HttpResponse<String> withQuery = h.get("/api/budgets?scope=team", h.memberKey);
         assertThat(withQuery.statusCode()).as("a filter it does not have is refused, not ignored").isEqualTo(400);
         assertThat(withQuery.body()).contains("scope: unknown parameter");
@@ -220,6 +226,18 @@ class BudgetApiTest {
      * Regression (found from outside): a member got 404 for the budget of an agent their runs are held to, and of a
      * job they manage; another team's stay hidden.
      */
+    /** Regression: a budget for an agent or job that does not exist was accepted (and so limited nothing). */
+    @Test
+    void aBudgetForAnAgentOrJobThatDoesNotExistIsRefusedAndNothingIsStored() {
+        for (String id : List.of("agent:nosuch", "job:nosuch")) {
+            HttpResponse<String> r = put("/api/budgets/" + id, h.adminKey, "{\"amount\": \"10\"}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(json(r.body()).at("/error/param").asText()).isEqualTo("id");
+            assertThat(json(r.body()).at("/error/message").asText()).contains("no " + id.substring(0, id.indexOf(':')) + " 'nosuch'");
+        }
+        assertThat(stored()).isEmpty();
+    }
+
     @Test
     void membersAlsoSeeTheBudgetsOfTheAgentsTheyUseAndTheJobsTheyManage() throws Exception {
         h.close();
