@@ -458,9 +458,20 @@ class AgentRuntimeTest {
         assertThat(kit.a.requestCount()).isZero();
     }
 
+    /**
+     * A budget of 10 tokens a month for {@code scope:subject}, written to the store as the jobs service or an admin
+     * would have (the kit's agents and jobs are the runtime's alone, not the config's or the store's, which
+     * {@link Budgets#set} checks a subject against).
+     */
+    private void storedBudget(String scope, String subject) {
+        dev.carapace.ledger.book.LedgerBook.of(kit.carapace.store()).putBudget(new dev.carapace.store.LedgerTables.BudgetRow(
+                scope + ":" + subject, scope, subject, "month", "UTC", "USD", null, 10L, "", "", java.time.Instant.now()));
+        kit.carapace.ledger().budgets().refresh();
+    }
+
     @Test
     void aJobsBudgetRefusesItsRunsWhileTheSameAgentStillWorks() throws Exception {
-        kit.carapace.ledger().budgets().set(new Budgets.Request("job", "nightly", null, 10L, "month", null, null, null, null));
+        storedBudget("job", "nightly");
         AgentRuntime rt = kit.runtime(List.of(), kit.agent("worker", List.of()));
 
         RunInfo job = rt.await(rt.start("worker", "job:nightly:1", "hello", null, new RunOptions(null, null, "nightly")), WAIT);
@@ -475,7 +486,7 @@ class AgentRuntimeTest {
 
     @Test
     void anAgentBudgetRefusesTheAgentWhileItsOwnerStillWorks() throws Exception {
-        kit.carapace.ledger().budgets().set(new Budgets.Request("agent", "thrifty", null, 10L, "month", null, null, null, null));
+        storedBudget("agent", "thrifty");
         AgentRuntime rt = kit.runtime(List.of(), kit.agent("thrifty", List.of()));
 
         RunInfo info = rt.await(rt.start("thrifty", "s", "hello"), WAIT);
