@@ -125,9 +125,22 @@ public final class JobRunner {
         Job job = found.get();
         for (JobRun r : store.history(jobId, 5)) {
             if (r.status().equals("running")) {
+                long tokens = r.tokens();
+                long cost = r.costNanos();
+                if (r.agentRunId() != null) {
+                    // What its model calls that ended before the stop cost, as its transcript kept them: the history
+                    // showed 0 for a run the ledger had charged.
+                    try {
+                        RunInfo info = runtime.run(r.agentRunId());
+                        tokens = Math.max(tokens, info.tokens());
+                        cost = Math.max(cost, cost(info));
+                    } catch (ApiException gone) {
+                        // its agent run was never recorded (the stop came first): nothing was spent through it
+                    }
+                }
                 store.endRun(jobId, r.runNo(), clock.instant(), "interrupted", "the gateway " + r.gateway()
-                        + " running it stopped (killed or lost)", r.tokens(), r.costNanos(), null, r.agentRunId());
-                events.publish(new JobEvent.Finished(jobId, r.runNo(), "interrupted", "its gateway stopped", r.tokens(), r.costNanos()));
+                        + " running it stopped (killed or lost)", tokens, cost, null, r.agentRunId());
+                events.publish(new JobEvent.Finished(jobId, r.runNo(), "interrupted", "its gateway stopped", tokens, cost));
             }
         }
         if (job.state() != JobState.ACTIVE) return null;
@@ -272,6 +285,7 @@ public final class JobRunner {
             events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), null));
             return new Outcome("failed", "the run could not start: " + e.getMessage(), 0, 0, null, null);
         }
+        store.runAgent(spec.id(), runNo, runId);
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
         CostWatch watch = new CostWatch(l.maxCostNanos());

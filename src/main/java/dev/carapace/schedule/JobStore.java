@@ -34,6 +34,12 @@ public interface JobStore {
      */
     long startRun(String jobId, Instant scheduledFor, Instant startedAt, String gateway, String sessionKey);
 
+    /**
+     * Notes the agent run a job run started, while it runs: a gateway that dies leaves it there, so the next one can
+     * tell what the run had spent.
+     */
+    void runAgent(String jobId, long runNo, String agentRunId);
+
     /** Records a fire time no run stood for, with why. */
     void recordMissed(String jobId, Instant scheduledFor, String reason);
 

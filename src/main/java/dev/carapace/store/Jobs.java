@@ -227,6 +227,13 @@ public final class Jobs {
                 .bind("job", jobId).bind("no", runNo).execute()) > 0;
     }
 
+    /** Notes the agent run of a running run. */
+    public void runAgent(String jobId, int runNo, String agentRunId) {
+        store.write("note job run's agent run", h -> h.createUpdate("UPDATE job_runs SET agent_run_id = :agentRun "
+                        + "WHERE job_id = :job AND run_no = :no AND status = 'running'")
+                .bind("agentRun", agentRunId).bind("job", jobId).bind("no", runNo).execute());
+    }
+
     /** Ends a running run as {@code interrupted} (its gateway died). Returns false when it was not running. */
     public boolean markInterrupted(String jobId, int runNo, String reason, Instant at) {
         return endRun(jobId, runNo, "interrupted", reason, 0, 0, null, null, at);

@@ -88,6 +88,15 @@ final class JobFakes {
         }
 
         @Override
+        public synchronized void runAgent(String jobId, long runNo, String agentRunId) {
+            List<JobRun> r = runs.get(jobId);
+            JobRun was = r == null ? null : r.get((int) runNo - 1);
+            if (was == null || !was.status().equals("running")) return;
+            r.set((int) runNo - 1, new JobRun(jobId, runNo, was.scheduledFor(), was.startedAt(), null, "running", null,
+                    agentRunId, was.sessionKey(), was.gateway(), 0, 0, null));
+        }
+
+        @Override
         public synchronized void recordMissed(String jobId, Instant scheduledFor, String reason) {
             List<JobRun> r = runs.computeIfAbsent(jobId, k -> new ArrayList<>());
             r.add(new JobRun(jobId, r.size() + 1, scheduledFor, null, clock.instant(), "missed", reason, null, null, null, 0, 0, null));

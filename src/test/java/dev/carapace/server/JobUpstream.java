@@ -53,14 +53,14 @@ final class JobUpstream implements AutoCloseable {
         for (JsonNode t : body.path("tools")) tools.add(t.path("function").path("name").asText());
         requests.add(new Request(Instant.now(), message, List.copyOf(tools), toolResults));
         int nth = seen.computeIfAbsent(message, k -> new AtomicInteger()).incrementAndGet();
-        if (message.contains("LOOP")) {
+        if (message.contains("LOOP") || (message.contains("STEP") && nth == 1)) {
             return ScriptedUpstream.sse(ScriptedUpstream.openAiFrames(
                     chunk("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_" + nth
                             + "\",\"type\":\"function\",\"function\":{\"name\":\"read\",\"arguments\":"
                             + quote("{\"path\":\"notes.txt\"}") + "}}]}", null),
                     chunk("{}", "tool_calls"), usage(120, 15)), 0);
         }
-        if ((message.contains("SLOW") || message.contains("BRIEF")) && nth == 1) {
+        if ((message.contains("SLOW") || message.contains("BRIEF")) && (nth == 1 || message.contains("STEP"))) {
             List<String> pieces = new ArrayList<>();
             int n = message.contains("SLOW") ? 60 : 6;
             for (int i = 0; i < n; i++) pieces.add("slow " + i + " ");

@@ -248,7 +248,11 @@ class JobsEndToEndTest {
     public static final class Child {
         public static void main(String[] args) throws Exception {
             Carapace c = JobGateways.start(java.nio.file.Files.readString(Path.of(args[0])), Path.of(args[1]));
-            c.jobs().add(job("doomed", "SLOW doomed", Map.of("at", "1s")), ALICE, "api");
+            if (args.length > 2) {
+                c.jobs().add(job(args[2], args[3], Map.of("at", "1s"), "limits", Map.of("tools", List.of("read"))), ALICE, "api");
+            } else {
+                c.jobs().add(job("doomed", "SLOW doomed", Map.of("at", "1s")), ALICE, "api");
+            }
             dev.carapace.store.ChildProcesses.sayAndBlock("READY");
         }
     }
@@ -277,5 +281,29 @@ class JobsEndToEndTest {
         assertThat(up.of("SLOW doomed")).hasSize(2);
         assertThat(up.of("SLOW doomed").get(1).at()).as("the retry came after the kill").isAfter(killed);
         assertThat(gateway.jobs().get("doomed", ALICE).state()).isEqualTo(JobState.ENDED);
+    }
+
+    /** Regression: the history showed 0 tokens and $0 for a killed run whose earlier model calls were charged. */
+    @Test
+    void aKilledRunKeepsInItsHistoryWhatItsFinishedModelCallsCost() throws Exception {
+        gateway.close();
+        gateway = null;
+        Path file = java.nio.file.Files.writeString(dir.resolve("jobs.yaml"), yaml);
+        String message = "STEP then SLOW";   // a tool call (120 in, 15 out), then a slow answer the kill cuts off
+        Process child = dev.carapace.store.ChildProcesses.start(Child.class, file.toString(), dir.resolve("data").toString(),
+                "stepper", message);
+        try {
+            dev.carapace.store.ChildProcesses.awaitLine(child, "READY");
+            await().atMost(Duration.ofSeconds(15)).until(() -> up.of(message).size() == 2);
+        } finally {
+            dev.carapace.store.ChildProcesses.kill(child);
+        }
+        gateway = JobGateways.start(yaml, dir.resolve("data"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> history(gateway, "stepper").stream()
+                .anyMatch(r -> r.status().equals("interrupted")));
+
+        JobRun killed = history(gateway, "stepper").stream().filter(r -> r.status().equals("interrupted")).findFirst().orElseThrow();
+        assertThat(killed.costNanos()).as("120 in at $3/M and 15 out at $6/M; " + killed).isEqualTo(450_000);
+        assertThat(killed.tokens()).isEqualTo(135);
     }
 }

@@ -71,6 +71,11 @@ public final class StoreJobs implements JobStore {
     }
 
     @Override
+    public void runAgent(String jobId, long runNo, String agentRunId) {
+        jobs.runAgent(jobId, Math.toIntExact(runNo), agentRunId);
+    }
+
+    @Override
     public void endRun(String jobId, long runNo, Instant endedAt, String status, String reason, long tokens,
                        long costNanos, String result, String agentRunId) {
         jobs.endRun(jobId, Math.toIntExact(runNo), status, reason, tokens, costNanos, result, agentRunId, endedAt);
