@@ -122,6 +122,7 @@ class JobServiceTest {
             @Override public void update(Job job) { store.update(job); }
             @Override public boolean delete(String id) { return store.delete(id); }
             @Override public long startRun(String j, Instant s, Instant t, String g, String k) { return store.startRun(j, s, t, g, k); }
+            @Override public void runAgent(String j, long n, String a) { store.runAgent(j, n, a); }
             @Override public void recordMissed(String j, Instant s, String r) { store.recordMissed(j, s, r); }
             @Override public void endRun(String j, long n, Instant e, String st, String r, long t, long c, String res, String a) {
                 store.endRun(j, n, e, st, r, t, c, res, a);
