@@ -1,5 +1,7 @@
 package dev.carapace.agent;
 
+import dev.carapace.identity.Principal;
+
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -13,9 +15,11 @@ import java.time.Duration;
  * @param urls           asked on every URL a tool fetches that the model did not name (a redirect's)
  * @param following      the skills the calling run follows (null: none), for tools whose enforcement is below the
  *                       guard's decision (the sandbox narrows a command's network by it)
+ * @param caller         whom the run calls models as (its agent's owner's team, and the user who started it or the
+ *                       owner); null when not known. A tool that leaves work behind (a scheduled job) leaves it theirs.
  */
 public record ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
-                          FileGate files, UrlGate urls, Following following) {
+                          FileGate files, UrlGate urls, Following following, Principal caller) {
 
     public ToolContext {
         if (files == null) files = FileGate.WORKSPACE;
@@ -25,7 +29,7 @@ public record ToolContext(String agentId, String sessionKey, Path workspace, Dur
     /** A context for a run that follows no skill. */
     public ToolContext(String agentId, String sessionKey, Path workspace, Duration timeout, int maxOutputBytes,
                        FileGate files, UrlGate urls) {
-        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, files, urls, null);
+        this(agentId, sessionKey, workspace, timeout, maxOutputBytes, files, urls, null, null);
     }
 
     /** A context with the file gate given and no URL gate but the tools' own fence. */
@@ -37,7 +41,7 @@ public record ToolContext(String agentId, String sessionKey, Path workspace, Dur
     /** This context for one call whose guard decision named {@code target} (see {@link FileGate#forCall}). */
     public ToolContext forCall(String target) {
         return target == null ? this : new ToolContext(agentId, sessionKey, workspace, timeout, maxOutputBytes,
-                files.forCall(target), urls, following);
+                files.forCall(target), urls, following, caller);
     }
 
     /** A context whose file tools are confined to the workspace only (no policy). */

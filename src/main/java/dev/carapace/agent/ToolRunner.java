@@ -58,7 +58,7 @@ final class ToolRunner {
         Following following = ex.following();
         ToolContext context = new ToolContext(agent.id(), ex.sessionKey, agent.workspace(),
                 agent.limits().toolTimeout(), agent.limits().maxToolOutputBytes(), guard.files(agent.id(), ex.sessionKey),
-                guard.urls(agent.id(), ex.sessionKey, following), following);
+                guard.urls(agent.id(), ex.sessionKey, following), following, ex.principal);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<?>> futures = new ArrayList<>(calls.size());
         List<AtomicBoolean> settled = new ArrayList<>(calls.size());

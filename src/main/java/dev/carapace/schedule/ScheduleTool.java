@@ -21,7 +21,8 @@ import java.util.function.Function;
 /**
  * {@code schedule}: lets an agent add, list and remove jobs that run itself later. Like any tool, the agent's policy
  * may allow it, deny it or send each call for approval; an agent scheduling itself forever is the classic runaway, so
- * the jobs it adds are owned by its owner (who pays and sees them), run only itself with no tools unless it names
+ * the jobs it adds are owned by whom its run calls models as (the user who started it, else its owner), who pays for
+ * and sees them, run only itself with no tools unless it names
  * some of its own, keep the job defaults' limits, and it may hold at most {@link #MAX_JOBS_PER_AGENT} at a time.
  */
 public final class ScheduleTool implements AgentTool {
@@ -54,7 +55,7 @@ public final class ScheduleTool implements AgentTool {
     private final Agents agents;
     private final Function<AgentSpec.Owner, Principal> owners;
 
-    /** @param owners the principal an agent's owner acts as (the jobs are theirs) */
+    /** @param owners the principal a job's owner acts as (refusing one whose keys were all revoked) */
     public ScheduleTool(JobService jobs, Agents agents, Function<AgentSpec.Owner, Principal> owners) {
         this.jobs = jobs;
         this.agents = agents;
@@ -81,7 +82,18 @@ public final class ScheduleTool implements AgentTool {
         }
         AgentSpec agent = agents.find(context.agentId()).orElse(null);
         if (agent == null) return ToolResult.error("schedule: no agent '" + context.agentId() + "'");
-        Principal owner = owners.apply(agent.owner());
+        // The jobs are theirs whom the run calls models as: a member running their team's agent schedules their own
+        // job, charged to them as the run is (a team's job would run outside their own budget); a run nobody in
+        // particular started (a heartbeat, a team's channel) schedules its agent owner's.
+        Principal caller = context.caller();
+        AgentSpec.Owner jobOwner = caller != null && caller.user() != null
+                ? new AgentSpec.Owner(caller.user(), caller.team()) : agent.owner();
+        Principal owner;
+        try {
+            owner = owners.apply(jobOwner);
+        } catch (ApiException e) {
+            return ToolResult.error("schedule: " + e.getMessage());
+        }
         List<Job> mine = jobs.list(owner).stream()
                 .filter(j -> j.source().equals("agent") && agent.id().equals(j.spec().agent())).toList();
         try {
@@ -106,7 +118,7 @@ public final class ScheduleTool implements AgentTool {
                     for (String k : List.of("cron", "at", "every", "zone")) if (arguments.hasNonNull(k)) s.put(k, arguments.get(k).asText());
                     def.put("schedule", s);
                     if (arguments.has("tools")) def.put("limits", Map.of("tools", JSON.convertValue(arguments.get("tools"), List.class)));
-                    Job j = jobs.add(JobSpecReader.read(def, null, agent.owner()), owner, "agent");
+                    Job j = jobs.add(JobSpecReader.read(def, null, jobOwner), owner, "agent");
                     yield ToolResult.ok("scheduled " + j.id() + ": next run " + j.nextDueAt());
                 }
                 default -> ToolResult.error("action: add, list or remove");

@@ -60,6 +60,36 @@ class ScheduleToolTest {
         assertThat(store.jobs.get("reader").spec().limits().tools()).containsExactly("read");
     }
 
+    /**
+     * Regression: a member running their team's agent had it schedule a job owned by the team, which then ran as the
+     * team alone, outside the member's own budget. The job is the member's, as the run that scheduled it was.
+     */
+    @Test
+    void aJobScheduledInAMembersRunOfATeamAgentIsTheMembersAndTheyAloneSeeIt() throws Exception {
+        Principal alice = new Principal("acme", "platform", "alice", Principal.Role.MEMBER, null, "helper", null);
+        ToolResult r = tool.run(JSON.readTree("""
+                {"action":"add","id":"alices-nightly","every":"1h","message":"tidy"}"""), runBy(alice));
+
+        assertThat(r.error()).as(r.content()).isFalse();
+        Job j = store.jobs.get("alices-nightly");
+        assertThat(j.spec().owner()).isEqualTo(new AgentSpec.Owner("alice", "platform"));
+        assertThat(j.createdBy()).isEqualTo("alice");
+        // bob's run of the same agent neither lists nor removes it
+        Principal bob = new Principal("acme", "platform", "bob", Principal.Role.MEMBER, null, "helper", null);
+        assertThat(tool.run(JSON.readTree("{\"action\":\"list\"}"), runBy(bob)).content()).doesNotContain("alices-nightly");
+        assertThat(tool.run(JSON.readTree("{\"action\":\"remove\",\"id\":\"alices-nightly\"}"), runBy(bob)).error()).isTrue();
+        assertThat(store.jobs).containsKey("alices-nightly");
+        // a run nobody in particular started (a heartbeat) schedules the agent owner's, as before
+        assertThat(tool.run(JSON.readTree("""
+                {"action":"add","id":"team-beat","every":"1h","message":"m"}"""), runBy(null)).error()).isFalse();
+        assertThat(store.jobs.get("team-beat").spec().owner()).isEqualTo(new AgentSpec.Owner(null, "platform"));
+    }
+
+    private static ToolContext runBy(Principal caller) {
+        return new ToolContext("helper", "agent:helper:main", Path.of("/tmp/ws"), Duration.ofSeconds(5), 4096,
+                null, null, null, caller);
+    }
+
     @Test
     void itCannotGiveItsJobAToolItLacksNorRunFasterThanTheMinimum() throws Exception {
         ToolResult tool = call("helper", """

@@ -120,7 +120,7 @@ class SkillEgressSandboxTest {
 
     String run(String command, Following following) throws Exception {
         return exec.run(new ObjectMapper().createObjectNode().put("command", command),
-                new ToolContext("main", "agent:main:s", ws, Duration.ofSeconds(30), 16_000, null, null, following))
+                new ToolContext("main", "agent:main:s", ws, Duration.ofSeconds(30), 16_000, null, null, following, null))
                 .content();
     }
 
