@@ -70,6 +70,9 @@ final class TurnLoop {
                         + " model calls, its limit, and the model still asked for tools");
             }
             if (ex.totalTokens() >= ex.maxTokens) return tokenLimit(ex);
+            // Asked again before each later call: an owner whose keys were revoked meanwhile stops the run here
+            // (the refusal ends it as a failed model call would).
+            if (ex.steps > 0 && ex.parent == null) principals.apply(agent);
             List<Message> messages = prompts.prompt(ex, principal, system, schemas);
             if (ex.stopped()) return ex.stop.get();
             ModelCalls.Turn turn = call(ex, principal, system, schemas, messages);

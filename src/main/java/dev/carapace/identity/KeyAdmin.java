@@ -98,6 +98,22 @@ public final class KeyAdmin {
                 .map(StoredKey::team).findFirst();
     }
 
+    /**
+     * Whether {@code user} (in any case, as names are unique org-wide in any case) has had keys and had every one
+     * revoked: someone who left. What they set running (jobs, their agents' heartbeats and channels) stops as their
+     * keys do. A user no key ever named is not: the config may name one, and that is the admin's doing.
+     */
+    public static boolean revokedUser(ApiKeys keys, String user) {
+        if (user == null) return false;
+        boolean named = false;
+        for (StoredKey k : keys.list()) {
+            if (k.user() == null || !k.user().equalsIgnoreCase(user)) continue;
+            if (!k.revoked()) return false;
+            named = true;
+        }
+        return named;
+    }
+
     /** @return false when no active key has that prefix */
     public boolean revoke(String prefix) { return keys.revoke(prefix, clock.instant()); }
 

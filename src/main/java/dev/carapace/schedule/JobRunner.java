@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
@@ -246,7 +247,8 @@ public final class JobRunner {
                 o.result == null ? null : clip(o.result, RESULT_CHARS), o.agentRunId);
         events.publish(new JobEvent.Finished(spec.id(), runNo, o.status, o.reason, o.tokens, o.costNanos));
         boolean ok = o.status.equals("succeeded");
-        if (spec.deliverTo() != null) deliver(spec, runNo, fireTime, o);
+        // A departed owner's address is told nothing more: the run did not happen for them.
+        if (spec.deliverTo() != null && !o.pauseNow) deliver(spec, runNo, fireTime, o);
         // Read again: its owner may have paused it (or removed it) while it ran, and that stands.
         Optional<Job> current = store.get(spec.id());
         if (current.isEmpty()) return ok;
@@ -289,8 +291,16 @@ public final class JobRunner {
         events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), runId));
         RunInfo info;
         CostWatch watch = new CostWatch(l.maxCostNanos());
-        try (RunEvents.Subscription ignored = l.maxCost() == null ? null : runtime.subscribeRun(runId, e -> {
-            if (e instanceof RunEvent.UsageReported u && watch.add(pricing.costNanos(u.model(), u.usage()))) runtime.cancel(runId);
+        AtomicReference<String> ownerGone = new AtomicReference<>();
+        try (RunEvents.Subscription ignored = runtime.subscribeRun(runId, e -> {
+            if (!(e instanceof RunEvent.UsageReported u)) return;
+            if (l.maxCost() != null && watch.add(pricing.costNanos(u.model(), u.usage()))) runtime.cancel(runId);
+            // An owner whose keys were revoked while the run went on stops it after the call at hand.
+            try {
+                owners.apply(spec.owner());
+            } catch (ApiException gone) {
+                if (OWNER_REVOKED.equals(gone.code()) && ownerGone.compareAndSet(null, gone.getMessage())) runtime.cancel(runId);
+            }
         })) {
             // The run's own max_wall ends it; the extra minute only guards against a run that cannot be stopped.
             info = runtime.await(runId, l.maxWall().plusMinutes(1));
@@ -304,6 +314,9 @@ public final class JobRunner {
             Thread.currentThread().interrupt();
             runtime.cancel(runId);
             return new Outcome("interrupted", "the gateway is shutting down", 0, 0, null, runId);
+        }
+        if (ownerGone.get() != null) {
+            return new Outcome("failed", ownerGone.get(), info.tokens(), cost(info), null, runId, true);
         }
         if (watch.reached()) {
             long cost = cost(info);

@@ -26,6 +26,7 @@ import dev.carapace.guard.policy.PolicyWatcher;
 import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxUnavailableException;
 import dev.carapace.guard.sandbox.SandboxUser;
+import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
@@ -218,6 +219,11 @@ final class AgentWiring {
      */
     static Principal agentPrincipal(String org, AgentSpec agent, Store store) {
         AgentSpec.Owner owner = agent.owner();
+        if (KeyAdmin.revokedUser(store.apiKeys(), owner.user())) {
+            throw new ApiException(ApiException.Kind.PERMISSION, "Agent '" + agent.id() + "' is owned by user '"
+                    + owner.user() + "', who has had every API key revoked; it runs for no one until an admin gives it"
+                    + " another owner in the config or the user a key.", null, "agent_owner_revoked", null, false);
+        }
         String team = owner.team();
         if (team == null) {
             team = teamOf(owner.user(), store);

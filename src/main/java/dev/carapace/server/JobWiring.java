@@ -5,6 +5,7 @@ import dev.carapace.agent.AgentSpec;
 import dev.carapace.agent.Agents;
 import dev.carapace.config.CarapaceConfig;
 import dev.carapace.guard.egress.EgressProxy;
+import dev.carapace.identity.KeyAdmin;
 import dev.carapace.identity.Principal;
 import dev.carapace.ledger.Budgets;
 import dev.carapace.ledger.PriceBook;
@@ -32,7 +33,6 @@ import dev.carapace.server.adapter.SharedDueQueue;
 import dev.carapace.server.adapter.StoreHeartbeatStates;
 import dev.carapace.server.adapter.StoreJobActivity;
 import dev.carapace.server.adapter.StoreJobs;
-import dev.carapace.store.ApiKeys;
 import dev.carapace.store.DueRuns;
 import dev.carapace.store.Store;
 import org.slf4j.Logger;
@@ -165,15 +165,10 @@ final class JobWiring {
 
     /** A job's owner as the principal its runs are charged to: the team given, or a user's from their newest key. */
     static Principal ownerPrincipal(String org, AgentSpec.Owner owner, Store store) {
-        if (owner.user() != null) {
-            // Revoking a person's keys ends what they set running too: a user who had keys, all revoked, has left.
-            // (A user the config names who never had a key is the admin's doing, and runs.)
-            List<ApiKeys.StoredKey> keys = store.apiKeys().list().stream().filter(k -> owner.user().equals(k.user())).toList();
-            if (!keys.isEmpty() && keys.stream().allMatch(ApiKeys.StoredKey::revoked)) {
-                throw new ApiException(ApiException.Kind.PERMISSION, "its owner, user '" + owner.user()
-                        + "', has had every API key revoked; an admin can give it a new owner (remove it and add it again)"
-                        + " or give the user a key, then resume it", "owner", JobRunner.OWNER_REVOKED, null, false);
-            }
+        if (KeyAdmin.revokedUser(store.apiKeys(), owner.user())) {
+            throw new ApiException(ApiException.Kind.PERMISSION, "its owner, user '" + owner.user()
+                    + "', has had every API key revoked; an admin can give it a new owner (remove it and add it again)"
+                    + " or give the user a key, then resume it", "owner", JobRunner.OWNER_REVOKED, null, false);
         }
         String team = owner.team() != null ? owner.team() : AgentWiring.teamOf(owner.user(), store);
         return new Principal(org, team, owner.user(), Principal.Role.MEMBER, null);

@@ -9,6 +9,7 @@ import dev.carapace.schedule.JobFakes.ScriptedWebhooks;
 import dev.carapace.channel.webhook.RetryTiming;
 import dev.carapace.channel.webhook.WebhookDeliveries;
 import dev.carapace.channel.webhook.WebhookPoster;
+import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.QueuedResultDelivery;
 import dev.carapace.server.adapter.StoreWebhookDeliveries;
 import dev.carapace.store.Store;
@@ -231,6 +232,31 @@ class JobRunnerTest {
         assertThat(runner.onDead("ping", t("11:00"))).isEqualTo(t("12:00"));
         assertThat(runs("ping")).extracting(JobRun::status).containsExactly("interrupted");
         assertThat(webhooks.posts).as("nothing ran again").isEmpty();
+    }
+
+    /**
+     * Regression: a job whose owner had every key revoked still called its webhook, and its failed runs still posted
+     * to its deliver_to address. Now the run calls nothing, tells no one, and pauses the job at once.
+     */
+    @Test
+    void aRevokedOwnersJobCallsNoWebhookDeliversNothingAndPausesAtOnce() {
+        JobRunner revoked = new JobRunner(store, null, webhooks, webhooks.asResultDelivery(), events, (model, usage) -> 0,
+                owner -> {
+                    throw new ApiException(ApiException.Kind.PERMISSION, "its owner, user 'alice', has had every API key revoked",
+                            "owner", JobRunner.OWNER_REVOKED, null, false);
+                }, Backoff.DEFAULT, clock, "gw-test");
+        Job j = hourly("ping", "deliver_to", INBOX);
+        clock.set(t("11:00"));
+        revoked.onDue("ping", j.nextDueAt());
+
+        assertThat(webhooks.to(HOOK)).as("the job's own webhook").isEmpty();
+        assertThat(webhooks.to(INBOX)).as("its deliver_to").isEmpty();
+        JobRun r = runs("ping").get(0);
+        assertThat(r.status()).isEqualTo("failed");
+        assertThat(r.reason()).contains("every API key revoked");
+        Job after = store.jobs.get("ping");
+        assertThat(after.state()).as("paused at the first such run, not after max_failures").isEqualTo(JobState.PAUSED);
+        assertThat(after.pausedReason()).contains("every API key revoked");
     }
 
     @Test

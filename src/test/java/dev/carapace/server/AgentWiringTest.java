@@ -69,6 +69,37 @@ class AgentWiringTest {
         }
     }
 
+    /**
+     * Regression: an agent whose owner had every key revoked went on running as them (its heartbeats, its channels,
+     * and a run already going). Its run in progress stops before its next model call, and no new one starts.
+     */
+    @Test
+    void anAgentOfAUserWithEveryKeyRevokedStopsBeforeItsNextModelCallAndStartsNoMore() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(ws.resolve("AGENTS.md"), "You help.");
+        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), agents(ws))) {
+            AgentRuntime rt = h.carapace.agentRuntime();
+            // the first answer asks for a tool, slowly: alice's key is revoked while it streams
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(
+                    new ScriptedUpstream.ToolCall("c1", "list", "{}"), 20, 5), 400));
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("never asked"), 30, 2), 0));
+            String runId = rt.start("helper", "chat", "look around");
+            await().atMost(Duration.ofSeconds(10)).until(() -> h.a.requestCount() == 1);
+            String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("alice")).findFirst().orElseThrow().prefix();
+            assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
+
+            RunInfo cut = rt.await(runId, Duration.ofSeconds(15));
+            assertThat(cut.status()).isEqualTo(RunStatus.FAILED);
+            assertThat(cut.reason()).contains("user 'alice'", "every API key revoked");
+            assertThat(h.a.requestCount()).as("no model call after the revocation").isEqualTo(1);
+
+            RunInfo next = rt.await(rt.start("helper", "chat2", "hi"), Duration.ofSeconds(10));
+            assertThat(next.status()).isEqualTo(RunStatus.FAILED);
+            assertThat(next.reason()).contains("every API key revoked");
+            assertThat(h.a.requestCount()).isEqualTo(1);
+        }
+    }
+
     @Test
     void execRunsOnlyWhenTheConfigChoseTheLocalRunner() throws Exception {
         Path ws = Files.createDirectories(dir.resolve("ops"));
