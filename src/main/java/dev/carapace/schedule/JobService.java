@@ -131,7 +131,7 @@ public final class JobService {
         Job j = get(id, caller);
         due.cancel(id);
         store.delete(id);
-        if (j.spec().budget() != null) budgets.remove(id);
+        budgets.remove(id);   // an admin's budget for it too: a later job of that id starts without it
     }
 
     /** Makes a run due now, whatever the schedule says (the schedule goes on after it). */
@@ -189,7 +189,7 @@ public final class JobService {
                     // another payer or agent: another job (the store keeps who owns and runs a job as it was made)
                     due.cancel(j.id());
                     store.delete(j.id());
-                    if (j.spec().budget() != null) budgets.remove(j.id());
+                    budgets.remove(j.id());
                     add(given, admin, "config");
                     continue;
                 }
@@ -210,7 +210,7 @@ public final class JobService {
             if (j.source().equals("config") && !named.contains(j.id())) {
                 due.cancel(j.id());
                 store.delete(j.id());
-                if (j.spec().budget() != null) budgets.remove(j.id());
+                budgets.remove(j.id());
             }
         }
         return problems;

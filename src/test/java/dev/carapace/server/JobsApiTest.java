@@ -340,6 +340,19 @@ class JobsApiTest {
         assertThat(h.a.requestCount()).isEqualTo(upstreamBefore + 1);
     }
 
+    /** Regression: an admin's budget for a job outlived the job, and would have held a later job of that id. */
+    @Test
+    void removingAJobRemovesTheBudgetAnAdminGaveIt() {
+        assertThat(h.post("/api/jobs", h.memberKey, hourly("report", "helper")).statusCode()).isEqualTo(201);
+        HttpResponse<String> set = h.send(HttpRequest.newBuilder(URI.create(h.url("/api/budgets/job:report")))
+                .header("authorization", "Bearer " + h.adminKey).header("content-type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"amount\": \"1\"}")).build());
+        assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
+        assertThat(jobs.delete("/api/jobs/report", h.memberKey).statusCode()).isEqualTo(200);
+        assertThat(h.get("/api/budgets/job:report", h.adminKey).statusCode()).isEqualTo(404);
+        assertThat(json(h.get("/api/budgets", h.adminKey).body()).path("data").findValuesAsText("id")).doesNotContain("job:report");
+    }
+
     /** Run {@code runNo} of job {@code id}, once it has ended. */
     private JsonNode endedRun(String id, long runNo) {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
