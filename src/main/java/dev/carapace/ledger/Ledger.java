@@ -43,8 +43,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code max_tokens} is given the model's maximum, so the upstream cannot produce more than was reserved: that,
  * plus the store's atomic check-and-hold, is why concurrent calls never overspend. The reservation is durable before
  * the upstream call. When the call ends ({@link #completed}), the reservation is replaced by the real cost and the
- * spend record is written, both at once and durably, before the response completes. A call under no budget has its
- * record written durably before its response completes too (on a SQLite file, both are one journal append).
+ * spend record is written, both at once and durably, before the response completes. A call under no budget is
+ * journaled as started too, with a reservation that holds nothing, and ended with its record before its response
+ * completes (on a SQLite file, each is one journal append): a crash loses neither a served call nor one in flight.
  *
  * <p>While a budgeted stream runs, its progress (the tokens streamed so far, by our count, and their cost) is made
  * durable at its first output and then every {@value #PROGRESS_MILLIS} ms of streaming (or {@value #PROGRESS_CHARS}
@@ -93,16 +94,22 @@ public final class Ledger implements CallFilter, AutoCloseable {
 
     public Budgets budgets() { return budgets; }
 
-    /** A budgeted call's reservation, and what its stream has produced so far. Confined to the call's thread. */
+    /**
+     * A call's reservation (with no windows for a call under no budget), and what its stream has produced so far.
+     * Confined to the call's thread.
+     */
     private static final class Held {
         final Reservation reservation;
         final List<Budget> budgets;
         final Price price;
         final long promptBound;
         final int maxOutput;
-        /** Streamed text not yet counted (null until a stream's first delta); at most one interval's worth. */
+        /** Streamed text not yet counted (null until a stream's first output); at most one interval's worth. */
         StringBuilder uncounted;
         long outputTokens;
+        /** Characters of output relayed unread (a stream under no budget is not decoded), and how many were noted. */
+        long unreadChars;
+        long unreadNoted;
         long promptTokens = -1;
         long lastProgress;
 
@@ -121,7 +128,6 @@ public final class Ledger implements CallFilter, AutoCloseable {
         // Counting a prompt's tokens costs the caller nothing: it is answered without an upstream's tokens.
         if (call.operation() == Operation.COUNT_TOKENS) return;
         List<Budget> path = budgets.path(call.principal());
-        if (path.isEmpty()) return;
         ModelSpec model = call.model().spec();
         Instant now = clock.instant();
         Price price = prices.at(model, now);
@@ -129,9 +135,19 @@ public final class Ledger implements CallFilter, AutoCloseable {
         boolean units = call.operation().meteredInUnits();
         boolean noOutput = units || call.operation() == Operation.EMBEDDINGS;
         int maxOutput = noOutput ? 0 : req.maxTokens() != null ? req.maxTokens() : model.maxOutputTokens();
-        if (!noOutput && req.maxTokens() == null) call.request(req.withMaxTokens(maxOutput));
         int framing = noOutput ? 0 : PromptSize.MESSAGE_TOKENS;
         long bound = units ? unitBound(call) : PromptSize.promptBound(req, framing);
+        if (path.isEmpty()) {
+            // Nothing to hold, but the call is journaled as started all the same: a crash before it ends leaves its
+            // record to the next start, at its estimate, as a budgeted call's reservation does. The request is left
+            // as the client sent it, and its stream unread (progress counts the characters relayed).
+            Reservation r = reservation(call, model, bound, maxOutput, Pricing.worstCase(price, bound, maxOutput),
+                    bound + maxOutput, List.of(), now);
+            book.reserve(r, instance, List.of());
+            call.note(Held.class, new Held(r, List.of(), price, bound, maxOutput, call.startNanos()));
+            return;
+        }
+        if (!noOutput && req.maxTokens() == null) call.request(req.withMaxTokens(maxOutput));
         long prompt = bound;
         long tokens = prompt + maxOutput;
         long nanos = Pricing.worstCase(price, prompt, maxOutput);
@@ -192,7 +208,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
                 record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
     }
 
-    /** Counts a budgeted stream's output, and makes its progress durable at the intervals of {@link #PROGRESS_MILLIS}. */
+    /** Counts a stream's output, and makes its progress durable at the intervals of {@link #PROGRESS_MILLIS}. */
     @Override
     public StreamEvent onEvent(Call call, StreamEvent event) {
         Held held = call.note(Held.class);
@@ -204,13 +220,18 @@ public final class Ledger implements CallFilter, AutoCloseable {
             case StreamEvent.ReasoningDelta r -> r.text();
             default -> null;
         };
-        if (text == null) return event;
+        int unread = event instanceof StreamEvent.Frame f && !f.decoded() ? f.unreadChars() : 0;
+        if (text == null && unread == 0) return event;
         boolean first = held.uncounted == null;
         if (first) held.uncounted = new StringBuilder(256);
-        held.uncounted.append(text);
+        if (text != null) held.uncounted.append(text);
+        held.unreadChars += unread;
         long now = System.nanoTime();
         // The first output is noted at once: a crash before it charges the prompt alone, after it what was streamed.
-        if (first || now - held.lastProgress >= PROGRESS_NANOS || held.uncounted.length() >= PROGRESS_CHARS) progress(call, held, now);
+        if (first || now - held.lastProgress >= PROGRESS_NANOS
+                || held.uncounted.length() + held.unreadChars - held.unreadNoted >= PROGRESS_CHARS) {
+            progress(call, held, now);
+        }
         return event;
     }
 
@@ -219,13 +240,16 @@ public final class Ledger implements CallFilter, AutoCloseable {
         // Counted a slice at a time: a token split across two slices counts twice at most, once per interval.
         held.outputTokens += TokenCounter.count(held.uncounted.toString());
         held.uncounted.setLength(0);
+        held.unreadNoted = held.unreadChars;
         if (held.promptTokens < 0) {
-            // Long texts a harness resends every turn are counted once (the first output waits for this count).
-            held.promptTokens = PromptSize.promptEstimate(call.request(), PromptSize.MESSAGE_TOKENS,
-                    PromptSize.tokenizerFactor(call.model()), counts::count).tokens();
+            // Long texts a harness resends every turn are counted once (the first output waits for this count). A
+            // call under no budget is not worth the wait: its bound stands, as its reservation had it.
+            held.promptTokens = held.budgets.isEmpty() ? held.promptBound : PromptSize.promptEstimate(call.request(),
+                    PromptSize.MESSAGE_TOKENS, PromptSize.tokenizerFactor(call.model()), counts::count).tokens();
         }
         long in = Math.min(held.promptTokens, held.promptBound);
-        long out = Math.min(held.outputTokens, held.maxOutput);
+        // Characters relayed unread count at about four to a token, as the stream's own estimate counts them.
+        long out = Math.min(held.outputTokens + (held.unreadChars + 3) / 4, held.maxOutput);
         long nanos = Math.min(Pricing.cost(held.price, new Usage(in, out, 0, 0, 0, true)), held.reservation.nanos());
         try {
             book.progress(held.reservation.id(), new LedgerTables.Progress(nanos, in, out));
@@ -267,7 +291,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long tokens = u.inputTokens() + u.outputTokens();
         if (u.estimated() || implausible != null) tokens = Math.min(tokens, held.reservation.tokens());
         List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec);
-        if (cost > held.reservation.nanos()) {
+        if (!held.budgets.isEmpty() && cost > held.reservation.nanos()) {
             log.warn("call {} cost {} nano-USD, more than the {} reserved", call.id(), cost, held.reservation.nanos());
         }
         for (WindowRow w : after) {

@@ -98,6 +98,9 @@ final class JournalFold {
      * the same batch) is given, its row already ended and only the charge added. False if it was folded before.
      */
     private boolean reserveEnded(JournalEntry e, JournalEntry end) throws SQLException {
+        // A call under no budget that ended in the batch it began leaves its record only: it held nothing, and its
+        // record is written once whatever replays (request ids are unique).
+        if (end != null && e.windows().isEmpty()) return true;
         Reservation r = new Reservation(e.reservationId(), e.at(), e.nanos(), e.tokens(), WindowKey.decode(e.windows()), e.record());
         SqlReservations.bindReservation(insertReservation, r, e.owner(), end == null ? "open" : end.kind());
         if (insertReservation.executeUpdate() == 0) return false;   // hold nothing twice

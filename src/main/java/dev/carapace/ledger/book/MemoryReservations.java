@@ -18,6 +18,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -54,6 +56,11 @@ final class MemoryReservations implements Reservations {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<WindowKey, Figures> windows = new HashMap<>();
     private final Map<String, Held> open = new HashMap<>();
+    /**
+     * This gateway's calls under no budget in flight: journaled as started, holding no window, so neither taken nor
+     * ended under the lock (nor forgotten by {@link #resync}, which reloads only what the tables hold).
+     */
+    private final Set<String> unheld = ConcurrentHashMap.newKeySet();
 
     /** Starts from the tables, once the journal is folded (the reservations a stopped gateway left count too). */
     MemoryReservations(LedgerTables tables, Journal journal) {
@@ -64,6 +71,11 @@ final class MemoryReservations implements Reservations {
 
     @Override
     public Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges) {
+        if (r.windows().isEmpty()) {
+            journal.append(JournalEntry.reserve(r, owner));
+            unheld.add(r.id());
+            return Optional.empty();
+        }
         List<Charge> sorted = new ArrayList<>(charges);
         sorted.sort(Comparator.comparing(Charge::window));   // the same refusal as the database would make
         lock.lock();
@@ -92,6 +104,10 @@ final class MemoryReservations implements Reservations {
 
     @Override
     public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record) {
+        if (unheld.remove(reservationId)) {
+            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record));
+            return List.of();
+        }
         lock.lock();
         try {
             Held held = open.get(reservationId);
