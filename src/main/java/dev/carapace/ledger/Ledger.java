@@ -71,7 +71,12 @@ public final class Ledger implements CallFilter, AutoCloseable {
      */
     static final long PROGRESS_MILLIS = 200;
     static final int PROGRESS_CHARS = 128;
-    private static final long PROGRESS_NANOS = PROGRESS_MILLIS * 1_000_000;
+    /**
+     * As {@link #PROGRESS_MILLIS} and {@link #PROGRESS_CHARS}, for a stream under no budget: its estimate only goes
+     * into its record, not a budget, and thousands of long streams at once should not each write five notes a second.
+     */
+    static final long UNBUDGETED_PROGRESS_MILLIS = 1_000;
+    static final int UNBUDGETED_PROGRESS_CHARS = 1024;
 
     private final LedgerBook book;
     private final Budgets budgets;
@@ -228,8 +233,9 @@ public final class Ledger implements CallFilter, AutoCloseable {
         held.unreadChars += unread;
         long now = System.nanoTime();
         // The first output is noted at once: a crash before it charges the prompt alone, after it what was streamed.
-        if (first || now - held.lastProgress >= PROGRESS_NANOS
-                || held.uncounted.length() + held.unreadChars - held.unreadNoted >= PROGRESS_CHARS) {
+        boolean budgeted = !held.budgets.isEmpty();
+        if (first || now - held.lastProgress >= (budgeted ? PROGRESS_MILLIS : UNBUDGETED_PROGRESS_MILLIS) * 1_000_000
+                || held.uncounted.length() + held.unreadChars - held.unreadNoted >= (budgeted ? PROGRESS_CHARS : UNBUDGETED_PROGRESS_CHARS)) {
             progress(call, held, now);
         }
         return event;
