@@ -209,7 +209,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
 
     private Reservation reservation(Call call, ModelSpec model, long prompt, int maxOutput, long nanos, long tokens,
                                     List<Charge> charges, Instant now) {
-        return new Reservation(reservationId(), now, nanos, tokens, charges.isEmpty() ? List.of() : charges.stream().map(Charge::window).toList(),
+        List<WindowKey> windows = charges.isEmpty() ? List.of() : charges.stream().map(Charge::window).toList();
+        return new Reservation(reservationId(), now, nanos, tokens, windows,
                 record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
     }
 
