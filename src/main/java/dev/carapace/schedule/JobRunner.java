@@ -106,7 +106,8 @@ public final class JobRunner {
         }
         Duration jitter = JobService.jitter(job.spec());
         Instant next = plan.next().map(t -> t.plus(jitter)).orElse(null);
-        if (failed) {
+        // A job resumed while its run ended has its failures cleared: resuming is not asking for a retry at once.
+        if (failed && job.consecutiveFailures() > 0) {
             Instant retry = clock.instant().plus(backoff.delay(job.consecutiveFailures()));
             if (next == null || retry.isBefore(next)) next = retry;
         }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import dev.carapace.text.Durations;
 
@@ -39,10 +40,15 @@ public final class JobService {
     private final JobEvents events;
     private final Clock clock;
     private final Duration minInterval;
+    private final Predicate<String> knownUser;
 
-    /** @param minInterval the shortest interval (and cron period) a job may have */
+    /**
+     * @param minInterval the shortest interval (and cron period) a job may have
+     * @param knownUser   whether an API key was ever made for a user of this name (exactly): a job added over the
+     *                    API or the CLI must be owned by one, else it would spend as a name no user budget can hold
+     */
     public JobService(JobStore store, DueQueue due, Agents agents, JobBudgets budgets, JobEvents events, Clock clock,
-                      Duration minInterval) {
+                      Duration minInterval, Predicate<String> knownUser) {
         this.store = store;
         this.due = due;
         this.agents = agents;
@@ -50,6 +56,7 @@ public final class JobService {
         this.events = events;
         this.clock = clock;
         this.minInterval = minInterval;
+        this.knownUser = knownUser;
     }
 
     /** Reads, checks and adds a job from its definition; the owner defaults to the caller. */
@@ -66,7 +73,13 @@ public final class JobService {
         // fire time for a second one already past, recorded as missed. (And syncConfig checks a config job again as
         // of its createdAt, which the store keeps to the millisecond.)
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-        JobSpec checked = check(spec, caller, now, agents, minInterval);
+        JobSpec checked = check(spec, caller, now, agents, minInterval);   // who may add it first: no user oracle
+        String user = spec.owner().user();
+        if (source.equals("api") && user != null && !knownUser.test(user)) {
+            // The config may name a user before their first key (its admin's doing); the API and the CLI may not.
+            throw ApiException.invalid("owner.user", "owner.user: no user '" + clip(user, 64) + "': a job's owner is a"
+                    + " user an API key was made for, named exactly");
+        }
         if (store.get(checked.id()).isPresent()) {
             throw ApiException.invalid("id", "id: a job '" + checked.id() + "' exists already; remove it first or pick another id");
         }

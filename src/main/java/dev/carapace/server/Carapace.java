@@ -395,7 +395,7 @@ public final class Carapace implements AutoCloseable {
      */
     public static JobService jobService(CarapaceConfig config, Store store, Clock clock) {
         DueRuns due = new DueRuns(store, "cli:" + JobWiring.gatewayName(), DueRuns.Settings.production());
-        return JobWiring.service(config, new StoreJobs(store.jobs(), clock), due, budgets(config, store, clock),
+        return JobWiring.service(config, store, new StoreJobs(store.jobs(), clock), due, budgets(config, store, clock),
                 new JobEvents(), clock);
     }
 

@@ -75,17 +75,18 @@ final class JobWiring {
                 production.missedHeartbeats(), production.shutdownMaxWait(), production.retryAfterFailure()));
         this.jobs = new StoreJobs(store.jobs(), clock);
         this.owners = owner -> ownerPrincipal(config.org(), owner, store);
-        this.service = service(config, jobs, due, budgets, events, clock);
+        this.service = service(config, store, jobs, due, budgets, events, clock);
     }
 
     /**
      * The jobs' service over the store's jobs and its shared scheduler table; {@code due} need not be started (the
      * CLI's is not: a running gateway's scheduler picks what it schedules from the table).
      */
-    static JobService service(CarapaceConfig config, StoreJobs jobs, DueRuns due, Budgets budgets, JobEvents events,
-                              Clock clock) {
+    static JobService service(CarapaceConfig config, Store store, StoreJobs jobs, DueRuns due, Budgets budgets,
+                              JobEvents events, Clock clock) {
         return new JobService(jobs, new SharedDueQueue(due), new Agents(config.agents().values()),
-                new LedgerJobBudgets(budgets), events, clock, config.scheduler().minInterval());
+                new LedgerJobBudgets(budgets), events, clock, config.scheduler().minInterval(),
+                user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
     }
 
     /** The agents' {@code schedule} tool, over the jobs' service. */

@@ -45,7 +45,7 @@ final class JobFakes {
     }
 
     /** The job tables, as the store keeps them: a job, its runs numbered from 1, missed times as runs too. */
-    static final class MemoryJobStore implements JobStore {
+    static class MemoryJobStore implements JobStore {
         final Map<String, Job> jobs = new TreeMap<>();
         final Map<String, List<JobRun>> runs = new HashMap<>();
         private final Clock clock;

@@ -24,6 +24,8 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -46,7 +48,7 @@ class JobRunnerTest {
     final List<JobEvent> seen = JobFakes.recording(events);
     final ScriptedWebhooks webhooks = new ScriptedWebhooks();
     final JobService service = new JobService(store, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
-            Duration.ofMinutes(1));
+            Duration.ofMinutes(1), JobServiceTest.USERS::contains);
     final JobRunner runner = new JobRunner(store, null, webhooks, webhooks.asResultDelivery(), events,
             (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
 
@@ -173,6 +175,42 @@ class JobRunnerTest {
 
         assertThat(runner.onDue("ping", clock.instant())).as("a paused job does not run").isNull();
         assertThat(runs("ping")).hasSize(3);
+    }
+
+    /**
+     * Regression: a job paused by its failing run and resumed at that moment (the resume clears its failures) was
+     * retried at once, as a backoff of zero failures; resuming means its next fire time, as the API says.
+     */
+    @Test
+    void aJobResumedJustAsItsFailingRunPausedItIsNotRetriedAtOnce() {
+        AtomicBoolean resumeOnRead = new AtomicBoolean(true);
+        JobService[] resumer = new JobService[1];
+        MemoryJobStore racing = new MemoryJobStore(clock) {
+            @Override
+            public synchronized Optional<Job> get(String id) {
+                Optional<Job> j = super.get(id);
+                if (j.isPresent() && j.get().state() == JobState.PAUSED && resumeOnRead.getAndSet(false)) {
+                    resumer[0].resume(id, ALICE);   // as the runner looks at the job again after its run
+                    return super.get(id);
+                }
+                return j;
+            }
+        };
+        resumer[0] = new JobService(racing, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
+                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
+        JobRunner runner = new JobRunner(racing, null, webhooks, webhooks.asResultDelivery(), events,
+                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+        Map<String, Object> m = new LinkedHashMap<>(Map.of("id", "ping", "webhook", Map.of("url", HOOK),
+                "schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"), "max_failures", 1));
+        Job j = resumer[0].add(m, ALICE, "api");
+        webhooks.status = 500;
+        clock.set(t("11:00"));
+
+        Instant next = runner.onDue("ping", j.nextDueAt());
+
+        assertThat(resumeOnRead).as("the resume happened").isFalse();
+        assertThat(next).as("its next fire time, not a retry now").isEqualTo(t("12:00"));
+        assertThat(racing.get("ping").orElseThrow().state()).isEqualTo(JobState.ACTIVE);
     }
 
     @Test

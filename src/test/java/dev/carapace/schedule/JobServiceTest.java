@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,6 +34,8 @@ class JobServiceTest {
     static final Principal BOB = new Principal("acme", "platform", "bob", Principal.Role.MEMBER, "ck-bob");
     static final Principal RITA = new Principal("acme", "research", "rita", Principal.Role.MEMBER, "ck-rita");
     static final Principal ROOT = new Principal("acme", "platform", "root", Principal.Role.ADMIN, "ck-root");
+    /** The users API keys were made for. */
+    static final Set<String> USERS = Set.of("alice", "bob", "rita", "root");
 
     final FakeClock clock = new FakeClock(NOW);
     final MemoryJobStore store = new MemoryJobStore(clock);
@@ -40,7 +43,7 @@ class JobServiceTest {
     final MemoryBudgets budgets = new MemoryBudgets();
     final JobEvents events = new JobEvents();
     final List<JobEvent> seen = JobFakes.recording(events);
-    final JobService service = new JobService(store, due, agents(), budgets, events, clock, Duration.ofMinutes(1));
+    final JobService service = new JobService(store, due, agents(), budgets, events, clock, Duration.ofMinutes(1), USERS::contains);
 
     static Agents agents() {
         AgentSpec helper = new AgentSpec("helper", Path.of("/tmp/ws"), "m-solo", List.of(), List.of("read", "list"),
@@ -129,7 +132,7 @@ class JobServiceTest {
             }
             @Override public List<JobRun> history(String j, int limit) { return store.history(j, limit); }
         };
-        JobService both = new JobService(racing, due, agents(), budgets, events, clock, Duration.ofMinutes(1));
+        JobService both = new JobService(racing, due, agents(), budgets, events, clock, Duration.ofMinutes(1), USERS::contains);
         both.add(job("j", "budget", Map.of("amount", "2", "period", "day")), ALICE, "api");
 
         assertThatThrownBy(() -> both.add(job("j", "budget", Map.of("amount", "900", "period", "day")), BOB, "api"))
@@ -152,6 +155,28 @@ class JobServiceTest {
                     assertThat(e.getMessage()).contains("lab");
                 });
         assertNothingStored();
+    }
+
+    /**
+     * Regression: an admin's job owned by "Carol" (the user is carol) ran and spent as a name no user budget can hold.
+     * Over the API and the CLI an owner is a user an API key was made for, named exactly; the config may name one
+     * before their first key.
+     */
+    @Test
+    void aJobAddedOverTheApiIsOwnedByAUserAKeyWasMadeFor() {
+        for (String name : List.of("Alice", "carol", "alice ")) {
+            assertThatThrownBy(() -> service.add(job("j", "owner", Map.of("user", name, "team", "platform")), ROOT, "api"))
+                    .as(name).isInstanceOfSatisfying(ApiException.class, e -> {
+                        assertThat(e.kind()).isEqualTo(ApiException.Kind.INVALID_REQUEST);
+                        assertThat(e.param()).isEqualTo("owner.user");
+                        assertThat(e.getMessage()).contains("no user '" + name + "'");
+                    });
+        }
+        assertNothingStored();
+        assertThat(service.add(job("j", "owner", Map.of("user", "alice", "team", "platform")), ROOT, "api").spec().owner().user())
+                .isEqualTo("alice");
+        assertThat(service.add(job("k", "owner", Map.of("user", "carol", "team", "platform")), ROOT, "config").spec().owner().user())
+                .as("the config may name a user before their first key").isEqualTo("carol");
     }
 
     /** Regression: the error for an unknown agent listed every agent of the org, other teams' included. */

@@ -33,7 +33,7 @@ class ScheduleToolTest {
     final MemoryDueQueue due = new MemoryDueQueue();
     final Agents agents = JobServiceTest.agents();
     final JobService service = new JobService(store, due, agents, new MemoryBudgets(), new JobEvents(), clock,
-            Duration.ofMinutes(1));
+            Duration.ofMinutes(1), JobServiceTest.USERS::contains);
     final ScheduleTool tool = new ScheduleTool(service, agents,
             owner -> new Principal("acme", owner.team(), owner.user(), Principal.Role.MEMBER, null));
 
