@@ -41,6 +41,7 @@ import dev.carapace.privacy.PrivacySpec;
 import dev.carapace.schedule.JobEvents;
 import dev.carapace.schedule.JobService;
 import dev.carapace.server.adapter.EgressSockets;
+import dev.carapace.server.adapter.RevokedStarters;
 import dev.carapace.server.adapter.SkillEgress;
 import dev.carapace.skill.FollowedSkills;
 import dev.carapace.server.adapter.ChannelMetrics;
@@ -257,8 +258,9 @@ public final class Carapace implements AutoCloseable {
         StoreWatch storeWatch = new StoreWatch(store, store.postgres() ? "postgresql"
                 : Store.sqliteFile(config.store().jdbcUrl(dataDir)).map(Path::toString).orElse("in memory"));
         every(Duration.ofSeconds(1), storeWatch::check);
-        List<CallFilter> filters = privacy == null ? List.of(storeWatch, metrics, ledger)
-                : List.of(storeWatch, metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
+        RevokedStarters revokedStarters = new RevokedStarters(store.apiKeys());
+        List<CallFilter> filters = privacy == null ? List.of(storeWatch, revokedStarters, metrics, ledger)
+                : List.of(storeWatch, revokedStarters, metrics, privacy, ledger, new PrivacyAudit(auditLog, clock));
         gateway = new Gateway(portfolio, new Router(config.routing()), teamAccess, filters);
 
         approvals = new ApprovalQueue(store.approvalRecords(), auditLog, clock, config.approvals().timeout());

@@ -100,6 +100,33 @@ class AgentWiringTest {
         }
     }
 
+    /**
+     * Regression: a member's own run of a team's agent went on calling models, charged to her, after her last key was
+     * revoked. Revoking the key that started a run stops it before its next model call.
+     */
+    @Test
+    void revokingTheKeyThatStartedARunStopsItBeforeItsNextModelCall() throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("ws"));
+        Files.writeString(ws.resolve("AGENTS.md"), "You help.");
+        try (GatewayHarness h = new GatewayHarness(dir.resolve("data"), agents(ws).replace("owner: {user: alice}", "owner: {team: platform}"))) {
+            AgentRuntime rt = h.carapace.agentRuntime();
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiToolCallStream(
+                    new ScriptedUpstream.ToolCall("c1", "list", "{}"), 20, 5), 400));
+            h.a.enqueue(ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("never asked"), 30, 2), 0));
+            var started = h.post("/api/agents/helper/runs", h.memberKey, "{\"message\":\"look around\",\"session\":\"s\"}");
+            assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+            String runId = GatewayHarness.json(started.body()).path("run_id").asText();
+            await().atMost(Duration.ofSeconds(10)).until(() -> h.a.requestCount() == 1);
+            String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("alice")).findFirst().orElseThrow().prefix();
+            assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
+
+            RunInfo cut = rt.await(runId, Duration.ofSeconds(15));
+            assertThat(cut.status()).isEqualTo(RunStatus.FAILED);
+            assertThat(cut.reason()).contains("The API key " + prefix, "was revoked");
+            assertThat(h.a.requestCount()).as("no model call after the revocation").isEqualTo(1);
+        }
+    }
+
     @Test
     void execRunsOnlyWhenTheConfigChoseTheLocalRunner() throws Exception {
         Path ws = Files.createDirectories(dir.resolve("ops"));

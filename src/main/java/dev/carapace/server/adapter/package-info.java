@@ -6,8 +6,9 @@
  * ({@code EgressSockets}); exec in bubblewrap
  * ({@code BwrapExec}); the runtime's sessions in the store ({@code StoreSessions}) and its spawns in the audit log
  * ({@code AuditedSpawns}); and the gateway's call filters that are not a domain's own: the store watch
- * ({@code StoreWatch}), metrics ({@code Metrics}; the jobs' from their events, {@code JobMetrics}) and the privacy
- * router's audit records ({@code PrivacyAudit}).
+ * ({@code StoreWatch}), the stop of agent runs whose starting key was revoked ({@code RevokedStarters}), metrics
+ * ({@code Metrics}; the jobs' from their events, {@code JobMetrics}) and the privacy router's audit records
+ * ({@code PrivacyAudit}).
  *
  * <p>They translate and wire; what is allowed is decided in {@code dev.carapace.guard}.
  */
