@@ -29,10 +29,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * path: replayed when the store opens, before anything reads the tables (the gateway, or a CLI command after a
  * crash), folded with SQL under the store's write lock, and folded before every read of the store.
  *
- * <p>Why a file: a budgeted call must be durable twice, its reservation before the upstream call, its charge and
- * spend record before the response; a call under no budget once, its record before the response (issue 13: written
- * in the background, such records were lost to a {@code kill -9}); a budgeted stream also notes its progress every
- * few hundred ms, so a crash charges what it streamed. Written into the tables, that was two transactions over five tables. Even one
+ * <p>Why a file: a call must be durable twice, its reservation before the upstream call (under no budget one that
+ * holds no window, so a crash still leaves it a record), its charge and spend record before the response (issue 13:
+ * written in the background, such records were lost to a {@code kill -9}); a stream also notes its progress as it
+ * goes, so a crash charges what it streamed. Written into the tables, that was two transactions over five tables. Even one
  * row in a SQLite table per decision is a commit of six lock calls and two writes, 15 µs in a loop and 40–50 µs for
  * a thread that was just waiting on the network. An append here is a copy into a mapping of the file
  * ({@link JournalFile}). It is durable the same way: it survives the process being killed, and neither is synced to

@@ -12,8 +12,9 @@ import java.time.Instant;
 /**
  * One budget decision as the ledger's {@link Journal} keeps it: a reservation made ({@code reserve}: {@code nanos}
  * and {@code tokens} are held on {@code windows}; {@code record} is its context, the estimate), one ended
- * ({@code settled} or {@code reconciled}: they are charged, and {@code record} is the call's usage record), a call
- * under no budget ({@code record}: only its usage record), or an open reservation's progress ({@code progress}: what
+ * ({@code settled} or {@code reconciled}: they are charged, and {@code record} is the call's usage record), a usage
+ * record alone ({@code record}: a call the ledger reserved nothing for, such as a token count), or an open
+ * reservation's progress ({@code progress}: what
  * its stream has produced so far, an estimate of {@code nanos}, and in {@code record} only the input and output
  * tokens, which a crash charges instead of the whole reservation).
  *
