@@ -315,26 +315,25 @@ class JobsApiTest {
         assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
         int upstreamBefore = h.a.requestCount();
 
-        assertThat(h.post("/api/jobs/report/run", h.adminKey, "").statusCode()).isEqualTo(202);
+        runNow("report");
         JsonNode run = endedRun("report", 1);
         assertThat(run.path("status").asText()).isEqualTo("failed");
         assertThat(run.path("reason").asText()).contains("user 'alice'", "every API key revoked").doesNotContain(prefix);
         assertThat(run.path("tokens").asLong()).isZero();
-        JsonNode job = json(h.get("/api/jobs/report", h.adminKey).body());
-        assertThat(job.path("state").asText()).as("paused at once, not after max_failures").isEqualTo("paused");
+        JsonNode job = paused("report");   // at once, not after max_failures
         assertThat(job.path("paused_reason").asText()).contains("every API key revoked");
         assertThat(h.a.requestCount()).as("no model call as the revoked user").isEqualTo(upstreamBefore);
 
         // resumed with the owner still revoked, its next run stops it again; a new key for the user lets it run
         assertThat(h.post("/api/jobs/report/resume", h.adminKey, "").statusCode()).isEqualTo(200);
-        assertThat(h.post("/api/jobs/report/run", h.adminKey, "").statusCode()).isEqualTo(202);
+        runNow("report");
         assertThat(endedRun("report", 2).path("status").asText()).isEqualTo("failed");
-        assertThat(json(h.get("/api/jobs/report", h.adminKey).body()).path("state").asText()).isEqualTo("paused");
+        paused("report");
 
         h.carapace.keyAdmin().create("alice", "platform", dev.carapace.identity.Principal.Role.MEMBER, null);
         h.a.enqueue(JobsHarness.answer("back again", 10, 2));
         assertThat(h.post("/api/jobs/report/resume", h.adminKey, "").statusCode()).isEqualTo(200);
-        assertThat(h.post("/api/jobs/report/run", h.adminKey, "").statusCode()).isEqualTo(202);
+        runNow("report");
         JsonNode third = endedRun("report", 3);
         assertThat(third.path("status").asText()).as(third.toString()).isEqualTo("succeeded");
         assertThat(h.a.requestCount()).isEqualTo(upstreamBefore + 1);
@@ -351,6 +350,31 @@ class JobsApiTest {
         assertThat(jobs.delete("/api/jobs/report", h.memberKey).statusCode()).isEqualTo(200);
         assertThat(h.get("/api/budgets/job:report", h.adminKey).statusCode()).isEqualTo(404);
         assertThat(json(h.get("/api/budgets", h.adminKey).body()).path("data").findValuesAsText("id")).doesNotContain("job:report");
+    }
+
+    /** The job, once its runner has paused it (a run's end is recorded a moment before the pause). */
+    private JsonNode paused(String id) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        JsonNode job;
+        do {
+            job = json(h.get("/api/jobs/" + id, h.adminKey).body());
+            if (job.path("state").asText().equals("paused")) return job;
+            JobsHarness.sleep(50);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("job " + id + " was not paused within 20 s: " + job);
+    }
+
+    /** Runs the job now, once the scheduler has let go of its last run (until then run-now says it is running). */
+    private void runNow(String id) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        HttpResponse<String> r;
+        do {
+            r = h.post("/api/jobs/" + id + "/run", h.adminKey, "");
+            if (r.statusCode() == 202) return;
+            assertThat(r.body()).as("only a run still held may refuse it").contains("is running now");
+            JobsHarness.sleep(50);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("run-now of " + id + " refused for 20 s: " + r.body());
     }
 
     /** Run {@code runNo} of job {@code id}, once it has ended. */
