@@ -91,6 +91,14 @@ public final class KeyAdmin {
         return teamsOf;
     }
 
+    /**
+     * Whether a key (revoked or not) was ever made for a user of exactly this name: who may own jobs made at run
+     * time and have a user budget.
+     */
+    public static boolean hadKey(ApiKeys keys, String user) {
+        return keys.list().stream().anyMatch(k -> user.equals(k.user()));
+    }
+
     /** The team whose keys (revoked ones too) name {@code user}, in any case; empty when none does. */
     public static Optional<String> teamOf(ApiKeys keys, String user) {
         if (user == null) return Optional.empty();

@@ -227,9 +227,9 @@ public final class JobRunner {
         String sessionName = session != null ? session : "job:" + spec.id() + ":" + runNo;
         Outcome o;
         try {
-            owners.apply(spec.owner());   // throws when the owner may no longer spend (their keys were revoked)
+            Principal owner = owners.apply(spec.owner());   // throws when the owner's keys were all revoked
             o = switch (spec.action()) {
-                case JobAction.AgentTurn t -> agentTurn(spec, t, sessionName, runNo, fireTime, started);
+                case JobAction.AgentTurn t -> agentTurn(spec, owner, t, sessionName, runNo, fireTime, started);
                 case JobAction.Webhook w -> {
                     events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), null));
                     yield webhook(spec, runNo, fireTime, w);
@@ -275,14 +275,14 @@ public final class JobRunner {
         }
     }
 
-    private Outcome agentTurn(JobSpec spec, JobAction.AgentTurn turn, String sessionName, long runNo, Instant fireTime,
-                              Instant started) {
+    private Outcome agentTurn(JobSpec spec, Principal owner, JobAction.AgentTurn turn, String sessionName, long runNo,
+                              Instant fireTime, Instant started) {
         JobLimits l = spec.limits();
         AgentSpec.Limits limits = new AgentSpec.Limits(l.maxModelCalls(), l.maxWall(), l.maxTokens(),
                 AgentSpec.Limits.DEFAULT.toolTimeout(), AgentSpec.Limits.DEFAULT.maxToolOutputBytes());
         String runId;
         try {
-            runId = runtime.start(spec.agent(), sessionName, turn.message(), owners.apply(spec.owner()),
+            runId = runtime.start(spec.agent(), sessionName, turn.message(), owner,
                     new RunOptions(l.tools(), limits, spec.id()));
         } catch (ApiException e) {
             events.publish(new JobEvent.Started(spec.id(), runNo, fireTime, Duration.between(fireTime, started).toMillis(), null));

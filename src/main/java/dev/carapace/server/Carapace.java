@@ -408,7 +408,7 @@ public final class Carapace implements AutoCloseable {
     public static Budgets budgets(CarapaceConfig config, Store store, Clock clock) {
         return new Budgets(LedgerBook.of(store), clock, config.org(), config.teams().keySet(),
                 new LinkedHashSet<>(config.tiers()), (scope, name) -> switch (scope) {
-                    case USER -> store.apiKeys().list().stream().anyMatch(k -> name.equals(k.user()));
+                    case USER -> KeyAdmin.hadKey(store.apiKeys(), name);
                     case AGENT -> config.agents().containsKey(name);
                     case JOB -> store.jobs().get(name).isPresent();
                     default -> true;

@@ -86,7 +86,7 @@ final class JobWiring {
                               JobEvents events, Clock clock) {
         return new JobService(jobs, new SharedDueQueue(due), new Agents(config.agents().values()),
                 new LedgerJobBudgets(budgets), events, clock, config.scheduler().minInterval(),
-                user -> store.apiKeys().list().stream().anyMatch(k -> user.equals(k.user())));
+                user -> KeyAdmin.hadKey(store.apiKeys(), user));
     }
 
     /** The agents' {@code schedule} tool, over the jobs' service. */
