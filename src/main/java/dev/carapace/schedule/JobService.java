@@ -153,13 +153,17 @@ public final class JobService {
         if (j.state() == JobState.PAUSED) {
             throw ApiException.invalid("id", "job '" + id + "' is paused (" + j.pausedReason() + "); resume it first");
         }
-        Instant now = clock.instant();
-        if (!due.schedule(id, now)) {
-            throw ApiException.invalid("id", "job '" + id + "' is running now; run it again once this run has ended");
-        }
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);   // as the store keeps it
+        // Written before it is made due: written after, it overwrote what a run that began at once had stored by
+        // then (its pause, its failures), making a job its runner had just paused active again.
         Job scheduled = new Job(j.spec(), JobState.ACTIVE, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
                 null, now, j.lastRunAt());
         store.update(scheduled);
+        if (!due.schedule(id, now)) {
+            // Its run holds it: that run writes the job when it ends; undo this write unless it already has.
+            store.get(id).filter(scheduled::equals).ifPresent(s -> store.update(j));
+            throw ApiException.invalid("id", "job '" + id + "' is running now; run it again once this run has ended");
+        }
         return scheduled;
     }
 

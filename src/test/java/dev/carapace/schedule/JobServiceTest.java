@@ -179,6 +179,37 @@ class JobServiceTest {
                 .as("the config may name a user before their first key").isEqualTo("carol");
     }
 
+    /**
+     * Regression: run-now wrote the job after making it due, so a run that began at once and paused the job (its
+     * owner revoked, say) was undone: the job came back active. The write now comes first.
+     */
+    @Test
+    void aRunThatStartsAtOnceKeepsWhatItStoredOverRunNowsWrite() {
+        DueQueue immediate = new DueQueue() {
+            @Override
+            public boolean schedule(String jobId, Instant at) {
+                // the scheduler picks the run at once; it fails and its runner pauses the job
+                Job j = store.get(jobId).orElseThrow();
+                store.update(new Job(j.spec(), JobState.PAUSED, j.source(), j.createdBy(), j.createdAt(), 1,
+                        "paused: its owner is gone", null, at));
+                return true;
+            }
+
+            @Override
+            public boolean cancel(String jobId) { return true; }
+        };
+        JobService racing = new JobService(store, immediate, agents(), budgets, events, clock, Duration.ofMinutes(1),
+                USERS::contains);
+        service.add(job("j"), ALICE, "api");
+
+        racing.runNow("j", ALICE);
+
+        Job after = store.get("j").orElseThrow();
+        assertThat(after.state()).isEqualTo(JobState.PAUSED);
+        assertThat(after.pausedReason()).isEqualTo("paused: its owner is gone");
+        assertThat(after.consecutiveFailures()).isEqualTo(1);
+    }
+
     /** Regression: the error for an unknown agent listed every agent of the org, other teams' included. */
     @Test
     void anUnknownAgentErrorListsOnlyTheAgentsTheCallerMayUse() {
