@@ -50,6 +50,11 @@ public final class Authenticator {
         return p;
     }
 
+    /** Whether the key with this prefix was revoked, or no longer exists: for connections that outlive their request. */
+    public boolean revoked(String prefix) {
+        return keys.findByPrefix(prefix).map(dev.carapace.store.ApiKeys.StoredKey::revoked).orElse(true);
+    }
+
     /** Forgets a revoked key at once (other gateway processes forget it within the cache TTL). */
     public void forget(String prefix) {
         cache.asMap().values().removeIf(p -> p.keyPrefix().equals(prefix));

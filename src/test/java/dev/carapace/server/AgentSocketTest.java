@@ -129,6 +129,37 @@ class AgentSocketTest {
         ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").join();
     }
 
+    /**
+     * Regression: a socket and an event stream opened with a key went on reading a team session's events, starting
+     * runs and cancelling other people's after the key was revoked. Each now ends with an error naming the key's
+     * prefix, and the socket does nothing the client asks after it.
+     */
+    @Test
+    void revokingTheKeyEndsItsSocketAndItsEventStream() throws Exception {
+        String second = h.carapace.keyAdmin().create("erin", "platform", dev.carapace.identity.Principal.Role.MEMBER, null).secret();
+        String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("erin")).findFirst().orElseThrow().prefix();
+        Inbox inbox = new Inbox();
+        WebSocket ws = connect(second, "agent:helper:shared", inbox);
+        java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> stream = h.http.sendAsync(
+                java.net.http.HttpRequest.newBuilder(URI.create(h.url("/api/sessions/agent:helper:shared/events")))
+                        .header("authorization", "Bearer " + second).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
+
+        // the SSE stream ends on its own (it is checked at least every second), with the error as its last event
+        String body = stream.get(10, TimeUnit.SECONDS).body();
+        assertThat(body).contains("event: error", "revoked_api_key", prefix).doesNotContain(second);
+
+        // the socket: the next thing the client sends is not done; it is told why and the socket closes
+        Thread.sleep(1100);   // past the once-a-second look-up
+        ws.sendText("{\"type\":\"message\",\"text\":\"after the revocation\"}", true).join();
+        JsonNode told = inbox.until(m -> true).getFirst();
+        assertThat(told.path("error").path("code").asText()).isEqualTo("revoked_api_key");
+        assertThat(told.path("error").path("message").asText()).contains(prefix);
+        assertThat(x.runtime().runs("agent:helper:shared")).as("no run was started").isEmpty();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(ws::isInputClosed);
+    }
+
     @Test
     void aRunsAcceptedReplyComesBeforeAnyOfItsEvents() throws Exception {
         int runs = 30;

@@ -115,7 +115,8 @@ public final class AgentApi {
         try (RunEvents.Subscription sub = runtime.subscribeSession(agent.sessionKey(session), events)) {
             String runId = runtime.start(agent.id(), session, m.asText(), p);
             x.header("x-carapace-run-id", runId);
-            events.pump(x, e -> e.runId() == null || runId.equals(e.runId()), e -> runId.equals(e.runId()) && e.isTerminal());
+            events.pump(x, api.standing(p), e -> e.runId() == null || runId.equals(e.runId()),
+                    e -> runId.equals(e.runId()) && e.isTerminal());
         }
     }
 
@@ -141,7 +142,7 @@ public final class AgentApi {
         RunInfo run = access.run(p, param(x, "id"));
         EventStream<RunEvent> events = EventStream.runs(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeRun(run.id(), events)) {
-            events.pump(x, e -> true, RunEvent::isTerminal);
+            events.pump(x, api.standing(p), e -> true, RunEvent::isTerminal);
         }
     }
 
@@ -174,7 +175,7 @@ public final class AgentApi {
         AgentAccess.SessionRef s = access.session(p, param(x, "key"));
         EventStream<RunEvent> events = EventStream.runs(heartbeat);
         try (RunEvents.Subscription sub = runtime.subscribeSession(s.key(), events)) {
-            events.pump(x, e -> true, e -> false);
+            events.pump(x, api.standing(p), e -> true, e -> false);
         }
     }
 
@@ -182,7 +183,7 @@ public final class AgentApi {
     private void socket(Exchange x) {
         Principal p = principal(x);
         AgentAccess.SessionRef s = access.session(p, param(x, "key"));
-        if (!x.isWebSocketUpgrade() || !x.upgradeToWebSocket(new AgentSocket(runtime, p, s))) {
+        if (!x.isWebSocketUpgrade() || !x.upgradeToWebSocket(new AgentSocket(runtime, p, s, api.standing(p)))) {
             throw ApiException.invalid(null, "This endpoint is a WebSocket: connect with 'Upgrade: websocket' (and its"
                     + " Sec-WebSocket-Key and Sec-WebSocket-Version: 13). For events over plain HTTP, use"
                     + " GET /api/sessions/{key}/events (server-sent events).");

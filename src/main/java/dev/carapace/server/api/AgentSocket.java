@@ -36,13 +36,17 @@ final class AgentSocket implements WebSocket.Listener {
     private final AgentRuntime runtime;
     private final Principal principal;
     private final AgentAccess.SessionRef session;
+    private final KeyStanding standing;
     private volatile WebSocket ws;
+    /** Set, under this socket's lock, once it is being closed for a revoked key. */
+    private boolean closing;
     private volatile RunEvents.Subscription subscription;
 
-    AgentSocket(AgentRuntime runtime, Principal principal, AgentAccess.SessionRef session) {
+    AgentSocket(AgentRuntime runtime, Principal principal, AgentAccess.SessionRef session, KeyStanding standing) {
         this.runtime = runtime;
         this.principal = principal;
         this.session = session;
+        this.standing = standing;
     }
 
     @Override
@@ -57,6 +61,7 @@ final class AgentSocket implements WebSocket.Listener {
         // Held from handling to replying: a new run's first events (sent under the same lock by this socket's
         // delivery thread) cannot overtake its "accepted", so a client always learns a run's id before its events.
         synchronized (this) {
+            if (ended()) return;
             try {
                 send(handle(message));
             } catch (ApiException e) {
@@ -101,8 +106,22 @@ final class AgentSocket implements WebSocket.Listener {
      */
     private void send(ObjectNode json) {
         synchronized (this) {
+            if (ended()) return;
             ws.send(json.toString());   // false: the client left, and onClose ends the subscription
         }
+    }
+
+    /**
+     * Whether the key this socket was opened with has been revoked: then the client is told so, and the socket
+     * closed (1008), before it reads or sends anything more.
+     */
+    private boolean ended() {
+        if (closing) return true;
+        if (!standing.revoked()) return false;
+        closing = true;
+        ws.send(EventStream.revoked(standing.message()));
+        ws.close(1008, "API key revoked");
+        return true;
     }
 
     @Override

@@ -241,13 +241,13 @@ public final class ChannelsApi {
 
     /** Server-sent events: each channel event as it happens, until the client leaves ({@code ?channel=ID}: one). */
     private void events(Exchange x) {
-        api.requireAdmin(x);
+        Principal p = api.requireAdmin(x);
         String only = x.query("channel");
         EventStream<ChannelEvent> stream = new EventStream<>(heartbeat,
                 e -> EventStream.frame(e.type(), ChannelsJson.event(e).toString()));
         AutoCloseable sub = hub.events().subscribe(stream::offer);
         try {
-            stream.pump(x, e -> only == null || only.equals(e.channel()), e -> false);
+            stream.pump(x, api.standing(p), e -> only == null || only.equals(e.channel()), e -> false);
         } finally {
             try {
                 sub.close();

@@ -64,20 +64,31 @@ final class EventStream<E> implements Consumer<E> {
 
     /**
      * Answers 200 with the event stream and writes the events {@code include} accepts until one for which
-     * {@code last} holds has gone out, the client leaves, or the thread is interrupted.
+     * {@code last} holds has gone out, the client leaves, the thread is interrupted, or the caller's key is revoked
+     * (then an {@code error} event says so, and the stream ends).
      */
-    void pump(Exchange x, Predicate<E> include, Predicate<E> last) {
+    void pump(Exchange x, KeyStanding standing, Predicate<E> include, Predicate<E> last) {
         x.status(200);
         x.header("content-type", "text/event-stream; charset=utf-8");
         x.header("cache-control", "no-cache");
         try (OutputStream out = x.outputStream()) {
             out.write(": connected\n\n".getBytes(StandardCharsets.US_ASCII));   // headers out now, not with the first event
             out.flush();
+            long quietSince = System.nanoTime();
             while (true) {
-                E e = queue.poll(heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+                // Woken at least every second, so a revoked key ends an idle stream too.
+                E e = queue.poll(Math.min(heartbeat.toMillis(), 1000), TimeUnit.MILLISECONDS);
+                if (standing.revoked()) {
+                    out.write(frame("error", revoked(standing.message())));
+                    out.flush();
+                    return;
+                }
                 if (e == null) {
+                    if (System.nanoTime() - quietSince < heartbeat.toNanos()) continue;
+                    quietSince = System.nanoTime();
                     out.write(HEARTBEAT);
                 } else if (include.test(e)) {
+                    quietSince = System.nanoTime();
                     out.write(frame.apply(e));
                 } else {
                     continue;
@@ -93,6 +104,13 @@ final class EventStream<E> implements Consumer<E> {
             done = true;
             queue.clear();
         }
+    }
+
+    /** The error a connection's end carries when its key was revoked, in the API's shape. */
+    static String revoked(String message) {
+        com.fasterxml.jackson.databind.node.ObjectNode root = AgentJson.JSON.createObjectNode();
+        root.putObject("error").put("message", message).put("type", "authentication_error").put("code", "revoked_api_key");
+        return root.toString();
     }
 
     static byte[] frame(RunEvent e) {

@@ -132,7 +132,7 @@ public final class JobsApi {
                 e -> EventStream.frame(e.type(), JobsJson.event(e).toString()));
         AutoCloseable sub = events.subscribe(stream::offer);
         try {
-            stream.pump(x, e -> (only == null || only.equals(e.jobId())) && visible(p, e.jobId()), e -> false);
+            stream.pump(x, api.standing(p), e -> (only == null || only.equals(e.jobId())) && visible(p, e.jobId()), e -> false);
         } finally {
             try {
                 sub.close();

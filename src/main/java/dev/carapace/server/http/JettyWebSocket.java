@@ -33,6 +33,12 @@ public final class JettyWebSocket implements Session.Listener.AutoDemanding, Web
     }
 
     @Override
+    public void close(int status, String reason) {
+        Session s = session;
+        if (s != null && s.isOpen()) s.close(status, reason, Callback.NOOP);
+    }
+
+    @Override
     public void onWebSocketOpen(Session session) {
         this.session = session;
         listener.onOpen(this);

@@ -9,6 +9,9 @@ public interface WebSocket {
     /** Sends one text message and waits until it has been written; returns false if the client has gone. */
     boolean send(String text);
 
+    /** Closes it from this side with a WebSocket status code (1008: policy violation) and a short reason. */
+    void close(int status, String reason);
+
     /** What happens on one WebSocket. Calls arrive on the connection's own thread, one at a time. */
     interface Listener {
         void onOpen(WebSocket socket);

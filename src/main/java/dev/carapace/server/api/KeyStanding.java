@@ -1,0 +1,39 @@
+package dev.carapace.server.api;
+
+import dev.carapace.identity.Authenticator;
+import dev.carapace.identity.Principal;
+
+/**
+ * Whether the key a long-lived connection (an event stream, a WebSocket) was opened with is still valid. Such a
+ * connection outlives the request that checked its key, so revoking the key must reach it too: it is looked up
+ * again at most once a second, as events pass or the stream idles, and once revoked stays so.
+ */
+final class KeyStanding {
+
+    private static final long EVERY_NANOS = 1_000_000_000L;
+
+    private final Authenticator auth;
+    private final String keyPrefix;
+    private long checkedAt = System.nanoTime();
+    private boolean revoked;
+
+    KeyStanding(Authenticator auth, Principal caller) {
+        this.auth = auth;
+        this.keyPrefix = caller.keyPrefix();
+    }
+
+    /** True once the key is found revoked (or gone); the connection should then end. */
+    synchronized boolean revoked() {
+        if (revoked || keyPrefix == null) return revoked;
+        long now = System.nanoTime();
+        if (now - checkedAt < EVERY_NANOS) return false;
+        checkedAt = now;
+        revoked = auth.revoked(keyPrefix);
+        return revoked;
+    }
+
+    /** What the client is told as its connection ends, in the API's error shape. */
+    String message() {
+        return "The API key " + keyPrefix + " this connection was opened with was revoked; it ends here.";
+    }
+}
