@@ -50,7 +50,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>One process owns the journal: the first to open the store locks the file. Any other ({@code carapace budget}
  * while a gateway serves) gets no journal from {@link #open} and reads the tables, which have every decision
- * at most some 50 ms after it is made.
+ * at most some 200 ms after it is made.
  */
 public final class Journal implements AutoCloseable {
 
@@ -59,11 +59,15 @@ public final class Journal implements AutoCloseable {
      * How long entries gather before a fold: one wakeup of the folder per this many ms, however busy. A fold's commit
      * costs about as much as a few dozen row inserts (this machine: 120 records a commit cost 2.3 µs each for the
      * commit, 600 cost 1.4 µs), so a busy gateway folds in large batches; nothing in this process waits for it (a
-     * read folds first), and another process sees the tables this much behind at most.
+     * read folds first), and another process sees the tables this much behind at most. Longer batches also mean
+     * fewer calls in flight across a batch's end: such a call's reservation is written as a row and then claimed,
+     * where one begun and ended in a batch is written once, as its record. Under {@code wrk -c64} about one call in
+     * eight spanned 50 ms batches; 200 ms batches of up to 4,096 took some 6 µs of CPU off each call (BENCHMARKS.md,
+     * session 18).
      */
-    static final long GATHER_MILLIS = 50;
-    /** Entries per fold transaction. */
-    static final int BATCH = 1024;
+    static final long GATHER_MILLIS = 200;
+    /** Entries per fold transaction: room for a busy gateway's {@link #GATHER_MILLIS} of calls (two entries each). */
+    static final int BATCH = 4096;
     /** How often the background writers copy the WAL into the database file. */
     static final long CHECKPOINT_MILLIS = 250;
     /** Past this many unfolded entries (some MB of memory), an append folds first: the folder is behind or failing. */

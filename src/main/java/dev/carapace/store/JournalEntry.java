@@ -5,7 +5,10 @@ import dev.carapace.store.LedgerTables.Reservation;
 import dev.carapace.store.LedgerTables.WindowKey;
 import dev.carapace.store.UsageLog.UsageRecord;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
@@ -70,26 +73,62 @@ public record JournalEntry(String kind, String reservationId, String owner, Stri
                         utf8(r.agent()), utf8(r.privacyDecision()), utf8(r.privacyClasses())};
         int size = JournalFile.FRAME_HEAD + 8 + 3 * 8 + (progress ? 2 * 8 : 8 * 8 + 4 + 2 + 8);
         for (byte[] b : strings) size += 4 + (b == null ? 0 : b.length);
-        ByteBuffer out = ByteBuffer.allocate(size);
+        // A plain array and big-endian stores, as ByteBuffer's: its checked puts were most of an append's cost.
+        Frame out = new Frame(size);
         out.putInt(size - JournalFile.FRAME_HEAD).putInt(0).putLong(0);   // CRC and seq: filled in under the lock
-        for (int i = 0; i < 4; i++) putString(out, strings[i]);
+        for (int i = 0; i < 4; i++) out.putString(strings[i]);
         out.putLong(nanos).putLong(tokens).putLong(at.toEpochMilli());
-        if (progress) return out.putLong(r.inputTokens()).putLong(r.outputTokens()).flip();
-        for (int i = 4; i < strings.length; i++) putString(out, strings[i]);
+        if (progress) return out.putLong(r.inputTokens()).putLong(r.outputTokens()).buffer();
+        for (int i = 4; i < strings.length; i++) out.putString(strings[i]);
         out.putLong(r.inputTokens()).putLong(r.cachedInputTokens()).putLong(r.cacheWriteTokens()).putLong(r.outputTokens())
                 .putLong(r.reasoningTokens()).putLong(r.latencyMicros()).putLong(r.ttftMicros() == null ? -1 : r.ttftMicros())
                 .putLong(r.costNanos());
-        out.putInt(r.status()).put((byte) (r.estimated() ? 1 : 0)).put((byte) (r.stream() ? 1 : 0)).putLong(r.disputedNanos());
-        return out.flip();
+        out.putInt(r.status()).putByte(r.estimated() ? 1 : 0).putByte(r.stream() ? 1 : 0).putLong(r.disputedNanos());
+        return out.buffer();
     }
 
     private static byte[] utf8(String s) { return s == null ? null : s.getBytes(StandardCharsets.UTF_8); }
 
-    private static void putString(ByteBuffer out, byte[] b) {
-        if (b == null) {
-            out.putInt(-1);
-        } else {
-            out.putInt(b.length).put(b);
+    /** An entry's bytes as {@link #encode} lays them out, written front to back. */
+    private static final class Frame {
+        private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+        private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+        private final byte[] bytes;
+        private int at;
+
+        Frame(int size) { bytes = new byte[size]; }
+
+        Frame putInt(int v) {
+            INT.set(bytes, at, v);
+            at += 4;
+            return this;
+        }
+
+        Frame putLong(long v) {
+            LONG.set(bytes, at, v);
+            at += 8;
+            return this;
+        }
+
+        Frame putByte(int v) {
+            bytes[at++] = (byte) v;
+            return this;
+        }
+
+        /** A length (-1 for null) and the bytes. */
+        void putString(byte[] b) {
+            if (b == null) {
+                putInt(-1);
+                return;
+            }
+            putInt(b.length);
+            System.arraycopy(b, 0, bytes, at, b.length);
+            at += b.length;
+        }
+
+        ByteBuffer buffer() {
+            assert at == bytes.length;
+            return ByteBuffer.wrap(bytes);
         }
     }
 
