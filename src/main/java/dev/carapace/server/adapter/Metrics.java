@@ -35,7 +35,13 @@ public final class Metrics implements CallFilter {
 
     private record CallKey(WireApi api, String model, String tier, String team, int status, boolean stream) {}
 
-    private record CallMeters(Counter requests, Timer latency) {}
+    /**
+     * A call's meters, found with one lookup: its count, its latency, and its token counters by direction (in
+     * {@link #DIRECTIONS} order), each looked up in {@link #tokens} the first time that count moves.
+     */
+    private record CallMeters(Counter requests, Timer latency, Counter[] tokens) {}
+
+    private static final String[] DIRECTIONS = {"input", "output", "cached_input", "reasoning"};
 
     private record TokenKey(String direction, String model, String tier, String team) {}
 
@@ -71,10 +77,10 @@ public final class Metrics implements CallFilter {
         }
         privacy(call.screening());
         Usage u = call.usage();
-        tokens("input", u.inputTokens(), model, tier, team);
-        tokens("output", u.outputTokens(), model, tier, team);
-        tokens("cached_input", u.cachedInputTokens(), model, tier, team);
-        tokens("reasoning", u.reasoningTokens(), model, tier, team);
+        tokens(m, 0, u.inputTokens(), model, tier, team);
+        tokens(m, 1, u.outputTokens(), model, tier, team);
+        tokens(m, 2, u.cachedInputTokens(), model, tier, team);
+        tokens(m, 3, u.reasoningTokens(), model, tier, team);
     }
 
     private CallMeters callMeters(CallKey k) {
@@ -88,7 +94,8 @@ public final class Metrics implements CallFilter {
                         .tags("api", api, "model", k.model(), "stream", Boolean.toString(k.stream()))
                         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                         .maximumExpectedValue(Duration.ofMinutes(10))
-                        .register(registry));
+                        .register(registry),
+                new Counter[DIRECTIONS.length]);
     }
 
     /** What the privacy router did: calls by decision, findings by type and the action their class got. */
@@ -102,13 +109,18 @@ public final class Metrics implements CallFilter {
         }
     }
 
-    private void tokens(String direction, long n, String model, String tier, String team) {
+    private void tokens(CallMeters m, int direction, long n, String model, String tier, String team) {
         if (n == 0) return;   // no series for a count that never moved (a model without reasoning tokens, say)
-        tokens.computeIfAbsent(new TokenKey(direction, model, tier, team), k -> Counter.builder("carapace.tokens")
-                        .description("Tokens by direction, model, tier and team")
-                        .tags("direction", k.direction(), "model", k.model(), "tier", k.tier(), "team", k.team())
-                        .register(registry))
-                .increment(n);
+        Counter c = m.tokens()[direction];
+        if (c == null) {
+            // Racing callers find the same counter in the map; whichever stores it here last stores that one.
+            c = tokens.computeIfAbsent(new TokenKey(DIRECTIONS[direction], model, tier, team), k -> Counter.builder("carapace.tokens")
+                    .description("Tokens by direction, model, tier and team")
+                    .tags("direction", k.direction(), "model", k.model(), "tier", k.tier(), "team", k.team())
+                    .register(registry));
+            m.tokens()[direction] = c;
+        }
+        c.increment(n);
     }
 
     @Override
