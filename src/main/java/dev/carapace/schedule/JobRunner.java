@@ -89,7 +89,7 @@ public final class JobRunner {
         try {
             schedule = JobService.stored(job.spec());
         } catch (InvalidScheduleException e) {
-            return pause(job, "its schedule no longer reads: " + e.getMessage());
+            return pause(jobId, "its schedule no longer reads: " + e.getMessage());
         }
         scheduledFor = fireTime(schedule, scheduledFor);
         MissedRuns.Plan plan = MissedRuns.plan(job.spec().missed(), schedule, scheduledFor, now,
@@ -105,16 +105,22 @@ public final class JobRunner {
             job = current.get();
         }
         Duration jitter = JobService.jitter(job.spec());
-        Instant next = plan.next().map(t -> t.plus(jitter)).orElse(null);
-        // A job resumed while its run ended has its failures cleared: resuming is not asking for a retry at once.
-        if (failed && job.consecutiveFailures() > 0) {
-            Instant retry = clock.instant().plus(backoff.delay(job.consecutiveFailures()));
-            if (next == null || retry.isBefore(next)) next = retry;
-        }
-        Job updated = new Job(job.spec(), next == null ? JobState.ENDED : job.state(), job.source(), job.createdBy(),
-                job.createdAt(), job.consecutiveFailures(), job.pausedReason(), next, job.lastRunAt());
-        store.update(updated);
-        return next;
+        Instant planned = plan.next().map(t -> t.plus(jitter)).orElse(null);
+        boolean lastFailed = failed;
+        // Paused or removed meanwhile: that stands, with no next time.
+        Job updated = store.change(jobId, current -> {
+            if (current.state() != JobState.ACTIVE) return current;
+            Instant next = planned;
+            // A job resumed while its run ended has its failures cleared: resuming is not asking for a retry at once.
+            if (lastFailed && current.consecutiveFailures() > 0) {
+                Instant retry = clock.instant().plus(backoff.delay(current.consecutiveFailures()));
+                if (next == null || retry.isBefore(next)) next = retry;
+            }
+            return new Job(current.spec(), next == null ? JobState.ENDED : JobState.ACTIVE, current.source(),
+                    current.createdBy(), current.createdAt(), current.consecutiveFailures(), current.pausedReason(), next,
+                    current.lastRunAt());
+        }).orElse(null);
+        return updated == null || updated.state() != JobState.ACTIVE ? null : updated.nextDueAt();
     }
 
     /**
@@ -150,7 +156,7 @@ public final class JobRunner {
         try {
             schedule = JobService.stored(job.spec());
         } catch (InvalidScheduleException e) {
-            return pause(job, "its schedule no longer reads: " + e.getMessage());
+            return pause(jobId, "its schedule no longer reads: " + e.getMessage());
         }
         Optional<Instant> following = schedule.nextAfter(fireTime(schedule, scheduledFor));
         if (!job.spec().retryInterrupted()) {
@@ -170,9 +176,11 @@ public final class JobRunner {
 
     /** Stores when the job is due next (ended when never), as the list and show it, and returns that time. */
     private Instant dueNext(Job job, Instant next) {
-        store.update(new Job(job.spec(), next == null ? JobState.ENDED : job.state(), job.source(), job.createdBy(),
-                job.createdAt(), job.consecutiveFailures(), job.pausedReason(), next, job.lastRunAt()));
-        return next;
+        Job updated = store.change(job.id(), current -> current.state() != JobState.ACTIVE ? current
+                : new Job(current.spec(), next == null ? JobState.ENDED : JobState.ACTIVE, current.source(),
+                        current.createdBy(), current.createdAt(), current.consecutiveFailures(), current.pausedReason(),
+                        next, current.lastRunAt())).orElse(null);
+        return updated == null || updated.state() != JobState.ACTIVE ? null : updated.nextDueAt();
     }
 
     /** Records each missed fire time listed, then how many more there were, on the last of them. */
@@ -250,18 +258,16 @@ public final class JobRunner {
         boolean ok = o.status.equals("succeeded");
         // A departed owner's address is told nothing more: the run did not happen for them.
         if (spec.deliverTo() != null && !o.pauseNow) deliver(spec, runNo, fireTime, o);
-        // Read again: its owner may have paused it (or removed it) while it ran, and that stands.
-        Optional<Job> current = store.get(spec.id());
-        if (current.isEmpty()) return ok;
-        Job now = current.get();
-        int failures = ok ? 0 : now.consecutiveFailures() + 1;
-        Job after = new Job(now.spec(), now.state(), now.source(), now.createdBy(), now.createdAt(), failures,
-                now.pausedReason(), now.nextDueAt(), started);
-        store.update(after);
-        if (!ok && now.state() == JobState.ACTIVE && o.pauseNow) {
-            pause(after, "paused: " + clip(o.reason, 300));
-        } else if (!ok && now.state() == JobState.ACTIVE && Backoff.shouldPause(failures, spec.maxFailures())) {
-            pause(after, "paused after " + (failures == 1 ? "1 failed run" : failures + " failed runs in a row") + "; the last: " + o.status
+        // Over the job as it stands now: its owner may have paused it (or removed it) while it ran, and that stands.
+        Optional<Job> written = store.change(spec.id(), now -> new Job(now.spec(), now.state(), now.source(),
+                now.createdBy(), now.createdAt(), ok ? 0 : now.consecutiveFailures() + 1, now.pausedReason(),
+                now.nextDueAt(), started));
+        if (written.isEmpty() || ok || written.get().state() != JobState.ACTIVE) return ok;
+        int failures = written.get().consecutiveFailures();
+        if (o.pauseNow) {
+            pause(spec.id(), "paused: " + clip(o.reason, 300));
+        } else if (Backoff.shouldPause(failures, spec.maxFailures())) {
+            pause(spec.id(), "paused after " + (failures == 1 ? "1 failed run" : failures + " failed runs in a row") + "; the last: " + o.status
                     + (o.reason == null ? "" : " (" + clip(o.reason, 200) + ")"));
         }
         return ok;
@@ -430,11 +436,18 @@ public final class JobRunner {
         }
     }
 
-    private Instant pause(Job job, String reason) {
-        store.update(new Job(job.spec(), JobState.PAUSED, job.source(), job.createdBy(), job.createdAt(),
-                job.consecutiveFailures(), reason, null, job.lastRunAt()));
-        log.warn("job {} ({}) paused: {}", job.id(), job.spec().owner(), reason);
-        events.publish(new JobEvent.Paused(job.id(), reason, true));
+    /** Pauses the job if it is still active (a pause or removal that came first stands); returns null, its next time. */
+    private Instant pause(String jobId, String reason) {
+        boolean[] pausing = new boolean[1];   // as the write that stood decided (change may apply this more than once)
+        Optional<Job> paused = store.change(jobId, current -> {
+            pausing[0] = current.state() == JobState.ACTIVE;
+            return !pausing[0] ? current : new Job(current.spec(), JobState.PAUSED, current.source(), current.createdBy(),
+                    current.createdAt(), current.consecutiveFailures(), reason, null, current.lastRunAt());
+        });
+        if (paused.isPresent() && pausing[0]) {
+            log.warn("job {} ({}) paused: {}", jobId, paused.get().spec().owner(), reason);
+            events.publish(new JobEvent.Paused(jobId, reason, true));
+        }
         return null;
     }
 }

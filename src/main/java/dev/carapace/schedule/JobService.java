@@ -109,19 +109,24 @@ public final class JobService {
     /** @throws ApiException no such job, or one the caller may not see (404 either way: ids are not disclosed) */
     public Job get(String id, Principal caller) {
         Optional<Job> j = store.get(id);
-        if (j.isEmpty() || !mayManage(caller, j.get().spec().owner())) {
-            throw new ApiException(ApiException.Kind.NOT_FOUND, "No job '" + clip(id, 64) + "'.", "id", "job_not_found", null, false);
-        }
+        if (j.isEmpty() || !mayManage(caller, j.get().spec().owner())) throw notFound(id);
         return j.get();
+    }
+
+    private static ApiException notFound(String id) {
+        return new ApiException(ApiException.Kind.NOT_FOUND, "No job '" + clip(id, 64) + "'.", "id", "job_not_found", null, false);
     }
 
     public Job pause(String id, Principal caller) {
         Job j = get(id, caller);
-        if (j.state() != JobState.ACTIVE) return j;
         String by = "paused by " + (caller.user() != null ? caller.user() : "team " + caller.team());
-        Job paused = new Job(j.spec(), JobState.PAUSED, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
-                by, null, j.lastRunAt());
-        store.update(paused);
+        boolean[] pausing = new boolean[1];   // as the write that stood decided (change may apply this more than once)
+        Job paused = store.change(id, current -> {
+            pausing[0] = current.state() == JobState.ACTIVE;
+            return !pausing[0] ? current : new Job(current.spec(), JobState.PAUSED, current.source(), current.createdBy(),
+                    current.createdAt(), current.consecutiveFailures(), by, null, current.lastRunAt());
+        }).orElse(j);
+        if (!pausing[0]) return paused;
         due.cancel(id);
         events.publish(new JobEvent.Paused(id, by));
         return paused;
@@ -130,13 +135,16 @@ public final class JobService {
     /** Runs again from its next fire time after now (runs missed while paused are not made up). */
     public Job resume(String id, Principal caller) {
         Job j = get(id, caller);
-        if (j.state() != JobState.PAUSED) return j;
         Instant now = clock.instant();
-        Instant next = firstDue(j.spec(), stored(j.spec()), now);
-        Job resumed = new Job(j.spec(), next == null ? JobState.ENDED : JobState.ACTIVE, j.source(), j.createdBy(),
-                j.createdAt(), 0, null, next, j.lastRunAt());
-        store.update(resumed);
-        if (next != null) due.schedule(id, next);
+        boolean[] resuming = new boolean[1];   // as the write that stood decided
+        Job resumed = store.change(id, current -> {
+            resuming[0] = current.state() == JobState.PAUSED;
+            if (!resuming[0]) return current;
+            Instant next = firstDue(current.spec(), stored(current.spec()), now);
+            return new Job(current.spec(), next == null ? JobState.ENDED : JobState.ACTIVE, current.source(),
+                    current.createdBy(), current.createdAt(), 0, null, next, current.lastRunAt());
+        }).orElse(j);
+        if (resuming[0] && resumed.nextDueAt() != null) due.schedule(id, resumed.nextDueAt());
         return resumed;
     }
 
@@ -149,19 +157,22 @@ public final class JobService {
 
     /** Makes a run due now, whatever the schedule says (the schedule goes on after it). */
     public Job runNow(String id, Principal caller) {
-        Job j = get(id, caller);
-        if (j.state() == JobState.PAUSED) {
-            throw ApiException.invalid("id", "job '" + id + "' is paused (" + j.pausedReason() + "); resume it first");
-        }
+        get(id, caller);
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);   // as the store keeps it
+        Job[] before = new Job[1];
         // Written before it is made due: written after, it overwrote what a run that began at once had stored by
         // then (its pause, its failures), making a job its runner had just paused active again.
-        Job scheduled = new Job(j.spec(), JobState.ACTIVE, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
-                null, now, j.lastRunAt());
-        store.update(scheduled);
+        Job scheduled = store.change(id, j -> {
+            if (j.state() == JobState.PAUSED) {
+                throw ApiException.invalid("id", "job '" + id + "' is paused (" + j.pausedReason() + "); resume it first");
+            }
+            before[0] = j;
+            return new Job(j.spec(), JobState.ACTIVE, j.source(), j.createdBy(), j.createdAt(), j.consecutiveFailures(),
+                    null, now, j.lastRunAt());
+        }).orElseThrow(() -> notFound(id));
         if (!due.schedule(id, now)) {
-            // Its run holds it: that run writes the job when it ends; undo this write unless it already has.
-            store.get(id).filter(scheduled::equals).ifPresent(s -> store.update(j));
+            // Its run holds it: that run writes the job when it ends; undo this write unless something already has.
+            store.replace(scheduled, before[0]);
             throw ApiException.invalid("id", "job '" + id + "' is running now; run it again once this run has ended");
         }
         return scheduled;
@@ -210,13 +221,18 @@ public final class JobService {
                     add(given, admin, "config");
                     continue;
                 }
-                Instant next = j.state() == JobState.PAUSED ? null : firstDue(checked, stored(checked), now);
-                JobState state = j.state() == JobState.PAUSED ? JobState.PAUSED : next == null ? JobState.ENDED : JobState.ACTIVE;
                 if (checked.budget() != null) budgets.set(checked.id(), checked.budget());
                 else if (j.spec().budget() != null) budgets.remove(checked.id());
-                store.update(new Job(checked, state, j.source(), j.createdBy(), j.createdAt(), 0, j.pausedReason(), next,
-                        j.lastRunAt()));
-                if (next != null) due.schedule(checked.id(), next);
+                Instant next = firstDue(checked, stored(checked), now);
+                // Over the job as it stands when written (a run on another gateway may have ended meanwhile): the
+                // new definition applies, a pause stands.
+                Job written = store.change(checked.id(), current -> current.state() == JobState.PAUSED
+                        ? new Job(checked, JobState.PAUSED, current.source(), current.createdBy(), current.createdAt(), 0,
+                                current.pausedReason(), null, current.lastRunAt())
+                        : new Job(checked, next == null ? JobState.ENDED : JobState.ACTIVE, current.source(),
+                                current.createdBy(), current.createdAt(), 0, null, next, current.lastRunAt()))
+                        .orElse(null);
+                if (written != null && written.nextDueAt() != null) due.schedule(checked.id(), written.nextDueAt());
                 else due.cancel(checked.id());
             } catch (ApiException e) {
                 problems.add("jobs." + given.id() + ": " + e.getMessage());

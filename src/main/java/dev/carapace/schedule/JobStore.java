@@ -3,6 +3,7 @@ package dev.carapace.schedule;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /** Where jobs and their runs are kept: the store, through an adapter in the server (this package knows no SQL). */
 public interface JobStore {
@@ -18,8 +19,30 @@ public interface JobStore {
     /** The jobs of one source ({@code config}, {@code api} or {@code agent}), by id. */
     List<Job> listBySource(String source);
 
-    /** Writes the job's definition and state over the stored one. */
-    void update(Job job);
+    /**
+     * Writes {@code job} (its definition and state) over the stored one, if that still stands as {@code expected}
+     * says (its state, paused reason, failures, next due and last run times); false, changing nothing, if not or if
+     * the job is gone.
+     */
+    boolean replace(Job expected, Job job);
+
+    /**
+     * Applies {@code change} to the job as stored, and writes the result unless another write came first; then
+     * applies it again to what that write left, until one write stands. A pause, a resume and a run's end can
+     * meet on one job: each changes what it reads, and none undoes another.
+     *
+     * @param change the job as it should be, given it as stored; the same job (or an equal one) to change nothing
+     * @return the job as this left it; empty if there is none
+     */
+    default Optional<Job> change(String id, UnaryOperator<Job> change) {
+        for (int tries = 0; tries < 1000; tries++) {
+            Optional<Job> stored = get(id);
+            if (stored.isEmpty()) return stored;
+            Job changed = change.apply(stored.get());
+            if (changed.equals(stored.get()) || replace(stored.get(), changed)) return Optional.of(changed);
+        }
+        throw new IllegalStateException("job '" + id + "' kept changing under 1,000 attempts to write it");
+    }
 
     /** Removes the job and its history; false if there was none. */
     boolean delete(String id);

@@ -140,18 +140,29 @@ public final class Jobs {
     }
 
     /**
-     * Writes what may change of a job: its state, paused reason, consecutive failures, next due and last run times,
-     * spec, and {@code updatedAt}. Its id, owner, agent, source and creation stay as they were. Returns false,
-     * changing nothing, when there is no job with this id.
+     * Writes what may change of a job (its state, paused reason, consecutive failures, next due and last run times,
+     * spec, and {@code updatedAt}; its id, owner, agent, source and creation stay as they were), only if it still
+     * stands as {@code expected} says: the same state, paused reason, consecutive failures, next due and last run
+     * times (its definition is not compared: only a config's reload changes it). False, changing nothing, when
+     * another write came first or the job is gone: the caller reads it again and decides afresh. Writing over
+     * whatever was there, a run's end wrote back the state it had read, undoing a pause that came in between.
      */
-    public boolean update(JobRow job) {
+    public boolean replace(JobRow expected, JobRow job) {
         return store.write("update job", h -> h.createUpdate("UPDATE jobs SET state = :state, "
                         + "paused_reason = :pausedReason, consecutive_failures = :failures, next_due_at = :nextDueAt, "
-                        + "last_run_at = :lastRunAt, spec = :spec, updated_at = :updatedAt WHERE id = :id")
+                        + "last_run_at = :lastRunAt, spec = :spec, updated_at = :updatedAt WHERE id = :id "
+                        + "AND state = :wasState AND consecutive_failures = :wasFailures "
+                        + "AND paused_reason IS NOT DISTINCT FROM CAST(:wasPausedReason AS TEXT) "
+                        + "AND next_due_at IS NOT DISTINCT FROM CAST(:wasNextDueAt AS BIGINT) "
+                        + "AND last_run_at IS NOT DISTINCT FROM CAST(:wasLastRunAt AS BIGINT)")
                 .bind("state", job.state()).bind("pausedReason", job.pausedReason())
                 .bind("failures", job.consecutiveFailures()).bind("nextDueAt", Times.nullableMillis(job.nextDueAt()))
                 .bind("lastRunAt", Times.nullableMillis(job.lastRunAt())).bind("spec", job.spec())
                 .bind("updatedAt", job.updatedAt().toEpochMilli()).bind("id", job.id())
+                .bind("wasState", expected.state()).bind("wasFailures", expected.consecutiveFailures())
+                .bind("wasPausedReason", expected.pausedReason())
+                .bind("wasNextDueAt", Times.nullableMillis(expected.nextDueAt()))
+                .bind("wasLastRunAt", Times.nullableMillis(expected.lastRunAt()))
                 .execute()) > 0;
     }
 

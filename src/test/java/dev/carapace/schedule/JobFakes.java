@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -68,8 +69,18 @@ final class JobFakes {
         }
 
         @Override
-        public synchronized void update(Job job) {
-            if (jobs.containsKey(job.id())) jobs.put(job.id(), job);
+        public synchronized boolean replace(Job expected, Job job) {
+            Job stored = jobs.get(job.id());
+            if (stored == null || !sameStanding(stored, expected)) return false;
+            jobs.put(job.id(), job);
+            return true;
+        }
+
+        /** What the store compares: all but the definition. */
+        private static boolean sameStanding(Job a, Job b) {
+            return a.state() == b.state() && Objects.equals(a.pausedReason(), b.pausedReason())
+                    && a.consecutiveFailures() == b.consecutiveFailures() && Objects.equals(a.nextDueAt(), b.nextDueAt())
+                    && Objects.equals(a.lastRunAt(), b.lastRunAt());
         }
 
         @Override

@@ -178,6 +178,43 @@ class JobRunnerTest {
     }
 
     /**
+     * Regression: a run's end read the job, then wrote it back with its failure count and last run time; a pause
+     * that landed between the read and the write was undone, and the job kept running on its schedule. Each write
+     * now stands only over the job as it read it, and is made again over what came first.
+     */
+    @Test
+    void aPauseThatLandsBetweenARunsReadAndItsWriteStands() {
+        AtomicBoolean pauseOnWrite = new AtomicBoolean(true);
+        JobService[] pauser = new JobService[1];
+        MemoryJobStore racing = new MemoryJobStore(clock) {
+            @Override
+            public boolean replace(Job expected, Job job) {
+                // as the run's end writes what it read, the owner's pause comes in
+                if (job.lastRunAt() != null && pauseOnWrite.getAndSet(false)) pauser[0].pause(job.id(), ALICE);
+                return super.replace(expected, job);
+            }
+        };
+        pauser[0] = new JobService(racing, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
+                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
+        JobRunner runner = new JobRunner(racing, null, webhooks, webhooks.asResultDelivery(), events,
+                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+        Job j = pauser[0].add(new LinkedHashMap<>(Map.of("id", "ping", "webhook", Map.of("url", HOOK),
+                "schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"))), ALICE, "api");
+        webhooks.status = 500;
+        clock.set(t("11:00"));
+
+        Instant next = runner.onDue("ping", j.nextDueAt());
+
+        assertThat(pauseOnWrite).as("the pause came in").isFalse();
+        assertThat(next).as("a paused job has no next time").isNull();
+        Job stored = racing.get("ping").orElseThrow();
+        assertThat(stored.state()).isEqualTo(JobState.PAUSED);
+        assertThat(stored.pausedReason()).isEqualTo("paused by alice");
+        assertThat(stored.consecutiveFailures()).as("the run's own write still made, over the pause").isEqualTo(1);
+        assertThat(stored.lastRunAt()).isEqualTo(t("11:00"));
+    }
+
+    /**
      * Regression: a job paused by its failing run and resumed at that moment (the resume clears its failures) was
      * retried at once, as a backoff of zero failures; resuming means its next fire time, as the API says.
      */

@@ -122,7 +122,7 @@ class JobServiceTest {
             @Override public java.util.Optional<Job> get(String id) { return java.util.Optional.empty(); }  // both pass the look
             @Override public List<Job> list() { return store.list(); }
             @Override public List<Job> listBySource(String source) { return store.listBySource(source); }
-            @Override public void update(Job job) { store.update(job); }
+            @Override public boolean replace(Job expected, Job job) { return store.replace(expected, job); }
             @Override public boolean delete(String id) { return store.delete(id); }
             @Override public long startRun(String j, Instant s, Instant t, String g, String k) { return store.startRun(j, s, t, g, k); }
             @Override public void runAgent(String j, long n, String a) { store.runAgent(j, n, a); }
@@ -190,7 +190,7 @@ class JobServiceTest {
             public boolean schedule(String jobId, Instant at) {
                 // the scheduler picks the run at once; it fails and its runner pauses the job
                 Job j = store.get(jobId).orElseThrow();
-                store.update(new Job(j.spec(), JobState.PAUSED, j.source(), j.createdBy(), j.createdAt(), 1,
+                store.replace(j, new Job(j.spec(), JobState.PAUSED, j.source(), j.createdBy(), j.createdAt(), 1,
                         "paused: its owner is gone", null, at));
                 return true;
             }

@@ -57,12 +57,44 @@ class JobsTest {
             JobRow paused = new JobRow("a", "someone-else", "other-team", "other-agent", "{\"kind\":\"at\"}", "paused",
                     "config", "x", T0.plusSeconds(99), T0.plusSeconds(60), 5, "5 failures in a row", null,
                     T0.plusSeconds(30));
-            assertThat(jobs.update(paused)).isTrue();
+            assertThat(jobs.replace(jobs.get("a").orElseThrow(), paused)).isTrue();
             // what may change changed; who owns it, what runs it, where and when it was made did not
             assertThat(jobs.get("a")).contains(new JobRow("a", "ann", null, "helper", "{\"kind\":\"at\"}", "paused",
                     "api", "ann", T0, T0.plusSeconds(60), 5, "5 failures in a row", null, T0.plusSeconds(30)));
-            assertThat(jobs.update(job("missing", "ann", null))).isFalse();
+            assertThat(jobs.replace(job("missing", "ann", null), job("missing", "ann", null))).isFalse();
             assertThat(jobs.count()).isEqualTo(3);
+        }
+    }
+
+    /** A write that read the job before another write is refused, so it can read again; nulls compare as equal. */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void aReplaceWritesOnlyOverTheJobAsItsCallerReadIt(String db) {
+        try (Store store = open(db)) {
+            Jobs jobs = store.jobs();
+            jobs.insert(job("a", "ann", null));
+            JobRow read = jobs.get("a").orElseThrow();
+            JobRow paused = new JobRow("a", "ann", null, "helper", read.spec(), "paused", "api", "ann", T0,
+                    T0.plusSeconds(5), 0, "paused by ann", null, null);
+            assertThat(jobs.replace(read, paused)).isTrue();
+
+            // a run's end that read the job before the pause: refused, nothing written
+            JobRow runEnded = new JobRow("a", "ann", null, "helper", read.spec(), "active", "api", "ann", T0,
+                    T0.plusSeconds(6), 1, null, read.nextDueAt(), T0.plusSeconds(3));
+            assertThat(jobs.replace(read, runEnded)).isFalse();
+            assertThat(jobs.get("a").orElseThrow().state()).isEqualTo("paused");
+            assertThat(jobs.get("a").orElseThrow().pausedReason()).isEqualTo("paused by ann");
+
+            // read again (its null next and last run times match null), it is written over the pause
+            JobRow again = jobs.get("a").orElseThrow();
+            JobRow failuresNoted = new JobRow("a", "ann", null, "helper", read.spec(), "paused", "api", "ann", T0,
+                    T0.plusSeconds(7), 1, "paused by ann", null, T0.plusSeconds(3));
+            assertThat(jobs.replace(again, failuresNoted)).isTrue();
+            assertThat(jobs.get("a").orElseThrow().consecutiveFailures()).isEqualTo(1);
+            assertThat(jobs.get("a").orElseThrow().lastRunAt()).isEqualTo(T0.plusSeconds(3));
+
+            assertThat(jobs.replace(job("missing", "ann", null), job("missing", "ann", null))).isFalse();
+            assertThat(jobs.count()).isEqualTo(1);
         }
     }
 

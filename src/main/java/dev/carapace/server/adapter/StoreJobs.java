@@ -55,7 +55,7 @@ public final class StoreJobs implements JobStore {
     public List<Job> listBySource(String source) { return jobs.listBySource(source).stream().map(StoreJobs::job).toList(); }
 
     @Override
-    public void update(Job job) { jobs.update(row(job)); }
+    public boolean replace(Job expected, Job job) { return jobs.replace(row(expected), row(job)); }
 
     @Override
     public boolean delete(String id) { return jobs.delete(id); }
