@@ -41,6 +41,8 @@ final class AgentSocket implements WebSocket.Listener {
     /** Set, under this socket's lock, once it is being closed for a revoked key. */
     private boolean closing;
     private volatile RunEvents.Subscription subscription;
+    /** Looks at the key while the socket idles: a revoked key's socket closes even if nothing passes on it. */
+    private volatile Thread watcher;
 
     AgentSocket(AgentRuntime runtime, Principal principal, AgentAccess.SessionRef session, KeyStanding standing) {
         this.runtime = runtime;
@@ -54,6 +56,21 @@ final class AgentSocket implements WebSocket.Listener {
         this.ws = ws;
         log.info("WS {}{}{} 101 user={} team={}", PREFIX, session.key(), SUFFIX, principal.user(), principal.team());
         subscription = runtime.subscribeSession(session.key(), e -> send(AgentJson.event(e)));
+        watcher = Thread.ofVirtual().name("ws-key-watch").start(this::watchKey);
+    }
+
+    /** Until the socket closes: once a second (as {@link KeyStanding} looks it up), ends it if its key was revoked. */
+    private void watchKey() {
+        try {
+            while (true) {
+                Thread.sleep(KeyStanding.EVERY_NANOS / 1_000_000);
+                synchronized (this) {
+                    if (ended()) return;
+                }
+            }
+        } catch (InterruptedException closed) {
+            // onClose: the socket is gone
+        }
     }
 
     @Override
@@ -128,5 +145,7 @@ final class AgentSocket implements WebSocket.Listener {
     public void onClose() {
         RunEvents.Subscription s = subscription;
         if (s != null) s.close();
+        Thread w = watcher;
+        if (w != null) w.interrupt();
     }
 }

@@ -10,7 +10,7 @@ import dev.carapace.identity.Principal;
  */
 final class KeyStanding {
 
-    private static final long EVERY_NANOS = 1_000_000_000L;
+    static final long EVERY_NANOS = 1_000_000_000L;
 
     private final Authenticator auth;
     private final String keyPrefix;
