@@ -88,6 +88,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
     private final AtomicLong reservations = new AtomicLong();
     /** Counts of the long texts of recent estimates: a harness resends most of its prompt every turn. */
     private final TokenCounts counts = new TokenCounts(COUNTED_CHARS);
+    /** What each model's calls used: a call a crash cuts off is charged at that, not at its reservation. */
+    private final UsageCalibration calibration = new UsageCalibration();
 
     public Ledger(LedgerBook book, Budgets budgets, Alerts alerts, PriceBook prices, Clock clock) {
         this.book = book;
@@ -146,8 +148,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
             // Nothing to hold, but the call is journaled as started all the same: a crash before it ends leaves its
             // record to the next start, at its estimate, as a budgeted call's reservation does. The request is left
             // as the client sent it, and its stream unread (progress counts the characters relayed).
-            Reservation r = reservation(call, model, bound, maxOutput, Pricing.worstCase(price, bound, maxOutput),
-                    bound + maxOutput, List.of(), now);
+            Reservation r = reservation(call, model, guess(model, bound, units), calibration.output(model.id(), maxOutput),
+                    Pricing.worstCase(price, bound, maxOutput), bound + maxOutput, List.of(), now);
             book.reserve(r, instance, List.of());
             call.note(Held.class, new Held(r, List.of(), price, bound, maxOutput, call.startNanos()));
             return;
@@ -172,7 +174,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
             if (rule != null && rule.capNanos() != null) charges.add(new Charge(new WindowKey(b.id(), start, model.tier()), rule.capNanos(), null));
         }
         if (charges.isEmpty()) return;
-        Reservation r = reservation(call, model, prompt, maxOutput, nanos, tokens, charges, now);
+        long outputGuess = calibration.output(model.id(), maxOutput);
+        Reservation r = reservation(call, model, guess(model, bound, units), outputGuess, nanos, tokens, charges, now);
         WindowKey refused = book.reserve(r, instance, charges).orElse(null);
         // Seconds and characters are known, not bounded from bytes: no tokenizer can bring them closer.
         if (refused != null && !units && fitsWithoutPrompt(path, refused, price, maxOutput)) {
@@ -185,7 +188,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
                 prompt = estimate.tokens();
                 tokens = prompt + maxOutput;
                 nanos = Pricing.worstCase(price, prompt, maxOutput);
-                r = reservation(call, model, prompt, maxOutput, nanos, tokens, charges, now);
+                r = reservation(call, model, prompt, outputGuess, nanos, tokens, charges, now);
                 refused = book.reserve(r, instance, charges).orElse(null);
             }
         }
@@ -207,11 +210,20 @@ public final class Ledger implements CallFilter, AutoCloseable {
         return limitTokens == null || w.spentTokens() + w.reservedTokens() + maxOutput <= limitTokens;
     }
 
-    private Reservation reservation(Call call, ModelSpec model, long prompt, int maxOutput, long nanos, long tokens,
+    /**
+     * A reservation of {@code nanos} and {@code tokens} on the windows of {@code charges}; its record says what a crash
+     * before the call's answer charges for it: {@code promptGuess} and {@code outputGuess} tokens.
+     */
+    private Reservation reservation(Call call, ModelSpec model, long promptGuess, long outputGuess, long nanos, long tokens,
                                     List<Charge> charges, Instant now) {
         List<WindowKey> windows = charges.isEmpty() ? List.of() : charges.stream().map(Charge::window).toList();
         return new Reservation(reservationId(), now, nanos, tokens, windows,
-                record(call, model.id(), model.tier(), prompt, maxOutput, nanos, now));
+                record(call, model.id(), model.tier(), promptGuess, outputGuess, nanos, now));
+    }
+
+    /** A prompt's tokens as the model's calls have run against their bounds; seconds and characters are known. */
+    private long guess(ModelSpec model, long bound, boolean units) {
+        return units ? bound : calibration.prompt(model.id(), bound);
     }
 
     /** Counts a stream's output, and makes its progress durable at the intervals of {@link #PROGRESS_MILLIS}. */
@@ -251,7 +263,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         if (held.promptTokens < 0) {
             // Long texts a harness resends every turn are counted once (the first output waits for this count). A
             // call under no budget is not worth the wait: its bound stands, as its reservation had it.
-            held.promptTokens = held.budgets.isEmpty() ? held.promptBound : PromptSize.promptEstimate(call.request(),
+            held.promptTokens = held.budgets.isEmpty() ? held.reservation.context().inputTokens() : PromptSize.promptEstimate(call.request(),
                     PromptSize.MESSAGE_TOKENS, PromptSize.tokenizerFactor(call.model()), counts::count).tokens();
         }
         long in = Math.min(held.promptTokens, held.promptBound);
@@ -289,6 +301,10 @@ public final class Ledger implements CallFilter, AutoCloseable {
             }
             if (alerts != null) alerts.implausibleUsage(call.id(), call.principal(), call.model().id(),
                     call.deployment() == null ? null : call.deployment().id(), implausible, u, maxOutput, bound, cost, disputed);
+        }
+        if (held != null && !u.estimated() && implausible == null && call.status() == 200
+                && !call.operation().meteredInUnits()) {
+            calibration.observe(call.model().id(), held.promptBound, u.inputTokens(), held.maxOutput > 0, u.outputTokens());
         }
         UsageRecord rec = record(call, cost, disputed);
         if (held == null) {
@@ -350,11 +366,12 @@ public final class Ledger implements CallFilter, AutoCloseable {
     /**
      * Settles, at their estimate, the reservations of gateways that died: those owned by another gateway that has
      * not sent a heartbeat for {@code staleAfter}. A stream that recorded progress is charged that (what it had
-     * streamed by its last progress, by our count); a stream cut off before its first output, its prompt (at the
-     * bound it reserved) and no output; any other call its reservation, since its output is unknown until its answer
-     * comes whole. Their records are marked
-     * estimated, with error code {@code interrupted}. With a store only this gateway writes to (SQLite), any other
-     * owner is dead: pass zero.
+     * streamed by its last progress, by our count); a stream cut off before its first output, its prompt and no
+     * output; any other call its prompt and an output as long as the model's recent answers (at most its
+     * {@code max_tokens}): its own output is unknown until its answer comes whole. Prompts are counted as the model's
+     * recent calls ran against their bounds ({@link UsageCalibration}; the bound itself for a model with none yet),
+     * and no charge exceeds the reservation. Their records are marked estimated, with error code
+     * {@code interrupted}. With a store only this gateway writes to (SQLite), any other owner is dead: pass zero.
      *
      * @return how many were reconciled
      */
@@ -366,7 +383,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             Reservation r = open.reservation();
             UsageRecord c = r.context();
             LedgerTables.Progress p = open.progress();
-            if (p == null && c.stream()) p = promptOnly(c);
+            if (p == null) p = c.stream() ? estimate(c, c.inputTokens(), 0) : estimate(c, c.inputTokens(), c.outputTokens());
             long nanos = p == null ? r.nanos() : Math.min(p.nanos(), r.nanos());
             long in = p == null ? c.inputTokens() : p.inputTokens();
             long out = p == null ? c.outputTokens() : p.outputTokens();
@@ -380,11 +397,11 @@ public final class Ledger implements CallFilter, AutoCloseable {
         return n;
     }
 
-    /** The progress of a stream that produced nothing: its prompt at the price then in force, or null if unknown. */
-    private LedgerTables.Progress promptOnly(UsageRecord reserved) {
+    /** {@code in} and {@code out} tokens of a reserved call at the price then in force, or null if unknown. */
+    private LedgerTables.Progress estimate(UsageRecord reserved, long in, long out) {
         Price price = prices.at(reserved.model(), reserved.at());
         if (price == null) return null;
-        return new LedgerTables.Progress(Pricing.cost(price, Usage.of(reserved.inputTokens(), 0)), reserved.inputTokens(), 0);
+        return new LedgerTables.Progress(Pricing.cost(price, Usage.of(in, out)), in, out);
     }
 
     /**

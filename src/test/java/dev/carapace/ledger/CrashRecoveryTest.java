@@ -147,13 +147,18 @@ class CrashRecoveryTest {
             });
             long[] expectedEstimates;
             long streamedPrompt;
+            long midPrompt;
             try {
                 String[] readyLine = ready.get(30, TimeUnit.SECONDS).split(" ");
                 int port = Integer.parseInt(readyLine[1]);
                 String key = readyLine[2];
 
-                HttpResponse<String> quick = LedgerTestKit.post(port, key, LedgerTestKit.chatBody("m-mid", false, ",\"user\":\"quick\""));
+                String quickBody = LedgerTestKit.chatBody("m-mid", false, ",\"user\":\"quick\"");
+                HttpResponse<String> quick = LedgerTestKit.post(port, key, quickBody);
                 assertThat(quick.statusCode()).as(quick.body()).isEqualTo(200);
+                // what m-mid's one completed call used against its bound (30 of it, 20 out) guides its estimates
+                long quickBound = PromptSize.promptBound(LedgerTestKit.parseOpenAi(quickBody));
+                midPrompt = Math.min(51, (long) Math.ceil(51 * (30.0 / quickBound)));
 
                 List<String> stalled = List.of(
                         LedgerTestKit.chatBody("m-mid", false, ""),
@@ -161,15 +166,18 @@ class CrashRecoveryTest {
                         LedgerTestKit.chatBody("m-ultra", false, ",\"max_tokens\":7"),
                         LedgerTestKit.chatBody("m-mid", true, ",\"max_tokens\":300"),
                         LedgerTestKit.chatBody("m-mid", true, ",\"max_tokens\":300,\"user\":\"silent\""));
-                // a call whose output is unknown is charged its reservation; a stream what it streamed (here one
-                // word, and its prompt by the tokenizer); a stream with no output yet its prompt (at its bound) alone
+                // a call whose output is unknown is charged its prompt and an output as long as its model's answers
+                // so far (m-mid's: 20 tokens; m-ultra has had none, so its reservation: its bound and max_tokens); a
+                // stream what it streamed (here one word, and its prompt by the tokenizer); a stream with no output
+                // yet its prompt alone
                 streamedPrompt = PromptSize.promptEstimate(LedgerTestKit.parseOpenAi(stalled.get(3)),
                         PromptSize.MESSAGE_TOKENS, PromptSize.OPENAI_FACTOR).tokens();
                 expectedEstimates = new long[] {
-                        Pricing.worstCase(MID, 51, 4096), Pricing.worstCase(MID, 51, 100),
+                        Pricing.cost(MID, Usage.of(midPrompt, 20)), Pricing.cost(MID, Usage.of(midPrompt, 20)),
                         Pricing.worstCase(ULTRA, 51, 7),
                         Pricing.cost(MID, Usage.of(streamedPrompt, TokenCounter.count("partial"))),
-                        Pricing.cost(MID, Usage.of(51, 0))};
+                        Pricing.cost(MID, Usage.of(midPrompt, 0))};
+                assertThat(expectedEstimates[0]).as("well under its reservation").isLessThan(Pricing.worstCase(MID, 51, 4096) / 10);
                 assertThat(streamedPrompt).isBetween(1L, 50L);
                 for (String body : stalled) {
                     LedgerTestKit.HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
@@ -216,7 +224,8 @@ class CrashRecoveryTest {
                     charged.add(rec);
                     assertThat(rec.estimated()).isTrue();
                     assertThat(rec.errorCode()).isEqualTo("interrupted");
-                    assertThat(rec.inputTokens()).isEqualTo(rec.stream() && rec.outputTokens() > 0 ? streamedPrompt : 51);
+                    assertThat(rec.inputTokens()).isEqualTo(rec.model().equals("m-ultra") ? 51
+                            : rec.stream() && rec.outputTokens() > 0 ? streamedPrompt : midPrompt);
                     assertThat(rec.costNanos()).isEqualTo(Pricing.cost(rec.model().equals("m-mid") ? MID : ULTRA,
                             Usage.of(rec.inputTokens(), rec.outputTokens())));
                     assertThat(rec.costNanos()).as("never more than was reserved").isLessThanOrEqualTo(r.nanos());
@@ -234,7 +243,7 @@ class CrashRecoveryTest {
                 assertThat(LedgerTestKit.records(store, "platform")).filteredOn(UsageRecord::stream)
                         .extracting(UsageRecord::outputTokens).containsExactlyInAnyOrder((long) TokenCounter.count("partial"), 0L);
                 assertThat(LedgerTestKit.records(store, "platform")).filteredOn(rec -> !rec.stream() && rec.estimated())
-                        .extracting(UsageRecord::outputTokens).containsExactlyInAnyOrder(4096L, 100L, 7L);
+                        .extracting(UsageRecord::outputTokens).containsExactlyInAnyOrder(20L, 20L, 7L);   // m-mid's answers ran 20
                 assertThat(LedgerTestKit.records(store, "platform")).filteredOn(rec -> "m-ultra".equals(rec.model())).singleElement()
                         .satisfies(rec -> assertThat(rec.tier()).isEqualTo("ultra"));
                 assertThat(usageCount(store)).isEqualTo(6);
