@@ -74,6 +74,12 @@ public final class Journal implements AutoCloseable {
     static final long MAX_UNFOLDED = 16_384;
     /** Once everything in it is folded, the file is emptied when it has grown past this. */
     static final long TRUNCATE_BYTES = 1 << 20;
+    /**
+     * Past this size, the file is rewritten with only the entries not yet synced to disk in the tables: while calls
+     * keep coming (or a stream notes its progress) there is never a moment when all of it is, and it grew without
+     * end (and a start after a crash read all of it).
+     */
+    static final long COMPACT_BYTES = 16 << 20;
 
     /** An entry and its number in the file. */
     record Stored(long seq, JournalEntry entry) {}
@@ -112,6 +118,15 @@ public final class Journal implements AutoCloseable {
     private volatile long lastCheckpoint = System.nanoTime();
     /** Entries up to this seq are folded into tables that a complete checkpoint has put on disk. */
     private volatile long syncedSeq;
+
+    /** A place the file may be cut: every entry before byte {@code offset} has a seq below {@code seq}. */
+    private record Cut(long seq, long offset) {}
+
+    /**
+     * Under {@link #appendLock}: {@code candidate} was taken at the end of the file some time ago; once every entry
+     * before it is synced it becomes {@code safe}, from which a compaction keeps the file.
+     */
+    private Cut candidate, safe;
 
     private final AtomicBoolean folderIdle = new AtomicBoolean();
     private volatile Thread folder;
@@ -342,7 +357,7 @@ public final class Journal implements AutoCloseable {
                 Thread.sleep(GATHER_MILLIS);   // let entries gather: a busy gateway folds in batches, not entry by entry
                 foldAll();
                 maybeCheckpoint();
-                truncateIfSynced();
+                shrink();
                 backoff = 100;
             } catch (InterruptedException e) {
                 if (!closed) Thread.currentThread().interrupt();
@@ -358,15 +373,30 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Empties the file once it has grown and everything in it is folded and synced to disk by a checkpoint (no
-     * append can come in meanwhile). Until the checkpoint, a power loss could take the folded transactions from the
-     * WAL ({@code synchronous=NORMAL}), and the entries must still be there to fold them again.
+     * append can come in meanwhile); past {@link #COMPACT_BYTES}, keeps only what follows the last place before which
+     * everything was (about two folds' worth of entries). Until the checkpoint, a power loss could take the folded
+     * transactions from the WAL ({@code synchronous=NORMAL}), and the entries must still be there to fold them again.
      */
-    private void truncateIfSynced() {
+    private void shrink() {
         appendLock.lock();
         try {
-            if (closed || file.bytes() < TRUNCATE_BYTES || syncedSeq < appendedSeq) return;
-            file.truncate(0);
+            if (closed) return;
+            if (file.bytes() >= TRUNCATE_BYTES && syncedSeq >= appendedSeq) {
+                file.truncate(0);
+                candidate = safe = null;
+                return;
+            }
+            if (candidate != null && syncedSeq >= candidate.seq() - 1) {
+                safe = candidate;
+                candidate = null;
+            }
+            if (safe != null && file.bytes() >= COMPACT_BYTES && safe.offset() <= file.bytes()) {
+                file.compact(safe.offset());
+                safe = null;
+            }
+            if (candidate == null) candidate = new Cut(appendedSeq + 1, file.bytes());
         } catch (IOException e) {
+            candidate = safe = null;
             log.warn("emptying the ledger journal failed; it keeps growing until the next try", e);
         } finally {
             appendLock.unlock();

@@ -6,8 +6,12 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.zip.CRC32C;
 
 /**
@@ -41,47 +45,70 @@ final class JournalFile implements AutoCloseable {
         void frame(long seq, ByteBuffer entry);
     }
 
-    private final FileChannel file;
-    private final FileLock owner;
+    private final Path path;
+    /** The file and this process's lock on it: both replaced when {@link #compact} puts a new file in its place. */
+    private FileChannel file;
+    private FileLock owner;
     /** Where the next frame goes: the end of the frames. */
     private long bytes;
     /** The mapped part of the file, from {@link #windowStart}; null until the next write maps it. */
     private MappedByteBuffer window;
     private long windowStart;
 
-    private JournalFile(FileChannel file, FileLock owner) {
+    private JournalFile(Path path, FileChannel file, FileLock owner) {
+        this.path = path;
         this.file = file;
         this.owner = owner;
     }
 
+    /** Where {@link #compact} writes the new file before it takes the journal's place. */
+    private static Path compacting(Path path) { return path.resolveSibling(path.getFileName() + ".compact"); }
+
     /** @return the file, locked for this process; null if another process, or another store in this one, holds it */
     static JournalFile open(Path path) throws IOException {
-        FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        try {
-            FileLock lock;
+        while (true) {
+            // Its identity first: a compaction in the owner moves a new file over the name, then lets the old one's
+            // lock go, and a lock taken on the old file then would be a lock on nothing anyone else opens.
+            Object named = fileKey(path);
+            FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             try {
-                lock = file.tryLock();
-            } catch (OverlappingFileLockException sameProcess) {
-                lock = null;
-            }
-            if (lock == null) {
+                FileLock lock;
+                try {
+                    lock = file.tryLock();
+                } catch (OverlappingFileLockException sameProcess) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    file.close();
+                    return null;
+                }
+                if (named != null && !named.equals(fileKey(path))) {
+                    lock.release();
+                    file.close();
+                    continue;   // replaced meanwhile: take the new one
+                }
+                Files.deleteIfExists(compacting(path));   // a compaction a crash cut short: the journal is whole without it
+                return new JournalFile(path, file, lock);
+            } catch (IOException | RuntimeException e) {
                 file.close();
-                return null;
+                throw e;
             }
-            return new JournalFile(file, lock);
-        } catch (IOException | RuntimeException e) {
-            file.close();
-            throw e;
+        }
+    }
+
+    private static Object fileKey(Path path) throws IOException {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException none) {
+            return null;
         }
     }
 
     /** Reads every sound frame from the start, in order, up to the first that fails its check. */
     Recovered recover(Frames frames) throws IOException {
-        ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(file.size()));
-        while (all.hasRemaining() && file.read(all, all.position()) > 0) {
-            // read to the end
-        }
-        all.flip();
+        // Mapped, not read into the heap: a journal that grew large before a crash must not keep the next start from
+        // opening the store.
+        ByteBuffer all = file.map(FileChannel.MapMode.READ_ONLY, 0, Math.toIntExact(file.size()));
         int validEnd = 0;
         while (all.remaining() >= FRAME_HEAD) {
             int length = all.getInt();
@@ -152,6 +179,49 @@ final class JournalFile implements AutoCloseable {
 
     /** The bytes of the frames written (or recovered and kept) so far. */
     long bytes() { return bytes; }
+
+    /**
+     * Keeps only the frames from byte {@code from} on: copies them into a new file, locked by this process, synced,
+     * and moved over the journal's name in one step, so a crash leaves the old file or the new one whole. The old
+     * file's frames before {@code from} must be needed no more (folded into tables a checkpoint has synced).
+     */
+    void compact(long from) throws IOException {
+        if (from < 0 || from > bytes) throw new IllegalArgumentException("compact from " + from + " of " + bytes + " bytes");
+        Path next = compacting(path);
+        FileChannel copy = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileLock lock = null;
+        try {
+            lock = copy.tryLock();
+            if (lock == null) throw new IOException("another process holds " + next.getFileName());
+            for (long at = from; at < bytes; ) at += file.transferTo(at, bytes - at, copy);
+            copy.force(true);
+            Files.move(next, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            if (lock != null) lock.release();
+            copy.close();
+            Files.deleteIfExists(next);
+            throw e;
+        }
+        syncDirectory();
+        window = null;
+        FileChannel old = file;
+        FileLock oldLock = owner;
+        file = copy;
+        owner = lock;
+        bytes -= from;
+        oldLock.release();
+        old.close();
+    }
+
+    /** Makes the rename durable: a directory's entries reach the disk when the directory is synced. */
+    private void syncDirectory() {
+        try (FileChannel dir = FileChannel.open(path.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+            dir.force(true);
+        } catch (IOException unsupported) {
+            // some file systems refuse to sync a directory; the rename is still atomic, only its timing less sure
+        }
+    }
 
     /** Cuts the file to {@code length} bytes; the next frame goes there. */
     void truncate(long length) throws IOException {

@@ -300,6 +300,49 @@ class JournalCrashTest {
     }
 
     /**
+     * Regression: under calls that never paused, the journal was never emptied (that waits for a moment when all of
+     * it is synced into the tables) and grew without end, and a start after a crash read all of it into the heap.
+     * Past {@link Journal#COMPACT_BYTES} it is now rewritten with what is not yet synced, and a compacted file
+     * replays every entry it holds.
+     */
+    @Test
+    void aJournalUnderUnbrokenCallsStaysBoundedAndWhatACompactedOneHoldsReplays() throws Exception {
+        Path first = dir.resolve("busy.db"), copy = dir.resolve("busy-copy.db");
+        Path journal = Journal.pathFor(first);
+        int records = 0, afterwards = 500;
+        long largest = 0, through = 0;
+        try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            LedgerBook book = LedgerBook.of(a);
+            // about 300 bytes a record: three times the compaction size goes through the file, never pausing
+            while (through < 3 * Journal.COMPACT_BYTES) {
+                book.record(ReservationsTest.record("req-b" + records, 1, 1, records));
+                records++;
+                if (records % 2_000 == 0) {
+                    long size = framesEnd(journal);
+                    largest = Math.max(largest, size);
+                    through += 2_000L * 300;
+                }
+            }
+            assertThat(largest).as("bounded under unbroken calls").isLessThan(Journal.COMPACT_BYTES + (8 << 20));
+            try (FoldHeld held = FoldHeld.on(a)) {
+                Thread.sleep(300);   // a checkpoint the folder had begun ends before the copy
+                for (int i = 0; i < afterwards; i++) book.record(ReservationsTest.record("req-b" + (records + i), 1, 1, i));
+                for (String suffix : List.of("", "-wal")) {
+                    Path f = first.resolveSibling(first.getFileName() + suffix);
+                    if (Files.exists(f)) Files.copy(f, copy.resolveSibling(copy.getFileName() + suffix));
+                }
+                Files.copy(journal, Journal.pathFor(copy));
+            }
+        }
+        assertThat(entriesIn(Journal.pathFor(copy))).as("compacted: not every entry is still in the file")
+                .isLessThan(records + afterwards).isGreaterThanOrEqualTo(afterwards);
+        try (Store b = Store.open("jdbc:sqlite:" + copy, null, null, 2)) {
+            assertThat(b.usageLog().count()).isEqualTo(records + afterwards);
+            assertThat(b.usageLog().byRequestId("req-b" + (records + afterwards - 1))).isPresent();
+        }
+    }
+
+    /**
      * Another process cuts the journal file short under the gateway's mapping: the call whose entry no longer fits
      * fails (a store past the end is a fault, reported, not a crash), the next goes on from the file's new end, and
      * every call that returned is in the tables and replays from what the file still holds.
