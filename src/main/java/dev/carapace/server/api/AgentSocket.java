@@ -78,7 +78,7 @@ final class AgentSocket implements WebSocket.Listener {
         // Held from handling to replying: a new run's first events (sent under the same lock by this socket's
         // delivery thread) cannot overtake its "accepted", so a client always learns a run's id before its events.
         synchronized (this) {
-            if (ended()) return;
+            if (ended(true)) return;
             try {
                 send(handle(message));
             } catch (ApiException e) {
@@ -132,9 +132,12 @@ final class AgentSocket implements WebSocket.Listener {
      * Whether the key this socket was opened with has been revoked: then the client is told so, and the socket
      * closed (1008), before it reads or sends anything more.
      */
-    private boolean ended() {
+    private boolean ended() { return ended(false); }
+
+    /** @param now look the key up now (before a client's request), not at most once a second (as events pass) */
+    private boolean ended(boolean now) {
         if (closing) return true;
-        if (!standing.revoked()) return false;
+        if (!(now ? standing.revokedNow() : standing.revoked())) return false;
         closing = true;
         ws.send(EventStream.revoked(standing.message()));
         ws.close(1008, "API key revoked");

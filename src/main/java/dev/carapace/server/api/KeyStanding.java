@@ -25,9 +25,17 @@ final class KeyStanding {
     /** True once the key is found revoked (or gone); the connection should then end. */
     synchronized boolean revoked() {
         if (revoked || keyPrefix == null) return revoked;
-        long now = System.nanoTime();
-        if (now - checkedAt < EVERY_NANOS) return false;
-        checkedAt = now;
+        if (System.nanoTime() - checkedAt < EVERY_NANOS) return false;
+        return revokedNow();
+    }
+
+    /**
+     * {@link #revoked}, looked up now whenever it was last: before the client's own requests on the connection (a
+     * message, a cancel), which act as a request with the key would, and must be refused the moment it is revoked.
+     */
+    synchronized boolean revokedNow() {
+        if (revoked || keyPrefix == null) return revoked;
+        checkedAt = System.nanoTime();
         revoked = auth.revoked(keyPrefix);
         return revoked;
     }
