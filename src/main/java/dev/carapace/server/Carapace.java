@@ -145,7 +145,7 @@ public final class Carapace implements AutoCloseable {
     private Carapace(CarapaceConfig config, Path configFile, Path dataDir, Function<String, String> env, Clock clock,
                      Integer portOverride, SoleWriter soleWriter) {
         this.soleWriter = soleWriter;
-        store = openStore(config, dataDir, env);
+        store = openOwningJournal(config, dataDir, env);
         auditLog = new AuditLog(store.auditRecords());
         PolicyWatcher watcher = null;
         // What followed skills declared is enforced by the guard and, for sandboxed commands, at the proxy.
@@ -382,6 +382,34 @@ public final class Carapace implements AutoCloseable {
                 log.error("periodic task failed", e);
             }
         }, period.toMillis(), period.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** How long a starting gateway waits for a CLI command to let the ledger journal go. */
+    private static final java.time.Duration JOURNAL_WAIT = java.time.Duration.ofSeconds(15);
+
+    /**
+     * The store, with its ledger journal: a CLI command that opened the store first (a {@code budget set} while the
+     * gateway restarts) holds the journal for a few seconds, and a gateway that started then ran without it for its
+     * whole life, every budget decision a transaction of its own (an outside tester). It waits for the command.
+     */
+    private static Store openOwningJournal(CarapaceConfig config, Path dataDir, Function<String, String> env) {
+        Store s = openStore(config, dataDir, env);
+        long deadline = System.nanoTime() + JOURNAL_WAIT.toNanos();
+        while (s.journalHeldElsewhere() && System.nanoTime() < deadline) {
+            s.close();
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the ledger journal", e);
+            }
+            s = openStore(config, dataDir, env);
+        }
+        if (s.journalHeldElsewhere()) {
+            log.warn("another process still holds the ledger journal after {} s; serving without it (each budget"
+                    + " decision a transaction of its own) until the next start", JOURNAL_WAIT.toSeconds());
+        }
+        return s;
     }
 
     /** The config's store, opened as the gateway opens it (the CLI's commands open it so too); the caller closes it. */

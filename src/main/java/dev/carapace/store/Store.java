@@ -252,6 +252,12 @@ public final class Store implements AutoCloseable {
 
     Journal journal() { return journal; }
 
+    /**
+     * Whether this is a SQLite file whose ledger journal another process held when this store opened it (a CLI
+     * command at work): its budget decisions then write the tables directly, a transaction each, not the journal.
+     */
+    public boolean journalHeldElsewhere() { return fileIntegrity != null && journal == null; }
+
     /** Folds what this process put in the ledger's journal into the tables, so that a read sees it. */
     void foldJournal() {
         if (journal != null) journal.catchUp();
