@@ -232,6 +232,8 @@ public final class JobRunner {
         String sessionKey = spec.action() instanceof JobAction.AgentTurn ? "agent:" + spec.agent() + ":"
                 + (session != null ? session : "job:" + spec.id() + ":" + JobStore.RUN) : null;
         runNo = store.startRun(spec.id(), fireTime, started, gateway, sessionKey);
+        // Removed since it was read (a delete racing a run-now): nothing runs, and its caller finds it gone.
+        if (runNo == 0) return true;
         String sessionName = session != null ? session : "job:" + spec.id() + ":" + runNo;
         Outcome o;
         try {

@@ -54,6 +54,7 @@ public interface JobStore {
      * Records a run as started and returns its number: the next of the job's, never given twice.
      *
      * @param sessionKey the agent session the run uses, {@link #RUN} standing for its number; null for a webhook
+     * @return 0 if the job is gone (removed since it was read): nothing is recorded
      */
     long startRun(String jobId, Instant scheduledFor, Instant startedAt, String gateway, String sessionKey);
 

@@ -178,6 +178,32 @@ class JobRunnerTest {
     }
 
     /**
+     * Regression: a job removed between its runner's read and the start of its run (a delete racing a run-now) failed
+     * the scheduler's task with a stack trace in the log, and the task was retried; the run now ends quietly.
+     */
+    @Test
+    void aJobRemovedAsItsRunStartsRunsNothingAndFailsNothing() {
+        MemoryJobStore racing = new MemoryJobStore(clock) {
+            @Override
+            public synchronized long startRun(String jobId, Instant scheduledFor, Instant startedAt, String gateway, String sessionKey) {
+                delete(jobId);   // the owner's delete lands first
+                return super.startRun(jobId, scheduledFor, startedAt, gateway, sessionKey);
+            }
+        };
+        JobService service = new JobService(racing, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
+                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
+        JobRunner runner = new JobRunner(racing, null, webhooks, webhooks.asResultDelivery(), events,
+                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+        Job j = service.add(new LinkedHashMap<>(Map.of("id", "ping", "webhook", Map.of("url", HOOK),
+                "schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"))), ALICE, "api");
+        clock.set(t("11:00"));
+
+        assertThat(runner.onDue("ping", j.nextDueAt())).as("no next time").isNull();
+        assertThat(webhooks.posts).as("nothing ran").isEmpty();
+        assertThat(racing.get("ping")).isEmpty();
+    }
+
+    /**
      * Regression: a run's end read the job, then wrote it back with its failure count and last run time; a pause
      * that landed between the read and the write was undone, and the job kept running on its schedule. Each write
      * now stands only over the job as it read it, and is made again over what came first.

@@ -62,7 +62,12 @@ public final class StoreJobs implements JobStore {
 
     @Override
     public long startRun(String jobId, Instant scheduledFor, Instant startedAt, String gateway, String sessionKey) {
-        return jobs.startRun(jobId, scheduledFor, startedAt, gateway, sessionKey).runNo();
+        try {
+            return jobs.startRun(jobId, scheduledFor, startedAt, gateway, sessionKey).runNo();
+        } catch (StoreException e) {
+            if (e.reason() == StoreException.Reason.CONSTRAINT) return 0;   // removed since it was read
+            throw e;
+        }
     }
 
     @Override
