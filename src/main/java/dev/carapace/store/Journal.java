@@ -171,7 +171,9 @@ public final class Journal implements AutoCloseable {
         } catch (IOException | SQLException | RuntimeException e) {
             try {
                 if (c != null) c.close();
-                if (file != null) file.close();
+                // As it is: closed, it would be cut to what this process read of it, and an open that failed to
+                // read or fold it read nothing (a failed start emptied the journal, losing what it held).
+                if (file != null) file.abandon();
             } catch (IOException | SQLException ignored) {
                 // already failing
             }
@@ -191,7 +193,7 @@ public final class Journal implements AutoCloseable {
             last[0] = Math.max(last[0], seq);
             if (seq > folded) pending.add(new Stored(seq, JournalEntry.decode(entry)));
         });
-        int torn = found.tornBytes();
+        long torn = found.tornBytes();
         if (torn > 0) log.warn("the ledger journal ends with {} bytes that fail their check (a write torn by a crash); ignored", torn);
         if (!pending.isEmpty()) log.warn("folding {} ledger journal entries left by a gateway that stopped", pending.size());
         appendedSeq = last[0];

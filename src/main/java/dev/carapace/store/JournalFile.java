@@ -1,8 +1,11 @@
 package dev.carapace.store;
 
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -33,12 +36,14 @@ final class JournalFile implements AutoCloseable {
 
     /** A frame's head: its payload's length and CRC-32C (of the payload), then the payload, which starts with the seq. */
     static final int FRAME_HEAD = 8;
+    /** No entry is near this long: a frame that says it is was torn (and must not be read into memory). */
+    static final int MAX_FRAME = 16 << 20;
     /** How much of the file is mapped and grown at a time. */
     static final int WINDOW = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024);
 
     /** What {@link #recover} found: where the last sound frame ends, and how many bytes after it fail their check. */
-    record Recovered(long validEnd, int tornBytes) {}
+    record Recovered(long validEnd, long tornBytes) {}
 
     /** Receives each sound frame's seq and its payload positioned after the seq. */
     interface Frames {
@@ -104,28 +109,38 @@ final class JournalFile implements AutoCloseable {
         }
     }
 
-    /** Reads every sound frame from the start, in order, up to the first that fails its check. */
+    /**
+     * Reads every sound frame from the start, in order, up to the first that fails its check. Read a buffer at a
+     * time, whatever the file's size: a journal that grew large before a crash (read whole into the heap, or mapped
+     * whole, it ran out of heap or past a mapping's 2 GiB) must not keep the next start from opening the store.
+     */
     Recovered recover(Frames frames) throws IOException {
-        // Mapped, not read into the heap: a journal that grew large before a crash must not keep the next start from
-        // opening the store.
-        ByteBuffer all = file.map(FileChannel.MapMode.READ_ONLY, 0, Math.toIntExact(file.size()));
-        int validEnd = 0;
-        while (all.remaining() >= FRAME_HEAD) {
-            int length = all.getInt();
-            int crc = all.getInt();
-            if (length <= 0 || length > all.remaining()) break;   // zero: past the last frame
+        long size = file.size();
+        DataInputStream in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(file.position(0)), 1 << 16));
+        long validEnd = 0;
+        while (size - validEnd >= FRAME_HEAD) {
+            int length = in.readInt();
+            int crc = in.readInt();
+            // zero: past the last frame; more than is left, or than any entry is: torn
+            if (length <= 0 || length > MAX_FRAME || length > size - validEnd - FRAME_HEAD) break;
             byte[] payload = new byte[length];
-            all.get(payload);
+            in.readFully(payload);
             CRC32C check = new CRC32C();
             check.update(payload);
             if ((int) check.getValue() != crc) break;
             ByteBuffer p = ByteBuffer.wrap(payload);
             frames.frame(p.getLong(), p);
-            validEnd = all.position();
+            validEnd += FRAME_HEAD + length;
         }
         // What follows the last sound frame should be the zeros the file is grown with; anything else is torn.
-        int end = all.limit();
-        while (end > validEnd && all.get(end - 1) == 0) end--;
+        long end = validEnd;
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 16);
+        for (long at = validEnd; at < size; ) {
+            int n = file.read(chunk.clear(), at);
+            if (n <= 0) break;
+            for (int i = 0; i < n; i++) if (chunk.get(i) != 0) end = at + i + 1;
+            at += n;
+        }
         return new Recovered(validEnd, end - validEnd);
     }
 
@@ -228,6 +243,18 @@ final class JournalFile implements AutoCloseable {
         window = null;   // past the new end, the mapping must never be touched again
         file.truncate(length);
         bytes = length;
+    }
+
+    /**
+     * Lets the lock go and closes the file as it is: for an open that failed before the file was read, when
+     * {@link #close} would cut it to the nothing this process knows of it.
+     */
+    void abandon() throws IOException {
+        try {
+            owner.release();
+        } finally {
+            file.close();
+        }
     }
 
     /** Cuts the zeros past the last frame off, lets the lock go and closes the file. */

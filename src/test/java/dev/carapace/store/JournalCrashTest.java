@@ -343,6 +343,55 @@ class JournalCrashTest {
     }
 
     /**
+     * Regression: a start mapped the whole journal in one mapping (before that, read it whole into the heap), so a
+     * journal past 2 GiB (one left by a version that never compacted it) kept the store from opening. Read a buffer
+     * at a time, its entries fold and the zeros after them are cut off.
+     */
+    @Test
+    void aJournalPastTwoGibibytesStillOpensAndFolds() throws Exception {
+        Path first = dir.resolve("huge.db"), copy = dir.resolve("huge-copy.db");
+        try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            callsThenCrashCopy(a, first, 0, 50, copy);
+        }
+        try (var f = java.nio.channels.FileChannel.open(Journal.pathFor(copy), StandardOpenOption.WRITE)) {
+            f.truncate(framesEnd(Journal.pathFor(copy)));
+            f.write(java.nio.ByteBuffer.wrap(new byte[] {0}), (2L << 30) + 4096);   // sparse: zeros to past 2 GiB
+        }
+        assertThat(Files.size(Journal.pathFor(copy))).isGreaterThan(2L << 30);
+        try (Store b = Store.open("jdbc:sqlite:" + copy, null, null, 2)) {
+            assertThat(LedgerBook.of(b).window(WINDOW)).contains(settledWindow(50));
+        }
+        assertThat(Files.size(Journal.pathFor(copy))).as("folded, then emptied").isZero();
+    }
+
+    /**
+     * Regression: an open that failed after taking the journal (its database could not be reached, say) closed it
+     * as if it had read nothing from it, and so cut it to nothing: the entries it held, charges not yet in the
+     * tables, were gone. It is left as it was, for the next open.
+     */
+    @Test
+    void anOpenThatFailsLeavesTheJournalAsItWas() throws Exception {
+        Path first = dir.resolve("keep.db"), copy = dir.resolve("keep-copy.db");
+        try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
+            callsThenCrashCopy(a, first, 0, 20, copy);
+        }
+        byte[] before = Files.readAllBytes(Journal.pathFor(copy));
+        assertThat(entriesIn(Journal.pathFor(copy))).isEqualTo(40);
+        javax.sql.DataSource unreachable = new org.sqlite.SQLiteDataSource() {
+            @Override
+            public java.sql.Connection getConnection() throws java.sql.SQLException {
+                throw new java.sql.SQLException("unable to open database file");
+            }
+        };
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Journal.open(Journal.pathFor(copy), unreachable,
+                new java.util.concurrent.locks.ReentrantLock())).isInstanceOf(StoreException.class);
+        assertThat(Files.readAllBytes(Journal.pathFor(copy))).as("untouched").isEqualTo(before);
+        try (Store b = Store.open("jdbc:sqlite:" + copy, null, null, 2)) {
+            assertThat(LedgerBook.of(b).window(WINDOW)).contains(settledWindow(20));
+        }
+    }
+
+    /**
      * Another process cuts the journal file short under the gateway's mapping: the call whose entry no longer fits
      * fails (a store past the end is a fault, reported, not a crash), the next goes on from the file's new end, and
      * every call that returned is in the tables and replays from what the file still holds.
