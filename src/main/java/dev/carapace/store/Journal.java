@@ -119,8 +119,11 @@ public final class Journal implements AutoCloseable {
     /** Entries up to this seq are folded into tables that a complete checkpoint has put on disk. */
     private volatile long syncedSeq;
 
-    /** A place the file may be cut: every entry before byte {@code offset} has a seq below {@code seq}. */
-    private record Cut(long seq, long offset) {}
+    /**
+     * A place the file may be cut: every entry before byte {@code offset} has a seq below {@code seq}. Good only
+     * while the file is as it was ({@link JournalFile#generation}): a compaction, an emptying or a cut moves its bytes.
+     */
+    private record Cut(long seq, long offset, long generation) {}
 
     /**
      * Under {@link #appendLock}: {@code candidate} was taken at the end of the file some time ago; once every entry
@@ -388,15 +391,19 @@ public final class Journal implements AutoCloseable {
                 candidate = safe = null;
                 return;
             }
+            // A place in a file that has changed since is no place in this one: kept, a compaction cut the new file
+            // mid-frame, and its replay stopped there (a full test run caught it).
+            if (candidate != null && candidate.generation() != file.generation()) candidate = null;
+            if (safe != null && safe.generation() != file.generation()) safe = null;
             if (candidate != null && syncedSeq >= candidate.seq() - 1) {
                 safe = candidate;
                 candidate = null;
             }
-            if (safe != null && file.bytes() >= COMPACT_BYTES && safe.offset() <= file.bytes()) {
+            if (safe != null && file.bytes() >= COMPACT_BYTES) {
                 file.compact(safe.offset());
-                safe = null;
+                safe = candidate = null;
             }
-            if (candidate == null) candidate = new Cut(appendedSeq + 1, file.bytes());
+            if (candidate == null) candidate = new Cut(appendedSeq + 1, file.bytes(), file.generation());
         } catch (IOException e) {
             candidate = safe = null;
             log.warn("emptying the ledger journal failed; it keeps growing until the next try", e);

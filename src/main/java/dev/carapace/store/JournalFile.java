@@ -56,6 +56,8 @@ final class JournalFile implements AutoCloseable {
     private FileLock owner;
     /** Where the next frame goes: the end of the frames. */
     private long bytes;
+    /** Counts the times the file's bytes moved (cut, emptied, compacted): an offset is good only in its generation. */
+    private long generation;
     /** The mapped part of the file, from {@link #windowStart}; null until the next write maps it. */
     private MappedByteBuffer window;
     private long windowStart;
@@ -173,6 +175,7 @@ final class JournalFile implements AutoCloseable {
             // gone from the file, though not from the fold, which has every entry in memory).
             window = null;
             bytes = Math.min(bytes, file.size());
+            generation++;
             throw new IOException("the ledger journal was cut short by another process", fault);
         }
         bytes += total;
@@ -194,6 +197,9 @@ final class JournalFile implements AutoCloseable {
 
     /** The bytes of the frames written (or recovered and kept) so far. */
     long bytes() { return bytes; }
+
+    /** Which arrangement of the file {@link #bytes} and offsets into it refer to; see {@link #generation}. */
+    long generation() { return generation; }
 
     /**
      * Keeps only the frames from byte {@code from} on: copies them into a new file, locked by this process, synced,
@@ -225,6 +231,7 @@ final class JournalFile implements AutoCloseable {
         file = copy;
         owner = lock;
         bytes -= from;
+        generation++;
         oldLock.release();
         old.close();
     }
@@ -243,6 +250,7 @@ final class JournalFile implements AutoCloseable {
         window = null;   // past the new end, the mapping must never be touched again
         file.truncate(length);
         bytes = length;
+        generation++;
     }
 
     /**

@@ -313,14 +313,15 @@ class JournalCrashTest {
         long largest = 0, through = 0;
         try (Store a = Store.open("jdbc:sqlite:" + first, null, null, 2)) {
             LedgerBook book = LedgerBook.of(a);
-            // about 300 bytes a record: three times the compaction size goes through the file, never pausing
-            while (through < 3 * Journal.COMPACT_BYTES) {
+            // about 300 bytes a record: five times the compaction size goes through the file, never pausing
+            while (through < 5 * Journal.COMPACT_BYTES) {
                 book.record(ReservationsTest.record("req-b" + records, 1, 1, records));
                 records++;
-                if (records % 2_000 == 0) {
+                if (records % 500 == 0) {
                     long size = framesEnd(journal);
                     largest = Math.max(largest, size);
-                    through += 2_000L * 300;
+                    through += 500L * 300;
+                    assertThat(startsWithASoundFrame(journal)).as("a compacted file starts at a frame").isTrue();
                 }
             }
             assertThat(largest).as("bounded under unbroken calls").isLessThan(Journal.COMPACT_BYTES + (8 << 20));
@@ -431,6 +432,18 @@ class JournalCrashTest {
     }
 
     /** Where a journal file's frames end (the zeros it is grown with follow). */
+    /** Empty, or its first frame passes its check: a file compacted from the middle of a frame fails it. */
+    static boolean startsWithASoundFrame(Path journal) throws Exception {
+        java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
+        if (all.remaining() < 8) return true;
+        int length = all.getInt(), crc = all.getInt();
+        if (length == 0) return true;
+        if (length < 0 || length > all.remaining()) return false;
+        java.util.zip.CRC32C check = new java.util.zip.CRC32C();
+        check.update(all.array(), 8, length);
+        return (int) check.getValue() == crc;
+    }
+
     static long framesEnd(Path journal) throws Exception {
         java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
         while (all.remaining() >= 8) {
