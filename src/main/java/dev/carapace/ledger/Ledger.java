@@ -262,7 +262,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
         held.unreadNoted = held.unreadChars;
         if (held.promptTokens < 0) {
             // Long texts a harness resends every turn are counted once (the first output waits for this count). A
-            // call under no budget is not worth the wait: its bound stands, as its reservation had it.
+            // call under no budget is not worth the wait: the guess its reservation made stands.
             held.promptTokens = held.budgets.isEmpty() ? held.reservation.context().inputTokens() : PromptSize.promptEstimate(call.request(),
                     PromptSize.MESSAGE_TOKENS, PromptSize.tokenizerFactor(call.model()), counts::count).tokens();
         }
@@ -383,7 +383,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             Reservation r = open.reservation();
             UsageRecord c = r.context();
             LedgerTables.Progress p = open.progress();
-            if (p == null) p = c.stream() ? estimate(c, c.inputTokens(), 0) : estimate(c, c.inputTokens(), c.outputTokens());
+            if (p == null) p = estimate(c, c.inputTokens(), c.stream() ? 0 : c.outputTokens());
             long nanos = p == null ? r.nanos() : Math.min(p.nanos(), r.nanos());
             long in = p == null ? c.inputTokens() : p.inputTokens();
             long out = p == null ? c.outputTokens() : p.outputTokens();

@@ -47,10 +47,8 @@ class JobRunnerTest {
     final JobEvents events = new JobEvents();
     final List<JobEvent> seen = JobFakes.recording(events);
     final ScriptedWebhooks webhooks = new ScriptedWebhooks();
-    final JobService service = new JobService(store, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
-            Duration.ofMinutes(1), JobServiceTest.USERS::contains);
-    final JobRunner runner = new JobRunner(store, null, webhooks, webhooks.asResultDelivery(), events,
-            (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+    final JobService service = serviceOver(store);
+    final JobRunner runner = runnerOver(store);
 
     /** A webhook job, hourly from 10:00 (first due 11:00); {@code extra} adds fields. */
     Job hourly(String id, Object... extra) {
@@ -68,6 +66,18 @@ class JobRunnerTest {
     }
 
     List<JobRun> runs(String id) { return store.runs(id); }
+
+    /** The jobs' service over {@code jobs} (a store a test makes race), as this class's own is over {@link #store}. */
+    JobService serviceOver(JobStore jobs) {
+        return new JobService(jobs, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
+                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
+    }
+
+    /** A runner over {@code jobs}, as {@link #runner} is over {@link #store}. */
+    JobRunner runnerOver(JobStore jobs) {
+        return new JobRunner(jobs, null, webhooks, webhooks.asResultDelivery(), events,
+                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+    }
 
     static Instant t(String hhmm) { return Instant.parse("2026-12-05T" + hhmm + ":00Z"); }
 
@@ -190,10 +200,8 @@ class JobRunnerTest {
                 return super.startRun(jobId, scheduledFor, startedAt, gateway, sessionKey);
             }
         };
-        JobService service = new JobService(racing, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
-                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
-        JobRunner runner = new JobRunner(racing, null, webhooks, webhooks.asResultDelivery(), events,
-                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+        JobService service = serviceOver(racing);
+        JobRunner runner = runnerOver(racing);
         Job j = service.add(new LinkedHashMap<>(Map.of("id", "ping", "webhook", Map.of("url", HOOK),
                 "schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"))), ALICE, "api");
         clock.set(t("11:00"));
@@ -220,10 +228,8 @@ class JobRunnerTest {
                 return super.replace(expected, job);
             }
         };
-        pauser[0] = new JobService(racing, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
-                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
-        JobRunner runner = new JobRunner(racing, null, webhooks, webhooks.asResultDelivery(), events,
-                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+        pauser[0] = serviceOver(racing);
+        JobRunner runner = runnerOver(racing);
         Job j = pauser[0].add(new LinkedHashMap<>(Map.of("id", "ping", "webhook", Map.of("url", HOOK),
                 "schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"))), ALICE, "api");
         webhooks.status = 500;
@@ -259,10 +265,8 @@ class JobRunnerTest {
                 return j;
             }
         };
-        resumer[0] = new JobService(racing, due, JobServiceTest.agents(), new MemoryBudgets(), events, clock,
-                Duration.ofMinutes(1), JobServiceTest.USERS::contains);
-        JobRunner runner = new JobRunner(racing, null, webhooks, webhooks.asResultDelivery(), events,
-                (model, usage) -> 0, owner -> ALICE, Backoff.DEFAULT, clock, "gw-test");
+        resumer[0] = serviceOver(racing);
+        JobRunner runner = runnerOver(racing);
         Map<String, Object> m = new LinkedHashMap<>(Map.of("id", "ping", "webhook", Map.of("url", HOOK),
                 "schedule", Map.of("every", "1h", "anchor", "2026-12-05T10:00:00Z"), "max_failures", 1));
         Job j = resumer[0].add(m, ALICE, "api");

@@ -72,6 +72,11 @@ class AgentSocketTest {
         }
     }
 
+    /** A new member key of {@code user} in platform, the team of the sessions here. */
+    dev.carapace.identity.KeyAdmin.Created memberKey(String user) {
+        return h.carapace.keyAdmin().create(user, "platform", dev.carapace.identity.Principal.Role.MEMBER, null);
+    }
+
     WebSocket connect(String key, String sessionKey, Inbox inbox) {
         return h.http.newWebSocketBuilder().header("authorization", "Bearer " + key)
                 .buildAsync(URI.create("ws://127.0.0.1:" + h.carapace.port() + "/api/sessions/" + sessionKey + "/ws"), inbox)
@@ -136,8 +141,8 @@ class AgentSocketTest {
      */
     @Test
     void revokingTheKeyEndsItsSocketAndItsEventStream() throws Exception {
-        String second = h.carapace.keyAdmin().create("erin", "platform", dev.carapace.identity.Principal.Role.MEMBER, null).secret();
-        String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("erin")).findFirst().orElseThrow().prefix();
+        var created = memberKey("erin");
+        String second = created.secret(), prefix = created.key().prefix();
         Inbox inbox = new Inbox();
         WebSocket ws = connect(second, "agent:helper:shared", inbox);
         java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> stream = h.http.sendAsync(
@@ -172,8 +177,8 @@ class AgentSocketTest {
      */
     @Test
     void aRequestOnTheSocketTheMomentItsKeyIsRevokedIsRefused() throws Exception {
-        String key = h.carapace.keyAdmin().create("gus", "platform", dev.carapace.identity.Principal.Role.MEMBER, null).secret();
-        String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("gus")).findFirst().orElseThrow().prefix();
+        var created = memberKey("gus");
+        String key = created.secret(), prefix = created.key().prefix();
         Inbox inbox = new Inbox();
         WebSocket ws = connect(key, "agent:helper:quick", inbox);
         assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
@@ -188,8 +193,8 @@ class AgentSocketTest {
     /** Regression: a socket of a revoked key that nothing passed on stayed open until its client sent something. */
     @Test
     void anIdleSocketOfARevokedKeyClosesOnItsOwn() throws Exception {
-        String third = h.carapace.keyAdmin().create("fay", "platform", dev.carapace.identity.Principal.Role.MEMBER, null).secret();
-        String prefix = h.carapace.keyAdmin().list().stream().filter(k -> k.user().equals("fay")).findFirst().orElseThrow().prefix();
+        var created = memberKey("fay");
+        String third = created.secret(), prefix = created.key().prefix();
         Inbox inbox = new Inbox();
         WebSocket ws = connect(third, "agent:helper:idle", inbox);
         assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
