@@ -440,16 +440,10 @@ public final class JobRunner {
 
     /** Pauses the job if it is still active (a pause or removal that came first stands); returns null, its next time. */
     private Instant pause(String jobId, String reason) {
-        boolean[] pausing = new boolean[1];   // as the write that stood decided (change may apply this more than once)
-        Optional<Job> paused = store.change(jobId, current -> {
-            pausing[0] = current.state() == JobState.ACTIVE;
-            return !pausing[0] ? current : new Job(current.spec(), JobState.PAUSED, current.source(), current.createdBy(),
-                    current.createdAt(), current.consecutiveFailures(), reason, null, current.lastRunAt());
-        });
-        if (paused.isPresent() && pausing[0]) {
-            log.warn("job {} ({}) paused: {}", jobId, paused.get().spec().owner(), reason);
+        store.pauseIfActive(jobId, reason).ifPresent(paused -> {
+            log.warn("job {} ({}) paused: {}", jobId, paused.spec().owner(), reason);
             events.publish(new JobEvent.Paused(jobId, reason, true));
-        }
+        });
         return null;
     }
 }

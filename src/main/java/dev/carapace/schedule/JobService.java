@@ -120,16 +120,11 @@ public final class JobService {
     public Job pause(String id, Principal caller) {
         Job j = get(id, caller);
         String by = "paused by " + (caller.user() != null ? caller.user() : "team " + caller.team());
-        boolean[] pausing = new boolean[1];   // as the write that stood decided (change may apply this more than once)
-        Job paused = store.change(id, current -> {
-            pausing[0] = current.state() == JobState.ACTIVE;
-            return !pausing[0] ? current : new Job(current.spec(), JobState.PAUSED, current.source(), current.createdBy(),
-                    current.createdAt(), current.consecutiveFailures(), by, null, current.lastRunAt());
-        }).orElse(j);
-        if (!pausing[0]) return paused;
+        Optional<Job> paused = store.pauseIfActive(id, by);
+        if (paused.isEmpty()) return store.get(id).orElse(j);
         due.cancel(id);
         events.publish(new JobEvent.Paused(id, by));
-        return paused;
+        return paused.get();
     }
 
     /** Runs again from its next fire time after now (runs missed while paused are not made up). */

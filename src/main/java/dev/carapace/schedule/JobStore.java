@@ -44,6 +44,22 @@ public interface JobStore {
         throw new IllegalStateException("job '" + id + "' kept changing under 1,000 attempts to write it");
     }
 
+    /**
+     * Pauses the job, with {@code reason}, if it is active when written ({@link #change}): a pause, an end or a removal
+     * that came first stands.
+     *
+     * @return the job as this paused it; empty if it did not (not active, or gone)
+     */
+    default Optional<Job> pauseIfActive(String id, String reason) {
+        boolean[] pausing = new boolean[1];   // as the write that stood decided (change may apply this more than once)
+        Optional<Job> after = change(id, current -> {
+            pausing[0] = current.state() == JobState.ACTIVE;
+            return !pausing[0] ? current : new Job(current.spec(), JobState.PAUSED, current.source(), current.createdBy(),
+                    current.createdAt(), current.consecutiveFailures(), reason, null, current.lastRunAt());
+        });
+        return pausing[0] ? after : Optional.empty();
+    }
+
     /** Removes the job and its history; false if there was none. */
     boolean delete(String id);
 

@@ -63,7 +63,7 @@ final class AgentSocket implements WebSocket.Listener {
     private void watchKey() {
         try {
             while (true) {
-                Thread.sleep(KeyStanding.EVERY_NANOS / 1_000_000);
+                Thread.sleep(KeyStanding.EVERY);
                 synchronized (this) {
                     if (ended()) return;
                 }

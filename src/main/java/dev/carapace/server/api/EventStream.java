@@ -76,8 +76,8 @@ final class EventStream<E> implements Consumer<E> {
             out.flush();
             long quietSince = System.nanoTime();
             while (true) {
-                // Woken at least every second, so a revoked key ends an idle stream too.
-                E e = queue.poll(Math.min(heartbeat.toMillis(), 1000), TimeUnit.MILLISECONDS);
+                // Woken at least as often as the key is looked up, so a revoked key ends an idle stream too.
+                E e = queue.poll(Math.min(heartbeat.toMillis(), KeyStanding.EVERY.toMillis()), TimeUnit.MILLISECONDS);
                 if (standing.revoked()) {
                     out.write(frame("error", revoked(standing.message())));
                     out.flush();

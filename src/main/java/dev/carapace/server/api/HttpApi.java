@@ -475,10 +475,10 @@ public final class HttpApi {
 
     // ---- helpers ----
 
-    /** The caller, by its API key. */
     /** The standing of the key {@code caller} came with, for a connection that outlives this request. */
     KeyStanding standing(Principal caller) { return new KeyStanding(auth, caller); }
 
+    /** The caller, by its API key. */
     Principal authenticate(Exchange x) {
         return auth.authenticate(Credentials.apiKey(x::headerLines));
     }

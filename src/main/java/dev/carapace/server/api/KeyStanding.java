@@ -3,6 +3,8 @@ package dev.carapace.server.api;
 import dev.carapace.identity.Authenticator;
 import dev.carapace.identity.Principal;
 
+import java.time.Duration;
+
 /**
  * Whether the key a long-lived connection (an event stream, a WebSocket) was opened with is still valid. Such a
  * connection outlives the request that checked its key, so revoking the key must reach it too: it is looked up
@@ -10,7 +12,8 @@ import dev.carapace.identity.Principal;
  */
 final class KeyStanding {
 
-    static final long EVERY_NANOS = 1_000_000_000L;
+    /** How often a key is looked up again, at most (and, by the connections' own timers, at least). */
+    static final Duration EVERY = Duration.ofSeconds(1);
 
     private final Authenticator auth;
     private final String keyPrefix;
@@ -25,7 +28,7 @@ final class KeyStanding {
     /** True once the key is found revoked (or gone); the connection should then end. */
     synchronized boolean revoked() {
         if (revoked || keyPrefix == null) return revoked;
-        if (System.nanoTime() - checkedAt < EVERY_NANOS) return false;
+        if (System.nanoTime() - checkedAt < EVERY.toNanos()) return false;
         return revokedNow();
     }
 
