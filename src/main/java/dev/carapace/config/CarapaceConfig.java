@@ -131,9 +131,12 @@ public record CarapaceConfig(
      * @param maxUpstreamConnections open upstream connections at most, every provider together, idle kept-alive ones
      *                       included (past it, a call that cannot get one within a second is refused with 503); 0
      *                       derives it from the process's open-files limit
+     * @param metricsTokenEnv the environment variable holding a token that may scrape {@code /metrics} (as
+     *                       {@code Authorization: Bearer TOKEN}) besides an admin key, or null: admin keys only
      */
-    public record Server(String host, int port, long maxBodyBytes, int maxConnections, int maxUpstreamConnections) {
-        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0, 0);
+    public record Server(String host, int port, long maxBodyBytes, int maxConnections, int maxUpstreamConnections,
+                         String metricsTokenEnv) {
+        public static final Server DEFAULT = new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0, 0, null);
     }
 
     /**

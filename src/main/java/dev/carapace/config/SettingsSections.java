@@ -51,8 +51,9 @@ final class SettingsSections {
         long maxBodyBytes = r.size("max_body_bytes", 1, Integer.MAX_VALUE, d.maxBodyBytes());
         int maxConnections = r.integer("max_connections", 1, 1_000_000, d.maxConnections());
         int maxUpstreamConnections = r.integer("max_upstream_connections", 1, 1_000_000, d.maxUpstreamConnections());
+        String metricsTokenEnv = checks.envName(r, "metrics_token_env");
         r.finish();
-        return new Server(host, port, maxBodyBytes, maxConnections, maxUpstreamConnections);
+        return new Server(host, port, maxBodyBytes, maxConnections, maxUpstreamConnections, metricsTokenEnv);
     }
 
     Store store(MapReader r) {

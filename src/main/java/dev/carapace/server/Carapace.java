@@ -310,7 +310,9 @@ public final class Carapace implements AutoCloseable {
         keyAdmin.sharedUserNames().forEach((user, teams) -> log.warn("user name '{}' has keys in teams {}: a user name is "
                 + "one person across the org (owners, budgets and bindings name users alone); revoke one team's keys "
                 + "and give that person another name", user, String.join(", ", teams)));
-        HttpApi api = new HttpApi(gateway, auth, openai, anthropic, metrics, config.server().maxBodyBytes(), storeWatch);
+        String metricsTokenEnv = config.server().metricsTokenEnv();
+        HttpApi api = new HttpApi(gateway, auth, openai, anthropic, metrics, config.server().maxBodyBytes(), storeWatch,
+                metricsTokenEnv == null ? null : env.apply(metricsTokenEnv));
         ResponsesApi responsesApi = new ResponsesApi(api, gateway, auth, storeWatch, responses, store.responseRecords(),
                 config.responses(), clock);
         every(Duration.ofMinutes(10), responsesApi::expire);

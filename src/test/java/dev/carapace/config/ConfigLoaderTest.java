@@ -98,7 +98,7 @@ class ConfigLoaderTest {
         void serverStoreOrgTiers() throws Exception {
             CarapaceConfig c = ConfigLoader.load(EXAMPLE);
 
-            assertThat(c.server()).isEqualTo(new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0, 0));
+            assertThat(c.server()).isEqualTo(new Server("127.0.0.1", 8080, 10L * 1024 * 1024, 0, 0, null));
             assertThat(c.store()).isEqualTo(new Store(null, null, null, 8));
             assertThat(c.org()).isEqualTo("acme");
             assertThat(c.tiers()).containsExactly("free", "mid", "high", "high-speed", "ultra");
@@ -356,7 +356,7 @@ class ConfigLoaderTest {
                 loging: {json: true}
                 """ + BASE)).containsExactly(
                 "t.yaml:2:3: server.hots: unknown key 'hots' (expected one of: host, port, max_body_bytes, max_connections, "
-                        + "max_upstream_connections)",
+                        + "max_upstream_connections, metrics_token_env)",
                 "t.yaml:3:1: loging: unknown key 'loging' (expected one of: server, store, org, tiers, providers, models, "
                         + "teams, routing, auth, logging, alerts, tools, guard, agents, secrets, approvals, privacy, responses, scheduler, jobs, skills, voice, channels, identities)");
     }
@@ -745,6 +745,17 @@ class ConfigLoaderTest {
                 .contains("t.yaml:5:18: providers.openai.api_key_env: environment variable MY_OPENAI_KEY is not set");
         assertThat(warnings(yaml, ALL_SET)).noneMatch(w -> w.contains("MY_OPENAI_KEY"));
         assertThat(warnings(yaml, name -> "")).anyMatch(w -> w.contains("MY_OPENAI_KEY is not set"));
+    }
+
+    @Test
+    void theMetricsScrapeTokenIsNamedByItsVariableNeverWrittenHere() {
+        String yaml = "server: {metrics_token_env: SCRAPE_TOKEN}\n" + BASE;
+        assertThat(ConfigLoader.check(yaml, "t.yaml", ALL_SET).config().server().metricsTokenEnv()).isEqualTo("SCRAPE_TOKEN");
+        assertThat(warnings(yaml, NONE_SET)).contains("t.yaml:1:29: server.metrics_token_env: environment variable SCRAPE_TOKEN is not set");
+        assertThat(errors("server: {metrics_token_env: s3cr3t-value}\n" + BASE)).singleElement().asString()
+                .startsWith("t.yaml:1:29: server.metrics_token_env: expected the NAME of an environment variable");
+        assertThat(errors("server: {metrics_token: s3cr3t-value}\n" + BASE)).singleElement().asString()
+                .startsWith("t.yaml:1:10: server.metrics_token: ");
     }
 
     @Test

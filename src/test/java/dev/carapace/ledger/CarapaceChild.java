@@ -12,15 +12,22 @@ import java.time.Clock;
  * A gateway in its own JVM, for crash tests: {@code CarapaceChild CONFIG_FILE DATA_DIR BUDGET_USD} starts Carapace
  * on the config and data dir, gives team platform a monthly budget of BUDGET_USD, creates a key for alice (team
  * platform) and one for bob (team research, which has no budget), prints {@code READY <port> <alice's key> <bob's key>}
- * and serves until it is killed.
+ * and serves until it is killed. Its environment has {@code UP_KEY} and {@code METRICS_TOKEN} ({@link #METRICS_TOKEN}).
  */
 public final class CarapaceChild {
+
+    /** What {@code METRICS_TOKEN} holds in the child: a config's {@code server.metrics_token_env} may name it. */
+    public static final String METRICS_TOKEN = "child-metrics-token";
 
     private CarapaceChild() {}
 
     public static void main(String[] args) throws Exception {
         var config = ConfigLoader.load(Path.of(args[0]));
-        Carapace c = Carapace.start(config, Path.of(args[1]), name -> "UP_KEY".equals(name) ? "secret-up" : System.getenv(name),
+        Carapace c = Carapace.start(config, Path.of(args[1]), name -> switch (name) {
+                    case "UP_KEY" -> "secret-up";
+                    case "METRICS_TOKEN" -> METRICS_TOKEN;
+                    default -> System.getenv(name);
+                },
                 Clock.systemUTC(), 0);
         c.ledger().budgets().set(new Budgets.Request("team", "platform", new BigDecimal(args[2]), null, "month", "UTC", "USD",
                 "", null));

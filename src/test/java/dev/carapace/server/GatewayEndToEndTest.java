@@ -221,7 +221,7 @@ class GatewayEndToEndTest {
         assertThat(h.a.requestCount() + h.b.requestCount()).isEqualTo(2);
         assertThat(h.a.requestCount()).isEqualTo(1);
         assertThat(h.b.requestCount()).isEqualTo(1);
-        assertThat(h.get("/metrics", null).body()).contains("carapace_deployment_cooldowns_total");
+        assertThat(h.get("/metrics", h.adminKey).body()).contains("carapace_deployment_cooldowns_total");
     }
 
     @Test

@@ -38,6 +38,8 @@ final class GatewayHarness implements AutoCloseable {
     final Carapace carapace;
     final String memberKey;
     final String adminKey;
+    /** The token Prometheus would scrape {@code /metrics} with ({@code server.metrics_token_env}). */
+    static final String METRICS_TOKEN = "scrape-token-0123456789";
     final String researchKey;
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -62,6 +64,7 @@ final class GatewayHarness implements AutoCloseable {
             throws Exception {
         String yaml = """
                 org: acme
+                server: {metrics_token_env: METRICS_TOKEN}
                 providers:
                   a: {kind: openai, base_url: %s, api_key_env: A_KEY, read_timeout: 2s}
                   b: {kind: openai, base_url: %s, api_key_env: B_KEY, read_timeout: 2s}
@@ -123,7 +126,8 @@ final class GatewayHarness implements AutoCloseable {
             yaml = yaml.replace(claudeDeployments, claudeDeployments + "    aliases: " + claudeAliases + "\n");
         }
         CarapaceConfig config = ConfigLoader.load(yaml, "test.yaml");
-        Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b", "CLAUDE_KEY", "secret-claude", "RESP_KEY", "secret-resp");
+        Map<String, String> env = Map.of("A_KEY", "secret-a", "B_KEY", "secret-b", "CLAUDE_KEY", "secret-claude", "RESP_KEY", "secret-resp",
+                "METRICS_TOKEN", METRICS_TOKEN);
         carapace = Carapace.start(config, dataDir, env::get, Clock.systemUTC(), 0);
         memberKey = carapace.keyAdmin().create("alice", "platform", Principal.Role.MEMBER, null).secret();
         adminKey = carapace.keyAdmin().create("root", "platform", Principal.Role.ADMIN, null).secret();

@@ -427,7 +427,7 @@ class JobsApiTest {
         assertThat(h.post("/api/jobs/metered/run", h.memberKey, "").statusCode()).isEqualTo(202);
         assertThat(jobs.awaitEndedRun("metered", h.memberKey).path("status").asText()).isEqualTo("succeeded");
 
-        String metrics = h.get("/metrics", null).body();
+        String metrics = h.get("/metrics", h.adminKey).body();
         assertThat(metrics).contains("carapace_job_runs_total{job=\"metered\",status=\"succeeded\"} 1.0");
         assertThat(metrics).containsPattern("carapace_job_lateness_seconds_count 1(\\.0)?\\n");
         assertThat(metrics).contains("carapace_job_lateness_seconds_bucket{le=");

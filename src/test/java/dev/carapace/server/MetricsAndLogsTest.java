@@ -146,10 +146,33 @@ class MetricsAndLogsTest {
         return samples.stream().mapToDouble(Sample::value).sum();
     }
 
+    /**
+     * The metrics name teams, models, deployments and users' jobs: only the scrape token of
+     * {@code server.metrics_token_env} or an admin key reads them, and the token is no API key anywhere else.
+     */
+    @Test
+    void onlyTheScrapeTokenOrAnAdminKeyReadsTheMetrics() {
+        traffic();
+        for (String key : new String[] {null, "scrape-token-0123456788", GatewayHarness.METRICS_TOKEN + "x", h.memberKey}) {
+            HttpResponse<String> refused = h.get("/metrics", key);
+            assertThat(refused.statusCode()).as("key %s", key).isEqualTo(key == h.memberKey ? 403 : 401);
+            assertThat(json(refused.body()).at("/error/code").asText()).as("key %s", key)
+                    .isEqualTo(key == null ? "missing_api_key" : key == h.memberKey ? "admin_required" : "invalid_api_key");
+            assertThat(refused.body()).doesNotContain("carapace_", "platform", "m-solo");
+        }
+        HttpResponse<String> inXApiKey = h.get("/metrics", null, "x-api-key", GatewayHarness.METRICS_TOKEN);
+        for (HttpResponse<String> scrape : List.of(h.get("/metrics", GatewayHarness.METRICS_TOKEN), h.get("/metrics", h.adminKey), inXApiKey)) {
+            assertThat(scrape.statusCode()).isEqualTo(200);
+            assertThat(scrape.body()).contains("carapace_model_requests_total{");
+        }
+        assertThat(h.get("/api/me", GatewayHarness.METRICS_TOKEN).statusCode()).as("the token is not an API key").isEqualTo(401);
+        assertThat(h.post("/v1/chat/completions", GatewayHarness.METRICS_TOKEN, chat("m-solo", false)).statusCode()).isEqualTo(401);
+    }
+
     @Test
     void metricsDescribeTheCallsMade() {
         traffic();
-        HttpResponse<String> scrape = h.get("/metrics", null);
+        HttpResponse<String> scrape = h.get("/metrics", GatewayHarness.METRICS_TOKEN);
         assertThat(scrape.statusCode()).isEqualTo(200);
         assertThat(scrape.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
         List<Sample> m = parse(scrape.body());
@@ -211,7 +234,7 @@ class MetricsAndLogsTest {
 
     @Test
     void aFreshGatewayExposesNoModelSeries() {
-        List<Sample> m = parse(h.get("/metrics", null).body());
+        List<Sample> m = parse(h.get("/metrics", GatewayHarness.METRICS_TOKEN).body());
         assertThat(find(m, "carapace_model_requests_total")).isEmpty();
         assertThat(find(m, "carapace_upstream_errors_total")).isEmpty();
     }
@@ -304,7 +327,7 @@ class MetricsAndLogsTest {
                     assertThat(e.getMDCPropertyMap()).containsEntry("request_id", id);
                     assertThat(e.getFormattedMessage()).startsWith("POST /v1/chat/completions 499 ");
                 }));
-        List<Sample> m = parse(h.get("/metrics", null).body());
+        List<Sample> m = parse(h.get("/metrics", GatewayHarness.METRICS_TOKEN).body());
         assertThat(value(m, "carapace_http_requests_seconds_count", "route", "chat", "status", "499")).isEqualTo(1.0);
         assertThat(find(m, "carapace_http_requests_seconds_count", "route", "chat", "status", "200")).isEmpty();
     }

@@ -62,7 +62,7 @@ class OpenFilesExhaustionTest {
      */
     @Test
     void pastItsDescriptorsTheGatewayRefusesCleanlyBlamesNoDeploymentAndResumes() throws Exception {
-        Report r = run("server: {max_connections: 5000, max_upstream_connections: 5000}");
+        Report r = run("server: {max_connections: 5000, max_upstream_connections: 5000, metrics_token_env: METRICS_TOKEN}");
         assertThat(r.log).as("the kernel really ran out of descriptors").anyMatch(l -> l.contains("Too many open files"));
         // Which side meets the limit first, accepting or connecting upstream, is the kernel's timing: a call refused
         // for its upstream connection gets 503 too_many_open_files (checked with every refusal below), one that was
@@ -76,7 +76,7 @@ class OpenFilesExhaustionTest {
      */
     @Test
     void withTheCapsTheExcessIsRefusedBeforeTheKernelRefusesADescriptor() throws Exception {
-        Report r = run("server: {max_upstream_connections: 8}");
+        Report r = run("server: {max_upstream_connections: 8, metrics_token_env: METRICS_TOKEN}");
         assertThat(r.refused).as("past the upstream cap, streams were refused with 503").isNotEmpty();
         assertThat(r.refused).allSatisfy(b -> assertThat(b).contains(Provider.CONNECTIONS_EXHAUSTED));
         assertThat(r.log).as("the caps kept the kernel from refusing a descriptor")
@@ -256,7 +256,7 @@ class OpenFilesExhaustionTest {
                         healthz = get(port, "/healthz").status;
                         chat = post(port, key, chatBody(false, "hello again"), 10_000).status;
                         answered++;
-                        metrics = get(port, "/metrics").body;
+                        metrics = exchange(port, "GET", "/metrics", CarapaceChild.METRICS_TOKEN, null, 3_000).body;
                         if (healthz == 200 && chat == 200) break;
                     } catch (IOException notYet) {
                         // not accepting yet

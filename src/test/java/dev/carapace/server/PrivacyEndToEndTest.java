@@ -28,7 +28,7 @@ class PrivacyEndToEndTest {
     static final ScriptedUpstream external = new ScriptedUpstream();
     static final ScriptedUpstream local = new ScriptedUpstream();
     static Carapace carapace;
-    static String platformKey, researchKey;
+    static String platformKey, researchKey, adminKey;
     static GatewayHarnessClient http;
 
     /** The HTTP helpers of {@link GatewayHarness}, against this test's own gateway. */
@@ -44,8 +44,9 @@ class PrivacyEndToEndTest {
             }
         }
 
-        HttpResponse<String> get(String path) {
-            var r = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).GET().build();
+        HttpResponse<String> get(String path, String key) {
+            var r = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+                    .header("authorization", "Bearer " + key).GET().build();
             try {
                 return java.net.http.HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofString());
             } catch (Exception e) {
@@ -74,6 +75,7 @@ class PrivacyEndToEndTest {
                 """.formatted(external.openAiBaseUrl(), local.openAiBaseUrl());
         carapace = Carapace.start(ConfigLoader.load(yaml, "privacy.yaml"), dir, Map.of("EXT_KEY", "k")::get, Clock.systemUTC(), 0);
         platformKey = carapace.keyAdmin().create("alice", "platform", Principal.Role.MEMBER, null).secret();
+        adminKey = carapace.keyAdmin().create("root", "platform", Principal.Role.ADMIN, null).secret();
         researchKey = carapace.keyAdmin().create("rita", "research", Principal.Role.MEMBER, null).secret();
         http = new GatewayHarnessClient(carapace.port());
     }
@@ -108,7 +110,7 @@ class PrivacyEndToEndTest {
         UsageRecord rec = record(r);
         assertThat(rec.privacyDecision()).isEqualTo("redact");
         assertThat(rec.privacyClasses()).isEqualTo("pii");
-        assertThat(http.get("/metrics").body())
+        assertThat(http.get("/metrics", adminKey).body())
                 .contains("carapace_privacy_findings_total{action=\"redact\",type=\"email\"}")
                 .contains("carapace_privacy_decisions_total{decision=\"redact\"}");
     }

@@ -101,7 +101,9 @@ class UpstreamResetTest {
         }
         assertThat(resetting.resets()).isEqualTo(CALLS / 2);
         assertThat(backup.requestCount()).as("the failover went to the other deployment").isEqualTo(CALLS / 2);
-        String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + carapace.port() + "/metrics")).build(),
+        String admin = carapace.keyAdmin().create("root", "platform", Principal.Role.ADMIN, null).secret();
+        String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + carapace.port() + "/metrics"))
+                        .header("authorization", "Bearer " + admin).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).as("the failed attempt is recorded against its deployment")
                 .containsPattern("carapace_upstream_errors_total\\{[^}]*code=\"upstream_connection_lost\"[^}]*deployment=\"flaky/up\"[^}]*} 8\\.0");

@@ -36,6 +36,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -91,10 +92,14 @@ public final class HttpApi {
 
     /** Whether the store is still the one opened: healthz and model calls answer 503 once it is not. */
     private final StoreWatch storeWatch;
+    /** The token that may scrape {@code /metrics} besides an admin key, as UTF-8; null when none is configured. */
+    private final byte[] metricsToken;
 
+    /** @param metricsToken a token that may scrape {@code /metrics} besides an admin key, or null (admin keys only) */
     public HttpApi(Gateway gateway, Authenticator auth, WireFormat openai, WireFormat anthropic, Metrics metrics,
-            long maxBodyBytes, StoreWatch storeWatch) {
+            long maxBodyBytes, StoreWatch storeWatch, String metricsToken) {
         this.storeWatch = storeWatch;
+        this.metricsToken = metricsToken == null || metricsToken.isEmpty() ? null : metricsToken.getBytes(StandardCharsets.UTF_8);
         this.gateway = gateway;
         this.auth = auth;
         this.openai = openai;
@@ -117,10 +122,11 @@ public final class HttpApi {
                  sendJson(x, 503, JSON.createObjectNode().put("status", "unavailable").put("reason", problem));
              }
          })
-         .get("/metrics", x -> {
+         .get("/metrics", x -> handle("metrics", x, openai, note -> {
+             requireScraper(x);
              x.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
              x.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
-         })
+         }))
          .otherwise(x -> handle("unknown", x, formatOf(x), note -> {
              if (!x.allowedMethods().isEmpty()) {
                  String allowed = String.join(", ", x.allowedMethods());
@@ -491,6 +497,18 @@ public final class HttpApi {
                     + " belongs to a member.", null, "admin_required", null, false);
         }
         return p;
+    }
+
+    /**
+     * Lets a scrape of {@code /metrics} through for the configured scrape token or an admin key, else refuses it (401
+     * or 403): the metrics name teams, users' jobs and models, which is not for whoever can reach the port.
+     */
+    private void requireScraper(Exchange x) {
+        if (metricsToken != null) {
+            String presented = Credentials.apiKey(x::headerLines);
+            if (presented != null && MessageDigest.isEqual(metricsToken, presented.getBytes(StandardCharsets.UTF_8))) return;
+        }
+        requireAdmin(x);
     }
 
     /** The body, with the server's limit. */
