@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -125,9 +126,9 @@ public final class AgentRuntime implements AutoCloseable {
 
             @Override
             public void audit(Execution parent, String agent, String outcome, String rule, String reason) {
-                Principal p = parent.principal;
-                String who = p == null ? null : p.org() + "/" + (p.team() == null ? "-" : p.team())
-                        + (p.user() == null ? "" : "/" + p.user());
+                // whoever asked for the run at the root of the tree, as the guard's records name them
+                Principal p = parent.requester() != null ? parent.requester() : parent.principal;
+                String who = p == null ? null : p.path();
                 try {
                     audit.record(new SpawnAudit.Decision(clock.instant(), who, parent.agent.id(), parent.sessionKey,
                             agent, outcome, rule, reason));
@@ -219,6 +220,14 @@ public final class AgentRuntime implements AutoCloseable {
      * @throws ApiException unknown run (404)
      */
     public boolean cancel(String runId) { return lifecycle.cancel(runId); }
+
+    /**
+     * Who asked for what the session is doing now: whoever sent the message of its running run (a person's key, a
+     * channel's bound user, a job's owner), or for a sub-agent's run whoever started the run at the root of its tree.
+     * Empty when nothing runs in the session or no one is known (a heartbeat's turn). The guard's audit records and
+     * approvals name them, rather than the agent's owner only.
+     */
+    public Optional<Principal> requester(String sessionKey) { return lifecycle.requester(sessionKey); }
 
     /** The run as stored. @throws ApiException unknown run (404) */
     public RunInfo run(String runId) { return lifecycle.run(runId); }

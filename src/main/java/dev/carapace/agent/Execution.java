@@ -62,6 +62,13 @@ final class Execution {
      */
     final java.util.Set<String> skills = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /** Who asked for this run: {@link #startedBy}, or for a sub-agent's run the nearest ancestor's; null if no one. */
+    Principal requester() {
+        Execution ex = this;
+        while (ex != null && ex.startedBy == null) ex = ex.parent;
+        return ex == null ? null : ex.startedBy;
+    }
+
     Execution(String runId, AgentSpec agent, List<String> tools, String sessionKey, String input, String sender,
               List<SessionStore.Entry> carried, SubAgents.Family family, long maxTokens, Execution parent,
               SubAgents.Result result, Principal startedBy, String job, List<dev.carapace.model.Part.Image> images) {

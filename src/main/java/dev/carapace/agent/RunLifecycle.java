@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -160,6 +161,16 @@ final class RunLifecycle {
         }
         return submit(agent, agent.enabledTools(), sessionKey, null, null, carried, null, null,
                 agent.limits().maxTokens(), null, startedBy, null, List.of()).runId;
+    }
+
+    /** See {@link AgentRuntime#requester}. */
+    Optional<Principal> requester(String sessionKey) {
+        Execution ex;
+        synchronized (laneLock) {
+            Lane lane = lanes.get(sessionKey);
+            ex = lane == null ? null : lane.active;
+        }
+        return Optional.ofNullable(ex == null ? null : ex.requester());
     }
 
     /** Starts a sub-agent's run for {@code parent}: its own session, tools, family and budget. */

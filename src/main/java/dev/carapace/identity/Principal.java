@@ -34,4 +34,9 @@ public record Principal(String org, String team, String user, Role role, String 
     }
 
     public boolean isAdmin() { return role == Role.ADMIN; }
+
+    /** How the audit log and approvals name this caller: {@code org/team/user}, or {@code org/team} for a team. */
+    public String path() {
+        return org + "/" + (team == null ? "-" : team) + (user == null ? "" : "/" + user);
+    }
 }

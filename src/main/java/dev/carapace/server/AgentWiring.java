@@ -27,6 +27,7 @@ import dev.carapace.guard.sandbox.Bubblewrap;
 import dev.carapace.guard.sandbox.SandboxUnavailableException;
 import dev.carapace.guard.sandbox.SandboxUser;
 import dev.carapace.identity.KeyAdmin;
+import dev.carapace.guard.ActingFor;
 import dev.carapace.identity.Principal;
 import dev.carapace.model.ApiException;
 import dev.carapace.server.adapter.AuditedSpawns;
@@ -56,7 +57,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Builds the agent runtime for {@link Carapace}, the composition root: the agents, their tools, the guard in front of
@@ -77,7 +80,9 @@ final class AgentWiring {
                                      Sandbox sandboxed, AuditLog audit, ApprovalQueue approvals, List<AgentTool> extra,
                                      List<ContextSource> context, FollowedSkills followed) {
         Agents agents = new Agents(config.agents().values());
-        Function<String, String> principalOf = id -> auditPrincipal(config.org(), agents, id);
+        // The guard is built before the runtime it asks who a run is for: the runtime is set once it exists.
+        AtomicReference<AgentRuntime> built = new AtomicReference<>();
+        ActingFor actingFor = actingFor(config.org(), agents, built::get);
         CarapaceConfig.Tools chosen = config.tools();
         Sandbox exec = switch (chosen.exec()) {
             case OFF -> null;
@@ -93,13 +98,15 @@ final class AgentWiring {
         tools = new java.util.ArrayList<>(tools);
         tools.addAll(extra);
         Guard decided = policy == null ? new WorkspaceGuard(agents)
-                : new PolicyGuard(agents, policy::current, audit, clock, tools);
+                : new PolicyGuard(agents, policy::current, audit, clock, tools, actingFor);
         // Outermost: a followed skill narrows what the policy (with its standing grants) allows, never widens it.
-        Guard guard = new SkillGuard(new GrantingGuard(decided, approvals, audit, clock, principalOf), followed, audit,
-                clock, principalOf, chosen.exec() == CarapaceConfig.Tools.Exec.BWRAP);
-        return new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
-                new QueuedApprovals(approvals, principalOf), tools, agent -> agentPrincipal(config.org(), agent, store),
+        Guard guard = new SkillGuard(new GrantingGuard(decided, approvals, audit, clock, actingFor), followed, audit,
+                clock, actingFor, chosen.exec() == CarapaceConfig.Tools.Exec.BWRAP);
+        AgentRuntime runtime = new AgentRuntime(agents, gateway, new StoreSessions(store.sessions()), guard,
+                new QueuedApprovals(approvals, actingFor), tools, agent -> agentPrincipal(config.org(), agent, store),
                 new RunEvents(), clock, new AuditedSpawns(audit), context);
+        built.set(runtime);
+        return runtime;
     }
 
     /**
@@ -130,6 +137,20 @@ final class AgentWiring {
         return store.apiKeys().list().stream()
                 .filter(k -> user.equals(k.user()) && !k.revoked() && k.team() != null)
                 .reduce((first, second) -> second).map(ApiKeys.StoredKey::team).orElse(null);
+    }
+
+    /**
+     * Whom the guard's records and approvals name for an agent's act: who asked for the session's running run
+     * ({@link AgentRuntime#requester}), else the agent's owner ({@link #auditPrincipal}).
+     *
+     * @param runtime the runtime, or null while it is being built
+     */
+    static ActingFor actingFor(String org, Agents agents, Supplier<AgentRuntime> runtime) {
+        return (agent, session) -> {
+            AgentRuntime r = runtime.get();
+            Principal asked = r == null ? null : r.requester(session).orElse(null);
+            return asked != null ? asked.path() : auditPrincipal(org, agents, agent);
+        };
     }
 
     /** The principal of an agent's audit records: its owner, {@code org/team[/user]}; never fails. */

@@ -10,6 +10,7 @@ import dev.carapace.agent.RunEvents;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunStatus;
 import dev.carapace.agent.tools.FileTools;
+import dev.carapace.guard.ActingFor;
 import dev.carapace.guard.approval.ApprovalQueue;
 import dev.carapace.identity.Principal;
 import dev.carapace.server.adapter.GrantingGuard;
@@ -77,11 +78,13 @@ class ApprovalFlowTest {
         Agents agents = new Agents(List.of(new AgentSpec("reader", harness.workspace, "m-solo", List.of(),
                 List.of("read", "list"), new AgentSpec.Owner(null, "platform"), AgentSpec.Limits.DEFAULT,
                 AgentSpec.OnBusy.QUEUE, null)));
-        java.util.function.Function<String, String> principalOf = id -> AgentWiring.auditPrincipal("acme", agents, id);
+        var built = new java.util.concurrent.atomic.AtomicReference<AgentRuntime>();
+        ActingFor actingFor = AgentWiring.actingFor("acme", agents, built::get);
         AgentRuntime rt = new AgentRuntime(agents, h.carapace.gateway(), new StoreSessions(h.carapace.store().sessions()),
-                new GrantingGuard(ASK_ON_READ, queue, h.carapace.auditLog(), Clock.systemUTC(), principalOf),
-                new QueuedApprovals(queue, principalOf), FileTools.all(),
+                new GrantingGuard(ASK_ON_READ, queue, h.carapace.auditLog(), Clock.systemUTC(), actingFor),
+                new QueuedApprovals(queue, actingFor), FileTools.all(),
                 spec -> Principal.agent("acme", "platform", null, spec.id()), new RunEvents(), Clock.systemUTC());
+        built.set(rt);
         runtimes.add(rt);
         rt.subscribeSession("agent:reader:main", events::add);
         return rt;
@@ -104,6 +107,39 @@ class ApprovalFlowTest {
     List<AuditRow> audit(String outcome) throws InterruptedException {
         assertThat(h.carapace.auditLog().flush(WAIT)).isTrue();
         return h.carapace.store().auditRecords().search(new AuditRecords.Filter("reader", null, outcome, null, null, null, 0), 50);
+    }
+
+    /**
+     * A team's agent is run by several people: the approval, its record and a standing grant's record name the one
+     * whose message started the run (they named the agent's owner, the team, whoever asked).
+     */
+    @Test
+    void approvalsAndTheirRecordsNameWhoAskedForTheRun() throws Exception {
+        harness.scriptReadThenAnswer();
+        AgentRuntime rt = runtime();
+        Principal bob = new Principal("acme", "platform", "bob", Principal.Role.MEMBER, "cpk_bob");
+        String run = rt.start("reader", "main", "What is the secret word?", bob);
+        String id = pendingApproval();
+        assertThat(json(h.get("/api/approvals/" + id, h.adminKey).body()).path("principal").asText()).isEqualTo("acme/platform/bob");
+        HttpResponse<String> ok = h.post("/api/approvals/" + id + "/approve", h.adminKey,
+                "{\"reason\":\"fine\",\"remember\":true,\"target_pattern\":\"*.txt\"}");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(rt.await(run, WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(audit("approved")).singleElement().satisfies(r -> assertThat(r.principal()).isEqualTo("acme/platform/bob"));
+
+        // carol's run in the same session reads under bob's standing grant: the grant's record names carol
+        harness.scriptReadThenAnswer();
+        Principal carol = new Principal("acme", "platform", "carol", Principal.Role.MEMBER, "cpk_carol");
+        assertThat(rt.await(rt.start("reader", "main", "And again?", carol), WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(audit("allow")).filteredOn(r -> r.rule().startsWith("grant:")).singleElement()
+                .satisfies(r -> assertThat(r.principal()).isEqualTo("acme/platform/carol"));
+
+        // no one known (a run the runtime started for no one): the agent's owner, as before
+        harness.scriptReadThenAnswer();
+        String unowned = rt.start("reader", "other", "Once more?");
+        assertThat(rt.await(unowned, WAIT).status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(audit("allow")).filteredOn(r -> r.rule().startsWith("grant:")).extracting(AuditRow::principal)
+                .containsExactlyInAnyOrder("acme/platform/carol", "acme/platform");
     }
 
     @Test

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carapace.agent.AgentRuntime;
 import dev.carapace.agent.RunInfo;
 import dev.carapace.agent.RunStatus;
+import dev.carapace.identity.Principal;
 import dev.carapace.store.AuditRecords;
 import dev.carapace.testing.ScriptedUpstream;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,9 @@ class GuardEndToEndTest {
                             new ScriptedUpstream.ToolCall("r1", "read", "{\"path\":\"/etc/hostname\"}")), 0),
                     ScriptedUpstream.sse(ScriptedUpstream.openAiTextStream(List.of("done"), 30, 2), 0));
             AgentRuntime rt = h.carapace.agentRuntime();
-            String run = rt.start("coder", "main", "write the file");
+            // bob runs alice's agent: the records name bob, who asked, not alice alone
+            Principal bob = new Principal("acme", "platform", "bob", Principal.Role.MEMBER, "cpk_bob");
+            String run = rt.start("coder", "main", "write the file", bob);
 
             // The write waits for an operator; the read outside every root is refused at once.
             String[] id = new String[1];
@@ -90,6 +93,9 @@ class GuardEndToEndTest {
             List<AuditRecords.AuditRow> rows = h.carapace.store().auditRecords()
                     .search(new AuditRecords.Filter("coder", null, null, null, null, null, 0), 50);
             assertThat(rows).extracting(AuditRecords.AuditRow::outcome).contains("ask", "approved", "deny");
+            assertThat(rows).filteredOn(r -> List.of("ask", "approved", "deny").contains(r.outcome()))
+                    .extracting(AuditRecords.AuditRow::principal).containsOnly("acme/platform/bob");
+            assertThat(pending.path("principal").asText()).isEqualTo("acme/platform/bob");
             assertThat(rows).filteredOn(r -> r.outcome().equals("deny")).singleElement()
                     .satisfies(r -> assertThat(r.target()).isEqualTo("/etc/hostname"));
             assertThat(h.get("/api/audit/verify", h.adminKey).body()).contains("\"ok\":true");

@@ -47,7 +47,7 @@ class SkillGuardTest {
         skill("github", "allowed-tools: Bash(gh:*)\nmetadata:\n  carapace: {hosts: [api.github.com, deny.example]}\n");
         FollowedSkills followed = new FollowedSkills(new FolderSkillSource(
                 id -> List.of(new FolderSkillSource.Root(skillsDir, "workspace"))));
-        guard = new SkillGuard(policy, followed, audited::add, Clock.systemUTC(), id -> "acme/platform", true);
+        guard = new SkillGuard(policy, followed, audited::add, Clock.systemUTC(), (agent, session) -> "acme/platform", true);
     }
 
     void skill(String name, String frontMatter) throws Exception {
@@ -256,7 +256,7 @@ class SkillGuardTest {
     void withoutTheSandboxAFollowingRunMayNotExecAtAll() throws Exception {
         SkillGuard local = new SkillGuard(policy, new FollowedSkills(new FolderSkillSource(
                 id -> List.of(new FolderSkillSource.Root(skillsDir, "workspace")))), audited::add, Clock.systemUTC(),
-                id -> "acme/platform", false);
+                (agent, session) -> "acme/platform", false);
         Guard.Decision d = local.decide("main", "s", "exec", JSON.readTree(exec("curl wttr.in")), following("r1", "weather"));
         assertThat(d.verdict()).isEqualTo(Guard.Decision.Verdict.DENY);
         assertThat(d.reason()).contains("tools.exec: local");

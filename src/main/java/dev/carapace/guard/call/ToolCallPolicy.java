@@ -1,6 +1,7 @@
 package dev.carapace.guard.call;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carapace.guard.ActingFor;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.NetworkRules.NetworkRequest;
@@ -49,6 +50,8 @@ public final class ToolCallPolicy {
     private final Supplier<PolicyEngine> engine;
     private final AuditSink audit;
     private final Clock clock;
+    /** Whom each record names; null: the caller's principal, the one its rules are matched against. */
+    private final ActingFor actingFor;
 
     /**
      * @param callers   the agent behind an agent id, if there is one
@@ -57,11 +60,23 @@ public final class ToolCallPolicy {
      */
     public ToolCallPolicy(Function<String, Optional<Caller>> callers, Map<String, FileTarget> fileTools,
                           Supplier<PolicyEngine> engine, AuditSink audit, Clock clock) {
+        this(callers, fileTools, engine, audit, clock, null);
+    }
+
+    /** @param actingFor whom the audit records name (the rules still judge the agent's owner, its caller) */
+    public ToolCallPolicy(Function<String, Optional<Caller>> callers, Map<String, FileTarget> fileTools,
+                          Supplier<PolicyEngine> engine, AuditSink audit, Clock clock, ActingFor actingFor) {
         this.callers = callers;
         this.fileTools = Map.copyOf(fileTools);
         this.engine = engine;
         this.audit = audit;
         this.clock = clock;
+        this.actingFor = actingFor;
+    }
+
+    private String principal(Caller caller, String agentId, String sessionKey) {
+        if (actingFor != null) return actingFor.principal(agentId, sessionKey);
+        return caller == null ? null : caller.principal();
     }
 
     /** Decides a call and audits the decision. */
@@ -70,7 +85,7 @@ public final class ToolCallPolicy {
         Explanation e = explain(caller, agentId, tool, target(tool, arguments));
         CallDecision d = e.decision();
         try {
-            audit.record(new AuditEvent(clock.instant(), caller == null ? null : caller.principal(), agentId, sessionKey,
+            audit.record(new AuditEvent(clock.instant(), principal(caller, agentId, sessionKey), agentId, sessionKey,
                     d.layer(), tool, d.target(), e.audit() ? "audit" : d.verdict().name().toLowerCase(Locale.ROOT),
                     d.rule(), d.reason()));
         } catch (RuntimeException ex) {
@@ -82,7 +97,7 @@ public final class ToolCallPolicy {
     /** The file rules at every file the agent's tools touch in this session. */
     public FileTouch files(String agentId, String sessionKey) {
         Caller caller = callers.apply(agentId).orElse(null);
-        return new FileTouch(agentId, sessionKey, caller == null ? null : caller.principal(), engine, audit, clock,
+        return new FileTouch(agentId, sessionKey, principal(caller, agentId, sessionKey), engine, audit, clock,
                 null);
     }
 
@@ -97,7 +112,7 @@ public final class ToolCallPolicy {
         CallDecision d = explain(caller, agentId, tool, url).decision();
         if (d.verdict() == Verdict.ALLOW) return null;
         try {
-            audit.record(new AuditEvent(clock.instant(), caller == null ? null : caller.principal(), agentId, sessionKey,
+            audit.record(new AuditEvent(clock.instant(), principal(caller, agentId, sessionKey), agentId, sessionKey,
                     d.layer(), tool, d.target(), "deny", d.rule(), "redirect: " + d.reason()));
         } catch (RuntimeException ex) {
             log.warn("audit sink failed", ex);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.carapace.agent.FileGate;
 import dev.carapace.agent.Guard;
 import dev.carapace.agent.UrlGate;
+import dev.carapace.guard.ActingFor;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.approval.ApprovalQueue;
@@ -24,15 +25,14 @@ public final class GrantingGuard implements Guard {
     private final ApprovalQueue approvals;
     private final AuditSink audit;
     private final Clock clock;
-    private final java.util.function.Function<String, String> principalOf;
+    private final ActingFor actingFor;
 
-    public GrantingGuard(Guard policy, ApprovalQueue approvals, AuditSink audit, Clock clock,
-                  java.util.function.Function<String, String> principalOf) {
+    public GrantingGuard(Guard policy, ApprovalQueue approvals, AuditSink audit, Clock clock, ActingFor actingFor) {
         this.policy = policy;
         this.approvals = approvals;
         this.audit = audit;
         this.clock = clock;
-        this.principalOf = principalOf;
+        this.actingFor = actingFor;
     }
 
     @Override
@@ -42,7 +42,7 @@ public final class GrantingGuard implements Guard {
         Optional<GrantRow> grant = approvals.grantFor(agentId, tool, d.target());
         if (grant.isEmpty()) return d;
         String rule = "grant:" + grant.get().id();
-        audit.record(new AuditEvent(clock.instant(), principalOf.apply(agentId), agentId, sessionKey, d.layer(), tool,
+        audit.record(new AuditEvent(clock.instant(), actingFor.principal(agentId, sessionKey), agentId, sessionKey, d.layer(), tool,
                 d.target(), "allow", rule, "standing grant " + grant.get().id() + " (approved by "
                 + grant.get().createdBy() + ") covers what rule " + d.rule() + " would ask about"));
         return new Decision(Decision.Verdict.ALLOW, null, rule, d.layer(), d.target(), null);

@@ -10,6 +10,7 @@ import dev.carapace.agent.FileTarget;
 import dev.carapace.agent.Guard;
 import dev.carapace.agent.UrlGate;
 import dev.carapace.agent.tools.FileTools;
+import dev.carapace.guard.ActingFor;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.call.CallDecision;
 import dev.carapace.guard.call.Caller;
@@ -39,9 +40,16 @@ public final class PolicyGuard implements Guard {
 
     /** @param tools the tools the runtime runs; those that name a file say so ({@link AgentTool#fileTarget}) */
     public PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock, List<AgentTool> tools) {
+        this(agents, engine, audit, clock, tools, null);
+    }
+
+    /** @param actingFor whom the audit records name; null: the agent's owner as its rules see it */
+    public PolicyGuard(Agents agents, Supplier<PolicyEngine> engine, AuditSink audit, Clock clock, List<AgentTool> tools,
+                       ActingFor actingFor) {
         Map<String, dev.carapace.guard.call.FileTarget> files = new HashMap<>();
         for (AgentTool t : tools) if (t.fileTarget() != null) files.put(t.name(), target(t.fileTarget()));
-        this.policy = new ToolCallPolicy(id -> agents.find(id).map(PolicyGuard::caller), files, engine, audit, clock);
+        this.policy = new ToolCallPolicy(id -> agents.find(id).map(PolicyGuard::caller), files, engine, audit, clock,
+                actingFor);
     }
 
     static Caller caller(AgentSpec a) {

@@ -32,7 +32,7 @@ public final class PrivacyAudit implements CallFilter {
         String found = s.counts().stream().map(c -> c.type() + " x" + c.findings() + " (" + c.action() + ")")
                 .collect(Collectors.joining(", "));
         String model = call.model() != null ? call.model().id() : call.request() == null ? null : call.request().model();
-        audit.record(new AuditEvent(clock.instant(), p.org() + "/" + p.team() + (p.user() == null ? "" : "/" + p.user()),
+        audit.record(new AuditEvent(clock.instant(), p.path(),
                 p.agent(), call.affinityKey(), "privacy", "model_call", model, s.decision(),
                 "privacy:" + String.join(",", s.classes()), found));
     }

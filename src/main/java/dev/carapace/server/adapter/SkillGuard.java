@@ -5,6 +5,7 @@ import dev.carapace.agent.FileGate;
 import dev.carapace.agent.Following;
 import dev.carapace.agent.Guard;
 import dev.carapace.agent.UrlGate;
+import dev.carapace.guard.ActingFor;
 import dev.carapace.guard.AuditEvent;
 import dev.carapace.guard.AuditSink;
 import dev.carapace.guard.policy.CommandLine;
@@ -16,7 +17,6 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 import static dev.carapace.text.Excerpt.clip;
 
@@ -59,7 +59,7 @@ public final class SkillGuard implements Guard {
     private final FollowedSkills skills;
     private final AuditSink audit;
     private final Clock clock;
-    private final Function<String, String> principalOf;
+    private final ActingFor actingFor;
 
     /** Whether exec's commands run in the sandbox, whose network {@link SkillEgress} narrows. */
     private final boolean execSandboxed;
@@ -70,13 +70,13 @@ public final class SkillGuard implements Guard {
      *                      the skills' hosts
      */
     public SkillGuard(Guard inner, FollowedSkills skills, AuditSink audit, Clock clock,
-                      Function<String, String> principalOf, boolean execSandboxed) {
+                      ActingFor actingFor, boolean execSandboxed) {
         this.execSandboxed = execSandboxed;
         this.inner = inner;
         this.skills = skills;
         this.audit = audit;
         this.clock = clock;
-        this.principalOf = principalOf;
+        this.actingFor = actingFor;
     }
 
     @Override
@@ -95,7 +95,7 @@ public final class SkillGuard implements Guard {
         if (scope == null) return d;
         Decision refused = !execSandboxed && tool.equals("exec") ? unsandboxed(scope) : refusal(scope, tool, arguments);
         if (refused == null) return d;
-        audit.record(new AuditEvent(clock.instant(), principalOf.apply(agentId), agentId, sessionKey, refused.layer(),
+        audit.record(new AuditEvent(clock.instant(), actingFor.principal(agentId, sessionKey), agentId, sessionKey, refused.layer(),
                 tool, refused.target(), "deny", refused.rule(), refused.reason()));
         return refused;
     }
@@ -199,7 +199,7 @@ public final class SkillGuard implements Guard {
             for (SkillScope s : scopes) {
                 Decision d = hostRefusal(s, url);
                 if (d != null) {
-                    audit.record(new AuditEvent(clock.instant(), principalOf.apply(agentId), agentId, sessionKey,
+                    audit.record(new AuditEvent(clock.instant(), actingFor.principal(agentId, sessionKey), agentId, sessionKey,
                             "network", tool, d.target(), "deny", d.rule(), "redirect: " + d.reason()));
                     return d.reason() + " (rule " + d.rule() + "; " + d.remedy() + ")";
                 }
