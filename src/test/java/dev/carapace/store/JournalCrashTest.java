@@ -431,10 +431,9 @@ class JournalCrashTest {
         return n;
     }
 
-    /** Where a journal file's frames end (the zeros it is grown with follow). */
     /** Empty, or its first frame passes its check: a file compacted from the middle of a frame fails it. */
     static boolean startsWithASoundFrame(Path journal) throws Exception {
-        java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
+        java.nio.ByteBuffer all = settledRead(journal);
         if (all.remaining() < 8) return true;
         int length = all.getInt(), crc = all.getInt();
         if (length == 0) return true;
@@ -444,14 +443,36 @@ class JournalCrashTest {
         return (int) check.getValue() == crc;
     }
 
+    /** Where a journal file's frames end (the zeros it is grown with follow). */
     static long framesEnd(Path journal) throws Exception {
-        java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
-        while (all.remaining() >= 8) {
-            int length = all.getInt(all.position());
-            if (length == 0) break;
-            all.position(all.position() + 8 + length);
+        return frameWalk(settledRead(journal));
+    }
+
+    /**
+     * The file's bytes, read again when the read ends inside a frame: the folder may empty the file while it is read
+     * (once everything is folded), and the read then stops where the file did. A file whose frames are cut short on
+     * every read fails.
+     */
+    static java.nio.ByteBuffer settledRead(Path journal) throws Exception {
+        for (int read = 0; read < 20; read++) {
+            java.nio.ByteBuffer all = java.nio.ByteBuffer.wrap(Files.readAllBytes(journal));
+            int end = frameWalk(all);
+            boolean zeros = true;   // what follows is the zeros the file was grown with, not a frame cut short
+            for (int i = end; i < all.limit() && i < end + 8; i++) zeros &= all.get(i) == 0;
+            if (zeros) return all;
         }
-        return all.position();
+        throw new AssertionError(journal + " ends inside a frame on every read");
+    }
+
+    /** Walks whole frames from the start; returns where the first one that is not whole (or a zero head) begins. */
+    private static int frameWalk(java.nio.ByteBuffer all) {
+        int at = 0;
+        while (all.limit() - at >= 8) {
+            int length = all.getInt(at);
+            if (length <= 0 || length > all.limit() - at - 8) break;
+            at += 8 + length;
+        }
+        return at;
     }
 
     /** A write torn by a crash, where the next frame would have gone: a head whose payload is not what it says. */
