@@ -383,6 +383,7 @@ public final class Journal implements AutoCloseable {
      * transactions from the WAL ({@code synchronous=NORMAL}), and the entries must still be there to fold them again.
      */
     private void shrink() {
+        JournalFile.Compaction compaction = null;
         appendLock.lock();
         try {
             if (closed) return;
@@ -400,16 +401,47 @@ public final class Journal implements AutoCloseable {
                 candidate = null;
             }
             if (safe != null && file.bytes() >= COMPACT_BYTES) {
-                file.compact(safe.offset());
+                compaction = file.beginCompaction(safe.offset());
                 safe = candidate = null;
+            } else if (candidate == null) {
+                candidate = new Cut(appendedSeq + 1, file.bytes(), file.generation());
             }
-            if (candidate == null) candidate = new Cut(appendedSeq + 1, file.bytes(), file.generation());
         } catch (IOException e) {
             candidate = safe = null;
             log.warn("emptying the ledger journal failed; it keeps growing until the next try", e);
         } finally {
             appendLock.unlock();
         }
+        if (compaction != null) compact(compaction);
+    }
+
+    /**
+     * Copies the file's kept frames and syncs them while calls go on appending, then, under the append lock, what
+     * they appended meanwhile, and puts the copy in the file's place.
+     */
+    private void compact(JournalFile.Compaction compaction) {
+        try {
+            compaction.copy();
+        } catch (IOException e) {
+            log.warn("compacting the ledger journal failed; it keeps growing until the next try", e);
+            return;
+        }
+        boolean done = false;
+        appendLock.lock();
+        try {
+            if (closed) {
+                compaction.discard();
+                return;
+            }
+            done = file.finishCompaction(compaction);
+            candidate = new Cut(appendedSeq + 1, file.bytes(), file.generation());
+        } catch (IOException e) {
+            candidate = safe = null;
+            log.warn("compacting the ledger journal failed; it keeps growing until the next try", e);
+        } finally {
+            appendLock.unlock();
+        }
+        if (done) file.syncDirectory();
     }
 
     /** {@link #checkpoint}, at most every {@value #CHECKPOINT_MILLIS} ms. */

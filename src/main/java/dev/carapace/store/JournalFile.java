@@ -202,42 +202,107 @@ final class JournalFile implements AutoCloseable {
     long generation() { return generation; }
 
     /**
-     * Keeps only the frames from byte {@code from} on: copies them into a new file, locked by this process, synced,
-     * and moved over the journal's name in one step, so a crash leaves the old file or the new one whole. The old
-     * file's frames before {@code from} must be needed no more (folded into tables a checkpoint has synced).
+     * Starts keeping only the frames from byte {@code from} on: the frames up to the current end are copied into a
+     * new file by {@link Compaction#copy}, which takes no lock of the journal's and may run while frames are appended;
+     * {@link #finishCompaction} then copies what came meanwhile and moves the new file over the journal's name in one
+     * step, so a crash leaves the old file or the new one whole. The old file's frames before {@code from} must be
+     * needed no more (folded into tables a checkpoint has synced).
      */
-    void compact(long from) throws IOException {
+    Compaction beginCompaction(long from) {
         if (from < 0 || from > bytes) throw new IllegalArgumentException("compact from " + from + " of " + bytes + " bytes");
-        Path next = compacting(path);
-        FileChannel copy = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE);
-        FileLock lock = null;
+        return new Compaction(file, compacting(path), from, bytes, generation);
+    }
+
+    /**
+     * A compaction under way: the new file, once {@link #copy} has made it, holds the old one's frames from
+     * {@code from} to {@code copied}, synced to disk. Where the append lock was held for the copy and its sync, every
+     * call waited for them (some MB and an fsync, every few seconds under full load).
+     */
+    static final class Compaction {
+        private final FileChannel source;
+        private final Path next;
+        private final long from;
+        private final long generation;
+        private long copied;
+        private FileChannel copy;
+        private FileLock lock;
+
+        private Compaction(FileChannel source, Path next, long from, long to, long generation) {
+            this.source = source;
+            this.next = next;
+            this.from = from;
+            this.copied = to;
+            this.generation = generation;
+        }
+
+        /** Copies the frames and syncs them; on a failure nothing is left of the new file. */
+        void copy() throws IOException {
+            copy = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                lock = copy.tryLock();
+                if (lock == null) throw new IOException("another process holds " + next.getFileName());
+                transfer(source, from, copied, copy);
+                copy.force(true);
+            } catch (IOException | RuntimeException e) {
+                discard();
+                throw e;
+            }
+        }
+
+        /** Lets the new file go: the journal stays as it is. */
+        void discard() {
+            try {
+                if (lock != null) lock.release();
+                if (copy != null) copy.close();
+                Files.deleteIfExists(next);
+            } catch (IOException e) {
+                Journal.log.warn("removing an unfinished compaction of the ledger journal failed ({}); the next start "
+                        + "removes it", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Ends a compaction {@link Compaction#copy copied} from this file: copies the frames appended since, then puts
+     * the new file in the old one's place. Under the append lock; the copy since is a few ms of calls' frames.
+     *
+     * @return false, with the compaction discarded, when the file was cut or emptied since it began
+     */
+    boolean finishCompaction(Compaction c) throws IOException {
+        if (c.generation != generation || c.source != file || c.copy == null) {
+            c.discard();
+            return false;
+        }
         try {
-            lock = copy.tryLock();
-            if (lock == null) throw new IOException("another process holds " + next.getFileName());
-            for (long at = from; at < bytes; ) at += file.transferTo(at, bytes - at, copy);
-            copy.force(true);
-            Files.move(next, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            transfer(file, c.copied, bytes, c.copy);
+            Files.move(c.next, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
-            if (lock != null) lock.release();
-            copy.close();
-            Files.deleteIfExists(next);
+            c.discard();
             throw e;
         }
-        syncDirectory();
         window = null;
         FileChannel old = file;
         FileLock oldLock = owner;
-        file = copy;
-        owner = lock;
-        bytes -= from;
+        file = c.copy;
+        owner = c.lock;
+        bytes -= c.from;
         generation++;
         oldLock.release();
         old.close();
+        return true;
     }
 
-    /** Makes the rename durable: a directory's entries reach the disk when the directory is synced. */
-    private void syncDirectory() {
+    private static void transfer(FileChannel from, long start, long end, FileChannel to) throws IOException {
+        for (long at = start; at < end; ) at += from.transferTo(at, end - at, to);
+    }
+
+    /**
+     * Makes a compaction's rename durable: a directory's entries reach the disk when the directory is synced. Outside
+     * the append lock: until it is done, only a power loss (which takes unsynced frames anyway) could bring back the
+     * old file, whose frames are all still needed or folded.
+     */
+    void syncDirectory() {
         try (FileChannel dir = FileChannel.open(path.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
             dir.force(true);
         } catch (IOException unsupported) {
