@@ -19,8 +19,7 @@ import java.util.zip.CRC32C;
 
 /**
  * The ledger journal's file: append-only frames, each its payload's length and CRC-32C, then the payload (its seq,
- * then a {@link JournalEntry}). Held by one process at a time through an OS file lock. Not thread-safe: the
- * {@link Journal} calls it under its append lock.
+ * then a {@link JournalEntry}). Held by one process at a time through an OS file lock.
  *
  * <p>Frames are copied into a shared memory mapping of the file, not written with a system call: a store into a
  * shared mapping is in the kernel's page cache the moment it is made, so it survives the process being killed just
@@ -31,6 +30,9 @@ import java.util.zip.CRC32C;
  * length is zero marks the end. Each frame's payload is copied before its head, so a process killed mid-copy leaves
  * a zero head (the end) or, on a power loss, a frame that fails its check: either ends the recovery, and the
  * recovery cuts the file there, so nothing ever follows a torn frame. A clean close cuts the zeros off.
+ *
+ * <p>Not thread-safe: the {@link Journal} calls it under its append lock, but for a compaction's copy
+ * ({@link Compaction#copy}), which only reads frames already written while later ones are appended.
  */
 final class JournalFile implements AutoCloseable {
 
@@ -215,15 +217,15 @@ final class JournalFile implements AutoCloseable {
 
     /**
      * A compaction under way: the new file, once {@link #copy} has made it, holds the old one's frames from
-     * {@code from} to {@code copied}, synced to disk. Where the append lock was held for the copy and its sync, every
+     * {@code from} to {@code to}, synced to disk. Where the append lock was held for the copy and its sync, every
      * call waited for them (some MB and an fsync, every few seconds under full load).
      */
     static final class Compaction {
         private final FileChannel source;
         private final Path next;
         private final long from;
+        private final long to;
         private final long generation;
-        private long copied;
         private FileChannel copy;
         private FileLock lock;
 
@@ -231,7 +233,7 @@ final class JournalFile implements AutoCloseable {
             this.source = source;
             this.next = next;
             this.from = from;
-            this.copied = to;
+            this.to = to;
             this.generation = generation;
         }
 
@@ -242,7 +244,7 @@ final class JournalFile implements AutoCloseable {
             try {
                 lock = copy.tryLock();
                 if (lock == null) throw new IOException("another process holds " + next.getFileName());
-                transfer(source, from, copied, copy);
+                transfer(source, from, to, copy);
                 copy.force(true);
             } catch (IOException | RuntimeException e) {
                 discard();
@@ -275,7 +277,7 @@ final class JournalFile implements AutoCloseable {
             return false;
         }
         try {
-            transfer(file, c.copied, bytes, c.copy);
+            transfer(file, c.to, bytes, c.copy);
             Files.move(c.next, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             c.discard();
