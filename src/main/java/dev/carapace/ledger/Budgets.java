@@ -40,6 +40,8 @@ public final class Budgets {
     private final Set<String> tiers;
     private final BiPredicate<Budget.Scope, String> known;
     private volatile Map<String, Budget> byId = Map.of();
+    /** Counts the changes of {@link #byId}: a call that began under other budgets is charged to these too. */
+    private volatile long version;
     /** False until the first read: the budgets found then are not new, whatever the mirror held (nothing). */
     private boolean loaded;
     /**
@@ -74,9 +76,19 @@ public final class Budgets {
             Map<String, Budget> before = byId;
             Map<String, Budget> m = new HashMap<>();
             for (BudgetRow r : book.budgets()) m.put(r.id(), fromRow(r));
+            if (!loaded) {
+                byId = Map.copyOf(m);
+                loaded = true;
+                return;
+            }
+            if (m.equals(before)) return;
             Instant now = clock.instant();
-            boolean seeded = false;
-            if (loaded) {
+            // One step that no call's reservation or charge comes in the middle of: a call that ended before it is in
+            // the records a new budget's window starts from; one that ends after it finds the budgets changed and
+            // counts on theirs (Ledger). And on any change (a new period or time zone moved windows in the store; a
+            // budget deleted and made again may have been seeded by another process), a gateway that keeps windows
+            // in memory reads them again before its calls use them (edits are rare; a read is cheap).
+            book.resync(() -> {
                 for (Budget b : m.values()) {
                     if (before.containsKey(b.id())) continue;
                     Set<String> exempt = new HashSet<>();
@@ -87,20 +99,17 @@ public final class Budgets {
                     });
                     book.seedWindow(b.id(), b.scope().name().toLowerCase(Locale.ROOT), b.subject(),
                             b.period().start(now, b.zone()).toEpochMilli(), exempt, capped);
-                    seeded = true;
                 }
-            }
-            // A new period or time zone moved the budget's windows in the store (LedgerBook.putBudget), and a budget
-            // deleted and created again may have been seeded by another process: on any change, a gateway that keeps
-            // windows in memory reads them again, before its calls use them (edits are rare; a read is cheap).
-            boolean moved = !m.equals(before);
-            if (moved && !seeded && loaded) book.reload();
-            byId = Map.copyOf(m);
-            loaded = true;
+                byId = Map.copyOf(m);
+                version++;
+            });
         } finally {
             edits.unlock();
         }
     }
+
+    /** Moves on each change of the budgets (see {@link #refresh}); a cheap read for every call's charge. */
+    long version() { return version; }
 
     /**
      * The budgets a call by {@code p} must satisfy: its agent's (when an agent calls), its user's, its team's and the

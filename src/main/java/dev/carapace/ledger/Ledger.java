@@ -108,6 +108,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
     private static final class Held {
         final Reservation reservation;
         final List<Budget> budgets;
+        /** {@link Budgets#version} when {@link #budgets} were read: the call's budgets are those unless it moved. */
+        final long budgetsVersion;
         final Price price;
         final long promptBound;
         final int maxOutput;
@@ -120,8 +122,10 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long promptTokens = -1;
         long lastProgress;
 
-        Held(Reservation reservation, List<Budget> budgets, Price price, long promptBound, int maxOutput, long startNanos) {
+        Held(Reservation reservation, List<Budget> budgets, long budgetsVersion, Price price, long promptBound,
+             int maxOutput, long startNanos) {
             this.reservation = reservation;
+            this.budgetsVersion = budgetsVersion;
             this.budgets = budgets;
             this.price = price;
             this.promptBound = promptBound;
@@ -134,6 +138,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
     public void routed(Call call) {
         // Counting a prompt's tokens costs the caller nothing: it is answered without an upstream's tokens.
         if (call.operation() == Operation.COUNT_TOKENS) return;
+        long budgetsVersion = budgets.version();   // before the path: a change after it is seen at the call's end
         List<Budget> path = budgets.path(call.principal());
         ModelSpec model = call.model().spec();
         Instant now = clock.instant();
@@ -151,7 +156,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
             Reservation r = reservation(call, model, guess(model, bound, units), calibration.output(model.id(), maxOutput),
                     Pricing.worstCase(price, bound, maxOutput), bound + maxOutput, List.of(), now);
             book.reserve(r, instance, List.of());
-            call.note(Held.class, new Held(r, List.of(), price, bound, maxOutput, call.startNanos()));
+            call.note(Held.class, new Held(r, List.of(), budgetsVersion, price, bound, maxOutput, call.startNanos()));
             return;
         }
         if (!noOutput && req.maxTokens() == null) call.request(req.withMaxTokens(maxOutput));
@@ -166,13 +171,7 @@ public final class Ledger implements CallFilter, AutoCloseable {
                 throw refusal(path, new WindowKey(b.id(), b.period().start(now, b.zone()).toEpochMilli(), model.tier()), nanos, tokens, now);
             }
         }
-        List<Charge> charges = new ArrayList<>();
-        for (Budget b : path) {
-            Budget.TierRule rule = b.tiers().get(model.tier());
-            long start = b.period().start(now, b.zone()).toEpochMilli();
-            if (rule == null || !rule.exempt()) charges.add(new Charge(new WindowKey(b.id(), start, "*"), b.limitNanos(), b.limitTokens()));
-            if (rule != null && rule.capNanos() != null) charges.add(new Charge(new WindowKey(b.id(), start, model.tier()), rule.capNanos(), null));
-        }
+        List<Charge> charges = charges(path, model.tier(), now);
         if (charges.isEmpty()) return;
         long outputGuess = calibration.output(model.id(), maxOutput);
         Reservation r = reservation(call, model, guess(model, bound, units), outputGuess, nanos, tokens, charges, now);
@@ -193,8 +192,34 @@ public final class Ledger implements CallFilter, AutoCloseable {
             }
         }
         if (refused != null) throw refusal(path, refused, nanos, tokens, now);
-        call.note(Held.class, new Held(r, path, price, bound, maxOutput, call.startNanos()));
+        call.note(Held.class, new Held(r, path, budgetsVersion, price, bound, maxOutput, call.startNanos()));
         call.readOutput();   // onEvent counts a stream's output as it comes
+    }
+
+    /** What a call of a model of {@code tier} at {@code at} counts on: each budget's total window and tier cap. */
+    private static List<Charge> charges(List<Budget> path, String tier, Instant at) {
+        List<Charge> charges = new ArrayList<>();
+        for (Budget b : path) {
+            Budget.TierRule rule = b.tiers().get(tier);
+            long start = b.period().start(at, b.zone()).toEpochMilli();
+            if (rule == null || !rule.exempt()) charges.add(new Charge(new WindowKey(b.id(), start, "*"), b.limitNanos(), b.limitTokens()));
+            if (rule != null && rule.capNanos() != null) charges.add(new Charge(new WindowKey(b.id(), start, tier), rule.capNanos(), null));
+        }
+        return charges;
+    }
+
+    /**
+     * The windows a call's charge counts on that its reservation did not hold: those of budgets made, or moved to a
+     * new period or zone, since it began (an admin's edit while it was in flight). A budget made then starts from
+     * what its subject had spent, calls in flight not included; they count on it when they end.
+     */
+    private List<WindowKey> alsoCharged(Call call, Held held, List<Budget> now) {
+        if (call.model() == null) return List.of();
+        List<WindowKey> also = new ArrayList<>();
+        for (Charge c : charges(now, call.model().spec().tier(), held.reservation.createdAt())) {
+            if (!held.reservation.windows().contains(c.window())) also.add(c.window());
+        }
+        return also;
     }
 
     /** Whether the window that refused a call has room for its output at least (what it reserves without a prompt). */
@@ -313,13 +338,19 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         long tokens = u.inputTokens() + u.outputTokens();
         if (u.estimated() || implausible != null) tokens = Math.min(tokens, held.reservation.tokens());
-        List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec);
+        List<Budget> path = held.budgets;
+        List<WindowKey> also = List.of();
+        if (budgets.version() != held.budgetsVersion) {
+            path = budgets.path(call.principal());
+            also = alsoCharged(call, held, path);
+        }
+        List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec, also);
         if (!held.budgets.isEmpty() && cost > held.reservation.nanos()) {
             log.warn("call {} cost {} nano-USD, more than the {} reserved", call.id(), cost, held.reservation.nanos());
         }
         for (WindowRow w : after) {
             if (!w.key().tier().equals("*")) continue;
-            for (Budget b : held.budgets) if (b.id().equals(w.key().budgetId())) alerts.spent(b, w);
+            for (Budget b : path) if (b.id().equals(w.key().budgetId())) alerts.spent(b, w);
         }
     }
 

@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * One budget decision as the ledger's {@link Journal} keeps it: a reservation made ({@code reserve}: {@code nanos}
@@ -35,10 +36,18 @@ public record JournalEntry(String kind, String reservationId, String owner, Stri
         return new JournalEntry("reserve", r.id(), owner, WindowKey.encode(r.windows()), r.nanos(), r.tokens(), r.createdAt(), r.context());
     }
 
-    /** A reservation ended ({@code settled} or {@code reconciled}) with its charge and usage record. */
-    public static JournalEntry end(String state, String reservationId, long nanos, long tokens, UsageRecord record) {
-        return new JournalEntry(state, reservationId, null, null, nanos, tokens, record.at(), record);
+    /**
+     * A reservation ended ({@code settled} or {@code reconciled}) with its charge and usage record; the charge counts
+     * on {@code alsoCharged} too, windows it did not hold (see {@link Reservations#settle}).
+     */
+    public static JournalEntry end(String state, String reservationId, long nanos, long tokens, UsageRecord record,
+                                   List<WindowKey> alsoCharged) {
+        return new JournalEntry(state, reservationId, null, alsoCharged.isEmpty() ? null : WindowKey.encode(alsoCharged),
+                nanos, tokens, record.at(), record);
     }
+
+    /** The windows an ending entry also charges: none for one written before such windows existed. */
+    List<WindowKey> alsoCharged() { return windows == null ? List.of() : WindowKey.decode(windows); }
 
     /** The usage record of a call that held no reservation. */
     public static JournalEntry record(UsageRecord record) {

@@ -100,7 +100,7 @@ final class JournalFold {
     private boolean reserveEnded(JournalEntry e, JournalEntry end) throws SQLException {
         // A call under no budget that ended in the batch it began leaves its record only: it held nothing, and its
         // record is written once whatever replays (request ids are unique).
-        if (end != null && e.windows().isEmpty()) return true;
+        if (end != null && e.windows().isEmpty() && end.alsoCharged().isEmpty()) return true;
         Reservation r = new Reservation(e.reservationId(), e.at(), e.nanos(), e.tokens(), WindowKey.decode(e.windows()), e.record());
         SqlReservations.bindReservation(insertReservation, r, e.owner(), end == null ? "open" : end.kind());
         if (insertReservation.executeUpdate() == 0) return false;   // hold nothing twice
@@ -108,6 +108,7 @@ final class JournalFold {
             if (end == null) addToWindow(k, 0, e.nanos(), 0, e.tokens());
             else addToWindow(k, end.nanos(), 0, end.tokens(), 0);
         }
+        if (end != null) for (WindowKey k : end.alsoCharged()) addToWindow(k, end.nanos(), 0, end.tokens(), 0);
         return true;
     }
 
@@ -125,6 +126,7 @@ final class JournalFold {
         }
         // The windows come from the reservation's row: a budget's new period may have moved them since.
         for (WindowKey k : WindowKey.decode(windows)) addToWindow(k, e.nanos(), -heldNanos, e.tokens(), -heldTokens);
+        for (WindowKey k : e.alsoCharged()) addToWindow(k, e.nanos(), 0, e.tokens(), 0);
         return true;
     }
 

@@ -32,12 +32,15 @@ public interface Reservations {
 
     /**
      * Ends an open reservation: its held amounts leave {@code reserved}, {@code nanos} and {@code tokens} join
-     * {@code spent}, and {@code record} is written.
+     * {@code spent} of its windows and of {@code alsoCharged}, and {@code record} is written.
      *
-     * @param state {@code settled}, or {@code reconciled} for an orphan charged at its estimate
+     * @param state       {@code settled}, or {@code reconciled} for an orphan charged at its estimate
+     * @param alsoCharged windows the reservation did not hold that the charge counts on too: those of budgets made,
+     *                    or moved to a new period, while its call was in flight
      * @return the windows after the charge, or empty if the reservation was not open
      */
-    List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record);
+    List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
+                           List<WindowKey> alsoCharged);
 
     /** Writes the record of a call that held no reservation. Durable when it returns. */
     void record(UsageRecord record);

@@ -65,6 +65,54 @@ class BudgetApiTest {
         return okJson(list).get("data").findValuesAsText("id");
     }
 
+    /**
+     * Regression (an outside tester): a budget made while its subject had calls in flight never counted them. Its
+     * window started from the records written so far, and the calls, reserved before it existed, were charged only
+     * to the windows they held: the subject could spend what it had in flight again, for good. A call now counts on
+     * the budgets in force when it ends; each window equals its subject's records.
+     */
+    @Test
+    void aBudgetMadeOrMovedWhileItsSubjectsCallsAreInFlightCountsThem() throws Exception {
+        okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": 1000, \"period\": \"month\"}"));
+        h.a.enqueue(openAiText("before", 100, 10));
+        assertThat(h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, "")).statusCode()).isEqualTo(200);
+
+        var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        List<java.util.concurrent.Future<HttpResponse<String>>> inFlight = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            h.a.enqueue(dev.carapace.testing.ScriptedUpstream.delayed(openAiText("slow " + i, 1000 + i, 500 + i), 1500));
+            inFlight.add(pool.submit(() -> h.post("/v1/chat/completions", h.memberKey, chat("m-solo", false, ""))));
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> h.a.requestCount() == 5);
+        // alice had no budget of her own; the team's moves to a week while the four are in flight
+        okJson(put("/api/budgets/user:alice", h.adminKey, "{\"amount\": 1000, \"period\": \"month\"}"));
+        okJson(put("/api/budgets/team:platform", h.adminKey, "{\"amount\": 1000, \"period\": \"week\"}"));
+        for (var f : inFlight) assertThat(f.get(20, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        pool.close();
+
+        assertThat(h.carapace.ledger().flush(5000)).isTrue();
+        Instant now = Instant.now();
+        long[] spent = records("user_id = 'alice'");
+        assertThat(spent[1]).as("five calls' tokens").isEqualTo(110 + 4 * 1500 + 2 * (0 + 1 + 2 + 3));
+        assertThat(window("user:alice", Period.MONTH.start(now, ZoneOffset.UTC).toEpochMilli())).containsExactly(spent);
+        assertThat(window("team:platform", Period.WEEK.start(now, ZoneOffset.UTC).toEpochMilli())).containsExactly(spent);
+    }
+
+    /** Spent nanos and tokens of a budget's window, as the tables hold it. */
+    private long[] window(String budget, long start) {
+        var w = LedgerBook.of(h.carapace.store()).windows(budget).stream()
+                .filter(r -> r.key().windowStart() == start && r.key().tier().equals("*")).findFirst().orElseThrow();
+        assertThat(w.reservedNanos()).as("nothing left held on %s", budget).isZero();
+        return new long[] {w.spentNanos(), w.spentTokens()};
+    }
+
+    /** What the usage records where {@code where} charge, nanos and tokens. */
+    private long[] records(String where) {
+        return h.carapace.store().jdbi().withHandle(x -> x.createQuery("SELECT COALESCE(SUM(cost_nanos), 0), "
+                + "COALESCE(SUM(input_tokens + output_tokens), 0) FROM usage_records WHERE " + where)
+                .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).one());
+    }
+
     @Test
     void adminCreatesReadsReplacesAndDeletes() {
         JsonNode b = okJson(put("/api/budgets/team:platform", h.adminKey, """

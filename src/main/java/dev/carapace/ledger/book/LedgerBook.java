@@ -62,10 +62,11 @@ public final class LedgerBook {
     }
 
     /**
-     * Reads the windows and open reservations again, for a process that keeps them in memory: after another process
-     * (the CLI) moved a budget's windows to a new period or time zone.
+     * Runs {@code change} with every decision so far folded into the tables and none made meanwhile, then has a
+     * decider that keeps windows in memory read them, and the open reservations, again: for budget edits that the
+     * windows and the calls in flight must see at once (another process may have moved windows too).
      */
-    public void reload() { reservations.resync(() -> {}); }
+    public void resync(Runnable change) { reservations.resync(change); }
 
     public boolean deleteBudget(String id) { return tables.deleteBudget(id); }
 
@@ -75,12 +76,12 @@ public final class LedgerBook {
 
     /**
      * Starts a new budget's current window with what its subject already spent in it
-     * ({@link LedgerTables#seedWindow}), with every call recorded so far folded in first and the decider's view read
-     * again after.
+     * ({@link LedgerTables#seedWindow}). Inside {@link #resync}, so that every call recorded so far is folded in first
+     * and the decider's view read again after.
      */
     public void seedWindow(String budgetId, String scope, String subject, long windowStart, Set<String> exempt,
                            Set<String> capped) {
-        reservations.resync(() -> tables.seedWindow(budgetId, scope, subject, windowStart, exempt, capped));
+        tables.seedWindow(budgetId, scope, subject, windowStart, exempt, capped);
     }
 
     // ---- budget changes: how a running gateway learns of another process's edit at once ----
@@ -128,7 +129,16 @@ public final class LedgerBook {
      * @return the windows after the charge, or empty if the reservation was not open (already settled)
      */
     public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record) {
-        return reservations.settle(reservationId, "settled", nanos, tokens, record);
+        return settle(reservationId, nanos, tokens, record, List.of());
+    }
+
+    /**
+     * As {@link #settle(String, long, long, UsageRecord)}, the charge counting on {@code alsoCharged} too: windows the
+     * reservation did not hold ({@link Reservations#settle}).
+     */
+    public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record,
+                                  List<WindowKey> alsoCharged) {
+        return reservations.settle(reservationId, "settled", nanos, tokens, record, alsoCharged);
     }
 
     /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
@@ -138,7 +148,7 @@ public final class LedgerBook {
 
     /** Settles an orphaned reservation at {@code nanos} and {@code tokens} (its progress) and writes its record. */
     public List<WindowRow> reconcile(Reservation r, long nanos, long tokens, UsageRecord record) {
-        return reservations.settle(r.id(), "reconciled", nanos, tokens, record);
+        return reservations.settle(r.id(), "reconciled", nanos, tokens, record, List.of());
     }
 
     /**

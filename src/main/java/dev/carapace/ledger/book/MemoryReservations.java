@@ -103,27 +103,39 @@ final class MemoryReservations implements Reservations {
     }
 
     @Override
-    public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record) {
-        if (unheld.remove(reservationId)) {
-            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record));
+    public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
+                                  List<WindowKey> alsoCharged) {
+        if (alsoCharged.isEmpty() && unheld.remove(reservationId)) {
+            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, alsoCharged));
             return List.of();
         }
         lock.lock();
         try {
-            Held held = open.get(reservationId);
+            Held held = unheld.remove(reservationId) ? new Held(0, 0, List.of()) : open.remove(reservationId);
             if (held == null) return List.of();   // settled or reconciled already
-            List<Figures> figures = new ArrayList<>(held.windows().size());
+            List<WindowKey> also = new ArrayList<>(alsoCharged);
+            also.removeAll(held.windows());
+            List<Figures> figures = new ArrayList<>(held.windows().size() + also.size());
             for (WindowKey k : held.windows()) figures.add(figures(k));
-            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record));
-            open.remove(reservationId);
-            List<WindowRow> after = new ArrayList<>(held.windows().size());
+            for (WindowKey k : also) figures.add(figures(k));   // every window loaded before the entry exists
+            try {
+                journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, also));
+            } catch (RuntimeException e) {
+                if (!held.windows().isEmpty()) open.put(reservationId, held);   // nothing ended: it is still open
+                else unheld.add(reservationId);
+                throw e;
+            }
+            List<WindowRow> after = new ArrayList<>(figures.size());
             for (int i = 0; i < figures.size(); i++) {
                 Figures f = figures.get(i);
-                f.reservedNanos -= held.nanos();
+                boolean wasHeld = i < held.windows().size();
+                if (wasHeld) {
+                    f.reservedNanos -= held.nanos();
+                    f.reservedTokens -= held.tokens();
+                }
                 f.spentNanos += nanos;
-                f.reservedTokens -= held.tokens();
                 f.spentTokens += tokens;
-                after.add(f.row(held.windows().get(i)));
+                after.add(f.row(wasHeld ? held.windows().get(i) : also.get(i - held.windows().size())));
             }
             return after;
         } finally {
