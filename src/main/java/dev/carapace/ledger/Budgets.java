@@ -85,12 +85,18 @@ public final class Budgets {
             Instant now = clock.instant();
             // One step that no call's reservation or charge comes in the middle of: a call that ended before it is in
             // the records a new budget's window starts from; one that ends after it finds the budgets changed and
-            // counts on theirs (Ledger). And on any change (a new period or time zone moved windows in the store; a
-            // budget deleted and made again may have been seeded by another process), a gateway that keeps windows
-            // in memory reads them again before its calls use them (edits are rare; a read is cheap).
+            // counts on theirs (Ledger). A budget moved to a new period or time zone has its window moved again:
+            // what reached the old one since the editor moved it (another process cannot fold this one's journal)
+            // goes to the new one. And a gateway that keeps windows in memory reads them again before its calls use
+            // them (edits are rare; a read is cheap).
             book.resync(() -> {
                 for (Budget b : m.values()) {
-                    if (before.containsKey(b.id())) continue;
+                    Budget old = before.get(b.id());
+                    if (old != null && (old.period() != b.period() || !old.zone().equals(b.zone()))) {
+                        book.moveWindow(b.id(), old.period().start(now, old.zone()).toEpochMilli(),
+                                b.period().start(now, b.zone()).toEpochMilli());
+                    }
+                    if (old != null) continue;
                     Set<String> exempt = new HashSet<>();
                     Set<String> capped = new HashSet<>();
                     b.tiers().forEach((tier, rule) -> {

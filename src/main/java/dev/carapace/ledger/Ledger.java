@@ -209,17 +209,14 @@ public final class Ledger implements CallFilter, AutoCloseable {
     }
 
     /**
-     * The windows a call's charge counts on that its reservation did not hold: those of budgets made, or moved to a
-     * new period or zone, since it began (an admin's edit while it was in flight). A budget made then starts from
-     * what its subject had spent, calls in flight not included; they count on it when they end.
+     * The windows a call's charge counts on when the budgets changed while it was in flight (an admin's edit): those
+     * of the budgets in force now, at the call's start. A budget made then starts from what its subject had spent,
+     * calls in flight not included: they count on it when they end. One moved to a new period or zone has had its
+     * window's figures moved to the new window: the call counts there, not on the window it held.
      */
-    private List<WindowKey> alsoCharged(Call call, Held held, List<Budget> now) {
-        if (call.model() == null) return List.of();
-        List<WindowKey> also = new ArrayList<>();
-        for (Charge c : charges(now, call.model().spec().tier(), held.reservation.createdAt())) {
-            if (!held.reservation.windows().contains(c.window())) also.add(c.window());
-        }
-        return also;
+    private List<WindowKey> chargedOn(Call call, Held held, List<Budget> now) {
+        if (call.model() == null) return held.reservation.windows();
+        return charges(now, call.model().spec().tier(), held.reservation.createdAt()).stream().map(Charge::window).toList();
     }
 
     /** Whether the window that refused a call has room for its output at least (what it reserves without a prompt). */
@@ -339,12 +336,12 @@ public final class Ledger implements CallFilter, AutoCloseable {
         long tokens = u.inputTokens() + u.outputTokens();
         if (u.estimated() || implausible != null) tokens = Math.min(tokens, held.reservation.tokens());
         List<Budget> path = held.budgets;
-        List<WindowKey> also = List.of();
+        List<WindowKey> chargedOn = null;   // the windows the reservation holds
         if (budgets.version() != held.budgetsVersion) {
             path = budgets.path(call.principal());
-            also = alsoCharged(call, held, path);
+            chargedOn = chargedOn(call, held, path);
         }
-        List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec, also);
+        List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec, chargedOn);
         if (!held.budgets.isEmpty() && cost > held.reservation.nanos()) {
             log.warn("call {} cost {} nano-USD, more than the {} reserved", call.id(), cost, held.reservation.nanos());
         }

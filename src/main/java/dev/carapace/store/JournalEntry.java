@@ -38,16 +38,16 @@ public record JournalEntry(String kind, String reservationId, String owner, Stri
 
     /**
      * A reservation ended ({@code settled} or {@code reconciled}) with its charge and usage record; the charge counts
-     * on {@code alsoCharged} too, windows it did not hold (see {@link Reservations#settle}).
+     * on {@code chargedOn}, or when null on the windows the reservation held (see {@link Reservations#settle}).
      */
     public static JournalEntry end(String state, String reservationId, long nanos, long tokens, UsageRecord record,
-                                   List<WindowKey> alsoCharged) {
-        return new JournalEntry(state, reservationId, null, alsoCharged.isEmpty() ? null : WindowKey.encode(alsoCharged),
+                                   List<WindowKey> chargedOn) {
+        return new JournalEntry(state, reservationId, null, chargedOn == null ? null : WindowKey.encode(chargedOn),
                 nanos, tokens, record.at(), record);
     }
 
-    /** The windows an ending entry also charges: none for one written before such windows existed. */
-    List<WindowKey> alsoCharged() { return windows == null ? List.of() : WindowKey.decode(windows); }
+    /** The windows an ending entry charges; null: those its reservation held (and every entry written before). */
+    List<WindowKey> chargedOn() { return windows == null ? null : WindowKey.decode(windows); }
 
     /** The usage record of a call that held no reservation. */
     public static JournalEntry record(UsageRecord record) {

@@ -100,15 +100,16 @@ final class JournalFold {
     private boolean reserveEnded(JournalEntry e, JournalEntry end) throws SQLException {
         // A call under no budget that ended in the batch it began leaves its record only: it held nothing, and its
         // record is written once whatever replays (request ids are unique).
-        if (end != null && e.windows().isEmpty() && end.alsoCharged().isEmpty()) return true;
+        List<WindowKey> chargedOn = end == null ? null : end.chargedOn();
+        if (end != null && e.windows().isEmpty() && (chargedOn == null || chargedOn.isEmpty())) return true;
         Reservation r = new Reservation(e.reservationId(), e.at(), e.nanos(), e.tokens(), WindowKey.decode(e.windows()), e.record());
         SqlReservations.bindReservation(insertReservation, r, e.owner(), end == null ? "open" : end.kind());
         if (insertReservation.executeUpdate() == 0) return false;   // hold nothing twice
-        for (WindowKey k : r.windows()) {
-            if (end == null) addToWindow(k, 0, e.nanos(), 0, e.tokens());
-            else addToWindow(k, end.nanos(), 0, end.tokens(), 0);
+        if (end == null) {
+            for (WindowKey k : r.windows()) addToWindow(k, 0, e.nanos(), 0, e.tokens());
+        } else {
+            for (WindowKey k : chargedOn == null ? r.windows() : chargedOn) addToWindow(k, end.nanos(), 0, end.tokens(), 0);
         }
-        if (end != null) for (WindowKey k : end.alsoCharged()) addToWindow(k, end.nanos(), 0, end.tokens(), 0);
         return true;
     }
 
@@ -125,8 +126,14 @@ final class JournalFold {
             windows = rs.getString(3);
         }
         // The windows come from the reservation's row: a budget's new period may have moved them since.
-        for (WindowKey k : WindowKey.decode(windows)) addToWindow(k, e.nanos(), -heldNanos, e.tokens(), -heldTokens);
-        for (WindowKey k : e.alsoCharged()) addToWindow(k, e.nanos(), 0, e.tokens(), 0);
+        List<WindowKey> held = WindowKey.decode(windows), chargedOn = e.chargedOn();
+        for (WindowKey k : held) {
+            boolean charged = chargedOn == null || chargedOn.contains(k);
+            addToWindow(k, charged ? e.nanos() : 0, -heldNanos, charged ? e.tokens() : 0, -heldTokens);
+        }
+        if (chargedOn != null) {
+            for (WindowKey k : chargedOn) if (!held.contains(k)) addToWindow(k, e.nanos(), 0, e.tokens(), 0);
+        }
         return true;
     }
 

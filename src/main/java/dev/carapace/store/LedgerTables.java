@@ -112,44 +112,61 @@ public final class LedgerTables {
     }
 
     /**
-     * Replaces a budget whose period or time zone changed, so that its current window now starts at
-     * {@code toStart} instead of {@code fromStart}. In the same transaction, the old current window's rows (total
-     * and per tier) move to the new start: spend carries over (the larger figure wins if the new window already
-     * has spend, so flipping back and forth never counts twice), holds of calls in flight move with their
-     * reservations, so they settle where the limit is now checked. Run it inside {@link Reservations#resync}: the
-     * journal must be folded first, so every call in flight is in the tables to be moved, and a decider keeping
-     * windows in memory must read them again after.
+     * Replaces a budget whose period or time zone changed, and moves its current window from {@code fromStart} to
+     * {@code toStart} ({@link #moveWindow}) in the same transaction.
      */
     public void putBudget(BudgetRow b, long fromStart, long toStart) {
         store.write("save budget", h -> {
             upsertBudget(h, b);
-            if (fromStart == toStart) return null;
-            List<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w")
-                    .bind("b", b.id()).bind("w", fromStart).map(WINDOW).list();
-            for (WindowRow o : old) {
-                String tier = o.key().tier();
-                h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
-                                + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
-                        .bind("b", b.id()).bind("w", toStart).bind("t", tier).execute();
-                h.createUpdate("""
-                                UPDATE budget_windows SET
-                                    spent_nanos = CASE WHEN spent_nanos < :n THEN :n ELSE spent_nanos END,
-                                    spent_tokens = CASE WHEN spent_tokens < :tk THEN :tk ELSE spent_tokens END,
-                                    reserved_nanos = reserved_nanos + :rn, reserved_tokens = reserved_tokens + :rt
-                                WHERE budget_id = :b AND window_start = :w AND tier = :t""")
-                        .bind("n", o.spentNanos()).bind("tk", o.spentTokens())
-                        .bind("rn", o.reservedNanos()).bind("rt", o.reservedTokens())
-                        .bind("b", b.id()).bind("w", toStart).bind("t", tier).execute();
-                h.createUpdate("UPDATE budget_windows SET reserved_nanos = 0, reserved_tokens = 0 "
-                                + "WHERE budget_id = :b AND window_start = :w AND tier = :t")
-                        .bind("b", b.id()).bind("w", fromStart).bind("t", tier).execute();
-            }
-            // Ids cannot contain '|', and no id ends with another (scopes are whole words before the ':'), so the
-            // text "id|start|" names exactly this budget's window in a reservation's list.
-            h.createUpdate("UPDATE reservations SET windows = REPLACE(windows, :from, :to) WHERE state = 'open'")
-                    .bind("from", b.id() + "|" + fromStart + "|").bind("to", b.id() + "|" + toStart + "|").execute();
+            moveWindow(h, b.id(), fromStart, toStart);
             return null;
         });
+    }
+
+    /**
+     * Moves a budget's current window, which a new period or time zone makes start at {@code toStart} instead of
+     * {@code fromStart}: the old window's rows (total and per tier) are added to the new window's and emptied, so
+     * nothing is counted twice however often the budget flips back and forth, and holds of calls in flight move with
+     * their reservations, so they settle where the limit is now checked. Moving again moves only what reached the old
+     * window since: the journal's owner moves after folding what another process (the CLI) could not see when it
+     * moved. Run it inside {@link Reservations#resync}: the journal must be folded first, and a decider keeping
+     * windows in memory must read them again after.
+     */
+    public void moveWindow(String budgetId, long fromStart, long toStart) {
+        if (fromStart == toStart) return;
+        store.write("move budget window", h -> {
+            moveWindow(h, budgetId, fromStart, toStart);
+            return null;
+        });
+    }
+
+    private void moveWindow(Handle h, String budgetId, long fromStart, long toStart) {
+        if (fromStart == toStart) return;
+        // Locked as read on PostgreSQL: two gateways moving at once must not both add the same figures.
+        List<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w"
+                        + (store.postgres() ? " FOR UPDATE" : ""))
+                .bind("b", budgetId).bind("w", fromStart).map(WINDOW).list();
+        for (WindowRow o : old) {
+            String tier = o.key().tier();
+            h.createUpdate("""
+                            INSERT INTO budget_windows (budget_id, window_start, tier, spent_nanos, reserved_nanos, spent_tokens, reserved_tokens)
+                            VALUES (:b, :w, :t, :n, :rn, :tk, :rt)
+                            ON CONFLICT (budget_id, window_start, tier) DO UPDATE SET
+                                spent_nanos = budget_windows.spent_nanos + excluded.spent_nanos,
+                                reserved_nanos = budget_windows.reserved_nanos + excluded.reserved_nanos,
+                                spent_tokens = budget_windows.spent_tokens + excluded.spent_tokens,
+                                reserved_tokens = budget_windows.reserved_tokens + excluded.reserved_tokens""")
+                    .bind("b", budgetId).bind("w", toStart).bind("t", tier)
+                    .bind("n", o.spentNanos()).bind("tk", o.spentTokens())
+                    .bind("rn", o.reservedNanos()).bind("rt", o.reservedTokens()).execute();
+            h.createUpdate("UPDATE budget_windows SET spent_nanos = 0, reserved_nanos = 0, spent_tokens = 0, "
+                            + "reserved_tokens = 0 WHERE budget_id = :b AND window_start = :w AND tier = :t")
+                    .bind("b", budgetId).bind("w", fromStart).bind("t", tier).execute();
+        }
+        // Ids cannot contain '|', and no id ends with another (scopes are whole words before the ':'), so the
+        // text "id|start|" names exactly this budget's window in a reservation's list.
+        h.createUpdate("UPDATE reservations SET windows = REPLACE(windows, :from, :to) WHERE state = 'open'")
+                .bind("from", budgetId + "|" + fromStart + "|").bind("to", budgetId + "|" + toStart + "|").execute();
     }
 
     private static void upsertBudget(Handle h, BudgetRow b) {

@@ -31,16 +31,16 @@ public interface Reservations {
     Optional<WindowKey> reserve(Reservation r, String owner, List<Charge> charges);
 
     /**
-     * Ends an open reservation: its held amounts leave {@code reserved}, {@code nanos} and {@code tokens} join
-     * {@code spent} of its windows and of {@code alsoCharged}, and {@code record} is written.
+     * Ends an open reservation: its held amounts leave {@code reserved} of its windows, {@code nanos} and
+     * {@code tokens} join {@code spent} of {@code chargedOn}, and {@code record} is written.
      *
-     * @param state       {@code settled}, or {@code reconciled} for an orphan charged at its estimate
-     * @param alsoCharged windows the reservation did not hold that the charge counts on too: those of budgets made,
-     *                    or moved to a new period, while its call was in flight
-     * @return the windows after the charge, or empty if the reservation was not open
+     * @param state     {@code settled}, or {@code reconciled} for an orphan charged at its estimate
+     * @param chargedOn the windows the charge counts on; null for those the reservation holds. Others when the
+     *                  budgets changed while its call was in flight: a budget made, deleted, or moved to a new period
+     * @return the windows charged, after the charge, or empty if the reservation was not open
      */
     List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
-                           List<WindowKey> alsoCharged);
+                           List<WindowKey> chargedOn);
 
     /** Writes the record of a call that held no reservation. Durable when it returns. */
     void record(UsageRecord record);

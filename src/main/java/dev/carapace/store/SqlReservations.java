@@ -46,7 +46,7 @@ final class SqlReservations implements Reservations {
             WHERE budget_id = ? AND window_start = ? AND tier = ?
             RETURNING *""";
 
-    /** A charge on a window the reservation did not hold: its spend only, the row made if it is new. */
+    /** A charge on a window the reservation did not hold (see {@link #settle}): its spend only, the row made if new. */
     private static final String CHARGE_ALSO = """
             INSERT INTO budget_windows (budget_id, window_start, tier, spent_nanos, reserved_nanos, spent_tokens, reserved_tokens)
             VALUES (?, ?, ?, ?, 0, ?, 0)
@@ -110,7 +110,7 @@ final class SqlReservations implements Reservations {
 
     @Override
     public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
-                                  List<WindowKey> alsoCharged) {
+                                  List<WindowKey> chargedOn) {
         return store.write(state.equals("settled") ? "settle reservation" : "reconcile reservation", h -> {
             // One statement claims the reservation and says what it held: a concurrent settle finds it no longer open.
             Optional<Object[]> held = h.createQuery(CLAIM).bind(0, state).bind(1, reservationId)
@@ -119,16 +119,20 @@ final class SqlReservations implements Reservations {
             long heldNanos = (Long) held.get()[0];
             long heldTokens = (Long) held.get()[1];
             List<WindowKey> heldOn = WindowKey.decode((String) held.get()[2]);
+            List<WindowKey> charged = chargedOn == null ? heldOn : chargedOn;
             List<WindowKey> keys = new ArrayList<>(heldOn);
-            for (WindowKey k : alsoCharged) if (!heldOn.contains(k)) keys.add(k);
+            for (WindowKey k : charged) if (!heldOn.contains(k)) keys.add(k);
             keys.sort(null);   // rows locked in one order by every writer
             List<WindowRow> after = new ArrayList<>();
             for (WindowKey k : keys) {
-                after.add(heldOn.contains(k)
-                        ? h.createQuery(CHARGE).bind(0, heldNanos).bind(1, nanos).bind(2, heldTokens).bind(3, tokens)
-                                .bind(4, k.budgetId()).bind(5, k.windowStart()).bind(6, k.tier()).map(LedgerTables.WINDOW).one()
+                boolean isHeld = heldOn.contains(k), isCharged = charged.contains(k);
+                WindowRow row = isHeld
+                        ? h.createQuery(CHARGE).bind(0, heldNanos).bind(1, isCharged ? nanos : 0).bind(2, heldTokens)
+                                .bind(3, isCharged ? tokens : 0).bind(4, k.budgetId()).bind(5, k.windowStart())
+                                .bind(6, k.tier()).map(LedgerTables.WINDOW).one()
                         : h.createQuery(CHARGE_ALSO).bind(0, k.budgetId()).bind(1, k.windowStart()).bind(2, k.tier())
-                                .bind(3, nanos).bind(4, tokens).map(LedgerTables.WINDOW).one());
+                                .bind(3, nanos).bind(4, tokens).map(LedgerTables.WINDOW).one();
+                if (isCharged) after.add(row);
             }
             UsageLog.insert(h, List.of(record));
             return after;

@@ -253,6 +253,12 @@ public final class Store implements AutoCloseable {
     Journal journal() { return journal; }
 
     /**
+     * The lock of this store's writers, the journal's fold among them (null on PostgreSQL). Tests hold it to keep the
+     * fold waiting without a transaction, which would lock the file against other processes too.
+     */
+    ReentrantLock writeLock() { return writeLock; }
+
+    /**
      * Whether this is a SQLite file whose ledger journal another process held when this store opened it (a CLI
      * command at work): its budget decisions then write the tables directly, a transaction each, not the journal.
      */

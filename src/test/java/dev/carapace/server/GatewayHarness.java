@@ -62,9 +62,12 @@ final class GatewayHarness implements AutoCloseable {
      */
     GatewayHarness(Path dataDir, String extraRouting, String claudeAliases, String extraProviders, String extraModels)
             throws Exception {
-        String yaml = """
+        // Every harness gateway lets METRICS_TOKEN scrape /metrics, in a server section of its own or of the caller's.
+        String server = "server:\n  metrics_token_env: METRICS_TOKEN\n";
+        boolean callersServer = extraRouting.startsWith("server:\n") || extraRouting.contains("\nserver:\n");
+        if (callersServer) extraRouting = extraRouting.replaceFirst("(?m)^server:\n", java.util.regex.Matcher.quoteReplacement(server));
+        String yaml = (callersServer ? "" : server) + """
                 org: acme
-                server: {metrics_token_env: METRICS_TOKEN}
                 providers:
                   a: {kind: openai, base_url: %s, api_key_env: A_KEY, read_timeout: 2s}
                   b: {kind: openai, base_url: %s, api_key_env: B_KEY, read_timeout: 2s}

@@ -68,6 +68,9 @@ public final class LedgerBook {
      */
     public void resync(Runnable change) { reservations.resync(change); }
 
+    /** Moves a budget's current window to its new start ({@link LedgerTables#moveWindow}); inside {@link #resync}. */
+    public void moveWindow(String budgetId, long fromStart, long toStart) { tables.moveWindow(budgetId, fromStart, toStart); }
+
     public boolean deleteBudget(String id) { return tables.deleteBudget(id); }
 
     public List<BudgetRow> budgets() { return tables.budgets(); }
@@ -129,16 +132,16 @@ public final class LedgerBook {
      * @return the windows after the charge, or empty if the reservation was not open (already settled)
      */
     public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record) {
-        return settle(reservationId, nanos, tokens, record, List.of());
+        return settle(reservationId, nanos, tokens, record, null);
     }
 
     /**
-     * As {@link #settle(String, long, long, UsageRecord)}, the charge counting on {@code alsoCharged} too: windows the
-     * reservation did not hold ({@link Reservations#settle}).
+     * As {@link #settle(String, long, long, UsageRecord)}, the charge counting on {@code chargedOn} rather than the
+     * windows the reservation holds, which it leaves all the same ({@link Reservations#settle}).
      */
     public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record,
-                                  List<WindowKey> alsoCharged) {
-        return reservations.settle(reservationId, "settled", nanos, tokens, record, alsoCharged);
+                                  List<WindowKey> chargedOn) {
+        return reservations.settle(reservationId, "settled", nanos, tokens, record, chargedOn);
     }
 
     /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
@@ -148,7 +151,7 @@ public final class LedgerBook {
 
     /** Settles an orphaned reservation at {@code nanos} and {@code tokens} (its progress) and writes its record. */
     public List<WindowRow> reconcile(Reservation r, long nanos, long tokens, UsageRecord record) {
-        return reservations.settle(r.id(), "reconciled", nanos, tokens, record, List.of());
+        return reservations.settle(r.id(), "reconciled", nanos, tokens, record, null);
     }
 
     /**

@@ -104,38 +104,37 @@ final class MemoryReservations implements Reservations {
 
     @Override
     public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
-                                  List<WindowKey> alsoCharged) {
-        if (alsoCharged.isEmpty() && unheld.remove(reservationId)) {
-            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, alsoCharged));
+                                  List<WindowKey> chargedOn) {
+        if (chargedOn == null && unheld.remove(reservationId)) {
+            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, null));
             return List.of();
         }
         lock.lock();
         try {
             Held held = unheld.remove(reservationId) ? new Held(0, 0, List.of()) : open.remove(reservationId);
             if (held == null) return List.of();   // settled or reconciled already
-            List<WindowKey> also = new ArrayList<>(alsoCharged);
-            also.removeAll(held.windows());
-            List<Figures> figures = new ArrayList<>(held.windows().size() + also.size());
-            for (WindowKey k : held.windows()) figures.add(figures(k));
-            for (WindowKey k : also) figures.add(figures(k));   // every window loaded before the entry exists
+            List<WindowKey> charged = chargedOn == null ? held.windows() : chargedOn;
+            List<Figures> holding = new ArrayList<>(held.windows().size());
+            List<Figures> charging = new ArrayList<>(charged.size());
+            for (WindowKey k : held.windows()) holding.add(figures(k));
+            for (WindowKey k : charged) charging.add(figures(k));   // every window loaded before the entry exists
             try {
-                journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, also));
+                journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, chargedOn));
             } catch (RuntimeException e) {
-                if (!held.windows().isEmpty()) open.put(reservationId, held);   // nothing ended: it is still open
-                else unheld.add(reservationId);
+                if (held.windows().isEmpty()) unheld.add(reservationId);   // nothing ended: it is still open
+                else open.put(reservationId, held);
                 throw e;
             }
-            List<WindowRow> after = new ArrayList<>(figures.size());
-            for (int i = 0; i < figures.size(); i++) {
-                Figures f = figures.get(i);
-                boolean wasHeld = i < held.windows().size();
-                if (wasHeld) {
-                    f.reservedNanos -= held.nanos();
-                    f.reservedTokens -= held.tokens();
-                }
+            for (Figures f : holding) {
+                f.reservedNanos -= held.nanos();
+                f.reservedTokens -= held.tokens();
+            }
+            List<WindowRow> after = new ArrayList<>(charging.size());
+            for (int i = 0; i < charging.size(); i++) {
+                Figures f = charging.get(i);
                 f.spentNanos += nanos;
                 f.spentTokens += tokens;
-                after.add(f.row(wasHeld ? held.windows().get(i) : also.get(i - held.windows().size())));
+                after.add(f.row(charged.get(i)));
             }
             return after;
         } finally {
