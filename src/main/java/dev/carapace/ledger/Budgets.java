@@ -83,28 +83,28 @@ public final class Budgets {
             }
             if (m.equals(before)) return;
             Instant now = clock.instant();
-            // One step that no call's reservation or charge comes in the middle of: a call that ended before it is in
-            // the records a new budget's window starts from; one that ends after it finds the budgets changed and
-            // counts on theirs (Ledger). A budget moved to a new period or time zone has its window moved again:
-            // what reached the old one since the editor moved it (another process cannot fold this one's journal)
-            // goes to the new one. And a gateway that keeps windows in memory reads them again before its calls use
-            // them (edits are rare; a read is cheap).
+            // One step that no call's charge comes in the middle of: a call that ended before it is in the records a
+            // new or moved budget's window is set from; one that ends after it finds the budgets changed and counts
+            // on theirs (Ledger). A moved budget's holds move again: what reached the old window since the editor
+            // moved them (another process cannot fold this one's journal) goes to the new one. And a gateway that
+            // keeps windows in memory reads them again before its calls use them (edits are rare; a read is cheap).
             book.resync(() -> {
                 for (Budget b : m.values()) {
                     Budget old = before.get(b.id());
-                    if (old != null && (old.period() != b.period() || !old.zone().equals(b.zone()))) {
-                        book.moveWindow(b.id(), old.period().start(now, old.zone()).toEpochMilli(),
-                                b.period().start(now, b.zone()).toEpochMilli());
+                    boolean moved = old != null && (old.period() != b.period() || !old.zone().equals(b.zone()));
+                    if (old != null && !moved) continue;
+                    long start = b.period().start(now, b.zone()).toEpochMilli();
+                    if (moved) {
+                        book.moveHolds(b.id(), old.period().start(now, old.zone()).toEpochMilli(), start,
+                                b.scope() == Budget.Scope.JOB);
                     }
-                    if (old != null) continue;
                     Set<String> exempt = new HashSet<>();
                     Set<String> capped = new HashSet<>();
                     b.tiers().forEach((tier, rule) -> {
                         if (rule.exempt()) exempt.add(tier);
                         if (rule.capNanos() != null) capped.add(tier);
                     });
-                    book.seedWindow(b.id(), b.scope().name().toLowerCase(Locale.ROOT), b.subject(),
-                            b.period().start(now, b.zone()).toEpochMilli(), exempt, capped);
+                    book.seedWindow(b.id(), b.scope().name().toLowerCase(Locale.ROOT), b.subject(), start, exempt, capped);
                 }
                 byId = Map.copyOf(m);
                 version++;

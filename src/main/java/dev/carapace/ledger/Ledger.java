@@ -335,13 +335,14 @@ public final class Ledger implements CallFilter, AutoCloseable {
         }
         long tokens = u.inputTokens() + u.outputTokens();
         if (u.estimated() || implausible != null) tokens = Math.min(tokens, held.reservation.tokens());
-        List<Budget> path = held.budgets;
-        List<WindowKey> chargedOn = null;   // the windows the reservation holds
-        if (budgets.version() != held.budgetsVersion) {
-            path = budgets.path(call.principal());
-            chargedOn = chargedOn(call, held, path);
-        }
-        List<WindowRow> after = book.settle(held.reservation.id(), cost, tokens, rec, chargedOn);
+        List<Budget> path;
+        List<WindowRow> after;
+        do {   // again if the budgets change as it is charged: it counts on those in force when it is
+            long version = budgets.version();
+            path = version == held.budgetsVersion ? held.budgets : budgets.path(call.principal());
+            List<WindowKey> chargedOn = version == held.budgetsVersion ? null : chargedOn(call, held, path);
+            after = book.settle(held.reservation.id(), cost, tokens, rec, chargedOn, () -> budgets.version() == version);
+        } while (after == null);
         if (!held.budgets.isEmpty() && cost > held.reservation.nanos()) {
             log.warn("call {} cost {} nano-USD, more than the {} reserved", call.id(), cost, held.reservation.nanos());
         }

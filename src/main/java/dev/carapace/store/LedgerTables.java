@@ -112,41 +112,43 @@ public final class LedgerTables {
     }
 
     /**
-     * Replaces a budget whose period or time zone changed, and moves its current window from {@code fromStart} to
-     * {@code toStart} ({@link #moveWindow}) in the same transaction.
+     * Replaces a budget whose period or time zone changed, and moves the holds of its calls in flight from the window
+     * that started at {@code fromStart} to the one that starts at {@code toStart} ({@link #moveHolds}), in one
+     * transaction. What the new window has spent is its subject's records in it ({@link #seedWindow}); a job's
+     * budget, whose calls the records do not name, carries its old window's spend.
      */
     public void putBudget(BudgetRow b, long fromStart, long toStart) {
         store.write("save budget", h -> {
             upsertBudget(h, b);
-            moveWindow(h, b.id(), fromStart, toStart);
+            moveHolds(h, b.id(), fromStart, toStart, b.scope().equals("job"));
             return null;
         });
     }
 
     /**
-     * Moves a budget's current window, which a new period or time zone makes start at {@code toStart} instead of
-     * {@code fromStart}: the old window's rows (total and per tier) are added to the new window's and emptied, so
-     * nothing is counted twice however often the budget flips back and forth, and holds of calls in flight move with
-     * their reservations, so they settle where the limit is now checked. Moving again moves only what reached the old
-     * window since: the journal's owner moves after folding what another process (the CLI) could not see when it
-     * moved. Run it inside {@link Reservations#resync}: the journal must be folded first, and a decider keeping
-     * windows in memory must read them again after.
+     * Moves the holds of a budget's calls in flight from its window that started at {@code fromStart} to the one that
+     * starts at {@code toStart} (a new period or time zone), with their reservations, so they settle where the limit
+     * is now checked. Moving again moves only what reached the old window since: the journal's owner moves after
+     * folding what another process (the CLI) could not see when it moved. Run it inside {@link Reservations#resync}.
      */
-    public void moveWindow(String budgetId, long fromStart, long toStart) {
+    public void moveHolds(String budgetId, long fromStart, long toStart, boolean spentToo) {
         if (fromStart == toStart) return;
-        store.write("move budget window", h -> {
-            moveWindow(h, budgetId, fromStart, toStart);
+        store.write("move budget holds", h -> {
+            moveHolds(h, budgetId, fromStart, toStart, spentToo);
             return null;
         });
     }
 
-    private void moveWindow(Handle h, String budgetId, long fromStart, long toStart) {
+    /** @param spentToo whether the old window's spend moves too (a job's budget, which no record names) */
+    private void moveHolds(Handle h, String budgetId, long fromStart, long toStart, boolean spentToo) {
         if (fromStart == toStart) return;
         // Locked as read on PostgreSQL: two gateways moving at once must not both add the same figures.
         List<WindowRow> old = h.createQuery("SELECT * FROM budget_windows WHERE budget_id = :b AND window_start = :w"
                         + (store.postgres() ? " FOR UPDATE" : ""))
                 .bind("b", budgetId).bind("w", fromStart).map(WINDOW).list();
         for (WindowRow o : old) {
+            long n = spentToo ? o.spentNanos() : 0, tk = spentToo ? o.spentTokens() : 0;
+            if (o.reservedNanos() == 0 && o.reservedTokens() == 0 && n == 0 && tk == 0) continue;
             String tier = o.key().tier();
             h.createUpdate("""
                             INSERT INTO budget_windows (budget_id, window_start, tier, spent_nanos, reserved_nanos, spent_tokens, reserved_tokens)
@@ -156,11 +158,11 @@ public final class LedgerTables {
                                 reserved_nanos = budget_windows.reserved_nanos + excluded.reserved_nanos,
                                 spent_tokens = budget_windows.spent_tokens + excluded.spent_tokens,
                                 reserved_tokens = budget_windows.reserved_tokens + excluded.reserved_tokens""")
-                    .bind("b", budgetId).bind("w", toStart).bind("t", tier)
-                    .bind("n", o.spentNanos()).bind("tk", o.spentTokens())
+                    .bind("b", budgetId).bind("w", toStart).bind("t", tier).bind("n", n).bind("tk", tk)
                     .bind("rn", o.reservedNanos()).bind("rt", o.reservedTokens()).execute();
-            h.createUpdate("UPDATE budget_windows SET spent_nanos = 0, reserved_nanos = 0, spent_tokens = 0, "
-                            + "reserved_tokens = 0 WHERE budget_id = :b AND window_start = :w AND tier = :t")
+            h.createUpdate("UPDATE budget_windows SET reserved_nanos = 0, reserved_tokens = 0"
+                            + (spentToo ? ", spent_nanos = 0, spent_tokens = 0" : "")
+                            + " WHERE budget_id = :b AND window_start = :w AND tier = :t")
                     .bind("b", budgetId).bind("w", fromStart).bind("t", tier).execute();
         }
         // Ids cannot contain '|', and no id ends with another (scopes are whole words before the ':'), so the
@@ -240,17 +242,19 @@ public final class LedgerTables {
                 .map((rs, ctx) -> new Acknowledgements(rs.getInt("running"), rs.getInt("applied"))).one());
     }
 
-    // ---- a new budget's first window ----
+    // ---- a budget's window from its subject's records ----
 
     /**
-     * Starts a new budget's current window with what its subject already spent in it (issue 14: a budget created
-     * mid-month showed 0 spent while its team had spent 29,267 tokens that month, and let it spend its whole limit
-     * again). The figures come from the usage records for the part of the window's first UTC day that it covers,
-     * and from the daily rollups for every whole day after it, so that a month's window reads a few hundred rollup
-     * rows rather than every record of the month. The total window ({@code *}) counts every tier but the exempt
-     * ones; each capped tier's window counts that tier. A window that already holds more (the budget existed before)
-     * keeps its figure: seeding again never counts twice. The journal must be folded first, so every call recorded so far
-     * is counted, and a process keeping windows in memory reads them again after.
+     * Sets what a budget's current window has spent to what its subject spent in it, for a new budget or one moved to
+     * a new period or time zone (issue 14: a budget created mid-month showed 0 spent while its team had spent 29,267
+     * tokens that month, and let it spend its whole limit again). The figures come from the usage records for the
+     * part of the window's first UTC day that it covers, and from the daily rollups for every whole day after it, so
+     * that a month's window reads a few hundred rollup rows rather than every record of the month. The total window
+     * ({@code *}) counts every tier but the exempt ones; each capped tier's window counts that tier. Set, not added:
+     * seeding again, a window left by a deleted budget of the same id, or a period flipped back and forth, never
+     * counts a call twice (an outside tester found a window moved onto such a leftover counting it twice). Holds of
+     * calls in flight are kept. Inside {@link Reservations#resync}: every call recorded so far is folded first, none
+     * ends meanwhile, and a process keeping windows in memory reads them again after.
      *
      * @param scope  org, team, user or agent: which column of the records names the subject; a job's budget
      *               (scope job) is not seeded, since records do not name jobs: it is set when its job is made
@@ -268,7 +272,22 @@ public final class LedgerTables {
             default -> throw new IllegalArgumentException("no budget scope " + scope);
         };
         if (column == null) return;
+        List<WindowKey> seeded = new ArrayList<>();
+        seeded.add(new WindowKey(budgetId, windowStart, "*"));
+        for (String tier : capped) seeded.add(new WindowKey(budgetId, windowStart, tier));
         store.write("seed budget window", h -> {
+            for (WindowKey k : seeded) {
+                h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
+                                + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
+                        .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
+                if (store.postgres()) {
+                    // Locked before the records are summed: a call another gateway charges meanwhile waits, and is
+                    // then in the sums or added after them, never lost between.
+                    h.createQuery("SELECT spent_nanos FROM budget_windows WHERE budget_id = :b AND window_start = :w "
+                                    + "AND tier = :t FOR UPDATE")
+                            .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).mapTo(Long.class).one();
+                }
+            }
             Map<String, long[]> byTier = new HashMap<>();
             LocalDate firstDay = Instant.ofEpochMilli(windowStart).atZone(ZoneOffset.UTC).toLocalDate();
             long firstDayStart = firstDay.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
@@ -290,8 +309,7 @@ public final class LedgerTables {
                 total[0] += sums[0];
                 total[1] += sums[1];
             });
-            atLeast(h, new WindowKey(budgetId, windowStart, "*"), total);
-            for (String tier : capped) atLeast(h, new WindowKey(budgetId, windowStart, tier), byTier.getOrDefault(tier, new long[2]));
+            for (WindowKey k : seeded) setSpent(h, k, k.tier().equals("*") ? total : byTier.getOrDefault(k.tier(), new long[2]));
             return null;
         });
     }
@@ -303,17 +321,10 @@ public final class LedgerTables {
         return true;
     }
 
-    /** Raises a window's spent figures to {@code spent} (nanos, tokens) where they are lower. */
-    private static void atLeast(Handle h, WindowKey k, long[] spent) {
-        if (spent[0] == 0 && spent[1] == 0) return;
-        h.createUpdate("INSERT INTO budget_windows (budget_id, window_start, tier) VALUES (:b, :w, :t) "
-                        + "ON CONFLICT (budget_id, window_start, tier) DO NOTHING")
-                .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
-        h.createUpdate("""
-                        UPDATE budget_windows SET
-                            spent_nanos = CASE WHEN spent_nanos < :n THEN :n ELSE spent_nanos END,
-                            spent_tokens = CASE WHEN spent_tokens < :tk THEN :tk ELSE spent_tokens END
-                        WHERE budget_id = :b AND window_start = :w AND tier = :t""")
+    /** Sets a window's spent figures to {@code spent} (nanos, tokens); its holds stay. */
+    private static void setSpent(Handle h, WindowKey k, long[] spent) {
+        h.createUpdate("UPDATE budget_windows SET spent_nanos = :n, spent_tokens = :tk "
+                        + "WHERE budget_id = :b AND window_start = :w AND tier = :t")
                 .bind("n", spent[0]).bind("tk", spent[1])
                 .bind("b", k.budgetId()).bind("w", k.windowStart()).bind("t", k.tier()).execute();
     }

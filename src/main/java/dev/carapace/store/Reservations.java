@@ -9,6 +9,7 @@ import dev.carapace.store.UsageLog.UsageRecord;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * Who decides what a budget window may still hold: the database, when gateways share it ({@link SqlReservations}),
@@ -37,10 +38,13 @@ public interface Reservations {
      * @param state     {@code settled}, or {@code reconciled} for an orphan charged at its estimate
      * @param chargedOn the windows the charge counts on; null for those the reservation holds. Others when the
      *                  budgets changed while its call was in flight: a budget made, deleted, or moved to a new period
-     * @return the windows charged, after the charge, or empty if the reservation was not open
+     * @param unchanged whether the budgets {@code chargedOn} was worked out from are still those in force; asked in
+     *                  the same step as the charge, so no {@link #resync} comes between
+     * @return the windows charged, after the charge, or empty if the reservation was not open; null, with nothing
+     *         done, when the budgets changed: work {@code chargedOn} out again
      */
     List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
-                           List<WindowKey> chargedOn);
+                           List<WindowKey> chargedOn, BooleanSupplier unchanged);
 
     /** Writes the record of a call that held no reservation. Durable when it returns. */
     void record(UsageRecord record);

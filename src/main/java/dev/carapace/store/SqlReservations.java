@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * Budget windows decided by the database, for a store that several gateways share (PostgreSQL), that lives in
@@ -110,8 +111,9 @@ final class SqlReservations implements Reservations {
 
     @Override
     public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
-                                  List<WindowKey> chargedOn) {
+                                  List<WindowKey> chargedOn, BooleanSupplier unchanged) {
         return store.write(state.equals("settled") ? "settle reservation" : "reconcile reservation", h -> {
+            if (!unchanged.getAsBoolean()) return null;
             // One statement claims the reservation and says what it held: a concurrent settle finds it no longer open.
             Optional<Object[]> held = h.createQuery(CLAIM).bind(0, state).bind(1, reservationId)
                     .map((rs, ctx) -> new Object[] {rs.getLong(1), rs.getLong(2), rs.getString(3)}).findOne();

@@ -90,6 +90,49 @@ class BudgetEditTest {
         }
     }
 
+    /**
+     * Regression (an outside tester): a move copied the old window's whole spend into the new one, so a week's spend
+     * became today's when the budget turned daily (and a day's was all a budget for good counted), and a window left
+     * by a deleted budget of the same id was added on top when a period brought it back. A new or moved budget's
+     * window is now set to what its subject's records hold in it.
+     */
+    @Test
+    void aNewOrMovedWindowHoldsExactlyItsSubjectsRecordsInIt() {
+        Instant now = Instant.parse("2026-11-22T10:00:00Z");   // a Sunday: the week began on the 16th
+        Clock clock = Clock.fixed(now, ZoneOffset.UTC);
+        try (Store store = Store.open("jdbc:sqlite:" + dir.resolve("s.db"), null, null, 2)) {
+            LedgerBook book = LedgerBook.of(store);
+            Budgets budgets = new Budgets(book, clock, "acme", Set.of("platform"), Set.of("mid"), (scope, name) -> true);
+            record(book, "old", Instant.parse("2026-10-30T12:00:00Z"), 1_000);
+            record(book, "monday", Instant.parse("2026-11-16T12:00:00Z"), 200);
+            record(book, "today", Instant.parse("2026-11-22T09:00:00Z"), 30);
+            budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "week", "UTC", null, null, null));
+            assertThat(spent(book, Period.WEEK, now)).isEqualTo(230);
+            budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "day", "UTC", null, null, null));
+            assertThat(spent(book, Period.DAY, now)).as("a day holds today's calls, not the week's").isEqualTo(30);
+            budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "none", "UTC", null, null, null));
+            assertThat(spent(book, Period.NONE, now)).isEqualTo(1_230);
+            budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "week", "UTC", null, null, null));
+            assertThat(spent(book, Period.WEEK, now)).as("flipped back: counted once").isEqualTo(230);
+
+            budgets.delete("team:platform");
+            record(book, "unbudgeted", Instant.parse("2026-11-22T09:30:00Z"), 4);
+            budgets.set(new Budgets.Request("team", "platform", new BigDecimal("10"), null, "none", "UTC", null, null, null));
+            assertThat(spent(book, Period.NONE, now)).as("made again: the deleted budget's window is not added").isEqualTo(1_234);
+        }
+    }
+
+    private static long spent(LedgerBook book, Period period, Instant now) {
+        return book.window(new LedgerTables.WindowKey("team:platform", period.start(now, ZoneOffset.UTC).toEpochMilli(), "*"))
+                .orElseThrow().spentNanos();
+    }
+
+    /** A call of team platform at {@code at} that cost {@code nanos}, under no budget. */
+    private static void record(LedgerBook book, String id, Instant at, long nanos) {
+        book.record(new dev.carapace.store.UsageLog.UsageRecord("req-" + id, at, "acme", "platform", "u", "k",
+                "openai", "m", "mid", null, 1, 0, 0, 1, 0, false, false, 200, null, 1, null, null, nanos));
+    }
+
     private static List<LedgerTables.Charge> charge(LedgerTables.WindowKey w) {
         return List.of(new LedgerTables.Charge(w, 10_000_000_000L, null));
     }

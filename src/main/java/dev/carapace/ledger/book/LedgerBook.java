@@ -20,6 +20,7 @@ import java.time.LocalDate;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * The ledger's book: budgets, their windows, reservations, alerts sent, prices and spend, as the rest of the ledger
@@ -53,8 +54,8 @@ public final class LedgerBook {
     public void putBudget(BudgetRow b) { tables.putBudget(b); }
 
     /**
-     * Replaces a budget whose period or time zone changed, moving its current window's rows from {@code fromStart}
-     * to {@code toStart} ({@link LedgerTables#putBudget(BudgetRow, long, long)}), with every call in flight folded in
+     * Replaces a budget whose period or time zone changed, moving the holds on its window from {@code fromStart} to
+     * {@code toStart} ({@link LedgerTables#putBudget(BudgetRow, long, long)}), with every call in flight folded in
      * first and the decider's view read again after.
      */
     public void putBudget(BudgetRow b, long fromStart, long toStart) {
@@ -68,8 +69,10 @@ public final class LedgerBook {
      */
     public void resync(Runnable change) { reservations.resync(change); }
 
-    /** Moves a budget's current window to its new start ({@link LedgerTables#moveWindow}); inside {@link #resync}. */
-    public void moveWindow(String budgetId, long fromStart, long toStart) { tables.moveWindow(budgetId, fromStart, toStart); }
+    /** Moves the holds on a budget's window to its new start ({@link LedgerTables#moveHolds}); inside {@link #resync}. */
+    public void moveHolds(String budgetId, long fromStart, long toStart, boolean spentToo) {
+        tables.moveHolds(budgetId, fromStart, toStart, spentToo);
+    }
 
     public boolean deleteBudget(String id) { return tables.deleteBudget(id); }
 
@@ -78,9 +81,9 @@ public final class LedgerBook {
     public Optional<BudgetRow> budget(String id) { return tables.budget(id); }
 
     /**
-     * Starts a new budget's current window with what its subject already spent in it
-     * ({@link LedgerTables#seedWindow}). Inside {@link #resync}, so that every call recorded so far is folded in first
-     * and the decider's view read again after.
+     * Sets a budget's current window to what its subject spent in it ({@link LedgerTables#seedWindow}): a new budget's,
+     * or a moved one's. Inside {@link #resync}, so that every call recorded so far is folded in first, none ends
+     * meanwhile, and the decider's view is read again after.
      */
     public void seedWindow(String budgetId, String scope, String subject, long windowStart, Set<String> exempt,
                            Set<String> capped) {
@@ -132,16 +135,17 @@ public final class LedgerBook {
      * @return the windows after the charge, or empty if the reservation was not open (already settled)
      */
     public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record) {
-        return settle(reservationId, nanos, tokens, record, null);
+        return settle(reservationId, nanos, tokens, record, null, () -> true);
     }
 
     /**
      * As {@link #settle(String, long, long, UsageRecord)}, the charge counting on {@code chargedOn} rather than the
-     * windows the reservation holds, which it leaves all the same ({@link Reservations#settle}).
+     * windows the reservation holds, which it leaves all the same, unless the budgets changed since {@code chargedOn}
+     * was worked out: then nothing is done and the answer is null ({@link Reservations#settle}).
      */
     public List<WindowRow> settle(String reservationId, long nanos, long tokens, UsageRecord record,
-                                  List<WindowKey> chargedOn) {
-        return reservations.settle(reservationId, "settled", nanos, tokens, record, chargedOn);
+                                  List<WindowKey> chargedOn, BooleanSupplier unchanged) {
+        return reservations.settle(reservationId, "settled", nanos, tokens, record, chargedOn, unchanged);
     }
 
     /** Settles an orphaned reservation at its estimate and writes its record (flagged estimated). */
@@ -151,7 +155,7 @@ public final class LedgerBook {
 
     /** Settles an orphaned reservation at {@code nanos} and {@code tokens} (its progress) and writes its record. */
     public List<WindowRow> reconcile(Reservation r, long nanos, long tokens, UsageRecord record) {
-        return reservations.settle(r.id(), "reconciled", nanos, tokens, record, null);
+        return reservations.settle(r.id(), "reconciled", nanos, tokens, record, null, () -> true);
     }
 
     /**

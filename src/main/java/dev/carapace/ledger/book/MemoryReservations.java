@@ -21,6 +21,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BooleanSupplier;
 
 /**
  * Budget windows decided in memory, for a store that one gateway owns: a SQLite file ({@code server.SoleWriter}
@@ -54,6 +56,11 @@ final class MemoryReservations implements Reservations {
     private final Journal journal;
     /** Guards the figures and orders the decisions; never held by the fold, so a decision never waits for one. */
     private final ReentrantLock lock = new ReentrantLock();
+    /**
+     * Shared by the calls under no budget, which end without {@link #lock}; taken whole by {@link #resync}, so that
+     * such a call's end is folded before a budget edit, or comes after it and sees it.
+     */
+    private final ReentrantReadWriteLock unheldEnds = new ReentrantReadWriteLock();
     private final Map<WindowKey, Figures> windows = new HashMap<>();
     private final Map<String, Held> open = new HashMap<>();
     /**
@@ -104,13 +111,22 @@ final class MemoryReservations implements Reservations {
 
     @Override
     public List<WindowRow> settle(String reservationId, String state, long nanos, long tokens, UsageRecord record,
-                                  List<WindowKey> chargedOn) {
-        if (chargedOn == null && unheld.remove(reservationId)) {
-            journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, null));
-            return List.of();
+                                  List<WindowKey> chargedOn, BooleanSupplier unchanged) {
+        if (chargedOn == null && unheld.contains(reservationId)) {
+            unheldEnds.readLock().lock();
+            try {
+                if (!unchanged.getAsBoolean()) return null;
+                if (unheld.remove(reservationId)) {
+                    journal.append(JournalEntry.end(state, reservationId, nanos, tokens, record, null));
+                    return List.of();
+                }
+            } finally {
+                unheldEnds.readLock().unlock();
+            }
         }
         lock.lock();
         try {
+            if (!unchanged.getAsBoolean()) return null;
             Held held = unheld.remove(reservationId) ? new Held(0, 0, List.of()) : open.remove(reservationId);
             if (held == null) return List.of();   // settled or reconciled already
             List<WindowKey> charged = chargedOn == null ? held.windows() : chargedOn;
@@ -165,6 +181,7 @@ final class MemoryReservations implements Reservations {
 
     @Override
     public void resync(Runnable change) {
+        unheldEnds.writeLock().lock();
         lock.lock();
         try {
             journal.foldAll();
@@ -177,6 +194,7 @@ final class MemoryReservations implements Reservations {
             }
         } finally {
             lock.unlock();
+            unheldEnds.writeLock().unlock();
         }
     }
 
