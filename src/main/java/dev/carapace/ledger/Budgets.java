@@ -40,7 +40,7 @@ public final class Budgets {
     private final Set<String> tiers;
     private final BiPredicate<Budget.Scope, String> known;
     private volatile Map<String, Budget> byId = Map.of();
-    /** Counts the changes of {@link #byId}: a call that began under other budgets is charged to these too. */
+    /** Counts the changes of {@link #byId}: a call that began under other budgets is charged on these instead. */
     private volatile long version;
     /** False until the first read: the budgets found then are not new, whatever the mirror held (nothing). */
     private boolean loaded;

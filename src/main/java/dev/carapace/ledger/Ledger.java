@@ -211,8 +211,8 @@ public final class Ledger implements CallFilter, AutoCloseable {
     /**
      * The windows a call's charge counts on when the budgets changed while it was in flight (an admin's edit): those
      * of the budgets in force now, at the call's start. A budget made then starts from what its subject had spent,
-     * calls in flight not included: they count on it when they end. One moved to a new period or zone has had its
-     * window's figures moved to the new window: the call counts there, not on the window it held.
+     * calls in flight not included: they count on it when they end. One moved to a new period or zone counts in its
+     * new window (set from the records, the call's hold moved there), not in the window the call held.
      */
     private List<WindowKey> chargedOn(Call call, Held held, List<Budget> now) {
         if (call.model() == null) return held.reservation.windows();
