@@ -77,6 +77,23 @@ class AgentSocketTest {
         return h.carapace.keyAdmin().create(user, "platform", dev.carapace.identity.Principal.Role.MEMBER, null);
     }
 
+    /** A socket on {@code sessionKey} of a new member key of {@code user}. */
+    record MemberSocket(String key, String prefix, WebSocket ws, Inbox inbox) {}
+
+    MemberSocket memberSocket(String user, String sessionKey) {
+        var created = memberKey(user);
+        Inbox inbox = new Inbox();
+        return new MemberSocket(created.secret(), created.key().prefix(), connect(created.secret(), sessionKey, inbox), inbox);
+    }
+
+    /** The client is told its key was revoked, naming the prefix and never the key, and the socket closes. */
+    static void toldRevokedAndClosed(MemberSocket s) throws InterruptedException {
+        JsonNode told = s.inbox().until(m -> true).getFirst();
+        assertThat(told.path("error").path("code").asText()).isEqualTo("revoked_api_key");
+        assertThat(told.path("error").path("message").asText()).contains(s.prefix()).doesNotContain(s.key());
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(s.ws()::isInputClosed);
+    }
+
     WebSocket connect(String key, String sessionKey, Inbox inbox) {
         return h.http.newWebSocketBuilder().header("authorization", "Bearer " + key)
                 .buildAsync(URI.create("ws://127.0.0.1:" + h.carapace.port() + "/api/sessions/" + sessionKey + "/ws"), inbox)
@@ -141,10 +158,8 @@ class AgentSocketTest {
      */
     @Test
     void revokingTheKeyEndsItsSocketAndItsEventStream() throws Exception {
-        var created = memberKey("erin");
-        String second = created.secret(), prefix = created.key().prefix();
-        Inbox inbox = new Inbox();
-        WebSocket ws = connect(second, "agent:helper:shared", inbox);
+        MemberSocket s = memberSocket("erin", "agent:helper:shared");
+        String second = s.key(), prefix = s.prefix();
         java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> stream = h.http.sendAsync(
                 java.net.http.HttpRequest.newBuilder(URI.create(h.url("/api/sessions/agent:helper:shared/events")))
                         .header("authorization", "Bearer " + second).build(),
@@ -159,15 +174,12 @@ class AgentSocketTest {
         // outside tester had a message and six cancels carried out within the second after); it is told why and the
         // socket closes (it may have closed on its own first)
         try {
-            ws.sendText("{\"type\":\"message\",\"text\":\"after the revocation\"}", true).join();
+            s.ws().sendText("{\"type\":\"message\",\"text\":\"after the revocation\"}", true).join();
         } catch (java.util.concurrent.CompletionException closedAlready) {
             // the server closed it first: nothing was asked
         }
-        JsonNode told = inbox.until(m -> true).getFirst();
-        assertThat(told.path("error").path("code").asText()).isEqualTo("revoked_api_key");
-        assertThat(told.path("error").path("message").asText()).contains(prefix);
+        toldRevokedAndClosed(s);
         assertThat(x.runtime().runs("agent:helper:shared")).as("no run was started").isEmpty();
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(ws::isInputClosed);
     }
 
     /**
@@ -177,32 +189,21 @@ class AgentSocketTest {
      */
     @Test
     void aRequestOnTheSocketTheMomentItsKeyIsRevokedIsRefused() throws Exception {
-        var created = memberKey("gus");
-        String key = created.secret(), prefix = created.key().prefix();
-        Inbox inbox = new Inbox();
-        WebSocket ws = connect(key, "agent:helper:quick", inbox);
-        assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
-        ws.sendText("{\"type\":\"message\",\"text\":\"straight after\"}", true).join();
+        MemberSocket s = memberSocket("gus", "agent:helper:quick");
+        assertThat(h.carapace.keyAdmin().revoke(s.prefix())).isTrue();
+        s.ws().sendText("{\"type\":\"message\",\"text\":\"straight after\"}", true).join();
 
-        JsonNode told = inbox.until(m -> true).getFirst();
-        assertThat(told.path("error").path("code").asText()).isEqualTo("revoked_api_key");
+        toldRevokedAndClosed(s);
         assertThat(x.runtime().runs("agent:helper:quick")).as("no run was started").isEmpty();
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(ws::isInputClosed);
     }
 
     /** Regression: a socket of a revoked key that nothing passed on stayed open until its client sent something. */
     @Test
     void anIdleSocketOfARevokedKeyClosesOnItsOwn() throws Exception {
-        var created = memberKey("fay");
-        String third = created.secret(), prefix = created.key().prefix();
-        Inbox inbox = new Inbox();
-        WebSocket ws = connect(third, "agent:helper:idle", inbox);
-        assertThat(h.carapace.keyAdmin().revoke(prefix)).isTrue();
+        MemberSocket s = memberSocket("fay", "agent:helper:idle");
+        assertThat(h.carapace.keyAdmin().revoke(s.prefix())).isTrue();
 
-        JsonNode told = inbox.until(m -> true).getFirst();   // the client sends nothing
-        assertThat(told.path("error").path("code").asText()).isEqualTo("revoked_api_key");
-        assertThat(told.path("error").path("message").asText()).contains(prefix).doesNotContain(third);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(ws::isInputClosed);
+        toldRevokedAndClosed(s);   // the client sends nothing
     }
 
     @Test
